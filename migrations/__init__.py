@@ -1,0 +1,1 @@
+"""Numbered, forward-only plain-SQL migrations, applied in order by `workbench migrate`."""

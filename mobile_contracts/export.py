@@ -1,0 +1,44 @@
+"""The OpenAPI document of the current code, the committed snapshot and the released one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+
+
+def default_path() -> Path:
+    return HERE / "openapi.json"
+
+
+def released_path() -> Path:
+    """The contract of the last released apps; breaking changes are checked against it."""
+    return HERE / "released" / "v1.json"
+
+
+def current_document() -> dict[str, Any]:
+    """Build the app with inert settings (nothing connects) and render its OpenAPI."""
+    from workbench.app import create_app
+    from workbench.settings import JwtKey, Settings
+
+    settings = Settings(
+        database_url="postgresql://unused",
+        redis_url="redis://unused",
+        jwt_keys=(JwtKey(kid="export", seed=b"\0" * 32),),
+    )
+    document: dict[str, Any] = create_app(settings).openapi_schema.to_schema()
+    # Round-trip through JSON so the result compares equal to a file read back.
+    loaded: dict[str, Any] = json.loads(json.dumps(document, sort_keys=True))
+    return loaded
+
+
+def committed_document() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(default_path().read_text(encoding="utf-8"))
+    return loaded
+
+
+def released_document() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(released_path().read_text(encoding="utf-8"))
+    return loaded

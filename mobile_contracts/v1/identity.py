@@ -1,0 +1,138 @@
+"""Identity and org: login, tokens, the current user, org units, users and devices."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+Login = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+DeviceId = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+NewPassword = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+AppVersion = Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class Role(enum.StrEnum):
+    RM = "rm"
+    BRANCH_HEAD = "branch_head"
+    MARKETING = "marketing"
+    COMPLIANCE = "compliance"
+    ADMIN = "admin"
+
+
+class Platform(enum.StrEnum):
+    IOS = "ios"
+    ANDROID = "android"
+    HARMONY = "harmony"
+    WEB = "web"
+
+
+class DeviceInfo(msgspec.Struct, kw_only=True):
+    """The device a session is bound to; `device_id` is created by the app and stays stable."""
+
+    device_id: DeviceId
+    platform: Platform
+    model: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    app_version: AppVersion | None = None
+
+
+class LoginRequest(msgspec.Struct, kw_only=True):
+    login: Login
+    password: Password
+    device: DeviceInfo
+
+
+class RefreshRequest(msgspec.Struct, kw_only=True):
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    device_id: DeviceId
+
+
+class UserSummary(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    role: Role
+    org_unit_id: uuid.UUID
+
+
+class TokenPair(msgspec.Struct, kw_only=True):
+    """Answer of login and refresh: a short-lived access JWT and a single-use refresh token."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+    user: UserSummary
+
+
+class OrgUnitRef(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+
+
+class Me(msgspec.Struct, kw_only=True):
+    """The signed-in user with role and org unit."""
+
+    id: uuid.UUID
+    login: str
+    name: str
+    role: Role
+    org_unit_id: uuid.UUID
+    org_unit: OrgUnitRef
+    device_id: str
+
+
+class OrgUnitCreate(msgspec.Struct, kw_only=True):
+    """Create an org unit; with `id` given and already present, its name and parent are updated."""
+
+    id: uuid.UUID | None = None
+    name: Name
+    parent_id: uuid.UUID | None = None
+
+
+class OrgUnit(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    parent_id: uuid.UUID | None
+    depth: int
+
+
+class UserCreate(msgspec.Struct, kw_only=True):
+    """Create a user, or with a known `id`/`login` update name, role, org unit and password."""
+
+    id: uuid.UUID | None = None
+    login: Login
+    name: Name
+    role: Role
+    org_unit_id: uuid.UUID
+    password: NewPassword
+
+
+class User(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    login: str
+    name: str
+    role: Role
+    org_unit_id: uuid.UUID
+    active: bool
+    created_at: datetime
+
+
+class DeviceRevoked(msgspec.Struct, kw_only=True):
+    device_id: str
+    revoked_at: datetime
+    sessions_ended: int
+
+
+class Device(msgspec.Struct, kw_only=True):
+    device_id: str
+    user_id: uuid.UUID
+    platform: Platform
+    model: str | None
+    app_version: str | None
+    last_seen_at: datetime
+    revoked_at: datetime | None

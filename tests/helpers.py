@@ -1,0 +1,35 @@
+"""Small helpers shared by the API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from workbench.seed import DEMO_PASSWORD
+
+
+def device(n: int | str = 1, platform: str = "ios") -> dict[str, str]:
+    return {"device_id": f"device-{n:0>8}", "platform": platform}
+
+
+async def login(
+    client: AsyncTestClient[Litestar],
+    who: str,
+    *,
+    device_no: int | str = 1,
+    password: str = DEMO_PASSWORD,
+) -> dict[str, Any]:
+    """Sign in as a demo user; returns the token answer (asserting success)."""
+    response = await client.post(
+        "/api/v1/auth/login",
+        json={"login": who, "password": password, "device": device(device_no)},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -1,0 +1,91 @@
+"""Signing in: credentials, device binding, rate limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import bearer, device, login
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+
+async def test_login_returns_tokens_and_user(client):
+    tokens = await login(client, "rm01")
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 900
+    assert tokens["refresh_token"].startswith("wbr_")
+    assert tokens["user"]["role"] == "rm"
+    me = await client.get("/api/v1/me", headers=bearer(tokens))
+    assert me.status_code == 200
+    assert me.json()["login"] == "rm01"
+    assert me.json()["device_id"] == "device-00000001"
+
+
+async def test_login_is_case_insensitive_on_login(client):
+    tokens = await login(client, "RM01")
+    assert tokens["user"]["name"] == "张伟"
+
+
+async def test_wrong_password_is_401_problem(client, db):
+    response = await client.post(
+        "/api/v1/auth/login",
+        json={"login": "rm01", "password": "wrong-password", "device": device()},
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "auth.invalid_credentials"
+    assert body["status"] == 401
+    # An unknown login answers exactly the same, so logins cannot be enumerated.
+    unknown = await client.post(
+        "/api/v1/auth/login",
+        json={"login": "nobody", "password": "wrong-password", "device": device()},
+    )
+    assert unknown.status_code == 401
+    assert unknown.json()["code"] == body["code"]
+    assert unknown.json().get("detail") == body.get("detail")
+    # Failed attempts are audited, and nothing else was written.
+    assert await db.fetchval("select count(*) from audit_events where action = 'login_failed'") == 2
+    assert await db.fetchval("select count(*) from sessions") == 0
+
+
+async def test_login_rate_limited_per_login(make_client):
+    client = await make_client(login_limit_per_login=3)
+    bad = {"login": "rm02", "password": "nope-nope", "device": device()}
+    for _ in range(3):
+        assert (await client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    limited = await client.post("/api/v1/auth/login", json=bad)
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "auth.rate_limited"
+    assert 0 < int(limited.headers["retry-after"]) <= 900
+    # Even the right password is refused while limited ...
+    good = {**bad, "password": "workbench-demo"}
+    assert (await client.post("/api/v1/auth/login", json=good)).status_code == 429
+    # ... but other logins are not affected.
+    await login(client, "rm03")
+
+
+async def test_login_rate_limit_is_shared_by_instances_and_per_ip(make_client):
+    first = await make_client(login_limit_per_ip=4, login_limit_per_login=100)
+    second = await make_client(login_limit_per_ip=4, login_limit_per_login=100)
+    for i, instance in enumerate([first, second, first, second]):
+        response = await instance.post(
+            "/api/v1/auth/login",
+            json={"login": f"user{i}", "password": "whatever-1", "device": device()},
+        )
+        assert response.status_code == 401
+    response = await second.post(
+        "/api/v1/auth/login",
+        json={"login": "rm01", "password": "workbench-demo", "device": device()},
+    )
+    assert response.status_code == 429
+
+
+async def test_successful_login_resets_the_login_counter(make_client):
+    client = await make_client(login_limit_per_login=3)
+    bad = {"login": "rm04", "password": "nope-nope", "device": device()}
+    for _ in range(2):
+        await client.post("/api/v1/auth/login", json=bad)
+    await login(client, "rm04")
+    for _ in range(2):
+        assert (await client.post("/api/v1/auth/login", json=bad)).status_code == 401

@@ -1,0 +1,1 @@
+"""RM Workbench: the backend of a mobile-first workbench for bank relationship managers."""

@@ -1,0 +1,146 @@
+"""The one wiring point: `create_app(settings)` builds the Litestar application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq.connections import ArqRedis
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from redis.asyncio import ConnectionPool
+
+from workbench import migrate
+from workbench.access.guards import current_caller
+from workbench.db import create_pool, provide_db
+from workbench.http.auth import check_app_version, require_authentication
+from workbench.http.client_ip import parse_networks
+from workbench.http.middleware import add_request_id_header, request_context_middleware
+from workbench.http.problems import EXCEPTION_HANDLERS
+from workbench.identity import routes as identity_routes
+from workbench.identity import service as identity
+from workbench.identity.rate_limit import LoginLimiter
+from workbench.identity.revocations import Revocations
+from workbench.operations import routes as operations_routes
+from workbench.operations.metrics import Metrics
+from workbench.security.passwords import Passwords
+from workbench.security.tokens import Keyring
+from workbench.settings import Settings
+
+API_VERSION = "1.0.0"
+log = logging.getLogger("workbench")
+
+
+def create_redis_client(settings: Settings) -> ArqRedis:
+    """One Redis client for revocations, limits and the arq queue; short timeouts."""
+    pool = ConnectionPool.from_url(
+        settings.redis_url,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=30,
+    )
+    return ArqRedis(connection_pool=pool, default_queue_name=f"{settings.redis_prefix}queue")
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the API. Nothing connects until the lifespan starts."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await migrate.migrate(settings.database_url)
+        elif pending := await migrate.pending(settings.database_url):
+            raise migrate.MigrationError(
+                f"{len(pending)} migration(s) pending; run `workbench migrate` first"
+            )
+        pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
+        redis = create_redis_client(settings)
+        app.state.pool = pool
+        app.state.redis = redis
+        app.state.auth = identity.Auth(
+            keyring=Keyring(settings.jwt_keys, issuer=settings.jwt_issuer),
+            passwords=Passwords(
+                memory_kib=settings.password_hash_memory_kib,
+                iterations=settings.password_hash_iterations,
+            ),
+            revocations=Revocations(
+                redis,
+                prefix=settings.redis_prefix,
+                access_ttl_seconds=settings.access_token_ttl_seconds,
+            ),
+            limiter=LoginLimiter(
+                redis,
+                prefix=settings.redis_prefix,
+                per_login=settings.login_limit_per_login,
+                per_ip=settings.login_limit_per_ip,
+                window_seconds=settings.login_window_seconds,
+            ),
+            access_ttl_seconds=settings.access_token_ttl_seconds,
+            refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+        )
+        try:
+            if settings.bootstrap_admin:
+                login, password = settings.bootstrap_admin
+                async with pool.acquire() as conn, conn.transaction():
+                    if await identity.ensure_admin(
+                        conn, auth=app.state.auth, login=login, password=password
+                    ):
+                        log.info("bootstrap admin created", extra={"login": login})
+            yield
+        finally:
+            await redis.aclose()
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[*operations_routes.ROUTES, *identity_routes.ROUTES],
+        lifespan=[lifespan],
+        dependencies={
+            "db": Provide(provide_db),
+            "caller": Provide(current_caller, sync_to_thread=False),
+        },
+        guards=[check_app_version, require_authentication],
+        middleware=[request_context_middleware],
+        before_send=[add_request_id_header],
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Device-Id",
+                "X-App-Version",
+                "X-Request-Id",
+                "Idempotency-Key",
+            ],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            expose_headers=["X-Request-Id", "Retry-After"],
+        )
+        if settings.cors_origins
+        else None,
+        openapi_config=OpenAPIConfig(
+            title="RM Workbench API",
+            version=API_VERSION,
+            path="/schema",
+            description="Backend of the relationship-manager workbench. Errors are RFC 9457 "
+            "problem+json with a stable `code`.",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        state=State(_initial_state(settings, metrics)),
+        debug=False,
+        logging_config=None,  # logs.configure() owns logging (JSON, redacted)
+    )
+
+
+def _initial_state(settings: Settings, metrics: Metrics) -> dict[str, object]:
+    return {
+        "settings": settings,
+        "metrics": metrics,
+        "trusted_networks": parse_networks(settings.trusted_proxies),
+    }

@@ -1,0 +1,271 @@
+"""The `workbench` command: dev, serve, worker, migrate, seed, export-contracts, check-contracts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from workbench import logs
+from workbench.security.passwords import Passwords
+from workbench.settings import Settings, SettingsError, database_url_from_env
+
+DEFAULT_DATA_DIR = ".workbench"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except SettingsError as exc:
+        print(f"workbench: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser(
+        "dev", help="run API + worker on embedded PostgreSQL/Redis with the demo bank"
+    )
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument(
+        "--data-dir",
+        default=os.environ.get("WORKBENCH_DATA_DIR", DEFAULT_DATA_DIR),
+        help="where embedded data and dev keys live (kept across restarts)",
+    )
+    dev.set_defaults(run=_dev)
+
+    serve = sub.add_parser("serve", help="run the API on DATABASE_URL / REDIS_URL")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="API processes")
+    serve.set_defaults(run=_serve)
+
+    worker = sub.add_parser("worker", help="run an arq worker (jobs and schedules)")
+    worker.set_defaults(run=_worker)
+
+    migrate = sub.add_parser("migrate", help="apply pending migrations")
+    migrate.set_defaults(run=_migrate)
+
+    seed = sub.add_parser("seed", help="insert the demo bank where missing")
+    seed.set_defaults(run=_seed)
+
+    export = sub.add_parser("export-contracts", help="write mobile_contracts/openapi.json")
+    export.add_argument("--output", default=None)
+    export.set_defaults(run=_export_contracts)
+
+    check = sub.add_parser(
+        "check-contracts", help="list breaking changes against the last released contract"
+    )
+    check.set_defaults(run=_check_contracts)
+    return parser
+
+
+# ---- dev -------------------------------------------------------------------------------------
+
+
+def _dev(args: argparse.Namespace) -> int:
+    """Embedded servers (unless URLs are set), migrate, seed, then API and worker as children."""
+    from workbench.embedded import EmbeddedServers
+
+    logs.configure(os.environ.get("WORKBENCH_LOG_LEVEL", "INFO"))
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("WORKBENCH_JWT_KEYS", _dev_jwt_keys(data_dir))
+    env.setdefault("WORKBENCH_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    servers = EmbeddedServers(data_dir)
+    _stop_on_sigterm()
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+            print(f"starting embedded PostgreSQL and Redis under {data_dir} ...", flush=True)
+            database_url, redis_url = servers.start()
+            env["DATABASE_URL"] = env.get("DATABASE_URL") or database_url
+            env["REDIS_URL"] = env.get("REDIS_URL") or redis_url
+        settings = Settings.from_env(env)
+        added = asyncio.run(_migrate_and_seed(settings))
+        print(f"database ready; demo bank: {added}", flush=True)
+        for command in (["serve", "--host", args.host, "--port", str(args.port)], ["worker"]):
+            children.append(
+                subprocess.Popen(  # noqa: S603
+                    [sys.executable, "-m", "workbench", *command], env=env, start_new_session=True
+                )
+            )
+        _print_welcome(args.host, args.port)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("a child process exited; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    finally:
+        _stop_children(children)
+        servers.stop()
+
+
+async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
+    from workbench import migrate
+    from workbench.db import create_pool
+    from workbench.seed import seed_demo_bank
+
+    await migrate.migrate(settings.database_url)
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            return await seed_demo_bank(conn, passwords=_passwords(settings))
+    finally:
+        await pool.close()
+
+
+def _passwords(settings: Settings) -> Passwords:
+    return Passwords(
+        memory_kib=settings.password_hash_memory_kib, iterations=settings.password_hash_iterations
+    )
+
+
+def _dev_jwt_keys(data_dir: Path) -> str:
+    """A signing key made once per data folder, so dev sessions survive restarts."""
+    path = data_dir / "dev-jwt-key"
+    if not path.exists():
+        path.write_text("dev1:" + base64.b64encode(os.urandom(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _print_welcome(host: str, port: int) -> None:
+    from workbench.seed import DEMO_PASSWORD, USERS
+
+    base = f"http://{host}:{port}"
+    print(
+        f"""
+RM Workbench is running (Ctrl-C stops everything)
+  API       {base}/api/v1
+  OpenAPI   {base}/schema   (JSON: {base}/schema/openapi.json)
+  health    {base}/healthz   {base}/readyz   {base}/metrics
+Demo logins (password: {DEMO_PASSWORD}):""",
+        flush=True,
+    )
+    for user in USERS:
+        print(f"  {user.login:<12} {user.role.value:<12} {user.name}", flush=True)
+
+
+def _stop_on_sigterm() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(5)
+
+
+# ---- production commands ---------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings.from_env()  # fail fast, with every bad value listed
+    logs.configure(settings.log_level)
+    uvicorn.run(
+        "workbench.cli:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0
+
+
+def app_from_env() -> object:
+    """ASGI factory for uvicorn (also usable by any ASGI server)."""
+    from workbench.app import create_app
+
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    return create_app(settings)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from arq import run_worker
+
+    from workbench.worker import worker_settings
+
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    run_worker(worker_settings(settings))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from workbench import migrate
+
+    try:
+        done = asyncio.run(migrate.migrate(database_url_from_env()))
+    except migrate.MigrationError as exc:
+        print(f"workbench: {exc}", file=sys.stderr)
+        return 1
+    print("applied: " + (", ".join(f"{m.version:04d}_{m.name}" for m in done) or "nothing"))
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    added = asyncio.run(_migrate_and_seed(settings))
+    print(f"demo bank: {added}")
+    return 0
+
+
+def _export_contracts(args: argparse.Namespace) -> int:
+    from mobile_contracts.export import current_document, default_path
+
+    target = Path(args.output) if args.output else default_path()
+    target.write_text(
+        json.dumps(current_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {target}")
+    return 0
+
+
+def _check_contracts(args: argparse.Namespace) -> int:
+    from mobile_contracts.compat import breaking_changes
+    from mobile_contracts.export import current_document, released_document
+
+    changes = breaking_changes(released_document(), current_document())
+    for change in changes:
+        print(f"BREAKING {change.kind}: {change.where}: {change.detail}")
+    print(f"{len(changes)} breaking change(s) against the last released contract")
+    return 1 if changes else 0

@@ -1,0 +1,52 @@
+"""App-wide guards: app version floor and bearer authentication (unless a route is public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from workbench.errors import DomainError, Unauthorized, UpgradeRequired
+from workbench.identity import service as identity
+
+PUBLIC = "public"  # route opt key: no sign-in needed (login, links opened by customers, ops)
+_OPEN_PREFIXES = ("/schema",)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+async def check_app_version(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Apps older than WORKBENCH_MIN_APP_VERSION get 426 `app.upgrade_required`."""
+    minimum: str | None = connection.app.state.settings.min_app_version
+    sent = connection.headers.get("x-app-version")
+    if minimum is None or sent is None:
+        return
+    try:
+        too_old = version_tuple(sent.strip()) < version_tuple(minimum)
+    except ValueError:
+        error = DomainError(f"X-App-Version {sent[:32]!r} is not a version like 3.2.0")
+        error.code = "app.bad_version"
+        raise error from None
+    if too_old:
+        raise UpgradeRequired(
+            f"This app version is no longer supported; update to {minimum} or later",
+            min_app_version=minimum,
+        )
+
+
+async def require_authentication(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Verify the bearer token and put the Caller in `scope["user"]`."""
+    if handler.opt.get(PUBLIC) or connection.scope["path"].startswith(_OPEN_PREFIXES):
+        return
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <access token>`")
+    connection.scope["user"] = await identity.authenticate(connection.app.state.auth, token.strip())

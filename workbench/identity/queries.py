@@ -1,0 +1,405 @@
+"""SQL of identity and org. The only module of this feature that talks to PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from workbench.db import Connection
+
+Record = asyncpg.Record
+
+# ---- org units -------------------------------------------------------------------------------
+
+
+async def org_unit(conn: Connection, unit_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(
+        "select id, name, parent_id, path, depth from org_units where id = $1", unit_id
+    )
+
+
+async def root_org_unit(conn: Connection) -> Record | None:
+    return await conn.fetchrow(
+        "select id, name, parent_id, path, depth from org_units where parent_id is null"
+    )
+
+
+async def insert_org_unit(
+    conn: Connection, *, unit_id: uuid.UUID, name: str, parent: Record | None
+) -> Record:
+    path = (parent["path"] if parent else "/") + f"{unit_id}/"
+    depth = parent["depth"] + 1 if parent else 0
+    return await conn.fetchrow(
+        """
+        insert into org_units (id, name, parent_id, path, depth) values ($1, $2, $3, $4, $5)
+        returning id, name, parent_id, path, depth
+        """,
+        unit_id,
+        name,
+        parent["id"] if parent else None,
+        path,
+        depth,
+    )
+
+
+async def move_and_rename_org_unit(
+    conn: Connection, *, unit: Record, name: str, parent: Record | None
+) -> Record:
+    """Rename a unit and re-hang it (with its whole subtree) under `parent`."""
+    new_path = (parent["path"] if parent else "/") + f"{unit['id']}/"
+    new_depth = parent["depth"] + 1 if parent else 0
+    await conn.execute(
+        """
+        update org_units
+           set path = $2 || substr(path, length($1) + 1),
+               depth = depth + ($3 - $4),
+               updated_at = now()
+         where path >= $1 and path < $1 || '~'
+        """,
+        unit["path"],
+        new_path,
+        new_depth,
+        unit["depth"],
+    )
+    return await conn.fetchrow(
+        """
+        update org_units set name = $2, parent_id = $3, updated_at = now() where id = $1
+        returning id, name, parent_id, path, depth
+        """,
+        unit["id"],
+        name,
+        parent["id"] if parent else None,
+    )
+
+
+async def org_units_in_scope(conn: Connection, *, scope_root: uuid.UUID | None) -> list[Record]:
+    """The caller's subtree (whole tree for scope_root None), parents before children."""
+    return await conn.fetch(
+        """
+        select id, name, parent_id, depth from org_units
+         where $1::uuid is null or id in (select org_subtree($1))
+         order by path
+        """,
+        scope_root,
+    )
+
+
+async def org_unit_in_scope(
+    conn: Connection, unit_id: uuid.UUID, *, scope_root: uuid.UUID | None
+) -> bool:
+    return bool(
+        await conn.fetchval(
+            """
+            select exists (select 1 from org_units where id = $1
+                            and ($2::uuid is null or id in (select org_subtree($2))))
+            """,
+            unit_id,
+            scope_root,
+        )
+    )
+
+
+# ---- users -----------------------------------------------------------------------------------
+
+_USER_COLUMNS = "u.id, u.login, u.name, u.role, u.org_unit_id, u.active, u.created_at"
+
+
+async def user_for_login(conn: Connection, login: str) -> Record | None:
+    return await conn.fetchrow(
+        f"select {_USER_COLUMNS}, u.password_hash from users u where lower(u.login) = lower($1)",
+        login,
+    )
+
+
+async def user_by_id(conn: Connection, user_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(f"select {_USER_COLUMNS} from users u where u.id = $1", user_id)
+
+
+async def me(conn: Connection, user_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(
+        f"""
+        select {_USER_COLUMNS}, o.name as org_unit_name
+          from users u join org_units o on o.id = u.org_unit_id
+         where u.id = $1 and u.active
+        """,
+        user_id,
+    )
+
+
+async def insert_user(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    login: str,
+    name: str,
+    role: str,
+    org_unit_id: uuid.UUID,
+    password_hash: str,
+) -> Record | None:
+    """Insert a user; None when the login is taken (by any user, case-insensitively)."""
+    return await conn.fetchrow(
+        f"""
+        insert into users as u (id, login, name, role, org_unit_id, password_hash)
+        values ($1, $2, $3, $4, $5, $6)
+        on conflict do nothing
+        returning {_USER_COLUMNS}
+        """,
+        user_id,
+        login,
+        name,
+        role,
+        org_unit_id,
+        password_hash,
+    )
+
+
+async def update_user(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    login: str,
+    name: str,
+    role: str,
+    org_unit_id: uuid.UUID,
+    password_hash: str,
+) -> Record:
+    return await conn.fetchrow(
+        f"""
+        update users u set login = $2, name = $3, role = $4, org_unit_id = $5,
+                           password_hash = $6, updated_at = now()
+         where u.id = $1
+        returning {_USER_COLUMNS}
+        """,
+        user_id,
+        login,
+        name,
+        role,
+        org_unit_id,
+        password_hash,
+    )
+
+
+async def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash: str) -> None:
+    await conn.execute(
+        "update users set password_hash = $2, updated_at = now() where id = $1",
+        user_id,
+        password_hash,
+    )
+
+
+async def users_in_scope(
+    conn: Connection,
+    *,
+    scope_root: uuid.UUID | None,
+    org_unit_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Record]:
+    """Users of the caller's subtree (optionally of a sub-subtree), keyset-paginated by id."""
+    return await conn.fetch(
+        f"""
+        select {_USER_COLUMNS} from users u
+         where ($1::uuid is null or u.org_unit_id in (select org_subtree($1)))
+           and ($2::uuid is null or u.org_unit_id in (select org_subtree($2)))
+           and ($3::uuid is null or u.id > $3)
+         order by u.id
+         limit $4
+        """,
+        scope_root,
+        org_unit_id,
+        after,
+        limit,
+    )
+
+
+# ---- devices and sessions --------------------------------------------------------------------
+
+
+async def device_for_update(conn: Connection, device_id: str) -> Record | None:
+    return await conn.fetchrow(
+        "select device_id, user_id, revoked_at from devices where device_id = $1 for update",
+        device_id,
+    )
+
+
+async def upsert_device(
+    conn: Connection,
+    *,
+    device_id: str,
+    user_id: uuid.UUID,
+    platform: str,
+    model: str | None,
+    app_version: str | None,
+) -> None:
+    await conn.execute(
+        """
+        insert into devices (device_id, user_id, platform, model, app_version)
+        values ($1, $2, $3, $4, $5)
+        on conflict (device_id) do update
+           set user_id = excluded.user_id, platform = excluded.platform,
+               model = coalesce(excluded.model, devices.model),
+               app_version = coalesce(excluded.app_version, devices.app_version),
+               last_seen_at = now()
+        """,
+        device_id,
+        user_id,
+        platform,
+        model,
+        app_version,
+    )
+
+
+async def device_in_scope(
+    conn: Connection, device_id: str, *, scope_root: uuid.UUID | None
+) -> Record | None:
+    """The device, if its user belongs to the caller's subtree (None otherwise: answer 404)."""
+    return await conn.fetchrow(
+        """
+        select d.device_id, d.user_id, d.platform, d.model, d.app_version, d.last_seen_at,
+               d.revoked_at
+          from devices d join users u on u.id = d.user_id
+         where d.device_id = $1
+           and ($2::uuid is null or u.org_unit_id in (select org_subtree($2)))
+         for update of d
+        """,
+        device_id,
+        scope_root,
+    )
+
+
+async def set_device_revoked(
+    conn: Connection, device_id: str, *, revoked_by: uuid.UUID | None
+) -> datetime:
+    return await conn.fetchval(
+        """
+        update devices set revoked_at = coalesce(revoked_at, now()), revoked_by = $2
+         where device_id = $1 returning revoked_at
+        """,
+        device_id,
+        revoked_by,
+    )
+
+
+async def clear_device_revoked(conn: Connection, device_id: str) -> None:
+    await conn.execute(
+        "update devices set revoked_at = null, revoked_by = null where device_id = $1", device_id
+    )
+
+
+async def insert_session(
+    conn: Connection, *, session_id: uuid.UUID, user_id: uuid.UUID, device_id: str
+) -> None:
+    await conn.execute(
+        "insert into sessions (id, user_id, device_id) values ($1, $2, $3)",
+        session_id,
+        user_id,
+        device_id,
+    )
+
+
+async def end_sessions(
+    conn: Connection,
+    *,
+    reason: str,
+    device_id: str | None = None,
+    user_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """End the open sessions matching every given filter; return their ids."""
+    rows = await conn.fetch(
+        """
+        update sessions set ended_at = now(), end_reason = $1
+         where ended_at is null
+           and ($2::text is null or device_id = $2)
+           and ($3::uuid is null or user_id = $3)
+           and ($4::uuid is null or id = $4)
+        returning id
+        """,
+        reason,
+        device_id,
+        user_id,
+        session_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def insert_refresh_token(
+    conn: Connection, *, token_hash: bytes, session_id: uuid.UUID, ttl_seconds: int
+) -> None:
+    await conn.execute(
+        """
+        insert into refresh_tokens (token_hash, session_id, expires_at)
+        values ($1, $2, now() + make_interval(secs => $3))
+        """,
+        token_hash,
+        session_id,
+        ttl_seconds,
+    )
+
+
+async def refresh_token_for_update(conn: Connection, token_hash: bytes) -> Record | None:
+    """The token with its session, its user and its device, all locked for the rotation."""
+    return await conn.fetchrow(
+        """
+        select t.session_id, t.expires_at, t.used_at, t.expires_at <= now() as expired,
+               s.ended_at, s.end_reason, s.device_id, s.user_id,
+               u.role, u.org_unit_id, u.name, u.active, d.revoked_at
+          from refresh_tokens t
+          join sessions s on s.id = t.session_id
+          join users u on u.id = s.user_id
+          join devices d on d.device_id = s.device_id
+         where t.token_hash = $1
+         for update of t, s
+        """,
+        token_hash,
+    )
+
+
+async def mark_refresh_token_used(conn: Connection, token_hash: bytes) -> None:
+    await conn.execute(
+        "update refresh_tokens set used_at = now() where token_hash = $1", token_hash
+    )
+    await conn.execute(
+        """
+        update sessions set refreshed_at = now()
+         where id = (select session_id from refresh_tokens where token_hash = $1)
+        """,
+        token_hash,
+    )
+
+
+async def purge_expired_refresh_tokens(conn: Connection, *, older_than_days: int) -> int:
+    """Delete refresh tokens that expired more than `older_than_days` ago; return how many."""
+    status = await conn.execute(
+        "delete from refresh_tokens where expires_at < now() - make_interval(days => $1)",
+        older_than_days,
+    )
+    return int(status.split()[-1])
+
+
+# ---- audit -----------------------------------------------------------------------------------
+
+
+async def audit(
+    conn: Connection,
+    *,
+    action: str,
+    actor_id: uuid.UUID | None,
+    subject: str | None = None,
+    client_ip: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        """
+        insert into audit_events (actor_id, action, subject, client_ip, detail)
+        values ($1, $2, $3, $4::inet, $5)
+        """,
+        actor_id,
+        action,
+        subject,
+        client_ip,
+        detail or {},
+    )

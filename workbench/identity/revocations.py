@@ -1,0 +1,55 @@
+"""Ended sessions and revoked devices, shared by every API instance through Redis.
+
+PostgreSQL stays the record (sessions.ended_at, devices.revoked_at); Redis answers the per-request
+question "is this access token still good?" without a database round trip. Entries live as long as
+an access token issued before the revocation could still be valid.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+
+from workbench.redis import Redis, redis_required
+from workbench.security.tokens import CLOCK_SKEW_SECONDS, AccessClaims
+
+
+class Revocations:
+    def __init__(self, redis: Redis, *, prefix: str, access_ttl_seconds: int) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl = access_ttl_seconds + CLOCK_SKEW_SECONDS + 5
+
+    def _session_key(self, session_id: uuid.UUID | str) -> str:
+        return f"{self._prefix}revoked:session:{session_id}"
+
+    def _device_key(self, device_id: str) -> str:
+        return f"{self._prefix}revoked:device:{device_id}"
+
+    async def end_sessions(self, session_ids: Iterable[uuid.UUID]) -> None:
+        ids = list(session_ids)
+        if not ids:
+            return
+        async with redis_required("end the session"):
+            pipe = self._redis.pipeline(transaction=False)
+            for sid in ids:
+                pipe.set(self._session_key(sid), b"1", ex=self._ttl)
+            await pipe.execute()
+
+    async def revoke_device(self, device_id: str) -> None:
+        """Every token of the device issued up to now stops working on every instance."""
+        async with redis_required("revoke the device"):
+            await self._redis.set(self._device_key(device_id), str(int(time.time())), ex=self._ttl)
+
+    async def status(self, claims: AccessClaims) -> str | None:
+        """'session' or 'device' when the token was revoked, None when it is still good."""
+        async with redis_required("check the session"):
+            session_flag, device_since = await self._redis.mget(
+                self._session_key(claims.sid), self._device_key(claims.did)
+            )
+        if session_flag is not None:
+            return "session"
+        if device_since is not None and claims.iat <= int(device_since):
+            return "device"
+        return None

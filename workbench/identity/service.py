@@ -1,0 +1,430 @@
+"""Rules of identity: sign-in bound to a device, token rotation, revocation, org and users."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import identity as wire
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import (
+    Conflict,
+    DeviceRevoked,
+    DomainError,
+    InvalidCredentials,
+    InvalidToken,
+    NotFound,
+    RefreshTokenReused,
+    SessionEnded,
+)
+from workbench.identity import queries
+from workbench.identity.rate_limit import LoginLimiter
+from workbench.identity.revocations import Revocations
+from workbench.ids import uuid7
+from workbench.security.passwords import Passwords
+from workbench.security.tokens import AccessClaims, Keyring, TokenError
+
+REFRESH_PREFIX = "wbr_"
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """What sign-in and token checks need, built once per process in create_app."""
+
+    keyring: Keyring
+    passwords: Passwords
+    revocations: Revocations
+    limiter: LoginLimiter
+    access_ttl_seconds: int
+    refresh_ttl_seconds: int
+
+
+# ---- sign-in and sessions --------------------------------------------------------------------
+
+
+async def login(
+    conn: Connection, *, auth: Auth, request: wire.LoginRequest, client_ip: str
+) -> wire.TokenPair:
+    """Check the password, bind the device to the user and open a session on it."""
+    await auth.limiter.count_attempt(login=request.login, client_ip=client_ip)
+    user = await queries.user_for_login(conn, request.login)
+    password_ok = await auth.passwords.verify(
+        user["password_hash"] if user else None, request.password
+    )
+    if user is None or not password_ok or not user["active"]:
+        await queries.audit(
+            conn,
+            action="login_failed",
+            actor_id=user["id"] if user else None,
+            client_ip=client_ip,
+            detail={"reason": "bad_credentials"},
+        )
+        raise _CommittedInvalidCredentials()
+    device_id = request.device.device_id
+    device = await queries.device_for_update(conn, device_id)
+    if device is not None and device["revoked_at"] is not None:
+        await queries.audit(
+            conn,
+            action="login_refused",
+            actor_id=user["id"],
+            subject=f"device:{device_id}",
+            client_ip=client_ip,
+            detail={"reason": "device_revoked"},
+        )
+        raise _CommittedDeviceRevoked(wipe=True)
+    if auth.passwords.needs_rehash(user["password_hash"]):
+        await queries.set_password_hash(
+            conn, user["id"], await auth.passwords.hash(request.password)
+        )
+    # One session per device: signing in again (or as someone else) ends the previous one.
+    replaced = await queries.end_sessions(conn, reason="replaced", device_id=device_id)
+    await auth.revocations.end_sessions(replaced)
+    await queries.upsert_device(
+        conn,
+        device_id=device_id,
+        user_id=user["id"],
+        platform=request.device.platform.value,
+        model=request.device.model,
+        app_version=request.device.app_version,
+    )
+    session_id = uuid7()
+    await queries.insert_session(
+        conn, session_id=session_id, user_id=user["id"], device_id=device_id
+    )
+    await queries.audit(
+        conn,
+        action="login",
+        actor_id=user["id"],
+        subject=f"device:{device_id}",
+        client_ip=client_ip,
+    )
+    await auth.limiter.clear_login(request.login)
+    return await _issue_pair(conn, auth=auth, session_id=session_id, device_id=device_id, user=user)
+
+
+async def refresh(
+    conn: Connection, *, auth: Auth, request: wire.RefreshRequest, client_ip: str
+) -> wire.TokenPair:
+    """Rotate a refresh token; presenting an already-rotated one ends its whole session."""
+    token_hash = _hash_refresh(request.refresh_token)
+    row = await queries.refresh_token_for_update(conn, token_hash)
+    if row is None or row["device_id"] != request.device_id:
+        raise InvalidToken("Unknown refresh token for this device")
+    if row["ended_at"] is not None:
+        if row["end_reason"] == "device_revoked" or row["revoked_at"] is not None:
+            raise DeviceRevoked(wipe=True)
+        raise SessionEnded()
+    if row["used_at"] is not None:
+        ended = await queries.end_sessions(
+            conn, reason="refresh_reuse", session_id=row["session_id"]
+        )
+        await auth.revocations.end_sessions(ended)
+        await queries.audit(
+            conn,
+            action="refresh_reuse",
+            actor_id=row["user_id"],
+            subject=f"session:{row['session_id']}",
+            client_ip=client_ip,
+        )
+        raise RefreshTokenReused()
+    if row["expired"]:
+        raise SessionEnded("The session expired; sign in again")
+    if not row["active"]:
+        raise SessionEnded("The user is disabled")
+    await queries.mark_refresh_token_used(conn, token_hash)
+    user = {
+        "id": row["user_id"],
+        "role": row["role"],
+        "org_unit_id": row["org_unit_id"],
+        "name": row["name"],
+    }
+    return await _issue_pair(
+        conn, auth=auth, session_id=row["session_id"], device_id=row["device_id"], user=user
+    )
+
+
+async def logout(conn: Connection, *, auth: Auth, caller: Caller) -> None:
+    """End this device's session; its tokens stop working on every instance at once."""
+    ended = await queries.end_sessions(conn, reason="logout", session_id=caller.session_id)
+    await auth.revocations.end_sessions(ended)
+    await queries.audit(
+        conn, action="logout", actor_id=caller.user_id, subject=f"device:{caller.device_id}"
+    )
+
+
+async def authenticate(auth: Auth, bearer: str) -> Caller:
+    """Verify an access token and check that its session and device were not revoked."""
+    try:
+        claims: AccessClaims = auth.keyring.verify_access(bearer)
+    except TokenError:
+        raise InvalidToken() from None
+    revoked = await auth.revocations.status(claims)
+    if revoked == "device":
+        raise DeviceRevoked(wipe=True)
+    if revoked == "session":
+        raise SessionEnded()
+    try:
+        return Caller(
+            user_id=uuid.UUID(claims.sub),
+            role=wire.Role(claims.role),
+            org_unit_id=uuid.UUID(claims.org),
+            session_id=uuid.UUID(claims.sid),
+            device_id=claims.did,
+        )
+    except ValueError:
+        raise InvalidToken() from None
+
+
+async def _issue_pair(
+    conn: Connection,
+    *,
+    auth: Auth,
+    session_id: uuid.UUID,
+    device_id: str,
+    user: Mapping[str, Any],
+) -> wire.TokenPair:
+    refresh_token = REFRESH_PREFIX + secrets.token_urlsafe(32)
+    await queries.insert_refresh_token(
+        conn,
+        token_hash=_hash_refresh(refresh_token),
+        session_id=session_id,
+        ttl_seconds=auth.refresh_ttl_seconds,
+    )
+    access, _ = auth.keyring.issue_access(
+        user_id=user["id"],
+        session_id=session_id,
+        device_id=device_id,
+        role=user["role"],
+        org_unit_id=user["org_unit_id"],
+        ttl_seconds=auth.access_ttl_seconds,
+    )
+    return wire.TokenPair(
+        access_token=access,
+        refresh_token=refresh_token,
+        expires_in=auth.access_ttl_seconds,
+        user=wire.UserSummary(
+            id=user["id"],
+            name=user["name"],
+            role=wire.Role(user["role"]),
+            org_unit_id=user["org_unit_id"],
+        ),
+    )
+
+
+def _hash_refresh(token: str) -> bytes:
+    # Refresh tokens carry 256 random bits, so a fast hash is enough to make a leaked table useless.
+    return hashlib.sha256(token.encode()).digest()
+
+
+class _CommittedInvalidCredentials(InvalidCredentials):
+    commit_changes = True  # keep the audit row of the failed attempt
+
+
+class _CommittedDeviceRevoked(DeviceRevoked):
+    commit_changes = True
+
+
+# ---- the current user ------------------------------------------------------------------------
+
+
+async def me(conn: Connection, *, caller: Caller) -> wire.Me:
+    row = await queries.me(conn, caller.user_id)
+    if row is None:
+        raise SessionEnded("The user no longer exists or is disabled")
+    return wire.Me(
+        id=row["id"],
+        login=row["login"],
+        name=row["name"],
+        role=wire.Role(row["role"]),
+        org_unit_id=row["org_unit_id"],
+        org_unit=wire.OrgUnitRef(id=row["org_unit_id"], name=row["org_unit_name"]),
+        device_id=caller.device_id,
+    )
+
+
+# ---- org units -------------------------------------------------------------------------------
+
+
+async def save_org_unit(
+    conn: Connection, *, request: wire.OrgUnitCreate
+) -> tuple[wire.OrgUnit, bool]:
+    """Create an org unit, or rename / move an existing one (with its subtree); (unit, created)."""
+    parent = None
+    if request.parent_id is not None:
+        parent = await queries.org_unit(conn, request.parent_id)
+        if parent is None:
+            raise NotFound("org_unit")
+    existing = await queries.org_unit(conn, request.id) if request.id else None
+    if existing is None:
+        if parent is None and await queries.root_org_unit(conn) is not None:
+            raise _conflict(
+                "org_unit.root_exists", "There is already a head office; give parent_id"
+            )
+        row = await queries.insert_org_unit(
+            conn, unit_id=request.id or uuid7(), name=request.name, parent=parent
+        )
+    else:
+        if parent is None and existing["parent_id"] is not None:
+            raise _conflict("org_unit.root_exists", "Only the head office has no parent")
+        if parent is not None and parent["path"].startswith(existing["path"]):
+            raise _conflict("org_unit.cycle", "An org unit cannot move under its own subtree")
+        row = await queries.move_and_rename_org_unit(
+            conn, unit=existing, name=request.name, parent=parent
+        )
+    return _org_unit(row), existing is None
+
+
+async def list_org_units(conn: Connection, *, caller: Caller) -> list[wire.OrgUnit]:
+    rows = await queries.org_units_in_scope(conn, scope_root=caller.scope_root)
+    return [_org_unit(r) for r in rows]
+
+
+def _org_unit(row: queries.Record) -> wire.OrgUnit:
+    return wire.OrgUnit(
+        id=row["id"], name=row["name"], parent_id=row["parent_id"], depth=row["depth"]
+    )
+
+
+# ---- users -----------------------------------------------------------------------------------
+
+
+async def save_user(
+    conn: Connection, *, auth: Auth, caller: Caller | None, request: wire.UserCreate
+) -> tuple[wire.User, bool]:
+    """Create a user, or update the one with this id; return (user, created)."""
+    if await queries.org_unit(conn, request.org_unit_id) is None:
+        raise NotFound("org_unit")
+    password_hash = await auth.passwords.hash(request.password)
+    fields = dict(
+        login=request.login,
+        name=request.name,
+        role=request.role.value,
+        org_unit_id=request.org_unit_id,
+        password_hash=password_hash,
+    )
+    existing = await queries.user_by_id(conn, request.id) if request.id else None
+    if existing is None:
+        row = await queries.insert_user(conn, user_id=request.id or uuid7(), **fields)
+        if row is None:
+            raise _conflict("user.login_taken", "Another user already has this login")
+        created = True
+    else:
+        taken = await queries.user_for_login(conn, request.login)
+        if taken is not None and taken["id"] != existing["id"]:
+            raise _conflict("user.login_taken", "Another user already has this login")
+        row = await queries.update_user(conn, user_id=existing["id"], **fields)
+        created = False
+        # Tokens carry role and org unit, and the password changed: sign in again everywhere.
+        ended = await queries.end_sessions(conn, reason="user_changed", user_id=existing["id"])
+        await auth.revocations.end_sessions(ended)
+    await queries.audit(
+        conn,
+        action="user_created" if created else "user_updated",
+        actor_id=caller.user_id if caller else None,
+        subject=f"user:{row['id']}",
+        detail={"role": request.role.value},
+    )
+    return _user(row), created
+
+
+async def list_users(
+    conn: Connection,
+    *,
+    caller: Caller,
+    org_unit_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[wire.User]:
+    if org_unit_id is not None and not await queries.org_unit_in_scope(
+        conn, org_unit_id, scope_root=caller.scope_root
+    ):
+        raise NotFound("org_unit")
+    rows = await queries.users_in_scope(
+        conn, scope_root=caller.scope_root, org_unit_id=org_unit_id, after=after, limit=limit
+    )
+    return [_user(r) for r in rows]
+
+
+def _user(row: queries.Record) -> wire.User:
+    return wire.User(
+        id=row["id"],
+        login=row["login"],
+        name=row["name"],
+        role=wire.Role(row["role"]),
+        org_unit_id=row["org_unit_id"],
+        active=row["active"],
+        created_at=row["created_at"],
+    )
+
+
+async def ensure_admin(conn: Connection, *, auth: Auth, login: str, password: str) -> bool:
+    """Create an admin with this login in the head office unless the login exists (bootstrap)."""
+    if await queries.user_for_login(conn, login) is not None:
+        return False
+    root = await queries.root_org_unit(conn)
+    if root is None:
+        root = await queries.insert_org_unit(conn, unit_id=uuid7(), name="Head Office", parent=None)
+    row = await queries.insert_user(
+        conn,
+        user_id=uuid7(),
+        login=login,
+        name="Administrator",
+        role=wire.Role.ADMIN.value,
+        org_unit_id=root["id"],
+        password_hash=await auth.passwords.hash(password),
+    )
+    if row is not None:
+        await queries.audit(
+            conn, action="admin_bootstrapped", actor_id=None, subject=f"user:{row['id']}"
+        )
+    return row is not None
+
+
+# ---- devices ---------------------------------------------------------------------------------
+
+
+async def revoke_device(
+    conn: Connection, *, auth: Auth, caller: Caller, device_id: str
+) -> wire.DeviceRevoked:
+    """Stop every token of the device at once and tell the app to wipe its offline data."""
+    device = await queries.device_in_scope(conn, device_id, scope_root=caller.scope_root)
+    if device is None:
+        raise NotFound("device")
+    revoked_at = await queries.set_device_revoked(conn, device_id, revoked_by=caller.user_id)
+    ended = await queries.end_sessions(conn, reason="device_revoked", device_id=device_id)
+    # Redis first, inside the transaction: if Redis is down the whole revocation answers 503.
+    await auth.revocations.revoke_device(device_id)
+    await auth.revocations.end_sessions(ended)
+    await queries.audit(
+        conn,
+        action="device_revoked",
+        actor_id=caller.user_id,
+        subject=f"device:{device_id}",
+        detail={"sessions_ended": len(ended)},
+    )
+    return wire.DeviceRevoked(device_id=device_id, revoked_at=revoked_at, sessions_ended=len(ended))
+
+
+async def restore_device(conn: Connection, *, caller: Caller, device_id: str) -> wire.Device:
+    """Allow a revoked device to sign in again (old tokens stay dead)."""
+    device = await queries.device_in_scope(conn, device_id, scope_root=caller.scope_root)
+    if device is None:
+        raise NotFound("device")
+    await queries.clear_device_revoked(conn, device_id)
+    await queries.audit(
+        conn, action="device_restored", actor_id=caller.user_id, subject=f"device:{device_id}"
+    )
+    return msgspec.convert({**dict(device), "revoked_at": None}, wire.Device)
+
+
+def _conflict(code: str, detail: str) -> DomainError:
+    error = Conflict(detail)
+    error.code = code
+    return error

@@ -1,0 +1,61 @@
+"""Liveness, readiness and metrics for the load balancer and Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+from redis.exceptions import RedisError
+
+from workbench.http.auth import PUBLIC
+from workbench.operations import queries
+
+
+@get(
+    "/healthz",
+    operation_id="healthz",
+    opt={PUBLIC: True},
+    tags=["operations"],
+    include_in_schema=True,
+)
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@get("/readyz", operation_id="readyz", opt={PUBLIC: True}, tags=["operations"])
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """PostgreSQL and Redis both answer (503 naming the one that does not)."""
+    state = request.app.state
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(queries.database_answers(state.pool), timeout=3)
+        checks["database"] = "ok"
+    except (OSError, TimeoutError, Exception):
+        checks["database"] = "unreachable"
+    try:
+        await asyncio.wait_for(state.redis.ping(), timeout=3)
+        checks["redis"] = "ok"
+    except (RedisError, OSError, TimeoutError):
+        checks["redis"] = "unreachable"
+    ready = all(v == "ok" for v in checks.values())
+    return Response(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@get(
+    "/metrics",
+    operation_id="metrics",
+    opt={PUBLIC: True},
+    tags=["operations"],
+    media_type="text/plain; version=0.0.4",
+)
+async def metrics(request: Request[Any, Any, Any]) -> bytes:
+    """Prometheus text exposition of this process."""
+    return request.app.state.metrics.render()
+
+
+ROUTES = [healthz, readyz, metrics]

@@ -1,0 +1,305 @@
+"""Settings: read once from environment variables into one typed, validated object."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+
+
+class SettingsError(ValueError):
+    """Raised with one readable line per bad environment variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _env(name: str, help: str, **kw: Any) -> Any:
+    """A settings field bound to an environment variable, documenting itself."""
+    return field(metadata={"env": name, "help": help}, **kw)
+
+
+@dataclass(frozen=True, slots=True)
+class JwtKey:
+    """One Ed25519 signing key; the first configured key signs, all of them verify."""
+
+    kid: str
+    seed: bytes
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service. Field metadata names the environment variable and explains it."""
+
+    database_url: str = _env(
+        "DATABASE_URL", "PostgreSQL URL; unset under `workbench dev` = embedded"
+    )
+    redis_url: str = _env("REDIS_URL", "Redis URL; unset under `workbench dev` = embedded")
+    jwt_keys: tuple[JwtKey, ...] = _env(
+        "WORKBENCH_JWT_KEYS",
+        "comma-separated `kid:base64(32-byte Ed25519 seed)`; the first signs, the rest only verify",
+    )
+    jwt_issuer: str = _env("WORKBENCH_JWT_ISSUER", "`iss` of every token", default="rm-workbench")
+    access_token_ttl_seconds: int = _env(
+        "WORKBENCH_ACCESS_TOKEN_TTL", "access JWT lifetime in seconds", default=900
+    )
+    refresh_token_ttl_seconds: int = _env(
+        "WORKBENCH_REFRESH_TOKEN_TTL", "refresh token lifetime in seconds", default=30 * 86400
+    )
+    min_app_version: str | None = _env(
+        "WORKBENCH_MIN_APP_VERSION", "apps sending a lower X-App-Version get 426", default=None
+    )
+    cors_origins: tuple[str, ...] = _env(
+        "WORKBENCH_CORS_ORIGINS", "comma-separated allowed browser origins", default=()
+    )
+    max_body_bytes: int = _env(
+        "WORKBENCH_MAX_BODY_BYTES", "larger request bodies answer 413", default=2_000_000
+    )
+    login_limit_per_login: int = _env(
+        "WORKBENCH_LOGIN_LIMIT_PER_LOGIN", "login attempts per login per window", default=10
+    )
+    login_limit_per_ip: int = _env(
+        "WORKBENCH_LOGIN_LIMIT_PER_IP", "login attempts per client IP per window", default=100
+    )
+    login_window_seconds: int = _env(
+        "WORKBENCH_LOGIN_WINDOW", "rate-limit window for login attempts, seconds", default=900
+    )
+    trusted_proxies: tuple[str, ...] = _env(
+        "WORKBENCH_TRUSTED_PROXIES",
+        "comma-separated CIDRs whose X-Forwarded-For is believed for the client IP",
+        default=(),
+    )
+    bootstrap_admin: tuple[str, str] | None = _env(
+        "WORKBENCH_BOOTSTRAP_ADMIN",
+        "`login:password` of an admin created at start if missing",
+        default=None,
+    )
+    bank_timezone: str = _env(
+        "WORKBENCH_TIMEZONE",
+        "the bank's time zone (due dates, quiet hours)",
+        default="Asia/Shanghai",
+    )
+    password_hash_memory_kib: int = _env(
+        "WORKBENCH_ARGON2_MEMORY_KIB", "Argon2id memory cost in KiB", default=65536
+    )
+    password_hash_iterations: int = _env(
+        "WORKBENCH_ARGON2_ITERATIONS", "Argon2id time cost", default=3
+    )
+    redis_prefix: str = _env(
+        "WORKBENCH_REDIS_PREFIX", "prefix of every Redis key and queue name", default="wb:"
+    )
+    migrate_on_start: bool = _env(
+        "WORKBENCH_MIGRATE_ON_START", "apply pending migrations when the API starts", default=True
+    )
+    db_pool_max: int = _env(
+        "WORKBENCH_DB_POOL_MAX", "PostgreSQL connections per process", default=20
+    )
+    public_base_url: str = _env(
+        "WORKBENCH_PUBLIC_BASE_URL",
+        "base URL of customer-facing links",
+        default="http://127.0.0.1:8000",
+    )
+    log_level: str = _env("WORKBENCH_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", default="INFO")
+
+    @property
+    def signing_key(self) -> JwtKey:
+        return self.jwt_keys[0]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every field; raise SettingsError listing each bad value."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            name = f.metadata["env"]
+            raw = env.get(name)
+            if raw is None or raw == "":
+                if f.name in _REQUIRED:
+                    problems.append(f"{name} is required ({f.metadata['help']})")
+                continue
+            try:
+                values[f.name] = _PARSERS.get(f.name, _parse_by_default(f.default))(raw)
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+        if problems:
+            raise SettingsError(problems)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Cross-field and range checks, with one message per problem."""
+        problems = []
+        positive = (
+            "access_token_ttl_seconds",
+            "refresh_token_ttl_seconds",
+            "max_body_bytes",
+            "login_limit_per_login",
+            "login_limit_per_ip",
+            "login_window_seconds",
+            "password_hash_memory_kib",
+            "password_hash_iterations",
+            "db_pool_max",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                problems.append(f"{_env_name(name)} must be a positive number")
+        if self.access_token_ttl_seconds > 3600:
+            problems.append(
+                "WORKBENCH_ACCESS_TOKEN_TTL must be at most 3600: access tokens are short"
+            )
+        if self.password_hash_memory_kib < 8:
+            problems.append("WORKBENCH_ARGON2_MEMORY_KIB must be at least 8")
+        kids = [k.kid for k in self.jwt_keys]
+        if len(set(kids)) != len(kids):
+            problems.append("WORKBENCH_JWT_KEYS has the same kid twice")
+        if not self.jwt_keys:
+            problems.append("WORKBENCH_JWT_KEYS needs at least one key")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            problems.append("WORKBENCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if problems:
+            raise SettingsError(problems)
+
+
+_REQUIRED = {"database_url", "redis_url", "jwt_keys"}
+
+
+def _env_name(field_name: str) -> str:
+    return next(f.metadata["env"] for f in fields(Settings) if f.name == field_name)
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {raw!r}") from None
+
+
+def _parse_by_default(default: Any) -> Callable[[str], Any]:
+    if isinstance(default, bool):
+        return _parse_bool
+    if isinstance(default, int):
+        return _parse_int
+    return str
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _parse_jwt_keys(raw: str) -> tuple[JwtKey, ...]:
+    keys = []
+    for entry in _split(raw):
+        kid, sep, b64 = entry.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", kid):
+            raise ValueError("each key must look like `kid:base64seed` with a plain kid")
+        try:
+            seed = base64.b64decode(b64, validate=True)
+        except ValueError:
+            raise ValueError(f"key {kid!r} is not valid base64") from None
+        if len(seed) != 32:
+            raise ValueError(f"key {kid!r} must decode to 32 bytes, got {len(seed)}")
+        keys.append(JwtKey(kid=kid, seed=seed))
+    return tuple(keys)
+
+
+def _parse_version(raw: str) -> str:
+    if not _VERSION.match(raw.strip()):
+        raise ValueError(f"expected a version like 3.2.0, got {raw!r}")
+    return raw.strip()
+
+
+def _parse_origins(raw: str) -> tuple[str, ...]:
+    origins = _split(raw)
+    for origin in origins:
+        if origin == "*" or not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ValueError(f"{origin!r} is not an origin like https://app.bank.example (no '*')")
+    return tuple(origins)
+
+
+def _parse_cidrs(raw: str) -> tuple[str, ...]:
+    cidrs = _split(raw)
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ValueError(f"{cidr!r} is not an IP network") from None
+    return tuple(cidrs)
+
+
+def _parse_bootstrap(raw: str) -> tuple[str, str]:
+    login, sep, password = raw.partition(":")
+    if not sep or not login or len(password) < 8:
+        raise ValueError("expected `login:password` with a password of at least 8 characters")
+    return (login.strip(), password)
+
+
+def _parse_timezone(raw: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{raw!r} is not a known time zone") from None
+    return raw
+
+
+def _parse_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not raw.startswith(tuple(f"{s}://" for s in schemes)):
+            raise ValueError(
+                f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
+        return raw
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "database_url": _parse_url(("postgresql", "postgres")),
+    "redis_url": _parse_url(("redis", "rediss", "unix")),
+    "jwt_keys": _parse_jwt_keys,
+    "min_app_version": _parse_version,
+    "cors_origins": _parse_origins,
+    "trusted_proxies": _parse_cidrs,
+    "bootstrap_admin": _parse_bootstrap,
+    "bank_timezone": _parse_timezone,
+    "public_base_url": _parse_url(("http", "https")),
+    "log_level": lambda raw: raw.strip().upper(),
+}
+
+
+def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """Just DATABASE_URL, for commands that need nothing else (`workbench migrate`)."""
+    raw = (os.environ if environ is None else environ).get("DATABASE_URL", "")
+    if not raw:
+        raise SettingsError(["DATABASE_URL is required"])
+    try:
+        return _PARSERS["database_url"](raw)  # type: ignore[no-any-return]
+    except ValueError as exc:
+        raise SettingsError([f"DATABASE_URL: {exc}"]) from None
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) rows for the README's configuration table."""
+    rows = []
+    for f in fields(Settings):
+        default = "required" if f.name in _REQUIRED else repr(f.default)
+        rows.append((f.metadata["env"], default, f.metadata["help"]))
+    return rows

@@ -1,0 +1,49 @@
+"""The arq worker: settings, shared resources and the scheduled maintenance jobs."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from workbench.db import create_pool
+from workbench.identity import jobs as identity_jobs
+from workbench.settings import Settings
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    ctx["pool"] = await create_pool(settings.database_url, max_size=5)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if pool := ctx.get("pool"):
+        await pool.close()
+
+
+def worker_settings(settings: Settings) -> type:
+    """An arq WorkerSettings class bound to these settings (queue name carries the prefix)."""
+
+    class WorkerSettings:
+        functions: ClassVar[list[Any]] = [identity_jobs.purge_expired_refresh_tokens]
+        cron_jobs: ClassVar[list[Any]] = [
+            cron(
+                identity_jobs.purge_expired_refresh_tokens,
+                hour={3},
+                minute={17},
+                unique=True,
+                run_at_startup=False,
+            ),
+        ]
+        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        queue_name = f"{settings.redis_prefix}queue"
+        on_startup = startup
+        on_shutdown = shutdown
+        ctx: ClassVar[dict[str, Any]] = {"settings": settings}
+        max_jobs = 20
+        job_timeout = 300
+        keep_result = 3600
+        health_check_key = f"{settings.redis_prefix}worker-health"
+
+    return WorkerSettings
