@@ -1,4 +1,4 @@
-"""The `workbench` command: dev, serve, worker, migrate, seed, export-contracts, check-contracts."""
+"""The `workbench` command: run, migrate and seed the service, and check its wire contract."""
 
 from __future__ import annotations
 
@@ -257,6 +257,12 @@ def _export_contracts(args: argparse.Namespace) -> int:
         encoding="utf-8",
     )
     print(f"wrote {target}")
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    kid = args.kid or time.strftime("k%Y%m%d")
+    print(f"{kid}:{base64.b64encode(os.urandom(32)).decode()}")
     return 0
 
 

@@ -7,6 +7,21 @@ import hashlib
 from workbench.errors import RateLimited
 from workbench.redis import Redis, redis_required
 
+# Count one attempt on each key (a fixed window starting at its first attempt) and answer, per
+# key, the count so far and the seconds left in its window. One round trip, atomic.
+_COUNT_ATTEMPT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+    local count = redis.call('INCR', key)
+    if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+    local ttl = redis.call('TTL', key)
+    if ttl < 0 then redis.call('EXPIRE', key, ARGV[1]); ttl = tonumber(ARGV[1]) end
+    out[#out + 1] = count
+    out[#out + 1] = ttl
+end
+return out
+"""
+
 
 class LoginLimiter:
     """Fixed-window counters; a successful login clears its login's counter."""
@@ -19,6 +34,7 @@ class LoginLimiter:
         self._per_login = per_login
         self._per_ip = per_ip
         self._window = window_seconds
+        self._count = redis.register_script(_COUNT_ATTEMPT)
 
     def _login_key(self, login: str) -> str:
         digest = hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
@@ -31,14 +47,9 @@ class LoginLimiter:
         """Count this attempt; raise RateLimited (429) if either limit is exceeded."""
         keys = [(self._login_key(login), self._per_login), (self._ip_key(client_ip), self._per_ip)]
         async with redis_required("check sign-in attempts"):
-            pipe = self._redis.pipeline(transaction=True)
-            for key, _ in keys:
-                pipe.set(key, 0, ex=self._window, nx=True)
-                pipe.incr(key)
-                pipe.ttl(key)
-            replies = await pipe.execute()
+            replies = await self._count(keys=[key for key, _ in keys], args=[self._window])
         for i, (_, limit) in enumerate(keys):
-            count, ttl = replies[3 * i + 1], replies[3 * i + 2]
+            count, ttl = int(replies[2 * i]), int(replies[2 * i + 1])
             if count > limit:
                 raise RateLimited(retry_after=max(int(ttl), 1))
 

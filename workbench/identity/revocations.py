@@ -14,12 +14,19 @@ from collections.abc import Iterable
 from workbench.redis import Redis, redis_required
 from workbench.security.tokens import CLOCK_SKEW_SECONDS, AccessClaims
 
+# Mark every given key with ARGV[2] for ARGV[1] seconds, in one atomic round trip.
+_MARK_ALL = """
+for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2], 'EX', ARGV[1]) end
+return #KEYS
+"""
+
 
 class Revocations:
     def __init__(self, redis: Redis, *, prefix: str, access_ttl_seconds: int) -> None:
         self._redis = redis
         self._prefix = prefix
         self._ttl = access_ttl_seconds + CLOCK_SKEW_SECONDS + 5
+        self._mark_all = redis.register_script(_MARK_ALL)
 
     def _session_key(self, session_id: uuid.UUID | str) -> str:
         return f"{self._prefix}revoked:session:{session_id}"
@@ -32,10 +39,7 @@ class Revocations:
         if not ids:
             return
         async with redis_required("end the session"):
-            pipe = self._redis.pipeline(transaction=False)
-            for sid in ids:
-                pipe.set(self._session_key(sid), b"1", ex=self._ttl)
-            await pipe.execute()
+            await self._mark_all(keys=[self._session_key(sid) for sid in ids], args=[self._ttl, 1])
 
     async def revoke_device(self, device_id: str) -> None:
         """Every token of the device issued up to now stops working on every instance."""
