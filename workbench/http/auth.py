@@ -7,7 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from workbench.errors import DomainError, Unauthorized, UpgradeRequired
+from workbench.errors import DomainError, InvalidToken, Unauthorized, UpgradeRequired
 from workbench.identity import service as identity
 
 PUBLIC = "public"  # route opt key: no sign-in needed (login, links opened by customers, ops)
@@ -49,4 +49,8 @@ async def require_authentication(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <access token>`")
-    connection.scope["user"] = await identity.authenticate(connection.app.state.auth, token.strip())
+    caller = await identity.authenticate(connection.app.state.auth, token.strip())
+    sent_device = connection.headers.get("x-device-id")
+    if sent_device is not None and sent_device != caller.device_id:
+        raise InvalidToken("This token was issued to another device")
+    connection.scope["user"] = caller

@@ -89,3 +89,16 @@ async def test_successful_login_resets_the_login_counter(make_client):
     await login(client, "rm04")
     for _ in range(2):
         assert (await client.post("/api/v1/auth/login", json=bad)).status_code == 401
+
+
+async def test_token_is_refused_with_another_devices_id(client):
+    tokens = await login(client, "rm05", device_no=7)
+    same = await client.get(
+        "/api/v1/me", headers={**bearer(tokens), "X-Device-Id": "device-00000007"}
+    )
+    assert same.status_code == 200
+    other = await client.get(
+        "/api/v1/me", headers={**bearer(tokens), "X-Device-Id": "device-00000008"}
+    )
+    assert other.status_code == 401
+    assert other.json()["code"] == "auth.invalid_token"
