@@ -35,3 +35,10 @@ def test_ruff_finds_nothing():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -7,6 +7,7 @@ or after an admin changed a demo user, changes nothing.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from mobile_contracts.v1.identity import Role
@@ -59,7 +60,7 @@ USERS = [
 async def seed_demo_bank(conn: Connection, *, passwords: Passwords) -> dict[str, int]:
     """Insert the demo org tree and users where missing; return how many of each were added."""
     added = {"org_units": 0, "users": 0}
-    ids = {}
+    ids: dict[str, uuid.UUID] = {}
     for key, name, parent_key in ORG_UNITS:
         unit_id = uuid5_for(f"org:{key}")
         existing = await queries.org_unit(conn, unit_id)

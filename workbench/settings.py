@@ -174,7 +174,7 @@ _REQUIRED = {"database_url", "redis_url", "jwt_keys"}
 
 
 def _env_name(field_name: str) -> str:
-    return next(f.metadata["env"] for f in fields(Settings) if f.name == field_name)
+    return next(str(f.metadata["env"]) for f in fields(Settings) if f.name == field_name)
 
 
 def _parse_bool(raw: str) -> bool:
@@ -291,9 +291,10 @@ def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     if not raw:
         raise SettingsError(["DATABASE_URL is required"])
     try:
-        return _PARSERS["database_url"](raw)  # type: ignore[no-any-return]
+        url: str = _PARSERS["database_url"](raw)
     except ValueError as exc:
         raise SettingsError([f"DATABASE_URL: {exc}"]) from None
+    return url
 
 
 def settings_table() -> list[tuple[str, str, str]]:

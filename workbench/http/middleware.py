@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.logs import request_id_var
@@ -21,9 +22,10 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
     """Give every request an id (the caller's X-Request-Id if sane), then log and count it."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
+        method = str(scope.get("method", ""))
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _GOOD_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request_id_var.set(request_id)
@@ -43,11 +45,11 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             # The route template, never the raw path: paths can carry link tokens.
             route = scope.get("path_template") or "unmatched"
             metrics: Metrics = scope["litestar_app"].state.metrics
-            metrics.observe_request(scope["method"], route, status, elapsed)
+            metrics.observe_request(method, route, status, elapsed)
             log.info(
                 "request",
                 extra={
-                    "method": scope["method"],
+                    "method": method,
                     "route": route,
                     "status": status,
                     "ms": round(elapsed * 1000, 2),

@@ -12,6 +12,13 @@ from workbench.db import Connection
 
 Record = asyncpg.Record
 
+
+def _returned(row: Record | None) -> Record:
+    """The row of an INSERT/UPDATE ... RETURNING that cannot come back empty."""
+    assert row is not None, "RETURNING gave no row"
+    return row
+
+
 # ---- org units -------------------------------------------------------------------------------
 
 
@@ -32,7 +39,7 @@ async def insert_org_unit(
 ) -> Record:
     path = (parent["path"] if parent else "/") + f"{unit_id}/"
     depth = parent["depth"] + 1 if parent else 0
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """
         insert into org_units (id, name, parent_id, path, depth) values ($1, $2, $3, $4, $5)
         returning id, name, parent_id, path, depth
@@ -43,6 +50,7 @@ async def insert_org_unit(
         path,
         depth,
     )
+    return _returned(row)
 
 
 async def move_and_rename_org_unit(
@@ -64,7 +72,7 @@ async def move_and_rename_org_unit(
         new_depth,
         unit["depth"],
     )
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """
         update org_units set name = $2, parent_id = $3, updated_at = now() where id = $1
         returning id, name, parent_id, path, depth
@@ -73,6 +81,7 @@ async def move_and_rename_org_unit(
         name,
         parent["id"] if parent else None,
     )
+    return _returned(row)
 
 
 async def org_units_in_scope(conn: Connection, *, scope_root: uuid.UUID | None) -> list[Record]:
@@ -166,7 +175,7 @@ async def update_user(
     org_unit_id: uuid.UUID,
     password_hash: str,
 ) -> Record:
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"""
         update users u set login = $2, name = $3, role = $4, org_unit_id = $5,
                            password_hash = $6, updated_at = now()
@@ -180,6 +189,7 @@ async def update_user(
         org_unit_id,
         password_hash,
     )
+    return _returned(row)
 
 
 async def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash: str) -> None:
@@ -273,7 +283,7 @@ async def device_in_scope(
 async def set_device_revoked(
     conn: Connection, device_id: str, *, revoked_by: uuid.UUID | None
 ) -> datetime:
-    return await conn.fetchval(
+    revoked_at: datetime = await conn.fetchval(
         """
         update devices set revoked_at = coalesce(revoked_at, now()), revoked_by = $2
          where device_id = $1 returning revoked_at
@@ -281,6 +291,7 @@ async def set_device_revoked(
         device_id,
         revoked_by,
     )
+    return revoked_at
 
 
 async def clear_device_revoked(conn: Connection, device_id: str) -> None:

@@ -188,7 +188,7 @@ async def _issue_pair(
     auth: Auth,
     session_id: uuid.UUID,
     device_id: str,
-    user: Mapping[str, Any],
+    user: queries.Record | Mapping[str, Any],
 ) -> wire.TokenPair:
     refresh_token = REFRESH_PREFIX + secrets.token_urlsafe(32)
     await queries.insert_refresh_token(
@@ -302,7 +302,7 @@ async def save_user(
     if await queries.org_unit(conn, request.org_unit_id) is None:
         raise NotFound("org_unit")
     password_hash = await auth.passwords.hash(request.password)
-    fields = dict(
+    fields: dict[str, Any] = dict(
         login=request.login,
         name=request.name,
         role=request.role.value,

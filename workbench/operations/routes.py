@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from workbench.http.auth import PUBLIC
 from workbench.operations import queries
+from workbench.operations.metrics import Metrics
 
 
 @get(
@@ -55,7 +56,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 )
 async def metrics(request: Request[Any, Any, Any]) -> bytes:
     """Prometheus text exposition of this process."""
-    return request.app.state.metrics.render()
+    metrics: Metrics = request.app.state.metrics
+    return metrics.render()
 
 
 ROUTES = [healthz, readyz, metrics]
