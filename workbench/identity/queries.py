@@ -62,10 +62,10 @@ async def move_and_rename_org_unit(
     await conn.execute(
         """
         update org_units
-           set path = $2 || substr(path, length($1) + 1),
-               depth = depth + ($3 - $4),
+           set path = $2::text || substr(path, length($1::text) + 1),
+               depth = depth + ($3::int - $4::int),
                updated_at = now()
-         where path >= $1 and path < $1 || '~'
+         where path >= $1::text and path < $1::text || '~'
         """,
         unit["path"],
         new_path,

@@ -46,14 +46,20 @@ class Revocations:
         async with redis_required("revoke the device"):
             await self._redis.set(self._device_key(device_id), str(int(time.time())), ex=self._ttl)
 
+    async def restore_device(self, device_id: str) -> None:
+        """New sign-ins on the device work again; its old sessions stay ended."""
+        async with redis_required("restore the device"):
+            await self._redis.delete(self._device_key(device_id))
+
     async def status(self, claims: AccessClaims) -> str | None:
         """'session' or 'device' when the token was revoked, None when it is still good."""
         async with redis_required("check the session"):
             session_flag, device_since = await self._redis.mget(
                 self._session_key(claims.sid), self._device_key(claims.did)
             )
-        if session_flag is not None:
-            return "session"
+        # The device verdict wins: it is the one that tells the app to wipe its offline data.
         if device_since is not None and claims.iat <= int(device_since):
             return "device"
+        if session_flag is not None:
+            return "session"
         return None

@@ -147,10 +147,16 @@ class OrgController(Controller):
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
     )
     async def restore_device(
-        self, db: Db, caller: CurrentCaller, device_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        device_id: FromPath[str],
     ) -> wire.Device:
         """Let a revoked device sign in again; its old tokens stay dead."""
-        return await service.restore_device(db, caller=caller, device_id=device_id)
+        return await service.restore_device(
+            db, auth=request.app.state.auth, caller=caller, device_id=device_id
+        )
 
 
 ROUTES = [AuthController, MeController, OrgController]

@@ -412,12 +412,15 @@ async def revoke_device(
     return wire.DeviceRevoked(device_id=device_id, revoked_at=revoked_at, sessions_ended=len(ended))
 
 
-async def restore_device(conn: Connection, *, caller: Caller, device_id: str) -> wire.Device:
+async def restore_device(
+    conn: Connection, *, auth: Auth, caller: Caller, device_id: str
+) -> wire.Device:
     """Allow a revoked device to sign in again (old tokens stay dead)."""
     device = await queries.device_in_scope(conn, device_id, scope_root=caller.scope_root)
     if device is None:
         raise NotFound("device")
     await queries.clear_device_revoked(conn, device_id)
+    await auth.revocations.restore_device(device_id)
     await queries.audit(
         conn, action="device_restored", actor_id=caller.user_id, subject=f"device:{device_id}"
     )
