@@ -97,7 +97,7 @@ def create_app(settings: Settings) -> Litestar:
             await redis.aclose()
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*operations_routes.ROUTES, *identity_routes.ROUTES],
         lifespan=[lifespan],
         dependencies={
@@ -105,7 +105,6 @@ def create_app(settings: Settings) -> Litestar:
             "caller": Provide(current_caller, sync_to_thread=False),
         },
         guards=[check_app_version, require_authentication],
-        middleware=[request_context_middleware],
         before_send=[add_request_id_header],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(
@@ -136,6 +135,9 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
         logging_config=None,  # logs.configure() owns logging (JSON, redacted)
     )
+    # Outside the router, so that 404s, 405s and bad hosts get a request id, a log line, a count.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app
 
 
 def _initial_state(settings: Settings, metrics: Metrics) -> dict[str, object]:

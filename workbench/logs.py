@@ -40,7 +40,7 @@ _SCRUB = [
     (re.compile(r"wbr_[\w-]+"), "[refresh-token]"),
     (re.compile(r"(?i)bearer\s+\S+"), "Bearer [redacted]"),
     (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "[id-number]"),
-    (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "[phone]"),
+    (re.compile(r"(?<!\d)(?:(?:\+|00)?86[- ]?)?1[3-9]\d{9}(?!\d)"), "[phone]"),
 ]
 _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 

@@ -59,6 +59,7 @@ USERS = [
 
 async def seed_demo_bank(conn: Connection, *, passwords: Passwords) -> dict[str, int]:
     """Insert the demo org tree and users where missing; return how many of each were added."""
+    await queries.lock_org_setup(conn)
     added = {"org_units": 0, "users": 0}
     ids: dict[str, uuid.UUID] = {}
     for key, name, parent_key in ORG_UNITS:

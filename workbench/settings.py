@@ -8,7 +8,7 @@ import os
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
@@ -130,44 +130,52 @@ class Settings:
                 values[f.name] = _PARSERS.get(f.name, _parse_by_default(f.default))(raw)
             except ValueError as exc:
                 problems.append(f"{name}: {exc}")
+        # Range and cross-field checks run on whatever parsed, so one start lists every problem.
+        defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+        problems += _value_problems({**defaults, **values})
         if problems:
             raise SettingsError(problems)
-        settings = cls(**values)
-        settings.validate()
-        return settings
+        return cls(**values)
 
     def validate(self) -> None:
-        """Cross-field and range checks, with one message per problem."""
-        problems = []
-        positive = (
-            "access_token_ttl_seconds",
-            "refresh_token_ttl_seconds",
-            "max_body_bytes",
-            "login_limit_per_login",
-            "login_limit_per_ip",
-            "login_window_seconds",
-            "password_hash_memory_kib",
-            "password_hash_iterations",
-            "db_pool_max",
-        )
-        for name in positive:
-            if getattr(self, name) <= 0:
-                problems.append(f"{_env_name(name)} must be a positive number")
-        if self.access_token_ttl_seconds > 3600:
-            problems.append(
-                "WORKBENCH_ACCESS_TOKEN_TTL must be at most 3600: access tokens are short"
-            )
-        if self.password_hash_memory_kib < 8:
-            problems.append("WORKBENCH_ARGON2_MEMORY_KIB must be at least 8")
-        kids = [k.kid for k in self.jwt_keys]
-        if len(set(kids)) != len(kids):
-            problems.append("WORKBENCH_JWT_KEYS has the same kid twice")
-        if not self.jwt_keys:
-            problems.append("WORKBENCH_JWT_KEYS needs at least one key")
-        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            problems.append("WORKBENCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
-        if problems:
+        """Range and cross-field checks, with one message per problem."""
+        if problems := _value_problems({f.name: getattr(self, f.name) for f in fields(self)}):
             raise SettingsError(problems)
+
+
+_POSITIVE = (
+    "access_token_ttl_seconds",
+    "refresh_token_ttl_seconds",
+    "max_body_bytes",
+    "login_limit_per_login",
+    "login_limit_per_ip",
+    "login_window_seconds",
+    "password_hash_memory_kib",
+    "password_hash_iterations",
+    "db_pool_max",
+)
+
+
+def _value_problems(values: Mapping[str, Any]) -> list[str]:
+    """Problems of parsed values; fields absent from `values` are not judged here."""
+    problems = [
+        f"{_env_name(name)} must be a positive number"
+        for name in _POSITIVE
+        if name in values and values[name] <= 0
+    ]
+    if values.get("access_token_ttl_seconds", 0) > 3600:
+        problems.append("WORKBENCH_ACCESS_TOKEN_TTL must be at most 3600: access tokens are short")
+    if 0 < values.get("password_hash_memory_kib", 8) < 8:
+        problems.append("WORKBENCH_ARGON2_MEMORY_KIB must be at least 8")
+    if "jwt_keys" in values:
+        kids = [k.kid for k in values["jwt_keys"]]
+        if not kids:
+            problems.append("WORKBENCH_JWT_KEYS needs at least one key")
+        elif len(set(kids)) != len(kids):
+            problems.append("WORKBENCH_JWT_KEYS has the same kid twice")
+    if values.get("log_level", "INFO") not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append("WORKBENCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    return problems
 
 
 _REQUIRED = {"database_url", "redis_url", "jwt_keys"}

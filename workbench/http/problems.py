@@ -12,8 +12,10 @@ from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
     NotFoundException,
+    SerializationException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from mobile_contracts.v1.problems import FieldError, Problem
@@ -89,7 +91,7 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
-    if status == 400 and "JSON" in str(exc.detail):
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
         # The body is not JSON at all: answer like any other invalid body.
         problem = Problem(
             title="Invalid request",
@@ -119,6 +121,30 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
         request_id=request_id_var.get(),
     )
     return problem_response(problem)
+
+
+def _problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=MEDIA_TYPE,
+        generate_examples=False,
+    )
+
+
+PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
+    400: _problem_spec("Bad request (e.g. a tampered cursor)"),
+    401: _problem_spec("Not signed in, or the token is invalid, expired or ended"),
+    403: _problem_spec("The role may not do this, or the device was revoked (`wipe: true`)"),
+    404: _problem_spec("No such object, or not visible to the caller"),
+    409: _problem_spec("Conflicts with the current state"),
+    413: _problem_spec("Request body too large"),
+    422: _problem_spec("Invalid body or parameters, with per-field `errors`"),
+    426: _problem_spec("The app is older than the supported minimum"),
+    429: _problem_spec("Too many attempts; see Retry-After"),
+    503: _problem_spec("A backing service is unavailable; try again shortly"),
+}
+"""Error answers every API route documents in the OpenAPI (all are problem+json)."""
 
 
 def _strip_prefix(detail: str) -> str:

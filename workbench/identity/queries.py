@@ -28,6 +28,11 @@ async def org_unit(conn: Connection, unit_id: uuid.UUID) -> Record | None:
     )
 
 
+async def lock_org_setup(conn: Connection) -> None:
+    """Serialize processes creating the head office or bootstrap users (until transaction end)."""
+    await conn.execute("select pg_advisory_xact_lock(hashtext('workbench:org-setup'))")
+
+
 async def root_org_unit(conn: Connection) -> Record | None:
     return await conn.fetchrow(
         "select id, name, parent_id, path, depth from org_units where parent_id is null"

@@ -15,6 +15,7 @@ from workbench.access import requires_role
 from workbench.http.auth import PUBLIC
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
+from workbench.http.problems import PROBLEM_RESPONSES
 from workbench.identity import service
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -30,7 +31,13 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["identity"]
 
-    @post("/login", operation_id="login", status_code=HTTP_200_OK, opt={PUBLIC: True})
+    @post(
+        "/login",
+        responses=PROBLEM_RESPONSES,
+        operation_id="login",
+        status_code=HTTP_200_OK,
+        opt={PUBLIC: True},
+    )
     async def login(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.LoginRequest]
     ) -> wire.TokenPair:
@@ -44,7 +51,13 @@ class AuthController(Controller):
         state.metrics.logins.labels("ok").inc()
         return pair
 
-    @post("/refresh", operation_id="refresh", status_code=HTTP_200_OK, opt={PUBLIC: True})
+    @post(
+        "/refresh",
+        responses=PROBLEM_RESPONSES,
+        operation_id="refresh",
+        status_code=HTTP_200_OK,
+        opt={PUBLIC: True},
+    )
     async def refresh(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.RefreshRequest]
     ) -> wire.TokenPair:
@@ -53,7 +66,12 @@ class AuthController(Controller):
             db, auth=request.app.state.auth, request=data, client_ip=_ip(request)
         )
 
-    @post("/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
+    @post(
+        "/logout",
+        responses=PROBLEM_RESPONSES,
+        operation_id="logout",
+        status_code=HTTP_204_NO_CONTENT,
+    )
     async def logout(self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller) -> None:
         """End this device's session."""
         await service.logout(db, auth=request.app.state.auth, caller=caller)
@@ -63,7 +81,7 @@ class MeController(Controller):
     path = "/api/v1/me"
     tags = ["identity"]
 
-    @get("", operation_id="getMe")
+    @get("", responses=PROBLEM_RESPONSES, operation_id="getMe")
     async def me(self, db: Db, caller: CurrentCaller) -> wire.Me:
         """The signed-in user, with role and org unit."""
         return await service.me(db, caller=caller)
@@ -73,7 +91,12 @@ class OrgController(Controller):
     path = "/api/v1"
     tags = ["org"]
 
-    @post("/admin/org-units", operation_id="saveOrgUnit", guards=[requires_role(Role.ADMIN)])
+    @post(
+        "/admin/org-units",
+        responses=PROBLEM_RESPONSES,
+        operation_id="saveOrgUnit",
+        guards=[requires_role(Role.ADMIN)],
+    )
     async def save_org_unit(
         self, db: Db, data: JSONBody[wire.OrgUnitCreate]
     ) -> Response[wire.OrgUnit]:
@@ -83,6 +106,7 @@ class OrgController(Controller):
 
     @get(
         "/org-units",
+        responses=PROBLEM_RESPONSES,
         operation_id="listOrgUnits",
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
     )
@@ -90,7 +114,12 @@ class OrgController(Controller):
         """The org tree the caller may see (their own subtree), parents first."""
         return await service.list_org_units(db, caller=caller)
 
-    @post("/admin/users", operation_id="saveUser", guards=[requires_role(Role.ADMIN)])
+    @post(
+        "/admin/users",
+        responses=PROBLEM_RESPONSES,
+        operation_id="saveUser",
+        guards=[requires_role(Role.ADMIN)],
+    )
     async def save_user(
         self,
         request: Request[Any, Any, Any],
@@ -104,7 +133,12 @@ class OrgController(Controller):
         )
         return Response(user, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/users", operation_id="listUsers", guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)])
+    @get(
+        "/users",
+        responses=PROBLEM_RESPONSES,
+        operation_id="listUsers",
+        guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
+    )
     async def list_users(
         self,
         db: Db,
@@ -124,6 +158,7 @@ class OrgController(Controller):
 
     @post(
         "/admin/devices/{device_id:str}/revoke",
+        responses=PROBLEM_RESPONSES,
         operation_id="revokeDevice",
         status_code=HTTP_200_OK,
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
@@ -142,6 +177,7 @@ class OrgController(Controller):
 
     @post(
         "/admin/devices/{device_id:str}/restore",
+        responses=PROBLEM_RESPONSES,
         operation_id="restoreDevice",
         status_code=HTTP_200_OK,
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],

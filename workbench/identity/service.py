@@ -366,6 +366,7 @@ def _user(row: queries.Record) -> wire.User:
 
 async def ensure_admin(conn: Connection, *, auth: Auth, login: str, password: str) -> bool:
     """Create an admin with this login in the head office unless the login exists (bootstrap)."""
+    await queries.lock_org_setup(conn)  # several API processes may start at once
     if await queries.user_for_login(conn, login) is not None:
         return False
     root = await queries.root_org_unit(conn)

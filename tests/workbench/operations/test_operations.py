@@ -1,0 +1,95 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics, OpenAPI; none needs a token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import device
+
+
+async def test_healthz(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_checks_database_and_redis(client):
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of one Prometheus sample whose labels include `labels`, or None."""
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}\{{(?P<labels>[^}}]*)\}} (?P<value>\S+)", line)
+        if not match:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group("labels")))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(match.group("value"))
+    return None
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_metrics_count_requests_by_route_template(client):
+    for _ in range(3):
+        assert (await client.get("/healthz")).status_code == 200
+    bad_login = {"login": "rm01", "password": "wrong-password", "device": device()}
+    assert (await client.post("/api/v1/auth/login", json=bad_login)).status_code == 401
+
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "# TYPE workbench_http_requests_total counter" in text
+    assert (
+        sample(text, "workbench_http_requests_total", method="GET", route="/healthz", status="200")
+        == 3
+    )
+    assert (
+        sample(
+            text,
+            "workbench_http_requests_total",
+            method="POST",
+            route="/api/v1/auth/login",
+            status="401",
+        )
+        == 1
+    )
+    assert sample(text, "workbench_logins_total", outcome="refused") == 1
+    assert "workbench_http_request_seconds_bucket" in text
+
+    # The next scrape has counted the one before.
+    again = (await client.get("/metrics")).text
+    assert sample(again, "workbench_http_requests_total", method="GET", route="/metrics") == 1
+
+
+async def test_openapi_document_is_served_without_a_token(client):
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/auth/login" in document["paths"]
+    assert "post" in document["paths"]["/api/v1/auth/login"]
+    assert "/api/v1/me" in document["paths"]
+    schemas = document["components"]["schemas"]
+    assert "Problem" in schemas
+    assert {"code", "status", "title"} <= set(schemas["Problem"]["properties"])
+
+
+async def test_openapi_ui_is_served_without_a_token(client):
+    response = await client.get("/schema")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_operations_endpoints_need_no_token_and_ignore_a_bad_one(client):
+    for path in ("/healthz", "/readyz", "/metrics", "/schema/openapi.json"):
+        assert (await client.get(path)).status_code == 200, path
+        junk = await client.get(path, headers={"Authorization": "Bearer junk"})
+        assert junk.status_code == 200, path

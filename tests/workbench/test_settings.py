@@ -1,0 +1,229 @@
+"""Settings from the environment: defaults, and every bad value reported at once, readably."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.settings import JwtKey, Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = bytes(range(32))
+KEY = base64.b64encode(SEED).decode()
+MINIMAL = {
+    "DATABASE_URL": "postgresql://wb:pw@db.internal:5432/workbench",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "WORKBENCH_JWT_KEYS": f"k1:{KEY}",
+}
+
+
+def problems_of(env: dict[str, str]) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    problems = caught.value.problems
+    # The message an operator sees lists every problem too.
+    for problem in problems:
+        assert problem in str(caught.value)
+    return problems
+
+
+def lines_naming(problems: list[str], variable: str) -> list[str]:
+    return [p for p in problems if p.startswith(variable)]
+
+
+def test_minimal_environment_parses_with_documented_defaults():
+    settings = Settings.from_env(MINIMAL)
+    assert settings.database_url == MINIMAL["DATABASE_URL"]
+    assert settings.redis_url == MINIMAL["REDIS_URL"]
+    assert settings.jwt_keys == (JwtKey(kid="k1", seed=SEED),)
+    assert settings.signing_key.kid == "k1"
+    assert settings.jwt_issuer == "rm-workbench"
+    assert settings.access_token_ttl_seconds == 900
+    assert settings.refresh_token_ttl_seconds == 30 * 86400
+    assert settings.bank_timezone == "Asia/Shanghai"
+    assert settings.min_app_version is None
+    assert settings.cors_origins == ()
+    assert settings.trusted_proxies == ()
+    assert settings.bootstrap_admin is None
+    assert settings.max_body_bytes == 2_000_000
+    assert settings.migrate_on_start is True
+    assert settings.redis_prefix == "wb:"
+    assert settings.log_level == "INFO"
+
+
+def test_environment_is_read_not_os_environ_when_given(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_ACCESS_TOKEN_TTL", "60")
+    assert Settings.from_env(MINIMAL).access_token_ttl_seconds == 900
+
+
+def test_every_value_is_parsed():
+    other = base64.b64encode(bytes(range(1, 33))).decode()
+    settings = Settings.from_env(
+        MINIMAL
+        | {
+            "WORKBENCH_JWT_KEYS": f"new:{other}, old:{KEY}",
+            "WORKBENCH_ACCESS_TOKEN_TTL": " 300 ",
+            "WORKBENCH_CORS_ORIGINS": "https://app.bank.example, http://localhost:5173",
+            "WORKBENCH_TRUSTED_PROXIES": "10.0.0.0/8,::1",
+            "WORKBENCH_BOOTSTRAP_ADMIN": "root:correct horse battery:staple",
+            "WORKBENCH_MIN_APP_VERSION": "3.2.0",
+            "WORKBENCH_TIMEZONE": "Europe/Paris",
+            "WORKBENCH_MIGRATE_ON_START": "off",
+            "WORKBENCH_LOG_LEVEL": "debug",
+        }
+    )
+    assert [k.kid for k in settings.jwt_keys] == ["new", "old"]
+    assert settings.signing_key.kid == "new"
+    assert settings.access_token_ttl_seconds == 300
+    assert settings.cors_origins == ("https://app.bank.example", "http://localhost:5173")
+    assert settings.trusted_proxies == ("10.0.0.0/8", "::1")
+    assert settings.bootstrap_admin == ("root", "correct horse battery:staple")
+    assert settings.min_app_version == "3.2.0"
+    assert settings.bank_timezone == "Europe/Paris"
+    assert settings.migrate_on_start is False
+    assert settings.log_level == "DEBUG"
+
+
+def test_missing_required_variables_are_all_listed():
+    problems = problems_of({})
+    for variable in ("DATABASE_URL", "REDIS_URL", "WORKBENCH_JWT_KEYS"):
+        assert len(lines_naming(problems, variable)) == 1, problems
+        assert "required" in lines_naming(problems, variable)[0]
+    # Empty counts as missing.
+    assert lines_naming(problems_of(MINIMAL | {"REDIS_URL": ""}), "REDIS_URL")
+
+
+BAD_VALUES = {
+    "DATABASE_URL": "mysql://x",
+    "REDIS_URL": "http://cache:6379",
+    "WORKBENCH_ACCESS_TOKEN_TTL": "abc",
+    "WORKBENCH_CORS_ORIGINS": "*",
+    "WORKBENCH_TIMEZONE": "Mars/Base",
+    "WORKBENCH_JWT_KEYS": "k1:" + base64.b64encode(b"s" * 16).decode(),
+    "WORKBENCH_BOOTSTRAP_ADMIN": "nopassword",
+    "WORKBENCH_MIN_APP_VERSION": "latest",
+    "WORKBENCH_TRUSTED_PROXIES": "not-an-ip",
+    "WORKBENCH_MIGRATE_ON_START": "maybe",
+    "WORKBENCH_PUBLIC_BASE_URL": "ftp://files",
+}
+
+
+@pytest.mark.parametrize(("variable", "value"), BAD_VALUES.items())
+def test_each_bad_value_gets_one_line_naming_its_variable(variable, value):
+    problems = problems_of(MINIMAL | {variable: value})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(variable)
+    assert len(problems[0]) > len(variable) + 10  # says what is wrong, not just where
+
+
+def test_all_bad_values_are_reported_at_once():
+    problems = problems_of(BAD_VALUES)
+    assert len(problems) == len(BAD_VALUES), problems
+    for variable in BAD_VALUES:
+        assert len(lines_naming(problems, variable)) == 1, (variable, problems)
+    assert any("32 bytes" in p for p in lines_naming(problems, "WORKBENCH_JWT_KEYS"))
+    assert "Mars/Base" in lines_naming(problems, "WORKBENCH_TIMEZONE")[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WORKBENCH_JWT_KEYS", "k1:not base64!"),
+        ("WORKBENCH_JWT_KEYS", KEY),  # no kid
+        ("WORKBENCH_JWT_KEYS", f"bad kid:{KEY}"),
+        ("WORKBENCH_CORS_ORIGINS", "https://app.bank.example/path"),
+        ("WORKBENCH_CORS_ORIGINS", "app.bank.example"),
+        ("WORKBENCH_BOOTSTRAP_ADMIN", "admin:short"),
+        ("WORKBENCH_BOOTSTRAP_ADMIN", ":longenough-password"),
+        ("WORKBENCH_MIN_APP_VERSION", "3.2.0-beta"),
+        ("WORKBENCH_TRUSTED_PROXIES", "10.0.0.0/8,300.1.1.1"),
+        ("WORKBENCH_MAX_BODY_BYTES", "1e6"),
+    ],
+)
+def test_more_bad_values(variable, value):
+    problems = problems_of(MINIMAL | {variable: value})
+    assert len(lines_naming(problems, variable)) == 1, problems
+
+
+def test_duplicate_kid_is_refused():
+    other = base64.b64encode(bytes(range(1, 33))).decode()
+    problems = problems_of(MINIMAL | {"WORKBENCH_JWT_KEYS": f"k1:{KEY},k1:{other}"})
+    assert len(problems) == 1
+    assert problems[0].startswith("WORKBENCH_JWT_KEYS")
+    assert "kid" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WORKBENCH_ACCESS_TOKEN_TTL", "0"),
+        ("WORKBENCH_ACCESS_TOKEN_TTL", "86400"),
+        ("WORKBENCH_MAX_BODY_BYTES", "-1"),
+        ("WORKBENCH_DB_POOL_MAX", "0"),
+        ("WORKBENCH_LOG_LEVEL", "chatty"),
+    ],
+)
+def test_out_of_range_values_are_refused(variable, value):
+    problems = problems_of(MINIMAL | {variable: value})
+    assert len(lines_naming(problems, variable)) == 1, problems
+
+
+def test_range_problems_are_reported_together_with_parse_problems():
+    """An operator fixing a config sees every problem in one go, not one batch at a time."""
+    other = base64.b64encode(bytes(range(1, 33))).decode()
+    env = MINIMAL | {
+        "WORKBENCH_TIMEZONE": "Mars/Base",
+        "WORKBENCH_MIGRATE_ON_START": "maybe",
+        "WORKBENCH_ACCESS_TOKEN_TTL": "0",
+        "WORKBENCH_JWT_KEYS": f"k1:{KEY},k1:{other}",
+    }
+    problems = problems_of(env)
+    for variable in (
+        "WORKBENCH_TIMEZONE",
+        "WORKBENCH_MIGRATE_ON_START",
+        "WORKBENCH_ACCESS_TOKEN_TTL",
+        "WORKBENCH_JWT_KEYS",
+    ):
+        assert len(lines_naming(problems, variable)) == 1, (variable, problems)
+
+
+def test_cli_reports_every_problem_and_exits_2_without_a_traceback():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WORKBENCH_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env |= {
+        "WORKBENCH_TIMEZONE": "Mars/Base",
+        "WORKBENCH_CORS_ORIGINS": "*",
+        "WORKBENCH_ACCESS_TOKEN_TTL": "abc",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "serve", "--port", "1"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    for variable in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "WORKBENCH_JWT_KEYS",
+        "WORKBENCH_TIMEZONE",
+        "WORKBENCH_CORS_ORIGINS",
+        "WORKBENCH_ACCESS_TOKEN_TTL",
+    ):
+        assert sum(variable in line for line in result.stderr.splitlines()) == 1, (
+            variable,
+            result.stderr,
+        )
+    assert "Mars/Base" in result.stderr
