@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+import asyncpg
+
 from workbench import logs
 from workbench.security.passwords import Passwords
 from workbench.settings import Settings, SettingsError, database_url_from_env
@@ -30,6 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except SettingsError as exc:
         print(f"workbench: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # Unreachable server, refused login, missing database: one line, no traceback.
+        print(f"workbench: cannot use the database: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,0 +1,306 @@
+"""The `workbench` command, run as a real process the way a developer or operator runs it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+
+from mobile_contracts.export import current_document
+from tests.conftest import TEST_KEY, Servers, with_database
+from workbench import migrate
+from workbench.embedded import free_port
+from workbench.seed import DEMO_PASSWORD, USERS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_COMMAND = (sys.executable, "-m", "workbench", "dev")
+
+
+def cli_env(**values: str | None) -> dict[str, str]:
+    """The test's environment with these variables set (or removed when None)."""
+    env = dict(os.environ)
+    for name, value in values.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# ---- workbench dev ---------------------------------------------------------------------------
+
+
+class DevProcess:
+    """`workbench dev` in its own session, its output in a file."""
+
+    def __init__(self, data_dir: Path, port: int, log: Path) -> None:
+        self.data_dir, self.port, self.log = data_dir, port, log
+        self.base = f"http://127.0.0.1:{port}"
+        env = cli_env(
+            DATABASE_URL=None,
+            REDIS_URL=None,
+            WORKBENCH_JWT_KEYS=None,
+            WORKBENCH_DATA_DIR=None,
+            WORKBENCH_REDIS_PREFIX=None,
+            WORKBENCH_BOOTSTRAP_ADMIN=None,
+            PYTHONUNBUFFERED="1",
+        )
+        self._out = log.open("ab")
+        self.process = subprocess.Popen(
+            [*DEV_COMMAND, "--data-dir", str(data_dir), "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.seen: dict[int, psutil.Process] = {}
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"workbench dev exited early:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        pytest.fail(f"/readyz did not answer 200 within {timeout} s:\n{self.output()}")
+
+    def remember_processes(self) -> None:
+        """Every process this dev run started: its children, and anything using the data dir."""
+        parent = psutil.Process(self.process.pid)
+        for proc in parent.children(recursive=True):
+            self.seen[proc.pid] = proc
+        for proc in psutil.process_iter(["cmdline"]):
+            if str(self.data_dir) in " ".join(proc.info["cmdline"] or []):
+                self.seen[proc.pid] = proc
+        self.seen.pop(os.getpid(), None)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._out.close()
+
+    def kill_all(self) -> None:
+        """Last-resort cleanup after a failed test: only processes this run started."""
+        procs = [p for p in self.seen.values() if p.is_running()]
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        if not self._out.closed:
+            self._out.close()
+
+
+def leftovers(dev: DevProcess) -> list[str]:
+    """Processes of the stopped run still alive (zombies count as gone)."""
+    alive = []
+    deadline = time.monotonic() + 10  # give reparented children a moment to be reaped
+    while True:
+        alive = []
+        for proc in dev.seen.values():
+            try:
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(f"{proc.pid} {' '.join(proc.cmdline())}")
+            except psutil.NoSuchProcess:
+                continue
+        for proc in psutil.process_iter(["cmdline", "status"]):
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if str(dev.data_dir) in cmdline and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                alive.append(f"{proc.pid} {cmdline}")
+        if not alive or time.monotonic() > deadline:
+            return sorted(set(alive))
+        time.sleep(0.2)
+
+
+def api_login(base: str, who: str) -> dict:
+    response = httpx.post(
+        f"{base}/api/v1/auth/login",
+        json={
+            "login": who,
+            "password": DEMO_PASSWORD,
+            "device": {"device_id": f"cli-test-{who}", "platform": "web"},
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def user_logins(base: str, admin: dict) -> list[str]:
+    response = httpx.get(
+        f"{base}/api/v1/users",
+        params={"limit": 200},
+        headers={"Authorization": f"Bearer {admin['access_token']}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return [u["login"] for u in response.json()["items"]]
+
+
+@pytest.fixture
+def dev_runs(tmp_path: Path) -> Iterator[list[DevProcess]]:
+    runs: list[DevProcess] = []
+    yield runs
+    for run in runs:
+        run.kill_all()
+
+
+def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_runs):
+    data_dir = tmp_path / "wb-data"
+    port = free_port()
+
+    for attempt in (1, 2):
+        dev = DevProcess(data_dir, port, tmp_path / f"dev-{attempt}.log")
+        dev_runs.append(dev)
+        dev.wait_ready()
+        dev.remember_processes()
+        assert any("postgres" in " ".join(p.cmdline()) for p in dev.seen.values()), dev.seen
+        assert any("redis-server" in " ".join(p.cmdline()) for p in dev.seen.values()), dev.seen
+
+        output = dev.output()
+        assert "Demo logins" in output
+        assert DEMO_PASSWORD in output
+        for user in USERS:
+            assert user.login in output
+
+        rm = api_login(dev.base, "rm01")
+        assert rm["user"]["role"] == "rm"
+        me = httpx.get(
+            f"{dev.base}/api/v1/me",
+            headers={"Authorization": f"Bearer {rm['access_token']}"},
+            timeout=30,
+        )
+        assert me.status_code == 200
+        assert me.json()["login"] == "rm01"
+
+        # The demo bank exists once, also after a restart on the same data folder.
+        logins = user_logins(dev.base, api_login(dev.base, "admin"))
+        assert sorted(logins) == sorted(u.login for u in USERS)
+        if attempt == 2:
+            assert "demo bank: {'org_units': 0, 'users': 0}" in output
+
+        assert dev.stop() == 0, dev.output()
+        assert leftovers(dev) == [], f"orphan processes after Ctrl-C:\n{dev.output()}"
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{dev.base}/healthz", timeout=2)
+
+
+# ---- workbench migrate -----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def scratch_url(servers: Servers) -> AsyncIterator[str]:
+    name = f"wbcli_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(servers.admin_url)
+    try:
+        await admin.execute(f'create database "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield with_database(servers.admin_url, name)
+    finally:
+        admin = await asyncpg.connect(servers.admin_url)
+        try:
+            await admin.execute(f'drop database if exists "{name}" with (force)')
+        finally:
+            await admin.close()
+
+
+async def test_migrate_command_applies_and_reports(scratch_url):
+    names = [f"{m.version:04d}_{m.name}" for m in migrate.load()]
+    env = cli_env(DATABASE_URL=scratch_url)
+
+    first = run_cli("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    for name in names:
+        assert name in first.stdout
+
+    second = run_cli("migrate", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "nothing" in second.stdout
+    assert not any(name in second.stdout for name in names)
+    assert await migrate.pending(scratch_url) == []
+
+
+@pytest.mark.parametrize(
+    ("database_url", "expected"),
+    [
+        ("mysql://db.example/workbench", "DATABASE_URL"),
+        ("", "DATABASE_URL is required"),
+        (None, "DATABASE_URL is required"),
+    ],
+)
+def test_migrate_command_with_a_bad_database_url_exits_2(database_url, expected):
+    result = run_cli("migrate", env=cli_env(DATABASE_URL=database_url))
+
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_command_on_an_unreachable_database_fails_with_a_message():
+    port = free_port()  # nothing listens there
+    result = run_cli(
+        "migrate", env=cli_env(DATABASE_URL=f"postgresql://127.0.0.1:{port}/workbench"), timeout=60
+    )
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert str(port) in result.stderr or "connect" in result.stderr.lower()
+
+
+# ---- contracts -------------------------------------------------------------------------------
+
+
+def test_export_contracts_writes_the_current_document(tmp_path):
+    target = tmp_path / "x.json"
+    result = run_cli(
+        "export-contracts", "--output", str(target), env=cli_env(WORKBENCH_JWT_KEYS=None)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert str(target) in result.stdout
+    assert json.loads(target.read_text(encoding="utf-8")) == current_document()
+
+
+def test_check_contracts_passes_on_the_current_tree():
+    result = run_cli("check-contracts", env=cli_env(WORKBENCH_JWT_KEYS=f"ci:{TEST_KEY}"))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 breaking change(s)" in result.stdout
