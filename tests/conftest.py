@@ -106,6 +106,17 @@ async def _drop_redis_keys(url: str, prefix: str) -> None:
         await client.aclose()
 
 
+@pytest.fixture
+async def scratch_db(servers: Servers) -> AsyncIterator[str]:
+    """A fresh, empty database of its own on the test server, dropped after the test."""
+    name = f"wbscratch_{uuid.uuid4().hex[:12]}"
+    await _admin(servers.admin_url, f'create database "{name}"')
+    try:
+        yield with_database(servers.admin_url, name)
+    finally:
+        await _admin(servers.admin_url, f'drop database if exists "{name}" with (force)')
+
+
 def make_settings(servers: Servers, **overrides: Any) -> Settings:
     base = Settings(
         database_url=servers.database_url,

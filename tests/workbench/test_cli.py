@@ -9,17 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 import pytest
 
 from mobile_contracts.export import current_document
-from tests.conftest import TEST_KEY, Servers, with_database
+from tests.conftest import TEST_KEY
 from workbench import migrate
 from workbench.embedded import free_port
 from workbench.seed import DEMO_PASSWORD, USERS
@@ -224,27 +222,9 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
 # ---- workbench migrate -----------------------------------------------------------------------
 
 
-@pytest.fixture
-async def scratch_url(servers: Servers) -> AsyncIterator[str]:
-    name = f"wbcli_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(servers.admin_url)
-    try:
-        await admin.execute(f'create database "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield with_database(servers.admin_url, name)
-    finally:
-        admin = await asyncpg.connect(servers.admin_url)
-        try:
-            await admin.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            await admin.close()
-
-
-async def test_migrate_command_applies_and_reports(scratch_url):
+async def test_migrate_command_applies_and_reports(scratch_db):
     names = [f"{m.version:04d}_{m.name}" for m in migrate.load()]
-    env = cli_env(DATABASE_URL=scratch_url)
+    env = cli_env(DATABASE_URL=scratch_db)
 
     first = run_cli("migrate", env=env)
     assert first.returncode == 0, first.stderr
@@ -255,7 +235,7 @@ async def test_migrate_command_applies_and_reports(scratch_url):
     assert second.returncode == 0, second.stderr
     assert "nothing" in second.stdout
     assert not any(name in second.stdout for name in names)
-    assert await migrate.pending(scratch_url) == []
+    assert await migrate.pending(scratch_db) == []
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,30 +12,11 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import Servers, make_settings, with_database
+from tests.conftest import make_settings
 from workbench import migrate
 from workbench.app import create_app
 from workbench.migrate import MigrationError
 from workbench.settings import Settings
-
-
-@pytest.fixture
-async def scratch_db(servers: Servers) -> AsyncIterator[str]:
-    """A fresh, empty database of its own, dropped after the test."""
-    name = f"wbmig_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(servers.admin_url)
-    try:
-        await admin.execute(f'create database "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield with_database(servers.admin_url, name)
-    finally:
-        admin = await asyncpg.connect(servers.admin_url)
-        try:
-            await admin.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            await admin.close()
 
 
 @pytest.fixture
