@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default=None)
     export.set_defaults(run=_export_contracts)
 
+    keygen = sub.add_parser("keygen", help="print a new WORKBENCH_JWT_KEYS entry")
+    keygen.add_argument("--kid", default=None, help="key id (default: k + today's date)")
+    keygen.set_defaults(run=_keygen)
+
     check = sub.add_parser(
         "check-contracts", help="list breaking changes against the last released contract"
     )

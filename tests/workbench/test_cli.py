@@ -21,6 +21,7 @@ from tests.conftest import TEST_KEY
 from workbench import migrate
 from workbench.embedded import free_port
 from workbench.seed import DEMO_PASSWORD, USERS
+from workbench.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_COMMAND = (sys.executable, "-m", "workbench", "dev")
@@ -284,3 +285,21 @@ def test_check_contracts_passes_on_the_current_tree():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 breaking change(s)" in result.stdout
+
+
+def test_keygen_prints_a_key_the_settings_accept():
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "keygen", "--kid", "k2026a"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    entry = result.stdout.strip()
+    assert entry.startswith("k2026a:")
+    settings = Settings.from_env(
+        {"DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x", "WORKBENCH_JWT_KEYS": entry}
+    )
+    assert settings.signing_key.kid == "k2026a"
+    assert len(settings.signing_key.seed) == 32
