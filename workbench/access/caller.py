@@ -27,7 +27,8 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     def scope_root(self) -> uuid.UUID | None:
         """Root of the org subtree this caller may see, or None for the whole bank.
 
-        Queries pass this to SQL as `org_subtree($n)`; RMs are narrowed further to their own
-        records by each feature's queries.
+        Queries use it in SQL as `... from org_subtree($n) s(id)` (in FROM, so PostgreSQL inlines
+        it into an index range scan); RMs are narrowed further to their own records by each
+        feature's queries.
         """
         return None if self.sees_everything else self.org_unit_id

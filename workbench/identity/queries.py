@@ -94,7 +94,7 @@ async def org_units_in_scope(conn: Connection, *, scope_root: uuid.UUID | None) 
     return await conn.fetch(
         """
         select id, name, parent_id, depth from org_units
-         where $1::uuid is null or id in (select org_subtree($1))
+         where $1::uuid is null or id in (select s.id from org_subtree($1) s(id))
          order by path
         """,
         scope_root,
@@ -107,8 +107,10 @@ async def org_unit_in_scope(
     return bool(
         await conn.fetchval(
             """
-            select exists (select 1 from org_units where id = $1
-                            and ($2::uuid is null or id in (select org_subtree($2))))
+            select exists (
+                select 1 from org_units
+                 where id = $1
+                   and ($2::uuid is null or id in (select s.id from org_subtree($2) s(id))))
             """,
             unit_id,
             scope_root,
@@ -205,26 +207,29 @@ async def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash:
     )
 
 
-async def users_in_scope(
-    conn: Connection,
-    *,
-    scope_root: uuid.UUID | None,
-    org_unit_id: uuid.UUID | None,
-    after: uuid.UUID | None,
-    limit: int,
+async def users_in_subtree(
+    conn: Connection, *, root: uuid.UUID | None, after: uuid.UUID | None, limit: int
 ) -> list[Record]:
-    """Users of the caller's subtree (optionally of a sub-subtree), keyset-paginated by id."""
+    """Users of the org subtree under `root` (everyone for None), keyset-paginated by id."""
+    if root is None:
+        return await conn.fetch(
+            f"""
+            select {_USER_COLUMNS} from users u
+             where $1::uuid is null or u.id > $1
+             order by u.id limit $2
+            """,
+            after,
+            limit,
+        )
+    # The subtree's unit ids are computed once; users are then found through (org_unit_id, id).
     return await conn.fetch(
         f"""
         select {_USER_COLUMNS} from users u
-         where ($1::uuid is null or u.org_unit_id in (select org_subtree($1)))
-           and ($2::uuid is null or u.org_unit_id in (select org_subtree($2)))
-           and ($3::uuid is null or u.id > $3)
-         order by u.id
-         limit $4
+         where u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+           and ($2::uuid is null or u.id > $2)
+         order by u.id limit $3
         """,
-        scope_root,
-        org_unit_id,
+        root,
         after,
         limit,
     )
@@ -277,7 +282,7 @@ async def device_in_scope(
                d.revoked_at
           from devices d join users u on u.id = d.user_id
          where d.device_id = $1
-           and ($2::uuid is null or u.org_unit_id in (select org_subtree($2)))
+           and ($2::uuid is null or u.org_unit_id in (select s.id from org_subtree($2) s(id)))
          for update of d
         """,
         device_id,

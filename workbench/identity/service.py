@@ -346,9 +346,9 @@ async def list_users(
         conn, org_unit_id, scope_root=caller.scope_root
     ):
         raise NotFound("org_unit")
-    rows = await queries.users_in_scope(
-        conn, scope_root=caller.scope_root, org_unit_id=org_unit_id, after=after, limit=limit
-    )
+    # A unit inside the caller's scope narrows it to that unit's own subtree.
+    root = org_unit_id if org_unit_id is not None else caller.scope_root
+    rows = await queries.users_in_subtree(conn, root=root, after=after, limit=limit)
     return [_user(r) for r in rows]
 
 
