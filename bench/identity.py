@@ -560,6 +560,8 @@ def server_env(target: Target) -> tuple[dict[str, str], Settings]:
         DATABASE_URL=target.database_url,
         REDIS_URL=target.redis_url,
         WORKBENCH_JWT_KEYS=f"bench:{base64.b64encode(os.urandom(32)).decode()}",
+        WORKBENCH_DATA_KEYS=f"bench:{base64.b64encode(os.urandom(32)).decode()}",
+        WORKBENCH_BLIND_INDEX_KEY=base64.b64encode(os.urandom(32)).decode(),
         WORKBENCH_REDIS_PREFIX=target.redis_prefix,
         WORKBENCH_LOGIN_LIMIT_PER_IP="100000000",
         WORKBENCH_LOG_LEVEL="WARNING",

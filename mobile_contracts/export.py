@@ -21,12 +21,14 @@ def released_path() -> Path:
 def current_document() -> dict[str, Any]:
     """Build the app with inert settings (nothing connects) and render its OpenAPI."""
     from workbench.app import create_app
-    from workbench.settings import JwtKey, Settings
+    from workbench.settings import DataKey, JwtKey, Settings
 
     settings = Settings(
         database_url="postgresql://unused",
         redis_url="redis://unused",
         jwt_keys=(JwtKey(kid="export", seed=b"\0" * 32),),
+        data_keys=(DataKey(kid="export", key=b"\0" * 32),),
+        blind_index_key=b"\0" * 32,
     )
     document: dict[str, Any] = create_app(settings).openapi_schema.to_schema()
     # Round-trip through JSON so the result compares equal to a file read back.

@@ -30,7 +30,7 @@ from workbench.app import create_app
 from workbench.embedded import EmbeddedServers
 from workbench.security.passwords import Passwords
 from workbench.seed import seed_demo_bank
-from workbench.settings import JwtKey, Settings
+from workbench.settings import DataKey, JwtKey, Settings
 
 RUN_ID = uuid.uuid4().hex[:10]
 
@@ -122,6 +122,8 @@ def make_settings(servers: Servers, **overrides: Any) -> Settings:
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         jwt_keys=(JwtKey(kid="test-1", seed=base64.b64decode(TEST_KEY)),),
+        data_keys=(DataKey(kid="data-1", key=b"d" * 32),),
+        blind_index_key=b"b" * 32,
         redis_prefix=servers.redis_prefix,
         # Cheap but real Argon2id: the tests hash dozens of passwords.
         password_hash_memory_kib=1024,

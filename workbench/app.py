@@ -17,6 +17,7 @@ from redis.asyncio import ConnectionPool
 
 from workbench import migrate
 from workbench.access.guards import current_caller
+from workbench.customers import routes as customer_routes
 from workbench.db import create_pool, provide_db
 from workbench.http.auth import check_app_version, require_authentication
 from workbench.http.client_ip import parse_networks
@@ -26,10 +27,13 @@ from workbench.identity import routes as identity_routes
 from workbench.identity import service as identity
 from workbench.identity.rate_limit import LoginLimiter
 from workbench.identity.revocations import Revocations
+from workbench.notifications import routes as notification_routes
 from workbench.operations import routes as operations_routes
 from workbench.operations.metrics import Metrics
+from workbench.public import verification as verification_page
 from workbench.security.passwords import Passwords
 from workbench.security.tokens import Keyring
+from workbench.security.vault import Vault
 from workbench.settings import Settings
 
 API_VERSION = "1.0.0"
@@ -63,6 +67,7 @@ def create_app(settings: Settings) -> Litestar:
         redis = create_redis_client(settings)
         app.state.pool = pool
         app.state.redis = redis
+        app.state.vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
         app.state.auth = identity.Auth(
             keyring=Keyring(settings.jwt_keys, issuer=settings.jwt_issuer),
             passwords=Passwords(
@@ -98,7 +103,13 @@ def create_app(settings: Settings) -> Litestar:
             await pool.close()
 
     app = Litestar(
-        route_handlers=[*operations_routes.ROUTES, *identity_routes.ROUTES],
+        route_handlers=[
+            *operations_routes.ROUTES,
+            *identity_routes.ROUTES,
+            *customer_routes.ROUTES,
+            *notification_routes.ROUTES,
+            *verification_page.ROUTES,
+        ],
         lifespan=[lifespan],
         dependencies={
             "db": Provide(provide_db),

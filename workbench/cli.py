@@ -76,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", default=None)
     export.set_defaults(run=_export_contracts)
 
-    keygen = sub.add_parser("keygen", help="print a new WORKBENCH_JWT_KEYS entry")
+    keygen = sub.add_parser(
+        "keygen", help="print a new `kid:key` entry for WORKBENCH_JWT_KEYS or WORKBENCH_DATA_KEYS"
+    )
     keygen.add_argument("--kid", default=None, help="key id (default: k + today's date)")
     keygen.set_defaults(run=_keygen)
 
@@ -98,7 +100,8 @@ def _dev(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.setdefault("WORKBENCH_JWT_KEYS", _dev_jwt_keys(data_dir))
+    for name, value in _dev_secrets(data_dir).items():
+        env.setdefault(name, value)
     env.setdefault("WORKBENCH_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
     servers = EmbeddedServers(data_dir)
     _stop_on_sigterm()
@@ -151,13 +154,22 @@ def _passwords(settings: Settings) -> Passwords:
     )
 
 
-def _dev_jwt_keys(data_dir: Path) -> str:
-    """A signing key made once per data folder, so dev sessions survive restarts."""
-    path = data_dir / "dev-jwt-key"
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Keys made once per data folder, so dev sessions and encrypted data survive restarts."""
+    path = data_dir / "dev-secrets.json"
     if not path.exists():
-        path.write_text("dev1:" + base64.b64encode(os.urandom(32)).decode())
-        path.chmod(0o600)
-    return path.read_text().strip()
+        path.touch(mode=0o600)
+        path.write_text(
+            json.dumps(
+                {
+                    "WORKBENCH_JWT_KEYS": "dev1:" + base64.b64encode(os.urandom(32)).decode(),
+                    "WORKBENCH_DATA_KEYS": "dev1:" + base64.b64encode(os.urandom(32)).decode(),
+                    "WORKBENCH_BLIND_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+                }
+            )
+        )
+    secrets: dict[str, str] = json.loads(path.read_text())
+    return secrets
 
 
 def _print_welcome(host: str, port: int) -> None:

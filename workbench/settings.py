@@ -35,6 +35,14 @@ class JwtKey:
     seed: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """One AES-256 key for personal data; the first configured key encrypts, all decrypt."""
+
+    kid: str
+    key: bytes
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the service. Field metadata names the environment variable and explains it."""
@@ -47,12 +55,24 @@ class Settings:
         "WORKBENCH_JWT_KEYS",
         "comma-separated `kid:base64(32-byte Ed25519 seed)`; the first signs, the rest only verify",
     )
+    data_keys: tuple[DataKey, ...] = _env(
+        "WORKBENCH_DATA_KEYS",
+        "comma-separated `kid:base64(32-byte AES key)` for personal data; the first encrypts",
+    )
+    blind_index_key: bytes = _env(
+        "WORKBENCH_BLIND_INDEX_KEY", "base64 of a 32-byte HMAC key for searchable blind indexes"
+    )
     jwt_issuer: str = _env("WORKBENCH_JWT_ISSUER", "`iss` of every token", default="rm-workbench")
     access_token_ttl_seconds: int = _env(
         "WORKBENCH_ACCESS_TOKEN_TTL", "access JWT lifetime in seconds", default=900
     )
     refresh_token_ttl_seconds: int = _env(
         "WORKBENCH_REFRESH_TOKEN_TTL", "refresh token lifetime in seconds", default=30 * 86400
+    )
+    verification_ttl_seconds: int = _env(
+        "WORKBENCH_VERIFICATION_TTL",
+        "life of a real-name verification link, seconds",
+        default=7 * 86400,
     )
     min_app_version: str | None = _env(
         "WORKBENCH_MIN_APP_VERSION", "apps sending a lower X-App-Version get 426", default=None
@@ -153,6 +173,7 @@ _POSITIVE = (
     "password_hash_memory_kib",
     "password_hash_iterations",
     "db_pool_max",
+    "verification_ttl_seconds",
 )
 
 
@@ -167,18 +188,19 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append("WORKBENCH_ACCESS_TOKEN_TTL must be at most 3600: access tokens are short")
     if 0 < values.get("password_hash_memory_kib", 8) < 8:
         problems.append("WORKBENCH_ARGON2_MEMORY_KIB must be at least 8")
-    if "jwt_keys" in values:
-        kids = [k.kid for k in values["jwt_keys"]]
-        if not kids:
-            problems.append("WORKBENCH_JWT_KEYS needs at least one key")
-        elif len(set(kids)) != len(kids):
-            problems.append("WORKBENCH_JWT_KEYS has the same kid twice")
+    for name in ("jwt_keys", "data_keys"):
+        if name in values:
+            kids = [k.kid for k in values[name]]
+            if not kids:
+                problems.append(f"{_env_name(name)} needs at least one key")
+            elif len(set(kids)) != len(kids):
+                problems.append(f"{_env_name(name)} has the same kid twice")
     if values.get("log_level", "INFO") not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("WORKBENCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return problems
 
 
-_REQUIRED = {"database_url", "redis_url", "jwt_keys"}
+_REQUIRED = {"database_url", "redis_url", "jwt_keys", "data_keys", "blind_index_key"}
 
 
 def _env_name(field_name: str) -> str:
@@ -213,20 +235,32 @@ def _split(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-def _parse_jwt_keys(raw: str) -> tuple[JwtKey, ...]:
+def _parse_named_keys(raw: str) -> list[tuple[str, bytes]]:
     keys = []
     for entry in _split(raw):
         kid, sep, b64 = entry.partition(":")
         if not sep or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", kid):
-            raise ValueError("each key must look like `kid:base64seed` with a plain kid")
-        try:
-            seed = base64.b64decode(b64, validate=True)
-        except ValueError:
-            raise ValueError(f"key {kid!r} is not valid base64") from None
-        if len(seed) != 32:
-            raise ValueError(f"key {kid!r} must decode to 32 bytes, got {len(seed)}")
-        keys.append(JwtKey(kid=kid, seed=seed))
-    return tuple(keys)
+            raise ValueError("each key must look like `kid:base64key` with a plain kid")
+        keys.append((kid, _parse_key_bytes(b64, f"key {kid!r}")))
+    return keys
+
+
+def _parse_key_bytes(b64: str, what: str = "the key") -> bytes:
+    try:
+        secret = base64.b64decode(b64.strip(), validate=True)
+    except ValueError:
+        raise ValueError(f"{what} is not valid base64") from None
+    if len(secret) != 32:
+        raise ValueError(f"{what} must decode to 32 bytes, got {len(secret)}")
+    return secret
+
+
+def _parse_jwt_keys(raw: str) -> tuple[JwtKey, ...]:
+    return tuple(JwtKey(kid=kid, seed=secret) for kid, secret in _parse_named_keys(raw))
+
+
+def _parse_data_keys(raw: str) -> tuple[DataKey, ...]:
+    return tuple(DataKey(kid=kid, key=secret) for kid, secret in _parse_named_keys(raw))
 
 
 def _parse_version(raw: str) -> str:
@@ -283,6 +317,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "database_url": _parse_url(("postgresql", "postgres")),
     "redis_url": _parse_url(("redis", "rediss", "unix")),
     "jwt_keys": _parse_jwt_keys,
+    "data_keys": _parse_data_keys,
+    "blind_index_key": _parse_key_bytes,
     "min_app_version": _parse_version,
     "cors_origins": _parse_origins,
     "trusted_proxies": _parse_cidrs,

@@ -63,6 +63,8 @@ class DevProcess:
             DATABASE_URL=None,
             REDIS_URL=None,
             WORKBENCH_JWT_KEYS=None,
+            WORKBENCH_DATA_KEYS=None,
+            WORKBENCH_BLIND_INDEX_KEY=None,
             WORKBENCH_DATA_DIR=None,
             WORKBENCH_REDIS_PREFIX=None,
             WORKBENCH_BOOTSTRAP_ADMIN=None,
@@ -299,7 +301,13 @@ def test_keygen_prints_a_key_the_settings_accept():
     entry = result.stdout.strip()
     assert entry.startswith("k2026a:")
     settings = Settings.from_env(
-        {"DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x", "WORKBENCH_JWT_KEYS": entry}
+        {
+            "DATABASE_URL": "postgresql://x",
+            "REDIS_URL": "redis://x",
+            "WORKBENCH_JWT_KEYS": entry,
+            "WORKBENCH_DATA_KEYS": entry,
+            "WORKBENCH_BLIND_INDEX_KEY": entry.partition(":")[2],
+        }
     )
     assert settings.signing_key.kid == "k2026a"
     assert len(settings.signing_key.seed) == 32

@@ -53,7 +53,10 @@ async def tables(url: str) -> set[str]:
 async def test_migrate_applies_every_file_in_order_and_records_checksums(scratch_db, folder):
     files = sql_files(folder)
     assert files, "the migrations folder holds at least one migration"
-    (folder / "0002_add_notes.sql").write_text("create table wb_notes (id int primary key);\n")
+    next_version = len(files) + 1
+    (folder / f"{next_version:04d}_add_notes.sql").write_text(
+        "create table wb_notes (id int primary key);\n"
+    )
     files = sql_files(folder)
 
     applied = await migrate.migrate(scratch_db, folder)
@@ -74,7 +77,10 @@ async def test_migrate_applies_every_file_in_order_and_records_checksums(scratch
 
 
 async def test_concurrent_migrate_applies_each_migration_once(scratch_db, folder):
-    (folder / "0002_add_notes.sql").write_text("create table wb_notes (id int primary key);\n")
+    next_version = len(sql_files(folder)) + 1
+    (folder / f"{next_version:04d}_add_notes.sql").write_text(
+        "create table wb_notes (id int primary key);\n"
+    )
     files = sql_files(folder)
 
     first, second = await asyncio.gather(
@@ -94,7 +100,8 @@ async def test_edited_migration_is_refused_and_nothing_changes(scratch_db, folde
     before_rows, before_tables = await recorded(scratch_db), await tables(scratch_db)
     first = sql_files(folder)[0]
     first.write_text(first.read_text() + "\ncreate table sneaky (id int);\n")
-    (folder / "0002_next.sql").write_text("create table wb_next (id int);\n")
+    next_file = folder / f"{len(sql_files(folder)) + 1:04d}_next.sql"
+    next_file.write_text("create table wb_next (id int);\n")
 
     with pytest.raises(MigrationError) as by_migrate:
         await migrate.migrate(scratch_db, folder)
@@ -106,7 +113,7 @@ async def test_edited_migration_is_refused_and_nothing_changes(scratch_db, folde
         assert first.name in message
         assert "edited" in message
     assert await recorded(scratch_db) == before_rows
-    assert await tables(scratch_db) == before_tables  # neither the edit nor 0002 ran
+    assert await tables(scratch_db) == before_tables  # neither the edit nor the new file ran
 
 
 async def test_new_migration_file_is_applied_by_the_next_run(scratch_db, folder):

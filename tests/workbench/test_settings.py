@@ -19,6 +19,8 @@ MINIMAL = {
     "DATABASE_URL": "postgresql://wb:pw@db.internal:5432/workbench",
     "REDIS_URL": "redis://cache.internal:6379/0",
     "WORKBENCH_JWT_KEYS": f"k1:{KEY}",
+    "WORKBENCH_DATA_KEYS": f"d1:{KEY}",
+    "WORKBENCH_BLIND_INDEX_KEY": KEY,
 }
 
 
@@ -91,7 +93,13 @@ def test_every_value_is_parsed():
 
 def test_missing_required_variables_are_all_listed():
     problems = problems_of({})
-    for variable in ("DATABASE_URL", "REDIS_URL", "WORKBENCH_JWT_KEYS"):
+    for variable in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "WORKBENCH_JWT_KEYS",
+        "WORKBENCH_DATA_KEYS",
+        "WORKBENCH_BLIND_INDEX_KEY",
+    ):
         assert len(lines_naming(problems, variable)) == 1, problems
         assert "required" in lines_naming(problems, variable)[0]
     # Empty counts as missing.
@@ -110,6 +118,8 @@ BAD_VALUES = {
     "WORKBENCH_TRUSTED_PROXIES": "not-an-ip",
     "WORKBENCH_MIGRATE_ON_START": "maybe",
     "WORKBENCH_PUBLIC_BASE_URL": "ftp://files",
+    "WORKBENCH_DATA_KEYS": "d1:" + base64.b64encode(b"s" * 24).decode(),
+    "WORKBENCH_BLIND_INDEX_KEY": "not base64!",
 }
 
 
@@ -122,7 +132,7 @@ def test_each_bad_value_gets_one_line_naming_its_variable(variable, value):
 
 
 def test_all_bad_values_are_reported_at_once():
-    problems = problems_of(BAD_VALUES)
+    problems = problems_of(MINIMAL | BAD_VALUES)
     assert len(problems) == len(BAD_VALUES), problems
     for variable in BAD_VALUES:
         assert len(lines_naming(problems, variable)) == 1, (variable, problems)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -399,28 +398,3 @@ async def purge_expired_refresh_tokens(conn: Connection, *, older_than_days: int
         older_than_days,
     )
     return int(status.split()[-1])
-
-
-# ---- audit -----------------------------------------------------------------------------------
-
-
-async def audit(
-    conn: Connection,
-    *,
-    action: str,
-    actor_id: uuid.UUID | None,
-    subject: str | None = None,
-    client_ip: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    await conn.execute(
-        """
-        insert into audit_events (actor_id, action, subject, client_ip, detail)
-        values ($1, $2, $3, $4::inet, $5)
-        """,
-        actor_id,
-        action,
-        subject,
-        client_ip,
-        detail or {},
-    )

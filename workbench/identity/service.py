@@ -13,6 +13,7 @@ import msgspec
 
 from mobile_contracts.v1 import identity as wire
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import (
     Conflict,
@@ -59,7 +60,7 @@ async def login(
         user["password_hash"] if user else None, request.password
     )
     if user is None or not password_ok or not user["active"]:
-        await queries.audit(
+        await audit.record(
             conn,
             action="login_failed",
             actor_id=user["id"] if user else None,
@@ -70,7 +71,7 @@ async def login(
     device_id = request.device.device_id
     device = await queries.device_for_update(conn, device_id)
     if device is not None and device["revoked_at"] is not None:
-        await queries.audit(
+        await audit.record(
             conn,
             action="login_refused",
             actor_id=user["id"],
@@ -98,7 +99,7 @@ async def login(
     await queries.insert_session(
         conn, session_id=session_id, user_id=user["id"], device_id=device_id
     )
-    await queries.audit(
+    await audit.record(
         conn,
         action="login",
         actor_id=user["id"],
@@ -126,7 +127,7 @@ async def refresh(
             conn, reason="refresh_reuse", session_id=row["session_id"]
         )
         await auth.revocations.end_sessions(ended)
-        await queries.audit(
+        await audit.record(
             conn,
             action="refresh_reuse",
             actor_id=row["user_id"],
@@ -154,7 +155,7 @@ async def logout(conn: Connection, *, auth: Auth, caller: Caller) -> None:
     """End this device's session; its tokens stop working on every instance at once."""
     ended = await queries.end_sessions(conn, reason="logout", session_id=caller.session_id)
     await auth.revocations.end_sessions(ended)
-    await queries.audit(
+    await audit.record(
         conn, action="logout", actor_id=caller.user_id, subject=f"device:{caller.device_id}"
     )
 
@@ -324,7 +325,7 @@ async def save_user(
         # Tokens carry role and org unit, and the password changed: sign in again everywhere.
         ended = await queries.end_sessions(conn, reason="user_changed", user_id=existing["id"])
         await auth.revocations.end_sessions(ended)
-    await queries.audit(
+    await audit.record(
         conn,
         action="user_created" if created else "user_updated",
         actor_id=caller.user_id if caller else None,
@@ -382,7 +383,7 @@ async def ensure_admin(conn: Connection, *, auth: Auth, login: str, password: st
         password_hash=await auth.passwords.hash(password),
     )
     if row is not None:
-        await queries.audit(
+        await audit.record(
             conn, action="admin_bootstrapped", actor_id=None, subject=f"user:{row['id']}"
         )
     return row is not None
@@ -403,7 +404,7 @@ async def revoke_device(
     # Redis first, inside the transaction: if Redis is down the whole revocation answers 503.
     await auth.revocations.revoke_device(device_id)
     await auth.revocations.end_sessions(ended)
-    await queries.audit(
+    await audit.record(
         conn,
         action="device_revoked",
         actor_id=caller.user_id,
@@ -422,7 +423,7 @@ async def restore_device(
         raise NotFound("device")
     await queries.clear_device_revoked(conn, device_id)
     await auth.revocations.restore_device(device_id)
-    await queries.audit(
+    await audit.record(
         conn, action="device_restored", actor_id=caller.user_id, subject=f"device:{device_id}"
     )
     return msgspec.convert({**dict(device), "revoked_at": None}, wire.Device)

@@ -131,9 +131,14 @@ class Keyring:
         }
         return self._sign(payload, typ=f"wb-{kind.value}+jwt"), claims
 
-    def verify_link(self, kind: LinkKind, token: str) -> LinkClaims:
+    def verify_link(self, kind: LinkKind, token: str, *, allow_expired: bool = False) -> LinkClaims:
+        """Claims of a genuine link token of this kind. `allow_expired` still checks everything
+        but the expiry, so a page can say "this link expired" instead of "this link is broken"."""
         payload = self._verify(
-            token, typ=f"wb-{kind.value}+jwt", audience=_link_audience(self.issuer, kind)
+            token,
+            typ=f"wb-{kind.value}+jwt",
+            audience=_link_audience(self.issuer, kind),
+            verify_exp=not allow_expired,
         )
         try:
             return msgspec.convert(payload, LinkClaims)
@@ -148,7 +153,9 @@ class Keyring:
             headers={"kid": self._signing_kid, "typ": typ},
         )
 
-    def _verify(self, token: str, *, typ: str, audience: str) -> dict[str, Any]:
+    def _verify(
+        self, token: str, *, typ: str, audience: str, verify_exp: bool = True
+    ) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -168,7 +175,12 @@ class Keyring:
                 audience=audience,
                 issuer=self.issuer,
                 leeway=CLOCK_SKEW_SECONDS,
-                options={"require": REQUIRED_CLAIMS, "verify_iat": True, "strict_aud": True},
+                options={
+                    "require": REQUIRED_CLAIMS,
+                    "verify_iat": True,
+                    "verify_exp": verify_exp,
+                    "strict_aud": True,
+                },
             )
         except jwt.PyJWTError as exc:
             raise TokenError(f"token rejected: {type(exc).__name__}") from None

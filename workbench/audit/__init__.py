@@ -1,0 +1,1 @@
+"""The audit trail: security and personal-data access events, for compliance review."""

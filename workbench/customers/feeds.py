@@ -1,0 +1,240 @@
+"""Bank feeds: bulk, idempotent upserts of customers, holdings and products.
+
+Every row is checked on its own: a bad row is reported with its index and reason and the good
+rows land. Writes are set-based (one statement per feed), and a row that would change nothing is
+not written, so re-sending a feed is harmless and cheap.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import customers as wire
+from mobile_contracts.v1.identity import Role
+from workbench.customers import queries
+from workbench.customers.personal_data import (
+    normalize_id_number,
+    normalize_name,
+    normalize_phone,
+    surname,
+)
+from workbench.db import Connection
+from workbench.ids import uuid7
+from workbench.security.vault import Vault
+from workbench.timeline import service as timeline
+
+MAX_TAGS = 30
+_CUSTOMER_RISK = {f"C{i}": i for i in range(1, 6)}
+_PRODUCT_RISK = {f"R{i}": i for i in range(1, 6)}
+
+
+class _Rejections:
+    def __init__(self) -> None:
+        self.rows: list[wire.RejectedRow] = []
+
+    def add(self, index: int, code: str, detail: str) -> None:
+        self.rows.append(wire.RejectedRow(index=index, code=code, detail=detail))
+
+
+def personal_data_aad(field: str, external_id: str) -> str:
+    """Associated data binding an encrypted field to its customer (external ids never change)."""
+    return f"customer.{field}:{external_id}"
+
+
+def search_indexes(vault: Vault, text: str) -> list[bytes]:
+    """Blind indexes of a search text read as a full name, a surname, a phone and an ID number."""
+    name = normalize_name(text)
+    keys = [vault.blind_index("name", name), vault.blind_index("surname", name)]
+    if phone := normalize_phone(text):
+        keys.append(vault.blind_index("phone", phone))
+    if id_number := normalize_id_number(text):
+        keys.append(vault.blind_index("id_number", id_number))
+    return keys
+
+
+async def upsert_customers(
+    conn: Connection, *, vault: Vault, rows: Sequence[wire.CustomerFeedRow]
+) -> wire.FeedResult:
+    """Apply a customer feed; owner changes move the customer to the new RM."""
+    rejected = _Rejections()
+    owners = await queries.users_by_login(conn, sorted({r.owner_login.lower() for r in rows}))
+    columns: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "id", "external_id", "owner_id", "name_enc", "id_number_enc", "phone_enc",
+            "name_bidx", "surname_bidx", "id_number_bidx", "phone_bidx", "risk_level",
+            "segment", "tags", "aum",
+        )
+    }  # fmt: skip
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        problem = _customer_problem(row, owners, seen)
+        if problem:
+            rejected.add(index, *problem)
+            continue
+        seen.add(row.external_id)
+        name = unicodedata.normalize("NFKC", row.name).strip()
+        normalized = normalize_name(name)
+        id_number = normalize_id_number(row.id_number) or ""
+        phone = normalize_phone(row.phone) or ""
+        cipher, bidx, ext = vault.cipher, vault.blind_index, row.external_id
+        columns["id"].append(uuid7())
+        columns["external_id"].append(ext)
+        columns["owner_id"].append(owners[row.owner_login.lower()]["id"])
+        columns["name_enc"].append(cipher.encrypt(name, aad=personal_data_aad("name", ext)))
+        columns["id_number_enc"].append(
+            cipher.encrypt(id_number, aad=personal_data_aad("id_number", ext))
+        )
+        columns["phone_enc"].append(cipher.encrypt(phone, aad=personal_data_aad("phone", ext)))
+        columns["name_bidx"].append(bidx("name", normalized))
+        columns["surname_bidx"].append(bidx("surname", surname(normalized)))
+        columns["id_number_bidx"].append(bidx("id_number", id_number))
+        columns["phone_bidx"].append(bidx("phone", phone))
+        columns["risk_level"].append(_CUSTOMER_RISK[row.risk_level.strip().upper()])
+        columns["segment"].append(row.segment.strip() if row.segment else None)
+        tags = sorted({t.strip() for t in row.tags or [] if t.strip()})
+        columns["tags"].append(msgspec.json.encode(tags).decode())
+        columns["aum"].append(row.aum if row.aum is not None else Decimal(0))
+    written = await queries.upsert_customers(conn, columns) if columns["id"] else []
+    moved = [r for r in written if not r["inserted"] and r["old_owner_id"] is not None]
+    await _record_owner_changes(conn, moved=moved, owners=columns)
+    inserted = sum(1 for r in written if r["inserted"])
+    return wire.FeedResult(
+        inserted=inserted,
+        updated=len(written) - inserted,
+        unchanged=len(columns["id"]) - len(written),
+        rejected=rejected.rows,
+    )
+
+
+def _customer_problem(
+    row: wire.CustomerFeedRow, owners: dict[str, Any], seen: set[str]
+) -> tuple[str, str] | None:
+    if row.external_id in seen:
+        return "customer.duplicate_in_feed", "This external_id came earlier in the same feed"
+    name = unicodedata.normalize("NFKC", row.name).strip()
+    if not 1 <= len(name) <= 50:
+        return "customer.bad_name", "name must have 1 to 50 characters"
+    if normalize_id_number(row.id_number) is None:
+        return "customer.bad_id_number", "not an 18-character resident ID number with a valid check"
+    if normalize_phone(row.phone) is None:
+        return "customer.bad_phone", "not a mainland mobile number (11 digits starting 13-19)"
+    owner = owners.get(row.owner_login.lower())
+    if owner is None:
+        return "customer.unknown_owner", f"no user with login {row.owner_login[:64]!r}"
+    if owner["role"] != Role.RM.value or not owner["active"]:
+        return "customer.owner_not_rm", "the owner must be an active relationship manager"
+    if row.risk_level.strip().upper() not in _CUSTOMER_RISK:
+        return "customer.bad_risk_level", "risk_level must be C1 to C5"
+    if row.aum is not None and (row.aum < 0 or not row.aum.is_finite()):
+        return "customer.bad_aum", "aum must be a non-negative amount"
+    if row.segment is not None and len(row.segment.strip()) > 40:
+        return "customer.bad_segment", "segment has at most 40 characters"
+    tags = row.tags or []
+    if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
+        return "customer.bad_tags", f"at most {MAX_TAGS} tags of at most 40 characters"
+    return None
+
+
+async def _record_owner_changes(
+    conn: Connection, *, moved: list[Any], owners: dict[str, list[Any]]
+) -> None:
+    new_owner = dict(zip(owners["external_id"], owners["owner_id"], strict=True))
+    now = datetime.now(UTC)
+    entries = [
+        (r["id"], f"{r['id']}:{now.isoformat()}",
+         {"from": str(r["old_owner_id"]), "to": str(new_owner[r["external_id"]])})
+        for r in moved
+        if new_owner[r["external_id"]] != r["old_owner_id"]
+    ]  # fmt: skip
+    await timeline.record_many(
+        conn, kind="owner.changed", occurred_at=now, source="feed.owner", entries=entries
+    )
+
+
+async def upsert_holdings(
+    conn: Connection, *, rows: Sequence[wire.HoldingFeedRow]
+) -> wire.FeedResult:
+    """Apply a holdings feed; a position older than the stored one is left as it is."""
+    rejected = _Rejections()
+    customers = await queries.customer_ids_by_external_id(
+        conn, sorted({r.customer_external_id for r in rows})
+    )
+    products = await queries.products_by_code(conn, sorted({r.product_code for r in rows}))
+    keep: dict[tuple[uuid.UUID, str], tuple[Decimal, Any]] = {}
+    for index, row in enumerate(rows):
+        customer_id = customers.get(row.customer_external_id)
+        if customer_id is None:
+            rejected.add(index, "holding.unknown_customer", "no customer with that external id")
+        elif row.product_code not in products:
+            rejected.add(index, "holding.unknown_product", "no product with that code")
+        elif row.amount < 0 or not row.amount.is_finite():
+            rejected.add(index, "holding.bad_amount", "amount must be a non-negative amount")
+        elif (customer_id, row.product_code) in keep:
+            rejected.add(index, "holding.duplicate_in_feed", "same customer and product twice")
+        else:
+            keep[(customer_id, row.product_code)] = (row.amount, row.as_of)
+    written = (
+        await queries.upsert_holdings(
+            conn,
+            customer_ids=[k[0] for k in keep],
+            product_codes=[k[1] for k in keep],
+            amounts=[v[0] for v in keep.values()],
+            as_ofs=[v[1] for v in keep.values()],
+        )
+        if keep
+        else []
+    )
+    inserted = sum(1 for r in written if r["inserted"])
+    return wire.FeedResult(
+        inserted=inserted,
+        updated=len(written) - inserted,
+        unchanged=len(keep) - len(written),
+        rejected=rejected.rows,
+    )
+
+
+async def upsert_products(
+    conn: Connection, *, rows: Sequence[wire.ProductFeedRow]
+) -> wire.FeedResult:
+    """Apply a product feed (the bank's product master)."""
+    rejected = _Rejections()
+    columns: dict[str, list[Any]] = {
+        k: [] for k in ("code", "name", "category", "risk_level", "max_holding", "active")
+    }
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        code = row.code.strip()
+        if not code or len(code) > 40 or not all(ch.isalnum() or ch in "._-" for ch in code):
+            rejected.add(index, "product.bad_code", "code has 1-40 letters, digits, . _ -")
+        elif code in seen:
+            rejected.add(index, "product.duplicate_in_feed", "this code came earlier in the feed")
+        elif not 1 <= len(row.name.strip()) <= 200 or not 1 <= len(row.category.strip()) <= 60:
+            rejected.add(index, "product.bad_name", "name (1-200) and category (1-60) are needed")
+        elif row.risk_level.strip().upper() not in _PRODUCT_RISK:
+            rejected.add(index, "product.bad_risk_level", "risk_level must be R1 to R5")
+        elif row.max_holding is not None and not row.max_holding > 0:
+            rejected.add(index, "product.bad_max_holding", "max_holding must be positive")
+        else:
+            seen.add(code)
+            columns["code"].append(code)
+            columns["name"].append(row.name.strip())
+            columns["category"].append(row.category.strip())
+            columns["risk_level"].append(_PRODUCT_RISK[row.risk_level.strip().upper()])
+            columns["max_holding"].append(row.max_holding)
+            columns["active"].append(row.active)
+    written = await queries.upsert_products(conn, columns) if columns["code"] else []
+    inserted = sum(1 for r in written if r["inserted"])
+    return wire.FeedResult(
+        inserted=inserted,
+        updated=len(written) - inserted,
+        unchanged=len(columns["code"]) - len(written),
+        rejected=rejected.rows,
+    )

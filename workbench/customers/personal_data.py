@@ -1,0 +1,87 @@
+"""Personal data of customers: normalization for blind indexes, validation, and masking."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from mobile_contracts.v1.identity import Role
+
+# Two-character surnames: "surname" search must take both characters for these.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 端木 "  # noqa: SIM905
+    "独孤 南宫 西门 百里 呼延 万俟 申屠 公冶 太史 濮阳 澹台 钟离 闻人 赫连".split()
+)
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def normalize_name(name: str) -> str:
+    """NFKC, outer space trimmed, inner runs of space folded, Latin letters case-folded."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def surname(normalized_name: str) -> str:
+    """The family name: first character, or two for compound surnames, or a Latin last word."""
+    if " " in normalized_name:  # "zhang wei" style: the family name is written first
+        return normalized_name.split(" ", 1)[0]
+    if normalized_name[:2] in COMPOUND_SURNAMES:
+        return normalized_name[:2]
+    return normalized_name[:1]
+
+
+def normalize_phone(phone: str) -> str | None:
+    """Eleven-digit mainland mobile number without the country code, or None if not one."""
+    digits = re.sub(r"[\s()+-]", "", unicodedata.normalize("NFKC", phone))
+    for prefix in ("0086", "86"):
+        if len(digits) == 11 + len(prefix) and digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    return digits if _MOBILE.match(digits) else None
+
+
+def normalize_id_number(id_number: str) -> str | None:
+    """An 18-character resident ID number (GB 11643) with a valid check digit, or None."""
+    value = unicodedata.normalize("NFKC", id_number).strip().upper()
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return None
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    return value if _ID_CHECK[total % 11] == value[17] else None
+
+
+def id_check_digit(first17: str) -> str:
+    """The check character of an ID number's first 17 digits (used to make demo data)."""
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+# ---- masking: nobody gets plaintext through the API ------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 张小三 → 张*三, 欧阳娜娜 → 欧**娜."""
+    chars = list(name.strip())
+    if len(chars) <= 1:
+        return "*"
+    if len(chars) == 2:
+        return chars[0] + "*"
+    return chars[0] + "*" * (len(chars) - 2) + chars[-1]
+
+
+def mask_phone(phone: str) -> str:
+    """13812341234 → 138****1234."""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "*" * 4
+
+
+def mask_id_number(id_number: str) -> str:
+    """110101199003071234 → 110***********1234."""
+    if len(id_number) <= 7:
+        return "*" * len(id_number)
+    return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
+
+
+def masked_for(role: Role, *, name: str, phone: str, id_number: str) -> tuple[str, str, str]:
+    """(name, phone, id_number) as this role may see them. Every role sees masks today; the
+    policy lives here so a stricter role (e.g. an auditor seeing only the surname) is one line."""
+    if role in (Role.RM, Role.BRANCH_HEAD):
+        return mask_name(name), mask_phone(phone), mask_id_number(id_number)
+    return "*", "*" * 4, "*" * 4

@@ -1,0 +1,434 @@
+"""SQL of the customer butler: feeds, scoped lists and lookups, holdings, recommendations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from workbench.db import Connection
+
+Record = asyncpg.Record
+
+_SUMMARY = (
+    "c.id, c.external_id, c.owner_id, c.name_enc, c.phone_enc, c.id_number_enc, c.risk_level,"
+    " c.segment, c.tags, c.aum, c.verified_at"
+)
+
+# The RMs whose customers a branch head sees: the users of their org subtree.
+_SUBTREE_OWNERS = """
+    array(select u.id from users u
+           where u.org_unit_id = any(array(select s.id from org_subtree($1) s(id))))
+"""
+
+
+def _owners_clause(owner_id: uuid.UUID | None) -> str:
+    """$1 is the RM (own customers) or, for a branch head, the root of their org subtree."""
+    return "c.owner_id = $1" if owner_id is not None else f"c.owner_id = any({_SUBTREE_OWNERS})"
+
+
+# ---- feeds -----------------------------------------------------------------------------------
+
+
+async def users_by_login(conn: Connection, logins: list[str]) -> dict[str, Record]:
+    rows = await conn.fetch(
+        "select id, lower(login) as login, role, active from users where lower(login) = any($1)",
+        logins,
+    )
+    return {r["login"]: r for r in rows}
+
+
+async def customers_by_external_id(conn: Connection, external_ids: list[str]) -> dict[str, Record]:
+    rows = await conn.fetch(
+        """
+        select id, external_id, owner_id, name_bidx, id_number_bidx, phone_bidx, risk_level,
+               segment, tags, aum
+          from customers where external_id = any($1)
+        """,
+        external_ids,
+    )
+    return {r["external_id"]: r for r in rows}
+
+
+async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
+    """Insert or update by external_id, set-based; rows that would not change are left alone.
+
+    Returns (id, external_id, inserted, old_owner_id) of every row written.
+    """
+    return await conn.fetch(
+        """
+        with incoming as (
+            select * from unnest(
+                $1::uuid[], $2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[],
+                $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::smallint[], $12::text[],
+                $13::text[], $14::numeric[]
+            ) as i(id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
+                   surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags_json, aum)
+        ), previous as (
+            select c.external_id, c.owner_id from customers c
+             where c.external_id in (select external_id from incoming)
+        )
+        insert into customers as c
+               (id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
+                surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags, aum)
+        select i.id, i.external_id, i.owner_id, i.name_enc, i.id_number_enc, i.phone_enc,
+               i.name_bidx, i.surname_bidx, i.id_number_bidx, i.phone_bidx, i.risk_level,
+               i.segment, array(select jsonb_array_elements_text(i.tags_json::jsonb)), i.aum
+          from incoming i
+        on conflict (external_id) do update set
+               owner_id = excluded.owner_id, name_enc = excluded.name_enc,
+               id_number_enc = excluded.id_number_enc, phone_enc = excluded.phone_enc,
+               name_bidx = excluded.name_bidx, surname_bidx = excluded.surname_bidx,
+               id_number_bidx = excluded.id_number_bidx, phone_bidx = excluded.phone_bidx,
+               risk_level = excluded.risk_level, segment = excluded.segment,
+               tags = excluded.tags, aum = excluded.aum, updated_at = now()
+         where (c.owner_id, c.name_bidx, c.id_number_bidx, c.phone_bidx, c.risk_level,
+                c.segment, c.tags, c.aum)
+               is distinct from
+               (excluded.owner_id, excluded.name_bidx, excluded.id_number_bidx,
+                excluded.phone_bidx, excluded.risk_level, excluded.segment, excluded.tags,
+                excluded.aum)
+        returning c.id, c.external_id, (xmax = 0) as inserted,
+                  (select p.owner_id from previous p where p.external_id = c.external_id)
+                      as old_owner_id
+        """,
+        *rows.values(),
+    )
+
+
+async def products_by_code(conn: Connection, codes: list[str]) -> set[str]:
+    rows = await conn.fetch("select code from products where code = any($1)", codes)
+    return {r["code"] for r in rows}
+
+
+async def customer_ids_by_external_id(
+    conn: Connection, external_ids: list[str]
+) -> dict[str, uuid.UUID]:
+    rows = await conn.fetch(
+        "select external_id, id from customers where external_id = any($1)", external_ids
+    )
+    return {r["external_id"]: r["id"] for r in rows}
+
+
+async def upsert_holdings(
+    conn: Connection,
+    *,
+    customer_ids: list[uuid.UUID],
+    product_codes: list[str],
+    amounts: list[Decimal],
+    as_ofs: list[date],
+) -> list[Record]:
+    """Insert or update by (customer, product); an older `as_of` never overwrites a newer one."""
+    return await conn.fetch(
+        """
+        insert into holdings as h (customer_id, product_code, amount, as_of)
+        select * from unnest($1::uuid[], $2::text[], $3::numeric[], $4::date[])
+        on conflict (customer_id, product_code) do update
+           set amount = excluded.amount, as_of = excluded.as_of, updated_at = now()
+         where h.as_of <= excluded.as_of
+           and (h.amount, h.as_of) is distinct from (excluded.amount, excluded.as_of)
+        returning (xmax = 0) as inserted
+        """,
+        customer_ids,
+        product_codes,
+        amounts,
+        as_ofs,
+    )
+
+
+async def upsert_products(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
+    return await conn.fetch(
+        """
+        insert into products as p (code, name, category, risk_level, max_holding, active)
+        select * from unnest($1::text[], $2::text[], $3::text[], $4::smallint[],
+                             $5::numeric[], $6::boolean[])
+        on conflict (code) do update
+           set name = excluded.name, category = excluded.category,
+               risk_level = excluded.risk_level, max_holding = excluded.max_holding,
+               active = excluded.active, updated_at = now()
+         where (p.name, p.category, p.risk_level, p.max_holding, p.active)
+               is distinct from (excluded.name, excluded.category, excluded.risk_level,
+                                 excluded.max_holding, excluded.active)
+        returning (xmax = 0) as inserted
+        """,
+        *rows.values(),
+    )
+
+
+# ---- the caller's customers ------------------------------------------------------------------
+
+
+async def list_customers(
+    conn: Connection,
+    *,
+    owner_id: uuid.UUID | None,
+    scope_root: uuid.UUID | None,
+    search_bidx: list[bytes] | None,
+    tag: str | None,
+    segment: str | None,
+    risk_level: int | None,
+    min_aum: Decimal | None,
+    max_aum: Decimal | None,
+    after: tuple[Decimal, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """Own customers (owner_id) or a subtree's (scope_root), richest first, keyset on (aum, id).
+
+    `search_bidx` are blind indexes of the search text as a name, a surname, a phone number and an
+    ID number; a customer matches if any of them equals the stored index.
+    """
+    return await conn.fetch(
+        f"""
+        select {_SUMMARY} from customers c
+         where {_owners_clause(owner_id)}
+           and ($2::bytea[] is null
+                or c.name_bidx = any($2) or c.surname_bidx = any($2)
+                or c.phone_bidx = any($2) or c.id_number_bidx = any($2))
+           and ($3::text is null or c.tags @> array[$3])
+           and ($4::text is null or c.segment = $4)
+           and ($5::smallint is null or c.risk_level = $5)
+           and ($6::numeric is null or c.aum >= $6)
+           and ($7::numeric is null or c.aum < $7)
+           and ($8::numeric is null or (c.aum, c.id) < ($8, $9::uuid))
+         order by c.aum desc, c.id desc
+         limit $10
+        """,
+        owner_id or scope_root,
+        search_bidx,
+        tag,
+        segment,
+        risk_level,
+        min_aum,
+        max_aum,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+
+
+async def customer_in_scope(
+    conn: Connection,
+    customer_id: uuid.UUID,
+    *,
+    owner_id: uuid.UUID | None,
+    scope_root: uuid.UUID | None,
+) -> Record | None:
+    """The customer if the caller may see it (own, or owned inside their subtree), else None."""
+    return await conn.fetchrow(
+        f"select {_SUMMARY} from customers c where c.id = $2 and {_owners_clause(owner_id)}",
+        owner_id or scope_root,
+        customer_id,
+    )
+
+
+async def holdings_of(conn: Connection, customer_id: uuid.UUID) -> list[Record]:
+    return await conn.fetch(
+        """
+        select h.product_code, p.name as product_name, p.category, p.risk_level, h.amount, h.as_of
+          from holdings h join products p on p.code = h.product_code
+         where h.customer_id = $1
+         order by h.amount desc, h.product_code
+        """,
+        customer_id,
+    )
+
+
+async def personal_data_for_update(conn: Connection, customer_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(
+        """
+        select id, external_id, owner_id, name_enc, id_number_enc, phone_enc, id_number_bidx,
+               phone_bidx, verified_at
+          from customers where id = $1 for update
+        """,
+        customer_id,
+    )
+
+
+async def mark_verified(conn: Connection, customer_id: uuid.UUID) -> None:
+    await conn.execute(
+        "update customers set verified_at = coalesce(verified_at, now()), updated_at = now()"
+        " where id = $1",
+        customer_id,
+    )
+
+
+# ---- key rotation ----------------------------------------------------------------------------
+
+
+async def encrypted_batch(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[Record]:
+    return await conn.fetch(
+        """
+        select id, external_id, name_enc, id_number_enc, phone_enc from customers
+         where ($1::uuid is null or id > $1) order by id limit $2
+        """,
+        after,
+        limit,
+    )
+
+
+async def store_reencrypted(conn: Connection, rows: dict[str, list[Any]]) -> int:
+    status = await conn.execute(
+        """
+        update customers c set name_enc = r.name_enc, id_number_enc = r.id_number_enc,
+                               phone_enc = r.phone_enc
+          from unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::bytea[])
+               as r(id, name_enc, id_number_enc, phone_enc)
+         where c.id = r.id
+        """,
+        *rows.values(),
+    )
+    return int(status.split()[-1])
+
+
+async def timeline_text_batch(
+    conn: Connection, *, after: uuid.UUID | None, limit: int
+) -> list[Record]:
+    return await conn.fetch(
+        """
+        select id, text_enc from customer_timeline
+         where text_enc is not null and ($1::uuid is null or id > $1) order by id limit $2
+        """,
+        after,
+        limit,
+    )
+
+
+async def store_reencrypted_timeline(
+    conn: Connection, ids: list[uuid.UUID], texts: list[bytes]
+) -> None:
+    await conn.execute(
+        """
+        update customer_timeline t set text_enc = r.text_enc
+          from unnest($1::uuid[], $2::bytea[]) as r(id, text_enc) where t.id = r.id
+        """,
+        ids,
+        texts,
+    )
+
+
+# ---- recommendation rules and ranking --------------------------------------------------------
+
+
+async def recommendation_rules(conn: Connection) -> list[Record]:
+    return await conn.fetch(
+        """
+        select id, name, when_segment, when_tag, when_holds_category, when_min_aum,
+               product_code, product_category, weight
+          from recommendation_rules order by weight desc, name, id
+        """
+    )
+
+
+async def replace_recommendation_rules(conn: Connection, rows: dict[str, list[Any]]) -> None:
+    await conn.execute("delete from recommendation_rules")
+    await conn.execute(
+        """
+        insert into recommendation_rules
+               (id, name, when_segment, when_tag, when_holds_category, when_min_aum,
+                product_code, product_category, weight)
+        select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::numeric[], $7::text[], $8::text[], $9::int[])
+        """,
+        *rows.values(),
+    )
+
+
+async def ranked_products(conn: Connection, customer_id: uuid.UUID, *, limit: int) -> list[Record]:
+    """Products for this customer by rule score. Suitability is a WHERE clause, not a weight:
+    nothing above the customer's risk level, nothing held at its cap, nothing inactive."""
+    return await conn.fetch(
+        """
+        with c as (
+            select id, risk_level, segment, tags, aum from customers where id = $1
+        ), held as (
+            select h.product_code, h.amount, p.category
+              from holdings h join products p on p.code = h.product_code
+             where h.customer_id = $1
+        ), applicable as (
+            select r.* from recommendation_rules r, c
+             where (r.when_segment is null or r.when_segment = c.segment)
+               and (r.when_tag is null or r.when_tag = any(c.tags))
+               and (r.when_min_aum is null or c.aum >= r.when_min_aum)
+               and (r.when_holds_category is null
+                    or exists (select 1 from held where held.category = r.when_holds_category))
+        )
+        select p.code, p.name, p.category, p.risk_level, c.risk_level as customer_risk_level,
+               coalesce(sum(a.weight), 0)::int as score,
+               coalesce(array_agg(a.name order by a.weight desc) filter (where a.name is not null),
+                        '{}') as reasons
+          from products p
+         cross join c
+          left join applicable a on a.product_code = p.code or a.product_category = p.category
+          left join held h on h.product_code = p.code
+         where p.active
+           and p.risk_level <= c.risk_level
+           and (p.max_holding is null or coalesce(h.amount, 0) < p.max_holding)
+         group by p.code, p.name, p.category, p.risk_level, c.risk_level
+        having coalesce(sum(a.weight), 0) >= 0
+         order by score desc, p.code
+         limit $2
+        """,
+        customer_id,
+        limit,
+    )
+
+
+# ---- verification invitations ----------------------------------------------------------------
+
+
+async def insert_invite(
+    conn: Connection,
+    *,
+    invite_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    created_by: uuid.UUID,
+    ttl_seconds: int,
+) -> Record:
+    row = await conn.fetchrow(
+        """
+        insert into verification_invites (id, customer_id, created_by, expires_at)
+        values ($1, $2, $3, now() + make_interval(secs => $4))
+        returning id, expires_at
+        """,
+        invite_id,
+        customer_id,
+        created_by,
+        ttl_seconds,
+    )
+    assert row is not None
+    return row
+
+
+async def invite(conn: Connection, invite_id: uuid.UUID, *, lock: bool = False) -> Record | None:
+    return await conn.fetchrow(
+        f"""
+        select id, customer_id, created_by, expires_at, attempts, locked_at, completed_at,
+               expires_at <= now() as expired
+          from verification_invites where id = $1 {"for update" if lock else ""}
+        """,
+        invite_id,
+    )
+
+
+async def count_failed_attempt(conn: Connection, invite_id: uuid.UUID, *, max_attempts: int) -> int:
+    """One more wrong answer; the invitation locks at `max_attempts`. Returns attempts so far."""
+    attempts: int = await conn.fetchval(
+        """
+        update verification_invites
+           set attempts = attempts + 1,
+               locked_at = case when attempts + 1 >= $2 then now() else locked_at end
+         where id = $1 returning attempts
+        """,
+        invite_id,
+        max_attempts,
+    )
+    return attempts
+
+
+async def complete_invite(conn: Connection, invite_id: uuid.UUID) -> None:
+    await conn.execute(
+        "update verification_invites set completed_at = now() where id = $1", invite_id
+    )

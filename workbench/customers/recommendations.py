@@ -1,0 +1,105 @@
+"""Product recommendations ranked by an admin-editable rule table, never breaking suitability.
+
+A rule says "customers who match WHEN get WEIGHT on products matching RECOMMEND". A product's
+score is the sum of the weights of the rules that apply; negative sums drop it. Whatever the rules
+say, SQL only ever considers active products whose risk level (R1-R5) is at most the customer's
+(C1-C5) and that the customer does not already hold at the product's cap.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from mobile_contracts.v1 import customers as wire
+from workbench.access import Caller
+from workbench.customers import queries
+from workbench.customers.views import visible_customer
+from workbench.db import Connection
+from workbench.errors import DomainError
+from workbench.ids import uuid7
+
+DEFAULT_LIMIT = 10
+
+
+class UnsuitableRecommendation(DomainError):
+    """Raised if SQL ever returned an unsuitable product: a bug must never reach an RM."""
+
+    status, code, title = 500, "recommendation.unsuitable", "Recommendation check failed"
+
+
+async def recommend(
+    conn: Connection, *, caller: Caller, customer_id: uuid.UUID, limit: int = DEFAULT_LIMIT
+) -> list[wire.Recommendation]:
+    await visible_customer(conn, caller=caller, customer_id=customer_id)
+    rows = await queries.ranked_products(conn, customer_id, limit=limit)
+    for row in rows:  # belt and braces: the WHERE clause already guarantees this
+        if row["risk_level"] > row["customer_risk_level"]:
+            raise UnsuitableRecommendation()
+    return [
+        wire.Recommendation(
+            product_code=r["code"],
+            name=r["name"],
+            category=r["category"],
+            risk_level=wire.ProductRisk(f"R{r['risk_level']}"),
+            score=r["score"],
+            reasons=list(r["reasons"]),
+        )
+        for r in rows
+    ]
+
+
+async def rules(conn: Connection) -> wire.RecommendationRules:
+    return wire.RecommendationRules(
+        rules=[
+            wire.RecommendationRule(
+                id=r["id"],
+                name=r["name"],
+                when=wire.RuleCondition(
+                    segment=r["when_segment"],
+                    tag=r["when_tag"],
+                    holds_category=r["when_holds_category"],
+                    min_aum=r["when_min_aum"],
+                ),
+                recommend=wire.RuleTarget(
+                    product_code=r["product_code"], category=r["product_category"]
+                ),
+                weight=r["weight"],
+            )
+            for r in await queries.recommendation_rules(conn)
+        ]
+    )
+
+
+async def replace_rules(
+    conn: Connection, *, table: wire.RecommendationRules
+) -> wire.RecommendationRules:
+    """Replace the whole rule table at once (one transaction: never half old, half new)."""
+    columns: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "id", "name", "segment", "tag", "holds_category", "min_aum", "product_code",
+            "category", "weight",
+        )
+    }  # fmt: skip
+    ids = [rule.id for rule in table.rules if rule.id is not None]
+    if len(set(ids)) != len(ids):
+        error = DomainError("Two rules carry the same id")
+        error.code = "recommendation.duplicate_rule_id"
+        raise error
+    for index, rule in enumerate(table.rules):
+        if not (rule.recommend.product_code or rule.recommend.category):
+            error = DomainError(f"rules[{index}].recommend needs a product_code or a category")
+            error.code = "recommendation.rule_without_target"
+            raise error
+        columns["id"].append(rule.id or uuid7())
+        columns["name"].append(rule.name)
+        columns["segment"].append(rule.when.segment)
+        columns["tag"].append(rule.when.tag)
+        columns["holds_category"].append(rule.when.holds_category)
+        columns["min_aum"].append(rule.when.min_aum)
+        columns["product_code"].append(rule.recommend.product_code)
+        columns["category"].append(rule.recommend.category)
+        columns["weight"].append(rule.weight)
+    await queries.replace_recommendation_rules(conn, columns)
+    return await rules(conn)

@@ -1,0 +1,165 @@
+"""Real-name verification: the RM invites, the customer proves name, ID number and phone.
+
+The invitation is a signed link token of its own kind (audience `verification`) whose id is the
+invitation row, so it is single-purpose, expires, and is tracked in the database. Answers are
+checked against the encrypted record: ID number and phone through their blind indexes, the name
+by decrypting and comparing in constant time. Five wrong answers lock the invitation.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import uuid
+from datetime import UTC, datetime
+
+from mobile_contracts.v1 import customers as wire
+from workbench.access import Caller
+from workbench.audit import queries as audit
+from workbench.customers import queries
+from workbench.customers.feeds import personal_data_aad
+from workbench.customers.personal_data import normalize_id_number, normalize_name, normalize_phone
+from workbench.customers.views import visible_customer
+from workbench.db import Connection
+from workbench.errors import DomainError
+from workbench.ids import uuid7
+from workbench.notifications import service as notifications
+from workbench.security.tokens import Keyring, LinkKind, TokenError
+from workbench.security.vault import Vault
+from workbench.timeline import service as timeline
+
+MAX_ATTEMPTS = 5
+
+
+class InviteState(enum.StrEnum):
+    """What the customer's page should show."""
+
+    OPEN = "open"
+    INVALID = "invalid"  # forged, truncated, or of another kind
+    EXPIRED = "expired"
+    USED = "used"
+    LOCKED = "locked"
+
+
+class Outcome(enum.StrEnum):
+    VERIFIED = "verified"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+class Answers:
+    """What the customer typed on the page."""
+
+    def __init__(self, *, name: str, id_number: str, phone: str) -> None:
+        self.name, self.id_number, self.phone = name, id_number, phone
+
+
+async def invite(
+    conn: Connection,
+    *,
+    vault: Vault,
+    keyring: Keyring,
+    caller: Caller,
+    customer_id: uuid.UUID,
+    ttl_seconds: int,
+    public_base_url: str,
+) -> wire.VerificationInvite:
+    """The owning RM creates an invitation link for their customer."""
+    await visible_customer(conn, caller=caller, customer_id=customer_id)
+    invite_id = uuid7()
+    row = await queries.insert_invite(
+        conn,
+        invite_id=invite_id,
+        customer_id=customer_id,
+        created_by=caller.user_id,
+        ttl_seconds=ttl_seconds,
+    )
+    token, _ = keyring.issue_link(
+        LinkKind.VERIFICATION,
+        subject=str(customer_id),
+        ttl_seconds=ttl_seconds,
+        token_id=str(invite_id),
+    )
+    await audit.record(
+        conn,
+        action="verification_invited",
+        actor_id=caller.user_id,
+        subject=f"customer:{customer_id}",
+    )
+    return wire.VerificationInvite(
+        url=f"{public_base_url.rstrip('/')}/v/{token}", expires_at=row["expires_at"]
+    )
+
+
+async def open_invite(
+    conn: Connection, *, keyring: Keyring, token: str, lock: bool = False
+) -> tuple[InviteState, queries.Record | None]:
+    """The invitation behind a token and what state it is in. Opening never consumes it."""
+    try:
+        # Expiry is judged from the invitation row, so the page can say "expired".
+        claims = keyring.verify_link(LinkKind.VERIFICATION, token, allow_expired=True)
+        invite_id = uuid.UUID(claims.jti)
+    except (TokenError, ValueError):
+        return (InviteState.INVALID, None)
+    row = await queries.invite(conn, invite_id, lock=lock)
+    if row is None or str(row["customer_id"]) != claims.sub:
+        return (InviteState.INVALID, None)
+    if row["completed_at"] is not None:
+        return (InviteState.USED, row)
+    if row["locked_at"] is not None:
+        return (InviteState.LOCKED, row)
+    if row["expired"]:
+        return (InviteState.EXPIRED, row)
+    return (InviteState.OPEN, row)
+
+
+async def submit(
+    conn: Connection, *, vault: Vault, invite_row: queries.Record, answers: Answers
+) -> Outcome:
+    """Check the answers; a match verifies the customer and tells the RM, a miss counts."""
+    customer = await queries.personal_data_for_update(conn, invite_row["customer_id"])
+    if customer is None:
+        raise DomainError("The customer no longer exists")
+    if _matches(vault, customer, answers):
+        await queries.complete_invite(conn, invite_row["id"])
+        await queries.mark_verified(conn, customer["id"])
+        now = datetime.now(UTC)
+        await timeline.record(
+            conn,
+            cipher=vault.cipher,
+            customer_id=customer["id"],
+            kind="verification.completed",
+            occurred_at=now,
+            source="verification",
+            source_id=str(invite_row["id"]),
+        )
+        await notifications.notify(
+            conn,
+            user_id=customer["owner_id"],
+            category="customer.verified",
+            title="客户已完成实名认证",
+            body="您邀请的客户已完成实名认证。",
+            dedupe_key=f"verification:{invite_row['id']}",
+            data={"customer_id": str(customer["id"])},
+        )
+        return Outcome.VERIFIED
+    attempts = await queries.count_failed_attempt(conn, invite_row["id"], max_attempts=MAX_ATTEMPTS)
+    return Outcome.LOCKED if attempts >= MAX_ATTEMPTS else Outcome.WRONG
+
+
+def _matches(vault: Vault, customer: queries.Record, answers: Answers) -> bool:
+    id_number = normalize_id_number(answers.id_number)
+    phone = normalize_phone(answers.phone)
+    if id_number is None or phone is None:
+        return False
+    id_ok = hmac.compare_digest(
+        vault.blind_index("id_number", id_number), bytes(customer["id_number_bidx"])
+    )
+    phone_ok = hmac.compare_digest(vault.blind_index("phone", phone), bytes(customer["phone_bidx"]))
+    stored_name = vault.cipher.decrypt(
+        customer["name_enc"], aad=personal_data_aad("name", customer["external_id"])
+    )
+    name_ok = hmac.compare_digest(
+        normalize_name(stored_name).encode(), normalize_name(answers.name).encode()
+    )
+    return id_ok and phone_ok and name_ok

@@ -1,0 +1,216 @@
+"""What RMs and branch heads see of customers: scoped lists, the 360° view, notes, timeline.
+
+Scope is applied in SQL: an RM reads only their own customers, a branch head those owned by the
+users of their org subtree; anything else answers 404. Personal data is decrypted only to be
+masked for the caller's role, and every detail view is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from mobile_contracts.v1 import customers as wire
+from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.identity import Role
+from workbench.access import Caller
+from workbench.audit import queries as audit
+from workbench.customers import queries
+from workbench.customers.feeds import personal_data_aad, search_indexes
+from workbench.customers.personal_data import masked_for
+from workbench.db import Connection
+from workbench.errors import NotFound
+from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, encode_cursor
+from workbench.security.vault import Vault
+from workbench.timeline import service as timeline
+
+TIMELINE_PAGE = 20
+
+
+class CustomerFilters:
+    """The list's optional filters, as the route parsed them."""
+
+    def __init__(
+        self,
+        *,
+        q: str | None = None,
+        tag: str | None = None,
+        segment: str | None = None,
+        risk_level: wire.CustomerRisk | None = None,
+        min_aum: Decimal | None = None,
+        max_aum: Decimal | None = None,
+    ) -> None:
+        self.q = q.strip() if q and q.strip() else None
+        self.tag, self.segment, self.risk_level = tag, segment, risk_level
+        self.min_aum, self.max_aum = min_aum, max_aum
+
+
+def _scope(caller: Caller) -> dict[str, uuid.UUID | None]:
+    """RMs: their own customers. Branch heads: their subtree's (routes admit no other role)."""
+    if caller.role is Role.RM:
+        return {"owner_id": caller.user_id, "scope_root": None}
+    return {"owner_id": None, "scope_root": caller.org_unit_id}
+
+
+def _masked(vault: Vault, role: Role, row: queries.Record) -> tuple[str, str, str]:
+    ext = row["external_id"]
+    return masked_for(
+        role,
+        name=vault.cipher.decrypt(row["name_enc"], aad=personal_data_aad("name", ext)),
+        phone=vault.cipher.decrypt(row["phone_enc"], aad=personal_data_aad("phone", ext)),
+        id_number=vault.cipher.decrypt(
+            row["id_number_enc"], aad=personal_data_aad("id_number", ext)
+        ),
+    )
+
+
+def _summary(vault: Vault, role: Role, row: queries.Record) -> wire.CustomerSummary:
+    name, phone, id_number = _masked(vault, role, row)
+    return wire.CustomerSummary(
+        id=row["id"],
+        name=name,
+        phone=phone,
+        id_number=id_number,
+        risk_level=wire.CustomerRisk(f"C{row['risk_level']}"),
+        segment=row["segment"],
+        tags=list(row["tags"]),
+        aum=row["aum"],
+        verified=row["verified_at"] is not None,
+        owner_id=row["owner_id"],
+    )
+
+
+async def list_customers(
+    conn: Connection,
+    *,
+    vault: Vault,
+    caller: Caller,
+    filters: CustomerFilters,
+    cursor: str | None,
+    limit: int,
+) -> Page[wire.CustomerSummary]:
+    """The caller's customers, richest first; `q` finds by name, surname, phone or ID number."""
+    after = decode_cursor(cursor, tuple[Decimal, uuid.UUID])
+    rows = await queries.list_customers(
+        conn,
+        **_scope(caller),
+        search_bidx=search_indexes(vault, filters.q) if filters.q else None,
+        tag=filters.tag,
+        segment=filters.segment,
+        risk_level=int(filters.risk_level.value[1]) if filters.risk_level else None,
+        min_aum=filters.min_aum,
+        max_aum=filters.max_aum,
+        after=after,
+        limit=limit + 1,
+    )
+    items = [_summary(vault, caller.role, r) for r in rows[:limit]]
+    more = len(rows) > limit
+    return Page(
+        items=items,
+        next_cursor=encode_cursor([str(items[-1].aum), items[-1].id]) if more else None,
+    )
+
+
+async def visible_customer(
+    conn: Connection, *, caller: Caller, customer_id: uuid.UUID
+) -> queries.Record:
+    """The customer row if the caller may see it; 404 `customer.not_found` otherwise."""
+    row = await queries.customer_in_scope(conn, customer_id, **_scope(caller))
+    if row is None:
+        raise NotFound("customer")
+    return row
+
+
+async def customer_360(
+    conn: Connection, *, vault: Vault, caller: Caller, customer_id: uuid.UUID, client_ip: str
+) -> wire.Customer360:
+    """Masked profile, holdings, intimacy score and the newest timeline; the view is audited."""
+    row = await visible_customer(conn, caller=caller, customer_id=customer_id)
+    summary = _summary(vault, caller.role, row)
+    holdings = [
+        wire.Holding(
+            product_code=h["product_code"],
+            product_name=h["product_name"],
+            category=h["category"],
+            risk_level=wire.ProductRisk(f"R{h['risk_level']}"),
+            amount=h["amount"],
+            as_of=h["as_of"],
+        )
+        for h in await queries.holdings_of(conn, customer_id)
+    ]
+    await audit.record(
+        conn,
+        action="customer_viewed",
+        actor_id=caller.user_id,
+        subject=f"customer:{customer_id}",
+        client_ip=client_ip,
+    )
+    return wire.Customer360(
+        id=summary.id,
+        external_id=row["external_id"],
+        name=summary.name,
+        phone=summary.phone,
+        id_number=summary.id_number,
+        risk_level=summary.risk_level,
+        segment=summary.segment,
+        tags=summary.tags,
+        aum=summary.aum,
+        verified=summary.verified,
+        verified_at=row["verified_at"],
+        owner_id=summary.owner_id,
+        intimacy_score=await timeline.intimacy_score(conn, customer_id=customer_id),
+        holdings=holdings,
+        timeline=await timeline.page(
+            conn, cipher=vault.cipher, customer_id=customer_id, cursor=None, limit=TIMELINE_PAGE
+        ),
+    )
+
+
+async def timeline_page(
+    conn: Connection,
+    *,
+    vault: Vault,
+    caller: Caller,
+    customer_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+) -> wire.TimelinePage:
+    await visible_customer(conn, caller=caller, customer_id=customer_id)
+    return await timeline.page(
+        conn, cipher=vault.cipher, customer_id=customer_id, cursor=cursor, limit=limit
+    )
+
+
+async def add_note(
+    conn: Connection,
+    *,
+    vault: Vault,
+    caller: Caller,
+    customer_id: uuid.UUID,
+    note: wire.NoteCreate,
+) -> wire.TimelineEntry:
+    """The owning RM records a visit, call or chat; resending the same note id adds nothing."""
+    await visible_customer(conn, caller=caller, customer_id=customer_id)
+    entry_id = note.id or uuid7()
+    occurred_at = datetime.now(UTC)
+    await timeline.record(
+        conn,
+        cipher=vault.cipher,
+        customer_id=customer_id,
+        kind=f"note.{note.kind.value}",
+        occurred_at=occurred_at,
+        source="note",
+        source_id=f"{caller.user_id}:{entry_id}",
+        actor_id=caller.user_id,
+        text=note.text,
+        entry_id=entry_id,
+    )
+    return wire.TimelineEntry(
+        id=entry_id,
+        occurred_at=occurred_at,
+        kind=f"note.{note.kind.value}",
+        actor_id=caller.user_id,
+        text=note.text,
+    )

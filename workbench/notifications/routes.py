@@ -1,0 +1,53 @@
+"""The notification centre of the signed-in user."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.notifications import Notification
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.problems import PROBLEM_RESPONSES
+from workbench.notifications import service
+from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+
+
+class NotificationController(Controller):
+    path = "/api/v1/notifications"
+    tags = ["notifications"]
+
+    @get("", responses=PROBLEM_RESPONSES, operation_id="listNotifications")
+    async def list_notifications(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        unread: FromQuery[bool] = False,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[Notification]:
+        """My notifications, newest first (`unread=true` for unread only)."""
+        return await service.list_mine(
+            db, caller=caller, cursor=cursor, unread_only=unread, limit=limit
+        )
+
+    @post(
+        "/{notification_id:uuid}/read",
+        responses=PROBLEM_RESPONSES,
+        operation_id="readNotification",
+        status_code=HTTP_200_OK,
+    )
+    async def read(
+        self, db: Db, caller: CurrentCaller, notification_id: FromPath[uuid.UUID]
+    ) -> Notification:
+        """Mark one of my notifications read (again is harmless)."""
+        return await service.mark_read(db, caller=caller, notification_id=notification_id)
+
+
+ROUTES = [NotificationController]

@@ -1,0 +1,87 @@
+"""The customer's real-name verification page: `GET /v/{token}` shows it, `POST` checks it."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+
+from workbench.customers import verification
+from workbench.customers.verification import Answers, InviteState, Outcome
+from workbench.http.auth import PUBLIC
+from workbench.http.deps import Db
+from workbench.public.pages import message, page
+
+_STATE_PAGES = {
+    InviteState.INVALID: ("链接无效", "该链接无效或不完整，请向您的客户经理索取新的链接。", 404),
+    InviteState.EXPIRED: ("链接已过期", "该认证链接已过期，请联系您的客户经理重新发送。", 410),
+    InviteState.USED: ("已完成认证", "您已完成实名认证，无需重复操作。", 410),
+    InviteState.LOCKED: ("链接已锁定", "错误次数过多，该链接已锁定。请联系您的客户经理。", 410),
+}
+
+
+def _form(error: str | None = None) -> str:
+    note = f'<p class="error">{escape(error)}</p>' if error else ""
+    return (
+        f"{note}<p>请填写您在本行登记的信息，完成实名认证。</p>"
+        '<form method="post">'
+        '<label for="name">姓名</label>'
+        '<input id="name" name="name" autocomplete="name" required maxlength="50">'
+        '<label for="id_number">身份证号</label>'
+        '<input id="id_number" name="id_number" required maxlength="18" autocomplete="off">'
+        '<label for="phone">手机号</label>'
+        '<input id="phone" name="phone" type="tel" required maxlength="20" autocomplete="tel">'
+        '<button type="submit">提交认证</button>'
+        "</form>"
+        '<p class="note">您的信息仅用于核对身份，全程加密传输与存储。</p>'
+    )
+
+
+@get("/v/{token:str}", operation_id="verificationPage", opt={PUBLIC: True}, tags=["public"],
+     include_in_schema=False)  # fmt: skip
+async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
+    """The verification form (opening it, or a chat app's preview of it, changes nothing)."""
+    state, _ = await verification.open_invite(
+        db, keyring=request.app.state.auth.keyring, token=token
+    )
+    if state is not InviteState.OPEN:
+        return message(*_STATE_PAGES[state][:2], status=_STATE_PAGES[state][2])
+    return page("实名认证", _form())
+
+
+@post("/v/{token:str}", operation_id="verificationSubmit", opt={PUBLIC: True}, tags=["public"],
+      include_in_schema=False, request_max_body_size=4096)  # fmt: skip
+async def submit(
+    request: Request[Any, Any, Any],
+    db: Db,
+    token: FromPath[str],
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[str]:
+    """Check the answers against the bank's record; five wrong answers lock the link."""
+    state, row = await verification.open_invite(
+        db, keyring=request.app.state.auth.keyring, token=token, lock=True
+    )
+    if state is not InviteState.OPEN or row is None:
+        return message(*_STATE_PAGES[state][:2], status=_STATE_PAGES[state][2])
+    answers = Answers(
+        name=str(data.get("name", ""))[:50],
+        id_number=str(data.get("id_number", ""))[:32],
+        phone=str(data.get("phone", ""))[:32],
+    )
+    outcome = await verification.submit(
+        db, vault=request.app.state.vault, invite_row=row, answers=answers
+    )
+    if outcome is Outcome.VERIFIED:
+        return message("认证成功", "您已完成实名认证，感谢您的配合。", status=200)
+    if outcome is Outcome.LOCKED:
+        return message(*_STATE_PAGES[InviteState.LOCKED][:2], status=410)
+    left = verification.MAX_ATTEMPTS - (row["attempts"] + 1)
+    return page(
+        "实名认证", _form(f"信息与登记不符，请核对后重试（还可尝试 {left} 次）。"), status=422
+    )
+
+
+ROUTES = [show, submit]

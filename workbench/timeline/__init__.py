@@ -1,0 +1,1 @@
+"""The customer timeline: one place every feature writes what happened with a customer."""

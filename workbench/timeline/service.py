@@ -1,0 +1,132 @@
+"""Recording and reading the timeline, and the intimacy score derived from it.
+
+Intimacy score (0-100): every interaction of the last 365 days adds its kind's weight, halved for
+each 30 days of age, and the sum is capped at 100. A visit this week counts about 20, one three
+months ago about 2.5. Kinds that do not express contact (e.g. an owner change) weigh nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from mobile_contracts.v1.customers import TimelineEntry, TimelinePage
+from workbench.db import Connection
+from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, encode_cursor
+from workbench.security.vault import FieldCipher
+from workbench.timeline import queries
+
+INTIMACY_WEIGHTS: dict[str, float] = {
+    "note.visit": 20.0,
+    "visit.confirmed": 25.0,
+    "note.call": 8.0,
+    "note.chat": 5.0,
+    "note.other": 3.0,
+    "survey.answered": 10.0,
+    "share.opened": 4.0,
+    "verification.completed": 10.0,
+}
+HALF_LIFE_DAYS = 30.0
+HORIZON_DAYS = 365
+
+
+def _text_aad(entry_id: uuid.UUID) -> str:
+    return f"timeline.text:{entry_id}"
+
+
+async def record(
+    conn: Connection,
+    *,
+    cipher: FieldCipher,
+    customer_id: uuid.UUID,
+    kind: str,
+    occurred_at: datetime,
+    source: str,
+    source_id: str,
+    actor_id: uuid.UUID | None = None,
+    text: str | None = None,
+    data: dict[str, Any] | None = None,
+    entry_id: uuid.UUID | None = None,
+) -> bool:
+    """Append an entry; recording the same (source, source_id) twice changes nothing."""
+    entry_id = entry_id or uuid7()
+    return await queries.insert_entry(
+        conn,
+        entry_id=entry_id,
+        customer_id=customer_id,
+        occurred_at=occurred_at,
+        kind=kind,
+        actor_id=actor_id,
+        text_enc=cipher.encrypt(text, aad=_text_aad(entry_id)) if text is not None else None,
+        data=data or {},
+        source=source,
+        source_id=source_id,
+    )
+
+
+async def record_many(
+    conn: Connection,
+    *,
+    kind: str,
+    occurred_at: datetime,
+    source: str,
+    entries: list[tuple[uuid.UUID, str, dict[str, Any]]],
+) -> None:
+    """Append many text-less entries of one kind: (customer_id, source_id, data) each."""
+    if not entries:
+        return
+    await queries.insert_entries(
+        conn,
+        entry_ids=[uuid7() for _ in entries],
+        customer_ids=[e[0] for e in entries],
+        occurred_at=occurred_at,
+        kind=kind,
+        datas=[e[2] for e in entries],
+        source=source,
+        source_ids=[e[1] for e in entries],
+    )
+
+
+async def page(
+    conn: Connection,
+    *,
+    cipher: FieldCipher,
+    customer_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+) -> TimelinePage:
+    """One page of the timeline, newest first (the caller has already checked access)."""
+    before = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.entries(conn, customer_id, before=before, limit=limit + 1)
+    items = [
+        TimelineEntry(
+            id=r["id"],
+            occurred_at=r["occurred_at"],
+            kind=r["kind"],
+            actor_id=r["actor_id"],
+            text=cipher.decrypt(r["text_enc"], aad=_text_aad(r["id"])) if r["text_enc"] else None,
+            data=r["data"],
+        )
+        for r in rows[:limit]
+    ]
+    more = len(rows) > limit
+    last = items[-1] if items else None
+    return TimelinePage(
+        items=items,
+        next_cursor=encode_cursor([last.occurred_at, last.id]) if more and last else None,
+    )
+
+
+async def intimacy_score(conn: Connection, *, customer_id: uuid.UUID) -> int:
+    """0-100 from recent interactions, decaying with a 30-day half-life (see module doc)."""
+    total = await queries.decayed_weight(
+        conn,
+        customer_id,
+        kinds=list(INTIMACY_WEIGHTS),
+        weights=list(INTIMACY_WEIGHTS.values()),
+        half_life_days=HALF_LIFE_DAYS,
+        horizon_days=HORIZON_DAYS,
+    )
+    return min(100, round(total))
