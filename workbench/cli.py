@@ -18,7 +18,9 @@ from types import FrameType
 import asyncpg
 
 from workbench import logs
+from workbench.db import Pool
 from workbench.security.passwords import Passwords
+from workbench.security.vault import Vault
 from workbench.settings import Settings, SettingsError, database_url_from_env
 
 DEFAULT_DATA_DIR = ".workbench"
@@ -75,6 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-contracts", help="write mobile_contracts/openapi.json")
     export.add_argument("--output", default=None)
     export.set_defaults(run=_export_contracts)
+
+    importer = sub.add_parser("import", help="import a bank feed from a file")
+    importer.add_argument("kind", choices=["customers"], help="what the file holds")
+    importer.add_argument("file", type=Path, help="CSV with a header row (see README)")
+    importer.set_defaults(run=_import)
+
+    rotate = sub.add_parser("rotate-keys", help="re-encrypt personal data under the current key")
+    rotate.add_argument("--batch", type=int, default=1000, help="rows per transaction")
+    rotate.set_defaults(run=_rotate_keys)
 
     keygen = sub.add_parser(
         "keygen", help="print a new `kid:key` entry for WORKBENCH_JWT_KEYS or WORKBENCH_DATA_KEYS"
@@ -137,13 +148,14 @@ def _dev(args: argparse.Namespace) -> int:
 async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
     from workbench import migrate
     from workbench.db import create_pool
-    from workbench.seed import seed_demo_bank
+    from workbench.seed import seed_demo_bank, seed_demo_customers
 
     await migrate.migrate(settings.database_url)
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         async with pool.acquire() as conn, conn.transaction():
-            return await seed_demo_bank(conn, passwords=_passwords(settings))
+            added = await seed_demo_bank(conn, passwords=_passwords(settings))
+            return added | await seed_demo_customers(conn, vault=_vault(settings))
     finally:
         await pool.close()
 
@@ -280,6 +292,61 @@ def _export_contracts(args: argparse.Namespace) -> int:
     )
     print(f"wrote {target}")
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from workbench.customers.csv_import import CsvProblem, import_customers
+
+    settings = Settings.from_env()
+
+    async def run() -> int:
+        pool = await _pool(settings)
+        try:
+            totals, rejected = await import_customers(pool, vault=_vault(settings), path=args.file)
+        finally:
+            await pool.close()
+        for line, code, detail in sorted(rejected):
+            print(f"line {line}: {code}: {detail}")
+        print(
+            f"inserted {totals.inserted}, updated {totals.updated}, unchanged {totals.unchanged},"
+            f" rejected {len(rejected)}"
+        )
+        return 1 if rejected else 0
+
+    try:
+        return asyncio.run(run())
+    except CsvProblem as exc:
+        print(f"workbench: {exc}", file=sys.stderr)
+        return 2
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    from workbench.customers.key_rotation import rotate
+
+    settings = Settings.from_env()
+
+    async def run() -> dict[str, int]:
+        pool = await _pool(settings)
+        try:
+            return await rotate(pool, vault=_vault(settings), batch_size=args.batch)
+        finally:
+            await pool.close()
+
+    counts = asyncio.run(run())
+    kid = settings.data_keys[0].kid
+    print(f"re-encrypted under {kid}: {counts['customers']} customers,"
+          f" {counts['timeline_entries']} timeline entries")  # fmt: skip
+    return 0
+
+
+async def _pool(settings: Settings) -> Pool:
+    from workbench.db import create_pool
+
+    return await create_pool(settings.database_url, max_size=2)
+
+
+def _vault(settings: Settings) -> Vault:
+    return Vault.from_settings(settings.data_keys, settings.blind_index_key)
 
 
 def _keygen(args: argparse.Namespace) -> int:

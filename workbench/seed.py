@@ -1,4 +1,5 @@
-"""The demo bank: a head office, two branches, four teams and one user per role.
+"""The demo bank: a head office, two branches, four teams, one user per role, and 500
+customers with holdings, products and recommendation rules.
 
 Idempotent and non-destructive: what exists (by id or login) is left as it is, so running it again,
 or after an admin changed a demo user, changes nothing.
@@ -7,14 +8,23 @@ or after an admin changed a demo user, changes nothing.
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
+import msgspec
+
+from mobile_contracts.v1 import customers as customer_wire
 from mobile_contracts.v1.identity import Role
+from workbench.customers import feeds, recommendations
+from workbench.customers.personal_data import id_check_digit
 from workbench.db import Connection
 from workbench.identity import queries
 from workbench.ids import uuid5_for
 from workbench.security.passwords import Passwords
+from workbench.security.vault import Vault
 
 log = logging.getLogger("workbench.seed")
 
@@ -88,4 +98,126 @@ async def seed_demo_bank(conn: Connection, *, passwords: Passwords) -> dict[str,
         )
         added["users"] += row is not None
     log.info("demo bank seeded", extra=added)
+    return added
+
+
+# ---- demo customers --------------------------------------------------------------------------
+
+DEMO_PRODUCTS = [
+    # code, name, category, risk (R1-R5), max holding per customer
+    ("CASH01", "天天盈现金管理", "cash", 1, None),
+    ("DEP3M", "三个月定期存款", "deposit", 1, None),
+    ("DEP1Y", "一年期大额存单", "deposit", 1, "5000000"),
+    ("WM90", "稳享90天理财", "wealth", 2, None),
+    ("WM180", "安盈180天理财", "wealth", 2, None),
+    ("BOND01", "纯债增强基金", "fund", 2, None),
+    ("MIX01", "平衡配置混合基金", "fund", 3, None),
+    ("GOLD01", "黄金积存", "precious_metal", 3, "1000000"),
+    ("IDX300", "沪深300指数基金", "fund", 4, None),
+    ("TECH01", "科技成长股票基金", "fund", 4, None),
+    ("PENS01", "个人养老金理财", "pension", 2, "12000"),
+    ("INS01", "终身寿险", "insurance", 2, None),
+    ("QDII01", "全球精选QDII", "fund", 4, None),
+    ("STRUCT1", "挂钩黄金结构性存款", "deposit", 2, None),
+    ("PE01", "私募股权母基金", "private", 5, None),
+    ("FX01", "外汇双币理财", "wealth", 3, None),
+]
+DEMO_RULES = [
+    ("养老客群配养老金", {"tag": "retiree"}, {"category": "pension"}, 40),
+    ("稳健客群优先理财", {"segment": "mass_affluent"}, {"category": "wealth"}, 20),
+    ("高净值配置私募", {"segment": "private_banking"}, {"category": "private"}, 30),
+    ("持有基金的客户看指数基金", {"holds_category": "fund"}, {"product_code": "IDX300"}, 15),
+    ("大额客户配大额存单", {"min_aum": "1000000"}, {"product_code": "DEP1Y"}, 25),
+    ("年轻客群看科技基金", {"tag": "young_professional"}, {"product_code": "TECH01"}, 10),
+    ("人人可用现金管理", {}, {"product_code": "CASH01"}, 5),
+]
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余于杜叶"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬斌宇浩凯鹏辉晨"
+_TAGS = ["vip", "retiree", "young_professional", "business_owner", "new_customer", "payroll"]
+_SEGMENTS = ["mass", "mass_affluent", "affluent", "private_banking"]
+_REGIONS = ["110101", "110105", "310104", "440305", "330106", "510107", "320102", "420106"]
+DEMO_CUSTOMERS = 500
+
+
+def demo_customer_rows(count: int = DEMO_CUSTOMERS) -> list[customer_wire.CustomerFeedRow]:
+    """Deterministic, valid-looking demo customers spread over rm01..rm08."""
+    rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    rms = [u.login for u in USERS if u.role is Role.RM]
+    rows = []
+    for n in range(count):
+        given = "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2, 2))))
+        birth = f"{rng.randint(1950, 2002)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        first17 = f"{rng.choice(_REGIONS)}{birth}{n % 1000:03d}"
+        segment = rng.choices(_SEGMENTS, weights=(50, 30, 15, 5))[0]
+        aum = {"mass": 50_000, "mass_affluent": 500_000, "affluent": 3_000_000}.get(
+            segment, 12_000_000
+        )
+        rows.append(
+            customer_wire.CustomerFeedRow(
+                external_id=f"DEMO-{n + 1:05d}",
+                name=rng.choice(_SURNAMES) + given,
+                id_number=first17 + id_check_digit(first17),
+                phone=f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}",
+                owner_login=rms[n % len(rms)],
+                risk_level=f"C{rng.choices((1, 2, 3, 4, 5), weights=(10, 30, 35, 20, 5))[0]}",
+                segment=segment,
+                tags=rng.sample(_TAGS, rng.randint(0, 2)),
+                aum=Decimal(rng.randint(aum // 5, aum * 2)).quantize(Decimal("1.00")),
+            )
+        )
+    return rows
+
+
+def demo_holding_rows(
+    customers: list[customer_wire.CustomerFeedRow],
+) -> list[customer_wire.HoldingFeedRow]:
+    rng = random.Random(7)  # noqa: S311 - demo data, not security
+    rows = []
+    for customer in customers:
+        for code, *_ in rng.sample(DEMO_PRODUCTS, rng.randint(0, 4)):
+            rows.append(
+                customer_wire.HoldingFeedRow(
+                    customer_external_id=customer.external_id,
+                    product_code=code,
+                    amount=Decimal(rng.randint(1_000, 500_000)),
+                    as_of=date(2026, 11, 1),
+                )
+            )
+    return rows
+
+
+async def seed_demo_customers(conn: Connection, *, vault: Vault) -> dict[str, int]:
+    """Products, 500 customers with holdings, and the recommendation rules (where missing)."""
+    products = [
+        customer_wire.ProductFeedRow(
+            code=code, name=name, category=category, risk_level=f"R{risk}",
+            max_holding=Decimal(cap) if cap else None,
+        )
+        for code, name, category, risk, cap in DEMO_PRODUCTS
+    ]  # fmt: skip
+    product_result = await feeds.upsert_products(conn, rows=products)
+    customers = demo_customer_rows()
+    customer_result = await feeds.upsert_customers(conn, vault=vault, rows=customers)
+    holding_result = await feeds.upsert_holdings(conn, rows=demo_holding_rows(customers))
+    rules_added = 0
+    if not (await recommendations.rules(conn)).rules:
+        table = customer_wire.RecommendationRules(
+            rules=[
+                customer_wire.RecommendationRule(
+                    name=name,
+                    when=msgspec.convert(when, customer_wire.RuleCondition),
+                    recommend=msgspec.convert(target, customer_wire.RuleTarget),
+                    weight=weight,
+                )
+                for name, when, target, weight in DEMO_RULES
+            ]
+        )
+        rules_added = len((await recommendations.replace_rules(conn, table=table)).rules)
+    added = {
+        "products": product_result.inserted,
+        "customers": customer_result.inserted,
+        "holdings": holding_result.inserted,
+        "recommendation_rules": rules_added,
+    }
+    log.info("demo customers seeded", extra=added)
     return added

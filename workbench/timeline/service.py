@@ -32,7 +32,7 @@ HALF_LIFE_DAYS = 30.0
 HORIZON_DAYS = 365
 
 
-def _text_aad(entry_id: uuid.UUID) -> str:
+def text_aad(entry_id: uuid.UUID) -> str:
     return f"timeline.text:{entry_id}"
 
 
@@ -59,7 +59,7 @@ async def record(
         occurred_at=occurred_at,
         kind=kind,
         actor_id=actor_id,
-        text_enc=cipher.encrypt(text, aad=_text_aad(entry_id)) if text is not None else None,
+        text_enc=cipher.encrypt(text, aad=text_aad(entry_id)) if text is not None else None,
         data=data or {},
         source=source,
         source_id=source_id,
@@ -106,7 +106,7 @@ async def page(
             occurred_at=r["occurred_at"],
             kind=r["kind"],
             actor_id=r["actor_id"],
-            text=cipher.decrypt(r["text_enc"], aad=_text_aad(r["id"])) if r["text_enc"] else None,
+            text=cipher.decrypt(r["text_enc"], aad=text_aad(r["id"])) if r["text_enc"] else None,
             data=r["data"],
         )
         for r in rows[:limit]
