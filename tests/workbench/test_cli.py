@@ -213,8 +213,22 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
         # The demo bank exists once, also after a restart on the same data folder.
         logins = user_logins(dev.base, api_login(dev.base, "admin"))
         assert sorted(logins) == sorted(u.login for u in USERS)
+        if attempt == 1:
+            assert "'customers': 500" in output
         if attempt == 2:
-            assert "demo bank: {'org_units': 0, 'users': 0}" in output
+            assert (
+                "demo bank: {'org_units': 0, 'users': 0, 'products': 0, 'customers': 0,"
+                " 'holdings': 0, 'recommendation_rules': 0}" in output
+            )
+        # The RM's demo customers are there, masked.
+        mine = httpx.get(
+            f"{dev.base}/api/v1/customers",
+            headers={"Authorization": f"Bearer {rm['access_token']}"},
+            timeout=30,
+        )
+        assert mine.status_code == 200
+        assert len(mine.json()["items"]) == 50
+        assert "*" in mine.json()["items"][0]["name"]
 
         assert dev.stop() == 0, dev.output()
         assert leftovers(dev) == [], f"orphan processes after Ctrl-C:\n{dev.output()}"
