@@ -102,9 +102,9 @@ async def upsert_customers(
         tags = sorted({t.strip() for t in row.tags or [] if t.strip()})
         columns["tags"].append(msgspec.json.encode(tags).decode())
         columns["aum"].append(row.aum if row.aum is not None else Decimal(0))
+    previous_owner = await queries.owners_by_external_id(conn, columns["external_id"])
     written = await queries.upsert_customers(conn, columns) if columns["id"] else []
-    moved = [r for r in written if not r["inserted"] and r["old_owner_id"] is not None]
-    await _record_owner_changes(conn, moved=moved, owners=columns)
+    await _record_owner_changes(conn, written=written, previous=previous_owner, new=columns)
     inserted = sum(1 for r in written if r["inserted"])
     return wire.FeedResult(
         inserted=inserted,
@@ -144,16 +144,21 @@ def _customer_problem(
 
 
 async def _record_owner_changes(
-    conn: Connection, *, moved: list[Any], owners: dict[str, list[Any]]
+    conn: Connection,
+    *,
+    written: list[Any],
+    previous: dict[str, uuid.UUID],
+    new: dict[str, list[Any]],
 ) -> None:
-    new_owner = dict(zip(owners["external_id"], owners["owner_id"], strict=True))
+    """A timeline entry for every customer this feed moved to another RM."""
+    new_owner = dict(zip(new["external_id"], new["owner_id"], strict=True))
     now = datetime.now(UTC)
-    entries = [
-        (r["id"], f"{r['id']}:{now.isoformat()}",
-         {"from": str(r["old_owner_id"]), "to": str(new_owner[r["external_id"]])})
-        for r in moved
-        if new_owner[r["external_id"]] != r["old_owner_id"]
-    ]  # fmt: skip
+    entries = []
+    for row in written:
+        before, after = previous.get(row["external_id"]), new_owner[row["external_id"]]
+        if before is not None and before != after:
+            data = {"from": str(before), "to": str(after)}
+            entries.append((row["id"], f"{row['id']}:{now.isoformat()}", data))
     await timeline.record_many(
         conn, kind="owner.changed", occurred_at=now, source="feed.owner", entries=entries
     )

@@ -41,22 +41,19 @@ async def users_by_login(conn: Connection, logins: list[str]) -> dict[str, Recor
     return {r["login"]: r for r in rows}
 
 
-async def customers_by_external_id(conn: Connection, external_ids: list[str]) -> dict[str, Record]:
+async def owners_by_external_id(
+    conn: Connection, external_ids: list[str]
+) -> dict[str, uuid.UUID]:
     rows = await conn.fetch(
-        """
-        select id, external_id, owner_id, name_bidx, id_number_bidx, phone_bidx, risk_level,
-               segment, tags, aum
-          from customers where external_id = any($1)
-        """,
-        external_ids,
+        "select external_id, owner_id from customers where external_id = any($1)", external_ids
     )
-    return {r["external_id"]: r for r in rows}
+    return {r["external_id"]: r["owner_id"] for r in rows}
 
 
 async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
     """Insert or update by external_id, set-based; rows that would not change are left alone.
 
-    Returns (id, external_id, inserted, old_owner_id) of every row written.
+    Returns (id, external_id, inserted) of every row written.
     """
     return await conn.fetch(
         """
@@ -67,9 +64,6 @@ async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
                 $13::text[], $14::numeric[]
             ) as i(id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
                    surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags_json, aum)
-        ), previous as (
-            select c.external_id, c.owner_id from customers c
-             where c.external_id in (select external_id from incoming)
         )
         insert into customers as c
                (id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
@@ -91,9 +85,7 @@ async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
                (excluded.owner_id, excluded.name_bidx, excluded.id_number_bidx,
                 excluded.phone_bidx, excluded.risk_level, excluded.segment, excluded.tags,
                 excluded.aum)
-        returning c.id, c.external_id, (xmax = 0) as inserted,
-                  (select p.owner_id from previous p where p.external_id = c.external_id)
-                      as old_owner_id
+        returning c.id, c.external_id, (xmax = 0) as inserted
         """,
         *rows.values(),
     )
