@@ -33,7 +33,12 @@ def surname(normalized_name: str) -> str:
 
 def normalize_phone(phone: str) -> str | None:
     """Eleven-digit mainland mobile number without the country code, or None if not one."""
-    digits = re.sub(r"[\s()+-]", "", unicodedata.normalize("NFKC", phone))
+    text = unicodedata.normalize("NFKC", phone).strip()
+    if (text.startswith("+") and not text.startswith("+86")) or (
+        text.startswith("00") and not text.startswith("0086")
+    ):
+        return None  # another country's number, whatever its digits look like
+    digits = re.sub(r"[\s()+-]", "", text)
     for prefix in ("0086", "86"):
         if len(digits) == 11 + len(prefix) and digits.startswith(prefix):
             digits = digits[len(prefix) :]

@@ -41,9 +41,7 @@ async def users_by_login(conn: Connection, logins: list[str]) -> dict[str, Recor
     return {r["login"]: r for r in rows}
 
 
-async def owners_by_external_id(
-    conn: Connection, external_ids: list[str]
-) -> dict[str, uuid.UUID]:
+async def owners_by_external_id(conn: Connection, external_ids: list[str]) -> dict[str, uuid.UUID]:
     rows = await conn.fetch(
         "select external_id, owner_id from customers where external_id = any($1)", external_ids
     )

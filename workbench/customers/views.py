@@ -20,7 +20,7 @@ from workbench.customers import queries
 from workbench.customers.feeds import personal_data_aad, search_indexes
 from workbench.customers.personal_data import masked_for
 from workbench.db import Connection
-from workbench.errors import NotFound
+from workbench.errors import Conflict, NotFound
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import Vault
@@ -191,26 +191,30 @@ async def add_note(
     customer_id: uuid.UUID,
     note: wire.NoteCreate,
 ) -> wire.TimelineEntry:
-    """The owning RM records a visit, call or chat; resending the same note id adds nothing."""
+    """The owning RM records a visit, call or chat. Resending a note id (an offline app retrying)
+    answers the note stored the first time; an id already used for something else is a 409."""
     await visible_customer(conn, caller=caller, customer_id=customer_id)
     entry_id = note.id or uuid7()
-    occurred_at = datetime.now(UTC)
-    await timeline.record(
+    source_id = f"{caller.user_id}:{entry_id}"
+    inserted = await timeline.record(
         conn,
         cipher=vault.cipher,
         customer_id=customer_id,
         kind=f"note.{note.kind.value}",
-        occurred_at=occurred_at,
+        occurred_at=datetime.now(UTC),
         source="note",
-        source_id=f"{caller.user_id}:{entry_id}",
+        source_id=source_id,
         actor_id=caller.user_id,
         text=note.text,
         entry_id=entry_id,
     )
-    return wire.TimelineEntry(
-        id=entry_id,
-        occurred_at=occurred_at,
-        kind=f"note.{note.kind.value}",
-        actor_id=caller.user_id,
-        text=note.text,
-    )
+    stored = await timeline.recorded(conn, cipher=vault.cipher, source="note", source_id=source_id)
+    if stored is None or stored[0] != customer_id:
+        error = Conflict("This note id is already used for another entry")
+        error.code = "note.id_taken"
+        raise error
+    if not inserted and stored[1].text != note.text:
+        error = Conflict("A different note was already saved under this id")
+        error.code = "note.id_taken"
+        raise error
+    return stored[1]

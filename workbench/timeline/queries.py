@@ -102,6 +102,17 @@ async def entries(
     )
 
 
+async def entry_by_source(conn: Connection, *, source: str, source_id: str) -> Record | None:
+    return await conn.fetchrow(
+        """
+        select id, customer_id, occurred_at, kind, actor_id, text_enc, data
+          from customer_timeline where source = $1 and source_id = $2
+        """,
+        source,
+        source_id,
+    )
+
+
 async def decayed_weight(
     conn: Connection,
     customer_id: uuid.UUID,

@@ -100,22 +100,33 @@ async def page(
     """One page of the timeline, newest first (the caller has already checked access)."""
     before = decode_cursor(cursor, tuple[datetime, uuid.UUID])
     rows = await queries.entries(conn, customer_id, before=before, limit=limit + 1)
-    items = [
-        TimelineEntry(
-            id=r["id"],
-            occurred_at=r["occurred_at"],
-            kind=r["kind"],
-            actor_id=r["actor_id"],
-            text=cipher.decrypt(r["text_enc"], aad=text_aad(r["id"])) if r["text_enc"] else None,
-            data=r["data"],
-        )
-        for r in rows[:limit]
-    ]
+    items = [_entry(cipher, r) for r in rows[:limit]]
     more = len(rows) > limit
     last = items[-1] if items else None
     return TimelinePage(
         items=items,
         next_cursor=encode_cursor([last.occurred_at, last.id]) if more and last else None,
+    )
+
+
+async def recorded(
+    conn: Connection, *, cipher: FieldCipher, source: str, source_id: str
+) -> tuple[uuid.UUID, TimelineEntry] | None:
+    """The entry an earlier `record` call stored for this event: (customer_id, entry)."""
+    row = await queries.entry_by_source(conn, source=source, source_id=source_id)
+    if row is None:
+        return None
+    return row["customer_id"], _entry(cipher, row)
+
+
+def _entry(cipher: FieldCipher, row: queries.Record) -> TimelineEntry:
+    return TimelineEntry(
+        id=row["id"],
+        occurred_at=row["occurred_at"],
+        kind=row["kind"],
+        actor_id=row["actor_id"],
+        text=cipher.decrypt(row["text_enc"], aad=text_aad(row["id"])) if row["text_enc"] else None,
+        data=row["data"],
     )
 
 

@@ -1,0 +1,416 @@
+"""Bank feeds: idempotent bulk upserts of customers, holdings and products, row-level rejects."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.customers_data import (
+    CUSTOMERS,
+    FEEDS,
+    customer_ids,
+    customer_row,
+    feed,
+    headers_of,
+    holding_row,
+    id_number,
+    phone,
+    product_row,
+    with_wrong_check_digit,
+)
+from workbench.ids import uuid5_for
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+
+def user_id(login_name: str) -> Any:
+    return uuid5_for(f"user:{login_name}")
+
+
+async def snapshot_customers(db: Any) -> dict[str, tuple[Any, ...]]:
+    rows = await db.fetch(
+        "select external_id, owner_id, updated_at, name_enc, id_number_enc, phone_enc,"
+        " name_bidx, phone_bidx, id_number_bidx, risk_level, segment, tags, aum from customers"
+    )
+    return {r["external_id"]: tuple(r.values()) for r in rows}
+
+
+def rejected_codes(result: dict[str, Any]) -> list[tuple[int, str]]:
+    for row in result["rejected"]:
+        assert row["detail"], row
+    return [(r["index"], r["code"]) for r in result["rejected"]]
+
+
+THREE = [
+    customer_row("C-1", name="张小三", seq=1, aum=100, tags=["vip"], segment="private"),
+    customer_row("C-2", name="李四", seq=2, owner="rm02", risk_level="C1"),
+    customer_row("C-3", name="欧阳娜娜", seq=3, owner="rm05", aum="2500.50"),
+]
+
+
+async def test_customer_feed_inserts_then_resend_changes_nothing(client, db):
+    admin = await headers_of(client, "admin")
+    first = await feed(client, admin, "customers", THREE)
+    assert first == {"inserted": 3, "updated": 0, "unchanged": 0, "rejected": []}
+    before = await snapshot_customers(db)
+    assert set(before) == {"C-1", "C-2", "C-3"}
+
+    again = await feed(client, admin, "customers", THREE)
+    assert again == {"inserted": 0, "updated": 0, "unchanged": 3, "rejected": []}
+    # Nothing was rewritten: same ciphertexts (a re-encryption would differ), same updated_at.
+    assert await snapshot_customers(db) == before
+
+    # The same data written differently (phone format, outer spaces, login case) is still
+    # tag order) is still the same customer and still unchanged.
+    reformatted = [dict(r) for r in THREE]
+    reformatted[0]["phone"] = "+86 " + phone(1)[:3] + "-" + phone(1)[3:7] + " " + phone(1)[7:]
+    reformatted[1]["name"] = "  李四 "
+    reformatted[2]["owner_login"] = "RM05"
+    assert (await feed(client, admin, "customers", reformatted))["unchanged"] == 3
+    assert await snapshot_customers(db) == before
+
+    # One real change: only that row is written.
+    changed = [dict(r) for r in THREE]
+    changed[1]["aum"] = "999"
+    result = await feed(client, admin, "customers", changed)
+    assert result == {"inserted": 0, "updated": 1, "unchanged": 2, "rejected": []}
+    after = await snapshot_customers(db)
+    assert after["C-1"] == before["C-1"]
+    assert after["C-3"] == before["C-3"]
+    assert after["C-2"] != before["C-2"]
+    assert str(await db.fetchval("select aum from customers where external_id = 'C-2'")) == "999.00"
+
+
+async def test_product_and_holding_feeds_are_idempotent(client, db):
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", THREE)
+    products = [
+        product_row("FUND-A", name="稳健理财A", risk_level="R2", max_holding=1_000_000),
+        product_row("EQ.B_1", name="成长股票B", category="equity", risk_level="R4"),
+    ]
+    assert await feed(client, admin, "products", products) == {
+        "inserted": 2, "updated": 0, "unchanged": 0, "rejected": [],
+    }  # fmt: skip
+    stamped = await db.fetch("select code, updated_at from products order by code")
+    assert (await feed(client, admin, "products", products))["unchanged"] == 2
+    assert await db.fetch("select code, updated_at from products order by code") == stamped
+    renamed = [products[0], {**products[1], "name": "成长股票B（新）"}]
+    result = await feed(client, admin, "products", renamed)
+    assert (result["updated"], result["unchanged"]) == (1, 1)
+    assert await db.fetchval("select name from products where code = 'EQ.B_1'") == "成长股票B（新）"
+
+    holdings = [
+        holding_row("C-1", "FUND-A", 5000, "2024-06-30"),
+        holding_row("C-1", "EQ.B_1", "120.50", "2024-06-30"),
+        holding_row("C-2", "FUND-A", 0, "2024-06-30"),
+    ]
+    assert await feed(client, admin, "holdings", holdings) == {
+        "inserted": 3, "updated": 0, "unchanged": 0, "rejected": [],
+    }  # fmt: skip
+    stamped = await db.fetch(
+        "select customer_id, product_code, amount, as_of, updated_at from holdings order by 1, 2"
+    )
+    assert (await feed(client, admin, "holdings", holdings))["unchanged"] == 3
+    assert (
+        await db.fetch(
+            "select customer_id, product_code, amount, as_of, updated_at from holdings"
+            " order by 1, 2"
+        )
+        == stamped
+    )
+
+
+async def test_bad_customer_rows_are_rejected_with_index_and_code_good_rows_land(client, db):
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", [customer_row("OLD-1", name="周八", seq=50, aum=10)])
+    before_old = (await snapshot_customers(db))["OLD-1"]
+    rows = [
+        customer_row("G-0", name="好客户甲", seq=10),  # 0 good
+        customer_row("B-1", name="坏身份证", id_no=with_wrong_check_digit(id_number(11))),
+        customer_row("B-2", name="坏手机", seq=12, mobile="12812345678"),
+        customer_row("B-3", name="无此人", seq=13, owner="nobody"),
+        customer_row("B-4", name="行长名下", seq=14, owner="bh.east"),
+        customer_row("G-5", name="好客户乙", seq=15, owner="rm06"),  # 5 good
+        customer_row("B-6", name="风险错", seq=16, risk_level="C6"),
+        customer_row("B-7", name="负资产", seq=17, aum=-1),
+        customer_row("B-8", name="标签多", seq=18, tags=[f"t{i}" for i in range(31)]),
+        customer_row("G-0", name="重复的", seq=19),  # duplicate of row 0
+        customer_row("B-10", name="管理员名下", seq=20, owner="admin"),
+        customer_row("B-11", name="短手机", seq=21, mobile="1381234567"),
+        customer_row("B-12", name="十五位", seq=22, id_no="110101900307123"),
+        customer_row("B-13", name="   ", seq=23),
+        # An existing customer sent with a bad phone is rejected and left as it was.
+        customer_row("OLD-1", name="周八", seq=50, aum=99, mobile="phone?"),
+        customer_row("G-15", name="好客户丙", seq=25, tags=[f"t{i}" for i in range(30)]),
+    ]
+    result = await feed(client, admin, "customers", rows)
+    assert rejected_codes(result) == [
+        (1, "customer.bad_id_number"),
+        (2, "customer.bad_phone"),
+        (3, "customer.unknown_owner"),
+        (4, "customer.owner_not_rm"),
+        (6, "customer.bad_risk_level"),
+        (7, "customer.bad_aum"),
+        (8, "customer.bad_tags"),
+        (9, "customer.duplicate_in_feed"),
+        (10, "customer.owner_not_rm"),
+        (11, "customer.bad_phone"),
+        (12, "customer.bad_id_number"),
+        (13, "customer.bad_name"),
+        (14, "customer.bad_phone"),
+    ]
+    assert (result["inserted"], result["updated"], result["unchanged"]) == (3, 0, 0)
+    stored = await customer_ids(db)
+    assert set(stored) == {"OLD-1", "G-0", "G-5", "G-15"}
+    assert (await snapshot_customers(db))["OLD-1"] == before_old
+    # The first of the duplicates is the one that landed.
+    assert await db.fetchval("select aum from customers where external_id = 'G-0'") == 0
+    assert await db.fetchval("select owner_id from customers where external_id = 'G-5'") == user_id(
+        "rm06"
+    )
+
+
+async def test_bad_holding_and_product_rows_are_rejected_good_rows_land(client, db):
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", THREE)
+    products = [
+        product_row("P-OK", risk_level="r3"),  # 0 good (risk level is case-insensitive)
+        product_row("bad code"),
+        product_row("P-RISK", risk_level="R6"),
+        product_row("P-OK", name="again"),
+        product_row("x" * 41),
+        product_row("P-CAP", max_holding=0),
+        product_row("P-NAME", name="   "),
+        product_row("P-OK2", category="deposit", risk_level="R1"),  # 7 good
+        product_row("P-C", risk_level="C3"),
+    ]
+    result = await feed(client, admin, "products", products)
+    assert rejected_codes(result) == [
+        (1, "product.bad_code"),
+        (2, "product.bad_risk_level"),
+        (3, "product.duplicate_in_feed"),
+        (4, "product.bad_code"),
+        (5, "product.bad_max_holding"),
+        (6, "product.bad_name"),
+        (8, "product.bad_risk_level"),
+    ]
+    assert result["inserted"] == 2
+    rows = await db.fetch("select code, risk_level from products order by code")
+    assert [(r["code"], r["risk_level"]) for r in rows] == [("P-OK", 3), ("P-OK2", 1)]
+
+    holdings = [
+        holding_row("C-1", "P-OK", 100, "2024-01-31"),  # 0 good
+        holding_row("NO-SUCH", "P-OK", 100, "2024-01-31"),
+        holding_row("C-1", "P-RISK", 100, "2024-01-31"),
+        holding_row("C-2", "P-OK", -5, "2024-01-31"),
+        holding_row("C-1", "P-OK", 200, "2024-02-29"),
+        holding_row("C-3", "P-OK2", "0.01", "2024-01-31"),  # 5 good
+    ]
+    result = await feed(client, admin, "holdings", holdings)
+    assert rejected_codes(result) == [
+        (1, "holding.unknown_customer"),
+        (2, "holding.unknown_product"),
+        (3, "holding.bad_amount"),
+        (4, "holding.duplicate_in_feed"),
+    ]
+    assert result["inserted"] == 2
+    stored = await db.fetch(
+        "select c.external_id, h.product_code, h.amount::text as amount from holdings h"
+        " join customers c on c.id = h.customer_id order by 1"
+    )
+    assert [tuple(r.values()) for r in stored] == [
+        ("C-1", "P-OK", "100.00"),
+        ("C-3", "P-OK2", "0.01"),
+    ]
+
+
+async def list_ids(client: Any, headers: dict[str, str]) -> set[str]:
+    response = await client.get(CUSTOMERS, params={"limit": 200}, headers=headers)
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()["items"]}
+
+
+async def test_owner_change_moves_the_customer_and_is_on_the_timeline(client, db):
+    admin = await headers_of(client, "admin")
+    rm01 = await headers_of(client, "rm01")
+    rm02 = await headers_of(client, "rm02")
+    rows = [customer_row("M-1", name="张小三", seq=1), customer_row("M-2", name="李四", seq=2)]
+    await feed(client, admin, "customers", rows)
+    ids = await customer_ids(db)
+    moving = str(ids["M-1"])
+    assert await list_ids(client, rm01) == {moving, str(ids["M-2"])}
+    assert await list_ids(client, rm02) == set()
+
+    moved = [{**rows[0], "owner_login": "rm02"}, rows[1]]
+    result = await feed(client, admin, "customers", moved)
+    assert result == {"inserted": 0, "updated": 1, "unchanged": 1, "rejected": []}
+
+    assert await list_ids(client, rm01) == {str(ids["M-2"])}
+    gone = await client.get(f"{CUSTOMERS}/{moving}", headers=rm01)
+    assert gone.status_code == 404
+    assert gone.json()["code"] == "customer.not_found"
+    assert await list_ids(client, rm02) == {moving}
+    detail = await client.get(f"{CUSTOMERS}/{moving}", headers=rm02)
+    assert detail.status_code == 200
+    assert detail.json()["owner_id"] == str(user_id("rm02"))
+
+    timeline = (await client.get(f"{CUSTOMERS}/{moving}/timeline", headers=rm02)).json()
+    owner_changes = [e for e in timeline["items"] if e["kind"] == "owner.changed"]
+    assert len(owner_changes) == 1
+    assert owner_changes[0]["data"] == {"from": str(user_id("rm01")), "to": str(user_id("rm02"))}
+
+    # Re-sending the moved feed changes nothing and records no second move.
+    assert (await feed(client, admin, "customers", moved))["unchanged"] == 2
+    assert (
+        await db.fetchval("select count(*) from customer_timeline where kind = 'owner.changed'")
+        == 1
+    )
+    # A change that is not a move (aum) records no move either.
+    await feed(client, admin, "customers", [{**moved[0], "aum": "5"}])
+    assert (
+        await db.fetchval("select count(*) from customer_timeline where kind = 'owner.changed'")
+        == 1
+    )
+
+
+async def test_older_holding_never_overwrites_a_newer_one(client, db):
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", THREE)
+    await feed(client, admin, "products", [product_row("FUND-A")])
+    await feed(client, admin, "holdings", [holding_row("C-1", "FUND-A", 100, date(2024, 6, 30))])
+
+    async def stored() -> tuple[str, date]:
+        row = await db.fetchrow("select amount::text as amount, as_of from holdings")
+        return row["amount"], row["as_of"]
+
+    late = await feed(client, admin, "holdings", [holding_row("C-1", "FUND-A", 50, "2024-06-01")])
+    assert (late["inserted"], late["updated"], late["rejected"]) == (0, 0, [])
+    assert await stored() == ("100.00", date(2024, 6, 30))
+
+    same_day = await feed(
+        client, admin, "holdings", [holding_row("C-1", "FUND-A", 80, "2024-06-30")]
+    )
+    assert same_day["updated"] == 1
+    assert await stored() == ("80.00", date(2024, 6, 30))
+
+    newer = await feed(client, admin, "holdings", [holding_row("C-1", "FUND-A", 70, "2024-07-31")])
+    assert newer["updated"] == 1
+    assert await stored() == ("70.00", date(2024, 7, 31))
+
+
+def big_feed(count: int) -> list[dict[str, Any]]:
+    owners = [f"rm{i:02}" for i in range(1, 9)]
+    return [
+        customer_row(
+            f"BULK-{i:06}",
+            name=f"批量客户{i}",
+            seq=i,
+            owner=owners[i % 8],
+            risk_level=f"C{i % 5 + 1}",
+            segment="mass-affluent",
+            tags=["prefers-wechat-contact", "monthly-salary-payroll"],
+            aum=i * 10,
+        )
+        for i in range(count)
+    ]
+
+
+async def test_a_feed_of_10000_customers_is_accepted_in_one_request(client, db, settings):
+    admin = await headers_of(client, "admin")
+    rows = big_feed(10_000)
+    body = json.dumps({"customers": rows}).encode()
+    # Bigger than the default body limit: the feed endpoints allow more.
+    assert len(body) > settings.max_body_bytes
+    response = await client.post(
+        f"{FEEDS}/customers:bulk-upsert",
+        content=body,
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text[:500]
+    assert response.json() == {"inserted": 10_000, "updated": 0, "unchanged": 0, "rejected": []}
+    assert await db.fetchval("select count(*) from customers") == 10_000
+    assert (
+        await db.fetchval("select count(*) from customers where owner_id = $1", user_id("rm03"))
+        == 1250
+    )
+
+
+async def test_more_than_10000_rows_is_422_and_writes_nothing(client, db):
+    admin = await headers_of(client, "admin")
+    response = await client.post(
+        f"{FEEDS}/customers:bulk-upsert", json={"customers": big_feed(10_001)}, headers=admin
+    )
+    assert response.status_code == 422, response.text[:500]
+    assert response.json()["code"] == "request.validation_failed"
+    assert await db.fetchval("select count(*) from customers") == 0
+    too_many = [holding_row("C-1", "P", 1, "2024-01-01")] * 10_001
+    response = await client.post(
+        f"{FEEDS}/holdings:bulk-upsert", json={"holdings": too_many}, headers=admin
+    )
+    assert response.status_code == 422
+    products = [product_row(f"P{i}") for i in range(10_001)]
+    response = await client.post(
+        f"{FEEDS}/products:bulk-upsert", json={"products": products}, headers=admin
+    )
+    assert response.status_code == 422
+    assert await db.fetchval("select count(*) from products") == 0
+
+
+@pytest.mark.parametrize("who", ["rm01", "bh.east", "marketing", "compliance"])
+async def test_feeds_are_for_admins_only(client, db, who):
+    headers = await headers_of(client, who)
+    bodies = {
+        "customers": [customer_row("X-1", name="张三", seq=1)],
+        "products": [product_row("P-1")],
+        "holdings": [holding_row("X-1", "P-1", 1, "2024-01-01")],
+    }
+    for kind, rows in bodies.items():
+        response = await client.post(
+            f"{FEEDS}/{kind}:bulk-upsert", json={kind: rows}, headers=headers
+        )
+        assert response.status_code == 403, (kind, response.text)
+        assert response.json()["code"] == "auth.forbidden"
+    assert await db.fetchval("select count(*) from customers") == 0
+    assert await db.fetchval("select count(*) from products") == 0
+    anonymous = await client.post(
+        f"{FEEDS}/customers:bulk-upsert", json={"customers": bodies["customers"]}
+    )
+    assert anonymous.status_code == 401
+
+
+async def test_feed_body_limit_is_above_the_default_limit(client, settings):
+    admin = await headers_of(client, "admin")
+    # ~3 MB of products: more than the default 2 MB, well within the feed limit.
+    products = [
+        product_row(f"P{i:05}", name="理财产品" + "说明" * 40, category="fund")
+        for i in range(9_000)
+    ]
+    body = json.dumps({"products": products}, ensure_ascii=False).encode()
+    assert len(body) > settings.max_body_bytes
+    headers = {**admin, "Content-Type": "application/json"}
+    accepted = await client.post(f"{FEEDS}/products:bulk-upsert", content=body, headers=headers)
+    assert accepted.status_code == 200, accepted.text[:500]
+    assert accepted.json()["inserted"] == 9_000
+    # Elsewhere the default limit holds: the same size is refused.
+    rules = {
+        "rules": [
+            {"name": "x" * 100, "when": {"tag": "t" * 40}, "recommend": {"category": "fund"},
+             "weight": 1}
+        ] * 500,
+        "padding": "p" * settings.max_body_bytes,
+    }  # fmt: skip
+    refused = await client.put(
+        "/api/v1/admin/recommendation-rules",
+        content=json.dumps(rules).encode(),
+        headers=headers,
+    )
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "request.too_large"
+    # The feeds have a limit too, only a larger one.
+    huge = b'{"products": [], "padding": "' + b"p" * 40_000_000 + b'"}'
+    refused = await client.post(f"{FEEDS}/products:bulk-upsert", content=huge, headers=headers)
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "request.too_large"
