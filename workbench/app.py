@@ -30,11 +30,13 @@ from workbench.identity.revocations import Revocations
 from workbench.notifications import routes as notification_routes
 from workbench.operations import routes as operations_routes
 from workbench.operations.metrics import Metrics
+from workbench.public import confirmation as confirmation_page
 from workbench.public import verification as verification_page
 from workbench.security.passwords import Passwords
 from workbench.security.tokens import Keyring
 from workbench.security.vault import Vault
 from workbench.settings import Settings
+from workbench.tasks import routes as task_routes
 
 API_VERSION = "1.0.0"
 log = logging.getLogger("workbench")
@@ -109,6 +111,8 @@ def create_app(settings: Settings) -> Litestar:
             *customer_routes.ROUTES,
             *notification_routes.ROUTES,
             *verification_page.ROUTES,
+            *task_routes.ROUTES,
+            *confirmation_page.ROUTES,
         ],
         lifespan=[lifespan],
         dependencies={

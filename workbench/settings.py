@@ -74,6 +74,21 @@ class Settings:
         "life of a real-name verification link, seconds",
         default=7 * 86400,
     )
+    confirmation_ttl_seconds: int = _env(
+        "WORKBENCH_CONFIRMATION_TTL",
+        "life of a customer QR confirmation link, seconds",
+        default=900,
+    )
+    confirmation_radius_m: int = _env(
+        "WORKBENCH_CONFIRMATION_RADIUS_M",
+        "RM and customer further apart than this (metres) flag a confirmation",
+        default=500,
+    )
+    max_photo_bytes: int = _env(
+        "WORKBENCH_MAX_PHOTO_BYTES",
+        "largest accepted photo or signature upload",
+        default=15_000_000,
+    )
     min_app_version: str | None = _env(
         "WORKBENCH_MIN_APP_VERSION", "apps sending a lower X-App-Version get 426", default=None
     )
@@ -174,6 +189,9 @@ _POSITIVE = (
     "password_hash_iterations",
     "db_pool_max",
     "verification_ttl_seconds",
+    "confirmation_ttl_seconds",
+    "confirmation_radius_m",
+    "max_photo_bytes",
 )
 
 

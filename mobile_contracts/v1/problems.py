@@ -26,3 +26,4 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     retry_after: int | None = None
     min_app_version: str | None = None
     wipe: bool | None = None
+    current_status: str | None = None

@@ -214,6 +214,12 @@ async def customer_in_scope(
     )
 
 
+async def name_of(conn: Connection, customer_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(
+        "select external_id, name_enc, id_number_enc from customers where id = $1", customer_id
+    )
+
+
 async def holdings_of(conn: Connection, customer_id: uuid.UUID) -> list[Record]:
     return await conn.fetch(
         """

@@ -18,7 +18,7 @@ from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.customers import queries
 from workbench.customers.feeds import personal_data_aad, search_indexes
-from workbench.customers.personal_data import masked_for
+from workbench.customers.personal_data import mask_id_number, mask_name, masked_for
 from workbench.db import Connection
 from workbench.errors import Conflict, NotFound
 from workbench.ids import uuid7
@@ -80,6 +80,24 @@ def _summary(vault: Vault, role: Role, row: queries.Record) -> wire.CustomerSumm
         verified=row["verified_at"] is not None,
         owner_id=row["owner_id"],
     )
+
+
+async def masked_name(conn: Connection, *, vault: Vault, customer_id: uuid.UUID) -> str:
+    """The customer's name as anyone outside the bank may see it (张*三), for public pages."""
+    row = await queries.name_of(conn, customer_id)
+    if row is None:
+        return "*"
+    name = vault.cipher.decrypt(row["name_enc"], aad=personal_data_aad("name", row["external_id"]))
+    return mask_name(name)
+
+
+async def masked_id_number(conn: Connection, *, vault: Vault, customer_id: uuid.UUID) -> str:
+    """110***********123X: identifies the customer on a photo stamp without revealing them."""
+    row = await queries.name_of(conn, customer_id)
+    if row is None:
+        return "-"
+    aad = personal_data_aad("id_number", row["external_id"])
+    return mask_id_number(vault.cipher.decrypt(row["id_number_enc"], aad=aad))
 
 
 async def list_customers(

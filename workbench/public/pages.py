@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from html import escape
 
 from litestar import Response
@@ -43,13 +44,21 @@ border-radius:8px;background:#c8102e;color:#fff}}
 </html>"""
 
 
-def page(title: str, body_html: str, *, status: int = 200) -> Response[str]:
-    """A complete page; `body_html` must already be escaped where it holds user input."""
+def page(
+    title: str, body_html: str, *, status: int = 200, script: str | None = None
+) -> Response[str]:
+    """A complete page; `body_html` must already be escaped where it holds user input.
+    `script` (our own code, never user input) runs under a one-time CSP nonce."""
+    headers = dict(SECURITY_HEADERS)
+    if script is not None:
+        nonce = secrets.token_urlsafe(16)
+        headers["Content-Security-Policy"] += f"; script-src 'nonce-{nonce}'"
+        body_html += f'<script nonce="{nonce}">{script}</script>'
     return Response(
         _PAGE.format(title=escape(title), body=body_html),
         status_code=status,
         media_type=MediaType.HTML,
-        headers=SECURITY_HEADERS,
+        headers=headers,
     )
 
 

@@ -1,0 +1,246 @@
+"""Task inbox: templates with typed forms, dispatches, the RM's tasks, confirmation, progress."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+FieldKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class FieldType(enum.StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    PHOTO = "photo"
+    LOCATION = "location"
+    SIGNATURE = "signature"
+    CUSTOMER = "customer"
+
+
+class FormField(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One field of a task form. `options` only for choice types; `min`/`max` bound numbers
+    (and the count of photos); `max_length` bounds text."""
+
+    key: FieldKey
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    type: FieldType
+    required: bool = False
+    options: list[Annotated[str, msgspec.Meta(min_length=1, max_length=100)]] | None = None
+    min: float | None = None
+    max: float | None = None
+    max_length: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+
+
+class Form(msgspec.Struct, kw_only=True):
+    fields: Annotated[list[FormField], msgspec.Meta(max_length=100)]
+
+
+class Reminder(msgspec.Struct, kw_only=True):
+    minutes_before_due: Annotated[int, msgspec.Meta(ge=0, le=60 * 24 * 60)]
+
+
+class TemplateCreate(msgspec.Struct, kw_only=True):
+    """A new template, or (PUT /task-templates/{id}) its next version."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    form: Form
+    requires_customer_confirmation: bool = False
+    sla_hours: Annotated[int, msgspec.Meta(ge=1, le=8760)] | None = None
+    reminders: Annotated[list[Reminder], msgspec.Meta(max_length=10)] = []
+    recurrence: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    owner_unit_id: uuid.UUID | None = None  # default: the creator's org unit
+
+
+class Template(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    version: int
+    name: str
+    form: Form
+    requires_customer_confirmation: bool
+    sla_hours: int | None
+    reminders: list[Reminder]
+    recurrence: str | None
+    owner_unit_id: uuid.UUID
+    created_at: datetime
+
+
+class DispatchCreate(msgspec.Struct, kw_only=True):
+    """To every RM of an org subtree (`org_unit_id`), or one task per customer for its owner."""
+
+    template_id: uuid.UUID
+    title: Title
+    due_at: datetime | None = None
+    org_unit_id: uuid.UUID | None = None
+    customer_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=100_000)] | None = None
+    per_rm_cap: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
+
+
+class Dispatch(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    created: int
+    skipped: int
+    not_found: int = 0
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class TaskSummary(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    title: str
+    status: TaskStatus
+    due_at: datetime | None
+    overdue: bool
+    assignee_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    template_id: uuid.UUID
+    template_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Task(msgspec.Struct, kw_only=True):
+    """A task with the form of its template version and what was submitted."""
+
+    id: uuid.UUID
+    title: str
+    status: TaskStatus
+    due_at: datetime | None
+    overdue: bool
+    assignee_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    template_id: uuid.UUID
+    template_version: int
+    requires_customer_confirmation: bool
+    form: Form
+    values: dict[str, Any] | None
+    started_at: datetime | None
+    submitted_at: datetime | None
+    done_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Submission(msgspec.Struct, kw_only=True):
+    values: dict[str, Any]
+
+
+class Cancellation(msgspec.Struct, kw_only=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class Attachment(msgspec.Struct, kw_only=True):
+    """An uploaded photo or signature; put its id into the form value of that field."""
+
+    id: uuid.UUID
+    kind: str
+    content_type: str
+    width: int
+    height: int
+    byte_size: int
+    sha256: str
+
+
+class Location(msgspec.Struct, kw_only=True):
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    lng: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+
+
+class ConfirmationRequest(msgspec.Struct, kw_only=True):
+    location: Location | None = None  # where the RM is, to compare with the customer's
+
+
+class Confirmation(msgspec.Struct, kw_only=True):
+    """A single-use link for the customer (and the PNG QR code of it)."""
+
+    url: str
+    qr_png_url: str
+    expires_at: datetime
+
+
+class RuleOp(enum.StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    IN = "in"
+
+
+class TaskRuleCreate(msgspec.Struct, kw_only=True):
+    """When an event of `event_kind` arrives for a customer and `data[field] op value`, create a
+    task from the template for the owning RM, at most once per customer per `within_days`."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    event_kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    field: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    op: RuleOp
+    value: Any
+    template_id: uuid.UUID
+    within_days: Annotated[int, msgspec.Meta(ge=1, le=3650)]
+    due_in_hours: Annotated[int, msgspec.Meta(ge=1, le=8760)] = 72
+
+
+class TaskRule(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    event_kind: str
+    field: str
+    op: RuleOp
+    value: Any
+    template_id: uuid.UUID
+    within_days: int
+    due_in_hours: int
+    active: bool
+
+
+class Event(msgspec.Struct, kw_only=True):
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    customer_external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    occurred_at: datetime
+    data: dict[str, Any] = {}
+
+
+class EventBatch(msgspec.Struct, kw_only=True):
+    events: Annotated[list[Event], msgspec.Meta(max_length=10_000)]
+
+
+class EventResult(msgspec.Struct, kw_only=True):
+    accepted: int
+    tasks_created: int
+    rejected: list[dict[str, Any]]
+
+
+class ProgressRow(msgspec.Struct, kw_only=True):
+    rm_id: uuid.UUID
+    name: str
+    org_unit_id: uuid.UUID
+    assigned: int
+    done: int
+    overdue: int
+    completion_rate: float
+    median_hours_to_done: float | None
+
+
+class TeamProgress(msgspec.Struct, kw_only=True):
+    org_unit_id: uuid.UUID
+    from_: datetime = msgspec.field(name="from")
+    to: datetime
+    rows: list[ProgressRow]

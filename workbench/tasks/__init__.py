@@ -1,0 +1,1 @@
+"""Task inbox: versioned templates with typed forms, dispatch, lifecycle, confirmation, progress."""

@@ -1,0 +1,215 @@
+"""Dispatch: one template to every RM of an org subtree, or to a customer list routed to each
+customer's owning RM (capped per RM). Tasks and their reminders are created by one set-based
+statement; the same Idempotency-Key never creates anything twice.
+
+A recurring template starts a series: the dispatch creates the current period's tasks, and the
+next period's are created when a task of the series is done or when that period starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.identity import Role
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import Conflict, DomainError, NotFound
+from workbench.identity import queries as identity_queries
+from workbench.ids import uuid7
+from workbench.tasks import queries
+from workbench.tasks.recurrence import Period, next_period, period_at, periods_started
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "dispatch.idempotency_key_reused"
+
+
+def series_anchor(now: datetime, tz: str) -> datetime:
+    """Recurring series start at local midnight of the dispatch day (periods align to days)."""
+    local = now.astimezone(ZoneInfo(tz))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def first_period(rule: str, *, anchor: datetime, now: datetime, tz: str) -> Period | None:
+    """The period containing `now`, or else the first one to come."""
+    current = period_at(rule, anchor=anchor, at=now, tz=tz)
+    if current is not None:
+        return current
+    upcoming = periods_started(
+        rule, anchor=anchor, since=now, until=now + timedelta(days=800), tz=tz, limit=1
+    )
+    return upcoming[0] if upcoming else None
+
+
+def _task_values(
+    *,
+    version: queries.Record,
+    dispatch_id: uuid.UUID,
+    title: str,
+    due_at: datetime | None,
+    expires_at: datetime | None,
+    period_start: datetime | None,
+) -> dict[str, Any]:
+    # Order matters: these are $2..$9 of the insert statements in queries.
+    return {
+        "template_id": version["id"],
+        "template_version": version["version"],
+        "dispatch_id": dispatch_id,
+        "title": title,
+        "due_at": due_at,
+        "expires_at": expires_at,
+        "period_start": period_start,
+        "reminders": list(version["reminders"]),
+    }
+
+
+async def dispatch(
+    conn: Connection,
+    *,
+    caller: Caller,
+    request: wire.DispatchCreate,
+    idempotency_key: str | None,
+    tz: str,
+) -> wire.Dispatch:
+    """Create the tasks of a dispatch (or answer the earlier result of the same key)."""
+    if (request.org_unit_id is None) == (request.customer_ids is None):
+        error = DomainError("Give either org_unit_id or customer_ids")
+        error.code = "dispatch.target_required"
+        raise error
+    everything = caller.role is Role.ADMIN
+    if not await queries.template_visible(
+        conn, request.template_id, org_unit_id=caller.org_unit_id, everything=everything
+    ):
+        raise NotFound("template")
+    version = await queries.template_version(conn, request.template_id)
+    assert version is not None
+    if request.org_unit_id is not None and not await identity_queries.org_unit_in_scope(
+        conn, request.org_unit_id, scope_root=caller.scope_root
+    ):
+        raise NotFound("org_unit")
+
+    now = datetime.now(UTC)
+    due_at, expires_at, period_start, anchor = _timing(request, version, now=now, tz=tz)
+    request_hash = hashlib.sha256(msgspec.json.encode(request)).hexdigest()
+    dispatch_id = uuid7()
+    claimed = await queries.claim_dispatch(
+        conn,
+        fields={
+            "id": dispatch_id,
+            "template_id": version["id"],
+            "template_version": version["version"],
+            "title": request.title,
+            "due_at": due_at,
+            "org_unit_id": request.org_unit_id,
+            "per_rm_cap": request.per_rm_cap,
+            "recurring": version["recurrence"] is not None,
+            "anchor": anchor,
+            "created_by": caller.user_id,
+            "idempotency_key": idempotency_key,
+            "request_hash": request_hash,
+        },
+    )
+    if claimed is None:
+        assert idempotency_key is not None
+        earlier = await queries.dispatch_by_key(
+            conn, created_by=caller.user_id, key=idempotency_key
+        )
+        assert earlier is not None
+        if earlier["request_hash"] != request_hash:
+            raise IdempotencyKeyReused("This Idempotency-Key was used for a different dispatch")
+        return wire.Dispatch(
+            id=earlier["id"],
+            created=earlier["created"],
+            skipped=earlier["skipped"],
+            not_found=earlier["not_found"],
+        )
+
+    task = _task_values(
+        version=version,
+        dispatch_id=dispatch_id,
+        title=request.title,
+        due_at=due_at,
+        expires_at=expires_at,
+        period_start=period_start,
+    )
+    if request.org_unit_id is not None:
+        created = await queries.insert_tasks_for_unit(conn, root=request.org_unit_id, task=task)
+        skipped = not_found = 0
+    else:
+        wanted = list(dict.fromkeys(request.customer_ids or []))
+        created, found = await queries.insert_tasks_for_customers(
+            conn,
+            scope_root=caller.scope_root,
+            customer_ids=wanted,
+            per_rm_cap=request.per_rm_cap,
+            task=task,
+        )
+        not_found = len(wanted) - found
+        skipped = found - created
+    await queries.finish_dispatch(
+        conn, dispatch_id, created=created, skipped=skipped, not_found=not_found
+    )
+    return wire.Dispatch(id=dispatch_id, created=created, skipped=skipped, not_found=not_found)
+
+
+def _timing(
+    request: wire.DispatchCreate, version: queries.Record, *, now: datetime, tz: str
+) -> tuple[datetime | None, datetime | None, datetime | None, datetime | None]:
+    """(due_at, expires_at, period_start, series anchor) of the tasks of a dispatch."""
+    rule = version["recurrence"]
+    if rule is None:
+        due = request.due_at
+        if due is None and version["sla_hours"]:
+            due = now + timedelta(hours=version["sla_hours"])
+        return due, None, None, None
+    anchor = series_anchor(now, tz)
+    period = first_period(rule, anchor=anchor, now=now, tz=tz)
+    if period is None:
+        error = DomainError("The template's recurrence has no period left")
+        error.code = "dispatch.recurrence_ended"
+        raise error
+    return period.end, _expiry(rule, anchor, period, tz), period.start, anchor
+
+
+def _expiry(rule: str, anchor: datetime, period: Period, tz: str) -> datetime | None:
+    """A recurring task stays open (overdue) through the next period, then expires."""
+    following = next_period(rule, anchor=anchor, after=period, tz=tz)
+    return following.end if following else period.end + (period.end - period.start)
+
+
+def following_period(
+    dispatch_row: queries.Record, *, after_start: datetime, tz: str
+) -> Period | None:
+    """The period after the one starting at `after_start` in a recurring series."""
+    rule, anchor = dispatch_row["recurrence"], dispatch_row["anchor"]
+    current = period_at(rule, anchor=anchor, at=after_start, tz=tz)
+    return next_period(rule, anchor=anchor, after=current, tz=tz) if current else None
+
+
+async def open_next_period(
+    conn: Connection, *, dispatch_row: queries.Record, after_start: datetime, tz: str
+) -> int:
+    """Create the series' tasks of the period after the one starting at `after_start`."""
+    rule, anchor = dispatch_row["recurrence"], dispatch_row["anchor"]
+    upcoming = following_period(dispatch_row, after_start=after_start, tz=tz)
+    if upcoming is None:
+        return 0
+    task = _task_values(
+        version={"id": dispatch_row["template_id"], "version": dispatch_row["template_version"],
+                 "reminders": dispatch_row["reminders"]},  # type: ignore[arg-type]
+        dispatch_id=dispatch_row["id"],
+        title=dispatch_row["title"],
+        due_at=upcoming.end,
+        expires_at=_expiry(rule, anchor, upcoming, tz),
+        period_start=upcoming.start,
+    )  # fmt: skip
+    return await queries.insert_next_period(
+        conn, dispatch_id=dispatch_row["id"], previous_start=after_start, task=task
+    )

@@ -1,0 +1,148 @@
+"""Typed task forms: checking a template's form, and a submission against it (pure, no I/O)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date
+from typing import Any
+
+from mobile_contracts.v1.problems import FieldError
+from mobile_contracts.v1.tasks import FieldType, Form, FormField
+from workbench.errors import DomainError
+
+CHOICES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
+ATTACHED = (FieldType.PHOTO, FieldType.SIGNATURE)
+MAX_PHOTOS = 20
+
+
+class InvalidForm(DomainError):
+    """A template's form is inconsistent (422 with one error per field)."""
+
+    status, code, title = 422, "template.invalid_form", "The form is not valid"
+
+
+class InvalidSubmission(DomainError):
+    """Submitted values do not fit the task's form version (422 with one error per field)."""
+
+    status, code, title = 422, "task.invalid_submission", "Some answers are not valid"
+
+
+def check_form(form: Form) -> None:
+    """Keys unique, options exactly where choices are, bounds in order."""
+    errors = []
+    seen: set[str] = set()
+    for i, field in enumerate(form.fields):
+        path = f"$.form.fields[{i}]"
+        if field.key in seen:
+            errors.append(FieldError(path=f"{path}.key", message=f"duplicate key {field.key!r}"))
+        seen.add(field.key)
+        if field.type in CHOICES:
+            options = field.options or []
+            if not options or len(set(options)) != len(options):
+                errors.append(FieldError(path=f"{path}.options", message="give distinct options"))
+        elif field.options is not None:
+            errors.append(FieldError(path=f"{path}.options", message="only choice fields"))
+        if field.min is not None and field.max is not None and field.min > field.max:
+            errors.append(FieldError(path=f"{path}.min", message="min is above max"))
+    if not form.fields:
+        errors.append(FieldError(path="$.form.fields", message="a form needs at least one field"))
+    if errors:
+        raise InvalidForm(f"{len(errors)} problem(s) in the form", errors=errors)
+
+
+class Checked:
+    """The result of checking a submission: clean values, and what still needs the database."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.errors: list[FieldError] = []
+        self.attachment_ids: dict[str, list[uuid.UUID]] = {}  # field key -> ids to verify
+        self.customer_ids: dict[str, uuid.UUID] = {}  # field key -> customer to verify
+
+    def fail(self, key: str, message: str) -> None:
+        self.errors.append(FieldError(path=f"$.values.{key}", message=message))
+
+
+def check_values(form: Form, values: dict[str, Any]) -> Checked:
+    """Check types, required fields, options and bounds; unknown keys are errors too."""
+    result = Checked()
+    known = {f.key for f in form.fields}
+    for key in values:
+        if key not in known:
+            result.fail(key, "not a field of this form")
+    for field in form.fields:
+        value = values.get(field.key)
+        if value is None or value == "" or value == []:
+            if field.required:
+                result.fail(field.key, "required")
+            continue
+        _check_one(field, value, result)
+    return result
+
+
+def _check_one(field: FormField, value: Any, result: Checked) -> None:
+    key, kind = field.key, field.type
+    if kind is FieldType.TEXT:
+        if not isinstance(value, str):
+            return result.fail(key, "expected text")
+        if len(value) > (field.max_length or 2000):
+            return result.fail(key, f"at most {field.max_length or 2000} characters")
+        result.values[key] = value
+    elif kind is FieldType.NUMBER:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            return result.fail(key, "expected a number")
+        if field.min is not None and value < field.min:
+            return result.fail(key, f"at least {field.min:g}")
+        if field.max is not None and value > field.max:
+            return result.fail(key, f"at most {field.max:g}")
+        result.values[key] = value
+    elif kind is FieldType.DATE:
+        try:
+            result.values[key] = date.fromisoformat(value).isoformat()
+        except (TypeError, ValueError):
+            result.fail(key, "expected a date like 2026-11-22")
+    elif kind is FieldType.CHOICE:
+        if value not in (field.options or []):
+            return result.fail(key, "not one of the options")
+        result.values[key] = value
+    elif kind is FieldType.MULTI_CHOICE:
+        options = field.options or []
+        if not isinstance(value, list) or any(v not in options for v in value):
+            return result.fail(key, "expected a list of the options")
+        if len(set(value)) != len(value):
+            return result.fail(key, "an option is chosen twice")
+        result.values[key] = value
+    elif kind is FieldType.LOCATION:
+        lat, lng = (value.get("lat"), value.get("lng")) if isinstance(value, dict) else (None, None)
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lng)):
+            return result.fail(key, "expected {lat, lng}")
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):  # type: ignore[operator]
+            return result.fail(key, "latitude or longitude out of range")
+        result.values[key] = {"lat": lat, "lng": lng}
+    elif kind in ATTACHED:
+        ids = value if kind is FieldType.PHOTO and isinstance(value, list) else [value]
+        limit = int(field.max or MAX_PHOTOS) if kind is FieldType.PHOTO else 1
+        parsed = _uuids(ids)
+        if parsed is None or not 1 <= len(parsed) <= limit:
+            return result.fail(key, f"expected 1 to {limit} attachment id(s)")
+        result.attachment_ids[key] = parsed
+        result.values[key] = [str(p) for p in parsed] if kind is FieldType.PHOTO else str(parsed[0])
+    elif kind is FieldType.CUSTOMER:
+        parsed = _uuids([value])
+        if parsed is None:
+            return result.fail(key, "expected a customer id")
+        result.customer_ids[key] = parsed[0]
+        result.values[key] = str(parsed[0])
+    return None
+
+
+def _uuids(values: list[Any]) -> list[uuid.UUID] | None:
+    try:
+        return [uuid.UUID(str(v)) for v in values]
+    except ValueError:
+        return None

@@ -1,0 +1,232 @@
+"""The RM's tasks: inbox, detail, and the lifecycle
+
+    pending → in_progress → submitted → awaiting_confirmation → done
+                                      ↘ done (no customer confirmation needed)
+    any open state → cancelled (the RM, or their branch head) | expired (past its expiry)
+
+An illegal transition answers 409 with the task's current status. RMs act on their own tasks;
+branch heads see (and may cancel) the tasks of their subtree; anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import msgspec
+
+from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.tasks import FieldType
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import Conflict, NotFound
+from workbench.pagination import decode_cursor, encode_cursor
+from workbench.security.vault import Vault
+from workbench.tasks import dispatching, queries
+from workbench.tasks.forms import Checked, InvalidSubmission, check_values
+from workbench.timeline import service as timeline
+
+OPEN = list(queries.OPEN)
+
+
+class IllegalTransition(Conflict):
+    code = "task.illegal_transition"
+
+    def __init__(self, current: str, action: str) -> None:
+        super().__init__(f"Cannot {action} a task that is {current}", current_status=current)
+
+
+def _scope(caller: Caller) -> tuple[bool, uuid.UUID]:
+    """(own tasks only?, RM id or subtree root). Routes admit RMs and branch heads only."""
+    if caller.role is Role.RM:
+        return True, caller.user_id
+    return False, caller.org_unit_id
+
+
+def summary(row: queries.Record) -> wire.TaskSummary:
+    return wire.TaskSummary(
+        id=row["id"],
+        title=row["title"],
+        status=wire.TaskStatus(row["status"]),
+        due_at=row["due_at"],
+        overdue=bool(row["overdue"]),
+        assignee_id=row["assignee_id"],
+        customer_id=row["customer_id"],
+        template_id=row["template_id"],
+        template_version=row["template_version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def inbox(
+    conn: Connection,
+    *,
+    caller: Caller,
+    status: wire.TaskStatus | None,
+    due_after: datetime | None,
+    due_before: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[wire.TaskSummary]:
+    """Open tasks (or those of one status): overdue first, then by due time."""
+    own, who = _scope(caller)
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.inbox(
+        conn,
+        own=own,
+        who=who,
+        statuses=[status.value] if status else OPEN,
+        due_after=due_after,
+        due_before=due_before,
+        after=after,
+        limit=limit + 1,
+    )
+    items = [summary(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    cursor_key = [last["due_at"] or datetime.max.replace(tzinfo=UTC), last["id"]] if last else None
+    return Page(items=items, next_cursor=encode_cursor(cursor_key) if cursor_key else None)
+
+
+async def visible_task(
+    conn: Connection, *, caller: Caller, task_id: uuid.UUID, lock: bool = False
+) -> queries.Record:
+    own, who = _scope(caller)
+    row = await queries.task_in_scope(conn, task_id, own=own, who=who, lock=lock)
+    if row is None:
+        raise NotFound("task")
+    return row
+
+
+async def detail(conn: Connection, *, caller: Caller, task_id: uuid.UUID) -> wire.Task:
+    row = await visible_task(conn, caller=caller, task_id=task_id)
+    return await _detail(conn, row)
+
+
+async def _detail(conn: Connection, row: queries.Record) -> wire.Task:
+    version = await queries.template_version(conn, row["template_id"], row["template_version"])
+    assert version is not None
+    return wire.Task(
+        **msgspec.structs.asdict(summary(row)),
+        requires_customer_confirmation=version["requires_customer_confirmation"],
+        form=msgspec.convert(version["form"], wire.Form),
+        values=row["form_values"],
+        started_at=row["started_at"],
+        submitted_at=row["submitted_at"],
+        done_at=row["done_at"],
+        cancelled_at=row["cancelled_at"],
+    )
+
+
+async def start(conn: Connection, *, caller: Caller, task_id: uuid.UUID) -> wire.Task:
+    row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
+    if row["status"] != "pending":
+        raise IllegalTransition(row["status"], "start")
+    await queries.set_status(conn, task_id, status="in_progress", stamp="started_at")
+    return await detail(conn, caller=caller, task_id=task_id)
+
+
+async def submit(
+    conn: Connection,
+    *,
+    vault: Vault,
+    caller: Caller,
+    task_id: uuid.UUID,
+    submission: wire.Submission,
+    tz: str,
+) -> wire.Task:
+    """Check the answers against the task's form version; done, or awaiting the customer."""
+    row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
+    if row["status"] != "in_progress":
+        raise IllegalTransition(row["status"], "submit")
+    version = await queries.template_version(conn, row["template_id"], row["template_version"])
+    assert version is not None
+    form = msgspec.convert(version["form"], wire.Form)
+    checked = check_values(form, submission.values)
+    await _check_references(conn, row=row, form=form, checked=checked)
+    if checked.errors:
+        raise InvalidSubmission(f"{len(checked.errors)} answer(s) need fixing",
+                                errors=checked.errors)  # fmt: skip
+    if version["requires_customer_confirmation"]:
+        await queries.set_status(
+            conn, task_id, status="awaiting_confirmation", stamp="submitted_at",
+            form_values=checked.values,
+        )  # fmt: skip
+    else:
+        await queries.set_status(
+            conn, task_id, status="submitted", stamp="submitted_at", form_values=checked.values
+        )
+        await complete(conn, vault=vault, task=row, tz=tz, confirmed=False)
+    return await detail(conn, caller=caller, task_id=task_id)
+
+
+async def _check_references(
+    conn: Connection, *, row: queries.Record, form: wire.Form, checked: Checked
+) -> None:
+    """Attachments must belong to this task and be of the field's kind; customers must be the
+    RM's own."""
+    kinds = {f.key: f.type for f in form.fields}
+    wanted = [i for ids in checked.attachment_ids.values() for i in ids]
+    found = await queries.attachments_of(conn, row["id"], wanted) if wanted else {}
+    for key, ids in checked.attachment_ids.items():
+        kind = "signature" if kinds[key] is FieldType.SIGNATURE else "photo"
+        if any(found.get(i) != kind for i in ids):
+            checked.fail(key, f"not a {kind} uploaded to this task")
+    if checked.customer_ids:
+        mine = await queries.customers_owned_by(
+            conn, row["assignee_id"], list(checked.customer_ids.values())
+        )
+        for key, customer_id in checked.customer_ids.items():
+            if customer_id not in mine:
+                checked.fail(key, "not one of your customers")
+
+
+async def complete(
+    conn: Connection, *, vault: Vault, task: queries.Record, tz: str, confirmed: bool
+) -> None:
+    """Mark done; stop its reminders; record it on the customer's timeline; next period."""
+    await queries.set_status(conn, task["id"], status="done", stamp="done_at")
+    await queries.cancel_reminders(conn, [task["id"]])
+    if task["customer_id"] is not None:
+        await timeline.record(
+            conn,
+            cipher=vault.cipher,
+            customer_id=task["customer_id"],
+            kind="visit.confirmed" if confirmed else "task.done",
+            occurred_at=datetime.now(UTC),
+            source="task",
+            source_id=str(task["id"]),
+            actor_id=task["assignee_id"],
+            data={"task_id": str(task["id"]), "title": task["title"]},
+        )
+    if task["dispatch_id"] is not None and task["period_start"] is not None:
+        series = await queries.recurring_dispatch(conn, task["dispatch_id"])
+        if series is not None:
+            await dispatching.open_next_period(
+                conn, dispatch_row=series, after_start=task["period_start"], tz=tz
+            )
+
+
+async def cancel(
+    conn: Connection, *, caller: Caller, task_id: uuid.UUID, reason: str | None
+) -> wire.Task:
+    """The RM or their branch head cancels an open task."""
+    row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
+    if row["status"] not in queries.OPEN:
+        raise IllegalTransition(row["status"], "cancel")
+    await queries.set_status(
+        conn, task_id, status="cancelled", stamp="cancelled_at", cancel_reason=reason
+    )
+    await queries.cancel_reminders(conn, [task_id])
+    return await detail(conn, caller=caller, task_id=task_id)
+
+
+async def expire_overdue(conn: Connection, *, limit: int = 5000) -> int:
+    """Expire open tasks past their expiry (worker job); their reminders stop."""
+    expired = await queries.expire_due(conn, limit=limit)
+    if expired:
+        await queries.cancel_reminders(conn, expired)
+    return len(expired)

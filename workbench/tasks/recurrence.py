@@ -1,0 +1,197 @@
+"""Recurring task templates: RFC 5545 RRULEs evaluated as wall-clock times in the bank's zone.
+
+Pure functions, no I/O. Occurrences are the rule applied to the anchor's local wall-clock time in
+``tz`` (to the second), converted to UTC; a period runs from one occurrence to the next, so
+COUNT=n gives n-1 periods. A nonexistent local time (spring forward) moves forward by the gap
+(02:30 -> 03:30 daylight time); an ambiguous one (fall back) is its first instant (daylight time);
+occurrences landing on the same or an earlier UTC instant (a zone skipping a day) are merged.
+BYMONTHDAY=31 (or an anchor on the 31st) skips shorter months as RFC 5545 says; BYMONTHDAY=-1 is
+the last day of each month; Feb 29 occurs in leap years only. UNTIL is inclusive: YYYYMMDD
+(through that local day), YYYYMMDDTHHMMSS (local) or ...Z (UTC). A series ends at the latest
+100 years after its anchor, which bounds the work for rules that never match their anchor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from itertools import islice, pairwise, takewhile
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrule, rruleset, rrulestr
+
+from workbench.errors import DomainError
+
+DEFAULT_TZ = "Asia/Shanghai"
+HORIZON = timedelta(days=36525)
+_FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+_KEYS = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "COUNT", "UNTIL", "WKST")
+_WEEKDAY = "MO|TU|WE|TH|FR|SA|SU"
+_BYDAY = re.compile(rf"([+-]?[1-9]\d?)?({_WEEKDAY})")
+_POSITIVE = re.compile(r"\+?[1-9]\d{0,3}")
+_SIGNED = re.compile(r"[+-]?[1-9]\d{0,2}")
+_UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z?))?")
+_RANGES = {"BYMONTHDAY": (-31, 31), "BYMONTH": (1, 12), "BYSETPOS": (-366, 366)}
+
+
+_Series = tuple[rrule | rruleset, ZoneInfo, int | None, datetime | None]
+
+
+class BadRecurrence(DomainError):
+    status, code, title = 422, "template.bad_recurrence", "Invalid recurrence rule"
+
+
+@dataclass(frozen=True)
+class Period:  # aware UTC; a task of this period is due at ``end``
+    start: datetime
+    end: datetime
+
+
+def _items(parts: dict[str, str], key: str) -> list[str]:
+    return parts[key].split(",") if key in parts else []
+
+
+def _parse_until(value: str) -> tuple[datetime, bool]:
+    """UNTIL as (inclusive bound, is_utc); a date means through the end of that local day."""
+    match = _UNTIL.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        moment = datetime.strptime(match[1] + (match[2] or "235959"), "%Y%m%d%H%M%S")
+    except ValueError:
+        raise BadRecurrence("UNTIL must look like 20261231, 20261231T090000 or ...Z") from None
+    return (moment.replace(tzinfo=UTC), True) if match[3] else (moment, False)
+
+
+def _check_values(freq: str, parts: dict[str, str]) -> None:
+    for key in ("INTERVAL", "COUNT"):
+        if key in parts and not _POSITIVE.fullmatch(parts[key]):
+            raise BadRecurrence(f"{key} must be a whole number from 1 to 9999")
+    for key, (low, high) in _RANGES.items():
+        for value in _items(parts, key):
+            if not _SIGNED.fullmatch(value) or not low <= int(value) <= high:
+                raise BadRecurrence(f"{key} values must be non-zero numbers from {low} to {high}")
+    for value in _items(parts, "BYDAY"):
+        match = _BYDAY.fullmatch(value)
+        if match is None:
+            raise BadRecurrence(f"BYDAY value {value!r} is not a weekday such as MO or -1FR")
+        limit = {"MONTHLY": 5, "YEARLY": 53}.get(freq, 0)
+        if match[1] and abs(int(match[1])) > limit:
+            raise BadRecurrence(f"BYDAY {value!r}: numbered weekdays need MONTHLY (to 5)/YEARLY")
+    if "WKST" in parts and not re.fullmatch(_WEEKDAY, parts["WKST"]):
+        raise BadRecurrence("WKST must be a weekday such as MO")
+    if freq == "WEEKLY" and "BYMONTHDAY" in parts:
+        raise BadRecurrence("BYMONTHDAY cannot be used with FREQ=WEEKLY")
+    if "BYSETPOS" in parts:
+        if freq == "DAILY" or not {"BYDAY", "BYMONTHDAY", "BYMONTH"} & parts.keys():
+            raise BadRecurrence("BYSETPOS needs FREQ=WEEKLY/MONTHLY/YEARLY and another BY part")
+        per_week = len(_items(parts, "BYDAY")) or 1
+        if freq == "WEEKLY" and any(abs(int(v)) > per_week for v in _items(parts, "BYSETPOS")):
+            raise BadRecurrence("BYSETPOS picks more days than the week has")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise BadRecurrence("COUNT and UNTIL cannot both be given")
+    if "UNTIL" in parts:
+        _parse_until(parts["UNTIL"])
+
+
+def _canonical(value: str) -> str:
+    if _SIGNED.fullmatch(value) or _POSITIVE.fullmatch(value):
+        return str(int(value))
+    match = _BYDAY.fullmatch(value)
+    return f"{int(match[1]) if match[1] else ''}{match[2]}" if match else value
+
+
+@lru_cache(maxsize=1024)
+def parse_rule(rrule_text: str) -> str:
+    """Validate an RRULE (``RRULE:`` prefix optional); return it uppercase, unprefixed."""
+    text = rrule_text.strip().upper()
+    if "DTSTART" in text:
+        raise BadRecurrence("DTSTART is not allowed in the rule; the template's anchor starts it")
+    text = text.removeprefix("RRULE:")
+    parts: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        key, _, value = (s.strip() for s in part.partition("="))
+        if key not in _KEYS or not value or key in parts:
+            raise BadRecurrence(f"{part!r}: unknown or repeated part; allowed: {'/'.join(_KEYS)}")
+        parts[key] = ",".join(_canonical(v.strip()) for v in value.split(","))
+    freq = parts.pop("FREQ", "")
+    if freq in ("SECONDLY", "MINUTELY", "HOURLY"):
+        raise BadRecurrence(f"FREQ={freq} is too frequent for tasks; use DAILY at the most")
+    if freq not in _FREQS:
+        raise BadRecurrence("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
+    _check_values(freq, parts)
+    normalized = ";".join(f"{k}={v}" for k, v in {"FREQ": freq, **parts}.items())
+    # Refuse rules matching no date (FEB 30...); 2000-2028 holds every kind of year. DAILY and
+    # WEEKLY have plain-weekday filters only, so their day filter is checked as YEARLY.
+    short = freq in ("DAILY", "WEEKLY")
+    drop = {"INTERVAL", "COUNT", "UNTIL"} | ({"BYSETPOS", "WKST"} if short else set())
+    probe = {"FREQ": "YEARLY" if short else freq, **parts}
+    probe_text = ";".join(f"{k}={v}" for k, v in probe.items() if k not in drop)
+    try:
+        first = rrulestr(probe_text + ";UNTIL=20281231T235959", dtstart=datetime(2000, 1, 1))
+        matches = first.after(datetime(2000, 1, 1), inc=True) is not None
+    except (ValueError, TypeError) as exc:
+        raise BadRecurrence(f"Not a valid RRULE: {exc}") from None
+    if not matches:
+        raise BadRecurrence("The rule never matches any date")
+    return normalized
+
+
+@lru_cache(maxsize=512)
+def _series(rule: str, anchor: datetime, tz: str) -> _Series:
+    parts = dict(p.split("=", 1) for p in parse_rule(rule).split(";"))
+    count, until = parts.pop("COUNT", None), parts.pop("UNTIL", None)
+    if anchor.utcoffset() is None:
+        raise ValueError("anchor must be timezone-aware")
+    zone = ZoneInfo(tz)
+    start = anchor.astimezone(zone).replace(tzinfo=None, microsecond=0)
+    stop, utc_cut = start + HORIZON, None
+    if until is not None:
+        bound, is_utc = _parse_until(until)
+        if is_utc:  # compared in UTC below; dateutil only needs a loose local bound
+            utc_cut, bound = bound, bound.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+        stop = min(stop, bound)
+    core = ";".join(f"{k}={v}" for k, v in parts.items())
+    series = rrulestr(f"{core};UNTIL={stop:%Y%m%dT%H%M%S}", dtstart=start, cache=True)
+    return series, zone, int(count) if count else None, utc_cut
+
+
+def _occurrences(rule: str, anchor: datetime, tz: str) -> Iterator[datetime]:
+    series, zone, count, utc_cut = _series(rule, anchor, tz)
+    last: datetime | None = None
+    for number, local in enumerate(series, 1):
+        # fold=0: a gap time takes the offset before the gap (moved forward), an ambiguous one
+        moment = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        if (count is not None and number > count) or (utc_cut is not None and moment > utc_cut):
+            return
+        if last is None or moment > last:
+            last = moment
+            yield moment
+
+
+def _periods(rule: str, anchor: datetime, tz: str) -> Iterator[Period]:
+    return (Period(a, b) for a, b in pairwise(_occurrences(rule, anchor, tz)))
+
+
+def period_at(rule: str, *, anchor: datetime, at: datetime, tz: str) -> Period | None:
+    """The period containing ``at`` (start <= at < end), or None outside the series."""
+    for period in _periods(rule, anchor, tz):
+        if at < period.end:
+            return period if period.start <= at else None
+    return None
+
+
+def next_period(rule: str, *, anchor: datetime, after: Period, tz: str) -> Period | None:
+    """The period starting where ``after`` ends, or None when the series has ended."""
+    return next((p for p in _periods(rule, anchor, tz) if p.start >= after.end), None)
+
+
+def periods_started(
+    rule: str, *, anchor: datetime, since: datetime, until: datetime, tz: str, limit: int = 100
+) -> list[Period]:
+    """Periods whose start is in (since, until], oldest first, at most ``limit`` of them."""
+    started = takewhile(lambda p: p.start <= until, _periods(rule, anchor, tz))
+    return list(islice((p for p in started if p.start > since), max(limit, 0)))

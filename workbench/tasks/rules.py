@@ -1,0 +1,112 @@
+"""Event rules: the bank's data platform sends events (e.g. a large balance movement) and rules
+turn them into tasks for the owning RM, at most once per customer per rule window."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import tasks as wire
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import NotFound
+from workbench.ids import uuid7
+from workbench.tasks import queries
+
+
+def _rule(row: queries.Record) -> wire.TaskRule:
+    return msgspec.convert(dict(row), wire.TaskRule)
+
+
+async def create_rule(
+    conn: Connection, *, caller: Caller, request: wire.TaskRuleCreate
+) -> wire.TaskRule:
+    if await queries.template_version(conn, request.template_id) is None:
+        raise NotFound("template")
+    row = await queries.insert_rule(
+        conn,
+        fields={
+            "id": uuid7(),
+            "name": request.name,
+            "event_kind": request.event_kind,
+            "field": request.field,
+            "op": request.op.value,
+            "value": request.value,
+            "template_id": request.template_id,
+            "within_days": request.within_days,
+            "due_in_hours": request.due_in_hours,
+            "created_by": caller.user_id,
+        },
+    )
+    return _rule(row)
+
+
+async def list_rules(conn: Connection) -> list[wire.TaskRule]:
+    return [_rule(r) for r in await queries.rules(conn)]
+
+
+def matches(op: str, actual: Any, expected: Any) -> bool:
+    """Compare an event field with a rule's value; numbers compare as decimals, others as-is."""
+    if actual is None:
+        return False
+    if op == "in":
+        return isinstance(expected, list) and actual in expected
+    if op in ("eq", "ne"):
+        same = _number(actual) == _number(expected) if _both_numbers(actual, expected) else (
+            actual == expected)  # fmt: skip
+        return same if op == "eq" else not same
+    left, right = _number(actual), _number(expected)
+    if left is None or right is None:
+        return False
+    return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value)) if isinstance(value, int | float | str) else None
+    except InvalidOperation:
+        return None
+
+
+def _both_numbers(a: Any, b: Any) -> bool:
+    return _number(a) is not None and _number(b) is not None and not (
+        isinstance(a, str) and isinstance(b, str))  # fmt: skip
+
+
+async def ingest(conn: Connection, *, events: list[wire.Event]) -> wire.EventResult:
+    """Record the events and fire the rules they match (set-based)."""
+    customers = await queries.customers_with_owner(
+        conn, sorted({e.customer_external_id for e in events})
+    )
+    rules = await queries.active_rules(conn, sorted({e.kind for e in events}))
+    rejected: list[dict[str, Any]] = []
+    recorded: dict[str, list[Any]] = {"kind": [], "customer_id": [], "occurred_at": [], "data": []}
+    firing: dict[str, list[Any]] = {"rule_id": [], "customer_id": [], "owner_id": [], "at": []}
+    for index, event in enumerate(events):
+        customer = customers.get(event.customer_external_id)
+        if customer is None:
+            rejected.append({"index": index, "code": "event.unknown_customer",
+                             "detail": "no customer with that external id"})  # fmt: skip
+            continue
+        recorded["kind"].append(event.kind)
+        recorded["customer_id"].append(customer["id"])
+        recorded["occurred_at"].append(event.occurred_at)
+        recorded["data"].append(event.data)
+        for rule in rules:
+            if rule["event_kind"] == event.kind and matches(
+                rule["op"], event.data.get(rule["field"]), rule["value"]
+            ):
+                firing["rule_id"].append(rule["id"])
+                firing["customer_id"].append(customer["id"])
+                firing["owner_id"].append(customer["owner_id"])
+                firing["at"].append(event.occurred_at)
+    if recorded["kind"]:
+        await queries.record_events(conn, columns=recorded)
+    created = await queries.fire_rules(conn, columns=firing) if firing["rule_id"] else 0
+    return wire.EventResult(
+        accepted=len(recorded["kind"]), tasks_created=created, rejected=rejected
+    )

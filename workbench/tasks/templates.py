@@ -1,0 +1,98 @@
+"""Task templates: a typed form, SLA, reminders, recurrence, customer confirmation; versioned.
+
+Editing a template writes a new version; every task keeps the version it was issued with, so its
+form never changes under the RM's feet.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.identity import Role
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import NotFound
+from workbench.identity import queries as identity_queries
+from workbench.ids import uuid7
+from workbench.tasks import queries
+from workbench.tasks.forms import check_form
+from workbench.tasks.recurrence import parse_rule
+
+
+def to_wire(row: queries.Record) -> wire.Template:
+    return wire.Template(
+        id=row["id"],
+        version=row["version"],
+        name=row["name"],
+        form=msgspec.convert(row["form"], wire.Form),
+        requires_customer_confirmation=row["requires_customer_confirmation"],
+        sla_hours=row["sla_hours"],
+        reminders=[wire.Reminder(minutes_before_due=m) for m in row["reminders"]],
+        recurrence=row["recurrence"],
+        owner_unit_id=row["owner_unit_id"],
+        created_at=row["created_at"],
+    )
+
+
+def _version_fields(request: wire.TemplateCreate, caller: Caller) -> dict[str, object]:
+    check_form(request.form)
+    return {
+        "name": request.name,
+        "form": msgspec.to_builtins(request.form),
+        "requires_customer_confirmation": request.requires_customer_confirmation,
+        "sla_hours": request.sla_hours,
+        "reminders": sorted({r.minutes_before_due for r in request.reminders}, reverse=True),
+        "recurrence": parse_rule(request.recurrence) if request.recurrence else None,
+        "created_by": caller.user_id,
+    }
+
+
+async def create(
+    conn: Connection, *, caller: Caller, request: wire.TemplateCreate
+) -> wire.Template:
+    """A new template owned by the caller's unit (or a unit inside their scope)."""
+    owner = request.owner_unit_id or caller.org_unit_id
+    if not await identity_queries.org_unit_in_scope(conn, owner, scope_root=caller.scope_root):
+        raise NotFound("org_unit")
+    fields = _version_fields(request, caller)
+    template_id = uuid7()
+    await queries.insert_template(
+        conn, template_id=template_id, owner_unit_id=owner, created_by=caller.user_id
+    )
+    await queries.insert_version(conn, template_id=template_id, version=1, fields=fields)
+    return await get(conn, caller=caller, template_id=template_id)
+
+
+async def new_version(
+    conn: Connection, *, caller: Caller, template_id: uuid.UUID, request: wire.TemplateCreate
+) -> wire.Template:
+    """Edit a template: tasks already issued keep their version."""
+    if not await queries.template_editable(conn, template_id, scope_root=caller.scope_root):
+        raise NotFound("template")
+    fields = _version_fields(request, caller)
+    version = await queries.bump_version(conn, template_id)
+    await queries.insert_version(conn, template_id=template_id, version=version, fields=fields)
+    return await get(conn, caller=caller, template_id=template_id)
+
+
+async def get(
+    conn: Connection, *, caller: Caller, template_id: uuid.UUID, version: int | None = None
+) -> wire.Template:
+    visible = await queries.template_visible(
+        conn, template_id, org_unit_id=caller.org_unit_id, everything=caller.role is Role.ADMIN
+    )
+    row = await queries.template_version(conn, template_id, version) if visible else None
+    if row is None:
+        raise NotFound("template")
+    return to_wire(row)
+
+
+async def list_visible(conn: Connection, *, caller: Caller) -> list[wire.Template]:
+    """Templates owned by the caller's unit, its parents (head office), or units below it."""
+    rows = await queries.templates_visible_to(
+        conn, org_unit_id=caller.org_unit_id, everything=caller.role is Role.ADMIN
+    )
+    return [to_wire(r) for r in rows]
