@@ -148,14 +148,15 @@ def _dev(args: argparse.Namespace) -> int:
 async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
     from workbench import migrate
     from workbench.db import create_pool
-    from workbench.seed import seed_demo_bank, seed_demo_customers
+    from workbench.seed import seed_demo_bank, seed_demo_customers, seed_demo_tasks
 
     await migrate.migrate(settings.database_url)
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         async with pool.acquire() as conn, conn.transaction():
             added = await seed_demo_bank(conn, passwords=_passwords(settings))
-            return added | await seed_demo_customers(conn, vault=_vault(settings))
+            added |= await seed_demo_customers(conn, vault=_vault(settings))
+            return added | await seed_demo_tasks(conn, tz=settings.bank_timezone)
     finally:
         await pool.close()
 

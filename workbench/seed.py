@@ -17,14 +17,18 @@ from decimal import Decimal
 import msgspec
 
 from mobile_contracts.v1 import customers as customer_wire
+from mobile_contracts.v1 import tasks as task_wire
 from mobile_contracts.v1.identity import Role
+from workbench.access import Caller
 from workbench.customers import feeds, recommendations
 from workbench.customers.personal_data import id_check_digit
 from workbench.db import Connection
 from workbench.identity import queries
+from workbench.identity import queries as identity_queries
 from workbench.ids import uuid5_for
 from workbench.security.passwords import Passwords
 from workbench.security.vault import Vault
+from workbench.tasks import queries as task_queries
 
 log = logging.getLogger("workbench.seed")
 
@@ -221,3 +225,95 @@ async def seed_demo_customers(conn: Connection, *, vault: Vault) -> dict[str, in
     }
     log.info("demo customers seeded", extra=added)
     return added
+
+
+# ---- demo templates and tasks ----------------------------------------------------------------
+
+
+def _demo_templates() -> list[task_wire.TemplateCreate]:
+    field = task_wire.FormField
+    text, choice = task_wire.FieldType.TEXT, task_wire.FieldType.CHOICE
+    visit = task_wire.Form(
+        fields=[
+            field(key="purpose", label="拜访目的", type=choice, required=True,
+                  options=["产品推荐", "资产检视", "售后服务", "关系维护"]),
+            field(key="summary", label="沟通纪要", type=text, required=True, max_length=1000),
+            field(key="next_step", label="下一步计划", type=text),
+            field(key="photo", label="现场照片", type=task_wire.FieldType.PHOTO, max=3),
+            field(key="place", label="拜访地点", type=task_wire.FieldType.LOCATION),
+        ]
+    )  # fmt: skip
+    call = task_wire.Form(
+        fields=[
+            field(key="reached", label="是否接通", type=choice, required=True,
+                  options=["已接通", "未接通"]),
+            field(key="satisfaction", label="满意度", type=task_wire.FieldType.NUMBER,
+                  min=1, max=5),
+            field(key="notes", label="备注", type=text),
+        ]
+    )  # fmt: skip
+    weekly = task_wire.Form(
+        fields=[
+            field(key="visits", label="本周拜访数", type=task_wire.FieldType.NUMBER,
+                  required=True, min=0),
+            field(key="highlights", label="本周亮点", type=text),
+        ]
+    )  # fmt: skip
+    return [
+        task_wire.TemplateCreate(
+            name="客户拜访", form=visit, requires_customer_confirmation=True, sla_hours=72,
+            reminders=[task_wire.Reminder(minutes_before_due=1440),
+                       task_wire.Reminder(minutes_before_due=60)],
+        ),
+        task_wire.TemplateCreate(
+            name="电话回访", form=call, sla_hours=48,
+            reminders=[task_wire.Reminder(minutes_before_due=120)],
+        ),
+        task_wire.TemplateCreate(
+            name="每周经营小结", form=weekly, recurrence="FREQ=WEEKLY;BYDAY=MO",
+            reminders=[task_wire.Reminder(minutes_before_due=1440)],
+        ),
+    ]  # fmt: skip
+
+
+async def seed_demo_tasks(conn: Connection, *, tz: str) -> dict[str, int]:
+    """Three templates, a visit campaign to customers, a call round and a weekly report series,
+    and a large-movement event rule — only on a bank that has no templates yet."""
+    from workbench.tasks import dispatching, rules, templates
+
+    if await task_queries.any_template(conn):
+        return {"task_templates": 0, "tasks": 0}
+    admin = await identity_queries.user_for_login(conn, "admin")
+    if admin is None:
+        return {"task_templates": 0, "tasks": 0}
+    caller = Caller(
+        user_id=admin["id"], role=Role.ADMIN, org_unit_id=admin["org_unit_id"],
+        session_id=uuid.UUID(int=0), device_id="seed",
+    )  # fmt: skip
+    made = [await templates.create(conn, caller=caller, request=t) for t in _demo_templates()]
+    visit, call, weekly = made
+    customers = await task_queries.sample_customers(conn, per_owner=8)
+    head_office = admin["org_unit_id"]
+    created = 0
+    for request in (
+        task_wire.DispatchCreate(template_id=visit.id, title="十一月重点客户拜访",
+                                 customer_ids=customers, per_rm_cap=5),
+        task_wire.DispatchCreate(template_id=call.id, title="季度满意度回访",
+                                 customer_ids=customers[::2], per_rm_cap=3),
+        task_wire.DispatchCreate(template_id=weekly.id, title="每周经营小结",
+                                 org_unit_id=head_office),
+    ):  # fmt: skip
+        result = await dispatching.dispatch(
+            conn, caller=caller, request=request, idempotency_key=f"demo:{request.title}", tz=tz
+        )
+        created += result.created
+    await rules.create_rule(
+        conn,
+        caller=caller,
+        request=task_wire.TaskRuleCreate(
+            name="大额资金变动回访", event_kind="balance_movement", field="amount",
+            op=task_wire.RuleOp.GTE, value=500000, template_id=call.id, within_days=30,
+            due_in_hours=48,
+        ),
+    )  # fmt: skip
+    return {"task_templates": len(made), "tasks": created}

@@ -215,10 +215,12 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
         assert sorted(logins) == sorted(u.login for u in USERS)
         if attempt == 1:
             assert "'customers': 500" in output
+            assert "'task_templates': 3" in output
         if attempt == 2:
             assert (
                 "demo bank: {'org_units': 0, 'users': 0, 'products': 0, 'customers': 0,"
-                " 'holdings': 0, 'recommendation_rules': 0}" in output
+                " 'holdings': 0, 'recommendation_rules': 0, 'task_templates': 0, 'tasks': 0}"
+                in output
             )
         # The RM's demo customers are there, masked.
         mine = httpx.get(

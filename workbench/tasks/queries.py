@@ -156,6 +156,24 @@ async def template_editable(
     )
 
 
+async def any_template(conn: Connection) -> bool:
+    return bool(await conn.fetchval("select exists (select 1 from task_templates)"))
+
+
+async def sample_customers(conn: Connection, *, per_owner: int) -> list[uuid.UUID]:
+    """The richest customers of every RM (the demo bank's campaign targets)."""
+    rows = await conn.fetch(
+        """
+        select id from (
+            select id, row_number() over (partition by owner_id order by aum desc, id) as n
+              from customers) ranked
+         where n <= $1 order by id
+        """,
+        per_owner,
+    )
+    return [r["id"] for r in rows]
+
+
 # ---- dispatches ------------------------------------------------------------------------------
 
 
