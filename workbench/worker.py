@@ -10,6 +10,7 @@ from arq.connections import RedisSettings
 from workbench.db import create_pool
 from workbench.identity import jobs as identity_jobs
 from workbench.settings import Settings
+from workbench.tasks import jobs as task_jobs
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -26,7 +27,11 @@ def worker_settings(settings: Settings) -> type:
     """An arq WorkerSettings class bound to these settings (queue name carries the prefix)."""
 
     class WorkerSettings:
-        functions: ClassVar[list[Any]] = [identity_jobs.purge_expired_refresh_tokens]
+        functions: ClassVar[list[Any]] = [
+            identity_jobs.purge_expired_refresh_tokens,
+            task_jobs.expire_tasks,
+            task_jobs.open_recurring_periods,
+        ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(
                 identity_jobs.purge_expired_refresh_tokens,
@@ -35,6 +40,9 @@ def worker_settings(settings: Settings) -> type:
                 unique=True,
                 run_at_startup=False,
             ),
+            # Every minute (second 0); `unique` keeps one run at a time across all workers.
+            cron(task_jobs.expire_tasks, unique=True, run_at_startup=True),
+            cron(task_jobs.open_recurring_periods, unique=True, run_at_startup=True),
         ]
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"

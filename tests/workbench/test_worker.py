@@ -64,7 +64,8 @@ async def run_purge_once(settings) -> object:
             await worker.main()
         finally:
             await worker.close()
-        assert worker.jobs_complete == 1
+        # The purge, plus the every-minute task jobs that also run when a worker starts.
+        assert worker.jobs_complete >= 1
         assert worker.jobs_failed == 0
         result = await job.result(timeout=10)
         await redis.delete(f"arq:result:{job.job_id}")
@@ -89,3 +90,14 @@ async def test_worker_purges_only_long_expired_refresh_tokens(settings, db):
     # Running it again is harmless.
     assert await run_purge_once(settings) == 0
     assert await remaining(db) == {hashes["expired_2_days_ago"], hashes["valid"]}
+
+
+def test_the_worker_schedules_the_task_jobs_every_minute(settings):
+    from workbench.tasks import jobs as task_jobs
+
+    cron_jobs = {job.coroutine: job for job in worker_settings(settings).cron_jobs}
+    for job in (task_jobs.expire_tasks, task_jobs.open_recurring_periods):
+        assert job in cron_jobs, f"{job.__name__} is not scheduled"
+        scheduled = cron_jobs[job]
+        assert (scheduled.minute, scheduled.hour, scheduled.second) == (None, None, 0)
+        assert scheduled.unique

@@ -169,7 +169,11 @@ def _timing(
         if due is None and version["sla_hours"]:
             due = now + timedelta(hours=version["sla_hours"])
         return due, None, None, None
-    anchor = series_anchor(now, tz)
+    # Probe from well before today so that the period containing now (this week, this month)
+    # is found; the series is then anchored at that period's start (COUNT counts from it).
+    probe = series_anchor(now, tz) - timedelta(days=400)
+    current = period_at(rule, anchor=probe, at=now, tz=tz)
+    anchor = current.start if current else series_anchor(now, tz)
     period = first_period(rule, anchor=anchor, now=now, tz=tz)
     if period is None:
         error = DomainError("The template's recurrence has no period left")
@@ -193,23 +197,31 @@ def following_period(
     return next_period(rule, anchor=anchor, after=current, tz=tz) if current else None
 
 
-async def open_next_period(
-    conn: Connection, *, dispatch_row: queries.Record, after_start: datetime, tz: str
+async def open_period(
+    conn: Connection,
+    *,
+    dispatch_row: queries.Record,
+    period: Period,
+    source_start: datetime,
+    tz: str,
+    only_assignee: uuid.UUID | None = None,
 ) -> int:
-    """Create the series' tasks of the period after the one starting at `after_start`."""
+    """Create a series' tasks for `period`, for the people of the period starting at
+    `source_start` (only one RM when `only_assignee` is given). Idempotent."""
     rule, anchor = dispatch_row["recurrence"], dispatch_row["anchor"]
-    upcoming = following_period(dispatch_row, after_start=after_start, tz=tz)
-    if upcoming is None:
-        return 0
     task = _task_values(
         version={"id": dispatch_row["template_id"], "version": dispatch_row["template_version"],
                  "reminders": dispatch_row["reminders"]},  # type: ignore[arg-type]
         dispatch_id=dispatch_row["id"],
         title=dispatch_row["title"],
-        due_at=upcoming.end,
-        expires_at=_expiry(rule, anchor, upcoming, tz),
-        period_start=upcoming.start,
+        due_at=period.end,
+        expires_at=_expiry(rule, anchor, period, tz),
+        period_start=period.start,
     )  # fmt: skip
     return await queries.insert_next_period(
-        conn, dispatch_id=dispatch_row["id"], previous_start=after_start, task=task
+        conn,
+        dispatch_id=dispatch_row["id"],
+        previous_start=source_start,
+        task=task,
+        only_assignee=only_assignee,
     )

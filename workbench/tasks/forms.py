@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -14,6 +15,7 @@ from workbench.errors import DomainError
 CHOICES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
 ATTACHED = (FieldType.PHOTO, FieldType.SIGNATURE)
 MAX_PHOTOS = 20
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class InvalidForm(DomainError):
@@ -90,11 +92,7 @@ def _check_one(field: FormField, value: Any, result: Checked) -> None:
             return result.fail(key, f"at most {field.max_length or 2000} characters")
         result.values[key] = value
     elif kind is FieldType.NUMBER:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if not isinstance(value, int | float) or isinstance(value, bool) or not _finite(value):
             return result.fail(key, "expected a number")
         if field.min is not None and value < field.min:
             return result.fail(key, f"at least {field.min:g}")
@@ -102,9 +100,11 @@ def _check_one(field: FormField, value: Any, result: Checked) -> None:
             return result.fail(key, f"at most {field.max:g}")
         result.values[key] = value
     elif kind is FieldType.DATE:
+        if not isinstance(value, str) or not _ISO_DATE.match(value):
+            return result.fail(key, "expected a date like 2026-11-22")
         try:
             result.values[key] = date.fromisoformat(value).isoformat()
-        except (TypeError, ValueError):
+        except ValueError:
             result.fail(key, "expected a date like 2026-11-22")
     elif kind is FieldType.CHOICE:
         if value not in (field.options or []):
@@ -126,10 +126,14 @@ def _check_one(field: FormField, value: Any, result: Checked) -> None:
         result.values[key] = {"lat": lat, "lng": lng}
     elif kind in ATTACHED:
         ids = value if kind is FieldType.PHOTO and isinstance(value, list) else [value]
-        limit = int(field.max or MAX_PHOTOS) if kind is FieldType.PHOTO else 1
+        photo = kind is FieldType.PHOTO
+        low = max(1, int(field.min or 1)) if photo else 1
+        limit = int(field.max or MAX_PHOTOS) if photo else 1
         parsed = _uuids(ids)
-        if parsed is None or not 1 <= len(parsed) <= limit:
-            return result.fail(key, f"expected 1 to {limit} attachment id(s)")
+        if parsed is None or not low <= len(parsed) <= limit:
+            return result.fail(key, f"expected {low} to {limit} attachment id(s)")
+        if len(set(parsed)) != len(parsed):
+            return result.fail(key, "the same attachment is given twice")
         result.attachment_ids[key] = parsed
         result.values[key] = [str(p) for p in parsed] if kind is FieldType.PHOTO else str(parsed[0])
     elif kind is FieldType.CUSTOMER:
@@ -139,6 +143,13 @@ def _check_one(field: FormField, value: Any, result: Checked) -> None:
         result.customer_ids[key] = parsed[0]
         result.values[key] = str(parsed[0])
     return None
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for any sensible form
+        return False
 
 
 def _uuids(values: list[Any]) -> list[uuid.UUID] | None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from workbench.settings import Settings
 from workbench.tasks import dispatching, lifecycle, queries
+from workbench.tasks.recurrence import period_at
 
 log = logging.getLogger("workbench.tasks.jobs")
-MAX_CATCH_UP = 12  # periods per series per run, so a long outage catches up in bounded steps
 
 
 async def expire_tasks(ctx: dict[str, Any]) -> int:
@@ -23,23 +23,22 @@ async def expire_tasks(ctx: dict[str, Any]) -> int:
 
 
 async def open_recurring_periods(ctx: dict[str, Any]) -> int:
-    """Every minute: create the tasks of recurring series whose next period has started."""
+    """Every minute: make sure every recurring series has its current period's tasks, for the
+    people of its latest earlier period (or its unit's RMs today). Idempotent."""
     settings: Settings = ctx["settings"]
     tz, now, created = settings.bank_timezone, datetime.now(UTC), 0
     async with ctx["pool"].acquire() as conn:
         for series in await queries.recurring_dispatches(conn):
-            last = series["last_period"]
-            for _ in range(MAX_CATCH_UP):
-                upcoming = (
-                    dispatching.following_period(series, after_start=last, tz=tz) if last else None
+            current = period_at(series["recurrence"], anchor=series["anchor"], at=now, tz=tz)
+            if current is None:
+                continue
+            source = await queries.last_period_before(conn, series["id"], current.start)
+            if source is None:  # the series began with this period: created at dispatch
+                continue
+            async with conn.transaction():
+                created += await dispatching.open_period(
+                    conn, dispatch_row=series, period=current, source_start=source, tz=tz
                 )
-                if upcoming is None or upcoming.start > now:
-                    break
-                async with conn.transaction():
-                    created += await dispatching.open_next_period(
-                        conn, dispatch_row=series, after_start=last, tz=tz
-                    )
-                last = upcoming.start
     if created:
         log.info("recurring tasks created", extra={"count": created})
     return created

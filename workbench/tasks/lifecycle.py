@@ -202,11 +202,24 @@ async def complete(
             actor_id=task["assignee_id"],
             data={"task_id": str(task["id"]), "title": task["title"]},
         )
-    if task["dispatch_id"] is not None and task["period_start"] is not None:
+    # A recurring series: this RM gets the next period's task now, if this period has begun
+    # (finishing a future period early does not run the series further ahead).
+    period_start = task["period_start"]
+    if task["dispatch_id"] is not None and period_start and period_start <= datetime.now(UTC):
         series = await queries.recurring_dispatch(conn, task["dispatch_id"])
-        if series is not None:
-            await dispatching.open_next_period(
-                conn, dispatch_row=series, after_start=task["period_start"], tz=tz
+        upcoming = (
+            dispatching.following_period(series, after_start=period_start, tz=tz)
+            if series
+            else None
+        )
+        if series is not None and upcoming is not None:
+            await dispatching.open_period(
+                conn,
+                dispatch_row=series,
+                period=upcoming,
+                source_start=period_start,
+                tz=tz,
+                only_assignee=task["assignee_id"],
             )
 
 

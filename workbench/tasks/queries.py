@@ -229,7 +229,7 @@ _INSERT_TASKS_AND_REMINDERS = """
                c.due_at - make_interval(mins => m.minutes)
           from created c
          cross join (select distinct unnest($9::int[] || 0) as minutes) m
-         where c.due_at is not null
+         where c.due_at - make_interval(mins => m.minutes) > now()  -- none already in the past
         on conflict do nothing
     )
     select count(*) from created
@@ -299,18 +299,30 @@ async def insert_next_period(
     dispatch_id: uuid.UUID,
     previous_start: datetime,
     task: dict[str, Any],
+    only_assignee: uuid.UUID | None = None,
 ) -> int:
-    """The next period's tasks of a recurring dispatch, for the same RMs and customers."""
+    """The next period's tasks of a recurring dispatch, for today's people: the active RMs of
+    the dispatch's unit subtree, or each customer's current owner. `only_assignee` limits it to
+    one RM (their task of the previous period was just done)."""
     created: int = await conn.fetchval(
         """
-        with assigned as (
-            select distinct t.assignee_id, t.customer_id from tasks t
-              join users u on u.id = t.assignee_id and u.active
+        with series as (select org_unit_id from dispatches where id = $4),
+        assigned as (
+            select u.id as assignee_id, null::uuid as customer_id from users u, series s
+             where s.org_unit_id is not null and u.role = 'rm' and u.active
+               and u.org_unit_id = any(array(select x.id from org_subtree(s.org_unit_id) x(id)))
+               and ($10::uuid is null or u.id = $10)
+            union
+            select distinct c.owner_id, t.customer_id from tasks t
+              join customers c on c.id = t.customer_id
+              join users u on u.id = c.owner_id and u.active
              where t.dispatch_id = $4 and t.period_start = $1
+               and ($10::uuid is null or t.assignee_id = $10)
         )"""
         + _INSERT_TASKS_AND_REMINDERS,
         previous_start,
         *task.values(),
+        only_assignee,
     )
     return created
 
@@ -329,6 +341,18 @@ _SERIES = """
 async def recurring_dispatches(conn: Connection) -> list[Record]:
     """Every recurring series, with the start of its latest period."""
     return await conn.fetch(_SERIES)
+
+
+async def last_period_before(
+    conn: Connection, dispatch_id: uuid.UUID, before: datetime
+) -> datetime | None:
+    """The start of the latest period of a series, before `before`, that has tasks."""
+    value: datetime | None = await conn.fetchval(
+        "select max(period_start) from tasks where dispatch_id = $1 and period_start < $2",
+        dispatch_id,
+        before,
+    )
+    return value
 
 
 async def recurring_dispatch(conn: Connection, dispatch_id: uuid.UUID) -> Record | None:
@@ -547,8 +571,9 @@ async def active_rules(conn: Connection, kinds: list[str]) -> list[Record]:
 async def customers_with_owner(conn: Connection, external_ids: list[str]) -> dict[str, Record]:
     rows = await conn.fetch(
         """
-        select c.external_id, c.id, c.owner_id from customers c
-          join users u on u.id = c.owner_id and u.active
+        select c.external_id, c.id, case when u.active then c.owner_id end as owner_id
+          from customers c
+          join users u on u.id = c.owner_id
          where c.external_id = any($1)
         """,
         external_ids,
@@ -606,6 +631,7 @@ async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
               join task_template_versions v
                 on v.template_id = c.template_id and v.version = c.template_version
              cross join lateral (select distinct unnest(v.reminders || 0) as minutes) m
+             where c.due_at - make_interval(mins => m.minutes) > now()
             on conflict do nothing
         )
         select count(*) from created

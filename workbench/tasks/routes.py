@@ -259,7 +259,7 @@ class TeamController(Controller):
         self,
         db: Db,
         caller: CurrentCaller,
-        from_: Annotated[datetime, QueryParameter(query="from")],
+        from_: Annotated[datetime, QueryParameter(name="from")],
         to: FromQuery[datetime],
         org_unit_id: FromQuery[uuid.UUID | None] = None,
     ) -> wire.TeamProgress:

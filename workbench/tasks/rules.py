@@ -96,7 +96,7 @@ async def ingest(conn: Connection, *, events: list[wire.Event]) -> wire.EventRes
         recorded["customer_id"].append(customer["id"])
         recorded["occurred_at"].append(event.occurred_at)
         recorded["data"].append(event.data)
-        for rule in rules:
+        for rule in rules if customer["owner_id"] is not None else ():  # no active RM: no task
             if rule["event_kind"] == event.kind and matches(
                 rule["op"], event.data.get(rule["field"]), rule["value"]
             ):
