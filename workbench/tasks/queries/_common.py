@@ -1,0 +1,30 @@
+"""What the task queries share: column lists, open statuses and the scope clause."""
+
+from __future__ import annotations
+
+import asyncpg
+
+Record = asyncpg.Record
+OPEN = ("pending", "in_progress", "submitted", "awaiting_confirmation")
+
+_TASK = (
+    "t.id, t.title, t.status, t.due_at, t.assignee_id, t.customer_id, t.template_id,"
+    " t.template_version, t.dispatch_id, t.period_start, t.form_values, t.started_at,"
+    " t.submitted_at, t.done_at, t.cancelled_at, t.created_at, t.updated_at,"
+    " t.status in ('pending', 'in_progress', 'submitted', 'awaiting_confirmation')"
+    " and t.due_at < now() as overdue"
+)
+_VERSION = (
+    "v.template_id as id, v.version, v.name, v.form, v.requires_customer_confirmation,"
+    " v.sla_hours, v.reminders, v.recurrence, tt.owner_unit_id, v.created_at"
+)
+# The users (RMs) whose tasks a branch head sees: everyone in the subtree of $1.
+_SUBTREE_USERS = (
+    "array(select u.id from users u"
+    " where u.org_unit_id = any(array(select s.id from org_subtree($1) s(id))))"
+)
+
+
+def _assignee_clause(own: bool) -> str:
+    """$1 is the RM (own tasks) or the root of a branch head's subtree."""
+    return "t.assignee_id = $1" if own else f"t.assignee_id = any({_SUBTREE_USERS})"

@@ -1,0 +1,117 @@
+"""SQL of event rules: events in, tasks out, once per customer per window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.db import Connection
+from workbench.tasks.queries._common import Record
+
+__all__ = [
+    "active_rules",
+    "customers_with_owner",
+    "fire_rules",
+    "insert_rule",
+    "record_events",
+    "rules",
+]
+
+
+_RULE = "id, name, event_kind, field, op, value, template_id, within_days, due_in_hours, active"
+
+
+async def insert_rule(conn: Connection, *, fields: dict[str, Any]) -> Record:
+    row = await conn.fetchrow(
+        f"""
+        insert into task_rules (id, name, event_kind, field, op, value, template_id,
+                                within_days, due_in_hours, created_by)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        returning {_RULE}
+        """,
+        *fields.values(),
+    )
+    assert row is not None
+    return row
+
+
+async def rules(conn: Connection) -> list[Record]:
+    return await conn.fetch(f"select {_RULE} from task_rules order by created_at, id")
+
+
+async def active_rules(conn: Connection, kinds: list[str]) -> list[Record]:
+    return await conn.fetch(
+        f"select {_RULE} from task_rules where active and event_kind = any($1)", kinds
+    )
+
+
+async def customers_with_owner(conn: Connection, external_ids: list[str]) -> dict[str, Record]:
+    rows = await conn.fetch(
+        """
+        select c.external_id, c.id, case when u.active then c.owner_id end as owner_id
+          from customers c
+          join users u on u.id = c.owner_id
+         where c.external_id = any($1)
+        """,
+        external_ids,
+    )
+    return {r["external_id"]: r for r in rows}
+
+
+async def record_events(conn: Connection, *, columns: dict[str, list[Any]]) -> None:
+    await conn.execute(
+        """
+        insert into integration_events (kind, customer_id, occurred_at, data)
+        select * from unnest($1::text[], $2::uuid[], $3::timestamptz[], $4::jsonb[])
+        """,
+        *columns.values(),
+    )
+
+
+async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
+    """Create a task per (rule, customer) unless that rule fired for the customer within its
+    window. The firing row is claimed atomically, so concurrent events fire once."""
+    created: int = await conn.fetchval(
+        """
+        with wanted as (
+            select distinct on (w.rule_id, w.customer_id) w.*, uuid7() as task_id
+              from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[])
+                   as w(rule_id, customer_id, owner_id, fired_at)
+             order by w.rule_id, w.customer_id, w.fired_at
+        ), claimed as (
+            insert into task_rule_firings as f (rule_id, customer_id, fired_at, task_id)
+            select w.rule_id, w.customer_id, w.fired_at, w.task_id from wanted w
+            on conflict (rule_id, customer_id) do update
+               set fired_at = excluded.fired_at, task_id = excluded.task_id
+             where f.fired_at <= excluded.fired_at - make_interval(days => (
+                       select r.within_days from task_rules r where r.id = f.rule_id))
+            returning f.rule_id, f.customer_id, f.task_id
+        ), created as (
+            insert into tasks (id, template_id, template_version, rule_id, assignee_id,
+                               customer_id, title, due_at)
+            select c.task_id, tt.id, tt.current_version, r.id, w.owner_id, c.customer_id,
+                   v.name, now() + make_interval(hours => r.due_in_hours)
+              from claimed c
+              join wanted w on w.rule_id = c.rule_id and w.customer_id = c.customer_id
+              join task_rules r on r.id = c.rule_id
+              join task_templates tt on tt.id = r.template_id
+              join task_template_versions v
+                on v.template_id = tt.id and v.version = tt.current_version
+            returning id, rule_id, customer_id, assignee_id, due_at, template_id,
+                      template_version
+        ), reminders as (
+            insert into task_reminders (id, task_id, user_id, kind, offset_minutes, send_at)
+            select uuid7(), c.id, c.assignee_id,
+                   case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
+                   c.due_at - make_interval(mins => m.minutes)
+              from created c
+              join task_template_versions v
+                on v.template_id = c.template_id and v.version = c.template_version
+             cross join lateral (select distinct unnest(v.reminders || 0) as minutes) m
+             where c.due_at - make_interval(mins => m.minutes) > now()
+            on conflict do nothing
+        )
+        select count(*) from created
+        """,
+        *columns.values(),
+    )
+    return created

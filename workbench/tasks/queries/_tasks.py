@@ -1,0 +1,201 @@
+"""SQL of tasks: the inbox, transitions, expiry, attachments, team progress."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from workbench.db import Connection
+from workbench.tasks.queries._common import _TASK, Record, _assignee_clause
+
+__all__ = [
+    "attachment",
+    "attachments_of",
+    "cancel_reminders",
+    "customers_owned_by",
+    "expire_due",
+    "inbox",
+    "insert_attachment",
+    "set_status",
+    "task_for_update",
+    "task_in_scope",
+    "team_progress",
+]
+
+
+async def inbox(
+    conn: Connection,
+    *,
+    own: bool,
+    who: uuid.UUID,
+    statuses: list[str],
+    due_after: datetime | None,
+    due_before: datetime | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """Tasks by due time (overdue ones are the earliest, so they come first); no due time last."""
+    return await conn.fetch(
+        f"""
+        select {_TASK} from tasks t
+         where {_assignee_clause(own)}
+           and t.status = any($2::text[])
+           and ($3::timestamptz is null or t.due_at >= $3)
+           and ($4::timestamptz is null or t.due_at < $4)
+           and ($5::timestamptz is null
+                or (coalesce(t.due_at, 'infinity'), t.id) > ($5, $6::uuid))
+         order by coalesce(t.due_at, 'infinity'), t.id
+         limit $7
+        """,
+        who,
+        statuses,
+        due_after,
+        due_before,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+
+
+async def task_in_scope(
+    conn: Connection, task_id: uuid.UUID, *, own: bool, who: uuid.UUID, lock: bool = False
+) -> Record | None:
+    return await conn.fetchrow(
+        f"""
+        select {_TASK} from tasks t
+         where t.id = $2 and {_assignee_clause(own)} {"for update of t" if lock else ""}
+        """,
+        who,
+        task_id,
+    )
+
+
+async def task_for_update(conn: Connection, task_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(f"select {_TASK} from tasks t where t.id = $1 for update", task_id)
+
+
+async def set_status(
+    conn: Connection,
+    task_id: uuid.UUID,
+    *,
+    status: str,
+    stamp: str | None = None,
+    form_values: dict[str, Any] | None = None,
+    cancel_reason: str | None = None,
+) -> None:
+    """Move a task to `status`, stamping the given *_at column with now()."""
+    stamps = {"started_at", "submitted_at", "done_at", "cancelled_at", "expired_at"}
+    assert stamp is None or stamp in stamps
+    stamp_sql = f", {stamp} = now()" if stamp else ""
+    await conn.execute(
+        f"""
+        update tasks set status = $2, updated_at = now(){stamp_sql},
+                         form_values = coalesce($3, form_values),
+                         cancel_reason = coalesce($4, cancel_reason)
+         where id = $1
+        """,
+        task_id,
+        status,
+        form_values,
+        cancel_reason,
+    )
+
+
+async def cancel_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> None:
+    await conn.execute(
+        "update task_reminders set status = 'cancelled' where task_id = any($1)"
+        " and status = 'pending'",
+        task_ids,
+    )
+
+
+async def expire_due(conn: Connection, *, limit: int) -> list[uuid.UUID]:
+    """Expire open tasks past their expiry (skipping rows others hold); returns their ids."""
+    rows = await conn.fetch(
+        """
+        update tasks set status = 'expired', expired_at = now(), updated_at = now()
+         where id in (select id from tasks
+                       where expires_at < now()
+                         and status in ('pending', 'in_progress', 'submitted',
+                                        'awaiting_confirmation')
+                       order by expires_at limit $1 for update skip locked)
+        returning id
+        """,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def attachments_of(
+    conn: Connection, task_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        "select id, kind from task_attachments where task_id = $1 and id = any($2)", task_id, ids
+    )
+    return {r["id"]: r["kind"] for r in rows}
+
+
+async def insert_attachment(conn: Connection, *, fields: dict[str, Any]) -> None:
+    await conn.execute(
+        """
+        insert into task_attachments (id, task_id, uploaded_by, kind, content_type, byte_size,
+                                      width, height, sha256, data)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        """,
+        *fields.values(),
+    )
+
+
+async def attachment(
+    conn: Connection, task_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Record | None:
+    return await conn.fetchrow(
+        "select content_type, data from task_attachments where task_id = $1 and id = $2",
+        task_id,
+        attachment_id,
+    )
+
+
+async def customers_owned_by(
+    conn: Connection, owner_id: uuid.UUID, customer_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    rows = await conn.fetch(
+        "select id from customers where owner_id = $1 and id = any($2)", owner_id, customer_ids
+    )
+    return {r["id"] for r in rows}
+
+
+# ---- team progress ---------------------------------------------------------------------------
+
+
+async def team_progress(
+    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime
+) -> list[Record]:
+    """Per RM of the subtree: tasks assigned in [start, end), done, overdue now, median hours."""
+    return await conn.fetch(
+        """
+        with rms as (
+            select u.id, u.name, u.org_unit_id from users u
+             where u.role = 'rm'
+               and u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+        )
+        select r.id as rm_id, r.name, r.org_unit_id,
+               count(t.id) as assigned,
+               count(t.id) filter (where t.status = 'done') as done,
+               count(t.id) filter (where t.status in ('pending', 'in_progress', 'submitted',
+                                                      'awaiting_confirmation')
+                                     and t.due_at < now()) as overdue,
+               percentile_cont(0.5) within group (
+                   order by extract(epoch from t.done_at - t.created_at) / 3600.0)
+                   filter (where t.status = 'done') as median_hours_to_done
+          from rms r
+          left join tasks t
+            on t.assignee_id = r.id and t.created_at >= $2 and t.created_at < $3
+         group by r.id, r.name, r.org_unit_id
+         order by r.name, r.id
+        """,
+        root,
+        start,
+        end,
+    )

@@ -1,0 +1,156 @@
+"""SQL of task templates and their versions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from workbench.db import Connection
+from workbench.tasks.queries._common import _VERSION, Record
+
+__all__ = [
+    "any_template",
+    "bump_version",
+    "insert_template",
+    "insert_version",
+    "sample_customers",
+    "template_editable",
+    "template_version",
+    "template_visible",
+    "templates_visible_to",
+]
+
+
+async def insert_template(
+    conn: Connection, *, template_id: uuid.UUID, owner_unit_id: uuid.UUID, created_by: uuid.UUID
+) -> None:
+    await conn.execute(
+        "insert into task_templates (id, owner_unit_id, created_by) values ($1, $2, $3)",
+        template_id,
+        owner_unit_id,
+        created_by,
+    )
+
+
+async def insert_version(
+    conn: Connection, *, template_id: uuid.UUID, version: int, fields: dict[str, Any]
+) -> None:
+    await conn.execute(
+        """
+        insert into task_template_versions
+               (template_id, version, name, form, requires_customer_confirmation, sla_hours,
+                reminders, recurrence, created_by)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        """,
+        template_id,
+        version,
+        fields["name"],
+        fields["form"],
+        fields["requires_customer_confirmation"],
+        fields["sla_hours"],
+        fields["reminders"],
+        fields["recurrence"],
+        fields["created_by"],
+    )
+
+
+async def bump_version(conn: Connection, template_id: uuid.UUID) -> int:
+    version: int = await conn.fetchval(
+        """
+        update task_templates set current_version = current_version + 1, updated_at = now()
+         where id = $1 returning current_version
+        """,
+        template_id,
+    )
+    return version
+
+
+async def template_version(
+    conn: Connection, template_id: uuid.UUID, version: int | None = None
+) -> Record | None:
+    """A version of a template (the current one by default)."""
+    return await conn.fetchrow(
+        f"""
+        select {_VERSION} from task_templates tt
+          join task_template_versions v
+            on v.template_id = tt.id and v.version = coalesce($2, tt.current_version)
+         where tt.id = $1
+        """,
+        template_id,
+        version,
+    )
+
+
+async def templates_visible_to(
+    conn: Connection, *, org_unit_id: uuid.UUID, everything: bool
+) -> list[Record]:
+    """Current versions of templates owned on the caller's path to the root or below them."""
+    return await conn.fetch(
+        f"""
+        select {_VERSION} from task_templates tt
+          join task_template_versions v
+            on v.template_id = tt.id and v.version = tt.current_version
+          join org_units owner on owner.id = tt.owner_unit_id
+          join org_units me on me.id = $1
+         where $2 or me.path like owner.path || '%' or owner.path like me.path || '%'
+         order by v.name, tt.id
+        """,
+        org_unit_id,
+        everything,
+    )
+
+
+async def template_visible(
+    conn: Connection, template_id: uuid.UUID, *, org_unit_id: uuid.UUID, everything: bool
+) -> bool:
+    return bool(
+        await conn.fetchval(
+            """
+            select exists (
+                select 1 from task_templates tt
+                  join org_units owner on owner.id = tt.owner_unit_id
+                  join org_units me on me.id = $2
+                 where tt.id = $1
+                   and ($3 or me.path like owner.path || '%' or owner.path like me.path || '%'))
+            """,
+            template_id,
+            org_unit_id,
+            everything,
+        )
+    )
+
+
+async def template_editable(
+    conn: Connection, template_id: uuid.UUID, *, scope_root: uuid.UUID | None
+) -> bool:
+    """Admins edit any template; branch heads those owned inside their subtree."""
+    return bool(
+        await conn.fetchval(
+            """
+            select exists (select 1 from task_templates
+                            where id = $1
+                              and ($2::uuid is null
+                                   or owner_unit_id in (select s.id from org_subtree($2) s(id))))
+            """,
+            template_id,
+            scope_root,
+        )
+    )
+
+
+async def any_template(conn: Connection) -> bool:
+    return bool(await conn.fetchval("select exists (select 1 from task_templates)"))
+
+
+async def sample_customers(conn: Connection, *, per_owner: int) -> list[uuid.UUID]:
+    """The richest customers of every RM (the demo bank's campaign targets)."""
+    rows = await conn.fetch(
+        """
+        select id from (
+            select id, row_number() over (partition by owner_id order by aum desc, id) as n
+              from customers) ranked
+         where n <= $1 order by id
+        """,
+        per_owner,
+    )
+    return [r["id"] for r in rows]
