@@ -105,7 +105,8 @@ create table tasks (
 create index tasks_open_inbox on tasks (assignee_id, (coalesce(due_at, 'infinity')), id)
     where status in ('pending', 'in_progress', 'submitted', 'awaiting_confirmation');
 create index tasks_by_assignee_created on tasks (assignee_id, created_at);
-create index tasks_by_dispatch on tasks (dispatch_id, period_start);
+-- Recurring series look up their periods; one-off dispatches need no index of their own.
+create index tasks_by_series on tasks (dispatch_id, period_start) where period_start is not null;
 create index tasks_expiring on tasks (expires_at)
     where status in ('pending', 'in_progress', 'submitted', 'awaiting_confirmation')
       and expires_at is not null;
@@ -168,7 +169,7 @@ create index task_confirmations_task on task_confirmations (task_id);
 create table task_reminders (
     id              uuid primary key,
     task_id         uuid not null references tasks (id) on delete cascade,
-    user_id         uuid not null references users (id),
+    user_id         uuid not null,  -- the task's assignee when written (no FK: it is the task's)
     kind            text not null check (kind in ('before_due', 'at_due')),
     offset_minutes  int not null default 0,
     send_at         timestamptz not null,
