@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from workbench.db import Connection
+from workbench.sql import Where
 
 Record = asyncpg.Record
 
@@ -170,32 +171,32 @@ async def list_customers(
     `search_bidx` are blind indexes of the search text as a name, a surname, a phone number and an
     ID number; a customer matches if any of them equals the stored index.
     """
+    where = Where()
+    if owner_id is not None:
+        where.add("c.owner_id = {}", owner_id)
+    else:
+        where.add(f"c.owner_id = any({_SUBTREE_OWNERS.replace('$1', '{}')})", scope_root)
+    where.when(
+        search_bidx,
+        "(c.name_bidx = any({0}::bytea[]) or c.surname_bidx = any({0}::bytea[])"
+        " or c.phone_bidx = any({0}::bytea[]) or c.id_number_bidx = any({0}::bytea[]))",
+    )
+    where.when(tag, "c.tags @> array[{}::text]")
+    where.when(segment, "c.segment = {}")
+    where.when(risk_level, "c.risk_level = {}::smallint")
+    where.when(min_aum, "c.aum >= {}::numeric")
+    where.when(max_aum, "c.aum < {}::numeric")
+    if after is not None:
+        where.add("(c.aum, c.id) < ({}::numeric, {}::uuid)", *after)
+    limit_param = where.param(limit)
     return await conn.fetch(
         f"""
         select {_SUMMARY} from customers c
-         where {_owners_clause(owner_id)}
-           and ($2::bytea[] is null
-                or c.name_bidx = any($2) or c.surname_bidx = any($2)
-                or c.phone_bidx = any($2) or c.id_number_bidx = any($2))
-           and ($3::text is null or c.tags @> array[$3])
-           and ($4::text is null or c.segment = $4)
-           and ($5::smallint is null or c.risk_level = $5)
-           and ($6::numeric is null or c.aum >= $6)
-           and ($7::numeric is null or c.aum < $7)
-           and ($8::numeric is null or (c.aum, c.id) < ($8, $9::uuid))
+         where {where.sql}
          order by c.aum desc, c.id desc
-         limit $10
+         limit {limit_param}
         """,
-        owner_id or scope_root,
-        search_bidx,
-        tag,
-        segment,
-        risk_level,
-        min_aum,
-        max_aum,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+        *where.args,
     )
 
 

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from workbench.db import Connection
-from workbench.tasks.queries._common import _TASK, Record, _assignee_clause
+from workbench.sql import Where
+from workbench.tasks.queries._common import _TASK, OPEN, Record, _assignee_clause
 
 __all__ = [
     "attachment",
@@ -35,26 +36,27 @@ async def inbox(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Record]:
-    """Tasks by due time (overdue ones are the earliest, so they come first); no due time last."""
+    """Tasks by due time (overdue ones are the earliest, so they come first); no due time last.
+    The open statuses are written out, so the partial inbox index applies to every plan."""
+    where = Where()
+    where.add(_assignee_clause(own).replace("$1", "{}"), who)
+    if sorted(statuses) == sorted(OPEN):
+        where.add("t.status in ('pending', 'in_progress', 'submitted', 'awaiting_confirmation')")
+    else:
+        where.add("t.status = any({}::text[])", statuses)
+    where.when(due_after, "t.due_at >= {}::timestamptz")
+    where.when(due_before, "t.due_at < {}::timestamptz")
+    if after is not None:
+        where.add("(coalesce(t.due_at, 'infinity'), t.id) > ({}::timestamptz, {}::uuid)", *after)
+    limit_param = where.param(limit)
     return await conn.fetch(
         f"""
         select {_TASK} from tasks t
-         where {_assignee_clause(own)}
-           and t.status = any($2::text[])
-           and ($3::timestamptz is null or t.due_at >= $3)
-           and ($4::timestamptz is null or t.due_at < $4)
-           and ($5::timestamptz is null
-                or (coalesce(t.due_at, 'infinity'), t.id) > ($5, $6::uuid))
+         where {where.sql}
          order by coalesce(t.due_at, 'infinity'), t.id
-         limit $7
+         limit {limit_param}
         """,
-        who,
-        statuses,
-        due_after,
-        due_before,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+        *where.args,
     )
 
 
