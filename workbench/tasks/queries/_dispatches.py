@@ -69,7 +69,7 @@ _INSERT_TASKS_AND_REMINDERS = """
         returning id, assignee_id, due_at
     ), reminders as (
         insert into task_reminders (id, task_id, user_id, kind, offset_minutes, send_at)
-        select gen_random_uuid(), c.id, c.assignee_id,
+        select uuid7(), c.id, c.assignee_id,
                case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
                c.due_at - make_interval(mins => m.minutes)
           from created c

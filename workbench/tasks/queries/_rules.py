@@ -100,7 +100,7 @@ async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
                       template_version
         ), reminders as (
             insert into task_reminders (id, task_id, user_id, kind, offset_minutes, send_at)
-            select gen_random_uuid(), c.id, c.assignee_id,
+            select uuid7(), c.id, c.assignee_id,
                    case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
                    c.due_at - make_interval(mins => m.minutes)
               from created c

@@ -40,9 +40,9 @@ async def inbox(
     The open statuses are written out, so the partial inbox index applies to every plan."""
     where = Where()
     where.add(_assignee_clause(own).replace("$1", "{}"), who)
-    if sorted(statuses) == sorted(OPEN):
+    if set(statuses) <= set(OPEN):  # spelled out, so the partial inbox index always applies
         where.add("t.status in ('pending', 'in_progress', 'submitted', 'awaiting_confirmation')")
-    else:
+    if sorted(statuses) != sorted(OPEN):
         where.add("t.status = any({}::text[])", statuses)
     where.when(due_after, "t.due_at >= {}::timestamptz")
     where.when(due_before, "t.due_at < {}::timestamptz")
