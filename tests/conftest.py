@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import signal
 import socket
 import tempfile
 import uuid
@@ -33,6 +34,16 @@ from workbench.seed import seed_demo_bank
 from workbench.settings import DataKey, JwtKey, Settings
 
 RUN_ID = uuid.uuid4().hex[:10]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A terminated run (CI timeout, Ctrl-C from a supervisor) still tears down: SIGTERM becomes
+    KeyboardInterrupt, so the session fixtures stop the embedded servers and drop the database."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @dataclass(frozen=True)
