@@ -357,12 +357,3 @@ def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     except ValueError as exc:
         raise SettingsError([f"DATABASE_URL: {exc}"]) from None
     return url
-
-
-def settings_table() -> list[tuple[str, str, str]]:
-    """(variable, default, meaning) rows for the README's configuration table."""
-    rows = []
-    for f in fields(Settings):
-        default = "required" if f.name in _REQUIRED else repr(f.default)
-        rows.append((f.metadata["env"], default, f.metadata["help"]))
-    return rows

@@ -19,16 +19,13 @@ _SUMMARY = (
     " c.segment, c.tags, c.aum, c.verified_at"
 )
 
-# The RMs whose customers a branch head sees: the users of their org subtree.
-_SUBTREE_OWNERS = """
-    array(select u.id from users u
-           where u.org_unit_id = any(array(select s.id from org_subtree($1) s(id))))
-"""
+# The RMs whose customers a branch head sees: the users of their org subtree ({} = its root).
+_SUBTREE_OWNERS = "c.owner_id = any(array(select s.id from subtree_users({}) s(id)))"
 
 
 def _owners_clause(owner_id: uuid.UUID | None) -> str:
     """$1 is the RM (own customers) or, for a branch head, the root of their org subtree."""
-    return "c.owner_id = $1" if owner_id is not None else f"c.owner_id = any({_SUBTREE_OWNERS})"
+    return "c.owner_id = $1" if owner_id is not None else _SUBTREE_OWNERS.format("$1")
 
 
 # ---- feeds -----------------------------------------------------------------------------------
@@ -175,7 +172,7 @@ async def list_customers(
     if owner_id is not None:
         where.add("c.owner_id = {}", owner_id)
     else:
-        where.add(f"c.owner_id = any({_SUBTREE_OWNERS.replace('$1', '{}')})", scope_root)
+        where.add(_SUBTREE_OWNERS, scope_root)
     where.when(
         search_bidx,
         "(c.name_bidx = any({0}::bytea[]) or c.surname_bidx = any({0}::bytea[])"

@@ -18,13 +18,12 @@ _VERSION = (
     "v.template_id as id, v.version, v.name, v.form, v.requires_customer_confirmation,"
     " v.sla_hours, v.reminders, v.recurrence, tt.owner_unit_id, v.created_at"
 )
-# The users (RMs) whose tasks a branch head sees: everyone in the subtree of $1.
-_SUBTREE_USERS = (
-    "array(select u.id from users u"
-    " where u.org_unit_id = any(array(select s.id from org_subtree($1) s(id))))"
-)
 
 
 def _assignee_clause(own: bool) -> str:
     """$1 is the RM (own tasks) or the root of a branch head's subtree."""
-    return "t.assignee_id = $1" if own else f"t.assignee_id = any({_SUBTREE_USERS})"
+    return (
+        "t.assignee_id = $1"
+        if own
+        else "t.assignee_id = any(array(select s.id from subtree_users($1) s(id)))"
+    )
