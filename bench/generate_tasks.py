@@ -114,7 +114,7 @@ TASK_COLUMNS = [
     "done_at", "cancelled_at", "expired_at", "cancel_reason", "created_at", "updated_at",
 ]  # fmt: skip
 REMINDER_COLUMNS = [
-    "id", "task_id", "user_id", "kind", "offset_minutes", "send_at", "status", "created_at",
+    "task_id", "user_id", "kind", "offset_minutes", "send_at", "status", "created_at",
 ]  # fmt: skip
 DISPATCH_COLUMNS = [
     "id", "template_id", "template_version", "title", "due_at", "recurring", "created_by",
@@ -421,7 +421,7 @@ async def _tasks(
                     else:
                         status = "sent" if send_at <= closed_at else "cancelled"
                     reminder_rows.append(
-                        (ids.at(d.created_at), task[0], rm,
+                        (task[0], rm,
                          "at_due" if minutes == 0 else "before_due", minutes, send_at, status,
                          d.created_at)
                     )  # fmt: skip

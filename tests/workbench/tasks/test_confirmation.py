@@ -81,7 +81,9 @@ class Visit:
             "notifications": await self.db.fetchval("select count(*) from notifications"),
             "timeline": await self.db.fetchval("select count(*) from customer_timeline"),
             "reminders": await self.db.fetch(
-                "select id, status from task_reminders where task_id = $1 order by id", task_id
+                "select kind, offset_minutes, status from task_reminders where task_id = $1"
+                " order by kind, offset_minutes",
+                task_id,
             ),
         }
 

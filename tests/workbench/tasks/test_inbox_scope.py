@@ -236,7 +236,7 @@ async def test_rm_never_sees_or_touches_another_rms_task(client, db, inbox):
             assert item["assignee_id"] == str(user("rm02"))
 
     tables = ("tasks", "task_attachments", "task_confirmations", "task_reminders")
-    before = {t: await db.fetch(f"select * from {t} order by id") for t in tables}  # noqa: S608
+    before = {t: await db.fetch(f"select * from {t} order by 1, 2, 3") for t in tables}  # noqa: S608
     attempts = [
         ("get", f"{TASKS}/{task}", None),
         ("get", f"{TASKS}/{pending}", None),
@@ -263,7 +263,7 @@ async def test_rm_never_sees_or_touches_another_rms_task(client, db, inbox):
         headers=rm02,
     )
     assert upload.status_code == 404, upload.text
-    assert {t: await db.fetch(f"select * from {t} order by id") for t in tables} == before  # noqa: S608
+    assert {t: await db.fetch(f"select * from {t} order by 1, 2, 3") for t in tables} == before  # noqa: S608
 
 
 async def test_branch_head_sees_own_subtree_only(client, db, inbox):

@@ -353,10 +353,15 @@ async def test_expiry_job_expires_open_tasks_past_their_expiry_once(flow):
     )
 
     snapshot = await flow.db.fetch("select * from tasks order by id")
-    reminders = await flow.db.fetch("select * from task_reminders order by id")
+    reminders = await flow.db.fetch(
+        "select * from task_reminders order by task_id, kind, offset_minutes"
+    )
     assert await run_expiry(flow.settings) == 0
     assert await flow.db.fetch("select * from tasks order by id") == snapshot
-    assert await flow.db.fetch("select * from task_reminders order by id") == reminders
+    assert (
+        await flow.db.fetch("select * from task_reminders order by task_id, kind, offset_minutes")
+        == reminders
+    )
 
 
 # ---- the customer's timeline -----------------------------------------------------------------

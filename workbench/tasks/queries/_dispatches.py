@@ -68,8 +68,8 @@ _INSERT_TASKS_AND_REMINDERS = """
         on conflict do nothing
         returning id, assignee_id, due_at
     ), reminders as (
-        insert into task_reminders (id, task_id, user_id, kind, offset_minutes, send_at)
-        select uuid7(), c.id, c.assignee_id,
+        insert into task_reminders (task_id, user_id, kind, offset_minutes, send_at)
+        select c.id, c.assignee_id,
                case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
                c.due_at - make_interval(mins => m.minutes)
           from created c
@@ -107,6 +107,8 @@ async def insert_tasks_for_customers(
 ) -> tuple[int, int]:
     """One task per customer for its owner (owners inside the scope), at most `per_rm_cap` per
     RM in the order given; one statement. Returns (created, customers found)."""
+    # Its sorts of up to 50,000 ids fit in memory rather than spilling to disk.
+    await conn.execute("set local work_mem = '64MB'")
     row = await conn.fetchrow(
         """
         with wanted as (

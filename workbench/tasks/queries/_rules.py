@@ -99,8 +99,8 @@ async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
             returning id, rule_id, customer_id, assignee_id, due_at, template_id,
                       template_version
         ), reminders as (
-            insert into task_reminders (id, task_id, user_id, kind, offset_minutes, send_at)
-            select uuid7(), c.id, c.assignee_id,
+            insert into task_reminders (task_id, user_id, kind, offset_minutes, send_at)
+            select c.id, c.assignee_id,
                    case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
                    c.due_at - make_interval(mins => m.minutes)
               from created c
