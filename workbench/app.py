@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from redis.asyncio import ConnectionPool
 
+from push import routes as push_routes
 from workbench import migrate
 from workbench.access.guards import current_caller
 from workbench.customers import routes as customer_routes
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> Litestar:
             *verification_page.ROUTES,
             *task_routes.ROUTES,
             *confirmation_page.ROUTES,
+            *push_routes.ROUTES,
         ],
         lifespan=[lifespan],
         dependencies={

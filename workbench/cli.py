@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import asyncpg
 
@@ -93,6 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--kid", default=None, help="key id (default: k + today's date)")
     keygen.set_defaults(run=_keygen)
 
+    push = sub.add_parser("push", help="push notifications")
+    push_sub = push.add_subparsers(dest="push_command", required=True)
+    push_test = push_sub.add_parser(
+        "test", help="send a test notification to every registered device of a user, now"
+    )
+    push_test.add_argument("--user", required=True, help="the user's login")
+    push_test.add_argument("--title", default="测试通知 Test notification")
+    push_test.add_argument("--body", default="RM Workbench 推送测试。Push works.")
+    push_test.set_defaults(run=_push_test)
+
     check = sub.add_parser(
         "check-contracts", help="list breaking changes against the last released contract"
     )
@@ -114,6 +125,7 @@ def _dev(args: argparse.Namespace) -> int:
     for name, value in _dev_secrets(data_dir).items():
         env.setdefault(name, value)
     env.setdefault("WORKBENCH_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    env.setdefault("WORKBENCH_PUSH_LOG_UNCONFIGURED", "true")  # pushes go to the log
     servers = EmbeddedServers(data_dir)
     _stop_on_sigterm()
     children: list[subprocess.Popen[bytes]] = []
@@ -338,6 +350,37 @@ def _rotate_keys(args: argparse.Namespace) -> int:
     print(f"re-encrypted under {kid}: {counts['customers']} customers,"
           f" {counts['timeline_entries']} timeline entries")  # fmt: skip
     return 0
+
+
+def _push_test(args: argparse.Namespace) -> int:
+    from push.probe import UnknownUser, send_test
+    from workbench.app import create_redis_client
+
+    settings = Settings.from_env()
+
+    async def run() -> list[Any]:
+        pool = await _pool(settings)
+        redis = create_redis_client(settings)
+        try:
+            return await send_test(
+                pool, redis, settings, login=args.user, title=args.title, body=args.body
+            )
+        finally:
+            await redis.aclose()
+            await pool.close()
+
+    try:
+        answers = asyncio.run(run())
+    except UnknownUser:
+        print(f"workbench: no active user with login {args.user!r}", file=sys.stderr)
+        return 2
+    if not answers:
+        print(f"{args.user} has no device registered for push (the app registers after sign-in)")
+        return 1
+    for answer in answers:
+        reason = f" ({answer.reason})" if answer.reason else ""
+        print(f"{answer.device_id}  {answer.provider}  {answer.outcome}{reason}")
+    return 0 if any(a.outcome == "sent" for a in answers) else 1
 
 
 async def _pool(settings: Settings) -> Pool:

@@ -143,6 +143,78 @@ class Settings:
         default="http://127.0.0.1:8000",
     )
     log_level: str = _env("WORKBENCH_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", default="INFO")
+    # ---- push ------------------------------------------------------------------------------
+    apns_key_file: str | None = _env(
+        "WORKBENCH_APNS_KEY_FILE", "the team's APNs auth key (.p8) from Apple", default=None
+    )
+    apns_key_id: str | None = _env("WORKBENCH_APNS_KEY_ID", "key id of the .p8 key", default=None)
+    apns_team_id: str | None = _env(
+        "WORKBENCH_APNS_TEAM_ID", "Apple developer team id", default=None
+    )
+    apns_topic: str | None = _env(
+        "WORKBENCH_APNS_TOPIC", "the app's bundle id (apns-topic)", default=None
+    )
+    apns_base_url: str = _env(
+        "WORKBENCH_APNS_BASE_URL",
+        "APNs endpoint (sandbox: https://api.sandbox.push.apple.com)",
+        default="https://api.push.apple.com",
+    )
+    fcm_service_account_file: str | None = _env(
+        "WORKBENCH_FCM_SERVICE_ACCOUNT_FILE",
+        "Google service-account JSON of the Firebase project",
+        default=None,
+    )
+    fcm_base_url: str = _env(
+        "WORKBENCH_FCM_BASE_URL", "FCM HTTP v1 endpoint", default="https://fcm.googleapis.com"
+    )
+    hms_app_id: str | None = _env("WORKBENCH_HMS_APP_ID", "Huawei AppGallery app id", default=None)
+    hms_client_secret: str | None = _env(
+        "WORKBENCH_HMS_CLIENT_SECRET", "Huawei app secret (OAuth client secret)", default=None
+    )
+    hms_base_url: str = _env(
+        "WORKBENCH_HMS_BASE_URL",
+        "HMS Push Kit endpoint",
+        default="https://push-api.cloud.huawei.com",
+    )
+    hms_token_url: str = _env(
+        "WORKBENCH_HMS_TOKEN_URL",
+        "Huawei OAuth token endpoint",
+        default="https://oauth-login.cloud.huawei.com/oauth2/v3/token",
+    )
+    push_log_unconfigured: bool = _env(
+        "WORKBENCH_PUSH_LOG_UNCONFIGURED",
+        "deliver to the log instead of failing when a platform's provider is not configured"
+        " (`workbench dev` turns this on)",
+        default=False,
+    )
+    push_device_cap_per_hour: int = _env(
+        "WORKBENCH_PUSH_DEVICE_CAP",
+        "alerts per device per hour; more are folded into one summary (critical ones pass)",
+        default=10,
+    )
+    push_lease_seconds: int = _env(
+        "WORKBENCH_PUSH_LEASE", "seconds a worker holds a claimed notification", default=30
+    )
+    push_max_attempts: int = _env(
+        "WORKBENCH_PUSH_MAX_ATTEMPTS", "deliveries tried before a notification fails", default=8
+    )
+    push_batch_size: int = _env(
+        "WORKBENCH_PUSH_BATCH", "notifications claimed per round by one delivery loop", default=200
+    )
+    push_loops: int = _env("WORKBENCH_PUSH_LOOPS", "delivery loops per worker process", default=2)
+    push_timeout_seconds: int = _env(
+        "WORKBENCH_PUSH_TIMEOUT", "seconds to wait for a provider's answer", default=10
+    )
+    push_escalation_grace_minutes: int = _env(
+        "WORKBENCH_PUSH_ESCALATION_GRACE",
+        "minutes after the due time before an open task is escalated to the branch head",
+        default=60,
+    )
+    worker_metrics_port: int | None = _env(
+        "WORKBENCH_WORKER_METRICS_PORT",
+        "port of the worker's Prometheus endpoint (unset: none)",
+        default=None,
+    )
 
     @property
     def signing_key(self) -> JwtKey:
@@ -192,6 +264,19 @@ _POSITIVE = (
     "confirmation_ttl_seconds",
     "confirmation_radius_m",
     "max_photo_bytes",
+    "push_device_cap_per_hour",
+    "push_lease_seconds",
+    "push_max_attempts",
+    "push_batch_size",
+    "push_loops",
+    "push_timeout_seconds",
+    "push_escalation_grace_minutes",
+)
+
+# A provider is configured completely or not at all.
+_PROVIDER_GROUPS = (
+    ("APNs", ("apns_key_file", "apns_key_id", "apns_team_id", "apns_topic")),
+    ("HMS", ("hms_app_id", "hms_client_secret")),
 )
 
 
@@ -213,6 +298,13 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
                 problems.append(f"{_env_name(name)} needs at least one key")
             elif len(set(kids)) != len(kids):
                 problems.append(f"{_env_name(name)} has the same kid twice")
+    for provider, group in _PROVIDER_GROUPS:
+        given = [name for name in group if values.get(name)]
+        if given and len(given) < len(group):
+            missing = ", ".join(_env_name(name) for name in group if name not in given)
+            problems.append(f"{provider} is half configured: also set {missing}")
+    if values.get("push_lease_seconds", 30) <= values.get("push_timeout_seconds", 10):
+        problems.append("WORKBENCH_PUSH_LEASE must be longer than WORKBENCH_PUSH_TIMEOUT")
     if values.get("log_level", "INFO") not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("WORKBENCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     return problems
@@ -315,7 +407,7 @@ def _parse_bootstrap(raw: str) -> tuple[str, str]:
 def _parse_timezone(raw: str) -> str:
     try:
         zoneinfo.ZoneInfo(raw)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a region folder
         raise ValueError(f"{raw!r} is not a known time zone") from None
     return raw
 
@@ -344,6 +436,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "bank_timezone": _parse_timezone,
     "public_base_url": _parse_url(("http", "https")),
     "log_level": lambda raw: raw.strip().upper(),
+    "apns_base_url": _parse_url(("https", "http")),
+    "fcm_base_url": _parse_url(("https", "http")),
+    "hms_base_url": _parse_url(("https", "http")),
+    "hms_token_url": _parse_url(("https", "http")),
+    "worker_metrics_port": _parse_int,
 }
 
 

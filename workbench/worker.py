@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from arq import cron
 from arq.connections import RedisSettings
 
+from push import jobs as push_jobs
 from workbench.db import create_pool
 from workbench.identity import jobs as identity_jobs
 from workbench.settings import Settings
@@ -15,10 +16,12 @@ from workbench.tasks import jobs as task_jobs
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    ctx["pool"] = await create_pool(settings.database_url, max_size=5)
+    ctx["pool"] = await create_pool(settings.database_url, max_size=5 + 2 * settings.push_loops)
+    await push_jobs.start_delivery(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await push_jobs.stop_delivery(ctx)
     if pool := ctx.get("pool"):
         await pool.close()
 
@@ -31,6 +34,8 @@ def worker_settings(settings: Settings) -> type:
             identity_jobs.purge_expired_refresh_tokens,
             task_jobs.expire_tasks,
             task_jobs.open_recurring_periods,
+            push_jobs.queue_reminders,
+            push_jobs.purge_attempts,
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(
@@ -43,6 +48,13 @@ def worker_settings(settings: Settings) -> type:
             # Every minute (second 0); `unique` keeps one run at a time across all workers.
             cron(task_jobs.expire_tasks, unique=True, run_at_startup=True),
             cron(task_jobs.open_recurring_periods, unique=True, run_at_startup=True),
+            cron(
+                push_jobs.queue_reminders,
+                second=set(range(0, 60, 5)),
+                unique=True,
+                run_at_startup=True,
+            ),
+            cron(push_jobs.purge_attempts, hour={3}, minute={41}, unique=True),
         ]
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"

@@ -141,6 +141,12 @@ class Submission(msgspec.Struct, kw_only=True):
     values: dict[str, Any]
 
 
+class Reschedule(msgspec.Struct, kw_only=True):
+    """PATCH /tasks/{id}: a new due time (in the future, with its UTC offset) for an open task."""
+
+    due_at: Annotated[datetime, msgspec.Meta(tz=True)]
+
+
 class Cancellation(msgspec.Struct, kw_only=True):
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from mobile_contracts.v1 import identity as wire
+from push import devices as push_devices
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
@@ -87,6 +88,7 @@ async def login(
     # One session per device: signing in again (or as someone else) ends the previous one.
     replaced = await queries.end_sessions(conn, reason="replaced", device_id=device_id)
     await auth.revocations.end_sessions(replaced)
+    await push_devices.signed_in(conn, device_id, user["id"])
     await queries.upsert_device(
         conn,
         device_id=device_id,
@@ -126,6 +128,7 @@ async def refresh(
         ended = await queries.end_sessions(
             conn, reason="refresh_reuse", session_id=row["session_id"]
         )
+        await push_devices.signed_out(conn, row["device_id"], reason="refresh_reuse")
         await auth.revocations.end_sessions(ended)
         await audit.record(
             conn,
@@ -154,6 +157,7 @@ async def refresh(
 async def logout(conn: Connection, *, auth: Auth, caller: Caller) -> None:
     """End this device's session; its tokens stop working on every instance at once."""
     ended = await queries.end_sessions(conn, reason="logout", session_id=caller.session_id)
+    await push_devices.signed_out(conn, caller.device_id, reason="logout")
     await auth.revocations.end_sessions(ended)
     await audit.record(
         conn, action="logout", actor_id=caller.user_id, subject=f"device:{caller.device_id}"
@@ -324,6 +328,7 @@ async def save_user(
         created = False
         # Tokens carry role and org unit, and the password changed: sign in again everywhere.
         ended = await queries.end_sessions(conn, reason="user_changed", user_id=existing["id"])
+        await push_devices.user_signed_out(conn, existing["id"], reason="user_changed")
         await auth.revocations.end_sessions(ended)
     await audit.record(
         conn,
@@ -401,6 +406,7 @@ async def revoke_device(
         raise NotFound("device")
     revoked_at = await queries.set_device_revoked(conn, device_id, revoked_by=caller.user_id)
     ended = await queries.end_sessions(conn, reason="device_revoked", device_id=device_id)
+    await push_devices.signed_out(conn, device_id, reason="device_revoked")
     # Redis first, inside the transaction: if Redis is down the whole revocation answers 503.
     await auth.revocations.revoke_device(device_id)
     await auth.revocations.end_sessions(ended)

@@ -24,25 +24,59 @@ async def insert(
     body: str,
     data: dict[str, Any],
     dedupe_key: str,
-) -> bool:
-    """Store once per (user, dedupe_key); False when it was already there."""
-    return bool(
-        await conn.fetchval(
-            """
-            insert into notifications (id, user_id, category, title, body, data, dedupe_key)
-            values ($1, $2, $3, $4, $5, $6, $7)
+    priority: str,
+    silent: bool,
+    in_app: bool,
+    collapse_key: str | None,
+    send_at: datetime | None,
+    expires_at: datetime | None,
+    subject_id: uuid.UUID | None,
+) -> uuid.UUID | None:
+    """Store once per (user, dedupe_key); None when it was already there. A notification
+    scheduled for later is listed (and dated) from its send time."""
+    stored: uuid.UUID | None = await conn.fetchval(
+        """
+            insert into notifications (id, user_id, category, title, body, data, dedupe_key,
+                                       priority, silent, in_app, collapse_key, send_at,
+                                       created_at, expires_at, subject_id)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()),
+                    greatest(now(), coalesce($12, now())), $13, $14)
             on conflict (user_id, dedupe_key) do nothing
-            returning true
+            returning id
             """,
-            notification_id,
-            user_id,
-            category,
-            title,
-            body,
-            data,
-            dedupe_key,
-        )
+        notification_id,
+        user_id,
+        category,
+        title,
+        body,
+        data,
+        dedupe_key,
+        priority,
+        silent,
+        in_app,
+        collapse_key,
+        send_at,
+        expires_at,
+        subject_id,
     )
+    return stored
+
+
+async def withdraw_pending(
+    conn: Connection, subject_ids: list[uuid.UUID], categories: tuple[str, ...]
+) -> int:
+    """Unsent notifications about these subjects, of these categories, are withdrawn: never
+    pushed and not listed."""
+    result: str = await conn.execute(
+        """
+        update notifications set push_status = 'withdrawn', push_reason = 'subject_changed',
+                                 lease_owner = null, lease_until = null
+         where subject_id = any($1) and push_status = 'pending' and category = any($2)
+        """,
+        subject_ids,
+        list(categories),
+    )
+    return int(result.rsplit(" ", 1)[-1])
 
 
 async def for_user(
@@ -56,7 +90,7 @@ async def for_user(
     return await conn.fetch(
         f"""
         select {_COLUMNS} from notifications
-         where user_id = $1
+         where user_id = $1 and in_app and created_at <= now() and push_status <> 'withdrawn'
            and ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid))
            and (not $4 or read_at is null)
          order by created_at desc, id desc
@@ -76,7 +110,8 @@ async def mark_read(
     return await conn.fetchrow(
         f"""
         update notifications set read_at = coalesce(read_at, now())
-         where id = $1 and user_id = $2
+         where id = $1 and user_id = $2 and in_app and created_at <= now()
+           and push_status <> 'withdrawn'
         returning {_COLUMNS}
         """,
         notification_id,

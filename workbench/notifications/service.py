@@ -1,4 +1,4 @@
-"""Telling a user something: stored in their notification centre (push delivery comes later)."""
+"""Telling a user something: a row of their notification centre that is also the push outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.ids import uuid7
-from workbench.notifications import queries
+from workbench.notifications import categories, queries
 from workbench.pagination import decode_cursor, encode_cursor
 
 
@@ -27,17 +27,44 @@ async def notify(
     body: str,
     dedupe_key: str,
     data: dict[str, Any] | None = None,
-) -> bool:
-    """Notify once per dedupe key. Titles and bodies must not carry unmasked personal data."""
+    priority: str | None = None,
+    collapse_key: str | None = None,
+    send_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    subject_id: uuid.UUID | None = None,
+) -> uuid.UUID | None:
+    """Tell a user something once per dedupe key (the new notification's id; None if that key
+    was already used): it is listed in their notification centre
+    (from `send_at`, default now) and pushed to their devices by the push workers, in the same
+    transaction as the change it reports. Titles and bodies travel through Apple's, Google's
+    and Huawei's servers: never put unmasked personal data in them."""
+    kind = categories.get(category)
     return await queries.insert(
         conn,
         notification_id=uuid7(),
         user_id=user_id,
-        category=category,
+        category=kind.name,
         title=title,
         body=body,
         data=data or {},
         dedupe_key=dedupe_key,
+        priority=priority or kind.priority,
+        silent=kind.silent,
+        in_app=kind.in_app,
+        collapse_key=collapse_key,
+        send_at=send_at,
+        expires_at=expires_at,
+        subject_id=subject_id,
+    )
+
+
+async def withdraw_task_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> int:
+    """The task was finished, cancelled, expired or moved: its unsent reminders and
+    escalations are withdrawn (the moved ones are queued again for the new due time)."""
+    if not task_ids:
+        return 0
+    return await queries.withdraw_pending(
+        conn, task_ids, (categories.TASK_REMINDER, categories.TASK_ESCALATION)
     )
 
 

@@ -21,7 +21,8 @@ from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.tasks import FieldType
 from workbench.access import Caller
 from workbench.db import Connection
-from workbench.errors import Conflict, NotFound
+from workbench.errors import Conflict, DomainError, NotFound
+from workbench.notifications import service as notifications
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import Vault
 from workbench.tasks import dispatching, queries
@@ -36,6 +37,10 @@ class IllegalTransition(Conflict):
 
     def __init__(self, current: str, action: str) -> None:
         super().__init__(f"Cannot {action} a task that is {current}", current_status=current)
+
+
+class DueInThePast(DomainError):
+    status, code, title = 422, "task.due_in_past", "The new due time has already passed"
 
 
 def _scope(caller: Caller) -> tuple[bool, uuid.UUID]:
@@ -189,7 +194,7 @@ async def complete(
 ) -> None:
     """Mark done; stop its reminders; record it on the customer's timeline; next period."""
     await queries.set_status(conn, task["id"], status="done", stamp="done_at")
-    await queries.cancel_reminders(conn, [task["id"]])
+    await _stop_reminders(conn, [task["id"]])
     if task["customer_id"] is not None:
         await timeline.record(
             conn,
@@ -233,13 +238,40 @@ async def cancel(
     await queries.set_status(
         conn, task_id, status="cancelled", stamp="cancelled_at", cancel_reason=reason
     )
-    await queries.cancel_reminders(conn, [task_id])
+    await _stop_reminders(conn, [task_id])
     return await detail(conn, caller=caller, task_id=task_id)
+
+
+async def reschedule(
+    conn: Connection, *, caller: Caller, task_id: uuid.UUID, due_at: datetime
+) -> wire.Task:
+    """Move an open task's due time (the RM agreed another day with the customer, or the
+    branch head changed it): its unsent reminders move with it, and reminders already sent for
+    the old time are set again for the new one."""
+    row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
+    if row["status"] not in queries.OPEN:
+        raise IllegalTransition(row["status"], "reschedule")
+    if due_at <= datetime.now(UTC):
+        raise DueInThePast()
+    version = await queries.template_version(conn, row["template_id"], row["template_version"])
+    assert version is not None
+    await queries.set_due(conn, task_id, due_at)
+    await notifications.withdraw_task_reminders(conn, [task_id])
+    await queries.move_reminders(
+        conn, task_id, assignee_id=row["assignee_id"], offsets=list(version["reminders"])
+    )
+    return await detail(conn, caller=caller, task_id=task_id)
+
+
+async def _stop_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> None:
+    """The tasks are finished: no reminder of theirs is queued or pushed any more."""
+    await queries.cancel_reminders(conn, task_ids)
+    await notifications.withdraw_task_reminders(conn, task_ids)
 
 
 async def expire_overdue(conn: Connection, *, limit: int = 5000) -> int:
     """Expire open tasks past their expiry (worker job); their reminders stop."""
     expired = await queries.expire_due(conn, limit=limit)
     if expired:
-        await queries.cancel_reminders(conn, expired)
+        await _stop_reminders(conn, expired)
     return len(expired)

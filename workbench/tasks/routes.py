@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import (
@@ -167,6 +167,18 @@ class TaskController(Controller):
             db, vault=request.app.state.vault, caller=caller, task_id=task_id, submission=data,
             tz=_settings(request).bank_timezone,
         )  # fmt: skip
+
+    @patch("/{task_id:uuid}", responses=R, operation_id="rescheduleTask", guards=STAFF,
+           status_code=HTTP_200_OK)  # fmt: skip
+    async def reschedule(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        task_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.Reschedule],
+    ) -> wire.Task:
+        """Move an open task's due time; its reminders move with it."""
+        return await lifecycle.reschedule(db, caller=caller, task_id=task_id, due_at=data.due_at)
 
     @post("/{task_id:uuid}/cancel", responses=R, operation_id="cancelTask", guards=STAFF,
           status_code=HTTP_200_OK)  # fmt: skip

@@ -53,10 +53,10 @@ async def _notify(conn: Any, user_id: uuid.UUID, n: int, *, minutes_ago: int | N
         dedupe_key=f"test:{n}",
         data={"n": n},
     )
-    assert created is True
     notification_id = await conn.fetchval(
         "select id from notifications where user_id = $1 and dedupe_key = $2", user_id, f"test:{n}"
     )
+    assert created == notification_id
     if minutes_ago is not None:
         await conn.execute(
             "update notifications set created_at = now() - make_interval(mins => $2) where id = $1",
@@ -166,10 +166,11 @@ async def test_another_users_notification_is_not_found(client, conn, db, rm01, r
 
 
 async def test_notify_is_once_per_dedupe_key_and_user(conn, db):
-    args = {"category": "task.due", "title": "任务到期", "body": "您有一项任务今天到期。"}
-    assert await notify(conn, user_id=RM01, dedupe_key="task:1", **args) is True
-    assert await notify(conn, user_id=RM01, dedupe_key="task:1", **args) is False
-    assert await notify(conn, user_id=RM02, dedupe_key="task:1", **args) is True
+    args = {"category": "task.reminder", "title": "任务到期", "body": "您有一项任务今天到期。"}
+    first = await notify(conn, user_id=RM01, dedupe_key="task:1", **args)
+    assert isinstance(first, uuid.UUID)
+    assert await notify(conn, user_id=RM01, dedupe_key="task:1", **args) is None
+    assert isinstance(await notify(conn, user_id=RM02, dedupe_key="task:1", **args), uuid.UUID)
     rows = await db.fetch("select user_id, data from notifications order by user_id")
     assert sorted(r["user_id"] for r in rows) == sorted([RM01, RM02])
     assert [r["data"] for r in rows] == [{}, {}]

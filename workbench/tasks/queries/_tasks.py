@@ -18,6 +18,8 @@ __all__ = [
     "expire_due",
     "inbox",
     "insert_attachment",
+    "move_reminders",
+    "set_due",
     "set_status",
     "task_for_update",
     "task_in_scope",
@@ -109,6 +111,40 @@ async def cancel_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> None:
         "update task_reminders set status = 'cancelled' where task_id = any($1)"
         " and status = 'pending'",
         task_ids,
+    )
+
+
+async def move_reminders(
+    conn: Connection, task_id: uuid.UUID, *, assignee_id: uuid.UUID, offsets: list[int]
+) -> None:
+    """The task's due time moved: its unsent reminders go, and every reminder of the template
+    is set for the new due time (again, if it was already sent for the old one), except those
+    already in the past."""
+    await conn.execute(
+        "delete from task_reminders"
+        " where task_id = $1 and (status = 'pending' or kind = 'overdue')",
+        task_id,
+    )
+    await conn.execute(
+        """
+        insert into task_reminders (task_id, user_id, kind, offset_minutes, send_at)
+        select t.id, $2, case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
+               t.due_at - make_interval(mins => m.minutes)
+          from tasks t
+         cross join (select distinct unnest($3::int[] || 0) as minutes) m
+         where t.id = $1 and t.due_at - make_interval(mins => m.minutes) > now()
+        on conflict (task_id, kind, offset_minutes) do update
+           set send_at = excluded.send_at, status = 'pending', user_id = excluded.user_id
+        """,
+        task_id,
+        assignee_id,
+        offsets,
+    )
+
+
+async def set_due(conn: Connection, task_id: uuid.UUID, due_at: datetime) -> None:
+    await conn.execute(
+        "update tasks set due_at = $2, updated_at = now() where id = $1", task_id, due_at
     )
 
 

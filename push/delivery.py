@@ -1,0 +1,332 @@
+"""Delivering the outbox: claim due notifications with a short lease, decide each one's fate,
+send to the user's devices concurrently, and record every answer in one transaction.
+
+A round is: claim (one statement, FOR UPDATE SKIP LOCKED) → read devices, preferences, caps →
+send → record attempts, deactivate dead tokens, settle or retry the rows. A worker killed in
+the middle leaves leased rows that another worker claims when the lease runs out; devices an
+earlier attempt already settled are not sent to again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from push import policies, queries
+from push.metrics import PushMetrics
+from push.providers import Outcome, Provider, Push
+from workbench.notifications import categories
+from workbench.security.vault import Vault
+
+log = logging.getLogger("push.delivery")
+NO_PREFERENCES = policies.Preferences()
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    lease_seconds: int = 30
+    batch_size: int = 200
+    max_attempts: int = 8
+    device_cap: int = 10
+    bank_timezone: str = "Asia/Shanghai"
+    in_flight: int = 256  # concurrent provider calls per round
+
+
+@dataclass(slots=True)
+class _Target:
+    device_id: str
+    provider: str
+    token_index: bytes
+    token: str
+
+
+@dataclass(slots=True)
+class _Row:
+    """One claimed notification and what this round does with it."""
+
+    record: asyncpg.Record
+    targets: list[_Target] = field(default_factory=list)
+    decision: policies.Decision | None = None
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    summary_body: str | None = None
+
+    @property
+    def id(self) -> uuid.UUID:
+        nid: uuid.UUID = self.record["id"]
+        return nid
+
+
+class Deliverer:
+    """Sends due notifications through the providers. Stateless between rounds: any number of
+    instances, in any number of processes, share the outbox safely."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        providers: dict[str, Provider],
+        vault: Vault,
+        metrics: PushMetrics,
+        options: Options,
+    ) -> None:
+        self._pool = pool
+        self._providers = providers
+        self._vault = vault
+        self._metrics = metrics
+        self._options = options
+        self._in_flight = asyncio.Semaphore(options.in_flight)
+
+    async def run_round(self) -> int:
+        """Claim and deliver one batch of due notifications; returns how many were claimed."""
+        owner = uuid.uuid4()
+        async with self._pool.acquire() as conn:
+            claimed = await queries.claim_due(
+                conn,
+                limit=self._options.batch_size,
+                lease_seconds=self._options.lease_seconds,
+                owner=owner,
+            )
+        if claimed:
+            await self._deliver(claimed, owner)
+        return len(claimed)
+
+    async def deliver_now(self, notification_id: uuid.UUID) -> bool:
+        """Deliver one pending notification at once (the `push test` command); False if it
+        was not pending or another worker holds it."""
+        owner = uuid.uuid4()
+        async with self._pool.acquire() as conn:
+            row = await queries.claim_one(
+                conn, notification_id, lease_seconds=self._options.lease_seconds, owner=owner
+            )
+        if row is None:
+            return False
+        await self._deliver([row], owner)
+        return True
+
+    async def run_forever(self, stop: asyncio.Event, *, idle_seconds: float = 0.25) -> None:
+        """Deliver until `stop` is set: at once while there is work, else poll every
+        `idle_seconds`. A failing round (database restarting, say) is logged and retried."""
+        while not stop.is_set():
+            try:
+                claimed = await self.run_round()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("push round failed; retrying", extra={"error": type(exc).__name__})
+                claimed = 0
+                await _sleep_or_stop(stop, 2.0)
+                continue
+            if claimed < self._options.batch_size:
+                await _sleep_or_stop(stop, idle_seconds)
+
+    # ---- one round ---------------------------------------------------------------------------
+
+    async def _deliver(self, claimed: Sequence[asyncpg.Record], owner: uuid.UUID) -> None:
+        now = datetime.now(UTC)
+        rows = [_Row(r) for r in claimed]
+        async with self._pool.acquire() as conn:
+            await self._decide(conn, rows, now)
+        await asyncio.gather(*(self._send(row) for row in rows))
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._record(conn, rows, owner)
+
+    async def _decide(self, conn: Any, rows: list[_Row], now: datetime) -> None:
+        user_ids = list({r.record["user_id"] for r in rows})
+        registrations = await queries.live_registrations(conn, user_ids)
+        prefs = {
+            p["user_id"]: self._preferences(p) for p in await queries.preferences(conn, user_ids)
+        }
+        sent = await queries.alerts_sent_last_hour(conn, [g["device_id"] for g in registrations])
+        retried = [r.id for r in rows if r.record["attempts"] > 1]
+        settled = await queries.settled_devices(conn, retried) if retried else set()
+        devices_of: dict[uuid.UUID, list[_Target]] = {}
+        for g in registrations:
+            token = self._vault.cipher.decrypt(
+                g["token_cipher"], aad=f"push_token:{g['device_id']}"
+            )
+            devices_of.setdefault(g["user_id"], []).append(
+                _Target(g["device_id"], g["provider"], g["token_index"], token)
+            )
+        newest = _newest_per_collapse_key(rows)
+        for row in rows:
+            record = row.record
+            if (
+                record["collapse_key"]
+                and newest[(record["user_id"], record["collapse_key"])] != row.id
+            ):
+                row.decision = policies.Drop("collapsed", "newer_with_same_key")
+                continue
+            targets = devices_of.get(record["user_id"], [])
+            devices = [
+                policies.Device(
+                    t.device_id,
+                    sent_last_hour=sent.get(t.device_id, 0),
+                    finished=(row.id, t.device_id) in settled,
+                )
+                for t in targets
+            ]
+            due = policies.Due(
+                category=record["category"],
+                critical=record["priority"] == "critical",
+                silent=record["silent"],
+                expires_at=record["expires_at"],
+                subject_open=record["subject_open"],
+                device_id=record["device_id"],
+            )
+            decision = policies.decide(
+                due,
+                preferences=prefs.get(record["user_id"], NO_PREFERENCES),
+                devices=devices,
+                now=now,
+                device_cap=self._options.device_cap,
+            )
+            if (
+                isinstance(decision, policies.Deliver)
+                and record["category"] == categories.PUSH_SUMMARY
+            ):
+                folded = await queries.folded_since_last_summary(conn, record["device_id"])
+                if folded == 0:
+                    decision = policies.Drop("skipped", "nothing_folded")
+                row.summary_body = f"另有 {folded} 条通知，打开工作台查看"
+            row.decision = decision
+            row.targets = [
+                t
+                for t in targets
+                if isinstance(decision, policies.Deliver) and t.device_id in decision.send
+            ]
+            if isinstance(decision, policies.Deliver) and not due.silent:
+                for device_id in decision.send:  # later rows of this round see the new count
+                    sent[device_id] = sent.get(device_id, 0) + 1
+
+    async def _send(self, row: _Row) -> None:
+        record = row.record
+        calls = []
+        for target in row.targets:
+            push = Push(
+                notification_id=record["id"],
+                token=target.token,
+                category=record["category"],
+                title=record["title"],
+                body=row.summary_body or record["body"],
+                data={k: str(v) for k, v in (record["data"] or {}).items()},
+                critical=record["priority"] == "critical",
+                silent=record["silent"],
+                collapse_key=record["collapse_key"],
+                expires_at=record["expires_at"],
+            )
+            calls.append(self._bounded(self._providers[target.provider], push))
+        results = await asyncio.gather(*calls)
+        row.outcomes = {t.device_id: o for t, o in zip(row.targets, results, strict=True)}
+
+    async def _bounded(self, provider: Provider, push: Push) -> Outcome:
+        async with self._in_flight:
+            try:
+                return await provider.send(push)
+            except Exception as exc:  # a provider bug must not lose the round's record
+                log.exception("push provider raised", extra={"error": type(exc).__name__})
+                return Outcome("retry", reason=f"error:{type(exc).__name__}")
+
+    async def _record(self, conn: Any, rows: list[_Row], owner: uuid.UUID) -> None:
+        attempts: list[tuple[Any, ...]] = []
+        dead: list[tuple[str, bytes, str]] = []
+        settled: list[tuple[Any, ...]] = []
+        folded: list[tuple[str, uuid.UUID]] = []
+        for row in rows:
+            record, decision = row.record, row.decision
+            attempt = record["attempts"]
+            if isinstance(decision, policies.Drop):
+                settled.append((row.id, decision.status, decision.reason, None, None, 0))
+                self._metrics.dropped(decision.status, decision.reason)
+                continue
+            if isinstance(decision, policies.Defer):
+                settled.append((row.id, "pending", "quiet_hours", None, decision.until, 1))
+                self._metrics.deferred()
+                continue
+            assert isinstance(decision, policies.Deliver)
+            alert = not record["silent"]
+            by_device = {t.device_id: t for t in row.targets}
+            for device_id in decision.fold:
+                attempts.append(
+                    (row.id, device_id, "-", attempt, "folded", "device_cap", None, alert)
+                )
+                folded.append((device_id, record["user_id"]))
+            retry_after: list[float] = []
+            for device_id, outcome in row.outcomes.items():
+                target = by_device[device_id]
+                attempts.append(
+                    (row.id, device_id, target.provider, attempt, outcome.kind, outcome.reason,
+                     outcome.status_code, alert)
+                )  # fmt: skip
+                self._metrics.answered(target.provider, outcome)
+                if outcome.kind == "dead_token":
+                    dead.append((device_id, target.token_index, outcome.reason or "dead"))
+                elif outcome.kind == "retry":
+                    retry_after.append(outcome.retry_after or 0.0)
+            settled.append(self._settlement(row, decision, attempt, retry_after))
+        await queries.record_attempts(conn, attempts)
+        deactivated = await queries.deactivate_dead_tokens(conn, dead)
+        await queries.settle(conn, owner, settled)
+        await queries.schedule_summaries(conn, sorted(set(folded)))
+        for provider in (d for d in dead if d[0] in deactivated):
+            self._metrics.token_deactivated(self._provider_of(rows, provider[0]), provider[2])
+
+    def _settlement(
+        self,
+        row: _Row,
+        decision: policies.Deliver,
+        attempt: int,
+        retry_after: list[float],
+    ) -> tuple[Any, ...]:
+        kinds = {o.kind for o in row.outcomes.values()}
+        if retry_after:
+            if attempt >= self._options.max_attempts:
+                return (row.id, "failed", "gave_up", None, None, 0)
+            delay = policies.retry_delay(attempt, max(retry_after))
+            return (row.id, "pending", "retry", delay, None, 0)
+        if "sent" in kinds or decision.settled:
+            return (row.id, "sent", None, None, None, 0)
+        if decision.fold and not decision.send:
+            return (row.id, "folded", "device_cap", None, None, 0)
+        if kinds == {"dead_token"}:
+            return (row.id, "failed", "no_live_device", None, None, 0)
+        return (row.id, "failed", "provider_refused", None, None, 0)
+
+    def _preferences(self, record: asyncpg.Record) -> policies.Preferences:
+        quiet = None
+        if record["quiet_start"] is not None:
+            tz = zoneinfo.ZoneInfo(record["time_zone"] or self._options.bank_timezone)
+            quiet = policies.QuietHours(record["quiet_start"], record["quiet_end"], tz)
+        return policies.Preferences(quiet=quiet, muted=frozenset(record["muted_categories"]))
+
+    @staticmethod
+    def _provider_of(rows: list[_Row], device_id: str) -> str:
+        for row in rows:
+            for target in row.targets:
+                if target.device_id == device_id:
+                    return target.provider
+        return "unknown"
+
+
+def _newest_per_collapse_key(rows: list[_Row]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    """Of the round's rows sharing a user and collapse key, only the newest is delivered."""
+    newest: dict[tuple[uuid.UUID, str], _Row] = {}
+    for row in rows:
+        key = row.record["collapse_key"]
+        if key is None:
+            continue
+        slot = (row.record["user_id"], key)
+        best = newest.get(slot)
+        if best is None or (row.record["send_at"], row.id) > (best.record["send_at"], best.id):
+            newest[slot] = row
+    return {slot: row.id for slot, row in newest.items()}
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,134 @@
+"""What happens to a due notification: dropped, deferred to the end of quiet hours, or sent to
+some devices and folded for others. Pure functions of the notification, the user's preferences,
+their devices and the clock, so that the rules are tested exhaustively without a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from workbench.notifications import categories
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window [start, end) in a time zone; overnight when start > end."""
+
+    start: time
+    end: time
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    quiet: QuietHours | None = None
+    muted: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A claimed notification, as far as the policies care."""
+
+    category: str
+    critical: bool
+    silent: bool
+    expires_at: datetime | None
+    subject_open: bool | None  # None: not about a task (or the task is not known)
+    device_id: str | None  # only this device (a summary)
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    device_id: str
+    sent_last_hour: int  # alerts this device got in the last hour
+    finished: bool = False  # an earlier attempt already settled it (sent, dead, failed, folded)
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    status: str  # expired, withdrawn, skipped
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    send: tuple[str, ...] = ()
+    fold: tuple[str, ...] = field(default=())
+    # Every device was already settled by earlier attempts: nothing left to do.
+    settled: bool = False
+
+
+Decision = Drop | Defer | Deliver
+
+
+def quiet_until(now: datetime, quiet: QuietHours) -> datetime | None:
+    """If `now` is inside the quiet window (in its time zone), the instant the window ends;
+    otherwise None. A window end that falls in a DST gap resolves to the first instant after it
+    (zoneinfo's fold=0 offset), so the answer is always later than `now`."""
+    local = now.astimezone(quiet.tz)
+    wall = local.time().replace(tzinfo=None)
+    start, end = quiet.start, quiet.end
+    if start < end:
+        if not start <= wall < end:
+            return None
+        end_day = local.date()
+    else:
+        if end <= wall < start:
+            return None
+        end_day = local.date() + timedelta(days=1) if wall >= start else local.date()
+    until = _instant(end_day, end, quiet.tz)
+    return until if until > now else now + timedelta(minutes=1)
+
+
+def _instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+
+
+def decide(
+    due: Due,
+    *,
+    preferences: Preferences,
+    devices: list[Device],
+    now: datetime,
+    device_cap: int,
+) -> Decision:
+    """The fate of one due notification. Order matters: an expired or obsolete notification is
+    dropped even in quiet hours; a muted one is skipped; quiet hours hold back everything but
+    critical and silent ones; then each device gets it unless the device is at its hourly cap
+    (summaries, critical and silent pushes are never folded)."""
+    if due.expires_at is not None and now >= due.expires_at:
+        return Drop("expired", "expired")
+    if due.subject_open is False:
+        return Drop("withdrawn", "subject_closed")
+    kind = categories.get(due.category)
+    if kind.mutable and due.category in preferences.muted:
+        return Drop("skipped", "muted")
+    if not due.critical and not due.silent and preferences.quiet is not None:
+        until = quiet_until(now, preferences.quiet)
+        if until is not None:
+            return Defer(until)
+    targets = [d for d in devices if due.device_id is None or d.device_id == due.device_id]
+    if not targets:
+        return Drop("skipped", "no_device")
+    open_targets = [d for d in targets if not d.finished]
+    if not open_targets:
+        return Deliver(settled=True)
+    foldable = not (due.critical or due.silent or due.category == categories.PUSH_SUMMARY)
+    send = tuple(
+        d.device_id for d in open_targets if not (foldable and d.sent_last_hour >= device_cap)
+    )
+    fold = tuple(d.device_id for d in open_targets if d.device_id not in send)
+    return Deliver(send=send, fold=fold)
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float:
+    """Seconds before the next attempt: exponential from 5 s, at most 15 minutes, never sooner
+    than the provider asked (Retry-After)."""
+    backoff = min(5.0 * 2 ** max(attempt - 1, 0), 900.0)
+    return float(max(backoff, retry_after or 0.0))

@@ -1,0 +1,67 @@
+"""`workbench push test --user LOGIN`: send a test notification to every device of a user now,
+through the same outbox, claim and providers as every other push, and report each answer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+from redis.asyncio import Redis
+
+from push import providers, queries
+from push.delivery import Deliverer
+from push.jobs import options
+from push.metrics import PushMetrics
+from workbench.identity import queries as identity_queries
+from workbench.notifications import categories
+from workbench.notifications import service as notifications
+from workbench.security.vault import Vault
+from workbench.settings import Settings
+
+
+class UnknownUser(Exception):
+    """No active user has that login."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    device_id: str
+    provider: str
+    outcome: str
+    reason: str | None
+
+
+async def send_test(
+    pool: asyncpg.Pool, redis: Redis, settings: Settings, *, login: str, title: str, body: str
+) -> list[Answer]:
+    """Queue a critical test notification for the user and deliver it at once."""
+    async with pool.acquire() as conn, conn.transaction():
+        user = await identity_queries.user_for_login(conn, login)
+        if user is None or not user["active"]:
+            raise UnknownUser(login)
+        notification_id = await notifications.notify(
+            conn,
+            user_id=user["id"],
+            category=categories.PUSH_TEST,
+            title=title,
+            body=body,
+            dedupe_key=f"push-test:{uuid.uuid4()}",
+        )
+    assert notification_id is not None
+    senders = providers.build(settings, redis)
+    try:
+        deliverer = Deliverer(
+            pool,
+            senders,
+            Vault.from_settings(settings.data_keys, settings.blind_index_key),
+            PushMetrics(),
+            options(settings),
+        )
+        await deliverer.deliver_now(notification_id)
+    finally:
+        for sender in senders.values():
+            await sender.aclose()
+    async with pool.acquire() as conn:
+        rows = await queries.attempts_of(conn, notification_id)
+    return [Answer(r["device_id"], r["provider"], r["outcome"], r["reason"]) for r in rows]

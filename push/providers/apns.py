@@ -1,0 +1,149 @@
+"""Apple Push Notification service over HTTP/2 with a provider token (ES256 JWT).
+
+One JWT per team (`iss` team id, `kid` key id, `iat`) is signed about every 50 minutes and shared
+by every worker through Redis: Apple refuses tokens older than an hour and throttles teams that
+re-sign too often. 410 Unregistered and 400 BadDeviceToken mean the device token is dead;
+429 and 5xx are retried later; 403 ExpiredProviderToken re-signs once and tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jwt
+import msgspec
+from redis.asyncio import Redis
+
+from push.providers.base import (
+    Outcome,
+    OutcomeKind,
+    Push,
+    SharedToken,
+    retry_after_seconds,
+    transport_failure,
+)
+from push.providers.h2client import H2Client, H2Error
+from push.providers.h2client import Response as H2Response
+
+TOKEN_LIFETIME = 3600.0  # Apple's limit for a provider token
+RESIGN_MARGIN = 600.0  # re-sign after ~50 minutes
+DEFAULT_TTL = timedelta(days=1)
+DEAD_REASONS = frozenset({"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class Apns:
+    name = "apns"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        key_file: str,
+        key_id: str,
+        team_id: str,
+        topic: str,
+        redis: Redis,
+        redis_prefix: str,
+        timeout: float,
+    ) -> None:
+        self._key = Path(key_file).read_text()
+        self._key_id, self._team_id, self._topic = key_id, team_id, topic
+        self._client = H2Client(base_url, timeout=timeout)
+        self._token = SharedToken(
+            redis,
+            f"{redis_prefix}push:apns:jwt:{team_id}:{key_id}",
+            self._sign,
+            margin=RESIGN_MARGIN,
+        )
+
+    async def _sign(self) -> tuple[str, float]:
+        claims = {"iss": self._team_id, "iat": int(time.time())}
+        token = jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self._key_id})
+        return token, TOKEN_LIFETIME
+
+    async def send(self, push: Push) -> Outcome:
+        token = await self._token.get()
+        outcome, reason = await self._post(push, token)
+        if reason == "ExpiredProviderToken":  # re-sign once, then take the answer as it is
+            await self._token.invalidate(token)
+            outcome, _ = await self._post(push, await self._token.get())
+        return outcome
+
+    async def _post(self, push: Push, token: str) -> tuple[Outcome, str | None]:
+        try:
+            response = await self._client.post(
+                f"/3/device/{quote(push.token, safe='')}",
+                body=msgspec.json.encode(payload(push)),
+                headers=headers(push, token=token, topic=self._topic),
+            )
+        except H2Error as exc:
+            return transport_failure(exc), None
+        if response.status_code == 200:
+            return Outcome("sent", status_code=200), None
+        reason = _reason(response)
+        kind: OutcomeKind
+        if response.status_code == 410 or reason in DEAD_REASONS:
+            kind = "dead_token"
+        elif response.status_code in RETRY_STATUSES:
+            kind = "retry"
+        else:
+            kind = "failed"
+        outcome = Outcome(
+            kind,
+            reason=reason,
+            status_code=response.status_code,
+            retry_after=retry_after_seconds(response),
+        )
+        return outcome, reason
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def headers(push: Push, *, token: str, topic: str) -> dict[str, str]:
+    expires = push.expires_at or datetime.now(UTC) + DEFAULT_TTL
+    result = {
+        "authorization": f"bearer {token}",
+        "apns-topic": topic,
+        "apns-push-type": "background" if push.silent else "alert",
+        # Background pushes must be 5; alerts go out at once.
+        "apns-priority": "5" if push.silent else "10",
+        "apns-expiration": str(int(expires.timestamp())),
+        "apns-id": str(push.notification_id),
+    }
+    if push.collapse_key:
+        result["apns-collapse-id"] = collapse_id(push.collapse_key)
+    return result
+
+
+def collapse_id(key: str) -> str:
+    """apns-collapse-id is at most 64 bytes: long keys are replaced by their hash."""
+    return key if len(key.encode()) <= 64 else hashlib.sha256(key.encode()).hexdigest()
+
+
+def payload(push: Push) -> dict[str, Any]:
+    if push.silent:
+        aps: dict[str, Any] = {"content-available": 1}
+    else:
+        aps = {
+            "alert": {"title": push.title, "body": push.body},
+            "sound": "default",
+            "thread-id": push.category,
+            "interruption-level": "time-sensitive" if push.critical else "active",
+        }
+    return {"aps": aps, "nid": str(push.notification_id), "category": push.category, **push.data}
+
+
+def _reason(response: H2Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return str(reason) if reason else None
