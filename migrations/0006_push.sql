@@ -47,6 +47,9 @@ update notifications set push_reason = 'before_push';
 
 -- Workers claim due rows from here.
 create index notifications_push_due on notifications (send_at) where push_status = 'pending';
+-- A newer notification with the same collapse key makes an older, held-back one obsolete.
+create index notifications_collapse on notifications (user_id, collapse_key, created_at)
+    where collapse_key is not null;
 -- Moving or finishing a task finds its unsent reminders.
 create index notifications_pending_subject on notifications (subject_id)
     where push_status = 'pending' and subject_id is not null;
@@ -59,7 +62,8 @@ create table push_attempts (
     provider         text not null,
     attempt          int not null,
     outcome          text not null
-                     check (outcome in ('sent', 'retry', 'failed', 'dead_token', 'folded')),
+                     check (outcome in ('sending', 'sent', 'retry', 'failed', 'dead_token',
+                                        'folded')),
     reason           text,
     status_code      int,
     alert            boolean not null,   -- a visible alert (counts towards the device cap)
@@ -68,7 +72,7 @@ create table push_attempts (
 create index push_attempts_by_notification on push_attempts (notification_id);
 -- Per-device caps count what was sent in the last hour.
 create index push_attempts_device_sent on push_attempts (device_id, at)
-    where outcome = 'sent' and alert;
+    where outcome in ('sent', 'sending') and alert;
 create index push_attempts_device_folded on push_attempts (device_id, at) where outcome = 'folded';
 create index push_attempts_at on push_attempts (at);
 

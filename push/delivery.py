@@ -57,6 +57,8 @@ class _Row:
     targets: list[_Target] = field(default_factory=list)
     decision: policies.Decision | None = None
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    attempt_ids: dict[str, int] = field(default_factory=dict)  # device -> its 'sending' row
+    sent_before: bool = False  # an earlier attempt reached one of the devices
     summary_body: str | None = None
 
     @property
@@ -130,21 +132,28 @@ class Deliverer:
     async def _deliver(self, claimed: Sequence[asyncpg.Record], owner: uuid.UUID) -> None:
         now = datetime.now(UTC)
         rows = [_Row(r) for r in claimed]
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             await self._decide(conn, rows, now)
         await asyncio.gather(*(self._send(row) for row in rows))
         async with self._pool.acquire() as conn, conn.transaction():
             await self._record(conn, rows, owner)
 
     async def _decide(self, conn: Any, rows: list[_Row], now: datetime) -> None:
+        """Decide every row and reserve its sends, in one short transaction that holds the
+        users' registrations: concurrent rounds for the same device see each other's
+        reservations, so the hourly cap holds however many loops and workers there are."""
         user_ids = list({r.record["user_id"] for r in rows})
-        registrations = await queries.live_registrations(conn, user_ids)
+        registrations = await queries.lock_live_registrations(conn, user_ids)
         prefs = {
             p["user_id"]: self._preferences(p) for p in await queries.preferences(conn, user_ids)
         }
         sent = await queries.alerts_sent_last_hour(conn, [g["device_id"] for g in registrations])
         retried = [r.id for r in rows if r.record["attempts"] > 1]
-        settled = await queries.settled_devices(conn, retried) if retried else set()
+        settled = await queries.settled_devices(conn, retried) if retried else {}
+        superseded = await queries.superseded(
+            conn, [(r.record["user_id"], r.record["collapse_key"], r.id) for r in rows
+                   if r.record["collapse_key"]]
+        )  # fmt: skip
         devices_of: dict[uuid.UUID, list[_Target]] = {}
         for g in registrations:
             token = self._vault.cipher.decrypt(
@@ -153,16 +162,13 @@ class Deliverer:
             devices_of.setdefault(g["user_id"], []).append(
                 _Target(g["device_id"], g["provider"], g["token_index"], token)
             )
-        newest = _newest_per_collapse_key(rows)
         for row in rows:
             record = row.record
-            if (
-                record["collapse_key"]
-                and newest[(record["user_id"], record["collapse_key"])] != row.id
-            ):
+            if row.id in superseded:
                 row.decision = policies.Drop("collapsed", "newer_with_same_key")
                 continue
             targets = devices_of.get(record["user_id"], [])
+            row.sent_before = any(settled.get((row.id, t.device_id)) == "sent" for t in targets)
             devices = [
                 policies.Device(
                     t.device_id,
@@ -203,6 +209,30 @@ class Deliverer:
             if isinstance(decision, policies.Deliver) and not due.silent:
                 for device_id in decision.send:  # later rows of this round see the new count
                     sent[device_id] = sent.get(device_id, 0) + 1
+        await self._reserve(conn, rows)
+
+    async def _reserve(self, conn: Any, rows: list[_Row]) -> None:
+        """Record the round's sends as 'sending' (they count towards the cap at once) and its
+        folds as final."""
+        planned: list[tuple[Any, ...]] = []
+        for row in rows:
+            if not isinstance(row.decision, policies.Deliver):
+                continue
+            alert, attempt = not row.record["silent"], row.record["attempts"]
+            for target in row.targets:
+                planned.append(
+                    (row.id, target.device_id, target.provider, attempt, "sending", None, None,
+                     alert)
+                )  # fmt: skip
+            for device_id in row.decision.fold:
+                planned.append(
+                    (row.id, device_id, "-", attempt, "folded", "device_cap", None, alert)
+                )
+        ids = await queries.record_attempts(conn, planned)
+        by_row = {r.id: r for r in rows}
+        for plan, attempt_id in zip(planned, ids, strict=True):
+            if plan[4] == "sending":
+                by_row[plan[0]].attempt_ids[plan[1]] = attempt_id
 
     async def _send(self, row: _Row) -> None:
         record = row.record
@@ -233,7 +263,7 @@ class Deliverer:
                 return Outcome("retry", reason=f"error:{type(exc).__name__}")
 
     async def _record(self, conn: Any, rows: list[_Row], owner: uuid.UUID) -> None:
-        attempts: list[tuple[Any, ...]] = []
+        answers: list[tuple[Any, ...]] = []
         dead: list[tuple[str, bytes, str]] = []
         settled: list[tuple[Any, ...]] = []
         folded: list[tuple[str, uuid.UUID]] = []
@@ -249,19 +279,14 @@ class Deliverer:
                 self._metrics.deferred()
                 continue
             assert isinstance(decision, policies.Deliver)
-            alert = not record["silent"]
             by_device = {t.device_id: t for t in row.targets}
-            for device_id in decision.fold:
-                attempts.append(
-                    (row.id, device_id, "-", attempt, "folded", "device_cap", None, alert)
-                )
-                folded.append((device_id, record["user_id"]))
+            folded += [(device_id, record["user_id"]) for device_id in decision.fold]
             retry_after: list[float] = []
             for device_id, outcome in row.outcomes.items():
                 target = by_device[device_id]
-                attempts.append(
-                    (row.id, device_id, target.provider, attempt, outcome.kind, outcome.reason,
-                     outcome.status_code, alert)
+                answers.append(
+                    (row.attempt_ids[device_id], outcome.kind, outcome.reason,
+                     outcome.status_code)
                 )  # fmt: skip
                 self._metrics.answered(target.provider, outcome)
                 if outcome.kind == "dead_token":
@@ -269,7 +294,7 @@ class Deliverer:
                 elif outcome.kind == "retry":
                     retry_after.append(outcome.retry_after or 0.0)
             settled.append(self._settlement(row, decision, attempt, retry_after))
-        await queries.record_attempts(conn, attempts)
+        await queries.record_answers(conn, answers)
         deactivated = await queries.deactivate_dead_tokens(conn, dead)
         await queries.settle(conn, owner, settled)
         await queries.schedule_summaries(conn, sorted(set(folded)))
@@ -286,6 +311,8 @@ class Deliverer:
         kinds = {o.kind for o in row.outcomes.values()}
         if retry_after:
             if attempt >= self._options.max_attempts:
+                if "sent" in kinds or row.sent_before:
+                    return (row.id, "sent", "some_devices_gave_up", None, None, 0)
                 return (row.id, "failed", "gave_up", None, None, 0)
             delay = policies.retry_delay(attempt, max(retry_after))
             return (row.id, "pending", "retry", delay, None, 0)
@@ -311,20 +338,6 @@ class Deliverer:
                 if target.device_id == device_id:
                     return target.provider
         return "unknown"
-
-
-def _newest_per_collapse_key(rows: list[_Row]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
-    """Of the round's rows sharing a user and collapse key, only the newest is delivered."""
-    newest: dict[tuple[uuid.UUID, str], _Row] = {}
-    for row in rows:
-        key = row.record["collapse_key"]
-        if key is None:
-            continue
-        slot = (row.record["user_id"], key)
-        best = newest.get(slot)
-        if best is None or (row.record["send_at"], row.id) > (best.record["send_at"], best.id):
-            newest[slot] = row
-    return {slot: row.id for slot, row in newest.items()}
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -5,7 +5,7 @@ their devices and the clock, so that the rules are tested exhaustively without a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from workbench.notifications import categories
@@ -68,26 +68,56 @@ Decision = Drop | Defer | Deliver
 
 
 def quiet_until(now: datetime, quiet: QuietHours) -> datetime | None:
-    """If `now` is inside the quiet window (in its time zone), the instant the window ends;
-    otherwise None. A window end that falls in a DST gap resolves to the first instant after it
-    (zoneinfo's fold=0 offset), so the answer is always later than `now`."""
-    local = now.astimezone(quiet.tz)
-    wall = local.time().replace(tzinfo=None)
-    start, end = quiet.start, quiet.end
-    if start < end:
-        if not start <= wall < end:
-            return None
-        end_day = local.date()
-    else:
-        if end <= wall < start:
-            return None
-        end_day = local.date() + timedelta(days=1) if wall >= start else local.date()
-    until = _instant(end_day, end, quiet.tz)
-    return until if until > now else now + timedelta(minutes=1)
+    """If `now` is inside the quiet window (by the wall clock of its time zone), the first later
+    instant that is outside it; otherwise None.
+
+    The wall clock leaves the window only where it reaches `end` or where it jumps (a DST
+    change). So the answer is the earliest of those instants that is outside the window: every
+    reading of `end` around today (both readings in a repeated fall-back hour; the instant after
+    the gap when `end` does not exist that day) and the offset change itself, if one falls within
+    the next day."""
+    if not inside(now, quiet):
+        return None
+    tz = quiet.tz
+    today = now.astimezone(tz).date()
+    candidates = {
+        datetime.combine(today + timedelta(days=d), quiet.end, tzinfo=tz)
+        .replace(fold=fold)
+        .astimezone(UTC)
+        for d in (-1, 0, 1, 2)
+        for fold in (0, 1)
+    }
+    if (change := _offset_change(now, now + timedelta(hours=26), tz)) is not None:
+        candidates.add(change)
+    for candidate in sorted(c for c in candidates if c > now):
+        if not inside(candidate, quiet):
+            return candidate
+    return now + timedelta(minutes=1)  # not reached: a window is shorter than a day
 
 
-def _instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+def inside(instant: datetime, quiet: QuietHours) -> bool:
+    """Whether the wall clock of the window's time zone shows a time in [start, end)."""
+    wall = instant.astimezone(quiet.tz).time().replace(tzinfo=None)
+    if quiet.start < quiet.end:
+        return quiet.start <= wall < quiet.end
+    return wall >= quiet.start or wall < quiet.end
+
+
+def _offset_change(after: datetime, before: datetime, tz: ZoneInfo) -> datetime | None:
+    """The first instant in (after, before] whose UTC offset differs from `after`'s, to the
+    second; None if the offset is the same at both ends (one change at most in a day)."""
+    first = after.astimezone(tz).utcoffset()
+    if before.astimezone(tz).utcoffset() == first:
+        return None
+    low, high = after, before
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(tz).utcoffset() == first:
+            low = middle
+        else:
+            high = middle
+    whole = high.replace(microsecond=0)  # offsets change on a whole second
+    return whole if whole.astimezone(tz).utcoffset() != first else whole + timedelta(seconds=1)
 
 
 def decide(

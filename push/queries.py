@@ -123,11 +123,15 @@ async def registration_of_user(
     )
 
 
-async def live_registrations(conn: Connection, user_ids: Sequence[uuid.UUID]) -> list[Record]:
+async def lock_live_registrations(conn: Connection, user_ids: Sequence[uuid.UUID]) -> list[Record]:
+    """The users' live registrations, locked (in device order, so rounds never deadlock) until
+    the caller's transaction ends."""
     return await conn.fetch(
         """
         select device_id, user_id, provider, token_cipher, token_index
           from push_registrations where user_id = any($1) and active
+         order by device_id
+           for update
         """,
         list(user_ids),
     )
@@ -241,7 +245,7 @@ async def alerts_sent_last_hour(conn: Connection, device_ids: Sequence[str]) -> 
     rows = await conn.fetch(
         """
         select device_id, count(*) as sent from push_attempts
-         where device_id = any($1) and outcome = 'sent' and alert
+         where device_id = any($1) and outcome in ('sent', 'sending') and alert
            and at > now() - interval '1 hour'
          group by device_id
         """,
@@ -252,16 +256,47 @@ async def alerts_sent_last_hour(conn: Connection, device_ids: Sequence[str]) -> 
 
 async def settled_devices(
     conn: Connection, notification_ids: Sequence[uuid.UUID]
-) -> set[tuple[uuid.UUID, str]]:
-    """(notification, device) pairs an earlier attempt finished: not to be sent again."""
+) -> dict[tuple[uuid.UUID, str], str]:
+    """(notification, device) pairs an earlier attempt finished, with how: not to be sent
+    again."""
     rows = await conn.fetch(
         """
-        select distinct notification_id, device_id from push_attempts
-         where notification_id = any($1) and outcome <> 'retry'
+        select distinct on (notification_id, device_id) notification_id, device_id, outcome
+          from push_attempts
+         where notification_id = any($1) and outcome not in ('retry', 'sending')
+         order by notification_id, device_id, (outcome = 'sent') desc
         """,
         list(notification_ids),
     )
-    return {(r["notification_id"], r["device_id"]) for r in rows}
+    return {(r["notification_id"], r["device_id"]): r["outcome"] for r in rows}
+
+
+async def superseded(
+    conn: Connection, keyed: Sequence[tuple[uuid.UUID, str, uuid.UUID]]
+) -> set[uuid.UUID]:
+    """Of (user, collapse key, notification), the notifications that a newer one with the same
+    user and key (due, pending or sent; newer by when it was meant for) makes obsolete: the
+    phone would show the older one over the newer one."""
+    if not keyed:
+        return set()
+    users, keys, ids = (list(c) for c in zip(*keyed, strict=True))
+    rows = await conn.fetch(
+        """
+        select k.id
+          from unnest($1::uuid[], $2::text[], $3::uuid[]) as k(user_id, collapse_key, id)
+          join notifications mine on mine.id = k.id
+         where exists (
+               select from notifications n
+                where n.user_id = k.user_id and n.collapse_key = k.collapse_key
+                  and n.id <> k.id and n.push_status in ('pending', 'sent')
+                  and n.send_at <= now()
+                  and (n.created_at, n.id) > (mine.created_at, mine.id))
+        """,
+        users,
+        keys,
+        ids,
+    )
+    return {r["id"] for r in rows}
 
 
 async def folded_since_last_summary(conn: Connection, device_id: str) -> int:
@@ -281,19 +316,42 @@ async def folded_since_last_summary(conn: Connection, device_id: str) -> int:
     return count
 
 
-async def record_attempts(conn: Connection, attempts: Sequence[tuple[Any, ...]]) -> None:
-    """(notification_id, device_id, provider, attempt, outcome, reason, status_code, alert)."""
+async def record_attempts(conn: Connection, attempts: Sequence[tuple[Any, ...]]) -> list[int]:
+    """(notification_id, device_id, provider, attempt, outcome, reason, status_code, alert);
+    the new rows' ids in the same order."""
     if not attempts:
-        return
+        return []
     columns = list(zip(*attempts, strict=True))
-    await conn.execute(
+    rows = await conn.fetch(
         """
         insert into push_attempts (notification_id, device_id, provider, attempt, outcome,
                                    reason, status_code, alert)
         select * from unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[],
                              $6::text[], $7::int[], $8::bool[])
+        returning id
         """,
         *(list(c) for c in columns),
+    )
+    return [r["id"] for r in rows]
+
+
+async def record_answers(conn: Connection, answers: Sequence[tuple[Any, ...]]) -> None:
+    """(attempt id, outcome, reason, status_code): what the provider said to a 'sending' row."""
+    if not answers:
+        return
+    ids, outcomes, reasons, codes = (list(c) for c in zip(*answers, strict=True))
+    await conn.execute(
+        """
+        update push_attempts a
+           set outcome = x.outcome, reason = x.reason, status_code = x.status_code, at = now()
+          from unnest($1::bigint[], $2::text[], $3::text[], $4::int[])
+               as x(id, outcome, reason, status_code)
+         where a.id = x.id
+        """,
+        ids,
+        outcomes,
+        reasons,
+        codes,
     )
 
 
@@ -307,10 +365,19 @@ async def deactivate_dead_tokens(
     devices, indexes, reasons = (list(c) for c in zip(*dead, strict=True))
     rows = await conn.fetch(
         """
+        with locked as (  -- in device order, like the rounds that lock them
+            select r.device_id, d.reason
+              from push_registrations r
+              join unnest($1::text[], $2::bytea[], $3::text[]) as d(device_id, token_index, reason)
+                on r.device_id = d.device_id and r.token_index = d.token_index
+             where r.active
+             order by r.device_id
+               for update of r
+        )
         update push_registrations r
-           set active = false, deactivated_at = now(), deactivated_reason = 'dead:' || d.reason
-          from unnest($1::text[], $2::bytea[], $3::text[]) as d(device_id, token_index, reason)
-         where r.device_id = d.device_id and r.token_index = d.token_index and r.active
+           set active = false, deactivated_at = now(), deactivated_reason = 'dead:' || l.reason
+          from locked l
+         where r.device_id = l.device_id
         returning r.device_id
         """,
         devices,
@@ -373,7 +440,7 @@ async def schedule_summaries(conn: Connection, folded: Sequence[tuple[str, uuid.
          cross join lateral (
                select coalesce(min(a.at), now()) + interval '1 hour' as free_at
                  from push_attempts a
-                where a.device_id = f.device_id and a.outcome = 'sent' and a.alert
+                where a.device_id = f.device_id and a.outcome in ('sent', 'sending') and a.alert
                   and a.at > now() - interval '1 hour') w
         on conflict (user_id, dedupe_key) do nothing
         """,
@@ -527,15 +594,17 @@ __all__ = [
     "deactivate_user_devices",
     "device_of_user",
     "folded_since_last_summary",
-    "live_registrations",
+    "lock_live_registrations",
     "preferences",
     "purge_attempts",
     "queue_due_reminders",
     "queue_lag_seconds",
+    "record_answers",
     "record_attempts",
     "registration_of_user",
     "save_preferences",
     "save_registration",
     "schedule_summaries",
     "settle",
+    "superseded",
 ]

@@ -70,9 +70,11 @@ class Apns:
     async def send(self, push: Push) -> Outcome:
         token = await self._token.get()
         outcome, reason = await self._post(push, token)
-        if reason == "ExpiredProviderToken":  # re-sign once, then take the answer as it is
+        if reason == "ExpiredProviderToken":  # re-sign once; still refused: try again later
             await self._token.invalidate(token)
-            outcome, _ = await self._post(push, await self._token.get())
+            outcome, reason = await self._post(push, await self._token.get())
+            if reason == "ExpiredProviderToken":
+                return Outcome("retry", reason=reason, status_code=outcome.status_code)
         return outcome
 
     async def _post(self, push: Push, token: str) -> tuple[Outcome, str | None]:

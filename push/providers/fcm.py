@@ -105,6 +105,8 @@ class Fcm:
                 outcome = await self._post(push, await self._token.get())
             except (AuthError, httpx.HTTPError, H2Error) as exc:
                 return Outcome("retry", reason=f"auth:{type(exc).__name__}")
+            if outcome.status_code == 401:  # refused again: a passing problem, try later
+                return Outcome("retry", reason="UNAUTHENTICATED", status_code=401)
         return outcome
 
     async def _post(self, push: Push, token: str) -> Outcome:

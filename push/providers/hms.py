@@ -92,6 +92,8 @@ class Hms:
                 outcome = await self._post(push, await self._token.get())
             except (AuthError, httpx.HTTPError, H2Error) as exc:
                 return Outcome("retry", reason=f"auth:{type(exc).__name__}")
+            if outcome.reason in AUTH_CODES:  # refused again: a passing problem, try later
+                return Outcome("retry", reason=outcome.reason, status_code=outcome.status_code)
         return outcome
 
     async def _post(self, push: Push, token: str) -> Outcome:

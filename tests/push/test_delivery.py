@@ -464,13 +464,6 @@ async def test_alerts_over_the_hourly_device_cap_are_folded_into_one_summary(
     assert str(summary["id"]) not in await listed(client, await headers_of(client, "rm01"))
 
 
-@pytest.mark.xfail(
-    reason="product bug: push/delivery.py Deliverer._decide reads the device's hourly count"
-    " (queries.alerts_sent_last_hour) before sending and only counts the round's own rows; "
-    "concurrent rounds (2 loops per worker by default) each see the same count, so a device "
-    "gets cap x rounds alerts an hour (30 instead of 10 here)",
-    strict=True,
-)
 async def test_the_hourly_device_cap_holds_when_two_workers_deliver_a_burst(
     client, db, conn, settings, fake, make_deliverer
 ):
@@ -506,7 +499,6 @@ async def test_notifications_with_the_same_collapse_key_are_pushed_once_the_newe
         assert (await outcome(db, nid))[0] == "collapsed"
 
 
-@pytest.mark.xfail(reason=STALE_COLLAPSE, strict=True)
 async def test_an_older_notification_is_not_pushed_after_a_newer_one_with_its_collapse_key(
     client, db, conn, deliverer, fake
 ):
@@ -526,7 +518,6 @@ async def test_an_older_notification_is_not_pushed_after_a_newer_one_with_its_co
     assert (await outcome(db, older))[0] == "collapsed"
 
 
-@pytest.mark.xfail(reason=STALE_COLLAPSE, strict=True)
 async def test_a_reminder_held_by_quiet_hours_is_not_pushed_after_a_newer_one_with_its_key(
     client, db, conn, deliverer, fake, settings
 ):

@@ -12,8 +12,8 @@
 - The retry back-off (retry_delay): grows with each attempt, never sooner than the provider's
   Retry-After, never longer than 15 minutes unless the provider asks for longer.
 
-Product bugs around daylight-saving transitions are pinned as strict xfails at the end of the
-quiet-hours section; the property test leaves exactly those situations to them.
+The daylight-saving corners (an end skipped by a spring-forward gap, an end read twice in a
+fall-back hour) are in the property test and pinned by named examples after it.
 """
 
 from __future__ import annotations
@@ -89,29 +89,20 @@ def inside(instant: datetime, quiet: QuietHours) -> bool:
     return wall >= quiet.start or wall < quiet.end
 
 
-def set_back(instant: datetime, zone: ZoneInfo) -> bool:
-    """Whether a fall-back sets the wall clock back at `instant`."""
-    return instant.astimezone(zone).utcoffset() < (instant - MINUTE).astimezone(zone).utcoffset()
-
-
-def end_of_hold(now: datetime, quiet: QuietHours) -> datetime:
-    """When quiet hours that are on at `now` are over: the first instant after `now` at which the
-    wall clock, moving forward, leaves the window, by reaching its end or by jumping over it in a
-    spring-forward gap. Offsets and window bounds are whole minutes in these zones, so this only
-    happens on a whole UTC minute and walking minute by minute finds it exactly.
-
-    A fall-back that sets the clock back to before the window's start (possible when the window
-    starts within an hour after the clock change) is not taken as the end of quiet hours: the
-    clock will run through the window again. The product holds on until the clock reads `end`."""
+def first_instant_outside(now: datetime, quiet: QuietHours) -> datetime:
+    """The first instant after `now` at which the wall clock is outside the window. Offsets and
+    window bounds are whole minutes in these zones, so the wall clock can only leave the window
+    on a whole UTC minute: walking minute by minute finds it exactly."""
     instant = now.replace(second=0, microsecond=0) + MINUTE
-    while not (
-        inside(instant - MINUTE, quiet)
-        and not inside(instant, quiet)
-        and not set_back(instant, quiet.tz)
-    ):
+    while inside(instant, quiet):
         instant += MINUTE
         assert instant - now < LONGEST_HOLD, "quiet hours never end"
     return instant
+
+
+def offset_changes_at(instant: datetime, zone: ZoneInfo) -> bool:
+    """Whether the wall clock jumps (a DST change) at `instant`."""
+    return instant.astimezone(zone).utcoffset() != (instant - MINUTE).astimezone(zone).utcoffset()
 
 
 def exists(day: date, wall: time, zone: ZoneInfo) -> bool:
@@ -192,20 +183,6 @@ def quiet_scenarios(draw: st.DrawFn) -> tuple[datetime, QuietHours]:
 # --- quiet_until ---------------------------------------------------------------------------------
 
 
-def dst_bug_shape(now: datetime, quiet: QuietHours, expected: datetime) -> str | None:
-    """Which pinned product bug (see the xfails below) this situation runs into, if any: the
-    window's end is skipped by a spring-forward gap on a day the hold spans, or the window ends
-    in the second pass of a fall-back hour."""
-    first = now.astimezone(quiet.tz).date()
-    last = expected.astimezone(quiet.tz).date()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    if any(not exists(day, quiet.end, quiet.tz) for day in days):
-        return "end skipped by a spring-forward gap"
-    if expected.astimezone(quiet.tz).fold == 1:
-        return "end in the repeated fall-back hour"
-    return None
-
-
 @settings(max_examples=600, deadline=None, suppress_health_check=HEALTH)
 @given(scenario=quiet_scenarios(), fractions=st.lists(st.floats(0, 1), min_size=1, max_size=5))
 @example(  # 23:30 in Shanghai, quiet 22:00-07:00: held until 07:00 tomorrow
@@ -261,35 +238,24 @@ def test_a_notification_is_held_exactly_while_the_local_wall_clock_is_in_quiet_h
     assert answer is not None
     assert answer > now
 
-    expected = end_of_hold(now, quiet)
-    local = expected.astimezone(quiet.tz)
-    # The window ends when the wall clock reads `end`, or right after a gap that skipped it.
-    assert local.time() == quiet.end or not exists(local.date(), quiet.end, quiet.tz)
-
+    expected = first_instant_outside(now, quiet)
     if any(now < t <= expected for t in transitions(quiet.tz.key)):
-        event("the hold spans a change of the UTC offset")
-    shape = dst_bug_shape(now, quiet, expected)
-    if shape is not None:  # pinned by the strict xfails below
-        event(shape)
-        return
-
+        event("the hold spans a DST change")
     assert answer == expected
-    fall_backs = [
-        t for t in transitions(quiet.tz.key) if now < t < answer and set_back(t, quiet.tz)
-    ]
+    # Quiet hours end when the wall clock reads `end`, or where a DST change makes it jump out of
+    # the window (over `end` in a spring-forward gap, back before `start` in a fall-back).
+    local = answer.astimezone(quiet.tz)
+    if local.time() != quiet.end:
+        event("the wall clock jumped out of quiet hours")
+        assert offset_changes_at(answer, quiet.tz)
     for fraction in fractions:
         between = now + (answer - now) * fraction
-        if now < between < answer and not any(t <= between for t in fall_backs):
+        if now < between < answer:
             assert inside(between, quiet), between
     # Deferred to the answer, the notification is not deferred again.
     assert quiet_until(answer, quiet) is None
 
 
-@pytest.mark.xfail(
-    reason="push/policies.py quiet_until/_instant: a window end inside a spring-forward gap is "
-    "read with the pre-transition offset, so the hold ends one gap length after the gap",
-    strict=True,
-)
 def test_a_window_ending_inside_the_spring_forward_gap_ends_right_after_the_gap() -> None:
     # New York, 10 March 2024: clocks jump from 02:00 EST to 03:00 EDT; quiet 01:00-02:30.
     quiet = QuietHours(clock("01:00"), clock("02:30"), NEW_YORK)
@@ -302,12 +268,6 @@ def test_a_window_ending_inside_the_spring_forward_gap_ends_right_after_the_gap(
     assert answer == at(NEW_YORK, 2024, 3, 10, 3, 0)
 
 
-@pytest.mark.xfail(
-    reason="push/policies.py quiet_until: in the repeated fall-back hour the window end is taken "
-    "at its first (already past) occurrence, so the hold falls back to now + 1 minute and the "
-    "notification is deferred again minute after minute",
-    strict=True,
-)
 def test_in_the_repeated_fall_back_hour_the_hold_ends_at_the_second_reading_of_the_end() -> None:
     # London, 27 October 2024: 02:00 BST becomes 01:00 GMT; quiet 00:30-01:30 (or 22:00-01:30).
     for start in ("00:30", "22:00"):
@@ -320,11 +280,6 @@ def test_in_the_repeated_fall_back_hour_the_hold_ends_at_the_second_reading_of_t
         assert quiet_until(answer, quiet) is None
 
 
-@pytest.mark.xfail(
-    reason="push/policies.py quiet_until: an overnight window whose end comes round again in the "
-    "repeated fall-back hour is held until the end of the next day's window instead",
-    strict=True,
-)
 def test_a_long_overnight_window_ends_when_the_fall_back_hour_shows_its_end_again() -> None:
     # London, 27 October 2024, quiet 01:50-01:10 (23 h 20 min). At 01:55 BST the window is on;
     # the clock falls back to 01:00 GMT and reads 01:10 again 15 minutes later.
@@ -337,11 +292,6 @@ def test_a_long_overnight_window_ends_when_the_fall_back_hour_shows_its_end_agai
     assert answer == at(LONDON, 2024, 10, 27, 1, 10, fold=1)  # not 28 October
 
 
-@pytest.mark.xfail(
-    reason="push/policies.py quiet_until/_instant: when a spring-forward gap swallows the whole "
-    "time outside a long window, the end read in the gap lands inside the window: released early",
-    strict=True,
-)
 def test_a_long_window_whose_free_time_a_gap_swallows_is_not_released_inside_it() -> None:
     # Havana, 10 March 2024: 00:00 CST jumps to 01:00 CDT; quiet 00:40-00:20 (23 h 40 min), so the
     # wall clock never leaves the window that day (it skips 00:20-00:40 entirely).
@@ -539,9 +489,8 @@ def test_a_normal_alert_in_quiet_hours_waits_until_they_end_and_then_goes_ahead(
 
     assert decision == Defer(quiet_until(s.now, quiet))
     assert decision.until > s.now
-    if dst_bug_shape(s.now, quiet, end_of_hold(s.now, quiet)) is None:
-        # Claimed again when the hold ends, it is not held a second time.
-        assert not isinstance(replace(s, now=decision.until).decide(), Defer)
+    # Claimed again when the hold ends, it is not held a second time.
+    assert not isinstance(replace(s, now=decision.until).decide(), Defer)
 
 
 def plain_alerts(s: Situation, category: str) -> Situation:
