@@ -47,6 +47,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from bench.identity import RESULTS_DIR, _admin_sql, percentile, with_database
 from workbench import migrate
@@ -317,6 +318,10 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         env = _worker_env(database_url, redis.url, prefix, keys, fake)
         workers = [_start_worker(env, workdir / f"worker-{i}.log") for i in range(args.workers)]
         await asyncio.sleep(3)
+        if args.burst_only:
+            burst = await _burst(conn, args, fake["base_url"], 0, [*workers, fake_process])
+            await conn.close()
+            return {"benchmark": "push", "config": vars(args), "burst": burst}
         spread = 180 if args.chaos else args.spread
         args.spread = spread
         start = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
@@ -374,7 +379,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         }
         result: dict[str, Any] = {"minute": minute}
         if not args.chaos:
-            result["burst"] = await _burst(conn, args, fake["base_url"], len(arrivals))
+            result["burst"] = await _burst(
+                conn, args, fake["base_url"], len(arrivals), [*workers, fake_process]
+            )
         await conn.close()
         return {
             "benchmark": "push",
@@ -402,10 +409,30 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             embedded.stop()
 
 
+def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds so far of the workers, the fake provider and every PostgreSQL backend."""
+    seconds = {"workers": 0.0, "fake provider": 0.0, "postgres": 0.0}
+    for i, process in enumerate(processes):
+        with contextlib.suppress(psutil.Error):
+            t = psutil.Process(process.pid).cpu_times()
+            seconds["fake provider" if i == len(processes) - 1 else "workers"] += t.user + t.system
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] and proc.info["name"].startswith("postgres"):
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                seconds["postgres"] += t.user + t.system
+    return seconds
+
+
 async def _burst(
-    conn: asyncpg.Connection, args: argparse.Namespace, base_url: str, skip: int
+    conn: asyncpg.Connection,
+    args: argparse.Namespace,
+    base_url: str,
+    skip: int,
+    processes: list[subprocess.Popen[bytes]],
 ) -> dict[str, Any]:
-    """N notifications due at one instant, straight into the outbox: the drain rate."""
+    """N notifications due at one instant, straight into the outbox: the drain rate, and the
+    CPU each part spent per notification."""
     rms = [r["id"] for r in await conn.fetch("select id from users where role = 'rm' order by id")]
     due_at = datetime.now(UTC) + timedelta(seconds=5)
     records = [
@@ -419,9 +446,11 @@ async def _burst(
                  "created_at"],
     )  # fmt: skip
     print(f"burst: {args.reminders} notifications due at {due_at:%H:%M:%S} ...", flush=True)
+    cpu_before = _cpu_seconds(processes)
     counts = await _wait_settled(
         conn, category="brochure.opened", expected=args.reminders, deadline=time.time() + 300
     )
+    cpu_after = _cpu_seconds(processes)
     await asyncio.sleep(1)
     arrivals = (await _arrivals(base_url))[skip:]
     due = {str(r[0]): due_at for r in records}
@@ -434,6 +463,10 @@ async def _burst(
         "drain_seconds": round(drain, 2) if drain else None,
         "sends_per_second": round(len(times) / drain, 1) if drain else None,
         "delay_due_to_provider": _delays(first, due),
+        "cpu_ms_per_notification": {
+            part: round(1000 * (cpu_after[part] - cpu_before[part]) / args.reminders, 3)
+            for part in cpu_after
+        },
     }
 
 
@@ -449,7 +482,8 @@ def _print(result: dict[str, Any]) -> None:
         print(f"  due → provider: p50 {d.get('p50_s')} s, p95 {d.get('p95_s')} s,"
               f" p99 {d.get('p99_s')} s, max {d.get('max_s')} s")  # fmt: skip
         if "sends_per_second" in r:
-            print(f"  drained in {r['drain_seconds']} s: {r['sends_per_second']} sends/s")
+            print(f"  drained in {r['drain_seconds']} s: {r['sends_per_second']} sends/s;"
+                  f" CPU ms per notification: {r['cpu_ms_per_notification']}")  # fmt: skip
         for line in r.get("chaos", []):
             print(f"  {line}")
 
@@ -463,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="fake provider latency, s")
     parser.add_argument("--chaos", action="store_true", help="SIGKILL workers, restart Redis")
     parser.add_argument("--database-url", help="PostgreSQL server for a fresh database")
+    parser.add_argument("--burst-only", action="store_true", help="skip the minute phase")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="wbbench-push-") as tmp:
         result = asyncio.run(_run(args, Path(tmp)))

@@ -265,6 +265,7 @@ class Deliverer:
     async def _record(self, conn: Any, rows: list[_Row], owner: uuid.UUID) -> None:
         answers: list[tuple[Any, ...]] = []
         dead: list[tuple[str, bytes, str]] = []
+        provider_of: dict[str, str] = {}
         settled: list[tuple[Any, ...]] = []
         folded: list[tuple[str, uuid.UUID]] = []
         for row in rows:
@@ -291,6 +292,7 @@ class Deliverer:
                 self._metrics.answered(target.provider, outcome)
                 if outcome.kind == "dead_token":
                     dead.append((device_id, target.token_index, outcome.reason or "dead"))
+                    provider_of[device_id] = target.provider
                 elif outcome.kind == "retry":
                     retry_after.append(outcome.retry_after or 0.0)
             settled.append(self._settlement(row, decision, attempt, retry_after))
@@ -298,8 +300,9 @@ class Deliverer:
         deactivated = await queries.deactivate_dead_tokens(conn, dead)
         await queries.settle(conn, owner, settled)
         await queries.schedule_summaries(conn, sorted(set(folded)))
-        for provider in (d for d in dead if d[0] in deactivated):
-            self._metrics.token_deactivated(self._provider_of(rows, provider[0]), provider[2])
+        for device_id, _, reason in dead:
+            if device_id in deactivated:
+                self._metrics.token_deactivated(provider_of[device_id], reason)
 
     def _settlement(
         self,
@@ -316,11 +319,11 @@ class Deliverer:
                 return (row.id, "failed", "gave_up", None, None, 0)
             delay = policies.retry_delay(attempt, max(retry_after))
             return (row.id, "pending", "retry", delay, None, 0)
-        if "sent" in kinds or decision.settled:
+        if "sent" in kinds or row.sent_before:
             return (row.id, "sent", None, None, None, 0)
         if decision.fold and not decision.send:
             return (row.id, "folded", "device_cap", None, None, 0)
-        if kinds == {"dead_token"}:
+        if kinds <= {"dead_token"}:
             return (row.id, "failed", "no_live_device", None, None, 0)
         return (row.id, "failed", "provider_refused", None, None, 0)
 
@@ -330,14 +333,6 @@ class Deliverer:
             tz = zoneinfo.ZoneInfo(record["time_zone"] or self._options.bank_timezone)
             quiet = policies.QuietHours(record["quiet_start"], record["quiet_end"], tz)
         return policies.Preferences(quiet=quiet, muted=frozenset(record["muted_categories"]))
-
-    @staticmethod
-    def _provider_of(rows: list[_Row], device_id: str) -> str:
-        for row in rows:
-            for target in row.targets:
-                if target.device_id == device_id:
-                    return target.provider
-        return "unknown"
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
