@@ -124,9 +124,7 @@ async def registration_of_user(
     )
 
 
-async def lock_live_registrations(
-    conn: Connection, user_ids: Sequence[uuid.UUID]
-) -> list[Record]:
+async def lock_live_registrations(conn: Connection, user_ids: Sequence[uuid.UUID]) -> list[Record]:
     """The users' live registrations, with a lock per user (transaction-scoped advisory locks
     taken in one order, so rounds never deadlock) until the caller's transaction ends."""
     await conn.execute(
