@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import base64
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -136,6 +137,7 @@ def _dev(args: argparse.Namespace) -> int:
             env["DATABASE_URL"] = env.get("DATABASE_URL") or database_url
             env["REDIS_URL"] = env.get("REDIS_URL") or redis_url
         settings = Settings.from_env(env)
+        _write_dev_env(data_dir / "dev.env", env)
         added = asyncio.run(_migrate_and_seed(settings))
         print(f"database ready; demo bank: {added}", flush=True)
         for command in (["serve", "--host", args.host, "--port", str(args.port)], ["worker"]):
@@ -197,6 +199,16 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
     return secrets
 
 
+def _write_dev_env(path: Path, env: dict[str, str]) -> None:
+    """The running instance's settings, for other commands in another shell:
+    `set -a; . .workbench/dev.env; set +a; workbench push test --user rm01`."""
+    names = sorted(
+        n for n in env if n in ("DATABASE_URL", "REDIS_URL") or n.startswith("WORKBENCH_")
+    )
+    path.touch(mode=0o600)
+    path.write_text("".join(f"{n}='{env[n]}'\n" for n in names))
+
+
 def _print_welcome(host: str, port: int) -> None:
     from workbench.seed import DEMO_PASSWORD, USERS
 
@@ -212,6 +224,7 @@ Demo logins (password: {DEMO_PASSWORD}):""",
     )
     for user in USERS:
         print(f"  {user.login:<12} {user.role.value:<12} {user.name}", flush=True)
+    print("Other commands against this instance: set -a; . <data dir>/dev.env; set +a", flush=True)
 
 
 def _stop_on_sigterm() -> None:
@@ -272,6 +285,8 @@ def _worker(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)
+    if settings.log_level != "DEBUG":  # arq logs every run of the 5-second jobs at INFO
+        logging.getLogger("arq.worker").setLevel(logging.WARNING)
     run_worker(worker_settings(settings))
     return 0
 
