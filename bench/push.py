@@ -50,6 +50,7 @@ import httpx
 import psutil
 
 from bench.identity import RESULTS_DIR, _admin_sql, percentile, with_database
+from push.devices import token_aad, token_index
 from workbench import migrate
 from workbench.embedded import EmbeddedPostgres, free_port, redis_server_binary
 from workbench.ids import uuid7
@@ -115,8 +116,8 @@ async def _setup(conn: asyncpg.Connection, args: argparse.Namespace, vault: Vaul
         devices.append((device_id, user, platform))
         registrations.append((
             device_id, user, provider,
-            vault.cipher.encrypt(token, aad=f"push_token:{device_id}"),
-            vault.blind_index("push_token", f"{provider}:{token}"),
+            vault.cipher.encrypt(token, aad=token_aad(device_id)),
+            token_index(vault, provider, token),
         ))  # fmt: skip
     await conn.copy_records_to_table(
         "devices", records=devices, columns=["device_id", "user_id", "platform"]

@@ -1,10 +1,16 @@
 """Delivering the outbox: claim due notifications with a short lease, decide each one's fate,
 send to the user's devices concurrently, and record every answer in one transaction.
 
-A round is: claim (one statement, FOR UPDATE SKIP LOCKED) → read devices, preferences, caps →
-send → record attempts, deactivate dead tokens, settle or retry the rows. A worker killed in
-the middle leaves leased rows that another worker claims when the lease runs out; devices an
-earlier attempt already settled are not sent to again.
+A round is:
+1. claim: one statement, FOR UPDATE SKIP LOCKED, a lease on each row;
+2. decide and reserve: one short transaction holding a lock per user, that reads devices,
+   preferences and hourly counts, decides each row, and writes its sends as 'sending' attempts
+   (so concurrent rounds count them against the device cap) and its folds;
+3. send, concurrently, outside any transaction;
+4. record: one transaction with every provider answer, dead tokens deactivated, rows settled,
+   retried with backoff or deferred, and summaries for folded alerts scheduled.
+A worker killed in the middle leaves leased rows that another worker claims when the lease
+runs out; devices an earlier attempt already settled are not sent to again.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 import asyncpg
 
 from push import policies, queries
+from push.devices import token_aad
 from push.metrics import PushMetrics
 from push.providers import Outcome, Provider, Push
 from workbench.notifications import categories
@@ -156,9 +163,7 @@ class Deliverer:
         )  # fmt: skip
         devices_of: dict[uuid.UUID, list[_Target]] = {}
         for g in registrations:
-            token = self._vault.cipher.decrypt(
-                g["token_cipher"], aad=f"push_token:{g['device_id']}"
-            )
+            token = self._vault.cipher.decrypt(g["token_cipher"], aad=token_aad(g["device_id"]))
             devices_of.setdefault(g["user_id"], []).append(
                 _Target(g["device_id"], g["provider"], g["token_index"], token)
             )
