@@ -90,6 +90,37 @@ def transport_failure(exc: Exception) -> Outcome:
 Mint = Callable[[], Awaitable[tuple[str, float]]]  # -> (token, lifetime in seconds)
 
 
+class AuthError(Exception):
+    """The provider's token endpoint refused our credentials."""
+
+
+async def send_authorized(
+    token: SharedToken,
+    post: Callable[[str], Awaitable[Outcome]],
+    refused: Callable[[Outcome], bool],
+) -> Outcome:
+    """Send with the shared access token. When the provider refuses the token (revoked or
+    expired early), forget it, get a new one and try once more; refused again, it is a
+    passing problem to retry later, not a reason to drop the notification."""
+    try:
+        current = await token.get()
+    except AuthError as exc:
+        return Outcome("failed", reason=f"auth:{exc}")
+    except httpx.HTTPError as exc:
+        return transport_failure(exc)
+    outcome = await post(current)
+    if not refused(outcome):
+        return outcome
+    await token.invalidate(current)
+    try:
+        outcome = await post(await token.get())
+    except (AuthError, httpx.HTTPError, H2Error) as exc:
+        return Outcome("retry", reason=f"auth:{type(exc).__name__}")
+    if refused(outcome):
+        return Outcome("retry", reason=outcome.reason, status_code=outcome.status_code)
+    return outcome
+
+
 class SharedToken:
     """An auth token that one worker mints and every worker uses: cached in Redis and in this
     process, minted again `margin` seconds before it expires, by one worker at a time (a Redis

@@ -15,18 +15,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import msgspec
 from redis.asyncio import Redis
 
 from push.providers.base import (
+    AuthError,
     Outcome,
     OutcomeKind,
     Push,
     SharedToken,
     oauth_client,
     retry_after_seconds,
+    send_authorized,
     transport_failure,
 )
 from push.providers.h2client import H2Client, H2Error
@@ -39,10 +40,6 @@ DEFAULT_TTL = timedelta(days=1)
 DEAD_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 RETRY_CODES = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-class AuthError(Exception):
-    """Google refused the service account's assertion."""
 
 
 class Fcm:
@@ -92,22 +89,7 @@ class Fcm:
         return str(body["access_token"]), float(body.get("expires_in", 3600))
 
     async def send(self, push: Push) -> Outcome:
-        try:
-            token = await self._token.get()
-        except AuthError as exc:
-            return Outcome("failed", reason=f"auth:{exc}")
-        except httpx.HTTPError as exc:
-            return transport_failure(exc)
-        outcome = await self._post(push, token)
-        if outcome.status_code == 401:  # the access token was revoked or expired early
-            await self._token.invalidate(token)
-            try:
-                outcome = await self._post(push, await self._token.get())
-            except (AuthError, httpx.HTTPError, H2Error) as exc:
-                return Outcome("retry", reason=f"auth:{type(exc).__name__}")
-            if outcome.status_code == 401:  # refused again: a passing problem, try later
-                return Outcome("retry", reason="UNAUTHENTICATED", status_code=401)
-        return outcome
+        return await send_authorized(self._token, lambda token: self._post(push, token), _refused)
 
     async def _post(self, push: Push, token: str) -> Outcome:
         try:
@@ -167,3 +149,8 @@ def _error_code(response: H2Response) -> str | None:
             return str(detail["errorCode"])
     status = error.get("status")
     return str(status) if status else None
+
+
+def _refused(outcome: Outcome) -> bool:
+    """The provider did not accept our access token."""
+    return outcome.status_code == 401

@@ -15,17 +15,18 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import msgspec
 from redis.asyncio import Redis
 
 from push.providers.base import (
+    AuthError,
     Outcome,
     OutcomeKind,
     Push,
     SharedToken,
     oauth_client,
     retry_after_seconds,
+    send_authorized,
     transport_failure,
 )
 from push.providers.h2client import H2Client, H2Error
@@ -40,10 +41,6 @@ RETRY_CODES = frozenset({"81000001"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REFRESH_MARGIN = 300.0
 DEFAULT_TTL = timedelta(days=1)
-
-
-class AuthError(Exception):
-    """Huawei's OAuth endpoint refused the app's credentials."""
 
 
 class Hms:
@@ -79,22 +76,7 @@ class Hms:
         return str(body["access_token"]), float(body.get("expires_in", 3600))
 
     async def send(self, push: Push) -> Outcome:
-        try:
-            token = await self._token.get()
-        except AuthError as exc:
-            return Outcome("failed", reason=f"auth:{exc}")
-        except httpx.HTTPError as exc:
-            return transport_failure(exc)
-        outcome = await self._post(push, token)
-        if outcome.reason in AUTH_CODES:
-            await self._token.invalidate(token)
-            try:
-                outcome = await self._post(push, await self._token.get())
-            except (AuthError, httpx.HTTPError, H2Error) as exc:
-                return Outcome("retry", reason=f"auth:{type(exc).__name__}")
-            if outcome.reason in AUTH_CODES:  # refused again: a passing problem, try later
-                return Outcome("retry", reason=outcome.reason, status_code=outcome.status_code)
-        return outcome
+        return await send_authorized(self._token, lambda token: self._post(push, token), _refused)
 
     async def _post(self, push: Push, token: str) -> Outcome:
         try:
@@ -175,3 +157,8 @@ def _illegal(msg: str) -> list[str]:
         return []
     tokens = detail.get("illegal_tokens") if isinstance(detail, dict) else None
     return [str(t) for t in tokens] if isinstance(tokens, list) else []
+
+
+def _refused(outcome: Outcome) -> bool:
+    """The provider did not accept our access token."""
+    return outcome.reason in AUTH_CODES

@@ -42,6 +42,7 @@ from push.jobs import options
 from push.metrics import PushMetrics
 from tests.customers_data import headers_of
 from tests.push.conftest import settings_for
+from tests.push_data import register
 from tests.tasks_data import create_template, issue
 from workbench.ids import uuid5_for
 from workbench.notifications.service import notify, withdraw_task_reminders
@@ -59,26 +60,6 @@ STALE_COLLAPSE = (
     "same round; an older row with the same user and collapse key that was held (retry or quiet "
     "hours) is pushed after the newer one was sent, and replaces it on the phone"
 )
-
-
-async def register(client: Any, who: str, *, platform: str, provider: str, token: str) -> str:
-    """Sign `who` in on a device of that platform and register its push token."""
-    device_id = f"device-{who}-{platform}-{provider}"
-    response = await client.post(
-        "/api/v1/auth/login",
-        json={"login": who, "password": "workbench-demo",
-              "device": {"device_id": device_id, "platform": platform}},
-    )  # fmt: skip
-    assert response.status_code == 200, response.text
-    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    registered = await client.post(
-        "/api/v1/devices",
-        json={"device_id": device_id, "platform": platform, "provider": provider,
-              "push_token": token},
-        headers=headers,
-    )  # fmt: skip
-    assert registered.status_code == 200, registered.text
-    return device_id
 
 
 async def test_a_notification_reaches_every_device_of_its_user(client, db, conn, deliverer, fake):

@@ -16,11 +16,11 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from push.fakes import FakePushServer
+from tests.push_data import register
 from workbench.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -77,26 +77,6 @@ async def push_test(settings: Settings, fake: FakePushServer, login: str) -> tup
         pytest.fail(f"workbench push test --user {login} did not finish within 120 s")
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
-
-
-async def register(client: Any, who: str, *, platform: str, provider: str, token: str) -> str:
-    """Sign `who` in on a device of that platform and register its push token."""
-    device_id = f"device-{who}-{platform}-{provider}"
-    response = await client.post(
-        "/api/v1/auth/login",
-        json={"login": who, "password": "workbench-demo",
-              "device": {"device_id": device_id, "platform": platform}},
-    )  # fmt: skip
-    assert response.status_code == 200, response.text
-    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    registered = await client.post(
-        "/api/v1/devices",
-        json={"device_id": device_id, "platform": platform, "provider": provider,
-              "push_token": token},
-        headers=headers,
-    )  # fmt: skip
-    assert registered.status_code == 200, registered.text
-    return device_id
 
 
 def lines_of(stdout: str) -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ import pytest
 
 from push import jobs
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
+from tests.push_data import register
 from tests.tasks_data import TASKS, create_template, issue, issue_tasks, unit, user
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -38,26 +39,6 @@ ALL_KINDS = {("before_due", 1440), ("before_due", 60), ("at_due", 0)}
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-async def register(client: Any, who: str, *, platform: str, provider: str, token: str) -> str:
-    """Sign `who` in on a device of that platform and register its push token."""
-    device_id = f"device-{who}-{platform}-{provider}"
-    response = await client.post(
-        "/api/v1/auth/login",
-        json={"login": who, "password": "workbench-demo",
-              "device": {"device_id": device_id, "platform": platform}},
-    )  # fmt: skip
-    assert response.status_code == 200, response.text
-    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-    registered = await client.post(
-        "/api/v1/devices",
-        json={"device_id": device_id, "platform": platform, "provider": provider,
-              "push_token": token},
-        headers=headers,
-    )  # fmt: skip
-    assert registered.status_code == 200, registered.text
-    return device_id
 
 
 async def run_job(pool: Any, settings: Any) -> int:
