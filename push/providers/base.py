@@ -94,6 +94,17 @@ class AuthError(Exception):
     """The provider's token endpoint refused our credentials."""
 
 
+async def oauth_token(
+    client: httpx.AsyncClient, url: str, form: dict[str, str]
+) -> tuple[str, float]:
+    """POST a token request form; (access token, lifetime in seconds) or AuthError."""
+    response = await client.post(url, data=form)
+    if response.status_code != 200:
+        raise AuthError(f"token endpoint answered {response.status_code}")
+    body = response.json()
+    return str(body["access_token"]), float(body.get("expires_in", 3600))
+
+
 async def send_authorized(
     token: SharedToken,
     post: Callable[[str], Awaitable[Outcome]],

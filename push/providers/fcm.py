@@ -20,12 +20,12 @@ import msgspec
 from redis.asyncio import Redis
 
 from push.providers.base import (
-    AuthError,
     Outcome,
     OutcomeKind,
     Push,
     SharedToken,
     oauth_client,
+    oauth_token,
     retry_after_seconds,
     send_authorized,
     transport_failure,
@@ -78,15 +78,10 @@ class Fcm:
             algorithm="RS256",
             headers={"kid": self._key_id},
         )  # fmt: skip
-        response = await self._oauth.post(
-            self._token_uri,
-            data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                  "assertion": assertion},
+        return await oauth_token(
+            self._oauth, self._token_uri,
+            {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
         )  # fmt: skip
-        if response.status_code != 200:
-            raise AuthError(f"token endpoint answered {response.status_code}")
-        body = response.json()
-        return str(body["access_token"]), float(body.get("expires_in", 3600))
 
     async def send(self, push: Push) -> Outcome:
         return await send_authorized(self._token, lambda token: self._post(push, token), _refused)

@@ -19,12 +19,12 @@ import msgspec
 from redis.asyncio import Redis
 
 from push.providers.base import (
-    AuthError,
     Outcome,
     OutcomeKind,
     Push,
     SharedToken,
     oauth_client,
+    oauth_token,
     retry_after_seconds,
     send_authorized,
     transport_failure,
@@ -65,15 +65,11 @@ class Hms:
         )
 
     async def _mint(self) -> tuple[str, float]:
-        response = await self._oauth.post(
-            self._token_url,
-            data={"grant_type": "client_credentials", "client_id": self._app_id,
-                  "client_secret": self._secret},
+        return await oauth_token(
+            self._oauth, self._token_url,
+            {"grant_type": "client_credentials", "client_id": self._app_id,
+             "client_secret": self._secret},
         )  # fmt: skip
-        if response.status_code != 200:
-            raise AuthError(f"token endpoint answered {response.status_code}")
-        body = response.json()
-        return str(body["access_token"]), float(body.get("expires_in", 3600))
 
     async def send(self, push: Push) -> Outcome:
         return await send_authorized(self._token, lambda token: self._post(push, token), _refused)
