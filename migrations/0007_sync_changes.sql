@@ -31,9 +31,13 @@ begin
         insert into sync_changes (entity, entity_key, deleted, before_users, after_users)
         select 'customer', n.id::text, false, '{}', array[n.owner_id] from new_rows n;
     elsif tg_op = 'UPDATE' then
+        -- Re-encryption under a new key (`workbench rotate-keys`) changes only ciphertext: the
+        -- blind indexes show whether the values themselves changed.
         insert into sync_changes (entity, entity_key, deleted, before_users, after_users)
         select 'customer', n.id::text, false, array[o.owner_id], array[n.owner_id]
-          from new_rows n join old_rows o on o.id = n.id;
+          from new_rows n join old_rows o on o.id = n.id
+         where to_jsonb(n) - '{name_enc,id_number_enc,phone_enc,updated_at}'::text[]
+               is distinct from to_jsonb(o) - '{name_enc,id_number_enc,phone_enc,updated_at}'::text[];
         insert into sync_changes (entity, entity_key, deleted, before_users, after_users)
         select 'holding', h.customer_id || ':' || h.product_code, false,
                array[o.owner_id], array[n.owner_id]

@@ -166,3 +166,13 @@ async def test_changes_of_one_transaction_keep_their_order_and_share_its_id(db, 
     )
     assert len({r["txid"] for r in rows}) == 1
     assert [r["after_users"] for r in rows] == [[user("rm02")], [user("rm03")], [user("rm04")]]
+
+
+async def test_re_encrypting_a_customer_under_a_new_key_is_not_a_change(db, customer):
+    await clear(db)
+    await db.execute(
+        "update customers set name_enc = name_enc || '\\x00'::bytea, updated_at = now()"
+        " where id = $1",
+        customer,
+    )
+    assert await changes(db) == []
