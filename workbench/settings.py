@@ -210,6 +210,11 @@ class Settings:
         "minutes after the due time before an open task is escalated to the branch head",
         default=60,
     )
+    sync_retention_days: int = _env(
+        "WORKBENCH_SYNC_RETENTION_DAYS",
+        "days the sync change log (tombstones included) is kept; older cursors start over",
+        default=90,
+    )
     worker_metrics_port: int | None = _env(
         "WORKBENCH_WORKER_METRICS_PORT",
         "port of the worker's Prometheus endpoint (unset: none)",
@@ -271,6 +276,7 @@ _POSITIVE = (
     "push_loops",
     "push_timeout_seconds",
     "push_escalation_grace_minutes",
+    "sync_retention_days",
 )
 
 # A provider is configured completely or not at all.

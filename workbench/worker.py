@@ -8,6 +8,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from push import jobs as push_jobs
+from sync import jobs as sync_jobs
 from workbench.db import create_pool
 from workbench.identity import jobs as identity_jobs
 from workbench.settings import Settings
@@ -36,6 +37,7 @@ def worker_settings(settings: Settings) -> type:
             task_jobs.open_recurring_periods,
             push_jobs.queue_reminders,
             push_jobs.purge_attempts,
+            sync_jobs.purge_changes,
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(
@@ -55,6 +57,7 @@ def worker_settings(settings: Settings) -> type:
                 run_at_startup=True,
             ),
             cron(push_jobs.purge_attempts, hour={3}, minute={41}, unique=True),
+            cron(sync_jobs.purge_changes, hour={4}, minute={7}, unique=True),
         ]
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"

@@ -11,8 +11,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sync.jobs import purge_changes
 from tests.customers_data import customer_row, feed, headers_of, holding_row, product_row
 from tests.tasks_data import create_template, issue
+from workbench.db import create_pool
 from workbench.ids import uuid5_for
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -176,3 +178,19 @@ async def test_re_encrypting_a_customer_under_a_new_key_is_not_a_change(db, cust
         customer,
     )
     assert await changes(db) == []
+
+
+async def test_the_daily_purge_keeps_the_retention_window_of_changes(db, customer, settings):
+    await db.execute(
+        "update sync_changes set changed_at = now() - interval '91 days' where entity = 'holding'"
+    )
+    kept = await db.fetchval("select count(*) from sync_changes where entity <> 'holding'")
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        purged = await purge_changes({"pool": pool, "settings": settings})
+        assert purged == 2
+        assert await purge_changes({"pool": pool, "settings": settings}) == 0  # idempotent
+    finally:
+        await pool.close()
+    assert await db.fetchval("select count(*) from sync_changes") == kept
+    assert await changes(db, "holding") == []
