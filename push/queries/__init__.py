@@ -1,0 +1,65 @@
+"""SQL of push, one private module per part, re-exported here: the only place that talks to
+PostgreSQL for push."""
+
+from push.queries._common import PUSH_USER_LOCKS, Record
+from push.queries._outbox import (
+    alerts_sent_last_hour,
+    attempts_of,
+    claim_due,
+    claim_one,
+    deactivate_dead_tokens,
+    folded_since_last_summary,
+    purge_attempts,
+    queue_lag_seconds,
+    record_answers,
+    record_attempts,
+    schedule_summaries,
+    settle,
+    settled_devices,
+    superseded,
+)
+from push.queries._preferences import (
+    preferences,
+    save_preferences,
+)
+from push.queries._registrations import (
+    deactivate_device,
+    deactivate_other_users,
+    deactivate_user_devices,
+    device_of_user,
+    lock_live_registrations,
+    registration_of_user,
+    save_registration,
+)
+from push.queries._reminders import (
+    queue_due_reminders,
+)
+
+__all__ = [
+    "PUSH_USER_LOCKS",
+    "Record",
+    "alerts_sent_last_hour",
+    "attempts_of",
+    "claim_due",
+    "claim_one",
+    "deactivate_dead_tokens",
+    "deactivate_device",
+    "deactivate_other_users",
+    "deactivate_user_devices",
+    "device_of_user",
+    "folded_since_last_summary",
+    "lock_live_registrations",
+    "preferences",
+    "purge_attempts",
+    "queue_due_reminders",
+    "queue_lag_seconds",
+    "record_answers",
+    "record_attempts",
+    "registration_of_user",
+    "save_preferences",
+    "save_registration",
+    "schedule_summaries",
+    "settle",
+    "settled_devices",
+    "superseded",
+]

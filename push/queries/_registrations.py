@@ -1,0 +1,136 @@
+"""SQL of device registrations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from push.queries._common import PUSH_USER_LOCKS, Record
+from workbench.db import Connection
+
+
+async def device_of_user(conn: Connection, device_id: str, user_id: uuid.UUID) -> Record | None:
+    """The signed-in device, if it is this user's and not revoked."""
+    return await conn.fetchrow(
+        "select device_id, platform from devices"
+        " where device_id = $1 and user_id = $2 and revoked_at is null",
+        device_id,
+        user_id,
+    )
+
+
+async def save_registration(
+    conn: Connection,
+    *,
+    device_id: str,
+    user_id: uuid.UUID,
+    provider: str,
+    token_cipher: bytes,
+    token_index: bytes,
+    app_version: str | None,
+) -> Record:
+    """Register (or refresh) the device's token; a token that moved from another device is
+    taken away from that one."""
+    await conn.execute(
+        """
+        update push_registrations
+           set active = false, deactivated_at = now(), deactivated_reason = 'token_moved'
+         where provider = $1 and token_index = $2 and active and device_id <> $3
+        """,
+        provider,
+        token_index,
+        device_id,
+    )
+    row = await conn.fetchrow(
+        """
+        insert into push_registrations (device_id, user_id, provider, token_cipher, token_index,
+                                        app_version)
+        values ($1, $2, $3, $4, $5, $6)
+        on conflict (device_id) do update
+           set user_id = excluded.user_id, provider = excluded.provider,
+               token_cipher = excluded.token_cipher, token_index = excluded.token_index,
+               app_version = excluded.app_version, active = true, deactivated_at = null,
+               deactivated_reason = null, registered_at = now()
+        returning device_id, provider, active, registered_at
+        """,
+        device_id,
+        user_id,
+        provider,
+        token_cipher,
+        token_index,
+        app_version,
+    )
+    assert row is not None
+    return row
+
+
+async def deactivate_device(
+    conn: Connection, device_id: str, *, reason: str, user_id: uuid.UUID | None = None
+) -> bool:
+    """Stop pushing to a device (logout, revocation, the user asked); False if it was not live
+    (or, with `user_id`, not that user's)."""
+    result: str = await conn.execute(
+        """
+        update push_registrations
+           set active = false, deactivated_at = now(), deactivated_reason = $2
+         where device_id = $1 and active and ($3::uuid is null or user_id = $3)
+        """,
+        device_id,
+        reason,
+        user_id,
+    )
+    return result.endswith(" 1")
+
+
+async def deactivate_user_devices(conn: Connection, user_id: uuid.UUID, *, reason: str) -> None:
+    await conn.execute(
+        """
+        update push_registrations
+           set active = false, deactivated_at = now(), deactivated_reason = $2
+         where user_id = $1 and active
+        """,
+        user_id,
+        reason,
+    )
+
+
+async def deactivate_other_users(conn: Connection, device_id: str, user_id: uuid.UUID) -> None:
+    await conn.execute(
+        """
+        update push_registrations
+           set active = false, deactivated_at = now(), deactivated_reason = 'user_changed'
+         where device_id = $1 and active and user_id <> $2
+        """,
+        device_id,
+        user_id,
+    )
+
+
+async def registration_of_user(
+    conn: Connection, device_id: str, user_id: uuid.UUID
+) -> Record | None:
+    return await conn.fetchrow(
+        "select device_id from push_registrations where device_id = $1 and user_id = $2",
+        device_id,
+        user_id,
+    )
+
+
+async def lock_live_registrations(conn: Connection, user_ids: Sequence[uuid.UUID]) -> list[Record]:
+    """The users' live registrations, with a lock per user (transaction-scoped advisory locks
+    taken in one order, so rounds never deadlock) until the caller's transaction ends."""
+    await conn.execute(
+        """
+        select count(pg_advisory_xact_lock($2, k))
+          from (select distinct hashtext(u::text) as k from unnest($1::uuid[]) u order by 1) keys
+        """,
+        list(user_ids),
+        PUSH_USER_LOCKS,
+    )
+    return await conn.fetch(
+        """
+        select device_id, user_id, provider, token_cipher, token_index
+          from push_registrations where user_id = any($1) and active
+        """,
+        list(user_ids),
+    )
