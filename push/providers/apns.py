@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,10 +20,10 @@ from redis.asyncio import Redis
 
 from push.providers.base import (
     Outcome,
-    OutcomeKind,
     Push,
     SharedToken,
-    retry_after_seconds,
+    refused,
+    send_authorized,
     transport_failure,
 )
 from push.providers.h2client import H2Client, H2Error
@@ -32,9 +31,7 @@ from push.providers.h2client import Response as H2Response
 
 TOKEN_LIFETIME = 3600.0  # Apple's limit for a provider token
 RESIGN_MARGIN = 600.0  # re-sign after ~50 minutes
-DEFAULT_TTL = timedelta(days=1)
 DEAD_REASONS = frozenset({"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class Apns:
@@ -68,16 +65,9 @@ class Apns:
         return token, TOKEN_LIFETIME
 
     async def send(self, push: Push) -> Outcome:
-        token = await self._token.get()
-        outcome, reason = await self._post(push, token)
-        if reason == "ExpiredProviderToken":  # re-sign once; still refused: try again later
-            await self._token.invalidate(token)
-            outcome, reason = await self._post(push, await self._token.get())
-            if reason == "ExpiredProviderToken":
-                return Outcome("retry", reason=reason, status_code=outcome.status_code)
-        return outcome
+        return await send_authorized(self._token, lambda token: self._post(push, token), _refused)
 
-    async def _post(self, push: Push, token: str) -> tuple[Outcome, str | None]:
+    async def _post(self, push: Push, token: str) -> Outcome:
         try:
             response = await self._client.post(
                 f"/3/device/{quote(push.token, safe='')}",
@@ -85,38 +75,24 @@ class Apns:
                 headers=headers(push, token=token, topic=self._topic),
             )
         except H2Error as exc:
-            return transport_failure(exc), None
+            return transport_failure(exc)
         if response.status_code == 200:
-            return Outcome("sent", status_code=200), None
+            return Outcome("sent", status_code=200)
         reason = _reason(response)
-        kind: OutcomeKind
-        if response.status_code == 410 or reason in DEAD_REASONS:
-            kind = "dead_token"
-        elif response.status_code in RETRY_STATUSES:
-            kind = "retry"
-        else:
-            kind = "failed"
-        outcome = Outcome(
-            kind,
-            reason=reason,
-            status_code=response.status_code,
-            retry_after=retry_after_seconds(response),
-        )
-        return outcome, reason
+        return refused(response, reason, dead=response.status_code == 410 or reason in DEAD_REASONS)
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
 def headers(push: Push, *, token: str, topic: str) -> dict[str, str]:
-    expires = push.expires_at or datetime.now(UTC) + DEFAULT_TTL
     result = {
         "authorization": f"bearer {token}",
         "apns-topic": topic,
         "apns-push-type": "background" if push.silent else "alert",
         # Background pushes must be 5; alerts go out at once.
         "apns-priority": "5" if push.silent else "10",
-        "apns-expiration": str(int(expires.timestamp())),
+        "apns-expiration": str(int(push.expiry().timestamp())),
         "apns-id": str(push.notification_id),
     }
     if push.collapse_key:
@@ -149,3 +125,8 @@ def _reason(response: H2Response) -> str | None:
         return None
     reason = body.get("reason") if isinstance(body, dict) else None
     return str(reason) if reason else None
+
+
+def _refused(outcome: Outcome) -> bool:
+    """APNs did not accept our provider token (older than an hour, as Apple sees it)."""
+    return outcome.reason == "ExpiredProviderToken"

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 import httpx
@@ -23,6 +23,8 @@ from push.providers.h2client import Response as H2Response
 log = logging.getLogger("push.providers")
 
 OutcomeKind = Literal["sent", "retry", "failed", "dead_token"]
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_TTL = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,13 @@ class Push:
     silent: bool
     collapse_key: str | None
     expires_at: datetime | None
+
+    def expiry(self) -> datetime:
+        """When the provider may stop trying to deliver it (a day, unless the row says)."""
+        return self.expires_at or datetime.now(UTC) + DEFAULT_TTL
+
+    def ttl_seconds(self) -> int:
+        return max(int((self.expiry() - datetime.now(UTC)).total_seconds()), 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,26 @@ def oauth_client(base_url: str, timeout: float) -> httpx.AsyncClient:
         http2=True,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
+    )
+
+
+def refused(
+    response: httpx.Response | H2Response, reason: str | None, *, dead: bool, retry: bool = False
+) -> Outcome:
+    """A provider's answer other than success: the token is dead, or it is worth another try
+    later (`retry`, or HTTP 429/5xx), or it failed for good."""
+    kind: OutcomeKind
+    if dead:
+        kind = "dead_token"
+    elif retry or response.status_code in RETRY_STATUSES:
+        kind = "retry"
+    else:
+        kind = "failed"
+    return Outcome(
+        kind,
+        reason=reason,
+        status_code=response.status_code,
+        retry_after=retry_after_seconds(response),
     )
 
 

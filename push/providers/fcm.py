@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,11 @@ from redis.asyncio import Redis
 
 from push.providers.base import (
     Outcome,
-    OutcomeKind,
     Push,
     SharedToken,
     oauth_client,
     oauth_token,
-    retry_after_seconds,
+    refused,
     send_authorized,
     transport_failure,
 )
@@ -36,10 +34,8 @@ from push.providers.h2client import Response as H2Response
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JSON = "application/json; charset=utf-8"
 REFRESH_MARGIN = 300.0
-DEFAULT_TTL = timedelta(days=1)
 DEAD_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 RETRY_CODES = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class Fcm:
@@ -98,19 +94,7 @@ class Fcm:
         if response.status_code == 200:
             return Outcome("sent", status_code=200)
         code = _error_code(response)
-        kind: OutcomeKind
-        if code in DEAD_CODES:
-            kind = "dead_token"
-        elif code in RETRY_CODES or response.status_code in RETRY_STATUSES:
-            kind = "retry"
-        else:
-            kind = "failed"
-        return Outcome(
-            kind,
-            reason=code,
-            status_code=response.status_code,
-            retry_after=retry_after_seconds(response),
-        )
+        return refused(response, code, dead=code in DEAD_CODES, retry=code in RETRY_CODES)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -118,9 +102,10 @@ class Fcm:
 
 
 def message(push: Push) -> dict[str, Any]:
-    expires = push.expires_at or datetime.now(UTC) + DEFAULT_TTL
-    ttl = max(int((expires - datetime.now(UTC)).total_seconds()), 0)
-    android: dict[str, Any] = {"priority": "HIGH" if push.critical else "NORMAL", "ttl": f"{ttl}s"}
+    android: dict[str, Any] = {
+        "priority": "HIGH" if push.critical else "NORMAL",
+        "ttl": f"{push.ttl_seconds()}s",
+    }
     if push.collapse_key:
         android["collapse_key"] = push.collapse_key
     result: dict[str, Any] = {

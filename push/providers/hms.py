@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -20,12 +19,11 @@ from redis.asyncio import Redis
 
 from push.providers.base import (
     Outcome,
-    OutcomeKind,
     Push,
     SharedToken,
     oauth_client,
     oauth_token,
-    retry_after_seconds,
+    refused,
     send_authorized,
     transport_failure,
 )
@@ -38,9 +36,7 @@ PARTIAL = "80100000"
 ALL_TOKENS_INVALID = "80300007"
 AUTH_CODES = frozenset({"80200001", "80200003"})
 RETRY_CODES = frozenset({"81000001"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REFRESH_MARGIN = 300.0
-DEFAULT_TTL = timedelta(days=1)
 
 
 class Hms:
@@ -84,21 +80,10 @@ class Hms:
         except H2Error as exc:
             return transport_failure(exc)
         code, msg = _result(response)
-        kind: OutcomeKind
         if code == SUCCESS:
-            kind = "sent"
-        elif code == ALL_TOKENS_INVALID or (code == PARTIAL and push.token in _illegal(msg)):
-            kind = "dead_token"
-        elif code in RETRY_CODES or response.status_code in RETRY_STATUSES:
-            kind = "retry"
-        else:
-            kind = "failed"
-        return Outcome(
-            kind,
-            reason=None if kind == "sent" else code,
-            status_code=response.status_code,
-            retry_after=retry_after_seconds(response),
-        )
+            return Outcome("sent", status_code=response.status_code)
+        dead = code == ALL_TOKENS_INVALID or (code == PARTIAL and push.token in _illegal(msg))
+        return refused(response, code, dead=dead, retry=code in RETRY_CODES)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -106,12 +91,10 @@ class Hms:
 
 
 def message(push: Push) -> dict[str, Any]:
-    expires = push.expires_at or datetime.now(UTC) + DEFAULT_TTL
-    ttl = max(int((expires - datetime.now(UTC)).total_seconds()), 0)
     data = {"nid": str(push.notification_id), "category": push.category, **push.data}
     android: dict[str, Any] = {
         "urgency": "HIGH" if push.critical else "NORMAL",
-        "ttl": f"{ttl}s",
+        "ttl": f"{push.ttl_seconds()}s",
     }
     if push.category.startswith("task."):
         android["category"] = "WORK"
