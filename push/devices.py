@@ -81,22 +81,24 @@ async def unregister(conn: Connection, *, caller: Caller, device_id: str) -> Non
         if await queries.device_of_user(conn, device_id, caller.user_id) is None:
             raise NotFound("device")
         return
-    await queries.deactivate_device(conn, device_id, reason="unregistered", user_id=caller.user_id)
+    await queries.deactivate(
+        conn, reason="unregistered", device_id=device_id, user_id=caller.user_id
+    )
 
 
 async def signed_out(conn: Connection, device_id: str, *, reason: str) -> None:
     """The device's session ended (logout, revocation): nothing more is pushed to it until the
     app registers again after the next sign-in."""
-    await queries.deactivate_device(conn, device_id, reason=reason)
+    await queries.deactivate(conn, reason=reason, device_id=device_id)
 
 
 async def user_signed_out(conn: Connection, user_id: uuid.UUID, *, reason: str) -> None:
     """Every session of the user ended (their account changed): no device of theirs is pushed
     to until they sign in and register again."""
-    await queries.deactivate_user_devices(conn, user_id, reason=reason)
+    await queries.deactivate(conn, reason=reason, user_id=user_id)
 
 
 async def signed_in(conn: Connection, device_id: str, user_id: uuid.UUID) -> None:
     """Someone signed in on the device: a registration left by another user stops at once, so
     that one person's notifications never reach the next person's hands."""
-    await queries.deactivate_other_users(conn, device_id, user_id)
+    await queries.deactivate(conn, reason="user_changed", device_id=device_id, not_user_id=user_id)

@@ -23,9 +23,7 @@ from push.queries._preferences import (
     save_preferences,
 )
 from push.queries._registrations import (
-    deactivate_device,
-    deactivate_other_users,
-    deactivate_user_devices,
+    deactivate,
     device_of_user,
     lock_live_registrations,
     registration_of_user,
@@ -42,10 +40,8 @@ __all__ = [
     "attempts_of",
     "claim_due",
     "claim_one",
+    "deactivate",
     "deactivate_dead_tokens",
-    "deactivate_device",
-    "deactivate_other_users",
-    "deactivate_user_devices",
     "device_of_user",
     "folded_since_last_summary",
     "lock_live_registrations",

@@ -64,46 +64,31 @@ async def save_registration(
     return row
 
 
-async def deactivate_device(
-    conn: Connection, device_id: str, *, reason: str, user_id: uuid.UUID | None = None
-) -> bool:
-    """Stop pushing to a device (logout, revocation, the user asked); False if it was not live
-    (or, with `user_id`, not that user's)."""
+async def deactivate(
+    conn: Connection,
+    *,
+    reason: str,
+    device_id: str | None = None,
+    user_id: uuid.UUID | None = None,
+    not_user_id: uuid.UUID | None = None,
+) -> int:
+    """Stop pushing to the live registrations matching every given filter (a device; a user's;
+    anyone's but this user's); how many stopped."""
     result: str = await conn.execute(
         """
         update push_registrations
-           set active = false, deactivated_at = now(), deactivated_reason = $2
-         where device_id = $1 and active and ($3::uuid is null or user_id = $3)
+           set active = false, deactivated_at = now(), deactivated_reason = $1
+         where active
+           and ($2::text is null or device_id = $2)
+           and ($3::uuid is null or user_id = $3)
+           and ($4::uuid is null or user_id <> $4)
         """,
-        device_id,
         reason,
-        user_id,
-    )
-    return result.endswith(" 1")
-
-
-async def deactivate_user_devices(conn: Connection, user_id: uuid.UUID, *, reason: str) -> None:
-    await conn.execute(
-        """
-        update push_registrations
-           set active = false, deactivated_at = now(), deactivated_reason = $2
-         where user_id = $1 and active
-        """,
-        user_id,
-        reason,
-    )
-
-
-async def deactivate_other_users(conn: Connection, device_id: str, user_id: uuid.UUID) -> None:
-    await conn.execute(
-        """
-        update push_registrations
-           set active = false, deactivated_at = now(), deactivated_reason = 'user_changed'
-         where device_id = $1 and active and user_id <> $2
-        """,
         device_id,
         user_id,
+        not_user_id,
     )
+    return int(result.rsplit(" ", 1)[-1])
 
 
 async def registration_of_user(
