@@ -1,18 +1,350 @@
-"""SQL of offline sync: the change log."""
+"""SQL of offline sync: the change log, the partition's rows, offline clients, the feed.
+
+A partition's rows are selected with the same scope every API query applies: an RM's own
+customers (and their holdings and notes), own tasks; a branch head adds the tasks of their org
+subtree's users; templates as GET /task-templates lists them; products; own notifications as
+the notification centre lists them.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+import asyncpg
+
+from workbench.customers.queries import _SUMMARY as _CUSTOMER
 from workbench.db import Connection
+from workbench.tasks.queries._common import _TASK, _VERSION
+
+Record = asyncpg.Record
+EVERYONE = uuid.UUID(int=0)  # user_id of changes every partition holds
+
+# $1: the caller; $2: their org subtree's root when they see its users' tasks, else null.
+_TASK_SCOPE = (
+    "(t.assignee_id = $1 or ($2::uuid is not null and t.assignee_id = any(array("
+    "select s.id from subtree_users($2) s(id)))))"
+)
+_TEMPLATE_SCOPE = "($2 or me.path like owner.path || '%' or owner.path like me.path || '%')"
+_NOTIFICATION_VISIBLE = "n.in_app and n.created_at <= now() and n.push_status <> 'withdrawn'"
+_NOTIFICATION = "n.id, n.category, n.title, n.body, n.data, n.created_at, n.read_at"
+_NOTE = "t.id, t.customer_id, t.occurred_at, t.kind, t.actor_id, t.text_enc"
+
+
+async def horizon(conn: Connection) -> int:
+    """xmin of a fresh snapshot: every transaction below it has finished."""
+    return int(await conn.fetchval("select pg_snapshot_xmin(pg_current_snapshot())::text"))
+
+
+async def changes_after(
+    conn: Connection,
+    *,
+    users: list[uuid.UUID],
+    subtree_root: uuid.UUID | None,
+    txid: int,
+    seq: int,
+    below_txid: int,
+    limit: int,
+) -> list[Record]:
+    """The partition's changes after (txid, seq) of transactions below `below_txid`, in order.
+    With `subtree_root`, the tasks of that subtree's users too (a branch head)."""
+    return await conn.fetch(
+        """
+        select l.txid::text::bigint as txid, l.seq, l.entity, l.entity_key
+          from sync_log l
+         where (l.user_id = any($1::uuid[])
+                or ($2::uuid is not null and l.entity = 'task'
+                    and l.user_id = any(array(select s.id from subtree_users($2) s(id)))))
+           and l.txid >= $3::text::xid8 and (l.txid, l.seq) > ($3::text::xid8, $4::bigint)
+           and l.txid < $5::text::xid8
+         order by l.txid, l.seq
+         limit $6
+        """,
+        users,
+        subtree_root,
+        str(txid),
+        seq,
+        str(below_txid),
+        limit,
+    )
+
+
+# ---- rows of the partition: by key (for changes) and in key order (initial sync) --------------
+
+
+async def customers(
+    conn: Connection, owner: uuid.UUID, *, ids: list[uuid.UUID] | None = None,
+    after: uuid.UUID | None = None, limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    if ids is not None:
+        return await conn.fetch(
+            f"select {_CUSTOMER} from customers c where c.owner_id = $1 and c.id = any($2)",
+            owner, ids,
+        )  # fmt: skip
+    return await conn.fetch(
+        f"""
+        select {_CUSTOMER} from customers c
+         where c.owner_id = $1 and ($2::uuid is null or c.id > $2)
+         order by c.id limit $3
+        """,
+        owner, after, limit,
+    )  # fmt: skip
+
+
+_HOLDING = "h.customer_id, h.product_code, h.amount, h.as_of"
+
+
+async def holdings(
+    conn: Connection, owner: uuid.UUID, *, keys: list[tuple[uuid.UUID, str]] | None = None,
+    after: tuple[uuid.UUID, str] | None = None, limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    if keys is not None:
+        return await conn.fetch(
+            f"""
+            select {_HOLDING}
+              from unnest($2::uuid[], $3::text[]) k(customer_id, product_code)
+              join holdings h using (customer_id, product_code)
+              join customers c on c.id = h.customer_id and c.owner_id = $1
+            """,
+            owner, [k[0] for k in keys], [k[1] for k in keys],
+        )  # fmt: skip
+    return await conn.fetch(
+        f"""
+        select {_HOLDING}
+          from customers c join holdings h on h.customer_id = c.id
+         where c.owner_id = $1
+           and ($2::uuid is null or (c.id >= $2 and (h.customer_id, h.product_code) > ($2, $3)))
+         order by h.customer_id, h.product_code limit $4
+        """,
+        owner, after[0] if after else None, after[1] if after else None, limit,
+    )  # fmt: skip
+
+
+async def notes(
+    conn: Connection, owner: uuid.UUID, *, ids: list[uuid.UUID] | None = None,
+    after: uuid.UUID | None = None, limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    if ids is not None:
+        return await conn.fetch(
+            f"""
+            select {_NOTE} from customer_timeline t join customers c on c.id = t.customer_id
+             where c.owner_id = $1 and t.source = 'note' and t.id = any($2)
+            """,
+            owner, ids,
+        )  # fmt: skip
+    return await conn.fetch(
+        f"""
+        select {_NOTE} from customers c join customer_timeline t on t.customer_id = c.id
+         where c.owner_id = $1 and t.source = 'note' and ($2::uuid is null or t.id > $2)
+         order by t.id limit $3
+        """,
+        owner, after, limit,
+    )  # fmt: skip
+
+
+async def tasks(
+    conn: Connection, user: uuid.UUID, subtree_root: uuid.UUID | None, *,
+    ids: list[uuid.UUID] | None = None, after: uuid.UUID | None = None,
+    limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    if ids is not None:
+        return await conn.fetch(
+            f"select {_TASK} from tasks t where {_TASK_SCOPE} and t.id = any($3)",
+            user, subtree_root, ids,
+        )  # fmt: skip
+    return await conn.fetch(
+        f"""
+        select {_TASK} from tasks t
+         where {_TASK_SCOPE} and ($3::uuid is null or t.id > $3)
+         order by t.id limit $4
+        """,
+        user, subtree_root, after, limit,
+    )  # fmt: skip
+
+
+async def template_versions(
+    conn: Connection, pairs: set[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], Record]:
+    """The form versions the given tasks were issued with."""
+    rows = await conn.fetch(
+        f"""
+        select {_VERSION}
+          from unnest($1::uuid[], $2::int[]) k(template_id, version)
+          join task_template_versions v using (template_id, version)
+          join task_templates tt on tt.id = v.template_id
+        """,
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+    )
+    return {(r["id"], r["version"]): r for r in rows}
+
+
+async def templates(
+    conn: Connection, org_unit_id: uuid.UUID, everything: bool, *,
+    ids: list[uuid.UUID] | None = None, after: uuid.UUID | None = None,
+    limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    """Current versions of the templates GET /task-templates lists for this org unit."""
+    return await conn.fetch(
+        f"""
+        select {_VERSION} from task_templates tt
+          join task_template_versions v
+            on v.template_id = tt.id and v.version = tt.current_version
+          join org_units owner on owner.id = tt.owner_unit_id
+          join org_units me on me.id = $1
+         where {_TEMPLATE_SCOPE}
+           and ($3::uuid[] is null or tt.id = any($3))
+           and ($4::uuid is null or tt.id > $4)
+         order by tt.id limit $5
+        """,
+        org_unit_id, everything, ids, after, limit,
+    )  # fmt: skip
+
+
+_PRODUCT = "code, name, category, risk_level, active"
+
+
+async def products(
+    conn: Connection, *, codes: list[str] | None = None, after: str | None = None,
+    limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    if codes is not None:
+        return await conn.fetch(f"select {_PRODUCT} from products where code = any($1)", codes)
+    return await conn.fetch(
+        f"""
+        select {_PRODUCT} from products
+         where ($1::text is null or code collate "C" > $1)
+         order by code collate "C" limit $2
+        """,
+        after, limit,
+    )  # fmt: skip
+
+
+async def notifications(
+    conn: Connection, user: uuid.UUID, *, ids: list[uuid.UUID] | None = None,
+    after: uuid.UUID | None = None, limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    if ids is not None:
+        return await conn.fetch(
+            f"""
+            select {_NOTIFICATION} from notifications n
+             where n.user_id = $1 and {_NOTIFICATION_VISIBLE} and n.id = any($2)
+            """,
+            user, ids,
+        )  # fmt: skip
+    return await conn.fetch(
+        f"""
+        select {_NOTIFICATION} from notifications n
+         where n.user_id = $1 and {_NOTIFICATION_VISIBLE} and ($2::uuid is null or n.id > $2)
+         order by n.id limit $3
+        """,
+        user, after, limit,
+    )  # fmt: skip
+
+
+# ---- offline clients -----------------------------------------------------------------------------
+
+
+async def lock_client(conn: Connection, user_id: uuid.UUID, client_id: str) -> int:
+    """The client's last applied mutation id, its row locked until the transaction ends (a
+    retry racing the first push waits, then answers `duplicate`)."""
+    await conn.execute(
+        """
+        insert into sync_clients (user_id, client_id, last_mutation_id) values ($1, $2, 0)
+        on conflict do nothing
+        """,
+        user_id,
+        client_id,
+    )
+    last: int = await conn.fetchval(
+        "select last_mutation_id from sync_clients where user_id = $1 and client_id = $2"
+        " for update",
+        user_id,
+        client_id,
+    )
+    return last
+
+
+async def save_client(conn: Connection, user_id: uuid.UUID, client_id: str, last: int) -> None:
+    await conn.execute(
+        """
+        update sync_clients set last_mutation_id = $3, updated_at = now()
+         where user_id = $1 and client_id = $2
+        """,
+        user_id,
+        client_id,
+        last,
+    )
+
+
+# ---- the feed: tails the whole log to tell apps to pull ----------------------------------------
+
+
+FEED_LOCK = 0x73796E63  # 'sync': held by the one worker whose feed loop leads
+
+
+async def take_lead(conn: Connection) -> bool:
+    """Lead the feed while this connection lives (or until `give_up_lead`)."""
+    led: bool = await conn.fetchval("select pg_try_advisory_lock($1)", FEED_LOCK)
+    return led
+
+
+async def give_up_lead(conn: Connection) -> None:
+    await conn.execute("select pg_advisory_unlock($1)", FEED_LOCK)
+
+
+async def feed_position(conn: Connection) -> tuple[int, int]:
+    row = await conn.fetchrow("select txid::text::bigint as txid, seq from sync_feed")
+    assert row is not None
+    return row["txid"], row["seq"]
+
+
+async def feed_changes(
+    conn: Connection, *, txid: int, seq: int, below_txid: int, limit: int
+) -> list[Record]:
+    """Who each change after the feed's position is for (the nil uuid: everyone)."""
+    return await conn.fetch(
+        """
+        select l.txid::text::bigint as txid, l.seq, l.user_id, l.entity
+          from sync_log l
+         where l.txid >= $1::text::xid8 and (l.txid, l.seq) > ($1::text::xid8, $2::bigint)
+           and l.txid < $3::text::xid8
+         order by l.txid, l.seq
+         limit $4
+        """,
+        str(txid),
+        seq,
+        str(below_txid),
+        limit,
+    )
+
+
+async def save_feed_position(conn: Connection, txid: int, seq: int) -> None:
+    await conn.execute("update sync_feed set txid = $1::text::xid8, seq = $2", str(txid), seq)
+
+
+async def branch_heads_above(conn: Connection, user_ids: list[uuid.UUID]) -> list[Record]:
+    """For each user, the branch heads whose subtree holds them: (user_id, head_id)."""
+    return await conn.fetch(
+        """
+        select u.id as user_id, h.id as head_id
+          from users u
+          join org_units uu on uu.id = u.org_unit_id
+          join org_units hu on uu.path like hu.path || '%'
+          join users h on h.org_unit_id = hu.id and h.role = 'branch_head' and h.active
+         where u.id = any($1)
+        """,
+        user_ids,
+    )
 
 
 async def purge_changes(conn: Connection, *, older_than_days: int, batch: int) -> int:
     """Delete up to `batch` changes older than the retention; the number deleted."""
     result: str = await conn.execute(
         """
-        delete from sync_changes
-         where (txid, seq) in (select txid, seq from sync_changes
-                                where changed_at < now() - make_interval(days => $1)
-                                limit $2)
+        delete from sync_log
+         where ctid = any(array(select ctid from sync_log
+                                 where changed_at < now() - make_interval(days => $1)
+                                 limit $2))
         """,
         older_than_days,
         batch,

@@ -16,6 +16,11 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from redis.asyncio import ConnectionPool
 
 from push import routes as push_routes
+from sync import routes as sync_routes
+from sync.cursor import Signer
+from sync.events import Hub
+from sync.pull import Puller
+from sync.signals import Signals
 from workbench import migrate
 from workbench.access.guards import current_caller
 from workbench.customers import routes as customer_routes
@@ -92,6 +97,14 @@ def create_app(settings: Settings) -> Litestar:
             access_ttl_seconds=settings.access_token_ttl_seconds,
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
         )
+        signals = Signals(redis, prefix=settings.redis_prefix)
+        app.state.sync_puller = Puller(
+            signer=Signer(settings.blind_index_key),
+            signals=signals,
+            retention_days=settings.sync_retention_days,
+            min_schema=settings.sync_min_schema,
+        )
+        app.state.sync_hub = Hub(redis, signals)
         try:
             if settings.bootstrap_admin:
                 login, password = settings.bootstrap_admin
@@ -102,6 +115,7 @@ def create_app(settings: Settings) -> Litestar:
                         log.info("bootstrap admin created", extra={"login": login})
             yield
         finally:
+            await app.state.sync_hub.aclose()
             await redis.aclose()
             await pool.close()
 
@@ -115,6 +129,7 @@ def create_app(settings: Settings) -> Litestar:
             *task_routes.ROUTES,
             *confirmation_page.ROUTES,
             *push_routes.ROUTES,
+            *sync_routes.ROUTES,
         ],
         lifespan=[lifespan],
         dependencies={

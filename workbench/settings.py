@@ -215,6 +215,11 @@ class Settings:
         "days the sync change log (tombstones included) is kept; older cursors start over",
         default=90,
     )
+    sync_min_schema: int = _env(
+        "WORKBENCH_SYNC_MIN_SCHEMA",
+        "oldest client sync schema served (older apps get sync.schema_too_old)",
+        default=1,
+    )
     worker_metrics_port: int | None = _env(
         "WORKBENCH_WORKER_METRICS_PORT",
         "port of the worker's Prometheus endpoint (unset: none)",
@@ -277,6 +282,7 @@ _POSITIVE = (
     "push_timeout_seconds",
     "push_escalation_grace_minutes",
     "sync_retention_days",
+    "sync_min_schema",
 )
 
 # A provider is configured completely or not at all.

@@ -8,6 +8,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 from push import jobs as push_jobs
+from sync import feed as sync_feed
 from sync import jobs as sync_jobs
 from workbench.db import create_pool
 from workbench.identity import jobs as identity_jobs
@@ -19,9 +20,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["pool"] = await create_pool(settings.database_url, max_size=5 + 2 * settings.push_loops)
     await push_jobs.start_delivery(ctx)
+    await sync_feed.start(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await sync_feed.stop(ctx)
     await push_jobs.stop_delivery(ctx)
     if pool := ctx.get("pool"):
         await pool.close()

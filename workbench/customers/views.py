@@ -66,7 +66,8 @@ def _masked(vault: Vault, role: Role, row: queries.Record) -> tuple[str, str, st
     )
 
 
-def _summary(vault: Vault, role: Role, row: queries.Record) -> wire.CustomerSummary:
+def summary(vault: Vault, role: Role, row: queries.Record) -> wire.CustomerSummary:
+    """A customer as a list (and sync) shows it: personal data masked for the role."""
     name, phone, id_number = _masked(vault, role, row)
     return wire.CustomerSummary(
         id=row["id"],
@@ -123,7 +124,7 @@ async def list_customers(
         after=after,
         limit=limit + 1,
     )
-    items = [_summary(vault, caller.role, r) for r in rows[:limit]]
+    items = [summary(vault, caller.role, r) for r in rows[:limit]]
     more = len(rows) > limit
     return Page(
         items=items,
@@ -146,7 +147,7 @@ async def customer_360(
 ) -> wire.Customer360:
     """Masked profile, holdings, intimacy score and the newest timeline; the view is audited."""
     row = await visible_customer(conn, caller=caller, customer_id=customer_id)
-    summary = _summary(vault, caller.role, row)
+    listed = summary(vault, caller.role, row)
     holdings = [
         wire.Holding(
             product_code=h["product_code"],
@@ -166,18 +167,18 @@ async def customer_360(
         client_ip=client_ip,
     )
     return wire.Customer360(
-        id=summary.id,
+        id=listed.id,
         external_id=row["external_id"],
-        name=summary.name,
-        phone=summary.phone,
-        id_number=summary.id_number,
-        risk_level=summary.risk_level,
-        segment=summary.segment,
-        tags=summary.tags,
-        aum=summary.aum,
-        verified=summary.verified,
+        name=listed.name,
+        phone=listed.phone,
+        id_number=listed.id_number,
+        risk_level=listed.risk_level,
+        segment=listed.segment,
+        tags=listed.tags,
+        aum=listed.aum,
+        verified=listed.verified,
         verified_at=row["verified_at"],
-        owner_id=summary.owner_id,
+        owner_id=listed.owner_id,
         intimacy_score=await timeline.intimacy_score(conn, customer_id=customer_id),
         holdings=holdings,
         timeline=await timeline.page(

@@ -7,10 +7,19 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from workbench.errors import DomainError, InvalidToken, Unauthorized, UpgradeRequired
+from workbench.errors import (
+    DeviceRevoked,
+    DomainError,
+    InvalidToken,
+    Unauthorized,
+    UpgradeRequired,
+)
 from workbench.identity import service as identity
 
 PUBLIC = "public"  # route opt key: no sign-in needed (login, links opened by customers, ops)
+# Route opt key: a revoked device is answered by the route (sync pull: `wipe: true`) instead of
+# 403; the route finds this key set in the scope, and no caller.
+ANSWERS_WIPE = "answers_wipe"
 _OPEN_PREFIXES = ("/schema",)
 
 
@@ -49,7 +58,13 @@ async def require_authentication(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <access token>`")
-    caller = await identity.authenticate(connection.app.state.auth, token.strip())
+    try:
+        caller = await identity.authenticate(connection.app.state.auth, token.strip())
+    except DeviceRevoked:
+        if not handler.opt.get(ANSWERS_WIPE):
+            raise
+        connection.scope[ANSWERS_WIPE] = True  # type: ignore[literal-required]
+        return
     sent_device = connection.headers.get("x-device-id")
     if sent_device is not None and sent_device != caller.device_id:
         raise InvalidToken("This token was issued to another device")

@@ -117,3 +117,44 @@ async def mark_read(
         notification_id,
         user_id,
     )
+
+
+async def insert_for_registered(
+    conn: Connection,
+    *,
+    user_ids: list[uuid.UUID],
+    notification_ids: list[uuid.UUID],
+    category: str,
+    title: str,
+    body: str,
+    dedupe_key: str,
+    priority: str,
+    silent: bool,
+    in_app: bool,
+    collapse_key: str | None,
+    expires_at: datetime | None,
+) -> int:
+    """One notification per user who has a live push registration (nobody else can receive
+    it); a user who already has this dedupe key gets nothing new. The number stored."""
+    result: str = await conn.execute(
+        """
+        insert into notifications (id, user_id, category, title, body, data, dedupe_key,
+                                   priority, silent, in_app, collapse_key, expires_at)
+        select u.nid, u.id, $2, $3, $4, '{}', $5, $6, $7, $8, $9, $10
+          from unnest($1::uuid[], $11::uuid[]) u(id, nid)
+         where exists (select from push_registrations r where r.user_id = u.id and r.active)
+        on conflict (user_id, dedupe_key) do nothing
+        """,
+        user_ids,
+        category,
+        title,
+        body,
+        dedupe_key,
+        priority,
+        silent,
+        in_app,
+        collapse_key,
+        expires_at,
+        notification_ids,
+    )
+    return int(result.rsplit(" ", 1)[-1])

@@ -90,3 +90,33 @@ async def mark_read(
     if row is None:
         raise NotFound("notification")
     return msgspec.convert(dict(row), Notification)
+
+
+async def notify_registered(
+    conn: Connection,
+    *,
+    user_ids: list[uuid.UUID],
+    category: str,
+    dedupe_key: str,
+    title: str = "",
+    body: str = "",
+    collapse_key: str | None = None,
+    expires_at: datetime | None = None,
+) -> int:
+    """`notify` for many users at once, only those with a device to push to (a silent poke
+    means nothing in the notification centre)."""
+    kind = categories.get(category)
+    return await queries.insert_for_registered(
+        conn,
+        user_ids=user_ids,
+        notification_ids=[uuid7() for _ in user_ids],
+        category=kind.name,
+        title=title,
+        body=body,
+        dedupe_key=dedupe_key,
+        priority=kind.priority,
+        silent=kind.silent,
+        in_app=kind.in_app,
+        collapse_key=collapse_key,
+        expires_at=expires_at,
+    )

@@ -114,6 +114,11 @@ async def detail(conn: Connection, *, caller: Caller, task_id: uuid.UUID) -> wir
 async def _detail(conn: Connection, row: queries.Record) -> wire.Task:
     version = await queries.template_version(conn, row["template_id"], row["template_version"])
     assert version is not None
+    return task_of(row, version)
+
+
+def task_of(row: queries.Record, version: queries.Record) -> wire.Task:
+    """A task as its detail view (and sync) shows it, with its template version's form."""
     return wire.Task(
         **msgspec.structs.asdict(summary(row)),
         requires_customer_confirmation=version["requires_customer_confirmation"],

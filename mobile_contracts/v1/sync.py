@@ -1,0 +1,187 @@
+"""Offline sync: pull the caller's partition from a cursor, push queued offline mutations.
+
+Rows travel in the shape of the client's `schema_version`: `sync.schema.CURRENT` is this server's,
+and the one before it is still served while apps move over (see `sync.schema`).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+
+from mobile_contracts.v1.customers import NoteKind, ProductRisk
+
+MAX_PULL_LIMIT = 5_000
+DEFAULT_PULL_LIMIT = 1_000
+MAX_MUTATIONS = 500
+
+
+class Entity(enum.StrEnum):
+    """What a change is about. A customer's delete takes its holdings and notes with it."""
+
+    PRODUCT = "product"
+    TASK_TEMPLATE = "task_template"
+    CUSTOMER = "customer"
+    HOLDING = "holding"
+    NOTE = "note"
+    TASK = "task"
+    NOTIFICATION = "notification"
+
+
+class Op(enum.StrEnum):
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+class PullRequest(msgspec.Struct, kw_only=True):
+    """`cursor` from the last answer (none: a fresh initial sync)."""
+
+    schema_version: int
+    cursor: Annotated[str, msgspec.Meta(max_length=2_000)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT
+
+
+class Change(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An upsert carries the full current row, masked as the API masks it."""
+
+    entity: Entity
+    op: Op
+    id: str
+    data: Any = None
+
+
+class PullResult(msgspec.Struct, kw_only=True):
+    """Apply `changes` in order, store `cursor`, and pull again at once while `has_more`.
+    `wipe`: this device was revoked; delete every local copy and sign out."""
+
+    changes: list[Change]
+    cursor: str | None
+    has_more: bool
+    wipe: bool = False
+
+
+class Mutation(msgspec.Struct, kw_only=True):
+    """One offline action, named like the API operation it performs (see `sync.mutations`)."""
+
+    id: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    args: dict[str, Any] = {}
+
+
+class PushRequest(msgspec.Struct, kw_only=True):
+    """Mutations of one app install (`client_id`), oldest first; ids increase per client."""
+
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    mutations: Annotated[list[Mutation], msgspec.Meta(max_length=MAX_MUTATIONS)]
+
+
+class MutationStatus(enum.StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # applied (or answered) by an earlier push; nothing done now
+    REJECTED = "rejected"  # can never succeed (bad args, forbidden, illegal); `code` says why
+    CONFLICT = "conflict"  # the server's row moved on; `server` is its current state
+
+
+class MutationResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: int
+    status: MutationStatus
+    code: str | None = None
+    detail: str | None = None
+    server: Any = None  # conflict: the row as the server has it now
+    result: Any = None  # applied: what the API operation answered
+    problem: dict[str, Any] | None = None  # rejected: the API error's details (e.g. per field)
+
+
+class PushResult(msgspec.Struct, kw_only=True):
+    results: list[MutationResult]
+    last_mutation_id: int
+
+
+# ---- arguments of each offline mutation (named like the API operation) -------------------------
+
+
+class TaskArgs(msgspec.Struct, kw_only=True):
+    """task.start"""
+
+    task_id: uuid.UUID
+
+
+class TaskSubmitArgs(msgspec.Struct, kw_only=True):
+    """task.submit: as POST /tasks/{id}/submit."""
+
+    task_id: uuid.UUID
+    values: dict[str, Any]
+
+
+class TaskCancelArgs(msgspec.Struct, kw_only=True):
+    """task.cancel: as POST /tasks/{id}/cancel."""
+
+    task_id: uuid.UUID
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class TaskRescheduleArgs(msgspec.Struct, kw_only=True):
+    """task.reschedule: as PATCH /tasks/{id}."""
+
+    task_id: uuid.UUID
+    due_at: Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class NoteAddArgs(msgspec.Struct, kw_only=True):
+    """note.add: as POST /customers/{id}/notes; create `id` on the device."""
+
+    customer_id: uuid.UUID
+    id: uuid.UUID
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    kind: NoteKind
+
+
+class NotificationReadArgs(msgspec.Struct, kw_only=True):
+    """notification.read: as POST /notifications/{id}/read."""
+
+    notification_id: uuid.UUID
+
+
+# ---- rows that only sync carries (the others are the API's own structs) -----------------------
+
+
+class SyncProduct(msgspec.Struct, kw_only=True):
+    code: str
+    name: str
+    category: str
+    risk_level: ProductRisk
+    active: bool
+
+
+class SyncHolding(msgspec.Struct, kw_only=True):
+    """One product a customer holds; `id` is `<customer_id>:<product_code>`. The product's
+    name, category and risk come with the product entity."""
+
+    id: str
+    customer_id: uuid.UUID
+    product_code: str
+    amount: Decimal
+    as_of: date
+
+
+class SyncNote(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A note the RM wrote on a customer's timeline (visit, call, chat, other)."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    occurred_at: datetime
+    kind: str
+    actor_id: uuid.UUID | None = None
+    text: str | None = None
+
+
+class SyncEvent(msgspec.Struct, kw_only=True):
+    """A server-sent event on GET /sync/events: `pull` means something in my partition
+    changed; `hello` opens the stream."""
+
+    type: str

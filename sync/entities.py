@@ -1,0 +1,248 @@
+"""The entities of a partition: how each is read by key (for a change) and in key order (for
+an initial sync), and shaped exactly as the API shows it (personal data masked for the role).
+
+Every later synced entity (brochures, surveys, work orders) plugs in here with its two reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import sync as wire
+from mobile_contracts.v1.customers import ProductRisk
+from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.notifications import Notification
+from sync import queries
+from workbench.access import Caller
+from workbench.customers import views as customer_views
+from workbench.db import Connection
+from workbench.security.vault import Vault
+from workbench.tasks import lifecycle, templates
+from workbench.timeline.service import text_aad
+
+Rows = list[tuple[str, Any]]  # (key, wire row) in key order
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """Whose rows are pulled, and with what to unmask (then mask) them."""
+
+    caller: Caller
+    vault: Vault
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.caller.user_id
+
+    @property
+    def subtree_root(self) -> uuid.UUID | None:
+        """Branch heads' partitions hold their org subtree's tasks."""
+        return self.caller.org_unit_id if self.caller.role is Role.BRANCH_HEAD else None
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    entity: wire.Entity
+    by_keys: Callable[[Connection, Partition, list[str]], Awaitable[Rows]]
+    page: Callable[[Connection, Partition, list[str] | None, int], Awaitable[Rows]]
+    # A key that is not (or no longer) in the partition: tell the app to delete it. Templates
+    # outside the caller's units never were in it (a move between units resets the cursor).
+    delete_unseen: bool = True
+
+
+def _uuids(keys: list[str]) -> list[uuid.UUID]:
+    out = []
+    for key in keys:
+        try:
+            out.append(uuid.UUID(key))
+        except ValueError:
+            continue
+    return out
+
+
+# ---- customers, holdings, notes ------------------------------------------------------------------
+
+
+def _customers(part: Partition, rows: list[queries.Record]) -> Rows:
+    role = part.caller.role
+    return [(str(r["id"]), customer_views.summary(part.vault, role, r)) for r in rows]
+
+
+async def _customers_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    return _customers(part, await queries.customers(conn, part.user_id, ids=_uuids(keys)))
+
+
+async def _customers_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Rows:
+    start = uuid.UUID(after[0]) if after else None
+    return _customers(part, await queries.customers(conn, part.user_id, after=start, limit=limit))
+
+
+def _holding_key(customer_id: uuid.UUID, product_code: str) -> str:
+    return f"{customer_id}:{product_code}"
+
+
+def _holdings(rows: list[queries.Record]) -> Rows:
+    out: Rows = []
+    for r in rows:
+        key = _holding_key(r["customer_id"], r["product_code"])
+        out.append((key, wire.SyncHolding(id=key, customer_id=r["customer_id"],
+                                          product_code=r["product_code"], amount=r["amount"],
+                                          as_of=r["as_of"])))  # fmt: skip
+    return out
+
+
+async def _holdings_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    pairs = []
+    for key in keys:
+        customer, _, code = key.partition(":")
+        try:
+            pairs.append((uuid.UUID(customer), code))
+        except ValueError:
+            continue
+    return _holdings(await queries.holdings(conn, part.user_id, keys=pairs))
+
+
+async def _holdings_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Rows:
+    start = (uuid.UUID(after[0]), after[1]) if after else None
+    return _holdings(await queries.holdings(conn, part.user_id, after=start, limit=limit))
+
+
+def _notes(part: Partition, rows: list[queries.Record]) -> Rows:
+    decrypt = part.vault.cipher.decrypt
+    return [
+        (
+            str(r["id"]),
+            wire.SyncNote(
+                id=r["id"],
+                customer_id=r["customer_id"],
+                occurred_at=r["occurred_at"],
+                kind=r["kind"],
+                actor_id=r["actor_id"],
+                text=decrypt(r["text_enc"], aad=text_aad(r["id"])) if r["text_enc"] else None,
+            ),
+        )
+        for r in rows
+    ]
+
+
+async def _notes_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    return _notes(part, await queries.notes(conn, part.user_id, ids=_uuids(keys)))
+
+
+async def _notes_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Rows:
+    start = uuid.UUID(after[0]) if after else None
+    return _notes(part, await queries.notes(conn, part.user_id, after=start, limit=limit))
+
+
+# ---- tasks and templates -------------------------------------------------------------------------
+
+
+async def _tasks(conn: Connection, rows: list[queries.Record]) -> Rows:
+    versions = await queries.template_versions(
+        conn, {(r["template_id"], r["template_version"]) for r in rows}
+    )
+    return [
+        (str(r["id"]), lifecycle.task_of(r, versions[(r["template_id"], r["template_version"])]))
+        for r in rows
+    ]
+
+
+async def _tasks_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    rows = await queries.tasks(conn, part.user_id, part.subtree_root, ids=_uuids(keys))
+    return await _tasks(conn, rows)
+
+
+async def _tasks_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Rows:
+    start = uuid.UUID(after[0]) if after else None
+    rows = await queries.tasks(conn, part.user_id, part.subtree_root, after=start, limit=limit)
+    return await _tasks(conn, rows)
+
+
+async def _templates_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    rows = await queries.templates(
+        conn, part.caller.org_unit_id, part.caller.sees_everything, ids=_uuids(keys)
+    )
+    return [(str(r["id"]), templates.to_wire(r)) for r in rows]
+
+
+async def _templates_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Rows:
+    rows = await queries.templates(
+        conn, part.caller.org_unit_id, part.caller.sees_everything,
+        after=uuid.UUID(after[0]) if after else None, limit=limit,
+    )  # fmt: skip
+    return [(str(r["id"]), templates.to_wire(r)) for r in rows]
+
+
+# ---- products and notifications ------------------------------------------------------------------
+
+
+def _product(r: queries.Record) -> wire.SyncProduct:
+    risk = ProductRisk(f"R{r['risk_level']}")
+    return wire.SyncProduct(
+        code=r["code"], name=r["name"], category=r["category"], risk_level=risk, active=r["active"]
+    )
+
+
+def _products(rows: list[queries.Record]) -> Rows:
+    return [(r["code"], _product(r)) for r in rows]
+
+
+async def _products_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    return _products(await queries.products(conn, codes=keys))
+
+
+async def _products_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Rows:
+    return _products(await queries.products(conn, after=after[0] if after else None, limit=limit))
+
+
+def _notifications(rows: list[queries.Record]) -> Rows:
+    return [(str(r["id"]), msgspec.convert(dict(r), Notification)) for r in rows]
+
+
+async def _notifications_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    return _notifications(await queries.notifications(conn, part.user_id, ids=_uuids(keys)))
+
+
+async def _notifications_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Rows:
+    start = uuid.UUID(after[0]) if after else None
+    return _notifications(await queries.notifications(conn, part.user_id, after=start, limit=limit))
+
+
+# In initial-sync order: what other rows refer to comes first.
+KINDS: tuple[Kind, ...] = (
+    Kind(wire.Entity.PRODUCT, _products_by_keys, _products_page),
+    Kind(wire.Entity.TASK_TEMPLATE, _templates_by_keys, _templates_page, delete_unseen=False),
+    Kind(wire.Entity.CUSTOMER, _customers_by_keys, _customers_page),
+    Kind(wire.Entity.HOLDING, _holdings_by_keys, _holdings_page),
+    Kind(wire.Entity.NOTE, _notes_by_keys, _notes_page),
+    Kind(wire.Entity.TASK, _tasks_by_keys, _tasks_page),
+    Kind(wire.Entity.NOTIFICATION, _notifications_by_keys, _notifications_page),
+)
+BY_ENTITY = {k.entity.value: k for k in KINDS}
+
+
+def page_key(entity: wire.Entity, key: str) -> list[str]:
+    """The keyset position after `key` (a holding's is its customer and product)."""
+    if entity is wire.Entity.HOLDING:
+        customer, _, code = key.partition(":")
+        return [customer, code]
+    return [key]

@@ -1,0 +1,178 @@
+"""Push: offline mutations applied exactly once, in order, through the API's own services.
+
+A batch belongs to one client (an app install). Its row in `sync_clients` is locked, every
+mutation after the client's last applied id runs in its own savepoint, and the new last id is
+saved in the same transaction: a batch retried after a lost answer finds those ids done and
+answers `duplicate`; two pushes racing for one client take turns.
+
+Each mutation names the API operation it performs and goes through the same service function,
+with the same role and scope checks, so an offline write obeys every rule an online one does.
+Conflict policy (also in the README):
+- task.start / task.submit / task.cancel: the server's status wins. If the task moved on while
+  the app was offline (the branch head cancelled it, it expired, it was already submitted), the
+  mutation is a `conflict` and carries the task as the server has it; the app shows it and
+  keeps the RM's draft locally.
+- task.reschedule: last writer wins while the task is open; a closed task is a `conflict`.
+- note.add: notes only accumulate; the note id made on the device makes a resend harmless.
+- notification.read: idempotent, never conflicts.
+Anything that can never succeed (bad arguments, a role that may not do it, an object the user
+cannot see, answers that do not fit the form) is `rejected` with the API's error code, and the
+mutations after it still run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import customers as customer_wire
+from mobile_contracts.v1 import sync as wire
+from mobile_contracts.v1 import tasks as task_wire
+from mobile_contracts.v1.identity import Role
+from sync import queries
+from workbench.access import Caller
+from workbench.customers import views as customer_views
+from workbench.db import Connection
+from workbench.errors import DomainError
+from workbench.notifications import service as notifications
+from workbench.security.vault import Vault
+from workbench.tasks import lifecycle
+
+log = logging.getLogger("sync.mutations")
+
+
+class MutationOrder(DomainError):
+    status, code, title = 422, "sync.mutation_order", "Mutation ids must increase"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    caller: Caller
+    vault: Vault
+    bank_timezone: str
+
+
+Apply = Callable[[Connection, Context, Any], Awaitable[Any]]
+ServerRow = Callable[[Connection, Context, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    args: type[msgspec.Struct]
+    roles: frozenset[Role]
+    apply: Apply
+    conflicts: tuple[type[DomainError], ...] = ()
+    server_row: ServerRow | None = None
+
+
+async def _task_now(conn: Connection, ctx: Context, args: Any) -> Any:
+    return await lifecycle.detail(conn, caller=ctx.caller, task_id=args.task_id)
+
+
+async def _start(conn: Connection, ctx: Context, args: Any) -> Any:
+    return await lifecycle.start(conn, caller=ctx.caller, task_id=args.task_id)
+
+
+async def _submit(conn: Connection, ctx: Context, args: Any) -> Any:
+    return await lifecycle.submit(
+        conn, vault=ctx.vault, caller=ctx.caller, task_id=args.task_id,
+        submission=task_wire.Submission(values=args.values), tz=ctx.bank_timezone,
+    )  # fmt: skip
+
+
+async def _cancel(conn: Connection, ctx: Context, args: Any) -> Any:
+    return await lifecycle.cancel(conn, caller=ctx.caller, task_id=args.task_id, reason=args.reason)
+
+
+async def _reschedule(conn: Connection, ctx: Context, args: Any) -> Any:
+    return await lifecycle.reschedule(
+        conn, caller=ctx.caller, task_id=args.task_id, due_at=args.due_at
+    )
+
+
+async def _add_note(conn: Connection, ctx: Context, args: Any) -> Any:
+    note = customer_wire.NoteCreate(text=args.text, kind=args.kind, id=args.id)
+    return await customer_views.add_note(
+        conn, vault=ctx.vault, caller=ctx.caller, customer_id=args.customer_id, note=note
+    )
+
+
+async def _read(conn: Connection, ctx: Context, args: Any) -> Any:
+    return await notifications.mark_read(
+        conn, caller=ctx.caller, notification_id=args.notification_id
+    )
+
+
+RM = frozenset({Role.RM})
+STAFF = frozenset({Role.RM, Role.BRANCH_HEAD})
+ANYONE = frozenset(Role)
+TASK_MOVED_ON = (lifecycle.IllegalTransition,)
+
+OPERATIONS: dict[str, Operation] = {
+    "task.start": Operation(wire.TaskArgs, RM, _start, TASK_MOVED_ON, _task_now),
+    "task.submit": Operation(wire.TaskSubmitArgs, RM, _submit, TASK_MOVED_ON, _task_now),
+    "task.cancel": Operation(wire.TaskCancelArgs, STAFF, _cancel, TASK_MOVED_ON, _task_now),
+    "task.reschedule": Operation(
+        wire.TaskRescheduleArgs, STAFF, _reschedule, TASK_MOVED_ON, _task_now
+    ),
+    "note.add": Operation(wire.NoteAddArgs, RM, _add_note),
+    "notification.read": Operation(wire.NotificationReadArgs, ANYONE, _read),
+}
+
+
+async def push(conn: Connection, *, ctx: Context, request: wire.PushRequest) -> wire.PushResult:
+    """Apply the batch; the caller's request transaction commits results and last id together."""
+    ids = [m.id for m in request.mutations]
+    if any(b <= a for a, b in itertools.pairwise(ids)):
+        raise MutationOrder("Mutation ids within a batch must strictly increase")
+    user_id = ctx.caller.user_id
+    last = await queries.lock_client(conn, user_id, request.client_id)
+    results = []
+    for mutation in request.mutations:
+        if mutation.id <= last:
+            results.append(
+                wire.MutationResult(id=mutation.id, status=wire.MutationStatus.DUPLICATE)
+            )
+            continue
+        results.append(await _apply_one(conn, ctx, mutation))
+        last = mutation.id
+    await queries.save_client(conn, user_id, request.client_id, last)
+    return wire.PushResult(results=results, last_mutation_id=last)
+
+
+def _rejected(mutation: wire.Mutation, code: str, detail: str, **extra: Any) -> wire.MutationResult:
+    return wire.MutationResult(
+        id=mutation.id, status=wire.MutationStatus.REJECTED, code=code, detail=detail,
+        problem=extra or None,
+    )  # fmt: skip
+
+
+async def _apply_one(
+    conn: Connection, ctx: Context, mutation: wire.Mutation
+) -> wire.MutationResult:
+    operation = OPERATIONS.get(mutation.name)
+    if operation is None:
+        return _rejected(mutation, "sync.unknown_mutation", f"No mutation named {mutation.name!r}")
+    if ctx.caller.role not in operation.roles:
+        return _rejected(mutation, "auth.forbidden", f"Your role may not {mutation.name}")
+    try:
+        args = msgspec.convert(mutation.args, operation.args)
+    except msgspec.ValidationError as exc:
+        return _rejected(mutation, "request.invalid", str(exc))
+    try:
+        async with conn.transaction():  # a savepoint: a refused mutation leaves nothing behind
+            result = await operation.apply(conn, ctx, args)
+    except operation.conflicts as exc:
+        server = await operation.server_row(conn, ctx, args) if operation.server_row else None
+        return wire.MutationResult(
+            id=mutation.id, status=wire.MutationStatus.CONFLICT, code=exc.code,
+            detail=exc.detail, server=server,
+        )  # fmt: skip
+    except DomainError as exc:
+        return _rejected(mutation, exc.code, exc.detail or exc.title, **exc.extra)
+    return wire.MutationResult(id=mutation.id, status=wire.MutationStatus.APPLIED, result=result)

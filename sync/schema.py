@@ -1,0 +1,61 @@
+"""Client schema versions: the row shapes a client understands.
+
+- 2 (current): tasks carry their form, values and timestamps; notes and notifications sync.
+- 1 (previous, still served during the transition): tasks as the inbox lists them (the form
+  comes from the template); no notes, no notifications.
+
+A client below `WORKBENCH_SYNC_MIN_SCHEMA` gets `sync.schema_too_old` and must update the app;
+a client that changes version starts a fresh initial sync (its cursor names the old version).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mobile_contracts.v1 import sync as wire
+from mobile_contracts.v1 import tasks as task_wire
+from workbench.errors import DomainError
+
+CURRENT = 2
+PREVIOUS = 1
+_V1_ENTITIES = frozenset(
+    {wire.Entity.PRODUCT, wire.Entity.TASK_TEMPLATE, wire.Entity.CUSTOMER, wire.Entity.HOLDING,
+     wire.Entity.TASK}
+)  # fmt: skip
+
+
+class SchemaTooOld(DomainError):
+    status, code, title = 426, "sync.schema_too_old", "Update the app to keep syncing"
+
+
+class SchemaUnknown(DomainError):
+    status, code, title = 422, "sync.schema_unknown", "This server does not know that schema"
+
+
+def check(version: int, minimum: int) -> None:
+    if version < max(minimum, PREVIOUS):
+        raise SchemaTooOld(
+            f"Schema {version} is no longer served; the oldest served is {max(minimum, PREVIOUS)}",
+            min_schema_version=max(minimum, PREVIOUS),
+            current_schema_version=CURRENT,
+        )
+    if version > CURRENT:
+        raise SchemaUnknown(
+            f"The newest schema this server serves is {CURRENT}", current_schema_version=CURRENT
+        )
+
+
+def carries(version: int, entity: wire.Entity) -> bool:
+    return version >= CURRENT or entity in _V1_ENTITIES
+
+
+def shape(version: int, entity: wire.Entity, row: Any) -> Any:
+    """The row as a client of `version` expects it."""
+    if version >= CURRENT or entity is not wire.Entity.TASK:
+        return row
+    return task_wire.TaskSummary(
+        id=row.id, title=row.title, status=row.status, due_at=row.due_at, overdue=row.overdue,
+        assignee_id=row.assignee_id, customer_id=row.customer_id, template_id=row.template_id,
+        template_version=row.template_version, created_at=row.created_at,
+        updated_at=row.updated_at,
+    )  # fmt: skip

@@ -1,0 +1,115 @@
+"""What Redis knows about the change log, kept by the sync feed, read by every pull.
+
+Keys (under the deployment's prefix):
+- `sync:since`  position from which the keys below are complete (set when Redis starts empty);
+- `sync:tail`   position up to which the feed has recorded every change, and when it did;
+- `sync:u:<id>` the newest change position of that user's partition (`u:<nil uuid>`: changes
+  every partition holds).
+
+A pull at position p may answer "nothing changed, you are now at tail" without PostgreSQL when
+since <= p <= tail, the tail is fresh, and neither the user's nor everyone's newest change is
+after p. Anything missing or stale (Redis restarted, the feed stopped) falls back to PostgreSQL,
+so a lost Redis costs speed, never a change. A user's key only ever grows (a Lua max), so a
+feed that takes over and replays a batch cannot move it back.
+
+Pokes: the feed publishes `pull` on `sync:poke:<id>` (`sync:poke:all` for changes everyone
+holds); GET /sync/events relays them as server-sent events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from sync.cursor import Position
+
+log = logging.getLogger("sync.signals")
+FRESH_SECONDS = 5.0  # a tail older than this is not trusted (the feed may have stopped)
+_WIDTH = 20
+
+_MAX_SET = """
+local current = redis.call('GET', KEYS[1])
+if not current or ARGV[1] > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+"""
+
+
+def encode(position: Position) -> str:
+    """Positions as strings that sort like the positions (for Redis' string comparison)."""
+    return f"{position.txid:0{_WIDTH}d}:{position.seq:0{_WIDTH}d}"
+
+
+def decode(raw: bytes | str) -> Position:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    txid, seq = text.split(":")[:2]
+    return Position(int(txid), int(seq))
+
+
+class Signals:
+    def __init__(self, redis: Redis, *, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}sync:"
+
+    def user_key(self, user_id: uuid.UUID) -> str:
+        return f"{self._prefix}u:{user_id}"
+
+    def channel(self, user_id: uuid.UUID | None) -> str:
+        return f"{self._prefix}poke:{user_id if user_id else 'all'}"
+
+    @property
+    def channel_pattern(self) -> str:
+        return f"{self._prefix}poke:*"
+
+    async def unchanged_to(self, user_id: uuid.UUID, position: Position) -> Position | None:
+        """The feed's tail if nothing in the user's partition changed after `position` up to
+        it; None when Redis cannot tell (then PostgreSQL answers)."""
+        try:
+            since, tail, mine, everyone = await self._redis.mget(
+                f"{self._prefix}since",
+                f"{self._prefix}tail",
+                self.user_key(user_id),
+                self.user_key(uuid.UUID(int=0)),
+            )
+        except (RedisError, OSError):
+            return None
+        if since is None or tail is None:
+            return None
+        tail_text = tail.decode()
+        tail_at = float(tail_text.rsplit(":", 1)[1])
+        if time.time() - tail_at > FRESH_SECONDS:
+            return None
+        tail_position, since_position = decode(tail_text), decode(since)
+        if not since_position <= position <= tail_position:
+            return None
+        for newest in (mine, everyone):
+            if newest is not None and decode(newest) > position:
+                return None
+        return tail_position
+
+    async def record(
+        self, *, start: Position, tail: Position, newest: dict[uuid.UUID, Position]
+    ) -> None:
+        """One feed batch, atomically: completeness from `start` (if Redis had lost it), each
+        user's newest change, then the tail."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"{self._prefix}since", encode(start), nx=True)
+            for user_id, position in newest.items():
+                pipe.eval(_MAX_SET, 1, self.user_key(user_id), encode(position))
+            pipe.set(f"{self._prefix}tail", f"{encode(tail)}:{time.time():.3f}")
+            await pipe.execute()
+
+    async def poke(self, user_ids: set[uuid.UUID | None]) -> None:
+        """Tell connected apps to pull (best effort: a missed poke is caught by the next pull)."""
+        if not user_ids:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    pipe.publish(self.channel(user_id), "pull")
+                await pipe.execute()
+        except (RedisError, OSError):
+            log.warning("sync pokes not published: Redis unavailable")
