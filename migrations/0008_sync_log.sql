@@ -213,6 +213,32 @@ create trigger users_sync_update after update on users
     referencing old table as old_rows new table as new_rows
     for each statement execute function sync_user_moves();
 
+-- A unit moved in the tree (with everything below it) leaves the subtrees of the branch heads
+-- above its old place: its users' tasks are recorded for them, and for the users themselves
+-- (through whom the branch heads above the new place pick them up).
+create function sync_unit_moves() returns trigger
+language plpgsql as $$
+begin
+    insert into sync_log (user_id, entity, entity_key)
+    select distinct who, 'task', t.id::text
+      from new_rows n
+      join old_rows o on o.id = n.id and o.path <> n.path
+      join users u on u.org_unit_id = n.id
+      join tasks t on t.assignee_id = u.id
+      cross join lateral (
+          select h.id from users h join org_units hu on hu.id = h.org_unit_id
+           where h.role = 'branch_head' and o.path like hu.path || '%'
+             and not hu.path like n.path || '%'
+          union all
+          select u.id
+      ) heads(who);
+    return null;
+end $$;
+
+create trigger org_units_sync_update after update on org_units
+    referencing old table as old_rows new table as new_rows
+    for each statement execute function sync_unit_moves();
+
 -- ---- products and task templates (every user's partition; templates narrowed when pulled) ------
 
 create function sync_shared() returns trigger

@@ -16,9 +16,9 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 from litestar.response.sse import ServerSentEventMessage
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from sync.signals import Signals
@@ -32,8 +32,12 @@ RECONNECT_MS = 3_000
 class Hub:
     """One Redis subscription per process, fanned out to the open streams."""
 
-    def __init__(self, redis: Any, signals: Signals) -> None:
-        self._redis = redis
+    def __init__(self, redis_url: str, signals: Signals) -> None:
+        # Its own client: a subscription waits for messages far longer than the request
+        # client's 2 s socket timeout, and must not hold one of its pooled connections.
+        self._redis = Redis.from_url(
+            redis_url, socket_connect_timeout=2.0, health_check_interval=30
+        )
         self._signals = signals
         self._streams: dict[str, set[asyncio.Event]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -93,3 +97,4 @@ class Hub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        await self._redis.aclose()

@@ -94,7 +94,10 @@ class Feed:
         try:
             await self._signals.record(start=start, tail=tail, newest=newest)
         except (RedisError, OSError):
+            # Not recorded, so not passed: the batch is tried again (pulls meanwhile ask
+            # PostgreSQL, as the tail in Redis goes stale).
             log.warning("sync feed cannot reach Redis; pulls are answered by PostgreSQL")
+            return False
         if tail != start:
             await queries.save_feed_position(conn, tail.txid, tail.seq)
         if newest:

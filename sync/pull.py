@@ -13,14 +13,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+
+import asyncpg
 
 from mobile_contracts.v1 import sync as wire
 from sync import queries, schema
 from sync.cursor import MAX_SEQ, CursorState, Position, ResetRequired, Signer
 from sync.entities import BY_ENTITY, KINDS, Partition, page_key
 from sync.signals import Signals
-from workbench.db import Connection
+from workbench.db import Connection, Pool
 
 UPSERT = wire.Op.UPSERT
 
@@ -37,8 +41,9 @@ class Puller:
         self.min_schema = min_schema
 
     async def pull(
-        self, conn: Connection, *, partition: Partition, request: wire.PullRequest
+        self, db: Pool | Connection, *, partition: Partition, request: wire.PullRequest
     ) -> wire.PullResult:
+        """`db`: a pool (a connection is taken only when Redis cannot answer) or a connection."""
         schema.check(request.schema_version, self.min_schema)
         caller = partition.caller
         if request.cursor:
@@ -56,13 +61,21 @@ class Puller:
                 role=caller.role.value,
                 org_unit_id=caller.org_unit_id,
                 schema_version=request.schema_version,
-                position=Position(await queries.horizon(conn) - 1, MAX_SEQ),
+                position=Position(0, 0),  # taken below, before the first page is read
                 position_at=int(time.time()),
                 entity=0,
             )
-        if state.initial:
-            return await self._initial_page(conn, partition, state, request.limit)
-        return await self._catch_up(conn, partition, state, request.limit)
+        if not state.initial:
+            unchanged_to = await self.signals.unchanged_to(caller.user_id, state.position)
+            if unchanged_to is not None:
+                state.position, state.position_at = unchanged_to, int(time.time())
+                return wire.PullResult(changes=[], cursor=self.signer.sign(state), has_more=False)
+        async with _connection(db) as conn:
+            if not request.cursor:
+                state.position = Position(await queries.horizon(conn) - 1, MAX_SEQ)
+            if state.initial:
+                return await self._initial_page(conn, partition, state, request.limit)
+            return await self._catch_up(conn, partition, state, request.limit)
 
     async def _initial_page(
         self, conn: Connection, partition: Partition, state: CursorState, limit: int
@@ -92,12 +105,7 @@ class Puller:
     async def _catch_up(
         self, conn: Connection, partition: Partition, state: CursorState, limit: int
     ) -> wire.PullResult:
-        caller = partition.caller
-        users = [caller.user_id, queries.EVERYONE]
-        unchanged_to = await self.signals.unchanged_to(caller.user_id, state.position)
-        if unchanged_to is not None:
-            state.position, state.position_at = unchanged_to, int(time.time())
-            return wire.PullResult(changes=[], cursor=self.signer.sign(state), has_more=False)
+        users = [partition.caller.user_id, queries.EVERYONE]
         below = await queries.horizon(conn)
         rows = await queries.changes_after(
             conn,
@@ -149,3 +157,12 @@ class Puller:
             elif kind.delete_unseen:
                 changes.append(wire.Change(entity=kind.entity, op=wire.Op.DELETE, id=key))
         return changes
+
+
+@asynccontextmanager
+async def _connection(db: Pool | Connection) -> AsyncIterator[Connection]:
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            yield conn
+    else:
+        yield db

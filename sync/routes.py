@@ -29,7 +29,7 @@ class SyncController(Controller):
     @post("/pull", responses=R, operation_id="syncPull", status_code=HTTP_200_OK,
           opt={ANSWERS_WIPE: True})  # fmt: skip
     async def pull(
-        self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.PullRequest]
+        self, request: Request[Any, Any, Any], data: JSONBody[wire.PullRequest]
     ) -> wire.PullResult:
         """Changes of my partition after `cursor` (none: initial sync), in order, paged by
         `has_more`. A revoked device gets `wipe: true` and nothing else."""
@@ -39,9 +39,9 @@ class SyncController(Controller):
         if not isinstance(caller, Caller):
             raise Unauthorized("Sign in first")
         puller: Puller = request.app.state.sync_puller
-        return await puller.pull(
-            db, partition=Partition(caller=caller, vault=request.app.state.vault), request=data
-        )
+        # No request transaction: "nothing changed" is answered from Redis alone.
+        partition = Partition(caller=caller, vault=request.app.state.vault)
+        return await puller.pull(request.app.state.pool, partition=partition, request=data)
 
     @post("/push", responses=R, operation_id="syncPush", status_code=HTTP_200_OK,
           request_max_body_size=4_000_000)  # fmt: skip

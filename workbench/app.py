@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> Litestar:
             retention_days=settings.sync_retention_days,
             min_schema=settings.sync_min_schema,
         )
-        app.state.sync_hub = Hub(redis, signals)
+        app.state.sync_hub = Hub(settings.redis_url, signals)
         try:
             if settings.bootstrap_admin:
                 login, password = settings.bootstrap_admin
