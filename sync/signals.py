@@ -8,8 +8,9 @@ Keys (under the deployment's prefix):
 
 A pull at position p may answer "nothing changed, you are now at tail" without PostgreSQL when
 since <= p <= tail, the tail is fresh, and neither the user's nor everyone's newest change is
-after p. Anything missing or stale (Redis restarted, the feed stopped) falls back to PostgreSQL,
-so a lost Redis costs speed, never a change. A user's key only ever grows (a Lua max), so a
+after p, and the user's app has not just pushed mutations (`sync:wrote:<id>`, 10 s). Anything
+missing or stale (Redis restarted, the feed stopped) falls back to PostgreSQL, so a lost Redis
+costs speed, never a change. A user's key only ever grows (a Lua max), so a
 feed that takes over and replays a batch cannot move it back.
 
 Pokes: the feed publishes `pull` on `sync:poke:<id>` (`sync:poke:all` for changes everyone
@@ -29,6 +30,7 @@ from sync.cursor import Position
 
 log = logging.getLogger("sync.signals")
 FRESH_SECONDS = 5.0  # a tail older than this is not trusted (the feed may have stopped)
+WROTE_SECONDS = 10  # after a push, the user's pulls go to PostgreSQL this long
 _WIDTH = 20
 
 _MAX_SET = """
@@ -68,15 +70,16 @@ class Signals:
         """The feed's tail if nothing in the user's partition changed after `position` up to
         it; None when Redis cannot tell (then PostgreSQL answers)."""
         try:
-            since, tail, mine, everyone = await self._redis.mget(
+            since, tail, mine, everyone, wrote = await self._redis.mget(
                 f"{self._prefix}since",
                 f"{self._prefix}tail",
                 self.user_key(user_id),
                 self.user_key(uuid.UUID(int=0)),
+                self._wrote_key(user_id),
             )
         except (RedisError, OSError):
             return None
-        if since is None or tail is None:
+        if since is None or tail is None or wrote is not None:
             return None
         tail_text = tail.decode()
         tail_at = float(tail_text.rsplit(":", 1)[1])
@@ -89,6 +92,19 @@ class Signals:
             if newest is not None and decode(newest) > position:
                 return None
         return tail_position
+
+    def _wrote_key(self, user_id: uuid.UUID) -> str:
+        return f"{self._prefix}wrote:{user_id}"
+
+    async def wrote(self, user_id: uuid.UUID) -> None:
+        """The user's app just pushed mutations: its next pulls ask PostgreSQL until the feed
+        has certainly seen them (an app pulls right after it pushes)."""
+        try:
+            await self._redis.set(self._wrote_key(user_id), "1", ex=WROTE_SECONDS)
+        except (RedisError, OSError):
+            log.warning(
+                "sync: Redis unavailable; the feed's tail goes stale and pulls ask PostgreSQL"
+            )
 
     async def record(
         self, *, start: Position, tail: Position, newest: dict[uuid.UUID, Position]

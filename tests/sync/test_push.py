@@ -1,0 +1,325 @@
+"""Push (POST /sync/push): offline mutations applied once each, in order, through the API's own
+rules (task start, submit, reschedule and cancel, notes, reading notifications); retried batches
+answer `duplicate`; a refused mutation does not block the ones after it; a task that moved on
+while the RM was offline is a conflict carrying the server's row; each app install keeps its
+own place; racing pushes of one batch apply it once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.customers_data import customer_row, feed, headers_of
+from tests.sync.sync_data import PUSH, api_get, api_items, tell
+from tests.tasks_data import create_template, field, issue, user
+from workbench.ids import uuid7
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+Mutation = tuple[int, str, dict[str, Any]]
+
+
+@dataclass
+class Bank:
+    admin: dict[str, str]
+    rm01: dict[str, str]
+    customer: uuid.UUID  # rm01's
+    other_customer: uuid.UUID  # rm02's
+    tasks: dict[str, uuid.UUID]  # login -> task id
+    notification: uuid.UUID  # rm01's
+
+
+@pytest.fixture
+async def bank(client: Any, db: Any) -> Bank:
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", [
+        customer_row("C-1", name="王芳", owner="rm01", seq=1),
+        customer_row("C-2", name="赵敏", owner="rm02", seq=2),
+    ])  # fmt: skip
+    ids = {
+        r["external_id"]: r["id"] for r in await db.fetch("select external_id, id from customers")
+    }
+    template = await create_template(
+        client, admin,
+        field("amount", "number", required=True, min=1, max=100),
+        field("outcome", "choice", options=["yes", "no"]),
+        name="Fund review",
+    )  # fmt: skip
+    tasks = await issue(client, db, admin, template["id"], org_unit="team-east-1")
+    notification = await tell(db, user("rm01"), 1)
+    return Bank(admin, await headers_of(client, "rm01"), ids["C-1"], ids["C-2"], tasks,
+                notification)  # fmt: skip
+
+
+async def push(
+    client: Any, headers: dict[str, str], client_id: str, *mutations: Mutation
+) -> dict[str, Any]:
+    body = {
+        "client_id": client_id,
+        "mutations": [{"id": i, "name": name, "args": args} for i, name, args in mutations],
+    }
+    response = await client.post(PUSH, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def statuses(answer: dict[str, Any]) -> list[tuple[int, str, str | None]]:
+    return [(r["id"], r["status"], r.get("code")) for r in answer["results"]]
+
+
+def note(customer: uuid.UUID, text: str, note_id: uuid.UUID | None = None) -> dict[str, Any]:
+    return {"customer_id": str(customer), "id": str(note_id or uuid7()), "text": text,
+            "kind": "visit"}  # fmt: skip
+
+
+async def notes_of(client: Any, headers: dict[str, str], customer: uuid.UUID) -> list[Any]:
+    page = await api_get(client, headers, f"/api/v1/customers/{customer}/timeline")
+    return [e for e in page["items"] if e["kind"].startswith("note.")]
+
+
+async def last_id(db: Any, login: str, client_id: str) -> int | None:
+    value: int | None = await db.fetchval(
+        "select last_mutation_id from sync_clients where user_id = $1 and client_id = $2",
+        user(login),
+        client_id,
+    )
+    return value
+
+
+# ---- each mutation, through the API's rules ---------------------------------------------------
+
+
+async def test_offline_task_work_follows_the_same_rules_as_the_api(client, db, bank):
+    mine, theirs = bank.tasks["rm01"], bank.tasks["rm02"]
+    bad = {"amount": 500, "outcome": "maybe", "extra": 1}
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "task.start", {"task_id": str(mine)}),
+        (2, "task.submit", {"task_id": str(mine), "values": bad}),
+        (3, "task.submit", {"task_id": str(mine), "values": {"amount": 42, "outcome": "yes"}}),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "applied", None), (2, "rejected", "task.invalid_submission"), (3, "applied", None)
+    ]  # fmt: skip
+    assert answer["last_mutation_id"] == 3
+    assert answer["results"][0]["result"]["status"] == "in_progress"
+    # The same answers sent online are refused with the same per-field errors.
+    rm02 = await headers_of(client, "rm02")
+    assert (await client.post(f"/api/v1/tasks/{theirs}/start", headers=rm02)).status_code == 200
+    online = await client.post(f"/api/v1/tasks/{theirs}/submit", json={"values": bad}, headers=rm02)
+    assert online.status_code == 422, online.text
+    rejected = answer["results"][1]
+    assert rejected["problem"]["errors"] == online.json()["errors"]
+    assert sorted(e["path"] for e in rejected["problem"]["errors"]) == [
+        "$.values.amount", "$.values.extra", "$.values.outcome"
+    ]  # fmt: skip
+
+    task = await api_get(client, bank.rm01, f"/api/v1/tasks/{mine}")
+    assert task["status"] == "done"
+    assert task["values"] == {"amount": 42, "outcome": "yes"}
+    assert answer["results"][2]["result"] == task
+
+
+async def test_a_note_written_offline_is_on_the_customers_timeline(client, bank):
+    note_id = uuid7()
+    answer = await push(
+        client,
+        bank.rm01,
+        "phone",
+        (1, "note.add", note(bank.customer, "客户想了解养老金", note_id)),
+    )
+    assert statuses(answer) == [(1, "applied", None)]
+    notes = await notes_of(client, bank.rm01, bank.customer)
+    assert [(n["id"], n["text"], n["kind"]) for n in notes] == [
+        (str(note_id), "客户想了解养老金", "note.visit")
+    ]
+    assert answer["results"][0]["result"]["id"] == str(note_id)
+
+
+async def test_a_notification_read_offline_is_read_in_the_notification_centre(client, bank):
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "notification.read", {"notification_id": str(bank.notification)}),
+    )  # fmt: skip
+    assert statuses(answer) == [(1, "applied", None)]
+    listed = await api_items(client, bank.rm01, "/api/v1/notifications")
+    assert [n["read_at"] is not None for n in listed] == [True]
+    assert listed[0]["read_at"] == answer["results"][0]["result"]["read_at"]
+
+
+async def test_a_task_rescheduled_then_cancelled_offline(client, bank):
+    task = bank.tasks["rm01"]
+    due = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    past = datetime.now(UTC) - timedelta(days=1)
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "task.reschedule", {"task_id": str(task), "due_at": due.isoformat()}),
+        (2, "task.reschedule", {"task_id": str(task), "due_at": past.isoformat()}),
+        (3, "task.cancel", {"task_id": str(task), "reason": "客户出国"}),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "applied", None), (2, "rejected", "task.due_in_past"), (3, "applied", None)
+    ]  # fmt: skip
+    shown = await api_get(client, bank.rm01, f"/api/v1/tasks/{task}")
+    assert shown["status"] == "cancelled"
+    assert datetime.fromisoformat(shown["due_at"]) == due
+
+
+# ---- exactly once, in order ----------------------------------------------------------------
+
+
+async def test_a_retried_batch_is_answered_duplicate_and_applied_once(client, db, bank):
+    task = bank.tasks["rm01"]
+    batch: list[Mutation] = [
+        (1, "note.add", note(bank.customer, "只记一次")),
+        (2, "task.start", {"task_id": str(task)}),
+    ]
+    first = await push(client, bank.rm01, "phone", *batch)
+    assert statuses(first) == [(1, "applied", None), (2, "applied", None)]
+    # The answer was lost: the app sends the same batch again.
+    again = await push(client, bank.rm01, "phone", *batch)
+    assert statuses(again) == [(1, "duplicate", None), (2, "duplicate", None)]
+    assert again["last_mutation_id"] == 2
+    assert await last_id(db, "rm01", "phone") == 2
+    assert len(await notes_of(client, bank.rm01, bank.customer)) == 1
+    assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "in_progress"
+
+    # The next batch carries the unanswered tail and a new mutation.
+    values = {"amount": 7}
+    more = await push(
+        client, bank.rm01, "phone", *batch[1:],
+        (3, "task.submit", {"task_id": str(task), "values": values}),
+    )  # fmt: skip
+    assert statuses(more) == [(2, "duplicate", None), (3, "applied", None)]
+    assert await last_id(db, "rm01", "phone") == 3
+    assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "done"
+
+
+async def test_mutation_ids_that_do_not_increase_refuse_the_whole_batch(client, db, bank):
+    for ids in ((2, 1), (1, 1)):
+        body = {
+            "client_id": "phone",
+            "mutations": [
+                {"id": ids[0], "name": "note.add", "args": note(bank.customer, "乱序")},
+                {"id": ids[1], "name": "task.start", "args": {"task_id": str(bank.tasks["rm01"])}},
+            ],
+        }
+        response = await client.post(PUSH, json=body, headers=bank.rm01)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "sync.mutation_order"
+    assert await notes_of(client, bank.rm01, bank.customer) == []
+    task = await api_get(client, bank.rm01, f"/api/v1/tasks/{bank.tasks['rm01']}")
+    assert task["status"] == "pending"
+    assert await last_id(db, "rm01", "phone") is None
+
+
+async def test_a_refused_mutation_does_not_block_the_ones_after_it(client, bank):
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "task.fly", {"task_id": str(bank.tasks["rm01"])}),
+        (2, "task.start", {"task_id": "not-a-uuid"}),
+        (3, "task.start", {"task_id": str(bank.tasks["rm02"])}),
+        (4, "note.add", note(bank.other_customer, "别人的客户")),
+        (5, "note.add", note(bank.customer, "仍然保存")),
+        (6, "task.start", {"task_id": str(bank.tasks["rm01"])}),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "rejected", "sync.unknown_mutation"),
+        (2, "rejected", "request.invalid"),
+        (3, "rejected", "task.not_found"),
+        (4, "rejected", "customer.not_found"),
+        (5, "applied", None),
+        (6, "applied", None),
+    ]
+    assert answer["last_mutation_id"] == 6
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["仍然保存"]
+    rm02 = await headers_of(client, "rm02")
+    other = await api_get(client, rm02, f"/api/v1/tasks/{bank.tasks['rm02']}")
+    assert other["status"] == "pending"
+
+
+async def test_a_branch_head_may_cancel_offline_but_not_start_a_task(client, bank):
+    bh = await headers_of(client, "bh.east")
+    task = str(bank.tasks["rm01"])
+    answer = await push(
+        client, bh, "tablet",
+        (1, "task.start", {"task_id": task}),
+        (2, "note.add", note(bank.customer, "分行长不记笔记")),
+        (3, "task.cancel", {"task_id": task, "reason": "活动取消"}),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "rejected", "auth.forbidden"), (2, "rejected", "auth.forbidden"), (3, "applied", None)
+    ]  # fmt: skip
+    assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "cancelled"
+
+
+# ---- conflicts -------------------------------------------------------------------------------
+
+
+async def test_a_task_cancelled_by_the_branch_head_while_offline_is_a_conflict(client, bank):
+    task = str(bank.tasks["rm01"])
+    started = await push(client, bank.rm01, "phone", (1, "task.start", {"task_id": task}))
+    assert statuses(started) == [(1, "applied", None)]
+    # The RM goes offline and fills in the form; meanwhile the branch head cancels the task.
+    bh = await headers_of(client, "bh.east")
+    cancelled = await client.post(f"/api/v1/tasks/{task}/cancel", json={"reason": "x"}, headers=bh)
+    assert cancelled.status_code == 200, cancelled.text
+
+    answer = await push(
+        client, bank.rm01, "phone",
+        (2, "task.submit", {"task_id": task, "values": {"amount": 5}}),
+        (3, "note.add", note(bank.customer, "已拜访")),
+    )  # fmt: skip
+    assert statuses(answer) == [(2, "conflict", "task.illegal_transition"), (3, "applied", None)]
+    server = answer["results"][0]["server"]
+    assert server["status"] == "cancelled"
+    assert server == await api_get(client, bank.rm01, f"/api/v1/tasks/{task}")
+    assert server["values"] is None
+    assert answer["last_mutation_id"] == 3
+
+
+# ---- clients ---------------------------------------------------------------------------------
+
+
+async def test_each_app_install_keeps_its_own_place(client, db, bank):
+    phone = await push(client, bank.rm01, "phone",
+                       (1, "note.add", note(bank.customer, "手机")),
+                       (2, "note.add", note(bank.customer, "手机 2")))  # fmt: skip
+    tablet = await push(client, bank.rm01, "tablet", (1, "note.add", note(bank.customer, "平板")))
+    rm02 = await headers_of(client, "rm02")
+    theirs = await push(client, rm02, "phone", (1, "note.add", note(bank.other_customer, "rm02")))
+    assert statuses(phone) == [(1, "applied", None), (2, "applied", None)]
+    assert statuses(tablet) == [(1, "applied", None)]
+    assert statuses(theirs) == [(1, "applied", None)]
+    assert await last_id(db, "rm01", "phone") == 2
+    assert await last_id(db, "rm01", "tablet") == 1
+    assert await last_id(db, "rm02", "phone") == 1
+    assert len(await notes_of(client, bank.rm01, bank.customer)) == 3
+
+
+async def test_two_app_instances_racing_with_one_batch_apply_it_once(client, make_client, db, bank):
+    task = str(bank.tasks["rm01"])
+    batch: list[Mutation] = [
+        (1, "task.start", {"task_id": task}),
+        (2, "task.submit", {"task_id": task, "values": {"amount": 9}}),
+        (3, "note.add", note(bank.customer, "并发")),
+    ]
+    other = await make_client()
+    answers = await asyncio.gather(
+        push(client, bank.rm01, "phone", *batch), push(other, bank.rm01, "phone", *batch)
+    )
+    results = sorted(statuses(a) for a in answers)
+    assert results == [
+        [(1, "applied", None), (2, "applied", None), (3, "applied", None)],
+        [(1, "duplicate", None), (2, "duplicate", None), (3, "duplicate", None)],
+    ]
+    assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "done"
+    assert len(await notes_of(client, bank.rm01, bank.customer)) == 1
+    assert await last_id(db, "rm01", "phone") == 3
