@@ -100,7 +100,7 @@ from mobile_contracts.v1.identity import Role
 from sync import queries as sync_queries
 from sync import schema
 from sync.cursor import Signer
-from sync.entities import KINDS, Partition, page_key
+from sync.entities import KINDS, Partition
 from sync.feed import Feed
 from sync.pull import Puller
 from sync.signals import Signals
@@ -434,7 +434,7 @@ async def _breakdown(pool: Pool, partition: Partition, limit: int) -> list[dict[
             while True:
                 t0 = time.perf_counter()
                 async with conn.transaction():
-                    rows = await kind.page(timed, partition, after, limit)  # type: ignore[arg-type]
+                    rows, resume = await kind.page(timed, partition, after, limit)  # type: ignore[arg-type]
                 t1 = time.perf_counter()
                 changes = [
                     wire.Change(entity=kind.entity, op=wire.Op.UPSERT, id=key, data=row)
@@ -448,7 +448,7 @@ async def _breakdown(pool: Pool, partition: Partition, limit: int) -> list[dict[
                 pages += 1
                 if len(rows) < limit:
                     break
-                after = page_key(kind.entity, rows[-1][0])
+                after = resume
             sql = sum(timed.ms.values())
             out.append(
                 {
@@ -604,42 +604,47 @@ async def _explain(
     change-log read of an up-to-date pull (what PostgreSQL does when Redis cannot answer)."""
     user = partition.user_id
     q = sync_queries
-    mid_customer = await conn.fetchval(
-        "select id from customers where owner_id = $1 order by id offset"
+    # The middle of each walk, as the product pages it (sync/queries.py).
+    mid_customer = await conn.fetchrow(
+        "select aum, id from customers where owner_id = $1 order by aum desc, id desc offset"
         " (select count(*) / 2 from customers where owner_id = $1) limit 1",
         user,
     )
     mid_holding = await conn.fetchrow(
-        "select h.customer_id, h.product_code from customers c join holdings h"
-        " on h.customer_id = c.id where c.owner_id = $1 order by 1, 2 offset"
+        "select c.aum, h.customer_id, h.product_code from customers c join holdings h"
+        " on h.customer_id = c.id where c.owner_id = $1 order by 1 desc, 2 desc, 3 offset"
         " (select count(*) / 2 from customers c join holdings h on h.customer_id = c.id"
         "   where c.owner_id = $1) limit 1",
         user,
     )
-    mid_task = await conn.fetchval(
-        "select id from tasks where assignee_id = $1 order by id offset"
+    mid_task = await conn.fetchrow(
+        "select created_at, id from tasks where assignee_id = $1 order by 1, 2 offset"
         " (select count(*) / 2 from tasks where assignee_id = $1) limit 1",
         user,
     )
-    mid_note = await conn.fetchval(
-        "select t.id from customers c join customer_timeline t on t.customer_id = c.id"
-        " where c.owner_id = $1 and t.source = 'note' order by t.id offset"
+    mid_note = await conn.fetchrow(
+        "select c.aum, c.id, t.occurred_at, t.id from customers c join customer_timeline t"
+        " on t.customer_id = c.id where c.owner_id = $1 and t.source = 'note'"
+        " order by 1 desc, 2 desc, 3 desc, 4 desc offset"
         " (select count(*) / 2 from customers c join customer_timeline t"
         "   on t.customer_id = c.id where c.owner_id = $1 and t.source = 'note') limit 1",
         user,
     )
     cases: list[tuple[str, Callable[[Any], Awaitable[Any]]]] = [
-        ("customers, middle page", lambda c: q.customers(c, user, after=mid_customer, limit=limit)),
+        (
+            "customers, middle page",
+            lambda c: q.customers(c, user, after=tuple(mid_customer), limit=limit),
+        ),
         ("holdings, first page", lambda c: q.holdings(c, user, after=None, limit=limit)),
         (
             "holdings, middle page",
-            lambda c: q.holdings(
-                c, user, after=(mid_holding[0], mid_holding[1]) if mid_holding else None,
-                limit=limit,
-            ),
+            lambda c: q.holdings(c, user, after=tuple(mid_holding), limit=limit),
         ),
-        ("notes, middle page", lambda c: q.notes(c, user, after=mid_note, limit=limit)),
-        ("tasks, middle page", lambda c: q.tasks(c, user, None, after=mid_task, limit=limit)),
+        ("notes, middle page", lambda c: q.notes(c, user, after=tuple(mid_note), limit=limit)),
+        (
+            "tasks, middle page",
+            lambda c: q.tasks(c, user, None, after=tuple(mid_task), limit=limit),
+        ),
     ]  # fmt: skip
     if device is not None:
         horizon = await sync_queries.horizon(conn)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -25,7 +27,8 @@ from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, templates
 from workbench.timeline.service import text_aad
 
-Rows = list[tuple[str, Any]]  # (key, wire row) in key order
+Rows = list[tuple[str, Any]]  # (key, wire row)
+Page = tuple[Rows, list[str]]  # rows in the walk's order, and where the walk resumes after them
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +52,15 @@ class Partition:
 class Kind:
     entity: wire.Entity
     by_keys: Callable[[Connection, Partition, list[str]], Awaitable[Rows]]
-    page: Callable[[Connection, Partition, list[str] | None, int], Awaitable[Rows]]
+    page: Callable[[Connection, Partition, list[str] | None, int], Awaitable[Page]]
     # A key that is not (or no longer) in the partition: tell the app to delete it. Templates
     # outside the caller's units never were in it (a move between units resets the cursor).
     delete_unseen: bool = True
+
+
+def _by_key(rows: Rows) -> Page:
+    """A walk in key order resumes after the last key."""
+    return rows, [rows[-1][0]] if rows else []
 
 
 def _uuids(keys: list[str]) -> list[uuid.UUID]:
@@ -79,23 +87,17 @@ async def _customers_by_keys(conn: Connection, part: Partition, keys: list[str])
 
 async def _customers_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
-) -> Rows:
-    start = uuid.UUID(after[0]) if after else None
-    return _customers(part, await queries.customers(conn, part.user_id, after=start, limit=limit))
-
-
-def _holding_key(customer_id: uuid.UUID, product_code: str) -> str:
-    return f"{customer_id}:{product_code}"
+) -> Page:
+    start = (Decimal(after[0]), uuid.UUID(after[1])) if after else None
+    rows = await queries.customers(conn, part.user_id, after=start, limit=limit)
+    return _customers(part, rows), [str(rows[-1]["aum"]), str(rows[-1]["id"])] if rows else []
 
 
 def _holdings(rows: list[queries.Record]) -> Rows:
-    out: Rows = []
-    for r in rows:
-        key = _holding_key(r["customer_id"], r["product_code"])
-        out.append((key, wire.SyncHolding(id=key, customer_id=r["customer_id"],
-                                          product_code=r["product_code"], amount=r["amount"],
-                                          as_of=r["as_of"])))  # fmt: skip
-    return out
+    return [
+        (f"{r['customer_id']}:{r['product_code']}", msgspec.Raw(r["row_json"].encode()))
+        for r in rows
+    ]
 
 
 async def _holdings_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
@@ -111,9 +113,12 @@ async def _holdings_by_keys(conn: Connection, part: Partition, keys: list[str]) 
 
 async def _holdings_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
-) -> Rows:
-    start = (uuid.UUID(after[0]), after[1]) if after else None
-    return _holdings(await queries.holdings(conn, part.user_id, after=start, limit=limit))
+) -> Page:
+    start = (Decimal(after[0]), uuid.UUID(after[1]), after[2]) if after else None
+    rows = await queries.holdings(conn, part.user_id, after=start, limit=limit)
+    last = rows[-1] if rows else None
+    resume = [str(last["aum"]), str(last["customer_id"]), last["product_code"]] if last else []
+    return _holdings(rows), resume
 
 
 def _notes(part: Partition, rows: list[queries.Record]) -> Rows:
@@ -140,9 +145,19 @@ async def _notes_by_keys(conn: Connection, part: Partition, keys: list[str]) -> 
 
 async def _notes_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
-) -> Rows:
-    start = uuid.UUID(after[0]) if after else None
-    return _notes(part, await queries.notes(conn, part.user_id, after=start, limit=limit))
+) -> Page:
+    start = None
+    if after:
+        start = (Decimal(after[0]), uuid.UUID(after[1]), datetime.fromisoformat(after[2]),
+                 uuid.UUID(after[3]))  # fmt: skip
+    rows = await queries.notes(conn, part.user_id, after=start, limit=limit)
+    last = rows[-1] if rows else None
+    resume = (
+        [str(last["aum"]), str(last["customer_id"]), last["occurred_at"].isoformat(),
+         str(last["id"])]
+        if last else []
+    )  # fmt: skip
+    return _notes(part, rows), resume
 
 
 # ---- tasks and templates -------------------------------------------------------------------------
@@ -165,10 +180,11 @@ async def _tasks_by_keys(conn: Connection, part: Partition, keys: list[str]) -> 
 
 async def _tasks_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
-) -> Rows:
-    start = uuid.UUID(after[0]) if after else None
+) -> Page:
+    start = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
     rows = await queries.tasks(conn, part.user_id, part.subtree_root, after=start, limit=limit)
-    return await _tasks(conn, rows)
+    resume = [rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])] if rows else []
+    return await _tasks(conn, rows), resume
 
 
 async def _templates_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
@@ -180,12 +196,12 @@ async def _templates_by_keys(conn: Connection, part: Partition, keys: list[str])
 
 async def _templates_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
-) -> Rows:
+) -> Page:
     rows = await queries.templates(
         conn, part.caller.org_unit_id, part.caller.sees_everything,
         after=uuid.UUID(after[0]) if after else None, limit=limit,
     )  # fmt: skip
-    return [(str(r["id"]), templates.to_wire(r)) for r in rows]
+    return _by_key([(str(r["id"]), templates.to_wire(r)) for r in rows])
 
 
 # ---- products and notifications ------------------------------------------------------------------
@@ -208,8 +224,9 @@ async def _products_by_keys(conn: Connection, part: Partition, keys: list[str]) 
 
 async def _products_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
-) -> Rows:
-    return _products(await queries.products(conn, after=after[0] if after else None, limit=limit))
+) -> Page:
+    rows = await queries.products(conn, after=after[0] if after else None, limit=limit)
+    return _by_key(_products(rows))
 
 
 def _notifications(rows: list[queries.Record]) -> Rows:
@@ -222,9 +239,10 @@ async def _notifications_by_keys(conn: Connection, part: Partition, keys: list[s
 
 async def _notifications_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
-) -> Rows:
+) -> Page:
     start = uuid.UUID(after[0]) if after else None
-    return _notifications(await queries.notifications(conn, part.user_id, after=start, limit=limit))
+    rows = await queries.notifications(conn, part.user_id, after=start, limit=limit)
+    return _by_key(_notifications(rows))
 
 
 # In initial-sync order: what other rows refer to comes first.
@@ -238,11 +256,3 @@ KINDS: tuple[Kind, ...] = (
     Kind(wire.Entity.NOTIFICATION, _notifications_by_keys, _notifications_page),
 )
 BY_ENTITY = {k.entity.value: k for k in KINDS}
-
-
-def page_key(entity: wire.Entity, key: str) -> list[str]:
-    """The keyset position after `key` (a holding's is its customer and product)."""
-    if entity is wire.Entity.HOLDING:
-        customer, _, code = key.partition(":")
-        return [customer, code]
-    return [key]

@@ -22,7 +22,7 @@ import asyncpg
 from mobile_contracts.v1 import sync as wire
 from sync import queries, schema
 from sync.cursor import MAX_SEQ, CursorState, Position, ResetRequired, Signer
-from sync.entities import BY_ENTITY, KINDS, Partition, page_key
+from sync.entities import BY_ENTITY, KINDS, Partition
 from sync.signals import Signals
 from workbench.db import Connection, Pool
 
@@ -74,7 +74,9 @@ class Puller:
             if not request.cursor:
                 state.position = Position(await queries.horizon(conn) - 1, MAX_SEQ)
             if state.initial:
-                return await self._initial_page(conn, partition, state, request.limit)
+                async with conn.transaction():
+                    await queries.plan_each_page(conn)
+                    return await self._initial_page(conn, partition, state, request.limit)
             return await self._catch_up(conn, partition, state, request.limit)
 
     async def _initial_page(
@@ -88,7 +90,7 @@ class Puller:
                 state.entity, state.after = state.entity + 1, None
                 continue
             want = limit - len(changes)
-            rows = await kind.page(conn, partition, state.after, want)
+            rows, resume = await kind.page(conn, partition, state.after, want)
             changes.extend(
                 wire.Change(entity=kind.entity, op=wire.Op.UPSERT, id=key,
                             data=schema.shape(version, kind.entity, row))
@@ -97,7 +99,7 @@ class Puller:
             if len(rows) < want:
                 state.entity, state.after = state.entity + 1, None
             else:
-                state.after = page_key(kind.entity, rows[-1][0])
+                state.after = resume
         if state.entity >= len(KINDS):
             state.entity, state.after = -1, None  # streamed: catch up from the start position
         return wire.PullResult(changes=changes, cursor=self.signer.sign(state), has_more=True)

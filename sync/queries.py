@@ -9,6 +9,9 @@ the notification centre lists them.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
@@ -24,10 +27,19 @@ _TASK_SCOPE = (
     "(t.assignee_id = $1 or ($2::uuid is not null and t.assignee_id = any(array("
     "select s.id from subtree_users($2) s(id)))))"
 )
+_SUBTREE_TASKS = (
+    "t.assignee_id = any(array[$1::uuid] || array(select s.id from subtree_users($2) s(id)))"
+)
 _TEMPLATE_SCOPE = "($2 or me.path like owner.path || '%' or owner.path like me.path || '%')"
 _NOTIFICATION_VISIBLE = "n.in_app and n.created_at <= now() and n.push_status <> 'withdrawn'"
 _NOTIFICATION = "n.id, n.category, n.title, n.body, n.data, n.created_at, n.read_at"
 _NOTE = "t.id, t.customer_id, t.occurred_at, t.kind, t.actor_id, t.text_enc"
+
+
+async def plan_each_page(conn: Connection) -> None:
+    """Within the transaction: plan each page for its own keyset values. A cached generic plan
+    cannot see where the walk resumes and sorts the whole partition on every page."""
+    await conn.execute("set local plan_cache_mode = force_custom_plan")
 
 
 async def horizon(conn: Connection) -> int:
@@ -71,93 +83,144 @@ async def changes_after(
 # ---- rows of the partition: by key (for changes) and in key order (initial sync) --------------
 
 
+# Initial sync walks an RM's customers richest first, along the list's own index
+# (owner_id, aum desc, id desc); holdings and notes follow the same walk. An AUM that changes
+# mid-walk is a change after the sync's start position: the catch-up sends that row again.
+# First pages and later pages are separate statements, so that a cached generic plan still
+# starts the index scan at the keyset position.
+
+
 async def customers(
     conn: Connection, owner: uuid.UUID, *, ids: list[uuid.UUID] | None = None,
-    after: uuid.UUID | None = None, limit: int | None = None,
+    after: tuple[Decimal, uuid.UUID] | None = None, limit: int | None = None,
 ) -> list[Record]:  # fmt: skip
     if ids is not None:
         return await conn.fetch(
             f"select {_CUSTOMER} from customers c where c.owner_id = $1 and c.id = any($2)",
             owner, ids,
         )  # fmt: skip
+    if after is None:
+        return await conn.fetch(
+            f"""
+            select {_CUSTOMER} from customers c where c.owner_id = $1
+             order by c.aum desc, c.id desc limit $2
+            """,
+            owner, limit,
+        )  # fmt: skip
     return await conn.fetch(
         f"""
         select {_CUSTOMER} from customers c
-         where c.owner_id = $1 and ($2::uuid is null or c.id > $2)
-         order by c.id limit $3
+         where c.owner_id = $1 and (c.aum, c.id) < ($2, $3)
+         order by c.aum desc, c.id desc limit $4
         """,
-        owner, after, limit,
+        owner, after[0], after[1], limit,
     )  # fmt: skip
 
 
-_HOLDING = "h.customer_id, h.product_code, h.amount, h.as_of"
+# A holding has nothing to mask: its wire row (mobile_contracts SyncHolding) is built here, in
+# PostgreSQL, as the JSON msgspec would write (amount as a decimal string), 40,000 at a time.
+_HOLDING = (
+    "h.customer_id, h.product_code, json_build_object('id', h.customer_id || ':' ||"
+    " h.product_code, 'customer_id', h.customer_id, 'product_code', h.product_code,"
+    " 'amount', h.amount::text, 'as_of', h.as_of)::text as row_json"
+)
 
 
 async def holdings(
     conn: Connection, owner: uuid.UUID, *, keys: list[tuple[uuid.UUID, str]] | None = None,
-    after: tuple[uuid.UUID, str] | None = None, limit: int | None = None,
+    after: tuple[Decimal, uuid.UUID, str] | None = None, limit: int | None = None,
 ) -> list[Record]:  # fmt: skip
+    """By key, or in the customers' walk then by product (`c.aum` comes along to resume)."""
     if keys is not None:
         return await conn.fetch(
             f"""
-            select {_HOLDING}
+            select {_HOLDING}, c.aum
               from unnest($2::uuid[], $3::text[]) k(customer_id, product_code)
               join holdings h using (customer_id, product_code)
               join customers c on c.id = h.customer_id and c.owner_id = $1
             """,
             owner, [k[0] for k in keys], [k[1] for k in keys],
         )  # fmt: skip
+    if after is None:
+        return await conn.fetch(
+            f"""
+            select {_HOLDING}, c.aum
+              from customers c join holdings h on h.customer_id = c.id
+             where c.owner_id = $1
+             order by c.aum desc, c.id desc, h.product_code limit $2
+            """,
+            owner, limit,
+        )  # fmt: skip
     return await conn.fetch(
         f"""
-        select {_HOLDING}
+        select {_HOLDING}, c.aum
           from customers c join holdings h on h.customer_id = c.id
-         where c.owner_id = $1
-           and ($2::uuid is null or (c.id >= $2 and (h.customer_id, h.product_code) > ($2, $3)))
-         order by h.customer_id, h.product_code limit $4
+         where c.owner_id = $1 and (c.aum, c.id) <= ($2, $3)
+           and ((c.aum, c.id) < ($2, $3) or h.product_code > $4)
+         order by c.aum desc, c.id desc, h.product_code limit $5
         """,
-        owner, after[0] if after else None, after[1] if after else None, limit,
+        owner, after[0], after[1], after[2], limit,
     )  # fmt: skip
 
 
 async def notes(
     conn: Connection, owner: uuid.UUID, *, ids: list[uuid.UUID] | None = None,
-    after: uuid.UUID | None = None, limit: int | None = None,
+    after: tuple[Decimal, uuid.UUID, datetime, uuid.UUID] | None = None,
+    limit: int | None = None,
 ) -> list[Record]:  # fmt: skip
+    """By id, or in the customers' walk then newest first (the timeline's own index)."""
     if ids is not None:
         return await conn.fetch(
             f"""
-            select {_NOTE} from customer_timeline t join customers c on c.id = t.customer_id
+            select {_NOTE}, c.aum from customer_timeline t join customers c on c.id = t.customer_id
              where c.owner_id = $1 and t.source = 'note' and t.id = any($2)
             """,
             owner, ids,
         )  # fmt: skip
+    if after is None:
+        return await conn.fetch(
+            f"""
+            select {_NOTE}, c.aum from customers c join customer_timeline t on t.customer_id = c.id
+             where c.owner_id = $1 and t.source = 'note'
+             order by c.aum desc, c.id desc, t.occurred_at desc, t.id desc limit $2
+            """,
+            owner, limit,
+        )  # fmt: skip
     return await conn.fetch(
         f"""
-        select {_NOTE} from customers c join customer_timeline t on t.customer_id = c.id
-         where c.owner_id = $1 and t.source = 'note' and ($2::uuid is null or t.id > $2)
-         order by t.id limit $3
+        select {_NOTE}, c.aum from customers c join customer_timeline t on t.customer_id = c.id
+         where c.owner_id = $1 and t.source = 'note' and (c.aum, c.id) <= ($2, $3)
+           and ((c.aum, c.id) < ($2, $3) or (t.occurred_at, t.id) < ($4, $5))
+         order by c.aum desc, c.id desc, t.occurred_at desc, t.id desc limit $6
         """,
-        owner, after, limit,
+        owner, after[0], after[1], after[2], after[3], limit,
     )  # fmt: skip
 
 
 async def tasks(
     conn: Connection, user: uuid.UUID, subtree_root: uuid.UUID | None, *,
-    ids: list[uuid.UUID] | None = None, after: uuid.UUID | None = None,
+    ids: list[uuid.UUID] | None = None, after: tuple[datetime, uuid.UUID] | None = None,
     limit: int | None = None,
 ) -> list[Record]:  # fmt: skip
+    """By id, or oldest first along (assignee_id, created_at) (a branch head: with the tasks
+    of their subtree's users)."""
     if ids is not None:
         return await conn.fetch(
             f"select {_TASK} from tasks t where {_TASK_SCOPE} and t.id = any($3)",
             user, subtree_root, ids,
         )  # fmt: skip
+    scope = "t.assignee_id = $1" if subtree_root is None else _SUBTREE_TASKS
+    args: list[Any] = [user] if subtree_root is None else [user, subtree_root]
+    keyset = ""
+    if after is not None:
+        keyset = f" and (t.created_at, t.id) > (${len(args) + 1}, ${len(args) + 2})"
+        args += [after[0], after[1]]
     return await conn.fetch(
         f"""
-        select {_TASK} from tasks t
-         where {_TASK_SCOPE} and ($3::uuid is null or t.id > $3)
-         order by t.id limit $4
+        select {_TASK} from tasks t where {scope}{keyset}
+         order by t.created_at, t.id limit ${len(args) + 1}
         """,
-        user, subtree_root, after, limit,
+        *args, limit,
     )  # fmt: skip
 
 

@@ -58,6 +58,9 @@ class LinkClaims(msgspec.Struct, kw_only=True, frozen=True):
     data: dict[str, Any] = {}
 
 
+VERIFIED_CACHE_SIZE = 20_000  # access tokens remembered per process (about 10 MB)
+
+
 class Keyring:
     """Configured Ed25519 keys: the first signs; all verify, looked up strictly by `kid`."""
 
@@ -70,6 +73,7 @@ class Keyring:
         self._verify_keys: dict[str, Ed25519PublicKey] = {
             k.kid: Ed25519PrivateKey.from_private_bytes(k.seed).public_key() for k in keys
         }
+        self._verified: dict[str, AccessClaims] = {}
 
     @property
     def access_audience(self) -> str:
@@ -101,11 +105,22 @@ class Keyring:
         return self._sign(payload, typ="at+jwt"), claims
 
     def verify_access(self, token: str) -> AccessClaims:
+        """The claims of a valid access token. An app sends the same token with every request
+        for its whole life, so each process remembers the tokens it has verified until they
+        expire (the signature check is most of a small request's CPU); revocation is still
+        checked per request by the caller."""
+        cached = self._verified.get(token)
+        if cached is not None and cached.exp > time.time():
+            return cached
         payload = self._verify(token, typ="at+jwt", audience=self.access_audience)
         try:
-            return msgspec.convert(payload, AccessClaims)
+            claims = msgspec.convert(payload, AccessClaims)
         except msgspec.ValidationError as exc:
             raise TokenError(f"access token claims are incomplete: {exc}") from None
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
 
     def issue_link(
         self,
