@@ -382,7 +382,14 @@ async def feed_changes(
 
 
 async def save_feed_position(conn: Connection, txid: int, seq: int) -> None:
-    await conn.execute("update sync_feed set txid = $1::text::xid8, seq = $2", str(txid), seq)
+    await conn.execute(
+        """
+        insert into sync_feed (txid, seq) values ($1::text::xid8, $2)
+        on conflict (id) do update set txid = excluded.txid, seq = excluded.seq
+        """,
+        str(txid),
+        seq,
+    )
 
 
 async def branch_heads_above(conn: Connection, user_ids: list[uuid.UUID]) -> list[Record]:
