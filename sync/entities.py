@@ -94,10 +94,7 @@ async def _customers_page(
 
 
 def _holdings(rows: list[queries.Record]) -> Rows:
-    return [
-        (f"{r['customer_id']}:{r['product_code']}", msgspec.Raw(r["row_json"].encode()))
-        for r in rows
-    ]
+    return [(r["key"], msgspec.Raw(r["row_json"].encode())) for r in rows]
 
 
 async def _holdings_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
@@ -117,7 +114,7 @@ async def _holdings_page(
     start = (Decimal(after[0]), uuid.UUID(after[1]), after[2]) if after else None
     rows = await queries.holdings(conn, part.user_id, after=start, limit=limit)
     last = rows[-1] if rows else None
-    resume = [str(last["aum"]), str(last["customer_id"]), last["product_code"]] if last else []
+    resume = [str(last["aum"]), *last["key"].split(":", 1)] if last else []
     return _holdings(rows), resume
 
 

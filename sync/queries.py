@@ -120,8 +120,8 @@ async def customers(
 # A holding has nothing to mask: its wire row (mobile_contracts SyncHolding) is built here, in
 # PostgreSQL, as the JSON msgspec would write (amount as a decimal string), 40,000 at a time.
 _HOLDING = (
-    "h.customer_id, h.product_code, json_build_object('id', h.customer_id || ':' ||"
-    " h.product_code, 'customer_id', h.customer_id, 'product_code', h.product_code,"
+    "h.customer_id || ':' || h.product_code as key, json_build_object('id', h.customer_id"
+    " || ':' || h.product_code, 'customer_id', h.customer_id, 'product_code', h.product_code,"
     " 'amount', h.amount::text, 'as_of', h.as_of)::text as row_json"
 )
 
