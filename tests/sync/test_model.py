@@ -20,6 +20,7 @@ nothing, and what answered `applied` is there.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -867,6 +868,10 @@ def world(settings: Settings) -> Iterator[World]:
         w.close()
 
 
+# Examples per run: a new random set each time (WORKBENCH_SYNC_MODEL_EXAMPLES=200 for a long hunt).
+EXAMPLES = int(os.environ.get("WORKBENCH_SYNC_MODEL_EXAMPLES", "15"))
+
+
 def test_every_app_ends_with_exactly_what_the_api_shows_its_user_whatever_happens(
     world: World,
 ) -> None:
@@ -874,7 +879,7 @@ def test_every_app_ends_with_exactly_what_the_api_shows_its_user_whatever_happen
     run_state_machine_as_test(
         SyncModel,
         settings=hypothesis_settings(
-            max_examples=20,
+            max_examples=EXAMPLES,
             stateful_step_count=20,
             deadline=None,
             database=None,
