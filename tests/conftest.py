@@ -83,6 +83,9 @@ def servers() -> Iterator[Servers]:
         admin_url, redis_url = embedded.start()
     name = f"wbtest_{RUN_ID}"
     asyncio.run(_admin(admin_url, f'create database "{name}"'))
+    # The run's data is thrown away: commits need not wait for the disk (most of a small test's
+    # time on a slow disk). Only this database is affected, never the server's others.
+    asyncio.run(_admin(admin_url, f'alter database "{name}" set synchronous_commit = off'))
     try:
         yield Servers(
             database_url=with_database(admin_url, name),
