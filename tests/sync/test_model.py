@@ -869,7 +869,7 @@ def world(settings: Settings) -> Iterator[World]:
 
 
 # Examples per run: a new random set each time (WORKBENCH_SYNC_MODEL_EXAMPLES=200 for a long hunt).
-EXAMPLES = int(os.environ.get("WORKBENCH_SYNC_MODEL_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("WORKBENCH_SYNC_MODEL_EXAMPLES", "6"))
 
 
 def test_every_app_ends_with_exactly_what_the_api_shows_its_user_whatever_happens(
