@@ -23,7 +23,6 @@ mutations after it still run.
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +41,6 @@ from workbench.errors import DomainError
 from workbench.notifications import service as notifications
 from workbench.security.vault import Vault
 from workbench.tasks import lifecycle
-
-log = logging.getLogger("sync.mutations")
 
 
 class MutationOrder(DomainError):

@@ -21,7 +21,8 @@ else:
     Pool = asyncpg.Pool
 
 
-async def _init_connection(conn: Connection) -> None:
+async def use_json_codecs(conn: Connection) -> None:
+    """Decode json/jsonb with msgspec, as every pooled connection does."""
     for kind in ("json", "jsonb"):
         await conn.set_type_codec(
             kind, schema="pg_catalog", encoder=_encode_json, decoder=msgspec.json.decode
@@ -38,7 +39,7 @@ async def create_pool(dsn: str, *, max_size: int = 20, min_size: int = 1) -> Poo
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        init=use_json_codecs,
         server_settings={"timezone": "UTC", "application_name": "workbench"},
         command_timeout=60,
     )

@@ -11,13 +11,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import msgspec
 from redis.asyncio import Redis
 
 from sync.cursor import Position
 from sync.feed import Feed
 from sync.signals import Signals, decode
-from workbench.db import Pool, create_pool
+from workbench.db import Pool, create_pool, use_json_codecs
 from workbench.notifications.service import notify
 from workbench.settings import Settings
 
@@ -193,13 +192,7 @@ async def api_get(client: Any, headers: dict[str, str], path: str) -> Any:
 
 async def json_codecs(db: Any) -> Any:
     """The test connection, decoding JSON like the app's pool does."""
-    for kind in ("json", "jsonb"):
-        await db.set_type_codec(
-            kind,
-            schema="pg_catalog",
-            encoder=lambda v: msgspec.json.encode(v).decode(),
-            decoder=msgspec.json.decode,
-        )
+    await use_json_codecs(db)
     return db
 
 
@@ -250,16 +243,8 @@ class FeedWorker:
             await self.redis.delete(*keys)
 
 
-async def ensure_feed_row(db: Any) -> None:
-    """The feed's position row (each test starts from truncated tables)."""
-    await db.execute(
-        "insert into sync_feed (txid, seq) values ('0'::xid8, 0) on conflict (id) do nothing"
-    )
-
-
 @contextlib.asynccontextmanager
 async def feed_worker(settings: Settings, db: Any) -> AsyncIterator[FeedWorker]:
-    await ensure_feed_row(db)
     pool = await create_pool(settings.database_url, max_size=2)
     redis = Redis.from_url(settings.redis_url)
     try:

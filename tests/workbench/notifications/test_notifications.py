@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import msgspec
 import pytest
 
 from tests.helpers import bearer, login
+from workbench.db import use_json_codecs
 from workbench.ids import uuid5_for
 from workbench.notifications.service import notify
 
@@ -23,13 +23,7 @@ PATH = "/api/v1/notifications"
 @pytest.fixture
 async def conn(db):
     """The test's connection, decoding JSON like the app's pool does."""
-    for kind in ("json", "jsonb"):
-        await db.set_type_codec(
-            kind,
-            schema="pg_catalog",
-            encoder=lambda v: msgspec.json.encode(v).decode(),
-            decoder=msgspec.json.decode,
-        )
+    await use_json_codecs(db)
     return db
 
 
