@@ -55,6 +55,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -557,6 +558,10 @@ def _literal(value: Any) -> str:
         return str(value)
     if isinstance(value, uuid.UUID):
         return f"'{value}'::uuid"
+    if isinstance(value, Decimal):
+        return f"{value}::numeric"
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'::timestamptz"
     if isinstance(value, list) and all(isinstance(v, uuid.UUID) for v in value):
         return "array[" + ", ".join(f"'{v}'" for v in value) + "]::uuid[]"
     if isinstance(value, str):

@@ -19,6 +19,7 @@ from mobile_contracts.v1 import sync as wire
 from mobile_contracts.v1.customers import ProductRisk
 from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.notifications import Notification
+from mobile_contracts.v1.tasks import Form
 from sync import queries
 from workbench.access import Caller
 from workbench.customers import views as customer_views
@@ -94,7 +95,7 @@ async def _customers_page(
 
 
 def _holdings(rows: list[queries.Record]) -> Rows:
-    return [(r["key"], msgspec.Raw(r["row_json"].encode())) for r in rows]
+    return [(r["key"], msgspec.Raw(r["row_json"])) for r in rows]
 
 
 async def _holdings_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
@@ -164,10 +165,13 @@ async def _tasks(conn: Connection, rows: list[queries.Record]) -> Rows:
     versions = await queries.template_versions(
         conn, {(r["template_id"], r["template_version"]) for r in rows}
     )
-    return [
-        (str(r["id"]), lifecycle.task_of(r, versions[(r["template_id"], r["template_version"])]))
-        for r in rows
-    ]
+    # A page of tasks shares a few form versions: each form is converted once.
+    forms = {k: msgspec.convert(v["form"], Form) for k, v in versions.items()}
+    out: Rows = []
+    for r in rows:
+        key = (r["template_id"], r["template_version"])
+        out.append((str(r["id"]), lifecycle.task_of(r, versions[key], forms[key])))
+    return out
 
 
 async def _tasks_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:

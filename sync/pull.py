@@ -74,9 +74,7 @@ class Puller:
             if not request.cursor:
                 state.position = Position(await queries.horizon(conn) - 1, MAX_SEQ)
             if state.initial:
-                async with conn.transaction():
-                    await queries.plan_each_page(conn)
-                    return await self._initial_page(conn, partition, state, request.limit)
+                return await self._initial_page(conn, partition, state, request.limit)
             return await self._catch_up(conn, partition, state, request.limit)
 
     async def _initial_page(

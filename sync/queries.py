@@ -36,12 +36,6 @@ _NOTIFICATION = "n.id, n.category, n.title, n.body, n.data, n.created_at, n.read
 _NOTE = "t.id, t.customer_id, t.occurred_at, t.kind, t.actor_id, t.text_enc"
 
 
-async def plan_each_page(conn: Connection) -> None:
-    """Within the transaction: plan each page for its own keyset values. A cached generic plan
-    cannot see where the walk resumes and sorts the whole partition on every page."""
-    await conn.execute("set local plan_cache_mode = force_custom_plan")
-
-
 async def horizon(conn: Connection) -> int:
     """xmin of a fresh snapshot: every transaction below it has finished."""
     return int(await conn.fetchval("select pg_snapshot_xmin(pg_current_snapshot())::text"))
@@ -130,11 +124,12 @@ async def holdings(
     conn: Connection, owner: uuid.UUID, *, keys: list[tuple[uuid.UUID, str]] | None = None,
     after: tuple[Decimal, uuid.UUID, str] | None = None, limit: int | None = None,
 ) -> list[Record]:  # fmt: skip
-    """By key, or in the customers' walk then by product (`c.aum` comes along to resume)."""
+    """By key, or in the customers' walk then by product (`c.aum`, as text, comes along to
+    resume)."""
     if keys is not None:
         return await conn.fetch(
             f"""
-            select {_HOLDING}, c.aum
+            select {_HOLDING}, c.aum::text as aum
               from unnest($2::uuid[], $3::text[]) k(customer_id, product_code)
               join holdings h using (customer_id, product_code)
               join customers c on c.id = h.customer_id and c.owner_id = $1
@@ -144,7 +139,7 @@ async def holdings(
     if after is None:
         return await conn.fetch(
             f"""
-            select {_HOLDING}, c.aum
+            select {_HOLDING}, c.aum::text as aum
               from customers c join holdings h on h.customer_id = c.id
              where c.owner_id = $1
              order by c.aum desc, c.id desc, h.product_code limit $2
@@ -153,7 +148,7 @@ async def holdings(
         )  # fmt: skip
     return await conn.fetch(
         f"""
-        select {_HOLDING}, c.aum
+        select {_HOLDING}, c.aum::text as aum
           from customers c join holdings h on h.customer_id = c.id
          where c.owner_id = $1 and (c.aum, c.id) <= ($2, $3)
            and ((c.aum, c.id) < ($2, $3) or h.product_code > $4)
@@ -172,7 +167,8 @@ async def notes(
     if ids is not None:
         return await conn.fetch(
             f"""
-            select {_NOTE}, c.aum from customer_timeline t join customers c on c.id = t.customer_id
+            select {_NOTE}, c.aum::text as aum
+              from customer_timeline t join customers c on c.id = t.customer_id
              where c.owner_id = $1 and t.source = 'note' and t.id = any($2)
             """,
             owner, ids,
@@ -180,7 +176,8 @@ async def notes(
     if after is None:
         return await conn.fetch(
             f"""
-            select {_NOTE}, c.aum from customers c join customer_timeline t on t.customer_id = c.id
+            select {_NOTE}, c.aum::text as aum
+              from customers c join customer_timeline t on t.customer_id = c.id
              where c.owner_id = $1 and t.source = 'note'
              order by c.aum desc, c.id desc, t.occurred_at desc, t.id desc limit $2
             """,
@@ -188,7 +185,8 @@ async def notes(
         )  # fmt: skip
     return await conn.fetch(
         f"""
-        select {_NOTE}, c.aum from customers c join customer_timeline t on t.customer_id = c.id
+        select {_NOTE}, c.aum::text as aum
+          from customers c join customer_timeline t on t.customer_id = c.id
          where c.owner_id = $1 and t.source = 'note' and (c.aum, c.id) <= ($2, $3)
            and ((c.aum, c.id) < ($2, $3) or (t.occurred_at, t.id) < ($4, $5))
          order by c.aum desc, c.id desc, t.occurred_at desc, t.id desc limit $6

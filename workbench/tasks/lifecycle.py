@@ -117,12 +117,15 @@ async def _detail(conn: Connection, row: queries.Record) -> wire.Task:
     return task_of(row, version)
 
 
-def task_of(row: queries.Record, version: queries.Record) -> wire.Task:
-    """A task as its detail view (and sync) shows it, with its template version's form."""
+def task_of(
+    row: queries.Record, version: queries.Record, form: wire.Form | None = None
+) -> wire.Task:
+    """A task as its detail view (and sync) shows it, with its template version's form
+    (`form`: that form already converted, when many tasks share the version)."""
     return wire.Task(
         **msgspec.structs.asdict(summary(row)),
         requires_customer_confirmation=version["requires_customer_confirmation"],
-        form=msgspec.convert(version["form"], wire.Form),
+        form=form if form is not None else msgspec.convert(version["form"], wire.Form),
         values=row["form_values"],
         started_at=row["started_at"],
         submitted_at=row["submitted_at"],
