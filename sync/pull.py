@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -41,9 +41,16 @@ class Puller:
         self.min_schema = min_schema
 
     async def pull(
-        self, db: Pool | Connection, *, partition: Partition, request: wire.PullRequest
+        self,
+        db: Pool | Connection,
+        *,
+        partition: Partition,
+        request: wire.PullRequest,
+        known: Sequence[bytes | None] | None = None,
     ) -> wire.PullResult:
-        """`db`: a pool (a connection is taken only when Redis cannot answer) or a connection."""
+        """`db`: a pool (a connection is taken only when Redis cannot answer) or a connection.
+        `known`: the Redis sync state of the caller, when the request already read it
+        (`Signals.state_keys`)."""
         schema.check(request.schema_version, self.min_schema)
         caller = partition.caller
         if request.cursor:
@@ -66,7 +73,7 @@ class Puller:
                 entity=0,
             )
         if not state.initial:
-            unchanged_to = await self.signals.unchanged_to(caller.user_id, state.position)
+            unchanged_to = await self.signals.unchanged_to(caller.user_id, state.position, known)
             if unchanged_to is not None:
                 state.position, state.position_at = unchanged_to, int(time.time())
                 return wire.PullResult(changes=[], cursor=self.signer.sign(state), has_more=False)

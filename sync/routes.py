@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, cast
 
 from litestar import Controller, Request, get, post
+from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.response import ServerSentEvent
 from litestar.status_codes import HTTP_200_OK
@@ -15,11 +17,17 @@ from sync.entities import Partition
 from sync.pull import Puller
 from workbench.access import Caller
 from workbench.errors import Unauthorized
-from workbench.http.auth import ANSWERS_WIPE
+from workbench.http.auth import ANSWERS_WIPE, PREFETCH, PREFETCHED
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.problems import PROBLEM_RESPONSES
 
 R = PROBLEM_RESPONSES
+
+
+def _sync_state_keys(state: State, user_id: uuid.UUID) -> list[str]:
+    """Read with the revocation check: an up-to-date pull then costs one Redis round trip."""
+    puller: Puller = state.sync_puller
+    return puller.signals.state_keys(user_id)
 
 
 class SyncController(Controller):
@@ -27,7 +35,7 @@ class SyncController(Controller):
     tags = ["sync"]
 
     @post("/pull", responses=R, operation_id="syncPull", status_code=HTTP_200_OK,
-          opt={ANSWERS_WIPE: True})  # fmt: skip
+          opt={ANSWERS_WIPE: True, PREFETCH: _sync_state_keys})  # fmt: skip
     async def pull(
         self, request: Request[Any, Any, Any], data: JSONBody[wire.PullRequest]
     ) -> wire.PullResult:
@@ -41,7 +49,12 @@ class SyncController(Controller):
         puller: Puller = request.app.state.sync_puller
         # No request transaction: "nothing changed" is answered from Redis alone.
         partition = Partition(caller=caller, vault=request.app.state.vault)
-        return await puller.pull(request.app.state.pool, partition=partition, request=data)
+        return await puller.pull(
+            request.app.state.pool,
+            partition=partition,
+            request=data,
+            known=cast("list[bytes | None] | None", request.scope.get(PREFETCHED)),
+        )
 
     @post("/push", responses=R, operation_id="syncPush", status_code=HTTP_200_OK,
           request_max_body_size=4_000_000)  # fmt: skip

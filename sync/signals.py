@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -66,19 +67,31 @@ class Signals:
     def channel_pattern(self) -> str:
         return f"{self._prefix}poke:*"
 
-    async def unchanged_to(self, user_id: uuid.UUID, position: Position) -> Position | None:
+    def state_keys(self, user_id: uuid.UUID) -> list[str]:
+        """What a pull reads: since, tail, the user's and everyone's newest change, wrote."""
+        return [
+            f"{self._prefix}since",
+            f"{self._prefix}tail",
+            self.user_key(user_id),
+            self.user_key(uuid.UUID(int=0)),
+            self._wrote_key(user_id),
+        ]
+
+    async def unchanged_to(
+        self,
+        user_id: uuid.UUID,
+        position: Position,
+        known: Sequence[bytes | None] | None = None,
+    ) -> Position | None:
         """The feed's tail if nothing in the user's partition changed after `position` up to
-        it; None when Redis cannot tell (then PostgreSQL answers)."""
-        try:
-            since, tail, mine, everyone, wrote = await self._redis.mget(
-                f"{self._prefix}since",
-                f"{self._prefix}tail",
-                self.user_key(user_id),
-                self.user_key(uuid.UUID(int=0)),
-                self._wrote_key(user_id),
-            )
-        except (RedisError, OSError):
-            return None
+        it; None when Redis cannot tell (then PostgreSQL answers). `known`: the values of
+        `state_keys(user_id)`, when the request already read them (with its revocation check)."""
+        if known is None:
+            try:
+                known = await self._redis.mget(*self.state_keys(user_id))
+            except (RedisError, OSError):
+                return None
+        since, tail, mine, everyone, wrote = known
         if since is None or tail is None or wrote is not None:
             return None
         tail_text = tail.decode()

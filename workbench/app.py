@@ -25,7 +25,7 @@ from workbench import migrate
 from workbench.access.guards import current_caller
 from workbench.customers import routes as customer_routes
 from workbench.db import create_pool, provide_db
-from workbench.http.auth import check_app_version, require_authentication
+from workbench.http.auth import check_request
 from workbench.http.client_ip import parse_networks
 from workbench.http.middleware import add_request_id_header, request_context_middleware
 from workbench.http.problems import EXCEPTION_HANDLERS
@@ -136,7 +136,7 @@ def create_app(settings: Settings) -> Litestar:
             "db": Provide(provide_db),
             "caller": Provide(current_caller, sync_to_thread=False),
         },
-        guards=[check_app_version, require_authentication],
+        guards=[check_request],
         before_send=[add_request_id_header],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(

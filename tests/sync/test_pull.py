@@ -625,3 +625,57 @@ async def test_a_change_recorded_while_redis_was_unreachable_is_not_skipped(
         changes += await app.sync()
         assert ops(changes) == [("note", "upsert", note)]
         assert app.local == await fresh_state(client, rm01)
+
+
+async def test_an_up_to_date_pull_is_answered_while_the_database_is_unreachable(
+    client, db, settings, bank, rm01
+):
+    async with feed_worker(settings, db) as worker:
+        app = App(client, rm01, db)
+        await app.sync()
+        await worker.step(db)
+        state = client.app.state
+        working = state.pool
+        unreachable = await create_pool(settings.database_url, max_size=1)
+        await unreachable.close()  # any acquire fails
+        state.pool = unreachable
+        try:
+            response = await client.post(
+                PULL, json={"schema_version": 2, "cursor": app.cursor}, headers=rm01
+            )
+        finally:
+            state.pool = working
+        assert response.status_code == 200, response.text
+        assert response.json()["changes"] == []
+        assert response.json()["has_more"] is False
+
+
+async def test_a_signed_out_or_revoked_device_is_refused_even_when_nothing_changed(
+    client, db, settings, bank, rm01
+):
+    """The revocation check and the sync state are one Redis read: neither is skipped."""
+    async with feed_worker(settings, db) as worker:
+        tablet = App(client, await headers_of(client, "rm01", device_no=2), db)
+        phone = App(client, rm01, db)
+        await tablet.sync()
+        await phone.sync()
+        await worker.step(db)
+        assert await tablet.sync() == []
+        assert await phone.sync() == []
+
+        signed_out = await client.post("/api/v1/auth/logout", headers=tablet.headers)
+        assert signed_out.status_code == 204, signed_out.text
+        response = await client.post(
+            PULL, json={"schema_version": 2, "cursor": tablet.cursor}, headers=tablet.headers
+        )
+        assert_problem(response, 401, "auth.session_ended")
+
+        revoked = await client.post(
+            f"/api/v1/admin/devices/{device('rm01')['device_id']}/revoke", headers=bank.admin
+        )
+        assert revoked.status_code == 200, revoked.text
+        response = await client.post(
+            PULL, json={"schema_version": 2, "cursor": phone.cursor}, headers=rm01
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {"changes": [], "cursor": None, "has_more": False, "wipe": True}

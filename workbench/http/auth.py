@@ -20,11 +20,25 @@ PUBLIC = "public"  # route opt key: no sign-in needed (login, links opened by cu
 # Route opt key: a revoked device is answered by the route (sync pull: `wipe: true`) instead of
 # 403; the route finds this key set in the scope, and no caller.
 ANSWERS_WIPE = "answers_wipe"
+# Route opt key: Redis keys the route reads on every request, fetched in the same round trip as
+# the revocation check. Value: fn(app state, user id) -> keys; their values (bytes or None, in
+# order) are put in `scope[PREFETCHED]`.
+PREFETCH = "redis_prefetch"
+PREFETCHED = "redis_prefetched"
 _OPEN_PREFIXES = ("/schema",)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
+
+
+async def check_request(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The app's one guard: app version floor, then authentication. (One guard, not two:
+    Litestar copies the route handler for every guard it runs, on every request.)"""
+    await check_app_version(connection, handler)
+    await require_authentication(connection, handler)
 
 
 async def check_app_version(
@@ -58,8 +72,11 @@ async def require_authentication(
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <access token>`")
+    prefetch = handler.opt.get(PREFETCH)
+    state = connection.app.state
+    also = (lambda user_id: prefetch(state, user_id)) if prefetch else None
     try:
-        caller = await identity.authenticate(connection.app.state.auth, token.strip())
+        caller, values = await identity.authenticate(state.auth, token.strip(), also=also)
     except DeviceRevoked:
         if not handler.opt.get(ANSWERS_WIPE):
             raise
@@ -69,3 +86,5 @@ async def require_authentication(
     if sent_device is not None and sent_device != caller.device_id:
         raise InvalidToken("This token was issued to another device")
     connection.scope["user"] = caller
+    if prefetch:
+        connection.scope[PREFETCHED] = values  # type: ignore[literal-required]

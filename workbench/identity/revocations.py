@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from workbench.redis import Redis, redis_required
 from workbench.security.tokens import CLOCK_SKEW_SECONDS, AccessClaims
@@ -51,15 +51,18 @@ class Revocations:
         async with redis_required("restore the device"):
             await self._redis.delete(self._device_key(device_id))
 
-    async def status(self, claims: AccessClaims) -> str | None:
-        """'session' or 'device' when the token was revoked, None when it is still good."""
+    async def status(
+        self, claims: AccessClaims, *, also: Sequence[str] = ()
+    ) -> tuple[str | None, list[bytes | None]]:
+        """'session' or 'device' when the token was revoked, None when it is still good; and
+        the values of the `also` keys, read in the same round trip (a hot route's own state)."""
         async with redis_required("check the session"):
-            session_flag, device_since = await self._redis.mget(
-                self._session_key(claims.sid), self._device_key(claims.did)
+            session_flag, device_since, *values = await self._redis.mget(
+                self._session_key(claims.sid), self._device_key(claims.did), *also
             )
         # The device verdict wins: it is the one that tells the app to wipe its offline data.
         if device_since is not None and claims.iat <= int(device_since):
-            return "device"
+            return "device", values
         if session_flag is not None:
-            return "session"
-        return None
+            return "session", values
+        return None, values
