@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import logging
 import os
@@ -275,7 +276,18 @@ def app_from_env() -> object:
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)  # after the lifespan's pools and clients
+    return app
+
+
+def _freeze_startup_objects() -> None:
+    """What start-up built (routes, schemas, pools, clients) lives as long as the served process:
+    the collector's full passes skip it from now on. They scanned it all and paused requests for
+    30-75 ms (measured under bench.sync); frozen, a full pass takes a few ms. Only here, not in
+    create_app: a test process builds many apps and must be able to collect them."""
+    gc.collect()
+    gc.freeze()
 
 
 def _worker(args: argparse.Namespace) -> int:
