@@ -284,7 +284,7 @@ def app_from_env() -> object:
 def _freeze_startup_objects() -> None:
     """What start-up built (routes, schemas, pools, clients) lives as long as the served process:
     the collector's full passes skip it from now on. They scanned it all and paused requests for
-    30-75 ms (measured under bench.sync); frozen, a full pass takes a few ms. Only here, not in
+    30-75 ms (measured under bench.sync); frozen, a full pass takes about 1 ms. Only here, not in
     create_app: a test process builds many apps and must be able to collect them."""
     gc.collect()
     gc.freeze()
