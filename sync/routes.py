@@ -70,10 +70,7 @@ class SyncController(Controller):
         ctx = mutations.Context(
             caller=caller, vault=state.vault, bank_timezone=state.settings.bank_timezone
         )
-        result = await mutations.push(db, ctx=ctx, request=data)
-        if any(r.status is wire.MutationStatus.APPLIED for r in result.results):
-            await request.app.state.sync_puller.signals.wrote(caller.user_id)
-        return result
+        return await mutations.push(db, ctx=ctx, request=data)
 
     @get("/events", responses=R, operation_id="syncEvents")
     async def events(

@@ -8,7 +8,9 @@ Keys (under the deployment's prefix):
 
 A pull at position p may answer "nothing changed, you are now at tail" without PostgreSQL when
 since <= p <= tail, the tail is fresh, and neither the user's nor everyone's newest change is
-after p, and the user's app has not just pushed mutations (`sync:wrote:<id>`, 10 s). Anything
+after p, and the user's own latest write is behind the tail (`sync:wrote:<id>`, the newest
+transaction id of their write requests, kept 10 s: an app pulls right after its own write is
+answered, and that pull must carry it). Anything
 missing or stale (Redis restarted, the feed stopped) falls back to PostgreSQL, so a lost Redis
 costs speed, never a change. A user's key only ever grows (a Lua max), so a
 feed that takes over and replays a batch cannot move it back.
@@ -31,12 +33,19 @@ from sync.cursor import Position
 
 log = logging.getLogger("sync.signals")
 FRESH_SECONDS = 5.0  # a tail older than this is not trusted (the feed may have stopped)
-WROTE_SECONDS = 10  # after a push, the user's pulls go to PostgreSQL this long
+WROTE_SECONDS = 10  # a write the feed has not summed up after this long: its tail is stale
 _WIDTH = 20
 
 _MAX_SET = """
 local current = redis.call('GET', KEYS[1])
 if not current or ARGV[1] > current then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+"""
+# The same with an expiry (ARGV[2] seconds) renewed on every call.
+_MAX_SET_EX = """
+local current = redis.call('GET', KEYS[1])
+if not current or ARGV[1] > current then current = ARGV[1] end
+redis.call('SET', KEYS[1], current, 'EX', ARGV[2])
 return 0
 """
 
@@ -56,6 +65,7 @@ class Signals:
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
         self._prefix = f"{prefix}sync:"
+        self._max_set_ex = redis.register_script(_MAX_SET_EX)
 
     def user_key(self, user_id: uuid.UUID) -> str:
         return f"{self._prefix}u:{user_id}"
@@ -92,7 +102,7 @@ class Signals:
             except (RedisError, OSError):
                 return None
         since, tail, mine, everyone, wrote = known
-        if since is None or tail is None or wrote is not None:
+        if since is None or tail is None:
             return None
         tail_text = tail.decode()
         tail_at = float(tail_text.rsplit(":", 1)[1])
@@ -101,6 +111,8 @@ class Signals:
         tail_position, since_position = decode(tail_text), decode(since)
         if not since_position <= position <= tail_position:
             return None
+        if wrote is not None and int(wrote) > tail_position.txid:
+            return None  # the user's own write is not in the feed's summary yet
         for newest in (mine, everyone):
             if newest is not None and decode(newest) > position:
                 return None
@@ -109,11 +121,13 @@ class Signals:
     def _wrote_key(self, user_id: uuid.UUID) -> str:
         return f"{self._prefix}wrote:{user_id}"
 
-    async def wrote(self, user_id: uuid.UUID) -> None:
-        """The user's app just pushed mutations: its next pulls ask PostgreSQL until the feed
-        has certainly seen them (an app pulls right after it pushes)."""
+    async def wrote(self, user_id: uuid.UUID, txid: int) -> None:
+        """The user's write (transaction `txid`) just committed: their pulls ask PostgreSQL
+        until the feed's tail has passed it (an app pulls right after its write is answered)."""
         try:
-            await self._redis.set(self._wrote_key(user_id), "1", ex=WROTE_SECONDS)
+            await self._max_set_ex(
+                keys=[self._wrote_key(user_id)], args=[f"{txid:0{_WIDTH}d}", WROTE_SECONDS]
+            )
         except (RedisError, OSError):
             log.warning(
                 "sync: Redis unavailable; the feed's tail goes stale and pulls ask PostgreSQL"

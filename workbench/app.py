@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
             revocations=Revocations(
                 redis,
+                pool,
                 prefix=settings.redis_prefix,
                 access_ttl_seconds=settings.access_token_ttl_seconds,
             ),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import msgspec
+from litestar import Request
 from litestar.datastructures import State
 
 from workbench.errors import DomainError
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
 else:
     Connection = asyncpg.Connection
     Pool = asyncpg.Pool
+
+log = logging.getLogger("workbench.db")
+AfterCommit = Callable[[], Awaitable[None]]
+# Actions waiting for the commit of the transaction a connection is in, by connection identity.
+# Per request and per process only: nothing another instance needs.
+_after_commit: dict[int, list[AfterCommit]] = {}
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def use_json_codecs(conn: Connection) -> None:
@@ -47,23 +56,75 @@ async def create_pool(dsn: str, *, max_size: int = 20, min_size: int = 1) -> Poo
     return pool
 
 
-async def provide_db(state: State) -> AsyncGenerator[Connection, None]:
+def after_commit(conn: Connection, action: AfterCommit) -> bool:
+    """Run `action` once the request transaction `conn` is in has committed; never on rollback.
+
+    For what must follow a commit, such as the second write of a revocation to Redis (see
+    `identity.revocations`). Returns False (and does nothing) when `conn` is not in a request
+    transaction of `provide_db`; the caller's own first write then stands alone."""
+    pending = _after_commit.get(id(conn))
+    if pending is None:
+        return False
+    pending.append(action)
+    return True
+
+
+async def provide_db(
+    state: State, request: Request[Any, Any, Any]
+) -> AsyncGenerator[Connection, None]:
     """Yield a connection inside a transaction: commit on success, roll back on any error.
 
     A DomainError marked `commit_changes` (a revoked token family, a lockout counter) still commits
-    what the service recorded before raising, so the refusal itself is durable.
+    what the service recorded before raising, so the refusal itself is durable. After a commit the
+    actions registered with `after_commit` run, and a signed-in caller's write is marked for
+    their next sync pull (read-your-writes), all before the answer is sent.
     """
     pool: Pool = state.pool
     async with pool.acquire() as conn:
+        key = id(conn)
+        pending: list[AfterCommit] = []
+        _after_commit[key] = pending
         tx = conn.transaction()
         await tx.start()
         try:
-            yield conn
-        except DomainError as exc:
-            await (tx.commit() if exc.commit_changes else tx.rollback())
-            raise
-        except BaseException:
-            await tx.rollback()
-            raise
-        else:
-            await tx.commit()
+            try:
+                yield conn
+            except DomainError as exc:
+                if not exc.commit_changes:
+                    await tx.rollback()
+                    raise
+                wrote = await _write_txid(conn, request)
+                await tx.commit()
+                await _committed(state, request, pending, wrote)
+                raise
+            except BaseException:
+                await tx.rollback()
+                raise
+            else:
+                wrote = await _write_txid(conn, request)
+                await tx.commit()
+                await _committed(state, request, pending, wrote)
+        finally:
+            _after_commit.pop(key, None)
+
+
+async def _write_txid(conn: Connection, request: Request[Any, Any, Any]) -> int | None:
+    """The transaction id of a signed-in caller's write request, if it wrote anything."""
+    if request.method in _SAFE_METHODS or request.scope.get("user") is None:
+        return None
+    txid: int | None = await conn.fetchval("select pg_current_xact_id_if_assigned()::text::bigint")
+    return txid
+
+
+async def _committed(
+    state: State, request: Request[Any, Any, Any], pending: list[AfterCommit], wrote: int | None
+) -> None:
+    for action in pending:
+        try:
+            await action()
+        except Exception:  # the commit stands; each action has its own fallback
+            log.exception("an after-commit action failed")
+    if wrote is not None:
+        # The app pulls right after its own write is answered: until the sync feed's summary in
+        # Redis (which lags the commit) has passed this transaction, that pull asks PostgreSQL.
+        await state.sync_puller.signals.wrote(request.scope["user"].user_id, wrote)

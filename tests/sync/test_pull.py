@@ -602,6 +602,55 @@ async def test_an_app_pulling_right_after_its_push_gets_its_own_changes_back(
         assert app.local == await fresh_state(client, rm01)
 
 
+async def test_an_app_pulling_right_after_its_own_online_write_gets_it_back(
+    client, db, settings, bank, rm01
+):
+    """Read-your-writes: the feed's Redis summary lags the commit, yet the RM's next pull
+    carries the note the API just answered for; once the feed has passed it, Redis answers."""
+    async with feed_worker(settings, db) as worker:
+        app = App(client, rm01, db)
+        await app.sync()
+        await worker.step(db)
+        assert await app.sync() == []
+        note = await add_note(client, rm01, bank.customers["C-2"], "刚刚写的拜访记录")
+        # No feed step: Redis still says "nothing changed" for rm01's partition.
+        assert ops(await app.sync()) == [("note", "upsert", note)]
+        await worker.step(db)
+        state = client.app.state
+        working = state.pool
+        unreachable = await create_pool(settings.database_url, max_size=1)
+        await unreachable.close()
+        state.pool = unreachable
+        try:  # the feed has passed the write: Redis alone answers again
+            assert await app.sync() == []
+        finally:
+            state.pool = working
+        assert app.local == await fresh_state(client, rm01)
+
+
+async def test_another_users_change_reaches_the_device_once_the_feed_has_run(
+    client, db, settings, bank, rm01
+):
+    """A change made by someone else (a bank feed) is not a write of the RM's: it comes with
+    the feed's next round, as before."""
+    async with feed_worker(settings, db) as worker:
+        app = App(client, rm01, db)
+        await app.sync()
+        await worker.step(db)
+        response = await client.post(
+            "/api/v1/integration/holdings:bulk-upsert",
+            json={"holdings": [holding_row("C-2", "FUND1", "777.00", "2026-11-20")]},
+            headers=bank.admin,
+        )
+        assert response.status_code == 200, response.text
+        await settled(db)
+        first = await app.sync()
+        await worker.step(db)
+        second = await app.sync()
+        assert [e for e, _, _ in ops(first + second)] == ["holding"]
+        assert app.local == await fresh_state(client, rm01)
+
+
 async def test_a_change_recorded_while_redis_was_unreachable_is_not_skipped(
     client, db, settings, bank, rm01
 ):

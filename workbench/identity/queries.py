@@ -398,3 +398,34 @@ async def purge_expired_refresh_tokens(conn: Connection, *, older_than_days: int
         older_than_days,
     )
     return int(status.split()[-1])
+
+
+async def token_revocation(conn: Connection, session_id: uuid.UUID) -> Record | None:
+    """Whether an access token's session has ended or its device is revoked (the record)."""
+    return await conn.fetchrow(
+        """
+        select s.ended_at is not null as ended, d.revoked_at is not null as device_revoked
+          from sessions s join devices d on d.device_id = s.device_id
+         where s.id = $1
+        """,
+        session_id,
+    )
+
+
+async def recent_revocations(conn: Connection, *, within_seconds: int) -> list[Record]:
+    """Sessions ended and devices revoked in the last `within_seconds` (older ones can hold no
+    valid access token), with the seconds each entry still matters: `kind`, `key`, `ttl`."""
+    return await conn.fetch(
+        """
+        select 'session' as kind, id::text as key,
+               greatest(1, $1 - extract(epoch from now() - ended_at)::int) as ttl
+          from sessions
+         where ended_at > now() - make_interval(secs => $1)
+        union all
+        select 'device', device_id,
+               greatest(1, $1 - extract(epoch from now() - revoked_at)::int)
+          from devices
+         where revoked_at > now() - make_interval(secs => $1)
+        """,
+        within_seconds,
+    )

@@ -1,32 +1,62 @@
 """Ended sessions and revoked devices, shared by every API instance through Redis.
 
-PostgreSQL stays the record (sessions.ended_at, devices.revoked_at); Redis answers the per-request
-question "is this access token still good?" without a database round trip. Entries live as long as
-an access token issued before the revocation could still be valid.
+PostgreSQL is the record (sessions.ended_at, devices.revoked_at); Redis is a cache that answers
+the per-request question "is this access token still good?" without a database round trip.
+Entries live as long as an access token issued before the revocation could still be valid.
+
+A cache must never turn "unknown" into "allowed": Redis that restarted empty, or was flushed,
+knows no revocation at all. So the cache is only trusted while its completeness marker
+(`revoked:complete`) is present. The marker is written, together with every revocation that
+still matters, by a rebuild from PostgreSQL; without it a request asks PostgreSQL itself and
+starts the rebuild. Each revocation is written to Redis twice: inside the transaction (if Redis
+is down, the revocation answers 503 and changes nothing) and again after the commit (so a
+rebuild that read PostgreSQL just before the commit cannot leave it out).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Sequence
 
+import asyncpg
+
+from workbench.db import Connection, Pool, after_commit
+from workbench.errors import ServiceUnavailable
+from workbench.identity import queries
 from workbench.redis import Redis, redis_required
 from workbench.security.tokens import CLOCK_SKEW_SECONDS, AccessClaims
+
+log = logging.getLogger("workbench.identity.revocations")
 
 # Mark every given key with ARGV[2] for ARGV[1] seconds, in one atomic round trip.
 _MARK_ALL = """
 for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[2], 'EX', ARGV[1]) end
 return #KEYS
 """
+# A rebuild: KEYS[1] is the completeness marker, KEYS[2..] the entries; ARGV holds each entry's
+# value and seconds to live, in pairs, then the marker's value. All or nothing, in one step.
+_REBUILD = """
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 3], 'EX', ARGV[2 * i - 2])
+end
+redis.call('SET', KEYS[1], ARGV[#ARGV])
+return #KEYS - 1
+"""
+REBUILD_LOCK_SECONDS = 30
 
 
 class Revocations:
-    def __init__(self, redis: Redis, *, prefix: str, access_ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, pool: Pool, *, prefix: str, access_ttl_seconds: int) -> None:
         self._redis = redis
+        self._pool = pool
         self._prefix = prefix
         self._ttl = access_ttl_seconds + CLOCK_SKEW_SECONDS + 5
         self._mark_all = redis.register_script(_MARK_ALL)
+        self._rebuild_script = redis.register_script(_REBUILD)
+        self.complete_key = f"{prefix}revoked:complete"
+        self._lock_key = f"{prefix}revoked:rebuilding"
 
     def _session_key(self, session_id: uuid.UUID | str) -> str:
         return f"{self._prefix}revoked:session:{session_id}"
@@ -34,22 +64,38 @@ class Revocations:
     def _device_key(self, device_id: str) -> str:
         return f"{self._prefix}revoked:device:{device_id}"
 
-    async def end_sessions(self, session_ids: Iterable[uuid.UUID]) -> None:
-        ids = list(session_ids)
-        if not ids:
+    async def end_sessions(self, conn: Connection, session_ids: Iterable[uuid.UUID]) -> None:
+        """The sessions' tokens stop working on every instance once `conn` commits."""
+        keys = [self._session_key(sid) for sid in session_ids]
+        if not keys:
             return
-        async with redis_required("end the session"):
-            await self._mark_all(keys=[self._session_key(sid) for sid in ids], args=[self._ttl, 1])
 
-    async def revoke_device(self, device_id: str) -> None:
+        async def mark() -> None:
+            await self._mark_all(keys=keys, args=[self._ttl, 1])
+
+        async with redis_required("end the session"):
+            await mark()
+        after_commit(conn, mark)
+
+    async def revoke_device(self, conn: Connection, device_id: str) -> None:
         """Every token of the device issued up to now stops working on every instance."""
-        async with redis_required("revoke the device"):
+
+        async def mark() -> None:
             await self._redis.set(self._device_key(device_id), str(int(time.time())), ex=self._ttl)
 
-    async def restore_device(self, device_id: str) -> None:
+        async with redis_required("revoke the device"):
+            await mark()
+        after_commit(conn, mark)
+
+    async def restore_device(self, conn: Connection, device_id: str) -> None:
         """New sign-ins on the device work again; its old sessions stay ended."""
-        async with redis_required("restore the device"):
+
+        async def unmark() -> None:
             await self._redis.delete(self._device_key(device_id))
+
+        async with redis_required("restore the device"):
+            await unmark()
+        after_commit(conn, unmark)
 
     async def status(
         self, claims: AccessClaims, *, also: Sequence[str] = ()
@@ -57,12 +103,57 @@ class Revocations:
         """'session' or 'device' when the token was revoked, None when it is still good; and
         the values of the `also` keys, read in the same round trip (a hot route's own state)."""
         async with redis_required("check the session"):
-            session_flag, device_since, *values = await self._redis.mget(
-                self._session_key(claims.sid), self._device_key(claims.did), *also
+            complete, session_flag, device_since, *values = await self._redis.mget(
+                self.complete_key,
+                self._session_key(claims.sid),
+                self._device_key(claims.did),
+                *also,
             )
+        if complete is None:
+            return await self._status_from_database(claims), values
         # The device verdict wins: it is the one that tells the app to wipe its offline data.
         if device_since is not None and claims.iat <= int(device_since):
             return "device", values
         if session_flag is not None:
             return "session", values
         return None, values
+
+    async def _status_from_database(self, claims: AccessClaims) -> str | None:
+        """Redis lost its revocations: PostgreSQL answers, and the cache is rebuilt."""
+        try:
+            async with self._pool.acquire() as conn:
+                row = await queries.token_revocation(conn, uuid.UUID(claims.sid))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise ServiceUnavailable("Cannot check the session right now") from exc
+        await self.rebuild()
+        if row is None or row["device_revoked"]:
+            # No tokens are issued while a device is revoked: all of its tokens are older.
+            return "device" if row is not None else "session"
+        return "session" if row["ended"] else None
+
+    async def rebuild(self) -> int | None:
+        """Load every revocation that still matters from PostgreSQL, then mark the cache complete.
+        One instance at a time; None when another is already at it. Returns the entries written."""
+        async with redis_required("check the session"):
+            if not await self._redis.set(self._lock_key, "1", nx=True, ex=REBUILD_LOCK_SECONDS):
+                return None
+            try:
+                async with self._pool.acquire() as conn:
+                    rows = await queries.recent_revocations(conn, within_seconds=self._ttl)
+                keys, args = [self.complete_key], []
+                now = int(time.time())
+                for row in rows:
+                    keys.append(
+                        self._session_key(row["key"])
+                        if row["kind"] == "session"
+                        else self._device_key(row["key"])
+                    )
+                    args += ["1" if row["kind"] == "session" else str(now), row["ttl"]]
+                written: int = await self._rebuild_script(keys=keys, args=[*args, str(now)])
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("revocations: rebuild from PostgreSQL failed; will retry")
+                return None
+            finally:
+                await self._redis.delete(self._lock_key)
+        log.info("revocations: cache rebuilt from PostgreSQL", extra={"entries": written})
+        return written

@@ -87,7 +87,7 @@ async def login(
         )
     # One session per device: signing in again (or as someone else) ends the previous one.
     replaced = await queries.end_sessions(conn, reason="replaced", device_id=device_id)
-    await auth.revocations.end_sessions(replaced)
+    await auth.revocations.end_sessions(conn, replaced)
     await push_devices.signed_in(conn, device_id, user["id"])
     await queries.upsert_device(
         conn,
@@ -129,7 +129,7 @@ async def refresh(
             conn, reason="refresh_reuse", session_id=row["session_id"]
         )
         await push_devices.signed_out(conn, row["device_id"], reason="refresh_reuse")
-        await auth.revocations.end_sessions(ended)
+        await auth.revocations.end_sessions(conn, ended)
         await audit.record(
             conn,
             action="refresh_reuse",
@@ -158,7 +158,7 @@ async def logout(conn: Connection, *, auth: Auth, caller: Caller) -> None:
     """End this device's session; its tokens stop working on every instance at once."""
     ended = await queries.end_sessions(conn, reason="logout", session_id=caller.session_id)
     await push_devices.signed_out(conn, caller.device_id, reason="logout")
-    await auth.revocations.end_sessions(ended)
+    await auth.revocations.end_sessions(conn, ended)
     await audit.record(
         conn, action="logout", actor_id=caller.user_id, subject=f"device:{caller.device_id}"
     )
@@ -334,7 +334,7 @@ async def save_user(
         # Tokens carry role and org unit, and the password changed: sign in again everywhere.
         ended = await queries.end_sessions(conn, reason="user_changed", user_id=existing["id"])
         await push_devices.user_signed_out(conn, existing["id"], reason="user_changed")
-        await auth.revocations.end_sessions(ended)
+        await auth.revocations.end_sessions(conn, ended)
     await audit.record(
         conn,
         action="user_created" if created else "user_updated",
@@ -412,9 +412,10 @@ async def revoke_device(
     revoked_at = await queries.set_device_revoked(conn, device_id, revoked_by=caller.user_id)
     ended = await queries.end_sessions(conn, reason="device_revoked", device_id=device_id)
     await push_devices.signed_out(conn, device_id, reason="device_revoked")
-    # Redis first, inside the transaction: if Redis is down the whole revocation answers 503.
-    await auth.revocations.revoke_device(device_id)
-    await auth.revocations.end_sessions(ended)
+    # Redis inside the transaction (if Redis is down the whole revocation answers 503), and
+    # again after the commit.
+    await auth.revocations.revoke_device(conn, device_id)
+    await auth.revocations.end_sessions(conn, ended)
     await audit.record(
         conn,
         action="device_revoked",
@@ -433,7 +434,7 @@ async def restore_device(
     if device is None:
         raise NotFound("device")
     await queries.clear_device_revoked(conn, device_id)
-    await auth.revocations.restore_device(device_id)
+    await auth.revocations.restore_device(conn, device_id)
     await audit.record(
         conn, action="device_restored", actor_id=caller.user_id, subject=f"device:{device_id}"
     )
