@@ -42,7 +42,7 @@ def _refused(state: LinkState) -> Response[str]:
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """A masked summary of the visit and a confirm button; opening it changes nothing."""
     state_ = request.app.state
-    state, row = await confirmation.open_link(db, keyring=state_.auth.keyring, token=token)
+    state, row = await confirmation.open_link(db, token=token)
     if state is not LinkState.OPEN or row is None:
         return _refused(state)
     customer = "—"
@@ -71,9 +71,7 @@ async def submit(
 ) -> Response[str]:
     """Confirm the visit: the task is done and the RM is notified. Only the first confirm counts."""
     state_ = request.app.state
-    state, row = await confirmation.open_link(
-        db, keyring=state_.auth.keyring, token=token, lock=True
-    )
+    state, row = await confirmation.open_link(db, token=token, lock=True)
     if state is not LinkState.OPEN or row is None:
         return _refused(state)
     await confirmation.confirm(

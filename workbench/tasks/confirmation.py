@@ -1,19 +1,28 @@
 """Customer QR confirmation of a visit.
 
-The RM asks for a confirmation of a task awaiting it; the server signs a single-purpose link
-token (audience `confirmation`, 15 minutes by default) whose id is a confirmation row, and shows
-it as a URL and a QR code. The customer's phone opens `/c/{token}`: a masked summary and a
-confirm button. Opening never consumes the token; only the confirm does, once. Optionally both
-sides' reported locations are recorded and a distance above the configured radius is flagged.
+The RM asks for a confirmation of a task awaiting it; the server draws a random link token
+(16 bytes, 22 characters: a link of about 50 characters makes a QR code of 33x33 modules that
+scans at arm's length, where a signed token made one of 81x81) and keeps only its SHA-256 in a
+new confirmation row, which holds everything the link stands for (task, expiry, use). The
+customer's phone opens `/c/{token}`: a masked summary and a confirm button. Opening never
+consumes the token; only the confirm does, once. Optionally both sides' reported locations are
+recorded and a distance above the configured radius is flagged.
+
+The QR code is served later from `qr_png_url`, which must lead back to the token without the
+server keeping it: its path carries the token's 16 bytes written as a UUID, and the endpoint
+serves the QR code only to an RM who sees the task that the token's row belongs to.
 """
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
 import io
 import math
+import re
+import secrets
 import uuid
-from datetime import UTC, datetime
 
 import segno
 
@@ -23,7 +32,7 @@ from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.ids import uuid7
 from workbench.notifications import service as notifications
-from workbench.security.tokens import Keyring, LinkKind, TokenError
+from workbench.security.tokens import Keyring
 from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, queries
 
@@ -44,21 +53,34 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
-def _link(keyring: Keyring, row: queries.Record, base_url: str) -> str:
-    remaining = max(int((row["expires_at"] - datetime.now(UTC)).total_seconds()), 1)
-    token, _ = keyring.issue_link(
-        LinkKind.CONFIRMATION,
-        subject=str(row["task_id"]),
-        ttl_seconds=remaining,
-        token_id=str(row["id"]),
-    )
-    return f"{base_url.rstrip('/')}/c/{token}"
+TOKEN_BYTES = 16  # 128 random bits; as a link, 22 base64url characters
+_TOKEN_TEXT = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def _token_text(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _token_bytes(text: str) -> bytes | None:
+    """The token of a link, or None for anything that is not exactly one of ours."""
+    if not _TOKEN_TEXT.fullmatch(text):
+        return None
+    raw = base64.urlsafe_b64decode(text + "==")
+    return raw if _token_text(raw) == text else None  # one spelling per token
+
+
+def _token_hash(raw: bytes) -> bytes:
+    return hashlib.sha256(raw).digest()
+
+
+def _link(raw: bytes, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/c/{_token_text(raw)}"
 
 
 async def request(
     conn: Connection,
     *,
-    keyring: Keyring,
+    keyring: Keyring | None = None,  # unused: links are random tokens now, not signed ones
     caller: Caller,
     task_id: uuid.UUID,
     body: wire.ConfirmationRequest,
@@ -70,22 +92,20 @@ async def request(
     if task["status"] != "awaiting_confirmation":
         raise lifecycle.IllegalTransition(task["status"], "ask the customer to confirm")
     location = body.location
+    raw = secrets.token_bytes(TOKEN_BYTES)
     row = await queries.insert_confirmation(
         conn,
-        fields={
-            "id": uuid7(),
-            "task_id": task_id,
-            "created_by": caller.user_id,
-            "ttl": ttl_seconds,
-            "rm_lat": location.lat if location else None,
-            "rm_lng": location.lng if location else None,
-        },
+        confirmation_id=uuid7(),
+        task_id=task_id,
+        token_hash=_token_hash(raw),
+        created_by=caller.user_id,
+        ttl_seconds=ttl_seconds,
+        rm_lat=location.lat if location else None,
+        rm_lng=location.lng if location else None,
     )
-    full = await queries.confirmation(conn, row["id"])
-    assert full is not None
     return wire.Confirmation(
-        url=_link(keyring, full, base_url),
-        qr_png_url=f"/api/v1/tasks/{task_id}/confirmations/{row['id']}/qr.png",
+        url=_link(raw, base_url),
+        qr_png_url=f"/api/v1/tasks/{task_id}/confirmations/{uuid.UUID(bytes=raw)}/qr.png",
         expires_at=row["expires_at"],
     )
 
@@ -93,33 +113,34 @@ async def request(
 async def qr_png(
     conn: Connection,
     *,
-    keyring: Keyring,
+    keyring: Keyring | None = None,  # unused, as in `request`
     caller: Caller,
     task_id: uuid.UUID,
     confirmation_id: uuid.UUID,
     base_url: str,
 ) -> bytes:
-    """The QR code of a confirmation link, for the RM to show on their screen."""
+    """The QR code of a confirmation link, for the RM to show on their screen.
+    `confirmation_id` is the path segment of `qr_png_url`: the link token's bytes."""
     await lifecycle.visible_task(conn, caller=caller, task_id=task_id)
-    row = await queries.confirmation(conn, confirmation_id)
+    raw = confirmation_id.bytes
+    row = await queries.confirmation(conn, _token_hash(raw))
     if row is None or row["task_id"] != task_id:
         raise NotFound("confirmation")
     buffer = io.BytesIO()
-    segno.make(_link(keyring, row, base_url), error="m").save(buffer, kind="png", scale=8)
+    segno.make(_link(raw, base_url), error="m").save(buffer, kind="png", scale=8)
     return buffer.getvalue()
 
 
 async def open_link(
-    conn: Connection, *, keyring: Keyring, token: str, lock: bool = False
+    conn: Connection, *, token: str, lock: bool = False
 ) -> tuple[LinkState, queries.Record | None]:
-    """What a customer's link stands for now. Opening it changes nothing."""
-    try:
-        claims = keyring.verify_link(LinkKind.CONFIRMATION, token, allow_expired=True)
-        confirmation_id = uuid.UUID(claims.jti)
-    except (TokenError, ValueError):
+    """What a customer's link stands for now. Opening it changes nothing. The token is found by
+    its hash through a unique index: no comparison of secrets that could leak through timing."""
+    raw = _token_bytes(token)
+    if raw is None:
         return LinkState.INVALID, None
-    row = await queries.confirmation(conn, confirmation_id, lock=lock)
-    if row is None or str(row["task_id"]) != claims.sub:
+    row = await queries.confirmation(conn, _token_hash(raw), lock=lock)
+    if row is None:
         return LinkState.INVALID, None
     if row["used_at"] is not None:
         return LinkState.USED, row

@@ -4,20 +4,22 @@ opening never consumes, one confirm that completes the task, and every way a lin
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import io
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import segno
 from PIL import Image
 
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.tasks_data import TASKS, create_template, field, issue_tasks, user
-from workbench.ids import uuid7
 from workbench.security.tokens import Keyring, LinkKind
-from workbench.settings import JwtKey
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -157,7 +159,7 @@ async def test_request_gives_a_url_and_a_png_qr_code(visit):
     answer = await v.request()
     base = v.settings.public_base_url.rstrip("/")
     assert answer["url"].startswith(f"{base}/c/")
-    assert answer["token"].count(".") == 2  # a signed token, not a bare id
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", answer["token"])  # 16 random bytes, base64url
     expires_at = datetime.fromisoformat(answer["expires_at"])
     expected = before + timedelta(seconds=v.settings.confirmation_ttl_seconds)
     assert abs((expires_at - expected).total_seconds()) < 60
@@ -175,6 +177,37 @@ async def test_request_gives_a_url_and_a_png_qr_code(visit):
     colours = img.convert("L").getcolors()
     assert colours is not None
     assert {c for _, c in colours} == {0, 255}  # black modules on white
+    # The picture is exactly the QR code of the link the RM got ...
+    expected_png = io.BytesIO()
+    segno.make(answer["url"], error="m").save(expected_png, kind="png", scale=8)
+    expected_img = Image.open(expected_png).convert("L")
+    assert img.convert("L").tobytes() == expected_img.tobytes()
+    # ... and a coarse one: 8-pixel modules, 4 modules of quiet zone on each side, at most
+    # version 4 (33 x 33 modules; the signed-token link of before needed version 16, 81 x 81).
+    modules = img.width // 8 - 2 * 4
+    assert modules <= 33, modules
+    assert segno.make(answer["url"], error="m").version <= 4
+
+
+async def test_each_link_is_new_and_only_its_hash_is_stored(visit):
+    v = visit
+    first, second = await v.request(), await v.request()
+    assert first["token"] != second["token"]
+    assert first["qr_png_url"] != second["qr_png_url"]
+    rows = await v.db.fetch("select * from task_confirmations order by created_at, id")
+    assert len(rows) == 2
+    for answer, row in zip((first, second), rows, strict=True):
+        raw = base64.urlsafe_b64decode(answer["token"] + "==")
+        assert bytes(row["token_hash"]) == hashlib.sha256(raw).digest()
+        stored = repr(dict(row))
+        assert answer["token"] not in stored
+        assert raw.hex() not in stored
+        assert str(uuid.UUID(bytes=raw)) not in stored
+    # Both links work until one of them confirms the visit; then both read "already confirmed".
+    _assert_page(await v.client.get(first["path"]), 200, MASKED)
+    _assert_page(await v.client.post(second["path"], data={}), 200, "确认成功")
+    _assert_page(await v.client.get(first["path"]), 410, "无需确认")
+    _assert_page(await v.client.get(second["path"]), 410, "已确认")
 
 
 async def test_a_qr_code_of_another_tasks_confirmation_is_404(visit):
@@ -261,11 +294,16 @@ async def test_an_expired_link_shows_expired_and_changes_nothing(visit):
     _assert_page(await v.client.post(fresh["path"], data={}), 200, "确认成功")
 
 
-def _tampered(token: str) -> str:
-    header, payload, signature = token.split(".")
-    middle = len(signature) // 2
-    flipped = "A" if signature[middle] != "A" else "B"
-    return f"{header}.{payload}.{signature[:middle]}{flipped}{signature[middle + 1 :]}"
+def _changed(token: str, at: int) -> str:
+    flipped = "A" if token[at] != "A" else "B"
+    return f"{token[:at]}{flipped}{token[at + 1 :]}"
+
+
+def _other_spelling(token: str) -> str:
+    """The same 16 bytes with other unused low bits in the last character."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(token[-1])
+    return token[:-1] + alphabet[last ^ 1]
 
 
 async def test_forged_truncated_and_foreign_tokens_show_the_invalid_page(visit):
@@ -274,33 +312,25 @@ async def test_forged_truncated_and_foreign_tokens_show_the_invalid_page(visit):
     token = answer["token"]
     confirmation_id = await v.db.fetchval("select id from task_confirmations")
     keyring = Keyring(v.settings.jwt_keys, issuer=v.settings.jwt_issuer)
-    impostor = Keyring(
-        (JwtKey(kid=v.settings.jwt_keys[0].kid, seed=b"x" * 32),), issuer=v.settings.jwt_issuer
+    # A link of the kind issued before the upgrade (a signed token naming the confirmation row).
+    signed, _ = keyring.issue_link(
+        LinkKind.CONFIRMATION, subject=str(v.task), ttl_seconds=600, token_id=str(confirmation_id)
     )
-    other_task = await v.new_task()
-
-    def link(kind: LinkKind, ring: Keyring = keyring, subject: Any = None, jti: Any = None) -> str:
-        issued, _ = ring.issue_link(
-            kind,
-            subject=str(subject or v.task),
-            ttl_seconds=600,
-            token_id=str(jti or confirmation_id),
-        )
-        return issued
-
     bad_tokens = {
-        "tampered signature": _tampered(token),
-        "truncated": token[: len(token) - 10],
-        "cut at a dot": token.rsplit(".", 1)[0],
-        "payload only": token.split(".")[1],
+        "one character changed": _changed(token, 10),
+        "last character changed": _changed(token, 21),
+        "another spelling of the same bytes": _other_spelling(token),
+        "truncated": token[:-1],
+        "half": token[:11],
+        "one character more": token + "A",
+        "padded": token + "==",
+        "a character outside base64url": token[:-1] + "+",
+        "random token": base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode(),
+        "the row id": str(confirmation_id),
+        "the row id as hex": confirmation_id.hex,
+        "the QR path segment": answer["qr_png_url"].split("/confirmations/")[1].split("/")[0],
         "random text": "this-is-not-a-token",
-        "random hex": uuid.uuid4().hex,
-        "verification link": link(LinkKind.VERIFICATION),
-        "share link": link(LinkKind.SHARE),
-        "foreign key": link(LinkKind.CONFIRMATION, ring=impostor),
-        "no such confirmation": link(LinkKind.CONFIRMATION, jti=uuid7()),
-        "jti not a uuid": link(LinkKind.CONFIRMATION, jti="abc"),
-        "another task": link(LinkKind.CONFIRMATION, subject=other_task),
+        "signed link of before": signed,
         "access token": v.rm01["Authorization"].removeprefix("Bearer "),
     }
     before = await v.state()
@@ -313,6 +343,7 @@ async def test_forged_truncated_and_foreign_tokens_show_the_invalid_page(visit):
     assert await v.state() == before
     # The genuine link still works afterwards.
     _assert_page(await v.client.get(answer["path"]), 200, MASKED)
+    _assert_page(await v.client.post(answer["path"], data={}), 200, "确认成功")
 
 
 async def test_a_cancelled_tasks_link_needs_no_confirmation(visit):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from workbench.db import Connection
 from workbench.tasks.queries._common import Record
@@ -11,22 +10,38 @@ from workbench.tasks.queries._common import Record
 __all__ = ["confirmation", "insert_confirmation", "use_confirmation"]
 
 
-async def insert_confirmation(conn: Connection, *, fields: dict[str, Any]) -> Record:
+async def insert_confirmation(
+    conn: Connection,
+    *,
+    confirmation_id: uuid.UUID,
+    task_id: uuid.UUID,
+    token_hash: bytes,
+    created_by: uuid.UUID,
+    ttl_seconds: int,
+    rm_lat: float | None,
+    rm_lng: float | None,
+) -> Record:
     row = await conn.fetchrow(
         """
-        insert into task_confirmations (id, task_id, created_by, expires_at, rm_lat, rm_lng)
-        values ($1, $2, $3, now() + make_interval(secs => $4), $5, $6)
+        insert into task_confirmations
+               (id, task_id, token_hash, created_by, expires_at, rm_lat, rm_lng)
+        values ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7)
         returning id, expires_at
         """,
-        *fields.values(),
+        confirmation_id,
+        task_id,
+        token_hash,
+        created_by,
+        ttl_seconds,
+        rm_lat,
+        rm_lng,
     )
     assert row is not None
     return row
 
 
-async def confirmation(
-    conn: Connection, confirmation_id: uuid.UUID, *, lock: bool = False
-) -> Record | None:
+async def confirmation(conn: Connection, token_hash: bytes, *, lock: bool = False) -> Record | None:
+    """The confirmation whose link token hashes to `token_hash` (SHA-256), with its task."""
     return await conn.fetchrow(
         f"""
         select k.id, k.task_id, k.created_by, k.expires_at, k.used_at, k.rm_lat, k.rm_lng,
@@ -35,9 +50,9 @@ async def confirmation(
           from task_confirmations k
           join tasks t on t.id = k.task_id
           join users u on u.id = t.assignee_id
-         where k.id = $1 {"for update of k, t" if lock else ""}
+         where k.token_hash = $1 {"for update of k, t" if lock else ""}
         """,
-        confirmation_id,
+        token_hash,
     )
 
 
