@@ -142,6 +142,11 @@ class Settings:
         "base URL of customer-facing links",
         default="http://127.0.0.1:8000",
     )
+    bank_name: str = _env(
+        "WORKBENCH_BANK_NAME",
+        "the bank's name in the header of every customer page (link and QR code pages)",
+        default="示例银行",
+    )
     log_level: str = _env("WORKBENCH_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", default="INFO")
     # ---- push ------------------------------------------------------------------------------
     apns_key_file: str | None = _env(
@@ -319,6 +324,8 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append("WORKBENCH_PUSH_LEASE must be longer than WORKBENCH_PUSH_TIMEOUT")
     if values.get("log_level", "INFO") not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("WORKBENCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    if "bank_name" in values and not 0 < len(values["bank_name"]) <= 40:
+        problems.append("WORKBENCH_BANK_NAME must be 1 to 40 characters")
     return problems
 
 
@@ -448,6 +455,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "bank_timezone": _parse_timezone,
     "public_base_url": _parse_url(("http", "https")),
     "log_level": lambda raw: raw.strip().upper(),
+    "bank_name": lambda raw: raw.strip(),
     "apns_base_url": _parse_url(("https", "http")),
     "fcm_base_url": _parse_url(("https", "http")),
     "hms_base_url": _parse_url(("https", "http")),

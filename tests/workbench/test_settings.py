@@ -56,6 +56,7 @@ def test_minimal_environment_parses_with_documented_defaults():
     assert settings.migrate_on_start is True
     assert settings.redis_prefix == "wb:"
     assert settings.log_level == "INFO"
+    assert settings.bank_name == "示例银行"
 
 
 def test_environment_is_read_not_os_environ_when_given(monkeypatch):
@@ -77,6 +78,7 @@ def test_every_value_is_parsed():
             "WORKBENCH_TIMEZONE": "Europe/Paris",
             "WORKBENCH_MIGRATE_ON_START": "off",
             "WORKBENCH_LOG_LEVEL": "debug",
+            "WORKBENCH_BANK_NAME": " 长江商业银行 ",
         }
     )
     assert [k.kid for k in settings.jwt_keys] == ["new", "old"]
@@ -89,6 +91,7 @@ def test_every_value_is_parsed():
     assert settings.bank_timezone == "Europe/Paris"
     assert settings.migrate_on_start is False
     assert settings.log_level == "DEBUG"
+    assert settings.bank_name == "长江商业银行"
 
 
 def test_missing_required_variables_are_all_listed():
@@ -176,6 +179,8 @@ def test_duplicate_kid_is_refused():
         ("WORKBENCH_MAX_BODY_BYTES", "-1"),
         ("WORKBENCH_DB_POOL_MAX", "0"),
         ("WORKBENCH_LOG_LEVEL", "chatty"),
+        ("WORKBENCH_BANK_NAME", "   "),
+        ("WORKBENCH_BANK_NAME", "银" * 41),
     ],
 )
 def test_out_of_range_values_are_refused(variable, value):

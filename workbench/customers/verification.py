@@ -22,6 +22,7 @@ from workbench.customers.personal_data import normalize_id_number, normalize_nam
 from workbench.customers.views import visible_customer
 from workbench.db import Connection
 from workbench.errors import DomainError
+from workbench.identity import queries as identity_queries
 from workbench.ids import uuid7
 from workbench.notifications import service as notifications
 from workbench.security.tokens import Keyring, LinkKind, TokenError
@@ -111,6 +112,13 @@ async def open_invite(
     if row["expired"]:
         return (InviteState.EXPIRED, row)
     return (InviteState.OPEN, row)
+
+
+async def inviter_name(conn: Connection, invite_row: queries.Record) -> str | None:
+    """The display name of the RM who sent the invitation, for the customer's page. An RM's
+    name is not customer personal data: the customer should know who is asking."""
+    user = await identity_queries.user_by_id(conn, invite_row["created_by"])
+    return None if user is None else str(user["name"])
 
 
 async def submit(

@@ -32,9 +32,9 @@ _LOCATE = (
 )
 
 
-def _refused(state: LinkState) -> Response[str]:
+def _refused(state: LinkState, bank: str) -> Response[str]:
     title, text, status = _STATE_PAGES[state]
-    return message(title, text, status=status)
+    return message(title, text, bank=bank, status=status)
 
 
 @get("/c/{token:str}", operation_id="confirmationPage", opt={PUBLIC: True}, tags=["public"],
@@ -42,23 +42,23 @@ def _refused(state: LinkState) -> Response[str]:
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """A masked summary of the visit and a confirm button; opening it changes nothing."""
     state_ = request.app.state
+    bank = state_.settings.bank_name
     state, row = await confirmation.open_link(db, token=token)
     if state is not LinkState.OPEN or row is None:
-        return _refused(state)
+        return _refused(state, bank)
     customer = "—"
     if row["customer_id"] is not None:
         customer = await masked_name(db, vault=state_.vault, customer_id=row["customer_id"])
     expires = row["expires_at"].astimezone(ZoneInfo(state_.settings.bank_timezone))
     body = (
         "<p>请确认您的客户经理已为您提供本次服务：</p>"
-        f"<p>事项：{escape(row['title'])}<br>客户经理：{escape(row['rm_name'])}"
-        f"<br>客户：{escape(customer)}</p>"
+        f"<p>事项：{escape(row['title'])}<br>客户：{escape(customer)}</p>"
         '<form method="post"><input type="hidden" id="lat" name="lat">'
         '<input type="hidden" id="lng" name="lng">'
         '<button type="submit">确认本次拜访</button></form>'
         f'<p class="note">二维码 {expires:%H:%M} 前有效，仅可确认一次。</p>'
     )
-    return page("拜访确认", body, script=_LOCATE)
+    return page("拜访确认", body, bank=bank, rm_name=row["rm_name"], script=_LOCATE)
 
 
 @post("/c/{token:str}", operation_id="confirmationSubmit", opt={PUBLIC: True}, tags=["public"],
@@ -71,9 +71,10 @@ async def submit(
 ) -> Response[str]:
     """Confirm the visit: the task is done and the RM is notified. Only the first confirm counts."""
     state_ = request.app.state
+    bank = state_.settings.bank_name
     state, row = await confirmation.open_link(db, token=token, lock=True)
     if state is not LinkState.OPEN or row is None:
-        return _refused(state)
+        return _refused(state, bank)
     await confirmation.confirm(
         db,
         vault=state_.vault,
@@ -82,7 +83,7 @@ async def submit(
         radius_m=state_.settings.confirmation_radius_m,
         tz=state_.settings.bank_timezone,
     )
-    return message("确认成功", "感谢您的确认，祝您生活愉快。", status=200)
+    return message("确认成功", "感谢您的确认，祝您生活愉快。", bank=bank, status=200)
 
 
 def _location(data: dict[str, str]) -> Location | None:

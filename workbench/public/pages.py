@@ -1,4 +1,7 @@
-"""Small, self-contained zh-CN mobile pages (no scripts, no external assets)."""
+"""Small, self-contained zh-CN mobile pages (no external assets; a script only under a nonce).
+
+Every page names the bank in its header (`WORKBENCH_BANK_NAME`), so that a customer who opens a
+link from a chat knows who is asking before typing anything."""
 
 from __future__ import annotations
 
@@ -24,12 +27,16 @@ _PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
+<title>{title}{title_bank}</title>
 <style>
 body{{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;
 background:#f5f6f8;color:#222}}
-main{{max-width:28rem;margin:0 auto;padding:1.5rem 1.25rem}}
-h1{{font-size:1.3rem;margin:.5rem 0 1rem}}
+header{{background:#c8102e;color:#fff;font-size:1.05rem;font-weight:600;letter-spacing:.05em;
+padding:.8rem 1.25rem}}
+header div{{max-width:28rem;margin:0 auto}}
+main{{max-width:28rem;margin:0 auto;padding:1.25rem 1.25rem 1.5rem}}
+h1{{font-size:1.3rem;margin:.25rem 0 1rem}}
+.who{{color:#444;margin:0 0 1rem;font-size:.95rem}}
 .card{{background:#fff;border-radius:12px;padding:1.25rem;box-shadow:0 1px 3px #0001}}
 label{{display:block;margin:.9rem 0 .3rem;font-size:.95rem}}
 input{{width:100%;box-sizing:border-box;font-size:1rem;padding:.7rem;border:1px solid #ccd;
@@ -40,27 +47,61 @@ border-radius:8px;background:#c8102e;color:#fff}}
 .error{{color:#c8102e;margin:.5rem 0}}
 </style>
 </head>
-<body><main><h1>{title}</h1><div class="card">{body}</div></main></body>
+<body>{header}<main><h1>{title}</h1>{who}<div class="card">{body}</div></main></body>
 </html>"""
 
 
 def page(
-    title: str, body_html: str, *, status: int = 200, script: str | None = None
+    title: str,
+    body_html: str,
+    *,
+    bank: str,
+    rm_name: str | None = None,
+    status: int = 200,
+    script: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[str]:
-    """A complete page; `body_html` must already be escaped where it holds user input.
-    `script` (our own code, never user input) runs under a one-time CSP nonce."""
-    headers = dict(SECURITY_HEADERS)
+    """A complete page under the bank's name; `body_html` must already be escaped where it holds
+    user input. `rm_name` names the RM who sent the link, above the card. `script` (our own code,
+    never user input) runs under a one-time CSP nonce."""
+    all_headers = dict(SECURITY_HEADERS) | (headers or {})
     if script is not None:
         nonce = secrets.token_urlsafe(16)
-        headers["Content-Security-Policy"] += f"; script-src 'nonce-{nonce}'"
+        all_headers["Content-Security-Policy"] += f"; script-src 'nonce-{nonce}'"
         body_html += f'<script nonce="{nonce}">{script}</script>'
+    bank = bank.strip()
     return Response(
-        _PAGE.format(title=escape(title), body=body_html),
+        _PAGE.format(
+            title=escape(title),
+            title_bank=f" - {escape(bank)}" if bank else "",
+            header=f'<header><div class="bank">{escape(bank)}</div></header>' if bank else "",
+            who=f'<p class="who">您的客户经理：{escape(rm_name)}</p>' if rm_name else "",
+            body=body_html,
+        ),
         status_code=status,
         media_type=MediaType.HTML,
-        headers=headers,
+        headers=all_headers,
     )
 
 
-def message(title: str, text: str, *, status: int) -> Response[str]:
-    return page(title, f"<p>{escape(text)}</p>", status=status)
+def message(
+    title: str, text: str, *, bank: str, status: int, headers: dict[str, str] | None = None
+) -> Response[str]:
+    return page(title, f"<p>{escape(text)}</p>", bank=bank, status=status, headers=headers)
+
+
+UNAVAILABLE_RETRY_AFTER = 30  # seconds
+
+
+def unavailable_page(bank: str, *, retry_after: int = UNAVAILABLE_RETRY_AFTER) -> Response[str]:
+    """503 for a customer page while the service cannot answer it (the database is down, ...).
+    Needs nothing but the bank's name, so it can be served when everything else is failing.
+    `Retry-After` says when trying again makes sense; nothing was used up, so opening the same
+    link again later works."""
+    return message(
+        "服务暂时不可用",
+        "服务暂时不可用，请稍后再试（稍后重新打开此链接即可）。",
+        bank=bank,
+        status=503,
+        headers={"Retry-After": str(max(int(retry_after), 1))},
+    )

@@ -23,6 +23,11 @@ _STATE_PAGES = {
 }
 
 
+def _refused(state: InviteState, bank: str) -> Response[str]:
+    title, text, status = _STATE_PAGES[state]
+    return message(title, text, bank=bank, status=status)
+
+
 def _form(error: str | None = None) -> str:
     note = f'<p class="error">{escape(error)}</p>' if error else ""
     return (
@@ -44,12 +49,13 @@ def _form(error: str | None = None) -> str:
      include_in_schema=False)  # fmt: skip
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """The verification form (opening it, or a chat app's preview of it, changes nothing)."""
-    state, _ = await verification.open_invite(
+    bank = request.app.state.settings.bank_name
+    state, row = await verification.open_invite(
         db, keyring=request.app.state.auth.keyring, token=token
     )
-    if state is not InviteState.OPEN:
-        return message(*_STATE_PAGES[state][:2], status=_STATE_PAGES[state][2])
-    return page("实名认证", _form())
+    if state is not InviteState.OPEN or row is None:
+        return _refused(state, bank)
+    return page("实名认证", _form(), bank=bank, rm_name=await verification.inviter_name(db, row))
 
 
 @post("/v/{token:str}", operation_id="verificationSubmit", opt={PUBLIC: True}, tags=["public"],
@@ -61,11 +67,12 @@ async def submit(
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[str]:
     """Check the answers against the bank's record; five wrong answers lock the link."""
+    bank = request.app.state.settings.bank_name
     state, row = await verification.open_invite(
         db, keyring=request.app.state.auth.keyring, token=token, lock=True
     )
     if state is not InviteState.OPEN or row is None:
-        return message(*_STATE_PAGES[state][:2], status=_STATE_PAGES[state][2])
+        return _refused(state, bank)
     answers = Answers(
         name=str(data.get("name", ""))[:50],
         id_number=str(data.get("id_number", ""))[:32],
@@ -75,12 +82,16 @@ async def submit(
         db, vault=request.app.state.vault, invite_row=row, answers=answers
     )
     if outcome is Outcome.VERIFIED:
-        return message("认证成功", "您已完成实名认证，感谢您的配合。", status=200)
+        return message("认证成功", "您已完成实名认证，感谢您的配合。", bank=bank, status=200)
     if outcome is Outcome.LOCKED:
-        return message(*_STATE_PAGES[InviteState.LOCKED][:2], status=410)
+        return _refused(InviteState.LOCKED, bank)
     left = verification.MAX_ATTEMPTS - (row["attempts"] + 1)
     return page(
-        "实名认证", _form(f"信息与登记不符，请核对后重试（还可尝试 {left} 次）。"), status=422
+        "实名认证",
+        _form(f"信息与登记不符，请核对后重试（还可尝试 {left} 次）。"),
+        bank=bank,
+        rm_name=await verification.inviter_name(db, row),
+        status=422,
     )
 
 

@@ -205,6 +205,9 @@ async def test_page_is_a_zh_cn_form_and_opening_changes_nothing(client, db, cust
         for field in ("name", "id_number", "phone"):
             assert f'name="{field}"' in html
         assert "实名认证" in html
+        # Who asks: the bank (the default name of the demo) and the RM who sent the link.
+        assert '<header><div class="bank">示例银行</div></header>' in html
+        assert "您的客户经理：张伟" in html  # rm01
         # The page never shows the customer's data, not even masked.
         for secret in (NAME, PHONE[-4:], ID_NUMBER[-4:]):
             assert secret not in html
@@ -213,6 +216,42 @@ async def test_page_is_a_zh_cn_form_and_opening_changes_nothing(client, db, cust
     assert after["invites"][0]["attempts"] == 0
     assert after["invites"][0]["completed_at"] is None
     assert after["verified_at"] is None
+
+
+async def test_every_page_names_the_bank_and_the_form_names_the_rm(make_client, db):
+    client = await make_client(bank_name="长江商业银行")
+    customer_id, _ = await _seed_customers(client, db)
+    rm01 = await login(client, "rm01")
+
+    async def new_path() -> str:
+        response = await client.post(
+            f"/api/v1/customers/{customer_id}/verification-invites", headers=bearer(rm01)
+        )
+        assert response.status_code == 201, response.text
+        return "/v/" + response.json()["url"].split("/v/", 1)[1]
+
+    header = '<header><div class="bank">长江商业银行</div></header>'
+    path = await new_path()
+    pages = {
+        "form": (await client.get(path), 200),
+        "wrong answer": (await client.post(path, data=WRONG_ANSWERS[0]), 422),
+    }
+    for answers in WRONG_ANSWERS[1:]:
+        await client.post(path, data=answers)
+    pages["locked"] = (await client.get(path), 410)
+    pages["invalid"] = (await client.get("/v/not-a-link"), 404)
+    expired = await new_path()
+    await db.execute("update verification_invites set expires_at = now() - interval '1 minute'")
+    pages["expired"] = (await client.get(expired), 410)
+    fresh = await new_path()
+    pages["verified"] = (await client.post(fresh, data=RIGHT), 200)
+    pages["used"] = (await client.get(fresh), 410)
+    for name, (response, status) in pages.items():
+        assert response.status_code == status, (name, response.text)
+        assert header in response.text, name
+        assert " - 长江商业银行</title>" in response.text, name
+        assert "示例银行" not in response.text, name
+        assert ("您的客户经理：张伟" in response.text) == (name in ("form", "wrong answer")), name
 
 
 # ---- right answers ---------------------------------------------------------------------------

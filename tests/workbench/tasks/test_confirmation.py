@@ -235,11 +235,39 @@ async def test_page_shows_a_masked_summary_and_opening_it_changes_nothing(visit)
     for _ in range(5):  # the customer, a chat app's preview, the customer again ...
         page = await v.client.get(answer["path"])
         _assert_page(page, 200, "拜访确认", MASKED, "理财回访", '<form method="post"')
-        assert "张伟" in page.text  # rm01, the RM of the visit
+        assert "您的客户经理：张伟" in page.text  # rm01, the RM of the visit
         assert "小三" not in page.text
     assert await v.state() == before
     assert before["confirmations"][0]["used_at"] is None
     assert before["task"]["status"] == "awaiting_confirmation"
+
+
+async def test_every_page_names_the_bank(make_client, db, settings):
+    client = await make_client(bank_name="长江商业银行")
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", [customer_row("C-1", name=NAME, owner="rm01", seq=1)])
+    customer = (await customer_ids(db))["C-1"]
+    template = await create_template(
+        client, admin, field("notes", "text"), requires_customer_confirmation=True
+    )
+    rm01 = await headers_of(client, "rm01")
+    v = Visit(client, db, settings, admin, rm01, template["id"], customer, uuid.uuid4())
+    v.task = await v.new_task()
+    answer, expired = await v.request(), await v.request()
+    await db.execute(
+        "update task_confirmations set expires_at = now() - interval '1 second'"
+        " where token_hash = $1",
+        hashlib.sha256(base64.urlsafe_b64decode(expired["token"] + "==")).digest(),
+    )
+    bank_header = '<header><div class="bank">长江商业银行</div></header>'
+    opened = await client.get(answer["path"])
+    _assert_page(opened, 200, bank_header, "您的客户经理：张伟", MASKED)
+    assert "<title>拜访确认 - 长江商业银行</title>" in opened.text
+    _assert_page(await client.get(expired["path"]), 410, bank_header, "已过期")
+    _assert_page(await client.get("/c/not-a-link"), 404, bank_header, "链接无效")
+    _assert_page(await client.post(answer["path"], data={}), 200, bank_header, "确认成功")
+    _assert_page(await client.get(answer["path"]), 410, bank_header, "已确认")
+    assert "示例银行" not in opened.text
 
 
 async def test_confirm_completes_the_task_once_and_notifies_the_rm(visit):
