@@ -1,9 +1,11 @@
-"""JSON logs that never carry passwords, tokens or personal data."""
+"""Logs that never carry passwords, tokens or personal data: JSON lines for machines (production),
+or short text lines for a person at a terminal (`WORKBENCH_LOG_FORMAT=text`, `workbench dev`)."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
 import sys
 import time
@@ -42,7 +44,13 @@ _SCRUB = [
     (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)"), "[id-number]"),
     (re.compile(r"(?<!\d)(?:(?:\+|00)?86[- ]?)?1[3-9]\d{9}(?!\d)"), "[phone]"),
 ]
-_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# Record attributes that are not extra fields (uvicorn adds `color_message`: its message with
+# terminal colour codes).
+_STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def scrub(text: str) -> str:
@@ -87,10 +95,56 @@ class JsonFormatter(logging.Formatter):
         return msgspec.json.encode(entry).decode()
 
 
-def configure(level: str = "INFO") -> None:
-    """Route every logger (ours, uvicorn's, arq's) through the JSON formatter on stderr."""
+_ACCESS_LOGGER = "workbench.access"  # the request lines of workbench.http.middleware
+
+
+class TextFormatter(logging.Formatter):
+    """One short line for a person: `12:01:02 GET /api/v1/me 200 3.1ms` for a request (the route
+    template, as in JSON), `12:01:02 WARNING workbench.push: message key=value` otherwise; local
+    time. Redacted exactly as the JSON lines are."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        clock = time.strftime("%H:%M:%S", time.localtime(record.created))
+        fields = {
+            key: _clean(value, key)
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and not key.startswith("_")
+        }
+        if record.name == _ACCESS_LOGGER and {"method", "route", "status", "ms"} <= fields.keys():
+            line = (
+                f"{clock} {fields.pop('method')} {fields.pop('route')} {fields.pop('status')}"
+                f" {_milliseconds(fields.pop('ms'))}"
+            )
+        else:
+            line = f"{clock} {record.levelname} {record.name}: {scrub(record.getMessage())}"
+        line += "".join(f" {key}={_text(value)}" for key, value in fields.items())
+        if record.exc_info and record.exc_info[0] is not None:
+            line += "\n" + scrub(self.formatException(record.exc_info))
+        return line
+
+
+def _milliseconds(value: Any) -> str:
+    try:
+        return f"{float(value):.1f}ms"
+    except (TypeError, ValueError):
+        return f"{value}ms"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value and not any(c.isspace() for c in value) else repr(value)
+    if isinstance(value, dict | list):
+        return msgspec.json.encode(value).decode()
+    return str(value)
+
+
+def configure(level: str = "INFO", fmt: str | None = None) -> None:
+    """Route every logger (ours, uvicorn's, arq's) through one redacting formatter on stderr.
+    `fmt` is `json` or `text`; None takes WORKBENCH_LOG_FORMAT from the environment (the
+    settings refuse any other value at start), `json` when unset or unknown."""
+    chosen = (fmt or os.environ.get("WORKBENCH_LOG_FORMAT") or "json").strip().lower()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TextFormatter() if chosen == "text" else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -148,6 +148,12 @@ class Settings:
         default="示例银行",
     )
     log_level: str = _env("WORKBENCH_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", default="INFO")
+    log_format: str = _env(
+        "WORKBENCH_LOG_FORMAT",
+        "`json` (one object a line, for machines) or `text` (short lines for a person;"
+        " `workbench dev` sets it)",
+        default="json",
+    )
     # ---- push ------------------------------------------------------------------------------
     apns_key_file: str | None = _env(
         "WORKBENCH_APNS_KEY_FILE", "the team's APNs auth key (.p8) from Apple", default=None
@@ -324,6 +330,8 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append("WORKBENCH_PUSH_LEASE must be longer than WORKBENCH_PUSH_TIMEOUT")
     if values.get("log_level", "INFO") not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("WORKBENCH_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    if values.get("log_format", "json") not in ("json", "text"):
+        problems.append("WORKBENCH_LOG_FORMAT must be json or text")
     if "bank_name" in values and not 0 < len(values["bank_name"]) <= 40:
         problems.append("WORKBENCH_BANK_NAME must be 1 to 40 characters")
     return problems
@@ -455,6 +463,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "bank_timezone": _parse_timezone,
     "public_base_url": _parse_url(("http", "https")),
     "log_level": lambda raw: raw.strip().upper(),
+    "log_format": lambda raw: raw.strip().lower(),
     "bank_name": lambda raw: raw.strip(),
     "apns_base_url": _parse_url(("https", "http")),
     "fcm_base_url": _parse_url(("https", "http")),

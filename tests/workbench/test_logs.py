@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.helpers import bearer, device, login
-from workbench.logs import JsonFormatter, request_id_var, scrub
+from workbench.logs import JsonFormatter, TextFormatter, configure, request_id_var, scrub
 from workbench.seed import DEMO_PASSWORD
 
 JWT = (
@@ -284,3 +285,130 @@ def test_scrub(raw, expected):
 @pytest.mark.parametrize("written", [f"+86{MOBILE}", f"0086{MOBILE}", f"86{MOBILE}"])
 def test_mobile_numbers_with_the_country_code_are_masked(written):
     assert MOBILE not in scrub(f"SMS to {written} failed")
+
+
+# ---- the text format (`workbench dev`) -------------------------------------------------------
+
+REQUEST_LINE = re.compile(r"^\d\d:\d\d:\d\d (GET|POST|PUT|PATCH|DELETE) (/\S*) (\d{3}) \d+\.\dms$")
+
+
+@pytest.fixture
+def captured_text() -> Iterator[Captured]:
+    """Everything logged through the root logger, as `WORKBENCH_LOG_FORMAT=text` writes it."""
+    capture = Captured()
+    handler = logging.StreamHandler(capture.stream)
+    handler.setFormatter(TextFormatter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield capture
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_text_request_lines_are_short_and_keep_secrets_out(client, captured_text):
+    wrong_password = "Wr0ng-but-Secret-guess!"
+    tokens = await login(client, "rm01", device_no="textlog1")
+    me = await client.get("/api/v1/me", headers=bearer(tokens))
+    assert me.status_code == 200
+    failed = await client.post(
+        "/api/v1/auth/login",
+        json={"login": "rm02", "password": wrong_password, "device": device(2)},
+    )
+    assert failed.status_code == 401
+    admin = await login(client, "admin", device_no="admin-01")
+    revoked = await client.post(
+        "/api/v1/admin/devices/device-textlog1/revoke", headers=bearer(admin)
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    lines = [line for line in captured_text.text.splitlines() if REQUEST_LINE.match(line)]
+    requests = [m.groups() for m in map(REQUEST_LINE.match, lines) if m]
+    assert ("GET", "/api/v1/me", "200") in requests
+    assert ("POST", "/api/v1/auth/login", "401") in requests
+    # The route template, never the raw path.
+    assert ("POST", "/api/v1/admin/devices/{device_id}/revoke", "200") in requests
+    assert not [line for line in lines if "textlog" in line]
+    for secret in (
+        DEMO_PASSWORD,
+        wrong_password,
+        tokens["access_token"],
+        tokens["refresh_token"],
+        me.json()["name"],
+    ):
+        assert secret not in captured_text.text, secret
+
+
+def test_text_lines_redact_fields_messages_and_traces():
+    capture = Captured()
+    handler = logging.StreamHandler(capture.stream)
+    handler.setFormatter(TextFormatter())
+    logger = logging.getLogger("tests.workbench.logs.text")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        logger.warning(
+            "customer %s called from %s with %s",
+            ID_NUMBER,
+            MOBILE,
+            JWT,
+            extra={
+                "password": "hunter2-secret",
+                "detail": {"customer_name": "王小明", "count": 2},
+                "count": 3,
+            },
+        )
+        try:
+            raise ValueError(f"bad id {ID_NUMBER} for {MOBILE}")
+        except ValueError:
+            logger.exception("import failed")
+        # uvicorn's copy of its message with terminal colours is left out.
+        logger.info("Started server process", extra={"color_message": "Started \x1b[36m1\x1b[0m"})
+    finally:
+        logger.removeHandler(handler)
+    *_, last = capture.text.splitlines()
+    assert last.endswith("INFO tests.workbench.logs.text: Started server process")
+    assert "\x1b" not in capture.text
+    first, *trace = capture.text.splitlines()[:-1]
+    assert re.match(r"^\d\d:\d\d:\d\d WARNING tests\.workbench\.logs\.text: customer ", first)
+    assert "[id-number]" in first
+    assert "[phone]" in first
+    assert "[jwt]" in first
+    assert "password=[redacted]" in first
+    assert "count=3" in first
+    assert '"customer_name":"[redacted]"' in first
+    assert any("ERROR tests.workbench.logs.text: import failed" in line for line in trace)
+    assert any("ValueError" in line for line in trace)
+    for secret in ("hunter2-secret", "王小明", ID_NUMBER, MOBILE, JWT):
+        assert secret not in capture.text, secret
+
+
+@pytest.mark.parametrize(
+    ("fmt", "environ", "expected"),
+    [
+        (None, None, JsonFormatter),
+        (None, "text", TextFormatter),
+        (None, "json", JsonFormatter),
+        ("text", None, TextFormatter),
+        ("json", "text", JsonFormatter),  # an explicit choice wins over the environment
+    ],
+)
+def test_configure_picks_the_format(monkeypatch, fmt, environ, expected):
+    if environ is None:
+        monkeypatch.delenv("WORKBENCH_LOG_FORMAT", raising=False)
+    else:
+        monkeypatch.setenv("WORKBENCH_LOG_FORMAT", environ)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure("INFO", fmt)
+        (handler,) = root.handlers
+        assert type(handler.formatter) is expected
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

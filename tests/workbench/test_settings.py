@@ -56,6 +56,7 @@ def test_minimal_environment_parses_with_documented_defaults():
     assert settings.migrate_on_start is True
     assert settings.redis_prefix == "wb:"
     assert settings.log_level == "INFO"
+    assert settings.log_format == "json"  # production logs are for machines
     assert settings.bank_name == "示例银行"
 
 
@@ -78,6 +79,7 @@ def test_every_value_is_parsed():
             "WORKBENCH_TIMEZONE": "Europe/Paris",
             "WORKBENCH_MIGRATE_ON_START": "off",
             "WORKBENCH_LOG_LEVEL": "debug",
+            "WORKBENCH_LOG_FORMAT": " Text ",
             "WORKBENCH_BANK_NAME": " 长江商业银行 ",
         }
     )
@@ -91,6 +93,7 @@ def test_every_value_is_parsed():
     assert settings.bank_timezone == "Europe/Paris"
     assert settings.migrate_on_start is False
     assert settings.log_level == "DEBUG"
+    assert settings.log_format == "text"
     assert settings.bank_name == "长江商业银行"
 
 
@@ -179,6 +182,7 @@ def test_duplicate_kid_is_refused():
         ("WORKBENCH_MAX_BODY_BYTES", "-1"),
         ("WORKBENCH_DB_POOL_MAX", "0"),
         ("WORKBENCH_LOG_LEVEL", "chatty"),
+        ("WORKBENCH_LOG_FORMAT", "xml"),
         ("WORKBENCH_BANK_NAME", "   "),
         ("WORKBENCH_BANK_NAME", "银" * 41),
     ],
