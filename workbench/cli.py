@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import base64
 import gc
+import http.client
 import json
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -117,13 +119,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _dev(args: argparse.Namespace) -> int:
-    """Embedded servers (unless URLs are set), migrate, seed, then API and worker as children."""
-    from workbench.embedded import EmbeddedServers
+    """Embedded servers (unless URLs are set), migrate, seed, then API and worker as children.
+    A taken port stops it before anything starts; "running" is printed once /healthz answers."""
+    from workbench.embedded import EmbeddedServers, listen_problem
 
-    logs.configure(os.environ.get("WORKBENCH_LOG_LEVEL", "INFO"))
+    env = dict(os.environ)
+    env.setdefault("WORKBENCH_LOG_FORMAT", "text")  # short lines for a person; serve stays JSON
+    logs.configure(env.get("WORKBENCH_LOG_LEVEL", "INFO").upper(), env["WORKBENCH_LOG_FORMAT"])
+    if problem := listen_problem(args.host, args.port):
+        print(f"workbench dev: {problem}; stop what uses it or choose --port", file=sys.stderr)
+        return 2
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
     for name, value in _dev_secrets(data_dir).items():
         env.setdefault(name, value)
     env.setdefault("WORKBENCH_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
@@ -147,7 +154,9 @@ def _dev(args: argparse.Namespace) -> int:
                     [sys.executable, "-m", "workbench", *command], env=env, start_new_session=True
                 )
             )
-        _print_welcome(args.host, args.port)
+        if not _wait_until_serving(args.host, args.port, children):
+            return 1
+        _print_welcome(args.host, args.port, data_dir)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         print("a child process exited; stopping", file=sys.stderr)
@@ -210,7 +219,39 @@ def _write_dev_env(path: Path, env: dict[str, str]) -> None:
     path.write_text("".join(f"{n}='{env[n]}'\n" for n in names))
 
 
-def _print_welcome(host: str, port: int) -> None:
+SERVE_TIMEOUT = 120  # seconds the API may take to answer /healthz after it was started
+
+
+def _wait_until_serving(
+    host: str, port: int, children: list[subprocess.Popen[bytes]], timeout: float = SERVE_TIMEOUT
+) -> bool:
+    """True once the API answers /healthz; False (said on stderr) if a child exits first or it
+    never answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            print("workbench dev: the API or the worker exited while starting", file=sys.stderr)
+            return False
+        connection = http.client.HTTPConnection(_reachable_host(host), port, timeout=2)
+        try:
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return True
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.2)
+    print(f"workbench dev: the API did not answer within {timeout:.0f} s", file=sys.stderr)
+    return False
+
+
+def _reachable_host(host: str) -> str:
+    """Where to reach a server listening on `host` (all addresses: the loopback one)."""
+    return {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+
+
+def _print_welcome(host: str, port: int, data_dir: Path) -> None:
     from workbench.seed import DEMO_PASSWORD, USERS
 
     base = f"http://{host}:{port}"
@@ -220,12 +261,14 @@ RM Workbench is running (Ctrl-C stops everything)
   API       {base}/api/v1
   OpenAPI   {base}/schema   (JSON: {base}/schema/openapi.json)
   health    {base}/healthz   {base}/readyz   {base}/metrics
+  data      {data_dir}   (kept across restarts; delete it to start over)
 Demo logins (password: {DEMO_PASSWORD}):""",
         flush=True,
     )
     for user in USERS:
         print(f"  {user.login:<12} {user.role.value:<12} {user.name}", flush=True)
-    print("Other commands against this instance: set -a; . <data dir>/dev.env; set +a", flush=True)
+    dev_env = shlex.quote(str(data_dir / "dev.env"))
+    print(f"Other commands against this instance: set -a; . {dev_env}; set +a", flush=True)
 
 
 def _stop_on_sigterm() -> None:

@@ -7,6 +7,7 @@ stopped by `stop()` so that Ctrl-C leaves no orphan process behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import subprocess
@@ -22,6 +23,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port, or None when it can: binds it for a moment
+    the way uvicorn does (SO_REUSEADDR), on every address the host name stands for."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: {exc.strerror}"
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return f"{host}:{port} is already in use"
+                return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
 
 
 def redis_server_binary() -> Path:

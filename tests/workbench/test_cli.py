@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -96,6 +98,15 @@ class DevProcess:
                 pass
             time.sleep(0.3)
         pytest.fail(f"/readyz did not answer 200 within {timeout} s:\n{self.output()}")
+
+    def wait_for_output(self, text: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.process.poll() is not None:
+                pytest.fail(f"workbench dev exited early:\n{self.output()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"{text!r} was not printed within {timeout} s:\n{self.output()}")
+            time.sleep(0.2)
 
     def remember_processes(self) -> None:
         """Every process this dev run started: its children, and anything using the data dir."""
@@ -189,6 +200,9 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
     for attempt in (1, 2):
         dev = DevProcess(data_dir, port, tmp_path / f"dev-{attempt}.log")
         dev_runs.append(dev)
+        # "Running" is printed only once the API answers.
+        dev.wait_for_output("RM Workbench is running")
+        assert httpx.get(f"{dev.base}/healthz", timeout=5).status_code == 200
         dev.wait_ready()
         dev.remember_processes()
         assert any("postgres" in " ".join(p.cmdline()) for p in dev.seen.values()), dev.seen
@@ -199,6 +213,11 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
         assert DEMO_PASSWORD in output
         for user in USERS:
             assert user.login in output
+        # The welcome names the real data folder, and how to reach this instance from a shell.
+        assert f"data      {data_dir}" in output
+        assert f"set -a; . {data_dir / 'dev.env'}; set +a" in output
+        assert "<data dir>" not in output
+        assert (data_dir / "dev.env").exists()
 
         rm = api_login(dev.base, "rm01")
         assert rm["user"]["role"] == "rm"
@@ -231,11 +250,45 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
         assert mine.status_code == 200
         assert len(mine.json()["items"]) == 50
         assert "*" in mine.json()["items"][0]["name"]
+        # Request lines are short text for a person, naming the route template, not JSON.
+        dev.wait_for_output(" GET /api/v1/customers 200 ")
+        request_lines = [
+            line for line in dev.output().splitlines() if re.search(r" /api/v1/\S* \d{3} ", line)
+        ]
+        assert request_lines
+        for line in request_lines:
+            assert re.fullmatch(r"\d\d:\d\d:\d\d [A-Z]+ /\S* \d{3} \d+\.\dms", line), line
+        assert rm["access_token"] not in dev.output()
+        assert dev.output().count(DEMO_PASSWORD) == 1  # in the welcome, never in a log line
 
         assert dev.stop() == 0, dev.output()
         assert leftovers(dev) == [], f"orphan processes after Ctrl-C:\n{dev.output()}"
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{dev.base}/healthz", timeout=2)
+
+
+def test_dev_on_a_taken_port_says_so_and_starts_nothing(tmp_path):
+    data_dir = tmp_path / "wb-data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(
+            "dev",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            env=cli_env(DATABASE_URL=None, REDIS_URL=None, WORKBENCH_DATA_DIR=None),
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"workbench dev: 127.0.0.1:{port} is already in use; stop what uses it or choose --port"
+    ]
+    assert "Traceback" not in result.stderr
+    assert "running" not in result.stdout
+    assert not data_dir.exists()  # no embedded servers, no keys, nothing left behind
 
 
 # ---- workbench migrate -----------------------------------------------------------------------
