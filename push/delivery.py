@@ -11,6 +11,10 @@ A round is:
    retried with backoff or deferred, and summaries for folded alerts scheduled.
 A worker killed in the middle leaves leased rows that another worker claims when the lease
 runs out; devices an earlier attempt already settled are not sent to again.
+
+A registration whose token cannot be decrypted (its data key was dropped too early, a corrupt
+row) is answered like a dead token without calling the provider: logged and counted, the
+registration deactivated, the notification settled with the user's other devices.
 """
 
 from __future__ import annotations
@@ -48,12 +52,15 @@ class Options:
     in_flight: int = 256  # concurrent provider calls per round
 
 
+UNDECRYPTABLE_TOKEN = "undecryptable_token"  # noqa: S105 - a reason code, not a secret
+
+
 @dataclass(slots=True)
 class _Target:
     device_id: str
     provider: str
     token_index: bytes
-    token: str
+    token: str | None  # None: the stored token cannot be decrypted
 
 
 @dataclass(slots=True)
@@ -128,7 +135,10 @@ class Deliverer:
                 claimed = await self.run_round()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("push round failed; retrying", extra={"error": type(exc).__name__})
-                claimed = 0
+                await _sleep_or_stop(stop, 2.0)
+                continue
+            except Exception as exc:  # a bug must not end the loop: the leases run out, retry
+                log.exception("push round raised; retrying", extra={"error": type(exc).__name__})
                 await _sleep_or_stop(stop, 2.0)
                 continue
             if claimed < self._options.batch_size:
@@ -163,7 +173,12 @@ class Deliverer:
         )  # fmt: skip
         devices_of: dict[uuid.UUID, list[_Target]] = {}
         for g in registrations:
-            token = self._vault.cipher.decrypt(g["token_cipher"], aad=token_aad(g["device_id"]))
+            token = self._vault.cipher.decrypt_or_none(
+                g["token_cipher"],
+                aad=token_aad(g["device_id"]),
+                column="push_registrations.token_cipher",
+                row=g["device_id"],
+            )
             devices_of.setdefault(g["user_id"], []).append(
                 _Target(g["device_id"], g["provider"], g["token_index"], token)
             )
@@ -243,6 +258,9 @@ class Deliverer:
         record = row.record
         calls = []
         for target in row.targets:
+            if target.token is None:
+                calls.append(_answer(Outcome("dead_token", reason=UNDECRYPTABLE_TOKEN)))
+                continue
             push = Push(
                 notification_id=record["id"],
                 token=target.token,
@@ -338,6 +356,10 @@ class Deliverer:
             tz = zoneinfo.ZoneInfo(record["time_zone"] or self._options.bank_timezone)
             quiet = policies.QuietHours(record["quiet_start"], record["quiet_end"], tz)
         return policies.Preferences(quiet=quiet, muted=frozenset(record["muted_categories"]))
+
+
+async def _answer(outcome: Outcome) -> Outcome:
+    return outcome
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

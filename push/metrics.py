@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from push.providers import Outcome
+from workbench.security.vault import UNDECRYPTABLE
 
 
 class PushMetrics:
@@ -47,6 +48,8 @@ class PushMetrics:
             "now minus the schedule time of the oldest due notification not yet claimed",
             registry=self.registry,
         )
+        # Process-wide: push tokens (and anything else) this worker could not decrypt.
+        self.registry.register(UNDECRYPTABLE)
 
     def answered(self, provider: str, outcome: Outcome) -> None:
         reason = outcome.reason or "none"

@@ -422,11 +422,19 @@ def _rotate_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+_PUSH_HINTS = {
+    "undecryptable_token": "  - its token cannot be decrypted with WORKBENCH_DATA_KEYS (a key"
+    " dropped before `workbench rotate-keys` finished?); push to it is off until the app"
+    " registers again",
+}
+
+
 def _push_test(args: argparse.Namespace) -> int:
     from push.probe import UnknownUser, send_test
     from workbench.app import create_redis_client
 
     settings = Settings.from_env()
+    logs.configure(settings.log_level)
 
     async def run() -> list[Any]:
         pool = await _pool(settings)
@@ -449,7 +457,8 @@ def _push_test(args: argparse.Namespace) -> int:
         return 1
     for answer in answers:
         reason = f" ({answer.reason})" if answer.reason else ""
-        print(f"{answer.device_id}  {answer.provider}  {answer.outcome}{reason}")
+        hint = _PUSH_HINTS.get(answer.reason or "", "")
+        print(f"{answer.device_id}  {answer.provider}  {answer.outcome}{reason}{hint}")
     return 0 if any(a.outcome == "sent" for a in answers) else 1
 
 

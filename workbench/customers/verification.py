@@ -42,6 +42,13 @@ class InviteState(enum.StrEnum):
     LOCKED = "locked"
 
 
+class RecordUnreadable(DomainError):
+    """The customer's stored name cannot be decrypted (a data key dropped too early, a corrupt
+    row): the answers cannot be checked, and the attempt is not counted against the customer."""
+
+    status, code, title = 503, "customer.record_unreadable", "This record cannot be checked now"
+
+
 class Outcome(enum.StrEnum):
     VERIFIED = "verified"
     WRONG = "wrong"
@@ -164,9 +171,14 @@ def _matches(vault: Vault, customer: queries.Record, answers: Answers) -> bool:
         vault.blind_index("id_number", id_number), bytes(customer["id_number_bidx"])
     )
     phone_ok = hmac.compare_digest(vault.blind_index("phone", phone), bytes(customer["phone_bidx"]))
-    stored_name = vault.cipher.decrypt(
-        customer["name_enc"], aad=personal_data_aad("name", customer["external_id"])
+    stored_name = vault.cipher.decrypt_or_none(
+        customer["name_enc"],
+        aad=personal_data_aad("name", customer["external_id"]),
+        column="customers.name_enc",
+        row=customer["id"],
     )
+    if stored_name is None:  # logged and counted; not the customer's mistake, so no attempt
+        raise RecordUnreadable()
     name_ok = hmac.compare_digest(
         normalize_name(stored_name).encode(), normalize_name(answers.name).encode()
     )

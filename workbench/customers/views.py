@@ -23,7 +23,7 @@ from workbench.db import Connection
 from workbench.errors import Conflict, NotFound
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
-from workbench.security.vault import Vault
+from workbench.security.vault import UNREADABLE, Vault
 from workbench.timeline import service as timeline
 
 TIMELINE_PAGE = 20
@@ -55,14 +55,27 @@ def _scope(caller: Caller) -> dict[str, uuid.UUID | None]:
 
 
 def _masked(vault: Vault, role: Role, row: queries.Record) -> tuple[str, str, str]:
-    ext = row["external_id"]
-    return masked_for(
-        role,
-        name=vault.cipher.decrypt(row["name_enc"], aad=personal_data_aad("name", ext)),
-        phone=vault.cipher.decrypt(row["phone_enc"], aad=personal_data_aad("phone", ext)),
-        id_number=vault.cipher.decrypt(
-            row["id_number_enc"], aad=personal_data_aad("id_number", ext)
-        ),
+    """Name, phone and ID number masked for the role; a value that cannot be decrypted shows as
+    UNREADABLE (logged and counted) instead of failing the whole list."""
+    name, phone, id_number = (
+        _plain(vault, row, f, customer_id=row["id"]) for f in ("name", "phone", "id_number")
+    )
+    masked = masked_for(role, name=name or "", phone=phone or "", id_number=id_number or "")
+    return (
+        masked[0] if name is not None else UNREADABLE,
+        masked[1] if phone is not None else UNREADABLE,
+        masked[2] if id_number is not None else UNREADABLE,
+    )
+
+
+def _plain(
+    vault: Vault, row: queries.Record, field: str, *, customer_id: uuid.UUID
+) -> str | None:
+    return vault.cipher.decrypt_or_none(
+        row[f"{field}_enc"],
+        aad=personal_data_aad(field, row["external_id"]),
+        column=f"customers.{field}_enc",
+        row=customer_id,
     )
 
 
@@ -88,8 +101,8 @@ async def masked_name(conn: Connection, *, vault: Vault, customer_id: uuid.UUID)
     row = await queries.name_of(conn, customer_id)
     if row is None:
         return "*"
-    name = vault.cipher.decrypt(row["name_enc"], aad=personal_data_aad("name", row["external_id"]))
-    return mask_name(name)
+    name = _plain(vault, row, "name", customer_id=customer_id)
+    return UNREADABLE if name is None else mask_name(name)
 
 
 async def masked_id_number(conn: Connection, *, vault: Vault, customer_id: uuid.UUID) -> str:
@@ -97,8 +110,8 @@ async def masked_id_number(conn: Connection, *, vault: Vault, customer_id: uuid.
     row = await queries.name_of(conn, customer_id)
     if row is None:
         return "-"
-    aad = personal_data_aad("id_number", row["external_id"])
-    return mask_id_number(vault.cipher.decrypt(row["id_number_enc"], aad=aad))
+    id_number = _plain(vault, row, "id_number", customer_id=customer_id)
+    return UNREADABLE if id_number is None else mask_id_number(id_number)
 
 
 async def list_customers(

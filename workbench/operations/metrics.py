@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from workbench.security.vault import UNDECRYPTABLE
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -27,6 +29,8 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        # Process-wide: counted wherever a stored value cannot be decrypted (views, timeline).
+        self.registry.register(UNDECRYPTABLE)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -15,7 +15,7 @@ from mobile_contracts.v1.customers import TimelineEntry, TimelinePage
 from workbench.db import Connection
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
-from workbench.security.vault import FieldCipher
+from workbench.security.vault import UNREADABLE, FieldCipher
 from workbench.timeline import queries
 
 INTIMACY_WEIGHTS: dict[str, float] = {
@@ -125,9 +125,20 @@ def _entry(cipher: FieldCipher, row: queries.Record) -> TimelineEntry:
         occurred_at=row["occurred_at"],
         kind=row["kind"],
         actor_id=row["actor_id"],
-        text=cipher.decrypt(row["text_enc"], aad=text_aad(row["id"])) if row["text_enc"] else None,
+        text=_text(cipher, row),
         data=row["data"],
     )
+
+
+def _text(cipher: FieldCipher, row: queries.Record) -> str | None:
+    """The entry's text; UNREADABLE (logged and counted) if it cannot be decrypted, so that one
+    bad entry does not break the page."""
+    if not row["text_enc"]:
+        return None
+    text = cipher.decrypt_or_none(
+        row["text_enc"], aad=text_aad(row["id"]), column="customer_timeline.text_enc", row=row["id"]
+    )
+    return UNREADABLE if text is None else text
 
 
 async def intimacy_score(conn: Connection, *, customer_id: uuid.UUID) -> int:
