@@ -10,6 +10,7 @@ from push import queries
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
+from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import Vault
 
 # Which providers can reach which platform.
@@ -31,6 +32,17 @@ def token_index(vault: Vault, provider: str, token: str) -> bytes:
 
 def token_aad(device_id: str) -> str:
     return f"push_token:{device_id}"
+
+
+# What `workbench rotate-keys` re-encrypts of push: every registration's token (inactive ones
+# too: a registration becomes live again when the app registers).
+ENCRYPTED = EncryptedColumns(
+    kind="push registrations",
+    table="push_registrations",
+    key="device_id",
+    key_type="text",
+    aad={"token_cipher": lambda row: token_aad(row["device_id"])},
+)
 
 
 async def register(

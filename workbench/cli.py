@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("file", type=Path, help="CSV with a header row (see README)")
     importer.set_defaults(run=_import)
 
-    rotate = sub.add_parser("rotate-keys", help="re-encrypt personal data under the current key")
+    rotate = sub.add_parser(
+        "rotate-keys", help="re-encrypt every encrypted value under the current data key"
+    )
     rotate.add_argument("--batch", type=int, default=1000, help="rows per transaction")
     rotate.set_defaults(run=_rotate_keys)
 
@@ -404,21 +406,29 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:
-    from workbench.customers.key_rotation import rotate
+    from workbench.security.rotation import Report, rotate
 
     settings = Settings.from_env()
+    logs.configure(settings.log_level)  # values it cannot decrypt are named on stderr
 
-    async def run() -> dict[str, int]:
+    async def run() -> Report:
         pool = await _pool(settings)
         try:
-            return await rotate(pool, vault=_vault(settings), batch_size=args.batch)
+            return await rotate(pool, cipher=_vault(settings).cipher, batch_size=args.batch)
         finally:
             await pool.close()
 
-    counts = asyncio.run(run())
-    kid = settings.data_keys[0].kid
-    print(f"re-encrypted under {kid}: {counts['customers']} customers,"
-          f" {counts['timeline_entries']} timeline entries")  # fmt: skip
+    report = asyncio.run(run())
+    rewritten = ", ".join(f"{c.rewritten} {kind}" for kind, c in report.kinds.items())
+    print(f"re-encrypted under {report.current_kid}: {rewritten}")
+    unreadable = {kind: c.unreadable for kind, c in report.kinds.items() if c.unreadable}
+    for kind, count in unreadable.items():
+        print(f"cannot decrypt {count} value(s) of {kind}: left as they are (the log names each)")
+    if unreadable:
+        print("keep every older key until those are resolved, then run rotate-keys again")
+        return 1
+    if report.done:
+        print("nothing left under older keys: they can be removed from WORKBENCH_DATA_KEYS")
     return 0
 
 

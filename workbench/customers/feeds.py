@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from workbench.customers.personal_data import (
 )
 from workbench.db import Connection
 from workbench.ids import uuid7
+from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import Vault
 from workbench.timeline import service as timeline
 
@@ -46,6 +47,21 @@ class _Rejections:
 def personal_data_aad(field: str, external_id: str) -> str:
     """Associated data binding an encrypted field to its customer (external ids never change)."""
     return f"customer.{field}:{external_id}"
+
+
+def _stored_aad(field: str) -> Callable[[queries.Record], str]:
+    return lambda row: personal_data_aad(field, row["external_id"])
+
+
+# What `workbench rotate-keys` re-encrypts of customers.
+ENCRYPTED = EncryptedColumns(
+    kind="customers",
+    table="customers",
+    key="id",
+    key_type="uuid",
+    aad={f"{field}_enc": _stored_aad(field) for field in ("name", "id_number", "phone")},
+    reads=("external_id",),
+)
 
 
 def search_indexes(vault: Vault, text: str) -> list[bytes]:

@@ -249,34 +249,6 @@ async def mark_verified(conn: Connection, customer_id: uuid.UUID) -> None:
     )
 
 
-# ---- key rotation ----------------------------------------------------------------------------
-
-
-async def encrypted_batch(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[Record]:
-    return await conn.fetch(
-        """
-        select id, external_id, name_enc, id_number_enc, phone_enc from customers
-         where ($1::uuid is null or id > $1) order by id limit $2
-        """,
-        after,
-        limit,
-    )
-
-
-async def store_reencrypted(conn: Connection, rows: dict[str, list[Any]]) -> int:
-    status = await conn.execute(
-        """
-        update customers c set name_enc = r.name_enc, id_number_enc = r.id_number_enc,
-                               phone_enc = r.phone_enc
-          from unnest($1::uuid[], $2::bytea[], $3::bytea[], $4::bytea[])
-               as r(id, name_enc, id_number_enc, phone_enc)
-         where c.id = r.id
-        """,
-        *rows.values(),
-    )
-    return int(status.split()[-1])
-
-
 # ---- recommendation rules and ranking --------------------------------------------------------
 
 

@@ -139,29 +139,3 @@ async def decayed_weight(
         horizon_days,
     )
     return float(value)
-
-
-async def timeline_text_batch(
-    conn: Connection, *, after: uuid.UUID | None, limit: int
-) -> list[Record]:
-    return await conn.fetch(
-        """
-        select id, text_enc from customer_timeline
-         where text_enc is not null and ($1::uuid is null or id > $1) order by id limit $2
-        """,
-        after,
-        limit,
-    )
-
-
-async def store_reencrypted_timeline(
-    conn: Connection, ids: list[uuid.UUID], texts: list[bytes]
-) -> None:
-    await conn.execute(
-        """
-        update customer_timeline t set text_enc = r.text_enc
-          from unnest($1::uuid[], $2::bytea[]) as r(id, text_enc) where t.id = r.id
-        """,
-        ids,
-        texts,
-    )

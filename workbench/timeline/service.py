@@ -15,6 +15,7 @@ from mobile_contracts.v1.customers import TimelineEntry, TimelinePage
 from workbench.db import Connection
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
+from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import UNREADABLE, FieldCipher
 from workbench.timeline import queries
 
@@ -34,6 +35,16 @@ HORIZON_DAYS = 365
 
 def text_aad(entry_id: uuid.UUID) -> str:
     return f"timeline.text:{entry_id}"
+
+
+# What `workbench rotate-keys` re-encrypts of the timeline: the texts of notes.
+ENCRYPTED = EncryptedColumns(
+    kind="timeline entries",
+    table="customer_timeline",
+    key="id",
+    key_type="uuid",
+    aad={"text_enc": lambda row: text_aad(row["id"])},
+)
 
 
 async def record(

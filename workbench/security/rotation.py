@@ -1,0 +1,155 @@
+"""`workbench rotate-keys`: re-encrypt every encrypted value still under an older data key.
+
+Put the new key first in WORKBENCH_DATA_KEYS (keep the old ones after it), restart every API
+process and worker, then run this. It walks each declared table in key order, in batches of one
+transaction each, skips values already under the current key, and can be stopped and run again
+at any time. When a run rewrites nothing and finds nothing it cannot decrypt, the old keys can be
+removed.
+
+Each feature declares its encrypted columns next to the associated data it binds them with
+(`EncryptedColumns`), and `registry()` lists the declarations: a new encrypted column is one
+declaration. A test holds the live schema to it: every `bytea` column is either declared here or
+listed in `NOT_ENCRYPTED` with the reason. The blind-index key is not rotated this way.
+
+A value that cannot be decrypted (its key already dropped, a corrupt row) is logged without the
+value, counted, left as it is and reported; the run goes on with the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.db import Pool
+from workbench.security import queries
+from workbench.security.vault import DecryptionError, FieldCipher, key_id, undecryptable
+
+Aad = Callable[[queries.Record], str]
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedColumns:
+    """The encrypted columns of one table and the associated data each value is bound to."""
+
+    kind: str  # how `rotate-keys` counts these rows: "customers"
+    table: str
+    key: str  # the primary key: rows are walked in its order
+    key_type: str  # its PostgreSQL type (uuid, text or bigint)
+    aad: Mapping[str, Aad]  # encrypted column -> the associated data of its value in a row
+    reads: tuple[str, ...] = ()  # other columns the associated data is made from
+
+
+# bytea columns that hold no ciphertext, and why: a test fails on any bytea column of the schema
+# that is neither here nor declared as encrypted.
+NOT_ENCRYPTED: Mapping[tuple[str, str], str] = {
+    ("customers", "name_bidx"): "blind index (HMAC), not reversible",
+    ("customers", "surname_bidx"): "blind index (HMAC), not reversible",
+    ("customers", "id_number_bidx"): "blind index (HMAC), not reversible",
+    ("customers", "phone_bidx"): "blind index (HMAC), not reversible",
+    ("push_registrations", "token_index"): "blind index (HMAC), not reversible",
+    ("refresh_tokens", "token_hash"): "SHA-256 of the refresh token",
+    ("task_confirmations", "token_hash"): "SHA-256 of the QR confirmation link's token",
+    ("task_attachments", "data"): "photo and signature images (stamped with masked data only)",
+}
+
+
+def registry() -> tuple[EncryptedColumns, ...]:
+    """Every encrypted column of the product, in the order `rotate-keys` reports them."""
+    from push.devices import ENCRYPTED as push_tokens
+    from workbench.customers.feeds import ENCRYPTED as personal_data
+    from workbench.timeline.service import ENCRYPTED as timeline_texts
+
+    return (personal_data, timeline_texts, push_tokens)
+
+
+@dataclass(slots=True)
+class Counts:
+    rewritten: int = 0  # rows with at least one value re-encrypted
+    unreadable: int = 0  # values that could not be decrypted (left as they are)
+
+
+@dataclass(slots=True)
+class Report:
+    current_kid: str
+    kinds: dict[str, Counts] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """Nothing was left under an older key: those keys can be removed."""
+        return all(c.rewritten == 0 and c.unreadable == 0 for c in self.kinds.values())
+
+
+async def rotate(
+    pool: Pool,
+    *,
+    cipher: FieldCipher,
+    batch_size: int = 1000,
+    declarations: tuple[EncryptedColumns, ...] | None = None,
+) -> Report:
+    """Re-encrypt every declared value that is not under the current key."""
+    report = Report(cipher.current_kid)
+    for declared in registry() if declarations is None else declarations:
+        counts = report.kinds.setdefault(declared.kind, Counts())
+        await _rotate_table(pool, cipher, declared, counts, batch_size)
+    return report
+
+
+async def _rotate_table(
+    pool: Pool, cipher: FieldCipher, declared: EncryptedColumns, counts: Counts, batch_size: int
+) -> None:
+    columns = list(declared.aad)
+    after: Any = None
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await queries.encrypted_batch(
+                conn,
+                table=declared.table,
+                key=declared.key,
+                reads=declared.reads,
+                columns=columns,
+                after=after,
+                limit=batch_size,
+            )
+            if not rows:
+                return
+            after = rows[-1][declared.key]
+            keys: list[Any] = []
+            values: dict[str, list[bytes | None]] = {c: [] for c in columns}
+            for row in rows:
+                fresh = {c: _reencrypted(cipher, declared, c, row, counts) for c in columns}
+                if any(v is not None for v in fresh.values()):
+                    keys.append(row[declared.key])
+                    for column, value in fresh.items():
+                        values[column].append(value)
+            if keys:
+                counts.rewritten += await queries.store_reencrypted(
+                    conn,
+                    table=declared.table,
+                    key=declared.key,
+                    key_type=declared.key_type,
+                    keys=keys,
+                    values=values,
+                )
+
+
+def _reencrypted(
+    cipher: FieldCipher,
+    declared: EncryptedColumns,
+    column: str,
+    row: queries.Record,
+    counts: Counts,
+) -> bytes | None:
+    """The value under the current key, or None if it needs nothing (or cannot be read)."""
+    blob = row[column]
+    if blob is None:
+        return None
+    try:
+        if key_id(blob) == cipher.current_kid:
+            return None
+        aad = declared.aad[column](row)
+        return cipher.encrypt(cipher.decrypt(blob, aad=aad), aad=aad)
+    except DecryptionError as exc:
+        undecryptable(exc, column=f"{declared.table}.{column}", row=row[declared.key])
+        counts.unreadable += 1
+        return None
