@@ -10,7 +10,9 @@ A round is:
 4. record: one transaction with every provider answer, dead tokens deactivated, rows settled,
    retried with backoff or deferred, and summaries for folded alerts scheduled.
 A worker killed in the middle leaves leased rows that another worker claims when the lease
-runs out; devices an earlier attempt already settled are not sent to again.
+runs out; devices an earlier attempt already settled are not sent to again. Those it had sent
+to without recording the answer get the push again, with the same collapse id (see
+`Push.collapse_id`), so the phone still shows it once.
 
 A registration whose token cannot be decrypted (its data key was dropped too early, a corrupt
 row) is answered like a dead token without calling the provider: logged and counted, the

@@ -86,7 +86,7 @@ class Apns:
 
 
 def headers(push: Push, *, token: str, topic: str) -> dict[str, str]:
-    result = {
+    return {
         "authorization": f"bearer {token}",
         "apns-topic": topic,
         "apns-push-type": "background" if push.silent else "alert",
@@ -94,10 +94,8 @@ def headers(push: Push, *, token: str, topic: str) -> dict[str, str]:
         "apns-priority": "5" if push.silent else "10",
         "apns-expiration": str(int(push.expiry().timestamp())),
         "apns-id": str(push.notification_id),
+        "apns-collapse-id": collapse_id(push.collapse_id()),
     }
-    if push.collapse_key:
-        result["apns-collapse-id"] = collapse_id(push.collapse_key)
-    return result
 
 
 def collapse_id(key: str) -> str:

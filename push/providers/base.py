@@ -42,6 +42,14 @@ class Push:
     collapse_key: str | None
     expires_at: datetime | None
 
+    def collapse_id(self) -> str:
+        """What makes the phone show this notification once, however often it is sent: the
+        notification's collapse key, else its id. Both are the same on every attempt, so a
+        push repeated after a worker died mid-send (the provider may have taken the first one
+        without our hearing) replaces the first on the phone instead of showing twice. Newer
+        notifications with the same collapse key replace older ones the same way."""
+        return self.collapse_key or str(self.notification_id)
+
     def expiry(self) -> datetime:
         """When the provider may stop trying to deliver it (a day, unless the row says)."""
         return self.expires_at or datetime.now(UTC) + DEFAULT_TTL

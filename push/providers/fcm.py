@@ -107,6 +107,8 @@ def message(push: Push) -> dict[str, Any]:
         "ttl": f"{push.ttl_seconds()}s",
     }
     if push.collapse_key:
+        # FCM keeps one pending message per collapse key for an offline device, and at most four
+        # keys: only real collapse keys, never one per notification.
         android["collapse_key"] = push.collapse_key
     result: dict[str, Any] = {
         "token": push.token,
@@ -115,6 +117,8 @@ def message(push: Push) -> dict[str, Any]:
     }
     if not push.silent:
         result["notification"] = {"title": push.title, "body": push.body}
+        # The tray replaces a shown notification with the same tag: a repeat shows once.
+        android["notification"] = {"tag": push.collapse_id()}
     return result
 
 

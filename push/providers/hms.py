@@ -99,6 +99,8 @@ def message(push: Push) -> dict[str, Any]:
     if push.category.startswith("task."):
         android["category"] = "WORK"
     if push.collapse_key:
+        # An offline cache group (one message each): only real collapse keys, never one per
+        # notification.
         android["collapse_key"] = collapse_key(push.collapse_key)
     result: dict[str, Any] = {"token": [push.token], "android": android}
     if push.silent:
@@ -108,6 +110,8 @@ def message(push: Push) -> dict[str, Any]:
             "title": push.title,
             "body": push.body,
             "click_action": {"type": 3},  # open the app
+            # The tray replaces a shown notification with the same tag: a repeat shows once.
+            "tag": push.collapse_id(),
         }
         result["data"] = json.dumps(data, ensure_ascii=False)
     return result

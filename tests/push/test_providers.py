@@ -181,7 +181,8 @@ async def test_an_apns_alert_arrives_with_its_topic_priority_expiry_and_id(sende
     assert delivered.headers["apns-priority"] == "10"
     assert delivered.headers["apns-expiration"] == str(int(expires.timestamp()))
     assert delivered.headers["apns-id"] == str(push.notification_id)
-    assert "apns-collapse-id" not in delivered.headers
+    # Without a collapse key of its own, the notification id: a repeat shows once.
+    assert delivered.headers["apns-collapse-id"] == str(push.notification_id)
     aps = delivered.body["aps"]
     assert aps["alert"] == {"title": push.title, "body": push.body}
     assert aps["interruption-level"] == "active"
@@ -256,6 +257,7 @@ async def test_an_fcm_message_carries_the_token_notification_and_string_data(sen
     assert all(isinstance(value, str) for value in message["data"].values())
     assert message["android"]["priority"] == "NORMAL"
     assert message["android"]["collapse_key"] == "task:4f1c2b"
+    assert message["android"]["notification"] == {"tag": "task:4f1c2b"}
     ttl = message["android"]["ttl"]
     assert ttl.endswith("s")
     assert 3000 <= int(ttl[:-1]) <= 3600
@@ -293,6 +295,8 @@ async def test_an_hms_message_targets_our_token_with_its_notification_and_json_d
     android = message["android"]
     assert android["notification"]["title"] == push.title
     assert android["notification"]["body"] == push.body
+    assert android["notification"]["tag"] == str(push.notification_id)
+    assert "collapse_key" not in android  # an offline cache group is for real collapse keys
     assert android["urgency"] == "NORMAL"
     assert isinstance(message["data"], str)
     assert json.loads(message["data"]) == {
