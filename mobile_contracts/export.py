@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 HERE = Path(__file__).parent
 
@@ -18,8 +21,8 @@ def released_path() -> Path:
     return HERE / "released" / "v1.json"
 
 
-def current_document() -> dict[str, Any]:
-    """Build the app with inert settings (nothing connects) and render its OpenAPI."""
+def inert_app() -> Litestar:
+    """The app built with inert settings: nothing connects until its lifespan starts."""
     from workbench.app import create_app
     from workbench.settings import DataKey, JwtKey, Settings
 
@@ -30,7 +33,12 @@ def current_document() -> dict[str, Any]:
         data_keys=(DataKey(kid="export", key=b"\0" * 32),),
         blind_index_key=b"\0" * 32,
     )
-    document: dict[str, Any] = create_app(settings).openapi_schema.to_schema()
+    return create_app(settings)
+
+
+def current_document() -> dict[str, Any]:
+    """Render the OpenAPI document of the inert app."""
+    document: dict[str, Any] = inert_app().openapi_schema.to_schema()
     # Round-trip through JSON so the result compares equal to a file read back.
     loaded: dict[str, Any] = json.loads(json.dumps(document, sort_keys=True))
     return loaded
