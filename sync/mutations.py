@@ -23,7 +23,7 @@ mutations after it still run.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from workbench.customers import views as customer_views
 from workbench.db import Connection
 from workbench.errors import DomainError
 from workbench.notifications import service as notifications
+from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.security.vault import Vault
 from workbench.tasks import lifecycle
 
@@ -122,21 +123,32 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-async def push(conn: Connection, *, ctx: Context, request: wire.PushRequest) -> wire.PushResult:
-    """Apply the batch; the caller's request transaction commits results and last id together."""
+async def push(
+    conn: Connection,
+    *,
+    ctx: Context,
+    request: wire.PushRequest,
+    nul_mutations: Mapping[int, str] | None = None,
+) -> wire.PushResult:
+    """Apply the batch; the caller's request transaction commits results and last id together.
+    A mutation holding a NUL character (`nul_mutations`, by index) is rejected on its own."""
+    unstorable = rows_with_nul(request.mutations, nul_mutations, path="$.mutations")
     ids = [m.id for m in request.mutations]
     if any(b <= a for a, b in itertools.pairwise(ids)):
         raise MutationOrder("Mutation ids within a batch must strictly increase")
     user_id = ctx.caller.user_id
     last = await queries.lock_client(conn, user_id, request.client_id)
     results = []
-    for mutation in request.mutations:
+    for index, mutation in enumerate(request.mutations):
         if mutation.id <= last:
             results.append(
                 wire.MutationResult(id=mutation.id, status=wire.MutationStatus.DUPLICATE)
             )
             continue
-        results.append(await _apply_one(conn, ctx, mutation))
+        if where := unstorable.get(index):
+            results.append(_rejected(mutation, NUL_CODE, f"{where}: {NUL_MESSAGE}"))
+        else:
+            results.append(await _apply_one(conn, ctx, mutation))
         last = mutation.id
     await queries.save_client(conn, user_id, request.client_id, last)
     return wire.PushResult(results=results, last_mutation_id=last)

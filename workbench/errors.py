@@ -74,6 +74,11 @@ class RateLimited(DomainError):
 
 class ServiceUnavailable(DomainError):
     status, code, title = 503, "service.unavailable", "A backing service is unavailable"
+    retry_after_seconds: ClassVar[int] = 5  # an app retries; a customer page says "shortly"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers = {"Retry-After": str(self.retry_after_seconds)}
 
 
 class UpgradeRequired(DomainError):

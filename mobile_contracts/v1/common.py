@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin, get_type_hints
 
 import msgspec
 
@@ -14,3 +15,65 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+# ---- amounts -----------------------------------------------------------------------------------
+
+MONEY_INTEGER_DIGITS = 18  # numeric(20, 2) columns
+MONEY_SCALE = 2
+Money = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description="An amount in yuan: a decimal string (or number) below 10^"
+        f"{MONEY_INTEGER_DIGITS} in size, kept to {MONEY_SCALE} decimal places",
+        extra={"money": True},
+    ),
+]
+"""Every amount the API takes. msgspec cannot bound decimals, so structs holding one derive
+from `CheckedAmounts`, which refuses what no column can hold (a test keeps it so). Whether an
+amount may be negative or zero is the feature's rule (a feed rejects such a row on its own)."""
+
+MONEY_PATTERN = rf"^\d{{1,{MONEY_INTEGER_DIGITS}}}(\.\d{{1,{MONEY_SCALE}}})?$"
+"""An amount in a query parameter, e.g. `?min_aum=50000` or `?min_aum=1234.56`."""
+
+_LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS
+
+
+def money_problem(value: Decimal) -> str | None:
+    """Why no amount column can hold this value, or None."""
+    if not value.is_finite():
+        return "must be a number"
+    if abs(value) >= _LIMIT:
+        return f"must be below 10^{MONEY_INTEGER_DIGITS} in size"
+    return None
+
+
+def _money_fields(cls: type) -> tuple[str, ...]:
+    names = _MONEY_FIELDS.get(cls)
+    if names is None:
+        hints = get_type_hints(cls, include_extras=True)
+        names = tuple(name for name, hint in hints.items() if _is_money(hint))
+        _MONEY_FIELDS[cls] = names
+    return names
+
+
+def _is_money(hint: Any) -> bool:
+    if get_origin(hint) is Annotated:
+        return any(
+            isinstance(m, msgspec.Meta) and (m.extra or {}).get("money") for m in get_args(hint)[1:]
+        )
+    return any(_is_money(arg) for arg in get_args(hint))
+
+
+_MONEY_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+class CheckedAmounts(msgspec.Struct):
+    """Base of request structs with `Money` fields: decoding refuses an amount the database
+    could not hold, naming the field (`aum: must be below 10^18 - at $.customers[3]`)."""
+
+    def __post_init__(self) -> None:
+        for name in _money_fields(type(self)):
+            value = getattr(self, name)
+            if value is not None and (problem := money_problem(value)):
+                raise ValueError(f"{name}: {problem}")

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from mobile_contracts.v1.common import CheckedAmounts, Money
+
 ExternalId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 ProductCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -41,7 +43,7 @@ class ProductRisk(enum.StrEnum):
 # ---- bank feeds ------------------------------------------------------------------------------
 
 
-class CustomerFeedRow(msgspec.Struct, kw_only=True):
+class CustomerFeedRow(CheckedAmounts, kw_only=True):
     """One customer from the bank's core system. Rows are validated one by one."""
 
     external_id: ExternalId
@@ -52,17 +54,17 @@ class CustomerFeedRow(msgspec.Struct, kw_only=True):
     risk_level: str
     segment: str | None = None
     tags: list[str] | None = None
-    aum: Decimal | None = None
+    aum: Money | None = None
 
 
 class CustomerFeed(msgspec.Struct, kw_only=True):
     customers: Annotated[list[CustomerFeedRow], msgspec.Meta(max_length=FEED_MAX_ROWS)]
 
 
-class HoldingFeedRow(msgspec.Struct, kw_only=True):
+class HoldingFeedRow(CheckedAmounts, kw_only=True):
     customer_external_id: ExternalId
     product_code: str
-    amount: Decimal
+    amount: Money
     as_of: date
 
 
@@ -70,12 +72,12 @@ class HoldingFeed(msgspec.Struct, kw_only=True):
     holdings: Annotated[list[HoldingFeedRow], msgspec.Meta(max_length=FEED_MAX_ROWS)]
 
 
-class ProductFeedRow(msgspec.Struct, kw_only=True):
+class ProductFeedRow(CheckedAmounts, kw_only=True):
     code: str
     name: str
     category: str
     risk_level: str
-    max_holding: Decimal | None = None
+    max_holding: Money | None = None
     active: bool = True
 
 
@@ -193,13 +195,13 @@ class Recommendation(msgspec.Struct, kw_only=True):
     reasons: list[str]
 
 
-class RuleCondition(msgspec.Struct, kw_only=True, omit_defaults=True):
+class RuleCondition(CheckedAmounts, kw_only=True, omit_defaults=True):
     """All given conditions must hold for the customer; none given = every customer."""
 
     segment: str | None = None
     tag: str | None = None
     holds_category: str | None = None
-    min_aum: Decimal | None = None
+    min_aum: Money | None = None
 
 
 class RuleTarget(msgspec.Struct, kw_only=True, omit_defaults=True):

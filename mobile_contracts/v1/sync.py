@@ -41,7 +41,7 @@ class Op(enum.StrEnum):
 class PullRequest(msgspec.Struct, kw_only=True):
     """`cursor` from the last answer (none: a fresh initial sync)."""
 
-    schema_version: int
+    schema_version: Annotated[int, msgspec.Meta(ge=0, le=1_000)]
     cursor: Annotated[str, msgspec.Meta(max_length=2_000)] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT
 

@@ -11,6 +11,12 @@ import msgspec
 
 FieldKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Bound = Annotated[float, msgspec.Meta(ge=-1e15, le=1e15)]
+# What an event rule compares an event's field with: a number, a text, a yes/no, or (for `in`)
+# a list of those. Never null.
+# (Numbers are one type: a JSON schema `oneOf` of integer and number would refuse every integer.)
+RuleScalar = Annotated[str, msgspec.Meta(max_length=200)] | Bound | bool
+RuleValue = RuleScalar | Annotated[list[RuleScalar], msgspec.Meta(max_length=100)]
 
 
 class FieldType(enum.StrEnum):
@@ -34,8 +40,8 @@ class FormField(msgspec.Struct, kw_only=True, omit_defaults=True):
     type: FieldType
     required: bool = False
     options: list[Annotated[str, msgspec.Meta(min_length=1, max_length=100)]] | None = None
-    min: float | None = None
-    max: float | None = None
+    min: Bound | None = None
+    max: Bound | None = None
     max_length: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
 
 
@@ -198,7 +204,7 @@ class TaskRuleCreate(msgspec.Struct, kw_only=True):
     event_kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
     field: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
     op: RuleOp
-    value: Any
+    value: RuleValue
     template_id: uuid.UUID
     within_days: Annotated[int, msgspec.Meta(ge=1, le=3650)]
     due_in_hours: Annotated[int, msgspec.Meta(ge=1, le=8760)] = 72

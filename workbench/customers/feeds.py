@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -27,10 +27,12 @@ from workbench.customers.personal_data import (
 )
 from workbench.db import Connection
 from workbench.ids import uuid7
+from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import Vault
 from workbench.timeline import service as timeline
 
+T = TypeVar("T")
 MAX_TAGS = 30
 _CUSTOMER_RISK = {f"C{i}": i for i in range(1, 6)}
 _PRODUCT_RISK = {f"R{i}": i for i in range(1, 6)}
@@ -76,11 +78,18 @@ def search_indexes(vault: Vault, text: str) -> list[bytes]:
 
 
 async def upsert_customers(
-    conn: Connection, *, vault: Vault, rows: Sequence[wire.CustomerFeedRow]
+    conn: Connection,
+    *,
+    vault: Vault,
+    rows: Sequence[wire.CustomerFeedRow],
+    nul_rows: Mapping[int, str] | None = None,
 ) -> wire.FeedResult:
-    """Apply a customer feed; owner changes move the customer to the new RM."""
+    """Apply a customer feed; owner changes move the customer to the new RM. `nul_rows`: the
+    rows holding a NUL character, if the caller already knows (else they are looked for)."""
     rejected = _Rejections()
-    owners = await queries.users_by_login(conn, sorted({r.owner_login.lower() for r in rows}))
+    unstorable = rows_with_nul(rows, nul_rows, path="$.customers")
+    storable = _storable(rows, unstorable)
+    owners = await queries.users_by_login(conn, sorted({r.owner_login.lower() for r in storable}))
     columns: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -91,7 +100,7 @@ async def upsert_customers(
     }  # fmt: skip
     seen: set[str] = set()
     for index, row in enumerate(rows):
-        problem = _customer_problem(row, owners, seen)
+        problem = _nul_problem(unstorable, index) or _customer_problem(row, owners, seen)
         if problem:
             rejected.add(index, *problem)
             continue
@@ -128,6 +137,16 @@ async def upsert_customers(
         unchanged=len(columns["id"]) - len(written),
         rejected=rejected.rows,
     )
+
+
+def _storable(rows: Sequence[T], unstorable: Mapping[int, str]) -> list[T]:
+    """The rows without a NUL character (the only ones that may be looked up in the database)."""
+    return [row for index, row in enumerate(rows) if index not in unstorable]
+
+
+def _nul_problem(unstorable: Mapping[int, str], index: int) -> tuple[str, str] | None:
+    where = unstorable.get(index)
+    return (NUL_CODE, f"{where}: {NUL_MESSAGE}") if where else None
 
 
 def _customer_problem(
@@ -181,18 +200,26 @@ async def _record_owner_changes(
 
 
 async def upsert_holdings(
-    conn: Connection, *, rows: Sequence[wire.HoldingFeedRow]
+    conn: Connection,
+    *,
+    rows: Sequence[wire.HoldingFeedRow],
+    nul_rows: Mapping[int, str] | None = None,
 ) -> wire.FeedResult:
     """Apply a holdings feed; a position older than the stored one is left as it is."""
     rejected = _Rejections()
+    unstorable = rows_with_nul(rows, nul_rows, path="$.holdings")
     customers = await queries.customer_ids_by_external_id(
-        conn, sorted({r.customer_external_id for r in rows})
+        conn, sorted({r.customer_external_id for r in _storable(rows, unstorable)})
     )
-    products = await queries.products_by_code(conn, sorted({r.product_code for r in rows}))
+    products = await queries.products_by_code(
+        conn, sorted({r.product_code for r in _storable(rows, unstorable)})
+    )
     keep: dict[tuple[uuid.UUID, str], tuple[Decimal, Any]] = {}
     for index, row in enumerate(rows):
         customer_id = customers.get(row.customer_external_id)
-        if customer_id is None:
+        if problem := _nul_problem(unstorable, index):
+            rejected.add(index, *problem)
+        elif customer_id is None:
             rejected.add(index, "holding.unknown_customer", "no customer with that external id")
         elif row.product_code not in products:
             rejected.add(index, "holding.unknown_product", "no product with that code")
@@ -223,17 +250,23 @@ async def upsert_holdings(
 
 
 async def upsert_products(
-    conn: Connection, *, rows: Sequence[wire.ProductFeedRow]
+    conn: Connection,
+    *,
+    rows: Sequence[wire.ProductFeedRow],
+    nul_rows: Mapping[int, str] | None = None,
 ) -> wire.FeedResult:
     """Apply a product feed (the bank's product master)."""
     rejected = _Rejections()
+    unstorable = rows_with_nul(rows, nul_rows, path="$.products")
     columns: dict[str, list[Any]] = {
         k: [] for k in ("code", "name", "category", "risk_level", "max_holding", "active")
     }
     seen: set[str] = set()
     for index, row in enumerate(rows):
         code = row.code.strip()
-        if not code or len(code) > 40 or not all(ch.isalnum() or ch in "._-" for ch in code):
+        if problem := _nul_problem(unstorable, index):
+            rejected.add(index, *problem)
+        elif not code or len(code) > 40 or not all(ch.isalnum() or ch in "._-" for ch in code):
             rejected.add(index, "product.bad_code", "code has 1-40 letters, digits, . _ -")
         elif code in seen:
             rejected.add(index, "product.duplicate_in_feed", "this code came earlier in the feed")

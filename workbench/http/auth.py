@@ -17,6 +17,9 @@ from workbench.errors import (
 from workbench.identity import service as identity
 
 PUBLIC = "public"  # route opt key: no sign-in needed (login, links opened by customers, ops)
+# Route opt key: a customer-facing HTML page; its errors are pages too (e.g. "try again shortly").
+PAGE = "page"
+CUSTOMER_PAGE = {PUBLIC: True, PAGE: True}  # the opt of every customer page
 # Route opt key: a revoked device is answered by the route (sync pull: `wipe: true`) instead of
 # 403; the route finds this key set in the scope, and no caller.
 ANSWERS_WIPE = "answers_wipe"

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -15,17 +16,21 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mobile_contracts.v1.problems import FieldError, Problem
-from workbench.errors import DomainError
+from workbench.errors import DomainError, ServiceUnavailable
+from workbench.http.auth import PAGE
 from workbench.logs import request_id_var
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("workbench.errors")
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+# A struct's own check names its field first (`aum: must be below 10^18`, see CheckedAmounts).
+_FIELD_FIRST = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<message>.+)$", re.S)
 _STATUS_CODES = {
     400: ("request.invalid", "Bad request"),
     401: ("auth.unauthorized", "Authentication required"),
@@ -47,7 +52,9 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
-def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if exc.status == 503 and _is_page(request):
+        return _unavailable_page(request)
     extra = {k: v for k, v in exc.extra.items() if k in Problem.__struct_fields__}
     problem = Problem(
         title=exc.title,
@@ -60,13 +67,18 @@ def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes
     return problem_response(problem, exc.headers or None)
 
 
-def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """Bad bodies and parameters: 422 with one entry per invalid field, located by path."""
+    if _is_page(request):
+        return _invalid_page(request, 422)
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         message = str(item.get("message", "invalid value")) if isinstance(item, dict) else str(item)
         key = item.get("key") if isinstance(item, dict) else None
         source = item.get("source") if isinstance(item, dict) else None
+        source = getattr(source, "value", source)  # ParamType.QUERY -> "query"
+        if key and source not in (None, "body"):
+            key = _as_written(request, str(key))
         match = _AT_PATH.match(message)
         path = match.group("path") if match and match.group("path") else None
         text = match.group("message") if match else message
@@ -75,6 +87,8 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
                 path = f"$.{key}" if key else "$"
             else:
                 path = f"{source}.{key}" if key else str(source)
+        if named := _FIELD_FIRST.match(text):
+            path, text = f"{path}.{named.group('field')}", named.group("message")
         errors.append(FieldError(path=path, message=text))
     if not errors:
         errors.append(FieldError(path="$", message=_strip_prefix(exc.detail)))
@@ -89,19 +103,21 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     return problem_response(problem)
 
 
-def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def _as_written(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter's name as the caller writes it (`from`), not the handler's (`from_`)."""
+    handler = request.scope.get("route_handler")
+    parameters = getattr(getattr(handler, "parsed_fn_signature", None), "parameters", {})
+    definition = getattr(parameters.get(key), "kwarg_definition", None)
+    return getattr(definition, "name", None) or key
+
+
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if _is_page(request) and 400 <= status < 500:
+        return _invalid_page(request, status)
     if status == 400 and isinstance(exc.__cause__, SerializationException):
         # The body is not JSON at all: answer like any other invalid body.
-        problem = Problem(
-            title="Invalid request",
-            status=422,
-            code="request.validation_failed",
-            detail="The body is not valid JSON",
-            request_id=request_id_var.get(),
-            errors=[FieldError(path="$", message="not valid JSON")],
-        )
-        return problem_response(problem)
+        return _invalid("request.validation_failed", "The body is not valid JSON", "not valid JSON")
     code, title = _STATUS_CODES.get(status, (f"http.{status}", "Error"))
     detail = None if status >= 500 else _strip_prefix(exc.detail)
     problem = Problem(
@@ -110,9 +126,86 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
     return problem_response(problem, dict(exc.headers or {}) or None)
 
 
-def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL or Redis cannot be reached (down, restarting, out of connections, too slow):
+    503, never a 500. Nothing was changed (the request's transaction did not commit), and the
+    same process serves again once the server is back (the pools reconnect on their own)."""
+    log.warning(
+        "backing service unavailable",
+        extra={"route": request.scope.get("path_template"), "error": type(exc).__name__},
+    )
+    if _is_page(request):
+        return _unavailable_page(request)
+    return _domain(request, ServiceUnavailable("The service is briefly unavailable; try again"))
+
+
+def _is_page(request: Request[Any, Any, Any]) -> bool:
+    handler = request.scope.get("route_handler")
+    return bool(handler is not None and handler.opt.get(PAGE))
+
+
+def _unavailable_page(request: Request[Any, Any, Any]) -> Response[str]:
+    from workbench.public.pages import unavailable_page
+
+    return unavailable_page(request.app.state.settings.bank_name)
+
+
+def _invalid_page(request: Request[Any, Any, Any], status: int) -> Response[str]:
+    return _page(request, "无法处理", "提交的内容无效，请返回检查后重新提交。", status)
+
+
+def _page(request: Request[Any, Any, Any], title: str, text: str, status: int) -> Response[str]:
+    """A customer page's error, as a page (its readers are people, not apps)."""
+    from workbench.public.pages import message
+
+    return message(title, text, bank=request.app.state.settings.bank_name, status=status)
+
+
+def _bad_value(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Any]:
+    """PostgreSQL refused a value (a NUL in text, a number beyond its column, a violated
+    check): the client's input, so 422 and nothing changed. The contract types should have
+    refused it first with the field named; this is the net under them (the API fuzzer fails
+    on every request that reaches it)."""
+    if _is_page(request):
+        return _invalid_page(request, 422)
+    log.warning(
+        "value refused by the database",
+        extra={"route": request.scope.get("path_template"), "sqlstate": exc.sqlstate},
+    )
+    return _invalid(
+        "request.invalid_value",
+        "A value is out of range or not allowed (e.g. a NUL character or a number too large)",
+        "a value is out of range or not allowed",
+    )
+
+
+def _invalid(code: str, detail: str, message: str) -> Response[bytes]:
+    """422 about the body as a whole (`$`)."""
+    problem = Problem(
+        title="Invalid request",
+        status=422,
+        code=code,
+        detail=detail,
+        request_id=request_id_var.get(),
+        errors=[FieldError(path="$", message=message)],
+    )
+    return problem_response(problem)
+
+
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the decoder goes (`[[[[...]]]]`): 422 at once."""
+    if _is_page(request):
+        return _invalid_page(request, 422)
+    return _invalid(
+        "request.validation_failed", "The body is nested too deeply", "nested too deeply"
+    )
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """500 with the request id to quote to support; the trace goes to the log only."""
     log.error("unhandled error", exc_info=exc, extra={"route": request.scope.get("path_template")})
+    if _is_page(request):
+        return _page(request, "出错了", "页面暂时无法显示，请稍后再试。", 500)
     problem = Problem(
         title="Internal error",
         status=500,
@@ -121,30 +214,6 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
         request_id=request_id_var.get(),
     )
     return problem_response(problem)
-
-
-def _problem_spec(description: str) -> ResponseSpec:
-    return ResponseSpec(
-        data_container=Problem,
-        description=description,
-        media_type=MEDIA_TYPE,
-        generate_examples=False,
-    )
-
-
-PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
-    400: _problem_spec("Bad request (e.g. a tampered cursor)"),
-    401: _problem_spec("Not signed in, or the token is invalid, expired or ended"),
-    403: _problem_spec("The role may not do this, or the device was revoked (`wipe: true`)"),
-    404: _problem_spec("No such object, or not visible to the caller"),
-    409: _problem_spec("Conflicts with the current state"),
-    413: _problem_spec("Request body too large"),
-    422: _problem_spec("Invalid body or parameters, with per-field `errors`"),
-    426: _problem_spec("The app is older than the supported minimum"),
-    429: _problem_spec("Too many attempts; see Retry-After"),
-    503: _problem_spec("A backing service is unavailable; try again shortly"),
-}
-"""Error answers every API route documents in the OpenAPI (all are problem+json)."""
 
 
 def _strip_prefix(detail: str) -> str:
@@ -157,5 +226,18 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFoundException: _http,
     MethodNotAllowedException: _http,
     HTTPException: _http,
+    # PostgreSQL or Redis unreachable, restarting, out of connections or too slow: 503.
+    OSError: _unavailable,  # refused or reset connections, timeouts (TimeoutError)
+    asyncpg.PostgresConnectionError: _unavailable,
+    asyncpg.InterfaceError: _unavailable,  # "pool is closed", "connection is closed"
+    asyncpg.exceptions.OperatorInterventionError: _unavailable,  # shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError: _unavailable,  # too many connections, disk
+    RedisConnectionError: _unavailable,
+    RedisTimeoutError: _unavailable,
+    # Values PostgreSQL refuses: input that the contract types let through.
+    asyncpg.DataError: _bad_value,
+    asyncpg.exceptions.CheckViolationError: _bad_value,
+    asyncpg.exceptions.NotNullViolationError: _bad_value,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

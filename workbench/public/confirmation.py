@@ -12,7 +12,7 @@ from litestar.params import Body, FromPath
 
 from mobile_contracts.v1.tasks import Location
 from workbench.customers.views import masked_name
-from workbench.http.auth import PUBLIC
+from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.public.pages import message, page
 from workbench.tasks import confirmation
@@ -37,8 +37,8 @@ def _refused(state: LinkState, bank: str) -> Response[str]:
     return message(title, text, bank=bank, status=status)
 
 
-@get("/c/{token:str}", operation_id="confirmationPage", opt={PUBLIC: True}, tags=["public"],
-     include_in_schema=False)  # fmt: skip
+@get("/c/{token:str}", operation_id="confirmationPage", opt=CUSTOMER_PAGE,
+     tags=["public"], include_in_schema=False)  # fmt: skip
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """A masked summary of the visit and a confirm button; opening it changes nothing."""
     state_ = request.app.state
@@ -61,8 +61,8 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
     return page("拜访确认", body, bank=bank, rm_name=row["rm_name"], script=_LOCATE)
 
 
-@post("/c/{token:str}", operation_id="confirmationSubmit", opt={PUBLIC: True}, tags=["public"],
-      include_in_schema=False, request_max_body_size=2048)  # fmt: skip
+@post("/c/{token:str}", operation_id="confirmationSubmit", opt=CUSTOMER_PAGE,
+      tags=["public"], include_in_schema=False, request_max_body_size=2048)  # fmt: skip
 async def submit(
     request: Request[Any, Any, Any],
     db: Db,

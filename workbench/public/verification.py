@@ -11,7 +11,7 @@ from litestar.params import Body, FromPath
 
 from workbench.customers import verification
 from workbench.customers.verification import Answers, InviteState, Outcome
-from workbench.http.auth import PUBLIC
+from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.public.pages import message, page
 
@@ -45,8 +45,8 @@ def _form(error: str | None = None) -> str:
     )
 
 
-@get("/v/{token:str}", operation_id="verificationPage", opt={PUBLIC: True}, tags=["public"],
-     include_in_schema=False)  # fmt: skip
+@get("/v/{token:str}", operation_id="verificationPage", opt=CUSTOMER_PAGE,
+     tags=["public"], include_in_schema=False)  # fmt: skip
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """The verification form (opening it, or a chat app's preview of it, changes nothing)."""
     bank = request.app.state.settings.bank_name
@@ -58,8 +58,8 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
     return page("实名认证", _form(), bank=bank, rm_name=await verification.inviter_name(db, row))
 
 
-@post("/v/{token:str}", operation_id="verificationSubmit", opt={PUBLIC: True}, tags=["public"],
-      include_in_schema=False, request_max_body_size=4096)  # fmt: skip
+@post("/v/{token:str}", operation_id="verificationSubmit", opt=CUSTOMER_PAGE,
+      tags=["public"], include_in_schema=False, request_max_body_size=4096)  # fmt: skip
 async def submit(
     request: Request[Any, Any, Any],
     db: Db,

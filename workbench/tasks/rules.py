@@ -3,6 +3,7 @@ turn them into tasks for the owning RM, at most once per customer per rule windo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,6 +14,7 @@ from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.ids import uuid7
+from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.tasks import queries
 
 
@@ -77,17 +79,26 @@ def _both_numbers(a: Any, b: Any) -> bool:
         isinstance(a, str) and isinstance(b, str))  # fmt: skip
 
 
-async def ingest(conn: Connection, *, events: list[wire.Event]) -> wire.EventResult:
-    """Record the events and fire the rules they match (set-based)."""
+async def ingest(
+    conn: Connection, *, events: list[wire.Event], nul_events: Mapping[int, str] | None = None
+) -> wire.EventResult:
+    """Record the events and fire the rules they match (set-based). An event holding a NUL
+    character (`nul_events`, else looked for) is rejected on its own."""
+    unstorable = rows_with_nul(events, nul_events, path="$.events")
     customers = await queries.customers_with_owner(
-        conn, sorted({e.customer_external_id for e in events})
+        conn, sorted({e.customer_external_id for i, e in enumerate(events) if i not in unstorable})
     )
-    rules = await queries.active_rules(conn, sorted({e.kind for e in events}))
+    rules = await queries.active_rules(
+        conn, sorted({e.kind for i, e in enumerate(events) if i not in unstorable})
+    )
     rejected: list[dict[str, Any]] = []
     recorded: dict[str, list[Any]] = {"kind": [], "customer_id": [], "occurred_at": [], "data": []}
     firing: dict[str, list[Any]] = {"rule_id": [], "customer_id": [], "owner_id": [], "at": []}
     for index, event in enumerate(events):
         customer = customers.get(event.customer_external_id)
+        if where := unstorable.get(index):
+            rejected.append({"index": index, "code": NUL_CODE, "detail": f"{where}: {NUL_MESSAGE}"})
+            continue
         if customer is None:
             rejected.append({"index": index, "code": "event.unknown_customer",
                              "detail": "no customer with that external id"})  # fmt: skip

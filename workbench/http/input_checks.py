@@ -1,0 +1,83 @@
+"""Input no column can hold is refused before a handler runs, naming where it was.
+
+PostgreSQL cannot store a NUL character in text or JSON: a request carrying one (in a query or
+path parameter, a JSON body, a form field) answers 422 with the parameter or JSON path, instead
+of failing in the database. Routes whose bodies carry rows that are accepted or rejected one by
+one (bank feeds, events, offline mutations) declare the key of those rows with the route opt
+`ROWS_CHECKED`: the hook checks the rest of the body, and hands the route the rows holding a
+NUL (`rows_with_nul(request)`: index -> where) to reject one by one; the good rows still land.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import ClientException, SerializationException, ValidationException
+
+from workbench.nul import NUL, NUL_MESSAGE, find_nul
+
+ROWS_CHECKED = "rows_checked"  # route opt: top-level body key whose rows the route checks itself
+_ROWS_WITH_NUL = "rows_with_nul"  # request state: {row index: JSON path of the NUL}
+_JSON_NUL = b"\\u0000"  # the only way JSON can spell a NUL
+
+
+async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
+    """App-wide before_request hook: 422 for a NUL in any parameter, JSON body or form field."""
+    declared = _query_names(request)
+    for name, value in request.query_params.multi_items():
+        if name in declared and NUL in value:  # others are never read
+            _refuse(key=name, source="query")
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and NUL in value:
+            _refuse(key=name, source="path")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        body = await request.body()
+        if _JSON_NUL not in body:
+            return
+        try:
+            data = await request.json()
+        except SerializationException as exc:  # not JSON at all: the usual 422
+            raise ClientException(str(exc)) from exc
+        rows_key = request.route_handler.opt.get(ROWS_CHECKED)
+        if isinstance(data, dict) and rows_key:
+            rows = data.get(rows_key)
+            if isinstance(rows, list):
+                request.state[_ROWS_WITH_NUL] = {
+                    index: where
+                    for index, row in enumerate(rows)
+                    if (where := find_nul(row, f"$.{rows_key}[{index}]"))
+                }
+            data = {k: v for k, v in data.items() if k != rows_key}
+        if where := find_nul(data):
+            _refuse(at=where)
+    elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if content_type.startswith("application/") and not _may_hold_nul(await request.body()):
+            return
+        form = await request.form()
+        for name, value in form.multi_items():
+            if NUL in name or (isinstance(value, str) and NUL in value):
+                _refuse(at=f"$.{name.replace(NUL, '')}")
+
+
+def _query_names(request: Request[Any, Any, Any]) -> set[str]:
+    """The query parameters the route reads, by the names callers write."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    return {getattr(f.kwarg_definition, "name", None) or n for n, f in parameters.items()}
+
+
+def rows_with_nul(request: Request[Any, Any, Any]) -> dict[int, str]:
+    """For a `ROWS_CHECKED` route: the rows of the body holding a NUL, by index, with where."""
+    found: dict[int, str] = request.state.get(_ROWS_WITH_NUL, {})
+    return found
+
+
+def _may_hold_nul(body: bytes) -> bool:
+    return b"%00" in body or b"\x00" in body
+
+
+def _refuse(*, at: str | None = None, key: str | None = None, source: str | None = None) -> None:
+    if at is not None:
+        raise ValidationException(extra=[{"message": f"{NUL_MESSAGE} - at `{at}`"}])
+    raise ValidationException(extra=[{"key": key, "source": source, "message": NUL_MESSAGE}])
