@@ -26,7 +26,7 @@ from workbench.customers import views as customer_views
 from workbench.db import Connection
 from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, templates
-from workbench.timeline.service import text_aad
+from workbench.timeline import service as timeline
 
 Rows = list[tuple[str, Any]]  # (key, wire row)
 Page = tuple[Rows, list[str]]  # rows in the walk's order, and where the walk resumes after them
@@ -120,7 +120,7 @@ async def _holdings_page(
 
 
 def _notes(part: Partition, rows: list[queries.Record]) -> Rows:
-    decrypt = part.vault.cipher.decrypt
+    cipher = part.vault.cipher
     return [
         (
             str(r["id"]),
@@ -130,7 +130,7 @@ def _notes(part: Partition, rows: list[queries.Record]) -> Rows:
                 occurred_at=r["occurred_at"],
                 kind=r["kind"],
                 actor_id=r["actor_id"],
-                text=decrypt(r["text_enc"], aad=text_aad(r["id"])) if r["text_enc"] else None,
+                text=timeline.note_text(cipher, r),  # an unreadable one: a placeholder
             ),
         )
         for r in rows

@@ -112,8 +112,9 @@ async def _write_txid(conn: Connection, request: Request[Any, Any, Any]) -> int 
     """The transaction id of a signed-in caller's write request, if it wrote anything."""
     if request.method in _SAFE_METHODS or request.scope.get("user") is None:
         return None
-    txid: int | None = await conn.fetchval("select pg_current_xact_id_if_assigned()::text::bigint")
-    return txid
+    from workbench.queries import write_txid  # a queries module holds the SQL
+
+    return await write_txid(conn)
 
 
 async def _committed(

@@ -1,16 +1,17 @@
 """Customer QR confirmation of a visit.
 
-The RM asks for a confirmation of a task awaiting it; the server draws a random link token
-(16 bytes, 22 characters: a link of about 50 characters makes a QR code of 33x33 modules that
-scans at arm's length, where a signed token made one of 81x81) and keeps only its SHA-256 in a
-new confirmation row, which holds everything the link stands for (task, expiry, use). The
+The RM asks for a confirmation of a task awaiting it; the server makes a new confirmation row,
+which holds everything the link stands for (task, expiry, use), and its link token: 16 bytes, 22
+characters (a link of about 50 characters makes a QR code of 33x33 modules that scans at arm's
+length, where a signed token made one of 81x81). The token is a keyed hash of the row's id
+(HMAC with the server's blind-index key, for this purpose only), so nobody can make one without
+the key; the row keeps only the token's SHA-256, to find it when the link is opened. The
 customer's phone opens `/c/{token}`: a masked summary and a confirm button. Opening never
 consumes the token; only the confirm does, once. Optionally both sides' reported locations are
 recorded and a distance above the configured radius is flagged.
 
-The QR code is served later from `qr_png_url`, which must lead back to the token without the
-server keeping it: its path carries the token's 16 bytes written as a UUID, and the endpoint
-serves the QR code only to an RM who sees the task that the token's row belongs to.
+The QR code is served later from `qr_png_url` (the row's id): the token is derived again from
+it, for an RM who sees the task only. No link token ever appears in an API path.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import hashlib
 import io
 import math
 import re
-import secrets
 import uuid
 
 import segno
@@ -32,7 +32,6 @@ from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.ids import uuid7
 from workbench.notifications import service as notifications
-from workbench.security.tokens import Keyring
 from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, queries
 
@@ -53,7 +52,7 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
-TOKEN_BYTES = 16  # 128 random bits; as a link, 22 base64url characters
+LINK_PURPOSE = "confirmation_link"  # the blind-index HMAC, used for this purpose only
 _TOKEN_TEXT = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
@@ -69,6 +68,11 @@ def _token_bytes(text: str) -> bytes | None:
     return raw if _token_text(raw) == text else None  # one spelling per token
 
 
+def _token_of(vault: Vault, confirmation_id: uuid.UUID) -> bytes:
+    """The link token of a confirmation row: 16 bytes only the server can compute."""
+    return vault.blind_index(LINK_PURPOSE, str(confirmation_id))
+
+
 def _token_hash(raw: bytes) -> bytes:
     return hashlib.sha256(raw).digest()
 
@@ -80,7 +84,7 @@ def _link(raw: bytes, base_url: str) -> str:
 async def request(
     conn: Connection,
     *,
-    keyring: Keyring | None = None,  # unused: links are random tokens now, not signed ones
+    vault: Vault,
     caller: Caller,
     task_id: uuid.UUID,
     body: wire.ConfirmationRequest,
@@ -92,10 +96,11 @@ async def request(
     if task["status"] != "awaiting_confirmation":
         raise lifecycle.IllegalTransition(task["status"], "ask the customer to confirm")
     location = body.location
-    raw = secrets.token_bytes(TOKEN_BYTES)
+    confirmation_id = uuid7()
+    raw = _token_of(vault, confirmation_id)
     row = await queries.insert_confirmation(
         conn,
-        confirmation_id=uuid7(),
+        confirmation_id=confirmation_id,
         task_id=task_id,
         token_hash=_token_hash(raw),
         created_by=caller.user_id,
@@ -105,7 +110,7 @@ async def request(
     )
     return wire.Confirmation(
         url=_link(raw, base_url),
-        qr_png_url=f"/api/v1/tasks/{task_id}/confirmations/{uuid.UUID(bytes=raw)}/qr.png",
+        qr_png_url=f"/api/v1/tasks/{task_id}/confirmations/{confirmation_id}/qr.png",
         expires_at=row["expires_at"],
     )
 
@@ -113,16 +118,15 @@ async def request(
 async def qr_png(
     conn: Connection,
     *,
-    keyring: Keyring | None = None,  # unused, as in `request`
+    vault: Vault,
     caller: Caller,
     task_id: uuid.UUID,
     confirmation_id: uuid.UUID,
     base_url: str,
 ) -> bytes:
-    """The QR code of a confirmation link, for the RM to show on their screen.
-    `confirmation_id` is the path segment of `qr_png_url`: the link token's bytes."""
+    """The QR code of a confirmation link, for the RM to show on their screen."""
     await lifecycle.visible_task(conn, caller=caller, task_id=task_id)
-    raw = confirmation_id.bytes
+    raw = _token_of(vault, confirmation_id)
     row = await queries.confirmation(conn, _token_hash(raw))
     if row is None or row["task_id"] != task_id:
         raise NotFound("confirmation")

@@ -136,12 +136,12 @@ def _entry(cipher: FieldCipher, row: queries.Record) -> TimelineEntry:
         occurred_at=row["occurred_at"],
         kind=row["kind"],
         actor_id=row["actor_id"],
-        text=_text(cipher, row),
+        text=note_text(cipher, row),
         data=row["data"],
     )
 
 
-def _text(cipher: FieldCipher, row: queries.Record) -> str | None:
+def note_text(cipher: FieldCipher, row: queries.Record) -> str | None:
     """The entry's text; UNREADABLE (logged and counted) if it cannot be decrypted, so that one
     bad entry does not break the page."""
     if not row["text_enc"]:

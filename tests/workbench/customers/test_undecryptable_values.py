@@ -132,3 +132,26 @@ async def test_verification_of_an_unreadable_record_is_503_and_costs_the_custome
     )
     assert (row["attempts"], row["locked_at"], row["completed_at"]) == (0, None, None)
     assert await db.fetchval("select verified_at from customers where id = $1", customer) is None
+
+
+async def test_an_unreadable_note_does_not_break_the_rms_sync(client, db, bank):
+    rm01 = await headers_of(client, "rm01")
+    customer = bank["U-1"]
+    for text in ("可读的拜访", "坏掉的拜访"):
+        response = await client.post(
+            f"{CUSTOMERS}/{customer}/notes", json={"kind": "visit", "text": text}, headers=rm01
+        )
+        assert response.status_code == 201, response.text
+    note = await db.fetchrow(
+        "select id, text_enc from customer_timeline where customer_id = $1 and source = 'note'"
+        " order by id desc limit 1",
+        customer,
+    )
+    lost = LOST.encrypt("坏掉的拜访", aad=f"customer_timeline.text:{note['id']}")
+    await db.execute("update customer_timeline set text_enc = $2 where id = $1", note["id"], lost)
+
+    pulled = await client.post("/api/v1/sync/pull", json={"schema_version": 2}, headers=rm01)
+    assert pulled.status_code == 200, pulled.text
+    notes = {c["id"]: c["data"]["text"] for c in pulled.json()["changes"] if c["entity"] == "note"}
+    assert notes[str(note["id"])] == "***"
+    assert "可读的拜访" in notes.values()

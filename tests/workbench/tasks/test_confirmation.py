@@ -214,6 +214,14 @@ async def test_a_qr_code_of_another_tasks_confirmation_is_404(visit):
     v = visit
     answer = await v.request()
     confirmation_id = answer["qr_png_url"].split("/confirmations/")[1].split("/")[0]
+    # The QR code's URL names the confirmation row, never the link token.
+    assert answer["token"] not in answer["qr_png_url"]
+    assert (
+        await v.db.fetchval(
+            "select count(*) from task_confirmations where id = $1", uuid.UUID(confirmation_id)
+        )
+        == 1
+    )
     other = await v.new_task()
     response = await v.client.get(
         f"{TASKS}/{other}/confirmations/{confirmation_id}/qr.png", headers=v.rm01

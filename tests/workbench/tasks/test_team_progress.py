@@ -4,7 +4,7 @@ completion rate and median hours to done; RMs without tasks included with zeros.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -258,3 +258,34 @@ async def test_period_must_end_after_it_starts(client, db, length):
     response = await progress(client, east, now, now + length)
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "progress.bad_period"
+
+
+async def test_a_period_of_plain_days_covers_both_days_in_the_banks_time_zone(client, db):
+    """`from=2026-11-01&to=2026-11-30` is all of November in Asia/Shanghai, the last day too."""
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin)
+    assert await dispatch_to(client, admin, template_id, "team-east-1") == 2
+    rm01_task, rm02_task = (await tasks_of(db, "rm01"))[0], (await tasks_of(db, "rm02"))[0]
+    shanghai = timezone(timedelta(hours=8))
+    # 30 November, 23:30 in Shanghai (15:30 UTC): inside; 1 December 00:30 there: outside.
+    await set_task(db, rm01_task, created_at=datetime(2026, 11, 30, 23, 30, tzinfo=shanghai))
+    await set_task(db, rm02_task, created_at=datetime(2026, 12, 1, 0, 30, tzinfo=shanghai))
+    east = await headers_of(client, "bh.east")
+
+    response = await client.get(
+        PROGRESS, params={"from": "2026-11-01", "to": "2026-11-30"}, headers=east
+    )
+    assert response.status_code == 200, response.text
+    assigned = {r["name"]: r["assigned"] for r in response.json()["rows"]}
+    assert assigned["张伟"] == 1  # rm01
+    assert assigned.get("王芳", 0) == 0  # rm02's task is December's
+    assert datetime.fromisoformat(response.json()["from"]) == datetime(2026, 11, 1, tzinfo=shanghai)
+
+
+async def test_a_period_that_is_neither_a_day_nor_a_time_names_the_parameter(client):
+    east = await headers_of(client, "bh.east")
+    response = await client.get(
+        PROGRESS, params={"from": "2026-13-45", "to": "2026-12-01"}, headers=east
+    )
+    assert response.status_code == 422, response.text
+    assert [e["path"] for e in response.json()["errors"]] == ["query.from"]
