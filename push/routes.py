@@ -11,14 +11,25 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from mobile_contracts.v1 import push as wire
 from push import devices, preferences
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.problems import PROBLEM_RESPONSES
+from workbench.http.openapi import ERRORS
 
 
 class DeviceController(Controller):
     path = "/api/v1/devices"
     tags = ["push"]
 
-    @post("", responses=PROBLEM_RESPONSES, operation_id="registerDevice", status_code=HTTP_200_OK)
+    @post(
+        "",
+        operation_id="registerDevice",
+        status_code=HTTP_200_OK,
+        opt={
+            ERRORS: {
+                404: "`device_id` is not a device I am signed in on (`device.not_found`)",
+                422: "Invalid body, or a platform or provider that does not fit the device "
+                "(`push.invalid_registration`, with `errors[]`)",
+            }
+        },
+    )
     async def register(
         self,
         request: Request[Any, Any, Any],
@@ -26,14 +37,17 @@ class DeviceController(Controller):
         caller: CurrentCaller,
         data: JSONBody[wire.DeviceRegistration],
     ) -> wire.RegisteredDevice:
-        """Register this device's push token (again whenever the provider rotates it)."""
+        """Register this device's push token.
+
+        Register again whenever the provider rotates the token. iOS uses `apns`, HarmonyOS `hms`,
+        Android `fcm` or `hms`. The token is stored encrypted and never echoed.
+        """
         return await devices.register(
             db, vault=request.app.state.vault, caller=caller, registration=data
         )
 
     @delete(
         "/{device_id:str}",
-        responses=PROBLEM_RESPONSES,
         operation_id="unregisterDevice",
         status_code=HTTP_204_NO_CONTENT,
     )
@@ -46,16 +60,29 @@ class PreferencesController(Controller):
     path = "/api/v1/me/notification-preferences"
     tags = ["push"]
 
-    @get("", responses=PROBLEM_RESPONSES, operation_id="getNotificationPreferences")
+    @get("", operation_id="getNotificationPreferences")
     async def read(
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller
     ) -> wire.NotificationPreferences:
-        """My quiet hours, muted categories and the categories there are."""
+        """My notification preferences.
+
+        Quiet hours, muted categories, time zone, and every category with whether it can be
+        muted.
+        """
         return await preferences.current(
             db, caller=caller, bank_timezone=request.app.state.settings.bank_timezone
         )
 
-    @put("", responses=PROBLEM_RESPONSES, operation_id="setNotificationPreferences")
+    @put(
+        "",
+        operation_id="setNotificationPreferences",
+        opt={
+            ERRORS: {
+                422: "Invalid body: an unknown or unmutable category, an unknown time zone... "
+                "(`request.validation_failed`, `push.invalid_preferences`, with `errors[]`)"
+            }
+        },
+    )
     async def write(
         self,
         request: Request[Any, Any, Any],
@@ -63,7 +90,13 @@ class PreferencesController(Controller):
         caller: CurrentCaller,
         data: JSONBody[wire.NotificationPreferencesUpdate],
     ) -> wire.NotificationPreferences:
-        """Set quiet hours (`null` turns them off), muted categories and my time zone."""
+        """Change my notification preferences.
+
+        Omitted fields keep their value; `quiet_hours: null` turns quiet hours off. Quiet hours
+        (in my time zone, overnight windows included) hold normal notifications until the window
+        ends; critical and silent ones go through. Muted categories are not pushed but are still
+        listed in the notification centre.
+        """
         return await preferences.update(
             db,
             caller=caller,

@@ -19,9 +19,8 @@ from workbench.access import Caller
 from workbench.errors import Unauthorized
 from workbench.http.auth import ANSWERS_WIPE, PREFETCH, PREFETCHED
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.problems import PROBLEM_RESPONSES
-
-R = PROBLEM_RESPONSES
+from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
+from workbench.http.openapi import ERRORS
 
 
 def _sync_state_keys(state: State, user_id: uuid.UUID) -> list[str]:
@@ -34,13 +33,34 @@ class SyncController(Controller):
     path = "/api/v1/sync"
     tags = ["sync"]
 
-    @post("/pull", responses=R, operation_id="syncPull", status_code=HTTP_200_OK,
-          opt={ANSWERS_WIPE: True, PREFETCH: _sync_state_keys})  # fmt: skip
+    @post(
+        "/pull",
+        operation_id="syncPull",
+        status_code=HTTP_200_OK,
+        opt={
+            ANSWERS_WIPE: True,
+            PREFETCH: _sync_state_keys,
+            ERRORS: {
+                409: "Start a fresh initial sync without a cursor (`sync.reset_required`): the "
+                "cursor is from another user, role, org unit, schema version or server, or older "
+                "than the change log keeps",
+                422: "Invalid body, or a `schema_version` this server does not know "
+                "(`sync.schema_unknown`)",
+                426: "The app (`X-App-Version`, `app.upgrade_required`) or its `schema_version` "
+                "(`sync.schema_too_old`) is older than the server still serves: update the app",
+            },
+        },
+    )
     async def pull(
         self, request: Request[Any, Any, Any], data: JSONBody[wire.PullRequest]
     ) -> wire.PullResult:
-        """Changes of my partition after `cursor` (none: initial sync), in order, paged by
-        `has_more`. A revoked device gets `wipe: true` and nothing else."""
+        """Pull the changes of my partition since my cursor.
+
+        Without a `cursor` this is an initial sync. Apply `changes` in order, store the answer's
+        `cursor`, and pull again at once while `has_more`. An up-to-date pull is answered without
+        touching the database. A revoked device gets `wipe: true` (and nothing else): delete every
+        local copy and sign out.
+        """
         caller = request.scope.get("user")
         if request.scope.get(ANSWERS_WIPE):
             return wire.PullResult(changes=[], cursor=None, has_more=False, wipe=True)
@@ -56,8 +76,19 @@ class SyncController(Controller):
             known=cast("list[bytes | None] | None", request.scope.get(PREFETCHED)),
         )
 
-    @post("/push", responses=R, operation_id="syncPush", status_code=HTTP_200_OK,
-          request_max_body_size=4_000_000)  # fmt: skip
+    @post(
+        "/push",
+        operation_id="syncPush",
+        status_code=HTTP_200_OK,
+        request_max_body_size=4_000_000,
+        opt={
+            ROWS_CHECKED: "mutations",
+            ERRORS: {
+                422: "Invalid body, or mutation ids that do not strictly increase "
+                "(`sync.mutation_order`)"
+            },
+        },
+    )
     async def push(
         self,
         request: Request[Any, Any, Any],
@@ -65,18 +96,29 @@ class SyncController(Controller):
         caller: CurrentCaller,
         data: JSONBody[wire.PushRequest],
     ) -> wire.PushResult:
-        """Apply queued offline mutations once each, in order; one result per mutation."""
+        """Push the mutations queued offline; each is applied once, in order.
+
+        One result per mutation: `applied` (with what the API operation answered), `duplicate`
+        (an earlier push applied it), `rejected` (with the API error's `code` and `problem`) or
+        `conflict` (with the server's current row in `server`). Mutation names follow the API
+        operations: `task.start`, `task.submit`, `task.cancel`, `task.reschedule`, `note.add`,
+        `notification.read`.
+        """
         state = request.app.state
         ctx = mutations.Context(
             caller=caller, vault=state.vault, bank_timezone=state.settings.bank_timezone
         )
-        return await mutations.push(db, ctx=ctx, request=data)
+        return await mutations.push(db, ctx=ctx, request=data, nul_mutations=rows_with_nul(request))
 
-    @get("/events", responses=R, operation_id="syncEvents")
+    @get("/events", operation_id="syncEvents", media_type="text/event-stream")
     async def events(
         self, request: Request[Any, Any, Any], caller: CurrentCaller
     ) -> ServerSentEvent:
-        """Server-sent events: `pull` whenever my partition changed (and `hello` on connect)."""
+        """Listen for changes to pull (server-sent events).
+
+        `hello` on connect, `pull` whenever my partition changed, a keep-alive comment every 15
+        seconds. The stream closes after five minutes; EventSource reconnects.
+        """
         return ServerSentEvent(
             request.app.state.sync_hub.stream(caller.user_id),
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

@@ -11,8 +11,6 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from redis.asyncio import ConnectionPool
 
 from push import routes as push_routes
@@ -25,8 +23,10 @@ from workbench import migrate
 from workbench.access.guards import current_caller
 from workbench.customers import routes as customer_routes
 from workbench.db import create_pool, provide_db
+from workbench.http import openapi as api_docs
 from workbench.http.auth import check_request
 from workbench.http.client_ip import parse_networks
+from workbench.http.input_checks import refuse_unstorable_input
 from workbench.http.middleware import add_request_id_header, request_context_middleware
 from workbench.http.problems import EXCEPTION_HANDLERS
 from workbench.identity import routes as identity_routes
@@ -138,6 +138,7 @@ def create_app(settings: Settings) -> Litestar:
             "caller": Provide(current_caller, sync_to_thread=False),
         },
         guards=[check_request],
+        before_request=refuse_unstorable_input,
         before_send=[add_request_id_header],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(
@@ -155,14 +156,8 @@ def create_app(settings: Settings) -> Litestar:
         )
         if settings.cors_origins
         else None,
-        openapi_config=OpenAPIConfig(
-            title="RM Workbench API",
-            version=API_VERSION,
-            path="/schema",
-            description="Backend of the relationship-manager workbench. Errors are RFC 9457 "
-            "problem+json with a stable `code`.",
-            render_plugins=[ScalarRenderPlugin()],
-        ),
+        openapi_config=api_docs.openapi_config(API_VERSION),
+        plugins=[api_docs.RouteDocs()],
         request_max_body_size=settings.max_body_bytes,
         state=State(_initial_state(settings, metrics)),
         debug=False,

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 
 import sync.feed
@@ -26,41 +23,13 @@ from sync.feed import Feed
 from sync.signals import Signals
 from tests.customers_data import customer_row, feed, headers_of
 from tests.push_data import register
+from tests.serving import WAIT, serving
 from tests.sync.sync_data import EVENTS, FeedWorker, feed_worker, pull_all, settled
 from tests.tasks_data import user
-from workbench.app import create_app
 from workbench.db import create_pool
 from workbench.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
-WAIT = 15.0  # generous: the machine is shared
-
-
-@contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[str]:
-    """The app under a real uvicorn server on a free port; its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(replace(settings, migrate_on_start=False)),
-        lifespan="on",
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        ends = time.monotonic() + WAIT
-        while not server.started:
-            assert not task.done(), "the server did not start"
-            assert time.monotonic() < ends, "the server did not start in time"
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=WAIT)
-        sock.close()
 
 
 class Stream:

@@ -11,16 +11,20 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import customers as wire
-from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.common import MONEY_PATTERN, Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.customers import feeds, recommendations, verification, views
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.problems import PROBLEM_RESPONSES
+from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
+from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+AmountQuery = Annotated[
+    str | None, QueryParameter(pattern=MONEY_PATTERN, description="An amount in yuan, e.g. 50000")
+]
 FEED_BODY_LIMIT = 32_000_000  # 10,000 customers with tags fit with room to spare
 ADMIN = [requires_role(Role.ADMIN)]
 STAFF = [requires_role(Role.RM, Role.BRANCH_HEAD)]
@@ -34,32 +38,50 @@ class FeedController(Controller):
     tags = ["integration"]
     guards = ADMIN
 
-    @post("/customers:bulk-upsert", responses=PROBLEM_RESPONSES, operation_id="upsertCustomers",
-          status_code=HTTP_200_OK, request_max_body_size=FEED_BODY_LIMIT)  # fmt: skip
+    @post("/customers:bulk-upsert", operation_id="upsertCustomers", status_code=HTTP_200_OK,
+          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "customers"})  # fmt: skip
     async def customers(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.CustomerFeed]
     ) -> wire.FeedResult:
-        """Upsert up to 10,000 customers by external_id; bad rows are reported, good rows land."""
-        return await feeds.upsert_customers(db, vault=request.app.state.vault, rows=data.customers)
+        """Upsert up to 10,000 customers by external id.
 
-    @post("/holdings:bulk-upsert", responses=PROBLEM_RESPONSES, operation_id="upsertHoldings",
-          status_code=HTTP_200_OK, request_max_body_size=FEED_BODY_LIMIT)  # fmt: skip
-    async def holdings(self, db: Db, data: JSONBody[wire.HoldingFeed]) -> wire.FeedResult:
-        """Upsert holdings by (customer, product); an older position never overwrites a newer."""
-        return await feeds.upsert_holdings(db, rows=data.holdings)
+        Each row is checked on its own: bad rows come back in `rejected` (with their index and a
+        code) and the good ones land. A row that would change nothing is not written. A new
+        `owner_login` moves the customer to that RM. Personal data is stored encrypted.
+        """
+        return await feeds.upsert_customers(
+            db, vault=request.app.state.vault, rows=data.customers, nul_rows=rows_with_nul(request)
+        )
 
-    @post("/products:bulk-upsert", responses=PROBLEM_RESPONSES, operation_id="upsertProducts",
-          status_code=HTTP_200_OK, request_max_body_size=FEED_BODY_LIMIT)  # fmt: skip
-    async def products(self, db: Db, data: JSONBody[wire.ProductFeed]) -> wire.FeedResult:
-        """Upsert the product master by code."""
-        return await feeds.upsert_products(db, rows=data.products)
+    @post("/holdings:bulk-upsert", operation_id="upsertHoldings", status_code=HTTP_200_OK,
+          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "holdings"})  # fmt: skip
+    async def holdings(
+        self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.HoldingFeed]
+    ) -> wire.FeedResult:
+        """Upsert up to 10,000 holdings by customer and product.
+
+        A position with an older `as_of` never overwrites a newer one; bad rows come back in
+        `rejected`.
+        """
+        return await feeds.upsert_holdings(db, rows=data.holdings, nul_rows=rows_with_nul(request))
+
+    @post("/products:bulk-upsert", operation_id="upsertProducts", status_code=HTTP_200_OK,
+          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "products"})  # fmt: skip
+    async def products(
+        self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.ProductFeed]
+    ) -> wire.FeedResult:
+        """Upsert up to 10,000 products of the product master by code.
+
+        `risk_level` is R1 to R5; `max_holding` caps what one customer may hold.
+        """
+        return await feeds.upsert_products(db, rows=data.products, nul_rows=rows_with_nul(request))
 
 
 class CustomerController(Controller):
     path = "/api/v1/customers"
     tags = ["customers"]
 
-    @get("", responses=PROBLEM_RESPONSES, operation_id="listCustomers", guards=STAFF)
+    @get("", operation_id="listCustomers", guards=STAFF)
     async def list_customers(
         self,
         request: Request[Any, Any, Any],
@@ -69,25 +91,30 @@ class CustomerController(Controller):
         tag: FromQuery[str | None] = None,
         segment: FromQuery[str | None] = None,
         risk_level: FromQuery[wire.CustomerRisk | None] = None,
-        min_aum: FromQuery[Decimal | None] = None,
-        max_aum: FromQuery[Decimal | None] = None,
+        min_aum: AmountQuery = None,
+        max_aum: AmountQuery = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.CustomerSummary]:
-        """My customers (RM) or my subtree's (branch head), richest first, masked.
+        """My customers, richest first, with personal data masked.
 
-        `q` finds by full name, surname, phone or ID number; AUM band is [min_aum, max_aum).
+        An RM sees their own customers, a branch head those of the RMs in their subtree. `q`
+        finds by full name, surname, phone or ID number; the AUM band is [min_aum, max_aum).
         """
         filters = views.CustomerFilters(
-            q=q, tag=tag, segment=segment, risk_level=risk_level, min_aum=min_aum, max_aum=max_aum
+            q=q,
+            tag=tag,
+            segment=segment,
+            risk_level=risk_level,
+            min_aum=Decimal(min_aum) if min_aum else None,
+            max_aum=Decimal(max_aum) if max_aum else None,
         )
         return await views.list_customers(
             db, vault=request.app.state.vault, caller=caller, filters=filters, cursor=cursor,
             limit=limit,
         )  # fmt: skip
 
-    @get("/{customer_id:uuid}", responses=PROBLEM_RESPONSES, operation_id="getCustomer",
-         guards=STAFF)  # fmt: skip
+    @get("/{customer_id:uuid}", operation_id="getCustomer", guards=STAFF)
     async def get_customer(
         self,
         request: Request[Any, Any, Any],
@@ -95,7 +122,11 @@ class CustomerController(Controller):
         caller: CurrentCaller,
         customer_id: FromPath[uuid.UUID],
     ) -> wire.Customer360:
-        """The 360° view: masked profile, holdings, intimacy score, newest timeline (audited)."""
+        """The 360° view of a customer.
+
+        Masked profile, tags, holdings with product names, AUM, risk level, verified flag,
+        intimacy score (0-100) and the newest timeline entries. Every view is audited.
+        """
         return await views.customer_360(
             db,
             vault=request.app.state.vault,
@@ -104,8 +135,7 @@ class CustomerController(Controller):
             client_ip=client_ip(request.scope, request.app.state.trusted_networks),
         )
 
-    @get("/{customer_id:uuid}/timeline", responses=PROBLEM_RESPONSES,
-         operation_id="getCustomerTimeline", guards=STAFF)  # fmt: skip
+    @get("/{customer_id:uuid}/timeline", operation_id="getCustomerTimeline", guards=STAFF)
     async def timeline(
         self,
         request: Request[Any, Any, Any],
@@ -115,14 +145,22 @@ class CustomerController(Controller):
         limit: Limit = views.TIMELINE_PAGE,
         cursor: FromQuery[str | None] = None,
     ) -> wire.TimelinePage:
-        """Older timeline entries, newest first."""
+        """A customer's timeline, newest first.
+
+        Notes, confirmed visits, owner changes, verification...; page with `cursor`.
+        """
         return await views.timeline_page(
             db, vault=request.app.state.vault, caller=caller, customer_id=customer_id,
             cursor=cursor, limit=limit,
         )  # fmt: skip
 
-    @post("/{customer_id:uuid}/notes", responses=PROBLEM_RESPONSES, operation_id="addNote",
-          guards=OWNER, status_code=HTTP_201_CREATED)  # fmt: skip
+    @post(
+        "/{customer_id:uuid}/notes",
+        operation_id="addNote",
+        guards=OWNER,
+        status_code=HTTP_201_CREATED,
+        opt={ERRORS: {409: "This note `id` is already used for another note (`note.id_taken`)"}},
+    )
     async def add_note(
         self,
         request: Request[Any, Any, Any],
@@ -131,14 +169,17 @@ class CustomerController(Controller):
         customer_id: FromPath[uuid.UUID],
         data: JSONBody[wire.NoteCreate],
     ) -> wire.TimelineEntry:
-        """Record a visit, call or chat with my customer on its timeline."""
+        """Record a visit, call or chat with my customer on its timeline.
+
+        An app may create the note's `id` offline: resending the same note answers the stored
+        one and creates nothing new.
+        """
         return await views.add_note(
             db, vault=request.app.state.vault, caller=caller, customer_id=customer_id, note=data
         )
 
     @post(
         "/{customer_id:uuid}/verification-invites",
-        responses=PROBLEM_RESPONSES,
         operation_id="inviteVerification",
         guards=OWNER,
         status_code=HTTP_201_CREATED,
@@ -150,7 +191,11 @@ class CustomerController(Controller):
         caller: CurrentCaller,
         customer_id: FromPath[uuid.UUID],
     ) -> wire.VerificationInvite:
-        """A link for my customer to complete real-name verification on their phone."""
+        """A link for my customer to complete real-name verification on their phone.
+
+        The customer opens `url` (valid until `expires_at`) and enters name, ID number and phone;
+        a match marks the customer verified and notifies me.
+        """
         state = request.app.state
         return await verification.invite(
             db,
@@ -162,8 +207,8 @@ class CustomerController(Controller):
             public_base_url=state.settings.public_base_url,
         )
 
-    @get("/{customer_id:uuid}/recommendations", responses=PROBLEM_RESPONSES,
-         operation_id="recommendProducts", guards=STAFF)  # fmt: skip
+    @get("/{customer_id:uuid}/recommendations", operation_id="recommendProducts",
+         guards=STAFF)  # fmt: skip
     async def recommend(
         self,
         db: Db,
@@ -171,7 +216,11 @@ class CustomerController(Controller):
         customer_id: FromPath[uuid.UUID],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = recommendations.DEFAULT_LIMIT,
     ) -> list[wire.Recommendation]:
-        """Products ranked for this customer; none above their risk level or held at the cap."""
+        """Products to suggest to this customer, best first.
+
+        Ranked by the recommendation rules. Never a product above the customer's risk level, an
+        inactive one, or one the customer already holds at its cap.
+        """
         return await recommendations.recommend(
             db, caller=caller, customer_id=customer_id, limit=limit
         )
@@ -182,16 +231,29 @@ class RecommendationRuleController(Controller):
     tags = ["customers"]
     guards = ADMIN
 
-    @get("", responses=PROBLEM_RESPONSES, operation_id="getRecommendationRules")
+    @get("", operation_id="getRecommendationRules")
     async def get_rules(self, db: Db) -> wire.RecommendationRules:
         """The rule table that ranks recommendations."""
         return await recommendations.rules(db)
 
-    @put("", responses=PROBLEM_RESPONSES, operation_id="replaceRecommendationRules")
+    @put(
+        "",
+        operation_id="replaceRecommendationRules",
+        opt={
+            ERRORS: {
+                400: "Two rules carry the same id (`recommendation.duplicate_rule_id`), or a rule "
+                "recommends neither a product nor a category (`recommendation.rule_without_target`)"
+            }
+        },
+    )
     async def replace_rules(
         self, db: Db, data: JSONBody[wire.RecommendationRules]
     ) -> Response[wire.RecommendationRules]:
-        """Replace the whole rule table at once."""
+        """Replace the whole rule table at once.
+
+        Rules left out are deleted. A rule applies when all of its `when` conditions hold and
+        favours a product or a category by `weight`.
+        """
         return Response(await recommendations.replace_rules(db, table=data))
 
 

@@ -68,9 +68,7 @@ def _masked(vault: Vault, role: Role, row: queries.Record) -> tuple[str, str, st
     )
 
 
-def _plain(
-    vault: Vault, row: queries.Record, field: str, *, customer_id: uuid.UUID
-) -> str | None:
+def _plain(vault: Vault, row: queries.Record, field: str, *, customer_id: uuid.UUID) -> str | None:
     return vault.cipher.decrypt_or_none(
         row[f"{field}_enc"],
         aad=personal_data_aad(field, row["external_id"]),

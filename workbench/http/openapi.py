@@ -52,7 +52,7 @@ from mobile_contracts.v1.problems import Problem
 from workbench.access.caller import Caller
 from workbench.errors import Forbidden
 from workbench.http.auth import ANSWERS_WIPE, PUBLIC
-from workbench.http.problems import MEDIA_TYPE, PROBLEM_RESPONSES
+from workbench.http.problems import MEDIA_TYPE
 
 ERRORS = "errors"
 """Route opt key: `{status: description}` of the errors a route answers beyond those that follow
@@ -339,13 +339,8 @@ def _who(public: bool, roles: frozenset[Role] | None) -> str:
 
 
 def _own(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
-    """The route's own `responses=` entries, except the old list of every error status
-    (`responses=PROBLEM_RESPONSES`), which this module replaces."""
-    return {
-        status: spec
-        for status, spec in (handler.responses or {}).items()
-        if spec != PROBLEM_RESPONSES.get(status)
-    }
+    """The route's own `responses=` entries (they win over the derived ones)."""
+    return dict(handler.responses or {})
 
 
 def _body_type(handler: HTTPRouteHandler) -> Any:

@@ -15,7 +15,7 @@ from workbench.access import requires_role
 from workbench.http.auth import PUBLIC
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.problems import PROBLEM_RESPONSES
+from workbench.http.openapi import ERRORS
 from workbench.identity import service
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -33,15 +33,29 @@ class AuthController(Controller):
 
     @post(
         "/login",
-        responses=PROBLEM_RESPONSES,
         operation_id="login",
         status_code=HTTP_200_OK,
-        opt={PUBLIC: True},
+        opt={
+            PUBLIC: True,
+            ERRORS: {
+                401: "Wrong login or password, or the user is disabled "
+                "(`auth.invalid_credentials`)",
+                403: "This device was revoked (`auth.device_revoked`, `wipe: true`); it can sign "
+                "in again only once an admin or branch head restores it",
+                429: "Too many sign-in attempts for this login or from this address "
+                "(`auth.rate_limited`); retry after `Retry-After` seconds",
+            },
+        },
     )
     async def login(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.LoginRequest]
     ) -> wire.TokenPair:
-        """Sign in on a device: returns an access JWT and a single-use refresh token."""
+        """Sign in on a device: an access token and a single-use refresh token.
+
+        Send the access token as `Authorization: Bearer <access_token>`; it lasts `expires_in`
+        seconds. The session is bound to `device.device_id` (made by the app once and kept):
+        signing in again on the device, as anyone, ends its previous session.
+        """
         state = request.app.state
         try:
             pair = await service.login(db, auth=state.auth, request=data, client_ip=_ip(request))
@@ -53,27 +67,40 @@ class AuthController(Controller):
 
     @post(
         "/refresh",
-        responses=PROBLEM_RESPONSES,
         operation_id="refresh",
         status_code=HTTP_200_OK,
-        opt={PUBLIC: True},
+        opt={
+            PUBLIC: True,
+            ERRORS: {
+                401: "Unknown or expired refresh token, or an ended session "
+                "(`auth.invalid_token`, `auth.session_ended`); a refresh token used a second time "
+                "ends the whole session (`auth.refresh_reused`): sign in again",
+                403: "This device was revoked (`auth.device_revoked`, `wipe: true`)",
+            },
+        },
     )
     async def refresh(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.RefreshRequest]
     ) -> wire.TokenPair:
-        """Rotate the refresh token; reusing a rotated one ends the whole session."""
+        """Trade the refresh token for a new pair of tokens.
+
+        Each refresh token works once: keep the new one from the answer. Presenting one that was
+        already used (a stolen copy, or a replay) ends the whole session.
+        """
         return await service.refresh(
             db, auth=request.app.state.auth, request=data, client_ip=_ip(request)
         )
 
     @post(
         "/logout",
-        responses=PROBLEM_RESPONSES,
         operation_id="logout",
         status_code=HTTP_204_NO_CONTENT,
     )
     async def logout(self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller) -> None:
-        """End this device's session."""
+        """Sign out: end this device's session.
+
+        Its tokens stop working at once and pushes to the device stop.
+        """
         await service.logout(db, auth=request.app.state.auth, caller=caller)
 
 
@@ -81,7 +108,7 @@ class MeController(Controller):
     path = "/api/v1/me"
     tags = ["identity"]
 
-    @get("", responses=PROBLEM_RESPONSES, operation_id="getMe")
+    @get("", operation_id="getMe")
     async def me(self, db: Db, caller: CurrentCaller) -> wire.Me:
         """The signed-in user, with role and org unit."""
         return await service.me(db, caller=caller)
@@ -93,32 +120,46 @@ class OrgController(Controller):
 
     @post(
         "/admin/org-units",
-        responses=PROBLEM_RESPONSES,
         operation_id="saveOrgUnit",
         guards=[requires_role(Role.ADMIN)],
+        opt={
+            ERRORS: {
+                404: "No org unit `parent_id` (`org_unit.not_found`)",
+                409: "A second head office (`org_unit.root_exists`), or a move under its own "
+                "subtree (`org_unit.cycle`)",
+            }
+        },
     )
     async def save_org_unit(
         self, db: Db, data: JSONBody[wire.OrgUnitCreate]
     ) -> Response[wire.OrgUnit]:
-        """Create an org unit, or rename / move one (with its subtree) when `id` exists."""
+        """Create an org unit, or rename or move one.
+
+        With an `id` that exists, the unit is renamed and moved (with its subtree) under
+        `parent_id`; the answer is 200 then, 201 for a new unit.
+        """
         unit, created = await service.save_org_unit(db, request=data)
         return Response(unit, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(
         "/org-units",
-        responses=PROBLEM_RESPONSES,
         operation_id="listOrgUnits",
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
     )
     async def list_org_units(self, db: Db, caller: CurrentCaller) -> list[wire.OrgUnit]:
-        """The org tree the caller may see (their own subtree), parents first."""
+        """The org units I may see (my own subtree), parents first."""
         return await service.list_org_units(db, caller=caller)
 
     @post(
         "/admin/users",
-        responses=PROBLEM_RESPONSES,
         operation_id="saveUser",
         guards=[requires_role(Role.ADMIN)],
+        opt={
+            ERRORS: {
+                404: "No org unit `org_unit_id` (`org_unit.not_found`)",
+                409: "Another user already has this login (`user.login_taken`)",
+            }
+        },
     )
     async def save_user(
         self,
@@ -127,7 +168,11 @@ class OrgController(Controller):
         caller: CurrentCaller,
         data: JSONBody[wire.UserCreate],
     ) -> Response[wire.User]:
-        """Create a user, or update the user with this id (ends their sessions)."""
+        """Create a user, or update one.
+
+        With an `id` that exists, the user's login, name, role, org unit and password are
+        replaced and every session of theirs ends (200); a new user answers 201.
+        """
         user, created = await service.save_user(
             db, auth=request.app.state.auth, caller=caller, request=data
         )
@@ -135,9 +180,11 @@ class OrgController(Controller):
 
     @get(
         "/users",
-        responses=PROBLEM_RESPONSES,
         operation_id="listUsers",
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
+        opt={
+            ERRORS: {404: "`org_unit_id` is unknown or outside my subtree (`org_unit.not_found`)"}
+        },
     )
     async def list_users(
         self,
@@ -147,7 +194,7 @@ class OrgController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.User]:
-        """Users of the caller's subtree, optionally of one org unit's subtree."""
+        """Users of my subtree, or of one org unit's subtree within it."""
         after = decode_cursor(cursor, uuid.UUID)
         users = await service.list_users(
             db, caller=caller, org_unit_id=org_unit_id, after=after, limit=limit + 1
@@ -158,7 +205,6 @@ class OrgController(Controller):
 
     @post(
         "/admin/devices/{device_id:str}/revoke",
-        responses=PROBLEM_RESPONSES,
         operation_id="revokeDevice",
         status_code=HTTP_200_OK,
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
@@ -170,14 +216,17 @@ class OrgController(Controller):
         caller: CurrentCaller,
         device_id: FromPath[str],
     ) -> wire.DeviceRevoked:
-        """Stop the device's tokens at once on every instance; the app is told to wipe."""
+        """Revoke a lost device: its tokens stop at once and the app is told to wipe.
+
+        Every call from the device then answers 403 `auth.device_revoked` with `wipe: true`, and
+        it cannot sign in again until it is restored. Branch heads: devices of their subtree.
+        """
         return await service.revoke_device(
             db, auth=request.app.state.auth, caller=caller, device_id=device_id
         )
 
     @post(
         "/admin/devices/{device_id:str}/restore",
-        responses=PROBLEM_RESPONSES,
         operation_id="restoreDevice",
         status_code=HTTP_200_OK,
         guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
@@ -189,7 +238,10 @@ class OrgController(Controller):
         caller: CurrentCaller,
         device_id: FromPath[str],
     ) -> wire.Device:
-        """Let a revoked device sign in again; its old tokens stay dead."""
+        """Let a revoked device sign in again.
+
+        Its old tokens stay dead: the user signs in anew.
+        """
         return await service.restore_device(
             db, auth=request.app.state.auth, caller=caller, device_id=device_id
         )

@@ -12,7 +12,6 @@ from litestar.status_codes import HTTP_200_OK
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.notifications import Notification
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.problems import PROBLEM_RESPONSES
 from workbench.notifications import service
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -23,7 +22,7 @@ class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["notifications"]
 
-    @get("", responses=PROBLEM_RESPONSES, operation_id="listNotifications")
+    @get("", operation_id="listNotifications")
     async def list_notifications(
         self,
         db: Db,
@@ -32,21 +31,27 @@ class NotificationController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[Notification]:
-        """My notifications, newest first (`unread=true` for unread only)."""
+        """My notifications, newest first.
+
+        `unread=true` lists only the unread ones. A notification appears once its time has come
+        (the same one is pushed to my devices).
+        """
         return await service.list_mine(
             db, caller=caller, cursor=cursor, unread_only=unread, limit=limit
         )
 
     @post(
         "/{notification_id:uuid}/read",
-        responses=PROBLEM_RESPONSES,
         operation_id="readNotification",
         status_code=HTTP_200_OK,
     )
     async def read(
         self, db: Db, caller: CurrentCaller, notification_id: FromPath[uuid.UUID]
     ) -> Notification:
-        """Mark one of my notifications read (again is harmless)."""
+        """Mark one of my notifications read.
+
+        Marking it again changes nothing.
+        """
         return await service.mark_read(db, caller=caller, notification_id=notification_id)
 
 

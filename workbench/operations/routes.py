@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from redis.exceptions import RedisError
 
 from workbench.http.auth import PUBLIC
@@ -21,13 +22,29 @@ from workbench.operations.metrics import Metrics
     include_in_schema=True,
 )
 async def healthz() -> dict[str, str]:
-    """The process is up."""
+    """Liveness probe: the process is up."""
     return {"status": "ok"}
 
 
-@get("/readyz", operation_id="readyz", opt={PUBLIC: True}, tags=["operations"])
+@get(
+    "/readyz",
+    operation_id="readyz",
+    opt={PUBLIC: True},
+    tags=["operations"],
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, Any],
+            description="Not ready: `checks` names what does not answer, e.g. "
+            '`{"status": "not_ready", "checks": {"database": "ok", "redis": "unreachable"}}`',
+            generate_examples=False,
+        )
+    },
+)
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """PostgreSQL and Redis both answer (503 naming the one that does not)."""
+    """Readiness probe: PostgreSQL and Redis both answer.
+
+    Otherwise 503, naming the one that does not.
+    """
     state = request.app.state
     checks: dict[str, str] = {}
     try:
@@ -55,7 +72,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     media_type="text/plain; version=0.0.4",
 )
 async def metrics(request: Request[Any, Any, Any]) -> bytes:
-    """Prometheus text exposition of this process."""
+    """Prometheus metrics of this process (text exposition format)."""
     metrics: Metrics = request.app.state.metrics
     return metrics.render()
 

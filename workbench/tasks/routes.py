@@ -25,8 +25,10 @@ from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.problems import PROBLEM_RESPONSES
+from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
+from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.periods import DAY_OR_TIME, period_bound
 from workbench.tasks import (
     attachments,
     confirmation,
@@ -42,7 +44,13 @@ MANAGERS = [requires_role(Role.ADMIN, Role.BRANCH_HEAD)]
 STAFF = [requires_role(Role.RM, Role.BRANCH_HEAD)]
 RM = [requires_role(Role.RM)]
 ADMIN = [requires_role(Role.ADMIN)]
-R = PROBLEM_RESPONSES
+_TASK_MOVED_ON = (
+    "The task is not in a state that allows this (`task.illegal_transition`, with `current_status`)"
+)
+_FORM_ERRORS = (
+    "Invalid body, a form that does not hold together (`template.invalid_form`) or a recurrence "
+    "rule that is not a supported RRULE (`template.bad_recurrence`), with `errors[]`"
+)
 
 
 def _settings(request: Request[Any, Any, Any]) -> Any:
@@ -53,30 +61,51 @@ class TemplateController(Controller):
     path = "/api/v1/task-templates"
     tags = ["tasks"]
 
-    @post("", responses=R, operation_id="createTaskTemplate", guards=MANAGERS)
+    @post(
+        "",
+        operation_id="createTaskTemplate",
+        guards=MANAGERS,
+        opt={
+            ERRORS: {
+                404: "`owner_unit_id` is unknown or outside my subtree (`org_unit.not_found`)",
+                422: _FORM_ERRORS,
+            }
+        },
+    )
     async def create(
         self, db: Db, caller: CurrentCaller, data: JSONBody[wire.TemplateCreate]
     ) -> wire.Template:
-        """A template with a typed form, SLA, reminders, recurrence and confirmation flag."""
+        """Create a task template: a typed form, SLA, reminders, recurrence, confirmation.
+
+        Field types: `text`, `number`, `date`, `choice`, `multi_choice`, `photo`, `location`,
+        `signature`, `customer`. `recurrence` is an RRULE such as `FREQ=WEEKLY;BYDAY=MO` (in the
+        bank's time zone). The template belongs to `owner_unit_id` (default: my unit) and is
+        visible to that unit's subtree and the units above it.
+        """
         return await templates.create(db, caller=caller, request=data)
 
-    @get("", responses=R, operation_id="listTaskTemplates")
+    @get("", operation_id="listTaskTemplates")
     async def list_templates(self, db: Db, caller: CurrentCaller) -> list[wire.Template]:
-        """Templates I can use (current versions)."""
+        """The task templates I can use, at their current versions."""
         return await templates.list_visible(db, caller=caller)
 
-    @get("/{template_id:uuid}", responses=R, operation_id="getTaskTemplate")
+    @get("/{template_id:uuid}", operation_id="getTaskTemplate")
     async def get_template(
         self,
         db: Db,
         caller: CurrentCaller,
         template_id: FromPath[uuid.UUID],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
     ) -> wire.Template:
-        """A template, at its current or a given version."""
+        """A task template, at its current version or at a given one."""
         return await templates.get(db, caller=caller, template_id=template_id, version=version)
 
-    @put("/{template_id:uuid}", responses=R, operation_id="editTaskTemplate", guards=MANAGERS)
+    @put(
+        "/{template_id:uuid}",
+        operation_id="editTaskTemplate",
+        guards=MANAGERS,
+        opt={ERRORS: {422: _FORM_ERRORS}},
+    )
     async def edit(
         self,
         db: Db,
@@ -84,7 +113,10 @@ class TemplateController(Controller):
         template_id: FromPath[uuid.UUID],
         data: JSONBody[wire.TemplateCreate],
     ) -> wire.Template:
-        """A new version of the template; tasks already issued keep theirs."""
+        """Edit a task template: a new version.
+
+        Tasks already issued keep the form of the version they were issued with.
+        """
         return await templates.new_version(db, caller=caller, template_id=template_id, request=data)
 
 
@@ -92,8 +124,23 @@ class DispatchController(Controller):
     path = "/api/v1/dispatches"
     tags = ["tasks"]
 
-    @post("", responses=R, operation_id="dispatchTasks", guards=MANAGERS,
-          request_max_body_size=8_000_000)  # fmt: skip
+    @post(
+        "",
+        operation_id="dispatchTasks",
+        guards=MANAGERS,
+        request_max_body_size=8_000_000,
+        opt={
+            ERRORS: {
+                400: "Neither or both of `org_unit_id` and `customer_ids` "
+                "(`dispatch.target_required`), or a recurring template whose rule has no period "
+                "left (`dispatch.recurrence_ended`)",
+                404: "The template, or `org_unit_id`, is unknown or outside my subtree "
+                "(`template.not_found`, `org_unit.not_found`)",
+                409: "This `Idempotency-Key` was used for a different dispatch "
+                "(`dispatch.idempotency_key_reused`)",
+            }
+        },
+    )
     async def dispatch(
         self,
         request: Request[Any, Any, Any],
@@ -104,8 +151,13 @@ class DispatchController(Controller):
             str | None, HeaderParameter(name="Idempotency-Key", max_length=200)
         ] = None,
     ) -> wire.Dispatch:
-        """Tasks for every RM of a subtree, or per customer for its RM (capped per RM).
-        Resending with the same Idempotency-Key creates nothing again."""
+        """Dispatch tasks: one per RM of a subtree, or one per customer for its RM.
+
+        With `org_unit_id`, every active RM of that subtree gets a task; with `customer_ids`, each
+        customer's owning RM gets one per customer, at most `per_rm_cap` per RM in the order
+        given. The answer counts `created`, `skipped` (over the cap) and `not_found` (unknown or
+        outside my scope). Resending with the same `Idempotency-Key` creates nothing again.
+        """
         return await dispatching.dispatch(
             db, caller=caller, request=data, idempotency_key=idempotency_key,
             tz=_settings(request).bank_timezone,
@@ -122,7 +174,7 @@ class TaskController(Controller):
     path = "/api/v1/tasks"
     tags = ["tasks"]
 
-    @get("", responses=R, operation_id="listTasks", guards=STAFF)
+    @get("", operation_id="listTasks", guards=STAFF)
     async def inbox(
         self,
         db: Db,
@@ -133,27 +185,46 @@ class TaskController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.TaskSummary]:
-        """My open tasks (branch head: my subtree's), overdue first, then by due time."""
+        """My task inbox: open tasks, overdue first, then by due time.
+
+        A branch head sees the tasks of their subtree. Filter by `status` and a due-time window.
+        """
         return await lifecycle.inbox(
             db, caller=caller, status=status, due_after=due_after, due_before=due_before,
             cursor=cursor, limit=limit,
         )  # fmt: skip
 
-    @get("/{task_id:uuid}", responses=R, operation_id="getTask", guards=STAFF)
+    @get("/{task_id:uuid}", operation_id="getTask", guards=STAFF)
     async def detail(
         self, db: Db, caller: CurrentCaller, task_id: FromPath[uuid.UUID]
     ) -> wire.Task:
-        """A task with the form of its template version and the submitted values."""
+        """A task, with the form of its template version and the submitted values."""
         return await lifecycle.detail(db, caller=caller, task_id=task_id)
 
-    @post("/{task_id:uuid}/start", responses=R, operation_id="startTask", guards=RM,
-          status_code=HTTP_200_OK)  # fmt: skip
+    @post(
+        "/{task_id:uuid}/start",
+        operation_id="startTask",
+        guards=RM,
+        status_code=HTTP_200_OK,
+        opt={ERRORS: {409: _TASK_MOVED_ON}},
+    )
     async def start(self, db: Db, caller: CurrentCaller, task_id: FromPath[uuid.UUID]) -> wire.Task:
-        """pending → in_progress."""
+        """Start a task (pending → in_progress)."""
         return await lifecycle.start(db, caller=caller, task_id=task_id)
 
-    @post("/{task_id:uuid}/submit", responses=R, operation_id="submitTask", guards=RM,
-          status_code=HTTP_200_OK)  # fmt: skip
+    @post(
+        "/{task_id:uuid}/submit",
+        operation_id="submitTask",
+        guards=RM,
+        status_code=HTTP_200_OK,
+        opt={
+            ERRORS: {
+                409: _TASK_MOVED_ON,
+                422: "Invalid body, or answers that do not fit the task's form "
+                "(`task.invalid_submission`, with `errors[].path` such as `$.values.amount`)",
+            }
+        },
+    )
     async def submit(
         self,
         request: Request[Any, Any, Any],
@@ -162,14 +233,29 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         data: JSONBody[wire.Submission],
     ) -> wire.Task:
-        """Submit the form (checked against the task's form version; 422 lists each field)."""
+        """Submit a task's form.
+
+        `values` holds one answer per form field key, checked against the form version the task
+        was issued with; photos and signatures are attachment ids (upload them first). A task
+        that needs the customer's confirmation then awaits it; any other is done.
+        """
         return await lifecycle.submit(
             db, vault=request.app.state.vault, caller=caller, task_id=task_id, submission=data,
             tz=_settings(request).bank_timezone,
         )  # fmt: skip
 
-    @patch("/{task_id:uuid}", responses=R, operation_id="rescheduleTask", guards=STAFF,
-           status_code=HTTP_200_OK)  # fmt: skip
+    @patch(
+        "/{task_id:uuid}",
+        operation_id="rescheduleTask",
+        guards=STAFF,
+        status_code=HTTP_200_OK,
+        opt={
+            ERRORS: {
+                409: _TASK_MOVED_ON,
+                422: "Invalid body, or a due time that has already passed (`task.due_in_past`)",
+            }
+        },
+    )
     async def reschedule(
         self,
         db: Db,
@@ -177,11 +263,19 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         data: JSONBody[wire.Reschedule],
     ) -> wire.Task:
-        """Move an open task's due time; its reminders move with it."""
+        """Move an open task's due time.
+
+        Its reminders move with it. The RM, or their branch head.
+        """
         return await lifecycle.reschedule(db, caller=caller, task_id=task_id, due_at=data.due_at)
 
-    @post("/{task_id:uuid}/cancel", responses=R, operation_id="cancelTask", guards=STAFF,
-          status_code=HTTP_200_OK)  # fmt: skip
+    @post(
+        "/{task_id:uuid}/cancel",
+        operation_id="cancelTask",
+        guards=STAFF,
+        status_code=HTTP_200_OK,
+        opt={ERRORS: {409: _TASK_MOVED_ON}},
+    )
     async def cancel(
         self,
         db: Db,
@@ -189,12 +283,30 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         data: JSONBody[wire.Cancellation | None] = None,
     ) -> wire.Task:
-        """Cancel an open task (the RM, or their branch head)."""
+        """Cancel an open task.
+
+        The RM, or their branch head; the body (an optional `reason`) may be left out.
+        """
         reason = data.reason if data else None
         return await lifecycle.cancel(db, caller=caller, task_id=task_id, reason=reason)
 
-    @post("/{task_id:uuid}/attachments", responses=R, operation_id="attachToTask", guards=RM,
-          status_code=HTTP_201_CREATED, request_max_body_size=20_000_000)  # fmt: skip
+    @post(
+        "/{task_id:uuid}/attachments",
+        operation_id="attachToTask",
+        guards=RM,
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=20_000_000,
+        opt={
+            ERRORS: {
+                400: "Not a readable multipart/form-data upload (`request.invalid`)",
+                409: _TASK_MOVED_ON,
+                413: "The upload is larger than the server accepts (`request.too_large`)",
+                422: "Not an acceptable image: `attachment.not_an_image`, "
+                "`attachment.format_not_allowed`, `attachment.too_large` (bytes or pixels), "
+                "`attachment.bad_kind`",
+            }
+        },
+    )
     async def attach(
         self,
         request: Request[Any, Any, Any],
@@ -203,7 +315,13 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         data: Annotated[AttachmentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> wire.Attachment:
-        """Upload a photo or signature (JPEG/PNG/WEBP; cleaned, resized and watermarked)."""
+        """Upload a photo or signature for a task's form.
+
+        Multipart form data: `file` (JPEG, PNG or WEBP) and `kind` (`photo` or `signature`).
+        Images above 40 megapixels are refused before decoding; EXIF and GPS data are stripped,
+        the image is resized to 2048 px and photos are stamped with the RM, the customer's masked
+        ID number and the time. Put the answer's `id` into the form value.
+        """
         settings = _settings(request)
         return await attachments.upload(
             db, vault=request.app.state.vault, caller=caller, task_id=task_id,
@@ -211,8 +329,11 @@ class TaskController(Controller):
             max_bytes=settings.max_photo_bytes,
         )  # fmt: skip
 
-    @get("/{task_id:uuid}/attachments/{attachment_id:uuid}", responses=R,
-         operation_id="getTaskAttachment", guards=STAFF)  # fmt: skip
+    @get(
+        "/{task_id:uuid}/attachments/{attachment_id:uuid}",
+        operation_id="getTaskAttachment",
+        guards=STAFF,
+    )
     async def attachment(
         self,
         db: Db,
@@ -220,14 +341,19 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         attachment_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        """The stored (cleaned, watermarked) image."""
+        """An uploaded image of a task, as stored (cleaned and watermarked)."""
         content_type, data = await attachments.download(
             db, caller=caller, task_id=task_id, attachment_id=attachment_id
         )
         return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
 
-    @post("/{task_id:uuid}/confirmation", responses=R, operation_id="requestConfirmation",
-          guards=RM, status_code=HTTP_201_CREATED)  # fmt: skip
+    @post(
+        "/{task_id:uuid}/confirmation",
+        operation_id="requestConfirmation",
+        guards=RM,
+        status_code=HTTP_201_CREATED,
+        opt={ERRORS: {409: _TASK_MOVED_ON}},
+    )
     async def request_confirmation(
         self,
         request: Request[Any, Any, Any],
@@ -236,16 +362,25 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         data: JSONBody[wire.ConfirmationRequest | None] = None,
     ) -> wire.Confirmation:
-        """A single-use link (and QR code) for the customer to confirm the visit."""
+        """A single-use link and QR code for the customer to confirm the visit.
+
+        Show `qr_png_url` to the customer (or send `url`); it expires at `expires_at`. The
+        customer's confirm marks the task done and notifies me. With my `location`, a customer
+        who shares theirs farther away is flagged.
+        """
         settings = _settings(request)
         return await confirmation.request(
-            db, keyring=request.app.state.auth.keyring, caller=caller, task_id=task_id,
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id,
             body=data or wire.ConfirmationRequest(), ttl_seconds=settings.confirmation_ttl_seconds,
             base_url=settings.public_base_url,
         )  # fmt: skip
 
-    @get("/{task_id:uuid}/confirmations/{confirmation_id:uuid}/qr.png", responses=R,
-         operation_id="confirmationQrCode", guards=RM, media_type="image/png")  # fmt: skip
+    @get(
+        "/{task_id:uuid}/confirmations/{confirmation_id:uuid}/qr.png",
+        operation_id="confirmationQrCode",
+        guards=RM,
+        media_type="image/png",
+    )
     async def qr_code(
         self,
         request: Request[Any, Any, Any],
@@ -254,9 +389,9 @@ class TaskController(Controller):
         task_id: FromPath[uuid.UUID],
         confirmation_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        """The QR code of the confirmation link, to show to the customer."""
+        """The QR code (PNG) of a confirmation link, to show to the customer."""
         png = await confirmation.qr_png(
-            db, keyring=request.app.state.auth.keyring, caller=caller, task_id=task_id,
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id,
             confirmation_id=confirmation_id, base_url=_settings(request).public_base_url,
         )  # fmt: skip
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
@@ -266,19 +401,56 @@ class TeamController(Controller):
     path = "/api/v1/team"
     tags = ["tasks"]
 
-    @get("/progress", responses=R, operation_id="teamProgress", guards=MANAGERS)
+    @get(
+        "/progress",
+        operation_id="teamProgress",
+        guards=MANAGERS,
+        opt={
+            ERRORS: {
+                400: "`to` is not after `from` (`progress.bad_period`)",
+                404: "`org_unit_id` is unknown or outside my subtree (`org_unit.not_found`)",
+            }
+        },
+    )
     async def team_progress(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         caller: CurrentCaller,
-        from_: Annotated[datetime, QueryParameter(name="from")],
-        to: FromQuery[datetime],
+        from_: Annotated[
+            str,
+            QueryParameter(
+                name="from",
+                pattern=DAY_OR_TIME,
+                description=(
+                    "Start: a day (`2026-12-01`, from its midnight in the bank's time zone) or an "
+                    "RFC 3339 time"
+                ),
+            ),
+        ],
+        to: Annotated[
+            str,
+            QueryParameter(
+                pattern=DAY_OR_TIME,
+                description=(
+                    "End: a day (`2026-12-31`, included: up to the next midnight) or an RFC 3339 "
+                    "time (excluded)"
+                ),
+            ),
+        ],
         org_unit_id: FromQuery[uuid.UUID | None] = None,
     ) -> wire.TeamProgress:
-        """Per RM of a subtree: assigned, done, overdue, completion rate, median hours to done."""
+        """Team progress over a period, per RM of a subtree.
+
+        Assigned, done, overdue, completion rate and median hours to done, for the tasks created
+        from `from` until `to`, in my subtree or in `org_unit_id`'s within it.
+        """
+        tz = _settings(request).bank_timezone
         return await progress.team_progress(
-            db, caller=caller, org_unit_id=org_unit_id, start=from_, end=to
-        )
+            db, caller=caller, org_unit_id=org_unit_id,
+            start=period_bound(from_, name="from", tz=tz),
+            end=period_bound(to, name="to", tz=tz, end=True),
+        )  # fmt: skip
 
 
 class RuleController(Controller):
@@ -286,23 +458,42 @@ class RuleController(Controller):
     tags = ["tasks"]
     guards = ADMIN
 
-    @post("/task-rules", responses=R, operation_id="createTaskRule")
+    @post(
+        "/task-rules",
+        operation_id="createTaskRule",
+        opt={ERRORS: {404: "No template `template_id` (`template.not_found`)"}},
+    )
     async def create_rule(
         self, db: Db, caller: CurrentCaller, data: JSONBody[wire.TaskRuleCreate]
     ) -> wire.TaskRule:
-        """When an event matches, create a task for the customer's RM (once per window)."""
+        """Create an event rule: a matching event makes a task for the customer's RM.
+
+        When an event of `event_kind` arrives for a customer and `data[field] op value`, a task
+        from the template goes to the customer's owning RM, at most once per customer per
+        `within_days`.
+        """
         return await rules.create_rule(db, caller=caller, request=data)
 
-    @get("/task-rules", responses=R, operation_id="listTaskRules")
+    @get("/task-rules", operation_id="listTaskRules")
     async def list_rules(self, db: Db) -> list[wire.TaskRule]:
         """Every event rule."""
         return await rules.list_rules(db)
 
-    @post("/integration/events", responses=R, operation_id="ingestEvents",
-          status_code=HTTP_200_OK, request_max_body_size=16_000_000)  # fmt: skip
-    async def ingest(self, db: Db, data: JSONBody[wire.EventBatch]) -> wire.EventResult:
-        """Events from the bank's data platform; matching rules create tasks."""
-        return await rules.ingest(db, events=data.events)
+    @post(
+        "/integration/events",
+        operation_id="ingestEvents",
+        status_code=HTTP_200_OK,
+        request_max_body_size=16_000_000,
+        opt={ROWS_CHECKED: "events"},
+    )
+    async def ingest(
+        self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.EventBatch]
+    ) -> wire.EventResult:
+        """Feed events from the bank's data platform; matching rules create tasks.
+
+        Up to 10,000 events; those of unknown customers come back in `rejected`.
+        """
+        return await rules.ingest(db, events=data.events, nul_events=rows_with_nul(request))
 
 
 ROUTES = [TemplateController, DispatchController, TaskController, TeamController, RuleController]
