@@ -118,7 +118,7 @@ class DevProcess:
                 self.seen[proc.pid] = proc
         self.seen.pop(os.getpid(), None)
 
-    def stop(self, timeout: float = 30) -> int:
+    def stop(self, timeout: float = 90) -> int:  # generous: a loaded machine checkpoints slowly
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:

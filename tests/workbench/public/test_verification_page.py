@@ -521,7 +521,7 @@ async def test_oversized_body_is_refused(client, db, invite, customers):
     # A customer's browser gets a page, not problem+json.
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("text/html")
-    assert "请求无效" in response.text
+    assert "提交的内容无效" in response.text
     assert await _state(db, customers[0]) == before
 
 
