@@ -1,0 +1,50 @@
+"""Short-lived signed media URLs: `/media/<key>?exp=<unix seconds>&sig=<base64url HMAC>`.
+
+The HMAC-SHA256 covers the blob key and the expiry, under a key derived from the blind-index key
+for this purpose only (as sync cursors derive theirs), so a URL can be neither moved to another
+blob nor extended. The expiry is rounded up to the next `STEP` seconds: the same blob gets the
+same URL for a few minutes, so the apps' image caches hit, and every URL lives at least its TTL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+import urllib.parse
+
+PREFIX = "/media/"
+STEP = 300
+_PURPOSE = b"workbench media url v1"
+
+
+class MediaSigner:
+    """Signs and checks media URLs with a key derived from `secret` (the blind-index key)."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+
+    def _mac(self, key: str, exp: int) -> bytes:
+        return hmac.new(self._key, f"{key}\n{exp}".encode(), hashlib.sha256).digest()
+
+    def url(self, key: str, ttl_seconds: int, *, now: float | None = None) -> str:
+        """The path and query of a URL that serves `key` for at least `ttl_seconds`."""
+        at = int(time.time() if now is None else now) + ttl_seconds
+        exp = -(-at // STEP) * STEP if ttl_seconds >= STEP else at
+        sig = base64.urlsafe_b64encode(self._mac(key, exp)).decode().rstrip("=")
+        return f"{PREFIX}{urllib.parse.quote(key, safe='/')}?exp={exp}&sig={sig}"
+
+    def verify(self, key: str, exp: str, sig: str, *, now: float | None = None) -> bool:
+        """True if `sig` is this server's signature of `key` until `exp`, and `exp` is ahead."""
+        if not exp.isascii() or not exp.isdigit() or len(exp) > 12:
+            return False
+        expires = int(exp)
+        if expires <= (time.time() if now is None else now):
+            return False
+        try:
+            given = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+        except (binascii.Error, ValueError):
+            return False
+        return hmac.compare_digest(given, self._mac(key, expires))
