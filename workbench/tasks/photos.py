@@ -5,9 +5,8 @@ a phone photo, so async callers run it in a worker thread::
 
     photo = await asyncio.to_thread(process_photo, raw, stamp=stamp)
 
-Pillow's process-wide ``Image.MAX_IMAGE_PIXELS`` and the warnings filters are left alone (changing
-them is not thread-safe); the declared size is checked against ``max_pixels`` before any pixel data
-is decoded, and Pillow's own bomb error/warning are mapped to the same refusal.
+The checks (allow-list by content, declared pixel count before any pixel is decoded, Pillow's bomb
+error) are shared with brochure images: ``workbench.media.images``.
 """
 
 from __future__ import annotations
@@ -19,13 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont
 
 from workbench.errors import DomainError
+from workbench.media import images
 
-# What Pillow detects from the bytes; MPO is its name for a JPEG with a multi-picture index
-# (many phone cameras write one), so it is a JPEG for our purposes.
-ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
 JPEG_QUALITY = 85
 MAX_STAMP_CHARS = 64
 
@@ -86,20 +83,12 @@ def process_photo(
     Raises PhotoRejected (422) with ``attachment.not_an_image``, ``attachment.format_not_allowed``
     or ``attachment.too_large``. Synchronous and CPU-bound: run it with ``asyncio.to_thread``.
     """
-    img = _open(raw, max_pixels, max_side)
-    try:
-        try:
-            upright = ImageOps.exif_transpose(img)
-        except Exception:  # unreadable EXIF: the pixels are fine, keep them as stored
-            upright = img.copy()
-    finally:
-        img.close()
-    pixels = _normalise_mode(upright, keep_alpha=signature)
+    upright = images.upright(_open(raw, max_pixels, max_side))
+    pixels = images.normalise_mode(upright, keep_alpha=signature)
     pixels.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     if not signature:
         _watermark(pixels, stamp)
-    clean = Image.new(pixels.mode, pixels.size)  # a fresh image carries no info/EXIF/ICC/XMP
-    clean.paste(pixels)
+    clean = images.without_metadata(pixels)
     out = io.BytesIO()
     if signature:
         clean.save(out, "PNG", optimize=True)
@@ -115,48 +104,20 @@ def process_photo(
     )
 
 
+_CODES: dict[images.Reason, str] = {
+    "unreadable": "attachment.not_an_image",
+    "format": "attachment.format_not_allowed",
+    "pixels": "attachment.too_large",
+    "damaged": "attachment.not_an_image",
+}
+
+
 def _open(raw: bytes, max_pixels: int, max_side: int) -> Image.Image:
     """Open and decode ``raw``, refusing bad formats and oversized images before decoding."""
     try:
-        img = Image.open(io.BytesIO(raw))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PhotoRejected("attachment.too_large", "The image has too many pixels") from exc
-    except Exception as exc:  # UnidentifiedImageError, and plugins raise SyntaxError etc.
-        raise PhotoRejected("attachment.not_an_image", "The file is not a readable image") from exc
-    try:
-        if img.format not in ALLOWED_FORMATS:
-            raise PhotoRejected(
-                "attachment.format_not_allowed",
-                f"{img.format} images are not accepted; send JPEG, PNG or WEBP",
-            )
-        width, height = img.size
-        if width < 1 or height < 1:
-            raise PhotoRejected("attachment.not_an_image", "The image has no pixels")
-        if width * height > max_pixels:
-            raise PhotoRejected("attachment.too_large", "The image has too many pixels")
-        if img.format in {"JPEG", "MPO"}:
-            img.draft(None, (max_side, max_side))  # let libjpeg decode at a reduced scale
-        try:
-            img.load()
-        except Exception as exc:  # truncated or corrupt pixel data
-            raise PhotoRejected("attachment.not_an_image", "The image data is damaged") from exc
-    except BaseException:
-        img.close()
-        raise
-    return img
-
-
-def _normalise_mode(img: Image.Image, *, keep_alpha: bool) -> Image.Image:
-    """RGB (transparency flattened onto white) or, when ``keep_alpha``, RGBA if there is any."""
-    if img.mode.startswith("I"):  # 16/32-bit grey: convert() would clip, scale down instead
-        img = img.point(lambda v: v / 256).convert("L")
-    if img.mode not in ("RGBA", "LA", "PA") and "transparency" not in img.info:
-        return img.convert("RGB")
-    rgba = img.convert("RGBA")
-    if keep_alpha:
-        return rgba
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, rgba).convert("RGB")
+        return images.decode(images.open_image(raw, max_pixels=max_pixels), max_side=max_side)
+    except images.UnacceptableImage as exc:
+        raise PhotoRejected(_CODES[exc.reason], exc.detail) from exc
 
 
 def _watermark(img: Image.Image, stamp: Stamp) -> None:
