@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 
 from push import jobs as push_jobs
@@ -12,6 +12,8 @@ from sync import feed as sync_feed
 from sync import jobs as sync_jobs
 from workbench.db import create_pool
 from workbench.identity import jobs as identity_jobs
+from workbench.media import jobs as media_jobs
+from workbench.media.store import blob_store_from_settings
 from workbench.settings import Settings
 from workbench.tasks import jobs as task_jobs
 
@@ -19,6 +21,7 @@ from workbench.tasks import jobs as task_jobs
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["pool"] = await create_pool(settings.database_url, max_size=5 + 2 * settings.push_loops)
+    ctx["blobs"] = blob_store_from_settings(settings)
     await push_jobs.start_delivery(ctx)
     await sync_feed.start(ctx)
 
@@ -26,6 +29,8 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     await sync_feed.stop(ctx)
     await push_jobs.stop_delivery(ctx)
+    if blobs := ctx.get("blobs"):
+        await blobs.close()
     if pool := ctx.get("pool"):
         await pool.close()
 
@@ -41,6 +46,8 @@ def worker_settings(settings: Settings) -> type:
             push_jobs.queue_reminders,
             push_jobs.purge_attempts,
             sync_jobs.purge_changes,
+            # Queued by uploads (one job id: uploads of the same moment share a run).
+            func(media_jobs.build_renditions, name="build_renditions", keep_result=0),
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(
@@ -61,6 +68,12 @@ def worker_settings(settings: Settings) -> type:
             ),
             cron(push_jobs.purge_attempts, hour={3}, minute={41}, unique=True),
             cron(sync_jobs.purge_changes, hour={4}, minute={7}, unique=True),
+            cron(
+                media_jobs.build_renditions,
+                second=set(range(0, 60, 5)),
+                unique=True,
+                run_at_startup=True,
+            ),
         ]
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"

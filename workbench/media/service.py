@@ -1,0 +1,117 @@
+"""Storing an uploaded brochure image, and reading what renditions it has.
+
+    image = await store_source_image(
+        db, app.state.blobs, raw, limits=settings.image_limits, uploaded_by=caller.user_id,
+        enqueue=wake_worker(app.state.redis, settings.redis_prefix),
+    )
+
+The source is stored once per content (its key is its SHA-256), recorded in `brochure_images`
+with one `pending` row per rendition spec; the worker builds them (`workbench.media.jobs`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from workbench.db import Connection, after_commit
+from workbench.media import queries
+from workbench.media.images import ImageLimits, SourceImage, ingest
+from workbench.media.renditions import SPEC_NAMES
+from workbench.media.store import BlobStore
+
+log = logging.getLogger("workbench.media")
+JOB_NAME = "build_renditions"
+Enqueue = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RenditionRow:
+    spec: str
+    status: str  # pending, ready, failed
+    blob_key: str | None  # set exactly when ready
+    width: int | None
+    height: int | None
+    byte_size: int | None
+    error: str | None
+    attempts: int
+
+
+def source_key(image: SourceImage) -> str:
+    return f"brochures/src/{image.sha256.hex()}.{image.format}"
+
+
+async def store_source_image(
+    conn: Connection,
+    store: BlobStore,
+    raw: bytes,
+    *,
+    limits: ImageLimits,
+    uploaded_by: uuid.UUID | None,
+    enqueue: Enqueue | None = None,
+) -> SourceImage:
+    """Check and normalise `raw` (ImageRefused, 422, if it is not acceptable), store it unless
+    the same image is stored already, and record it with a pending rendition per spec. Both
+    inserts are idempotent. After the request's transaction commits, `enqueue` (if given) wakes
+    a worker; without it the worker's every-few-seconds run finds the rows anyway.
+
+    The blob is written before the rows: a committed row always has its blob (a rolled-back
+    request may leave an unreferenced blob, which is harmless)."""
+    image = await asyncio.to_thread(ingest, raw, limits=limits)
+    key = await queries.image_blob_key(conn, image.sha256) or source_key(image)
+    if await store.stat(key) is None:
+        await store.put(key, image.data, content_type=image.content_type)
+    await queries.insert_image(
+        conn,
+        sha256=image.sha256,
+        blob_key=key,
+        fmt=image.format,
+        width=image.width,
+        height=image.height,
+        byte_size=len(image.data),
+        uploaded_by=uploaded_by,
+    )
+    await queries.insert_renditions(conn, image.sha256, SPEC_NAMES)
+    if enqueue is not None:
+        after_commit(conn, enqueue)
+    return image
+
+
+def wake_worker(redis: Any, redis_prefix: str) -> Enqueue:
+    """An `enqueue` for `store_source_image`: queue one `build_renditions` run on the app's
+    arq Redis (`app.state.redis`). Uploads of the same moment share one queued run (one job id);
+    if Redis does not answer, the worker's scheduled run builds the renditions a little later."""
+
+    async def enqueue() -> None:
+        try:
+            await redis.enqueue_job(JOB_NAME, _job_id=f"{redis_prefix}media:build-renditions")
+        except (RedisError, OSError) as exc:
+            log.warning("could not wake the rendition worker: %s", type(exc).__name__)
+
+    return enqueue
+
+
+async def renditions_of(
+    conn: Connection, shas: Sequence[bytes]
+) -> dict[bytes, dict[str, RenditionRow]]:
+    """The rendition rows of these source images, by image and spec name (images without any
+    are left out)."""
+    found: dict[bytes, dict[str, RenditionRow]] = {}
+    for r in await queries.renditions_of(conn, list(shas)):
+        found.setdefault(bytes(r["image_sha256"]), {})[r["spec"]] = RenditionRow(
+            spec=r["spec"],
+            status=r["status"],
+            blob_key=r["blob_key"],
+            width=r["width"],
+            height=r["height"],
+            byte_size=r["byte_size"],
+            error=r["error"],
+            attempts=r["attempts"],
+        )
+    return found
