@@ -49,6 +49,7 @@ NOT_ENCRYPTED: Mapping[tuple[str, str], str] = {
     ("customers", "phone_bidx"): "blind index (HMAC), not reversible",
     ("push_registrations", "token_index"): "blind index (HMAC), not reversible",
     ("refresh_tokens", "token_hash"): "SHA-256 of the refresh token",
+    ("console_sessions", "token_hash"): "SHA-256 of the staff console's session cookie token",
     ("task_confirmations", "token_hash"): "SHA-256 of the QR confirmation link's token",
     ("task_attachments", "data"): "photo and signature images (stamped with masked data only)",
 }
