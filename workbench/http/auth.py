@@ -17,9 +17,16 @@ from workbench.errors import (
 from workbench.identity import service as identity
 
 PUBLIC = "public"  # route opt key: no sign-in needed (login, links opened by customers, ops)
-# Route opt key: a customer-facing HTML page; its errors are pages too (e.g. "try again shortly").
+# Route opt key: an HTML page for people; its errors are pages too (e.g. "try again shortly").
+# Its value says whose pages: True for customer pages (workbench.public.pages), CONSOLE for the
+# staff console's (workbench.console.errors), as are unmatched paths under CONSOLE_PREFIX.
 PAGE = "page"
+CONSOLE = "console"
+CONSOLE_PREFIX = "/console"
 CUSTOMER_PAGE = {PUBLIC: True, PAGE: True}  # the opt of every customer page
+# The opt of every staff console route: no bearer token, the console's own session cookie
+# instead (checked by workbench.console.guard).
+CONSOLE_PAGE = {PUBLIC: True, PAGE: CONSOLE}
 # Route opt key: a revoked device is answered by the route (sync pull: `wipe: true`) instead of
 # 403; the route finds this key set in the scope, and no caller.
 ANSWERS_WIPE = "answers_wipe"

@@ -22,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mobile_contracts.v1.problems import FieldError, Problem
 from workbench.errors import DomainError, ServiceUnavailable
-from workbench.http.auth import PAGE
+from workbench.http.auth import CONSOLE, CONSOLE_PREFIX, PAGE
 from workbench.logs import request_id_var
 
 MEDIA_TYPE = "application/problem+json"
@@ -53,6 +53,10 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 
 def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if _page_kind(request) == CONSOLE:
+        from workbench.console.errors import domain_error_page
+
+        return domain_error_page(request, exc)
     if exc.status == 503 and _is_page(request):
         return _unavailable_page(request)
     extra = {k: v for k, v in exc.extra.items() if k in Problem.__struct_fields__}
@@ -113,6 +117,10 @@ def _as_written(request: Request[Any, Any, Any], key: str) -> str:
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if _page_kind(request) == CONSOLE:
+        from workbench.console.errors import error_page
+
+        return error_page(request, status, headers=dict(exc.headers or {}) or None)
     if _is_page(request) and 400 <= status < 500:
         return _invalid_page(request, status)
     if status == 400 and isinstance(exc.__cause__, SerializationException):
@@ -140,22 +148,41 @@ def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 
 
 def _is_page(request: Request[Any, Any, Any]) -> bool:
+    return _page_kind(request) is not None
+
+
+def _page_kind(request: Request[Any, Any, Any]) -> object:
+    """The route's `PAGE` opt (None: not a page). A path under /console that matched no route
+    (404, 405) is a console page too: the staff reading it are people."""
     handler = request.scope.get("route_handler")
-    return bool(handler is not None and handler.opt.get(PAGE))
+    if handler is not None:
+        return handler.opt.get(PAGE) or None
+    path = request.scope.get("path", "")
+    if path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/"):
+        return CONSOLE
+    return None
 
 
-def _unavailable_page(request: Request[Any, Any, Any]) -> Response[str]:
+def _unavailable_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    if _page_kind(request) == CONSOLE:
+        from workbench.console.errors import error_page
+
+        return error_page(request, 503)
     from workbench.public.pages import unavailable_page
 
     return unavailable_page(request.app.state.settings.bank_name)
 
 
-def _invalid_page(request: Request[Any, Any, Any], status: int) -> Response[str]:
+def _invalid_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:
     return _page(request, "无法处理", "提交的内容无效，请返回检查后重新提交。", status)
 
 
-def _page(request: Request[Any, Any, Any], title: str, text: str, status: int) -> Response[str]:
-    """A customer page's error, as a page (its readers are people, not apps)."""
+def _page(request: Request[Any, Any, Any], title: str, text: str, status: int) -> Response[Any]:
+    """A page's error, as a page (its readers are people, not apps)."""
+    if _page_kind(request) == CONSOLE:
+        from workbench.console.errors import error_page
+
+        return error_page(request, status)  # the console's own wording for the status
     from workbench.public.pages import message
 
     return message(title, text, bank=request.app.state.settings.bank_name, status=status)
