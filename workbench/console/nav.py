@@ -1,0 +1,124 @@
+"""The console's sections: what the navigation and the home page offer, and to which roles.
+
+A section that is not built yet (`ready=False`) shows as a disabled item ("即将上线"); once its
+pages exist, set `ready=True` and give its pages `opt=visible_to(*SECTION.roles)` so that the
+link and the page agree on who may use them (a test checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mobile_contracts.v1.identity import Role
+
+# Who may use the console at all: everyone but relationship managers (they have the app).
+STAFF_ROLES = frozenset({Role.BRANCH_HEAD, Role.MARKETING, Role.COMPLIANCE, Role.ADMIN})
+
+ROLE_LABELS = {
+    Role.RM: "客户经理",
+    Role.BRANCH_HEAD: "支行负责人",
+    Role.MARKETING: "市场营销",
+    Role.COMPLIANCE: "合规审核",
+    Role.ADMIN: "系统管理员",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    key: str
+    label: str
+    path: str
+    icon: str  # a name in templates/_icons.html
+    roles: frozenset[Role]
+    summary: str  # one line on the home page card
+    # A sharper line for some roles (compliance reviews what marketing uploads).
+    summary_by_role: dict[Role, str] = field(default_factory=dict)
+    ready: bool = True
+    exact: bool = False  # only its own path is in the section (home), not those below it
+
+    def summary_for(self, role: Role) -> str:
+        return self.summary_by_role.get(role, self.summary)
+
+    def contains(self, path: str) -> bool:
+        return path == self.path or (not self.exact and path.startswith(self.path + "/"))
+
+
+HOME = Section(
+    key="home",
+    label="首页",
+    path="/console",
+    icon="home",
+    roles=STAFF_ROLES,
+    summary="工作台概览",
+    exact=True,
+)
+BROCHURES = Section(
+    key="brochures",
+    label="产品宣传册",
+    path="/console/brochures",
+    icon="brochure",
+    roles=frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN}),
+    summary="上传页面与话术，提交合规审核，设置上下架时间",
+    summary_by_role={
+        Role.COMPLIANCE: "审核待批的宣传册版本，批准或退回并说明原因",
+        Role.ADMIN: "查看全部宣传册及其审核、发布状态",
+    },
+)
+FUNNELS = Section(
+    key="funnels",
+    label="分享与转化",
+    path="/console/funnels",
+    icon="funnel",
+    roles=frozenset({Role.MARKETING, Role.BRANCH_HEAD, Role.ADMIN}),
+    summary="按客户经理、网点、宣传册查看打开、停留与转化",
+    ready=False,
+)
+SURVEYS = Section(
+    key="surveys",
+    label="问卷与回访",
+    path="/console/surveys",
+    icon="survey",
+    roles=frozenset({Role.MARKETING, Role.BRANCH_HEAD, Role.ADMIN}),
+    summary="设计问卷，查看满意度与预警工单",
+    ready=False,
+)
+TEAM = Section(
+    key="team",
+    label="团队进度",
+    path="/console/team",
+    icon="team",
+    roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
+    summary="团队任务完成情况、逾期与拜访统计",
+    ready=False,
+)
+DEVICES = Section(
+    key="devices",
+    label="设备管理",
+    path="/console/devices",
+    icon="device",
+    roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
+    summary="停用遗失的手机或平板，并在找回后恢复",
+    ready=False,
+)
+ADMINISTRATION = Section(
+    key="admin",
+    label="机构与用户",
+    path="/console/admin",
+    icon="settings",
+    roles=frozenset({Role.ADMIN}),
+    summary="维护机构树、员工账号与任务模板",
+    ready=False,
+)
+
+SECTIONS: tuple[Section, ...] = (HOME, BROCHURES, FUNNELS, SURVEYS, TEAM, DEVICES, ADMINISTRATION)
+
+
+def sections_for(role: Role) -> list[Section]:
+    """The sections this role may use, in navigation order."""
+    return [s for s in SECTIONS if role in s.roles]
+
+
+def section_of(path: str) -> Section | None:
+    """The section a console path belongs to (the longest matching one)."""
+    matching = [s for s in SECTIONS if s.contains(path)]
+    return max(matching, key=lambda s: len(s.path)) if matching else None
