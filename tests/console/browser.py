@@ -1,0 +1,152 @@
+"""Playwright harness for console pages in a real browser (Debian's chromium, never a download).
+
+Fixtures (tests/console/conftest.py loads them for every console test):
+
+- `console_server`: the app under a real uvicorn on a free port; its base URL
+  (http://127.0.0.1:<port>: Chromium counts it as a secure origin, so the Secure cookies work).
+- `browser`: one headless Chromium for the whole run. Without /usr/bin/chromium (or the
+  playwright package) the test is skipped; under WORKBENCH_REQUIRE_BROWSER=1 (CI) it fails.
+- `page`: a fresh browser context and page on `console_server` (zh-CN, the bank's time zone,
+  desktop size); it may reach no other host, and at the end of the test any request to another
+  host, failed request (a stylesheet answering 404 included) or script error fails the test.
+- `sign_in`: `await sign_in(page, "marketing")` signs in through the form and lands on /console.
+- `shot`: `await shot(page, "home")` saves full-page PNGs of the page at desktop (1440×900),
+  tablet portrait (820×1180) and landscape (1180×820) sizes into tests/artifacts/console/
+  (git-ignored): `home-desktop.png`, `home-tablet-portrait.png`, `home-tablet-landscape.png`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.serving import serving
+from tests.workbench.operations.test_api_docs_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOCAL_HOSTS,
+    browser_or_skip,
+)
+from workbench.seed import DEMO_PASSWORD
+from workbench.settings import Settings
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
+WAIT = 30.0  # seconds; generous: the machine is shared
+SIZES = {
+    "desktop": {"width": 1440, "height": 900},
+    "tablet-portrait": {"width": 820, "height": 1180},
+    "tablet-landscape": {"width": 1180, "height": 820},
+}
+
+SignIn = Callable[..., Awaitable[None]]
+Shot = Callable[..., Awaitable[list[Path]]]
+
+
+@pytest.fixture
+async def console_server(settings: Settings) -> AsyncIterator[str]:
+    async with serving(settings) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    playwright_api = browser_or_skip()
+    playwright_api.expect.set_options(timeout=WAIT * 1000)
+    async with playwright_api.async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Any, console_server: str, settings: Settings) -> AsyncIterator[Any]:
+    foreign: list[str] = []
+    failed: list[str] = []
+    errors: list[str] = []
+
+    async def only_this_machine(route: Any) -> None:
+        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
+            await route.continue_()
+        else:
+            foreign.append(route.request.url)
+            await route.abort()
+
+    context = await browser.new_context(
+        base_url=console_server,
+        viewport=SIZES["desktop"],
+        locale="zh-CN",
+        timezone_id=settings.bank_timezone,
+    )
+    try:
+        await context.route("**/*", only_this_machine)
+        opened = await context.new_page()
+        opened.set_default_timeout(WAIT * 1000)
+        opened.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+        opened.on("pageerror", lambda e: errors.append(str(e)))
+        opened.on("console", lambda m: _console_error(m, errors))
+        # A page may answer 401/403/404 (that is the test); what it loads may not.
+        opened.on(
+            "response",
+            lambda r: (
+                failed.append(f"{r.url} {r.status}")
+                if r.status >= 400 and r.request.resource_type != "document"
+                else None
+            ),
+        )
+        yield opened
+    finally:
+        await context.close()
+    assert foreign == [], f"the console tried to reach other hosts: {foreign}"
+    assert failed == [], f"requests failed: {failed}"
+    assert errors == [], f"script errors on the page: {errors}"
+
+
+def _console_error(message: Any, errors: list[str]) -> None:
+    """A script's console.error (a page's own error status is not one; see "response")."""
+    if message.type == "error" and not message.text.startswith("Failed to load resource"):
+        errors.append(f"console error: {message.text}")
+
+
+async def _sign_in(page: Any, login: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the form, as a person would; ends on the console home page."""
+    await page.goto("/console/sign-in")
+    await page.get_by_label("账号").fill(login)
+    await page.get_by_label("密码").fill(password)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="登录").click()
+    assert urlsplit(page.url).path == "/console", page.url
+
+
+async def _shot(page: Any, name: str, sizes: tuple[str, ...] = tuple(SIZES)) -> list[Path]:
+    """Full-page PNGs of the page as it is now, at each size; the viewport is put back."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    paths = []
+    try:
+        for size in sizes:
+            await page.set_viewport_size(SIZES[size])
+            await page.evaluate("document.fonts.ready.then(() => true)")
+            path = ARTIFACTS / f"{name}-{size}.png"
+            await page.screenshot(path=str(path), full_page=True)
+            paths.append(path)
+    finally:
+        await page.set_viewport_size(before)
+    return paths
+
+
+@pytest.fixture
+def sign_in() -> SignIn:
+    return _sign_in
+
+
+@pytest.fixture
+def shot() -> Shot:
+    return _shot
