@@ -1,7 +1,7 @@
 """Offline sync: pull the caller's partition from a cursor, push queued offline mutations.
 
 Rows travel in the shape of the client's `schema_version`: `sync.schema.CURRENT` is this server's,
-and the one before it is still served while apps move over (see `sync.schema`).
+and the ones before it are still served while apps move over (see `sync.schema`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Entity(enum.StrEnum):
     NOTE = "note"
     TASK = "task"
     NOTIFICATION = "notification"
+    BROCHURE = "brochure"  # schema 3: live for the user now; a delete when it no longer is
 
 
 class Op(enum.StrEnum):
@@ -178,6 +179,47 @@ class SyncNote(msgspec.Struct, kw_only=True, omit_defaults=True):
     kind: str
     actor_id: uuid.UUID | None = None
     text: str | None = None
+
+
+class SyncPageFiles(msgspec.Struct, kw_only=True):
+    """One size of a page: API paths (under the API's base URL) the app downloads with its
+    bearer token for its offline copy. They do not expire; a 404 means the rendition is not
+    built yet (try again later) or the brochure is no longer live for the user."""
+
+    webp: str
+    jpeg: str
+
+
+class SyncBrochurePage(msgspec.Struct, kw_only=True):
+    """A page of a brochure. `image` (SHA-256 of the source image, hex) names its content: a
+    page whose `image` is unchanged need not be downloaded again."""
+
+    number: int
+    image: str
+    width: int
+    height: int
+    phone: SyncPageFiles
+    tablet: SyncPageFiles
+    thumb: SyncPageFiles
+
+
+class SyncBrochure(msgspec.Struct, kw_only=True):
+    """A brochure as the catalogue shows it (its live version, with the product's facts); its
+    pages as API paths rather than the catalogue's short-lived signed URLs."""
+
+    id: uuid.UUID
+    version: int
+    title: str
+    product_code: str
+    product_name: str
+    category: str
+    risk_level: ProductRisk
+    talk_track: str
+    tags: list[str]
+    pages: list[SyncBrochurePage]
+    live_from: datetime | None
+    live_until: datetime | None
+    published_at: datetime
 
 
 class SyncEvent(msgspec.Struct, kw_only=True):
