@@ -7,6 +7,11 @@ catch-up would continue, and the pull answers `sync.reset_required`.
 Position (txid, seq): every change of transactions up to `txid` is delivered, and of `txid`
 itself up to `seq`. During an initial sync the cursor also holds the entity being streamed and
 the last key sent; its position is where the catch-up starts afterwards.
+
+Window edges (schema 3): a brochure goes live or expires at a time, with nothing written then.
+`edges_at` is the pull's clock (microseconds since the epoch) up to which every window edge is
+on the device: the catch-up sends the brochures with an edge after it. While those are sent in
+pages, `edges_after` is the last brochure sent of the edges at exactly `edges_at`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import hashlib
 import hmac
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
@@ -25,6 +31,19 @@ from workbench.errors import DomainError
 FORMAT = 1
 MAX_SEQ = 2**63 - 1
 _MAC_BYTES = 16
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(at: datetime) -> int:
+    """A time as cursors and Redis keep it: microseconds since the epoch (exact, as PostgreSQL
+    keeps timestamps)."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
 
 
 class ResetRequired(DomainError):
@@ -46,6 +65,9 @@ class CursorState(msgspec.Struct, array_like=True, kw_only=True):
     position_at: int  # unix seconds when the position was taken (for the retention check)
     entity: int = -1  # initial sync: index of the entity being streamed; -1: catching up
     after: list[str] | None = None  # initial sync: last key sent of that entity
+    # Added with schema 3, last (cursors of earlier servers decode with the defaults):
+    edges_at: int = 0  # µs since the epoch: every window edge up to it is on the device
+    edges_after: str | None = None  # paging the edges at exactly `edges_at`: last id sent
 
     @property
     def initial(self) -> bool:

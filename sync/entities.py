@@ -1,7 +1,7 @@
 """The entities of a partition: how each is read by key (for a change) and in key order (for
 an initial sync), and shaped exactly as the API shows it (personal data masked for the role).
 
-Every later synced entity (brochures, surveys, work orders) plugs in here with its two reads.
+Every later synced entity (surveys, work orders) plugs in here with its two reads.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,16 +28,22 @@ from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, templates
 from workbench.timeline import service as timeline
 
-Rows = list[tuple[str, Any]]  # (key, wire row)
+Rows = list[tuple[str, Any]]  # (key, wire row; None: in the partition's reach, not shown now)
 Page = tuple[Rows, list[str]]  # rows in the walk's order, and where the walk resumes after them
 
 
 @dataclass(frozen=True, slots=True)
 class Partition:
-    """Whose rows are pulled, and with what to unmask (then mask) them."""
+    """Whose rows are pulled, and with what to unmask (then mask) them; `now`: the pull's clock
+    (what is live is decided as of it)."""
 
     caller: Caller
     vault: Vault
+    now: datetime | None = None
+
+    @property
+    def at(self) -> datetime:
+        return self.now or datetime.now(UTC)
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -54,9 +60,12 @@ class Kind:
     entity: wire.Entity
     by_keys: Callable[[Connection, Partition, list[str]], Awaitable[Rows]]
     page: Callable[[Connection, Partition, list[str] | None, int], Awaitable[Page]]
-    # A key that is not (or no longer) in the partition: tell the app to delete it. Templates
-    # outside the caller's units never were in it (a move between units resets the cursor).
+    # A key `by_keys` says nothing about: tell the app to delete it (it is not, or no longer,
+    # in the partition). Templates outside the caller's units never were in it (a move between
+    # units resets the cursor). A None row is always a delete.
     delete_unseen: bool = True
+    # Whose partitions hold this entity at all.
+    holds: Callable[[Partition], bool] = lambda part: True
 
 
 def _by_key(rows: Rows) -> Page:
@@ -246,7 +255,82 @@ async def _notifications_page(
     return _by_key(_notifications(rows))
 
 
-# In initial-sync order: what other rows refer to comes first.
+# ---- brochures (schema 3) ----------------------------------------------------------------------
+
+PRESENTERS = frozenset({Role.RM, Role.BRANCH_HEAD})
+BROCHURE_SIZES = ("phone", "tablet", "thumb")
+
+
+def _presents(part: Partition) -> bool:
+    """RMs and branch heads present brochures: the catalogue is theirs."""
+    return part.caller.role in PRESENTERS
+
+
+def _page_files(brochure_id: uuid.UUID, number: int, size: str) -> wire.SyncPageFiles:
+    path = f"/api/v1/brochures/{brochure_id}/pages/{number}/{size}"
+    return wire.SyncPageFiles(webp=f"{path}.webp", jpeg=f"{path}.jpeg")
+
+
+def _brochure(r: queries.Record) -> wire.SyncBrochure:
+    brochure_id = r["brochure_id"]
+    pages = [
+        wire.SyncBrochurePage(
+            number=number, image=image, width=width, height=height,
+            **{size: _page_files(brochure_id, number, size) for size in BROCHURE_SIZES},
+        )
+        for number, (image, width, height) in enumerate(r["pages"], start=1)
+    ]  # fmt: skip
+    return wire.SyncBrochure(
+        id=brochure_id,
+        version=r["version"],
+        title=r["title"],
+        product_code=r["product_code"],
+        product_name=r["product_name"],
+        category=r["category"],
+        risk_level=ProductRisk(f"R{r['risk_level']}"),
+        talk_track=r["talk_track"],
+        tags=list(r["tags"]),
+        pages=pages,
+        live_from=r["live_from"],
+        live_until=r["live_until"],
+        published_at=r["published_at"],
+    )
+
+
+def _brochures(rows: list[queries.Record]) -> Rows:
+    return [(str(r["key"]), _brochure(r) if r["brochure_id"] is not None else None) for r in rows]
+
+
+async def _brochures_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    """Live now: the row; a brochure of the user's reach that is not live now (or no longer
+    exists): a delete; a brochure of a unit off the user's path: nothing."""
+    rows = await queries.brochures(conn, part.caller.org_unit_id, part.at, ids=_uuids(keys))
+    return _brochures(rows)
+
+
+async def _brochures_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Page:
+    rows = await queries.brochures(
+        conn, part.caller.org_unit_id, part.at, after=uuid.UUID(after[0]) if after else None,
+        limit=limit,
+    )  # fmt: skip
+    return _by_key(_brochures(rows))
+
+
+async def brochure_edges(
+    conn: Connection, part: Partition, *, after: tuple[datetime, uuid.UUID], limit: int
+) -> list[tuple[datetime, str]]:
+    """Window edges (time, brochure id) of brochures the user may see, after `after`, up to
+    the pull's clock."""
+    rows = await queries.brochure_edges(
+        conn, part.caller.org_unit_id, after=after, until=part.at, limit=limit
+    )
+    return [(r["at"], str(r["brochure_id"])) for r in rows]
+
+
+# In initial-sync order: what other rows refer to comes first. A cursor holds the index of the
+# entity it streams: a new entity goes at the end.
 KINDS: tuple[Kind, ...] = (
     Kind(wire.Entity.PRODUCT, _products_by_keys, _products_page),
     Kind(wire.Entity.TASK_TEMPLATE, _templates_by_keys, _templates_page, delete_unseen=False),
@@ -255,5 +339,12 @@ KINDS: tuple[Kind, ...] = (
     Kind(wire.Entity.NOTE, _notes_by_keys, _notes_page),
     Kind(wire.Entity.TASK, _tasks_by_keys, _tasks_page),
     Kind(wire.Entity.NOTIFICATION, _notifications_by_keys, _notifications_page),
+    Kind(
+        wire.Entity.BROCHURE,
+        _brochures_by_keys,
+        _brochures_page,
+        delete_unseen=False,
+        holds=_presents,
+    ),
 )
 BY_ENTITY = {k.entity.value: k for k in KINDS}

@@ -5,6 +5,13 @@ that "nothing changed" pulls never reach PostgreSQL), publishes a poke to their 
 GET /sync/events streams, and queues a silent push (`sync.poke`, at most one a minute per user)
 to wake apps in the background. A branch head is affected by the tasks of their subtree.
 
+It also keeps in Redis the window edges of published brochures around now (the last one passed
+and the next one due), with every tail: read again from PostgreSQL when a batch holds a brochure
+change, when the next edge has passed, and when this worker starts leading. Pulls of apps that
+hold brochures answer "nothing changed" only while no edge lies between their cursor and now.
+When the next edge passes, every open GET /sync/events stream is poked (nothing was written for
+it to be noticed otherwise).
+
 Leadership is a PostgreSQL advisory lock held by the loop's own connection: when that worker
 dies, its connection closes, the lock is released and another worker's loop takes over from the
 position saved in `sync_feed`. Replaying a batch is harmless (Redis keys only grow; pokes and
@@ -18,13 +25,14 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from sync import queries
-from sync.cursor import MAX_SEQ, Position
+from sync.cursor import MAX_SEQ, Position, micros
 from sync.signals import Signals
 from workbench.db import Pool
 from workbench.notifications import categories
@@ -37,12 +45,28 @@ FOLLOWER_RETRY_SECONDS = 5.0
 SILENT_PUSH_EVERY_SECONDS = 60
 
 
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Feed:
-    def __init__(self, pool: Pool, signals: Signals, redis: Any, *, prefix: str) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        signals: Signals,
+        redis: Any,
+        *,
+        prefix: str,
+        clock: Callable[[], datetime] = _system_clock,
+    ) -> None:
         self._pool = pool
         self._signals = signals
         self._redis = redis
         self._prefix = prefix
+        self._clock = clock
+        # (prev, next) window edges in µs, as of the brochures of every change up to the tail
+        # recorded; None: to be read (this feed has not led yet).
+        self._edges: tuple[int | None, int | None] | None = None
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -59,6 +83,7 @@ class Feed:
                 await asyncio.wait_for(stop.wait(), timeout=FOLLOWER_RETRY_SECONDS)
 
     async def _lead(self, conn: Any, stop: asyncio.Event) -> None:
+        self._edges = None  # another feed may have led meanwhile: read them again
         while not stop.is_set():
             busy = await self.step(conn)
             if not busy:
@@ -91,8 +116,9 @@ class Feed:
                 position = newest[h["user_id"]]
                 if newest.get(h["head_id"], Position(0, 0)) < position:
                     newest[h["head_id"]] = position
+        edges, edge_passed = await self._window_edges(conn, rows)
         try:
-            await self._signals.record(start=start, tail=tail, newest=newest)
+            await self._signals.record(start=start, tail=tail, newest=newest, edges=edges)
         except (RedisError, OSError):
             # Not recorded, so not passed: the batch is tried again (pulls meanwhile ask
             # PostgreSQL, as the tail in Redis goes stale).
@@ -100,11 +126,31 @@ class Feed:
             return False
         if tail != start:
             await queries.save_feed_position(conn, tail.txid, tail.seq)
-        if newest:
+        if newest or edge_passed:
             users = {u if u != queries.EVERYONE else None for u in newest}
+            if edge_passed:
+                users.add(None)  # a brochure went live or expired: everyone's apps pull
             await self._signals.poke(users)
             await self._silent_push(conn, users, tail)
         return more
+
+    async def _window_edges(
+        self, conn: Any, rows: list[Any]
+    ) -> tuple[tuple[int | None, int | None], bool]:
+        """The window edges around now, read again when a brochure changed in this batch or the
+        next edge has passed (it was read after every change below the batch's horizon); and
+        whether the next edge has passed since the last step."""
+        now = self._clock()
+        edges = self._edges
+        passed = edges is not None and edges[1] is not None and micros(now) >= edges[1]
+        if edges is None or passed or any(r["entity"] == "brochure" for r in rows):
+            prev, following = await queries.window_edges_around(conn, now)
+            edges = (
+                micros(prev) if prev is not None else None,
+                micros(following) if following is not None else None,
+            )
+            self._edges = edges
+        return edges, passed
 
     async def _silent_push(self, conn: Any, users: set[uuid.UUID | None], tail: Position) -> None:
         """A silent `sync.poke` push, at most one a minute per user (changes everyone holds,

@@ -3,7 +3,8 @@
 A partition's rows are selected with the same scope every API query applies: an RM's own
 customers (and their holdings and notes), own tasks; a branch head adds the tasks of their org
 subtree's users; templates as GET /task-templates lists them; products; own notifications as
-the notification centre lists them.
+the notification centre lists them; brochures as the catalogue lists them (live now, owned by a
+unit on the user's path to the root).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 import asyncpg
 
+from workbench.brochures.queries import _ON_VIEWERS_PATH
+from workbench.brochures.queries import LIVE as _LIVE
 from workbench.customers.queries import _SUMMARY as _CUSTOMER
 from workbench.db import Connection
 from workbench.tasks.queries._common import _TASK, _VERSION
@@ -55,7 +58,7 @@ async def changes_after(
     With `subtree_root`, the tasks of that subtree's users too (a branch head)."""
     return await conn.fetch(
         """
-        select l.txid::text::bigint as txid, l.seq, l.entity, l.entity_key
+        select l.txid::text::bigint as txid, l.seq, l.user_id, l.entity, l.entity_key
           from sync_log l
          where (l.user_id = any($1::uuid[])
                 or ($2::uuid is not null and l.entity = 'task'
@@ -300,6 +303,113 @@ async def notifications(
         """,
         user, after, limit,
     )  # fmt: skip
+
+
+# A brochure as the catalogue shows it: its live version, the product's facts, and each page's
+# image (hex) with the source image's size, in page order, as [[image, width, height], ...].
+_BROCHURE = """
+    v.brochure_id, v.version, v.title, v.product_code, v.talk_track, v.tags, v.live_from,
+    v.live_until, v.published_at, p.name as product_name, p.category, p.risk_level,
+    (select json_agg(json_build_array(encode(u.sha, 'hex'), coalesce(i.width, 0),
+                                      coalesce(i.height, 0)) order by u.n)
+       from unnest(v.pages) with ordinality u(sha, n)
+       left join brochure_images i on i.sha256 = u.sha) as pages
+"""
+# A window edge: when a published version goes live (its live_from, else its publication) or
+# expires (its live_until). Both are indexed (migration 0012) for range scans.
+_STARTS = "coalesce(v.live_from, v.published_at)"
+
+
+async def brochures(
+    conn: Connection, viewer_unit_id: uuid.UUID, now: datetime, *,
+    ids: list[uuid.UUID] | None = None, after: uuid.UUID | None = None, limit: int | None = None,
+) -> list[Record]:  # fmt: skip
+    """By id: for each id that is not a brochure, or is one the viewer's unit may see, a row
+    (`brochure_id` null unless a version of it is live at `now`); brochures of other units
+    give no row. Else the live brochures the viewer may see, in id order (initial sync)."""
+    if ids is not None:
+        return await conn.fetch(
+            f"""
+            select k.id as key, {_BROCHURE}
+              from unnest($1::uuid[]) k(id)
+              left join brochures b on b.id = k.id
+              left join brochure_versions v
+                on v.brochure_id = b.id and {_LIVE.format("$3")}
+              left join products p on p.code = v.product_code
+             where b.id is null or {_ON_VIEWERS_PATH.format("$2")}
+            """,
+            ids, viewer_unit_id, now,
+        )  # fmt: skip
+    return await conn.fetch(
+        f"""
+        select v.brochure_id as key, {_BROCHURE}
+          from brochure_versions v
+          join brochures b on b.id = v.brochure_id
+          join products p on p.code = v.product_code
+         where {_LIVE.format("$2")} and {_ON_VIEWERS_PATH.format("$1")}
+           and ($3::uuid is null or v.brochure_id > $3)
+         order by v.brochure_id limit $4
+        """,
+        viewer_unit_id, now, after, limit,
+    )  # fmt: skip
+
+
+async def brochure_edges(
+    conn: Connection, viewer_unit_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID],
+    until: datetime, limit: int,
+) -> list[Record]:  # fmt: skip
+    """Window edges of published versions after `after` (time, brochure id) up to `until`, of
+    brochures the viewer may see, in (time, id) order: (at, brochure_id). Only brochures with
+    an edge in that range are read."""
+    return await conn.fetch(
+        f"""
+        select e.at, e.brochure_id
+          from (select {_STARTS} as at, v.brochure_id
+                  from brochure_versions v
+                 where v.status = 'published' and ({_STARTS}, v.brochure_id) > ($2, $3)
+                   and {_STARTS} <= $4
+                union all
+                select v.live_until, v.brochure_id
+                  from brochure_versions v
+                 where v.status = 'published' and v.live_until is not null
+                   and (v.live_until, v.brochure_id) > ($2, $3) and v.live_until <= $4) e
+          join brochures b on b.id = e.brochure_id
+         where {_ON_VIEWERS_PATH.format("$1")}
+         order by e.at, e.brochure_id
+         limit $5
+        """,
+        viewer_unit_id, after[0], after[1], until, limit,
+    )  # fmt: skip
+
+
+async def window_edges_around(
+    conn: Connection, at: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The last window edge of any published version at or before `at`, and the first after
+    it (None: there is none): no edge lies strictly between them."""
+    row = await conn.fetchrow(
+        f"""
+        select greatest(
+                 (select {_STARTS} from brochure_versions v
+                   where v.status = 'published' and {_STARTS} <= $1
+                   order by 1 desc limit 1),
+                 (select v.live_until from brochure_versions v
+                   where v.status = 'published' and v.live_until is not null
+                     and v.live_until <= $1
+                   order by 1 desc limit 1)) as prev,
+               least(
+                 (select {_STARTS} from brochure_versions v
+                   where v.status = 'published' and {_STARTS} > $1
+                   order by 1 limit 1),
+                 (select v.live_until from brochure_versions v
+                   where v.status = 'published' and v.live_until is not null
+                     and v.live_until > $1
+                   order by 1 limit 1)) as next
+        """,
+        at,
+    )
+    assert row is not None
+    return row["prev"], row["next"]
 
 
 # ---- offline clients -----------------------------------------------------------------------------

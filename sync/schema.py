@@ -1,11 +1,14 @@
 """Client schema versions: the row shapes a client understands.
 
-- 2 (current): tasks carry their form, values and timestamps; notes and notifications sync.
-- 1 (previous, still served during the transition): tasks as the inbox lists them (the form
-  comes from the template); no notes, no notifications.
+- 3 (current): as 2, and brochures live for the user (`SyncBrochure`), with their window edges
+  found by the pull itself.
+- 2: tasks carry their form, values and timestamps; notes and notifications sync.
+- 1: tasks as the inbox lists them (the form comes from the template); no notes, no
+  notifications.
 
-A client below `WORKBENCH_SYNC_MIN_SCHEMA` gets `sync.schema_too_old` and must update the app;
-a client that changes version starts a fresh initial sync (its cursor names the old version).
+Versions 1 and 2 are still served, exactly as before, while apps move over. A client below
+`WORKBENCH_SYNC_MIN_SCHEMA` gets `sync.schema_too_old` and must update the app; a client that
+changes version starts a fresh initial sync (its cursor names the old version).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from mobile_contracts.v1 import sync as wire
 from mobile_contracts.v1 import tasks as task_wire
 from workbench.errors import DomainError
 
-CURRENT = 2
-PREVIOUS = 1
-_V1_ENTITIES = frozenset(
-    {wire.Entity.PRODUCT, wire.Entity.TASK_TEMPLATE, wire.Entity.CUSTOMER, wire.Entity.HOLDING,
-     wire.Entity.TASK}
-)  # fmt: skip
+CURRENT = 3
+OLDEST = 1  # the oldest version this server still serves
+_E = wire.Entity
+_V1_ENTITIES = frozenset({_E.PRODUCT, _E.TASK_TEMPLATE, _E.CUSTOMER, _E.HOLDING, _E.TASK})
+_ENTITIES = {
+    1: _V1_ENTITIES,
+    2: _V1_ENTITIES | {_E.NOTE, _E.NOTIFICATION},
+    3: _V1_ENTITIES | {_E.NOTE, _E.NOTIFICATION, _E.BROCHURE},
+}
 
 
 class SchemaTooOld(DomainError):
@@ -33,10 +39,10 @@ class SchemaUnknown(DomainError):
 
 
 def check(version: int, minimum: int) -> None:
-    if version < max(minimum, PREVIOUS):
+    if version < max(minimum, OLDEST):
         raise SchemaTooOld(
-            f"Schema {version} is no longer served; the oldest served is {max(minimum, PREVIOUS)}",
-            min_schema_version=max(minimum, PREVIOUS),
+            f"Schema {version} is no longer served; the oldest served is {max(minimum, OLDEST)}",
+            min_schema_version=max(minimum, OLDEST),
             current_schema_version=CURRENT,
         )
     if version > CURRENT:
@@ -46,12 +52,13 @@ def check(version: int, minimum: int) -> None:
 
 
 def carries(version: int, entity: wire.Entity) -> bool:
-    return version >= CURRENT or entity in _V1_ENTITIES
+    """Whether a client of `version` (a served one) knows `entity`."""
+    return entity in _ENTITIES[min(version, CURRENT)]
 
 
 def shape(version: int, entity: wire.Entity, row: Any) -> Any:
     """The row as a client of `version` expects it."""
-    if version >= CURRENT or entity is not wire.Entity.TASK:
+    if version >= 2 or entity is not wire.Entity.TASK:
         return row
     return task_wire.TaskSummary(
         id=row.id, title=row.title, status=row.status, due_at=row.due_at, overdue=row.overdue,
