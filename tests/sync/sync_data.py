@@ -8,7 +8,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -90,12 +91,17 @@ async def pull_all(
 
 
 async def pages(
-    client: Any, headers: dict[str, str], cursor: str | None = None, *, limit: int
+    client: Any,
+    headers: dict[str, str],
+    cursor: str | None = None,
+    *,
+    limit: int,
+    schema: int = SCHEMA,
 ) -> list[dict[str, Any]]:
     """Every answer of a pull that is followed to its end (to look at the pages)."""
     answers = []
     for _ in range(500):
-        answer = await pull(client, headers, cursor, limit=limit)
+        answer = await pull(client, headers, cursor, limit=limit, schema=schema)
         answers.append(answer)
         cursor = answer["cursor"]
         if not answer["has_more"]:
@@ -136,24 +142,29 @@ def ops(changes: list[dict[str, Any]], entity: str | None = None) -> list[tuple[
     ]
 
 
-async def fresh_state(client: Any, headers: dict[str, str], *, db: Any = None) -> Local:
+async def fresh_state(
+    client: Any, headers: dict[str, str], *, db: Any = None, schema: int = SCHEMA
+) -> Local:
     """What a newly installed app would hold now: a full initial sync, replayed."""
-    changes, _ = await pull_all(client, headers, db=db)
+    changes, _ = await pull_all(client, headers, db=db, schema=schema)
     return replay(changes)
 
 
 class App:
     """One installed app of a user: its local store and cursor."""
 
-    def __init__(self, client: Any, headers: dict[str, str], db: Any) -> None:
+    def __init__(
+        self, client: Any, headers: dict[str, str], db: Any, *, schema: int = SCHEMA
+    ) -> None:
         self.client, self.headers, self.db = client, headers, db
+        self.schema = schema
         self.cursor: str | None = None
         self.local: Local = {}
 
     async def sync(self, *, limit: int = 1_000) -> list[dict[str, Any]]:
         """Pull everything new (an initial sync the first time); the changes received."""
         changes, self.cursor = await pull_all(
-            self.client, self.headers, self.cursor, limit=limit, db=self.db
+            self.client, self.headers, self.cursor, limit=limit, db=self.db, schema=self.schema
         )
         replay(changes, self.local)
         return changes
@@ -216,12 +227,20 @@ async def tell(db: Any, user_id: uuid.UUID, n: int) -> uuid.UUID:
 
 
 class FeedWorker:
-    """A sync feed as a worker runs it, stepped by the test."""
+    """A sync feed as a worker runs it, stepped by the test (`clock`: its "now", if not the
+    system's)."""
 
-    def __init__(self, pool: Pool, redis: Redis, settings: Settings) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        redis: Redis,
+        settings: Settings,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.pool, self.redis, self.settings = pool, redis, settings
         self.signals = Signals(redis, prefix=settings.redis_prefix)
-        self.feed = Feed(pool, self.signals, redis, prefix=settings.redis_prefix)
+        clocked = {"clock": clock} if clock is not None else {}
+        self.feed = Feed(pool, self.signals, redis, prefix=settings.redis_prefix, **clocked)
 
     async def step(self, db: Any = None) -> None:
         """Process every change recorded so far (waiting until they can be read)."""
@@ -244,11 +263,13 @@ class FeedWorker:
 
 
 @contextlib.asynccontextmanager
-async def feed_worker(settings: Settings, db: Any) -> AsyncIterator[FeedWorker]:
+async def feed_worker(
+    settings: Settings, db: Any, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[FeedWorker]:
     pool = await create_pool(settings.database_url, max_size=2)
     redis = Redis.from_url(settings.redis_url)
     try:
-        yield FeedWorker(pool, redis, settings)
+        yield FeedWorker(pool, redis, settings, clock)
     finally:
         await redis.aclose()
         await pool.close()

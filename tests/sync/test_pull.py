@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from sync import schema
 from sync.cursor import CursorState, Position, Signer
 from tests.customers_data import customer_row, feed, headers_of, holding_row, product_row
 from tests.helpers import device
@@ -458,7 +459,7 @@ async def test_an_app_whose_schema_is_not_served_must_update_or_is_refused(
 ):
     response = await client.post(PULL, json={"schema_version": 0}, headers=rm01)
     assert_problem(response, 426, "sync.schema_too_old")
-    newer = await client.post(PULL, json={"schema_version": 3}, headers=rm01)
+    newer = await client.post(PULL, json={"schema_version": schema.CURRENT + 1}, headers=rm01)
     assert_problem(newer, 422, "sync.schema_unknown")
     strict = await make_client(sync_min_schema=2)
     headers = await headers_of(strict, "rm01")
