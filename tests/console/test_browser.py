@@ -70,3 +70,19 @@ async def test_a_relationship_manager_is_sent_to_the_app(page, shot):
     await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("heading", name="请使用工作台 App")).to_be_visible()
     await shot(page, "rm-refused", sizes=("desktop", "tablet-portrait"))
+
+
+@pytest.mark.parametrize(
+    ("login", "name", "links"),
+    [
+        ("admin", "home-admin", ["首页", "产品宣传册"]),
+        ("bh.east", "home-branch-head", ["首页"]),
+    ],
+)
+async def test_every_role_has_its_home_page(page, sign_in, shot, login, name, links):
+    from playwright.async_api import expect
+
+    await sign_in(page, login)
+    nav = page.get_by_role("navigation", name="主导航")
+    await expect(nav.get_by_role("link")).to_have_text(links)
+    await shot(page, name, sizes=("desktop", "tablet-portrait"))
