@@ -149,7 +149,12 @@ def upright(img: Image.Image) -> Image.Image:
 
 
 def normalise_mode(img: Image.Image, *, keep_alpha: bool) -> Image.Image:
-    """RGB (transparency flattened onto white) or, when `keep_alpha`, RGBA if there is any."""
+    """RGB (transparency flattened onto white) or, when `keep_alpha`, RGBA if there is any.
+    An image already in the wanted mode is returned itself, not copied."""
+    if img.mode == "RGB" and "transparency" not in img.info:
+        return img
+    if img.mode == "RGBA" and keep_alpha:
+        return img
     if img.mode.startswith("I"):  # 16/32-bit grey: convert() would clip, scale down instead
         img = img.point(lambda v: v / 256).convert("L")
     if img.mode not in ("RGBA", "LA", "PA") and "transparency" not in img.info:

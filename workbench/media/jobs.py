@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
@@ -30,6 +31,16 @@ RETRY_SECONDS = 20  # times the attempt number
 BATCH = 6  # one image's renditions
 RUN_SECONDS = 60  # a run stops claiming after this; the next one goes on
 _SPECS_CHECKED = "media_specs_checked"
+_BUILDER: list[ThreadPoolExecutor] = []
+
+
+def _builder() -> ThreadPoolExecutor:
+    """One thread builds renditions in a worker process, one image at a time: the image
+    buffers then come from one malloc arena, which keeps the peak memory of a run lower and
+    steadier than a new thread of the default pool for each image (measured in bench.media)."""
+    if not _BUILDER:
+        _BUILDER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="renditions"))
+    return _BUILDER[0]
 
 
 async def build_renditions(ctx: dict[str, Any]) -> int:
@@ -74,7 +85,7 @@ async def _build_image(
     specs: list[RenditionSpec] = [BY_NAME[row["spec"]] for row in rows]  # claimed: current
     try:
         source = b"".join([chunk async for chunk in store.read(rows[0]["source_key"])])
-        built = await asyncio.to_thread(build, source, specs)
+        built = await asyncio.get_running_loop().run_in_executor(_builder(), build, source, specs)
     except Exception as exc:  # unreadable or undecodable source: fails its renditions only
         built = [exc] * len(specs)
     outcomes: dict[str, Built | Exception] = dict(zip((s.name for s in specs), built, strict=True))

@@ -79,20 +79,23 @@ class Built:
 def build(source: bytes, specs: Sequence[RenditionSpec]) -> list[Built | Exception]:
     """Each spec's rendition of the source image (in order), or the exception that stopped it.
     A source that cannot be decoded raises: every spec fails with it."""
-    img = images.open_image(source, max_pixels=_MAX_SOURCE_PIXELS)
     widest = max(s.max_width for s in specs)
-    pixels = images.normalise_mode(images.decode(img, max_side=widest), keep_alpha=True)
-    img.close()
+    img = images.decode(images.open_image(source, max_pixels=_MAX_SOURCE_PIXELS), max_side=widest)
     scaled: dict[int, Image.Image] = {}
-    # Widest first, each size scaled from the one before: one full-size resize per image.
-    current = pixels
+    # Widest first, each size scaled from the one before: one full-size resize per image, and
+    # the full-size pixels are let go as soon as they are no longer needed.
+    current = images.normalise_mode(img, keep_alpha=True)
+    if current is not img:
+        img.close()
     for width in sorted({s.max_width for s in specs}, reverse=True):
         if current.width > width:
             current = current.resize(
                 (width, max(1, round(current.height * width / current.width))),
                 Image.Resampling.LANCZOS,
             )
+        current.info = {}  # nothing of the source's info (a JPEG comment...) is written
         scaled[width] = current
+    del img, current
     results: list[Built | Exception] = []
     for spec in specs:
         try:
@@ -105,11 +108,11 @@ def build(source: bytes, specs: Sequence[RenditionSpec]) -> list[Built | Excepti
 def _encode(spec: RenditionSpec, pixels: Image.Image) -> Built:
     out = io.BytesIO()
     if spec.fmt == "webp":
-        clean = images.without_metadata(pixels)
+        clean = pixels
         clean.save(out, "WEBP", quality=spec.quality, method=4)
     else:
-        flat = images.flatten(pixels) if pixels.mode == "RGBA" else pixels
-        clean = images.without_metadata(flat)
+        clean = images.flatten(pixels) if pixels.mode == "RGBA" else pixels
+        clean.info = {}
         clean.save(out, "JPEG", quality=spec.quality, optimize=True, progressive=True)
     return Built(spec=spec, data=out.getvalue(), width=clean.width, height=clean.height)
 
