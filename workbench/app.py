@@ -21,6 +21,9 @@ from sync.pull import Puller
 from sync.signals import Signals
 from workbench import migrate
 from workbench.access.guards import current_caller
+from workbench.brochures import routes as brochure_routes
+from workbench.console import rendering as console_rendering
+from workbench.console import routes as console_routes
 from workbench.customers import routes as customer_routes
 from workbench.db import create_pool, provide_db
 from workbench.http import openapi as api_docs
@@ -33,6 +36,9 @@ from workbench.identity import routes as identity_routes
 from workbench.identity import service as identity
 from workbench.identity.rate_limit import LoginLimiter
 from workbench.identity.revocations import Revocations
+from workbench.media import routes as media_routes
+from workbench.media.signing import MediaSigner
+from workbench.media.store import blob_store_from_settings
 from workbench.notifications import routes as notification_routes
 from workbench.operations import routes as operations_routes
 from workbench.operations.metrics import Metrics
@@ -106,6 +112,8 @@ def create_app(settings: Settings) -> Litestar:
             min_schema=settings.sync_min_schema,
         )
         app.state.sync_hub = Hub(settings.redis_url, signals)
+        app.state.blobs = blob_store_from_settings(settings)
+        app.state.media_signer = MediaSigner(settings.blind_index_key)
         try:
             if settings.bootstrap_admin:
                 login, password = settings.bootstrap_admin
@@ -117,6 +125,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await app.state.sync_hub.aclose()
+            await app.state.blobs.close()
             await redis.aclose()
             await pool.close()
 
@@ -128,9 +137,12 @@ def create_app(settings: Settings) -> Litestar:
             *notification_routes.ROUTES,
             *verification_page.ROUTES,
             *task_routes.ROUTES,
+            *brochure_routes.ROUTES,
             *confirmation_page.ROUTES,
+            *console_routes.ROUTES,
             *push_routes.ROUTES,
             *sync_routes.ROUTES,
+            *media_routes.ROUTES,
         ],
         lifespan=[lifespan],
         dependencies={
@@ -158,6 +170,7 @@ def create_app(settings: Settings) -> Litestar:
         else None,
         openapi_config=api_docs.openapi_config(API_VERSION),
         plugins=[api_docs.RouteDocs()],
+        template_config=console_rendering.TEMPLATE_CONFIG,
         request_max_body_size=settings.max_body_bytes,
         state=State(_initial_state(settings, metrics)),
         debug=False,

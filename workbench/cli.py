@@ -137,6 +137,7 @@ def _dev(args: argparse.Namespace) -> int:
         env.setdefault(name, value)
     env.setdefault("WORKBENCH_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
     env.setdefault("WORKBENCH_PUSH_LOG_UNCONFIGURED", "true")  # pushes go to the log
+    env.setdefault("WORKBENCH_BLOB_DIR", str(data_dir / "blobs"))  # brochure images
     servers = EmbeddedServers(data_dir)
     _stop_on_sigterm()
     children: list[subprocess.Popen[bytes]] = []
@@ -173,6 +174,7 @@ def _dev(args: argparse.Namespace) -> int:
 
 async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
     from workbench import migrate
+    from workbench.brochures.demo import seed_demo_brochures_from_settings
     from workbench.db import create_pool
     from workbench.seed import seed_demo_bank, seed_demo_customers, seed_demo_tasks
 
@@ -182,7 +184,8 @@ async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
         async with pool.acquire() as conn, conn.transaction():
             added = await seed_demo_bank(conn, passwords=_passwords(settings))
             added |= await seed_demo_customers(conn, vault=_vault(settings))
-            return added | await seed_demo_tasks(conn, tz=settings.bank_timezone)
+            added |= await seed_demo_tasks(conn, tz=settings.bank_timezone)
+            return added | await seed_demo_brochures_from_settings(conn, settings)
     finally:
         await pool.close()
 
@@ -274,10 +277,14 @@ Demo logins (password: {DEMO_PASSWORD}):""",
 
 
 def _stop_on_sigterm() -> None:
+    """SIGTERM and SIGINT stop everything. SIGINT explicitly: a program started in the
+    background by a script inherits SIGINT ignored, and Python then leaves it ignored."""
+
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:

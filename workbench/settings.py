@@ -9,7 +9,10 @@ import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.media.images import ImageLimits
 
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 
@@ -147,6 +150,16 @@ class Settings:
         "the bank's name in the header of every customer page (link and QR code pages)",
         default="示例银行",
     )
+    console_idle_minutes: int = _env(
+        "WORKBENCH_CONSOLE_IDLE_MINUTES",
+        "the staff console signs a browser out after this many minutes without a request",
+        default=30,
+    )
+    console_session_hours: int = _env(
+        "WORKBENCH_CONSOLE_SESSION_HOURS",
+        "a staff console sign-in ends after this many hours, however active",
+        default=12,
+    )
     log_level: str = _env("WORKBENCH_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR", default="INFO")
     log_format: str = _env(
         "WORKBENCH_LOG_FORMAT",
@@ -231,6 +244,42 @@ class Settings:
         "oldest client sync schema served (older apps get sync.schema_too_old)",
         default=1,
     )
+    # ---- media (brochure images) -----------------------------------------------------------
+    blob_store: str = _env(
+        "WORKBENCH_BLOB_STORE",
+        "where images are kept: `local` (the folder WORKBENCH_BLOB_DIR) or `s3` (an"
+        " S3-compatible object store, WORKBENCH_S3_*)",
+        default="local",
+    )
+    blob_dir: str | None = _env(
+        "WORKBENCH_BLOB_DIR",
+        "folder of the local blob store (`workbench dev`: <data dir>/blobs); unset, images"
+        " can be neither stored nor served (503) and the API and worker warn when they start",
+        default=None,
+    )
+    s3_endpoint: str | None = _env(
+        "WORKBENCH_S3_ENDPOINT", "`host[:port]` of the S3-compatible object store", default=None
+    )
+    s3_bucket: str | None = _env("WORKBENCH_S3_BUCKET", "bucket of the blobs", default=None)
+    s3_access_key: str | None = _env("WORKBENCH_S3_ACCESS_KEY", "S3 access key id", default=None)
+    s3_secret_key: str | None = _env("WORKBENCH_S3_SECRET_KEY", "S3 secret key", default=None)
+    s3_region: str = _env("WORKBENCH_S3_REGION", "S3 region of the bucket", default="us-east-1")
+    s3_secure: bool = _env(
+        "WORKBENCH_S3_SECURE", "reach the object store over HTTPS (false: plain HTTP)", default=True
+    )
+    media_url_ttl_seconds: int = _env(
+        "WORKBENCH_MEDIA_URL_TTL", "life of a signed media URL (/media/...), seconds", default=3600
+    )
+    max_brochure_image_bytes: int = _env(
+        "WORKBENCH_MAX_BROCHURE_IMAGE_BYTES",
+        "largest accepted brochure page image, bytes",
+        default=20_000_000,
+    )
+    max_brochure_image_pixels: int = _env(
+        "WORKBENCH_MAX_BROCHURE_IMAGE_PIXELS",
+        "most pixels (width x height) of an accepted brochure page image",
+        default=50_000_000,
+    )
     worker_metrics_port: int | None = _env(
         "WORKBENCH_WORKER_METRICS_PORT",
         "port of the worker's Prometheus endpoint (unset: none)",
@@ -240,6 +289,15 @@ class Settings:
     @property
     def signing_key(self) -> JwtKey:
         return self.jwt_keys[0]
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        """What a brochure page image may be (WORKBENCH_MAX_BROCHURE_IMAGE_*)."""
+        from workbench.media.images import ImageLimits
+
+        return ImageLimits(
+            max_bytes=self.max_brochure_image_bytes, max_pixels=self.max_brochure_image_pixels
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -285,6 +343,9 @@ _POSITIVE = (
     "confirmation_ttl_seconds",
     "confirmation_radius_m",
     "max_photo_bytes",
+    "media_url_ttl_seconds",
+    "max_brochure_image_bytes",
+    "max_brochure_image_pixels",
     "push_device_cap_per_hour",
     "push_lease_seconds",
     "push_max_attempts",
@@ -294,6 +355,8 @@ _POSITIVE = (
     "push_escalation_grace_minutes",
     "sync_retention_days",
     "sync_min_schema",
+    "console_idle_minutes",
+    "console_session_hours",
 )
 
 # A provider is configured completely or not at all.
@@ -334,7 +397,19 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append("WORKBENCH_LOG_FORMAT must be json or text")
     if "bank_name" in values and not 0 < len(values["bank_name"]) <= 40:
         problems.append("WORKBENCH_BANK_NAME must be 1 to 40 characters")
+    problems += _blob_store_problems(values)
     return problems
+
+
+def _blob_store_problems(values: Mapping[str, Any]) -> list[str]:
+    store = values.get("blob_store", "local")
+    if store not in ("local", "s3"):
+        return ["WORKBENCH_BLOB_STORE must be local or s3"]
+    if store == "s3":
+        needed = ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key")
+        if missing := [_env_name(name) for name in needed if not values.get(name)]:
+            return [f"WORKBENCH_BLOB_STORE=s3 also needs {', '.join(missing)}"]
+    return []
 
 
 _REQUIRED = {"database_url", "redis_url", "jwt_keys", "data_keys", "blind_index_key"}
@@ -439,6 +514,20 @@ def _parse_timezone(raw: str) -> str:
     return raw
 
 
+def _parse_host_port(raw: str) -> str:
+    host = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?", host):
+        raise ValueError(f"expected host[:port] without a scheme or path, got {raw!r}")
+    return host
+
+
+def _parse_bucket(raw: str) -> str:
+    bucket = raw.strip()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+        raise ValueError(f"{raw!r} is not a bucket name (3-63 of a-z, 0-9, '.' and '-')")
+    return bucket
+
+
 def _parse_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if not raw.startswith(tuple(f"{s}://" for s in schemes)):
@@ -470,6 +559,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "hms_base_url": _parse_url(("https", "http")),
     "hms_token_url": _parse_url(("https", "http")),
     "worker_metrics_port": _parse_int,
+    "blob_store": lambda raw: raw.strip().lower(),
+    "blob_dir": lambda raw: raw.strip(),
+    "s3_endpoint": _parse_host_port,
+    "s3_bucket": _parse_bucket,
 }
 
 

@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, Router, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.static_files import create_static_files_router
 
 from workbench.console import cookies, csrf, nav, sessions
@@ -241,7 +241,7 @@ def _greeting(hour: int) -> str:
 
 
 @get("/{path:path}", opt=visible_to(*nav.STAFF_ROLES), name="console:not-found")
-async def not_found(path: str) -> Response[Any]:
+async def not_found(path: FromPath[str]) -> Response[Any]:
     """Any other console path: signed in, the 404 page in the layout; otherwise sign in first
     (a signed-out browser learns nothing about which pages exist)."""
     raise NotFound("page")

@@ -1,0 +1,167 @@
+"""Product brochures: what marketing uploads, compliance reviews and RMs present and share.
+
+A brochure's content lives in versions. RMs only ever see a version that is published and live
+(`live_from` <= now < `live_until`); staff (marketing, compliance, admins) see every version of
+the brochures of their org subtree, with its review state.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from mobile_contracts.v1.customers import ProductCode, ProductRisk
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+TalkTrack = Annotated[str, msgspec.Meta(max_length=5000)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+MAX_PAGES = 30
+
+
+class BrochureStatus(enum.StrEnum):
+    """Where a version is in its review: draft -> pending_review -> approved | rejected ->
+    published -> unpublished; superseded once a newer version is published."""
+
+    DRAFT = "draft"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    UNPUBLISHED = "unpublished"
+    SUPERSEDED = "superseded"
+
+
+class LiveState(enum.StrEnum):
+    """Of a published version, as of the answer: before its window, in it, or after it."""
+
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    EXPIRED = "expired"
+
+
+class BrochureMeta(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """The `meta` part of an upload or an edit (multipart, with the page images as `pages`).
+
+    `pages` orders the pages of an edit: each entry is an image id already on the brochure (the
+    `image` of a page) or `upload:<n>`, the n-th (0-based) uploaded file. Left out, an upload's
+    files are the pages in order, and an edit without files keeps the pages as they are."""
+
+    title: Title
+    product_code: ProductCode
+    talk_track: TalkTrack = ""
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
+    pages: Annotated[list[str], msgspec.Meta(max_length=MAX_PAGES)] | None = None
+
+
+class Rendition(msgspec.Struct, kw_only=True):
+    """One size of a page, in both formats: WebP for the app, JPEG for anything else."""
+
+    width: int
+    height: int
+    webp: str
+    jpeg: str
+
+
+class Page(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A page and its renditions. A rendition not built yet (or that failed) is null: the page
+    shows a placeholder and the other pages are unaffected."""
+
+    number: int
+    image: str  # the source image's id (SHA-256, hex): stable while the image is unchanged
+    width: int
+    height: int
+    phone: Rendition | None = None
+    tablet: Rendition | None = None
+    thumb: Rendition | None = None
+
+
+class CatalogueItem(msgspec.Struct, kw_only=True):
+    """A brochure as RMs see it: its live version, with the product's facts."""
+
+    id: uuid.UUID
+    version: int
+    title: str
+    product_code: str
+    product_name: str
+    category: str
+    risk_level: ProductRisk
+    talk_track: str
+    tags: list[str]
+    pages: list[Page]
+    live_from: datetime | None
+    live_until: datetime | None
+    published_at: datetime
+
+
+class RejectRequest(msgspec.Struct, kw_only=True):
+    reason: Reason
+
+
+class PublishRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The live window, in RFC 3339 times (the bank's time zone applies to what is shown).
+    Neither given: live from now, with no end."""
+
+    live_from: datetime | None = None
+    live_until: datetime | None = None
+
+
+class VersionSummary(msgspec.Struct, kw_only=True):
+    version: int
+    status: BrochureStatus
+    live_state: LiveState | None  # for a published version
+    title: str
+    content_hash: str  # hex; an approval is bound to it
+    approved: bool  # compliance approved exactly this content
+    reject_reason: str | None
+    live_from: datetime | None
+    live_until: datetime | None
+    created_by: uuid.UUID
+    created_at: datetime
+    submitted_at: datetime | None
+    reviewed_by: uuid.UUID | None
+    reviewed_at: datetime | None
+    published_at: datetime | None
+    updated_at: datetime
+
+
+class StaffBrochure(msgspec.Struct, kw_only=True):
+    """A brochure as marketing and compliance see it: its latest version in full, and the
+    version that is published (if another)."""
+
+    id: uuid.UUID
+    owner_unit_id: uuid.UUID
+    created_by: uuid.UUID
+    created_at: datetime
+    latest: VersionSummary
+    product_code: str
+    product_name: str
+    category: str
+    risk_level: ProductRisk
+    talk_track: str
+    tags: list[str]
+    pages: list[Page]
+    published: VersionSummary | None
+    versions: list[VersionSummary]
+
+
+class StaffBrochureRow(msgspec.Struct, kw_only=True):
+    """A line of the staff's brochure list: the latest version, and what is live."""
+
+    id: uuid.UUID
+    title: str
+    product_code: str
+    product_name: str
+    risk_level: ProductRisk
+    version: int
+    status: BrochureStatus
+    updated_at: datetime
+    submitted_at: datetime | None
+    published_version: int | None
+    live_state: LiveState | None  # of the published version
+    live_from: datetime | None
+    live_until: datetime | None

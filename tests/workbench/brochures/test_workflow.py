@@ -1,0 +1,234 @@
+"""The compliance workflow over HTTP: upload, edit, submit, approve or reject, publish; an
+approval bound to the exact content; a new version under review while the old one stays live;
+every transition audited; RMs see only what is approved and live."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.helpers import bearer, login
+from tests.workbench.brochures.conftest import BROCHURES, STUDIO, ids, page_image
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+
+def status_of(body: dict[str, Any]) -> str:
+    status: str = body["latest"]["status"]
+    return status
+
+
+async def test_a_brochure_goes_from_upload_to_the_rms_catalogue_and_only_then(studio, db):
+    made = await studio.upload(page_image(), page_image((200, 40, 40)), title="稳享90天")
+    assert status_of(made) == "draft"
+    assert [p["number"] for p in made["pages"]] == [1, 2]
+    brochure = made["id"]
+    for action, who, status in (
+        ("submit", "marketing", "pending_review"),
+        ("approve", "compliance", "approved"),
+    ):
+        assert await studio.catalogue() == []
+        assert (
+            await studio.client.get(f"{BROCHURES}/{brochure}", headers=studio.rm)
+        ).status_code == 404
+        response = await studio.act(brochure, action, who)
+        assert response.status_code == 200, response.text
+        assert status_of(response.json()) == status
+    assert await studio.catalogue() == []
+    published = await studio.act(brochure, "publish", "marketing")
+    assert published.status_code == 200, published.text
+    assert published.json()["published"]["live_state"] == "live"
+
+    [item] = await studio.catalogue()
+    assert item["id"] == brochure
+    assert (item["title"], item["product_code"], item["risk_level"]) == ("稳享90天", "WM90", "R2")
+    assert item["product_name"] and item["category"]
+    one = await studio.client.get(f"{BROCHURES}/{brochure}", headers=studio.rm)
+    assert one.status_code == 200 and one.json()["version"] == 1
+
+    actions = await db.fetch(
+        "select action, actor_id, detail from audit_events where subject = $1 order by id",
+        f"brochure:{brochure}",
+    )
+    assert [a["action"] for a in actions] == [
+        "brochure.created", "brochure.submitted", "brochure.approved", "brochure.published",
+    ]  # fmt: skip
+
+
+async def test_a_rejection_carries_its_reason_and_an_edit_makes_a_draft_again(studio, db):
+    made = await studio.upload(page_image())
+    await studio.act(made["id"], "submit", "marketing")
+    refused = await studio.act(made["id"], "reject", "compliance", reason="缺少风险提示")
+    assert refused.status_code == 200, refused.text
+    assert status_of(refused.json()) == "rejected"
+    assert refused.json()["latest"]["reject_reason"] == "缺少风险提示"
+    assert (await studio.act(made["id"], "publish", "marketing")).json()["code"] == (
+        "brochure.not_approved"
+    )
+    edited = await studio.edit(made["id"], talk_track="稳健理财。理财非存款，产品有风险。")
+    assert edited.status_code == 200, edited.text
+    assert status_of(edited.json()) == "draft"
+    reason = await db.fetchval(
+        "select detail->>'reason' from audit_events where action = 'brochure.rejected'"
+    )
+    assert reason == "缺少风险提示"
+
+
+async def test_an_approval_is_voided_by_a_one_character_or_one_pixel_change_only(studio):
+    made = await studio.upload(page_image(), talk_track="稳健理财")
+    await studio.act(made["id"], "submit", "marketing")
+    await studio.act(made["id"], "approve", "compliance")
+
+    # A save that changes nothing keeps the approval.
+    same = await studio.edit(made["id"], talk_track="稳健理财")
+    assert status_of(same.json()) == "approved"
+    assert same.json()["latest"]["approved"] is True
+
+    changed = await studio.edit(made["id"], talk_track="稳健理财!")
+    assert status_of(changed.json()) == "draft"
+    assert changed.json()["latest"]["approved"] is False
+    publish = await studio.act(made["id"], "publish", "marketing")
+    assert publish.status_code == 409 and publish.json()["code"] == "brochure.not_approved"
+
+    # Approved again, then one pixel of the page changes.
+    await studio.edit(made["id"], talk_track="稳健理财")
+    await studio.act(made["id"], "submit", "marketing")
+    await studio.act(made["id"], "approve", "compliance")
+    image = Image.open(io.BytesIO(page_image())).convert("RGB")
+    image.putpixel((0, 0), (255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    repainted = await studio.edit(made["id"], out.getvalue(), talk_track="稳健理财")
+    assert status_of(repainted.json()) == "draft"
+    assert repainted.json()["latest"]["content_hash"] != changed.json()["latest"]["content_hash"]
+
+
+async def test_a_new_version_is_reviewed_while_the_old_one_stays_live(studio):
+    first = await studio.live(page_image(), title="第一版")
+    brochure = first["id"]
+    edited = await studio.edit(brochure, title="第二版")
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert (body["latest"]["version"], body["latest"]["status"]) == (2, "draft")
+    assert body["published"]["version"] == 1
+    await studio.act(brochure, "submit", "marketing")
+    # Under review, the version cannot be edited; the catalogue still shows version 1.
+    assert (await studio.edit(brochure, title="第三版")).json()["code"] == "brochure.in_review"
+    [item] = await studio.catalogue()
+    assert (item["version"], item["title"]) == (1, "第一版")
+    await studio.act(brochure, "approve", "compliance")
+    assert (await studio.act(brochure, "publish", "marketing")).status_code == 200
+    [item] = await studio.catalogue()
+    assert (item["version"], item["title"]) == (2, "第二版")
+    staff = (await studio.client.get(f"{STUDIO}/{brochure}", headers=studio.marketing)).json()
+    assert [(v["version"], v["status"]) for v in staff["versions"]] == [
+        (2, "published"), (1, "superseded"),
+    ]  # fmt: skip
+
+
+async def test_unpublished_and_expired_brochures_leave_the_catalogue(studio, db):
+    live = await studio.live(page_image())
+    assert ids(await studio.catalogue()) == {live["id"]}
+    assert (await studio.act(live["id"], "unpublish", "compliance")).status_code == 200
+    assert await studio.catalogue() == []
+    assert (
+        await studio.client.get(f"{BROCHURES}/{live['id']}", headers=studio.rm)
+    ).status_code == 404
+
+    other = await studio.live(page_image((10, 120, 60)), title="即将到期")
+    await db.execute(
+        "update brochure_versions set live_until = now() - interval '1 second'"
+        " where brochure_id = $1",
+        __import__("uuid").UUID(other["id"]),
+    )
+    assert await studio.catalogue() == []
+
+
+async def test_compliance_cannot_review_what_they_uploaded_themselves(studio):
+    # A marketing colleague moves to compliance: what they uploaded, someone else reviews.
+    created = await studio.client.post(
+        "/api/v1/admin/users",
+        json={"login": "zhou.mkt", "name": "周敏", "role": "marketing",
+              "org_unit_id": studio.marketing_unit, "password": "a-long-password-1"},
+        headers=studio.admin,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    author = bearer(await login(studio.client, "zhou.mkt", password="a-long-password-1"))
+    upload = await studio.client.post(
+        BROCHURES,
+        data={"meta": '{"title": "自审", "product_code": "WM90"}'},
+        files=[("pages", ("p.jpg", page_image(), "image/jpeg"))],
+        headers=author,
+    )
+    assert upload.status_code == 201, upload.text
+    brochure = upload.json()["id"]
+    assert (
+        await studio.client.post(f"{BROCHURES}/{brochure}/submit", headers=author)
+    ).status_code == 200
+    moved = await studio.client.post(
+        "/api/v1/admin/users",
+        json={"id": created.json()["id"], "login": "zhou.mkt", "name": "周敏", "role": "compliance",
+              "org_unit_id": studio.marketing_unit, "password": "a-long-password-1"},
+        headers=studio.admin,
+    )  # fmt: skip
+    assert moved.status_code in (200, 201), moved.text
+    reviewer = bearer(await login(studio.client, "zhou.mkt", password="a-long-password-1"))
+    refused = await studio.client.post(f"{BROCHURES}/{brochure}/approve", headers=reviewer)
+    assert refused.status_code == 403, refused.text
+    assert (await studio.act(brochure, "approve", "compliance")).status_code == 200
+
+
+async def test_roles_are_kept_apart(studio):
+    made = await studio.upload(page_image())
+    brochure = made["id"]
+    assert (
+        await studio.client.post(BROCHURES, data={"meta": "{}"}, headers=studio.rm)
+    ).status_code == 403
+    assert (await studio.act(brochure, "submit", "compliance")).status_code == 403
+    await studio.act(brochure, "submit", "marketing")
+    assert (await studio.act(brochure, "approve", "marketing")).status_code == 403
+    assert (await studio.client.get(STUDIO, headers=studio.rm)).status_code == 403
+    assert (await studio.client.get(BROCHURES, headers=studio.marketing)).status_code == 403
+
+
+async def test_a_bad_page_or_product_is_refused_and_nothing_is_stored(studio, db):
+    tiff = io.BytesIO()
+    Image.new("RGB", (50, 50), "red").save(tiff, format="TIFF")
+    refused = await studio.client.post(
+        BROCHURES,
+        data={"meta": '{"title": "伪装", "product_code": "WM90"}'},
+        files=[("pages", ("page.jpg", tiff.getvalue(), "image/jpeg"))],
+        headers=studio.marketing,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "image.not_allowed"
+    unknown = await studio.client.post(
+        BROCHURES,
+        data={"meta": '{"title": "无此产品", "product_code": "NOPE"}'},
+        files=[("pages", ("page.jpg", page_image(), "image/jpeg"))],
+        headers=studio.marketing,
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "brochure.unknown_product"
+    nul = await studio.client.post(
+        BROCHURES,
+        data={"meta": '{"title": "a\\u0000b", "product_code": "WM90"}'},
+        files=[("pages", ("page.jpg", page_image(), "image/jpeg"))],
+        headers=studio.marketing,
+    )
+    assert nul.status_code == 422, nul.text
+    assert "$.meta.title" in [e["path"] for e in nul.json()["errors"]]
+    assert await db.fetchval("select count(*) from brochures") == 0
+    assert await db.fetchval("select count(*) from brochure_images") == 0
+
+
+async def test_a_window_can_only_end_in_the_future(studio):
+    made = await studio.upload(page_image())
+    await studio.act(made["id"], "submit", "marketing")
+    await studio.act(made["id"], "approve", "compliance")
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    refused = await studio.act(made["id"], "publish", "marketing", live_until=past)
+    assert refused.status_code == 422 and refused.json()["code"] == "brochure.bad_window"

@@ -1,0 +1,271 @@
+"""SQL of product brochures: the only place that talks to PostgreSQL about them.
+
+Scope is applied here, in SQL: staff (marketing, compliance) see the brochures owned by units of
+their subtree (admins: all); RMs and branch heads see the live versions of brochures owned by a
+unit on their path to the root (head office brochures reach everyone).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from workbench.db import Connection
+from workbench.sql import Where
+
+Record = asyncpg.Record
+
+_VERSION = """
+    v.brochure_id, v.version, v.title, v.product_code, v.talk_track, v.tags, v.pages,
+    v.content_hash, v.status, v.approved_hash, v.reject_reason, v.live_from, v.live_until,
+    v.created_by, v.created_at, v.submitted_by, v.submitted_at, v.reviewed_by, v.reviewed_at,
+    v.published_by, v.published_at, v.updated_at
+"""
+_PRODUCT = "p.name as product_name, p.category, p.risk_level"
+# A published version is live from live_from (or its publication) until live_until (or ever).
+LIVE = "v.status = 'published' and coalesce(v.live_from, v.published_at) <= {0} " \
+    "and (v.live_until is null or v.live_until > {0})"  # fmt: skip
+# The viewer's unit is the owner unit or below it.
+_ON_VIEWERS_PATH = """
+    exists (select from org_units me join org_units owner on owner.id = b.owner_unit_id
+             where me.id = {0} and me.path like owner.path || '%')
+"""
+# The owner unit is the staff member's unit or below it (no root: the whole bank).
+_IN_STAFF_SCOPE = """
+    ({0}::uuid is null or b.owner_unit_id in (select s.id from org_subtree({0}) s(id)))
+"""
+
+
+async def insert_brochure(
+    conn: Connection, *, brochure_id: uuid.UUID, owner_unit_id: uuid.UUID, created_by: uuid.UUID
+) -> None:
+    await conn.execute(
+        "insert into brochures (id, owner_unit_id, created_by) values ($1, $2, $3)",
+        brochure_id,
+        owner_unit_id,
+        created_by,
+    )
+
+
+async def insert_version(conn: Connection, fields: dict[str, Any]) -> None:
+    columns = ", ".join(fields)
+    values = ", ".join(f"${n}" for n in range(1, len(fields) + 1))
+    await conn.execute(
+        f"insert into brochure_versions ({columns}) values ({values})", *fields.values()
+    )
+
+
+async def update_version(
+    conn: Connection, brochure_id: uuid.UUID, version: int, fields: dict[str, Any]
+) -> None:
+    """Set the given columns of one version (and its updated_at)."""
+    sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(fields, start=3))
+    await conn.execute(
+        f"update brochure_versions set {sets}, updated_at = now()"
+        " where brochure_id = $1 and version = $2",
+        brochure_id,
+        version,
+        *fields.values(),
+    )
+
+
+async def staff_brochure(
+    conn: Connection, brochure_id: uuid.UUID, *, scope_root: uuid.UUID | None, lock: bool = False
+) -> Record | None:
+    """The brochure (owner, creator), if in the staff member's scope; locked for a change."""
+    return await conn.fetchrow(
+        f"""
+        select b.id, b.owner_unit_id, b.created_by, b.created_at
+          from brochures b
+         where b.id = $1 and {_IN_STAFF_SCOPE.format("$2")}
+         {"for update of b" if lock else ""}
+        """,
+        brochure_id,
+        scope_root,
+    )
+
+
+async def versions(conn: Connection, brochure_id: uuid.UUID) -> list[Record]:
+    """Every version of a brochure, newest first, with its product's facts."""
+    return await conn.fetch(
+        f"""
+        select {_VERSION}, {_PRODUCT}
+          from brochure_versions v join products p on p.code = v.product_code
+         where v.brochure_id = $1
+         order by v.version desc
+        """,
+        brochure_id,
+    )
+
+
+async def staff_list(
+    conn: Connection,
+    *,
+    scope_root: uuid.UUID | None,
+    statuses: list[str] | None,
+    q: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """Brochures of the staff member's scope by their latest version, most recently changed
+    first; `statuses` filters on the latest version's status (`live`... are derived later)."""
+    where = Where()
+    where.add(_IN_STAFF_SCOPE, scope_root)
+    where.when(statuses, "v.status = any({}::text[])")
+    if q:
+        where.add("strpos(lower(v.title), lower({})) > 0", q)
+    if after is not None:
+        where.add("(v.updated_at, v.brochure_id) < ({}, {})", *after)
+    return await conn.fetch(
+        f"""
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id,
+               pv.version as published_version, pv.live_from as published_from,
+               pv.live_until as published_until, pv.published_at as published_on
+          from brochures b
+          join lateral (select * from brochure_versions lv where lv.brochure_id = b.id
+                         order by lv.version desc limit 1) v on true
+          join products p on p.code = v.product_code
+          left join brochure_versions pv on pv.brochure_id = b.id and pv.status = 'published'
+         where {where.sql}
+         order by v.updated_at desc, v.brochure_id desc
+         limit {where.param(limit)}
+        """,
+        *where.args,
+    )
+
+
+async def review_queue(conn: Connection, *, scope_root: uuid.UUID | None) -> list[Record]:
+    """Versions waiting for compliance, oldest submission first."""
+    return await conn.fetch(
+        f"""
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, b.created_by as brochure_created_by
+          from brochure_versions v
+          join brochures b on b.id = v.brochure_id
+          join products p on p.code = v.product_code
+         where v.status = 'pending_review' and {_IN_STAFF_SCOPE.format("$1")}
+         order by v.submitted_at, v.brochure_id
+        """,
+        scope_root,
+    )
+
+
+async def catalogue(
+    conn: Connection,
+    *,
+    viewer_unit_id: uuid.UUID,
+    now: datetime,
+    category: str | None,
+    tag: str | None,
+    max_risk: int | None,
+    q: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """Live versions the viewer may see, newest publication first."""
+    where = Where()
+    where.add(LIVE, now)
+    where.add(_ON_VIEWERS_PATH, viewer_unit_id)
+    where.when(category, "p.category = {}")
+    where.when(tag, "v.tags ? {}")
+    where.when(max_risk, "p.risk_level <= {}")
+    if q:
+        where.add(
+            "(strpos(lower(v.title), lower({0})) > 0 or strpos(lower(p.name), lower({0})) > 0"
+            " or strpos(lower(v.product_code), lower({0})) > 0"
+            " or strpos(lower(v.talk_track), lower({0})) > 0)",
+            q,
+        )
+    if after is not None:
+        where.add("(v.published_at, v.brochure_id) < ({}, {})", *after)
+    return await conn.fetch(
+        f"""
+        select {_VERSION}, {_PRODUCT}
+          from brochure_versions v
+          join brochures b on b.id = v.brochure_id
+          join products p on p.code = v.product_code
+         where {where.sql}
+         order by v.published_at desc, v.brochure_id desc
+         limit {where.param(limit)}
+        """,
+        *where.args,
+    )
+
+
+async def live_version(
+    conn: Connection, brochure_id: uuid.UUID, *, viewer_unit_id: uuid.UUID, now: datetime
+) -> Record | None:
+    """The live version of one brochure, if the viewer may see it now."""
+    return await conn.fetchrow(
+        f"""
+        select {_VERSION}, {_PRODUCT}
+          from brochure_versions v
+          join brochures b on b.id = v.brochure_id
+          join products p on p.code = v.product_code
+         where v.brochure_id = $1 and {LIVE.format("$3")} and {_ON_VIEWERS_PATH.format("$2")}
+        """,
+        brochure_id,
+        viewer_unit_id,
+        now,
+    )
+
+
+async def live_versions_of(
+    conn: Connection, brochure_ids: list[uuid.UUID], *, now: datetime
+) -> list[Record]:
+    """The live versions among these brochures, with their owner unit (for sync, which narrows
+    by the user's unit itself)."""
+    return await conn.fetch(
+        f"""
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id
+          from brochure_versions v
+          join brochures b on b.id = v.brochure_id
+          join products p on p.code = v.product_code
+         where v.brochure_id = any($1::uuid[]) and {LIVE.format("$2")}
+        """,
+        brochure_ids,
+        now,
+    )
+
+
+async def product(conn: Connection, code: str) -> Record | None:
+    return await conn.fetchrow(
+        "select code, name, category, risk_level, active from products where code = $1", code
+    )
+
+
+async def customer_risk(
+    conn: Connection, customer_id: uuid.UUID, *, owner_id: uuid.UUID
+) -> int | None:
+    """The assessed risk level (1-5) of one of this RM's own customers."""
+    level: int | None = await conn.fetchval(
+        "select risk_level from customers where id = $1 and owner_id = $2", customer_id, owner_id
+    )
+    return level
+
+
+async def images(conn: Connection, shas: list[bytes]) -> list[Record]:
+    """Width and height of source images."""
+    return await conn.fetch(
+        "select sha256, width, height from brochure_images where sha256 = any($1::bytea[])", shas
+    )
+
+
+async def any_brochure(conn: Connection) -> bool:
+    found: bool = await conn.fetchval("select exists (select from brochures)")
+    return found
+
+
+async def products(conn: Connection) -> list[Record]:
+    """Every active product (for the demo brochures)."""
+    return await conn.fetch(
+        "select code, name, category, risk_level from products where active order by code"
+    )
+
+
+async def user_for_login(conn: Connection, login: str) -> Record | None:
+    return await conn.fetchrow(
+        "select id, role, org_unit_id from users where lower(login) = lower($1) and active", login
+    )

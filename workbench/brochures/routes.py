@@ -1,0 +1,323 @@
+"""Brochure endpoints: the RMs' catalogue, and upload, review and publication for staff."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from mobile_contracts.v1 import brochures as wire
+from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.customers import ProductRisk
+from mobile_contracts.v1.identity import Role
+from workbench.access import Caller, requires_role
+from workbench.brochures import views, workflow
+from workbench.db import Connection
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
+from workbench.nul import NUL_MESSAGE, find_nul
+from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+UPLOAD_LIMIT = 200_000_000  # 30 pages of up to 20 MB, with room for the form
+PRESENTERS = [requires_role(Role.RM, Role.BRANCH_HEAD)]
+AUTHORS = [requires_role(Role.MARKETING, Role.ADMIN)]
+REVIEWERS = [requires_role(Role.COMPLIANCE)]
+PUBLISHERS = [requires_role(Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)]
+STAFF = [requires_role(Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)]
+_MOVED_ON = (
+    "The brochure is not in a state that allows this (`brochure.illegal_transition`, "
+    "`brochure.in_review`, `brochure.not_approved`, `brochure.not_published`, with "
+    "`current_status`)"
+)
+_BAD_UPLOAD = (
+    "A page is not an acceptable image (`image.not_allowed`, `image.too_large`, "
+    "`image.too_many_pixels`, `image.corrupt`), the product is unknown "
+    "(`brochure.unknown_product`), or the pages do not add up (`brochure.no_pages`, "
+    "`brochure.bad_page`, `brochure.too_many_pages`)"
+)
+
+
+@dataclass
+class BrochureUpload:
+    """Multipart form data: `meta` (JSON, see BrochureMeta) and the page images as `pages`."""
+
+    meta: str
+    pages: list[UploadFile] = field(default_factory=list)
+
+
+class BrochureController(Controller):
+    """RMs present and share approved, published and live brochures only; marketing uploads
+    and edits, compliance reviews, either publishes."""
+
+    path = "/api/v1/brochures"
+    tags = ["brochures"]
+
+    @get("", operation_id="listBrochures", guards=PRESENTERS)
+    async def catalogue(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        category: FromQuery[str | None] = None,
+        tag: FromQuery[str | None] = None,
+        risk_level: FromQuery[ProductRisk | None] = None,
+        q: FromQuery[str | None] = None,
+        customer_id: FromQuery[uuid.UUID | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[wire.CatalogueItem]:
+        """The brochure catalogue: live brochures I may present, newest first.
+
+        Filters: product `category`, `tag`, highest product `risk_level` (R1-R5), text `q`
+        (title, product, talk track). With `customer_id` (one of my customers) only brochures
+        suitable for them: never a product above their assessed risk level. Page images come
+        as short-lived signed URLs per size (phone, tablet, thumb) and format (webp, jpeg).
+        """
+        filters = views.CatalogueFilters(
+            category=category, tag=tag, risk_level=risk_level, q=q, customer_id=customer_id
+        )
+        return await views.catalogue(
+            db, caller=caller, filters=filters, sign=_signer(request), cursor=cursor, limit=limit
+        )
+
+    @get("/{brochure_id:uuid}", operation_id="getBrochure", guards=PRESENTERS)
+    async def brochure(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+    ) -> wire.CatalogueItem:
+        """One live brochure (404 unless it is live for me)."""
+        return await views.live_brochure(
+            db, caller=caller, brochure_id=brochure_id, sign=_signer(request)
+        )
+
+    @get(
+        "/{brochure_id:uuid}/pages/{number:int}/{rendition:str}",
+        operation_id="getBrochurePage",
+        guards=PRESENTERS,
+        media_type="image/webp",
+        include_in_schema=False,
+    )
+    async def page(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+        number: FromPath[int],
+        rendition: FromPath[str],
+    ) -> Response[Any]:
+        """A page image of a live brochure (`phone.webp`, `tablet.jpeg`, `thumb.webp`...), for
+        the app's offline copy; with ETag and Range."""
+        from workbench.media.routes import serve_blob
+
+        size, _, fmt = rendition.partition(".")
+        key = await views.live_page_image(
+            db, caller=caller, brochure_id=brochure_id, number=number, size=size, fmt=fmt
+        )
+        return await serve_blob(
+            request, request.app.state.blobs, key,
+            content_type="image/webp" if fmt == "webp" else "image/jpeg",
+            cache_control="private, max-age=86400",
+        )  # fmt: skip
+
+    @post("", operation_id="uploadBrochure", guards=AUTHORS, status_code=HTTP_201_CREATED,
+          request_max_body_size=UPLOAD_LIMIT, opt={ERRORS: {422: _BAD_UPLOAD}})  # fmt: skip
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: Annotated[BrochureUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> wire.StaffBrochure:
+        """Upload a brochure: a draft, owned by my unit.
+
+        Multipart form data: `meta` (JSON: `title`, `product_code` of an existing product,
+        `talk_track`, `tags`) and one `pages` file per page, in order: JPEG, PNG or WEBP,
+        recognised by their content. Each image is stripped of its metadata, turned upright,
+        and gets phone, tablet and thumbnail renditions built by the worker.
+        """
+        meta, files = await _upload(data)
+        brochure_id = await workflow.create(
+            db, caller=caller, meta=meta, files=files, store_image=_image_store(request, db, caller)
+        )
+        return await _staff_view(request, db, caller, brochure_id)
+
+    @put("/{brochure_id:uuid}", operation_id="editBrochure", guards=AUTHORS,
+         request_max_body_size=UPLOAD_LIMIT,
+         opt={ERRORS: {409: _MOVED_ON, 422: _BAD_UPLOAD}})  # fmt: skip
+    async def edit(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+        data: Annotated[BrochureUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> wire.StaffBrochure:
+        """Edit a brochure's working version (a published one gets a new version).
+
+        As the upload; `meta.pages` orders the pages (image ids of this brochure and
+        `upload:<n>` for the n-th file). A change voids an approval; a save that changes
+        nothing does not. The published version stays live until a new one replaces it.
+        """
+        meta, files = await _upload(data)
+        await workflow.edit(
+            db, caller=caller, brochure_id=brochure_id, meta=meta, files=files,
+            store_image=_image_store(request, db, caller),
+        )  # fmt: skip
+        return await _staff_view(request, db, caller, brochure_id)
+
+    @post("/{brochure_id:uuid}/submit", operation_id="submitBrochure", guards=AUTHORS,
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+    async def submit(
+        self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+    ) -> wire.StaffBrochure:  # fmt: skip
+        """Send the working version to compliance for review."""
+        await workflow.submit(db, caller=caller, brochure_id=brochure_id)
+        return await _staff_view(request, db, caller, brochure_id)
+
+    @post("/{brochure_id:uuid}/approve", operation_id="approveBrochure", guards=REVIEWERS,
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+    async def approve(
+        self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+    ) -> wire.StaffBrochure:  # fmt: skip
+        """Approve exactly the content under review (not my own upload)."""
+        await workflow.approve(db, caller=caller, brochure_id=brochure_id)
+        return await _staff_view(request, db, caller, brochure_id)
+
+    @post("/{brochure_id:uuid}/reject", operation_id="rejectBrochure", guards=REVIEWERS,
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+    async def reject(
+        self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.RejectRequest],
+    ) -> wire.StaffBrochure:  # fmt: skip
+        """Send the version under review back to marketing, with the reason."""
+        await workflow.reject(db, caller=caller, brochure_id=brochure_id, reason=data.reason)
+        return await _staff_view(request, db, caller, brochure_id)
+
+    @post("/{brochure_id:uuid}/publish", operation_id="publishBrochure", guards=PUBLISHERS,
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+    async def publish(
+        self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.PublishRequest | None] = None,
+    ) -> wire.StaffBrochure:  # fmt: skip
+        """Publish the approved version within a window (`live_from`, `live_until`).
+
+        The window is enforced whenever the brochure is read: it goes live and expires at its
+        times without any job. The version published before is replaced.
+        """
+        await workflow.publish(
+            db, caller=caller, brochure_id=brochure_id, window=data or wire.PublishRequest()
+        )
+        return await _staff_view(request, db, caller, brochure_id)
+
+    @post("/{brochure_id:uuid}/unpublish", operation_id="unpublishBrochure", guards=PUBLISHERS,
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+    async def unpublish(
+        self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+    ) -> wire.StaffBrochure:  # fmt: skip
+        """Take the published version off the catalogue and off RMs' devices."""
+        await workflow.unpublish(db, caller=caller, brochure_id=brochure_id)
+        return await _staff_view(request, db, caller, brochure_id)
+
+
+class StaffBrochuresController(Controller):
+    """The brochures of a staff member's org subtree, in every state."""
+
+    path = "/api/v1/studio/brochures"
+    tags = ["brochures"]
+    guards = STAFF
+
+    @get("", operation_id="listStudioBrochures")
+    async def brochures(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        status: FromQuery[list[wire.BrochureStatus] | None] = None,
+        q: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[wire.StaffBrochureRow]:
+        """Brochures of my subtree by their latest version, most recently changed first."""
+        return await views.staff_list(
+            db, caller=caller, statuses=status, q=q, cursor=cursor, limit=limit
+        )
+
+    @get("/review-queue", operation_id="brochureReviewQueue")
+    async def review_queue(self, db: Db, caller: CurrentCaller) -> list[wire.StaffBrochureRow]:
+        """Versions waiting for compliance, oldest submission first."""
+        return await views.review_queue(db, caller=caller)
+
+    @get("/{brochure_id:uuid}", operation_id="getStudioBrochure")
+    async def brochure(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+    ) -> wire.StaffBrochure:
+        """One brochure of my subtree: its latest version in full, and every version."""
+        return await _staff_view(request, db, caller, brochure_id)
+
+
+async def _upload(data: BrochureUpload) -> tuple[wire.BrochureMeta, list[workflow.Upload]]:
+    try:
+        meta = msgspec.json.decode(data.meta, type=wire.BrochureMeta)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(extra=[{"message": f"{exc}".replace("`$", "`$.meta")}]) from None
+    except msgspec.DecodeError:
+        raise ValidationException(extra=[{"key": "meta", "message": "not valid JSON"}]) from None
+    if where := find_nul(msgspec.to_builtins(meta), "$.meta"):
+        raise ValidationException(extra=[{"message": f"{NUL_MESSAGE} - at `{where}`"}])
+    files = [workflow.Upload(data=await f.read(), filename=f.filename) for f in data.pages]
+    return meta, files
+
+
+def _signer(request: Request[Any, Any, Any]) -> views.SignUrl:
+    state = request.app.state
+    ttl = state.settings.media_url_ttl_seconds
+    return lambda key: state.media_signer.url(key, ttl)
+
+
+def _image_store(
+    request: Request[Any, Any, Any], db: Connection, caller: Caller
+) -> workflow.StoreImage:
+    from workbench.media import service as media
+
+    state = request.app.state
+
+    wake = media.wake_worker(state.redis, state.settings.redis_prefix)
+
+    async def store(raw: bytes) -> bytes:
+        image = await media.store_source_image(
+            db, state.blobs, raw, limits=state.settings.image_limits, uploaded_by=caller.user_id,
+            enqueue=wake,
+        )  # fmt: skip
+        return image.sha256
+
+    return store
+
+
+async def _staff_view(
+    request: Request[Any, Any, Any], db: Db, caller: Caller, brochure_id: uuid.UUID
+) -> wire.StaffBrochure:
+    return await views.staff_brochure(
+        db, caller=caller, brochure_id=brochure_id, sign=_signer(request)
+    )
+
+
+ROUTES = [BrochureController, StaffBrochuresController]

@@ -1,0 +1,287 @@
+"""What RMs and staff see of brochures: the catalogue, one brochure, the staff lists.
+
+Pages carry their renditions as short-lived signed URLs (`/media/...`), built from the
+content-addressed rendition rows: a page whose rendition is not ready (or failed) has none, and
+the brochure's other pages are unaffected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mobile_contracts.v1 import brochures as wire
+from mobile_contracts.v1.common import Page as PageOf
+from mobile_contracts.v1.customers import ProductRisk
+from workbench.access import Caller
+from workbench.brochures import queries
+from workbench.db import Connection
+from workbench.errors import NotFound
+from workbench.media import renditions as media_renditions
+from workbench.media import service as media
+from workbench.pagination import decode_cursor, encode_cursor
+
+Status = wire.BrochureStatus
+SignUrl = Callable[[str], str]
+"""Turns a blob key into a short-lived signed URL."""
+
+
+@dataclass(frozen=True)
+class CatalogueFilters:
+    category: str | None = None
+    tag: str | None = None
+    risk_level: ProductRisk | None = None
+    q: str | None = None
+    customer_id: uuid.UUID | None = None  # only brochures suitable for this customer of mine
+
+
+async def catalogue(
+    conn: Connection,
+    *,
+    caller: Caller,
+    filters: CatalogueFilters,
+    sign: SignUrl,
+    cursor: str | None,
+    limit: int,
+    now: datetime | None = None,
+) -> PageOf[wire.CatalogueItem]:
+    """Live brochures the caller may present, newest first; suitability is SQL, not a filter
+    after the fact: never a product above the customer's assessed risk level."""
+    max_risk = int(filters.risk_level.value[1]) if filters.risk_level else None
+    if filters.customer_id is not None:
+        level = await queries.customer_risk(conn, filters.customer_id, owner_id=caller.user_id)
+        if level is None:
+            raise NotFound("customer")
+        max_risk = level if max_risk is None else min(max_risk, level)
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.catalogue(
+        conn,
+        viewer_unit_id=caller.org_unit_id,
+        now=now or datetime.now(UTC),
+        category=filters.category,
+        tag=filters.tag,
+        max_risk=max_risk,
+        q=filters.q,
+        after=after,
+        limit=limit + 1,
+    )
+    more, rows = len(rows) > limit, rows[:limit]
+    pages = await _pages_by_version(conn, rows, sign)
+    items = [catalogue_item(r, pages[_key(r)]) for r in rows]
+    next_cursor = (
+        encode_cursor([rows[-1]["published_at"], rows[-1]["brochure_id"]]) if more else None
+    )
+    return PageOf[wire.CatalogueItem](items=items, next_cursor=next_cursor)
+
+
+async def live_brochure(
+    conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, sign: SignUrl,
+    now: datetime | None = None,
+) -> wire.CatalogueItem:  # fmt: skip
+    """One brochure as the RM may present it now; 404 unless it is live for them."""
+    row = await queries.live_version(
+        conn, brochure_id, viewer_unit_id=caller.org_unit_id, now=now or datetime.now(UTC)
+    )
+    if row is None:
+        raise NotFound("brochure")
+    pages = await _pages_by_version(conn, [row], sign)
+    return catalogue_item(row, pages[_key(row)])
+
+
+async def live_page_image(
+    conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, number: int, size: str, fmt: str,
+) -> str:  # fmt: skip
+    """The blob key of one rendition of a page of a brochure live for the caller (404 if not,
+    or not built)."""
+    row = await queries.live_version(
+        conn, brochure_id, viewer_unit_id=caller.org_unit_id, now=datetime.now(UTC)
+    )
+    if row is None or not 1 <= number <= len(row["pages"]):
+        raise NotFound("brochure")
+    image = bytes(row["pages"][number - 1])
+    spec = media_renditions.spec_for(size, fmt)
+    found = (await media.renditions_of(conn, [image])).get(image, {}).get(spec.name)
+    if found is None or found.status != "ready" or found.blob_key is None:
+        raise NotFound("rendition")
+    return found.blob_key
+
+
+def catalogue_item(row: queries.Record, pages: list[wire.Page]) -> wire.CatalogueItem:
+    return wire.CatalogueItem(
+        id=row["brochure_id"],
+        version=row["version"],
+        title=row["title"],
+        product_code=row["product_code"],
+        product_name=row["product_name"],
+        category=row["category"],
+        risk_level=ProductRisk(f"R{row['risk_level']}"),
+        talk_track=row["talk_track"],
+        tags=list(row["tags"]),
+        pages=pages,
+        live_from=row["live_from"],
+        live_until=row["live_until"],
+        published_at=row["published_at"],
+    )
+
+
+# ---- staff ---------------------------------------------------------------------------------
+
+
+async def staff_brochure(
+    conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, sign: SignUrl,
+    now: datetime | None = None,
+) -> wire.StaffBrochure:  # fmt: skip
+    """A brochure of the staff member's scope: the latest version in full and every version."""
+    brochure = await queries.staff_brochure(conn, brochure_id, scope_root=caller.scope_root)
+    if brochure is None:
+        raise NotFound("brochure")
+    history = await queries.versions(conn, brochure_id)
+    latest = history[0]
+    now = now or datetime.now(UTC)
+    published = next((v for v in history if v["status"] == Status.PUBLISHED.value), None)
+    pages = await _pages_by_version(conn, [latest], sign)
+    return wire.StaffBrochure(
+        id=brochure["id"],
+        owner_unit_id=brochure["owner_unit_id"],
+        created_by=brochure["created_by"],
+        created_at=brochure["created_at"],
+        latest=version_summary(latest, now),
+        product_code=latest["product_code"],
+        product_name=latest["product_name"],
+        category=latest["category"],
+        risk_level=ProductRisk(f"R{latest['risk_level']}"),
+        talk_track=latest["talk_track"],
+        tags=list(latest["tags"]),
+        pages=pages[_key(latest)],
+        published=version_summary(published, now) if published else None,
+        versions=[version_summary(v, now) for v in history],
+    )
+
+
+async def staff_list(
+    conn: Connection,
+    *,
+    caller: Caller,
+    statuses: list[Status] | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+    now: datetime | None = None,
+) -> PageOf[wire.StaffBrochureRow]:
+    """The brochures of the staff member's scope, most recently changed first."""
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.staff_list(
+        conn,
+        scope_root=caller.scope_root,
+        statuses=[s.value for s in statuses] if statuses else None,
+        q=q,
+        after=after,
+        limit=limit + 1,
+    )
+    more, rows = len(rows) > limit, rows[:limit]
+    now = now or datetime.now(UTC)
+    items = [_staff_row(r, now) for r in rows]
+    next_cursor = encode_cursor([rows[-1]["updated_at"], rows[-1]["brochure_id"]]) if more else None
+    return PageOf[wire.StaffBrochureRow](items=items, next_cursor=next_cursor)
+
+
+async def review_queue(
+    conn: Connection, *, caller: Caller, now: datetime | None = None
+) -> list[wire.StaffBrochureRow]:
+    """What compliance has to review, oldest submission first."""
+    now = now or datetime.now(UTC)
+    return [
+        _staff_row(r, now) for r in await queries.review_queue(conn, scope_root=caller.scope_root)
+    ]
+
+
+def _staff_row(row: queries.Record, now: datetime) -> wire.StaffBrochureRow:
+    published = row.get("published_version")
+    state = None
+    if published is not None:
+        start = row["published_from"] or row["published_on"]
+        state = (
+            wire.LiveState.SCHEDULED if now < start
+            else wire.LiveState.EXPIRED if row["published_until"] and now >= row["published_until"]
+            else wire.LiveState.LIVE
+        )  # fmt: skip
+    return wire.StaffBrochureRow(
+        id=row["brochure_id"],
+        title=row["title"],
+        product_code=row["product_code"],
+        product_name=row["product_name"],
+        risk_level=ProductRisk(f"R{row['risk_level']}"),
+        version=row["version"],
+        status=Status(row["status"]),
+        updated_at=row["updated_at"],
+        submitted_at=row["submitted_at"],
+        published_version=published,
+        live_state=state,
+        live_from=row.get("published_from"),
+        live_until=row.get("published_until"),
+    )
+
+
+def version_summary(row: queries.Record, now: datetime) -> wire.VersionSummary:
+    return wire.VersionSummary(
+        version=row["version"],
+        status=Status(row["status"]),
+        live_state=live_state(row, now),
+        title=row["title"],
+        content_hash=bytes(row["content_hash"]).hex(),
+        approved=row["approved_hash"] is not None
+        and bytes(row["approved_hash"]) == bytes(row["content_hash"]),
+        reject_reason=row["reject_reason"],
+        live_from=row["live_from"],
+        live_until=row["live_until"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        submitted_at=row["submitted_at"],
+        reviewed_by=row["reviewed_by"],
+        reviewed_at=row["reviewed_at"],
+        published_at=row["published_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def live_state(row: queries.Record, now: datetime) -> wire.LiveState | None:
+    """Of a published version: before, in or after its window, as of `now`."""
+    if row["status"] != Status.PUBLISHED.value:
+        return None
+    start = row["live_from"] or row["published_at"]
+    if start is not None and now < start:
+        return wire.LiveState.SCHEDULED
+    if row["live_until"] is not None and now >= row["live_until"]:
+        return wire.LiveState.EXPIRED
+    return wire.LiveState.LIVE
+
+
+# ---- pages -----------------------------------------------------------------------------------
+
+
+def _key(row: queries.Record) -> tuple[uuid.UUID, int]:
+    return row["brochure_id"], row["version"]
+
+
+async def _pages_by_version(
+    conn: Connection, rows: list[queries.Record], sign: SignUrl
+) -> dict[tuple[uuid.UUID, int], list[wire.Page]]:
+    """The pages of each version, with signed rendition URLs (two round trips in all)."""
+    images = sorted({bytes(p) for r in rows for p in r["pages"]})
+    sizes = {r["sha256"]: (r["width"], r["height"]) for r in await queries.images(conn, images)}
+    built = await media.renditions_of(conn, images)
+    result = {}
+    for row in rows:
+        pages = []
+        for number, raw in enumerate(row["pages"], start=1):
+            image = bytes(raw)
+            width, height = sizes.get(image, (0, 0))
+            renditions = media_renditions.page_renditions(built.get(image, {}), sign)
+            pages.append(
+                wire.Page(number=number, image=image.hex(), width=width, height=height,
+                          **renditions)
+            )  # fmt: skip
+        result[_key(row)] = pages
+    return result

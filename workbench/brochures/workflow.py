@@ -1,0 +1,346 @@
+"""The compliance workflow of brochures: upload, edit, submit, approve or reject, publish.
+
+    draft -> pending_review -> approved | rejected -> published -> unpublished
+                                                   (superseded when a newer version is published)
+
+Rules:
+- An approval is bound to the content hash compliance saw: an edit that changes the content voids
+  it (the version is a draft again); a save that changes nothing keeps it.
+- Editing a version that was published (or unpublished, or superseded) makes a new version; the
+  published one stays live until the new one is published in its place.
+- A version under review cannot be edited; compliance approves or rejects it first.
+- Compliance cannot approve (or reject) a version they created or submitted themselves.
+- Only an approved version is published, within a window; whether it is live is decided when it
+  is read, so no job is needed for it to go live or expire.
+- Every transition is in `audit_events`, with who and why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import brochures as wire
+from workbench.access import Caller
+from workbench.audit import queries as audit
+from workbench.brochures import queries
+from workbench.brochures.content import Content
+from workbench.db import Connection
+from workbench.errors import Conflict, DomainError, Forbidden, NotFound
+from workbench.ids import uuid7
+
+Status = wire.BrochureStatus
+UPLOAD_REF = "upload:"
+StoreImage = Callable[[bytes], Awaitable[bytes]]
+"""Ingests and stores one uploaded page image; returns its SHA-256 (the media service)."""
+
+
+class BrochureConflict(Conflict):
+    """The brochure is not in a state that allows this; `code` says which rule."""
+
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.code = code
+
+
+class BadBrochure(DomainError):
+    status, title = 422, "Invalid brochure"
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded page file, as received."""
+
+    data: bytes
+    filename: str | None = None
+
+
+async def create(
+    conn: Connection,
+    *,
+    caller: Caller,
+    meta: wire.BrochureMeta,
+    files: Sequence[Upload],
+    store_image: StoreImage,
+) -> uuid.UUID:
+    """A new brochure (owned by the uploader's unit) with its first version, a draft."""
+    if not files:
+        raise BadBrochure("brochure.no_pages", "Upload at least one page image (`pages`)")
+    uploaded = [await store_image(f.data) for f in files]
+    pages = _pages(meta.pages, existing=set(), uploaded=uploaded)
+    content = await _content(conn, meta, pages)
+    brochure_id = uuid7()
+    await queries.insert_brochure(
+        conn, brochure_id=brochure_id, owner_unit_id=caller.org_unit_id, created_by=caller.user_id
+    )
+    await queries.insert_version(conn, _new_version(brochure_id, 1, content, caller))
+    await _audit(conn, caller, "brochure.created", brochure_id, version=1)
+    return brochure_id
+
+
+async def edit(
+    conn: Connection,
+    *,
+    caller: Caller,
+    brochure_id: uuid.UUID,
+    meta: wire.BrochureMeta,
+    files: Sequence[Upload],
+    store_image: StoreImage,
+) -> None:
+    """Change the working version (or start a new one after publication); see the rules."""
+    await _brochure(conn, caller, brochure_id)
+    history = await queries.versions(conn, brochure_id)
+    latest = history[0]
+    uploaded = [await store_image(f.data) for f in files]
+    known = {bytes(p) for v in history for p in v["pages"]}
+    if meta.pages is None and not uploaded:
+        pages = [bytes(p) for p in latest["pages"]]
+    else:
+        pages = _pages(meta.pages, existing=known, uploaded=uploaded)
+    content = await _content(conn, meta, pages)
+    digest = content.digest()
+    status = Status(latest["status"])
+    if digest == bytes(latest["content_hash"]):
+        return  # a save that changes nothing changes nothing, an approval included
+    if status is Status.PENDING_REVIEW:
+        raise BrochureConflict(
+            "brochure.in_review", "This version is being reviewed; wait for the decision"
+        )
+    if status in (Status.PUBLISHED, Status.UNPUBLISHED, Status.SUPERSEDED):
+        version = latest["version"] + 1
+        await queries.insert_version(conn, _new_version(brochure_id, version, content, caller))
+        await _audit(conn, caller, "brochure.new_version", brochure_id, version=version)
+        return
+    await queries.update_version(
+        conn,
+        brochure_id,
+        latest["version"],
+        {**_content_columns(content), "status": Status.DRAFT.value, "approved_hash": None},
+    )
+    if status is Status.APPROVED:
+        await _audit(
+            conn, caller, "brochure.approval_voided", brochure_id, version=latest["version"]
+        )
+    await _audit(conn, caller, "brochure.edited", brochure_id, version=latest["version"])
+
+
+async def submit(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -> None:
+    """Send the working version to compliance."""
+    await _brochure(conn, caller, brochure_id)
+    latest = (await queries.versions(conn, brochure_id))[0]
+    _require(latest, {Status.DRAFT, Status.REJECTED}, "submit")
+    await queries.update_version(
+        conn,
+        brochure_id,
+        latest["version"],
+        {"status": Status.PENDING_REVIEW.value, "submitted_by": caller.user_id,
+         "submitted_at": _now(), "reject_reason": None},
+    )  # fmt: skip
+    await _audit(conn, caller, "brochure.submitted", brochure_id, version=latest["version"])
+
+
+async def approve(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -> None:
+    """Compliance approves exactly the content under review."""
+    latest = await _under_review(conn, caller, brochure_id)
+    await queries.update_version(
+        conn,
+        brochure_id,
+        latest["version"],
+        {"status": Status.APPROVED.value, "approved_hash": bytes(latest["content_hash"]),
+         "reviewed_by": caller.user_id, "reviewed_at": _now()},
+    )  # fmt: skip
+    await _audit(
+        conn, caller, "brochure.approved", brochure_id, version=latest["version"],
+        content_hash=bytes(latest["content_hash"]).hex(),
+    )  # fmt: skip
+
+
+async def reject(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, reason: str) -> None:
+    """Compliance sends the version back, with the reason marketing reads."""
+    latest = await _under_review(conn, caller, brochure_id)
+    reason = reason.strip()
+    if not reason:
+        raise BadBrochure("brochure.reason_required", "Say why the brochure is rejected")
+    await queries.update_version(
+        conn,
+        brochure_id,
+        latest["version"],
+        {"status": Status.REJECTED.value, "reject_reason": reason,
+         "reviewed_by": caller.user_id, "reviewed_at": _now()},
+    )  # fmt: skip
+    await _audit(
+        conn, caller, "brochure.rejected", brochure_id, version=latest["version"], reason=reason
+    )
+
+
+async def publish(
+    conn: Connection,
+    *,
+    caller: Caller,
+    brochure_id: uuid.UUID,
+    window: wire.PublishRequest,
+    now: datetime | None = None,
+) -> None:
+    """Publish the approved version within its window (or change the window of the published
+    one); the version published before it is superseded."""
+    now = now or _now()
+    live_from, live_until = window.live_from, window.live_until
+    if live_until is not None and live_until <= max(live_from or now, now):
+        raise BadBrochure("brochure.bad_window", "`live_until` must be after now and `live_from`")
+    await _brochure(conn, caller, brochure_id)
+    history = await queries.versions(conn, brochure_id)
+    latest = history[0]
+    status = Status(latest["status"])
+    if status not in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED) or (
+        latest["approved_hash"] is None
+        or bytes(latest["approved_hash"]) != bytes(latest["content_hash"])
+    ):
+        raise BrochureConflict(
+            "brochure.not_approved",
+            "Only a version compliance approved can be published",
+            current_status=status.value,
+        )
+    for older in history[1:]:
+        if older["status"] == Status.PUBLISHED.value:
+            await queries.update_version(
+                conn, brochure_id, older["version"], {"status": Status.SUPERSEDED.value}
+            )
+    await queries.update_version(
+        conn,
+        brochure_id,
+        latest["version"],
+        {"status": Status.PUBLISHED.value, "live_from": live_from, "live_until": live_until,
+         "published_by": caller.user_id, "published_at": now},
+    )  # fmt: skip
+    await _audit(
+        conn, caller, "brochure.published", brochure_id, version=latest["version"],
+        live_from=live_from.isoformat() if live_from else None,
+        live_until=live_until.isoformat() if live_until else None,
+    )  # fmt: skip
+
+
+async def unpublish(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -> None:
+    """Take the published version off the catalogue and off every device at once."""
+    await _brochure(conn, caller, brochure_id)
+    published = [
+        v
+        for v in await queries.versions(conn, brochure_id)
+        if v["status"] == Status.PUBLISHED.value
+    ]
+    if not published:
+        raise BrochureConflict("brochure.not_published", "No version of this brochure is published")
+    version = published[0]["version"]
+    await queries.update_version(conn, brochure_id, version, {"status": "unpublished"})
+    await _audit(conn, caller, "brochure.unpublished", brochure_id, version=version)
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+async def _brochure(conn: Connection, caller: Caller, brochure_id: uuid.UUID) -> queries.Record:
+    row = await queries.staff_brochure(conn, brochure_id, scope_root=caller.scope_root, lock=True)
+    if row is None:
+        raise NotFound("brochure")
+    return row
+
+
+async def _under_review(conn: Connection, caller: Caller, brochure_id: uuid.UUID) -> queries.Record:
+    await _brochure(conn, caller, brochure_id)
+    latest = (await queries.versions(conn, brochure_id))[0]
+    _require(latest, {Status.PENDING_REVIEW}, "review")
+    if caller.user_id in (latest["created_by"], latest["submitted_by"]):
+        raise Forbidden("Compliance cannot review a brochure they uploaded or submitted")
+    return latest
+
+
+def _require(version: queries.Record, allowed: set[Status], action: str) -> None:
+    if Status(version["status"]) not in allowed:
+        raise BrochureConflict(
+            "brochure.illegal_transition",
+            f"Cannot {action} a brochure whose version is {version['status']}",
+            current_status=version["status"],
+        )
+
+
+def _pages(refs: list[str] | None, *, existing: set[bytes], uploaded: list[bytes]) -> list[bytes]:
+    """The page list of `meta.pages` (existing image ids and `upload:<n>`), or the uploads."""
+    if refs is None:
+        return list(uploaded)
+    pages = []
+    for ref in refs:
+        if ref.startswith(UPLOAD_REF):
+            index = ref.removeprefix(UPLOAD_REF)
+            if not index.isdigit() or int(index) >= len(uploaded):
+                raise BadBrochure("brochure.bad_page", f"{ref!r}: no such uploaded file")
+            pages.append(uploaded[int(index)])
+            continue
+        try:
+            image = bytes.fromhex(ref)
+        except ValueError:
+            image = b""
+        if image not in existing:
+            raise BadBrochure("brochure.bad_page", f"{ref[:80]!r} is not a page of this brochure")
+        pages.append(image)
+    if not pages:
+        raise BadBrochure("brochure.no_pages", "A brochure has at least one page")
+    if len(pages) > wire.MAX_PAGES:
+        raise BadBrochure("brochure.too_many_pages", f"At most {wire.MAX_PAGES} pages")
+    return pages
+
+
+async def _content(conn: Connection, meta: wire.BrochureMeta, pages: list[bytes]) -> Content:
+    product = await queries.product(conn, meta.product_code)
+    if product is None or not product["active"]:
+        raise BadBrochure("brochure.unknown_product", "No active product with that code")
+    return Content.of(
+        title=meta.title, product_code=meta.product_code, talk_track=meta.talk_track,
+        tags=meta.tags, pages=pages,
+    )  # fmt: skip
+
+
+def _content_columns(content: Content) -> dict[str, Any]:
+    return {
+        "title": content.title,
+        "product_code": content.product_code,
+        "talk_track": content.talk_track,
+        "tags": list(content.tags),
+        "pages": list(content.pages),
+        "content_hash": content.digest(),
+    }
+
+
+def _new_version(
+    brochure_id: uuid.UUID, version: int, content: Content, caller: Caller
+) -> dict[str, Any]:
+    return {
+        "brochure_id": brochure_id,
+        "version": version,
+        **_content_columns(content),
+        "status": Status.DRAFT.value,
+        "created_by": caller.user_id,
+    }
+
+
+async def _audit(
+    conn: Connection, caller: Caller, action: str, brochure_id: uuid.UUID, **detail: Any
+) -> None:
+    await audit.record(
+        conn,
+        action=action,
+        actor_id=caller.user_id,
+        subject=f"brochure:{brochure_id}",
+        detail=msgspec.to_builtins(detail),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
