@@ -44,6 +44,18 @@ class LiveState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class Change(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One difference of a version under review from the one compliance approved before: a
+    field's text before and after, or the pages added (numbers in the new version) and removed
+    (numbers in the old one)."""
+
+    field: str
+    before: str
+    after: str
+    pages_added: list[int] = []
+    pages_removed: list[int] = []
+
+
 class BrochureMeta(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     """The `meta` part of an upload or an edit (multipart, with the page images as `pages`).
 
@@ -147,6 +159,8 @@ class StaffBrochure(msgspec.Struct, kw_only=True):
     pages: list[Page]
     published: VersionSummary | None
     versions: list[VersionSummary]
+    # What the latest version changes against the last approved one (empty for a first one).
+    changes: list[Change] = []
 
 
 class StaffBrochureRow(msgspec.Struct, kw_only=True):

@@ -71,9 +71,7 @@ BROCHURES = [
 ]
 
 
-async def seed_demo_brochures_from_settings(
-    conn: Connection, settings: Settings
-) -> dict[str, int]:
+async def seed_demo_brochures_from_settings(conn: Connection, settings: Settings) -> dict[str, int]:
     """The demo brochures, their images in the blob store the settings name."""
     from workbench.media import service as media
     from workbench.media.store import blob_store_from_settings

@@ -119,18 +119,22 @@ class BrochureController(Controller):
         rendition: FromPath[str],
     ) -> Response[Any]:
         """A page image of a live brochure (`phone.webp`, `tablet.jpeg`, `thumb.webp`...), for
-        the app's offline copy; with ETag and Range."""
+        the app's offline copy; with ETag and Range, and `X-Image-Id` (the page's image id, as
+        in the synced row: a different one means a newer version replaced the page)."""
         from workbench.media.routes import serve_blob
 
         size, _, fmt = rendition.partition(".")
-        key = await views.live_page_image(
+        key, image = await views.live_page_image(
             db, caller=caller, brochure_id=brochure_id, number=number, size=size, fmt=fmt
         )
-        return await serve_blob(
+        response = await serve_blob(
             request, request.app.state.blobs, key,
             content_type="image/webp" if fmt == "webp" else "image/jpeg",
             cache_control="private, max-age=86400",
         )  # fmt: skip
+        # Which image this is: a new version may have replaced the page since the app's pull.
+        response.headers["X-Image-Id"] = image
+        return response
 
     @post("", operation_id="uploadBrochure", guards=AUTHORS, status_code=HTTP_201_CREATED,
           request_max_body_size=UPLOAD_LIMIT, opt={ERRORS: {422: _BAD_UPLOAD}})  # fmt: skip
@@ -214,10 +218,11 @@ class BrochureController(Controller):
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
         brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.PublishRequest | None] = None,
     ) -> wire.StaffBrochure:  # fmt: skip
-        """Publish the approved version within a window (`live_from`, `live_until`).
+        """Publish the approved version within a window.
 
-        The window is enforced whenever the brochure is read: it goes live and expires at its
-        times without any job. The version published before is replaced.
+        `live_from` and `live_until` (both optional) bound the window. It is enforced whenever
+        the brochure is read: it goes live and expires at its times without any job. The
+        version published before is replaced.
         """
         await workflow.publish(
             db, caller=caller, brochure_id=brochure_id, window=data or wire.PublishRequest()

@@ -92,9 +92,9 @@ async def live_brochure(
 
 async def live_page_image(
     conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, number: int, size: str, fmt: str,
-) -> str:  # fmt: skip
+) -> tuple[str, str]:  # fmt: skip
     """The blob key of one rendition of a page of a brochure live for the caller (404 if not,
-    or not built)."""
+    or not built), and the page's image id (which version's page it is)."""
     row = await queries.live_version(
         conn, brochure_id, viewer_unit_id=caller.org_unit_id, now=datetime.now(UTC)
     )
@@ -105,7 +105,7 @@ async def live_page_image(
     found = (await media.renditions_of(conn, [image])).get(image, {}).get(spec.name)
     if found is None or found.status != "ready" or found.blob_key is None:
         raise NotFound("rendition")
-    return found.blob_key
+    return found.blob_key, image.hex()
 
 
 def catalogue_item(row: queries.Record, pages: list[wire.Page]) -> wire.CatalogueItem:
@@ -157,6 +157,7 @@ async def staff_brochure(
         pages=pages[_key(latest)],
         published=version_summary(published, now) if published else None,
         versions=[version_summary(v, now) for v in history],
+        changes=_changes(history),
     )
 
 
@@ -285,3 +286,49 @@ async def _pages_by_version(
             )  # fmt: skip
         result[_key(row)] = pages
     return result
+
+
+# ---- review: what changed ----------------------------------------------------------------------
+
+
+async def changes_under_review(
+    conn: Connection, *, caller: Caller, brochure_id: uuid.UUID
+) -> list[wire.Change]:
+    """What the latest version changes against the last one compliance approved (the published
+    one, or else the newest approved before it); empty for a first version."""
+    brochure = await queries.staff_brochure(conn, brochure_id, scope_root=caller.scope_root)
+    if brochure is None:
+        raise NotFound("brochure")
+    return _changes(await queries.versions(conn, brochure_id))
+
+
+def _changes(history: list[queries.Record]) -> list[wire.Change]:
+    latest, older = history[0], history[1:]
+    base = next((v for v in older if v["approved_hash"] is not None), None)
+    return [] if base is None else diff(base, latest)
+
+
+def diff(old: queries.Record, new: queries.Record) -> list[wire.Change]:
+    """Field by field; pages by image: kept, added, removed or moved."""
+    out = [
+        wire.Change(field=name, before=_show(old[name]), after=_show(new[name]))
+        for name in ("title", "product_code", "talk_track", "tags")
+        if old[name] != new[name]
+    ]
+    before = [bytes(p).hex() for p in old["pages"]]
+    after = [bytes(p).hex() for p in new["pages"]]
+    if before != after:
+        out.append(
+            wire.Change(
+                field="pages",
+                before=f"{len(before)} 页",
+                after=f"{len(after)} 页",
+                pages_added=[n for n, p in enumerate(after, 1) if p not in before],
+                pages_removed=[n for n, p in enumerate(before, 1) if p not in after],
+            )
+        )
+    return out
+
+
+def _show(value: object) -> str:
+    return "、".join(value) if isinstance(value, list) else str(value)

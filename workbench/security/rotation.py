@@ -52,6 +52,11 @@ NOT_ENCRYPTED: Mapping[tuple[str, str], str] = {
     ("console_sessions", "token_hash"): "SHA-256 of the staff console's session cookie token",
     ("task_confirmations", "token_hash"): "SHA-256 of the QR confirmation link's token",
     ("task_attachments", "data"): "photo and signature images (stamped with masked data only)",
+    ("brochure_images", "sha256"): "SHA-256 of a published brochure page image",
+    ("brochure_renditions", "image_sha256"): "SHA-256 of a brochure page image",
+    ("brochure_versions", "pages"): "SHA-256 of each page image of a brochure version",
+    ("brochure_versions", "content_hash"): "SHA-256 of a brochure version's content",
+    ("brochure_versions", "approved_hash"): "SHA-256 of the content compliance approved",
 }
 
 

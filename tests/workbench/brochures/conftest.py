@@ -114,7 +114,7 @@ async def studio(make_client, settings, demo_bank, tmp_path) -> AsyncIterator[St
     products = [product_row(code, risk_level=risk) for code, risk in
                 (("WM90", "R2"), ("TECH01", "R4"), ("CASH01", "R1"))]  # fmt: skip
     await feed(client, admin, "products", products)
-    yield Studio(
+    return Studio(
         client=client,
         marketing=await headers_of(client, "marketing"),
         compliance=await headers_of(client, "compliance"),

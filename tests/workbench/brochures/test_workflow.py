@@ -46,9 +46,11 @@ async def test_a_brochure_goes_from_upload_to_the_rms_catalogue_and_only_then(st
     [item] = await studio.catalogue()
     assert item["id"] == brochure
     assert (item["title"], item["product_code"], item["risk_level"]) == ("稳享90天", "WM90", "R2")
-    assert item["product_name"] and item["category"]
+    assert item["product_name"]
+    assert item["category"]
     one = await studio.client.get(f"{BROCHURES}/{brochure}", headers=studio.rm)
-    assert one.status_code == 200 and one.json()["version"] == 1
+    assert one.status_code == 200
+    assert one.json()["version"] == 1
 
     actions = await db.fetch(
         "select action, actor_id, detail from audit_events where subject = $1 order by id",
@@ -92,7 +94,8 @@ async def test_an_approval_is_voided_by_a_one_character_or_one_pixel_change_only
     assert status_of(changed.json()) == "draft"
     assert changed.json()["latest"]["approved"] is False
     publish = await studio.act(made["id"], "publish", "marketing")
-    assert publish.status_code == 409 and publish.json()["code"] == "brochure.not_approved"
+    assert publish.status_code == 409
+    assert publish.json()["code"] == "brochure.not_approved"
 
     # Approved again, then one pixel of the page changes.
     await studio.edit(made["id"], talk_track="稳健理财")
@@ -212,7 +215,8 @@ async def test_a_bad_page_or_product_is_refused_and_nothing_is_stored(studio, db
         files=[("pages", ("page.jpg", page_image(), "image/jpeg"))],
         headers=studio.marketing,
     )
-    assert unknown.status_code == 422 and unknown.json()["code"] == "brochure.unknown_product"
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "brochure.unknown_product"
     nul = await studio.client.post(
         BROCHURES,
         data={"meta": '{"title": "a\\u0000b", "product_code": "WM90"}'},
@@ -231,4 +235,5 @@ async def test_a_window_can_only_end_in_the_future(studio):
     await studio.act(made["id"], "approve", "compliance")
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     refused = await studio.act(made["id"], "publish", "marketing", live_until=past)
-    assert refused.status_code == 422 and refused.json()["code"] == "brochure.bad_window"
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "brochure.bad_window"
