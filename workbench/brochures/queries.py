@@ -25,6 +25,11 @@ _VERSION = """
     v.published_by, v.published_at, v.updated_at
 """
 _PRODUCT = "p.name as product_name, p.category, p.risk_level"
+# The published version of the brochure (`pv`), beside another of its versions.
+_PUBLISHED = """
+    pv.version as published_version, pv.live_from as published_from,
+    pv.live_until as published_until, pv.published_at as published_on
+"""
 # A published version is live from live_from (or its publication) until live_until (or ever).
 LIVE = "v.status = 'published' and coalesce(v.live_from, v.published_at) <= {0} " \
     "and (v.live_until is null or v.live_until > {0})"  # fmt: skip
@@ -121,9 +126,7 @@ async def staff_list(
         where.add("(v.updated_at, v.brochure_id) < ({}, {})", *after)
     return await conn.fetch(
         f"""
-        select {_VERSION}, {_PRODUCT}, b.owner_unit_id,
-               pv.version as published_version, pv.live_from as published_from,
-               pv.live_until as published_until, pv.published_at as published_on
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}
           from brochures b
           join lateral (select * from brochure_versions lv where lv.brochure_id = b.id
                          order by lv.version desc limit 1) v on true
@@ -141,10 +144,11 @@ async def review_queue(conn: Connection, *, scope_root: uuid.UUID | None) -> lis
     """Versions waiting for compliance, oldest submission first."""
     return await conn.fetch(
         f"""
-        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, b.created_by as brochure_created_by
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}
           from brochure_versions v
           join brochures b on b.id = v.brochure_id
           join products p on p.code = v.product_code
+          left join brochure_versions pv on pv.brochure_id = b.id and pv.status = 'published'
          where v.status = 'pending_review' and {_IN_STAFF_SCOPE.format("$1")}
          order by v.submitted_at, v.brochure_id
         """,

@@ -199,15 +199,11 @@ async def review_queue(
 
 
 def _staff_row(row: queries.Record, now: datetime) -> wire.StaffBrochureRow:
-    published = row.get("published_version")
+    published = row["published_version"]
     state = None
     if published is not None:
         start = row["published_from"] or row["published_on"]
-        state = (
-            wire.LiveState.SCHEDULED if now < start
-            else wire.LiveState.EXPIRED if row["published_until"] and now >= row["published_until"]
-            else wire.LiveState.LIVE
-        )  # fmt: skip
+        state = window_state(start, row["published_until"], now)
     return wire.StaffBrochureRow(
         id=row["brochure_id"],
         title=row["title"],
@@ -220,8 +216,8 @@ def _staff_row(row: queries.Record, now: datetime) -> wire.StaffBrochureRow:
         submitted_at=row["submitted_at"],
         published_version=published,
         live_state=state,
-        live_from=row.get("published_from"),
-        live_until=row.get("published_until"),
+        live_from=row["published_from"],
+        live_until=row["published_until"],
     )
 
 
@@ -251,10 +247,14 @@ def live_state(row: queries.Record, now: datetime) -> wire.LiveState | None:
     """Of a published version: before, in or after its window, as of `now`."""
     if row["status"] != Status.PUBLISHED.value:
         return None
-    start = row["live_from"] or row["published_at"]
-    if start is not None and now < start:
+    return window_state(row["live_from"] or row["published_at"], row["live_until"], now)
+
+
+def window_state(start: datetime, until: datetime | None, now: datetime) -> wire.LiveState:
+    """Before, in or after a live window (the same rule as queries.LIVE)."""
+    if now < start:
         return wire.LiveState.SCHEDULED
-    if row["live_until"] is not None and now >= row["live_until"]:
+    if until is not None and now >= until:
         return wire.LiveState.EXPIRED
     return wire.LiveState.LIVE
 
