@@ -264,6 +264,7 @@ def _print_welcome(host: str, port: int, data_dir: Path) -> None:
         f"""
 RM Workbench is running (Ctrl-C stops everything)
   API       {base}/api/v1
+  console   {base}/console   (staff: marketing, compliance, branch heads, admins)
   OpenAPI   {base}/schema   (JSON: {base}/schema/openapi.json)
   health    {base}/healthz   {base}/readyz   {base}/metrics
   data      {data_dir}   (kept across restarts; delete it to start over)
