@@ -65,14 +65,16 @@ class Tally:
 
 
 @pytest.fixture
-async def fuzz_app(settings, demo_bank, db) -> Any:
+async def fuzz_app(settings, demo_bank, db, tmp_path) -> Any:
     vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
     await use_json_codecs(db)
     async with db.transaction():
         await seed_demo_customers(db, vault=vault)
         await seed_demo_tasks(db, tz=settings.bank_timezone)
     # The fuzzer signs in hundreds of times and sends random sign-ins: no rate limit here.
-    return create_app(replace(settings, login_limit_per_ip=10**9, login_limit_per_login=10**9))
+    # Uploads (brochure pages) are fuzzed too, into a folder of the test's own.
+    overrides = {"login_limit_per_ip": 10**9, "login_limit_per_login": 10**9}
+    return create_app(replace(settings, blob_dir=str(tmp_path / "blobs"), **overrides))
 
 
 def sign_in(client: Any, login: str) -> dict[str, str]:

@@ -61,7 +61,8 @@ class BrochureController(Controller):
     path = "/api/v1/brochures"
     tags = ["brochures"]
 
-    @get("", operation_id="listBrochures", guards=PRESENTERS)
+    @get("", operation_id="listBrochures", guards=PRESENTERS,
+         opt={ERRORS: {404: "`customer_id` is not mine (`customer.not_found`)"}})  # fmt: skip
     async def catalogue(
         self,
         request: Request[Any, Any, Any],
