@@ -156,6 +156,46 @@ async def review_queue(conn: Connection, *, scope_root: uuid.UUID | None) -> lis
     )
 
 
+async def review_count(conn: Connection, *, scope_root: uuid.UUID | None) -> int:
+    """How many versions wait for compliance in the staff member's scope."""
+    count: int = await conn.fetchval(
+        f"""
+        select count(*)
+          from brochure_versions v join brochures b on b.id = v.brochure_id
+         where v.status = 'pending_review' and {_IN_STAFF_SCOPE.format("$1")}
+        """,
+        scope_root,
+    )
+    return count
+
+
+async def first_pages(
+    conn: Connection,
+    versions: list[tuple[uuid.UUID, int]],
+    *,
+    scope_root: uuid.UUID | None,
+) -> list[Record]:
+    """The first page image of these versions (brochure id, version) of the staff member's
+    scope."""
+    return await conn.fetch(
+        f"""
+        select v.brochure_id, v.version, v.pages[1] as image
+          from unnest($1::uuid[], $2::int[]) k(brochure_id, version)
+          join brochure_versions v on v.brochure_id = k.brochure_id and v.version = k.version
+          join brochures b on b.id = v.brochure_id
+         where {_IN_STAFF_SCOPE.format("$3")}
+        """,
+        [brochure for brochure, _ in versions],
+        [version for _, version in versions],
+        scope_root,
+    )
+
+
+async def user_names(conn: Connection, user_ids: list[uuid.UUID]) -> list[Record]:
+    """The names of the staff who made, reviewed or published versions."""
+    return await conn.fetch("select id, name from users where id = any($1::uuid[])", user_ids)
+
+
 async def catalogue(
     conn: Connection,
     *,
@@ -263,7 +303,7 @@ async def any_brochure(conn: Connection) -> bool:
 
 
 async def products(conn: Connection) -> list[Record]:
-    """Every active product (for the demo brochures)."""
+    """Every active product (for the demo brochures and the console's product choice)."""
     return await conn.fetch(
         "select code, name, category, risk_level from products where active order by code"
     )

@@ -8,7 +8,7 @@ the brochure's other pages are unaffected.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -196,6 +196,52 @@ async def review_queue(
     return [
         _staff_row(r, now) for r in await queries.review_queue(conn, scope_root=caller.scope_root)
     ]
+
+
+async def review_count(conn: Connection, *, caller: Caller) -> int:
+    """How many versions wait for compliance in the caller's scope (a count, not the rows)."""
+    return await queries.review_count(conn, scope_root=caller.scope_root)
+
+
+async def covers(
+    conn: Connection, *, caller: Caller, rows: Sequence[wire.StaffBrochureRow], sign: SignUrl
+) -> dict[uuid.UUID, wire.Rendition | None]:
+    """The thumbnail of each row's first page (of its latest version) for a staff list; None
+    while it is being built (or if it failed)."""
+    found = await queries.first_pages(
+        conn, [(r.id, r.version) for r in rows], scope_root=caller.scope_root
+    )
+    images = {r["brochure_id"]: bytes(r["image"]) for r in found}
+    built = await media.renditions_of(conn, list(set(images.values())))
+    return {
+        brochure: media_renditions.page_renditions(built.get(image, {}), sign).get("thumb")
+        for brochure, image in images.items()
+    }
+
+
+@dataclass(frozen=True)
+class ProductChoice:
+    """An active product a brochure can present."""
+
+    code: str
+    name: str
+    category: str
+    risk_level: ProductRisk
+
+
+async def product_choices(conn: Connection) -> list[ProductChoice]:
+    """Every active product, by code: what an upload may name."""
+    return [
+        ProductChoice(code=r["code"], name=r["name"], category=r["category"],
+                      risk_level=ProductRisk(f"R{r['risk_level']}"))
+        for r in await queries.products(conn)
+    ]  # fmt: skip
+
+
+async def people(conn: Connection, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The names of the staff who made, reviewed or published versions, by id."""
+    wanted = sorted({u for u in user_ids if u is not None})
+    return {r["id"]: r["name"] for r in await queries.user_names(conn, wanted)} if wanted else {}
 
 
 def _staff_row(row: queries.Record, now: datetime) -> wire.StaffBrochureRow:
