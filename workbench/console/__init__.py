@@ -40,6 +40,9 @@ register `routes.console_router(*handlers)` on the app) and set the section's `r
   Times: `{{ when | local }}` (the bank's time zone). Icons: `{{ icon("brochure") }}`. No inline
   script or style (the Content-Security-Policy refuses them): CSS in `static/console.css`, script
   in `static/console.js`, linked with `{{ static("console.css") }}` (versioned, cached for a year).
+- Work waiting for a role (compliance: versions to review) can show as a count beside the
+  section's link and on its home card: `nav.add_badge(SECTION, nav.Badge(label, roles, count))`
+  with the feature's own counting service (see `workbench/brochures/console.py`).
 - Browser tests: `tests/console/browser.py` (fixtures `page`, `sign_in`, `shot`).
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -11,9 +11,11 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect
 
 from workbench.access import Caller
+from workbench.console import nav
 from workbench.console.cookies import FlashKind
 from workbench.console.rendering import ConsoleTemplate, current_session, redirect, render
 from workbench.console.sessions import ConsoleSession, StaffUser
+from workbench.http.deps import Db
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,7 @@ class ConsoleContext:
 
     request: Request[Any, Any, Any]
     session: ConsoleSession
+    badges: Mapping[str, nav.Count] = field(default_factory=dict)  # by section key
 
     @property
     def caller(self) -> Caller:
@@ -42,7 +45,13 @@ class ConsoleContext:
     ) -> ConsoleTemplate:
         """The page `template` (under workbench/console/templates) with `context` on top of
         what every page gets (`rendering.base_context`)."""
-        return render(self.request, template, context, status=status, headers=headers)
+        return render(
+            self.request,
+            template,
+            {"badges": self.badges, **(context or {})},
+            status=status,
+            headers=headers,
+        )
 
     def redirect(
         self, path: str, *, flash: str | None = None, kind: FlashKind = "success"
@@ -55,8 +64,9 @@ Console = NamedDependency[ConsoleContext]
 """`console: Console` in a console page's signature."""
 
 
-def provide_console(request: Request[Any, Any, Any]) -> ConsoleContext:
+async def provide_console(request: Request[Any, Any, Any], db: Db) -> ConsoleContext:
     session = current_session(request)
     if session is None:
         raise RuntimeError("`console` is only for signed-in console pages (after console_guard)")
-    return ConsoleContext(request=request, session=session)
+    badges = await nav.badges_for(db, session.caller)  # in the request's transaction
+    return ConsoleContext(request=request, session=session, badges=badges)

@@ -3,13 +3,23 @@
 A section that is not built yet (`ready=False`) shows as a disabled item ("即将上线"); once its
 pages exist, set `ready=True` and give its pages `opt=visible_to(*SECTION.roles)` so that the
 link and the page agree on who may use them (a test checks it).
+
+A section may show a count of work waiting for some roles beside its link and on its home card
+(compliance: brochures to review): the feature registers a `Badge` with `add_badge`, and every
+console page asks for it once (`badges_for`, in the `console` dependency).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mobile_contracts.v1.identity import Role
+
+if TYPE_CHECKING:
+    from workbench.access import Caller
+    from workbench.db import Connection
 
 # Who may use the console at all: everyone but relationship managers (they have the app).
 STAFF_ROLES = frozenset({Role.BRANCH_HEAD, Role.MARKETING, Role.COMPLIANCE, Role.ADMIN})
@@ -111,6 +121,40 @@ ADMINISTRATION = Section(
 )
 
 SECTIONS: tuple[Section, ...] = (HOME, BROCHURES, FUNNELS, SURVEYS, TEAM, DEVICES, ADMINISTRATION)
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """A count beside a section's link, for the roles whose work it is."""
+
+    label: str  # what is counted, read out with the number: "待审核"
+    roles: frozenset[Role]
+    count: Callable[[Connection, Caller], Awaitable[int]]  # the feature's own service
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A badge's number on a page (0 shows nothing)."""
+
+    label: str
+    value: int
+
+
+_BADGES: dict[str, Badge] = {}
+
+
+def add_badge(section: Section, badge: Badge) -> None:
+    """Show `badge` on `section` for its roles (a feature's console module does this once)."""
+    _BADGES[section.key] = badge
+
+
+async def badges_for(conn: Connection, caller: Caller) -> dict[str, Count]:
+    """The counts of the sections this caller's role has badges on, by section key."""
+    return {
+        key: Count(badge.label, await badge.count(conn, caller))
+        for key, badge in _BADGES.items()
+        if caller.role in badge.roles
+    }
 
 
 def sections_for(role: Role) -> list[Section]:

@@ -133,8 +133,9 @@ def base_context(request: Request[Any, Any, Any], flashes: list[Flash]) -> dict[
     kind, text); `session` (the ConsoleSession: user, caller, signed_in_at, expires_at,
     idle_minutes; None on signed-out pages); `user` (StaffUser: name, login, role,
     role_label, org_unit_name; or None); `sections` (nav.Section list for the user's role);
-    `active` (the Section of this page, or None); and from Litestar `request`, `csrf_input`
-    (the hidden form field) and `csrf_token()`."""
+    `active` (the Section of this page, or None); `badges` (nav.Count by section key: work
+    waiting, on pages rendered through `console.render`; empty otherwise); and from Litestar
+    `request`, `csrf_input` (the hidden form field) and `csrf_token()`."""
     settings = request.app.state.settings
     session = current_session(request)
     role = session.user.role if session else None
@@ -146,6 +147,7 @@ def base_context(request: Request[Any, Any, Any], flashes: list[Flash]) -> dict[
         "user": session.user if session else None,
         "sections": nav.sections_for(role) if role else [],
         "active": nav.section_of(request.scope["path"]) if session else None,
+        "badges": {},
     }
 
 

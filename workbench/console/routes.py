@@ -259,7 +259,7 @@ def console_router(*pages: HTTPRouteHandler | type[Controller]) -> Router:
         route_handlers=list(pages),
         guards=[console_guard],
         opt=CONSOLE_PAGE,
-        dependencies={"console": Provide(provide_console, sync_to_thread=False)},
+        dependencies={"console": Provide(provide_console)},
         include_in_schema=False,
     )
 
