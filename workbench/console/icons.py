@@ -27,6 +27,25 @@ ICONS = {
     "info": '<circle cx="12" cy="12" r="9"/><path d="M12 11v5.5M12 7.6v.1"/>',
     "check": '<circle cx="12" cy="12" r="9"/><path d="m8.2 12.2 2.6 2.6 5-5.3"/>',
     "phone": '<rect x="7" y="2.5" width="10" height="19" rx="2.2"/><path d="M11 18.3h2"/>',
+    "upload": '<path d="M12 15V4M7.5 8.5 12 4l4.5 4.5"/><path d="M4 15v3.5A1.5 1.5 0 0 0 5.5 20h13'
+    'a1.5 1.5 0 0 0 1.5-1.5V15"/>',
+    "image": '<rect x="3.5" y="4.5" width="17" height="15" rx="2"/><circle cx="9" cy="10" r="1.8"/>'
+    '<path d="m4 18 5-5 3.5 3.5L15 14l5 4.5"/>',
+    "trash": '<path d="M4.5 7h15M10 11v6M14 11v6"/><path d="M6.5 7l.8 12a1.5 1.5 0 0 0 1.5 1.4h6.4'
+    'a1.5 1.5 0 0 0 1.5-1.4l.8-12M9.5 7V4.5h5V7"/>',
+    "left": '<path d="M15 5.5 8.5 12l6.5 6.5"/>',
+    "right": '<path d="m9 5.5 6.5 6.5L9 18.5"/>',
+    "send": '<path d="M20.5 3.5 10 14M20.5 3.5 14 20.5l-4-6.5-6.5-4z"/>',
+    "x": '<path d="M6 6l12 12M18 6 6 18"/>',
+    "history": '<path d="M3.5 12a8.5 8.5 0 1 0 2.6-6.1"/><path d="M3.5 4.5v4h4"/>'
+    '<path d="M12 8v4.2l3 1.8"/>',
+    "calendar": '<rect x="3.5" y="5" width="17" height="15.5" rx="2"/>'
+    '<path d="M3.5 10h17M8 3v4M16 3v4"/>',
+    "edit": '<path d="M4 20h4L19 9l-4-4L4 16z"/><path d="m13.5 6.5 4 4"/>',
+    "search": '<circle cx="10.5" cy="10.5" r="6"/><path d="m15 15 5 5"/>',
+    "queue": '<path d="M8 6h12M8 12h12M8 18h12"/><path d="M4 6h.01M4 12h.01M4 18h.01"/>',
+    "tag": '<path d="M3.5 12.2V4.5a1 1 0 0 1 1-1h7.7l8.3 8.3-8.7 8.7z"/>'
+    '<circle cx="8" cy="8" r="1.5"/>',
 }
 
 

@@ -17,6 +17,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.static_files import create_static_files_router
 
+from workbench.brochures import console as brochure_pages
 from workbench.console import cookies, csrf, nav, sessions
 from workbench.console.context import Console, provide_console
 from workbench.console.errors import SIGN_IN_PATH
@@ -248,7 +249,14 @@ async def not_found(path: FromPath[str]) -> Response[Any]:
 
 
 # Console pages of every feature; each declares who may see it (opt=visible_to(...)).
-PAGES: list[HTTPRouteHandler] = [sign_in_page, sign_in, sign_out, home, not_found]
+PAGES: list[HTTPRouteHandler] = [
+    sign_in_page,
+    sign_in,
+    sign_out,
+    home,
+    *brochure_pages.PAGES,
+    not_found,
+]
 
 
 def console_router(*pages: HTTPRouteHandler | type[Controller]) -> Router:
