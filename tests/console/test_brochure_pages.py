@@ -4,13 +4,16 @@ checks them, CSRF on every post, and the workflow's refusals as messages on the 
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from PIL import Image
 
 from tests.console.brochure_data import (
     Desk,
@@ -462,6 +465,40 @@ async def test_an_edit_that_changes_nothing_keeps_the_approval(desk, db):
     )
     assert [bytes(p).hex() for p in pages][0::2] == [images[1], images[0]]
     assert "原审核结论失效" in await desk.page(changed.json()["location"])
+
+
+async def test_a_plain_form_edit_drops_the_unticked_page_and_adds_the_picked_one(desk, db):
+    made = await desk.upload(page_image(), page_image((200, 40, 40)))
+    images = [p["image"] for p in made["pages"]]
+    await desk.sign_in("marketing")
+    fields = {"_csrf_token": desk.token, "title": "稳享90天", "product_code": "WM90",
+              "talk_track": "稳健理财", "tags": "理财", "keep": images[1]}  # fmt: skip
+    saved = await post_upload(
+        desk,
+        f"{LIST}/{made['id']}/edit",
+        upload_parts(fields, [("new.jpg", page_image((9, 9, 9)))]),
+    )
+    assert saved.status_code == 303, saved.text
+    pages = await db.fetchval(
+        "select pages from brochure_versions where brochure_id = $1", uuid.UUID(made["id"])
+    )
+    assert len(pages) == 2
+    assert bytes(pages[0]).hex() == images[1]
+    assert bytes(pages[1]).hex() not in images
+
+
+async def test_a_page_image_larger_than_the_apps_body_limit_is_accepted(desk, db):
+    noise = Image.frombytes("RGB", (1600, 1600), os.urandom(1600 * 1600 * 3))
+    out = io.BytesIO()
+    noise.save(out, format="JPEG", quality=95)
+    assert len(out.getvalue()) > desk.settings.max_body_bytes  # 2 MB by default
+    await desk.sign_in("marketing")
+    fields = {"_csrf_token": desk.token, "title": "大图", "product_code": "WM90"}
+    response = await post_upload(
+        desk, f"{LIST}/new", upload_parts(fields, [("big.jpg", out.getvalue())])
+    )
+    assert response.status_code == 303, response.text
+    assert await brochure_count(db) == 1
 
 
 async def test_an_edit_of_a_brochure_under_review_is_refused_with_a_message(desk, db):

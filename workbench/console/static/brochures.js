@@ -295,6 +295,10 @@
         showAlert(
           status === 0
             ? "网络中断，上传没有完成。请检查网络后重试。"
+            : status === -1
+            ? "登录已过期，这次上传没有保存。请刷新页面重新登录后再上传（需要重新选择图片）。"
+            : status === 413
+            ? "图片合计太大，请压缩图片或分次上传。"
             : "提交没有成功（错误 " + status + "）。页面可能已过期，请刷新页面后重试。"
         );
         alertBox.scrollIntoView({ block: "center" });
@@ -408,7 +412,9 @@
           window.location.assign(body.location);
           return;
         }
-        refused(request.status, body);
+        // Signed out meanwhile (idle too long): the console answered with its sign-in page.
+        var signedOut = (request.responseURL || "").indexOf("/console/sign-in") >= 0;
+        refused(signedOut ? -1 : request.status, body);
       });
       request.addEventListener("error", function () { refused(0, null); });
       request.send(data);
