@@ -111,9 +111,13 @@ async def _admin(url: str, sql: str) -> None:
 
 
 async def _drop_redis_keys(url: str, prefix: str) -> None:
+    """This run's keys, and arq's keys of jobs it queued (`arq:job:<job id>`, where our job ids
+    start with the prefix): a job queued by one test and never run must not hold back the next
+    test's job of the same id."""
     client = aioredis.Redis.from_url(url)
     try:
         keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+        keys += [k async for k in client.scan_iter(match=f"arq:*:{prefix}*", count=1000)]
         if keys:
             await client.delete(*keys)
     finally:

@@ -27,6 +27,7 @@ from workbench.nul import NUL_MESSAGE, find_nul
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+CATALOGUE_PAGE = 20  # brochures per catalogue page: a phone's screenful or two, each with pages
 UPLOAD_LIMIT = 200_000_000  # 30 pages of up to 20 MB, with room for the form
 PRESENTERS = [requires_role(Role.RM, Role.BRANCH_HEAD)]
 AUTHORS = [requires_role(Role.MARKETING, Role.ADMIN)]
@@ -73,7 +74,7 @@ class BrochureController(Controller):
         risk_level: FromQuery[ProductRisk | None] = None,
         q: FromQuery[str | None] = None,
         customer_id: FromQuery[uuid.UUID | None] = None,
-        limit: Limit = DEFAULT_LIMIT,
+        limit: Limit = CATALOGUE_PAGE,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.CatalogueItem]:
         """The brochure catalogue: live brochures I may present, newest first.

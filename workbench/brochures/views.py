@@ -212,11 +212,8 @@ async def covers(
         conn, [(r.id, r.version) for r in rows], scope_root=caller.scope_root
     )
     images = {r["brochure_id"]: bytes(r["image"]) for r in found}
-    built = await media.renditions_of(conn, list(set(images.values())))
-    return {
-        brochure: media_renditions.page_renditions(built.get(image, {}), sign).get("thumb")
-        for brochure, image in images.items()
-    }
+    shown = await media.shown_renditions(conn, list(set(images.values())), sign)
+    return {brochure: shown.get(image, {}).get("thumb") for brochure, image in images.items()}
 
 
 @dataclass(frozen=True)
@@ -318,14 +315,14 @@ async def _pages_by_version(
     """The pages of each version, with signed rendition URLs (two round trips in all)."""
     images = sorted({bytes(p) for r in rows for p in r["pages"]})
     sizes = {r["sha256"]: (r["width"], r["height"]) for r in await queries.images(conn, images)}
-    built = await media.renditions_of(conn, images)
+    shown = await media.shown_renditions(conn, images, sign)
     result = {}
     for row in rows:
         pages = []
         for number, raw in enumerate(row["pages"], start=1):
             image = bytes(raw)
             width, height = sizes.get(image, (0, 0))
-            renditions = media_renditions.page_renditions(built.get(image, {}), sign)
+            renditions = shown.get(image, {})
             pages.append(
                 wire.Page(number=number, image=image.hex(), width=width, height=height,
                           **renditions)

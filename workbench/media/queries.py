@@ -87,6 +87,18 @@ async def renditions_of(conn: Connection, shas: Sequence[bytes]) -> list[Record]
     )
 
 
+async def ready_renditions_of(conn: Connection, shas: Sequence[bytes]) -> list[Record]:
+    """The built renditions of these images: what a page shows (readers need nothing else)."""
+    return await conn.fetch(
+        """
+        select image_sha256, spec, blob_key, width, height
+          from brochure_renditions
+         where image_sha256 = any($1::bytea[]) and status = 'ready'
+        """,
+        list(shas),
+    )
+
+
 async def give_up_abandoned(conn: Connection, *, max_attempts: int) -> int:
     """Fail the renditions whose builder stopped (lease ran out) on their last attempt: a
     source that kills the worker is not tried for ever."""

@@ -12,18 +12,14 @@ image or a changed spec is a new key, so nothing stale is ever served for it.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from PIL import Image
 
 from workbench.errors import NotFound
 from workbench.media import images
-
-if TYPE_CHECKING:
-    from mobile_contracts.v1.brochures import Rendition
-    from workbench.media.service import RenditionRow
 
 Format = Literal["webp", "jpeg"]
 SIZES: dict[str, int] = {"phone": 1080, "tablet": 2048, "thumb": 320}
@@ -117,26 +113,7 @@ def _encode(spec: RenditionSpec, pixels: Image.Image) -> Built:
     return Built(spec=spec, data=out.getvalue(), width=clean.width, height=clean.height)
 
 
-def page_renditions(
-    rows: Mapping[str, RenditionRow], sign: Callable[[str], str]
-) -> dict[str, Rendition]:
-    """For a page's wire form: per size whose WebP and JPEG renditions are both ready, their
-    signed URLs and dimensions (`{"phone": Rendition(...), ...}`); sizes not ready are left
-    out."""
-    from mobile_contracts.v1.brochures import Rendition
-
-    found: dict[str, Rendition] = {}
-    for size, width in SIZES.items():
-        webp = rows.get(RenditionSpec(size, width, "webp", QUALITY["webp"]).name)
-        jpeg = rows.get(RenditionSpec(size, width, "jpeg", QUALITY["jpeg"]).name)
-        if webp is None or jpeg is None or not (webp.blob_key and jpeg.blob_key):
-            continue
-        if webp.status != "ready" or jpeg.status != "ready":
-            continue
-        found[size] = Rendition(
-            width=webp.width or 0,
-            height=webp.height or 0,
-            webp=sign(webp.blob_key),
-            jpeg=sign(jpeg.blob_key),
-        )
-    return found
+# Per size, the names of its WebP and JPEG specs (what a page shows of each size).
+PAIRS: dict[str, tuple[str, str]] = {
+    size: (spec_for(size, "webp").name, spec_for(size, "jpeg").name) for size in SIZES
+}

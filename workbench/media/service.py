@@ -20,10 +20,11 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from mobile_contracts.v1.brochures import Rendition
 from workbench.db import Connection, after_commit
 from workbench.media import queries
 from workbench.media.images import ImageLimits, SourceImage, ingest
-from workbench.media.renditions import SPEC_NAMES
+from workbench.media.renditions import PAIRS, SPEC_NAMES
 from workbench.media.store import BlobStore
 
 log = logging.getLogger("workbench.media")
@@ -115,3 +116,26 @@ async def renditions_of(
             attempts=r["attempts"],
         )
     return found
+
+
+async def shown_renditions(
+    conn: Connection, shas: Sequence[bytes], sign: Callable[[str], str]
+) -> dict[bytes, dict[str, Rendition]]:
+    """What pages show of these images: per image, per size whose WebP and JPEG are both
+    built, their signed URLs and dimensions (one query of the built rows; a hot path)."""
+    by_image: dict[bytes, dict[str, tuple[str, int, int]]] = {}
+    for r in await queries.ready_renditions_of(conn, list(shas)):
+        by_image.setdefault(bytes(r["image_sha256"]), {})[r["spec"]] = (
+            r["blob_key"], r["width"], r["height"],
+        )  # fmt: skip
+    shown: dict[bytes, dict[str, Rendition]] = {}
+    for image, built in by_image.items():
+        sizes = {}
+        for size, (webp_name, jpeg_name) in PAIRS.items():
+            webp, jpeg = built.get(webp_name), built.get(jpeg_name)
+            if webp is not None and jpeg is not None:
+                sizes[size] = Rendition(
+                    width=webp[1], height=webp[2], webp=sign(webp[0]), jpeg=sign(jpeg[0])
+                )
+        shown[image] = sizes
+    return shown

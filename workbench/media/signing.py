@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import time
@@ -17,6 +18,7 @@ import urllib.parse
 
 PREFIX = "/media/"
 STEP = 300
+SIGNED_CACHE = 50_000  # URLs remembered per process (~10 MB)
 _PURPOSE = b"workbench media url v1"
 
 
@@ -25,6 +27,10 @@ class MediaSigner:
 
     def __init__(self, secret: bytes) -> None:
         self._key = hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
+        # The same blob gets the same URL for STEP seconds: a catalogue page signs a thousand
+        # URLs, nearly all signed a moment ago for someone else. A signature is a pure function
+        # of (key, expiry), so remembering it changes nothing but the cost (per process, bounded).
+        self._signed = functools.lru_cache(maxsize=SIGNED_CACHE)(self._signed_url)
 
     def _mac(self, key: str, exp: int) -> bytes:
         return hmac.new(self._key, f"{key}\n{exp}".encode(), hashlib.sha256).digest()
@@ -33,6 +39,9 @@ class MediaSigner:
         """The path and query of a URL that serves `key` for at least `ttl_seconds`."""
         at = int(time.time() if now is None else now) + ttl_seconds
         exp = -(-at // STEP) * STEP if ttl_seconds >= STEP else at
+        return self._signed(key, exp)
+
+    def _signed_url(self, key: str, exp: int) -> str:
         sig = base64.urlsafe_b64encode(self._mac(key, exp)).decode().rstrip("=")
         return f"{PREFIX}{urllib.parse.quote(key, safe='/')}?exp={exp}&sig={sig}"
 
