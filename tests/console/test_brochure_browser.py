@@ -5,6 +5,7 @@ Screenshots of each page at desktop and tablet sizes go to tests/artifacts/conso
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -194,6 +195,21 @@ async def test_a_brochure_goes_from_upload_to_an_rms_catalogue(
     await follow(page, page.get_by_role("link", name="编辑"))
     await expect(page.locator(".page-card img")).to_have_count(2)  # the pages it has
     await expect(page.get_by_label("标题")).to_have_value(TITLE)
+    # A page dropped on the zone joins the existing ones (not saved: the test goes back).
+    dropped = await page.evaluate_handle(
+        """(b64) => {
+            const data = new DataTransfer();
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            data.items.add(new File([bytes], "第3页.jpg", {type: "image/jpeg"}));
+            return data;
+        }""",
+        base64.b64encode(first.read_bytes()).decode(),
+    )
+    for event in ("dragenter", "dragover", "drop"):
+        await page.dispatch_event("#dropzone", event, {"dataTransfer": dropped})
+    await expect(page.locator(".page-card")).to_have_count(3)
+    await expect(page.locator(".page-card").nth(2)).to_contain_text("第3页.jpg")
+    await expect(page.locator("#page-count")).to_have_text("共 3 页")
     await shot(page, "brochure-edit", sizes=("desktop", "tablet-portrait"))
     await follow(page, page.get_by_role("link", name="返回"))
     await follow(page, page.get_by_role("button", name="提交合规审核"))

@@ -65,7 +65,7 @@
         id: nextId++,
         image: card.getAttribute("data-image"),
         thumb: card.getAttribute("data-thumb") || null,
-        name: null,
+        name: "原第 " + card.getAttribute("data-number") + " 页",
         error: null
       });
     });
