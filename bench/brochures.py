@@ -14,7 +14,7 @@ starts `python -m workbench serve` on a free loopback port and measures, as `rm0
 
   1. load       open loops at --rate requests/s (scheduled sends, latency from the scheduled time:
                 no coordinated omission), for --seconds of each of
-                  GET /api/v1/brochures                      the catalogue's first page (limit 50)
+                  GET /api/v1/brochures                      the catalogue's first page (default)
                   GET /api/v1/me                             the bare reference: token + one query
                   GET /api/v1/brochures?risk_level=R2        a filter
                   GET /api/v1/brochures?customer_id=<C3>     suitability for one of my customers
@@ -98,6 +98,7 @@ from mobile_contracts.v1.identity import Role
 from workbench import migrate
 from workbench.access import Caller
 from workbench.brochures import views
+from workbench.brochures.routes import CATALOGUE_PAGE
 from workbench.db import create_pool
 from workbench.embedded import EmbeddedServers, free_port
 from workbench.identity import service as identity_service
@@ -106,7 +107,7 @@ from workbench.media.renditions import SPECS
 from workbench.media.signing import MediaSigner
 from workbench.settings import Settings
 
-PAGE = 50  # the catalogue's default limit
+PAGE = CATALOGUE_PAGE  # the catalogue's default limit
 BIG_RM = "rm000001"
 CATALOGUE_ROUTE = ("GET", "/api/v1/brochures")
 ME_ROUTE = ("GET", "/api/v1/me")
