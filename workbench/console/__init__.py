@@ -42,7 +42,7 @@ register `routes.console_router(*handlers)` on the app) and set the section's `r
   in `static/console.js`, linked with `{{ static("console.css") }}` (versioned, cached for a year).
 - Work waiting for a role (compliance: versions to review) can show as a count beside the
   section's link and on its home card: `nav.add_badge(SECTION, nav.Badge(label, roles, count))`
-  with the feature's own counting service (see `workbench/brochures/console.py`).
+  with the feature's own counting service (see `workbench/brochures/console/`).
 - Browser tests: `tests/console/browser.py` (fixtures `page`, `sign_in`, `shot`).
 """
 

@@ -1,0 +1,227 @@
+"""The workflow's steps on a brochure: submit, approve, reject, publish, unpublish; each in a
+savepoint, a refusal shown on the page the form came from with the workflow's reason.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.params import FromPath
+
+from mobile_contracts.v1 import brochures as wire
+from workbench.access import Caller
+from workbench.brochures import workflow
+from workbench.brochures.console._pages import _brochure_page
+from workbench.brochures.console._shared import (
+    AUTHORS,
+    LIST_PATH,
+    MESSAGES,
+    PUBLISHERS,
+    QUEUE_PATH,
+    REVIEWERS,
+    STATUS_LABELS,
+    Status,
+    _text,
+)
+from workbench.console import Console, visible_to
+from workbench.db import Connection
+from workbench.errors import DomainError, NotFound
+from workbench.http.deps import CurrentCaller, Db
+
+# Where a form may send the browser on: a brochure page of the console (`next`, `from`).
+_BROCHURE_PATH = re.compile(r"^/console/brochures(?:/[a-z0-9-]{1,60}){0,3}$")
+_ACTIONS = {"submit": "提交审核", "review": "审核"}
+
+Action = Literal["submit", "approve", "reject", "publish", "unpublish"]
+
+
+@post("/brochures/{brochure_id:uuid}/submit", opt=visible_to(*AUTHORS), name="console:submit")
+async def submit(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Send the working version to compliance (workflow.submit)."""
+    return await _act(
+        request, db, caller, console, brochure_id, "submit", "已提交合规审核。",
+        lambda: workflow.submit(db, caller=caller, brochure_id=brochure_id),
+    )  # fmt: skip
+
+
+@post("/brochures/{brochure_id:uuid}/approve", opt=visible_to(*REVIEWERS), name="console:approve")
+async def approve(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Approve exactly the content under review (workflow.approve)."""
+    return await _act(
+        request, db, caller, console, brochure_id, "approve", "已审核通过，可以发布了。",
+        lambda: workflow.approve(db, caller=caller, brochure_id=brochure_id),
+    )  # fmt: skip
+
+
+@post("/brochures/{brochure_id:uuid}/reject", opt=visible_to(*REVIEWERS), name="console:reject")
+async def reject(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Send the version back with the reason marketing reads (workflow.reject)."""
+    reason = _text(await request.form(), "reason")
+    try:  # the API's contract first (RejectRequest), then the workflow's own rule
+        msgspec.convert({"reason": reason}, type=wire.RejectRequest)
+    except msgspec.ValidationError:
+        message = MESSAGES["brochure.reason_required"] if not reason else "退回原因最多 500 个字。"
+        return await _refused(request, db, caller, console, brochure_id, "reject", message, 422)
+    return await _act(
+        request, db, caller, console, brochure_id, "reject", "已退回，市场部会看到退回原因。",
+        lambda: workflow.reject(db, caller=caller, brochure_id=brochure_id, reason=reason),
+    )  # fmt: skip
+
+
+@post("/brochures/{brochure_id:uuid}/publish", opt=visible_to(*PUBLISHERS), name="console:publish")
+async def publish(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Publish the approved version in a window given in the bank's time zone
+    (workflow.publish); both ends optional."""
+    data = await request.form()
+    zone = ZoneInfo(request.app.state.settings.bank_timezone)
+    try:
+        window = wire.PublishRequest(
+            live_from=_instant(_text(data, "live_from"), zone),
+            live_until=_instant(_text(data, "live_until"), zone),
+        )
+    except ValueError:
+        return await _refused(
+            request, db, caller, console, brochure_id, "publish",
+            "请按“年-月-日 时:分”填写上架和下架时间。", 422,
+        )  # fmt: skip
+    return await _act(
+        request, db, caller, console, brochure_id, "publish", _published_message(window, zone),
+        lambda: workflow.publish(db, caller=caller, brochure_id=brochure_id, window=window),
+    )  # fmt: skip
+
+
+@post(
+    "/brochures/{brochure_id:uuid}/unpublish",
+    opt=visible_to(*PUBLISHERS),
+    name="console:unpublish",
+)
+async def unpublish(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Take the published version off the catalogue and every device (workflow.unpublish)."""
+    return await _act(
+        request, db, caller, console, brochure_id, "unpublish",
+        "已下架：客户经理的目录和设备上不再显示。",
+        lambda: workflow.unpublish(db, caller=caller, brochure_id=brochure_id),
+    )  # fmt: skip
+
+
+def _instant(value: str, zone: ZoneInfo) -> datetime | None:
+    """A `datetime-local` value (the bank's wall-clock time) as an instant; blank: None."""
+    value = value.strip()
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def _published_message(window: wire.PublishRequest, zone: ZoneInfo) -> str:
+    def local(value: datetime) -> str:
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    start = (
+        f"将于 {local(window.live_from)} 自动上架"
+        if window.live_from and window.live_from > datetime.now(UTC)
+        else "已上架"
+    )
+    end = f"，{local(window.live_until)} 自动下架" if window.live_until else "，长期有效"
+    return f"已发布：{start}{end}。"
+
+
+async def _act(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    console: Console,
+    brochure_id: uuid.UUID,
+    action: Action,
+    done: str,
+    change: Callable[[], Awaitable[None]],
+) -> Response[Any]:
+    """Run one workflow step in a savepoint; done: back where the form was (or the review
+    queue's next version), refused: the same page with the workflow's reason."""
+    try:
+        async with db.transaction():
+            await change()
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return await _refused(
+            request, db, caller, console, brochure_id, action, _refusal_text(exc, action),
+            exc.status,
+        )  # fmt: skip
+    data = await request.form()
+    target = _brochure_path(_text(data, "next")) or f"{LIST_PATH}/{brochure_id}"
+    return console.redirect(target, flash=done)
+
+
+def _brochure_path(value: str) -> str | None:
+    """A console brochure path to go on to (anything else is ignored)."""
+    return value if _BROCHURE_PATH.match(value) else None
+
+
+def _refusal_text(exc: DomainError, action: Action) -> str:
+    if exc.code == "brochure.illegal_transition":
+        now = exc.extra.get("current_status")
+        label = STATUS_LABELS.get(Status(now), now) if now in set(Status) else "已变化"
+        verb = _ACTIONS.get("review" if action in ("approve", "reject") else action, "操作")
+        return f"这本宣传册当前是“{label}”，不能{verb}。页面已显示最新状态。"
+    return MESSAGES.get(exc.code, "操作未完成：内容的状态可能已被他人改变，请查看最新状态。")
+
+
+async def _refused(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    console: Console,
+    brochure_id: uuid.UUID,
+    action: Action,
+    message: str,
+    status: int,
+) -> Response[Any]:
+    data = await request.form()
+    sent = {k: v for k, v in data.items() if isinstance(v, str) and not k.startswith("_")}
+    on_review = sent.get("from") == f"{QUEUE_PATH}/{brochure_id}"
+    return await _brochure_page(
+        request, db, caller, console, brochure_id,
+        template="brochures/review.html" if on_review and caller.role in REVIEWERS
+        else "brochures/detail.html",
+        error=message, status=status, sent=sent, failed=action,
+    )  # fmt: skip

@@ -1,0 +1,173 @@
+"""Upload and edit: the form page, and storing a new brochure or an edit of one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+
+from mobile_contracts.v1 import brochures as wire
+from workbench.brochures import views, workflow
+from workbench.brochures.console._shared import AUTHORS, LIST_PATH, _labels, _staff_view
+from workbench.brochures.console._uploads import (
+    BrochureForm,
+    PagesRefused,
+    Refusal,
+    _collecting,
+    _done,
+    _image_store,
+    _json_refusal,
+    _read_upload,
+    _upload_refusal,
+    _wants_json,
+)
+from workbench.brochures.routes import UPLOAD_LIMIT
+from workbench.console import Console, visible_to
+from workbench.console.rendering import SECURITY_HEADERS
+from workbench.db import Connection
+from workbench.http.deps import CurrentCaller, Db
+
+
+@get("/brochures/new", opt=visible_to(*AUTHORS), name="console:brochure-new")
+async def new_brochure(db: Db, console: Console) -> Response[Any]:
+    """The upload form: details, then page images by drag and drop or the file picker."""
+    return await _form_page(db, console, brochure=None, form=BrochureForm())
+
+
+@post(
+    "/brochures/new",
+    opt=visible_to(*AUTHORS),
+    name="console:brochure-create",
+    request_max_body_size=UPLOAD_LIMIT,
+)
+async def create_brochure(
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
+) -> Response[Any]:
+    """Upload a brochure (workflow.create): a draft of my unit."""
+    form, meta, files, refusal = await _read_upload(request)
+    if meta is not None and refusal is None:
+        try:
+            async with db.transaction():
+                brochure_id = await workflow.create(
+                    db, caller=caller, meta=meta, files=files,
+                    store_image=_collecting(_image_store(request, db, caller), len(files)),
+                )  # fmt: skip
+        except (PagesRefused, workflow.BadBrochure) as exc:
+            refusal = _upload_refusal(exc, request, files)
+        else:
+            return _done(request, console, f"{LIST_PATH}/{brochure_id}", "已上传为草稿。")
+    assert refusal is not None
+    if _wants_json(request):
+        return _json_refusal(refusal)
+    return await _form_page(db, console, brochure=None, form=form, refusal=refusal)
+
+
+@get("/brochures/{brochure_id:uuid}/edit", opt=visible_to(*AUTHORS), name="console:brochure-edit")
+async def edit_brochure(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """The edit form, filled in; the pages can be reordered, removed and added to."""
+    brochure = await _staff_view(request, db, caller, brochure_id)
+    form = BrochureForm(
+        title=brochure.latest.title,
+        product_code=brochure.product_code,
+        talk_track=brochure.talk_track,
+        tags="、".join(brochure.tags),
+    )
+    return await _form_page(db, console, brochure=brochure, form=form)
+
+
+@post(
+    "/brochures/{brochure_id:uuid}/edit",
+    opt=visible_to(*AUTHORS),
+    name="console:brochure-save",
+    request_max_body_size=UPLOAD_LIMIT,
+)
+async def save_brochure(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Save an edit (workflow.edit): a change voids an approval, a save without one does not."""
+    before = await _staff_view(request, db, caller, brochure_id)
+    form, meta, files, refusal = await _read_upload(
+        request, existing=[p.image for p in before.pages]
+    )
+    if meta is not None and refusal is None:
+        try:
+            async with db.transaction():
+                await workflow.edit(
+                    db, caller=caller, brochure_id=brochure_id, meta=meta, files=files,
+                    store_image=_collecting(_image_store(request, db, caller), len(files)),
+                )  # fmt: skip
+        except (PagesRefused, workflow.BadBrochure, workflow.BrochureConflict) as exc:
+            refusal = _upload_refusal(exc, request, files)
+        else:
+            after = await _staff_view(request, db, caller, brochure_id)
+            return _done(request, console, f"{LIST_PATH}/{brochure_id}", _saved(before, after))
+    assert refusal is not None
+    if _wants_json(request):
+        return _json_refusal(refusal)
+    return await _form_page(db, console, brochure=before, form=form, refusal=refusal)
+
+
+def _saved(before: wire.StaffBrochure, after: wire.StaffBrochure) -> str:
+    if after.latest.content_hash == before.latest.content_hash:
+        return "内容没有改动，状态保持不变。"
+    if after.latest.version != before.latest.version:
+        return f"已保存为第 {after.latest.version} 版草稿；审核通过并发布前，线上仍是当前版本。"
+    if before.latest.approved:
+        return "已保存。内容有改动，原审核结论失效，请重新提交审核。"
+    return "已保存。"
+
+
+async def _form_page(
+    db: Connection,
+    console: Console,
+    *,
+    brochure: wire.StaffBrochure | None,
+    form: BrochureForm,
+    refusal: Refusal | None = None,
+) -> Response[Any]:
+    settings = console.request.app.state.settings
+    limits = settings.image_limits
+    products = await views.product_choices(db)
+    pages = []
+    if brochure is not None:
+        keep = set(form.keep) if form.keep is not None else None
+        pages = [
+            {"page": p, "kept": keep is None or p.image in keep, "key": f"page-{p.image[:12]}"}
+            for p in brochure.pages
+        ]
+    return console.render(
+        "brochures/form.html",
+        {
+            "brochure": brochure,
+            "form": form,
+            "pages": pages,
+            "products": products,
+            "refusal": refusal,
+            "max_pages": wire.MAX_PAGES,
+            "max_mb": limits.max_bytes // 1_000_000,
+            "max_bytes": limits.max_bytes,
+            "max_megapixels": limits.max_pixels // 1_000_000,
+            "upload_limit": UPLOAD_LIMIT,
+            **_labels(),
+        },
+        status=refusal.status if refusal else 200,
+        # Page previews are object URLs (blob:) of the files picked, never sent anywhere.
+        headers={"Content-Security-Policy": _PREVIEW_CSP},
+    )
+
+
+_PREVIEW_CSP = SECURITY_HEADERS["Content-Security-Policy"].replace(
+    "img-src 'self' data:", "img-src 'self' data: blob:"
+)

@@ -1,0 +1,218 @@
+"""One brochure's page, compliance's review queue and review page, and what changed since the
+approved version, marked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, get
+from litestar.params import FromPath, FromQuery
+
+from mobile_contracts.v1 import brochures as wire
+from mobile_contracts.v1.identity import Role
+from workbench.access import Caller
+from workbench.brochures import views
+from workbench.brochures.console._shared import (
+    AUTHORS,
+    FIELD_LABELS,
+    PUBLISHERS,
+    QUEUE_PATH,
+    REVIEWERS,
+    STAFF,
+    Status,
+    _labels,
+    _signer,
+    _staff_view,
+)
+from workbench.console import Console, visible_to
+from workbench.db import Connection
+from workbench.http.deps import CurrentCaller, Db
+
+
+@get("/brochures/{brochure_id:uuid}", opt=visible_to(*STAFF), name="console:brochure")
+async def brochure_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+    page: FromQuery[int | None] = None,
+) -> Response[Any]:
+    """A brochure: pages, facts, talk track, versions, and what I may do with it now."""
+    return await _brochure_page(request, db, caller, console, brochure_id, shown=page)
+
+
+@get("/brochures/review", opt=visible_to(*REVIEWERS), name="console:brochure-queue")
+async def review_queue(
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
+) -> Response[Any]:
+    """What waits for compliance, oldest submission first."""
+    rows = await views.review_queue(db, caller=caller)
+    thumbs = await views.covers(db, caller=caller, rows=rows, sign=_signer(request))
+    return console.render(
+        "brochures/queue.html",
+        {"rows": [{"row": r, "thumb": thumbs.get(r.id)} for r in rows], **_labels()},
+    )
+
+
+@get("/brochures/review/{brochure_id:uuid}", opt=visible_to(*REVIEWERS), name="console:review")
+async def review_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[uuid.UUID],
+    page: FromQuery[int | None] = None,
+) -> Response[Any]:
+    """One version under review: its pages large, what changed, approve or reject."""
+    return await _brochure_page(
+        request, db, caller, console, brochure_id, shown=page, template="brochures/review.html"
+    )
+
+
+Form = Mapping[str, str]
+
+
+async def _brochure_page(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    console: Console,
+    brochure_id: uuid.UUID,
+    *,
+    shown: int | None = None,
+    template: str = "brochures/detail.html",
+    error: str | None = None,
+    status: int = 200,
+    sent: Form | None = None,
+    failed: str | None = None,
+) -> Response[Any]:
+    brochure = await _staff_view(request, db, caller, brochure_id)
+    zone = ZoneInfo(request.app.state.settings.bank_timezone)
+    people = await views.people(
+        db,
+        [brochure.created_by, *(v.created_by for v in brochure.versions),
+         *(v.reviewed_by for v in brochure.versions)],
+    )  # fmt: skip
+    products = {p.code: p for p in await views.product_choices(db)}
+    number = min(max(shown or 1, 1), len(brochure.pages))
+    queue: list[wire.StaffBrochureRow] = []
+    if template == "brochures/review.html":
+        queue = await views.review_queue(db, caller=caller)
+    published = brochure.published
+    window = _window_defaults(published, zone) if published else {"live_from": "", "live_until": ""}
+    return console.render(
+        template,
+        {
+            "b": brochure,
+            "latest": brochure.latest,
+            "people": people,
+            "shown": brochure.pages[number - 1],
+            "actions": _actions(brochure, caller.role),
+            "changes": [_change(c, products) for c in brochure.changes],
+            "added_pages": {n for c in brochure.changes for n in c.pages_added},
+            "queue": queue,
+            "queue_next": _next_in_queue(queue, brochure.id),
+            "zone_label": _zone_label(zone),
+            "error": error,
+            "failed": failed,  # which form the error is about: reject, publish...
+            "sent": dict(sent or {}),
+            "window": window,
+            **_labels(),
+        },
+        status=status,
+    )
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What the viewer's role may do in the latest version's state (the service decides)."""
+
+    edit: bool
+    submit: bool
+    review: bool
+    publish: bool
+    change_window: bool
+    unpublish: bool
+
+    @property
+    def any(self) -> bool:
+        return any((self.edit, self.submit, self.review, self.publish, self.unpublish))
+
+
+def _actions(brochure: wire.StaffBrochure, role: Role) -> Actions:
+    status, approved = brochure.latest.status, brochure.latest.approved
+    publishable = approved and status in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED)
+    return Actions(
+        edit=role in AUTHORS and status is not Status.PENDING_REVIEW,
+        submit=role in AUTHORS and status in (Status.DRAFT, Status.REJECTED),
+        review=role in REVIEWERS and status is Status.PENDING_REVIEW,
+        publish=role in PUBLISHERS and publishable,
+        change_window=status is Status.PUBLISHED,
+        unpublish=role in PUBLISHERS and brochure.published is not None,
+    )
+
+
+def _next_in_queue(queue: list[wire.StaffBrochureRow], current: uuid.UUID) -> str | None:
+    after = [r for r in queue if r.id != current]
+    return f"{QUEUE_PATH}/{after[0].id}" if after else None
+
+
+def _change(change: wire.Change, products: Mapping[str, views.ProductChoice]) -> dict[str, Any]:
+    def product(code: str) -> str:
+        found = products.get(code)
+        return f"{found.name}（{code} · {found.risk_level.value}）" if found else code
+
+    before, after = change.before, change.after
+    if change.field == "product_code":
+        before, after = product(before), product(after)
+    if change.field in ("title", "talk_track"):  # texts: what exactly was changed
+        before_parts, after_parts = _marked(before, after)
+    else:  # a product, a list of tags: the whole value
+        before_parts = [(before, True)] if before else []
+        after_parts = [(after, True)] if after else []
+    return {
+        "field": change.field,
+        "label": FIELD_LABELS.get(change.field, change.field),
+        "before": before,
+        "after": after,
+        "before_parts": before_parts,
+        "after_parts": after_parts,
+        "added": change.pages_added,
+        "removed": change.pages_removed,
+    }
+
+
+Parts = list[tuple[str, bool]]
+
+
+def _marked(before: str, after: str) -> tuple[Parts, Parts]:
+    """Both texts in runs of (text, changed): what was taken out of the approved text and what
+    was put into the new one, character by character (Chinese has no spaces to split on)."""
+    old: Parts = []
+    new: Parts = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if i2 > i1:
+            old.append((before[i1:i2], op != "equal"))
+        if j2 > j1:
+            new.append((after[j1:j2], op != "equal"))
+    return old, new
+
+
+def _window_defaults(published: wire.VersionSummary, zone: ZoneInfo) -> dict[str, str]:
+    def local(value: datetime | None) -> str:
+        return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    return {"live_from": local(published.live_from), "live_until": local(published.live_until)}
+
+
+def _zone_label(zone: ZoneInfo) -> str:
+    return "北京时间" if zone.key in ("Asia/Shanghai", "Asia/Chongqing", "PRC") else zone.key

@@ -1,0 +1,115 @@
+"""What the brochure pages share: paths, roles, labels, the workflow's messages, small helpers
+(labels for templates, signed image URLs, a form's field, the staff view) and the review
+queue's badge in the navigation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request
+
+from mobile_contracts.v1 import brochures as wire
+from mobile_contracts.v1.customers import ProductRisk
+from mobile_contracts.v1.identity import Role
+from workbench.access import Caller
+from workbench.brochures import views
+from workbench.console import nav
+from workbench.db import Connection
+
+Status = wire.BrochureStatus
+LIST_PATH = "/console/brochures"
+QUEUE_PATH = "/console/brochures/review"
+PAGE_SIZE = 20
+
+STAFF = tuple(sorted(nav.BROCHURES.roles))
+AUTHORS = (Role.MARKETING, Role.ADMIN)
+REVIEWERS = (Role.COMPLIANCE,)
+PUBLISHERS = (Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)
+
+STATUS_LABELS = {
+    Status.DRAFT: "草稿",
+    Status.PENDING_REVIEW: "待审核",
+    Status.APPROVED: "已通过",
+    Status.REJECTED: "已退回",
+    Status.PUBLISHED: "已发布",
+    Status.UNPUBLISHED: "已下架",
+    Status.SUPERSEDED: "已被新版替换",
+}
+LIVE_LABELS = {
+    wire.LiveState.LIVE: "生效中",
+    wire.LiveState.SCHEDULED: "待生效",
+    wire.LiveState.EXPIRED: "已过期",
+}
+RISK_LABELS = {
+    ProductRisk.R1: "低风险",
+    ProductRisk.R2: "中低风险",
+    ProductRisk.R3: "中风险",
+    ProductRisk.R4: "中高风险",
+    ProductRisk.R5: "高风险",
+}
+FIELD_LABELS = {
+    "title": "标题",
+    "product_code": "产品",
+    "talk_track": "话术",
+    "tags": "标签",
+    "pages": "页面",
+}
+
+# What the workflow's refusals say on the page (by the API's codes).
+MESSAGES = {
+    "brochure.in_review": "这个版本正在合规审核，审核结束前不能修改。",
+    "brochure.not_approved": "只有合规审核通过的版本才能发布。",
+    "brochure.not_published": "这本宣传册目前没有已发布的版本，无需下架。",
+    "brochure.bad_window": "下架时间必须晚于现在，也必须晚于上架时间。",
+    "brochure.reason_required": "请填写退回原因，市场部会据此修改。",
+    "brochure.unknown_product": "请选择一个在售的产品。",
+    "brochure.no_pages": "请至少添加一页页面图片。",
+    "brochure.bad_page": "页面列表已过期（可能有人刚修改过），请刷新页面后重试。",
+    "brochure.too_many_pages": f"一本宣传册最多 {wire.MAX_PAGES} 页。",
+    "auth.forbidden": "这个版本是您上传或提交的，需由其他合规同事审核。",
+}
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "live_labels": LIVE_LABELS,
+        "risk_labels": RISK_LABELS,
+    }
+
+
+def _signer(request: Request[Any, Any, Any]) -> views.SignUrl:
+    state = request.app.state
+    ttl = state.settings.media_url_ttl_seconds
+    signer = state.media_signer
+
+    def sign(key: str) -> str:
+        url: str = signer.url(key, ttl)
+        return url
+
+    return sign
+
+
+def _text(data: Any, name: str) -> str:
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def _staff_view(
+    request: Request[Any, Any, Any], db: Connection, caller: Caller, brochure_id: uuid.UUID
+) -> wire.StaffBrochure:
+    return await views.staff_brochure(
+        db, caller=caller, brochure_id=brochure_id, sign=_signer(request)
+    )
+
+
+async def pending_reviews(conn: Connection, caller: Caller) -> int:
+    """The review queue's length, for compliance's badge in the navigation."""
+    return await views.review_count(conn, caller=caller)
+
+
+nav.add_badge(
+    nav.BROCHURES, nav.Badge(label="待审核", roles=frozenset(REVIEWERS), count=pending_reviews)
+)
