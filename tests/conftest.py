@@ -29,6 +29,7 @@ from litestar.testing import AsyncTestClient
 from workbench import migrate
 from workbench.app import create_app
 from workbench.embedded import EmbeddedServers
+from workbench.operations.metrics import Metrics
 from workbench.security.passwords import Passwords
 from workbench.seed import seed_demo_bank
 from workbench.settings import DataKey, JwtKey, Settings
@@ -206,13 +207,32 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 AppFactory = Callable[..., Awaitable[AsyncTestClient[Litestar]]]
 
 
+_APPS: dict[Settings, Litestar] = {}
+
+
+def app_for(settings: Settings, running: list[AsyncTestClient[Litestar]]) -> Litestar:
+    """The application for these settings, built once per run and started afresh by each test.
+
+    Building one registers every route (about a third of a second), which most tests would
+    otherwise pay for; what a test can observe is made in the lifespan (pool, Redis, puller,
+    auth) or reset here (metrics), so a test sees a new instance either way. A test running
+    two instances side by side (another API process) gets a second, separate application."""
+    app = _APPS.get(settings)
+    if app is None:
+        app = _APPS[settings] = create_app(settings)
+    elif any(client.app is app for client in running):
+        return create_app(settings)
+    app.state.metrics = Metrics()
+    return app
+
+
 @pytest.fixture
 async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
     """Start an app instance (with optional settings overrides) and give its test client."""
     clients: list[AsyncTestClient[Litestar]] = []
 
     async def start(**overrides: Any) -> AsyncTestClient[Litestar]:
-        app = create_app(replace(settings, **overrides))
+        app = app_for(replace(settings, **overrides), clients)
         client = AsyncTestClient(app)
         await client.__aenter__()
         clients.append(client)
