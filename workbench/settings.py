@@ -244,6 +244,12 @@ class Settings:
         "oldest client sync schema served (older apps get sync.schema_too_old)",
         default=1,
     )
+    attribution_window_days: int = _env(
+        "WORKBENCH_ATTRIBUTION_WINDOW_DAYS",
+        "a reported conversion is attributed to the last share of its product to its customer"
+        " made at most this many days before it (else to none)",
+        default=30,
+    )
     # ---- media (brochure images) -----------------------------------------------------------
     blob_store: str = _env(
         "WORKBENCH_BLOB_STORE",
@@ -355,6 +361,7 @@ _POSITIVE = (
     "push_escalation_grace_minutes",
     "sync_retention_days",
     "sync_min_schema",
+    "attribution_window_days",
     "console_idle_minutes",
     "console_session_hours",
 )
