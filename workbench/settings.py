@@ -239,6 +239,11 @@ class Settings:
         "days the sync change log (tombstones included) is kept; older cursors start over",
         default=90,
     )
+    tracking_retention_months: int = _env(
+        "WORKBENCH_TRACKING_RETENTION_MONTHS",
+        "months of raw share hits kept (monthly partitions; older ones are dropped daily)",
+        default=13,
+    )
     sync_min_schema: int = _env(
         "WORKBENCH_SYNC_MIN_SCHEMA",
         "oldest client sync schema served (older apps get sync.schema_too_old)",
@@ -360,6 +365,7 @@ _POSITIVE = (
     "push_timeout_seconds",
     "push_escalation_grace_minutes",
     "sync_retention_days",
+    "tracking_retention_months",
     "sync_min_schema",
     "attribution_window_days",
     "console_idle_minutes",
