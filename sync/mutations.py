@@ -15,6 +15,9 @@ Conflict policy (also in the README):
 - task.reschedule: last writer wins while the task is open; a closed task is a `conflict`.
 - note.add: notes only accumulate; the note id made on the device makes a resend harmless.
 - notification.read: idempotent, never conflicts.
+- share.create: the `client_ref` made on the device makes a resend (or the same share made
+  online) answer the same share; a brochure no longer live by the time of the push is rejected
+  (`brochure.not_found`), as online.
 Anything that can never succeed (bad arguments, a role that may not do it, an object the user
 cannot see, answers that do not fit the form) is `rejected` with the API's error code, and the
 mutations after it still run.
@@ -30,6 +33,7 @@ from typing import Any
 import msgspec
 
 from mobile_contracts.v1 import customers as customer_wire
+from mobile_contracts.v1 import shares as share_wire
 from mobile_contracts.v1 import sync as wire
 from mobile_contracts.v1 import tasks as task_wire
 from mobile_contracts.v1.identity import Role
@@ -41,6 +45,7 @@ from workbench.errors import DomainError
 from workbench.notifications import service as notifications
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.security.vault import Vault
+from workbench.shares import service as shares
 from workbench.tasks import lifecycle
 
 
@@ -53,6 +58,7 @@ class Context:
     caller: Caller
     vault: Vault
     bank_timezone: str
+    public_base_url: str
 
 
 Apply = Callable[[Connection, Context, Any], Awaitable[Any]]
@@ -106,6 +112,17 @@ async def _read(conn: Connection, ctx: Context, args: Any) -> Any:
     )
 
 
+async def _share(conn: Connection, ctx: Context, args: Any) -> Any:
+    request = share_wire.ShareCreate(
+        brochure_id=args.brochure_id, survey_id=args.survey_id, customer_id=args.customer_id,
+        channel=args.channel, client_ref=args.client_ref,
+    )  # fmt: skip
+    share, _ = await shares.create(
+        conn, caller=ctx.caller, request=request, base_url=ctx.public_base_url
+    )
+    return share
+
+
 RM = frozenset({Role.RM})
 STAFF = frozenset({Role.RM, Role.BRANCH_HEAD})
 ANYONE = frozenset(Role)
@@ -120,6 +137,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "note.add": Operation(wire.NoteAddArgs, RM, _add_note),
     "notification.read": Operation(wire.NotificationReadArgs, ANYONE, _read),
+    "share.create": Operation(wire.ShareCreateArgs, RM, _share),
 }
 
 

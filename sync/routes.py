@@ -102,12 +102,13 @@ class SyncController(Controller):
         (an earlier push applied it), `rejected` (with the API error's `code` and `problem`) or
         `conflict` (with the server's current row in `server`). Mutation names follow the API
         operations: `task.start`, `task.submit`, `task.cancel`, `task.reschedule`, `note.add`,
-        `notification.read`.
+        `notification.read`, `share.create`.
         """
         state = request.app.state
         ctx = mutations.Context(
-            caller=caller, vault=state.vault, bank_timezone=state.settings.bank_timezone
-        )
+            caller=caller, vault=state.vault, bank_timezone=state.settings.bank_timezone,
+            public_base_url=state.settings.public_base_url,
+        )  # fmt: skip
         return await mutations.push(db, ctx=ctx, request=data, nul_mutations=rows_with_nul(request))
 
     @get("/events", operation_id="syncEvents", media_type="text/event-stream")

@@ -48,6 +48,7 @@ from workbench.security.passwords import Passwords
 from workbench.security.tokens import Keyring
 from workbench.security.vault import Vault
 from workbench.settings import Settings
+from workbench.shares import routes as share_routes
 from workbench.tasks import routes as task_routes
 
 API_VERSION = "1.0.0"
@@ -138,6 +139,7 @@ def create_app(settings: Settings) -> Litestar:
             *verification_page.ROUTES,
             *task_routes.ROUTES,
             *brochure_routes.ROUTES,
+            *share_routes.ROUTES,
             *confirmation_page.ROUTES,
             *console_routes.ROUTES,
             *push_routes.ROUTES,

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import msgspec
 
 from mobile_contracts.v1.customers import NoteKind, ProductRisk
+from mobile_contracts.v1.shares import ShareChannel
 
 MAX_PULL_LIMIT = 5_000
 DEFAULT_PULL_LIMIT = 1_000
@@ -146,6 +147,17 @@ class NotificationReadArgs(msgspec.Struct, kw_only=True):
     """notification.read: as POST /notifications/{id}/read."""
 
     notification_id: uuid.UUID
+
+
+class ShareCreateArgs(msgspec.Struct, kw_only=True):
+    """share.create: as POST /shares; create `client_ref` on the device (the link works once
+    the push is applied; a resend, or the same `client_ref` online, gives the same share)."""
+
+    client_ref: uuid.UUID
+    channel: ShareChannel
+    brochure_id: uuid.UUID | None = None
+    survey_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
 
 
 # ---- rows that only sync carries (the others are the API's own structs) -----------------------

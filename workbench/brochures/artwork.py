@@ -42,7 +42,8 @@ class Sheet:
 
 
 @cache
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def font(size: int) -> ImageFont.FreeTypeFont:
+    """Noto Sans SC at `size` pixels (also what share posters are drawn with)."""
     from pylopdf_fonts_zh_cn import sans_path
 
     return ImageFont.truetype(str(sans_path()), size)
@@ -66,12 +67,12 @@ def _cover(sheet: Sheet) -> Image.Image:
         ring.ellipse((x - r, y - r, x + r, y + r), outline=(255, 255, 255, 60), width=4)
     page = Image.alpha_composite(page.convert("RGBA"), rings).convert("RGB")
     draw = ImageDraw.Draw(page)
-    draw.text((90, 90), sheet.bank, font=_font(44), fill="white")
-    draw.text((90, 420), sheet.title, font=_font(96), fill="white")
-    draw.text((90, 560), sheet.product_name, font=_font(56), fill=(230, 238, 255))
-    _wrap(draw, sheet.headline, (90, 700), _font(44), WIDTH - 180, fill="white")
+    draw.text((90, 90), sheet.bank, font=font(44), fill="white")
+    draw.text((90, 420), sheet.title, font=font(96), fill="white")
+    draw.text((90, 560), sheet.product_name, font=font(56), fill=(230, 238, 255))
+    _wrap(draw, sheet.headline, (90, 700), font(44), WIDTH - 180, fill="white")
     _badge(draw, (90, 1180), f"R{sheet.risk_level} {RISK_NAMES[sheet.risk_level]}")
-    draw.text((90, 1290), f"产品代码 {sheet.product_code}", font=_font(38), fill="white")
+    draw.text((90, 1290), f"产品代码 {sheet.product_code}", font=font(38), fill="white")
     _footer(draw, (255, 255, 255))
     return page
 
@@ -81,12 +82,12 @@ def _points(sheet: Sheet) -> Image.Image:
     page = Image.new("RGB", (WIDTH, HEIGHT), (250, 250, 247))
     draw = ImageDraw.Draw(page)
     draw.rectangle((0, 0, WIDTH, 220), fill=dark)
-    draw.text((90, 70), f"{sheet.product_name} · 产品要点", font=_font(60), fill="white")
+    draw.text((90, 70), f"{sheet.product_name} · 产品要点", font=font(60), fill="white")
     y = 330
     for number, point in enumerate(sheet.points, start=1):
         draw.ellipse((90, y, 160, y + 70), fill=dark)
-        draw.text((112, y + 6), str(number), font=_font(44), fill="white")
-        y = _wrap(draw, point, (200, y), _font(46), WIDTH - 300, fill=(40, 40, 40)) + 70
+        draw.text((112, y + 6), str(number), font=font(44), fill="white")
+        y = _wrap(draw, point, (200, y), font(46), WIDTH - 300, fill=(40, 40, 40)) + 70
     _badge(draw, (90, HEIGHT - 420), f"风险等级 R{sheet.risk_level}", fill=dark)
     _footer(draw, (90, 90, 90))
     return page
@@ -96,7 +97,7 @@ def _chart(sheet: Sheet) -> Image.Image:
     dark, light = PALETTES[sheet.palette % len(PALETTES)]
     page = Image.new("RGB", (WIDTH, HEIGHT), (255, 255, 255))
     draw = ImageDraw.Draw(page, "RGBA")
-    draw.text((90, 90), "历史表现（示例数据）", font=_font(64), fill=dark)
+    draw.text((90, 90), "历史表现（示例数据）", font=font(64), fill=dark)
     rng = random.Random(sheet.product_code + "chart")  # noqa: S311 - illustration
     left, top, right, bottom = 140, 300, WIDTH - 90, 1200
     draw.line((left, bottom, right, bottom), fill=(120, 120, 120), width=3)
@@ -117,10 +118,10 @@ def _chart(sheet: Sheet) -> Image.Image:
     draw.line(points, fill=light, width=8, joint="curve")
     for month in range(0, 24, 6):
         x = left + (right - left) * month / 23
-        draw.text((x - 30, bottom + 20), f"{month + 1}月", font=_font(32), fill=(90, 90, 90))
+        draw.text((x - 30, bottom + 20), f"{month + 1}月", font=font(32), fill=(90, 90, 90))
     _wrap(
         draw, "过往业绩不代表未来表现。示例数据仅用于展示，不构成收益承诺。",
-        (90, 1320), _font(40), WIDTH - 180, fill=(80, 80, 80),
+        (90, 1320), font(40), WIDTH - 180, fill=(80, 80, 80),
     )  # fmt: skip
     _footer(draw, (90, 90, 90))
     return page
@@ -142,15 +143,15 @@ Colour = str | tuple[int, ...]
 def _badge(
     draw: ImageDraw.ImageDraw, at: tuple[int, int], text: str, fill: Colour = "white"
 ) -> None:
-    font = _font(44)
+    face = font(44)
     x, y = at
-    width = draw.textlength(text, font=font)
+    width = draw.textlength(text, font=face)
     draw.rounded_rectangle((x, y, x + width + 60, y + 80), radius=40, outline=fill, width=4)
-    draw.text((x + 30, y + 10), text, font=font, fill=fill)
+    draw.text((x + 30, y + 10), text, font=face, fill=fill)
 
 
 def _footer(draw: ImageDraw.ImageDraw, colour: tuple[int, int, int]) -> None:
-    _wrap(draw, DISCLAIMER, (90, HEIGHT - 200), _font(32), WIDTH - 180, fill=colour)
+    _wrap(draw, DISCLAIMER, (90, HEIGHT - 200), font(32), WIDTH - 180, fill=colour)
 
 
 def _wrap(

@@ -1,0 +1,102 @@
+"""POST /shares: an RM shares a brochure live for them, to nobody or one of their customers,
+and gets an unguessable short link and a poster; resending the same `client_ref` (or
+Idempotency-Key) gives the same share; anything else the RM may not share answers 404."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.customers_data import headers_of
+from tests.tasks_data import unit, user
+from tests.workbench.brochures.conftest import page_image
+from tests.workbench.shares.conftest import SHARES, Desk
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+CODE = re.compile(r"[0-9A-Za-z]{10}")
+
+
+async def test_an_rm_shares_a_live_brochure_with_a_customer_of_theirs(desk: Desk, db: Any):
+    made = await desk.made(customer_id=str(desk.customer), channel="sms")
+    assert CODE.fullmatch(made["code"])
+    assert made["url"] == f"{desk.base_url}/s/{made['code']}"
+    assert made["poster_png_url"] == f"{desk.base_url}/api/v1/shares/{made['id']}/poster.png"
+    assert (made["channel"], made["brochure_id"], made["customer_id"]) == (
+        "sms", desk.brochure["id"], str(desk.customer),
+    )  # fmt: skip
+    row = await db.fetchrow("select * from shares where id = $1", uuid.UUID(made["id"]))
+    # What was shared as it was then: the published version, its product, the RM and their unit.
+    assert (row["brochure_version"], row["product_code"]) == (1, "WM90")
+    assert (row["rm_id"], row["org_unit_id"]) == (user("rm01"), unit("team-east-1"))
+    another = await desk.made()
+    assert another["code"] != made["code"]
+    assert "customer_id" not in another
+
+
+async def test_what_the_rm_may_not_share_is_not_found(desk: Desk, db: Any):
+    draft = await desk.studio.upload(page_image(), title="草稿")
+    assert (await desk.share(brochure_id=draft["id"])).json()["code"] == "brochure.not_found"
+    assert (await desk.share(brochure_id=str(uuid.uuid4()))).status_code == 404
+    # rm02's customer, and a customer that does not exist
+    for customer in (desk.other_customer, uuid.uuid4()):
+        response = await desk.share(customer_id=str(customer))
+        assert (response.status_code, response.json()["code"]) == (404, "customer.not_found")
+    # A brochure of the west branch is not on an east RM's path to the head office.
+    await db.execute(
+        "update brochures set owner_unit_id = $1 where id = $2",
+        unit("branch-west"), uuid.UUID(desk.brochure["id"]),
+    )  # fmt: skip
+    assert (await desk.share()).status_code == 404
+    west = await headers_of(desk.client, "rm05")
+    assert (await desk.share(west)).status_code == 201
+    # Expired: links can no longer be made.
+    await db.execute(
+        "update brochure_versions set live_until = now() - interval '1 minute'"
+        " where brochure_id = $1",
+        uuid.UUID(desk.brochure["id"]),
+    )
+    assert (await desk.share(west)).json()["code"] == "brochure.not_found"
+    assert await db.fetchval("select count(*) from shares") == 1
+
+
+async def test_only_rms_share_and_the_body_is_checked(desk: Desk):
+    for who in ("bh.east", "marketing"):
+        response = await desk.share(await headers_of(desk.client, who))
+        assert response.status_code == 403, who
+    bad = await desk.share(channel="email")
+    assert bad.status_code == 422
+    assert "channel" in bad.text
+    assert (await desk.share(brochure_id="not-a-uuid")).status_code == 422
+    survey = await desk.share(survey_id=str(uuid.uuid4()), brochure_id=None)
+    assert (survey.status_code, survey.json()["code"]) == (422, "share.survey_unavailable")
+    nothing = await desk.share(brochure_id=None)
+    assert (nothing.status_code, nothing.json()["code"]) == (422, "share.one_target")
+    huge = await desk.client.post(SHARES, json={"brochure_id": 10**30, "channel": "qr"},
+                                  headers=desk.rm01)  # fmt: skip
+    assert huge.status_code == 422
+
+
+async def test_the_same_client_ref_gives_the_same_share(desk: Desk, db: Any):
+    ref = str(uuid.uuid4())
+    first = await desk.share(client_ref=ref, customer_id=str(desk.customer))
+    again = await desk.share(client_ref=ref, customer_id=str(desk.customer))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    # The same id for something else, or by someone else, is a conflict, not a second share.
+    other = await desk.share(client_ref=ref, channel="qr")
+    assert (other.status_code, other.json()["code"]) == (409, "share.client_ref_reused")
+    assert (await desk.share(desk.rm02, client_ref=ref)).status_code == 409
+    assert await db.fetchval("select count(*) from shares") == 1
+
+
+async def test_an_idempotency_key_gives_the_same_share(desk: Desk, db: Any):
+    key = {**desk.rm01, "Idempotency-Key": "share-42"}
+    first, again = await desk.share(key), await desk.share(key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    # Another RM's same key is their own.
+    assert (await desk.share({**desk.rm02, "Idempotency-Key": "share-42"})).status_code == 201
+    assert await db.fetchval("select count(*) from shares") == 2

@@ -1,0 +1,63 @@
+"""GET /shares/{id}/poster.png: a phone poster of the share (first page, title, the RM's name,
+the QR code of its link), drawn once and cached; only the RM and their branch head get it."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from PIL import Image
+
+from tests.customers_data import headers_of
+from tests.workbench.shares.conftest import PAGE_COLOUR, Desk
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+
+def near(pixel: tuple[int, ...], colour: tuple[int, int, int], slack: int = 12) -> bool:
+    return all(abs(a - b) <= slack for a, b in zip(pixel, colour, strict=False))
+
+
+async def test_the_poster_shows_the_first_page_and_differs_per_share(desk: Desk):
+    first, second = await desk.made(), await desk.made()
+    response = await desk.get(first["poster_png_url"])
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    assert "max-age=86400" in response.headers["cache-control"]
+    with Image.open(io.BytesIO(response.content)) as poster:
+        assert (poster.format, poster.size) == ("PNG", (750, 1334))
+        assert near(poster.convert("RGB").getpixel((375, 500)), PAGE_COLOUR)
+    other = await desk.get(second["poster_png_url"])
+    assert other.status_code == 200
+    assert other.content != response.content
+    # Drawn once: asked again (or revalidated) it is the same stored image.
+    etag = response.headers["etag"]
+    assert (await desk.get(first["poster_png_url"])).content == response.content
+    unchanged = await desk.get(
+        first["poster_png_url"], headers={**desk.rm01, "If-None-Match": etag}
+    )
+    assert unchanged.status_code == 304
+
+
+async def test_the_poster_is_drawn_from_the_phone_rendition_once_it_is_built(desk: Desk):
+    made = await desk.made()
+    before = await desk.get(made["poster_png_url"])
+    assert await desk.studio.build_renditions() > 0
+    after = await desk.get(made["poster_png_url"])
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+    with Image.open(io.BytesIO(after.content)) as poster:
+        assert near(poster.convert("RGB").getpixel((375, 500)), PAGE_COLOUR)
+
+
+async def test_only_the_rm_and_their_branch_head_get_the_poster(desk: Desk):
+    made = await desk.made()
+    url = made["poster_png_url"]
+    assert (await desk.get(url, await headers_of(desk.client, "bh.east"))).status_code == 200
+    for who in ("rm02", "bh.west"):
+        response = await desk.get(url, await headers_of(desk.client, who))
+        assert (response.status_code, response.json()["code"]) == (404, "share.not_found"), who
+    assert (await desk.get(url, desk.studio.marketing)).status_code == 403
+    missing = url.replace(made["id"], str(uuid.uuid4()))
+    assert (await desk.get(missing)).status_code == 404

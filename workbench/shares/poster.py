@@ -1,0 +1,128 @@
+"""The share poster: a phone-screen PNG an RM posts to a chat or shows to a customer.
+
+750 x 1334 (a phone screen at 2x): the bank's name on a band, the brochure's first page, its
+title, the RM's name, the link's QR code and "长按识别二维码查看" (WeChat opens a QR code in an
+image on a long press). Chinese text is drawn with the font the brochure artwork uses (installed
+with the project). `draw` is pure and CPU-bound: callers run it in a thread.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import segno
+from PIL import Image, ImageDraw
+
+from workbench.brochures.artwork import font
+from workbench.media import images
+
+WIDTH, HEIGHT = 750, 1334
+LAYOUT = "poster-v1"  # part of a rendered poster's blob key: a new layout is a new poster
+CALL = "长按识别二维码查看"
+DISCLAIMER = "理财非存款，产品有风险，投资须谨慎"
+_BRAND = (12, 74, 140)
+_INK = (34, 34, 34)
+_GREY = (120, 120, 120)
+_PAGE_BOX = (40, 140, WIDTH - 40, 880)  # left, top, right, bottom
+_QR_BOX = 236
+_MAX_PAGE_PIXELS = 4096 * 4096  # sources are stored fitted in 4096 x 4096
+
+
+@dataclass(frozen=True)
+class PosterFacts:
+    """What a poster says."""
+
+    bank: str
+    title: str
+    rm_name: str
+    url: str
+
+
+def draw(facts: PosterFacts, page: bytes | None) -> bytes:
+    """The poster as PNG bytes; without a readable `page` image its place stays a plain panel."""
+    poster = Image.new("RGB", (WIDTH, HEIGHT), (244, 246, 250))
+    pen = ImageDraw.Draw(poster)
+    pen.rectangle((0, 0, WIDTH, 110), fill=_BRAND)
+    pen.text((40, 30), _fit(pen, facts.bank, 40, WIDTH - 80), font=font(40), fill="white")
+    _page(poster, pen, page)
+    y = _PAGE_BOX[3] + 20
+    for line in _lines(pen, facts.title, 40, WIDTH - 80, max_lines=2):
+        pen.text((40, y), line, font=font(40), fill=_INK)
+        y += 56
+    pen.line((40, 1040, WIDTH - 40, 1040), fill=(220, 222, 228), width=2)
+    qr = _qr(facts.url)
+    poster.paste(qr, (WIDTH - 40 - qr.width, 1062))
+    text_width = WIDTH - 80 - _QR_BOX - 24
+    pen.text((40, 1074), "您的客户经理", font=font(26), fill=_GREY)
+    pen.text((40, 1112), _fit(pen, facts.rm_name, 44, text_width), font=font(44), fill=_INK)
+    pen.text((40, 1186), _fit(pen, CALL, 30, text_width), font=font(30), fill=_BRAND)
+    pen.text((40, 1236), _fit(pen, facts.bank, 24, text_width), font=font(24), fill=_GREY)
+    note = font(20)
+    pen.text(((WIDTH - pen.textlength(DISCLAIMER, font=note)) / 2, 1300), DISCLAIMER,
+             font=note, fill=_GREY)  # fmt: skip
+    out = io.BytesIO()
+    poster.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+def _page(poster: Image.Image, pen: ImageDraw.ImageDraw, page: bytes | None) -> None:
+    """The first page, as large as fits its box, on a white card."""
+    left, top, right, bottom = _PAGE_BOX
+    pen.rectangle(_PAGE_BOX, fill="white", outline=(225, 228, 235), width=2)
+    if page is None:
+        return
+    box = (right - left - 16, bottom - top - 16)
+    try:
+        img = images.decode(images.open_image(page, max_pixels=_MAX_PAGE_PIXELS), max_side=max(box))
+    except images.UnacceptableImage:
+        return
+    with img:
+        shown = img.convert("RGB")
+    shown.thumbnail(box, Image.Resampling.LANCZOS)
+    x = left + (right - left - shown.width) // 2
+    y = top + (bottom - top - shown.height) // 2
+    poster.paste(shown, (x, y))
+
+
+def _qr(url: str) -> Image.Image:
+    """The link's QR code, as large as fits `_QR_BOX` in whole pixels per module."""
+    code = segno.make(url, error="m")
+    modules = code.symbol_size(scale=1, border=2)[0]
+    buffer = io.BytesIO()
+    code.save(buffer, kind="png", scale=max(1, _QR_BOX // modules), border=2)
+    buffer.seek(0)
+    with Image.open(buffer) as img:
+        return img.convert("RGB")
+
+
+def _lines(
+    pen: ImageDraw.ImageDraw, text: str, size: int, width: int, *, max_lines: int
+) -> list[str]:
+    """`text` wrapped to `width` (Chinese wraps between any two characters), at most
+    `max_lines` lines, the last one cut with an ellipsis when there is more."""
+    face = font(size)
+    lines, line = [], ""
+    for char in " ".join(text.split()):
+        if pen.textlength(line + char, font=face) > width and line:
+            lines.append(line)
+            line = char.strip()
+        else:
+            line += char
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _fit(pen, lines[-1], size, width, cut=True)
+    return lines
+
+
+def _fit(pen: ImageDraw.ImageDraw, text: str, size: int, width: int, *, cut: bool = False) -> str:
+    """`text` cut (with an ellipsis) to fit `width`; `cut`: it goes on, so the ellipsis is
+    drawn even when it would fit."""
+    face = font(size)
+    if not cut and pen.textlength(text, font=face) <= width:
+        return text
+    while text and pen.textlength(text + "…", font=face) > width:
+        text = text[:-1]
+    return text + "…"

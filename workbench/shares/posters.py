@@ -1,0 +1,64 @@
+"""A share's poster, rendered once and kept in the blob store.
+
+The blob key holds the share's id and a hash of everything the poster shows (layout, link,
+title, RM's name, bank's name, which stored image the page is drawn from), so a poster is drawn
+once, and again only when something it shows changed (the RM renamed, the phone rendition built
+after a first poster drawn from the source image...). Serving it goes through `serve_blob`
+(ETag, `If-None-Match`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+
+import msgspec
+
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import NotFound
+from workbench.media import renditions
+from workbench.media.store import BlobNotFound, BlobStore
+from workbench.shares import codes, poster, queries, service
+
+PAGE_RENDITION = renditions.spec_for("phone", "jpeg").name  # what the first page is drawn from
+
+
+async def poster_key(
+    conn: Connection,
+    *,
+    caller: Caller,
+    share_id: uuid.UUID,
+    blobs: BlobStore,
+    base_url: str,
+    bank_name: str,
+) -> str:
+    """The blob key of the share's poster, drawn now if it is not stored yet. The sharing RM
+    and branch heads of the unit it was shared from see it; anyone else 404."""
+    rm_id, root = service.scope(caller, mine=False)
+    row = await queries.visible_share(conn, share_id, rm_id=rm_id, scope_root=root)
+    if row is None:
+        raise NotFound("share")
+    facts = poster.PosterFacts(
+        bank=bank_name, title=row["title"], rm_name=row["rm_name"],
+        url=codes.link(row["code"], base_url),
+    )  # fmt: skip
+    stored = await queries.page_image_keys(conn, bytes(row["first_page"]), rendition=PAGE_RENDITION)
+    page_key = None if stored is None else stored["rendition_key"] or stored["source_key"]
+    shown = msgspec.json.encode([poster.LAYOUT, facts.bank, facts.title, facts.rm_name,
+                                 facts.url, page_key])  # fmt: skip
+    key = f"shares/posters/{share_id}-{hashlib.sha256(shown).hexdigest()[:20]}.png"
+    if await blobs.stat(key) is None:
+        page = await _read(blobs, page_key) if page_key else None
+        png = await asyncio.to_thread(poster.draw, facts, page)
+        await blobs.put(key, png, content_type="image/png")
+    return key
+
+
+async def _read(blobs: BlobStore, key: str) -> bytes | None:
+    """A stored image, or None if it is gone (the poster is drawn without it)."""
+    try:
+        return b"".join([chunk async for chunk in blobs.read(key)])
+    except BlobNotFound:
+        return None

@@ -1,0 +1,161 @@
+"""SQL of tracked shares: the only place that talks to PostgreSQL about them.
+
+Scope is applied here, in SQL: an RM reads their own shares; a branch head those made in a unit
+of their subtree (the RM's unit when they shared). The customer of a share is shown only while
+the reader may still see that customer (an RM: their own; a branch head: their subtree's).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from workbench.db import Connection
+from workbench.sql import Where
+
+Record = asyncpg.Record
+
+_SHARE = """
+    s.id, s.code, s.brochure_id, s.brochure_version, s.product_code, s.customer_id, s.rm_id,
+    s.org_unit_id, s.channel, s.client_ref, s.created_at
+"""
+
+
+def _shares_of(rm_id: uuid.UUID | None) -> str:
+    """Whose shares a caller reads ({} is the RM, or a branch head's subtree root when the RM
+    is None): a statement per case, so each plan uses its own index."""
+    if rm_id is not None:
+        return "s.rm_id = {}"
+    return "s.org_unit_id in (select u.id from org_subtree({}) u(id))"
+
+
+def _customers_of(rm_id: uuid.UUID | None) -> str:
+    """The customers a caller sees, as in workbench.customers.queries."""
+    if rm_id is not None:
+        return "c.owner_id = {}"
+    return "c.owner_id = any(array(select u.id from subtree_users({}) u(id)))"
+
+
+async def insert_share(
+    conn: Connection,
+    *,
+    share_id: uuid.UUID,
+    code: str,
+    brochure_id: uuid.UUID,
+    brochure_version: int,
+    product_code: str,
+    customer_id: uuid.UUID | None,
+    rm_id: uuid.UUID,
+    org_unit_id: uuid.UUID,
+    channel: str,
+    client_ref: uuid.UUID | None,
+) -> Record | None:
+    """The new share, or None when its code or its client_ref is taken already (nothing was
+    written then; the caller tells which)."""
+    return await conn.fetchrow(
+        f"""
+        insert into shares as s (id, code, brochure_id, brochure_version, product_code,
+                                 customer_id, rm_id, org_unit_id, channel, client_ref)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        on conflict do nothing
+        returning {_SHARE}
+        """,
+        share_id,
+        code,
+        brochure_id,
+        brochure_version,
+        product_code,
+        customer_id,
+        rm_id,
+        org_unit_id,
+        channel,
+        client_ref,
+    )
+
+
+async def share_by_client_ref(conn: Connection, client_ref: uuid.UUID) -> Record | None:
+    """The share the app made with this id, whoever made it (the caller compares the RM)."""
+    return await conn.fetchrow(f"select {_SHARE} from shares s where s.client_ref = $1", client_ref)
+
+
+async def visible_share(
+    conn: Connection, share_id: uuid.UUID, *, rm_id: uuid.UUID | None, scope_root: uuid.UUID
+) -> Record | None:
+    """A share the caller may see, with what its poster shows: the shared version's title and
+    first page, the RM's name."""
+    return await conn.fetchrow(
+        f"""
+        select {_SHARE}, v.title, v.pages[1] as first_page, u.name as rm_name
+          from shares s
+          join brochure_versions v on v.brochure_id = s.brochure_id
+                                  and v.version = s.brochure_version
+          join users u on u.id = s.rm_id
+         where s.id = $1 and {_shares_of(rm_id).format("$2")}
+        """,
+        share_id,
+        rm_id or scope_root,
+    )
+
+
+async def page_image_keys(conn: Connection, image: bytes, *, rendition: str) -> Record | None:
+    """Where a page image is stored: its source blob, and the rendition `rendition` if built."""
+    return await conn.fetchrow(
+        """
+        select i.blob_key as source_key, r.blob_key as rendition_key
+          from brochure_images i
+          left join brochure_renditions r on r.image_sha256 = i.sha256 and r.spec = $2
+                                         and r.status = 'ready'
+         where i.sha256 = $1
+        """,
+        image,
+        rendition,
+    )
+
+
+async def shares_with_counts(
+    conn: Connection,
+    *,
+    rm_id: uuid.UUID | None,
+    scope_root: uuid.UUID,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """The caller's shares, newest first, each with its visitors' counts from the rollup
+    (`share_visitors`), in one statement: the page's shares first, then one grouped lookup
+    of their visitors."""
+    where = Where()
+    where.add(_shares_of(rm_id), rm_id or scope_root)
+    if after is not None:
+        where.add("(s.created_at, s.id) < ({}, {})", *after)
+    reader = where.param(rm_id or scope_root)
+    return await conn.fetch(
+        f"""
+        with page as (
+            select {_SHARE} from shares s
+             where {where.sql}
+             order by s.created_at desc, s.id desc
+             limit {where.param(limit)}
+        ), counts as (
+            select sv.share_id,
+                   count(*) filter (where sv.first_open_at is not null) as opens,
+                   coalesce(sum(sv.dwell_ms) filter (where sv.first_open_at is not null), 0)
+                       as dwell_ms,
+                   count(*) filter (where sv.clicked_at is not null) as clicks
+              from share_visitors sv
+             where sv.share_id in (select id from page)
+             group by sv.share_id
+        )
+        select s.*, v.title, c.external_id, c.name_enc,
+               coalesce(n.opens, 0) as opens, coalesce(n.dwell_ms, 0) as dwell_ms,
+               coalesce(n.clicks, 0) as clicks
+          from page s
+          join brochure_versions v on v.brochure_id = s.brochure_id
+                                  and v.version = s.brochure_version
+          left join customers c on c.id = s.customer_id and {_customers_of(rm_id).format(reader)}
+          left join counts n on n.share_id = s.id
+         order by s.created_at desc, s.id desc
+        """,
+        *where.args,
+    )

@@ -1,0 +1,126 @@
+"""Share endpoints: an RM shares a live brochure, gets its poster, and lists their shares."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from mobile_contracts.v1 import shares as wire
+from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.identity import Role
+from workbench.access import requires_role
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
+from workbench.media.routes import serve_blob
+from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.shares import posters, service
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+RM = [requires_role(Role.RM)]
+READERS = [requires_role(Role.RM, Role.BRANCH_HEAD)]
+
+
+class ShareController(Controller):
+    path = "/api/v1/shares"
+    tags = ["shares"]
+
+    @post(
+        "",
+        operation_id="createShare",
+        guards=RM,
+        status_code=HTTP_201_CREATED,
+        opt={
+            ERRORS: {
+                404: "The brochure is not live for me (`brochure.not_found`), or the customer is "
+                "not mine (`customer.not_found`)",
+                409: "`client_ref` (or the `Idempotency-Key`) was used for a different share "
+                "(`share.client_ref_reused`)",
+                422: "Invalid body; neither or both of `brochure_id` and `survey_id` "
+                "(`share.one_target`); a survey, which cannot be shared yet "
+                "(`share.survey_unavailable`)",
+            }
+        },
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: JSONBody[wire.ShareCreate],
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
+        ] = None,
+    ) -> Response[wire.Share]:
+        """Share a live brochure: a tracked short link and a poster with its QR code.
+
+        Send `url` (WeChat, SMS, a link) or show the poster at `poster_png_url`; opens, dwell and
+        clicks of the link's visitors appear in my share list. With `customer_id` (one of my
+        customers) the share is theirs. `survey_id` is reserved: surveys cannot be shared yet
+        (422 `share.survey_unavailable`). Sending the same `client_ref` again (or the same
+        `Idempotency-Key`, when there is no `client_ref`) answers the same share with 200.
+        """
+        if data.client_ref is None and idempotency_key is not None:
+            data = msgspec.structs.replace(
+                data, client_ref=service.client_ref_for_key(caller, idempotency_key)
+            )
+        share, created = await service.create(
+            db, caller=caller, request=data, base_url=request.app.state.settings.public_base_url
+        )
+        return Response(share, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("", operation_id="listShares", guards=READERS)
+    async def list_shares(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        mine: FromQuery[bool] = False,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[wire.ShareRow]:
+        """My shares, newest first, with their visitors' opens, dwell and clicks.
+
+        An RM sees their own shares (`mine=1` or not); a branch head those shared from their
+        subtree, or with `mine=1` their own. Counts are of real visitors (bots are left out)
+        whose page was visibly opened; `customer` is the customer's masked name.
+        """
+        state = request.app.state
+        return await service.list_shares(
+            db, vault=state.vault, caller=caller, mine=mine, cursor=cursor, limit=limit,
+            base_url=state.settings.public_base_url,
+        )  # fmt: skip
+
+    @get(
+        "/{share_id:uuid}/poster.png",
+        operation_id="getSharePoster",
+        guards=READERS,
+        media_type="image/png",
+    )
+    async def poster(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        share_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """The share's poster: a 750 x 1334 PNG with the first page, title, my name and QR code.
+
+        For the sharing RM and their branch head. Drawn once and cached (with an ETag).
+        """
+        state = request.app.state
+        key = await posters.poster_key(
+            db, caller=caller, share_id=share_id, blobs=state.blobs,
+            base_url=state.settings.public_base_url, bank_name=state.settings.bank_name,
+        )  # fmt: skip
+        return await serve_blob(
+            request, state.blobs, key, content_type="image/png",
+            cache_control="private, max-age=86400",
+        )  # fmt: skip
+
+
+ROUTES = [ShareController]
