@@ -26,6 +26,7 @@ from workbench.console import rendering as console_rendering
 from workbench.console import routes as console_routes
 from workbench.customers import routes as customer_routes
 from workbench.db import create_pool, provide_db
+from workbench.funnels import routes as funnel_routes
 from workbench.http import openapi as api_docs
 from workbench.http.auth import check_request
 from workbench.http.client_ip import parse_networks
@@ -48,7 +49,6 @@ from workbench.security.passwords import Passwords
 from workbench.security.tokens import Keyring
 from workbench.security.vault import Vault
 from workbench.settings import Settings
-from workbench.shares import routes as share_routes
 from workbench.tasks import routes as task_routes
 
 API_VERSION = "1.0.0"
@@ -139,7 +139,7 @@ def create_app(settings: Settings) -> Litestar:
             *verification_page.ROUTES,
             *task_routes.ROUTES,
             *brochure_routes.ROUTES,
-            *share_routes.ROUTES,
+            *funnel_routes.ROUTES,
             *confirmation_page.ROUTES,
             *console_routes.ROUTES,
             *push_routes.ROUTES,

@@ -1,0 +1,2 @@
+"""Conversions from bank systems, and share funnels (shared, opened, engaged, clicked,
+converted)."""

@@ -1,0 +1,176 @@
+"""SQL of conversions and funnels: the feed's insert with its attribution, and the funnel."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+
+from mobile_contracts.v1.funnels import ENGAGED_DWELL_MS, FunnelGroupBy
+from workbench.db import Connection
+from workbench.sql import Where
+
+Record = asyncpg.Record
+
+
+# ---- conversions -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ConversionColumns:
+    """The conversions of one feed to store, column by column (one list entry per row)."""
+
+    ids: list[uuid.UUID]
+    external_ids: list[str]
+    customer_ids: list[uuid.UUID]
+    product_codes: list[str]
+    kinds: list[str]
+    amounts: list[Decimal | None]
+    occurred_ats: list[datetime]
+
+
+async def insert_conversions(
+    conn: Connection, rows: ConversionColumns, *, window_days: int
+) -> list[Record]:
+    """Store the conversions whose external id is new, each attributed to the last share of its
+    product to its customer made in [occurred_at - window, occurred_at]; the rows stored."""
+    return await conn.fetch(
+        """
+        insert into conversions (id, external_id, customer_id, product_code, kind, amount,
+                                 occurred_at, share_id)
+        select r.id, r.external_id, r.customer_id, r.product_code, r.kind, r.amount,
+               r.occurred_at,
+               (select s.id from shares s
+                 where s.customer_id = r.customer_id and s.product_code = r.product_code
+                   and s.created_at <= r.occurred_at
+                   and s.created_at >= r.occurred_at - make_interval(days => $8)
+                 order by s.created_at desc, s.id desc
+                 limit 1)
+          from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+                      $6::numeric[], $7::timestamptz[])
+               as r (id, external_id, customer_id, product_code, kind, amount, occurred_at)
+        on conflict (external_id) do nothing
+        returning external_id, share_id
+        """,
+        rows.ids,
+        rows.external_ids,
+        rows.customer_ids,
+        rows.product_codes,
+        rows.kinds,
+        rows.amounts,
+        rows.occurred_ats,
+        window_days,
+    )
+
+
+# ---- funnels ---------------------------------------------------------------------------------
+
+_KEY = {
+    FunnelGroupBy.RM: "s.rm_id",
+    FunnelGroupBy.ORG_UNIT: "s.org_unit_id",
+    FunnelGroupBy.BROCHURE: "s.brochure_id",
+}
+# The label of a group, looked up for the rows answered only. A brochure's current title: its
+# published version's, else its newest version's.
+_LABEL = {
+    FunnelGroupBy.RM: "(select u.name from users u where u.id = g.key)",
+    FunnelGroupBy.ORG_UNIT: "(select o.name from org_units o where o.id = g.key)",
+    FunnelGroupBy.BROCHURE: """(select v.title from brochure_versions v
+                                 where v.brochure_id = g.key
+                                 order by v.status = 'published' desc, v.version desc
+                                 limit 1)""",
+}
+_NO_KEY = "'00000000-0000-0000-0000-000000000000'::uuid"
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelScope:
+    """Which shares a funnel counts: created in [start, end), of the subtree of `unit_root`
+    (their unit when shared) and of `rm_id`, when given. `org_unit_id`, when given, must be in
+    the subtree of `visible_root` (None: any unit) or the funnel answers nothing."""
+
+    start: datetime
+    end: datetime
+    unit_root: uuid.UUID | None
+    rm_id: uuid.UUID | None
+    org_unit_id: uuid.UUID | None
+    visible_root: uuid.UUID | None
+
+
+async def funnel(
+    conn: Connection, *, scope: FunnelScope, group_by: FunnelGroupBy, limit: int
+) -> list[Record]:
+    """One statement: the total row first (`is_total`), then up to `limit` groups by shares
+    desc, key; `ok` is false (and every count 0) when `org_unit_id` is not visible."""
+    where = Where()
+    where.add("s.created_at >= {} and s.created_at < {}", scope.start, scope.end)
+    where.when(
+        scope.unit_root, "s.org_unit_id = any(array(select t.id from org_subtree({}) t(id)))"
+    )
+    where.when(scope.rm_id, "s.rm_id = {}")
+    unit, visible = where.param(scope.org_unit_id), where.param(scope.visible_root)
+    sql = f"""
+        with root as (
+            select {unit}::uuid is null
+                   or exists (select 1 from org_units u
+                               where u.id = {unit}::uuid
+                                 and ({visible}::uuid is null
+                                      or u.id in (select t.id from org_subtree({visible}::uuid)
+                                                  t(id)))) as ok
+        ),
+        picked as materialized (
+            select s.id, {_KEY[group_by]} as key
+              from shares s
+             where (select ok from root) and {where.sql}
+        ),
+        openers as materialized (
+            select p.id, p.key, v.visitor_id,
+                   v.dwell_ms >= {ENGAGED_DWELL_MS} or v.clicked_at is not null as engaged,
+                   v.clicked_at is not null as clicked
+              from picked p
+              join share_visitors v on v.share_id = p.id and v.first_open_at is not null
+        ),
+        per_share as (
+            select p.key, o.id is not null as opened, coalesce(o.engaged, false) as engaged,
+                   coalesce(o.clicked, false) as clicked, coalesce(c.n, 0) as conversions
+              from picked p
+              left join (select id, bool_or(engaged) as engaged, bool_or(clicked) as clicked
+                           from openers group by id) o on o.id = p.id
+              left join (select c.share_id, count(*) as n from conversions c
+                          where c.share_id in (select id from picked)
+                          group by c.share_id) c on c.share_id = p.id
+        ),
+        steps as (
+            select coalesce(key, {_NO_KEY}) as key, grouping(key) = 1 as is_total,
+                   count(*) as shared,
+                   count(*) filter (where opened) as opened,
+                   count(*) filter (where engaged) as engaged,
+                   count(*) filter (where clicked) as clicked,
+                   count(*) filter (where clicked and conversions > 0) as converted,
+                   coalesce(sum(conversions), 0)::bigint as conversions
+              from per_share
+             group by grouping sets ((key), ())
+        ),
+        seen as (
+            select coalesce(key, {_NO_KEY}) as key, grouping(key) = 1 as is_total,
+                   count(distinct visitor_id) as visitors
+              from openers
+             group by grouping sets ((key), ())
+        ),
+        g as (
+            select st.*, coalesce(se.visitors, 0) as visitors,
+                   count(*) over () - 1 as total_groups
+              from steps st
+              left join seen se on se.is_total = st.is_total and se.key = st.key
+             order by st.is_total desc, st.shared desc, st.key
+             limit {where.param(limit + 1)}
+        )
+        select (select ok from root) as ok, g.*,
+               case when g.is_total then null else {_LABEL[group_by]} end as label
+          from g
+         order by g.is_total desc, g.shared desc, g.key
+    """
+    return await conn.fetch(sql, *where.args)

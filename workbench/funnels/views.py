@@ -1,0 +1,89 @@
+"""Funnels: shared -> opened -> engaged -> clicked -> converted, per RM, org unit or brochure.
+
+Counted in shares from the per-visitor rollup the tracking worker keeps (`share_visitors`) and
+the attributed conversions, in one statement per request, scoped by role in SQL: an RM sees
+their own shares, a branch head those made in their subtree, marketing, compliance and admins
+the whole bank. `org_unit_id` narrows to a subtree the caller may see (else 404).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mobile_contracts.v1 import funnels as wire
+from mobile_contracts.v1.identity import Role
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import DomainError, NotFound
+from workbench.funnels import queries
+from workbench.periods import period_bound
+
+MAX_PERIOD = timedelta(days=366)
+DEFAULT_PERIOD = timedelta(days=30)
+WHOLE_BANK = frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN})
+
+
+class BadPeriod(DomainError):
+    status, code, title = 422, "funnel.bad_period", "The period is not usable"
+
+
+async def funnel(
+    conn: Connection,
+    *,
+    caller: Caller,
+    group_by: wire.FunnelGroupBy,
+    start: datetime,
+    end: datetime,
+    org_unit_id: uuid.UUID | None,
+    limit: int,
+) -> wire.Funnel:
+    """The funnel rows of the shares the caller may see, created in [start, end)."""
+    if end <= start:
+        raise BadPeriod("`to` must be after `from`")
+    if end - start > MAX_PERIOD:
+        raise BadPeriod(f"a period spans at most {MAX_PERIOD.days} days")
+    whole_bank = caller.role in WHOLE_BANK
+    visible_root = None if whole_bank else caller.org_unit_id
+    scope = queries.FunnelScope(
+        start=start,
+        end=end,
+        unit_root=org_unit_id or (None if whole_bank or caller.role is Role.RM else visible_root),
+        rm_id=caller.user_id if caller.role is Role.RM else None,
+        org_unit_id=org_unit_id,
+        visible_root=visible_root,
+    )
+    rows = await queries.funnel(conn, scope=scope, group_by=group_by, limit=limit)
+    if not rows[0]["ok"]:
+        raise NotFound("org_unit")
+    total, groups = rows[0], rows[1:]
+    return wire.Funnel(
+        group_by=group_by,
+        org_unit_id=org_unit_id,
+        from_=start,
+        to=end,
+        rows=[wire.FunnelRow(key=r["key"], label=r["label"] or "", **_counts(r)) for r in groups],
+        total_groups=total["total_groups"],
+        total=wire.FunnelCounts(**_counts(total)),
+    )
+
+
+def _counts(row: queries.Record) -> dict[str, int]:
+    return {
+        name: int(row[name])
+        for name in ("shared", "opened", "engaged", "clicked", "converted", "visitors",
+                     "conversions")
+    }  # fmt: skip
+
+
+def period(
+    from_: str | None, to: str | None, *, tz: str, now: datetime
+) -> tuple[datetime, datetime]:
+    """The period of `?from=&to=` (see `workbench.periods`); without `to`, up to the end of
+    today, without `from`, the 30 days before `to` (so no parameter: the last 30 days, today
+    included, in the bank's time zone)."""
+    today = now.astimezone(ZoneInfo(tz)).date().isoformat()
+    end = period_bound(to or today, name="to", tz=tz, end=True)
+    start = period_bound(from_, name="from", tz=tz) if from_ else end - DEFAULT_PERIOD
+    return start, end
