@@ -49,6 +49,7 @@ from workbench.security.passwords import Passwords
 from workbench.security.tokens import Keyring
 from workbench.security.vault import Vault
 from workbench.settings import Settings
+from workbench.shares import routes as share_routes
 from workbench.tasks import routes as task_routes
 
 API_VERSION = "1.0.0"
@@ -140,6 +141,7 @@ def create_app(settings: Settings) -> Litestar:
             *task_routes.ROUTES,
             *brochure_routes.ROUTES,
             *funnel_routes.ROUTES,
+            *share_routes.ROUTES,
             *confirmation_page.ROUTES,
             *console_routes.ROUTES,
             *push_routes.ROUTES,
