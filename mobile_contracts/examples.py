@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from mobile_contracts.v1 import customers, identity, push, sync, tasks
+from mobile_contracts.v1 import customers, identity, push, shares, sync, tasks
 
 
 class BodyExample(msgspec.Struct, frozen=True):
@@ -32,6 +32,8 @@ TASK_ID = "0191a2b4-0c30-7f66-b778-8899aabbccdd"
 NOTE_ID = "0191a2b4-1d40-7a88-9c9a-aabbccddeeff"
 ATTACHMENT_ID = "0191a2b4-2e50-7baa-8dbc-ccddeeff0011"
 NOTIFICATION_ID = "0191a2b4-3f60-7ccc-aede-eeff00112233"
+BROCHURE_ID = "0191a2b4-5a70-7ddd-8f0e-00112233aabb"
+SHARE_REF = "0191a2b4-6b80-7eee-9a1f-112233445566"
 CURSOR = "kwGSzwAAAZGis0BjzwAAAAAAAAAqxBBhbGljZS1ybS0wMS1jdXJzb3I8f3Yq1w"
 
 _VISIT_FORM = {
@@ -314,6 +316,21 @@ REQUEST_EXAMPLES: dict[type[msgspec.Struct], dict[str, BodyExample]] = {
             },
         )
     },
+    shares.ShareCreate: {
+        "to_customer": BodyExample(
+            "Share a brochure with one of my customers over WeChat",
+            {
+                "brochure_id": BROCHURE_ID,
+                "customer_id": CUSTOMER_ID,
+                "channel": "wechat",
+                "client_ref": SHARE_REF,
+            },
+            "`client_ref` is made by the app: sending it again gives the same share.",
+        ),
+        "poster": BodyExample(
+            "A poster with a QR code, for anyone", {"brochure_id": BROCHURE_ID, "channel": "qr"}
+        ),
+    },
     sync.PullRequest: {
         "initial": BodyExample(
             "Initial sync (no cursor yet)",
@@ -346,6 +363,16 @@ REQUEST_EXAMPLES: dict[type[msgspec.Struct], dict[str, BodyExample]] = {
                         "id": 43,
                         "name": "notification.read",
                         "args": {"notification_id": NOTIFICATION_ID},
+                    },
+                    {
+                        "id": 44,
+                        "name": "share.create",
+                        "args": {
+                            "client_ref": SHARE_REF,
+                            "brochure_id": BROCHURE_ID,
+                            "customer_id": CUSTOMER_ID,
+                            "channel": "wechat",
+                        },
                     },
                 ],
             },

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -34,6 +35,13 @@ class ShareController(Controller):
         operation_id="createShare",
         guards=RM,
         status_code=HTTP_201_CREATED,
+        responses={
+            200: ResponseSpec(
+                data_container=wire.Share,
+                description="The share I made before with this `client_ref` (or key)",
+                generate_examples=False,
+            )
+        },
         opt={
             ERRORS: {
                 404: "The brochure is not live for me (`brochure.not_found`), or the customer is "
