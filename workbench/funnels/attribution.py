@@ -57,6 +57,9 @@ async def record_conversions(
         columns.kinds.append(row.kind)
         columns.amounts.append(row.amount)
         columns.occurred_ats.append(row.occurred_at)
+    # Inserted in external id order: two feeds holding the same conversions in other orders
+    # wait on each other's unique key one way round, never both ways (a deadlock).
+    columns = queries.ConversionColumns.sorted_by_external_id(columns)
     stored = (
         await queries.insert_conversions(conn, columns, window_days=window_days)
         if columns.ids

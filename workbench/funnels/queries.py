@@ -31,6 +31,14 @@ class ConversionColumns:
     amounts: list[Decimal | None]
     occurred_ats: list[datetime]
 
+    @classmethod
+    def sorted_by_external_id(cls, rows: ConversionColumns) -> ConversionColumns:
+        """The same rows in external id order."""
+        lists = (rows.ids, rows.external_ids, rows.customer_ids, rows.product_codes, rows.kinds,
+                 rows.amounts, rows.occurred_ats)  # fmt: skip
+        order = sorted(range(len(rows.ids)), key=rows.external_ids.__getitem__)
+        return cls(*([column[i] for i in order] for column in lists))  # type: ignore[arg-type]
+
 
 async def insert_conversions(
     conn: Connection, rows: ConversionColumns, *, window_days: int

@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+import msgspec
+
+from mobile_contracts.v1.funnels import ConversionFeedRow
 from tests.workbench.funnels.conftest import (
     CONVERSIONS,
     add_brochure,
@@ -13,6 +17,7 @@ from tests.workbench.funnels.conftest import (
     add_share,
     conversion,
 )
+from workbench.funnels.attribution import record_conversions
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -93,20 +98,34 @@ async def test_resending_changes_nothing_even_after_a_newer_share(bank):
     assert before["share_id"] == first
 
 
-async def test_two_feeds_sending_the_same_conversion_at_once_store_it_once(bank):
-    db = bank.db
-    await add_customer(db, "C1")
-    headers = await bank.who("admin")
-    body = {"conversions": [conversion(f"B-{n}", "C1", T0) for n in range(50)]}
+async def test_two_feeds_sending_the_same_conversions_at_once_store_them_once(bank, settings):
+    """The second feed waits on the first one's uncommitted rows, then finds them stored."""
+    await add_customer(bank.db, "C1")
+    rows = [
+        msgspec.convert(conversion(f"B-{n:02d}", "C1", T0), ConversionFeedRow, strict=False)
+        for n in range(50)
+    ]
+    first = await asyncpg.connect(settings.database_url)
+    second = await asyncpg.connect(settings.database_url)
+    try:
+        async with first.transaction():
+            done = await record_conversions(first, rows=rows, window_days=30)
+            resend = asyncio.ensure_future(_in_transaction(second, rows[::-1]))
+            await asyncio.sleep(0.3)
+            assert not resend.done()  # waiting on the first feed's rows, not counting them
+        again = await asyncio.wait_for(resend, 10)
+    finally:
+        await first.close()
+        await second.close()
 
-    answers = await asyncio.gather(
-        *(bank.client.post(CONVERSIONS, json=body, headers=headers) for _ in range(3))
-    )
+    assert (done.inserted, done.unchanged) == (50, 0)
+    assert (again.inserted, again.unchanged) == (0, 50)
+    assert await bank.db.fetchval("select count(*) from conversions") == 50
 
-    assert [a.status_code for a in answers] == [200, 200, 200]
-    assert sum(a.json()["inserted"] for a in answers) == 50
-    assert sum(a.json()["unchanged"] for a in answers) == 100
-    assert await db.fetchval("select count(*) from conversions") == 50
+
+async def _in_transaction(conn, rows):
+    async with conn.transaction():
+        return await record_conversions(conn, rows=rows, window_days=30)
 
 
 async def test_bad_rows_are_rejected_one_by_one_and_the_good_ones_land(bank):
