@@ -20,7 +20,7 @@ from workbench.access import Caller
 from workbench.brochures import queries as brochure_queries
 from workbench.customers import queries as customer_queries
 from workbench.customers.feeds import personal_data_aad
-from workbench.customers.personal_data import mask_name
+from workbench.customers.personal_data import masked_for
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid5_for, uuid7
@@ -162,12 +162,12 @@ async def list_shares(
         conn, rm_id=rm_id, scope_root=root, after=after, limit=limit + 1
     )
     more, rows = len(rows) > limit, rows[:limit]
-    items = [_row(vault, r, base_url) for r in rows]
+    items = [_row(vault, caller.role, r, base_url) for r in rows]
     next_cursor = encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None
     return Page[wire.ShareRow](items=items, next_cursor=next_cursor)
 
 
-def _row(vault: Vault, row: queries.Record, base_url: str) -> wire.ShareRow:
+def _row(vault: Vault, role: Role, row: queries.Record, base_url: str) -> wire.ShareRow:
     share = _share(row, base_url)
     return wire.ShareRow(
         id=share.id,
@@ -178,7 +178,7 @@ def _row(vault: Vault, row: queries.Record, base_url: str) -> wire.ShareRow:
         brochure_id=share.brochure_id,
         title=row["title"],
         customer_id=share.customer_id,
-        customer=_masked_customer(vault, row),
+        customer=_masked_customer(vault, role, row),
         created_at=share.created_at,
         opens=row["opens"],
         unique_visitors=row["opens"],
@@ -187,8 +187,9 @@ def _row(vault: Vault, row: queries.Record, base_url: str) -> wire.ShareRow:
     )
 
 
-def _masked_customer(vault: Vault, row: queries.Record) -> str | None:
-    """The customer's masked name, if the share has a customer the reader still sees."""
+def _masked_customer(vault: Vault, role: Role, row: queries.Record) -> str | None:
+    """The customer's name masked for the reader's role (as customer lists mask it), if the
+    share has a customer the reader still sees."""
     if row["external_id"] is None:
         return None
     name = vault.cipher.decrypt_or_none(
@@ -197,4 +198,4 @@ def _masked_customer(vault: Vault, row: queries.Record) -> str | None:
         column="customers.name_enc",
         row=row["customer_id"],
     )
-    return UNREADABLE if name is None else mask_name(name)
+    return UNREADABLE if name is None else masked_for(role, name=name, phone="", id_number="")[0]

@@ -14,6 +14,7 @@ from tests.customers_data import headers_of
 from tests.tasks_data import unit, user
 from tests.workbench.brochures.conftest import page_image
 from tests.workbench.shares.conftest import SHARES, Desk
+from workbench.shares import codes
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 CODE = re.compile(r"[0-9A-Za-z]{10}")
@@ -100,3 +101,10 @@ async def test_an_idempotency_key_gives_the_same_share(desk: Desk, db: Any):
     # Another RM's same key is their own.
     assert (await desk.share({**desk.rm02, "Idempotency-Key": "share-42"})).status_code == 201
     assert await db.fetchval("select count(*) from shares") == 2
+
+
+async def test_a_code_already_taken_is_drawn_again(desk: Desk, monkeypatch: pytest.MonkeyPatch):
+    taken = (await desk.made())["code"]
+    drawn = iter([taken, taken, "Zz9Yy8Xx7W"])
+    monkeypatch.setattr(codes, "new_code", lambda: next(drawn))
+    assert (await desk.made())["code"] == "Zz9Yy8Xx7W"
