@@ -39,6 +39,13 @@ class OneTarget(DomainError):
     status, code, title = 422, "share.one_target", "Share exactly one brochure or survey"
 
 
+class Unsuitable(DomainError):
+    """Suitability, as the catalogue and recommendations keep it: never a product above the
+    customer's risk level."""
+
+    status, code, title = 422, "share.unsuitable", "The product does not suit this customer"
+
+
 class ClientRefReused(Conflict):
     code, title = "share.client_ref_reused", "This client_ref belongs to a different share"
 
@@ -63,7 +70,8 @@ async def create(
 ) -> tuple[wire.Share, bool]:
     """The share (new: True), or the one this RM made before with the same `client_ref`
     (False). 404 `brochure.not_found` unless the brochure is live for the RM, 404
-    `customer.not_found` unless the customer is theirs."""
+    `customer.not_found` unless the customer is theirs, 422 `share.unsuitable` if the product is
+    rated above the customer's risk level."""
     if request.survey_id is not None:
         if request.brochure_id is not None:
             raise OneTarget("Give either brochure_id or survey_id, not both")
@@ -85,6 +93,11 @@ async def create(
         )
         if customer is None:
             raise NotFound("customer")
+        if version["risk_level"] > customer["risk_level"]:
+            raise Unsuitable(
+                f"The product is rated R{version['risk_level']}, above this customer's"
+                f" risk level C{customer['risk_level']}; share it only with customers it suits"
+            )
     for _ in range(CODE_ATTEMPTS):
         row = await queries.insert_share(
             conn,

@@ -108,3 +108,21 @@ async def test_a_code_already_taken_is_drawn_again(desk: Desk, monkeypatch: pyte
     drawn = iter([taken, taken, "Zz9Yy8Xx7W"])
     monkeypatch.setattr(codes, "new_code", lambda: next(drawn))
     assert (await desk.made())["code"] == "Zz9Yy8Xx7W"
+
+
+async def test_a_product_above_the_customers_risk_level_is_not_shared_with_them(desk: Desk, db):
+    brochure = uuid.UUID(desk.brochure["id"])
+    await db.execute(
+        "update products set risk_level = 4 where code ="
+        " (select product_code from brochure_versions where brochure_id = $1 limit 1)",
+        brochure,
+    )
+    await db.execute("update customers set risk_level = 2 where id = $1", desk.customer)
+    response = await desk.share(customer_id=str(desk.customer))
+    assert (response.status_code, response.json()["code"]) == (422, "share.unsuitable")
+    assert "R4" in response.json()["detail"]
+    assert await db.fetchval("select count(*) from shares") == 0
+    # A customer it suits, and a share to no one, still go ahead.
+    await db.execute("update customers set risk_level = 4 where id = $1", desk.customer)
+    assert (await desk.share(customer_id=str(desk.customer))).status_code == 201
+    assert (await desk.share()).status_code == 201
