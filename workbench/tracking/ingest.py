@@ -1,0 +1,236 @@
+"""The beacon consumer: the worker moves beacons from the Redis stream into PostgreSQL.
+
+A consumer group reads the stream in batches (up to 500, waiting up to 1 s); each batch is
+resolved (codes -> shares, one query), labelled (`bots.verdict`) and stored in ONE transaction
+(COPY into a temporary table, insert what is new, add it to the per-visitor rollup), then
+acknowledged. A worker killed mid-batch loses nothing: its entries stay pending and are claimed by
+a live consumer once idle for 30 s (at start and every 10 s). A redelivered entry counts nothing
+twice: a hit's key is its event id with the entry's own time, and only hits the insert actually
+stored reach the rollup.
+
+Beacons of unknown codes (the door checks only the code's shape) are acknowledged and dropped:
+there is no share to count them on, and they tell an admin nothing a log count does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from workbench.settings import Settings
+from workbench.tracking import bots, partitions, queries
+from workbench.tracking.beacons import MAX_USER_AGENT, stream_key
+
+log = logging.getLogger("workbench.tracking")
+
+GROUP = "ingest"
+BATCH = 500
+BLOCK_MS = 1000
+CLAIM_IDLE_MS = 30_000
+CLAIM_EVERY_SECONDS = 10.0
+_TYPES = frozenset({"open", "page_view", "heartbeat", "cta"})
+
+
+@dataclass
+class Consumer:
+    """One consumer of the group (its name is unique per worker process), and the months whose
+    partition it knows to exist."""
+
+    name: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    )
+    months: set[date] = field(default_factory=set)
+    group_ready: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one batch did: entries read, hits newly stored, entries dropped (unknown code or
+    malformed)."""
+
+    read: int = 0
+    stored: int = 0
+    dropped: int = 0
+
+
+async def ensure_group(redis: Redis, settings: Settings) -> None:
+    """Create the consumer group (and the stream) unless they exist; from the stream's start,
+    so beacons appended before the first worker ever ran are read too."""
+    try:
+        await redis.xgroup_create(stream_key(settings.redis_prefix), GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def consume_once(
+    pool: Any,
+    redis: Redis,
+    settings: Settings,
+    *,
+    consumer: Consumer | None = None,
+    block_ms: int | None = None,
+    ack: bool = True,
+) -> Outcome:
+    """Read one batch of new entries for this consumer and store it (`block_ms`: wait that long
+    for entries; None: do not wait). `ack=False` leaves them pending (tests of redelivery)."""
+    consumer = consumer or Consumer()
+    if not consumer.group_ready:
+        await ensure_group(redis, settings)
+        consumer.group_ready = True
+    stream = stream_key(settings.redis_prefix)
+    answer = await redis.xreadgroup(
+        GROUP, consumer.name, {stream: ">"}, count=BATCH, block=block_ms
+    )
+    entries = [entry for _, batch in answer or [] for entry in batch]
+    return await _store(pool, redis, settings, consumer, entries, ack=ack)
+
+
+async def reclaim(
+    pool: Any,
+    redis: Redis,
+    settings: Settings,
+    *,
+    consumer: Consumer,
+    min_idle_ms: int = CLAIM_IDLE_MS,
+) -> Outcome:
+    """Take over entries left pending by a consumer that stopped (idle > `min_idle_ms`) and store
+    them; every page of the pending list, BATCH at a time."""
+    if not consumer.group_ready:
+        await ensure_group(redis, settings)
+        consumer.group_ready = True
+    stream = stream_key(settings.redis_prefix)
+    start: Any = "0-0"
+    read = stored = dropped = 0
+    while True:
+        answer = await redis.xautoclaim(
+            stream, GROUP, consumer.name, min_idle_ms, start_id=start, count=BATCH
+        )
+        start, entries = answer[0], [e for e in answer[1] if e[1]]
+        outcome = await _store(pool, redis, settings, consumer, entries)
+        read, stored = read + outcome.read, stored + outcome.stored
+        dropped += outcome.dropped
+        if start in (b"0-0", "0-0"):
+            return Outcome(read, stored, dropped)
+
+
+async def _store(
+    pool: Any,
+    redis: Redis,
+    settings: Settings,
+    consumer: Consumer,
+    entries: list[tuple[Any, dict[Any, Any]]],
+    *,
+    ack: bool = True,
+) -> Outcome:
+    if not entries:
+        return Outcome()
+    parsed = [(entry_id, _fields(values)) for entry_id, values in entries]
+    codes = sorted({f["code"] for _, f in parsed if f.get("code")})
+    async with pool.acquire() as conn:
+        shares = await queries.share_ids(conn, codes) if codes else {}
+        hits = [hit for entry_id, f in parsed if (hit := _hit(entry_id, f, shares)) is not None]
+        for month in sorted({partitions.month_of(h[0]) for h in hits} - consumer.months):
+            await partitions.ensure_month(conn, month)
+            consumer.months.add(month)
+        stored = 0
+        if hits:
+            async with conn.transaction():
+                stored = await queries.store_hits(conn, hits)
+    if ack:
+        await redis.xack(stream_key(settings.redis_prefix), GROUP, *[e for e, _ in entries])
+    return Outcome(read=len(entries), stored=stored, dropped=len(entries) - len(hits))
+
+
+def _fields(values: dict[Any, Any]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else str(k)): (
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+        )
+        for k, v in values.items()
+    }
+
+
+def _hit(entry_id: Any, f: dict[str, str], shares: dict[str, uuid.UUID]) -> tuple[Any, ...] | None:
+    """One share_hits row (HIT_COLUMNS order) of a stream entry; None if it has no share or is
+    malformed (the door wrote it, so only an old or foreign entry can be)."""
+    share_id = shares.get(f.get("code", ""))
+    visitor, kind = f.get("visitor_id", ""), f.get("type", "")
+    if share_id is None or not 1 <= len(visitor) <= 64 or kind not in _TYPES:
+        return None
+    try:
+        raw_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        received_at = datetime.fromtimestamp(int(raw_id.split("-")[0]) / 1000, UTC)
+        event_id = uuid.UUID(f.get("event_id", ""))
+        page = int(f["page"]) if f.get("page") else None
+        ms = int(f["ms"]) if f.get("ms") else None
+        ip = ipaddress.ip_address(f["ip"]) if f.get("ip") else None
+    except ValueError:
+        return None
+    if (page is not None and not 1 <= page <= 30) or (ms is not None and not 0 <= ms <= 60_000):
+        return None
+    user_agent = f.get("user_agent", "")[:MAX_USER_AGENT]
+    label = bots.verdict(user_agent, f.get("limited") == "1")
+    return (
+        received_at, event_id, share_id, visitor, kind, page, ms, ip, user_agent,
+        label.verdict, label.reason,
+    )  # fmt: skip
+
+
+# ---- the loop in the worker ------------------------------------------------------------------
+
+
+async def run(
+    pool: Any, redis: Redis, settings: Settings, stop: asyncio.Event, consumer: Consumer
+) -> None:
+    """Consume until `stop` is set; reclaim abandoned entries at start and every 10 s. A failure
+    (PostgreSQL or Redis away) leaves the batch pending and is retried a second later."""
+    claimed_at = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() - claimed_at >= CLAIM_EVERY_SECONDS:
+                claimed_at = time.monotonic()
+                await reclaim(pool, redis, settings, consumer=consumer)
+            outcome = await consume_once(
+                pool, redis, settings, consumer=consumer, block_ms=BLOCK_MS
+            )
+            if outcome.dropped:
+                log.info("beacons dropped", extra={"count": outcome.dropped})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # keep consuming once the servers are back
+            log.warning("beacon ingestion failed", extra={"error": type(exc).__name__})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1)
+
+
+async def start(ctx: dict[str, Any]) -> None:
+    """Worker start: one consumer loop on the worker's pool and Redis client."""
+    stop = asyncio.Event()
+    consumer = Consumer()
+    ctx["tracking_stop"] = stop
+    ctx["tracking_loop"] = asyncio.create_task(
+        run(ctx["pool"], ctx["redis"], ctx["settings"], stop, consumer), name="tracking-ingest"
+    )
+
+
+async def stop(ctx: dict[str, Any]) -> None:
+    """Worker stop: finish the batch at hand (it is acknowledged after its commit)."""
+    if event := ctx.get("tracking_stop"):
+        event.set()
+        task = ctx["tracking_loop"]
+        _, late = await asyncio.wait([task], timeout=15)
+        for pending in late:
+            pending.cancel()

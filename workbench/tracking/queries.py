@@ -1,0 +1,214 @@
+"""SQL of share tracking: the viewer's share, storing hits with their rollup, partitions,
+re-classification and the filtered-hits page. The only place that talks to PostgreSQL about it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from workbench.brochures.queries import LIVE
+from workbench.db import Connection
+
+Record = asyncpg.Record
+
+HIT_COLUMNS = (
+    "received_at", "event_id", "share_id", "visitor_id", "type", "page", "ms", "ip",
+    "user_agent", "verdict", "reason",
+)  # fmt: skip
+
+
+async def viewer_share(conn: Connection, code: str, *, now: datetime) -> Record | None:
+    """The shared version of a share's brochure, its product, and whether the brochure is live
+    now (a published version in its window); None for an unknown code."""
+    return await conn.fetchrow(
+        f"""
+        select s.id, v.title, v.pages, p.name as product_name, p.risk_level,
+               exists (select from brochure_versions v where v.brochure_id = s.brochure_id
+                          and {LIVE.format("$2")}) as live
+          from shares s
+          join brochure_versions v on v.brochure_id = s.brochure_id
+                                  and v.version = s.brochure_version
+          join products p on p.code = v.product_code
+         where s.code = $1
+        """,
+        code,
+        now,
+    )
+
+
+async def share_ids(conn: Connection, codes: list[str]) -> dict[str, uuid.UUID]:
+    """Share ids by code (unknown codes are left out); one query for a batch."""
+    rows = await conn.fetch("select code, id from shares where code = any($1::text[])", codes)
+    return {r["code"]: r["id"] for r in rows}
+
+
+async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> int:
+    """Store a batch of hits (rows in HIT_COLUMNS order) once, and add the human ones that were
+    new to the per-visitor rollup. A batch stored again (a redelivery) changes nothing: hits
+    already there are not returned by the insert, so they are not added twice. Call inside a
+    transaction; the number of hits newly stored."""
+    await conn.execute(
+        "create temp table tracking_batch (like share_hits including defaults) on commit drop"
+    )
+    await conn.copy_records_to_table("tracking_batch", records=hits, columns=HIT_COLUMNS)
+    columns = ", ".join(HIT_COLUMNS)
+    stored: int = await conn.fetchval(
+        f"""
+        with inserted as (
+            insert into share_hits ({columns})
+            select {columns} from tracking_batch
+            on conflict do nothing
+            returning share_id, visitor_id, type, ms, received_at, verdict
+        ), visitors as (
+            select share_id, visitor_id,
+                   min(received_at) filter (where type = 'open') as first_open_at,
+                   max(received_at) as last_hit_at,
+                   coalesce(sum(ms) filter (where type = 'heartbeat'), 0) as dwell_ms,
+                   count(*) filter (where type = 'page_view') as page_views,
+                   min(received_at) filter (where type = 'cta') as clicked_at
+              from inserted
+             where verdict = 'human'
+             group by share_id, visitor_id
+        ), rolled as (
+            insert into share_visitors as sv
+                   (share_id, visitor_id, first_open_at, last_hit_at, dwell_ms, page_views,
+                    clicked_at)
+            select share_id, visitor_id, first_open_at, last_hit_at, dwell_ms, page_views,
+                   clicked_at
+              from visitors
+            on conflict (share_id, visitor_id) do update set
+                first_open_at = least(sv.first_open_at, excluded.first_open_at),
+                last_hit_at = greatest(sv.last_hit_at, excluded.last_hit_at),
+                dwell_ms = sv.dwell_ms + excluded.dwell_ms,
+                page_views = sv.page_views + excluded.page_views,
+                clicked_at = least(sv.clicked_at, excluded.clicked_at)
+        )
+        select count(*) from inserted
+        """
+    )
+    await conn.execute("drop table tracking_batch")
+    return stored
+
+
+# ---- partitions (share_hits_YYYYMM, UTC months) ---------------------------------------------
+
+
+async def hit_partitions(conn: Connection) -> list[str]:
+    """The names of share_hits' partitions."""
+    rows = await conn.fetch(
+        """
+        select c.relname from pg_inherits i
+          join pg_class c on c.oid = i.inhrelid
+          join pg_class p on p.oid = i.inhparent
+         where p.relname = 'share_hits'
+        """
+    )
+    return [r["relname"] for r in rows]
+
+
+async def create_partition(conn: Connection, name: str, start: date, end: date) -> None:
+    """Create one month's partition unless it exists (names and bounds are ours, not input)."""
+    await conn.execute(
+        f"create table if not exists {name} partition of share_hits for values"
+        f" from ('{start.isoformat()} 00:00:00+00') to ('{end.isoformat()} 00:00:00+00')"
+    )
+
+
+async def drop_partition(conn: Connection, name: str) -> None:
+    await conn.execute(f"drop table if exists {name}")
+
+
+# ---- re-classification -----------------------------------------------------------------------
+
+
+async def shares_hit_since(conn: Connection, since: datetime | None) -> list[uuid.UUID]:
+    """The shares with hits received since `since` (all shares with hits if None)."""
+    rows = await conn.fetch(
+        "select distinct share_id from share_hits where $1::timestamptz is null"
+        " or received_at >= $1 order by share_id",
+        since,
+    )
+    return [r["share_id"] for r in rows]
+
+
+async def user_agents_of(conn: Connection, share_ids_: list[uuid.UUID]) -> list[Record]:
+    """The distinct (user agent, rate flag) pairs among these shares' hits."""
+    return await conn.fetch(
+        "select distinct user_agent, reason = 'rate' as limited from share_hits"
+        " where share_id = any($1::uuid[])",
+        share_ids_,
+    )
+
+
+async def relabel(
+    conn: Connection,
+    share_ids_: list[uuid.UUID],
+    labels: Sequence[tuple[str, bool, str, str]],
+) -> int:
+    """Set the verdict and reason of these shares' hits by (user agent, rate flag); the number
+    of hits whose label changed."""
+    result: str = await conn.execute(
+        """
+        update share_hits h set verdict = n.verdict, reason = n.reason
+          from unnest($2::text[], $3::bool[], $4::text[], $5::text[])
+               as n(user_agent, limited, verdict, reason)
+         where h.share_id = any($1::uuid[])
+           and h.user_agent = n.user_agent and (h.reason = 'rate') = n.limited
+           and (h.verdict, h.reason) is distinct from (n.verdict, n.reason)
+        """,
+        share_ids_,
+        [label[0] for label in labels],
+        [label[1] for label in labels],
+        [label[2] for label in labels],
+        [label[3] for label in labels],
+    )
+    return int(result.rsplit(" ", 1)[-1])
+
+
+async def rebuild_visitors(conn: Connection, share_ids_: list[uuid.UUID]) -> None:
+    """Rebuild these shares' per-visitor rollup from their human hits."""
+    await conn.execute("delete from share_visitors where share_id = any($1::uuid[])", share_ids_)
+    await conn.execute(
+        """
+        insert into share_visitors
+               (share_id, visitor_id, first_open_at, last_hit_at, dwell_ms, page_views, clicked_at)
+        select share_id, visitor_id,
+               min(received_at) filter (where type = 'open'),
+               max(received_at),
+               coalesce(sum(ms) filter (where type = 'heartbeat'), 0),
+               count(*) filter (where type = 'page_view'),
+               min(received_at) filter (where type = 'cta')
+          from share_hits
+         where share_id = any($1::uuid[]) and verdict = 'human'
+         group by share_id, visitor_id
+        """,
+        share_ids_,
+    )
+
+
+# ---- the console's filtered hits -------------------------------------------------------------
+
+
+async def filtered_by_reason(conn: Connection, *, since: datetime, limit: int) -> list[Record]:
+    """Bot-labelled hits since `since` by reason: how many, the last one, its user agent."""
+    return await conn.fetch(
+        """
+        select r.reason, r.hits, r.last_seen, last.user_agent
+          from (select reason, count(*) as hits, max(received_at) as last_seen
+                  from share_hits
+                 where verdict = 'bot' and received_at >= $1
+                 group by reason) r
+          cross join lateral (
+                select user_agent from share_hits h
+                 where h.verdict = 'bot' and h.reason = r.reason and h.received_at = r.last_seen
+                 limit 1) last
+         order by r.last_seen desc
+         limit $2
+        """,
+        since,
+        limit,
+    )
