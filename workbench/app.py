@@ -51,6 +51,7 @@ from workbench.security.vault import Vault
 from workbench.settings import Settings
 from workbench.shares import routes as share_routes
 from workbench.tasks import routes as task_routes
+from workbench.tracking import routes as tracking_routes
 
 API_VERSION = "1.0.0"
 log = logging.getLogger("workbench")
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> Litestar:
             *push_routes.ROUTES,
             *sync_routes.ROUTES,
             *media_routes.ROUTES,
+            *tracking_routes.ROUTES,
         ],
         lifespan=[lifespan],
         dependencies={

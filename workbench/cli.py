@@ -110,6 +110,16 @@ def _parser() -> argparse.ArgumentParser:
     push_test.add_argument("--body", default="RM Workbench 推送测试。Push works.")
     push_test.set_defaults(run=_push_test)
 
+    tracking = sub.add_parser("tracking", help="share tracking")
+    tracking_sub = tracking.add_subparsers(dest="tracking_command", required=True)
+    reclassify = tracking_sub.add_parser(
+        "reclassify", help="relabel stored share hits with the current bot rules; rebuild counts"
+    )
+    reclassify.add_argument(
+        "--since", type=_date_arg, default=None, help="only shares hit since this date (YYYY-MM-DD)"
+    )
+    reclassify.set_defaults(run=_tracking_reclassify)
+
     check = sub.add_parser(
         "check-contracts", help="list breaking changes against the last released contract"
     )
@@ -494,6 +504,36 @@ def _keygen(args: argparse.Namespace) -> int:
     kid = args.kid or time.strftime("k%Y%m%d")
     print(f"{kid}:{base64.b64encode(os.urandom(32)).decode()}")
     return 0
+
+
+def _date_arg(value: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
+
+
+def _tracking_reclassify(args: argparse.Namespace) -> int:
+    from workbench.tracking.reclassify import reclassify
+
+    async def run() -> Any:
+        pool = await _pool_at(database_url_from_env())
+        try:
+            return await reclassify(pool, since=args.since)
+        finally:
+            await pool.close()
+
+    done = asyncio.run(run())
+    print(f"re-classified the hits of {done.shares} share(s); {done.changed_hits} changed verdict")
+    return 0
+
+
+async def _pool_at(database_url: str) -> Pool:
+    from workbench.db import create_pool
+
+    return await create_pool(database_url, max_size=2)
 
 
 def _check_contracts(args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ from workbench.media import jobs as media_jobs
 from workbench.media.store import blob_store_from_settings
 from workbench.settings import Settings
 from workbench.tasks import jobs as task_jobs
+from workbench.tracking import ingest as tracking_ingest
+from workbench.tracking import jobs as tracking_jobs
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -24,9 +26,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["blobs"] = blob_store_from_settings(settings)
     await push_jobs.start_delivery(ctx)
     await sync_feed.start(ctx)
+    await tracking_ingest.start(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await tracking_ingest.stop(ctx)
     await sync_feed.stop(ctx)
     await push_jobs.stop_delivery(ctx)
     if blobs := ctx.get("blobs"):
@@ -46,6 +50,7 @@ def worker_settings(settings: Settings) -> type:
             push_jobs.queue_reminders,
             push_jobs.purge_attempts,
             sync_jobs.purge_changes,
+            tracking_jobs.maintain_hit_partitions,
             # Queued by uploads (one job id: uploads of the same moment share a run).
             func(media_jobs.build_renditions, name="build_renditions", keep_result=0),
         ]
@@ -68,6 +73,14 @@ def worker_settings(settings: Settings) -> type:
             ),
             cron(push_jobs.purge_attempts, hour={3}, minute={41}, unique=True),
             cron(sync_jobs.purge_changes, hour={4}, minute={7}, unique=True),
+            # share_hits partitions ahead, and those past retention dropped.
+            cron(
+                tracking_jobs.maintain_hit_partitions,
+                hour={2},
+                minute={23},
+                unique=True,
+                run_at_startup=True,
+            ),
             cron(
                 media_jobs.build_renditions,
                 second=set(range(0, 60, 5)),

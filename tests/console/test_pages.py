@@ -101,7 +101,7 @@ async def test_branch_head_home_has_no_brochures(console):
 async def test_admin_home_has_every_section(console):
     await signed_in(console, "admin")
     html = console_page(await console.get("/console"), 200)
-    assert nav_links(html) == ["/console", "/console/brochures"]
+    assert nav_links(html) == ["/console", "/console/brochures", "/console/tracking/filtered"]
     assert len(soon(html)) == 5
     assert html.count('class="card ') == len(nav.SECTIONS) - 1
 

@@ -17,7 +17,7 @@ from mobile_contracts.export import current_document, inert_app
 from workbench.http.auth import PUBLIC
 
 METHODS = ("get", "put", "post", "delete", "patch")
-PUBLIC_OPERATIONS = {"login", "refresh", "healthz", "readyz", "metrics"}
+PUBLIC_OPERATIONS = {"login", "refresh", "healthz", "readyz", "metrics", "trackBeacon"}
 BEARER = [{"bearerAuth": []}]
 
 

@@ -83,6 +83,14 @@ FUNNELS = Section(
     summary="按客户经理、网点、宣传册查看打开、停留与转化",
     ready=False,
 )
+TRACKING = Section(
+    key="tracking",
+    label="过滤的访问",
+    path="/console/tracking/filtered",
+    icon="shield",
+    roles=frozenset({Role.ADMIN}),
+    summary="分享链接上被判定为机器的访问：原因、次数与示例",
+)
 SURVEYS = Section(
     key="surveys",
     label="问卷与回访",
@@ -120,7 +128,9 @@ ADMINISTRATION = Section(
     ready=False,
 )
 
-SECTIONS: tuple[Section, ...] = (HOME, BROCHURES, FUNNELS, SURVEYS, TEAM, DEVICES, ADMINISTRATION)
+SECTIONS: tuple[Section, ...] = (
+    HOME, BROCHURES, FUNNELS, TRACKING, SURVEYS, TEAM, DEVICES, ADMINISTRATION,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from workbench.errors import (
 from workbench.http.auth import CONSOLE_PAGE
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
+from workbench.tracking import console as tracking_pages
 
 HOME_PATH = "/console"
 SIGN_OUT_PATH = "/console/sign-out"
@@ -255,6 +256,7 @@ PAGES: list[HTTPRouteHandler] = [
     sign_out,
     home,
     *brochure_pages.PAGES,
+    *tracking_pages.PAGES,
     not_found,
 ]
 

@@ -1,0 +1,187 @@
+"""Beacons `POST /t` into the Redis stream, and the worker's consumer storing them: opens, dwell
+from heartbeats and clicks per visitor, each beacon counted once, bots labelled not counted."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.outage import Outage
+from tests.workbench.tracking.conftest import (
+    ALIPAY,
+    GOOGLE,
+    SLACK,
+    WECHAT,
+    consume_reclaimed,
+    hits,
+    stream_length,
+    visitors,
+)
+from workbench.tracking import ingest
+from workbench.tracking.beacons import PER_VISITOR_PER_MINUTE
+
+
+async def test_a_visit_becomes_one_open_dwell_from_heartbeats_and_one_click(shared, db):
+    for type_, fields in (
+        ("open", {}),
+        ("page_view", {"page": 1}),
+        ("heartbeat", {"ms": 5000}),
+        ("page_view", {"page": 2}),
+        ("heartbeat", {"ms": 5000}),
+        ("heartbeat", {"ms": 5000}),
+        ("cta", {}),
+    ):
+        response = await shared.beacon(type_, **fields)
+        assert response.status_code == 204, response.text
+        assert response.content == b""
+    # Nothing reaches PostgreSQL until the worker stores the batch.
+    assert await hits(db) == []
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.stored) == (7, 7)
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["visitor_id"] == "visitor-1"
+    assert visitor["first_open_at"] is not None
+    assert visitor["dwell_ms"] == 15_000
+    assert visitor["page_views"] == 2
+    assert visitor["clicked_at"] is not None
+    assert visitor["clicked_at"] >= visitor["first_open_at"]
+    stored = await hits(db)
+    assert {h["verdict"] for h in stored} == {"human"}
+    assert len(stored) == 7
+
+
+async def test_a_beacon_sent_twice_counts_once(shared, db):
+    event_id = str(uuid.uuid4())
+    for _ in range(3):
+        response = await shared.beacon("heartbeat", ms=5000, event_id=event_id)
+        assert response.status_code == 204
+    assert await stream_length(shared.studio.settings) == 1
+    await shared.consume()
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["dwell_ms"] == 5000
+
+
+async def test_a_beacon_without_event_id_gets_one_from_the_server(shared, db):
+    body = {"code": shared.code, "visitor_id": "v-2", "type": "open"}
+    assert (await shared.client.post("/t", json=body)).status_code == 204
+    await shared.consume()
+    [hit] = await hits(db)
+    assert isinstance(hit["event_id"], uuid.UUID)
+
+
+async def test_a_redelivered_batch_counts_once(shared, db):
+    await shared.beacon("open")
+    await shared.beacon("heartbeat", ms=4000)
+    consumer = ingest.Consumer(name="killed-worker")
+    # The first worker stores the batch but dies before acknowledging it.
+    first = await shared.consume(consumer=consumer, ack=False)
+    assert first.stored == 2
+    # Another worker takes the abandoned entries over and stores them again: nothing changes.
+    again = await consume_reclaimed(shared.studio.settings)
+    assert (again.read, again.stored) == (2, 0)
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["dwell_ms"] == 4000
+    assert len(await hits(db)) == 2
+    # Acknowledged now: a third reclaim finds nothing pending.
+    assert (await consume_reclaimed(shared.studio.settings)).read == 0
+
+
+async def test_bots_are_labelled_with_reasons_while_in_app_browsers_count(shared, db):
+    await shared.beacon("open", ua=WECHAT, visitor_id="wechat")
+    await shared.beacon("open", ua=ALIPAY, visitor_id="alipay")
+    await shared.beacon("open", ua=SLACK, visitor_id="slack")
+    await shared.beacon("open", ua=GOOGLE, visitor_id="google")
+    await shared.beacon("open", ua="", visitor_id="nobody")
+    await shared.consume()
+    labels = {h["visitor_id"]: (h["verdict"], h["reason"]) for h in await hits(db)}
+    assert labels == {
+        "wechat": ("human", ""),
+        "alipay": ("human", ""),
+        "slack": ("bot", "link preview: Slackbot"),
+        "google": ("bot", "crawler list: Googlebot"),
+        "nobody": ("bot", "no user agent"),
+    }
+    counted = [v["visitor_id"] for v in await visitors(db, shared.share_id)]
+    assert counted == ["alipay", "wechat"]
+
+
+async def test_a_flood_from_one_visitor_is_flagged_and_not_counted(shared, db):
+    for _ in range(PER_VISITOR_PER_MINUTE + 5):
+        assert (await shared.beacon("heartbeat", ms=1000)).status_code == 204
+    await shared.consume()
+    reasons = [h["reason"] for h in await hits(db)]
+    assert reasons.count("rate") == 5
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["dwell_ms"] == PER_VISITOR_PER_MINUTE * 1000
+
+
+async def test_beacons_of_unknown_codes_are_dropped_by_the_worker(shared, db):
+    body = {"code": "Unknown0001", "visitor_id": "v", "type": "open"}
+    assert (await shared.client.post("/t", json=body)).status_code == 204
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.dropped) == (1, 1)
+    assert await hits(db) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"code": "bad code!", "visitor_id": "v", "type": "open"},
+        {"code": "Ab3dE5gH9k", "visitor_id": "v" * 65, "type": "open"},
+        {"code": "Ab3dE5gH9k", "visitor_id": "a b", "type": "open"},
+        {"code": "Ab3dE5gH9k", "visitor_id": "v", "type": "close"},
+        {"code": "Ab3dE5gH9k", "visitor_id": "v", "type": "page_view", "page": 31},
+        {"code": "Ab3dE5gH9k", "visitor_id": "v", "type": "heartbeat", "ms": 10**30},
+        {"code": "Ab3dE5gH9k", "visitor_id": "v", "type": "open", "event_id": "nope"},
+        {"code": "Ab3dE5gH9k\u0000", "visitor_id": "v", "type": "open"},
+    ],
+)
+async def test_bad_beacons_are_refused_and_nothing_is_stored(client, settings, body):
+    response = await client.post("/t", json=body)
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await stream_length(settings) == 0
+
+
+async def test_a_beacon_sent_as_text_plain_by_send_beacon_is_accepted(shared, db):
+    body = f'{{"code":"{shared.code}","visitor_id":"sb","type":"open"}}'
+    response = await shared.client.post(
+        "/t", content=body, headers={"Content-Type": "text/plain;charset=UTF-8"}
+    )
+    assert response.status_code == 204, response.text
+    assert await stream_length(shared.studio.settings) == 1
+
+
+@contextlib.contextmanager
+def cut_redis(url: str) -> Iterator[Outage]:
+    outage = Outage(url, 6379)
+    outage.start()
+    try:
+        yield outage
+    finally:
+        outage.stop()
+
+
+async def test_with_redis_unreachable_beacons_get_503_and_nothing_is_stored(
+    make_client, settings, db
+):
+    with cut_redis(settings.redis_url) as outage:
+        client = await make_client(redis_url=outage.url)
+        outage.cut()
+        body = {"code": "Ab3dE5gH9k", "visitor_id": "v", "type": "open"}
+        response = await client.post("/t", json=body)
+        assert response.status_code == 503
+        assert response.json()["code"] == "service.unavailable"
+        assert int(response.headers["retry-after"]) > 0
+        outage.restore()
+        assert (await client.post("/t", json=body)).status_code == 204
+    assert await stream_length(settings) == 1
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        assert len(await redis.keys(f"{settings.redis_prefix}beacon:*")) == 1
+    finally:
+        await redis.aclose()
