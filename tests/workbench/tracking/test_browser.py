@@ -1,0 +1,61 @@
+"""A customer's phone in a real browser (Debian's chromium): opens a shared brochure, reads for
+12 seconds, taps the button; after the worker's batch the share has one visitor who opened it,
+stayed at least 10 s and clicked."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from tests.console.browser import browser  # noqa: F401
+from tests.serving import serving
+from tests.workbench.tracking.conftest import stream_length, visitors
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+PHONE_CHROME = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/120.0.0.0 Mobile Safari/537.36"
+)
+
+
+async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
+    browser,  # noqa: F811
+    shared,
+    db,
+):
+    settings = replace(shared.studio.settings, blob_dir=str(shared.studio.blob_dir))
+    async with serving(settings) as base:
+        context = await browser.new_context(
+            base_url=base,
+            user_agent=PHONE_CHROME,  # a phone's browser, not HeadlessChrome (a bot)
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            locale="zh-CN",
+        )
+        errors: list[str] = []
+        try:
+            page = await context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            response = await page.goto(f"/s/{shared.code}")
+            assert response.status == 200
+            await page.wait_for_timeout(12_000)
+            await page.get_by_role("button", name="我有兴趣，请联系我").click()
+            await page.get_by_text("已通知您的客户经理").wait_for()
+            # open, heartbeats at 5 s and 10 s, page views, the last beat and the click
+            for _ in range(50):
+                if await stream_length(settings) >= 5:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await context.close()
+    assert errors == []
+    await shared.consume()
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["first_open_at"] is not None
+    assert visitor["dwell_ms"] >= 10_000
+    assert visitor["clicked_at"] is not None
+    assert visitor["page_views"] >= 1
+    opens = await db.fetchval("select count(*) from share_hits where type = 'open'")
+    assert opens == 1
