@@ -3,6 +3,7 @@ from heartbeats and clicks per visitor, each beacon counted once, bots labelled 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from tests.workbench.tracking.conftest import (
     stream_length,
     visitors,
 )
+from workbench.db import create_pool
 from workbench.tracking import ingest
 from workbench.tracking.beacons import PER_VISITOR_PER_MINUTE
 
@@ -185,3 +187,27 @@ async def test_with_redis_unreachable_beacons_get_503_and_nothing_is_stored(
         assert len(await redis.keys(f"{settings.redis_prefix}beacon:*")) == 1
     finally:
         await redis.aclose()
+
+
+async def test_the_worker_loop_stores_beacons_as_they_come_and_stops_cleanly(shared, db):
+    settings = shared.studio.settings
+    pool = await create_pool(settings.database_url, max_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(ingest.run(pool, redis, settings, stop, ingest.Consumer()))
+    try:
+        await shared.beacon("open")
+        await shared.beacon("cta")
+        for _ in range(100):
+            if (rows := await visitors(db, shared.share_id)) and rows[0]["clicked_at"]:
+                break
+            await asyncio.sleep(0.05)
+        [visitor] = await visitors(db, shared.share_id)
+        assert visitor["first_open_at"] is not None
+        assert visitor["clicked_at"] is not None
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=5)
+        await redis.aclose()
+        await pool.close()
+    assert loop.exception() is None
