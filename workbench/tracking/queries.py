@@ -185,6 +185,11 @@ async def rebuild_visitors(conn: Connection, share_ids_: list[uuid.UUID]) -> Non
           from share_hits
          where share_id = any($1::uuid[]) and verdict = 'human'
          group by share_id, visitor_id
+        -- A visitor the worker added since the delete: these sums include its hits already.
+        on conflict (share_id, visitor_id) do update set
+            first_open_at = excluded.first_open_at, last_hit_at = excluded.last_hit_at,
+            dwell_ms = excluded.dwell_ms, page_views = excluded.page_views,
+            clicked_at = excluded.clicked_at
         """,
         share_ids_,
     )
