@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from redis.asyncio import Redis
 
+from mobile_contracts.v1.tracking import Beacon, BeaconType
 from tests.outage import Outage
 from tests.workbench.tracking.conftest import (
     ALIPAY,
@@ -23,8 +24,8 @@ from tests.workbench.tracking.conftest import (
     visitors,
 )
 from workbench.db import create_pool
-from workbench.tracking import ingest
-from workbench.tracking.beacons import PER_VISITOR_PER_MINUTE
+from workbench.tracking import beacons, ingest
+from workbench.tracking.beacons import PER_IP_PER_MINUTE, PER_VISITOR_PER_MINUTE
 
 
 async def test_a_visit_becomes_one_open_dwell_from_heartbeats_and_one_click(shared, db):
@@ -211,3 +212,22 @@ async def test_the_worker_loop_stores_beacons_as_they_come_and_stops_cleanly(sha
         await redis.aclose()
         await pool.close()
     assert loop.exception() is None
+
+
+async def test_a_flood_from_one_address_is_flagged_across_visitors(shared, db):
+    settings = shared.studio.settings
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for n in range(PER_IP_PER_MINUTE + 3):
+            beacon = Beacon(code=shared.code, visitor_id=f"script-{n}", type=BeaconType.OPEN,
+                            event_id=uuid.uuid4())  # fmt: skip
+            await beacons.append(redis, prefix=settings.redis_prefix, beacon=beacon,
+                                 ip="203.0.113.9", user_agent=WECHAT)  # fmt: skip
+    finally:
+        await redis.aclose()
+    while (await shared.consume()).read:
+        pass
+    reasons = [h["reason"] for h in await hits(db)]
+    assert reasons.count("rate") == 3
+    opened = await db.fetchval("select count(first_open_at) from share_visitors")
+    assert opened == PER_IP_PER_MINUTE
