@@ -10,8 +10,9 @@ one before it and no rate exceeds 100 %:
   engagement too, so clicked <= engaged);
 - `converted`: of the clicked, shares with at least one attributed conversion.
 
-Beside the steps, two raw figures: `visitors` (distinct visitors who opened one of the group's
-shares) and `conversions` (every conversion attributed to the group's shares, clicked or not).
+Beside the steps, two raw figures: `visitors` (each share's unique human visitors who opened it,
+summed over the group's shares: someone who opened two shares counts in both, as in each share's
+list entry) and `conversions` (every conversion attributed to the group's shares, clicked or not).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from mobile_contracts.v1.funnels import ENGAGED_DWELL_MS, FunnelGroupBy
+from mobile_contracts.v1.funnels import FunnelGroupBy
 from workbench.db import Connection
 from workbench.sql import Where
 
@@ -112,7 +112,12 @@ async def funnel(
     conn: Connection, *, scope: FunnelScope, group_by: FunnelGroupBy, limit: int
 ) -> list[Record]:
     """One statement: the total row first (`is_total`), then up to `limit` groups by shares
-    desc, key; `ok` is false (and every count 0) when `org_unit_id` is not visible."""
+    desc, key; `ok` is false (and every count 0) when `org_unit_id` is not visible.
+
+    `shared` counts the shares; the other steps come from their per-share rollup, scoped and
+    grouped by the same columns (a share's rollup row carries its RM, unit, brochure and time).
+    Each step's condition holds the one before it, so no step can rise above the one before.
+    """
     where = Where()
     where.add("s.created_at >= {} and s.created_at < {}", scope.start, scope.end)
     where.when(
@@ -120,6 +125,7 @@ async def funnel(
     )
     where.when(scope.rm_id, "s.rm_id = {}")
     unit, visible = where.param(scope.org_unit_id), where.param(scope.visible_root)
+    key = _KEY[group_by]
     sql = f"""
         with root as (
             select {unit}::uuid is null
@@ -129,51 +135,37 @@ async def funnel(
                                       or u.id in (select t.id from org_subtree({visible}::uuid)
                                                   t(id)))) as ok
         ),
-        picked as materialized (
-            select s.id, {_KEY[group_by]} as key
+        shared as (
+            select coalesce({key}, {_NO_KEY}) as key, grouping({key}) = 1 as is_total,
+                   count(*) as shared
               from shares s
              where (select ok from root) and {where.sql}
-        ),
-        openers as materialized (
-            select p.id, p.key, v.visitor_id,
-                   v.dwell_ms >= {ENGAGED_DWELL_MS} or v.clicked_at is not null as engaged,
-                   v.clicked_at is not null as clicked
-              from picked p
-              join share_visitors v on v.share_id = p.id and v.first_open_at is not null
-        ),
-        per_share as (
-            select p.key, o.id is not null as opened, coalesce(o.engaged, false) as engaged,
-                   coalesce(o.clicked, false) as clicked, coalesce(c.n, 0) as conversions
-              from picked p
-              left join (select id, bool_or(engaged) as engaged, bool_or(clicked) as clicked
-                           from openers group by id) o on o.id = p.id
-              left join (select c.share_id, count(*) as n from conversions c
-                          where c.share_id in (select id from picked)
-                          group by c.share_id) c on c.share_id = p.id
+             group by grouping sets (({key}), ())
         ),
         steps as (
-            select coalesce(key, {_NO_KEY}) as key, grouping(key) = 1 as is_total,
-                   count(*) as shared,
-                   count(*) filter (where opened) as opened,
-                   count(*) filter (where engaged) as engaged,
-                   count(*) filter (where clicked) as clicked,
-                   count(*) filter (where clicked and conversions > 0) as converted,
-                   coalesce(sum(conversions), 0)::bigint as conversions
-              from per_share
-             group by grouping sets ((key), ())
-        ),
-        seen as (
-            select coalesce(key, {_NO_KEY}) as key, grouping(key) = 1 as is_total,
-                   count(distinct visitor_id) as visitors
-              from openers
-             group by grouping sets ((key), ())
+            select coalesce({key}, {_NO_KEY}) as key, grouping({key}) = 1 as is_total,
+                   count(*) filter (where s.openers > 0) as opened,
+                   count(*) filter (where s.openers > 0 and s.engaged > 0) as engaged,
+                   count(*) filter (where s.openers > 0 and s.engaged > 0 and s.clickers > 0)
+                       as clicked,
+                   count(*) filter (where s.openers > 0 and s.engaged > 0 and s.clickers > 0
+                                      and s.conversions > 0) as converted,
+                   sum(s.openers) filter (where s.openers > 0) as visitors,
+                   sum(s.conversions) filter (where s.conversions > 0) as conversions
+              from share_funnel s
+             where (select ok from root) and {where.sql}
+             group by grouping sets (({key}), ())
         ),
         g as (
-            select st.*, coalesce(se.visitors, 0) as visitors,
+            select sh.key, sh.is_total, sh.shared,
+                   coalesce(st.opened, 0) as opened, coalesce(st.engaged, 0) as engaged,
+                   coalesce(st.clicked, 0) as clicked, coalesce(st.converted, 0) as converted,
+                   coalesce(st.visitors, 0) as visitors,
+                   coalesce(st.conversions, 0) as conversions,
                    count(*) over () - 1 as total_groups
-              from steps st
-              left join seen se on se.is_total = st.is_total and se.key = st.key
-             order by st.is_total desc, st.shared desc, st.key
+              from shared sh
+              left join steps st on st.is_total = sh.is_total and st.key = sh.key
+             order by sh.is_total desc, sh.shared desc, sh.key
              limit {where.param(limit + 1)}
         )
         select (select ok from root) as ok, g.*,

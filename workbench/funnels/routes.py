@@ -104,9 +104,9 @@ class FunnelController(Controller):
         rate above 100 %): `shared` (created in the period); `opened` (at least one human
         visitor opened it); `engaged` (opened, and some opener stayed 10 s or more or clicked);
         `clicked` (opened, and some opener clicked the call to action); `converted` (clicked,
-        and at least one conversion is attributed to it). Raw figures: `visitors` (distinct
-        visitors who opened one of the group's shares) and `conversions` (every conversion
-        attributed to the group's shares, clicked or not).
+        and at least one conversion is attributed to it). Raw figures: `visitors` (each share's
+        unique visitors who opened it, summed over the group's shares) and `conversions` (every
+        conversion attributed to the group's shares, clicked or not).
         """
         tz = request.app.state.settings.bank_timezone
         start, end = views.period(from_, to, tz=tz, now=datetime.now(UTC))

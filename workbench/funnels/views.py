@@ -1,7 +1,8 @@
 """Funnels: shared -> opened -> engaged -> clicked -> converted, per RM, org unit or brochure.
 
-Counted in shares from the per-visitor rollup the tracking worker keeps (`share_visitors`) and
-the attributed conversions, in one statement per request, scoped by role in SQL: an RM sees
+Counted in shares: the shares themselves and their per-share rollup (`share_funnel`, kept by
+triggers on the tracking worker's per-visitor rollup and on conversions), in one statement per
+request, grouped in the database and scoped by role in SQL: an RM sees
 their own shares, a branch head those made in their subtree, marketing, compliance and admins
 the whole bank. `org_unit_id` narrows to a subtree the caller may see (else 404).
 """

@@ -1,5 +1,10 @@
 """On random histories of shares, visitors and conversions, the funnel API answers what a plain
-computation over the raw rows gives, for every grouping and role scope, and never rises."""
+computation over the raw rows gives, for every grouping and role scope, and never rises.
+
+Visitors are recorded as the tracking worker does (some first without an open, then updated in
+one insert-or-update statement; some shares' visitors deleted and recorded again, as a
+re-classification rebuilds them), and some conversions are deleted: the per-share rollup the
+funnel reads must follow every kind of change."""
 
 from __future__ import annotations
 
@@ -26,6 +31,11 @@ EAST = {unit(k) for k in ("branch-east", "team-east-1", "team-east-2")}
 TITLES = ("稳享90天", "科技先锋", "现金管家")
 STEPS = ("shared", "opened", "engaged", "clicked", "converted", "visitors", "conversions")
 _codes = itertools.count(1)
+_RECORD_VISITOR = """
+    insert into share_visitors (share_id, visitor_id, first_open_at, last_hit_at, dwell_ms,
+                                clicked_at)
+    values ($1, $2, case when $3 then $5::timestamptz end, $5, $4,
+            case when $6 then $5::timestamptz end)"""
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Visit:
     opened: bool
     dwell_ms: int
     clicked: bool
+    staged: bool  # first recorded with its open only, then updated (as later batches do)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class Share:
     hours: int  # created at BASE + hours
     visits: tuple[Visit, ...]
     conversions: int
+    rebuilt: bool  # visitors deleted and recorded again (a re-classification)
+    retracted: int  # conversions recorded, then deleted
 
 
 visits_st = st.lists(
@@ -53,6 +66,7 @@ visits_st = st.lists(
         opened=st.booleans(),
         dwell_ms=st.sampled_from([0, 4000, 9999, 10000, 60000]),
         clicked=st.booleans(),
+        staged=st.booleans(),
     ),
     max_size=4,
     unique_by=lambda v: v.visitor,
@@ -66,6 +80,8 @@ shares_st = st.lists(
         hours=st.integers(-33 * 24, 2 * 24),
         visits=visits_st,
         conversions=st.sampled_from([0, 0, 0, 1, 2]),
+        rebuilt=st.booleans(),
+        retracted=st.integers(0, 1),
     ),
     max_size=25,
 )
@@ -74,12 +90,10 @@ shares_st = st.lists(
 def expected(
     shares: list[tuple[Share, dict[str, Any]]], key_of: str, visible: Any
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The funnel by hand: per share its flags, then per group counts and distinct openers."""
+    """The funnel by hand from the raw rows: per share its flags, then per group the counts."""
     start, end = BASE - timedelta(days=30), BASE
-    groups: dict[Any, dict[str, Any]] = defaultdict(
-        lambda: {**dict.fromkeys(STEPS, 0), "openers": set()}
-    )
-    total: dict[str, Any] = {**dict.fromkeys(STEPS, 0), "openers": set()}
+    groups: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STEPS, 0))
+    total = dict.fromkeys(STEPS, 0)
     for share, row in shares:
         if not (start <= row["created_at"] < end and visible(row)):
             continue
@@ -95,9 +109,7 @@ def expected(
             counts["clicked"] += clicked
             counts["converted"] += converted
             counts["conversions"] += share.conversions
-            counts["openers"] |= {v.visitor for v in openers}
-    for counts in [*groups.values(), total]:
-        counts["visitors"] = len(counts.pop("openers"))
+            counts["visitors"] += len(openers)
     rows = [{"key": str(k), **v} for k, v in groups.items()]
     rows.sort(key=lambda r: (-r["shared"], r["key"]))
     return rows, total
@@ -125,27 +137,38 @@ async def write(db: Any, shares: list[Share], brochures: list[Any], customer: An
             for _, r in stored
         ],
     )  # fmt: skip
-    await db.executemany(
-        """insert into share_visitors (share_id, visitor_id, first_open_at, last_hit_at,
-                                       dwell_ms, clicked_at)
-           values ($1, $2, case when $3 then $5::timestamptz end, $5, $4,
-                   case when $6 then $5::timestamptz end)""",
-        [
-            (r["id"], v.visitor, v.opened, v.dwell_ms, r["created_at"], v.clicked)
-            for s, r in stored
-            for v in s.visits
-        ],
+    visits = [(r["id"], v, r["created_at"]) for s, r in stored for v in s.visits]
+    staged = [(i, v.visitor, v.opened, 0, at, False) for i, v, at in visits if v.staged]
+    final = [(i, v.visitor, v.opened, v.dwell_ms, at, v.clicked) for i, v, at in visits]
+    await db.executemany(_RECORD_VISITOR, staged)
+    # One statement inserting new visitors and updating staged ones, as the worker's batches do.
+    await db.execute(
+        """insert into share_visitors as sv (share_id, visitor_id, first_open_at, last_hit_at,
+                                              dwell_ms, clicked_at)
+            select share_id, visitor_id, case when opened then at end, at, dwell_ms,
+                   case when clicked then at end
+              from unnest($1::uuid[], $2::text[], $3::bool[], $4::int[], $5::timestamptz[],
+                          $6::bool[]) as v (share_id, visitor_id, opened, dwell_ms, at, clicked)
+            on conflict (share_id, visitor_id) do update
+               set first_open_at = excluded.first_open_at, dwell_ms = excluded.dwell_ms,
+                   clicked_at = excluded.clicked_at""",
+        *map(list, zip(*final, strict=True)) if final else ([],) * 6,
     )
+    rebuilt = [r["id"] for s, r in stored if s.rebuilt]
+    await db.execute("delete from share_visitors where share_id = any($1::uuid[])", rebuilt)
+    await db.executemany(_RECORD_VISITOR, [f for f in final if f[0] in set(rebuilt)])
     await db.executemany(
         """insert into conversions (id, external_id, customer_id, product_code, kind,
                                     occurred_at, share_id)
            values ($1, $2, $3, 'WM90', 'purchase', $4, $5)""",
         [
-            (uuid7(), f"prop-{uuid7()}", customer, r["created_at"], r["id"])
+            (uuid7(), f"{kind}-{uuid7()}", customer, r["created_at"], r["id"])
             for s, r in stored
-            for _ in range(s.conversions)
+            for kind, n in (("prop", s.conversions), ("retracted", s.retracted))
+            for _ in range(n)
         ],
     )
+    await db.execute("delete from conversions where external_id like 'retracted-%'")
     return stored
 
 
@@ -157,7 +180,10 @@ async def test_the_funnel_is_the_raw_rows_counted_by_hand_and_never_rises(
     bank, shares, unattributed
 ):
     db = bank.db
-    await db.execute("delete from conversions; delete from share_visitors; delete from shares")
+    await db.execute(
+        "delete from conversions; delete from share_visitors; delete from shares;"
+        " delete from share_funnel"
+    )
     if not await db.fetchval("select count(*) from brochures"):
         for title in TITLES:
             await add_brochure(db, title)
