@@ -41,7 +41,8 @@ class ConversionFeedController(Controller):
         made at most `WORKBENCH_ATTRIBUTION_WINDOW_DAYS` (30) days before `occurred_at`, else to
         none. A conversion already stored under the same `external_id` is left as it was
         (counted in `unchanged`). Bad rows (unknown customer or product, a bad kind, a negative
-        amount, a NUL character) come back in `rejected` with their index; the others land.
+        amount, a time outside the years 2000-2999, a NUL character) come back in `rejected`
+        with their index; the others land.
         """
         return await attribution.record_conversions(
             db,

@@ -23,6 +23,7 @@ from workbench.periods import period_bound
 
 MAX_PERIOD = timedelta(days=366)
 DEFAULT_PERIOD = timedelta(days=30)
+YEARS = (2000, 2999)  # bounds no time-zone shift can push out of what the database can hold
 WHOLE_BANK = frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN})
 
 
@@ -85,6 +86,11 @@ def period(
     today, without `from`, the 30 days before `to` (so no parameter: the last 30 days, today
     included, in the bank's time zone)."""
     today = now.astimezone(ZoneInfo(tz)).date().isoformat()
-    end = period_bound(to or today, name="to", tz=tz, end=True)
-    start = period_bound(from_, name="from", tz=tz) if from_ else end - DEFAULT_PERIOD
+    try:
+        end = period_bound(to or today, name="to", tz=tz, end=True)
+        start = period_bound(from_, name="from", tz=tz) if from_ else end - DEFAULT_PERIOD
+    except OverflowError:  # a day next to the calendar's ends (9999-12-31)
+        raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}") from None
+    if not (YEARS[0] <= start.year and end.year <= YEARS[1]):
+        raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}")
     return start, end

@@ -139,6 +139,7 @@ async def test_bad_rows_are_rejected_one_by_one_and_the_good_ones_land(bank):
         conversion("OK-1", "C1", T0),
         conversion("BAD-5", "C1\x00", T0),
         conversion("OK-2", "C1", T0, amount="0"),
+        {**conversion("BAD-6", "C1", T0), "occurred_at": "0001-01-01T00:00:00+08:00"},
     ]
 
     result = await bank.convert(*rows)
@@ -151,6 +152,7 @@ async def test_bad_rows_are_rejected_one_by_one_and_the_good_ones_land(bank):
         (4, "conversion.bad_amount"),
         (5, "conversion.duplicate_in_feed"),
         (6, "request.nul_character"),
+        (8, "conversion.bad_occurred_at"),
     ]
     stored = await bank.db.fetch("select external_id, amount from conversions order by 1")
     assert [(r["external_id"], str(r["amount"])) for r in stored] == [

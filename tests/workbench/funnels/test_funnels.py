@@ -171,6 +171,9 @@ async def test_bad_periods_and_parameters_answer_422(bank):
         {"from": "2026-01-01", "to": "2027-01-02"},  # 367 days
         {"from": "2026-12-02", "to": "2026-12-01"},
         {"from": "yesterday"},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01", "to": "0001-01-02"},
+        {"from": "2026-02-30"},
         {"group_by": "customer"},
         {"limit": 501},
         {"limit": 0},
