@@ -27,6 +27,8 @@ INTIMACY_WEIGHTS: dict[str, float] = {
     "note.other": 3.0,
     "survey.answered": 10.0,
     "share.opened": 4.0,
+    "share.engaged": 3.0,
+    "share.clicked": 8.0,
     "verification.completed": 10.0,
 }
 HALF_LIFE_DAYS = 30.0

@@ -2,11 +2,12 @@
 
 A consumer group reads the stream in batches (up to 500, waiting up to 1 s); each batch is
 resolved (codes -> shares, one query), labelled (`bots.verdict`) and stored in ONE transaction
-(COPY into a temporary table, insert what is new, add it to the per-visitor rollup), then
-acknowledged. A worker killed mid-batch loses nothing: its entries stay pending and are claimed by
-a live consumer once idle for 30 s (at start and every 10 s). A redelivered entry counts nothing
-twice: a hit's key is its event id with the entry's own time, and only hits the insert actually
-stored reach the rollup.
+(COPY into a temporary table, insert what is new, add it to the per-visitor rollup, and tell
+the RMs and timelines what visitors newly reached: `radar`), then acknowledged. A worker killed
+mid-batch loses nothing: its entries stay pending and are claimed by a live consumer once idle
+for 30 s (at start and every 10 s). A redelivered entry counts nothing twice: a hit's key is its
+event id with the entry's own time, and only hits the insert actually stored reach the rollup
+(and the radar).
 
 Beacons of unknown codes (the door checks only the code's shape) are acknowledged and dropped:
 there is no share to count them on, and they tell an admin nothing a log count does not.
@@ -29,8 +30,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from workbench.security.vault import Vault
 from workbench.settings import Settings
-from workbench.tracking import bots, partitions, queries
+from workbench.tracking import bots, partitions, queries, radar
 from workbench.tracking.beacons import MAX_USER_AGENT, stream_key
 
 log = logging.getLogger("workbench.tracking")
@@ -53,6 +55,13 @@ class Consumer:
     )
     months: set[date] = field(default_factory=set)
     group_ready: bool = False
+    vault: Vault | None = None
+
+    def vault_for(self, settings: Settings) -> Vault:
+        """The keys that read customers' names for the radar (made once per consumer)."""
+        if self.vault is None:
+            self.vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+        return self.vault
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +157,9 @@ async def _store(
         stored = 0
         if hits:
             async with conn.transaction():
-                stored = await queries.store_hits(conn, hits)
+                batch = await queries.store_hits(conn, hits)
+                await radar.follow_up(conn, batch.milestones, vault=consumer.vault_for(settings))
+                stored = batch.count
     if ack:
         await redis.xack(stream_key(settings.redis_prefix), GROUP, *[e for e, _ in entries])
     return Outcome(read=len(entries), stored=stored, dropped=len(entries) - len(hits))

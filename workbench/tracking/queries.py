@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from mobile_contracts.v1.funnels import ENGAGED_DWELL_MS
 from workbench.brochures.queries import LIVE
 from workbench.db import Connection
 
@@ -46,17 +48,26 @@ async def share_ids(conn: Connection, codes: list[str]) -> dict[str, uuid.UUID]:
     return {r["code"]: r["id"] for r in rows}
 
 
-async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> int:
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What storing a batch did: hits newly stored, and the visitors of a share who reached a
+    step with it (`opened`, `engaged`, `clicked` flags; their rollup row as it now is)."""
+
+    count: int
+    milestones: list[Record]
+
+
+async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> Stored:
     """Store a batch of hits (rows in HIT_COLUMNS order) once, and add the human ones that were
     new to the per-visitor rollup. A batch stored again (a redelivery) changes nothing: hits
-    already there are not returned by the insert, so they are not added twice. Call inside a
-    transaction; the number of hits newly stored."""
+    already there are not returned by the insert, so they are not added twice, and no visitor
+    reaches a step twice. Call inside a transaction."""
     await conn.execute(
         "create temp table tracking_batch (like share_hits including defaults) on commit drop"
     )
     await conn.copy_records_to_table("tracking_batch", records=hits, columns=HIT_COLUMNS)
     columns = ", ".join(HIT_COLUMNS)
-    stored: int = await conn.fetchval(
+    rows = await conn.fetch(
         f"""
         with inserted as (
             insert into share_hits ({columns})
@@ -86,12 +97,73 @@ async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> int:
                 dwell_ms = sv.dwell_ms + excluded.dwell_ms,
                 page_views = sv.page_views + excluded.page_views,
                 clicked_at = least(sv.clicked_at, excluded.clicked_at)
+            returning sv.share_id, sv.visitor_id, sv.first_open_at, sv.last_hit_at, sv.dwell_ms,
+                      sv.clicked_at
+        ), before as (
+            -- The statement's snapshot: these visitors' rows as they were before this batch.
+            select sv.share_id, sv.visitor_id, sv.first_open_at, sv.dwell_ms, sv.clicked_at
+              from share_visitors sv
+              join visitors v using (share_id, visitor_id)
+        ), milestones as (
+            select r.*,
+                   b.first_open_at is null and r.first_open_at is not null as opened,
+                   coalesce(b.dwell_ms, 0) < {ENGAGED_DWELL_MS}
+                       and r.dwell_ms >= {ENGAGED_DWELL_MS} as engaged,
+                   b.clicked_at is null and r.clicked_at is not null as clicked
+              from rolled r
+              left join before b using (share_id, visitor_id)
         )
-        select count(*) from inserted
+        select (select count(*) from inserted) as stored, m.*
+          from (select) one
+          left join milestones m on m.opened or m.engaged or m.clicked
         """
     )
     await conn.execute("drop table tracking_batch")
-    return stored
+    return Stored(
+        count=rows[0]["stored"], milestones=[r for r in rows if r["share_id"] is not None]
+    )
+
+
+async def radar_shares(conn: Connection, share_ids: list[uuid.UUID]) -> dict[uuid.UUID, Record]:
+    """What the radar says about these shares: the RM, the shared version's title, and the
+    customer's encrypted name (to mask) when the share names one."""
+    rows = await conn.fetch(
+        """
+        select s.id, s.rm_id, s.brochure_id, s.customer_id, v.title, c.external_id, c.name_enc
+          from shares s
+          join brochure_versions v on v.brochure_id = s.brochure_id
+                                  and v.version = s.brochure_version
+          left join customers c on c.id = s.customer_id
+         where s.id = any($1::uuid[])
+        """,
+        share_ids,
+    )
+    return {r["id"]: r for r in rows}
+
+
+async def radar_quiet(
+    conn: Connection, *, share_id: uuid.UUID, rm_id: uuid.UUID, within: timedelta
+) -> bool:
+    """Whether the RM was told of an open of this share in the last `within`. Takes the share's
+    transaction lock first, so that two workers storing opens of one share take turns and the
+    second sees the first's notification."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended('share-radar:' || $1::uuid::text, 0))",
+        share_id,
+    )
+    return bool(
+        await conn.fetchval(
+            """
+            select exists (
+                select from notifications
+                 where user_id = $1 and category = 'brochure.opened' and subject_id = $2
+                   and created_at > clock_timestamp() - $3::interval)
+            """,
+            rm_id,
+            share_id,
+            within,
+        )
+    )
 
 
 # ---- partitions (share_hits_YYYYMM, UTC months) ---------------------------------------------

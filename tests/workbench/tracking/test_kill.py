@@ -18,15 +18,16 @@ from workbench.tracking import beacons
 VISITORS, PER_VISITOR = 100, 50  # under the per-visitor limit; each from its own address
 
 _WORKER = """
-import asyncio, sys, types
+import asyncio, sys
 from redis.asyncio import Redis
+from tests.conftest import Servers, make_settings
 from workbench.db import create_pool
 from workbench.tracking import ingest
 
 async def main():
     pool = await create_pool(sys.argv[1], max_size=2)
     redis = Redis.from_url(sys.argv[2])
-    settings = types.SimpleNamespace(redis_prefix=sys.argv[3])
+    settings = make_settings(Servers(sys.argv[1], sys.argv[1], sys.argv[2], sys.argv[3]))
     await ingest.run(pool, redis, settings, asyncio.Event(), ingest.Consumer(name="doomed"))
 
 asyncio.run(main())

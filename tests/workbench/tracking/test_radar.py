@@ -1,0 +1,104 @@
+"""The customer radar: the sharing RM hears of an open at once (at most once per share per 30
+minutes), and the customer's timeline and intimacy score show opens, reading and clicks."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from tests.customers_data import customer_ids, customer_row, feed, headers_of
+from tests.workbench.tracking.conftest import WECHAT
+
+SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+
+
+async def radar(db: Any) -> list[Any]:
+    return await db.fetch(
+        "select n.*, u.login from notifications n join users u on u.id = n.user_id"
+        " where n.category = 'brochure.opened' order by n.created_at, n.id"
+    )
+
+
+async def to_customer(shared: Any, db: Any) -> uuid.UUID:
+    """The share names rm01's customer 张小三."""
+    client, admin = shared.client, shared.studio.admin
+    await feed(
+        client, admin, "customers", [customer_row("R-1", name="张小三", owner="rm01", seq=1)]
+    )
+    customer = (await customer_ids(db))["R-1"]
+    await db.execute("update shares set customer_id = $1 where id = $2", customer, shared.share_id)
+    return customer
+
+
+async def visit(shared: Any, visitor: str, *steps: tuple[str, dict[str, Any]], ua: str = WECHAT):
+    for type_, fields in steps:
+        response = await shared.beacon(type_, visitor_id=visitor, ua=ua, **fields)
+        assert response.status_code == 204, response.text
+
+
+async def test_the_rm_hears_of_the_first_open_once_with_the_customer_masked(shared, db):
+    await to_customer(shared, db)
+    await visit(shared, "v-1", ("open", {}))
+    await shared.consume()
+    [told] = await radar(db)
+    assert told["login"] == "rm01"
+    assert told["title"] == "客户正在浏览您分享的资料"
+    assert told["body"].startswith("您的客户 张*三 正在浏览《")
+    assert "张小三" not in told["body"]
+    assert json.loads(told["data"])["share_id"] == str(shared.share_id)
+    # rm01 sees it in their notification centre.
+    rm01 = await headers_of(shared.client, "rm01")
+    listed = (await shared.client.get("/api/v1/notifications", headers=rm01)).json()["items"]
+    assert [n["category"] for n in listed] == ["brochure.opened"]
+
+    # The same visitor again, and a second reader within 30 minutes: no second push.
+    await visit(shared, "v-1", ("open", {}))
+    await visit(shared, "v-2", ("open", {}))
+    await shared.consume()
+    assert len(await radar(db)) == 1
+
+    # Half an hour later, a new reader tells the RM again.
+    await db.execute("update notifications set created_at = created_at - interval '31 minutes'")
+    await visit(shared, "v-3", ("open", {}))
+    await shared.consume()
+    assert len(await radar(db)) == 2
+
+
+async def test_a_share_to_no_one_says_someone_is_reading(shared, db):
+    await visit(shared, "v-1", ("open", {}))
+    await shared.consume()
+    [told] = await radar(db)
+    assert told["body"].startswith("有人正在浏览您分享的《")
+    assert await db.fetchval("select count(*) from customer_timeline") == 0
+
+
+async def test_bots_and_previews_never_ring_the_rm(shared, db):
+    await to_customer(shared, db)
+    await visit(shared, "preview", ("open", {}), ua=SLACK)
+    await shared.consume()
+    assert await radar(db) == []
+    assert await db.fetchval("select count(*) from customer_timeline") == 0
+
+
+async def test_the_customers_timeline_shows_opening_reading_and_the_click_once(shared, db):
+    customer = await to_customer(shared, db)
+    rm01 = await headers_of(shared.client, "rm01")
+    before = (await shared.client.get(f"/api/v1/customers/{customer}", headers=rm01)).json()
+    await visit(shared, "v-1", ("open", {}), ("heartbeat", {"ms": 5000}))
+    await shared.consume()
+    # Reading past 10 s, the button, and a redelivered beacon of the same visitor.
+    await visit(shared, "v-1", ("heartbeat", {"ms": 5000}), ("heartbeat", {"ms": 5000}))
+    await visit(shared, "v-1", ("cta", {}))
+    await shared.consume()
+    await visit(shared, "v-1", ("open", {}), ("heartbeat", {"ms": 5000}), ("cta", {}))
+    await shared.consume()
+
+    page = await shared.client.get(f"/api/v1/customers/{customer}/timeline", headers=rm01)
+    assert page.status_code == 200, page.text
+    kinds = sorted(e["kind"] for e in page.json()["items"])
+    assert kinds == ["share.clicked", "share.engaged", "share.opened"]
+    engaged = next(e for e in page.json()["items"] if e["kind"] == "share.engaged")
+    assert engaged["data"]["dwell_seconds"] >= 10
+    after = (await shared.client.get(f"/api/v1/customers/{customer}", headers=rm01)).json()
+    assert after["intimacy_score"] > before["intimacy_score"]

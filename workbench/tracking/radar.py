@@ -1,0 +1,100 @@
+"""The customer radar: what a visitor reaching a step of a share tells people, in the transaction
+that stores the hits.
+
+- The sharing RM: the first open by a visitor is a `brochure.opened` notification (notification
+  centre and push): "您的客户 张*三 正在浏览《…》", or "有人正在浏览…" for a share to no one.
+  At most one per share per 30 minutes: a share forwarded to a group chat does not ring the
+  RM's phone for every reader. Two workers storing opens of one share take turns on a
+  transaction lock, so the window holds across workers.
+- The customer of the share (when it names one): their timeline gets `share.opened`,
+  `share.engaged` (read for 10 s or more) and `share.clicked` ("我有兴趣"), each once per
+  visitor, which feed the intimacy score. Anyone may open a forwarded link, so these say what
+  happened to the customer's share, not who read it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from workbench.customers.feeds import personal_data_aad
+from workbench.customers.personal_data import mask_name
+from workbench.db import Connection
+from workbench.notifications import categories
+from workbench.notifications import service as notifications
+from workbench.security.vault import Vault
+from workbench.timeline import service as timeline
+from workbench.tracking import queries
+
+QUIET = timedelta(minutes=30)  # at most one radar push per share in this long
+_STEPS = (  # (milestone flag, timeline kind, the rollup column that dates it)
+    ("opened", "share.opened", "first_open_at"),
+    ("engaged", "share.engaged", "last_hit_at"),
+    ("clicked", "share.clicked", "clicked_at"),
+)
+
+
+async def follow_up(conn: Connection, milestones: list[queries.Record], *, vault: Vault) -> int:
+    """Record the steps on customers' timelines and tell the RMs of shares opened by a new
+    visitor; the number of RMs told."""
+    if not milestones:
+        return 0
+    shares = await queries.radar_shares(conn, sorted({m["share_id"] for m in milestones}))
+    for m in milestones:
+        share = shares[m["share_id"]]
+        if share["customer_id"] is None:
+            continue
+        for flag, kind, column in _STEPS:
+            if m[flag]:
+                await timeline.record(
+                    conn,
+                    cipher=vault.cipher,
+                    customer_id=share["customer_id"],
+                    kind=kind,
+                    occurred_at=m[column],
+                    source="share",
+                    source_id=f"{m['share_id']}:{m['visitor_id']}:{flag}",
+                    actor_id=None,
+                    data={
+                        "share_id": str(m["share_id"]),
+                        "brochure_id": str(share["brochure_id"]),
+                        "title": share["title"],
+                        "dwell_seconds": int(m["dwell_ms"]) // 1000,
+                    },
+                )
+    told = 0
+    for share_id in sorted({m["share_id"] for m in milestones if m["opened"]}):
+        share = shares[share_id]
+        if await queries.radar_quiet(conn, share_id=share_id, rm_id=share["rm_id"], within=QUIET):
+            continue
+        opener = next(m for m in milestones if m["share_id"] == share_id and m["opened"])
+        await notifications.notify(
+            conn,
+            user_id=share["rm_id"],
+            category=categories.BROCHURE_OPENED,
+            title="客户正在浏览您分享的资料",
+            body=_body(share, vault),
+            dedupe_key=f"share-open:{share_id}:{opener['visitor_id']}",
+            data={
+                "share_id": str(share_id),
+                "brochure_id": str(share["brochure_id"]),
+                **({"customer_id": str(share["customer_id"])} if share["customer_id"] else {}),
+            },
+            collapse_key=f"share:{share_id}",
+            subject_id=share_id,
+        )
+        told += 1
+    return told
+
+
+def _body(share: queries.Record, vault: Vault) -> str:
+    """The push text: the customer's name masked (it travels through the push providers)."""
+    if share["customer_id"] is None:
+        return f"有人正在浏览您分享的《{share['title']}》"
+    name = vault.cipher.decrypt_or_none(
+        share["name_enc"],
+        aad=personal_data_aad("name", share["external_id"]),
+        column="customers.name_enc",
+        row=share["customer_id"],
+    )
+    who = mask_name(name) if name else "客户"
+    return f"您的客户 {who} 正在浏览《{share['title']}》"
