@@ -1,19 +1,24 @@
 """A customer's phone in a real browser (Debian's chromium): opens a shared brochure, reads for
 12 seconds, taps the button; after the worker's batch the share has one visitor who opened it,
-stayed at least 10 s and clicked."""
+stayed at least 10 s and clicked, marketing's funnel shows one open, one engaged and one click,
+and the sharing RM has one radar notification. The phone's page is saved to
+tests/artifacts/tracking/ for a person to look at."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from tests.console.browser import browser  # noqa: F401
+from tests.customers_data import headers_of
 from tests.serving import serving
 from tests.workbench.tracking.conftest import stream_length, visitors
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "tracking"
 PHONE_CHROME = (
     "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/120.0.0.0 Mobile Safari/537.36"
@@ -40,6 +45,9 @@ async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
             page.on("pageerror", lambda e: errors.append(str(e)))
             response = await page.goto(f"/s/{shared.code}")
             assert response.status == 200
+            await page.evaluate("document.fonts.ready.then(() => true)")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "share-page-phone.png"), full_page=True)
             await page.wait_for_timeout(12_000)
             await page.get_by_role("button", name="我有兴趣，请联系我").click()
             await page.get_by_text("已通知您的客户经理").wait_for()
@@ -59,3 +67,18 @@ async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
     assert visitor["page_views"] >= 1
     opens = await db.fetchval("select count(*) from share_hits where type = 'open'")
     assert opens == 1
+
+    marketing = await headers_of(shared.client, "marketing")
+    funnel = await shared.client.get(
+        "/api/v1/funnels", params={"group_by": "brochure"}, headers=marketing
+    )
+    assert funnel.status_code == 200, funnel.text
+    [row] = funnel.json()["rows"]
+    assert row["key"] == shared.brochure_id
+    steps = [row[step] for step in ("shared", "opened", "engaged", "clicked", "converted")]
+    assert steps == [1, 1, 1, 1, 0]
+    radar = await db.fetch(
+        "select u.login from notifications n join users u on u.id = n.user_id"
+        " where n.category = 'brochure.opened'"
+    )
+    assert [r["login"] for r in radar] == ["rm01"]
