@@ -54,6 +54,7 @@ class Shown:
     title: str
     product_name: str
     risk_level: int
+    rm_name: str
     pages: list[ShownPage]
 
 
@@ -81,6 +82,7 @@ async def find(
         title=row["title"],
         product_name=row["product_name"],
         risk_level=row["risk_level"],
+        rm_name=row["rm_name"],
         pages=pages,
     )
 
@@ -99,7 +101,8 @@ def render(shown: Shown, *, bank: str, base_url: str) -> Response[str]:
     body = (
         f'<section class="facts"><h1>{escape(shown.title)}</h1>'
         f"<p>产品：{escape(shown.product_name)}</p>"
-        f'<p>风险等级：<span class="risk">R{shown.risk_level} {risk}</span></p></section>'
+        f'<p>风险等级：<span class="risk">R{shown.risk_level} {risk}</span></p>'
+        f"<p>您的客户经理：{escape(shown.rm_name)}</p></section>"
         f'<div class="pages">{pages}</div>'
         '<div class="cta"><button id="cta" type="button">我有兴趣，请联系我</button>'
         '<p id="done" class="done" hidden>已通知您的客户经理</p></div>'
