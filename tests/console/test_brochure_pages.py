@@ -91,7 +91,7 @@ async def test_the_list_shows_my_subtrees_brochures_with_filters_search_and_thum
 
     html = console_page(await desk.client.get(LIST), 200)
     text = text_of(html)
-    assert nav_links(html) == ["/console", "/console/brochures"]
+    assert nav_links(html) == ["/console", "/console/brochures", "/console/funnels"]
     assert 'aria-current="page"' in html.split('href="/console/brochures"')[1][:40]
     for title in ("稳享90天 · 新客专享", "科技成长", "天天盈"):
         assert title in text

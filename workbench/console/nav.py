@@ -81,7 +81,6 @@ FUNNELS = Section(
     icon="funnel",
     roles=frozenset({Role.MARKETING, Role.BRANCH_HEAD, Role.ADMIN}),
     summary="按客户经理、网点、宣传册查看打开、停留与转化",
-    ready=False,
 )
 TRACKING = Section(
     key="tracking",

@@ -30,6 +30,7 @@ from workbench.errors import (
     NotFound,
     RateLimited,
 )
+from workbench.funnels import console as funnel_pages
 from workbench.http.auth import CONSOLE_PAGE
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
@@ -257,6 +258,7 @@ PAGES: list[HTTPRouteHandler] = [
     home,
     *brochure_pages.PAGES,
     *tracking_pages.PAGES,
+    *funnel_pages.PAGES,
     not_found,
 ]
 

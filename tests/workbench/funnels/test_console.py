@@ -1,0 +1,76 @@
+"""The funnel pages of the staff console (/console/funnels and its CSV export)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+from tests.console.conftest import make_console, signed_in  # noqa: F401
+from tests.workbench.funnels.conftest import add_brochure, add_share, add_visitor
+
+PAGE = "/console/funnels"
+
+
+async def _history(db):
+    now = datetime.now(UTC)
+    wm = await add_brochure(db, "=稳享90天")  # a title a spreadsheet would run as a formula
+    tech = await add_brochure(db, "科技先锋", product="TECH01")
+    for _ in range(3):
+        await add_share(db, rm="rm01", brochure=wm, created_at=now - timedelta(days=2))
+    opened = await add_share(db, rm="rm01", brochure=tech, created_at=now - timedelta(days=2))
+    await add_visitor(db, opened, "v1", dwell_ms=12_000, clicked=True, at=now)
+    await add_share(db, rm="rm05", brochure=tech, created_at=now - timedelta(days=2))
+    await add_share(db, rm="rm01", brochure=wm, created_at=now - timedelta(days=40))
+
+
+async def test_marketing_sees_the_funnel_by_brochure_and_exports_it(
+    make_console,  # noqa: F811
+    bank,
+):
+    await _history(bank.db)
+    console = await make_console()
+    await signed_in(console, "marketing")
+    assert f'href="{PAGE}"' in (await console.get("/console")).text
+
+    page = await console.get(PAGE)
+    assert page.status_code == 200, page.text
+    total = page.text.split('aria-label="整体漏斗"')[1]
+    assert 'data-step="shared">5<' in total  # the 40-day-old share is outside 30 days
+    assert 'data-step="opened">1<' in total
+    groups = page.text.split("<tbody>")[2]
+    assert groups.index("=稳享90天") < groups.index("科技先锋")  # 3 shares before 2
+
+    quarter = await console.get(f"{PAGE}?period=90d&group_by=rm")
+    assert 'data-step="shared">6<' in quarter.text
+    assert "张伟" in quarter.text
+    assert "陈静" in quarter.text
+
+    export = await console.get(f"{PAGE}.csv?group_by=brochure&period=30d")
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("text/csv")
+    assert "attachment" in export.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert [(r["label"], r["shared"], r["clicked"]) for r in rows] == [
+        ("'=稳享90天", "3", "0"),
+        ("科技先锋", "2", "1"),
+    ]
+
+
+async def test_a_branch_head_sees_their_subtree_and_others_no_page(
+    make_console,  # noqa: F811
+    bank,
+):
+    await _history(bank.db)
+    console = await make_console()
+    await signed_in(console, "bh.west")
+    export = await console.get(f"{PAGE}.csv?group_by=rm")
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert [(r["label"], r["shared"]) for r in rows] == [("陈静", "1")]
+    for login in ("compliance",):
+        other = await make_console()
+        await signed_in(other, login)
+        assert (await other.get(PAGE)).status_code == 404
+        assert f'href="{PAGE}"' not in (await other.get("/console")).text
+    signed_out = await (await make_console()).get(PAGE)
+    assert signed_out.status_code == 303

@@ -1,0 +1,134 @@
+"""The funnel pages of the staff console (/console/funnels): the funnel of a period by brochure,
+RM or org unit, top groups first, each step as a bar of its share of `shared`, and the same rows
+as a CSV file. Same service, scope and rules as GET /api/v1/funnels."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.params import FromQuery
+
+from mobile_contracts.v1 import funnels as wire
+from workbench.console import Console, nav, visible_to
+from workbench.funnels import views
+from workbench.http.deps import CurrentCaller, Db
+
+PATH = "/funnels"
+PAGE_ROWS = 50
+STEPS = (
+    ("shared", "分享"),
+    ("opened", "打开"),
+    ("engaged", "停留 ≥ 10 秒"),
+    ("clicked", "点击"),
+    ("converted", "转化"),
+)
+GROUPS = (
+    (wire.FunnelGroupBy.BROCHURE, "按宣传册"),
+    (wire.FunnelGroupBy.RM, "按客户经理"),
+    (wire.FunnelGroupBy.ORG_UNIT, "按机构"),
+)
+PERIODS = (("7d", "最近 7 天", 7), ("30d", "最近 30 天", 30), ("90d", "最近 90 天", 90))
+
+
+async def _funnel(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: Any,
+    group_by: str | None,
+    period: str | None,
+    limit: int,
+) -> tuple[wire.Funnel, str, str]:
+    group = next((g for g, _ in GROUPS if g.value == group_by), GROUPS[0][0])
+    chosen = next((p for p in PERIODS if p[0] == period), PERIODS[1])
+    tz = request.app.state.settings.bank_timezone
+    _, end = views.period(None, None, tz=tz, now=datetime.now(UTC))
+    funnel = await views.funnel(
+        db, caller=caller, group_by=group, start=end - timedelta(days=chosen[2]), end=end,
+        org_unit_id=None, limit=limit,
+    )  # fmt: skip
+    return funnel, group.value, chosen[0]
+
+
+@get(PATH, opt=visible_to(*nav.FUNNELS.roles), name="console:funnels")
+async def funnel_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    group_by: FromQuery[str | None] = None,
+    period: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """The funnel of the chosen period and grouping, most shares first."""
+    funnel, group, chosen = await _funnel(request, db, caller, group_by, period, PAGE_ROWS)
+    query = f"group_by={group}&period={chosen}"
+    return console.render(
+        "funnels/index.html",
+        {
+            "funnel": funnel,
+            "steps": [(key, label, getattr(funnel.total, key)) for key, label in STEPS],
+            "rows": [
+                {"row": r, "steps": [(label, getattr(r, key)) for key, label in STEPS[1:]]}
+                for r in funnel.rows
+            ],
+            "group_chips": _chips(
+                [(g.value, label) for g, label in GROUPS], "group_by", group, f"period={chosen}"
+            ),
+            "period_chips": _chips(
+                [(p, label) for p, label, _ in PERIODS], "period", chosen, f"group_by={group}"
+            ),
+            "csv_href": f"/console{PATH}.csv?{query}",
+        },
+    )
+
+
+@get(f"{PATH}.csv", opt=visible_to(*nav.FUNNELS.roles), name="console:funnels-csv")
+async def funnel_csv(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    group_by: FromQuery[str | None] = None,
+    period: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """Every group of the page (up to 500) as CSV, for a spreadsheet."""
+    funnel, group, chosen = await _funnel(
+        request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    columns = ("shared", "opened", "engaged", "clicked", "converted", "visitors", "conversions")
+    writer.writerow(("key", "label", *columns))
+    for row in funnel.rows:
+        writer.writerow((row.key, _cell(row.label), *(getattr(row, c) for c in columns)))
+    # With a BOM, spreadsheet programs read the Chinese labels as UTF-8.
+    body = ("\ufeff" + out.getvalue()).encode()
+    name = f"funnels-{group}-{chosen}-{funnel.to:%Y%m%d}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _cell(text: str) -> str:
+    """A label a spreadsheet will not run as a formula."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _chips(
+    options: list[tuple[str, str]], name: str, current: str, other: str
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": label,
+            "href": f"/console{PATH}?{name}={value}&{other}",
+            "current": value == current,
+        }
+        for value, label in options
+    ]
+
+
+PAGES = [funnel_page, funnel_csv]
