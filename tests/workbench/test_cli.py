@@ -241,7 +241,8 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
             added = re.search(r"demo bank: (\{.*\})", output)
             assert added, output
             counts = ast.literal_eval(added.group(1))
-            assert {"org_units", "users", "customers", "tasks", "brochures"} <= counts.keys()
+            seeded = {"org_units", "users", "customers", "tasks", "brochures", "shares"}
+            assert seeded <= counts.keys()
             assert set(counts.values()) == {0}, counts
         # The RM's demo customers are there, masked.
         mine = httpx.get(

@@ -159,3 +159,34 @@ async def shares_with_counts(
         """,
         *where.args,
     )
+
+
+# ---- the demo bank's month of shares ---------------------------------------------------------
+
+SHARE_COLUMNS = (
+    "id", "code", "brochure_id", "brochure_version", "product_code", "customer_id", "rm_id",
+    "org_unit_id", "channel", "created_at",
+)  # fmt: skip
+
+
+async def any_share(conn: Connection) -> bool:
+    found: bool = await conn.fetchval("select exists (select from shares)")
+    return found
+
+
+async def demo_customers(conn: Connection, owner_ids: list[uuid.UUID]) -> list[Record]:
+    """The demo customers (external ids DEMO-…) of these RMs with their risk level, in a stable
+    order."""
+    return await conn.fetch(
+        """
+        select id, owner_id, risk_level from customers
+         where owner_id = any($1::uuid[]) and external_id like 'DEMO-%'
+         order by external_id
+        """,
+        owner_ids,
+    )
+
+
+async def copy_shares(conn: Connection, rows: list[tuple[object, ...]]) -> None:
+    """Store made-up shares (rows in SHARE_COLUMNS order) in one COPY (the demo's history)."""
+    await conn.copy_records_to_table("shares", records=rows, columns=SHARE_COLUMNS)

@@ -33,9 +33,12 @@ _STEPS = (  # (milestone flag, timeline kind, the rollup column that dates it)
 )
 
 
-async def follow_up(conn: Connection, milestones: list[queries.Record], *, vault: Vault) -> int:
+async def follow_up(
+    conn: Connection, milestones: list[queries.Record], *, vault: Vault, tell: bool = True
+) -> int:
     """Record the steps on customers' timelines and tell the RMs of shares opened by a new
-    visitor; the number of RMs told."""
+    visitor (`tell=False`: timelines only, for a history recorded after the fact); the number
+    of RMs told."""
     if not milestones:
         return 0
     shares = await queries.radar_shares(conn, sorted({m["share_id"] for m in milestones}))
@@ -62,7 +65,7 @@ async def follow_up(conn: Connection, milestones: list[queries.Record], *, vault
                     },
                 )
     told = 0
-    for share_id in sorted({m["share_id"] for m in milestones if m["opened"]}):
+    for share_id in sorted({m["share_id"] for m in milestones if m["opened"] and tell}):
         share = shares[share_id]
         if await queries.radar_quiet(conn, share_id=share_id, rm_id=share["rm_id"], within=QUIET):
             continue
