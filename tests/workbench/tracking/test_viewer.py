@@ -19,7 +19,7 @@ async def test_a_live_share_shows_its_pages_product_and_button_and_counts_nothin
     assert "R2 中低风险" in html
     assert "我有兴趣，请联系我" in html
     assert shared.studio.settings.bank_name in html
-    assert "您的客户经理：张伟" in html  # who shared it (rm01), so the customer knows whom to expect
+    assert "您的客户经理：张伟" in html  # who shared it (rm01): whom the customer will hear from
     assert "稳健理财" not in html  # the talk track is for the RM only
     images = re.findall(r'<img class="page" data-page="(\d)" src="(/media/[^"]+)" width="\d+"'
                         r' height="\d+" loading="(\w+)"', html)  # fmt: skip
