@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from mobile_contracts.v1 import customers, identity, push, shares, sync, tasks
+from mobile_contracts.v1 import customers, funnels, identity, push, shares, sync, tasks
 
 
 class BodyExample(msgspec.Struct, frozen=True):
@@ -156,6 +156,31 @@ REQUEST_EXAMPLES: dict[type[msgspec.Struct], dict[str, BodyExample]] = {
                     },
                 ]
             },
+        )
+    },
+    funnels.ConversionFeed: {
+        "conversions": BodyExample(
+            "A purchase and a consultation",
+            {
+                "conversions": [
+                    {
+                        "external_id": "TXN-20261202-000123",
+                        "customer_external_id": "C000123",
+                        "product_code": "WM90",
+                        "kind": "purchase",
+                        "amount": "200000.00",
+                        "occurred_at": "2026-12-02T10:15:00+08:00",
+                    },
+                    {
+                        "external_id": "CRM-88231",
+                        "customer_external_id": "C000124",
+                        "product_code": "WM90",
+                        "kind": "consult",
+                        "occurred_at": "2026-12-02T14:40:00+08:00",
+                    },
+                ]
+            },
+            "`external_id` is the bank system's own id: resending it changes nothing.",
         )
     },
     customers.ProductFeed: {
