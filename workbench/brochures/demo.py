@@ -161,7 +161,9 @@ async def _make(
         "expired": (now - timedelta(days=60), now - timedelta(days=1)),
         "ending": (None, now + timedelta(days=10)),
     }.get(demo.state, (None, None))
-    published_at = now - timedelta(days=61) if demo.state == "expired" else now
+    # Published five weeks ago (the expired ones two months ago), so that the demo month of
+    # shares (workbench/shares/demo.py) falls after each brochure's publication.
+    published_at = now - timedelta(days=61 if demo.state == "expired" else 35)
     await workflow.publish(
         conn, caller=marketing, brochure_id=brochure_id, now=published_at,
         window=wire.PublishRequest(live_from=window[0], live_until=window[1]),

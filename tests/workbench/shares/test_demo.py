@@ -65,8 +65,9 @@ async def test_the_month_is_made_like_real_traffic(month, db):
     assert await db.fetchval("select count(*) from shares") == added["shares"]
     assert await db.fetchval("select count(*) from share_hits") == added["share_hits"]
 
-    # Every share: a brochure live and visible for its RM (as POST /shares checks), to one of the
-    # RM's own customers whom the product suits, or to no one, over a month up to now.
+    # Every share: a brochure live (when it was shared) and visible for its RM (as POST /shares
+    # checks), to one of the RM's own customers whom the product suits, or to no one, over a
+    # month up to now.
     shares = await db.fetch(
         """
         select s.*, p.risk_level as product_risk, c.risk_level as customer_risk, c.owner_id,
@@ -76,13 +77,13 @@ async def test_the_month_is_made_like_real_traffic(month, db):
                          join org_units owner on owner.id = b.owner_unit_id
                         where v.brochure_id = s.brochure_id and v.version = s.brochure_version
                           and v.status = 'published' and me.path like owner.path || '%'
-                          and (v.live_until is null or v.live_until > $1)) as live
+                          and coalesce(v.live_from, v.published_at) <= s.created_at
+                          and (v.live_until is null or v.live_until > s.created_at)) as live
           from shares s
           join users u on u.id = s.rm_id and u.role = 'rm' and u.org_unit_id = s.org_unit_id
           join products p on p.code = s.product_code
           left join customers c on c.id = s.customer_id
-        """,
-        month["now"],
+        """
     )
     assert len(shares) == added["shares"]
     assert all(s["live"] for s in shares)
