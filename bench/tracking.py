@@ -678,6 +678,10 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.tracking",
@@ -700,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     args.consumers = [int(c) for c in str(args.consumers).split(",") if c.strip()]
     if min([args.events, args.shares, args.radar_shares, args.rms, *args.consumers]) < 1:
         parser.error("counts must be positive")
+    signal.signal(signal.SIGTERM, _interrupt)  # like Ctrl-C: processes, database, keys removed
     with tempfile.TemporaryDirectory(prefix="wbbench-tracking-") as folder:
         try:
             document = asyncio.run(_run(args, Path(folder)))
