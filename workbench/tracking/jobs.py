@@ -20,5 +20,8 @@ async def maintain_hit_partitions(ctx: dict[str, Any]) -> tuple[int, int]:
             conn, retention_months=settings.tracking_retention_months, now=datetime.now(UTC)
         )
     if created or dropped:
-        log.info("share_hits partitions", extra={"partitions_created": created, "partitions_dropped": dropped})
+        log.info(
+            "share_hits partitions",
+            extra={"partitions_created": created, "partitions_dropped": dropped},
+        )
     return created, dropped
