@@ -50,7 +50,8 @@ class ShareController(Controller):
                 "(`share.client_ref_reused`)",
                 422: "Invalid body; neither or both of `brochure_id` and `survey_id` "
                 "(`share.one_target`); a survey, which cannot be shared yet "
-                "(`share.survey_unavailable`)",
+                "(`share.survey_unavailable`); a product rated above the customer's risk "
+                "level (`share.unsuitable`)",
             }
         },
     )
