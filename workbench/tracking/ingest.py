@@ -1,6 +1,6 @@
 """The beacon consumer: the worker moves beacons from the Redis stream into PostgreSQL.
 
-A consumer group reads the stream in batches (up to 500, waiting up to 1 s); each batch is
+A consumer group reads the stream in batches (up to 5,000, waiting up to 1 s); each batch is
 resolved (codes -> shares, one query), labelled (`bots.verdict`) and stored in ONE transaction
 (COPY into a temporary table, insert what is new, add it to the per-visitor rollup, and tell
 the RMs and timelines what visitors newly reached: `radar`), then acknowledged. A worker killed
@@ -38,7 +38,7 @@ from workbench.tracking.beacons import MAX_USER_AGENT, stream_key
 log = logging.getLogger("workbench.tracking")
 
 GROUP = "ingest"
-BATCH = 500
+BATCH = 5000
 BLOCK_MS = 1000
 CLAIM_IDLE_MS = 30_000
 CLAIM_EVERY_SECONDS = 10.0

@@ -63,8 +63,11 @@ async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> Store
     new to the per-visitor rollup. A batch stored again (a redelivery) changes nothing: hits
     already there are not returned by the insert, so they are not added twice, and no visitor
     reaches a step twice. Call inside a transaction."""
+    # One staging table per connection, emptied at each commit: creating and dropping one per
+    # batch would write the catalog twice a batch.
     await conn.execute(
-        "create temp table tracking_batch (like share_hits including defaults) on commit drop"
+        "create temp table if not exists tracking_batch (like share_hits including defaults)"
+        " on commit delete rows"
     )
     await conn.copy_records_to_table("tracking_batch", records=hits, columns=HIT_COLUMNS)
     columns = ", ".join(HIT_COLUMNS)
@@ -119,7 +122,6 @@ async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> Store
           left join milestones m on m.opened or m.engaged or m.clicked
         """
     )
-    await conn.execute("drop table tracking_batch")
     return Stored(
         count=rows[0]["stored"], milestones=[r for r in rows if r["share_id"] is not None]
     )

@@ -28,6 +28,7 @@ async def main():
     pool = await create_pool(sys.argv[1], max_size=2)
     redis = Redis.from_url(sys.argv[2])
     settings = make_settings(Servers(sys.argv[1], sys.argv[1], sys.argv[2], sys.argv[3]))
+    ingest.BATCH = 500  # ten batches of the test's beacons, so that one is cut in the middle
     await ingest.run(pool, redis, settings, asyncio.Event(), ingest.Consumer(name="doomed"))
 
 asyncio.run(main())
