@@ -53,28 +53,29 @@ async def insert_entries(
     *,
     entry_ids: list[uuid.UUID],
     customer_ids: list[uuid.UUID],
-    occurred_at: datetime,
-    kind: str,
+    occurred_ats: list[datetime],
+    kinds: list[str],
     datas: list[dict[str, Any]],
     source: str,
     source_ids: list[str],
 ) -> None:
-    """Many text-less entries of one kind at once (e.g. the owner moves of a feed)."""
+    """Many text-less entries in one statement (e.g. the owner moves of a feed, what visitors of
+    a batch of share hits did); each (source, source_id) once."""
     await conn.execute(
         """
         insert into customer_timeline (id, customer_id, occurred_at, kind, data, source, source_id)
-        select i.id, i.customer_id, $3, $4, i.data, $5, i.source_id
-          from unnest($1::uuid[], $2::uuid[], $6::jsonb[], $7::text[])
-               as i(id, customer_id, data, source_id)
+        select i.id, i.customer_id, i.occurred_at, i.kind, i.data, $7, i.source_id
+          from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::jsonb[],
+                      $6::text[]) as i(id, customer_id, occurred_at, kind, data, source_id)
         on conflict (source, source_id) do nothing
         """,
         entry_ids,
         customer_ids,
-        occurred_at,
-        kind,
-        source,
+        occurred_ats,
+        kinds,
         datas,
         source_ids,
+        source,
     )
 
 

@@ -8,6 +8,7 @@ months ago about 2.5. Kinds that do not express contact (e.g. an owner change) w
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -79,6 +80,33 @@ async def record(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One text-less entry for `record_events`."""
+
+    customer_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    source_id: str
+    data: dict[str, Any]
+
+
+async def record_events(conn: Connection, *, source: str, events: list[Event]) -> None:
+    """Append many text-less entries in one statement; each (source, source_id) once."""
+    if not events:
+        return
+    await queries.insert_entries(
+        conn,
+        entry_ids=[uuid7() for _ in events],
+        customer_ids=[e.customer_id for e in events],
+        occurred_ats=[e.occurred_at for e in events],
+        kinds=[e.kind for e in events],
+        datas=[e.data for e in events],
+        source=source,
+        source_ids=[e.source_id for e in events],
+    )
+
+
 async def record_many(
     conn: Connection,
     *,
@@ -88,17 +116,13 @@ async def record_many(
     entries: list[tuple[uuid.UUID, str, dict[str, Any]]],
 ) -> None:
     """Append many text-less entries of one kind: (customer_id, source_id, data) each."""
-    if not entries:
-        return
-    await queries.insert_entries(
+    await record_events(
         conn,
-        entry_ids=[uuid7() for _ in entries],
-        customer_ids=[e[0] for e in entries],
-        occurred_at=occurred_at,
-        kind=kind,
-        datas=[e[2] for e in entries],
         source=source,
-        source_ids=[e[1] for e in entries],
+        events=[
+            Event(customer, kind, occurred_at, source_id, data)
+            for customer, source_id, data in entries
+        ],
     )
 
 

@@ -42,28 +42,28 @@ async def follow_up(
     if not milestones:
         return 0
     shares = await queries.radar_shares(conn, sorted({m["share_id"] for m in milestones}))
-    for m in milestones:
-        share = shares[m["share_id"]]
-        if share["customer_id"] is None:
-            continue
-        for flag, kind, column in _STEPS:
-            if m[flag]:
-                await timeline.record(
-                    conn,
-                    cipher=vault.cipher,
-                    customer_id=share["customer_id"],
-                    kind=kind,
-                    occurred_at=m[column],
-                    source="share",
-                    source_id=f"{m['share_id']}:{m['visitor_id']}:{flag}",
-                    actor_id=None,
-                    data={
-                        "share_id": str(m["share_id"]),
-                        "brochure_id": str(share["brochure_id"]),
-                        "title": share["title"],
-                        "dwell_seconds": int(m["dwell_ms"]) // 1000,
-                    },
-                )
+    await timeline.record_events(
+        conn,
+        source="share",
+        events=[
+            timeline.Event(
+                customer_id=shares[m["share_id"]]["customer_id"],
+                kind=kind,
+                occurred_at=m[column],
+                source_id=f"{m['share_id']}:{m['visitor_id']}:{flag}",
+                data={
+                    "share_id": str(m["share_id"]),
+                    "brochure_id": str(shares[m["share_id"]]["brochure_id"]),
+                    "title": shares[m["share_id"]]["title"],
+                    "dwell_seconds": int(m["dwell_ms"]) // 1000,
+                },
+            )
+            for m in milestones
+            if shares[m["share_id"]]["customer_id"] is not None
+            for flag, kind, column in _STEPS
+            if m[flag]
+        ],
+    )
     told = 0
     for share_id in sorted({m["share_id"] for m in milestones if m["opened"] and tell}):
         share = shares[share_id]
