@@ -1,0 +1,1 @@
+"""Surveys: design and publication, delivery, answers, results, alert rules and work orders."""

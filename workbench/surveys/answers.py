@@ -1,0 +1,129 @@
+"""Checking a submission against the version it answers, exactly as the public page checks it.
+
+Every shown required question is answered; values fit their type (an existing option, distinct
+options, 0-10, 1-5, text within its length); questions the skip logic hides are empty; no key is
+unknown. Empty means absent, null, "" or []. Whitespace-only text counts as empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mobile_contracts.v1.surveys import AnswerValue, Question, QuestionType
+from workbench.errors import DomainError
+from workbench.surveys import logic
+
+MAX_TEXT = 2000
+
+
+class AnswersInvalid(DomainError):
+    """422 `survey.answers_invalid` with `errors: {key: message}` (zh-CN, shown by the page)."""
+
+    status, code, title = 422, "survey.answers_invalid", "Some answers need attention"
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in list(errors.items())[:5]), errors=errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A valid submission: the answers that count (by key, in question order), with the text
+    answers apart (they are stored encrypted) and the customer tags the chosen options carry."""
+
+    answers: dict[str, AnswerValue]
+    texts: dict[str, str]
+    tags: list[str] = field(default_factory=list)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def check(questions: Sequence[Question], submitted: Mapping[str, Any]) -> Checked:
+    """The submission as stored, or AnswersInvalid naming every question that needs attention."""
+    by_key = {q.key: q for q in questions}
+    errors: dict[str, str] = {}
+    for key in submitted:
+        if key not in by_key:
+            errors[key] = "没有这个问题"
+    given = {k: v for k, v in submitted.items() if k in by_key and not _empty(v)}
+    # Skip logic reads only well-formed earlier answers: a bad value hides what depends on it.
+    valid: dict[str, AnswerValue] = {}
+    for question in questions:
+        if question.key in given:
+            problem, value = _value(question, given[question.key])
+            if problem is None:
+                valid[question.key] = value
+    visible = set(logic.shown(questions, valid))
+    answers: dict[str, AnswerValue] = {}
+    texts: dict[str, str] = {}
+    tags: list[str] = []
+    for question in questions:
+        key = question.key
+        if key not in visible:
+            if key in given:
+                errors[key] = "此题无需作答"
+            continue
+        if key not in given:
+            if question.required:
+                errors[key] = "此题必答"
+            continue
+        problem, value = _value(question, given[key])
+        if problem is not None:
+            errors[key] = problem
+            continue
+        if question.type is QuestionType.TEXT:
+            texts[key] = str(value)
+        else:
+            answers[key] = value
+        chosen = value if isinstance(value, list) else [value]
+        for option in question.options:
+            if option.tag and option.value in chosen and option.tag not in tags:
+                tags.append(option.tag)
+    if errors:
+        raise AnswersInvalid(errors)
+    return Checked(answers=answers, texts=texts, tags=tags)
+
+
+def _value(question: Question, raw: Any) -> tuple[str | None, AnswerValue]:
+    """(problem, value): the value in its stored form, or what is wrong with it."""
+    kind = question.type
+    options = {o.value for o in question.options}
+    if kind is QuestionType.SINGLE:
+        if not isinstance(raw, str) or raw not in options:
+            return "请选择一个选项", ""
+        return None, raw
+    if kind is QuestionType.MULTI:
+        values = raw if isinstance(raw, list) else [raw]
+        if not all(isinstance(v, str) and v in options for v in values):
+            return "请从选项中选择", []
+        if len(set(values)) != len(values):
+            return "选项不能重复", []
+        order = [o.value for o in question.options]
+        return None, sorted(values, key=order.index)
+    if kind in logic.SCALES:
+        number = _integer(raw)
+        scale = logic.SCALES[kind]
+        if number is None or number not in scale:
+            return f"请选择 {scale.start} 到 {scale.stop - 1} 之间的分数", 0
+        return None, number
+    if not isinstance(raw, str):
+        return "请填写文字", ""
+    text = raw.strip()
+    if len(text) > MAX_TEXT:
+        return f"最多 {MAX_TEXT} 字", ""
+    return None, text
+
+
+def _integer(raw: Any) -> int | None:
+    """An integer answer; a form sends digits as text ("7"), JSON may send 7."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
