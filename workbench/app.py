@@ -44,14 +44,17 @@ from workbench.notifications import routes as notification_routes
 from workbench.operations import routes as operations_routes
 from workbench.operations.metrics import Metrics
 from workbench.public import confirmation as confirmation_page
+from workbench.public import survey_page
 from workbench.public import verification as verification_page
 from workbench.security.passwords import Passwords
 from workbench.security.tokens import Keyring
 from workbench.security.vault import Vault
 from workbench.settings import Settings
 from workbench.shares import routes as share_routes
+from workbench.surveys import routes as survey_routes
 from workbench.tasks import routes as task_routes
 from workbench.tracking import routes as tracking_routes
+from workbench.workorders import routes as workorder_routes
 
 API_VERSION = "1.0.0"
 log = logging.getLogger("workbench")
@@ -149,6 +152,9 @@ def create_app(settings: Settings) -> Litestar:
             *sync_routes.ROUTES,
             *media_routes.ROUTES,
             *tracking_routes.ROUTES,
+            *survey_routes.ROUTES,
+            *survey_page.ROUTES,
+            *workorder_routes.ROUTES,
         ],
         lifespan=[lifespan],
         dependencies={

@@ -15,6 +15,7 @@ from workbench.identity import jobs as identity_jobs
 from workbench.media import jobs as media_jobs
 from workbench.media.store import blob_store_from_settings
 from workbench.settings import Settings
+from workbench.surveys import jobs as survey_jobs
 from workbench.tasks import jobs as task_jobs
 from workbench.tracking import ingest as tracking_ingest
 from workbench.tracking import jobs as tracking_jobs
@@ -53,6 +54,7 @@ def worker_settings(settings: Settings) -> type:
             tracking_jobs.maintain_hit_partitions,
             # Queued by uploads (one job id: uploads of the same moment share a run).
             func(media_jobs.build_renditions, name="build_renditions", keep_result=0),
+            *survey_jobs.FUNCTIONS,
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(
@@ -87,6 +89,7 @@ def worker_settings(settings: Settings) -> type:
                 unique=True,
                 run_at_startup=True,
             ),
+            *survey_jobs.CRON,
         ]
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"

@@ -97,7 +97,14 @@ SURVEYS = Section(
     icon="survey",
     roles=frozenset({Role.MARKETING, Role.BRANCH_HEAD, Role.ADMIN}),
     summary="设计问卷，查看满意度与预警工单",
-    ready=False,
+)
+WORK_ORDERS = Section(
+    key="work_orders",
+    label="预警工单",
+    path="/console/work-orders",
+    icon="alert",
+    roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
+    summary="低分与投诉自动生成的工单：处理、升级与关闭",
 )
 TEAM = Section(
     key="team",
@@ -128,7 +135,7 @@ ADMINISTRATION = Section(
 )
 
 SECTIONS: tuple[Section, ...] = (
-    HOME, BROCHURES, FUNNELS, TRACKING, SURVEYS, TEAM, DEVICES, ADMINISTRATION,
+    HOME, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, TEAM, DEVICES, ADMINISTRATION,
 )  # fmt: skip
 
 

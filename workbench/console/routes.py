@@ -34,7 +34,9 @@ from workbench.funnels import console as funnel_pages
 from workbench.http.auth import CONSOLE_PAGE
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
+from workbench.surveys import console as survey_pages
 from workbench.tracking import console as tracking_pages
+from workbench.workorders import console as workorder_pages
 
 HOME_PATH = "/console"
 SIGN_OUT_PATH = "/console/sign-out"
@@ -259,6 +261,8 @@ PAGES: list[HTTPRouteHandler] = [
     *brochure_pages.PAGES,
     *tracking_pages.PAGES,
     *funnel_pages.PAGES,
+    *survey_pages.PAGES,
+    *workorder_pages.PAGES,
     not_found,
 ]
 

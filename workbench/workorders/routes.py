@@ -1,0 +1,7 @@
+"""Work order and alert rule endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []
