@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workbench.surveys.console import design, results
+from workbench.surveys.console import delivery, design, results
 
-PAGES = [*design.PAGES, *results.PAGES]
+PAGES = [*design.PAGES, *delivery.PAGES, *results.PAGES]
