@@ -11,6 +11,10 @@ event id with the entry's own time, and only hits the insert actually stored rea
 
 Beacons of unknown codes (the door checks only the code's shape) are acknowledged and dropped:
 there is no share to count them on, and they tell an admin nothing a log count does not.
+
+An entry is read in the door's format (one field, `b` or `l` for a beacon over a limit, holding
+the packed `beacons.Entry`) or in the earlier one (a field per value, and `limited`: entries
+already in the stream when the door changed), and judged the same way.
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from workbench.security.vault import Vault
 from workbench.settings import Settings
 from workbench.tracking import bots, partitions, queries, radar
-from workbench.tracking.beacons import MAX_USER_AGENT, stream_key
+from workbench.tracking.beacons import FIELD, FIELD_LIMITED, MAX_USER_AGENT, Entry, stream_key
 
 log = logging.getLogger("workbench.tracking")
 
@@ -43,6 +48,7 @@ BLOCK_MS = 1000
 CLAIM_IDLE_MS = 30_000
 CLAIM_EVERY_SECONDS = 10.0
 _TYPES = frozenset({"open", "page_view", "heartbeat", "cta"})
+_decode_entry = msgspec.json.Decoder(Entry).decode
 
 
 @dataclass
@@ -146,11 +152,15 @@ async def _store(
 ) -> Outcome:
     if not entries:
         return Outcome()
-    parsed = [(entry_id, _fields(values)) for entry_id, values in entries]
-    codes = sorted({f["code"] for _, f in parsed if f.get("code")})
+    parsed = [(entry_id, _entry(values)) for entry_id, values in entries]
+    codes = sorted({e[0].code for _, e in parsed if e is not None and e[0].code})
     async with pool.acquire() as conn:
         shares = await queries.share_ids(conn, codes) if codes else {}
-        hits = [hit for entry_id, f in parsed if (hit := _hit(entry_id, f, shares)) is not None]
+        hits = [
+            hit
+            for entry_id, e in parsed
+            if e is not None and (hit := _hit(entry_id, *e, shares)) is not None
+        ]
         for month in sorted({partitions.month_of(h[0]) for h in hits} - consumer.months):
             await partitions.ensure_month(conn, month)
             consumer.months.add(month)
@@ -165,6 +175,41 @@ async def _store(
     return Outcome(read=len(entries), stored=stored, dropped=len(entries) - len(hits))
 
 
+def _entry(values: dict[Any, Any]) -> tuple[Entry, bool] | None:
+    """The beacon of a stream entry and whether it was over a limit; None if malformed."""
+    packed = values.get(FIELD, values.get(FIELD.decode()))
+    limited = packed is None
+    if limited:
+        packed = values.get(FIELD_LIMITED, values.get(FIELD_LIMITED.decode()))
+    if packed is not None:
+        try:
+            return _decode_entry(packed), limited
+        except msgspec.MsgspecError:
+            return None
+    return _earlier_entry(_fields(values))
+
+
+def _earlier_entry(f: dict[str, str]) -> tuple[Entry, bool] | None:
+    """An entry of the earlier format: one field per value, `page` and `ms` as text ('' for
+    none), and `limited` ('1': over a limit)."""
+    try:
+        page = int(f["page"]) if f.get("page") else None
+        ms = int(f["ms"]) if f.get("ms") else None
+    except ValueError:
+        return None
+    entry = Entry(
+        code=f.get("code", ""),
+        visitor_id=f.get("visitor_id", ""),
+        type=f.get("type", ""),
+        page=page,
+        ms=ms,
+        event_id=f.get("event_id", ""),
+        ip=f.get("ip", ""),
+        user_agent=f.get("user_agent", ""),
+    )
+    return entry, f.get("limited") == "1"
+
+
 def _fields(values: dict[Any, Any]) -> dict[str, str]:
     return {
         (k.decode() if isinstance(k, bytes) else str(k)): (
@@ -174,28 +219,28 @@ def _fields(values: dict[Any, Any]) -> dict[str, str]:
     }
 
 
-def _hit(entry_id: Any, f: dict[str, str], shares: dict[str, uuid.UUID]) -> tuple[Any, ...] | None:
+def _hit(
+    entry_id: Any, e: Entry, limited: bool, shares: dict[str, uuid.UUID]
+) -> tuple[Any, ...] | None:
     """One share_hits row (HIT_COLUMNS order) of a stream entry; None if it has no share or is
     malformed (the door wrote it, so only an old or foreign entry can be)."""
-    share_id = shares.get(f.get("code", ""))
-    visitor, kind = f.get("visitor_id", ""), f.get("type", "")
-    if share_id is None or not 1 <= len(visitor) <= 64 or kind not in _TYPES:
+    share_id = shares.get(e.code)
+    if share_id is None or not 1 <= len(e.visitor_id) <= 64 or e.type not in _TYPES:
         return None
     try:
         raw_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
         received_at = datetime.fromtimestamp(int(raw_id.split("-")[0]) / 1000, UTC)
-        event_id = uuid.UUID(f.get("event_id", ""))
-        page = int(f["page"]) if f.get("page") else None
-        ms = int(f["ms"]) if f.get("ms") else None
-        ip = ipaddress.ip_address(f["ip"]) if f.get("ip") else None
+        event_id = uuid.UUID(e.event_id)
+        ip = ipaddress.ip_address(e.ip) if e.ip else None
     except ValueError:
         return None
+    page, ms = e.page, e.ms
     if (page is not None and not 1 <= page <= 30) or (ms is not None and not 0 <= ms <= 60_000):
         return None
-    user_agent = f.get("user_agent", "")[:MAX_USER_AGENT]
-    label = bots.verdict(user_agent, f.get("limited") == "1")
+    user_agent = e.user_agent[:MAX_USER_AGENT]
+    label = bots.verdict(user_agent, limited)
     return (
-        received_at, event_id, share_id, visitor, kind, page, ms, ip, user_agent,
+        received_at, event_id, share_id, e.visitor_id, e.type, page, ms, ip, user_agent,
         label.verdict, label.reason,
     )  # fmt: skip
 

@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -231,3 +232,94 @@ async def test_a_flood_from_one_address_is_flagged_across_visitors(shared, db):
     assert reasons.count("rate") == 3
     opened = await db.fetchval("select count(first_open_at) from share_visitors")
     assert opened == PER_IP_PER_MINUTE
+
+
+async def test_the_door_appends_one_packed_field_per_beacon(shared):
+    settings = shared.studio.settings
+    event_id = str(uuid.uuid4())
+    assert (await shared.beacon("page_view", page=3, event_id=event_id)).status_code == 204
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        [(_, values)] = await redis.xrange(beacons.stream_key(settings.redis_prefix))
+    finally:
+        await redis.aclose()
+    assert list(values) == [b"b"]
+    entry = msgspec.json.decode(values[b"b"], type=beacons.Entry)
+    assert (entry.code, entry.visitor_id, entry.type, entry.page, entry.ms, entry.event_id) == (
+        shared.code, "visitor-1", "page_view", 3, None, event_id,
+    )  # fmt: skip
+
+
+async def test_entries_of_the_earlier_format_are_still_stored(shared, db):
+    """Entries appended by the door before it packed beacons (a deploy with a backlog)."""
+    settings = shared.studio.settings
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for visitor, kind, page, ms, limited, ua in (
+            ("old-1", "open", "", "", "0", WECHAT),
+            ("old-1", "page_view", "2", "", "0", WECHAT),
+            ("old-1", "heartbeat", "", "5000", "0", WECHAT),
+            ("old-2", "open", "", "", "1", WECHAT),
+            ("old-3", "open", "", "", "0", SLACK),
+        ):
+            await redis.xadd(
+                beacons.stream_key(settings.redis_prefix),
+                {"code": shared.code, "visitor_id": visitor, "type": kind, "page": page,
+                 "ms": ms, "event_id": str(uuid.uuid4()), "ip": "198.51.100.7",
+                 "user_agent": ua, "limited": limited},
+            )  # fmt: skip
+    finally:
+        await redis.aclose()
+    # and one of the new format in the same batch
+    assert (await shared.beacon("cta", visitor_id="old-1", ua=WECHAT)).status_code == 204
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.stored, outcome.dropped) == (6, 6, 0)
+    labels = {(h["visitor_id"], h["type"]): (h["verdict"], h["reason"]) for h in await hits(db)}
+    assert labels[("old-2", "open")] == ("bot", "rate")
+    assert labels[("old-3", "open")] == ("bot", "link preview: Slackbot")
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["visitor_id"] == "old-1"
+    assert (visitor["page_views"], visitor["dwell_ms"]) == (1, 5000)
+    assert visitor["first_open_at"] is not None
+    assert visitor["clicked_at"] is not None
+    [ip] = await db.fetch("select distinct ip from share_hits where visitor_id = 'old-2'")
+    assert str(ip["ip"]) == "198.51.100.7"
+
+
+async def test_malformed_entries_of_either_format_are_dropped(shared, db):
+    settings = shared.studio.settings
+    stream = beacons.stream_key(settings.redis_prefix)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await redis.xadd(stream, {"b": b"not json"})
+        await redis.xadd(stream, {"l": b'["Ab3dE5gH9k","v",1,null,null,"x","",""]'})
+        await redis.xadd(stream, {"code": shared.code, "visitor_id": "v", "type": "heartbeat",
+                                  "ms": "lots", "event_id": str(uuid.uuid4())})  # fmt: skip
+        await redis.xadd(stream, {"code": shared.code, "visitor_id": "v", "type": "open",
+                                  "event_id": "not-a-uuid"})  # fmt: skip
+    finally:
+        await redis.aclose()
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.stored, outcome.dropped) == (4, 0, 4)
+    assert await hits(db) == []
+
+
+async def test_the_door_loads_its_script_again_when_redis_lost_it(shared, db, monkeypatch):
+    """EVALSHA of a script Redis does not hold (a restart emptied its cache) falls back to EVAL
+    once: the beacon is stored once, nothing is lost or doubled."""
+    settings = shared.studio.settings
+    monkeypatch.setattr(beacons, "APPEND_SHA", "0" * 40)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        beacon = Beacon(code=shared.code, visitor_id="v-noscript", type=BeaconType.OPEN,
+                        event_id=uuid.uuid4())  # fmt: skip
+        for expected in (True, False):
+            received = await beacons.append(redis, prefix=settings.redis_prefix, beacon=beacon,
+                                            ip="203.0.113.5", user_agent=WECHAT)  # fmt: skip
+            assert received.stored is expected
+    finally:
+        await redis.aclose()
+    assert await stream_length(settings) == 1
+    await shared.consume()
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["visitor_id"] == "v-noscript"
