@@ -255,6 +255,31 @@ class Settings:
         " made at most this many days before it (else to none)",
         default=30,
     )
+    # ---- surveys ---------------------------------------------------------------------------
+    survey_link_days: int = _env(
+        "WORKBENCH_SURVEY_LINK_DAYS",
+        "days a survey invitation (link or inbox) can be answered",
+        default=30,
+    )
+    survey_contact_cap: int = _env(
+        "WORKBENCH_SURVEY_CONTACT_CAP",
+        "most survey messages (invitations and reminders, all surveys) a customer gets in"
+        " WORKBENCH_SURVEY_CONTACT_DAYS; a recipient at the cap is skipped",
+        default=2,
+    )
+    survey_contact_days: int = _env(
+        "WORKBENCH_SURVEY_CONTACT_DAYS", "the window of the contact cap, days", default=7
+    )
+    survey_remind_after_days: int = _env(
+        "WORKBENCH_SURVEY_REMIND_AFTER_DAYS",
+        "days after the invitation (or the last reminder) before an unanswered one is reminded",
+        default=3,
+    )
+    survey_max_reminders: int = _env(
+        "WORKBENCH_SURVEY_MAX_REMINDERS",
+        "most reminders per unanswered invitation (0: none)",
+        default=1,
+    )
     # ---- media (brochure images) -----------------------------------------------------------
     blob_store: str = _env(
         "WORKBENCH_BLOB_STORE",
@@ -368,6 +393,10 @@ _POSITIVE = (
     "tracking_retention_months",
     "sync_min_schema",
     "attribution_window_days",
+    "survey_link_days",
+    "survey_contact_cap",
+    "survey_contact_days",
+    "survey_remind_after_days",
     "console_idle_minutes",
     "console_session_hours",
 )
