@@ -1,0 +1,214 @@
+"""Alert rules and work orders: a worrying survey answer opens a work order for a person to act on.
+
+An alert rule names a question of a survey and a condition (`op`, `value`): for nps and rating
+questions a number (`lte`, `gte`, `eq`), for a single or multi choice question an option value
+(`eq`: chosen), for a text question a term (`contains`). The survey's active rules are tried in
+the order they were made; the first that matches an answer opens a work order, and an answer
+never has more than one work order, whatever rules match or however often they are applied.
+
+A work order goes open -> in_progress -> resolved -> closed, each step with a note; a resolved
+work order whose fix did not hold may go back to in_progress (reopen); closing names a root cause
+from the bank's list. Past its due time a work order not yet resolved escalates once to the
+branch head over its assignee, and once more to the next branch head up if it is still open one
+SLA period later.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+QuestionKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+RootCauseCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+RuleValue = (
+    Annotated[int, msgspec.Meta(ge=0, le=10)]
+    | Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+)
+SlaHours = Annotated[int, msgspec.Meta(ge=1, le=8760)]
+Note = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class RuleOp(enum.StrEnum):
+    LTE = "lte"  # score at most `value` (nps, rating)
+    GTE = "gte"  # score at least `value` (nps, rating)
+    EQ = "eq"  # score equal to `value` (nps, rating) or option `value` chosen (single, multi)
+    CONTAINS = "contains"  # the text answer contains the term `value` (text)
+
+
+class AssignTo(enum.StrEnum):
+    """Whom a new work order goes to: the customer's owning RM, or the branch head of the
+    answer's unit (staff surveys always go to the respondent's branch head)."""
+
+    OWNER_RM = "owner_rm"
+    BRANCH_HEAD = "branch_head"
+
+
+class SlaKind(enum.StrEnum):
+    """`hours`: calendar hours; `business_hours`: hours of the bank's working days (Chinese
+    public holidays off, make-up working days on), 09:00-12:00 and 13:00-18:00 bank time."""
+
+    HOURS = "hours"
+    BUSINESS_HOURS = "business_hours"
+
+
+class WorkOrderState(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class AlertRuleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A rule on a question of the survey's latest published version."""
+
+    survey_id: uuid.UUID
+    question_key: QuestionKey
+    op: RuleOp
+    value: RuleValue
+    assign_to: AssignTo = AssignTo.OWNER_RM
+    sla_hours: SlaHours = 24
+    sla_kind: SlaKind = SlaKind.HOURS
+    active: bool = True
+
+
+class AlertRuleEdit(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """Changes to a rule; what is left out stays. Work orders already open keep their SLA."""
+
+    question_key: QuestionKey | None = None
+    op: RuleOp | None = None
+    value: RuleValue | None = None
+    assign_to: AssignTo | None = None
+    sla_hours: SlaHours | None = None
+    sla_kind: SlaKind | None = None
+    active: bool | None = None
+
+
+class AlertRule(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    survey_id: uuid.UUID
+    question_key: str
+    op: RuleOp
+    value: int | str
+    assign_to: AssignTo
+    sla_hours: int
+    sla_kind: SlaKind
+    active: bool
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class RuleApplied(msgspec.Struct, kw_only=True):
+    """Applying a rule to past answers: done now (`queued` false, `opened` counted) for a few
+    answers, or queued for the worker (`queued` true; the work orders appear as it goes)."""
+
+    rule_id: uuid.UUID
+    responses: int
+    queued: bool
+    opened: int = 0
+
+
+class WorkOrderTransition(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Move a work order on, with a note. `root_cause`: one of the active root causes, needed to
+    close (and only then)."""
+
+    to: WorkOrderState
+    note: Note
+    root_cause: RootCauseCode | None = None
+
+
+class WorkOrderRow(msgspec.Struct, kw_only=True):
+    """A work order in a list. `customer`: the customer's masked name (null for a staff survey);
+    `overdue`: past its due time and not yet resolved."""
+
+    id: uuid.UUID
+    state: WorkOrderState
+    survey_id: uuid.UUID
+    survey_title: str
+    response_id: uuid.UUID
+    rule_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    customer: str | None
+    assignee_id: uuid.UUID
+    assignee: str
+    org_unit_id: uuid.UUID
+    due_at: datetime
+    overdue: bool
+    escalation_level: int
+    root_cause: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AnswerLine(msgspec.Struct, kw_only=True):
+    """One answered question: `answer` as the respondent chose it (option labels for choices;
+    a text answer in full for the people who handle the work order)."""
+
+    key: str
+    question: str
+    answer: str
+    matched: bool = False
+
+
+class WorkOrderEvent(msgspec.Struct, kw_only=True):
+    """`opened` (by a rule), `transition` (from_state -> to_state, with the note) or `escalated`
+    (`data.level`, `data.to` the branch head told)."""
+
+    id: uuid.UUID
+    kind: str
+    from_state: WorkOrderState | None
+    to_state: WorkOrderState | None
+    actor_id: uuid.UUID | None
+    actor: str | None
+    note: str | None
+    root_cause: str | None
+    data: dict[str, object]
+    created_at: datetime
+
+
+class WorkOrder(msgspec.Struct, kw_only=True):
+    """A work order with the answer that opened it and everything that happened to it."""
+
+    id: uuid.UUID
+    state: WorkOrderState
+    survey_id: uuid.UUID
+    survey_title: str
+    response_id: uuid.UUID
+    rule_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    customer: str | None
+    respondent: str | None
+    assignee_id: uuid.UUID
+    assignee: str
+    org_unit_id: uuid.UUID
+    sla_hours: int
+    sla_kind: SlaKind
+    due_at: datetime
+    overdue: bool
+    escalation_level: int
+    root_cause: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    submitted_at: datetime
+    answers: list[AnswerLine]
+    events: list[WorkOrderEvent]
+
+
+class RootCause(msgspec.Struct, kw_only=True):
+    code: str
+    label: str
+    active: bool
+
+
+class RootCauseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new root cause, or (same code) a changed label or an (in)activation."""
+
+    code: RootCauseCode
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    active: bool = True
