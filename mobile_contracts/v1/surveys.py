@@ -100,8 +100,22 @@ class SurveyEdit(msgspec.Struct, kw_only=True, omit_defaults=True):
     clear_after_template: bool = False
 
 
+class SurveyFlaw(msgspec.Struct, kw_only=True):
+    """Something in the draft that keeps it from being published, at question `key` (empty:
+    the whole survey). `code`: duplicate_key, cycle, unknown_reference, forward_reference,
+    unusable_reference, unknown_value, too_few_options, duplicate_option, options_not_allowed,
+    no_start."""
+
+    key: str
+    code: str
+    detail: str
+
+
 class Survey(msgspec.Struct, kw_only=True):
-    """A survey with its draft. `version`: the latest published version (0: none yet)."""
+    """A survey with its draft. `version`: the latest published version (0: none yet).
+    `flaws`: what would keep the draft from being published now (a draft may be incomplete).
+    `draft_changed`: whether the draft differs from the latest published version (or there is
+    none yet): whether publishing would make a new version."""
 
     id: uuid.UUID
     title: str
@@ -112,6 +126,25 @@ class Survey(msgspec.Struct, kw_only=True):
     after_template_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    flaws: list[SurveyFlaw] = []
+    draft_changed: bool = True
+    published_at: datetime | None = None  # of the latest version
+
+
+class SurveyRow(msgspec.Struct, kw_only=True):
+    """A survey in a list: what it is and where it stands, without its questions."""
+
+    id: uuid.UUID
+    title: str
+    audience: Audience
+    status: SurveyStatus
+    version: int
+    question_count: int
+    after_template_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None  # of the latest version
+    draft_changed: bool = True
 
 
 class SurveyVersion(msgspec.Struct, kw_only=True):
@@ -123,6 +156,7 @@ class SurveyVersion(msgspec.Struct, kw_only=True):
     audience: Audience
     questions: list[Question]
     published_at: datetime
+    published_by: uuid.UUID | None = None
 
 
 AnswerValue = str | int | list[str]

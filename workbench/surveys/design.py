@@ -1,0 +1,207 @@
+"""Designing surveys: drafts, publication as immutable versions, archiving.
+
+    draft -> published -> archived      (a draft may also be archived unpublished)
+
+Rules:
+- Admin and marketing write drafts of their own unit; a draft is edited in place and may be
+  incomplete (its `flaws` say what would keep it from being published).
+- Publishing checks the questions' logic whole (`logic.check_publishable`) and copies the draft
+  into the next version, which never changes again; a published survey's draft may be edited
+  and published again as a new version. A draft no different from the latest version is not
+  published again (409 `survey.unchanged`).
+- The survey row is locked while publishing, so concurrent publishes make consecutive versions
+  (or one of them finds nothing changed), never the same number twice.
+- An archived survey takes no edits and no publication (409 `survey.archived`).
+- `after_template_id` (customer surveys only) names a task template the author may see.
+- Publications and archivings are written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from mobile_contracts.v1 import surveys as wire
+from mobile_contracts.v1.common import Page
+from workbench.access import Caller
+from workbench.audit import queries as audit
+from workbench.db import Connection
+from workbench.errors import Conflict, DomainError, NotFound
+from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, encode_cursor
+from workbench.surveys import logic, queries, views
+from workbench.tasks import queries as task_queries
+
+
+class SurveyArchived(Conflict):
+    code, title = "survey.archived", "The survey is archived"
+
+
+class SurveyUnchanged(Conflict):
+    code, title = "survey.unchanged", "The draft is the same as the latest published version"
+
+
+class TemplateNotForStaff(DomainError):
+    status, code, title = 422, "survey.template_not_for_staff", "Only customer surveys follow tasks"
+
+
+class AmbiguousTemplate(DomainError):
+    status, code, title = 422, "survey.ambiguous_template", "Set or clear the template, not both"
+
+
+async def create(conn: Connection, *, caller: Caller, request: wire.SurveyCreate) -> wire.Survey:
+    """A new draft owned by the author's unit."""
+    await _check_template(conn, caller, request.audience, request.after_template_id)
+    survey_id = uuid7()
+    await queries.insert_survey(
+        conn,
+        survey_id=survey_id,
+        title=request.title,
+        audience=request.audience.value,
+        questions=views.stored(request.questions),
+        after_template_id=request.after_template_id,
+        owner_unit_id=caller.org_unit_id,
+        created_by=caller.user_id,
+    )
+    return await get(conn, caller=caller, survey_id=survey_id)
+
+
+async def get(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.Survey:
+    """The survey with its draft and the draft's flaws, if the caller sees it (404 otherwise)."""
+    return views.survey(await _visible(conn, caller, survey_id))
+
+
+async def list_surveys(
+    conn: Connection,
+    *,
+    caller: Caller,
+    status: wire.SurveyStatus | None,
+    audience: wire.Audience | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[wire.SurveyRow]:
+    """The surveys the caller sees, most recently changed first."""
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.surveys_page(
+        conn,
+        caller=caller,
+        status=status.value if status else None,
+        audience=audience.value if audience else None,
+        after=after,
+        limit=limit + 1,
+    )
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = encode_cursor([rows[-1]["updated_at"], rows[-1]["id"]]) if more else None
+    return Page[wire.SurveyRow](items=[views.survey_row(r) for r in rows], next_cursor=next_cursor)
+
+
+async def edit(
+    conn: Connection, *, caller: Caller, survey_id: uuid.UUID, request: wire.SurveyEdit
+) -> wire.Survey:
+    """Change the draft; what the request leaves out stays. Versions never change."""
+    row = await _changeable(conn, caller, survey_id)
+    if request.clear_after_template and request.after_template_id is not None:
+        raise AmbiguousTemplate("Give after_template_id or clear_after_template, not both")
+    template_id = row["after_template_id"]
+    if request.clear_after_template:
+        template_id = None
+    elif request.after_template_id is not None:
+        template_id = request.after_template_id
+        await _check_template(conn, caller, wire.Audience(row["audience"]), template_id)
+    await queries.update_draft(
+        conn,
+        survey_id,
+        title=request.title if request.title is not None else row["title"],
+        questions=(
+            views.stored(request.questions) if request.questions is not None else row["questions"]
+        ),
+        after_template_id=template_id,
+    )
+    return await get(conn, caller=caller, survey_id=survey_id)
+
+
+async def publish(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.SurveyVersion:
+    """Publish the draft as the next version (422 `survey.logic_invalid` with every flaw)."""
+    row = await _changeable(conn, caller, survey_id)
+    logic.check_publishable(views.questions_of(row["questions"]))
+    if not row["draft_changed"]:
+        raise SurveyUnchanged(
+            f"Version {row['version']} has this title and these questions already; change the"
+            " draft first"
+        )
+    published = await queries.insert_version(
+        conn, survey_id, version=row["version"] + 1, published_by=caller.user_id
+    )
+    await audit.record(
+        conn,
+        action="survey.published",
+        actor_id=caller.user_id,
+        subject=f"survey:{survey_id}",
+        detail={"version": published["version"]},
+    )
+    return views.version(published)
+
+
+async def archive(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.Survey:
+    """No new invitations from now on; links already sent still work. Archiving again changes
+    nothing."""
+    row = await _visible(conn, caller, survey_id, lock=True, authors_only=True)
+    if row["status"] != wire.SurveyStatus.ARCHIVED:
+        await queries.archive(conn, survey_id)
+        await audit.record(
+            conn,
+            action="survey.archived",
+            actor_id=caller.user_id,
+            subject=f"survey:{survey_id}",
+            detail={"version": row["version"], "was": row["status"]},
+        )
+    return await get(conn, caller=caller, survey_id=survey_id)
+
+
+async def version(
+    conn: Connection, *, caller: Caller, survey_id: uuid.UUID, number: int
+) -> wire.SurveyVersion:
+    """A published version of a survey the caller sees."""
+    await _visible(conn, caller, survey_id)
+    row = await queries.version(conn, survey_id, number)
+    if row is None:
+        raise NotFound("survey_version")
+    return views.version(row)
+
+
+async def _visible(
+    conn: Connection,
+    caller: Caller,
+    survey_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    authors_only: bool = False,
+) -> queries.Record:
+    row = None
+    if not authors_only or caller.role in queries.AUTHORS:
+        row = await queries.visible_survey(conn, survey_id, caller=caller, lock=lock)
+    if row is None:
+        raise NotFound("survey")
+    return row
+
+
+async def _changeable(conn: Connection, caller: Caller, survey_id: uuid.UUID) -> queries.Record:
+    """The survey, locked, if the caller may change it and it is not archived."""
+    row = await _visible(conn, caller, survey_id, lock=True, authors_only=True)
+    if row["status"] == wire.SurveyStatus.ARCHIVED:
+        raise SurveyArchived("This survey is archived; make a new one")
+    return row
+
+
+async def _check_template(
+    conn: Connection, caller: Caller, audience: wire.Audience, template_id: uuid.UUID | None
+) -> None:
+    if template_id is None:
+        return
+    if audience is not wire.Audience.CUSTOMER:
+        raise TemplateNotForStaff("Only a customer survey can be sent after a task is done")
+    visible = await task_queries.template_visible(
+        conn, template_id, org_unit_id=caller.org_unit_id, everything=caller.sees_everything
+    )
+    if not visible:
+        raise NotFound("task_template")

@@ -1,0 +1,73 @@
+"""Survey rows shaped into their wire types (the draft's flaws computed on the way out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import surveys as wire
+from workbench.surveys import logic
+from workbench.surveys.queries import Record
+
+
+def questions_of(stored: Any) -> list[wire.Question]:
+    """Questions as stored (a draft's or a version's jsonb), as wire structs."""
+    return msgspec.convert(stored, list[wire.Question])
+
+
+def stored(questions: list[wire.Question]) -> list[Any]:
+    """Questions as they are stored (jsonb): their wire JSON."""
+    result: list[Any] = msgspec.to_builtins(questions)
+    return result
+
+
+def flaws(questions: list[wire.Question]) -> list[wire.SurveyFlaw]:
+    found = logic.flaws(questions)
+    return [wire.SurveyFlaw(key=f.key, code=f.code, detail=f.detail) for f in found]
+
+
+def survey(row: Record) -> wire.Survey:
+    questions = questions_of(row["questions"])
+    return wire.Survey(
+        id=row["id"],
+        title=row["title"],
+        audience=wire.Audience(row["audience"]),
+        status=wire.SurveyStatus(row["status"]),
+        version=row["version"],
+        questions=questions,
+        after_template_id=row["after_template_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        flaws=flaws(questions),
+        draft_changed=row["draft_changed"],
+        published_at=row["published_at"],
+    )
+
+
+def survey_row(row: Record) -> wire.SurveyRow:
+    return wire.SurveyRow(
+        id=row["id"],
+        title=row["title"],
+        audience=wire.Audience(row["audience"]),
+        status=wire.SurveyStatus(row["status"]),
+        version=row["version"],
+        question_count=row["question_count"],
+        after_template_id=row["after_template_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        published_at=row["published_at"],
+        draft_changed=row["draft_changed"],
+    )
+
+
+def version(row: Record) -> wire.SurveyVersion:
+    return wire.SurveyVersion(
+        survey_id=row["survey_id"],
+        version=row["version"],
+        title=row["title"],
+        audience=wire.Audience(row["audience"]),
+        questions=questions_of(row["questions"]),
+        published_at=row["published_at"],
+        published_by=row["published_by"],
+    )
