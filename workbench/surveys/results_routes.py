@@ -2,6 +2,173 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-ROUTES: list[Any] = []
+from litestar import Controller, Request, get
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Stream
+
+from mobile_contracts.v1 import survey_results as wire
+from mobile_contracts.v1.common import Page
+from workbench.access import Caller, requires_role
+from workbench.db import Connection
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
+from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.periods import DAY_OR_TIME
+from workbench.surveys import exports, results
+
+FROM = Annotated[
+    str | None,
+    QueryParameter(
+        name="from",
+        pattern=DAY_OR_TIME,
+        description="First day (bank time zone; a time counts its whole day); default 30 days "
+        "before `to`",
+    ),
+]
+TO = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=DAY_OR_TIME,
+        description="Last day (included; a time counts its whole day); default today",
+    ),
+]
+NOT_FOUND = {
+    404: "No such survey (`survey.not_found`), or `org_unit_id` is unknown or outside my "
+    "subtree (`org_unit.not_found`)",
+    422: "Invalid parameters, `to` not after `from`, or more than 366 days (`survey.bad_period`)",
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _target(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    survey_id: uuid.UUID,
+    from_: str | None,
+    to: str | None,
+    org_unit_id: uuid.UUID | None,
+) -> results.Target:
+    tz = request.app.state.settings.bank_timezone
+    period = results.period(from_, to, tz=tz, now=datetime.now(UTC))
+    return await results.target(
+        db, caller=caller, survey_id=survey_id, org_unit_id=org_unit_id, period=period
+    )
+
+
+async def export(
+    request: Request[Any, Any, Any], caller: Caller, target: results.Target, kind: str
+) -> Stream:
+    """The target's responses as a streamed CSV or XLSX download (also used by the console)."""
+    state = request.app.state
+    source = exports.csv_chunks if kind == "csv" else exports.xlsx_chunks
+    chunks = source(state.pool, target, cipher=state.vault.cipher, role=caller.role,
+                    tz=state.settings.bank_timezone)  # fmt: skip
+    return Stream(
+        chunks,
+        media_type="text/csv; charset=utf-8" if kind == "csv" else XLSX,
+        headers={
+            "Content-Disposition": f'attachment; filename="{exports.filename(target, kind)}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+class SurveyResultsController(Controller):
+    path = "/api/v1/surveys/{survey_id:uuid}"
+    tags = ["surveys"]
+    guards = [requires_role(*results.READERS)]
+
+    @get("/results", operation_id="getSurveyResults", opt={ERRORS: NOT_FOUND})
+    async def survey_results(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
+        from_: FROM = None,
+        to: TO = None,
+        org_unit_id: FromQuery[uuid.UUID | None] = None,
+        group_by: FromQuery[wire.ResultsGroupBy | None] = None,
+    ) -> wire.SurveyResults:
+        """A survey's results: delivered, responded, response rate, NPS, CSAT, distributions,
+        top words of text answers; with `group_by=org_unit`, a row per child unit.
+
+        Counts the invitations sent on the period's days and their answers, whenever they came
+        (so no rate is above 100 %). Admins and marketing see the whole bank, a branch head
+        their subtree; `org_unit_id` narrows to a subtree I may see. Read from rollups kept as
+        answers arrive.
+        """
+        target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
+        return await results.results(db, target=target, group_by=group_by)
+
+    @get("/results/answers", operation_id="getSurveyTermAnswers", opt={ERRORS: NOT_FOUND})
+    async def term_answers(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
+        term: Annotated[str, QueryParameter(min_length=1, max_length=40)],
+        question_key: Annotated[
+            str | None, QueryParameter(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+        ] = None,
+        from_: FROM = None,
+        to: TO = None,
+        org_unit_id: FromQuery[uuid.UUID | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[wire.TermAnswer]:
+        """The text answers containing a word of `top_terms`, newest first: the whole text,
+        the customer's masked name (staff answers are anonymous), the unit and the time.
+        Same scope and period as the results."""
+        target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
+        items, next_cursor = await results.term_answers(
+            db, caller=caller, target=target, cipher=request.app.state.vault.cipher,
+            term=term, question_key=question_key, cursor=cursor, limit=limit,
+        )  # fmt: skip
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get(
+        "/results.csv",
+        operation_id="exportSurveyResultsCsv",
+        media_type="text/csv",
+        opt={ERRORS: NOT_FOUND},
+    )
+    async def results_csv(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
+        from_: FROM = None,
+        to: TO = None,
+        org_unit_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Stream:
+        """Every response of the scope and period, one row each with its answers (text answers
+        in full, customers masked), as CSV in UTF-8 with a BOM, streamed."""
+        target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
+        return await export(request, caller, target, "csv")
+
+    @get("/results.xlsx", operation_id="exportSurveyResultsXlsx", media_type=XLSX,
+         opt={ERRORS: NOT_FOUND})  # fmt: skip
+    async def results_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
+        from_: FROM = None,
+        to: TO = None,
+        org_unit_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Stream:
+        """The same rows as the CSV export, as an Excel workbook."""
+        target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
+        return await export(request, caller, target, "xlsx")
+
+
+ROUTES: list[Any] = [SurveyResultsController]

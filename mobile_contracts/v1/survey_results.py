@@ -1,0 +1,97 @@
+"""Survey results: response rate, NPS, CSAT, per-question distributions and text terms.
+
+Every figure counts the invitations SENT in the period (days of the bank's time zone) and their
+answers, whenever they came; so `responded` never exceeds `delivered`, nor a question's
+`answered` the responses. Rates are fractions 0..1 rounded to 4 places, NPS a score -100..100
+rounded to 1 place.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+import msgspec
+
+from mobile_contracts.v1.surveys import QuestionType
+
+
+class ResultsGroupBy(enum.StrEnum):
+    """`org_unit`: add a row per child unit of the scope (each with its whole subtree)."""
+
+    ORG_UNIT = "org_unit"
+
+
+class ValueCount(msgspec.Struct, kw_only=True):
+    """How many answers chose a value (an option, a score). For a multi question each chosen
+    option counts, so the counts may add up to more than `answered`."""
+
+    value: str
+    label: str
+    count: int
+
+
+class TermCount(msgspec.Struct, kw_only=True):
+    """A word of text answers and the number of answers containing it."""
+
+    term: str
+    count: int
+
+
+class QuestionResult(msgspec.Struct, kw_only=True):
+    """One question: how many responses answered it, the distribution of values (every scale
+    point and option, zeros included; empty for text), and the top words of a text question."""
+
+    key: str
+    type: QuestionType
+    text: str
+    answered: int
+    distribution: list[ValueCount]
+    top_terms: list[TermCount] = []
+
+
+class Headline(msgspec.Struct, kw_only=True):
+    """Invitations sent, responses, their ratio; NPS of the survey's first nps question (% of
+    promoters 9-10 minus % of detractors 0-6, null without answers); CSAT of its first rating
+    question (share of 4-5, null without answers)."""
+
+    delivered: int
+    responded: int
+    response_rate: float
+    nps: float | None = None
+    csat: float | None = None
+
+
+class UnitResult(Headline, kw_only=True):
+    """The headline numbers of one child unit of the scope, with its whole subtree."""
+
+    org_unit_id: uuid.UUID
+    name: str
+
+
+class SurveyResults(Headline, kw_only=True):
+    """A survey's results in a scope (the caller's, or the `org_unit_id` subtree) and period."""
+
+    survey_id: uuid.UUID
+    title: str
+    org_unit_id: uuid.UUID | None
+    from_: datetime = msgspec.field(name="from")
+    to: datetime
+    questions: list[QuestionResult]
+    top_terms: list[TermCount]
+    by_unit: list[UnitResult] | None = None
+
+
+class TermAnswer(msgspec.Struct, kw_only=True):
+    """A text answer containing the term: the whole text, who answered (a customer's masked
+    name; staff answers are anonymous), the unit and when."""
+
+    response_id: uuid.UUID
+    question_key: str
+    text: str
+    respondent: str
+    org_unit_id: uuid.UUID
+    org_unit_name: str
+    submitted_at: datetime
+    sent_on: date

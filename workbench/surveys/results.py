@@ -1,0 +1,377 @@
+"""Survey results, read from the rollups (`tallies`), scoped by role in SQL.
+
+Admins and marketing see the whole bank, a branch head their subtree; `org_unit_id` narrows to a
+subtree the caller may see (else 404, as for a survey that does not exist). The period is whole
+days of the bank: the invitations sent on those days and their answers.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from mobile_contracts.v1 import survey_results as wire
+from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.surveys import Question, QuestionType
+from workbench.access import Caller
+from workbench.customers.feeds import personal_data_aad
+from workbench.customers.personal_data import masked_for
+from workbench.db import Connection
+from workbench.errors import DomainError, NotFound
+from workbench.pagination import decode_cursor, encode_cursor
+from workbench.periods import period_bound
+from workbench.security.vault import FieldCipher
+from workbench.surveys.rollups import queries
+from workbench.surveys.tallies import ANSWERED
+
+READERS = (Role.ADMIN, Role.MARKETING, Role.BRANCH_HEAD)
+WHOLE_BANK = frozenset({Role.ADMIN, Role.MARKETING})
+MAX_PERIOD_DAYS = 366
+DEFAULT_PERIOD_DAYS = 30
+YEARS = (2000, 2999)
+TOP_TERMS = 20
+QUESTION_TERMS = 10
+STAFF = "员工（匿名）"
+SCALE_VALUES = {QuestionType.NPS: range(0, 11), QuestionType.RATING: range(1, 6)}
+
+
+class BadPeriod(DomainError):
+    status, code, title = 422, "survey.bad_period", "The period is not usable"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Whole bank days [first_day, end_day), and the same as instants [start, end)."""
+
+    first_day: date
+    end_day: date
+    start: datetime
+    end: datetime
+
+
+def period(from_: str | None, to: str | None, *, tz: str, now: datetime) -> Period:
+    """The days of `?from=&to=` (see `workbench.periods`): a time inside a day takes the whole
+    day. Without `to`, up to today; without `from`, the 30 days up to `to`."""
+    zone = ZoneInfo(tz)
+    try:
+        end = period_bound(to or now.astimezone(zone).date().isoformat(), name="to", tz=tz,
+                           end=True)  # fmt: skip
+        start = (
+            period_bound(from_, name="from", tz=tz)
+            if from_
+            else end - timedelta(days=DEFAULT_PERIOD_DAYS)
+        )
+    except OverflowError:
+        raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}") from None
+    if not (YEARS[0] <= start.year and end.year <= YEARS[1]):
+        raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}")
+    if end <= start:
+        raise BadPeriod("`to` must be after `from`")
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise BadPeriod(f"a period spans at most {MAX_PERIOD_DAYS} days")
+    end_day = last + timedelta(days=1)
+    return Period(
+        first_day=first,
+        end_day=end_day,
+        start=datetime.combine(first, time(), tzinfo=zone),
+        end=datetime.combine(end_day, time(), tzinfo=zone),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A survey the caller may read results of, in a scope they may see."""
+
+    survey_id: uuid.UUID
+    title: str
+    audience: str
+    questions: list[Question]
+    root: Any  # the scope's root unit (id, name, path)
+    org_unit_id: uuid.UUID | None
+    scope: queries.Scope
+    period: Period
+
+
+async def target(
+    conn: Connection,
+    *,
+    caller: Caller,
+    survey_id: uuid.UUID,
+    org_unit_id: uuid.UUID | None,
+    period: Period,
+) -> Target:
+    """The survey and scope of a results request, or 404 (no survey; a unit not in view)."""
+    found = await queries.survey(conn, survey_id)
+    if found is None:
+        raise NotFound("survey")
+    visible_root = None if caller.role in WHOLE_BANK else caller.org_unit_id
+    root = await queries.unit_in_view(conn, org_unit_id, visible_root)
+    if root is None:
+        raise NotFound("org_unit")
+    unit_root = None if org_unit_id is None and visible_root is None else root["id"]
+    return Target(
+        survey_id=survey_id,
+        title=found["title"],
+        audience=found["audience"],
+        questions=merged_questions(found["versions"]),
+        root=root,
+        org_unit_id=org_unit_id,
+        scope=queries.Scope(survey_id, period.first_day, period.end_day, unit_root),
+        period=period,
+    )
+
+
+def merged_questions(versions: Sequence[Any]) -> list[Question]:
+    """The newest version's questions, then those only older versions asked."""
+    merged: list[Question] = []
+    seen: set[str] = set()
+    for questions in versions:
+        for question in msgspec.convert(questions, list[Question]):
+            if question.key not in seen:
+                seen.add(question.key)
+                merged.append(question)
+    return merged
+
+
+async def results(
+    conn: Connection, *, target: Target, group_by: wire.ResultsGroupBy | None = None
+) -> wire.SurveyResults:
+    """The results of the target's scope and period."""
+    scope = target.scope
+    head = await queries.headline(conn, scope)
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in await queries.value_counts(conn, scope):
+        counts[row["question_key"]][row["value"]] = int(row["count"])
+    overall: list[wire.TermCount] = []
+    by_question: dict[str, list[wire.TermCount]] = defaultdict(list)
+    for row in await queries.top_terms(conn, scope, limit=TOP_TERMS):
+        item = wire.TermCount(term=row["term"], count=int(row["count"]))
+        if row["question_key"] is None:
+            overall.append(item)
+        elif len(by_question[row["question_key"]]) < QUESTION_TERMS:
+            by_question[row["question_key"]].append(item)
+    nps_key, csat_key = headline_keys(target.questions)
+    by_unit = None
+    if group_by is wire.ResultsGroupBy.ORG_UNIT:
+        by_unit = await _by_unit(conn, target, nps_key, csat_key)
+    return wire.SurveyResults(
+        survey_id=target.survey_id,
+        title=target.title,
+        org_unit_id=target.org_unit_id,
+        from_=target.period.start,
+        to=target.period.end,
+        **_headline(int(head["delivered"]), int(head["responded"]), counts, nps_key, csat_key),
+        questions=[
+            wire.QuestionResult(
+                key=q.key,
+                type=q.type,
+                text=q.text,
+                answered=counts[q.key].get(ANSWERED, 0),
+                distribution=distribution(q, counts[q.key]),
+                top_terms=by_question.get(q.key, []),
+            )
+            for q in target.questions
+        ],
+        top_terms=overall,
+        by_unit=by_unit,
+    )
+
+
+def headline_keys(questions: Iterable[Question]) -> tuple[str | None, str | None]:
+    """The keys of the first nps question (NPS) and the first rating question (CSAT)."""
+    nps = next((q.key for q in questions if q.type is QuestionType.NPS), None)
+    csat = next((q.key for q in questions if q.type is QuestionType.RATING), None)
+    return nps, csat
+
+
+def rate(part: int, whole: int) -> float:
+    """part / whole as a fraction 0..1 rounded to 4 places (0 when there is no whole)."""
+    return round(min(part, whole) / whole, 4) if whole > 0 else 0.0
+
+
+def nps(counts: Mapping[str, int]) -> float | None:
+    """% promoters (9-10) - % detractors (0-6) of one nps question's counts, to 1 place."""
+    scores = {int(v): n for v, n in counts.items() if v.isdigit() and int(v) <= 10}
+    answered = sum(scores.values())
+    if answered == 0:
+        return None
+    promoters = scores.get(9, 0) + scores.get(10, 0)
+    detractors = sum(n for score, n in scores.items() if score <= 6)
+    return round(100 * (promoters - detractors) / answered, 1)
+
+
+def csat(counts: Mapping[str, int]) -> float | None:
+    """The share of 4-5 among one rating question's answers, 0..1 to 4 places."""
+    scores = {int(v): n for v, n in counts.items() if v.isdigit() and 1 <= int(v) <= 5}
+    answered = sum(scores.values())
+    if answered == 0:
+        return None
+    return rate(scores.get(4, 0) + scores.get(5, 0), answered)
+
+
+def _headline(
+    delivered: int,
+    responded: int,
+    counts: Mapping[str, Mapping[str, int]],
+    nps_key: str | None,
+    csat_key: str | None,
+) -> dict[str, Any]:
+    return {
+        "delivered": delivered,
+        "responded": responded,
+        "response_rate": rate(responded, delivered),
+        "nps": nps(counts.get(nps_key, {})) if nps_key else None,
+        "csat": csat(counts.get(csat_key, {})) if csat_key else None,
+    }
+
+
+def distribution(question: Question, counts: Mapping[str, int]) -> list[wire.ValueCount]:
+    """Every scale point or option with its count (zeros too); values no longer offered
+    (an older version's options) after them. Empty for a text question."""
+    if question.type is QuestionType.TEXT:
+        return []
+    if question.type in SCALE_VALUES:
+        known = [(str(v), str(v)) for v in SCALE_VALUES[question.type]]
+    else:
+        known = [(o.value, o.label) for o in question.options]
+    values = {value for value, _ in known}
+    extra = sorted(v for v in counts if v != ANSWERED and v not in values)
+    return [
+        wire.ValueCount(value=value, label=label, count=counts.get(value, 0))
+        for value, label in [*known, *((v, v) for v in extra)]
+    ]
+
+
+async def _by_unit(
+    conn: Connection, target: Target, nps_key: str | None, csat_key: str | None
+) -> list[wire.UnitResult]:
+    """A row per child unit of the scope's root (its subtree), and one for the root's own
+    invitations if it has any, most invitations first."""
+    root = target.root
+    keys = [k for k in (nps_key, csat_key) if k]
+    units, values = await queries.unit_counts(conn, target.scope, question_keys=keys)
+    kids = await queries.children(conn, root["id"])
+    groups = [(kid["id"], kid["name"], kid["path"]) for kid in kids]
+
+    def group_of(path: str) -> tuple[uuid.UUID, str]:
+        for kid_id, name, kid_path in groups:
+            if path.startswith(kid_path):
+                return kid_id, name
+        return root["id"], f"{root['name']}（本级）"
+
+    path_of = {row["org_unit_id"]: row["path"] for row in units}
+    sums: dict[tuple[uuid.UUID, str], list[int]] = {}
+    for row in units:
+        total = sums.setdefault(group_of(row["path"]), [0, 0])
+        total[0] += int(row["delivered"])
+        total[1] += int(row["responded"])
+    scores: dict[tuple[uuid.UUID, str], dict[str, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    for row in values:
+        group = group_of(path_of.get(row["org_unit_id"], ""))
+        bucket = scores[group][row["question_key"]]
+        bucket[row["value"]] = bucket.get(row["value"], 0) + int(row["count"])
+    rows = [
+        wire.UnitResult(
+            org_unit_id=group[0],
+            name=group[1],
+            **_headline(total[0], total[1], scores[group], nps_key, csat_key),
+        )
+        for group, total in sums.items()
+    ]
+    rows.sort(key=lambda r: (-r.delivered, r.name))
+    return rows
+
+
+# ---- the answers containing a term -----------------------------------------------------------
+
+
+def texts_aad(response_id: uuid.UUID) -> str:
+    """Associated data binding a response's encrypted text answers to the response."""
+    return f"survey_response.texts:{response_id}"
+
+
+def open_texts(cipher: FieldCipher, response_id: uuid.UUID, blob: bytes | None) -> dict[str, str]:
+    """A response's text answers by question key ({} when it has none or they cannot be read)."""
+    if not blob:
+        return {}
+    plain = cipher.decrypt_or_none(
+        blob, aad=texts_aad(response_id), column="survey_responses.texts_enc", row=response_id
+    )
+    if plain is None:
+        return {}
+    try:
+        texts = msgspec.json.decode(plain, type=dict[str, str])
+    except msgspec.DecodeError:
+        return {}
+    return texts
+
+
+def respondent(cipher: FieldCipher, role: Role, row: Any) -> str:
+    """Who answered, as this role may see it: a customer's masked name; staff stay anonymous."""
+    if row["user_id"] is not None or row["name_enc"] is None:
+        return STAFF
+    name = cipher.decrypt_or_none(
+        row["name_enc"], aad=personal_data_aad("name", row["external_id"]),
+        column="customers.name_enc", row=row["external_id"],
+    )  # fmt: skip
+    if name is None:
+        return "*"
+    return masked_for(role, name=name, phone="", id_number="")[0]
+
+
+def normalized_term(term: str) -> str:
+    """A term as the tallies store it (`terms.terms` lower-cases and NFKC-normalizes)."""
+    return unicodedata.normalize("NFKC", term).strip().lower()
+
+
+async def term_answers(
+    conn: Connection,
+    *,
+    caller: Caller,
+    target: Target,
+    cipher: FieldCipher,
+    term: str,
+    question_key: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[wire.TermAnswer], str | None]:
+    """The answers of the target's scope containing `term`, newest first, one page."""
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID, str])
+    rows = await queries.term_answers(
+        conn, target.scope, term=normalized_term(term), question_key=question_key,
+        after=after, limit=limit,
+    )  # fmt: skip
+    items = []
+    for row in rows[:limit]:
+        texts = open_texts(cipher, row["response_id"], row["texts_enc"])
+        items.append(
+            wire.TermAnswer(
+                response_id=row["response_id"],
+                question_key=row["question_key"],
+                text=texts.get(row["question_key"], ""),
+                respondent=respondent(cipher, caller.role, row),
+                org_unit_id=row["org_unit_id"],
+                org_unit_name=row["org_unit_name"],
+                submitted_at=row["submitted_at"],
+                sent_on=row["day"],
+            )
+        )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(
+            [last["submitted_at"], last["response_id"], last["question_key"]]
+        )
+    return items, next_cursor

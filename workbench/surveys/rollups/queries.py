@@ -1,0 +1,312 @@
+"""SQL of the survey rollups (migration 0018): counting a response, and reading the counts.
+
+Every count is keyed by the day (`survey_day`, the bank's day) its invitation was sent and the
+invitation's org unit; a scope is a day range and, unless the whole bank, a set of units (a
+subtree) read through `org_subtree`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import asyncpg
+
+from workbench.db import Connection
+from workbench.sql import Where
+
+Record = asyncpg.Record
+
+
+# ---- counting a response ---------------------------------------------------------------------
+
+
+async def claim_response(conn: Connection, response_id: uuid.UUID) -> Record | None:
+    """Mark the response counted and return what counting needs (None: counted already, or no
+    such response): its survey, its invitation's day and unit, answers and version's questions.
+    """
+    return await conn.fetchrow(
+        """
+        update survey_responses r
+           set tallied_at = now()
+          from survey_invitations i
+         where r.id = $1 and r.tallied_at is null and i.id = r.invitation_id
+        returning r.id, r.survey_id, r.submitted_at, r.answers,
+                  survey_day(i.sent_at) as day, i.org_unit_id,
+                  (select v.questions from survey_versions v
+                    where v.survey_id = r.survey_id and v.version = r.version) as questions
+        """,
+        response_id,
+    )
+
+
+@dataclass(slots=True)
+class Counts:
+    """What one response adds: (question key, value) pairs and (question key, term) pairs."""
+
+    values: list[tuple[str, str]]
+    terms: list[tuple[str, str]]
+
+
+async def add_response(conn: Connection, response: Record, counts: Counts) -> None:
+    """Add one response to the rollups and the term index, in one statement. Rows are upserted
+    in key order so that concurrent submissions lock shared rows in the same order."""
+    values = sorted(set(counts.values))
+    terms = sorted(set(counts.terms))
+    await conn.execute(
+        """
+        with responded as (
+            insert into survey_tallies (survey_id, day, org_unit_id, responded)
+            values ($1, $2, $3, 1)
+            on conflict (survey_id, day, org_unit_id)
+            do update set responded = survey_tallies.responded + 1
+        ),
+        answer_values as (
+            insert into survey_value_tallies
+                   (survey_id, day, org_unit_id, question_key, value, count)
+            select $1, $2, $3, v.question_key, v.value, 1
+              from unnest($4::text[], $5::text[]) as v (question_key, value)
+             order by v.question_key, v.value
+            on conflict (survey_id, day, org_unit_id, question_key, value)
+            do update set count = survey_value_tallies.count + 1
+        ),
+        answer_terms as (
+            insert into survey_term_tallies
+                   (survey_id, day, org_unit_id, question_key, term, count)
+            select $1, $2, $3, t.question_key, t.term, 1
+              from unnest($6::text[], $7::text[]) as t (question_key, term)
+             order by t.question_key, t.term
+            on conflict (survey_id, day, org_unit_id, question_key, term)
+            do update set count = survey_term_tallies.count + 1
+        )
+        insert into survey_term_answers
+               (survey_id, term, question_key, response_id, day, org_unit_id, submitted_at)
+        select $1, t.term, t.question_key, $8, $2, $3, $9
+          from unnest($6::text[], $7::text[]) as t (question_key, term)
+        on conflict do nothing
+        """,
+        response["survey_id"],
+        response["day"],
+        response["org_unit_id"],
+        [key for key, _ in values],
+        [value for _, value in values],
+        [key for key, _ in terms],
+        [term for _, term in terms],
+        response["id"],
+        response["submitted_at"],
+    )
+
+
+# ---- reading results -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which counts results read: a survey's, of days [first_day, end_day), of the subtree of
+    `unit_root` (None: the whole bank)."""
+
+    survey_id: uuid.UUID
+    first_day: date
+    end_day: date
+    unit_root: uuid.UUID | None
+
+    def where(self, alias: str) -> Where:
+        where = Where()
+        where.add(f"{alias}.survey_id = {{}}", self.survey_id)
+        where.add(f"{alias}.day >= {{}} and {alias}.day < {{}}", self.first_day, self.end_day)
+        where.when(
+            self.unit_root,
+            f"{alias}.org_unit_id = any(array(select s.id from org_subtree({{}}) s(id)))",
+        )
+        return where
+
+
+async def survey(conn: Connection, survey_id: uuid.UUID) -> Record | None:
+    """The survey with every published version's questions, newest first (None: no survey)."""
+    return await conn.fetchrow(
+        """
+        select s.id, s.title, s.audience,
+               coalesce((select array_agg(v.questions order by v.version desc)
+                           from survey_versions v where v.survey_id = s.id), '{}') as versions
+          from surveys s
+         where s.id = $1
+        """,
+        survey_id,
+    )
+
+
+async def unit_in_view(
+    conn: Connection, unit_id: uuid.UUID | None, visible_root: uuid.UUID | None
+) -> Record | None:
+    """The unit (id, name, path) if it lies in the subtree of `visible_root` (None: anywhere);
+    without `unit_id`, `visible_root` itself, or the bank's root unit."""
+    return await conn.fetchrow(
+        """
+        select u.id, u.name, u.path
+          from org_units u
+         where case when $1::uuid is not null then u.id = $1
+                    when $2::uuid is not null then u.id = $2
+                    else u.parent_id is null end
+           and ($2::uuid is null
+                or u.id in (select s.id from org_subtree($2::uuid) s(id)))
+        """,
+        unit_id,
+        visible_root,
+    )
+
+
+async def headline(conn: Connection, scope: Scope) -> Record:
+    """delivered and responded of the scope."""
+    where = scope.where("t")
+    return await conn.fetchrow(  # type: ignore[return-value]
+        f"""
+        select coalesce(sum(t.delivered), 0)::bigint as delivered,
+               coalesce(sum(t.responded), 0)::bigint as responded
+          from survey_tallies t
+         where {where.sql}
+        """,
+        *where.args,
+    )
+
+
+async def value_counts(conn: Connection, scope: Scope) -> list[Record]:
+    """(question_key, value, count) of the scope; value '' counts the responses answering."""
+    where = scope.where("t")
+    return await conn.fetch(
+        f"""
+        select t.question_key, t.value, sum(t.count)::bigint as count
+          from survey_value_tallies t
+         where {where.sql}
+         group by t.question_key, t.value
+        """,
+        *where.args,
+    )
+
+
+async def top_terms(conn: Connection, scope: Scope, *, limit: int) -> list[Record]:
+    """The `limit` most frequent terms per text question (`question_key` set) and over all of
+    them (`question_key` null), most answers first, then by term."""
+    where = scope.where("t")
+    n = where.param(limit)
+    return await conn.fetch(
+        f"""
+        with per_question as materialized (
+            select t.question_key, t.term, sum(t.count)::bigint as count
+              from survey_term_tallies t
+             where {where.sql}
+             group by t.question_key, t.term
+        ),
+        ranked as (
+            select p.*, row_number() over (partition by p.question_key
+                                           order by p.count desc, p.term) as rank
+              from per_question p
+        )
+        (select r.question_key, r.term, r.count from ranked r where r.rank <= {n})
+        union all
+        (select null, p.term, sum(p.count)::bigint as count
+           from per_question p
+          group by p.term
+          order by 3 desc, 2
+          limit {n})
+        """,
+        *where.args,
+    )
+
+
+async def unit_counts(
+    conn: Connection, scope: Scope, *, question_keys: list[str]
+) -> tuple[list[Record], list[Record]]:
+    """Per unit of the scope: (org_unit_id, path, delivered, responded), and (org_unit_id,
+    question_key, value, count) of the given questions, for the rows by child unit."""
+    where = scope.where("t")
+    units = await conn.fetch(
+        f"""
+        select t.org_unit_id, u.path, sum(t.delivered)::bigint as delivered,
+               sum(t.responded)::bigint as responded
+          from survey_tallies t
+          join org_units u on u.id = t.org_unit_id
+         where {where.sql}
+         group by t.org_unit_id, u.path
+        """,
+        *where.args,
+    )
+    keys = where.param(question_keys)
+    values = await conn.fetch(
+        f"""
+        select t.org_unit_id, t.question_key, t.value, sum(t.count)::bigint as count
+          from survey_value_tallies t
+         where {where.sql} and t.question_key = any({keys}::text[])
+         group by t.org_unit_id, t.question_key, t.value
+        """,
+        *where.args,
+    )
+    return units, values
+
+
+async def children(conn: Connection, parent_id: uuid.UUID) -> list[Record]:
+    """The child units (id, name, path) of a unit, by name."""
+    return await conn.fetch(
+        "select id, name, path from org_units where parent_id = $1 order by name, id", parent_id
+    )
+
+
+async def term_answers(
+    conn: Connection,
+    scope: Scope,
+    *,
+    term: str,
+    question_key: str | None,
+    after: tuple[datetime, uuid.UUID, str] | None,
+    limit: int,
+) -> list[Record]:
+    """The answers containing `term`, newest first (up to limit + 1), with what showing them
+    needs: the encrypted texts, the customer's encrypted name, the unit's name."""
+    where = scope.where("a")
+    where.add("a.term = {}", term)
+    where.when(question_key, "a.question_key = {}")
+    if after is not None:
+        where.add("(a.submitted_at, a.response_id, a.question_key) < ({}, {}, {})", *after)
+    n = where.param(limit + 1)
+    return await conn.fetch(
+        f"""
+        select a.response_id, a.question_key, a.submitted_at, a.day, a.org_unit_id,
+               o.name as org_unit_name, r.texts_enc, r.user_id, c.name_enc, c.external_id
+          from survey_term_answers a
+          join survey_responses r on r.id = a.response_id
+          join org_units o on o.id = a.org_unit_id
+          left join customers c on c.id = r.customer_id
+         where {where.sql}
+         order by a.submitted_at desc, a.response_id desc, a.question_key desc
+         limit {n}
+        """,
+        *where.args,
+    )
+
+
+EXPORT_SQL = """
+    select r.id, r.submitted_at, r.answers, r.texts_enc, r.user_id, survey_day(i.sent_at) as day,
+           i.org_unit_id, o.name as org_unit_name, c.name_enc, c.external_id
+      from survey_invitations i
+      join survey_responses r on r.invitation_id = i.id
+      join org_units o on o.id = i.org_unit_id
+      left join customers c on c.id = r.customer_id
+     where {where} and i.responded_at is not null
+     order by i.sent_at, i.id
+"""
+
+
+async def export_rows(
+    conn: Connection, scope: Scope, *, start: datetime, end: datetime
+) -> AsyncIterator[Record]:
+    """Every response of the scope, in sending order, read through a cursor (call inside a
+    transaction): invitations sent in [start, end), the scope's days as instants."""
+    where = Where()
+    where.add("i.survey_id = {}", scope.survey_id)
+    where.add("i.sent_at >= {} and i.sent_at < {}", start, end)
+    where.when(
+        scope.unit_root, "i.org_unit_id = any(array(select s.id from org_subtree({}) s(id)))"
+    )
+    async for row in conn.cursor(EXPORT_SQL.format(where=where.sql), *where.args, prefetch=500):
+        yield row
