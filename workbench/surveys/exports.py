@@ -83,7 +83,7 @@ async def rows(
                 row["day"].isoformat(),
                 row["submitted_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 _cell(row["org_unit_name"]),
-                results.respondent(cipher, role, row),
+                _cell(results.respondent(cipher, role, row)),
                 *(_answer(q, answers.get(q.key), texts.get(q.key)) for q in target.questions),
             ]
 

@@ -77,7 +77,7 @@ async def publish(
 
 async def add_customer(db: Any, vault: Vault, name: str, *, owner: str = "rm01") -> uuid.UUID:
     customer_id = uuid7()
-    external_id = f"C-{customer_id.hex[:12]}"
+    external_id = f"C-{customer_id.hex[-12:]}"
     await db.execute(
         """insert into customers (id, external_id, owner_id, name_enc, id_number_enc, phone_enc,
                                   name_bidx, surname_bidx, id_number_bidx, phone_bidx, risk_level)
