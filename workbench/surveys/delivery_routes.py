@@ -1,7 +1,173 @@
-"""Survey delivery endpoints: invitations to customers and staff, progress, the staff inbox."""
+"""Survey delivery endpoints: invitations to customers and staff, progress, the staff inbox, and
+the survey message outbox the bank's gateway reads."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
 
-ROUTES: list[Any] = []
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from mobile_contracts.v1 import survey_delivery as wire
+from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.surveys import Submission
+from workbench.access import requires_role
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
+from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from workbench.surveys import delivery, delivery_jobs, inbox
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+OutboxLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
+ADMIN = [requires_role(Role.ADMIN)]
+
+
+def rules_of(request: Request[Any, Any, Any]) -> delivery.Rules:
+    return delivery.Rules.from_settings(request.app.state.settings)
+
+
+class DeliveryController(Controller):
+    path = "/api/v1/surveys"
+    tags = ["surveys"]
+
+    @post(
+        "/{survey_id:uuid}/deliveries",
+        operation_id="createSurveyDelivery",
+        status_code=HTTP_201_CREATED,
+        opt={
+            ERRORS: {
+                404: "The survey is not published or not mine to send (`survey.not_found`), or "
+                "a recipient is out of my reach (`customer.not_found`, `user.not_found`, "
+                "`org_unit.not_found`)",
+                422: "Recipients of the wrong kind for the survey's audience, or none "
+                "(`survey.wrong_recipients`)",
+            }
+        },
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.DeliveryCreate],
+    ) -> Response[wire.Delivery]:
+        """Send a published survey: one single-use link per customer, or an inbox entry per
+        staff member.
+
+        An admin sends to anyone; a branch head to customers owned by RMs of their subtree and
+        to its staff; an RM a customer survey to their own customers. Up to 200 listed
+        recipients are sent now (201, each with its invitation and, for a customer, its `url`;
+        `skipped` with `reason: contact_cap` when the customer already got the most survey
+        messages allowed lately). More, or a selection (`org_unit_id` and optional `tag`:
+        every customer owned by an RM of that subtree), go to the worker: 202 with the
+        delivery queued; follow it at GET .../deliveries/{id}.
+        """
+        state = request.app.state
+        made, done = await delivery.create(
+            db, caller=caller, survey_id=survey_id, request=data, rules=rules_of(request),
+            wake=delivery_jobs.waker(state.redis, state.settings.redis_prefix),
+        )  # fmt: skip
+        return Response(made, status_code=HTTP_201_CREATED if done else HTTP_202_ACCEPTED)
+
+    @get(
+        "/{survey_id:uuid}/deliveries/{delivery_id:uuid}",
+        operation_id="getSurveyDelivery",
+        opt={ERRORS: {404: "No such delivery that I may follow (`delivery.not_found`)"}},
+    )
+    async def progress(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
+        delivery_id: FromPath[uuid.UUID],
+    ) -> wire.Delivery:
+        """A delivery's progress: `done` invited and `skipped` of `total`, and its status.
+
+        For whoever sent it, their branch head, and admins.
+        """
+        return await delivery.progress(
+            db, caller=caller, survey_id=survey_id, delivery_id=delivery_id
+        )
+
+    @get("/inbox", operation_id="listSurveyInbox")
+    async def waiting(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[wire.InboxItem]:
+        """Surveys waiting for my answer (not answered, not expired), newest first."""
+        return await inbox.waiting(db, caller=caller, cursor=cursor, limit=limit)
+
+    @get(
+        "/invitations/{invitation_id:uuid}",
+        operation_id="getSurveyInvitation",
+        opt={ERRORS: {404: "Not one of my invitations (`invitation.not_found`)"}},
+    )
+    async def invitation(
+        self, db: Db, caller: CurrentCaller, invitation_id: FromPath[uuid.UUID]
+    ) -> wire.Invitation:
+        """One of my survey invitations with the questions of its version."""
+        return await inbox.invitation(db, caller=caller, invitation_id=invitation_id)
+
+    @post(
+        "/invitations/{invitation_id:uuid}/response",
+        operation_id="answerSurveyInvitation",
+        status_code=HTTP_201_CREATED,
+        opt={
+            ERRORS: {
+                404: "Not one of my invitations (`invitation.not_found`)",
+                409: "I answered it already; the first answer is kept (`survey.already_answered`)",
+                410: "The invitation has expired (`survey.link_expired`)",
+                422: "Answers to fix, by question key in `errors` (`survey.answers_invalid`)",
+            }
+        },
+    )
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        invitation_id: FromPath[uuid.UUID],
+        data: JSONBody[Submission],
+    ) -> wire.ResponseStored:
+        """Answer a survey sent to me, once (skipped questions must be left out)."""
+        return await inbox.answer(
+            db, cipher=request.app.state.vault.cipher, caller=caller,
+            invitation_id=invitation_id, data=data,
+        )  # fmt: skip
+
+
+class OutboxController(Controller):
+    path = "/api/v1/integration/survey-messages"
+    tags = ["integration"]
+    guards = ADMIN
+
+    @get("", operation_id="listSurveyMessages")
+    async def outbox(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        after: FromQuery[str | None] = None,
+        limit: OutboxLimit = 500,
+    ) -> Page[wire.SurveyMessage]:
+        """Survey messages for the bank's SMS or WeChat gateway to send, oldest first.
+
+        Each is an invitation (`seq` 0) or a reminder, with the customer's external id and the
+        single-use link. Pass `next_cursor` back as `after` to read on; `next_cursor` is given
+        also on the last page, to poll from later.
+        """
+        position = decode_cursor(after, tuple[datetime, uuid.UUID])
+        items, last = await delivery.messages(
+            db, rules=rules_of(request), after=position, limit=limit
+        )
+        return Page(items=items, next_cursor=encode_cursor(list(last)) if last else after)
+
+
+ROUTES: list[Any] = [DeliveryController, OutboxController]

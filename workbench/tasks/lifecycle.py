@@ -25,6 +25,7 @@ from workbench.errors import Conflict, DomainError, NotFound
 from workbench.notifications import service as notifications
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import Vault
+from workbench.surveys import delivery as survey_delivery
 from workbench.tasks import dispatching, queries
 from workbench.tasks.forms import Checked, InvalidSubmission, check_values
 from workbench.timeline import service as timeline
@@ -203,6 +204,7 @@ async def complete(
     """Mark done; stop its reminders; record it on the customer's timeline; next period."""
     await queries.set_status(conn, task["id"], status="done", stamp="done_at")
     await _stop_reminders(conn, [task["id"]])
+    await survey_delivery.after_task_done(conn, task=task)  # a survey sent after this template
     if task["customer_id"] is not None:
         await timeline.record(
             conn,

@@ -1,0 +1,1 @@
+"""Survey invitations, deliveries, responses and customer messages: their SQL (`queries`)."""

@@ -1,0 +1,148 @@
+"""Storing an answer to an invitation, once: the public page's and the staff inbox's submission.
+
+In one transaction: the invitation row is locked (so that of many submissions racing, one goes
+on and the others find it answered), the answers are checked against the invitation's version,
+the response is stored (text answers encrypted with the response id as associated data), the
+invitation marked answered, the chosen options' tags added to the customer, the customer's
+timeline told, and the results' and alert rules' hooks called.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1.surveys import Question
+from workbench.db import Connection
+from workbench.errors import Conflict, DomainError, NotFound
+from workbench.ids import uuid7
+from workbench.security.vault import FieldCipher
+from workbench.surveys import answers, tallies
+from workbench.surveys.invitations import queries
+from workbench.timeline import service as timeline
+from workbench.workorders import alerts
+
+
+def texts_aad(response_id: uuid.UUID) -> str:
+    """Associated data binding a response's encrypted text answers (a JSON object by question
+    key) to the response (as the results read them)."""
+    return f"survey_response.texts:{response_id}"
+
+
+class AlreadyAnswered(Conflict):
+    code, title = "survey.already_answered", "This survey was answered already"
+
+
+class LinkExpired(DomainError):
+    status, code, title = 410, "survey.link_expired", "This survey can no longer be answered"
+
+
+class State(enum.Enum):
+    OPEN = "open"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    ANSWERED = "answered"
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An invitation as its page shows it."""
+
+    state: State
+    row: queries.Record | None = None
+
+    @property
+    def questions(self) -> list[Question]:
+        assert self.row is not None
+        return questions_of(self.row)
+
+
+def questions_of(row: queries.Record) -> list[Question]:
+    return msgspec.convert(row["questions"], list[Question])
+
+
+async def open_invitation(
+    conn: Connection,
+    invitation_id: uuid.UUID | None,
+    *,
+    customer: bool | None = None,
+    user_id: uuid.UUID | None = None,
+    lock: bool = False,
+    now: datetime | None = None,
+) -> Opened:
+    """An invitation and whether it can be answered now. `customer`: only a customer's (a
+    link) or only a staff member's; `user_id`: only this staff member's. Reading changes
+    nothing."""
+    if invitation_id is None:
+        return Opened(State.UNKNOWN)
+    row = await queries.invitation(conn, invitation_id, lock=lock)
+    if row is None:
+        return Opened(State.UNKNOWN)
+    if customer is not None and (row["customer_id"] is not None) != customer:
+        return Opened(State.UNKNOWN)
+    if user_id is not None and row["user_id"] != user_id:
+        return Opened(State.UNKNOWN)
+    if row["responded_at"] is not None:
+        return Opened(State.ANSWERED, row)
+    if row["expires_at"] <= (now or datetime.now(UTC)):
+        return Opened(State.EXPIRED, row)
+    return Opened(State.OPEN, row)
+
+
+async def store(
+    conn: Connection,
+    *,
+    cipher: FieldCipher,
+    invitation_id: uuid.UUID | None,
+    submitted: Mapping[str, Any],
+    customer: bool | None = None,
+    user_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> tuple[uuid.UUID, datetime]:
+    """Store the answer to an invitation: (response id, submitted at). 404 for an invitation
+    unknown (or not the caller's), 409 `survey.already_answered` (the first answer is kept),
+    410 `survey.link_expired`, 422 `survey.answers_invalid` naming each question to fix."""
+    now = now or datetime.now(UTC)
+    opened = await open_invitation(
+        conn, invitation_id, customer=customer, user_id=user_id, lock=True, now=now
+    )
+    if opened.state is State.UNKNOWN or opened.row is None:
+        raise NotFound("invitation")
+    if opened.state is State.ANSWERED:
+        raise AlreadyAnswered("您已提交过本问卷")
+    if opened.state is State.EXPIRED:
+        raise LinkExpired("This invitation expired")
+    row = opened.row
+    checked = answers.check(opened.questions, submitted)
+    response_id = uuid7()
+    texts_enc = (
+        cipher.encrypt(msgspec.json.encode(checked.texts).decode(), aad=texts_aad(response_id))
+        if checked.texts
+        else None
+    )
+    customer_id = row["customer_id"]
+    rm_id = await queries.customer_owner(conn, customer_id) if customer_id else None
+    stored = await queries.insert_response(
+        conn, response_id=response_id, invitation=row, rm_id=rm_id, answers=checked.answers,
+        texts_enc=texts_enc, submitted_at=now,
+    )  # fmt: skip
+    if not stored:  # the lock makes this unreachable; the unique index keeps it true anyway
+        raise AlreadyAnswered("您已提交过本问卷")
+    if customer_id is not None:
+        if checked.tags:
+            await queries.add_customer_tags(conn, customer_id, checked.tags)
+        await timeline.record(
+            conn, cipher=cipher, customer_id=customer_id, kind="survey.answered",
+            occurred_at=now, source="survey", source_id=str(response_id),
+            data={"survey_id": str(row["survey_id"]), "version": row["version"],
+                  "title": row["title"], "response_id": str(response_id)},
+        )  # fmt: skip
+    await tallies.on_response(conn, response_id=response_id, texts=checked.texts)
+    await alerts.on_response(conn, response_id=response_id, texts=checked.texts)
+    return response_id, now
