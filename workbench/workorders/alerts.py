@@ -1,11 +1,76 @@
-"""Alert rules applied to answers: a matching answer opens exactly one work order."""
+"""Alert rules applied to answers: a matching answer opens exactly one work order.
+
+On each new response (in its submission transaction) the survey's active rules are tried in
+order; the first that matches opens the work order. A rule added or changed later can be applied
+to the survey's past responses on request (`apply_rule`, chunk by chunk). Either way the insert is
+`on conflict (response_id) do nothing`: one work order per answer whatever rules match, however
+often or concurrently they are applied; only the call that opened it notifies and records.
+
+Assignment: `owner_rm` goes to the customer's owning RM; `branch_head` to the nearest active
+branch head at or above the answer's unit (the RM's unit for a customer). A staff survey's answer
+always goes to the respondent's branch head (never to the respondent). With nobody to assign to
+(no branch head above, an owner no longer active) the answer falls back to the other of the two,
+and failing both opens nothing (logged).
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import msgspec
+
+from mobile_contracts.v1.surveys import Question
 from workbench.db import Connection
+from workbench.ids import uuid7
+from workbench.notifications import categories
+from workbench.notifications.service import notify
+from workbench.security.vault import FieldCipher
+from workbench.timeline import service as timeline
+from workbench.workorders import queries, rules, sla
+
+log = logging.getLogger("workbench.workorders.alerts")
+TIMELINE_SOURCE = "work_order"
+APPLY_CHUNK = 500
+
+
+def texts_aad(response_id: uuid.UUID) -> str:
+    """Associated data of a response's encrypted text answers (`survey_responses.texts_enc`)."""
+    return f"survey_response.texts:{response_id}"
+
+
+def response_texts(cipher: FieldCipher, row: queries.Record) -> dict[str, str]:
+    """A stored response's text answers in clear ({} when it has none or they are unreadable)."""
+    blob = row["texts_enc"]
+    if blob is None:
+        return {}
+    text = cipher.decrypt_or_none(
+        bytes(blob), aad=texts_aad(row["id"]), column="survey_responses.texts_enc", row=row["id"]
+    )
+    if text is None:
+        return {}
+    try:
+        found = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+@dataclass(slots=True)
+class _Questions:
+    """Questions of the versions met so far, by (version, key)."""
+
+    survey_id: uuid.UUID
+    by_version: dict[int, dict[str, Question]]
+
+    async def of(self, conn: Connection, version: int) -> dict[str, Question]:
+        if version not in self.by_version:
+            raw = await queries.version_questions(conn, self.survey_id, version) or []
+            parsed = msgspec.convert(raw, list[Question])
+            self.by_version[version] = {q.key: q for q in parsed}
+        return self.by_version[version]
 
 
 async def on_response(
@@ -13,4 +78,146 @@ async def on_response(
 ) -> uuid.UUID | None:
     """Apply the survey's alert rules to a response just stored (in its transaction); `texts`:
     its text answers in clear. The work order it opened, if any."""
+    response = await queries.response(conn, response_id)
+    if response is None:
+        return None
+    active = await queries.active_rules(conn, response["survey_id"])
+    if not active:
+        return None
+    questions = await _Questions(response["survey_id"], {}).of(conn, response["version"])
+    for rule in active:
+        if rules.matches(
+            questions.get(rule["question_key"]),
+            op=rule["op"],
+            value=rule["value"],
+            answers=response["answers"],
+            texts=texts,
+        ):
+            return await open_work_order(
+                conn, rule=rule, response=response, now=now or datetime.now(UTC)
+            )
     return None
+
+
+async def open_work_order(
+    conn: Connection, *, rule: queries.Record, response: queries.Record, now: datetime
+) -> uuid.UUID | None:
+    """Open the response's work order under `rule`, unless it has one: assign it, set its due
+    time, tell the assignee and note it on the customer's timeline. Its id, or None."""
+    assignee = await _assignee(conn, rule=rule, response=response)
+    if assignee is None:
+        log.warning(
+            "alert rule matched but nobody to assign the work order to",
+            extra={"rule_id": str(rule["id"]), "response_id": str(response["id"])},
+        )
+        return None
+    assignee_id, unit_id = assignee
+    due = sla.due_at(now, hours=rule["sla_hours"], kind=rule["sla_kind"])
+    work_order_id = uuid7()
+    opened = await queries.insert_work_order(
+        conn,
+        work_order_id=work_order_id,
+        response_id=response["id"],
+        rule_id=rule["id"],
+        survey_id=response["survey_id"],
+        customer_id=response["customer_id"],
+        respondent_id=response["user_id"],
+        assignee_id=assignee_id,
+        org_unit_id=unit_id,
+        sla_hours=rule["sla_hours"],
+        sla_kind=rule["sla_kind"],
+        due_at=due,
+        now=now,
+    )
+    if not opened:
+        return None
+    await queries.insert_event(
+        conn, event_id=uuid7(), work_order_id=work_order_id, kind="opened", from_state=None,
+        to_state="open", actor_id=None, note_enc=None, root_cause=None,
+        data={"rule_id": str(rule["id"]), "assignee_id": str(assignee_id)}, now=now,
+    )  # fmt: skip
+    title = await queries.survey_title(conn, response["survey_id"])
+    local_due = due.astimezone(sla.BANK_ZONE).strftime("%m-%d %H:%M")
+    await notify(
+        conn,
+        user_id=assignee_id,
+        category=categories.WORK_ORDER,
+        title="新工单：客户反馈预警" if response["customer_id"] else "新工单：员工反馈预警",
+        body=f"“{title}”的一份回答触发了预警，请在 {local_due} 前处理",
+        dedupe_key=f"work_order:{work_order_id}:assigned",
+        data={"work_order_id": str(work_order_id), "due_at": due.isoformat()},
+        subject_id=work_order_id,
+    )
+    if response["customer_id"] is not None:
+        await timeline.record_events(
+            conn,
+            source=TIMELINE_SOURCE,
+            events=[
+                timeline.Event(
+                    customer_id=response["customer_id"],
+                    kind="work_order.opened",
+                    occurred_at=now,
+                    source_id=f"{work_order_id}:opened",
+                    data={
+                        "work_order_id": str(work_order_id),
+                        "survey_id": str(response["survey_id"]),
+                        "response_id": str(response["id"]),
+                        "survey_title": title,
+                        "due_at": due.isoformat(),
+                    },
+                )
+            ],
+        )
+    return work_order_id
+
+
+async def _assignee(
+    conn: Connection, *, rule: queries.Record, response: queries.Record
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(assignee, the unit the work order belongs to) for this rule and response."""
+    if response["customer_id"] is None:  # a staff survey: the respondent's branch head
+        unit = response["org_unit_id"]
+        head = await queries.nearest_branch_head(conn, unit, other_than=response["user_id"])
+        return (head, unit) if head is not None else None
+    owner, owner_unit = response["owner_id"], response["owner_unit_id"]
+    unit = owner_unit or response["org_unit_id"]
+    if rule["assign_to"] == "branch_head":
+        head = await queries.nearest_branch_head(conn, unit)
+        if head is not None:
+            return head, unit
+    if owner is not None and owner_unit is not None:
+        return owner, owner_unit
+    head = await queries.nearest_branch_head(conn, unit)
+    return (head, unit) if head is not None else None
+
+
+async def apply_rule(
+    conn: Connection,
+    *,
+    cipher: FieldCipher,
+    rule: queries.Record,
+    after: uuid.UUID | None,
+    limit: int = APPLY_CHUNK,
+    now: datetime | None = None,
+) -> tuple[int, uuid.UUID | None]:
+    """Apply a rule to one chunk of its survey's past responses (id order after `after`):
+    (work orders opened, the last response id seen or None when there are no more)."""
+    rows = await queries.responses_without_work_order(
+        conn, rule["survey_id"], after=after, limit=limit
+    )
+    questions = _Questions(rule["survey_id"], {})
+    opened = 0
+    for row in rows:
+        if row["has_work_order"]:
+            continue
+        by_key = await questions.of(conn, row["version"])
+        question = by_key.get(rule["question_key"])
+        texts = response_texts(cipher, row) if rule["op"] == "contains" else {}
+        if not rules.matches(
+            question, op=rule["op"], value=rule["value"], answers=row["answers"], texts=texts
+        ):
+            continue
+        if await open_work_order(conn, rule=rule, response=row, now=now or datetime.now(UTC)):
+            opened += 1
+    last = rows[-1]["id"] if len(rows) == limit else None
+    return opened, last

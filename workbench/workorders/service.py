@@ -1,23 +1,82 @@
 """Work orders: listing and reading them in scope, moving them on, and their root causes.
 
-States: open -> in_progress -> resolved -> closed, each step with a note (encrypted). A resolved
-work order may be reopened (resolved -> in_progress) when the fix did not hold; a closed one is
-final, and an in_progress one does not go back to open (hand it over by reassigning instead).
-Closing needs an active root cause. Who may move one on: its assignee, a branch head whose
-subtree holds its unit, an admin; anyone else gets 404 as if it did not exist.
+States: open -> in_progress -> resolved -> closed, each step with a note (stored encrypted). A
+resolved work order may be reopened (resolved -> in_progress) when the fix did not hold; a closed
+one is final, and an in_progress one does not go back to open. Closing needs an active root
+cause. Who sees and moves a work order: its assignee, a branch head whose subtree holds its unit,
+an admin; anyone else gets 404 as if it did not exist.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
 
 from mobile_contracts.v1 import workorders as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.access import Caller
+from workbench.customers.feeds import personal_data_aad
+from workbench.customers.personal_data import masked_for
 from workbench.db import Connection
-from workbench.security.vault import Vault
+from workbench.errors import Conflict, DomainError, NotFound
+from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, encode_cursor
+from workbench.security.rotation import EncryptedColumns
+from workbench.security.vault import UNREADABLE, FieldCipher, Vault
+from workbench.timeline import service as timeline
+from workbench.workorders import alerts, queries
+
+State = wire.WorkOrderState
+# Where each state may go next.
+NEXT: dict[State, frozenset[State]] = {
+    State.OPEN: frozenset({State.IN_PROGRESS}),
+    State.IN_PROGRESS: frozenset({State.RESOLVED}),
+    State.RESOLVED: frozenset({State.CLOSED, State.IN_PROGRESS}),
+    State.CLOSED: frozenset(),
+}
+UNRESOLVED = frozenset({State.OPEN, State.IN_PROGRESS})
+
+
+class TransitionInvalid(Conflict):
+    code, title = "work_order.transition_invalid", "The work order cannot move to that state"
+
+
+class RootCauseRequired(DomainError):
+    status, code, title = 422, "work_order.root_cause_required", "Closing needs a root cause"
+
+
+class RootCauseUnknown(DomainError):
+    status, code, title = 422, "work_order.root_cause_unknown", "No such active root cause"
+
+
+def note_aad(event_id: uuid.UUID) -> str:
+    return f"work_order_event.note:{event_id}"
+
+
+# What `workbench rotate-keys` re-encrypts of work orders: the notes of their events.
+ENCRYPTED = EncryptedColumns(
+    kind="work order notes",
+    table="work_order_events",
+    key="id",
+    key_type="uuid",
+    aad={"note_enc": lambda row: note_aad(row["id"])},
+)
+
+
+def _scope(caller: Caller) -> dict[str, Any]:
+    """The query scope: an admin all; a branch head their subtree (and their own); anyone else
+    only what is assigned to them."""
+    return {
+        "user_id": caller.user_id,
+        "scope_root": caller.org_unit_id if caller.role is Role.BRANCH_HEAD else None,
+        "all_": caller.role is Role.ADMIN,
+    }
 
 
 async def transition(
@@ -34,7 +93,48 @@ async def transition(
     """Move a work order on with a note (the API's transition and sync's mutation).
     404 `work_order.not_found` out of scope, 409 `work_order.transition_invalid`, 422
     `work_order.root_cause_required` / `work_order.root_cause_unknown`."""
-    raise NotImplementedError
+    now = now or datetime.now(UTC)
+    row = await queries.work_order_in_scope(conn, work_order_id, for_update=True, **_scope(caller))
+    if row is None:
+        raise NotFound("work_order")
+    current = State(row["state"])
+    if to not in NEXT[current]:
+        allowed = ", ".join(sorted(s.value for s in NEXT[current])) or "nothing (it is closed)"
+        raise TransitionInvalid(
+            f"A work order {current.value} can move to {allowed}, not to {to.value}",
+            state=current.value,
+        )
+    cause = None
+    if to is State.CLOSED:
+        if not root_cause:
+            raise RootCauseRequired("Name the root cause (one of GET /work-orders/root-causes)")
+        known = await queries.root_cause(conn, root_cause)
+        if known is None or not known["active"]:
+            raise RootCauseUnknown(f"{root_cause!r} is not an active root cause")
+        cause = root_cause
+    await queries.set_state(conn, work_order_id, state=to.value, root_cause=cause, now=now)
+    event_id = uuid7()
+    await queries.insert_event(
+        conn, event_id=event_id, work_order_id=work_order_id, kind="transition",
+        from_state=current.value, to_state=to.value, actor_id=caller.user_id,
+        note_enc=vault.cipher.encrypt(note, aad=note_aad(event_id)), root_cause=cause, data={},
+        now=now,
+    )  # fmt: skip
+    if to is State.CLOSED and row["customer_id"] is not None:
+        await timeline.record_events(
+            conn,
+            source=alerts.TIMELINE_SOURCE,
+            events=[
+                timeline.Event(
+                    customer_id=row["customer_id"],
+                    kind="work_order.closed",
+                    occurred_at=now,
+                    source_id=f"{work_order_id}:closed:{event_id}",
+                    data={"work_order_id": str(work_order_id), "root_cause": cause},
+                )
+            ],
+        )
+    return await detail(conn, vault=vault, caller=caller, work_order_id=work_order_id, now=now)
 
 
 async def detail(
@@ -46,7 +146,26 @@ async def detail(
     now: datetime | None = None,
 ) -> wire.WorkOrder:
     """A work order in the caller's scope with its answer and events (404 otherwise)."""
-    raise NotImplementedError
+    now = now or datetime.now(UTC)
+    row = await queries.work_order_in_scope(conn, work_order_id, **_scope(caller))
+    if row is None:
+        raise NotFound("work_order")
+    response = await queries.response_for_summary(conn, row["response_id"])
+    assert response is not None
+    rule = await queries.rule(conn, row["rule_id"])
+    events = await queries.events_of(conn, work_order_id)
+    base = _row(vault, caller.role, row, now)
+    return wire.WorkOrder(
+        **{f: getattr(base, f) for f in base.__struct_fields__},
+        respondent=response["respondent"],
+        sla_hours=row["sla_hours"],
+        sla_kind=wire.SlaKind(row["sla_kind"]),
+        resolved_at=row["resolved_at"],
+        closed_at=row["closed_at"],
+        submitted_at=response["submitted_at"],
+        answers=_answer_lines(vault.cipher, response, rule),
+        events=[_event(vault.cipher, e) for e in events],
+    )
 
 
 async def list_work_orders(
@@ -60,8 +179,18 @@ async def list_work_orders(
     limit: int = 50,
     now: datetime | None = None,
 ) -> Page[wire.WorkOrderRow]:
-    """Newest first: an RM their own; a branch head their subtree's; an admin all."""
-    raise NotImplementedError
+    """Newest first: an RM their own; a branch head their subtree's; an admin all.
+    `overdue`: only those past their due time and not yet resolved."""
+    now = now or datetime.now(UTC)
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.list_work_orders(
+        conn, state=state.value if state else None, overdue_at=now if overdue else None,
+        after=after, limit=limit + 1, **_scope(caller),
+    )  # fmt: skip
+    more, rows = len(rows) > limit, rows[:limit]
+    items = [_row(vault, caller.role, r, now) for r in rows]
+    next_cursor = encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None
+    return Page[wire.WorkOrderRow](items=items, next_cursor=next_cursor)
 
 
 async def rows_by_id(
@@ -73,4 +202,114 @@ async def rows_by_id(
     now: datetime | None = None,
 ) -> list[wire.WorkOrderRow]:
     """Rows of these work orders, unscoped (for sync, which picked them by partition)."""
-    raise NotImplementedError
+    now = now or datetime.now(UTC)
+    rows = await queries.work_orders_by_id(conn, work_order_ids)
+    return [_row(vault, role, r, now) for r in rows]
+
+
+def _row(vault: Vault, role: Role, row: queries.Record, now: datetime) -> wire.WorkOrderRow:
+    state = State(row["state"])
+    return wire.WorkOrderRow(
+        id=row["id"],
+        state=state,
+        survey_id=row["survey_id"],
+        survey_title=row["survey_title"],
+        response_id=row["response_id"],
+        rule_id=row["rule_id"],
+        customer_id=row["customer_id"],
+        customer=_masked_customer(vault, role, row),
+        assignee_id=row["assignee_id"],
+        assignee=row["assignee_name"],
+        org_unit_id=row["org_unit_id"],
+        due_at=row["due_at"],
+        overdue=state in UNRESOLVED and row["due_at"] < now,
+        escalation_level=row["escalation_level"],
+        root_cause=row["root_cause"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _masked_customer(vault: Vault, role: Role, row: queries.Record) -> str | None:
+    if row["customer_id"] is None or row["external_id"] is None:
+        return None
+    name = vault.cipher.decrypt_or_none(
+        row["name_enc"],
+        aad=personal_data_aad("name", row["external_id"]),
+        column="customers.name_enc",
+        row=row["customer_id"],
+    )
+    return UNREADABLE if name is None else masked_for(role, name=name, phone="", id_number="")[0]
+
+
+def _answer_lines(
+    cipher: FieldCipher, response: queries.Record, rule: queries.Record | None
+) -> list[wire.AnswerLine]:
+    """The answered questions in order, choices by their labels, the rule's question marked."""
+    questions = msgspec.convert(response["questions"], list[Question])
+    answers: Mapping[str, Any] = response["answers"]
+    texts = alerts.response_texts(cipher, response) if response["texts_enc"] else {}
+    matched_key = rule["question_key"] if rule is not None else None
+    lines = []
+    for q in questions:
+        if q.type is QuestionType.TEXT:
+            if q.key not in texts:
+                continue
+            shown = texts[q.key]
+        elif q.key in answers:
+            shown = _shown(q, answers[q.key])
+        else:
+            continue
+        lines.append(
+            wire.AnswerLine(key=q.key, question=q.text, answer=shown, matched=q.key == matched_key)
+        )
+    return lines
+
+
+def _shown(question: Question, value: Any) -> str:
+    labels = {o.value: o.label for o in question.options}
+    if isinstance(value, list):
+        return "、".join(labels.get(str(v), str(v)) for v in value)
+    if question.type in (QuestionType.SINGLE, QuestionType.MULTI):
+        return labels.get(str(value), str(value))
+    return str(value)
+
+
+def _event(cipher: FieldCipher, row: queries.Record) -> wire.WorkOrderEvent:
+    note = None
+    if row["note_enc"] is not None:
+        note = cipher.decrypt_or_none(
+            bytes(row["note_enc"]),
+            aad=note_aad(row["id"]),
+            column="work_order_events.note_enc",
+            row=row["id"],
+        )
+        note = UNREADABLE if note is None else note
+    return wire.WorkOrderEvent(
+        id=row["id"],
+        kind=row["kind"],
+        from_state=State(row["from_state"]) if row["from_state"] else None,
+        to_state=State(row["to_state"]) if row["to_state"] else None,
+        actor_id=row["actor_id"],
+        actor=row["actor_name"],
+        note=note,
+        root_cause=row["root_cause"],
+        data=dict(row["data"]),
+        created_at=row["created_at"],
+    )
+
+
+# ---- root causes ---------------------------------------------------------------------------------
+
+
+async def root_causes(conn: Connection, *, include_inactive: bool = False) -> list[wire.RootCause]:
+    rows = await queries.root_causes(conn, active_only=not include_inactive)
+    return [wire.RootCause(code=r["code"], label=r["label"], active=r["active"]) for r in rows]
+
+
+async def save_root_cause(conn: Connection, *, cause: wire.RootCauseCreate) -> wire.RootCause:
+    """Add a root cause, or change one's label or (in)activate it (same code)."""
+    row = await queries.upsert_root_cause(
+        conn, code=cause.code, label=cause.label.strip() or cause.code, active=cause.active
+    )
+    return wire.RootCause(code=row["code"], label=row["label"], active=row["active"])

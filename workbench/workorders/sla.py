@@ -17,6 +17,8 @@ import chinese_calendar
 
 log = logging.getLogger("workbench.workorders.sla")
 
+BANK_TZ = "Asia/Shanghai"  # the bank's calendar and business hours are kept in its own time
+BANK_ZONE = ZoneInfo(BANK_TZ)
 BUSINESS_WINDOWS: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13), time(18)))
 _years_without_data: set[int] = set()  # only to log once; nothing another process needs
 
@@ -35,7 +37,7 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5
 
 
-def due_at(start: datetime, *, hours: int, kind: str, tz: str = "Asia/Shanghai") -> datetime:
+def due_at(start: datetime, *, hours: int, kind: str, tz: str = BANK_TZ) -> datetime:
     """The due time (UTC) of a work order made at `start` with an SLA of `hours` of `kind`
     ('hours': calendar hours; 'business_hours': the bank's working hours)."""
     if start.tzinfo is None:
@@ -47,7 +49,7 @@ def due_at(start: datetime, *, hours: int, kind: str, tz: str = "Asia/Shanghai")
     return add_business_time(start, timedelta(hours=hours), tz=tz)
 
 
-def add_business_time(start: datetime, amount: timedelta, *, tz: str = "Asia/Shanghai") -> datetime:
+def add_business_time(start: datetime, amount: timedelta, *, tz: str = BANK_TZ) -> datetime:
     """`start` plus `amount` of business time (UTC): time outside business hours does not count;
     a start outside them counts from the next business window's opening."""
     zone = ZoneInfo(tz)

@@ -1,0 +1,498 @@
+"""SQL of alert rules and work orders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from workbench.db import Connection
+from workbench.sql import Where
+
+Record = asyncpg.Record
+
+_OPEN_STATES = "('open', 'in_progress')"
+
+
+# ---- the org tree: whom to assign to and escalate to ------------------------------------------
+
+# The nearest active branch head at or above a unit, other than one user: the deepest unit on
+# the path from the root that has one (as task overdue escalation finds it, push/queries).
+_NEAREST_HEAD = """
+    select h.id
+      from org_units u
+      join org_units hu on u.path >= hu.path and u.path < hu.path || '~'
+      join users h on h.org_unit_id = hu.id and h.role = 'branch_head' and h.active
+     where u.id = $1 and h.id is distinct from $2 {extra}
+     order by hu.depth desc, h.created_at, h.id
+     limit 1
+"""
+
+
+async def nearest_branch_head(
+    conn: Connection, unit_id: uuid.UUID, *, other_than: uuid.UUID | None = None
+) -> uuid.UUID | None:
+    """The nearest active branch head at or above the unit (not `other_than`), or None."""
+    found: uuid.UUID | None = await conn.fetchval(
+        _NEAREST_HEAD.format(extra=""), unit_id, other_than
+    )
+    return found
+
+
+async def branch_head_above(
+    conn: Connection, head_id: uuid.UUID, *, other_than: uuid.UUID | None = None
+) -> uuid.UUID | None:
+    """The nearest active branch head strictly above this user's unit (not `other_than`)."""
+    found: uuid.UUID | None = await conn.fetchval(
+        """
+        select h.id
+          from users me
+          join org_units u on u.id = me.org_unit_id
+          join org_units hu on u.path > hu.path and u.path < hu.path || '~'
+          join users h on h.org_unit_id = hu.id and h.role = 'branch_head' and h.active
+         where me.id = $1 and h.id <> $1 and h.id is distinct from $2
+         order by hu.depth desc, h.created_at, h.id
+         limit 1
+        """,
+        head_id,
+        other_than,
+    )
+    return found
+
+
+async def user_unit(conn: Connection, user_id: uuid.UUID) -> uuid.UUID | None:
+    unit: uuid.UUID | None = await conn.fetchval(
+        "select org_unit_id from users where id = $1 and active", user_id
+    )
+    return unit
+
+
+# ---- responses and survey versions ---------------------------------------------------------------
+
+_RESPONSE = """
+    r.id, r.survey_id, r.version, r.customer_id, r.user_id, r.rm_id, r.org_unit_id, r.answers,
+    r.texts_enc, r.submitted_at, c.owner_id, o.org_unit_id as owner_unit_id
+"""
+
+
+async def response(conn: Connection, response_id: uuid.UUID) -> Record | None:
+    """A response with its customer's current owning RM and that RM's unit."""
+    return await conn.fetchrow(
+        f"""
+        select {_RESPONSE}
+          from survey_responses r
+          left join customers c on c.id = r.customer_id
+          left join users o on o.id = c.owner_id
+         where r.id = $1
+        """,
+        response_id,
+    )
+
+
+async def responses_without_work_order(
+    conn: Connection, survey_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[Record]:
+    """The survey's responses in id order after `after`, with whether one has a work order."""
+    return await conn.fetch(
+        f"""
+        select {_RESPONSE},
+               exists (select 1 from work_orders w where w.response_id = r.id) as has_work_order
+          from survey_responses r
+          left join customers c on c.id = r.customer_id
+          left join users o on o.id = c.owner_id
+         where r.survey_id = $1 and ($2::uuid is null or r.id > $2)
+         order by r.id
+         limit $3
+        """,
+        survey_id,
+        after,
+        limit,
+    )
+
+
+async def count_responses(conn: Connection, survey_id: uuid.UUID) -> int:
+    count: int = await conn.fetchval(
+        "select count(*) from survey_responses where survey_id = $1", survey_id
+    )
+    return count
+
+
+async def version_questions(conn: Connection, survey_id: uuid.UUID, version: int) -> Any:
+    return await conn.fetchval(
+        "select questions from survey_versions where survey_id = $1 and version = $2",
+        survey_id,
+        version,
+    )
+
+
+async def survey_for_rules(conn: Connection, survey_id: uuid.UUID) -> Record | None:
+    """A survey with the questions of its latest published version (null before publishing)."""
+    return await conn.fetchrow(
+        """
+        select s.id, s.title, s.audience, s.version, v.questions
+          from surveys s
+          left join survey_versions v on v.survey_id = s.id and v.version = s.version
+         where s.id = $1
+        """,
+        survey_id,
+    )
+
+
+# ---- alert rules ---------------------------------------------------------------------------------
+
+_RULE = """id, survey_id, question_key, op, value, assign_to, sla_hours, sla_kind, active,
+           created_by, created_at, updated_at"""
+
+
+async def active_rules(conn: Connection, survey_id: uuid.UUID) -> list[Record]:
+    """The survey's active rules in the order they apply."""
+    return await conn.fetch(
+        f"select {_RULE} from alert_rules where survey_id = $1 and active order by created_at, id",
+        survey_id,
+    )
+
+
+async def rule(conn: Connection, rule_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(f"select {_RULE} from alert_rules where id = $1", rule_id)
+
+
+async def rules(conn: Connection, survey_id: uuid.UUID | None) -> list[Record]:
+    if survey_id is None:
+        return await conn.fetch(f"select {_RULE} from alert_rules order by created_at, id")
+    return await conn.fetch(
+        f"select {_RULE} from alert_rules where survey_id = $1 order by created_at, id",
+        survey_id,
+    )
+
+
+async def insert_rule(
+    conn: Connection,
+    *,
+    rule_id: uuid.UUID,
+    survey_id: uuid.UUID,
+    question_key: str,
+    op: str,
+    value: int | str,
+    assign_to: str,
+    sla_hours: int,
+    sla_kind: str,
+    active: bool,
+    created_by: uuid.UUID,
+    now: datetime,
+) -> Record:
+    row = await conn.fetchrow(
+        f"""
+        insert into alert_rules (id, survey_id, question_key, op, value, assign_to, sla_hours,
+                                 sla_kind, active, created_by, created_at, updated_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+        returning {_RULE}
+        """,
+        rule_id, survey_id, question_key, op, value, assign_to, sla_hours, sla_kind, active,
+        created_by, now,
+    )  # fmt: skip
+    assert row is not None
+    return row
+
+
+async def update_rule(
+    conn: Connection,
+    rule_id: uuid.UUID,
+    *,
+    question_key: str,
+    op: str,
+    value: int | str,
+    assign_to: str,
+    sla_hours: int,
+    sla_kind: str,
+    active: bool,
+    now: datetime,
+) -> Record | None:
+    return await conn.fetchrow(
+        f"""
+        update alert_rules
+           set question_key = $2, op = $3, value = $4, assign_to = $5, sla_hours = $6,
+               sla_kind = $7, active = $8, updated_at = $9
+         where id = $1
+        returning {_RULE}
+        """,
+        rule_id, question_key, op, value, assign_to, sla_hours, sla_kind, active, now,
+    )  # fmt: skip
+
+
+# ---- work orders ---------------------------------------------------------------------------------
+
+
+async def insert_work_order(
+    conn: Connection,
+    *,
+    work_order_id: uuid.UUID,
+    response_id: uuid.UUID,
+    rule_id: uuid.UUID,
+    survey_id: uuid.UUID,
+    customer_id: uuid.UUID | None,
+    respondent_id: uuid.UUID | None,
+    assignee_id: uuid.UUID,
+    org_unit_id: uuid.UUID,
+    sla_hours: int,
+    sla_kind: str,
+    due_at: datetime,
+    now: datetime,
+) -> bool:
+    """Open a work order for the response; False (nothing changed) if it already has one."""
+    inserted = await conn.fetchval(
+        """
+        insert into work_orders (id, response_id, rule_id, survey_id, customer_id, respondent_id,
+                                 assignee_id, org_unit_id, sla_hours, sla_kind, due_at,
+                                 next_escalation_at, created_at, updated_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $12)
+        on conflict (response_id) do nothing
+        returning true
+        """,
+        work_order_id, response_id, rule_id, survey_id, customer_id, respondent_id, assignee_id,
+        org_unit_id, sla_hours, sla_kind, due_at, now,
+    )  # fmt: skip
+    return bool(inserted)
+
+
+async def insert_event(
+    conn: Connection,
+    *,
+    event_id: uuid.UUID,
+    work_order_id: uuid.UUID,
+    kind: str,
+    from_state: str | None,
+    to_state: str | None,
+    actor_id: uuid.UUID | None,
+    note_enc: bytes | None,
+    root_cause: str | None,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """
+        insert into work_order_events (id, work_order_id, kind, from_state, to_state, actor_id,
+                                       note_enc, root_cause, data, created_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        """,
+        event_id, work_order_id, kind, from_state, to_state, actor_id, note_enc, root_cause,
+        data, now,
+    )  # fmt: skip
+
+
+_ROW = """
+    w.*, s.title as survey_title, a.name as assignee_name, c.external_id, c.name_enc
+"""
+_JOINS = """
+      join surveys s on s.id = w.survey_id
+      join users a on a.id = w.assignee_id
+      left join customers c on c.id = w.customer_id
+"""
+
+
+def _scope(where: Where, *, user_id: uuid.UUID, scope_root: uuid.UUID | None, all_: bool) -> None:
+    """Whose work orders a caller reads: all (admin), a subtree's plus their own (branch
+    head), or only their own (anyone else)."""
+    if all_:
+        return
+    if scope_root is not None:
+        where.add(
+            "(w.org_unit_id in (select u.id from org_subtree({}) u(id)) or w.assignee_id = {})",
+            scope_root,
+            user_id,
+        )
+    else:
+        where.add("w.assignee_id = {}", user_id)
+
+
+async def list_work_orders(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    scope_root: uuid.UUID | None,
+    all_: bool,
+    state: str | None,
+    overdue_at: datetime | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """Work orders in scope, newest first; `overdue_at`: only those overdue at that time."""
+    where = Where()
+    _scope(where, user_id=user_id, scope_root=scope_root, all_=all_)
+    where.when(state, "w.state = {}")
+    if overdue_at is not None:
+        where.add(f"w.state in {_OPEN_STATES} and w.due_at < {{}}", overdue_at)
+    if after is not None:
+        where.add("(w.created_at, w.id) < ({}, {})", *after)
+    return await conn.fetch(
+        f"""
+        select {_ROW}
+          from work_orders w {_JOINS}
+         where {where.sql}
+         order by w.created_at desc, w.id desc
+         limit {where.param(limit)}
+        """,
+        *where.args,
+    )
+
+
+async def work_order_in_scope(
+    conn: Connection,
+    work_order_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    scope_root: uuid.UUID | None,
+    all_: bool,
+    for_update: bool = False,
+) -> Record | None:
+    where = Where()
+    where.add("w.id = {}", work_order_id)
+    _scope(where, user_id=user_id, scope_root=scope_root, all_=all_)
+    lock = "for update of w" if for_update else ""
+    return await conn.fetchrow(
+        f"select {_ROW} from work_orders w {_JOINS} where {where.sql} {lock}", *where.args
+    )
+
+
+async def work_orders_by_id(conn: Connection, work_order_ids: list[uuid.UUID]) -> list[Record]:
+    return await conn.fetch(
+        f"select {_ROW} from work_orders w {_JOINS} where w.id = any($1::uuid[])",
+        work_order_ids,
+    )
+
+
+async def events_of(conn: Connection, work_order_id: uuid.UUID) -> list[Record]:
+    return await conn.fetch(
+        """
+        select e.*, u.name as actor_name
+          from work_order_events e
+          left join users u on u.id = e.actor_id
+         where e.work_order_id = $1
+         order by e.created_at, e.id
+        """,
+        work_order_id,
+    )
+
+
+async def response_for_summary(conn: Connection, response_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(
+        """
+        select r.id, r.answers, r.texts_enc, r.submitted_at, v.questions, u.name as respondent
+          from survey_responses r
+          join survey_versions v on v.survey_id = r.survey_id and v.version = r.version
+          left join users u on u.id = r.user_id
+         where r.id = $1
+        """,
+        response_id,
+    )
+
+
+async def set_state(
+    conn: Connection,
+    work_order_id: uuid.UUID,
+    *,
+    state: str,
+    root_cause: str | None,
+    now: datetime,
+) -> None:
+    """Move to `state`; resolving stamps `resolved_at`, reopening clears it, closing stamps
+    `closed_at` with the root cause."""
+    await conn.execute(
+        """
+        update work_orders
+           set state = $2, updated_at = $4,
+               resolved_at = case when $2 = 'resolved' then $4
+                                  when $2 = 'closed' then resolved_at end,
+               closed_at = case when $2 = 'closed' then $4 end,
+               root_cause = case when $2 = 'closed' then $3 end
+         where id = $1
+        """,
+        work_order_id,
+        state,
+        root_cause,
+        now,
+    )
+
+
+# ---- escalation ----------------------------------------------------------------------------------
+
+
+async def claim_escalations(conn: Connection, *, now: datetime, limit: int) -> list[Record]:
+    """Unresolved work orders whose next escalation is due, locked (others' claims skipped)."""
+    return await conn.fetch(
+        f"""
+        select w.id, w.assignee_id, w.escalation_level, w.escalated_to_id, w.sla_hours,
+               w.sla_kind, w.due_at, w.survey_id, w.customer_id
+          from work_orders w
+         where w.state in {_OPEN_STATES} and w.next_escalation_at <= $1
+         order by w.next_escalation_at
+         limit $2
+           for update skip locked
+        """,
+        now,
+        limit,
+    )
+
+
+async def mark_escalated(
+    conn: Connection,
+    work_order_id: uuid.UUID,
+    *,
+    level: int,
+    escalated_to: uuid.UUID | None,
+    next_at: datetime | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        """
+        update work_orders
+           set escalation_level = $2, escalated_to_id = coalesce($3, escalated_to_id),
+               last_escalated_at = $5, next_escalation_at = $4, updated_at = $5
+         where id = $1
+        """,
+        work_order_id,
+        level,
+        escalated_to,
+        next_at,
+        now,
+    )
+
+
+async def survey_title(conn: Connection, survey_id: uuid.UUID) -> str:
+    title: str | None = await conn.fetchval("select title from surveys where id = $1", survey_id)
+    return title or ""
+
+
+# ---- root causes ---------------------------------------------------------------------------------
+
+
+async def root_causes(conn: Connection, *, active_only: bool) -> list[Record]:
+    return await conn.fetch(
+        "select code, label, active from work_order_root_causes"
+        " where active or not $1 order by position, code",
+        active_only,
+    )
+
+
+async def root_cause(conn: Connection, code: str) -> Record | None:
+    return await conn.fetchrow(
+        "select code, label, active from work_order_root_causes where code = $1", code
+    )
+
+
+async def upsert_root_cause(conn: Connection, *, code: str, label: str, active: bool) -> Record:
+    row = await conn.fetchrow(
+        """
+        insert into work_order_root_causes (code, label, active, position)
+        values ($1, $2, $3, (select coalesce(max(position), 0) + 10 from work_order_root_causes))
+        on conflict (code) do update
+           set label = excluded.label, active = excluded.active, updated_at = now()
+        returning code, label, active
+        """,
+        code,
+        label,
+        active,
+    )
+    assert row is not None
+    return row

@@ -1,0 +1,222 @@
+"""Alert rules: which conditions fit which question, and whether an answer matches one.
+
+- nps (0-10) and rating (1-5): `lte`, `gte` or `eq` a whole number in the question's range;
+- single and multi choice: `eq` an option value of the question (multi: that option chosen);
+- text: `contains` a term (case-insensitive; Chinese text as written, no segmentation needed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import workorders as wire
+from mobile_contracts.v1.surveys import Question, QuestionType
+from workbench.access import Caller
+from workbench.db import Connection, after_commit
+from workbench.errors import DomainError, NotFound
+from workbench.ids import uuid7
+from workbench.security.vault import Vault
+from workbench.workorders import alerts, queries
+
+SCORE_RANGES = {QuestionType.NPS: (0, 10), QuestionType.RATING: (1, 5)}
+OPS_BY_TYPE: dict[QuestionType, frozenset[str]] = {
+    QuestionType.NPS: frozenset({"lte", "gte", "eq"}),
+    QuestionType.RATING: frozenset({"lte", "gte", "eq"}),
+    QuestionType.SINGLE: frozenset({"eq"}),
+    QuestionType.MULTI: frozenset({"eq"}),
+    QuestionType.TEXT: frozenset({"contains"}),
+}
+
+
+class QuestionUnknown(DomainError):
+    status, code, title = 422, "alert_rule.question_unknown", "No such question in the survey"
+
+
+class ConditionInvalid(DomainError):
+    status, code, title = 422, "alert_rule.condition_invalid", "The condition does not fit"
+
+
+def check(questions: Sequence[Question], *, key: str, op: str, value: int | str) -> int | str:
+    """The rule's value as stored (a term trimmed), or 422 if the survey's latest version has
+    no such question or the condition does not fit its type."""
+    question = next((q for q in questions if q.key == key), None)
+    if question is None:
+        raise QuestionUnknown(
+            f"The survey's latest published version has no question {key!r}"
+            if questions
+            else "Publish the survey before adding alert rules to it"
+        )
+    allowed = OPS_BY_TYPE[question.type]
+    if op not in allowed:
+        raise ConditionInvalid(
+            f"A {question.type.value} question takes the op {' or '.join(sorted(allowed))}",
+            question_type=question.type.value,
+        )
+    if question.type in SCORE_RANGES:
+        low, high = SCORE_RANGES[question.type]
+        if not isinstance(value, int) or not low <= value <= high:
+            raise ConditionInvalid(
+                f"A {question.type.value} question takes a whole number {low}-{high}",
+                question_type=question.type.value,
+            )
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ConditionInvalid(
+            "Give an option value" if question.type is not QuestionType.TEXT else "Give a term",
+            question_type=question.type.value,
+        )
+    if question.type is QuestionType.TEXT:
+        return value.strip()
+    options = {o.value for o in question.options}
+    if value not in options:
+        raise ConditionInvalid(
+            f"{value!r} is not an option of question {key!r}: {', '.join(sorted(options))}",
+            question_type=question.type.value,
+        )
+    return value
+
+
+def matches(
+    question: Question | None,
+    *,
+    op: str,
+    value: Any,
+    answers: Mapping[str, Any],
+    texts: Mapping[str, str],
+) -> bool:
+    """Whether the answer to `question` (None: not in the version answered) meets the rule.
+    An unanswered question, or one whose type no longer fits the rule, never matches."""
+    if question is None or op not in OPS_BY_TYPE[question.type]:
+        return False
+    if question.type is QuestionType.TEXT:
+        text = texts.get(question.key)
+        return (
+            isinstance(text, str)
+            and isinstance(value, str)
+            and value.casefold() in (text.casefold())
+        )
+    answer = answers.get(question.key)
+    if answer is None:
+        return False
+    if question.type in SCORE_RANGES:
+        if not isinstance(answer, int) or isinstance(answer, bool) or not isinstance(value, int):
+            return False
+        if op == "lte":
+            return answer <= value
+        if op == "gte":
+            return answer >= value
+        return answer == value
+    if question.type is QuestionType.MULTI:
+        return isinstance(answer, list) and value in answer
+    return bool(answer == value)
+
+
+# ---- the rules of a survey, kept by admins ------------------------------------------------------
+
+INLINE_APPLY = 200  # up to this many past responses are evaluated in the request itself
+
+
+async def _questions_of(conn: Connection, survey_id: uuid.UUID) -> list[Question]:
+    survey = await queries.survey_for_rules(conn, survey_id)
+    if survey is None:
+        raise NotFound("survey")
+    return msgspec.convert(survey["questions"] or [], list[Question])
+
+
+def _rule(row: queries.Record) -> wire.AlertRule:
+    return msgspec.convert(dict(row), wire.AlertRule)
+
+
+async def create(
+    conn: Connection, *, caller: Caller, request: wire.AlertRuleCreate, now: datetime | None = None
+) -> wire.AlertRule:
+    """A new rule on a question of the survey's latest published version (404 survey, 422
+    `alert_rule.question_unknown` / `alert_rule.condition_invalid`)."""
+    questions = await _questions_of(conn, request.survey_id)
+    value = check(questions, key=request.question_key, op=request.op.value, value=request.value)
+    row = await queries.insert_rule(
+        conn, rule_id=uuid7(), survey_id=request.survey_id, question_key=request.question_key,
+        op=request.op.value, value=value, assign_to=request.assign_to.value,
+        sla_hours=request.sla_hours, sla_kind=request.sla_kind.value, active=request.active,
+        created_by=caller.user_id, now=now or datetime.now(UTC),
+    )  # fmt: skip
+    return _rule(row)
+
+
+async def edit(
+    conn: Connection,
+    *,
+    rule_id: uuid.UUID,
+    request: wire.AlertRuleEdit,
+    now: datetime | None = None,
+) -> wire.AlertRule:
+    """Change a rule; the changed condition is checked like a new one. Work orders it opened
+    keep their assignee and SLA."""
+    row = await queries.rule(conn, rule_id)
+    if row is None:
+        raise NotFound("alert_rule")
+    key = request.question_key or row["question_key"]
+    op = request.op.value if request.op else row["op"]
+    value = request.value if request.value is not None else row["value"]
+    questions = await _questions_of(conn, row["survey_id"])
+    value = check(questions, key=key, op=op, value=value)
+    updated = await queries.update_rule(
+        conn, rule_id, question_key=key, op=op, value=value,
+        assign_to=request.assign_to.value if request.assign_to else row["assign_to"],
+        sla_hours=request.sla_hours or row["sla_hours"],
+        sla_kind=request.sla_kind.value if request.sla_kind else row["sla_kind"],
+        active=row["active"] if request.active is None else request.active,
+        now=now or datetime.now(UTC),
+    )  # fmt: skip
+    assert updated is not None
+    return _rule(updated)
+
+
+async def get(conn: Connection, *, rule_id: uuid.UUID) -> wire.AlertRule:
+    row = await queries.rule(conn, rule_id)
+    if row is None:
+        raise NotFound("alert_rule")
+    return _rule(row)
+
+
+async def list_rules(conn: Connection, *, survey_id: uuid.UUID | None) -> list[wire.AlertRule]:
+    return [_rule(r) for r in await queries.rules(conn, survey_id)]
+
+
+class RuleInactive(DomainError):
+    status, code, title = 409, "alert_rule.inactive", "An inactive rule is not applied"
+
+
+async def apply(
+    conn: Connection,
+    *,
+    vault: Vault,
+    rule_id: uuid.UUID,
+    enqueue: Callable[[], Awaitable[None]] | None,
+    now: datetime | None = None,
+) -> wire.RuleApplied:
+    """Apply a rule to its survey's past responses: here for a few, else in the worker
+    (`enqueue`, run after the commit). Answers with a work order already keep it."""
+    row = await queries.rule(conn, rule_id)
+    if row is None:
+        raise NotFound("alert_rule")
+    if not row["active"]:
+        raise RuleInactive("Activate the rule before applying it")
+    total = await queries.count_responses(conn, row["survey_id"])
+    if total > INLINE_APPLY and enqueue is not None:
+        after_commit(conn, enqueue)
+        return wire.RuleApplied(rule_id=rule_id, responses=total, queued=True)
+    opened, after = 0, None
+    while True:
+        count, after = await alerts.apply_rule(
+            conn, cipher=vault.cipher, rule=row, after=after, now=now
+        )
+        opened += count
+        if after is None:
+            break
+    return wire.RuleApplied(rule_id=rule_id, responses=total, queued=False, opened=opened)
