@@ -1,11 +1,12 @@
 """The entities of a partition: how each is read by key (for a change) and in key order (for
 an initial sync), and shaped exactly as the API shows it (personal data masked for the role).
 
-Every later synced entity (surveys, work orders) plugs in here with its two reads.
+Surveys and work orders (schema 4) plug in here with their two reads like every entity.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,17 +20,22 @@ from mobile_contracts.v1 import sync as wire
 from mobile_contracts.v1.customers import ProductRisk
 from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.notifications import Notification
+from mobile_contracts.v1.surveys import Audience, Question
 from mobile_contracts.v1.tasks import Form
+from mobile_contracts.v1.workorders import AnswerLine, WorkOrder
 from sync import queries
 from workbench.access import Caller
 from workbench.customers import views as customer_views
 from workbench.db import Connection
+from workbench.errors import NotFound
 from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, templates
 from workbench.timeline import service as timeline
+from workbench.workorders import service as work_orders
 
 Rows = list[tuple[str, Any]]  # (key, wire row; None: in the partition's reach, not shown now)
 Page = tuple[Rows, list[str]]  # rows in the walk's order, and where the walk resumes after them
+_NO_ID = uuid.UUID(int=0)  # before every time-ordered id
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +335,153 @@ async def brochure_edges(
     return [(r["at"], str(r["brochure_id"])) for r in rows]
 
 
+# ---- surveys (schema 4) -----------------------------------------------------------------------
+
+
+def _survey(r: queries.Record, use: wire.SurveyUse) -> wire.SyncSurvey | None:
+    if r["survey_id"] is None:
+        return None
+    invited = use is wire.SurveyUse.ANSWER
+    return wire.SyncSurvey(
+        id=r["key"],
+        use=use,
+        survey_id=r["survey_id"],
+        version=r["version"],
+        title=r["title"],
+        audience=Audience(r["audience"]),
+        questions=msgspec.convert(r["questions"], list[Question]),
+        published_at=r["published_at"],
+        invitation_id=r["invitation_id"] if invited else None,
+        sent_at=r["sent_at"] if invited else None,
+        expires_at=r["expires_at"] if invited else None,
+    )
+
+
+async def _surveys_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    """A key is the user's invitation (open: the row; answered or expired: a delete) or a
+    survey (one the user may send: the row; archived, or no longer a survey: a delete; a survey
+    of a unit off the user's path: nothing)."""
+    ids = _uuids(keys)
+    invited = await queries.survey_invitations(conn, part.user_id, part.at, ids=ids)
+    rows: Rows = [(str(r["key"]), _survey(r, wire.SurveyUse.ANSWER)) for r in invited]
+    rest = [i for i in ids if i not in {r["key"] for r in invited}]
+    if rest:
+        sendable = await queries.sendable_surveys(conn, part.caller.org_unit_id, ids=rest)
+        rows += [(str(r["key"]), _survey(r, wire.SurveyUse.SEND)) for r in sendable]
+    return rows
+
+
+async def _surveys_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Page:
+    """The surveys the user may send (in id order), then their open invitations (in id order);
+    the walk resumes at ["send" | "answer", last id]."""
+    rows: Rows = []
+    phase, start = (after[0], uuid.UUID(after[1])) if after else ("send", None)
+    if phase == "send":
+        sendable = await queries.sendable_surveys(
+            conn, part.caller.org_unit_id, after=start, limit=limit
+        )
+        rows = [(str(r["key"]), _survey(r, wire.SurveyUse.SEND)) for r in sendable]
+        if len(rows) == limit:
+            return rows, ["send", rows[-1][0]]
+        start = None
+    invited = await queries.survey_invitations(
+        conn, part.user_id, part.at, after=start, limit=limit - len(rows)
+    )
+    more = [(str(r["key"]), _survey(r, wire.SurveyUse.ANSWER)) for r in invited]
+    rows += more
+    return rows, ["answer", more[-1][0]] if more else ["answer", str(start or _NO_ID)]
+
+
+# ---- work orders (schema 4) --------------------------------------------------------------------
+
+SNIPPET_CHARS = 60
+_LONG_NUMBER = re.compile(r"[0-9][0-9Xx* -]{4,}[0-9Xx]")  # phones, ID and account numbers
+
+
+def snippet(text: str) -> str:
+    """A text answer as the device carries it: numbers of six characters or more masked (keep
+    the first three and the last two), cut to SNIPPET_CHARS."""
+
+    def mask(match: re.Match[str]) -> str:
+        digits = match.group(0)
+        return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
+
+    masked = _LONG_NUMBER.sub(mask, text.strip())
+    return masked if len(masked) <= SNIPPET_CHARS else masked[: SNIPPET_CHARS - 1] + "…"
+
+
+def _answer(line: AnswerLine, texts: set[str]) -> AnswerLine:
+    if line.key not in texts:
+        return line
+    return AnswerLine(key=line.key, question=line.question, answer=snippet(line.answer),
+                      matched=line.matched)  # fmt: skip
+
+
+def sync_work_order(order: WorkOrder, text_keys: set[str]) -> wire.SyncWorkOrder:
+    """The API's work order as the device carries it (`text_keys`: its text questions)."""
+    answers = [_answer(line, text_keys) for line in order.answers]
+    return wire.SyncWorkOrder(
+        id=order.id, state=order.state, survey_id=order.survey_id,
+        survey_title=order.survey_title, response_id=order.response_id,
+        customer_id=order.customer_id, customer=order.customer, respondent=order.respondent,
+        assignee_id=order.assignee_id, assignee=order.assignee, org_unit_id=order.org_unit_id,
+        sla_hours=order.sla_hours, sla_kind=order.sla_kind, due_at=order.due_at,
+        overdue=order.overdue, escalation_level=order.escalation_level,
+        root_cause=order.root_cause, created_at=order.created_at, updated_at=order.updated_at,
+        resolved_at=order.resolved_at, closed_at=order.closed_at,
+        submitted_at=order.submitted_at,
+        trigger=next((a for a in answers if a.matched), None), answers=answers,
+        events=order.events,
+    )  # fmt: skip
+
+
+async def work_order_row(
+    conn: Connection, part: Partition, work_order_id: uuid.UUID
+) -> wire.SyncWorkOrder | None:
+    """One work order of the partition as the device carries it (None: not in the caller's
+    scope, or gone)."""
+    try:
+        order = await work_orders.detail(
+            conn, vault=part.vault, caller=part.caller, work_order_id=work_order_id, now=part.at
+        )
+    except NotFound:
+        return None
+    text_keys = await queries.text_questions(conn, order.response_id)
+    return sync_work_order(order, text_keys)
+
+
+async def _work_orders(conn: Connection, part: Partition, ids: list[uuid.UUID]) -> Rows:
+    rows: Rows = []
+    for work_order_id in ids:
+        row = await work_order_row(conn, part, work_order_id)
+        if row is not None:
+            rows.append((str(work_order_id), row))
+    return rows
+
+
+async def _work_orders_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
+    ids = await queries.work_orders(conn, part.user_id, part.subtree_root, ids=_uuids(keys))
+    return await _work_orders(conn, part, ids)
+
+
+async def _work_orders_page(
+    conn: Connection, part: Partition, after: list[str] | None, limit: int
+) -> Page:
+    ids = await queries.work_orders(
+        conn, part.user_id, part.subtree_root, after=uuid.UUID(after[0]) if after else None,
+        limit=limit,
+    )  # fmt: skip
+    rows = await _work_orders(conn, part, ids)
+    return rows, [str(ids[-1])] if ids else []
+
+
+def _handles(part: Partition) -> bool:
+    """RMs and branch heads work on work orders on their devices."""
+    return part.caller.role in PRESENTERS
+
+
 # In initial-sync order: what other rows refer to comes first. A cursor holds the index of the
 # entity it streams: a new entity goes at the end.
 KINDS: tuple[Kind, ...] = (
@@ -346,5 +499,7 @@ KINDS: tuple[Kind, ...] = (
         delete_unseen=False,
         holds=_presents,
     ),
+    Kind(wire.Entity.SURVEY, _surveys_by_keys, _surveys_page, delete_unseen=False, holds=_presents),
+    Kind(wire.Entity.WORK_ORDER, _work_orders_by_keys, _work_orders_page, holds=_handles),
 )
 BY_ENTITY = {k.entity.value: k for k in KINDS}

@@ -15,6 +15,11 @@ Conflict policy (also in the README):
 - task.reschedule: last writer wins while the task is open; a closed task is a `conflict`.
 - note.add: notes only accumulate; the note id made on the device makes a resend harmless.
 - notification.read: idempotent, never conflicts.
+- work_order.transition: the server's state wins. A work order moved on while the app was
+  offline (the branch head resolved it, someone closed it) so that the step no longer applies
+  is a `conflict` carrying the work order as the device carries it (`SyncWorkOrder`); the app
+  shows it and keeps the note locally. A work order that left the user's hands (reassigned to
+  someone else) is rejected `work_order.not_found`, as online.
 - share.create: the `client_ref` made on the device makes a resend (or the same share made
   online) answer the same share; a brochure no longer live by the time of the push is rejected
   (`brochure.not_found`), as online.
@@ -37,7 +42,8 @@ from mobile_contracts.v1 import shares as share_wire
 from mobile_contracts.v1 import sync as wire
 from mobile_contracts.v1 import tasks as task_wire
 from mobile_contracts.v1.identity import Role
-from sync import queries
+from sync import entities, queries
+from sync.entities import Partition
 from workbench.access import Caller
 from workbench.customers import views as customer_views
 from workbench.db import Connection
@@ -47,6 +53,7 @@ from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.security.vault import Vault
 from workbench.shares import service as shares
 from workbench.tasks import lifecycle
+from workbench.workorders import service as work_orders
 
 
 class MutationOrder(DomainError):
@@ -112,6 +119,29 @@ async def _read(conn: Connection, ctx: Context, args: Any) -> Any:
     )
 
 
+class WorkOrderMovedOn(DomainError):
+    """The work order is no longer in a state the step applies to (the service's 409)."""
+
+    status, code, title = 409, "work_order.transition_invalid", "The work order has moved on"
+
+
+async def _work_order_now(conn: Connection, ctx: Context, args: Any) -> Any:
+    part = Partition(caller=ctx.caller, vault=ctx.vault)
+    return await entities.work_order_row(conn, part, args.work_order_id)
+
+
+async def _transition(conn: Connection, ctx: Context, args: Any) -> Any:
+    try:
+        return await work_orders.transition(
+            conn, vault=ctx.vault, caller=ctx.caller, work_order_id=args.work_order_id,
+            to=args.to, note=args.note, root_cause=args.root_cause,
+        )  # fmt: skip
+    except DomainError as exc:
+        if exc.code == WorkOrderMovedOn.code:
+            raise WorkOrderMovedOn(exc.detail or exc.title, **exc.extra) from exc
+        raise
+
+
 async def _share(conn: Connection, ctx: Context, args: Any) -> Any:
     request = share_wire.ShareCreate(
         brochure_id=args.brochure_id, survey_id=args.survey_id, customer_id=args.customer_id,
@@ -138,6 +168,9 @@ OPERATIONS: dict[str, Operation] = {
     "note.add": Operation(wire.NoteAddArgs, RM, _add_note),
     "notification.read": Operation(wire.NotificationReadArgs, ANYONE, _read),
     "share.create": Operation(wire.ShareCreateArgs, RM, _share),
+    "work_order.transition": Operation(
+        wire.WorkOrderTransitionArgs, STAFF, _transition, (WorkOrderMovedOn,), _work_order_now
+    ),
 }
 
 

@@ -1,12 +1,15 @@
 """Client schema versions: the row shapes a client understands.
 
-- 3 (current): as 2, and brochures live for the user (`SyncBrochure`), with their window edges
+- 4 (current): as 3, and surveys (`SyncSurvey`: customer surveys the user may send, staff
+  surveys the user is invited to answer) and work orders (`SyncWorkOrder`) with their
+  `work_order.transition` mutation.
+- 3: as 2, and brochures live for the user (`SyncBrochure`), with their window edges
   found by the pull itself.
 - 2: tasks carry their form, values and timestamps; notes and notifications sync.
 - 1: tasks as the inbox lists them (the form comes from the template); no notes, no
   notifications.
 
-Versions 1 and 2 are still served, exactly as before, while apps move over. A client below
+Versions 1 to 3 are still served, exactly as before, while apps move over. A client below
 `WORKBENCH_SYNC_MIN_SCHEMA` gets `sync.schema_too_old` and must update the app; a client that
 changes version starts a fresh initial sync (its cursor names the old version).
 """
@@ -19,7 +22,7 @@ from mobile_contracts.v1 import sync as wire
 from mobile_contracts.v1 import tasks as task_wire
 from workbench.errors import DomainError
 
-CURRENT = 3
+CURRENT = 4
 OLDEST = 1  # the oldest version this server still serves
 _E = wire.Entity
 _V1_ENTITIES = frozenset({_E.PRODUCT, _E.TASK_TEMPLATE, _E.CUSTOMER, _E.HOLDING, _E.TASK})
@@ -27,6 +30,7 @@ _ENTITIES = {
     1: _V1_ENTITIES,
     2: _V1_ENTITIES | {_E.NOTE, _E.NOTIFICATION},
     3: _V1_ENTITIES | {_E.NOTE, _E.NOTIFICATION, _E.BROCHURE},
+    4: _V1_ENTITIES | {_E.NOTE, _E.NOTIFICATION, _E.BROCHURE, _E.SURVEY, _E.WORK_ORDER},
 }
 
 

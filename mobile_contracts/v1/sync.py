@@ -16,6 +16,15 @@ import msgspec
 
 from mobile_contracts.v1.customers import NoteKind, ProductRisk
 from mobile_contracts.v1.shares import ShareChannel
+from mobile_contracts.v1.surveys import Audience, Question
+from mobile_contracts.v1.workorders import (
+    AnswerLine,
+    Note,
+    RootCauseCode,
+    SlaKind,
+    WorkOrderEvent,
+    WorkOrderState,
+)
 
 MAX_PULL_LIMIT = 5_000
 DEFAULT_PULL_LIMIT = 1_000
@@ -33,6 +42,8 @@ class Entity(enum.StrEnum):
     TASK = "task"
     NOTIFICATION = "notification"
     BROCHURE = "brochure"  # schema 3: live for the user now; a delete when it no longer is
+    SURVEY = "survey"  # schema 4: one to send (customer) or to answer (staff invitation)
+    WORK_ORDER = "work_order"  # schema 4: assigned to the user (a branch head: their subtree's)
 
 
 class Op(enum.StrEnum):
@@ -160,6 +171,15 @@ class ShareCreateArgs(msgspec.Struct, kw_only=True):
     customer_id: uuid.UUID | None = None
 
 
+class WorkOrderTransitionArgs(msgspec.Struct, kw_only=True):
+    """work_order.transition: as POST /work-orders/{id}/transition (`root_cause` to close)."""
+
+    work_order_id: uuid.UUID
+    to: WorkOrderState
+    note: Note
+    root_cause: RootCauseCode | None = None
+
+
 # ---- rows that only sync carries (the others are the API's own structs) -----------------------
 
 
@@ -232,6 +252,62 @@ class SyncBrochure(msgspec.Struct, kw_only=True):
     live_from: datetime | None
     live_until: datetime | None
     published_at: datetime
+
+
+class SurveyUse(enum.StrEnum):
+    SEND = "send"  # a published customer survey the user may send to their customers
+    ANSWER = "answer"  # a staff survey the user is invited to answer in their inbox
+
+
+class SyncSurvey(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A survey on the device. `send`: keyed by the survey id, its latest published version (a
+    delete when it is archived). `answer`: keyed by the invitation id, the version the user was
+    invited to answer, until `expires_at` (the app hides it then) or the answer (a delete)."""
+
+    id: uuid.UUID
+    use: SurveyUse
+    survey_id: uuid.UUID
+    version: int
+    title: str
+    audience: Audience
+    questions: list[Question]
+    published_at: datetime
+    invitation_id: uuid.UUID | None = None
+    sent_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class SyncWorkOrder(msgspec.Struct, kw_only=True):
+    """A work order in its holder's partition (assignee, the branch heads over its unit).
+    `trigger`: the answer that opened it; `answers`: the response's answers, a text answer as a
+    short snippet with long numbers masked (GET /work-orders/{id} has it in full). `overdue` is
+    as of the pull: between pulls the app compares `due_at` with its clock."""
+
+    id: uuid.UUID
+    state: WorkOrderState
+    survey_id: uuid.UUID
+    survey_title: str
+    response_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    customer: str | None  # masked name
+    respondent: str | None  # a staff survey's respondent
+    assignee_id: uuid.UUID
+    assignee: str
+    org_unit_id: uuid.UUID
+    sla_hours: int
+    sla_kind: SlaKind
+    due_at: datetime
+    overdue: bool
+    escalation_level: int
+    root_cause: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    submitted_at: datetime
+    trigger: AnswerLine | None
+    answers: list[AnswerLine]
+    events: list[WorkOrderEvent]
 
 
 class SyncEvent(msgspec.Struct, kw_only=True):
