@@ -1,7 +1,234 @@
-"""The public survey page `/f/{token}`: a light zh-CN mobile page, its submission, thank-you."""
+"""The public survey page `/f/{token}`: a light zh-CN mobile page, its submission, thank-you.
+
+Opening the link (GET, HEAD: a customer, a chat's link preview, a mail scanner) never uses it:
+only a submission does. The page is a plain HTML form that works without JavaScript; a small
+script (a static file, so the CSP allows no inline script) applies the skip logic as the
+customer answers and clears hidden answers. The server checks everything again
+(`workbench.surveys.answers.check`). A form submission with mistakes gets the page back with a
+message next to each question and the answers kept; a JSON submission (apps, tests) gets 422
+problem+json. Expired links answer 410, unknown or forged ones 404, answered ones 409.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
-ROUTES: list[Any] = []
+import jinja2
+import msgspec
+from litestar import Request, Response, get, post, route
+from litestar.datastructures import CacheControlHeader
+from litestar.enums import HttpMethod, MediaType
+from litestar.params import FromPath
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from mobile_contracts.v1.surveys import Question, QuestionType, Submission
+from workbench.http.auth import CUSTOMER_PAGE
+from workbench.http.deps import Db
+from workbench.public.pages import SECURITY_HEADERS
+from workbench.surveys import submission
+from workbench.surveys.answers import AnswersInvalid
+from workbench.surveys.links import SurveyLinks
+from workbench.surveys.submission import State
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+STATIC_PATH = "/public/static"
+MAX_BODY = 256 * 1024  # 50 questions, text answers of up to 2,000 characters
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = dict(SECURITY_HEADERS) | {"Content-Security-Policy": CSP}
+
+_STATES = {
+    State.UNKNOWN: ("链接无效", "该问卷链接无效或不完整，请向您的客户经理索取新的链接。",
+                    404, "?", ""),
+    State.EXPIRED: ("问卷已过期", "该问卷已过有效期，感谢您的关注。如有需要，请联系您的客户经理。",
+                    410, "!", "warn"),
+    State.ANSWERED: ("您已提交过本问卷", "您已提交过本问卷，感谢您的参与！每个链接仅可提交一次。",
+                     409, "✓", "good"),
+}  # fmt: skip
+
+
+@functools.cache
+def static_url(name: str) -> str:
+    """A static file's URL, versioned by its content (so cached for a year)."""
+    path = (STATIC / name).resolve()
+    if not path.is_relative_to(STATIC) or not path.is_file():
+        raise LookupError(f"no public static file {name!r}")
+    return f"{STATIC_PATH}/{name}?v={hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_TEMPLATES.globals["static"] = static_url
+
+
+def _html(template: str, status: int, **context: Any) -> Response[str]:
+    return Response(
+        _TEMPLATES.get_template(template).render(**context),
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers=HEADERS,
+    )
+
+
+def _state_page(state: State, bank: str) -> Response[str]:
+    title, text, status, mark, tone = _STATES[state]
+    return _html("survey_message.html", status, title=title, text=text, bank=bank, mark=mark,
+                 tone=tone)  # fmt: skip
+
+
+def _links(request: Request[Any, Any, Any]) -> SurveyLinks:
+    return SurveyLinks(request.app.state.settings.jwt_keys)
+
+
+def _condition(question: Question, by_key: dict[str, tuple[int, Question]]) -> str:
+    """When a conditional question is to be answered, for a reader without the script."""
+    if question.show_if is None or question.show_if.key not in by_key:
+        return ""
+    number, source = by_key[question.show_if.key]
+    labels = {o.value: o.label for o in source.options}
+    wanted = "、".join(f"“{labels.get(str(v), v)}”" for v in question.show_if.in_)
+    return f"第 {number} 题选择{wanted}"
+
+
+def _form(
+    request: Request[Any, Any, Any],
+    opened: submission.Opened,
+    *,
+    values: dict[str, list[str]] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[str]:
+    settings = request.app.state.settings
+    row = opened.row
+    assert row is not None
+    questions = opened.questions
+    by_key = {q.key: (n, q) for n, q in enumerate(questions, start=1)}
+    shown = []
+    for q in questions:
+        shown.append(
+            {
+                "key": q.key, "type": q.type.value, "text": q.text, "required": q.required,
+                "options": q.options, "show_if": q.show_if,
+                "show_in_json": json.dumps(q.show_if.in_ if q.show_if else [], ensure_ascii=False),
+                "condition": _condition(q, by_key), "chosen": (values or {}).get(q.key, []),
+            }
+        )  # fmt: skip
+    expires = row["expires_at"].astimezone(ZoneInfo(settings.bank_timezone))
+    return _html(
+        "survey_form.html", status, title=row["title"], bank=settings.bank_name.strip(),
+        rm_name=row["rm_name"], questions=shown, errors=errors or {},
+        expires=f"{expires.year}年{expires.month}月{expires.day}日",
+    )  # fmt: skip
+
+
+@route("/f/{token:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD],
+       operation_id="surveyPage", opt=CUSTOMER_PAGE, tags=["public"],
+       include_in_schema=False)  # fmt: skip
+async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
+    """The survey for the customer; opening it changes nothing."""
+    opened = await submission.open_invitation(
+        db, _links(request).invitation_id(token), customer=True
+    )
+    if opened.state is not State.OPEN:
+        return _state_page(opened.state, request.app.state.settings.bank_name.strip())
+    return _form(request, opened)
+
+
+@get("/f/{token:str}/thanks", operation_id="surveyThanks", opt=CUSTOMER_PAGE, tags=["public"],
+     include_in_schema=False)  # fmt: skip
+async def thanks(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[Any]:
+    """After a submission: thank you (before one, back to the survey)."""
+    bank = request.app.state.settings.bank_name.strip()
+    opened = await submission.open_invitation(
+        db, _links(request).invitation_id(token), customer=True
+    )
+    if opened.state is State.OPEN:
+        return Redirect(f"/f/{token}", status_code=303, headers={"Cache-Control": "no-store"})
+    if opened.state is not State.ANSWERED:
+        return _state_page(opened.state, bank)
+    text = "感谢您的宝贵意见！您的反馈已提交，我们会认真阅读并持续改进服务。"
+    return _html("survey_message.html", 200, title="提交成功", bank=bank, mark="✓", tone="good",
+                 text=text)  # fmt: skip
+
+
+@post("/f/{token:str}", operation_id="surveySubmit", opt=CUSTOMER_PAGE, tags=["public"],
+      include_in_schema=False, request_max_body_size=MAX_BODY)  # fmt: skip
+async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[Any]:
+    """Answer the survey once: a form (the page) or a JSON Submission (apps and tests)."""
+    state = request.app.state
+    invitation_id = _links(request).invitation_id(token)
+    body = await request.body()
+    if request.content_type[0] == MediaType.JSON:
+        try:
+            data = msgspec.json.decode(body, type=Submission)
+        except msgspec.DecodeError as exc:
+            raise AnswersInvalid({"": f"无法读取提交内容：{exc}"}) from None
+        response_id, _ = await submission.store(
+            db, cipher=state.vault.cipher, invitation_id=invitation_id, submitted=data.answers,
+            customer=True,
+        )  # fmt: skip
+        return Response({"response_id": str(response_id)}, status_code=201)
+    bank = state.settings.bank_name.strip()
+    opened = await submission.open_invitation(db, invitation_id, customer=True)
+    if opened.state is not State.OPEN:
+        return _state_page(opened.state, bank)
+    values = _form_values(body, opened.questions)
+    try:
+        await submission.store(
+            db, cipher=state.vault.cipher, invitation_id=invitation_id,
+            submitted=_submitted(values, opened.questions), customer=True,
+        )  # fmt: skip
+    except AnswersInvalid as exc:
+        return _form(request, opened, values=values, errors=exc.errors, status=422)
+    except (submission.AlreadyAnswered, submission.LinkExpired):  # a race with another submit
+        again = await submission.open_invitation(db, invitation_id, customer=True)
+        return _state_page(again.state if again.state is not State.OPEN else State.ANSWERED, bank)
+    return Redirect(f"/f/{token}/thanks", status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _form_values(body: bytes, questions: list[Question]) -> dict[str, list[str]]:
+    """What the form sent for each question (unknown fields are ignored)."""
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True,
+                          max_num_fields=1000)  # fmt: skip
+    except ValueError:
+        fields = {}
+    return {q.key: fields[q.key] for q in questions if q.key in fields}
+
+
+def _submitted(values: dict[str, list[str]], questions: list[Question]) -> dict[str, Any]:
+    """The form's values as answers: a list for a multi question, one value otherwise."""
+    answers: dict[str, Any] = {}
+    for q in questions:
+        given = [v for v in values.get(q.key, []) if v != ""]
+        if not given:
+            continue
+        answers[q.key] = given if q.type is QuestionType.MULTI else given[0]
+    return answers
+
+
+STATIC_FILES = create_static_files_router(
+    path=STATIC_PATH,
+    directories=[STATIC],
+    name="public-static",
+    opt=CUSTOMER_PAGE,
+    cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
+    include_in_schema=False,
+)
+
+ROUTES: list[Any] = [show, thanks, submit, STATIC_FILES]

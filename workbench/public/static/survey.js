@@ -1,0 +1,72 @@
+/* The survey page's skip logic, as the server applies it (workbench.surveys.logic.shown):
+   questions in order; one with a show_if is shown only when the question it names is shown and
+   answered with one of its values (a choice's values are strings, a score's integers). A hidden
+   question is disabled (not sent) and its answer cleared. Plain ES5 for old in-app browsers. */
+(function () {
+  var form = document.getElementById('survey');
+  if (!form) { return; }
+  document.documentElement.className += ' js';
+  var blocks = form.querySelectorAll('fieldset[data-key]');
+
+  function answer(block) {
+    var type = block.getAttribute('data-type');
+    var inputs = block.querySelectorAll('input'), chosen = [], i;
+    for (i = 0; i < inputs.length; i++) {
+      if (inputs[i].checked) {
+        chosen.push(type === 'nps' || type === 'rating' ? parseInt(inputs[i].value, 10)
+                                                        : inputs[i].value);
+      }
+    }
+    if (type === 'multi') { return chosen; }
+    return chosen.length ? chosen[0] : null;
+  }
+
+  function clear(block) {
+    var inputs = block.querySelectorAll('input, textarea'), i;
+    for (i = 0; i < inputs.length; i++) {
+      if (inputs[i].type === 'radio' || inputs[i].type === 'checkbox') {
+        inputs[i].checked = false;
+      } else {
+        inputs[i].value = '';
+      }
+    }
+  }
+
+  function matches(value, wanted) {
+    var values = value instanceof Array ? value : [value], i, j;
+    for (i = 0; i < values.length; i++) {
+      for (j = 0; j < wanted.length; j++) {
+        if (values[i] !== null && typeof values[i] === typeof wanted[j] &&
+            values[i] === wanted[j]) { return true; }
+      }
+    }
+    return false;
+  }
+
+  function apply() {
+    var visible = {}, answers = {}, i, block, key, showKey, show, wanted;
+    for (i = 0; i < blocks.length; i++) {
+      block = blocks[i];
+      key = block.getAttribute('data-key');
+      showKey = block.getAttribute('data-show-key');
+      show = true;
+      if (showKey) {
+        try { wanted = JSON.parse(block.getAttribute('data-show-in')); } catch (e) { wanted = []; }
+        show = visible[showKey] === true && matches(answers[showKey], wanted);
+      }
+      if (show) {
+        if (block.hidden) { block.hidden = false; block.disabled = false; }
+        visible[key] = true;
+        answers[key] = answer(block);
+      } else if (!block.hidden) {
+        clear(block);
+        block.hidden = true;
+        block.disabled = true;
+      }
+    }
+  }
+
+  form.addEventListener('change', apply);
+  form.addEventListener('input', apply);
+  apply();
+})();
