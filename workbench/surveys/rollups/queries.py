@@ -310,3 +310,19 @@ async def export_rows(
     )
     async for row in conn.cursor(EXPORT_SQL.format(where=where.sql), *where.args, prefetch=500):
         yield row
+
+
+async def subtree_units(conn: Connection, root_id: uuid.UUID, *, limit: int) -> list[Record]:
+    """The units of a subtree (id, name, depth below the root), in tree order, for a filter."""
+    return await conn.fetch(
+        """
+        select u.id, u.name, u.depth - r.depth as level
+          from org_units r
+          join org_units u on u.path >= r.path and u.path < r.path || '~'
+         where r.id = $1
+         order by u.path
+         limit $2
+        """,
+        root_id,
+        limit,
+    )

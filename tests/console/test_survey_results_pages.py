@@ -1,0 +1,77 @@
+"""The survey results pages of the staff console: figures, charts, words linking to their
+answers, exports; a branch head sees their subtree only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import signed_in
+from tests.tasks_data import unit
+from tests.workbench.surveys.results_data import add_customer, publish, respond
+from workbench.db import use_json_codecs
+from workbench.security.vault import Vault
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+DAY = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=3)
+
+
+@pytest.fixture
+async def survey(settings: Any, db: Any) -> Any:
+    await use_json_codecs(db)
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+    survey_id = await publish(db)
+    zhang = await add_customer(db, vault, "张小三")
+    await respond(db, vault, survey_id, {"score": 3, "service": "slow", "stars": 2},
+                  texts={"reason": "等待时间太长"}, customer_id=zhang, sent_at=DAY)  # fmt: skip
+    await respond(db, vault, survey_id, {"score": 10, "service": "fast", "stars": 5},
+                  sent_at=DAY)  # fmt: skip
+    await respond(db, vault, survey_id, {"score": 9, "topics": ["wealth"]},
+                  team="team-west-1", sent_at=DAY)  # fmt: skip
+    return survey_id
+
+
+async def test_marketing_reads_the_results_page_and_a_words_answers(
+    make_console: Any, survey: Any
+) -> None:
+    console = await make_console()
+    await signed_in(console, "marketing")
+    page = await console.get(f"/console/surveys/{survey}/results")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'data-figure="delivered">3<' in html
+    assert 'data-figure="responded">3<' in html
+    assert 'data-figure="nps">+33.3<' in html  # 2 promoters, 1 detractor of 3
+    assert 'data-figure="csat">50.0%<' in html
+    assert "东城支行 East Branch" in html  # a row per branch
+    assert '<svg class="chart chart-columns"' in html  # the NPS question's columns
+    assert "等待时间" in html
+    assert f"/console/surveys/{survey}/results.csv?" in html
+
+    words = await console.get(
+        f"/console/surveys/{survey}/results/answers", params={"term": "等待时间"}
+    )
+    assert words.status_code == 200, words.text
+    assert "<mark>等待时间</mark>太长" in words.text
+    assert "张*三" not in words.text  # marketing sees no part of a customer's name
+    csv = await console.get(f"/console/surveys/{survey}/results.csv")
+    assert csv.content.startswith("\ufeff回复编号".encode())
+
+
+async def test_a_branch_head_sees_their_subtree_only(make_console: Any, survey: Any) -> None:
+    console = await make_console()
+    await signed_in(console, "bh.west")
+    page = await console.get(f"/console/surveys/{survey}/results")
+    assert 'data-figure="responded">1<' in page.text
+    assert "东城" not in page.text.split('aria-label="总体"')[1]
+    other = await console.get(
+        f"/console/surveys/{survey}/results", params={"org_unit_id": str(unit("branch-east"))}
+    )
+    assert other.status_code == 404
+    words = await console.get(
+        f"/console/surveys/{survey}/results/answers", params={"term": "等待时间"}
+    )
+    assert "没有包含这个词的回答" in words.text
