@@ -1,0 +1,128 @@
+"""The alert-rule and work-order API: rules checked against the survey, past answers applied
+once, transitions with notes and root causes, and who may see what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.customers_data import headers_of
+from tests.workbench.workorders.wo_setup import Bench
+
+RULES = "/api/v1/alert-rules"
+ORDERS = "/api/v1/work-orders"
+
+
+async def _post(bench: Bench, path: str, body: dict[str, Any], who: dict[str, str]) -> Any:
+    return await bench.client.post(path, json=body, headers=who)
+
+
+async def test_rules_are_checked_and_applied_to_past_answers_once(bench: Bench) -> None:
+    for _ in range(2):
+        await bench.store(answers={"score": 4}, texts={"reason": "理财经理态度冷淡"})
+    await bench.store(answers={"score": 10})
+    rule = {"survey_id": str(bench.nps), "question_key": "score", "op": "lte", "value": 6}
+    bad = [
+        ({**rule, "question_key": "nope"}, "alert_rule.question_unknown"),
+        ({**rule, "op": "contains"}, "alert_rule.condition_invalid"),
+        ({**rule, "value": "six"}, "alert_rule.condition_invalid"),
+        ({**rule, "question_key": "channel", "op": "eq", "value": "atm"},
+         "alert_rule.condition_invalid"),
+    ]  # fmt: skip
+    for body, code in bad:
+        answer = await _post(bench, RULES, body, bench.admin)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == code
+    rm01 = await headers_of(bench.client, "rm01")
+    assert (await _post(bench, RULES, rule, rm01)).status_code == 403
+    made = await _post(bench, RULES, {**rule, "sla_kind": "business_hours"}, bench.admin)
+    assert made.status_code == 201, made.text
+    rule_id = made.json()["id"]
+    # A second rule matching the same answers: applying both still gives one work order each.
+    term = {**rule, "question_key": "reason", "op": "contains", "value": "态度"}
+    term_id = (await _post(bench, RULES, term, bench.admin)).json()["id"]
+    first = await _post(bench, f"{RULES}/{rule_id}/apply", {}, bench.admin)
+    assert first.json() == {"rule_id": rule_id, "responses": 3, "queued": False, "opened": 2}
+    for again in (rule_id, term_id):
+        answer = await _post(bench, f"{RULES}/{again}/apply", {}, bench.admin)
+        assert answer.json()["opened"] == 0
+    listed = (await bench.client.get(ORDERS, headers=rm01)).json()["items"]
+    assert len(listed) == 2
+    assert {w["customer"] for w in listed} == {"张*三"}
+    off = await bench.client.patch(
+        f"{RULES}/{rule_id}", json={"active": False}, headers=bench.admin
+    )
+    assert off.json()["active"] is False
+    assert (await _post(bench, f"{RULES}/{rule_id}/apply", {}, bench.admin)).status_code == 409
+
+
+async def test_transitions_notes_root_causes_and_scope(bench: Bench) -> None:
+    await bench.rule()
+    _, opened = await bench.respond(
+        answers={"score": 2, "channel": "app"}, texts={"reason": "转账失败"}
+    )
+    path = f"{ORDERS}/{opened}"
+    rm01, rm02 = await headers_of(bench.client, "rm01"), await headers_of(bench.client, "rm02")
+    bh_east, bh_west = (
+        await headers_of(bench.client, "bh.east"),
+        await headers_of(bench.client, "bh.west"),
+    )
+
+    async def move(who: dict[str, str], to: str, **more: Any) -> Any:
+        return await _post(
+            bench, f"{path}/transition", {"to": to, "note": f"{to} 说明", **more}, who
+        )
+
+    for stranger in (rm02, bh_west):
+        assert (await bench.client.get(path, headers=stranger)).status_code == 404
+        assert (await move(stranger, "in_progress")).status_code == 404
+        assert (await bench.client.get(ORDERS, headers=stranger)).json()["items"] == []
+    assert (await move(rm01, "closed", root_cause="wait_time")).status_code == 409
+    assert (await move(rm01, "in_progress")).status_code == 200
+    assert (await move(bh_east, "resolved")).status_code == 200  # the branch head over rm01
+    assert (await move(rm01, "in_progress")).status_code == 200  # reopened
+    assert (await move(rm01, "resolved")).status_code == 200
+    missing = await move(rm01, "closed")
+    assert (missing.status_code, missing.json()["code"]) == (422, "work_order.root_cause_required")
+    unknown = await move(rm01, "closed", root_cause="no_such_cause")
+    assert (unknown.status_code, unknown.json()["code"]) == (422, "work_order.root_cause_unknown")
+    closed = await move(rm01, "closed", root_cause="system_fault")
+    assert closed.status_code == 200, closed.text
+    wo = closed.json()
+    assert (wo["state"], wo["root_cause"], wo["customer"]) == ("closed", "system_fault", "张*三")
+    assert [(e["kind"], e["to_state"], e["note"]) for e in wo["events"]] == [
+        ("opened", "open", None),
+        ("transition", "in_progress", "in_progress 说明"),
+        ("transition", "resolved", "resolved 说明"),
+        ("transition", "in_progress", "in_progress 说明"),
+        ("transition", "resolved", "resolved 说明"),
+        ("transition", "closed", "closed 说明"),
+    ]
+    assert [(a["key"], a["answer"], a["matched"]) for a in wo["answers"]] == [
+        ("score", "2", True), ("channel", "手机银行", False), ("reason", "转账失败", False),
+    ]  # fmt: skip
+    assert (await move(rm01, "in_progress")).status_code == 409  # closed is final
+    # Notes are stored encrypted.
+    stored = await bench.conn.fetch(
+        "select note_enc from work_order_events where note_enc is not null"
+    )
+    assert stored
+    assert all("说明".encode() not in bytes(r["note_enc"]) for r in stored)
+    east = (await bench.client.get(f"{ORDERS}?state=closed", headers=bh_east)).json()["items"]
+    assert [w["id"] for w in east] == [str(opened)]
+    assert (await bench.client.get(f"{ORDERS}?state=open", headers=bh_east)).json()["items"] == []
+
+
+async def test_root_causes_are_listed_for_staff_and_kept_by_admins(bench: Bench) -> None:
+    rm01 = await headers_of(bench.client, "rm01")
+    causes = (await bench.client.get(f"{ORDERS}/root-causes", headers=rm01)).json()
+    assert {"code": "wait_time", "label": "等候时间过长", "active": True} in causes
+    add = {"code": "queue_system", "label": "叫号系统故障"}
+    assert (await _post(bench, f"{ORDERS}/root-causes", add, rm01)).status_code == 403
+    assert (await _post(bench, f"{ORDERS}/root-causes", add, bench.admin)).status_code == 200
+    off = {"code": "wait_time", "label": "等候时间过长", "active": False}
+    assert (await _post(bench, f"{ORDERS}/root-causes", off, bench.admin)).status_code == 200
+    codes = [
+        c["code"] for c in (await bench.client.get(f"{ORDERS}/root-causes", headers=rm01)).json()
+    ]
+    assert "queue_system" in codes
+    assert "wait_time" not in codes
