@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
@@ -325,4 +326,127 @@ async def subtree_units(conn: Connection, root_id: uuid.UUID, *, limit: int) -> 
         """,
         root_id,
         limit,
+    )
+
+
+# ---- the demo bank's surveys (workbench.surveys.demo) ----------------------------------------
+
+
+async def survey_exists(conn: Connection, survey_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval("select exists (select from surveys where id = $1)", survey_id))
+
+
+async def template_named(conn: Connection, name: str) -> uuid.UUID | None:
+    """The oldest task template of this name (the demo's visit template), if any."""
+    found: uuid.UUID | None = await conn.fetchval(
+        """select t.id from task_templates t
+            where exists (select from task_template_versions v
+                           where v.template_id = t.id and v.name = $1)
+            order by t.created_at, t.id limit 1""",
+        name,
+    )
+    return found
+
+
+async def users_by_login(conn: Connection, logins: list[str]) -> list[Record]:
+    """(id, login, role, org_unit_id) of these active users."""
+    return await conn.fetch(
+        "select id, login, role, org_unit_id from users where login = any($1::text[]) and active",
+        logins,
+    )
+
+
+async def owned_demo_customers(conn: Connection, owner_ids: list[uuid.UUID]) -> list[Record]:
+    """The demo customers (external ids DEMO-…) of these RMs, in a stable order."""
+    return await conn.fetch(
+        """
+        select id, owner_id from customers
+         where owner_id = any($1::uuid[]) and external_id like 'DEMO-%'
+         order by external_id
+        """,
+        owner_ids,
+    )
+
+
+async def insert_published_survey(
+    conn: Connection,
+    *,
+    survey_id: uuid.UUID,
+    title: str,
+    audience: str,
+    questions: list[Any],
+    after_template_id: uuid.UUID | None,
+    owner_unit_id: uuid.UUID,
+    author_id: uuid.UUID,
+    published_at: datetime,
+) -> None:
+    """A survey published as version 1 at `published_at`."""
+    await conn.execute(
+        """
+        with survey as (
+            insert into surveys (id, title, audience, status, questions, version,
+                                 after_template_id, owner_unit_id, created_by, created_at,
+                                 updated_at)
+            values ($1, $2, $3, 'published', $4, 1, $5, $6, $7, $8, $8)
+        )
+        insert into survey_versions (survey_id, version, title, audience, questions,
+                                     published_by, published_at)
+        values ($1, 1, $2, $3, $4, $7, $8)
+        """,
+        survey_id, title, audience, questions, after_template_id, owner_unit_id, author_id,
+        published_at,
+    )  # fmt: skip
+
+
+INVITATION_COLUMNS = ("id", "survey_id", "version", "customer_id", "user_id", "rm_id",
+                      "org_unit_id", "sent_by", "sent_at", "expires_at")  # fmt: skip
+RESPONSE_COLUMNS = ("id", "invitation_id", "survey_id", "version", "customer_id", "user_id",
+                    "rm_id", "org_unit_id", "answers", "texts_enc", "submitted_at")  # fmt: skip
+
+
+async def insert_invitations(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Invitations (INVITATION_COLUMNS order) in one statement, so the delivered-count trigger
+    runs once; each customer's also logged as a survey message (the contact cap's record)."""
+    columns: list[Any] = list(zip(*rows, strict=True)) or [() for _ in INVITATION_COLUMNS]
+    await conn.execute(
+        """
+        with invited as (
+            insert into survey_invitations (id, survey_id, version, customer_id, user_id, rm_id,
+                                            org_unit_id, sent_by, sent_at, expires_at)
+            select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::uuid[],
+                                 $6::uuid[], $7::uuid[], $8::uuid[], $9::timestamptz[],
+                                 $10::timestamptz[])
+            returning id, customer_id, sent_at
+        )
+        insert into survey_messages (id, customer_id, invitation_id, kind, seq, created_at)
+        select gen_random_uuid(), i.customer_id, i.id, 'invitation', 0, i.sent_at
+          from invited i
+         where i.customer_id is not null
+        """,
+        *(list(column) for column in columns),
+    )
+
+
+async def insert_responses(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Responses (RESPONSE_COLUMNS order), their invitations marked responded."""
+    columns: list[Any] = list(zip(*rows, strict=True)) or [() for _ in RESPONSE_COLUMNS]
+    await conn.execute(
+        """
+        with answered as (
+            insert into survey_responses (id, invitation_id, survey_id, version, customer_id,
+                                          user_id, rm_id, org_unit_id, answers, texts_enc,
+                                          submitted_at)
+            select r.id, r.invitation_id, r.survey_id, r.version, r.customer_id, r.user_id,
+                   r.rm_id, r.org_unit_id, r.answers::jsonb, r.texts_enc, r.submitted_at
+              from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::uuid[], $6::uuid[],
+                          $7::uuid[], $8::uuid[], $9::text[], $10::bytea[], $11::timestamptz[])
+                   as r (id, invitation_id, survey_id, version, customer_id, user_id, rm_id,
+                         org_unit_id, answers, texts_enc, submitted_at)
+            returning invitation_id, submitted_at
+        )
+        update survey_invitations i set responded_at = a.submitted_at
+          from answered a
+         where i.id = a.invitation_id
+        """,
+        *(list(column) for column in columns),
     )
