@@ -65,8 +65,9 @@ def registry() -> tuple[EncryptedColumns, ...]:
     from push.devices import ENCRYPTED as push_tokens
     from workbench.customers.feeds import ENCRYPTED as personal_data
     from workbench.timeline.service import ENCRYPTED as timeline_texts
+    from workbench.workorders.service import ENCRYPTED as work_order_notes
 
-    return (personal_data, timeline_texts, push_tokens)
+    return (personal_data, timeline_texts, push_tokens, work_order_notes)
 
 
 @dataclass(slots=True)
