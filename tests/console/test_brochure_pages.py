@@ -24,7 +24,7 @@ from tests.console.brochure_data import (
     tiff_image,
 )
 from tests.console.conftest import ORIGIN, csrf_of
-from tests.console.test_pages import console_page, nav_links
+from tests.console.test_pages import MARKETING_NAV, console_page, nav_links
 from tests.helpers import bearer, login
 from tests.tasks_data import unit
 
@@ -91,7 +91,7 @@ async def test_the_list_shows_my_subtrees_brochures_with_filters_search_and_thum
 
     html = console_page(await desk.client.get(LIST), 200)
     text = text_of(html)
-    assert nav_links(html) == ["/console", "/console/brochures", "/console/funnels"]
+    assert nav_links(html) == MARKETING_NAV
     assert 'aria-current="page"' in html.split('href="/console/brochures"')[1][:40]
     for title in ("稳享90天 · 新客专享", "科技成长", "天天盈"):
         assert title in text

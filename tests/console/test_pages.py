@@ -60,6 +60,9 @@ def console_page(response: Any, status: int) -> str:
     return html
 
 
+MARKETING_NAV = ["/console", "/console/brochures", "/console/funnels", "/console/surveys"]
+
+
 def nav_links(html: str) -> list[str]:
     return re.findall(r'<a class="nav-item" href="([^"]+)"', html)
 
@@ -73,8 +76,8 @@ def soon(html: str) -> list[str]:
 async def test_marketing_home_offers_brochures_and_what_comes_next(console):
     await signed_in(console, "marketing")
     html = console_page(await console.get("/console"), 200)
-    assert nav_links(html) == ["/console", "/console/brochures", "/console/funnels"]
-    assert soon(html) == ["问卷与回访"]
+    assert nav_links(html) == MARKETING_NAV
+    assert soon(html) == []
     assert 'class="card card-link" href="/console/brochures"' in html
     assert "上传页面与话术，提交合规审核" in html
     assert "本次登录" in html
@@ -92,8 +95,10 @@ async def test_compliance_home_speaks_of_reviewing(console):
 async def test_branch_head_home_has_no_brochures(console):
     await signed_in(console, "bh.east")
     html = console_page(await console.get("/console"), 200)
-    assert nav_links(html) == ["/console", "/console/funnels"]
-    assert soon(html) == ["问卷与回访", "团队进度", "设备管理"]
+    assert nav_links(html) == [
+        "/console", "/console/funnels", "/console/surveys", "/console/work-orders"
+    ]  # fmt: skip
+    assert soon(html) == ["团队进度", "设备管理"]
     assert "/console/brochures" not in html
     assert "支行负责人 · 东城支行 East Branch" in html
 
@@ -102,9 +107,10 @@ async def test_admin_home_has_every_section(console):
     await signed_in(console, "admin")
     html = console_page(await console.get("/console"), 200)
     assert nav_links(html) == [
-        "/console", "/console/brochures", "/console/funnels", "/console/tracking/filtered"
+        "/console", "/console/brochures", "/console/funnels", "/console/tracking/filtered",
+        "/console/surveys", "/console/work-orders",
     ]  # fmt: skip
-    assert len(soon(html)) == 4
+    assert len(soon(html)) == 3
     assert html.count('class="card ') == len(nav.SECTIONS) - 1
 
 
@@ -131,7 +137,7 @@ async def test_a_page_for_other_roles_does_not_exist_for_this_one(make_console):
     html = console_page(await console.get("/console/probe/team"), 404)
     assert "页面不存在" in html
     assert '<span class="account-name">市场部 Marketing</span>' in html  # in the layout
-    assert nav_links(html) == ["/console", "/console/brochures", "/console/funnels"]
+    assert nav_links(html) == MARKETING_NAV
 
 
 async def test_an_unknown_console_page_is_the_404_page(console):

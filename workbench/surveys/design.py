@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from mobile_contracts.v1 import surveys as wire
@@ -167,6 +168,32 @@ async def version(
     if row is None:
         raise NotFound("survey_version")
     return views.version(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A published version in a survey's history: who published it, when."""
+
+    version: int
+    title: str
+    published_by: str
+    published_at: datetime
+    question_count: int
+
+
+async def history(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> list[Publication]:
+    """Every published version of a survey the caller sees, newest first."""
+    await _visible(conn, caller, survey_id)
+    return [
+        Publication(
+            version=r["version"],
+            title=r["title"],
+            published_by=r["published_by_name"],
+            published_at=r["published_at"],
+            question_count=r["question_count"],
+        )
+        for r in await queries.versions(conn, survey_id)
+    ]
 
 
 async def _visible(

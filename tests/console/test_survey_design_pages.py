@@ -1,0 +1,203 @@
+"""The survey design pages over HTTP, as plain form posts: a marketing officer creates a survey,
+edits its questions, options and skip logic without JSON, is told in Chinese beside each
+question what keeps it from being published, publishes it; branch heads only read."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import post_form, signed_in
+from tests.console.test_pages import console_page, nav_links
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+LIST = "/console/surveys"
+
+
+def editor_fields(title: str, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The editor's form as the page sends it: question rows `q{n}.*`, option rows `o{m}.*`."""
+    fields: dict[str, Any] = {"title": title, "q": []}
+    for n, q in enumerate(questions, 1):
+        p = f"q{n}."
+        fields["q"].append(str(n))
+        fields[p + "order"] = str(q.get("order", n))
+        fields[p + "key"] = q.get("key", "")
+        fields[p + "type"] = q.get("type", "single")
+        fields[p + "text"] = q.get("text", "")
+        if q.get("required"):
+            fields[p + "required"] = "1"
+        if q.get("remove"):
+            fields[p + "remove"] = "1"
+        fields[p + "show_key"] = q.get("show_key", "")
+        fields[p + "show_in"] = q.get("show_in", "")
+        options = [*q.get("options", []), ("", "", "")]  # and a spare left empty
+        fields[p + "o"] = [str(m) for m in range(1, len(options) + 1)]
+        for m, (label, value, tag) in enumerate(options, 1):
+            fields[f"{p}o{m}.label"] = label
+            fields[f"{p}o{m}.value"] = value
+            fields[f"{p}o{m}.tag"] = tag
+    return fields
+
+
+async def create(console: Any, token: str, **fields: str) -> str:
+    """Send the new-survey form; the editor's path it leads to."""
+    body = {"title": "网点服务回访", "audience": "customer", "starter": "nps", **fields}
+    response = await post_form(console, f"{LIST}/new", body, token=token)
+    assert response.status_code == 303, response.text
+    location: str = response.headers["location"]
+    assert re.fullmatch(r"/console/surveys/[0-9a-f-]{36}/edit", location), location
+    return location
+
+
+async def stored(db: Any) -> Any:
+    """The draft's questions as saved."""
+    return json.loads(await db.fetchval("select questions::text from surveys"))
+
+
+def cards(page: str) -> list[str]:
+    """The editor's question cards, in order."""
+    questions = page.split('id="q-list"')[1].split("</ol>")[0]
+    return questions.split('<li class="q-card')[1:]
+
+
+def text(html: str) -> str:
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+async def test_marketing_creates_edits_and_publishes_through_the_pages(console, db):
+    token = await signed_in(console, "marketing")
+    page = console_page(await console.get(LIST), 200)
+    assert "/console/surveys" in nav_links(page)
+    assert "还没有问卷" in page
+    edit = await create(console, token)
+    page = console_page(await console.get(edit), 200)
+    assert "您有多大可能向亲友推荐我行？" in page  # the NPS starter
+    assert "仅当第 1 题回答 0-6 时显示" in text(page)  # its follow-up's logic, in words
+
+    # Questions typed in, not JSON: keys and option values left empty are filled in, and the
+    # skip logic names an option by its label.
+    questions = [
+        {"type": "nps", "text": "您有多大可能向亲友推荐我行？", "required": True},
+        {"type": "single", "text": "您办理的业务是？",
+         "options": [("存款", "", ""), ("理财", "", "理财意向")]},
+        {"type": "rating", "text": "您对理财经理满意吗？", "show_key": "q2", "show_in": "理财"},
+        {"type": "text", "text": "请告诉我们原因", "show_key": "q1", "show_in": "0-6"},
+    ]  # fmt: skip
+    fields = {**editor_fields("网点服务回访", questions), "action": "save"}
+    response = await post_form(console, edit, fields, token=token)
+    assert response.status_code == 303, response.text
+    saved = await stored(db)
+    assert [q["key"] for q in saved] == ["q1", "q2", "q3", "q4"]
+    assert saved[1]["options"] == [
+        {"value": "o1", "label": "存款"}, {"value": "o2", "label": "理财", "tag": "理财意向"}
+    ]  # fmt: skip
+    assert saved[2]["show_if"] == {"key": "q2", "in": ["o2"]}
+    assert saved[3]["show_if"] == {"key": "q1", "in": [0, 1, 2, 3, 4, 5, 6]}
+    page = console_page(await console.get(edit), 200)
+    assert "草稿已保存" in page
+
+    # Publishing a draft whose logic does not hold: saved, not published, told where and why.
+    broken = [questions[2], *questions[:2]]  # the rating now looks at a later question
+    fields = {**editor_fields("网点服务回访", broken), "action": "publish"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    flat = text(page)
+    assert "草稿已保存，但还不能发布" in flat
+    assert "第一题必须总是显示，不能设置显示条件。" in flat
+    assert "显示条件引用了后面的题目“q2”，只能引用排在前面的题目。" in flat
+    first, second, _ = cards(page)  # each flaw beside the question it concerns
+    assert "第一题必须总是显示" in first
+    assert "只能引用排在前面的题目" in first
+    assert "q-flaw" not in second
+    row = await db.fetchrow("select status, version from surveys")
+    assert (row["status"], row["version"]) == ("draft", 0)
+    assert (await stored(db))[0]["text"] == "您对理财经理满意吗？"
+
+    fields = {**editor_fields("网点服务回访", questions), "action": "publish"}
+    response = await post_form(console, edit, fields, token=token)
+    assert response.status_code == 303, response.text
+    page = console_page(await console.get(edit), 200)
+    assert "已发布第 1 版" in page
+    assert "市场部 Marketing" in text(page.split('id="history-title"')[1])  # who published
+    assert (await db.fetchrow("select status, version from surveys"))["version"] == 1
+
+    # Saving it again unchanged and publishing says so; nothing new is published.
+    response = await post_form(console, edit, fields, token=token)
+    assert response.status_code == 303
+    page = console_page(await console.get(edit), 200)
+    assert "草稿与线上版本相同，无需重新发布。" in page
+    assert await db.fetchval("select count(*) from survey_versions") == 1
+    listing = text(console_page(await console.get(LIST), 200))
+    assert "网点服务回访" in listing
+    assert "已发布" in listing
+    assert "第 1 版" in listing
+
+
+async def test_a_question_that_is_not_one_yet_is_said_beside_it_and_nothing_is_saved(console, db):
+    token = await signed_in(console, "marketing")
+    edit = await create(console, token)
+    before = await stored(db)
+    questions = [
+        {"type": "single", "text": "", "options": [("是", "", ""), ("否", "", "")]},
+        {"type": "multi", "text": "您关注哪些产品？", "options": [("", "bad value!", "")]},
+        {"type": "rating", "text": "满意吗？", "show_key": "q1", "show_in": ""},
+    ]
+    fields = {**editor_fields("", questions), "action": "save"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    flat = text(page)
+    assert "还不能保存" in flat
+    assert "请填写问卷标题。" in flat
+    assert "请填写题目内容（最多 500 字）。" in flat
+    assert "每个选项都要填写选项文字。" in flat
+    assert "请填写显示这道题的答案" in flat
+    assert 'value="您关注哪些产品？"' in page  # the form comes back as it was sent
+    assert await stored(db) == before
+
+
+async def test_without_script_questions_are_added_moved_and_removed_by_form(console, db):
+    token = await signed_in(console, "marketing")
+    edit = await create(console, token, starter="blank")
+    questions = [
+        {"type": "single", "text": "第一问", "options": [("是", "", ""), ("否", "", "")]},
+        {"type": "text", "text": "第二问", "order": "1"},  # moved to the top by its number
+        {"type": "text", "text": "不要了", "remove": True},
+    ]
+    added = {**editor_fields("问卷", questions), "action": "add"}
+    page = console_page(await post_form(console, edit, added, token=token), 200)
+    assert len(cards(page)) == 3  # two kept and a new one, nothing saved yet
+    assert "不要了" not in page
+    fields = {**editor_fields("问卷", questions), "action": "save"}
+    assert (await post_form(console, edit, fields, token=token)).status_code == 303
+    saved = await stored(db)
+    assert [q["text"] for q in saved] == ["第二问", "第一问"]
+
+
+async def test_branch_heads_read_published_surveys_and_design_none(console, db):
+    token = await signed_in(console, "marketing")
+    edit = await create(console, token, title="员工脉搏", audience="staff")
+    await post_form(console, edit, {**editor_fields("员工脉搏", [
+        {"type": "rating", "text": "本周工作顺利吗？", "required": True},
+    ]), "action": "publish"}, token=token)  # fmt: skip
+    await create(console, token, title="未发布的草稿")
+    survey_id = edit.split("/")[3]
+
+    await console.post("/console/sign-out", data={"_csrf_token": token},
+                       headers={"Origin": "https://console.test"})  # fmt: skip
+    await signed_in(console, "bh.east")
+    page = console_page(await console.get(LIST), 200)
+    flat = text(page)
+    assert "员工脉搏" in flat
+    assert "未发布的草稿" not in flat
+    assert "新建问卷" not in flat
+    assert f'href="/console/surveys/{survey_id}/versions/1"' in page
+    assert f'href="/console/surveys/{survey_id}/results"' in page
+    assert f'href="/console/surveys/{survey_id}/send"' in page
+    assert f"{survey_id}/edit" not in page
+    version = text(console_page(await console.get(f"{LIST}/{survey_id}/versions/1"), 200))
+    assert "本周工作顺利吗？" in version
+    assert "第 1 版" in version
+    console_page(await console.get(f"{LIST}/new"), 404)
+    console_page(await console.get(edit), 404)

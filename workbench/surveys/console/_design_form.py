@@ -1,0 +1,357 @@
+"""The survey editor's form: questions as form rows and back, without any JSON for the editor.
+
+A question is a row of fields named `q{n}.<field>` (n: the row's number on the page, listed in
+order by the repeated `q` field), its options rows `q{n}.o{m}.<field>`. The rows come back in
+the page's order, then by their `order` number (how a page without script moves one); a ticked
+`remove` drops one; an option row without value and label is an empty spare. A key or option
+value left empty is filled in (q1, q2 ...; o1, o2 ...). Skip logic is a question to look at and
+the answers that show this one, written as option labels or values, or scores and ranges
+("0-6"). What cannot be a question is said in Chinese beside its row; what cannot be published
+(the logic) too, as flaws.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import surveys as wire
+from workbench.surveys import logic
+
+TYPE_LABELS = {
+    wire.QuestionType.SINGLE: "单选",
+    wire.QuestionType.MULTI: "多选",
+    wire.QuestionType.NPS: "NPS 0-10",
+    wire.QuestionType.RATING: "评分 1-5",
+    wire.QuestionType.TEXT: "文本",
+}
+AUDIENCE_LABELS = {wire.Audience.CUSTOMER: "客户", wire.Audience.STAFF: "员工"}
+STATUS_LABELS = {
+    wire.SurveyStatus.DRAFT: "草稿",
+    wire.SurveyStatus.PUBLISHED: "已发布",
+    wire.SurveyStatus.ARCHIVED: "已归档",
+}
+SPARE_OPTIONS = 2  # empty option rows under a choice question, for a page without script
+MAX_ROWS = wire.MAX_QUESTIONS + 20  # rows read from one form at most
+_ROW = re.compile(r"^[0-9]{1,4}$")
+_SEPARATORS = re.compile(r"[,，、;；\s]+")
+_RANGE = re.compile(r"^(\d{1,2})\s*(?:-|~|～|至|到)\s*(\d{1,2})$")
+
+
+@dataclass
+class OptionRow:
+    value: str = ""
+    label: str = ""
+    tag: str = ""
+
+
+@dataclass
+class QuestionRow:
+    """One question as the editor shows it; `problems`: why it is not a question yet;
+    `flaws`: why it cannot be published."""
+
+    row: str
+    key: str = ""
+    type: str = wire.QuestionType.SINGLE.value
+    text: str = ""
+    required: bool = False
+    options: list[OptionRow] = field(default_factory=list)
+    show_key: str = ""
+    show_in: str = ""
+    problems: list[str] = field(default_factory=list)
+    flaws: list[str] = field(default_factory=list)
+
+    @property
+    def is_choice(self) -> bool:
+        return self.type in (wire.QuestionType.SINGLE, wire.QuestionType.MULTI)
+
+
+@dataclass
+class EditorForm:
+    title: str = ""
+    after_template_id: str = ""
+    questions: list[QuestionRow] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # of the whole form
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.problems) or any(q.problems for q in self.questions)
+
+
+# ---- questions -> rows -----------------------------------------------------------------------
+
+
+def rows_of(questions: Sequence[wire.Question]) -> list[QuestionRow]:
+    """The saved questions as editor rows, with their flaws."""
+    rows = [
+        QuestionRow(
+            row=str(n),
+            key=q.key,
+            type=q.type.value,
+            text=q.text,
+            required=q.required,
+            options=[OptionRow(o.value, o.label, o.tag or "") for o in q.options],
+            show_key=q.show_if.key if q.show_if else "",
+            show_in=_answers_text(q.show_if, questions) if q.show_if else "",
+        )
+        for n, q in enumerate(questions, 1)
+    ]
+    mark_flaws(rows, questions)
+    return rows
+
+
+def with_spares(rows: Iterable[QuestionRow]) -> list[QuestionRow]:
+    """Rows with empty option rows under each choice question (to type into without script)."""
+    result = []
+    for q in rows:
+        spares = [OptionRow() for _ in range(SPARE_OPTIONS)] if q.is_choice else []
+        result.append(dataclasses.replace(q, options=[*q.options, *spares]))
+    return result
+
+
+def blank_row(rows: Sequence[QuestionRow]) -> QuestionRow:
+    """A new single-choice question at the end, with a free key and row number."""
+    taken = {q.key for q in rows}
+    number = max((int(q.row) for q in rows), default=0) + 1
+    return QuestionRow(row=str(number), key=_free("q", taken, start=len(rows) + 1))
+
+
+def _answers_text(condition: wire.ShowIf, questions: Sequence[wire.Question]) -> str:
+    """`show_if.in` as the editor writes it: option labels, or scores with ranges folded."""
+    target = next((q for q in questions if q.key == condition.key), None)
+    if target is not None and target.type in logic.CHOICE:
+        labels = {o.value: o.label for o in target.options}
+        return "、".join(labels.get(str(v), str(v)) for v in condition.in_)
+    scores = sorted({v for v in condition.in_ if isinstance(v, int)})
+    others = [str(v) for v in condition.in_ if not isinstance(v, int)]
+    return "、".join([*_ranges(scores), *others])
+
+
+def _ranges(scores: list[int]) -> list[str]:
+    parts: list[str] = []
+    start = previous = None
+    for score in [*scores, None]:
+        if start is not None and (score is None or score != (previous or 0) + 1):
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+            start = None
+        if score is not None and start is None:
+            start = score
+        previous = score
+    return parts
+
+
+# ---- form -> rows -> questions ---------------------------------------------------------------
+
+
+def read_form(data: Any) -> EditorForm:
+    """The editor's rows as posted (removed ones dropped, reordered), nothing checked yet."""
+    form = EditorForm(
+        title=form_text(data, "title").strip(),
+        after_template_id=form_text(data, "after_template_id").strip(),
+    )
+    seen: list[str] = []
+    for row in _all(data, "q"):
+        if _ROW.match(row) and row not in seen and len(seen) < MAX_ROWS:
+            seen.append(row)
+    ordered = []
+    for position, row in enumerate(seen):
+        prefix = f"q{row}."
+        if form_text(data, prefix + "remove"):
+            continue
+        options = []
+        for option_row in _all(data, prefix + "o")[: wire.MAX_OPTIONS + 10]:
+            if not _ROW.match(option_row):
+                continue
+            option_prefix = f"{prefix}o{option_row}."
+            option = OptionRow(
+                value=form_text(data, option_prefix + "value").strip(),
+                label=form_text(data, option_prefix + "label").strip(),
+                tag=form_text(data, option_prefix + "tag").strip(),
+            )
+            if option.value or option.label or option.tag:
+                options.append(option)
+        question = QuestionRow(
+            row=row,
+            key=form_text(data, prefix + "key").strip(),
+            type=form_text(data, prefix + "type").strip() or wire.QuestionType.SINGLE.value,
+            text=form_text(data, prefix + "text").strip(),
+            required=bool(form_text(data, prefix + "required")),
+            options=options,
+            show_key=form_text(data, prefix + "show_key").strip(),
+            show_in=form_text(data, prefix + "show_in").strip(),
+        )
+        # A row moved by its number goes before the row that kept that number.
+        order = _order(form_text(data, prefix + "order"), position)
+        ordered.append((order, order == position + 1, position, question))
+    form.questions = [item[-1] for item in sorted(ordered, key=lambda item: item[:3])]
+    return form
+
+
+def questions_of(form: EditorForm) -> list[wire.Question] | None:
+    """The form's questions (keys and option values filled in), or None when a row is not a
+    question yet (its `problems` say why; the form's too)."""
+    if not form.title:
+        form.problems.append("请填写问卷标题。")
+    elif len(form.title) > 200:
+        form.problems.append("问卷标题最多 200 个字。")
+    if not form.questions:
+        form.problems.append("问卷至少需要一道题。")
+    elif len(form.questions) > wire.MAX_QUESTIONS:
+        form.problems.append(f"一份问卷最多 {wire.MAX_QUESTIONS} 道题。")
+    taken = {q.key for q in form.questions if q.key}
+    for number, q in enumerate(form.questions, 1):
+        if not q.key:
+            q.key = _free("q", taken, start=number)
+            taken.add(q.key)
+        values = {o.value for o in q.options if o.value}
+        for option in q.options:
+            if not option.value and option.label:
+                option.value = _free("o", values, start=1)
+                values.add(option.value)
+    by_key = {q.key: q for q in form.questions}
+    questions = []
+    for q in form.questions:
+        question = _question(q, by_key)
+        if question is not None:
+            questions.append(question)
+    if form.invalid:
+        return None
+    return questions
+
+
+def _question(q: QuestionRow, by_key: Mapping[str, QuestionRow]) -> wire.Question | None:
+    if q.type not in {t.value for t in wire.QuestionType}:
+        q.problems.append("请选择题型。")
+        return None
+    body: dict[str, Any] = {"key": q.key, "type": q.type, "text": q.text, "required": q.required}
+    if q.is_choice:
+        body["options"] = [
+            {"value": o.value, "label": o.label, **({"tag": o.tag} if o.tag else {})}
+            for o in q.options
+        ]
+        if any(not o.label for o in q.options):
+            q.problems.append("每个选项都要填写选项文字。")
+    else:
+        q.options = []  # left from another type: this one takes none
+    if q.show_key:
+        answers = _answers(q.show_in, by_key.get(q.show_key))
+        if not answers:
+            q.problems.append("请填写显示这道题的答案，例如：0-6，或选项文字。")
+        else:
+            body["show_if"] = {"key": q.show_key, "in": answers}
+    try:
+        question = msgspec.convert(body, wire.Question)
+    except msgspec.ValidationError as exc:
+        q.problems.append(_shape_message(str(exc)))
+        return None
+    return None if q.problems else question
+
+
+def _answers(text: str, target: QuestionRow | None) -> list[str | int]:
+    """What `show_in` names: option values (by value or label) of a choice question, scores and
+    ranges of an NPS or rating question; anything else as written (publishing flags it)."""
+    answers: list[str | int] = []
+    for token in (t for t in _SEPARATORS.split(text) if t):
+        if target is not None and target.is_choice:
+            by_label = {o.label: o.value for o in target.options}
+            values = {o.value for o in target.options}
+            answers.append(token if token in values else by_label.get(token, token))
+            continue
+        span = _RANGE.match(token)
+        if span and int(span.group(1)) <= int(span.group(2)):
+            answers.extend(range(int(span.group(1)), int(span.group(2)) + 1))
+        elif token.isascii() and token.isdigit() and len(token) <= 3:
+            answers.append(int(token))
+        else:
+            answers.append(token)
+    unique: list[str | int] = []
+    for answer in answers:
+        if not any(type(answer) is type(u) and answer == u for u in unique):
+            unique.append(answer)
+    return unique[: wire.MAX_OPTIONS]
+
+
+_SHAPE_MESSAGES = (
+    ("$.key", "题目编号须以小写字母开头，只含小写字母、数字和下划线，最多 40 个字符。"),
+    ("$.text", "请填写题目内容（最多 500 字）。"),
+    ("].value", "选项值只能包含字母、数字、下划线、点和短横线，最多 40 个字符。"),
+    ("].label", "选项文字最多 200 字。"),
+    ("].tag", "客户标签最多 20 个字。"),
+    ("$.options", f"一道题最多 {wire.MAX_OPTIONS} 个选项。"),
+    ("$.show_if", "显示条件的答案太多，或写法不对。"),
+)
+
+
+def _shape_message(error: str) -> str:
+    for where, message in _SHAPE_MESSAGES:
+        if where in error:
+            return message
+    return "这道题的内容不完整，请检查。"
+
+
+# ---- logic flaws, in Chinese, beside the questions they concern ------------------------------
+
+
+def mark_flaws(rows: Sequence[QuestionRow], questions: Sequence[wire.Question]) -> list[str]:
+    """Put each publication flaw beside its question; the survey's own flaws are returned."""
+    by_key = {q.key: q for q in questions}
+    survey_flaws = []
+    for flaw in logic.flaws(questions):
+        text = flaw_text(flaw, by_key.get(flaw.key))
+        concerned = [row for row in rows if row.key == flaw.key]
+        if not concerned:
+            survey_flaws.append(text)
+        for row in concerned:
+            if text not in row.flaws:
+                row.flaws.append(text)
+    return survey_flaws
+
+
+def flaw_text(flaw: logic.Flaw, question: wire.Question | None) -> str:
+    """What a flaw means for the marketing officer."""
+    ref = question.show_if.key if question is not None and question.show_if else ""
+    kind = TYPE_LABELS.get(question.type, "") if question is not None else ""
+    texts = {
+        "duplicate_key": f"题目编号“{flaw.key}”重复了，每道题的编号必须不同。",
+        "cycle": "显示条件绕成了一个圈：这道题最终取决于它自己。",
+        "unknown_reference": f"显示条件引用的题目“{ref}”不存在。",
+        "forward_reference": f"显示条件引用了后面的题目“{ref}”，只能引用排在前面的题目。",
+        "unusable_reference": f"“{ref}”是文本题，不能作为显示条件。",
+        "unknown_value": f"显示条件中的答案不在“{ref}”的选项或分数范围内。",
+        "too_few_options": "选择题至少需要 2 个选项。",
+        "duplicate_option": "有两个选项的值相同。",
+        "options_not_allowed": f"{kind}题不设选项。",
+        "no_start": "第一题必须总是显示，不能设置显示条件。",
+    }
+    return texts.get(flaw.code, flaw.detail)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _free(prefix: str, taken: set[str], *, start: int) -> str:
+    number = max(start, 1)
+    while f"{prefix}{number}" in taken:
+        number += 1
+    return f"{prefix}{number}"
+
+
+def _order(text: str, position: int) -> int:
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else position + 1
+
+
+def form_text(data: Any, name: str) -> str:
+    """A form field's text (empty when missing or a file)."""
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _all(data: Any, name: str) -> list[str]:
+    values = data.getall(name, []) if hasattr(data, "getall") else [data.get(name)]
+    return [v for v in values if isinstance(v, str)]
