@@ -96,6 +96,8 @@ async def results_page(
             "period_chips": _period_chips(base, filters, tz=tz),
             "units": [{"id": u["id"], "label": "　" * u["level"] + u["name"]} for u in root_units],
             "headline": _headline(found),
+            "has_nps": any(q.type is QuestionType.NPS for q in found.questions),
+            "has_csat": any(q.type is QuestionType.RATING for q in found.questions),
             "by_unit": [
                 {**_headline(row), "row": row, "href": f"{base}?{_with_unit(filters, row)}"}
                 for row in found.by_unit or []
@@ -160,6 +162,7 @@ async def answers_page(
                 }
                 for item in items
             ],
+            "staff": results.STAFF,
             "back_href": f"{base}?{filters.query()}",
             "next_href": f"{base}/answers?{filters.query(**keep, cursor=next_cursor)}"
             if next_cursor
