@@ -189,6 +189,7 @@ async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
     from workbench.seed import seed_demo_bank, seed_demo_customers, seed_demo_tasks
     from workbench.shares.demo import seed_demo_shares_from_settings
     from workbench.surveys.demo import seed_demo_surveys_from_settings
+    from workbench.workorders.demo import seed_demo_work_orders_from_settings
 
     await migrate.migrate(settings.database_url)
     pool = await create_pool(settings.database_url, max_size=2)
@@ -199,7 +200,8 @@ async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
             added |= await seed_demo_tasks(conn, tz=settings.bank_timezone)
             added |= await seed_demo_brochures_from_settings(conn, settings)
             added |= await seed_demo_shares_from_settings(conn, settings)
-            return added | await seed_demo_surveys_from_settings(conn, settings)
+            added |= await seed_demo_surveys_from_settings(conn, settings)
+            return added | await seed_demo_work_orders_from_settings(conn, settings)
     finally:
         await pool.close()
 

@@ -197,11 +197,14 @@ async def apply_rule(
     cipher: FieldCipher,
     rule: queries.Record,
     after: uuid.UUID | None,
-    limit: int = APPLY_CHUNK,
+    limit: int | None = None,
     now: datetime | None = None,
+    as_of_submission: bool = False,
 ) -> tuple[int, uuid.UUID | None]:
     """Apply a rule to one chunk of its survey's past responses (id order after `after`):
-    (work orders opened, the last response id seen or None when there are no more)."""
+    (work orders opened, the last response id seen or None when there are no more).
+    `as_of_submission`: open each as if the rule had been live when it was answered (the demo)."""
+    limit = limit or APPLY_CHUNK
     rows = await queries.responses_without_work_order(
         conn, rule["survey_id"], after=after, limit=limit
     )
@@ -217,7 +220,8 @@ async def apply_rule(
             question, op=rule["op"], value=rule["value"], answers=row["answers"], texts=texts
         ):
             continue
-        if await open_work_order(conn, rule=rule, response=row, now=now or datetime.now(UTC)):
+        at = row["submitted_at"] if as_of_submission else now or datetime.now(UTC)
+        if await open_work_order(conn, rule=rule, response=row, now=at):
             opened += 1
     last = rows[-1]["id"] if len(rows) == limit else None
     return opened, last

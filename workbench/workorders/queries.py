@@ -496,3 +496,17 @@ async def upsert_root_cause(conn: Connection, *, code: str, label: str, active: 
     )
     assert row is not None
     return row
+
+
+async def work_orders_of_rule(conn: Connection, rule_id: uuid.UUID) -> list[Record]:
+    """A rule's work orders, oldest first, with their assignee's role and unit (the demo)."""
+    return await conn.fetch(
+        """
+        select w.id, w.created_at, w.assignee_id, a.role, a.org_unit_id
+          from work_orders w
+          join users a on a.id = w.assignee_id
+         where w.rule_id = $1
+         order by w.created_at, w.id
+        """,
+        rule_id,
+    )
