@@ -1,0 +1,183 @@
+"""The work-order pages of the console: the list (branch head: their subtree; overdue ones lead,
+with how late), a work order with its answer (customer masked) and events, the forms that move
+it on through the work-order service (a close without a root cause is a message; CSRF like every
+console form), another branch's head gets the 404 page; the admin's alert rules (add one, apply
+it to past answers) and root causes. A real browser takes the list and a work order at tablet
+size (tests/artifacts/console/)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import post_form, signed_in
+from tests.console.test_pages import console_page
+from tests.customers_data import customer_row, feed, headers_of
+from tests.sync.test_work_order_sync import Desk, answer, open_desk
+from workbench.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+LIST = "/console/work-orders"
+
+
+@pytest.fixture
+async def desk(console: Any, db: Any, settings: Settings) -> Desk:
+    """rm01's customer's low score: one work order, made overdue by two hours."""
+    found = await open_desk(console, db, settings)
+    await db.execute(
+        "update work_orders set due_at = now() - interval '2 hours 5 minutes' where id = $1",
+        found.order,
+    )
+    return found
+
+
+async def state_of(db: Any, order: uuid.UUID) -> str:
+    state: str = await db.fetchval("select state from work_orders where id = $1", order)
+    return state
+
+
+async def test_the_branch_head_works_a_work_order_through_the_forms(
+    console: Any, db: Any, desk: Desk
+) -> None:
+    token = await signed_in(console, "bh.east")
+    html = console_page(await console.get(LIST), 200)
+    assert f'href="{LIST}/{desk.order}"' in html
+    assert "司马光明" not in html  # masked
+    assert "到店服务回访" in html
+    assert "已逾期 2 小时" in html
+    assert "wo-row-late" in html
+    overdue_only = console_page(await console.get(f"{LIST}?state=active&overdue=1"), 200)
+    assert f"{LIST}/{desk.order}" in overdue_only
+    closed_only = console_page(await console.get(f"{LIST}?state=closed"), 200)
+    assert f'{LIST}/{desk.order}"' not in closed_only
+    assert "没有符合条件的工单" in closed_only
+
+    page = console_page(await console.get(f"{LIST}/{desk.order}"), 200)
+    assert "司马光明" not in page
+    assert "柜台排队一个小时" in page  # the handler reads the customer's words
+    assert "命中预警规则" in page
+    assert "预警规则生成工单" in page
+    assert "开始处理" in page
+
+    path = f"{LIST}/{desk.order}/transition"
+    refused = await post_form(console, path, {"to": "in_progress", "note": "x"}, token=None)
+    assert refused.status_code == 403
+    assert await state_of(db, desk.order) == "open"
+
+    started = await post_form(
+        console, path, {"to": "in_progress", "note": "已致电客户"}, token=token
+    )
+    assert started.status_code == 303
+    assert started.headers["location"] == f"{LIST}/{desk.order}"
+    assert await state_of(db, desk.order) == "in_progress"
+    moved = await post_form(console, path, {"to": "resolved", "note": "已加开窗口"}, token=token)
+    assert moved.status_code == 303
+
+    no_cause = await post_form(console, path, {"to": "closed", "note": "结案"}, token=token)
+    html = console_page(no_cause, 422)
+    assert "关闭工单需要选择根本原因" in html
+    assert "结案" in html  # the note as it was sent
+    assert await state_of(db, desk.order) == "resolved"
+    closed = await post_form(
+        console, path, {"to": "closed", "note": "结案", "root_cause": "wait_time"}, token=token
+    )
+    assert closed.status_code == 303
+    assert await state_of(db, desk.order) == "closed"
+    page = console_page(await console.get(f"{LIST}/{desk.order}"), 200)
+    assert "等候时间过长" in page
+    assert "已致电客户" in page
+    assert "工单已关闭，处理记录保留备查" in page
+
+    stale = await post_form(console, path, {"to": "resolved", "note": "again"}, token=token)
+    assert "工单状态已变化" in console_page(stale, 409)
+
+
+async def test_another_branch_head_gets_the_404_page(console: Any, db: Any, desk: Desk) -> None:
+    token = await signed_in(console, "bh.west")
+    assert f"{LIST}/{desk.order}" not in console_page(await console.get(LIST), 200)
+    console_page(await console.get(f"{LIST}/{desk.order}"), 404)
+    moved = await post_form(
+        console, f"{LIST}/{desk.order}/transition", {"to": "in_progress", "note": "x"}, token=token
+    )
+    console_page(moved, 404)
+    assert await state_of(db, desk.order) == "open"
+    console_page(await console.get(f"{LIST}/rules"), 404)  # admins only
+
+
+async def test_the_admin_adds_a_rule_applies_it_and_keeps_root_causes(
+    console: Any, db: Any, settings: Settings, desk: Desk
+) -> None:
+    # A past answer of rm05's customer that no rule caught (a 7).
+    assert await answer(db, settings, desk.survey, desk.customers["C-5"], nps=7) is None
+    token = await signed_in(console, "admin")
+    html = console_page(await console.get(f"{LIST}/rules"), 200)
+    assert "应用到历史回答" in html
+    assert f'value="{desk.survey}:nps"' in html
+
+    bad = await post_form(console, f"{LIST}/rules", {
+        "question": f"{desk.survey}:nps", "op": "lte", "value": "12", "assign_to": "owner_rm",
+        "sla_hours": "24", "sla_kind": "hours",
+    }, token=token)  # fmt: skip
+    assert "请选择问卷题目" in console_page(bad, 422)
+    added = await post_form(console, f"{LIST}/rules", {
+        "question": f"{desk.survey}:nps", "op": "lte", "value": "8", "assign_to": "branch_head",
+        "sla_hours": "8", "sla_kind": "business_hours",
+    }, token=token)  # fmt: skip
+    assert added.status_code == 303
+    rule = await db.fetchval("select id from alert_rules where sla_kind = 'business_hours'")
+    applied = await post_form(console, f"{LIST}/rules/{rule}/apply", token=token)
+    assert applied.status_code == 303
+    page = console_page(await console.get(f"{LIST}/rules"), 200)
+    assert "新生成 1 张工单" in page
+    assert await db.fetchval("select count(*) from work_orders") == 2
+    again = await post_form(console, f"{LIST}/rules/{rule}/apply", token=token)
+    assert again.status_code == 303
+    assert "新生成 0 张工单" in console_page(await console.get(f"{LIST}/rules"), 200)
+
+    causes = f"{LIST}/root-causes"
+    assert "等候时间过长" in console_page(await console.get(causes), 200)
+    new = await post_form(
+        console, causes, {"code": "queue_system", "label": "排队叫号系统故障", "active": "1"},
+        token=token,
+    )  # fmt: skip
+    assert new.status_code == 303
+    off = await post_form(console, causes, {"code": "wait_time", "label": "等候时间过长"},
+                          token=token)  # fmt: skip
+    assert off.status_code == 303
+    active = dict(await db.fetch("select code, active from work_order_root_causes"))
+    assert active["queue_system"] is True
+    assert active["wait_time"] is False
+    assert "代码用小写英文字母" in console_page(
+        await post_form(console, causes, {"code": "Bad Code", "label": "x"}, token=token), 422
+    )
+
+
+async def test_the_list_and_a_work_order_on_a_tablet(
+    client: Any, db: Any, settings: Settings, page: Any, sign_in: Any, shot: Any
+) -> None:
+    desk = await open_desk(client, db, settings)
+    await db.execute(
+        "update work_orders set due_at = now() - interval '3 hours 20 minutes' where id = $1",
+        desk.order,
+    )
+    admin = await headers_of(client, "admin")
+    await feed(
+        client, admin, "customers", [customer_row("C-3", name="欧阳娜娜", owner="rm03", seq=3)]
+    )
+    c3 = await db.fetchval("select id from customers where external_id = 'C-3'")
+    second = await answer(db, settings, desk.survey, c3, nps=2,
+                          comment="理财经理解释不清楚，产品风险和宣传不一致")  # fmt: skip
+    assert second is not None
+    await sign_in(page, "bh.east")
+    await page.goto(LIST)
+    await page.get_by_text("已逾期 3 小时").wait_for()
+    await shot(page, "work-orders", sizes=("tablet-portrait",))
+    await page.locator(f'a.row-title[href="{LIST}/{desk.order}"]').click()
+    await page.get_by_text("触发预警的回答").wait_for()
+    await page.get_by_label("处理说明").fill("已致电客户致歉，约定周五到网点面谈")
+    await shot(page, "work-order", sizes=("tablet-portrait",))
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="提交").click()
+    await page.get_by_text("工单已进入处理中").wait_for()

@@ -1,0 +1,228 @@
+"""Admin pages of work orders: the alert rules (add one, apply one to past answers) and the list
+of root causes a work order is closed with. Everything goes through the rules and work-order
+services; a refusal is a message on the page with the form as it was sent."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from redis.exceptions import RedisError
+
+from mobile_contracts.v1 import workorders as wire
+from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.surveys import Question, QuestionType
+from workbench.console import Console, visible_to
+from workbench.db import Connection
+from workbench.errors import DomainError
+from workbench.http.deps import CurrentCaller, Db
+from workbench.ids import uuid7
+from workbench.workorders import jobs, rules, service
+from workbench.workorders.console import queries
+from workbench.workorders.console._shared import (
+    ASSIGN_LABELS,
+    LIST_PATH,
+    MESSAGES,
+    OP_LABELS,
+    SLA_LABELS,
+    text,
+)
+
+log = logging.getLogger("workbench.workorders.console")
+ADMIN = (Role.ADMIN,)
+RULES_PATH = f"{LIST_PATH}/rules"
+CAUSES_PATH = f"{LIST_PATH}/root-causes"
+TYPE_LABELS = {
+    QuestionType.NPS: "NPS 0–10",
+    QuestionType.RATING: "评分 1–5",
+    QuestionType.SINGLE: "单选",
+    QuestionType.MULTI: "多选",
+    QuestionType.TEXT: "文本",
+}
+
+
+async def _surveys(db: Connection) -> list[dict[str, Any]]:
+    """Published surveys with the questions a rule may name."""
+    out = []
+    for r in await queries.rule_surveys(db):
+        questions = msgspec.convert(r["questions"], list[Question])
+        out.append({"id": str(r["id"]), "title": r["title"], "audience": r["audience"],
+                    "questions": questions})  # fmt: skip
+    return out
+
+
+async def _rules_page(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    console: Console,
+    *,
+    error: str | None = None,
+    sent: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    surveys = await _surveys(db)
+    titles = {s["id"]: s["title"] for s in surveys}
+    texts = {(s["id"], q.key): q.text for s in surveys for q in s["questions"]}
+    items = [
+        {
+            "r": r,
+            "survey": titles.get(str(r.survey_id), "（未发布的问卷）"),
+            "question": texts.get((str(r.survey_id), r.question_key), r.question_key),
+            "op": OP_LABELS[r.op],
+            "assign": ASSIGN_LABELS[r.assign_to],
+            "sla": SLA_LABELS[r.sla_kind],
+        }
+        for r in await rules.list_rules(db, survey_id=None)
+    ]
+    return console.render(
+        "workorders/rules.html",
+        {
+            "items": items,
+            "surveys": surveys,
+            "type_labels": TYPE_LABELS,
+            "ops": OP_LABELS,
+            "assign_labels": ASSIGN_LABELS,
+            "sla_labels": SLA_LABELS,
+            "error": error,
+            "sent": sent or {"sla_hours": "24"},
+        },
+        status=status,
+    )
+
+
+@get(RULES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:alert-rules")
+async def rule_list(request: Request[Any, Any, Any], db: Db, console: Console) -> Response[Any]:
+    """Alert rules, with the form to add one."""
+    return await _rules_page(request, db, console)
+
+
+def _rule_value(raw: str) -> int | str:
+    return int(raw) if raw.isdigit() and len(raw) <= 2 else raw
+
+
+@post(RULES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:alert-rule-add")
+async def add_rule(
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
+) -> Response[Any]:
+    """Add a rule on a question of a published survey (rules.create)."""
+    form = await request.form()
+    names = ("question", "op", "value", "assign_to", "sla_hours", "sla_kind")
+    sent = {name: text(form, name, 200) for name in names}
+    survey_id, _, key = sent["question"].partition(":")
+    try:
+        rule = msgspec.convert(
+            {
+                "survey_id": survey_id, "question_key": key, "op": sent["op"],
+                "value": _rule_value(sent["value"]), "assign_to": sent["assign_to"],
+                "sla_hours": int(sent["sla_hours"]) if sent["sla_hours"].isdigit() else 0,
+                "sla_kind": sent["sla_kind"],
+            },
+            wire.AlertRuleCreate,
+        )  # fmt: skip
+    except msgspec.ValidationError:
+        return await _rules_page(
+            request, db, console, sent=sent, status=422,
+            error="请选择问卷题目、条件和分派对象，填写条件值和 1–8760 之间的处理时限（小时）。",
+        )  # fmt: skip
+    try:
+        async with db.transaction():
+            await rules.create(db, caller=caller, request=rule)
+    except DomainError as exc:
+        message = MESSAGES.get(exc.code, "规则未保存，请检查后重试。")
+        return await _rules_page(request, db, console, sent=sent, status=exc.status,
+                                 error=message)  # fmt: skip
+    return console.redirect(
+        RULES_PATH, flash="规则已添加：之后的回答命中即生成工单。历史回答可点“应用到历史回答”。"
+    )
+
+
+@post(
+    RULES_PATH.removeprefix("/console") + "/{rule_id:uuid}/apply",
+    opt=visible_to(*ADMIN),
+    name="console:alert-rule-apply",
+)
+async def apply_rule(
+    request: Request[Any, Any, Any], db: Db, console: Console, rule_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    """Apply a rule to its survey's past answers (rules.apply): now for a few, else queued."""
+    state = request.app.state
+    prefix = state.settings.redis_prefix
+
+    async def enqueue() -> None:
+        try:
+            await state.redis.enqueue_job(
+                jobs.APPLY_JOB, str(rule_id), _job_id=f"{prefix}workorders:apply:{uuid7()}"
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("could not queue applying an alert rule: %s", type(exc).__name__)
+
+    try:
+        async with db.transaction():
+            applied = await rules.apply(db, vault=state.vault, rule_id=rule_id, enqueue=enqueue)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return console.redirect(RULES_PATH, flash=MESSAGES.get(exc.code, exc.title), kind="error")
+    if applied.queued:
+        done = f"共 {applied.responses} 份历史回答，已交给后台处理；新工单会陆续出现在工单列表。"
+    else:
+        done = (
+            f"已检查 {applied.responses} 份历史回答，新生成 {applied.opened} 张工单"
+            "（已有工单的回答不会重复生成）。"
+        )
+    return console.redirect(RULES_PATH, flash=done)
+
+
+# ---- root causes ---------------------------------------------------------------------------------
+
+
+async def _causes_page(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    console: Console,
+    *,
+    error: str | None = None,
+    sent: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    causes = await service.root_causes(db, include_inactive=True)
+    return console.render(
+        "workorders/root_causes.html",
+        {"causes": causes, "error": error, "sent": sent or {}},
+        status=status,
+    )
+
+
+@get(CAUSES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:root-causes")
+async def root_cause_list(
+    request: Request[Any, Any, Any], db: Db, console: Console
+) -> Response[Any]:
+    """The root causes a work order may be closed with: rename, (de)activate, add."""
+    return await _causes_page(request, db, console)
+
+
+@post(CAUSES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:root-cause-save")
+async def save_root_cause(
+    request: Request[Any, Any, Any], db: Db, console: Console
+) -> Response[Any]:
+    """Add a root cause, or rename or (de)activate one (same code)."""
+    form = await request.form()
+    sent = {name: text(form, name, 200) for name in ("code", "label", "active")}
+    try:
+        cause = msgspec.convert(
+            {"code": sent["code"], "label": sent["label"], "active": sent["active"] == "1"},
+            wire.RootCauseCreate,
+        )
+    except msgspec.ValidationError:
+        return await _causes_page(
+            request, db, console, sent=sent, status=422,
+            error="代码用小写英文字母、数字和下划线（字母开头，最多 40 个字符），名称 1–100 个字。",
+        )  # fmt: skip
+    async with db.transaction():
+        saved = await service.save_root_cause(db, cause=cause)
+    state = "已启用" if saved.active else "已停用（已用它关闭的工单保持不变）"
+    return console.redirect(CAUSES_PATH, flash=f"“{saved.label}”{state}。")

@@ -1,0 +1,267 @@
+"""The work-order list (filters: state, overdue, unit, assignee), a work order with its answer and
+events, and the forms that move it on through the work-order service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from mobile_contracts.v1 import workorders as wire
+from workbench.access import Caller
+from workbench.console import Console, visible_to
+from workbench.db import Connection
+from workbench.errors import DomainError, NotFound
+from workbench.http.deps import CurrentCaller, Db
+from workbench.pagination import decode_cursor, encode_cursor
+from workbench.workorders import service
+from workbench.workorders.console import queries
+from workbench.workorders.console._shared import (
+    DONE,
+    EVENT_LABELS,
+    LIST_PATH,
+    MESSAGES,
+    ROLES,
+    STATE_LABELS,
+    STEPS,
+    State,
+    how_late,
+    shown_customer,
+    text,
+    time_left,
+)
+
+PAGE_ROWS = 30
+# The state chips: key -> (label, states shown).
+STATE_FILTERS: dict[str, tuple[str, list[str]]] = {
+    "active": ("未完成", ["open", "in_progress"]),
+    "open": ("待处理", ["open"]),
+    "in_progress": ("处理中", ["in_progress"]),
+    "resolved": ("已解决", ["resolved"]),
+    "closed": ("已关闭", ["closed"]),
+    "all": ("全部", ["open", "in_progress", "resolved", "closed"]),
+}
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _scope_root(caller: Caller) -> uuid.UUID | None:
+    return caller.scope_root
+
+
+@get(LIST_PATH.removeprefix("/console"), opt=visible_to(*ROLES), name="console:work-orders")
+async def work_order_list(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    state_filter: Annotated[str | None, QueryParameter(name="state", max_length=20)] = None,
+    overdue: FromQuery[str | None] = None,
+    unit: FromQuery[str | None] = None,
+    assignee: FromQuery[str | None] = None,
+    cursor: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """Work orders of the caller's subtree (an admin: all), soonest due first, filtered."""
+    now = datetime.now(UTC)
+    chosen = state_filter if state_filter in STATE_FILTERS else "active"
+    only_overdue = overdue == "1"
+    root = _scope_root(caller)
+    units = await queries.units(db, root)
+    people = await queries.assignees(db, root)
+    unit_id = _uuid(unit) if _uuid(unit) in {u["id"] for u in units} else None
+    assignee_id = _uuid(assignee) if _uuid(assignee) in {p["id"] for p in people} else None
+    try:
+        after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    except DomainError:
+        after = None  # a cursor mangled in the address bar: the first page
+    found = await queries.work_order_page(
+        db, user_id=caller.user_id, scope_root=root, states=STATE_FILTERS[chosen][1],
+        overdue_at=now if only_overdue else None, unit_id=unit_id, assignee_id=assignee_id,
+        after=after, limit=PAGE_ROWS + 1,
+    )  # fmt: skip
+    more, found = len(found) > PAGE_ROWS, found[:PAGE_ROWS]
+    rows = await service.rows_by_id(
+        db, vault=request.app.state.vault, role=caller.role,
+        work_order_ids=[r["id"] for r in found], now=now,
+    )  # fmt: skip
+    by_id = {r.id: r for r in rows}
+    unit_names = {u["id"]: u["name"] for u in units}
+    filters = {
+        "state": chosen,
+        "overdue": "1" if only_overdue else "",
+        "unit": str(unit_id or ""),
+        "assignee": str(assignee_id or ""),
+    }
+    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    next_url = None
+    if more:
+        last = found[-1]
+        next_url = f"{LIST_PATH}?{query}&cursor={encode_cursor([last['due_at'], last['id']])}"
+    return console.render(
+        "workorders/list.html",
+        {
+            "items": [_item(by_id[r["id"]], unit_names, now) for r in found if r["id"] in by_id],
+            "filters": filters,
+            "state_chips": [
+                {
+                    "label": label,
+                    "href": f"{LIST_PATH}?"
+                    + "&".join(f"{k}={v}" for k, v in {**filters, "state": key}.items() if v),
+                    "current": key == chosen,
+                }
+                for key, (label, _) in STATE_FILTERS.items()
+            ],
+            "units": [
+                {"id": str(u["id"]), "name": u["name"], "depth": _depth(u["path"], units)}
+                for u in units
+            ],
+            "people": [{"id": str(p["id"]), "name": p["name"]} for p in people],
+            "filtered": bool(only_overdue or unit_id or assignee_id or chosen != "active"),
+            "next_url": next_url,
+            "first_url": f"{LIST_PATH}?{query}" if after else None,
+        },
+    )
+
+
+def _depth(path: str, units: list[Any]) -> int:
+    top: int = min(u["path"].count("/") for u in units)
+    return path.count("/") - top
+
+
+def _item(row: wire.WorkOrderRow, unit_names: dict[uuid.UUID, str], now: datetime) -> Any:
+    return {
+        "row": row,
+        "who": shown_customer(row.customer, row.customer_id is not None),
+        "state_label": STATE_LABELS[row.state],
+        "unit": unit_names.get(row.org_unit_id, ""),
+        "late": how_late(row.due_at, now) if row.overdue else "",
+        "left": time_left(row.due_at, now)
+        if row.state in (State.OPEN, State.IN_PROGRESS) and not row.overdue
+        else "",
+    }
+
+
+# ---- a work order ------------------------------------------------------------------------------
+
+
+@get(
+    LIST_PATH.removeprefix("/console") + "/{work_order_id:uuid}",
+    opt=visible_to(*ROLES),
+    name="console:work-order",
+)
+async def work_order_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    work_order_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """A work order: the answer that opened it, what happened since, and the next steps."""
+    return await _detail(request, db, caller, console, work_order_id)
+
+
+async def _detail(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    console: Console,
+    work_order_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    sent: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    now = datetime.now(UTC)
+    order = await service.detail(
+        db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id, now=now
+    )
+    causes = await service.root_causes(db, include_inactive=True)
+    labels = {c.code: c.label for c in causes}
+    return console.render(
+        "workorders/detail.html",
+        {
+            "o": order,
+            "who": shown_customer(order.customer, order.customer_id is not None)
+            if order.customer_id
+            else order.respondent or "员工",
+            "state_label": STATE_LABELS[order.state],
+            "late": how_late(order.due_at, now) if order.overdue else "",
+            "left": time_left(order.due_at, now)
+            if order.state in (State.OPEN, State.IN_PROGRESS) and not order.overdue
+            else "",
+            "steps": [
+                {"to": to.value, "label": label, "kind": kind}
+                for to, label, kind in STEPS[order.state]
+            ],
+            "causes": [c for c in causes if c.active],
+            "cause_labels": labels,
+            "events": [_event(e, labels) for e in reversed(order.events)],
+            "error": error,
+            "sent": sent or {},
+        },
+        status=status,
+    )
+
+
+def _event(event: wire.WorkOrderEvent, causes: dict[str, str]) -> dict[str, Any]:
+    if event.kind == "transition" and event.to_state is not None:
+        what = f"{STATE_LABELS.get(event.from_state, '') if event.from_state else ''} → " \
+               f"{STATE_LABELS[event.to_state]}"  # fmt: skip
+    elif event.kind == "escalated":
+        what = f"逾期升级至第 {event.data.get('level', '?')} 级"
+    else:
+        what = EVENT_LABELS.get(event.kind, event.kind)
+    return {
+        "e": event,
+        "what": what,
+        "who": event.actor or "系统",
+        "cause": causes.get(event.root_cause or "", event.root_cause),
+    }
+
+
+@post(
+    LIST_PATH.removeprefix("/console") + "/{work_order_id:uuid}/transition",
+    opt=visible_to(*ROLES),
+    name="console:work-order-transition",
+)
+async def move_work_order(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    work_order_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Move the work order on with a note (the service's transition, in a savepoint)."""
+    form = await request.form()
+    sent = {name: text(form, name) for name in ("to", "note", "root_cause")}
+    try:
+        step = msgspec.convert(
+            {"to": sent["to"], "note": sent["note"], "root_cause": sent["root_cause"] or None},
+            wire.WorkOrderTransition,
+        )
+    except msgspec.ValidationError:
+        message = "请填写处理说明（最多 2000 字）。" if sent["to"] else "请选择下一步操作。"
+        return await _detail(request, db, caller, console, work_order_id, error=message,
+                             sent=sent, status=422)  # fmt: skip
+    try:
+        async with db.transaction():
+            await service.transition(
+                db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,
+                to=step.to, note=step.note, root_cause=step.root_cause,
+            )  # fmt: skip
+    except NotFound:
+        raise
+    except DomainError as exc:
+        message = MESSAGES.get(exc.code, "操作未完成，请查看工单的最新状态后重试。")
+        return await _detail(request, db, caller, console, work_order_id, error=message,
+                             sent=sent, status=exc.status)  # fmt: skip
+    return console.redirect(f"{LIST_PATH}/{work_order_id}", flash=DONE[step.to.value])
