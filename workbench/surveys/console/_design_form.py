@@ -297,19 +297,20 @@ def _shape_message(error: str) -> str:
 # ---- logic flaws, in Chinese, beside the questions they concern ------------------------------
 
 
-def mark_flaws(rows: Sequence[QuestionRow], questions: Sequence[wire.Question]) -> list[str]:
-    """Put each publication flaw beside its question; the survey's own flaws are returned."""
+def mark_flaws(rows: Sequence[QuestionRow], questions: Sequence[wire.Question]) -> None:
+    """Put each publication flaw beside the question (row) it concerns."""
     by_key = {q.key: q for q in questions}
-    survey_flaws = []
     for flaw in logic.flaws(questions):
         text = flaw_text(flaw, by_key.get(flaw.key))
-        concerned = [row for row in rows if row.key == flaw.key]
-        if not concerned:
-            survey_flaws.append(text)
-        for row in concerned:
-            if text not in row.flaws:
+        for row in rows:
+            if row.key == flaw.key and text not in row.flaws:
                 row.flaws.append(text)
-    return survey_flaws
+
+
+def unplaced_flaws(questions: Sequence[wire.Question]) -> list[str]:
+    """The flaws of no question in particular (shown above the questions)."""
+    keys = {q.key for q in questions}
+    return [flaw_text(f, None) for f in logic.flaws(questions) if f.key not in keys]
 
 
 def flaw_text(flaw: logic.Flaw, question: wire.Question | None) -> str:

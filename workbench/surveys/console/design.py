@@ -235,7 +235,7 @@ async def edit_survey(
         after_template_id=str(survey.after_template_id or ""),
         questions=editor.rows_of(survey.questions),
     )
-    survey_flaws = editor.mark_flaws([], survey.questions)
+    survey_flaws = editor.unplaced_flaws(survey.questions)
     return await _editor(db, caller, console, survey, form, survey_flaws=survey_flaws)
 
 
@@ -294,7 +294,7 @@ async def save_survey(
         )
         return await _editor(
             db, caller, console, survey, saved,
-            survey_flaws=editor.mark_flaws([], survey.questions),
+            survey_flaws=editor.unplaced_flaws(survey.questions),
             alert="草稿已保存，但还不能发布：请先修改下面标出的问题。", status=422,
         )  # fmt: skip
     except DomainError as exc:
