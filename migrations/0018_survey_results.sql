@@ -4,6 +4,11 @@
 -- Every count is keyed by the day its INVITATION was sent (the bank's day) and the invitation's
 -- org unit: a period picks the invitations sent in it, with their answers whenever they came.
 -- So no period shows more responses than invitations, nor more answers than responses.
+--
+-- Each count is kept for the invitation's unit AND every unit above it (team, sub-branch,
+-- branch, head office: the ids in its `path`), so the results of any subtree read the rows of
+-- its root alone: days x values, whatever the size of the subtree. (Counts stay with the units
+-- above the invitation's unit when it was counted, should a unit later move in the tree.)
 
 -- The bank's day of a moment. The bank's time zone is Asia/Shanghai unless the database sets
 -- another (`alter database ... set workbench.bank_timezone = '...'`, matching
@@ -14,16 +19,15 @@ language sql stable parallel safe as $$
                                      'Asia/Shanghai'))::date
 $$;
 
--- Invitations sent and answered, per survey, unit and day.
+-- Invitations sent and answered, per survey, unit (with its subtree) and day.
 create table survey_tallies (
     survey_id    uuid not null,
-    day          date not null,
     org_unit_id  uuid not null,
+    day          date not null,
     delivered    int not null default 0 check (delivered >= 0),
     responded    int not null default 0 check (responded >= 0),
-    primary key (survey_id, day, org_unit_id)
+    primary key (survey_id, org_unit_id, day)
 );
-create index survey_tallies_unit on survey_tallies (survey_id, org_unit_id, day);
 
 -- Answers per question and value, per survey, unit and day. `value` is the answer as stored
 -- (an option's value, or the score's digits; each option of a multi answer counts once); the
@@ -33,29 +37,25 @@ create table survey_value_tallies (
     survey_id     uuid not null,
     question_key  text not null,
     value         text not null,
-    day           date not null,
     org_unit_id   uuid not null,
+    day           date not null,
     count         int not null check (count >= 0),
-    primary key (survey_id, day, org_unit_id, question_key, value)
+    primary key (survey_id, org_unit_id, day, question_key, value)
 );
--- A branch's or a unit's results read their units' rows; the whole bank reads the day range.
-create index survey_value_tallies_unit
-    on survey_value_tallies (survey_id, org_unit_id, day) include (question_key, value, count);
 
 -- The words of text answers (segmented, stop words out), each counted once per answer.
 create table survey_term_tallies (
     survey_id     uuid not null,
     question_key  text not null,
     term          text not null,
-    day           date not null,
     org_unit_id   uuid not null,
+    day           date not null,
     count         int not null check (count >= 0),
-    primary key (survey_id, day, org_unit_id, question_key, term)
+    primary key (survey_id, org_unit_id, day, question_key, term)
 );
-create index survey_term_tallies_unit
-    on survey_term_tallies (survey_id, org_unit_id, day) include (question_key, term, count);
 
 -- Which answers contain a term: the console's "answers with this word" list, newest first.
+-- One row per answer (the invitation's own unit; a scope reads its subtree).
 create table survey_term_answers (
     survey_id     uuid not null,
     term          text not null,
@@ -72,15 +72,24 @@ create index survey_term_answers_list
 -- A response is counted once: `on_response` claims it by setting this, and only then counts.
 alter table survey_responses add column tallied_at timestamptz;
 
+-- A unit and every unit above it: the ids in its materialized path.
+create function survey_unit_and_above(unit uuid) returns uuid[]
+language sql stable parallel safe as $$
+    select string_to_array(trim(both '/' from u.path), '/')::uuid[]
+      from org_units u where u.id = unit
+$$;
+
 create function survey_invitations_tally() returns trigger
 language plpgsql as $$
 begin
-    insert into survey_tallies (survey_id, day, org_unit_id, delivered)
-    select n.survey_id, survey_day(n.sent_at), n.org_unit_id, count(*)
+    insert into survey_tallies (survey_id, org_unit_id, day, delivered)
+    select n.survey_id, a.unit, survey_day(n.sent_at), count(*)
       from new_rows n
+      join org_units u on u.id = n.org_unit_id
+     cross join unnest(string_to_array(trim(both '/' from u.path), '/')::uuid[]) as a (unit)
      group by 1, 2, 3
      order by 1, 2, 3
-        on conflict (survey_id, day, org_unit_id)
+        on conflict (survey_id, org_unit_id, day)
         do update set delivered = survey_tallies.delivered + excluded.delivered;
     return null;
 end $$;

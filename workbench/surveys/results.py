@@ -118,7 +118,6 @@ async def target(
     root = await queries.unit_in_view(conn, org_unit_id, visible_root)
     if root is None:
         raise NotFound("org_unit")
-    unit_root = None if org_unit_id is None and visible_root is None else root["id"]
     return Target(
         survey_id=survey_id,
         title=found["title"],
@@ -126,7 +125,7 @@ async def target(
         questions=merged_questions(found["versions"]),
         root=root,
         org_unit_id=org_unit_id,
-        scope=queries.Scope(survey_id, period.first_day, period.end_day, unit_root),
+        scope=queries.Scope(survey_id, period.first_day, period.end_day, root["id"]),
         period=period,
     )
 
@@ -255,40 +254,44 @@ def distribution(question: Question, counts: Mapping[str, int]) -> list[wire.Val
 async def _by_unit(
     conn: Connection, target: Target, nps_key: str | None, csat_key: str | None
 ) -> list[wire.UnitResult]:
-    """A row per child unit of the scope's root (its subtree), and one for the root's own
-    invitations if it has any, most invitations first."""
+    """A row per child unit of the scope's root (with its subtree) that has invitations, and
+    one for the root's own invitations (the root's counts less its children's) if any, most
+    invitations first."""
     root = target.root
+    names = {kid["id"]: kid["name"] for kid in await queries.children(conn, root["id"])}
     keys = [k for k in (nps_key, csat_key) if k]
-    units, values = await queries.unit_counts(conn, target.scope, question_keys=keys)
-    kids = await queries.children(conn, root["id"])
-    groups = [(kid["id"], kid["name"], kid["path"]) for kid in kids]
-
-    def group_of(path: str) -> tuple[uuid.UUID, str]:
-        for kid_id, name, kid_path in groups:
-            if path.startswith(kid_path):
-                return kid_id, name
-        return root["id"], f"{root['name']}（本级）"
-
-    path_of = {row["org_unit_id"]: row["path"] for row in units}
-    sums: dict[tuple[uuid.UUID, str], list[int]] = {}
-    for row in units:
-        total = sums.setdefault(group_of(row["path"]), [0, 0])
-        total[0] += int(row["delivered"])
-        total[1] += int(row["responded"])
-    scores: dict[tuple[uuid.UUID, str], dict[str, dict[str, int]]] = defaultdict(
-        lambda: defaultdict(dict)
+    counts, values = await queries.unit_counts(
+        conn, target.scope, units=[root["id"], *names], question_keys=keys
     )
+    names[root["id"]] = f"{root['name']}（本级）"
+    sums: dict[uuid.UUID, list[int]] = {u: [0, 0] for u in names}
+    for row in counts:
+        sums[row["org_unit_id"]] = [int(row["delivered"]), int(row["responded"])]
+    scores: dict[uuid.UUID, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for row in values:
-        group = group_of(path_of.get(row["org_unit_id"], ""))
-        bucket = scores[group][row["question_key"]]
-        bucket[row["value"]] = bucket.get(row["value"], 0) + int(row["count"])
+        scores[row["org_unit_id"]][row["question_key"]][row["value"]] = int(row["count"])
+    own = sums.pop(root["id"])
+    own_scores = scores.pop(root["id"], {})
+    for unit, (delivered, responded) in sums.items():  # what the root holds beyond its children
+        own[0] -= delivered
+        own[1] -= responded
+        for key, by_value in scores.get(unit, {}).items():
+            for value, count in by_value.items():
+                bucket = own_scores.setdefault(key, {})
+                bucket[value] = bucket.get(value, 0) - count
+    sums[root["id"]] = [max(0, n) for n in own]  # a unit moved away may leave less behind
+    scores[root["id"]] = {
+        key: {value: max(0, n) for value, n in by_value.items()}
+        for key, by_value in own_scores.items()
+    }
     rows = [
         wire.UnitResult(
-            org_unit_id=group[0],
-            name=group[1],
-            **_headline(total[0], total[1], scores[group], nps_key, csat_key),
+            org_unit_id=unit,
+            name=names[unit],
+            **_headline(total[0], total[1], scores.get(unit, {}), nps_key, csat_key),
         )
-        for group, total in sums.items()
+        for unit, total in sums.items()
+        if total[0] > 0
     ]
     rows.sort(key=lambda r: (-r.delivered, r.name))
     return rows

@@ -1,8 +1,9 @@
 """SQL of the survey rollups (migration 0018): counting a response, and reading the counts.
 
-Every count is keyed by the day (`survey_day`, the bank's day) its invitation was sent and the
-invitation's org unit; a scope is a day range and, unless the whole bank, a set of units (a
-subtree) read through `org_subtree`.
+Every count is keyed by the day (`survey_day`, the bank's day) its invitation was sent, and kept
+for the invitation's org unit and each unit above it; so a scope (a subtree) reads its root's
+rows over a day range. The term -> answer index has one row per answer, at the invitation's
+unit, and is read by subtree (`org_subtree`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ async def claim_response(conn: Connection, response_id: uuid.UUID) -> Record | N
          where r.id = $1 and r.tallied_at is null and i.id = r.invitation_id
         returning r.id, r.survey_id, r.submitted_at, r.answers,
                   survey_day(i.sent_at) as day, i.org_unit_id,
+                  survey_unit_and_above(i.org_unit_id) as units,
                   (select v.questions from survey_versions v
                     where v.survey_id = r.survey_id and v.version = r.version) as questions
         """,
@@ -52,34 +54,39 @@ class Counts:
 
 
 async def add_response(conn: Connection, response: Record, counts: Counts) -> None:
-    """Add one response to the rollups and the term index, in one statement. Rows are upserted
-    in key order so that concurrent submissions lock shared rows in the same order."""
+    """Add one response to the rollups (for its unit and each unit above) and the term index, in
+    one statement. Rows are upserted in key order so that concurrent submissions lock shared
+    rows in the same order."""
     values = sorted(set(counts.values))
     terms = sorted(set(counts.terms))
     await conn.execute(
         """
         with responded as (
-            insert into survey_tallies (survey_id, day, org_unit_id, responded)
-            values ($1, $2, $3, 1)
-            on conflict (survey_id, day, org_unit_id)
+            insert into survey_tallies (survey_id, org_unit_id, day, responded)
+            select $1, u.unit, $2, 1
+              from unnest($10::uuid[]) as u (unit)
+             order by u.unit
+            on conflict (survey_id, org_unit_id, day)
             do update set responded = survey_tallies.responded + 1
         ),
         answer_values as (
             insert into survey_value_tallies
-                   (survey_id, day, org_unit_id, question_key, value, count)
-            select $1, $2, $3, v.question_key, v.value, 1
-              from unnest($4::text[], $5::text[]) as v (question_key, value)
-             order by v.question_key, v.value
-            on conflict (survey_id, day, org_unit_id, question_key, value)
+                   (survey_id, org_unit_id, day, question_key, value, count)
+            select $1, u.unit, $2, v.question_key, v.value, 1
+              from unnest($10::uuid[]) as u (unit),
+                   unnest($4::text[], $5::text[]) as v (question_key, value)
+             order by u.unit, v.question_key, v.value
+            on conflict (survey_id, org_unit_id, day, question_key, value)
             do update set count = survey_value_tallies.count + 1
         ),
         answer_terms as (
             insert into survey_term_tallies
-                   (survey_id, day, org_unit_id, question_key, term, count)
-            select $1, $2, $3, t.question_key, t.term, 1
-              from unnest($6::text[], $7::text[]) as t (question_key, term)
-             order by t.question_key, t.term
-            on conflict (survey_id, day, org_unit_id, question_key, term)
+                   (survey_id, org_unit_id, day, question_key, term, count)
+            select $1, u.unit, $2, t.question_key, t.term, 1
+              from unnest($10::uuid[]) as u (unit),
+                   unnest($6::text[], $7::text[]) as t (question_key, term)
+             order by u.unit, t.question_key, t.term
+            on conflict (survey_id, org_unit_id, day, question_key, term)
             do update set count = survey_term_tallies.count + 1
         )
         insert into survey_term_answers
@@ -97,6 +104,7 @@ async def add_response(conn: Connection, response: Record, counts: Counts) -> No
         [term for _, term in terms],
         response["id"],
         response["submitted_at"],
+        response["units"] or [response["org_unit_id"]],
     )
 
 
@@ -106,20 +114,29 @@ async def add_response(conn: Connection, response: Record, counts: Counts) -> No
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Which counts results read: a survey's, of days [first_day, end_day), of the subtree of
-    `unit_root` (None: the whole bank)."""
+    `root` (the bank's root unit for the whole bank)."""
 
     survey_id: uuid.UUID
     first_day: date
     end_day: date
-    unit_root: uuid.UUID | None
+    root: uuid.UUID
 
     def where(self, alias: str) -> Where:
+        """The rollup rows of the scope: its root's."""
+        where = Where()
+        where.add(f"{alias}.survey_id = {{}}", self.survey_id)
+        where.add(f"{alias}.org_unit_id = {{}}", self.root)
+        where.add(f"{alias}.day >= {{}} and {alias}.day < {{}}", self.first_day, self.end_day)
+        return where
+
+    def subtree_where(self, alias: str) -> Where:
+        """Rows of one answer each (at the invitation's unit) in the scope: its subtree's."""
         where = Where()
         where.add(f"{alias}.survey_id = {{}}", self.survey_id)
         where.add(f"{alias}.day >= {{}} and {alias}.day < {{}}", self.first_day, self.end_day)
-        where.when(
-            self.unit_root,
+        where.add(
             f"{alias}.org_unit_id = any(array(select s.id from org_subtree({{}}) s(id)))",
+            self.root,
         )
         return where
 
@@ -217,19 +234,21 @@ async def top_terms(conn: Connection, scope: Scope, *, limit: int) -> list[Recor
 
 
 async def unit_counts(
-    conn: Connection, scope: Scope, *, question_keys: list[str]
+    conn: Connection, scope: Scope, *, units: list[uuid.UUID], question_keys: list[str]
 ) -> tuple[list[Record], list[Record]]:
-    """Per unit of the scope: (org_unit_id, path, delivered, responded), and (org_unit_id,
-    question_key, value, count) of the given questions, for the rows by child unit."""
-    where = scope.where("t")
-    units = await conn.fetch(
+    """For each of `units` (each with its subtree): (org_unit_id, delivered, responded), and
+    (org_unit_id, question_key, value, count) of the given questions, in the scope's days."""
+    where = Where()
+    where.add("t.survey_id = {}", scope.survey_id)
+    where.add("t.org_unit_id = any({}::uuid[])", units)
+    where.add("t.day >= {} and t.day < {}", scope.first_day, scope.end_day)
+    counts = await conn.fetch(
         f"""
-        select t.org_unit_id, u.path, sum(t.delivered)::bigint as delivered,
+        select t.org_unit_id, sum(t.delivered)::bigint as delivered,
                sum(t.responded)::bigint as responded
           from survey_tallies t
-          join org_units u on u.id = t.org_unit_id
          where {where.sql}
-         group by t.org_unit_id, u.path
+         group by t.org_unit_id
         """,
         *where.args,
     )
@@ -243,7 +262,7 @@ async def unit_counts(
         """,
         *where.args,
     )
-    return units, values
+    return counts, values
 
 
 async def children(conn: Connection, parent_id: uuid.UUID) -> list[Record]:
@@ -264,7 +283,7 @@ async def term_answers(
 ) -> list[Record]:
     """The answers containing `term`, newest first (up to limit + 1), with what showing them
     needs: the encrypted texts, the customer's encrypted name, the unit's name."""
-    where = scope.where("a")
+    where = scope.subtree_where("a")
     where.add("a.term = {}", term)
     where.when(question_key, "a.question_key = {}")
     if after is not None:
@@ -306,9 +325,7 @@ async def export_rows(
     where = Where()
     where.add("i.survey_id = {}", scope.survey_id)
     where.add("i.sent_at >= {} and i.sent_at < {}", start, end)
-    where.when(
-        scope.unit_root, "i.org_unit_id = any(array(select s.id from org_subtree({}) s(id)))"
-    )
+    where.add("i.org_unit_id = any(array(select s.id from org_subtree({}) s(id)))", scope.root)
     async for row in conn.cursor(EXPORT_SQL.format(where=where.sql), *where.args, prefetch=500):
         yield row
 
