@@ -23,6 +23,9 @@ OptionValue = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 OptionLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 CustomerTag = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 TextAnswer = Annotated[str, msgspec.Meta(max_length=2000)]
+# An integer in skip logic or an answer: a score is 0-10; the bound only keeps absurd numbers out
+# (they are refused as what they are, a score out of range, by the checks of the rules).
+Integer = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
 MAX_QUESTIONS = 50
 MAX_OPTIONS = 30
 
@@ -64,7 +67,7 @@ class ShowIf(msgspec.Struct, kw_only=True):
     (option values of a choice question, or integers of an nps or rating question)."""
 
     key: QuestionKey
-    in_: Annotated[list[str | int], msgspec.Meta(min_length=1, max_length=MAX_OPTIONS)] = (
+    in_: Annotated[list[str | Integer], msgspec.Meta(min_length=1, max_length=MAX_OPTIONS)] = (
         msgspec.field(name="in")
     )
 
@@ -159,7 +162,7 @@ class SurveyVersion(msgspec.Struct, kw_only=True):
     published_by: uuid.UUID | None = None
 
 
-AnswerValue = str | int | list[str]
+AnswerValue = str | Integer | list[str]
 
 
 class Submission(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
