@@ -21,6 +21,7 @@ async def test_marketing_designs_and_publishes_a_survey(page, sign_in, shot, db)
     await page.get_by_role("link", name="新建问卷").first.click()
     await page.get_by_label("问卷标题").fill("网点拜访回访")
     await page.get_by_text("NPS 回访：推荐度与原因").click()
+    await shot(page, "survey-new", sizes=("desktop",))
     async with page.expect_navigation():
         await page.get_by_role("button", name="创建草稿").click()
     await expect(page.locator(".flash-success")).to_contain_text("已创建草稿")
@@ -65,6 +66,10 @@ async def test_marketing_designs_and_publishes_a_survey(page, sign_in, shot, db)
         await page.get_by_role("button", name="保存并发布").click()
     await expect(page.locator(".flash-success")).to_contain_text("已发布第 1 版")
     await expect(page.locator(".versions")).to_contain_text("市场部 Marketing")
+    await page.locator(".versions").get_by_role("link", name="第 1 版").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("第 1 版")
+    await expect(page.locator(".version-list")).to_contain_text("理财意向")  # the customer tag
+    await shot(page, "survey-version", sizes=("desktop",))
     questions = json.loads(await db.fetchval("select questions::text from survey_versions"))
     assert [q["text"] for q in questions][:2] == [
         "您有多大可能向亲友推荐我行？", "您这次办理的是哪类业务？"

@@ -134,6 +134,8 @@ def _row_links(row: wire.SurveyRow, role: Role) -> list[dict[str, str]]:
         links.append({"label": "编辑", "href": f"{base}/edit", "kind": "primary"})
     elif row.version:
         links.append({"label": "查看", "href": f"{base}/versions/{row.version}", "kind": "quiet"})
+    elif role in AUTHORS:  # archived before it was ever published: its last draft
+        links.append({"label": "查看", "href": f"{base}/edit", "kind": "quiet"})
     if row.version:
         links.append({"label": "结果", "href": f"{base}/results", "kind": "quiet"})
     if role in SENDERS and row.status is wire.SurveyStatus.PUBLISHED:
