@@ -74,8 +74,8 @@ class SurveyDesignController(Controller):
         """Surveys, most recently changed first, without their questions.
 
         Admin and marketing: every survey of their subtree (drafts and archived ones too),
-        filtered by `status` and `audience`. A branch head: published surveys. An RM: published
-        customer surveys, the ones they may send.
+        filtered by `status` and `audience`. A branch head: published surveys (archived ones with
+        `status=archived`). An RM: published customer surveys, the ones they may send.
         """
         return await design.list_surveys(
             db, caller=caller, status=status, audience=audience, cursor=cursor, limit=limit

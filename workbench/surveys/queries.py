@@ -4,8 +4,9 @@ them.
 Scope is applied here, in SQL, by the caller's role:
 - authors (admin, marketing) see the surveys owned by a unit of their subtree (admins: all),
   drafts and archived ones included, and may change those;
-- a branch head sees the published surveys owned by a unit on their path to the root (the head
-  office's reach everyone) or inside their subtree;
+- a branch head sees the surveys ever published (published, or archived after) owned by a unit
+  on their path to the root (the head office's reach everyone) or inside their subtree; their
+  list shows the published ones unless asked for archived ones;
 - an RM sees the published customer surveys owned by a unit on their path to the root: those
   they may send to their customers.
 Anyone else sees none.
@@ -46,7 +47,7 @@ def _visible(caller: Caller) -> tuple[str, uuid.UUID | None]:
         return _IN_SUBTREE, caller.scope_root
     if caller.role is Role.BRANCH_HEAD:
         return (
-            """s.status = 'published' and exists (
+            """s.version > 0 and exists (
                    select from org_units me join org_units owner on owner.id = s.owner_unit_id
                     where me.id = {0}
                       and (me.path like owner.path || '%' or owner.path like me.path || '%'))""",
@@ -122,6 +123,8 @@ async def surveys_page(
     condition, root = _visible(caller)
     where = Where()
     where.add(condition, root)
+    if status is None and caller.role is Role.BRANCH_HEAD:
+        status = "published"
     where.when(status, "s.status = {}")
     where.when(audience, "s.audience = {}")
     if after is not None:

@@ -49,8 +49,10 @@ async def test_each_role_sees_its_surveys_and_no_other(client):
         assert (response.status_code, response.json()["code"]) == (404, "survey.not_found")
         response = await client.get(f"{SURVEYS}/{hidden['id']}/versions/1", headers=rm)
         assert response.status_code == 404
+    assert await titles("bh.east", "?status=archived") == ["旧问卷"]  # its results still count
     bh = await headers_of(client, "bh.east")
     assert (await client.get(f"{SURVEYS}/{pending['id']}", headers=bh)).status_code == 404
+    assert (await client.get(f"{SURVEYS}/{archived['id']}", headers=bh)).status_code == 200
     # Seeing a survey is not changing it.
     response = await client.patch(f"{SURVEYS}/{customer['id']}", json={"title": "x"}, headers=bh)
     assert response.status_code == 403
