@@ -24,8 +24,8 @@ class ShareChannel(enum.StrEnum):
 
 
 class ShareCreate(msgspec.Struct, kw_only=True):
-    """What to share, with whom and how. Exactly one of `brochure_id` and `survey_id`; surveys
-    cannot be shared yet (422 `share.survey_unavailable`). `customer_id`: one of my customers.
+    """What to share, with whom and how. Exactly one of `brochure_id` and `survey_id` (a survey
+    is shared with one customer: `customer_id` required). `customer_id`: one of my customers.
     `client_ref`: an id the app makes for this share; sending it again (also through sync's
     `share.create`) gives the same share."""
 
@@ -38,7 +38,8 @@ class ShareCreate(msgspec.Struct, kw_only=True):
 
 class Share(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A share as made: send `url`, or show the poster at `poster_png_url` (both absolute).
-    `brochure_id` is null only for a survey share (none exist yet)."""
+    `brochure_id` is null for a survey share (its `url` is the customer's single-use survey
+    link, its `code` that link's token)."""
 
     id: uuid.UUID
     code: str

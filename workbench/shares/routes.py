@@ -15,11 +15,14 @@ from mobile_contracts.v1 import shares as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
+from workbench.errors import NotFound
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.media.routes import serve_blob
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from workbench.shares import posters, service
+from workbench.surveys import delivery as survey_delivery
+from workbench.surveys import share_poster as survey_poster
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 RM = [requires_role(Role.RM)]
@@ -49,8 +52,8 @@ class ShareController(Controller):
                 409: "`client_ref` (or the `Idempotency-Key`) was used for a different share "
                 "(`share.client_ref_reused`)",
                 422: "Invalid body; neither or both of `brochure_id` and `survey_id` "
-                "(`share.one_target`); a survey, which cannot be shared yet "
-                "(`share.survey_unavailable`); a product rated above the customer's risk "
+                "(`share.one_target`); a survey without `customer_id` "
+                "(`share.customer_required`); a product rated above the customer's risk "
                 "level (`share.unsuitable`)",
             }
         },
@@ -65,21 +68,24 @@ class ShareController(Controller):
             str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
         ] = None,
     ) -> Response[wire.Share]:
-        """Share a live brochure: a tracked short link and a poster with its QR code.
+        """Share a live brochure (a tracked short link) or a survey, with a poster and QR code.
 
         Send `url` (WeChat, SMS, a link) or show the poster at `poster_png_url`; opens, dwell and
         clicks of the link's visitors appear in my share list. With `customer_id` (one of my
-        customers) the share is theirs. `survey_id` is reserved: surveys cannot be shared yet
-        (422 `share.survey_unavailable`). Sending the same `client_ref` again (or the same
-        `Idempotency-Key`, when there is no `client_ref`) answers the same share with 200.
+        customers) the share is theirs. A published customer survey (`survey_id`) is shared
+        with one of my customers (`customer_id` required) as their single-use survey link.
+        Sending the same `client_ref` again (or the same `Idempotency-Key`, when there is no
+        `client_ref`) answers the same share with 200.
         """
         if data.client_ref is None and idempotency_key is not None:
             data = msgspec.structs.replace(
                 data, client_ref=service.client_ref_for_key(caller, idempotency_key)
             )
+        settings = request.app.state.settings
         share, created = await service.create(
-            db, caller=caller, request=data, base_url=request.app.state.settings.public_base_url
-        )
+            db, caller=caller, request=data, base_url=settings.public_base_url,
+            survey_rules=survey_delivery.Rules.from_settings(settings),
+        )  # fmt: skip
         return Response(share, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("", operation_id="listShares", guards=READERS)
@@ -122,10 +128,17 @@ class ShareController(Controller):
         For the sharing RM and their branch head. Drawn once and cached (with an ETag).
         """
         state = request.app.state
-        key = await posters.poster_key(
-            db, caller=caller, share_id=share_id, blobs=state.blobs,
-            base_url=state.settings.public_base_url, bank_name=state.settings.bank_name,
-        )  # fmt: skip
+        try:
+            key = await posters.poster_key(
+                db, caller=caller, share_id=share_id, blobs=state.blobs,
+                base_url=state.settings.public_base_url, bank_name=state.settings.bank_name,
+            )  # fmt: skip
+        except NotFound:  # a survey share: its invitation's id
+            key = await survey_poster.poster_key(
+                db, caller=caller, invitation_id=share_id, blobs=state.blobs,
+                rules=survey_delivery.Rules.from_settings(state.settings),
+                bank_name=state.settings.bank_name,
+            )  # fmt: skip
         return await serve_blob(
             request, state.blobs, key, content_type="image/png",
             cache_control="private, max-age=86400",

@@ -27,6 +27,8 @@ from workbench.ids import uuid5_for, uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import UNREADABLE, Vault
 from workbench.shares import codes, queries
+from workbench.surveys import delivery as survey_delivery
+from workbench.surveys import sharing as survey_sharing
 
 CODE_ATTEMPTS = 8  # a collision of 59-bit codes is astronomically rare; a few draws suffice
 
@@ -67,15 +69,20 @@ async def create(
     request: wire.ShareCreate,
     base_url: str,
     now: datetime | None = None,
+    survey_rules: survey_delivery.Rules | None = None,
 ) -> tuple[wire.Share, bool]:
     """The share (new: True), or the one this RM made before with the same `client_ref`
     (False). 404 `brochure.not_found` unless the brochure is live for the RM, 404
     `customer.not_found` unless the customer is theirs, 422 `share.unsuitable` if the product is
-    rated above the customer's risk level."""
+    rated above the customer's risk level. A survey (`survey_id`, with `survey_rules`) is shared
+    as a single-use link to one of the RM's customers (workbench.surveys.sharing)."""
     if request.survey_id is not None:
         if request.brochure_id is not None:
             raise OneTarget("Give either brochure_id or survey_id, not both")
-        raise SurveyUnavailable("Surveys cannot be shared yet; share a brochure")
+        if survey_rules is None:
+            raise SurveyUnavailable("Surveys cannot be shared here yet; share it online")
+        return await survey_sharing.share(conn, caller=caller, request=request,
+                                          rules=survey_rules, now=now)  # fmt: skip
     if request.brochure_id is None:
         raise OneTarget("Give the brochure_id of the brochure to share")
     if request.client_ref is not None:

@@ -420,3 +420,40 @@ def _message(row: queries.Record, rules: Rules) -> wire.SurveyMessage:
         survey_id=row["survey_id"], title=row["title"], url=rules.url(row["invitation_id"]),
         expires_at=row["expires_at"], created_at=row["created_at"],
     )  # fmt: skip
+
+
+# ---- for the console's send page -------------------------------------------------------------
+
+
+async def sendable(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> queries.Record:
+    """The published survey the caller may send (id, audience, version, title); else 404."""
+    survey = await queries.published_survey(conn, survey_id)
+    if caller.role not in SENDERS or survey is None:
+        raise NotFound("survey")
+    if survey["audience"] == "staff" and caller.role is Role.RM:
+        raise NotFound("survey")
+    return survey
+
+
+async def units_to_send_to(conn: Connection, *, caller: Caller) -> list[queries.Record]:
+    """The org units of the caller's subtree (id, name, path), in tree order."""
+    return await queries.units_in_scope(conn, scope_root=caller.scope_root)
+
+
+async def customers_by_external_id(
+    conn: Connection, *, caller: Caller, external_ids: list[str]
+) -> dict[str, uuid.UUID]:
+    """The caller's reachable customers among these external ids (missing: out of reach)."""
+    owner = caller.user_id if caller.role is Role.RM else None
+    found = await queries.customers_by_external_id(
+        conn, external_ids, scope_root=None if caller.sees_everything else caller.org_unit_id
+    )
+    if owner is not None:
+        mine = await queries.customers_in_scope(conn, list(found.values()), owner_id=owner,
+                                                scope_root=None)  # fmt: skip
+        found = {k: v for k, v in found.items() if v in mine}
+    return found
+
+
+async def staff_of_unit(conn: Connection, *, unit_id: uuid.UUID) -> list[uuid.UUID]:
+    return await queries.staff_of_subtree(conn, unit_id)

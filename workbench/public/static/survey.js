@@ -1,7 +1,7 @@
 /* The survey page's skip logic, as the server applies it (workbench.surveys.logic.shown):
    questions in order; one with a show_if is shown only when the question it names is shown and
    answered with one of its values (a choice's values are strings, a score's integers). A hidden
-   question is disabled (not sent) and its answer cleared. Plain ES5 for old in-app browsers. */
+   question is disabled (not sent) and its answer cleared; the shown ones are numbered. Plain ES5 for old in-app browsers. */
 (function () {
   var form = document.getElementById('survey');
   if (!form) { return; }
@@ -44,7 +44,7 @@
   }
 
   function apply() {
-    var visible = {}, answers = {}, i, block, key, showKey, show, wanted;
+    var visible = {}, answers = {}, shown = 0, i, block, key, showKey, show, wanted, no;
     for (i = 0; i < blocks.length; i++) {
       block = blocks[i];
       key = block.getAttribute('data-key');
@@ -58,6 +58,9 @@
         if (block.hidden) { block.hidden = false; block.disabled = false; }
         visible[key] = true;
         answers[key] = answer(block);
+        shown += 1;
+        no = block.querySelector('.no');
+        if (no) { no.textContent = shown + '.'; }  /* numbers of the questions shown */
       } else if (!block.hidden) {
         clear(block);
         block.hidden = true;

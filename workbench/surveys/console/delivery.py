@@ -1,7 +1,144 @@
-"""Console pages to send a survey and follow a delivery's progress."""
+"""Console pages to send a survey and follow a delivery's progress (admins and branch heads).
+
+/console/surveys/{id}/send: recipients are a unit of the sender's subtree (a customer survey:
+every customer owned by an RM there, optionally only those with a tag; a staff survey: its
+staff), or pasted customer external ids. Sending goes through the same service as POST
+/api/v1/surveys/{id}/deliveries; the progress page refreshes itself until the delivery is done.
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
-PAGES: list[Any] = []
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+
+from mobile_contracts.v1 import survey_delivery as wire
+from mobile_contracts.v1.identity import Role
+from workbench.console import Console, visible_to
+from workbench.http.deps import Db
+from workbench.surveys import delivery, delivery_jobs
+
+SENDERS = visible_to(Role.ADMIN, Role.BRANCH_HEAD)
+MAX_PASTED = 5000
+STATUS_LABELS = {"queued": "排队中", "running": "发送中", "done": "已完成", "failed": "失败"}
+_SPLIT = re.compile(r"[\s,，、;；]+")
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def _page(
+    console: Console,
+    db: Db,
+    survey: Any,
+    *,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    units = await delivery.units_to_send_to(db, caller=console.caller)
+    depth = min((u["path"].count(".") for u in units), default=0)
+    return console.render(
+        "surveys/send.html",
+        {
+            "survey": survey,
+            "units": [{"id": str(u["id"]), "name": u["name"],
+                       "indent": "　" * (u["path"].count(".") - depth)} for u in units],
+            "form": form or {"mode": "unit", "unit": str(console.caller.org_unit_id), "tag": "",
+                             "ids": ""},
+            "errors": errors or {},
+        },
+        status=status,
+    )  # fmt: skip
+
+
+@get("/surveys/{survey_id:uuid}/send", opt=SENDERS, name="console:survey-send")
+async def send_page(console: Console, db: Db, survey_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Choose who gets the survey."""
+    survey = await delivery.sendable(db, caller=console.caller, survey_id=survey_id)
+    return await _page(console, db, survey)
+
+
+@post("/surveys/{survey_id:uuid}/send", opt=SENDERS, name="console:survey-send-submit",
+      request_max_body_size=512 * 1024)  # fmt: skip
+async def send(
+    request: Request[Any, Any, Any], console: Console, db: Db, survey_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    """Send the survey, then follow its progress."""
+    caller = console.caller
+    survey = await delivery.sendable(db, caller=caller, survey_id=survey_id)
+    raw = await request.form()
+    form = {k: _field(raw, k) for k in ("mode", "unit", "tag", "ids")}
+    errors: dict[str, str] = {}
+    body = wire.DeliveryCreate()
+    if form["mode"] == "ids" and survey["audience"] == "customer":
+        ids = [i for i in _SPLIT.split(form["ids"]) if i][: MAX_PASTED + 1]
+        if not ids:
+            errors["ids"] = "请粘贴至少一个客户号。"
+        elif len(ids) > MAX_PASTED:
+            errors["ids"] = f"一次最多 {MAX_PASTED} 个客户号；更多请按机构发送。"
+        else:
+            found = await delivery.customers_by_external_id(db, caller=caller, external_ids=ids)
+            missing = [i for i in dict.fromkeys(ids) if i not in found]
+            if missing:
+                shown = "、".join(missing[:10]) + (" 等" if len(missing) > 10 else "")
+                errors["ids"] = f"{len(missing)} 个客户号不存在或不在您的管辖范围内：{shown}"
+            else:
+                body = wire.DeliveryCreate(customer_ids=list(dict.fromkeys(found[i] for i in ids)))
+    else:
+        try:
+            unit_id = uuid.UUID(form["unit"])
+        except ValueError:
+            unit_id = None
+        if unit_id is None:
+            errors["unit"] = "请选择机构。"
+        elif len(form["tag"]) > 20:
+            errors["tag"] = "标签最多 20 个字。"
+        elif survey["audience"] == "staff":
+            staff = await delivery.staff_of_unit(db, unit_id=unit_id)
+            if not staff:
+                errors["unit"] = "该机构下没有在职员工。"
+            body = wire.DeliveryCreate(user_ids=staff)
+        else:
+            body = wire.DeliveryCreate(org_unit_id=unit_id, tag=form["tag"] or None)
+    if errors:
+        return await _page(console, db, survey, form=form, errors=errors, status=422)
+    state = request.app.state
+    made, _ = await delivery.create(
+        db, caller=caller, survey_id=survey_id, request=body,
+        rules=delivery.Rules.from_settings(state.settings),
+        wake=delivery_jobs.waker(state.redis, state.settings.redis_prefix),
+    )  # fmt: skip
+    return console.redirect(
+        f"/console/surveys/{survey_id}/deliveries/{made.id}", flash="问卷已开始发送。"
+    )
+
+
+@get("/surveys/{survey_id:uuid}/deliveries/{delivery_id:uuid}", opt=SENDERS,
+     name="console:survey-delivery")  # fmt: skip
+async def progress_page(
+    console: Console, db: Db, survey_id: FromPath[uuid.UUID], delivery_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    """A delivery's progress; the page refreshes itself until it is finished."""
+    survey = await delivery.sendable(db, caller=console.caller, survey_id=survey_id)
+    made = await delivery.progress(
+        db, caller=console.caller, survey_id=survey_id, delivery_id=delivery_id
+    )
+    handled = made.done + made.skipped
+    return console.render(
+        "surveys/delivery.html",
+        {
+            "survey": survey, "delivery": made, "status": STATUS_LABELS[made.status.value],
+            "finished": made.status in (wire.DeliveryStatus.DONE, wire.DeliveryStatus.FAILED),
+            "percent": round(100 * handled / made.total) if made.total else
+                       (100 if made.status is wire.DeliveryStatus.DONE else 0),
+        },
+    )  # fmt: skip
+
+
+PAGES: list[Any] = [send_page, send, progress_page]

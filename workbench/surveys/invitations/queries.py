@@ -135,6 +135,17 @@ async def units_in_scope(conn: Connection, *, scope_root: uuid.UUID | None) -> l
     )
 
 
+async def staff_of_subtree(conn: Connection, unit_id: uuid.UUID) -> list[uuid.UUID]:
+    """The active staff members of a unit's subtree (a staff survey sent to a unit)."""
+    rows = await conn.fetch(
+        """select u.id from users u
+            where u.active and u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+            order by u.id""",
+        unit_id,
+    )
+    return [r["id"] for r in rows]
+
+
 # ---- deliveries ------------------------------------------------------------------------------
 
 

@@ -1,0 +1,71 @@
+"""The console's send page: a branch head sends a survey to a unit's tagged customers or to
+pasted customer numbers, then watches the delivery's progress page until it is done."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import console, make_console, post_form, signed_in  # noqa: F401
+from tests.workbench.surveys.delivery_data import add_customers, publish, unit
+from workbench.db import Pool, create_pool
+from workbench.surveys import delivery, delivery_jobs
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+
+@pytest.fixture
+async def pool(settings: Any) -> AsyncIterator[Pool]:
+    made = await create_pool(settings.database_url, max_size=2)
+    yield made
+    await made.close()
+
+
+async def test_a_branch_head_sends_from_the_console_and_follows_progress(
+    console: Any,  # noqa: F811 (the fixture imported above)
+    db: Any,
+    settings: Any,
+    pool: Pool,
+) -> None:
+    survey = await publish(db, title="网点服务回访")
+    await add_customers(db, 3, owner="rm01", prefix="V", tags=["到店客户"])
+    await add_customers(db, 2, owner="rm01", prefix="N")
+    await add_customers(db, 1, owner="rm05", prefix="W")
+    token = await signed_in(console, "bh.east")
+    page = await console.get(f"/console/surveys/{survey}/send")
+    assert page.status_code == 200
+    assert "网点服务回访" in page.text
+    assert "东城一组" in page.text
+    assert "西城" not in page.text
+
+    pasted_ids = {"mode": "ids", "ids": "V-000000\nW-000000, X-9"}
+    refused = await post_form(console, f"/console/surveys/{survey}/send", pasted_ids, token=token)
+    assert refused.status_code == 422
+    assert "2 个客户号不存在或不在您的管辖范围内：W-000000、X-9" in refused.text
+
+    sent = await post_form(console, f"/console/surveys/{survey}/send",
+                           {"mode": "unit", "unit": str(unit("team-east-1")), "tag": "到店客户"},
+                           token=token)  # fmt: skip
+    assert sent.status_code == 303
+    progress = sent.headers["location"]
+    queued = await console.get(progress)
+    assert queued.status_code == 200
+    assert '<meta http-equiv="refresh" content="3">' in queued.text
+    assert "排队中" in queued.text
+
+    rules = delivery.Rules.from_settings(settings)
+    await delivery_jobs.deliver_surveys({"pool": pool, "settings": settings, "survey_rules": rules})
+    done = await console.get(progress)
+    assert "已完成" in done.text
+    assert 'http-equiv="refresh"' not in done.text
+    assert 'data-count="done">3<' in done.text
+    assert 'data-count="total">3<' in done.text
+
+    pasted = await post_form(console, f"/console/surveys/{survey}/send",
+                             {"mode": "ids", "ids": "N-000000，N-000001"}, token=token)  # fmt: skip
+    assert pasted.status_code == 303
+    small = await console.get(pasted.headers["location"])
+    assert "已完成" in small.text
+    assert 'data-count="done">2<' in small.text

@@ -1,0 +1,80 @@
+"""Sharing a survey: an RM's single-use link to one of their customers in the Share shape, with
+a poster; the same client_ref gives the same share; brochure shares are unchanged."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.customers_data import headers_of
+from tests.workbench.surveys.delivery_data import add_customers, publish
+from workbench.surveys.links import SurveyLinks
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+SHARES = "/api/v1/shares"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "surveys"
+
+
+async def test_an_rm_shares_a_survey_with_their_customer(client, db, settings):
+    survey = await publish(db, title="理财体验问卷")
+    (customer,) = await add_customers(db, 1)
+    (other,) = await add_customers(db, 1, owner="rm02", prefix="O")
+    rm01 = await headers_of(client, "rm01")
+    ref = str(uuid.uuid4())
+    body: dict[str, Any] = {"survey_id": str(survey), "customer_id": str(customer),
+                            "channel": "wechat", "client_ref": ref}  # fmt: skip
+
+    made = await client.post(SHARES, json=body, headers=rm01)
+    assert made.status_code == 201, made.text
+    share = made.json()
+    base = settings.public_base_url.rstrip("/")
+    links = SurveyLinks(settings.jwt_keys)
+    assert share["url"] == f"{base}/f/{share['code']}"
+    assert links.invitation_id(share["code"]) == uuid.UUID(share["id"])
+    assert share["brochure_id"] is None
+    assert share["customer_id"] == str(customer)
+    row = await db.fetchrow("select survey_id, customer_id, sent_by, delivery_id from"
+                            " survey_invitations")  # fmt: skip
+    assert (row["survey_id"], row["customer_id"], row["delivery_id"]) == (survey, customer, None)
+    page = await client.get(share["url"].removeprefix(base))
+    assert page.status_code == 200
+    assert "理财体验问卷" in page.text
+
+    again = await client.post(SHARES, json=body, headers=rm01)
+    assert again.status_code == 200
+    assert again.json()["id"] == share["id"]
+    reused = await client.post(SHARES, json={**body, "customer_id": str(other)}, headers=rm01)
+    assert reused.status_code == 409
+    assert reused.json()["code"] == "share.client_ref_reused"
+    theirs = await client.post(SHARES, json={**body, "customer_id": str(other),
+                                             "client_ref": None}, headers=rm01)  # fmt: skip
+    assert theirs.status_code == 404
+    nobody = await client.post(SHARES, json={**body, "customer_id": None, "client_ref": None},
+                               headers=rm01)  # fmt: skip
+    assert nobody.status_code == 422
+    assert nobody.json()["code"] == "share.customer_required"
+    assert await db.fetchval("select count(*) from survey_invitations") == 1
+
+
+async def test_a_survey_share_has_a_poster(make_client, db, tmp_path):
+    client = await make_client(blob_dir=str(tmp_path))
+    survey = await publish(db, title="理财体验问卷")
+    (customer,) = await add_customers(db, 1)
+    rm01 = await headers_of(client, "rm01")
+    body = {"survey_id": str(survey), "channel": "qr", "customer_id": str(customer)}
+    share = (await client.post(SHARES, json=body, headers=rm01)).json()
+    path = "/" + share["poster_png_url"].split("/", 3)[3]
+    poster = await client.get(path, headers=rm01)
+    assert poster.status_code == 200
+    assert poster.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(poster.content)) as image:
+        assert image.size == (750, 1334)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "survey-share-poster.png").write_bytes(poster.content)
+    assert (await client.get(path, headers=await headers_of(client, "rm02"))).status_code == 404
+    assert (await client.get(path, headers=await headers_of(client, "bh.east"))).status_code == 200
