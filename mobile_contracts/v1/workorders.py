@@ -32,11 +32,14 @@ SlaHours = Annotated[int, msgspec.Meta(ge=1, le=8760)]
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
-class RuleOp(enum.StrEnum):
+class AlertRuleOp(enum.StrEnum):
     LTE = "lte"  # score at most `value` (nps, rating)
     GTE = "gte"  # score at least `value` (nps, rating)
     EQ = "eq"  # score equal to `value` (nps, rating) or option `value` chosen (single, multi)
     CONTAINS = "contains"  # the text answer contains the term `value` (text)
+
+
+RuleOp = AlertRuleOp  # the name of the first cut
 
 
 class AssignTo(enum.StrEnum):
@@ -67,7 +70,7 @@ class AlertRuleCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     survey_id: uuid.UUID
     question_key: QuestionKey
-    op: RuleOp
+    op: AlertRuleOp
     value: RuleValue
     assign_to: AssignTo = AssignTo.OWNER_RM
     sla_hours: SlaHours = 24
@@ -79,7 +82,7 @@ class AlertRuleEdit(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unk
     """Changes to a rule; what is left out stays. Work orders already open keep their SLA."""
 
     question_key: QuestionKey | None = None
-    op: RuleOp | None = None
+    op: AlertRuleOp | None = None
     value: RuleValue | None = None
     assign_to: AssignTo | None = None
     sla_hours: SlaHours | None = None
@@ -91,7 +94,7 @@ class AlertRule(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     survey_id: uuid.UUID
     question_key: str
-    op: RuleOp
+    op: AlertRuleOp
     value: int | str
     assign_to: AssignTo
     sla_hours: int

@@ -72,7 +72,10 @@ class AlertRuleController(Controller):
     async def list_rules(
         self, db: Db, survey_id: FromQuery[uuid.UUID | None] = None
     ) -> list[wire.AlertRule]:
-        """Alert rules (of one survey with `survey_id`), in the order they apply."""
+        """Alert rules in the order they apply.
+
+        With `survey_id`, only that survey's.
+        """
         return await rules.list_rules(db, survey_id=survey_id)
 
     @get("/{rule_id:uuid}", operation_id="getAlertRule")
@@ -88,9 +91,10 @@ class AlertRuleController(Controller):
     async def edit(
         self, db: Db, rule_id: FromPath[uuid.UUID], data: JSONBody[wire.AlertRuleEdit]
     ) -> wire.AlertRule:
-        """Change an alert rule, or (de)activate it with `active`.
+        """Change an alert rule, or switch it off and on.
 
-        Work orders it already opened keep their assignee and SLA.
+        `active: false` stops it opening work orders. Work orders it already opened keep their
+        assignee and SLA.
         """
         return await rules.edit(db, rule_id=rule_id, request=data)
 
@@ -146,7 +150,10 @@ class WorkOrderController(Controller):
     async def root_causes(
         self, db: Db, caller: CurrentCaller, all: FromQuery[bool] = False
     ) -> list[wire.RootCause]:
-        """The root causes a work order can be closed with (`all=1`, admins: inactive too)."""
+        """The root causes a work order can be closed with.
+
+        Admins see the deactivated ones too with `all=1`.
+        """
         return await service.root_causes(db, include_inactive=all and caller.role is Role.ADMIN)
 
     @post(
