@@ -174,7 +174,9 @@ class WorkOrderEvent(msgspec.Struct, kw_only=True):
 
 
 class WorkOrder(msgspec.Struct, kw_only=True):
-    """A work order with the answer that opened it and everything that happened to it."""
+    """A work order with the answer that opened it and everything that happened to it.
+    `customer`: the customer's masked name; `respondent` is not given (staff answers are
+    handled without naming who gave them)."""
 
     id: uuid.UUID
     state: WorkOrderState

@@ -378,10 +378,9 @@ async def events_of(conn: Connection, work_order_id: uuid.UUID) -> list[Record]:
 async def response_for_summary(conn: Connection, response_id: uuid.UUID) -> Record | None:
     return await conn.fetchrow(
         """
-        select r.id, r.answers, r.texts_enc, r.submitted_at, v.questions, u.name as respondent
+        select r.id, r.answers, r.texts_enc, r.submitted_at, v.questions
           from survey_responses r
           join survey_versions v on v.survey_id = r.survey_id and v.version = r.version
-          left join users u on u.id = r.user_id
          where r.id = $1
         """,
         response_id,

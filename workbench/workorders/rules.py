@@ -155,7 +155,7 @@ async def edit(
     request: wire.AlertRuleEdit,
     now: datetime | None = None,
 ) -> wire.AlertRule:
-    """Change a rule; the changed condition is checked like a new one. Work orders it opened
+    """Change a rule; a changed condition is checked like a new one. Work orders it opened
     keep their assignee and SLA."""
     row = await queries.rule(conn, rule_id)
     if row is None:
@@ -163,8 +163,11 @@ async def edit(
     key = request.question_key or row["question_key"]
     op = request.op.value if request.op else row["op"]
     value = request.value if request.value is not None else row["value"]
-    questions = await _questions_of(conn, row["survey_id"])
-    value = check(questions, key=key, op=op, value=value)
+    if (key, op, value) != (row["question_key"], row["op"], row["value"]):
+        # A changed condition must fit the latest version; switching a rule off (or changing
+        # whom it assigns) works even if a later version dropped its question.
+        questions = await _questions_of(conn, row["survey_id"])
+        value = check(questions, key=key, op=op, value=value)
     updated = await queries.update_rule(
         conn, rule_id, question_key=key, op=op, value=value,
         assign_to=request.assign_to.value if request.assign_to else row["assign_to"],

@@ -157,7 +157,7 @@ async def detail(
     base = _row(vault, caller.role, row, now)
     return wire.WorkOrder(
         **{f: getattr(base, f) for f in base.__struct_fields__},
-        respondent=response["respondent"],
+        respondent=None,  # staff answers are handled without naming who gave them
         sla_hours=row["sla_hours"],
         sla_kind=wire.SlaKind(row["sla_kind"]),
         resolved_at=row["resolved_at"],
