@@ -1,7 +1,8 @@
 """Share funnels for a branch of 200 RMs over 90 days, in-process, on a realistically full bank.
 
     python -m bench.funnels [--branch-rms 200] [--other-rms 800] [--days 90]
-                            [--shares-per-rm-day 4] [--calls 20] [--database-url URL]
+                            [--shares-per-rm-day 4] [--raw-events N] [--calls 20]
+                            [--database-url URL]
 
 It creates a fresh database `wbbench_<random>` on the server of --database-url (default: the
 DATABASE_URL environment variable), migrates it, and generates by COPY: a head office, the
@@ -14,6 +15,19 @@ others and 10-40 for a viral 3 %; ~90 % of visitors open, dwell is log-normal ar
 of openers click; ~12 % of clicked shares to a customer get a conversion, plus unattributed ones.
 The raw hits those rollups stand for (an open, page views, a heartbeat per 5 s of dwell, a CTA)
 are counted and reported, not written: the funnel never reads them.
+
+With --raw-events N (default 0), N raw hits are also written to the partitioned `share_hits`
+after the rollups, server-side, so that the funnel is measured beside a full hits table: the
+monthly partitions of the period are created (`workbench.tracking.partitions.ensure_month`; the
+migration makes only this month's and the next two), the table's indexes are dropped, the hits
+go in by INSERT ... SELECT over generate_series in chunks of --raw-chunk (3,000,000) rows with
+progress printed, the indexes are rebuilt from their own definitions (a bulk load's usual order;
+the table ends with exactly the migration's indexes), then VACUUM ANALYZE. Each hit belongs to a
+random generated visitor row (so to its share, which is in the period) and is received within
+40 minutes after that visitor was seen (never after now); types are ~11 % open, 36 % page_view,
+51.5 % heartbeat (ms 5000), 1.5 % cta; ~2 % come from a link-preview bot (verdict 'bot', as
+`tracking.bots` labels Slackbot), the others from phone browsers (verdict 'human'); event ids are
+random (gen_random_uuid), addresses one per visitor. The rollups are not changed by them.
 
 Then, on one pooled connection in a transaction as the handler runs it, it times
 `workbench.funnels.views.funnel` (the one statement plus the Python around it) and the JSON
@@ -55,6 +69,7 @@ from workbench.access import Caller
 from workbench.db import create_pool
 from workbench.funnels import views
 from workbench.ids import uuid7
+from workbench.tracking import partitions
 
 TEAM_SIZE = 20
 PRODUCTS = 200
@@ -327,6 +342,151 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, bank: Ban
     )
 
 
+# ---- raw hits (--raw-events) -------------------------------------------------------------------
+
+RAW_SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+RAW_AGENTS = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Mobile/15E148 MicroMessenger/8.0.42(0x18002a2c) NetType/WIFI Language/zh_CN",
+    "Mozilla/5.0 (Linux; Android 12; V2055A Build/SP1A.210812.003; wv) AppleWebKit/537.36 (KHTML, "
+    "like Gecko) Version/4.0 Chrome/101.0.4951.74 Mobile Safari/537.36 AlipayClient/10.5.36.8000",
+)
+
+# $1, $2: the chunk's first and last number; $3: visitor rows; $4: now; $5: human agents;
+# $6: the bot's agent. The inner subquery draws the random numbers once per hit (volatile, so it
+# is not flattened into the join).
+_RAW_INSERT = """
+insert into share_hits (received_at, event_id, share_id, visitor_id, type, page, ms, ip,
+                        user_agent, verdict, reason)
+select least(v.seen + h.late * interval '40 minutes', $4::timestamptz),
+       gen_random_uuid(),
+       v.share_id,
+       v.visitor_id,
+       h.kind,
+       case when h.kind = 'page_view' then 1 + (h.g % 6)::int end,
+       case when h.kind = 'heartbeat' then 5000 end,
+       '10.0.0.0'::inet + (hashtext(v.visitor_id) & 16777215),
+       case when h.bot then $6 else ($5::text[])[1 + (hashtext(v.visitor_id) & 3) % 3] end,
+       case when h.bot then 'bot' else 'human' end,
+       case when h.bot then 'link preview: Slackbot' else '' end
+  from (select g,
+               1 + floor(random() * $3)::int as n,
+               random() as late,
+               case when x < 0.11 then 'open' when x < 0.47 then 'page_view'
+                    when x < 0.985 then 'heartbeat' else 'cta' end as kind,
+               random() < 0.02 as bot
+          from (select g, random() as x from generate_series($1::bigint, $2::bigint) g) r
+       ) h
+  join bench_raw_visitors v on v.n = h.n
+"""
+
+
+async def write_raw_events(
+    conn: asyncpg.Connection, count: int, chunk: int, bank: Bank
+) -> dict[str, Any]:
+    """`count` raw hits into share_hits (see the module's docstring); what was done, timed."""
+    began = time.perf_counter()
+    now = datetime.now(UTC)
+    await conn.execute("set maintenance_work_mem = '1GB'")
+    await conn.execute(
+        """
+        create temp table bench_raw_visitors as
+        select (row_number() over ())::int as n, share_id, visitor_id,
+               coalesce(first_open_at, last_hit_at) as seen
+          from share_visitors
+        """
+    )
+    await conn.execute("alter table bench_raw_visitors add primary key (n)")
+    await conn.execute("analyze bench_raw_visitors")
+    row = await conn.fetchrow("select count(*)::int, min(seen) from bench_raw_visitors")
+    assert row is not None
+    visitors, first = row
+    if not visitors:
+        raise RuntimeError("no visitor rows to write raw hits for")
+    month, last = partitions.month_of(first), partitions.month_of(now)
+    while month <= last:
+        await partitions.ensure_month(conn, month)
+        month = partitions.add_months(month, 1)
+    # The parent's indexes (made on every partition), dropped now and rebuilt after the load.
+    indexes = await conn.fetch(
+        """
+        select i.relname as name, pg_get_indexdef(x.indexrelid) as definition,
+               c.conname, pg_get_constraintdef(c.oid) as constraint_definition
+          from pg_index x
+          join pg_class i on i.oid = x.indexrelid
+          left join pg_constraint c on c.conindid = x.indexrelid and c.conrelid = x.indrelid
+         where x.indrelid = 'share_hits'::regclass
+        """
+    )
+    for index in indexes:
+        if index["conname"]:
+            await conn.execute(f'alter table share_hits drop constraint "{index["conname"]}"')
+        else:
+            await conn.execute(f'drop index "{index["name"]}"')
+    print(
+        f"raw hits: {count:,} over {visitors:,} visitor rows, partitions from {first:%Y-%m};"
+        f" indexes dropped: {', '.join(i['name'] for i in indexes)}",
+        flush=True,
+    )
+    inserting = time.perf_counter()
+    written = 0
+    for low in range(1, count + 1, chunk):
+        high = min(count, low + chunk - 1)
+        started = time.perf_counter()
+        status = await conn.execute(
+            _RAW_INSERT, low, high, visitors, now, list(RAW_AGENTS), RAW_SLACK
+        )
+        written += int(status.split()[-1])
+        took = time.perf_counter() - started
+        print(
+            f"  {written:>12,} / {count:,} raw hits ({(high - low + 1) / took:,.0f}/s this chunk,"
+            f" {time.perf_counter() - inserting:,.0f} s)",
+            flush=True,
+        )
+    inserted = time.perf_counter() - inserting
+    started = time.perf_counter()
+    for index in indexes:
+        if index["conname"]:
+            await conn.execute(
+                f'alter table share_hits add constraint "{index["conname"]}"'
+                f" {index['constraint_definition']}"
+            )
+        else:  # a partitioned index's definition says ON ONLY: here it is made on every partition
+            await conn.execute(index["definition"].replace(" ON ONLY ", " ON ", 1))
+        print(f"  index {index['name']} rebuilt ({time.perf_counter() - started:,.0f} s)")
+    indexed = time.perf_counter() - started
+    started = time.perf_counter()
+    await conn.execute("vacuum analyze")
+    vacuumed = time.perf_counter() - started
+    await conn.execute("drop table bench_raw_visitors")
+    kinds = await conn.fetch(
+        "select type, verdict, count(*)::bigint as n from share_hits group by 1, 2 order by 1, 2"
+    )
+    sizes: Any = await conn.fetchrow(
+        """
+        select count(*)::int as partitions,
+               sum(pg_table_size(i.inhrelid))::bigint as heap,
+               sum(pg_indexes_size(i.inhrelid))::bigint as indexes
+          from pg_inherits i where i.inhparent = 'share_hits'::regclass
+        """
+    )
+    summary = {
+        "raw_events": written,
+        "by_type_and_verdict": {f"{r['type']}/{r['verdict']}": r["n"] for r in kinds},
+        "partitions": sizes["partitions"],
+        "heap_gb": round(sizes["heap"] / 2**30, 2),
+        "indexes_gb": round(sizes["indexes"] / 2**30, 2),
+        "insert_s": round(inserted, 1),
+        "index_s": round(indexed, 1),
+        "vacuum_analyze_s": round(vacuumed, 1),
+        "seconds": round(time.perf_counter() - began, 1),
+    }
+    print(f"raw hits written: {summary}", flush=True)
+    return summary
+
+
 def _poisson(rng: random.Random, mean: float) -> int:
     limit, k, p = math.exp(-mean), 0, 1.0
     while True:
@@ -471,7 +631,17 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             await conn.close()
         generated = round(time.perf_counter() - started, 1)
         print(f"generated in {generated} s: {bank.counts}", flush=True)
+        raw: dict[str, Any] = {}
+        if args.raw_events:
+            conn = await asyncpg.connect(url, server_settings={"synchronous_commit": "off"})
+            try:
+                raw = await write_raw_events(conn, args.raw_events, args.raw_chunk, bank)
+            finally:
+                await conn.close()
+        load = os.getloadavg()
+        print(f"measuring (load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}) ...", flush=True)
         results = await measure(url, bank, args)
+        results["load_average"] = {"before": load, "after": os.getloadavg()}
         return {
             "benchmark": "funnels",
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -481,7 +651,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
             },
-            "data": {**bank.counts, "seconds": generated},
+            "data": {**bank.counts, "seconds": generated, "raw_hits": raw or None},
             "results": results,
         }
     finally:
@@ -500,14 +670,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other-rms", type=int, default=800, help="RMs of the other branches")
     parser.add_argument("--days", type=int, default=90, help="of share history")
     parser.add_argument("--shares-per-rm-day", type=float, default=4.0)
+    parser.add_argument(
+        "--raw-events", type=int, default=0, help="raw hits to write to share_hits (0: none)"
+    )
+    parser.add_argument("--raw-chunk", type=int, default=3_000_000, help="raw hits per INSERT")
     parser.add_argument("--calls", type=int, default=20, help="timed calls per case")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--keep", action="store_true", help="keep the database (to explore)")
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("give --database-url (or set DATABASE_URL)")
-    if min(args.branch_rms, args.days, args.calls) < 1 or args.other_rms < 0:
-        parser.error("--branch-rms, --days and --calls must be positive")
+    if min(args.branch_rms, args.days, args.calls, args.raw_chunk) < 1 or args.other_rms < 0:
+        parser.error("--branch-rms, --days, --calls and --raw-chunk must be positive")
+    if args.raw_events < 0:
+        parser.error("--raw-events must not be negative")
     try:
         document = asyncio.run(_run(args))
     except KeyboardInterrupt:
