@@ -19,17 +19,27 @@ per visitor, interleaved in time order, all under the per-visitor and per-IP lim
 
 Measured, in this order:
   1. raw      pipelined XADD (1,000 per round trip, MAXLEN ~ as the door) of --events entries
-              with the door's fields to a scratch stream: the ceiling of one Redis client.
-  2. door     the door's Lua script (`beacons._APPEND`, the keys and arguments `beacons.append`
-              builds: dedup SET NX, two rate counters, XADD), pipelined 1,000 per round trip;
-              and `beacons.append` itself, awaited by 64 concurrent callers (no pipelining).
+              carrying exactly what the door's entries carry (the one field `b` holding the
+              beacon packed by `beacons.pack`, packed in the loop as the door packs per call) to
+              a scratch stream: the ceiling of one Redis client for the same entries. (Also,
+              for reference to earlier runs only, XADD of the earlier entries: nine field pairs
+              and `limited`.)
+  2. door     the door's Lua script (`beacons.APPEND` by EVALSHA, the keys and the packed value
+              `beacons.append` gives it: dedup SET NX, two rate counters, XADD), pipelined 1,000
+              per round trip; and `beacons.append` itself, awaited by 64 concurrent callers (no
+              pipelining). For raw XADD and the door script: the client's CPU per beacon
+              (this process) and Redis's time per call (INFO commandstats deltas; a script's
+              time includes the commands it runs; other clients of the server count too).
   3. ingest   for each --consumers count c, on a stream of its own: --events beacons appended
               (door script) before c `python -m workbench worker` processes start (each runs one
               beacon consumer loop, plus push delivery of the radar's notifications): the
               backlog's drain rate from the first batch stored, and the workers' CPU per event;
               then, live, another --events beacons through the door script, pipelined. Figure:
               events / (time from the first append until all are in share_hits), and its ratio
-              to the raw XADD figure of step 1.
+              to the raw XADD figure of step 1. Progress is watched in Redis (the consumer
+              group acknowledges a batch after its commit: nothing pending, the last entry
+              delivered), not by counting share_hits while the workers write it; share_hits is
+              counted once after each phase and must hold every beacon.
   4. http     the API (`python -m workbench serve`, --api-workers processes) and one worker:
               64 closed-loop clients (one keep-alive connection each, made before the clock
               starts) POST /t for --http-seconds; answered/s, stored/s, and CPU per request of
@@ -68,7 +78,6 @@ import asyncpg
 import httpx
 import psutil
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from bench import push as push_bench
 from bench.identity import (
@@ -208,50 +217,72 @@ def beacon_mix(codes: list[str], count: int, seed: int) -> list[dict[str, str]]:
 # ---- Redis: raw XADD, the door -----------------------------------------------------------------
 
 
+def _packed(fields: dict[str, str]) -> bytes:
+    """The stream field's value the door makes of this beacon."""
+    return beacons.pack(
+        code=fields["code"],
+        visitor_id=fields["visitor_id"],
+        type=fields["type"],
+        page=int(fields["page"]) if fields["page"] else None,
+        ms=int(fields["ms"]) if fields["ms"] else None,
+        event_id=fields["event_id"],
+        ip=fields["ip"],
+        user_agent=fields["user_agent"],
+    )
+
+
 async def raw_xadd(redis: Redis, key: str, mix: list[dict[str, str]]) -> float:
-    """Events/s of pipelined XADD with the door's fields (MAXLEN ~ as the door)."""
+    """Events/s of pipelined XADD of the door's entries (its one packed field, MAXLEN ~)."""
     started = time.perf_counter()
     for start in range(0, len(mix), ROUND):
         pipe = redis.pipeline(transaction=False)
         for fields in mix[start : start + ROUND]:
-            pipe.xadd(key, {**fields, "limited": "0"}, maxlen=beacons.STREAM_CAP, approximate=True)
+            pipe.xadd(
+                key, {beacons.FIELD: _packed(fields)}, maxlen=beacons.STREAM_CAP, approximate=True
+            )
         await pipe.execute()
     return len(mix) / (time.perf_counter() - started)
 
 
-def _door_call(prefix: str, fields: dict[str, str]) -> tuple[list[str], list[Any]]:
-    """The keys and arguments `beacons.append` gives the door's script."""
-    keys = [
-        f"{prefix}beacon:{fields['event_id']}",
-        f"{prefix}beacon-rate:v:{fields['visitor_id']}",
-        f"{prefix}beacon-rate:ip:{fields['ip']}",
-        stream_key(prefix),
-    ]
-    head: list[Any] = [
-        beacons.DEDUP_SECONDS,
-        beacons.PER_VISITOR_PER_MINUTE,
-        beacons.PER_IP_PER_MINUTE,
-        beacons.WINDOW_SECONDS,
-        beacons.STREAM_CAP,
-    ]
-    flat = [x for field in ("code", "visitor_id", "type", "page", "ms", "event_id", "ip",
-                            "user_agent") for x in (field, fields[field])]  # fmt: skip
-    return keys, head + flat
+async def raw_xadd_earlier(redis: Redis, key: str, mix: list[dict[str, str]]) -> float:
+    """The same, with the entries of the door before it packed beacons (nine field pairs): not
+    the comparison (the door no longer writes them), the earlier runs' reference."""
+    started = time.perf_counter()
+    for start in range(0, len(mix), ROUND):
+        pipe = redis.pipeline(transaction=False)
+        for fields in mix[start : start + ROUND]:
+            entry: dict[Any, Any] = {**fields, "limited": "0"}
+            pipe.xadd(key, entry, maxlen=beacons.STREAM_CAP, approximate=True)
+        await pipe.execute()
+    return len(mix) / (time.perf_counter() - started)
+
+
+async def _command_usec(redis: Redis, command: str) -> tuple[int, int]:
+    """(calls, microseconds) Redis spent in this command so far (INFO commandstats; a script's
+    time includes the commands it calls; other clients of the server count too)."""
+    stats = (await redis.info("commandstats")).get(f"cmdstat_{command}", {})
+    return int(stats.get("calls", 0)), int(stats.get("usec", 0))
+
+
+def _door_call(prefix: str, fields: dict[str, str]) -> tuple[Any, ...]:
+    """The keys and the value `beacons.append` gives the door's script."""
+    keys = beacons.script_keys(
+        prefix, event_id=fields["event_id"], visitor_id=fields["visitor_id"], ip=fields["ip"]
+    )
+    return (*keys, _packed(fields))
 
 
 async def door_pipelined(
     redis: Redis, prefix: str, mix: list[dict[str, str]]
 ) -> tuple[float, float]:
-    """The door's script, pipelined; (events/s, the moment of the first append)."""
-    script: AsyncScript = redis.register_script(beacons._APPEND)
-    await redis.script_load(beacons._APPEND)
+    """The door's script by EVALSHA, pipelined; (events/s, the moment of the first append)."""
+    await redis.script_load(beacons.APPEND)
     first = time.time()
     started = time.perf_counter()
     for start in range(0, len(mix), ROUND):
         pipe = redis.pipeline(transaction=False)
         for fields in mix[start : start + ROUND]:
-            keys, argv = _door_call(prefix, fields)
-            await script(keys=keys, args=argv, client=pipe)
+            pipe.evalsha(beacons.APPEND_SHA, 4, *_door_call(prefix, fields))
         answers = await pipe.execute()
         if any(int(a) != 1 for a in answers):
             raise RuntimeError(f"the door refused or limited beacons: {set(answers)}")
@@ -349,35 +380,68 @@ async def _stored_by(conn: asyncpg.Connection, target: int, within: float) -> fl
     return None
 
 
+async def _acknowledged(redis: Redis, stream: str) -> tuple[int, bool]:
+    """(entries the consumer group acknowledged, whether it acknowledged every entry of the
+    stream). A worker acknowledges a batch after its commit, so this is what is stored (the
+    mix has no entry a worker drops), read from Redis in O(1) instead of counting share_hits
+    (a count(*) over the growing table every 50 ms took PostgreSQL CPU from the workers)."""
+    info = await redis.xinfo_stream(stream)
+    groups = await redis.xinfo_groups(stream)
+    if not groups:
+        return 0, False
+    group = groups[0]
+    acknowledged = int(group["entries-read"] or 0) - int(group["pending"])
+    return acknowledged, (
+        int(group["pending"]) == 0 and group["last-delivered-id"] == info["last-generated-id"]
+    )
+
+
+async def _acknowledged_by(redis: Redis, stream: str, within: float) -> float | None:
+    """The moment every entry of the stream is stored (polled every 20 ms); None on timeout."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if (await _acknowledged(redis, stream))[1]:
+            return time.time()
+        await asyncio.sleep(0.02)
+    return None
+
+
 async def sustained(
     conn: asyncpg.Connection, redis: Redis, env: Env, prefix: str, consumers: int,
     mix: list[dict[str, str]], backlog: list[dict[str, str]], workdir: Path,
 ) -> dict[str, Any]:  # fmt: skip
-    """A backlog drained (appended before the workers start), then live ingestion."""
+    """A backlog drained (appended before the workers start), then live ingestion. Progress is
+    the consumer group's (`_acknowledged`); share_hits is counted once after each phase."""
     before = await conn.fetchval("select count(*) from share_hits")
+    stream = stream_key(prefix)
     await door_pipelined(redis, prefix, backlog)
     logs = [workdir / f"worker-{prefix[-3:-1]}-{i}.log" for i in range(consumers)]
     workers = [push_bench._start_worker(env.for_prefix(prefix), log) for log in logs]
     try:
         deadline = time.monotonic() + 60
-        seen = before
-        while seen == before:  # from the first batch stored (not the workers' start)
+        seen = 0
+        while seen == 0:  # from the first batch stored (not the workers' start)
             if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
                 raise RuntimeError(f"the workers stored nothing in 60 s:\n{_tails(logs)}")
             await asyncio.sleep(0.02)
-            seen = await conn.fetchval("select count(*) from share_hits")
+            with contextlib.suppress(Exception):  # the group exists once a worker made it
+                seen = (await _acknowledged(redis, stream))[0]
         cpu_at = _cpu(workers)
         drain_from = time.time()
-        before += len(backlog)
-        drained = await _stored_by(conn, before, within=600)
+        drained = await _acknowledged_by(redis, stream, within=600)
         if drained is None:
             raise RuntimeError(f"the backlog was not stored in 600 s:\n{_tails(logs)}")
-        drain_cpu = _cpu(workers) - cpu_at
+        drain_cpu, rest = _cpu(workers) - cpu_at, len(backlog) - seen
+        before += len(backlog)
+        if (stored := await conn.fetchval("select count(*) from share_hits")) != before:
+            raise RuntimeError(f"the backlog left {stored} hits, not {before}")
         appended_rate, first = await door_pipelined(redis, prefix, mix)
         appended_at = time.time()
-        done = await _stored_by(conn, before + len(mix), within=600)
+        done = await _acknowledged_by(redis, stream, within=600)
         if done is None:
             return {"consumers": consumers, "error": "not all stored within 600 s"}
+        if (stored := await conn.fetchval("select count(*) from share_hits")) != before + len(mix):
+            raise RuntimeError(f"live ingestion left {stored} hits, not {before + len(mix)}")
         return {
             "consumers": consumers,
             "events": len(mix),
@@ -386,8 +450,9 @@ async def sustained(
             "until_stored_s": round(done - first, 2),
             "door_rate_meanwhile": round(appended_rate),
             "backlog": len(backlog),
-            "backlog_drain_per_s": round((before - seen) / (drained - drain_from)),
-            "worker_cpu_ms_per_event": round(1000 * drain_cpu / (before - seen), 3),
+            # None: the first batch held the whole backlog (--events <= a batch)
+            "backlog_drain_per_s": round(rest / (drained - drain_from)) if rest else None,
+            "worker_cpu_ms_per_event": round(1000 * drain_cpu / rest, 3) if rest else None,
         }
     finally:
         _stop_workers(workers)
@@ -533,20 +598,50 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         codes = data["ingest_codes"]
 
         print(f"raw XADD and the door, {args.events} beacons each ...", flush=True)
-        raw = await raw_xadd(redis, f"{base_prefix}scratch:raw", beacon_mix(codes, args.events, 1))
-        door, _ = await door_pipelined(
-            redis, f"{base_prefix}door:", beacon_mix(codes, args.events, 2)
+        costs: dict[str, Any] = {}
+
+        async def costed(name: str, command: str, step: Any) -> Any:
+            """The step's answer; its client CPU per beacon and Redis time per call noted."""
+            before = (time.process_time(), await _command_usec(redis, command))
+            answer = await step
+            calls, usec = await _command_usec(redis, command)
+            costs[name] = {
+                "client_cpu_us_per_beacon": round(
+                    1e6 * (time.process_time() - before[0]) / args.events, 1
+                ),
+                "redis_us_per_call": round((usec - before[1][1]) / max(calls - before[1][0], 1), 2),
+            }
+            return answer
+
+        raw = await costed(
+            "raw_xadd",
+            "xadd",
+            raw_xadd(redis, f"{base_prefix}scratch:raw", beacon_mix(codes, args.events, 1)),
+        )
+        raw_earlier = await costed(
+            "raw_xadd_earlier_fields",
+            "xadd",
+            raw_xadd_earlier(
+                redis, f"{base_prefix}scratch:raw-earlier", beacon_mix(codes, args.events, 1)
+            ),
+        )
+        door, _ = await costed(
+            "door_script",
+            "evalsha",
+            door_pipelined(redis, f"{base_prefix}door:", beacon_mix(codes, args.events, 2)),
         )
         append = await door_concurrent(
             redis, f"{base_prefix}append:", beacon_mix(codes, args.events, 3)
         )
         results["redis"] = {
             "raw_xadd_per_s": round(raw),
+            "raw_xadd_earlier_fields_per_s": round(raw_earlier),
             "door_script_pipelined_per_s": round(door),
             "beacons_append_concurrent_per_s": round(append),
+            "costs": costs,
         }
         print(f"  {results['redis']}", flush=True)
-        await redis.delete(f"{base_prefix}scratch:raw")
+        await redis.delete(f"{base_prefix}scratch:raw", f"{base_prefix}scratch:raw-earlier")
 
         results["ingest"] = []
         for n, consumers in enumerate(args.consumers):
@@ -558,6 +653,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             )
             if "events_per_s" in one:
                 one["ratio_to_raw_xadd"] = round(one["events_per_s"] / raw, 3)
+                one["ratio_to_raw_xadd_earlier_fields"] = round(
+                    one["events_per_s"] / raw_earlier, 3
+                )
             results["ingest"].append(one)
             print(f"  {one}", flush=True)
 
@@ -640,18 +738,27 @@ def render(document: dict[str, Any]) -> str:
     lines = [
         "",
         f"{'what':<58} {'events/s':>10}  note",
-        f"{'raw XADD, pipelined 1,000 per round trip':<58} {r['redis']['raw_xadd_per_s']:>10}",
+        f"{'raw XADD of the door entries, pipelined 1,000 per round trip':<58} "
+        f"{r['redis']['raw_xadd_per_s']:>10}",
+        f"{'  (raw XADD of the earlier nine field pairs)':<58} "
+        f"{r['redis']['raw_xadd_earlier_fields_per_s']:>10}",
         f"{'door script (dedup, limits, XADD), pipelined':<58} "
         f"{r['redis']['door_script_pipelined_per_s']:>10}",
         f"{'beacons.append, 64 concurrent callers':<58} "
         f"{r['redis']['beacons_append_concurrent_per_s']:>10}",
     ]
+    for name, cost in r["redis"]["costs"].items():
+        lines.append(
+            f"  {name}: client CPU {cost['client_cpu_us_per_beacon']} us/beacon,"
+            f" Redis {cost['redis_us_per_call']} us/call"
+        )
     for one in r["ingest"]:
         if "events_per_s" in one:
             label = f"sustained: door -> {one['consumers']} worker(s) -> share_hits"
             lines.append(
                 f"{label:<58} "
                 f"{one['events_per_s']:>10}  {100 * one['ratio_to_raw_xadd']:.0f} % of raw XADD"
+                f" ({100 * one['ratio_to_raw_xadd_earlier_fields']:.0f} % of the earlier one)"
             )
             label = f"  backlog of {one['backlog']} drained by {one['consumers']} worker(s)"
             lines.append(
