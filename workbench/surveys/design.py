@@ -68,8 +68,10 @@ async def create(conn: Connection, *, caller: Caller, request: wire.SurveyCreate
 
 
 async def get(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.Survey:
-    """The survey with its draft and the draft's flaws, if the caller sees it (404 otherwise)."""
-    return views.survey(await _visible(conn, caller, survey_id))
+    """The survey with its draft and the draft's flaws, if the caller sees it (404 otherwise);
+    to those who do not design surveys, its latest published version instead of the draft."""
+    row = await _visible(conn, caller, survey_id)
+    return views.survey(row, draft=caller.role in queries.AUTHORS)
 
 
 async def list_surveys(

@@ -87,8 +87,9 @@ class SurveyDesignController(Controller):
     ) -> wire.Survey:
         """A survey with its draft, the draft's `flaws` and its latest published `version`.
 
-        404 when I may not see it (see listSurveys). What customers answer is a published
-        version (getSurveyVersion), not the draft.
+        404 when I may not see it (see listSurveys). A branch head or an RM gets the latest
+        published version's title and questions instead of the draft: what is sent and answered
+        (getSurveyVersion gives any version).
         """
         return await design.get(db, caller=caller, survey_id=survey_id)
 

@@ -31,7 +31,7 @@ AUTHORS = frozenset({Role.ADMIN, Role.MARKETING})
 _SURVEY = """
     s.id, s.title, s.audience, s.status, s.questions, s.version, s.after_template_id,
     s.owner_unit_id, s.created_by, s.created_at, s.updated_at,
-    v.published_at,
+    v.published_at, v.title as published_title, v.questions as published_questions,
     (v.version is null or v.title <> s.title or v.questions <> s.questions) as draft_changed
 """
 _LATEST = "left join survey_versions v on v.survey_id = s.id and v.version = s.version"
@@ -94,8 +94,9 @@ async def visible_survey(
     conn: Connection, survey_id: uuid.UUID, *, caller: Caller, lock: bool = False
 ) -> Record | None:
     """The survey with its draft, if this caller sees it (see the module's rules); locked for a
-    change with `lock`. Columns: those of `surveys`, and `published_at` (of the latest
-    version) and `draft_changed` (the draft differs from the latest version, or there is none)."""
+    change with `lock`. Columns: those of `surveys`; `published_at`, `published_title` and
+    `published_questions` of the latest version (null: none yet); `draft_changed` (the draft
+    differs from the latest version, or there is none)."""
     condition, root = _visible(caller)
     if lock:  # lock the row first: the read below (a new snapshot) sees what was committed
         await conn.execute(

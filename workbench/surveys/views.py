@@ -27,7 +27,25 @@ def flaws(questions: list[wire.Question]) -> list[wire.SurveyFlaw]:
     return [wire.SurveyFlaw(key=f.key, code=f.code, detail=f.detail) for f in found]
 
 
-def survey(row: Record) -> wire.Survey:
+def survey(row: Record, *, draft: bool = True) -> wire.Survey:
+    """The survey with its draft; without `draft` (for those who only send or read surveys),
+    with its latest published version's title and questions instead."""
+    if not draft and row["published_questions"] is not None:
+        questions = questions_of(row["published_questions"])
+        return wire.Survey(
+            id=row["id"],
+            title=row["published_title"],
+            audience=wire.Audience(row["audience"]),
+            status=wire.SurveyStatus(row["status"]),
+            version=row["version"],
+            questions=questions,
+            after_template_id=row["after_template_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            flaws=[],
+            draft_changed=False,
+            published_at=row["published_at"],
+        )
     questions = questions_of(row["questions"])
     return wire.Survey(
         id=row["id"],

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests.customers_data import headers_of
-from tests.workbench.surveys.design_data import SURVEYS, draft, published, survey_body
+from tests.workbench.surveys.design_data import (
+    SURVEYS,
+    VISIT_QUESTIONS,
+    draft,
+    published,
+    question,
+    survey_body,
+)
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -41,7 +48,16 @@ async def test_each_role_sees_its_surveys_and_no_other(client):
     assert await titles("rm01", "?status=draft") == []
 
     rm = await headers_of(client, "rm01")
-    assert (await client.get(f"{SURVEYS}/{customer['id']}", headers=rm)).status_code == 200
+    # An edit of the draft is not what RMs send: they see the published version.
+    edit = {"title": "客户回访（修改中）", "questions": [question("only", "text")]}
+    marketing = await headers_of(client, "marketing")  # signed in again by titles()
+    response = await client.patch(f"{SURVEYS}/{customer['id']}", json=edit, headers=marketing)
+    assert response.status_code == 200, response.text
+    seen = (await client.get(f"{SURVEYS}/{customer['id']}", headers=rm)).json()
+    assert (seen["title"], seen["questions"]) == ("客户回访", VISIT_QUESTIONS)
+    assert (seen["flaws"], seen["draft_changed"]) == ([], False)
+    mine = (await client.get(f"{SURVEYS}/{customer['id']}", headers=marketing)).json()
+    assert (mine["title"], mine["draft_changed"]) == ("客户回访（修改中）", True)
     version = await client.get(f"{SURVEYS}/{customer['id']}/versions/1", headers=rm)
     assert version.status_code == 200
     for hidden in (pending, staff, archived):
