@@ -19,14 +19,15 @@ language sql stable parallel safe as $$
                                      'Asia/Shanghai'))::date
 $$;
 
--- Invitations sent and answered, per survey, unit (with its subtree) and day.
+-- Invitations sent and answered, per survey, unit (with its subtree) and day. The keys include
+-- the counts, so that results read the index alone (where pages are all-visible).
 create table survey_tallies (
     survey_id    uuid not null,
     org_unit_id  uuid not null,
     day          date not null,
     delivered    int not null default 0 check (delivered >= 0),
     responded    int not null default 0 check (responded >= 0),
-    primary key (survey_id, org_unit_id, day)
+    primary key (survey_id, org_unit_id, day) include (delivered, responded)
 );
 
 -- Answers per question and value, per survey, unit and day. `value` is the answer as stored
@@ -40,7 +41,7 @@ create table survey_value_tallies (
     org_unit_id   uuid not null,
     day           date not null,
     count         int not null check (count >= 0),
-    primary key (survey_id, org_unit_id, day, question_key, value)
+    primary key (survey_id, org_unit_id, day, question_key, value) include (count)
 );
 
 -- The words of text answers (segmented, stop words out), each counted once per answer.
@@ -51,7 +52,7 @@ create table survey_term_tallies (
     org_unit_id   uuid not null,
     day           date not null,
     count         int not null check (count >= 0),
-    primary key (survey_id, org_unit_id, day, question_key, term)
+    primary key (survey_id, org_unit_id, day, question_key, term) include (count)
 );
 
 -- Which answers contain a term: the console's "answers with this word" list, newest first.

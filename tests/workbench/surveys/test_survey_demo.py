@@ -41,7 +41,9 @@ async def seeded(settings: Any, db: Any) -> dict[str, Any]:
     return {"added": added, "again": again, "before": before, "after": await db.fetchrow(COUNTS)}
 
 
-async def test_two_published_surveys_with_a_month_of_answers(seeded: Any, db: Any) -> None:
+async def test_two_published_surveys_with_a_month_of_answers_shown_in_results(
+    seeded: Any, db: Any, client: Any
+) -> None:
     added = seeded["added"]
     assert added["surveys"] == 2
     assert added["survey_responses"] > 60, added
@@ -63,8 +65,6 @@ async def test_two_published_surveys_with_a_month_of_answers(seeded: Any, db: An
     )
     assert shown is True
 
-
-async def test_results_show_data_for_both_surveys(seeded: Any, client: Any) -> None:
     headers = await headers_of(client, "marketing")
     nps = (await client.get(f"/api/v1/surveys/{demo_nps_survey_id()}/results",
                             params={"group_by": "org_unit"}, headers=headers)).json()  # fmt: skip
