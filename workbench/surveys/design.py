@@ -95,7 +95,9 @@ async def list_surveys(
     )
     more, rows = len(rows) > limit, rows[:limit]
     next_cursor = encode_cursor([rows[-1]["updated_at"], rows[-1]["id"]]) if more else None
-    return Page[wire.SurveyRow](items=[views.survey_row(r) for r in rows], next_cursor=next_cursor)
+    draft = caller.role in queries.AUTHORS
+    items = [views.survey_row(r, draft=draft) for r in rows]
+    return Page[wire.SurveyRow](items=items, next_cursor=next_cursor)
 
 
 async def edit(

@@ -132,7 +132,8 @@ async def surveys_page(
         where.add("(s.updated_at, s.id) < ({}, {})", *after)
     return await conn.fetch(
         f"""
-        select {_SURVEY}, jsonb_array_length(s.questions) as question_count
+        select {_SURVEY}, jsonb_array_length(s.questions) as question_count,
+               jsonb_array_length(v.questions) as published_question_count
           from surveys s {_LATEST}
          where {where.sql}
          order by s.updated_at desc, s.id desc

@@ -63,19 +63,21 @@ def survey(row: Record, *, draft: bool = True) -> wire.Survey:
     )
 
 
-def survey_row(row: Record) -> wire.SurveyRow:
+def survey_row(row: Record, *, draft: bool = True) -> wire.SurveyRow:
+    """A list's row: the draft's title and size, or without `draft` the published version's."""
+    published = not draft and row["published_title"] is not None
     return wire.SurveyRow(
         id=row["id"],
-        title=row["title"],
+        title=row["published_title"] if published else row["title"],
         audience=wire.Audience(row["audience"]),
         status=wire.SurveyStatus(row["status"]),
         version=row["version"],
-        question_count=row["question_count"],
+        question_count=row["published_question_count"] if published else row["question_count"],
         after_template_id=row["after_template_id"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         published_at=row["published_at"],
-        draft_changed=row["draft_changed"],
+        draft_changed=False if published else row["draft_changed"],
     )
 
 

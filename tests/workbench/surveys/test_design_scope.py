@@ -56,6 +56,8 @@ async def test_each_role_sees_its_surveys_and_no_other(client):
     seen = (await client.get(f"{SURVEYS}/{customer['id']}", headers=rm)).json()
     assert (seen["title"], seen["questions"]) == ("客户回访", VISIT_QUESTIONS)
     assert (seen["flaws"], seen["draft_changed"]) == ([], False)
+    assert await titles("rm01") == ["客户回访"]  # the published title in the list too
+    rm = await headers_of(client, "rm01")  # signed in again by titles()
     mine = (await client.get(f"{SURVEYS}/{customer['id']}", headers=marketing)).json()
     assert (mine["title"], mine["draft_changed"]) == ("客户回访（修改中）", True)
     version = await client.get(f"{SURVEYS}/{customer['id']}/versions/1", headers=rm)
