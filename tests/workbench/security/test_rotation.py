@@ -34,6 +34,7 @@ from tests.customers_data import CUSTOMERS, customer_ids, customer_row, feed, he
 from tests.push.conftest import settings_for
 from tests.push.test_push_cli import push_test
 from tests.push_data import register
+from tests.workbench.workorders.wo_setup import write_work_order_note
 from workbench.db import create_pool
 from workbench.ids import uuid5_for
 from workbench.notifications.service import notify
@@ -196,6 +197,7 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
             f"{CUSTOMERS}/{cid}/notes", json={"kind": "visit", "text": f"拜访 {ext}"}, headers=rm01
         )
         assert response.status_code == 201, response.text
+    await write_work_order_note(settings, ids["ROT-1"], "已回访客户")
     devices = {
         await register(client, "rm01", platform="ios", provider="apns", token="a" * 64): "a" * 64,
         await register(client, "rm01", platform="android", provider="fcm", token="fcm-rot-1"):
@@ -215,7 +217,8 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
     result = rotate_keys(settings, NEW, old)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
-        "re-encrypted under data-2: 3 customers, 3 timeline entries, 4 push registrations"
+        "re-encrypted under data-2: 3 customers, 3 timeline entries, 4 push registrations,"
+        " 1 work order notes"
     ]
     after = await key_ids(db)
     assert {kid for _, _, kid in after} == {NEW.kid}
@@ -225,7 +228,8 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
     again = rotate_keys(settings, NEW, old)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines() == [
-        "re-encrypted under data-2: 0 customers, 0 timeline entries, 0 push registrations",
+        "re-encrypted under data-2: 0 customers, 0 timeline entries, 0 push registrations,"
+        " 0 work order notes",
         "nothing left under older keys: they can be removed from WORKBENCH_DATA_KEYS",
     ]
 
@@ -277,7 +281,8 @@ async def test_a_value_that_cannot_be_decrypted_is_reported_and_the_rest_rotates
     result = rotate_keys(settings, NEW, old)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "re-encrypted under data-2: 3 customers, 0 timeline entries, 0 push registrations",
+        "re-encrypted under data-2: 3 customers, 0 timeline entries, 0 push registrations,"
+        " 0 work order notes",
         "cannot decrypt 1 value(s) of customers: left as they are (the log names each)",
         "keep every older key until those are resolved, then run rotate-keys again",
     ]

@@ -22,7 +22,7 @@ from workbench.db import use_json_codecs
 from workbench.ids import uuid5_for, uuid7
 from workbench.security.vault import Vault
 from workbench.settings import Settings
-from workbench.workorders import alerts
+from workbench.workorders import alerts, service
 
 NPS_QUESTIONS = [
     {"key": "score", "type": "nps", "text": "您向朋友推荐我行的可能性有多大？", "required": True},
@@ -208,3 +208,29 @@ async def bench(settings: Settings, client: Any, demo_bank: Any) -> Any:
 
 def hours(n: float) -> timedelta:
     return timedelta(hours=n)
+
+
+async def write_work_order_note(settings: Settings, customer_id: uuid.UUID, text: str) -> None:
+    """A work order of one of rm01's customers with a note of rm01's, written under the
+    settings' current data key (for the key rotation test); its push is left out."""
+    conn = await asyncpg.connect(settings.database_url)
+    await use_json_codecs(conn)
+    try:
+        await restore_root_causes(conn)
+        vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+        survey = await _survey(conn, "网点服务满意度", "customer", NPS_QUESTIONS)
+        bench = Bench(
+            settings=settings, conn=conn, vault=vault, client=None, admin={},
+            customer=customer_id, west_customer=customer_id, nps=survey, pulse=survey,
+        )  # fmt: skip
+        await bench.rule()
+        _, opened = await bench.respond(answers={"score": 1})
+        assert opened is not None
+        async with conn.transaction():
+            await service.transition(
+                conn, vault=vault, caller=RM01, work_order_id=opened,
+                to=service.State.IN_PROGRESS, note=text,
+            )  # fmt: skip
+            await conn.execute("delete from notifications where subject_id = $1", opened)
+    finally:
+        await conn.close()
