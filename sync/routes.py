@@ -102,7 +102,7 @@ class SyncController(Controller):
         (an earlier push applied it), `rejected` (with the API error's `code` and `problem`) or
         `conflict` (with the server's current row in `server`). Mutation names follow the API
         operations: `task.start`, `task.submit`, `task.cancel`, `task.reschedule`, `note.add`,
-        `notification.read`, `share.create`.
+        `notification.read`, `share.create`, `work_order.transition` (schema 4).
         """
         state = request.app.state
         ctx = mutations.Context(
