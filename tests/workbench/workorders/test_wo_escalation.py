@@ -3,7 +3,12 @@ one above, with a controllable clock."""
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
+
 from tests.workbench.workorders.wo_setup import RM01, T0, Bench, hours, unit_id, user_id
+from workbench.db import use_json_codecs
 from workbench.ids import uuid5_for
 from workbench.workorders import escalation, service
 from workbench.workorders.service import State
@@ -64,3 +69,25 @@ async def test_a_resolved_work_order_does_not_escalate(bench: Bench) -> None:
         )  # fmt: skip
     assert await _escalate(bench, 5) == 0
     assert await _told(bench) == []
+
+
+async def test_two_workers_at_once_escalate_each_work_order_once(bench: Bench) -> None:
+    await bench.rule(sla_hours=4)
+    for _ in range(3):
+        await bench.respond(answers={"score": 1})
+    conns = [await asyncpg.connect(bench.settings.database_url) for _ in range(2)]
+    try:
+
+        async def worker(c: asyncpg.Connection) -> int:
+            await use_json_codecs(c)
+            async with c.transaction():
+                return await escalation.escalate_due(c, now=T0 + hours(5))
+
+        counts = await asyncio.gather(*(worker(c) for c in conns))
+    finally:
+        for c in conns:
+            await c.close()
+    assert sum(counts) == 3
+    assert len(await _told(bench)) == 3
+    levels = await bench.conn.fetch("select escalation_level from work_orders")
+    assert [r["escalation_level"] for r in levels] == [1, 1, 1]
