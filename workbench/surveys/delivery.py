@@ -326,7 +326,10 @@ async def run_chunk(conn: Connection, *, delivery: queries.Record, rules: Rules,
     if delivery["status"] == "queued":
         total = await queries.count_recipients(conn, delivery)
         await queries.start_delivery(conn, delivery["id"], total=total)
-    ids = await queries.next_recipients(conn, delivery, after=delivery["position"], limit=chunk)
+    ids = await queries.next_recipients(
+        conn, delivery, after=delivery["position"], limit=chunk,
+        offset=delivery["done"] + delivery["skipped"],
+    )  # fmt: skip
     if not ids:
         return await queries.advance_delivery(
             conn, delivery["id"], position=None, done=0, skipped=0, finished=True

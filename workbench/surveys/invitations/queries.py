@@ -17,9 +17,14 @@ from workbench.db import Connection
 
 Record = asyncpg.Record
 
+# A listed delivery's `recipients` are read here without the list itself (up to 100,000 ids,
+# which each chunk would otherwise decode): `{"customer_ids": []}` says only which kind it is.
 _DELIVERY = """
-    d.id, d.survey_id, d.version, d.source, d.requested_by, d.recipients, d.status, d.total,
-    d.done, d.skipped, d.error, d.created_at, d.started_at, d.finished_at, d.position
+    d.id, d.survey_id, d.version, d.source, d.requested_by, d.status, d.total,
+    d.done, d.skipped, d.error, d.created_at, d.started_at, d.finished_at, d.position,
+    case when d.recipients ? 'org_unit_id' then d.recipients
+         when d.recipients ? 'customer_ids' then '{"customer_ids": []}'::jsonb
+         else '{"user_ids": []}'::jsonb end as recipients
 """
 
 
@@ -275,14 +280,6 @@ async def fail_delivery(conn: Connection, delivery_id: uuid.UUID, error: str) ->
     )
 
 
-def _listed(kind: str) -> str:
-    return f"""
-        select distinct x.id from survey_deliveries d,
-               lateral (select jsonb_array_elements_text(d.recipients->'{kind}')::uuid as id) x
-         where d.id = $1
-    """
-
-
 async def count_recipients(conn: Connection, delivery: Record) -> int:
     recipients = delivery["recipients"]
     if "org_unit_id" in recipients:
@@ -295,14 +292,24 @@ async def count_recipients(conn: Connection, delivery: Record) -> int:
                 recipients.get("tag"),
             )
         )
-    kind = "customer_ids" if "customer_ids" in recipients else "user_ids"
-    return int(await conn.fetchval(f"select count(*) from ({_listed(kind)}) l", delivery["id"]))
+    return int(
+        await conn.fetchval(
+            "select jsonb_array_length(d.recipients->$2) from survey_deliveries d where d.id = $1",
+            delivery["id"],
+            _kind(recipients),
+        )
+    )
+
+
+def _kind(recipients: dict[str, Any]) -> str:
+    return "customer_ids" if "customer_ids" in recipients else "user_ids"
 
 
 async def next_recipients(
-    conn: Connection, delivery: Record, *, after: uuid.UUID | None, limit: int
+    conn: Connection, delivery: Record, *, after: uuid.UUID | None, offset: int, limit: int
 ) -> list[uuid.UUID]:
-    """The next recipients of a delivery in id order after `after` (customers or users)."""
+    """The next recipients of a delivery: of a selection, the customers in id order after
+    `after`; of a list (distinct ids, as stored at creation), those from position `offset`."""
     recipients = delivery["recipients"]
     if "org_unit_id" in recipients:
         rows = await conn.fetch(
@@ -318,14 +325,16 @@ async def next_recipients(
             limit,
         )
     else:
-        kind = "customer_ids" if "customer_ids" in recipients else "user_ids"
         rows = await conn.fetch(
-            f"""select l.id from ({_listed(kind)}) l
-                 where $2::uuid is null or l.id > $2
-                 order by l.id
-                 limit $3""",
+            """select (d.recipients->$2->>g)::uuid as id
+                 from survey_deliveries d,
+                      generate_series($3::int, least($3 + $4, jsonb_array_length(d.recipients->$2))
+                                               - 1) g
+                where d.id = $1
+                order by g""",
             delivery["id"],
-            after,
+            _kind(recipients),
+            offset,
             limit,
         )
     return [r["id"] for r in rows]
