@@ -174,10 +174,12 @@ async def test_the_list_and_a_work_order_on_a_tablet(
     await page.goto(LIST)
     await page.get_by_text("已逾期 3 小时").wait_for()
     await shot(page, "work-orders", sizes=("tablet-portrait",))
+    await page.wait_for_load_state("networkidle")  # the icon too: leaving never aborts it
     await page.locator(f'a.row-title[href="{LIST}/{desk.order}"]').click()
     await page.get_by_text("触发预警的回答").wait_for()
     await page.get_by_label("处理说明").fill("已致电客户致歉，约定周五到网点面谈")
     await shot(page, "work-order", sizes=("tablet-portrait",))
+    await page.wait_for_load_state("networkidle")
     async with page.expect_navigation():
         await page.get_by_role("button", name="提交").click()
     await page.get_by_text("工单已进入处理中").wait_for()
