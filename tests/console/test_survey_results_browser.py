@@ -46,6 +46,7 @@ async def test_marketing_reads_results_and_the_answers_of_a_word(
         )
     ).to_be_visible()
     await expect(page.get_by_role("link", name="东城支行 East Branch")).to_be_visible()
+    await page.wait_for_load_state("networkidle")  # the icon too, before the next page
     await shot(page, "survey-results", sizes=("desktop", "tablet-portrait"))
 
     words = page.get_by_role("region", name="文字回答中的常见词")
@@ -54,4 +55,5 @@ async def test_marketing_reads_results_and_the_answers_of_a_word(
     await first.click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"包含“{word}”的回答")
     await expect(page.locator(".answer mark").first).to_have_text(word, ignore_case=True)
+    await page.wait_for_load_state("networkidle")
     await shot(page, "survey-results-answers", sizes=("desktop",))
