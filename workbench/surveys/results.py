@@ -30,6 +30,7 @@ from workbench.pagination import decode_cursor, encode_cursor
 from workbench.periods import period_bound
 from workbench.security.vault import FieldCipher
 from workbench.surveys.rollups import queries
+from workbench.surveys.submission import texts_aad as texts_aad  # how submissions encrypt texts
 from workbench.surveys.tallies import ANSWERED
 
 READERS = (Role.ADMIN, Role.MARKETING, Role.BRANCH_HEAD)
@@ -298,11 +299,6 @@ async def _by_unit(
 
 
 # ---- the answers containing a term -----------------------------------------------------------
-
-
-def texts_aad(response_id: uuid.UUID) -> str:
-    """Associated data binding a response's encrypted text answers to the response."""
-    return f"survey_response.texts:{response_id}"
 
 
 def open_texts(cipher: FieldCipher, response_id: uuid.UUID, blob: bytes | None) -> dict[str, str]:
