@@ -326,11 +326,13 @@ async def next_recipients(
         )
     else:
         rows = await conn.fetch(
-            """select (d.recipients->$2->>g)::uuid as id
-                 from survey_deliveries d,
-                      generate_series($3::int, least($3 + $4, jsonb_array_length(d.recipients->$2))
-                                               - 1) g
-                where d.id = $1
+            # The list is taken out of its row once (materialized): read per element from
+            # the row, its whole stored value would be fetched again for each one.
+            """with l as materialized (
+                   select d.recipients->$2 as ids from survey_deliveries d where d.id = $1
+               )
+               select (l.ids->>g)::uuid as id
+                 from l, generate_series($3::int, least($3 + $4, jsonb_array_length(l.ids)) - 1) g
                 order by g""",
             delivery["id"],
             _kind(recipients),
