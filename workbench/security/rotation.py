@@ -64,10 +64,11 @@ def registry() -> tuple[EncryptedColumns, ...]:
     """Every encrypted column of the product, in the order `rotate-keys` reports them."""
     from push.devices import ENCRYPTED as push_tokens
     from workbench.customers.feeds import ENCRYPTED as personal_data
+    from workbench.surveys.submission import ENCRYPTED as survey_texts
     from workbench.timeline.service import ENCRYPTED as timeline_texts
     from workbench.workorders.service import ENCRYPTED as work_order_notes
 
-    return (personal_data, timeline_texts, push_tokens, work_order_notes)
+    return (personal_data, timeline_texts, push_tokens, work_order_notes, survey_texts)
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from mobile_contracts.v1.surveys import Question
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid7
+from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import FieldCipher
 from workbench.surveys import answers, tallies
 from workbench.surveys.invitations import queries
@@ -33,6 +34,16 @@ def texts_aad(response_id: uuid.UUID) -> str:
     """Associated data binding a response's encrypted text answers (a JSON object by question
     key) to the response (as the results read them)."""
     return f"survey_response.texts:{response_id}"
+
+
+# What `workbench rotate-keys` re-encrypts of responses: their text answers.
+ENCRYPTED = EncryptedColumns(
+    kind="survey responses",
+    table="survey_responses",
+    key="id",
+    key_type="uuid",
+    aad={"texts_enc": lambda row: texts_aad(row["id"])},
+)
 
 
 class AlreadyAnswered(Conflict):

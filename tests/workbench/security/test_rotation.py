@@ -34,6 +34,7 @@ from tests.customers_data import CUSTOMERS, customer_ids, customer_row, feed, he
 from tests.push.conftest import settings_for
 from tests.push.test_push_cli import push_test
 from tests.push_data import register
+from tests.workbench.surveys.delivery_data import SURVEYS, publish
 from tests.workbench.workorders.wo_setup import write_work_order_note
 from workbench.db import create_pool
 from workbench.ids import uuid5_for
@@ -181,6 +182,18 @@ async def deliver_once(pool: Any, settings: Settings) -> int:
 NAMES = {"ROT-1": "周星星", "ROT-2": "欧阳娜娜", "ROT-3": "李雷"}
 
 
+async def answer_with_text(
+    client: Any, db: Any, settings: Settings, customer: Any, rm: Any
+) -> None:
+    """The customer answers a survey with a text answer (stored encrypted)."""
+    survey = await publish(db, questions=[{"key": "note", "type": "text", "text": "建议"}])
+    sent = await client.post(f"{SURVEYS}/{survey}/deliveries",
+                             json={"customer_ids": [str(customer)]}, headers=rm)  # fmt: skip
+    link = sent.json()["recipients"][0]["url"].removeprefix(settings.public_base_url.rstrip("/"))
+    answered = await client.post(link, json={"answers": {"note": "服务很周到"}})
+    assert answered.status_code == 201, answered.text
+
+
 @pytest.mark.usefixtures("demo_bank")
 async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushes(
     settings, db, pool, make_client, client, fake
@@ -198,6 +211,7 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
         )
         assert response.status_code == 201, response.text
     await write_work_order_note(settings, ids["ROT-1"], "已回访客户")
+    await answer_with_text(client, db, settings, ids["ROT-1"], rm01)
     devices = {
         await register(client, "rm01", platform="ios", provider="apns", token="a" * 64): "a" * 64,
         await register(client, "rm01", platform="android", provider="fcm", token="fcm-rot-1"):
@@ -218,7 +232,7 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "re-encrypted under data-2: 3 customers, 3 timeline entries, 4 push registrations,"
-        " 1 work order notes"
+        " 1 work order notes, 1 survey responses"
     ]
     after = await key_ids(db)
     assert {kid for _, _, kid in after} == {NEW.kid}
@@ -229,7 +243,7 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines() == [
         "re-encrypted under data-2: 0 customers, 0 timeline entries, 0 push registrations,"
-        " 0 work order notes",
+        " 0 work order notes, 0 survey responses",
         "nothing left under older keys: they can be removed from WORKBENCH_DATA_KEYS",
     ]
 
@@ -282,7 +296,7 @@ async def test_a_value_that_cannot_be_decrypted_is_reported_and_the_rest_rotates
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "re-encrypted under data-2: 3 customers, 0 timeline entries, 0 push registrations,"
-        " 0 work order notes",
+        " 0 work order notes, 0 survey responses",
         "cannot decrypt 1 value(s) of customers: left as they are (the log names each)",
         "keep every older key until those are resolved, then run rotate-keys again",
     ]
