@@ -56,11 +56,11 @@ class DeliveryController(Controller):
         survey_id: FromPath[uuid.UUID],
         data: JSONBody[wire.DeliveryCreate],
     ) -> Response[wire.Delivery]:
-        """Send a published survey: one single-use link per customer, or an inbox entry per
-        staff member.
+        """Send a published survey to customers (single-use links) or staff (their inbox).
 
-        An admin sends to anyone; a branch head to customers owned by RMs of their subtree and
-        to its staff; an RM a customer survey to their own customers. Up to 200 listed
+        One link per customer, or an inbox entry per staff member. An admin sends to anyone;
+        a branch head to customers owned by RMs of their subtree and to its staff; an RM a
+        customer survey to their own customers. Up to 200 listed
         recipients are sent now (201, each with its invitation and, for a customer, its `url`;
         `skipped` with `reason: contact_cap` when the customer already got the most survey
         messages allowed lately). More, or a selection (`org_unit_id` and optional `tag`:
@@ -86,9 +86,10 @@ class DeliveryController(Controller):
         survey_id: FromPath[uuid.UUID],
         delivery_id: FromPath[uuid.UUID],
     ) -> wire.Delivery:
-        """A delivery's progress: `done` invited and `skipped` of `total`, and its status.
+        """A delivery's progress: recipients invited and skipped of the total, and its status.
 
-        For whoever sent it, their branch head, and admins.
+        `done` invited and `skipped` (contact cap) of `total`. For whoever sent it, their
+        branch head, and admins.
         """
         return await delivery.progress(
             db, caller=caller, survey_id=survey_id, delivery_id=delivery_id
