@@ -35,6 +35,7 @@ from workbench.surveys.links import SurveyLinks
 
 IN_REQUEST = 200  # listed recipients up to this many are sent in the request
 CHUNK = 1000  # recipients per worker transaction
+OUTBOX_SETTLE_SECONDS = 10  # the outbox lists messages this old (see `messages`)
 SENDERS = (Role.ADMIN, Role.BRANCH_HEAD, Role.RM)
 Wake = Callable[[uuid.UUID], Awaitable[None]]
 
@@ -408,10 +409,21 @@ async def send_reminders(
 
 
 async def messages(
-    conn: Connection, *, rules: Rules, after: tuple[datetime, uuid.UUID] | None, limit: int
+    conn: Connection,
+    *,
+    rules: Rules,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    now: datetime | None = None,
 ) -> tuple[list[wire.SurveyMessage], tuple[datetime, uuid.UUID] | None]:
-    """The outbox in order from a position: the messages and the position after them."""
-    rows = await queries.messages_after(conn, after=after, limit=limit)
+    """The outbox in order from a position: the messages and the position after them.
+
+    A message is listed once it is OUTBOX_SETTLE_SECONDS old: a message is stamped when its
+    transaction (a chunk, a reminder batch, a request) starts and seen when it commits, so a
+    reader that had moved past its time would miss one committed late; transactions that
+    write messages last well under a second."""
+    settled = (now or datetime.now(UTC)) - timedelta(seconds=OUTBOX_SETTLE_SECONDS)
+    rows = await queries.messages_after(conn, after=after, before=settled, limit=limit)
     last = (rows[-1]["created_at"], rows[-1]["id"]) if rows else after
     return [_message(r, rules) for r in rows], last
 

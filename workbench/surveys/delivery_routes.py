@@ -162,7 +162,8 @@ class OutboxController(Controller):
 
         Each is an invitation (`seq` 0) or a reminder, with the customer's external id and the
         single-use link. Pass `next_cursor` back as `after` to read on; `next_cursor` is given
-        also on the last page, to poll from later.
+        also on the last page, to poll from later. A message is listed once it is 10 seconds
+        old, so that none committed late is passed over.
         """
         position = decode_cursor(after, tuple[datetime, uuid.UUID])
         items, last = await delivery.messages(

@@ -610,9 +610,10 @@ async def mark_reminded(conn: Connection, invitation_ids: list[uuid.UUID], *, at
 
 
 async def messages_after(
-    conn: Connection, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+    conn: Connection, *, after: tuple[datetime, uuid.UUID] | None, before: datetime, limit: int
 ) -> list[Record]:
-    """Survey messages in the order they were made, after a (created_at, id) key."""
+    """Survey messages in the order they were made, after a (created_at, id) key and made
+    before `before`."""
     return await conn.fetch(
         """
         select m.id, m.kind, m.seq, m.invitation_id, m.created_at, c.external_id,
@@ -622,12 +623,14 @@ async def messages_after(
           join survey_invitations i on i.id = m.invitation_id
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
          where ($1::timestamptz is null or (m.created_at, m.id) > ($1, $2))
+           and m.created_at < $4
          order by m.created_at, m.id
          limit $3
         """,
         after[0] if after else None,
         after[1] if after else None,
         limit,
+        before,
     )
 
 
