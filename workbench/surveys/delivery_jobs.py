@@ -35,17 +35,27 @@ async def deliver_surveys(ctx: dict[str, Any], delivery_id: str | None = None) -
     chunk = ctx.get("survey_chunk", delivery.CHUNK)
     wanted = uuid.UUID(delivery_id) if delivery_id else None
     handled, stop_at = 0, time.monotonic() + ctx.get("survey_run_seconds", RUN_SECONDS)
+    failing: list[uuid.UUID] = []  # passed over for the rest of this run (retried next run)
     while time.monotonic() < stop_at:
-        async with ctx["pool"].acquire() as conn, conn.transaction():
-            row = await queries.claim_delivery(conn, wanted)
+        row = None
+        try:
+            async with ctx["pool"].acquire() as conn, conn.transaction():
+                row = await queries.claim_delivery(conn, wanted, passing_over=failing)
+                if row is None:
+                    if wanted is None:
+                        break
+                    wanted = None  # this one is done or held by another worker: any other
+                    continue
+                before = row["done"] + row["skipped"]
+                after = await delivery.run_chunk(conn, delivery=row, rules=rules, chunk=chunk)
+                handled += after["done"] + after["skipped"] - before
+        except Exception:  # its chunk rolled back; the others go on, it is tried again later
             if row is None:
-                if wanted is None:
-                    break
-                wanted = None  # this one is done or held by another worker: any other
-                continue
-            before = row["done"] + row["skipped"]
-            after = await delivery.run_chunk(conn, delivery=row, rules=rules, chunk=chunk)
-            handled += after["done"] + after["skipped"] - before
+                raise
+            log.exception("a survey delivery chunk failed", extra={"delivery_id": str(row["id"])})
+            failing.append(row["id"])
+            wanted = None
+            continue
         if after["status"] == "done":
             log.info(
                 "survey delivery done",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.customers_data import headers_of
-from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, publish, unit
+from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, publish, unit, user
 from workbench.db import Pool, create_pool
 from workbench.surveys import delivery, delivery_jobs
 from workbench.surveys.invitations import queries
@@ -98,3 +98,27 @@ async def test_a_branch_head_sends_to_a_units_tagged_customers(client, db, setti
     west_unit = {"org_unit_id": str(unit("team-west-1"))}
     west = await client.post(f"{SURVEYS}/{survey}/deliveries", json=west_unit, headers=bh)
     assert west.status_code == 404
+
+
+async def test_a_delivery_that_keeps_failing_holds_up_no_other(client, db, settings, pool):
+    survey = await publish(db)
+    customers = await add_customers(db, 3)
+    # An older delivery whose chunks fail (its selection names no unit the worker can read).
+    await db.execute(
+        """insert into survey_deliveries (id, survey_id, version, source, requested_by,
+                                          recipients, created_at)
+           values ($1, $2, 1, 'api', $3, '{"org_unit_id": "not-a-unit"}',
+                   now() - interval '1 hour')""",
+        uuid.uuid4(), survey, user("admin"),
+    )  # fmt: skip
+    admin = await headers_of(client, "admin")
+    body = {"customer_ids": [str(c) for c in customers]}
+    made = await client.post(f"{SURVEYS}/{survey}/deliveries", json=body, headers=admin)
+    assert made.status_code == 201  # three: sent in the request
+    await db.execute("update survey_deliveries set status = 'queued', done = 0, finished_at = null"
+                     " where id = $1", uuid.UUID(made.json()["id"]))  # fmt: skip
+    await db.execute("delete from survey_messages")
+    await db.execute("delete from survey_invitations")
+    assert await delivery_jobs.deliver_surveys(worker(pool, settings)) == 3
+    statuses = await db.fetch("select status from survey_deliveries order by created_at")
+    assert [r["status"] for r in statuses] == ["queued", "done"]  # the failing one is retried later

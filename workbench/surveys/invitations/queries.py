@@ -212,9 +212,11 @@ async def delivery_in_scope(
     )
 
 
-async def claim_delivery(conn: Connection, delivery_id: uuid.UUID | None) -> Record | None:
-    """A delivery with recipients left (this one, or the oldest), locked for this transaction;
-    None when there is none or another worker holds it."""
+async def claim_delivery(
+    conn: Connection, delivery_id: uuid.UUID | None, *, passing_over: list[uuid.UUID] | None = None
+) -> Record | None:
+    """A delivery with recipients left (this one, or the oldest but those `passing_over`),
+    locked for this transaction; None when there is none or another worker holds it."""
     if delivery_id is not None:
         return await conn.fetchrow(
             f"""select {_DELIVERY} from survey_deliveries d
@@ -224,10 +226,11 @@ async def claim_delivery(conn: Connection, delivery_id: uuid.UUID | None) -> Rec
         )
     return await conn.fetchrow(
         f"""select {_DELIVERY} from survey_deliveries d
-             where d.status in ('queued', 'running')
+             where d.status in ('queued', 'running') and d.id <> all($1::uuid[])
              order by d.created_at
              limit 1
-             for update skip locked"""
+             for update skip locked""",
+        passing_over or [],
     )
 
 
