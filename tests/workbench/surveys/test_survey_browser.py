@@ -1,7 +1,8 @@
 """A customer answers a survey on a phone in a real browser (Debian's chromium, 390 x 844): the
 follow-up question appears for a low score and disappears (cleared) for a high one, a missing
 required answer comes back marked, the submission lands on the thank-you page, and the stored
-answer keeps the shown follow-up's text. Screens are saved to tests/artifacts/surveys/."""
+answer keeps the shown follow-up's text, and the low score opens a work order that the customer's
+RM sees. Screens are saved to tests/artifacts/surveys/."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ async def test_a_customer_answers_on_a_phone_with_skip_logic(
 ) -> None:
     survey = await publish(db, title="网点服务满意度调查", questions=EVERY_TYPE)
     (customer,) = await add_customers(db, 1)
+    rule = {"survey_id": str(survey), "question_key": "nps", "op": "lte", "value": 6}
+    made_rule = await client.post(
+        "/api/v1/alert-rules", json=rule, headers=await headers_of(client, "admin")
+    )
+    assert made_rule.status_code == 201, made_rule.text
     made = await client.post(f"{SURVEYS}/{survey}/deliveries",
                              json={"customer_ids": [str(customer)]},
                              headers=await headers_of(client, "rm01"))  # fmt: skip
@@ -89,3 +95,8 @@ async def test_a_customer_answers_on_a_phone_with_skip_logic(
     assert json.loads(row["answers"]) == {"nps": 3, "visit": "branch",
                                           "liked": ["speed", "staff"], "rating": 4}  # fmt: skip
     assert row["texts_enc"] is not None
+    rm01 = await headers_of(client, "rm01")
+    (order,) = (await client.get("/api/v1/work-orders", headers=rm01)).json()["items"]
+    detail = (await client.get(f"/api/v1/work-orders/{order['id']}", headers=rm01)).json()
+    assert detail["state"] == "open"
+    assert ("nps", "3", True) in [(a["key"], a["answer"], a["matched"]) for a in detail["answers"]]
