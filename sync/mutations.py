@@ -52,6 +52,7 @@ from workbench.notifications import service as notifications
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.security.vault import Vault
 from workbench.shares import service as shares
+from workbench.surveys import delivery as survey_delivery
 from workbench.tasks import lifecycle
 from workbench.workorders import service as work_orders
 
@@ -66,6 +67,8 @@ class Context:
     vault: Vault
     bank_timezone: str
     public_base_url: str
+    # Survey links and contact rules: a survey shared offline becomes its link once pushed.
+    survey_rules: survey_delivery.Rules | None = None
 
 
 Apply = Callable[[Connection, Context, Any], Awaitable[Any]]
@@ -148,8 +151,9 @@ async def _share(conn: Connection, ctx: Context, args: Any) -> Any:
         channel=args.channel, client_ref=args.client_ref,
     )  # fmt: skip
     share, _ = await shares.create(
-        conn, caller=ctx.caller, request=request, base_url=ctx.public_base_url
-    )
+        conn, caller=ctx.caller, request=request, base_url=ctx.public_base_url,
+        survey_rules=ctx.survey_rules,
+    )  # fmt: skip
     return share
 
 

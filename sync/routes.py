@@ -21,6 +21,7 @@ from workbench.http.auth import ANSWERS_WIPE, PREFETCH, PREFETCHED
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
+from workbench.surveys import delivery as survey_delivery
 
 
 def _sync_state_keys(state: State, user_id: uuid.UUID) -> list[str]:
@@ -108,6 +109,7 @@ class SyncController(Controller):
         ctx = mutations.Context(
             caller=caller, vault=state.vault, bank_timezone=state.settings.bank_timezone,
             public_base_url=state.settings.public_base_url,
+            survey_rules=survey_delivery.Rules.from_settings(state.settings),
         )  # fmt: skip
         return await mutations.push(db, ctx=ctx, request=data, nul_mutations=rows_with_nul(request))
 

@@ -78,3 +78,19 @@ async def test_a_survey_share_has_a_poster(make_client, db, tmp_path):
     (ARTIFACTS / "survey-share-poster.png").write_bytes(poster.content)
     assert (await client.get(path, headers=await headers_of(client, "rm02"))).status_code == 404
     assert (await client.get(path, headers=await headers_of(client, "bh.east"))).status_code == 200
+
+
+async def test_a_survey_shared_offline_is_the_link_made_online(client, db):
+    survey = await publish(db, title="理财体验问卷")
+    (customer,) = await add_customers(db, 1)
+    rm01 = await headers_of(client, "rm01")
+    args = {"client_ref": str(uuid.uuid4()), "survey_id": str(survey), "channel": "wechat",
+            "customer_id": str(customer)}  # fmt: skip
+    batch = {"client_id": "phone", "mutations": [{"id": 1, "name": "share.create", "args": args}]}
+    pushed = await client.post("/api/v1/sync/push", json=batch, headers=rm01)
+    [result] = pushed.json()["results"]
+    assert result["status"] == "applied", result
+    assert "/f/" in result["result"]["url"]
+    online = await client.post(SHARES, json=args, headers=rm01)
+    assert (online.status_code, online.json()) == (200, result["result"])
+    assert await db.fetchval("select count(*) from survey_invitations") == 1
