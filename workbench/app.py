@@ -17,6 +17,7 @@ from push import routes as push_routes
 from sync import routes as sync_routes
 from sync.cursor import Signer
 from sync.events import Hub
+from sync.packages import routes as package_routes
 from sync.pull import Puller
 from sync.signals import Signals
 from workbench import migrate
@@ -150,6 +151,7 @@ def create_app(settings: Settings) -> Litestar:
             *console_routes.ROUTES,
             *push_routes.ROUTES,
             *sync_routes.ROUTES,
+            *package_routes.ROUTES,
             *media_routes.ROUTES,
             *tracking_routes.ROUTES,
             *survey_routes.ROUTES,

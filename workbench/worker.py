@@ -10,6 +10,7 @@ from arq.connections import RedisSettings
 from push import jobs as push_jobs
 from sync import feed as sync_feed
 from sync import jobs as sync_jobs
+from sync.packages import jobs as package_jobs
 from workbench.db import create_pool
 from workbench.identity import jobs as identity_jobs
 from workbench.media import jobs as media_jobs
@@ -55,6 +56,7 @@ def worker_settings(settings: Settings) -> type:
             # Queued by uploads (one job id: uploads of the same moment share a run).
             func(media_jobs.build_renditions, name="build_renditions", keep_result=0),
             *survey_jobs.FUNCTIONS,
+            *package_jobs.FUNCTIONS,
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(
@@ -90,6 +92,7 @@ def worker_settings(settings: Settings) -> type:
                 run_at_startup=True,
             ),
             *survey_jobs.CRON,
+            *package_jobs.CRON,
         ]
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"

@@ -17,6 +17,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
 from litestar.static_files import create_static_files_router
 
+from sync.packages import console as package_pages
 from workbench.brochures import console as brochure_pages
 from workbench.console import cookies, csrf, nav, sessions
 from workbench.console.context import Console, provide_console
@@ -263,6 +264,7 @@ PAGES: list[HTTPRouteHandler] = [
     *funnel_pages.PAGES,
     *survey_pages.PAGES,
     *workorder_pages.PAGES,
+    *package_pages.PAGES,
     not_found,
 ]
 
