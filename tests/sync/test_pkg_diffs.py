@@ -1,0 +1,199 @@
+"""Diff packages: a diff applied to its base gives exactly the target package's files; a diff
+for another base, a tampered patch or file, or a forged manifest is refused (the app then takes
+the full package)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sync.packages.applying import DiffRefused, apply_diff
+from sync.packages.diffs import PackageFiles, make_diff, read_package, sha256_hex
+from sync.packages.manifest import PackageSigner, new_manifest, write_package
+from workbench.settings import JwtKey
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+SIGNER = PackageSigner([JwtKey(kid="pkg-test", seed=bytes(range(32)))])
+KEYS = SIGNER.public_keys()
+
+
+def package(files: dict[str, bytes], version: int, signer: PackageSigner = SIGNER) -> bytes:
+    manifest = new_manifest(
+        app_id="h5.customer",
+        version=version,
+        kind="h5",
+        files=[{"path": p, "size": len(d), "sha256": sha256_hex(d)} for p, d in files.items()],
+        min_app_version="2.0.0",
+        issued_at=NOW - timedelta(hours=1),
+        expires_at=NOW + timedelta(days=30),
+    )
+    _, signature = signer.sign(manifest)
+    return write_package(manifest, signature, sorted(files.items()))
+
+
+def apply(base: bytes | PackageFiles, diff: bytes, installed: int | None = 1) -> dict[str, bytes]:
+    return apply_diff(base, diff, public_keys=KEYS, installed_version=installed, now=NOW)
+
+
+def rewrite(diff: bytes, change: dict[str, bytes | None]) -> bytes:
+    """The diff zip with some members replaced (None: removed)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(diff)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if info.filename in change:
+                data = change[info.filename]
+                if data is not None:
+                    dst.writestr(info.filename, data)
+            else:
+                dst.writestr(info, src.read(info))
+        for name, data in change.items():
+            if data is not None and name not in src.namelist():
+                dst.writestr(name, data)
+    return out.getvalue()
+
+
+def diff_json(diff: bytes) -> dict[str, object]:
+    with zipfile.ZipFile(io.BytesIO(diff)) as archive:
+        document: dict[str, object] = json.loads(archive.read("diff.json"))
+        return document
+
+
+PAGE = (
+    "<!doctype html><html lang='zh-CN'><head><title>产品手册</title></head><body>"
+    + "".join(
+        f"<section id='p{i}'><h2>第 {i} 页</h2><p>理财产品说明 {i}</p></section>" for i in range(80)
+    )
+    + "</body></html>"
+).encode()
+
+_names = st.sampled_from(
+    ["index.html", "app.js", "css/site.css", "img/logo.png", "a/b/c.txt", "数据.json"]
+)
+_text = st.text(alphabet="abcdefghij <>/=;{}\n中文", min_size=0, max_size=300).map(str.encode)
+_binary = st.binary(min_size=0, max_size=300)
+_tree = st.dictionaries(_names, st.one_of(_text, _binary), max_size=6)
+
+
+@st.composite
+def _edits(draw: st.DrawFn, old: bytes) -> bytes:
+    data = bytearray(old)
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(data)))
+        data[at:at] = draw(st.binary(min_size=0, max_size=8))
+        if data and draw(st.booleans()):
+            del data[draw(st.integers(0, len(data) - 1))]
+    return bytes(data)
+
+
+@st.composite
+def _releases(draw: st.DrawFn) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    base = draw(_tree)
+    if draw(st.booleans()):
+        base["page.html"] = PAGE
+    target: dict[str, bytes] = {}
+    for path, data in base.items():
+        fate = draw(st.sampled_from(["keep", "edit", "delete", "replace"]))
+        if fate == "keep":
+            target[path] = data
+        elif fate == "edit":
+            target[path] = draw(_edits(data))
+        elif fate == "replace":
+            target[path] = draw(st.one_of(_text, _binary))
+    for path, data in draw(_tree).items():
+        target.setdefault("new/" + path, data)
+    return base, target
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_releases())
+def test_a_diff_applied_to_its_base_gives_exactly_the_target_files(
+    release: tuple[dict[str, bytes], dict[str, bytes]],
+) -> None:
+    base_files, target_files = release
+    base, target = package(base_files, 1), package(target_files, 2)
+    diff = make_diff(read_package(base), read_package(target))
+
+    assert apply(base, diff.data) == target_files
+    document = diff_json(diff.data)
+    assert document["base_sha256"] == sha256_hex(base)
+    assert document["target_sha256"] == sha256_hex(target)
+    # Unchanged files are not carried; deleted ones are listed.
+    carried = {entry["path"] for entry in document["changed"]}  # type: ignore[attr-defined]
+    assert carried == {p for p, d in target_files.items() if base_files.get(p) != d}
+    assert document["deleted"] == sorted(set(base_files) - set(target_files))
+
+
+def test_a_small_edit_to_a_page_travels_as_a_patch_much_smaller_than_the_package() -> None:
+    script = b"".join(b"function f%d(x) { return x * %d; }\n" % (i, i) for i in range(2000))
+    base = package({"page.html": PAGE, "app.js": script, "logo.bin": bytes(range(256)) * 40}, 1)
+    edited = {
+        "page.html": PAGE.replace("第 7 页".encode(), "第七页".encode()),
+        "app.js": script.replace(b"f100(x)", b"f100(y)"),
+        "logo.bin": bytes(range(256)) * 40,
+    }
+    target = package(edited, 2)
+    diff = make_diff(read_package(base), read_package(target))
+
+    modes = {e["path"]: e["mode"] for e in diff_json(diff.data)["changed"]}  # type: ignore[attr-defined]
+    assert modes == {"app.js": "bsdiff", "page.html": "bsdiff"}
+    assert diff.size < 0.2 * len(target)
+    assert apply(base, diff.data) == edited
+    # The same two packages always give the same diff bytes (one blob, whoever builds it).
+    assert make_diff(read_package(base), read_package(target)).sha256 == diff.sha256
+
+
+def test_a_diff_for_another_base_is_refused() -> None:
+    base = package({"index.html": b"<p>v1</p>", "app.js": b"let a = 1;"}, 1)
+    other = package({"index.html": b"<p>v1</p>", "app.js": b"let a = 2;"}, 1)  # same version
+    target = package({"index.html": b"<p>v2</p>", "app.js": b"let a = 1;"}, 2)
+    diff = make_diff(read_package(base), read_package(target))
+
+    with pytest.raises(DiffRefused, match="another base"):
+        apply(other, diff.data)
+
+
+def test_a_tampered_file_patch_or_manifest_is_refused() -> None:
+    script = b"".join(b"const line%d = %d;\n" % (i, i) for i in range(500))
+    base_files = {"app.js": script, "index.html": b"<p>v1</p>"}
+    target_files = {"app.js": script.replace(b"line7 ", b"line7b "), "new.txt": b"fresh"}
+    base = package(base_files, 1)
+    diff = make_diff(read_package(base), read_package(package(target_files, 2))).data
+    with zipfile.ZipFile(io.BytesIO(diff)) as archive:
+        patch = archive.read("patches/app.js.bsdiff")
+    assert apply(base, diff) == target_files
+
+    middle = len(patch) // 2
+    tampered_patch = patch[:middle] + bytes([patch[middle] ^ 1]) + patch[middle + 1 :]
+    with pytest.raises(DiffRefused):
+        apply(base, rewrite(diff, {"patches/app.js.bsdiff": tampered_patch}))
+    with pytest.raises(DiffRefused, match="does not match"):
+        apply(base, rewrite(diff, {"files/new.txt": b"fresH"}))
+    with pytest.raises(DiffRefused, match="lacks"):
+        apply(base, rewrite(diff, {"files/new.txt": None}))
+
+    document = diff_json(diff)
+    signed = str(document["target_manifest"])
+    assert '"version":2' in signed
+    forged = dict(document, target_manifest=signed.replace('"version":2', '"version":3'))
+    with pytest.raises(DiffRefused, match="refused"):
+        apply(base, rewrite(diff, {"diff.json": json.dumps(forged).encode()}))
+    # Signed by a key the device does not know.
+    stranger = PackageSigner([JwtKey(kid="pkg-test", seed=bytes(32))])
+    foreign = make_diff(read_package(base), read_package(package(target_files, 2, stranger)))
+    with pytest.raises(DiffRefused, match="refused"):
+        apply(base, foreign.data)
+    # A replayed diff to a version the device already has.
+    with pytest.raises(DiffRefused, match="refused"):
+        apply(base, diff, installed=2)
+    # A path leaving the root, even with a valid manifest around it.
+    escaping = dict(document, deleted=["../../etc/passwd"])
+    with pytest.raises(DiffRefused, match="outside"):
+        apply(base, rewrite(diff, {"diff.json": json.dumps(escaping).encode()}))
+    with pytest.raises(DiffRefused):
+        apply(base, b"not a zip")
