@@ -18,11 +18,14 @@ that holds other bytes under the same version number is never offered the diff.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
+import logging
 import posixpath
 import re
+import uuid
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -30,6 +33,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import bsdiff4
+from asyncpg import Record
+from litestar import Request, Response
+
+from workbench.access import Caller
+from workbench.db import Connection
+from workbench.errors import NotFound
+from workbench.ids import uuid7
+from workbench.media.routes import serve_blob
+from workbench.media.store import BlobNotFound, BlobStore
+
+log = logging.getLogger("sync.packages.diffs")
 
 DIFF_FORMAT = 1
 DIFF_JSON = "diff.json"
@@ -199,4 +213,192 @@ def make_diff(base: PackageFiles, target: PackageFiles) -> DiffPackage:
         target_sha256=target.sha256,
         changed=len(changed),
         deleted=len(deleted),
+    )
+
+
+# ---- storage: built on demand, offered only when meaningfully smaller ---------------------------
+
+CONTENT_TYPE = "application/zip"
+# A diff is offered only below this share of the full package's size; above it, the full package
+# costs the device little more and is simpler and safer to install.
+OFFER_RATIO = 0.6
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A stored diff: from the package whose file hashes to `from_sha256` to `to_package_id`."""
+
+    id: uuid.UUID
+    from_sha256: str
+    to_package_id: uuid.UUID
+    sha256: str
+    size: int
+    blob_key: str
+
+    @property
+    def url(self) -> str:
+        return download_path(self.id)
+
+
+def diff_key(sha256: str) -> str:
+    return f"package-diffs/{sha256}.zip"
+
+
+def download_path(diff_id: uuid.UUID) -> str:
+    return f"/api/v1/offline-packages/diffs/{diff_id}/download"
+
+
+def _diff(row: Record) -> Diff:
+    return Diff(
+        id=row["id"],
+        from_sha256=row["from_sha256"],
+        to_package_id=row["to_package_id"],
+        sha256=row["sha256"],
+        size=row["size"],
+        blob_key=row["blob_key"],
+    )
+
+
+async def _read_blob(blobs: BlobStore, key: str) -> bytes:
+    return b"".join([chunk async for chunk in blobs.read(key)])
+
+
+async def stored_diff(
+    conn: Connection, *, from_sha256: str, to_package_id: uuid.UUID
+) -> Diff | None:
+    row = await conn.fetchrow(
+        "select d.id, d.from_sha256, d.to_package_id, d.sha256, d.size, d.blob_key"
+        "  from offline_package_diffs d"
+        " where d.from_sha256 = $1 and d.to_package_id = $2",
+        from_sha256,
+        to_package_id,
+    )
+    return None if row is None else _diff(row)
+
+
+async def offer(
+    conn: Connection,
+    blobs: BlobStore,
+    *,
+    target_package_id: uuid.UUID,
+    installed_sha256: str | None,
+) -> Diff | None:
+    """The diff to offer a device that has the package file hashing to `installed_sha256` and
+    is to get `target_package_id`, or None (then it downloads the full package).
+
+    Offered only when the installed file is a known older package of the same app id, kind and
+    owner, and the diff is below `OFFER_RATIO` of the full package. A diff not stored yet is
+    built now and stored (blob `package-diffs/<sha256>.zip`, one row per base and target: two
+    instances building at once store the same bytes under the same key, and the second row
+    insert does nothing). A diff too large to offer is stored all the same, so it is not built
+    again on every request. Call it outside a transaction: building reads both packages.
+    """
+    if installed_sha256 is None or not _SHA256.fullmatch(installed_sha256):
+        return None
+    pair = await conn.fetchrow(
+        """
+        select t.size as target_size, t.blob_key as target_key, t.sha256 as target_sha256,
+               b.blob_key as base_key
+          from offline_packages t
+          join offline_packages b
+            on b.sha256 = $2 and b.app_id = t.app_id and b.kind = t.kind
+           and b.owner_id is not distinct from t.owner_id and b.version < t.version
+         where t.id = $1
+         order by b.version desc
+         limit 1
+        """,
+        target_package_id,
+        installed_sha256,
+    )
+    if pair is None:
+        return None
+    diff = await stored_diff(conn, from_sha256=installed_sha256, to_package_id=target_package_id)
+    if diff is None:
+        diff = await _build(
+            conn,
+            blobs,
+            target_package_id=target_package_id,
+            base_key=pair["base_key"],
+            base_sha256=installed_sha256,
+            target_key=pair["target_key"],
+            target_sha256=pair["target_sha256"],
+        )
+    if diff is None or diff.size >= OFFER_RATIO * pair["target_size"]:
+        return None
+    return diff
+
+
+async def _build(
+    conn: Connection,
+    blobs: BlobStore,
+    *,
+    target_package_id: uuid.UUID,
+    base_key: str,
+    base_sha256: str,
+    target_key: str,
+    target_sha256: str,
+) -> Diff | None:
+    try:
+        base_zip = await _read_blob(blobs, base_key)
+        target_zip = await _read_blob(blobs, target_key)
+    except BlobNotFound:
+        log.warning("package file missing, no diff: %s or %s", base_key, target_key)
+        return None
+    if sha256_hex(base_zip) != base_sha256 or sha256_hex(target_zip) != target_sha256:
+        log.error("package file does not hash to its row, no diff: %s, %s", base_key, target_key)
+        return None
+    try:
+        built = await asyncio.to_thread(
+            lambda: make_diff(read_package(base_zip), read_package(target_zip))
+        )
+    except PackageUnreadable as error:
+        log.error("stored package unreadable, no diff: %s", error)
+        return None
+    key = diff_key(built.sha256)
+    await blobs.put(key, built.data, content_type=CONTENT_TYPE)
+    row = await conn.fetchrow(
+        """
+        insert into offline_package_diffs as d
+               (id, from_sha256, to_package_id, sha256, size, blob_key)
+        values ($1, $2, $3, $4, $5, $6)
+        on conflict (from_sha256, to_package_id) do nothing
+        returning d.id, d.from_sha256, d.to_package_id, d.sha256, d.size, d.blob_key
+        """,
+        uuid7(),
+        base_sha256,
+        target_package_id,
+        built.sha256,
+        built.size,
+        key,
+    )
+    if row is not None:
+        return _diff(row)
+    # Another instance stored it first (the same bytes: diffs are deterministic).
+    return await stored_diff(conn, from_sha256=base_sha256, to_package_id=target_package_id)
+
+
+async def diff_download(
+    request: Request[Any, Any, Any], conn: Connection, *, diff_id: uuid.UUID, caller: Caller
+) -> Response[Any]:
+    """`GET /offline-packages/diffs/{id}/download`: the diff's file with ETag, `If-None-Match`
+    and one byte range (resumable), as a package download. A diff to an H5 package is for
+    every signed-in user; one to a media pack only for its owner: anyone else gets 404."""
+    row = await conn.fetchrow(
+        """
+        select d.blob_key from offline_package_diffs d
+          join offline_packages p on p.id = d.to_package_id
+         where d.id = $1 and (p.owner_id is null or p.owner_id = $2)
+        """,
+        diff_id,
+        caller.user_id,
+    )
+    if row is None:
+        raise NotFound("offline_package_diff")
+    return await serve_blob(
+        request,
+        request.app.state.blobs,
+        row["blob_key"],
+        content_type=CONTENT_TYPE,
+        cache_control="private, max-age=31536000, immutable",
     )

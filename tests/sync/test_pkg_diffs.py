@@ -4,19 +4,25 @@ the full package)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import random
+import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync.packages.applying import DiffRefused, apply_diff
-from sync.packages.diffs import PackageFiles, make_diff, read_package, sha256_hex
+from sync.packages.diffs import Diff, PackageFiles, make_diff, offer, read_package, sha256_hex
 from sync.packages.manifest import PackageSigner, new_manifest, write_package
-from workbench.settings import JwtKey
+from workbench.media.store import LocalBlobStore
+from workbench.settings import JwtKey, Settings
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SIGNER = PackageSigner([JwtKey(kid="pkg-test", seed=bytes(range(32)))])
@@ -197,3 +203,108 @@ def test_a_tampered_file_patch_or_manifest_is_refused() -> None:
         apply(base, rewrite(diff, {"diff.json": json.dumps(escaping).encode()}))
     with pytest.raises(DiffRefused):
         apply(base, b"not a zip")
+
+
+# ---- offered to a device: only for a known base, only when meaningfully smaller -----------------
+
+
+async def stored(
+    db: asyncpg.Connection, blobs: LocalBlobStore, files: dict[str, bytes], version: int
+) -> tuple[uuid.UUID, bytes]:
+    """A released H5 package (its file in the blob store, its row), as publishing leaves it."""
+    data = package(files, version)
+    sha256 = sha256_hex(data)
+    await blobs.put(f"packages/{sha256}.zip", data, content_type="application/zip")
+    package_id = uuid.uuid4()
+    manifest = json.loads(read_package(data).manifest_bytes)
+    await db.execute(
+        """
+        insert into offline_packages (id, app_id, version, kind, sha256, size, blob_key, manifest,
+                                      signature, key_id, min_app_version, issued_at, expires_at)
+        values ($1, $2, $3, 'h5', $4, $5, $6, $7::jsonb, $8, $9, '2.0.0', $10, $11)
+        """,
+        package_id,
+        manifest["app_id"],
+        version,
+        sha256,
+        len(data),
+        f"packages/{sha256}.zip",
+        json.dumps(manifest),
+        read_package(data).signature,
+        manifest["key_id"],
+        NOW - timedelta(hours=1),
+        NOW + timedelta(days=30),
+    )
+    return package_id, data
+
+
+SCRIPT = b"".join(
+    b"export function rate%d(v) { return v * 1.0%d; }\n" % (i, i) for i in range(3000)
+)
+RELEASE_1 = {"brochure.html": PAGE, "brochure.js": SCRIPT, "logo.png": bytes(range(256)) * 64}
+RELEASE_2 = dict(RELEASE_1, **{"brochure.js": SCRIPT.replace(b"rate42(v)", b"rate42(value)")})
+
+
+async def test_a_device_on_a_known_base_is_offered_a_small_diff_built_once(
+    settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path)
+    _, v1 = await stored(db, blobs, RELEASE_1, 1)
+    v2_id, v2 = await stored(db, blobs, RELEASE_2, 2)
+    other = await asyncpg.connect(settings.database_url)
+    try:
+        # Two API instances asked at once: one diff, one row, the same answer.
+        first, second = await asyncio.gather(
+            offer(db, blobs, target_package_id=v2_id, installed_sha256=sha256_hex(v1)),
+            offer(other, blobs, target_package_id=v2_id, installed_sha256=sha256_hex(v1)),
+        )
+    finally:
+        await other.close()
+    assert first is not None
+    assert second == first
+    assert await db.fetchval("select count(*) from offline_package_diffs") == 1
+    assert first.size < 0.2 * len(v2)
+    assert first.url == f"/api/v1/offline-packages/diffs/{first.id}/download"
+
+    downloaded = b"".join([chunk async for chunk in blobs.read(first.blob_key)])
+    assert sha256_hex(downloaded) == first.sha256
+    assert apply(v1, downloaded) == RELEASE_2
+    # Asked again: the stored diff, nothing rebuilt.
+    again = await offer(db, blobs, target_package_id=v2_id, installed_sha256=sha256_hex(v1))
+    assert again == first
+
+
+async def test_no_diff_for_an_unknown_or_foreign_base_or_when_not_smaller(
+    settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path)
+    v1_id, v1 = await stored(db, blobs, RELEASE_1, 1)
+    v2_id, v2 = await stored(db, blobs, RELEASE_2, 2)
+    unknown = package(dict(RELEASE_1, extra=b"sideloaded"), 1)
+
+    async def offered(target: uuid.UUID, installed: str | None) -> Diff | None:
+        return await offer(db, blobs, target_package_id=target, installed_sha256=installed)
+
+    assert await offered(v2_id, sha256_hex(unknown)) is None  # a base the server never issued
+    assert await offered(v2_id, None) is None
+    assert await offered(v2_id, "not a hash") is None
+    assert await offered(v2_id, sha256_hex(v2)) is None  # already there
+    assert await offered(v1_id, sha256_hex(v2)) is None  # a "base" newer than the target
+    # The diff built against v1, offered to a device that holds another file: it never applies.
+    diff = await offered(v2_id, sha256_hex(v1))
+    assert diff is not None
+    data = b"".join([chunk async for chunk in blobs.read(diff.blob_key)])
+    with pytest.raises(DiffRefused, match="another base"):
+        apply(unknown, data)
+
+    # Every file replaced: the diff is about as large as the package, so none is offered.
+    rewritten = {p: random.Random(p).randbytes(len(d)) for p, d in RELEASE_2.items()}
+    v3_id, _ = await stored(db, blobs, rewritten, 3)
+    assert await offered(v3_id, sha256_hex(v2)) is None
+    # ...and remembered, so it is not built again on every request.
+    assert (
+        await db.fetchval(
+            "select count(*) from offline_package_diffs where to_package_id = $1", v3_id
+        )
+        == 1
+    )
