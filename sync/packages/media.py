@@ -1,0 +1,314 @@
+"""Brochure media packs: per RM, the renditions of every brochure live for them, for offline use.
+
+One pack per RM and size: app id `media-phone` (the phone WebP renditions, 1080 px wide) or
+`media-tablet` (the tablet WebP renditions, 2048 px). WebP only: the apps decode it, and a pack
+with the JPEG twins too would be twice as large for nothing. A pack is a package of kind `media`
+owned by the RM (only they may download it), signed like every package, and stored in the blob
+store under `packages/<sha256>.zip`. It holds `index.json` and the page images as
+`<brochure id>/<page, two digits>.webp`; the index lists each brochure (id, version, title) with
+its pages' file paths, in brochure id order.
+
+A pack is rebuilt when what is live for its RM changes: each pack records the fingerprint of the
+catalogue it was built from (SHA-256 over the sorted brochure id, version, content hash and page
+rendition keys of what was live, computed in SQL), and the worker compares it with the one of
+now. Publishing, unpublishing, a window edge passing, a rendition becoming ready and a move in the
+org tree all change it. A brochure whose renditions are not all built yet is left out (an RM never
+presents a brochure with a page, perhaps its risk notice, missing); it changes the fingerprint
+when they are, so the pack is rebuilt then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+from sync.packages import manifest as manifests
+from sync.packages.manifest import PackageSigner
+from sync.packages.media_pack import queries
+from workbench.db import Connection
+from workbench.ids import uuid7
+from workbench.media.renditions import spec_for
+from workbench.media.store import BlobNotFound, BlobStore
+
+log = logging.getLogger("sync.packages.media")
+
+SIZES = ("phone", "tablet")
+KIND = "media"
+INDEX = "index.json"
+MIN_APP_VERSION = "1.0.0"
+LIFETIME = timedelta(days=30)  # a pack's manifest expires after this...
+RENEW_BEFORE = timedelta(days=7)  # ...and is rebuilt this long before, whatever changed
+READ_AHEAD = 8  # renditions read from the blob store at once
+_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+def app_id_of(size: str) -> str:
+    """`media-phone` or `media-tablet`."""
+    if size not in SIZES:
+        raise ValueError(f"no media pack of size {size!r}")
+    return f"media-{size}"
+
+
+def spec_name(size: str) -> str:
+    return spec_for(size, "webp").name
+
+
+@dataclass
+class PackBrochure:
+    brochure_id: uuid.UUID
+    version: int
+    title: str
+    pages: list[tuple[int, str | None]] = field(default_factory=list)  # (page, blob key)
+
+    def complete(self) -> bool:
+        return all(key is not None for _, key in self.pages)
+
+    def files(self) -> list[tuple[str, str]]:
+        """(path in the pack, blob key) of each page."""
+        return [(f"{self.brochure_id}/{page:02d}.webp", key or "") for page, key in self.pages]
+
+
+@dataclass(frozen=True)
+class BuiltPack:
+    package_id: uuid.UUID
+    owner_id: uuid.UUID
+    app_id: str
+    version: int
+    sha256: str
+    size: int
+    brochures: int
+    left_out: int  # live brochures whose renditions are not all built yet
+
+
+def group_pages(rows: Sequence[Any]) -> list[PackBrochure]:
+    """The rows of `queries.live_pages` as brochures, in brochure id order."""
+    brochures: dict[uuid.UUID, PackBrochure] = {}
+    for row in rows:
+        item = brochures.get(row["brochure_id"])
+        if item is None:
+            item = brochures[row["brochure_id"]] = PackBrochure(
+                row["brochure_id"], row["version"], row["title"]
+            )
+        item.pages.append((row["page"], row["blob_key"]))
+    return list(brochures.values())
+
+
+def index_document(size: str, brochures: Sequence[PackBrochure]) -> bytes:
+    """index.json: the brochures of the pack with their pages' file paths."""
+    document = {
+        "size": size,
+        "brochures": [
+            {
+                "id": str(b.brochure_id),
+                "version": b.version,
+                "title": b.title,
+                "pages": [path for path, _ in b.files()],
+            }
+            for b in brochures
+        ],
+    }
+    return manifests.canonical(document)
+
+
+def _entry(name: str, *, stored: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+    # Images are compressed already: stored as they are (deflating them again gains nothing).
+    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _add(zf: zipfile.ZipFile, path: str, data: bytes, *, stored: bool) -> dict[str, Any]:
+    zf.writestr(_entry(manifests.FILES_PREFIX + path, stored=stored), data)
+    return {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+async def _read(store: BlobStore, key: str) -> bytes:
+    return b"".join([chunk async for chunk in store.read(key)])
+
+
+async def write_pack_file(
+    out: IO[bytes],
+    *,
+    store: BlobStore,
+    signer: PackageSigner,
+    app_id: str,
+    size: str,
+    version: int,
+    brochures: list[PackBrochure],
+    now: datetime,
+) -> dict[str, Any]:
+    """Write the signed pack zip to `out`, reading each rendition from the blob store (a few at
+    once, one brochure's files in memory at a time); the signed manifest. A brochure whose
+    rendition blob is missing is dropped from `brochures` (and so from the index)."""
+    files: list[dict[str, Any]] = []
+    kept: list[PackBrochure] = []
+    limit = asyncio.Semaphore(READ_AHEAD)
+
+    async def read(key: str) -> bytes:
+        async with limit:
+            return await _read(store, key)
+
+    with zipfile.ZipFile(out, "w", allowZip64=True) as zf:
+        for brochure in brochures:
+            pairs = brochure.files()
+            try:
+                datas = await asyncio.gather(*(read(key) for _, key in pairs))
+            except BlobNotFound as exc:  # recorded ready, yet gone: left out, and logged
+                log.warning(
+                    "media pack: a rendition is missing from the blob store",
+                    extra={"brochure": str(brochure.brochure_id), "key": str(exc)},
+                )
+                continue
+            for (path, _), data in zip(pairs, datas, strict=True):
+                files.append(await asyncio.to_thread(_add, zf, path, data, stored=True))
+            kept.append(brochure)
+        brochures[:] = kept
+        files.append(_add(zf, INDEX, index_document(size, kept), stored=False))
+        manifest = manifests.new_manifest(
+            app_id=app_id,
+            version=version,
+            kind=KIND,
+            files=files,
+            min_app_version=MIN_APP_VERSION,
+            issued_at=now,
+            expires_at=now + LIFETIME,
+        )
+        _, signature = signer.sign(manifest)
+        zf.writestr(_entry(manifests.MANIFEST_NAME, stored=False), manifests.canonical(manifest))
+        zf.writestr(_entry(manifests.SIGNATURE_NAME, stored=False), signature.encode("ascii"))
+    manifest["_signature"] = signature
+    return manifest
+
+
+def _digest(file: IO[bytes]) -> tuple[str, int]:
+    file.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while chunk := file.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+async def build_pack(
+    conn: Connection,
+    *,
+    store: BlobStore,
+    signer: PackageSigner,
+    owner_id: uuid.UUID,
+    size: str,
+    now: datetime,
+    force: bool = False,
+) -> BuiltPack | None:
+    """Build and record this RM's pack of `size` from what is live for them at `now`, inside
+    the caller's transaction; None if another worker is building it, if the RM's last pack was
+    built from the same catalogue (unless `force`), or if they are no active RM.
+
+    The pack is held with an advisory lock for the transaction: a second worker passes it over.
+    The fingerprint is read before the pages, so a change landing in between leaves a
+    fingerprint that no longer matches: the next run builds again."""
+    app_id, spec = app_id_of(size), spec_name(size)
+    if not await queries.try_lock_pack(conn, owner_id, app_id):
+        return None
+    fingerprint = await queries.fingerprint_of(conn, owner_id, spec=spec, now=now)
+    if fingerprint is None:
+        return None
+    last = await queries.last_pack(conn, owner_id, app_id)
+    if (
+        not force
+        and last is not None
+        and last["catalogue_fingerprint"] == fingerprint
+        and last["expires_at"] >= now + RENEW_BEFORE
+    ):
+        return None
+    live = group_pages(await queries.live_pages(conn, owner_id, spec=spec, now=now))
+    brochures = [b for b in live if b.complete()]
+    version = await queries.next_version(conn, app_id)
+    with tempfile.TemporaryFile(prefix="media-pack-") as out:
+        manifest = await write_pack_file(
+            out,
+            store=store,
+            signer=signer,
+            app_id=app_id,
+            size=size,
+            version=version,
+            brochures=brochures,
+            now=now,
+        )
+        sha256, length = await asyncio.to_thread(_digest, out)
+        out.seek(0)
+        data = await asyncio.to_thread(out.read)
+    signature = manifest.pop("_signature")
+    blob_key = f"packages/{sha256}.zip"
+    await store.put(blob_key, data, content_type="application/zip")
+    del data
+    package_id = uuid7()
+    await queries.insert_pack(
+        conn,
+        {
+            "id": package_id,
+            "app_id": app_id,
+            "version": version,
+            "kind": KIND,
+            "owner_id": owner_id,
+            "sha256": sha256,
+            "size": length,
+            "blob_key": blob_key,
+            "manifest": manifest,
+            "signature": signature,
+            "key_id": manifest["key_id"],
+            "min_app_version": MIN_APP_VERSION,
+            "issued_at": now,
+            "expires_at": now + LIFETIME,
+            "catalogue_fingerprint": fingerprint,
+        },
+    )
+    log.info(
+        "media pack built",
+        extra={
+            "owner": str(owner_id),
+            "app_id": app_id,
+            "version": version,
+            "brochures": len(brochures),
+            "bytes": length,
+        },
+    )
+    return BuiltPack(
+        package_id=package_id,
+        owner_id=owner_id,
+        app_id=app_id,
+        version=version,
+        sha256=sha256,
+        size=length,
+        brochures=len(brochures),
+        left_out=len(live) - len(brochures),
+    )
+
+
+async def stale_owners(
+    conn: Connection, *, size: str, now: datetime, limit: int
+) -> list[uuid.UUID]:
+    """RMs whose pack of `size` is missing, out of date with what is live for them, or about to
+    expire."""
+    rows = await queries.stale_packs(
+        conn,
+        app_id=app_id_of(size),
+        spec=spec_name(size),
+        now=now,
+        renew_before=now + RENEW_BEFORE,
+        limit=limit,
+    )
+    return [row["owner_id"] for row in rows]
+
+
+async def latest_pack(conn: Connection, owner_id: uuid.UUID, *, size: str) -> Any:
+    """The RM's newest pack of `size` (a row), or None."""
+    return await queries.last_pack(conn, owner_id, app_id_of(size))

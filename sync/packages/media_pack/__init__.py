@@ -1,0 +1,1 @@
+"""SQL of brochure media packs (the service is `sync.packages.media`)."""

@@ -1,0 +1,181 @@
+"""SQL of brochure media packs: what is live for an RM, its fingerprint, and the packs' rows.
+
+What is live for an RM is what their catalogue shows (`workbench.brochures.queries`): the
+published version of each brochure owned by a unit on their path to the root, within its live
+window at `now`. A pack holds one rendition spec (the WebP of a size) of every page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from workbench.brochures.queries import LIVE
+from workbench.db import Connection
+
+Record = asyncpg.Record
+
+# Each live brochure as one text item: id, version, content hash and the ready rendition key of
+# every page in order ('-' for one not built yet); $1 is now, $2 the rendition spec.
+_LIVE_ITEMS = f"""
+    live_items as (
+        select v.brochure_id, owner.path as owner_path,
+               v.brochure_id::text || ':' || v.version || ':' || encode(v.content_hash, 'hex')
+               || ':' || coalesce((
+                   select string_agg(coalesce(r.blob_key, '-'), ',' order by p.n)
+                     from unnest(v.pages) with ordinality p(sha, n)
+                     left join brochure_renditions r
+                            on r.image_sha256 = p.sha and r.spec = $2 and r.status = 'ready'
+               ), '') as item
+          from brochure_versions v
+          join brochures b on b.id = v.brochure_id
+          join org_units owner on owner.id = b.owner_unit_id
+         where {LIVE.format("$1")}
+    )
+"""
+# The fingerprint of each unit that has active RMs ($3: one RM only, or null for all): SHA-256
+# (hex) over the sorted items of the brochures live there; the same for every RM of the unit.
+_FINGERPRINTS = f"""
+    with {_LIVE_ITEMS},
+    rm_units as (
+        select distinct u.org_unit_id from users u
+         where u.role = 'rm' and u.active and ($3::uuid is null or u.id = $3)
+    ),
+    prints as (
+        select unit.id as unit_id,
+               encode(sha256(convert_to(
+                   coalesce(string_agg(i.item, '|' order by i.brochure_id), ''), 'UTF8'
+               )), 'hex') as fingerprint
+          from rm_units
+          join org_units unit on unit.id = rm_units.org_unit_id
+          left join live_items i on unit.path like i.owner_path || '%'
+         group by unit.id
+    )
+"""
+
+
+async def stale_packs(
+    conn: Connection,
+    *,
+    app_id: str,
+    spec: str,
+    now: datetime,
+    renew_before: datetime,
+    limit: int,
+) -> list[Record]:
+    """Active RMs whose last pack of `app_id` was built from another catalogue than the one live
+    for them now, or expires before `renew_before`, or who have none: (owner_id, fingerprint)."""
+    return await conn.fetch(
+        f"""
+        {_FINGERPRINTS}
+        select u.id as owner_id, p.fingerprint
+          from users u
+          join prints p on p.unit_id = u.org_unit_id
+          left join lateral (
+              select o.catalogue_fingerprint, o.expires_at from offline_packages o
+               where o.owner_id = u.id and o.app_id = $4
+               order by o.version desc limit 1
+          ) last on true
+         where u.role = 'rm' and u.active
+           and (last.catalogue_fingerprint is distinct from p.fingerprint
+                or last.expires_at < $5)
+         order by u.id
+         limit $6
+        """,
+        now,
+        spec,
+        None,
+        app_id,
+        renew_before,
+        limit,
+    )
+
+
+async def fingerprint_of(
+    conn: Connection, owner_id: uuid.UUID, *, spec: str, now: datetime
+) -> str | None:
+    """The fingerprint of what is live for this RM now (None: not an active RM)."""
+    value: str | None = await conn.fetchval(
+        f"""
+        {_FINGERPRINTS}
+        select p.fingerprint from users u join prints p on p.unit_id = u.org_unit_id
+         where u.id = $3
+        """,
+        now,
+        spec,
+        owner_id,
+    )
+    return value
+
+
+async def live_pages(
+    conn: Connection, owner_id: uuid.UUID, *, spec: str, now: datetime
+) -> list[Record]:
+    """Every page of every brochure live for this RM now, with its rendition's blob key when
+    that is built: brochure id, version, title, page number (from 1), blob_key (or null)."""
+    return await conn.fetch(
+        f"""
+        select v.brochure_id, v.version, v.title, p.n::int as page, r.blob_key
+          from users me
+          join org_units mine on mine.id = me.org_unit_id
+          join org_units owner on mine.path like owner.path || '%'
+          join brochures b on b.owner_unit_id = owner.id
+          join brochure_versions v on v.brochure_id = b.id
+         cross join lateral unnest(v.pages) with ordinality p(sha, n)
+          left join brochure_renditions r
+                 on r.image_sha256 = p.sha and r.spec = $2 and r.status = 'ready'
+         where me.id = $3 and me.role = 'rm' and me.active and {LIVE.format("$1")}
+         order by v.brochure_id, p.n
+        """,
+        now,
+        spec,
+        owner_id,
+    )
+
+
+async def try_lock_pack(conn: Connection, owner_id: uuid.UUID, app_id: str) -> bool:
+    """Hold this RM's pack of `app_id` for the transaction, unless another worker holds it."""
+    held: bool = await conn.fetchval(
+        "select pg_try_advisory_xact_lock(hashtext('media-pack'), hashtext($1::uuid::text || $2))",
+        owner_id,
+        app_id,
+    )
+    return held
+
+
+async def last_pack(conn: Connection, owner_id: uuid.UUID, app_id: str) -> Record | None:
+    """The RM's newest pack of `app_id`."""
+    return await conn.fetchrow(
+        """
+        select id, app_id, version, sha256, size, blob_key, signature, key_id, issued_at,
+               expires_at, catalogue_fingerprint
+          from offline_packages
+         where owner_id = $1 and app_id = $2
+         order by version desc limit 1
+        """,
+        owner_id,
+        app_id,
+    )
+
+
+async def next_version(conn: Connection, app_id: str) -> int:
+    """The next version of `app_id`, held for this transaction (versions go up per app id
+    across every RM's packs: two builds never take the same one)."""
+    await conn.execute("select pg_advisory_xact_lock(hashtext('offline-package-version'), "
+                       "hashtext($1))", app_id)  # fmt: skip
+    version: int = await conn.fetchval(
+        "select coalesce(max(version), 0) + 1 from offline_packages where app_id = $1", app_id
+    )
+    return version
+
+
+async def insert_pack(conn: Connection, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    values = ", ".join(f"${n}" for n in range(1, len(row) + 1))
+    await conn.execute(
+        f"insert into offline_packages ({columns}) values ({values})",
+        *row.values(),
+    )
