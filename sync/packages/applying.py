@@ -48,14 +48,16 @@ class DiffRefused(Exception):
 
 
 def _patch_new_size(patch: bytes) -> int:
-    """The new file's size a bsdiff4 patch declares (its header: magic, three 8-byte numbers)."""
+    """The new file's size a bsdiff4 patch declares (its header: magic, then the control and
+    difference blocks' lengths and the new size, 8 bytes each), checked before patching so a
+    forged header never makes the patcher allocate more than the signed size."""
     if len(patch) < 32 or patch[:8] != b"BSDIFF40":
         raise DiffRefused("a patch is not a bsdiff4 patch")
-    (raw,) = struct.unpack("<Q", patch[24:32])
+    control, difference, raw = struct.unpack("<QQQ", patch[8:32])
+    if control + difference > len(patch) - 32:
+        raise DiffRefused("a patch's header does not fit the patch")
     size: int = raw & ~(1 << 63)
-    if raw >> 63:
-        size = -size
-    return size
+    return -size if raw >> 63 else size
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:

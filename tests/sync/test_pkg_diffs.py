@@ -308,3 +308,24 @@ async def test_no_diff_for_an_unknown_or_foreign_base_or_when_not_smaller(
         )
         == 1
     )
+
+
+_DAMAGE_BASE = {"app.js": SCRIPT, "index.html": PAGE, "gone.txt": b"old"}
+_DAMAGE_TARGET = {"app.js": SCRIPT.replace(b"rate9(v)", b"rate9(w)"), "index.html": PAGE, "n": b"1"}
+_DAMAGE_PKG = package(_DAMAGE_BASE, 1)
+_DAMAGE_DIFF = make_diff(read_package(_DAMAGE_PKG), read_package(package(_DAMAGE_TARGET, 2))).data
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_DAMAGE_DIFF) - 1), st.integers(1, 255)), min_size=1))
+def test_a_damaged_diff_is_refused_or_gives_exactly_the_target(
+    damage: list[tuple[int, int]],
+) -> None:
+    data = bytearray(_DAMAGE_DIFF)
+    for at, flip in damage:
+        data[at] ^= flip
+    try:
+        files = apply(_DAMAGE_PKG, bytes(data))
+    except DiffRefused:
+        return
+    assert files == _DAMAGE_TARGET  # a byte the app never reads (zip comments, padding bits)
