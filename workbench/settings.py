@@ -316,6 +316,21 @@ class Settings:
         "most pixels (width x height) of an accepted brochure page image",
         default=50_000_000,
     )
+    offline_package_max_files: int = _env(
+        "WORKBENCH_OFFLINE_PACKAGE_MAX_FILES",
+        "most files an uploaded offline package zip may hold",
+        default=2000,
+    )
+    offline_package_max_unpacked_bytes: int = _env(
+        "WORKBENCH_OFFLINE_PACKAGE_MAX_UNPACKED_BYTES",
+        "most bytes an uploaded offline package zip may unpack to",
+        default=200 * 1024 * 1024,
+    )
+    offline_package_max_ratio: int = _env(
+        "WORKBENCH_OFFLINE_PACKAGE_MAX_RATIO",
+        "highest compression ratio of an uploaded offline package zip, per file and overall",
+        default=100,
+    )
     worker_metrics_port: int | None = _env(
         "WORKBENCH_WORKER_METRICS_PORT",
         "port of the worker's Prometheus endpoint (unset: none)",
@@ -382,6 +397,9 @@ _POSITIVE = (
     "media_url_ttl_seconds",
     "max_brochure_image_bytes",
     "max_brochure_image_pixels",
+    "offline_package_max_files",
+    "offline_package_max_unpacked_bytes",
+    "offline_package_max_ratio",
     "push_device_cap_per_hour",
     "push_lease_seconds",
     "push_max_attempts",

@@ -27,3 +27,4 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     min_app_version: str | None = None
     wipe: bool | None = None
     current_status: str | None = None
+    reason: str | None = None  # why an offline package was refused (`package.unsafe`)

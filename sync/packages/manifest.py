@@ -238,7 +238,10 @@ def verify(
     if not isinstance(key_id, str) or key_id not in public_keys:
         raise PackageRefused("unknown_key", f"no published key has the id {key_id!r}")
     try:
-        sig = unb64url(signature.decode("ascii") if isinstance(signature, bytes) else signature)
+        text = (signature.decode("ascii") if isinstance(signature, bytes) else signature).strip()
+        sig = unb64url(text)
+        if b64url(sig) != text:  # one spelling only: no padding, no stray bits
+            raise ValueError("not canonical base64url")
         Ed25519PublicKey.from_public_bytes(public_keys[key_id]).verify(sig, manifest_bytes)
     except (InvalidSignature, ValueError, binascii.Error):
         raise PackageRefused("bad_signature", "the signature does not match the manifest") from None

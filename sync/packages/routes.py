@@ -1,9 +1,172 @@
-"""Offline package routes: upload, list, public keys, download; with releases and media packs."""
+"""Offline package routes: upload and list (admins), public keys, download (Range and ETag).
+
+The gray release and `latest` routes live in releases_routes, the media packs in media_routes;
+both are included here, so the app registers this module's ROUTES once.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from sync.packages import media_routes, releases_routes
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.status_codes import HTTP_201_CREATED
 
-ROUTES: list[Any] = [*releases_routes.ROUTES, *media_routes.ROUTES]
+from mobile_contracts.v1 import offline_packages as wire
+from mobile_contracts.v1.identity import Role
+from sync.packages import archive, media_routes, queries, releases_routes
+from sync.packages.manifest import parse_app_version
+from sync.packages.serving import serve_package
+from sync.packages.store import (
+    DEFAULT_EXPIRES_DAYS,
+    package_signer,
+    package_view,
+    store_package,
+)
+from workbench.access import requires_role
+from workbench.errors import NotFound
+from workbench.http.auth import PUBLIC
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
+from workbench.settings import Settings
+
+ADMINS = [requires_role(Role.ADMIN)]
+MAX_EXPIRES_DAYS = 3650
+_APP_ID = re.compile(r"[a-z0-9][a-z0-9._:-]{0,99}")
+_APP_VERSION = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
+_UNSAFE = (
+    "The zip is refused (`package.unsafe`, with `reason`: not_a_zip, outside_root, "
+    "absolute_path, bad_path, symlink, special_file, duplicate_name, encrypted, too_many_files, "
+    "too_large, ratio, compression, corrupt, manifest_mismatch, empty; and `path` where one is "
+    "to blame); nothing is stored and the current release is untouched"
+)
+
+
+def archive_limits(settings: Settings) -> archive.ArchiveLimits:
+    return archive.ArchiveLimits(
+        max_files=settings.offline_package_max_files,
+        max_unpacked_bytes=settings.offline_package_max_unpacked_bytes,
+        max_ratio=settings.offline_package_max_ratio,
+    )
+
+
+@dataclass
+class PackageUpload:
+    """Multipart form data: `file` (a zip of H5 resources), `app_id`, `min_app_version`, and
+    optionally `expires_days`."""
+
+    file: UploadFile
+    app_id: str
+    min_app_version: str
+    expires_days: int | None = None
+
+
+class AdminPackagesController(Controller):
+    path = "/api/v1/admin/offline-packages"
+    tags = ["offline packages"]
+    guards = ADMINS
+
+    @post("", operation_id="uploadOfflinePackage", status_code=HTTP_201_CREATED,
+          request_max_body_size=220_000_000, opt={ERRORS: {422: _UNSAFE}})  # fmt: skip
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: Annotated[PackageUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> wire.OfflinePackage:
+        """Upload a zip of H5 resources as the app id's next package version.
+
+        The server lists and hashes every file, assigns the next version (versions only go up
+        per app id), signs the manifest with the current key and stores the package file. It is
+        not released to anyone until a release says so.
+        """
+        settings: Settings = request.app.state.settings
+        app_id, min_app_version = data.app_id.strip(), data.min_app_version.strip()
+        if not _APP_ID.fullmatch(app_id):
+            raise _invalid("app_id", "lowercase letters, digits and . _ : - (at most 100)")
+        if not _APP_VERSION.fullmatch(min_app_version):
+            raise _invalid("min_app_version", "an app version like 2.3.0")
+        parse_app_version(min_app_version)
+        days = data.expires_days
+        if days is not None and not 1 <= days <= MAX_EXPIRES_DAYS:
+            raise _invalid("expires_days", f"between 1 and {MAX_EXPIRES_DAYS}")
+        if not isinstance(data.file, UploadFile):
+            raise _invalid("file", "a zip file")
+        files = archive.read_upload(await data.file.read(), archive_limits(settings))
+        row = await store_package(
+            db,
+            request.app.state.blobs,
+            package_signer(settings),
+            app_id=app_id,
+            kind="h5",
+            files=files,
+            min_app_version=min_app_version,
+            now=datetime.now(UTC),
+            expires_in=timedelta(days=days or DEFAULT_EXPIRES_DAYS),
+            created_by=caller.user_id,
+        )
+        return package_view(row)
+
+    @get("", operation_id="listOfflinePackages")
+    async def list_packages(
+        self, db: Db, app_id: FromQuery[str | None] = None
+    ) -> list[wire.OfflinePackage]:
+        """H5 packages, newest first (the latest 100), of one app id or all."""
+        rows = await queries.list_packages(db, app_id=app_id)
+        return [package_view(r) for r in rows]
+
+
+class PackagesController(Controller):
+    path = "/api/v1/offline-packages"
+    tags = ["offline packages"]
+
+    @get("/keys", operation_id="offlinePackageKeys", opt={PUBLIC: True})
+    async def keys(self, request: Request[Any, Any, Any]) -> wire.PackageKeys:
+        """Every public key a package may be signed with (old ones stay after a rotation)."""
+        signer = package_signer(request.app.state.settings)
+        return wire.PackageKeys(
+            keys=[
+                wire.PackageKey(key_id=k.key_id, public_key=k.public_key, alg=k.alg)
+                for k in signer.keys_document()
+            ]
+        )
+
+    @get("/{package_id:uuid}/download", operation_id="downloadOfflinePackage",
+         opt={ERRORS: {404: "No such package, or a media pack of another RM",
+                       416: "The byte range lies past the end of the file"}})  # fmt: skip
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        package_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        """The package file (a zip). Resumable: `Range: bytes=a-b | a- | -n` answers 206 with
+        `Content-Range` (with `If-Range` naming the ETag); the ETag is the file's SHA-256, so
+        `If-None-Match` answers 304 when the app already has it."""
+        row = await queries.package_for_download(db, package_id=package_id, user_id=caller.user_id)
+        if row is None:
+            raise NotFound("offline_package")
+        return await serve_package(
+            request, request.app.state.blobs, row["blob_key"], sha256=row["sha256"]
+        )
+
+
+def _invalid(key: str, message: str) -> ValidationException:
+    return ValidationException(extra=[{"key": key, "message": message}])
+
+
+ROUTES: list[Any] = [
+    AdminPackagesController,
+    PackagesController,
+    *releases_routes.ROUTES,
+    *media_routes.ROUTES,
+]

@@ -1,0 +1,109 @@
+"""Storing a package: the next version, the signed manifest, the package file, its row.
+
+The package file lives in the blob store under `packages/<sha256>.zip` (content-addressed, so a
+file stored by a transaction that then rolled back is harmless and simply reused or left alone).
+Media packs (built by the worker) go through `store_package` as uploads do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from mobile_contracts.v1 import offline_packages as wire
+from sync.packages import queries
+from sync.packages.archive import PackageFile
+from sync.packages.manifest import PackageSigner, new_manifest, write_package
+from workbench.db import Connection
+from workbench.ids import uuid7
+from workbench.media.store import BlobStore
+from workbench.settings import Settings
+
+CONTENT_TYPE = "application/zip"
+DEFAULT_EXPIRES_DAYS = 180
+
+
+def package_key(sha256: str) -> str:
+    return f"packages/{sha256}.zip"
+
+
+def download_path(package_id: uuid.UUID) -> str:
+    return f"/api/v1/offline-packages/{package_id}/download"
+
+
+async def store_package(
+    conn: Connection,
+    blobs: BlobStore,
+    signer: PackageSigner,
+    *,
+    app_id: str,
+    kind: str,
+    files: Iterable[PackageFile],
+    min_app_version: str,
+    now: datetime,
+    expires_in: timedelta = timedelta(days=DEFAULT_EXPIRES_DAYS),
+    owner_id: uuid.UUID | None = None,
+    created_by: uuid.UUID | None = None,
+) -> queries.Record:
+    """Assign the app id's next version (under a per-app lock), sign, store file and row."""
+    files = sorted(files, key=lambda f: f.path)
+    await queries.lock_app(conn, app_id)
+    version = await queries.next_version(conn, app_id)
+    manifest = new_manifest(
+        app_id=app_id,
+        version=version,
+        kind=kind,
+        files=[{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
+        min_app_version=min_app_version,
+        issued_at=now,
+        expires_at=now + expires_in,
+    )
+    key_id, signature = signer.sign(manifest)
+    data = write_package(manifest, signature, ((f.path, f.data) for f in files))
+    sha256 = hashlib.sha256(data).hexdigest()
+    key = package_key(sha256)
+    await blobs.put(key, data, content_type=CONTENT_TYPE)
+    return await queries.insert_package(
+        conn,
+        package_id=uuid7(),
+        app_id=app_id,
+        version=version,
+        kind=kind,
+        owner_id=owner_id,
+        sha256=sha256,
+        size=len(data),
+        blob_key=key,
+        manifest=manifest,
+        signature=signature,
+        key_id=key_id,
+        min_app_version=min_app_version,
+        issued_at=now.replace(microsecond=0),
+        expires_at=(now + expires_in).replace(microsecond=0),
+        created_by=created_by,
+    )
+
+
+def package_signer(settings: Settings) -> PackageSigner:
+    """Keys derived from WORKBENCH_JWT_KEYS: they rotate with them."""
+    return PackageSigner(settings.jwt_keys)
+
+
+def package_view(row: queries.Record) -> wire.OfflinePackage:
+    return wire.OfflinePackage(
+        id=row["id"],
+        app_id=row["app_id"],
+        version=row["version"],
+        kind=wire.PackageKind(row["kind"]),
+        sha256=row["sha256"],
+        size=row["size"],
+        key_id=row["key_id"],
+        signature=row["signature"],
+        min_app_version=row["min_app_version"],
+        issued_at=row["issued_at"],
+        expires_at=row["expires_at"],
+        file_count=len(row["manifest"]["files"]),
+        url=download_path(row["id"]),
+        created_at=row["created_at"],
+    )

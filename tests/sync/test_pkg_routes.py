@@ -1,0 +1,114 @@
+"""Offline packages over HTTP: an admin uploads a zip, gets a signed package of the next version;
+anyone signed in downloads it whole or resumed by byte ranges (the same bytes), with its SHA-256
+as ETag; an unsafe zip is refused and stores nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import zipfile
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from sync.packages.manifest import parse_keys_document, verify_package
+from tests.customers_data import headers_of
+
+ADMIN_PACKAGES = "/api/v1/admin/offline-packages"
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+
+def h5_zip(files: dict[str, bytes] | None = None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in (files or {"index.html": b"<!doctype html><p>hi</p>"}).items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def form(raw: bytes, app_id: str = "h5.customer", min_app: str = "2.3.0") -> list[Any]:
+    return [
+        ("file", ("h5.zip", raw, "application/zip")),
+        ("app_id", (None, app_id)),
+        ("min_app_version", (None, min_app)),
+    ]
+
+
+async def test_upload_list_and_resumed_download(make_client: Any, tmp_path: Any) -> None:
+    client = await make_client(blob_dir=str(tmp_path / "blobs"))
+    admin, rm = await headers_of(client, "admin"), await headers_of(client, "rm01")
+    script = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(2400))  # incompressible
+    first = await client.post(ADMIN_PACKAGES, files=form(h5_zip()), headers=admin)
+    assert first.status_code == 201, first.text
+    second = await client.post(
+        ADMIN_PACKAGES, files=form(h5_zip({"index.html": b"<p>2</p>", "js/app.js": script})),
+        headers=admin,
+    )  # fmt: skip
+    assert second.status_code == 201, second.text
+    body = second.json()
+    assert (first.json()["version"], body["version"]) == (1, 2)
+    assert body["file_count"] == 2
+    assert body["url"].endswith(f"/{body['id']}/download")
+    # RMs may not upload or list; admins list newest first.
+    assert (await client.post(ADMIN_PACKAGES, files=form(h5_zip()), headers=rm)).status_code == 403
+    listed = await client.get(ADMIN_PACKAGES, params={"app_id": "h5.customer"}, headers=admin)
+    assert [p["version"] for p in listed.json()] == [2, 1]
+
+    whole = await client.get(body["url"], headers=rm)
+    assert whole.status_code == 200
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["etag"] == f'"{body["sha256"]}"'
+    data = whole.content
+    assert len(data) == body["size"]
+    assert hashlib.sha256(data).hexdigest() == body["sha256"]
+    # Interrupted after 1000 bytes, resumed from there (If-Range: still the same file).
+    head = await client.get(body["url"], headers={**rm, "Range": "bytes=0-999"})
+    assert head.status_code == 206
+    assert head.headers["content-range"] == f"bytes 0-999/{len(data)}"
+    rest = await client.get(
+        body["url"], headers={**rm, "Range": "bytes=1000-", "If-Range": whole.headers["etag"]}
+    )
+    assert rest.status_code == 206
+    assert head.content + rest.content == data
+    # A stale If-Range gets the whole file; a range past the end 416; the known ETag 304.
+    stale = await client.get(body["url"], headers={**rm, "Range": "bytes=5-", "If-Range": '"x"'})
+    assert stale.status_code == 200
+    assert stale.content == data
+    past = await client.get(body["url"], headers={**rm, "Range": f"bytes={len(data)}-"})
+    assert past.status_code == 416
+    assert past.headers["content-range"] == f"bytes */{len(data)}"
+    cached = await client.get(body["url"], headers={**rm, "If-None-Match": whole.headers["etag"]})
+    assert cached.status_code == 304
+    assert cached.content == b""
+
+    # The device verifies it with the published keys, exactly as `verify-package` does.
+    keys = await client.get("/api/v1/offline-packages/keys")
+    assert keys.status_code == 200
+    manifest = verify_package(
+        data, parse_keys_document(keys.content), installed_version=1, now=datetime.now(UTC),
+        app_version="2.3.0", app_id="h5.customer",
+    )  # fmt: skip
+    assert [(f.path, f.size) for f in manifest.files] == [("index.html", 8), ("js/app.js", 76800)]
+
+    missing = await client.get(f"/api/v1/offline-packages/{uuid.uuid4()}/download", headers=rm)
+    assert missing.status_code == 404
+    assert (await client.get(body["url"])).status_code == 401
+
+
+async def test_an_unsafe_zip_is_refused_and_stores_nothing(make_client: Any, tmp_path: Any) -> None:
+    client = await make_client(blob_dir=str(tmp_path / "blobs"))
+    admin = await headers_of(client, "admin")
+    for raw, reason in ((h5_zip({"../evil.js": b"1"}), "outside_root"),
+                        (h5_zip({"zeros": bytes(5_000_000)}), "ratio"),
+                        (b"PK no zip", "not_a_zip")):  # fmt: skip
+        response = await client.post(ADMIN_PACKAGES, files=form(raw), headers=admin)
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert (problem["code"], problem["reason"]) == ("package.unsafe", reason)
+    bad_app = await client.post(ADMIN_PACKAGES, files=form(h5_zip(), app_id="H5 !"), headers=admin)
+    assert bad_app.status_code in (400, 422)
+    listed = await client.get(ADMIN_PACKAGES, headers=admin)
+    assert listed.json() == []
+    assert not (tmp_path / "blobs" / "packages").exists()
