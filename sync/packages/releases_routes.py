@@ -1,7 +1,195 @@
-"""Gray releases and rollback of offline packages (API routes)."""
+"""Gray releases and rollback of offline packages (admin); the app's `latest` and install
+reports."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Annotated, Any
 
-ROUTES: list[Any] = []
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from mobile_contracts.v1 import offline_releases as wire
+from mobile_contracts.v1.identity import Role
+from sync.packages import releases
+from workbench.access import requires_role
+from workbench.http.client_ip import client_ip
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
+
+ADMIN_PATH = "/api/v1/admin/offline-packages"
+APP_PATH = "/api/v1/offline-packages"
+_NOT_FOUND = {404: "No H5 package with that id (`offline_package.not_found`)"}
+_MOVE_ERRORS = {
+    404: "No release of that package (`offline_release.not_found`)",
+    409: "The release is not in a state that allows this (`offline_release.state`)",
+}
+
+
+def package_url(package_id: uuid.UUID) -> str:
+    """Where the app downloads a package (Range and ETag)."""
+    return f"{APP_PATH}/{package_id}/download"
+
+
+def _ip(request: Request[Any, Any, Any]) -> str | None:
+    return client_ip(request.scope, request.app.state.trusted_networks)
+
+
+class ReleaseController(Controller):
+    path = ADMIN_PATH
+    tags = ["offline packages"]
+    guards = [requires_role(Role.ADMIN)]
+
+    @post(
+        "/{package_id:uuid}/release",
+        operation_id="releaseOfflinePackage",
+        status_code=HTTP_200_OK,
+        opt={
+            ERRORS: {
+                **_NOT_FOUND,
+                409: "The open release has a higher percentage (`offline_release.narrowing`): "
+                "a release is only widened; pause it or roll it back instead",
+                422: "Invalid body, an unknown org unit or user, or nobody to release to "
+                "(`offline_release.invalid`)",
+            }
+        },
+    )
+    async def release(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        package_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.ReleaseRequest],
+    ) -> wire.Release:
+        """Release a package to a sticky percentage of users, org subtrees and listed users.
+
+        On a package whose release is open (active or paused) this widens it: the percentage may
+        only go up, and the units and users are added to those already in it. A user in at 10 %
+        stays in at 20 %.
+        """
+        return await releases.release(
+            db, caller=caller, package_id=package_id, request=data, client_ip=_ip(request)
+        )
+
+    @post(
+        "/{package_id:uuid}/pause",
+        operation_id="pauseOfflinePackageRelease",
+        status_code=HTTP_200_OK,
+        opt={ERRORS: _MOVE_ERRORS},
+    )
+    async def pause(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        package_id: FromPath[uuid.UUID],
+    ) -> wire.Release:
+        """Pause the package's active release: latest stops answering it until it is resumed."""
+        return await releases.move(
+            db, caller=caller, package_id=package_id, action="pause", client_ip=_ip(request)
+        )
+
+    @post(
+        "/{package_id:uuid}/resume",
+        operation_id="resumeOfflinePackageRelease",
+        status_code=HTTP_200_OK,
+        opt={ERRORS: _MOVE_ERRORS},
+    )
+    async def resume(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        package_id: FromPath[uuid.UUID],
+    ) -> wire.Release:
+        """Resume the package's paused release."""
+        return await releases.move(
+            db, caller=caller, package_id=package_id, action="resume", client_ip=_ip(request)
+        )
+
+    @post(
+        "/{package_id:uuid}/rollback",
+        operation_id="rollBackOfflinePackageRelease",
+        status_code=HTTP_200_OK,
+        opt={ERRORS: _MOVE_ERRORS},
+    )
+    async def rollback(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        package_id: FromPath[uuid.UUID],
+    ) -> wire.Release:
+        """Roll the package's release back for good.
+
+        From the next request on, on every API instance, `latest` answers the previous active
+        release's package again (or nothing).
+        """
+        return await releases.move(
+            db, caller=caller, package_id=package_id, action="rollback", client_ip=_ip(request)
+        )
+
+
+AppIdQuery = Annotated[str, QueryParameter(pattern=r"^[a-z0-9][a-z0-9._:-]{0,99}$")]
+Sha256Query = Annotated[str | None, QueryParameter(pattern=r"^[0-9a-f]{64}$")]
+VersionQuery = Annotated[int | None, QueryParameter(ge=1, le=2_000_000_000)]
+
+
+class AppPackageController(Controller):
+    path = APP_PATH
+    tags = ["offline packages"]
+
+    @get(
+        "/latest",
+        operation_id="latestOfflinePackage",
+        opt={ERRORS: {422: "A missing or malformed `app`, `current` or `installed`"}},
+    )
+    async def latest(
+        self,
+        request: Request[Any, Any, Any],
+        caller: CurrentCaller,
+        app: AppIdQuery,
+        current: Sha256Query = None,
+        installed: VersionQuery = None,
+    ) -> wire.LatestPackage:
+        """The H5 package I should have for an app id.
+
+        The highest version among the active releases that include me (listed, in a released org
+        subtree, or in by my sticky percentage bucket); `available: false` when none does.
+        `current` is the SHA-256 of the package the app has: a diff from it is offered when one
+        applies and is meaningfully smaller. `installed` (its version) is for information only.
+        Verify what you download before activating it.
+        """
+        state = request.app.state
+        # No request transaction: offering a diff may build it (reads both packages).
+        async with state.pool.acquire() as conn:
+            return await releases.latest(
+                conn,
+                caller=caller,
+                app_id=app,
+                current=current,
+                blobs=state.blobs,
+                package_url=package_url,
+            )
+
+    @post(
+        "/installs",
+        operation_id="reportOfflinePackageInstall",
+        status_code=HTTP_200_OK,
+        opt={
+            ERRORS: {
+                404: "No H5 package of that app id, version and SHA-256 "
+                "(`offline_package.not_found`)"
+            }
+        },
+    )
+    async def report_install(
+        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.InstallReport]
+    ) -> wire.Install:
+        """Report the package this device installed for an app id (after verifying it)."""
+        return await releases.report_install(db, caller=caller, report=data)
+
+
+ROUTES: list[Any] = [ReleaseController, AppPackageController]

@@ -1,0 +1,1 @@
+"""SQL of gray releases and install reports (the service is `sync.packages.releases`)."""

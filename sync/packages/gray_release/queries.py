@@ -1,0 +1,285 @@
+"""SQL of gray releases, the `latest` resolution and install reports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from workbench.db import Connection
+
+_RELEASE = """
+    r.id, r.app_id, r.package_id, p.version, r.state, r.percent, r.org_unit_ids, r.user_ids,
+    r.created_at, r.updated_at
+"""
+
+
+async def package_for_release(conn: Connection, package_id: uuid.UUID) -> asyncpg.Record | None:
+    """An H5 package (media packs are served to their owner, never released), locked."""
+    return await conn.fetchrow(
+        """select id, app_id, version, kind from offline_packages
+            where id = $1 and kind = 'h5' for update""",
+        package_id,
+    )
+
+
+async def open_release(conn: Connection, package_id: uuid.UUID) -> asyncpg.Record | None:
+    """The active or paused release of a package, locked."""
+    return await conn.fetchrow(
+        f"""select {_RELEASE}
+              from offline_releases r join offline_packages p on p.id = r.package_id
+             where r.package_id = $1 and r.state in ('active', 'paused')
+             for update of r""",
+        package_id,
+    )
+
+
+async def latest_release(conn: Connection, package_id: uuid.UUID) -> asyncpg.Record | None:
+    """The package's most recent release of any state, locked."""
+    return await conn.fetchrow(
+        f"""select {_RELEASE}
+              from offline_releases r join offline_packages p on p.id = r.package_id
+             where r.package_id = $1
+             order by r.created_at desc, r.id desc limit 1
+             for update of r""",
+        package_id,
+    )
+
+
+async def insert_release(
+    conn: Connection,
+    *,
+    release_id: uuid.UUID,
+    app_id: str,
+    package_id: uuid.UUID,
+    percent: Decimal,
+    org_unit_ids: Sequence[uuid.UUID],
+    user_ids: Sequence[uuid.UUID],
+    created_by: uuid.UUID,
+) -> None:
+    await conn.execute(
+        """insert into offline_releases
+               (id, app_id, package_id, state, percent, org_unit_ids, user_ids, created_by)
+           values ($1, $2, $3, 'active', $4, $5, $6, $7)""",
+        release_id,
+        app_id,
+        package_id,
+        percent,
+        list(org_unit_ids),
+        list(user_ids),
+        created_by,
+    )
+
+
+async def widen_release(
+    conn: Connection,
+    release_id: uuid.UUID,
+    *,
+    percent: Decimal,
+    org_unit_ids: Sequence[uuid.UUID],
+    user_ids: Sequence[uuid.UUID],
+) -> None:
+    await conn.execute(
+        """update offline_releases
+              set percent = $2, org_unit_ids = $3, user_ids = $4, updated_at = now()
+            where id = $1""",
+        release_id,
+        percent,
+        list(org_unit_ids),
+        list(user_ids),
+    )
+
+
+async def set_state(conn: Connection, release_id: uuid.UUID, state: str) -> None:
+    await conn.execute(
+        "update offline_releases set state = $2, updated_at = now() where id = $1",
+        release_id,
+        state,
+    )
+
+
+async def release(conn: Connection, release_id: uuid.UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        f"""select {_RELEASE}
+              from offline_releases r join offline_packages p on p.id = r.package_id
+             where r.id = $1""",
+        release_id,
+    )
+    assert row is not None
+    return row
+
+
+async def known_units(conn: Connection, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await conn.fetch("select id from org_units where id = any($1::uuid[])", list(ids))
+    return {r["id"] for r in rows}
+
+
+async def known_users(conn: Connection, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await conn.fetch("select id from users where id = any($1::uuid[])", list(ids))
+    return {r["id"] for r in rows}
+
+
+async def package_for_user(
+    conn: Connection,
+    *,
+    app_id: str,
+    user_id: uuid.UUID,
+    org_unit_id: uuid.UUID,
+    bucket: int,
+) -> asyncpg.Record | None:
+    """The highest H5 version among the app id's active releases that include this user: listed,
+    in one of the release's org subtrees, or in by the sticky bucket (`bucket` < percent x 100)."""
+    return await conn.fetchrow(
+        """
+        select p.id, p.version, p.sha256, p.size, p.signature, p.key_id, r.id as release_id
+          from offline_releases r
+          join offline_packages p on p.id = r.package_id and p.kind = 'h5'
+         where r.app_id = $1 and r.state = 'active'
+           and (r.percent * 100 > $4
+                or $2 = any(r.user_ids)
+                or exists (select from org_units root, org_units mine
+                            where root.id = any(r.org_unit_ids) and mine.id = $3
+                              and mine.path >= root.path and mine.path < root.path || '~'))
+         order by p.version desc
+         limit 1
+        """,
+        app_id,
+        user_id,
+        org_unit_id,
+        bucket,
+    )
+
+
+async def package_by_hash(
+    conn: Connection, *, app_id: str, version: int, sha256: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """select id from offline_packages
+            where app_id = $1 and version = $2 and sha256 = $3 and kind = 'h5'""",
+        app_id,
+        version,
+        sha256,
+    )
+
+
+async def upsert_install(
+    conn: Connection,
+    *,
+    device_id: str,
+    user_id: uuid.UUID,
+    app_id: str,
+    version: int,
+    sha256: str,
+) -> asyncpg.Record | None:
+    """Record what the device installed; None when the device is not this user's."""
+    return await conn.fetchrow(
+        """
+        insert into offline_package_installs (device_id, user_id, app_id, version, sha256)
+        select d.device_id, $2, $3, $4, $5 from devices d
+         where d.device_id = $1 and d.user_id = $2
+        on conflict (device_id, app_id) do update
+           set user_id = excluded.user_id, version = excluded.version,
+               sha256 = excluded.sha256, reported_at = now()
+        returning device_id, app_id, version, sha256, reported_at
+        """,
+        device_id,
+        user_id,
+        app_id,
+        version,
+        sha256,
+    )
+
+
+# ---- the console -------------------------------------------------------------------------------
+
+
+async def h5_packages(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
+    """The most recent H5 packages of every app id, newest version first."""
+    return await conn.fetch(
+        """select id, app_id, version, size, sha256, key_id, min_app_version, created_at
+             from offline_packages where kind = 'h5'
+            order by app_id, version desc limit $1""",
+        limit,
+    )
+
+
+async def releases_of_apps(conn: Connection, app_ids: Sequence[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""select {_RELEASE}
+              from offline_releases r join offline_packages p on p.id = r.package_id
+             where r.app_id = any($1::text[])
+             order by r.app_id, p.version desc, r.created_at desc""",
+        list(app_ids),
+    )
+
+
+async def names_of(
+    conn: Connection, *, units: Sequence[uuid.UUID], users: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    rows = await conn.fetch(
+        """select id, name from org_units where id = any($1::uuid[])
+           union all
+           select id, name || '（' || login || '）' from users where id = any($2::uuid[])""",
+        list(units),
+        list(users),
+    )
+    return {r["id"]: r["name"] for r in rows}
+
+
+async def adoption(conn: Connection, app_ids: Sequence[str]) -> list[asyncpg.Record]:
+    """Devices reporting each version, per app id (revoked devices left out)."""
+    return await conn.fetch(
+        """select i.app_id, i.version, count(*) as devices, max(i.reported_at) as last_reported
+             from offline_package_installs i
+             join devices d on d.device_id = i.device_id and d.revoked_at is null
+            where i.app_id = any($1::text[])
+            group by i.app_id, i.version
+            order by i.app_id, i.version desc""",
+        list(app_ids),
+    )
+
+
+async def on_rolled_back(
+    conn: Connection, app_ids: Sequence[str], *, limit: int
+) -> list[asyncpg.Record]:
+    """Devices still reporting a package whose release was rolled back (and never released
+    again), with who uses them."""
+    return await conn.fetch(
+        """
+        select i.app_id, i.version, i.device_id, i.reported_at, u.name as user_name,
+               u.login, d.platform, d.model
+          from offline_package_installs i
+          join devices d on d.device_id = i.device_id and d.revoked_at is null
+          join users u on u.id = i.user_id
+          join offline_packages p on p.app_id = i.app_id and p.sha256 = i.sha256
+         where i.app_id = any($1::text[])
+           and exists (select from offline_releases r
+                        where r.package_id = p.id and r.state = 'rolled_back')
+           and not exists (select from offline_releases r
+                            where r.package_id = p.id and r.state in ('active', 'paused'))
+         order by i.app_id, i.reported_at desc
+         limit $2
+        """,
+        list(app_ids),
+        limit,
+    )
+
+
+def as_dicts(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows]
+
+
+async def org_units(conn: Connection) -> list[asyncpg.Record]:
+    """Every org unit in tree order, for the release form (admins see the whole bank)."""
+    return await conn.fetch("select id, name, depth from org_units order by path")
+
+
+async def users_by_login(conn: Connection, logins: Sequence[str]) -> dict[str, uuid.UUID]:
+    rows = await conn.fetch(
+        "select lower(login) as login, id from users where lower(login) = any($1::text[])",
+        [login.lower() for login in logins],
+    )
+    return {r["login"]: r["id"] for r in rows}
