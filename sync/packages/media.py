@@ -15,6 +15,11 @@ now. Publishing, unpublishing, a window edge passing, a rendition becoming ready
 org tree all change it. A brochure whose renditions are not all built yet is left out (an RM never
 presents a brochure with a page, perhaps its risk notice, missing); it changes the fingerprint
 when they are, so the pack is rebuilt then.
+
+RMs with the same catalogue share one built pack: once it is built for one of them, the others
+get a row of their own for the same file, signed manifest and version (nothing in a pack names
+its RM). A head-office publication then costs one build per distinct catalogue (about one per
+team or branch whose own brochures differ), not one per RM.
 """
 
 from __future__ import annotations
@@ -85,7 +90,8 @@ class BuiltPack:
     sha256: str
     size: int
     brochures: int
-    left_out: int  # live brochures whose renditions are not all built yet
+    left_out: int  # live brochures whose renditions are not all built yet (0 when shared)
+    shared: bool = False  # the pack already built for another RM with the same catalogue
 
 
 def group_pages(rows: Sequence[Any]) -> list[PackBrochure]:
@@ -229,6 +235,16 @@ async def build_pack(
         and last["expires_at"] >= now + RENEW_BEFORE
     ):
         return None
+    shared = await queries.shared_pack(
+        conn,
+        app_id=app_id,
+        fingerprint=fingerprint,
+        above=last["version"] if last is not None else 0,
+        fresh_until=now + RENEW_BEFORE,
+    )
+    if shared is not None and not force:
+        return await _record_shared(conn, shared, owner_id=owner_id, app_id=app_id,
+                                    fingerprint=fingerprint)  # fmt: skip
     live = group_pages(await queries.live_pages(conn, owner_id, spec=spec, now=now))
     brochures = [b for b in live if b.complete()]
     version = await queries.next_version(conn, app_id)
@@ -290,6 +306,46 @@ async def build_pack(
         size=length,
         brochures=len(brochures),
         left_out=len(live) - len(brochures),
+    )
+
+
+async def _record_shared(
+    conn: Connection, shared: Any, *, owner_id: uuid.UUID, app_id: str, fingerprint: str
+) -> BuiltPack:
+    """Give this RM the pack built for another RM with the same catalogue: the same file,
+    signed manifest and version (above their last one), recorded as theirs."""
+    package_id = uuid7()
+    await queries.insert_pack(
+        conn,
+        {
+            "id": package_id,
+            "app_id": app_id,
+            "version": shared["version"],
+            "kind": KIND,
+            "owner_id": owner_id,
+            "sha256": shared["sha256"],
+            "size": shared["size"],
+            "blob_key": shared["blob_key"],
+            "manifest": shared["manifest"],
+            "signature": shared["signature"],
+            "key_id": shared["key_id"],
+            "min_app_version": shared["min_app_version"],
+            "issued_at": shared["issued_at"],
+            "expires_at": shared["expires_at"],
+            "catalogue_fingerprint": fingerprint,
+        },
+    )
+    index = [f for f in shared["manifest"]["files"] if f["path"] != INDEX]
+    return BuiltPack(
+        package_id=package_id,
+        owner_id=owner_id,
+        app_id=app_id,
+        version=shared["version"],
+        sha256=shared["sha256"],
+        size=shared["size"],
+        brochures=len({f["path"].split("/", 1)[0] for f in index}),
+        left_out=0,
+        shared=True,
     )
 
 

@@ -136,6 +136,10 @@ async def test_a_pack_holds_what_is_live_for_its_rm_and_follows_the_catalogue(
     assert pages[str(deposit)] == [f"{deposit}/01.webp", f"{deposit}/02.webp"]
     _, west_data = await pack_of(db, store, "rm05")
     assert titles(west_data) == ["基金定投", "西城专享"]
+    # rm02 (rm01's team) has the same catalogue: the same pack, recorded as theirs.
+    teammate, _ = await pack_of(db, store, "rm02")
+    assert (teammate["sha256"], teammate["version"]) == (first["sha256"], first["version"])
+    assert teammate["id"] != first["id"]
 
     # Nothing changed: nothing is built again.
     assert await jobs.build_media_packs(worker, now=NOW) == 0

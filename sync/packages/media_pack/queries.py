@@ -163,13 +163,35 @@ async def last_pack(conn: Connection, owner_id: uuid.UUID, app_id: str) -> Recor
 
 async def next_version(conn: Connection, app_id: str) -> int:
     """The next version of `app_id`, held for this transaction (versions go up per app id
-    across every RM's packs: two builds never take the same one)."""
-    await conn.execute("select pg_advisory_xact_lock(hashtext('offline-package-version'), "
-                       "hashtext($1))", app_id)  # fmt: skip
+    across every pack: two builds never take the same one). The lock is the one every package
+    upload takes for its app id."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended('offline_packages:' || $1, 0))", app_id
+    )
     version: int = await conn.fetchval(
         "select coalesce(max(version), 0) + 1 from offline_packages where app_id = $1", app_id
     )
     return version
+
+
+async def shared_pack(
+    conn: Connection, *, app_id: str, fingerprint: str, above: int, fresh_until: datetime
+) -> Record | None:
+    """The newest pack of `app_id` built (for any RM) from this catalogue, if its version is
+    above `above` and it does not expire before `fresh_until`."""
+    return await conn.fetchrow(
+        """
+        select version, sha256, size, blob_key, manifest, signature, key_id, min_app_version,
+               issued_at, expires_at
+          from offline_packages
+         where app_id = $1 and catalogue_fingerprint = $2 and version > $3 and expires_at >= $4
+         order by version desc limit 1
+        """,
+        app_id,
+        fingerprint,
+        above,
+        fresh_until,
+    )
 
 
 async def insert_pack(conn: Connection, row: dict[str, Any]) -> None:
