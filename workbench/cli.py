@@ -120,6 +120,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     reclassify.set_defaults(run=_tracking_reclassify)
 
+    build_package = sub.add_parser(
+        "build-package", help="build a signed offline package from the server's own pages"
+    )
+    build_package.add_argument("kind", choices=["h5"], help="what to build")
+    build_package.add_argument("--version", type=int, default=None, help="version (default: next)")
+    build_package.add_argument("--out", type=Path, default=None, help="also write the file here")
+    build_package.add_argument("--app-id", default="h5", help="app id (default: h5)")
+    build_package.add_argument("--min-app-version", default="1.0.0", help="default: 1.0.0")
+    build_package.set_defaults(run=_build_package)
+
+    verify_package = sub.add_parser(
+        "verify-package", help="check a downloaded offline package exactly as the app must"
+    )
+    verify_package.add_argument("file", type=Path, help="the package file (a zip)")
+    verify_package.add_argument(
+        "--keys", default=None, help="key list URL or file (default: this server's keys)"
+    )
+    verify_package.add_argument("--installed-version", type=int, default=None)
+    verify_package.add_argument("--app-version", default=None, help="the app's version")
+    verify_package.add_argument("--app-id", default=None, help="the app id it must be for")
+    verify_package.set_defaults(run=_verify_package)
+
     check = sub.add_parser(
         "check-contracts", help="list breaking changes against the last released contract"
     )
@@ -551,3 +573,18 @@ def _check_contracts(args: argparse.Namespace) -> int:
         print(f"BREAKING {change.kind}: {change.where}: {change.detail}")
     print(f"{len(changes)} breaking change(s) against the last released contract")
     return 1 if changes else 0
+
+
+# ---- offline packages ------------------------------------------------------------------------
+
+
+def _build_package(args: argparse.Namespace) -> int:
+    from sync.packages import commands
+
+    return commands.build_package(args)
+
+
+def _verify_package(args: argparse.Namespace) -> int:
+    from sync.packages import commands
+
+    return commands.verify_package(args)

@@ -17,12 +17,22 @@ from sync.packages import queries
 from sync.packages.archive import PackageFile
 from sync.packages.manifest import PackageSigner, new_manifest, write_package
 from workbench.db import Connection
+from workbench.errors import Conflict
 from workbench.ids import uuid7
 from workbench.media.store import BlobStore
 from workbench.settings import Settings
 
 CONTENT_TYPE = "application/zip"
 DEFAULT_EXPIRES_DAYS = 180
+
+
+class VersionNotAbove(Conflict):
+    code = "package.version_not_above"
+
+    def __init__(self, app_id: str, version: int, latest: int) -> None:
+        super().__init__(
+            f"Version {version} of {app_id} is not above the latest, {latest}", latest=latest
+        )
 
 
 def package_key(sha256: str) -> str:
@@ -46,11 +56,18 @@ async def store_package(
     expires_in: timedelta = timedelta(days=DEFAULT_EXPIRES_DAYS),
     owner_id: uuid.UUID | None = None,
     created_by: uuid.UUID | None = None,
+    version: int | None = None,
 ) -> queries.Record:
-    """Assign the app id's next version (under a per-app lock), sign, store file and row."""
+    """Assign the app id's next version (under a per-app lock), sign, store file and row.
+
+    A `version` asked for must be above every stored one of the app id (VersionNotAbove).
+    """
     files = sorted(files, key=lambda f: f.path)
     await queries.lock_app(conn, app_id)
-    version = await queries.next_version(conn, app_id)
+    next_version = await queries.next_version(conn, app_id)
+    if version is not None and version < next_version:
+        raise VersionNotAbove(app_id, version, next_version - 1)
+    version = version or next_version
     manifest = new_manifest(
         app_id=app_id,
         version=version,
