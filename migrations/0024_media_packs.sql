@@ -6,7 +6,7 @@
 -- RMs with the same catalogue (every RM of a team, and most of a bank: head-office brochures
 -- reach everyone) share one built pack: one file, one signed manifest and one version, recorded
 -- once per RM (each row is what its owner may download). So a version is unique per app id and
--- owner (H5 packages have no owner: still one per app id), and versions keep going up per app id.
+-- owner (H5 packages have no owner: still one per app id); each RM's versions only go up.
 alter table offline_packages
     add column catalogue_fingerprint text
         check (catalogue_fingerprint ~ '^[0-9a-f]{64}$'),

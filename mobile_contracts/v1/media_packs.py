@@ -17,7 +17,8 @@ class PackSize(enum.StrEnum):
 
 class MediaPackLatest(msgspec.Struct, kw_only=True):
     """My newest media pack of one size. Download it from `url` (Range and ETag: an interrupted
-    download resumes), check `sha256` and `size`, then verify its signed manifest with the keys
+    download resumes), or the diff from `diff_url` when one is offered against the `current`
+    pack I reported; check `sha256` and `size`, then verify its signed manifest with the keys
     of GET /offline-packages/keys before installing it (a version not above the installed one is
     refused). `index.json` in the pack lists its brochures and their pages' files."""
 
@@ -28,4 +29,7 @@ class MediaPackLatest(msgspec.Struct, kw_only=True):
     size: int
     signature: str
     key_id: str
-    up_to_date: bool = False  # `current` given and not below `version`: nothing to download
+    up_to_date: bool = False  # `current` is this pack: nothing to download
+    diff_url: str | None = None
+    diff_sha256: str | None = None
+    diff_size: int | None = None

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
 from mobile_contracts.v1 import media_packs as wire
-from sync.packages import media
-from workbench.errors import NotFound
-from workbench.http.deps import CurrentCaller, Db
+from sync.packages import diffs, media
+from workbench.errors import NotFound, ServiceUnavailable
+from workbench.http.deps import CurrentCaller
 from workbench.http.openapi import ERRORS
+
+log = logging.getLogger("sync.packages.media_routes")
+Sha256Query = Annotated[str | None, QueryParameter(pattern=r"^[0-9a-f]{64}$")]
 
 
 def download_path(package_id: Any) -> str:
@@ -28,32 +32,55 @@ class MediaPackController(Controller):
     @get(
         "/latest",
         operation_id="getLatestMediaPack",
-        opt={ERRORS: {404: "I have no media pack of that size yet (`media_pack.not_found`)"}},
+        opt={
+            ERRORS: {
+                404: "I have no media pack of that size yet (`media_pack.not_found`)",
+                422: "A malformed `size` or `current`",
+            }
+        },
     )
     async def latest(
         self,
-        db: Db,
+        request: Request[Any, Any, Any],
         caller: CurrentCaller,
         size: Annotated[wire.PackSize, QueryParameter()] = wire.PackSize.PHONE,
-        current: Annotated[int | None, QueryParameter(ge=0)] = None,
+        current: Sha256Query = None,
     ) -> wire.MediaPackLatest:
-        """My newest brochure media pack (`size` phone or tablet); `current`: the version I have.
+        """My newest brochure media pack (`size` phone or tablet).
 
-        Only my own pack: a pack is built for each RM by the worker from the brochures live for
-        them, and rebuilt when that changes; other roles have none (404)."""
-        row = await media.latest_pack(db, caller.user_id, size=size.value)
-        if row is None:
-            raise NotFound("media_pack")
-        return wire.MediaPackLatest(
-            app_id=row["app_id"],
-            version=row["version"],
-            url=download_path(row["id"]),
-            sha256=row["sha256"],
-            size=row["size"],
-            signature=row["signature"],
-            key_id=row["key_id"],
-            up_to_date=current is not None and current >= row["version"],
-        )
+        Only my own pack: the worker builds one for each RM from the brochures live for them and
+        rebuilds it when that changes; other roles have none (404). `current` is the SHA-256 of
+        the pack the app has: a diff from it is offered when one applies and is meaningfully
+        smaller. Verify what you download before using it."""
+        state = request.app.state
+        # No request transaction: offering a diff may build it (reads both packages).
+        async with state.pool.acquire() as conn:
+            row = await media.latest_pack(conn, caller.user_id, size=size.value)
+            if row is None:
+                raise NotFound("media_pack")
+            answer = wire.MediaPackLatest(
+                app_id=row["app_id"],
+                version=row["version"],
+                url=download_path(row["id"]),
+                sha256=row["sha256"],
+                size=row["size"],
+                signature=row["signature"],
+                key_id=row["key_id"],
+                up_to_date=current == row["sha256"],
+            )
+            if current and current != row["sha256"]:
+                try:
+                    diff = await diffs.offer(
+                        conn, state.blobs, target_package_id=row["id"], installed_sha256=current
+                    )
+                except ServiceUnavailable as exc:  # the full pack still downloads
+                    log.warning("no media pack diff offered: %s", type(exc).__name__)
+                    diff = None
+                if diff is not None:
+                    answer.diff_url = diff.url
+                    answer.diff_sha256 = diff.sha256
+                    answer.diff_size = diff.size
+        return answer
 
 
 ROUTES: list[Any] = [MediaPackController]

@@ -53,6 +53,7 @@ async def add_brochure(
     pages: int = 2,
     built: bool = True,
     live_until: datetime | None = None,
+    page_bytes: int = 0,
 ) -> uuid.UUID:
     """A published brochure of `owner`'s unit with its page images, their phone WebP renditions
     stored and ready (`built`) or still pending."""
@@ -70,7 +71,8 @@ async def add_brochure(
         )  # fmt: skip
         key = f"brochures/r/{sha.hex()}-{PHONE}"
         if built:
-            await store.put(key, b"RIFF" + sha, content_type="image/webp")
+            image = b"RIFF" + sha + bytes(range(256)) * (page_bytes // 256)
+            await store.put(key, image, content_type="image/webp")
         await db.execute(
             "insert into brochure_renditions (image_sha256, spec, status, blob_key)"
             " values ($1, $2, $3, $4)",
@@ -193,24 +195,31 @@ async def test_two_workers_build_a_pack_once(
     assert all(row["count"] == 1 for row in packs)
 
 
-async def test_only_its_rm_gets_a_pack(
+async def test_only_its_rm_gets_a_pack_and_a_diff_from_the_one_they_have(
     db: Any, store: LocalBlobStore, worker: Any, make_client: Any
 ) -> None:
-    await add_brochure(db, store, "基金定投")
+    await add_brochure(db, store, "基金定投", pages=5, page_bytes=20_000)
     await jobs.build_media_packs(worker, now=NOW)
     client = await make_client(blob_dir=str(store.root))
-    rm01, rm02, head = [await headers_of(client, who) for who in ("rm01", "rm02", "bh.east")]
+    rm01, rm05, head = [await headers_of(client, who) for who in ("rm01", "rm05", "bh.east")]
     mine = (await client.get(LATEST, params={"size": "phone"}, headers=rm01)).json()
     row, data = await pack_of(db, store, "rm01")
     assert (mine["version"], mine["sha256"]) == (row["version"], row["sha256"])
-    assert (mine["size"], mine["up_to_date"]) == (len(data), False)
-    again = await client.get(LATEST, params={"current": mine["version"]}, headers=rm01)
-    assert again.json()["up_to_date"] is True
+    assert (mine["size"], mine["up_to_date"], mine["diff_url"]) == (len(data), False, None)
     download = await client.get(mine["url"], headers=rm01)
     assert download.status_code == 200
     assert hashlib.sha256(download.content).hexdigest() == mine["sha256"]
-    theirs = await client.get(mine["url"], headers=rm02)
-    assert theirs.status_code == 404
+    assert (await client.get(mine["url"], headers=rm05)).status_code == 404
     assert (await client.get(LATEST, headers=head)).status_code == 404
     bad = await client.get(LATEST, params={"size": "watch"}, headers=rm01)
     assert bad.status_code == 422
+    again = await client.get(LATEST, params={"current": mine["sha256"]}, headers=rm01)
+    assert again.json()["up_to_date"] is True
+
+    # A new brochure: the new pack, and a diff from the one rm01 has (far smaller).
+    await add_brochure(db, store, "新客理财", pages=1, page_bytes=20_000)
+    await jobs.build_media_packs(worker, now=NOW + timedelta(minutes=1))
+    newer = (await client.get(LATEST, params={"current": mine["sha256"]}, headers=rm01)).json()
+    assert newer["version"] > mine["version"]
+    assert newer["diff_url"] is not None
+    assert newer["diff_size"] < newer["size"] / 2

@@ -162,12 +162,11 @@ async def last_pack(conn: Connection, owner_id: uuid.UUID, app_id: str) -> Recor
 
 
 async def next_version(conn: Connection, app_id: str) -> int:
-    """The next version of `app_id`, held for this transaction (versions go up per app id
-    across every pack: two builds never take the same one). The lock is the one every package
-    upload takes for its app id."""
-    await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended('offline_packages:' || $1, 0))", app_id
-    )
+    """A version of `app_id` above every pack of it so far; call it holding the RM's pack lock.
+
+    So each RM's versions only go up. No app-wide lock is taken (builds of different RMs run in
+    parallel): two RMs' packs built at once may get the same number, which the table allows (a
+    version is unique per app id and owner) and no device can tell, each seeing only its own."""
     version: int = await conn.fetchval(
         "select coalesce(max(version), 0) + 1 from offline_packages where app_id = $1", app_id
     )
