@@ -17,7 +17,10 @@ from mobile_contracts.export import current_document, inert_app
 from workbench.http.auth import PUBLIC
 
 METHODS = ("get", "put", "post", "delete", "patch")
-PUBLIC_OPERATIONS = {"login", "refresh", "healthz", "readyz", "metrics", "trackBeacon"}
+PUBLIC_OPERATIONS = {
+    "login", "refresh", "healthz", "readyz", "metrics", "trackBeacon",
+    "offlinePackageKeys",  # public keys: a device checks packages before anyone signs in
+}  # fmt: skip
 BEARER = [{"bearerAuth": []}]
 
 
