@@ -15,6 +15,7 @@ change is visible on every API instance at once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -27,9 +28,10 @@ from sync.packages.gray_release import queries
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
-from workbench.errors import Conflict, DomainError, NotFound
+from workbench.errors import Conflict, DomainError, NotFound, ServiceUnavailable
 from workbench.media.store import BlobStore
 
+log = logging.getLogger("sync.packages.releases")
 BUCKETS = 10_000
 
 
@@ -212,7 +214,13 @@ async def latest(
         key_id=row["key_id"],
     )
     if current and current != row["sha256"]:
-        diff = await diffs.offer(conn, blobs, target_package_id=row["id"], installed_sha256=current)
+        try:
+            diff = await diffs.offer(
+                conn, blobs, target_package_id=row["id"], installed_sha256=current
+            )
+        except ServiceUnavailable as exc:  # the blob store: the full package still downloads
+            log.warning("no diff offered for %s: %s", app_id, type(exc).__name__)
+            diff = None
         if diff is not None:
             answer.diff_url = diff.url
             answer.diff_sha256 = diff.sha256

@@ -108,7 +108,7 @@ async def test_admin_home_has_every_section(console):
     html = console_page(await console.get("/console"), 200)
     assert nav_links(html) == [
         "/console", "/console/brochures", "/console/funnels", "/console/tracking/filtered",
-        "/console/surveys", "/console/work-orders",
+        "/console/surveys", "/console/work-orders", "/console/packages",
     ]  # fmt: skip
     assert len(soon(html)) == 3
     assert html.count('class="card ') == len(nav.SECTIONS) - 1

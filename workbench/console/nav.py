@@ -106,6 +106,14 @@ WORK_ORDERS = Section(
     roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
     summary="低分与投诉自动生成的工单：处理、升级与关闭",
 )
+PACKAGES = Section(
+    key="packages",
+    label="离线包",
+    path="/console/packages",
+    icon="upload",
+    roles=frozenset({Role.ADMIN}),
+    summary="离线页面安装包的灰度发布、暂停与回滚，各版本的设备安装情况",
+)
 TEAM = Section(
     key="team",
     label="团队进度",
@@ -135,7 +143,8 @@ ADMINISTRATION = Section(
 )
 
 SECTIONS: tuple[Section, ...] = (
-    HOME, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, TEAM, DEVICES, ADMINISTRATION,
+    HOME, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, PACKAGES, TEAM, DEVICES,
+    ADMINISTRATION,
 )  # fmt: skip
 
 

@@ -274,7 +274,15 @@ def as_dicts(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
 
 async def org_units(conn: Connection) -> list[asyncpg.Record]:
     """Every org unit in tree order, for the release form (admins see the whole bank)."""
-    return await conn.fetch("select id, name, depth from org_units order by path")
+    return await conn.fetch(
+        """with recursive tree as (
+               select id, name, depth, array[name] as place from org_units
+                where parent_id is null
+               union all
+               select c.id, c.name, c.depth, tree.place || c.name
+                 from org_units c join tree on c.parent_id = tree.id)
+           select id, name, depth from tree order by place"""
+    )
 
 
 async def users_by_login(conn: Connection, logins: Sequence[str]) -> dict[str, uuid.UUID]:
