@@ -28,6 +28,7 @@ IN_APP_CATEGORIES = {
     "customer.verified": True,
     "brochure.opened": True,
     "work_order.assigned": True,
+    "survey.invitation": True,
     "push.test": False,
 }
 
