@@ -36,11 +36,11 @@ import bsdiff4
 from asyncpg import Record
 from litestar import Request, Response
 
+from sync.packages.serving import serve_package
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.ids import uuid7
-from workbench.media.routes import serve_blob
 from workbench.media.store import BlobNotFound, BlobStore
 
 log = logging.getLogger("sync.packages.diffs")
@@ -315,6 +315,13 @@ async def offer(
         return None
     diff = await stored_diff(conn, from_sha256=installed_sha256, to_package_id=target_package_id)
     if diff is None:
+        diff = await _same_files(
+            conn,
+            target_package_id=target_package_id,
+            base_sha256=installed_sha256,
+            target_sha256=pair["target_sha256"],
+        )
+    if diff is None:
         diff = await _build(
             conn,
             blobs,
@@ -327,6 +334,64 @@ async def offer(
     if diff is None or diff.size >= OFFER_RATIO * pair["target_size"]:
         return None
     return diff
+
+
+async def _insert(
+    conn: Connection,
+    *,
+    base_sha256: str,
+    target_package_id: uuid.UUID,
+    sha256: str,
+    size: int,
+    key: str,
+) -> Diff | None:
+    """The diff's row; when another instance stored it first (the second insert does
+    nothing), theirs: the same bytes, since diffs are deterministic."""
+    row = await conn.fetchrow(
+        """
+        insert into offline_package_diffs as d
+               (id, from_sha256, to_package_id, sha256, size, blob_key)
+        values ($1, $2, $3, $4, $5, $6)
+        on conflict (from_sha256, to_package_id) do nothing
+        returning d.id, d.from_sha256, d.to_package_id, d.sha256, d.size, d.blob_key
+        """,
+        uuid7(),
+        base_sha256,
+        target_package_id,
+        sha256,
+        size,
+        key,
+    )
+    if row is not None:
+        return _diff(row)
+    return await stored_diff(conn, from_sha256=base_sha256, to_package_id=target_package_id)
+
+
+async def _same_files(
+    conn: Connection, *, target_package_id: uuid.UUID, base_sha256: str, target_sha256: str
+) -> Diff | None:
+    """A diff already built between the same two package files for another row (media packs of
+    RMs with the same catalogue share one file): its blob, under a row of this target."""
+    row = await conn.fetchrow(
+        """
+        select d.sha256, d.size, d.blob_key from offline_package_diffs d
+          join offline_packages p on p.id = d.to_package_id
+         where d.from_sha256 = $1 and p.sha256 = $2
+         limit 1
+        """,
+        base_sha256,
+        target_sha256,
+    )
+    if row is None:
+        return None
+    return await _insert(
+        conn,
+        base_sha256=base_sha256,
+        target_package_id=target_package_id,
+        sha256=row["sha256"],
+        size=row["size"],
+        key=row["blob_key"],
+    )
 
 
 async def _build(
@@ -357,36 +422,26 @@ async def _build(
         return None
     key = diff_key(built.sha256)
     await blobs.put(key, built.data, content_type=CONTENT_TYPE)
-    row = await conn.fetchrow(
-        """
-        insert into offline_package_diffs as d
-               (id, from_sha256, to_package_id, sha256, size, blob_key)
-        values ($1, $2, $3, $4, $5, $6)
-        on conflict (from_sha256, to_package_id) do nothing
-        returning d.id, d.from_sha256, d.to_package_id, d.sha256, d.size, d.blob_key
-        """,
-        uuid7(),
-        base_sha256,
-        target_package_id,
-        built.sha256,
-        built.size,
-        key,
+    return await _insert(
+        conn,
+        base_sha256=base_sha256,
+        target_package_id=target_package_id,
+        sha256=built.sha256,
+        size=built.size,
+        key=key,
     )
-    if row is not None:
-        return _diff(row)
-    # Another instance stored it first (the same bytes: diffs are deterministic).
-    return await stored_diff(conn, from_sha256=base_sha256, to_package_id=target_package_id)
 
 
 async def diff_download(
     request: Request[Any, Any, Any], conn: Connection, *, diff_id: uuid.UUID, caller: Caller
 ) -> Response[Any]:
-    """`GET /offline-packages/diffs/{id}/download`: the diff's file with ETag, `If-None-Match`
-    and one byte range (resumable), as a package download. A diff to an H5 package is for
-    every signed-in user; one to a media pack only for its owner: anyone else gets 404."""
+    """`GET /offline-packages/diffs/{id}/download`: the diff's file, resumable exactly as a
+    package download (`serving.serve_package`: its SHA-256 as strong ETag, `If-None-Match`,
+    one byte range, `If-Range`). A diff to an H5 package is for every signed-in user; one to a
+    media pack only for its owner: anyone else gets 404."""
     row = await conn.fetchrow(
         """
-        select d.blob_key from offline_package_diffs d
+        select d.blob_key, d.sha256 from offline_package_diffs d
           join offline_packages p on p.id = d.to_package_id
          where d.id = $1 and (p.owner_id is null or p.owner_id = $2)
         """,
@@ -395,10 +450,6 @@ async def diff_download(
     )
     if row is None:
         raise NotFound("offline_package_diff")
-    return await serve_blob(
-        request,
-        request.app.state.blobs,
-        row["blob_key"],
-        content_type=CONTENT_TYPE,
-        cache_control="private, max-age=31536000, immutable",
+    return await serve_package(
+        request, request.app.state.blobs, row["blob_key"], sha256=row["sha256"]
     )

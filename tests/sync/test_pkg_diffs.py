@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sync.packages.applying import DiffRefused, apply_diff
 from sync.packages.diffs import Diff, PackageFiles, make_diff, offer, read_package, sha256_hex
 from sync.packages.manifest import PackageSigner, new_manifest, write_package
+from tests.tasks_data import user
 from workbench.media.store import LocalBlobStore
 from workbench.settings import JwtKey, Settings
 
@@ -209,9 +210,14 @@ def test_a_tampered_file_patch_or_manifest_is_refused() -> None:
 
 
 async def stored(
-    db: asyncpg.Connection, blobs: LocalBlobStore, files: dict[str, bytes], version: int
+    db: asyncpg.Connection,
+    blobs: LocalBlobStore,
+    files: dict[str, bytes],
+    version: int,
+    owner: uuid.UUID | None = None,
 ) -> tuple[uuid.UUID, bytes]:
-    """A released H5 package (its file in the blob store, its row), as publishing leaves it."""
+    """A stored package (its file in the blob store, its row), as publishing leaves it: an H5
+    package, or with `owner` an RM's media pack."""
     data = package(files, version)
     sha256 = sha256_hex(data)
     await blobs.put(f"packages/{sha256}.zip", data, content_type="application/zip")
@@ -220,8 +226,10 @@ async def stored(
     await db.execute(
         """
         insert into offline_packages (id, app_id, version, kind, sha256, size, blob_key, manifest,
-                                      signature, key_id, min_app_version, issued_at, expires_at)
-        values ($1, $2, $3, 'h5', $4, $5, $6, $7::jsonb, $8, $9, '2.0.0', $10, $11)
+                                      signature, key_id, min_app_version, issued_at, expires_at,
+                                      owner_id)
+        values ($1, $2, $3, case when $12::uuid is null then 'h5' else 'media' end, $4, $5, $6,
+                $7::jsonb, $8, $9, '2.0.0', $10, $11, $12)
         """,
         package_id,
         manifest["app_id"],
@@ -234,6 +242,7 @@ async def stored(
         manifest["key_id"],
         NOW - timedelta(hours=1),
         NOW + timedelta(days=30),
+        owner,
     )
     return package_id, data
 
@@ -308,6 +317,30 @@ async def test_no_diff_for_an_unknown_or_foreign_base_or_when_not_smaller(
         )
         == 1
     )
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_rms_with_the_same_media_pack_share_one_diff_file_and_only_their_own_base_counts(
+    settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path)
+    mine, theirs = user("rm01"), user("rm02")
+    _, v1 = await stored(db, blobs, RELEASE_1, 1, owner=mine)
+    mine_v2, _ = await stored(db, blobs, RELEASE_2, 2, owner=mine)
+    await stored(db, blobs, RELEASE_1, 1, owner=theirs)
+    theirs_v2, _ = await stored(db, blobs, RELEASE_2, 2, owner=theirs)
+
+    for_me = await offer(db, blobs, target_package_id=mine_v2, installed_sha256=sha256_hex(v1))
+    for_them = await offer(db, blobs, target_package_id=theirs_v2, installed_sha256=sha256_hex(v1))
+    assert for_me is not None
+    assert for_them is not None
+    assert for_them.id != for_me.id  # each RM downloads through a row of their own pack
+    assert for_them.blob_key == for_me.blob_key
+    assert len(list((tmp_path / "package-diffs").iterdir())) == 1
+    # An H5 package with the same files is no base for anyone's media pack.
+    h5_v1, _ = await stored(db, blobs, dict(RELEASE_1, note=b"h5"), 1)
+    h5_sha = await db.fetchval("select sha256 from offline_packages where id = $1", h5_v1)
+    assert await offer(db, blobs, target_package_id=mine_v2, installed_sha256=h5_sha) is None
 
 
 _DAMAGE_BASE = {"app.js": SCRIPT, "index.html": PAGE, "gone.txt": b"old"}
