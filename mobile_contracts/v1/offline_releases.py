@@ -55,9 +55,15 @@ class Release(msgspec.Struct, kw_only=True):
 
 class LatestPackage(msgspec.Struct, kw_only=True):
     """The package this user should have (`available: false` and nothing else: none is released
-    to them). A diff is offered only against the `current` package the app reported."""
+    to them). A diff is offered only against the `current` package the app reported.
+
+    `current_withdrawn`: the `current` package's release was rolled back; the answered package
+    (an older version, or none) replaces it, so the app switches back to it (its kept copy, or
+    this download, checked against the signed manifest) instead of refusing a lower version."""
 
     available: bool = True
+    up_to_date: bool = False  # `current` is this package: nothing to download
+    current_withdrawn: bool = False
     version: int | None = None
     url: str | None = None
     sha256: str | None = None

@@ -203,8 +203,9 @@ async def latest(
         org_unit_id=caller.org_unit_id,
         bucket=bucket(app_id, caller.user_id),
     )
+    withdrawn = bool(current) and await queries.withdrawn(conn, app_id=app_id, sha256=current or "")
     if row is None:
-        return wire.LatestPackage(available=False)
+        return wire.LatestPackage(available=False, current_withdrawn=withdrawn)
     answer = wire.LatestPackage(
         version=row["version"],
         url=package_url(row["id"]),
@@ -212,6 +213,8 @@ async def latest(
         size=row["size"],
         signature=row["signature"],
         key_id=row["key_id"],
+        up_to_date=current == row["sha256"],
+        current_withdrawn=withdrawn,
     )
     if current and current != row["sha256"]:
         try:

@@ -159,8 +159,10 @@ class AppPackageController(Controller):
         The highest version among the active releases that include me (listed, in a released org
         subtree, or in by my sticky percentage bucket); `available: false` when none does.
         `current` is the SHA-256 of the package the app has: a diff from it is offered when one
-        applies and is meaningfully smaller. `installed` (its version) is for information only.
-        Verify what you download before activating it.
+        applies and is meaningfully smaller; `up_to_date: true` when it is the answered package.
+        `current_withdrawn: true` when its release was rolled back: switch back to the answered
+        (older) package, or to none. `installed` (its version) is for information only. Verify
+        what you download before activating it.
         """
         state = request.app.state
         # No request transaction: offering a diff may build it (reads both packages).

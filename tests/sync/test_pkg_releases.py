@@ -94,10 +94,16 @@ async def test_latest_follows_percent_units_users_pause_and_rollback(make_client
     # The answer names the package to download and check.
     full = (await one.get(LATEST, params={"app": APP}, headers=bearer(rm01))).json()
     assert full["sha256"] == v2["sha256"]
+    assert full["up_to_date"] is False
+    assert full["current_withdrawn"] is False
     assert full["size"] == 1002
     assert full["url"].endswith(f"/offline-packages/{v2['id']}/download")
     assert full["signature"] == "sig"
     assert full["key_id"] == "test-1"
+
+    same = await one.get(LATEST, params={"app": APP, "current": v2["sha256"]}, headers=bearer(rm01))
+    assert same.json()["up_to_date"] is True
+    assert same.json()["diff_url"] is None
 
     # Pausing v3 stops answering it: rm05 falls back to v1; resuming brings it back.
     assert (await one.post(f"{ADMIN}/{v3['id']}/pause", headers=bearer(admin))).status_code == 200
@@ -113,7 +119,11 @@ async def test_latest_follows_percent_units_users_pause_and_rollback(make_client
     rolled = await one.post(f"{ADMIN}/{v2['id']}/rollback", headers=bearer(admin))
     assert rolled.status_code == 200
     assert rolled.json()["state"] == "rolled_back"
-    assert await version_for(two, rm01, current=v2["sha256"], installed="2") == 1
+    after = await two.get(
+        LATEST, params={"app": APP, "current": v2["sha256"], "installed": "2"}, headers=bearer(rm01)
+    )
+    assert after.json()["version"] == 1
+    assert after.json()["current_withdrawn"] is True  # the app goes back to v1 on purpose
     # Rolling back v1 too leaves nothing for rm01.
     await two.post(f"{ADMIN}/{v1['id']}/rollback", headers=bearer(admin))
     assert await version_for(one, rm01) is None

@@ -153,6 +153,24 @@ async def package_for_user(
     )
 
 
+async def withdrawn(conn: Connection, *, app_id: str, sha256: str) -> bool:
+    """Whether the H5 package hashing to `sha256` was rolled back and is not released again."""
+    return bool(
+        await conn.fetchval(
+            """select exists (
+                   select from offline_packages p
+                    where p.app_id = $1 and p.sha256 = $2 and p.kind = 'h5'
+                      and exists (select from offline_releases r
+                                   where r.package_id = p.id and r.state = 'rolled_back')
+                      and not exists (select from offline_releases r
+                                       where r.package_id = p.id
+                                         and r.state in ('active', 'paused')))""",
+            app_id,
+            sha256,
+        )
+    )
+
+
 async def package_by_hash(
     conn: Connection, *, app_id: str, version: int, sha256: str
 ) -> asyncpg.Record | None:
