@@ -34,7 +34,9 @@ async def test_marketing_signs_in_sees_home_and_signs_out(browser, page, sign_in
     await expect(page.get_by_role("heading", level=1)).to_contain_text("市场部 Marketing")
     await expect(page.locator(".account-role")).to_have_text("市场营销 · 总行 Head Office")
     nav = page.get_by_role("navigation", name="主导航")
-    await expect(nav.get_by_role("link")).to_have_text(["首页", "产品宣传册", "分享与转化"])
+    await expect(nav.get_by_role("link")).to_have_text(
+        ["首页", "产品宣传册", "分享与转化", "问卷与回访"]
+    )
     await expect(nav.get_by_role("link", name="首页")).to_have_attribute("aria-current", "page")
     await expect(page.locator(".card-link").first).to_have_attribute("href", "/console/brochures")
     await expect(page.locator(".session-box")).to_contain_text("30 分钟无操作后")
@@ -75,8 +77,12 @@ async def test_a_relationship_manager_is_sent_to_the_app(page, shot):
 @pytest.mark.parametrize(
     ("login", "name", "links"),
     [
-        ("admin", "home-admin", ["首页", "产品宣传册", "分享与转化", "过滤的访问"]),
-        ("bh.east", "home-branch-head", ["首页", "分享与转化"]),
+        (
+            "admin",
+            "home-admin",
+            ["首页", "产品宣传册", "分享与转化", "过滤的访问", "问卷与回访", "预警工单", "离线包"],
+        ),
+        ("bh.east", "home-branch-head", ["首页", "分享与转化", "问卷与回访", "预警工单"]),
     ],
 )
 async def test_every_role_has_its_home_page(page, sign_in, shot, login, name, links):
