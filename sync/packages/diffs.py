@@ -34,12 +34,15 @@ from typing import Any
 
 import bsdiff4
 from asyncpg import Record
-from litestar import Request, Response
+from litestar import Request, Response, get
+from litestar.params import FromPath
 
 from sync.packages.serving import serve_package
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import NotFound
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
 from workbench.ids import uuid7
 from workbench.media.store import BlobNotFound, BlobStore
 
@@ -453,3 +456,30 @@ async def diff_download(
     return await serve_package(
         request, request.app.state.blobs, row["blob_key"], sha256=row["sha256"]
     )
+
+
+@get(
+    "/api/v1/offline-packages/diffs/{diff_id:uuid}/download",
+    operation_id="downloadOfflinePackageDiff",
+    tags=["offline packages"],
+    opt={
+        ERRORS: {
+            404: "No such diff, or a diff to a media pack of another RM",
+            416: "The byte range lies past the end of the file",
+        }
+    },
+)
+async def download_diff(
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, diff_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    """The diff file (a zip) that `latest` offers as `diff_url`.
+
+    Resumable: `Range: bytes=a-b | a- | -n` answers 206 with `Content-Range` (with `If-Range`
+    naming the ETag); the ETag is the file's SHA-256 (`diff_sha256`), so `If-None-Match`
+    answers 304 when the app already has it. The app applies it only to the package file whose
+    SHA-256 the diff names, checks every rebuilt file against the signed target manifest, and
+    otherwise downloads the full package."""
+    return await diff_download(request, db, diff_id=diff_id, caller=caller)
+
+
+ROUTES: list[Any] = [download_diff]

@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from mobile_contracts.v1 import offline_packages as wire
 from mobile_contracts.v1.identity import Role
-from sync.packages import archive, media_routes, queries, releases_routes
+from sync.packages import archive, diffs, media_routes, queries, releases_routes
 from sync.packages.manifest import parse_app_version
 from sync.packages.serving import serve_package
 from sync.packages.store import (
@@ -169,4 +169,5 @@ ROUTES: list[Any] = [
     PackagesController,
     *releases_routes.ROUTES,
     *media_routes.ROUTES,
+    *diffs.ROUTES,
 ]

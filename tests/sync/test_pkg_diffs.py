@@ -12,6 +12,7 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -20,7 +21,13 @@ from hypothesis import strategies as st
 
 from sync.packages.applying import DiffRefused, apply_diff
 from sync.packages.diffs import Diff, PackageFiles, make_diff, offer, read_package, sha256_hex
-from sync.packages.manifest import PackageSigner, new_manifest, write_package
+from sync.packages.manifest import (
+    PackageSigner,
+    new_manifest,
+    parse_keys_document,
+    write_package,
+)
+from tests.customers_data import headers_of
 from tests.tasks_data import user
 from workbench.media.store import LocalBlobStore
 from workbench.settings import JwtKey, Settings
@@ -362,3 +369,76 @@ def test_a_damaged_diff_is_refused_or_gives_exactly_the_target(
     except DiffRefused:
         return
     assert files == _DAMAGE_TARGET  # a byte the app never reads (zip comments, padding bits)
+
+
+def h5_zip(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_the_app_gets_a_diff_from_latest_resumes_its_download_and_rebuilds_the_release(
+    make_client: Any, tmp_path: Path
+) -> None:
+    client = await make_client(blob_dir=str(tmp_path / "blobs"))
+    admin, rm = await headers_of(client, "admin"), await headers_of(client, "rm01")
+    ids = []
+    for release in (RELEASE_1, RELEASE_2):
+        made = await client.post(
+            "/api/v1/admin/offline-packages",
+            files=[
+                ("file", ("h5.zip", h5_zip(release), "application/zip")),
+                ("app_id", (None, "h5.customer")),
+                ("min_app_version", (None, "2.0.0")),
+            ],
+            headers=admin,
+        )
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+        released = await client.post(
+            f"/api/v1/admin/offline-packages/{ids[-1]}/release",
+            json={"percent": 100},
+            headers=admin,
+        )
+        assert released.status_code == 200, released.text
+    v1 = (await client.get(f"/api/v1/offline-packages/{ids[0]}/download", headers=rm)).content
+    keys = parse_keys_document((await client.get("/api/v1/offline-packages/keys")).content)
+
+    latest = await client.get(
+        "/api/v1/offline-packages/latest",
+        params={"app": "h5.customer", "current": sha256_hex(v1)},
+        headers=rm,
+    )
+    answer = latest.json()
+    assert answer["version"] == 2
+    assert answer["diff_size"] < 0.2 * answer["size"]
+    # Interrupted after 100 bytes, resumed from there: the same file as one whole download.
+    url = answer["diff_url"]
+    head = await client.get(url, headers={**rm, "Range": "bytes=0-99"})
+    assert head.status_code == 206
+    rest = await client.get(
+        url, headers={**rm, "Range": "bytes=100-", "If-Range": head.headers["etag"]}
+    )
+    assert rest.status_code == 206
+    diff = head.content + rest.content
+    assert sha256_hex(diff) == answer["diff_sha256"]
+    assert head.headers["etag"] == f'"{answer["diff_sha256"]}"'
+    unchanged = await client.get(url, headers={**rm, "If-None-Match": head.headers["etag"]})
+    assert unchanged.status_code == 304
+
+    rebuilt = apply_diff(v1, diff, public_keys=keys, installed_version=1, now=datetime.now(UTC))
+    assert rebuilt == RELEASE_2
+    # A device that holds a package the server never issued is offered no diff.
+    stranger = await client.get(
+        "/api/v1/offline-packages/latest",
+        params={"app": "h5.customer", "current": "0" * 64},
+        headers=rm,
+    )
+    assert stranger.json().get("diff_url") is None
+    missing = await client.get(
+        f"/api/v1/offline-packages/diffs/{uuid.uuid4()}/download", headers=rm
+    )
+    assert missing.status_code == 404
