@@ -23,7 +23,7 @@ from workbench.media.store import BlobStoreUnavailable
 from workbench.settings import Settings
 
 log = logging.getLogger("sync.packages.jobs")
-BATCH = 20  # stale RMs read at once
+BATCH = 500  # stale RMs read at once (one query computes every RM's fingerprint)
 RUN_SECONDS = 25  # a run stops starting builds after this; the next one goes on
 
 
@@ -42,17 +42,17 @@ async def build_media_packs(ctx: dict[str, Any], *, now: datetime | None = None)
                 owners = await media.stale_owners(
                     conn, size=size, now=moment, limit=BATCH + len(passed)
                 )
-            todo = [o for o in owners if o not in passed]
+            todo = [(o, print_) for o, print_ in owners if o not in passed]
             if not todo:
                 break
-            for owner_id in todo:
+            for owner_id, fingerprint in todo:
                 if time.monotonic() >= stop_at:
                     break
                 try:
                     async with pool.acquire() as conn, conn.transaction():
                         pack = await media.build_pack(
                             conn, store=store, signer=signer, owner_id=owner_id, size=size,
-                            now=moment,
+                            now=moment, fingerprint=fingerprint,
                         )  # fmt: skip
                 except BlobStoreUnavailable:
                     log.warning("media packs wait: the blob store is unavailable")

@@ -213,18 +213,23 @@ async def build_pack(
     size: str,
     now: datetime,
     force: bool = False,
+    fingerprint: str | None = None,
 ) -> BuiltPack | None:
     """Build and record this RM's pack of `size` from what is live for them at `now`, inside
     the caller's transaction; None if another worker is building it, if the RM's last pack was
     built from the same catalogue (unless `force`), or if they are no active RM.
 
     The pack is held with an advisory lock for the transaction: a second worker passes it over.
-    The fingerprint is read before the pages, so a change landing in between leaves a
-    fingerprint that no longer matches: the next run builds again."""
+    Its catalogue is held too (a second worker building it for another RM waits, then shares
+    the pack built here): each catalogue is built once.
+    The fingerprint (read here unless the caller just read it: `stale_owners`) is read before
+    the pages, so a change landing in between leaves a fingerprint that no longer matches: the
+    next run builds again."""
     app_id, spec = app_id_of(size), spec_name(size)
     if not await queries.try_lock_pack(conn, owner_id, app_id):
         return None
-    fingerprint = await queries.fingerprint_of(conn, owner_id, spec=spec, now=now)
+    if fingerprint is None:
+        fingerprint = await queries.fingerprint_of(conn, owner_id, spec=spec, now=now)
     if fingerprint is None:
         return None
     last = await queries.last_pack(conn, owner_id, app_id)
@@ -235,6 +240,8 @@ async def build_pack(
         and last["expires_at"] >= now + RENEW_BEFORE
     ):
         return None
+    # Only try-locks are taken before this wait, so two builds never wait for each other.
+    await queries.lock_catalogue(conn, app_id, fingerprint)
     shared = await queries.shared_pack(
         conn,
         app_id=app_id,
@@ -351,9 +358,9 @@ async def _record_shared(
 
 async def stale_owners(
     conn: Connection, *, size: str, now: datetime, limit: int
-) -> list[uuid.UUID]:
+) -> list[tuple[uuid.UUID, str]]:
     """RMs whose pack of `size` is missing, out of date with what is live for them, or about to
-    expire."""
+    expire, with the fingerprint of what is live for them now."""
     rows = await queries.stale_packs(
         conn,
         app_id=app_id_of(size),
@@ -362,7 +369,7 @@ async def stale_owners(
         renew_before=now + RENEW_BEFORE,
         limit=limit,
     )
-    return [row["owner_id"] for row in rows]
+    return [(row["owner_id"], row["fingerprint"]) for row in rows]
 
 
 async def latest_pack(conn: Connection, owner_id: uuid.UUID, *, size: str) -> Any:

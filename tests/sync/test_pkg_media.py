@@ -40,7 +40,7 @@ def store(tmp_path: Path) -> LocalBlobStore:
 @pytest.fixture
 async def worker(settings: Settings, store: LocalBlobStore) -> Any:
     pool = await create_pool(settings.database_url, max_size=4)
-    yield {"settings": settings, "pool": pool, "blobs": store}
+    yield {"settings": settings, "pool": pool, "blobs": store, "media_pack_run_seconds": 600}
     await pool.close()
 
 
@@ -193,6 +193,9 @@ async def test_two_workers_build_a_pack_once(
     )
     assert sum(built) == len(packs) == 2 * rms  # a phone and a tablet pack per RM
     assert all(row["count"] == 1 for row in packs)
+    # Every RM sees the same catalogue: one file per size, shared by all of them.
+    files = await db.fetchval("select count(distinct blob_key) from offline_packages")
+    assert files == 2
 
 
 async def test_only_its_rm_gets_a_pack_and_a_diff_from_the_one_they_have(

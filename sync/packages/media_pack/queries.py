@@ -146,6 +146,16 @@ async def try_lock_pack(conn: Connection, owner_id: uuid.UUID, app_id: str) -> b
     return held
 
 
+async def lock_catalogue(conn: Connection, app_id: str, fingerprint: str) -> None:
+    """Wait for and hold, for the transaction, the building of `app_id` packs of this catalogue:
+    a second RM with the same catalogue then finds the first one's pack, committed, to share."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended('media-pack:' || $1 || ':' || $2, 0))",
+        app_id,
+        fingerprint,
+    )
+
+
 async def last_pack(conn: Connection, owner_id: uuid.UUID, app_id: str) -> Record | None:
     """The RM's newest pack of `app_id`."""
     return await conn.fetchrow(
