@@ -44,7 +44,7 @@ from workbench.errors import NotFound
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.ids import uuid7
-from workbench.media.store import BlobNotFound, BlobStore
+from workbench.media.store import BlobNotFound, BlobStore, BlobStoreUnavailable
 
 log = logging.getLogger("sync.packages.diffs")
 
@@ -295,7 +295,9 @@ async def offer(
     built now and stored (blob `package-diffs/<sha256>.zip`, one row per base and target: two
     instances building at once store the same bytes under the same key, and the second row
     insert does nothing). A diff too large to offer is stored all the same, so it is not built
-    again on every request. Call it outside a transaction: building reads both packages.
+    again on every request. A blob store that does not answer means no diff (None), never an
+    error: the full package is the answer. Call it outside a transaction: building reads both
+    packages.
     """
     if installed_sha256 is None or not _SHA256.fullmatch(installed_sha256):
         return None
@@ -413,6 +415,9 @@ async def _build(
     except BlobNotFound:
         log.warning("package file missing, no diff: %s or %s", base_key, target_key)
         return None
+    except BlobStoreUnavailable:  # the app downloads the full package (or asks again later)
+        log.warning("blob store not answering, no diff built for %s", target_key)
+        return None
     if sha256_hex(base_zip) != base_sha256 or sha256_hex(target_zip) != target_sha256:
         log.error("package file does not hash to its row, no diff: %s, %s", base_key, target_key)
         return None
@@ -424,7 +429,11 @@ async def _build(
         log.error("stored package unreadable, no diff: %s", error)
         return None
     key = diff_key(built.sha256)
-    await blobs.put(key, built.data, content_type=CONTENT_TYPE)
+    try:
+        await blobs.put(key, built.data, content_type=CONTENT_TYPE)
+    except BlobStoreUnavailable:
+        log.warning("blob store not answering, diff not stored for %s", target_key)
+        return None
     return await _insert(
         conn,
         base_sha256=base_sha256,

@@ -10,6 +10,7 @@ import json
 import random
 import uuid
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from sync.packages.manifest import (
 )
 from tests.customers_data import headers_of
 from tests.tasks_data import user
-from workbench.media.store import LocalBlobStore
+from workbench.media.store import BlobStoreUnavailable, LocalBlobStore
 from workbench.settings import JwtKey, Settings
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -324,6 +325,26 @@ async def test_no_diff_for_an_unknown_or_foreign_base_or_when_not_smaller(
         )
         == 1
     )
+
+
+class SilentStore(LocalBlobStore):
+    """A blob store that stops answering (an object store outage)."""
+
+    def read(self, key: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        raise BlobStoreUnavailable("no answer")
+
+
+async def test_no_diff_while_the_blob_store_does_not_answer(
+    settings: Settings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    blobs = LocalBlobStore(tmp_path)
+    _, v1 = await stored(db, blobs, RELEASE_1, 1)
+    v2_id, _ = await stored(db, blobs, RELEASE_2, 2)
+    silent = SilentStore(tmp_path)
+    assert await offer(db, silent, target_package_id=v2_id, installed_sha256=sha256_hex(v1)) is None
+    assert await db.fetchval("select count(*) from offline_package_diffs") == 0
+    # Once it answers again, the diff is built and offered.
+    assert await offer(db, blobs, target_package_id=v2_id, installed_sha256=sha256_hex(v1))
 
 
 @pytest.mark.usefixtures("demo_bank")
