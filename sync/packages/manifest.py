@@ -271,7 +271,21 @@ def verify(
     paths = [f.path for f in manifest.files]
     if paths != sorted(set(paths)):
         raise PackageRefused("malformed", "the manifest's files are not sorted and distinct")
+    if unsafe := next((p for p in paths if not safe_path(p)), None):
+        raise PackageRefused("malformed", f"the manifest names an unsafe path {unsafe[:100]!r}")
     return manifest
+
+
+def safe_path(path: str) -> bool:
+    """A plain relative path: no `..`, `.` or empty segment, backslash, drive or leading slash."""
+    return (
+        bool(path)
+        and "\\" not in path
+        and not path.startswith("/")
+        and not (len(path) > 1 and path[1] == ":" and path[0].isascii() and path[0].isalpha())
+        and all(s not in ("", ".", "..") for s in path.split("/"))
+        and not any(ord(c) < 0x20 for c in path)
+    )
 
 
 def check_files(manifest: Manifest, found: Mapping[str, tuple[int, str]]) -> None:

@@ -152,3 +152,10 @@ def test_replayed_expired_and_too_new_for_the_app_refused() -> None:
     with pytest.raises(PackageRefused) as refused:
         verify(raw, "!!not base64!!", keys, installed_version=None, now=NOW)
     assert refused.value.reason == "bad_signature"
+
+
+def test_a_signed_manifest_naming_an_unsafe_path_is_refused() -> None:
+    """Even signed: the app never writes outside its package folder."""
+    signer = PackageSigner([NEW])
+    for path in ("../escape.js", "/abs.js", "a\\b.js", "C:/x.js", "a//b.js"):
+        assert check(package(signer, files={path: b"1"}), signer.public_keys()) == "malformed"
