@@ -13,8 +13,13 @@ from typing import Any
 
 import pytest
 
-from sync.packages.manifest import parse_keys_document, verify_package
+from sync.packages.archive import read_upload
+from sync.packages.manifest import PackageSigner, parse_keys_document, verify_package
+from sync.packages.store import store_package
 from tests.customers_data import headers_of
+from workbench.db import use_json_codecs
+from workbench.media.store import LocalBlobStore
+from workbench.settings import Settings
 
 ADMIN_PACKAGES = "/api/v1/admin/offline-packages"
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -112,3 +117,21 @@ async def test_an_unsafe_zip_is_refused_and_stores_nothing(make_client: Any, tmp
     listed = await client.get(ADMIN_PACKAGES, headers=admin)
     assert listed.json() == []
     assert not (tmp_path / "blobs" / "packages").exists()
+
+
+async def test_a_media_pack_downloads_for_its_rm_only(
+    make_client: Any, tmp_path: Any, settings: Settings, db: Any
+) -> None:
+    client = await make_client(blob_dir=str(tmp_path / "blobs"))
+    rm01, rm02 = await headers_of(client, "rm01"), await headers_of(client, "rm02")
+    owner = await db.fetchval("select id from users where login = 'rm01'")
+    await use_json_codecs(db)  # as every pooled connection (the worker's too) has
+    async with db.transaction():
+        row = await store_package(
+            db, LocalBlobStore(tmp_path / "blobs"), PackageSigner(settings.jwt_keys),
+            app_id="media", kind="media", files=read_upload(h5_zip({"p1.webp": b"RIFF"})),
+            min_app_version="1.0", now=datetime.now(UTC), owner_id=owner,
+        )  # fmt: skip
+    url = f"/api/v1/offline-packages/{row['id']}/download"
+    assert (await client.get(url, headers=rm01)).status_code == 200
+    assert (await client.get(url, headers=rm02)).status_code == 404
