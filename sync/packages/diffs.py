@@ -53,9 +53,15 @@ DIFF_JSON = "diff.json"
 FILES_PREFIX = "files/"
 PATCHES_PREFIX = "patches/"
 PATCH_SUFFIX = ".bsdiff"
-# bsdiff's suffix sort takes memory and time in proportion to the file; beyond this a changed
-# file is carried whole (media renditions are replaced, not edited).
-MAX_DELTA_BYTES = 16 * 1024 * 1024
+# bsdiff's suffix sort takes memory and time in proportion to the file (an edited 8 MB file:
+# ~3 s); beyond this a changed file is carried whole (media renditions are replaced, not edited).
+MAX_DELTA_BYTES = 8 * 1024 * 1024
+# bsdiff is slow on unrelated contents (two different 2 MB images: ~4 s, for a patch as large as
+# the file), so a changed file above SMALL_FILE_BYTES is diffed only when at least a quarter of
+# SAMPLES evenly spaced SAMPLE_BYTES-byte pieces of the new file occur in the old one.
+SMALL_FILE_BYTES = 16 * 1024
+SAMPLES = 32
+SAMPLE_BYTES = 32
 # A fixed timestamp for every member, so the same two packages always give the same diff bytes
 # (and so the same SHA-256 and blob key, whichever instance builds it).
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -164,9 +170,18 @@ def _member(name: str, *, compress: bool) -> zipfile.ZipInfo:
     return info
 
 
+def _alike(old: bytes, new: bytes) -> bool:
+    """Whether `new` looks like an edit of `old` (worth a delta), judged by sampled pieces."""
+    if len(new) <= SMALL_FILE_BYTES:
+        return True
+    step = (len(new) - SAMPLE_BYTES) // (SAMPLES - 1)
+    found = sum(new[i * step : i * step + SAMPLE_BYTES] in old for i in range(SAMPLES))
+    return found * 4 >= SAMPLES
+
+
 def _delta(old: bytes, new: bytes) -> bytes | None:
     """A bsdiff4 patch turning `old` into `new` when it is smaller than `new` deflated."""
-    if len(old) > MAX_DELTA_BYTES or len(new) > MAX_DELTA_BYTES:
+    if len(old) > MAX_DELTA_BYTES or len(new) > MAX_DELTA_BYTES or not _alike(old, new):
         return None
     patch: bytes = bsdiff4.diff(old, new)
     return patch if len(patch) < len(zlib.compress(new, 6)) else None

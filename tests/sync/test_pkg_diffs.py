@@ -163,6 +163,17 @@ def test_a_small_edit_to_a_page_travels_as_a_patch_much_smaller_than_the_package
     assert make_diff(read_package(base), read_package(target)).sha256 == diff.sha256
 
 
+def test_a_replaced_binary_travels_whole_and_an_edited_one_as_a_patch() -> None:
+    photo, rendition = random.Random(1).randbytes(64_000), random.Random(2).randbytes(64_000)
+    base = package({"photo.webp": photo, "rendition.webp": rendition}, 1)
+    edited = {"photo.webp": photo[:30_000] + b"EXIF" + photo[30_000:], "rendition.webp": PAGE * 9}
+    diff = make_diff(read_package(base), read_package(package(edited, 2)))
+
+    modes = {e["path"]: e["mode"] for e in diff_json(diff.data)["changed"]}  # type: ignore[attr-defined]
+    assert modes == {"photo.webp": "bsdiff", "rendition.webp": "full"}
+    assert apply(base, diff.data) == edited
+
+
 def test_a_diff_for_another_base_is_refused() -> None:
     base = package({"index.html": b"<p>v1</p>", "app.js": b"let a = 1;"}, 1)
     other = package({"index.html": b"<p>v1</p>", "app.js": b"let a = 2;"}, 1)  # same version
