@@ -46,12 +46,13 @@ class MediaPackController(Controller):
         size: Annotated[wire.PackSize, QueryParameter()] = wire.PackSize.PHONE,
         current: Sha256Query = None,
     ) -> wire.MediaPackLatest:
-        """My newest brochure media pack (`size` phone or tablet).
+        """My newest brochure media pack of one size (phone or tablet).
 
-        Only my own pack: the worker builds one for each RM from the brochures live for them and
-        rebuilds it when that changes; other roles have none (404). `current` is the SHA-256 of
-        the pack the app has: a diff from it is offered when one applies and is meaningfully
-        smaller. Verify what you download before using it."""
+        `size`: phone (the default) or tablet. Only my own pack: the worker builds one for each
+        RM from the brochures live for them and rebuilds it when that changes; other roles have
+        none (404). `current` is the SHA-256 of the pack the app has: a diff from it is offered
+        when one applies and is meaningfully smaller. Verify what you download before using
+        it."""
         state = request.app.state
         # No request transaction: offering a diff may build it (reads both packages).
         async with state.pool.acquire() as conn:
