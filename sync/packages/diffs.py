@@ -37,6 +37,7 @@ from asyncpg import Record
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
+from sync.packages.diff_files import queries as diff_rows
 from sync.packages.serving import serve_package
 from workbench.access import Caller
 from workbench.db import Connection
@@ -285,13 +286,7 @@ async def _read_blob(blobs: BlobStore, key: str) -> bytes:
 async def stored_diff(
     conn: Connection, *, from_sha256: str, to_package_id: uuid.UUID
 ) -> Diff | None:
-    row = await conn.fetchrow(
-        "select d.id, d.from_sha256, d.to_package_id, d.sha256, d.size, d.blob_key"
-        "  from offline_package_diffs d"
-        " where d.from_sha256 = $1 and d.to_package_id = $2",
-        from_sha256,
-        to_package_id,
-    )
+    row = await diff_rows.stored(conn, from_sha256=from_sha256, to_package_id=to_package_id)
     return None if row is None else _diff(row)
 
 
@@ -316,20 +311,8 @@ async def offer(
     """
     if installed_sha256 is None or not _SHA256.fullmatch(installed_sha256):
         return None
-    pair = await conn.fetchrow(
-        """
-        select t.size as target_size, t.blob_key as target_key, t.sha256 as target_sha256,
-               b.blob_key as base_key
-          from offline_packages t
-          join offline_packages b
-            on b.sha256 = $2 and b.app_id = t.app_id and b.kind = t.kind
-           and b.owner_id is not distinct from t.owner_id and b.version < t.version
-         where t.id = $1
-         order by b.version desc
-         limit 1
-        """,
-        target_package_id,
-        installed_sha256,
+    pair = await diff_rows.base_and_target(
+        conn, target_package_id=target_package_id, installed_sha256=installed_sha256
     )
     if pair is None:
         return None
@@ -367,21 +350,10 @@ async def _insert(
 ) -> Diff | None:
     """The diff's row; when another instance stored it first (the second insert does
     nothing), theirs: the same bytes, since diffs are deterministic."""
-    row = await conn.fetchrow(
-        """
-        insert into offline_package_diffs as d
-               (id, from_sha256, to_package_id, sha256, size, blob_key)
-        values ($1, $2, $3, $4, $5, $6)
-        on conflict (from_sha256, to_package_id) do nothing
-        returning d.id, d.from_sha256, d.to_package_id, d.sha256, d.size, d.blob_key
-        """,
-        uuid7(),
-        base_sha256,
-        target_package_id,
-        sha256,
-        size,
-        key,
-    )
+    row = await diff_rows.insert(
+        conn, id=uuid7(), base_sha256=base_sha256, target_package_id=target_package_id,
+        sha256=sha256, size=size, key=key,
+    )  # fmt: skip
     if row is not None:
         return _diff(row)
     return await stored_diff(conn, from_sha256=base_sha256, to_package_id=target_package_id)
@@ -392,16 +364,7 @@ async def _same_files(
 ) -> Diff | None:
     """A diff already built between the same two package files for another row (media packs of
     RMs with the same catalogue share one file): its blob, under a row of this target."""
-    row = await conn.fetchrow(
-        """
-        select d.sha256, d.size, d.blob_key from offline_package_diffs d
-          join offline_packages p on p.id = d.to_package_id
-         where d.from_sha256 = $1 and p.sha256 = $2
-         limit 1
-        """,
-        base_sha256,
-        target_sha256,
-    )
+    row = await diff_rows.same_files(conn, base_sha256=base_sha256, target_sha256=target_sha256)
     if row is None:
         return None
     return await _insert(
@@ -466,15 +429,7 @@ async def diff_download(
     package download (`serving.serve_package`: its SHA-256 as strong ETag, `If-None-Match`,
     one byte range, `If-Range`). A diff to an H5 package is for every signed-in user; one to a
     media pack only for its owner: anyone else gets 404."""
-    row = await conn.fetchrow(
-        """
-        select d.blob_key, d.sha256 from offline_package_diffs d
-          join offline_packages p on p.id = d.to_package_id
-         where d.id = $1 and (p.owner_id is null or p.owner_id = $2)
-        """,
-        diff_id,
-        caller.user_id,
-    )
+    row = await diff_rows.downloadable(conn, diff_id=diff_id, user_id=caller.user_id)
     if row is None:
         raise NotFound("offline_package_diff")
     return await serve_package(
@@ -496,7 +451,7 @@ async def diff_download(
 async def download_diff(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, diff_id: FromPath[uuid.UUID]
 ) -> Response[Any]:
-    """The diff file (a zip) that `latest` offers as `diff_url`.
+    """The diff file (a zip) that latest offers as diff_url.
 
     Resumable: `Range: bytes=a-b | a- | -n` answers 206 with `Content-Range` (with `If-Range`
     naming the ETag); the ETag is the file's SHA-256 (`diff_sha256`), so `If-None-Match`

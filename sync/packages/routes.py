@@ -149,9 +149,11 @@ class PackagesController(Controller):
         caller: CurrentCaller,
         package_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
-        """The package file (a zip). Resumable: `Range: bytes=a-b | a- | -n` answers 206 with
-        `Content-Range` (with `If-Range` naming the ETag); the ETag is the file's SHA-256, so
-        `If-None-Match` answers 304 when the app already has it."""
+        """The package file (a zip), resumable with Range.
+
+        `Range: bytes=a-b | a- | -n` answers 206 with `Content-Range` (with `If-Range` naming
+        the ETag); the ETag is the file's SHA-256, so `If-None-Match` answers 304 when the app
+        already has it."""
         row = await queries.package_for_download(db, package_id=package_id, user_id=caller.user_id)
         if row is None:
             raise NotFound("offline_package")

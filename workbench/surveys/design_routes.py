@@ -85,7 +85,7 @@ class SurveyDesignController(Controller):
     async def get_survey(
         self, db: Db, caller: CurrentCaller, survey_id: FromPath[uuid.UUID]
     ) -> wire.Survey:
-        """A survey with its draft, the draft's `flaws` and its latest published `version`.
+        """A survey with its draft, the draft's flaws and its latest published version.
 
         404 when I may not see it (see listSurveys). A branch head or an RM gets the latest
         published version's title and questions instead of the draft: what is sent and answered

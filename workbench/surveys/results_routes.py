@@ -123,9 +123,10 @@ class SurveyResultsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.TermAnswer]:
-        """The text answers containing a word of `top_terms`, newest first: the whole text,
-        the customer's masked name (staff answers are anonymous), the unit and the time.
-        Same scope and period as the results."""
+        """The text answers containing a word of the top terms, newest first.
+
+        Each with the whole text, the customer's masked name (staff answers are anonymous),
+        the unit and the time. Same scope and period as the results."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         items, next_cursor = await results.term_answers(
             db, caller=caller, target=target, cipher=request.app.state.vault.cipher,

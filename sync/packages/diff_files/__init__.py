@@ -1,0 +1,1 @@
+"""Where diff packages are recorded: one row per base file and target package."""
