@@ -16,6 +16,7 @@ from litestar.params import FromPath
 from mobile_contracts.v1 import offline_releases as wire
 from sync.packages import releases
 from sync.packages.gray_release import queries
+from sync.packages.store import package_signer
 from workbench.console import Console, nav, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
@@ -216,6 +217,9 @@ async def move_release(
                 package_id=package_id,
                 action=action,
                 client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                restorer=releases.Restorer(
+                    request.app.state.blobs, package_signer(request.app.state.settings)
+                ),
             )
     except DomainError as exc:
         return console.redirect(

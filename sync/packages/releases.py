@@ -18,18 +18,23 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import asyncpg
 
 from mobile_contracts.v1 import offline_releases as wire
 from sync.packages import diffs
+from sync.packages.archive import PackageFile
 from sync.packages.gray_release import queries
+from sync.packages.manifest import PackageSigner
+from sync.packages.store import store_package
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound, ServiceUnavailable
-from workbench.media.store import BlobStore
+from workbench.media.store import BlobNotFound, BlobStore, BlobStoreUnavailable
 
 log = logging.getLogger("sync.packages.releases")
 BUCKETS = 10_000
@@ -153,6 +158,14 @@ _MOVES: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Restorer:
+    """What a rollback needs to issue the previous package's files again as the next version."""
+
+    blobs: BlobStore
+    signer: PackageSigner
+
+
 async def move(
     conn: Connection,
     *,
@@ -160,8 +173,18 @@ async def move(
     package_id: uuid.UUID,
     action: str,
     client_ip: str | None = None,
+    restorer: Restorer | None = None,
+    now: datetime | None = None,
 ) -> wire.Release:
-    """Pause, resume or roll back the package's release (its most recent one)."""
+    """Pause, resume or roll back the package's release (its most recent one).
+
+    A rollback with a `restorer` rolls forward: versions only go up on a device (its verifier
+    refuses an older manifest, so that nobody can replay one), so the files of the package the
+    app id's other active releases answer below it are signed again as the next version and
+    released to the rolled-back release's audience. Devices that installed the withdrawn
+    version update to that one; the others keep what they have. Without an earlier active
+    release (or when its file cannot be read), `latest` answers what remains, and tells a
+    device on the withdrawn package so (`current_withdrawn`)."""
     states, after = _MOVES[action]
     async with conn.transaction():
         current = await queries.latest_release(conn, package_id)
@@ -178,7 +201,65 @@ async def move(
             client_ip=client_ip,
             detail={"app_id": current["app_id"], "version": current["version"]},
         )
+        if action == "rollback" and restorer is not None:
+            await _roll_forward(
+                conn, restorer, rolled=current, caller=caller, client_ip=client_ip,
+                now=now or datetime.now(UTC),
+            )  # fmt: skip
         return to_wire(await queries.release(conn, current["id"]))
+
+
+async def _roll_forward(
+    conn: Connection,
+    restorer: Restorer,
+    *,
+    rolled: asyncpg.Record,
+    caller: Caller,
+    client_ip: str | None,
+    now: datetime,
+) -> None:
+    previous = await queries.previous_answer(
+        conn, app_id=rolled["app_id"], below_version=rolled["version"]
+    )
+    if previous is None:
+        return
+    try:
+        data = b"".join([chunk async for chunk in restorer.blobs.read(previous["blob_key"])])
+        package = diffs.read_package(data)
+    except (BlobNotFound, BlobStoreUnavailable, diffs.PackageUnreadable) as exc:
+        log.warning(
+            "rollback of %s v%s: the file of v%s cannot be read (%s); not rolled forward",
+            rolled["app_id"], rolled["version"], previous["version"], type(exc).__name__,
+        )  # fmt: skip
+        return
+    files = [
+        PackageFile(path=path, data=content, sha256=hashlib.sha256(content).hexdigest())
+        for path, content in package.files.items()
+    ]
+    issued = await store_package(
+        conn, restorer.blobs, restorer.signer, app_id=rolled["app_id"], kind=previous["kind"],
+        files=files, min_app_version=previous["min_app_version"], now=now,
+        created_by=caller.user_id,
+    )  # fmt: skip
+    release_id = uuid.uuid4()
+    await queries.insert_release(
+        conn, release_id=release_id, app_id=rolled["app_id"], package_id=issued["id"],
+        percent=rolled["percent"], org_unit_ids=list(rolled["org_unit_ids"]),
+        user_ids=list(rolled["user_ids"]), created_by=caller.user_id,
+    )  # fmt: skip
+    await audit.record(
+        conn,
+        action="offline_package.roll_forward",
+        actor_id=caller.user_id,
+        subject=f"offline_release:{release_id}",
+        client_ip=client_ip,
+        detail={
+            "app_id": rolled["app_id"],
+            "withdrawn_version": rolled["version"],
+            "files_of_version": previous["version"],
+            "version": issued["version"],
+        },
+    )
 
 
 # ---- what the app asks -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from mobile_contracts.v1 import offline_releases as wire
 from mobile_contracts.v1.identity import Role
 from sync.packages import releases
+from sync.packages.store import package_signer
 from workbench.access import requires_role
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
@@ -125,11 +126,16 @@ class ReleaseController(Controller):
         """Roll the package's release back for good.
 
         From the next request on, on every API instance, `latest` answers the previous active
-        release's package again (or nothing).
+        release's files again to this release's audience, signed as the next version (a device
+        never accepts a lower version than it has); without an earlier active release, what
+        remains (or nothing), with `current_withdrawn` for a device on the withdrawn package.
         """
+        state = request.app.state
+        restorer = releases.Restorer(state.blobs, package_signer(state.settings))
         return await releases.move(
-            db, caller=caller, package_id=package_id, action="rollback", client_ip=_ip(request)
-        )
+            db, caller=caller, package_id=package_id, action="rollback", client_ip=_ip(request),
+            restorer=restorer,
+        )  # fmt: skip
 
 
 AppIdQuery = Annotated[str, QueryParameter(pattern=r"^[a-z0-9][a-z0-9._:-]{0,99}$")]

@@ -49,6 +49,22 @@ async def latest_release(conn: Connection, package_id: uuid.UUID) -> asyncpg.Rec
     )
 
 
+async def previous_answer(
+    conn: Connection, *, app_id: str, below_version: int
+) -> asyncpg.Record | None:
+    """The package of the app id's highest active release below that version: what its
+    users were answered before (a rollback issues its files again)."""
+    return await conn.fetchrow(
+        """select p.id, p.version, p.kind, p.blob_key, p.min_app_version
+             from offline_releases r join offline_packages p on p.id = r.package_id
+            where r.app_id = $1 and r.state = 'active' and p.version < $2
+              and p.owner_id is null
+            order by p.version desc limit 1""",
+        app_id,
+        below_version,
+    )
+
+
 async def insert_release(
     conn: Connection,
     *,
