@@ -36,7 +36,7 @@ from sync.packages.diffs import (
     safe_path,
     sha256_hex,
 )
-from sync.packages.manifest import PackageRefused, check_files, verify
+from sync.packages.manifest import UNREADABLE_ZIP, PackageRefused, check_files, verify
 
 
 class DiffRefused(Exception):
@@ -98,7 +98,7 @@ def apply_diff(
     try:
         archive = zipfile.ZipFile(io.BytesIO(diff_zip))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except UNREADABLE_ZIP as error:
         raise DiffRefused(f"the diff is not a zip file: {error}") from None
     if len(infos) > MAX_MEMBERS + 1:
         raise DiffRefused("the diff has too many members")

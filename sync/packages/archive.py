@@ -23,7 +23,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
-from sync.packages.manifest import FILES_PREFIX, MANIFEST_NAME, SIGNATURE_NAME
+from sync.packages.manifest import FILES_PREFIX, MANIFEST_NAME, SIGNATURE_NAME, UNREADABLE_ZIP
 from workbench.errors import DomainError
 
 _CHUNK = 64 * 1024
@@ -69,7 +69,7 @@ def read_upload(raw: bytes, limits: ArchiveLimits | None = None) -> list[Package
     limits = limits or ArchiveLimits()
     try:
         zf = zipfile.ZipFile(io.BytesIO(raw))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except UNREADABLE_ZIP as exc:
         raise PackageUnsafe("not_a_zip", f"The upload is not a zip file ({exc})") from None
     with zf:
         infos = [i for i in zf.infolist() if not _is_dir(i)]
@@ -183,7 +183,7 @@ def _read_capped(
                         f"The file unpacks to more than {limits.max_ratio} times its packed size",
                         info.filename,
                     )
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except UNREADABLE_ZIP as exc:
         raise PackageUnsafe("corrupt", f"A member cannot be read ({exc})", info.filename) from None
     return bytes(out)
 

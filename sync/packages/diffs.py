@@ -38,6 +38,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from sync.packages.diff_files import queries as diff_rows
+from sync.packages.manifest import UNREADABLE_ZIP
 from sync.packages.serving import serve_package
 from workbench.access import Caller
 from workbench.db import Connection
@@ -128,7 +129,7 @@ def read_package(data: bytes) -> PackageFiles:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except UNREADABLE_ZIP as error:
         raise PackageUnreadable(f"not a zip file: {error}") from None
     if len(infos) > MAX_MEMBERS:
         raise PackageUnreadable("too many files")
@@ -153,7 +154,7 @@ def read_package(data: bytes) -> PackageFiles:
                 files[path] = archive.read(info)
             else:
                 raise PackageUnreadable(f"unexpected member {name[:80]!r}")
-    except (zipfile.BadZipFile, OSError, UnicodeDecodeError, zlib.error) as error:
+    except UNREADABLE_ZIP as error:  # UnicodeDecodeError is a ValueError
         raise PackageUnreadable(f"unreadable member: {error}") from None
     except ValueError as error:
         raise PackageUnreadable(str(error)) from None

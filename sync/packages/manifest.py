@@ -22,6 +22,7 @@ import hmac
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -41,6 +42,13 @@ FILES_PREFIX = "files/"
 # The most a manifest may weigh before it is even parsed (2,000 files fit in well under this).
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
+
+# Everything zipfile raises for bytes that are not a readable zip (truncated, damaged, an
+# unsupported zip version or compression, encrypted members): the package is refused, never a 500.
+UNREADABLE_ZIP: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+    NotImplementedError, RuntimeError, zlib.error,
+)  # fmt: skip
 
 
 class PackageRefused(Exception):
@@ -341,7 +349,7 @@ def verify_package(
     source = io.BytesIO(package) if isinstance(package, bytes) else package
     try:
         zf = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except UNREADABLE_ZIP as exc:
         raise PackageRefused("malformed", f"not a zip file ({exc})") from None
     with zf:
         names = [i.filename for i in zf.infolist()]
@@ -379,7 +387,7 @@ def _read_capped(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
     try:
         with zf.open(name) as member:
             data = member.read(cap + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except UNREADABLE_ZIP as exc:
         raise PackageRefused("malformed", f"{name} cannot be read ({exc})") from None
     if len(data) > cap:
         raise PackageRefused("malformed", f"{name} is too large")
@@ -397,6 +405,6 @@ def _hash_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> tuple[
                 size += len(chunk)
                 if size > cap:
                     break
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except UNREADABLE_ZIP as exc:
         raise PackageRefused("file_mismatch", f"{info.filename} cannot be read ({exc})") from None
     return size, digest.hexdigest()
