@@ -40,18 +40,22 @@ async def serve_blob(
     *,
     content_type: str | None,
     cache_control: str,
+    etag: str | None = None,
+    missing: str = "media",
 ) -> Response[Any]:
     """Answer a GET for the blob `key`: 200 with the whole blob, 206 for one satisfiable
     `Range: bytes=a-b | a- | -n` (several ranges are answered whole), 416 for an unsatisfiable
     one, 304 when `If-None-Match` names its ETag; a missing blob is 404 `media.not_found`.
-    The body is streamed from the store. `content_type` None: the one stored with the blob."""
+    The body is streamed from the store. `content_type` None: the one stored with the blob;
+    `etag` None: the store's (offline packages give their SHA-256, which the app knows);
+    `missing`: what a 404 names."""
     try:
         info = await store.stat(key)
     except InvalidKey:
         info = None
     if info is None:
-        raise NotFound("media")
-    etag = f'"{info.etag}"'
+        raise NotFound(missing)
+    etag = f'"{etag or info.etag}"'
     headers = {
         "ETag": etag,
         "Cache-Control": cache_control,
