@@ -12,9 +12,11 @@ from sync import feed as sync_feed
 from sync import jobs as sync_jobs
 from sync.packages import jobs as package_jobs
 from workbench.db import create_pool
+from workbench.exports import jobs as export_jobs
 from workbench.identity import jobs as identity_jobs
 from workbench.media import jobs as media_jobs
 from workbench.media.store import blob_store_from_settings
+from workbench.reports import jobs as report_jobs
 from workbench.settings import Settings
 from workbench.surveys import jobs as survey_jobs
 from workbench.tasks import jobs as task_jobs
@@ -57,6 +59,8 @@ def worker_settings(settings: Settings) -> type:
             func(media_jobs.build_renditions, name="build_renditions", keep_result=0),
             *survey_jobs.FUNCTIONS,
             *package_jobs.FUNCTIONS,
+            *export_jobs.FUNCTIONS,
+            *report_jobs.FUNCTIONS,
         ]
         cron_jobs: ClassVar[list[Any]] = [
             cron(
@@ -93,6 +97,8 @@ def worker_settings(settings: Settings) -> type:
             ),
             *survey_jobs.CRON,
             *package_jobs.CRON,
+            *export_jobs.CRON,
+            *report_jobs.CRON,
         ]
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"

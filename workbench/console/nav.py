@@ -114,14 +114,21 @@ PACKAGES = Section(
     roles=frozenset({Role.ADMIN}),
     summary="离线页面安装包的灰度发布、暂停与回滚，各版本的设备安装情况",
 )
-TEAM = Section(
-    key="team",
-    label="团队进度",
-    path="/console/team",
+DASHBOARD = Section(
+    key="dashboard",
+    label="团队看板",
+    path="/console/dashboard",
     icon="team",
     roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
-    summary="团队任务完成情况、逾期与拜访统计",
-    ready=False,
+    summary="任务完成与逾期、分享转化、满意度与预警工单，可下钻到团队和客户经理",
+)
+REPORTS = Section(
+    key="reports",
+    label="月度报告",
+    path="/console/reports",
+    icon="brochure",
+    roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
+    summary="每月初自动生成的支行经营报告（PDF），可按月重新生成",
 )
 DEVICES = Section(
     key="devices",
@@ -143,7 +150,7 @@ ADMINISTRATION = Section(
 )
 
 SECTIONS: tuple[Section, ...] = (
-    HOME, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, PACKAGES, TEAM, DEVICES,
+    HOME, DASHBOARD, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, PACKAGES, REPORTS, DEVICES,
     ADMINISTRATION,
 )  # fmt: skip
 

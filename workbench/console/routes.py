@@ -24,6 +24,7 @@ from workbench.console.context import Console, provide_console
 from workbench.console.errors import SIGN_IN_PATH
 from workbench.console.guard import SIGNED_OUT, console_guard, visible_to
 from workbench.console.rendering import STATIC, STATIC_PATH, redirect, render, set_csrf_token
+from workbench.dashboard import console as dashboard_pages
 from workbench.errors import (
     DeviceRevoked,
     DomainError,
@@ -31,10 +32,12 @@ from workbench.errors import (
     NotFound,
     RateLimited,
 )
+from workbench.exports import routes as export_pages
 from workbench.funnels import console as funnel_pages
 from workbench.http.auth import CONSOLE_PAGE
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
+from workbench.reports import console as report_pages
 from workbench.surveys import console as survey_pages
 from workbench.tracking import console as tracking_pages
 from workbench.workorders import console as workorder_pages
@@ -265,6 +268,9 @@ PAGES: list[HTTPRouteHandler] = [
     *survey_pages.PAGES,
     *workorder_pages.PAGES,
     *package_pages.PAGES,
+    *dashboard_pages.PAGES,
+    *export_pages.PAGES,
+    *report_pages.PAGES,
     not_found,
 ]
 

@@ -1,0 +1,3 @@
+"""The dashboard's tables for exports (registered with `workbench.exports.tables`)."""
+
+from __future__ import annotations

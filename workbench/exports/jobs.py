@@ -1,0 +1,8 @@
+"""The export worker's jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FUNCTIONS: list[Any] = []
+CRON: list[Any] = []
