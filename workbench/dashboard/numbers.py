@@ -4,21 +4,29 @@ the monthly report and the API (`/team/progress`, `/funnels`, survey results).
 Every function reads a `View` (an org unit the caller may see, and whole bank days) and answers
 from rollups or indexed queries, scoped in SQL to the view's subtree.
 
-INTERFACE FIRST (session plan): the dataclasses and signatures below are what the console
-pages, exports and monthly report are written against; the bodies are being filled in.
+Task counts come from the per-RM per-bank-day rollup (`dashboard_task_days`), the same query
+`/team/progress` answers from; the share funnel IS `GET /funnels?group_by=rm` (its service is
+called); NPS and CSAT are the survey rollups read with the survey results' own `nps()`/`csat()`.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from workbench.errors import DomainError
+from mobile_contracts.v1 import funnels as funnel_wire
+from mobile_contracts.v1.identity import Role
+from workbench.customers.feeds import personal_data_aad
+from workbench.customers.personal_data import masked_for
+from workbench.dashboard import queries
+from workbench.errors import DomainError, NotFound
+from workbench.funnels import views as funnels
+from workbench.security.vault import UNREADABLE
+from workbench.surveys import results as survey_results
 
 if TYPE_CHECKING:
-    from mobile_contracts.v1 import funnels as funnel_wire
     from workbench.access import Caller
     from workbench.db import Connection
     from workbench.security.vault import Vault
@@ -178,44 +186,243 @@ async def view(
     """The view of `?unit=&from=&to=`: the caller's own unit by default (an admin: the root);
     a unit outside the caller's subtree is NotFound("org_unit"); the days as in
     `workbench.periods` (default: the 30 days up to today), at most 366 (else BadPeriod)."""
-    raise NotImplementedError
+    try:
+        days = survey_results.period(from_, to, tz=tz, now=now)
+    except survey_results.BadPeriod as exc:
+        raise BadPeriod(exc.detail) from None
+    scope_root = caller.scope_root
+    default = None if org_unit_id is None and scope_root is None else org_unit_id
+    unit = await queries.unit_in_scope(conn, default, scope_root)
+    if unit is None:
+        raise NotFound("org_unit")
+    return View(
+        org_unit_id=unit["id"],
+        unit_name=unit["name"],
+        first_day=days.first_day,
+        end_day=days.end_day,
+        start=days.start,
+        end=days.end,
+    )
+
+
+def rate(done: int, assigned: int) -> float:
+    """done / assigned to 4 places, 0.0 when nothing was assigned (as /team/progress)."""
+    return round(done / assigned, 4) if assigned else 0.0
+
+
+def _ranks(rates: list[float]) -> list[int]:
+    """Competition ranks (1 = best; ties share a rank, the next skips) of these rates."""
+    ordered = sorted(rates, reverse=True)
+    first: dict[float, int] = {}
+    for i, r in enumerate(ordered):
+        first.setdefault(r, i + 1)
+    return [first[r] for r in rates]
 
 
 async def rm_progress(conn: Connection, v: View) -> list[RmRow]:
     """Every RM of the subtree (also those with nothing assigned), best rank first."""
-    raise NotImplementedError
+    rows = await queries.rm_counts(conn, root=v.org_unit_id, start=v.start, end=v.end)
+    return _rm_rows(rows)
+
+
+def _rm_rows(rows: list[Any]) -> list[RmRow]:
+    rates = [rate(r["done"], r["assigned"]) for r in rows]
+    out = [
+        RmRow(
+            rm_id=r["rm_id"],
+            name=r["name"],
+            org_unit_id=r["org_unit_id"],
+            unit_name=r["unit_name"],
+            assigned=int(r["assigned"]),
+            done=int(r["done"]),
+            overdue=int(r["overdue"]),
+            completion_rate=completion,
+            rank=rank,
+        )
+        for r, completion, rank in zip(rows, rates, _ranks(rates), strict=True)
+    ]
+    out.sort(key=lambda row: (row.rank, -row.assigned, row.name, row.rm_id))
+    return out
 
 
 async def teams(conn: Connection, v: View) -> list[TeamRow]:
     """The direct child units of the view's unit (empty for a leaf unit), best rank first."""
-    raise NotImplementedError
+    kids = await queries.children(conn, v.org_unit_id)
+    if not kids:
+        return []
+    rows = await queries.rm_counts(conn, root=v.org_unit_id, start=v.start, end=v.end)
+    sums = {k["id"]: [0, 0, 0, 0] for k in kids}
+    for r in rows:
+        for k in kids:
+            if r["unit_path"].startswith(k["path"]):
+                total = sums[k["id"]]
+                total[0] += 1
+                total[1] += int(r["assigned"])
+                total[2] += int(r["done"])
+                total[3] += int(r["overdue"])
+                break
+    rates = [rate(sums[k["id"]][2], sums[k["id"]][1]) for k in kids]
+    out = [
+        TeamRow(
+            org_unit_id=k["id"],
+            name=k["name"],
+            rms=sums[k["id"]][0],
+            assigned=sums[k["id"]][1],
+            done=sums[k["id"]][2],
+            overdue=sums[k["id"]][3],
+            completion_rate=completion,
+            rank=rank,
+        )
+        for k, completion, rank in zip(kids, rates, _ranks(rates), strict=True)
+    ]
+    out.sort(key=lambda row: (row.rank, -row.assigned, row.name, row.org_unit_id))
+    return out
 
 
 async def weekly_trend(conn: Connection, v: View) -> list[WeekPoint]:
     """Every week overlapping the period, oldest first, weeks with nothing included."""
-    raise NotImplementedError
+    rows = await queries.weekly_counts(
+        conn, root=v.org_unit_id, first_day=v.first_day, end_day=v.end_day
+    )
+    return [
+        WeekPoint(
+            week_start=r["week_start"],
+            assigned=int(r["assigned"]),
+            done=int(r["done"]),
+            completion_rate=rate(int(r["done"]), int(r["assigned"])),
+        )
+        for r in rows
+    ]
 
 
 async def share_funnel(conn: Connection, caller: Caller, v: View) -> funnel_wire.Funnel:
     """The share funnel of the subtree's RMs for the period, grouped by RM (GET /funnels)."""
-    raise NotImplementedError
+    return await funnels.funnel(
+        conn,
+        caller=caller,
+        group_by=funnel_wire.FunnelGroupBy.RM,
+        start=v.start,
+        end=v.end,
+        org_unit_id=v.org_unit_id,
+        limit=funnel_wire.MAX_FUNNEL_ROWS,
+    )
 
 
 async def satisfaction(conn: Connection, v: View) -> Satisfaction:
     """NPS and CSAT of customer surveys answered in the subtree, for the period and per week."""
-    raise NotImplementedError
+    root, first, end = v.org_unit_id, v.first_day, v.end_day
+    surveys = await queries.customer_surveys_answered(conn, root=root, first_day=first, end_day=end)
+    survey_ids: list[uuid.UUID] = []
+    keys: list[str] = []
+    kinds: dict[tuple[uuid.UUID, str], str] = {}
+    for s in surveys:
+        nps_key, csat_key = survey_results.headline_keys(
+            survey_results.merged_questions(s["versions"])
+        )
+        for kind, key in (("nps", nps_key), ("csat", csat_key)):
+            if key is not None:
+                survey_ids.append(s["id"])
+                keys.append(key)
+                kinds[(s["id"], key)] = kind
+    all_ids = [s["id"] for s in surveys]
+    responded, values = (
+        await queries.satisfaction_counts(
+            conn, root=root, first_day=first, end_day=end, survey_ids=all_ids,
+            question_survey_ids=survey_ids, question_keys=keys,
+        )
+        if all_ids
+        else ([], [])
+    )  # fmt: skip
+    weeks = week_starts(first, end)
+    responses = dict.fromkeys(weeks, 0)
+    counts: dict[tuple[date | None, str], dict[str, int]] = {}
+    for r in responded:
+        responses[r["week_start"]] += int(r["responded"])
+    for r in values:
+        found = kinds.get((r["survey_id"], r["question_key"]))
+        if found is None:
+            continue
+        for week in (r["week_start"], None):
+            bucket = counts.setdefault((week, found), {})
+            bucket[r["value"]] = bucket.get(r["value"], 0) + int(r["count"])
+
+    def nps_of(week: date | None) -> float | None:
+        return survey_results.nps(counts.get((week, "nps"), {}))
+
+    def csat_of(week: date | None) -> float | None:
+        share = survey_results.csat(counts.get((week, "csat"), {}))
+        return None if share is None else round(share * 100, 2)
+
+    return Satisfaction(
+        responses=sum(responses.values()),
+        nps=nps_of(None),
+        csat=csat_of(None),
+        weeks=[
+            SatisfactionPoint(week_start=w, responses=responses[w], nps=nps_of(w), csat=csat_of(w))
+            for w in weeks
+        ],
+    )
+
+
+def week_starts(first_day: date, end_day: date) -> list[date]:
+    """The Mondays of the weeks overlapping the days [first_day, end_day)."""
+    monday = first_day - timedelta(days=first_day.weekday())
+    weeks = []
+    while monday < end_day:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+def _customer(vault: Vault, caller: Caller, row: Any) -> str | None:
+    """The row's customer masked for the caller (None without a customer; UNREADABLE when the
+    caller may no longer see it or it cannot be decrypted)."""
+    if row["customer_id"] is None:
+        return None
+    if row["external_id"] is None:
+        return UNREADABLE
+    name = vault.cipher.decrypt_or_none(
+        row["name_enc"],
+        aad=personal_data_aad("name", row["external_id"]),
+        column="customers.name_enc",
+        row=row["customer_id"],
+    )
+    if name is None:
+        return UNREADABLE
+    role = caller.role if caller.role in (Role.RM, Role.BRANCH_HEAD) else Role.BRANCH_HEAD
+    return masked_for(role, name=name, phone="", id_number="")[0]
 
 
 async def low_scores(
     conn: Connection, vault: Vault, caller: Caller, v: View, *, limit: int = 10
 ) -> list[LowScore]:
     """The latest low scores (NPS ≤ 6, rating ≤ 2) of the period, newest first, masked."""
-    raise NotImplementedError
+    rows = await queries.low_scores(conn, root=v.org_unit_id, start=v.start, end=v.end, limit=limit)
+    return [
+        LowScore(
+            response_id=r["response_id"],
+            answered_at=r["submitted_at"],
+            survey_title=r["survey_title"],
+            question_label=r["question_label"] or "",
+            score=r["score"],
+            scale=r["scale"],
+            customer=_customer(vault, caller, r) or survey_results.STAFF,
+            rm_name=r["rm_name"],
+            work_order_id=r["work_order_id"],
+        )
+        for r in rows[:limit]
+    ]
 
 
 async def work_order_counts(conn: Connection, v: View) -> WorkOrderCounts:
     """Open and overdue work orders of the subtree now."""
-    raise NotImplementedError
+    rows = await queries.work_order_counts(conn, root=v.org_unit_id)
+    by_rm = {r["assignee_id"]: (int(r["open"]), int(r["overdue"])) for r in rows}
+    return WorkOrderCounts(
+        open=sum(o for o, _ in by_rm.values()),
+        overdue=sum(d for _, d in by_rm.values()),
+        by_rm=by_rm,
+    )
 
 
 async def work_orders(
@@ -228,19 +435,58 @@ async def work_orders(
     limit: int = 20,
 ) -> list[WorkOrderRow]:
     """Open work orders of the subtree (or of one RM), overdue first, then by due time."""
-    raise NotImplementedError
+    rows = await queries.open_work_orders(conn, root=v.org_unit_id, rm_id=rm_id, limit=limit)
+    return [_work_order(vault, caller, r) for r in rows]
+
+
+def _work_order(vault: Vault, caller: Caller, r: Any) -> WorkOrderRow:
+    return WorkOrderRow(
+        work_order_id=r["id"],
+        state=r["state"],
+        created_at=r["created_at"],
+        due_at=r["due_at"],
+        overdue=r["overdue"],
+        assignee_id=r["assignee_id"],
+        assignee_name=r["assignee_name"],
+        customer=_customer(vault, caller, r) or survey_results.STAFF,
+        survey_title=r["survey_title"],
+    )
 
 
 async def rm_in_view(conn: Connection, v: View, rm_id: uuid.UUID) -> RmInfo:
     """The RM if they work in the view's subtree, else NotFound("rm")."""
-    raise NotImplementedError
+    row = await queries.rm_in_subtree(conn, root=v.org_unit_id, rm_id=rm_id)
+    if row is None:
+        raise NotFound("rm")
+    return RmInfo(
+        rm_id=row["id"], name=row["name"], org_unit_id=row["org_unit_id"],
+        unit_name=row["unit_name"],
+    )  # fmt: skip
 
 
 async def rm_tasks(
     conn: Connection, vault: Vault, caller: Caller, v: View, rm_id: uuid.UUID, *, limit: int = 50
 ) -> list[TaskRow]:
     """The RM's tasks created in the period, newest first."""
-    raise NotImplementedError
+    await rm_in_view(conn, v, rm_id)
+    rows = await queries.rm_tasks(
+        conn, root=v.org_unit_id, rm_id=rm_id, start=v.start, end=v.end, limit=limit
+    )
+    return [task_row(vault, caller, r) for r in rows]
+
+
+def task_row(vault: Vault, caller: Caller, r: Any) -> TaskRow:
+    return TaskRow(
+        task_id=r["id"],
+        title=r["title"],
+        status=r["status"],
+        customer=_customer(vault, caller, r),
+        created_at=r["created_at"],
+        due_at=r["due_at"],
+        done_at=r["done_at"],
+        overdue=r["overdue"],
+        assignee_name=r["assignee_name"],
+    )
 
 
 async def rm_shares(
@@ -248,4 +494,22 @@ async def rm_shares(
 ) -> list[ShareRow]:
     """The RM's shares made in the period with their opens, visitors, dwell, clicks, newest
     first (the numbers of GET /shares?mine=1)."""
-    raise NotImplementedError
+    await rm_in_view(conn, v, rm_id)
+    rows = await queries.rm_shares(
+        conn, root=v.org_unit_id, rm_id=rm_id, start=v.start, end=v.end, limit=limit
+    )
+    return [
+        ShareRow(
+            share_id=r["id"],
+            brochure_title=r["title"],
+            channel=r["channel"],
+            customer=_customer(vault, caller, r),
+            created_at=r["created_at"],
+            opens=int(r["opens"]),
+            visitors=int(r["opens"]),
+            dwell_seconds=int(r["dwell_ms"]) // 1000,
+            clicks=int(r["clicks"]),
+            converted=int(r["conversions"]),
+        )
+        for r in rows
+    ]

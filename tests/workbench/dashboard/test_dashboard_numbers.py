@@ -1,0 +1,187 @@
+"""The dashboard's numbers on the demo bank (two branches of two teams of two RMs): the rollup
+kept exactly as tasks change, completion and ranks within the chosen unit, weeks with nothing,
+and a branch head who never sees the other branch."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.customers_data import headers_of
+from tests.tasks_data import unit, user
+from tests.workbench.dashboard.dash_data import (
+    ADMIN,
+    BH_EAST,
+    TZ,
+    arrange,
+    connect,
+    dispatch_tasks,
+    recount,
+    rollup,
+    tasks_of,
+)
+from workbench.dashboard import numbers
+from workbench.errors import NotFound
+from workbench.exports.tables import ExportRequest, table
+from workbench.security.vault import Vault
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+TASKS = "/api/v1/tasks"
+
+
+async def test_the_rollup_follows_every_change_of_a_task(client: Any, db: Any) -> None:
+    admin = await headers_of(client, "admin")
+    await dispatch_tasks(client, admin, "branch-east", 3)  # 3 tasks for each of 4 RMs
+    await dispatch_tasks(client, admin, "branch-west", 1)
+    assert await rollup(db) == await recount(db)
+    assert sum(r[2] for r in await rollup(db)) == 16
+
+    rm01 = await headers_of(client, "rm01")
+    first, second, third = await tasks_of(db, "rm01")
+    for step in ("start", "submit"):  # done through the API
+        body = {"values": {"notes": "拜访完成"}} if step == "submit" else None
+        response = await client.post(f"{TASKS}/{first}/{step}", json=body, headers=rm01)
+        assert response.status_code == 200, response.text
+    assert (await client.post(f"{TASKS}/{second}/cancel", headers=rm01)).status_code == 200
+    assert await rollup(db) == await recount(db)
+    assert sum(r[3] for r in await rollup(db)) == 1
+
+    await arrange(db, first, created_at=datetime.now(UTC) - timedelta(days=12))  # another day
+    await arrange(db, third, status="done")
+    await db.execute("update tasks set status = 'in_progress', done_at = null where id = $1",
+                     third)  # done → reopened  # fmt: skip
+    await db.execute("update tasks set assignee_id = $2 where id = $1", first, user("rm02"))
+    await db.execute("update tasks set status = 'done', done_at = now() where assignee_id = $1",
+                     user("rm03"))  # several at once  # fmt: skip
+    await db.execute("update tasks set title = '改名' where assignee_id = $1", user("rm04"))
+    assert await rollup(db) == await recount(db)
+    await db.execute("delete from tasks where id = any($1::uuid[])", await tasks_of(db, "rm03"))
+    await db.execute("delete from tasks where id = $1", second)
+    assert await rollup(db) == await recount(db)
+    rows = await db.fetch("select assigned, done from dashboard_task_days")
+    assert all(r["assigned"] >= 0 and 0 <= r["done"] <= r["assigned"] for r in rows)
+
+
+async def test_completion_ranks_teams_and_weeks(client: Any, db: Any, settings: Any) -> None:
+    admin = await headers_of(client, "admin")
+    await dispatch_tasks(client, admin, "branch-east", 4)
+    now = datetime.now(UTC)
+    past, later = now - timedelta(days=1), now + timedelta(days=3)
+    day = timedelta(days=1)
+    plan = {  # per RM: (days ago created, status, due) of each of their 4 tasks
+        "rm01": [(20, "done", None), (19, "done", None), (3, "done", None), (2, "done", None)],
+        "rm02": [(20, "done", None), (9, "done", None), (2, "pending", later),
+                 (40, "done", None)],  # the last one before the period
+        "rm03": [(9, "done", None), (8, "done", None), (2, "in_progress", past),
+                 (1, "cancelled", past)],
+        "rm04": [(20, "pending", past), (2, "submitted", past), (2, "pending", None),
+                 (1, "expired", past)],
+    }  # fmt: skip
+    for rm, tasks in plan.items():
+        for task_id, (ago, status, due) in zip(await tasks_of(db, rm), tasks, strict=True):
+            await arrange(db, task_id, created_at=now - ago * day, status=status, due_at=due)
+
+    conn = await connect(settings.database_url)
+    try:
+        branch = await numbers.view(conn, caller=BH_EAST, org_unit_id=None, from_=None, to=None,
+                                    tz=TZ, now=now)  # fmt: skip
+        assert branch.org_unit_id == unit("branch-east")
+        assert (branch.end_day - branch.first_day).days == 30
+        rows = await numbers.rm_progress(conn, branch)
+        got = {r.name: (r.assigned, r.done, r.overdue, r.completion_rate, r.rank) for r in rows}
+        assert got == {
+            "张伟": (4, 4, 0, 1.0, 1),
+            "王芳": (3, 2, 0, 0.6667, 2),
+            "李娜": (4, 2, 1, 0.5, 3),
+            "刘洋": (4, 0, 2, 0.0, 4),
+        }
+        assert [r.rank for r in rows] == [1, 2, 3, 4]
+
+        team = await numbers.view(conn, caller=BH_EAST, org_unit_id=unit("team-east-2"),
+                                  from_=None, to=None, tz=TZ, now=now)  # fmt: skip
+        assert [(r.name, r.rank) for r in await numbers.rm_progress(conn, team)] == [
+            ("李娜", 1), ("刘洋", 2)]  # ranked within the team only  # fmt: skip
+        assert await numbers.teams(conn, team) == []
+
+        teams = await numbers.teams(conn, branch)
+        assert [(t.org_unit_id, t.rms, t.assigned, t.done, t.overdue, t.rank) for t in teams] == [
+            (unit("team-east-1"), 2, 7, 6, 0, 1),
+            (unit("team-east-2"), 2, 8, 2, 3, 2),
+        ]
+
+        weeks = await numbers.weekly_trend(conn, branch)
+        mondays = [w.week_start for w in weeks]
+        assert mondays[0] <= branch.first_day < mondays[0] + timedelta(days=7)
+        assert mondays[-1] <= branch.end_day - day < mondays[-1] + timedelta(days=7)
+        assert all(b - a == timedelta(days=7) for a, b in itertools.pairwise(mondays))
+        assert all(m.weekday() == 0 for m in mondays)
+        assert sum(w.assigned for w in weeks) == 15
+        assert sum(w.done for w in weeks) == 8
+        assert any(w.assigned == 0 and w.completion_rate == 0.0 for w in weeks)  # nothing then
+
+        year = await numbers.view(conn, caller=BH_EAST, org_unit_id=None,
+                                  from_=(now - 60 * day).date().isoformat(), to=None, tz=TZ,
+                                  now=now)  # fmt: skip
+        assert {r.name: r.assigned for r in await numbers.rm_progress(conn, year)}["王芳"] == 4
+    finally:
+        await conn.close()
+
+
+async def test_a_branch_head_never_sees_the_other_branch(
+    client: Any, db: Any, settings: Any
+) -> None:
+    admin = await headers_of(client, "admin")
+    await dispatch_tasks(client, admin, "head-office", 2)  # every RM of both branches
+    now = datetime.now(UTC)
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+    conn = await connect(settings.database_url)
+    try:
+        with pytest.raises(NotFound):
+            await numbers.view(conn, caller=BH_EAST, org_unit_id=unit("team-west-1"), from_=None,
+                               to=None, tz=TZ, now=now)  # fmt: skip
+        with pytest.raises(numbers.BadPeriod):
+            await numbers.view(conn, caller=BH_EAST, org_unit_id=None, from_="2026-01-01",
+                               to="2027-01-02", tz=TZ, now=now)  # fmt: skip
+        whole = await numbers.view(conn, caller=ADMIN, org_unit_id=None, from_=None, to=None,
+                                   tz=TZ, now=now)  # fmt: skip
+        assert whole.org_unit_id == unit("head-office")
+        assert len(await numbers.rm_progress(conn, whole)) == 8
+
+        east = await numbers.view(conn, caller=BH_EAST, org_unit_id=None, from_=None, to=None,
+                                  tz=TZ, now=now)  # fmt: skip
+        east_rms = {user(f"rm0{n}") for n in (1, 2, 3, 4)}
+        assert {r.rm_id for r in await numbers.rm_progress(conn, east)} == east_rms
+        assert sum(r.assigned for r in await numbers.rm_progress(conn, east)) == 8
+        west_rm = user("rm05")
+        for call in (
+            numbers.rm_in_view(conn, east, west_rm),
+            numbers.rm_tasks(conn, vault, BH_EAST, east, west_rm),
+            numbers.rm_shares(conn, vault, BH_EAST, east, west_rm),
+        ):
+            with pytest.raises(NotFound):
+                await call
+        for key in ("rm_tasks", "rm_shares"):
+            export = table(key)
+            assert export is not None
+            for rm in (str(west_rm), "not-an-id"):
+                request = ExportRequest(caller=BH_EAST, view=east, params={"rm": rm})
+                with pytest.raises(NotFound):
+                    await export.count(conn, vault, request)
+                with pytest.raises(NotFound):
+                    [row async for row in export.rows(conn, vault, request)]
+
+        tasks = table("tasks")
+        assert tasks is not None
+        request = ExportRequest(caller=BH_EAST, view=east)
+        rows = [row async for row in tasks.rows(conn, vault, request)]
+        assert len(rows) == await tasks.count(conn, vault, request) == 8
+        assert {row[-1] for row in rows} == {"张伟", "王芳", "李娜", "刘洋"}
+        mine = await numbers.rm_tasks(conn, vault, BH_EAST, east, user("rm01"))
+        assert [t.assignee_name for t in mine] == ["张伟", "张伟"]
+        assert isinstance(east.first_day, date)
+    finally:
+        await conn.close()

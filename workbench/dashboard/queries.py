@@ -1,0 +1,494 @@
+"""SQL of the branch-head dashboard: the only place it talks to PostgreSQL.
+
+Every query is scoped in SQL to a subtree (`org_subtree(root)`); RMs are the users of role `rm`
+whose unit lies in it. Task counts read the per-assignee per-bank-day rollup
+(`dashboard_task_days`, migration 0025) for the whole bank days inside a period and the tasks
+themselves (index `tasks_by_assignee_created`) for the parts of a day at either end, so any
+period [start, end) is counted exactly and a period of whole days reads the rollup alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import asyncpg
+
+from workbench.db import Connection
+
+Record = asyncpg.Record
+
+OPEN_TASK = "('pending', 'in_progress', 'submitted', 'awaiting_confirmation')"
+OPEN_WORK_ORDER = "('open', 'in_progress')"
+
+# The bank's time zone as the database reads it (as `survey_day` does).
+_BANK_TZ = "coalesce(nullif(current_setting('workbench.bank_timezone', true), ''), 'Asia/Shanghai')"
+
+# The RMs of the subtree of $1.
+_RMS = """
+    select u.id, u.name, u.org_unit_id from users u
+     where u.role = 'rm'
+       and u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+"""
+
+# Per RM of the subtree of $1: tasks created in [$2, $3) (assigned, done) and, of those, open
+# ones past their due time now (overdue). `bounds` splits the period into the whole bank days
+# [first_day, end_day) read from the rollup and the instants before and after them read from
+# the tasks; with no whole day inside, the tasks alone.
+_RM_COUNTS = f"""
+    rms as ({_RMS}),
+    bounds as (
+        select b.first_day, b.end_day,
+               case when b.first_day < b.end_day
+                    then b.first_day::timestamp at time zone b.tz else $3 end as full_start,
+               case when b.first_day < b.end_day
+                    then b.end_day::timestamp at time zone b.tz else $3 end as full_end
+          from (select z.tz,
+                       ($2 at time zone z.tz)::date
+                         + case when ($2 at time zone z.tz)::time = '00:00' then 0 else 1 end
+                         as first_day,
+                       ($3 at time zone z.tz)::date as end_day
+                  from (select {_BANK_TZ} as tz) z) b
+    ),
+    from_days as (
+        select d.assignee_id, sum(d.assigned)::bigint as assigned, sum(d.done)::bigint as done
+          from dashboard_task_days d, bounds b
+         where d.assignee_id = any(array(select id from rms))
+           and d.day >= b.first_day and d.day < b.end_day
+         group by d.assignee_id
+    ),
+    from_edges as (
+        select t.assignee_id, count(*) as assigned,
+               count(*) filter (where t.status = 'done') as done
+          from tasks t, bounds b
+         where t.assignee_id = any(array(select id from rms))
+           and ((t.created_at >= $2 and t.created_at < b.full_start)
+                or (t.created_at >= b.full_end and t.created_at < $3))
+         group by t.assignee_id
+    ),
+    overdue as (
+        select t.assignee_id, count(*) as overdue
+          from tasks t
+         where t.assignee_id = any(array(select id from rms))
+           and t.status in {OPEN_TASK}
+           and coalesce(t.due_at, 'infinity') < now()
+           and t.created_at >= $2 and t.created_at < $3
+         group by t.assignee_id
+    ),
+    counts as (
+        select r.id as rm_id, r.name, r.org_unit_id,
+               (coalesce(d.assigned, 0) + coalesce(e.assigned, 0))::bigint as assigned,
+               (coalesce(d.done, 0) + coalesce(e.done, 0))::bigint as done,
+               coalesce(o.overdue, 0)::bigint as overdue
+          from rms r
+          left join from_days d on d.assignee_id = r.id
+          left join from_edges e on e.assignee_id = r.id
+          left join overdue o on o.assignee_id = r.id
+    )
+"""
+
+
+# ---- the view --------------------------------------------------------------------------------
+
+
+async def unit_in_scope(
+    conn: Connection, unit_id: uuid.UUID | None, scope_root: uuid.UUID | None
+) -> Record | None:
+    """(id, name) of the unit if it lies in the subtree of `scope_root` (None: anywhere);
+    without `unit_id`, `scope_root` itself, or the bank's root unit."""
+    return await conn.fetchrow(
+        """
+        select u.id, u.name
+          from org_units u
+         where case when $1::uuid is not null then u.id = $1
+                    when $2::uuid is not null then u.id = $2
+                    else u.parent_id is null end
+           and ($2::uuid is null or u.id in (select s.id from org_subtree($2::uuid) s(id)))
+        """,
+        unit_id,
+        scope_root,
+    )
+
+
+# ---- task progress ---------------------------------------------------------------------------
+
+
+async def rm_counts(
+    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime
+) -> list[Record]:
+    """Per RM of the subtree (all of them): rm_id, name, org_unit_id, unit_name, unit_path,
+    assigned, done, overdue, by name."""
+    return await conn.fetch(
+        f"""
+        with {_RM_COUNTS}
+        select c.*, o.name as unit_name, o.path as unit_path
+          from counts c
+          join org_units o on o.id = c.org_unit_id
+         order by c.name, c.rm_id
+        """,
+        root,
+        start,
+        end,
+    )
+
+
+async def median_hours_to_done(
+    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime
+) -> dict[uuid.UUID, float]:
+    """Per RM of the subtree with done tasks created in [start, end): the median hours from
+    creation to done."""
+    rows = await conn.fetch(
+        f"""
+        with rms as ({_RMS})
+        select t.assignee_id,
+               percentile_cont(0.5) within group (
+                   order by extract(epoch from t.done_at - t.created_at) / 3600.0) as median
+          from tasks t
+         where t.assignee_id = any(array(select id from rms))
+           and t.created_at >= $2 and t.created_at < $3 and t.status = 'done'
+         group by t.assignee_id
+        """,
+        root,
+        start,
+        end,
+    )
+    return {r["assignee_id"]: float(r["median"]) for r in rows if r["median"] is not None}
+
+
+async def children(conn: Connection, parent_id: uuid.UUID) -> list[Record]:
+    """The child units (id, name, path) of a unit, by name."""
+    return await conn.fetch(
+        "select id, name, path from org_units where parent_id = $1 order by name, id", parent_id
+    )
+
+
+async def weekly_counts(
+    conn: Connection, *, root: uuid.UUID, first_day: date, end_day: date
+) -> list[Record]:
+    """(week_start, assigned, done) of the subtree's RMs for each week (Monday) overlapping the
+    days [first_day, end_day), oldest first, empty weeks included; only the period's days
+    count."""
+    return await conn.fetch(
+        f"""
+        with rms as ({_RMS}),
+        days as (
+            select date_trunc('week', d.day)::date as week_start,
+                   sum(d.assigned)::bigint as assigned, sum(d.done)::bigint as done
+              from dashboard_task_days d
+             where d.assignee_id = any(array(select id from rms))
+               and d.day >= $2 and d.day < $3
+             group by 1
+        )
+        select w.week_start::date as week_start,
+               coalesce(d.assigned, 0)::bigint as assigned, coalesce(d.done, 0)::bigint as done
+          from generate_series(date_trunc('week', $2::date), ($3::date - 1)::timestamp,
+                               interval '1 week') as w (week_start)
+          left join days d on d.week_start = w.week_start::date
+         order by 1
+        """,
+        root,
+        first_day,
+        end_day,
+    )
+
+
+# ---- satisfaction ----------------------------------------------------------------------------
+
+
+async def customer_surveys_answered(
+    conn: Connection, *, root: uuid.UUID, first_day: date, end_day: date
+) -> list[Record]:
+    """Customer surveys with invitations of the subtree sent in the days: (id, versions) with
+    every published version's questions, newest first."""
+    return await conn.fetch(
+        """
+        select s.id,
+               coalesce((select array_agg(v.questions order by v.version desc)
+                           from survey_versions v where v.survey_id = s.id), '{}') as versions
+          from surveys s
+         where s.audience = 'customer'
+           and exists (select from survey_tallies t
+                        where t.survey_id = s.id and t.org_unit_id = $1
+                          and t.day >= $2 and t.day < $3)
+        """,
+        root,
+        first_day,
+        end_day,
+    )
+
+
+async def satisfaction_counts(
+    conn: Connection,
+    *,
+    root: uuid.UUID,
+    first_day: date,
+    end_day: date,
+    survey_ids: list[uuid.UUID],
+    question_survey_ids: list[uuid.UUID],
+    question_keys: list[str],
+) -> tuple[list[Record], list[Record]]:
+    """From the survey rollups at the subtree's root: (week_start, responded) per week, and
+    (week_start, survey_id, question_key, value, count) of the (survey, question) pairs
+    (`question_survey_ids[i]`, `question_keys[i]`)."""
+    responded = await conn.fetch(
+        """
+        select date_trunc('week', t.day)::date as week_start, sum(t.responded)::bigint as responded
+          from survey_tallies t
+         where t.survey_id = any($4::uuid[]) and t.org_unit_id = $1
+           and t.day >= $2 and t.day < $3
+         group by 1
+        """,
+        root,
+        first_day,
+        end_day,
+        survey_ids,
+    )
+    values = await conn.fetch(
+        """
+        select date_trunc('week', t.day)::date as week_start, t.survey_id, t.question_key,
+               t.value, sum(t.count)::bigint as count
+          from unnest($4::uuid[], $5::text[]) as k (survey_id, question_key)
+          join survey_value_tallies t
+            on t.survey_id = k.survey_id and t.question_key = k.question_key
+         where t.org_unit_id = $1 and t.day >= $2 and t.day < $3
+         group by 1, 2, 3, 4
+        """,
+        root,
+        first_day,
+        end_day,
+        question_survey_ids,
+        question_keys,
+    )
+    return responded, values
+
+
+async def low_scores(
+    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime, limit: int
+) -> list[Record]:
+    """Scores of nps (≤ 6) and rating (≤ 2) questions in responses of the subtree submitted in
+    [start, end), newest first, with what showing them needs."""
+    return await conn.fetch(
+        """
+        with latest as (
+            select r.* from survey_responses r
+             where r.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+               and r.submitted_at >= $2 and r.submitted_at < $3
+               and exists (
+                   select from survey_versions v, jsonb_array_elements(v.questions) q
+                    where v.survey_id = r.survey_id and v.version = r.version
+                      and jsonb_typeof(r.answers -> (q ->> 'key')) = 'number'
+                      and ((q ->> 'type' = 'nps' and (r.answers ->> (q ->> 'key'))::int <= 6)
+                           or (q ->> 'type' = 'rating'
+                               and (r.answers ->> (q ->> 'key'))::int <= 2)))
+             order by r.submitted_at desc, r.id desc
+             limit $4
+        )
+        select r.id as response_id, r.submitted_at, s.title as survey_title,
+               x.q ->> 'text' as question_label, (r.answers ->> (x.q ->> 'key'))::int as score,
+               x.q ->> 'type' as scale, r.customer_id, c.external_id, c.name_enc,
+               coalesce(u.name, '') as rm_name, w.id as work_order_id
+          from latest r
+          join surveys s on s.id = r.survey_id
+          join survey_versions v on v.survey_id = r.survey_id and v.version = r.version
+          cross join lateral jsonb_array_elements(v.questions) with ordinality as x (q, ord)
+          left join users u on u.id = r.rm_id
+          left join customers c
+            on c.id = r.customer_id
+           and c.owner_id = any(array(select o.id from subtree_users($1) o(id)))
+          left join work_orders w on w.response_id = r.id
+         where jsonb_typeof(r.answers -> (x.q ->> 'key')) = 'number'
+           and ((x.q ->> 'type' = 'nps' and (r.answers ->> (x.q ->> 'key'))::int <= 6)
+                or (x.q ->> 'type' = 'rating' and (r.answers ->> (x.q ->> 'key'))::int <= 2))
+         order by r.submitted_at desc, r.id desc, x.ord
+        """,
+        root,
+        start,
+        end,
+        limit,
+    )
+
+
+# ---- work orders -----------------------------------------------------------------------------
+
+
+async def work_order_counts(conn: Connection, *, root: uuid.UUID) -> list[Record]:
+    """(assignee_id, open, overdue) of the subtree's unresolved work orders now."""
+    return await conn.fetch(
+        f"""
+        select w.assignee_id, count(*) as open, count(*) filter (where w.due_at < now()) as overdue
+          from work_orders w
+         where w.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+           and w.state in {OPEN_WORK_ORDER}
+         group by w.assignee_id
+        """,
+        root,
+    )
+
+
+async def open_work_orders(
+    conn: Connection, *, root: uuid.UUID, rm_id: uuid.UUID | None, limit: int | None
+) -> list[Record]:
+    """The subtree's unresolved work orders (or one assignee's), overdue first, then by due
+    time."""
+    return await conn.fetch(
+        f"""
+        select w.id, w.state, w.created_at, w.due_at, w.due_at < now() as overdue,
+               w.assignee_id, a.name as assignee_name, w.customer_id, c.external_id, c.name_enc,
+               s.title as survey_title
+          from work_orders w
+          join surveys s on s.id = w.survey_id
+          join users a on a.id = w.assignee_id
+          left join customers c on c.id = w.customer_id
+         where w.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+           and w.state in {OPEN_WORK_ORDER}
+           and ($2::uuid is null or w.assignee_id = $2)
+         order by w.due_at < now() desc, w.due_at, w.id
+         limit $3
+        """,
+        root,
+        rm_id,
+        limit,
+    )
+
+
+# ---- one RM ----------------------------------------------------------------------------------
+
+
+async def rm_in_subtree(conn: Connection, *, root: uuid.UUID, rm_id: uuid.UUID) -> Record | None:
+    """(id, name, org_unit_id, unit_name) of the RM if they work in the subtree."""
+    return await conn.fetchrow(
+        """
+        select u.id, u.name, u.org_unit_id, o.name as unit_name
+          from users u
+          join org_units o on o.id = u.org_unit_id
+         where u.id = $2 and u.role = 'rm'
+           and u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+        """,
+        root,
+        rm_id,
+    )
+
+
+_TASK_ROW = f"""
+    select t.id, t.title, t.status, t.customer_id, c.external_id, c.name_enc, t.created_at,
+           t.due_at, t.done_at,
+           t.status in {OPEN_TASK} and coalesce(t.due_at, 'infinity') < now() as overdue,
+           a.name as assignee_name
+      from tasks t
+      join users a on a.id = t.assignee_id
+      left join customers c
+        on c.id = t.customer_id
+       and c.owner_id = any(array(select u.id from subtree_users($1) u(id)))
+"""
+
+
+async def rm_tasks(
+    conn: Connection,
+    *,
+    root: uuid.UUID,
+    rm_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[Record]:
+    """The RM's tasks created in [start, end), newest first (the customer only while the
+    subtree sees them)."""
+    return await conn.fetch(
+        f"""
+        {_TASK_ROW}
+         where t.assignee_id = $2 and t.created_at >= $3 and t.created_at < $4
+         order by t.created_at desc, t.id desc
+         limit $5
+        """,
+        root,
+        rm_id,
+        start,
+        end,
+        limit,
+    )
+
+
+async def tasks_page(
+    conn: Connection,
+    *,
+    root: uuid.UUID,
+    rm_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """A page of the RM's tasks created in [start, end), oldest first, after a keyset."""
+    after_at, after_id = after or (start, uuid.UUID(int=0))
+    return await conn.fetch(
+        f"""
+        {_TASK_ROW}
+         where t.assignee_id = $2 and t.created_at >= $3 and t.created_at < $4
+           and (t.created_at, t.id) > ($5, $6)
+         order by t.created_at, t.id
+         limit $7
+        """,
+        root,
+        rm_id,
+        start,
+        end,
+        after_at,
+        after_id if after else uuid.UUID(int=0),
+        limit,
+    )
+
+
+async def rm_ids(conn: Connection, *, root: uuid.UUID) -> list[Record]:
+    """(id, name) of the subtree's RMs, by name."""
+    return await conn.fetch(f"{_RMS} order by u.name, u.id", root)
+
+
+async def rm_shares(
+    conn: Connection,
+    *,
+    root: uuid.UUID,
+    rm_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[Record]:
+    """The RM's shares created in [start, end), newest first, with their visitors' counts (as
+    GET /shares counts them) and conversions."""
+    return await conn.fetch(
+        """
+        with page as (
+            select s.id, s.brochure_id, s.brochure_version, s.customer_id, s.channel,
+                   s.created_at
+              from shares s
+             where s.rm_id = $2 and s.created_at >= $3 and s.created_at < $4
+             order by s.created_at desc, s.id desc
+             limit $5
+        ), counts as (
+            select sv.share_id,
+                   count(*) filter (where sv.first_open_at is not null) as opens,
+                   coalesce(sum(sv.dwell_ms) filter (where sv.first_open_at is not null), 0)
+                       as dwell_ms,
+                   count(*) filter (where sv.clicked_at is not null) as clicks
+              from share_visitors sv
+             where sv.share_id in (select id from page)
+             group by sv.share_id
+        )
+        select p.*, v.title, c.external_id, c.name_enc,
+               coalesce(n.opens, 0) as opens, coalesce(n.dwell_ms, 0) as dwell_ms,
+               coalesce(n.clicks, 0) as clicks, coalesce(f.conversions, 0) as conversions
+          from page p
+          join brochure_versions v on v.brochure_id = p.brochure_id
+                                  and v.version = p.brochure_version
+          left join customers c
+            on c.id = p.customer_id
+           and c.owner_id = any(array(select u.id from subtree_users($1) u(id)))
+          left join counts n on n.share_id = p.id
+          left join share_funnel f on f.share_id = p.id
+         order by p.created_at desc, p.id desc
+        """,
+        root,
+        rm_id,
+        start,
+        end,
+        limit,
+    )
