@@ -1,0 +1,328 @@
+"""Exports of console tables: small ones download at once (CSV with a BOM, XLSX), large ones are
+built by the worker with progress, split into sheets at the row limit, for their requester only,
+within a branch head's subtree; a worker killed halfway is replaced and the file is the same."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+import uuid
+import zipfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
+
+import pytest
+
+from tests.console.conftest import make_console, signed_in  # noqa: F401
+from workbench.db import Pool, create_pool
+from workbench.exports import jobs, service, tables, writers
+from workbench.exports.tables import Column, ExportRequest, Table
+from workbench.ids import uuid5_for
+from workbench.media.store import LocalBlobStore
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+NEW = "/console/exports/new"
+HEADER = ["序号", "客户", "备注", "日期", "时间", "金额", "空"]
+MAIN = "https://sheets/main"
+
+
+def unit(key: str) -> uuid.UUID:
+    return uuid5_for(f"org:{key}")
+
+
+def cells(i: int) -> tuple[Any, ...]:
+    """Row `i` of the test tables: numbers, Chinese, formula-like text, a day, a UTC time."""
+    note = ("=SUM(A1:A2)", "+86 138", "-5", "@cmd", "普通")[i % 5]
+    when = datetime(2026, 11, 1, 16, 30, tzinfo=UTC) + timedelta(minutes=i)
+    day = date(2026, 11, 1) + timedelta(days=i % 30)
+    return (i, f"客户{i:05d}", note, day, when, i * 12.5, None)
+
+
+def expected_text(i: int) -> list[str]:
+    """Row `i` as the CSV shows it: times in Asia/Shanghai, formula-like text quoted."""
+    number, name, note, day, when, amount, _ = cells(i)
+    shown = f"'{note}" if note[:1] in "=+-@" else note
+    local = (when + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+    return [str(number), name, shown, day.isoformat(), local, str(amount), ""]
+
+
+class Killed(BaseException):
+    """A worker process dying mid-export (nothing in it runs on)."""
+
+
+class Rows:
+    """The test tables' rows: `size` of them; `kill_at` kills the first run there; `watch` sees
+    the export's progress while rows are read."""
+
+    def __init__(self) -> None:
+        self.size = 10
+        self.kill_at: int | None = None
+        self.views: list[uuid.UUID] = []
+        self.watch: Any = None
+        self.seen_progress: list[int] = []
+
+    async def count(self, conn: Any, vault: Any, request: ExportRequest) -> int:
+        return self.size
+
+    async def rows(
+        self, conn: Any, vault: Any, request: ExportRequest
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        self.views.append(request.view.org_unit_id)
+        for i in range(self.size):
+            if self.kill_at is not None and i == self.kill_at:
+                self.kill_at = None
+                raise Killed
+            if self.watch is not None and i and i % 25 == 0:
+                self.seen_progress.append(await self.watch())
+            yield cells(i)
+
+
+@pytest.fixture
+def rows() -> Iterator[Rows]:
+    made = Rows()
+    columns = tuple(Column(f"c{n}", label) for n, label in enumerate(HEADER))
+    tables.table("rm_progress")  # the real tables registered first
+    tables.register(Table("test_rows", "测试表/明细", columns, made.count, made.rows))
+    yield made
+    tables.TABLES.pop("test_rows", None)
+
+
+@pytest.fixture
+async def pool(settings: Any) -> AsyncIterator[Pool]:
+    made = await create_pool(settings.database_url, max_size=4)
+    yield made
+    await made.close()
+
+
+def worker(pool: Pool, settings: Any, blob_dir: Path, **extra: Any) -> dict[str, Any]:
+    return {"pool": pool, "settings": settings, "blobs": LocalBlobStore(blob_dir), **extra}
+
+
+def read_csv(body: bytes) -> list[list[str]]:
+    assert body.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads the Chinese
+    return list(csv.reader(io.StringIO(body[3:].decode("utf-8"), newline="")))
+
+
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+
+
+def read_xlsx(body: bytes) -> dict[str, list[list[Any]]]:
+    """Each sheet's rows (by sheet name), read from the workbook's XML: inline strings as text,
+    numbers as floats, booleans as bools."""
+    book = zipfile.ZipFile(io.BytesIO(body))
+    workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))  # noqa: S314 - our own file
+    names = [s.get("name") for s in workbook.iter(f"{{{_NS['m']}}}sheet")]
+    sheets: dict[str, list[list[Any]]] = {}
+    for n, name in enumerate(names, 1):
+        root = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{n}.xml"))  # noqa: S314
+        found: list[list[Any]] = []
+        for row in root.iter(f"{{{_NS['m']}}}row"):
+            values: list[Any] = []
+            for c in row.findall("m:c", _NS):
+                column = ord(re.match(r"[A-Z]+", c.get("r", "A")).group()[0]) - ord("A")  # type: ignore[union-attr]
+                values.extend([None] * (column - len(values)))
+                kind = c.get("t")
+                if kind == "inlineStr":
+                    values.append("".join(t.text or "" for t in c.iter(f"{{{_NS['m']}}}t")))
+                elif kind == "b":
+                    values.append(c.findtext("m:v", namespaces=_NS) == "1")
+                else:
+                    values.append(float(c.findtext("m:v", namespaces=_NS) or "nan"))
+            found.append(values)
+        sheets[str(name)] = found
+    return sheets
+
+
+def excel_day(value: date) -> float:
+    return float((value - date(1899, 12, 30)).days)
+
+
+def expected_xlsx(i: int) -> list[Any]:
+    number, name, note, day, when, amount, _ = cells(i)
+    local = when.astimezone(UTC).replace(tzinfo=None) + timedelta(hours=8)
+    serial = (local - datetime(1899, 12, 30)).total_seconds() / 86400
+    shown = f"'{note}" if note[:1] in "=+-@" else note
+    return [float(number), name, shown, excel_day(day), pytest.approx(serial), amount]
+
+
+async def test_a_small_table_downloads_at_once_as_csv_and_xlsx_within_scope(
+    make_console: Any,  # noqa: F811 (the fixture imported above)
+    rows: Rows,
+) -> None:
+    console = await make_console()
+    await signed_in(console, "bh.east")
+    query = "table=test_rows&from=2026-11-01&to=2026-11-30"
+
+    got = await console.get(f"{NEW}?{query}&format=csv")
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("text/csv")
+    name = quote("测试表_明细-东城支行 East Branch-20261101-20261130.csv", safe="")
+    assert got.headers["content-disposition"] == (
+        f"attachment; filename=\"export-test_rows-20261101-20261130.csv\"; filename*=UTF-8''{name}"
+    )
+    lines = read_csv(got.content)
+    assert lines == [HEADER, *(expected_text(i) for i in range(rows.size))]
+    assert rows.views == [unit("branch-east")]  # the branch head's own unit by default
+
+    got = await console.get(f"{NEW}?{query}&format=xlsx&unit={unit('team-east-2')}")
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == writers.XLSX_TYPE
+    sheets = read_xlsx(got.content)
+    assert list(sheets) == ["测试表_明细"]  # "/" cannot be in a sheet name
+    assert sheets["测试表_明细"][0] == HEADER
+    assert sheets["测试表_明细"][1:] == [expected_xlsx(i) for i in range(rows.size)]
+    assert rows.views[-1] == unit("team-east-2")
+
+    west = await console.get(f"{NEW}?{query}&format=csv&unit={unit('branch-west')}")
+    assert west.status_code == 404
+    assert "页面不存在" in west.text
+    not_theirs = await console.get(f"{NEW}?{query}&format=csv&rm={uuid5_for('user:rm05')}")
+    assert not_theirs.status_code == 404
+    unknown = await console.get(f"{NEW}?table=nope&format=csv")
+    assert unknown.status_code == 404
+    assert "没有这张表" in unknown.text
+    bad = await console.get(f"{NEW}?table=test_rows&format=pdf")
+    assert bad.status_code == 422
+    assert "format=xlsx" in bad.text
+    assert len(rows.views) == 2  # nothing was read for the refused requests
+
+    marketing = await make_console()
+    await signed_in(marketing, "marketing")
+    assert (await marketing.get(f"{NEW}?{query}&format=csv")).status_code == 404  # not theirs
+
+
+async def test_a_big_export_is_built_by_the_worker_with_progress_and_sheets(
+    make_console: Any,  # noqa: F811
+    rows: Rows,
+    db: Any,
+    settings: Any,
+    pool: Pool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service, "DIRECT_LIMIT", 50)
+    monkeypatch.setattr(service, "PROGRESS_ROWS", 40)
+    monkeypatch.setattr(service, "BATCH_ROWS", 20)
+    monkeypatch.setattr(writers, "MAX_SHEET_ROWS", 101)  # a header and 100 rows per sheet
+    rows.size = 250
+    blob_dir = tmp_path / "blobs"
+    console = await make_console(blob_store="local", blob_dir=str(blob_dir))
+    await signed_in(console, "bh.east")
+    query = f"table=test_rows&format=xlsx&from=2026-11-01&to=2026-11-30&unit={unit('team-east-1')}"
+
+    asked = await console.get(f"{NEW}?{query}")
+    assert asked.status_code == 303
+    page = asked.headers["location"]
+    assert re.fullmatch(r"/console/exports/[0-9a-f-]{36}", page)
+    again = await console.get(f"{NEW}?{query}")  # the same request joins the waiting export
+    assert again.headers["location"] == page
+    waiting = await console.get(page)
+    assert waiting.status_code == 200
+    assert "排队中" in waiting.text
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in waiting.text
+    assert 'data-field="rows_total">250<' in waiting.text
+    status = (await console.get(f"{page}/status")).json()
+    assert status == {
+        "state": "queued", "state_label": "排队中", "rows_done": 0, "rows_total": 250,
+        "percent": 0, "reason": None, "file_url": None,
+    }  # fmt: skip
+    assert (await console.get(f"{page}/file")).status_code == 404  # not built yet
+
+    rows.watch = lambda: db.fetchval("select rows_done from exports")
+    assert await jobs.build_exports(worker(pool, settings, blob_dir)) == 1
+    assert rows.seen_progress == [0, 40, 40, 80, 120, 120, 160, 200, 200]  # every 40 rows
+    done = await console.get(page)
+    assert "已完成" in done.text
+    assert "http-equiv" not in done.text
+    assert f'href="{page}/file"' in done.text
+    status = (await console.get(f"{page}/status")).json()
+    assert (status["state"], status["rows_done"], status["percent"]) == ("done", 250, 100)
+
+    got = await console.get(f"{page}/file")
+    assert got.status_code == 200
+    assert "filename*=UTF-8''" in got.headers["content-disposition"]
+    sheets = read_xlsx(got.content)
+    assert list(sheets) == ["测试表_明细", "测试表_明细 (2)", "测试表_明细 (3)"]
+    assert [len(s) for s in sheets.values()] == [101, 101, 51]
+    assert all(s[0] == HEADER for s in sheets.values())  # the header on every sheet
+    assert [r for s in sheets.values() for r in s[1:]] == [expected_xlsx(i) for i in range(250)]
+
+    listed = await console.get("/console/exports")
+    assert page in listed.text
+    assert "测试表_明细-东城一组 East Team 1-20261101-20261130.xlsx" in listed.text
+    for login in ("bh.west", "admin", "bh.east"):  # only the requester, an admin neither
+        other = await make_console(blob_store="local", blob_dir=str(blob_dir))
+        await signed_in(other, login)
+        expected = 200 if login == "bh.east" else 404
+        assert (await other.get(f"{page}/file")).status_code == expected
+        assert (await other.get(page)).status_code == expected
+        if login == "bh.west":
+            assert page not in (await other.get("/console/exports")).text
+
+    # bh.east moves to the West Branch: the file of the East team is no longer theirs.
+    await db.execute("update users set org_unit_id = $1 where login = 'bh.east'",
+                     unit("branch-west"))  # fmt: skip
+    moved = await make_console(blob_store="local", blob_dir=str(blob_dir))
+    await signed_in(moved, "bh.east")
+    assert (await moved.get(f"{page}/file")).status_code == 404
+
+    # Seven days on, the file and its export are gone.
+    await db.execute("update exports set expires_at = now() - interval '1 second'")
+    assert any(p for p in blob_dir.rglob("part-*") if ".meta" not in p.parts)
+    assert await jobs.expire_exports(worker(pool, settings, blob_dir)) == 1
+    assert not any(p for p in blob_dir.rglob("part-*") if ".meta" not in p.parts)
+    assert await db.fetchval("select count(*) from exports") == 0
+
+
+async def test_a_killed_export_is_built_again_once_and_never_by_two_workers(
+    make_console: Any,  # noqa: F811
+    rows: Rows,
+    db: Any,
+    settings: Any,
+    pool: Pool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service, "DIRECT_LIMIT", 50)
+    monkeypatch.setattr(service, "PROGRESS_ROWS", 40)
+    monkeypatch.setattr(service, "BATCH_ROWS", 20)
+    monkeypatch.setattr("workbench.exports.files.PART_BYTES", 4096)  # a file of several parts
+    rows.size = 400
+    blob_dir = tmp_path / "blobs"
+    console = await make_console(blob_store="local", blob_dir=str(blob_dir))
+    await signed_in(console, "bh.east")
+    asked = await console.get(f"{NEW}?table=test_rows&format=csv&from=2026-11-01&to=2026-11-30")
+    page = asked.headers["location"]
+
+    rows.kill_at = 230  # the worker dies after its progress said 200 rows
+    ctx = worker(pool, settings, blob_dir)
+    with pytest.raises(Killed):
+        await jobs.build_exports(ctx)
+    row = await db.fetchrow("select state, rows_done, attempts from exports")
+    assert tuple(row) == ("running", 200, 1)
+    assert "导出中" in (await console.get(page)).text
+    assert await jobs.build_exports(ctx) == 0  # its lease still runs: nobody takes it yet
+
+    # Its lease ran out: two workers look at once; one builds it, from the start.
+    await db.execute("update exports set lease_until = now() - interval '1 second'")
+    built = await asyncio.gather(*(jobs.build_exports(ctx) for _ in range(2)))
+    assert sorted(built) == [0, 1]
+    row = await db.fetchrow("select state, rows_done, attempts, file_parts, size from exports")
+    assert tuple(row)[:3] == ("done", 400, 2)
+    got = await console.get(f"{page}/file")
+    assert read_csv(got.content) == [HEADER, *(expected_text(i) for i in range(400))]
+    parts = [p for p in blob_dir.rglob("part-*") if ".meta" not in p.parts]
+    assert len(parts) == row["file_parts"] > 1  # the same parts once, nothing left over
+    assert len(got.content) == row["size"]
+
+    monkeypatch.setattr(service, "DIRECT_LIMIT", 1000)  # the same rows at once: the same bytes
+    direct = await console.get(f"{NEW}?table=test_rows&format=csv&from=2026-11-01&to=2026-11-30")
+    assert direct.content == got.content
+    assert await jobs.build_exports(ctx) == 0  # nothing left to build
