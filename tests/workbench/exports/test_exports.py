@@ -20,6 +20,10 @@ from xml.etree import ElementTree
 import pytest
 
 from tests.console.conftest import make_console, signed_in  # noqa: F401
+from tests.customers_data import headers_of
+from tests.workbench.dashboard.dash_data import BH_EAST, dispatch_tasks
+from workbench.dashboard import numbers
+from workbench.dashboard.tables import rm_progress_row
 from workbench.db import Pool, create_pool
 from workbench.exports import jobs, service, tables, writers
 from workbench.exports.tables import Column, ExportRequest, Table
@@ -193,9 +197,9 @@ async def test_a_small_table_downloads_at_once_as_csv_and_xlsx_within_scope(
     assert "format=xlsx" in bad.text
     assert len(rows.views) == 2  # nothing was read for the refused requests
 
-    marketing = await make_console()
-    await signed_in(marketing, "marketing")
-    assert (await marketing.get(f"{NEW}?{query}&format=csv")).status_code == 404  # not theirs
+    console.cookies.clear()
+    await signed_in(console, "marketing")
+    assert (await console.get(f"{NEW}?{query}&format=csv")).status_code == 404  # not theirs
 
 
 async def test_a_big_export_is_built_by_the_worker_with_progress_and_sheets(
@@ -257,21 +261,21 @@ async def test_a_big_export_is_built_by_the_worker_with_progress_and_sheets(
     listed = await console.get("/console/exports")
     assert page in listed.text
     assert "测试表_明细-东城一组 East Team 1-20261101-20261130.xlsx" in listed.text
-    for login in ("bh.west", "admin", "bh.east"):  # only the requester, an admin neither
-        other = await make_console(blob_store="local", blob_dir=str(blob_dir))
+    other = await make_console(blob_store="local", blob_dir=str(blob_dir))
+    for login in ("bh.west", "admin"):  # only the requester sees it, an admin neither
+        other.cookies.clear()
         await signed_in(other, login)
-        expected = 200 if login == "bh.east" else 404
-        assert (await other.get(f"{page}/file")).status_code == expected
-        assert (await other.get(page)).status_code == expected
-        if login == "bh.west":
-            assert page not in (await other.get("/console/exports")).text
+        assert (await other.get(f"{page}/file")).status_code == 404
+        assert (await other.get(page)).status_code == 404
+        assert (await other.get(f"{page}/status")).status_code == 404
+        assert page not in (await other.get("/console/exports")).text
 
     # bh.east moves to the West Branch: the file of the East team is no longer theirs.
     await db.execute("update users set org_unit_id = $1 where login = 'bh.east'",
                      unit("branch-west"))  # fmt: skip
-    moved = await make_console(blob_store="local", blob_dir=str(blob_dir))
-    await signed_in(moved, "bh.east")
-    assert (await moved.get(f"{page}/file")).status_code == 404
+    other.cookies.clear()
+    await signed_in(other, "bh.east")
+    assert (await other.get(f"{page}/file")).status_code == 404
 
     # Seven days on, the file and its export are gone.
     await db.execute("update exports set expires_at = now() - interval '1 second'")
@@ -326,3 +330,45 @@ async def test_a_killed_export_is_built_again_once_and_never_by_two_workers(
     direct = await console.get(f"{NEW}?table=test_rows&format=csv&from=2026-11-01&to=2026-11-30")
     assert direct.content == got.content
     assert await jobs.build_exports(ctx) == 0  # nothing left to build
+
+
+async def test_the_dashboard_tables_export_their_numbers_at_once_and_through_the_worker(
+    make_console: Any,  # noqa: F811
+    db: Any,
+    settings: Any,
+    pool: Pool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    blob_dir = tmp_path / "blobs"
+    console = await make_console(blob_store="local", blob_dir=str(blob_dir))
+    admin = await headers_of(console, "admin")
+    await dispatch_tasks(console, admin, "branch-east", 2)  # 2 tasks to each East RM
+    await dispatch_tasks(console, admin, "branch-west", 1)
+    await signed_in(console, "bh.east")
+
+    progress = read_csv((await console.get(f"{NEW}?table=rm_progress&format=csv")).content)
+    async with pool.acquire() as conn:
+        view = await numbers.view(conn, caller=BH_EAST, org_unit_id=None, from_=None, to=None,
+                                  tz=settings.bank_timezone, now=datetime.now(UTC))  # fmt: skip
+        expected = [rm_progress_row(r) for r in await numbers.rm_progress(conn, view)]
+    assert progress[0] == ["排名", "客户经理编号", "客户经理", "所属团队", "分配任务", "已完成",
+                           "逾期", "完成率"]  # fmt: skip
+    assert progress[1:] == [[str(v) for v in row] for row in expected]
+    assert len(expected) == 4
+    assert {row[2] for row in progress[1:]} == {"张伟", "王芳", "李娜", "刘洋"}  # East only
+
+    direct = read_csv((await console.get(f"{NEW}?table=tasks&format=csv")).content)
+    east_tasks = await db.fetch(
+        "select id from tasks where assignee_id = any($1::uuid[])",
+        [uuid5_for(f"user:rm0{n}") for n in range(1, 5)],
+    )
+    assert len(direct) == 1 + 8
+    assert {r[0] for r in direct[1:]} == {str(r["id"]) for r in east_tasks}
+
+    monkeypatch.setattr(service, "DIRECT_LIMIT", 1)  # the same table through the worker
+    asked = await console.get(f"{NEW}?table=tasks&format=csv")
+    assert asked.status_code == 303
+    assert await jobs.build_exports(worker(pool, settings, blob_dir)) == 1
+    built = await console.get(f"{asked.headers['location']}/file")
+    assert read_csv(built.content) == direct
