@@ -278,7 +278,15 @@ def _demo_templates() -> list[task_wire.TemplateCreate]:
 
 async def seed_demo_tasks(conn: Connection, *, tz: str) -> dict[str, int]:
     """Three templates, a visit campaign to customers, a call round and a weekly report series,
-    and a large-movement event rule — only on a bank that has no templates yet."""
+    and a large-movement event rule — only on a bank that has no templates yet; then twelve
+    weeks of task history for the dashboard (`workbench.dashboard.demo`), unless there."""
+    from workbench.dashboard.demo import seed_demo_task_history
+
+    added = await _seed_demo_templates_and_tasks(conn, tz=tz)
+    return added | await seed_demo_task_history(conn)
+
+
+async def _seed_demo_templates_and_tasks(conn: Connection, *, tz: str) -> dict[str, int]:
     from workbench.tasks import dispatching, rules, templates
 
     if await task_queries.any_template(conn):

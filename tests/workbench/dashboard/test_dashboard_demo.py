@@ -1,0 +1,79 @@
+"""The demo bank (`workbench seed`) fills every chart of the dashboard's default period (the last
+30 days) for both branch heads: tasks done and overdue over several weeks, the share funnel,
+NPS answers and open work orders; a second seed adds no task history."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.workbench.dashboard.dash_data import BH_EAST, BH_WEST, TZ, connect
+from tests.workbench.workorders.wo_setup import restore_root_causes
+from workbench.brochures import artwork
+from workbench.brochures.demo import seed_demo_brochures_from_settings
+from workbench.dashboard import numbers
+from workbench.dashboard.demo import seed_demo_task_history
+from workbench.security.vault import Vault
+from workbench.seed import seed_demo_customers, seed_demo_tasks
+from workbench.shares.demo import seed_demo_shares_from_settings
+from workbench.surveys.demo import seed_demo_surveys_from_settings
+from workbench.workorders.demo import seed_demo_work_orders_from_settings
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+
+
+def _small_pages(sheet: artwork.Sheet, *, count: int = 3) -> list[bytes]:
+    """Brochure pages as tiny JPEGs: the demo's artwork takes seconds to draw."""
+    out = io.BytesIO()
+    Image.new("RGB", (60, 80), (90, 90, 160)).save(out, "JPEG")
+    return [out.getvalue()]
+
+
+async def test_the_demo_fills_every_chart(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setattr(artwork, "pages", _small_pages)
+    demo = replace(settings, blob_dir=str(tmp_path / "blobs"))
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+    conn = await connect(settings.database_url)
+    try:
+        await restore_root_causes(conn)
+        async with conn.transaction():
+            await seed_demo_customers(conn, vault=vault)
+            added = await seed_demo_tasks(conn, tz=settings.bank_timezone)
+            await seed_demo_brochures_from_settings(conn, demo)
+            await seed_demo_shares_from_settings(conn, demo)
+            await seed_demo_surveys_from_settings(conn, demo)
+            await seed_demo_work_orders_from_settings(conn, demo)
+        assert added["task_history"] > 8 * 12 * 4
+        assert await seed_demo_task_history(conn) == {"task_history": 0}
+
+        now = datetime.now(UTC)
+        for caller in (BH_EAST, BH_WEST):
+            v = await numbers.view(conn, caller=caller, org_unit_id=None, from_=None, to=None,
+                                   tz=TZ, now=now)  # fmt: skip
+            rms = await numbers.rm_progress(conn, v)
+            assert len(rms) == 4
+            assert all(r.done > 0 for r in rms)
+            assert sum(r.overdue for r in rms) > 0
+            assert len({r.completion_rate for r in rms}) > 1  # the ranks say something
+            weeks = await numbers.weekly_trend(conn, v)
+            assert sum(1 for w in weeks if w.done > 0) >= 4
+            assert all(0 < t.completion_rate < 1 for t in await numbers.teams(conn, v))
+            funnel = await numbers.share_funnel(conn, caller, v)
+            assert funnel.total.shared > 0
+            assert funnel.total.opened > 0
+            happy = await numbers.satisfaction(conn, v)
+            assert happy.nps is not None
+            assert happy.responses > 0
+            assert await numbers.low_scores(conn, vault, caller, v)
+            counts = await numbers.work_order_counts(conn, v)
+            assert counts.open > 0
+            assert await numbers.work_orders(conn, vault, caller, v)
+    finally:
+        await conn.close()
