@@ -1,8 +1,80 @@
-"""The monthly report worker's jobs."""
+"""The monthly report worker's jobs: the schedule that queues last month for every branch, and
+the builds (every minute, and woken by a request from the console)."""
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-FUNCTIONS: list[Any] = []
-CRON: list[Any] = []
+from arq import cron, func
+from redis.exceptions import RedisError
+
+from workbench.reports import service
+
+log = logging.getLogger("workbench.reports.jobs")
+BUILD_JOB = "build_monthly_reports"
+RUN_SECONDS = 240  # a run stops taking reports after this (job timeout 300 s); the next goes on
+
+
+async def queue_monthly_reports(ctx: dict[str, Any]) -> int:
+    """Hourly: from 01:30 bank time on the 1st, queue last month's report of every branch that
+    has none (idempotent), then build what waits."""
+    settings = ctx["settings"]
+    async with ctx["pool"].acquire() as conn, conn.transaction():
+        queued = await service.queue_previous_month(
+            conn, tz=settings.bank_timezone, now=datetime.now(UTC)
+        )
+    if queued:
+        log.info("monthly reports queued", extra={"count": queued})
+        await build_monthly_reports(ctx)
+    return queued
+
+
+async def build_monthly_reports(ctx: dict[str, Any], report_id: str | None = None) -> int:
+    """Build waiting reports (this one first, then any) until none waits or the run has used
+    its time; returns how many were built (ready or failed)."""
+    b = ctx.get("report_builder") or service.Builder.from_ctx(ctx)
+    wanted = uuid.UUID(report_id) if report_id else None
+    handled, stop_at = 0, time.monotonic() + ctx.get("report_run_seconds", RUN_SECONDS)
+    while time.monotonic() < stop_at:
+        built = await service.build_next(b, wanted=wanted)
+        if built is None:
+            if wanted is None:
+                break
+            wanted = None  # built already, or held by another worker: any other
+            continue
+        wanted = None
+        handled += 1
+    return handled
+
+
+def waker(redis: Any, redis_prefix: str) -> Any:
+    """Queue the build of a requested report on the app's arq Redis, after the request's
+    commit; if Redis does not answer, the build job of the next minute takes it."""
+
+    async def wake(report_id: uuid.UUID, requested_at: datetime) -> None:
+        try:
+            await redis.enqueue_job(
+                BUILD_JOB,
+                str(report_id),
+                _job_id=f"{redis_prefix}monthly-report:{report_id}:{requested_at.timestamp()}",
+            )
+        except (RedisError, OSError) as exc:
+            log.warning("could not wake the report worker: %s", type(exc).__name__)
+
+    return wake
+
+
+FUNCTIONS: list[Any] = [
+    func(build_monthly_reports, name=BUILD_JOB, keep_result=0),
+    queue_monthly_reports,
+]
+CRON: list[Any] = [
+    # Hourly at :30 (the job itself waits for 01:30 bank time on the 1st, whatever the
+    # worker's own time zone); `unique` keeps one run at a time across all workers.
+    cron(queue_monthly_reports, minute={30}, unique=True, run_at_startup=True),
+    cron(build_monthly_reports, second={20}, unique=True, run_at_startup=False),
+]

@@ -1,0 +1,267 @@
+"""The monthly branch report, end to end in the worker, from the demo bank.
+
+One module-scoped setup seeds the whole demo bank once (tasks, shares, surveys, work orders),
+with its tasks moved into last month, then does what the worker and a branch head do: the
+schedule runs twice at once on two "workers" (one report per branch and month, each built
+once), and the East Branch head asks for last month's report again (the new file replaces the
+old one). Building a PDF takes a second or two, so the tests below read what that setup kept
+instead of building their own.
+The first page of the report is saved as PNG under tests/artifacts/console/ for a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
+import pytest
+from PIL import Image
+
+from tests.conftest import Servers, _empty, make_settings
+from tests.tasks_data import unit, user
+from tests.workbench.dashboard.dash_data import BH_EAST, BH_WEST
+from tests.workbench.workorders.wo_setup import restore_root_causes
+from workbench.brochures import artwork
+from workbench.brochures.demo import seed_demo_brochures_from_settings
+from workbench.dashboard import numbers
+from workbench.db import create_pool, use_json_codecs
+from workbench.media.store import LocalBlobStore
+from workbench.reports import builder, jobs, service
+from workbench.security.passwords import Passwords
+from workbench.security.vault import Vault
+from workbench.seed import (
+    USERS,
+    demo_customer_rows,
+    seed_demo_bank,
+    seed_demo_customers,
+    seed_demo_tasks,
+)
+from workbench.settings import Settings
+from workbench.shares.demo import seed_demo_shares_from_settings
+from workbench.surveys.demo import seed_demo_surveys_from_settings
+from workbench.workorders.demo import seed_demo_work_orders_from_settings
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
+
+
+@dataclass
+class Run:
+    settings: Settings
+    blob_dir: Path
+    month: date  # last bank month: the one the schedule builds
+    rows_after_schedule: list[dict[str, Any]]
+    queued_by_schedule: list[int]
+    built_by_workers: list[int]
+    pdf: bytes
+    first: dict[str, Any]  # East Branch's report after its first build
+    rebuilt: dict[str, Any]  # the same after the rebuild
+    rm_rows: list[numbers.RmRow]
+    notifications: list[dict[str, Any]]
+    build_seconds: list[float]
+
+
+def _small_pages(sheet: artwork.Sheet, *, count: int = 3) -> list[bytes]:
+    """Brochure pages as tiny JPEGs: the demo's artwork takes seconds to draw."""
+    out = io.BytesIO()
+    Image.new("RGB", (60, 80), (20 * sheet.palette % 255, 90, 160)).save(out, "JPEG")
+    return [out.getvalue()]
+
+
+async def _clean(url: str) -> None:
+    """Empty every table as the per-test fixture does (these tests keep one state for all)."""
+    conn = await asyncpg.connect(url)
+    try:
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "select tablename from pg_tables where schemaname = 'public'"
+                " and tablename <> 'schema_migrations'"
+            )
+        ]
+        await _empty(conn, tables)
+    finally:
+        await conn.close()
+
+
+async def _seed(settings: Settings, month_start: datetime) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    await use_json_codecs(conn)
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+    passwords = Passwords(memory_kib=1024, iterations=1)
+    pages, artwork.pages = artwork.pages, _small_pages  # type: ignore[assignment]
+    try:
+        await restore_root_causes(conn)
+        async with conn.transaction():
+            await seed_demo_bank(conn, passwords=passwords)
+            await seed_demo_customers(conn, vault=vault)
+            await seed_demo_tasks(conn, tz=settings.bank_timezone)
+            await seed_demo_brochures_from_settings(conn, settings)
+            await seed_demo_shares_from_settings(conn, settings)
+            await seed_demo_surveys_from_settings(conn, settings)
+            await seed_demo_work_orders_from_settings(conn, settings)
+        # The demo's tasks are dispatched today: put them in last month (the report's), some
+        # done, some overdue (the rollup's triggers follow).
+        await conn.execute(
+            """with t as (select id, row_number() over (order by id) as n from tasks)
+               update tasks k
+                  set created_at = $1::timestamptz + make_interval(hours => (t.n * 7 % 500)::int),
+                      status = case when t.n % 3 <> 0 then 'done' else k.status end,
+                      done_at = case when t.n % 3 <> 0
+                                     then $1 + make_interval(hours => (t.n * 7 % 500)::int + 20)
+                                end,
+                      due_at = case when t.n % 3 = 0 and t.n % 2 = 0
+                                    then $1 + make_interval(hours => (t.n * 7 % 500)::int + 48)
+                                    else k.due_at end
+                 from t where t.id = k.id""",
+            month_start,
+        )
+    finally:
+        artwork.pages = pages  # type: ignore[assignment]
+        await conn.close()
+
+
+def _ctx(settings: Settings, pool: Any, blobs: Any) -> dict[str, Any]:
+    return {"settings": settings, "pool": pool, "blobs": blobs}
+
+
+async def _row(pool: Any, report_id: Any) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("select * from monthly_reports where id = $1", report_id)
+    return dict(row)
+
+
+@pytest.fixture(scope="module")
+async def run(migrated: Servers) -> Run:
+    blob_dir = Path(tempfile.mkdtemp(prefix="reports-"))
+    settings = make_settings(migrated, blob_dir=str(blob_dir))
+    tz = settings.bank_timezone
+    now = datetime.now(UTC)
+    month = builder.previous_month(service.bank_today(tz, now))
+    month_start = builder.month_end(builder.previous_month(month), tz)
+    await _clean(settings.database_url)
+    await _seed(settings, month_start)
+    pools = [await create_pool(settings.database_url, max_size=4) for _ in range(2)]
+    stores = [LocalBlobStore(blob_dir) for _ in range(2)]
+    ctxs = [_ctx(settings, p, s) for p, s in zip(pools, stores, strict=True)]
+    try:
+        # The schedule on two workers at once, twice: each branch's last month queued once
+        # and built once (the run that queued builds; the other finds nothing to claim).
+        started = time.perf_counter()
+        queued = list(await asyncio.gather(*(jobs.queue_monthly_reports(c) for c in ctxs)))
+        seconds = [time.perf_counter() - started]
+        queued += await asyncio.gather(*(jobs.queue_monthly_reports(c) for c in ctxs))
+        built = list(await asyncio.gather(*(jobs.build_monthly_reports(c) for c in ctxs)))
+        async with pools[0].acquire() as conn:
+            scheduled = [dict(r) for r in await conn.fetch("select * from monthly_reports")]
+        first = next(r for r in scheduled if r["org_unit_id"] == unit("branch-east"))
+        pdf = (blob_dir / first["blob_key"]).read_bytes()
+        # What the East Branch head's dashboard shows for that month.
+        async with pools[0].acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            v = await numbers.view(
+                conn, caller=BH_EAST, org_unit_id=None, from_=month.isoformat(),
+                to=(builder.next_month(month) - timedelta(days=1)).isoformat(), tz=tz, now=now,
+            )  # fmt: skip
+            rm_rows = await numbers.rm_progress(conn, v)
+
+        # The branch head asks for it again: the new file replaces the old, the row stays one.
+        async with pools[1].acquire() as conn, conn.transaction():
+            await service.request_rebuild(conn, caller=BH_EAST, report_id=first["id"])
+        started = time.perf_counter()
+        assert await jobs.build_monthly_reports(ctxs[1], str(first["id"])) == 1
+        seconds.append(time.perf_counter() - started)
+        rebuilt = await _row(pools[0], first["id"])
+        async with pools[0].acquire() as conn:
+            told = [
+                dict(r)
+                for r in await conn.fetch(
+                    "select user_id, category, title, body, data from notifications"
+                    " where category = 'report.ready' order by created_at"
+                )
+            ]
+    finally:
+        for pool in pools:
+            await pool.close()
+    return Run(
+        settings=settings, blob_dir=blob_dir, month=month, rows_after_schedule=scheduled,
+        queued_by_schedule=queued, built_by_workers=built, pdf=pdf, first=first,
+        rebuilt=rebuilt, rm_rows=rm_rows, notifications=told, build_seconds=seconds,
+    )  # fmt: skip
+
+
+def _text(pdf: bytes) -> str:
+    doc = pdfium.PdfDocument(pdf)
+    return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+
+
+def test_the_schedule_twice_on_two_workers_makes_one_report_per_branch(run: Run) -> None:
+    rows = run.rows_after_schedule
+    assert sorted(r["org_unit_id"] for r in rows) == sorted(
+        [unit("branch-east"), unit("branch-west")]
+    )
+    assert {r["month"] for r in rows} == {run.month}
+    assert sum(run.queued_by_schedule) == 2
+    assert {(r["state"], r["builds"]) for r in rows} == {("ready", 1)}
+    assert run.built_by_workers == [0, 0]  # nothing left waiting
+    west = next(r for r in rows if r["org_unit_id"] == unit("branch-west"))
+    assert (run.blob_dir / west["blob_key"]).read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_report_shows_the_branch_month_and_the_dashboards_numbers(run: Run) -> None:
+    text = _text(run.pdf)
+    assert "东城支行 East Branch" in text
+    assert f"《{run.month.year}年{run.month.month}月经营月报》" in text
+    assert "西城" not in text  # nothing of the other branch
+    busy = [r for r in run.rm_rows if r.assigned]
+    assert busy, "the demo bank assigns tasks to East Branch's RMs this month"
+    lines = text.splitlines()
+    for r in busy:
+        row = next(line for line in lines if line.startswith(f"{r.rank} {r.name} "))
+        assert f" {r.assigned} {r.done} {100 * r.completion_rate:.1f}% {r.overdue} " in row + " "
+    assert run.first["pages"] == len(pdfium.PdfDocument(run.pdf)) >= 2
+    assert run.first["size_bytes"] == len(run.pdf)
+
+
+def test_the_chinese_font_is_embedded_and_customers_are_masked(run: Run) -> None:
+    doc = pdfium.PdfDocument(run.pdf)
+    fonts = set()
+    for obj in doc[0].get_objects(max_depth=4):
+        if obj.type == pdfium_raw.FPDF_PAGEOBJ_TEXT:
+            font = pdfium_raw.FPDFTextObj_GetFont(obj.raw)
+            fonts.add(bool(pdfium_raw.FPDFFont_GetIsEmbedded(font)))
+    assert fonts == {True}
+    text = _text(run.pdf)
+    staff = {u.name for u in USERS}
+    names = {r.name for r in demo_customer_rows() if not any(r.name in s for s in staff)}
+    assert not [n for n in names if n in text]
+    # The first page, for a person to look at.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    doc[0].render(scale=1.4).to_pil().save(ARTIFACTS / "monthly-report-page-1.png")
+
+
+def test_a_rebuild_replaces_the_file_and_tells_the_branch_head(run: Run) -> None:
+    first, again = run.first, run.rebuilt
+    assert again["id"] == first["id"]
+    assert again["state"] == "ready"
+    assert again["builds"] == first["builds"] + 1 == 2
+    assert again["blob_key"] != first["blob_key"]
+    assert not (run.blob_dir / first["blob_key"]).exists()
+    assert (run.blob_dir / again["blob_key"]).read_bytes()[:5] == b"%PDF-"
+    title = f"《{run.month.year}年{run.month.month}月经营月报》已生成"
+    east = [n for n in run.notifications if n["user_id"] == user("bh.east")]
+    assert [n["title"] for n in east].count(title) == 2
+    assert all(
+        n["user_id"] != BH_WEST.user_id or "东城" not in n["body"] for n in run.notifications
+    )
+    print(
+        f"\nmonthly reports: 2 branches by the schedule {run.build_seconds[0]:.2f} s,"
+        f" one rebuild {run.build_seconds[1]:.2f} s"
+    )
