@@ -1,0 +1,129 @@
+"""The monthly report pages of the console: a branch head lists the reports of their branch (never
+another branch's), downloads a ready one as PDF, builds any month and rebuilds one (CSRF like
+every console form); another branch head gets 404 for the download and the rebuild, also for
+ids they guess; an admin sees every branch. Reports are arranged as the worker leaves them
+(tests/workbench/reports builds real ones)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import ORIGIN, post_form, signed_in
+from tests.console.test_pages import console_page
+from tests.tasks_data import unit, user
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+LIST = "/console/reports"
+PDF = b"%PDF-1.7\n% a monthly report\n"
+
+
+async def ready_report(db: Any, blobs: Path, unit_key: str, month: date) -> uuid.UUID:
+    """A report row as a finished build leaves it, its file in the blob store."""
+    report_id = uuid.uuid4()
+    key = f"reports/{unit(unit_key)}/{month:%Y-%m}-{report_id.hex}.pdf"
+    (blobs / key).parent.mkdir(parents=True, exist_ok=True)
+    (blobs / key).write_bytes(PDF)
+    await db.execute(
+        """insert into monthly_reports (id, org_unit_id, month, state, blob_key, size_bytes,
+                                        pages, built_at, builds)
+           values ($1, $2, $3, 'ready', $4, $5, 3, now(), 1)""",
+        report_id, unit(unit_key), month, key, len(PDF),
+    )  # fmt: skip
+    return report_id
+
+
+@pytest.fixture
+async def desk(make_console: Any, db: Any, tmp_path: Path) -> dict[str, Any]:
+    console = await make_console(blob_dir=str(tmp_path))
+    east = await ready_report(db, tmp_path, "branch-east", date(2026, 10, 1))
+    west = await ready_report(db, tmp_path, "branch-west", date(2026, 10, 1))
+    return {"console": console, "east": east, "west": west}
+
+
+async def test_a_branch_head_lists_and_downloads_only_their_branchs_reports(
+    desk: dict[str, Any], make_console: Any, tmp_path: Path
+) -> None:
+    console, east, west = desk["console"], desk["east"], desk["west"]
+    await signed_in(console, "bh.east")
+    html = console_page(await console.get(f"{LIST}?before=2026-11"), 200)
+    assert "东城支行 East Branch" in html
+    assert "西城支行" not in html
+    assert f'href="{LIST}/{east}.pdf"' in html
+    assert str(west) not in html
+    assert "2026年10月" in html
+    assert "已生成" in html
+    assert "重新生成" in html
+
+    got = await console.get(f"{LIST}/{east}.pdf")
+    assert got.status_code == 200, got.text
+    assert got.content == PDF
+    assert got.headers["content-type"] == "application/pdf"
+    assert got.headers["content-disposition"].startswith('attachment; filename="report-2026-10-')
+    assert "filename*=UTF-8''" in got.headers["content-disposition"]
+    for guess in (f"{west}.pdf", f"{uuid.uuid4()}.pdf", f"{east}", "x.pdf"):
+        assert (await console.get(f"{LIST}/{guess}")).status_code == 404, guess
+
+    other = await make_console(blob_dir=str(tmp_path))
+    await signed_in(other, "bh.west")
+    assert (await other.get(f"{LIST}/{east}.pdf")).status_code == 404
+    assert (await other.get(f"{LIST}/{west}.pdf")).content == PDF
+
+    admin = await make_console(blob_dir=str(tmp_path))
+    await signed_in(admin, "admin")
+    everything = console_page(await admin.get(f"{LIST}?before=2026-11"), 200)
+    assert f"{LIST}/{east}.pdf" in everything
+    assert f"{LIST}/{west}.pdf" in everything
+
+
+async def test_a_branch_head_rebuilds_a_report_and_builds_any_month(
+    desk: dict[str, Any], db: Any
+) -> None:
+    console, east, west = desk["console"], desk["east"], desk["west"]
+    token = await signed_in(console, "bh.east")
+
+    moved = await post_form(console, f"{LIST}/{east}/rebuild", token=token)
+    assert moved.status_code == 303, moved.text
+    row = await db.fetchrow("select * from monthly_reports where id = $1", east)
+    assert (row["state"], row["requested_by"]) == ("queued", user("bh.east"))
+    assert row["blob_key"] is not None  # the old file stays downloadable until the new one
+
+    assert (await post_form(console, f"{LIST}/{west}/rebuild", token=token)).status_code == 404
+    assert await db.fetchval("select state from monthly_reports where id = $1", west) == "ready"
+    no_csrf = await console.post(f"{LIST}/{east}/rebuild", headers={"Origin": ORIGIN})
+    assert no_csrf.status_code == 403
+
+    built = await post_form(
+        console, f"{LIST}/build", {"org_unit_id": str(unit("branch-east")), "month": "2026-05"},
+        token=token,
+    )  # fmt: skip
+    assert built.status_code == 303, built.text
+    assert (
+        await db.fetchval(
+            "select state from monthly_reports where org_unit_id = $1 and month = '2026-05-01'",
+            unit("branch-east"),
+        )
+        == "queued"
+    )
+    page = console_page(await console.get(built.headers["location"]), 200)
+    assert "已加入生成队列" in page
+    assert "2026年5月经营月报" in page
+
+    for fields in (
+        {"org_unit_id": str(unit("branch-east")), "month": "2999-01"},
+        {"org_unit_id": str(unit("branch-east")), "month": "May"},
+        {"org_unit_id": "", "month": "2026-05"},
+    ):
+        refused = await post_form(console, f"{LIST}/build", fields, token=token)
+        assert refused.status_code == 303
+        assert "请选择" in console_page(await console.get(refused.headers["location"]), 200)
+    other_branch = await post_form(
+        console, f"{LIST}/build", {"org_unit_id": str(unit("branch-west")), "month": "2026-05"},
+        token=token,
+    )  # fmt: skip
+    assert other_branch.status_code == 404
+    assert await db.fetchval("select count(*) from monthly_reports") == 3
