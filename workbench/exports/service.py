@@ -12,6 +12,7 @@ it. Files expire after EXPIRE_DAYS days (`expire`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -140,35 +141,55 @@ async def write_file(
     tz: str,
     progress: Callable[[int], Awaitable[None]] | None = None,
 ) -> tuple[int, int]:
-    """Write the table's rows to `path` as they come (in batches, in a thread, so the event
-    loop stays free); `progress(rows)` every PROGRESS_ROWS rows. Returns (rows, sheets)."""
+    """Write the table's rows to `path` as they come; `progress(rows)` every PROGRESS_ROWS rows.
+    Returns (rows, sheets).
+
+    Rows are written in batches of BATCH_ROWS in a thread while the next batch is read, so the
+    database and the writer work at the same time and the event loop stays free; at most two
+    batches are held."""
     t = prepared.table
     writer = await asyncio.to_thread(
         writers.open_writer, prepared.fmt, path, [c.label for c in t.columns], title=t.title,
         tz=tz,
     )  # fmt: skip
-    done, batch, next_report = 0, [], PROGRESS_ROWS
 
-    def write(rows: list[tuple[Any, ...]]) -> None:
+    def write(rows: list[tuple[Any, ...]]) -> int:
         for row in rows:
             writer.write(row)
+        return len(rows)
 
+    written, next_report = 0, PROGRESS_ROWS
+    pending: asyncio.Future[int] | None = None
+
+    async def settle() -> None:
+        nonlocal written, pending, next_report
+        if pending is None:
+            return
+        written += await pending
+        pending = None
+        if progress is not None and written >= next_report:
+            await progress(written)
+            next_report = written + PROGRESS_ROWS
+
+    batch: list[tuple[Any, ...]] = []
     try:
         async for row in t.rows(conn, vault, prepared.request):
             batch.append(row)
             if len(batch) >= BATCH_ROWS:
-                await asyncio.to_thread(write, batch)
-                done += len(batch)
+                await settle()
+                pending = asyncio.ensure_future(asyncio.to_thread(write, batch))
                 batch = []
-                if progress is not None and done >= next_report:
-                    await progress(done)
-                    next_report = done + PROGRESS_ROWS
+        await settle()
         if batch:
-            await asyncio.to_thread(write, batch)
-            done += len(batch)
-    finally:
-        await asyncio.to_thread(writer.close)
-    return done, writer.sheets
+            written += await asyncio.to_thread(write, batch)
+    except BaseException:
+        if pending is not None:  # let the thread finish before the file is dropped
+            await asyncio.wait([pending])
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(writer.close)
+        raise
+    await asyncio.to_thread(writer.close)
+    return written, writer.sheets
 
 
 def temp_path(fmt: str) -> str:
