@@ -27,7 +27,10 @@ from pathlib import Path
 
 VERSION = "4.5.1"
 # `npm view chart.js@4.5.1 dist.integrity`: the tarball's SHA-512, as npm's lockfiles record it.
-INTEGRITY = "sha512-GIjfiT9dbmHRiYi6Nl2yFCq7kkwdkp1W/lp2J99rX0yo9tgJGn3lKQATztIjb5tVtevcBtIdICNWqlq5+E8/Pw=="
+INTEGRITY = (
+    "sha512-"
+    "GIjfiT9dbmHRiYi6Nl2yFCq7kkwdkp1W/lp2J99rX0yo9tgJGn3lKQATztIjb5tVtevcBtIdICNWqlq5+E8/Pw=="
+)
 # What is taken out of the tarball, where it goes (in static/vendor/) and its SHA-256, so that a
 # file already in place is known to be the pinned one without the tarball.
 FILES = {

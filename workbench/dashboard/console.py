@@ -1,7 +1,519 @@
-"""The dashboard pages of the staff console (/console/dashboard)."""
+"""The dashboard pages of the staff console (/console/dashboard): for the chosen org unit and
+period, task completion and overdue per RM (a bar chart and a sortable table, ranked within the
+unit), its teams drilling down to the same page, the weekly completion trend, the share funnel,
+NPS and CSAT with the latest low scores, and open work orders; and one RM's page with their
+tasks, shares and work orders. Every number comes from `workbench.dashboard.numbers` (the same
+queries as the exports, the monthly report and the API); every table links its CSV and XLSX
+export with the page's filters.
+
+Charts are drawn by dashboard.js with Chart.js, vendored into the package when it is built
+(`chartjs`); the page gives them their data as JSON in a `<script type="application/json">`.
+Without the library the page shows every table and says so instead of the charts."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-PAGES: list[Any] = []
+from litestar import Request, Response, get
+from litestar.exceptions import ValidationException
+from litestar.params import QueryParameter
+
+from workbench.console import Console, nav, visible_to
+from workbench.console.errors import error_page
+from workbench.console.rendering import render, static_url
+from workbench.dashboard import chartjs, numbers
+from workbench.errors import NotFound
+from workbench.http.deps import CurrentCaller, Db
+from workbench.identity import service as identity
+
+PATH = "/dashboard"
+HOME = f"/console{PATH}"
+EXPORT_PATH = "/console/exports/new"
+EXPORTED = (
+    "rm_progress",
+    "teams",
+    "weekly_trend",
+    "share_funnel",
+    "low_scores",
+    "work_orders",
+    "tasks",
+)
+REPORTS_PATH = "/console/reports"
+CHART_RMS = 100  # RMs drawn in the bar chart (the table lists every one)
+
+Unit = Annotated[str | None, QueryParameter(name="unit", required=False)]
+From = Annotated[str | None, QueryParameter(name="from", required=False)]
+To = Annotated[str | None, QueryParameter(name="to", required=False)]
+
+FUNNEL_STEPS = (
+    ("shared", "分享"),
+    ("opened", "打开"),
+    ("engaged", "停留 ≥ 10 秒"),
+    ("clicked", "点击"),
+    ("converted", "转化"),
+)
+TASK_STATUS = {
+    "pending": "待开始",
+    "in_progress": "进行中",
+    "submitted": "已提交",
+    "awaiting_confirmation": "待客户确认",
+    "done": "已完成",
+    "cancelled": "已取消",
+    "expired": "已过期",
+}
+WORK_ORDER_STATE = {
+    "open": "待处理",
+    "in_progress": "处理中",
+    "resolved": "已解决",
+    "closed": "已关闭",
+}
+CHANNELS = {"wechat": "微信", "sms": "短信", "qr": "二维码", "poster": "海报", "link": "链接"}
+
+
+# ---- periods --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Chip:
+    label: str
+    href: str
+    current: bool
+
+
+def period_presets(today: date) -> list[tuple[str, date, date]]:
+    """The period chips: label, first day, last day (both included), as of `today`."""
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    return [
+        ("近7天", today - timedelta(days=6), today),
+        ("近30天", today - timedelta(days=29), today),
+        ("本月", month_start, today),
+        ("上月", last_month_end.replace(day=1), last_month_end),
+        ("近90天", today - timedelta(days=89), today),
+        ("本年", today.replace(month=1, day=1), today),
+    ]
+
+
+def _today(request: Request[Any, Any, Any]) -> date:
+    return datetime.now(ZoneInfo(request.app.state.settings.bank_timezone)).date()
+
+
+def _href(path: str, **params: Any) -> str:
+    query = urlencode({k: str(v) for k, v in params.items() if v is not None})
+    return f"{path}?{query}" if query else path
+
+
+def _filters(v: numbers.View) -> dict[str, str]:
+    """The page's filters as query parameters (`to` is the last day, included)."""
+    return {
+        "unit": str(v.org_unit_id),
+        "from": v.first_day.isoformat(),
+        "to": (v.end_day - timedelta(days=1)).isoformat(),
+    }
+
+
+def _period_chips(
+    request: Request[Any, Any, Any], path: str, unit: str | None, current: tuple[date, date] | None
+) -> list[Chip]:
+    return [
+        Chip(
+            label,
+            _href(path, unit=unit, **{"from": first.isoformat(), "to": last.isoformat()}),
+            current == (first, last),
+        )
+        for label, first, last in period_presets(_today(request))
+    ]
+
+
+def _exports(table: str, v: numbers.View, **extra: str) -> dict[str, str]:
+    """The CSV and XLSX links of one table with the page's filters (helper routes in exports)."""
+    return {
+        fmt: _href(EXPORT_PATH, table=table, format=fmt, **_filters(v), **extra)
+        for fmt in ("csv", "xlsx")
+    }
+
+
+# ---- shared parts ---------------------------------------------------------------------------
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _percent(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _score(value: float | None, *, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def _funnel_steps(counts: Any) -> list[dict[str, Any]]:
+    """The funnel's steps with each step's share of `shared` and its rate from the step before."""
+    steps = []
+    shared = counts.shared
+    before: int | None = None
+    for key, label in FUNNEL_STEPS:
+        value = getattr(counts, key)
+        steps.append(
+            {
+                "key": key,
+                "label": label,
+                "value": value,
+                "width": round(100 * value / shared, 1) if shared else 0,
+                "of_shared": _percent(_rate(value, shared)),
+                "from_before": None if before is None else _percent(_rate(value, before)),
+            }
+        )
+        before = value
+    return steps
+
+
+async def _view(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: Any,
+    unit: str | None,
+    from_: str | None,
+    to: str | None,
+) -> numbers.View | Response[Any]:
+    """The view of the query, or the page saying what is wrong with it (404 unit, 422 period)."""
+    unit_id: uuid.UUID | None = None
+    if unit:
+        try:
+            unit_id = uuid.UUID(unit.strip())
+        except ValueError:
+            return _unit_not_found(request)
+    try:
+        return await numbers.view(
+            db,
+            caller=caller,
+            org_unit_id=unit_id,
+            from_=(from_ or "").strip()[:40] or None,
+            to=(to or "").strip()[:40] or None,
+            tz=request.app.state.settings.bank_timezone,
+            now=datetime.now(UTC),
+        )
+    except NotFound:
+        return _unit_not_found(request)
+    except (numbers.BadPeriod, ValidationException) as exc:
+        return _bad_period(request, unit_id, from_, to, exc)
+
+
+def _unit_not_found(request: Request[Any, Any, Any]) -> Response[Any]:
+    return error_page(
+        request,
+        404,
+        title="机构不存在",
+        text="没有这个机构，或它不在您的管辖范围内。请从团队看板的机构导航进入。",
+        code="org_unit.not_found",
+    )
+
+
+def _bad_period(
+    request: Request[Any, Any, Any],
+    unit_id: uuid.UUID | None,
+    from_: str | None,
+    to: str | None,
+    exc: Exception,
+) -> Response[Any]:
+    unit = str(unit_id) if unit_id else None
+    if isinstance(exc, numbers.BadPeriod) and exc.detail:
+        reason = _period_reason(exc.detail)
+    else:
+        reason = "日期格式应为 年-月-日，例如 2026-11-01。"
+    return _render_bad_period(request, unit, from_, to, reason)
+
+
+def _period_reason(detail: str) -> str:
+    """The service's reason (English, for the API) in the console's words."""
+    years = re.search(r"years (\d{4}) to (\d{4})", detail)
+    if years:
+        return f"日期须在 {years[1]} 年至 {years[2]} 年之间。"
+    if "at most" in detail:
+        return f"时间范围最长 {numbers.MAX_PERIOD_DAYS} 天，请缩短后再看。"
+    if "after" in detail:
+        return "结束日期不能早于开始日期。"
+    return "请选择有效的开始和结束日期。"
+
+
+def _render_bad_period(
+    request: Request[Any, Any, Any],
+    unit: str | None,
+    from_: str | None,
+    to: str | None,
+    reason: str,
+) -> Response[Any]:
+    return render(
+        request,
+        "dashboard/bad_period.html",
+        {
+            "reason": reason,
+            "unit": unit,
+            "from_value": (from_ or "")[:40],
+            "to_value": (to or "")[:40],
+            "period_chips": _period_chips(request, HOME, unit, None),
+            "home": HOME,
+        },
+        status=422,
+    )
+
+
+def _breadcrumb(units: list[Any], unit_id: uuid.UUID) -> tuple[list[Any], list[Any]]:
+    """The units from the caller's top unit down to `unit_id`, and `unit_id`'s children."""
+    by_id = {u.id: u for u in units}
+    path = []
+    current = by_id.get(unit_id)
+    while current is not None:
+        path.append(current)
+        current = by_id.get(current.parent_id) if current.parent_id else None
+    children = [u for u in units if u.parent_id == unit_id]
+    return list(reversed(path)), children
+
+
+def _tone(value: float | None, good: float, bad: float) -> str:
+    if value is None:
+        return ""
+    return "good" if value >= good else "bad" if value < bad else ""
+
+
+def _rm_rows(
+    rows: Iterable[numbers.RmRow], counts: numbers.WorkOrderCounts, v: numbers.View
+) -> list[dict[str, Any]]:
+    filters = _filters(v)
+    out = []
+    for r in rows:
+        wo_open, wo_overdue = counts.by_rm.get(r.rm_id, (0, 0))
+        out.append(
+            {
+                "row": r,
+                "href": _href(f"{HOME}/rms/{r.rm_id}", **filters),
+                "rate": _percent(r.completion_rate if r.assigned else None),
+                "width": round(100 * r.completion_rate, 1),
+                "wo_open": wo_open,
+                "wo_overdue": wo_overdue,
+            }
+        )
+    return out
+
+
+def _chart_rms(rows: list[numbers.RmRow]) -> dict[str, Any]:
+    drawn = rows[:CHART_RMS]
+    return {
+        "labels": [r.name for r in drawn],
+        "done": [r.done for r in drawn],
+        "open": [max(0, r.assigned - r.done - r.overdue) for r in drawn],
+        "overdue": [r.overdue for r in drawn],
+        "rate": [round(100 * r.completion_rate, 1) for r in drawn],
+    }
+
+
+def _week_label(day: date) -> str:
+    return f"{day.month}/{day.day}"
+
+
+# ---- the dashboard --------------------------------------------------------------------------
+
+
+@get(PATH, opt=visible_to(*nav.DASHBOARD.roles), name="console:dashboard")
+async def dashboard_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    unit: Unit = None,
+    from_: From = None,
+    to: To = None,
+) -> Response[Any]:
+    """The dashboard of one org unit (default: the caller's own) over a period."""
+    v = await _view(request, db, caller, unit, from_, to)
+    if not isinstance(v, numbers.View):
+        return v
+    vault = request.app.state.vault
+    rms = await numbers.rm_progress(db, v)
+    teams = await numbers.teams(db, v)
+    weeks = await numbers.weekly_trend(db, v)
+    funnel = await numbers.share_funnel(db, caller, v)
+    satisfaction = await numbers.satisfaction(db, v)
+    low = await numbers.low_scores(db, vault, caller, v)
+    wo_counts = await numbers.work_order_counts(db, v)
+    work_orders = await numbers.work_orders(db, vault, caller, v)
+    path, children = _breadcrumb(await identity.list_org_units(db, caller=caller), v.org_unit_id)
+
+    filters = _filters(v)
+    last_day = v.end_day - timedelta(days=1)
+    assigned = sum(r.assigned for r in rms)
+    done = sum(r.done for r in rms)
+    overdue = sum(r.overdue for r in rms)
+    completion = _rate(done, assigned)
+    total = funnel.total
+    charts = chartjs.available()
+    data = {
+        "rms": _chart_rms(rms),
+        "weeks": {
+            "labels": [_week_label(w.week_start) for w in weeks],
+            "assigned": [w.assigned for w in weeks],
+            "done": [w.done for w in weeks],
+            "rate": [round(100 * w.completion_rate, 1) if w.assigned else None for w in weeks],
+        },
+        "satisfaction": {
+            "labels": [_week_label(w.week_start) for w in satisfaction.weeks],
+            "nps": [w.nps for w in satisfaction.weeks],
+            "csat": [w.csat for w in satisfaction.weeks],
+            "responses": [w.responses for w in satisfaction.weeks],
+        },
+    }
+    return console.render(
+        "dashboard/index.html",
+        {
+            "v": v,
+            "last_day": last_day,
+            "filters": filters,
+            "path": path,
+            "children": [
+                {"unit": c, "href": _href(HOME, **{**filters, "unit": str(c.id)})} for c in children
+            ],
+            "crumb_hrefs": {str(u.id): _href(HOME, **{**filters, "unit": str(u.id)}) for u in path},
+            "period_chips": _period_chips(request, HOME, filters["unit"], (v.first_day, last_day)),
+            "kpi": {
+                "completion": _percent(completion),
+                "completion_tone": _tone(completion, 0.8, 0.5),
+                "assigned": assigned,
+                "done": done,
+                "overdue": overdue,
+                "shared": total.shared,
+                "opened": total.opened,
+                "converted": total.converted,
+                "open_rate": _percent(_rate(total.opened, total.shared)),
+                "convert_rate": _percent(_rate(total.converted, total.shared)),
+                "nps": _score(satisfaction.nps, signed=True),
+                "nps_tone": _tone(satisfaction.nps, 30, 0),
+                "csat": _score(satisfaction.csat) + ("%" if satisfaction.csat is not None else ""),
+                "csat_tone": _tone(satisfaction.csat, 80, 60),
+                "responses": satisfaction.responses,
+                "wo_open": wo_counts.open,
+                "wo_overdue": wo_counts.overdue,
+            },
+            "rms": _rm_rows(rms, wo_counts, v),
+            "rms_in_chart": min(len(rms), CHART_RMS),
+            "teams": [
+                {
+                    "row": t,
+                    "href": _href(HOME, **{**filters, "unit": str(t.org_unit_id)}),
+                    "rate": _percent(t.completion_rate if t.assigned else None),
+                    "width": round(100 * t.completion_rate, 1),
+                }
+                for t in teams
+            ],
+            "weeks": [
+                {"point": w, "rate": _percent(w.completion_rate if w.assigned else None)}
+                for w in weeks
+            ],
+            "funnel": funnel,
+            "funnel_steps": _funnel_steps(total),
+            "satisfaction": satisfaction,
+            "sat_weeks": [
+                {
+                    "point": w,
+                    "nps": _score(w.nps, signed=True),
+                    "csat": _score(w.csat) + ("%" if w.csat is not None else ""),
+                }
+                for w in satisfaction.weeks
+            ],
+            "low_scores": low,
+            "work_orders": work_orders,
+            "wo_state": WORK_ORDER_STATE,
+            "exports": {key: _exports(key, v) for key in EXPORTED},
+            "reports_href": REPORTS_PATH,
+            "charts": charts,
+            "chart_script": static_url(f"vendor/{chartjs.SCRIPT}") if charts else None,
+            "chart_data": data,
+        },
+    )
+
+
+# ---- one RM ---------------------------------------------------------------------------------
+
+
+@get(
+    f"{PATH}/rms/{{rm_id:uuid}}", opt=visible_to(*nav.DASHBOARD.roles), name="console:dashboard-rm"
+)
+async def rm_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    rm_id: uuid.UUID,
+    unit: Unit = None,
+    from_: From = None,
+    to: To = None,
+) -> Response[Any]:
+    """One RM of the chosen unit: their numbers and rank, tasks, shares and work orders."""
+    v = await _view(request, db, caller, unit, from_, to)
+    if not isinstance(v, numbers.View):
+        return v
+    try:
+        rm = await numbers.rm_in_view(db, v, rm_id)
+    except NotFound:
+        return error_page(
+            request,
+            404,
+            title="客户经理不存在",
+            text="没有这位客户经理，或其不在所选机构及您的管辖范围内。",
+            code="rm.not_found",
+        )
+    vault = request.app.state.vault
+    rows = await numbers.rm_progress(db, v)
+    row = next((r for r in rows if r.rm_id == rm_id), None)
+    funnel = await numbers.share_funnel(db, caller, v)
+    funnel_row = next((r for r in funnel.rows if r.key == rm_id), None)
+    wo_counts = await numbers.work_order_counts(db, v)
+    tasks = await numbers.rm_tasks(db, vault, caller, v, rm_id)
+    shares = await numbers.rm_shares(db, vault, caller, v, rm_id)
+    work_orders = await numbers.work_orders(db, vault, caller, v, rm_id=rm_id)
+    filters = _filters(v)
+    last_day = v.end_day - timedelta(days=1)
+    path = f"{HOME}/rms/{rm_id}"
+    wo_open, wo_overdue = wo_counts.by_rm.get(rm_id, (0, 0))
+    return console.render(
+        "dashboard/rm.html",
+        {
+            "v": v,
+            "rm": rm,
+            "row": row,
+            "ranked_of": len(rows),
+            "rate": _percent(row.completion_rate if row and row.assigned else None),
+            "funnel_steps": _funnel_steps(funnel_row) if funnel_row else None,
+            "funnel_row": funnel_row,
+            "wo_open": wo_open,
+            "wo_overdue": wo_overdue,
+            "last_day": last_day,
+            "filters": filters,
+            "back_href": _href(HOME, **filters),
+            "period_chips": _period_chips(request, path, filters["unit"], (v.first_day, last_day)),
+            "path": path,
+            "tasks": tasks,
+            "task_status": TASK_STATUS,
+            "shares": shares,
+            "channels": CHANNELS,
+            "work_orders": work_orders,
+            "wo_state": WORK_ORDER_STATE,
+            "exports": {
+                "rm_tasks": _exports("rm_tasks", v, rm=str(rm_id)),
+                "rm_shares": _exports("rm_shares", v, rm=str(rm_id)),
+                "work_orders": _exports("work_orders", v, rm=str(rm_id)),
+            },
+        },
+    )
+
+
+PAGES = [dashboard_page, rm_page]
