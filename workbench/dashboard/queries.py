@@ -52,19 +52,23 @@ _RM_COUNTS = f"""
     ),
     from_days as (
         select d.assignee_id, sum(d.assigned)::bigint as assigned, sum(d.done)::bigint as done
-          from dashboard_task_days d, bounds b
+          from dashboard_task_days d
          where d.assignee_id = any(array(select id from rms))
-           and d.day >= b.first_day and d.day < b.end_day
+           and d.day >= (select first_day from bounds) and d.day < (select end_day from bounds)
          group by d.assignee_id
     ),
     from_edges as (
-        select t.assignee_id, count(*) as assigned,
-               count(*) filter (where t.status = 'done') as done
-          from tasks t, bounds b
-         where t.assignee_id = any(array(select id from rms))
-           and ((t.created_at >= $2 and t.created_at < b.full_start)
-                or (t.created_at >= b.full_end and t.created_at < $3))
-         group by t.assignee_id
+        select e.assignee_id, count(*) as assigned, count(*) filter (where e.done) as done
+          from (select t.assignee_id, t.status = 'done' as done
+                  from tasks t
+                 where t.assignee_id = any(array(select id from rms))
+                   and t.created_at >= $2 and t.created_at < (select full_start from bounds)
+                union all
+                select t.assignee_id, t.status = 'done'
+                  from tasks t
+                 where t.assignee_id = any(array(select id from rms))
+                   and t.created_at >= (select full_end from bounds) and t.created_at < $3) e
+         group by e.assignee_id
     ),
     overdue as (
         select t.assignee_id, count(*) as overdue
@@ -130,6 +134,16 @@ async def rm_counts(
         start,
         end,
     )
+
+
+async def explain_rm_counts(
+    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime
+) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of `rm_counts` (for bench/dashboard.py)."""
+    plan = await conn.fetch(
+        f"explain (analyze, buffers) with {_RM_COUNTS} select * from counts", root, start, end
+    )
+    return [r[0] for r in plan]
 
 
 async def median_hours_to_done(
