@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from workbench.media.store import BlobStore
 
@@ -27,9 +27,15 @@ def part_key(file_key: str, number: int) -> str:
 
 
 async def store(
-    blobs: BlobStore, export_id: uuid.UUID, path: str, *, content_type: str
+    blobs: BlobStore,
+    export_id: uuid.UUID,
+    path: str,
+    *,
+    content_type: str,
+    on_part: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[str, int, int]:
-    """Put the file at `path` into the store in parts: (file key, parts, size in bytes)."""
+    """Put the file at `path` into the store in parts: (file key, parts, size in bytes);
+    `on_part()` after each part (the worker renews its claim)."""
     key = prefix(export_id)
     parts = size = 0
     with open(path, "rb") as file:  # noqa: ASYNC230 - a local temporary file, read part by part
@@ -40,6 +46,8 @@ async def store(
             await blobs.put(part_key(key, parts), data, content_type=content_type)
             parts += 1
             size += len(data)
+            if on_part is not None:
+                await on_part()
             if len(data) < PART_BYTES:
                 break
     stale = parts  # parts an earlier, longer attempt left behind

@@ -312,8 +312,9 @@ async def build(b: Builder, export_id: uuid.UUID | None = None) -> uuid.UUID | N
                     conn, b.vault, prepared, path, tz=b.tz, progress=progress
                 )
             key, parts, size = await files.store(
-                b.blobs, export_id, path, content_type=writers.FORMATS[row["format"]]
-            )
+                b.blobs, export_id, path, content_type=writers.FORMATS[row["format"]],
+                on_part=lambda: progress(rows),
+            )  # fmt: skip
             async with b.pool.acquire() as conn:
                 finished = await queries.finish(
                     conn, export_id, token=token, rows_done=rows, sheets=sheets, file_key=key,
