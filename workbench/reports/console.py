@@ -29,6 +29,8 @@ STATE_LABELS = {"queued": "排队中", "building": "生成中", "ready": "已生
 def _size(n: int | None) -> str:
     if not n:
         return "—"
+    if n < 1024:
+        return "< 1 KB"
     return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
