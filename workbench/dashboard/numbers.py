@@ -190,9 +190,7 @@ async def view(
         days = survey_results.period(from_, to, tz=tz, now=now)
     except survey_results.BadPeriod as exc:
         raise BadPeriod(exc.detail) from None
-    scope_root = caller.scope_root
-    default = None if org_unit_id is None and scope_root is None else org_unit_id
-    unit = await queries.unit_in_scope(conn, default, scope_root)
+    unit = await queries.unit_in_scope(conn, org_unit_id, caller.scope_root)
     if unit is None:
         raise NotFound("org_unit")
     return View(
