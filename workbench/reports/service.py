@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,9 @@ async def request_rebuild(conn: Connection, *, caller: Caller, report_id: uuid.U
 # ---- building ---------------------------------------------------------------------------------
 
 
+Render = Callable[[builder.ReportData], Awaitable[builder.Pdf]]
+
+
 @dataclass(frozen=True, slots=True)
 class Builder:
     """What a build needs from the worker (or a test)."""
@@ -133,6 +137,7 @@ class Builder:
     vault: Vault
     tz: str
     bank_name: str
+    render: Render | None = None  # the PDF of the numbers; None: builder.build_pdf
 
     @classmethod
     def from_ctx(cls, ctx: dict[str, Any]) -> Builder:
@@ -185,7 +190,10 @@ async def build_next(b: Builder, *, wanted: uuid.UUID | None = None) -> Built | 
                 conn, b.vault, unit_id=row["org_unit_id"], month=row["month"], tz=b.tz,
                 now=datetime.now(UTC),
             )  # fmt: skip
-        pdf = await builder.build_pdf(data, bank_name=b.bank_name, tz=b.tz)
+        if b.render is not None:
+            pdf = await b.render(data)
+        else:
+            pdf = await builder.build_pdf(data, bank_name=b.bank_name, tz=b.tz)
         await b.blobs.put(key, pdf.data, content_type=CONTENT_TYPE)
     except Exception as exc:
         log.exception("a monthly report failed", extra={"report_id": str(row["id"])})

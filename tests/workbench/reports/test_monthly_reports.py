@@ -15,7 +15,7 @@ import asyncio
 import io
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,6 +133,12 @@ def _ctx(settings: Settings, pool: Any, blobs: Any) -> dict[str, Any]:
     return {"settings": settings, "pool": pool, "blobs": blobs}
 
 
+async def _quick_pdf(data: builder.ReportData) -> builder.Pdf:
+    """A stand-in for the layout (a second or two per report): the numbers are still read."""
+    assert data.rms
+    return builder.Pdf(data=f"%PDF-1.7 {data.unit_name}".encode(), pages=1)
+
+
 async def _row(pool: Any, report_id: Any) -> dict[str, Any]:
     async with pool.acquire() as conn:
         row = await conn.fetchrow("select * from monthly_reports where id = $1", report_id)
@@ -152,6 +158,8 @@ async def run(migrated: Servers) -> Run:
     pools = [await create_pool(settings.database_url, max_size=4) for _ in range(2)]
     stores = [LocalBlobStore(blob_dir) for _ in range(2)]
     ctxs = [_ctx(settings, p, s) for p, s in zip(pools, stores, strict=True)]
+    for ctx in ctxs:  # the schedule's builds without the layout; the rebuild lays out for real
+        ctx["report_builder"] = replace(service.Builder.from_ctx(ctx), render=_quick_pdf)
     try:
         # The schedule on two workers at once, twice: each branch's last month queued once
         # and built once (the run that queued builds; the other finds nothing to claim).
@@ -163,7 +171,6 @@ async def run(migrated: Servers) -> Run:
         async with pools[0].acquire() as conn:
             scheduled = [dict(r) for r in await conn.fetch("select * from monthly_reports")]
         first = next(r for r in scheduled if r["org_unit_id"] == unit("branch-east"))
-        pdf = (blob_dir / first["blob_key"]).read_bytes()
         # What the East Branch head's dashboard shows for that month.
         async with pools[0].acquire() as conn, conn.transaction(isolation="repeatable_read"):
             v = await numbers.view(
@@ -175,10 +182,12 @@ async def run(migrated: Servers) -> Run:
         # The branch head asks for it again: the new file replaces the old, the row stays one.
         async with pools[1].acquire() as conn, conn.transaction():
             await service.request_rebuild(conn, caller=BH_EAST, report_id=first["id"])
+        del ctxs[1]["report_builder"]
         started = time.perf_counter()
         assert await jobs.build_monthly_reports(ctxs[1], str(first["id"])) == 1
         seconds.append(time.perf_counter() - started)
         rebuilt = await _row(pools[0], first["id"])
+        pdf = (blob_dir / rebuilt["blob_key"]).read_bytes()
         async with pools[0].acquire() as conn:
             told = [
                 dict(r)
@@ -212,7 +221,9 @@ def test_the_schedule_twice_on_two_workers_makes_one_report_per_branch(run: Run)
     assert {(r["state"], r["builds"]) for r in rows} == {("ready", 1)}
     assert run.built_by_workers == [0, 0]  # nothing left waiting
     west = next(r for r in rows if r["org_unit_id"] == unit("branch-west"))
-    assert (run.blob_dir / west["blob_key"]).read_bytes()[:5] == b"%PDF-"
+    assert (
+        run.blob_dir / west["blob_key"]
+    ).read_bytes() == "%PDF-1.7 西城支行 West Branch".encode()
 
 
 def test_the_report_shows_the_branch_month_and_the_dashboards_numbers(run: Run) -> None:
@@ -226,8 +237,8 @@ def test_the_report_shows_the_branch_month_and_the_dashboards_numbers(run: Run) 
     for r in busy:
         row = next(line for line in lines if line.startswith(f"{r.rank} {r.name} "))
         assert f" {r.assigned} {r.done} {100 * r.completion_rate:.1f}% {r.overdue} " in row + " "
-    assert run.first["pages"] == len(pdfium.PdfDocument(run.pdf)) >= 2
-    assert run.first["size_bytes"] == len(run.pdf)
+    assert run.rebuilt["pages"] == len(pdfium.PdfDocument(run.pdf)) >= 2
+    assert run.rebuilt["size_bytes"] == len(run.pdf)
 
 
 def test_the_chinese_font_is_embedded_and_customers_are_masked(run: Run) -> None:
@@ -262,6 +273,6 @@ def test_a_rebuild_replaces_the_file_and_tells_the_branch_head(run: Run) -> None
         n["user_id"] != BH_WEST.user_id or "东城" not in n["body"] for n in run.notifications
     )
     print(
-        f"\nmonthly reports: 2 branches by the schedule {run.build_seconds[0]:.2f} s,"
-        f" one rebuild {run.build_seconds[1]:.2f} s"
+        f"\nmonthly reports: the schedule for 2 branches without layout"
+        f" {run.build_seconds[0]:.2f} s, one real build {run.build_seconds[1]:.2f} s"
     )
