@@ -62,6 +62,8 @@ class Run:
     queued_by_schedule: list[int]
     built_by_workers: list[int]
     pdf: bytes
+    failed: dict[str, Any]  # a report whose layout raised
+    failed_tries: list[int]
     first: dict[str, Any]  # East Branch's report after its first build
     rebuilt: dict[str, Any]  # the same after the rebuild
     rm_rows: list[numbers.RmRow]
@@ -133,6 +135,10 @@ def _ctx(settings: Settings, pool: Any, blobs: Any) -> dict[str, Any]:
     return {"settings": settings, "pool": pool, "blobs": blobs}
 
 
+async def _broken_pdf(data: builder.ReportData) -> builder.Pdf:
+    raise RuntimeError("the layout broke")
+
+
 async def _quick_pdf(data: builder.ReportData) -> builder.Pdf:
     """A stand-in for the layout (a second or two per report): the numbers are still read."""
     assert data.rms
@@ -171,6 +177,15 @@ async def run(migrated: Servers) -> Run:
         async with pools[0].acquire() as conn:
             scheduled = [dict(r) for r in await conn.fetch("select * from monthly_reports")]
         first = next(r for r in scheduled if r["org_unit_id"] == unit("branch-east"))
+
+        # A build that fails is marked so with its reason, and not taken again by itself.
+        async with pools[0].acquire() as conn, conn.transaction():
+            broken = await service.request_build(
+                conn, caller=BH_WEST, unit_id=unit("branch-west"), month=month.replace(month=1)
+            )
+        ctxs[0]["report_builder"] = replace(ctxs[0]["report_builder"], render=_broken_pdf)
+        tries = [await jobs.build_monthly_reports(ctxs[0]) for _ in range(2)]
+        failed = await _row(pools[0], broken["id"])
         # What the East Branch head's dashboard shows for that month.
         async with pools[0].acquire() as conn, conn.transaction(isolation="repeatable_read"):
             v = await numbers.view(
@@ -201,6 +216,7 @@ async def run(migrated: Servers) -> Run:
             await pool.close()
     return Run(
         settings=settings, blob_dir=blob_dir, month=month, rows_after_schedule=scheduled,
+        failed=failed, failed_tries=tries,
         queued_by_schedule=queued, built_by_workers=built, pdf=pdf, first=first,
         rebuilt=rebuilt, rm_rows=rm_rows, notifications=told, build_seconds=seconds,
     )  # fmt: skip
@@ -224,6 +240,13 @@ def test_the_schedule_twice_on_two_workers_makes_one_report_per_branch(run: Run)
     assert (
         run.blob_dir / west["blob_key"]
     ).read_bytes() == "%PDF-1.7 西城支行 West Branch".encode()
+
+
+def test_a_failed_build_says_why_and_is_not_retried_by_itself(run: Run) -> None:
+    assert run.failed["state"] == "failed"
+    assert run.failed["error"] == "生成失败（RuntimeError），请联系管理员后重新生成"
+    assert run.failed["blob_key"] is None
+    assert run.failed_tries == [1, 0]
 
 
 def test_the_report_shows_the_branch_month_and_the_dashboards_numbers(run: Run) -> None:
