@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
 from litestar.exceptions import ValidationException
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from workbench.console import Console, nav, visible_to
 from workbench.console.errors import error_page
@@ -452,7 +452,7 @@ async def rm_page(
     db: Db,
     caller: CurrentCaller,
     console: Console,
-    rm_id: uuid.UUID,
+    rm_id: FromPath[uuid.UUID],
     unit: Unit = None,
     from_: From = None,
     to: To = None,

@@ -195,7 +195,7 @@
             backgroundColor: COLORS.info, tension: 0.3, spanGaps: true, pointRadius: 3 },
           { label: "CSAT", data: data.csat, yAxisID: "y1", borderColor: COLORS.ok,
             backgroundColor: COLORS.ok, tension: 0.3, spanGaps: true, pointRadius: 3,
-            borderDash: [6, 4] },
+            pointStyle: "rectRot" },
         ],
       },
       options: options,

@@ -1,0 +1,148 @@
+"""A branch head's team dashboard in a real browser, on the demo bank: the charts drawn, the
+table sorted, a drill-down to one RM, the RM table downloaded as CSV and checked against
+GET /api/v1/team/progress, and the other branch nowhere. Screenshots at tablet and phone sizes go
+to tests/artifacts/console/ for a person to look at."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.console.browser import ARTIFACTS
+from tests.console.test_dashboard_pages import EAST_RMS, WEST_RMS, demo  # noqa: F401
+from tests.customers_data import headers_of
+from tests.tasks_data import unit
+from workbench.dashboard import chartjs
+
+pytestmark = [
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.skipif(not chartjs.available(), reason="chart.js is not vendored (pip install)"),
+]
+
+TABLET = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+# Per canvas of the page: how many of its pixels something was drawn on.
+DRAWN_PIXELS = """() => Array.from(document.querySelectorAll('.dash-chart canvas')).map((c) => {
+  if (!c.width || !c.height) return 0;
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i]) n++;
+  return n;
+})"""
+
+
+async def _screenshot(page: Any, name: str, size: dict[str, int]) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.set_viewport_size(size)
+    # Chart.js follows its boxes' new width on its own (a resize observer); now, not later.
+    await page.evaluate(
+        "Object.values((window.WorkbenchDashboard || {charts: {}}).charts).forEach(c => c.resize())"
+    )
+    await page.evaluate("new Promise(r => requestAnimationFrame(() => setTimeout(r, 450)))")
+    assert await page.evaluate(
+        "w => Array.from(document.querySelectorAll('.dash-chart canvas'))"
+        ".every(c => c.getBoundingClientRect().width <= w)",
+        size["width"],
+    )
+    # Nothing wider than a phone: wide tables scroll inside their own box.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+async def test_a_branch_head_reads_drills_down_and_downloads(
+    page: Any, sign_in: Any, make_client: Any
+) -> None:
+    from playwright.async_api import expect
+
+    await sign_in(page, "bh.east")
+    await page.get_by_role("navigation", name="主导航").get_by_role("link", name="团队看板").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("团队看板")
+    await expect(page.get_by_role("navigation", name="机构")).to_contain_text(
+        "东城支行 East Branch"
+    )
+
+    # Three charts, each with something drawn, and Chart.js behind each.
+    await page.wait_for_function(
+        "window.WorkbenchDashboard && Object.keys(window.WorkbenchDashboard.charts).length === 3"
+    )
+    await page.wait_for_function(f"({DRAWN_PIXELS})().every(n => n > 500)")
+    assert await page.evaluate(
+        "Array.from(document.querySelectorAll('.dash-chart canvas'))"
+        ".every(c => window.Chart.getChart(c) !== undefined)"
+    )
+
+    # The RM table: the East's four, ranked; a click on a header sorts it.
+    table = page.locator("table[data-sortable]").first
+    await expect(table.locator("tbody tr")).to_have_count(len(EAST_RMS))
+    await table.get_by_role("button", name="分配").click()
+    await expect(table.locator("th", has_text="分配")).to_have_attribute("aria-sort", "descending")
+    counts = [int(t) for t in await table.locator("tbody tr td:nth-child(4)").all_text_contents()]
+    assert counts == sorted(counts, reverse=True)
+    body = await page.locator("main").inner_text()
+    assert not any(name in body for name in WEST_RMS)
+    assert "西城" not in body
+
+    await _screenshot(page, "dashboard-tablet", TABLET)
+    await _screenshot(page, "dashboard-phone", PHONE)
+    await page.set_viewport_size({"width": 1440, "height": 900})
+
+    # The RM table as CSV, with the page's unit and period; rows as GET /team/progress.
+    async with page.expect_download() as download:
+        await (
+            page.get_by_role("group", name="导出客户经理完成情况")
+            .get_by_role("link", name="CSV")
+            .click()
+        )
+    saved = await (await download.value).path()
+    rows = list(csv.DictReader(io.StringIO(Path(saved).read_text(encoding="utf-8-sig"))))  # noqa: ASYNC240
+    period = {
+        "from": await page.locator('input[name="from"]').input_value(),
+        "to": await page.locator('input[name="to"]').input_value(),
+    }
+    client = await make_client()
+    bh = await headers_of(client, "bh.east")
+    api = await client.get(
+        "/api/v1/team/progress",
+        params={**period, "org_unit_id": str(unit("branch-east"))},
+        headers=bh,
+    )
+    assert api.status_code == 200, api.text
+    expected = {
+        r["rm_id"]: (r["name"], r["assigned"], r["done"], r["overdue"], r["completion_rate"])
+        for r in api.json()["rows"]
+    }
+    got = {
+        r["客户经理编号"]: (
+            r["客户经理"],
+            int(r["分配任务"]),
+            int(r["已完成"]),
+            int(r["逾期"]),
+            float(r["完成率"]),
+        )
+        for r in rows
+    }
+    assert got == expected
+    assert sorted(name for name, *_ in got.values()) == sorted(EAST_RMS)
+    assert sum(done for _, _, done, _, _ in got.values()) > 0
+
+    # Drill down: a team, then one RM with their tasks, shares and work orders.
+    await page.get_by_role("link", name="东城一组 East Team 1").first.click()
+    await expect(page.get_by_role("navigation", name="机构")).to_contain_text("东城一组")
+    await page.locator("table[data-sortable]").first.get_by_role("link", name="张伟").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("张伟")
+    await expect(page.get_by_role("heading", name="任务", exact=True)).to_be_visible()
+    await expect(page.get_by_role("heading", name="分享", exact=True)).to_be_visible()
+    await expect(page.locator('[data-kpi="rank"]')).to_contain_text("/ 2")
+    await _screenshot(page, "dashboard-rm-phone", PHONE)
+
+    # The West stays out of reach: its unit and its RMs answer "not found".
+    await page.goto(f"/console/dashboard?unit={unit('branch-west')}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("机构不存在")
+    await page.wait_for_load_state("networkidle")
