@@ -5,8 +5,12 @@ clear 422 page; customers only ever masked; every table links its CSV and XLSX e
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import shutil
+import tarfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,8 +28,6 @@ from workbench.seed import USERS, demo_customer_rows, seed_demo_customers, seed_
 from workbench.shares.demo import seed_demo_shares
 from workbench.surveys.demo import seed_demo_surveys
 from workbench.workorders.demo import seed_demo_work_orders
-
-pytestmark = pytest.mark.usefixtures("demo_bank")
 
 EAST_RMS = [u.name for u in USERS if u.unit.startswith("team-east")]
 WEST_RMS = [u.name for u in USERS if u.unit.startswith("team-west")]
@@ -195,3 +197,30 @@ async def test_an_admin_picks_any_unit(make_console: Any, monkeypatch: Any) -> N
     assert "<canvas" not in plain.text
     assert "chart.umd.js" not in plain.text
     assert "陈静" in plain.text  # the RM table is there
+
+
+def test_the_build_vendors_only_the_pinned_chart_js(tmp_path: Path, monkeypatch: Any) -> None:
+    """setup.py's step: a file in place is never fetched again; a tarball that is not the
+    pinned one (here: a local one, as offline builds use) writes nothing."""
+    monkeypatch.setenv(chartjs.TARBALL_ENV, str(tmp_path / "missing.tgz"))
+    empty = tmp_path / "vendor"
+    with pytest.raises(chartjs.VendorError):
+        chartjs.vendor(empty)  # it would have to fetch, and cannot
+    assert not empty.exists()
+
+    forged = tmp_path / "chart.js-4.5.1.tgz"
+    with tarfile.open(forged, "w:gz") as archive:
+        for member in chartjs.FILES:
+            info = tarfile.TarInfo(member)
+            info.size = 2
+            archive.addfile(info, io.BytesIO(b"//"))
+    monkeypatch.setenv(chartjs.TARBALL_ENV, str(forged))
+    with pytest.raises(chartjs.VendorError, match="as pinned"):
+        chartjs.vendor(empty)
+    assert not empty.exists()
+
+    if chartjs.in_place(chartjs.STATIC_VENDOR):  # as the project's install left it
+        placed = tmp_path / "placed"
+        shutil.copytree(chartjs.STATIC_VENDOR, placed)
+        assert chartjs.vendor(placed) is False  # the forged tarball is never looked at
+        assert chartjs.in_place(placed)

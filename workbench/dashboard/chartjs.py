@@ -71,12 +71,18 @@ def vendor(folder: Path = STATIC_VENDOR, *, say: Callable[[str], None] = print) 
     with tempfile.TemporaryDirectory(prefix="chartjs-") as tmp:
         local = os.environ.get(TARBALL_ENV)
         tarball = Path(local) if local else _npm_pack(Path(tmp))
-        data = tarball.read_bytes()
+        try:
+            data = tarball.read_bytes()
+        except OSError as exc:
+            raise VendorError(f"cannot read {tarball}: {exc.strerror}") from exc
         if integrity_of(data) != INTEGRITY:
             raise VendorError(
                 f"{tarball.name} is not chart.js {VERSION} as pinned (integrity {INTEGRITY})"
             )
-        files = _extract(tarball)
+        try:
+            files = _extract(tarball)
+        except (OSError, tarfile.TarError) as exc:
+            raise VendorError(f"cannot read {tarball.name}: {exc}") from exc
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         part = folder / f".{name}.part"
