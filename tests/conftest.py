@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -37,14 +37,41 @@ from workbench.settings import DataKey, JwtKey, Settings
 RUN_ID = uuid.uuid4().hex[:10]
 
 
+_SHARED: dict[str, Any] = {}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """A terminated run (CI timeout, Ctrl-C from a supervisor) still tears down: SIGTERM becomes
-    KeyboardInterrupt, so the session fixtures stop the embedded servers and drop the database."""
+    KeyboardInterrupt, so the session fixtures stop the embedded servers and drop the database.
+
+    Run in parallel (pytest-xdist, `-n`), the controller starts the embedded servers once, before
+    the workers, and hands them their addresses in DATABASE_URL/REDIS_URL: each worker then makes
+    its own database and Redis prefix on them as with local servers (two embedded PostgreSQL
+    servers started at the same moment by root race on their folders' owner)."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    parallel = (getattr(config.option, "numprocesses", None) or 0) != 0
+    if parallel and not hasattr(config, "workerinput") and not _local_servers():
+        tmp = tempfile.TemporaryDirectory(prefix="workbench-test-")
+        embedded = EmbeddedServers(Path(tmp.name), persist=False)
+        os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = embedded.start()
+        _SHARED.update(embedded=embedded, tmp=tmp)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if embedded := _SHARED.pop("embedded", None):
+        embedded.stop()
+        _SHARED.pop("tmp").cleanup()
+        del os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
+
+
+def _local_servers() -> bool:
+    """Whether DATABASE_URL and REDIS_URL name servers that answer."""
+    env_db, env_redis = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    return bool(env_db and env_redis and _reachable(env_db, 5432) and _reachable(env_redis, 6379))
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,9 @@ class Servers:
 
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
+    socket_dir = parse_qs(parts.query).get("host", [""])[0]
+    if socket_dir.startswith("/"):  # a Unix socket (the embedded PostgreSQL's)
+        return Path(socket_dir, f".s.PGSQL.{parts.port or default_port}").exists()
     try:
         with socket.create_connection(
             (parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1
@@ -73,11 +103,10 @@ def with_database(url: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
-    env_db, env_redis = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     embedded: EmbeddedServers | None = None
     tmp: tempfile.TemporaryDirectory[str] | None = None
-    if env_db and env_redis and _reachable(env_db, 5432) and _reachable(env_redis, 6379):
-        admin_url, redis_url = env_db, env_redis
+    if _local_servers():
+        admin_url, redis_url = os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
     else:
         tmp = tempfile.TemporaryDirectory(prefix="workbench-test-")
         embedded = EmbeddedServers(Path(tmp.name), persist=False)
