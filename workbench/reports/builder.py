@@ -38,7 +38,8 @@ FUNNEL_STEPS = (
     ("clicked", "点击"),
     ("converted", "转化"),
 )
-MAX_RMS = 60  # rows of the per-RM table and chart (a branch has a few dozen RMs)
+MAX_RMS = 500  # rows of the per-RM table (a large branch has 200 RMs)
+CHART_RMS = 30  # bars of the per-RM chart, in rank order
 MAX_FUNNEL_ROWS = 20
 
 
@@ -201,8 +202,10 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
             for r in data.rms[:MAX_RMS]
         ],
         "more_rms": max(len(data.rms) - MAX_RMS, 0),
+        "chart_rms": min(len(data.rms), CHART_RMS),
+        "all_rms": len(data.rms),
         "rm_chart": charts.bars(
-            [charts.BarGroup(r.name, (r.done, r.overdue)) for r in data.rms[:MAX_RMS]],
+            [charts.BarGroup(r.name, (r.done, r.overdue)) for r in data.rms[:CHART_RMS]],
             [charts.Series("完成", charts.BLUE), charts.Series("逾期", charts.RED)],
             title="各客户经理完成与逾期任务数",
         ),

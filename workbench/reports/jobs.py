@@ -3,6 +3,7 @@ the builds (every minute, and woken by a request from the console)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -17,30 +18,52 @@ from workbench.reports import service
 log = logging.getLogger("workbench.reports.jobs")
 BUILD_JOB = "build_monthly_reports"
 RUN_SECONDS = 240  # a run stops taking reports after this (job timeout 300 s); the next goes on
+FAN_OUT = 4  # build jobs queued when the schedule queues reports (spread over the workers)
 
 
 async def queue_monthly_reports(ctx: dict[str, Any]) -> int:
     """Hourly: from 01:30 bank time on the 1st, queue last month's report of every branch that
-    has none (idempotent), then build what waits."""
+    has none (idempotent), then have them built: by up to FAN_OUT build jobs, which any worker
+    may take (without the arq queue at hand, here and now)."""
     settings = ctx["settings"]
+    now = datetime.now(UTC)
     async with ctx["pool"].acquire() as conn, conn.transaction():
-        queued = await service.queue_previous_month(
-            conn, tz=settings.bank_timezone, now=datetime.now(UTC)
-        )
-    if queued:
-        log.info("monthly reports queued", extra={"count": queued})
+        queued = await service.queue_previous_month(conn, tz=settings.bank_timezone, now=now)
+    if not queued:
+        return 0
+    log.info("monthly reports queued", extra={"count": queued})
+    redis = ctx.get("redis")
+    if redis is None:
         await build_monthly_reports(ctx)
+        return queued
+    for n in range(min(queued, FAN_OUT)):
+        try:
+            await redis.enqueue_job(
+                BUILD_JOB, _job_id=f"{settings.redis_prefix}monthly-reports:{now:%Y%m%d%H}:{n}"
+            )
+        except (RedisError, OSError) as exc:  # the build job of the next minute takes them
+            log.warning("could not queue the report builds: %s", type(exc).__name__)
+            break
     return queued
 
 
 async def build_monthly_reports(ctx: dict[str, Any], report_id: str | None = None) -> int:
     """Build waiting reports (this one first, then any) until none waits or the run has used
-    its time; returns how many were built (ready or failed)."""
+    its time; returns how many were built (ready or failed). One build at a time per worker
+    process (the layout takes a core): a run waiting for its turn holds no claim."""
     b = ctx.get("report_builder") or service.Builder.from_ctx(ctx)
+    turn: asyncio.Lock = ctx.setdefault("report_turn", asyncio.Lock())
     wanted = uuid.UUID(report_id) if report_id else None
     handled, stop_at = 0, time.monotonic() + ctx.get("report_run_seconds", RUN_SECONDS)
-    while time.monotonic() < stop_at:
-        built = await service.build_next(b, wanted=wanted)
+    while (left := stop_at - time.monotonic()) > 0:
+        try:
+            await asyncio.wait_for(turn.acquire(), left)
+        except TimeoutError:
+            break
+        try:
+            built = await service.build_next(b, wanted=wanted)
+        finally:
+            turn.release()
         if built is None:
             if wanted is None:
                 break

@@ -60,6 +60,7 @@ class Run:
     month: date  # last bank month: the one the schedule builds
     rows_after_schedule: list[dict[str, Any]]
     queued_by_schedule: list[int]
+    build_jobs: list[tuple[str, str]]
     built_by_workers: list[int]
     pdf: bytes
     failed: dict[str, Any]  # a report whose layout raised
@@ -131,8 +132,18 @@ async def _seed(settings: Settings, month_start: datetime) -> None:
         await conn.close()
 
 
+class Queue:
+    """The arq queue a worker's ctx has, as far as the schedule uses it."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, str]] = []
+
+    async def enqueue_job(self, name: str, *args: Any, _job_id: str) -> None:
+        self.jobs.append((name, _job_id))
+
+
 def _ctx(settings: Settings, pool: Any, blobs: Any) -> dict[str, Any]:
-    return {"settings": settings, "pool": pool, "blobs": blobs}
+    return {"settings": settings, "pool": pool, "blobs": blobs, "redis": Queue()}
 
 
 async def _broken_pdf(data: builder.ReportData) -> builder.Pdf:
@@ -167,12 +178,13 @@ async def run(migrated: Servers) -> Run:
     for ctx in ctxs:  # the schedule's builds without the layout; the rebuild lays out for real
         ctx["report_builder"] = replace(service.Builder.from_ctx(ctx), render=_quick_pdf)
     try:
-        # The schedule on two workers at once, twice: each branch's last month queued once
-        # and built once (the run that queued builds; the other finds nothing to claim).
+        # The schedule on two workers at once, twice: each branch's last month queued once,
+        # build jobs queued for them, and each built once by the two workers' runs.
         started = time.perf_counter()
         queued = list(await asyncio.gather(*(jobs.queue_monthly_reports(c) for c in ctxs)))
         seconds = [time.perf_counter() - started]
         queued += await asyncio.gather(*(jobs.queue_monthly_reports(c) for c in ctxs))
+        build_jobs = [job for c in ctxs for job in c["redis"].jobs]
         built = list(await asyncio.gather(*(jobs.build_monthly_reports(c) for c in ctxs)))
         async with pools[0].acquire() as conn:
             scheduled = [dict(r) for r in await conn.fetch("select * from monthly_reports")]
@@ -216,9 +228,9 @@ async def run(migrated: Servers) -> Run:
             await pool.close()
     return Run(
         settings=settings, blob_dir=blob_dir, month=month, rows_after_schedule=scheduled,
-        failed=failed, failed_tries=tries,
-        queued_by_schedule=queued, built_by_workers=built, pdf=pdf, first=first,
-        rebuilt=rebuilt, rm_rows=rm_rows, notifications=told, build_seconds=seconds,
+        failed=failed, failed_tries=tries, queued_by_schedule=queued, build_jobs=build_jobs,
+        built_by_workers=built, pdf=pdf, first=first, rebuilt=rebuilt, rm_rows=rm_rows,
+        notifications=told, build_seconds=seconds,
     )  # fmt: skip
 
 
@@ -235,7 +247,8 @@ def test_the_schedule_twice_on_two_workers_makes_one_report_per_branch(run: Run)
     assert {r["month"] for r in rows} == {run.month}
     assert sum(run.queued_by_schedule) == 2
     assert {(r["state"], r["builds"]) for r in rows} == {("ready", 1)}
-    assert run.built_by_workers == [0, 0]  # nothing left waiting
+    assert [name for name, _ in run.build_jobs] == [jobs.BUILD_JOB] * 2
+    assert sum(run.built_by_workers) == 2
     west = next(r for r in rows if r["org_unit_id"] == unit("branch-west"))
     assert (
         run.blob_dir / west["blob_key"]
