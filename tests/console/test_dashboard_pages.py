@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import shutil
 import tarfile
@@ -22,6 +23,7 @@ from tests.workbench.workorders.wo_setup import restore_root_causes
 from workbench.brochures import demo as brochure_demo
 from workbench.brochures.demo import seed_demo_brochures
 from workbench.dashboard import chartjs
+from workbench.dashboard import console as dashboard_console
 from workbench.db import use_json_codecs
 from workbench.security.vault import Vault
 from workbench.seed import USERS, demo_customer_rows, seed_demo_customers, seed_demo_tasks
@@ -188,6 +190,21 @@ async def test_an_admin_picks_any_unit(make_console: Any, monkeypatch: Any) -> N
     other = await make_console()
     await signed_in(other, "marketing")
     assert (await other.get("/console/dashboard")).status_code == 404
+
+    # A large unit: its child units to pick from a list, its best and last RMs in the chart.
+    monkeypatch.setattr(dashboard_console, "CHILD_CHIPS", 1)
+    monkeypatch.setattr(dashboard_console, "CHART_RMS", 4)
+    large = await console.get("/console/dashboard")
+    assert f'<option value="{unit("branch-west")}">西城支行 West Branch</option>' in large.text
+    data = re.search(r'id="dashboard-data">(.*?)</script>', large.text)
+    assert data is not None
+    drawn = json.loads(data.group(1))["rms"]["labels"]
+    table = re.findall(
+        r'class="dash-name" href="/console/dashboard/rms/[^"]+">([^<]+)<', large.text
+    )
+    assert len(table) == 8
+    assert drawn == table[:2] + table[-2:]
+    assert "图中为排名前 2 位和后 2 位，表格列出全部 8 位" in large.text
 
     # Without the chart library (a build that could not vendor it): every table and a note.
     monkeypatch.setattr(chartjs, "available", lambda *a, **k: False)

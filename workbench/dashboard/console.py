@@ -46,7 +46,8 @@ EXPORTED = (
     "tasks",
 )
 REPORTS_PATH = "/console/reports"
-CHART_RMS = 100  # RMs drawn in the bar chart (the table lists every one)
+CHART_RMS = 30  # RMs drawn in the bar chart: the best and the last 15 (the table has all)
+CHILD_CHIPS = 12  # more child units than this: a list to pick from instead of chips
 
 Unit = Annotated[str | None, QueryParameter(name="unit", required=False)]
 From = Annotated[str | None, QueryParameter(name="from", required=False)]
@@ -307,7 +308,8 @@ def _rm_rows(
 
 
 def _chart_rms(rows: list[numbers.RmRow]) -> dict[str, Any]:
-    drawn = rows[:CHART_RMS]
+    """The bar chart's data: every RM, or for a large unit the best and the last ones."""
+    drawn = rows if len(rows) <= CHART_RMS else rows[: CHART_RMS // 2] + rows[-CHART_RMS // 2 :]
     return {
         "labels": [r.name for r in drawn],
         "done": [r.done for r in drawn],
@@ -405,6 +407,7 @@ async def dashboard_page(
             },
             "rms": _rm_rows(rms, wo_counts, v),
             "rms_in_chart": min(len(rms), CHART_RMS),
+            "child_chips": len(children) <= CHILD_CHIPS,
             "teams": [
                 {
                     "row": t,
