@@ -27,9 +27,12 @@
   }
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.status === 404) return "gone"; // expired or signed in as someone else: stop
+        return r.ok ? r.json() : null;
+      })
       .then(function (status) {
-        if (status && show(status)) return;
+        if (status === "gone" || (status && show(status))) return;
         window.setTimeout(poll, 2000);
       })
       .catch(function () { window.setTimeout(poll, 5000); });
