@@ -39,7 +39,7 @@ FUNNEL_STEPS = (
     ("converted", "转化"),
 )
 MAX_RMS = 500  # rows of the per-RM table (a large branch has 200 RMs)
-CHART_RMS = 30  # bars of the per-RM chart, in rank order
+CHART_RMS = 20  # bars of the per-RM chart, in rank order (fits the first page)
 MAX_FUNNEL_ROWS = 20
 
 

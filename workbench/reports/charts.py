@@ -82,7 +82,8 @@ def bars(
     groups: Sequence[BarGroup], series: Sequence[Series], *, title: str, width: float = 700
 ) -> Markup:
     """One row per group (an RM), a bar per series (done, overdue) on one count scale."""
-    label_w, right, top, bar_h, gap = 130.0, 40.0, 28.0, 9.0, 8.0
+    label_w, right, top = 130.0, 40.0, 28.0
+    bar_h, gap = (9.0, 8.0) if len(groups) <= 10 else (6.0, 4.0)  # many RMs: thinner rows
     row_h = bar_h * len(series) + gap
     height = top + row_h * max(len(groups), 1) + 22
     top_value = nice_max(max((v for g in groups for v in g.values), default=0))
@@ -96,14 +97,15 @@ def bars(
                           fill=MUTED))  # fmt: skip
     for i, group in enumerate(groups):
         y = top + i * row_h
-        body.append(_text(label_w - 8, y + row_h / 2 + 1, _short(group.label, 9), size=10,
-                          anchor="end"))  # fmt: skip
+        body.append(_text(label_w - 8, y + row_h / 2 + 1, _short(group.label, 9),
+                          size=10 if bar_h > 6 else 8, anchor="end"))  # fmt: skip
         for j, (value, s) in enumerate(zip(group.values, series, strict=True)):
             w = plot_w * value / top_value
             by = y + j * bar_h
             body.append(f'<rect x="{label_w:.1f}" y="{by:.1f}" width="{max(w, 0.5):.1f}" '
                         f'height="{bar_h - 1.5:.1f}" rx="1.5" fill="{s.color}"/>')  # fmt: skip
-            body.append(_text(label_w + w + 4, by + bar_h - 2.5, str(value), size=8, fill=MUTED))
+            body.append(_text(label_w + w + 4, by + bar_h - 1, str(value),
+                              size=8 if bar_h > 6 else 6, fill=MUTED))  # fmt: skip
     if not groups:
         body.append(_text(width / 2, top + 10, "本月没有数据", anchor="middle", fill=MUTED))
     return _svg(width, height, body, title)
