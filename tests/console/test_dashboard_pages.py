@@ -135,6 +135,17 @@ async def test_a_branch_head_sees_their_branch_and_drills_down(make_console: Any
     assert f"table=rm_shares&amp;format=csv&amp;unit={unit('branch-east')}" in rm.text
     assert f"rm={user('rm01')}" in rm.text
     assert_masked(rm.text)
+    # Its shares' CSV link answers the file: one row per share in the page's table (the same
+    # period and RM), customers masked there too.
+    link = re.search(r'href="(/console/exports/new\?table=rm_shares&amp;format=csv[^"]*)"', rm.text)
+    assert link is not None
+    csv_file = await console.get(link.group(1).replace("&amp;", "&"))
+    assert csv_file.status_code == 200, csv_file.text
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    lines = csv_file.content.decode("utf-8-sig").splitlines()
+    shares = rm.text[rm.text.index('id="shares-title"') : rm.text.index('id="wo-title"')]
+    assert len(lines) == shares.count("<tr>")  # the header and a row per share
+    assert_masked(csv_file.content.decode("utf-8-sig"))
 
     # Outside the subtree: 404 pages, by unit and by RM (also through another unit's id).
     for params in ({"unit": str(unit("branch-west"))}, {"unit": str(unit("head-office"))},
