@@ -166,8 +166,9 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, bank: Ban
 
     started = time.perf_counter()
     per_rm = args.tasks_per_week * args.weeks
-    # A year's history: older tasks mostly done (some cancelled, expired, a few left open),
-    # the last 30 days less finished (more open, some overdue), tasks not yet due open.
+    # A year's history: older tasks mostly done (each RM their own diligence, 80-92 %), some
+    # cancelled or expired, 0.5 % left open; of the last 30 days' a tenth still open past their
+    # due time (overdue); tasks not yet due open.
     await conn.execute(
         """
         insert into tasks (id, template_id, template_version, assignee_id, customer_id, title,
@@ -181,25 +182,26 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, bank: Ban
                case when g.status = 'cancelled' then g.finished end,
                case when g.status = 'expired' then g.created + interval '16 days' end,
                g.created, g.created
-          from (select r.id, c.created, c.p,
+          from (select r.id, c.created,
                        r.customers[1 + floor(random() * array_length(r.customers, 1))::int]
                            as customer,
                        c.created + random() * interval '60 hours' as finished,
                        case when c.created + interval '48 hours' > now()
                                  then case when c.p < 0.5 then 'pending' else 'in_progress' end
                             when c.created > now() - interval '30 days'
-                                 then case when c.p < 0.80 then 'done'
-                                           when c.p < 0.87 then 'cancelled'
+                                 then case when c.p < c.diligence - 0.08 then 'done'
+                                           when c.p < 0.90 then 'cancelled'
                                            else 'pending' end
-                            else case when c.p < 0.88 then 'done'
-                                      when c.p < 0.95 then 'cancelled'
-                                      when c.p < 0.995 then 'expired'
-                                      else 'pending' end
+                            when c.stale < 0.005 then 'pending'
+                            else case when c.p < c.diligence then 'done'
+                                      when c.p < 0.96 then 'cancelled'
+                                      else 'expired' end
                        end as status
                   from bench_rms r
                  cross join lateral (
                      select now() - random() * make_interval(days => $3 * 7) as created,
-                            random() * (0.9 + 0.2 * (r.n % 7) / 6.0) as p
+                            random() as p, random() as stale,
+                            0.80 + 0.12 * (r.n % 7) / 6.0 as diligence
                        from generate_series(1, $2) where r.id is not null) c) g
         """,
         bank.template, per_rm, args.weeks,

@@ -12,6 +12,7 @@ called); NPS and CSAT are the survey rollups read with the survey results' own `
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -217,10 +218,27 @@ def _ranks(rates: list[float]) -> list[int]:
     return [first[r] for r in rates]
 
 
+# The per-RM counts of the latest views, by (backend, transaction start, view): a page asks
+# for the RMs and their teams in one transaction, and both read the same counts once.
+_COUNTS: OrderedDict[tuple[int, datetime, View], list[Any]] = OrderedDict()
+_COUNTS_KEPT = 32
+
+
+async def _rm_counts(conn: Connection, v: View) -> list[Any]:
+    """`queries.rm_counts` of the view, read once per transaction."""
+    key = (*await queries.transaction_marker(conn), v)
+    rows = _COUNTS.get(key)
+    if rows is None:
+        rows = await queries.rm_counts(conn, root=v.org_unit_id, start=v.start, end=v.end)
+        _COUNTS[key] = rows
+        while len(_COUNTS) > _COUNTS_KEPT:
+            _COUNTS.popitem(last=False)
+    return rows
+
+
 async def rm_progress(conn: Connection, v: View) -> list[RmRow]:
     """Every RM of the subtree (also those with nothing assigned), best rank first."""
-    rows = await queries.rm_counts(conn, root=v.org_unit_id, start=v.start, end=v.end)
-    return _rm_rows(rows)
+    return _rm_rows(await _rm_counts(conn, v))
 
 
 def _rm_rows(rows: list[Any]) -> list[RmRow]:
@@ -248,7 +266,7 @@ async def teams(conn: Connection, v: View) -> list[TeamRow]:
     kids = await queries.children(conn, v.org_unit_id)
     if not kids:
         return []
-    rows = await queries.rm_counts(conn, root=v.org_unit_id, start=v.start, end=v.end)
+    rows = await _rm_counts(conn, v)
     sums = {k["id"]: [0, 0, 0, 0] for k in kids}
     for r in rows:
         for k in kids:

@@ -70,14 +70,20 @@ _RM_COUNTS = f"""
                    and t.created_at >= (select full_end from bounds) and t.created_at < $3) e
          group by e.assignee_id
     ),
-    overdue as (
-        select t.assignee_id, count(*) as overdue
+    -- Open tasks past their due time, from the partial index on open tasks (their number is
+    -- small, a year of tasks is not): materialized, so no plan scans the RMs' every task.
+    open_overdue as materialized (
+        select t.assignee_id, t.created_at
           from tasks t
          where t.assignee_id = any(array(select id from rms))
            and t.status in {OPEN_TASK}
            and coalesce(t.due_at, 'infinity') < now()
-           and t.created_at >= $2 and t.created_at < $3
-         group by t.assignee_id
+    ),
+    overdue as (
+        select o.assignee_id, count(*) as overdue
+          from open_overdue o
+         where o.created_at >= $2 and o.created_at < $3
+         group by o.assignee_id
     ),
     counts as (
         select r.id as rm_id, r.name, r.org_unit_id,
@@ -115,6 +121,13 @@ async def unit_in_scope(
 
 
 # ---- task progress ---------------------------------------------------------------------------
+
+
+async def transaction_marker(conn: Connection) -> tuple[int, datetime]:
+    """(backend pid, transaction start): the same for every statement of one transaction."""
+    row = await conn.fetchrow("select pg_backend_pid() as pid, now() as started")
+    assert row is not None
+    return row["pid"], row["started"]
 
 
 async def rm_counts(
@@ -176,6 +189,10 @@ async def children(conn: Connection, parent_id: uuid.UUID) -> list[Record]:
     )
 
 
+# The Monday of a date's week (1900-01-01 was a Monday), in integer arithmetic on dates.
+_MONDAY = "(date '1900-01-01' + ({0} - date '1900-01-01') / 7 * 7)"
+
+
 async def weekly_counts(
     conn: Connection, *, root: uuid.UUID, first_day: date, end_day: date
 ) -> list[Record]:
@@ -185,19 +202,27 @@ async def weekly_counts(
     return await conn.fetch(
         f"""
         with rms as ({_RMS}),
-        days as (
-            select date_trunc('week', d.day)::date as week_start,
-                   sum(d.assigned)::bigint as assigned, sum(d.done)::bigint as done
+        -- Per RM and week first: the rollup's index is in (RM, day) order, so the RMs' weeks
+        -- come out of it grouped, and only RMs x weeks rows are summed up by week.
+        rm_weeks as (
+            select d.assignee_id, {_MONDAY.format("d.day")} as week_start,
+                   sum(d.assigned) as assigned, sum(d.done) as done
               from dashboard_task_days d
              where d.assignee_id = any(array(select id from rms))
                and d.day >= $2 and d.day < $3
-             group by 1
+             group by d.assignee_id, 2
+        ),
+        days as (
+            select p.week_start, sum(p.assigned)::bigint as assigned, sum(p.done)::bigint as done
+              from rm_weeks p
+             group by p.week_start
         )
-        select w.week_start::date as week_start,
-               coalesce(d.assigned, 0)::bigint as assigned, coalesce(d.done, 0)::bigint as done
-          from generate_series(date_trunc('week', $2::date), ($3::date - 1)::timestamp,
-                               interval '1 week') as w (week_start)
-          left join days d on d.week_start = w.week_start::date
+        select w.week_start, coalesce(d.assigned, 0)::bigint as assigned,
+               coalesce(d.done, 0)::bigint as done
+          from (select {_MONDAY.format("$2::date")} + 7 * n as week_start
+                  from generate_series(0, ($3::date - 1 - {_MONDAY.format("$2::date")}) / 7) n
+               ) w
+          left join days d on d.week_start = w.week_start
          order by 1
         """,
         root,
@@ -245,8 +270,8 @@ async def satisfaction_counts(
     (week_start, survey_id, question_key, value, count) of the (survey, question) pairs
     (`question_survey_ids[i]`, `question_keys[i]`)."""
     responded = await conn.fetch(
-        """
-        select date_trunc('week', t.day)::date as week_start, sum(t.responded)::bigint as responded
+        f"""
+        select {_MONDAY.format("t.day")} as week_start, sum(t.responded)::bigint as responded
           from survey_tallies t
          where t.survey_id = any($4::uuid[]) and t.org_unit_id = $1
            and t.day >= $2 and t.day < $3
@@ -258,8 +283,8 @@ async def satisfaction_counts(
         survey_ids,
     )
     values = await conn.fetch(
-        """
-        select date_trunc('week', t.day)::date as week_start, t.survey_id, t.question_key,
+        f"""
+        select {_MONDAY.format("t.day")} as week_start, t.survey_id, t.question_key,
                t.value, sum(t.count)::bigint as count
           from unnest($4::uuid[], $5::text[]) as k (survey_id, question_key)
           join survey_value_tallies t
@@ -280,40 +305,52 @@ async def low_scores(
     conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime, limit: int
 ) -> list[Record]:
     """Scores of nps (≤ 6) and rating (≤ 2) questions in responses of the subtree submitted in
-    [start, end), newest first, with what showing them needs."""
+    [start, end), newest first (the newest `limit` such responses), with what showing them
+    needs. Each unit's responses are read newest first from its index and only until `limit`
+    low ones are found, so a year costs what a day does."""
     return await conn.fetch(
         """
-        with latest as (
-            select r.* from survey_responses r
-             where r.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
-               and r.submitted_at >= $2 and r.submitted_at < $3
-               and exists (
-                   select from survey_versions v, jsonb_array_elements(v.questions) q
-                    where v.survey_id = r.survey_id and v.version = r.version
-                      and jsonb_typeof(r.answers -> (q ->> 'key')) = 'number'
-                      and ((q ->> 'type' = 'nps' and (r.answers ->> (q ->> 'key'))::int <= 6)
-                           or (q ->> 'type' = 'rating'
-                               and (r.answers ->> (q ->> 'key'))::int <= 2)))
+        with low_keys as materialized (
+            select v.survey_id, v.version, x.q ->> 'key' as key, x.q ->> 'type' as scale,
+                   x.q ->> 'text' as label, x.ord,
+                   case x.q ->> 'type' when 'nps' then 6 else 2 end as highest
+              from survey_versions v
+             cross join lateral jsonb_array_elements(v.questions) with ordinality as x (q, ord)
+             where x.q ->> 'type' in ('nps', 'rating')
+        ),
+        latest as (
+            select r.*
+              from (select s.id from org_subtree($1) s(id)) u
+             cross join lateral (
+                 select r.id, r.survey_id, r.version, r.answers, r.submitted_at, r.customer_id,
+                        r.rm_id
+                   from survey_responses r
+                  where r.org_unit_id = u.id
+                    and r.submitted_at >= $2 and r.submitted_at < $3
+                    and exists (select from low_keys k
+                                 where k.survey_id = r.survey_id and k.version = r.version
+                                   and jsonb_typeof(r.answers -> k.key) = 'number'
+                                   and (r.answers ->> k.key)::numeric <= k.highest)
+                  order by r.submitted_at desc, r.id desc
+                  limit $4) r
              order by r.submitted_at desc, r.id desc
              limit $4
         )
         select r.id as response_id, r.submitted_at, s.title as survey_title,
-               x.q ->> 'text' as question_label, (r.answers ->> (x.q ->> 'key'))::int as score,
-               x.q ->> 'type' as scale, r.customer_id, c.external_id, c.name_enc,
+               k.label as question_label, (r.answers ->> k.key)::numeric::int as score,
+               k.scale, r.customer_id, c.external_id, c.name_enc,
                coalesce(u.name, '') as rm_name, w.id as work_order_id
           from latest r
+          join low_keys k on k.survey_id = r.survey_id and k.version = r.version
+                         and jsonb_typeof(r.answers -> k.key) = 'number'
+                         and (r.answers ->> k.key)::numeric <= k.highest
           join surveys s on s.id = r.survey_id
-          join survey_versions v on v.survey_id = r.survey_id and v.version = r.version
-          cross join lateral jsonb_array_elements(v.questions) with ordinality as x (q, ord)
           left join users u on u.id = r.rm_id
           left join customers c
             on c.id = r.customer_id
            and c.owner_id = any(array(select o.id from subtree_users($1) o(id)))
           left join work_orders w on w.response_id = r.id
-         where jsonb_typeof(r.answers -> (x.q ->> 'key')) = 'number'
-           and ((x.q ->> 'type' = 'nps' and (r.answers ->> (x.q ->> 'key'))::int <= 6)
-                or (x.q ->> 'type' = 'rating' and (r.answers ->> (x.q ->> 'key'))::int <= 2))
-         order by r.submitted_at desc, r.id desc, x.ord
+         order by r.submitted_at desc, r.id desc, k.ord
         """,
         root,
         start,
