@@ -78,6 +78,13 @@ async def test_a_branch_head_lists_and_downloads_only_their_branchs_reports(
     everything = console_page(await admin.get(f"{LIST}?before=2026-11"), 200)
     assert f"{LIST}/{east}.pdf" in everything
     assert f"{LIST}/{west}.pdf" in everything
+    west_only = console_page(
+        await admin.get(f"{LIST}?unit={unit('branch-west')}&before=2026-11"), 200
+    )
+    assert f"{LIST}/{west}.pdf" in west_only
+    assert f"{LIST}/{east}.pdf" not in west_only
+    assert f'value="{unit("branch-east")}"' in west_only  # still in the build form
+    assert (await admin.get(f"{LIST}?unit={unit('team-west-1')}")).status_code == 404
 
 
 async def test_a_branch_head_rebuilds_a_report_and_builds_any_month(

@@ -70,7 +70,7 @@ async def report_list(
     months = []
     for month in listed.months:
         rows = []
-        for b in listed.branches:
+        for b in listed.shown:
             r = listed.reports.get((b["id"], month))
             rows.append(
                 {

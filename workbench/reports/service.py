@@ -252,7 +252,8 @@ async def _tell_branch_heads(conn: Connection, done: q.Record, *, unit_name: str
 @dataclass(frozen=True, slots=True)
 class Listing:
     months: list[date]
-    branches: list[q.Record]
+    branches: list[q.Record]  # every branch the caller may see (the forms)
+    shown: list[q.Record]  # those listed (one when filtered)
     reports: dict[tuple[uuid.UUID, date], q.Record]
     older: date | None  # the `before` of the next page
 
@@ -275,18 +276,20 @@ async def listing(
     tz: str,
     now: datetime,
     count: int = 6,
+    many: int = 20,
 ) -> Listing:
     """Months × branches of the caller's subtree (or one branch of it) with their reports:
     the `count` months before `before` (default: up to last month, with this month when it has
-    a report)."""
+    a report); one month a page when more than `many` branches are listed (an admin's bank)."""
     branches = await q.branches(conn, scope=caller.scope_root)
+    shown = branches
     if unit_id is not None:
-        branches = [b for b in branches if b["id"] == unit_id]
-        if not branches:
+        shown = [b for b in branches if b["id"] == unit_id]
+        if not shown:
             raise NotFound("org_unit")
     this_month = bank_today(tz, now).replace(day=1)
     newest = builder.previous_month(before) if before else builder.previous_month(this_month)
-    months = months_before(newest, count)
+    months = months_before(newest, count if len(shown) <= many else 1)
     if before is None:
         months.insert(0, this_month)
     rows = await q.listing(conn, scope=caller.scope_root, months=months, unit_id=unit_id)
@@ -297,6 +300,7 @@ async def listing(
     return Listing(
         months=months,
         branches=branches,
+        shown=shown,
         reports=reports,
         older=oldest if oldest > FIRST_MONTH else None,
     )
