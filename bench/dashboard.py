@@ -230,8 +230,9 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, bank: Ban
         select s.id, 'v' || v.i, s.created_at + interval '1 hour', s.created_at + interval '1 hour',
                (random() * 40000)::bigint,
                case when random() < 0.2 then s.created_at + interval '2 hours' end
-          from shares s cross join lateral generate_series(1, floor(random() * 4)::int) v(i)
-         where s.id is not null
+          from shares s
+         cross join lateral generate_series(1, floor(random() * 4)::int
+                                               + (s.created_at is null)::int) v(i)
         """
     )
     shares = SHARES_PER_WEEK * args.weeks * len(members)
