@@ -46,7 +46,7 @@ async def test_the_branch_head_downloads_last_months_report(
     await expect(rows.first).to_contain_text("东城支行")
     await expect(rows.first).to_contain_text("已生成")
     await expect(page.locator("main")).not_to_contain_text("西城支行")
-    await shot(page, "reports", sizes=("tablet-portrait",))
+    await shot(page, "reports", sizes=("desktop", "tablet-portrait"))
     await page.set_viewport_size({"width": 390, "height": 844})
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "reports-phone.png"), full_page=True)
