@@ -97,7 +97,9 @@ FUNCTIONS: list[Any] = [
 ]
 CRON: list[Any] = [
     # Hourly at :30 (the job itself waits for 01:30 bank time on the 1st, whatever the
-    # worker's own time zone); `unique` keeps one run at a time across all workers.
-    cron(queue_monthly_reports, minute={30}, unique=True, run_at_startup=True),
+    # worker's own time zone, and catches up within the hour after an outage); `unique` keeps
+    # one run at a time across all workers. Not at startup: a worker starting (or a test's
+    # burst worker) does not lay out PDFs unasked.
+    cron(queue_monthly_reports, minute={30}, unique=True, run_at_startup=False),
     cron(build_monthly_reports, second={20}, unique=True, run_at_startup=False),
 ]
