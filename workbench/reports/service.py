@@ -13,6 +13,7 @@ worker died is taken again after `STALE`, at most `MAX_ATTEMPTS` times.
 from __future__ import annotations
 
 import logging
+import time as clock
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -168,8 +169,6 @@ def _reason(exc: BaseException) -> str:
 
 async def build_next(b: Builder, *, wanted: uuid.UUID | None = None) -> Built | None:
     """Claim one waiting report (this one, or the oldest) and build it; None if none waits."""
-    import time as clock
-
     claim_id = uuid7()
     now = datetime.now(UTC)
     async with b.pool.acquire() as conn, conn.transaction():
