@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,7 @@ from tests.customers_data import headers_of
 from tests.tasks_data import unit
 from workbench.dashboard import chartjs
 
-pytestmark = [
-    pytest.mark.usefixtures("demo"),
-    pytest.mark.skipif(not chartjs.available(), reason="chart.js is not vendored (pip install)"),
-]
+pytestmark = pytest.mark.usefixtures("demo")
 
 TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -61,6 +59,11 @@ async def test_a_branch_head_reads_drills_down_and_downloads(
 ) -> None:
     from playwright.async_api import expect
 
+    if not chartjs.available():  # as the browser: CI must draw the charts, not skip them
+        problem = "chart.js is not vendored: pip install -e . with npm (see README)"
+        if os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
     await sign_in(page, "bh.east")
     await page.get_by_role("navigation", name="主导航").get_by_role("link", name="团队看板").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("团队看板")
