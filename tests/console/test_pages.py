@@ -96,9 +96,10 @@ async def test_branch_head_home_has_no_brochures(console):
     await signed_in(console, "bh.east")
     html = console_page(await console.get("/console"), 200)
     assert nav_links(html) == [
-        "/console", "/console/funnels", "/console/surveys", "/console/work-orders"
+        "/console", "/console/dashboard", "/console/funnels", "/console/surveys",
+        "/console/work-orders", "/console/reports",
     ]  # fmt: skip
-    assert soon(html) == ["团队进度", "设备管理"]
+    assert soon(html) == ["设备管理"]
     assert "/console/brochures" not in html
     assert "支行负责人 · 东城支行 East Branch" in html
 
@@ -107,10 +108,11 @@ async def test_admin_home_has_every_section(console):
     await signed_in(console, "admin")
     html = console_page(await console.get("/console"), 200)
     assert nav_links(html) == [
-        "/console", "/console/brochures", "/console/funnels", "/console/tracking/filtered",
-        "/console/surveys", "/console/work-orders", "/console/packages",
+        "/console", "/console/dashboard", "/console/brochures", "/console/funnels",
+        "/console/tracking/filtered", "/console/surveys", "/console/work-orders",
+        "/console/packages", "/console/reports",
     ]  # fmt: skip
-    assert len(soon(html)) == 3
+    assert len(soon(html)) == 2
     assert html.count('class="card ') == len(nav.SECTIONS) - 1
 
 

@@ -29,6 +29,7 @@ IN_APP_CATEGORIES = {
     "brochure.opened": True,
     "work_order.assigned": True,
     "survey.invitation": True,
+    "report.ready": True,
     "push.test": False,
 }
 

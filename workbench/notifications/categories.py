@@ -29,6 +29,7 @@ CUSTOMER_VERIFIED = "customer.verified"
 BROCHURE_OPENED = "brochure.opened"
 WORK_ORDER = "work_order.assigned"
 SURVEY_INVITATION = "survey.invitation"
+REPORT_READY = "report.ready"
 SYNC_POKE = "sync.poke"
 PUSH_SUMMARY = "push.summary"
 PUSH_TEST = "push.test"
@@ -43,6 +44,7 @@ ALL: dict[str, Category] = {
         Category(BROCHURE_OPENED, label="a customer opened a shared brochure"),
         Category(WORK_ORDER, label="work orders assigned to me"),
         Category(SURVEY_INVITATION, label="a survey for me to answer"),
+        Category(REPORT_READY, label="the monthly branch report is ready (branch heads)"),
         Category(SYNC_POKE, mutable=False, in_app=False, silent=True, label="pull now (silent)"),
         Category(PUSH_SUMMARY, mutable=False, in_app=False, label="more notifications waiting"),
         Category(PUSH_TEST, priority="critical", mutable=False, label="test notification"),

@@ -38,11 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("workbench.reports")
 
-REPORT_READY = "report.ready"
-if REPORT_READY not in categories.ALL:  # until notifications/categories.py lists it
-    categories.ALL[REPORT_READY] = categories.Category(
-        REPORT_READY, label="the monthly branch report is ready (branch heads)"
-    )
+REPORT_READY = categories.REPORT_READY
 
 SCHEDULE_AT = time(1, 30)  # bank time on the 1st: the previous month is queued from then on
 STALE = timedelta(minutes=15)  # a build claimed this long ago without an end: its worker died
