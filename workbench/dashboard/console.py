@@ -319,8 +319,10 @@ def _chart_rms(rows: list[numbers.RmRow]) -> dict[str, Any]:
     }
 
 
-def _week_label(day: date) -> str:
-    return f"{day.month}/{day.day}"
+def _week_label(day: date, v: numbers.View) -> str:
+    """A week by its Monday; `*` when the period covers only part of it."""
+    partial = day < v.first_day or day + timedelta(days=7) > v.end_day
+    return f"{day.month}/{day.day}{'*' if partial else ''}"
 
 
 # ---- the dashboard --------------------------------------------------------------------------
@@ -362,13 +364,13 @@ async def dashboard_page(
     data = {
         "rms": _chart_rms(rms),
         "weeks": {
-            "labels": [_week_label(w.week_start) for w in weeks],
+            "labels": [_week_label(w.week_start, v) for w in weeks],
             "assigned": [w.assigned for w in weeks],
             "done": [w.done for w in weeks],
             "rate": [round(100 * w.completion_rate, 1) if w.assigned else None for w in weeks],
         },
         "satisfaction": {
-            "labels": [_week_label(w.week_start) for w in satisfaction.weeks],
+            "labels": [_week_label(w.week_start, v) for w in satisfaction.weeks],
             "nps": [w.nps for w in satisfaction.weeks],
             "csat": [w.csat for w in satisfaction.weeks],
             "responses": [w.responses for w in satisfaction.weeks],
