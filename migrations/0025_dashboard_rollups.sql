@@ -1,12 +1,21 @@
--- The branch-head dashboard's rollup: tasks per assignee and bank day, so that completion per
--- RM, per team and per week reads days x RMs instead of every task of a year.
+-- The branch-head dashboard's rollups: tasks per assignee and bank day, and per assignee and
+-- week, so that completion per RM, per team and per week reads RMs x weeks (and a few days at
+-- the ends of a period) instead of every task of a year.
 --
 -- A task counts on the bank day it was created (`survey_day`, the bank's time zone as the survey
--- rollups read it) for its current assignee: `assigned` every task, `done` those whose status
--- is done now. Triggers keep the counts exact as tasks are inserted, change status (to done or
--- back), move to another assignee and are deleted; the migration counts the tasks already there.
--- Counts are signed deltas added with one upsert in key order (concurrent writers lock shared
--- rows in the same order); a count never goes below zero as long as the triggers run.
+-- rollups read it) and in that day's week (Monday to Sunday, keyed by its Monday), for its
+-- current assignee: `assigned` every task, `done` those whose status is done now. Triggers keep
+-- both exact as tasks are inserted, change status (to done or back), move to another assignee
+-- or another creation time, and are deleted; the migration counts the tasks already there.
+-- Counts are signed deltas added by one statement, days first, each table's rows in key order,
+-- so that concurrent writers lock shared rows in the same order.
+
+-- The Monday of a day's week (1900-01-01 was a Monday).
+create function dashboard_week(day date) returns date
+language sql immutable parallel safe as $$
+    select date '1900-01-01' + (day - date '1900-01-01') / 7 * 7
+$$;
+
 create table dashboard_task_days (
     assignee_id  uuid not null,
     day          date not null,
@@ -15,31 +24,65 @@ create table dashboard_task_days (
     primary key (assignee_id, day) include (assigned, done)
 );
 
+create table dashboard_task_weeks (
+    assignee_id  uuid not null,
+    week         date not null,               -- its Monday
+    assigned     int not null default 0,
+    done         int not null default 0,
+    primary key (assignee_id, week) include (assigned, done)
+);
+
 create function dashboard_task_days_insert() returns trigger
 language plpgsql as $$
 begin
-    insert into dashboard_task_days as d (assignee_id, day, assigned, done)
-    select n.assignee_id, survey_day(n.created_at), count(*),
-           count(*) filter (where n.status = 'done')
-      from new_rows n
+    with c as (
+        select d.assignee_id, d.day, sum(d.assigned)::int as assigned, sum(d.done)::int as done
+          from (select n.assignee_id, survey_day(n.created_at) as day, 1 as assigned,
+                       (n.status = 'done')::int as done
+                  from new_rows n) d
+         group by 1, 2
+        having sum(d.assigned) <> 0 or sum(d.done) <> 0
+    ),
+    days as (
+        insert into dashboard_task_days as t (assignee_id, day, assigned, done)
+        select c.assignee_id, c.day, c.assigned, c.done from c order by 1, 2
+            on conflict (assignee_id, day)
+            do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done
+    )
+    insert into dashboard_task_weeks as t (assignee_id, week, assigned, done)
+    select c.assignee_id, dashboard_week(c.day), sum(c.assigned), sum(c.done)
+      from c
      group by 1, 2
      order by 1, 2
-        on conflict (assignee_id, day)
-        do update set assigned = d.assigned + excluded.assigned, done = d.done + excluded.done;
+        on conflict (assignee_id, week)
+        do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done;
     return null;
 end $$;
 
 create function dashboard_task_days_delete() returns trigger
 language plpgsql as $$
 begin
-    insert into dashboard_task_days as d (assignee_id, day, assigned, done)
-    select o.assignee_id, survey_day(o.created_at), -count(*),
-           -count(*) filter (where o.status = 'done')
-      from old_rows o
+    with c as (
+        select d.assignee_id, d.day, sum(d.assigned)::int as assigned, sum(d.done)::int as done
+          from (select o.assignee_id, survey_day(o.created_at) as day, -1 as assigned,
+                       -(o.status = 'done')::int as done
+                  from old_rows o) d
+         group by 1, 2
+        having sum(d.assigned) <> 0 or sum(d.done) <> 0
+    ),
+    days as (
+        insert into dashboard_task_days as t (assignee_id, day, assigned, done)
+        select c.assignee_id, c.day, c.assigned, c.done from c order by 1, 2
+            on conflict (assignee_id, day)
+            do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done
+    )
+    insert into dashboard_task_weeks as t (assignee_id, week, assigned, done)
+    select c.assignee_id, dashboard_week(c.day), sum(c.assigned), sum(c.done)
+      from c
      group by 1, 2
      order by 1, 2
-        on conflict (assignee_id, day)
-        do update set assigned = d.assigned + excluded.assigned, done = d.done + excluded.done;
+        on conflict (assignee_id, week)
+        do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done;
     return null;
 end $$;
 
@@ -47,16 +90,28 @@ end $$;
 create function dashboard_task_days_update() returns trigger
 language plpgsql as $$
 begin
-    insert into dashboard_task_days as d (assignee_id, day, assigned, done)
-    select c.assignee_id, c.day, sum(c.assigned), sum(c.done)
-      from (values (old.assignee_id, survey_day(old.created_at), -1,
-                    -(old.status = 'done')::int),
-                   (new.assignee_id, survey_day(new.created_at), 1,
-                    (new.status = 'done')::int)) as c (assignee_id, day, assigned, done)
+    with c as (
+        select d.assignee_id, d.day, sum(d.assigned)::int as assigned, sum(d.done)::int as done
+          from (values (old.assignee_id, survey_day(old.created_at), -1,
+                        -(old.status = 'done')::int),
+                       (new.assignee_id, survey_day(new.created_at), 1,
+                        (new.status = 'done')::int)) as d (assignee_id, day, assigned, done)
+         group by 1, 2
+        having sum(d.assigned) <> 0 or sum(d.done) <> 0
+    ),
+    days as (
+        insert into dashboard_task_days as t (assignee_id, day, assigned, done)
+        select c.assignee_id, c.day, c.assigned, c.done from c order by 1, 2
+            on conflict (assignee_id, day)
+            do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done
+    )
+    insert into dashboard_task_weeks as t (assignee_id, week, assigned, done)
+    select c.assignee_id, dashboard_week(c.day), sum(c.assigned), sum(c.done)
+      from c
      group by 1, 2
      order by 1, 2
-        on conflict (assignee_id, day)
-        do update set assigned = d.assigned + excluded.assigned, done = d.done + excluded.done;
+        on conflict (assignee_id, week)
+        do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done;
     return null;
 end $$;
 
@@ -74,10 +129,28 @@ create trigger dashboard_task_days_update after update on tasks
           or (old.status = 'done') is distinct from (new.status = 'done'))
     execute function dashboard_task_days_update();
 
-insert into dashboard_task_days (assignee_id, day, assigned, done)
-select t.assignee_id, survey_day(t.created_at), count(*), count(*) filter (where t.status = 'done')
-  from tasks t
- group by 1, 2;
+-- The tasks already there.
+with c as (
+    select d.assignee_id, d.day, sum(d.assigned)::int as assigned, sum(d.done)::int as done
+      from (select t.assignee_id, survey_day(t.created_at) as day, 1 as assigned,
+                   (t.status = 'done')::int as done
+              from tasks t) d
+     group by 1, 2
+    having sum(d.assigned) <> 0 or sum(d.done) <> 0
+),
+days as (
+    insert into dashboard_task_days as t (assignee_id, day, assigned, done)
+    select c.assignee_id, c.day, c.assigned, c.done from c order by 1, 2
+        on conflict (assignee_id, day)
+        do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done
+)
+insert into dashboard_task_weeks as t (assignee_id, week, assigned, done)
+select c.assignee_id, dashboard_week(c.day), sum(c.assigned), sum(c.done)
+  from c
+ group by 1, 2
+ order by 1, 2
+    on conflict (assignee_id, week)
+    do update set assigned = t.assigned + excluded.assigned, done = t.done + excluded.done;
 
 -- The latest low scores of a subtree: responses by unit, newest first.
 create index survey_responses_unit on survey_responses (org_unit_id, submitted_at desc);

@@ -32,9 +32,11 @@ _RMS = """
 """
 
 # Per RM of the subtree of $1: tasks created in [$2, $3) (assigned, done) and, of those, open
-# ones past their due time now (overdue). `bounds` splits the period into the whole bank days
-# [first_day, end_day) read from the rollup and the instants before and after them read from
-# the tasks; with no whole day inside, the tasks alone.
+# ones past their due time now (overdue). `bounds` splits the period into the whole weeks
+# [wk_start, wk_end) read from the weekly rollup, the whole bank days around them
+# [first_day, wk_start) and [wk_end, end_day) read from the daily one, and the instants before
+# and after the whole days [full_start, full_end) read from the tasks; with no whole week inside,
+# days alone (wk_start = wk_end = first_day), with no whole day inside, the tasks alone.
 _RM_COUNTS = f"""
     rms as ({_RMS}),
     bounds as (
@@ -42,20 +44,38 @@ _RM_COUNTS = f"""
                case when b.first_day < b.end_day
                     then b.first_day::timestamp at time zone b.tz else $3 end as full_start,
                case when b.first_day < b.end_day
-                    then b.end_day::timestamp at time zone b.tz else $3 end as full_end
+                    then b.end_day::timestamp at time zone b.tz else $3 end as full_end,
+               case when w.wk_start < w.wk_end then w.wk_start else b.first_day end as wk_start,
+               case when w.wk_start < w.wk_end then w.wk_end else b.first_day end as wk_end
           from (select z.tz,
                        ($2 at time zone z.tz)::date
                          + case when ($2 at time zone z.tz)::time = '00:00' then 0 else 1 end
                          as first_day,
                        ($3 at time zone z.tz)::date as end_day
                   from (select {_BANK_TZ} as tz) z) b
+         cross join lateral (select dashboard_week(b.first_day + 6) as wk_start,
+                                    dashboard_week(b.end_day) as wk_end) w
     ),
-    from_days as (
-        select d.assignee_id, sum(d.assigned)::bigint as assigned, sum(d.done)::bigint as done
-          from dashboard_task_days d
-         where d.assignee_id = any(array(select id from rms))
-           and d.day >= (select first_day from bounds) and d.day < (select end_day from bounds)
-         group by d.assignee_id
+    from_rollups as (
+        select x.assignee_id, sum(x.assigned)::bigint as assigned, sum(x.done)::bigint as done
+          from (select w.assignee_id, w.assigned, w.done
+                  from dashboard_task_weeks w
+                 where w.assignee_id = any(array(select id from rms))
+                   and w.week >= (select wk_start from bounds)
+                   and w.week < (select wk_end from bounds)
+                union all
+                select d.assignee_id, d.assigned, d.done
+                  from dashboard_task_days d
+                 where d.assignee_id = any(array(select id from rms))
+                   and d.day >= (select first_day from bounds)
+                   and d.day < (select wk_start from bounds)
+                union all
+                select d.assignee_id, d.assigned, d.done
+                  from dashboard_task_days d
+                 where d.assignee_id = any(array(select id from rms))
+                   and d.day >= (select wk_end from bounds)
+                   and d.day < (select end_day from bounds)) x
+         group by x.assignee_id
     ),
     from_edges as (
         select e.assignee_id, count(*) as assigned, count(*) filter (where e.done) as done
@@ -91,7 +111,7 @@ _RM_COUNTS = f"""
                (coalesce(d.done, 0) + coalesce(e.done, 0))::bigint as done,
                coalesce(o.overdue, 0)::bigint as overdue
           from rms r
-          left join from_days d on d.assignee_id = r.id
+          left join from_rollups d on d.assignee_id = r.id
           left join from_edges e on e.assignee_id = r.id
           left join overdue o on o.assignee_id = r.id
     )
@@ -189,40 +209,47 @@ async def children(conn: Connection, parent_id: uuid.UUID) -> list[Record]:
     )
 
 
-# The Monday of a date's week (1900-01-01 was a Monday), in integer arithmetic on dates.
-_MONDAY = "(date '1900-01-01' + ({0} - date '1900-01-01') / 7 * 7)"
-
-
 async def weekly_counts(
     conn: Connection, *, root: uuid.UUID, first_day: date, end_day: date
 ) -> list[Record]:
     """(week_start, assigned, done) of the subtree's RMs for each week (Monday) overlapping the
     days [first_day, end_day), oldest first, empty weeks included; only the period's days
-    count."""
+    count: whole weeks from the weekly rollup, the days of the weeks cut by the period's ends
+    from the daily one."""
     return await conn.fetch(
         f"""
         with rms as ({_RMS}),
-        -- Per RM and week first: the rollup's index is in (RM, day) order, so the RMs' weeks
-        -- come out of it grouped, and only RMs x weeks rows are summed up by week.
-        rm_weeks as (
-            select d.assignee_id, {_MONDAY.format("d.day")} as week_start,
-                   sum(d.assigned) as assigned, sum(d.done) as done
-              from dashboard_task_days d
-             where d.assignee_id = any(array(select id from rms))
-               and d.day >= $2 and d.day < $3
-             group by d.assignee_id, 2
+        bounds as (
+            select case when w.wk_start < w.wk_end then w.wk_start else $2 end as wk_start,
+                   case when w.wk_start < w.wk_end then w.wk_end else $2 end as wk_end
+              from (select dashboard_week($2::date + 6) as wk_start,
+                           dashboard_week($3::date) as wk_end) w
         ),
-        days as (
-            select p.week_start, sum(p.assigned)::bigint as assigned, sum(p.done)::bigint as done
-              from rm_weeks p
-             group by p.week_start
+        weeks as (
+            select x.week_start, sum(x.assigned)::bigint as assigned,
+                   sum(x.done)::bigint as done
+              from (select w.week as week_start, w.assigned, w.done
+                      from dashboard_task_weeks w
+                     where w.assignee_id = any(array(select id from rms))
+                       and w.week >= (select wk_start from bounds)
+                       and w.week < (select wk_end from bounds)
+                    union all
+                    select dashboard_week(d.day), d.assigned, d.done
+                      from dashboard_task_days d
+                     where d.assignee_id = any(array(select id from rms))
+                       and d.day >= $2 and d.day < (select wk_start from bounds)
+                    union all
+                    select dashboard_week(d.day), d.assigned, d.done
+                      from dashboard_task_days d
+                     where d.assignee_id = any(array(select id from rms))
+                       and d.day >= (select wk_end from bounds) and d.day < $3) x
+             group by x.week_start
         )
-        select w.week_start, coalesce(d.assigned, 0)::bigint as assigned,
-               coalesce(d.done, 0)::bigint as done
-          from (select {_MONDAY.format("$2::date")} + 7 * n as week_start
-                  from generate_series(0, ($3::date - 1 - {_MONDAY.format("$2::date")}) / 7) n
-               ) w
-          left join days d on d.week_start = w.week_start
+        select g.week_start, coalesce(w.assigned, 0)::bigint as assigned,
+               coalesce(w.done, 0)::bigint as done
+          from (select dashboard_week($2::date) + 7 * n as week_start
+                  from generate_series(0, ($3::date - 1 - dashboard_week($2::date)) / 7) n) g
+          left join weeks w on w.week_start = g.week_start
          order by 1
         """,
         root,
@@ -270,8 +297,8 @@ async def satisfaction_counts(
     (week_start, survey_id, question_key, value, count) of the (survey, question) pairs
     (`question_survey_ids[i]`, `question_keys[i]`)."""
     responded = await conn.fetch(
-        f"""
-        select {_MONDAY.format("t.day")} as week_start, sum(t.responded)::bigint as responded
+        """
+        select dashboard_week(t.day) as week_start, sum(t.responded)::bigint as responded
           from survey_tallies t
          where t.survey_id = any($4::uuid[]) and t.org_unit_id = $1
            and t.day >= $2 and t.day < $3
@@ -283,8 +310,8 @@ async def satisfaction_counts(
         survey_ids,
     )
     values = await conn.fetch(
-        f"""
-        select {_MONDAY.format("t.day")} as week_start, t.survey_id, t.question_key,
+        """
+        select dashboard_week(t.day) as week_start, t.survey_id, t.question_key,
                t.value, sum(t.count)::bigint as count
           from unnest($4::uuid[], $5::text[]) as k (survey_id, question_key)
           join survey_value_tallies t

@@ -70,19 +70,28 @@ async def arrange(
 
 
 async def rollup(db: Any) -> set[tuple[Any, ...]]:
-    """The rollup's rows that count something."""
+    """The rollups' rows that count something: ("day", assignee, day, assigned, done) and
+    ("week", assignee, Monday, assigned, done)."""
     rows = await db.fetch(
-        "select assignee_id, day, assigned, done from dashboard_task_days"
-        " where assigned <> 0 or done <> 0"
+        """select 'day', assignee_id, day, assigned, done from dashboard_task_days
+            where assigned <> 0 or done <> 0
+           union all
+           select 'week', assignee_id, week, assigned, done from dashboard_task_weeks
+            where assigned <> 0 or done <> 0"""
     )
     return {tuple(r) for r in rows}
 
 
 async def recount(db: Any) -> set[tuple[Any, ...]]:
-    """The rollup as the tasks say it should be."""
+    """The rollups as the tasks say they should be."""
     rows = await db.fetch(
-        """select assignee_id, survey_day(created_at) as day, count(*) as assigned,
-                  count(*) filter (where status = 'done') as done
-             from tasks group by 1, 2"""
+        """select 'day', assignee_id, survey_day(created_at), count(*),
+                  count(*) filter (where status = 'done')
+             from tasks group by 2, 3
+           union all
+           select 'week', assignee_id,
+                  survey_day(created_at) - (extract(isodow from survey_day(created_at))::int - 1),
+                  count(*), count(*) filter (where status = 'done')
+             from tasks group by 2, 3"""
     )
     return {tuple(r) for r in rows}
