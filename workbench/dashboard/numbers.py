@@ -221,7 +221,7 @@ def _ranks(rates: list[float]) -> list[int]:
 # The per-RM counts of the latest views, by (backend, transaction start, view): a page asks
 # for the RMs and their teams in one transaction, and both read the same counts once.
 _COUNTS: OrderedDict[tuple[int, datetime, View], list[Any]] = OrderedDict()
-_COUNTS_KEPT = 32
+_COUNTS_KEPT = 16
 
 
 async def _rm_counts(conn: Connection, v: View) -> list[Any]:
