@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mobile_contracts.v1 import funnels as funnel_wire
-from mobile_contracts.v1.identity import Role
 from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import masked_for
 from workbench.dashboard import queries
@@ -391,8 +390,8 @@ def week_starts(first_day: date, end_day: date) -> list[date]:
 
 
 def _customer(vault: Vault, caller: Caller, row: Any) -> str | None:
-    """The row's customer masked for the caller (None without a customer; UNREADABLE when the
-    caller may no longer see it or it cannot be decrypted)."""
+    """The row's customer masked for the caller's role as customer lists mask it (None without a
+    customer; UNREADABLE when the caller may no longer see it or it cannot be decrypted)."""
     if row["customer_id"] is None:
         return None
     if row["external_id"] is None:
@@ -405,8 +404,7 @@ def _customer(vault: Vault, caller: Caller, row: Any) -> str | None:
     )
     if name is None:
         return UNREADABLE
-    role = caller.role if caller.role in (Role.RM, Role.BRANCH_HEAD) else Role.BRANCH_HEAD
-    return masked_for(role, name=name, phone="", id_number="")[0]
+    return masked_for(caller.role, name=name, phone="", id_number="")[0]
 
 
 async def low_scores(
