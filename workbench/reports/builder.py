@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from PIL import ImageFile
 
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
@@ -279,6 +280,7 @@ def _round(value: float | None) -> float | None:
 
 
 _RENDERING = threading.Lock()
+_IMPORTING = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,10 +289,21 @@ class Pdf:
     pages: int
 
 
+def _weasyprint() -> Any:
+    """WeasyPrint, without the side effect of its import: it turns on Pillow's
+    `LOAD_TRUNCATED_IMAGES` for the whole process, after which the photo and brochure intakes
+    of the same process would take half a JPEG for an image. The report gives it no images."""
+    with _IMPORTING:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        import weasyprint
+
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
 def _only_the_font(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
     """WeasyPrint's URL fetcher: the embedded font file and nothing else (no network)."""
-    import weasyprint
-
+    weasyprint = _weasyprint()
     if url != font_path().as_uri():
         raise ValueError(f"the report fetches nothing but its font: {url[:80]}")
     return weasyprint.default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)  # type: ignore[no-any-return]
@@ -298,7 +311,7 @@ def _only_the_font(url: str, timeout: int = 10, ssl_context: Any = None) -> dict
 
 def write_pdf(html: str, *, title: str) -> Pdf:
     """Lay the page out on A4 and write the PDF (CPU-bound: call it in a thread)."""
-    import weasyprint
+    weasyprint = _weasyprint()
 
     # One at a time per process: WeasyPrint's font loading (fontconfig, Pango) is not safe
     # across threads, and two reports of one worker would fall back to other fonts.

@@ -24,7 +24,7 @@ import asyncpg
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from tests.conftest import Servers, _empty, make_settings
 from tests.tasks_data import unit, user
@@ -289,6 +289,9 @@ def test_the_chinese_font_is_embedded_and_customers_are_masked(run: Run) -> None
     staff = {u.name for u in USERS}
     names = {r.name for r in demo_customer_rows() if not any(r.name in s for s in staff)}
     assert not [n for n in names if n in text]
+    # Laying out a PDF leaves the process's image checks as they were (WeasyPrint's import turns
+    # on Pillow's LOAD_TRUNCATED_IMAGES): half a JPEG is still no image for a photo or brochure.
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
     # The first page, for a person to look at.
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     doc[0].render(scale=1.4).to_pil().save(ARTIFACTS / "monthly-report-page-1.png")
