@@ -80,9 +80,23 @@ async def test_a_relationship_manager_is_sent_to_the_app(page, shot):
         (
             "admin",
             "home-admin",
-            ["首页", "产品宣传册", "分享与转化", "过滤的访问", "问卷与回访", "预警工单", "离线包"],
+            [
+                "首页",
+                "团队看板",
+                "产品宣传册",
+                "分享与转化",
+                "过滤的访问",
+                "问卷与回访",
+                "预警工单",
+                "离线包",
+                "月度报告",
+            ],
         ),
-        ("bh.east", "home-branch-head", ["首页", "分享与转化", "问卷与回访", "预警工单"]),
+        (
+            "bh.east",
+            "home-branch-head",
+            ["首页", "团队看板", "分享与转化", "问卷与回访", "预警工单", "月度报告"],
+        ),
     ],
 )
 async def test_every_role_has_its_home_page(page, sign_in, shot, login, name, links):
