@@ -39,7 +39,6 @@ from workbench.tasks.queries._tasks import (
     set_status,
     task_for_update,
     task_in_scope,
-    team_progress,
 )
 from workbench.tasks.queries._templates import (
     any_template,
@@ -90,7 +89,6 @@ __all__ = [
     "set_status",
     "task_for_update",
     "task_in_scope",
-    "team_progress",
     "template_editable",
     "template_version",
     "template_visible",

@@ -23,7 +23,6 @@ __all__ = [
     "set_status",
     "task_for_update",
     "task_in_scope",
-    "team_progress",
 ]
 
 
@@ -205,35 +204,3 @@ async def customers_owned_by(
 
 
 # ---- team progress ---------------------------------------------------------------------------
-
-
-async def team_progress(
-    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime
-) -> list[Record]:
-    """Per RM of the subtree: tasks assigned in [start, end), done, overdue now, median hours."""
-    return await conn.fetch(
-        """
-        with rms as (
-            select u.id, u.name, u.org_unit_id from users u
-             where u.role = 'rm'
-               and u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
-        )
-        select r.id as rm_id, r.name, r.org_unit_id,
-               count(t.id) as assigned,
-               count(t.id) filter (where t.status = 'done') as done,
-               count(t.id) filter (where t.status in ('pending', 'in_progress', 'submitted',
-                                                      'awaiting_confirmation')
-                                     and t.due_at < now()) as overdue,
-               percentile_cont(0.5) within group (
-                   order by extract(epoch from t.done_at - t.created_at) / 3600.0)
-                   filter (where t.status = 'done') as median_hours_to_done
-          from rms r
-          left join tasks t
-            on t.assignee_id = r.id and t.created_at >= $2 and t.created_at < $3
-         group by r.id, r.name, r.org_unit_id
-         order by r.name, r.id
-        """,
-        root,
-        start,
-        end,
-    )
