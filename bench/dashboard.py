@@ -1,7 +1,8 @@
 """The branch-head dashboard's numbers for a branch of 200 RMs with a year of data, in-process.
 
     python -m bench.dashboard [--rms 200] [--teams 10] [--tasks-per-week 50] [--weeks 52]
-                              [--other-rms 200] [--calls 30] [--database-url URL] [--keep]
+                              [--other-rms 200] [--calls 30] [--database-url URL]
+                              [--redis-url URL] [--keep]
 
 It creates a fresh database `wbbench_<random>` on the server of --database-url (default: the
 DATABASE_URL environment variable), migrates it, and generates, following the scale model's
@@ -24,6 +25,9 @@ warm-up calls, for the branch head over the branch and over one team, for the la
 for a year (366 days); and an RM's drill-down page (rm_in_view, rm_tasks, rm_shares, the RM's
 work orders); and GET /team/progress's service for the branch over a year. It prints p50/p95
 of each page and each call's p50, and EXPLAIN (ANALYZE, BUFFERS) of the year's per-RM counts.
+With --redis-url (default: REDIS_URL) it also times the console pages themselves through the
+whole app in process: the branch head signs in with the console's form and GETs
+/console/dashboard (branch 30 days and a year, a team over a year) and an RM's page.
 The database is dropped at the end. Figures are written to bench/results/dashboard-<timestamp>
 .json. Nothing here passes or fails.
 """
@@ -38,6 +42,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import statistics
 import sys
@@ -50,17 +55,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from litestar.testing import AsyncTestClient
 
 from bench.identity import RESULTS_DIR, _admin_sql, with_database
 from mobile_contracts.v1.identity import Role
 from workbench import migrate
 from workbench.access import Caller
+from workbench.app import create_app
 from workbench.customers.feeds import personal_data_aad
 from workbench.dashboard import numbers, queries
 from workbench.db import create_pool, use_json_codecs
 from workbench.ids import uuid7
+from workbench.security.passwords import Passwords
 from workbench.security.vault import Vault
-from workbench.settings import DataKey
+from workbench.settings import DataKey, JwtKey, Settings
 from workbench.tasks import progress
 
 TZ = "Asia/Shanghai"
@@ -458,6 +466,73 @@ async def measure(database_url: str, bank: Bank, args: argparse.Namespace) -> di
     return found
 
 
+ORIGIN = "https://console.test"  # the console's cookies are Secure: an https origin
+PASSWORD = "bench-password"
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]*)"')
+
+
+async def measure_pages(database_url: str, bank: Bank, args: argparse.Namespace) -> dict[str, Any]:
+    """The console pages themselves: the branch head signs in (the console's own form) and
+    GETs /console/dashboard and an RM's page through the whole app in process (ASGI, session
+    and CSRF checks, the numbers, Jinja2), --calls times after 3 warm-up requests each."""
+    passwords = Passwords(memory_kib=1024, iterations=1)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "update users set password_hash = $2 where id = $1",
+            bank.branch_head, await passwords.hash(PASSWORD),
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    settings = Settings(
+        database_url=database_url, redis_url=args.redis_url,
+        jwt_keys=(JwtKey(kid="bench", seed=b"k" * 32),),
+        data_keys=(DataKey(kid="bench", key=b"b" * 32),),
+        blind_index_key=b"i" * 32, redis_prefix=f"wbbench-{secrets.token_hex(5)}:",
+        password_hash_memory_kib=1024, password_hash_iterations=1, bank_timezone=TZ,
+    )  # fmt: skip
+    today = datetime.now(UTC).astimezone(ZoneInfo(TZ)).date()
+    year_from = (today - timedelta(days=numbers.MAX_PERIOD_DAYS - 1)).isoformat()
+    cases = [
+        ("GET /console/dashboard, branch, 30 days", f"/console/dashboard?unit={bank.branch}"),
+        ("GET /console/dashboard, branch, 366 days",
+         f"/console/dashboard?unit={bank.branch}&from={year_from}"),
+        ("GET /console/dashboard, team, 366 days",
+         f"/console/dashboard?unit={bank.teams[0]}&from={year_from}"),
+        ("GET /console/dashboard/rms/{id}, 366 days",
+         f"/console/dashboard/rms/{bank.rms[0]}?from={year_from}"),
+    ]  # fmt: skip
+    found: dict[str, Any] = {}
+    async with AsyncTestClient(create_app(settings), base_url=ORIGIN) as client:
+        form = await client.get("/console/sign-in")
+        token = _CSRF.search(form.text)
+        assert token, "the sign-in page has no CSRF token"
+        signed = await client.post(
+            "/console/sign-in",
+            data={"login": "bh0001", "password": PASSWORD, "_csrf_token": token.group(1)},
+            headers={"Origin": ORIGIN}, follow_redirects=False,
+        )  # fmt: skip
+        assert signed.status_code == 303, signed.text[:300]
+        for name, path in cases:
+            took: list[float] = []
+            for n in range(3 + args.calls):
+                started = time.perf_counter()
+                response = await client.get(path)
+                ms = (time.perf_counter() - started) * 1000
+                assert response.status_code == 200, (path, response.status_code)
+                if n >= 3:
+                    took.append(ms)
+            found[name] = {
+                "p50_ms": round(statistics.median(took), 1),
+                "p95_ms": round(_percentile(took, 0.95), 1),
+                "max_ms": round(max(took), 1),
+                "bytes": len(response.content),
+            }
+            print(f"  {name:<44} p50 {found[name]['p50_ms']:>7} ms  p95 "
+                  f"{found[name]['p95_ms']:>7} ms", flush=True)  # fmt: skip
+    return found
+
+
 async def _timed_steps(steps: dict[str, Call]) -> dict[str, Any]:
     took: dict[str, float] = {}
     for name, call in steps.items():
@@ -518,6 +593,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         generated = round(time.perf_counter() - started, 1)
         print(f"generated in {generated} s: {bank.counts}", flush=True)
         found = await measure(url, bank, args)
+        if args.redis_url:
+            found["pages"] = await measure_pages(url, bank, args)
         return {
             "benchmark": "dashboard",
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -549,6 +626,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other-rms", type=int, default=200, help="RMs of another branch")
     parser.add_argument("--calls", type=int, default=30, help="timed calls per case")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL"),
+        help="with it, also the console pages through the app (needs Redis)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database (to explore)")
     args = parser.parse_args(argv)
     if not args.database_url:
