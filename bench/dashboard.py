@@ -62,6 +62,7 @@ from mobile_contracts.v1.identity import Role
 from workbench import migrate
 from workbench.access import Caller
 from workbench.app import create_app
+from workbench.cli import _freeze_startup_objects
 from workbench.customers.feeds import personal_data_aad
 from workbench.dashboard import numbers, queries
 from workbench.db import create_pool, use_json_codecs
@@ -503,7 +504,9 @@ async def measure_pages(database_url: str, bank: Bank, args: argparse.Namespace)
          f"/console/dashboard/rms/{bank.rms[0]}?from={year_from}"),
     ]  # fmt: skip
     found: dict[str, Any] = {}
-    async with AsyncTestClient(create_app(settings), base_url=ORIGIN) as client:
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)  # as `workbench serve` does (cli.app_from_env)
+    async with AsyncTestClient(app, base_url=ORIGIN) as client:
         form = await client.get("/console/sign-in")
         token = _CSRF.search(form.text)
         assert token, "the sign-in page has no CSRF token"
