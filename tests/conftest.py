@@ -61,26 +61,6 @@ def pytest_configure(config: pytest.Config) -> None:
         _SHARED.update(embedded=embedded, tmp=tmp)
 
 
-# The longest tests (a minute or more each) start first: run last, one of them would keep one
-# process busy while the other has nothing left to do.
-LONGEST_FIRST = (
-    "tests/test_api_fuzz.py::",
-    "tests/console/test_brochure_browser.py::",
-    "tests/workbench/test_cli.py::test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data",
-    "tests/sync/test_model.py::test_every_app_ends_with_exactly_what_the_api_shows_its_user",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        return next(
-            (n for n, start in enumerate(LONGEST_FIRST) if item.nodeid.startswith(start)),
-            len(LONGEST_FIRST),
-        )
-
-    items.sort(key=rank)  # stable: the rest keep their order
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     if embedded := _SHARED.pop("embedded", None):
         embedded.stop()
