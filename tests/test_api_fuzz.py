@@ -34,7 +34,7 @@ from workbench.db import use_json_codecs
 from workbench.security.vault import Vault
 from workbench.seed import DEMO_PASSWORD, seed_demo_customers, seed_demo_tasks
 
-EXAMPLES = int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("WORKBENCH_FUZZ_EXAMPLES", "2"))
 ROLES = {
     "rm": "rm01",
     "branch_head": "bh.east",
