@@ -19,27 +19,29 @@ per visitor, interleaved in time order, all under the per-visitor and per-IP lim
 
 Measured, in this order:
   1. raw      pipelined XADD (1,000 per round trip, MAXLEN ~ as the door) of --events entries
-              carrying exactly what the door's entries carry (the one field `b` holding the
-              beacon packed by `beacons.pack`, packed in the loop as the door packs per call) to
-              a scratch stream: the ceiling of one Redis client for the same entries. (Also,
-              for reference to earlier runs only, XADD of the earlier entries: nine field pairs
-              and `limited`.)
-  2. door     the door's Lua script (`beacons.APPEND` by EVALSHA, the keys and the packed value
-              `beacons.append` gives it: dedup SET NX, two rate counters, XADD), pipelined 1,000
-              per round trip; and `beacons.append` itself, awaited by 64 concurrent callers (no
-              pipelining). For raw XADD and the door script: the client's CPU per beacon
-              (this process) and Redis's time per call (INFO commandstats deltas; a script's
-              time includes the commands it runs; other clients of the server count too).
+              carrying what the door's entries carry (one field holding the beacon packed by
+              `beacons.pack`, packed in the loop as the door packs per call) to a scratch
+              stream: the ceiling of one Redis client for the same entries. (Also, for
+              reference to earlier runs only, XADD of the first entries: nine field pairs and
+              `limited`.)
+  2. door     what `beacons.append` sends (one XADD of the packed beacon, field `u`: the worker
+              screens it), pipelined 1,000 per round trip; and `beacons.append` itself, awaited
+              by 64 concurrent callers (no pipelining). For raw XADD and the door: the client's
+              CPU per beacon (this process) and Redis's time per call (INFO commandstats
+              deltas; other clients of the server count too).
   3. ingest   for each --consumers count c, on a stream of its own: --events beacons appended
-              (door script) before c `python -m workbench worker` processes start (each runs one
-              beacon consumer loop, plus push delivery of the radar's notifications): the
-              backlog's drain rate from the first batch stored, and the workers' CPU per event;
-              then, live, another --events beacons through the door script, pipelined. Figure:
-              events / (time from the first append until all are in share_hits), and its ratio
-              to the raw XADD figure of step 1. Progress is watched in Redis (the consumer
-              group acknowledges a batch after its commit: nothing pending, the last entry
-              delivered), not by counting share_hits while the workers write it; share_hits is
-              counted once after each phase and must hold every beacon.
+              (the door, pipelined) before c `python -m workbench worker` processes start (each
+              runs one beacon consumer loop, plus push delivery of the radar's notifications):
+              the backlog's drain rate from the first batch stored, and the workers' CPU per
+              event; then, live, another --events beacons through the door, pipelined, while
+              the workers consume. Figure: events / (time from the first append until all are
+              in share_hits), and its ratio to the raw XADD figure of step 1; also Redis's time
+              per beacon in the workers' screening script (duplicates, limits), in its steady
+              state (its first day also reads the earlier door's keys). Progress is
+              watched in Redis (the consumer group acknowledges a batch after its commit:
+              nothing pending, the last entry delivered), not by counting share_hits while the
+              workers write it; share_hits is counted once after each phase and must hold every
+              beacon.
   4. http     the API (`python -m workbench serve`, --api-workers processes) and one worker:
               64 closed-loop clients (one keep-alive connection each, made before the clock
               starts) POST /t for --http-seconds; answered/s, stored/s, and CPU per request of
@@ -233,13 +235,16 @@ def _packed(fields: dict[str, str]) -> bytes:
 
 async def raw_xadd(redis: Redis, key: str, mix: list[dict[str, str]]) -> float:
     """Events/s of pipelined XADD of the door's entries (its one packed field, MAXLEN ~)."""
+    return await _xadd_pipelined(redis, key, beacons.FIELD, mix)
+
+
+async def _xadd_pipelined(redis: Redis, key: str, field: bytes, mix: list[dict[str, str]]) -> float:
+    """Events/s of XADD of the packed beacons in `field`, ROUND per round trip."""
     started = time.perf_counter()
     for start in range(0, len(mix), ROUND):
         pipe = redis.pipeline(transaction=False)
         for fields in mix[start : start + ROUND]:
-            pipe.xadd(
-                key, {beacons.FIELD: _packed(fields)}, maxlen=beacons.STREAM_CAP, approximate=True
-            )
+            pipe.xadd(key, {field: _packed(fields)}, maxlen=beacons.STREAM_CAP, approximate=True)
         await pipe.execute()
     return len(mix) / (time.perf_counter() - started)
 
@@ -264,29 +269,14 @@ async def _command_usec(redis: Redis, command: str) -> tuple[int, int]:
     return int(stats.get("calls", 0)), int(stats.get("usec", 0))
 
 
-def _door_call(prefix: str, fields: dict[str, str]) -> tuple[Any, ...]:
-    """The keys and the value `beacons.append` gives the door's script."""
-    keys = beacons.script_keys(
-        prefix, event_id=fields["event_id"], visitor_id=fields["visitor_id"], ip=fields["ip"]
-    )
-    return (*keys, _packed(fields))
-
-
 async def door_pipelined(
     redis: Redis, prefix: str, mix: list[dict[str, str]]
 ) -> tuple[float, float]:
-    """The door's script by EVALSHA, pipelined; (events/s, the moment of the first append)."""
-    await redis.script_load(beacons.APPEND)
+    """What `beacons.append` sends (XADD of the packed beacon, unscreened), pipelined;
+    (events/s, the moment of the first append)."""
     first = time.time()
-    started = time.perf_counter()
-    for start in range(0, len(mix), ROUND):
-        pipe = redis.pipeline(transaction=False)
-        for fields in mix[start : start + ROUND]:
-            pipe.evalsha(beacons.APPEND_SHA, 4, *_door_call(prefix, fields))
-        answers = await pipe.execute()
-        if any(int(a) != 1 for a in answers):
-            raise RuntimeError(f"the door refused or limited beacons: {set(answers)}")
-    return len(mix) / (time.perf_counter() - started), first
+    rate = await _xadd_pipelined(redis, stream_key(prefix), beacons.FIELD_UNSCREENED, mix)
+    return rate, first
 
 
 async def door_concurrent(redis: Redis, prefix: str, mix: list[dict[str, str]]) -> float:
@@ -414,6 +404,9 @@ async def sustained(
     the consumer group's (`_acknowledged`); share_hits is counted once after each phase."""
     before = await conn.fetchval("select count(*) from share_hits")
     stream = stream_key(prefix)
+    # Steady state: screening has run for more than a day, so it no longer reads the earlier
+    # door's per-event-id keys (its first day does, one MGET per batch: see the note).
+    await redis.set(f"{prefix}beacon-screening-since", str(time.time() - 2 * 86_400))
     await door_pipelined(redis, prefix, backlog)
     logs = [workdir / f"worker-{prefix[-3:-1]}-{i}.log" for i in range(consumers)]
     workers = [push_bench._start_worker(env.for_prefix(prefix), log) for log in logs]
@@ -435,9 +428,11 @@ async def sustained(
         before += len(backlog)
         if (stored := await conn.fetchval("select count(*) from share_hits")) != before:
             raise RuntimeError(f"the backlog left {stored} hits, not {before}")
+        screened_before = await _command_usec(redis, "evalsha")
         appended_rate, first = await door_pipelined(redis, prefix, mix)
         appended_at = time.time()
         done = await _acknowledged_by(redis, stream, within=600)
+        screening_usec = (await _command_usec(redis, "evalsha"))[1] - screened_before[1]
         if done is None:
             return {"consumers": consumers, "error": "not all stored within 600 s"}
         if (stored := await conn.fetchval("select count(*) from share_hits")) != before + len(mix):
@@ -449,6 +444,7 @@ async def sustained(
             "appending_s": round(appended_at - first, 2),
             "until_stored_s": round(done - first, 2),
             "door_rate_meanwhile": round(appended_rate),
+            "screening_redis_us_per_beacon": round(screening_usec / len(mix), 2),
             "backlog": len(backlog),
             # None: the first batch held the whole backlog (--events <= a batch)
             "backlog_drain_per_s": round(rest / (drained - drain_from)) if rest else None,
@@ -626,8 +622,8 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             ),
         )
         door, _ = await costed(
-            "door_script",
-            "evalsha",
+            "door",
+            "xadd",
             door_pipelined(redis, f"{base_prefix}door:", beacon_mix(codes, args.events, 2)),
         )
         append = await door_concurrent(
@@ -636,7 +632,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         results["redis"] = {
             "raw_xadd_per_s": round(raw),
             "raw_xadd_earlier_fields_per_s": round(raw_earlier),
-            "door_script_pipelined_per_s": round(door),
+            "door_pipelined_per_s": round(door),
             "beacons_append_concurrent_per_s": round(append),
             "costs": costs,
         }
@@ -742,8 +738,8 @@ def render(document: dict[str, Any]) -> str:
         f"{r['redis']['raw_xadd_per_s']:>10}",
         f"{'  (raw XADD of the earlier nine field pairs)':<58} "
         f"{r['redis']['raw_xadd_earlier_fields_per_s']:>10}",
-        f"{'door script (dedup, limits, XADD), pipelined':<58} "
-        f"{r['redis']['door_script_pipelined_per_s']:>10}",
+        f"{'the door (one XADD per beacon), pipelined':<58} "
+        f"{r['redis']['door_pipelined_per_s']:>10}",
         f"{'beacons.append, 64 concurrent callers':<58} "
         f"{r['redis']['beacons_append_concurrent_per_s']:>10}",
     ]
@@ -758,7 +754,8 @@ def render(document: dict[str, Any]) -> str:
             lines.append(
                 f"{label:<58} "
                 f"{one['events_per_s']:>10}  {100 * one['ratio_to_raw_xadd']:.0f} % of raw XADD"
-                f" ({100 * one['ratio_to_raw_xadd_earlier_fields']:.0f} % of the earlier one)"
+                f" ({100 * one['ratio_to_raw_xadd_earlier_fields']:.0f} % of the earlier one),"
+                f" screening in Redis {one['screening_redis_us_per_beacon']} us/beacon"
             )
             label = f"  backlog of {one['backlog']} drained by {one['consumers']} worker(s)"
             lines.append(

@@ -375,8 +375,10 @@ def app_from_env() -> object:
 def _freeze_startup_objects() -> None:
     """What start-up built (routes, schemas, pools, clients) lives as long as the served process:
     the collector's full passes skip it from now on. They scanned it all and paused requests for
-    30-75 ms (measured under bench.sync); frozen, a full pass takes about 1 ms. Only here, not in
-    create_app: a test process builds many apps and must be able to collect them."""
+    30-75 ms (measured under bench.sync); frozen, a full pass takes about 1 ms. The worker's
+    process freezes too, after its start (its beacon consumer allocates thousands of objects a
+    batch, so collections come often). Only here, not in create_app or the worker's startup: a
+    test process builds many apps and must be able to collect them."""
     gc.collect()
     gc.freeze()
 
@@ -390,7 +392,15 @@ def _worker(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level)
     if settings.log_level != "DEBUG":  # arq logs every run of the 5-second jobs at INFO
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
-    run_worker(worker_settings(settings))
+    served = worker_settings(settings)
+    started = served.on_startup  # type: ignore[attr-defined]
+
+    async def startup_then_freeze(ctx: dict[str, Any]) -> None:
+        await started(ctx)
+        _freeze_startup_objects()
+
+    served.on_startup = startup_then_freeze  # type: ignore[attr-defined]
+    run_worker(served)
     return 0
 
 

@@ -244,6 +244,12 @@ class Settings:
         "months of raw share hits kept (monthly partitions; older ones are dropped daily)",
         default=13,
     )
+    tracking_loops: int = _env(
+        "WORKBENCH_TRACKING_LOOPS",
+        "beacon consumer loops per worker process (one batch's Python work overlaps another's"
+        " wait on PostgreSQL and Redis)",
+        default=2,
+    )
     sync_min_schema: int = _env(
         "WORKBENCH_SYNC_MIN_SCHEMA",
         "oldest client sync schema served (older apps get sync.schema_too_old)",
@@ -409,6 +415,7 @@ _POSITIVE = (
     "push_escalation_grace_minutes",
     "sync_retention_days",
     "tracking_retention_months",
+    "tracking_loops",
     "sync_min_schema",
     "attribution_window_days",
     "survey_link_days",

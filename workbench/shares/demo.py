@@ -18,7 +18,6 @@ which are always drawn from `secrets`. Seeds nothing if any share exists.
 
 from __future__ import annotations
 
-import ipaddress
 import random
 import uuid
 from collections import defaultdict
@@ -277,7 +276,7 @@ def _visit(
     """One visitor's beacons: open, the pages scrolled into view, a heartbeat every 5 s while
     the page is visible, and the call to action when `clicks`."""
     visitor = f"{rng.getrandbits(64):016x}"
-    ip = ipaddress.ip_address(f"{rng.choice(('198.51.100', '203.0.113'))}.{rng.randint(1, 254)}")
+    ip = f"{rng.choice(('198.51.100', '203.0.113'))}.{rng.randint(1, 254)}"
     label = bots.verdict(agent)
     pages = len(share.offer["pages"])
     events: list[tuple[datetime, str, int | None, int | None]] = [

@@ -1,29 +1,33 @@
 """The beacon consumer: the worker moves beacons from the Redis stream into PostgreSQL.
 
 A consumer group reads the stream in batches (up to 5,000, waiting up to 1 s); each batch is
-resolved (codes -> shares, one query), labelled (`bots.verdict`) and stored in ONE transaction
-(COPY into a temporary table, insert what is new, add it to the per-visitor rollup, and tell
-the RMs and timelines what visitors newly reached: `radar`), then acknowledged. A worker killed
-mid-batch loses nothing: its entries stay pending and are claimed by a live consumer once idle
-for 30 s (at start and every 10 s). A redelivered entry counts nothing twice: a hit's key is its
-event id with the entry's own time, and only hits the insert actually stored reach the rollup
-(and the radar).
+resolved (codes -> shares, one query), screened (`screening`: duplicate event ids refused,
+beacons over the per-visitor and per-IP limits flagged; one Redis script), labelled
+(`bots.verdict`) and stored in ONE transaction (COPY into a temporary table, insert what is
+new, add it to the per-visitor rollup, and tell the RMs and timelines what visitors newly
+reached: `radar`), then acknowledged. A worker killed mid-batch loses nothing: its entries stay
+pending and are claimed by a live consumer once idle for 30 s (at start and every 10 s). A
+redelivered entry counts nothing twice: screening knows it again by its entry id, a hit's key is
+its event id with the entry's own time, and only hits the insert actually stored reach the
+rollup (and the radar).
 
 Beacons of unknown codes (the door checks only the code's shape) are acknowledged and dropped:
 there is no share to count them on, and they tell an admin nothing a log count does not.
 
-An entry is read in the door's format (one field, `b` or `l` for a beacon over a limit, holding
-the packed `beacons.Entry`) or in the earlier one (a field per value, and `limited`: entries
-already in the stream when the door changed), and judged the same way.
+An entry is read in the door's format (one field `u`, the packed `beacons.Entry`, unscreened)
+or in an earlier door's, already screened there: `b` (within the limits) or `l` (over one), or
+a field per value and `limited`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -37,8 +41,15 @@ from redis.exceptions import ResponseError
 
 from workbench.security.vault import Vault
 from workbench.settings import Settings
-from workbench.tracking import bots, partitions, queries, radar
-from workbench.tracking.beacons import FIELD, FIELD_LIMITED, MAX_USER_AGENT, Entry, stream_key
+from workbench.tracking import bots, partitions, queries, radar, screening
+from workbench.tracking.beacons import (
+    FIELD,
+    FIELD_LIMITED,
+    FIELD_UNSCREENED,
+    MAX_USER_AGENT,
+    Entry,
+    stream_key,
+)
 
 log = logging.getLogger("workbench.tracking")
 
@@ -48,6 +59,10 @@ BLOCK_MS = 1000
 CLAIM_IDLE_MS = 30_000
 CLAIM_EVERY_SECONDS = 10.0
 _TYPES = frozenset({"open", "page_view", "heartbeat", "cta"})
+_VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")  # the contract's VisitorId
+_EVENT_ID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
+)  # str(UUID)
 _decode_entry = msgspec.json.Decoder(Entry).decode
 
 
@@ -61,6 +76,7 @@ class Consumer:
     )
     months: set[date] = field(default_factory=set)
     group_ready: bool = False
+    earlier_marks_until: float | None = None  # see screening.earlier_marks_until
     vault: Vault | None = None
 
     def vault_for(self, settings: Settings) -> Vault:
@@ -73,11 +89,12 @@ class Consumer:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one batch did: entries read, hits newly stored, entries dropped (unknown code or
-    malformed)."""
+    malformed), and of those read, retries of a beacon already received (refused)."""
 
     read: int = 0
     stored: int = 0
     dropped: int = 0
+    duplicates: int = 0
 
 
 async def ensure_group(redis: Redis, settings: Settings) -> None:
@@ -128,7 +145,7 @@ async def reclaim(
         consumer.group_ready = True
     stream = stream_key(settings.redis_prefix)
     start: Any = "0-0"
-    read = stored = dropped = 0
+    read = stored = dropped = duplicates = 0
     while True:
         answer = await redis.xautoclaim(
             stream, GROUP, consumer.name, min_idle_ms, start_id=start, count=BATCH
@@ -136,9 +153,9 @@ async def reclaim(
         start, entries = answer[0], [e for e in answer[1] if e[1]]
         outcome = await _store(pool, redis, settings, consumer, entries)
         read, stored = read + outcome.read, stored + outcome.stored
-        dropped += outcome.dropped
+        dropped, duplicates = dropped + outcome.dropped, duplicates + outcome.duplicates
         if start in (b"0-0", "0-0"):
-            return Outcome(read, stored, dropped)
+            return Outcome(read, stored, dropped, duplicates)
 
 
 async def _store(
@@ -152,35 +169,70 @@ async def _store(
 ) -> Outcome:
     if not entries:
         return Outcome()
-    parsed = [(entry_id, _entry(values)) for entry_id, values in entries]
+    parsed = [(_text(entry_id), _entry(values)) for entry_id, values in entries]
     codes = sorted({e[0].code for _, e in parsed if e is not None and e[0].code})
     async with pool.acquire() as conn:
         shares = await queries.share_ids(conn, codes) if codes else {}
-        hits = [
-            hit
-            for entry_id, e in parsed
-            if e is not None and (hit := _hit(entry_id, *e, shares)) is not None
-        ]
-        for month in sorted({partitions.month_of(h[0]) for h in hits} - consumer.months):
-            await partitions.ensure_month(conn, month)
-            consumer.months.add(month)
-        stored = 0
-        if hits:
+    valid = []  # (entry id, beacon, limited or None: to screen, row)
+    for entry_id, e in parsed:
+        if e is not None and (row := _row(entry_id, e[0], shares)) is not None:
+            valid.append((entry_id, e[0], e[1], row))
+    unscreened = [(entry_id, beacon) for entry_id, beacon, limited, _ in valid if limited is None]
+    if consumer.earlier_marks_until is None:
+        consumer.earlier_marks_until = await screening.earlier_marks_until(
+            redis, settings.redis_prefix
+        )
+    judged = iter(
+        await screening.screen(
+            redis,
+            settings.redis_prefix,
+            unscreened,
+            earlier_marks=time.time() < consumer.earlier_marks_until,
+        )
+    )
+    hits, duplicates = [], 0
+    for _, _, limited, row in valid:
+        if limited is None:
+            verdict = next(judged)
+            if verdict is screening.Judged.DUPLICATE:
+                duplicates += 1
+                continue
+            limited = verdict is screening.Judged.OVER_LIMIT
+        label = bots.verdict(row[-1], limited)
+        hits.append((*row, label.verdict, label.reason))
+    stored = 0
+    if hits:
+        async with pool.acquire() as conn:
+            for month in sorted({partitions.month_of(h[0]) for h in hits} - consumer.months):
+                await partitions.ensure_month(conn, month)
+                consumer.months.add(month)
             async with conn.transaction():
                 batch = await queries.store_hits(conn, hits)
                 await radar.follow_up(conn, batch.milestones, vault=consumer.vault_for(settings))
                 stored = batch.count
     if ack:
         await redis.xack(stream_key(settings.redis_prefix), GROUP, *[e for e, _ in entries])
-    return Outcome(read=len(entries), stored=stored, dropped=len(entries) - len(hits))
+    return Outcome(
+        read=len(entries),
+        stored=stored,
+        dropped=len(entries) - len(valid),
+        duplicates=duplicates,
+    )
 
 
-def _entry(values: dict[Any, Any]) -> tuple[Entry, bool] | None:
-    """The beacon of a stream entry and whether it was over a limit; None if malformed."""
-    packed = values.get(FIELD, values.get(FIELD.decode()))
-    limited = packed is None
-    if limited:
-        packed = values.get(FIELD_LIMITED, values.get(FIELD_LIMITED.decode()))
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entry(values: dict[Any, Any]) -> tuple[Entry, bool | None] | None:
+    """The beacon of a stream entry and whether it was over a limit (None: not screened yet, the
+    door's entries; an earlier door screened its own); None if malformed."""
+    limited: bool | None = None
+    packed = values.get(FIELD_UNSCREENED, values.get(FIELD_UNSCREENED.decode()))
+    if packed is None:
+        packed, limited = values.get(FIELD, values.get(FIELD.decode())), False
+    if packed is None:
+        packed, limited = values.get(FIELD_LIMITED, values.get(FIELD_LIMITED.decode())), True
     if packed is not None:
         try:
             return _decode_entry(packed), limited
@@ -219,29 +271,38 @@ def _fields(values: dict[Any, Any]) -> dict[str, str]:
     }
 
 
-def _hit(
-    entry_id: Any, e: Entry, limited: bool, shares: dict[str, uuid.UUID]
-) -> tuple[Any, ...] | None:
-    """One share_hits row (HIT_COLUMNS order) of a stream entry; None if it has no share or is
-    malformed (the door wrote it, so only an old or foreign entry can be)."""
+@functools.lru_cache(maxsize=65_536)
+def _address(text: str) -> str | None:
+    """A client address as PostgreSQL's inet reads it ('' and malformed: None). Cached: a
+    visitor's beacons come from one address, so most lookups are repeats."""
+    try:
+        return str(ipaddress.ip_address(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _row(entry_id: str, e: Entry, shares: dict[str, uuid.UUID]) -> tuple[Any, ...] | None:
+    """One share_hits row without its label (HIT_COLUMNS order up to the user agent) of a stream
+    entry; None if it has no share or is malformed (the door wrote it, so only an old or
+    foreign entry can be)."""
     share_id = shares.get(e.code)
-    if share_id is None or not 1 <= len(e.visitor_id) <= 64 or e.type not in _TYPES:
+    if share_id is None or e.type not in _TYPES:
+        return None
+    if not (_VISITOR_ID.match(e.visitor_id) and _EVENT_ID.match(e.event_id)):
         return None
     try:
-        raw_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-        received_at = datetime.fromtimestamp(int(raw_id.split("-")[0]) / 1000, UTC)
-        event_id = uuid.UUID(e.event_id)
-        ip = ipaddress.ip_address(e.ip) if e.ip else None
+        received_at = datetime.fromtimestamp(int(entry_id.split("-")[0]) / 1000, UTC)
     except ValueError:
+        return None
+    ip = _address(e.ip)
+    if e.ip and ip is None:
         return None
     page, ms = e.page, e.ms
     if (page is not None and not 1 <= page <= 30) or (ms is not None and not 0 <= ms <= 60_000):
         return None
-    user_agent = e.user_agent[:MAX_USER_AGENT]
-    label = bots.verdict(user_agent, limited)
     return (
-        received_at, event_id, share_id, e.visitor_id, e.type, page, ms, ip, user_agent,
-        label.verdict, label.reason,
+        received_at, e.event_id, share_id, e.visitor_id, e.type, page, ms, ip,
+        e.user_agent[:MAX_USER_AGENT],
     )  # fmt: skip
 
 
@@ -273,20 +334,23 @@ async def run(
 
 
 async def start(ctx: dict[str, Any]) -> None:
-    """Worker start: one consumer loop on the worker's pool and Redis client."""
+    """Worker start: `tracking_loops` consumer loops (each its own consumer of the group) on the
+    worker's pool and Redis client."""
     stop = asyncio.Event()
-    consumer = Consumer()
+    settings: Settings = ctx["settings"]
     ctx["tracking_stop"] = stop
-    ctx["tracking_loop"] = asyncio.create_task(
-        run(ctx["pool"], ctx["redis"], ctx["settings"], stop, consumer), name="tracking-ingest"
-    )
+    ctx["tracking_loops"] = [
+        asyncio.create_task(
+            run(ctx["pool"], ctx["redis"], settings, stop, Consumer()), name=f"tracking-ingest-{n}"
+        )
+        for n in range(settings.tracking_loops)
+    ]
 
 
 async def stop(ctx: dict[str, Any]) -> None:
-    """Worker stop: finish the batch at hand (it is acknowledged after its commit)."""
+    """Worker stop: finish the batches at hand (each is acknowledged after its commit)."""
     if event := ctx.get("tracking_stop"):
         event.set()
-        task = ctx["tracking_loop"]
-        _, late = await asyncio.wait([task], timeout=15)
+        _, late = await asyncio.wait(ctx["tracking_loops"], timeout=15)
         for pending in late:
             pending.cancel()

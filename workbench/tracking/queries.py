@@ -59,23 +59,29 @@ class Stored:
 
 
 async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> Stored:
-    """Store a batch of hits (rows in HIT_COLUMNS order) once, and add the human ones that were
-    new to the per-visitor rollup. A batch stored again (a redelivery) changes nothing: hits
-    already there are not returned by the insert, so they are not added twice, and no visitor
-    reaches a step twice. Call inside a transaction."""
+    """Store a batch of hits (rows in HIT_COLUMNS order, the address as text) once, and add the
+    human ones that were new to the per-visitor rollup. A batch stored again (a redelivery)
+    changes nothing: hits already there are not returned by the insert, so they are not added
+    twice, and no visitor reaches a step twice. Call inside a transaction."""
     # One staging table per connection, emptied at each commit: creating and dropping one per
-    # batch would write the catalog twice a batch.
+    # batch would write the catalog twice a batch. The address travels as text (checked by the
+    # worker) and PostgreSQL reads it: asyncpg's inet codec parses every address in Python.
     await conn.execute(
-        "create temp table if not exists tracking_batch (like share_hits including defaults)"
-        " on commit delete rows"
+        """
+        create temp table if not exists tracking_batch (
+            received_at timestamptz, event_id uuid, share_id uuid, visitor_id text, type text,
+            page int, ms int, ip text, user_agent text, verdict text, reason text
+        ) on commit delete rows
+        """
     )
     await conn.copy_records_to_table("tracking_batch", records=hits, columns=HIT_COLUMNS)
     columns = ", ".join(HIT_COLUMNS)
+    staged = columns.replace("ip,", "ip::inet,")
     rows = await conn.fetch(
         f"""
         with inserted as (
             insert into share_hits ({columns})
-            select {columns} from tracking_batch
+            select {staged} from tracking_batch
             on conflict do nothing
             returning share_id, visitor_id, type, ms, received_at, verdict
         ), visitors as (
@@ -95,6 +101,7 @@ async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> Store
             select share_id, visitor_id, first_open_at, last_hit_at, dwell_ms, page_views,
                    clicked_at
               from visitors
+             order by share_id, visitor_id  -- one lock order for every worker: no deadlock
             on conflict (share_id, visitor_id) do update set
                 first_open_at = least(sv.first_open_at, excluded.first_open_at),
                 last_hit_at = greatest(sv.last_hit_at, excluded.last_hit_at),
@@ -144,29 +151,30 @@ async def radar_shares(conn: Connection, share_ids: list[uuid.UUID]) -> dict[uui
     return {r["id"]: r for r in rows}
 
 
-async def radar_quiet(
-    conn: Connection, *, share_id: uuid.UUID, rm_id: uuid.UUID, within: timedelta
-) -> bool:
-    """Whether the RM was told of an open of this share in the last `within`. Takes the share's
-    transaction lock first, so that two workers storing opens of one share take turns and the
-    second sees the first's notification."""
+async def radar_told(
+    conn: Connection, *, share_ids: list[uuid.UUID], rm_ids: list[uuid.UUID], within: timedelta
+) -> set[uuid.UUID]:
+    """Of these shares (sorted), those whose RM was told of an open in the last `within`. Takes
+    the shares' transaction locks first, in the order given, so that two workers storing opens
+    of a share take turns (the second sees the first's notification) and never deadlock."""
     await conn.execute(
-        "select pg_advisory_xact_lock(hashtextextended('share-radar:' || $1::uuid::text, 0))",
-        share_id,
+        """
+        select pg_advisory_xact_lock(hashtextextended('share-radar:' || id::text, 0))
+          from unnest($1::uuid[]) as id
+        """,
+        share_ids,
     )
-    return bool(
-        await conn.fetchval(
-            """
-            select exists (
-                select from notifications
-                 where user_id = $1 and category = 'brochure.opened' and subject_id = $2
-                   and created_at > clock_timestamp() - $3::interval)
-            """,
-            rm_id,
-            share_id,
-            within,
-        )
+    rows = await conn.fetch(
+        """
+        select distinct subject_id from notifications
+         where user_id = any($1::uuid[]) and category = 'brochure.opened'
+           and subject_id = any($2::uuid[]) and created_at > clock_timestamp() - $3::interval
+        """,
+        rm_ids,
+        share_ids,
+        within,
     )
+    return {r["subject_id"] for r in rows}
 
 
 # ---- partitions (share_hits_YYYYMM, UTC months) ---------------------------------------------

@@ -64,11 +64,20 @@ async def follow_up(
             if m[flag]
         ],
     )
+    opened = sorted({m["share_id"] for m in milestones if m["opened"] and tell})
+    if not opened:
+        return 0
+    quiet = await queries.radar_told(
+        conn,
+        share_ids=opened,
+        rm_ids=sorted({shares[s]["rm_id"] for s in opened}),
+        within=QUIET,
+    )
     told = 0
-    for share_id in sorted({m["share_id"] for m in milestones if m["opened"] and tell}):
-        share = shares[share_id]
-        if await queries.radar_quiet(conn, share_id=share_id, rm_id=share["rm_id"], within=QUIET):
+    for share_id in opened:
+        if share_id in quiet:
             continue
+        share = shares[share_id]
         opener = next(m for m in milestones if m["share_id"] == share_id and m["opened"])
         await notifications.notify(
             conn,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -25,8 +26,8 @@ from tests.workbench.tracking.conftest import (
     visitors,
 )
 from workbench.db import create_pool
-from workbench.tracking import beacons, ingest
-from workbench.tracking.beacons import PER_IP_PER_MINUTE, PER_VISITOR_PER_MINUTE
+from workbench.tracking import beacons, ingest, queries, screening
+from workbench.tracking.screening import PER_IP_PER_MINUTE, PER_VISITOR_PER_MINUTE
 
 
 async def test_a_visit_becomes_one_open_dwell_from_heartbeats_and_one_click(shared, db):
@@ -63,10 +64,51 @@ async def test_a_beacon_sent_twice_counts_once(shared, db):
     for _ in range(3):
         response = await shared.beacon("heartbeat", ms=5000, event_id=event_id)
         assert response.status_code == 204
-    assert await stream_length(shared.studio.settings) == 1
-    await shared.consume()
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.stored, outcome.duplicates) == (3, 1, 2)
+    # a retry that comes after its first was stored (a later batch) is refused too
+    assert (await shared.beacon("heartbeat", ms=5000, event_id=event_id)).status_code == 204
+    assert (await shared.consume()).duplicates == 1
     [visitor] = await visitors(db, shared.share_id)
     assert visitor["dwell_ms"] == 5000
+    assert len(await hits(db)) == 1
+
+
+async def test_a_retry_of_a_beacon_the_earlier_door_screened_is_refused(shared, db):
+    """The earlier door marked an event id seen with '1' (not an entry id): a retry of it,
+    arriving after the deploy, is still a duplicate."""
+    settings = shared.studio.settings
+    event_id = str(uuid.uuid4())
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await redis.set(f"{settings.redis_prefix}beacon:{event_id}", "1", ex=60)
+    finally:
+        await redis.aclose()
+    assert (await shared.beacon("open", event_id=event_id)).status_code == 204
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.stored, outcome.duplicates) == (1, 0, 1)
+    assert await hits(db) == []
+
+
+async def test_a_worker_that_died_after_screening_loses_nothing(shared, db, monkeypatch):
+    """Screened (event ids marked seen), then the worker died before its commit: another
+    worker stores the batch, and the marks of its own entries do not make them duplicates."""
+    await shared.beacon("open")
+    await shared.beacon("heartbeat", ms=4000)
+    await shared.beacon("cta")
+    real = queries.store_hits
+
+    async def dies(*args, **kwargs):
+        raise ConnectionResetError("the worker's process ended here")
+
+    monkeypatch.setattr(queries, "store_hits", dies)
+    with pytest.raises(ConnectionResetError):
+        await shared.consume(consumer=ingest.Consumer(name="dying-worker"))
+    monkeypatch.setattr(queries, "store_hits", real)
+    again = await consume_reclaimed(shared.studio.settings)
+    assert (again.read, again.stored, again.duplicates) == (3, 3, 0)
+    [visitor] = await visitors(db, shared.share_id)
+    assert (visitor["dwell_ms"], visitor["clicked_at"] is not None) == (4000, True)
 
 
 async def test_a_beacon_without_event_id_gets_one_from_the_server(shared, db):
@@ -184,11 +226,6 @@ async def test_with_redis_unreachable_beacons_get_503_and_nothing_is_stored(
         outage.restore()
         assert (await client.post("/t", json=body)).status_code == 204
     assert await stream_length(settings) == 1
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        assert len(await redis.keys(f"{settings.redis_prefix}beacon:*")) == 1
-    finally:
-        await redis.aclose()
 
 
 async def test_the_worker_loop_stores_beacons_as_they_come_and_stops_cleanly(shared, db):
@@ -213,6 +250,35 @@ async def test_the_worker_loop_stores_beacons_as_they_come_and_stops_cleanly(sha
         await redis.aclose()
         await pool.close()
     assert loop.exception() is None
+
+
+async def test_the_visitor_limit_counts_any_60_seconds_of_arrival(shared, db):
+    """120 beacons a minute per visitor, counted over the 60 seconds up to each beacon (by its
+    arrival, the stream entry's time): a steady reader is never flagged, a burst is."""
+    settings = shared.studio.settings
+    stream = beacons.stream_key(settings.redis_prefix)
+    start = int(time.time() * 1000) - 600_000  # ten minutes ago, in this month's partition
+    sent = [  # (ms after start, visitor): 'steady' sends 100 in 50 s, then 100 more 61 s later;
+        # 'burst' sends 125 within 2 s
+        *((i * 500, "steady") for i in range(100)),
+        *((111_000 + i * 500, "steady") for i in range(100)),
+        *((200_000 + i * 16, "burst") for i in range(125)),
+    ]
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for n, (ms, visitor) in enumerate(sorted(sent)):
+            packed = beacons.pack(code=shared.code, visitor_id=visitor, type="heartbeat", page=None,
+                                  ms=500, event_id=str(uuid.uuid4()), ip=f"198.51.100.{n % 200}",
+                                  user_agent=WECHAT)  # fmt: skip
+            await redis.xadd(stream, {beacons.FIELD_UNSCREENED: packed}, id=f"{start + ms}-0")
+    finally:
+        await redis.aclose()
+    while (await shared.consume()).read:
+        pass
+    flagged = await db.fetch(
+        "select visitor_id, count(*) from share_hits where reason = 'rate' group by 1"
+    )
+    assert {r["visitor_id"]: r["count"] for r in flagged} == {"burst": 5}
 
 
 async def test_a_flood_from_one_address_is_flagged_across_visitors(shared, db):
@@ -243,8 +309,8 @@ async def test_the_door_appends_one_packed_field_per_beacon(shared):
         [(_, values)] = await redis.xrange(beacons.stream_key(settings.redis_prefix))
     finally:
         await redis.aclose()
-    assert list(values) == [b"b"]
-    entry = msgspec.json.decode(values[b"b"], type=beacons.Entry)
+    assert list(values) == [b"u"]
+    entry = msgspec.json.decode(values[b"u"], type=beacons.Entry)
     assert (entry.code, entry.visitor_id, entry.type, entry.page, entry.ms, entry.event_id) == (
         shared.code, "visitor-1", "page_view", 3, None, event_id,
     )  # fmt: skip
@@ -304,22 +370,16 @@ async def test_malformed_entries_of_either_format_are_dropped(shared, db):
     assert await hits(db) == []
 
 
-async def test_the_door_loads_its_script_again_when_redis_lost_it(shared, db, monkeypatch):
+async def test_screening_loads_its_script_again_when_redis_lost_it(shared, db, monkeypatch):
     """EVALSHA of a script Redis does not hold (a restart emptied its cache) falls back to EVAL
-    once: the beacon is stored once, nothing is lost or doubled."""
-    settings = shared.studio.settings
-    monkeypatch.setattr(beacons, "APPEND_SHA", "0" * 40)
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        beacon = Beacon(code=shared.code, visitor_id="v-noscript", type=BeaconType.OPEN,
-                        event_id=uuid.uuid4())  # fmt: skip
-        for expected in (True, False):
-            received = await beacons.append(redis, prefix=settings.redis_prefix, beacon=beacon,
-                                            ip="203.0.113.5", user_agent=WECHAT)  # fmt: skip
-            assert received.stored is expected
-    finally:
-        await redis.aclose()
-    assert await stream_length(settings) == 1
-    await shared.consume()
+    once: each beacon is judged once, nothing is lost or doubled."""
+    monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)
+    event_id = str(uuid.uuid4())
+    for _ in range(2):
+        assert (
+            await shared.beacon("open", visitor_id="v-noscript", event_id=event_id)
+        ).status_code == 204
+    outcome = await shared.consume()
+    assert (outcome.stored, outcome.duplicates) == (1, 1)
     [visitor] = await visitors(db, shared.share_id)
     assert visitor["visitor_id"] == "v-noscript"
