@@ -60,9 +60,10 @@ def _not_found(bank: str) -> Response[str]:
 async def beacon(request: Request[Any, Any, Any], data: JSONBody[Beacon]) -> None:
     """One beacon of the brochure viewer page, stored for the worker; 204 also for a duplicate.
 
-    Any content type is read as JSON (`navigator.sendBeacon` sends text/plain). A beacon whose
-    `event_id` was seen in the last 24 hours is refused silently (204), so a retry counts once.
-    Per visitor and per IP, beacons over the minute's limit are kept but flagged and never
+    Any content type is read as JSON (`navigator.sendBeacon` sends text/plain). The beacon is
+    appended to a Redis stream and judged by the worker: one whose `event_id` the visitor sent
+    in the last 24 hours is a retry and counts once (answered 204 all the same); per visitor
+    and per IP, beacons over the limits of any 60 seconds are kept but flagged and never
     counted. Never touches PostgreSQL; 503 `service.unavailable` if Redis is away (nothing is
     stored then)."""
     state = request.app.state
