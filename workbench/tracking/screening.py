@@ -56,7 +56,9 @@ class Judged(Enum):
 # client address ('-': none)" (no field can hold a tab or a newline). Lines are cut with plain
 # finds: Lua patterns cost more than all the commands. Answers one character per beacon
 # (Judged), in the batch's order.
-SCREEN = f"""
+def script(per_visitor: int = PER_VISITOR_PER_MINUTE, per_ip: int = PER_IP_PER_MINUTE) -> str:
+    """The screening script with these limits (beacons in any 60 s)."""
+    return f"""
 local seen, window = ARGV[1] .. 'beacon-seen:', ARGV[1] .. 'beacon-window:'
 local text, at = ARGV[2], 1
 local function field(sep)
@@ -113,7 +115,7 @@ while at <= #text do
                 new[#new + 1] = event
                 new[#new + 1] = entry
             end
-            arrived(mine, {PER_VISITOR_PER_MINUTE}, scores[j], entry, n)
+            arrived(mine, {per_visitor}, scores[j], entry, n)
             local ip = ips[j]
             if ip ~= '-' then
                 local key = addresses[ip]
@@ -121,7 +123,7 @@ while at <= #text do
                     key = window .. 'ip:' .. ip
                     addresses[ip] = key
                 end
-                arrived(key, {PER_IP_PER_MINUTE}, scores[j], entry, n)
+                arrived(key, {per_ip}, scores[j], entry, n)
             end
         end
     end
@@ -150,6 +152,9 @@ for key, w in pairs(windows) do
 end
 return table.concat(judged)
 """
+
+
+SCREEN = script()
 SCREEN_SHA = hashlib.sha1(SCREEN.encode(), usedforsecurity=False).hexdigest()
 _DAY_MS = 86_400_000
 

@@ -1,0 +1,119 @@
+"""Screening against a plain model: on random beacon histories (visitors sharing addresses,
+retries of earlier beacons, bursts and pauses, across batches of random size, a batch perhaps
+stored by a worker that died before acknowledging it), what the worker stores is what a
+by-hand reading of the rules gives: a retry of the visitor's event id within a day counts once,
+and a beacon with the limit or more of its visitor's (or its address's) kept beacons in the 60
+seconds before it is flagged `rate`. Small limits, so that a few dozen beacons reach them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any
+
+import hypothesis
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+from redis.asyncio import Redis
+
+from tests.workbench.tracking.conftest import WECHAT
+from workbench.db import create_pool
+from workbench.tracking import beacons, ingest, screening
+
+PER_VISITOR, PER_IP = 6, 8
+DAY_MS, WINDOW_MS = 86_400_000, 60_000
+
+
+@dataclass(frozen=True)
+class Sent:
+    visitor: int
+    gap_ms: int  # after the beacon before it
+    retry: int | None  # repeats the event id (and visitor) of an earlier beacon, by index
+    ip: int
+
+
+sent_st = st.lists(
+    st.builds(
+        Sent,
+        visitor=st.integers(0, 2),
+        gap_ms=st.sampled_from(
+            [1, 1, 7, 7, 120, 120, 900, 900, 4_000, 30_000, 59_999, 61_000, 3_600_000]
+        ),
+        retry=st.none() | st.integers(0, 60),
+        ip=st.sampled_from([0, 0, 0, 1]),
+    ),
+    min_size=20,
+    max_size=70,
+)
+
+
+def by_hand(history: list[tuple[int, str, str, str]]) -> dict[int, str | None]:
+    """Per arrival ms: None (a retry, not stored), '' or 'rate'."""
+    first_day: dict[tuple[str, str], int] = {}
+    kept: dict[str, list[int]] = defaultdict(list)
+    answer: dict[int, str | None] = {}
+    for ms, visitor, event, ip in history:
+        day = ms // DAY_MS
+        seen = first_day.get((visitor, event))
+        if seen is not None and day - seen <= 1:
+            answer[ms] = None
+            continue
+        first_day[(visitor, event)] = day
+        over = False
+        for key, limit in ((f"v:{visitor}", PER_VISITOR), (f"ip:{ip}", PER_IP)):
+            over |= sum(1 for t in kept[key] if t > ms - WINDOW_MS) >= limit
+            kept[key].append(ms)
+        answer[ms] = "rate" if over else ""
+    return answer
+
+
+@hypothesis.settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sent=sent_st, batch=st.integers(3, 40), dies=st.booleans())
+async def test_screening_stores_what_the_rules_say(
+    shared: Any, db: Any, monkeypatch: Any, sent: list[Sent], batch: int, dies: bool
+) -> None:
+    monkeypatch.setattr(screening, "SCREEN", screening.script(PER_VISITOR, PER_IP))
+    monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)  # loaded by EVAL on first use
+    monkeypatch.setattr(ingest, "BATCH", batch)
+    settings = replace(shared.studio.settings, redis_prefix=f"{uuid.uuid4().hex[:8]}:")
+    await db.execute("delete from share_hits; delete from share_visitors")
+    ms = int(time.time() * 1000) - 3 * DAY_MS  # this month's partitions or last month's: made
+    history: list[tuple[int, str, str, str]] = []
+    for n, one in enumerate(sent):
+        ms += one.gap_ms
+        if one.retry is not None and n:
+            _, visitor, event, _ = history[one.retry % n]
+        else:
+            visitor, event = f"visitor-{one.visitor}", str(uuid.uuid4())
+        history.append((ms, visitor, event, f"198.51.100.{one.ip}"))
+
+    pool = await create_pool(settings.database_url, max_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for at, visitor, event, ip in history:
+            packed = beacons.pack(code=shared.code, visitor_id=visitor, type="page_view", page=1,
+                                  ms=None, event_id=event, ip=ip, user_agent=WECHAT)  # fmt: skip
+            await redis.xadd(
+                beacons.stream_key(settings.redis_prefix),
+                {beacons.FIELD_UNSCREENED: packed},
+                id=f"{at}-0",
+            )
+        if dies:  # a worker screens and stores a batch, then dies before acknowledging it
+            dying = ingest.Consumer(name="dies")
+            await ingest.consume_once(pool, redis, settings, consumer=dying, ack=False)
+            await ingest.reclaim(pool, redis, settings, consumer=ingest.Consumer(), min_idle_ms=0)
+        worker = ingest.Consumer()
+        while (await ingest.consume_once(pool, redis, settings, consumer=worker)).read:
+            pass
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+    rows = await db.fetch("select received_at, reason from share_hits")
+    stored = {round(r["received_at"].timestamp() * 1000): r["reason"] for r in rows}
+    expected = {at: reason for at, reason in by_hand(history).items() if reason is not None}
+    assert stored == expected
