@@ -224,20 +224,26 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# The one field of an entry, by door: its name (as redis-py may give it) and whether the
+# beacon was over a limit (None: not screened yet).
+_FIELDS = tuple(
+    (name, name.decode(), limited)
+    for name, limited in ((FIELD_UNSCREENED, None), (FIELD, False), (FIELD_LIMITED, True))
+)
+
+
 def _entry(values: dict[Any, Any]) -> tuple[Entry, bool | None] | None:
     """The beacon of a stream entry and whether it was over a limit (None: not screened yet, the
     door's entries; an earlier door screened its own); None if malformed."""
-    limited: bool | None = None
-    packed = values.get(FIELD_UNSCREENED, values.get(FIELD_UNSCREENED.decode()))
-    if packed is None:
-        packed, limited = values.get(FIELD, values.get(FIELD.decode())), False
-    if packed is None:
-        packed, limited = values.get(FIELD_LIMITED, values.get(FIELD_LIMITED.decode())), True
-    if packed is not None:
-        try:
-            return _decode_entry(packed), limited
-        except msgspec.MsgspecError:
-            return None
+    for name, text, limited in _FIELDS:
+        packed = values.get(name)
+        if packed is None:
+            packed = values.get(text)
+        if packed is not None:
+            try:
+                return _decode_entry(packed), limited
+            except msgspec.MsgspecError:
+                return None
     return _earlier_entry(_fields(values))
 
 
