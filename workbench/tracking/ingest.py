@@ -3,13 +3,13 @@
 A consumer group reads the stream in batches (up to 5,000, waiting up to 1 s); each batch is
 resolved (codes -> shares, one query), screened (`screening`: duplicate event ids refused,
 beacons over the per-visitor and per-IP limits flagged; one Redis script), labelled
-(`bots.verdict`) and stored in ONE transaction (COPY into a temporary table, insert what is
-new, add it to the per-visitor rollup, and tell the RMs and timelines what visitors newly
-reached: `radar`), then acknowledged. A worker killed mid-batch loses nothing: its entries stay
-pending and are claimed by a live consumer once idle for 30 s (at start and every 10 s). A
-redelivered entry counts nothing twice: screening knows it again by its entry id, a hit's key is
-its event id with the entry's own time, and only hits the insert actually stored reach the
-rollup (and the radar).
+(`bots.verdict`) and stored in ONE transaction (COPY into share_hits, or for entries delivered
+before, insert what is not stored yet; add what was new to the per-visitor rollup, and tell the
+RMs and timelines what visitors newly reached: `radar`), then acknowledged. A worker killed
+mid-batch loses nothing: its entries stay pending and are claimed by a live consumer once idle
+for 30 s (at start and every 10 s). A redelivered entry counts nothing twice: screening knows
+it again by its entry id, a hit's key is its event id with the entry's own time, and only hits
+newly stored reach the rollup (and the radar).
 
 Beacons of unknown codes (the door checks only the code's shape) are acknowledged and dropped:
 there is no share to count them on, and they tell an admin nothing a log count does not.
@@ -127,7 +127,7 @@ async def consume_once(
         GROUP, consumer.name, {stream: ">"}, count=BATCH, block=block_ms
     )
     entries = [entry for _, batch in answer or [] for entry in batch]
-    return await _store(pool, redis, settings, consumer, entries, ack=ack)
+    return await _store(pool, redis, settings, consumer, entries, ack=ack, first_delivery=True)
 
 
 async def reclaim(
@@ -166,6 +166,7 @@ async def _store(
     entries: list[tuple[Any, dict[Any, Any]]],
     *,
     ack: bool = True,
+    first_delivery: bool = False,
 ) -> Outcome:
     if not entries:
         return Outcome()
@@ -207,7 +208,7 @@ async def _store(
                 await partitions.ensure_month(conn, month)
                 consumer.months.add(month)
             async with conn.transaction():
-                batch = await queries.store_hits(conn, hits)
+                batch = await queries.store_hits(conn, hits, first_delivery=first_delivery)
                 await radar.follow_up(conn, batch.milestones, vault=consumer.vault_for(settings))
                 stored = batch.count
     if ack:
@@ -278,11 +279,12 @@ def _fields(values: dict[Any, Any]) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _address(text: str) -> str | None:
-    """A client address as PostgreSQL's inet reads it ('' and malformed: None). Cached: a
-    visitor's beacons come from one address, so most lookups are repeats."""
+def _address(text: str) -> bytes | None:
+    """A client address packed (4 or 16 bytes: what asyncpg sends of an inet without parsing
+    text); '' and malformed: None. Cached: a visitor's beacons come from one address, so most
+    lookups are repeats."""
     try:
-        return str(ipaddress.ip_address(text)) if text else None
+        return ipaddress.ip_address(text).packed if text else None
     except ValueError:
         return None
 

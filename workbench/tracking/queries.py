@@ -58,42 +58,110 @@ class Stored:
     milestones: list[Record]
 
 
-async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> Stored:
-    """Store a batch of hits (rows in HIT_COLUMNS order, the address as text) once, and add the
-    human ones that were new to the per-visitor rollup. A batch stored again (a redelivery)
-    changes nothing: hits already there are not returned by the insert, so they are not added
-    twice, and no visitor reaches a step twice. Call inside a transaction."""
+async def store_hits(
+    conn: Connection, hits: Sequence[tuple[Any, ...]], *, first_delivery: bool = False
+) -> Stored:
+    """Store a batch of hits (rows in HIT_COLUMNS order; the address as text or as its packed
+    bytes) once, and add the human ones that were new to the per-visitor rollup. Call inside a
+    transaction.
+
+    `first_delivery`: the batch's stream entries were never delivered before, so none of its
+    hits can be stored already: they are copied straight into share_hits (PostgreSQL routes
+    each to its month), half the work of staging them first. Should one be there after all (a
+    clash of keys), the copy is undone and the batch takes the other way: staged in a temporary
+    table and inserted unless stored (a redelivery, after a worker died before acknowledging).
+    Either way only hits newly stored reach the rollup, so a batch stored again changes nothing
+    and no visitor reaches a step twice."""
+    stored = list(hits)
+    if not (first_delivery and await _copied(conn, stored)):
+        stored = await _inserted_unless_stored(conn, stored)
+    return Stored(count=len(stored), milestones=await _roll_up(conn, stored))
+
+
+async def _copied(conn: Connection, hits: list[tuple[Any, ...]]) -> bool:
+    """COPY the hits into share_hits; False (and nothing copied) if one was stored already."""
+    try:
+        async with conn.transaction():  # a savepoint in the caller's transaction
+            await conn.copy_records_to_table("share_hits", records=hits, columns=HIT_COLUMNS)
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+async def _inserted_unless_stored(
+    conn: Connection, hits: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Insert the hits not stored yet (by their key: event id and time received); those."""
     # One staging table per connection, emptied at each commit: creating and dropping one per
-    # batch would write the catalog twice a batch. The address travels as text (checked by the
-    # worker) and PostgreSQL reads it: asyncpg's inet codec parses every address in Python.
+    # batch would write the catalog twice a batch.
     await conn.execute(
         """
-        create temp table if not exists tracking_batch (
-            received_at timestamptz, event_id uuid, share_id uuid, visitor_id text, type text,
-            page int, ms int, ip text, user_agent text, verdict text, reason text
-        ) on commit delete rows
+        create temp table if not exists tracking_hits (like share_hits including defaults)
+            on commit delete rows
         """
     )
-    await conn.copy_records_to_table("tracking_batch", records=hits, columns=HIT_COLUMNS)
+    await conn.copy_records_to_table("tracking_hits", records=hits, columns=HIT_COLUMNS)
     columns = ", ".join(HIT_COLUMNS)
-    staged = columns.replace("ip,", "ip::inet,")
     rows = await conn.fetch(
         f"""
-        with inserted as (
-            insert into share_hits ({columns})
-            select {staged} from tracking_batch
-            on conflict do nothing
-            returning share_id, visitor_id, type, ms, received_at, verdict
-        ), visitors as (
-            select share_id, visitor_id,
-                   min(received_at) filter (where type = 'open') as first_open_at,
-                   max(received_at) as last_hit_at,
-                   coalesce(sum(ms) filter (where type = 'heartbeat'), 0) as dwell_ms,
-                   count(*) filter (where type = 'page_view') as page_views,
-                   min(received_at) filter (where type = 'cta') as clicked_at
-              from inserted
-             where verdict = 'human'
-             group by share_id, visitor_id
+        insert into share_hits ({columns}) select {columns} from tracking_hits
+        on conflict do nothing
+        returning event_id, received_at
+        """
+    )
+    new = {(str(r["event_id"]), r["received_at"]) for r in rows}
+    stored = []
+    for hit in hits:  # a key twice in the batch was inserted once
+        if (key := (str(hit[1]), hit[0])) in new:
+            new.discard(key)
+            stored.append(hit)
+    return stored
+
+
+def _visitors(hits: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """The rollup's columns (share, visitor, first open, last hit, dwell, page views, first
+    click) of these hits' human visitors, one entry per (share, visitor)."""
+    rolled: dict[tuple[Any, str], list[Any]] = {}
+    for received_at, _, share_id, visitor_id, kind, _, ms, _, _, verdict, _ in hits:
+        if verdict != "human":
+            continue
+        row = rolled.get((share_id, visitor_id))
+        if row is None:
+            row = rolled[share_id, visitor_id] = [
+                share_id,
+                visitor_id,
+                None,
+                received_at,
+                0,
+                0,
+                None,
+            ]
+        elif received_at > row[3]:
+            row[3] = received_at
+        if kind == "open":
+            row[2] = received_at if row[2] is None else min(row[2], received_at)
+        elif kind == "heartbeat":
+            row[4] += ms or 0
+        elif kind == "page_view":
+            row[5] += 1
+        elif kind == "cta":
+            row[6] = received_at if row[6] is None else min(row[6], received_at)
+    return [list(column) for column in zip(*rolled.values(), strict=True)] if rolled else []
+
+
+async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record]:
+    """Add newly stored hits to their human visitors' rollup rows; the visitors who reached a
+    step with them (`opened`, `engaged`, `clicked` flags; their rollup row as it now is)."""
+    columns = _visitors(hits)
+    if not columns:
+        return []
+    return await conn.fetch(
+        f"""
+        with visitors as (
+            select * from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[],
+                                 $5::bigint[], $6::int[], $7::timestamptz[])
+                       as v(share_id, visitor_id, first_open_at, last_hit_at, dwell_ms,
+                            page_views, clicked_at)
         ), rolled as (
             insert into share_visitors as sv
                    (share_id, visitor_id, first_open_at, last_hit_at, dwell_ms, page_views,
@@ -124,13 +192,9 @@ async def store_hits(conn: Connection, hits: Sequence[tuple[Any, ...]]) -> Store
               from rolled r
               left join before b using (share_id, visitor_id)
         )
-        select (select count(*) from inserted) as stored, m.*
-          from (select) one
-          left join milestones m on m.opened or m.engaged or m.clicked
-        """
-    )
-    return Stored(
-        count=rows[0]["stored"], milestones=[r for r in rows if r["share_id"] is not None]
+        select * from milestones where opened or engaged or clicked
+        """,
+        *columns,
     )
 
 

@@ -1,7 +1,7 @@
 """From raw beacons to the funnel: on random histories of beacons (people and bots, several
-visitors, heartbeats, clicks), stored by the worker's own statement in random batches, some
-stored twice (a redelivery), the funnel API answers what a plain count over the raw events
-gives, and never rises from one step to the next."""
+visitors, heartbeats, clicks), stored by the worker's own statements in random batches, some
+stored twice (a redelivery, or one taken for a new batch), the funnel API answers what a plain
+count over the raw events gives, and never rises from one step to the next."""
 
 from __future__ import annotations
 
@@ -74,7 +74,11 @@ def by_hand(beacons: list[Beacon], shares: list[tuple[int, uuid.UUID]]) -> dict[
 @hypothesis.settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(beacons=beacons_st, cuts=st.lists(st.integers(0, 60), max_size=4), again=st.booleans())
+@given(
+    beacons=beacons_st,
+    cuts=st.lists(st.integers(0, 60), max_size=4),
+    again=st.sampled_from([None, "reclaimed", "as if new"]),
+)
 async def test_the_funnel_is_the_raw_beacons_counted_by_hand(bank, beacons, cuts, again):  # noqa: F811
     db = bank.db
     await db.execute(
@@ -103,9 +107,14 @@ async def test_the_funnel_is_the_raw_beacons_counted_by_hand(bank, beacons, cuts
         ))  # fmt: skip
     bounds = sorted({0, len(hits), *(c for c in cuts if c < len(hits))})
     for start, end in itertools.pairwise(bounds):
-        for _ in range(2 if again else 1):  # a batch redelivered after a worker died
+        async with db.transaction():  # entries read for the first time: copied
+            await queries.store_hits(db, hits[start:end], first_delivery=True)
+        if again:  # the batch redelivered after a worker died (and once taken for a new one)
             async with db.transaction():
-                await queries.store_hits(db, hits[start:end])
+                again_stored = await queries.store_hits(
+                    db, hits[start:end], first_delivery=again == "as if new"
+                )
+            assert (again_stored.count, again_stored.milestones) == (0, [])
 
     answer = await bank.funnel(
         "marketing",
