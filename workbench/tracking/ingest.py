@@ -78,6 +78,17 @@ class Consumer:
     group_ready: bool = False
     earlier_marks_until: float | None = None  # see screening.earlier_marks_until
     vault: Vault | None = None
+    reader: Redis | None = None
+
+    def reader_for(self, redis: Redis) -> Redis:
+        """A client on `redis`'s connections that leaves the answers of XREADGROUP and
+        XAUTOCLAIM as Redis sent them (an entry is its id and a flat list of fields and values):
+        redis-py would make a dict of every entry."""
+        if self.reader is None or self.reader.connection_pool is not redis.connection_pool:
+            self.reader = Redis(connection_pool=redis.connection_pool)
+            for command in ("XREADGROUP", "XAUTOCLAIM"):
+                self.reader.set_response_callback(command, _as_sent)
+        return self.reader
 
     def vault_for(self, settings: Settings) -> Vault:
         """The keys that read customers' names for the radar (made once per consumer)."""
@@ -122,10 +133,11 @@ async def consume_once(
     if not consumer.group_ready:
         await ensure_group(redis, settings)
         consumer.group_ready = True
-    stream = stream_key(settings.redis_prefix)
-    answer = await redis.xreadgroup(
-        GROUP, consumer.name, {stream: ">"}, count=BATCH, block=block_ms
-    )
+    wait = () if block_ms is None else ("BLOCK", block_ms)
+    answer = await consumer.reader_for(redis).execute_command(  # type: ignore[no-untyped-call]
+        "XREADGROUP", "GROUP", GROUP, consumer.name, "COUNT", BATCH, *wait,
+        "STREAMS", stream_key(settings.redis_prefix), ">",
+    )  # fmt: skip
     entries = [entry for _, batch in answer or [] for entry in batch]
     return await _store(pool, redis, settings, consumer, entries, ack=ack, first_delivery=True)
 
@@ -147,10 +159,10 @@ async def reclaim(
     start: Any = "0-0"
     read = stored = dropped = duplicates = 0
     while True:
-        answer = await redis.xautoclaim(
-            stream, GROUP, consumer.name, min_idle_ms, start_id=start, count=BATCH
+        answer = await consumer.reader_for(redis).execute_command(  # type: ignore[no-untyped-call]
+            "XAUTOCLAIM", stream, GROUP, consumer.name, min_idle_ms, start, "COUNT", BATCH
         )
-        start, entries = answer[0], [e for e in answer[1] if e[1]]
+        start, entries = answer[0], [e for e in answer[1] if e[1]]  # no fields: deleted
         outcome = await _store(pool, redis, settings, consumer, entries)
         read, stored = read + outcome.read, stored + outcome.stored
         dropped, duplicates = dropped + outcome.dropped, duplicates + outcome.duplicates
@@ -163,7 +175,7 @@ async def _store(
     redis: Redis,
     settings: Settings,
     consumer: Consumer,
-    entries: list[tuple[Any, dict[Any, Any]]],
+    entries: list[Any],
     *,
     ack: bool = True,
     first_delivery: bool = False,
@@ -204,7 +216,8 @@ async def _store(
     stored = 0
     if hits:
         async with pool.acquire() as conn:
-            for month in sorted({partitions.month_of(h[0]) for h in hits} - consumer.months):
+            spanned = partitions.months_spanned(min(h[0] for h in hits), max(h[0] for h in hits))
+            for month in [m for m in spanned if m not in consumer.months]:
                 await partitions.ensure_month(conn, month)
                 consumer.months.add(month)
             async with conn.transaction():
@@ -225,6 +238,10 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _as_sent(response: Any, **options: Any) -> Any:
+    return response
+
+
 # The one field of an entry, by door: its name (as redis-py may give it) and whether the
 # beacon was over a limit (None: not screened yet).
 _FIELDS = tuple(
@@ -233,19 +250,18 @@ _FIELDS = tuple(
 )
 
 
-def _entry(values: dict[Any, Any]) -> tuple[Entry, bool | None] | None:
-    """The beacon of a stream entry and whether it was over a limit (None: not screened yet, the
-    door's entries; an earlier door screened its own); None if malformed."""
-    for name, text, limited in _FIELDS:
-        packed = values.get(name)
-        if packed is None:
-            packed = values.get(text)
-        if packed is not None:
-            try:
-                return _decode_entry(packed), limited
-            except msgspec.MsgspecError:
-                return None
-    return _earlier_entry(_fields(values))
+def _entry(fields: list[Any]) -> tuple[Entry, bool | None] | None:
+    """The beacon of a stream entry (its fields and values, flat) and whether it was over a
+    limit (None: not screened yet, the door's entries; an earlier door screened its own); None
+    if malformed."""
+    if len(fields) == 2:
+        for name, text, limited in _FIELDS:
+            if fields[0] == name or fields[0] == text:
+                try:
+                    return _decode_entry(fields[1]), limited
+                except msgspec.MsgspecError:
+                    return None
+    return _earlier_entry(_fields(fields))
 
 
 def _earlier_entry(f: dict[str, str]) -> tuple[Entry, bool] | None:
@@ -269,12 +285,12 @@ def _earlier_entry(f: dict[str, str]) -> tuple[Entry, bool] | None:
     return entry, f.get("limited") == "1"
 
 
-def _fields(values: dict[Any, Any]) -> dict[str, str]:
+def _fields(flat: list[Any]) -> dict[str, str]:
     return {
         (k.decode() if isinstance(k, bytes) else str(k)): (
             v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
         )
-        for k, v in values.items()
+        for k, v in zip(flat[::2], flat[1::2], strict=True)
     }
 
 

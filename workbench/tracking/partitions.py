@@ -22,6 +22,15 @@ def month_of(moment: datetime) -> date:
     return date(at.year, at.month, 1)
 
 
+def months_spanned(first: datetime, last: datetime) -> list[date]:
+    """The UTC months from `first`'s to `last`'s."""
+    month, end, found = month_of(first), month_of(last), []
+    while month <= end:
+        found.append(month)
+        month = add_months(month, 1)
+    return found
+
+
 def add_months(month: date, months: int) -> date:
     index = month.year * 12 + month.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
