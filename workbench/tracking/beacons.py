@@ -29,7 +29,7 @@ FIELD = b"b"  # ... of an earlier door: a beacon it found within the limits
 FIELD_LIMITED = b"l"  # ... of an earlier door: a beacon over the per-visitor or per-IP limit
 
 
-class Entry(msgspec.Struct, array_like=True, frozen=True):
+class Entry(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """A beacon as the stream carries it (a JSON array, in this order)."""
 
     code: str
