@@ -2,7 +2,7 @@
 
     python -m bench.tracking [--events 60000] [--shares 200] [--radar-shares 200]
                              [--radar-spread 60] [--consumers 1,2] [--http-seconds 10]
-                             [--database-url URL] [--redis-url URL]
+                             [--paced-seconds 15] [--database-url URL] [--redis-url URL]
 
 It creates a fresh database `wbbench_<random>` on the server of --database-url (default: the
 DATABASE_URL environment variable; Redis: --redis-url or REDIS_URL, keys under a unique prefix,
@@ -31,17 +31,26 @@ Measured, in this order:
               deltas; other clients of the server count too).
   3. ingest   for each --consumers count c, on a stream of its own: --events beacons appended
               (the door, pipelined) before c `python -m workbench worker` processes start (each
-              runs one beacon consumer loop, plus push delivery of the radar's notifications):
-              the backlog's drain rate from the first batch stored, and the workers' CPU per
-              event; then, live, another --events beacons through the door, pipelined, while
-              the workers consume. Figure: events / (time from the first append until all are
-              in share_hits), and its ratio to the raw XADD figure of step 1; also Redis's time
-              per beacon in the workers' screening script (duplicates, limits), in its steady
-              state (its first day also reads the earlier door's keys). Progress is
-              watched in Redis (the consumer group acknowledges a batch after its commit:
-              nothing pending, the last entry delivered), not by counting share_hits while the
-              workers write it; share_hits is counted once after each phase and must hold every
-              beacon.
+              runs WORKBENCH_TRACKING_LOOPS consumer loops, plus push delivery of the radar's
+              notifications): the backlog's drain rate from the first batch stored, and the
+              workers' CPU per event. Then, live:
+              - burst: another --events beacons through the door as fast as one client goes
+                (pipelined) while the workers consume: events / (time from the first append
+                until all are in share_hits). The producer takes a whole CPU while it runs.
+              - sustained (paced): the door at a steady rate for --paced-seconds while the
+                workers consume, from 35 % of raw XADD up by 5 % steps, until the workers fall
+                behind (they stored under 97 % of the rate appended) or the producer cannot
+                keep the pace (the CPUs are saturated). Stored/s is the least-squares slope of
+                what the consumer group acknowledged, read every 0.25 s from the second
+                second on: the rate held, not the latency of the last batch. Before each rate,
+                raw XADD is measured again (step 1's way).
+              Ratios are to the median of all raw XADD runs: this machine's pace drifts by
+              tens of percent within minutes. Also Redis's time per beacon in the workers'
+              screening script (duplicates, limits), in its steady state (its first day also
+              reads the earlier door's keys). Progress is watched in Redis (the consumer group
+              acknowledges a batch after its commit: nothing pending, the last entry
+              delivered), not by counting share_hits while the workers write it; share_hits is
+              counted once after each phase and must hold every beacon.
   4. http     the API (`python -m workbench serve`, --api-workers processes) and one worker:
               64 closed-loop clients (one keep-alive connection each, made before the clock
               starts) POST /t for --http-seconds; answered/s, stored/s, and CPU per request of
@@ -67,11 +76,13 @@ import platform
 import random
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,7 +114,11 @@ from workbench.tracking import beacons
 from workbench.tracking.beacons import stream_key
 
 ROUND = 1000  # entries per pipelined round trip
+TICK = 0.005  # seconds between the paced producer's rounds when nothing is due yet
 CONCURRENT = 64  # awaiting callers of beacons.append, and HTTP clients
+KEPT_UP = 0.97  # paced: the workers kept up if they stored at this share of the appended rate
+WATCH_EVERY = 0.25  # paced: seconds between two readings of what the consumer group stored
+PACED_FROM, PACED_STEP = 0.35, 0.05  # paced: offered rates from and by these shares of raw XADD
 PHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
     "Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
@@ -279,6 +294,28 @@ async def door_pipelined(
     return rate, first
 
 
+async def door_paced(redis: Redis, prefix: str, mix: list[dict[str, str]], rate: float) -> float:
+    """What `beacons.append` sends, at `rate` beacons/s: every TICK, the beacons due by then
+    (pipelined, ROUND per round trip at most); the moment of the first append."""
+    stream, first, started, sent = stream_key(prefix), time.time(), time.perf_counter(), 0
+    while sent < len(mix):
+        due = min(len(mix), sent + ROUND, int(rate * (time.perf_counter() - started)) + 1)
+        if due > sent:
+            pipe = redis.pipeline(transaction=False)
+            for fields in mix[sent:due]:
+                pipe.xadd(
+                    stream,
+                    {beacons.FIELD_UNSCREENED: _packed(fields)},
+                    maxlen=beacons.STREAM_CAP,
+                    approximate=True,
+                )
+            await pipe.execute()
+            sent = due
+        else:
+            await asyncio.sleep(TICK)
+    return first
+
+
 async def door_concurrent(redis: Redis, prefix: str, mix: list[dict[str, str]]) -> float:
     """`beacons.append` itself (what POST /t awaits), by CONCURRENT callers."""
     queue = iter(mix)
@@ -386,6 +423,25 @@ async def _acknowledged(redis: Redis, stream: str) -> tuple[int, bool]:
     )
 
 
+async def _watch(redis: Redis, stream: str, samples: list[tuple[float, int]]) -> None:
+    """Note (moment, entries acknowledged) every WATCH_EVERY seconds until cancelled."""
+    with contextlib.suppress(Exception):  # the group exists once a worker made it
+        while True:
+            samples.append((time.time(), (await _acknowledged(redis, stream))[0]))
+            await asyncio.sleep(WATCH_EVERY)
+
+
+def _slope(samples: list[tuple[float, int]]) -> float:
+    """Entries acknowledged per second: the least-squares slope of the samples (0 if too few).
+    Batches are acknowledged whole, so the count rises in steps; the slope is their rate."""
+    if len(samples) < 3:
+        return 0.0
+    mean_t = sum(t for t, _ in samples) / len(samples)
+    mean_n = sum(n for _, n in samples) / len(samples)
+    spread = sum((t - mean_t) ** 2 for t, _ in samples)
+    return sum((t - mean_t) * (n - mean_n) for t, n in samples) / spread if spread else 0.0
+
+
 async def _acknowledged_by(redis: Redis, stream: str, within: float) -> float | None:
     """The moment every entry of the stream is stored (polled every 20 ms); None on timeout."""
     deadline = time.monotonic() + within
@@ -398,10 +454,14 @@ async def _acknowledged_by(redis: Redis, stream: str, within: float) -> float | 
 
 async def sustained(
     conn: asyncpg.Connection, redis: Redis, env: Env, prefix: str, consumers: int,
-    mix: list[dict[str, str]], backlog: list[dict[str, str]], workdir: Path,
+    mix: list[dict[str, str]], backlog: list[dict[str, str]], workdir: Path, *,
+    codes: list[str], paced_rates: list[float], paced_seconds: float,
+    raw_sample: Callable[[], Awaitable[float]],
 ) -> dict[str, Any]:  # fmt: skip
-    """A backlog drained (appended before the workers start), then live ingestion. Progress is
-    the consumer group's (`_acknowledged`); share_hits is counted once after each phase."""
+    """A backlog drained (appended before the workers start), live ingestion of a burst, then
+    paced: the door at each of `paced_rates` for `paced_seconds` until the workers fall
+    behind. Progress is the consumer group's (`_acknowledged`); share_hits is counted once after
+    each phase."""
     before = await conn.fetchval("select count(*) from share_hits")
     stream = stream_key(prefix)
     # Steady state: screening has run for more than a day, so it no longer reads the earlier
@@ -437,7 +497,39 @@ async def sustained(
             return {"consumers": consumers, "error": "not all stored within 600 s"}
         if (stored := await conn.fetchval("select count(*) from share_hits")) != before + len(mix):
             raise RuntimeError(f"live ingestion left {stored} hits, not {before + len(mix)}")
+        before += len(mix)
+        trials = []
+        for rate in paced_rates:
+            offered = beacon_mix(codes, int(rate * paced_seconds), 1000 * consumers + len(trials))
+            raw_before = await raw_sample()  # raw XADD again, seconds before: the machine's pace
+            samples: list[tuple[float, int]] = []
+            watching = asyncio.create_task(_watch(redis, stream, samples))
+            started = await door_paced(redis, prefix, offered, rate)
+            appended_at = time.time()
+            watching.cancel()
+            finished = await _acknowledged_by(redis, stream, within=600)
+            if finished is None:
+                raise RuntimeError(f"paced at {rate:.0f}/s: not all stored in 600 s")
+            before += len(offered)
+            # the steady part: from a second after the first append to the last
+            steady = [(t, n) for t, n in samples if t >= started + 1]
+            trials.append({
+                "offered_per_s": round(rate),
+                "appended_per_s": round(len(offered) / (appended_at - started)),
+                "stored_per_s": round(_slope(steady)),
+                "events": len(offered),
+                "tail_s": round(finished - appended_at, 2),
+                "raw_xadd_just_before_per_s": round(raw_before),
+            })  # fmt: skip
+            if trials[-1]["stored_per_s"] < KEPT_UP * trials[-1]["appended_per_s"]:
+                break  # the workers fell behind: a higher rate would too
+            if trials[-1]["appended_per_s"] < KEPT_UP * rate:
+                break  # the producer could not keep the pace: the CPUs are saturated
+        if (stored := await conn.fetchval("select count(*) from share_hits")) != before:
+            raise RuntimeError(f"paced ingestion left {stored} hits, not {before}")
         return {
+            "paced": trials,
+            "paced_stored_per_s": max((t["stored_per_s"] for t in trials), default=None),
             "consumers": consumers,
             "events": len(mix),
             "events_per_s": round(len(mix) / (done - first)),
@@ -639,21 +731,44 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         print(f"  {results['redis']}", flush=True)
         await redis.delete(f"{base_prefix}scratch:raw", f"{base_prefix}scratch:raw-earlier")
 
+        raw_samples = [raw]
+        raw_mix = beacon_mix(codes, args.events, 1)
+
+        async def raw_sample() -> float:
+            key = f"{base_prefix}scratch:raw"
+            raw_samples.append(await raw_xadd(redis, key, raw_mix))
+            await redis.delete(key)
+            return raw_samples[-1]
+
         results["ingest"] = []
         for n, consumers in enumerate(args.consumers):
             print(f"ingestion with {consumers} worker(s) ...", flush=True)
             mix = beacon_mix(codes, args.events, 10 + n)
             backlog = beacon_mix(codes, args.events, 30 + n)
+            rates = [
+                raw * (PACED_FROM + PACED_STEP * k)
+                for k in range(round((0.9 - PACED_FROM) / PACED_STEP) + 1)
+            ]
             one = await sustained(
-                conn, redis, env, f"{base_prefix}i{n}:", consumers, mix, backlog, workdir
-            )
+                conn, redis, env, f"{base_prefix}i{n}:", consumers, mix, backlog, workdir,
+                codes=codes, paced_rates=rates if args.paced_seconds > 0 else [],
+                paced_seconds=args.paced_seconds, raw_sample=raw_sample,
+            )  # fmt: skip
+            results["ingest"].append(one)
+            print(f"  {one}", flush=True)
+        # This machine's pace drifts by tens of percent within minutes (shared CPUs): the
+        # ratios are to the median of every raw XADD measured in the run.
+        raw_median = statistics.median(raw_samples)
+        results["redis"]["raw_xadd_samples_per_s"] = [round(r) for r in raw_samples]
+        results["redis"]["raw_xadd_median_per_s"] = round(raw_median)
+        for one in results["ingest"]:
+            if one.get("paced_stored_per_s"):
+                one["paced_ratio_to_raw_xadd"] = round(one["paced_stored_per_s"] / raw_median, 3)
             if "events_per_s" in one:
-                one["ratio_to_raw_xadd"] = round(one["events_per_s"] / raw, 3)
+                one["ratio_to_raw_xadd"] = round(one["events_per_s"] / raw_median, 3)
                 one["ratio_to_raw_xadd_earlier_fields"] = round(
                     one["events_per_s"] / raw_earlier, 3
                 )
-            results["ingest"].append(one)
-            print(f"  {one}", flush=True)
 
         prefix = f"{base_prefix}api:"
         port = free_port()
@@ -736,6 +851,9 @@ def render(document: dict[str, Any]) -> str:
         f"{'what':<58} {'events/s':>10}  note",
         f"{'raw XADD of the door entries, pipelined 1,000 per round trip':<58} "
         f"{r['redis']['raw_xadd_per_s']:>10}",
+        f"{'  median of all raw XADD runs of this run':<58} "
+        f"{r['redis']['raw_xadd_median_per_s']:>10}  "
+        f"(runs: {', '.join(map(str, r['redis']['raw_xadd_samples_per_s']))})",
         f"{'  (raw XADD of the earlier nine field pairs)':<58} "
         f"{r['redis']['raw_xadd_earlier_fields_per_s']:>10}",
         f"{'the door (one XADD per beacon), pipelined':<58} "
@@ -750,13 +868,23 @@ def render(document: dict[str, Any]) -> str:
         )
     for one in r["ingest"]:
         if "events_per_s" in one:
-            label = f"sustained: door -> {one['consumers']} worker(s) -> share_hits"
+            label = f"burst: door -> {one['consumers']} worker(s) -> share_hits"
             lines.append(
                 f"{label:<58} "
                 f"{one['events_per_s']:>10}  {100 * one['ratio_to_raw_xadd']:.0f} % of raw XADD"
                 f" ({100 * one['ratio_to_raw_xadd_earlier_fields']:.0f} % of the earlier one),"
                 f" screening in Redis {one['screening_redis_us_per_beacon']} us/beacon"
             )
+            if one.get("paced_stored_per_s"):
+                label = f"sustained, paced: door -> {one['consumers']} worker(s) -> share_hits"
+                lines.append(
+                    f"{label:<58} {one['paced_stored_per_s']:>10}  "
+                    f"{100 * one['paced_ratio_to_raw_xadd']:.0f} % of raw XADD (the best of "
+                    + ", ".join(
+                        f"{t['appended_per_s']} -> {t['stored_per_s']}" for t in one["paced"]
+                    )
+                    + " appended -> stored/s)"
+                )
             label = f"  backlog of {one['backlog']} drained by {one['consumers']} worker(s)"
             lines.append(
                 f"{label:<58} {one['backlog_drain_per_s']:>10}  worker CPU "
@@ -800,6 +928,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consumers", default="1,2", help="worker processes, per ingestion run")
     parser.add_argument("--api-workers", type=int, default=2, help="uvicorn processes")
     parser.add_argument("--http-seconds", type=float, default=10.0, help="0: skip POST /t load")
+    parser.add_argument(
+        "--paced-seconds", type=float, default=15.0, help="per paced rate; 0: skip pacing"
+    )
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
     args = parser.parse_args(argv)
