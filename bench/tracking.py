@@ -114,7 +114,7 @@ from workbench.tracking import beacons
 from workbench.tracking.beacons import stream_key
 
 ROUND = 1000  # entries per pipelined round trip
-TICK = 0.005  # seconds between the paced producer's rounds when nothing is due yet
+TICK = 0.05  # the paced producer sends what is due at least this often (seconds)
 CONCURRENT = 64  # awaiting callers of beacons.append, and HTTP clients
 KEPT_UP = 0.97  # paced: the workers kept up if they stored at this share of the appended rate
 WATCH_EVERY = 0.25  # paced: seconds between two readings of what the consumer group stored
@@ -295,24 +295,29 @@ async def door_pipelined(
 
 
 async def door_paced(redis: Redis, prefix: str, mix: list[dict[str, str]], rate: float) -> float:
-    """What `beacons.append` sends, at `rate` beacons/s: every TICK, the beacons due by then
-    (pipelined, ROUND per round trip at most); the moment of the first append."""
-    stream, first, started, sent = stream_key(prefix), time.time(), time.perf_counter(), 0
+    """What `beacons.append` sends, at `rate` beacons/s: pipelined ROUND at a time as soon as
+    that many are due, or what is due once TICK passed since the last round (as raw XADD
+    pipelines: a round of a few beacons costs the client several times more per beacon); the
+    moment of the first append."""
+    stream, first, started = stream_key(prefix), time.time(), time.perf_counter()
+    sent, last = 0, started
     while sent < len(mix):
-        due = min(len(mix), sent + ROUND, int(rate * (time.perf_counter() - started)) + 1)
-        if due > sent:
-            pipe = redis.pipeline(transaction=False)
-            for fields in mix[sent:due]:
-                pipe.xadd(
-                    stream,
-                    {beacons.FIELD_UNSCREENED: _packed(fields)},
-                    maxlen=beacons.STREAM_CAP,
-                    approximate=True,
-                )
-            await pipe.execute()
-            sent = due
-        else:
-            await asyncio.sleep(TICK)
+        now = time.perf_counter()
+        due = min(len(mix), int(rate * (now - started)) + 1)
+        if due - sent < ROUND and (due == sent or now - last < TICK):
+            wait = min((sent + ROUND - due) / rate, last + TICK - now)
+            await asyncio.sleep(max(wait, 0.001))
+            continue
+        pipe = redis.pipeline(transaction=False)
+        for fields in mix[sent : min(due, sent + ROUND)]:
+            pipe.xadd(
+                stream,
+                {beacons.FIELD_UNSCREENED: _packed(fields)},
+                maxlen=beacons.STREAM_CAP,
+                approximate=True,
+            )
+        await pipe.execute()
+        sent, last = min(due, sent + ROUND), now
     return first
 
 
