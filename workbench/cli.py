@@ -385,8 +385,8 @@ def _freeze_startup_objects() -> None:
 
 # The worker's collector runs after 50,000 new objects, not 700: a batch of beacons makes tens
 # of thousands (entries, rows) that live until the batch is stored, so at 700 the collector ran
-# dozens of times a batch, traversing the same survivors each time; about a sixth of the
-# consumer's CPU per beacon (measured by stage in the worker's own code path). The objects hold
+# dozens of times a batch, traversing the same survivors each time: about a sixth of the
+# worker's CPU per beacon (measured by stage in the consumer's own code path). The objects hold
 # no cycles; what does (asyncio's futures, exceptions) is still collected, a little later.
 WORKER_GC_THRESHOLDS = (50_000, 20, 20)
 

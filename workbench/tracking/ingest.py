@@ -299,7 +299,7 @@ def _fields(flat: list[Any]) -> dict[str, str]:
         (k.decode() if isinstance(k, bytes) else str(k)): (
             v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
         )
-        for k, v in zip(flat[::2], flat[1::2], strict=True)
+        for k, v in zip(flat[::2], flat[1::2], strict=False)
     }
 
 
