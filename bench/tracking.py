@@ -118,7 +118,8 @@ TICK = 0.05  # the paced producer sends what is due at least this often (seconds
 CONCURRENT = 64  # awaiting callers of beacons.append, and HTTP clients
 KEPT_UP = 0.97  # paced: the workers kept up if they stored at this share of the appended rate
 WATCH_EVERY = 0.25  # paced: seconds between two readings of what the consumer group stored
-PACED_FROM, PACED_STEP = 0.35, 0.05  # paced: offered rates from and by these shares of raw XADD
+# paced: offered rates from, up to and by these shares of raw XADD
+PACED_FROM, PACED_TO, PACED_STEP = 0.35, 0.9, 0.05
 PHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
     "Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
@@ -257,11 +258,16 @@ async def _xadd_pipelined(redis: Redis, key: str, field: bytes, mix: list[dict[s
     """Events/s of XADD of the packed beacons in `field`, ROUND per round trip."""
     started = time.perf_counter()
     for start in range(0, len(mix), ROUND):
-        pipe = redis.pipeline(transaction=False)
-        for fields in mix[start : start + ROUND]:
-            pipe.xadd(key, {field: _packed(fields)}, maxlen=beacons.STREAM_CAP, approximate=True)
-        await pipe.execute()
+        await _xadd_round(redis, key, field, mix[start : start + ROUND])
     return len(mix) / (time.perf_counter() - started)
+
+
+async def _xadd_round(redis: Redis, key: str, field: bytes, mix: list[dict[str, str]]) -> None:
+    """One pipelined round trip: XADD of each beacon packed in `field` (MAXLEN ~ as the door)."""
+    pipe = redis.pipeline(transaction=False)
+    for fields in mix:
+        pipe.xadd(key, {field: _packed(fields)}, maxlen=beacons.STREAM_CAP, approximate=True)
+    await pipe.execute()
 
 
 async def raw_xadd_earlier(redis: Redis, key: str, mix: list[dict[str, str]]) -> float:
@@ -308,15 +314,9 @@ async def door_paced(redis: Redis, prefix: str, mix: list[dict[str, str]], rate:
             wait = min((sent + ROUND - due) / rate, last + TICK - now)
             await asyncio.sleep(max(wait, 0.001))
             continue
-        pipe = redis.pipeline(transaction=False)
-        for fields in mix[sent : min(due, sent + ROUND)]:
-            pipe.xadd(
-                stream,
-                {beacons.FIELD_UNSCREENED: _packed(fields)},
-                maxlen=beacons.STREAM_CAP,
-                approximate=True,
-            )
-        await pipe.execute()
+        await _xadd_round(
+            redis, stream, beacons.FIELD_UNSCREENED, mix[sent : min(due, sent + ROUND)]
+        )
         sent, last = min(due, sent + ROUND), now
     return first
 
@@ -745,15 +745,15 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await redis.delete(key)
             return raw_samples[-1]
 
+        rates = [
+            raw * (PACED_FROM + PACED_STEP * k)
+            for k in range(round((PACED_TO - PACED_FROM) / PACED_STEP) + 1)
+        ]
         results["ingest"] = []
         for n, consumers in enumerate(args.consumers):
             print(f"ingestion with {consumers} worker(s) ...", flush=True)
             mix = beacon_mix(codes, args.events, 10 + n)
             backlog = beacon_mix(codes, args.events, 30 + n)
-            rates = [
-                raw * (PACED_FROM + PACED_STEP * k)
-                for k in range(round((0.9 - PACED_FROM) / PACED_STEP) + 1)
-            ]
             one = await sustained(
                 conn, redis, env, f"{base_prefix}i{n}:", consumers, mix, backlog, workdir,
                 codes=codes, paced_rates=rates if args.paced_seconds > 0 else [],
