@@ -1,16 +1,18 @@
-"""The one place Redis failures become 503 answers."""
+"""The one place Redis failures become 503 answers; commands of thousands of arguments."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import hiredis
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from workbench.errors import ServiceUnavailable
 
-__all__ = ["Redis", "redis_required"]
+__all__ = ["Redis", "call_packed", "redis_required"]
 
 
 @asynccontextmanager
@@ -20,3 +22,23 @@ async def redis_required(what: str) -> AsyncIterator[None]:
         yield
     except (RedisError, OSError) as exc:
         raise ServiceUnavailable(f"Cannot {what} right now; try again shortly") from exc
+
+
+async def call_packed(redis: Redis, *args: str | bytes | int) -> Any:
+    """One command on `redis`'s connections, packed by hiredis (in C) rather than by redis-py
+    (in Python: ~0.9 us an argument against ~0.14), for commands of thousands of arguments
+    (the beacon worker's XACK of a batch). The answer as Redis sent it (no response callback);
+    an error answer is raised (`ResponseError`)."""
+    packed = hiredis.pack_command(args)  # type: ignore[arg-type]  # its stub: a 1-tuple
+    pool = redis.connection_pool
+    connection = await pool.get_connection()
+    try:
+        await connection.send_packed_command(packed)
+        return await connection.read_response()
+    except ResponseError:  # a whole answer was read: the connection is fine
+        raise
+    except BaseException:  # an answer may be half read (or not yet): never reuse the connection
+        await connection.disconnect(nowait=True)
+        raise
+    finally:
+        await pool.release(connection)

@@ -40,6 +40,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from workbench.redis import call_packed
 from workbench.security.vault import Vault
 from workbench.settings import Settings
 from workbench.tracking import bots, partitions, queries, radar, screening
@@ -191,6 +192,7 @@ async def _store(
 ) -> Outcome:
     if not entries:
         return Outcome()
+    ids = [entry_id for entry_id, _ in entries]
     parsed = [(_text(entry_id), _entry(values)) for entry_id, values in entries]
     codes = sorted({e[0].code for _, e in parsed if e is not None and e[0].code})
     async with pool.acquire() as conn:
@@ -233,8 +235,8 @@ async def _store(
                 batch = await queries.store_hits(conn, hits, first_delivery=first_delivery)
                 await radar.follow_up(conn, batch.milestones, vault=consumer.vault_for(settings))
                 stored = batch.count
-    if ack:
-        await redis.xack(stream_key(settings.redis_prefix), GROUP, *[e for e, _ in entries])
+    if ack:  # thousands of ids: packed by hiredis
+        await call_packed(redis, "XACK", stream_key(settings.redis_prefix), GROUP, *ids)
     return Outcome(
         read=len(entries),
         stored=stored,
@@ -303,15 +305,22 @@ def _fields(flat: list[Any]) -> dict[str, str]:
     }
 
 
-@functools.lru_cache(maxsize=65_536)
 def _address(text: str) -> bytes | None:
     """A client address packed (4 or 16 bytes: what asyncpg sends of an inet without parsing
-    text); '' and malformed: None. Cached: a visitor's beacons come from one address, so most
-    lookups are repeats."""
-    try:
-        return ipaddress.ip_address(text).packed if text else None
+    text); '' and malformed: None. By the C library's inet_pton (~0.15 us), not `ipaddress`
+    (~2.5 us: most addresses of a batch are new, a visitor's, so a cache seldom helped)."""
+    if not text:
+        return None
+    for family in _FAMILIES:
+        with contextlib.suppress(OSError):
+            return socket.inet_pton(family, text)
+    try:  # what inet_pton refuses and ipaddress takes: an IPv6 address with a scope
+        return ipaddress.ip_address(text).packed
     except ValueError:
         return None
+
+
+_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -370,6 +370,31 @@ async def test_malformed_entries_of_either_format_are_dropped(shared, db):
     assert await hits(db) == []
 
 
+async def test_client_addresses_are_stored_as_sent_and_a_malformed_one_drops_its_beacon(shared, db):
+    """IPv4, IPv6 (a scoped one without its scope) and none are stored as the door wrote them; an
+    address no parser takes makes the entry malformed (dropped, as a foreign entry would be)."""
+    settings = shared.studio.settings
+    sent = {"v-four": "198.51.100.7", "v-six": "2001:db8::7", "v-scoped": "fe80::1%eth0",
+            "v-none": "", "v-bad": "198.51.100.300", "v-words": "localhost"}  # fmt: skip
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for visitor, ip in sent.items():
+            packed = beacons.pack(code=shared.code, visitor_id=visitor, type="open", page=None,
+                                  ms=None, event_id=str(uuid.uuid4()), ip=ip,
+                                  user_agent=WECHAT)  # fmt: skip
+            await redis.xadd(
+                beacons.stream_key(settings.redis_prefix), {beacons.FIELD_UNSCREENED: packed}
+            )
+    finally:
+        await redis.aclose()
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.stored, outcome.dropped) == (6, 4, 2)
+    stored = {h["visitor_id"]: h["ip"] for h in await db.fetch("select * from share_hits")}
+    assert {v: None if ip is None else str(ip) for v, ip in stored.items()} == {
+        "v-four": "198.51.100.7", "v-six": "2001:db8::7", "v-scoped": "fe80::1", "v-none": None,
+    }  # fmt: skip
+
+
 async def test_screening_loads_its_script_again_when_redis_lost_it(shared, db, monkeypatch):
     """EVALSHA of a script Redis does not hold (a restart emptied its cache) falls back to EVAL
     once: each beacon is judged once, nothing is lost or doubled."""
