@@ -38,12 +38,14 @@ Measured, in this order:
                 (pipelined) while the workers consume: events / (time from the first append
                 until all are in share_hits). The producer takes a whole CPU while it runs.
               - sustained (paced): the door at a steady rate for --paced-seconds while the
-                workers consume, from 35 % of raw XADD up by 5 % steps, until the workers fall
+                workers consume, from 20 % of raw XADD up by 5 % steps, until the workers fall
                 behind (they stored under 97 % of the rate appended) or the producer cannot
                 keep the pace (the CPUs are saturated). Stored/s is the least-squares slope of
                 what the consumer group acknowledged, read every 0.25 s from the second
                 second on: the rate held, not the latency of the last batch. Before each rate,
-                raw XADD is measured again (step 1's way).
+                raw XADD is measured again (step 1's way). Meanwhile `python -m
+                bench.door_probe` times one `beacons.append` every 20 ms from a process of its
+                own (p50, p99, max): how long `POST /t` waits on Redis while workers run.
               Ratios are to the median of all raw XADD runs: this machine's pace drifts by
               tens of percent within minutes. Also Redis's time per beacon in the workers'
               screening script (duplicates, limits), in its steady state (its first day also
@@ -119,7 +121,7 @@ CONCURRENT = 64  # awaiting callers of beacons.append, and HTTP clients
 KEPT_UP = 0.97  # paced: the workers kept up if they stored at this share of the appended rate
 WATCH_EVERY = 0.25  # paced: seconds between two readings of what the consumer group stored
 # paced: offered rates from, up to and by these shares of raw XADD
-PACED_FROM, PACED_TO, PACED_STEP = 0.35, 0.9, 0.05
+PACED_FROM, PACED_TO, PACED_STEP = 0.2, 0.9, 0.05
 PHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
     "Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
@@ -447,6 +449,29 @@ def _slope(samples: list[tuple[float, int]]) -> float:
     return sum((t - mean_t) * (n - mean_n) for t, n in samples) / spread if spread else 0.0
 
 
+async def _start_probe(redis_url: str, prefix: str, code: str) -> asyncio.subprocess.Process:
+    """`python -m bench.door_probe`: the door's latency from a process of its own."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.door_probe", redis_url, prefix, code,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def _probed(process: asyncio.subprocess.Process) -> list[float]:
+    """The probe's latencies (ms), once told to stop (its standard input closed)."""
+    out, _ = await process.communicate(b"")  # no input: stdin closed
+    return [float(ms) for ms in json.loads(out or b"[]")]
+
+
+def _ms(latencies: list[float]) -> dict[str, float | None]:
+    """p50, p99 and max of these milliseconds."""
+    ordered = sorted(latencies)
+    return {
+        name: None if (value := percentile(ordered, p)) is None else round(value, 2)
+        for name, p in (("p50", 50), ("p99", 99), ("max", 100))
+    }
+
+
 async def _acknowledged_by(redis: Redis, stream: str, within: float) -> float | None:
     """The moment every entry of the stream is stored (polled every 20 ms); None on timeout."""
     deadline = time.monotonic() + within
@@ -508,10 +533,12 @@ async def sustained(
             offered = beacon_mix(codes, int(rate * paced_seconds), 1000 * consumers + len(trials))
             raw_before = await raw_sample()  # raw XADD again, seconds before: the machine's pace
             samples: list[tuple[float, int]] = []
+            probe = await _start_probe(env.redis_url, f"{prefix}probe:", codes[0])
             watching = asyncio.create_task(_watch(redis, stream, samples))
             started = await door_paced(redis, prefix, offered, rate)
             appended_at = time.time()
             watching.cancel()
+            latencies = await _probed(probe)
             finished = await _acknowledged_by(redis, stream, within=600)
             if finished is None:
                 raise RuntimeError(f"paced at {rate:.0f}/s: not all stored in 600 s")
@@ -525,6 +552,7 @@ async def sustained(
                 "events": len(offered),
                 "tail_s": round(finished - appended_at, 2),
                 "raw_xadd_just_before_per_s": round(raw_before),
+                "door_ms": _ms(latencies),
             })  # fmt: skip
             if trials[-1]["stored_per_s"] < KEPT_UP * trials[-1]["appended_per_s"]:
                 break  # the workers fell behind: a higher rate would too
@@ -890,6 +918,11 @@ def render(document: dict[str, Any]) -> str:
                     )
                     + " appended -> stored/s)"
                 )
+                door = " / ".join(
+                    f"{t['door_ms']['p50']}, {t['door_ms']['p99']}, {t['door_ms']['max']}"
+                    for t in one["paced"]
+                )
+                lines.append(f"    beacons.append meanwhile, p50, p99, max ms at each rate: {door}")
             label = f"  backlog of {one['backlog']} drained by {one['consumers']} worker(s)"
             lines.append(
                 f"{label:<58} {one['backlog_drain_per_s']:>10}  worker CPU "

@@ -3,8 +3,8 @@
 The door does one thing per beacon: `XADD` to the stream `{prefix}tracking:beacons` (atomic: the
 entry is there or not). The entry's id is the moment of receipt (`received_at`, milliseconds).
 Everything that needs state (refusing an event id seen in the last 24 hours, the per-visitor
-and per-IP limits) is the worker's screening (`screening`), done for a whole batch at once in
-one Redis script: the same rules, at a fraction of the cost per beacon.
+and per-IP limits) is the worker's screening (`screening`), done for hundreds of beacons at once
+by one Redis script: the same rules, at a fraction of the cost per beacon.
 
 An entry is ONE field: `u` (unscreened), its value the beacon packed as a JSON array (`Entry`:
 code, visitor id, type, page, ms, event id, client address, user agent). Entries of earlier

@@ -1,9 +1,9 @@
 """The beacon consumer: the worker moves beacons from the Redis stream into PostgreSQL.
 
-A consumer group reads the stream in batches (up to 5,000, waiting up to 1 s; after a batch that
-was not full, a loop reads again no sooner than CADENCE after its last read); each batch is
-resolved (codes -> shares, one query), screened (`screening`: duplicate event ids refused,
-beacons over the per-visitor and per-IP limits flagged; one Redis script), labelled
+A consumer group reads the stream in batches (up to 5,000, 1,000 a read, waiting up to 1 s;
+after a batch that was not full, a loop reads again no sooner than CADENCE after its last read);
+each batch is resolved (codes -> shares, one query), screened (`screening`: duplicate event ids
+refused, beacons over the per-visitor and per-IP limits flagged; a Redis script per 500), labelled
 (`bots.verdict`) and stored in ONE transaction (COPY into share_hits, or for entries delivered
 before, insert what is not stored yet; add what was new to the per-visitor rollup, and tell the
 RMs and timelines what visitors newly reached: `radar`), then acknowledged. A worker killed
@@ -57,6 +57,10 @@ log = logging.getLogger("workbench.tracking")
 
 GROUP = "ingest"
 BATCH = 5000
+# Entries per XREADGROUP (a batch takes up to BATCH in several) and per XAUTOCLAIM: Redis
+# answers no one else while it builds an answer, and 5,000 entries held it 12-24 ms (SLOWLOG),
+# which the door's XADD waited out.
+READ = 1000
 BLOCK_MS = 1000
 CLAIM_IDLE_MS = 30_000
 CLAIM_EVERY_SECONDS = 10.0
@@ -144,11 +148,18 @@ async def consume_once(
         await ensure_group(redis, settings)
         consumer.group_ready = True
     wait = () if block_ms is None else ("BLOCK", block_ms)
-    answer = await consumer.reader_for(redis).execute_command(  # type: ignore[no-untyped-call]
-        "XREADGROUP", "GROUP", GROUP, consumer.name, "COUNT", BATCH, *wait,
-        "STREAMS", stream_key(settings.redis_prefix), ">",
-    )  # fmt: skip
-    entries = [entry for _, batch in answer or [] for entry in batch]
+    entries: list[Any] = []
+    while True:  # READ at a time: only the first read waits for entries
+        count = min(READ, BATCH - len(entries))
+        answer = await consumer.reader_for(redis).execute_command(  # type: ignore[no-untyped-call]
+            "XREADGROUP", "GROUP", GROUP, consumer.name, "COUNT", count, *wait,
+            "STREAMS", stream_key(settings.redis_prefix), ">",
+        )  # fmt: skip
+        read = [entry for _, batch in answer or [] for entry in batch]
+        entries += read
+        if len(read) < count or len(entries) >= BATCH:
+            break
+        wait = ()
     return await _store(pool, redis, settings, consumer, entries, ack=ack, first_delivery=True)
 
 
@@ -161,7 +172,7 @@ async def reclaim(
     min_idle_ms: int = CLAIM_IDLE_MS,
 ) -> Outcome:
     """Take over entries left pending by a consumer that stopped (idle > `min_idle_ms`) and store
-    them; every page of the pending list, BATCH at a time."""
+    them; every page of the pending list, READ at a time."""
     if not consumer.group_ready:
         await ensure_group(redis, settings)
         consumer.group_ready = True
@@ -170,7 +181,7 @@ async def reclaim(
     read = stored = dropped = duplicates = 0
     while True:
         answer = await consumer.reader_for(redis).execute_command(  # type: ignore[no-untyped-call]
-            "XAUTOCLAIM", stream, GROUP, consumer.name, min_idle_ms, start, "COUNT", BATCH
+            "XAUTOCLAIM", stream, GROUP, consumer.name, min_idle_ms, start, "COUNT", READ
         )
         start, entries = answer[0], [e for e in answer[1] if e[1]]  # no fields: deleted
         outcome = await _store(pool, redis, settings, consumer, entries)

@@ -395,6 +395,20 @@ async def test_client_addresses_are_stored_as_sent_and_a_malformed_one_drops_its
     }  # fmt: skip
 
 
+async def test_a_batch_is_read_in_several_reads_up_to_its_size(shared, db, monkeypatch):
+    """The worker reads READ entries at a time (Redis answers no one else while it builds an
+    answer) until a read comes back short or the batch is full; the rest waits for the next."""
+    monkeypatch.setattr(ingest, "READ", 3)
+    monkeypatch.setattr(ingest, "BATCH", 7)
+    for n in range(10):
+        assert (await shared.beacon("page_view", page=1, visitor_id=f"v-{n}")).status_code == 204
+    first = await shared.consume()
+    assert (first.read, first.stored) == (7, 7)
+    second = await shared.consume()
+    assert (second.read, second.stored) == (3, 3)
+    assert len(await hits(db)) == 10
+
+
 async def test_screening_loads_its_script_again_when_redis_lost_it(shared, db, monkeypatch):
     """EVALSHA of a script Redis does not hold (a restart emptied its cache) falls back to EVAL
     once: each beacon is judged once, nothing is lost or doubled."""

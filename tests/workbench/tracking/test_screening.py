@@ -3,7 +3,8 @@ retries of earlier beacons, bursts and pauses, across batches of random size, a 
 stored by a worker that died before acknowledging it), what the worker stores is what a
 by-hand reading of the rules gives: a retry of the visitor's event id within a day counts once,
 and a beacon with the limit or more of its visitor's (or its address's) kept beacons in the 60
-seconds before it is flagged `rate`. Small limits, so that a few dozen beacons reach them."""
+seconds before it is flagged `rate`. Small limits, so that a few dozen beacons reach them; small
+chunks too, so that a batch is judged by several runs of the script."""
 
 from __future__ import annotations
 
@@ -72,13 +73,16 @@ def by_hand(history: list[tuple[int, str, str, str]]) -> dict[int, str | None]:
 @hypothesis.settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(sent=sent_st, batch=st.integers(3, 40), dies=st.booleans())
+@given(
+    sent=sent_st, batch=st.integers(3, 40), chunk=st.sampled_from([1000, 2, 5]), dies=st.booleans()
+)
 async def test_screening_stores_what_the_rules_say(
-    shared: Any, db: Any, monkeypatch: Any, sent: list[Sent], batch: int, dies: bool
+    shared: Any, db: Any, monkeypatch: Any, sent: list[Sent], batch: int, chunk: int, dies: bool
 ) -> None:
     monkeypatch.setattr(screening, "SCREEN", screening.script(PER_VISITOR, PER_IP))
     monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)  # loaded by EVAL on first use
     monkeypatch.setattr(ingest, "BATCH", batch)
+    monkeypatch.setattr(screening, "CHUNK", chunk)  # a batch judged by several runs
     settings = replace(shared.studio.settings, redis_prefix=f"{uuid.uuid4().hex[:8]}:")
     await db.execute("delete from share_hits; delete from share_visitors")
     ms = int(time.time() * 1000) - 3 * DAY_MS  # this month's partitions or last month's: made
