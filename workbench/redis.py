@@ -8,7 +8,7 @@ from typing import Any
 
 import hiredis
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from workbench.errors import ServiceUnavailable
 
@@ -32,13 +32,8 @@ async def call_packed(redis: Redis, *args: str | bytes | int) -> Any:
     packed = hiredis.pack_command(args)  # type: ignore[arg-type]  # its stub: a 1-tuple
     pool = redis.connection_pool
     connection = await pool.get_connection()
-    try:
+    try:  # on any failure to send or to read, redis-py drops the connection: never half-read
         await connection.send_packed_command(packed)
         return await connection.read_response()
-    except ResponseError:  # a whole answer was read: the connection is fine
-        raise
-    except BaseException:  # an answer may be half read (or not yet): never reuse the connection
-        await connection.disconnect(nowait=True)
-        raise
     finally:
         await pool.release(connection)

@@ -8,10 +8,12 @@ import contextlib
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from mobile_contracts.v1.tracking import Beacon, BeaconType
 from tests.outage import Outage
@@ -226,6 +228,46 @@ async def test_with_redis_unreachable_beacons_get_503_and_nothing_is_stored(
         outage.restore()
         assert (await client.post("/t", json=body)).status_code == 204
     assert await stream_length(settings) == 1
+
+
+async def test_redis_lost_between_commit_and_acknowledgement_loses_and_doubles_nothing(
+    shared, db, monkeypatch
+):
+    """The batch is committed, then Redis goes away before the XACK: the entries stay pending,
+    the worker's connection is dropped rather than reused half-read, and once Redis is back the
+    same client works and the batch, claimed again, stores nothing twice."""
+    settings = shared.studio.settings
+    for kind in ("open", "page_view", "cta"):
+        assert (
+            await shared.beacon(kind, page=1 if kind == "page_view" else None)
+        ).status_code == 204
+    acknowledge = ingest.call_packed
+    with cut_redis(settings.redis_url) as outage:
+
+        async def cut_then_acknowledge(redis: Redis, *args: Any) -> Any:
+            outage.cut()
+            return await acknowledge(redis, *args)
+
+        monkeypatch.setattr(ingest, "call_packed", cut_then_acknowledge)
+        pool = await create_pool(settings.database_url, max_size=2)
+        redis = Redis.from_url(outage.url)
+        try:
+            with pytest.raises((ConnectionError, OSError, RedisConnectionError)):
+                await ingest.consume_once(pool, redis, settings, consumer=ingest.Consumer())
+            assert len(await hits(db)) == 3  # committed before the acknowledgement failed
+            outage.restore()
+            monkeypatch.setattr(ingest, "call_packed", acknowledge)
+            assert (await shared.beacon("heartbeat", ms=5000)).status_code == 204
+            after = await ingest.consume_once(pool, redis, settings, consumer=ingest.Consumer())
+            assert (after.read, after.stored) == (1, 1)  # the same client, a sound connection
+        finally:
+            await redis.aclose()
+            await pool.close()
+    reclaimed = await consume_reclaimed(settings)
+    assert (reclaimed.read, reclaimed.stored) == (3, 0)
+    assert len(await hits(db)) == 4
+    [visitor] = await visitors(db, shared.share_id)
+    assert (visitor["page_views"], visitor["dwell_ms"]) == (1, 5000)
 
 
 async def test_the_worker_loop_stores_beacons_as_they_come_and_stops_cleanly(shared, db):
