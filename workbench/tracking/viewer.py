@@ -159,11 +159,13 @@ h1{{font-size:1.25rem;margin:.2rem 0 .6rem}}
 .risk{{font-weight:600;color:#c8102e}}
 .pages img{{display:block;width:100%;height:auto;background:#e8eaee}}
 .missing{{padding:3rem 1rem;text-align:center;color:#888;background:#e8eaee;margin:.25rem 0}}
-.cta{{position:fixed;left:0;right:0;bottom:0;background:#fffffff2;padding:.75rem 1rem;
+.cta{{position:fixed;left:0;right:0;bottom:0;background:#fff;padding:.75rem 1rem;
+padding-bottom:calc(.75rem + env(safe-area-inset-bottom, 0px));
 box-shadow:0 -1px 4px #0002;text-align:center}}
-.cta button{{width:100%;max-width:28rem;padding:.85rem;font-size:1.05rem;border:0;
-border-radius:8px;background:#c8102e;color:#fff}}
-.done{{margin:.5rem 0 0;color:#1a7f37;font-weight:600}}
+.cta button{{width:100%;max-width:28rem;padding:.85rem;font-size:1.05rem;line-height:1.4;
+border:0;border-radius:8px;background:#c8102e;color:#fff}}
+.done{{margin:0;padding:.85rem 0;font-size:1.05rem;line-height:1.4;color:#1a7f37;
+font-weight:600}}
 .note{{color:#888;font-size:.8rem;padding:1rem 1.25rem}}
 </style>
 </head>

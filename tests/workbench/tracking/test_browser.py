@@ -49,8 +49,19 @@ async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "share-page-phone.png"), full_page=True)
             await page.wait_for_timeout(12_000)
+            bar = page.locator(".cta")
+            before = await bar.bounding_box()
             await page.get_by_role("button", name="我有兴趣，请联系我").click()
             await page.get_by_text("已通知您的客户经理").wait_for()
+            # The bar stays as it was (no jump), and nothing of the page shows through it.
+            after = await bar.bounding_box()
+            assert before is not None
+            assert after is not None
+            assert abs(after["height"] - before["height"]) <= 2
+            assert await bar.evaluate("e => getComputedStyle(e).backgroundColor") == (
+                "rgb(255, 255, 255)"
+            )
+            await page.screenshot(path=str(ARTIFACTS / "share-page-phone-clicked.png"))
             # open, heartbeats at 5 s and 10 s, page views, the last beat and the click
             for _ in range(50):
                 if await stream_length(settings) >= 5:
