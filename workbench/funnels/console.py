@@ -1,16 +1,19 @@
 """The funnel pages of the staff console (/console/funnels): the funnel of a period by brochure,
 RM or org unit, top groups first, each step as a bar of its share of `shared`, and the same rows
-as a CSV file. Same service, scope and rules as GET /api/v1/funnels."""
+as a CSV file; a brochure's own funnel (/console/funnels/brochures/{id}: its shares by RM or org
+unit, and their CSV at .../funnel.csv). Same service, scope and rules as GET /api/v1/funnels."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from litestar import Request, Response, get
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from mobile_contracts.v1 import funnels as wire
 from workbench.console import Console, nav, visible_to
@@ -32,6 +35,8 @@ GROUPS = (
     (wire.FunnelGroupBy.ORG_UNIT, "按机构"),
 )
 PERIODS = (("7d", "最近 7 天", 7), ("30d", "最近 30 天", 30), ("90d", "最近 90 天", 90))
+# A brochure's funnel: its shares by who shared them.
+BROCHURE_GROUPS = GROUPS[1:]
 
 
 async def _funnel(
@@ -41,16 +46,31 @@ async def _funnel(
     group_by: str | None,
     period: str | None,
     limit: int,
+    *,
+    groups: tuple[tuple[wire.FunnelGroupBy, str], ...] = GROUPS,
+    brochure_id: UUID | None = None,
 ) -> tuple[wire.Funnel, str, str]:
-    group = next((g for g, _ in GROUPS if g.value == group_by), GROUPS[0][0])
+    group = next((g for g, _ in groups if g.value == group_by), groups[0][0])
     chosen = next((p for p in PERIODS if p[0] == period), PERIODS[1])
     tz = request.app.state.settings.bank_timezone
     _, end = views.period(None, None, tz=tz, now=datetime.now(UTC))
     funnel = await views.funnel(
         db, caller=caller, group_by=group, start=end - timedelta(days=chosen[2]), end=end,
-        org_unit_id=None, limit=limit,
+        org_unit_id=None, limit=limit, brochure_id=brochure_id,
     )  # fmt: skip
     return funnel, group.value, chosen[0]
+
+
+def _page(funnel: wire.Funnel) -> dict[str, Any]:
+    """What the funnel's include shows: the total's steps and each group's."""
+    return {
+        "funnel": funnel,
+        "steps": [(key, label, getattr(funnel.total, key)) for key, label in STEPS],
+        "rows": [
+            {"row": r, "steps": [(label, getattr(r, key)) for key, label in STEPS[1:]]}
+            for r in funnel.rows
+        ],
+    }
 
 
 @get(PATH, opt=visible_to(*nav.FUNNELS.roles), name="console:funnels")
@@ -65,15 +85,12 @@ async def funnel_page(
     """The funnel of the chosen period and grouping, most shares first."""
     funnel, group, chosen = await _funnel(request, db, caller, group_by, period, PAGE_ROWS)
     query = f"group_by={group}&period={chosen}"
+    by_brochure = group == wire.FunnelGroupBy.BROCHURE.value
     return console.render(
         "funnels/index.html",
         {
-            "funnel": funnel,
-            "steps": [(key, label, getattr(funnel.total, key)) for key, label in STEPS],
-            "rows": [
-                {"row": r, "steps": [(label, getattr(r, key)) for key, label in STEPS[1:]]}
-                for r in funnel.rows
-            ],
+            **_page(funnel),
+            "row_href": _brochure_href(chosen) if by_brochure else None,
             "group_chips": _chips(
                 [(g.value, label) for g, label in GROUPS], "group_by", group, f"period={chosen}"
             ),
@@ -81,6 +98,48 @@ async def funnel_page(
                 [(p, label) for p, label, _ in PERIODS], "period", chosen, f"group_by={group}"
             ),
             "csv_href": f"/console{PATH}.csv?{query}",
+        },
+    )
+
+
+@get(
+    f"{PATH}/brochures/{{brochure_id:uuid}}",
+    opt=visible_to(*nav.FUNNELS.roles),
+    name="console:funnels-brochure",
+)
+async def brochure_funnel_page(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    brochure_id: FromPath[UUID],
+    group_by: FromQuery[str | None] = None,
+    period: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """One brochure's funnel over the chosen period: its shares by RM or org unit (of the
+    caller's scope: a branch head sees their subtree's shares of it). An unknown brochure is
+    the 404 page."""
+    title = await views.brochure_title(db, brochure_id)
+    funnel, group, chosen = await _funnel(
+        request, db, caller, group_by, period, PAGE_ROWS,
+        groups=BROCHURE_GROUPS, brochure_id=brochure_id,
+    )  # fmt: skip
+    here = f"/console{PATH}/brochures/{brochure_id}"
+    groups = [(g.value, label) for g, label in BROCHURE_GROUPS]
+    group_chips = _chips(groups, "group_by", group, f"period={chosen}", path=here)
+    periods = [(p, label) for p, label, _ in PERIODS]
+    period_chips = _chips(periods, "period", chosen, f"group_by={group}", path=here)
+    return console.render(
+        "funnels/brochure.html",
+        {
+            **_page(funnel),
+            "row_href": None,
+            "brochure_title": title,
+            "group_label": "客户经理" if group == wire.FunnelGroupBy.RM.value else "机构",
+            "group_chips": group_chips,
+            "period_chips": period_chips,
+            "back_href": f"/console{PATH}?group_by=brochure&period={chosen}",
+            "csv_href": f"{here}/funnel.csv?group_by={group}&period={chosen}",
         },
     )
 
@@ -97,6 +156,33 @@ async def funnel_csv(
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS
     )
+    return _csv(funnel, f"funnels-{group}-{chosen}-{funnel.to:%Y%m%d}.csv")
+
+
+@get(
+    f"{PATH}/brochures/{{brochure_id:uuid}}/funnel.csv",
+    opt=visible_to(*nav.FUNNELS.roles),
+    name="console:funnels-brochure-csv",
+)
+async def brochure_funnel_csv(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    brochure_id: FromPath[UUID],
+    group_by: FromQuery[str | None] = None,
+    period: FromQuery[str | None] = None,
+) -> Response[bytes]:
+    """A brochure's groups (up to 500) as CSV."""
+    await views.brochure_title(db, brochure_id)  # an unknown brochure: 404
+    funnel, group, chosen = await _funnel(
+        request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS,
+        groups=BROCHURE_GROUPS, brochure_id=brochure_id,
+    )  # fmt: skip
+    return _csv(funnel, f"funnel-brochure-{brochure_id}-{group}-{chosen}-{funnel.to:%Y%m%d}.csv")
+
+
+def _csv(funnel: wire.Funnel, name: str) -> Response[bytes]:
+    """The funnel's groups as a CSV attachment."""
     out = io.StringIO()
     writer = csv.writer(out)
     columns = ("shared", "opened", "engaged", "clicked", "converted", "visitors", "conversions")
@@ -105,7 +191,6 @@ async def funnel_csv(
         writer.writerow((row.key, _cell(row.label), *(getattr(row, c) for c in columns)))
     # With a BOM, spreadsheet programs read the Chinese labels as UTF-8.
     body = ("\ufeff" + out.getvalue()).encode()
-    name = f"funnels-{group}-{chosen}-{funnel.to:%Y%m%d}.csv"
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
@@ -119,16 +204,22 @@ def _cell(text: str) -> str:
 
 
 def _chips(
-    options: list[tuple[str, str]], name: str, current: str, other: str
+    options: list[tuple[str, str]],
+    name: str,
+    current: str,
+    other: str,
+    *,
+    path: str = f"/console{PATH}",
 ) -> list[dict[str, Any]]:
     return [
-        {
-            "label": label,
-            "href": f"/console{PATH}?{name}={value}&{other}",
-            "current": value == current,
-        }
+        {"label": label, "href": f"{path}?{name}={value}&{other}", "current": value == current}
         for value, label in options
     ]
 
 
-PAGES = [funnel_page, funnel_csv]
+def _brochure_href(period: str) -> Callable[[str], str]:
+    """The link of a brochure row: that brochure's funnel over the same period."""
+    return lambda key: f"/console{PATH}/brochures/{key}?period={period}"
+
+
+PAGES = [funnel_page, funnel_csv, brochure_funnel_page, brochure_funnel_csv]

@@ -81,24 +81,32 @@ _KEY = {
     FunnelGroupBy.ORG_UNIT: "s.org_unit_id",
     FunnelGroupBy.BROCHURE: "s.brochure_id",
 }
-# The label of a group, looked up for the rows answered only. A brochure's current title: its
-# published version's, else its newest version's.
+# A brochure's current title: its published version's, else its newest version's.
+_BROCHURE_TITLE = """select v.title from brochure_versions v
+                      where v.brochure_id = {}
+                      order by v.status = 'published' desc, v.version desc
+                      limit 1"""
+# The label of a group, looked up for the rows answered only.
 _LABEL = {
     FunnelGroupBy.RM: "(select u.name from users u where u.id = g.key)",
     FunnelGroupBy.ORG_UNIT: "(select o.name from org_units o where o.id = g.key)",
-    FunnelGroupBy.BROCHURE: """(select v.title from brochure_versions v
-                                 where v.brochure_id = g.key
-                                 order by v.status = 'published' desc, v.version desc
-                                 limit 1)""",
+    FunnelGroupBy.BROCHURE: f"({_BROCHURE_TITLE.format('g.key')})",
 }
 _NO_KEY = "'00000000-0000-0000-0000-000000000000'::uuid"
+
+
+async def brochure_title(conn: Connection, brochure_id: uuid.UUID) -> str | None:
+    """A brochure's current title (as the funnel's brochure rows name it); None if unknown."""
+    title: str | None = await conn.fetchval(_BROCHURE_TITLE.format("$1"), brochure_id)
+    return title
 
 
 @dataclass(frozen=True, slots=True)
 class FunnelScope:
     """Which shares a funnel counts: created in [start, end), of the subtree of `unit_root`
-    (their unit when shared) and of `rm_id`, when given. `org_unit_id`, when given, must be in
-    the subtree of `visible_root` (None: any unit) or the funnel answers nothing."""
+    (their unit when shared), of `rm_id` and of `brochure_id`, when given. `org_unit_id`, when
+    given, must be in the subtree of `visible_root` (None: any unit) or the funnel answers
+    nothing."""
 
     start: datetime
     end: datetime
@@ -106,6 +114,7 @@ class FunnelScope:
     rm_id: uuid.UUID | None
     org_unit_id: uuid.UUID | None
     visible_root: uuid.UUID | None
+    brochure_id: uuid.UUID | None = None  # only the shares of this brochure
 
 
 async def funnel(
@@ -124,6 +133,7 @@ async def funnel(
         scope.unit_root, "s.org_unit_id = any(array(select t.id from org_subtree({}) t(id)))"
     )
     where.when(scope.rm_id, "s.rm_id = {}")
+    where.when(scope.brochure_id, "s.brochure_id = {}")
     unit, visible = where.param(scope.org_unit_id), where.param(scope.visible_root)
     key = _KEY[group_by]
     sql = f"""

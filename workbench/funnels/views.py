@@ -40,8 +40,10 @@ async def funnel(
     end: datetime,
     org_unit_id: uuid.UUID | None,
     limit: int,
+    brochure_id: uuid.UUID | None = None,
 ) -> wire.Funnel:
-    """The funnel rows of the shares the caller may see, created in [start, end)."""
+    """The funnel rows of the shares the caller may see, created in [start, end) (of one
+    brochure, when `brochure_id` is given)."""
     if end <= start:
         raise BadPeriod("`to` must be after `from`")
     if end - start > MAX_PERIOD:
@@ -55,6 +57,7 @@ async def funnel(
         rm_id=caller.user_id if caller.role is Role.RM else None,
         org_unit_id=org_unit_id,
         visible_root=visible_root,
+        brochure_id=brochure_id,
     )
     rows = await queries.funnel(conn, scope=scope, group_by=group_by, limit=limit)
     if not rows[0]["ok"]:
@@ -69,6 +72,15 @@ async def funnel(
         total_groups=total["total_groups"],
         total=wire.FunnelCounts(**_counts(total)),
     )
+
+
+async def brochure_title(conn: Connection, brochure_id: uuid.UUID) -> str:
+    """The title a brochure's funnel goes by (any staff member who sees funnels may name any
+    brochure: the counts are scoped, the catalogue is the bank's); NotFound if unknown."""
+    title = await queries.brochure_title(conn, brochure_id)
+    if title is None:
+        raise NotFound("brochure")
+    return title
 
 
 def _counts(row: queries.Record) -> dict[str, int]:

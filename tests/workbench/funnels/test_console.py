@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from tests.console.conftest import make_console, signed_in  # noqa: F401
@@ -74,3 +76,61 @@ async def test_a_branch_head_sees_their_subtree_and_others_no_page(
         assert f'href="{PAGE}"' not in (await other.get("/console")).text
     signed_out = await (await make_console()).get(PAGE)
     assert signed_out.status_code == 303
+
+
+async def test_a_brochure_row_opens_that_brochures_funnel_by_who_shared_it(
+    make_console,  # noqa: F811
+    bank,
+):
+    await _history(bank.db)
+    console = await make_console()
+    await signed_in(console, "marketing")
+    page = (await console.get(f"{PAGE}?group_by=brochure&period=30d")).text
+    links = re.findall(
+        r'<a href="(/console/funnels/brochures/[0-9a-f-]+\?period=30d)">([^<]+)</a>', page
+    )
+    assert [label for _, label in links] == ["=稳享90天", "科技先锋"]
+
+    tech = await console.get(links[1][0])
+    assert tech.status_code == 200, tech.text
+    assert "《科技先锋》的分享与转化" in tech.text
+    total = tech.text.split('aria-label="整体漏斗"')[1]
+    assert 'data-step="shared">2<' in total
+    assert 'data-step="opened">1<' in total
+    assert 'data-step="clicked">1<' in total
+    groups = tech.text.split("<tbody>")[1]
+    assert "张伟" in groups  # rm01: the share opened and clicked
+    assert "陈静" in groups  # rm05
+
+    export = await console.get(links[1][0].replace("?", "/funnel.csv?group_by=org_unit&"))
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert sum(int(r["shared"]) for r in rows) == 2
+    assert sum(int(r["clicked"]) for r in rows) == 1
+
+    unknown = await console.get(f"{PAGE}/brochures/{uuid.uuid4()}")
+    assert unknown.status_code == 404
+    assert "页面不存在" in unknown.text
+    assert (await console.get(f"{PAGE}/brochures/{uuid.uuid4()}/funnel.csv")).status_code == 404
+
+
+async def test_a_branch_head_sees_a_brochures_shares_of_their_subtree_only(
+    make_console,  # noqa: F811
+    bank,
+):
+    await _history(bank.db)
+    tech = await bank.db.fetchval(
+        "select brochure_id from brochure_versions where title = '科技先锋'"
+    )
+    console = await make_console()
+    await signed_in(console, "bh.west")
+    page = await console.get(f"{PAGE}/brochures/{tech}?group_by=rm")
+    assert page.status_code == 200, page.text
+    total = page.text.split('aria-label="整体漏斗"')[1]
+    assert 'data-step="shared">1<' in total
+    groups = page.text.split("<tbody>")[1]
+    assert "陈静" in groups
+    assert "张伟" not in groups
+    compliance = await make_console()
+    await signed_in(compliance, "compliance")
+    assert (await compliance.get(f"{PAGE}/brochures/{tech}")).status_code == 404
