@@ -92,13 +92,18 @@ class FunnelController(Controller):
             ),
         ] = None,
         org_unit_id: FromQuery[uuid.UUID | None] = None,
+        brochure_id: Annotated[
+            uuid.UUID | None,
+            QueryParameter(description="Only the shares of this brochure (any of its versions)"),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=wire.MAX_FUNNEL_ROWS)] = 100,
     ) -> wire.Funnel:
         """Share funnels per RM, org unit or brochure, over shares created in a period.
 
         An RM sees their own shares, a branch head the shares made in their subtree (by the
         sharer's unit when sharing), marketing, compliance and admins the whole bank;
-        `org_unit_id` narrows to a subtree I may see. Rows come most shares first (then by
+        `org_unit_id` narrows to a subtree I may see, `brochure_id` to one brochure's shares (an
+        unknown brochure counts nothing). Rows come most shares first (then by
         key), at most `limit` of `total_groups`; `total` covers every share of the scope.
 
         Steps count shares, each a subset of the one before (no step above the one before, no
@@ -113,7 +118,7 @@ class FunnelController(Controller):
         start, end = views.period(from_, to, tz=tz, now=datetime.now(UTC))
         return await views.funnel(
             db, caller=caller, group_by=group_by, start=start, end=end,
-            org_unit_id=org_unit_id, limit=limit,
+            org_unit_id=org_unit_id, limit=limit, brochure_id=brochure_id,
         )  # fmt: skip
 
 

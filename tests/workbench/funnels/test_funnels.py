@@ -87,6 +87,19 @@ async def test_groups_by_unit_and_by_brochure_with_their_current_names(history):
     }
 
 
+async def test_one_brochures_shares_by_who_shared_them(history):
+    brochures = await history.funnel("marketing", group_by="brochure")
+    tech = next(r["key"] for r in brochures["rows"] if r["label"] == "科技先锋")
+    funnel = await history.funnel("marketing", group_by="rm", brochure_id=tech)
+    assert by_label(funnel) == {"陈静": (1, 1, 1, 1, 0, 1, 0)}
+    assert counts(funnel["total"]) == (1, 1, 1, 1, 0, 1, 0)
+    # an RM's own shares of it: rm01 never shared it
+    assert counts((await history.funnel("rm01", brochure_id=tech))["total"]) == (0,) * 7
+    unknown = await history.funnel("marketing", brochure_id="00000000-0000-4000-8000-000000000001")
+    assert unknown["rows"] == []
+    await history.funnel("marketing", status=422, brochure_id="not-a-uuid")
+
+
 async def test_rm_sees_only_own_shares(history):
     assert set(by_label(await history.funnel("rm01"))) == {"张伟"}
     assert by_label(await history.funnel("rm05", group_by="brochure")) == {
