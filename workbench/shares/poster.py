@@ -18,10 +18,10 @@ from workbench.brochures.artwork import font
 from workbench.media import images
 
 WIDTH, HEIGHT = 750, 1334
-LAYOUT = "poster-v1"  # part of a rendered poster's blob key: a new layout is a new poster
+LAYOUT = "poster-v2"  # part of a rendered poster's blob key: a new layout is a new poster
 CALL = "长按识别二维码查看"
 DISCLAIMER = "理财非存款，产品有风险，投资须谨慎"
-_BRAND = (12, 74, 140)
+BRAND = (200, 16, 46)  # the bank's red of the pages the poster leads to (#c8102e)
 _INK = (34, 34, 34)
 _GREY = (120, 120, 120)
 _PAGE_BOX = (40, 140, WIDTH - 40, 880)  # left, top, right, bottom
@@ -43,7 +43,7 @@ def draw(facts: PosterFacts, page: bytes | None) -> bytes:
     """The poster as PNG bytes; without a readable `page` image its place stays a plain panel."""
     poster = Image.new("RGB", (WIDTH, HEIGHT), (244, 246, 250))
     pen = ImageDraw.Draw(poster)
-    pen.rectangle((0, 0, WIDTH, 110), fill=_BRAND)
+    pen.rectangle((0, 0, WIDTH, 110), fill=BRAND)
     pen.text((40, 30), _fit(pen, facts.bank, 40, WIDTH - 80), font=font(40), fill="white")
     _page(poster, pen, page)
     y = _PAGE_BOX[3] + 20
@@ -56,7 +56,7 @@ def draw(facts: PosterFacts, page: bytes | None) -> bytes:
     text_width = WIDTH - 80 - _QR_BOX - 24
     pen.text((40, 1074), "您的客户经理", font=font(26), fill=_GREY)
     pen.text((40, 1112), _fit(pen, facts.rm_name, 44, text_width), font=font(44), fill=_INK)
-    pen.text((40, 1186), _fit(pen, CALL, 30, text_width), font=font(30), fill=_BRAND)
+    pen.text((40, 1186), _fit(pen, CALL, 30, text_width), font=font(30), fill=BRAND)
     pen.text((40, 1236), _fit(pen, facts.bank, 24, text_width), font=font(24), fill=_GREY)
     note = font(20)
     pen.text(((WIDTH - pen.textlength(DISCLAIMER, font=note)) / 2, 1300), DISCLAIMER,

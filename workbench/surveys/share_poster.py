@@ -22,7 +22,7 @@ from workbench.shares import poster
 from workbench.surveys.delivery import Rules
 from workbench.surveys.invitations import queries
 
-LAYOUT = "survey-poster-v1"
+LAYOUT = "survey-poster-v2"
 CALL = "长按识别二维码填写问卷"
 INVITE = "诚邀您参与问卷调查"
 NOTE = "约需 1-3 分钟，您的意见将帮助我们改进服务"
@@ -33,11 +33,11 @@ def draw(facts: poster.PosterFacts) -> bytes:
     width, height = poster.WIDTH, poster.HEIGHT
     image = Image.new("RGB", (width, height), (244, 246, 250))
     pen = ImageDraw.Draw(image)
-    pen.rectangle((0, 0, width, 110), fill=poster._BRAND)
+    pen.rectangle((0, 0, width, 110), fill=poster.BRAND)
     pen.text((40, 30), poster._fit(pen, facts.bank, 40, width - 80), font=font(40), fill="white")
     pen.rounded_rectangle((40, 150, width - 40, 700), radius=24, fill="white",
                           outline=(225, 228, 235), width=2)  # fmt: skip
-    pen.text((80, 200), INVITE, font=font(34), fill=poster._BRAND)
+    pen.text((80, 200), INVITE, font=font(34), fill=poster.BRAND)
     y = 280
     for line in poster._lines(pen, facts.title, 52, width - 160, max_lines=4):
         pen.text((80, y), line, font=font(52), fill=poster._INK)
@@ -48,7 +48,7 @@ def draw(facts: poster.PosterFacts) -> bytes:
     image.paste(qr, (left, 740))
     call = font(32)
     pen.text(((width - pen.textlength(CALL, font=call)) / 2, 740 + qr.height + 24), CALL,
-             font=call, fill=poster._BRAND)  # fmt: skip
+             font=call, fill=poster.BRAND)  # fmt: skip
     pen.line((40, 1150, width - 40, 1150), fill=(220, 222, 228), width=2)
     pen.text((40, 1176), "您的客户经理", font=font(26), fill=poster._GREY)
     pen.text((40, 1214), poster._fit(pen, facts.rm_name, 44, width - 80), font=font(44),

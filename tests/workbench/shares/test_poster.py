@@ -11,6 +11,7 @@ from PIL import Image
 
 from tests.customers_data import headers_of
 from tests.workbench.shares.conftest import PAGE_COLOUR, Desk
+from workbench.shares import poster as poster_module
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -28,6 +29,8 @@ async def test_the_poster_shows_the_first_page_and_differs_per_share(desk: Desk)
     with Image.open(io.BytesIO(response.content)) as poster:
         assert (poster.format, poster.size) == ("PNG", (750, 1334))
         assert near(poster.convert("RGB").getpixel((375, 500)), PAGE_COLOUR)
+        # its band wears the colour of the page the customer lands on
+        assert near(poster.convert("RGB").getpixel((375, 20)), poster_module.BRAND)
     other = await desk.get(second["poster_png_url"])
     assert other.status_code == 200
     assert other.content != response.content
