@@ -178,19 +178,17 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
                 clicked_at = least(sv.clicked_at, excluded.clicked_at)
             returning sv.share_id, sv.visitor_id, sv.first_open_at, sv.last_hit_at, sv.dwell_ms,
                       sv.clicked_at
-        ), before as (
-            -- The statement's snapshot: these visitors' rows as they were before this batch.
-            select sv.share_id, sv.visitor_id, sv.first_open_at, sv.dwell_ms, sv.clicked_at
-              from share_visitors sv
-              join visitors v using (share_id, visitor_id)
         ), milestones as (
+            -- share_visitors as read here is the statement's snapshot: each visitor's row as
+            -- it was before this batch (found by its key: a join to another list of the
+            -- batch's visitors was planned as a loop over that list per visitor, quadratic).
             select r.*,
                    b.first_open_at is null and r.first_open_at is not null as opened,
                    coalesce(b.dwell_ms, 0) < {ENGAGED_DWELL_MS}
                        and r.dwell_ms >= {ENGAGED_DWELL_MS} as engaged,
                    b.clicked_at is null and r.clicked_at is not null as clicked
               from rolled r
-              left join before b using (share_id, visitor_id)
+              left join share_visitors b using (share_id, visitor_id)
         )
         select * from milestones where opened or engaged or clicked
         """,

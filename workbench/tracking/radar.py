@@ -14,6 +14,7 @@ that stores the hits.
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from workbench.customers.feeds import personal_data_aad
@@ -64,7 +65,11 @@ async def follow_up(
             if m[flag]
         ],
     )
-    opened = sorted({m["share_id"] for m in milestones if m["opened"] and tell})
+    openers: dict[uuid.UUID, queries.Record] = {}  # share -> its first new visitor of the batch
+    for m in milestones:
+        if m["opened"] and tell:
+            openers.setdefault(m["share_id"], m)
+    opened = sorted(openers)
     if not opened:
         return 0
     quiet = await queries.radar_told(
@@ -78,7 +83,7 @@ async def follow_up(
         if share_id in quiet:
             continue
         share = shares[share_id]
-        opener = next(m for m in milestones if m["share_id"] == share_id and m["opened"])
+        opener = openers[share_id]
         await notifications.notify(
             conn,
             user_id=share["rm_id"],
