@@ -46,9 +46,11 @@ PER_IP_PER_MINUTE = 600
 WINDOW_MS = 60_000
 KEEP_SECONDS = 600  # a limit's sorted set lives this long from its first beacon or its last trim
 # Beacons judged by one run of the script: Redis answers no one else while a script runs, and
-# the door's XADD waits behind it. Under load a beacon takes it 8-14 us: a batch of 5,000 held
-# Redis 40-70 ms (the door's p99 while workers ran: 40-110 ms), 1,000 up to 29 ms (SLOWLOG).
-CHUNK = 500
+# the door's XADD waits behind it. Live traffic brings about one beacon per visitor to a run,
+# which then costs Redis 34-41 us a beacon under load (no other beacon of the run shares its
+# keys): 500 a run put the door's p99 at 35-64 ms while workers ran, 200 at 18-31 ms, with no
+# loss of throughput (bench/README).
+CHUNK = 200
 
 
 class Judged(Enum):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import hypothesis
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from redis.asyncio import Redis
@@ -79,12 +80,6 @@ def by_hand(history: list[tuple[int, str, str, str]]) -> dict[int, str | None]:
 async def test_screening_stores_what_the_rules_say(
     shared: Any, db: Any, monkeypatch: Any, sent: list[Sent], batch: int, chunk: int, dies: bool
 ) -> None:
-    monkeypatch.setattr(screening, "SCREEN", screening.script(PER_VISITOR, PER_IP))
-    monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)  # loaded by EVAL on first use
-    monkeypatch.setattr(ingest, "BATCH", batch)
-    monkeypatch.setattr(screening, "CHUNK", chunk)  # a batch judged by several runs
-    settings = replace(shared.studio.settings, redis_prefix=f"{uuid.uuid4().hex[:8]}:")
-    await db.execute("delete from share_hits; delete from share_visitors")
     ms = int(time.time() * 1000) - 3 * DAY_MS  # this month's partitions or last month's: made
     history: list[tuple[int, str, str, str]] = []
     for n, one in enumerate(sent):
@@ -94,7 +89,30 @@ async def test_screening_stores_what_the_rules_say(
         else:
             visitor, event = f"visitor-{one.visitor}", str(uuid.uuid4())
         history.append((ms, visitor, event, f"198.51.100.{one.ip}"))
+    stored = await screened(shared, db, monkeypatch, history, batch=batch, chunk=chunk, dies=dies)
+    expected = {at: reason for at, reason in by_hand(history).items() if reason is not None}
+    assert stored == expected
 
+
+async def screened(
+    shared: Any,
+    db: Any,
+    monkeypatch: Any,
+    history: list[tuple[int, str, str, str]],
+    *,
+    batch: int,
+    chunk: int,
+    dies: bool = False,
+) -> dict[int, str]:
+    """Append these beacons (arrival ms, visitor, event id, address) unscreened, let a worker
+    store them all (`dies`: one dies first with a batch screened and stored, unacknowledged);
+    arrival ms -> the stored hit's reason ('' or 'rate')."""
+    monkeypatch.setattr(screening, "SCREEN", screening.script(PER_VISITOR, PER_IP))
+    monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)  # loaded by EVAL on first use
+    monkeypatch.setattr(ingest, "BATCH", batch)
+    monkeypatch.setattr(screening, "CHUNK", chunk)  # a batch judged by several runs
+    settings = replace(shared.studio.settings, redis_prefix=f"{uuid.uuid4().hex[:8]}:")
+    await db.execute("delete from share_hits; delete from share_visitors")
     pool = await create_pool(settings.database_url, max_size=2)
     redis = Redis.from_url(settings.redis_url)
     try:
@@ -116,8 +134,52 @@ async def test_screening_stores_what_the_rules_say(
     finally:
         await redis.aclose()
         await pool.close()
-
     rows = await db.fetch("select received_at, reason from share_hits")
-    stored = {round(r["received_at"].timestamp() * 1000): r["reason"] for r in rows}
-    expected = {at: reason for at, reason in by_hand(history).items() if reason is not None}
-    assert stored == expected
+    return {round(r["received_at"].timestamp() * 1000): r["reason"] for r in rows}
+
+
+def _minute_start_days_ago() -> int:
+    """The first ms of a minute three days ago (partitions exist for it)."""
+    ms = int(time.time() * 1000) - 3 * DAY_MS
+    return ms - ms % WINDOW_MS
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1000])
+async def test_a_visitors_limit_counts_the_minute_before(
+    shared: Any, db: Any, monkeypatch: Any, chunk: int
+) -> None:
+    """Six beacons in the last 600 ms of a minute, the seventh 400 ms into the next: over the
+    visitor's limit of six in 60 s, whichever runs of the script judged them."""
+    boundary = _minute_start_days_ago()
+    times = [boundary - 600 + 100 * k for k in range(6)] + [boundary + 400]
+    history = [(t, "visitor-a", str(uuid.uuid4()), f"198.51.100.{k}") for k, t in enumerate(times)]
+    stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
+    assert [stored[t] for t in times] == [""] * 6 + ["rate"]
+
+
+@pytest.mark.parametrize("chunk", [1, 1000])
+async def test_the_window_is_the_60_seconds_before_a_beacon(
+    shared: Any, db: Any, monkeypatch: Any, chunk: int
+) -> None:
+    """Six beacons a second apart; one exactly 60 s after the first counts the five others only
+    (within); one a millisecond later counts six (over), the one just flagged among them."""
+    start = _minute_start_days_ago() + 30_000
+    times = [start + 1000 * k for k in range(6)] + [start + 60_000, start + 60_001]
+    history = [(t, "visitor-b", str(uuid.uuid4()), f"198.51.100.{k}") for k, t in enumerate(times)]
+    stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
+    assert [stored[t] for t in times] == [""] * 7 + ["rate"]
+
+
+@pytest.mark.parametrize("chunk", [3, 1000])
+async def test_an_address_counts_every_visitor_behind_it(
+    shared: Any, db: Any, monkeypatch: Any, chunk: int
+) -> None:
+    """Two visitors behind one address, interleaved: the address's ninth beacon in 60 s is over
+    its limit of eight, though each visitor sent five at most."""
+    start = _minute_start_days_ago() + 10_000
+    history = [
+        (start + 10 * k, f"visitor-{'ab'[k % 2]}", str(uuid.uuid4()), "203.0.113.9")
+        for k in range(10)
+    ]
+    stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
+    assert [stored[t] for t, *_ in history] == [""] * 8 + ["rate", "rate"]
