@@ -122,6 +122,9 @@ KEPT_UP = 0.97  # paced: the workers kept up if they stored at this share of the
 WATCH_EVERY = 0.25  # paced: seconds between two readings of what the consumer group stored
 # paced: offered rates from, up to and by these shares of raw XADD
 PACED_FROM, PACED_TO, PACED_STEP = 0.2, 0.9, 0.05
+# The mixes' traffic: beacons a second of the live traffic a backlog or a burst is made of (a
+# paced step's mix is traffic of its own rate), and the longest a visitor reads (s).
+LIVE_RATE, SESSION_LIMIT = 20_000.0, 300.0
 PHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
     "Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
@@ -196,28 +199,41 @@ async def setup(conn: asyncpg.Connection, args: argparse.Namespace, vault: Vault
     }
 
 
-def beacon_mix(codes: list[str], count: int, seed: int) -> list[dict[str, str]]:
-    """`count` beacons of visitors of `codes` (fields as the door writes them), in time order."""
+def beacon_mix(
+    codes: list[str], count: int, seed: int, per_second: float = LIVE_RATE
+) -> list[dict[str, str]]:
+    """`count` beacons of visitors of `codes` (fields as the door writes them), in time order,
+    as live traffic of `per_second` beacons a second brings them: the `count / per_second`
+    seconds of the mix hold every visitor reading meanwhile, those who came before it too (a
+    steady state, not a start), so a visitor's beacons spread over their reading time and a
+    batch of the workers holds about one beacon of each visitor, as it would live."""
     rng = random.Random(seed)
-    timed: list[tuple[float, int, dict[str, str]]] = []
     agents, weights = [a for a, _ in AGENTS], [w for _, w in AGENTS]
+    span = count / per_second
+    timed: list[tuple[float, int, dict[str, str]]] = []
     n = 0
-    span = max(60.0, count / 50)  # seconds of simulated traffic
-    while n < count:
+    while len(timed) < count:
+        pages = rng.randint(1, 6)
+        dwell = min(rng.lognormvariate(math.log(15.0), 1.0), SESSION_LIMIT)
+        clicks = rng.random() < 0.15
+        length = max(pages * 3.0, dwell)
+        # Visitors come at a steady rate whatever they then do, so one who reads for `length`
+        # seconds overlaps the mix's span with odds in proportion to `length + span`.
+        if rng.random() * (SESSION_LIMIT + span) > length + span:
+            continue
+        at = rng.uniform(-length, span)
         visitor = f"v{seed}-{n}-{rng.getrandbits(48):x}"
         ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
         agent = rng.choices(agents, weights)[0]
         code = rng.choice(codes)
-        at = rng.uniform(0, span)
         steps: list[tuple[str, float, int | None, int | None]] = [("open", 0.0, None, None)]
-        steps += [("page_view", p * 3.0, p, None) for p in range(1, rng.randint(1, 6) + 1)]
-        dwell = rng.lognormvariate(math.log(15.0), 1.0)
-        steps += [
-            ("heartbeat", b * 5.0, None, 5000) for b in range(1, min(int(dwell // 5), 60) + 1)
-        ]
-        if rng.random() < 0.15:
+        steps += [("page_view", p * 3.0, p, None) for p in range(1, pages + 1)]
+        steps += [("heartbeat", b * 5.0, None, 5000) for b in range(1, int(dwell // 5) + 1)]
+        if clicks:
             steps.append(("cta", dwell, None, None))
         for kind, offset, page, ms in steps:
+            if not 0 <= at + offset < span:
+                continue
             fields = {
                 "code": code,
                 "visitor_id": visitor,
@@ -530,7 +546,9 @@ async def sustained(
         before += len(mix)
         trials = []
         for rate in paced_rates:
-            offered = beacon_mix(codes, int(rate * paced_seconds), 1000 * consumers + len(trials))
+            offered = beacon_mix(
+                codes, int(rate * paced_seconds), 1000 * consumers + len(trials), per_second=rate
+            )
             raw_before = await raw_sample()  # raw XADD again, seconds before: the machine's pace
             samples: list[tuple[float, int]] = []
             probe = await _start_probe(env.redis_url, f"{prefix}probe:", codes[0])
