@@ -38,7 +38,7 @@ Measured, in this order:
                 (pipelined) while the workers consume: events / (time from the first append
                 until all are in share_hits). The producer takes a whole CPU while it runs.
               - sustained (paced): the door at a steady rate for --paced-seconds while the
-                workers consume, from 20 % of raw XADD up by 5 % steps, until the workers fall
+                workers consume, from 10 % of raw XADD up by 5 % steps, until the workers fall
                 behind (they stored under 97 % of the rate appended) or the producer cannot
                 keep the pace (the CPUs are saturated). Stored/s is the least-squares slope of
                 what the consumer group acknowledged, read every 0.25 s from the second
@@ -121,7 +121,7 @@ CONCURRENT = 64  # awaiting callers of beacons.append, and HTTP clients
 KEPT_UP = 0.97  # paced: the workers kept up if they stored at this share of the appended rate
 WATCH_EVERY = 0.25  # paced: seconds between two readings of what the consumer group stored
 # paced: offered rates from, up to and by these shares of raw XADD
-PACED_FROM, PACED_TO, PACED_STEP = 0.2, 0.9, 0.05
+PACED_FROM, PACED_TO, PACED_STEP = 0.1, 0.9, 0.05
 # The mixes' traffic: beacons a second of the live traffic a backlog or a burst is made of (a
 # paced step's mix is traffic of its own rate), and the longest a visitor reads (s).
 LIVE_RATE, SESSION_LIMIT = 20_000.0, 300.0
