@@ -13,12 +13,13 @@ CHUNK beacons in the stream's order:
   them any more, so reading them outside the script is safe).
 - **Limits**: at most 120 beacons per visitor and 600 per client address in any 60 seconds of
   arrival (the entries' ids). A sorted set per visitor and per address holds the recent
-  entries scored by arrival; a beacon is over a limit when more than the limit arrived within
-  the 60 seconds up to it. Beacons over a limit are kept, flagged: the worker labels them bots
-  with the reason `rate`. Adding an entry twice changes nothing, so a redelivered batch is
-  judged as before. When several workers screen neighbouring batches at once, a flood's
-  beacons that another worker has not added yet are not seen: a few more than the limit may
-  pass, never fewer.
+  entries scored by arrival (entries of one millisecond in the stream's order: the members are
+  the ids with the sequence zero-padded; the ids themselves sort "-10" before "-9"); a beacon
+  is over a limit when more than the limit arrived within the 60 seconds up to it. Beacons
+  over a limit are kept, flagged: the worker labels them bots with the reason `rate`. Adding
+  an entry twice changes nothing, so a redelivered batch is judged as before. When several
+  workers screen neighbouring batches at once, a flood's beacons that another worker has not
+  added yet are not seen: a few more than the limit may pass, never fewer.
 
 Judging a batch at once instead of each beacon at the door (one `XADD` there) made ingestion
 far cheaper: one call for hundreds of beacons (CHUNK: Redis serves no one else meanwhile), and
@@ -60,8 +61,10 @@ class Judged(Enum):
 
 
 # ARGV[1]: the key prefix. ARGV[2]: the batch, grouped by visitor and day of arrival: a line
-# "visitor id TAB day TAB count", then `count` lines "entry id TAB event id TAB arrival ms TAB
-# client address ('-': none)" (no field can hold a tab or a newline). Lines are cut with plain
+# "visitor id TAB day TAB count", then `count` lines "entry id TAB event id TAB arrival TAB
+# client address ('-': none)", the arrival being "ms-sequence" with the sequence zero-padded to
+# six digits (entries of one millisecond sort as the stream orders them; no field can hold a
+# tab or a newline). Lines are cut with plain
 # finds: Lua patterns cost more than all the commands. Answers one character per beacon
 # (Judged), in the batch's order.
 def script(per_visitor: int = PER_VISITOR_PER_MINUTE, per_ip: int = PER_IP_PER_MINUTE) -> str:
@@ -82,7 +85,7 @@ local function each(command, key, list, fn)
     end
 end
 local judged, first, windows, addresses, n = {{}}, {{}}, {{}}, {{}}, 0
-local function arrived(key, limit, score, entry, i)
+local function arrived(key, limit, score, member, i)
     local w = windows[key]
     if not w then
         w = {{limit = limit, members = {{}}, owners = {{}}, oldest = score}}
@@ -90,16 +93,17 @@ local function arrived(key, limit, score, entry, i)
     end
     local members = w.members
     members[#members + 1] = score
-    members[#members + 1] = entry
+    members[#members + 1] = member
     w.owners[#w.owners + 1] = i
     if score < w.oldest then w.oldest = score end
 end
 while at <= #text do
     local visitor, day, count = field('\\t'), tonumber(field('\\t')), tonumber(field('\\n'))
-    local entries, events, scores, ips = {{}}, {{}}, {{}}, {{}}
+    local entries, events, arrivals, scores, ips = {{}}, {{}}, {{}}, {{}}, {{}}
     for j = 1, count do
-        entries[j], events[j] = field('\\t'), field('\\t')
-        scores[j], ips[j] = tonumber(field('\\t')), field('\\n')
+        entries[j], events[j], arrivals[j] = field('\\t'), field('\\t'), field('\\t')
+        scores[j] = tonumber(string.sub(arrivals[j], 1, string.find(arrivals[j], '-', 1, true) - 1))
+        ips[j] = field('\\n')
     end
     local today, known = seen .. visitor .. ':' .. day, {{}}
     for _, key in ipairs({{today, seen .. visitor .. ':' .. (day - 1)}}) do
@@ -123,7 +127,7 @@ while at <= #text do
                 new[#new + 1] = event
                 new[#new + 1] = entry
             end
-            arrived(mine, {per_visitor}, scores[j], entry, n)
+            arrived(mine, {per_visitor}, scores[j], arrivals[j], n)
             local ip = ips[j]
             if ip ~= '-' then
                 local key = addresses[ip]
@@ -131,7 +135,7 @@ while at <= #text do
                     key = window .. 'ip:' .. ip
                     addresses[ip] = key
                 end
-                arrived(key, {per_ip}, scores[j], entry, n)
+                arrived(key, {per_ip}, scores[j], arrivals[j], n)
             end
         end
     end
@@ -204,13 +208,13 @@ async def _judge(
 ) -> None:
     """One run of the script over these beacons of the batch (grouped by visitor and day); its
     verdicts into `judged`. Chunks go in the stream's order, so a chunk's beacons see every
-    earlier one (refused or counted) and no later one, as in one run over the batch (but for
-    entries of one millisecond, which a limit's sorted set orders by their ids as text)."""
+    earlier one (refused or counted) and no later one, as in one run over the batch."""
     days: dict[tuple[str, int], list[int]] = {}
-    arrival: dict[int, str] = {}
+    arrival: dict[int, str] = {}  # "ms-sequence", the sequence padded: sorts as the stream
     for i in chunk:
         entry_id, beacon = beacons[i]
-        ms = arrival[i] = entry_id[: entry_id.index("-")]
+        ms, _, sequence = entry_id.partition("-")
+        arrival[i] = f"{ms}-{sequence:0>6}"
         if taken[i] is not None:
             judged[i] = Judged.DUPLICATE
             continue

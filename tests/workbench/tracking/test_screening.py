@@ -183,3 +183,39 @@ async def test_an_address_counts_every_visitor_behind_it(
     ]
     stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
     assert [stored[t] for t, *_ in history] == [""] * 8 + ["rate", "rate"]
+
+
+@pytest.mark.parametrize("chunk", [1, 1000])
+async def test_beacons_of_one_millisecond_count_in_the_streams_order(
+    shared: Any, db: Any, monkeypatch: Any, chunk: int
+) -> None:
+    """Twelve beacons from one address in one millisecond (entry ids ms-0 ... ms-11): the ninth
+    to the twelfth are over the address's limit of eight, as the stream orders them (their ids
+    as text would put ms-10 and ms-11 before ms-2)."""
+    monkeypatch.setattr(screening, "SCREEN", screening.script(PER_VISITOR, PER_IP))
+    monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)
+    monkeypatch.setattr(screening, "CHUNK", chunk)
+    settings = replace(shared.studio.settings, redis_prefix=f"{uuid.uuid4().hex[:8]}:")
+    await db.execute("delete from share_hits; delete from share_visitors")
+    at = _minute_start_days_ago() + 5_000
+    events = [str(uuid.uuid4()) for _ in range(12)]
+    pool = await create_pool(settings.database_url, max_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for sequence, event in enumerate(events):
+            packed = beacons.pack(code=shared.code, visitor_id=f"visitor-{sequence}", type="open",
+                                  page=None, ms=None, event_id=event, ip="203.0.113.7",
+                                  user_agent=WECHAT)  # fmt: skip
+            await redis.xadd(
+                beacons.stream_key(settings.redis_prefix),
+                {beacons.FIELD_UNSCREENED: packed},
+                id=f"{at}-{sequence}",
+            )
+        worker = ingest.Consumer()
+        while (await ingest.consume_once(pool, redis, settings, consumer=worker)).read:
+            pass
+    finally:
+        await redis.aclose()
+        await pool.close()
+    reasons = {str(r["event_id"]): r["reason"] for r in await db.fetch("select * from share_hits")}
+    assert [reasons[e] for e in events] == [""] * 8 + ["rate"] * 4
