@@ -15,7 +15,9 @@ when each push arrived.
 The beacons are a realistic mix, precomputed: visitors of the shares (a distinct IP each, phone
 Safari / WeChat / Alipay user agents, 2 % link-preview bots) send an open, 1-6 page views, a
 heartbeat per 5 s of a log-normal dwell around 15 s (`ms` = 5000) and, for 15 %, a CTA; ~9 events
-per visitor, interleaved in time order, all under the per-visitor and per-IP limits.
+per visitor, interleaved in time order, all under the per-visitor and per-IP limits. A mix is
+live traffic at its rate (`beacon_mix`): the visitors reading during its seconds, so a worker's
+batch holds about one beacon per visitor, as live.
 
 Measured, in this order:
   1. raw      pipelined XADD (1,000 per round trip, MAXLEN ~ as the door) of --events entries

@@ -49,7 +49,7 @@ KEEP_SECONDS = 600  # a limit's sorted set lives this long from its first beacon
 # Beacons judged by one run of the script: Redis answers no one else while a script runs, and
 # the door's XADD waits behind it. Live traffic brings about one beacon per visitor to a run,
 # which then costs Redis 34-41 us a beacon under load (no other beacon of the run shares its
-# keys): 500 a run put the door's p99 at 35-64 ms while workers ran, 200 at 18-31 ms, with no
+# keys): 500 a run put the door's p99 at 35-64 ms while workers ran, 200 at 12-31 ms, with no
 # loss of throughput (bench/README).
 CHUNK = 200
 
@@ -64,9 +64,8 @@ class Judged(Enum):
 # "visitor id TAB day TAB count", then `count` lines "entry id TAB event id TAB arrival TAB
 # client address ('-': none)", the arrival being "ms-sequence" with the sequence zero-padded to
 # six digits (entries of one millisecond sort as the stream orders them; no field can hold a
-# tab or a newline). Lines are cut with plain
-# finds: Lua patterns cost more than all the commands. Answers one character per beacon
-# (Judged), in the batch's order.
+# tab or a newline). Lines are cut with plain finds: Lua patterns cost more than all the
+# commands. Answers one character per beacon (Judged), in the batch's order.
 def script(per_visitor: int = PER_VISITOR_PER_MINUTE, per_ip: int = PER_IP_PER_MINUTE) -> str:
     """The screening script with these limits (beacons in any 60 s)."""
     return f"""
