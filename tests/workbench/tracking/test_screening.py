@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -90,7 +90,8 @@ async def test_screening_stores_what_the_rules_say(
             visitor, event = f"visitor-{one.visitor}", str(uuid.uuid4())
         history.append((ms, visitor, event, f"198.51.100.{one.ip}"))
     stored = await screened(shared, db, monkeypatch, history, batch=batch, chunk=chunk, dies=dies)
-    expected = {at: reason for at, reason in by_hand(history).items() if reason is not None}
+    judged = by_hand(history)
+    expected = {(at, e): judged[at] for at, _, e, _ in history if judged[at] is not None}
     assert stored == expected
 
 
@@ -103,10 +104,11 @@ async def screened(
     batch: int,
     chunk: int,
     dies: bool = False,
-) -> dict[int, str]:
-    """Append these beacons (arrival ms, visitor, event id, address) unscreened, let a worker
-    store them all (`dies`: one dies first with a batch screened and stored, unacknowledged);
-    arrival ms -> the stored hit's reason ('' or 'rate')."""
+) -> dict[tuple[int, str], str]:
+    """Append these beacons (arrival ms, visitor, event id, address) unscreened, in this order
+    (beacons of one ms get entry ids ms-0, ms-1, ...), let a worker store them all (`dies`: one
+    dies first with a batch screened and stored, unacknowledged); (arrival ms, event id) -> the
+    stored hit's reason ('' or 'rate')."""
     monkeypatch.setattr(screening, "SCREEN", screening.script(PER_VISITOR, PER_IP))
     monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)  # loaded by EVAL on first use
     monkeypatch.setattr(ingest, "BATCH", batch)
@@ -116,14 +118,16 @@ async def screened(
     pool = await create_pool(settings.database_url, max_size=2)
     redis = Redis.from_url(settings.redis_url)
     try:
+        sequences: Counter[int] = Counter()
         for at, visitor, event, ip in history:
             packed = beacons.pack(code=shared.code, visitor_id=visitor, type="page_view", page=1,
                                   ms=None, event_id=event, ip=ip, user_agent=WECHAT)  # fmt: skip
             await redis.xadd(
                 beacons.stream_key(settings.redis_prefix),
                 {beacons.FIELD_UNSCREENED: packed},
-                id=f"{at}-0",
+                id=f"{at}-{sequences[at]}",
             )
+            sequences[at] += 1
         if dies:  # a worker screens and stores a batch, then dies before acknowledging it
             dying = ingest.Consumer(name="dies")
             await ingest.consume_once(pool, redis, settings, consumer=dying, ack=False)
@@ -134,8 +138,10 @@ async def screened(
     finally:
         await redis.aclose()
         await pool.close()
-    rows = await db.fetch("select received_at, reason from share_hits")
-    return {round(r["received_at"].timestamp() * 1000): r["reason"] for r in rows}
+    rows = await db.fetch("select received_at, event_id, reason from share_hits")
+    return {
+        (round(r["received_at"].timestamp() * 1000), str(r["event_id"])): r["reason"] for r in rows
+    }
 
 
 def _minute_start_days_ago() -> int:
@@ -154,7 +160,7 @@ async def test_a_visitors_limit_counts_the_minute_before(
     times = [boundary - 600 + 100 * k for k in range(6)] + [boundary + 400]
     history = [(t, "visitor-a", str(uuid.uuid4()), f"198.51.100.{k}") for k, t in enumerate(times)]
     stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
-    assert [stored[t] for t in times] == [""] * 6 + ["rate"]
+    assert [stored[t, e] for t, _, e, _ in history] == [""] * 6 + ["rate"]
 
 
 @pytest.mark.parametrize("chunk", [1, 1000])
@@ -167,7 +173,7 @@ async def test_the_window_is_the_60_seconds_before_a_beacon(
     times = [start + 1000 * k for k in range(6)] + [start + 60_000, start + 60_001]
     history = [(t, "visitor-b", str(uuid.uuid4()), f"198.51.100.{k}") for k, t in enumerate(times)]
     stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
-    assert [stored[t] for t in times] == [""] * 7 + ["rate"]
+    assert [stored[t, e] for t, _, e, _ in history] == [""] * 7 + ["rate"]
 
 
 @pytest.mark.parametrize("chunk", [3, 1000])
@@ -182,7 +188,7 @@ async def test_an_address_counts_every_visitor_behind_it(
         for k in range(10)
     ]
     stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
-    assert [stored[t] for t, *_ in history] == [""] * 8 + ["rate", "rate"]
+    assert [stored[t, e] for t, _, e, _ in history] == [""] * 8 + ["rate", "rate"]
 
 
 @pytest.mark.parametrize("chunk", [1, 1000])
@@ -192,30 +198,7 @@ async def test_beacons_of_one_millisecond_count_in_the_streams_order(
     """Twelve beacons from one address in one millisecond (entry ids ms-0 ... ms-11): the ninth
     to the twelfth are over the address's limit of eight, as the stream orders them (their ids
     as text would put ms-10 and ms-11 before ms-2)."""
-    monkeypatch.setattr(screening, "SCREEN", screening.script(PER_VISITOR, PER_IP))
-    monkeypatch.setattr(screening, "SCREEN_SHA", "0" * 40)
-    monkeypatch.setattr(screening, "CHUNK", chunk)
-    settings = replace(shared.studio.settings, redis_prefix=f"{uuid.uuid4().hex[:8]}:")
-    await db.execute("delete from share_hits; delete from share_visitors")
     at = _minute_start_days_ago() + 5_000
-    events = [str(uuid.uuid4()) for _ in range(12)]
-    pool = await create_pool(settings.database_url, max_size=2)
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        for sequence, event in enumerate(events):
-            packed = beacons.pack(code=shared.code, visitor_id=f"visitor-{sequence}", type="open",
-                                  page=None, ms=None, event_id=event, ip="203.0.113.7",
-                                  user_agent=WECHAT)  # fmt: skip
-            await redis.xadd(
-                beacons.stream_key(settings.redis_prefix),
-                {beacons.FIELD_UNSCREENED: packed},
-                id=f"{at}-{sequence}",
-            )
-        worker = ingest.Consumer()
-        while (await ingest.consume_once(pool, redis, settings, consumer=worker)).read:
-            pass
-    finally:
-        await redis.aclose()
-        await pool.close()
-    reasons = {str(r["event_id"]): r["reason"] for r in await db.fetch("select * from share_hits")}
-    assert [reasons[e] for e in events] == [""] * 8 + ["rate"] * 4
+    history = [(at, f"visitor-{k}", str(uuid.uuid4()), "203.0.113.7") for k in range(12)]
+    stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
+    assert [stored[t, e] for t, _, e, _ in history] == [""] * 8 + ["rate"] * 4
