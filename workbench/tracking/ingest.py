@@ -3,7 +3,7 @@
 A consumer group reads the stream in batches (up to 5,000, 1,000 a read, waiting up to 1 s;
 after a batch that was not full, a loop reads again no sooner than CADENCE after its last read);
 each batch is resolved (codes -> shares, one query), screened (`screening`: duplicate event ids
-refused, beacons over the per-visitor and per-IP limits flagged; a Redis script per 500), labelled
+refused, beacons over the per-visitor and per-IP limits flagged; a Redis script per 200), labelled
 (`bots.verdict`) and stored in ONE transaction (COPY into share_hits, or for entries delivered
 before, insert what is not stored yet; add what was new to the per-visitor rollup, and tell the
 RMs and timelines what visitors newly reached: `radar`), then acknowledged. A worker killed
@@ -90,7 +90,7 @@ class Consumer:
     )
     months: set[date] = field(default_factory=set)
     group_ready: bool = False
-    earlier_marks_until: float | None = None  # see screening.earlier_marks_until
+    earlier_until: tuple[float, float] | None = None  # see screening.earlier_until
     vault: Vault | None = None
     reader: Redis | None = None
 
@@ -213,16 +213,16 @@ async def _store(
         if e is not None and (row := _row(entry_id, e[0], shares)) is not None:
             valid.append((entry_id, e[0], e[1], row))
     unscreened = [(entry_id, beacon) for entry_id, beacon, limited, _ in valid if limited is None]
-    if consumer.earlier_marks_until is None:
-        consumer.earlier_marks_until = await screening.earlier_marks_until(
-            redis, settings.redis_prefix
-        )
+    if consumer.earlier_until is None:
+        consumer.earlier_until = await screening.earlier_until(redis, settings.redis_prefix)
+    door_marks_until, visitor_days_until = consumer.earlier_until
     judged = iter(
         await screening.screen(
             redis,
             settings.redis_prefix,
             unscreened,
-            earlier_marks=time.time() < consumer.earlier_marks_until,
+            door_marks=time.time() < door_marks_until,
+            visitor_days=time.time() < visitor_days_until,
         )
     )
     hits, duplicates = [], 0

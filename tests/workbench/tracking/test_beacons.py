@@ -92,6 +92,31 @@ async def test_a_retry_of_a_beacon_the_earlier_door_screened_is_refused(shared, 
     assert await hits(db) == []
 
 
+async def test_what_the_screening_per_visitor_and_day_took_still_counts_after_the_switch(
+    shared, db
+):
+    """The screening before kept a hash per visitor and day (event id -> the entry that carried
+    it first) and noted when it first ran. For two days after the switch, a retry of an event
+    id it took is still a duplicate; an entry it took, delivered again (its worker died before
+    acknowledging), is not a duplicate of itself."""
+    settings = shared.studio.settings
+    prefix, day = settings.redis_prefix, int(time.time() * 1000) // 86_400_000
+    retried, redelivered = str(uuid.uuid4()), str(uuid.uuid4())
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await redis.set(f"{prefix}beacon-screening-since", str(time.time() - 3600))
+        await redis.hset(f"{prefix}beacon-seen:visitor-1:{day - 1}", retried, "1-0")
+        assert (await shared.beacon("open", event_id=retried)).status_code == 204
+        assert (await shared.beacon("cta", event_id=redelivered)).status_code == 204
+        [_, (entry_id, _)] = await redis.xrange(beacons.stream_key(prefix))
+        await redis.hset(f"{prefix}beacon-seen:visitor-1:{day}", redelivered, entry_id)
+    finally:
+        await redis.aclose()
+    outcome = await shared.consume()
+    assert (outcome.read, outcome.stored, outcome.duplicates) == (2, 1, 1)
+    assert [(h["event_id"], h["type"]) for h in await hits(db)] == [(uuid.UUID(redelivered), "cta")]
+
+
 async def test_a_worker_that_died_after_screening_loses_nothing(shared, db, monkeypatch):
     """Screened (event ids marked seen), then the worker died before its commit: another
     worker stores the batch, and the marks of its own entries do not make them duplicates."""

@@ -202,3 +202,44 @@ async def test_beacons_of_one_millisecond_count_in_the_streams_order(
     history = [(at, f"visitor-{k}", str(uuid.uuid4()), "203.0.113.7") for k in range(12)]
     stored = await screened(shared, db, monkeypatch, history, batch=40, chunk=chunk)
     assert [stored[t, e] for t, _, e, _ in history] == [""] * 8 + ["rate"] * 4
+
+
+@pytest.mark.parametrize("chunk", [1, 1000])
+async def test_a_flood_over_a_minute_still_counts_once_the_minute_turned(
+    shared: Any, db: Any, monkeypatch: Any, chunk: int
+) -> None:
+    """Thirty beacons from one address (each its own visitor), two seconds apart over a whole
+    minute: more than a minute's list keeps (its first and last nine, the limit being eight).
+    A beacon 30 s into the next minute has the flood's last fifteen within its 60 s: over."""
+    boundary = _minute_start_days_ago()
+    flood = [(boundary - 59_000 + 2_000 * k, f"visitor-{k}", str(uuid.uuid4()), "203.0.113.5")
+             for k in range(30)]  # fmt: skip
+    after = (boundary + 30_000, "visitor-late", str(uuid.uuid4()), "203.0.113.5")
+    stored = await screened(shared, db, monkeypatch, [*flood, after], batch=40, chunk=chunk)
+    assert [stored[t, e] for t, _, e, _ in flood] == [""] * 8 + ["rate"] * 22
+    assert stored[after[0], after[2]] == "rate"
+
+
+async def test_the_minutes_and_days_the_stream_left_behind_are_removed(shared: Any) -> None:
+    """A beacon every 50 minutes for five days, each screened when it came: what stays in Redis
+    is the last minute's arrivals and the last three days' event ids, not five days of each."""
+    prefix, start = f"{uuid.uuid4().hex[:8]}:", _minute_start_days_ago() - 2 * DAY_MS
+    redis = Redis.from_url(shared.studio.settings.redis_url)
+    try:
+        at = start
+        for _ in range(5 * 24 * 60 // 50):
+            at += 50 * 60_000
+            beacon = beacons.Entry(code=shared.code, visitor_id="visitor-a", type="open", page=None,
+                                   ms=None, event_id=str(uuid.uuid4()), ip="198.51.100.1",
+                                   user_agent=WECHAT)  # fmt: skip
+            assert await screening.screen(redis, prefix, [(f"{at}-0", beacon)]) == [
+                screening.Judged.WITHIN
+            ]
+        kept = {key.decode() async for key in redis.scan_iter(match=f"{prefix}beacon-*")}
+    finally:
+        await redis.aclose()
+    day, minute = at // DAY_MS, at // WINDOW_MS
+    assert {k for k in kept if "swept" not in k} == {
+        f"{prefix}beacon-arrivals:{minute}",
+        *(f"{prefix}beacon-events:{d}" for d in (day - 2, day - 1, day)),
+    }
