@@ -78,7 +78,7 @@ def _decode_inet(data: bytes) -> Any:
 
 
 async def create_pool(dsn: str, *, max_size: int = 20, min_size: int = 1) -> Pool:
-    """A pool whose sessions run in UTC and decode JSON with msgspec."""
+    """A pool whose sessions run in UTC, with `use_pool_codecs`."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
