@@ -25,7 +25,7 @@ CHUNK beacons in the stream's order:
 
 Every key a run touches is shared by all beacons of its day or minute, so a run costs Redis a
 few calls plus a few field operations per beacon, ~9 us a beacon of live traffic. Keys per
-visitor (the design before 5 December: a hash per visitor and day, a sorted set per visitor and
+visitor (the design until 4 December: a hash per visitor and day, a sorted set per visitor and
 per address) cost it ten calls a beacon, ~20-30 us: live traffic brings about one beacon per
 visitor to a run, so no beacon shared their upkeep (bench/README). The minutes and days behind
 are removed by UNLINK (freed off Redis's main thread) as the stream's time passes them
