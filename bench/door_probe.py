@@ -1,5 +1,5 @@
-"""The door's latency, probed from a process of its own: `beacons.append` (what `POST /t` awaits)
-every PROBE_EVERY seconds, on its own connection and to a stream of its own (nothing for the
+"""The door's latency, probed from a process of its own: `beacons.Door.append` (what `POST /t`
+awaits) every PROBE_EVERY seconds, on its own connection and to a stream of its own (nothing for the
 workers), until its standard input closes; then one JSON line of the latencies in milliseconds.
 
     python -m bench.door_probe REDIS_URL PREFIX CODE
@@ -32,13 +32,13 @@ async def probe(redis_url: str, prefix: str, code: str) -> list[float]:
     loop = asyncio.get_running_loop()
     closed = loop.run_in_executor(None, sys.stdin.read)  # returns when stdin closes
     latencies: list[float] = []
+    door = beacons.Door(client, prefix)
     try:
         while not closed.done():
             beacon = Beacon(code=code, visitor_id="probe", type=BeaconType.HEARTBEAT, ms=5000,
                             event_id=uuid.uuid4())  # fmt: skip
             started = time.perf_counter()
-            await beacons.append(client, prefix=prefix, beacon=beacon, ip="10.9.9.9",
-                                 user_agent=USER_AGENT)  # fmt: skip
+            await door.append(beacon=beacon, ip="10.9.9.9", user_agent=USER_AGENT)
             latencies.append(round(1000 * (time.perf_counter() - started), 3))
             await asyncio.sleep(PROBE_EVERY)
     finally:

@@ -26,11 +26,11 @@ Measured, in this order:
               stream: the ceiling of one Redis client for the same entries. (Also, for
               reference to earlier runs only, XADD of the first entries: nine field pairs and
               `limited`.)
-  2. door     what `beacons.append` sends (one XADD of the packed beacon, field `u`: the worker
-              screens it), pipelined 1,000 per round trip; and `beacons.append` itself, awaited
-              by 64 concurrent callers (no pipelining). For raw XADD and the door: the client's
-              CPU per beacon (this process) and Redis's time per call (INFO commandstats
-              deltas; other clients of the server count too).
+  2. door     what the door sends (one XADD of the packed beacon, field `u`: the worker
+              screens it), pipelined 1,000 per round trip; and `beacons.Door.append` itself,
+              awaited by 64 concurrent callers (those waiting at once share a round trip). For
+              raw XADD and the door: the client's CPU per beacon (this process) and Redis's time
+              per call (INFO commandstats deltas; other clients of the server count too).
   3. ingest   for each --consumers count c, on a stream of its own: --events beacons appended
               (the door, pipelined) before c `python -m workbench worker` processes start (each
               runs WORKBENCH_TRACKING_LOOPS consumer loops, plus push delivery of the radar's
@@ -46,7 +46,7 @@ Measured, in this order:
                 what the consumer group acknowledged, read every 0.25 s from the second
                 second on: the rate held, not the latency of the last batch. Before each rate,
                 raw XADD is measured again (step 1's way). Meanwhile `python -m
-                bench.door_probe` times one `beacons.append` every 20 ms from a process of its
+                bench.door_probe` times one `Door.append` every 20 ms from a process of its
                 own (p50, p99, max): how long `POST /t` waits on Redis while workers run.
               Ratios are to the median of all raw XADD runs: this machine's pace drifts by
               tens of percent within minutes. Also Redis's time per beacon in the workers'
@@ -119,7 +119,7 @@ from workbench.tracking.beacons import stream_key
 
 ROUND = 1000  # entries per pipelined round trip
 TICK = 0.05  # the paced producer sends what is due at least this often (seconds)
-CONCURRENT = 64  # awaiting callers of beacons.append, and HTTP clients
+CONCURRENT = 64  # awaiting callers of beacons.Door.append, and HTTP clients
 KEPT_UP = 0.97  # paced: the workers kept up if they stored at this share of the appended rate
 WATCH_EVERY = 0.25  # paced: seconds between two readings of what the consumer group stored
 # paced: offered rates from, up to and by these shares of raw XADD
@@ -313,7 +313,7 @@ async def _command_usec(redis: Redis, command: str) -> tuple[int, int]:
 async def door_pipelined(
     redis: Redis, prefix: str, mix: list[dict[str, str]]
 ) -> tuple[float, float]:
-    """What `beacons.append` sends (XADD of the packed beacon, unscreened), pipelined;
+    """What the door sends (XADD of the packed beacon, unscreened), pipelined;
     (events/s, the moment of the first append)."""
     first = time.time()
     rate = await _xadd_pipelined(redis, stream_key(prefix), beacons.FIELD_UNSCREENED, mix)
@@ -321,7 +321,7 @@ async def door_pipelined(
 
 
 async def door_paced(redis: Redis, prefix: str, mix: list[dict[str, str]], rate: float) -> float:
-    """What `beacons.append` sends, at `rate` beacons/s: pipelined ROUND at a time as soon as
+    """What the door sends, at `rate` beacons/s: pipelined ROUND at a time as soon as
     that many are due, or what is due once TICK passed since the last round (as raw XADD
     pipelines: a round of a few beacons costs the client several times more per beacon); the
     moment of the first append."""
@@ -342,8 +342,10 @@ async def door_paced(redis: Redis, prefix: str, mix: list[dict[str, str]], rate:
 
 
 async def door_concurrent(redis: Redis, prefix: str, mix: list[dict[str, str]]) -> float:
-    """`beacons.append` itself (what POST /t awaits), by CONCURRENT callers."""
+    """`beacons.Door.append` (what POST /t awaits: the beacons of callers waiting at once share
+    a round trip), by CONCURRENT callers."""
     queue = iter(mix)
+    door = beacons.Door(redis, prefix)
 
     async def caller() -> None:
         for fields in queue:
@@ -355,10 +357,7 @@ async def door_concurrent(redis: Redis, prefix: str, mix: list[dict[str, str]]) 
                 ms=int(fields["ms"]) if fields["ms"] else None,
                 event_id=uuid.UUID(fields["event_id"]),
             )
-            await beacons.append(
-                redis, prefix=prefix, beacon=beacon, ip=fields["ip"],
-                user_agent=fields["user_agent"],
-            )  # fmt: skip
+            await door.append(beacon=beacon, ip=fields["ip"], user_agent=fields["user_agent"])
 
     started = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(CONCURRENT)))
@@ -913,7 +912,7 @@ def render(document: dict[str, Any]) -> str:
         f"{r['redis']['raw_xadd_earlier_fields_per_s']:>10}",
         f"{'the door (one XADD per beacon), pipelined':<58} "
         f"{r['redis']['door_pipelined_per_s']:>10}",
-        f"{'beacons.append, 64 concurrent callers':<58} "
+        f"{'beacons.Door.append, 64 concurrent callers':<58} "
         f"{r['redis']['beacons_append_concurrent_per_s']:>10}",
     ]
     for name, cost in r["redis"]["costs"].items():
@@ -944,7 +943,7 @@ def render(document: dict[str, Any]) -> str:
                     f"{t['door_ms']['p50']}, {t['door_ms']['p99']}, {t['door_ms']['max']}"
                     for t in one["paced"]
                 )
-                lines.append(f"    beacons.append meanwhile, p50, p99, max ms at each rate: {door}")
+                lines.append(f"    the door meanwhile, p50, p99, max ms at each rate: {door}")
             label = f"  backlog of {one['backlog']} drained by {one['consumers']} worker(s)"
             lines.append(
                 f"{label:<58} {one['backlog_drain_per_s']:>10}  worker CPU "

@@ -54,6 +54,7 @@ from workbench.settings import Settings
 from workbench.shares import routes as share_routes
 from workbench.surveys import routes as survey_routes
 from workbench.tasks import routes as task_routes
+from workbench.tracking import beacons
 from workbench.tracking import routes as tracking_routes
 from workbench.workorders import routes as workorder_routes
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
         redis = create_redis_client(settings)
         app.state.pool = pool
         app.state.redis = redis
+        app.state.beacon_door = beacons.Door(redis, settings.redis_prefix)
         app.state.vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
         app.state.auth = identity.Auth(
             keyring=Keyring(settings.jwt_keys, issuer=settings.jwt_issuer),

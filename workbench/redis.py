@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import hiredis
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from workbench.errors import ServiceUnavailable
 
-__all__ = ["Redis", "call_packed", "redis_required"]
+__all__ = ["Redis", "call_packed", "call_packed_many", "redis_required"]
 
 
 @asynccontextmanager
@@ -35,5 +35,27 @@ async def call_packed(redis: Redis, *args: str | bytes | int) -> Any:
     try:  # on any failure to send or to read, redis-py drops the connection: never half-read
         await connection.send_packed_command(packed)
         return await connection.read_response()
+    finally:
+        await pool.release(connection)
+
+
+async def call_packed_many(
+    redis: Redis, commands: Sequence[tuple[str | bytes | int, ...]]
+) -> list[Any]:
+    """Several commands in one round trip on one of `redis`'s connections, each packed by hiredis;
+    their answers in order as Redis sent them, an error answer as its `ResponseError` in its
+    place. A failure to send or to read raises (redis-py then drops the connection)."""
+    packed = b"".join(hiredis.pack_command(command) for command in commands)  # type: ignore[arg-type]
+    pool = redis.connection_pool
+    connection = await pool.get_connection()
+    try:
+        await connection.send_packed_command(packed)
+        answers: list[Any] = []
+        for _ in commands:
+            try:
+                answers.append(await connection.read_response())
+            except ResponseError as exc:  # read whole: the next answer follows
+                answers.append(exc)
+        return answers
     finally:
         await pool.release(connection)

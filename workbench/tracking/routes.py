@@ -67,9 +67,8 @@ async def beacon(request: Request[Any, Any, Any], data: JSONBody[Beacon]) -> Non
     counted. Never touches PostgreSQL; 503 `service.unavailable` if Redis is away (nothing is
     stored then)."""
     state = request.app.state
-    await beacons.append(
-        state.redis,
-        prefix=state.settings.redis_prefix,
+    door: beacons.Door = state.beacon_door
+    await door.append(
         beacon=data,
         ip=client_ip(request.scope, state.trusted_networks),
         user_agent=request.headers.get("user-agent", ""),
