@@ -29,14 +29,10 @@ async def call_packed(redis: Redis, *args: str | bytes | int) -> Any:
     (in Python: ~0.9 us an argument against ~0.14), for commands of thousands of arguments
     (the beacon worker's XACK of a batch). The answer as Redis sent it (no response callback);
     an error answer is raised (`ResponseError`)."""
-    packed = hiredis.pack_command(args)  # type: ignore[arg-type]  # its stub: a 1-tuple
-    pool = redis.connection_pool
-    connection = await pool.get_connection()
-    try:  # on any failure to send or to read, redis-py drops the connection: never half-read
-        await connection.send_packed_command(packed)
-        return await connection.read_response()
-    finally:
-        await pool.release(connection)
+    [answer] = await call_packed_many(redis, [args])
+    if isinstance(answer, ResponseError):
+        raise answer
+    return answer
 
 
 async def call_packed_many(
@@ -44,7 +40,8 @@ async def call_packed_many(
 ) -> list[Any]:
     """Several commands in one round trip on one of `redis`'s connections, each packed by hiredis;
     their answers in order as Redis sent them, an error answer as its `ResponseError` in its
-    place. A failure to send or to read raises (redis-py then drops the connection)."""
+    place. A failure to send or to read raises (redis-py then drops the connection: never
+    half-read)."""
     packed = b"".join(hiredis.pack_command(command) for command in commands)  # type: ignore[arg-type]
     pool = redis.connection_pool
     connection = await pool.get_connection()
