@@ -82,16 +82,6 @@ def _packed_beacon(beacon: Beacon, ip: str, user_agent: str) -> bytes:
     )
 
 
-async def append(redis: Redis, *, prefix: str, beacon: Beacon, ip: str, user_agent: str) -> None:
-    """Append one beacon to the stream, in a round trip of its own (`Door` shares them)."""
-    await redis.xadd(
-        stream_key(prefix),
-        {FIELD_UNSCREENED: _packed_beacon(beacon, ip, user_agent)},
-        maxlen=STREAM_CAP,
-        approximate=True,
-    )
-
-
 class Door:
     """`POST /t`'s way into the stream, one per API process: the beacons of the requests that
     arrive while a round trip is under way go together in the next one, packed by hiredis. Each

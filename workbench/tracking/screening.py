@@ -255,11 +255,8 @@ async def earlier_until(redis: Redis, prefix: str) -> tuple[float, float]:
     earlier = await redis.exists(door)  # noted by the screening per visitor and day, if it ran
     await redis.set(door, str(now), nx=True)
     await redis.set(days, str(now if earlier else 0.0), nx=True)
-    since_door, since_days = await redis.mget(door, days)
-    return (
-        float(since_door or 0) + DEDUP_SECONDS,
-        float(since_days or 0) + 2 * DEDUP_SECONDS if float(since_days or 0) else 0.0,
-    )
+    since_door, since_days = (float(since or 0) for since in await redis.mget(door, days))
+    return since_door + DEDUP_SECONDS, since_days + 2 * DEDUP_SECONDS if since_days else 0.0
 
 
 async def screen(
@@ -297,17 +294,20 @@ async def _taken_earlier(
     async with redis.pipeline(transaction=False) as pipe:
         if door_marks:
             pipe.mget([f"{prefix}beacon:{beacons[i][1].event_id}" for i in chunk])
-        for i in chunk if visitor_days else ():
-            entry_id, beacon = beacons[i]
-            day = int(entry_id.partition("-")[0]) // _DAY_MS
-            for d in (day, day - 1):
-                pipe.hget(f"{prefix}beacon-seen:{beacon.visitor_id}:{d}", beacon.event_id)
+        if visitor_days:
+            for i in chunk:
+                entry_id, beacon = beacons[i]
+                day = int(entry_id.partition("-")[0]) // _DAY_MS
+                for d in (day, day - 1):
+                    pipe.hget(f"{prefix}beacon-seen:{beacon.visitor_id}:{d}", beacon.event_id)
         answers = iter(await pipe.execute())
     if door_marks:
         taken = next(answers)
-    for j in range(len(chunk)) if visitor_days else ():
-        noted = [a for a in (next(answers), next(answers)) if a is not None]
-        taken[j] = taken[j] if taken[j] is not None else (noted[0] if noted else None)
+    if visitor_days:
+        for j in range(len(chunk)):
+            today, day_before = next(answers), next(answers)
+            if taken[j] is None:
+                taken[j] = today if today is not None else day_before
     return taken
 
 

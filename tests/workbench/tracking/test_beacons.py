@@ -351,12 +351,12 @@ async def test_the_visitor_limit_counts_any_60_seconds_of_arrival(shared, db):
 async def test_a_flood_from_one_address_is_flagged_across_visitors(shared, db):
     settings = shared.studio.settings
     redis = Redis.from_url(settings.redis_url)
+    door = beacons.Door(redis, settings.redis_prefix)
     try:
         for n in range(PER_IP_PER_MINUTE + 3):
             beacon = Beacon(code=shared.code, visitor_id=f"script-{n}", type=BeaconType.OPEN,
                             event_id=uuid.uuid4())  # fmt: skip
-            await beacons.append(redis, prefix=settings.redis_prefix, beacon=beacon,
-                                 ip="203.0.113.9", user_agent=WECHAT)  # fmt: skip
+            await door.append(beacon=beacon, ip="203.0.113.9", user_agent=WECHAT)
     finally:
         await redis.aclose()
     while (await shared.consume()).read:

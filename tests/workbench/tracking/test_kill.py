@@ -38,14 +38,14 @@ asyncio.run(main())
 async def test_a_worker_killed_mid_ingestion_loses_and_duplicates_nothing(shared, db):
     settings = shared.studio.settings
     redis = Redis.from_url(settings.redis_url)
+    door = beacons.Door(redis, settings.redis_prefix)
     try:
         for v in range(VISITORS):
             for i in range(PER_VISITOR):
                 kind = BeaconType.OPEN if i == 0 else BeaconType.HEARTBEAT
                 beacon = Beacon(code=shared.code, visitor_id=f"v{v}", type=kind,
                                 ms=None if i == 0 else 1000, event_id=uuid.uuid4())  # fmt: skip
-                await beacons.append(redis, prefix=settings.redis_prefix, beacon=beacon,
-                                     ip=f"10.0.0.{v}", user_agent=PHONE_SAFARI)  # fmt: skip
+                await door.append(beacon=beacon, ip=f"10.0.0.{v}", user_agent=PHONE_SAFARI)
     finally:
         await redis.aclose()
     total = VISITORS * PER_VISITOR
