@@ -1,9 +1,12 @@
 """Push: offline mutations applied exactly once, in order, through the API's own services.
 
 A batch belongs to one client (an app install). Its row in `sync_clients` is locked, every
-mutation after the client's last applied id runs in its own savepoint, and the new last id is
-saved in the same transaction: a batch retried after a lost answer finds those ids done and
-answers `duplicate`; two pushes racing for one client take turns.
+mutation the client was not answered for yet runs in its own savepoint, in the batch's order,
+and its id is added to the client's answered ids in the same transaction: a batch retried after
+a lost answer finds those ids answered and answers `duplicate`; two pushes racing for one
+client take turns. Only an id answered before is a duplicate: a mutation that arrives after a
+later one of its client (two pushes of one app in flight, the later first) still runs, under
+the same rules as any mutation made offline, instead of being dropped as done.
 
 Each mutation names the API operation it performs and goes through the same service function,
 with the same role and scope checks, so an offline write obeys every rule an online one does.
@@ -192,10 +195,10 @@ async def push(
     if any(b <= a for a, b in itertools.pairwise(ids)):
         raise MutationOrder("Mutation ids within a batch must strictly increase")
     user_id = ctx.caller.user_id
-    last = await queries.lock_client(conn, user_id, request.client_id)
-    results = []
+    answered_before = await queries.lock_client(conn, user_id, request.client_id, ids)
+    results, answered = [], []
     for index, mutation in enumerate(request.mutations):
-        if mutation.id <= last:
+        if mutation.id in answered_before:
             results.append(
                 wire.MutationResult(id=mutation.id, status=wire.MutationStatus.DUPLICATE)
             )
@@ -204,8 +207,8 @@ async def push(
             results.append(_rejected(mutation, NUL_CODE, f"{where}: {NUL_MESSAGE}"))
         else:
             results.append(await _apply_one(conn, ctx, mutation))
-        last = mutation.id
-    await queries.save_client(conn, user_id, request.client_id, last)
+        answered.append(mutation.id)
+    last = await queries.save_client(conn, user_id, request.client_id, answered)
     return wire.PushResult(results=results, last_mutation_id=last)
 
 

@@ -541,9 +541,11 @@ async def text_questions(conn: Connection, response_id: uuid.UUID) -> set[str]:
 # ---- offline clients -----------------------------------------------------------------------------
 
 
-async def lock_client(conn: Connection, user_id: uuid.UUID, client_id: str) -> int:
-    """The client's last applied mutation id, its row locked until the transaction ends (a
-    retry racing the first push waits, then answers `duplicate`)."""
+async def lock_client(
+    conn: Connection, user_id: uuid.UUID, client_id: str, ids: list[int]
+) -> set[int]:
+    """Which of `ids` the client was answered for before, its row locked until the transaction
+    ends (a retry racing the first push waits, then answers `duplicate`)."""
     await conn.execute(
         """
         insert into sync_clients (user_id, client_id, last_mutation_id) values ($1, $2, 0)
@@ -552,25 +554,39 @@ async def lock_client(conn: Connection, user_id: uuid.UUID, client_id: str) -> i
         user_id,
         client_id,
     )
-    last: int = await conn.fetchval(
-        "select last_mutation_id from sync_clients where user_id = $1 and client_id = $2"
-        " for update",
-        user_id,
-        client_id,
-    )
-    return last
-
-
-async def save_client(conn: Connection, user_id: uuid.UUID, client_id: str, last: int) -> None:
-    await conn.execute(
+    answered: list[int] = await conn.fetchval(
         """
-        update sync_clients set last_mutation_id = $3, updated_at = now()
-         where user_id = $1 and client_id = $2
+        select array(select i from unnest($3::bigint[]) i where i <@ answered)
+          from sync_clients where user_id = $1 and client_id = $2
+           for update
         """,
         user_id,
         client_id,
-        last,
+        ids,
     )
+    return set(answered)
+
+
+async def save_client(
+    conn: Connection, user_id: uuid.UUID, client_id: str, answered: list[int]
+) -> int:
+    """Add `answered` to the ids the client was answered for; its last answered id."""
+    last: int = await conn.fetchval(
+        """
+        update sync_clients
+           set answered = answered + coalesce(
+                   (select range_agg(int8range(i, i + 1)) from unnest($3::bigint[]) i), '{}'),
+               last_mutation_id = greatest(last_mutation_id,  -- greatest skips a null
+                                           (select max(i) from unnest($3::bigint[]) i)),
+               updated_at = now()
+         where user_id = $1 and client_id = $2
+        returning last_mutation_id
+        """,
+        user_id,
+        client_id,
+        answered,
+    )
+    return last
 
 
 # ---- the feed: tails the whole log to tell apps to pull ----------------------------------------

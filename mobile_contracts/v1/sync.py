@@ -83,7 +83,11 @@ class Mutation(msgspec.Struct, kw_only=True):
 
     id: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-    args: dict[str, Any] = {}
+    # The operation's arguments, an object. Typed loosely on purpose: arguments a mutation's
+    # operation cannot take (not an object, null, wrong fields) make that mutation `rejected`
+    # (`request.invalid`) while the batch's others still run, instead of refusing the whole
+    # batch and blocking the app's queue behind it.
+    args: Annotated[Any, msgspec.Meta(extra_json_schema={"type": "object"})] = {}
 
 
 class PushRequest(msgspec.Struct, kw_only=True):

@@ -10,10 +10,12 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import migrations
 from tests.customers_data import customer_row, feed, headers_of
 from tests.sync.sync_data import PUSH, api_get, api_items, tell
 from tests.tasks_data import create_template, field, issue, user
@@ -201,6 +203,68 @@ async def test_a_retried_batch_is_answered_duplicate_and_applied_once(client, db
     assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "done"
 
 
+async def test_a_mutation_that_arrives_after_a_later_one_still_runs(client, db, bank):
+    # The app had two pushes in flight and the later one reached the server first.
+    later = await push(client, bank.rm01, "phone",
+                       (3, "note.add", note(bank.customer, "第三条")),
+                       (4, "note.add", note(bank.customer, "第四条")))  # fmt: skip
+    assert statuses(later) == [(3, "applied", None), (4, "applied", None)]
+    earlier_batch: list[Mutation] = [
+        (1, "note.add", note(bank.customer, "第一条")),
+        (2, "task.start", {"task_id": str(bank.tasks["rm01"])}),
+    ]
+    earlier = await push(client, bank.rm01, "phone", *earlier_batch)
+    assert statuses(earlier) == [(1, "applied", None), (2, "applied", None)]
+    assert earlier["last_mutation_id"] == 4
+    texts = sorted(n["text"] for n in await notes_of(client, bank.rm01, bank.customer))
+    assert texts == ["第一条", "第三条", "第四条"]
+    task = await api_get(client, bank.rm01, f"/api/v1/tasks/{bank.tasks['rm01']}")
+    assert task["status"] == "in_progress"
+    # Each is still answered once: retries of either batch change nothing.
+    again = await push(client, bank.rm01, "phone", *earlier_batch,
+                       (4, "note.add", note(bank.customer, "第四条")))  # fmt: skip
+    assert statuses(again) == [(1, "duplicate", None), (2, "duplicate", None),
+                               (4, "duplicate", None)]  # fmt: skip
+    assert len(await notes_of(client, bank.rm01, bank.customer)) == 3
+    assert await last_id(db, "rm01", "phone") == 4
+
+
+async def test_pushes_of_one_app_in_flight_at_once_lose_nothing(client, make_client, db, bank):
+    batches = [
+        [(2 * k + 1, "note.add", note(bank.customer, f"并发 {2 * k + 1}")),
+         (2 * k + 2, "note.add", note(bank.customer, f"并发 {2 * k + 2}"))]
+        for k in range(10)
+    ]  # fmt: skip
+    clients = [client] + [await make_client() for _ in range(3)]
+    # Sent at once, the later batches first: whichever the server takes first, none is lost.
+    answers = await asyncio.gather(
+        *(push(clients[k % 4], bank.rm01, "phone", *batches[k]) for k in reversed(range(10)))
+    )
+    assert sorted(r for a in answers for r in statuses(a)) == [
+        (i, "applied", None) for i in range(1, 21)
+    ]
+    texts = sorted(n["text"] for n in await notes_of(client, bank.rm01, bank.customer))
+    assert texts == sorted(f"并发 {i}" for i in range(1, 21))
+    assert await last_id(db, "rm01", "phone") == 20
+
+
+async def test_a_client_that_pushed_before_the_answered_ids_were_kept(client, db, bank):
+    # What migration 0030 finds: a client with only its last id (5). Its ids up to 5 count as
+    # answered, as they did; a retry of one of them runs nothing.
+    await db.execute(
+        "insert into sync_clients (user_id, client_id, last_mutation_id) values ($1, 'old', 5)",
+        user("rm01"),
+    )
+    migration = Path(migrations.__file__).with_name("0030_sync_mutations_answered.sql")
+    backfill = migration.read_text()
+    await db.execute(backfill[backfill.index("update sync_clients") :])
+    answer = await push(client, bank.rm01, "old",
+                        (3, "note.add", note(bank.customer, "旧的重发")),
+                        (6, "note.add", note(bank.customer, "新的")))  # fmt: skip
+    assert statuses(answer) == [(3, "duplicate", None), (6, "applied", None)]
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["新的"]
+
+
 async def test_mutation_ids_that_do_not_increase_refuse_the_whole_batch(client, db, bank):
     for ids in ((2, 1), (1, 1)):
         body = {
@@ -229,6 +293,9 @@ async def test_a_refused_mutation_does_not_block_the_ones_after_it(client, bank)
         (4, "note.add", note(bank.other_customer, "别人的客户")),
         (5, "note.add", note(bank.customer, "仍然保存")),
         (6, "task.start", {"task_id": str(bank.tasks["rm01"])}),
+        (7, "note.add", [str(bank.customer), "不是对象"]),  # type: ignore[arg-type]
+        (8, "note.add", None),  # type: ignore[arg-type]
+        (9, "notification.read", {"notification_id": str(bank.notification)}),
     )  # fmt: skip
     assert statuses(answer) == [
         (1, "rejected", "sync.unknown_mutation"),
@@ -237,8 +304,11 @@ async def test_a_refused_mutation_does_not_block_the_ones_after_it(client, bank)
         (4, "rejected", "customer.not_found"),
         (5, "applied", None),
         (6, "applied", None),
+        (7, "rejected", "request.invalid"),
+        (8, "rejected", "request.invalid"),
+        (9, "applied", None),
     ]
-    assert answer["last_mutation_id"] == 6
+    assert answer["last_mutation_id"] == 9
     assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["仍然保存"]
     rm02 = await headers_of(client, "rm02")
     other = await api_get(client, rm02, f"/api/v1/tasks/{bank.tasks['rm02']}")
