@@ -102,10 +102,12 @@ class Settings:
         "WORKBENCH_MAX_BODY_BYTES", "larger request bodies answer 413", default=2_000_000
     )
     login_limit_per_login: int = _env(
-        "WORKBENCH_LOGIN_LIMIT_PER_LOGIN", "login attempts per login per window", default=10
+        "WORKBENCH_LOGIN_LIMIT_PER_LOGIN", "failed login attempts per login per window", default=10
     )
     login_limit_per_ip: int = _env(
-        "WORKBENCH_LOGIN_LIMIT_PER_IP", "login attempts per client IP per window", default=100
+        "WORKBENCH_LOGIN_LIMIT_PER_IP",
+        "failed login attempts per client IP per window",
+        default=100,
     )
     login_window_seconds: int = _env(
         "WORKBENCH_LOGIN_WINDOW", "rate-limit window for login attempts, seconds", default=900

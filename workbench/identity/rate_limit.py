@@ -1,4 +1,9 @@
-"""Login attempt limits per login and per client IP, counted in Redis across all instances."""
+"""Login attempt limits per login and per client IP, counted in Redis across all instances.
+
+Every attempt is counted before the password is checked (a limited login or address is refused
+even with the right password); a successful one is then taken back off its address's count and
+clears its login's: the limits count failures, so the staff of a branch behind one address (a
+bank's NAT or VPN) signing in all morning never lock each other out."""
 
 from __future__ import annotations
 
@@ -22,9 +27,16 @@ end
 return out
 """
 
+# A successful sign-in: clear the login's counter and take this attempt off the address's
+# (unless its window ended meanwhile: the key is gone and nothing is counted any more).
+_SUCCEEDED = """
+redis.call('DEL', KEYS[1])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+"""
+
 
 class LoginLimiter:
-    """Fixed-window counters; a successful login clears its login's counter."""
+    """Fixed-window counters of failed attempts (each attempt counts until it succeeds)."""
 
     def __init__(
         self, redis: Redis, *, prefix: str, per_login: int, per_ip: int, window_seconds: int
@@ -35,6 +47,7 @@ class LoginLimiter:
         self._per_ip = per_ip
         self._window = window_seconds
         self._count = redis.register_script(_COUNT_ATTEMPT)
+        self._succeeded = redis.register_script(_SUCCEEDED)
 
     def _login_key(self, login: str) -> str:
         digest = hashlib.sha256(login.strip().lower().encode()).hexdigest()[:32]
@@ -53,6 +66,7 @@ class LoginLimiter:
             if count > limit:
                 raise RateLimited(retry_after=max(int(ttl), 1))
 
-    async def clear_login(self, login: str) -> None:
+    async def succeeded(self, *, login: str, client_ip: str) -> None:
+        """The attempt counted for this login and address signed in: it no longer counts."""
         async with redis_required("record the sign-in"):
-            await self._redis.delete(self._login_key(login))
+            await self._succeeded(keys=[self._login_key(login), self._ip_key(client_ip)])

@@ -108,7 +108,7 @@ async def login(
         subject=f"device:{device_id}",
         client_ip=client_ip,
     )
-    await auth.limiter.clear_login(request.login)
+    await auth.limiter.succeeded(login=request.login, client_ip=client_ip)
     return await _issue_pair(conn, auth=auth, session_id=session_id, device_id=device_id, user=user)
 
 

@@ -81,6 +81,22 @@ async def test_login_rate_limit_is_shared_by_instances_and_per_ip(make_client):
     assert response.status_code == 429
 
 
+async def test_staff_signing_in_behind_one_address_never_lock_it(make_client):
+    # A branch behind one NAT: far more successful sign-ins than the address's limit.
+    client = await make_client(login_limit_per_ip=4, login_limit_per_login=100)
+    for n in range(12):
+        await login(client, f"rm0{1 + n % 8}", device_no=100 + n)
+    # Failures still count against the address: four wrong passwords, then even a right one
+    # is refused until the window ends.
+    for n in range(4):
+        bad = {"login": f"rm0{1 + n}", "password": "nope-nope", "device": device()}
+        assert (await client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    good = {"login": "rm05", "password": "workbench-demo", "device": device()}
+    limited = await client.post("/api/v1/auth/login", json=good)
+    assert limited.status_code == 429, limited.text
+    assert limited.json()["code"] == "auth.rate_limited"
+
+
 async def test_successful_login_resets_the_login_counter(make_client):
     client = await make_client(login_limit_per_login=3)
     bad = {"login": "rm04", "password": "nope-nope", "device": device()}
