@@ -153,14 +153,22 @@ def _is_page(request: Request[Any, Any, Any]) -> bool:
 
 def _page_kind(request: Request[Any, Any, Any]) -> object:
     """The route's `PAGE` opt (None: not a page). A path under /console that matched no route
-    (404, 405) is a console page too: the staff reading it are people."""
+    (404, 405) is a console page too: the staff reading it are people. A request that sent
+    JSON (an app answering a survey page's form) is an app's: its errors are problem+json."""
     handler = request.scope.get("route_handler")
     if handler is not None:
+        if _sent_json(request):
+            return None
         return handler.opt.get(PAGE) or None
     path = request.scope.get("path", "")
     if path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/"):
         return CONSOLE
     return None
+
+
+def _sent_json(request: Request[Any, Any, Any]) -> bool:
+    content_type = request.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _unavailable_page(request: Request[Any, Any, Any]) -> Response[Any]:

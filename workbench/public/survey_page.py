@@ -177,7 +177,7 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
         try:
             data = msgspec.json.decode(body, type=Submission)
         except msgspec.DecodeError as exc:
-            raise AnswersInvalid({"": f"无法读取提交内容：{exc}"}) from None
+            raise AnswersInvalid({"answers": f"无法读取提交内容：{exc}"}) from None
         response_id, _ = await submission.store(
             db, cipher=state.vault.cipher, invitation_id=invitation_id, submitted=data.answers,
             customer=True,

@@ -168,6 +168,26 @@ async def test_expired_forged_and_unknown_links_get_a_clear_page(client, db, set
     assert "问卷已过期" in expired.text
     late = await client.post(path, content=form([("nps", "9")]), headers=FORM)
     assert late.status_code == 410
+    # An app's JSON submission gets its errors as problem+json, not the customer's page.
+    late_app = await client.post(path, json={"answers": {"nps": 9}})
+    assert late_app.status_code == 410
+    assert late_app.headers["content-type"].startswith("application/problem+json")
+    assert late_app.json()["code"] == "survey.link_expired"
+    assert await db.fetchval("select count(*) from survey_responses") == 0
+
+
+async def test_an_apps_json_answers_with_a_nul_or_none_get_problems(client, db, settings):
+    path, _ = await invite(client, db, settings)
+    nul = await client.post(path, json={"answers": {"nps": 3, "why": "太慢\x00了", "visit": "phone",
+                                                    "rating": 2}})  # fmt: skip
+    assert nul.status_code == 422
+    assert nul.headers["content-type"].startswith("application/problem+json")
+    assert nul.json()["code"] == "request.validation_failed"
+    assert [e["path"] for e in nul.json()["errors"]] == ["$.answers.why"]
+    none = await client.post(path, json={"answers": None})
+    assert none.status_code == 422
+    assert none.headers["content-type"].startswith("application/problem+json")
+    assert list(none.json()["errors"]) == ["answers"]
     assert await db.fetchval("select count(*) from survey_responses") == 0
 
 
