@@ -546,7 +546,8 @@ async def rm_shares(
                    count(*) filter (where sv.first_open_at is not null) as opens,
                    coalesce(sum(sv.dwell_ms) filter (where sv.first_open_at is not null), 0)
                        as dwell_ms,
-                   count(*) filter (where sv.clicked_at is not null) as clicks
+                   count(*) filter (where sv.first_open_at is not null
+                                      and sv.clicked_at is not null) as clicks
               from share_visitors sv
              where sv.share_id in (select id from page)
              group by sv.share_id

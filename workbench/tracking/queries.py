@@ -182,11 +182,17 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
             -- share_visitors as read here is the statement's snapshot: each visitor's row as
             -- it was before this batch (found by its key: a join to another list of the
             -- batch's visitors was planned as a loop over that list per visitor, quadratic).
+            -- A visitor's steps count from a visible open on: one who never opened (a
+            -- script's heartbeats or click without the page) reaches none, and reaches them
+            -- all when the open comes.
             select r.*,
                    b.first_open_at is null and r.first_open_at is not null as opened,
-                   coalesce(b.dwell_ms, 0) < {ENGAGED_DWELL_MS}
-                       and r.dwell_ms >= {ENGAGED_DWELL_MS} as engaged,
-                   b.clicked_at is null and r.clicked_at is not null as clicked
+                   r.first_open_at is not null and r.dwell_ms >= {ENGAGED_DWELL_MS}
+                       and not coalesce(b.first_open_at is not null
+                                        and b.dwell_ms >= {ENGAGED_DWELL_MS}, false) as engaged,
+                   r.first_open_at is not null and r.clicked_at is not null
+                       and not coalesce(b.first_open_at is not null
+                                        and b.clicked_at is not null, false) as clicked
               from rolled r
               left join share_visitors b using (share_id, visitor_id)
         )

@@ -102,3 +102,25 @@ async def test_the_customers_timeline_shows_opening_reading_and_the_click_once(s
     assert engaged["data"]["dwell_seconds"] >= 10
     after = (await shared.client.get(f"/api/v1/customers/{customer}", headers=rm01)).json()
     assert after["intimacy_score"] > before["intimacy_score"]
+
+
+async def test_reading_and_clicking_without_a_visible_open_count_only_once_it_opens(shared, db):
+    # A script sending heartbeats and the button's click, never the page's open: no step on
+    # the timeline, no click in the RM's share list. When the page opens, every step counts.
+    customer = await to_customer(shared, db)
+    rm01 = await headers_of(shared.client, "rm01")
+    await visit(shared, "v-2", *[("heartbeat", {"ms": 5000})] * 3, ("cta", {}))
+    await shared.consume()
+    timeline = f"/api/v1/customers/{customer}/timeline"
+    page = await shared.client.get(timeline, headers=rm01)
+    assert [e["kind"] for e in page.json()["items"]] == []
+    [listed] = (await shared.client.get("/api/v1/shares?mine=1", headers=rm01)).json()["items"]
+    assert (listed["opens"], listed["clicks"]) == (0, 0)
+
+    await visit(shared, "v-2", ("open", {}))
+    await shared.consume()
+    page = await shared.client.get(timeline, headers=rm01)
+    kinds = sorted(e["kind"] for e in page.json()["items"])
+    assert kinds == ["share.clicked", "share.engaged", "share.opened"]
+    [listed] = (await shared.client.get("/api/v1/shares?mine=1", headers=rm01)).json()["items"]
+    assert (listed["opens"], listed["clicks"]) == (1, 1)
