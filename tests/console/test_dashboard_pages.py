@@ -141,7 +141,7 @@ async def test_a_branch_head_sees_their_branch_and_drills_down(make_console: Any
     assert link is not None
     csv_file = await console.get(link.group(1).replace("&amp;", "&"))
     assert csv_file.status_code == 200, csv_file.text
-    assert csv_file.headers["content-type"].startswith("text/csv")
+    assert csv_file.headers["content-type"] == "text/csv; charset=utf-8"  # one charset
     lines = csv_file.content.decode("utf-8-sig").splitlines()
     shares = rm.text[rm.text.index('id="shares-title"') : rm.text.index('id="wo-title"')]
     assert len(lines) == shares.count("<tr>")  # the header and a row per share

@@ -111,7 +111,7 @@ async def new_export(
     fallback = _fallback(prepared.params, prepared.table.key, prepared.fmt)
     return Stream(
         _temp_file_chunks(path),
-        media_type=writers.FORMATS[prepared.fmt],
+        media_type=writers.MEDIA_TYPES[prepared.fmt],
         headers={
             **_DOWNLOAD_HEADERS,
             "Content-Length": str(size),
@@ -190,7 +190,7 @@ async def export_file(
     fallback = _fallback(dict(row["params"]), row["table_key"], row["format"])
     return Stream(
         files.read(blobs, row["file_key"], row["file_parts"]),
-        media_type=writers.FORMATS[row["format"]],
+        media_type=writers.MEDIA_TYPES[row["format"]],
         headers={
             **_DOWNLOAD_HEADERS,
             "Content-Length": str(row["size"]),

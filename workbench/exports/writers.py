@@ -24,7 +24,9 @@ import xlsxwriter
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMATS = {"csv": CSV_TYPE, "xlsx": XLSX_TYPE}
+FORMATS = {"csv": CSV_TYPE, "xlsx": XLSX_TYPE}  # as stored in the blob store
+# As answered: Litestar adds "; charset=utf-8" to every text/* media type itself.
+MEDIA_TYPES = {"csv": "text/csv", "xlsx": XLSX_TYPE}
 # Excel's rows per sheet, the header row included; tests lower it to see the split.
 MAX_SHEET_ROWS = 1_048_576
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -193,7 +193,7 @@ def _csv(funnel: wire.Funnel, name: str) -> Response[bytes]:
     body = ("\ufeff" + out.getvalue()).encode()
     return Response(
         body,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

@@ -83,9 +83,9 @@ SWAGGER_UI = Path(str(swagger_ui_bundle.swagger_ui_path))
 # The bundle's version is in the URL ("swagger-ui-5.31.0"), so browsers may keep the files forever.
 ASSETS_PATH = f"/assets/{SWAGGER_UI.name}"
 _ASSETS = {
-    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-    "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
-    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-standalone-preset.js": "text/javascript",
+    "swagger-ui.css": "text/css",
     "favicon-32x32.png": "image/png",
     "favicon-16x16.png": "image/png",
 }

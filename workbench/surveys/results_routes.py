@@ -70,7 +70,7 @@ async def export(
                     tz=state.settings.bank_timezone)  # fmt: skip
     return Stream(
         chunks,
-        media_type="text/csv; charset=utf-8" if kind == "csv" else XLSX,
+        media_type="text/csv" if kind == "csv" else XLSX,
         headers={
             "Content-Disposition": f'attachment; filename="{exports.filename(target, kind)}"',
             "Cache-Control": "no-store",

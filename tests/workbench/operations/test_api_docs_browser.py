@@ -64,6 +64,7 @@ async def test_assets_are_public_and_cached_for_long(client, name, media_type):
     response = await client.get(f"{ASSETS}/{name}", headers={"Authorization": "Bearer junk"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(media_type)
+    assert response.headers["content-type"].count("charset") <= 1
     assert "max-age=31536000" in response.headers["cache-control"]
     assert "immutable" in response.headers["cache-control"]
     assert len(response.content) > 500
