@@ -61,6 +61,28 @@ async def test_marketing_reads_the_results_page_and_a_words_answers(
     assert csv.content.startswith("\ufeff回复编号".encode())
 
 
+async def test_the_filter_form_left_at_all_units_shows_the_whole_scope(
+    make_console: Any, survey: Any
+) -> None:
+    # The form sends every field: 机构 left at 全部 is an empty org_unit_id, a cleared date an
+    # empty one. Both mean "not chosen", never an error page.
+    console = await make_console()
+    await signed_in(console, "marketing")
+    day = DAY.date()
+    query = f"from={day - timedelta(days=1)}&to={day + timedelta(days=1)}&org_unit_id="
+    page = await console.get(f"/console/surveys/{survey}/results?{query}")
+    assert page.status_code == 200, page.text
+    assert 'data-figure="responded">3<' in page.text
+    cleared = await console.get(f"/console/surveys/{survey}/results?from=&to=+&org_unit_id=")
+    assert cleared.status_code == 200, cleared.text
+    assert 'data-figure="responded">3<' in cleared.text
+    words = await console.get(
+        f"/console/surveys/{survey}/results/answers?term=%E7%AD%89%E5%BE%85%E6%97%B6%E9%97%B4"
+        "&org_unit_id="
+    )
+    assert "<mark>等待时间</mark>太长" in words.text
+
+
 async def test_a_branch_head_sees_their_subtree_only(make_console: Any, survey: Any) -> None:
     console = await make_console()
     await signed_in(console, "bh.west")

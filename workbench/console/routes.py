@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from sync.packages import console as package_pages
 from workbench.brochures import console as brochure_pages
 from workbench.console import cookies, csrf, nav, sessions
+from workbench.console.blank_fields import drop_blank_query_fields
 from workbench.console.context import Console, provide_console
 from workbench.console.errors import SIGN_IN_PATH
 from workbench.console.guard import SIGNED_OUT, console_guard, visible_to
@@ -284,6 +285,7 @@ def console_router(*pages: HTTPRouteHandler | type[Controller]) -> Router:
         guards=[console_guard],
         opt=CONSOLE_PAGE,
         dependencies={"console": Provide(provide_console)},
+        middleware=[drop_blank_query_fields],
         include_in_schema=False,
     )
 
