@@ -29,6 +29,8 @@ ICONS = {
     "phone": '<rect x="7" y="2.5" width="10" height="19" rx="2.2"/><path d="M11 18.3h2"/>',
     "upload": '<path d="M12 15V4M7.5 8.5 12 4l4.5 4.5"/><path d="M4 15v3.5A1.5 1.5 0 0 0 5.5 20h13'
     'a1.5 1.5 0 0 0 1.5-1.5V15"/>',
+    "download": '<path d="M12 4v11M7.5 10.5 12 15l4.5-4.5"/><path d="M4 15v3.5A1.5 1.5 0 0 0 5.5 '
+    '20h13a1.5 1.5 0 0 0 1.5-1.5V15"/>',
     "image": '<rect x="3.5" y="4.5" width="17" height="15" rx="2"/><circle cx="9" cy="10" r="1.8"/>'
     '<path d="m4 18 5-5 3.5 3.5L15 14l5 4.5"/>',
     "trash": '<path d="M4.5 7h15M10 11v6M14 11v6"/><path d="M6.5 7l.8 12a1.5 1.5 0 0 0 1.5 1.4h6.4'

@@ -130,6 +130,14 @@ REPORTS = Section(
     roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
     summary="每月初自动生成的支行经营报告（PDF），可按月重新生成",
 )
+EXPORTS = Section(
+    key="exports",
+    label="我的导出",
+    path="/console/exports",
+    icon="download",
+    roles=DASHBOARD.roles,
+    summary="看板表格导出的 CSV 与 Excel 文件：进度与下载",
+)
 DEVICES = Section(
     key="devices",
     label="设备管理",
@@ -150,8 +158,8 @@ ADMINISTRATION = Section(
 )
 
 SECTIONS: tuple[Section, ...] = (
-    HOME, DASHBOARD, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, PACKAGES, REPORTS, DEVICES,
-    ADMINISTRATION,
+    HOME, DASHBOARD, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, PACKAGES, REPORTS, EXPORTS,
+    DEVICES, ADMINISTRATION,
 )  # fmt: skip
 
 

@@ -33,7 +33,7 @@ from workbench.exports.service import BadFormat, UnknownTable
 from workbench.http.deps import CurrentCaller, Db
 
 PATH = "/exports"
-ROLES = visible_to(*nav.DASHBOARD.roles)
+ROLES = visible_to(*nav.EXPORTS.roles)
 CHUNK = 256 * 1024
 STATES = {"queued": "排队中", "running": "导出中", "done": "已完成", "failed": "失败"}
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel"}
