@@ -31,6 +31,7 @@ log = logging.getLogger("workbench.errors")
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
 # A struct's own check names its field first (`aum: must be below 10^18`, see CheckedAmounts).
 _FIELD_FIRST = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<message>.+)$", re.S)
+BODY = "data"  # the name Litestar gives a handler's request body
 _STATUS_CODES = {
     400: ("request.invalid", "Bad request"),
     401: ("auth.unauthorized", "Authentication required"),
@@ -86,6 +87,10 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         match = _AT_PATH.match(message)
         path = match.group("path") if match and match.group("path") else None
         text = match.group("message") if match else message
+        if source in (None, "body") and key == BODY:  # the body as a whole, not a field of it
+            key = None
+            if text == repr(BODY):  # Litestar found no body at all (a KeyError of its kwarg)
+                text = "a JSON body is required"
         if path is None:
             if source in (None, "body"):
                 path = f"$.{key}" if key else "$"

@@ -47,6 +47,23 @@ async def test_a_raw_nul_byte_in_json_is_not_json(client):
     assert response.json()["code"] == "request.validation_failed"
 
 
+async def test_a_missing_or_wrong_body_is_named_as_the_body(client, db):
+    rm01 = await headers_of(client, "rm01")
+    json_type = {**rm01, "content-type": "application/json"}
+    before = await db.fetchval("select count(*) from shares")
+    cases = {
+        b"": "a JSON body is required",
+        b"null": "Expected `object`, got `null`",
+        b"[]": "Expected `object`, got `array`",
+        b"{}": "Object missing required field `channel`",
+    }
+    for body, message in cases.items():
+        response = await client.post("/api/v1/shares", content=body, headers=json_type)
+        problem = refused(response, "$")
+        assert problem["errors"] == [{"path": "$", "message": message}], body
+    assert await db.fetchval("select count(*) from shares") == before
+
+
 async def test_a_nul_character_anywhere_is_refused_by_name(client, db):
     admin = await headers_of(client, "admin")
     rm01 = await headers_of(client, "rm01")
