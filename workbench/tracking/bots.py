@@ -27,6 +27,13 @@ import crawleruseragents
 
 Verdict = Literal["human", "bot"]
 RATE = "rate"
+NO_USER_AGENT = "no user agent"
+HEADLESS = "headless"
+LINK_PREVIEW, MAIL_SCANNER, CRAWLER_LIST = "link preview: ", "mail scanner: ", "crawler list: "
+# How the console names a reason (stored reasons stay in English: they are matched and
+# re-classified by program); a reason of a product names it after the label.
+REASON_LABELS = {RATE: "频率超限", NO_USER_AGENT: "没有 User-Agent", HEADLESS: "无头浏览器"}
+KIND_LABELS = {LINK_PREVIEW: "链接预览：", MAIL_SCANNER: "邮件扫描：", CRAWLER_LIST: "爬虫名单："}
 MAX_REASON = 200
 
 
@@ -76,6 +83,16 @@ _IN_APP = re.compile(
 _BROWSER = re.compile(r"Mozilla/5\.0 \(")
 
 
+def reason_label(reason: str) -> str:
+    """A stored reason as the console shows it ("link preview: WeChat" -> "链接预览：WeChat")."""
+    if label := REASON_LABELS.get(reason):
+        return label
+    for kind, label in KIND_LABELS.items():
+        if reason.startswith(kind):
+            return label + reason.removeprefix(kind)
+    return reason
+
+
 @functools.lru_cache(maxsize=4096)
 def verdict(user_agent: str, limited: bool = False) -> Label:
     """The verdict and reason of one hit by its user agent and the door's rate flag."""
@@ -83,19 +100,19 @@ def verdict(user_agent: str, limited: bool = False) -> Label:
         return Label("bot", RATE)
     ua = user_agent.strip()
     if not ua:
-        return Label("bot", "no user agent")
+        return Label("bot", NO_USER_AGENT)
     if _HEADLESS.search(ua):
-        return Label("bot", "headless")
+        return Label("bot", HEADLESS)
     for pattern, name in _PREVIEWS:
         if pattern.search(ua):
-            return Label("bot", f"link preview: {name}")
+            return Label("bot", f"{LINK_PREVIEW}{name}")
     for pattern, name in _MAIL_SCANNERS:
         if pattern.search(ua):
-            return Label("bot", f"mail scanner: {name}")
+            return Label("bot", f"{MAIL_SCANNER}{name}")
     if _IN_APP.search(ua) and _BROWSER.match(ua):
         return HUMAN
     if crawler := known_crawler(ua):
-        return Label("bot", f"crawler list: {crawler}"[:MAX_REASON])
+        return Label("bot", f"{CRAWLER_LIST}{crawler}"[:MAX_REASON])
     return HUMAN
 
 

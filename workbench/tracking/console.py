@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 
 from workbench.console import Console, nav, visible_to
 from workbench.http.deps import Db
-from workbench.tracking import queries
+from workbench.tracking import bots, queries
 
 PATH = "/tracking/filtered"
 MAX_REASONS = 200
@@ -35,7 +35,7 @@ async def filtered_hits(
     return console.render(
         "tracking/filtered.html",
         {
-            "rows": rows,
+            "rows": [{**r, "label": bots.reason_label(r["reason"])} for r in rows],
             "chips": [
                 {
                     "label": label,

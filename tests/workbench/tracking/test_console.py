@@ -44,17 +44,19 @@ async def test_admins_see_filtered_hits_by_reason_newest_first_by_period(
     week = await console.get(PAGE)
     assert week.status_code == 200, week.text
     rows = week.text.split("<tbody>")[1].split("</tbody>")[0]
-    assert rows.index("link preview: Slackbot") < rows.index("crawler list: Googlebot")
+    # Reasons in the console's language, the stored reason in the cell's title.
+    assert rows.index("链接预览：Slackbot") < rows.index("爬虫名单：Googlebot")
+    assert 'title="link preview: Slackbot"' in rows
     assert "Slackbot-LinkExpanding" in rows  # an example user agent
     assert ">2<" in rows  # Googlebot twice this week
-    assert "rate" not in rows
+    assert "频率超限" not in rows
     assert "Mozilla/5.0 (iPhone)" not in rows
 
     day = (await console.get(f"{PAGE}?period=24h")).text
     assert ">1<" in day.split("<tbody>")[1]
     assert ">2<" not in day.split("<tbody>")[1]
     month = (await console.get(f"{PAGE}?period=30d")).text
-    assert '<td class="reason">rate</td>' in month
+    assert '<td class="reason" title="rate">频率超限</td>' in month
 
 
 async def test_other_roles_do_not_get_the_page(make_console, demo_bank):  # noqa: F811
