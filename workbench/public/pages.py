@@ -30,7 +30,7 @@ _PAGE = """<!doctype html>
 <title>{title}{title_bank}</title>
 <style>
 body{{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;
-background:#f5f6f8;color:#222}}
+background:#f5f6f8;color:#222;overflow-wrap:anywhere}}
 header{{background:#c8102e;color:#fff;font-size:1.05rem;font-weight:600;letter-spacing:.05em;
 padding:.8rem 1.25rem}}
 header div{{max-width:28rem;margin:0 auto}}

@@ -150,7 +150,7 @@ _PAGE = """<!doctype html>
 {og_image}
 <style>
 body{{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;
-background:#f5f6f8;color:#222}}
+background:#f5f6f8;color:#222;overflow-wrap:anywhere}}
 header{{background:#c8102e;color:#fff;font-size:1.05rem;font-weight:600;padding:.8rem 1.25rem}}
 main{{max-width:40rem;margin:0 auto;padding:0 0 6rem}}
 .facts{{background:#fff;padding:1rem 1.25rem;margin-bottom:.5rem}}

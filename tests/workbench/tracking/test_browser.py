@@ -93,3 +93,34 @@ async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
         " where n.category = 'brochure.opened'"
     )
     assert [r["login"] for r in radar] == ["rm01"]
+
+
+async def test_a_long_unbroken_title_stays_within_a_small_phones_width(
+    browser,  # noqa: F811
+    shared,
+    db,
+):
+    # A title with a long URL-like run and no spaces: the page wraps it instead of scrolling
+    # sideways on a 320 px phone.
+    title = "理财说明 " + "https://example.com/" + "x" * 80
+    await db.execute(
+        "update brochure_versions set title = $1 where brochure_id = $2",
+        title,
+        shared.brochure_id,
+    )
+    settings = replace(shared.studio.settings, blob_dir=str(shared.studio.blob_dir))
+    async with serving(settings) as base:
+        context = await browser.new_context(
+            base_url=base, user_agent=PHONE_CHROME, viewport={"width": 320, "height": 568},
+            is_mobile=True, locale="zh-CN",
+        )  # fmt: skip
+        try:
+            page = await context.new_page()
+            assert (await page.goto(f"/s/{shared.code}")).status == 200
+            widths = await page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            await page.screenshot(path=str(ARTIFACTS / "share-page-320-long-title.png"))
+        finally:
+            await context.close()
+    assert widths[0] <= widths[1], widths
