@@ -191,15 +191,26 @@ async def publish(
     now: datetime | None = None,
 ) -> None:
     """Publish the approved version within its window (or change the window of the published
-    one); the version published before it is superseded."""
+    one); the version published before it is superseded.
+
+    A start in the past cannot make a version live before it was: publishing, it means "now";
+    changing the window of the live version, it means "since it went live" (its record keeps
+    when and by whom it was published)."""
     now = now or _now()
-    live_from, live_until = window.live_from, window.live_until
-    if live_until is not None and live_until <= max(live_from or now, now):
-        raise BadBrochure("brochure.bad_window", "`live_until` must be after now and `live_from`")
     await _brochure(conn, caller, brochure_id)
     history = await queries.versions(conn, brochure_id)
     latest = history[0]
     status = Status(latest["status"])
+    started = now
+    if status is Status.PUBLISHED:
+        went_live = latest["live_from"] or latest["published_at"]
+        if went_live is not None and went_live <= now:
+            started = went_live
+    live_from, live_until = window.live_from, window.live_until
+    if live_from is not None and live_from < started:
+        live_from = started
+    if live_until is not None and live_until <= max(live_from or now, now):
+        raise BadBrochure("brochure.bad_window", "`live_until` must be after now and `live_from`")
     if status not in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED) or (
         latest["approved_hash"] is None
         or bytes(latest["approved_hash"]) != bytes(latest["content_hash"])
@@ -218,8 +229,9 @@ async def publish(
         conn,
         brochure_id,
         latest["version"],
-        {"status": Status.PUBLISHED.value, "live_from": live_from, "live_until": live_until,
-         "published_by": caller.user_id, "published_at": now},
+        {"status": Status.PUBLISHED.value, "live_from": live_from, "live_until": live_until}
+        | ({} if status is Status.PUBLISHED else {"published_by": caller.user_id,
+                                                    "published_at": now}),
     )  # fmt: skip
     await _audit(
         conn, caller, "brochure.published", brochure_id, version=latest["version"],

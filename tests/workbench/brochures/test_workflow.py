@@ -237,3 +237,26 @@ async def test_a_window_can_only_end_in_the_future(studio):
     refused = await studio.act(made["id"], "publish", "marketing", live_until=past)
     assert refused.status_code == 422
     assert refused.json()["code"] == "brochure.bad_window"
+
+
+async def test_a_start_in_the_past_never_backdates_when_a_brochure_went_live(studio, db):
+    made = await studio.upload(page_image())
+    await studio.act(made["id"], "submit", "marketing")
+    await studio.act(made["id"], "approve", "compliance")
+    before = datetime.now(UTC)
+    long_ago = datetime(2020, 1, 1, 2, tzinfo=UTC).isoformat()
+    published = await studio.act(made["id"], "publish", "marketing", live_from=long_ago)
+    assert published.status_code in (200, 204), published.text
+    record = "select live_from, published_at from brochure_versions where brochure_id = $1"
+    went_live = await db.fetchrow(record, made["id"])
+    assert went_live["live_from"] >= before  # "from 2020" means "from now"
+    # Changing the live version's window: a start before it went live is its start, and its
+    # publication stays as it was.
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    rewindowed = await studio.act(
+        made["id"], "publish", "marketing", live_from=long_ago, live_until=later
+    )
+    assert rewindowed.status_code in (200, 204), rewindowed.text
+    now_record = await db.fetchrow(record, made["id"])
+    assert now_record["live_from"] == went_live["live_from"]
+    assert now_record["published_at"] == went_live["published_at"]
