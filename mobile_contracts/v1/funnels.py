@@ -78,11 +78,15 @@ class ConversionFeedResult(msgspec.Struct, kw_only=True):
 
 
 class FunnelGroupBy(enum.StrEnum):
-    """What a funnel row is: one RM, one org unit (the sharer's unit when sharing) or one
-    brochure."""
+    """What a funnel row is: one RM, one org unit (the sharer's unit when sharing), one unit
+    directly below the funnel's unit (`sub_unit`: `org_unit_id`, else the caller's own unit or
+    the bank; the bank's branches for marketing, a branch's teams for its head; the sharer's
+    unit counts in the row of the one it lies under, a share made at the funnel's unit itself
+    in that unit's own row) or one brochure."""
 
     RM = "rm"
     ORG_UNIT = "org_unit"
+    SUB_UNIT = "sub_unit"
     BROCHURE = "brochure"
 
 

@@ -1,7 +1,11 @@
 """The funnel pages of the staff console (/console/funnels): the funnel of a period by brochure,
 RM or org unit, top groups first, each step as a bar of its share of `shared`, and the same rows
 as a CSV file; a brochure's own funnel (/console/funnels/brochures/{id}: its shares by RM or org
-unit, and their CSV at .../funnel.csv). Same service, scope and rules as GET /api/v1/funnels."""
+unit, and their CSV at .../funnel.csv). Same service, scope and rules as GET /api/v1/funnels.
+
+By org unit, the rows are the units right below the one looked at (`unit`; at first the
+caller's own, or the bank: its branches for marketing, a branch's teams for its head), and a
+unit's row opens its own units below; every grouping keeps to the unit looked at."""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ STEPS = (
 GROUPS = (
     (wire.FunnelGroupBy.BROCHURE, "按宣传册"),
     (wire.FunnelGroupBy.RM, "按客户经理"),
-    (wire.FunnelGroupBy.ORG_UNIT, "按机构"),
+    (wire.FunnelGroupBy.SUB_UNIT, "按机构"),
 )
 PERIODS = (("7d", "最近 7 天", 7), ("30d", "最近 30 天", 30), ("90d", "最近 90 天", 90))
 # A brochure's funnel: its shares by who shared them.
@@ -49,6 +53,7 @@ async def _funnel(
     *,
     groups: tuple[tuple[wire.FunnelGroupBy, str], ...] = GROUPS,
     brochure_id: UUID | None = None,
+    unit: UUID | None = None,
 ) -> tuple[wire.Funnel, str, str]:
     group = next((g for g, _ in groups if g.value == group_by), groups[0][0])
     chosen = next((p for p in PERIODS if p[0] == period), PERIODS[1])
@@ -56,7 +61,7 @@ async def _funnel(
     _, end = views.period(None, None, tz=tz, now=datetime.now(UTC))
     funnel = await views.funnel(
         db, caller=caller, group_by=group, start=end - timedelta(days=chosen[2]), end=end,
-        org_unit_id=None, limit=limit, brochure_id=brochure_id,
+        org_unit_id=unit, limit=limit, brochure_id=brochure_id,
     )  # fmt: skip
     return funnel, group.value, chosen[0]
 
@@ -81,22 +86,31 @@ async def funnel_page(
     console: Console,
     group_by: FromQuery[str | None] = None,
     period: FromQuery[str | None] = None,
+    unit: FromQuery[UUID | None] = None,
 ) -> Response[Any]:
-    """The funnel of the chosen period and grouping, most shares first."""
-    funnel, group, chosen = await _funnel(request, db, caller, group_by, period, PAGE_ROWS)
-    query = f"group_by={group}&period={chosen}"
-    by_brochure = group == wire.FunnelGroupBy.BROCHURE.value
+    """The funnel of the chosen period and grouping (within the unit looked at), most shares
+    first. A unit the caller may not see is the 404 page."""
+    funnel, group, chosen = await _funnel(
+        request, db, caller, group_by, period, PAGE_ROWS, unit=unit
+    )
+    within = f"&unit={unit}" if unit else ""
+    query = f"group_by={group}&period={chosen}{within}"
+    row_href: Callable[[Any], str | None] | None = None
+    if group == wire.FunnelGroupBy.BROCHURE.value:
+        row_href = _brochure_href(chosen)
+    elif group == wire.FunnelGroupBy.SUB_UNIT.value:
+        row_href = _unit_href(chosen, unit)
+    groups = [(g.value, label) for g, label in GROUPS]
+    periods = [(p, label) for p, label, _ in PERIODS]
     return console.render(
         "funnels/index.html",
         {
             **_page(funnel),
-            "row_href": _brochure_href(chosen) if by_brochure else None,
-            "group_chips": _chips(
-                [(g.value, label) for g, label in GROUPS], "group_by", group, f"period={chosen}"
-            ),
-            "period_chips": _chips(
-                [(p, label) for p, label, _ in PERIODS], "period", chosen, f"group_by={group}"
-            ),
+            "row_href": row_href,
+            "unit_name": await views.unit_name(db, unit) if unit else None,
+            "all_units_href": f"/console{PATH}?group_by={group}&period={chosen}",
+            "group_chips": _chips(groups, "group_by", group, f"period={chosen}{within}"),
+            "period_chips": _chips(periods, "period", chosen, f"group_by={group}{within}"),
             "csv_href": f"/console{PATH}.csv?{query}",
         },
     )
@@ -151,10 +165,11 @@ async def funnel_csv(
     caller: CurrentCaller,
     group_by: FromQuery[str | None] = None,
     period: FromQuery[str | None] = None,
+    unit: FromQuery[UUID | None] = None,
 ) -> Response[bytes]:
     """Every group of the page (up to 500) as CSV, for a spreadsheet."""
     funnel, group, chosen = await _funnel(
-        request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS
+        request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS, unit=unit
     )
     return _csv(funnel, f"funnels-{group}-{chosen}-{funnel.to:%Y%m%d}.csv")
 
@@ -217,9 +232,18 @@ def _chips(
     ]
 
 
-def _brochure_href(period: str) -> Callable[[str], str]:
+def _brochure_href(period: str) -> Callable[[Any], str | None]:
     """The link of a brochure row: that brochure's funnel over the same period."""
     return lambda key: f"/console{PATH}/brochures/{key}?period={period}"
+
+
+def _unit_href(period: str, unit: UUID | None) -> Callable[[Any], str | None]:
+    """The link of a unit row: the units below it (none for the unit looked at itself: its row
+    holds the shares made right at it)."""
+    group = wire.FunnelGroupBy.SUB_UNIT.value
+    return lambda key: (
+        None if key == unit else f"/console{PATH}?group_by={group}&period={period}&unit={key}"
+    )
 
 
 PAGES = [funnel_page, funnel_csv, brochure_funnel_page, brochure_funnel_csv]

@@ -79,8 +79,25 @@ async def insert_conversions(
 _KEY = {
     FunnelGroupBy.RM: "s.rm_id",
     FunnelGroupBy.ORG_UNIT: "s.org_unit_id",
+    FunnelGroupBy.SUB_UNIT: "u.sub_unit",
     FunnelGroupBy.BROCHURE: "s.brochure_id",
 }
+# sub_unit: each unit of the focus's subtree with the unit right below the focus it lies in
+# (the focus itself for the focus), read off the path ('/<root>/.../<id>/': the unit at depth d
+# is its part d + 2); joined to the shares by their unit, a hash join over the subtree.
+_SUB_UNITS = """
+        focus as (
+            select o.path, o.depth from org_units o
+             where o.id = coalesce({focus}::uuid,
+                                   (select r.id from org_units r where r.parent_id is null))
+        ),
+        sub_units as (
+            select o.id, coalesce(nullif(split_part(o.path, '/', f.depth + 3), ''),
+                                  split_part(o.path, '/', f.depth + 2))::uuid as sub_unit
+              from org_units o, focus f
+             where o.path like f.path || '%'
+        ),"""
+_SUB_UNITS_JOIN = "join sub_units u on u.id = s.org_unit_id"
 # A brochure's current title: its published version's, else its newest version's.
 _BROCHURE_TITLE = """select v.title from brochure_versions v
                       where v.brochure_id = {}
@@ -90,9 +107,16 @@ _BROCHURE_TITLE = """select v.title from brochure_versions v
 _LABEL = {
     FunnelGroupBy.RM: "(select u.name from users u where u.id = g.key)",
     FunnelGroupBy.ORG_UNIT: "(select o.name from org_units o where o.id = g.key)",
+    FunnelGroupBy.SUB_UNIT: "(select o.name from org_units o where o.id = g.key)",
     FunnelGroupBy.BROCHURE: f"({_BROCHURE_TITLE.format('g.key')})",
 }
 _NO_KEY = "'00000000-0000-0000-0000-000000000000'::uuid"
+
+
+async def unit_name(conn: Connection, unit_id: uuid.UUID) -> str | None:
+    """An org unit's name; None if unknown."""
+    name: str | None = await conn.fetchval("select name from org_units where id = $1", unit_id)
+    return name
 
 
 async def brochure_title(conn: Connection, brochure_id: uuid.UUID) -> str | None:
@@ -136,8 +160,13 @@ async def funnel(
     where.when(scope.brochure_id, "s.brochure_id = {}")
     unit, visible = where.param(scope.org_unit_id), where.param(scope.visible_root)
     key = _KEY[group_by]
+    sub_units, join = "", ""
+    if group_by is FunnelGroupBy.SUB_UNIT:
+        sub_units = _SUB_UNITS.format(focus=where.param(scope.org_unit_id or scope.unit_root))
+        join = _SUB_UNITS_JOIN
     sql = f"""
-        with root as (
+        with {sub_units}
+        root as (
             select {unit}::uuid is null
                    or exists (select 1 from org_units u
                                where u.id = {unit}::uuid
@@ -148,7 +177,7 @@ async def funnel(
         shared as (
             select coalesce({key}, {_NO_KEY}) as key, grouping({key}) = 1 as is_total,
                    count(*) as shared
-              from shares s
+              from shares s {join}
              where (select ok from root) and {where.sql}
              group by grouping sets (({key}), ())
         ),
@@ -162,7 +191,7 @@ async def funnel(
                                       and s.conversions > 0) as converted,
                    sum(s.openers) filter (where s.openers > 0) as visitors,
                    sum(s.conversions) filter (where s.conversions > 0) as conversions
-              from share_funnel s
+              from share_funnel s {join}
              where (select ok from root) and {where.sql}
              group by grouping sets (({key}), ())
         ),

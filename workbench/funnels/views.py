@@ -83,6 +83,14 @@ async def brochure_title(conn: Connection, brochure_id: uuid.UUID) -> str:
     return title
 
 
+async def unit_name(conn: Connection, unit_id: uuid.UUID) -> str:
+    """The name of a unit a funnel looks at (its scope checked by `funnel` first)."""
+    name = await queries.unit_name(conn, unit_id)
+    if name is None:
+        raise NotFound("org_unit")
+    return name
+
+
 def _counts(row: queries.Record) -> dict[str, int]:
     return {
         name: int(row[name])

@@ -59,6 +59,43 @@ async def test_marketing_sees_the_funnel_by_brochure_and_exports_it(
     ]
 
 
+async def test_by_unit_marketing_opens_a_branch_to_its_teams(
+    make_console,  # noqa: F811
+    bank,
+):
+    await _history(bank.db)
+    console = await make_console()
+    await signed_in(console, "marketing")
+    branches = await console.get(f"{PAGE}?group_by=sub_unit&period=30d")
+    assert branches.status_code == 200, branches.text
+    rows = branches.text.split("<tbody>")[1]
+    assert rows.index("东城支行 East Branch") < rows.index("西城支行 West Branch")  # 4 before 1
+    east = unit_of(rows, "东城支行 East Branch")
+    teams = await console.get(east)
+    assert teams.status_code == 200, teams.text
+    assert "机构：<strong>东城支行 East Branch</strong>" in teams.text
+    assert 'data-step="shared">4<' in teams.text.split('aria-label="整体漏斗"')[1]
+    assert "东城一组 East Team 1" in teams.text.split("<tbody>")[1]
+    assert "西城" not in teams.text.split("<tbody>")[1]
+    # The other groupings keep to the branch, and so does its CSV.
+    by_rm = await console.get(east.replace("group_by=sub_unit", "group_by=rm"))
+    assert "张伟" in by_rm.text and "陈静" not in by_rm.text
+    export = await console.get(east.replace(PAGE, f"{PAGE}.csv"))
+    listed = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert [(r["label"], r["shared"]) for r in listed] == [("东城一组 East Team 1", "4")]
+
+    head = await make_console()
+    await signed_in(head, "bh.west")
+    assert (await head.get(east)).status_code == 404  # another branch is not theirs to open
+
+
+def unit_of(rows: str, label: str) -> str:
+    """The link of a unit's row, unescaped."""
+    match = re.search(r'<a href="([^"]+)">' + re.escape(label) + "<", rows)
+    assert match, label
+    return match.group(1).replace("&amp;", "&")
+
+
 async def test_a_branch_head_sees_their_subtree_and_others_no_page(
     make_console,  # noqa: F811
     bank,

@@ -87,6 +87,33 @@ async def test_groups_by_unit_and_by_brochure_with_their_current_names(history):
     }
 
 
+async def test_by_sub_unit_the_bank_shows_its_branches_and_a_branch_its_teams(history):
+    bank = await history.funnel("marketing", group_by="sub_unit")
+    assert by_label(bank) == {
+        "东城支行 East Branch": (4, 3, 2, 1, 1, 4, 3),
+        "西城支行 West Branch": (1, 1, 1, 1, 0, 1, 0),
+    }
+    assert bank["rows"][0]["key"] == str(unit("branch-east"))
+    assert counts(bank["total"]) == (5, 4, 3, 2, 1, 5, 3)
+    # Drilling into a branch: its teams; its head sees the same without naming it.
+    east = await history.funnel(
+        "marketing", group_by="sub_unit", org_unit_id=str(unit("branch-east"))
+    )
+    assert by_label(east) == {"东城一组 East Team 1": (4, 3, 2, 1, 1, 4, 3)}
+    assert by_label(await history.funnel("bh.east", group_by="sub_unit")) == by_label(east)
+    # A team has no units below it: its shares are its own row.
+    team = await history.funnel(
+        "bh.east", group_by="sub_unit", org_unit_id=str(unit("team-east-1"))
+    )
+    assert by_label(team) == {"东城一组 East Team 1": (4, 3, 2, 1, 1, 4, 3)}
+    # An RM: their own shares, under their branch.
+    assert set(by_label(await history.funnel("rm05", group_by="sub_unit"))) == {
+        "西城支行 West Branch"
+    }
+    await history.funnel("bh.east", status=404, group_by="sub_unit",
+                         org_unit_id=str(unit("branch-west")))  # fmt: skip
+
+
 async def test_one_brochures_shares_by_who_shared_them(history):
     brochures = await history.funnel("marketing", group_by="brochure")
     tech = next(r["key"] for r in brochures["rows"] if r["label"] == "科技先锋")
