@@ -97,3 +97,26 @@ async def test_a_branch_head_sees_their_subtree_only(make_console: Any, survey: 
         f"/console/surveys/{survey}/results/answers", params={"term": "等待时间"}
     )
     assert "没有包含这个词的回答" in words.text
+
+
+async def test_a_period_that_cannot_be_read_shows_the_form_again(
+    make_console: Any, survey: Any
+) -> None:
+    console = await make_console()
+    await signed_in(console, "bh.east")
+    east = str(unit("branch-east"))
+    for page, reason in (
+        ("results", "结束日期不能早于开始日期"),
+        ("results/answers", "结束日期不能早于开始日期"),
+    ):
+        bad = await console.get(
+            f"/console/surveys/{survey}/{page}",
+            params={"from": "2026-11-30", "to": "2026-11-01", "org_unit_id": east},
+        )
+        assert bad.status_code == 422, bad.text
+        assert "时间范围无效" in bad.text and reason in bad.text
+        assert 'value="2026-11-30"' in bad.text  # what was typed stays
+        assert f'name="org_unit_id" value="{east}"' in bad.text  # and the unit chosen
+    typo = await console.get(f"/console/surveys/{survey}/results", params={"from": "11/01"})
+    assert typo.status_code == 422
+    assert "日期格式" in typo.text

@@ -12,7 +12,6 @@ Without the library the page shows every table and says so instead of the charts
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,9 +24,9 @@ from litestar import Request, Response, get
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, QueryParameter
 
-from workbench.console import Console, nav, visible_to
+from workbench.console import Console, bad_period, nav, visible_to
 from workbench.console.errors import error_page
-from workbench.console.rendering import render, static_url
+from workbench.console.rendering import static_url
 from workbench.dashboard import chartjs, numbers
 from workbench.errors import NotFound
 from workbench.http.deps import CurrentCaller, Db
@@ -229,44 +228,14 @@ def _bad_period(
 ) -> Response[Any]:
     unit = str(unit_id) if unit_id else None
     if isinstance(exc, numbers.BadPeriod) and exc.detail:
-        reason = _period_reason(exc.detail)
+        why = bad_period.reason(exc.detail, max_days=numbers.MAX_PERIOD_DAYS)
     else:
-        reason = "日期格式应为 年-月-日，例如 2026-11-01。"
-    return _render_bad_period(request, unit, from_, to, reason)
-
-
-def _period_reason(detail: str) -> str:
-    """The service's reason (English, for the API) in the console's words."""
-    years = re.search(r"years (\d{4}) to (\d{4})", detail)
-    if years:
-        return f"日期须在 {years[1]} 年至 {years[2]} 年之间。"
-    if "at most" in detail:
-        return f"时间范围最长 {numbers.MAX_PERIOD_DAYS} 天，请缩短后再看。"
-    if "after" in detail:
-        return "结束日期不能早于开始日期。"
-    return "请选择有效的开始和结束日期。"
-
-
-def _render_bad_period(
-    request: Request[Any, Any, Any],
-    unit: str | None,
-    from_: str | None,
-    to: str | None,
-    reason: str,
-) -> Response[Any]:
-    return render(
-        request,
-        "dashboard/bad_period.html",
-        {
-            "reason": reason,
-            "unit": unit,
-            "from_value": (from_ or "")[:40],
-            "to_value": (to or "")[:40],
-            "period_chips": _period_chips(request, HOME, unit, None),
-            "home": HOME,
-        },
-        status=422,
-    )
+        why = bad_period.FORMAT_REASON
+    return bad_period.page(
+        request, area="团队看板", home=HOME, hidden={"unit": unit} if unit else {},
+        from_=from_, to=to, why=why, period_chips=_period_chips(request, HOME, unit, None),
+        code=numbers.BadPeriod.code,
+    )  # fmt: skip
 
 
 def _breadcrumb(units: list[Any], unit_id: uuid.UUID) -> tuple[list[Any], list[Any]]:

@@ -16,13 +16,14 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from mobile_contracts.v1 import survey_results as wire
 from mobile_contracts.v1.surveys import QuestionType
 from workbench.access import Caller
-from workbench.console import Console, visible_to
+from workbench.console import Console, bad_period, visible_to
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
 from workbench.surveys import results
@@ -77,9 +78,13 @@ async def results_page(
     to: FromQuery[str | None] = None,
     org_unit_id: FromQuery[uuid.UUID | None] = None,
 ) -> Response[Any]:
-    """A survey's results for a period and unit, with charts, words and exports."""
+    """A survey's results for a period and unit, with charts, words and exports; a period
+    that cannot be read is its page, with the form again."""
     filters = Filters(from_ or None, to or None, org_unit_id)
-    target = await _target(request, db, caller, survey_id, filters)
+    try:
+        target = await _target(request, db, caller, survey_id, filters)
+    except (results.BadPeriod, ValidationException) as exc:
+        return _bad_period(request, survey_id, filters, exc)
     found = await results.results(db, target=target, group_by=wire.ResultsGroupBy.ORG_UNIT)
     tz = request.app.state.settings.bank_timezone
     base = f"/console/surveys/{survey_id}/results"
@@ -110,6 +115,25 @@ async def results_page(
     )
 
 
+def _bad_period(
+    request: Request[Any, Any, Any], survey_id: uuid.UUID, filters: Filters, exc: Exception
+) -> Response[Any]:
+    base = f"/console/surveys/{survey_id}/results"
+    why = (
+        bad_period.reason(exc.detail, max_days=results.MAX_PERIOD_DAYS)
+        if isinstance(exc, results.BadPeriod)
+        else bad_period.FORMAT_REASON
+    )
+    unit = Filters(None, None, filters.unit)
+    return bad_period.page(
+        request, area="问卷结果", home=base,
+        hidden={"org_unit_id": str(filters.unit)} if filters.unit else {},
+        from_=filters.from_, to=filters.to, why=why,
+        period_chips=_period_chips(base, unit, tz=request.app.state.settings.bank_timezone),
+        code=results.BadPeriod.code,
+    )  # fmt: skip
+
+
 async def _scope_root(db: Connection, caller: Caller) -> uuid.UUID:
     """The root of the units the caller may pick from (the bank's root for whole-bank roles)."""
     visible = None if caller.role in results.WHOLE_BANK else caller.org_unit_id
@@ -134,7 +158,10 @@ async def answers_page(
 ) -> Response[Any]:
     """The answers containing a word, newest first, the word marked."""
     filters = Filters(from_ or None, to or None, org_unit_id)
-    target = await _target(request, db, caller, survey_id, filters)
+    try:
+        target = await _target(request, db, caller, survey_id, filters)
+    except (results.BadPeriod, ValidationException) as exc:
+        return _bad_period(request, survey_id, filters, exc)
     word = results.normalized_term(term)[:40]
     items: list[wire.TermAnswer] = []
     next_cursor = None
