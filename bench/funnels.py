@@ -531,11 +531,18 @@ async def measure(database_url: str, bank: Bank, args: argparse.Namespace) -> di
     cases = [
         ("branch head, by rm, 90 days", head, FunnelGroupBy.RM, days),
         ("branch head, by org_unit, 90 days", head, FunnelGroupBy.ORG_UNIT, days),
+        ("branch head, by sub_unit (its teams), 90 days", head, FunnelGroupBy.SUB_UNIT, days),
         ("branch head, by brochure, 90 days", head, FunnelGroupBy.BROCHURE, days),
         (
             "marketing, whole bank, by brochure, 30 days",
             marketing,
             FunnelGroupBy.BROCHURE,
+            timedelta(days=30),
+        ),
+        (
+            "marketing, whole bank, by sub_unit (its branches), 30 days",
+            marketing,
+            FunnelGroupBy.SUB_UNIT,
             timedelta(days=30),
         ),
         ("one rm, by brochure, 90 days", rm, FunnelGroupBy.BROCHURE, days),

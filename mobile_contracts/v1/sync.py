@@ -78,6 +78,12 @@ class PullResult(msgspec.Struct, kw_only=True):
     wipe: bool = False
 
 
+ARGS_DOC = (
+    "The operation's arguments, an object (see the README's table); anything else rejects this"
+    " mutation alone (`request.invalid`)"
+)
+
+
 class Mutation(msgspec.Struct, kw_only=True):
     """One offline action, named like the API operation it performs (see `sync.mutations`)."""
 
@@ -87,7 +93,7 @@ class Mutation(msgspec.Struct, kw_only=True):
     # operation cannot take (not an object, null, wrong fields) make that mutation `rejected`
     # (`request.invalid`) while the batch's others still run, instead of refusing the whole
     # batch and blocking the app's queue behind it.
-    args: Annotated[Any, msgspec.Meta(extra_json_schema={"type": "object"})] = {}
+    args: Annotated[Any, msgspec.Meta(description=ARGS_DOC)] = {}
 
 
 class PushRequest(msgspec.Struct, kw_only=True):

@@ -84,6 +84,6 @@ async def test_the_admin_sees_what_was_filtered_and_why(page, sign_in, shot):
     await sign_in(page, "admin")
     await page.wait_for_load_state("networkidle")  # the home page's icon, before leaving it
     await page.goto("/console/tracking/filtered")
-    await expect(page.get_by_text("link preview: Slackbot")).to_be_visible()
+    await expect(page.get_by_text("链接预览：Slackbot")).to_be_visible()
     await shot(page, "tracking-filtered", sizes=("desktop", "tablet-portrait"))
     await page.wait_for_load_state("networkidle")

@@ -79,7 +79,8 @@ async def test_by_unit_marketing_opens_a_branch_to_its_teams(
     assert "西城" not in teams.text.split("<tbody>")[1]
     # The other groupings keep to the branch, and so does its CSV.
     by_rm = await console.get(east.replace("group_by=sub_unit", "group_by=rm"))
-    assert "张伟" in by_rm.text and "陈静" not in by_rm.text
+    assert "张伟" in by_rm.text
+    assert "陈静" not in by_rm.text
     export = await console.get(east.replace(PAGE, f"{PAGE}.csv"))
     listed = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert [(r["label"], r["shared"]) for r in listed] == [("东城一组 East Team 1", "4")]
