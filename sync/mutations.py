@@ -59,6 +59,10 @@ from workbench.surveys import delivery as survey_delivery
 from workbench.tasks import lifecycle
 from workbench.workorders import service as work_orders
 
+# Gaps between answered ids a client keeps (an app whose ids skip, like times in ms, makes one
+# per mutation); older ones are closed (see queries.save_client).
+KEPT_GAPS = 100
+
 
 class MutationOrder(DomainError):
     status, code, title = 422, "sync.mutation_order", "Mutation ids must increase"
@@ -208,7 +212,9 @@ async def push(
         else:
             results.append(await _apply_one(conn, ctx, mutation))
         answered.append(mutation.id)
-    last = await queries.save_client(conn, user_id, request.client_id, answered)
+    last = await queries.save_client(
+        conn, user_id, request.client_id, answered, kept_gaps=KEPT_GAPS
+    )
     return wire.PushResult(results=results, last_mutation_id=last)
 
 

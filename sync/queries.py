@@ -568,14 +568,22 @@ async def lock_client(
 
 
 async def save_client(
-    conn: Connection, user_id: uuid.UUID, client_id: str, answered: list[int]
+    conn: Connection, user_id: uuid.UUID, client_id: str, answered: list[int], *, kept_gaps: int
 ) -> int:
-    """Add `answered` to the ids the client was answered for; its last answered id."""
+    """Add `answered` to the ids the client was answered for; its last answered id. The set
+    stays small: it keeps its `kept_gaps` newest ranges, and the older ones become one from id
+    1 (the gaps between them count as answered: only a mutation that arrives after that many
+    later separated ones could be answered as a duplicate)."""
     last: int = await conn.fetchval(
         """
-        update sync_clients
-           set answered = answered + coalesce(
-                   (select range_agg(int8range(i, i + 1)) from unnest($3::bigint[]) i), '{}'),
+        update sync_clients c
+           set answered = coalesce((
+                   select range_agg(case when k <= $4 then r else int8range(1, upper(r)) end)
+                     from (select r, row_number() over (order by lower(r) desc) as k
+                             from unnest(c.answered + coalesce(
+                                      (select range_agg(int8range(i, i + 1))
+                                         from unnest($3::bigint[]) i), '{}')) r) parts
+               ), '{}'),
                last_mutation_id = greatest(last_mutation_id,  -- greatest skips a null
                                            (select max(i) from unnest($3::bigint[]) i)),
                updated_at = now()
@@ -585,6 +593,7 @@ async def save_client(
         user_id,
         client_id,
         answered,
+        kept_gaps,
     )
     return last
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import migrations
+from sync import mutations
 from tests.customers_data import customer_row, feed, headers_of
 from tests.sync.sync_data import PUSH, api_get, api_items, tell
 from tests.tasks_data import create_template, field, issue, user
@@ -393,3 +394,22 @@ async def test_two_app_instances_racing_with_one_batch_apply_it_once(client, mak
     assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "done"
     assert len(await notes_of(client, bank.rm01, bank.customer)) == 1
     assert await last_id(db, "rm01", "phone") == 3
+
+
+async def test_an_app_whose_ids_skip_keeps_a_small_set_and_its_recent_gaps(
+    client, db, bank, monkeypatch
+):
+    # Ids like times in ms: every mutation is its own range. Past the kept gaps, the oldest
+    # close up; the recent gaps stay open for a late mutation, and retries stay duplicates.
+    monkeypatch.setattr(mutations, "KEPT_GAPS", 3)
+    read = {"notification_id": str(bank.notification)}
+    for n in range(1, 9):
+        answer = await push(client, bank.rm01, "ms-ids", (1000 * n, "notification.read", read))
+        assert statuses(answer) == [(1000 * n, "applied", None)]
+    ranges = await db.fetchval("select answered::text from sync_clients where client_id = 'ms-ids'")
+    assert ranges == "{[1,5001),[6000,6001),[7000,7001),[8000,8001)}"
+    late = await push(client, bank.rm01, "ms-ids",
+                      (6500, "note.add", note(bank.customer, "晚到的")),
+                      (7000, "notification.read", read))  # fmt: skip
+    assert statuses(late) == [(6500, "applied", None), (7000, "duplicate", None)]
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["晚到的"]
