@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin, get_type_hints
 
 import msgspec
@@ -39,13 +39,23 @@ MONEY_PATTERN = rf"^\d{{1,{MONEY_INTEGER_DIGITS}}}(\.\d{{1,{MONEY_SCALE}}})?$"
 _LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS
 
 
+_CENT = Decimal(1).scaleb(-MONEY_SCALE)
+
+
 def money_problem(value: Decimal) -> str | None:
-    """Why no amount column can hold this value, or None."""
+    """Why no amount column can hold this value, or None (checked as the column would store
+    it, rounded to MONEY_SCALE places: 999999999999999999.995 is 10^18 there)."""
     if not value.is_finite():
         return "must be a number"
-    if abs(value) >= _LIMIT:
+    if abs(value) >= _LIMIT or abs(as_stored(value)) >= _LIMIT:
         return f"must be below 10^{MONEY_INTEGER_DIGITS} in size"
     return None
+
+
+def as_stored(value: Decimal) -> Decimal:
+    """A finite amount below the limit as an amount column stores it: rounded to MONEY_SCALE
+    places, halves away from zero (as PostgreSQL's numeric does)."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
 def _money_fields(cls: type) -> tuple[str, ...]:
@@ -75,5 +85,9 @@ class CheckedAmounts(msgspec.Struct):
     def __post_init__(self) -> None:
         for name in _money_fields(type(self)):
             value = getattr(self, name)
-            if value is not None and (problem := money_problem(value)):
+            if value is None:
+                continue
+            if problem := money_problem(value):
                 raise ValueError(f"{name}: {problem}")
+            # What every rule then sees is the stored amount (0.001 is 0.00: not positive).
+            setattr(self, name, as_stored(value))

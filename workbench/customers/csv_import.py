@@ -53,17 +53,20 @@ def _row(record: dict[str, str | None]) -> wire.CustomerFeedRow | str:
         except InvalidOperation:
             return "aum is not a number"
     tags = [t.strip() for t in values.get("tags", "").split(";") if t.strip()]
-    return wire.CustomerFeedRow(
-        external_id=values["external_id"],
-        name=values["name"],
-        id_number=values["id_number"],
-        phone=values["phone"],
-        owner_login=values["owner_login"],
-        risk_level=values["risk_level"],
-        segment=values.get("segment") or None,
-        tags=tags,
-        aum=aum,
-    )
+    try:
+        return wire.CustomerFeedRow(
+            external_id=values["external_id"],
+            name=values["name"],
+            id_number=values["id_number"],
+            phone=values["phone"],
+            owner_login=values["owner_login"],
+            risk_level=values["risk_level"],
+            segment=values.get("segment") or None,
+            tags=tags,
+            aum=aum,
+        )
+    except ValueError as exc:  # an amount no column can hold ("aum: must be below 10^18 ...")
+        return str(exc)
 
 
 async def import_customers(

@@ -7,6 +7,7 @@ not written, so re-sending a feed is harmless and cheap.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +36,8 @@ from workbench.timeline import service as timeline
 T = TypeVar("T")
 MAX_TAGS = 30
 _CUSTOMER_RISK = {f"C{i}": i for i in range(1, 6)}
+# What products.code takes (its check): ASCII letters and digits, '.', '_', '-'.
+_PRODUCT_CODE = re.compile(r"[A-Za-z0-9._-]{1,40}\Z")
 _PRODUCT_RISK = {f"R{i}": i for i in range(1, 6)}
 
 
@@ -266,8 +269,8 @@ async def upsert_products(
         code = row.code.strip()
         if problem := _nul_problem(unstorable, index):
             rejected.add(index, *problem)
-        elif not code or len(code) > 40 or not all(ch.isalnum() or ch in "._-" for ch in code):
-            rejected.add(index, "product.bad_code", "code has 1-40 letters, digits, . _ -")
+        elif not _PRODUCT_CODE.match(code):
+            rejected.add(index, "product.bad_code", "code has 1-40 ASCII letters, digits, . _ -")
         elif code in seen:
             rejected.add(index, "product.duplicate_in_feed", "this code came earlier in the feed")
         elif not 1 <= len(row.name.strip()) <= 200 or not 1 <= len(row.category.strip()) <= 60:

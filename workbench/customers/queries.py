@@ -68,6 +68,7 @@ async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
                i.name_bidx, i.surname_bidx, i.id_number_bidx, i.phone_bidx, i.risk_level,
                i.segment, array(select jsonb_array_elements_text(i.tags_json::jsonb)), i.aum
           from incoming i
+         order by i.external_id  -- one lock order for every feed: two at once never deadlock
         on conflict (external_id) do update set
                owner_id = excluded.owner_id, name_enc = excluded.name_enc,
                id_number_enc = excluded.id_number_enc, phone_enc = excluded.phone_enc,
@@ -114,6 +115,8 @@ async def upsert_holdings(
         """
         insert into holdings as h (customer_id, product_code, amount, as_of)
         select * from unnest($1::uuid[], $2::text[], $3::numeric[], $4::date[])
+                          as u(customer_id, product_code, amount, as_of)
+         order by u.customer_id, u.product_code  -- one lock order: feeds never deadlock
         on conflict (customer_id, product_code) do update
            set amount = excluded.amount, as_of = excluded.as_of, updated_at = now()
          where h.as_of <= excluded.as_of
@@ -133,6 +136,8 @@ async def upsert_products(conn: Connection, rows: dict[str, list[Any]]) -> list[
         insert into products as p (code, name, category, risk_level, max_holding, active)
         select * from unnest($1::text[], $2::text[], $3::text[], $4::smallint[],
                              $5::numeric[], $6::boolean[])
+                          as u(code, name, category, risk_level, max_holding, active)
+         order by u.code  -- one lock order: feeds never deadlock
         on conflict (code) do update
            set name = excluded.name, category = excluded.category,
                risk_level = excluded.risk_level, max_holding = excluded.max_holding,

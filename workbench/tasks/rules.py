@@ -4,6 +4,7 @@ turn them into tasks for the owning RM, at most once per customer per rule windo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,6 +17,8 @@ from workbench.errors import NotFound
 from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.tasks import queries
+
+YEARS = (2000, 2999)  # when an event may have occurred (as conversions)
 
 
 def _rule(row: queries.Record) -> wire.TaskRule:
@@ -66,12 +69,14 @@ def matches(op: str, actual: Any, expected: Any) -> bool:
 
 
 def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
+    """A finite number (NaN and infinities are not: they compare with nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        return Decimal(str(value)) if isinstance(value, int | float | str) else None
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None
 
 
 def _both_numbers(a: Any, b: Any) -> bool:
@@ -102,6 +107,12 @@ async def ingest(
         if customer is None:
             rejected.append({"index": index, "code": "event.unknown_customer",
                              "detail": "no customer with that external id"})  # fmt: skip
+            continue
+        if not YEARS[0] <= event.occurred_at.astimezone(UTC).year <= YEARS[1]:
+            # A firing dated far ahead would hold its rule's window shut for that customer.
+            rejected.append({"index": index, "code": "event.bad_time",
+                             "detail": f"occurred_at lies within the years {YEARS[0]} to "
+                                       f"{YEARS[1]}"})  # fmt: skip
             continue
         recorded["kind"].append(event.kind)
         recorded["customer_id"].append(customer["id"])

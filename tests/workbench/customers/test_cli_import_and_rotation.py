@@ -50,7 +50,8 @@ async def test_csv_import_lands_good_lines_and_names_bad_ones(settings, db, tmp_
         f'CSV-1,赵六,{GOOD_ID},13900001111,rm02,C2,mass,vip;payroll,"12,000.50"\n'
         f"CSV-2,钱七,{GOOD_ID[:-1]}1,13900001112,rm02,C2,,,\n"
         f"CSV-3,孙八,{GOOD_ID},139,rm02,C2,,,\n"
-        f"CSV-4,李九,{GOOD_ID},13900001114,rm02,C2,,,lots\n",
+        f"CSV-4,李九,{GOOD_ID},13900001114,rm02,C2,,,lots\n"
+        f"CSV-5,周十,{GOOD_ID},13900001115,rm02,C2,,,999999999999999999.999\n",
         encoding="utf-8",
     )
 
@@ -59,6 +60,8 @@ async def test_csv_import_lands_good_lines_and_names_bad_ones(settings, db, tmp_
     assert "line 3: customer.bad_id_number" in first.stdout
     assert "line 4: customer.bad_phone" in first.stdout
     assert "line 5: customer.unreadable" in first.stdout
+    assert "line 6: customer.unreadable" in first.stdout  # an aum no column holds: that line
+    assert "10^18" in first.stdout
     assert "inserted 1" in first.stdout
     row = await db.fetchrow("select tags, aum, segment from customers where external_id = 'CSV-1'")
     assert (sorted(row["tags"]), str(row["aum"]), row["segment"]) == (
@@ -66,7 +69,7 @@ async def test_csv_import_lands_good_lines_and_names_bad_ones(settings, db, tmp_
     )  # fmt: skip
 
     again = cli(settings, "import", "customers", str(csv_file), data_keys=current_keys)
-    assert "inserted 0, updated 0, unchanged 1, rejected 3" in again.stdout
+    assert "inserted 0, updated 0, unchanged 1, rejected 4" in again.stdout
 
 
 async def test_csv_without_required_columns_is_refused_whole(settings, db, tmp_path, current_keys):

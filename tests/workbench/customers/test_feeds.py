@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.customers_data import (
@@ -21,6 +24,7 @@ from tests.customers_data import (
     product_row,
     with_wrong_check_digit,
 )
+from workbench.customers import queries
 from workbench.ids import uuid5_for
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -186,6 +190,9 @@ async def test_bad_holding_and_product_rows_are_rejected_good_rows_land(client, 
         product_row("P-NAME", name="   "),
         product_row("P-OK2", category="deposit", risk_level="R1"),  # 7 good
         product_row("P-C", risk_level="C3"),
+        product_row("产品123"),  # letters, but not ones the code column takes
+        product_row("P²"),
+        product_row("P-TINY", max_holding="0.001"),  # positive, but 0.00 as stored
     ]
     result = await feed(client, admin, "products", products)
     assert rejected_codes(result) == [
@@ -196,6 +203,9 @@ async def test_bad_holding_and_product_rows_are_rejected_good_rows_land(client, 
         (5, "product.bad_max_holding"),
         (6, "product.bad_name"),
         (8, "product.bad_risk_level"),
+        (9, "product.bad_code"),
+        (10, "product.bad_code"),
+        (11, "product.bad_max_holding"),
     ]
     assert result["inserted"] == 2
     rows = await db.fetch("select code, risk_level from products order by code")
@@ -414,3 +424,53 @@ async def test_feed_body_limit_is_above_the_default_limit(client, settings):
     refused = await client.post(f"{FEEDS}/products:bulk-upsert", content=huge, headers=headers)
     assert refused.status_code == 413
     assert refused.json()["code"] == "request.too_large"
+
+
+async def test_an_amount_that_rounds_out_of_range_is_named_not_a_database_refusal(client, db):
+    admin = await headers_of(client, "admin")
+    big = customer_row("C-BIG", name="王大", seq=9, aum="999999999999999999.995")
+    response = await client.post(
+        f"{FEEDS}/customers:bulk-upsert", json={"customers": [big]}, headers=admin
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "request.validation_failed"
+    [error] = response.json()["errors"]
+    assert error["path"] == "$.customers[0].aum"
+    assert "10^18" in error["message"]
+    assert await db.fetchval("select count(*) from customers where external_id = 'C-BIG'") == 0
+
+
+async def test_two_feeds_of_the_same_holdings_at_once_never_deadlock(client, db, settings):
+    # Two feeds write the same holdings at the same moment, one in the other's reverse order
+    # (on two connections, as two API processes would): rows are written in one order whatever
+    # the feed's, so neither waits on the other in a cycle (PostgreSQL would abort one: a 500).
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "products", [product_row(f"P-{k}") for k in range(3)])
+    customers = [customer_row(f"X-{n:04d}", name="赵钱", seq=100 + n) for n in range(1000)]
+    await feed(client, admin, "customers", customers)
+    ids = await customer_ids(db)
+    pairs = [(ids[c["external_id"]], f"P-{k}") for c in customers for k in range(3)]
+    first, second = (
+        await asyncpg.connect(settings.database_url),
+        await asyncpg.connect(settings.database_url),
+    )
+    try:
+        for round_ in range(1, 4):
+            await asyncio.gather(
+                _write_holdings(first, pairs, round_), _write_holdings(second, pairs[::-1], round_)
+            )
+    finally:
+        await first.close()
+        await second.close()
+    assert await db.fetchval("select count(*) from holdings where amount = 3") == 3000
+
+
+async def _write_holdings(conn: Any, rows: list[Any], round_: int) -> None:
+    async with conn.transaction():
+        await queries.upsert_holdings(
+            conn,
+            customer_ids=[c for c, _ in rows],
+            product_codes=[p for _, p in rows],
+            amounts=[Decimal(round_)] * len(rows),
+            as_ofs=[date(2026, 1, round_)] * len(rows),
+        )

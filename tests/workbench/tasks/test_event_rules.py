@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -235,12 +235,26 @@ async def test_events_that_do_not_match_create_nothing_but_are_recorded(client, 
         event("C1", now, amount=True),
         event("C1", now, amount=[2_000_000]),
         event("C1", now, kind="login", amount=5_000_000),  # another kind of event
+        # not numbers to compare with (a NaN once made the whole batch a 500)
+        *(event("C1", now, amount=text) for text in ("NaN", "sNaN", "-NaN", "Infinity")),
     ]
     result = await send(client, setup["admin"], events)
-    assert result == {"accepted": 7, "tasks_created": 0, "rejected": []}
+    assert result == {"accepted": 11, "tasks_created": 0, "rejected": []}
     assert await db.fetchval("select count(*) from tasks") == 0
     assert await db.fetchval("select count(*) from task_rule_firings") == 0
-    assert await db.fetchval("select count(*) from integration_events") == 7
+    assert await db.fetchval("select count(*) from integration_events") == 11
+
+
+async def test_an_event_dated_outside_the_years_is_rejected_and_holds_no_window(client, db, setup):
+    now = await db_now(db)
+    far = datetime(9999, 12, 31, 23, tzinfo=UTC)
+    result = await send(client, setup["admin"], [event("C1", far, amount=2_000_000)])
+    assert result["accepted"] == 0
+    assert [(r["index"], r["code"]) for r in result["rejected"]] == [(0, "event.bad_time")]
+    # The rule's window was not taken by it: a real event the same day fires.
+    assert (await send(client, setup["admin"], [event("C1", now, amount=2_000_000)]))[
+        "tasks_created"
+    ] == 1
 
 
 OPS = [  # (op, rule value, event value, fires)
