@@ -6,6 +6,7 @@ embedded. No browser and nothing fetched: the only file the renderer may read is
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import uuid
 from dataclasses import dataclass
@@ -301,12 +302,20 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
-def _only_the_font(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
-    """WeasyPrint's URL fetcher: the embedded font file and nothing else (no network)."""
+@functools.cache
+def _only_the_font() -> Any:
+    """WeasyPrint's URL fetcher: the embedded font file and nothing else (no network). A
+    subclass of its URLFetcher (WeasyPrint 70 takes no plain function: given one, it failed to
+    load the font and quietly laid the report out in whatever fonts the machine had)."""
     weasyprint = _weasyprint()
-    if url != font_path().as_uri():
-        raise ValueError(f"the report fetches nothing but its font: {url[:80]}")
-    return weasyprint.default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)  # type: ignore[no-any-return]
+
+    class OnlyTheFont(weasyprint.URLFetcher):  # type: ignore[misc, name-defined]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url != font_path().as_uri():
+                raise ValueError(f"the report fetches nothing but its font: {url[:80]}")
+            return super().fetch(url, headers)
+
+    return OnlyTheFont(allowed_protocols=("file",), fail_on_errors=True)
 
 
 def write_pdf(html: str, *, title: str) -> Pdf:
@@ -316,7 +325,7 @@ def write_pdf(html: str, *, title: str) -> Pdf:
     # One at a time per process: WeasyPrint's font loading (fontconfig, Pango) is not safe
     # across threads, and two reports of one worker would fall back to other fonts.
     with _RENDERING:
-        document = weasyprint.HTML(string=html, url_fetcher=_only_the_font).render()
+        document = weasyprint.HTML(string=html, url_fetcher=_only_the_font()).render()
         document.metadata.title = title
         document.metadata.lang = "zh-CN"
         data = document.write_pdf()

@@ -12,6 +12,7 @@ The first page of the report is saved as PNG under tests/artifacts/console/ for 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import io
 import tempfile
 import time
@@ -279,12 +280,16 @@ def test_the_report_shows_the_branch_month_and_the_dashboards_numbers(run: Run) 
 
 def test_the_chinese_font_is_embedded_and_customers_are_masked(run: Run) -> None:
     doc = pdfium.PdfDocument(run.pdf)
-    fonts = set()
+    fonts, names = set(), set()
     for obj in doc[0].get_objects(max_depth=4):
         if obj.type == pdfium_raw.FPDF_PAGEOBJ_TEXT:
             font = pdfium_raw.FPDFTextObj_GetFont(obj.raw)
             fonts.add(bool(pdfium_raw.FPDFFont_GetIsEmbedded(font)))
+            names.add(_base_font_name(font))
     assert fonts == {True}
+    # The package's own font (its @font-face, "Report Sans", and the bold drawn from it), not
+    # one the machine happens to have; a subset's name is "ABCDEF+...".
+    assert {name.partition("+")[2] for name in names} <= {"Report-Sans", "Report-Sans-Bold"}, names
     text = _text(run.pdf)
     staff = {u.name for u in USERS}
     names = {r.name for r in demo_customer_rows() if not any(r.name in s for s in staff)}
@@ -315,3 +320,10 @@ def test_a_rebuild_replaces_the_file_and_tells_the_branch_head(run: Run) -> None
         f"\nmonthly reports: the schedule for 2 branches without layout"
         f" {run.build_seconds[0]:.2f} s, one real build {run.build_seconds[1]:.2f} s"
     )
+
+
+def _base_font_name(font: Any) -> str:
+    size = pdfium_raw.FPDFFont_GetBaseFontName(font, None, 0)
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_raw.FPDFFont_GetBaseFontName(font, buffer, size)
+    return buffer.value.decode()
