@@ -204,10 +204,13 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
 
 async def radar_shares(conn: Connection, share_ids: list[uuid.UUID]) -> dict[uuid.UUID, Record]:
     """What the radar says about these shares: the RM, the shared version's title, and the
-    customer's encrypted name (to mask) when the share names one."""
+    customer's encrypted name (to mask) when the share names one (`customer_id`: for the
+    timeline), and whether that customer is still the sharing RM's (`rm_customer`: only then does
+    the RM hear who is reading)."""
     rows = await conn.fetch(
         """
-        select s.id, s.rm_id, s.brochure_id, s.customer_id, v.title, c.external_id, c.name_enc
+        select s.id, s.rm_id, s.brochure_id, s.customer_id, v.title, c.external_id, c.name_enc,
+               c.owner_id is not distinct from s.rm_id and c.id is not null as rm_customer
           from shares s
           join brochure_versions v on v.brochure_id = s.brochure_id
                                   and v.version = s.brochure_version

@@ -94,7 +94,7 @@ async def follow_up(
             data={
                 "share_id": str(share_id),
                 "brochure_id": str(share["brochure_id"]),
-                **({"customer_id": str(share["customer_id"])} if share["customer_id"] else {}),
+                **({"customer_id": str(share["customer_id"])} if share["rm_customer"] else {}),
             },
             collapse_key=f"share:{share_id}",
             subject_id=share_id,
@@ -104,8 +104,9 @@ async def follow_up(
 
 
 def _body(share: queries.Record, vault: Vault) -> str:
-    """The push text: the customer's name masked (it travels through the push providers)."""
-    if share["customer_id"] is None:
+    """The push text: the customer's name masked (it travels through the push providers); of
+    a customer who has since moved to another RM, nothing (not the sharer's to know)."""
+    if not share["rm_customer"]:
         return f"有人正在浏览您分享的《{share['title']}》"
     name = vault.cipher.decrypt_or_none(
         share["name_enc"],

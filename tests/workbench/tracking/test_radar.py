@@ -73,6 +73,22 @@ async def test_a_share_to_no_one_says_someone_is_reading(shared, db):
     assert await db.fetchval("select count(*) from customer_timeline") == 0
 
 
+async def test_a_customer_moved_to_another_rm_is_not_named_to_the_sharer(shared, db):
+    customer = await to_customer(shared, db)
+    # The bank's feed moves the customer to rm05; rm01's old share is opened afterwards.
+    await feed(shared.client, shared.studio.admin, "customers",
+               [customer_row("R-1", name="张小三", owner="rm05", seq=1)])  # fmt: skip
+    await visit(shared, "v-1", ("open", {}))
+    await shared.consume()
+    [told] = await radar(db)
+    assert told["login"] == "rm01"
+    assert told["body"].startswith("有人正在浏览您分享的《")
+    assert "customer_id" not in json.loads(told["data"])
+    # The customer's timeline (their new RM's to read) still shows the opening.
+    kinds = await db.fetch("select kind from customer_timeline where customer_id = $1", customer)
+    assert [k["kind"] for k in kinds if k["kind"].startswith("share.")] == ["share.opened"]
+
+
 async def test_bots_and_previews_never_ring_the_rm(shared, db):
     await to_customer(shared, db)
     await visit(shared, "preview", ("open", {}), ua=SLACK)
