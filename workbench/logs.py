@@ -100,8 +100,9 @@ _ACCESS_LOGGER = "workbench.access"  # the request lines of workbench.http.middl
 
 class TextFormatter(logging.Formatter):
     """One short line for a person: `12:01:02 GET /api/v1/me 200 3.1ms` for a request (the route
-    template, as in JSON), `12:01:02 WARNING workbench.push: message key=value` otherwise; local
-    time. Redacted exactly as the JSON lines are."""
+    template, as in JSON), `12:01:02 WARNING workbench.push: message key=value` otherwise (a
+    warning or error during a request ends with its `request_id=`); local time. Redacted exactly
+    as the JSON lines are."""
 
     def format(self, record: logging.LogRecord) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(record.created))
@@ -118,6 +119,8 @@ class TextFormatter(logging.Formatter):
         else:
             line = f"{clock} {record.levelname} {record.name}: {scrub(record.getMessage())}"
         line += "".join(f" {key}={_text(value)}" for key, value in fields.items())
+        if record.levelno >= logging.WARNING and (rid := request_id_var.get()) is not None:
+            line += f" request_id={rid}"  # the id a 500 page or problem tells the user to quote
         if record.exc_info and record.exc_info[0] is not None:
             line += "\n" + scrub(self.formatException(record.exc_info))
         return line

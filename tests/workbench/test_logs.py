@@ -363,10 +363,13 @@ def test_text_lines_redact_fields_messages_and_traces():
                 "count": 3,
             },
         )
+        token = request_id_var.set("req-text-0001")
         try:
             raise ValueError(f"bad id {ID_NUMBER} for {MOBILE}")
         except ValueError:
-            logger.exception("import failed")
+            logger.exception("import failed")  # during a request: the id to quote is on it
+        finally:
+            request_id_var.reset(token)
         # uvicorn's copy of its message with terminal colours is left out.
         logger.info("Started server process", extra={"color_message": "Started \x1b[36m1\x1b[0m"})
     finally:
@@ -382,7 +385,11 @@ def test_text_lines_redact_fields_messages_and_traces():
     assert "password=[redacted]" in first
     assert "count=3" in first
     assert '"customer_name":"[redacted]"' in first
-    assert any("ERROR tests.workbench.logs.text: import failed" in line for line in trace)
+    assert any(
+        "ERROR tests.workbench.logs.text: import failed request_id=req-text-0001" in line
+        for line in trace
+    )
+    assert "request_id" not in first  # logged outside any request
     assert any("ValueError" in line for line in trace)
     for secret in ("hunter2-secret", "王小明", ID_NUMBER, MOBILE, JWT):
         assert secret not in capture.text, secret
