@@ -14,6 +14,12 @@ DeviceId = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 NewPassword = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+# A new user's login starts with a letter or digit ("..", "-x" are no one's), and their name is
+# more than spaces.
+NewLogin = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+]
+NewName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 AppVersion = Annotated[str, msgspec.Meta(max_length=32)]
 
 
@@ -105,8 +111,8 @@ class UserCreate(msgspec.Struct, kw_only=True):
     """Create a user, or with a known `id`/`login` update name, role, org unit and password."""
 
     id: uuid.UUID | None = None
-    login: Login
-    name: Name
+    login: NewLogin
+    name: NewName
     role: Role
     org_unit_id: uuid.UUID
     password: NewPassword

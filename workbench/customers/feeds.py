@@ -92,7 +92,9 @@ async def upsert_customers(
     rejected = _Rejections()
     unstorable = rows_with_nul(rows, nul_rows, path="$.customers")
     storable = _storable(rows, unstorable)
-    owners = await queries.users_by_login(conn, sorted({r.owner_login.lower() for r in storable}))
+    owners = await queries.users_by_login(
+        conn, sorted({r.owner_login.strip().lower() for r in storable})
+    )
     columns: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -115,7 +117,7 @@ async def upsert_customers(
         cipher, bidx, ext = vault.cipher, vault.blind_index, row.external_id
         columns["id"].append(uuid7())
         columns["external_id"].append(ext)
-        columns["owner_id"].append(owners[row.owner_login.lower()]["id"])
+        columns["owner_id"].append(owners[row.owner_login.strip().lower()]["id"])
         columns["name_enc"].append(cipher.encrypt(name, aad=personal_data_aad("name", ext)))
         columns["id_number_enc"].append(
             cipher.encrypt(id_number, aad=personal_data_aad("id_number", ext))
@@ -164,7 +166,7 @@ def _customer_problem(
         return "customer.bad_id_number", "not an 18-character resident ID number with a valid check"
     if normalize_phone(row.phone) is None:
         return "customer.bad_phone", "not a mainland mobile number (11 digits starting 13-19)"
-    owner = owners.get(row.owner_login.lower())
+    owner = owners.get(row.owner_login.strip().lower())
     if owner is None:
         return "customer.unknown_owner", f"no user with login {row.owner_login[:64]!r}"
     if owner["role"] != Role.RM.value or not owner["active"]:

@@ -149,6 +149,7 @@ async def test_bad_customer_rows_are_rejected_with_index_and_code_good_rows_land
         # An existing customer sent with a bad phone is rejected and left as it was.
         customer_row("OLD-1", name="周八", seq=50, aum=99, mobile="phone?"),
         customer_row("G-15", name="好客户丙", seq=25, tags=[f"t{i}" for i in range(30)]),
+        customer_row("G-16", name="好客户丁", seq=26, owner=" RM02 "),  # a login as typed
     ]
     result = await feed(client, admin, "customers", rows)
     assert rejected_codes(result) == [
@@ -166,9 +167,9 @@ async def test_bad_customer_rows_are_rejected_with_index_and_code_good_rows_land
         (13, "customer.bad_name"),
         (14, "customer.bad_phone"),
     ]
-    assert (result["inserted"], result["updated"], result["unchanged"]) == (3, 0, 0)
+    assert (result["inserted"], result["updated"], result["unchanged"]) == (4, 0, 0)
     stored = await customer_ids(db)
-    assert set(stored) == {"OLD-1", "G-0", "G-5", "G-15"}
+    assert set(stored) == {"OLD-1", "G-0", "G-5", "G-15", "G-16"}
     assert (await snapshot_customers(db))["OLD-1"] == before_old
     # The first of the duplicates is the one that landed.
     assert await db.fetchval("select aum from customers where external_id = 'G-0'") == 0

@@ -418,6 +418,8 @@ async def test_updating_a_user_to_a_taken_login_is_409(client, db):
         ("role", "superuser", "$.role"),
         ("password", "short", "$.password"),
         ("login", "no spaces allowed", "$.login"),
+        ("login", "..", "$.login"),
+        ("name", "   ", "$.name"),
         ("org_unit_id", "not-a-uuid", "$.org_unit_id"),
     ],
 )
