@@ -310,10 +310,10 @@ def _only_the_font() -> Any:
     weasyprint = _weasyprint()
 
     class OnlyTheFont(weasyprint.URLFetcher):  # type: ignore[misc, name-defined]
-        def fetch(self, url: str, headers: Any = None) -> Any:
+        def __call__(self, url: str) -> Any:  # how WeasyPrint asks for each resource
             if url != font_path().as_uri():
                 raise ValueError(f"the report fetches nothing but its font: {url[:80]}")
-            return super().fetch(url, headers)
+            return super().__call__(url)
 
     return OnlyTheFont(allowed_protocols=("file",), fail_on_errors=True)
 
