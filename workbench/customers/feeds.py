@@ -34,6 +34,7 @@ from workbench.security.vault import Vault
 from workbench.timeline import service as timeline
 
 T = TypeVar("T")
+NAME_CHECK = "name_exact"  # the purpose of customers.name_check's keyed hash
 MAX_TAGS = 30
 _CUSTOMER_RISK = {f"C{i}": i for i in range(1, 6)}
 # What products.code takes (its check): ASCII letters and digits, '.', '_', '-'.
@@ -100,7 +101,7 @@ async def upsert_customers(
         for k in (
             "id", "external_id", "owner_id", "name_enc", "id_number_enc", "phone_enc",
             "name_bidx", "surname_bidx", "id_number_bidx", "phone_bidx", "risk_level",
-            "segment", "tags", "aum",
+            "segment", "tags", "aum", "name_check",
         )
     }  # fmt: skip
     seen: set[str] = set()
@@ -132,6 +133,7 @@ async def upsert_customers(
         tags = sorted({t.strip() for t in row.tags or [] if t.strip()})
         columns["tags"].append(msgspec.json.encode(tags).decode())
         columns["aum"].append(row.aum if row.aum is not None else Decimal(0))
+        columns["name_check"].append(bidx(NAME_CHECK, name))  # the name exactly as stored
     previous_owner = await queries.owners_by_external_id(conn, columns["external_id"])
     written = await queries.upsert_customers(conn, columns) if columns["id"] else []
     await _record_owner_changes(conn, written=written, previous=previous_owner, new=columns)

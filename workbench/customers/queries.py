@@ -57,16 +57,19 @@ async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
             select * from unnest(
                 $1::uuid[], $2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[],
                 $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::smallint[], $12::text[],
-                $13::text[], $14::numeric[]
+                $13::text[], $14::numeric[], $15::bytea[]
             ) as i(id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
-                   surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags_json, aum)
+                   surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags_json, aum,
+                   name_check)
         )
         insert into customers as c
                (id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
-                surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags, aum)
+                surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags, aum,
+                name_check)
         select i.id, i.external_id, i.owner_id, i.name_enc, i.id_number_enc, i.phone_enc,
                i.name_bidx, i.surname_bidx, i.id_number_bidx, i.phone_bidx, i.risk_level,
-               i.segment, array(select jsonb_array_elements_text(i.tags_json::jsonb)), i.aum
+               i.segment, array(select jsonb_array_elements_text(i.tags_json::jsonb)), i.aum,
+               i.name_check
           from incoming i
          order by i.external_id  -- one lock order for every feed: two at once never deadlock
         on conflict (external_id) do update set
@@ -75,13 +78,16 @@ async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
                name_bidx = excluded.name_bidx, surname_bidx = excluded.surname_bidx,
                id_number_bidx = excluded.id_number_bidx, phone_bidx = excluded.phone_bidx,
                risk_level = excluded.risk_level, segment = excluded.segment,
-               tags = excluded.tags, aum = excluded.aum, updated_at = now()
+               tags = excluded.tags, aum = excluded.aum, name_check = excluded.name_check,
+               updated_at = now()
+         -- A row stored before name_check existed compares as if its name were the same
+         -- (rewriting every customer once would send each to every RM's devices again).
          where (c.owner_id, c.name_bidx, c.id_number_bidx, c.phone_bidx, c.risk_level,
-                c.segment, c.tags, c.aum)
+                c.segment, c.tags, c.aum, coalesce(c.name_check, excluded.name_check))
                is distinct from
                (excluded.owner_id, excluded.name_bidx, excluded.id_number_bidx,
                 excluded.phone_bidx, excluded.risk_level, excluded.segment, excluded.tags,
-                excluded.aum)
+                excluded.aum, excluded.name_check)
         returning c.id, c.external_id, (xmax = 0) as inserted
         """,
         *rows.values(),

@@ -47,6 +47,7 @@ NOT_ENCRYPTED: Mapping[tuple[str, str], str] = {
     ("customers", "surname_bidx"): "blind index (HMAC), not reversible",
     ("customers", "id_number_bidx"): "blind index (HMAC), not reversible",
     ("customers", "phone_bidx"): "blind index (HMAC), not reversible",
+    ("customers", "name_check"): "keyed hash (HMAC) of the exact name, not reversible",
     ("push_registrations", "token_index"): "blind index (HMAC), not reversible",
     ("refresh_tokens", "token_hash"): "SHA-256 of the refresh token",
     ("console_sessions", "token_hash"): "SHA-256 of the staff console's session cookie token",

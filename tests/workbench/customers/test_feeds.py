@@ -475,3 +475,31 @@ async def _write_holdings(conn: Any, rows: list[Any], round_: int) -> None:
             amounts=[Decimal(round_)] * len(rows),
             as_ofs=[date(2026, 1, round_)] * len(rows),
         )
+
+
+async def test_a_name_corrected_only_in_case_is_stored_and_reaches_the_rm(client, db):
+    admin = await headers_of(client, "admin")
+    rm01 = await headers_of(client, "rm01")
+    first = await feed(client, admin, "customers", [customer_row("EN-1", name="zhang wei", seq=7)])
+    assert first["inserted"] == 1
+    [customer] = (await customer_ids(db, ["EN-1"])).values()
+    view = f"{CUSTOMERS}/{customer}"
+    assert (await client.get(view, headers=rm01)).json()["name"].startswith("z")
+    logged = await db.fetchval("select count(*) from sync_log where entity_key = $1", str(customer))
+
+    corrected = [customer_row("EN-1", name="Zhang Wei", seq=7)]
+    result = await feed(client, admin, "customers", corrected)
+    assert (result["updated"], result["unchanged"]) == (1, 0)
+    assert (await client.get(view, headers=rm01)).json()["name"].startswith("Z")
+    # The RM's devices are told (a change to pull), and the same name again changes nothing.
+    after = await db.fetchval("select count(*) from sync_log where entity_key = $1", str(customer))
+    assert after == logged + 1
+    assert (await feed(client, admin, "customers", corrected))["unchanged"] == 1
+
+
+async def test_a_customer_stored_before_the_name_check_is_not_rewritten_by_a_same_feed(client, db):
+    admin = await headers_of(client, "admin")
+    row = customer_row("OLD-N", name="钱九", seq=8)
+    await feed(client, admin, "customers", [row])
+    await db.execute("update customers set name_check = null where external_id = 'OLD-N'")
+    assert (await feed(client, admin, "customers", [row]))["unchanged"] == 1
