@@ -15,6 +15,7 @@ from datetime import date, datetime
 import asyncpg
 
 from workbench.db import Connection
+from workbench.shares.queries import VISITOR_COUNTS
 
 Record = asyncpg.Record
 
@@ -533,7 +534,7 @@ async def rm_shares(
     """The RM's shares created in [start, end), newest first, with their visitors' counts (as
     GET /shares counts them) and conversions."""
     return await conn.fetch(
-        """
+        f"""
         with page as (
             select s.id, s.brochure_id, s.brochure_version, s.customer_id, s.channel,
                    s.created_at
@@ -541,17 +542,7 @@ async def rm_shares(
              where s.rm_id = $2 and s.created_at >= $3 and s.created_at < $4
              order by s.created_at desc, s.id desc
              limit $5
-        ), counts as (
-            select sv.share_id,
-                   count(*) filter (where sv.first_open_at is not null) as opens,
-                   coalesce(sum(sv.dwell_ms) filter (where sv.first_open_at is not null), 0)
-                       as dwell_ms,
-                   count(*) filter (where sv.first_open_at is not null
-                                      and sv.clicked_at is not null) as clicks
-              from share_visitors sv
-             where sv.share_id in (select id from page)
-             group by sv.share_id
-        )
+        ), {VISITOR_COUNTS}
         select p.*, v.title, c.external_id, c.name_enc,
                coalesce(n.opens, 0) as opens, coalesce(n.dwell_ms, 0) as dwell_ms,
                coalesce(n.clicks, 0) as clicks, coalesce(f.conversions, 0) as conversions

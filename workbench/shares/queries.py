@@ -38,6 +38,21 @@ def _customers_of(rm_id: uuid.UUID | None) -> str:
     return "c.owner_id = any(array(select u.id from subtree_users({}) u(id)))"
 
 
+# The visitors' counts of the shares of a statement's `page` (a CTE of share ids), as every
+# share list shows them: only visitors who opened the page count, for opens, dwell and clicks.
+VISITOR_COUNTS = """counts as (
+            select sv.share_id,
+                   count(*) filter (where sv.first_open_at is not null) as opens,
+                   coalesce(sum(sv.dwell_ms) filter (where sv.first_open_at is not null), 0)
+                       as dwell_ms,
+                   count(*) filter (where sv.first_open_at is not null
+                                      and sv.clicked_at is not null) as clicks
+              from share_visitors sv
+             where sv.share_id in (select id from page)
+             group by sv.share_id
+        )"""
+
+
 async def insert_share(
     conn: Connection,
     *,
@@ -137,17 +152,7 @@ async def shares_with_counts(
              where {where.sql}
              order by s.created_at desc, s.id desc
              limit {where.param(limit)}
-        ), counts as (
-            select sv.share_id,
-                   count(*) filter (where sv.first_open_at is not null) as opens,
-                   coalesce(sum(sv.dwell_ms) filter (where sv.first_open_at is not null), 0)
-                       as dwell_ms,
-                   count(*) filter (where sv.first_open_at is not null
-                                      and sv.clicked_at is not null) as clicks
-              from share_visitors sv
-             where sv.share_id in (select id from page)
-             group by sv.share_id
-        )
+        ), {VISITOR_COUNTS}
         select s.*, v.title, c.external_id, c.name_enc,
                coalesce(n.opens, 0) as opens, coalesce(n.dwell_ms, 0) as dwell_ms,
                coalesce(n.clicks, 0) as clicks
