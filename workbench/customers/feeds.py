@@ -11,7 +11,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -37,6 +37,9 @@ T = TypeVar("T")
 NAME_CHECK = "name_exact"  # the purpose of customers.name_check's keyed hash
 MAX_TAGS = 30
 _CUSTOMER_RISK = {f"C{i}": i for i in range(1, 6)}
+# A position's date: an older one never overwrites a newer, so a date in the future would hold
+# the position until that day; no zone is more than a day ahead of UTC.
+EARLIEST_AS_OF = date(2000, 1, 1)
 # What products.code takes (its check): ASCII letters and digits, '.', '_', '-'.
 _PRODUCT_CODE = re.compile(r"[A-Za-z0-9._-]{1,40}\Z")
 _PRODUCT_RISK = {f"R{i}": i for i in range(1, 6)}
@@ -222,6 +225,7 @@ async def upsert_holdings(
         conn, sorted({r.product_code for r in _storable(rows, unstorable)})
     )
     keep: dict[tuple[uuid.UUID, str], tuple[Decimal, Any]] = {}
+    today = datetime.now(UTC).date()
     for index, row in enumerate(rows):
         customer_id = customers.get(row.customer_external_id)
         if problem := _nul_problem(unstorable, index):
@@ -232,6 +236,8 @@ async def upsert_holdings(
             rejected.add(index, "holding.unknown_product", "no product with that code")
         elif row.amount < 0 or not row.amount.is_finite():
             rejected.add(index, "holding.bad_amount", "amount must be a non-negative amount")
+        elif as_of_problem := _as_of_problem(row.as_of, today=today):
+            rejected.add(index, "holding.bad_as_of", as_of_problem)
         elif (customer_id, row.product_code) in keep:
             rejected.add(index, "holding.duplicate_in_feed", "same customer and product twice")
         else:
@@ -254,6 +260,14 @@ async def upsert_holdings(
         unchanged=len(keep) - len(written),
         rejected=rejected.rows,
     )
+
+
+def _as_of_problem(as_of: date, *, today: date) -> str | None:
+    """Why a position's date is not one a bank's books can hold, if it is not."""
+    latest = today + timedelta(days=1)
+    if not EARLIEST_AS_OF <= as_of <= latest:
+        return f"as_of lies between {EARLIEST_AS_OF} and today ({latest} at the latest)"
+    return None
 
 
 async def upsert_products(

@@ -312,6 +312,42 @@ async def test_older_holding_never_overwrites_a_newer_one(client, db):
     assert await stored() == ("70.00", date(2024, 7, 31))
 
 
+async def test_a_holding_dated_in_the_future_or_before_2000_is_rejected(client, db):
+    # an older as_of never overwrites a newer: a typo'd 9999 would have held the position forever
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", THREE)
+    await feed(client, admin, "products", [product_row("FUND-A"), product_row("FUND-B")])
+    today = date.today()
+    result = await feed(
+        client,
+        admin,
+        "holdings",
+        [
+            holding_row("C-1", "FUND-A", 100, "9999-12-31"),
+            holding_row("C-1", "FUND-B", 100, "0001-01-01"),
+            holding_row("C-2", "FUND-A", 100, date(today.year + 1, 1, 1)),
+            holding_row("C-2", "FUND-B", 100, "1999-12-31"),
+            holding_row("C-3", "FUND-A", 100, today),
+        ],
+    )
+    assert rejected_codes(result) == [
+        (0, "holding.bad_as_of"),
+        (1, "holding.bad_as_of"),
+        (2, "holding.bad_as_of"),
+        (3, "holding.bad_as_of"),
+    ]
+    assert result["inserted"] == 1
+    assert "2000-01-01" in result["rejected"][0]["detail"]
+
+    corrected = await feed(client, admin, "holdings", [holding_row("C-1", "FUND-A", 90, today)])
+    assert corrected["inserted"] == 1
+    stored = await db.fetch(
+        "select c.external_id, h.amount::text as amount from holdings h"
+        " join customers c on c.id = h.customer_id order by 1"
+    )
+    assert [tuple(r.values()) for r in stored] == [("C-1", "90.00"), ("C-3", "100.00")]
+
+
 def big_feed(count: int) -> list[dict[str, Any]]:
     owners = [f"rm{i:02}" for i in range(1, 9)]
     return [
