@@ -26,14 +26,15 @@ Conflict policy (also in the README):
 - share.create: the `client_ref` made on the device makes a resend (or the same share made
   online) answer the same share; a brochure no longer live by the time of the push is rejected
   (`brochure.not_found`), as online.
-Anything that can never succeed (bad arguments, a role that may not do it, an object the user
-cannot see, answers that do not fit the form) is `rejected` with the API's error code, and the
-mutations after it still run.
+Anything that can never succeed (bad arguments, a value the database refuses, a role that may not
+do it, an object the user cannot see, answers that do not fit the form) is `rejected` with the
+API's error code, and the mutations after it still run.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,7 @@ from sync import entities, queries
 from sync.entities import Partition
 from workbench.access import Caller
 from workbench.customers import views as customer_views
-from workbench.db import Connection
+from workbench.db import VALUE_REFUSED, Connection
 from workbench.errors import DomainError
 from workbench.notifications import service as notifications
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
@@ -59,9 +60,11 @@ from workbench.surveys import delivery as survey_delivery
 from workbench.tasks import lifecycle
 from workbench.workorders import service as work_orders
 
+log = logging.getLogger("sync.mutations")
 # Gaps between answered ids a client keeps (an app whose ids skip, like times in ms, makes one
-# per mutation); older ones are closed (see queries.save_client).
-KEPT_GAPS = 100
+# per mutation); older ones are closed (see queries.save_client). Twice the largest batch: no
+# single push closes the gap where a mutation of a push still in flight waits.
+KEPT_GAPS = 1000
 
 
 class MutationOrder(DomainError):
@@ -248,4 +251,10 @@ async def _apply_one(
         )  # fmt: skip
     except DomainError as exc:
         return _rejected(mutation, exc.code, exc.detail or exc.title, **exc.extra)
+    except VALUE_REFUSED as exc:  # what the API answers 422 for the request, for this one alone
+        log.warning("mutation value refused by the database", extra={"sqlstate": exc.sqlstate})
+        return _rejected(
+            mutation, "request.invalid_value",
+            "A value is out of range or not allowed (e.g. a time or a number too large)",
+        )  # fmt: skip
     return wire.MutationResult(id=mutation.id, status=wire.MutationStatus.APPLIED, result=result)

@@ -24,6 +24,13 @@ else:
     Pool = asyncpg.Pool
 
 log = logging.getLogger("workbench.db")
+# PostgreSQL refusing a value (a time or number beyond its column, a violated check): the
+# client's input, never our fault; the contract types should have refused it first.
+VALUE_REFUSED: tuple[type[asyncpg.PostgresError], ...] = (
+    asyncpg.DataError,
+    asyncpg.exceptions.CheckViolationError,
+    asyncpg.exceptions.NotNullViolationError,
+)
 AfterCommit = Callable[[], Awaitable[None]]
 # Actions waiting for the commit of the transaction a connection is in, by connection identity.
 # Per request and per process only: nothing another instance needs.

@@ -7,10 +7,25 @@ A day is read in the bank's time zone: `from=2026-12-01` starts at that day's mi
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from litestar.exceptions import ValidationException
+
+YEARS = (2000, 2999)
+"""The years a business time lies in (a period, an event, a due time): far from the ends of what
+Python and PostgreSQL hold, so no time-zone shift pushes one out of them."""
+
+
+def within_years(moment: datetime) -> bool:
+    """Whether a time with its offset lies in YEARS (in UTC; a time that has no UTC, 9999-12-31
+    west of it or 0001-01-01 east of it, does not)."""
+    try:
+        year = moment.astimezone(UTC).year if moment.tzinfo else moment.year
+    except OverflowError:
+        return False
+    return YEARS[0] <= year <= YEARS[1]
+
 
 DAY_OR_TIME = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
 """The pattern of a period bound: `2026-12-01` or `2026-12-01T08:00:00+08:00`."""
@@ -29,3 +44,19 @@ def period_bound(text: str, *, name: str, tz: str, end: bool = False) -> datetim
             extra=[{"key": name, "source": "query", "message": "not a date or an RFC 3339 time"}]
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def bounded_period(from_: str, to: str, *, tz: str) -> tuple[datetime, datetime]:
+    """`?from=&to=` as instants, each within YEARS, or 400 naming the parameter (a day next to
+    the calendar's ends has no next midnight; one far off only fails in the database)."""
+    bounds = []
+    for name, text, end in (("from", from_, False), ("to", to, True)):
+        try:
+            bound = period_bound(text, name=name, tz=tz, end=end)
+        except OverflowError:
+            bound = None
+        if bound is None or not within_years(bound - timedelta(microseconds=1) if end else bound):
+            message = f"a date within the years {YEARS[0]} to {YEARS[1]}"
+            raise ValidationException(extra=[{"key": name, "source": "query", "message": message}])
+        bounds.append(bound)
+    return bounds[0], bounds[1]

@@ -21,6 +21,7 @@ from tests.customers_data import customer_row, feed, headers_of
 from tests.sync.sync_data import PUSH, api_get, api_items, tell
 from tests.tasks_data import create_template, field, issue, user
 from workbench.ids import uuid7
+from workbench.tasks import dispatching
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -172,6 +173,43 @@ async def test_a_task_rescheduled_then_cancelled_offline(client, bank):
     shown = await api_get(client, bank.rm01, f"/api/v1/tasks/{task}")
     assert shown["status"] == "cancelled"
     assert datetime.fromisoformat(shown["due_at"]) == due
+
+
+async def test_a_due_time_beyond_any_calendar_rejects_that_reschedule_alone(client, bank):
+    # 9999-12-31 at UTC-14 is in the year 10000 in UTC: it once made the whole batch a 422,
+    # which the app retried for ever with every mutation before and after it waiting.
+    task = str(bank.tasks["rm01"])
+    due = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "note.add", note(bank.customer, "之前的")),
+        (2, "task.reschedule", {"task_id": task, "due_at": "9999-12-31T23:59:59-14:00"}),
+        (3, "task.reschedule", {"task_id": task, "due_at": due.isoformat()}),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "applied", None), (2, "rejected", "task.due_out_of_range"), (3, "applied", None)
+    ]  # fmt: skip
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["之前的"]
+    shown = await api_get(client, bank.rm01, f"/api/v1/tasks/{task}")
+    assert datetime.fromisoformat(shown["due_at"]) == due
+
+
+async def test_a_value_the_database_refuses_rejects_only_its_mutation(client, bank, monkeypatch):
+    # The net under the contract's checks: were one missing, PostgreSQL's refusal of a value is
+    # that mutation's `rejected`, and the batch around it is applied.
+    monkeypatch.setattr(dispatching, "check_due", lambda due_at: None)
+    task = str(bank.tasks["rm01"])
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "note.add", note(bank.customer, "之前的")),
+        (2, "task.reschedule", {"task_id": task, "due_at": "9999-12-31T23:59:59-14:00"}),
+        (3, "note.add", note(bank.customer, "之后的")),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "applied", None), (2, "rejected", "request.invalid_value"), (3, "applied", None)
+    ]  # fmt: skip
+    texts = {n["text"] for n in await notes_of(client, bank.rm01, bank.customer)}
+    assert texts == {"之前的", "之后的"}
 
 
 # ---- exactly once, in order ----------------------------------------------------------------
@@ -394,6 +432,22 @@ async def test_two_app_instances_racing_with_one_batch_apply_it_once(client, mak
     assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "done"
     assert len(await notes_of(client, bank.rm01, bank.customer)) == 1
     assert await last_id(db, "rm01", "phone") == 3
+
+
+async def test_a_late_mutation_is_applied_after_two_full_batches_of_skipping_ids(client, bank):
+    # Two pushes in flight, the later first: its 500 ids (ms times, every one a gap) once
+    # closed the gap the earlier push's mutation was waiting in, and it was answered
+    # `duplicate` (done) without ever running.
+    read = {"notification_id": str(bank.notification)}
+    for start in (10_000, 20_000):
+        batch = [(start + 2 * n, "notification.read", read) for n in range(500)]
+        answer = await push(client, bank.rm01, "ms-ids", *batch)
+        assert {r["status"] for r in answer["results"]} == {"applied"}
+    late = await push(client, bank.rm01, "ms-ids",
+                      (5_000, "note.add", note(bank.customer, "晚到的")),
+                      (10_000, "notification.read", read))  # fmt: skip
+    assert statuses(late) == [(5_000, "applied", None), (10_000, "duplicate", None)]
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["晚到的"]
 
 
 async def test_an_app_whose_ids_skip_keeps_a_small_set_and_its_recent_gaps(

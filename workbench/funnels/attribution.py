@@ -18,9 +18,9 @@ from workbench.db import Connection
 from workbench.funnels import queries
 from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
+from workbench.periods import YEARS, within_years
 
 _KINDS = frozenset(kind.value for kind in wire.ConversionKind)
-YEARS = (2000, 2999)  # far from the ends of what Python and PostgreSQL can hold in any zone
 
 
 async def record_conversions(
@@ -91,6 +91,6 @@ def _problem(
         return "conversion.bad_kind", "kind must be purchase or consult"
     if row.amount is not None and row.amount < 0:
         return "conversion.bad_amount", "amount must not be negative"
-    if not YEARS[0] <= row.occurred_at.year <= YEARS[1]:
+    if not within_years(row.occurred_at):
         return "conversion.bad_occurred_at", f"occurred_at lies in the years {YEARS[0]}-{YEARS[1]}"
     return None

@@ -19,11 +19,10 @@ from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
 from workbench.funnels import queries
-from workbench.periods import period_bound
+from workbench.periods import YEARS, period_bound
 
 MAX_PERIOD = timedelta(days=366)
 DEFAULT_PERIOD = timedelta(days=30)
-YEARS = (2000, 2999)  # bounds no time-zone shift can push out of what the database can hold
 WHOLE_BANK = frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN})
 
 
@@ -111,6 +110,6 @@ def period(
         start = period_bound(from_, name="from", tz=tz) if from_ else end - DEFAULT_PERIOD
     except OverflowError:  # a day next to the calendar's ends (9999-12-31)
         raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}") from None
-    if not (YEARS[0] <= start.year and end.year <= YEARS[1]):
+    if not (YEARS[0] <= start.year and (end - timedelta(microseconds=1)).year <= YEARS[1]):
         raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}")
     return start, end

@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mobile_contracts.v1.problems import FieldError, Problem
+from workbench.db import VALUE_REFUSED
 from workbench.errors import DomainError, ServiceUnavailable
 from workbench.http.auth import CONSOLE, CONSOLE_PREFIX, PAGE
 from workbench.logs import request_id_var
@@ -275,9 +276,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     RedisConnectionError: _unavailable,
     RedisTimeoutError: _unavailable,
     # Values PostgreSQL refuses: input that the contract types let through.
-    asyncpg.DataError: _bad_value,
-    asyncpg.exceptions.CheckViolationError: _bad_value,
-    asyncpg.exceptions.NotNullViolationError: _bad_value,
+    **dict.fromkeys(VALUE_REFUSED, _bad_value),
     RecursionError: _too_deep,
     Exception: _unexpected,
 }

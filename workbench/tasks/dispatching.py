@@ -23,6 +23,7 @@ from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.identity import queries as identity_queries
 from workbench.ids import uuid7
+from workbench.periods import YEARS, within_years
 from workbench.tasks import queries
 from workbench.tasks.recurrence import Period, next_period, period_at, periods_started
 
@@ -159,6 +160,17 @@ async def dispatch(
     return wire.Dispatch(id=dispatch_id, created=created, skipped=skipped, not_found=not_found)
 
 
+class DueOutOfRange(DomainError):
+    status, code, title = 422, "task.due_out_of_range", "The due time is not a plausible date"
+
+
+def check_due(due_at: datetime | None) -> None:
+    """A due time lies in the years a business time may (its reminders are computed from it and
+    stored: a year 9999 in some zone is beyond what PostgreSQL holds)."""
+    if due_at is not None and not within_years(due_at):
+        raise DueOutOfRange(f"due_at lies within the years {YEARS[0]} to {YEARS[1]}")
+
+
 def _timing(
     request: wire.DispatchCreate, version: queries.Record, *, now: datetime, tz: str
 ) -> tuple[datetime | None, datetime | None, datetime | None, datetime | None]:
@@ -166,6 +178,7 @@ def _timing(
     rule = version["recurrence"]
     if rule is None:
         due = request.due_at
+        check_due(due)
         if due is None and version["sla_hours"]:
             due = now + timedelta(hours=version["sla_hours"])
         return due, None, None, None

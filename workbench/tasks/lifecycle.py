@@ -261,6 +261,7 @@ async def reschedule(
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] not in queries.OPEN:
         raise IllegalTransition(row["status"], "reschedule")
+    dispatching.check_due(due_at)
     if due_at <= datetime.now(UTC):
         raise DueInThePast()
     version = await queries.template_version(conn, row["template_id"], row["template_version"])

@@ -4,7 +4,6 @@ turn them into tasks for the owning RM, at most once per customer per rule windo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,9 +15,8 @@ from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
+from workbench.periods import YEARS, within_years
 from workbench.tasks import queries
-
-YEARS = (2000, 2999)  # when an event may have occurred (as conversions)
 
 
 def _rule(row: queries.Record) -> wire.TaskRule:
@@ -108,7 +106,7 @@ async def ingest(
             rejected.append({"index": index, "code": "event.unknown_customer",
                              "detail": "no customer with that external id"})  # fmt: skip
             continue
-        if not YEARS[0] <= event.occurred_at.astimezone(UTC).year <= YEARS[1]:
+        if not within_years(event.occurred_at):
             # A firing dated far ahead would hold its rule's window shut for that customer.
             rejected.append({"index": index, "code": "event.bad_time",
                              "detail": f"occurred_at lies within the years {YEARS[0]} to "

@@ -379,6 +379,16 @@ async def test_given_due_time_is_used(client, db):
     assert [r["due_at"] for r in await db.fetch("select due_at from tasks")] == [due, due]
 
 
+@pytest.mark.parametrize("due", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+async def test_a_due_time_beyond_the_calendar_is_refused_and_nothing_dispatched(client, db, due):
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin, sla_hours=48)
+    response = await post_dispatch(client, admin, to_unit(template_id, "team-east-1", due_at=due))
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "task.due_out_of_range"
+    assert await task_count(db) == 0
+
+
 async def test_without_due_time_the_template_sla_sets_it(client, db):
     admin = await headers_of(client, "admin")
     template_id = await make_template(client, admin, sla_hours=48)
