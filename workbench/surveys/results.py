@@ -72,7 +72,7 @@ def period(from_: str | None, to: str | None, *, tz: str, now: datetime) -> Peri
         )
     except OverflowError:
         raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}") from None
-    if not (YEARS[0] <= start.year and end.year <= YEARS[1]):
+    if not (YEARS[0] <= start.year and (end - timedelta(microseconds=1)).year <= YEARS[1]):
         raise BadPeriod(f"a period lies within the years {YEARS[0]} to {YEARS[1]}")
     if end <= start:
         raise BadPeriod("`to` must be after `from`")

@@ -28,7 +28,7 @@ from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from workbench.periods import DAY_OR_TIME, period_bound
+from workbench.periods import DAY_OR_TIME, bounded_period
 from workbench.tasks import (
     attachments,
     confirmation,
@@ -445,12 +445,10 @@ class TeamController(Controller):
         Assigned, done, overdue, completion rate and median hours to done, for the tasks created
         from `from` until `to`, in my subtree or in `org_unit_id`'s within it.
         """
-        tz = _settings(request).bank_timezone
+        start, end = bounded_period(from_, to, tz=_settings(request).bank_timezone)
         return await progress.team_progress(
-            db, caller=caller, org_unit_id=org_unit_id,
-            start=period_bound(from_, name="from", tz=tz),
-            end=period_bound(to, name="to", tz=tz, end=True),
-        )  # fmt: skip
+            db, caller=caller, org_unit_id=org_unit_id, start=start, end=end
+        )
 
 
 class RuleController(Controller):

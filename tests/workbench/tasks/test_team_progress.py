@@ -289,3 +289,28 @@ async def test_a_period_that_is_neither_a_day_nor_a_time_names_the_parameter(cli
     )
     assert response.status_code == 422, response.text
     assert [e["path"] for e in response.json()["errors"]] == ["query.from"]
+
+
+@pytest.mark.parametrize(
+    ("from_", "to", "named"),
+    [
+        ("2026-12-01", "9999-12-31", "query.to"),  # no next midnight: once a 500
+        ("9999-12-31", "9999-12-31", "query.from"),
+        ("0001-01-01", "2026-12-01", "query.from"),  # once refused only by the database
+        ("2026-12-01", "9999-12-31T23:59:59-12:00", "query.to"),
+    ],
+)
+async def test_a_period_beyond_the_years_2000_to_2999_names_the_parameter(client, from_, to, named):
+    east = await headers_of(client, "bh.east")
+    response = await client.get(PROGRESS, params={"from": from_, "to": to}, headers=east)
+    assert response.status_code == 422, response.text
+    assert [e["path"] for e in response.json()["errors"]][:1] == [named]
+    assert "2000" in response.json()["errors"][0]["message"]
+
+
+async def test_a_period_may_end_on_the_last_day_of_2999(client):
+    east = await headers_of(client, "bh.east")
+    response = await client.get(
+        PROGRESS, params={"from": "2999-12-01", "to": "2999-12-31"}, headers=east
+    )
+    assert response.status_code == 200, response.text
