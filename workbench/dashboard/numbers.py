@@ -410,7 +410,9 @@ def _customer(vault: Vault, caller: Caller, row: Any) -> str | None:
 async def low_scores(
     conn: Connection, vault: Vault, caller: Caller, v: View, *, limit: int = 10
 ) -> list[LowScore]:
-    """The latest low scores (NPS ≤ 6, rating ≤ 2) of the period, newest first, masked."""
+    """The latest low scores (NPS ≤ 6, rating ≤ 2) of customers in the period, newest first,
+    masked. Staff answers are left out, as from the card's NPS and CSAT: listed per unit, one
+    in a small team would say who gave it."""
     rows = await queries.low_scores(conn, root=v.org_unit_id, start=v.start, end=v.end, limit=limit)
     return [
         LowScore(

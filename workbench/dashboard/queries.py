@@ -332,10 +332,10 @@ async def satisfaction_counts(
 async def low_scores(
     conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime, limit: int
 ) -> list[Record]:
-    """Scores of nps (≤ 6) and rating (≤ 2) questions in responses of the subtree submitted in
-    [start, end), newest first (the newest `limit` such responses), with what showing them
-    needs. Each unit's responses are read newest first from its index and only until `limit`
-    low ones are found, so a year costs what a day does."""
+    """Scores of nps (≤ 6) and rating (≤ 2) questions in customers' responses of the subtree
+    submitted in [start, end), newest first (the newest `limit` such responses), with what
+    showing them needs. Each unit's responses are read newest first from its index and only
+    until `limit` low ones are found, so a year costs what a day does."""
     return await conn.fetch(
         """
         with low_keys as materialized (
@@ -345,6 +345,7 @@ async def low_scores(
               from survey_versions v
              cross join lateral jsonb_array_elements(v.questions) with ordinality as x (q, ord)
              where x.q ->> 'type' in ('nps', 'rating')
+               and v.audience = 'customer'  -- staff answer anonymously: a team of one is a name
         ),
         latest as (
             select r.*

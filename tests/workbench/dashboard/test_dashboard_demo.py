@@ -21,6 +21,7 @@ from workbench.dashboard.demo import seed_demo_task_history
 from workbench.security.vault import Vault
 from workbench.seed import seed_demo_customers, seed_demo_tasks
 from workbench.shares.demo import seed_demo_shares_from_settings
+from workbench.surveys import results as survey_results
 from workbench.surveys.demo import seed_demo_surveys_from_settings
 from workbench.workorders.demo import seed_demo_work_orders_from_settings
 
@@ -72,6 +73,22 @@ async def test_the_demo_fills_every_chart(
             assert happy.nps is not None
             assert happy.responses > 0
             assert await numbers.low_scores(conn, vault, caller, v)
+            # staff answer anonymously: their low scores (the demo's weekly pulse has some) are
+            # never listed, as a team of one would name who gave them
+            every_low = await numbers.low_scores(conn, vault, caller, v, limit=10_000)
+            assert survey_results.STAFF not in {s.customer for s in every_low}
+            staff_low = await conn.fetchval(
+                """select count(*) from survey_responses r
+                     join survey_versions sv
+                       on (sv.survey_id, sv.version) = (r.survey_id, r.version)
+                    where sv.audience = 'staff' and r.submitted_at >= $1 and r.submitted_at < $2
+                      and r.org_unit_id in (select id from org_subtree($3) s(id))
+                      and exists (select from jsonb_each(r.answers) a
+                                   where case jsonb_typeof(a.value)
+                                         when 'number' then a.value::numeric end <= 2)""",
+                v.start, v.end, v.org_unit_id,
+            )  # fmt: skip
+            assert staff_low > 0
             counts = await numbers.work_order_counts(conn, v)
             assert counts.open > 0
             assert await numbers.work_orders(conn, vault, caller, v)
