@@ -123,6 +123,7 @@ async def test_a_branch_head_rebuilds_a_report_and_builds_any_month(
     for fields in (
         {"org_unit_id": str(unit("branch-east")), "month": "2999-01"},
         {"org_unit_id": str(unit("branch-east")), "month": "May"},
+        {"org_unit_id": str(unit("branch-east")), "month": "99999999999-01"},  # once a 500
         {"org_unit_id": "", "month": "2026-05"},
     ):
         refused = await post_form(console, f"{LIST}/build", fields, token=token)
@@ -134,3 +135,14 @@ async def test_a_branch_head_rebuilds_a_report_and_builds_any_month(
     )  # fmt: skip
     assert other_branch.status_code == 404
     assert await db.fetchval("select count(*) from monthly_reports") == 3
+
+
+@pytest.mark.parametrize("before", ["2000-01", "2000-03", "99999999999-01"])
+async def test_the_list_never_offers_a_month_before_2000_and_takes_any_before(
+    desk: dict[str, Any], before: str
+) -> None:
+    console = desk["console"]
+    await signed_in(console, "bh.east")
+    html = console_page(await console.get(f"{LIST}?before={before}"), 200)
+    assert "1999年" not in html
+    assert "东城支行 East Branch" in html

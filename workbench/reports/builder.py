@@ -98,11 +98,12 @@ def report_caller(unit_id: uuid.UUID, head_id: uuid.UUID | None) -> Caller:
 async def gather(
     conn: Connection, vault: Vault, *, unit_id: uuid.UUID, month: date, tz: str, now: datetime
 ) -> ReportData:
-    """The numbers of the branch's dashboard for the month (`?unit=&from=&to=` of that month).
-    Call inside a (repeatable read) transaction so that every part agrees."""
+    """The numbers of the branch's dashboard for the month (`?unit=&from=&to=` of that month;
+    the current month up to today: its days to come have nothing to count yet). Call inside a
+    (repeatable read) transaction so that every part agrees."""
     heads = await q.branch_heads(conn, unit_id)
     caller = report_caller(unit_id, heads[0] if heads else None)
-    last_day = next_month(month) - timedelta(days=1)
+    last_day = min(next_month(month) - timedelta(days=1), now.astimezone(ZoneInfo(tz)).date())
     view = await numbers.view(
         conn, caller=caller, org_unit_id=unit_id, from_=month.isoformat(),
         to=last_day.isoformat(), tz=tz, now=now,
@@ -142,8 +143,9 @@ def font_path() -> Path:
     return Path(sans_path()).resolve()
 
 
-def _rate(value: float) -> str:
-    return f"{100 * value:.1f}%"
+def _rate(value: float, assigned: int) -> str:
+    """A completion rate; "—" when nothing was assigned (0 of 0 is no rate, not 0 %)."""
+    return f"{100 * value:.1f}%" if assigned else "—"
 
 
 def _score(value: float | None) -> str:
@@ -174,7 +176,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         "kpis": [
             (
                 "任务完成率",
-                _rate(done / assigned) if assigned else "—",
+                _rate(done / assigned if assigned else 0.0, assigned),
                 f"完成 {done} / 分派 {assigned}",
             ),
             ("逾期任务", str(overdue), "截至生成时"),
@@ -198,7 +200,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         "rms": [
             {
                 "row": r,
-                "rate": _rate(r.completion_rate),
+                "rate": _rate(r.completion_rate, r.assigned),
                 "work_orders": wo_by_rm.get(r.rm_id, (0, 0)),
             }
             for r in data.rms[:MAX_RMS]
@@ -229,10 +231,10 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
             y_suffix="%",
         ),
         "weeks": [
-            {"label": f"{w.week_start:%m-%d}", "w": w, "rate": _rate(w.completion_rate)}
+            {"label": f"{w.week_start:%m-%d}", "w": w, "rate": _rate(w.completion_rate, w.assigned)}
             for w in data.weeks
         ],
-        "teams": [{"row": t, "rate": _rate(t.completion_rate)} for t in data.teams],
+        "teams": [{"row": t, "rate": _rate(t.completion_rate, t.assigned)} for t in data.teams],
         "funnel_chart": charts.funnel(steps, title="分享转化漏斗"),
         "funnel_steps": [
             {

@@ -70,7 +70,7 @@ def parse_month(text: str, *, tz: str, now: datetime) -> date:
     try:
         year, month = (int(part) for part in text.strip().split("-"))
         first = date(year, month, 1)
-    except ValueError:
+    except (ValueError, OverflowError):  # 99999999999-01: beyond what a C int holds
         raise BadMonth("Give the month as YYYY-MM") from None
     if not FIRST_MONTH <= first <= bank_today(tz, now).replace(day=1):
         raise BadMonth("The month is in the future or before 2000")
@@ -284,7 +284,10 @@ async def listing(
             raise NotFound("org_unit")
     this_month = bank_today(tz, now).replace(day=1)
     newest = builder.previous_month(before) if before else builder.previous_month(this_month)
-    months = months_before(newest, count if len(shown) <= many else 1)
+    newest = max(newest, FIRST_MONTH)  # no report is built of a month before 2000
+    months = [
+        m for m in months_before(newest, count if len(shown) <= many else 1) if m >= FIRST_MONTH
+    ]
     if before is None:
         months.insert(0, this_month)
     rows = await q.listing(conn, scope=caller.scope_root, months=months, unit_id=unit_id)
