@@ -112,6 +112,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
             access_ttl_seconds=settings.access_token_ttl_seconds,
             refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+            refresh_retry_seconds=settings.refresh_retry_seconds,
         )
         signals = Signals(redis, prefix=settings.redis_prefix)
         app.state.sync_puller = Puller(

@@ -72,6 +72,12 @@ class Settings:
     refresh_token_ttl_seconds: int = _env(
         "WORKBENCH_REFRESH_TOKEN_TTL", "refresh token lifetime in seconds", default=30 * 86400
     )
+    refresh_retry_seconds: int = _env(
+        "WORKBENCH_REFRESH_RETRY_SECONDS",
+        "how long the last rotated refresh token may be presented again (an app retrying a"
+        " refresh whose answer it lost); 0: never",
+        default=30,
+    )
     verification_ttl_seconds: int = _env(
         "WORKBENCH_VERIFICATION_TTL",
         "life of a real-name verification link, seconds",
@@ -442,6 +448,8 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
         for name in _POSITIVE
         if name in values and values[name] <= 0
     ]
+    if not 0 <= values.get("refresh_retry_seconds", 0) <= 300:
+        problems.append("WORKBENCH_REFRESH_RETRY_SECONDS must be between 0 and 300")
     if values.get("access_token_ttl_seconds", 0) > 3600:
         problems.append("WORKBENCH_ACCESS_TOKEN_TTL must be at most 3600: access tokens are short")
     if 0 < values.get("password_hash_memory_kib", 8) < 8:

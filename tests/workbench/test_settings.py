@@ -126,6 +126,7 @@ BAD_VALUES = {
     "WORKBENCH_PUBLIC_BASE_URL": "ftp://files",
     "WORKBENCH_DATA_KEYS": "d1:" + base64.b64encode(b"s" * 24).decode(),
     "WORKBENCH_BLIND_INDEX_KEY": "not base64!",
+    "WORKBENCH_REFRESH_RETRY_SECONDS": "3600",  # a stolen token's window, not a retry's
 }
 
 

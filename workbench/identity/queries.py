@@ -360,11 +360,19 @@ async def insert_refresh_token(
     )
 
 
-async def refresh_token_for_update(conn: Connection, token_hash: bytes) -> Record | None:
-    """The token with its session, its user and its device, all locked for the rotation."""
+async def refresh_token_for_update(
+    conn: Connection, token_hash: bytes, *, retry_seconds: int
+) -> Record | None:
+    """The token with its session, its user and its device, all locked for the rotation;
+    `a_retry`: it was rotated less than `retry_seconds` ago and no token of its session was
+    used since (the session's row lock orders rotations, so this holds until the commit)."""
     return await conn.fetchrow(
         """
         select t.session_id, t.expires_at, t.used_at, t.expires_at <= now() as expired,
+               coalesce(t.used_at > now() - make_interval(secs => $2)
+                        and not exists (select from refresh_tokens n
+                                         where n.session_id = t.session_id
+                                           and n.used_at > t.used_at), false) as a_retry,
                s.ended_at, s.end_reason, s.device_id, s.user_id,
                u.role, u.org_unit_id, u.name, u.active, d.revoked_at
           from refresh_tokens t
@@ -375,6 +383,7 @@ async def refresh_token_for_update(conn: Connection, token_hash: bytes) -> Recor
          for update of t, s
         """,
         token_hash,
+        retry_seconds,
     )
 
 
@@ -387,6 +396,17 @@ async def mark_refresh_token_used(conn: Connection, token_hash: bytes) -> None:
         update sessions set refreshed_at = now()
          where id = (select session_id from refresh_tokens where token_hash = $1)
         """,
+        token_hash,
+    )
+
+
+async def retire_for_retry(conn: Connection, session_id: uuid.UUID, token_hash: bytes) -> None:
+    """A retry of `token_hash`: the session's unused tokens count as used (one presented later
+    is a reuse), and the retried one as used now (another retry is measured from this one)."""
+    await conn.execute(
+        """update refresh_tokens set used_at = now()
+            where session_id = $1 and (used_at is null or token_hash = $2)""",
+        session_id,
         token_hash,
     )
 

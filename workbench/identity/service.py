@@ -46,6 +46,7 @@ class Auth:
     limiter: LoginLimiter
     access_ttl_seconds: int
     refresh_ttl_seconds: int
+    refresh_retry_seconds: int = 30
 
 
 # ---- sign-in and sessions --------------------------------------------------------------------
@@ -115,16 +116,24 @@ async def login(
 async def refresh(
     conn: Connection, *, auth: Auth, request: wire.RefreshRequest, client_ip: str
 ) -> wire.TokenPair:
-    """Rotate a refresh token; presenting an already-rotated one ends its whole session."""
+    """Rotate a refresh token; presenting an already-rotated one ends its whole session.
+
+    Except a retry: the session's last rotated token presented again within
+    `refresh_retry_seconds` of its rotation, while its successor was never used (an app on a
+    flaky network whose answer was lost retries with the token it still has). It gets a new
+    pair and the successor it never received is retired, so the session keeps one line of
+    tokens: the retired one presented later counts as a reuse and ends the session."""
     token_hash = _hash_refresh(request.refresh_token)
-    row = await queries.refresh_token_for_update(conn, token_hash)
+    row = await queries.refresh_token_for_update(
+        conn, token_hash, retry_seconds=auth.refresh_retry_seconds
+    )
     if row is None or row["device_id"] != request.device_id:
         raise InvalidToken("Unknown refresh token for this device")
     if row["ended_at"] is not None:
         if row["end_reason"] == "device_revoked" or row["revoked_at"] is not None:
             raise DeviceRevoked(wipe=True)
         raise SessionEnded()
-    if row["used_at"] is not None:
+    if row["used_at"] is not None and not row["a_retry"]:
         ended = await queries.end_sessions(
             conn, reason="refresh_reuse", session_id=row["session_id"]
         )
@@ -142,7 +151,10 @@ async def refresh(
         raise SessionEnded("The session expired; sign in again")
     if not row["active"]:
         raise SessionEnded("The user is disabled")
-    await queries.mark_refresh_token_used(conn, token_hash)
+    if row["used_at"] is None:
+        await queries.mark_refresh_token_used(conn, token_hash)
+    else:  # a retry: its successor's answer never arrived
+        await queries.retire_for_retry(conn, row["session_id"], token_hash)
     user = {
         "id": row["user_id"],
         "role": row["role"],

@@ -84,6 +84,40 @@ async def test_reusing_a_rotated_refresh_token_ends_the_whole_family(client, db)
     assert audited == 1
 
 
+async def test_an_app_that_lost_the_answer_of_a_refresh_retries_it_and_stays_signed_in(client):
+    # A phone in the field: the rotation reached the server, its answer never reached the app,
+    # which retries with the token it has. Once that ended the session; now the retry gets a
+    # new pair, as does a second retry, and the answers it never received are dead.
+    first = await login(client, "rm02")
+    lost = await refresh(client, first)
+    assert lost.status_code == 200, lost.text
+    retried = await refresh(client, first)
+    assert retried.status_code == 200, retried.text
+    again = await refresh(client, first)
+    assert again.status_code == 200, again.text
+    tokens = again.json()
+    assert (await client.get(ME, headers=bearer(tokens))).status_code == 200
+    rotated = await refresh(client, tokens)
+    assert rotated.status_code == 200, rotated.text
+    # One line of tokens: a never-received answer presented later is a reuse, which ends it.
+    assert_problem(await refresh(client, retried.json()), 401, "auth.refresh_reused")
+    assert_problem(await refresh(client, rotated.json()), 401, "auth.session_ended")
+
+
+async def test_a_retry_once_the_next_token_was_used_is_a_reuse(client):
+    first = await login(client, "rm03")
+    second = (await refresh(client, first)).json()
+    assert (await refresh(client, second)).status_code == 200
+    assert_problem(await refresh(client, first), 401, "auth.refresh_reused")
+
+
+async def test_without_a_retry_window_presenting_a_rotated_token_again_is_a_reuse(make_client):
+    strict = await make_client(refresh_retry_seconds=0)
+    first = await login(strict, "rm04")
+    assert (await refresh(strict, first)).status_code == 200
+    assert_problem(await refresh(strict, first), 401, "auth.refresh_reused")
+
+
 async def test_refresh_token_is_bound_to_its_device(client):
     tokens = await login(client, "rm03", device_no=1)
     assert_problem(await refresh(client, tokens, device_no=2), 401, "auth.invalid_token")
