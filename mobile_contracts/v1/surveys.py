@@ -106,8 +106,9 @@ class SurveyEdit(msgspec.Struct, kw_only=True, omit_defaults=True):
 class SurveyFlaw(msgspec.Struct, kw_only=True):
     """Something in the draft that keeps it from being published, at question `key` (empty:
     the whole survey). `code`: duplicate_key, cycle, unknown_reference, forward_reference,
-    unusable_reference, unknown_value, too_few_options, duplicate_option, options_not_allowed,
-    no_start."""
+    unusable_reference, unknown_value, too_few_options, duplicate_option, duplicate_label (two
+    options with the same label, after trimming), options_not_allowed, no_start, type_changed
+    (the key was another type in a published version: results count versions by key)."""
 
     key: str
     code: str

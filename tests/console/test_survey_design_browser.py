@@ -81,3 +81,69 @@ async def test_marketing_designs_and_publishes_a_survey(page, sign_in, shot, db)
     await expect(row).to_contain_text("第 1 版")
     await expect(row.get_by_role("link", name="结果")).to_be_visible()
     await shot(page, "survey-list", sizes=("desktop", "tablet-portrait"))
+
+
+async def test_renaming_a_questions_key_keeps_the_skip_logic_that_looks_at_it(page, sign_in, db):
+    from playwright.async_api import expect
+
+    await sign_in(page, "marketing")
+    await page.goto(page.url.split("/console")[0] + "/console/surveys/new")
+    await page.get_by_label("问卷标题").fill("编号改名")
+    await page.get_by_text("NPS 回访：推荐度与原因").click()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="创建草稿").click()
+    cards = page.locator("#q-list > .q-card")
+    first, second = cards.nth(0), cards.nth(1)
+    condition = second.locator(".q-show-key")
+    await expect(condition).to_have_value("nps")
+
+    # Renamed, the condition follows the question, and is saved with its new key.
+    await first.locator(".q-advanced summary").click()
+    await first.locator(".q-key").fill("nps_score")
+    await expect(condition).to_have_value("nps_score")
+    await expect(condition.locator("option:checked")).to_contain_text("仅当第 1 题")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="保存草稿").click()
+    await expect(page.locator(".flash-success")).to_contain_text("草稿已保存")
+    saved = json.loads(await db.fetchval("select questions::text from surveys"))
+    assert saved[1]["show_if"] == {"key": "nps_score", "in": [0, 1, 2, 3, 4, 5, 6]}
+
+    # A key written wrong: not saved, said beside it, and the condition still names it.
+    await first.locator(".q-advanced summary").click()
+    await first.locator(".q-key").fill("Bad Key")
+    await expect(condition).to_have_value("Bad Key")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="保存草稿").click()
+    await expect(page.get_by_role("alert").first).to_contain_text("还不能保存")
+    await expect(first.locator(".q-messages")).to_contain_text("题目编号须以小写字母开头")
+    await expect(condition).to_have_value("Bad Key")
+    await expect(second.get_by_label("显示这道题的答案")).to_have_value("0-6")
+    await first.locator(".q-advanced summary").click()
+    await first.locator(".q-key").fill("recommend")
+    await expect(condition).to_have_value("recommend")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="保存草稿").click()
+    await expect(page.locator(".flash-success")).to_contain_text("草稿已保存")
+    saved = json.loads(await db.fetchval("select questions::text from surveys"))
+    assert [q["key"] for q in saved] == ["recommend", "reason", "comment"]
+    assert saved[1]["show_if"] == {"key": "recommend", "in": [0, 1, 2, 3, 4, 5, 6]}
+
+    # The question it looks at removed: the condition says so, and saving is refused.
+    page.once("dialog", lambda dialog: dialog.accept())
+    await first.get_by_role("button", name="删除这道题").click()
+    await expect(cards).to_have_count(2)
+    condition = cards.nth(0).locator(".q-show-key")
+    await expect(condition.locator("option:checked")).to_contain_text("已不存在")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="保存草稿").click()
+    await expect(cards.nth(0).locator(".q-messages")).to_contain_text("已不在问卷中")
+    saved_after = json.loads(await db.fetchval("select questions::text from surveys"))
+    assert saved_after == saved
+    # Choosing "always shown" clears the answers with it, and saves.
+    await condition.select_option("")
+    await expect(cards.nth(0).locator(".q-show-in")).to_have_value("")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="保存草稿").click()
+    await expect(page.locator(".flash-success")).to_contain_text("草稿已保存")
+    saved = json.loads(await db.fetchval("select questions::text from surveys"))
+    assert [(q["key"], q.get("show_if")) for q in saved] == [("reason", None), ("comment", None)]

@@ -157,6 +157,57 @@ async def test_a_question_that_is_not_one_yet_is_said_beside_it_and_nothing_is_s
     assert await stored(db) == before
 
 
+async def test_a_condition_is_never_saved_without_the_question_it_names(console, db):
+    token = await signed_in(console, "marketing")
+    edit = await create(console, token)
+    before = await stored(db)
+    nps = {"key": "nps_score", "type": "nps", "text": "推荐吗？"}
+    # The question it named was renamed (or removed) on a page without script: refused, shown.
+    renamed = [nps, {"key": "reason", "type": "text", "text": "原因", "show_key": "nps",
+                     "show_in": "0-6"}]  # fmt: skip
+    fields = {**editor_fields("回访", renamed), "action": "save"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    assert "显示条件引用的题目“nps”已不在问卷中" in text(cards(page)[1])
+    assert 'value="nps" selected' in cards(page)[1]  # kept as sent, to choose again
+    # Answers without a question to look at: refused too, not saved as always shown.
+    orphan = [nps, {"key": "reason", "type": "text", "text": "原因", "show_in": "0-6"}]
+    fields = {**editor_fields("回访", orphan), "action": "save"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    assert "没有选择依据哪道题" in text(cards(page)[1])
+    # A key written wrong keeps the condition naming it, and says what to fix.
+    bad = [{**nps, "key": "Bad Key"}, {**renamed[1], "show_key": "Bad Key"}]
+    fields = {**editor_fields("回访", bad), "action": "save"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    first, second = cards(page)
+    assert "题目编号须以小写字母开头" in text(first)
+    assert 'value="Bad Key" data-row="1" selected' in second
+    assert await stored(db) == before
+    fields = {**editor_fields("回访", [nps, {**renamed[1], "show_key": "nps_score"}]),
+              "action": "save"}  # fmt: skip
+    assert (await post_form(console, edit, fields, token=token)).status_code == 303
+    assert (await stored(db))[1]["show_if"] == {"key": "nps_score", "in": list(range(7))}
+
+
+async def test_a_key_asked_as_another_type_than_published_is_said_beside_it(console, db):
+    token = await signed_in(console, "marketing")
+    edit = await create(console, token)
+    fields = {**editor_fields("回访", [{"key": "score", "type": "nps", "text": "推荐吗？"}]),
+              "action": "publish"}  # fmt: skip
+    assert (await post_form(console, edit, fields, token=token)).status_code == 303
+    retyped = [{"key": "sat", "type": "rating", "text": "满意吗？"},
+               {"key": "score", "type": "single", "text": "哪一项？",
+                "options": [("甲", "", ""), ("乙", "", "")]}]  # fmt: skip
+    fields = {**editor_fields("回访", retyped), "action": "publish"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    first, second = cards(page)
+    assert "q-flaw" not in first
+    assert "题目编号“score”在已发布的版本中是另一种题型" in text(second)
+    assert await db.fetchval("select count(*) from survey_versions") == 1
+    # The editor opened again says it too (the survey's flaws know its versions).
+    reopened = console_page(await console.get(edit), 200)
+    assert "在已发布的版本中是另一种题型" in text(cards(reopened)[1])
+
+
 async def test_without_script_questions_are_added_moved_and_removed_by_form(console, db):
     token = await signed_in(console, "marketing")
     edit = await create(console, token, starter="blank")

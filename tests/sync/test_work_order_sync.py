@@ -237,6 +237,13 @@ async def test_the_transition_mutation_is_applied_once_and_conflicts_when_moved_
         ("applied", None),
         ("rejected", "work_order.root_cause_required"),
     ]
+    # A note of only spaces is no note, offline as online.
+    blank = {"work_order_id": str(desk.order), "to": "closed", "note": "  ",
+             "root_cause": "wait_time"}  # fmt: skip
+    results = await push(rm01, "phone", (4, "work_order.transition", blank))
+    assert [(r["status"], r.get("code")) for r in results] == [
+        ("rejected", "work_order.note_required")
+    ]
     stranger = await push(rm02, "phone", (1, "work_order.transition", resolve))
     assert [(r["status"], r.get("code")) for r in stranger] == [
         ("rejected", "work_order.not_found")
@@ -251,7 +258,7 @@ async def test_the_transition_mutation_is_applied_once_and_conflicts_when_moved_
     )
     assert closed.status_code == 200, closed.text
     reopen = {"work_order_id": str(desk.order), "to": "in_progress", "note": "客户又来电"}
-    results = await push(rm01, "phone", (4, "work_order.transition", reopen))
+    results = await push(rm01, "phone", (5, "work_order.transition", reopen))
     assert [(r["status"], r.get("code")) for r in results] == [
         ("conflict", "work_order.transition_invalid")
     ]

@@ -30,6 +30,7 @@ from workbench.ids import uuid7
 from workbench.notifications import categories
 from workbench.notifications import service as notifications
 from workbench.settings import Settings
+from workbench.surveys.design import SurveyArchived
 from workbench.surveys.invitations import queries
 from workbench.surveys.links import SurveyLinks
 
@@ -110,11 +111,7 @@ async def create(
 ) -> tuple[wire.Delivery, bool]:
     """The new delivery and whether it was done here (True) or queued for the worker."""
     now = now or datetime.now(UTC)
-    if caller.role not in SENDERS:
-        raise NotFound("survey")
-    survey = await queries.published_survey(conn, survey_id)
-    if survey is None or (survey["audience"] == "staff" and caller.role is Role.RM):
-        raise NotFound("survey")
+    survey = await sendable(conn, caller=caller, survey_id=survey_id)
     recipients, listed = await _recipients(conn, caller=caller, survey=survey, request=request)
     row = await queries.insert_delivery(
         conn, delivery_id=uuid7(), survey_id=survey_id, version=survey["version"], source="api",
@@ -437,16 +434,20 @@ def _message(row: queries.Record, rules: Rules) -> wire.SurveyMessage:
     )  # fmt: skip
 
 
-# ---- for the console's send page -------------------------------------------------------------
+# ---- the survey to send (the API's deliveries and the console's send page) ---------------
 
 
 async def sendable(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> queries.Record:
-    """The published survey the caller may send (id, audience, version, title); else 404."""
-    survey = await queries.published_survey(conn, survey_id)
+    """The published survey the caller may send (id, audience, status, version, title); 404
+    when there is none they may send, 409 `survey.archived` when it was archived (as an edit
+    answers: the sender learns why, not that it vanished)."""
+    survey = await queries.survey_to_send(conn, survey_id)
     if caller.role not in SENDERS or survey is None:
         raise NotFound("survey")
     if survey["audience"] == "staff" and caller.role is Role.RM:
         raise NotFound("survey")
+    if survey["status"] == "archived":
+        raise SurveyArchived("This survey is archived and is sent no more; send another one")
     return survey
 
 

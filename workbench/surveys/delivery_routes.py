@@ -43,6 +43,7 @@ class DeliveryController(Controller):
                 404: "The survey is not published or not mine to send (`survey.not_found`), or "
                 "a recipient is out of my reach (`customer.not_found`, `user.not_found`, "
                 "`org_unit.not_found`)",
+                409: "The survey is archived and is sent no more (`survey.archived`)",
                 422: "Recipients of the wrong kind for the survey's audience, or none "
                 "(`survey.wrong_recipients`)",
             }

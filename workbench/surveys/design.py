@@ -12,6 +12,9 @@ Rules:
 - The survey row is locked while publishing, so concurrent publishes make consecutive versions
   (or one of them finds nothing changed), never the same number twice.
 - An archived survey takes no edits and no publication (409 `survey.archived`).
+- A title, question text or option label of only spaces is empty: refused when written and when
+  published (422 `survey.blank_text`), as the customer would see a blank.
+- A key keeps the type it was published with (`logic`): results count versions together by key.
 - `after_template_id` (customer surveys only) names a task template the author may see.
 - Publications and archivings are written to the audit trail.
 """
@@ -50,8 +53,33 @@ class AmbiguousTemplate(DomainError):
     status, code, title = 422, "survey.ambiguous_template", "Set or clear the template, not both"
 
 
+class BlankText(DomainError):
+    """422 `survey.blank_text`, one `errors[]` entry `{key, field}` per blank (key empty: the
+    survey's title)."""
+
+    status, code, title = 422, "survey.blank_text", "A title, question or option is blank"
+
+
+def check_texts(title: str | None, questions: list[wire.Question] | None) -> None:
+    """Refuse what a customer would see as a blank: a title, a question's text or an option's
+    label of only spaces (the wire's length check counts spaces as text)."""
+    blanks = [] if title is None or title.strip() else [{"key": "", "field": "title"}]
+    for question in questions or []:
+        if not question.text.strip():
+            blanks.append({"key": question.key, "field": "text"})
+        blanks.extend(
+            {"key": question.key, "field": f"options[{n}].label"}
+            for n, option in enumerate(question.options)
+            if not option.label.strip()
+        )
+    if blanks:
+        where = ", ".join(f"{b['key'] or 'survey'}.{b['field']}" for b in blanks[:5])
+        raise BlankText(f"Only spaces are no text: fill in {where}", errors=blanks)
+
+
 async def create(conn: Connection, *, caller: Caller, request: wire.SurveyCreate) -> wire.Survey:
     """A new draft owned by the author's unit."""
+    check_texts(request.title, request.questions)
     await _check_template(conn, caller, request.audience, request.after_template_id)
     survey_id = uuid7()
     await queries.insert_survey(
@@ -105,6 +133,7 @@ async def edit(
 ) -> wire.Survey:
     """Change the draft; what the request leaves out stays. Versions never change."""
     row = await _changeable(conn, caller, survey_id)
+    check_texts(request.title, request.questions)
     if request.clear_after_template and request.after_template_id is not None:
         raise AmbiguousTemplate("Give after_template_id or clear_after_template, not both")
     template_id = row["after_template_id"]
@@ -126,9 +155,13 @@ async def edit(
 
 
 async def publish(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.SurveyVersion:
-    """Publish the draft as the next version (422 `survey.logic_invalid` with every flaw)."""
+    """Publish the draft as the next version (422 `survey.logic_invalid` with every flaw, among
+    them a key asked as another type than a published version asked it; 422 `survey.blank_text`
+    for a draft saved blank before blanks were refused)."""
     row = await _changeable(conn, caller, survey_id)
-    logic.check_publishable(views.questions_of(row["questions"]))
+    questions = views.questions_of(row["questions"])
+    check_texts(row["title"], questions)
+    logic.check_publishable(questions, views.published_types(row))
     if not row["draft_changed"]:
         raise SurveyUnchanged(
             f"Version {row['version']} has this title and these questions already; change the"

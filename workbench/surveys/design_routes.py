@@ -26,6 +26,7 @@ TEMPLATE_ERRORS = {
     "names no task template I see (`task_template.not_found`)",
     409: "The survey is archived (`survey.archived`)",
     422: "Invalid body (questions are checked for shape; their logic only at publication); "
+    "a title, question text or option label of only spaces (`survey.blank_text`); "
     "`after_template_id` on a staff survey (`survey.template_not_for_staff`); both "
     "`after_template_id` and `clear_after_template` (`survey.ambiguous_template`)",
 }
@@ -44,7 +45,8 @@ class SurveyDesignController(Controller):
             ERRORS: {
                 404: "`after_template_id` names no task template I see (`task_template.not_found`)",
                 422: "Invalid body (questions are checked for shape; their logic only at "
-                "publication); `after_template_id` on a staff survey "
+                "publication); a title, question text or option label of only spaces "
+                "(`survey.blank_text`); `after_template_id` on a staff survey "
                 "(`survey.template_not_for_staff`)",
             }
         },
@@ -125,7 +127,8 @@ class SurveyDesignController(Controller):
                 409: "The survey is archived (`survey.archived`), or the draft is the same as "
                 "the latest published version (`survey.unchanged`)",
                 422: "The questions' logic does not hold (`survey.logic_invalid`, one `errors[]` "
-                "entry `{key, code, detail}` per flaw, the codes of `SurveyFlaw`)",
+                "entry `{key, code, detail}` per flaw, the codes of `SurveyFlaw`); a blank "
+                "title, question text or option label (`survey.blank_text`)",
             }
         },
     )
@@ -134,9 +137,11 @@ class SurveyDesignController(Controller):
     ) -> wire.SurveyVersion:
         """Publish the draft as the next version, which never changes again.
 
-        Its logic must hold: unique keys and option values, every `show_if` names an earlier
-        choice, NPS or rating question and values it can be answered with, no cycles, the first
-        question always shown. Invitations and answers keep the version they were sent.
+        Its logic must hold: unique keys, option values and option labels, every `show_if`
+        names an earlier choice, NPS or rating question and values it can be answered with, no
+        cycles, the first question always shown, and every key asked as the type an earlier
+        version asked it (results count versions together by key). Invitations and answers keep
+        the version they were sent.
         """
         return await design.publish(db, caller=caller, survey_id=survey_id)
 

@@ -5,6 +5,12 @@ answered on every path: keys and option values are unique, every `show_if` names
 question that can be answered with one of its values (a choice, nps or rating question, values
 that exist), no question depends on itself (a cycle), and on every path at least the first
 question is shown.
+
+A survey's versions are counted together by question key (the results, the exports, the alert
+rules): so a key keeps the type it was first published with in every later version (`published`:
+the types earlier versions gave the keys). Options may come and go and be relabelled between
+versions (an option no longer offered is still counted under its value), but within a version
+two options never share a label, after trimming: the customer could not tell them apart.
 """
 
 from __future__ import annotations
@@ -49,8 +55,9 @@ def allowed_values(question: Question) -> set[str | int]:
     return set()
 
 
-def flaws(questions: Sequence[Question]) -> list[Flaw]:
-    """Everything that keeps these questions from being published (empty: none)."""
+def flaws(questions: Sequence[Question], published: Mapping[str, str] | None = None) -> list[Flaw]:
+    """Everything that keeps these questions from being published (empty: none); `published`:
+    the type each key had in the survey's published versions (the newest one naming it)."""
     found: list[Flaw] = []
     position: dict[str, int] = {}
     for index, question in enumerate(questions):
@@ -61,6 +68,7 @@ def flaws(questions: Sequence[Question]) -> list[Flaw]:
     by_key = {q.key: q for q in questions}
     for index, question in enumerate(questions):
         found.extend(_shape_flaws(question))
+        found.extend(_type_change_flaws(question, published or {}))
         condition = question.show_if
         if condition is None:
             continue
@@ -91,8 +99,10 @@ def flaws(questions: Sequence[Question]) -> list[Flaw]:
     return found
 
 
-def check_publishable(questions: Sequence[Question]) -> None:
-    found = flaws(questions)
+def check_publishable(
+    questions: Sequence[Question], published: Mapping[str, str] | None = None
+) -> None:
+    found = flaws(questions, published)
     if found:
         raise LogicInvalid(found)
 
@@ -124,9 +134,27 @@ def _shape_flaws(question: Question) -> list[Flaw]:
             found.append(Flaw(key, "too_few_options", "A choice question needs at least 2 options"))
         if len(set(values)) != len(values):
             found.append(Flaw(key, "duplicate_option", "Two options have the same value"))
+        labels = [o.label.strip() for o in question.options]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            detail = f"Two options have the same label {twice[0]!r}"
+            found.append(Flaw(key, "duplicate_label", detail))
     elif question.options:
         found.append(Flaw(key, "options_not_allowed", f"A {question.type} question has no options"))
     return found
+
+
+def _type_change_flaws(question: Question, published: Mapping[str, str]) -> list[Flaw]:
+    """A key answered as one type in an earlier version cannot be asked as another: its answers
+    would be counted together (old scores as options, the NPS lost)."""
+    before = published.get(question.key)
+    if before is None or before == question.type.value:
+        return []
+    detail = (
+        f"{question.key!r} was a {before} question in a published version; answers are counted"
+        f" by key across versions, so ask a {question.type.value} question under a new key"
+    )
+    return [Flaw(question.key, "type_changed", detail)]
 
 
 def shown(questions: Sequence[Question], answers: Mapping[str, AnswerValue]) -> list[str]:

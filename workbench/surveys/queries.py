@@ -35,6 +35,15 @@ _SURVEY = """
     (v.version is null or v.title <> s.title or v.questions <> s.questions) as draft_changed
 """
 _LATEST = "left join survey_versions v on v.survey_id = s.id and v.version = s.version"
+# The type each question key had in the survey's published versions (the newest naming it):
+# a new version keeps them, as answers are counted by key across versions.
+_PUBLISHED_TYPES = """
+    (select coalesce(jsonb_object_agg(t.key, t.type), '{}'::jsonb)
+       from (select distinct on (q ->> 'key') q ->> 'key' as key, q ->> 'type' as type
+               from survey_versions pv cross join jsonb_array_elements(pv.questions) q
+              where pv.survey_id = s.id
+              order by q ->> 'key', pv.version desc) t) as published_types
+"""
 _IN_SUBTREE = "({0}::uuid is null or s.owner_unit_id in (select u.id from org_subtree({0}) u(id)))"
 _VERSION = """
     v.survey_id, v.version, v.title, v.audience, v.questions, v.published_by, v.published_at
@@ -96,7 +105,8 @@ async def visible_survey(
     """The survey with its draft, if this caller sees it (see the module's rules); locked for a
     change with `lock`. Columns: those of `surveys`; `published_at`, `published_title` and
     `published_questions` of the latest version (null: none yet); `draft_changed` (the draft
-    differs from the latest version, or there is none)."""
+    differs from the latest version, or there is none); `published_types` ({key: type} of the
+    published versions' questions)."""
     condition, root = _visible(caller)
     if lock:  # lock the row first: the read below (a new snapshot) sees what was committed
         await conn.execute(
@@ -105,7 +115,8 @@ async def visible_survey(
             root,
         )
     return await conn.fetchrow(
-        f"select {_SURVEY} from surveys s {_LATEST} where s.id = $1 and {condition.format('$2')}",
+        f"select {_SURVEY}, {_PUBLISHED_TYPES} from surveys s {_LATEST}"
+        f" where s.id = $1 and {condition.format('$2')}",
         survey_id,
         root,
     )

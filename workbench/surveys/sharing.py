@@ -18,6 +18,7 @@ from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid5_for, uuid7
 from workbench.surveys.delivery import Rules
+from workbench.surveys.design import SurveyArchived
 from workbench.surveys.invitations import queries
 
 
@@ -54,9 +55,11 @@ async def share(
                                   invitation_id=invitation_id)  # fmt: skip
         if made is not None:
             return made, False
-    survey = await queries.published_survey(conn, request.survey_id)
+    survey = await queries.survey_to_send(conn, request.survey_id)
     if survey is None or survey["audience"] != "customer":
         raise NotFound("survey")
+    if survey["status"] == "archived":
+        raise SurveyArchived("This survey is archived and is shared no more; share another one")
     mine = await queries.customers_in_scope(
         conn, [request.customer_id], owner_id=caller.user_id, scope_root=None
     )

@@ -22,8 +22,16 @@ def stored(questions: list[wire.Question]) -> list[Any]:
     return result
 
 
-def flaws(questions: list[wire.Question]) -> list[wire.SurveyFlaw]:
-    found = logic.flaws(questions)
+def published_types(row: Record) -> dict[str, str]:
+    """{key: type} of the survey's published versions (`queries.visible_survey`'s column)."""
+    types: dict[str, str] = msgspec.convert(row["published_types"] or {}, dict[str, str])
+    return types
+
+
+def flaws(
+    questions: list[wire.Question], published: dict[str, str] | None = None
+) -> list[wire.SurveyFlaw]:
+    found = logic.flaws(questions, published)
     return [wire.SurveyFlaw(key=f.key, code=f.code, detail=f.detail) for f in found]
 
 
@@ -57,7 +65,7 @@ def survey(row: Record, *, draft: bool = True) -> wire.Survey:
         after_template_id=row["after_template_id"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
-        flaws=flaws(questions),
+        flaws=flaws(questions, published_types(row)),
         draft_changed=row["draft_changed"],
         published_at=row["published_at"],
     )

@@ -194,9 +194,9 @@ class WorkOrderController(Controller):
             ERRORS: {
                 404: "No such work order in my scope (`work_order.not_found`)",
                 409: "Not a next state of this work order (`work_order.transition_invalid`)",
-                422: "Invalid body; closing without a root cause "
-                "(`work_order.root_cause_required`) or with one not in the active list "
-                "(`work_order.root_cause_unknown`)",
+                422: "Invalid body; a note of only spaces (`work_order.note_required`); closing "
+                "without a root cause (`work_order.root_cause_required`) or with one not in the "
+                "active list (`work_order.root_cause_unknown`)",
             }
         },
     )

@@ -55,6 +55,10 @@ class RootCauseUnknown(DomainError):
     status, code, title = 422, "work_order.root_cause_unknown", "No such active root cause"
 
 
+class NoteRequired(DomainError):
+    status, code, title = 422, "work_order.note_required", "Each step needs a note"
+
+
 def note_aad(event_id: uuid.UUID) -> str:
     return f"work_order_event.note:{event_id}"
 
@@ -92,7 +96,11 @@ async def transition(
 ) -> wire.WorkOrder:
     """Move a work order on with a note (the API's transition and sync's mutation).
     404 `work_order.not_found` out of scope, 409 `work_order.transition_invalid`, 422
-    `work_order.root_cause_required` / `work_order.root_cause_unknown`."""
+    `work_order.root_cause_required` / `work_order.root_cause_unknown` / `work_order.note_required`
+    (a note of only spaces says nothing: checked here, so the API, the console and the offline
+    mutation refuse it alike)."""
+    if not note.strip():
+        raise NoteRequired("Say in the note what was done or found; spaces alone are no note")
     now = now or datetime.now(UTC)
     row = await queries.work_order_in_scope(conn, work_order_id, for_update=True, **_scope(caller))
     if row is None:

@@ -173,3 +173,22 @@ async def test_a_task_done_sends_its_survey_to_the_customer_once(client, db, set
     async with db.transaction():
         assert await delivery.after_task_done(db, task=task, rules=rules_for(settings)) == []
     assert await db.fetchval("select count(*) from survey_invitations") == 1
+
+
+async def test_an_archived_survey_is_refused_as_archived_not_as_missing(client, db):
+    archived = await publish(db, status="archived")
+    (customer,) = await add_customers(db, 1, owner="rm01", prefix="R")
+    admin, rm01 = await headers_of(client, "admin"), await headers_of(client, "rm01")
+    sent = await send(client, admin, archived, customer_ids=[customer])
+    assert (sent.status_code, sent.json()["code"]) == (409, "survey.archived")
+    shared = await client.post(
+        "/api/v1/shares",
+        json={"survey_id": str(archived), "customer_id": str(customer), "channel": "wechat"},
+        headers=rm01,
+    )
+    assert (shared.status_code, shared.json()["code"]) == (409, "survey.archived")
+    # Who could not send it anyway still gets 404: an RM and an archived staff survey.
+    staff_survey = await publish(db, audience="staff", status="archived")
+    assert (await send(client, rm01, staff_survey, user_ids=[user("rm01")])).status_code == 404
+    assert await db.fetchval("select count(*) from survey_invitations") == 0
+    assert await db.fetchval("select count(*) from survey_deliveries") == 0

@@ -66,6 +66,11 @@ FLAWED: dict[str, tuple[list[dict[str, Any]], dict[str, set[str]]]] = {
         [question("a", **show_if("b", "yes")), question("b")],
         {"a": {"no_start", "forward_reference"}},
     ),
+    "duplicate labels": (
+        [question("a", options=[option("x", "同"), option("y", " 同 ")]),
+         question("b", "multi", options=[option("p", "甲"), option("q", "乙")])],
+        {"a": {"duplicate_label"}},
+    ),
 }  # fmt: skip
 
 
@@ -237,3 +242,78 @@ async def test_a_survey_follows_only_a_task_template_its_author_sees(client):
     )
     assert bad.status_code == 422
     assert (await client.get(url, headers=marketing)).json()["questions"] == VISIT_QUESTIONS
+
+
+async def test_a_key_keeps_its_published_type_in_later_versions(client):
+    marketing = await headers_of(client, "marketing")
+    first = [question("score", "nps", text="推荐吗？"), question("why", "text", text="为什么？")]
+    survey = await published(client, marketing, questions=first)
+    url = f"{SURVEYS}/{survey['id']}"
+    choice = question("score", "single", text="哪一项？", options=[option("a"), option("b")])
+    retyped = [question("sat", "rating", text="满意吗？"), choice]
+    response = await client.patch(url, json={"questions": retyped}, headers=marketing)
+    assert response.status_code == 200, response.text
+    assert _codes(response.json()["flaws"]) == {"score": {"type_changed"}}
+    refused = await client.post(f"{url}/publish", headers=marketing)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "survey.logic_invalid"
+    assert _codes(problem["errors"]) == {"score": {"type_changed"}}
+    assert "'score' was a nps question" in problem["detail"]
+    assert (await client.get(url, headers=marketing)).json()["version"] == 1
+
+    # Dropped in version 2, the key still cannot come back as another type in version 3.
+    dropped = [question("sat", "rating", text="满意吗？"), first[1]]
+    await client.patch(url, json={"questions": dropped}, headers=marketing)
+    assert (await client.post(f"{url}/publish", headers=marketing)).status_code == 201
+    await client.patch(url, json={"questions": [*dropped, retyped[1]]}, headers=marketing)
+    again = await client.post(f"{url}/publish", headers=marketing)
+    assert (again.status_code, _codes(again.json()["errors"])) == (
+        422, {"score": {"type_changed"}}
+    )  # fmt: skip
+
+    # The same type under the key (or a new key) publishes; options may change between versions.
+    kept = [*dropped, question("score", "nps", text="现在推荐吗？"),
+            question("pick", "single", options=[option("a", "甲"), option("c", "丙")])]  # fmt: skip
+    await client.patch(url, json={"questions": kept}, headers=marketing)
+    assert (await client.post(f"{url}/publish", headers=marketing)).status_code == 201
+    moved = [*kept[:3], question("pick", "single", options=[option("a", "甲乙"), option("d")])]
+    await client.patch(url, json={"questions": moved}, headers=marketing)
+    assert (await client.post(f"{url}/publish", headers=marketing)).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "blank"),
+    [
+        ({"title": "   "}, {"key": "", "field": "title"}),
+        ({"questions": [question("a", "nps", text=" \u3000 ")]}, {"key": "a", "field": "text"}),
+        ({"questions": [question("a", options=[option("x", "是"), option("y", "  ")])]},
+         {"key": "a", "field": "options[1].label"}),
+    ],
+)  # fmt: skip
+async def test_a_title_question_or_option_of_only_spaces_is_refused(client, db, body, blank):
+    marketing = await headers_of(client, "marketing")
+    made = await client.post(SURVEYS, json=survey_body(**body), headers=marketing)
+    assert made.status_code == 422, made.text
+    assert (made.json()["code"], made.json()["errors"]) == ("survey.blank_text", [blank])
+    assert await db.fetchval("select count(*) from surveys") == 0
+    survey = await draft(client, marketing)
+    url = f"{SURVEYS}/{survey['id']}"
+    edited = await client.patch(url, json=body, headers=marketing)
+    assert (edited.status_code, edited.json()["code"]) == (422, "survey.blank_text")
+    assert (await client.get(url, headers=marketing)).json()["title"] == survey["title"]
+
+
+async def test_a_draft_saved_blank_before_is_not_published(client, db):
+    marketing = await headers_of(client, "marketing")
+    survey = await draft(client, marketing, questions=[question("a", "nps")])
+    await db.execute(  # as a draft saved before blanks were refused
+        """update surveys set title = '   ',
+                  questions = '[{"key": "a", "type": "nps", "text": "  "}]'::jsonb""",
+    )
+    refused = await client.post(f"{SURVEYS}/{survey['id']}/publish", headers=marketing)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {"key": "", "field": "title"}, {"key": "a", "field": "text"}
+    ]  # fmt: skip
+    assert await db.fetchval("select count(*) from survey_versions") == 0

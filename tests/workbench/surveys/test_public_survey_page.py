@@ -201,3 +201,17 @@ async def test_one_of_a_hundred_racing_submissions_is_stored(client, db, setting
     codes = await asyncio.gather(*(submit(n) for n in range(100)))
     assert sorted(codes) == [201] + [409] * 99
     assert await db.fetchval("select count(*) from survey_responses") == 1
+
+
+async def test_a_text_questions_placeholder_says_whether_it_may_be_left_empty(client, db, settings):
+    questions = [
+        {"key": "reason", "type": "text", "text": "原因", "required": True},
+        {"key": "comment", "type": "text", "text": "其他意见"},
+    ]
+    path, _ = await invite(client, db, settings, questions=questions)
+    html = (await client.get(path)).text
+    required = html[html.index('name="reason"') : html.index("</textarea>")]
+    assert 'placeholder="请填写"' in required
+    optional = html[html.index('name="comment"') :]
+    assert 'placeholder="选填，可留空"' in optional[: optional.index("</textarea>")]
+    assert "选填项可留空" not in html

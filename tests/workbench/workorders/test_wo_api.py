@@ -112,6 +112,26 @@ async def test_transitions_notes_root_causes_and_scope(bench: Bench) -> None:
     assert (await bench.client.get(f"{ORDERS}?state=open", headers=bh_east)).json()["items"] == []
 
 
+async def test_a_note_of_only_spaces_is_refused_and_changes_nothing(bench: Bench) -> None:
+    await bench.rule()
+    _, opened = await bench.respond(answers={"score": 2, "channel": "app"})
+    rm01 = await headers_of(bench.client, "rm01")
+    for note in ("   ", "\u3000\n\t"):
+        answer = await _post(
+            bench, f"{ORDERS}/{opened}/transition", {"to": "in_progress", "note": note}, rm01
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "work_order.note_required"
+    assert await bench.conn.fetchval("select state from work_orders where id = $1", opened) == (
+        "open"
+    )
+    transitions = await bench.conn.fetchval(
+        "select count(*) from work_order_events where work_order_id = $1 and kind = 'transition'",
+        opened,
+    )
+    assert transitions == 0
+
+
 async def test_root_causes_are_listed_for_staff_and_kept_by_admins(bench: Bench) -> None:
     rm01 = await headers_of(bench.client, "rm01")
     causes = (await bench.client.get(f"{ORDERS}/root-causes", headers=rm01)).json()

@@ -90,21 +90,47 @@
         var summary = card.querySelector(".q-advanced summary .code");
         if (summary) summary.textContent = q.key;
         var select = field(card, "show_key");
-        var chosen = select.value;
-        while (select.options.length > 1) select.remove(1);
-        all.forEach(function (other, otherIndex) {
-          if (other.card === card || !other.key) return;
-          var label = "仅当第 " + (otherIndex + 1) + " 题 · " + (other.text || other.key);
-          if (label.length > 26) label = label.slice(0, 25) + "…";
-          if (otherIndex > index) label += "（在本题之后，不可用）"; // only earlier ones decide
-          select.add(new Option(label, other.key, false, other.key === chosen));
-        });
-        if (chosen && select.value !== chosen) select.value = "";
+        conditionChoices(select, card, index, all);
         card.querySelector(".q-logic-in").hidden = !select.value;
         hint(card, all, select.value);
       });
       document.getElementById("question-count").textContent = "共 " + all.length + " 题";
       preview(all);
+    }
+
+    /* The question a condition looks at, as its card's row (options carry data-row) and the
+       key it was chosen by: a condition follows its question when that question's key is
+       renamed or the questions are reordered, and is never dropped for a key it cannot find. */
+    function conditionTarget(select) {
+      var option = select.selectedIndex > 0 ? select.options[select.selectedIndex] : null;
+      if (!option) return null;
+      return {row: option.getAttribute("data-row") || "", key: option.value};
+    }
+
+    function isTarget(target, other) {
+      if (!target) return false;
+      return target.row ? other.card.dataset.row === target.row : other.key === target.key;
+    }
+
+    function conditionChoices(select, card, index, all) {
+      var target = conditionTarget(select);
+      var found = false;
+      while (select.options.length > 1) select.remove(1);
+      all.forEach(function (other, otherIndex) {
+        var chosen = isTarget(target, other);
+        if (other.card === card || (!other.key && !chosen)) return;
+        var label = "仅当第 " + (otherIndex + 1) + " 题 · " + (other.text || other.key);
+        if (label.length > 26) label = label.slice(0, 25) + "…";
+        if (otherIndex > index) label += "（在本题之后，不可用）"; // only earlier ones decide
+        // A target whose key was emptied keeps the key it had: the server says it is missing.
+        var option = new Option(label, other.key || target.key, false, chosen);
+        option.setAttribute("data-row", other.card.dataset.row);
+        select.add(option);
+        if (chosen) found = true;
+      });
+      if (target && !found) { // its question was removed: shown, and refused when saved
+        select.add(new Option("仅当“" + target.key + "”（已不存在）", target.key, false, true));
+      }
     }
 
     function hint(card, all, key) {
@@ -246,6 +272,10 @@
 
     list.addEventListener("change", function (event) {
       var target = event.target;
+      if (target.classList.contains("q-show-key") && !target.value) {
+        // "Always shown" chosen: its answers go too, so none is posted without a question.
+        field(target.closest(".q-card"), "show_in").value = "";
+      }
       if (target.classList.contains("q-type")) {
         var card = target.closest(".q-card");
         if (TYPES_WITH_OPTIONS[target.value]) {

@@ -86,8 +86,11 @@ class EditorForm:
 # ---- questions -> rows -----------------------------------------------------------------------
 
 
-def rows_of(questions: Sequence[wire.Question]) -> list[QuestionRow]:
-    """The saved questions as editor rows, with their flaws."""
+def rows_of(
+    questions: Sequence[wire.Question], flaws: Sequence[logic.Flaw] | None = None
+) -> list[QuestionRow]:
+    """The saved questions as editor rows, with their flaws (`flaws`: the survey's, which know
+    its published versions; else those of the questions alone)."""
     rows = [
         QuestionRow(
             row=str(n),
@@ -101,7 +104,7 @@ def rows_of(questions: Sequence[wire.Question]) -> list[QuestionRow]:
         )
         for n, q in enumerate(questions, 1)
     ]
-    mark_flaws(rows, questions)
+    mark_flaws(rows, questions, flaws)
     return rows
 
 
@@ -238,7 +241,14 @@ def _question(q: QuestionRow, by_key: Mapping[str, QuestionRow]) -> wire.Questio
             q.problems.append("每个选项都要填写选项文字。")
     else:
         q.options = []  # left from another type: this one takes none
-    if q.show_key:
+    if q.show_key and q.show_key not in by_key:
+        q.problems.append(
+            f"显示条件引用的题目“{q.show_key}”已不在问卷中（编号改过或题目已删除），"
+            "请重新选择，或选“总是显示”。"
+        )
+    elif not q.show_key and q.show_in:
+        q.problems.append("填写了显示这道题的答案，但没有选择依据哪道题：请选择题目，或清空答案。")
+    elif q.show_key:
         answers = _answers(q.show_in, by_key.get(q.show_key))
         if not answers:
             q.problems.append("请填写显示这道题的答案，例如：0-6，或选项文字。")
@@ -283,6 +293,7 @@ _SHAPE_MESSAGES = (
     ("].label", "选项文字最多 200 字。"),
     ("].tag", "客户标签最多 20 个字。"),
     ("$.options", f"一道题最多 {wire.MAX_OPTIONS} 个选项。"),
+    ("$.show_if.key", "显示条件引用的题目编号写法不对：请先改正那道题的编号。"),
     ("$.show_if", "显示条件的答案太多，或写法不对。"),
 )
 
@@ -297,20 +308,32 @@ def _shape_message(error: str) -> str:
 # ---- logic flaws, in Chinese, beside the questions they concern ------------------------------
 
 
-def mark_flaws(rows: Sequence[QuestionRow], questions: Sequence[wire.Question]) -> None:
+def survey_flaws(survey: wire.Survey) -> list[logic.Flaw]:
+    """The flaws the service found in the survey's draft (its published versions considered)."""
+    return [logic.Flaw(f.key, f.code, f.detail) for f in survey.flaws]
+
+
+def mark_flaws(
+    rows: Sequence[QuestionRow],
+    questions: Sequence[wire.Question],
+    flaws: Sequence[logic.Flaw] | None = None,
+) -> None:
     """Put each publication flaw beside the question (row) it concerns."""
     by_key = {q.key: q for q in questions}
-    for flaw in logic.flaws(questions):
+    for flaw in logic.flaws(questions) if flaws is None else flaws:
         text = flaw_text(flaw, by_key.get(flaw.key))
         for row in rows:
             if row.key == flaw.key and text not in row.flaws:
                 row.flaws.append(text)
 
 
-def unplaced_flaws(questions: Sequence[wire.Question]) -> list[str]:
+def unplaced_flaws(
+    questions: Sequence[wire.Question], flaws: Sequence[logic.Flaw] | None = None
+) -> list[str]:
     """The flaws of no question in particular (shown above the questions)."""
     keys = {q.key for q in questions}
-    return [flaw_text(f, None) for f in logic.flaws(questions) if f.key not in keys]
+    found = logic.flaws(questions) if flaws is None else flaws
+    return [flaw_text(f, None) for f in found if f.key not in keys]
 
 
 def flaw_text(flaw: logic.Flaw, question: wire.Question | None) -> str:
@@ -326,6 +349,11 @@ def flaw_text(flaw: logic.Flaw, question: wire.Question | None) -> str:
         "unknown_value": f"显示条件中的答案不在“{ref}”的选项或分数范围内。",
         "too_few_options": "选择题至少需要 2 个选项。",
         "duplicate_option": "有两个选项的值相同。",
+        "duplicate_label": "有两个选项的文字相同，客户无法区分，请改成不同的文字。",
+        "type_changed": (
+            f"题目编号“{flaw.key}”在已发布的版本中是另一种题型；结果按编号合并各版本的答案，"
+            "换题型会把新旧答案混在一起。请保留原题型，或给这道题换一个新编号。"
+        ),
         "options_not_allowed": f"{kind}题不设选项。",
         "no_start": "第一题必须总是显示，不能设置显示条件。",
     }

@@ -45,6 +45,7 @@ MESSAGES = {
     "survey.unchanged": "草稿与线上版本相同，无需重新发布。",
     "task_template.not_found": "所选的任务模板不存在或您无权使用，请重新选择。",
     "survey.template_not_for_staff": "只有客户问卷可以在任务完成后自动发送。",
+    "survey.blank_text": "问卷标题、题目和选项文字不能只有空格。",
 }
 
 # What a new survey starts from: the officer edits it in the editor.
@@ -235,9 +236,9 @@ async def edit_survey(
     form = editor.EditorForm(
         title=survey.title,
         after_template_id=str(survey.after_template_id or ""),
-        questions=editor.rows_of(survey.questions),
+        questions=editor.rows_of(survey.questions, editor.survey_flaws(survey)),
     )
-    survey_flaws = editor.unplaced_flaws(survey.questions)
+    survey_flaws = editor.unplaced_flaws(survey.questions, editor.survey_flaws(survey))
     return await _editor(db, caller, console, survey, form, survey_flaws=survey_flaws)
 
 
@@ -292,11 +293,11 @@ async def save_survey(
         saved = editor.EditorForm(
             title=survey.title,
             after_template_id=str(survey.after_template_id or ""),
-            questions=editor.rows_of(survey.questions),
+            questions=editor.rows_of(survey.questions, editor.survey_flaws(survey)),
         )
         return await _editor(
             db, caller, console, survey, saved,
-            survey_flaws=editor.unplaced_flaws(survey.questions),
+            survey_flaws=editor.unplaced_flaws(survey.questions, editor.survey_flaws(survey)),
             alert="草稿已保存，但还不能发布：请先修改下面标出的问题。", status=422,
         )  # fmt: skip
     except DomainError as exc:

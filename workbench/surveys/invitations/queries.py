@@ -31,14 +31,15 @@ _DELIVERY = """
 # ---- surveys ---------------------------------------------------------------------------------
 
 
-async def published_survey(conn: Connection, survey_id: uuid.UUID) -> Record | None:
-    """A survey that may be sent now (published), with its latest version."""
+async def survey_to_send(conn: Connection, survey_id: uuid.UUID) -> Record | None:
+    """A survey ever published (published now, or archived since), with its latest version and
+    its status: the caller refuses an archived one as what it is, not as a survey not found."""
     return await conn.fetchrow(
         """
-        select s.id, s.audience, s.version, v.title
+        select s.id, s.audience, s.status, s.version, v.title
           from surveys s
           join survey_versions v on v.survey_id = s.id and v.version = s.version
-         where s.id = $1 and s.status = 'published' and s.version > 0
+         where s.id = $1 and s.status in ('published', 'archived') and s.version > 0
         """,
         survey_id,
     )

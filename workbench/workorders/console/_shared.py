@@ -51,6 +51,7 @@ EVENT_LABELS = {"opened": "预警规则生成工单", "transition": "状态变�
 MESSAGES = {
     "work_order.transition_invalid": "工单状态已变化，不能执行这一步。页面已显示最新状态。",
     "work_order.root_cause_required": "关闭工单需要选择根本原因。",
+    "work_order.note_required": "请填写处理说明。",
     "work_order.root_cause_unknown": "所选根本原因已停用或不存在，请重新选择。",
     "alert_rule.question_unknown": "该问卷最新发布的版本中没有这道题。",
     "alert_rule.condition_invalid": (
