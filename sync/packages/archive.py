@@ -3,10 +3,11 @@
 Nothing is ever extracted to disk under the zip's names: each member is read in memory, hashed
 while it streams, and stopped as soon as it passes the size or compression-ratio limit (the sizes
 in the zip's headers are not trusted). Refused: paths outside the root (`..`), absolute paths,
-backslashes and drive letters, symbolic links and other special files, names given twice (also
-when they differ only in case or Unicode normalisation, or a file also used as a folder),
-encrypted members, too many files, too much unpacked, too high a compression ratio per file or
-overall, and a nested `manifest.json` that does not match its files.
+backslashes, drive letters, paths above 1,024 characters and anything else the package path rule
+(`manifest.path_problem`, the one diffs and rollbacks read by) refuses, symbolic links and other
+special files, names given twice (also when they differ only in case or Unicode normalisation,
+or a file also used as a folder), encrypted members, too many files, too much unpacked, too high
+a compression ratio per file or overall, and a nested `manifest.json` that does not match its files.
 
 An uploaded zip may be a package built before (manifest.json, manifest.sig, files/...): its
 files are then taken from `files/`, checked against that manifest, and signed anew.
@@ -23,7 +24,13 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
-from sync.packages.manifest import FILES_PREFIX, MANIFEST_NAME, SIGNATURE_NAME, UNREADABLE_ZIP
+from sync.packages.manifest import (
+    FILES_PREFIX,
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    UNREADABLE_ZIP,
+    path_problem,
+)
 from workbench.errors import DomainError
 
 _CHUNK = 64 * 1024
@@ -80,6 +87,7 @@ def read_upload(raw: bytes, limits: ArchiveLimits | None = None) -> list[Package
         names = _check_names(zf.infolist())
         files = _read_members(zf, infos, names, limits, compressed_total=len(raw))
     files = _unwrap_nested(files)
+    _check_paths(files)
     if len(files) > limits.max_files:
         raise PackageUnsafe(
             "too_many_files", f"The zip has {len(files)} files; at most {limits.max_files}"
@@ -87,6 +95,15 @@ def read_upload(raw: bytes, limits: ArchiveLimits | None = None) -> list[Package
     if not files:
         raise PackageUnsafe("empty", "The zip holds no files")
     return sorted(files.values(), key=lambda f: f.path)
+
+
+def _check_paths(files: dict[str, PackageFile]) -> None:
+    """Every path as it will be signed passes the package path rule (`manifest.path_problem`),
+    the same rule diffs and rollbacks read packages by: a package accepted here can always be
+    diffed, rolled forward and installed (a 5,000-character name once could not)."""
+    for path in files:
+        if problem := path_problem(path):
+            raise PackageUnsafe("bad_path", f"A path is refused ({problem})", path)
 
 
 def _is_dir(info: zipfile.ZipInfo) -> bool:

@@ -6,14 +6,16 @@ released until a release says so); `--out FILE` also writes the package file, an
 output when there is no database.
 
 verify-package checks a package file as the app must before activating it (signature with the
-key its manifest names, version above the installed one, not expired, app version, every file)
-and prints what it found; the exit status is 1 when the package is refused.
+key its manifest names, version above the installed one, not expired, app version, every file;
+with `--app-id`, that app id and its kind: a media pack for `media-phone`/`media-tablet`, else
+H5) and prints what it found; the exit status is 1 when the package is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from sync.packages.manifest import (
     Manifest,
     PackageRefused,
     PackageSigner,
+    expected_kind,
     new_manifest,
     parse_keys_document,
     write_package,
@@ -33,18 +36,52 @@ from sync.packages.manifest import (
 from sync.packages.manifest import (
     verify_package as verify_file,
 )
-from sync.packages.store import VersionNotAbove, download_path, package_signer, store_package
+from sync.packages.store import (
+    MAX_VERSION,
+    VersionNotAbove,
+    app_version_problem,
+    download_path,
+    h5_app_id_problem,
+    package_signer,
+    store_package,
+)
 from workbench.settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 
 
 def build_package(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    if args.version is not None and args.version < 1:
-        print("workbench: --version must be at least 1", file=sys.stderr)
+    """Check every argument first (exit 2 with one line saying what is wrong), so that a bad
+    app id, app version, version or output path stores nothing and prints no database row."""
+    if problem := _build_problem(args):
+        print(f"workbench: {problem}", file=sys.stderr)
         return 2
-    return asyncio.run(_build(args, settings))
+    return asyncio.run(_build(args, Settings.from_env()))
+
+
+def _build_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the build-package arguments, or None."""
+    if problem := h5_app_id_problem(args.app_id):
+        return f"--app-id {args.app_id!r}: {problem}"
+    if problem := app_version_problem(args.min_app_version):
+        return f"--min-app-version {args.min_app_version!r}: {problem}"
+    if args.version is not None and not 1 <= args.version <= MAX_VERSION:
+        return f"--version must be between 1 and {MAX_VERSION}"
+    if args.out is not None:
+        return _out_problem(Path(args.out))
+    return None
+
+
+def _out_problem(out: Path) -> str | None:
+    """Why the package file cannot be written to `out` (checked before anything is stored)."""
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        return f"--out {out} is a folder; name the file to write"
+    if not folder.is_dir():
+        return f"--out {out}: the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        return f"--out {out}: not writable"
+    return None
 
 
 async def _build(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,9 +108,16 @@ async def _build(args: argparse.Namespace, settings: Settings) -> int:
                 files=files, min_app_version=args.min_app_version, now=now,
                 version=args.version,
             )  # fmt: skip
-        data = b"".join([chunk async for chunk in blobs.read(row["blob_key"])])
+            if args.out is not None:  # written before the commit: a failure stores nothing
+                data = b"".join([chunk async for chunk in blobs.read(row["blob_key"])])
+                args.out.write_bytes(data)
     except VersionNotAbove as exc:
         print(f"workbench: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if args.out is None or isinstance(exc, ConnectionError):
+            raise
+        print(f"workbench: cannot write {args.out} ({exc}); nothing stored", file=sys.stderr)
         return 2
     finally:
         await blobs.close()
@@ -84,7 +128,6 @@ async def _build(args: argparse.Namespace, settings: Settings) -> int:
         f"sha256 {row['sha256']}\ndownload {download_path(row['id'])}"
     )
     if args.out is not None:
-        args.out.write_bytes(data)
         print(f"wrote {args.out}")
     return 0
 
@@ -131,6 +174,7 @@ def verify_package(args: argparse.Namespace) -> int:
             now=datetime.now(UTC),
             app_version=args.app_version,
             app_id=args.app_id,
+            kind=expected_kind(args.app_id) if args.app_id else None,
         )
     except PackageRefused as refused:
         print(f"REFUSED {path}: {refused.reason}: {refused.detail}")

@@ -27,6 +27,7 @@ PATH = "/packages"
 PAGE = f"/console{PATH}"
 MAX_PACKAGES = 300
 MAX_ROLLED_BACK_DEVICES = 200
+FIRST_PERCENT = "10"  # the release form's percentage for a version not released yet
 ROLES = nav.PACKAGES.roles
 STATE_LABELS = {"active": "发布中", "paused": "已暂停", "rolled_back": "已回滚"}
 MOVE_LABELS = {"pause": "已暂停", "resume": "已恢复", "rollback": "已回滚"}
@@ -63,6 +64,11 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
     adoption = await queries.adoption(db, app_ids)
     stale = await queries.on_rolled_back(db, app_ids, limit=MAX_ROLLED_BACK_DEVICES)
     open_state = {r["package_id"]: r["state"] for r in rels if r["state"] != "rolled_back"}
+    # The open release's percentage prefills the form: a release is only widened, so a form
+    # starting at 10 % refused widening one at 50 % by an org unless the admin retyped it.
+    open_percent = {
+        r["package_id"]: f"{float(r['percent']):g}" for r in rels if r["state"] != "rolled_back"
+    }
     rolled_back = {r["package_id"] for r in rels if r["state"] == "rolled_back"}
     apps = []
     for app_id in app_ids:
@@ -80,10 +86,16 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
                         "size": _size(p["size"]),
                         "state": open_state.get(p["id"])
                         or ("rolled_back" if p["id"] in rolled_back else None),
+                        "percent": open_percent.get(p["id"]),
                     }
                     for p in packages
                     if p["app_id"] == app_id
                 ],
+                # The form selects the newest version: its open percentage, or 10 % to start.
+                "default_percent": next(
+                    (open_percent.get(p["id"]) for p in packages if p["app_id"] == app_id), None
+                )
+                or FIRST_PERCENT,
                 "releases": [
                     {
                         "r": r,
@@ -209,26 +221,54 @@ async def move_release(
     """Pause, resume or roll back a package's release (release service)."""
     if action not in MOVE_LABELS:
         return console.redirect(PAGE, flash="没有这个操作。", kind="error")
+    ip = client_ip(request.scope, request.app.state.trusted_networks)
     try:
         async with db.transaction():
-            done = await releases.move(
-                db,
-                caller=caller,
-                package_id=package_id,
-                action=action,
-                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
-                restorer=releases.Restorer(
+            if action == "rollback":
+                restorer = releases.Restorer(
                     request.app.state.blobs, package_signer(request.app.state.settings)
-                ),
+                )
+                done = await releases.roll_back(
+                    db, caller=caller, package_id=package_id, client_ip=ip, restorer=restorer
+                )
+                return console.redirect(PAGE, flash=rollback_message(done))
+            moved = await releases.move(
+                db, caller=caller, package_id=package_id, action=action, client_ip=ip
             )
     except DomainError as exc:
         return console.redirect(
             PAGE, flash=MESSAGES.get(exc.code, "操作未完成，请刷新后重试。"), kind="error"
         )
-    note = "，各设备下次检查更新时将回到上一个发布的版本" if action == "rollback" else ""
     return console.redirect(
-        PAGE, flash=f"{done.app_id} 版本 {done.version} {MOVE_LABELS[action]}{note}。"
+        PAGE, flash=f"{moved.app_id} 版本 {moved.version} {MOVE_LABELS[action]}。"
     )
+
+
+def rollback_message(done: releases.RollbackDone) -> str:
+    """What the rollback actually did: the admin must not read "devices go back" when they do
+    not (a higher release stays, nothing lies below, or a file could not be read)."""
+    version = done.release.version
+    head = f"{done.release.app_id} 版本 {version} 已回滚"
+    unreadable = "、".join(str(v) for v in done.unreadable_versions)
+    broken = f"版本 {unreadable} 的安装包文件无法读取，未能回退到它。" if unreadable else ""
+    if done.rolled_forward:
+        issued = "、".join(
+            f"版本 {f.version}（版本 {f.files_of_version} 的文件）" for f in done.rolled_forward
+        )
+        return (
+            f"{head}：已重新签名发布 {issued}，原受众中在版本 {version} 上的设备"
+            f"下次检查更新时将更新到其中对应的版本。{broken}"
+        )
+    if done.higher_open_version is not None:
+        why = (
+            f"更高的版本 {done.higher_open_version} 仍在发布，"
+            "为不让其设备退回旧文件，没有重新发布旧版本"
+        )
+    elif broken:
+        why = broken.rstrip("。")
+    else:
+        why = "没有可以回退到的更早发布"
+    return f"{head}，仅撤回：{why}；在版本 {version} 上的设备保留现有版本，直到收到更高版本。"
 
 
 PAGES = [package_page, release_package, move_release]

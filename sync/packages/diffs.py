@@ -23,7 +23,6 @@ import hashlib
 import io
 import json
 import logging
-import posixpath
 import re
 import uuid
 import zipfile
@@ -38,7 +37,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from sync.packages.diff_files import queries as diff_rows
-from sync.packages.manifest import UNREADABLE_ZIP
+from sync.packages.manifest import UNREADABLE_ZIP, path_problem
 from sync.packages.serving import serve_package
 from workbench.access import Caller
 from workbench.db import Connection
@@ -67,7 +66,6 @@ SAMPLE_BYTES = 32
 # A fixed timestamp for every member, so the same two packages always give the same diff bytes
 # (and so the same SHA-256 and blob key, whichever instance builds it).
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
-_SEGMENT = re.compile(r"[^/\\\x00-\x1f]+")
 MAX_MEMBERS = 20_000
 MAX_UNPACKED_BYTES = 2 * 1024 * 1024 * 1024
 
@@ -81,20 +79,12 @@ def sha256_hex(data: bytes) -> str:
 
 
 def safe_path(path: object) -> str:
-    """`path` if it is a plain relative path inside the package root; otherwise ValueError.
-    Refused: absolute paths, backslashes, drive letters, `.`/`..`/empty segments, control
-    characters."""
-    if not isinstance(path, str) or not path or len(path) > 1024:
-        raise ValueError("a file path must be a non-empty string")
-    segments = path.split("/")
-    if path.startswith("/") or any(
-        s in ("", ".", "..") or not _SEGMENT.fullmatch(s) for s in segments
-    ):
-        raise ValueError(f"file path outside the package root: {path[:80]!r}")
-    if ":" in segments[0]:
-        raise ValueError(f"file path with a drive letter: {path[:80]!r}")
-    if posixpath.normpath(path) != path:
-        raise ValueError(f"file path not in plain form: {path[:80]!r}")
+    """`path` if it passes the package path rule (`manifest.path_problem`, the rule uploads are
+    checked by too); otherwise ValueError saying why."""
+    problem = path_problem(path)
+    if problem is not None:
+        raise ValueError(problem)
+    assert isinstance(path, str)
     return path
 
 

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,10 @@ FILES_PREFIX = "files/"
 # The most a manifest may weigh before it is even parsed (2,000 files fit in well under this).
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
+# The brochure media packs' app ids (`media-<size>`): they hold media packs only, so an H5 upload
+# or build may not use them (its versions would interleave with the packs' own numbering).
+MEDIA_SIZES = ("phone", "tablet")
+MEDIA_APP_IDS = frozenset(f"media-{size}" for size in MEDIA_SIZES)
 
 # Everything zipfile raises for bytes that are not a readable zip (truncated, damaged, an
 # unsupported zip version or compression, encrypted members): the package is refused, never a 500.
@@ -187,6 +192,11 @@ class PackageSigner:
         ]
 
 
+def expected_kind(app_id: str) -> str:
+    """The kind of package an app id holds: `media` for the media pack app ids, else `h5`."""
+    return "media" if app_id in MEDIA_APP_IDS else "h5"
+
+
 def parse_keys_document(document: bytes | str | Mapping[str, Any]) -> dict[str, bytes]:
     """The `{keys: [...]}` answer of GET /offline-packages/keys as key id -> raw public key."""
     try:
@@ -229,12 +239,14 @@ def verify(
     now: datetime,
     app_version: str | None = None,
     app_id: str | None = None,
+    kind: str | None = None,
 ) -> Manifest:
     """Check a manifest exactly as the app must before it touches any file.
 
     Refuses a bad signature, an unknown key id, a version not above the installed one (a replay
-    or a rollback), an expired manifest, a minimum app version above `app_version`, and another
-    app id than `app_id` (when given). Files are checked by `check_files`.
+    or a rollback), an expired manifest, a minimum app version above `app_version`, another
+    app id than `app_id` and another kind than `kind` (when given: an H5 package signed under a
+    media pack's app id is not a media pack). Files are checked by `check_files`.
     """
     if len(manifest_bytes) > MAX_MANIFEST_BYTES:
         raise PackageRefused("malformed", "the manifest is too large")
@@ -259,6 +271,8 @@ def verify(
         raise PackageRefused("malformed", f"the manifest cannot be read ({exc})") from None
     if app_id is not None and manifest.app_id != app_id:
         raise PackageRefused("wrong_app", f"the package is for {manifest.app_id!r}, not {app_id!r}")
+    if kind is not None and manifest.kind != kind:
+        raise PackageRefused("wrong_kind", f"the package is {manifest.kind!r}, not {kind!r}")
     if installed_version is not None and manifest.version <= installed_version:
         raise PackageRefused(
             "not_newer",
@@ -284,16 +298,34 @@ def verify(
     return manifest
 
 
+# The one path rule of every package: an upload is refused (archive), a package read for a diff
+# or a rollback is unreadable (diffs), and a device refuses a manifest (verify) by this same
+# rule, so nothing the server accepts can later fail to be diffed, rolled forward or installed.
+MAX_PATH_CHARS = 1024
+_PATH_SEGMENT = re.compile(r"[^/\\\x00-\x1f\x7f]+")
+
+
+def path_problem(path: object) -> str | None:
+    """Why `path` is not a plain relative path inside the package root, or None when it is.
+
+    Refused: an empty or over-long (above MAX_PATH_CHARS) path, a leading slash, `.`, `..` or
+    empty segments, backslashes, control characters, and a colon in the first segment (a drive
+    letter or a URL scheme)."""
+    if not isinstance(path, str) or not path:
+        return "a file path must be a non-empty string"
+    if len(path) > MAX_PATH_CHARS:
+        return f"a file path has {len(path)} characters; at most {MAX_PATH_CHARS}"
+    segments = path.split("/")
+    if any(s in ("", ".", "..") or not _PATH_SEGMENT.fullmatch(s) for s in segments):
+        return f"file path outside the package root or not plain: {path[:80]!r}"
+    if ":" in segments[0]:
+        return f"file path with a drive letter or scheme: {path[:80]!r}"
+    return None
+
+
 def safe_path(path: str) -> bool:
-    """A plain relative path: no `..`, `.` or empty segment, backslash, drive or leading slash."""
-    return (
-        bool(path)
-        and "\\" not in path
-        and not path.startswith("/")
-        and not (len(path) > 1 and path[1] == ":" and path[0].isascii() and path[0].isalpha())
-        and all(s not in ("", ".", "..") for s in path.split("/"))
-        and not any(ord(c) < 0x20 for c in path)
-    )
+    """Whether `path` passes the package path rule (`path_problem`)."""
+    return path_problem(path) is None
 
 
 def check_files(manifest: Manifest, found: Mapping[str, tuple[int, str]]) -> None:
@@ -340,6 +372,7 @@ def verify_package(
     now: datetime,
     app_version: str | None = None,
     app_id: str | None = None,
+    kind: str | None = None,
 ) -> Manifest:
     """Verify a downloaded package file: its signed manifest first, then every file it holds.
 
@@ -367,6 +400,7 @@ def verify_package(
             now=now,
             app_version=app_version,
             app_id=app_id,
+            kind=kind,
         )
         sizes = {f.path: f.size for f in manifest.files}
         found: dict[str, tuple[int, str]] = {}

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from sync.packages import manifest as manifests
-from sync.packages.manifest import PackageSigner
+from sync.packages.manifest import MEDIA_SIZES, PackageSigner
 from sync.packages.media_pack import queries
 from workbench.db import Connection
 from workbench.ids import uuid7
@@ -45,7 +45,7 @@ from workbench.media.store import BlobNotFound, BlobStore
 
 log = logging.getLogger("sync.packages.media")
 
-SIZES = ("phone", "tablet")
+SIZES = MEDIA_SIZES
 KIND = "media"
 INDEX = "index.json"
 MIN_APP_VERSION = "1.0.0"

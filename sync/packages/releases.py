@@ -5,8 +5,9 @@ subtrees and to listed users. A user's bucket is `int(SHA-256(app_id + ":" + use
 % 10000`, and they are in when `bucket < percent x 100`: fixed per user and app id, so a user in at
 10 % is in at 20 %. A release is widened (a higher percentage, more units and users; never
 narrowed), paused and resumed, and rolled back for good. `latest` answers the highest version
-among the active releases that include the caller, so after a rollback (or a pause) it answers
-the previous active release's package again, or nothing.
+among the active releases that include the caller, but never one below the package the device
+reports it has (it would refuse it). A rollback rolls forward only the devices the withdrawn
+release answered, each to the files it had before (see `roll_back`).
 
 Everything is read from PostgreSQL on every request (nothing is cached in a process), so a
 change is visible on every API instance at once.
@@ -166,6 +167,27 @@ class Restorer:
     signer: PackageSigner
 
 
+@dataclass(frozen=True, slots=True)
+class RolledForward:
+    """A package a rollback issued: `version`, holding the files of `files_of_version`."""
+
+    version: int
+    files_of_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackDone:
+    """What a rollback did: the withdrawn release, the packages it rolled devices forward to,
+    and when none, why it only withdrew (`higher_open_version`: a higher open release stays;
+    `nothing_below`: no active release below it; `unreadable_versions`: lower releases whose
+    files could not be read)."""
+
+    release: wire.Release
+    rolled_forward: list[RolledForward]
+    higher_open_version: int | None = None
+    unreadable_versions: tuple[int, ...] = ()
+
+
 async def move(
     conn: Connection,
     *,
@@ -176,37 +198,87 @@ async def move(
     restorer: Restorer | None = None,
     now: datetime | None = None,
 ) -> wire.Release:
-    """Pause, resume or roll back the package's release (its most recent one).
-
-    A rollback with a `restorer` rolls forward: versions only go up on a device (its verifier
-    refuses an older manifest, so that nobody can replay one), so the files of the package the
-    app id's other active releases answer below it are signed again as the next version and
-    released to the rolled-back release's audience. Devices that installed the withdrawn
-    version update to that one; the others keep what they have. Without an earlier active
-    release (or when its file cannot be read), `latest` answers what remains, and tells a
-    device on the withdrawn package so (`current_withdrawn`)."""
-    states, after = _MOVES[action]
+    """Pause, resume or roll back the package's release (its most recent one); a rollback as
+    `roll_back` does it."""
+    if action == "rollback":
+        done = await roll_back(
+            conn, caller=caller, package_id=package_id, client_ip=client_ip,
+            restorer=restorer, now=now,
+        )  # fmt: skip
+        return done.release
     async with conn.transaction():
-        current = await queries.latest_release(conn, package_id)
-        if current is None:
-            raise NotFound("offline_release")
-        if current["state"] not in states:
-            raise ReleaseStateConflict(f"The release is {current['state']}")
-        await queries.set_state(conn, current["id"], after)
-        await audit.record(
-            conn,
-            action=f"offline_package.{action}",
-            actor_id=caller.user_id,
-            subject=f"offline_release:{current['id']}",
-            client_ip=client_ip,
-            detail={"app_id": current["app_id"], "version": current["version"]},
+        current = await _change_state(
+            conn, caller=caller, package_id=package_id, action=action, client_ip=client_ip
         )
-        if action == "rollback" and restorer is not None:
-            await _roll_forward(
-                conn, restorer, rolled=current, caller=caller, client_ip=client_ip,
-                now=now or datetime.now(UTC),
-            )  # fmt: skip
         return to_wire(await queries.release(conn, current["id"]))
+
+
+async def roll_back(
+    conn: Connection,
+    *,
+    caller: Caller,
+    package_id: uuid.UUID,
+    client_ip: str | None = None,
+    restorer: Restorer | None = None,
+    now: datetime | None = None,
+) -> RollbackDone:
+    """Roll the package's release back for good, rolling forward only the devices it answered.
+
+    Versions only go up on a device (its verifier refuses an older manifest, so that nobody can
+    replay one), so going back means new versions. The rule:
+
+    - When an open (active or paused) release of the app id has a higher version, the rollback
+      only withdraws: issuing anything would take a version above that release and push its
+      audience (say the 10 % on v3 above a 100 % v2) back to older files, now or when it is
+      resumed or widened. Devices on the withdrawn version keep it (`latest` answers them up to
+      date, `current_withdrawn: true`) until a higher version is released to them.
+    - Otherwise every user of the withdrawn release was answered it. For each active release
+      below it, lowest first, its files are signed again as the next version and released to
+      the withdrawn release's audience *within* that lower release's (`within_release_ids`):
+      each user gets, above the withdrawn version, exactly the files they were answered before
+      it (the highest lower release including them wins, as it did). A user of the withdrawn
+      release in no lower release is only withdrawn from, as above; so is everyone when the
+      files cannot be read, or without a `restorer`.
+    """
+    async with conn.transaction():
+        rolled = await _change_state(
+            conn, caller=caller, package_id=package_id, action="rollback", client_ip=client_ip
+        )
+        done = RollbackDone(release=to_wire(await queries.release(conn, rolled["id"])),
+                            rolled_forward=[])  # fmt: skip
+        higher = await queries.higher_open_version(
+            conn, app_id=rolled["app_id"], above=rolled["version"]
+        )
+        if higher is not None:
+            return RollbackDone(release=done.release, rolled_forward=[], higher_open_version=higher)
+        if restorer is None:
+            return done
+        return await _roll_forward(
+            conn, restorer, rolled=rolled, done=done, caller=caller, client_ip=client_ip,
+            now=now or datetime.now(UTC),
+        )  # fmt: skip
+
+
+async def _change_state(
+    conn: Connection, *, caller: Caller, package_id: uuid.UUID, action: str, client_ip: str | None
+) -> asyncpg.Record:
+    """Move the package's most recent release to the action's state (audited); its row."""
+    states, after = _MOVES[action]
+    current = await queries.latest_release(conn, package_id)
+    if current is None:
+        raise NotFound("offline_release")
+    if current["state"] not in states:
+        raise ReleaseStateConflict(f"The release is {current['state']}")
+    await queries.set_state(conn, current["id"], after)
+    await audit.record(
+        conn,
+        action=f"offline_package.{action}",
+        actor_id=caller.user_id,
+        subject=f"offline_release:{current['id']}",
+        client_ip=client_ip,
+        detail={"app_id": current["app_id"], "version": current["version"]},
+    )
+    return current
 
 
 async def _roll_forward(
@@ -214,38 +286,77 @@ async def _roll_forward(
     restorer: Restorer,
     *,
     rolled: asyncpg.Record,
+    done: RollbackDone,
     caller: Caller,
     client_ip: str | None,
     now: datetime,
-) -> None:
-    previous = await queries.previous_answer(
+) -> RollbackDone:
+    """Re-issue each lower active release's files to the withdrawn audience within it."""
+    issued: list[RolledForward] = []
+    unreadable: list[int] = []
+    below = await queries.active_releases_below(
         conn, app_id=rolled["app_id"], below_version=rolled["version"]
     )
-    if previous is None:
-        return
+    for lower in below:
+        files = await _files_of(restorer.blobs, lower, rolled=rolled)
+        if files is None:
+            unreadable.append(lower["version"])
+            continue
+        version = await _reissue(
+            conn, restorer, files, lower=lower, rolled=rolled, caller=caller, client_ip=client_ip,
+            now=now,
+        )  # fmt: skip
+        issued.append(RolledForward(version=version, files_of_version=lower["version"]))
+    return RollbackDone(
+        release=done.release, rolled_forward=issued, unreadable_versions=tuple(unreadable)
+    )
+
+
+async def _files_of(
+    blobs: BlobStore, lower: asyncpg.Record, *, rolled: asyncpg.Record
+) -> list[PackageFile] | None:
+    """The files of a lower release's package, or None (logged) when its file cannot be read."""
     try:
-        data = b"".join([chunk async for chunk in restorer.blobs.read(previous["blob_key"])])
+        data = b"".join([chunk async for chunk in blobs.read(lower["blob_key"])])
         package = diffs.read_package(data)
     except (BlobNotFound, BlobStoreUnavailable, diffs.PackageUnreadable) as exc:
         log.warning(
             "rollback of %s v%s: the file of v%s cannot be read (%s); not rolled forward",
-            rolled["app_id"], rolled["version"], previous["version"], type(exc).__name__,
+            rolled["app_id"], rolled["version"], lower["version"], type(exc).__name__,
         )  # fmt: skip
-        return
-    files = [
+        return None
+    return [
         PackageFile(path=path, data=content, sha256=hashlib.sha256(content).hexdigest())
         for path, content in package.files.items()
     ]
-    issued = await store_package(
-        conn, restorer.blobs, restorer.signer, app_id=rolled["app_id"], kind=previous["kind"],
-        files=files, min_app_version=previous["min_app_version"], now=now,
+
+
+async def _reissue(
+    conn: Connection,
+    restorer: Restorer,
+    files: list[PackageFile],
+    *,
+    lower: asyncpg.Record,
+    rolled: asyncpg.Record,
+    caller: Caller,
+    client_ip: str | None,
+    now: datetime,
+) -> int:
+    """Sign the files again as the next version and release them to the rolled-back release's
+    audience within the lower release's (and within whatever either was within); its version."""
+    package = await store_package(
+        conn, restorer.blobs, restorer.signer, app_id=rolled["app_id"], kind=lower["kind"],
+        files=files, min_app_version=lower["min_app_version"], now=now,
         created_by=caller.user_id,
     )  # fmt: skip
+    within = _unique(
+        [*rolled["within_release_ids"], lower["release_id"], *lower["within_release_ids"]]
+    )
     release_id = uuid.uuid4()
     await queries.insert_release(
-        conn, release_id=release_id, app_id=rolled["app_id"], package_id=issued["id"],
+        conn, release_id=release_id, app_id=rolled["app_id"], package_id=package["id"],
         percent=rolled["percent"], org_unit_ids=list(rolled["org_unit_ids"]),
-        user_ids=list(rolled["user_ids"]), created_by=caller.user_id,
+        user_ids=list(rolled["user_ids"]), created_by=caller.user_id, within_release_ids=within,
     )  # fmt: skip
     await audit.record(
         conn,
@@ -256,10 +367,11 @@ async def _roll_forward(
         detail={
             "app_id": rolled["app_id"],
             "withdrawn_version": rolled["version"],
-            "files_of_version": previous["version"],
-            "version": issued["version"],
+            "files_of_version": lower["version"],
+            "version": package["version"],
         },
     )
+    return int(package["version"])
 
 
 # ---- what the app asks -------------------------------------------------------------------------
@@ -276,17 +388,23 @@ async def latest(
 ) -> wire.LatestPackage:
     """The package this caller should have for the app id, with a diff from `current` when one
     is offered (`available: false` when no release includes them). Call it outside a
-    transaction: offering a diff may build it (`sync.packages.diffs.offer`)."""
+    transaction: offering a diff may build it (`sync.packages.diffs.offer`).
+
+    Never a lower version than `current` when it names a package the server issued for the app
+    id: a device refuses any version not above the one it has, so after a pause, or a rollback
+    with nothing to roll forward to, the device is answered its own package, `up_to_date`
+    (with `current_withdrawn` telling it that package was rolled back)."""
+    bucket_ = bucket(app_id, caller.user_id)
     row = await queries.package_for_user(
-        conn,
-        app_id=app_id,
-        user_id=caller.user_id,
-        org_unit_id=caller.org_unit_id,
-        bucket=bucket(app_id, caller.user_id),
+        conn, app_id=app_id, user_id=caller.user_id, org_unit_id=caller.org_unit_id, bucket=bucket_
     )
     withdrawn = bool(current) and await queries.withdrawn(conn, app_id=app_id, sha256=current or "")
     if row is None:
         return wire.LatestPackage(available=False, current_withdrawn=withdrawn)
+    if current and current != row["sha256"]:
+        installed = await queries.issued_package(conn, app_id=app_id, sha256=current)
+        if installed is not None and installed["version"] > row["version"]:
+            row = installed  # nothing newer for this device
     answer = wire.LatestPackage(
         version=row["version"],
         url=package_url(row["id"]),
@@ -297,28 +415,42 @@ async def latest(
         up_to_date=current == row["sha256"],
         current_withdrawn=withdrawn,
     )
-    if current and current != row["sha256"]:
-        try:
-            diff = await diffs.offer(
-                conn, blobs, target_package_id=row["id"], installed_sha256=current
-            )
-        except ServiceUnavailable as exc:  # the blob store: the full package still downloads
-            log.warning("no diff offered for %s: %s", app_id, type(exc).__name__)
-            diff = None
-        if diff is not None:
-            answer.diff_url = diff.url
-            answer.diff_sha256 = diff.sha256
-            answer.diff_size = diff.size
+    if not answer.up_to_date and current:
+        await _offer_diff(conn, blobs, answer, target_id=row["id"], current=current)
     return answer
+
+
+async def _offer_diff(
+    conn: Connection, blobs: BlobStore, answer: wire.LatestPackage, *, target_id: uuid.UUID,
+    current: str,
+) -> None:  # fmt: skip
+    """Add the diff from `current` to the answer when one is offered (a blob store outage only
+    costs the diff: the full package still downloads)."""
+    try:
+        diff = await diffs.offer(conn, blobs, target_package_id=target_id, installed_sha256=current)
+    except ServiceUnavailable as exc:
+        log.warning("no diff offered for %s: %s", answer.url, type(exc).__name__)
+        return
+    if diff is not None:
+        answer.diff_url = diff.url
+        answer.diff_sha256 = diff.sha256
+        answer.diff_size = diff.size
 
 
 async def report_install(
     conn: Connection, *, caller: Caller, report: wire.InstallReport
 ) -> wire.Install:
-    """Record the package the caller's device installed for an app id (one row per device)."""
-    package = await queries.package_by_hash(
-        conn, app_id=report.app_id, version=report.version, sha256=report.sha256
-    )
+    """Record the package the caller's device installed for an app id (one row per device).
+
+    Only a package `latest` could have answered the caller is accepted: one with a release
+    (active, paused or rolled back) that includes them. Any signed-in user may download any H5
+    package, but adoption counts what releases reached; a report of a package never released to
+    the caller (an East-only package from a head-office user) is 404 and changes nothing."""
+    package = await queries.offered_package(
+        conn, app_id=report.app_id, version=report.version, sha256=report.sha256,
+        user_id=caller.user_id, org_unit_id=caller.org_unit_id,
+        bucket=bucket(report.app_id, caller.user_id),
+    )  # fmt: skip
     if package is None:
         raise NotFound("offline_package")
     row = await queries.upsert_install(

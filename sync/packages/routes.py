@@ -6,7 +6,6 @@ both are included here, so the app registers this module's ROUTES once.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,10 +21,11 @@ from litestar.status_codes import HTTP_201_CREATED
 from mobile_contracts.v1 import offline_packages as wire
 from mobile_contracts.v1.identity import Role
 from sync.packages import archive, diffs, media_routes, queries, releases_routes
-from sync.packages.manifest import parse_app_version
 from sync.packages.serving import serve_package
 from sync.packages.store import (
     DEFAULT_EXPIRES_DAYS,
+    app_version_problem,
+    h5_app_id_problem,
     package_signer,
     package_view,
     store_package,
@@ -39,8 +39,6 @@ from workbench.settings import Settings
 
 ADMINS = [requires_role(Role.ADMIN)]
 MAX_EXPIRES_DAYS = 3650
-_APP_ID = re.compile(r"[a-z0-9][a-z0-9._:-]{0,99}")
-_APP_VERSION = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
 _UNSAFE = (
     "The zip is refused (`package.unsafe`, with `reason`: not_a_zip, outside_root, "
     "absolute_path, bad_path, symlink, special_file, duplicate_name, encrypted, too_many_files, "
@@ -90,11 +88,10 @@ class AdminPackagesController(Controller):
         """
         settings: Settings = request.app.state.settings
         app_id, min_app_version = data.app_id.strip(), data.min_app_version.strip()
-        if not _APP_ID.fullmatch(app_id):
-            raise _invalid("app_id", "lowercase letters, digits and . _ : - (at most 100)")
-        if not _APP_VERSION.fullmatch(min_app_version):
-            raise _invalid("min_app_version", "an app version like 2.3.0")
-        parse_app_version(min_app_version)
+        if problem := h5_app_id_problem(app_id):
+            raise _invalid("app_id", problem)
+        if problem := app_version_problem(min_app_version):
+            raise _invalid("min_app_version", problem)
         days = data.expires_days
         if days is not None and not 1 <= days <= MAX_EXPIRES_DAYS:
             raise _invalid("expires_days", f"between 1 and {MAX_EXPIRES_DAYS}")

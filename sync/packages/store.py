@@ -8,6 +8,7 @@ Media packs (built by the worker) go through `store_package` as uploads do.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -15,7 +16,12 @@ from datetime import datetime, timedelta
 from mobile_contracts.v1 import offline_packages as wire
 from sync.packages import queries
 from sync.packages.archive import PackageFile
-from sync.packages.manifest import PackageSigner, new_manifest, write_package
+from sync.packages.manifest import (
+    MEDIA_APP_IDS,
+    PackageSigner,
+    new_manifest,
+    write_package,
+)
 from workbench.db import Connection
 from workbench.errors import Conflict
 from workbench.ids import uuid7
@@ -24,6 +30,28 @@ from workbench.settings import Settings
 
 CONTENT_TYPE = "application/zip"
 DEFAULT_EXPIRES_DAYS = 180
+MAX_VERSION = 2_000_000_000  # what a device reports back (InstallReport) and PostgreSQL int holds
+_APP_ID = re.compile(r"[a-z0-9][a-z0-9._:-]{0,99}")
+_APP_VERSION = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
+
+
+def h5_app_id_problem(app_id: str) -> str | None:
+    """Why an H5 package (uploaded or built) may not have this app id, or None.
+
+    The media pack app ids are reserved for the media packs: an H5 package under one would take a
+    version in the packs' numbering and verify as that app id on a device."""
+    if not _APP_ID.fullmatch(app_id):
+        return "lowercase letters, digits and . _ : - (at most 100)"
+    if app_id in MEDIA_APP_IDS:
+        return f"{app_id} is reserved for the brochure media packs"
+    return None
+
+
+def app_version_problem(text: str) -> str | None:
+    """Why this is not a minimum app version like 2.3.0, or None."""
+    if not _APP_VERSION.fullmatch(text):
+        return "an app version like 2.3.0"
+    return None
 
 
 class VersionNotAbove(Conflict):

@@ -156,3 +156,56 @@ async def test_the_admin_sees_the_page_in_a_browser(page, sign_in, shot, db):
     await expect(page.get_by_text("仍在已回滚版本上的设备（1）")).to_be_visible()
     await shot(page, "packages", sizes=("desktop", "tablet-portrait"))
     await page.wait_for_load_state("networkidle")
+
+
+async def test_the_rollback_message_says_what_actually_happened(console, db):
+    """Not "devices go back" when they do not: here v1's file cannot be read (no file stored),
+    and then a higher release stays above the one rolled back."""
+    token = await signed_in(console, "admin")
+    v1, v2, v3 = [await add_package(db, n) for n in (1, 2, 3)]
+    for package in (v1, v2, v3):
+        await post_form(console, f"{PAGE}/release",
+                        {"package_id": package["id"], "percent": "100"}, token=token)  # fmt: skip
+    await post_form(console, f"{PAGE}/{v2['id']}/rollback", token=token)
+    page = (await console.get(PAGE)).text
+    assert "版本 2 已回滚，仅撤回：更高的版本 3 仍在发布" in page
+    assert "回到上一个发布的版本" not in page
+    await post_form(console, f"{PAGE}/{v3['id']}/rollback", token=token)
+    page = (await console.get(PAGE)).text
+    assert "版本 3 已回滚，仅撤回：版本 1 的安装包文件无法读取" in page
+    assert await db.fetchval("select max(version) from offline_packages") == 3
+
+
+def test_a_roll_forward_is_named_with_the_files_it_carries():
+    from sync.packages.console import rollback_message
+    from sync.packages.releases import RollbackDone, RolledForward
+
+    class Withdrawn:
+        app_id, version = APP, 3
+
+    done = RollbackDone(release=Withdrawn(), rolled_forward=[RolledForward(4, 1),  # type: ignore[arg-type]
+                                                             RolledForward(5, 2)])  # fmt: skip
+    assert rollback_message(done) == (
+        f"{APP} 版本 3 已回滚：已重新签名发布 版本 4（版本 1 的文件）、版本 5（版本 2 的文件），"
+        "原受众中在版本 3 上的设备下次检查更新时将更新到其中对应的版本。"
+    )
+    nothing = RollbackDone(release=Withdrawn(), rolled_forward=[])  # type: ignore[arg-type]
+    assert "仅撤回：没有可以回退到的更早发布" in rollback_message(nothing)
+
+
+async def test_the_release_form_starts_from_the_open_release_percentage(console, db):
+    """Widening a 50 % release by an org unit needs no retyping (灰度比例只能扩大)."""
+    token = await signed_in(console, "admin")
+    v1 = await add_package(db, 1)
+    await post_form(console, f"{PAGE}/release", {"package_id": v1["id"], "percent": "50"},
+                    token=token)  # fmt: skip
+    page = (await console.get(PAGE)).text
+    assert 'name="percent" type="number" min="0" max="100" step="0.01" value="50"' in page
+    assert f'value="{v1["id"]}" data-percent="50"' in page
+    east = await db.fetchval("select id from org_units where name like '东城支行%'")
+    widened = await post_form(console, f"{PAGE}/release",
+                              {"package_id": v1["id"], "percent": "50",
+                               "org_unit_ids": str(east)}, token=token)  # fmt: skip
+    assert widened.status_code == 303, widened.text
+    await add_package(db, 2)  # a newer version not released yet starts at 10 %
+    assert 'step="0.01" value="10"' in (await console.get(PAGE)).text

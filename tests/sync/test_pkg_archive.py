@@ -94,3 +94,21 @@ def test_a_nested_manifest_must_match_its_files() -> None:
     )
     assert refused(zip_of(("manifest.json", good), ("files/index.html", body),
                           ("files/extra.js", b"1"))) == "manifest_mismatch"  # fmt: skip
+
+
+def test_every_path_the_diff_and_rollback_code_refuses_is_refused_on_upload() -> None:
+    """One path rule (`manifest.path_problem`): a 5,000-character name was accepted here, and a
+    later rollback to that package could not read it and silently rolled nobody forward."""
+    from sync.packages.diffs import safe_path
+
+    long_name = "a" * 5000 + ".js"
+    for path in (long_name, "a:b/c.js", "x" * 1020 + "/y.js", "del\x7f.js"):
+        assert refused(zip_of((path, b"1"))) == "bad_path", path[:20]
+        with pytest.raises(ValueError, match="file path"):
+            safe_path(path)
+    nested = {"manifest.json": json.dumps({"files": [
+        {"path": "a:b/c.js", "size": 1, "sha256": hashlib.sha256(b"1").hexdigest()}]}).encode(),
+        "files/a:b/c.js": b"1"}  # fmt: skip
+    assert refused(zip_of(*nested.items())) == "bad_path"
+    kept = read_upload(zip_of(("b" * 1000 + "/c.js", b"1")))  # 1,006 characters: fine
+    assert safe_path(kept[0].path) == kept[0].path

@@ -157,5 +157,13 @@ def test_replayed_expired_and_too_new_for_the_app_refused() -> None:
 def test_a_signed_manifest_naming_an_unsafe_path_is_refused() -> None:
     """Even signed: the app never writes outside its package folder."""
     signer = PackageSigner([NEW])
-    for path in ("../escape.js", "/abs.js", "a\\b.js", "C:/x.js", "a//b.js"):
+    for path in ("../escape.js", "/abs.js", "a\\b.js", "C:/x.js", "a//b.js", "a" * 1025):
         assert check(package(signer, files={path: b"1"}), signer.public_keys()) == "malformed"
+
+
+def test_a_package_of_another_kind_than_expected_is_refused() -> None:
+    """An H5 package signed under a media pack's app id is no media pack."""
+    signer = PackageSigner([NEW])
+    data = package(signer)
+    assert check(data, signer.public_keys(), kind="media") == "wrong_kind"
+    assert check(data, signer.public_keys(), kind="h5") == "ok"

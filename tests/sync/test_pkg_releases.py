@@ -43,6 +43,23 @@ async def add_package(db: Any, version: int, *, app_id: str = APP) -> dict[str, 
     return {"id": str(package_id), "version": version, "sha256": sha}
 
 
+async def add_release(
+    db: Any, package: dict[str, Any], *, percent: float = 0, state: str = "active", **audience: Any
+) -> None:
+    """A release row as the release service stores it."""
+    await db.execute(
+        """insert into offline_releases
+               (id, app_id, package_id, state, percent, org_unit_ids, user_ids)
+           select gen_random_uuid(), app_id, id, $2, $3, $4, $5 from offline_packages
+            where id = $1::uuid""",
+        package["id"],
+        state,
+        percent,
+        audience.get("org_unit_ids", []),
+        audience.get("user_ids", []),
+    )
+
+
 def user_id(login_: str) -> uuid.UUID:
     return uuid5_for(f"user:{login_}")
 
@@ -122,8 +139,11 @@ async def test_latest_follows_percent_units_users_pause_and_rollback(make_client
     after = await two.get(
         LATEST, params={"app": APP, "current": v2["sha256"], "installed": "2"}, headers=bearer(rm01)
     )
-    assert after.json()["version"] == 1
-    assert after.json()["current_withdrawn"] is True  # the app goes back to v1 on purpose
+    # v3 (rm05's) is still open above v2, so the rollback only withdrew: rm01's device keeps v2
+    # (it would refuse v1) and is told it was withdrawn.
+    assert (after.json()["version"], after.json()["up_to_date"]) == (2, True)
+    assert after.json()["current_withdrawn"] is True
+    assert await version_for(two, rm01) == 1  # a device without v2 gets v1
     # Rolling back v1 too leaves nothing for rm01.
     await two.post(f"{ADMIN}/{v1['id']}/rollback", headers=bearer(admin))
     assert await version_for(one, rm01) is None
@@ -173,6 +193,7 @@ async def test_widening_keeps_those_in_and_never_narrows(client, db):
 async def test_devices_report_installs_and_only_admins_release(client, db):
     rm = await login(client, "rm01", device_no=1)
     package = await add_package(db, 1)
+    await add_release(db, package, percent=100)
     report = {"app_id": APP, "version": 1, "sha256": package["sha256"]}
     sent = await client.post("/api/v1/offline-packages/installs", json=report, headers=bearer(rm))
     assert sent.status_code == 200, sent.text
@@ -197,7 +218,56 @@ async def test_devices_report_installs_and_only_admins_release(client, db):
         f"{ADMIN}/{package['id']}/release", json={"percent": 100}, headers=bearer(rm)
     )
     assert (refused.status_code, refused.json()["code"]) == (403, "auth.forbidden")
-    assert await db.fetchval("select count(*) from offline_releases") == 0
+    assert await db.fetchval("select count(*) from offline_releases") == 1  # add_release's
     assert (
         await client.get(LATEST, params={"app": "Bad App!"}, headers=bearer(rm))
     ).status_code == 422
+
+
+async def test_a_paused_release_never_offers_its_devices_a_lower_version(client, db):
+    """rm01's device on v2 would refuse v1 (not newer) at every check: it is answered its own v2,
+    up to date, until something above it is released to it."""
+    admin = await login(client, "admin", device_no=90)
+    rm01 = await login(client, "rm01", device_no=1)
+    v1, v2 = await add_package(db, 1), await add_package(db, 2)
+    await add_release(db, v1, user_ids=[user_id("rm01")])
+    await add_release(db, v2, percent=100)
+    assert (await client.post(f"{ADMIN}/{v2['id']}/pause", headers=bearer(admin))).is_success
+
+    on_v2 = await client.get(LATEST, params={"app": APP, "current": v2["sha256"]},
+                             headers=bearer(rm01))  # fmt: skip
+    body = on_v2.json()
+    assert (body["available"], body["version"], body["up_to_date"]) == (True, 2, True)
+    assert body["sha256"] == v2["sha256"]
+    assert body["current_withdrawn"] is False  # paused, not rolled back
+    assert body["diff_url"] is None
+    # A device on v1 (or without any) is still answered v1; one on v2 gets v3 once released.
+    assert await version_for(client, rm01, current=v1["sha256"]) == 1
+    assert await version_for(client, rm01) == 1
+    v3 = await add_package(db, 3)
+    await add_release(db, v3, user_ids=[user_id("rm01")])
+    assert await version_for(client, rm01, current=v2["sha256"]) == 3
+
+
+async def test_an_install_is_accepted_only_for_a_package_released_to_the_caller(client, db):
+    """Adoption counts what releases reached: marketing (head office) reporting an East-only
+    package, or anyone reporting a package never released, is 404 and stores nothing."""
+    east = await db.fetchval("select id from org_units where name like '东城支行%'")
+    east_only, unreleased = await add_package(db, 1), await add_package(db, 2)
+    await add_release(db, east_only, state="rolled_back", org_unit_ids=[east])
+    reports = "/api/v1/offline-packages/installs"
+
+    def report(package: dict[str, Any]) -> dict[str, Any]:
+        return {"app_id": APP, "version": package["version"], "sha256": package["sha256"]}
+
+    marketing = await login(client, "marketing", device_no=70)
+    refused = await client.post(reports, json=report(east_only), headers=bearer(marketing))
+    assert (refused.status_code, refused.json()["code"]) == (404, "offline_package.not_found")
+    rm01 = await login(client, "rm01", device_no=1)
+    never = await client.post(reports, json=report(unreleased), headers=bearer(rm01))
+    assert never.status_code == 404
+    assert await db.fetchval("select count(*) from offline_package_installs") == 0
+    # rm01 is in the East subtree: its (since rolled back) release reached them.
+    accepted = await client.post(reports, json=report(east_only), headers=bearer(rm01))
+    assert accepted.status_code == 200, accepted.text
+    assert await db.fetchval("select count(*) from offline_package_installs") == 1

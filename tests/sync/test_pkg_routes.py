@@ -135,3 +135,15 @@ async def test_a_media_pack_downloads_for_its_rm_only(
     url = f"/api/v1/offline-packages/{row['id']}/download"
     assert (await client.get(url, headers=rm01)).status_code == 200
     assert (await client.get(url, headers=rm02)).status_code == 404
+
+
+async def test_the_media_pack_app_ids_are_not_for_h5_uploads(
+    make_client: Any, tmp_path: Any
+) -> None:
+    client = await make_client(blob_dir=str(tmp_path / "blobs"))
+    admin = await headers_of(client, "admin")
+    for app_id in ("media-phone", "media-tablet"):
+        sent = await client.post(ADMIN_PACKAGES, files=form(h5_zip(), app_id=app_id), headers=admin)
+        assert sent.status_code == 422, sent.text
+        assert "reserved for the brochure media packs" in sent.text
+    assert (await client.get(ADMIN_PACKAGES, headers=admin)).json() == []

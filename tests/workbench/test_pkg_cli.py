@@ -9,13 +9,14 @@ import base64
 import io
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-from sync.packages.manifest import PackageSigner
+from sync.packages.manifest import PackageSigner, new_manifest, write_package
 from tests.conftest import TEST_KEY
 from workbench.cli import main
 from workbench.settings import JwtKey, Settings
@@ -97,3 +98,48 @@ async def test_build_then_verify_as_the_app(cli_env: Path, settings: Settings, c
     code, text = await run(capsys, "verify-package", str(tampered))
     assert code == 1
     assert "file_mismatch" in text
+
+
+async def stored_versions(settings: Settings) -> int:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return int(await conn.fetchval("select count(*) from offline_packages"))
+    finally:
+        await conn.close()
+
+
+async def test_bad_build_arguments_are_refused_before_anything_is_stored(
+    cli_env: Path, settings: Settings, capsys: Any
+) -> None:
+    """Each says what is wrong in one line (exit 2): no database error, no row on stderr."""
+    for args, said in (
+        (["--out", "/nonexistent/dir/x.zip"], "the folder /nonexistent/dir does not exist"),
+        (["--out", str(cli_env)], "is a folder"),
+        (["--app-id", "BAD ID"], "--app-id 'BAD ID': lowercase letters"),
+        (["--app-id", "media-phone"], "reserved for the brochure media packs"),
+        (["--min-app-version", "abc"], "--min-app-version 'abc': an app version like 2.3.0"),
+        (["--version", "99999999999"], "--version must be between 1 and 2000000000"),
+    ):
+        code, text = await run(capsys, "build-package", "h5", *args)
+        assert code == 2, text
+        assert said in text, text
+        assert "manifest" not in text, text
+        assert "database" not in text, text
+    assert await stored_versions(settings) == 0
+
+
+async def test_verify_with_a_media_app_id_expects_a_media_pack(
+    cli_env: Path, settings: Settings, capsys: Any
+) -> None:
+    """An H5 package signed as `media-phone` (as uploads once allowed) is refused for it."""
+    now = datetime.now(UTC)
+    manifest = new_manifest(app_id="media-phone", version=7, kind="h5", files=[],
+                            min_app_version="1.0.0", issued_at=now,
+                            expires_at=now + timedelta(days=30))  # fmt: skip
+    _, signature = PackageSigner(Settings.from_env().jwt_keys).sign(manifest)
+    path = cli_env / "h5media.zip"
+    path.write_bytes(write_package(manifest, signature, []))
+    code, text = await run(capsys, "verify-package", str(path), "--app-id", "media-phone",
+                           "--installed-version", "6")  # fmt: skip
+    assert code == 1, text
+    assert "wrong_kind" in text

@@ -13,8 +13,26 @@ from workbench.db import Connection
 
 _RELEASE = """
     r.id, r.app_id, r.package_id, p.version, r.state, r.percent, r.org_unit_ids, r.user_ids,
-    r.created_at, r.updated_at
+    r.within_release_ids, r.created_at, r.updated_at
 """
+
+
+def _in_audience(alias: str) -> str:
+    """Whether release `alias` names the user ($2, in org unit $3, sticky bucket $4) by its own
+    percentage, org subtrees or user list."""
+    return f"""({alias}.percent * 100 > $4
+                or $2 = any({alias}.user_ids)
+                or exists (select from org_units root, org_units mine
+                            where root.id = any({alias}.org_unit_ids) and mine.id = $3
+                              and mine.path >= root.path and mine.path < root.path || '~'))"""
+
+
+# A release includes a user when its own audience names them and, for a roll-forward release,
+# so does every release it is within (its files' release and the rolled-back release's own).
+INCLUDES = f"""{_in_audience("r")}
+           and not exists (select from offline_releases w
+                            where w.id = any(r.within_release_ids)
+                              and not {_in_audience("w")})"""
 
 
 async def package_for_release(conn: Connection, package_id: uuid.UUID) -> asyncpg.Record | None:
@@ -49,17 +67,31 @@ async def latest_release(conn: Connection, package_id: uuid.UUID) -> asyncpg.Rec
     )
 
 
-async def previous_answer(
+async def higher_open_version(conn: Connection, *, app_id: str, above: int) -> int | None:
+    """The highest version of the app id's open (active or paused) releases above `above`."""
+    version = await conn.fetchval(
+        """select max(p.version)
+             from offline_releases r join offline_packages p on p.id = r.package_id
+            where r.app_id = $1 and r.state in ('active', 'paused') and p.version > $2
+              and p.owner_id is null""",
+        app_id,
+        above,
+    )
+    return None if version is None else int(version)
+
+
+async def active_releases_below(
     conn: Connection, *, app_id: str, below_version: int
-) -> asyncpg.Record | None:
-    """The package of the app id's highest active release below that version: what its
-    users were answered before (a rollback issues its files again)."""
-    return await conn.fetchrow(
-        """select p.id, p.version, p.kind, p.blob_key, p.min_app_version
+) -> list[asyncpg.Record]:
+    """The app id's active H5 releases below that version, lowest first, with what re-issuing
+    their files needs: what the users of a release at that version were answered before it."""
+    return await conn.fetch(
+        """select r.id as release_id, r.within_release_ids, p.id, p.version, p.kind,
+                  p.blob_key, p.min_app_version
              from offline_releases r join offline_packages p on p.id = r.package_id
             where r.app_id = $1 and r.state = 'active' and p.version < $2
-              and p.owner_id is null
-            order by p.version desc limit 1""",
+              and p.owner_id is null and p.kind = 'h5'
+            order by p.version""",
         app_id,
         below_version,
     )
@@ -75,11 +107,13 @@ async def insert_release(
     org_unit_ids: Sequence[uuid.UUID],
     user_ids: Sequence[uuid.UUID],
     created_by: uuid.UUID,
+    within_release_ids: Sequence[uuid.UUID] = (),
 ) -> None:
     await conn.execute(
         """insert into offline_releases
-               (id, app_id, package_id, state, percent, org_unit_ids, user_ids, created_by)
-           values ($1, $2, $3, 'active', $4, $5, $6, $7)""",
+               (id, app_id, package_id, state, percent, org_unit_ids, user_ids, created_by,
+                within_release_ids)
+           values ($1, $2, $3, 'active', $4, $5, $6, $7, $8)""",
         release_id,
         app_id,
         package_id,
@@ -87,6 +121,7 @@ async def insert_release(
         list(org_unit_ids),
         list(user_ids),
         created_by,
+        list(within_release_ids),
     )
 
 
@@ -147,18 +182,15 @@ async def package_for_user(
     bucket: int,
 ) -> asyncpg.Record | None:
     """The highest H5 version among the app id's active releases that include this user: listed,
-    in one of the release's org subtrees, or in by the sticky bucket (`bucket` < percent x 100)."""
+    in one of the release's org subtrees, or in by the sticky bucket (`bucket` < percent x 100),
+    and in every release a roll-forward release is within (`INCLUDES`)."""
     return await conn.fetchrow(
-        """
+        f"""
         select p.id, p.version, p.sha256, p.size, p.signature, p.key_id, r.id as release_id
           from offline_releases r
           join offline_packages p on p.id = r.package_id and p.kind = 'h5'
          where r.app_id = $1 and r.state = 'active'
-           and (r.percent * 100 > $4
-                or $2 = any(r.user_ids)
-                or exists (select from org_units root, org_units mine
-                            where root.id = any(r.org_unit_ids) and mine.id = $3
-                              and mine.path >= root.path and mine.path < root.path || '~'))
+           and {INCLUDES}
          order by p.version desc
          limit 1
         """,
@@ -187,13 +219,37 @@ async def withdrawn(conn: Connection, *, app_id: str, sha256: str) -> bool:
     )
 
 
-async def package_by_hash(
-    conn: Connection, *, app_id: str, version: int, sha256: str
-) -> asyncpg.Record | None:
+async def issued_package(conn: Connection, *, app_id: str, sha256: str) -> asyncpg.Record | None:
+    """The H5 package of the app id the server issued with that file hash (a device's `current`)."""
     return await conn.fetchrow(
-        """select id from offline_packages
-            where app_id = $1 and version = $2 and sha256 = $3 and kind = 'h5'""",
+        """select id, version, sha256, size, signature, key_id from offline_packages
+            where app_id = $1 and sha256 = $2 and kind = 'h5' and owner_id is null""",
         app_id,
+        sha256,
+    )
+
+
+async def offered_package(
+    conn: Connection,
+    *,
+    app_id: str,
+    version: int,
+    sha256: str,
+    user_id: uuid.UUID,
+    org_unit_id: uuid.UUID,
+    bucket: int,
+) -> asyncpg.Record | None:
+    """The H5 package of that app id, version and hash if a release of it (active, paused or
+    rolled back) includes this user: one `latest` could have answered them."""
+    return await conn.fetchrow(
+        f"""select p.id from offline_packages p
+             where p.app_id = $1 and p.version = $5 and p.sha256 = $6 and p.kind = 'h5'
+               and exists (select from offline_releases r
+                            where r.package_id = p.id and {INCLUDES})""",
+        app_id,
+        user_id,
+        org_unit_id,
+        bucket,
         version,
         sha256,
     )
