@@ -149,3 +149,41 @@ async def test_a_branch_head_reads_drills_down_and_downloads(
     await page.goto(f"/console/dashboard?unit={unit('branch-west')}")
     await expect(page.get_by_role("heading", level=1)).to_have_text("机构不存在")
     await page.wait_for_load_state("networkidle")
+
+
+LONG_NAME = "张伟 Zhang Wei（东城一组高级客户经理·财富管理中心）"
+# The RM chart's width, its name axis's width, and the axis label and tooltip title of `name`.
+RM_CHART = """(name) => {
+  const chart = window.Chart.getChart(document.getElementById('chart-rms'));
+  const i = chart.data.labels.indexOf(name);
+  chart.tooltip.setActiveElements([], {x: 0, y: 0});
+  chart.update('none');
+  chart.tooltip.setActiveElements([{datasetIndex: 0, index: i}], {x: 0, y: 0});
+  chart.update('none');
+  return {width: chart.width, axis: chart.scales.y.width, tick: chart.scales.y.ticks[i].label,
+          title: chart.tooltip.title};
+}"""
+
+
+async def test_a_long_rm_name_is_cut_on_the_chart_axis_and_whole_in_its_tooltip(
+    page: Any, sign_in: Any, db: Any
+) -> None:
+    """A long name once took 40 % of the bar chart's width; now it ends in "…" on the axis (as in
+    the monthly PDF) and the tooltip names the RM in full, at desktop and phone sizes."""
+    if not chartjs.available():
+        pytest.skip("chart.js is not vendored")
+    await db.execute("update users set name = $1 where login = 'rm01'", LONG_NAME)
+    await sign_in(page, "bh.east")
+    await page.goto("/console/dashboard")
+    await page.wait_for_function(
+        "window.WorkbenchDashboard && window.WorkbenchDashboard.charts['chart-rms']"
+    )
+    for name, size in (("desktop", {"width": 1440, "height": 900}), ("phone", PHONE)):
+        await _screenshot(page, f"dashboard-long-name-{name}", size)
+        drawn = await page.evaluate(RM_CHART, LONG_NAME)
+        assert drawn["tick"].endswith("…"), drawn
+        assert LONG_NAME.startswith(drawn["tick"][:-1])
+        assert drawn["axis"] < 0.3 * drawn["width"], drawn  # the bars keep the room
+        assert "".join(drawn["title"]) == LONG_NAME, drawn  # whole (in lines on a phone)
+    # The RM table still shows the whole name: only the chart's axis is cut.
+    assert LONG_NAME in await page.locator("table[data-sortable]").first.inner_text()

@@ -10,6 +10,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -85,6 +86,27 @@ async def test_a_branch_head_lists_and_downloads_only_their_branchs_reports(
     assert f"{LIST}/{east}.pdf" not in west_only
     assert f'value="{unit("branch-east")}"' in west_only  # still in the build form
     assert (await admin.get(f"{LIST}?unit={unit('team-west-1')}")).status_code == 404
+
+
+async def test_the_download_name_of_a_branch_with_a_slash_and_quotes_is_safe(
+    desk: dict[str, Any], db: Any
+) -> None:
+    """A branch named `北城支行 "North"/新`: the real name in `filename*` is percent-encoded
+    throughout (a raw `/` there cut the name or was refused), with what a file system minds
+    made `_`, as an export's name is."""
+    console, east = desk["console"], desk["east"]
+    await db.execute(
+        "update org_units set name = $2 where id = $1", unit("branch-east"), '北城支行 "North"/新'
+    )
+    await signed_in(console, "bh.east")
+    got = await console.get(f"{LIST}/{east}.pdf")
+    assert got.status_code == 200, got.text
+    disposition = got.headers["content-disposition"]
+    name = disposition.partition("filename*=UTF-8''")[2]
+    assert "/" not in name
+    assert '"' not in name
+    assert unquote(name) == "北城支行 _North_新-2026年10月经营月报.pdf"
+    assert disposition.startswith('attachment; filename="report-2026-10-')
 
 
 async def test_a_branch_head_rebuilds_a_report_and_builds_any_month(

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from workbench.dashboard import numbers, queries
+from workbench.dashboard.console import FUNNEL_STEPS
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.exports.tables import Column, ExportRequest, Table, register
@@ -89,7 +90,7 @@ RM_PROGRESS = register(
             Column("assigned", "分配任务"),
             Column("done", "已完成"),
             Column("overdue", "逾期"),
-            Column("completion_rate", "完成率"),
+            Column("completion_rate", "完成率", rate=True),
         ),
         count=_rm_progress_count,
         rows=_rm_progress_rows,
@@ -130,7 +131,7 @@ TEAMS = register(
             Column("assigned", "分配任务"),
             Column("done", "已完成"),
             Column("overdue", "逾期"),
-            Column("completion_rate", "完成率"),
+            Column("completion_rate", "完成率", rate=True),
         ),
         count=_teams_count,
         rows=_teams_rows,
@@ -165,7 +166,7 @@ WEEKLY_TREND = register(
             Column("week_start", "周（周一）"),
             Column("assigned", "分配任务"),
             Column("done", "已完成"),
-            Column("completion_rate", "完成率"),
+            Column("completion_rate", "完成率", rate=True),
         ),
         count=_weekly_count,
         rows=_weekly_rows,
@@ -177,9 +178,11 @@ WEEKLY_TREND = register(
 
 
 def funnel_row(r: Any) -> tuple[Any, ...]:
+    """One RM's funnel: the steps in the dashboard's order (`FUNNEL_STEPS`, the columns' too)."""
+    steps = (getattr(r, key) for key, _ in FUNNEL_STEPS)
     return (
-        str(r.key), r.label, r.shared, r.opened, r.engaged, r.clicked, r.converted, r.visitors,
-        r.conversions, numbers.rate(r.converted, r.shared),
+        str(r.key), r.label, *steps, r.visitors, r.conversions,
+        numbers.rate(r.converted, r.shared),
     )  # fmt: skip
 
 
@@ -201,14 +204,11 @@ SHARE_FUNNEL = register(
         columns=(
             Column("rm_id", "客户经理编号"),
             Column("name", "客户经理"),
-            Column("shared", "分享"),
-            Column("opened", "打开"),
-            Column("engaged", "深度阅读"),
-            Column("clicked", "点击"),
-            Column("converted", "转化"),
+            # The steps as the dashboard (and the monthly report) name them.
+            *(Column(key, label) for key, label in FUNNEL_STEPS),
             Column("visitors", "访客"),
             Column("conversions", "转化次数"),
-            Column("conversion_rate", "转化率"),
+            Column("conversion_rate", "转化率", rate=True),
         ),
         count=_funnel_count,
         rows=_funnel_rows,

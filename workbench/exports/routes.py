@@ -7,8 +7,10 @@
   script) and the download link when done; `.../status` is the same as JSON; `.../file` the file.
 - `GET /console/exports`: my exports.
 
-Only the user who asked sees an export or its file (anyone else, an admin too: 404), and the
-file's request is checked against a branch head's subtree again when it is downloaded.
+Only the user who asked sees an export or its file (anyone else, an admin too: 404), and its
+request is checked against a branch head's subtree again whenever its page, status or file is
+asked for (a branch head moved elsewhere: 404, not a page whose download link is a 404). A
+period that cannot be read is the console's bad-period page, as on the dashboard.
 """
 
 from __future__ import annotations
@@ -16,19 +18,26 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
-from workbench.console import Console, nav, visible_to
+from workbench.access import Caller
+from workbench.console import Console, bad_period, nav, visible_to
 from workbench.console.errors import error_page
 from workbench.console.rendering import redirect
+from workbench.dashboard import numbers
+from workbench.dashboard.console import Chip, period_presets
+from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.exports import files, jobs, service, writers
+from workbench.exports.filenames import content_disposition
 from workbench.exports.service import BadFormat, UnknownTable
 from workbench.http.deps import CurrentCaller, Db
 
@@ -49,11 +58,6 @@ def new_href(table_key: str, fmt: str, *, unit: Any = None, from_: Any = None, t
         if value is not None and value != "":
             parts.append(f"{name}={quote(str(value))}")
     return f"/console{PATH}/new?" + "&".join(parts)
-
-
-def content_disposition(name: str, fallback: str) -> str:
-    """`attachment` with an ASCII name and the real (Chinese) one in RFC 5987 `filename*`."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _fallback(prepared_params: dict[str, str], table_key: str, fmt: str) -> str:
@@ -100,6 +104,9 @@ async def new_export(
             request, 422, title="不支持的格式", code=BadFormat.code,
             text="导出格式只能是 CSV（format=csv）或 Excel（format=xlsx）。",
         )  # fmt: skip
+    except (numbers.BadPeriod, ValidationException) as exc:
+        asked = {"table": table, "format": format, "unit": unit, "rm": rm}
+        return _bad_period(request, exc, asked=asked, from_=from_, to=to, today=_today(tz, now))
     total = await service.count(db, state.vault, prepared)
     if total > service.DIRECT_LIMIT:
         row, _ = await service.queue(
@@ -118,6 +125,55 @@ async def new_export(
             "Content-Disposition": content_disposition(prepared.filename, fallback),
         },
     )
+
+
+def _today(tz: str, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def _bad_period(
+    request: Request[Any, Any, Any],
+    exc: Exception,
+    *,
+    asked: dict[str, str | None],
+    from_: str | None,
+    to: str | None,
+    today: date,
+) -> Response[Any]:
+    """422, the dashboard's bad-period page: why the period cannot be exported, and its form and
+    chips asking for the same export (table, format, unit, RM) over days that can be."""
+    if isinstance(exc, numbers.BadPeriod) and exc.detail:
+        why = bad_period.reason(exc.detail, max_days=numbers.MAX_PERIOD_DAYS)
+    else:
+        why = bad_period.FORMAT_REASON
+    kept = {name: value[:40] for name, value in asked.items() if value}
+    chips = [
+        Chip(label, _again(kept, first.isoformat(), last.isoformat()), current=False)
+        for label, first, last in period_presets(today)
+    ]
+    return bad_period.page(
+        request, area="导出", home=f"/console{PATH}/new", hidden=kept, from_=from_, to=to,
+        why=why, period_chips=chips, code=numbers.BadPeriod.code,
+    )  # fmt: skip
+
+
+def _again(kept: dict[str, str], from_: str, to: str) -> str:
+    """The export asked for again over these days."""
+    return new_href(
+        kept.get("table", ""), kept.get("format", ""), unit=kept.get("unit"), from_=from_, to=to,
+        rm=kept.get("rm"),
+    )  # fmt: skip
+
+
+async def _in_scope(
+    request: Request[Any, Any, Any], db: Connection, caller: Caller, export_id: uuid.UUID
+) -> Any:
+    """The caller's own export, its request still within their scope now (else NotFound): the
+    page, its status and its file answer alike, so no page offers a download that is a 404."""
+    row = await service.mine(db, caller, export_id)
+    tz = request.app.state.settings.bank_timezone
+    await service.recheck(db, caller, row, tz=tz, now=datetime.now(UTC))
+    return row
 
 
 def _item(row: Any) -> dict[str, Any]:
@@ -145,9 +201,11 @@ async def export_list(db: Db, console: Console) -> Response[Any]:
 
 
 @get(f"{PATH}/{{export_id:uuid}}", opt=ROLES, name="console:export")
-async def export_page(db: Db, console: Console, export_id: FromPath[uuid.UUID]) -> Response[Any]:
+async def export_page(
+    request: Request[Any, Any, Any], db: Db, console: Console, export_id: FromPath[uuid.UUID]
+) -> Response[Any]:
     """An export's progress; the page refreshes itself until it is finished."""
-    row = await service.mine(db, console.caller, export_id)
+    row = await _in_scope(request, db, console.caller, export_id)
     return console.render(
         "exports/progress.html", {"item": _item(row), "expire_days": service.EXPIRE_DAYS}
     )
@@ -155,10 +213,10 @@ async def export_page(db: Db, console: Console, export_id: FromPath[uuid.UUID]) 
 
 @get(f"{PATH}/{{export_id:uuid}}/status", opt=ROLES, name="console:export-status")
 async def export_status(
-    db: Db, caller: CurrentCaller, export_id: FromPath[uuid.UUID]
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, export_id: FromPath[uuid.UUID]
 ) -> Response[dict[str, Any]]:
     """An export's progress as JSON, for the page's script."""
-    item = _item(await service.mine(db, caller, export_id))
+    item = _item(await _in_scope(request, db, caller, export_id))
     row = item["row"]
     return Response(
         {
@@ -179,12 +237,10 @@ async def export_file(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, export_id: FromPath[uuid.UUID]
 ) -> Response[Any]:
     """Download a finished export: only its requester, within their scope now."""
-    row = await service.mine(db, caller, export_id)
+    row = await _in_scope(request, db, caller, export_id)
     if row["state"] != "done":
         raise NotFound("export_file")
-    state = request.app.state
-    await service.recheck(db, caller, row, tz=state.settings.bank_timezone, now=datetime.now(UTC))
-    blobs = state.blobs
+    blobs = request.app.state.blobs
     if await blobs.stat(files.part_key(row["file_key"], 0)) is None:
         raise NotFound("export_file")
     fallback = _fallback(dict(row["params"]), row["table_key"], row["format"])

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,7 +27,7 @@ from workbench.access import Caller
 from workbench.dashboard import numbers
 from workbench.db import Connection, Pool, after_commit
 from workbench.errors import DomainError, NotFound
-from workbench.exports import files, queries, writers
+from workbench.exports import filenames, files, queries, writers
 from workbench.exports.tables import ExportRequest, Table, table
 from workbench.ids import uuid7
 from workbench.media.store import BlobStore
@@ -42,7 +41,6 @@ EXPIRE_DAYS = 7
 LEASE_SECONDS = 120.0  # a running export whose worker wrote nothing for this long is taken over
 MAX_ATTEMPTS = 3  # a worker died this often on one export: it fails
 TABLE_PARAMS = ("rm",)  # the tables' own filters a request may carry (each an RM of the view)
-_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 Wake = Callable[[uuid.UUID], Awaitable[None]]
 
 
@@ -75,7 +73,7 @@ def filename(table_: Table, view: numbers.View, fmt: str) -> str:
     """`<title>-<unit>-<first day>-<last day>.<fmt>`, without characters a file system minds."""
     last = view.end_day - timedelta(days=1)
     name = f"{table_.title}-{view.unit_name}-{view.first_day:%Y%m%d}-{last:%Y%m%d}"
-    return f"{_UNSAFE_NAME.sub('_', name)}.{fmt}"
+    return f"{filenames.safe_name(name)}.{fmt}"
 
 
 async def prepare(
@@ -150,7 +148,7 @@ async def write_file(
     t = prepared.table
     writer = await asyncio.to_thread(
         writers.open_writer, prepared.fmt, path, [c.label for c in t.columns], title=t.title,
-        tz=tz,
+        tz=tz, rates=[n for n, c in enumerate(t.columns) if c.rate],
     )  # fmt: skip
 
     def write(rows: list[tuple[Any, ...]]) -> int:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 class Column:
     key: str  # machine name (CSV header row uses `label`)
     label: str  # zh-CN header
+    # A rate: its cells are fractions (0.6111), which Excel shows as a percent (61.1%).
+    rate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

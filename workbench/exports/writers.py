@@ -2,10 +2,12 @@
 Excel reads the Chinese) or XLSX (XlsxWriter in constant-memory mode, split into sheets at
 Excel's row limit with the header repeated on each).
 
-Cells: text that a spreadsheet would run as a formula (= + - @ tab CR at the start) is quoted
-with a leading apostrophe; times are shown in the bank's time zone; numbers stay numbers in
-XLSX. The same rows always give the same bytes (no timestamps of the moment in the file), so a
-re-run export is the same file.
+Cells: in CSV, text that a spreadsheet would run as a formula (= + - @ tab CR at the start) is
+quoted with a leading apostrophe (a CSV cell has no type: Excel runs `=...`). XLSX cells are
+typed: text is written as a string cell, which Excel never runs, so it is kept exactly as it is
+(an apostrophe there would show). Times are shown in the bank's time zone; numbers stay numbers
+in XLSX, rates (fractions such as 0.6111) with a percent format (61.1%). The same rows always give
+the same bytes (no timestamps of the moment in the file), so a re-run export is the same file.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import csv
 import math
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -32,10 +34,11 @@ MAX_SHEET_ROWS = 1_048_576
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\']")
 _FIXED_CREATED = datetime(2000, 1, 1)
+RATE_FORMAT = "0.0%"  # as the dashboard shows a rate: one decimal
 
 
 def quoted(text: str) -> str:
-    """Text a spreadsheet will not run as a formula."""
+    """Text a CSV reader will not run as a formula."""
     return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
@@ -99,7 +102,14 @@ class XlsxWriter:
     """An XLSX workbook in constant memory: each row is written out when the next one starts."""
 
     def __init__(
-        self, path: str, header: Sequence[str], *, title: str, tz: str, max_rows: int | None = None
+        self,
+        path: str,
+        header: Sequence[str],
+        *,
+        title: str,
+        tz: str,
+        max_rows: int | None = None,
+        rates: Collection[int] = (),
     ) -> None:
         self._book = xlsxwriter.Workbook(
             path, {"constant_memory": True, "in_memory": False, "strings_to_numbers": False,
@@ -107,13 +117,15 @@ class XlsxWriter:
         )  # fmt: skip
         # The same rows, the same bytes: no "created now" in the file's properties.
         self._book.set_properties({"created": _FIXED_CREATED})
-        self._header = [quoted(h) for h in header]
+        self._header = list(header)
+        self._rates = frozenset(rates)
         self._title = title
         self._zone = ZoneInfo(tz)
         self._max = max_rows or MAX_SHEET_ROWS
         self._bold = self._book.add_format({"bold": True})
         self._day = self._book.add_format({"num_format": "yyyy-mm-dd"})
         self._time = self._book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        self._rate = self._book.add_format({"num_format": RATE_FORMAT})
         self._count = 0
         self._sheet: Any = None
         self._line = 0
@@ -125,7 +137,8 @@ class XlsxWriter:
     def _next_sheet(self) -> None:
         self._count += 1
         sheet = self._book.add_worksheet(sheet_name(self._title, self._count))
-        sheet.write_row(0, 0, self._header, self._bold)
+        for column, label in enumerate(self._header):
+            sheet.write_string(0, column, label, self._bold)
         sheet.freeze_panes(1, 0)
         sheet.set_column(0, max(len(self._header) - 1, 0), 18)
         self._sheet, self._line = sheet, 1
@@ -142,7 +155,7 @@ class XlsxWriter:
             elif isinstance(value, int | float | Decimal):
                 number = float(value)
                 if math.isfinite(number):
-                    sheet.write_number(line, column, number)
+                    sheet.write_number(line, column, number, self._number_format(column))
                 else:
                     sheet.write_string(line, column, str(value))
             elif isinstance(value, datetime):
@@ -154,8 +167,12 @@ class XlsxWriter:
             elif isinstance(value, uuid.UUID):
                 sheet.write_string(line, column, str(value))
             else:
-                sheet.write_string(line, column, quoted(str(value)))
+                sheet.write_string(line, column, str(value))  # a string cell: never run
         self._line += 1
+
+    def _number_format(self, column: int) -> Any:
+        """A rate column's percent format (Excel shows 0.6111 as 61.1%), else none."""
+        return self._rate if column in self._rates else None
 
     def close(self) -> None:
         if self._sheet is None:
@@ -164,9 +181,17 @@ class XlsxWriter:
 
 
 def open_writer(
-    fmt: str, path: str, header: Sequence[str], *, title: str, tz: str, max_rows: int | None = None
+    fmt: str,
+    path: str,
+    header: Sequence[str],
+    *,
+    title: str,
+    tz: str,
+    max_rows: int | None = None,
+    rates: Collection[int] = (),
 ) -> Writer:
-    """A writer of `fmt` ("csv" or "xlsx") to `path`, its header row written."""
+    """A writer of `fmt` ("csv" or "xlsx") to `path`, its header row written; `rates` are the
+    columns (by index) of fractions, shown as percents in XLSX (CSV keeps the plain number)."""
     if fmt == "csv":
         return CsvWriter(path, header, tz=tz)
-    return XlsxWriter(path, header, title=title, tz=tz, max_rows=max_rows)
+    return XlsxWriter(path, header, title=title, tz=tz, max_rows=max_rows, rates=rates)

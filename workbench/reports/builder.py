@@ -23,6 +23,7 @@ from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
 from workbench.console.rendering import TEMPLATES
 from workbench.dashboard import numbers
+from workbench.dashboard.console import FUNNEL_STEPS  # the dashboard's words for the steps
 from workbench.reports import charts
 from workbench.reports import queries as q
 
@@ -33,13 +34,6 @@ if TYPE_CHECKING:
 
 FONT_FAMILY = charts.FONT
 STATE_LABELS = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"}
-FUNNEL_STEPS = (
-    ("shared", "分享"),
-    ("opened", "打开"),
-    ("engaged", "停留 ≥ 10 秒"),
-    ("clicked", "点击"),
-    ("converted", "转化"),
-)
 MAX_RMS = 500  # rows of the per-RM table (a large branch has 200 RMs)
 CHART_RMS = 20  # bars of the per-RM chart, in rank order (fits the first page)
 MAX_FUNNEL_ROWS = 20

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -16,6 +15,7 @@ from litestar.params import FromPath, FromQuery
 from workbench.console import Console, nav, visible_to
 from workbench.db import after_commit
 from workbench.errors import NotFound
+from workbench.exports.filenames import content_disposition
 from workbench.http.deps import CurrentCaller, Db
 from workbench.media.routes import serve_blob
 from workbench.reports import builder, jobs, service
@@ -172,11 +172,10 @@ async def download_report(
         cache_control="private, no-store",
         missing="report",
     )
+    # The branch's name as the bank wrote it (`北城支行 "North"/新`), made safe as an export's.
     name = f"{row['unit_name']}-{builder.month_title(row['month'])}.pdf"
     fallback = f"report-{row['month']:%Y-%m}-{str(row['org_unit_id'])[:8]}.pdf"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
-    )
+    response.headers["Content-Disposition"] = content_disposition(name, fallback)
     return response
 
 

@@ -21,7 +21,8 @@ import pytest
 
 from tests.console.conftest import make_console, signed_in  # noqa: F401
 from tests.customers_data import headers_of
-from tests.workbench.dashboard.dash_data import BH_EAST, dispatch_tasks
+from tests.workbench.dashboard.dash_data import BH_EAST, arrange, dispatch_tasks, tasks_of
+from workbench.dashboard import console as dashboard_console
 from workbench.dashboard import numbers
 from workbench.dashboard.tables import rm_progress_row
 from workbench.db import Pool, create_pool
@@ -29,6 +30,7 @@ from workbench.exports import jobs, service, tables, writers
 from workbench.exports.tables import Column, ExportRequest, Table
 from workbench.ids import uuid5_for
 from workbench.media.store import LocalBlobStore
+from workbench.reports import builder
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -149,11 +151,27 @@ def excel_day(value: date) -> float:
 
 
 def expected_xlsx(i: int) -> list[Any]:
+    """Row `i` as the workbook holds it: formula-like text as it is (a string cell is never run,
+    so an apostrophe would show in Excel), times in Asia/Shanghai."""
     number, name, note, day, when, amount, _ = cells(i)
     local = when.astimezone(UTC).replace(tzinfo=None) + timedelta(hours=8)
     serial = (local - datetime(1899, 12, 30)).total_seconds() / 86400
-    shown = f"'{note}" if note[:1] in "=+-@" else note
-    return [float(number), name, shown, excel_day(day), pytest.approx(serial), amount]
+    return [float(number), name, note, excel_day(day), pytest.approx(serial), amount]
+
+
+def number_formats(body: bytes, sheet: int = 1) -> dict[str, str]:
+    """Each number cell's format code by its reference (B2: "0.0%"), from the workbook's XML."""
+    book = zipfile.ZipFile(io.BytesIO(body))
+    styles = ElementTree.fromstring(book.read("xl/styles.xml"))  # noqa: S314 - our own file
+    codes = {f.get("numFmtId"): f.get("formatCode") for f in styles.iter(f"{{{_NS['m']}}}numFmt")}
+    xfs = styles.find("m:cellXfs", _NS)
+    ids = [xf.get("numFmtId") for xf in (xfs if xfs is not None else [])]
+    root = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{sheet}.xml"))  # noqa: S314
+    return {
+        str(c.get("r")): codes.get(ids[int(c.get("s", "0"))], "General")
+        for c in root.iter(f"{{{_NS['m']}}}c")
+        if c.get("t") is None
+    }
 
 
 async def test_a_small_table_downloads_at_once_as_csv_and_xlsx_within_scope(
@@ -276,6 +294,12 @@ async def test_a_big_export_is_built_by_the_worker_with_progress_and_sheets(
     other.cookies.clear()
     await signed_in(other, "bh.east")
     assert (await other.get(f"{page}/file")).status_code == 404
+    moved = await other.get(page)  # nor its page: no name, rows or download link leading to 404
+    assert moved.status_code == 404
+    assert "页面不存在" in moved.text
+    assert "测试表_明细" not in moved.text
+    assert f"{page}/file" not in moved.text
+    assert (await other.get(f"{page}/status")).status_code == 404
 
     # Seven days on, the file and its export are gone.
     await db.execute("update exports set expires_at = now() - interval '1 second'")
@@ -372,3 +396,84 @@ async def test_the_dashboard_tables_export_their_numbers_at_once_and_through_the
     assert await jobs.build_exports(worker(pool, settings, blob_dir)) == 1
     built = await console.get(f"{asked.headers['location']}/file")
     assert read_csv(built.content) == direct
+
+
+@pytest.mark.parametrize(
+    ("period", "why"),
+    [
+        ("from=2026-12-05&to=2026-12-01", "结束日期不能早于开始日期。"),
+        ("from=2025-01-01&to=2026-01-02", "时间范围最长 366 天，请缩短后再看。"),  # 367 days
+        ("from=9999-01-01&to=9999-01-31", "日期须在 2000 年至 2999 年之间。"),
+        ("from=2026-12-01&to=2026-12-99", "日期格式应为 年-月-日"),
+    ],
+)
+async def test_an_export_over_a_bad_period_says_why_with_the_period_form(
+    make_console: Any,  # noqa: F811
+    period: str,
+    why: str,
+) -> None:
+    """The dashboard's bad-period page (not the generic "提交的内容无效"), its form asking for
+    the same export again with the days typed."""
+    console = await make_console()
+    await signed_in(console, "bh.east")
+    rm = uuid5_for("user:rm01")
+    got = await console.get(f"{NEW}?table=rm_tasks&format=xlsx&unit={unit('team-east-1')}"
+                            f"&rm={rm}&{period}")  # fmt: skip
+    assert got.status_code == 422, got.text
+    assert "时间范围无效" in got.text
+    assert f"<p data-reason>{why}" in got.text
+    assert 'action="/console/exports/new"' in got.text
+    for name, value in (("table", "rm_tasks"), ("format", "xlsx"),
+                        ("unit", unit("team-east-1")), ("rm", rm)):  # fmt: skip
+        assert f'<input type="hidden" name="{name}" value="{value}">' in got.text
+    typed = dict(p.split("=") for p in period.split("&"))
+    assert f'name="from" value="{typed["from"]}"' in got.text
+    assert "dashboard.bad_period" in got.text
+    assert "近30天" in got.text  # the period chips, each the same export over its days
+
+
+async def test_excel_keeps_text_as_written_and_shows_rates_as_percents(
+    make_console: Any,  # noqa: F811
+    db: Any,
+) -> None:
+    """XLSX cells are typed: text like `=HYPERLINK(...)` is a string cell (never run), so it has
+    no apostrophe; rate columns are numbers shown as 61.1%. CSV keeps its formula guard."""
+    console = await make_console()
+    admin = await headers_of(console, "admin")
+    await dispatch_tasks(console, admin, "branch-east", 3)
+    await db.execute("update users set name = $1 where login = 'rm01'",
+                     '=HYPERLINK("http://x","点我")')  # fmt: skip
+    await db.execute("update users set name = '+1-2 测试' where login = 'rm02'")
+    await arrange(db, (await tasks_of(db, "rm01"))[0], status="done")  # 1 of 3: 33.3%
+    await signed_in(console, "bh.east")
+
+    got = await console.get(f"{NEW}?table=rm_progress&format=xlsx")
+    assert got.status_code == 200, got.text
+    sheet = read_xlsx(got.content)["客户经理任务完成"]
+    names = {row[2] for row in sheet[1:]}
+    assert {'=HYPERLINK("http://x","点我")', "+1-2 测试"} <= names
+    assert not [v for row in sheet for v in row if isinstance(v, str) and v.startswith("'")]
+    rates = {row[2]: row[7] for row in sheet[1:]}
+    assert rates['=HYPERLINK("http://x","点我")'] == pytest.approx(1 / 3, abs=1e-4)
+    formats = number_formats(got.content)
+    rate_cells = [ref for ref in formats if ref[0] == "H"]
+    assert len(rate_cells) == len(sheet) - 1 == 4
+    assert {formats[ref] for ref in rate_cells} == {"0.0%"}
+    assert {formats[ref] for ref in formats if ref[0] in "EFG"} == {"General"}  # counts
+
+    csv_rows = read_csv((await console.get(f"{NEW}?table=rm_progress&format=csv")).content)
+    assert {'\'=HYPERLINK("http://x","点我")', "'+1-2 测试"} <= {r[2] for r in csv_rows[1:]}
+
+
+async def test_the_funnel_export_names_its_steps_as_the_dashboard_does(
+    make_console: Any,  # noqa: F811
+) -> None:
+    console = await make_console()
+    await signed_in(console, "bh.east")
+    header = read_csv((await console.get(f"{NEW}?table=share_funnel&format=csv")).content)[0]
+    steps = [label for _, label in dashboard_console.FUNNEL_STEPS]
+    assert header == ["客户经理编号", "客户经理", *steps, "访客", "转化次数", "转化率"]
+    assert "停留 ≥ 10 秒" in header
+    assert builder.FUNNEL_STEPS is dashboard_console.FUNNEL_STEPS  # the monthly report's too
+    sheet = read_xlsx((await console.get(f"{NEW}?table=share_funnel&format=xlsx")).content)
+    assert next(iter(sheet.values()))[0] == header

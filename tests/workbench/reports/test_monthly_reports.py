@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import io
+import re
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -327,3 +328,17 @@ def _base_font_name(font: Any) -> str:
     buffer = ctypes.create_string_buffer(size)
     pdfium_raw.FPDFFont_GetBaseFontName(font, buffer, size)
     return buffer.value.decode()
+
+
+def test_the_low_scores_short_columns_keep_to_one_line(run: Run) -> None:
+    """The RM, the work order ("已开") and their headers were one character per line."""
+    lines = _text(run.pdf).splitlines()
+    header = next(line for line in lines if line.startswith("时间 问卷 题目"))
+    assert header.endswith("分数 客户 客户经理 工单"), header
+    assert not {"理", "工", "单", "已", "开"} & set(lines)  # no cell broken to single characters
+    opened = [line for line in lines if line.endswith(" 已开")]
+    assert opened, "the demo bank opens work orders for its low scores"
+    answered = [line for line in lines if re.match(r"\d\d-\d\d \d\d:\d\d ", line)]
+    assert len(answered) >= len(opened)  # each row's time on one line too
+    # The funnel's steps, in the per-RM table too, say what the dashboard says.
+    assert "客户经理 分享 打开 停留 ≥ 10 秒 点击 转化" in lines

@@ -116,6 +116,56 @@
     };
   }
 
+  // ---- long names on an axis ---------------------------------------------------------------
+
+  // An RM's name on the bar chart's axis takes at most this many columns (a Chinese character
+  // is two) and ends in "…" beyond (as in the monthly PDF): a long name once took 40 % of the
+  // chart's width from the bars. The tooltip still names the RM in full.
+  var AXIS_COLUMNS = 16;
+  var AXIS_COLUMNS_NARROW = 10; // a phone's chart
+  var WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/;
+
+  function columnsOf(ch) {
+    return WIDE.test(ch) || ch.length > 1 ? 2 : 1; // ch.length > 1: beyond the BMP (CJK ext.)
+  }
+
+  function fitting(chars, limit) {
+    // How many of `chars` fit in `limit` columns (at least one).
+    var used = 0;
+    for (var i = 0; i < chars.length; i++) {
+      used += columnsOf(chars[i]);
+      if (used > limit) return Math.max(i, 1);
+    }
+    return chars.length;
+  }
+
+  function shortLabel(text, limit) {
+    var chars = Array.from(String(text));
+    if (fitting(chars, limit) === chars.length) return String(text);
+    return chars.slice(0, fitting(chars, limit - 1)).join("").replace(/\s+$/, "") + "…";
+  }
+
+  function wrappedLabel(text, limit) {
+    // The whole name in lines of `limit` columns: a tooltip is not wider than a phone.
+    var chars = Array.from(String(text));
+    var lines = [];
+    while (chars.length) {
+      var n = fitting(chars, limit);
+      lines.push(chars.slice(0, n).join(""));
+      chars = chars.slice(n);
+    }
+    return lines;
+  }
+
+  function narrow(chart) {
+    return chart.width < 480;
+  }
+
+  function shortAxisLabel(value) {
+    // `this` is the category scale: its label for the tick, cut to the chart's room.
+    return shortLabel(this.getLabelForValue(value), narrow(this.chart) ? AXIS_COLUMNS_NARROW : AXIS_COLUMNS);
+  }
+
   function drawRms(Chart, canvas, data) {
     var box = canvas.parentNode;
     var rows = data.labels.length;
@@ -124,9 +174,13 @@
     options.indexAxis = "y";
     options.scales = {
       x: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, grid: { color: COLORS.line } },
-      y: { stacked: true, grid: { display: false } },
+      y: { stacked: true, grid: { display: false }, ticks: { callback: shortAxisLabel } },
     };
     options.plugins.tooltip.callbacks = {
+      title: function (items) {
+        if (!items.length) return "";
+        return wrappedLabel(data.labels[items[0].dataIndex], narrow(items[0].chart) ? 24 : 64);
+      },
       footer: function (items) {
         var i = items.length ? items[0].dataIndex : 0;
         return "完成率 " + data.rate[i] + "%";
