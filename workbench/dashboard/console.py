@@ -29,6 +29,7 @@ from workbench.console.errors import error_page
 from workbench.console.rendering import static_url
 from workbench.dashboard import chartjs, numbers
 from workbench.errors import NotFound
+from workbench.funnels import views as funnel_views
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import service as identity
 
@@ -52,13 +53,7 @@ Unit = Annotated[str | None, QueryParameter(name="unit", required=False)]
 From = Annotated[str | None, QueryParameter(name="from", required=False)]
 To = Annotated[str | None, QueryParameter(name="to", required=False)]
 
-FUNNEL_STEPS = (
-    ("shared", "分享"),
-    ("opened", "打开"),
-    ("engaged", "停留 ≥ 10 秒"),
-    ("clicked", "点击"),
-    ("converted", "转化"),
-)
+FUNNEL_STEPS = funnel_views.STEP_LABELS
 TASK_STATUS = {
     "pending": "待开始",
     "in_progress": "进行中",

@@ -26,13 +26,7 @@ from workbench.http.deps import CurrentCaller, Db
 
 PATH = "/funnels"
 PAGE_ROWS = 50
-STEPS = (
-    ("shared", "分享"),
-    ("opened", "打开"),
-    ("engaged", "停留 ≥ 10 秒"),
-    ("clicked", "点击"),
-    ("converted", "转化"),
-)
+STEPS = views.STEP_LABELS
 GROUPS = (
     (wire.FunnelGroupBy.BROCHURE, "按宣传册"),
     (wire.FunnelGroupBy.RM, "按客户经理"),

@@ -21,6 +21,14 @@ from workbench.errors import DomainError, NotFound
 from workbench.funnels import queries
 from workbench.periods import YEARS, period_bound
 
+STEP_LABELS = (  # the funnel's steps in the bank's words: every page, export and report
+    ("shared", "分享"),
+    ("opened", "打开"),
+    ("engaged", "停留 ≥ 10 秒"),
+    ("clicked", "点击"),
+    ("converted", "转化"),
+)
+
 MAX_PERIOD = timedelta(days=366)
 DEFAULT_PERIOD = timedelta(days=30)
 WHOLE_BANK = frozenset({Role.MARKETING, Role.COMPLIANCE, Role.ADMIN})
