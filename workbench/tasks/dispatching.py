@@ -32,6 +32,21 @@ class IdempotencyKeyReused(Conflict):
     code = "dispatch.idempotency_key_reused"
 
 
+class DueInThePast(DomainError):
+    status, code, title = 422, "task.due_in_past", "The due time has already passed"
+
+
+class NotApplicable(DomainError):
+    """A dispatch field that means nothing for this dispatch: refused rather than ignored, so
+    the dispatcher never believes it took effect."""
+
+    status, title = 422, "The dispatch holds a field that cannot apply"
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 def series_anchor(now: datetime, tz: str) -> datetime:
     """Recurring series start at local midnight of the dispatch day (periods align to days)."""
     local = now.astimezone(ZoneInfo(tz))
@@ -91,6 +106,7 @@ async def dispatch(
         raise NotFound("template")
     version = await queries.template_version(conn, request.template_id)
     assert version is not None
+    _check_applicable(request, recurring=version["recurrence"] is not None)
     if request.org_unit_id is not None and not await identity_queries.org_unit_in_scope(
         conn, request.org_unit_id, scope_root=caller.scope_root
     ):
@@ -131,6 +147,9 @@ async def dispatch(
             skipped=earlier["skipped"],
             not_found=earlier["not_found"],
         )
+    # Checked once the key is known to be new: a retry of a dispatch that went through answers
+    # its result even after its due time has passed (raising here rolls the claim back).
+    check_not_past(due_at, now=now)
 
     task = _task_values(
         version=version,
@@ -168,7 +187,38 @@ def check_due(due_at: datetime | None) -> None:
     """A due time lies in the years a business time may (its reminders are computed from it and
     stored: a year 9999 in some zone is beyond what PostgreSQL holds)."""
     if due_at is not None and not within_years(due_at):
-        raise DueOutOfRange(f"due_at lies within the years {YEARS[0]} to {YEARS[1]}")
+        raise DueOutOfRange(f"due_at must lie within the years {YEARS[0]} to {YEARS[1]}")
+
+
+def check_not_past(due_at: datetime | None, *, now: datetime) -> None:
+    """A task is never born (or moved) overdue: reminders are only set for times to come, and
+    the at-due reminder is what schedules the escalation, so a past due time would leave the
+    task with neither."""
+    if due_at is not None and due_at <= now:
+        raise DueInThePast(f"due_at {due_at.isoformat()} has already passed")
+
+
+def as_utc(due_at: datetime | None) -> datetime | None:
+    """A due time written without an offset is read as UTC (as it always was stored)."""
+    return due_at.replace(tzinfo=UTC) if due_at is not None and due_at.tzinfo is None else due_at
+
+
+def _check_applicable(request: wire.DispatchCreate, *, recurring: bool) -> None:
+    """Refuse what a dispatch cannot honour: a recurring series is due at the end of each
+    period (a given due time would be dropped), and an org-unit dispatch gives every RM exactly
+    one task (a cap per RM only limits a customer list)."""
+    if recurring and request.due_at is not None:
+        raise NotApplicable(
+            "dispatch.due_at_not_applicable",
+            "due_at cannot be given for a recurring template: each task is due at the end of "
+            "its period",
+        )
+    if request.org_unit_id is not None and request.per_rm_cap is not None:
+        raise NotApplicable(
+            "dispatch.per_rm_cap_not_applicable",
+            "per_rm_cap only applies to customer_ids: an org_unit_id dispatch gives each RM "
+            "one task",
+        )
 
 
 def _timing(
@@ -177,7 +227,7 @@ def _timing(
     """(due_at, expires_at, period_start, series anchor) of the tasks of a dispatch."""
     rule = version["recurrence"]
     if rule is None:
-        due = request.due_at
+        due = as_utc(request.due_at)
         check_due(due)
         if due is None and version["sla_hours"]:
             due = now + timedelta(hours=version["sla_hours"])

@@ -15,6 +15,12 @@ from workbench.errors import DomainError
 CHOICES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
 ATTACHED = (FieldType.PHOTO, FieldType.SIGNATURE)
 MAX_PHOTOS = 20
+NUMBER_LIMIT = 1e15
+"""The largest magnitude of a number answer when its field sets no bound (the bound a template
+may set): beyond it a float loses whole units, and a 300-digit answer is no answer."""
+MAX_LISTED_ERRORS = 50
+"""A refused submission lists at most this many field errors (its detail counts them all)."""
+BOUNDED = (FieldType.NUMBER, FieldType.PHOTO)  # the types whose answers min/max bound
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -31,8 +37,9 @@ class InvalidSubmission(DomainError):
 
 
 def check_form(form: Form) -> None:
-    """Keys unique, options exactly where choices are, bounds in order."""
-    errors = []
+    """Keys unique, options exactly where choices are, bounds only where the type uses them and
+    such that an answer can meet them (a form nobody can submit is refused now, not later)."""
+    errors: list[FieldError] = []
     seen: set[str] = set()
     for i, field in enumerate(form.fields):
         path = f"$.form.fields[{i}]"
@@ -45,12 +52,42 @@ def check_form(form: Form) -> None:
                 errors.append(FieldError(path=f"{path}.options", message="give distinct options"))
         elif field.options is not None:
             errors.append(FieldError(path=f"{path}.options", message="only choice fields"))
-        if field.min is not None and field.max is not None and field.min > field.max:
-            errors.append(FieldError(path=f"{path}.min", message="min is above max"))
+        errors.extend(_bound_errors(field, path))
     if not form.fields:
         errors.append(FieldError(path="$.form.fields", message="a form needs at least one field"))
     if errors:
         raise InvalidForm(f"{len(errors)} problem(s) in the form", errors=errors)
+
+
+def _bound_errors(field: FormField, path: str) -> list[FieldError]:
+    """min/max bound a number, or the count of photos (whole numbers up to MAX_PHOTOS: an
+    answer holds 1 to MAX_PHOTOS); max_length bounds text. Any other use is a bound nobody
+    reads, so it is refused."""
+    errors = []
+    for name in ("min", "max"):
+        if getattr(field, name) is not None and field.type not in BOUNDED:
+            errors.append(FieldError(path=f"{path}.{name}", message=_ONLY_BOUNDED))
+    if field.max_length is not None and field.type is not FieldType.TEXT:
+        errors.append(FieldError(path=f"{path}.max_length", message="only text fields"))
+    if field.type is FieldType.PHOTO:
+        errors.extend(_photo_count_errors(field, path))
+    if field.min is not None and field.max is not None and field.min > field.max:
+        errors.append(FieldError(path=f"{path}.min", message="min is above max"))
+    return errors
+
+
+_ONLY_BOUNDED = "only number and photo fields take min/max"
+
+
+def _photo_count_errors(field: FormField, path: str) -> list[FieldError]:
+    """A count of photos is a whole number; an answer holds 1 to MAX_PHOTOS of them."""
+    errors = []
+    for name, low in (("min", 0), ("max", 1)):
+        bound = getattr(field, name)
+        if bound is not None and (bound != int(bound) or not low <= bound <= MAX_PHOTOS):
+            message = f"a whole number of photos from {low} to {MAX_PHOTOS}"
+            errors.append(FieldError(path=f"{path}.{name}", message=message))
+    return errors
 
 
 class Checked:
@@ -58,12 +95,24 @@ class Checked:
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
-        self.errors: list[FieldError] = []
+        self.errors: list[FieldError] = []  # the first MAX_LISTED_ERRORS of them
+        self.error_count = 0
         self.attachment_ids: dict[str, list[uuid.UUID]] = {}  # field key -> ids to verify
         self.customer_ids: dict[str, uuid.UUID] = {}  # field key -> customer to verify
 
     def fail(self, key: str, message: str) -> None:
-        self.errors.append(FieldError(path=f"$.values.{key}", message=message))
+        """Count every error, list the first few: thousands of unknown keys must not make a
+        problem answer of hundreds of kilobytes."""
+        self.error_count += 1
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append(FieldError(path=f"$.values.{key}", message=message))
+
+    def refusal(self) -> InvalidSubmission:
+        """The 422 for these errors: the detail counts them all, `errors` lists the first."""
+        detail = f"{self.error_count} answer(s) need fixing"
+        if self.error_count > len(self.errors):
+            detail += f" (the first {len(self.errors)} are listed)"
+        return InvalidSubmission(detail, errors=self.errors)
 
 
 def check_values(form: Form, values: dict[str, Any]) -> Checked:
@@ -75,12 +124,18 @@ def check_values(form: Form, values: dict[str, Any]) -> Checked:
             result.fail(key, "not a field of this form")
     for field in form.fields:
         value = values.get(field.key)
-        if value is None or value == "" or value == []:
+        if _unanswered(value):
             if field.required:
                 result.fail(field.key, "required")
             continue
         _check_one(field, value, result)
     return result
+
+
+def _unanswered(value: Any) -> bool:
+    """Nothing, an empty list, or text with nothing but spaces: no answer (a required field
+    needs a real one; an optional one stores nothing)."""
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
 def _check_one(field: FormField, value: Any, result: Checked) -> None:
@@ -94,10 +149,12 @@ def _check_one(field: FormField, value: Any, result: Checked) -> None:
     elif kind is FieldType.NUMBER:
         if not isinstance(value, int | float) or isinstance(value, bool) or not _finite(value):
             return result.fail(key, "expected a number")
-        if field.min is not None and value < field.min:
-            return result.fail(key, f"at least {field.min:g}")
-        if field.max is not None and value > field.max:
-            return result.fail(key, f"at most {field.max:g}")
+        low = field.min if field.min is not None else -NUMBER_LIMIT
+        high = field.max if field.max is not None else NUMBER_LIMIT
+        if value < low:
+            return result.fail(key, f"at least {low:g}")
+        if value > high:
+            return result.fail(key, f"at most {high:g}")
         result.values[key] = value
     elif kind is FieldType.DATE:
         if not isinstance(value, str) or not _ISO_DATE.match(value):

@@ -5,7 +5,8 @@
     any open state → cancelled (the RM, or their branch head) | expired (past its expiry)
 
 An illegal transition answers 409 with the task's current status. RMs act on their own tasks;
-branch heads see (and may cancel) the tasks of their subtree; anyone else gets 404.
+branch heads see (and may cancel) the tasks of their subtree; a task outside the caller's scope
+is a 404 (the routes admit RMs and branch heads only: other roles get 403).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.tasks import FieldType
 from workbench.access import Caller
 from workbench.db import Connection
-from workbench.errors import Conflict, DomainError, NotFound
+from workbench.errors import Conflict, NotFound
 from workbench.notifications import service as notifications
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import Vault
 from workbench.surveys import delivery as survey_delivery
 from workbench.tasks import dispatching, queries
-from workbench.tasks.forms import Checked, InvalidSubmission, check_values
+from workbench.tasks.forms import Checked, check_values
 from workbench.timeline import service as timeline
 
 OPEN = list(queries.OPEN)
@@ -40,8 +41,7 @@ class IllegalTransition(Conflict):
         super().__init__(f"Cannot {action} a task that is {current}", current_status=current)
 
 
-class DueInThePast(DomainError):
-    status, code, title = 422, "task.due_in_past", "The new due time has already passed"
+DueInThePast = dispatching.DueInThePast  # one rule for a dispatched and a moved due time
 
 
 def _scope(caller: Caller) -> tuple[bool, uuid.UUID]:
@@ -161,9 +161,8 @@ async def submit(
     form = msgspec.convert(version["form"], wire.Form)
     checked = check_values(form, submission.values)
     await _check_references(conn, row=row, form=form, checked=checked)
-    if checked.errors:
-        raise InvalidSubmission(f"{len(checked.errors)} answer(s) need fixing",
-                                errors=checked.errors)  # fmt: skip
+    if checked.error_count:
+        raise checked.refusal()
     if version["requires_customer_confirmation"]:
         await queries.set_status(
             conn, task_id, status="awaiting_confirmation", stamp="submitted_at",
@@ -257,13 +256,14 @@ async def reschedule(
 ) -> wire.Task:
     """Move an open task's due time (the RM agreed another day with the customer, or the
     branch head changed it): its unsent reminders move with it, and reminders already sent for
-    the old time are set again for the new one."""
+    the old time are set again for the new one. A task that expires (a recurring one) keeps
+    its expiry as far after the new due time as it was after the old one, and never expires
+    earlier than before: otherwise the expiry job would close it before it is due."""
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] not in queries.OPEN:
         raise IllegalTransition(row["status"], "reschedule")
     dispatching.check_due(due_at)
-    if due_at <= datetime.now(UTC):
-        raise DueInThePast()
+    dispatching.check_not_past(due_at, now=datetime.now(UTC))
     version = await queries.template_version(conn, row["template_id"], row["template_version"])
     assert version is not None
     await queries.set_due(conn, task_id, due_at)

@@ -138,6 +138,10 @@ class DispatchController(Controller):
                 "(`template.not_found`, `org_unit.not_found`)",
                 409: "This `Idempotency-Key` was used for a different dispatch "
                 "(`dispatch.idempotency_key_reused`)",
+                422: "Invalid body or an empty `Idempotency-Key`; a due time already passed "
+                "(`task.due_in_past`) or beyond the years 2000-2999 (`task.due_out_of_range`); "
+                "`due_at` for a recurring template (`dispatch.due_at_not_applicable`) or "
+                "`per_rm_cap` with `org_unit_id` (`dispatch.per_rm_cap_not_applicable`)",
             }
         },
     )
@@ -148,15 +152,17 @@ class DispatchController(Controller):
         caller: CurrentCaller,
         data: JSONBody[wire.DispatchCreate],
         idempotency_key: Annotated[
-            str | None, HeaderParameter(name="Idempotency-Key", max_length=200)
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
         ] = None,
     ) -> wire.Dispatch:
         """Dispatch tasks: one per RM of a subtree, or one per customer for its RM.
 
-        With `org_unit_id`, every active RM of that subtree gets a task; with `customer_ids`, each
-        customer's owning RM gets one per customer, at most `per_rm_cap` per RM in the order
+        With `org_unit_id`, every active RM of that subtree gets one task; with `customer_ids`,
+        each customer's owning RM gets one per customer, at most `per_rm_cap` per RM in the order
         given. The answer counts `created`, `skipped` (over the cap) and `not_found` (unknown or
-        outside my scope). Resending with the same `Idempotency-Key` creates nothing again.
+        outside my scope). `due_at` (a time to come; without an offset it is UTC) defaults to the
+        template's SLA; a recurring template's tasks are due at the end of each period.
+        Resending with the same `Idempotency-Key` (non-empty) creates nothing again.
         """
         return await dispatching.dispatch(
             db, caller=caller, request=data, idempotency_key=idempotency_key,
@@ -459,7 +465,13 @@ class RuleController(Controller):
     @post(
         "/task-rules",
         operation_id="createTaskRule",
-        opt={ERRORS: {404: "No template `template_id` (`template.not_found`)"}},
+        opt={
+            ERRORS: {
+                404: "No template `template_id` (`template.not_found`)",
+                422: "Invalid body, or a `value` its `op` can never match: `in` needs a "
+                "non-empty list, `gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`)",
+            }
+        },
     )
     async def create_rule(
         self, db: Db, caller: CurrentCaller, data: JSONBody[wire.TaskRuleCreate]
@@ -489,7 +501,9 @@ class RuleController(Controller):
     ) -> wire.EventResult:
         """Feed events from the bank's data platform; matching rules create tasks.
 
-        Up to 10,000 events; those of unknown customers come back in `rejected`.
+        Up to 10,000 events; those of unknown customers (`event.unknown_customer`), or dated
+        outside 2000-2999 or more than an hour ahead of the server's clock (`event.bad_time`),
+        come back in `rejected` and the rest land.
         """
         return await rules.ingest(db, events=data.events, nul_events=rows_with_nul(request))
 

@@ -4,19 +4,34 @@ turn them into tasks for the owning RM, at most once per customer per rule windo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
 from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.db import Connection
-from workbench.errors import NotFound
+from workbench.errors import DomainError, NotFound
 from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.periods import YEARS, within_years
 from workbench.tasks import queries
+
+CLOCK_SKEW = timedelta(hours=1)
+"""How far ahead of our clock an event may be dated (the data platform's clock may run a little
+fast). Beyond that it has not happened: it would hold its rule's window shut for the customer
+until that date, so a real event in between would create nothing."""
+
+ORDERED = ("gt", "gte", "lt", "lte")
+
+
+class RuleNeverMatches(DomainError):
+    """A rule whose value does not fit its operator would match no event, silently."""
+
+    status, code, title = 422, "task_rule.bad_value", "The rule's value does not fit its op"
 
 
 def _rule(row: queries.Record) -> wire.TaskRule:
@@ -26,6 +41,7 @@ def _rule(row: queries.Record) -> wire.TaskRule:
 async def create_rule(
     conn: Connection, *, caller: Caller, request: wire.TaskRuleCreate
 ) -> wire.TaskRule:
+    check_value_fits(request.op.value, request.value)
     if await queries.template_version(conn, request.template_id) is None:
         raise NotFound("template")
     row = await queries.insert_rule(
@@ -44,6 +60,24 @@ async def create_rule(
         },
     )
     return _rule(row)
+
+
+def check_value_fits(op: str, value: Any) -> None:
+    """`in` needs a non-empty list; gt/gte/lt/lte a number (or a text holding one, as amounts
+    are often sent); eq/ne compare with anything. Any other pairing never matches (see
+    `matches`), so it is refused when the rule is made."""
+    if op == "in":
+        problem = None if isinstance(value, list) and value else "`in` needs a non-empty list"
+    elif op in ORDERED:
+        fits = not isinstance(value, list) and _number(value) is not None
+        problem = None if fits else f"`{op}` needs a number"
+    else:
+        problem = None
+    if problem is not None:
+        raise RuleNeverMatches(
+            f"{problem}: this rule would match no event",
+            errors=[FieldError(path="$.value", message=problem)],
+        )
 
 
 async def list_rules(conn: Connection) -> list[wire.TaskRule]:
@@ -82,6 +116,20 @@ def _both_numbers(a: Any, b: Any) -> bool:
         isinstance(a, str) and isinstance(b, str))  # fmt: skip
 
 
+def _bad_time(occurred_at: datetime, *, latest: datetime) -> str | None:
+    """Why an event's time cannot be taken (None: it can). A firing dated ahead would hold its
+    rule's window shut for that customer until then."""
+    if not within_years(occurred_at):
+        return f"occurred_at must lie within the years {YEARS[0]} to {YEARS[1]}"
+    moment = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
+    if moment > latest:
+        return (
+            f"occurred_at is in the future (more than {CLOCK_SKEW.total_seconds() / 3600:g} hour "
+            "ahead of the server's clock)"
+        )
+    return None
+
+
 async def ingest(
     conn: Connection, *, events: list[wire.Event], nul_events: Mapping[int, str] | None = None
 ) -> wire.EventResult:
@@ -94,6 +142,7 @@ async def ingest(
     rules = await queries.active_rules(
         conn, sorted({e.kind for i, e in enumerate(events) if i not in unstorable})
     )
+    latest = datetime.now(UTC) + CLOCK_SKEW
     rejected: list[dict[str, Any]] = []
     recorded: dict[str, list[Any]] = {"kind": [], "customer_id": [], "occurred_at": [], "data": []}
     firing: dict[str, list[Any]] = {"rule_id": [], "customer_id": [], "owner_id": [], "at": []}
@@ -106,11 +155,8 @@ async def ingest(
             rejected.append({"index": index, "code": "event.unknown_customer",
                              "detail": "no customer with that external id"})  # fmt: skip
             continue
-        if not within_years(event.occurred_at):
-            # A firing dated far ahead would hold its rule's window shut for that customer.
-            rejected.append({"index": index, "code": "event.bad_time",
-                             "detail": f"occurred_at lies within the years {YEARS[0]} to "
-                                       f"{YEARS[1]}"})  # fmt: skip
+        if bad_time := _bad_time(event.occurred_at, latest=latest):
+            rejected.append({"index": index, "code": "event.bad_time", "detail": bad_time})
             continue
         recorded["kind"].append(event.kind)
         recorded["customer_id"].append(customer["id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -333,6 +333,19 @@ async def test_keys_are_per_caller(client, db):
     assert await task_count(db) == 4
 
 
+async def test_an_empty_key_is_refused_not_taken_as_a_key(client, db):
+    """An empty key would make every keyless-looking retry collide with the first dispatch
+    (or, taken as absent, silently lose the retry protection the client asked for)."""
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin)
+    response = await post_dispatch(client, admin, to_unit(template_id, "team-east-1"), key="")
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "request.validation_failed"
+    assert [e["path"] for e in problem["errors"]] == ["header.Idempotency-Key"]
+    assert await task_count(db) == 0
+
+
 async def test_without_a_key_every_request_creates(client, db):
     admin = await headers_of(client, "admin")
     template_id = await make_template(client, admin)
@@ -387,6 +400,76 @@ async def test_a_due_time_beyond_the_calendar_is_refused_and_nothing_dispatched(
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "task.due_out_of_range"
     assert await task_count(db) == 0
+
+
+@pytest.mark.parametrize("due", ["2020-01-01T00:00:00Z", "a minute ago"])
+async def test_a_due_time_already_passed_is_refused_and_nothing_dispatched(client, db, due):
+    """As when moving a due time: a task born overdue would get no reminder at all, and the
+    at-due reminder is what schedules its escalation."""
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin, sla_hours=48)
+    if due == "a minute ago":
+        due = ((await db.fetchval("select now()")) - timedelta(minutes=1)).isoformat()
+    body = to_customers(template_id, [uuid.uuid4()], due_at=due)
+    for n, request in enumerate((to_unit(template_id, "team-east-1", due_at=due), body)):
+        response = await post_dispatch(client, admin, request, key=f"past-{n}")
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "task.due_in_past"
+    assert await task_count(db) == 0
+    assert await db.fetchval("select count(*) from dispatches") == 0
+    assert await db.fetchval("select count(*) from task_reminders") == 0
+
+
+async def test_a_due_time_without_an_offset_is_read_as_utc(client, db):
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin)
+    due = (await db.fetchval("select date_trunc('second', now())")) + timedelta(days=2)
+    zoneless = due.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+    await dispatched(client, admin, to_unit(template_id, "team-east-1", due_at=zoneless))
+    assert [r["due_at"] for r in await db.fetch("select due_at from tasks")] == [due, due]
+    # And one in the past, written without an offset, is refused like any other.
+    past = (due - timedelta(days=3)).astimezone(UTC).replace(tzinfo=None).isoformat()
+    response = await post_dispatch(client, admin, to_unit(template_id, "team-east-1", due_at=past))
+    assert response.json()["code"] == "task.due_in_past"
+
+
+async def test_a_retry_after_the_due_time_passed_answers_the_earlier_result(client, db):
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin)
+    due = (await db.fetchval("select now()")) + timedelta(seconds=1)
+    body = to_unit(template_id, "team-east-1", due_at=due.isoformat())
+    first = await dispatched(client, admin, body, key="soon")
+    await asyncio.sleep((due - await db.fetchval("select now()")).total_seconds() + 0.1)
+    assert await dispatched(client, admin, body, key="soon") == first
+    assert await task_count(db) == 2
+
+
+async def test_a_recurring_dispatch_refuses_a_due_time_it_cannot_use(client, db):
+    """A series' tasks are due at the end of each period (README): a given due time would be
+    dropped without a word."""
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin, recurrence="FREQ=WEEKLY;BYDAY=MO")
+    due = (await db.fetchval("select now()")) + timedelta(days=2)
+    response = await post_dispatch(
+        client, admin, to_unit(template_id, "team-east-1", due_at=due.isoformat())
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "dispatch.due_at_not_applicable"
+    assert await task_count(db) == 0
+    await dispatched(client, admin, to_unit(template_id, "team-east-1"))
+    assert await task_count(db) == 2
+
+
+async def test_a_unit_dispatch_refuses_a_cap_per_rm(client, db):
+    """A unit dispatch gives each RM one task: a cap per RM only limits a customer list."""
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin)
+    response = await post_dispatch(client, admin, to_unit(template_id, "branch-east", per_rm_cap=1))
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "dispatch.per_rm_cap_not_applicable"
+    assert await task_count(db) == 0
+    assert await db.fetchval("select count(*) from dispatches") == 0
 
 
 async def test_without_due_time_the_template_sla_sets_it(client, db):

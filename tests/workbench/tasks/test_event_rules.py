@@ -164,6 +164,30 @@ async def test_bad_rules_are_rejected_per_field(client, db, setup, overrides, pa
     assert await db.fetchval("select count(*) from task_rules") == 1
 
 
+@pytest.mark.parametrize(
+    ("op", "value"),
+    [("gte", [1, 2]), ("in", 5), ("in", "vip"), ("in", []), ("gt", "abc"), ("lt", True),
+     ("lte", ["1"])],
+)  # fmt: skip
+async def test_a_value_its_op_can_never_match_is_refused(client, db, setup, op, value):
+    response = await client.post(
+        RULES, json=rule_body(setup["template_id"], op=op, value=value), headers=setup["admin"]
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "task_rule.bad_value"
+    assert [e["path"] for e in problem["errors"]] == ["$.value"]
+    assert await db.fetchval("select count(*) from task_rules") == 1
+
+
+@pytest.mark.parametrize(
+    ("op", "value"),
+    [("gt", "250000.00"), ("lte", -5), ("in", [1, "vip", True]), ("eq", "vip"), ("ne", [1])],
+)  # fmt: skip
+async def test_a_value_its_op_can_compare_is_accepted(client, setup, op, value):
+    await make_rule(client, setup["admin"], rule_body(setup["template_id"], op=op, value=value))
+
+
 # ---- firing ----------------------------------------------------------------------------------
 
 
@@ -202,12 +226,13 @@ async def test_matching_event_creates_one_task_for_the_owning_rm(client, db, set
 async def test_a_rule_fires_once_per_customer_per_window(client, db, setup):
     admin, ids = setup["admin"], setup["ids"]
     now = await db_now(db)
-    assert (await send(client, admin, [event("C1", now, amount=2_000_000)]))["tasks_created"] == 1
-    later = now + timedelta(days=3)
-    second = await send(client, admin, [event("C1", later, amount=3_000_000)])
+    earlier = now - timedelta(days=3)
+    first = await send(client, admin, [event("C1", earlier, amount=2_000_000)])
+    assert first["tasks_created"] == 1
+    second = await send(client, admin, [event("C1", now, amount=3_000_000)])
     assert second == {"accepted": 1, "tasks_created": 0, "rejected": []}
     # Another customer is not held back by C1's window.
-    assert (await send(client, admin, [event("C2", later, amount=1_000_000)]))["tasks_created"] == 1
+    assert (await send(client, admin, [event("C2", now, amount=1_000_000)]))["tasks_created"] == 1
     assert await db.fetchval("select count(*) from tasks where customer_id = $1", ids["C1"]) == 1
 
     # Still inside the 30-day window (fired 29 days ago): nothing.
@@ -260,10 +285,37 @@ async def test_an_event_dated_outside_the_years_is_rejected_and_holds_no_window(
     result = await send(client, setup["admin"], [event("C1", far, amount=2_000_000)])
     assert result["accepted"] == 0
     assert [(r["index"], r["code"]) for r in result["rejected"]] == [(0, "event.bad_time")]
+    assert result["rejected"][0]["detail"] == "occurred_at must lie within the years 2000 to 2999"
     # The rule's window was not taken by it: a real event the same day fires.
     assert (await send(client, setup["admin"], [event("C1", now, amount=2_000_000)]))[
         "tasks_created"
     ] == 1
+
+
+@pytest.mark.parametrize("ahead", ["2999-01-01", "two hours"])
+async def test_an_event_dated_ahead_is_rejected_alone_and_holds_no_window(client, db, setup, ahead):
+    """An event that has not happened yet would hold its rule's window shut for the customer
+    until its date: a real event today would create nothing."""
+    now = await db_now(db)
+    future = datetime(2999, 1, 1, tzinfo=UTC) if ahead == "2999-01-01" else now + timedelta(hours=2)
+    batch = [event("C1", future, amount=2_000_000), event("C2", now, amount=2_000_000)]
+    result = await send(client, setup["admin"], batch)
+    assert (result["accepted"], result["tasks_created"]) == (1, 1)  # the rest of the batch lands
+    assert result["rejected"] == [{
+        "index": 0, "code": "event.bad_time",
+        "detail": "occurred_at is in the future (more than 1 hour ahead of the server's clock)",
+    }]  # fmt: skip
+    assert await db.fetchval("select count(*) from integration_events") == 1
+    assert (await send(client, setup["admin"], [event("C1", now, amount=2_000_000)]))[
+        "tasks_created"
+    ] == 1
+
+
+async def test_an_event_a_little_ahead_of_our_clock_is_taken(client, db, setup):
+    """The data platform's clock may run a little fast: within an hour is fine."""
+    soon = await db_now(db) + timedelta(minutes=30)
+    result = await send(client, setup["admin"], [event("C1", soon, amount=2_000_000)])
+    assert result == {"accepted": 1, "tasks_created": 1, "rejected": []}
 
 
 OPS = [  # (op, rule value, event value, fires)

@@ -202,6 +202,25 @@ async def test_unknown_keys_are_named_in_the_error(setup):
     assert errors[0]["message"] == "not a field of this form"
 
 
+async def test_thousands_of_unknown_keys_list_the_first_fifty_and_count_them_all(setup):
+    s = setup
+    values = {f"k{n}": n for n in range(5000)}
+    response = await submit(s, values)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "task.invalid_submission"
+    assert [e["path"] for e in problem["errors"]] == [f"$.values.k{n}" for n in range(50)]
+    assert problem["detail"] == "5000 answer(s) need fixing (the first 50 are listed)"
+    assert len(response.content) < 10_000
+    assert (await task_state(s.db, s.task))["form_values"] is None
+
+
+async def test_a_few_errors_are_all_listed_without_a_note(setup):
+    response = await submit(setup, {"bogus": 1, "amount": 0})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "2 answer(s) need fixing"
+
+
 async def test_values_must_be_an_object(setup):
     for body in ({"values": ["notes"]}, {"values": "notes"}, {}):
         response = await setup.client.post(
@@ -267,6 +286,40 @@ async def test_a_photo_field_min_bounds_the_count_of_photos(client, db):
     await assert_refused(s, {"photos": photos}, ["$.values.photos"])
     ok = await submit(s, {"photos": photos[:2]})
     assert ok.status_code == 200, ok.text
+
+
+async def test_a_number_without_bounds_is_still_a_sensible_number(client, db):
+    """The README's numbers are bounded: with no min/max, within ±10^15 (what a template may
+    set, and what a float holds to the unit); a 300-digit answer is refused, not stored."""
+    admin = await headers_of(client, "admin")
+    template = await create_template(client, admin, field("count", "number"))
+    task = (await issue(client, db, admin, template["id"], org_unit="team-east-1"))["rm01"]
+    rm01 = await headers_of(client, "rm01")
+    assert (await client.post(f"{TASKS}/{task}/start", headers=rm01)).status_code == 200
+    s = Setup(client, db, rm01, task, task, uuid.uuid4(), uuid.uuid4())
+    for huge in (10**300, 10**15 + 1, -(10**16), 1.5e15):
+        await assert_refused(s, {"count": huge}, ["$.values.count"])
+    ok = await submit(s, {"count": -(10**15)})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["values"] == {"count": -(10**15)}
+
+
+async def test_a_required_text_of_spaces_only_is_no_answer(client, db):
+    admin = await headers_of(client, "admin")
+    template = await create_template(
+        client, admin, field("summary", "text", required=True), field("memo", "text")
+    )
+    task = (await issue(client, db, admin, template["id"], org_unit="team-east-1"))["rm01"]
+    rm01 = await headers_of(client, "rm01")
+    assert (await client.post(f"{TASKS}/{task}/start", headers=rm01)).status_code == 200
+    s = Setup(client, db, rm01, task, task, uuid.uuid4(), uuid.uuid4())
+    for blank in ("   ", "\t\n", "\u3000"):  # the last an ideographic space
+        errors = await assert_refused(s, {"summary": blank, "memo": "x"}, ["$.values.summary"])
+        assert errors[0]["message"] == "required"
+    # An optional text of spaces only is no answer either: nothing is stored for it.
+    ok = await submit(s, {"summary": " 见了客户 ", "memo": "  "})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["values"] == {"summary": " 见了客户 "}
 
 
 async def test_required_fields_must_be_answered(client, db):

@@ -46,7 +46,9 @@ async def _all_pages(client: Any, headers: dict[str, str], **params: Any) -> lis
 @pytest.fixture
 async def inbox(client, db) -> dict[str, Any]:
     """rm01 (and rm02) get tasks due 2 days ago, 1 hour ago, in 1 hour, in 2 days, in 10 days
-    and three without a due time, dispatched in a shuffled order."""
+    and three without a due time, dispatched in a shuffled order (the overdue ones dispatched
+    due tomorrow, then overdue as the clock would make them: a dispatch is never due in the
+    past)."""
     admin = await headers_of(client, "admin")
     template = await create_template(client, admin, field("notes", "text"), name="Inbox")
     now = datetime.now(UTC).replace(microsecond=0)
@@ -63,10 +65,13 @@ async def inbox(client, db) -> dict[str, Any]:
     tasks: dict[str, uuid.UUID] = {}
     others: dict[str, uuid.UUID] = {}
     for name, due in dues.items():
+        ahead = max(due, now + timedelta(days=1)) if due else None
         issued = await issue(
-            client, db, admin, template["id"], org_unit="team-east-1", due_at=due, title=name
+            client, db, admin, template["id"], org_unit="team-east-1", due_at=ahead, title=name
         )
         tasks[name], others[name] = issued["rm01"], issued["rm02"]
+        await db.execute("update tasks set due_at = $2 where id = any($1)",
+                         [issued["rm01"], issued["rm02"]], due)  # fmt: skip
     return {
         "now": now,
         "dues": dues,

@@ -17,7 +17,7 @@ import pytest
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from workbench.db import create_pool
 from workbench.ids import uuid5_for
-from workbench.tasks import jobs
+from workbench.tasks import jobs, lifecycle
 from workbench.tasks.recurrence import Period, next_period, period_at, periods_started
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -262,6 +262,78 @@ async def test_cancelling_a_recurring_task_opens_no_next_period(client, db):
     response = await client.post(f"{API}/tasks/{task['id']}/cancel", headers=rm01)
     assert response.status_code == 200, response.text
     assert len(await series_tasks(db, dispatch_id)) == 2
+
+
+# ---- moving a recurring task's due time ------------------------------------------------------
+
+
+async def rm01_task(client: Any, db: Any) -> tuple[Any, dict[str, str]]:
+    """rm01's task of a fresh weekly series (due at the period's end, expiring a week later)."""
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin, WEEKLY, reminders=[{"minutes_before_due": 60}])
+    dispatch_id = await dispatch(client, admin, template_id, org_unit_id=str(unit("team-east-1")))
+    task = next(t for t in await series_tasks(db, dispatch_id) if t["assignee_id"] == user("rm01"))
+    assert task["expires_at"] - task["due_at"] == timedelta(days=7)
+    return task, await headers_of(client, "rm01")
+
+
+async def times_of(db: Any, task_id: Any) -> Any:
+    return await db.fetchrow("select status, due_at, expires_at from tasks where id = $1", task_id)
+
+
+async def test_moving_a_recurring_task_later_moves_its_expiry_by_as_much(client, db):
+    """Else it would expire (and its moved reminders stop) weeks before it is due."""
+    task, rm01 = await rm01_task(client, db)
+    later = task["due_at"] + timedelta(weeks=12)
+    response = await client.patch(
+        f"{API}/tasks/{task['id']}", json={"due_at": later.isoformat()}, headers=rm01
+    )
+    assert response.status_code == 200, response.text
+    moved = await times_of(db, task["id"])
+    assert (moved["due_at"], moved["expires_at"]) == (later, later + timedelta(days=7))
+
+    # The clock passes the old expiry (every time of the task moved back by as much): the
+    # expiry job leaves the task open, and its reminders pending.
+    passed = task["expires_at"] + timedelta(minutes=1) - await db_now(db)
+    await db.execute("update tasks set due_at = due_at - $2::interval,"
+                     " expires_at = expires_at - $2::interval where id = $1",
+                     task["id"], passed)  # fmt: skip
+    assert await lifecycle.expire_overdue(db) == 0
+    assert (await times_of(db, task["id"]))["status"] == "pending"
+    assert await db.fetchval(
+        "select count(*) from task_reminders where task_id = $1 and status = 'pending'", task["id"]
+    ) == 2  # fmt: skip
+
+
+async def test_moving_a_recurring_task_earlier_keeps_its_expiry(client, db):
+    task, rm01 = await rm01_task(client, db)
+    now = await db_now(db)
+    earlier = max(now + timedelta(hours=2), task["due_at"] - timedelta(days=1))
+    response = await client.patch(
+        f"{API}/tasks/{task['id']}", json={"due_at": earlier.isoformat()}, headers=rm01
+    )
+    assert response.status_code == 200, response.text
+    moved = await times_of(db, task["id"])
+    assert (moved["due_at"], moved["expires_at"]) == (earlier, task["expires_at"])
+
+
+async def test_a_task_without_an_expiry_gets_none_when_moved(client, db):
+    admin = await headers_of(client, "admin")
+    response = await client.post(
+        f"{API}/task-templates", json={"name": "一次性", "form": FORM}, headers=admin
+    )
+    template_id = response.json()["id"]
+    due = await db_now(db) + timedelta(days=1)
+    await dispatch(client, admin, template_id, org_unit_id=str(unit("team-east-1")),
+                   due_at=due.isoformat())  # fmt: skip
+    task_id = await db.fetchval("select id from tasks where assignee_id = $1", user("rm01"))
+    later = due + timedelta(days=30)
+    rm01 = await headers_of(client, "rm01")
+    patched = await client.patch(
+        f"{API}/tasks/{task_id}", json={"due_at": later.isoformat()}, headers=rm01
+    )
+    assert patched.status_code == 200, patched.text
+    assert tuple((await times_of(db, task_id))[1:]) == (later, None)
 
 
 # ---- the worker job: periods that started ----------------------------------------------------

@@ -147,6 +147,38 @@ BAD_FORMS = {
         ["$.form.fields[0].min"],
     ),
     "empty form": ([], ["$.form.fields"]),
+    # Bounds no answer can meet: the form's tasks could never be submitted.
+    "a fraction of a photo at most": (
+        [field("photos", "photo", required=True, max=0.5)],
+        ["$.form.fields[0].max"],
+    ),
+    "more photos at least than an answer holds": (
+        [field("photos", "photo", min=30)],
+        ["$.form.fields[0].min"],
+    ),
+    "more photos at most than an answer holds": (
+        [field("photos", "photo", max=100)],
+        ["$.form.fields[0].max"],
+    ),
+    "a fraction of a photo at least": (
+        [field("photos", "photo", min=1.5, max=3)],
+        ["$.form.fields[0].min"],
+    ),
+    "no photo at most": ([field("photos", "photo", max=0)], ["$.form.fields[0].max"]),
+    # Bounds a field's type does not use.
+    "min and max on a text field": (
+        [field("notes", "text", min=1, max=5)],
+        ["$.form.fields[0].min", "$.form.fields[0].max"],
+    ),
+    "max on a choice field": (
+        [field("outcome", "choice", options=["yes"], max=1)],
+        ["$.form.fields[0].max"],
+    ),
+    "min on a signature": ([field("signature", "signature", min=1)], ["$.form.fields[0].min"]),
+    "max_length on a number field": (
+        [field("amount", "number", max_length=10)],
+        ["$.form.fields[0].max_length"],
+    ),
     "several problems at once": (
         [
             field("a", "choice"),
@@ -174,6 +206,28 @@ async def test_inconsistent_forms_are_refused_with_per_field_paths(client, db, c
     assert problem["code"] == "template.invalid_form"
     assert sorted(e["path"] for e in problem["errors"]) == sorted(paths)
     assert await _count(db) == (0, 0)
+
+
+async def test_bounds_an_answer_can_meet_are_accepted(client):
+    admin = await headers_of(client, "admin")
+    fields = [
+        field("photos", "photo", required=True, min=1, max=20),
+        field("more", "photo", min=0, max=1.0),
+        field("amount", "number", min=-0.5, max=0.5),
+        field("notes", "text", max_length=5),
+    ]
+    template = await create_template(client, admin, *fields)
+    assert [f.get("max") for f in template["form"]["fields"]] == [20, 1, 0.5, None]
+
+
+async def test_a_bad_bound_names_its_field(client):
+    admin = await headers_of(client, "admin")
+    body = template_body(field("notes", "text"), field("photos", "photo", min=30))
+    response = await client.post(TEMPLATES, json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"path": "$.form.fields[1].min", "message": "a whole number of photos from 0 to 20"}
+    ]
 
 
 async def test_an_edit_with_a_bad_form_changes_nothing(client, db):

@@ -142,8 +142,18 @@ async def move_reminders(
 
 
 async def set_due(conn: Connection, task_id: uuid.UUID, due_at: datetime) -> None:
+    """Move the due time; an expiry keeps its distance after it, and never comes earlier (a
+    task without an expiry, or without a due time before, keeps what it had)."""
     await conn.execute(
-        "update tasks set due_at = $2, updated_at = now() where id = $1", task_id, due_at
+        """
+        update tasks
+           set due_at = $2::timestamptz,
+               expires_at = greatest(expires_at, $2::timestamptz + (expires_at - due_at)),
+               updated_at = now()
+         where id = $1
+        """,
+        task_id,
+        due_at,
     )
 
 
