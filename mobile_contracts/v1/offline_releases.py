@@ -57,9 +57,11 @@ class LatestPackage(msgspec.Struct, kw_only=True):
     """The package this user should have (`available: false` and nothing else: none is released
     to them). A diff is offered only against the `current` package the app reported.
 
-    `current_withdrawn`: the `current` package's release was rolled back; the answered package
-    (an older version, or none) replaces it, so the app switches back to it (its kept copy, or
-    this download, checked against the signed manifest) instead of refusing a lower version."""
+    `current_withdrawn`: the `current` package's release was rolled back. When the rollback
+    rolled this device forward, the answered package is a higher version carrying the files it
+    had before; otherwise (a higher release is still open, or nothing earlier to go back to) the
+    answer is the device's own package (`up_to_date`), never a lower version it would refuse,
+    and the app may warn until a newer version reaches it."""
 
     available: bool = True
     up_to_date: bool = False  # `current` is this package: nothing to download

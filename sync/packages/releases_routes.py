@@ -125,10 +125,11 @@ class ReleaseController(Controller):
     ) -> wire.Release:
         """Roll the package's release back for good.
 
-        From the next request on, on every API instance, `latest` answers the previous active
-        release's files again to this release's audience, signed as the next version (a device
-        never accepts a lower version than it has); without an earlier active release, what
-        remains (or nothing), with `current_withdrawn` for a device on the withdrawn package.
+        From the next request on, on every API instance, each device this release answered gets
+        the files it was answered before, signed again as a higher version (a device never
+        accepts a lower version than it has). With a higher release of the app id still open, or
+        no earlier release including a device, the rollback only withdraws: `latest` answers
+        that device its own package with `current_withdrawn`. The console says which it was.
         """
         state = request.app.state
         restorer = releases.Restorer(state.blobs, package_signer(state.settings))

@@ -50,7 +50,7 @@ class ShareController(Controller):
                 404: "The brochure is not live for me (`brochure.not_found`), or the customer is "
                 "not mine (`customer.not_found`)",
                 409: "`client_ref` (or the `Idempotency-Key`) was used for a different share "
-                "(`share.client_ref_reused`)",
+                "(`share.client_ref_reused`); the survey was archived (`survey.archived`)",
                 422: "Invalid body; neither or both of `brochure_id` and `survey_id` "
                 "(`share.one_target`); a survey without `customer_id` "
                 "(`share.customer_required`); a product rated above the customer's risk "
