@@ -203,4 +203,5 @@ def _initial_state(settings: Settings, metrics: Metrics) -> dict[str, object]:
         "settings": settings,
         "metrics": metrics,
         "trusted_networks": parse_networks(settings.trusted_proxies),
+        "metrics_networks": parse_networks(settings.metrics_from),
     }

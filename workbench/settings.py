@@ -123,6 +123,19 @@ class Settings:
         "comma-separated CIDRs whose X-Forwarded-For is believed for the client IP",
         default=(),
     )
+    metrics_from: tuple[str, ...] = _env(
+        "WORKBENCH_METRICS_FROM",
+        "comma-separated CIDRs that may read /metrics (others: 404); by default loopback and"
+        " private networks, where Prometheus scrapes from",
+        default=(
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "fc00::/7",
+        ),
+    )
     bootstrap_admin: tuple[str, str] | None = _env(
         "WORKBENCH_BOOTSTRAP_ADMIN",
         "`login:password` of an admin created at start if missing",
@@ -625,6 +638,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "min_app_version": _parse_version,
     "cors_origins": _parse_origins,
     "trusted_proxies": _parse_cidrs,
+    "metrics_from": _parse_cidrs,
     "bootstrap_admin": _parse_bootstrap,
     "bank_timezone": _parse_timezone,
     "public_base_url": _parse_url(("http", "https")),

@@ -27,6 +27,20 @@ def client_ip(scope: Any, trusted: tuple[_Network, ...]) -> str:
     return _normalize(hops[0] if hops else peer)
 
 
+def is_address(text: str) -> bool:
+    """Whether the text is an IP address (a Unix socket's peer or a test client has none)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def in_networks(address: str, networks: tuple[_Network, ...]) -> bool:
+    """Whether the address lies in one of the networks (a malformed one: no)."""
+    return _is_trusted(address, networks)
+
+
 def _is_trusted(address: str, trusted: tuple[_Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)

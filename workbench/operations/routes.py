@@ -6,10 +6,12 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from redis.exceptions import RedisError
 
 from workbench.http.auth import PUBLIC
+from workbench.http.client_ip import client_ip, in_networks, is_address
 from workbench.operations import queries
 from workbench.operations.metrics import Metrics
 
@@ -72,9 +74,30 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     media_type="text/plain; version=0.0.4",
 )
 async def metrics(request: Request[Any, Any, Any]) -> bytes:
-    """Prometheus metrics of this process (text exposition format)."""
-    metrics: Metrics = request.app.state.metrics
+    """Prometheus metrics of this process (text exposition format).
+
+    Only for `WORKBENCH_METRICS_FROM` (loopback and private networks by default; anyone else
+    404): the API's port also serves the customers' pages, and the counters tell an outsider
+    the bank's traffic, its sign-in failures and any probing. A request relayed by a proxy that
+    is not in `WORKBENCH_TRUSTED_PROXIES` is refused, as its client cannot be known.
+    """
+    state = request.app.state
+    if not metrics_allowed(request.scope, state.trusted_networks, state.metrics_networks):
+        raise NotFoundException()
+    metrics: Metrics = state.metrics
     return metrics.render()
+
+
+def metrics_allowed(scope: Any, trusted: tuple[Any, ...], allowed: tuple[Any, ...]) -> bool:
+    """Whether the request's client may read the metrics: from an allowed network, or over a
+    local connection with no address (a Unix socket, an in-process client) and not relayed."""
+    relayed = any(name == b"x-forwarded-for" for name, _ in scope.get("headers", []))
+    peer = (scope.get("client") or ("", 0))[0]
+    if not is_address(peer):
+        return not relayed
+    if relayed and not in_networks(peer, trusted):
+        return False
+    return in_networks(client_ip(scope, trusted), allowed)
 
 
 ROUTES = [healthz, readyz, metrics]

@@ -7,6 +7,8 @@ import re
 import pytest
 
 from tests.helpers import device
+from workbench.http.client_ip import parse_networks
+from workbench.operations.routes import metrics_allowed
 
 
 async def test_healthz(client):
@@ -93,3 +95,37 @@ async def test_operations_endpoints_need_no_token_and_ignore_a_bad_one(client):
         assert (await client.get(path)).status_code == 200, path
         junk = await client.get(path, headers={"Authorization": "Bearer junk"})
         assert junk.status_code == 200, path
+
+
+# ---- who may read the metrics ------------------------------------------------------------------
+
+PRIVATE = parse_networks(("127.0.0.0/8", "10.0.0.0/8", "192.168.0.0/16"))
+PROXY = parse_networks(("10.0.0.2/32",))
+
+
+def _scope(peer: str, forwarded: str | None = None) -> dict[str, object]:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return {"client": (peer, 40000), "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "allowed"),
+    [
+        ("10.1.2.3", None, True),  # Prometheus in the bank's network
+        ("127.0.0.1", None, True),
+        ("203.0.113.7", None, False),  # anyone on the internet: the customers' pages' port
+        ("10.0.0.2", "203.0.113.7", False),  # through the trusted proxy, from the internet
+        ("10.0.0.2", "192.168.1.9", True),  # through the trusted proxy, from inside
+        ("10.0.0.9", "192.168.1.9", False),  # relayed by a proxy not trusted: client unknown
+        ("", None, True),  # a Unix socket: local
+        ("", "203.0.113.7", False),
+    ],
+)
+def test_metrics_are_for_the_banks_networks_only(peer, forwarded, allowed):
+    assert metrics_allowed(_scope(peer, forwarded), PROXY, PRIVATE) is allowed
+
+
+async def test_a_relayed_request_for_the_metrics_is_not_found(client):
+    response = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.status_code == 404
+    assert "workbench_http_requests_total" not in response.text
