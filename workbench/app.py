@@ -32,7 +32,11 @@ from workbench.http import openapi as api_docs
 from workbench.http.auth import check_request
 from workbench.http.client_ip import parse_networks
 from workbench.http.input_checks import refuse_unstorable_input
-from workbench.http.middleware import add_request_id_header, request_context_middleware
+from workbench.http.middleware import (
+    add_request_id_header,
+    add_safety_headers,
+    request_context_middleware,
+)
 from workbench.http.problems import EXCEPTION_HANDLERS
 from workbench.identity import routes as identity_routes
 from workbench.identity import service as identity
@@ -168,7 +172,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         guards=[check_request],
         before_request=refuse_unstorable_input,
-        before_send=[add_request_id_header],
+        before_send=[add_request_id_header, add_safety_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),

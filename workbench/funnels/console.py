@@ -203,7 +203,10 @@ def _csv(funnel: wire.Funnel, name: str) -> Response[bytes]:
     return Response(
         body,
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",  # RMs' names and numbers: no cache keeps them
+        },
     )
 
 

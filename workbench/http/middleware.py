@@ -69,6 +69,21 @@ async def add_request_id_header(message: Message, scope: Scope) -> None:
         message["headers"] = headers
 
 
+async def add_safety_headers(message: Message, scope: Scope) -> None:
+    """before_send hook: no answer is sniffed into another type (`nosniff`), and no answer of
+    the API is kept by a cache unless its route says how (`no-store`: customers' data, tokens;
+    media and posters set their own `Cache-Control`)."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers", []))
+    names = {k.lower() for k, _ in headers}
+    if b"x-content-type-options" not in names:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if b"cache-control" not in names and str(scope.get("path", "")).startswith("/api/"):
+        headers.append((b"cache-control", b"no-store"))
+    message["headers"] = headers
+
+
 def _header(scope: Any, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:

@@ -51,6 +51,7 @@ async def test_marketing_sees_the_funnel_by_brochure_and_exports_it(
     export = await console.get(f"{PAGE}.csv?group_by=brochure&period=30d")
     assert export.status_code == 200
     assert export.headers["content-type"] == "text/csv; charset=utf-8"  # one charset
+    assert export.headers["cache-control"] == "no-store"  # RMs' names and numbers
     assert "attachment" in export.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert [(r["label"], r["shared"], r["clicked"]) for r in rows] == [

@@ -129,3 +129,23 @@ async def test_a_relayed_request_for_the_metrics_is_not_found(client):
     response = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
     assert response.status_code == 404
     assert "workbench_http_requests_total" not in response.text
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_api_answers_are_never_cached_or_sniffed(client):
+    # A customer's masked data or a token in a private cache outlives the session that read it.
+    tokens = (
+        await client.post(
+            "/api/v1/auth/login",
+            json={"login": "rm01", "password": "workbench-demo", "device": device()},
+        )
+    ).json()
+    me = await client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert me.status_code == 200
+    assert me.headers["cache-control"] == "no-store"
+    assert me.headers["x-content-type-options"] == "nosniff"
+    missing = await client.get("/api/v1/customers/00000000-0000-0000-0000-000000000000")
+    assert missing.headers["cache-control"] == "no-store"
+    assert (await client.get("/healthz")).headers["x-content-type-options"] == "nosniff"
