@@ -142,3 +142,51 @@ class Device(msgspec.Struct, kw_only=True):
     app_version: str | None
     last_seen_at: datetime
     revoked_at: datetime | None
+
+
+class DeviceState(enum.StrEnum):
+    """A device in the device list: `active` may sign in; `revoked` was stopped (lost)."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class UserRef(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+
+
+class DeviceOwner(msgspec.Struct, kw_only=True):
+    """The user a device is bound to (the last one who signed in on it)."""
+
+    id: uuid.UUID
+    login: str
+    name: str
+    org_unit: OrgUnitRef
+
+
+class DevicePush(msgspec.Struct, kw_only=True):
+    """The device's push registration: `active` while notifications reach it; otherwise
+    `deactivated_reason` says why they stopped (logout, device_revoked, dead:..., ...)."""
+
+    provider: str
+    active: bool
+    registered_at: datetime
+    deactivated_reason: str | None = None
+
+
+class DeviceListItem(msgspec.Struct, kw_only=True):
+    """A device in `GET /devices`: what it is, whose it is, and whether it is still trusted."""
+
+    device_id: str
+    platform: Platform
+    model: str | None = None
+    app_version: str | None = None
+    first_seen_at: datetime
+    last_seen_at: datetime  # its last sign-in or token refresh
+    state: DeviceState
+    revoked_at: datetime | None = None
+    revoked_by: UserRef | None = None
+    user: DeviceOwner
+    session_open: bool  # a signed-in session on it has not ended
+    push: DevicePush | None = None  # None: it never registered for push (a console browser)

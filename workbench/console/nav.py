@@ -144,8 +144,7 @@ DEVICES = Section(
     path="/console/devices",
     icon="device",
     roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
-    summary="停用遗失的手机或平板，并在找回后恢复",
-    ready=False,
+    summary="查找员工的手机、平板和浏览器，停用遗失的设备，找回后恢复",
 )
 ADMINISTRATION = Section(
     key="admin",

@@ -289,6 +289,85 @@ async def device_in_scope(
     )
 
 
+_DEVICE_ROW = """
+    select d.device_id, d.platform, d.model, d.app_version, d.first_seen_at, d.last_seen_at,
+           d.revoked_at, d.revoked_by, rb.name as revoked_by_name,
+           u.id as user_id, u.login, u.name as user_name, u.org_unit_id, o.name as org_unit_name,
+           exists (select from sessions s
+                    where s.device_id = d.device_id and s.ended_at is null) as session_open,
+           p.provider as push_provider, p.active as push_active,
+           p.registered_at as push_registered_at, p.deactivated_reason as push_reason
+      from devices d
+      join users u on u.id = d.user_id
+      join org_units o on o.id = u.org_unit_id
+      left join users rb on rb.id = d.revoked_by
+      left join push_registrations p on p.device_id = d.device_id
+"""
+
+
+async def device_rows(
+    conn: Connection,
+    *,
+    scope_root: uuid.UUID | None,
+    device_id: str | None = None,
+    q: str | None = None,
+    revoked: bool | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int = 1,
+) -> list[Record]:
+    """Devices whose user is in the subtree under `scope_root` (every device for None), the most
+    recently seen first, keyset-paginated by (last_seen_at, device_id). `q`: a case-insensitive
+    substring of the user's login or name, or the device's id or model."""
+    # Only the filters given become SQL (fixed fragments, values as parameters), so each shape of
+    # the list gets a plan of its own: the subtree's users through (org_unit_id), then their
+    # devices through (user_id).
+    where: list[str] = []
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if scope_root is not None:
+        where.append(
+            f"u.org_unit_id = any(array(select s.id from org_subtree({arg(scope_root)}) s(id)))"
+        )
+    if device_id is not None:
+        where.append(f"d.device_id = {arg(device_id)}")
+    if q:
+        needle = arg(q)
+        where.append(
+            f"""(strpos(lower(u.login), lower({needle})) > 0
+                 or strpos(lower(u.name), lower({needle})) > 0
+                 or strpos(lower(d.device_id), lower({needle})) > 0
+                 or strpos(lower(coalesce(d.model, '')), lower({needle})) > 0)"""
+        )
+    if revoked is not None:
+        where.append("d.revoked_at is not null" if revoked else "d.revoked_at is null")
+    if after is not None:
+        where.append(f"(d.last_seen_at, d.device_id) < ({arg(after[0])}, {arg(after[1])})")
+    sql = _DEVICE_ROW
+    if where:
+        sql += " where " + "\n   and ".join(where)
+    sql += f" order by d.last_seen_at desc, d.device_id desc limit {arg(limit)}"
+    return await conn.fetch(sql, *args)
+
+
+async def touch_device(conn: Connection, device_id: str) -> None:
+    """The device was seen now (a token refresh). A device locked by a revocation in progress is
+    left alone rather than waited for: the refresh holds its session's lock, which the
+    revocation needs next."""
+    await conn.execute(
+        """
+        update devices set last_seen_at = now()
+         where device_id = (select device_id from devices
+                             where device_id = $1 and last_seen_at < now() - interval '1 minute'
+                               for update skip locked)
+        """,
+        device_id,
+    )
+
+
 async def set_device_revoked(
     conn: Connection, device_id: str, *, revoked_by: uuid.UUID | None
 ) -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -202,6 +203,45 @@ class OrgController(Controller):
         more = len(users) > limit
         users = users[:limit]
         return Page(items=users, next_cursor=encode_cursor(users[-1].id) if more else None)
+
+    @get(
+        # Not /api/v1/devices: that path is the app's own push registration (push.routes), and
+        # Litestar refuses a second controller on it; the device list sits with revoke/restore.
+        "/admin/devices",
+        operation_id="listDevices",
+        guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
+        opt={
+            ERRORS: {404: "`org_unit_id` is unknown or outside my subtree (`org_unit.not_found`)"}
+        },
+    )
+    async def list_devices(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        device_state: Annotated[wire.DeviceState | None, QueryParameter(name="state")] = None,
+        org_unit_id: FromQuery[uuid.UUID | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[wire.DeviceListItem]:
+        """Devices of my subtree's users, the most recently seen first: find a lost one.
+
+        `q` matches part of the user's login or name, or of the device's id or model (any case);
+        `state` keeps `active` or `revoked` devices; `org_unit_id` narrows to that unit's
+        subtree. Revoke one with `POST /api/v1/admin/devices/{device_id}/revoke`.
+        """
+        after = decode_cursor(cursor, tuple[datetime, str])
+        devices = await service.list_devices(
+            db, caller=caller, q=q, state=device_state, org_unit_id=org_unit_id, after=after,
+            limit=limit + 1,
+        )  # fmt: skip
+        more = len(devices) > limit
+        devices = devices[:limit]
+        last = devices[-1] if more else None
+        return Page(
+            items=devices,
+            next_cursor=encode_cursor([last.last_seen_at, last.device_id]) if last else None,
+        )
 
     @post(
         "/admin/devices/{device_id:str}/revoke",

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -151,6 +152,7 @@ async def refresh(
         raise SessionEnded("The session expired; sign in again")
     if not row["active"]:
         raise SessionEnded("The user is disabled")
+    await queries.touch_device(conn, row["device_id"])  # the device list's "last seen"
     if row["used_at"] is None:
         await queries.mark_refresh_token_used(conn, token_hash)
     else:  # a retry: its successor's answer never arrived
@@ -451,6 +453,72 @@ async def restore_device(
         conn, action="device_restored", actor_id=caller.user_id, subject=f"device:{device_id}"
     )
     return msgspec.convert({**dict(device), "revoked_at": None}, wire.Device)
+
+
+async def list_devices(
+    conn: Connection,
+    *,
+    caller: Caller,
+    q: str | None = None,
+    state: wire.DeviceState | None = None,
+    org_unit_id: uuid.UUID | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
+) -> list[wire.DeviceListItem]:
+    """Devices of users in the caller's subtree (or one unit's subtree within it), the most
+    recently seen first; a unit outside the caller's subtree is not found."""
+    if org_unit_id is not None and not await queries.org_unit_in_scope(
+        conn, org_unit_id, scope_root=caller.scope_root
+    ):
+        raise NotFound("org_unit")
+    rows = await queries.device_rows(
+        conn,
+        scope_root=org_unit_id if org_unit_id is not None else caller.scope_root,
+        q=q.strip() if q and q.strip() else None,
+        revoked=None if state is None else state is wire.DeviceState.REVOKED,
+        after=after,
+        limit=limit,
+    )
+    return [_device_item(r) for r in rows]
+
+
+async def device(conn: Connection, *, caller: Caller, device_id: str) -> wire.DeviceListItem:
+    """One device of the caller's subtree, as the device list shows it (else not found)."""
+    rows = await queries.device_rows(conn, scope_root=caller.scope_root, device_id=device_id)
+    if not rows:
+        raise NotFound("device")
+    return _device_item(rows[0])
+
+
+def _device_item(row: queries.Record) -> wire.DeviceListItem:
+    return wire.DeviceListItem(
+        device_id=row["device_id"],
+        platform=wire.Platform(row["platform"]),
+        model=row["model"],
+        app_version=row["app_version"],
+        first_seen_at=row["first_seen_at"],
+        last_seen_at=row["last_seen_at"],
+        state=wire.DeviceState.REVOKED if row["revoked_at"] else wire.DeviceState.ACTIVE,
+        revoked_at=row["revoked_at"],
+        revoked_by=wire.UserRef(id=row["revoked_by"], name=row["revoked_by_name"])
+        if row["revoked_by"] is not None
+        else None,
+        user=wire.DeviceOwner(
+            id=row["user_id"],
+            login=row["login"],
+            name=row["user_name"],
+            org_unit=wire.OrgUnitRef(id=row["org_unit_id"], name=row["org_unit_name"]),
+        ),
+        session_open=row["session_open"],
+        push=wire.DevicePush(
+            provider=row["push_provider"],
+            active=row["push_active"],
+            registered_at=row["push_registered_at"],
+            deactivated_reason=row["push_reason"],
+        )
+        if row["push_provider"] is not None
+        else None,
+    )
 
 
 def _conflict(code: str, detail: str) -> DomainError:
