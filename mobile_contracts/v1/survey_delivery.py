@@ -42,11 +42,13 @@ class RecipientStatus(enum.StrEnum):
 
 
 class SkipReason(enum.StrEnum):
-    """Why a recipient got nothing: the contact cap (survey messages a customer got lately), or
-    already invited by this delivery (listed twice)."""
+    """Why a recipient got nothing: the contact cap (survey messages a customer got lately),
+    already invited by this delivery (listed twice), or already holding an open link to this
+    survey (sent before, not answered, not expired: a second would be counted twice)."""
 
     CONTACT_CAP = "contact_cap"
     DUPLICATE = "duplicate"
+    ALREADY_INVITED = "already_invited"
 
 
 class DeliveredRecipient(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -260,15 +260,18 @@ async def invite_customers(
     now: datetime,
     task_id: uuid.UUID | None = None,
 ) -> list[Sent]:
-    """Invite customers, each with a survey message, unless the contact cap holds them back."""
+    """Invite customers, each with a survey message, unless they hold an open link to the
+    survey already (it would be answered and counted twice) or the contact cap holds them
+    back."""
     ids = list(dict.fromkeys(customer_ids))
     if not ids:
         return []
-    await queries.lock_contacts(conn, ids)
+    await queries.lock_contacts(conn, ids)  # also orders two deliveries of one survey
+    invited = await queries.holding_open_links(conn, ids, survey_id=survey_id, now=now)
     capped = await queries.capped_customers(
         conn, ids, since=now - timedelta(days=rules.cap_days), cap=rules.cap
     )
-    wanted = [c for c in ids if c not in capped]
+    wanted = [c for c in ids if c not in capped and c not in invited]
     rows = await queries.insert_customer_invitations(
         conn, invitation_ids=[uuid7() for _ in wanted], customer_ids=wanted, survey_id=survey_id,
         version=version, delivery_id=delivery_id, sent_by=sent_by, sent_at=now,
@@ -280,10 +283,14 @@ async def invite_customers(
         invitation_ids=list(made.values()), seqs=[0] * len(made), kind="invitation",
         created_at=now,
     )  # fmt: skip
-    return [Sent(c, made.get(c), None if c in made else _why(c, capped)) for c in ids]
+    return [Sent(c, made.get(c), None if c in made else _why(c, invited, capped)) for c in ids]
 
 
-def _why(customer_id: uuid.UUID, capped: set[uuid.UUID]) -> wire.SkipReason:
+def _why(
+    customer_id: uuid.UUID, invited: set[uuid.UUID], capped: set[uuid.UUID]
+) -> wire.SkipReason:
+    if customer_id in invited:
+        return wire.SkipReason.ALREADY_INVITED
     return wire.SkipReason.CONTACT_CAP if customer_id in capped else wire.SkipReason.DUPLICATE
 
 

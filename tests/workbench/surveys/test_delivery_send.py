@@ -110,6 +110,34 @@ async def test_contact_cap_holds_across_surveys_and_reminders(client, db, settin
     assert await db.fetchval("select count(*) from survey_messages") == 3
 
 
+async def test_a_customer_holding_an_open_link_is_not_sent_a_second(client, db, settings):
+    # Two sends of one survey to a customer made two links, answered and counted twice.
+    survey = await publish(db, questions=[{"key": "r", "type": "rating", "text": "满意度"}])
+    holder, answered, fresh = await add_customers(db, 3)
+    rm01 = await headers_of(client, "rm01")
+    first = (await send(client, rm01, survey, customer_ids=[holder, answered])).json()
+    url = next(r["url"] for r in first["recipients"] if r["customer_id"] == str(answered))
+    path = url.removeprefix(settings.public_base_url.rstrip("/"))
+    assert (await client.post(path, json={"answers": {"r": 4}})).status_code == 201
+
+    again = (await send(client, rm01, survey, customer_ids=[holder, answered, fresh])).json()
+    assert (again["done"], again["skipped"]) == (2, 1)
+    assert {r["customer_id"]: r.get("reason") for r in again["recipients"]} == {
+        str(holder): "already_invited",
+        str(answered): None,  # answered: a new link is a new answer
+        str(fresh): None,
+    }
+    # Once the first link has expired, the customer may be asked again.
+    await db.execute(
+        "update survey_invitations set expires_at = now() - interval '1 hour'"
+        " where customer_id = $1",
+        holder,
+    )
+    await db.execute("update survey_messages set created_at = created_at - interval '8 days'")
+    later = (await send(client, rm01, survey, customer_ids=[holder])).json()
+    assert later["done"] == 1
+
+
 async def test_reminders_go_to_non_respondents_once_and_the_outbox_lists_them(client, db, settings):
     survey = await publish(db, questions=[{"key": "r", "type": "rating", "text": "满意度"}])
     answered, expired, silent = await add_customers(db, 3)

@@ -377,6 +377,22 @@ async def capped_customers(
     return {r["customer_id"] for r in rows}
 
 
+async def holding_open_links(
+    conn: Connection, customer_ids: list[uuid.UUID], *, survey_id: uuid.UUID, now: datetime
+) -> set[uuid.UUID]:
+    """Those of these customers who hold a link to the survey they have not answered and that
+    has not expired (by each customer's invitations, newest first)."""
+    rows = await conn.fetch(
+        """select distinct i.customer_id from survey_invitations i
+            where i.customer_id = any($1::uuid[]) and i.survey_id = $2
+              and i.responded_at is null and i.expires_at > $3""",
+        customer_ids,
+        survey_id,
+        now,
+    )
+    return {r["customer_id"] for r in rows}
+
+
 async def insert_messages(
     conn: Connection,
     *,
