@@ -33,3 +33,13 @@ async def login(
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def leave_behind(db: Any, device_no: int | str) -> None:
+    """The device's sessions last used 13 hours ago: a device left signed in, which another
+    user may take over (someone using it now is refused: `auth.device_in_use`)."""
+    await db.execute(
+        "update sessions set created_at = now() - interval '13 hours', refreshed_at = null"
+        " where device_id = $1",
+        device(device_no)["device_id"],
+    )

@@ -64,6 +64,10 @@ class DeviceRevoked(Forbidden):
     code, title = "auth.device_revoked", "This device was revoked; wipe local data"
 
 
+class DeviceInUse(Conflict):
+    code, title = "auth.device_in_use", "This device is signed in as someone else"
+
+
 class RateLimited(DomainError):
     status, code, title = 429, "auth.rate_limited", "Too many attempts"
 

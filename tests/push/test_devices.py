@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import bearer, device
+from tests.helpers import bearer, device, leave_behind
 from workbench.ids import uuid5_for
 from workbench.security.vault import Vault
 from workbench.seed import DEMO_PASSWORD
@@ -266,6 +266,7 @@ async def test_another_users_device_is_not_found_and_nothing_is_stored(client, d
 
 async def test_a_device_taken_over_by_another_user_is_no_longer_the_first_users(client, db):
     first = await sign_in(client, "rm01", 8, "ios")
+    await leave_behind(db, 8)
     await sign_in(client, "rm02", 8, "ios")
     # rm01's token for that device is dead anyway; on another device of theirs they still
     # cannot register the phone that now belongs to rm02.
@@ -453,6 +454,7 @@ async def test_another_user_signing_in_on_the_device_deactivates_the_previous_us
 ):
     first = await sign_in(client, "rm01", 1, "android")
     await registered(client, first, 1, platform="android", provider="fcm")
+    await leave_behind(db, 1)
 
     await sign_in(client, "rm02", 1, "android")
 
@@ -477,6 +479,7 @@ async def test_the_same_user_signing_in_again_keeps_their_registration(client, d
 async def test_the_next_user_registers_the_handed_over_device_as_their_own(client, db, vault):
     first = await sign_in(client, "rm01", 1, "ios")
     await registered(client, first, 1)
+    await leave_behind(db, 1)
     second = await sign_in(client, "rm02", 1, "ios")
     token = await registered(client, second, 1)
 

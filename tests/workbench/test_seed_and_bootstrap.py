@@ -55,7 +55,7 @@ async def test_seed_creates_the_demo_bank_once(settings, db, client):
 
 async def test_reseeding_keeps_changes_made_to_demo_users(settings, db, client):
     await seed(db, settings)
-    admin = await login(client, "admin")
+    admin = await login(client, "admin", device_no="admin")
     rm01 = await db.fetchrow("select id, org_unit_id from users where login = 'rm01'")
     changed = await client.post(
         "/api/v1/admin/users",

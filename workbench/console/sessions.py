@@ -118,7 +118,10 @@ async def sign_in(
     except msgspec.ValidationError:
         raise InvalidCredentials() from None  # no such login can exist
     try:
-        pair = await identity.login(conn, auth=auth, request=request, client_ip=client_ip)
+        # The device id is this browser's own HttpOnly cookie: whoever signs in here holds it.
+        pair = await identity.login(
+            conn, auth=auth, request=request, client_ip=client_ip, take_over=True
+        )
     except InvalidCredentials:
         if await _disabled_with_this_password(conn, auth=auth, login=login, password=password):
             raise AccountDisabled("This user is disabled") from None

@@ -244,6 +244,25 @@ async def device_for_update(conn: Connection, device_id: str) -> Record | None:
     )
 
 
+async def in_use_by_another(
+    conn: Connection, device_id: str, user_id: uuid.UUID, *, within_seconds: int
+) -> bool:
+    """Whether another user has an open session on the device that signed in or refreshed in
+    the last `within_seconds` (someone using it now, not a session left behind)."""
+    return bool(
+        await conn.fetchval(
+            """select exists (
+                   select from sessions
+                    where device_id = $1 and user_id <> $2 and ended_at is null
+                      and coalesce(refreshed_at, created_at)
+                          > now() - make_interval(secs => $3))""",
+            device_id,
+            user_id,
+            within_seconds,
+        )
+    )
+
+
 async def upsert_device(
     conn: Connection,
     *,

@@ -43,6 +43,8 @@ class AuthController(Controller):
                 "(`auth.invalid_credentials`)",
                 403: "This device was revoked (`auth.device_revoked`, `wipe: true`); it can sign "
                 "in again only once an admin or branch head restores it",
+                409: "Another user is signed in on this device and used it in the last 12 hours "
+                "(`auth.device_in_use`): they sign out first",
                 429: "Too many sign-in attempts for this login or from this address "
                 "(`auth.rate_limited`); retry after `Retry-After` seconds",
             },
@@ -55,7 +57,8 @@ class AuthController(Controller):
 
         Send the access token as `Authorization: Bearer <access_token>`; it lasts `expires_in`
         seconds. The session is bound to `device.device_id` (made by the app once and kept):
-        signing in again on the device, as anyone, ends its previous session.
+        signing in again on the device ends its previous session; as someone else, only once
+        that session was signed out or left unused for 12 hours.
         """
         state = request.app.state
         try:

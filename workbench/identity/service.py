@@ -19,6 +19,7 @@ from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import (
     Conflict,
+    DeviceInUse,
     DeviceRevoked,
     DomainError,
     InvalidCredentials,
@@ -54,9 +55,16 @@ class Auth:
 
 
 async def login(
-    conn: Connection, *, auth: Auth, request: wire.LoginRequest, client_ip: str
+    conn: Connection,
+    *,
+    auth: Auth,
+    request: wire.LoginRequest,
+    client_ip: str,
+    take_over: bool = False,
 ) -> wire.TokenPair:
-    """Check the password, bind the device to the user and open a session on it."""
+    """Check the password, bind the device to the user and open a session on it. A device
+    another user is using now is refused, unless the caller proves it holds the device
+    (`take_over`: the console's browser, whose device id is its own secret cookie)."""
     await auth.limiter.count_attempt(login=request.login, client_ip=client_ip)
     user = await queries.user_for_login(conn, request.login)
     password_ok = await auth.passwords.verify(
@@ -83,11 +91,14 @@ async def login(
             detail={"reason": "device_revoked"},
         )
         raise _CommittedDeviceRevoked(wipe=True)
+    if device is not None and device["user_id"] != user["id"] and not take_over:
+        await _refuse_a_device_in_use(conn, device_id, user["id"], client_ip=client_ip)
     if auth.passwords.needs_rehash(user["password_hash"]):
         await queries.set_password_hash(
             conn, user["id"], await auth.passwords.hash(request.password)
         )
-    # One session per device: signing in again (or as someone else) ends the previous one.
+    # One session per device: signing in again (or as someone else, once the other has not used
+    # it for IN_USE_SECONDS) ends the previous one.
     replaced = await queries.end_sessions(conn, reason="replaced", device_id=device_id)
     await auth.revocations.end_sessions(conn, replaced)
     await push_devices.signed_in(conn, device_id, user["id"])
@@ -253,6 +264,36 @@ class _CommittedInvalidCredentials(InvalidCredentials):
 
 class _CommittedDeviceRevoked(DeviceRevoked):
     commit_changes = True
+
+
+class _CommittedDeviceInUse(DeviceInUse):
+    commit_changes = True  # keep the audit row of the refusal
+
+
+# Another user's session on a device counts as in use for this long after its last sign-in or
+# refresh (access tokens last 15 minutes, so an app in use refreshes well within it).
+IN_USE_SECONDS = 12 * 3600
+
+
+async def _refuse_a_device_in_use(
+    conn: Connection, device_id: str, user_id: uuid.UUID, *, client_ip: str
+) -> None:
+    """Refuse to sign in on a device someone else is using now: device ids are the apps' own,
+    so anyone who learnt a colleague's could otherwise sign them out, again and again, and take
+    the device into their own branch. A device left signed in (no refresh for IN_USE_SECONDS)
+    may be taken over, as a shared tablet is."""
+    if await queries.in_use_by_another(conn, device_id, user_id, within_seconds=IN_USE_SECONDS):
+        await audit.record(
+            conn,
+            action="login_refused",
+            actor_id=user_id,
+            subject=f"device:{device_id}",
+            client_ip=client_ip,
+            detail={"reason": "device_in_use"},
+        )
+        raise _CommittedDeviceInUse(
+            "Another user is signed in on this device: they sign out first (or sign in later)"
+        )
 
 
 # ---- the current user ------------------------------------------------------------------------

@@ -321,7 +321,7 @@ async def test_product_changes_from_the_feed_take_effect(client, db, admin, rm01
 async def test_recommendations_are_scoped_like_the_customer(client, rm01, ranked_world):
     path = f"/api/v1/customers/{ranked_world}/recommendations"
     for who, status in (("rm02", 404), ("rm05", 404), ("bh.west", 404), ("bh.east", 200)):
-        tokens = await login(client, who, device_no=5)
+        tokens = await login(client, who, device_no=f"rec-{who}")
         response = await client.get(path, headers=bearer(tokens))
         assert response.status_code == status, who
         if status == 404:
@@ -331,7 +331,7 @@ async def test_recommendations_are_scoped_like_the_customer(client, rm01, ranked
     )
     assert unknown.status_code == 404
     for who in ("marketing", "admin"):
-        tokens = await login(client, who, device_no=6)
+        tokens = await login(client, who, device_no=f"rec-{who}")
         assert (await client.get(path, headers=bearer(tokens))).status_code == 403
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import bearer, device, login
+from tests.helpers import bearer, device, leave_behind, login
 from workbench.embedded import EmbeddedRedis
 from workbench.ids import uuid5_for
 from workbench.security.tokens import Keyring
@@ -158,13 +158,37 @@ async def test_signing_in_again_on_a_device_ends_its_previous_session(client, db
     assert [r["end_reason"] for r in rows] == ["replaced", None]
 
 
-async def test_another_user_signing_in_on_the_device_ends_the_first_users_session(client):
+async def test_another_user_signing_in_on_a_device_left_behind_ends_the_first_session(client, db):
     first = await login(client, "rm01", device_no=8)
+    await leave_behind(db, 8)
     second = await login(client, "rm02", device_no=8)
     assert_problem(await client.get(ME, headers=bearer(first)), 401, "auth.session_ended")
     me = await client.get(ME, headers=bearer(second))
     assert me.status_code == 200
     assert me.json()["login"] == "rm02"
+
+
+async def test_nobody_signs_in_on_a_device_someone_else_is_using(client, db):
+    # Device ids are the apps' own: whoever learnt a colleague's (another branch's, say) once
+    # signed them out with it at will and took the phone into their own branch.
+    first = await login(client, "rm01", device_no=8)
+    refused = await client.post(
+        "/api/v1/auth/login",
+        json={"login": "rm05", "password": "workbench-demo", "device": device(8)},
+    )
+    assert_problem(refused, 409, "auth.device_in_use")
+    assert (await client.get(ME, headers=bearer(first))).status_code == 200
+    owner = await db.fetchval(
+        "select user_id from devices where device_id = $1", device(8)["device_id"]
+    )
+    assert owner == _user("rm01")
+    audited = await db.fetchval(
+        "select detail ->> 'reason' from audit_events where action = 'login_refused'"
+    )
+    assert audited == "device_in_use"
+    # Once the first user signs out, the device may change hands (a shared tablet).
+    assert (await client.post("/api/v1/auth/logout", headers=bearer(first))).status_code == 204
+    assert (await login(client, "rm05", device_no=8))["user"]["id"] == str(_user("rm05"))
 
 
 async def test_sessions_on_other_devices_are_not_affected(client):
