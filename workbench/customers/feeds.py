@@ -31,6 +31,7 @@ from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import Vault
+from workbench.tasks import handover
 from workbench.timeline import service as timeline
 
 T = TypeVar("T")
@@ -195,18 +196,21 @@ async def _record_owner_changes(
     previous: dict[str, uuid.UUID],
     new: dict[str, list[Any]],
 ) -> None:
-    """A timeline entry for every customer this feed moved to another RM."""
+    """A timeline entry for every customer this feed moved to another RM, whose pending tasks
+    about the customer go with them (`tasks.handover`)."""
     new_owner = dict(zip(new["external_id"], new["owner_id"], strict=True))
     now = datetime.now(UTC)
-    entries = []
+    entries, moves = [], []
     for row in written:
         before, after = previous.get(row["external_id"]), new_owner[row["external_id"]]
         if before is not None and before != after:
             data = {"from": str(before), "to": str(after)}
             entries.append((row["id"], f"{row['id']}:{now.isoformat()}", data))
+            moves.append((row["id"], before, after))
     await timeline.record_many(
         conn, kind="owner.changed", occurred_at=now, source="feed.owner", entries=entries
     )
+    await handover.hand_over_pending(conn, moves)
 
 
 async def upsert_holdings(

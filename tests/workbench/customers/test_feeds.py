@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from tests.customers_data import (
     product_row,
     with_wrong_check_digit,
 )
+from tests.tasks_data import create_template, issue_tasks
 from workbench.customers import queries
 from workbench.ids import uuid5_for
 
@@ -285,6 +286,43 @@ async def test_owner_change_moves_the_customer_and_is_on_the_timeline(client, db
         await db.fetchval("select count(*) from customer_timeline where kind = 'owner.changed'")
         == 1
     )
+
+
+async def test_a_moved_customers_pending_tasks_go_to_the_new_rm(client, db):
+    # The former RM can no longer open the customer; a follow-up nobody started is the new RM's.
+    admin = await headers_of(client, "admin")
+    rows = [customer_row("T-1", name="王芳", seq=1), customer_row("T-2", name="赵敏", seq=2)]
+    await feed(client, admin, "customers", rows)
+    ids = await customer_ids(db)
+    template = await create_template(client, admin, reminders=[{"minutes_before_due": 60}])
+    due = datetime.now(UTC) + timedelta(days=3)
+    tasks = await issue_tasks(
+        client, db, admin, template["id"], customer_ids=[ids["T-1"], ids["T-2"]], due_at=due
+    )
+    again = await issue_tasks(
+        client, db, admin, template["id"], customer_ids=[ids["T-1"]], due_at=due
+    )
+    by_customer = {c: t for _, t, c in tasks}
+    pending, untouched, started = by_customer[ids["T-1"]], by_customer[ids["T-2"]], again[0][1]
+    rm01 = await headers_of(client, "rm01")
+    assert (await client.post(f"/api/v1/tasks/{started}/start", headers=rm01)).status_code == 200
+
+    moved = [{**rows[0], "owner_login": "rm02"}, rows[1]]
+    await feed(client, admin, "customers", moved)
+
+    owners = dict(await db.fetch("select id, assignee_id from tasks"))
+    assert owners[pending] == user_id("rm02")
+    assert owners[started] == user_id("rm01")  # their draft may be on their phone: they finish it
+    assert owners[untouched] == user_id("rm01")  # not moved
+    reminders = await db.fetch(
+        "select user_id from task_reminders where task_id = $1 and status = 'pending'", pending
+    )
+    assert reminders
+    assert {r["user_id"] for r in reminders} == {user_id("rm02")}
+    rm02 = await headers_of(client, "rm02")
+    inbox = await client.get("/api/v1/tasks?status=pending", headers=rm02)
+    assert str(pending) in {t["id"] for t in inbox.json()["items"]}
+    assert (await client.get(f"/api/v1/tasks/{pending}", headers=rm01)).status_code == 404
 
 
 async def test_older_holding_never_overwrites_a_newer_one(client, db):

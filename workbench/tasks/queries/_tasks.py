@@ -113,6 +113,44 @@ async def cancel_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> None:
     )
 
 
+async def hand_over_pending(
+    conn: Connection,
+    *,
+    customer_ids: list[uuid.UUID],
+    from_ids: list[uuid.UUID],
+    to_ids: list[uuid.UUID],
+) -> list[uuid.UUID]:
+    """Move the pending tasks about each customer from their former RM to their new one, with
+    their reminders not sent yet; the tasks moved. A recurring series' task the new RM already
+    has for that customer and period stays where it is (one per RM, customer and period)."""
+    rows = await conn.fetch(
+        """
+        with moves as (
+            select * from unnest($1::uuid[], $2::uuid[], $3::uuid[]) m(customer_id, from_id, to_id)
+        ), moved as (
+            update tasks t set assignee_id = m.to_id, updated_at = now()
+              from moves m
+             where t.assignee_id = m.from_id and t.customer_id = m.customer_id
+               and t.status = 'pending'
+               and not (t.period_start is not null and exists (
+                   select from tasks o
+                    where o.dispatch_id = t.dispatch_id and o.assignee_id = m.to_id
+                      and o.customer_id = t.customer_id and o.period_start = t.period_start))
+            returning t.id, t.assignee_id
+        ), reminders as (
+            update task_reminders r set user_id = moved.assignee_id
+              from moved
+             where r.task_id = moved.id and r.status = 'pending'
+        )
+        select id from moved
+        """,
+        customer_ids,
+        from_ids,
+        to_ids,
+    )
+    return [r["id"] for r in rows]
+
+
 async def move_reminders(
     conn: Connection, task_id: uuid.UUID, *, assignee_id: uuid.UUID, offsets: list[int]
 ) -> None:
