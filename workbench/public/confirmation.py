@@ -1,13 +1,16 @@
-"""The customer's visit confirmation page: `GET /c/{token}` shows it, `POST` confirms once."""
+"""The customer's visit confirmation page: `GET /c/{token}` shows it, `POST` confirms once and
+sends the browser to the result at `GET /c/{token}/done` (Post/Redirect/Get: a reload or the
+back button never posts again). HEAD answers as GET, without side effects."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
+from litestar import Request, Response, post, route
+from litestar.enums import HttpMethod, RequestEncodingType
 from litestar.params import Body, FromPath
 
 from mobile_contracts.v1.tasks import Location
@@ -24,12 +27,21 @@ _STATE_PAGES = {
     LinkState.USED: ("已确认", "本次拜访已确认，感谢您的配合。", 410),
     LinkState.CLOSED: ("无需确认", "该任务已不需要确认，如有疑问请联系您的客户经理。", 410),
 }
-# Fills the hidden location fields if the customer allows it; confirming works without.
+DONE = ("确认成功", "本次拜访已确认，感谢您的配合，祝您生活愉快。")
+# The location is asked for only when the customer ticks the box (the box is shown only with a
+# script: without one there is no location to send); confirming works without it.
 _LOCATE = (
-    "if(navigator.geolocation){navigator.geolocation.getCurrentPosition(function(p){"
-    "document.getElementById('lat').value=p.coords.latitude;"
-    "document.getElementById('lng').value=p.coords.longitude;},function(){},{timeout:8000});}"
+    "var box=document.getElementById('locate'),say=document.getElementById('locate-state'),"
+    "lat=document.getElementById('lat'),lng=document.getElementById('lng');"
+    "if(navigator.geolocation){document.getElementById('locate-row').hidden=false;"
+    "box.addEventListener('change',function(){lat.value='';lng.value='';"
+    "if(!box.checked){say.textContent='';return;}say.textContent='正在获取位置…';"
+    "navigator.geolocation.getCurrentPosition(function(p){if(!box.checked){return;}"
+    "lat.value=p.coords.latitude;lng.value=p.coords.longitude;say.textContent='已获取位置';},"
+    "function(){box.checked=false;say.textContent='未能获取位置，您仍可直接确认';},"
+    "{timeout:8000});});}"
 )
+_HEAD_OR_GET = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 def _refused(state: LinkState, bank: str) -> Response[str]:
@@ -37,10 +49,11 @@ def _refused(state: LinkState, bank: str) -> Response[str]:
     return message(title, text, bank=bank, status=status)
 
 
-@get("/c/{token:str}", operation_id="confirmationPage", opt=CUSTOMER_PAGE,
-     tags=["public"], include_in_schema=False)  # fmt: skip
+@route("/c/{token:str}", http_method=_HEAD_OR_GET, operation_id="confirmationPage",
+       opt=CUSTOMER_PAGE, tags=["public"], include_in_schema=False)  # fmt: skip
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
-    """A masked summary of the visit and a confirm button; opening it changes nothing."""
+    """What the visit is (the RM, the day, the customer masked) and a confirm button; opening it
+    changes nothing."""
     state_ = request.app.state
     bank = state_.settings.bank_name
     state, row = await confirmation.open_link(db, token=token)
@@ -49,12 +62,19 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
     customer = "—"
     if row["customer_id"] is not None:
         customer = await masked_name(db, vault=state_.vault, customer_id=row["customer_id"])
-    expires = row["expires_at"].astimezone(ZoneInfo(state_.settings.bank_timezone))
+    tz = ZoneInfo(state_.settings.bank_timezone)
+    expires = row["expires_at"].astimezone(tz)
+    today = datetime.now(UTC).astimezone(tz)
     body = (
-        "<p>请确认您的客户经理已为您提供本次服务：</p>"
-        f"<p>事项：{escape(row['title'])}<br>客户：{escape(customer)}</p>"
+        f"<p>请确认客户经理 {escape(row['rm_name'])} 今天与您会面、为您提供了服务：</p>"
+        f"<p>拜访日期：{today.year}年{today.month}月{today.day}日<br>"
+        f"客户经理：{escape(row['rm_name'])}<br>客户：{escape(customer)}</p>"
         '<form method="post"><input type="hidden" id="lat" name="lat">'
         '<input type="hidden" id="lng" name="lng">'
+        '<div id="locate-row" class="locate" hidden>'
+        '<label class="check"><input type="checkbox" id="locate"> 同时共享我当前的位置</label>'
+        '<p class="note">位置仅用于帮助银行核实本次拜访确实发生；不共享也可以确认。'
+        '<span id="locate-state" class="state" role="status"></span></p></div>'
         '<button type="submit">确认本次拜访</button></form>'
         f'<p class="note">二维码 {expires:%H:%M} 前有效，仅可确认一次。</p>'
     )
@@ -69,7 +89,8 @@ async def submit(
     token: FromPath[str],
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[str]:
-    """Confirm the visit: the task is done and the RM is notified. Only the first confirm counts."""
+    """Confirm the visit: the task is done and the RM is notified. Only the first confirm counts.
+    Answers 303 to the result page (its body says the same, for a client that does not follow)."""
     state_ = request.app.state
     bank = state_.settings.bank_name
     state, row = await confirmation.open_link(db, token=token, lock=True)
@@ -83,7 +104,22 @@ async def submit(
         radius_m=state_.settings.confirmation_radius_m,
         tz=state_.settings.bank_timezone,
     )
-    return message("确认成功", "感谢您的确认，祝您生活愉快。", bank=bank, status=200)
+    return message(*DONE, bank=bank, status=303, headers={"Location": f"/c/{token}/done"})
+
+
+@route("/c/{token:str}/done", http_method=_HEAD_OR_GET, operation_id="confirmationDone",
+       opt=CUSTOMER_PAGE, tags=["public"], include_in_schema=False)  # fmt: skip
+async def done(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
+    """The result of confirming: it says only what the link's own page says once confirmed.
+    Before a confirmation, back to the page."""
+    bank = request.app.state.settings.bank_name
+    state, _ = await confirmation.open_link(db, token=token)
+    if state is LinkState.USED:
+        return message(*DONE, bank=bank, status=200)
+    if state is LinkState.OPEN:
+        return message("拜访确认", "请先确认本次拜访。", bank=bank, status=303,
+                       headers={"Location": f"/c/{token}"})  # fmt: skip
+    return _refused(state, bank)
 
 
 def _location(data: dict[str, str]) -> Location | None:
@@ -96,4 +132,4 @@ def _location(data: dict[str, str]) -> Location | None:
     return None
 
 
-ROUTES = [show, submit]
+ROUTES = [show, submit, done]

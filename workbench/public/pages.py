@@ -43,7 +43,12 @@ input{{width:100%;box-sizing:border-box;font-size:1rem;padding:.7rem;border:1px 
 border-radius:8px}}
 button{{width:100%;margin-top:1.4rem;padding:.85rem;font-size:1.05rem;border:0;
 border-radius:8px;background:#c8102e;color:#fff}}
+.check{{display:flex;align-items:center;gap:.5rem;margin:1rem 0 .2rem;min-height:2.75rem}}
+.check input{{width:1.25rem;height:1.25rem;margin:0;flex:none;accent-color:#c8102e}}
+.locate .note{{margin-top:0}}
+.state{{display:block;color:#1a7f37}}
 .note{{color:#666;font-size:.85rem;margin-top:1rem}}
+.more a{{color:#a30d25}}
 .error{{color:#c8102e;margin:.5rem 0}}
 </style>
 </head>
@@ -85,9 +90,17 @@ def page(
 
 
 def message(
-    title: str, text: str, *, bank: str, status: int, headers: dict[str, str] | None = None
+    title: str,
+    text: str,
+    *,
+    bank: str,
+    status: int,
+    headers: dict[str, str] | None = None,
+    link: tuple[str, str] | None = None,
 ) -> Response[str]:
-    return page(title, f"<p>{escape(text)}</p>", bank=bank, status=status, headers=headers)
+    """A page that says one thing; `link`: (a path of this site, its words) under it."""
+    more = f'<p class="more"><a href="{escape(link[0])}">{escape(link[1])}</a></p>' if link else ""
+    return page(title, f"<p>{escape(text)}</p>{more}", bank=bank, status=status, headers=headers)
 
 
 UNAVAILABLE_RETRY_AFTER = 30  # seconds

@@ -33,7 +33,7 @@ from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.public.pages import SECURITY_HEADERS
 from workbench.surveys import submission
-from workbench.surveys.answers import AnswersInvalid
+from workbench.surveys.answers import AnswersInvalid, without_hidden
 from workbench.surveys.links import SurveyLinks
 from workbench.surveys.submission import State
 
@@ -46,6 +46,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 HEADERS = dict(SECURITY_HEADERS) | {"Content-Security-Policy": CSP}
+ANSWERED_COOKIE = "wb_answered"  # set with a form's answer, on its link's path only
+ANSWERED_COOKIE_SECONDS = 30 * 86400
 
 _STATES = {
     State.UNKNOWN: ("链接无效", "该问卷链接无效或不完整，请向您的客户经理索取新的链接。",
@@ -96,13 +98,28 @@ def _links(request: Request[Any, Any, Any]) -> SurveyLinks:
 
 
 def _condition(question: Question, by_key: dict[str, tuple[int, Question]]) -> str:
-    """When a conditional question is to be answered, for a reader without the script."""
+    """When a conditional question is to be answered, for a reader without the script: the
+    options' labels, or a score's runs ("0–6 分")."""
     if question.show_if is None or question.show_if.key not in by_key:
         return ""
     number, source = by_key[question.show_if.key]
+    if source.type in (QuestionType.NPS, QuestionType.RATING):
+        scores = sorted({int(v) for v in question.show_if.in_ if str(v).isdigit()})
+        return f"第 {number} 题评分为 {_runs(scores)} 分"
     labels = {o.value: o.label for o in source.options}
     wanted = "、".join(f"“{labels.get(str(v), v)}”" for v in question.show_if.in_)
     return f"第 {number} 题选择{wanted}"
+
+
+def _runs(scores: list[int]) -> str:
+    """Sorted scores as runs: [0, 1, 2, 3, 9, 10] -> "0–3、9–10"; [5] -> "5"."""
+    runs: list[list[int]] = []
+    for score in scores:
+        if runs and score == runs[-1][-1] + 1:
+            runs[-1].append(score)
+        else:
+            runs.append([score])
+    return "、".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def _form(
@@ -129,9 +146,13 @@ def _form(
             }
         )  # fmt: skip
     expires = row["expires_at"].astimezone(ZoneInfo(settings.bank_timezone))
+    # "共 N 题" only when every question is asked: with skip logic the number depends on the
+    # answers (the script shows the questions that apply, numbered).
+    fixed = all(q.show_if is None for q in questions)
     return _html(
         "survey_form.html", status, title=row["title"], bank=settings.bank_name.strip(),
         rm_name=row["rm_name"], questions=shown, errors=errors or {},
+        count=len(questions) if fixed else None,
         expires=f"{expires.year}年{expires.month}月{expires.day}日",
     )  # fmt: skip
 
@@ -184,21 +205,36 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
         )  # fmt: skip
         return Response({"response_id": str(response_id)}, status_code=201)
     bank = state.settings.bank_name.strip()
+    thanks_ = Redirect(f"/f/{token}/thanks", status_code=303, headers={"Cache-Control": "no-store"})
+    answered_here = request.cookies.get(ANSWERED_COOKIE) == "1"
     opened = await submission.open_invitation(db, invitation_id, customer=True)
+    if opened.state is State.ANSWERED and answered_here:  # posted again (a double tap, back)
+        return thanks_
     if opened.state is not State.OPEN:
         return _state_page(opened.state, bank)
     values = _form_values(body, opened.questions)
     try:
+        # A page without its script cannot hide a follow-up the answers make moot: the answers
+        # to hidden questions are dropped, not refused (the JSON API stays strict).
         await submission.store(
             db, cipher=state.vault.cipher, invitation_id=invitation_id,
-            submitted=_submitted(values, opened.questions), customer=True,
+            submitted=without_hidden(opened.questions, _submitted(values, opened.questions)),
+            customer=True,
         )  # fmt: skip
     except AnswersInvalid as exc:
         return _form(request, opened, values=values, errors=exc.errors, status=422)
     except (submission.AlreadyAnswered, submission.LinkExpired):  # a race with another submit
         again = await submission.open_invitation(db, invitation_id, customer=True)
+        if again.state is not State.EXPIRED and answered_here:
+            return thanks_
         return _state_page(again.state if again.state is not State.OPEN else State.ANSWERED, bank)
-    return Redirect(f"/f/{token}/thanks", status_code=303, headers={"Cache-Control": "no-store"})
+    # This browser answered: when it posts again (a second tap, the back button), it is shown
+    # the thank-you rather than "already answered". Scoped to this link; says nothing else.
+    thanks_.set_cookie(
+        ANSWERED_COOKIE, "1", max_age=ANSWERED_COOKIE_SECONDS, path=f"/f/{token}",
+        httponly=True, samesite="lax", secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return thanks_
 
 
 def _form_values(body: bytes, questions: list[Question]) -> dict[str, list[str]]:

@@ -50,14 +50,7 @@ def check(questions: Sequence[Question], submitted: Mapping[str, Any]) -> Checke
         if key not in by_key:
             errors[key] = "没有这个问题"
     given = {k: v for k, v in submitted.items() if k in by_key and not _empty(v)}
-    # Skip logic reads only well-formed earlier answers: a bad value hides what depends on it.
-    valid: dict[str, AnswerValue] = {}
-    for question in questions:
-        if question.key in given:
-            problem, value = _value(question, given[question.key])
-            if problem is None:
-                valid[question.key] = value
-    visible = set(logic.shown(questions, valid))
+    visible = _visible(questions, given)
     answers: dict[str, AnswerValue] = {}
     texts: dict[str, str] = {}
     tags: list[str] = []
@@ -86,6 +79,28 @@ def check(questions: Sequence[Question], submitted: Mapping[str, Any]) -> Checke
     if errors:
         raise AnswersInvalid(errors)
     return Checked(answers=answers, texts=texts, tags=tags)
+
+
+def without_hidden(questions: Sequence[Question], submitted: Mapping[str, Any]) -> dict[str, Any]:
+    """The submission without the answers to questions its own answers hide: what a form posted
+    without the page's script means (its text box for "why so low?" stays on the page, and may
+    be filled, after a 9). `check` still refuses such answers from the JSON API."""
+    by_key = {q.key for q in questions}
+    given = {k: v for k, v in submitted.items() if k in by_key and not _empty(v)}
+    visible = _visible(questions, given)
+    return {k: v for k, v in submitted.items() if k not in by_key or k in visible}
+
+
+def _visible(questions: Sequence[Question], given: Mapping[str, Any]) -> set[str]:
+    """The keys of the questions shown for these (non-empty) answers. Skip logic reads only
+    well-formed earlier answers: a bad value hides what depends on it."""
+    valid: dict[str, AnswerValue] = {}
+    for question in questions:
+        if question.key in given:
+            problem, value = _value(question, given[question.key])
+            if problem is None:
+                valid[question.key] = value
+    return set(logic.shown(questions, valid))
 
 
 def _value(question: Question, raw: Any) -> tuple[str | None, AnswerValue]:

@@ -24,11 +24,13 @@ HIT_COLUMNS = (
 
 
 async def viewer_share(conn: Connection, code: str, *, now: datetime) -> Record | None:
-    """The shared version of a share's brochure, its product, the sharing RM's name, and whether
-    the brochure is live now (a published version in its window); None for an unknown code."""
+    """The shared version of a share's brochure, its product (name, category, risk level), the
+    sharing RM's name, and whether the brochure is live now (a published version in its window);
+    None for an unknown code."""
     return await conn.fetchrow(
         f"""
-        select s.id, v.title, v.pages, p.name as product_name, p.risk_level, u.name as rm_name,
+        select s.id, v.title, v.pages, p.name as product_name, p.category, p.risk_level,
+               u.name as rm_name,
                exists (select from brochure_versions v where v.brochure_id = s.brochure_id
                           and {LIVE.format("$2")}) as live
           from shares s

@@ -6,6 +6,11 @@ that stores the hits.
   At most one per share per 30 minutes: a share forwarded to a group chat does not ring the
   RM's phone for every reader. Two workers storing opens of one share take turns on a
   transaction lock, so the window holds across workers.
+- The sharing RM, again: a visitor's first "我有兴趣，请联系我" (a `cta` beacon, or the page's
+  form without a script) is a notification of its own, once per share and visitor: "您的客户
+  张*三 想了解《…》，请尽快联系", or "有人对您分享的《…》感兴趣，请留意" for a share to no one.
+  The page tells the customer the RM was told, so this is never held back by the 30 minutes (a
+  share's open ping in the same batch is left out: the click says more).
 - The customer of the share (when it names one): their timeline gets `share.opened`,
   `share.engaged` (read for 10 s or more) and `share.clicked` ("我有兴趣"), each once per
   visitor, which feed the intimacy score. Anyone may open a forwarded link, so these say what
@@ -65,20 +70,46 @@ async def follow_up(
             if m[flag]
         ],
     )
+    if not tell:
+        return 0
     openers: dict[uuid.UUID, queries.Record] = {}  # share -> its first new visitor of the batch
+    clickers: list[queries.Record] = []  # each visitor who asked to be contacted, newly
     for m in milestones:
-        if m["opened"] and tell:
+        if m["opened"]:
             openers.setdefault(m["share_id"], m)
+        if m["clicked"]:
+            clickers.append(m)
+    told = 0
+    for clicker in sorted(clickers, key=lambda m: (m["share_id"], m["visitor_id"])):
+        share_id = clicker["share_id"]
+        share = shares[share_id]
+        await notifications.notify(
+            conn,
+            user_id=share["rm_id"],
+            category=categories.BROCHURE_OPENED,
+            title="客户请您联系",
+            body=_body(share, vault, clicked=True),
+            dedupe_key=f"share-cta:{share_id}:{clicker['visitor_id']}",
+            data={
+                "share_id": str(share_id),
+                "brochure_id": str(share["brochure_id"]),
+                "action": "contact",
+                **({"customer_id": str(share["customer_id"])} if share["rm_customer"] else {}),
+            },
+            collapse_key=f"share:{share_id}",
+            subject_id=share_id,
+        )
+        openers.pop(share_id, None)  # the RM hears the more telling news alone
+        told += 1
     opened = sorted(openers)
     if not opened:
-        return 0
+        return told
     quiet = await queries.radar_told(
         conn,
         share_ids=opened,
         rm_ids=sorted({shares[s]["rm_id"] for s in opened}),
         within=QUIET,
     )
-    told = 0
     for share_id in opened:
         if share_id in quiet:
             continue
@@ -103,10 +134,13 @@ async def follow_up(
     return told
 
 
-def _body(share: queries.Record, vault: Vault) -> str:
+def _body(share: queries.Record, vault: Vault, *, clicked: bool = False) -> str:
     """The push text: the customer's name masked (it travels through the push providers); of
-    a customer who has since moved to another RM, nothing (not the sharer's to know)."""
+    a customer who has since moved to another RM, nothing (not the sharer's to know).
+    `clicked`: the visitor asked to be contacted."""
     if not share["rm_customer"]:
+        if clicked:
+            return f"有人对您分享的《{share['title']}》感兴趣，请留意"
         return f"有人正在浏览您分享的《{share['title']}》"
     name = vault.cipher.decrypt_or_none(
         share["name_enc"],
@@ -115,4 +149,6 @@ def _body(share: queries.Record, vault: Vault) -> str:
         row=share["customer_id"],
     )
     who = mask_name(name) if name else "客户"
+    if clicked:
+        return f"您的客户 {who} 想了解《{share['title']}》，请尽快联系"
     return f"您的客户 {who} 正在浏览《{share['title']}》"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from litestar import Request, Response, post, route
-from litestar.enums import HttpMethod
-from litestar.params import FromPath, JSONBody
+from litestar import Request, Response, get, post, route
+from litestar.enums import HttpMethod, RequestEncodingType
+from litestar.params import Body, FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from mobile_contracts.v1.tracking import Beacon
@@ -26,28 +27,102 @@ _CODE = re.compile(r"^[0-9A-Za-z]{8,12}$")
        include_in_schema=False)  # fmt: skip
 async def share_page(request: Request[Any, Any, Any], db: Db, code: FromPath[str]) -> Response[str]:
     """The shared brochure for the customer; showing it counts nothing (beacons do)."""
+    bank = request.app.state.settings.bank_name
+    looked = await _look(request, db, code)
+    if looked.shown is None:
+        return _unavailable(looked, bank)
+    base_url = request.app.state.settings.public_base_url
+    return viewer.render(looked.shown, bank=bank, base_url=base_url)
+
+
+@get("/s/{code:str}/pages", operation_id="shareViewerPages", opt={PUBLIC: True},
+     tags=["public"], include_in_schema=False)  # fmt: skip
+async def share_pages(
+    request: Request[Any, Any, Any], db: Db, code: FromPath[str]
+) -> Response[Any]:
+    """Fresh signed URLs of the share's page images, for a viewer page left open past their
+    expiry: as scoped as the page (the code; the brochure live now), counts nothing."""
+    looked = await _look(request, db, code)
+    if looked.shown is None:
+        status = 410 if looked.found is viewer.Found.GONE else 404
+        return Response({"pages": []}, status_code=status, headers=_NO_STORE)
+    return Response(viewer.page_urls(looked.shown), headers=_NO_STORE)
+
+
+@post("/s/{code:str}/contact", operation_id="shareViewerContact", opt=CUSTOMER_PAGE,
+      tags=["public"], include_in_schema=False, status_code=200,
+      request_max_body_size=1024)  # fmt: skip
+async def contact(
+    request: Request[Any, Any, Any],
+    db: Db,
+    code: FromPath[str],
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[str]:
+    """The button "我有兴趣，请联系我" without a script: the beacons the page's script would send,
+    through the same stream (the worker counts them once, labels bots alike and tells the RM);
+    a result page. Only from a page of this site (a browser's `Sec-Fetch-Site`)."""
     state = request.app.state
     bank = state.settings.bank_name
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return message("无法提交", "请在资料页面上点击按钮。", bank=bank, status=403)
+    looked = await _look(request, db, code)
+    if looked.shown is None:
+        return _unavailable(looked, bank)
+    visitor = _visitor(request.cookies.get("wb_vid"), data.get("v"))
+    door: beacons.Door = state.beacon_door
+    ip = client_ip(request.scope, state.trusted_networks)
+    user_agent = request.headers.get("user-agent", "")
+    for beacon_ in viewer.contact_beacons(looked.shown.code, visitor):
+        await door.append(beacon=beacon_, ip=ip, user_agent=user_agent)
+    secure = "; Secure" if request.url.scheme == "https" else ""
+    return message(
+        "已告知您的客户经理",
+        f"已告知您的客户经理 {looked.shown.rm_name}，将尽快与您联系。",
+        bank=bank,
+        status=200,
+        headers={"Set-Cookie": f"wb_vid={visitor}; Max-Age=31536000; Path=/; SameSite=Lax{secure}"},
+        link=(f"/s/{looked.shown.code}", "返回资料"),
+    )
+
+
+_NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
+_VISITOR = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _visitor(cookie: str | None, field: str | None) -> str:
+    """The visitor id of a form post: the page script's (cookie `wb_vid`), else the one the page
+    was rendered with, else a new one."""
+    for candidate in (cookie, field):
+        if candidate and _VISITOR.match(candidate):
+            return candidate
+    return secrets.token_hex(16)
+
+
+async def _look(request: Request[Any, Any, Any], db: Db, code: str) -> viewer.Looked:
+    """The share behind `code` (its pages signed for the settings' media URL lifetime)."""
     if not _CODE.match(code):
-        return _not_found(bank)
-    ttl = state.settings.media_url_ttl_seconds
-    signer = state.media_signer
+        return viewer.Looked(viewer.Found.UNKNOWN)
+    settings = request.app.state.settings
+    ttl = settings.media_url_ttl_seconds
+    signer = request.app.state.media_signer
 
     def sign(key: str) -> str:
         url: str = signer.url(key, ttl)
         return url
 
-    found, shown = await viewer.find(db, code, now=datetime.now(UTC), sign=sign)
-    if found is viewer.Found.UNKNOWN or shown is None:
-        if found is viewer.Found.GONE:
-            return message(
-                "该资料已下架/已过期",
-                "该资料已下架或已过期，无法继续查看。如有需要，请联系您的客户经理。",
-                bank=bank,
-                status=410,
-            )
-        return _not_found(bank)
-    return viewer.render(shown, bank=bank, base_url=state.settings.public_base_url)
+    return await viewer.find(db, code, now=datetime.now(UTC), sign=sign)
+
+
+def _unavailable(looked: viewer.Looked, bank: str) -> Response[str]:
+    if looked.found is viewer.Found.GONE:
+        who = f"您的客户经理 {looked.rm_name}" if looked.rm_name else "您的客户经理"
+        return message(
+            "该资料已无法查看",
+            f"该资料已下架或已过期，无法继续查看。如有需要，请联系{who}。",
+            bank=bank,
+            status=410,
+        )
+    return _not_found(bank)
 
 
 def _not_found(bank: str) -> Response[str]:
@@ -75,4 +150,4 @@ async def beacon(request: Request[Any, Any, Any], data: JSONBody[Beacon]) -> Non
     )
 
 
-ROUTES = [share_page, beacon]
+ROUTES = [share_page, share_pages, contact, beacon]

@@ -1,16 +1,24 @@
 """The public brochure viewer `GET /s/{code}`: the shared version's pages, the product's name and
-risk level (never the talk track: that is for RMs) and a "contact me" button.
+risk level (never the talk track: that is for RMs), the risk note of the product's category and
+a "contact me" button.
 
 Showing the page records nothing: a HEAD, a prefetch, a link-preview fetch of the HTML or of its
 images count nothing. Only the page's own script does, with beacons (`POST /t`) once the page is
 visibly rendered. Whether the brochure is live is checked on every request (the page is never
 cached), so an unpublished or expired brochure stops at once behind every link already shared.
+
+The button is a form (`POST /s/{code}/contact`) that the script takes over: with a script it
+sends a `cta` beacon; without one the form posts and the server appends the same beacons to the
+same stream (`contact_beacons`). Page images are signed for a short while; a page left open
+longer fetches fresh URLs (`GET /s/{code}/pages`, as scoped as the page: the code, a live
+brochure) when an image fails, and tries once more.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,17 +28,44 @@ from html import escape
 from litestar import Response
 from litestar.enums import MediaType
 
+from mobile_contracts.v1.tracking import Beacon, BeaconType
 from workbench.db import Connection
 from workbench.media import service as media
 from workbench.public.pages import SECURITY_HEADERS
 from workbench.tracking import queries
 
 RISK_WORDS = {1: "低风险", 2: "中低风险", 3: "中风险", 4: "中高风险", 5: "高风险"}
-# Images and beacons from this origin only; the one script under a nonce.
+# The level's colour: calm for R1-R2, amber for R3, red for R4-R5 (each >= 4.5:1 on white).
+RISK_TONES = {1: "low", 2: "low", 3: "mid", 4: "high", 5: "high"}
+# The risk note under the pages, by the product's category (products.category): the one place
+# it is worded. A deposit of a risk level above R1 is a structured deposit, not a plain one.
+_WEALTH_NOTE = "理财非存款，产品有风险，投资须谨慎。"
+RISK_NOTES = {
+    "deposit": "存款产品受《存款保险条例》保护，以银行公告为准。",
+    "insurance": "保险产品由保险公司承保，不是银行存款，以保险合同为准。",
+    "wealth": _WEALTH_NOTE,
+    "cash": _WEALTH_NOTE,
+    "pension": _WEALTH_NOTE,
+    "fund": _WEALTH_NOTE,
+    "private": _WEALTH_NOTE,
+    "precious_metal": "贵金属价格波动较大，投资有风险，须谨慎。",
+}
+STRUCTURED_DEPOSIT_NOTE = "结构性存款不同于一般性存款，具有投资风险，投资须谨慎。"
+OTHER_NOTE = "产品有风险，投资须谨慎。"
+# Images and beacons from this origin only; the one script under a nonce; the button's form
+# posts to this origin.
 _CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; "
-    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'; script-src 'nonce-{nonce}'"
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; script-src 'nonce-{nonce}'"
 )
+_EVENT_IDS = uuid.UUID("6f1d1c9e-3a52-4c1b-9d0e-5b7a4f2c8e11")  # uuid5 namespace (contact form)
+
+
+def risk_note(category: str, risk_level: int) -> str:
+    """What the page says under a product of this category and risk level."""
+    if category == "deposit" and risk_level > 1:
+        return STRUCTURED_DEPOSIT_NOTE
+    return RISK_NOTES.get(category, OTHER_NOTE)
 
 
 class Found(Enum):
@@ -56,17 +91,25 @@ class Shown:
     risk_level: int
     rm_name: str
     pages: list[ShownPage]
+    category: str = ""  # products.category: which risk note the page shows
 
 
-async def find(
-    conn: Connection, code: str, *, now: datetime, sign: Callable[[str], str]
-) -> tuple[Found, Shown | None]:
+@dataclass(frozen=True, slots=True)
+class Looked:
+    """What is behind a code: `shown` when live; `rm_name` (who shared it) when known."""
+
+    found: Found
+    shown: Shown | None = None
+    rm_name: str | None = None
+
+
+async def find(conn: Connection, code: str, *, now: datetime, sign: Callable[[str], str]) -> Looked:
     """The share behind `code` as the viewer shows it, if its brochure is live now."""
     row = await queries.viewer_share(conn, code, now=now)
     if row is None:
-        return Found.UNKNOWN, None
+        return Looked(Found.UNKNOWN)
     if not row["live"]:
-        return Found.GONE, None
+        return Looked(Found.GONE, rm_name=row["rm_name"])
     images = [bytes(p) for p in row["pages"]]
     shown = await media.shown_renditions(conn, list(set(images)), sign)
     pages = []
@@ -77,14 +120,35 @@ async def find(
                       webp=phone.webp if phone else None,
                       width=phone.width if phone else 750, height=phone.height if phone else 1000)
         )  # fmt: skip
-    return Found.LIVE, Shown(
+    result = Shown(
         code=code,
         title=row["title"],
         product_name=row["product_name"],
+        category=row["category"],
         risk_level=row["risk_level"],
         rm_name=row["rm_name"],
         pages=pages,
     )
+    return Looked(Found.LIVE, result, rm_name=row["rm_name"])
+
+
+def page_urls(shown: Shown) -> dict[str, list[dict[str, object]]]:
+    """The pages' freshly signed URLs, for a page left open past their expiry."""
+    return {
+        "pages": [{"page": p.number, "jpeg": p.jpeg, "webp": p.webp} for p in shown.pages if p.jpeg]
+    }
+
+
+def contact_beacons(code: str, visitor_id: str) -> list[Beacon]:
+    """What the contact form without a script records: the same `cta` beacon the script sends,
+    and an `open` (a person pressed a button on the page: it was shown, and a page without a
+    script sends no open, from which on a visitor's steps count). Their event ids follow from
+    the share and the visitor, so a form posted twice is a retry and counts once."""
+    return [
+        Beacon(code=code, visitor_id=visitor_id, type=kind,
+               event_id=uuid.uuid5(_EVENT_IDS, f"{code}:{visitor_id}:{kind.value}"))
+        for kind in (BeaconType.OPEN, BeaconType.CTA)
+    ]  # fmt: skip
 
 
 def render(shown: Shown, *, bank: str, base_url: str) -> Response[str]:
@@ -98,15 +162,21 @@ def render(shown: Shown, *, bank: str, base_url: str) -> Response[str]:
     )
     pages = "".join(_page_html(p) for p in shown.pages)
     risk = RISK_WORDS.get(shown.risk_level, "")
+    tone = RISK_TONES.get(shown.risk_level, "high")
     body = (
         f'<section class="facts"><h1>{escape(shown.title)}</h1>'
         f"<p>产品：{escape(shown.product_name)}</p>"
-        f'<p>风险等级：<span class="risk">R{shown.risk_level} {risk}</span></p>'
+        f'<p>风险等级：<span class="risk {tone}">R{shown.risk_level} {risk}</span></p>'
         f"<p>您的客户经理：{escape(shown.rm_name)}</p></section>"
         f'<div class="pages">{pages}</div>'
-        '<div class="cta"><button id="cta" type="button">我有兴趣，请联系我</button>'
-        '<p id="done" class="done" hidden>已通知您的客户经理</p></div>'
-        '<p class="note">本页面仅供参考，不构成投资建议。理财非存款，产品有风险，投资须谨慎。</p>'
+        # Without a script the form posts (the same click, recorded by the server); with one,
+        # the script sends the beacon and the form never leaves.
+        f'<form class="cta" id="cta-bar" method="post" action="/s/{escape(shown.code)}/contact">'
+        f'<input type="hidden" name="v" value="{secrets.token_hex(16)}">'
+        '<button id="cta" type="submit">我有兴趣，请联系我</button>'
+        '<p id="done" class="done" role="status" hidden></p></form>'
+        '<p class="note">本页面仅供参考，不构成投资建议。'
+        f"{escape(risk_note(shown.category, shown.risk_level))}</p>"
     )
     html = _PAGE.format(
         title=escape(shown.title),
@@ -151,25 +221,36 @@ _PAGE = """<!doctype html>
 <style>
 body{{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;
 background:#f5f6f8;color:#222;overflow-wrap:anywhere}}
-header{{background:#c8102e;color:#fff;font-size:1.05rem;font-weight:600;padding:.8rem 1.25rem}}
-main{{max-width:40rem;margin:0 auto;padding:0 0 6rem}}
+header{{background:#c8102e;color:#fff;font-size:1.05rem;font-weight:600}}
+header div{{max-width:40rem;margin:0 auto;padding:.8rem 1.25rem}}
+main{{max-width:40rem;margin:0 auto}}
 .facts{{background:#fff;padding:1rem 1.25rem;margin-bottom:.5rem}}
 h1{{font-size:1.25rem;margin:.2rem 0 .6rem}}
 .facts p{{margin:.3rem 0;color:#444}}
-.risk{{font-weight:600;color:#c8102e}}
+.risk{{font-weight:600}}
+.risk.low{{color:#1a7f37}}
+.risk.mid{{color:#9a5b00}}
+.risk.high{{color:#c8102e}}
 .pages img{{display:block;width:100%;height:auto;background:#e8eaee}}
-.missing{{padding:3rem 1rem;text-align:center;color:#888;background:#e8eaee;margin:.25rem 0}}
-.cta{{position:fixed;left:0;right:0;bottom:0;background:#fff;padding:.75rem 1rem;
-padding-bottom:calc(.75rem + env(safe-area-inset-bottom, 0px));
-box-shadow:0 -1px 4px #0002;text-align:center}}
+.missing{{padding:3rem 1rem;text-align:center;color:#555;background:#e8eaee;margin:.25rem 0}}
+.cta{{background:#fff;padding:.75rem 1rem;text-align:center;margin:.5rem 0 0}}
 .cta button{{width:100%;max-width:28rem;padding:.85rem;font-size:1.05rem;line-height:1.4;
 border:0;border-radius:8px;background:#c8102e;color:#fff}}
-.done{{margin:0;padding:.85rem 0;font-size:1.05rem;line-height:1.4;color:#1a7f37;
+.done{{margin:0;padding:.85rem 0;font-size:1rem;line-height:1.4;color:#1a7f37;
 font-weight:600}}
-.note{{color:#888;font-size:.8rem;padding:1rem 1.25rem}}
+.note{{color:#595959;font-size:.8rem;padding:1rem 1.25rem;margin:0}}
+/* The button stays in view only where there is room for it (not in landscape on a phone, nor
+   when the text is so large that the bar would cover the page; the script checks that too). */
+@media (min-height:30em){{
+main{{padding-bottom:6rem}}
+.cta{{position:fixed;left:0;right:0;bottom:0;margin:0;
+padding-bottom:calc(.75rem + env(safe-area-inset-bottom, 0px));box-shadow:0 -1px 4px #0002}}
+html.flow main{{padding-bottom:0}}
+html.flow .cta{{position:static;margin:.5rem 0 0;box-shadow:none}}
+}}
 </style>
 </head>
-<body><header>{bank}</header><main>{body}</main>
+<body><header><div>{bank}</div></header><main>{body}</main>
 <script nonce="{nonce}">{script}</script>
 </body>
 </html>"""
@@ -213,6 +294,29 @@ var p=+e.target.getAttribute('data-page');
 if(e.isIntersecting&&opened&&!seen[p]){seen[p]=true;send('page_view',{page:p});}});},{threshold:0.5});
 for(i=0;i<imgs.length;i++){io.observe(imgs[i]);}}
 if(document.readyState==='complete'){shown();}else{window.addEventListener('load',shown);}
-document.getElementById('cta').addEventListener('click',function(){if(cta){return;}cta=true;
-beat();send('cta',{});this.disabled=true;this.hidden=true;document.getElementById('done').hidden=false;});
+var bar=document.getElementById('cta-bar'),btn=document.getElementById('cta'),
+note=document.getElementById('done'),asked='wb_cta:'+code;
+function said(text){btn.disabled=true;btn.hidden=true;note.textContent=text;note.hidden=false;}
+try{if(localStorage.getItem(asked)){cta=true;said('您已请客户经理联系您，请留意来电或消息');}}catch(e){}
+bar.addEventListener('submit',function(ev){ev.preventDefault();if(cta){return;}cta=true;
+beat();send('cta',{});try{localStorage.setItem(asked,'1');}catch(e){}
+said('已告知您的客户经理，将尽快与您联系');});
+function fit(){var root=document.documentElement.classList;root.remove('flow');
+if(bar.getBoundingClientRect().height>window.innerHeight*0.25){root.add('flow');}}
+fit();window.addEventListener('resize',fit);
+if(window.ResizeObserver){new ResizeObserver(function(){fit();}).observe(btn);}
+var asking=null,askedAt=0;
+function renew(){var i,p,img,src;if(!window.fetch||asking||Date.now()-askedAt<30000){return;}
+askedAt=Date.now();asking=fetch('/s/'+code+'/pages',{credentials:'omit',cache:'no-store'})
+.then(function(r){if(!r.ok){throw r.status;}return r.json();}).then(function(d){
+for(i=0;i<d.pages.length;i++){p=d.pages[i];img=document.querySelector('img[data-page="'+p.page+'"]');
+if(!img||(img.complete&&img.naturalWidth>0)){continue;}src=img.parentNode.querySelector('source');
+if(src&&p.webp){src.srcset=p.webp;}img.src=p.jpeg;}})['catch'](function(){})
+.then(function(){asking=null;});}
+function broken(img){if(img.getAttribute('data-renewed')){return;}
+img.setAttribute('data-renewed','1');renew();}
+document.addEventListener('error',function(e){var t=e.target;
+if(t&&t.tagName==='IMG'&&t.getAttribute('data-page')){broken(t);}},true);
+(function(){var imgs=document.querySelectorAll('img[data-page]'),i;for(i=0;i<imgs.length;i++){
+if(imgs[i].complete&&imgs[i].naturalWidth===0){broken(imgs[i]);}}})();
 })();"""

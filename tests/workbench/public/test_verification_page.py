@@ -559,3 +559,54 @@ async def test_repeated_fields_do_not_crash(client, db, invite, customers):
     )
     assert 400 <= response.status_code < 500, response.text
     assert (await _state(db, customers[0]))["verified_at"] is None
+
+
+async def test_a_wrong_answer_keeps_the_name_and_phone_but_never_the_id_number(
+    client, db, customers, invite
+):
+    wrong = {"name": "张小三丰", "id_number": ID_NUMBER, "phone": "13800138001"}
+    response = await client.post(invite["path"], data=wrong)
+    assert response.status_code == 422, response.text
+    html = response.text
+    assert (
+        'id="name" name="name" autocomplete="name" required maxlength="50" value="张小三丰"' in html
+    )
+    assert 'value="13800138001"' in html
+    assert ID_NUMBER not in html
+    assert ID_NUMBER.lower() not in html
+    escaped = await client.post(invite["path"], data={"name": '"><b>x', "id_number": "1",
+                                                      "phone": "1"})  # fmt: skip
+    assert "<b>x" not in escaped.text
+
+
+async def test_an_id_number_typed_with_spaces_verifies(client, db, customers, invite):
+    page = (await client.get(invite["path"])).text
+    field = page.split('id="id_number"', 1)[1].split(">", 1)[0]
+    assert 'maxlength="24"' in field  # "110105 19850307 001X" fits
+    assert "replace(/\\s+/g,'')" in page  # the page drops the spaces before sending
+    spaced = f"{ID_NUMBER[:6]} {ID_NUMBER[6:14]} {ID_NUMBER[14:]}"
+    response = await client.post(invite["path"], data={**RIGHT, "id_number": spaced})
+    assert response.status_code == 200, response.text
+    assert "认证成功" in response.text
+    assert await db.fetchval("select attempts from verification_invites") == 0
+
+
+async def test_the_result_is_its_own_page_and_head_answers_like_get(client, db, customers, invite):
+    done = f"{invite['path']}/done"
+    head = await client.head(invite["path"])
+    assert head.status_code == 200
+    assert head.content == b""
+    assert (await client.get(done, follow_redirects=False)).headers["location"] == invite["path"]
+    posted = await client.post(invite["path"], data=RIGHT, follow_redirects=False)
+    assert posted.status_code == 303
+    assert posted.headers["location"] == done
+    assert "认证成功" in posted.text
+    for _ in range(2):
+        result = await client.get(done)
+        assert result.status_code == 200
+        assert "认证成功" in result.text
+        assert result.headers["cache-control"] == "no-store"
+        assert NAME not in result.text
+        assert "张伟" not in result.text
+    assert (await client.head(done)).status_code == 200
+    assert await db.fetchval("select count(*) from notifications") == 1

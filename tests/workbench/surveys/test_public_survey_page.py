@@ -57,7 +57,9 @@ async def test_opening_the_link_shows_every_question_and_uses_nothing(client, db
     assert 'type="checkbox" name="liked"' in html
     assert "<textarea" in html
     assert 'data-show-key="nps"' in html
-    assert "第 1 题选择" in html
+    assert "第 1 题评分为 0–8 分时作答" in html  # a score's run, not each score quoted
+    assert "“0”" not in html
+    assert "共 5 题" not in html  # how many apply depends on the answers: no count
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
@@ -99,9 +101,15 @@ async def test_a_good_form_is_stored_once_with_tags_timeline_and_encrypted_text(
     kinds = await db.fetch("select kind from customer_timeline where customer_id = $1", customer)
     assert [k["kind"] for k in kinds] == ["survey.answered"]
 
+    # This client (its cookie) answered: posting again shows the thank-you; another browser
+    # is told the link was answered. The first answer is kept either way.
     again = await client.post(path, content=form(answers), headers=FORM)
-    assert again.status_code == 409
-    assert "您已提交过本问卷" in again.text
+    assert again.status_code == 200
+    assert "提交成功" in again.text
+    client.cookies.clear()
+    elsewhere = await client.post(path, content=form(answers), headers=FORM)
+    assert elsewhere.status_code == 409
+    assert "您已提交过本问卷" in elsewhere.text
     assert (await client.get(path)).status_code == 409
     assert await db.fetchval("select count(*) from survey_responses") == 1
 
@@ -118,8 +126,6 @@ async def test_a_good_form_is_stored_once_with_tags_timeline_and_encrypted_text(
           ("liked", "speed")], "liked", "选项不能重复"),
         ([("nps", "9"), ("visit", "branch"), ("rating", "4"), ("liked", "nope")], "liked",
          "请从选项中选择"),
-        ([("nps", "9"), ("visit", "branch"), ("rating", "4"), ("why", "x" * 2001)], "why",
-         "此题无需作答"),  # a promoter is not asked why: the hidden question must stay empty
         ([("nps", "3"), ("visit", "branch"), ("rating", "4"), ("why", "x" * 2001)], "why",
          "最多 2000 字"),
     ],
@@ -215,3 +221,41 @@ async def test_a_text_questions_placeholder_says_whether_it_may_be_left_empty(cl
     optional = html[html.index('name="comment"') :]
     assert 'placeholder="选填，可留空"' in optional[: optional.index("</textarea>")]
     assert "选填项可留空" not in html
+
+
+async def test_a_form_without_the_script_drops_answers_the_score_makes_moot(client, db, settings):
+    # Without the script the "why" box stays on the page; filled after a 9 (a promoter is not
+    # asked why), the answer is left out and the rest is stored. The JSON API stays strict.
+    path, _ = await invite(client, db, settings)
+    fields = [("nps", "9"), ("why", "x" * 2001), ("visit", "branch"), ("rating", "4")]
+    done = await client.post(path, content=form(fields), headers=FORM, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    row = await db.fetchrow("select answers, texts_enc from survey_responses")
+    assert json.loads(row["answers"]) == {"nps": 9, "visit": "branch", "rating": 4}
+    assert row["texts_enc"] is None
+
+
+async def test_a_survey_without_skip_logic_says_how_many_questions(client, db, settings):
+    path, _ = await invite(client, db, settings, questions=[EVERY_TYPE[0], EVERY_TYPE[2]])
+    assert "共 2 题，带" in (await client.get(path)).text
+
+
+async def test_the_same_browser_posting_again_while_the_first_is_stored_sees_thanks(
+    client, db, settings
+):
+    # The form's answer sets a cookie on the link's path only; with it, a second post (a double
+    # tap, the back button and submit) lands on the thank-you, not on "already answered".
+    path, _ = await invite(client, db, settings)
+    answers = form([("nps", "10"), ("visit", "phone"), ("rating", "5")])
+    first = await client.post(path, content=answers, headers=FORM, follow_redirects=False)
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith("wb_answered=1;")
+    assert f"Path={path}" in cookie
+    assert "HttpOnly" in cookie
+    again = await client.post(path, content=answers, headers=FORM, follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"] == f"{path}/thanks"
+    # An app's JSON answer is still told it was answered.
+    app = await client.post(path, json={"answers": {"nps": 1, "visit": "phone", "rating": 1}})
+    assert app.status_code == 409
+    assert await db.fetchval("select answers->>'nps' from survey_responses") == "10"

@@ -6,6 +6,7 @@ RM sees. Screens are saved to tests/artifacts/surveys/."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,80 @@ async def test_a_customer_answers_on_a_phone_with_skip_logic(
     detail = (await client.get(f"/api/v1/work-orders/{order['id']}", headers=rm01)).json()
     assert detail["state"] == "open"
     assert ("nps", "3", True) in [(a["key"], a["answer"], a["matched"]) for a in detail["answers"]]
+
+
+_CONTRAST = """el => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let bg = el, back = 'rgba(0, 0, 0, 0)';
+  while (bg && (back = getComputedStyle(bg).backgroundColor) === 'rgba(0, 0, 0, 0)') {
+    bg = bg.parentElement; }
+  const a = lum(rgb(getComputedStyle(el).color)), b = lum(rgb(back));
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+async def test_the_score_buttons_are_big_enough_on_a_small_phone_and_text_is_legible(
+    browser: Any,  # noqa: F811
+    client: Any,
+    db: Any,
+    settings: Any,
+) -> None:
+    survey = await publish(db, title="网点服务满意度调查", questions=EVERY_TYPE)
+    (customer,) = await add_customers(db, 1)
+    made = await client.post(f"{SURVEYS}/{survey}/deliveries",
+                             json={"customer_ids": [str(customer)]},
+                             headers=await headers_of(client, "rm01"))  # fmt: skip
+    link = made.json()["recipients"][0]["url"].removeprefix(settings.public_base_url.rstrip("/"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with serving(settings) as base:
+        context = await browser.new_context(
+            base_url=base, user_agent=PHONE, viewport={"width": 320, "height": 568},
+            device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+        )  # fmt: skip
+        try:
+            page = await context.new_page()
+            assert (await page.goto(link)).status == 200
+            await page.evaluate("document.fonts.ready.then(() => true)")
+            boxes = [await s.bounding_box() for s in await page.locator("#q-nps .scale span").all()]
+            assert len(boxes) == 11
+            assert min(b["width"] for b in boxes) >= 44, boxes
+            assert min(b["height"] for b in boxes) >= 44, boxes
+            rows = sorted({round(b["y"]) for b in boxes})
+            assert len(rows) == 2  # 0-5 and 6-10
+            widths = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            assert (await page.evaluate(widths))[0] <= 320
+            for selector in (".ends span", ".sub", ".note", ".hint"):
+                ratio = await page.locator(selector).first.evaluate(_CONTRAST)
+                assert ratio >= 4.5, (selector, ratio)
+            await page.locator("#q-nps").screenshot(path=str(ARTIFACTS / "survey-nps-320.png"))
+            await page.evaluate("document.documentElement.style.zoom = '2'")  # 200 % text
+            await page.wait_for_timeout(200)
+            scale = await page.locator("#q-nps .scale").evaluate(
+                "e => [e.scrollWidth, e.clientWidth, e.getBoundingClientRect().right]"
+            )
+            assert scale[0] <= scale[1], scale
+            await page.locator("#q-nps").screenshot(path=str(ARTIFACTS / "survey-nps-zoom200.png"))
+            await page.evaluate("document.documentElement.style.zoom = '1'")
+
+            # A double tap on a slow network: one submission, and the thank-you page.
+            posts: list[str] = []
+
+            async def slowly(route: Any) -> None:
+                if route.request.method == "POST":
+                    posts.append(route.request.url)
+                    await asyncio.sleep(1.0)
+                await route.continue_()
+
+            await page.route(f"{base}{link}", slowly)
+            await page.locator('#q-nps input[value="9"]').check()
+            await page.get_by_text("网点", exact=True).click()
+            await page.locator('#q-rating input[value="5"]').check()
+            await page.get_by_role("button", name="提交").dblclick(no_wait_after=True)
+            await page.get_by_text("提交成功").wait_for()
+            assert len(posts) == 1
+        finally:
+            await context.close()
+    assert await db.fetchval("select count(*) from survey_responses") == 1

@@ -242,8 +242,11 @@ async def test_page_shows_a_masked_summary_and_opening_it_changes_nothing(visit)
     before = await v.state()
     for _ in range(5):  # the customer, a chat app's preview, the customer again ...
         page = await v.client.get(answer["path"])
-        _assert_page(page, 200, "拜访确认", MASKED, "理财回访", '<form method="post"')
+        _assert_page(page, 200, "拜访确认", MASKED, '<form method="post"')
         assert "您的客户经理：张伟" in page.text  # rm01, the RM of the visit
+        assert "客户经理 张伟 今天与您会面" in page.text  # what is confirmed: the visit, the day
+        assert "拜访日期：" in page.text
+        assert "理财回访" not in page.text  # the task's title is the RM's, not the customer's
         assert "小三" not in page.text
     assert await v.state() == before
     assert before["confirmations"][0]["used_at"] is None
@@ -516,3 +519,54 @@ async def test_an_expired_tasks_link_needs_no_confirmation(visit):
     _assert_page(await v.client.get(answer["path"]), 410, "无需确认")
     _assert_page(await v.client.post(answer["path"], data={}), 410, "无需确认")
     assert await v.state() == before
+
+
+async def test_the_result_is_its_own_page_so_a_reload_never_posts_again(visit):
+    # Post/Redirect/Get: the confirm answers 303 to /c/<token>/done (its body says the same,
+    # for a client that does not follow); the result page is no-store and shows nothing the
+    # used link's own page does not.
+    v = visit
+    answer = await v.request()
+    done = f"{answer['path']}/done"
+    early = await v.client.get(done, follow_redirects=False)
+    assert early.status_code == 303
+    assert early.headers["location"] == answer["path"]  # nothing confirmed yet: to the page
+    posted = await v.client.post(answer["path"], data={}, follow_redirects=False)
+    assert posted.status_code == 303
+    assert posted.headers["location"] == done
+    assert "确认成功" in posted.text
+    before = await v.state()
+    for _ in range(3):  # reloads, the back button, someone else opening it later
+        _assert_page(await v.client.get(done), 200, "确认成功")
+    page = await v.client.get(done)
+    assert "张伟" not in page.text
+    assert MASKED not in page.text
+    assert await v.state() == before
+    assert (await v.client.get(f"/c/{'x' * 22}/done")).status_code == 404
+
+
+async def test_head_answers_like_get_and_changes_nothing(visit):
+    v = visit
+    answer = await v.request()
+    before = await v.state()
+    head = await v.client.head(answer["path"])
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["cache-control"] == "no-store"
+    assert (
+        await v.client.head(f"{answer['path']}/done", follow_redirects=False)
+    ).status_code == 303
+    assert (await v.client.head("/c/not-a-link")).status_code == 404
+    assert await v.state() == before
+
+
+async def test_the_location_is_asked_for_only_when_the_customer_chooses(visit):
+    v = visit
+    answer = await v.request()
+    html = (await v.client.get(answer["path"])).text
+    script = html.split("<script", 1)[1]
+    # The request is made inside the box's change handler, never as the page loads.
+    assert script.index("getCurrentPosition") > script.index("addEventListener('change'")
+    assert '<input type="checkbox" id="locate">' in html
+    assert "帮助银行核实本次拜访确实发生；不共享也可以确认" in html
+    assert '<div id="locate-row" class="locate" hidden>' in html  # shown by the script only

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.console.browser import browser  # noqa: F401
 from tests.customers_data import headers_of
 from tests.serving import serving
-from tests.workbench.tracking.conftest import stream_length, visitors
+from tests.workbench.tracking.conftest import WECHAT, stream_length, visitors
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "tracking"
@@ -52,7 +53,7 @@ async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
             bar = page.locator(".cta")
             before = await bar.bounding_box()
             await page.get_by_role("button", name="我有兴趣，请联系我").click()
-            await page.get_by_text("已通知您的客户经理").wait_for()
+            await page.get_by_text("已告知您的客户经理，将尽快与您联系").wait_for()
             # The bar stays as it was (no jump), and nothing of the page shows through it.
             after = await bar.bounding_box()
             assert before is not None
@@ -124,3 +125,99 @@ async def test_a_long_unbroken_title_stays_within_a_small_phones_width(
         finally:
             await context.close()
     assert widths[0] <= widths[1], widths
+
+
+async def _phone(chromium: Any, base: str, width: int, height: int) -> Any:
+    return await chromium.new_context(
+        base_url=base, user_agent=WECHAT, viewport={"width": width, "height": height},
+        device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+    )  # fmt: skip
+
+
+async def test_after_a_reload_the_page_says_the_customer_already_asked(
+    browser,  # noqa: F811
+    shared,
+    db,
+):
+    settings = replace(shared.studio.settings, blob_dir=str(shared.studio.blob_dir))
+    async with serving(settings) as base:
+        context = await _phone(browser, base, 375, 667)
+        try:
+            page = await context.new_page()
+            await page.goto(f"/s/{shared.code}")
+            await page.get_by_role("button", name="我有兴趣，请联系我").click()
+            await page.get_by_text("已告知您的客户经理，将尽快与您联系").wait_for()
+            await page.reload()
+            await page.get_by_text("您已请客户经理联系您").wait_for()
+            assert await page.get_by_role("button", name="我有兴趣，请联系我").count() == 0
+            await page.screenshot(path=str(ARTIFACTS / "share-page-asked-reload.png"))
+            # Another share's page still offers the button.
+            other = await context.new_page()
+            response = await other.goto("/s/Zz9Zz9Zz9Z")
+            assert response.status == 404
+        finally:
+            await context.close()
+
+
+async def test_the_button_bar_stays_fixed_only_where_there_is_room(
+    browser,  # noqa: F811
+    shared,
+):
+    settings = replace(shared.studio.settings, blob_dir=str(shared.studio.blob_dir))
+    positions = {}
+    async with serving(settings) as base:
+        for width, height, zoom in ((320, 568, 1), (375, 667, 1), (568, 320, 1), (320, 568, 2)):
+            context = await _phone(browser, base, width, height)
+            try:
+                page = await context.new_page()
+                await page.goto(f"/s/{shared.code}")
+                if zoom != 1:  # 200 % text, as a reader with large type sees it
+                    await page.evaluate(f"document.documentElement.style.zoom = '{zoom}'")
+                    await page.wait_for_timeout(300)
+                positions[width, height, zoom] = await page.evaluate(
+                    "getComputedStyle(document.getElementById('cta-bar')).position"
+                )
+                name = f"share-page-{width}x{height}" + ("-zoom200" if zoom != 1 else "")
+                await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+            finally:
+                await context.close()
+    assert positions == {
+        (320, 568, 1): "fixed",
+        (375, 667, 1): "fixed",
+        (568, 320, 1): "static",  # a phone in landscape: at the end of the page, in the flow
+        (320, 568, 2): "static",  # large text: the bar would cover too much of the screen
+    }
+
+
+async def test_a_page_image_whose_signed_url_expired_is_fetched_again(
+    browser,  # noqa: F811
+    shared,
+):
+    # Page images are signed for 2 s here: a page left open longer asks for fresh URLs when an
+    # image fails to load, and tries once more.
+    settings = replace(
+        shared.studio.settings, blob_dir=str(shared.studio.blob_dir), media_url_ttl_seconds=2
+    )
+    asked: list[str] = []
+    async with serving(settings) as base:
+        context = await _phone(browser, base, 375, 667)
+        try:
+            page = await context.new_page()
+            page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/pages") else None)
+            await page.goto(f"/s/{shared.code}")
+            image = page.locator('img[data-page="2"]')
+            old = await image.get_attribute("src")
+            await page.wait_for_timeout(3000)  # the URLs expire
+            # The image is fetched again now (as a lazy image scrolled to late would be).
+            await image.evaluate(
+                "img => { const s = img.parentNode.querySelector('source');"
+                " if (s) { s.srcset = s.srcset + '&late=1'; } img.src = img.src + '&late=1'; }"
+            )
+            await page.wait_for_function(
+                "() => { const i = document.querySelector('img[data-page=\"2\"]');"
+                " return i.complete && i.naturalWidth > 0 && !i.currentSrc.includes('late=1'); }"
+            )
+            assert await image.get_attribute("src") != old
+        finally:
+            await context.close()
+    assert len(asked) == 1

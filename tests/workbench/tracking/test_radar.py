@@ -140,3 +140,65 @@ async def test_reading_and_clicking_without_a_visible_open_count_only_once_it_op
     assert kinds == ["share.clicked", "share.engaged", "share.opened"]
     [listed] = (await shared.client.get("/api/v1/shares?mine=1", headers=rm01)).json()["items"]
     assert (listed["opens"], listed["clicks"]) == (1, 1)
+
+
+async def contact_requests(db: Any) -> list[Any]:
+    return [n for n in await radar(db) if json.loads(n["data"]).get("action") == "contact"]
+
+
+async def test_the_first_click_tells_the_rm_the_customer_wants_to_hear_from_them(shared, db):
+    # "我有兴趣，请联系我" tells the customer the RM was told: the worker's batch does tell them,
+    # once per visitor of the share, with the name masked as the radar masks it.
+    await to_customer(shared, db)
+    await visit(shared, "v-1", ("open", {}))
+    await shared.consume()
+    [opened] = await radar(db)
+    await visit(shared, "v-1", ("cta", {}))
+    await shared.consume()
+    [told] = await contact_requests(db)
+    assert told["login"] == "rm01"
+    assert told["body"].startswith("您的客户 张*三 想了解《")
+    assert told["body"].endswith("》，请尽快联系")
+    assert "张小三" not in told["body"]
+    assert told["title"] == "客户请您联系"
+    assert told["id"] != opened["id"]
+    data = json.loads(told["data"])
+    assert data["share_id"] == str(shared.share_id)
+    assert "customer_id" in data
+    # In the notification centre, and in the push outbox (not held back by the radar's quiet
+    # half hour: the open was told a moment ago).
+    rm01 = await headers_of(shared.client, "rm01")
+    listed = (await shared.client.get("/api/v1/notifications", headers=rm01)).json()["items"]
+    assert [n["title"] for n in listed][:1] == ["客户请您联系"]
+    assert told["push_status"] == "pending"
+
+    # The same visitor again (another tap, a retry, a reload): nothing more.
+    await visit(shared, "v-1", ("cta", {}), ("open", {}), ("cta", {}))
+    await shared.consume()
+    assert len(await contact_requests(db)) == 1
+    # Another visitor of the same share asking: the RM hears of that one too.
+    await visit(shared, "v-2", ("open", {}), ("cta", {}))
+    await shared.consume()
+    assert len(await contact_requests(db)) == 2
+
+
+async def test_a_click_on_a_share_to_no_one_says_someone_is_interested(shared, db):
+    await visit(shared, "v-1", ("open", {}), ("cta", {}))
+    await shared.consume()
+    # One batch with the open and the click: the RM hears the click alone.
+    [told] = await radar(db)
+    assert json.loads(told["data"])["action"] == "contact"
+    assert told["body"].startswith("有人对您分享的《")
+    assert told["body"].endswith("》感兴趣，请留意")
+
+
+async def test_a_bots_click_or_a_click_without_an_open_tells_no_one(shared, db):
+    await to_customer(shared, db)
+    await visit(shared, "preview", ("open", {}), ("cta", {}), ua=SLACK)
+    await visit(shared, "script", ("cta", {}))  # a click never seen on a shown page
+    await shared.consume()
+    assert await radar(db) == []
+    # The script's visitor opens the page after all: now the click counts, once.
+    await visit(shared, "script", ("open", {}))
+    await shared.consume()
+    assert len(await contact_requests(db)) == 1

@@ -72,4 +72,19 @@
   form.addEventListener('change', apply);
   form.addEventListener('input', apply);
   apply();
+
+  /* One submission per tap: a second tap while the first is on its way sends nothing. The
+     button comes back when the page is shown again (the back button, a page kept in memory). */
+  var send = document.getElementById('send'), sending = false;
+  form.addEventListener('submit', function (e) {
+    if (sending) { e.preventDefault(); return; }
+    sending = true;
+    if (send) {
+      setTimeout(function () { send.disabled = true; send.textContent = '正在提交…'; }, 0);
+    }
+  });
+  window.addEventListener('pageshow', function () {
+    sending = false;
+    if (send) { send.disabled = false; send.textContent = '提交'; }
+  });
 })();
