@@ -110,7 +110,7 @@ def test_errors_follow_from_what_the_route_is(document):
 
 EXPECTED_ERRORS = {
     # public, with a body: no 401 from the guard, but wrong passwords and the rate limit
-    "login": {400, 401, 403, 413, 422, 426, 429, 503},
+    "login": {400, 401, 403, 409, 413, 422, 426, 429, 503},
     "refresh": {400, 401, 403, 413, 422, 426, 503},
     "healthz": {400, 426},
     "metrics": {400, 426},
