@@ -124,8 +124,46 @@ class User(msgspec.Struct, kw_only=True):
     name: str
     role: Role
     org_unit_id: uuid.UUID
-    active: bool
+    active: bool  # false: disabled, cannot sign in
     created_at: datetime
+    # Their last sign-in or token refresh on any device (None: never, or not looked up).
+    last_seen_at: datetime | None = None
+
+
+class UserUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """PATCH /admin/users/{id}: the fields given change, the others stay; the password never
+    does (POST .../password sets it). A new role, org unit or login ends every session of the
+    user (their tokens carry role and unit): they sign in again."""
+
+    login: NewLogin | msgspec.UnsetType = msgspec.UNSET
+    name: NewName | msgspec.UnsetType = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
+    org_unit_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+
+
+class PasswordSet(msgspec.Struct, kw_only=True):
+    """POST /admin/users/{id}/password: the user's new password (8 to 256 characters). Every
+    session of theirs ends; hand the password over in person or by another safe channel."""
+
+    password: NewPassword
+
+
+class Handover(msgspec.Struct, kw_only=True):
+    """What an RM who is disabled or moved still holds, to be handed over to a colleague
+    separately: customers stay theirs until the bank's feed names another `owner_login`, and
+    their open tasks (pending, in progress, submitted, awaiting confirmation) stay assigned."""
+
+    customers: int
+    open_tasks: int
+
+
+class UserChanged(msgspec.Struct, kw_only=True):
+    """The answer of an admin's change to a user (update, disable, enable, new password)."""
+
+    user: User
+    sessions_ended: int  # their sessions that ended now (they sign in again)
+    # For an RM disabled, moved to another unit or given another role: what they still hold.
+    handover: Handover | None = None
 
 
 class DeviceRevoked(msgspec.Struct, kw_only=True):

@@ -92,6 +92,7 @@ async def test_a_relationship_manager_is_sent_to_the_app(page, shot):
                 "月度报告",
                 "我的导出",
                 "设备管理",
+                "机构与用户",
             ],
         ),
         (

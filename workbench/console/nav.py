@@ -152,8 +152,7 @@ ADMINISTRATION = Section(
     path="/console/admin",
     icon="settings",
     roles=frozenset({Role.ADMIN}),
-    summary="维护机构树、员工账号与任务模板",
-    ready=False,
+    summary="维护机构树与员工账号：新建、调岗、重置密码、停用与启用",
 )
 
 SECTIONS: tuple[Section, ...] = (

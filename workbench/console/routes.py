@@ -38,6 +38,7 @@ from workbench.funnels import console as funnel_pages
 from workbench.http.auth import CONSOLE_PAGE
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
+from workbench.identity import admin_console as admin_pages
 from workbench.identity import console as device_pages
 from workbench.reports import console as report_pages
 from workbench.surveys import console as survey_pages
@@ -274,6 +275,7 @@ PAGES: list[HTTPRouteHandler] = [
     *export_pages.PAGES,
     *report_pages.PAGES,
     *device_pages.PAGES,
+    *admin_pages.PAGES,
     not_found,
 ]
 

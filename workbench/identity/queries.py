@@ -198,6 +198,98 @@ async def update_user(
     return _returned(row)
 
 
+async def user_for_update(conn: Connection, user_id: uuid.UUID) -> Record | None:
+    """The user, locked until the transaction ends (an admin's change to them)."""
+    return await conn.fetchrow(
+        f"select {_USER_COLUMNS} from users u where u.id = $1 for update", user_id
+    )
+
+
+async def lock_active_admins(conn: Connection) -> list[uuid.UUID]:
+    """The active admins, locked: two admins demoting each other at once take turns, so the
+    last one is never lost."""
+    rows = await conn.fetch(
+        "select id from users where role = 'admin' and active order by id for update"
+    )
+    return [r["id"] for r in rows]
+
+
+async def change_user(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    login: str,
+    name: str,
+    role: str,
+    org_unit_id: uuid.UUID,
+) -> Record | None:
+    """Set login, name, role and org unit (not the password); None when the login is taken."""
+    try:
+        async with conn.transaction():  # a savepoint: a login taken meanwhile is a clean None
+            return await conn.fetchrow(
+                f"""
+                update users u set login = $2, name = $3, role = $4, org_unit_id = $5,
+                                   updated_at = now()
+                 where u.id = $1
+                returning {_USER_COLUMNS}
+                """,
+                user_id,
+                login,
+                name,
+                role,
+                org_unit_id,
+            )
+    except asyncpg.UniqueViolationError:
+        return None
+
+
+async def set_user_active(conn: Connection, user_id: uuid.UUID, *, active: bool) -> Record:
+    row = await conn.fetchrow(
+        f"""
+        update users u set active = $2,
+                           updated_at = case when u.active = $2 then u.updated_at else now() end
+         where u.id = $1
+        returning {_USER_COLUMNS}
+        """,
+        user_id,
+        active,
+    )
+    return _returned(row)
+
+
+async def handover(conn: Connection, user_id: uuid.UUID) -> Record:
+    """How many customers the user owns and how many open tasks are assigned to them."""
+    row = await conn.fetchrow(
+        """
+        select (select count(*) from customers where owner_id = $1) as customers,
+               (select count(*) from tasks
+                 where assignee_id = $1
+                   and status in ('pending', 'in_progress', 'submitted', 'awaiting_confirmation')
+               ) as open_tasks
+        """,
+        user_id,
+    )
+    return _returned(row)
+
+
+async def last_seen(conn: Connection, user_id: uuid.UUID) -> datetime | None:
+    """The user's last sign-in or token refresh on any device."""
+    seen: datetime | None = await conn.fetchval(
+        "select max(last_seen_at) from devices where user_id = $1", user_id
+    )
+    return seen
+
+
+async def org_unit_user_counts(conn: Connection) -> list[Record]:
+    """Per org unit with users: how many belong to it directly, and how many of them are active."""
+    return await conn.fetch(
+        """
+        select org_unit_id, count(*) as users, count(*) filter (where active) as active_users
+          from users group by org_unit_id
+        """
+    )
+
+
 async def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash: str) -> None:
     await conn.execute(
         "update users set password_hash = $2, updated_at = now() where id = $1",
@@ -207,31 +299,53 @@ async def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash:
 
 
 async def users_in_subtree(
-    conn: Connection, *, root: uuid.UUID | None, after: uuid.UUID | None, limit: int
+    conn: Connection,
+    *,
+    root: uuid.UUID | None,
+    after: uuid.UUID | tuple[str, uuid.UUID] | None,
+    limit: int,
+    q: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    by_name: bool = False,
 ) -> list[Record]:
-    """Users of the org subtree under `root` (everyone for None), keyset-paginated by id."""
-    if root is None:
-        return await conn.fetch(
-            f"""
-            select {_USER_COLUMNS} from users u
-             where $1::uuid is null or u.id > $1
-             order by u.id limit $2
-            """,
-            after,
-            limit,
+    """Users of the org subtree under `root` (everyone for None), keyset-paginated by id (or,
+    `by_name`, by (name, id): `after` is then that pair), with their last time seen. `q`: a
+    case-insensitive substring of the login or name."""
+    # Only the filters given become SQL (fixed fragments, values as parameters): the subtree's
+    # unit ids are computed once and users found through (org_unit_id, id).
+    where: list[str] = []
+    args: list[object] = []
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if root is not None:
+        where.append(f"u.org_unit_id = any(array(select s.id from org_subtree({arg(root)}) s(id)))")
+    if q:
+        needle = arg(q)
+        where.append(
+            f"(strpos(lower(u.login), lower({needle})) > 0"
+            f" or strpos(lower(u.name), lower({needle})) > 0)"
         )
-    # The subtree's unit ids are computed once; users are then found through (org_unit_id, id).
-    return await conn.fetch(
-        f"""
-        select {_USER_COLUMNS} from users u
-         where u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
-           and ($2::uuid is null or u.id > $2)
-         order by u.id limit $3
-        """,
-        root,
-        after,
-        limit,
-    )
+    if role is not None:
+        where.append(f"u.role = {arg(role)}")
+    if active is not None:
+        where.append(f"u.active = {arg(active)}")
+    if isinstance(after, tuple):
+        where.append(f"(u.name, u.id) > ({arg(after[0])}::text, {arg(after[1])}::uuid)")
+    elif after is not None:
+        where.append(f"u.id > {arg(after)}")
+    sql = f"""
+        select {_USER_COLUMNS},
+               (select max(d.last_seen_at) from devices d where d.user_id = u.id) as last_seen_at
+          from users u"""
+    if where:
+        sql += " where " + "\n   and ".join(where)
+    order = "u.name, u.id" if by_name else "u.id"
+    sql += f" order by {order} limit {arg(limit)}"
+    return await conn.fetch(sql, *args)
 
 
 # ---- devices and sessions --------------------------------------------------------------------

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -135,14 +135,14 @@ class OrgController(Controller):
         },
     )
     async def save_org_unit(
-        self, db: Db, data: JSONBody[wire.OrgUnitCreate]
+        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.OrgUnitCreate]
     ) -> Response[wire.OrgUnit]:
         """Create an org unit, or rename or move one.
 
         With an `id` that exists, the unit is renamed and moved (with its subtree) under
         `parent_id`; the answer is 200 then, 201 for a new unit.
         """
-        unit, created = await service.save_org_unit(db, request=data)
+        unit, created = await service.save_org_unit(db, request=data, caller=caller)
         return Response(unit, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(
@@ -182,6 +182,111 @@ class OrgController(Controller):
         )
         return Response(user, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
+    @patch(
+        "/admin/users/{user_id:uuid}",
+        operation_id="updateUser",
+        status_code=HTTP_200_OK,
+        guards=[requires_role(Role.ADMIN)],
+        opt={
+            ERRORS: {
+                404: "No such user (`user.not_found`), or no org unit `org_unit_id` "
+                "(`org_unit.not_found`)",
+                409: "Another user already has this login (`user.login_taken`), or this would "
+                "demote the last active admin (`user.last_admin`)",
+            }
+        },
+    )
+    async def update_user(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.UserUpdate],
+    ) -> wire.UserChanged:
+        """Change a user's name, role, org unit or login, keeping their password.
+
+        Only the fields given change. A new role, org unit or login ends every session of the
+        user at once (their tokens carry role and unit): they sign in again. For an RM moved or
+        given another role, `handover` counts the customers and open tasks still theirs.
+        """
+        return await service.update_user(
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, request=data
+        )
+
+    @post(
+        "/admin/users/{user_id:uuid}/disable",
+        operation_id="disableUser",
+        status_code=HTTP_200_OK,
+        guards=[requires_role(Role.ADMIN)],
+        opt={
+            ERRORS: {
+                404: "No such user (`user.not_found`)",
+                409: "You cannot disable yourself (`user.cannot_disable_self`) or the last "
+                "active admin (`user.last_admin`)",
+            }
+        },
+    )
+    async def disable_user(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        user_id: FromPath[uuid.UUID],
+    ) -> wire.UserChanged:
+        """Disable a user: their sessions end at once and they cannot sign in.
+
+        Every token of theirs stops on every API instance, and pushes to their devices stop.
+        For an RM, `handover` counts the customers and open tasks still theirs, to hand over
+        (customers move with the bank's feed, `owner_login`). Already disabled: no change.
+        """
+        return await service.set_user_active(
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False
+        )
+
+    @post(
+        "/admin/users/{user_id:uuid}/enable",
+        operation_id="enableUser",
+        status_code=HTTP_200_OK,
+        guards=[requires_role(Role.ADMIN)],
+        opt={ERRORS: {404: "No such user (`user.not_found`)"}},
+    )
+    async def enable_user(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        user_id: FromPath[uuid.UUID],
+    ) -> wire.UserChanged:
+        """Enable a disabled user: they may sign in again with their password."""
+        return await service.set_user_active(
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True
+        )
+
+    @post(
+        "/admin/users/{user_id:uuid}/password",
+        operation_id="setUserPassword",
+        status_code=HTTP_200_OK,
+        guards=[requires_role(Role.ADMIN)],
+        opt={ERRORS: {404: "No such user (`user.not_found`)"}},
+    )
+    async def set_user_password(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.PasswordSet],
+    ) -> wire.UserChanged:
+        """Set a user's password (a forgotten one) and end every session of theirs.
+
+        Nothing else of the user changes; they sign in again with the new password.
+        """
+        return await service.set_user_password(
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id,
+            password=data.password,
+        )  # fmt: skip
+
     @get(
         "/users",
         operation_id="listUsers",
@@ -195,14 +300,22 @@ class OrgController(Controller):
         db: Db,
         caller: CurrentCaller,
         org_unit_id: FromQuery[uuid.UUID | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        role: FromQuery[Role | None] = None,
+        active: FromQuery[bool | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.User]:
-        """Users of my subtree, or of one org unit's subtree within it."""
+        """Users of my subtree, or of one org unit's subtree within it.
+
+        `q` matches part of the login or name (any case); `role` and `active` (`false`: the
+        disabled ones) narrow the list. Each user has their last sign-in or token refresh.
+        """
         after = decode_cursor(cursor, uuid.UUID)
         users = await service.list_users(
-            db, caller=caller, org_unit_id=org_unit_id, after=after, limit=limit + 1
-        )
+            db, caller=caller, org_unit_id=org_unit_id, after=after, limit=limit + 1, q=q,
+            role=role, active=active,
+        )  # fmt: skip
         more = len(users) > limit
         users = users[:limit]
         return Page(items=users, next_cursor=encode_cursor(users[-1].id) if more else None)

@@ -1,0 +1,780 @@
+"""The admin pages of the staff console (/console/admin, 机构与用户): the org tree with each
+unit's users (add a unit, rename it, move it under another parent) and the staff accounts (find,
+create, edit without touching the password, a new generated password, disable and enable).
+
+Every page calls the identity services with the console's `Caller`, so the rules are the API's:
+the last active admin stays, nobody disables themselves, a change of role, unit or login ends
+the user's sessions, and the services write the audit events. A generated password is shown
+once, on the answer to the form that made it, and is stored nowhere but as its hash."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Set
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from mobile_contracts.v1 import identity as wire
+from workbench.console import Console, nav, visible_to
+from workbench.errors import DomainError, NotFound
+from workbench.http.deps import CurrentCaller, Db
+from workbench.identity import service
+from workbench.identity.console import ago
+from workbench.pagination import decode_cursor, encode_cursor
+
+USERS_PATH = nav.ADMINISTRATION.path  # the section opens on the users
+UNITS_PATH = f"{USERS_PATH}/units"
+ROLES = nav.ADMINISTRATION.roles
+PAGE_ROWS = 50
+# The state filter: query value -> (label, `active` filter).
+STATE_FILTERS: dict[str, tuple[str, bool | None]] = {
+    "": ("全部状态", None),
+    "active": ("正常", True),
+    "disabled": ("已停用", False),
+}
+# Roles in the order a form offers them.
+ROLE_CHOICES = [
+    (role.value, nav.ROLE_LABELS[role])
+    for role in (wire.Role.RM, wire.Role.BRANCH_HEAD, wire.Role.MARKETING, wire.Role.COMPLIANCE,
+                 wire.Role.ADMIN)
+]  # fmt: skip
+# Generated passwords: no look-alike characters (0/O, 1/l/I), read aloud or copied by hand.
+_PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105
+FIELD_ERRORS = {
+    "login": "登录名为 1–64 位字母、数字或 . _ @ -，以字母或数字开头。",
+    "name": "请填写姓名（最多 100 字）。",
+    "role": "请选择角色。",
+    "org_unit_id": "请选择机构。",
+    "password": "密码至少 8 位，最多 256 位。",
+}
+
+
+def generate_password() -> str:
+    """ "Hq7m-Kx3p-Zt9w": 71 random bits in three groups of four, easy to read out."""
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(3))
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _valid(value: object, type_: Any) -> bool:
+    try:
+        msgspec.convert(value, type_)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _back(value: str | None) -> str:
+    """The users list (with its filters) to return to; anything else is the plain list."""
+    if not value or len(value) > 500 or "\\" in value or any(ord(c) < 32 for c in value):
+        return USERS_PATH
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path != USERS_PATH:
+        return USERS_PATH
+    return value
+
+
+def _user_path(user_id: uuid.UUID, action: str) -> str:
+    return f"{USERS_PATH}/users/{user_id}/{action}"
+
+
+def _path(absolute: str) -> str:
+    return absolute.removeprefix("/console")
+
+
+# ---- the org tree, as pages show it ------------------------------------------------------------
+
+
+class Tree:
+    """The org units (parents first) with their users, and how to name a unit's place."""
+
+    def __init__(self, units: list[service.OrgTreeUnit]) -> None:
+        self.by_id = {u.unit.id: u for u in units}
+        self.top = min((u.unit.depth for u in units), default=0)
+        # Parents first, and siblings by name (the path orders them by id).
+        children: dict[uuid.UUID | None, list[service.OrgTreeUnit]] = {}
+        for u in units:
+            parent = u.unit.parent_id if u.unit.parent_id in self.by_id else None
+            children.setdefault(parent, []).append(u)
+        self.units: list[service.OrgTreeUnit] = []
+        stack = sorted(children.get(None, []), key=lambda u: u.unit.name, reverse=True)
+        while stack:
+            node = stack.pop()
+            self.units.append(node)
+            below = children.get(node.unit.id, [])
+            stack.extend(sorted(below, key=lambda u: u.unit.name, reverse=True))
+
+    def ancestors(self, unit_id: uuid.UUID) -> list[str]:
+        """The names above the unit, the head office first."""
+        names: list[str] = []
+        node = self.by_id.get(unit_id)
+        while node is not None and node.unit.parent_id is not None:
+            node = self.by_id.get(node.unit.parent_id)
+            if node is not None:
+                names.append(node.unit.name)
+        return names[::-1]
+
+    def name(self, unit_id: uuid.UUID) -> str:
+        node = self.by_id.get(unit_id)
+        return node.unit.name if node else "—"
+
+    def subtree(self, unit_id: uuid.UUID) -> set[uuid.UUID]:
+        """The unit and every unit below it."""
+        found = {unit_id}
+        for u in self.units:  # parents come first
+            if u.unit.parent_id in found:
+                found.add(u.unit.id)
+        return found
+
+    def options(self, *, leave_out: Set[uuid.UUID] = frozenset()) -> list[dict[str, Any]]:
+        """The units for a <select>, indented by depth."""
+        return [
+            {"id": str(u.unit.id), "name": u.unit.name, "depth": u.unit.depth - self.top}
+            for u in self.units
+            if u.unit.id not in leave_out
+        ]
+
+
+async def _tree(db: Db, caller: CurrentCaller) -> Tree:
+    return Tree(await service.org_tree(db, caller=caller))
+
+
+def _person(user: wire.User, tree: Tree, now: datetime) -> dict[str, Any]:
+    """A user as the pages show them."""
+    return {
+        "u": user,
+        "role_label": nav.ROLE_LABELS.get(user.role, user.role.value),
+        "unit_name": tree.name(user.org_unit_id),
+        "unit_path": " › ".join(tree.ancestors(user.org_unit_id)),
+        "seen_ago": ago(user.last_seen_at, now) if user.last_seen_at else "",
+        "edit_url": _user_path(user.id, "edit"),
+        "password_url": _user_path(user.id, "password"),
+        "disable_url": _user_path(user.id, "disable"),
+        "enable_url": _user_path(user.id, "enable"),
+    }
+
+
+def _handover_text(handover: wire.Handover | None) -> str:
+    if handover is None or not (handover.customers or handover.open_tasks):
+        return ""
+    return f"名下 {handover.customers} 位客户、{handover.open_tasks} 项未完成任务需另行转交"
+
+
+# ---- users -----------------------------------------------------------------------------------
+
+
+@get(_path(USERS_PATH), opt=visible_to(*ROLES), name="console:admin-users")
+async def user_list(
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    role: Annotated[str | None, QueryParameter(max_length=20)] = None,
+    state_filter: Annotated[str | None, QueryParameter(name="state", max_length=20)] = None,
+    unit: FromQuery[str | None] = None,
+    cursor: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """Every staff account, by name, found by name or login and filtered by role, state, unit."""
+    now = datetime.now(UTC)
+    tree = await _tree(db, caller)
+    text = (q or "").strip()
+    chosen_state = state_filter if state_filter in STATE_FILTERS else ""
+    chosen_role = wire.Role(role) if role and role in wire.Role._value2member_map_ else None
+    unit_id = _uuid(unit)
+    if unit_id not in tree.by_id:
+        unit_id = None
+    try:
+        after = decode_cursor(cursor, tuple[str, uuid.UUID])
+    except DomainError:
+        after = None  # a cursor mangled in the address bar: the first page
+    found = await service.list_users(
+        db, caller=caller, org_unit_id=unit_id, after=after, limit=PAGE_ROWS + 1, q=text or None,
+        role=chosen_role, active=STATE_FILTERS[chosen_state][1], by_name=True,
+    )  # fmt: skip
+    more, found = len(found) > PAGE_ROWS, found[:PAGE_ROWS]
+    filters = {
+        "q": text,
+        "role": chosen_role.value if chosen_role else "",
+        "state": chosen_state,
+        "unit": str(unit_id or ""),
+    }
+    kept = {k: v for k, v in filters.items() if v}
+    here = f"{USERS_PATH}?{urlencode(kept)}" if kept else USERS_PATH
+    next_url = None
+    if more:
+        key = encode_cursor([found[-1].name, str(found[-1].id)])
+        next_url = f"{USERS_PATH}?{urlencode({**kept, 'cursor': key})}"
+    return console.render(
+        "admin/users.html",
+        {
+            "tab": "users",
+            "items": [
+                {
+                    **_person(u, tree, now),
+                    "me": u.id == caller.user_id,
+                    "disable_url": _user_path(u.id, "disable") + "?" + urlencode({"back": here}),
+                }
+                for u in found
+            ],
+            "filters": filters,
+            "roles": ROLE_CHOICES,
+            "states": [(key, label) for key, (label, _) in STATE_FILTERS.items()],
+            "units": tree.options(),
+            "filtered": bool(kept),
+            "here": here,
+            "next_url": next_url,
+            "first_url": here if after else None,
+        },
+    )
+
+
+def _user_form_context(
+    tree: Tree, fields: dict[str, str], errors: dict[str, str], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "tab": "users",
+        "fields": fields,
+        "errors": errors,
+        "roles": ROLE_CHOICES,
+        "units": tree.options(),
+        **extra,
+    }
+
+
+@get(_path(USERS_PATH) + "/users/new", opt=visible_to(*ROLES), name="console:admin-user-new")
+async def new_user_form(
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    unit: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """The form for a new staff account (the unit may come chosen, from the org tree)."""
+    tree = await _tree(db, caller)
+    unit_id = _uuid(unit)
+    fields = {
+        "login": "",
+        "name": "",
+        "role": wire.Role.RM.value,
+        "org_unit_id": str(unit_id) if unit_id in tree.by_id else "",
+    }
+    return console.render("admin/user_new.html", _user_form_context(tree, fields, {}))
+
+
+def _check_user_fields(fields: dict[str, str], tree: Tree) -> dict[str, str]:
+    """Field -> what is wrong with it, by the contract's own rules."""
+    errors: dict[str, str] = {}
+    if not _valid(fields["login"], wire.NewLogin):
+        errors["login"] = FIELD_ERRORS["login"]
+    if not _valid(fields["name"], wire.NewName):
+        errors["name"] = FIELD_ERRORS["name"]
+    if fields["role"] not in wire.Role._value2member_map_:
+        errors["role"] = FIELD_ERRORS["role"]
+    if _uuid(fields["org_unit_id"]) not in tree.by_id:
+        errors["org_unit_id"] = FIELD_ERRORS["org_unit_id"]
+    return errors
+
+
+@post(_path(USERS_PATH) + "/users/new", opt=visible_to(*ROLES), name="console:admin-user-create")
+async def create_user(
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
+) -> Response[Any]:
+    """Create the account; a password left empty is generated and shown once, on this answer."""
+    form = await request.form()
+    tree = await _tree(db, caller)
+    fields = {k: _text(form, k) for k in ("login", "name", "role", "org_unit_id")}
+    typed = form.get("password")
+    typed = typed if isinstance(typed, str) and typed else ""
+    errors = _check_user_fields(fields, tree)
+    if typed and not _valid(typed, wire.NewPassword):
+        errors["password"] = FIELD_ERRORS["password"]
+    if errors:
+        return console.render(
+            "admin/user_new.html", _user_form_context(tree, fields, errors), status=422
+        )
+    password = typed or generate_password()
+    try:
+        created, _ = await service.save_user(
+            db,
+            auth=request.app.state.auth,
+            caller=caller,
+            request=wire.UserCreate(
+                login=fields["login"],
+                name=fields["name"],
+                role=wire.Role(fields["role"]),
+                org_unit_id=uuid.UUID(fields["org_unit_id"]),
+                password=password,
+            ),
+        )
+    except DomainError as exc:
+        if exc.code == "user.login_taken":
+            errors["login"] = "这个登录名已被其他用户使用，请换一个。"
+        elif exc.code == "org_unit.not_found":
+            errors["org_unit_id"] = FIELD_ERRORS["org_unit_id"]
+        else:
+            raise
+        return console.render(
+            "admin/user_new.html", _user_form_context(tree, fields, errors), status=409
+        )
+    who = f"{created.name}（{created.login}）"
+    if typed:
+        return console.redirect(
+            USERS_PATH + "?" + urlencode({"q": created.login}),
+            flash=f"已创建 {who}：请把您设定的初始密码当面或通过安全渠道交给本人。",
+        )
+    return _issued_page(console, created, tree, password, created_now=True)
+
+
+def _issued_page(
+    console: Console, user: wire.User, tree: Tree, password: str, *, created_now: bool
+) -> Response[Any]:
+    """The page that shows a generated password, once: it is in this answer and nowhere else
+    (console pages are never cached)."""
+    return console.render(
+        "admin/password_issued.html",
+        {
+            "tab": "users",
+            **(it := _person(user, tree, datetime.now(UTC))),
+            "it": it,
+            "password": password,
+            "created_now": created_now,
+        },
+        status=201 if created_now else 200,
+    )
+
+
+async def _user_or_404(db: Db, user_id: uuid.UUID) -> wire.User:
+    return await service.user(db, user_id=user_id)
+
+
+@get(
+    _path(USERS_PATH) + "/users/{user_id:uuid}/edit",
+    opt=visible_to(*ROLES),
+    name="console:admin-user-edit",
+)
+async def edit_user_form(
+    db: Db, caller: CurrentCaller, console: Console, user_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    """The user's name, login, role and unit, to change (the password is not on this form)."""
+    user = await _user_or_404(db, user_id)
+    tree = await _tree(db, caller)
+    fields = {
+        "login": user.login,
+        "name": user.name,
+        "role": user.role.value,
+        "org_unit_id": str(user.org_unit_id),
+    }
+    return console.render(
+        "admin/user_edit.html", await _edit_context(db, caller, user, tree, fields, {})
+    )
+
+
+async def _edit_context(
+    db: Db,
+    caller: CurrentCaller,
+    user: wire.User,
+    tree: Tree,
+    fields: dict[str, str],
+    errors: dict[str, str],
+) -> dict[str, Any]:
+    handover = await service.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
+    return _user_form_context(
+        tree,
+        fields,
+        errors,
+        **(it := _person(user, tree, datetime.now(UTC))),
+        it=it,
+        handover=handover,
+        me=user.id == caller.user_id,
+        action=_user_path(user.id, "edit"),
+    )
+
+
+@post(
+    _path(USERS_PATH) + "/users/{user_id:uuid}/edit",
+    opt=visible_to(*ROLES),
+    name="console:admin-user-save",
+)
+async def save_user(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    user_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Save the changes (the API's PATCH): a new role, unit or login signs the user out."""
+    form = await request.form()
+    user = await _user_or_404(db, user_id)
+    tree = await _tree(db, caller)
+    fields = {k: _text(form, k) for k in ("login", "name", "role", "org_unit_id")}
+    errors = _check_user_fields(fields, tree)
+    if not errors:
+        try:
+            changed = await service.update_user(
+                db,
+                auth=request.app.state.auth,
+                caller=caller,
+                user_id=user_id,
+                request=wire.UserUpdate(
+                    login=fields["login"],
+                    name=fields["name"],
+                    role=wire.Role(fields["role"]),
+                    org_unit_id=uuid.UUID(fields["org_unit_id"]),
+                ),
+            )
+        except DomainError as exc:
+            if exc.code == "user.login_taken":
+                errors["login"] = "这个登录名已被其他用户使用，请换一个。"
+            elif exc.code == "user.last_admin":
+                errors["role"] = (
+                    "这是最后一位在用的系统管理员，不能改为其他角色："
+                    "请先把另一位用户设为系统管理员。"
+                )
+            elif exc.code == "org_unit.not_found":
+                errors["org_unit_id"] = FIELD_ERRORS["org_unit_id"]
+            else:
+                raise
+    if errors:
+        context = await _edit_context(db, caller, user, tree, fields, errors)
+        return console.render("admin/user_edit.html", context, status=409 if "role" in errors
+                              or "login" in errors else 422)  # fmt: skip
+    who = f"{changed.user.name}（{changed.user.login}）"
+    text = f"已保存 {who}"
+    if changed.sessions_ended:
+        text += "：其已登录的设备需重新登录"
+    handover = _handover_text(changed.handover)
+    if handover:
+        text += f"。{handover}（客户随银行系统推送的客户经理变更，任务请联系其支行负责人安排）"
+    return console.redirect(
+        USERS_PATH + "?" + urlencode({"q": changed.user.login}),
+        flash=text + "。",
+        kind="warning" if handover else "success",
+    )
+
+
+@get(
+    _path(USERS_PATH) + "/users/{user_id:uuid}/password",
+    opt=visible_to(*ROLES),
+    name="console:admin-password-confirm",
+)
+async def confirm_password(
+    db: Db, caller: CurrentCaller, console: Console, user_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    """What a new password does, and the button that generates it."""
+    user = await _user_or_404(db, user_id)
+    tree = await _tree(db, caller)
+    return console.render(
+        "admin/password_confirm.html",
+        {
+            "tab": "users",
+            **(it := _person(user, tree, datetime.now(UTC))),
+            "it": it,
+            "me": user.id == caller.user_id,
+            "action": _user_path(user.id, "password"),
+        },
+    )
+
+
+@post(
+    _path(USERS_PATH) + "/users/{user_id:uuid}/password",
+    opt=visible_to(*ROLES),
+    name="console:admin-password-reset",
+)
+async def reset_password(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    user_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Generate a new password, set it (sessions end) and show it, once."""
+    await request.form()
+    password = generate_password()
+    changed = await service.set_user_password(
+        db, auth=request.app.state.auth, caller=caller, user_id=user_id, password=password
+    )
+    tree = await _tree(db, caller)
+    return _issued_page(console, changed.user, tree, password, created_now=False)
+
+
+@get(
+    _path(USERS_PATH) + "/users/{user_id:uuid}/disable",
+    opt=visible_to(*ROLES),
+    name="console:admin-disable-confirm",
+)
+async def confirm_disable(
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    user_id: FromPath[uuid.UUID],
+    back: Annotated[str | None, QueryParameter(max_length=500)] = None,
+) -> Response[Any]:
+    """What disabling this user does (for an RM: what they still hold), and the button."""
+    user = await _user_or_404(db, user_id)
+    to = _back(back)
+    if not user.active:
+        return console.redirect(to, flash=f"{user.name}（{user.login}）已经停用。", kind="info")
+    if user.id == caller.user_id:
+        return console.redirect(to, flash="不能停用自己的账号。", kind="error")
+    tree = await _tree(db, caller)
+    handover = await service.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
+    return console.render(
+        "admin/disable.html",
+        {
+            "tab": "users",
+            **(it := _person(user, tree, datetime.now(UTC))),
+            "it": it,
+            "handover": handover,
+            "back": to,
+            "action": _user_path(user.id, "disable"),
+        },
+    )
+
+
+@post(
+    _path(USERS_PATH) + "/users/{user_id:uuid}/disable",
+    opt=visible_to(*ROLES),
+    name="console:admin-disable",
+)
+async def disable(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    user_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Disable the user (the API's service): sessions end everywhere, sign-in is refused."""
+    form = await request.form()
+    to = _back(_text(form, "back"))
+    user = await _user_or_404(db, user_id)
+    who = f"{user.name}（{user.login}）"
+    try:
+        changed = await service.set_user_active(
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False
+        )
+    except DomainError as exc:
+        refusals = {
+            "user.cannot_disable_self": "不能停用自己的账号。",
+            "user.last_admin": f"不能停用 {who}：这是最后一位在用的系统管理员。",
+        }
+        if exc.code not in refusals:
+            raise
+        return console.redirect(to, flash=refusals[exc.code], kind="error")
+    text = f"已停用 {who}：其会话已立即失效，无法再登录；需要时可重新启用。"
+    handover = _handover_text(changed.handover)
+    if handover:
+        text += f"{handover}。"
+    return console.redirect(to, flash=text, kind="warning" if handover else "success")
+
+
+@post(
+    _path(USERS_PATH) + "/users/{user_id:uuid}/enable",
+    opt=visible_to(*ROLES),
+    name="console:admin-enable",
+)
+async def enable(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    user_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Enable the user again: they sign in with their password."""
+    form = await request.form()
+    changed = await service.set_user_active(
+        db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True
+    )
+    return console.redirect(
+        _back(_text(form, "back")),
+        flash=f"已启用 {changed.user.name}（{changed.user.login}）：可以用原密码重新登录。",
+    )
+
+
+# ---- org units -------------------------------------------------------------------------------
+
+
+@get(_path(UNITS_PATH), opt=visible_to(*ROLES), name="console:admin-units")
+async def unit_tree(db: Db, caller: CurrentCaller, console: Console) -> Response[Any]:
+    """The org tree, indented, with each unit's users."""
+    tree = await _tree(db, caller)
+    totals: dict[uuid.UUID, int] = {}
+    for node in reversed(tree.units):  # children before parents
+        totals[node.unit.id] = totals.get(node.unit.id, 0) + node.users
+        if node.unit.parent_id is not None:
+            totals[node.unit.parent_id] = totals.get(node.unit.parent_id, 0) + totals[node.unit.id]
+    return console.render(
+        "admin/units.html",
+        {
+            "tab": "units",
+            "rows": [
+                {
+                    "u": node.unit,
+                    "depth": node.unit.depth - tree.top,
+                    "users": node.users,
+                    "disabled": node.users - node.active_users,
+                    "total": totals.get(node.unit.id, 0),
+                    "users_url": USERS_PATH + "?" + urlencode({"unit": str(node.unit.id)}),
+                    "add_url": f"{UNITS_PATH}/new?" + urlencode({"parent": str(node.unit.id)}),
+                    "add_user_url": f"{USERS_PATH}/users/new?"
+                    + urlencode({"unit": str(node.unit.id)}),
+                    "edit_url": f"{UNITS_PATH}/{node.unit.id}/edit",
+                }
+                for node in tree.units
+            ],
+        },
+    )
+
+
+def _unit_form_context(
+    tree: Tree, fields: dict[str, str], errors: dict[str, str], **extra: Any
+) -> dict[str, Any]:
+    return {"tab": "units", "fields": fields, "errors": errors, **extra}
+
+
+@get(_path(UNITS_PATH) + "/new", opt=visible_to(*ROLES), name="console:admin-unit-new")
+async def new_unit_form(
+    db: Db, caller: CurrentCaller, console: Console, parent: FromQuery[str | None] = None
+) -> Response[Any]:
+    """The form for a new unit under a parent (which may come chosen, from the tree)."""
+    tree = await _tree(db, caller)
+    parent_id = _uuid(parent)
+    fields = {"name": "", "parent_id": str(parent_id) if parent_id in tree.by_id else ""}
+    return console.render(
+        "admin/unit_form.html",
+        _unit_form_context(tree, fields, {}, units=tree.options(), unit=None,
+                           action=f"{UNITS_PATH}/new"),
+    )  # fmt: skip
+
+
+def _check_unit_fields(fields: dict[str, str], tree: Tree, *, root: bool) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not fields["name"] or not _valid(fields["name"], wire.Name):
+        errors["name"] = "请填写机构名称（最多 100 字）。"
+    if not root and _uuid(fields["parent_id"]) not in tree.by_id:
+        errors["parent_id"] = "请选择上级机构。"
+    return errors
+
+
+@post(_path(UNITS_PATH) + "/new", opt=visible_to(*ROLES), name="console:admin-unit-create")
+async def create_unit(
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
+) -> Response[Any]:
+    """Add the unit under its parent."""
+    form = await request.form()
+    tree = await _tree(db, caller)
+    fields = {"name": _text(form, "name"), "parent_id": _text(form, "parent_id")}
+    errors = _check_unit_fields(fields, tree, root=False)
+    if errors:
+        return console.render(
+            "admin/unit_form.html",
+            _unit_form_context(tree, fields, errors, units=tree.options(), unit=None,
+                               action=f"{UNITS_PATH}/new"),
+            status=422,
+        )  # fmt: skip
+    parent_id = uuid.UUID(fields["parent_id"])
+    unit, _ = await service.save_org_unit(
+        db, request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id), caller=caller
+    )
+    return console.redirect(
+        UNITS_PATH, flash=f"已添加 {unit.name}（上级：{tree.name(parent_id)}）。"
+    )
+
+
+def _unit_or_404(tree: Tree, unit_id: uuid.UUID) -> service.OrgTreeUnit:
+    node = tree.by_id.get(unit_id)
+    if node is None:
+        raise NotFound("org_unit")
+    return node
+
+
+@get(_path(UNITS_PATH) + "/{unit_id:uuid}/edit", opt=visible_to(*ROLES),
+     name="console:admin-unit-edit")  # fmt: skip
+async def edit_unit_form(
+    db: Db, caller: CurrentCaller, console: Console, unit_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    """Rename the unit, or move it (with everything below it) under another parent."""
+    tree = await _tree(db, caller)
+    node = _unit_or_404(tree, unit_id)
+    fields = {"name": node.unit.name, "parent_id": str(node.unit.parent_id or "")}
+    return console.render("admin/unit_form.html", _edit_unit_context(tree, node, fields, {}))
+
+
+def _edit_unit_context(
+    tree: Tree, node: service.OrgTreeUnit, fields: dict[str, str], errors: dict[str, str]
+) -> dict[str, Any]:
+    return _unit_form_context(
+        tree,
+        fields,
+        errors,
+        # A unit cannot go under itself or below it: those are not offered.
+        units=tree.options(leave_out=tree.subtree(node.unit.id)),
+        unit=node.unit,
+        below=len(tree.subtree(node.unit.id)) - 1,
+        action=f"{UNITS_PATH}/{node.unit.id}/edit",
+    )
+
+
+@post(_path(UNITS_PATH) + "/{unit_id:uuid}/edit", opt=visible_to(*ROLES),
+      name="console:admin-unit-save")  # fmt: skip
+async def save_unit(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    unit_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Save the new name and parent (a move under its own subtree is refused)."""
+    form = await request.form()
+    tree = await _tree(db, caller)
+    node = _unit_or_404(tree, unit_id)
+    root = node.unit.parent_id is None
+    fields = {
+        "name": _text(form, "name"),
+        "parent_id": "" if root else _text(form, "parent_id"),
+    }
+    errors = _check_unit_fields(fields, tree, root=root)
+    if not errors:
+        try:
+            unit, _ = await service.save_org_unit(
+                db,
+                request=wire.OrgUnitCreate(
+                    id=unit_id, name=fields["name"], parent_id=_uuid(fields["parent_id"])
+                ),
+                caller=caller,
+            )
+        except DomainError as exc:
+            if exc.code != "org_unit.cycle":
+                raise
+            errors["parent_id"] = "不能把机构移到它自己或它的下级机构之下，请选择其他上级机构。"
+    if errors:
+        return console.render(
+            "admin/unit_form.html", _edit_unit_context(tree, node, fields, errors), status=409
+            if "parent_id" in errors and fields["parent_id"] else 422,
+        )  # fmt: skip
+    moved = unit.parent_id != node.unit.parent_id
+    text = f"已保存 {unit.name}"
+    if moved and unit.parent_id is not None:
+        text += f"：已移到 {tree.name(unit.parent_id)} 之下，下级机构与人员随之移动"
+    return console.redirect(UNITS_PATH, flash=text + "。")
+
+
+PAGES = [
+    user_list, new_user_form, create_user, edit_user_form, save_user, confirm_password,
+    reset_password, confirm_disable, disable, enable, unit_tree, new_unit_form, create_unit,
+    edit_unit_form, save_unit,
+]  # fmt: skip
