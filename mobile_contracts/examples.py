@@ -200,6 +200,18 @@ REQUEST_EXAMPLES: dict[type[msgspec.Struct], dict[str, BodyExample]] = {
             },
         )
     },
+    identity.UserUpdate: {
+        "move_to_a_team": BodyExample(
+            "Move an RM to another team (their password stays; they sign in again)",
+            {"org_unit_id": ORG_UNIT_ID},
+        )
+    },
+    identity.PasswordSet: {
+        "reset": BodyExample(
+            "A new password for someone who forgot theirs (hand it over safely)",
+            {"password": "temporary-pass-2026"},
+        )
+    },
     customers.CustomerFeed: {
         "two_customers": BodyExample(
             "Two customers from the core banking system",
