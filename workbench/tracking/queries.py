@@ -226,10 +226,11 @@ async def radar_shares(conn: Connection, share_ids: list[uuid.UUID]) -> dict[uui
 
 async def radar_told(
     conn: Connection, *, share_ids: list[uuid.UUID], rm_ids: list[uuid.UUID], within: timedelta
-) -> set[uuid.UUID]:
-    """Of these shares (sorted), those whose RM was told of an open in the last `within`. Takes
-    the shares' transaction locks first, in the order given, so that two workers storing opens
-    of a share take turns (the second sees the first's notification) and never deadlock."""
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Of these shares (sorted), those whose RM was told anything in the last `within`, and
+    those whose RM was told of a request to be contacted. Takes the shares' transaction locks
+    first, once, in the order given, so that two workers storing hits of a share take turns
+    (the second sees the first's notification) and never deadlock."""
     await conn.execute(
         """
         select pg_advisory_xact_lock(hashtextextended('share-radar:' || id::text, 0))
@@ -239,15 +240,17 @@ async def radar_told(
     )
     rows = await conn.fetch(
         """
-        select distinct subject_id from notifications
+        select subject_id, bool_or(data ->> 'action' = 'contact') as contact
+          from notifications
          where user_id = any($1::uuid[]) and category = 'brochure.opened'
            and subject_id = any($2::uuid[]) and created_at > clock_timestamp() - $3::interval
+         group by subject_id
         """,
         rm_ids,
         share_ids,
         within,
     )
-    return {r["subject_id"] for r in rows}
+    return {r["subject_id"] for r in rows}, {r["subject_id"] for r in rows if r["contact"]}
 
 
 # ---- partitions (share_hits_YYYYMM, UTC months) ---------------------------------------------

@@ -7,10 +7,12 @@ that stores the hits.
   RM's phone for every reader. Two workers storing opens of one share take turns on a
   transaction lock, so the window holds across workers.
 - The sharing RM, again: a visitor's first "我有兴趣，请联系我" (a `cta` beacon, or the page's
-  form without a script) is a notification of its own, once per share and visitor: "您的客户
-  张*三 想了解《…》，请尽快联系", or "有人对您分享的《…》感兴趣，请留意" for a share to no one.
-  The page tells the customer the RM was told, so this is never held back by the 30 minutes (a
-  share's open ping in the same batch is left out: the click says more).
+  form without a script) is a notification of its own: "您的客户 张*三 想了解《…》，请尽快联系",
+  or "有人对您分享的《…》感兴趣，请留意" for a share to no one. An open ping does not hold it
+  back (the page tells the customer the RM was told), but at most one per share per 30 minutes
+  is sent, as for opens: a share in a group chat does not ring the RM for every reader who taps
+  (the share list counts them all). A share's open ping in the same batch is left out: the
+  click says more.
 - The customer of the share (when it names one): their timeline gets `share.opened`,
   `share.engaged` (read for 10 s or more) and `share.clicked` ("我有兴趣"), each once per
   visitor, which feed the intimacy score. Anyone may open a forwarded link, so these say what
@@ -73,15 +75,26 @@ async def follow_up(
     if not tell:
         return 0
     openers: dict[uuid.UUID, queries.Record] = {}  # share -> its first new visitor of the batch
-    clickers: list[queries.Record] = []  # each visitor who asked to be contacted, newly
-    for m in milestones:
+    clickers: dict[uuid.UUID, queries.Record] = {}  # share -> its first new visitor to ask
+    for m in sorted(milestones, key=lambda m: (m["share_id"], m["visitor_id"])):
         if m["opened"]:
             openers.setdefault(m["share_id"], m)
         if m["clicked"]:
-            clickers.append(m)
+            clickers.setdefault(m["share_id"], m)
+    if not openers and not clickers:
+        return 0
+    told_ids = sorted(set(openers) | set(clickers))
+    quiet, asked = await queries.radar_told(
+        conn,
+        share_ids=told_ids,
+        rm_ids=sorted({shares[s]["rm_id"] for s in told_ids}),
+        within=QUIET,
+    )
     told = 0
-    for clicker in sorted(clickers, key=lambda m: (m["share_id"], m["visitor_id"])):
-        share_id = clicker["share_id"]
+    for share_id, clicker in sorted(clickers.items()):
+        openers.pop(share_id, None)  # the RM hears the more telling news alone
+        if share_id in asked:
+            continue
         share = shares[share_id]
         await notifications.notify(
             conn,
@@ -99,18 +112,8 @@ async def follow_up(
             collapse_key=f"share:{share_id}",
             subject_id=share_id,
         )
-        openers.pop(share_id, None)  # the RM hears the more telling news alone
         told += 1
-    opened = sorted(openers)
-    if not opened:
-        return told
-    quiet = await queries.radar_told(
-        conn,
-        share_ids=opened,
-        rm_ids=sorted({shares[s]["rm_id"] for s in opened}),
-        within=QUIET,
-    )
-    for share_id in opened:
+    for share_id in sorted(openers):
         if share_id in quiet:
             continue
         share = shares[share_id]
