@@ -40,6 +40,7 @@ from workbench.http.middleware import (
 from workbench.http.problems import EXCEPTION_HANDLERS
 from workbench.identity import routes as identity_routes
 from workbench.identity import service as identity
+from workbench.identity import staff
 from workbench.identity.rate_limit import LoginLimiter
 from workbench.identity.revocations import Revocations
 from workbench.media import routes as media_routes
@@ -132,7 +133,7 @@ def create_app(settings: Settings) -> Litestar:
             if settings.bootstrap_admin:
                 login, password = settings.bootstrap_admin
                 async with pool.acquire() as conn, conn.transaction():
-                    if await identity.ensure_admin(
+                    if await staff.ensure_admin(
                         conn, auth=app.state.auth, login=login, password=password
                     ):
                         log.info("bootstrap admin created", extra={"login": login})

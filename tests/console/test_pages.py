@@ -17,7 +17,7 @@ from workbench.console import Console, nav, visible_to
 from workbench.console.guard import ROLES, SIGNED_OUT_KEY
 from workbench.errors import Conflict
 from workbench.http.deps import CurrentCaller, Db
-from workbench.identity import service as identity
+from workbench.identity import staff
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("demo_bank")
 async def team(db: Db, caller: CurrentCaller, console: Console) -> str:
     """A page calling an API service with the API's caller: the same org scope."""
     assert caller == console.caller
-    users = await identity.list_users(db, caller=caller, org_unit_id=None, after=None, limit=50)
+    users = await staff.list_users(db, caller=caller, org_unit_id=None, after=None, limit=50)
     return f"{caller.role} {caller.session_id}: " + " ".join(sorted(u.login for u in users))
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from tests.helpers import bearer, device, login
 from workbench.db import create_pool
-from workbench.identity import service as identity
+from workbench.identity import staff
 from workbench.ids import uuid5_for
 from workbench.security.passwords import Passwords
 from workbench.seed import seed_demo_bank
@@ -140,7 +140,7 @@ async def test_processes_bootstrapping_at_once_all_start_with_one_admin(settings
         pool = await create_pool(settings.database_url, max_size=1)
         try:
             async with pool.acquire() as conn, conn.transaction():
-                return await identity.ensure_admin(
+                return await staff.ensure_admin(
                     conn, auth=auth, login=BOOTSTRAP[0], password=BOOTSTRAP[1]
                 )
         finally:

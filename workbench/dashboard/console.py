@@ -31,7 +31,7 @@ from workbench.dashboard import chartjs, numbers
 from workbench.errors import NotFound
 from workbench.funnels import views as funnel_views
 from workbench.http.deps import CurrentCaller, Db
-from workbench.identity import service as identity
+from workbench.identity import staff
 
 PATH = "/dashboard"
 HOME = f"/console{PATH}"
@@ -315,7 +315,7 @@ async def dashboard_page(
     low = await numbers.low_scores(db, vault, caller, v)
     wo_counts = await numbers.work_order_counts(db, v)
     work_orders = await numbers.work_orders(db, vault, caller, v)
-    path, children = _breadcrumb(await identity.list_org_units(db, caller=caller), v.org_unit_id)
+    path, children = _breadcrumb(await staff.list_org_units(db, caller=caller), v.org_unit_id)
 
     filters = _filters(v)
     last_day = v.end_day - timedelta(days=1)

@@ -24,7 +24,7 @@ from mobile_contracts.v1 import identity as wire
 from workbench.console import Console, nav, visible_to
 from workbench.errors import DomainError, NotFound
 from workbench.http.deps import CurrentCaller, Db
-from workbench.identity import service
+from workbench.identity import staff
 from workbench.identity.console import ago
 from workbench.pagination import decode_cursor, encode_cursor
 
@@ -104,15 +104,15 @@ def _path(absolute: str) -> str:
 class Tree:
     """The org units (parents first) with their users, and how to name a unit's place."""
 
-    def __init__(self, units: list[service.OrgTreeUnit]) -> None:
+    def __init__(self, units: list[staff.OrgTreeUnit]) -> None:
         self.by_id = {u.unit.id: u for u in units}
         self.top = min((u.unit.depth for u in units), default=0)
         # Parents first, and siblings by name (the path orders them by id).
-        children: dict[uuid.UUID | None, list[service.OrgTreeUnit]] = {}
+        children: dict[uuid.UUID | None, list[staff.OrgTreeUnit]] = {}
         for u in units:
             parent = u.unit.parent_id if u.unit.parent_id in self.by_id else None
             children.setdefault(parent, []).append(u)
-        self.units: list[service.OrgTreeUnit] = []
+        self.units: list[staff.OrgTreeUnit] = []
         stack = sorted(children.get(None, []), key=lambda u: u.unit.name, reverse=True)
         while stack:
             node = stack.pop()
@@ -152,7 +152,7 @@ class Tree:
 
 
 async def _tree(db: Db, caller: CurrentCaller) -> Tree:
-    return Tree(await service.org_tree(db, caller=caller))
+    return Tree(await staff.org_tree(db, caller=caller))
 
 
 def _person(user: wire.User, tree: Tree, now: datetime) -> dict[str, Any]:
@@ -203,7 +203,7 @@ async def user_list(
         after = decode_cursor(cursor, tuple[str, uuid.UUID])
     except DomainError:
         after = None  # a cursor mangled in the address bar: the first page
-    found = await service.list_users(
+    found = await staff.list_users(
         db, caller=caller, org_unit_id=unit_id, after=after, limit=PAGE_ROWS + 1, q=text or None,
         role=chosen_role, active=STATE_FILTERS[chosen_state][1], by_name=True,
     )  # fmt: skip
@@ -309,7 +309,7 @@ async def create_user(
         )
     password = typed or generate_password()
     try:
-        created, _ = await service.save_user(
+        created, _ = await staff.save_user(
             db,
             auth=request.app.state.auth,
             caller=caller,
@@ -359,7 +359,7 @@ def _issued_page(
 
 
 async def _user_or_404(db: Db, user_id: uuid.UUID) -> wire.User:
-    return await service.user(db, user_id=user_id)
+    return await staff.user(db, user_id=user_id)
 
 
 @get(
@@ -392,7 +392,7 @@ async def _edit_context(
     fields: dict[str, str],
     errors: dict[str, str],
 ) -> dict[str, Any]:
-    handover = await service.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
+    handover = await staff.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
     return _user_form_context(
         tree,
         fields,
@@ -425,7 +425,7 @@ async def save_user(
     errors = _check_user_fields(fields, tree)
     if not errors:
         try:
-            changed = await service.update_user(
+            changed = await staff.update_user(
                 db,
                 auth=request.app.state.auth,
                 caller=caller,
@@ -505,7 +505,7 @@ async def reset_password(
     """Generate a new password, set it (sessions end) and show it, once."""
     await request.form()
     password = generate_password()
-    changed = await service.set_user_password(
+    changed = await staff.set_user_password(
         db, auth=request.app.state.auth, caller=caller, user_id=user_id, password=password
     )
     tree = await _tree(db, caller)
@@ -532,7 +532,7 @@ async def confirm_disable(
     if user.id == caller.user_id:
         return console.redirect(to, flash="不能停用自己的账号。", kind="error")
     tree = await _tree(db, caller)
-    handover = await service.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
+    handover = await staff.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
     return console.render(
         "admin/disable.html",
         {
@@ -564,7 +564,7 @@ async def disable(
     user = await _user_or_404(db, user_id)
     who = f"{user.name}（{user.login}）"
     try:
-        changed = await service.set_user_active(
+        changed = await staff.set_user_active(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False
         )
     except DomainError as exc:
@@ -596,7 +596,7 @@ async def enable(
 ) -> Response[Any]:
     """Enable the user again: they sign in with their password."""
     form = await request.form()
-    changed = await service.set_user_active(
+    changed = await staff.set_user_active(
         db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True
     )
     return console.redirect(
@@ -687,7 +687,7 @@ async def create_unit(
             status=422,
         )  # fmt: skip
     parent_id = uuid.UUID(fields["parent_id"])
-    unit, _ = await service.save_org_unit(
+    unit, _ = await staff.save_org_unit(
         db, request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id), caller=caller
     )
     return console.redirect(
@@ -695,7 +695,7 @@ async def create_unit(
     )
 
 
-def _unit_or_404(tree: Tree, unit_id: uuid.UUID) -> service.OrgTreeUnit:
+def _unit_or_404(tree: Tree, unit_id: uuid.UUID) -> staff.OrgTreeUnit:
     node = tree.by_id.get(unit_id)
     if node is None:
         raise NotFound("org_unit")
@@ -715,7 +715,7 @@ async def edit_unit_form(
 
 
 def _edit_unit_context(
-    tree: Tree, node: service.OrgTreeUnit, fields: dict[str, str], errors: dict[str, str]
+    tree: Tree, node: staff.OrgTreeUnit, fields: dict[str, str], errors: dict[str, str]
 ) -> dict[str, Any]:
     return _unit_form_context(
         tree,
@@ -750,7 +750,7 @@ async def save_unit(
     errors = _check_unit_fields(fields, tree, root=root)
     if not errors:
         try:
-            unit, _ = await service.save_org_unit(
+            unit, _ = await staff.save_org_unit(
                 db,
                 request=wire.OrgUnitCreate(
                     id=unit_id, name=fields["name"], parent_id=_uuid(fields["parent_id"])

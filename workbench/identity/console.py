@@ -18,7 +18,7 @@ from mobile_contracts.v1 import identity as wire
 from workbench.console import Console, nav, visible_to
 from workbench.errors import DomainError
 from workbench.http.deps import CurrentCaller, Db
-from workbench.identity import service
+from workbench.identity import devices, staff
 from workbench.pagination import decode_cursor, encode_cursor
 
 LIST_PATH = "/console/devices"
@@ -97,7 +97,7 @@ async def device_list(
     now = datetime.now(UTC)
     chosen = state_filter if state_filter in STATE_FILTERS else ""
     text = (q or "").strip()
-    units = await service.list_org_units(db, caller=caller)
+    units = await staff.list_org_units(db, caller=caller)
     unit_id = _uuid(unit)
     if unit_id not in {u.id for u in units}:
         unit_id = None
@@ -105,7 +105,7 @@ async def device_list(
         after = decode_cursor(cursor, tuple[datetime, str])
     except DomainError:
         after = None  # a cursor mangled in the address bar: the first page
-    found = await service.list_devices(
+    found = await devices.list_devices(
         db, caller=caller, q=text or None, state=STATE_FILTERS[chosen][1], org_unit_id=unit_id,
         after=after, limit=PAGE_ROWS + 1,
     )  # fmt: skip
@@ -173,7 +173,7 @@ async def confirm_revoke(
     back: Annotated[str | None, QueryParameter(max_length=500)] = None,
 ) -> Response[Any]:
     """What revoking this device does, and the button that does it."""
-    item = await service.device(db, caller=caller, device_id=device_id)
+    item = await devices.device(db, caller=caller, device_id=device_id)
     to = _back(back)
     if item.state is wire.DeviceState.REVOKED:
         return console.redirect(to, flash=f"{item.user.name}的 {device_label(item)} 已经停用。",
@@ -203,8 +203,8 @@ async def revoke(
 ) -> Response[Any]:
     """Revoke the device (the API's service: tokens stop everywhere, the app wipes its data)."""
     form = await request.form()
-    item = await service.device(db, caller=caller, device_id=device_id)
-    revoked = await service.revoke_device(
+    item = await devices.device(db, caller=caller, device_id=device_id)
+    revoked = await devices.revoke_device(
         db, auth=request.app.state.auth, caller=caller, device_id=device_id
     )
     ended = "其会话已立即失效，" if revoked.sessions_ended else ""
@@ -229,8 +229,8 @@ async def restore(
 ) -> Response[Any]:
     """Let the device sign in again (its old tokens stay dead)."""
     form = await request.form()
-    item = await service.device(db, caller=caller, device_id=device_id)
-    await service.restore_device(
+    item = await devices.device(db, caller=caller, device_id=device_id)
+    await devices.restore_device(
         db, auth=request.app.state.auth, caller=caller, device_id=device_id
     )
     return console.redirect(

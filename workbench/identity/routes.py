@@ -17,7 +17,7 @@ from workbench.http.auth import PUBLIC
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
-from workbench.identity import service
+from workbench.identity import devices, service, staff
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 
 Role = wire.Role
@@ -142,7 +142,7 @@ class OrgController(Controller):
         With an `id` that exists, the unit is renamed and moved (with its subtree) under
         `parent_id`; the answer is 200 then, 201 for a new unit.
         """
-        unit, created = await service.save_org_unit(db, request=data, caller=caller)
+        unit, created = await staff.save_org_unit(db, request=data, caller=caller)
         return Response(unit, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(
@@ -152,7 +152,7 @@ class OrgController(Controller):
     )
     async def list_org_units(self, db: Db, caller: CurrentCaller) -> list[wire.OrgUnit]:
         """The org units I may see (my own subtree), parents first."""
-        return await service.list_org_units(db, caller=caller)
+        return await staff.list_org_units(db, caller=caller)
 
     @post(
         "/admin/users",
@@ -177,7 +177,7 @@ class OrgController(Controller):
         With an `id` that exists, the user's login, name, role, org unit and password are
         replaced and every session of theirs ends (200); a new user answers 201.
         """
-        user, created = await service.save_user(
+        user, created = await staff.save_user(
             db, auth=request.app.state.auth, caller=caller, request=data
         )
         return Response(user, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
@@ -210,7 +210,7 @@ class OrgController(Controller):
         user at once (their tokens carry role and unit): they sign in again. For an RM moved or
         given another role, `handover` counts the customers and open tasks still theirs.
         """
-        return await service.update_user(
+        return await staff.update_user(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id, request=data
         )
 
@@ -240,7 +240,7 @@ class OrgController(Controller):
         For an RM, `handover` counts the customers and open tasks still theirs, to hand over
         (customers move with the bank's feed, `owner_login`). Already disabled: no change.
         """
-        return await service.set_user_active(
+        return await staff.set_user_active(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False
         )
 
@@ -259,7 +259,7 @@ class OrgController(Controller):
         user_id: FromPath[uuid.UUID],
     ) -> wire.UserChanged:
         """Enable a disabled user: they may sign in again with their password."""
-        return await service.set_user_active(
+        return await staff.set_user_active(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True
         )
 
@@ -282,7 +282,7 @@ class OrgController(Controller):
 
         Nothing else of the user changes; they sign in again with the new password.
         """
-        return await service.set_user_password(
+        return await staff.set_user_password(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id,
             password=data.password,
         )  # fmt: skip
@@ -312,7 +312,7 @@ class OrgController(Controller):
         disabled ones) narrow the list. Each user has their last sign-in or token refresh.
         """
         after = decode_cursor(cursor, uuid.UUID)
-        users = await service.list_users(
+        users = await staff.list_users(
             db, caller=caller, org_unit_id=org_unit_id, after=after, limit=limit + 1, q=q,
             role=role, active=active,
         )  # fmt: skip
@@ -347,15 +347,15 @@ class OrgController(Controller):
         subtree. Revoke one with `POST /api/v1/admin/devices/{device_id}/revoke`.
         """
         after = decode_cursor(cursor, tuple[datetime, str])
-        devices = await service.list_devices(
+        found = await devices.list_devices(
             db, caller=caller, q=q, state=device_state, org_unit_id=org_unit_id, after=after,
             limit=limit + 1,
         )  # fmt: skip
-        more = len(devices) > limit
-        devices = devices[:limit]
-        last = devices[-1] if more else None
+        more = len(found) > limit
+        found = found[:limit]
+        last = found[-1] if more else None
         return Page(
-            items=devices,
+            items=found,
             next_cursor=encode_cursor([last.last_seen_at, last.device_id]) if last else None,
         )
 
@@ -377,7 +377,7 @@ class OrgController(Controller):
         Every call from the device then answers 403 `auth.device_revoked` with `wipe: true`, and
         it cannot sign in again until it is restored. Branch heads: devices of their subtree.
         """
-        return await service.revoke_device(
+        return await devices.revoke_device(
             db, auth=request.app.state.auth, caller=caller, device_id=device_id
         )
 
@@ -398,7 +398,7 @@ class OrgController(Controller):
 
         Its old tokens stay dead: the user signs in anew.
         """
-        return await service.restore_device(
+        return await devices.restore_device(
             db, auth=request.app.state.auth, caller=caller, device_id=device_id
         )
 

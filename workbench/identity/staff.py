@@ -1,0 +1,341 @@
+"""The bank's org tree and staff accounts (admins): org units, users, their sign-in rights."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from mobile_contracts.v1 import identity as wire
+from push import devices as push_devices
+from workbench.access import Caller
+from workbench.audit import queries as audit
+from workbench.db import Connection
+from workbench.errors import (
+    NotFound,
+)
+from workbench.identity import queries
+from workbench.identity.service import Auth, conflict
+from workbench.ids import uuid7
+
+# ---- org units -------------------------------------------------------------------------------
+
+
+async def save_org_unit(
+    conn: Connection, *, request: wire.OrgUnitCreate, caller: Caller | None = None
+) -> tuple[wire.OrgUnit, bool]:
+    """Create an org unit, or rename / move an existing one (with its subtree); (unit, created)."""
+    await queries.lock_org_setup(conn)  # two moves at once cannot make a cycle together
+    parent = None
+    if request.parent_id is not None:
+        parent = await queries.org_unit(conn, request.parent_id)
+        if parent is None:
+            raise NotFound("org_unit")
+    existing = await queries.org_unit(conn, request.id) if request.id else None
+    if existing is None:
+        if parent is None and await queries.root_org_unit(conn) is not None:
+            raise conflict("org_unit.root_exists", "There is already a head office; give parent_id")
+        row = await queries.insert_org_unit(
+            conn, unit_id=request.id or uuid7(), name=request.name, parent=parent
+        )
+    else:
+        if parent is None and existing["parent_id"] is not None:
+            raise conflict("org_unit.root_exists", "Only the head office has no parent")
+        if parent is not None and parent["path"].startswith(existing["path"]):
+            raise conflict("org_unit.cycle", "An org unit cannot move under its own subtree")
+        row = await queries.move_and_rename_org_unit(
+            conn, unit=existing, name=request.name, parent=parent
+        )
+    moved = existing is not None and existing["parent_id"] != row["parent_id"]
+    await audit.record(
+        conn,
+        action="org_unit_created" if existing is None else "org_unit_updated",
+        actor_id=caller.user_id if caller else None,
+        subject=f"org_unit:{row['id']}",
+        detail={"parent_id": str(row["parent_id"])} if existing is None or moved else {},
+    )
+    return _org_unit(row), existing is None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgTreeUnit:
+    """An org unit in the admin's tree, with how many users belong to it directly."""
+
+    unit: wire.OrgUnit
+    users: int
+    active_users: int
+
+
+async def org_tree(conn: Connection, *, caller: Caller) -> list[OrgTreeUnit]:
+    """The caller's subtree, parents first, with each unit's own users counted."""
+    counts = {r["org_unit_id"]: r for r in await queries.org_unit_user_counts(conn)}
+    return [
+        OrgTreeUnit(
+            unit=unit,
+            users=counts[unit.id]["users"] if unit.id in counts else 0,
+            active_users=counts[unit.id]["active_users"] if unit.id in counts else 0,
+        )
+        for unit in await list_org_units(conn, caller=caller)
+    ]
+
+
+async def list_org_units(conn: Connection, *, caller: Caller) -> list[wire.OrgUnit]:
+    rows = await queries.org_units_in_scope(conn, scope_root=caller.scope_root)
+    return [_org_unit(r) for r in rows]
+
+
+def _org_unit(row: queries.Record) -> wire.OrgUnit:
+    return wire.OrgUnit(
+        id=row["id"], name=row["name"], parent_id=row["parent_id"], depth=row["depth"]
+    )
+
+
+# ---- users -----------------------------------------------------------------------------------
+
+
+async def save_user(
+    conn: Connection, *, auth: Auth, caller: Caller | None, request: wire.UserCreate
+) -> tuple[wire.User, bool]:
+    """Create a user, or update the one with this id; return (user, created)."""
+    if await queries.org_unit(conn, request.org_unit_id) is None:
+        raise NotFound("org_unit")
+    password_hash = await auth.passwords.hash(request.password)
+    fields: dict[str, Any] = dict(
+        login=request.login,
+        name=request.name,
+        role=request.role.value,
+        org_unit_id=request.org_unit_id,
+        password_hash=password_hash,
+    )
+    existing = await queries.user_by_id(conn, request.id) if request.id else None
+    if existing is None:
+        row = await queries.insert_user(conn, user_id=request.id or uuid7(), **fields)
+        if row is None:
+            raise conflict("user.login_taken", "Another user already has this login")
+        created = True
+    else:
+        taken = await queries.user_for_login(conn, request.login)
+        if taken is not None and taken["id"] != existing["id"]:
+            raise conflict("user.login_taken", "Another user already has this login")
+        if request.role is not wire.Role.ADMIN:
+            await _keep_an_admin(conn, existing)
+        row = await queries.update_user(conn, user_id=existing["id"], **fields)
+        created = False
+        # Tokens carry role and org unit, and the password changed: sign in again everywhere.
+        ended = await queries.end_sessions(conn, reason="user_changed", user_id=existing["id"])
+        await push_devices.user_signed_out(conn, existing["id"], reason="user_changed")
+        await auth.revocations.end_sessions(conn, ended)
+    await audit.record(
+        conn,
+        action="user_created" if created else "user_updated",
+        actor_id=caller.user_id if caller else None,
+        subject=f"user:{row['id']}",
+        detail={"role": request.role.value},
+    )
+    return _user(row), created
+
+
+async def list_users(
+    conn: Connection,
+    *,
+    caller: Caller,
+    org_unit_id: uuid.UUID | None,
+    after: uuid.UUID | tuple[str, uuid.UUID] | None,
+    limit: int,
+    q: str | None = None,
+    role: wire.Role | None = None,
+    active: bool | None = None,
+    by_name: bool = False,
+) -> list[wire.User]:
+    """Users of the caller's subtree (or of one unit's subtree within it), by id or, `by_name`,
+    by name; `q` matches part of the login or name in any case."""
+    if org_unit_id is not None and not await queries.org_unit_in_scope(
+        conn, org_unit_id, scope_root=caller.scope_root
+    ):
+        raise NotFound("org_unit")
+    # A unit inside the caller's scope narrows it to that unit's own subtree.
+    root = org_unit_id if org_unit_id is not None else caller.scope_root
+    rows = await queries.users_in_subtree(
+        conn, root=root, after=after, limit=limit, q=q.strip() if q and q.strip() else None,
+        role=role.value if role else None, active=active, by_name=by_name,
+    )  # fmt: skip
+    return [_user(r) for r in rows]
+
+
+def _user(row: queries.Record, *, last_seen_at: datetime | None = None) -> wire.User:
+    return wire.User(
+        id=row["id"],
+        login=row["login"],
+        name=row["name"],
+        role=wire.Role(row["role"]),
+        org_unit_id=row["org_unit_id"],
+        active=row["active"],
+        created_at=row["created_at"],
+        last_seen_at=row.get("last_seen_at", last_seen_at),
+    )
+
+
+async def user(conn: Connection, *, user_id: uuid.UUID) -> wire.User:
+    """One user, with their last time seen (admins: any user)."""
+    row = await queries.user_by_id(conn, user_id)
+    if row is None:
+        raise NotFound("user")
+    return _user(row, last_seen_at=await queries.last_seen(conn, user_id))
+
+
+async def handover(conn: Connection, *, user_id: uuid.UUID) -> wire.Handover:
+    """How many customers the user owns and how many open tasks they have (to hand over)."""
+    row = await queries.handover(conn, user_id)
+    return wire.Handover(customers=row["customers"], open_tasks=row["open_tasks"])
+
+
+async def update_user(
+    conn: Connection, *, auth: Auth, caller: Caller, user_id: uuid.UUID, request: wire.UserUpdate
+) -> wire.UserChanged:
+    """Change what `request` gives (never the password). A new role, unit or login ends the
+    user's sessions everywhere: their tokens carry role and unit."""
+    existing = await queries.user_for_update(conn, user_id)
+    if existing is None:
+        raise NotFound("user")
+    given = {
+        name: value
+        for name in ("login", "name", "role", "org_unit_id")
+        if (value := getattr(request, name)) is not msgspec.UNSET
+    }
+    if "role" in given:
+        given["role"] = given["role"].value
+    changed = sorted(k for k, v in given.items() if v != existing[k])
+    if not changed:
+        return wire.UserChanged(user=_user(existing), sessions_ended=0)
+    if "org_unit_id" in changed and await queries.org_unit(conn, given["org_unit_id"]) is None:
+        raise NotFound("org_unit")
+    if "role" in changed and existing["role"] == wire.Role.ADMIN.value:
+        await _keep_an_admin(conn, existing)
+    fields = {k: given.get(k, existing[k]) for k in ("login", "name", "role", "org_unit_id")}
+    taken = await queries.user_for_login(conn, fields["login"])
+    if taken is not None and taken["id"] != user_id:
+        raise conflict("user.login_taken", "Another user already has this login")
+    row = await queries.change_user(conn, user_id=user_id, **fields)
+    if row is None:
+        raise conflict("user.login_taken", "Another user already has this login")
+    ended = 0
+    if {"login", "role", "org_unit_id"} & set(changed):
+        ended = await _sign_out_everywhere(conn, auth=auth, user_id=user_id)
+    moved = bool({"role", "org_unit_id"} & set(changed))
+    await audit.record(
+        conn,
+        action="user_updated",
+        actor_id=caller.user_id,
+        subject=f"user:{user_id}",
+        detail={"changed": changed, "role": fields["role"], "sessions_ended": ended},
+    )
+    return wire.UserChanged(
+        user=_user(row, last_seen_at=await queries.last_seen(conn, user_id)),
+        sessions_ended=ended,
+        handover=await _handover_of_rm(conn, existing) if moved else None,
+    )
+
+
+async def set_user_active(
+    conn: Connection, *, auth: Auth, caller: Caller, user_id: uuid.UUID, active: bool
+) -> wire.UserChanged:
+    """Disable a user (their sessions end at once on every instance and they cannot sign in)
+    or enable them again. Disabling oneself, or the last active admin, is refused."""
+    existing = await queries.user_for_update(conn, user_id)
+    if existing is None:
+        raise NotFound("user")
+    if not active and user_id == caller.user_id:
+        raise conflict("user.cannot_disable_self", "You cannot disable your own account")
+    if not active and existing["active"] and existing["role"] == wire.Role.ADMIN.value:
+        await _keep_an_admin(conn, existing)
+    row = await queries.set_user_active(conn, user_id, active=active)
+    ended = 0 if active else await _sign_out_everywhere(conn, auth=auth, user_id=user_id)
+    if existing["active"] != active:
+        await audit.record(
+            conn,
+            action="user_enabled" if active else "user_disabled",
+            actor_id=caller.user_id,
+            subject=f"user:{user_id}",
+            detail={} if active else {"sessions_ended": ended},
+        )
+    return wire.UserChanged(
+        user=_user(row, last_seen_at=await queries.last_seen(conn, user_id)),
+        sessions_ended=ended,
+        handover=None if active else await _handover_of_rm(conn, existing),
+    )
+
+
+async def set_user_password(
+    conn: Connection, *, auth: Auth, caller: Caller, user_id: uuid.UUID, password: str
+) -> wire.UserChanged:
+    """Set the user's password (a forgotten one) and end every session of theirs."""
+    existing = await queries.user_for_update(conn, user_id)
+    if existing is None:
+        raise NotFound("user")
+    await queries.set_password_hash(conn, user_id, await auth.passwords.hash(password))
+    ended = await _sign_out_everywhere(conn, auth=auth, user_id=user_id)
+    await audit.record(
+        conn,
+        action="user_password_set",
+        actor_id=caller.user_id,
+        subject=f"user:{user_id}",
+        detail={"sessions_ended": ended},
+    )
+    return wire.UserChanged(
+        user=_user(existing, last_seen_at=await queries.last_seen(conn, user_id)),
+        sessions_ended=ended,
+    )
+
+
+async def _sign_out_everywhere(conn: Connection, *, auth: Auth, user_id: uuid.UUID) -> int:
+    """End every session of the user: their tokens stop on every instance once this commits,
+    their console sessions with them, and nothing more is pushed to their devices."""
+    ended = await queries.end_sessions(conn, reason="user_changed", user_id=user_id)
+    await push_devices.user_signed_out(conn, user_id, reason="user_changed")
+    await auth.revocations.end_sessions(conn, ended)
+    return len(ended)
+
+
+async def _keep_an_admin(conn: Connection, existing: queries.Record) -> None:
+    """Refuse to demote or disable the last active admin (nobody could manage users then)."""
+    if existing["role"] != wire.Role.ADMIN.value or not existing["active"]:
+        return
+    admins = await queries.lock_active_admins(conn)
+    if not [a for a in admins if a != existing["id"]]:
+        raise conflict(
+            "user.last_admin", "This is the last active admin: make another user admin first"
+        )
+
+
+async def _handover_of_rm(conn: Connection, existing: queries.Record) -> wire.Handover | None:
+    """For an RM: their customers and open tasks, still theirs after the change."""
+    if existing["role"] != wire.Role.RM.value:
+        return None
+    return await handover(conn, user_id=existing["id"])
+
+
+async def ensure_admin(conn: Connection, *, auth: Auth, login: str, password: str) -> bool:
+    """Create an admin with this login in the head office unless the login exists (bootstrap)."""
+    await queries.lock_org_setup(conn)  # several API processes may start at once
+    if await queries.user_for_login(conn, login) is not None:
+        return False
+    root = await queries.root_org_unit(conn)
+    if root is None:
+        root = await queries.insert_org_unit(conn, unit_id=uuid7(), name="Head Office", parent=None)
+    row = await queries.insert_user(
+        conn,
+        user_id=uuid7(),
+        login=login,
+        name="Administrator",
+        role=wire.Role.ADMIN.value,
+        org_unit_id=root["id"],
+        password_hash=await auth.passwords.hash(password),
+    )
+    if row is not None:
+        await audit.record(
+            conn, action="admin_bootstrapped", actor_id=None, subject=f"user:{row['id']}"
+        )
+    return row is not None
