@@ -1,4 +1,4 @@
-"""Gray release and rollback of H5 offline packages, the `latest` resolution and install reports.
+"""Gray release and rollback of H5 offline packages (what an app is then answered: `updates`).
 
 A release sends one package version of an app id to a sticky percentage of users, to org
 subtrees and to listed users. A user's bucket is `int(SHA-256(app_id + ":" + user_id)[:8], 16)
@@ -6,8 +6,8 @@ subtrees and to listed users. A user's bucket is `int(SHA-256(app_id + ":" + use
 10 % is in at 20 %. A release is widened (a higher percentage, more units and users; never
 narrowed), paused and resumed, and rolled back for good. `latest` answers the highest version
 among the active releases that include the caller, but never one below the package the device
-reports it has (it would refuse it). A rollback rolls forward only the devices the withdrawn
-release answered, each to the files it had before (see `roll_back`).
+reports it has (it would refuse it; `sync.packages.updates`). A rollback rolls forward only the
+devices the withdrawn release answered, each to the files it had before (see `roll_back`).
 
 Everything is read from PostgreSQL on every request (nothing is cached in a process), so a
 change is visible on every API instance at once.
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,7 +33,7 @@ from sync.packages.store import store_package
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
-from workbench.errors import Conflict, DomainError, NotFound, ServiceUnavailable
+from workbench.errors import Conflict, DomainError, NotFound
 from workbench.media.store import BlobNotFound, BlobStore, BlobStoreUnavailable
 
 log = logging.getLogger("sync.packages.releases")
@@ -372,95 +371,3 @@ async def _reissue(
         },
     )
     return int(package["version"])
-
-
-# ---- what the app asks -------------------------------------------------------------------------
-
-
-async def latest(
-    conn: Connection,
-    *,
-    caller: Caller,
-    app_id: str,
-    current: str | None,
-    blobs: BlobStore,
-    package_url: Callable[[uuid.UUID], str],
-) -> wire.LatestPackage:
-    """The package this caller should have for the app id, with a diff from `current` when one
-    is offered (`available: false` when no release includes them). Call it outside a
-    transaction: offering a diff may build it (`sync.packages.diffs.offer`).
-
-    Never a lower version than `current` when it names a package the server issued for the app
-    id: a device refuses any version not above the one it has, so after a pause, or a rollback
-    with nothing to roll forward to, the device is answered its own package, `up_to_date`
-    (with `current_withdrawn` telling it that package was rolled back)."""
-    bucket_ = bucket(app_id, caller.user_id)
-    row = await queries.package_for_user(
-        conn, app_id=app_id, user_id=caller.user_id, org_unit_id=caller.org_unit_id, bucket=bucket_
-    )
-    withdrawn = bool(current) and await queries.withdrawn(conn, app_id=app_id, sha256=current or "")
-    if row is None:
-        return wire.LatestPackage(available=False, current_withdrawn=withdrawn)
-    if current and current != row["sha256"]:
-        installed = await queries.issued_package(conn, app_id=app_id, sha256=current)
-        if installed is not None and installed["version"] > row["version"]:
-            row = installed  # nothing newer for this device
-    answer = wire.LatestPackage(
-        version=row["version"],
-        url=package_url(row["id"]),
-        sha256=row["sha256"],
-        size=row["size"],
-        signature=row["signature"],
-        key_id=row["key_id"],
-        up_to_date=current == row["sha256"],
-        current_withdrawn=withdrawn,
-    )
-    if not answer.up_to_date and current:
-        await _offer_diff(conn, blobs, answer, target_id=row["id"], current=current)
-    return answer
-
-
-async def _offer_diff(
-    conn: Connection, blobs: BlobStore, answer: wire.LatestPackage, *, target_id: uuid.UUID,
-    current: str,
-) -> None:  # fmt: skip
-    """Add the diff from `current` to the answer when one is offered (a blob store outage only
-    costs the diff: the full package still downloads)."""
-    try:
-        diff = await diffs.offer(conn, blobs, target_package_id=target_id, installed_sha256=current)
-    except ServiceUnavailable as exc:
-        log.warning("no diff offered for %s: %s", answer.url, type(exc).__name__)
-        return
-    if diff is not None:
-        answer.diff_url = diff.url
-        answer.diff_sha256 = diff.sha256
-        answer.diff_size = diff.size
-
-
-async def report_install(
-    conn: Connection, *, caller: Caller, report: wire.InstallReport
-) -> wire.Install:
-    """Record the package the caller's device installed for an app id (one row per device).
-
-    Only a package `latest` could have answered the caller is accepted: one with a release
-    (active, paused or rolled back) that includes them. Any signed-in user may download any H5
-    package, but adoption counts what releases reached; a report of a package never released to
-    the caller (an East-only package from a head-office user) is 404 and changes nothing."""
-    package = await queries.offered_package(
-        conn, app_id=report.app_id, version=report.version, sha256=report.sha256,
-        user_id=caller.user_id, org_unit_id=caller.org_unit_id,
-        bucket=bucket(report.app_id, caller.user_id),
-    )  # fmt: skip
-    if package is None:
-        raise NotFound("offline_package")
-    row = await queries.upsert_install(
-        conn,
-        device_id=caller.device_id,
-        user_id=caller.user_id,
-        app_id=report.app_id,
-        version=report.version,
-        sha256=report.sha256,
-    )
-    if row is None:
-        raise NotFound("device")
-    return wire.Install(**dict(row))

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from mobile_contracts.v1 import offline_releases as wire
 from mobile_contracts.v1.identity import Role
-from sync.packages import releases
+from sync.packages import releases, updates
 from sync.packages.store import package_signer
 from workbench.access import requires_role
 from workbench.http.client_ip import client_ip
@@ -174,7 +174,7 @@ class AppPackageController(Controller):
         state = request.app.state
         # No request transaction: offering a diff may build it (reads both packages).
         async with state.pool.acquire() as conn:
-            return await releases.latest(
+            return await updates.latest(
                 conn,
                 caller=caller,
                 app_id=app,
@@ -198,7 +198,7 @@ class AppPackageController(Controller):
         self, db: Db, caller: CurrentCaller, data: JSONBody[wire.InstallReport]
     ) -> wire.Install:
         """Report the package this device installed for an app id (after verifying it)."""
-        return await releases.report_install(db, caller=caller, report=data)
+        return await updates.report_install(db, caller=caller, report=data)
 
 
 ROUTES: list[Any] = [ReleaseController, AppPackageController]
