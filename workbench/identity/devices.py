@@ -29,6 +29,12 @@ async def revoke_device(
     if device is None:
         raise NotFound("device")
     revoked_at = await queries.set_device_revoked(conn, device_id, revoked_by=caller.user_id)
+    if revoked_at is None:  # revoked already (by someone else, a stale form): nothing to do
+        again = await queries.device_in_scope(conn, device_id, scope_root=caller.scope_root)
+        assert again is not None
+        return wire.DeviceRevoked(
+            device_id=device_id, revoked_at=again["revoked_at"], sessions_ended=0
+        )
     ended = await queries.end_sessions(conn, reason="device_revoked", device_id=device_id)
     await push_devices.signed_out(conn, device_id, reason="device_revoked")
     # Redis inside the transaction (if Redis is down the whole revocation answers 503), and

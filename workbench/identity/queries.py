@@ -503,11 +503,13 @@ async def touch_device(conn: Connection, device_id: str) -> None:
 
 async def set_device_revoked(
     conn: Connection, device_id: str, *, revoked_by: uuid.UUID | None
-) -> datetime:
-    revoked_at: datetime = await conn.fetchval(
+) -> datetime | None:
+    """Mark the device revoked now, by whom; None when it was revoked already (who did it and
+    when stay as they were)."""
+    revoked_at: datetime | None = await conn.fetchval(
         """
-        update devices set revoked_at = coalesce(revoked_at, now()), revoked_by = $2
-         where device_id = $1 returning revoked_at
+        update devices set revoked_at = now(), revoked_by = $2
+         where device_id = $1 and revoked_at is null returning revoked_at
         """,
         device_id,
         revoked_by,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import (
+    DomainError,
     NotFound,
 )
 from workbench.identity import queries
@@ -24,10 +26,43 @@ from workbench.ids import uuid7
 # ---- org units -------------------------------------------------------------------------------
 
 
+class NameNotVisible(DomainError):
+    status, code, title = 422, "request.validation_failed", "Invalid request"
+
+
+# Characters that change how the text around them reads (right-to-left overrides and isolates).
+_DIRECTION = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def visible_name(text: str, *, path: str = "$.name") -> str:
+    """A unit's or a person's name as every list will show it: trimmed, with something visible
+    left, and no control or direction-changing characters (a blank row in the org tree, a name
+    that reads backwards). 422 naming `path` otherwise."""
+    name = text.strip()
+    hidden = any(unicodedata.category(c) == "Cc" or c in _DIRECTION for c in name)
+    shown = [c for c in name if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc")]
+    if hidden or not shown:
+        message = "must show something: no spaces only, invisible or control characters"
+        raise NameNotVisible(f"{path}: {message}", errors=[{"path": path, "message": message}])
+    return name
+
+
+def plain_login(login: str) -> str:
+    """A login as typed at sign-in: the contract's pattern lets one final newline through (a
+    regular expression's `$` matches before it), which only the database refused."""
+    if "\n" in login:
+        message = "letters, digits and . _ @ - only"
+        raise NameNotVisible(
+            f"$.login: {message}", errors=[{"path": "$.login", "message": message}]
+        )
+    return login
+
+
 async def save_org_unit(
     conn: Connection, *, request: wire.OrgUnitCreate, caller: Caller | None = None
 ) -> tuple[wire.OrgUnit, bool]:
     """Create an org unit, or rename / move an existing one (with its subtree); (unit, created)."""
+    request = msgspec.structs.replace(request, name=visible_name(request.name))
     await queries.lock_org_setup(conn)  # two moves at once cannot make a cycle together
     parent = None
     if request.parent_id is not None:
@@ -49,15 +84,31 @@ async def save_org_unit(
         row = await queries.move_and_rename_org_unit(
             conn, unit=existing, name=request.name, parent=parent
         )
-    moved = existing is not None and existing["parent_id"] != row["parent_id"]
-    await audit.record(
-        conn,
-        action="org_unit_created" if existing is None else "org_unit_updated",
-        actor_id=caller.user_id if caller else None,
-        subject=f"org_unit:{row['id']}",
-        detail={"parent_id": str(row["parent_id"])} if existing is None or moved else {},
+    changed = (
+        [] if existing is None else [k for k in ("name", "parent_id") if existing[k] != row[k]]
     )
+    if existing is None or changed:  # a save that changes nothing is no event
+        await audit.record(
+            conn,
+            action="org_unit_created" if existing is None else "org_unit_updated",
+            actor_id=caller.user_id if caller else None,
+            subject=f"org_unit:{row['id']}",
+            detail={"parent_id": str(row["parent_id"])}
+            if existing is None
+            else {
+                "changed": changed,
+                **({"parent_id": str(row["parent_id"])} if "parent_id" in changed else {}),
+            },
+        )
     return _org_unit(row), existing is None
+
+
+def _unit_change(row: queries.Record, changed: list[str] | None) -> dict[str, Any]:
+    """The audit detail of a unit's save: its parent when new; what changed otherwise."""
+    if changed is None:
+        return {"parent_id": str(row["parent_id"])}
+    moved = {"parent_id": str(row["parent_id"])} if "parent_id" in changed else {}
+    return {"changed": changed, **moved}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +151,9 @@ async def save_user(
     conn: Connection, *, auth: Auth, caller: Caller | None, request: wire.UserCreate
 ) -> tuple[wire.User, bool]:
     """Create a user, or update the one with this id; return (user, created)."""
+    request = msgspec.structs.replace(
+        request, name=visible_name(request.name), login=plain_login(request.login)
+    )
     if await queries.org_unit(conn, request.org_unit_id) is None:
         raise NotFound("org_unit")
     password_hash = await auth.passwords.hash(request.password)
@@ -207,6 +261,10 @@ async def update_user(
     }
     if "role" in given:
         given["role"] = given["role"].value
+    if "name" in given:
+        given["name"] = visible_name(given["name"])
+    if "login" in given:
+        given["login"] = plain_login(given["login"])
     changed = sorted(k for k, v in given.items() if v != existing[k])
     if not changed:
         return wire.UserChanged(user=_user(existing), sessions_ended=0)

@@ -102,6 +102,19 @@ async def test_a_revoked_device_shows_who_revoked_it_and_that_its_session_ended(
     assert item["push"]["deactivated_reason"] == "device_revoked"
 
 
+async def test_revoking_a_revoked_device_again_changes_nothing(client, signed_in, db):
+    # A stale page or a second person: who revoked it, and when, stay as they were.
+    first = await client.post(revoke_path(1), headers=bearer(signed_in["bh.east"]))
+    again = await client.post(revoke_path(1), headers=bearer(signed_in["admin"]))
+    assert again.status_code == 200, again.text
+    assert again.json()["revoked_at"] == first.json()["revoked_at"]
+    assert again.json()["sessions_ended"] == 0
+    [item] = await listed(client, signed_in["admin"], q=device(1)["device_id"])
+    assert item["revoked_by"]["id"] == str(user_id("bh.east"))
+    audited = await db.fetchval("select count(*) from audit_events where action = 'device_revoked'")
+    assert audited == 1
+
+
 async def test_a_west_device_stays_out_of_reach_of_the_east_branch_head(client, signed_in):
     refused = await client.post(revoke_path(5), headers=bearer(signed_in["bh.east"]))
     assert_problem(refused, 404, "device.not_found")

@@ -343,4 +343,59 @@ async def test_org_unit_changes_are_audited(client, db):
         ("org_unit_updated", user_id("admin")),
     ]
     assert rows[1]["subject"] == f"org_unit:{made.json()['id']}"
-    assert rows[1]["detail"] == {"parent_id": unit("branch-west")}
+    assert rows[1]["detail"] == {"changed": ["name", "parent_id"], "parent_id": unit("branch-west")}
+
+
+# ---- names people can read -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["   ", "\u200b", "\u200b \u200b", "\u202eevil", "a\nb", "\x07bell"]
+)
+async def test_a_name_that_shows_nothing_or_reads_otherwise_is_refused(client, db, name):
+    # A blank row in the org tree, a name that reads backwards in every list.
+    headers = await admin(client)
+    units = await db.fetchval("select count(*) from org_units")
+    unit_answer = await client.post(
+        "/api/v1/admin/org-units",
+        headers=headers,
+        json={"name": name, "parent_id": str(unit("branch-east"))},
+    )
+    assert_problem(unit_answer, 422, "request.validation_failed")
+    assert unit_answer.json()["errors"][0]["path"] == "$.name"
+    assert await db.fetchval("select count(*) from org_units") == units
+    renamed = await client.patch(user_path("rm02"), headers=headers, json={"name": name})
+    assert_problem(renamed, 422, "request.validation_failed")
+    assert await db.fetchval("select name from users where login = 'rm02'") == "王芳"
+
+
+async def test_names_are_stored_trimmed(client, db):
+    headers = await admin(client)
+    renamed = await client.patch(user_path("rm02"), headers=headers, json={"name": "  王芳芳  "})
+    assert renamed.status_code == 200, renamed.text
+    assert await db.fetchval("select name from users where login = 'rm02'") == "王芳芳"
+
+
+async def test_a_login_with_a_trailing_newline_names_the_field(client, db):
+    headers = await admin(client)
+    answer = await client.patch(user_path("rm02"), headers=headers, json={"login": "rm02x\n"})
+    assert_problem(answer, 422, "request.validation_failed")
+    assert answer.json()["errors"][0]["path"] == "$.login"
+    assert await db.fetchval("select count(*) from users where login like 'rm02x%'") == 0
+
+
+async def test_a_units_audit_row_says_what_changed_and_a_save_of_nothing_writes_none(client, db):
+    headers = await admin(client)
+    body = {
+        "id": str(unit("team-east-1")),
+        "name": "东城一组（新）",
+        "parent_id": str(unit("branch-east")),
+    }
+    assert (
+        await client.post("/api/v1/admin/org-units", headers=headers, json=body)
+    ).status_code == 200
+    assert (
+        await client.post("/api/v1/admin/org-units", headers=headers, json=body)
+    ).status_code == 200
+    rows = await audit_rows(db, "org_unit_updated")
+    assert [r["detail"] for r in rows] == [{"changed": ["name"]}]
