@@ -6,6 +6,7 @@ CSRF like every console form; other roles do not have the pages."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -26,6 +27,7 @@ ADMIN = "/console/admin"
 UNITS = "/console/admin/units"
 ME = "/api/v1/me"
 _SECRET = re.compile(r'<output class="admin-secret"[^>]*>([^<]+)</output>')
+_HIDDEN = re.compile(r'<input type="hidden" name="(was_\w+|once)" value="([^"]*)">')
 
 
 def user_page(login_name: str, action: str) -> str:
@@ -36,6 +38,11 @@ def secret_of(html: str) -> str:
     match = _SECRET.search(html)
     assert match, "the page shows no password"
     return match.group(1)
+
+
+def hidden_of(html: str) -> dict[str, str]:
+    """The hidden fields a form sends back (what an edit form showed, a one-time token)."""
+    return dict(_HIDDEN.findall(html))
 
 
 async def sign_in_api(client: Any, who: str, password: str, device_no: str) -> Any:
@@ -229,6 +236,48 @@ async def test_the_last_admin_cannot_be_demoted_from_the_form(console, db):
     assert (await console.get(ADMIN)).status_code == 200  # still signed in
 
 
+async def test_a_stale_edit_form_does_not_undo_another_admins_change(console, db):
+    await signed_in(console, "admin")
+    first = console_page(await console.get(user_page("rm01", "edit")), 200)
+    second = console_page(await console.get(user_page("rm01", "edit")), 200)
+    shown = hidden_of(second)
+    assert shown == {
+        "was_login": "rm01", "was_name": "张伟", "was_role": "rm", "was_unit": unit("team-east-1")
+    }  # fmt: skip
+    values = {"login": "rm01", "name": "张伟", "role": "rm", "org_unit_id": unit("team-east-1")}
+
+    renamed = await post_form(
+        console, user_page("rm01", "edit"), {**hidden_of(first), **values, "name": "张伟伟"},
+        token=csrf_of(first),
+    )  # fmt: skip
+    assert renamed.status_code == 303, renamed.text
+    # The second tab, with the old values, changes only the role: nothing is saved.
+    stale = await post_form(
+        console, user_page("rm01", "edit"), {**shown, **values, "role": "branch_head"},
+        token=csrf_of(second),
+    )  # fmt: skip
+    html = console_page(stale, 409)
+    assert "该用户资料已被他人修改，请核对后再保存。" in html
+    assert 'value="张伟伟"' in html  # the current values, to check
+    assert hidden_of(html)["was_name"] == "张伟伟"
+    row = await db.fetchrow("select name, role from users where login = 'rm01'")
+    assert (row["name"], row["role"]) == ("张伟伟", "rm")
+
+    # Sent again from the page it got back, only the role changes.
+    saved = await post_form(
+        console, user_page("rm01", "edit"),
+        {**hidden_of(html), **values, "name": "张伟伟", "role": "branch_head"},
+        token=csrf_of(html),
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    row = await db.fetchrow("select name, role from users where login = 'rm01'")
+    assert (row["name"], row["role"]) == ("张伟伟", "branch_head")
+    details = await db.fetch(
+        "select detail from audit_events where action = 'user_updated' order by id"
+    )
+    assert [json.loads(d["detail"])["changed"] for d in details] == [["name"], ["role"]]
+
+
 # ---- a new password --------------------------------------------------------------------------
 
 
@@ -253,6 +302,55 @@ async def test_resetting_a_password_shows_the_new_one_once(console, db):
         await db.fetchval("select count(*) from audit_events where action = 'user_password_set'")
         == 1
     )
+
+
+async def test_a_reloaded_password_page_does_not_issue_a_second_password(console, db):
+    await signed_in(console, "admin")
+    confirm = console_page(await console.get(user_page("rm02", "password")), 200)
+    once = hidden_of(confirm)["once"]
+    reset = await post_form(
+        console, user_page("rm02", "password"), {"once": once}, token=csrf_of(confirm)
+    )
+    password = secret_of(console_page(reset, 200))
+    again = await post_form(
+        console, user_page("rm02", "password"), {"once": once}, token=csrf_of(confirm)
+    )
+    html = console_page(again, 409)
+    assert "新密码已在首次提交时生成；如未记下，请重新生成" in html
+    assert "admin-secret" not in html
+    assert f'href="{user_page("rm02", "password")}"' in html
+    assert (await sign_in_api(console, "rm02", password, "rm02-a")).status_code == 200
+    assert (
+        await db.fetchval("select count(*) from audit_events where action = 'user_password_set'")
+        == 1
+    )
+    # A fresh confirmation page is a fresh token: generating again still works.
+    fresh = console_page(await console.get(user_page("rm02", "password")), 200)
+    assert hidden_of(fresh)["once"] != once
+    renewed = await post_form(
+        console, user_page("rm02", "password"), hidden_of(fresh), token=csrf_of(fresh)
+    )
+    assert secret_of(console_page(renewed, 200)) != password
+
+
+async def test_a_reloaded_new_user_page_says_the_account_was_created(console, db):
+    await signed_in(console, "admin")
+    form = console_page(await console.get(f"{ADMIN}/users/new"), 200)
+    fields = {
+        "login": "rm11", "name": "郑洁", "role": "rm", "org_unit_id": unit("team-west-1"),
+        **hidden_of(form),
+    }  # fmt: skip
+    made = await post_form(console, f"{ADMIN}/users/new", fields, token=csrf_of(form))
+    password = secret_of(console_page(made, 201))
+    again = await post_form(console, f"{ADMIN}/users/new", fields, token=csrf_of(form))
+    html = console_page(again, 409)
+    assert "已在首次提交时创建" in html
+    assert "已被其他用户使用" not in html
+    assert "admin-secret" not in html
+    made_id = await db.fetchval("select id from users where login = 'rm11'")
+    assert f'href="{ADMIN}/users/{made_id}/edit"' in html
+    assert await db.fetchval("select count(*) from users where login = 'rm11'") == 1
+    assert (await sign_in_api(console, "rm11", password, "rm11")).status_code == 200
 
 
 # ---- disable and enable ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ from mobile_contracts.v1 import identity as wire
 from workbench.console import Console, nav, visible_to
 from workbench.errors import DomainError, NotFound
 from workbench.http.deps import CurrentCaller, Db
+from workbench.identity import queries as identity_queries
 from workbench.identity import staff
 from workbench.identity.console import ago
 from workbench.pagination import decode_cursor, encode_cursor
@@ -53,6 +54,14 @@ FIELD_ERRORS = {
     "org_unit_id": "请选择机构。",
     "password": "密码至少 8 位，最多 256 位。",
 }
+USER_FIELDS = ("login", "name", "role", "org_unit_id")
+# The edit form's hidden copy of each field as it was shown: field -> hidden input's name.
+SHOWN_FIELDS = {"login": "was_login", "name": "was_name", "role": "was_role",
+                "org_unit_id": "was_unit"}  # fmt: skip
+STALE_EDIT = "该用户资料已被他人修改，请核对后再保存。"
+# A form that acts once (a generated password, a new user) carries a random `once` token; the
+# first POST claims it in Redis for an hour, a second one (a reload) does not act again.
+ONCE_SECONDS = 3600
 
 
 def generate_password() -> str:
@@ -96,6 +105,31 @@ def _user_path(user_id: uuid.UUID, action: str) -> str:
 
 def _path(absolute: str) -> str:
     return absolute.removeprefix("/console")
+
+
+def _new_once() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _once_key(request: Request[Any, Any, Any], form: Any) -> str | None:
+    """The Redis key of the form's one-time token (None: the form has none)."""
+    token = _text(form, "once")
+    if not (16 <= len(token) <= 64) or not all(c.isalnum() or c in "-_" for c in token):
+        return None
+    return f"{request.app.state.settings.redis_prefix}console:admin-once:{token}"
+
+
+async def _claim_once(request: Request[Any, Any, Any], key: str | None) -> bool:
+    """True the first time the token is used (or when there is none), False on a resubmission."""
+    if key is None:
+        return True
+    return bool(await request.app.state.redis.set(key, "-", nx=True, ex=ONCE_SECONDS))
+
+
+async def _release_once(request: Request[Any, Any, Any], key: str | None) -> None:
+    """The POST did nothing after all: the same form may be sent again."""
+    if key is not None:
+        await request.app.state.redis.delete(key)
 
 
 # ---- the org tree, as pages show it ------------------------------------------------------------
@@ -273,7 +307,9 @@ async def new_user_form(
         "role": wire.Role.RM.value,
         "org_unit_id": str(unit_id) if unit_id in tree.by_id else "",
     }
-    return console.render("admin/user_new.html", _user_form_context(tree, fields, {}))
+    return console.render(
+        "admin/user_new.html", _user_form_context(tree, fields, {}, once=_new_once())
+    )
 
 
 def _check_user_fields(fields: dict[str, str], tree: Tree) -> dict[str, str]:
@@ -297,7 +333,7 @@ async def create_user(
     """Create the account; a password left empty is generated and shown once, on this answer."""
     form = await request.form()
     tree = await _tree(db, caller)
-    fields = {k: _text(form, k) for k in ("login", "name", "role", "org_unit_id")}
+    fields = {k: _text(form, k) for k in USER_FIELDS}
     typed = form.get("password")
     typed = typed if isinstance(typed, str) and typed else ""
     errors = _check_user_fields(fields, tree)
@@ -305,8 +341,13 @@ async def create_user(
         errors["password"] = FIELD_ERRORS["password"]
     if errors:
         return console.render(
-            "admin/user_new.html", _user_form_context(tree, fields, errors), status=422
+            "admin/user_new.html",
+            _user_form_context(tree, fields, errors, once=_new_once()),
+            status=422,
         )
+    once = _once_key(request, form)
+    if not await _claim_once(request, once):
+        return await _already_created(request, db, console, once, fields["login"])
     password = typed or generate_password()
     try:
         created, _ = await staff.save_user(
@@ -322,6 +363,7 @@ async def create_user(
             ),
         )
     except DomainError as exc:
+        await _release_once(request, once)
         if exc.code == "user.login_taken":
             errors["login"] = "这个登录名已被其他用户使用，请换一个。"
         elif exc.code == "org_unit.not_found":
@@ -329,8 +371,12 @@ async def create_user(
         else:
             raise
         return console.render(
-            "admin/user_new.html", _user_form_context(tree, fields, errors), status=409
+            "admin/user_new.html",
+            _user_form_context(tree, fields, errors, once=_new_once()),
+            status=409,
         )
+    if once is not None:  # what a resubmission links to
+        await request.app.state.redis.set(once, str(created.id), ex=ONCE_SECONDS)
     who = f"{created.name}（{created.login}）"
     if typed:
         return console.redirect(
@@ -338,6 +384,21 @@ async def create_user(
             flash=f"已创建 {who}：请把您设定的初始密码当面或通过安全渠道交给本人。",
         )
     return _issued_page(console, created, tree, password, created_now=True)
+
+
+async def _already_created(
+    request: Request[Any, Any, Any], db: Db, console: Console, once: str | None, login: str
+) -> Response[Any]:
+    """A resubmitted new-user form: the account was made by the first submission."""
+    made = await request.app.state.redis.get(once) if once else None
+    made_id = _uuid(made.decode() if isinstance(made, bytes) else made)
+    user = await staff.user(db, user_id=made_id) if made_id else None
+    link = _user_path(user.id, "edit") if user else f"{USERS_PATH}?{urlencode({'q': login})}"
+    return console.render(
+        "admin/once_used.html",
+        {"tab": "users", "created": True, "u": user, "link": link},
+        status=409,
+    )
 
 
 def _issued_page(
@@ -373,15 +434,19 @@ async def edit_user_form(
     """The user's name, login, role and unit, to change (the password is not on this form)."""
     user = await _user_or_404(db, user_id)
     tree = await _tree(db, caller)
-    fields = {
+    fields = _fields_of(user)
+    return console.render(
+        "admin/user_edit.html", await _edit_context(db, caller, user, tree, fields, {}, fields)
+    )
+
+
+def _fields_of(user: wire.User) -> dict[str, str]:
+    return {
         "login": user.login,
         "name": user.name,
         "role": user.role.value,
         "org_unit_id": str(user.org_unit_id),
     }
-    return console.render(
-        "admin/user_edit.html", await _edit_context(db, caller, user, tree, fields, {})
-    )
 
 
 async def _edit_context(
@@ -391,7 +456,10 @@ async def _edit_context(
     tree: Tree,
     fields: dict[str, str],
     errors: dict[str, str],
+    shown: dict[str, str],
+    stale: str | None = None,
 ) -> dict[str, Any]:
+    """`shown`: the values the form was first shown with, sent back in its hidden fields."""
     handover = await staff.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
     return _user_form_context(
         tree,
@@ -402,6 +470,8 @@ async def _edit_context(
         handover=handover,
         me=user.id == caller.user_id,
         action=_user_path(user.id, "edit"),
+        shown={SHOWN_FIELDS[k]: v for k, v in shown.items()},
+        stale=stale,
     )
 
 
@@ -417,25 +487,37 @@ async def save_user(
     console: Console,
     user_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """Save the changes (the API's PATCH): a new role, unit or login signs the user out."""
+    """Save the changes (the API's PATCH): a new role, unit or login signs the user out.
+
+    Only the fields changed on the form are sent; if the user was changed by someone else since
+    the form was shown (its hidden `was_*` fields), nothing is saved and the form comes back
+    with the current values."""
     form = await request.form()
+    # Locked for the transaction: nobody changes the user between this check and the save.
+    await identity_queries.user_for_update(db, user_id)
     user = await _user_or_404(db, user_id)
     tree = await _tree(db, caller)
-    fields = {k: _text(form, k) for k in ("login", "name", "role", "org_unit_id")}
+    current = _fields_of(user)
+    shown = {
+        k: value if isinstance(value := form.get(SHOWN_FIELDS[k]), str) else current[k]
+        for k in USER_FIELDS
+    }  # a form without them (an older page) was shown the current values
+    if shown != current:
+        context = await _edit_context(
+            db, caller, user, tree, current, {}, current, stale=STALE_EDIT
+        )
+        return console.render("admin/user_edit.html", context, status=409)
+    fields = {k: _text(form, k) for k in USER_FIELDS}
     errors = _check_user_fields(fields, tree)
     if not errors:
+        edits = {k: v for k, v in fields.items() if v != shown[k]}
         try:
             changed = await staff.update_user(
                 db,
                 auth=request.app.state.auth,
                 caller=caller,
                 user_id=user_id,
-                request=wire.UserUpdate(
-                    login=fields["login"],
-                    name=fields["name"],
-                    role=wire.Role(fields["role"]),
-                    org_unit_id=uuid.UUID(fields["org_unit_id"]),
-                ),
+                request=msgspec.convert(edits, wire.UserUpdate),
             )
         except DomainError as exc:
             if exc.code == "user.login_taken":
@@ -450,7 +532,7 @@ async def save_user(
             else:
                 raise
     if errors:
-        context = await _edit_context(db, caller, user, tree, fields, errors)
+        context = await _edit_context(db, caller, user, tree, fields, errors, shown)
         return console.render("admin/user_edit.html", context, status=409 if "role" in errors
                               or "login" in errors else 422)  # fmt: skip
     who = f"{changed.user.name}（{changed.user.login}）"
@@ -486,6 +568,7 @@ async def confirm_password(
             "it": it,
             "me": user.id == caller.user_id,
             "action": _user_path(user.id, "password"),
+            "once": _new_once(),
         },
     )
 
@@ -503,11 +586,24 @@ async def reset_password(
     user_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
     """Generate a new password, set it (sessions end) and show it, once."""
-    await request.form()
+    form = await request.form()
+    once = _once_key(request, form)
+    if not await _claim_once(request, once):
+        user = await _user_or_404(db, user_id)
+        return console.render(
+            "admin/once_used.html",
+            {"tab": "users", "created": False, "u": user,
+             "link": _user_path(user.id, "password")},
+            status=409,
+        )  # fmt: skip
     password = generate_password()
-    changed = await staff.set_user_password(
-        db, auth=request.app.state.auth, caller=caller, user_id=user_id, password=password
-    )
+    try:
+        changed = await staff.set_user_password(
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, password=password
+        )
+    except Exception:
+        await _release_once(request, once)
+        raise
     tree = await _tree(db, caller)
     return _issued_page(console, changed.user, tree, password, created_now=False)
 

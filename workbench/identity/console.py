@@ -176,7 +176,7 @@ async def confirm_revoke(
     item = await devices.device(db, caller=caller, device_id=device_id)
     to = _back(back)
     if item.state is wire.DeviceState.REVOKED:
-        return console.redirect(to, flash=f"{item.user.name} 的 {device_label(item)} 已经停用。",
+        return console.redirect(to, flash=f"{item.user.name}的 {device_label(item)} 已经停用。",
                                 kind="info")  # fmt: skip
     now = datetime.now(UTC)
     return console.render(
@@ -207,7 +207,7 @@ async def revoke(
     if item.revoked_at is not None:  # a stale page: someone revoked it meanwhile
         return console.redirect(
             _back(_text(form, "back")),
-            flash=f"{item.user.name} 的 {device_label(item)} 已经停用，无需再次操作。",
+            flash=f"{item.user.name}的 {device_label(item)} 已经停用，无需再次操作。",
             kind="info",
         )
     revoked = await devices.revoke_device(
@@ -216,7 +216,7 @@ async def revoke(
     ended = "其会话已立即失效，" if revoked.sessions_ended else ""
     return console.redirect(
         _back(_text(form, "back")),
-        flash=f"已停用 {item.user.name} 的 {device_label(item)}：{ended}"
+        flash=f"已停用 {item.user.name}的 {device_label(item)}：{ended}"
         "App 下次联网时会清除本机数据；找回后可在此恢复。",
     )
 
@@ -241,7 +241,7 @@ async def restore(
     )
     return console.redirect(
         _back(_text(form, "back")),
-        flash=f"已恢复 {item.user.name} 的 {device_label(item)}：重新登录后即可使用。",
+        flash=f"已恢复 {item.user.name}的 {device_label(item)}：重新登录后即可使用。",
     )
 
 
