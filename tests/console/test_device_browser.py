@@ -83,6 +83,12 @@ async def test_the_branch_head_finds_and_revokes_a_lost_phone(
         await expect(rows.first).to_contain_text("王东")
         await expect(rows.first.get_by_role("button", name="恢复")).to_be_visible()
         await screenshots(page, "devices-revoked")
+        # On a tablet held upright the row's button is on screen, not scrolled out of the card.
+        await page.set_viewport_size(SIZES["tablet"])
+        box = await rows.first.get_by_role("button", name="恢复").bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= SIZES["tablet"]["width"]
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 768
 
         refused = await api.get("/api/v1/me", headers=phone)
         assert refused.status_code == 403
