@@ -130,10 +130,11 @@ class User(msgspec.Struct, kw_only=True):
     last_seen_at: datetime | None = None
 
 
-class UserUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
+class UserUpdate(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """PATCH /admin/users/{id}: the fields given change, the others stay; the password never
     does (POST .../password sets it). A new role, org unit or login ends every session of the
-    user (their tokens carry role and unit): they sign in again."""
+    user (their tokens carry role and unit): they sign in again. Any other field (`password`,
+    `active`) is refused, naming it: an admin who sent one would otherwise believe it saved."""
 
     login: NewLogin | msgspec.UnsetType = msgspec.UNSET
     name: NewName | msgspec.UnsetType = msgspec.UNSET

@@ -503,3 +503,55 @@ async def test_the_tree_counts_users_and_units_are_added_renamed_and_moved(conso
     assert "总行是机构树的顶端" in head
     actions = await db.fetch("select action from audit_events where action like 'org_unit_%'")
     assert sorted(r["action"] for r in actions) == ["org_unit_created", "org_unit_updated"]
+
+
+async def test_a_name_the_lists_could_not_show_keeps_the_form_with_a_message(console, db):
+    # A zero-width name passed the form's check and the service refused it with the error page:
+    # everything typed was lost.
+    token = await signed_in(console, "admin")
+    unit_page = await post_form(
+        console, f"{UNITS}/new", {"name": "\u200b", "parent_id": unit("branch-east")}, token=token
+    )
+    assert "请填写机构名称" in console_page(unit_page, 422)
+    rename = await post_form(
+        console,
+        f"{UNITS}/{unit('team-east-1')}/edit",
+        {"name": "\u202e组一城东", "parent_id": unit("branch-east")},
+        token=token,
+    )
+    assert "请填写机构名称" in console_page(rename, 422)
+    person = await post_form(
+        console,
+        f"{ADMIN}/users/new",
+        {"login": "rm99", "name": "\u200b\u200b", "role": "rm", "org_unit_id": unit("team-east-1"),
+         "once": hidden_of(console_page(await console.get(f"{ADMIN}/users/new"), 200))["once"]},
+        token=token,
+    )  # fmt: skip
+    page = console_page(person, 422)
+    assert 'value="rm99"' in page  # what was typed is still there
+    assert await db.fetchval("select count(*) from users where login = 'rm99'") == 0
+    assert (
+        await db.fetchval(
+            "select name from org_units where id = $1", uuid.UUID(unit("team-east-1"))
+        )
+        == "东城一组 East Team 1"
+    )
+
+
+async def test_a_second_unit_of_the_same_name_under_a_parent_is_refused_on_the_form(console, db):
+    token = await signed_in(console, "admin")
+    taken = await post_form(
+        console, f"{UNITS}/new", {"name": "东城二组 East Team 2", "parent_id": unit("branch-east")},
+        token=token,
+    )  # fmt: skip
+    assert "东城支行 East Branch 下已有同名机构" in console_page(taken, 409)
+    renamed = await post_form(
+        console,
+        f"{UNITS}/{unit('team-east-1')}/edit",
+        {"name": "东城二组 East Team 2", "parent_id": unit("branch-east")},
+        token=token,
+    )
+    assert "已有同名机构" in console_page(renamed, 409)
+    assert (
+        await db.fetchval("select count(*) from org_units where name = '东城二组 East Team 2'") == 1
+    )

@@ -89,6 +89,15 @@ def _valid(value: object, type_: Any) -> bool:
     return True
 
 
+def _shows(name: str) -> bool:
+    """Whether the service takes `name` as a name every list can show (`staff.visible_name`)."""
+    try:
+        staff.visible_name(name)
+    except staff.NameNotVisible:
+        return False
+    return True
+
+
 def _back(value: str | None) -> str:
     """The users list (with its filters) to return to; anything else is the plain list."""
     if not value or len(value) > 500 or "\\" in value or any(ord(c) < 32 for c in value):
@@ -317,7 +326,7 @@ def _check_user_fields(fields: dict[str, str], tree: Tree) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not _valid(fields["login"], wire.NewLogin):
         errors["login"] = FIELD_ERRORS["login"]
-    if not _valid(fields["name"], wire.NewName):
+    if not _valid(fields["name"], wire.NewName) or not _shows(fields["name"]):
         errors["name"] = FIELD_ERRORS["name"]
     if fields["role"] not in wire.Role._value2member_map_:
         errors["role"] = FIELD_ERRORS["role"]
@@ -759,7 +768,7 @@ async def new_unit_form(
 
 def _check_unit_fields(fields: dict[str, str], tree: Tree, *, root: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not fields["name"] or not _valid(fields["name"], wire.Name):
+    if not _valid(fields["name"], wire.Name) or not _shows(fields["name"]):
         errors["name"] = "请填写机构名称（最多 100 字）。"
     if not root and _uuid(fields["parent_id"]) not in tree.by_id:
         errors["parent_id"] = "请选择上级机构。"
@@ -783,12 +792,27 @@ async def create_unit(
             status=422,
         )  # fmt: skip
     parent_id = uuid.UUID(fields["parent_id"])
-    unit, _ = await staff.save_org_unit(
-        db, request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id), caller=caller
-    )
+    try:
+        unit, _ = await staff.save_org_unit(
+            db, request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id), caller=caller
+        )
+    except DomainError as exc:
+        if exc.code != "org_unit.name_taken":
+            raise
+        errors["name"] = _name_taken(tree, parent_id)
+        return console.render(
+            "admin/unit_form.html",
+            _unit_form_context(tree, fields, errors, units=tree.options(), unit=None,
+                               action=f"{UNITS_PATH}/new"),
+            status=409,
+        )  # fmt: skip
     return console.redirect(
         UNITS_PATH, flash=f"已添加 {unit.name}（上级：{tree.name(parent_id)}）。"
     )
+
+
+def _name_taken(tree: Tree, parent_id: uuid.UUID | None) -> str:
+    return f"{tree.name(parent_id) if parent_id else '上级机构'} 下已有同名机构，请换一个名称。"
 
 
 def _unit_or_404(tree: Tree, unit_id: uuid.UUID) -> staff.OrgTreeUnit:
@@ -844,6 +868,7 @@ async def save_unit(
         "parent_id": "" if root else _text(form, "parent_id"),
     }
     errors = _check_unit_fields(fields, tree, root=root)
+    status = 422
     if not errors:
         try:
             unit, _ = await staff.save_org_unit(
@@ -854,14 +879,17 @@ async def save_unit(
                 caller=caller,
             )
         except DomainError as exc:
-            if exc.code != "org_unit.cycle":
+            if exc.code == "org_unit.cycle":
+                errors["parent_id"] = "不能把机构移到它自己或它的下级机构之下，请选择其他上级机构。"
+            elif exc.code == "org_unit.name_taken":
+                errors["name"] = _name_taken(tree, _uuid(fields["parent_id"]))
+            else:
                 raise
-            errors["parent_id"] = "不能把机构移到它自己或它的下级机构之下，请选择其他上级机构。"
+            status = 409
     if errors:
         return console.render(
-            "admin/unit_form.html", _edit_unit_context(tree, node, fields, errors), status=409
-            if "parent_id" in errors and fields["parent_id"] else 422,
-        )  # fmt: skip
+            "admin/unit_form.html", _edit_unit_context(tree, node, fields, errors), status=status
+        )
     moved = unit.parent_id != node.unit.parent_id
     text = f"已保存 {unit.name}"
     if moved and unit.parent_id is not None:

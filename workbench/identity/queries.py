@@ -57,6 +57,23 @@ async def insert_org_unit(
     return _returned(row)
 
 
+async def sibling_named(
+    conn: Connection, *, parent_id: uuid.UUID, name: str, leave_out: uuid.UUID | None
+) -> Record | None:
+    """A unit under `parent_id` whose name is `name` (letter case aside), other than
+    `leave_out`."""
+    return await conn.fetchrow(
+        """
+        select id, name from org_units
+         where parent_id = $1 and lower(name) = lower($2) and id is distinct from $3
+         limit 1
+        """,
+        parent_id,
+        name,
+        leave_out,
+    )
+
+
 async def move_and_rename_org_unit(
     conn: Connection, *, unit: Record, name: str, parent: Record | None
 ) -> Record:

@@ -130,7 +130,8 @@ class OrgController(Controller):
             ERRORS: {
                 404: "No org unit `parent_id` (`org_unit.not_found`)",
                 409: "A second head office (`org_unit.root_exists`), or a move under its own "
-                "subtree (`org_unit.cycle`)",
+                "subtree (`org_unit.cycle`), or a name its parent already has for another "
+                "unit (`org_unit.name_taken`)",
             }
         },
     )

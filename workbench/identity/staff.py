@@ -70,6 +70,13 @@ async def save_org_unit(
         if parent is None:
             raise NotFound("org_unit")
     existing = await queries.org_unit(conn, request.id) if request.id else None
+    if parent is not None and await queries.sibling_named(
+        conn, parent_id=parent["id"], name=request.name, leave_out=request.id
+    ):  # under the lock: two saves at once cannot both take the name
+        raise conflict(
+            "org_unit.name_taken",
+            f"There is already a unit named {request.name!r} under this parent",
+        )
     if existing is None:
         if parent is None and await queries.root_org_unit(conn) is not None:
             raise conflict("org_unit.root_exists", "There is already a head office; give parent_id")

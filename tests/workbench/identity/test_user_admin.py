@@ -4,6 +4,7 @@ and every change is audited."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -399,3 +400,58 @@ async def test_a_units_audit_row_says_what_changed_and_a_save_of_nothing_writes_
     ).status_code == 200
     rows = await audit_rows(db, "org_unit_updated")
     assert [r["detail"] for r in rows] == [{"changed": ["name"]}]
+
+
+# ---- one name per unit among its siblings ----------------------------------------------------
+
+
+async def test_a_parent_has_one_unit_of_a_name(client, db):
+    # Two 东城三组 under East Branch: nobody could tell them apart in any list or picker.
+    headers = await admin(client)
+    body = {"name": "东城三组 Team", "parent_id": unit("branch-east")}
+    first = await client.post("/api/v1/admin/org-units", headers=headers, json=body)
+    assert first.status_code == 201, first.text
+    again = await client.post(
+        "/api/v1/admin/org-units", headers=headers, json={**body, "name": " 东城三组 TEAM "}
+    )
+    assert_problem(again, 409, "org_unit.name_taken")
+    renamed = await client.post(
+        "/api/v1/admin/org-units",
+        headers=headers,
+        json={"id": unit("team-east-1"), "name": "东城三组 team", "parent_id": unit("branch-east")},
+    )
+    assert_problem(renamed, 409, "org_unit.name_taken")
+    elsewhere = await client.post(  # the same name under another parent is another unit
+        "/api/v1/admin/org-units", headers=headers, json={**body, "parent_id": unit("branch-west")}
+    )
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert await db.fetchval("select count(*) from org_units where name ilike '东城三组%'") == 2
+    kept = await client.post(  # saving a unit under its own name is no clash with itself
+        "/api/v1/admin/org-units", headers=headers, json={**body, "id": first.json()["id"]}
+    )
+    assert kept.status_code == 200, kept.text
+
+
+async def test_two_admins_adding_the_same_unit_at_once_make_one(client, db):
+    headers = await admin(client)
+    body = {"name": "东城四组", "parent_id": unit("branch-east")}
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/admin/org-units", headers=headers, json=body) for _ in range(6))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409, 409, 409]
+    assert await db.fetchval("select count(*) from org_units where name = '东城四组'") == 1
+
+
+@pytest.mark.parametrize("field", [{"password": "a-new-secret-1"}, {"active": False}])
+async def test_an_edit_naming_a_field_it_cannot_change_is_refused(client, db, field):
+    # `password` was ignored: the admin believed the RM's password was reset.
+    headers = await admin(client)
+    before = await db.fetchrow("select name, active, password_hash from users where login = 'rm02'")
+    answer = await client.patch(
+        user_path("rm02"), headers=headers, json={"name": "王芳芳", **field}
+    )
+    assert_problem(answer, 422, "request.validation_failed")
+    assert next(iter(field)) in answer.text
+    after = await db.fetchrow("select name, active, password_hash from users where login = 'rm02'")
+    assert after == before
+    assert (await sign_in(client, "rm02")).status_code == 200
