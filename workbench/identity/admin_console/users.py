@@ -1,17 +1,11 @@
-"""The admin pages of the staff console (/console/admin, 机构与用户): the org tree with each
-unit's users (add a unit, rename it, move it under another parent) and the staff accounts (find,
-create, edit without touching the password, a new generated password, disable and enable).
-
-Every page calls the identity services with the console's `Caller`, so the rules are the API's:
-the last active admin stays, nobody disables themselves, a change of role, unit or login ends
-the user's sessions, and the services write the audit events. A generated password is shown
-once, on the answer to the form that made it, and is stored nowhere but as its hash."""
+"""The staff accounts' admin pages: the list (found by name or login, filtered by role, state and
+unit), a new account, an edit that leaves the password alone, a new generated password shown
+once, disable and enable."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Set
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -22,16 +16,15 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from mobile_contracts.v1 import identity as wire
 from workbench.console import Console, nav, visible_to
-from workbench.errors import DomainError, NotFound
+from workbench.errors import DomainError
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import queries as identity_queries
 from workbench.identity import staff
+from workbench.identity.admin_console import forms
+from workbench.identity.admin_console.forms import ROLES, USERS_PATH, Tree
 from workbench.identity.console import ago
 from workbench.pagination import decode_cursor, encode_cursor
 
-USERS_PATH = nav.ADMINISTRATION.path  # the section opens on the users
-UNITS_PATH = f"{USERS_PATH}/units"
-ROLES = nav.ADMINISTRATION.roles
 PAGE_ROWS = 50
 # The state filter: query value -> (label, `active` filter).
 STATE_FILTERS: dict[str, tuple[str, bool | None]] = {
@@ -69,35 +62,6 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(4)) for _ in range(3))
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _valid(value: object, type_: Any) -> bool:
-    try:
-        msgspec.convert(value, type_)
-    except msgspec.ValidationError:
-        return False
-    return True
-
-
-def _shows(name: str) -> bool:
-    """Whether the service takes `name` as a name every list can show (`staff.visible_name`)."""
-    try:
-        staff.visible_name(name)
-    except staff.NameNotVisible:
-        return False
-    return True
-
-
 def _back(value: str | None) -> str:
     """The users list (with its filters) to return to; anything else is the plain list."""
     if not value or len(value) > 500 or "\\" in value or any(ord(c) < 32 for c in value):
@@ -112,17 +76,13 @@ def _user_path(user_id: uuid.UUID, action: str) -> str:
     return f"{USERS_PATH}/users/{user_id}/{action}"
 
 
-def _path(absolute: str) -> str:
-    return absolute.removeprefix("/console")
-
-
 def _new_once() -> str:
     return secrets.token_urlsafe(18)
 
 
 def _once_key(request: Request[Any, Any, Any], form: Any) -> str | None:
     """The Redis key of the form's one-time token (None: the form has none)."""
-    token = _text(form, "once")
+    token = forms.text(form, "once")
     if not (16 <= len(token) <= 64) or not all(c.isalnum() or c in "-_" for c in token):
         return None
     return f"{request.app.state.settings.redis_prefix}console:admin-once:{token}"
@@ -139,63 +99,6 @@ async def _release_once(request: Request[Any, Any, Any], key: str | None) -> Non
     """The POST did nothing after all: the same form may be sent again."""
     if key is not None:
         await request.app.state.redis.delete(key)
-
-
-# ---- the org tree, as pages show it ------------------------------------------------------------
-
-
-class Tree:
-    """The org units (parents first) with their users, and how to name a unit's place."""
-
-    def __init__(self, units: list[staff.OrgTreeUnit]) -> None:
-        self.by_id = {u.unit.id: u for u in units}
-        self.top = min((u.unit.depth for u in units), default=0)
-        # Parents first, and siblings by name (the path orders them by id).
-        children: dict[uuid.UUID | None, list[staff.OrgTreeUnit]] = {}
-        for u in units:
-            parent = u.unit.parent_id if u.unit.parent_id in self.by_id else None
-            children.setdefault(parent, []).append(u)
-        self.units: list[staff.OrgTreeUnit] = []
-        stack = sorted(children.get(None, []), key=lambda u: u.unit.name, reverse=True)
-        while stack:
-            node = stack.pop()
-            self.units.append(node)
-            below = children.get(node.unit.id, [])
-            stack.extend(sorted(below, key=lambda u: u.unit.name, reverse=True))
-
-    def ancestors(self, unit_id: uuid.UUID) -> list[str]:
-        """The names above the unit, the head office first."""
-        names: list[str] = []
-        node = self.by_id.get(unit_id)
-        while node is not None and node.unit.parent_id is not None:
-            node = self.by_id.get(node.unit.parent_id)
-            if node is not None:
-                names.append(node.unit.name)
-        return names[::-1]
-
-    def name(self, unit_id: uuid.UUID) -> str:
-        node = self.by_id.get(unit_id)
-        return node.unit.name if node else "—"
-
-    def subtree(self, unit_id: uuid.UUID) -> set[uuid.UUID]:
-        """The unit and every unit below it."""
-        found = {unit_id}
-        for u in self.units:  # parents come first
-            if u.unit.parent_id in found:
-                found.add(u.unit.id)
-        return found
-
-    def options(self, *, leave_out: Set[uuid.UUID] = frozenset()) -> list[dict[str, Any]]:
-        """The units for a <select>, indented by depth."""
-        return [
-            {"id": str(u.unit.id), "name": u.unit.name, "depth": u.unit.depth - self.top}
-            for u in self.units
-            if u.unit.id not in leave_out
-        ]
-
-
-async def _tree(db: Db, caller: CurrentCaller) -> Tree:
-    return Tree(await staff.org_tree(db, caller=caller))
 
 
 def _person(user: wire.User, tree: Tree, now: datetime) -> dict[str, Any]:
@@ -222,7 +125,7 @@ def _handover_text(handover: wire.Handover | None) -> str:
 # ---- users -----------------------------------------------------------------------------------
 
 
-@get(_path(USERS_PATH), opt=visible_to(*ROLES), name="console:admin-users")
+@get(forms.path(USERS_PATH), opt=visible_to(*ROLES), name="console:admin-users")
 async def user_list(
     db: Db,
     caller: CurrentCaller,
@@ -235,11 +138,11 @@ async def user_list(
 ) -> Response[Any]:
     """Every staff account, by name, found by name or login and filtered by role, state, unit."""
     now = datetime.now(UTC)
-    tree = await _tree(db, caller)
+    tree = await forms.tree(db, caller)
     text = (q or "").strip()
     chosen_state = state_filter if state_filter in STATE_FILTERS else ""
     chosen_role = wire.Role(role) if role and role in wire.Role._value2member_map_ else None
-    unit_id = _uuid(unit)
+    unit_id = forms.parse_uuid(unit)
     if unit_id not in tree.by_id:
         unit_id = None
     try:
@@ -300,7 +203,7 @@ def _user_form_context(
     }
 
 
-@get(_path(USERS_PATH) + "/users/new", opt=visible_to(*ROLES), name="console:admin-user-new")
+@get(forms.path(USERS_PATH) + "/users/new", opt=visible_to(*ROLES), name="console:admin-user-new")
 async def new_user_form(
     db: Db,
     caller: CurrentCaller,
@@ -308,8 +211,8 @@ async def new_user_form(
     unit: FromQuery[str | None] = None,
 ) -> Response[Any]:
     """The form for a new staff account (the unit may come chosen, from the org tree)."""
-    tree = await _tree(db, caller)
-    unit_id = _uuid(unit)
+    tree = await forms.tree(db, caller)
+    unit_id = forms.parse_uuid(unit)
     fields = {
         "login": "",
         "name": "",
@@ -324,29 +227,33 @@ async def new_user_form(
 def _check_user_fields(fields: dict[str, str], tree: Tree) -> dict[str, str]:
     """Field -> what is wrong with it, by the contract's own rules."""
     errors: dict[str, str] = {}
-    if not _valid(fields["login"], wire.NewLogin):
+    if not forms.valid(fields["login"], wire.NewLogin):
         errors["login"] = FIELD_ERRORS["login"]
-    if not _valid(fields["name"], wire.NewName) or not _shows(fields["name"]):
+    if not forms.valid(fields["name"], wire.NewName) or not forms.shows(fields["name"]):
         errors["name"] = FIELD_ERRORS["name"]
     if fields["role"] not in wire.Role._value2member_map_:
         errors["role"] = FIELD_ERRORS["role"]
-    if _uuid(fields["org_unit_id"]) not in tree.by_id:
+    if forms.parse_uuid(fields["org_unit_id"]) not in tree.by_id:
         errors["org_unit_id"] = FIELD_ERRORS["org_unit_id"]
     return errors
 
 
-@post(_path(USERS_PATH) + "/users/new", opt=visible_to(*ROLES), name="console:admin-user-create")
+@post(
+    forms.path(USERS_PATH) + "/users/new",
+    opt=visible_to(*ROLES),
+    name="console:admin-user-create",
+)
 async def create_user(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
     """Create the account; a password left empty is generated and shown once, on this answer."""
     form = await request.form()
-    tree = await _tree(db, caller)
-    fields = {k: _text(form, k) for k in USER_FIELDS}
+    tree = await forms.tree(db, caller)
+    fields = {k: forms.text(form, k) for k in USER_FIELDS}
     typed = form.get("password")
     typed = typed if isinstance(typed, str) and typed else ""
     errors = _check_user_fields(fields, tree)
-    if typed and not _valid(typed, wire.NewPassword):
+    if typed and not forms.valid(typed, wire.NewPassword):
         errors["password"] = FIELD_ERRORS["password"]
     if errors:
         return console.render(
@@ -400,7 +307,7 @@ async def _already_created(
 ) -> Response[Any]:
     """A resubmitted new-user form: the account was made by the first submission."""
     made = await request.app.state.redis.get(once) if once else None
-    made_id = _uuid(made.decode() if isinstance(made, bytes) else made)
+    made_id = forms.parse_uuid(made.decode() if isinstance(made, bytes) else made)
     user = await staff.user(db, user_id=made_id) if made_id else None
     link = _user_path(user.id, "edit") if user else f"{USERS_PATH}?{urlencode({'q': login})}"
     return console.render(
@@ -433,7 +340,7 @@ async def _user_or_404(db: Db, user_id: uuid.UUID) -> wire.User:
 
 
 @get(
-    _path(USERS_PATH) + "/users/{user_id:uuid}/edit",
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/edit",
     opt=visible_to(*ROLES),
     name="console:admin-user-edit",
 )
@@ -442,7 +349,7 @@ async def edit_user_form(
 ) -> Response[Any]:
     """The user's name, login, role and unit, to change (the password is not on this form)."""
     user = await _user_or_404(db, user_id)
-    tree = await _tree(db, caller)
+    tree = await forms.tree(db, caller)
     fields = _fields_of(user)
     return console.render(
         "admin/user_edit.html", await _edit_context(db, caller, user, tree, fields, {}, fields)
@@ -485,7 +392,7 @@ async def _edit_context(
 
 
 @post(
-    _path(USERS_PATH) + "/users/{user_id:uuid}/edit",
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/edit",
     opt=visible_to(*ROLES),
     name="console:admin-user-save",
 )
@@ -505,7 +412,7 @@ async def save_user(
     # Locked for the transaction: nobody changes the user between this check and the save.
     await identity_queries.user_for_update(db, user_id)
     user = await _user_or_404(db, user_id)
-    tree = await _tree(db, caller)
+    tree = await forms.tree(db, caller)
     current = _fields_of(user)
     shown = {
         k: value if isinstance(value := form.get(SHOWN_FIELDS[k]), str) else current[k]
@@ -516,7 +423,7 @@ async def save_user(
             db, caller, user, tree, current, {}, current, stale=STALE_EDIT
         )
         return console.render("admin/user_edit.html", context, status=409)
-    fields = {k: _text(form, k) for k in USER_FIELDS}
+    fields = {k: forms.text(form, k) for k in USER_FIELDS}
     errors = _check_user_fields(fields, tree)
     if not errors:
         edits = {k: v for k, v in fields.items() if v != shown[k]}
@@ -559,7 +466,7 @@ async def save_user(
 
 
 @get(
-    _path(USERS_PATH) + "/users/{user_id:uuid}/password",
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/password",
     opt=visible_to(*ROLES),
     name="console:admin-password-confirm",
 )
@@ -568,7 +475,7 @@ async def confirm_password(
 ) -> Response[Any]:
     """What a new password does, and the button that generates it."""
     user = await _user_or_404(db, user_id)
-    tree = await _tree(db, caller)
+    tree = await forms.tree(db, caller)
     return console.render(
         "admin/password_confirm.html",
         {
@@ -583,7 +490,7 @@ async def confirm_password(
 
 
 @post(
-    _path(USERS_PATH) + "/users/{user_id:uuid}/password",
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/password",
     opt=visible_to(*ROLES),
     name="console:admin-password-reset",
 )
@@ -613,12 +520,12 @@ async def reset_password(
     except Exception:
         await _release_once(request, once)
         raise
-    tree = await _tree(db, caller)
+    tree = await forms.tree(db, caller)
     return _issued_page(console, changed.user, tree, password, created_now=False)
 
 
 @get(
-    _path(USERS_PATH) + "/users/{user_id:uuid}/disable",
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/disable",
     opt=visible_to(*ROLES),
     name="console:admin-disable-confirm",
 )
@@ -636,7 +543,7 @@ async def confirm_disable(
         return console.redirect(to, flash=f"{user.name}（{user.login}）已经停用。", kind="info")
     if user.id == caller.user_id:
         return console.redirect(to, flash="不能停用自己的账号。", kind="error")
-    tree = await _tree(db, caller)
+    tree = await forms.tree(db, caller)
     handover = await staff.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
     return console.render(
         "admin/disable.html",
@@ -652,7 +559,7 @@ async def confirm_disable(
 
 
 @post(
-    _path(USERS_PATH) + "/users/{user_id:uuid}/disable",
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/disable",
     opt=visible_to(*ROLES),
     name="console:admin-disable",
 )
@@ -665,7 +572,7 @@ async def disable(
 ) -> Response[Any]:
     """Disable the user (the API's service): sessions end everywhere, sign-in is refused."""
     form = await request.form()
-    to = _back(_text(form, "back"))
+    to = _back(forms.text(form, "back"))
     user = await _user_or_404(db, user_id)
     who = f"{user.name}（{user.login}）"
     try:
@@ -688,7 +595,7 @@ async def disable(
 
 
 @post(
-    _path(USERS_PATH) + "/users/{user_id:uuid}/enable",
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/enable",
     opt=visible_to(*ROLES),
     name="console:admin-enable",
 )
@@ -705,200 +612,6 @@ async def enable(
         db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True
     )
     return console.redirect(
-        _back(_text(form, "back")),
+        _back(forms.text(form, "back")),
         flash=f"已启用 {changed.user.name}（{changed.user.login}）：可以用原密码重新登录。",
     )
-
-
-# ---- org units -------------------------------------------------------------------------------
-
-
-@get(_path(UNITS_PATH), opt=visible_to(*ROLES), name="console:admin-units")
-async def unit_tree(db: Db, caller: CurrentCaller, console: Console) -> Response[Any]:
-    """The org tree, indented, with each unit's users."""
-    tree = await _tree(db, caller)
-    totals: dict[uuid.UUID, int] = {}
-    for node in reversed(tree.units):  # children before parents
-        totals[node.unit.id] = totals.get(node.unit.id, 0) + node.users
-        if node.unit.parent_id is not None:
-            totals[node.unit.parent_id] = totals.get(node.unit.parent_id, 0) + totals[node.unit.id]
-    return console.render(
-        "admin/units.html",
-        {
-            "tab": "units",
-            "rows": [
-                {
-                    "u": node.unit,
-                    "depth": node.unit.depth - tree.top,
-                    "users": node.users,
-                    "disabled": node.users - node.active_users,
-                    "total": totals.get(node.unit.id, 0),
-                    "users_url": USERS_PATH + "?" + urlencode({"unit": str(node.unit.id)}),
-                    "add_url": f"{UNITS_PATH}/new?" + urlencode({"parent": str(node.unit.id)}),
-                    "add_user_url": f"{USERS_PATH}/users/new?"
-                    + urlencode({"unit": str(node.unit.id)}),
-                    "edit_url": f"{UNITS_PATH}/{node.unit.id}/edit",
-                }
-                for node in tree.units
-            ],
-        },
-    )
-
-
-def _unit_form_context(
-    tree: Tree, fields: dict[str, str], errors: dict[str, str], **extra: Any
-) -> dict[str, Any]:
-    return {"tab": "units", "fields": fields, "errors": errors, **extra}
-
-
-@get(_path(UNITS_PATH) + "/new", opt=visible_to(*ROLES), name="console:admin-unit-new")
-async def new_unit_form(
-    db: Db, caller: CurrentCaller, console: Console, parent: FromQuery[str | None] = None
-) -> Response[Any]:
-    """The form for a new unit under a parent (which may come chosen, from the tree)."""
-    tree = await _tree(db, caller)
-    parent_id = _uuid(parent)
-    fields = {"name": "", "parent_id": str(parent_id) if parent_id in tree.by_id else ""}
-    return console.render(
-        "admin/unit_form.html",
-        _unit_form_context(tree, fields, {}, units=tree.options(), unit=None,
-                           action=f"{UNITS_PATH}/new"),
-    )  # fmt: skip
-
-
-def _check_unit_fields(fields: dict[str, str], tree: Tree, *, root: bool) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if not _valid(fields["name"], wire.Name) or not _shows(fields["name"]):
-        errors["name"] = "请填写机构名称（最多 100 字）。"
-    if not root and _uuid(fields["parent_id"]) not in tree.by_id:
-        errors["parent_id"] = "请选择上级机构。"
-    return errors
-
-
-@post(_path(UNITS_PATH) + "/new", opt=visible_to(*ROLES), name="console:admin-unit-create")
-async def create_unit(
-    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
-) -> Response[Any]:
-    """Add the unit under its parent."""
-    form = await request.form()
-    tree = await _tree(db, caller)
-    fields = {"name": _text(form, "name"), "parent_id": _text(form, "parent_id")}
-    errors = _check_unit_fields(fields, tree, root=False)
-    if errors:
-        return console.render(
-            "admin/unit_form.html",
-            _unit_form_context(tree, fields, errors, units=tree.options(), unit=None,
-                               action=f"{UNITS_PATH}/new"),
-            status=422,
-        )  # fmt: skip
-    parent_id = uuid.UUID(fields["parent_id"])
-    try:
-        unit, _ = await staff.save_org_unit(
-            db, request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id), caller=caller
-        )
-    except DomainError as exc:
-        if exc.code != "org_unit.name_taken":
-            raise
-        errors["name"] = _name_taken(tree, parent_id)
-        return console.render(
-            "admin/unit_form.html",
-            _unit_form_context(tree, fields, errors, units=tree.options(), unit=None,
-                               action=f"{UNITS_PATH}/new"),
-            status=409,
-        )  # fmt: skip
-    return console.redirect(
-        UNITS_PATH, flash=f"已添加 {unit.name}（上级：{tree.name(parent_id)}）。"
-    )
-
-
-def _name_taken(tree: Tree, parent_id: uuid.UUID | None) -> str:
-    return f"{tree.name(parent_id) if parent_id else '上级机构'} 下已有同名机构，请换一个名称。"
-
-
-def _unit_or_404(tree: Tree, unit_id: uuid.UUID) -> staff.OrgTreeUnit:
-    node = tree.by_id.get(unit_id)
-    if node is None:
-        raise NotFound("org_unit")
-    return node
-
-
-@get(_path(UNITS_PATH) + "/{unit_id:uuid}/edit", opt=visible_to(*ROLES),
-     name="console:admin-unit-edit")  # fmt: skip
-async def edit_unit_form(
-    db: Db, caller: CurrentCaller, console: Console, unit_id: FromPath[uuid.UUID]
-) -> Response[Any]:
-    """Rename the unit, or move it (with everything below it) under another parent."""
-    tree = await _tree(db, caller)
-    node = _unit_or_404(tree, unit_id)
-    fields = {"name": node.unit.name, "parent_id": str(node.unit.parent_id or "")}
-    return console.render("admin/unit_form.html", _edit_unit_context(tree, node, fields, {}))
-
-
-def _edit_unit_context(
-    tree: Tree, node: staff.OrgTreeUnit, fields: dict[str, str], errors: dict[str, str]
-) -> dict[str, Any]:
-    return _unit_form_context(
-        tree,
-        fields,
-        errors,
-        # A unit cannot go under itself or below it: those are not offered.
-        units=tree.options(leave_out=tree.subtree(node.unit.id)),
-        unit=node.unit,
-        below=len(tree.subtree(node.unit.id)) - 1,
-        action=f"{UNITS_PATH}/{node.unit.id}/edit",
-    )
-
-
-@post(_path(UNITS_PATH) + "/{unit_id:uuid}/edit", opt=visible_to(*ROLES),
-      name="console:admin-unit-save")  # fmt: skip
-async def save_unit(
-    request: Request[Any, Any, Any],
-    db: Db,
-    caller: CurrentCaller,
-    console: Console,
-    unit_id: FromPath[uuid.UUID],
-) -> Response[Any]:
-    """Save the new name and parent (a move under its own subtree is refused)."""
-    form = await request.form()
-    tree = await _tree(db, caller)
-    node = _unit_or_404(tree, unit_id)
-    root = node.unit.parent_id is None
-    fields = {
-        "name": _text(form, "name"),
-        "parent_id": "" if root else _text(form, "parent_id"),
-    }
-    errors = _check_unit_fields(fields, tree, root=root)
-    status = 422
-    if not errors:
-        try:
-            unit, _ = await staff.save_org_unit(
-                db,
-                request=wire.OrgUnitCreate(
-                    id=unit_id, name=fields["name"], parent_id=_uuid(fields["parent_id"])
-                ),
-                caller=caller,
-            )
-        except DomainError as exc:
-            if exc.code == "org_unit.cycle":
-                errors["parent_id"] = "不能把机构移到它自己或它的下级机构之下，请选择其他上级机构。"
-            elif exc.code == "org_unit.name_taken":
-                errors["name"] = _name_taken(tree, _uuid(fields["parent_id"]))
-            else:
-                raise
-            status = 409
-    if errors:
-        return console.render(
-            "admin/unit_form.html", _edit_unit_context(tree, node, fields, errors), status=status
-        )
-    moved = unit.parent_id != node.unit.parent_id
-    text = f"已保存 {unit.name}"
-    if moved and unit.parent_id is not None:
-        text += f"：已移到 {tree.name(unit.parent_id)} 之下，下级机构与人员随之移动"
-    return console.redirect(UNITS_PATH, flash=text + "。")
-
-
-PAGES = [
-    user_list, new_user_form, create_user, edit_user_form, save_user, confirm_password,
-    reset_password, confirm_disable, disable, enable, unit_tree, new_unit_form, create_unit,
-    edit_unit_form, save_unit,
-]  # fmt: skip
