@@ -6,7 +6,9 @@ due 48 hours after creation). Most past-due tasks are done within hours to two d
 cancelled or expired, and some left open past their due time (overdue); each RM has their own
 diligence, so completion rates and ranks differ, the West a little behind the East. Tasks not
 yet due are pending or in progress. Deterministic (a seeded `random.Random`, times relative to
-`now`); seeds nothing if the history exists or the template is missing.
+`now`); seeds nothing if the history exists or the template is missing. Only the demo bank's
+RMs (rm01-rm08) have a history: an RM added later (whose login may sort first) neither gets
+twelve weeks of tasks they never had nor makes a restart seed the history again.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ async def seed_demo_task_history(
 ) -> dict[str, int]:
     """Twelve weeks of tasks for every demo RM ending at `now`, unless already there."""
     now = now or datetime.now(UTC)
-    rms = await queries.demo_rms(conn)
+    rms = await queries.demo_rms(conn, sorted(DILIGENCE))
     template = await queries.demo_template(conn, TEMPLATE)
     if (
         not rms

@@ -588,8 +588,9 @@ async def demo_template(conn: Connection, name: str) -> Record | None:
     )
 
 
-async def demo_rms(conn: Connection) -> list[Record]:
-    """(id, login, customers) of every active RM: their demo customers' ids, in order."""
+async def demo_rms(conn: Connection, logins: list[str]) -> list[Record]:
+    """(id, login, customers) of the demo bank's active RMs (`logins`): their demo customers'
+    ids, in order. Only those: an RM an admin added is nobody's demo."""
     return await conn.fetch(
         """
         select u.id, u.login,
@@ -597,9 +598,10 @@ async def demo_rms(conn: Connection) -> list[Record]:
                                where c.owner_id = u.id and c.external_id like 'DEMO-%'
                                order by c.external_id limit 40), '{}') as customers
           from users u
-         where u.role = 'rm' and u.active
+         where u.role = 'rm' and u.active and u.login = any($1::text[])
          order by u.login
-        """
+        """,
+        logins,
     )
 
 

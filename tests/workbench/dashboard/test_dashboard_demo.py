@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.helpers import bearer, login
 from tests.workbench.dashboard.dash_data import BH_EAST, BH_WEST, TZ, connect
+from tests.workbench.identity.test_org_scope import unit
 from tests.workbench.workorders.wo_setup import restore_root_causes
 from workbench.brochures import artwork
 from workbench.brochures.demo import seed_demo_brochures_from_settings
@@ -92,5 +94,32 @@ async def test_the_demo_fills_every_chart(
             counts = await numbers.work_order_counts(conn, v)
             assert counts.open > 0
             assert await numbers.work_orders(conn, vault, caller, v)
+    finally:
+        await conn.close()
+
+
+async def test_an_rm_added_later_gets_no_history_and_a_restart_seeds_none(
+    settings: Any, client: Any
+) -> None:
+    # A new RM whose login sorted before rm01 made every restart of `workbench dev` seed twelve
+    # more weeks for everyone, the new RM included (78 tasks assigned to someone of minutes).
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+    conn = await connect(settings.database_url)
+    try:
+        async with conn.transaction():
+            await seed_demo_customers(conn, vault=vault)
+            first = await seed_demo_tasks(conn, tz=settings.bank_timezone)
+        assert first["task_history"] > 0
+        tasks = await conn.fetchval("select count(*) from tasks")
+        headers = bearer(await login(client, "admin", device_no="admin-demo"))
+        made = await client.post(
+            "/api/v1/admin/users",
+            headers=headers,
+            json={"login": "aa.new", "name": "新员工", "role": "rm",
+                  "password": "a-long-password", "org_unit_id": str(unit("team-east-1"))},
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        assert await seed_demo_task_history(conn) == {"task_history": 0}  # the restart
+        assert await conn.fetchval("select count(*) from tasks") == tasks
     finally:
         await conn.close()
