@@ -53,7 +53,7 @@ def _body(response: object) -> str:
 
 def _viewer_shell(bank: str) -> str:
     shown = Shown(code="", title="产品资料", product_name="—", risk_level=0, rm_name="—", pages=[])
-    return _body(render(shown, bank=bank, base_url=""))
+    return _body(render(shown, bank=bank, base_url="", fixed_for_package=True))
 
 
 def _page_shell(title: str, bank: str) -> str:

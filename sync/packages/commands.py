@@ -44,6 +44,7 @@ from sync.packages.store import (
     h5_app_id_problem,
     package_signer,
     store_package,
+    store_upload,
 )
 from workbench.settings import Settings
 
@@ -103,11 +104,18 @@ async def _build(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await use_json_codecs(conn)
         async with conn.transaction():
-            row = await store_package(
-                conn, blobs, package_signer(settings), app_id=args.app_id, kind="h5",
-                files=files, min_app_version=args.min_app_version, now=now,
-                version=args.version,
-            )  # fmt: skip
+            created = True
+            if args.version is None:  # the pages as the latest version has them: that one
+                row, created = await store_upload(
+                    conn, blobs, package_signer(settings), app_id=args.app_id, kind="h5",
+                    files=files, min_app_version=args.min_app_version, now=now,
+                )  # fmt: skip
+            else:
+                row = await store_package(
+                    conn, blobs, package_signer(settings), app_id=args.app_id, kind="h5",
+                    files=files, min_app_version=args.min_app_version, now=now,
+                    version=args.version,
+                )  # fmt: skip
             if args.out is not None:  # written before the commit: a failure stores nothing
                 data = b"".join([chunk async for chunk in blobs.read(row["blob_key"])])
                 args.out.write_bytes(data)
@@ -122,8 +130,9 @@ async def _build(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await blobs.close()
         await conn.close()
+    done = "stored" if created else "unchanged, the latest version already holds these pages:"
     print(
-        f"stored {row['app_id']} version {row['version']} ({len(files)} files, {row['size']} bytes,"
+        f"{done} {row['app_id']} version {row['version']} ({len(files)} files, {row['size']} bytes,"
         f" key {row['key_id']}) as package {row['id']}\n"
         f"sha256 {row['sha256']}\ndownload {download_path(row['id'])}"
     )

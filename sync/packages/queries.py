@@ -38,6 +38,20 @@ async def next_version(conn: Connection, app_id: str) -> int:
     return int(latest or 0) + 1
 
 
+async def latest_shared_package(conn: Connection, app_id: str) -> Record | None:
+    """The app id's highest version not owned by one user (an H5 package); call under
+    `lock_app`."""
+    return await conn.fetchrow(
+        f"""
+        select {PACKAGE_COLUMNS} from offline_packages p
+         where p.app_id = $1 and p.owner_id is null
+         order by p.version desc
+         limit 1
+        """,
+        app_id,
+    )
+
+
 async def insert_package(
     conn: Connection,
     *,

@@ -15,8 +15,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import offline_packages as wire
 from mobile_contracts.v1.identity import Role
@@ -28,7 +29,7 @@ from sync.packages.store import (
     h5_app_id_problem,
     package_signer,
     package_view,
-    store_package,
+    store_upload,
 )
 from workbench.access import requires_role
 from workbench.errors import NotFound
@@ -71,20 +72,36 @@ class AdminPackagesController(Controller):
     tags = ["offline packages"]
     guards = ADMINS
 
-    @post("", operation_id="uploadOfflinePackage", status_code=HTTP_201_CREATED,
-          request_max_body_size=220_000_000, opt={ERRORS: {422: _UNSAFE}})  # fmt: skip
+    @post(
+        "",
+        operation_id="uploadOfflinePackage",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=220_000_000,
+        responses={
+            200: ResponseSpec(
+                data_container=wire.OfflinePackage,
+                description="The app id's latest version, which already holds these files with "
+                "this `min_app_version` and `expires_days` and has not expired; nothing is stored",
+                generate_examples=False,
+            )
+        },
+        opt={ERRORS: {422: _UNSAFE}},
+    )
     async def upload(
         self,
         request: Request[Any, Any, Any],
         db: Db,
         caller: CurrentCaller,
         data: Annotated[PackageUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> wire.OfflinePackage:
+    ) -> Response[wire.OfflinePackage]:
         """Upload a zip of H5 resources as the app id's next package version.
 
         The server lists and hashes every file, assigns the next version (versions only go up
-        per app id), signs the manifest with the current key and stores the package file. It is
-        not released to anyone until a release says so.
+        per app id), signs the manifest with the current key and stores the package file (201).
+        It is not released to anyone until a release says so. The same upload again (the same
+        files, `min_app_version` and `expires_days` as the app id's latest version, not expired)
+        answers that package with 200 and stores nothing, also when sent several times at once;
+        the files of an older version are a new version (how a rollback by upload is made).
         """
         settings: Settings = request.app.state.settings
         app_id, min_app_version = data.app_id.strip(), data.min_app_version.strip()
@@ -98,7 +115,7 @@ class AdminPackagesController(Controller):
         if not isinstance(data.file, UploadFile):
             raise _invalid("file", "a zip file")
         files = archive.read_upload(await data.file.read(), archive_limits(settings))
-        row = await store_package(
+        row, created = await store_upload(
             db,
             request.app.state.blobs,
             package_signer(settings),
@@ -110,7 +127,7 @@ class AdminPackagesController(Controller):
             expires_in=timedelta(days=days or DEFAULT_EXPIRES_DAYS),
             created_by=caller.user_id,
         )
-        return package_view(row)
+        return Response(package_view(row), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("", operation_id="listOfflinePackages")
     async def list_packages(

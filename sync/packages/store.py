@@ -2,7 +2,8 @@
 
 The package file lives in the blob store under `packages/<sha256>.zip` (content-addressed, so a
 file stored by a transaction that then rolled back is harmless and simply reused or left alone).
-Media packs (built by the worker) go through `store_package` as uploads do.
+Media packs (built by the worker) go through `store_package` as uploads do; an upload through
+`store_upload`, which answers the latest version instead when that already holds the same files.
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ async def store_package(
 ) -> queries.Record:
     """Assign the app id's next version (under a per-app lock), sign, store file and row.
 
-    A `version` asked for must be above every stored one of the app id (VersionNotAbove).
+    Always a new version, whatever the latest holds (a rollback issues older files again this
+    way); an upload goes through `store_upload`. A `version` asked for must be above every
+    stored one of the app id (VersionNotAbove).
     """
     files = sorted(files, key=lambda f: f.path)
     await queries.lock_app(conn, app_id)
@@ -127,6 +130,66 @@ async def store_package(
         issued_at=now.replace(microsecond=0),
         expires_at=(now + expires_in).replace(microsecond=0),
         created_by=created_by,
+    )
+
+
+async def store_upload(
+    conn: Connection,
+    blobs: BlobStore,
+    signer: PackageSigner,
+    *,
+    app_id: str,
+    kind: str,
+    files: Iterable[PackageFile],
+    min_app_version: str,
+    now: datetime,
+    expires_in: timedelta = timedelta(days=DEFAULT_EXPIRES_DAYS),
+    created_by: uuid.UUID | None = None,
+) -> tuple[queries.Record, bool]:
+    """Store uploaded files as the app id's next version, unless its latest version already
+    holds them: (the package, whether it is new).
+
+    An upload the same as the app id's latest stored version (the same kind, files by path,
+    size and SHA-256, minimum app version and lifetime, and that version not expired) is the
+    same upload again, a retry after a lost answer or a second click: it answers that package
+    and stores nothing. The check runs under the per-app lock, so uploads of the same zip at
+    once make one version. The same files as an older version (not the latest) are a new
+    version, as any other upload: publishing old files again on purpose is how a rollback by
+    upload works (a device only takes a version above its own).
+    """
+    files = sorted(files, key=lambda f: f.path)
+    await queries.lock_app(conn, app_id)
+    latest = await queries.latest_shared_package(conn, app_id)
+    if latest is not None and _holds(
+        latest, kind=kind, files=files, min_app_version=min_app_version, expires_in=expires_in,
+        now=now,
+    ):  # fmt: skip
+        return latest, False
+    row = await store_package(
+        conn, blobs, signer, app_id=app_id, kind=kind, files=files,
+        min_app_version=min_app_version, now=now, expires_in=expires_in, created_by=created_by,
+    )  # fmt: skip
+    return row, True
+
+
+def _holds(
+    row: queries.Record,
+    *,
+    kind: str,
+    files: list[PackageFile],
+    min_app_version: str,
+    expires_in: timedelta,
+    now: datetime,
+) -> bool:
+    """Whether the stored package is what these files would be signed as, apart from its version
+    and dates (the manifest's file list compares the files by their SHA-256)."""
+    listed = [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files]
+    return bool(
+        row["kind"] == kind
+        and row["manifest"]["files"] == listed
+        and row["min_app_version"] == min_app_version
+        and row["expires_at"] - row["issued_at"] == expires_in
+        and row["expires_at"] > now
     )
 
 

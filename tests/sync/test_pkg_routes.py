@@ -4,6 +4,7 @@ as ETag; an unsafe zip is refused and stores nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import uuid
@@ -147,3 +148,61 @@ async def test_the_media_pack_app_ids_are_not_for_h5_uploads(
         assert sent.status_code == 422, sent.text
         assert "reserved for the brochure media packs" in sent.text
     assert (await client.get(ADMIN_PACKAGES, headers=admin)).json() == []
+
+
+async def test_the_same_upload_again_makes_no_new_version(
+    make_client: Any, tmp_path: Any, db: Any
+) -> None:
+    # Five uploads of one zip at once (a double click, a retry after a lost answer) made
+    # versions 1 to 5 of identical content, each releasable on its own.
+    client = await make_client(blob_dir=str(tmp_path / "blobs"))
+    admin = await headers_of(client, "admin")
+    raw = h5_zip()
+    answers = await asyncio.gather(
+        *(client.post(ADMIN_PACKAGES, files=form(raw), headers=admin) for _ in range(5))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 200, 201], answers
+    assert len({a.text for a in answers}) == 1  # the same package, the same body
+    assert answers[0].json()["version"] == 1
+    again = await client.post(ADMIN_PACKAGES, files=form(raw), headers=admin)
+    assert (again.status_code, again.json()) == (200, answers[0].json())
+    listed = await client.get(ADMIN_PACKAGES, params={"app_id": "h5.customer"}, headers=admin)
+    assert [p["version"] for p in listed.json()] == [1]
+    assert len(list((tmp_path / "blobs" / "packages").iterdir())) == 1
+
+    # Another minimum app version or lifetime is another package; so are the files of an
+    # older version: publishing them again is how a rollback by upload is made.
+    newer = await client.post(ADMIN_PACKAGES, files=form(raw, min_app="2.4.0"), headers=admin)
+    assert (newer.status_code, newer.json()["version"]) == (201, 2)
+    other = await client.post(
+        ADMIN_PACKAGES, files=[*form(raw, min_app="2.4.0"), ("expires_days", (None, "30"))],
+        headers=admin,
+    )  # fmt: skip
+    assert (other.status_code, other.json()["version"]) == (201, 3)
+    changed = await client.post(
+        ADMIN_PACKAGES, files=form(h5_zip({"index.html": b"<p>2</p>"})), headers=admin
+    )
+    assert (changed.status_code, changed.json()["version"]) == (201, 4)
+    back = await client.post(ADMIN_PACKAGES, files=form(raw), headers=admin)
+    assert (back.status_code, back.json()["version"]) == (201, 5)
+    again = await client.post(ADMIN_PACKAGES, files=form(raw), headers=admin)
+    assert (again.status_code, again.json()["id"]) == (200, back.json()["id"])
+    # Another app id is never answered this one's package.
+    elsewhere = await client.post(ADMIN_PACKAGES, files=form(raw, app_id="h5.other"), headers=admin)
+    assert (elsewhere.status_code, elsewhere.json()["version"]) == (201, 1)
+    assert await db.fetchval("select count(*) from offline_packages") == 6
+
+
+async def test_an_expired_latest_version_is_not_answered_again(
+    make_client: Any, tmp_path: Any, db: Any
+) -> None:
+    client = await make_client(blob_dir=str(tmp_path / "blobs"))
+    admin = await headers_of(client, "admin")
+    first = await client.post(ADMIN_PACKAGES, files=form(h5_zip()), headers=admin)
+    assert first.status_code == 201, first.text
+    await db.execute(
+        "update offline_packages set issued_at = issued_at - interval '200 days',"
+        " expires_at = expires_at - interval '200 days'"
+    )
+    renewed = await client.post(ADMIN_PACKAGES, files=form(h5_zip()), headers=admin)
+    assert (renewed.status_code, renewed.json()["version"]) == (201, 2)

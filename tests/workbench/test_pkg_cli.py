@@ -62,6 +62,12 @@ async def test_build_then_verify_as_the_app(cli_env: Path, settings: Settings, c
             "files/survey/form.html", "files/static/survey.css"} <= names  # fmt: skip
     assert "示例银行" in viewer
 
+    # The same pages again are the latest version, not a new one.
+    code, text = await run(capsys, "build-package", "h5")
+    assert code == 0, text
+    assert "unchanged, the latest version already holds these pages: h5 version 1" in text
+    assert await stored_versions(settings) == 1
+
     # A version not above the latest is refused; the next one is stored.
     code, text = await run(capsys, "build-package", "h5", "--version", "1")
     assert code == 2, text

@@ -151,9 +151,16 @@ def contact_beacons(code: str, visitor_id: str) -> list[Beacon]:
     ]  # fmt: skip
 
 
-def render(shown: Shown, *, bank: str, base_url: str) -> Response[str]:
-    """The viewer page, with link-preview meta (og:title, og:image of the first page)."""
-    nonce = secrets.token_urlsafe(16)
+def render(
+    shown: Shown, *, bank: str, base_url: str, fixed_for_package: bool = False
+) -> Response[str]:
+    """The viewer page, with link-preview meta (og:title, og:image of the first page).
+
+    Each answer has its own script nonce and form visitor id; `fixed_for_package`: neither (the
+    offline package's shell is the same file at every build, so an unchanged build is no new
+    version; in the app the script makes the visitor id and no CSP header reads the nonce)."""
+    nonce = "h5-package" if fixed_for_package else secrets.token_urlsafe(16)
+    form_visitor = "" if fixed_for_package else secrets.token_hex(16)
     first = shown.pages[0].jpeg if shown.pages else None
     og_image = (
         f'<meta property="og:image" content="{escape(base_url.rstrip("/") + first)}">'
@@ -172,7 +179,7 @@ def render(shown: Shown, *, bank: str, base_url: str) -> Response[str]:
         # Without a script the form posts (the same click, recorded by the server); with one,
         # the script sends the beacon and the form never leaves.
         f'<form class="cta" id="cta-bar" method="post" action="/s/{escape(shown.code)}/contact">'
-        f'<input type="hidden" name="v" value="{secrets.token_hex(16)}">'
+        f'<input type="hidden" name="v" value="{form_visitor}">'
         '<button id="cta" type="submit">我有兴趣，请联系我</button>'
         '<p id="done" class="done" role="status" hidden></p></form>'
         '<p class="note">本页面仅供参考，不构成投资建议。'
