@@ -31,6 +31,11 @@ log = logging.getLogger("workbench.errors")
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
 # A struct's own check names its field first (`aum: must be below 10^18`, see CheckedAmounts).
+# Litestar's words for a parameter left out: named as the caller writes it, not echoed with the
+# request's URL and query string.
+_MISSING = re.compile(
+    r"^Missing required (?P<source>query|header|cookie|path) parameter '(?P<key>[^']+)'"
+)
 _FIELD_FIRST = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<message>.+)$", re.S)
 BODY = "data"  # the name Litestar gives a handler's request body
 _STATUS_CODES = {
@@ -100,6 +105,9 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         if named := _FIELD_FIRST.match(text):
             path, text = f"{path}.{named.group('field')}", named.group("message")
         errors.append(FieldError(path=path, message=text))
+    if not errors and (missing := _MISSING.match(_strip_prefix(exc.detail))):
+        key = _as_written(request, missing.group("key"))
+        errors.append(FieldError(path=f"{missing.group('source')}.{key}", message="required"))
     if not errors:
         errors.append(FieldError(path="$", message=_strip_prefix(exc.detail)))
     problem = Problem(

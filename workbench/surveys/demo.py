@@ -2,8 +2,9 @@
 after visits and a staff pulse survey, each with a month of invitations and answers.
 
 The NPS survey (sent after tasks of the demo's visit template, when it exists) asks for a score,
-a reason only for scores of 6 or less (skip logic), a single choice on the speed of service and
-a multi choice whose "理财" option tags the customer. Every demo RM's customers are invited a few
+a reason only for scores of 6 or less (skip logic), a single choice on the speed of service, a
+1-5 rating of the RM's service (so its results and the dashboard show CSAT) and a multi choice
+whose "理财" option tags the customer. Every demo RM's customers are invited a few
 times a week over four weeks; about half answer within two days. The West branch is a little
 less liked than the East, so branches differ. The staff pulse (a 1-5 rating and a text) goes to
 every RM and branch head each Monday; most answer.
@@ -54,6 +55,8 @@ NPS_QUESTIONS: list[dict[str, Any]] = [
     {"key": "speed", "type": "single", "required": True, "text": "本次业务办理的效率如何？",
      "options": [{"value": "fast", "label": "很快"}, {"value": "ok", "label": "还可以"},
                  {"value": "slow", "label": "较慢"}]},
+    {"key": "satisfaction", "type": "rating", "required": True,
+     "text": "您对本次客户经理的服务满意吗？（1 分很不满意，5 分很满意）"},
     {"key": "interest", "type": "multi", "text": "近期您还关心哪些金融服务？",
      "options": [{"value": "wealth", "label": "理财", "tag": "理财意向"},
                  {"value": "insurance", "label": "保险"},
@@ -247,6 +250,8 @@ def _nps(rng: random.Random, west: bool) -> dict[str, Any]:
         given["reason"] = rng.choice(_REASONS)
     speed = ("fast", "ok", "slow")
     given["speed"] = rng.choices(speed, weights=(6, 3, 1) if score >= 7 else (1, 3, 5))[0]
+    # Follows the score, drawing nothing: the other answers stay as they were.
+    given["satisfaction"] = 5 if score >= 9 else 4 if score >= 7 else 3 if score >= 5 else 2
     if rng.random() < 0.7:
         chosen = [v for v in ("wealth", "insurance", "loan", "pension")
                   if rng.random() < (0.45 if v == "wealth" else 0.2)]  # fmt: skip

@@ -73,6 +73,7 @@ async def test_the_demo_fills_every_chart(
             assert funnel.total.opened > 0
             happy = await numbers.satisfaction(conn, v)
             assert happy.nps is not None
+            assert happy.csat is not None  # the NPS survey rates the RM's service too
             assert happy.responses > 0
             assert await numbers.low_scores(conn, vault, caller, v)
             # staff answer anonymously: their low scores (the demo's weekly pulse has some) are

@@ -291,6 +291,17 @@ async def test_a_period_that_is_neither_a_day_nor_a_time_names_the_parameter(cli
     assert [e["path"] for e in response.json()["errors"]] == ["query.from"]
 
 
+@pytest.mark.parametrize("given", [{"from": "2026-12-01"}, {"to": "2026-12-01"}])
+async def test_a_period_end_left_out_is_named_as_written(client, given):
+    # It was path "$" with Litestar's sentence echoing the URL and its query string.
+    east = await headers_of(client, "bh.east")
+    response = await client.get(PROGRESS, params=given, headers=east)
+    assert response.status_code == 422, response.text
+    missing = "to" if "from" in given else "from"
+    assert response.json()["errors"] == [{"path": f"query.{missing}", "message": "required"}]
+    assert "2026-12-01" not in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("from_", "to", "named"),
     [
