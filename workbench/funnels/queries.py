@@ -79,12 +79,13 @@ async def insert_conversions(
 _KEY = {
     FunnelGroupBy.RM: "s.rm_id",
     FunnelGroupBy.ORG_UNIT: "s.org_unit_id",
-    FunnelGroupBy.SUB_UNIT: "u.sub_unit",
+    FunnelGroupBy.SUB_UNIT: "coalesce(u.sub_unit, s.org_unit_id)",
     FunnelGroupBy.BROCHURE: "s.brochure_id",
 }
 # sub_unit: each unit of the focus's subtree with the unit right below the focus it lies in
 # (the focus itself for the focus), read off the path ('/<root>/.../<id>/': the unit at depth d
-# is its part d + 2); joined to the shares by their unit, a hash join over the subtree.
+# is its part d + 2); joined to the shares by their unit, a hash join over the subtree. An RM's
+# own shares made from a unit outside their current one (before a move) keep that unit's row.
 _SUB_UNITS = """
         focus as (
             select o.path, o.depth from org_units o
@@ -97,7 +98,7 @@ _SUB_UNITS = """
               from org_units o, focus f
              where o.path like f.path || '%'
         ),"""
-_SUB_UNITS_JOIN = "join sub_units u on u.id = s.org_unit_id"
+_SUB_UNITS_JOIN = "left join sub_units u on u.id = s.org_unit_id"
 # A brochure's current title: its published version's, else its newest version's.
 _BROCHURE_TITLE = """select v.title from brochure_versions v
                       where v.brochure_id = {}
@@ -130,7 +131,8 @@ class FunnelScope:
     """Which shares a funnel counts: created in [start, end), of the subtree of `unit_root`
     (their unit when shared), of `rm_id` and of `brochure_id`, when given. `org_unit_id`, when
     given, must be in the subtree of `visible_root` (None: any unit) or the funnel answers
-    nothing."""
+    nothing. By sub_unit, the rows are the units right below `org_unit_id`, else below
+    `visible_root` (the caller's own unit), else below the bank's root."""
 
     start: datetime
     end: datetime
@@ -162,7 +164,8 @@ async def funnel(
     key = _KEY[group_by]
     sub_units, join = "", ""
     if group_by is FunnelGroupBy.SUB_UNIT:
-        sub_units = _SUB_UNITS.format(focus=where.param(scope.org_unit_id or scope.unit_root))
+        focus = scope.org_unit_id or scope.visible_root  # None: the bank's root
+        sub_units = _SUB_UNITS.format(focus=where.param(focus))
         join = _SUB_UNITS_JOIN
     sql = f"""
         with {sub_units}

@@ -5,6 +5,10 @@ title, RM's name, bank's name, which stored image the page is drawn from), so a 
 once, and again only when something it shows changed (the RM renamed, the phone rendition built
 after a first poster drawn from the source image...). Serving it goes through `serve_blob`
 (ETag, `If-None-Match`).
+
+A poster shows the brochure's first page, so it follows the share page's live rule (checked on
+every request, as `GET /s/{code}` does): once the brochure is unpublished or past its window,
+the poster is gone too (404 `brochure.not_found`, as the brochure itself), drawn or not.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from datetime import datetime
 
 import msgspec
 
@@ -21,8 +26,17 @@ from workbench.errors import NotFound
 from workbench.media import renditions
 from workbench.media.store import BlobNotFound, BlobStore
 from workbench.shares import codes, poster, queries, service
+from workbench.tracking import queries as tracking_queries
 
 PAGE_RENDITION = renditions.spec_for("phone", "jpeg").name  # what the first page is drawn from
+
+
+class NotLive(NotFound):
+    """The share's brochure is no longer live (unpublished or past its window)."""
+
+    def __init__(self) -> None:
+        super().__init__("brochure")
+        self.detail = "The shared brochure is no longer live (unpublished or expired)"
 
 
 async def poster_key(
@@ -33,13 +47,18 @@ async def poster_key(
     blobs: BlobStore,
     base_url: str,
     bank_name: str,
+    now: datetime,
 ) -> str:
     """The blob key of the share's poster, drawn now if it is not stored yet. The sharing RM
-    and branch heads of the unit it was shared from see it; anyone else 404."""
+    and branch heads of the unit it was shared from see it; anyone else 404. NotLive when its
+    brochure is not live `now` (the share page's rule)."""
     rm_id, root = service.scope(caller, mine=False)
     row = await queries.visible_share(conn, share_id, rm_id=rm_id, scope_root=root)
     if row is None:
         raise NotFound("share")
+    looked = await tracking_queries.viewer_share(conn, row["code"], now=now)
+    if looked is None or not looked["live"]:
+        raise NotLive()
     facts = poster.PosterFacts(
         bank=bank_name, title=row["title"], rm_name=row["rm_name"],
         url=codes.link(row["code"], base_url),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -132,7 +133,10 @@ class ShareController(Controller):
             key = await posters.poster_key(
                 db, caller=caller, share_id=share_id, blobs=state.blobs,
                 base_url=state.settings.public_base_url, bank_name=state.settings.bank_name,
+                now=datetime.now(UTC),
             )  # fmt: skip
+        except posters.NotLive:  # the share page answers 410: its poster is gone as well
+            raise
         except NotFound:  # a survey share: its invitation's id
             key = await survey_poster.poster_key(
                 db, caller=caller, invitation_id=share_id, blobs=state.blobs,

@@ -204,22 +204,28 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
     )
 
 
-async def radar_shares(conn: Connection, share_ids: list[uuid.UUID]) -> dict[uuid.UUID, Record]:
+async def radar_shares(
+    conn: Connection, share_ids: list[uuid.UUID], moments: list[datetime]
+) -> dict[uuid.UUID, Record]:
     """What the radar says about these shares: the RM, the shared version's title, and the
     customer's encrypted name (to mask) when the share names one (`customer_id`: for the
-    timeline), and whether that customer is still the sharing RM's (`rm_customer`: only then does
-    the RM hear who is reading)."""
+    timeline), whether that customer is still the sharing RM's (`rm_customer`: only then does
+    the RM hear who is reading), and whether the brochure was live (`live`: the share page's
+    rule, as in `viewer_share`) at the share's moment in `moments` (its latest hit)."""
     rows = await conn.fetch(
-        """
+        f"""
         select s.id, s.rm_id, s.brochure_id, s.customer_id, v.title, c.external_id, c.name_enc,
-               c.owner_id is not distinct from s.rm_id and c.id is not null as rm_customer
-          from shares s
+               c.owner_id is not distinct from s.rm_id and c.id is not null as rm_customer,
+               exists (select from brochure_versions v where v.brochure_id = s.brochure_id
+                          and {LIVE.format("m.moment")}) as live
+          from unnest($1::uuid[], $2::timestamptz[]) as m(share_id, moment)
+          join shares s on s.id = m.share_id
           join brochure_versions v on v.brochure_id = s.brochure_id
                                   and v.version = s.brochure_version
           left join customers c on c.id = s.customer_id
-         where s.id = any($1::uuid[])
         """,
         share_ids,
+        moments,
     )
     return {r["id"]: r for r in rows}
 

@@ -17,12 +17,17 @@ that stores the hits.
   `share.engaged` (read for 10 s or more) and `share.clicked` ("我有兴趣"), each once per
   visitor, which feed the intimacy score. Anyone may open a forwarded link, so these say what
   happened to the customer's share, not who read it.
+
+All this only of a share whose brochure was live (the share page's rule) at the batch's latest
+hit of it, checked once per batch: a page left open past the brochure's window, or a script
+sending beacons for a share that answers 410, rings no one and writes no timeline entry. Its
+hits are stored and counted all the same.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import mask_name
@@ -49,7 +54,13 @@ async def follow_up(
     of RMs told."""
     if not milestones:
         return 0
-    shares = await queries.radar_shares(conn, sorted({m["share_id"] for m in milestones}))
+    latest: dict[uuid.UUID, datetime] = {}  # share -> its latest hit among the milestones
+    for m in milestones:
+        if m["share_id"] not in latest or m["last_hit_at"] > latest[m["share_id"]]:
+            latest[m["share_id"]] = m["last_hit_at"]
+    share_ids = sorted(latest)
+    shares = await queries.radar_shares(conn, share_ids, [latest[s] for s in share_ids])
+    milestones = [m for m in milestones if shares[m["share_id"]]["live"]]
     await timeline.record_events(
         conn,
         source="share",

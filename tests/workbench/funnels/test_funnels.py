@@ -106,12 +106,51 @@ async def test_by_sub_unit_the_bank_shows_its_branches_and_a_branch_its_teams(hi
         "bh.east", group_by="sub_unit", org_unit_id=str(unit("team-east-1"))
     )
     assert by_label(team) == {"东城一组 East Team 1": (4, 3, 2, 1, 1, 4, 3)}
-    # An RM: their own shares, under their branch.
-    assert set(by_label(await history.funnel("rm05", group_by="sub_unit"))) == {
-        "西城支行 West Branch"
+    # An RM: their own shares, below their own unit (a team: its own row, not the branch's).
+    assert by_label(await history.funnel("rm05", group_by="sub_unit")) == {
+        "西城一组 West Team 1": (1, 1, 1, 1, 0, 1, 0)
     }
     await history.funnel("bh.east", status=404, group_by="sub_unit",
                          org_unit_id=str(unit("branch-west")))  # fmt: skip
+
+
+async def test_by_sub_unit_an_rm_sees_the_units_below_their_own(history):
+    # rm01 is in East Team 1, which has no units below: one row, their team, their own shares.
+    mine = await history.funnel("rm01", group_by="sub_unit")
+    assert by_label(mine) == {"东城一组 East Team 1": (4, 3, 2, 1, 1, 4, 3)}
+    assert mine["rows"][0]["key"] == str(unit("team-east-1"))
+    assert counts(mine["total"]) == (4, 3, 2, 1, 1, 4, 3)
+    # rm03, placed at the branch itself: the branch's teams, the branch's own row, and a share
+    # made before the move from a unit outside it in that unit's row (their shares, all of them).
+    db = history.db
+    await db.execute(
+        "update users set org_unit_id = $1 where id = $2", unit("branch-east"), user("rm03")
+    )
+    cash = await add_brochure(db, "现金管家")
+    at = NOW - timedelta(days=1)
+    for key in ("team-east-1", "team-east-2", "team-east-2", "branch-east", "team-west-1"):
+        await add_share(db, rm="rm03", brochure=cash, created_at=at, unit_key=key)
+    rm03 = await history.funnel("rm03", group_by="sub_unit")
+    assert {label: row[0] for label, row in by_label(rm03).items()} == {
+        "东城二组 East Team 2": 2,
+        "东城一组 East Team 1": 1,
+        "东城支行 East Branch": 1,
+        "西城一组 West Team 1": 1,
+    }
+    assert rm03["total"]["shared"] == 5
+    # The branch head's default is still their branch (its teams, its own row), everyone's.
+    east = await history.funnel("bh.east", group_by="sub_unit")
+    assert {label: row[0] for label, row in by_label(east).items()} == {
+        "东城一组 East Team 1": 5,
+        "东城二组 East Team 2": 2,
+        "东城支行 East Branch": 1,
+    }
+    # Marketing's default is the bank: its branches.
+    bank = await history.funnel("marketing", group_by="sub_unit")
+    assert {label: row[0] for label, row in by_label(bank).items()} == {
+        "东城支行 East Branch": 8,
+        "西城支行 West Branch": 2,
+    }
 
 
 async def test_one_brochures_shares_by_who_shared_them(history):

@@ -207,3 +207,54 @@ async def test_a_bots_click_or_a_click_without_an_open_tells_no_one(shared, db):
     await visit(shared, "script", ("open", {}))
     await shared.consume()
     assert len(await contact_requests(db)) == 1
+
+
+async def end_window(db: Any, shared: Any, *, just_now: bool = False) -> None:
+    """The shared brochure's window ended a second ago (`just_now`: this very moment)."""
+    await db.execute(
+        "update brochure_versions"
+        "   set live_until = case when $2 then clock_timestamp() else now() - interval '1 s' end"
+        " where brochure_id = $1 and status = 'published'",
+        uuid.UUID(shared.brochure_id),
+        just_now,
+    )
+
+
+async def test_a_share_no_longer_live_rings_no_one_but_its_hits_still_count(shared, db):
+    # A page left open past the brochure's window, or a script: the share page answers 410, so
+    # the RM is not told someone is reading or interested, nor does the customer's timeline
+    # say so; the hits are stored and counted as ever.
+    customer = await to_customer(shared, db)
+    await end_window(db, shared)
+    assert (await shared.client.get(f"/s/{shared.code}")).status_code == 410
+    await visit(shared, "v-1", ("open", {}), *[("heartbeat", {"ms": 5000})] * 3)
+    await visit(shared, "v-2", ("open", {}), ("cta", {}))
+    await shared.consume()
+
+    assert await radar(db) == []
+    rm01 = await headers_of(shared.client, "rm01")
+    timeline = f"/api/v1/customers/{customer}/timeline"
+    page = await shared.client.get(timeline, headers=rm01)
+    assert [e["kind"] for e in page.json()["items"] if e["kind"].startswith("share.")] == []
+    assert await db.fetchval("select count(*) from share_hits") == 6
+    [listed] = (await shared.client.get("/api/v1/shares?mine=1", headers=rm01)).json()["items"]
+    assert (listed["opens"], listed["clicks"]) == (2, 1)
+
+
+async def test_an_unpublished_brochures_share_rings_no_one(shared, db):
+    unpublished = await shared.studio.act(shared.brochure_id, "unpublish", "marketing")
+    assert unpublished.status_code == 200, unpublished.text
+    await visit(shared, "v-1", ("open", {}), ("cta", {}))
+    await shared.consume()
+    assert await radar(db) == []
+    assert await db.fetchval("select count(*) from share_visitors") == 1
+
+
+async def test_a_hit_while_live_is_told_even_if_stored_after_the_window_ends(shared, db):
+    # Live at the moment of the hit is what counts, not when the worker gets to it.
+    await visit(shared, "v-1", ("open", {}))
+    await end_window(db, shared, just_now=True)
+    assert (await shared.client.get(f"/s/{shared.code}")).status_code == 410
+    await shared.consume()
+    [told] = await radar(db)
+    assert told["body"].startswith("有人正在浏览您分享的《")
