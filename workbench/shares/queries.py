@@ -90,6 +90,15 @@ async def insert_share(
     )
 
 
+async def lock_client_ref(conn: Connection, client_ref: uuid.UUID) -> None:
+    """Hold the client_ref's lock until the transaction ends: brochure and survey shares (kept
+    in two tables) made with one client_ref at the same time are made one after the other."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended('share-client-ref:' || $1::uuid::text, 0))",
+        client_ref,
+    )
+
+
 async def share_by_client_ref(conn: Connection, client_ref: uuid.UUID) -> Record | None:
     """The share the app made with this id, whoever made it (the caller compares the RM)."""
     return await conn.fetchrow(f"select {_SHARE} from shares s where s.client_ref = $1", client_ref)

@@ -5,7 +5,8 @@ the RM and the RM's org unit. Only a brochure live for the RM now can be shared,
 their own customers. The app's `client_ref` makes a share idempotent: the same RM sending the
 same `client_ref` again (online, or a sync resend) gets the same share, even after the brochure
 has expired; a `client_ref` of another share (another RM, brochure, customer or channel) is a
-409 conflict.
+409 conflict. Brochure and survey shares are one namespace of `client_ref`s (and so of
+`Idempotency-Key`s): one used for a share of one kind is a 409 for the other.
 """
 
 from __future__ import annotations
@@ -81,11 +82,20 @@ async def create(
             raise OneTarget("Give either brochure_id or survey_id, not both")
         if survey_rules is None:
             raise SurveyUnavailable("Surveys cannot be shared here yet; share it online")
+        if request.client_ref is not None:
+            await queries.lock_client_ref(conn, request.client_ref)
+            if await queries.share_by_client_ref(conn, request.client_ref) is not None:
+                raise ClientRefReused(
+                    "This client_ref was used for a brochure share; make a new one"
+                )
         return await survey_sharing.share(conn, caller=caller, request=request,
                                           rules=survey_rules, now=now)  # fmt: skip
     if request.brochure_id is None:
         raise OneTarget("Give the brochure_id of the brochure to share")
     if request.client_ref is not None:
+        await queries.lock_client_ref(conn, request.client_ref)
+        if await survey_sharing.made_with_client_ref(conn, request.client_ref) is not None:
+            raise ClientRefReused("This client_ref was used for a survey share; make a new one")
         made = await _made_before(conn, caller=caller, request=request, base_url=base_url)
         if made is not None:
             return made, False

@@ -5,7 +5,9 @@ Every invitation to a customer is also a survey message (the outbox the bank's S
 gateway reads), and so is every reminder. The contact cap holds across surveys and reminders:
 at most `cap` messages per customer in `cap_days`. It is checked and the message written under
 a per-customer transaction lock, so deliveries running at the same time cannot pass it; a
-customer at the cap is skipped (`contact_cap`).
+customer at the cap is skipped (`contact_cap`). Whoever holds an open invitation to the survey (a
+customer's unanswered, unexpired link, one an RM shared too; a staff member's inbox) is skipped
+as well (`already_invited`, checked under that lock or a staff member's): nobody counted twice.
 
 Who sends what: an admin to anyone; a branch head to customers owned by RMs of their subtree
 and to staff of their subtree (or to a whole unit's customers, with an optional tag); an RM a
@@ -302,10 +304,18 @@ async def _invite_staff(
     rules: Rules,
     now: datetime,
 ) -> list[Sent]:
-    """Invite staff members: the survey waits in their inbox, and they are told."""
+    """Invite staff members: the survey waits in their inbox, and they are told; unless it is
+    waiting there already (unanswered, unexpired: it would be answered and counted twice)."""
     ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return []
+    await queries.lock_inboxes(conn, ids)  # two deliveries of one survey: one after the other
+    invited = await queries.holding_open_invitations(
+        conn, ids, survey_id=delivery["survey_id"], now=now
+    )
+    wanted = [u for u in ids if u not in invited]
     rows = await queries.insert_user_invitations(
-        conn, invitation_ids=[uuid7() for _ in ids], user_ids=ids,
+        conn, invitation_ids=[uuid7() for _ in wanted], user_ids=wanted,
         survey_id=delivery["survey_id"], version=delivery["version"],
         delivery_id=delivery["id"], sent_by=delivery["requested_by"], sent_at=now,
         expires_at=now + timedelta(days=rules.link_days),
@@ -319,7 +329,7 @@ async def _invite_staff(
             data={"invitation_id": str(invitation_id), "survey_id": str(delivery["survey_id"])},
             expires_at=now + timedelta(days=rules.link_days), subject_id=invitation_id,
         )  # fmt: skip
-    return [Sent(u, made.get(u), None if u in made else wire.SkipReason.DUPLICATE) for u in ids]
+    return [Sent(u, made.get(u), None if u in made else _why(u, invited, set())) for u in ids]
 
 
 async def run_chunk(conn: Connection, *, delivery: queries.Record, rules: Rules,

@@ -4,7 +4,17 @@
 The invitation is the share (its id the share's id, its link token the share's code). It is no
 message of the bank's gateway (the RM passes it on), so the contact cap does not apply to it;
 its reminders are messages and do. The app's `client_ref` names the invitation (the same RM
-sending it again gets the same share; another share's `client_ref` is 409).
+sending the same share again gets it back; anything else under that `client_ref` is 409).
+
+A customer holds one open link to a survey, as deliveries keep it: while their link is open
+(unanswered, unexpired), sharing the survey with them again answers the link the RM shared
+before (a double tap, a lost link), and a link someone else sent them is 409
+`survey.already_invited`. This is checked under the customer's contact lock, which deliveries
+take too, so two shares at once make one link.
+
+The invitation keeps the channel it was shared over and the app's `client_ref` (migration 0034),
+so a resend is compared with what is stored and answered with it. Shares made before kept
+neither: their channel reads as `link`.
 """
 
 from __future__ import annotations
@@ -13,10 +23,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from mobile_contracts.v1 import shares as share_wire
+from mobile_contracts.v1.shares import ShareChannel
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
-from workbench.ids import uuid5_for, uuid7
+from workbench.ids import uuid7
 from workbench.surveys.delivery import Rules
 from workbench.surveys.design import SurveyArchived
 from workbench.surveys.invitations import queries
@@ -30,8 +41,22 @@ class ClientRefReused(Conflict):
     code, title = "share.client_ref_reused", "This client_ref belongs to a different share"
 
 
+class AlreadyInvited(Conflict):
+    code, title = "survey.already_invited", "The customer holds an open link to this survey"
+
+
 def poster_url(base_url: str, invitation_id: uuid.UUID) -> str:
     return f"{base_url.rstrip('/')}/api/v1/shares/{invitation_id}/poster.png"
+
+
+def channel_of(row: queries.Record) -> ShareChannel:
+    """The channel a survey share was made for (`link` for shares stored before it was kept)."""
+    return ShareChannel(row["share_channel"] or ShareChannel.LINK)
+
+
+async def made_with_client_ref(conn: Connection, client_ref: uuid.UUID) -> queries.Record | None:
+    """The survey share made with this `client_ref`, by whoever made it."""
+    return await queries.share_invitation_by_client_ref(conn, client_ref)
 
 
 async def share(
@@ -42,17 +67,15 @@ async def share(
     rules: Rules,
     now: datetime | None = None,
 ) -> tuple[share_wire.Share, bool]:
-    """The survey share (new: True), or the one made before with this `client_ref` (False)."""
+    """The survey share (new: True), or one made before (False): with this `client_ref`, or the
+    customer's open link to the survey that the caller shared. The caller holds the
+    `client_ref`'s lock (workbench.shares.service)."""
     assert request.survey_id is not None
     if request.customer_id is None:
         raise CustomerRequired("Share a survey with one of your customers: give customer_id")
     now = now or datetime.now(UTC)
-    invitation_id = (
-        uuid5_for(f"survey-share:{request.client_ref}") if request.client_ref else uuid7()
-    )
     if request.client_ref is not None:
-        made = await _made_before(conn, caller=caller, request=request, rules=rules,
-                                  invitation_id=invitation_id)  # fmt: skip
+        made = await _made_before(conn, caller=caller, request=request, rules=rules)
         if made is not None:
             return made, False
     survey = await queries.survey_to_send(conn, request.survey_id)
@@ -65,41 +88,61 @@ async def share(
     )
     if not mine:
         raise NotFound("customer")
+    await queries.lock_contacts(conn, [request.customer_id])
+    held = await queries.open_links(conn, request.customer_id, survey_id=request.survey_id, now=now)
+    if held:
+        return _open_link(held, caller=caller, request=request, rules=rules), False
+    invitation_id = uuid7()
     inserted = await queries.insert_share_invitation(
         conn, invitation_id=invitation_id, customer_id=request.customer_id,
         survey_id=request.survey_id, version=survey["version"], sent_by=caller.user_id,
         sent_at=now, expires_at=now + timedelta(days=rules.link_days),
+        channel=request.channel.value, client_ref=request.client_ref,
     )  # fmt: skip
-    if not inserted:  # a concurrent resend made it meanwhile
-        made = await _made_before(conn, caller=caller, request=request, rules=rules,
-                                  invitation_id=invitation_id)  # fmt: skip
-        if made is not None:
-            return made, False
-        raise RuntimeError("survey share invitation neither inserted nor found")
-    return _share(invitation_id, request, rules, now), True
+    if not inserted:
+        raise RuntimeError("survey share invitation not inserted")
+    return _share(invitation_id, request, rules, now, request.channel), True
 
 
 async def _made_before(
-    conn: Connection,
-    *,
-    caller: Caller,
-    request: share_wire.ShareCreate,
-    rules: Rules,
-    invitation_id: uuid.UUID,
+    conn: Connection, *, caller: Caller, request: share_wire.ShareCreate, rules: Rules
 ) -> share_wire.Share | None:
-    row = await queries.share_invitation(conn, invitation_id, sent_by=None, scope_root=None)
+    assert request.client_ref is not None
+    row = await made_with_client_ref(conn, request.client_ref)
     if row is None:
         return None
-    same = (row["sent_by"], row["survey_id"], row["customer_id"]) == (
-        caller.user_id, request.survey_id, request.customer_id,
+    same = (row["sent_by"], row["survey_id"], row["customer_id"], channel_of(row)) == (
+        caller.user_id, request.survey_id, request.customer_id, request.channel,
     )  # fmt: skip
     if not same:
         raise ClientRefReused("This client_ref was used for a different share; make a new one")
-    return _share(row["id"], request, rules, row["sent_at"])
+    return _share(row["id"], request, rules, row["sent_at"], channel_of(row))
+
+
+def _open_link(
+    held: list[queries.Record], *, caller: Caller, request: share_wire.ShareCreate, rules: Rules
+) -> share_wire.Share:
+    """The open link the caller shared before, answered again; 409 for one someone else sent
+    (a delivery, a task done, another RM): the customer answers that one."""
+    for row in held:
+        if (
+            row["sent_by"] == caller.user_id
+            and row["delivery_id"] is None
+            and (row["task_id"] is None)
+        ):
+            return _share(row["id"], request, rules, row["sent_at"], channel_of(row))
+    raise AlreadyInvited(
+        "This customer already holds a link to this survey, neither answered nor expired, that"
+        " you did not share; a second would be counted twice: they can answer the one they have"
+    )
 
 
 def _share(
-    invitation_id: uuid.UUID, request: share_wire.ShareCreate, rules: Rules, at: datetime
+    invitation_id: uuid.UUID,
+    request: share_wire.ShareCreate,
+    rules: Rules,
+    at: datetime,
+    channel: ShareChannel,
 ) -> share_wire.Share:
     assert rules.links is not None
     return share_wire.Share(
@@ -107,7 +150,7 @@ def _share(
         code=rules.links.token(invitation_id),
         url=rules.url(invitation_id),
         poster_png_url=poster_url(rules.base_url, invitation_id),
-        channel=request.channel,
+        channel=channel,
         brochure_id=None,
         created_at=at,
         customer_id=request.customer_id,

@@ -14,6 +14,7 @@ from tests.customers_data import headers_of
 from tests.tasks_data import unit, user
 from tests.workbench.brochures.conftest import page_image
 from tests.workbench.shares.conftest import SHARES, Desk
+from tests.workbench.surveys.delivery_data import publish
 from workbench.shares import codes
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -102,6 +103,46 @@ async def test_an_idempotency_key_gives_the_same_share(desk: Desk, db: Any):
     # Another RM's same key is their own.
     assert (await desk.share({**desk.rm02, "Idempotency-Key": "share-42"})).status_code == 201
     assert await db.fetchval("select count(*) from shares") == 2
+
+
+async def test_a_client_ref_names_one_share_of_either_kind(desk: Desk, db: Any):
+    # A client_ref (or key) used for a brochure share and then a survey share (or the reverse)
+    # made two shares, and a survey share's client_ref resent with another channel answered that
+    # channel, never stored.
+    survey, second = await publish(db), await publish(db)
+
+    def of_survey(survey_id: uuid.UUID, **body: Any) -> dict[str, Any]:
+        return {"brochure_id": None, "survey_id": str(survey_id),
+                "customer_id": str(desk.customer), **body}  # fmt: skip
+
+    ref = str(uuid.uuid4())
+    first = await desk.share(**of_survey(survey, client_ref=ref, channel="qr"))
+    again = await desk.share(**of_survey(survey, client_ref=ref, channel="qr"))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert first.json()["channel"] == "qr"
+    for other in (
+        of_survey(survey, client_ref=ref, channel="sms"),
+        of_survey(second, client_ref=ref, channel="qr"),
+        {"client_ref": ref, "customer_id": str(desk.customer), "channel": "qr"},  # a brochure
+    ):
+        reused = await desk.share(**other)
+        assert (reused.status_code, reused.json()["code"]) == (409, "share.client_ref_reused")
+    # The reverse: a brochure share's client_ref is not a survey share's.
+    ref = str(uuid.uuid4())
+    assert (await desk.share(client_ref=ref)).status_code == 201
+    reused = await desk.share(**of_survey(second, client_ref=ref))
+    assert (reused.status_code, reused.json()["code"]) == (409, "share.client_ref_reused")
+    # And so are Idempotency-Keys, either way.
+    key = {**desk.rm01, "Idempotency-Key": "share-7"}
+    assert (await desk.share(key)).status_code == 201
+    assert (await desk.share(key, **of_survey(second))).status_code == 409
+    key = {**desk.rm01, "Idempotency-Key": "share-8"}
+    assert (await desk.share(key, **of_survey(second))).status_code == 201
+    assert (await desk.share(key, **of_survey(second, channel="link"))).status_code == 409
+    assert (await desk.share(key)).status_code == 409
+    assert await db.fetchval("select count(*) from shares") == 2
+    assert await db.fetchval("select count(*) from survey_invitations") == 2
 
 
 async def test_a_code_already_taken_is_drawn_again(desk: Desk, monkeypatch: pytest.MonkeyPatch):

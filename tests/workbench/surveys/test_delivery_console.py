@@ -69,3 +69,24 @@ async def test_a_branch_head_sends_from_the_console_and_follows_progress(
     small = await console.get(pasted.headers["location"])
     assert "已完成" in small.text
     assert 'data-count="done">2<' in small.text
+
+
+async def test_a_staff_survey_sent_to_a_unit_twice_reaches_each_inbox_once(
+    console: Any,  # noqa: F811 (the fixture imported above)
+    db: Any,
+) -> None:
+    # The send-to-unit form sent a staff survey again to everyone it was waiting for already.
+    survey = await publish(db, audience="staff", title="员工脉搏调查")
+    token = await signed_in(console, "bh.east")
+    form = {"mode": "unit", "unit": str(unit("team-east-1"))}
+    first = await post_form(console, f"/console/surveys/{survey}/send", form, token=token)
+    second = await post_form(console, f"/console/surveys/{survey}/send", form, token=token)
+    assert (first.status_code, second.status_code) == (303, 303)
+    staff = await db.fetchval("select count(*) from users where active and org_unit_id = $1",
+                              unit("team-east-1"))  # fmt: skip
+    sent = await console.get(first.headers["location"])
+    assert f'data-count="done">{staff}<' in sent.text
+    again = await console.get(second.headers["location"])
+    assert 'data-count="done">0<' in again.text
+    assert f'data-count="skipped">{staff}<' in again.text
+    assert await db.fetchval("select count(*) from survey_invitations") == staff

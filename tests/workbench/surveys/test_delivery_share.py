@@ -1,8 +1,10 @@
 """Sharing a survey: an RM's single-use link to one of their customers in the Share shape, with
-a poster; the same client_ref gives the same share; brochure shares are unchanged."""
+a poster; the same client_ref gives the same share; a customer holding an open link to the
+survey gets no second one; brochure shares are unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.customers_data import headers_of
-from tests.workbench.surveys.delivery_data import add_customers, publish
+from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, publish
 from workbench.surveys.links import SurveyLinks
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -94,3 +96,44 @@ async def test_a_survey_shared_offline_is_the_link_made_online(client, db):
     online = await client.post(SHARES, json=args, headers=rm01)
     assert (online.status_code, online.json()) == (200, result["result"])
     assert await db.fetchval("select count(*) from survey_invitations") == 1
+
+
+async def test_sharing_again_while_the_link_is_open_makes_no_second_link(make_client, db, settings):
+    # A double tap made two live links: the customer answered both, was counted twice and got two
+    # work orders.
+    survey = await publish(db, questions=[{"key": "r", "type": "rating", "text": "满意度"}])
+    customer, other = await add_customers(db, 2)
+    one, two = await make_client(), await make_client()
+    rm01 = await headers_of(one, "rm01")
+    body = {"survey_id": str(survey), "customer_id": str(customer), "channel": "wechat"}
+    tapped = await asyncio.gather(
+        one.post(SHARES, json=body, headers=rm01), two.post(SHARES, json=body, headers=rm01)
+    )
+    assert sorted(t.status_code for t in tapped) == [200, 201], [t.text for t in tapped]
+    share = tapped[0].json()
+    assert tapped[1].json() == share
+    # The customer lost the link: shared again (over SMS now), it is the same link as made.
+    again = await one.post(SHARES, json={**body, "channel": "sms"}, headers=rm01)
+    assert (again.status_code, again.json()) == (200, share)
+    assert share["channel"] == "wechat"
+    assert await db.fetchval("select count(*) from survey_invitations") == 1
+    # A delivery skips the customer too.
+    sent = await one.post(f"{SURVEYS}/{survey}/deliveries",
+                          json={"customer_ids": [str(customer)]}, headers=rm01)  # fmt: skip
+    assert sent.json()["recipients"][0]["reason"] == "already_invited"
+
+    path = share["url"].removeprefix(settings.public_base_url.rstrip("/"))
+    assert (await one.post(path, json={"answers": {"r": 4}})).status_code == 201
+    # Answered: a new share is a new link, answered anew.
+    after = await one.post(SHARES, json=body, headers=rm01)
+    assert after.status_code == 201
+    assert after.json()["id"] != share["id"]
+
+    # A link a delivery sent is the customer's open link: no share while it is open.
+    sent = await one.post(f"{SURVEYS}/{survey}/deliveries",
+                          json={"customer_ids": [str(other)]}, headers=rm01)  # fmt: skip
+    assert sent.json()["done"] == 1
+    refused = await one.post(SHARES, json={**body, "customer_id": str(other)}, headers=rm01)
+    assert (refused.status_code, refused.json()["code"]) == (409, "survey.already_invited")
+    assert await db.fetchval("select count(*) from survey_invitations") == 3
+    assert await db.fetchval("select count(*) from survey_responses") == 1

@@ -1,7 +1,10 @@
 """Staff surveys: sent to staff of the sender's subtree, waiting in each one's inbox (told by a
-notification), answered once, seen by no one else."""
+notification), answered once, seen by no one else; once at a time: a staff member with the
+survey waiting in their inbox is not invited again."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -61,3 +64,31 @@ async def test_staff_answer_a_pulse_survey_in_their_inbox(client, db):
     assert (await client.get(f"{SURVEYS}/inbox", headers=rm01)).json()["items"] == []
     row = await db.fetchrow("select user_id, customer_id, org_unit_id from survey_responses")
     assert (row["user_id"], row["customer_id"]) == (user("rm01"), None)
+
+
+async def test_a_survey_waiting_in_an_inbox_is_not_sent_there_again(make_client, db):
+    # Five sends of a staff survey to one RM put it in their inbox five times, each answerable:
+    # the results counted one person five times.
+    survey = await publish(db, audience="staff", title="员工脉搏调查", questions=PULSE)
+    one, two = await make_client(), await make_client()
+    bh = await headers_of(one, "bh.east")
+    deliveries, body = f"{SURVEYS}/{survey}/deliveries", {"user_ids": [str(user("rm01"))]}
+    sends = await asyncio.gather(
+        one.post(deliveries, json=body, headers=bh), two.post(deliveries, json=body, headers=bh)
+    )
+    sends += [await one.post(deliveries, json=body, headers=bh) for _ in range(3)]
+    assert [s.status_code for s in sends] == [201] * 5
+    outcomes = sorted(s.json()["recipients"][0].get("reason", "sent") for s in sends)
+    assert outcomes == ["already_invited"] * 4 + ["sent"]
+    rm01 = await headers_of(one, "rm01")
+    [waiting] = (await one.get(f"{SURVEYS}/inbox", headers=rm01)).json()["items"]
+    told = await db.fetchval(
+        "select count(*) from notifications where category = 'survey.invitation'"
+    )
+    assert told == 1
+
+    answer = f"{SURVEYS}/invitations/{waiting['invitation_id']}/response"
+    assert (await one.post(answer, json={"answers": {"mood": 4}}, headers=rm01)).status_code == 201
+    # Answered, the survey may be sent to them again (a new answer).
+    later = (await one.post(deliveries, json=body, headers=bh)).json()
+    assert later["recipients"][0]["status"] == "sent"

@@ -393,6 +393,51 @@ async def holding_open_links(
     return {r["customer_id"] for r in rows}
 
 
+async def open_links(
+    conn: Connection, customer_id: uuid.UUID, *, survey_id: uuid.UUID, now: datetime
+) -> list[Record]:
+    """The customer's unanswered, unexpired invitations to the survey, newest first."""
+    return await conn.fetch(
+        """select i.id, i.delivery_id, i.task_id, i.sent_by, i.sent_at, i.expires_at,
+                  i.share_channel
+             from survey_invitations i
+            where i.customer_id = $1 and i.survey_id = $2
+              and i.responded_at is null and i.expires_at > $3
+            order by i.sent_at desc, i.id desc""",
+        customer_id,
+        survey_id,
+        now,
+    )
+
+
+async def lock_inboxes(conn: Connection, user_ids: list[uuid.UUID]) -> None:
+    """Hold each staff member's survey lock until the transaction ends (in the same order, as
+    `lock_contacts`), so two deliveries to the same people invite each of them once."""
+    await conn.execute(
+        """select pg_advisory_xact_lock(k.key)
+             from (select distinct hashtextextended('survey-inbox:' || u::text, 0) as key
+                     from unnest($1::uuid[]) u
+                    order by 1) k""",
+        user_ids,
+    )
+
+
+async def holding_open_invitations(
+    conn: Connection, user_ids: list[uuid.UUID], *, survey_id: uuid.UUID, now: datetime
+) -> set[uuid.UUID]:
+    """Those of these staff members who have the survey in their inbox: not answered, not
+    expired."""
+    rows = await conn.fetch(
+        """select distinct i.user_id from survey_invitations i
+            where i.user_id = any($1::uuid[]) and i.survey_id = $2
+              and i.responded_at is null and i.expires_at > $3""",
+        user_ids,
+        survey_id,
+        now,
+    )
+    return {r["user_id"] for r in rows}
+
+
 async def insert_messages(
     conn: Connection,
     *,
@@ -506,13 +551,15 @@ async def insert_share_invitation(
     sent_by: uuid.UUID,
     sent_at: datetime,
     expires_at: datetime,
+    channel: str,
+    client_ref: uuid.UUID | None,
 ) -> bool:
     """An invitation an RM hands over themselves (a share); False if its id exists already."""
     row = await conn.fetchrow(
         """
         insert into survey_invitations (id, survey_id, version, customer_id, rm_id, org_unit_id,
-                                        sent_by, sent_at, expires_at)
-        select $1, $3, $4, c.id, c.owner_id, u.org_unit_id, $5, $6, $7
+                                        sent_by, sent_at, expires_at, share_channel, client_ref)
+        select $1, $3, $4, c.id, c.owner_id, u.org_unit_id, $5, $6, $7, $8, $9
           from customers c join users u on u.id = c.owner_id
          where c.id = $2
         on conflict do nothing
@@ -525,6 +572,8 @@ async def insert_share_invitation(
         sent_by,
         sent_at,
         expires_at,
+        channel,
+        client_ref,
     )
     return row is not None
 
@@ -575,6 +624,19 @@ async def share_invitation(
         invitation_id,
         sent_by,
         scope_root,
+    )
+
+
+async def share_invitation_by_client_ref(conn: Connection, client_ref: uuid.UUID) -> Record | None:
+    """The survey share the app made with this `client_ref`, whoever sent it (the caller
+    compares the sender)."""
+    return await conn.fetchrow(
+        """
+        select i.id, i.survey_id, i.customer_id, i.sent_by, i.sent_at, i.share_channel
+          from survey_invitations i
+         where i.client_ref = $1
+        """,
+        client_ref,
     )
 
 
