@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -226,8 +226,16 @@ class TaskRule(msgspec.Struct, kw_only=True):
 class Event(msgspec.Struct, kw_only=True):
     kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
     customer_external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    occurred_at: datetime
+    occurred_at: Annotated[
+        datetime, msgspec.Meta(description="An RFC 3339 time; one without an offset is UTC")
+    ]
     data: dict[str, Any] = {}
+
+    def __post_init__(self) -> None:
+        # A time without an offset is UTC, as it always was checked: never the local time of
+        # whichever server stores it.
+        if self.occurred_at.tzinfo is None:
+            self.occurred_at = self.occurred_at.replace(tzinfo=UTC)
 
 
 class EventBatch(msgspec.Struct, kw_only=True):

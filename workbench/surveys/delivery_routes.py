@@ -166,7 +166,7 @@ class OutboxController(Controller):
         also on the last page, to poll from later. A message is listed once it is 10 seconds
         old, so that none committed late is passed over.
         """
-        position = decode_cursor(after, tuple[datetime, uuid.UUID])
+        position = decode_cursor(after, tuple[datetime, uuid.UUID], name="after")
         items, last = await delivery.messages(
             db, rules=rules_of(request), after=position, limit=limit
         )

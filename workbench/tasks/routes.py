@@ -503,7 +503,7 @@ class RuleController(Controller):
 
         Up to 10,000 events; those of unknown customers (`event.unknown_customer`), or dated
         outside 2000-2999 or more than an hour ahead of the server's clock (`event.bad_time`),
-        come back in `rejected` and the rest land.
+        come back in `rejected` and the rest land. An `occurred_at` without an offset is UTC.
         """
         return await rules.ingest(db, events=data.events, nul_events=rows_with_nul(request))
 

@@ -118,11 +118,11 @@ def _both_numbers(a: Any, b: Any) -> bool:
 
 def _bad_time(occurred_at: datetime, *, latest: datetime) -> str | None:
     """Why an event's time cannot be taken (None: it can). A firing dated ahead would hold its
-    rule's window shut for that customer until then."""
+    rule's window shut for that customer until then. The time has an offset: `wire.Event`
+    reads one written without as UTC, so it is checked and stored as the same instant."""
     if not within_years(occurred_at):
         return f"occurred_at must lie within the years {YEARS[0]} to {YEARS[1]}"
-    moment = occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC)
-    if moment > latest:
+    if occurred_at > latest:
         return (
             f"occurred_at is in the future (more than {CLOCK_SKEW.total_seconds() / 3600:g} hour "
             "ahead of the server's clock)"

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -436,6 +439,40 @@ async def test_events_are_recorded(client, db, setup):
          True),
         ("login", setup["ids"]["C2"], occurred + timedelta(minutes=1), {"device": "ios"}, True),
     ]  # fmt: skip
+
+
+@pytest.fixture
+def shanghai_clock() -> Iterator[None]:
+    """This process (the API server of the tests) keeps local time in Asia/Shanghai."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Shanghai"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.usefixtures("shanghai_clock")
+async def test_an_event_time_without_an_offset_is_utc(client, db, setup):
+    """`2026-12-01T00:00:00` is `2026-12-01T00:00:00+00:00`: checked, stored and counted in the
+    rule's window as that instant, whatever the time zone of the server or the session."""
+    await db.execute("set timezone = 'Asia/Shanghai'")
+    at = (await db_now(db)).astimezone(UTC).replace(microsecond=0) - timedelta(hours=2)
+    naive = event("C1", at.replace(tzinfo=None), amount=2_000_000)
+    assert naive["occurred_at"].endswith(f"{at:%H:%M:%S}")  # sent without an offset
+    result = await send(client, setup["admin"], [naive, event("C2", at, amount=2_000_000)])
+    assert result == {"accepted": 2, "tasks_created": 2, "rejected": []}
+    stored = await db.fetch(
+        "select e.customer_id, e.occurred_at, f.fired_at from integration_events e"
+        " join task_rule_firings f using (customer_id) order by e.id"
+    )
+    assert [(r["customer_id"], r["occurred_at"], r["fired_at"]) for r in stored] == [
+        (setup["ids"]["C1"], at, at),
+        (setup["ids"]["C2"], at, at),
+    ]
 
 
 async def test_events_are_validated_per_field(client, db, setup):
