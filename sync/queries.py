@@ -305,19 +305,24 @@ async def notifications(
     )  # fmt: skip
 
 
-# A brochure as the catalogue shows it: its live version, the product's facts, and each page's
-# image (hex) with the source image's size, in page order, as [[image, width, height], ...].
+# A brochure as the catalogue shows it: its live version (until the sooner of its live_until and
+# the start of the version replacing it), the product's facts, and each page's image (hex) with
+# the source image's size, in page order, as [[image, width, height], ...].
 _BROCHURE = """
     v.brochure_id, v.version, v.title, v.product_code, v.talk_track, v.tags, v.live_from,
-    v.live_until, v.published_at, p.name as product_name, p.category, p.risk_level,
+    least(v.live_until, v.replaced_at) as live_until, v.published_at,
+    p.name as product_name, p.category, p.risk_level,
     (select json_agg(json_build_array(encode(u.sha, 'hex'), coalesce(i.width, 0),
                                       coalesce(i.height, 0)) order by u.n)
        from unnest(v.pages) with ordinality u(sha, n)
        left join brochure_images i on i.sha256 = u.sha) as pages
 """
 # A window edge: when a published version goes live (its live_from, else its publication) or
-# expires (its live_until). Both are indexed (migration 0012) for range scans.
+# expires (its live_until). Both are indexed (migration 0012) for range scans. A version handing
+# over to a published one (see brochures.queries.LIVE) ends at that one's start, an edge already,
+# or at its own live_until when that comes first (indexed in migration 0033).
 _STARTS = "coalesce(v.live_from, v.published_at)"
+_HANDOVER_ENDS = "v.live_until < v.replaced_at"
 
 
 async def brochures(
@@ -358,9 +363,9 @@ async def brochure_edges(
     conn: Connection, viewer_unit_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID],
     until: datetime, limit: int,
 ) -> list[Record]:  # fmt: skip
-    """Window edges of published versions after `after` (time, brochure id) up to `until`, of
-    brochures the viewer may see, in (time, id) order: (at, brochure_id). Only brochures with
-    an edge in that range are read."""
+    """Window edges of published versions (and of those handing over to them) after `after`
+    (time, brochure id) up to `until`, of brochures the viewer may see, in (time, id) order:
+    (at, brochure_id). Only brochures with an edge in that range are read."""
     return await conn.fetch(
         f"""
         select e.at, e.brochure_id
@@ -372,6 +377,11 @@ async def brochure_edges(
                 select v.live_until, v.brochure_id
                   from brochure_versions v
                  where v.status = 'published' and v.live_until is not null
+                   and (v.live_until, v.brochure_id) > ($2, $3) and v.live_until <= $4
+                union all
+                select v.live_until, v.brochure_id
+                  from brochure_versions v
+                 where {_HANDOVER_ENDS}
                    and (v.live_until, v.brochure_id) > ($2, $3) and v.live_until <= $4) e
           join brochures b on b.id = e.brochure_id
          where {_ON_VIEWERS_PATH.format("$1")}
@@ -396,6 +406,9 @@ async def window_edges_around(
                  (select v.live_until from brochure_versions v
                    where v.status = 'published' and v.live_until is not null
                      and v.live_until <= $1
+                   order by 1 desc limit 1),
+                 (select v.live_until from brochure_versions v
+                   where {_HANDOVER_ENDS} and v.live_until <= $1
                    order by 1 desc limit 1)) as prev,
                least(
                  (select {_STARTS} from brochure_versions v
@@ -404,6 +417,9 @@ async def window_edges_around(
                  (select v.live_until from brochure_versions v
                    where v.status = 'published' and v.live_until is not null
                      and v.live_until > $1
+                   order by 1 limit 1),
+                 (select v.live_until from brochure_versions v
+                   where {_HANDOVER_ENDS} and v.live_until > $1
                    order by 1 limit 1)) as next
         """,
         at,

@@ -1,8 +1,9 @@
 """Product brochures: what marketing uploads, compliance reviews and RMs present and share.
 
 A brochure's content lives in versions. RMs only ever see a version that is published and live
-(`live_from` <= now < `live_until`); staff (marketing, compliance, admins) see every version of
-the brochures of their org subtree, with its review state.
+(`live_from` <= now < `live_until`), or the one it replaces until its `live_from`; staff
+(marketing, compliance, admins) see every version of the brochures of their org subtree, with
+its review state.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import msgspec
 
 from mobile_contracts.v1.customers import ProductCode, ProductRisk
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
-TalkTrack = Annotated[str, msgspec.Meta(max_length=5000)]
+MAX_TITLE = 120
+MAX_TALK_TRACK = 5000
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TITLE)]
+TalkTrack = Annotated[str, msgspec.Meta(max_length=MAX_TALK_TRACK)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 MAX_PAGES = 30
+# A time of a live window: with its offset (RFC 3339); within the years 2000-2999 (checked).
+WindowTime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class BrochureStatus(enum.StrEnum):
@@ -106,7 +111,7 @@ class CatalogueItem(msgspec.Struct, kw_only=True):
     tags: list[str]
     pages: list[Page]
     live_from: datetime | None
-    live_until: datetime | None
+    live_until: datetime | None  # or sooner, when a newer version replaces it then
     published_at: datetime
 
 
@@ -115,17 +120,19 @@ class RejectRequest(msgspec.Struct, kw_only=True):
 
 
 class PublishRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """The live window, in RFC 3339 times (the bank's time zone applies to what is shown).
-    Neither given: live from now, with no end."""
+    """The live window, in RFC 3339 times with their offset (the bank's time zone applies to
+    what is shown). Neither given: live from now, with no end. A new version with a later
+    `live_from` replaces the live one at that time; until then the live one stays live."""
 
-    live_from: datetime | None = None
-    live_until: datetime | None = None
+    live_from: WindowTime | None = None
+    live_until: WindowTime | None = None
 
 
 class VersionSummary(msgspec.Struct, kw_only=True):
     version: int
     status: BrochureStatus
-    live_state: LiveState | None  # for a published version
+    live_state: LiveState | None  # of a published version; `live` for a superseded one still
+    # live until the version replacing it starts
     title: str
     content_hash: str  # hex; an approval is bound to it
     approved: bool  # compliance approved exactly this content

@@ -126,16 +126,21 @@ async def publish(
     live_until: datetime | None = None,
     published_at: datetime | None = None,
 ) -> None:
-    """Publish an approved version within its window; the one published before is superseded
-    (one transaction, as POST /brochures/{id}/publish does)."""
+    """Publish an approved version within its window; the one published before is superseded,
+    the one live now staying live until the new one starts (one transaction, as POST
+    /brochures/{id}/publish does)."""
     async with db.transaction():
         await db.execute(
             """
-            update brochure_versions set status = 'superseded', updated_at = now()
-             where brochure_id = $1 and status = 'published'
+            update brochure_versions
+               set status = 'superseded', updated_at = now(),
+                   replaced_at = case when coalesce(live_from, published_at) <= now()
+                                           and (live_until is null or live_until > now())
+                                      then greatest(coalesce($2, $3, now()), now()) end
+             where brochure_id = $1 and (status = 'published' or replaced_at > now())
             """,
-            brochure_id,
-        )
+            brochure_id, live_from, published_at,
+        )  # fmt: skip
         await db.execute(
             """
             update brochure_versions
@@ -148,13 +153,20 @@ async def publish(
 
 
 async def unpublish(db: Any, brochure_id: uuid.UUID) -> None:
-    await db.execute(
-        """
-        update brochure_versions set status = 'unpublished', updated_at = now()
-         where brochure_id = $1 and status = 'published'
-        """,
-        brochure_id,
-    )
+    """The published version, and the one it was to replace with it."""
+    async with db.transaction():
+        await db.execute(
+            """
+            update brochure_versions set status = 'unpublished', updated_at = now()
+             where brochure_id = $1 and status = 'published'
+            """,
+            brochure_id,
+        )
+        await db.execute(
+            "update brochure_versions set replaced_at = now() where brochure_id = $1"
+            " and replaced_at > now()",
+            brochure_id,
+        )
 
 
 async def add_brochure(
@@ -189,10 +201,13 @@ async def add_brochure(
     return str(brochure_id)
 
 
-async def new_version(db: Any, brochure_id: str, version: int, title: str, **content: Any) -> None:
-    """Approve a new version and publish it in place of the old."""
+async def new_version(
+    db: Any, brochure_id: str, version: int, title: str, *, live_from: datetime | None = None,
+    **content: Any,
+) -> None:  # fmt: skip
+    """Approve a new version and publish it in place of the old (from `live_from`)."""
     await add_version(db, uuid.UUID(brochure_id), version, title, status="approved", **content)
-    await publish(db, uuid.UUID(brochure_id), version)
+    await publish(db, uuid.UUID(brochure_id), version, live_from=live_from)
 
 
 @contextlib.asynccontextmanager
@@ -470,6 +485,48 @@ async def test_a_brochure_appears_and_expires_on_the_device_at_its_window_edges(
         await worker.step(db)
         assert await answered_by_redis(client, settings, app) == []
         assert await old.sync() == []
+
+
+async def test_a_new_version_going_live_later_replaces_the_old_one_on_the_device_at_its_start(
+    client, db, clock, product, rm01
+):
+    """Until the new version's start the device keeps the old one (ending then); from it, the
+    new one, although nothing is written at that time."""
+    brochure = await add_brochure(db, "第一版")
+    app = App(client, rm01, db, schema=V3)
+    await app.sync()
+    starts = datetime.now(UTC) + timedelta(hours=1)
+    await new_version(db, brochure, 2, "第二版", live_from=starts)
+    assert ops(await app.sync()) == [("brochure", "upsert", brochure)]
+    row = app.rows("brochure")[brochure]
+    assert (row["version"], row["title"]) == (1, "第一版")
+    assert datetime.fromisoformat(row["live_until"]) == starts
+    assert app.local == await fresh_state(client, rm01, schema=V3)
+
+    clock.ahead = timedelta(hours=2)
+    assert ops(await app.sync()) == [("brochure", "upsert", brochure)]
+    row = app.rows("brochure")[brochure]
+    assert (row["version"], row["title"], row["live_until"]) == (2, "第二版", None)
+    assert await app.sync() == []
+    assert app.local == await fresh_state(client, rm01, schema=V3)
+
+
+async def test_an_old_version_ending_before_the_new_one_starts_leaves_the_device_at_its_end(
+    client, db, clock, product, rm01
+):
+    now = datetime.now(UTC)
+    brochure = await add_brochure(db, "第一版", live_until=now + timedelta(hours=1))
+    await new_version(db, brochure, 2, "第二版", live_from=now + timedelta(hours=3))
+    app = App(client, rm01, db, schema=V3)
+    await app.sync()
+    assert app.rows("brochure")[brochure]["version"] == 1
+
+    clock.ahead = timedelta(hours=2)  # its own end: the gap its window leaves
+    assert ops(await app.sync()) == [("brochure", "delete", brochure)]
+    clock.ahead = timedelta(hours=4)
+    assert ops(await app.sync()) == [("brochure", "upsert", brochure)]
+    assert app.rows("brochure")[brochure]["version"] == 2
+    assert app.local == await fresh_state(client, rm01, schema=V3)
 
 
 async def test_window_edges_come_in_pages_and_count_from_the_first_page_of_an_initial_sync(

@@ -22,7 +22,7 @@ _VERSION = """
     v.brochure_id, v.version, v.title, v.product_code, v.talk_track, v.tags, v.pages,
     v.content_hash, v.status, v.approved_hash, v.reject_reason, v.live_from, v.live_until,
     v.created_by, v.created_at, v.submitted_by, v.submitted_at, v.reviewed_by, v.reviewed_at,
-    v.published_by, v.published_at, v.updated_at
+    v.published_by, v.published_at, v.replaced_at, v.updated_at
 """
 _PRODUCT = "p.name as product_name, p.category, p.risk_level"
 # The published version of the brochure (`pv`), beside another of its versions.
@@ -30,8 +30,12 @@ _PUBLISHED = """
     pv.version as published_version, pv.live_from as published_from,
     pv.live_until as published_until, pv.published_at as published_on
 """
-# A published version is live from live_from (or its publication) until live_until (or ever).
-LIVE = "v.status = 'published' and coalesce(v.live_from, v.published_at) <= {0} " \
+# What is live, the one rule every reader applies (catalogue, shares and links, sync, media
+# packs): a published version from live_from (or its publication) until live_until (or ever); a
+# version superseded by one published to start later stays live, in its own window, until that
+# start (replaced_at), so the two hand over with no gap and no overlap.
+LIVE = "(v.status = 'published' or (v.status = 'superseded' and v.replaced_at > {0})) " \
+    "and coalesce(v.live_from, v.published_at) <= {0} " \
     "and (v.live_until is null or v.live_until > {0})"  # fmt: skip
 # The viewer's unit is the owner unit or below it.
 _ON_VIEWERS_PATH = """

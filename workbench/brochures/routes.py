@@ -42,8 +42,15 @@ _MOVED_ON = (
 _BAD_UPLOAD = (
     "A page is not an acceptable image (`image.not_allowed`, `image.too_large`, "
     "`image.too_many_pixels`, `image.corrupt`), the product is unknown "
-    "(`brochure.unknown_product`), or the pages do not add up (`brochure.no_pages`, "
-    "`brochure.bad_page`, `brochure.too_many_pages`)"
+    "(`brochure.unknown_product`), the pages do not add up (`brochure.no_pages`, "
+    "`brochure.bad_page` naming `$.meta.pages[i]`, `brochure.too_many_pages`: more than 30 "
+    "pages or `pages` files), or `meta` is not valid (`request.validation_failed` naming the "
+    "field, e.g. a blank `$.meta.title`); all checked before any image is stored"
+)
+_BAD_WINDOW = (
+    "The window is not valid (`brochure.bad_window` naming `$.live_from` or `$.live_until`: a "
+    "time outside the years 2000-2999, or an end not after now and the start), or a time has "
+    "no offset (`request.validation_failed`)"
 )
 
 
@@ -215,16 +222,17 @@ class BrochureController(Controller):
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/publish", operation_id="publishBrochure", guards=PUBLISHERS,
-          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON, 422: _BAD_WINDOW}})  # fmt: skip
     async def publish(
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
         brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.PublishRequest | None] = None,
     ) -> wire.StaffBrochure:  # fmt: skip
         """Publish the approved version within a window.
 
-        `live_from` and `live_until` (both optional) bound the window. It is enforced whenever
-        the brochure is read: it goes live and expires at its times without any job. The
-        version published before is replaced.
+        `live_from` and `live_until` (both optional, RFC 3339 with an offset) bound the window.
+        It is enforced whenever the brochure is read: it goes live and expires at its times
+        without any job. The version published before is replaced; the one live now stays live
+        until the new one's `live_from` (at once without one), so there is no gap.
         """
         await workflow.publish(
             db, caller=caller, brochure_id=brochure_id, window=data or wire.PublishRequest()

@@ -121,9 +121,16 @@ def catalogue_item(row: queries.Record, pages: list[wire.Page]) -> wire.Catalogu
         tags=list(row["tags"]),
         pages=pages,
         live_from=row["live_from"],
-        live_until=row["live_until"],
+        live_until=live_end(row),
         published_at=row["published_at"],
     )
+
+
+def live_end(row: queries.Record) -> datetime | None:
+    """When a live version stops being live: its live_until, or sooner the start of the version
+    that replaces it (queries.LIVE)."""
+    ends = [t for t in (row["live_until"], row["replaced_at"]) if t is not None]
+    return min(ends) if ends else None
 
 
 # ---- staff ---------------------------------------------------------------------------------
@@ -287,10 +294,16 @@ def version_summary(row: queries.Record, now: datetime) -> wire.VersionSummary:
 
 
 def live_state(row: queries.Record, now: datetime) -> wire.LiveState | None:
-    """Of a published version: before, in or after its window, as of `now`."""
-    if row["status"] != Status.PUBLISHED.value:
-        return None
-    return window_state(row["live_from"] or row["published_at"], row["live_until"], now)
+    """Of a published version: before, in or after its window, as of `now`; of a superseded one
+    still live until the version replacing it starts (queries.LIVE): live."""
+    start = row["live_from"] or row["published_at"]
+    if row["status"] == Status.PUBLISHED.value:
+        return window_state(start, row["live_until"], now)
+    replaced = row["replaced_at"]
+    if row["status"] == Status.SUPERSEDED.value and replaced is not None and now < replaced:
+        state = window_state(start, row["live_until"], now)
+        return state if state is wire.LiveState.LIVE else None
+    return None
 
 
 def window_state(start: datetime, until: datetime | None, now: datetime) -> wire.LiveState:

@@ -11,7 +11,10 @@ Rules:
 - A version under review cannot be edited; compliance approves or rejects it first.
 - Compliance cannot approve (or reject) a version they created or submitted themselves.
 - Only an approved version is published, within a window; whether it is live is decided when it
-  is read, so no job is needed for it to go live or expire.
+  is read (queries.LIVE), so no job is needed for it to go live or expire.
+- A version published to go live later replaces the live one at its start: until then the live
+  one stays live (superseded, with `replaced_at`), so the brochure is never offline in between.
+- Everything a request says is checked before any page image is stored.
 - Every transition is in `audit_events`, with who and why.
 """
 
@@ -26,6 +29,7 @@ from typing import Any
 import msgspec
 
 from mobile_contracts.v1 import brochures as wire
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.brochures import queries
@@ -33,6 +37,7 @@ from workbench.brochures.content import Content
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, Forbidden, NotFound
 from workbench.ids import uuid7
+from workbench.periods import YEARS, within_years
 
 Status = wire.BrochureStatus
 UPLOAD_REF = "upload:"
@@ -51,8 +56,9 @@ class BrochureConflict(Conflict):
 class BadBrochure(DomainError):
     status, title = 422, "Invalid brochure"
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, code: str, detail: str, *, path: str | None = None) -> None:
+        errors = None if path is None else [FieldError(path=path, message=detail)]
+        super().__init__(detail, errors=errors)
         self.code = code
 
 
@@ -75,9 +81,10 @@ async def create(
     """A new brochure (owned by the uploader's unit) with its first version, a draft."""
     if not files:
         raise BadBrochure("brochure.no_pages", "Upload at least one page image (`pages`)")
+    plan = _page_plan(meta.pages, existing=set(), uploads=len(files))
+    await _check_meta(conn, meta)
     uploaded = [await store_image(f.data) for f in files]
-    pages = _pages(meta.pages, existing=set(), uploaded=uploaded)
-    content = await _content(conn, meta, pages)
+    content = _content(meta, _placed(plan, uploaded))
     brochure_id = uuid7()
     await queries.insert_brochure(
         conn, brochure_id=brochure_id, owner_unit_id=caller.org_unit_id, created_by=caller.user_id
@@ -100,13 +107,14 @@ async def edit(
     await _brochure(conn, caller, brochure_id)
     history = await queries.versions(conn, brochure_id)
     latest = history[0]
-    uploaded = [await store_image(f.data) for f in files]
     known = {bytes(p) for v in history for p in v["pages"]}
-    if meta.pages is None and not uploaded:
-        pages = [bytes(p) for p in latest["pages"]]
+    if meta.pages is None and not files:
+        plan: list[bytes | int] = [bytes(p) for p in latest["pages"]]
     else:
-        pages = _pages(meta.pages, existing=known, uploaded=uploaded)
-    content = await _content(conn, meta, pages)
+        plan = _page_plan(meta.pages, existing=known, uploads=len(files))
+    await _check_meta(conn, meta)
+    uploaded = [await store_image(f.data) for f in files]
+    content = _content(meta, _placed(plan, uploaded))
     digest = content.digest()
     status = Status(latest["status"])
     if digest == bytes(latest["content_hash"]):
@@ -191,12 +199,14 @@ async def publish(
     now: datetime | None = None,
 ) -> None:
     """Publish the approved version within its window (or change the window of the published
-    one); the version published before it is superseded.
+    one); the version published before it is superseded. The version live now stays live until
+    the new one starts (at once when that is now), then the new one replaces it.
 
     A start in the past cannot make a version live before it was: publishing, it means "now";
     changing the window of the live version, it means "since it went live" (its record keeps
     when and by whom it was published)."""
     now = now or _now()
+    _check_times(window)
     await _brochure(conn, caller, brochure_id)
     history = await queries.versions(conn, brochure_id)
     latest = history[0]
@@ -210,7 +220,10 @@ async def publish(
     if live_from is not None and live_from < started:
         live_from = started
     if live_until is not None and live_until <= max(live_from or now, now):
-        raise BadBrochure("brochure.bad_window", "`live_until` must be after now and `live_from`")
+        raise BadBrochure(
+            "brochure.bad_window", "`live_until` must be after now and `live_from`",
+            path="$.live_until",
+        )  # fmt: skip
     if status not in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED) or (
         latest["approved_hash"] is None
         or bytes(latest["approved_hash"]) != bytes(latest["content_hash"])
@@ -220,8 +233,16 @@ async def publish(
             "Only a version compliance approved can be published",
             current_status=status.value,
         )
+    published_at = latest["published_at"] if status is Status.PUBLISHED else now
+    starts = live_from or published_at
+    live = {r["version"] for r in await queries.live_versions_of(conn, [brochure_id], now=now)}
     for older in history[1:]:
-        if older["status"] == Status.PUBLISHED.value:
+        if older["version"] in live:  # live until the new version starts (now, or later)
+            await queries.update_version(
+                conn, brochure_id, older["version"],
+                {"status": Status.SUPERSEDED.value, "replaced_at": max(starts, now)},
+            )  # fmt: skip
+        elif older["status"] == Status.PUBLISHED.value:  # not live now: it never will be
             await queries.update_version(
                 conn, brochure_id, older["version"], {"status": Status.SUPERSEDED.value}
             )
@@ -231,7 +252,7 @@ async def publish(
         latest["version"],
         {"status": Status.PUBLISHED.value, "live_from": live_from, "live_until": live_until}
         | ({} if status is Status.PUBLISHED else {"published_by": caller.user_id,
-                                                    "published_at": now}),
+                                                    "published_at": published_at}),
     )  # fmt: skip
     await _audit(
         conn, caller, "brochure.published", brochure_id, version=latest["version"],
@@ -241,17 +262,19 @@ async def publish(
 
 
 async def unpublish(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -> None:
-    """Take the published version off the catalogue and off every device at once."""
+    """Take the published version off the catalogue and off every device at once, and the
+    version it was to replace with it."""
     await _brochure(conn, caller, brochure_id)
-    published = [
-        v
-        for v in await queries.versions(conn, brochure_id)
-        if v["status"] == Status.PUBLISHED.value
-    ]
+    history = await queries.versions(conn, brochure_id)
+    published = [v for v in history if v["status"] == Status.PUBLISHED.value]
     if not published:
         raise BrochureConflict("brochure.not_published", "No version of this brochure is published")
     version = published[0]["version"]
     await queries.update_version(conn, brochure_id, version, {"status": "unpublished"})
+    now = _now()
+    for older in history:
+        if older["replaced_at"] is not None and older["replaced_at"] > now:
+            await queries.update_version(conn, brochure_id, older["version"], {"replaced_at": now})
     await _audit(conn, caller, "brochure.unpublished", brochure_id, version=version)
 
 
@@ -283,24 +306,33 @@ def _require(version: queries.Record, allowed: set[Status], action: str) -> None
         )
 
 
-def _pages(refs: list[str] | None, *, existing: set[bytes], uploaded: list[bytes]) -> list[bytes]:
-    """The page list of `meta.pages` (existing image ids and `upload:<n>`), or the uploads."""
+def _page_plan(refs: list[str] | None, *, existing: set[bytes], uploads: int) -> list[bytes | int]:
+    """The pages of `meta.pages` (existing image ids, and `upload:<n>` as the index n of an
+    uploaded file), or every upload in order: checked before any file is stored."""
+    if uploads > wire.MAX_PAGES:
+        raise BadBrochure("brochure.too_many_pages", f"At most {wire.MAX_PAGES} `pages` files")
     if refs is None:
-        return list(uploaded)
-    pages = []
-    for ref in refs:
+        return list(range(uploads))
+    pages: list[bytes | int] = []
+    for n, ref in enumerate(refs):
+        path = f"$.meta.pages[{n}]"
         if ref.startswith(UPLOAD_REF):
             index = ref.removeprefix(UPLOAD_REF)
-            if not index.isdigit() or int(index) >= len(uploaded):
-                raise BadBrochure("brochure.bad_page", f"{ref!r}: no such uploaded file")
-            pages.append(uploaded[int(index)])
+            # ASCII digits only: isdigit() is also true of "²", which int() refuses.
+            if not (index.isascii() and index.isdigit()) or int(index) >= uploads:
+                raise BadBrochure(
+                    "brochure.bad_page", f"{ref[:80]!r}: no such uploaded file", path=path
+                )
+            pages.append(int(index))
             continue
         try:
             image = bytes.fromhex(ref)
         except ValueError:
             image = b""
         if image not in existing:
-            raise BadBrochure("brochure.bad_page", f"{ref[:80]!r} is not a page of this brochure")
+            raise BadBrochure(
+                "brochure.bad_page", f"{ref[:80]!r} is not a page of this brochure", path=path
+            )
         pages.append(image)
     if not pages:
         raise BadBrochure("brochure.no_pages", "A brochure has at least one page")
@@ -309,10 +341,45 @@ def _pages(refs: list[str] | None, *, existing: set[bytes], uploaded: list[bytes
     return pages
 
 
-async def _content(conn: Connection, meta: wire.BrochureMeta, pages: list[bytes]) -> Content:
+def _placed(plan: list[bytes | int], uploaded: list[bytes]) -> list[bytes]:
+    """The page images of a plan, its uploads stored."""
+    return [uploaded[p] if isinstance(p, int) else p for p in plan]
+
+
+async def _check_meta(conn: Connection, meta: wire.BrochureMeta) -> None:
+    """What the contract's types let through but cannot be stored: a title blank once trimmed,
+    a title or talk track that normalising (NFC) makes too long, an unknown product."""
+    content = _content(meta, [])
+    if not content.title:
+        raise BadBrochure(
+            "request.validation_failed", "the title must not be blank", path="$.meta.title"
+        )
+    for name, text, most in (("title", content.title, wire.MAX_TITLE),
+                             ("talk_track", content.talk_track, wire.MAX_TALK_TRACK)):  # fmt: skip
+        if len(text) > most:
+            raise BadBrochure(
+                "request.validation_failed", f"at most {most} characters", path=f"$.meta.{name}"
+            )
     product = await queries.product(conn, meta.product_code)
     if product is None or not product["active"]:
         raise BadBrochure("brochure.unknown_product", "No active product with that code")
+
+
+def _check_times(window: wire.PublishRequest) -> None:
+    """Both ends of a window are times with an offset, in the years a business time lies in."""
+    for name, moment in (("live_from", window.live_from), ("live_until", window.live_until)):
+        if moment is None:
+            continue
+        if moment.utcoffset() is None:
+            problem = "a time with its offset (RFC 3339), e.g. 2026-12-01T09:00:00+08:00"
+        elif not within_years(moment):
+            problem = f"a time within the years {YEARS[0]} to {YEARS[1]}"
+        else:
+            continue
+        raise BadBrochure("brochure.bad_window", f"`{name}` must be {problem}", path=f"$.{name}")
+
+
+def _content(meta: wire.BrochureMeta, pages: list[bytes]) -> Content:
     return Content.of(
         title=meta.title, product_code=meta.product_code, talk_track=meta.talk_track,
         tags=meta.tags, pages=pages,

@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from mobile_contracts.v1.identity import Role
 from tests.customers_data import feed, headers_of, product_row
 from tests.tasks_data import unit
+from workbench.access import Caller
 from workbench.db import create_pool
+from workbench.identity import queries as identity_queries
 from workbench.media.jobs import build_renditions
 from workbench.media.store import LocalBlobStore
 
@@ -131,3 +134,12 @@ def ids(items: list[dict[str, Any]]) -> set[str]:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+async def rm_caller(db: Any, login_: str) -> Caller:
+    """An RM as the API authenticates them, for calling the views with a `now` of our own."""
+    user = await identity_queries.user_for_login(db, login_)
+    return Caller(
+        user_id=user["id"], role=Role(user["role"]), org_unit_id=user["org_unit_id"],
+        session_id=uuid.UUID(int=0), device_id="test",
+    )  # fmt: skip

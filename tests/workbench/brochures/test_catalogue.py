@@ -4,30 +4,18 @@ when asked; page renditions as signed URLs, and page images for the app's offlin
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
 
-from mobile_contracts.v1.identity import Role
 from tests.customers_data import customer_row, feed, headers_of
 from tests.helpers import bearer, login
 from tests.tasks_data import unit
-from tests.workbench.brochures.conftest import BROCHURES, ids, multipart, page_image
-from workbench.access import Caller
+from tests.workbench.brochures.conftest import BROCHURES, ids, multipart, page_image, rm_caller
 from workbench.brochures import views
 from workbench.db import use_json_codecs
-from workbench.identity import queries as identity_queries
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
-
-
-async def rm_caller(db, login_: str) -> Caller:
-    user = await identity_queries.user_for_login(db, login_)
-    return Caller(
-        user_id=user["id"], role=Role(user["role"]), org_unit_id=user["org_unit_id"],
-        session_id=uuid.UUID(int=0), device_id="test",
-    )  # fmt: skip
 
 
 async def test_a_brochure_is_live_exactly_from_live_from_until_live_until(studio, db):

@@ -5,14 +5,26 @@ every transition audited; RMs see only what is approved and live."""
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
 from tests.helpers import bearer, login
-from tests.workbench.brochures.conftest import BROCHURES, STUDIO, ids, page_image
+from tests.workbench.brochures.conftest import (
+    BROCHURES,
+    STUDIO,
+    ids,
+    meta,
+    multipart,
+    page_image,
+    rm_caller,
+)
+from workbench.brochures import views
+from workbench.db import use_json_codecs
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -20,6 +32,24 @@ pytestmark = pytest.mark.usefixtures("demo_bank")
 def status_of(body: dict[str, Any]) -> str:
     status: str = body["latest"]["status"]
     return status
+
+
+def stored_files(folder: Path) -> list[Path]:
+    """The blobs written (page images and renditions)."""
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def error_paths(response: Any) -> list[str]:
+    return [e["path"] for e in response.json().get("errors") or []]
+
+
+async def approved_new_version(studio: Any, brochure: str, title: str) -> None:
+    """An edit of a published brochure (a new version), submitted and approved."""
+    edited = await studio.edit(brochure, title=title)
+    assert edited.status_code == 200, edited.text
+    for action, who in (("submit", "marketing"), ("approve", "compliance")):
+        response = await studio.act(brochure, action, who)
+        assert response.status_code == 200, response.text
 
 
 async def test_a_brochure_goes_from_upload_to_the_rms_catalogue_and_only_then(studio, db):
@@ -260,3 +290,164 @@ async def test_a_start_in_the_past_never_backdates_when_a_brochure_went_live(stu
     now_record = await db.fetchrow(record, made["id"])
     assert now_record["live_from"] == went_live["live_from"]
     assert now_record["published_at"] == went_live["published_at"]
+
+
+async def test_a_window_time_without_an_offset_or_out_of_the_years_is_refused_naming_it(studio):
+    made = await studio.upload(page_image())
+    await studio.act(made["id"], "submit", "marketing")
+    await studio.act(made["id"], "approve", "compliance")
+    for body, path in (
+        ({"live_from": "2026-12-10T10:00:00"}, "$.live_from"),
+        ({"live_until": "2026-12-10T10:00:00"}, "$.live_until"),
+        ({"live_until": "9999-12-31T23:59:59-12:00"}, "$.live_until"),
+        ({"live_until": "3000-01-01T00:00:00Z"}, "$.live_until"),
+        ({"live_from": "1999-12-31T23:59:59Z"}, "$.live_from"),
+    ):
+        refused = await studio.act(made["id"], "publish", "marketing", **body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert error_paths(refused) == [path], body
+    staff = await studio.client.get(f"{STUDIO}/{made['id']}", headers=studio.marketing)
+    assert status_of(staff.json()) == "approved"  # nothing changed
+    assert await studio.catalogue() == []
+    # Past now and the start: the end is named too.
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    refused = await studio.act(made["id"], "publish", "marketing", live_until=past)
+    assert (refused.json()["code"], error_paths(refused)) == (
+        "brochure.bad_window",
+        ["$.live_until"],
+    )
+
+
+async def test_a_new_version_going_live_later_takes_over_at_its_start_and_not_before(studio, db):
+    """The version live now stays in the catalogue, shareable and behind its links until the
+    new one's start; from that instant the new one is, with no gap and no overlap."""
+    first = await studio.live(page_image(), title="第一版")
+    brochure = first["id"]
+    share = await studio.client.post(
+        "/api/v1/shares", json={"brochure_id": brochure, "channel": "wechat"}, headers=studio.rm
+    )
+    assert share.status_code == 201, share.text
+    link = f"/s/{share.json()['code']}"
+    await approved_new_version(studio, brochure, "第二版")
+    starts = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    published = await studio.act(brochure, "publish", "marketing", live_from=starts.isoformat())
+    assert published.status_code == 200, published.text
+    body = published.json()
+    assert (body["published"]["version"], body["published"]["live_state"]) == (2, "scheduled")
+    assert [(v["version"], v["status"], v["live_state"]) for v in body["versions"]] == [
+        (2, "published", "scheduled"), (1, "superseded", "live"),
+    ]  # fmt: skip
+
+    # Until then: version 1, everywhere an RM or a customer looks.
+    [item] = await studio.catalogue()
+    assert (item["version"], item["title"]) == (1, "第一版")
+    assert datetime.fromisoformat(item["live_until"]) == starts  # when it makes way
+    one = await studio.client.get(f"{BROCHURES}/{brochure}", headers=studio.rm)
+    assert (one.status_code, one.json()["version"]) == (200, 1)
+    again = await studio.client.post(
+        "/api/v1/shares", json={"brochure_id": brochure, "channel": "wechat"}, headers=studio.rm
+    )
+    assert again.status_code == 201, again.text
+    assert (await studio.client.get(link)).status_code == 200
+
+    # At the switch, to the microsecond: one version or the other, never none or both.
+    await use_json_codecs(db)
+    rm = await rm_caller(db, "rm01")
+
+    async def listed(now: datetime) -> list[tuple[str, int]]:
+        page = await views.catalogue(
+            db, caller=rm, filters=views.CatalogueFilters(), sign=str, cursor=None, limit=50,
+            now=now,
+        )  # fmt: skip
+        return [(str(i.id), i.version) for i in page.items]
+
+    assert await listed(starts - timedelta(microseconds=1)) == [(brochure, 1)]
+    assert await listed(starts) == [(brochure, 2)]
+
+    # The day passes (its times moved back in the database): version 2, with no end.
+    await db.execute(
+        """
+        update brochure_versions
+           set live_from = case version when 2 then now() - interval '1 second' else live_from end,
+               replaced_at = case version when 1 then now() - interval '1 second'
+                                          else replaced_at end
+         where brochure_id = $1
+        """,
+        uuid.UUID(brochure),
+    )
+    [item] = await studio.catalogue()
+    assert (item["version"], item["title"], item["live_until"]) == (2, "第二版", None)
+    one = await studio.client.get(f"{BROCHURES}/{brochure}", headers=studio.rm)
+    assert one.json()["version"] == 2
+    assert (await studio.client.get(link)).status_code == 200
+    staff = (await studio.client.get(f"{STUDIO}/{brochure}", headers=studio.marketing)).json()
+    assert [(v["version"], v["live_state"]) for v in staff["versions"]] == [(2, "live"), (1, None)]
+
+
+async def test_unpublishing_a_version_not_yet_live_takes_the_brochure_off_at_once(studio):
+    first = await studio.live(page_image(), title="第一版")
+    brochure = first["id"]
+    share = await studio.client.post(
+        "/api/v1/shares", json={"brochure_id": brochure, "channel": "wechat"}, headers=studio.rm
+    )
+    await approved_new_version(studio, brochure, "第二版")
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert (await studio.act(brochure, "publish", "marketing", live_from=later)).status_code == 200
+    assert ids(await studio.catalogue()) == {brochure}
+    assert (await studio.act(brochure, "unpublish", "marketing")).status_code == 200
+    assert await studio.catalogue() == []
+    assert (await studio.client.get(f"/s/{share.json()['code']}")).status_code == 410
+
+
+async def test_a_page_reference_that_is_no_upload_is_refused_before_anything_is_stored(studio):
+    for ref in ("upload:²", "upload:١", "upload:1", "upload:-0", "abc"):
+        refused = await studio.client.post(
+            BROCHURES, files=multipart(meta(pages=[ref]), [page_image()]), headers=studio.marketing
+        )
+        assert refused.status_code == 422, (ref, refused.text)
+        assert refused.json()["code"] == "brochure.bad_page"
+        assert error_paths(refused) == ["$.meta.pages[0]"]
+    assert stored_files(studio.blob_dir) == []
+    made = await studio.upload(page_image())
+    stored = stored_files(studio.blob_dir)
+    edited = await studio.edit(made["id"], page_image((1, 2, 3)), pages=["upload:0", "upload:²"])
+    assert edited.status_code == 422, edited.text
+    assert (edited.json()["code"], error_paths(edited)) == (
+        "brochure.bad_page",
+        ["$.meta.pages[1]"],
+    )
+    assert stored_files(studio.blob_dir) == stored
+
+
+async def test_too_many_pages_or_a_blank_title_is_refused_before_anything_is_stored(studio, db):
+    pages = [page_image((n, 0, 0)) for n in range(31)]
+    refused = await studio.client.post(
+        BROCHURES, files=multipart(meta(), pages), headers=studio.marketing
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "brochure.too_many_pages"
+    for title in ("   ", "\u3000\t"):
+        blank = await studio.client.post(
+            BROCHURES, files=multipart(meta(title=title), [page_image()]), headers=studio.marketing
+        )
+        assert blank.status_code == 422, blank.text
+        assert error_paths(blank) == ["$.meta.title"]
+    # Normalised (NFC), 120 characters can become more than a title holds.
+    long = await studio.client.post(
+        BROCHURES, files=multipart(meta(title="\ufb2c" * 120), [page_image()]),
+        headers=studio.marketing,
+    )  # fmt: skip
+    assert long.status_code == 422, long.text
+    assert error_paths(long) == ["$.meta.title"]
+    assert stored_files(studio.blob_dir) == []
+    assert await db.fetchval("select count(*) from brochure_images") == 0
+
+    made = await studio.upload(page_image())
+    stored = stored_files(studio.blob_dir)
+    edited = await studio.edit(made["id"], page_image((9, 9, 9)), title=" ")
+    assert (edited.status_code, error_paths(edited)) == (422, ["$.meta.title"])
+    too_many = await studio.edit(made["id"], *pages)
+    assert too_many.json()["code"] == "brochure.too_many_pages"
+    assert stored_files(studio.blob_dir) == stored
+    staff = (await studio.client.get(f"{STUDIO}/{made['id']}", headers=studio.marketing)).json()
+    assert (staff["latest"]["title"], len(staff["pages"])) == ("稳享90天", 1)
