@@ -274,6 +274,12 @@ async def test_fields_are_checked_as_the_api_checks_them(desk, db):
     )  # fmt: skip
     assert answer.status_code == 422
     assert answer.json()["fields"] == {"title": "请填写标题（最多 120 个字）。"}
+    blank = await post_upload(  # passes the contract's length, refused by the service once trimmed
+        desk, f"{LIST}/new", script_parts({"title": "   ", "product_code": "WM90"}, files),
+        script=True,
+    )  # fmt: skip
+    assert blank.status_code == 422
+    assert blank.json()["fields"] == {"title": "请填写标题（最多 120 个字）。"}
     unknown = await post_upload(
         desk, f"{LIST}/new", script_parts({"title": "无此产品", "product_code": "NOPE"}, files),
         script=True,

@@ -185,6 +185,9 @@ def _upload_refusal(
             for index, refused in exc.refused
         ]  # fmt: skip
         return Refusal(f"有 {len(listed)} 张图片不能使用，请移除或更换后再提交。", files=listed)
+    for error in exc.extra.get("errors") or ():  # a field the service refused (a blank title)
+        if (path := getattr(error, "path", "")).startswith("$.meta."):
+            return _invalid(f"{error.message} - at `$.{path.removeprefix('$.meta.')}`")
     message = MESSAGES.get(exc.code, "提交的内容有误，请检查后重试。")
     if exc.code == "brochure.unknown_product":
         return Refusal("请检查标红的内容。", fields={"product_code": message})
