@@ -43,6 +43,11 @@ class ProductRisk(enum.StrEnum):
 # ---- bank feeds ------------------------------------------------------------------------------
 
 
+# Every key of every feed (external ids, product codes, logins) is trimmed before it is used:
+# " QA-1 " names the customer QA-1, wherever it is written. The rows trim their keys as they are
+# decoded (or made); a key of spaces only is then empty, and its row is rejected.
+
+
 class CustomerFeedRow(CheckedAmounts, kw_only=True):
     """One customer from the bank's core system. Rows are validated one by one."""
 
@@ -56,6 +61,10 @@ class CustomerFeedRow(CheckedAmounts, kw_only=True):
     tags: list[str] | None = None
     aum: Money | None = None
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.external_id, self.owner_login = self.external_id.strip(), self.owner_login.strip()
+
 
 class CustomerFeed(msgspec.Struct, kw_only=True):
     customers: Annotated[list[CustomerFeedRow], msgspec.Meta(max_length=FEED_MAX_ROWS)]
@@ -66,6 +75,11 @@ class HoldingFeedRow(CheckedAmounts, kw_only=True):
     product_code: str
     amount: Money
     as_of: date
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.customer_external_id = self.customer_external_id.strip()
+        self.product_code = self.product_code.strip()
 
 
 class HoldingFeed(msgspec.Struct, kw_only=True):
@@ -79,6 +93,10 @@ class ProductFeedRow(CheckedAmounts, kw_only=True):
     risk_level: str
     max_holding: Money | None = None
     active: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.code = self.code.strip()
 
 
 class ProductFeed(msgspec.Struct, kw_only=True):

@@ -146,6 +146,20 @@ async def test_a_note_written_offline_is_on_the_customers_timeline(client, bank)
     assert answer["results"][0]["result"]["id"] == str(note_id)
 
 
+async def test_a_blank_note_written_offline_is_rejected_as_online(client, bank):
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "note.add", note(bank.customer, " ")),
+        (2, "note.add", note(bank.customer, "\n\t")),
+        (3, "note.add", note(bank.customer, "有内容")),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "rejected", "note.blank_text"), (2, "rejected", "note.blank_text"), (3, "applied", None)
+    ]  # fmt: skip
+    assert [e["path"] for e in answer["results"][0]["problem"]["errors"]] == ["$.text"]
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["有内容"]
+
+
 async def test_a_notification_read_offline_is_read_in_the_notification_centre(client, bank):
     answer = await push(
         client, bank.rm01, "phone",

@@ -44,6 +44,10 @@ EARLIEST_AS_OF = date(2000, 1, 1)
 # What products.code takes (its check): ASCII letters and digits, '.', '_', '-'.
 _PRODUCT_CODE = re.compile(r"[A-Za-z0-9._-]{1,40}\Z")
 _PRODUCT_RISK = {f"R{i}": i for i in range(1, 6)}
+DUPLICATE_CUSTOMER = (
+    "customer.duplicate_in_feed",
+    "This external_id came earlier in the same feed",
+)
 
 
 class _Rejections:
@@ -138,8 +142,7 @@ async def upsert_customers(
         columns["tags"].append(msgspec.json.encode(tags).decode())
         columns["aum"].append(row.aum if row.aum is not None else Decimal(0))
         columns["name_check"].append(bidx(NAME_CHECK, name))  # the name exactly as stored
-    previous_owner = await queries.owners_by_external_id(conn, columns["external_id"])
-    written = await queries.upsert_customers(conn, columns) if columns["id"] else []
+    written, previous_owner = await _write_customers(conn, columns)
     await _record_owner_changes(conn, written=written, previous=previous_owner, new=columns)
     inserted = sum(1 for r in written if r["inserted"])
     return wire.FeedResult(
@@ -148,6 +151,34 @@ async def upsert_customers(
         unchanged=len(columns["id"]) - len(written),
         rejected=rejected.rows,
     )
+
+
+async def _write_customers(
+    conn: Connection, columns: dict[str, list[Any]]
+) -> tuple[list[queries.Record], dict[str, uuid.UUID]]:
+    """Write the checked rows: (the rows written, the owner each stored customer had before).
+
+    New customers are inserted first; then the stored ones (with any that another feed inserted
+    meanwhile) are locked in external id order, their owners read under that lock, and updated.
+    Two feeds moving the same customers at once take turns: the second reads the owner the first
+    left, so its timeline entry and the pending tasks it moves start from there. (Inserts, then
+    row locks, each in external id order: every feed waits in the same order, never in a cycle.)
+    """
+    external_ids = columns["external_id"]
+    stored = await queries.existing_external_ids(conn, external_ids) if external_ids else set()
+    new = [i for i, ext in enumerate(external_ids) if ext not in stored]
+    inserted = await queries.insert_customers(conn, _take(columns, new)) if new else []
+    done = {r["external_id"] for r in inserted}
+    rest = [i for i, ext in enumerate(external_ids) if ext not in done]
+    if not rest:
+        return inserted, {}
+    previous = await queries.lock_owners(conn, [external_ids[i] for i in rest])
+    return inserted + await queries.upsert_customers(conn, _take(columns, rest)), previous
+
+
+def _take(columns: dict[str, list[Any]], indexes: list[int]) -> dict[str, list[Any]]:
+    """These rows of the columns (in the same column order)."""
+    return {name: [values[i] for i in indexes] for name, values in columns.items()}
 
 
 def _storable(rows: Sequence[T], unstorable: Mapping[int, str]) -> list[T]:
@@ -163,8 +194,10 @@ def _nul_problem(unstorable: Mapping[int, str], index: int) -> tuple[str, str] |
 def _customer_problem(
     row: wire.CustomerFeedRow, owners: dict[str, Any], seen: set[str]
 ) -> tuple[str, str] | None:
+    if not 1 <= len(row.external_id) <= 64:
+        return "customer.bad_external_id", "external_id must have 1 to 64 characters"
     if row.external_id in seen:
-        return "customer.duplicate_in_feed", "This external_id came earlier in the same feed"
+        return DUPLICATE_CUSTOMER
     name = unicodedata.normalize("NFKC", row.name).strip()
     if not 1 <= len(name) <= 50:
         return "customer.bad_name", "name must have 1 to 50 characters"

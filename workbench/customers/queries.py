@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,20 +39,30 @@ async def users_by_login(conn: Connection, logins: list[str]) -> dict[str, Recor
     return {r["login"]: r for r in rows}
 
 
-async def owners_by_external_id(conn: Connection, external_ids: list[str]) -> dict[str, uuid.UUID]:
+async def existing_external_ids(conn: Connection, external_ids: list[str]) -> set[str]:
     rows = await conn.fetch(
-        "select external_id, owner_id from customers where external_id = any($1)", external_ids
+        "select external_id from customers where external_id = any($1)", external_ids
+    )
+    return {r["external_id"] for r in rows}
+
+
+async def lock_owners(conn: Connection, external_ids: list[str]) -> dict[str, uuid.UUID]:
+    """The owners of these customers, read under a row lock taken in external id order (the
+    order every customer feed writes in): a feed moving them at the same time has committed
+    first, and its owner is the one read, or waits for this transaction."""
+    rows = await conn.fetch(
+        """
+        select external_id, owner_id from customers
+         where external_id = any($1)
+         order by external_id
+           for update
+        """,
+        external_ids,
     )
     return {r["external_id"]: r["owner_id"] for r in rows}
 
 
-async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
-    """Insert or update by external_id, set-based; rows that would not change are left alone.
-
-    Returns (id, external_id, inserted) of every row written.
-    """
-    return await conn.fetch(
-        """
+_WRITE_CUSTOMERS = """
         with incoming as (
             select * from unnest(
                 $1::uuid[], $2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[],
@@ -72,7 +82,11 @@ async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
                i.name_check
           from incoming i
          order by i.external_id  -- one lock order for every feed: two at once never deadlock
-        on conflict (external_id) do update set
+        on conflict (external_id) {on_conflict}
+        returning c.id, c.external_id, (xmax = 0) as inserted
+        """
+
+_UPDATE_CHANGED = """do update set
                owner_id = excluded.owner_id, name_enc = excluded.name_enc,
                id_number_enc = excluded.id_number_enc, phone_enc = excluded.phone_enc,
                name_bidx = excluded.name_bidx, surname_bidx = excluded.surname_bidx,
@@ -87,23 +101,40 @@ async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
                is distinct from
                (excluded.owner_id, excluded.name_bidx, excluded.id_number_bidx,
                 excluded.phone_bidx, excluded.risk_level, excluded.segment, excluded.tags,
-                excluded.aum, excluded.name_check)
-        returning c.id, c.external_id, (xmax = 0) as inserted
-        """,
-        *rows.values(),
-    )
+                excluded.aum, excluded.name_check)"""
+
+
+async def insert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
+    """Insert the customers not stored yet; one stored meanwhile (by a feed committed while
+    this one waited on its external id) is left alone and not returned.
+
+    Returns (id, external_id, inserted) of every row inserted.
+    """
+    return await conn.fetch(_WRITE_CUSTOMERS.format(on_conflict="do nothing"), *rows.values())
+
+
+async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
+    """Insert or update by external_id, set-based; rows that would not change are left alone.
+
+    Returns (id, external_id, inserted) of every row written.
+    """
+    return await conn.fetch(_WRITE_CUSTOMERS.format(on_conflict=_UPDATE_CHANGED), *rows.values())
 
 
 async def products_by_code(conn: Connection, codes: list[str]) -> set[str]:
-    rows = await conn.fetch("select code from products where code = any($1)", codes)
+    """The codes of these that are products; a feed's keys are looked up trimmed."""
+    trimmed = sorted({c.strip() for c in codes})
+    rows = await conn.fetch("select code from products where code = any($1)", trimmed)
     return {r["code"] for r in rows}
 
 
 async def customer_ids_by_external_id(
     conn: Connection, external_ids: list[str]
 ) -> dict[str, uuid.UUID]:
+    """Customer ids by external id; a feed's keys are looked up trimmed."""
+    trimmed = sorted({e.strip() for e in external_ids})
     rows = await conn.fetch(
-        "select external_id, id from customers where external_id = any($1)", external_ids
+        "select external_id, id from customers where external_id = any($1)", trimmed
     )
     return {r["external_id"]: r["id"] for r in rows}
 
@@ -383,3 +414,23 @@ async def complete_invite(conn: Connection, invite_id: uuid.UUID) -> None:
     await conn.execute(
         "update verification_invites set completed_at = now() where id = $1", invite_id
     )
+
+
+async def close_invite(conn: Connection, invite_id: uuid.UUID) -> None:
+    """An invitation no longer needed (its customer is verified through another): it ends now."""
+    await conn.execute(
+        "update verification_invites set expires_at = least(expires_at, now()) where id = $1",
+        invite_id,
+    )
+
+
+async def verified_at(
+    conn: Connection, customer_id: uuid.UUID, *, lock: bool = False
+) -> datetime | None:
+    """When the customer was verified (None: not yet, or no such customer); `lock` locks the
+    customer's row, and waits for an answer being checked for them to commit or roll back."""
+    value: datetime | None = await conn.fetchval(
+        f"select verified_at from customers where id = $1 {'for update' if lock else ''}",
+        customer_id,
+    )
+    return value

@@ -159,7 +159,14 @@ class CustomerController(Controller):
         operation_id="addNote",
         guards=OWNER,
         status_code=HTTP_201_CREATED,
-        opt={ERRORS: {409: "This note `id` is already used for another note (`note.id_taken`)"}},
+        opt={
+            ERRORS: {
+                409: "This note `id` is already used for another note, or was sent before with "
+                "another text or kind (`note.id_taken`)",
+                422: "Invalid body (`request.validation_failed`, one `errors[]` entry per field, "
+                "located by `path`), or a `text` of only spaces (`note.blank_text`)",
+            }
+        },
     )
     async def add_note(
         self,
@@ -172,7 +179,7 @@ class CustomerController(Controller):
         """Record a visit, call or chat with my customer on its timeline.
 
         An app may create the note's `id` offline: resending the same note answers the stored
-        one and creates nothing new.
+        one and creates nothing new. A `text` of only spaces is refused.
         """
         return await views.add_note(
             db, vault=request.app.state.vault, caller=caller, customer_id=customer_id, note=data
@@ -183,6 +190,7 @@ class CustomerController(Controller):
         operation_id="inviteVerification",
         guards=OWNER,
         status_code=HTTP_201_CREATED,
+        opt={ERRORS: {409: "The customer is verified already (`customer.already_verified`)"}},
     )
     async def invite_verification(
         self,
@@ -194,7 +202,8 @@ class CustomerController(Controller):
         """A link for my customer to complete real-name verification on their phone.
 
         The customer opens `url` (valid until `expires_at`) and enters name, ID number and phone;
-        a match marks the customer verified and notifies me.
+        a match marks the customer verified and notifies me. A customer is verified once: a
+        verified customer gets no new link, and another open link of theirs says it is done.
         """
         state = request.app.state
         return await verification.invite(

@@ -4,6 +4,11 @@ The invitation is a signed link token of its own kind (audience `verification`) 
 invitation row, so it is single-purpose, expires, and is tracked in the database. Answers are
 checked against the encrypted record: ID number and phone through their blind indexes, the name
 by decrypting and comparing in constant time. Five wrong answers lock the invitation.
+
+A customer is verified once: an RM cannot invite a customer already verified (409
+`customer.already_verified`), and an invitation still open when its customer gets verified
+through another one shows the "done" page; answering it records and notifies nothing and closes
+it. Answers lock the customer's row, so two invitations answered at once take turns.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import normalize_id_number, normalize_name, normalize_phone
 from workbench.customers.views import visible_customer
 from workbench.db import Connection
-from workbench.errors import DomainError
+from workbench.errors import Conflict, DomainError
 from workbench.identity import queries as identity_queries
 from workbench.ids import uuid7
 from workbench.notifications import service as notifications
@@ -49,6 +54,10 @@ class RecordUnreadable(DomainError):
     status, code, title = 503, "customer.record_unreadable", "This record cannot be checked now"
 
 
+class AlreadyVerified(Conflict):
+    code, title = "customer.already_verified", "The customer has already completed verification"
+
+
 class Outcome(enum.StrEnum):
     VERIFIED = "verified"
     WRONG = "wrong"
@@ -72,8 +81,10 @@ async def invite(
     ttl_seconds: int,
     public_base_url: str,
 ) -> wire.VerificationInvite:
-    """The owning RM creates an invitation link for their customer."""
-    await visible_customer(conn, caller=caller, customer_id=customer_id)
+    """The owning RM creates an invitation link for their customer, unless already verified."""
+    customer = await visible_customer(conn, caller=caller, customer_id=customer_id)
+    if customer["verified_at"] is not None:
+        raise AlreadyVerified("This customer has already completed real-name verification")
     invite_id = uuid7()
     row = await queries.insert_invite(
         conn,
@@ -102,7 +113,11 @@ async def invite(
 async def open_invite(
     conn: Connection, *, keyring: Keyring, token: str, lock: bool = False
 ) -> tuple[InviteState, queries.Record | None]:
-    """The invitation behind a token and what state it is in. Opening never consumes it."""
+    """The invitation behind a token and what state it is in. Opening never consumes it.
+
+    `lock` (before answering it): the invitation's row and then its customer's are locked, so
+    an answer through another invitation of the customer is finished (or undone) first; an
+    invitation left open when its customer was verified through another is closed then."""
     try:
         # Expiry is judged from the invitation row, so the page can say "expired".
         claims = keyring.verify_link(LinkKind.VERIFICATION, token, allow_expired=True)
@@ -113,6 +128,10 @@ async def open_invite(
     if row is None or str(row["customer_id"]) != claims.sub:
         return (InviteState.INVALID, None)
     if row["completed_at"] is not None:
+        return (InviteState.USED, row)
+    if await queries.verified_at(conn, row["customer_id"], lock=lock) is not None:
+        if lock and not row["locked_at"] and not row["expired"]:
+            await queries.close_invite(conn, row["id"])
         return (InviteState.USED, row)
     if row["locked_at"] is not None:
         return (InviteState.LOCKED, row)
@@ -131,11 +150,16 @@ async def inviter_name(conn: Connection, invite_row: queries.Record) -> str | No
 async def submit(
     conn: Connection, *, vault: Vault, invite_row: queries.Record, answers: Answers
 ) -> Outcome:
-    """Check the answers; a match verifies the customer and tells the RM, a miss counts."""
+    """Check the answers; a match verifies the customer and tells the RM, a miss counts. A
+    customer verified already (through another invitation) is not verified, recorded or
+    notified again: the match only closes this invitation."""
     customer = await queries.personal_data_for_update(conn, invite_row["customer_id"])
     if customer is None:
         raise DomainError("The customer no longer exists")
     if _matches(vault, customer, answers):
+        if customer["verified_at"] is not None:
+            await queries.close_invite(conn, invite_row["id"])
+            return Outcome.VERIFIED
         await queries.complete_invite(conn, invite_row["id"])
         await queries.mark_verified(conn, customer["id"])
         now = datetime.now(UTC)
@@ -146,7 +170,7 @@ async def submit(
             kind="verification.completed",
             occurred_at=now,
             source="verification",
-            source_id=str(invite_row["id"]),
+            source_id=str(customer["id"]),  # once per customer, whichever invitation it was
         )
         await notifications.notify(
             conn,
@@ -154,7 +178,7 @@ async def submit(
             category="customer.verified",
             title="客户已完成实名认证",
             body="您邀请的客户已完成实名认证。",
-            dedupe_key=f"verification:{invite_row['id']}",
+            dedupe_key=f"verification:{customer['id']}",
             data={"customer_id": str(customer["id"])},
         )
         return Outcome.VERIFIED

@@ -7,6 +7,7 @@ masked for the caller's role, and every detail view is written to the audit trai
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,19 +15,27 @@ from decimal import Decimal
 from mobile_contracts.v1 import customers as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.customers import queries
 from workbench.customers.feeds import personal_data_aad, search_indexes
 from workbench.customers.personal_data import mask_id_number, mask_name, masked_for
 from workbench.db import Connection
-from workbench.errors import Conflict, NotFound
+from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import UNREADABLE, Vault
 from workbench.timeline import service as timeline
 
 TIMELINE_PAGE = 20
+
+
+class BlankNote(DomainError):
+    """422 `note.blank_text`: the note shows nothing (spaces, line breaks, invisible characters);
+    the contract's length check counts those as text."""
+
+    status, code, title = 422, "note.blank_text", "The note has no text"
 
 
 class CustomerFilters:
@@ -222,15 +231,19 @@ async def add_note(
     note: wire.NoteCreate,
 ) -> wire.TimelineEntry:
     """The owning RM records a visit, call or chat. Resending a note id (an offline app retrying)
-    answers the note stored the first time; an id already used for something else is a 409."""
+    answers the note stored the first time; the id sent again with anything else (another text,
+    kind or customer), or already used for something else, is a 409. A note with nothing to read
+    is a 422, online and offline alike (offline sync adds notes through here)."""
+    _check_text(note.text)
     await visible_customer(conn, caller=caller, customer_id=customer_id)
     entry_id = note.id or uuid7()
     source_id = f"{caller.user_id}:{entry_id}"
+    kind = f"note.{note.kind.value}"
     inserted = await timeline.record(
         conn,
         cipher=vault.cipher,
         customer_id=customer_id,
-        kind=f"note.{note.kind.value}",
+        kind=kind,
         occurred_at=datetime.now(UTC),
         source="note",
         source_id=source_id,
@@ -243,8 +256,16 @@ async def add_note(
         error = Conflict("This note id is already used for another entry")
         error.code = "note.id_taken"
         raise error
-    if not inserted and stored[1].text != note.text:
+    if not inserted and (stored[1].text, stored[1].kind) != (note.text, kind):
         error = Conflict("A different note was already saved under this id")
         error.code = "note.id_taken"
         raise error
     return stored[1]
+
+
+def _check_text(text: str) -> None:
+    """Something to read: a character that is neither a space nor invisible (a format or control
+    character such as a zero-width space)."""
+    if not any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text):
+        message = "must not be blank: spaces, line breaks or invisible characters only"
+        raise BlankNote(f"$.text: {message}", errors=[FieldError(path="$.text", message=message)])

@@ -72,6 +72,65 @@ async def test_csv_import_lands_good_lines_and_names_bad_ones(settings, db, tmp_
     assert "inserted 0, updated 0, unchanged 1, rejected 4" in again.stdout
 
 
+@pytest.mark.usefixtures("demo_bank")
+async def test_a_csv_line_breaking_a_contract_rule_is_rejected_alone(
+    settings, db, tmp_path, current_keys
+):
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text(
+        "external_id,name,id_number,phone,owner_login,risk_level\n"
+        f"KEY-1,赵六,{GOOD_ID},13900001111,rm02,C2\n"
+        f",钱七,{GOOD_ID},13900001112,rm02,C2\n"
+        f"{'K' * 65},孙八,{GOOD_ID},13900001113,rm02,C2\n"
+        f"KEY-4,李九,{GOOD_ID},13900001114,rm02,C2\n",
+        encoding="utf-8",
+    )
+    result = cli(settings, "import", "customers", str(csv_file), data_keys=current_keys)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("line 3: customer.unreadable: ")
+    assert lines[1].startswith("line 4: customer.unreadable: ")
+    assert all("$.external_id" in line for line in lines[:2])
+    assert lines[2] == "inserted 2, updated 0, unchanged 0, rejected 2"
+    stored = await db.fetch("select external_id from customers order by 1")
+    assert [r["external_id"] for r in stored] == ["KEY-1", "KEY-4"]
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_a_line_the_database_refuses_is_named_without_its_data(
+    settings, db, tmp_path, current_keys
+):
+    # A rule only the database knows (here one added for the test): the line is rejected by
+    # number, the error's data (the failing row, ciphertexts and blind indexes) is never printed,
+    # and the other lines still land.
+    await db.execute(
+        "alter table customers add constraint test_refused check (segment <> 'refused')"
+    )
+    try:
+        csv_file = tmp_path / "customers.csv"
+        csv_file.write_text(
+            "external_id,name,id_number,phone,owner_login,risk_level,segment\n"
+            f"DB-1,赵六,{GOOD_ID},13900001111,rm02,C2,mass\n"
+            f"DB-2,钱七,{GOOD_ID},13900001112,rm02,C2,refused\n"
+            f"DB-1,孙八,{GOOD_ID},13900001113,rm02,C2,mass\n"
+            f"DB-4,李九,{GOOD_ID},13900001114,rm02,C2,\n",
+            encoding="utf-8",
+        )
+        result = cli(settings, "import", "customers", str(csv_file), data_keys=current_keys)
+    finally:
+        await db.execute("alter table customers drop constraint test_refused")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == [
+        "line 3: customer.refused_by_database: CheckViolationError (test_refused)",
+        "line 4: customer.duplicate_in_feed: This external_id came earlier in the same feed",
+        "inserted 2, updated 0, unchanged 0, rejected 2",
+    ]
+    assert result.stderr == ""
+    stored = await db.fetch("select external_id from customers order by 1")
+    assert [r["external_id"] for r in stored] == ["DB-1", "DB-4"]
+
+
 async def test_csv_without_required_columns_is_refused_whole(settings, db, tmp_path, current_keys):
     csv_file = tmp_path / "bad.csv"
     csv_file.write_text("external_id,name\nX,张三\n", encoding="utf-8")

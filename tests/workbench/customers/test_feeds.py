@@ -9,8 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 
+from mobile_contracts.v1 import customers as wire
 from tests.customers_data import (
     CUSTOMERS,
     FEEDS,
@@ -25,8 +27,11 @@ from tests.customers_data import (
     with_wrong_check_digit,
 )
 from tests.tasks_data import create_template, issue_tasks
-from workbench.customers import queries
+from tests.workbench.customers.lock_waits import until_waiting_for_locks
+from workbench.customers import feeds, queries
+from workbench.db import use_json_codecs
 from workbench.ids import uuid5_for
+from workbench.security.vault import Vault
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -577,3 +582,105 @@ async def test_a_customer_stored_before_the_name_check_is_not_rewritten_by_a_sam
     await feed(client, admin, "customers", [row])
     await db.execute("update customers set name_check = null where external_id = 'OLD-N'")
     assert (await feed(client, admin, "customers", [row]))["unchanged"] == 1
+
+
+async def test_every_feed_key_is_trimmed_before_use(client, db):
+    # One rule for the keys of every feed (external ids, product codes, logins): the spaces
+    # around them are no part of them.
+    admin = await headers_of(client, "admin")
+    await feed(client, admin, "customers", [customer_row("QA-1", name="张三", seq=1)])
+    await feed(client, admin, "products", [product_row("DEP1Y")])
+    moved = customer_row(" QA-1 ", name="张三", seq=1, owner=" rm02 ", aum=5)
+    result = await feed(client, admin, "customers", [moved])
+    assert result == {"inserted": 0, "updated": 1, "unchanged": 0, "rejected": []}
+    [(external_id, owner)] = await db.fetch("select external_id, owner_id from customers")
+    assert (external_id, owner) == ("QA-1", user_id("rm02"))
+
+    again = await feed(client, admin, "products", [product_row(" DEP1Y\t", name="Product DEP1Y")])
+    assert again["unchanged"] == 1
+    holding = holding_row(" QA-1", " DEP1Y", 100, "2024-06-30")
+    assert (await feed(client, admin, "holdings", [holding]))["inserted"] == 1
+
+    conversion = {
+        "external_id": " CONV-1 ", "customer_external_id": "QA-1 ", "product_code": " DEP1Y",
+        "kind": "purchase", "amount": "100.00", "occurred_at": "2024-07-01T10:00:00+08:00",
+    }  # fmt: skip
+    url = f"{FEEDS}/conversions"
+    first = await client.post(url, json={"conversions": [conversion]}, headers=admin)
+    assert first.status_code == 200, first.text
+    assert (first.json()["inserted"], first.json()["rejected"]) == (1, [])
+    resent = {**conversion, "external_id": "CONV-1"}
+    second = await client.post(url, json={"conversions": [resent]}, headers=admin)
+    assert (second.json()["inserted"], second.json()["unchanged"]) == (0, 1)
+    stored = await db.fetchrow("select external_id, product_code from conversions")
+    assert tuple(stored.values()) == ("CONV-1", "DEP1Y")
+
+    # A key of spaces only is no key: the row is rejected, never stored empty.
+    blank = [customer_row("   ", name="李四", seq=2)]
+    assert rejected_codes(await feed(client, admin, "customers", blank)) == [
+        (0, "customer.bad_external_id")
+    ]
+    blank_conversion = {**conversion, "external_id": "  "}
+    refused = await client.post(url, json={"conversions": [blank_conversion]}, headers=admin)
+    assert rejected_codes(refused.json()) == [(0, "conversion.bad_external_id")]
+    assert await db.fetchval("select count(*) from customers") == 1
+    assert await db.fetchval("select count(*) from conversions") == 1
+
+
+async def test_two_feeds_moving_the_same_customers_at_once_take_turns(client, db, settings):
+    # 300 customers of rm08 with a pending task each; two feeds at once (two API processes)
+    # move them, one to rm06 and one to rm07. Whichever commits last owns them: the tasks follow
+    # that owner, and each customer's timeline reads rm08 -> the first -> the last.
+    admin = await headers_of(client, "admin")
+    rows = [customer_row(f"MV-{n:04d}", name="周吴", seq=n, owner="rm08") for n in range(300)]
+    await feed(client, admin, "customers", rows)
+    ids = await customer_ids(db)
+    template = await create_template(client, admin)
+    due = datetime.now(UTC) + timedelta(days=3)
+    await issue_tasks(
+        client, db, admin, template["id"], customer_ids=list(ids.values()), due_at=due
+    )
+    assert await db.fetchval("select count(*) from tasks where status = 'pending'") == 300
+
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+
+    async def move(conn: Any, owner: str) -> Any:
+        moved = [msgspec.convert({**r, "owner_login": owner}, wire.CustomerFeedRow) for r in rows]
+        async with conn.transaction():
+            return await feeds.upsert_customers(conn, vault=vault, rows=moved)
+
+    first, second = [await asyncpg.connect(settings.database_url) for _ in range(2)]
+    try:
+        for conn in (first, second):
+            await use_json_codecs(conn)
+        # The customers are held until both feeds wait for them, so that they do run at once.
+        async with db.transaction():
+            await db.execute("select 1 from customers for update")
+            moving = asyncio.gather(move(first, "rm06"), move(second, "rm07"))
+            await until_waiting_for_locks(db, 2)
+        results = await moving
+    finally:
+        await first.close()
+        await second.close()
+    assert [r.updated for r in results] == [300, 300]
+    [final] = {r["owner_id"] for r in await db.fetch("select owner_id from customers")}
+    last, between = ("rm06", "rm07") if final == user_id("rm06") else ("rm07", "rm06")
+    tasks = await db.fetch("select id, customer_id, assignee_id from tasks")
+    assert {t["assignee_id"] for t in tasks} == {final}
+    changes = await db.fetch(
+        "select customer_id, data->>'from' as before, data->>'to' as after"
+        " from customer_timeline where kind = 'owner.changed' order by customer_id, occurred_at"
+    )
+    chains: dict[Any, list[tuple[str, str]]] = {}
+    for change in changes:
+        chains.setdefault(change["customer_id"], []).append((change["before"], change["after"]))
+    expected = [
+        (str(user_id("rm08")), str(user_id(between))),
+        (str(user_id(between)), str(user_id(last))),
+    ]
+    assert chains == dict.fromkeys(ids.values(), expected)
+    # The RM who owns them now opens the customers and their tasks; the one in between neither.
+    for login, status in ((last, 200), (between, 404)):
+        headers = await headers_of(client, login)
+        for path in (f"{CUSTOMERS}/{tasks[0]['customer_id']}", f"/api/v1/tasks/{tasks[0]['id']}"):
+            assert (await client.get(path, headers=headers)).status_code == status, path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from tests.customers_data import (
@@ -21,8 +23,12 @@ from tests.customers_data import (
     id_number,
     product_row,
 )
+from tests.workbench.customers.lock_waits import until_waiting_for_locks
+from workbench.customers import verification
 from workbench.customers.personal_data import id_check_digit
+from workbench.db import use_json_codecs
 from workbench.ids import uuid5_for
+from workbench.security.vault import Vault
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -597,3 +603,145 @@ async def test_bad_notes_are_422(client, db, bank, body):
     response = await client.post(f"{CUSTOMERS}/{bank['C1']}/notes", json=body, headers=rm01)
     assert_problem(response, 422, "request.validation_failed")
     assert await db.fetchval("select count(*) from customer_timeline") == 0
+
+
+@pytest.mark.parametrize("text", [" ", "\n\t", "\u3000\u3000", "\u200b"])
+async def test_a_blank_note_is_422_naming_the_text_and_warms_nobody(client, db, bank, text):
+    rm01 = await headers_of(client, "rm01")
+    path = f"{CUSTOMERS}/{bank['C1']}"
+    response = await client.post(
+        f"{path}/notes", json={"kind": "visit", "text": text}, headers=rm01
+    )
+    assert_problem(response, 422, "note.blank_text")
+    assert [e["path"] for e in response.json()["errors"]] == ["$.text"]
+    assert await db.fetchval("select count(*) from customer_timeline") == 0
+    assert (await client.get(path, headers=rm01)).json()["intimacy_score"] == 0
+    # Text around the spaces is a note.
+    kept = await client.post(
+        f"{path}/notes", json={"kind": "visit", "text": " 到访 \n"}, headers=rm01
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["text"] == " 到访 \n"
+
+
+async def test_a_note_id_resent_with_another_kind_is_409_and_the_note_stays(client, db, bank):
+    rm01 = await headers_of(client, "rm01")
+    path = f"{CUSTOMERS}/{bank['C2']}/notes"
+    note = {"id": str(uuid.uuid4()), "kind": "call", "text": "hello"}
+    first = await client.post(path, json=note, headers=rm01)
+    assert first.status_code == 201, first.text
+    for changed in ({"kind": "visit"}, {"kind": "visit", "text": "hello!"}):
+        clash = await client.post(path, json={**note, **changed}, headers=rm01)
+        assert_problem(clash, 409, "note.id_taken")
+    # The same id for another customer of the same RM is taken as well.
+    elsewhere = await client.post(f"{CUSTOMERS}/{bank['C3']}/notes", json=note, headers=rm01)
+    assert_problem(elsewhere, 409, "note.id_taken")
+    again = await client.post(path, json=note, headers=rm01)
+    assert again.status_code in (200, 201)
+    assert again.json() == first.json()
+    rows = await db.fetch("select customer_id::text as customer, kind from customer_timeline")
+    assert [(r["customer"], r["kind"]) for r in rows] == [(bank["C2"], "note.call")]
+
+
+# ---- real-name verification ------------------------------------------------------------------
+
+
+async def invite_path(client: Any, headers: dict[str, str], customer: str) -> str:
+    response = await client.post(f"{CUSTOMERS}/{customer}/verification-invites", headers=headers)
+    assert response.status_code == 201, response.text
+    return "/v/" + response.json()["url"].split("/v/", 1)[1]
+
+
+def right_answers(key: str) -> dict[str, str]:
+    person = PEOPLE[key]
+    return {"name": person.name, "id_number": person.id_number, "phone": person.phone}
+
+
+async def verification_record(db: Any, customer: str) -> tuple[Any, ...]:
+    """What verifying a customer records: the verified time, timeline entries, notifications
+    (each one is also the RM's push)."""
+    return (
+        await db.fetchval("select verified_at from customers where id = $1", uuid.UUID(customer)),
+        await db.fetchval(
+            "select count(*) from customer_timeline where kind = 'verification.completed'"
+        ),
+        await db.fetchval(
+            "select count(*) from notifications where category = 'customer.verified'"
+        ),
+    )
+
+
+async def test_a_customer_is_verified_once_whichever_link_they_answer(client, db, bank):
+    rm01 = await headers_of(client, "rm01")
+    customer = bank["C2"]
+    # Two links (the RM tapped twice); the customer answers the first, then the second.
+    first, second = [await invite_path(client, rm01, customer) for _ in range(2)]
+    answered = await client.post(first, data=right_answers("C2"))
+    assert answered.status_code == 200, answered.text
+    assert "认证成功" in answered.text
+    verified = await verification_record(db, customer)
+    assert verified[0] is not None
+    assert verified[1:] == (1, 1)
+    score = (await client.get(f"{CUSTOMERS}/{customer}", headers=rm01)).json()["intimacy_score"]
+
+    shown = await client.get(second)
+    assert shown.status_code == 410
+    assert "已完成实名认证" in shown.text
+    assert "<form" not in shown.text
+    again = await client.post(second, data=right_answers("C2"))
+    assert again.status_code == 410, again.text
+    assert "已完成实名认证" in again.text
+    assert "认证成功" not in again.text
+    assert await verification_record(db, customer) == verified
+    detail = (await client.get(f"{CUSTOMERS}/{customer}", headers=rm01)).json()
+    assert detail["intimacy_score"] == score
+    # The second link is closed; no new one is made for a verified customer.
+    still_open = await db.fetchval(
+        "select count(*) from verification_invites where completed_at is null"
+        " and expires_at > now()"
+    )
+    assert still_open == 0
+    refused = await client.post(f"{CUSTOMERS}/{customer}/verification-invites", headers=rm01)
+    assert_problem(refused, 409, "customer.already_verified")
+    assert await db.fetchval("select count(*) from verification_invites") == 2
+
+
+async def test_two_links_answered_at_once_verify_the_customer_once(client, db, settings, bank):
+    # Both answers are checked at the same moment (two API processes): the customer's row is
+    # held until both wait for it. One verifies; the other finds the customer verified.
+    rm01 = await headers_of(client, "rm01")
+    customer = bank["C3"]
+    tokens = [(await invite_path(client, rm01, customer)).removeprefix("/v/") for _ in range(2)]
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+    keyring = client.app.state.auth.keyring
+
+    async def answer(conn: Any, token: str) -> str:
+        async with conn.transaction():
+            state, row = await verification.open_invite(
+                conn, keyring=keyring, token=token, lock=True
+            )
+            if state is not verification.InviteState.OPEN or row is None:
+                return state.value
+            answers = verification.Answers(**right_answers("C3"))
+            return (
+                await verification.submit(conn, vault=vault, invite_row=row, answers=answers)
+            ).value
+
+    first, second = [await asyncpg.connect(settings.database_url) for _ in range(2)]
+    try:
+        for conn in (first, second):
+            await use_json_codecs(conn)
+        async with db.transaction():
+            await db.execute(
+                "select 1 from customers where id = $1 for update", uuid.UUID(customer)
+            )
+            answering = asyncio.gather(answer(first, tokens[0]), answer(second, tokens[1]))
+            await until_waiting_for_locks(db, 2)
+        outcomes = await answering
+    finally:
+        await first.close()
+        await second.close()
+    assert sorted(outcomes) == ["used", "verified"]
+    record = await verification_record(db, customer)
+    assert record[0] is not None
+    assert record[1:] == (1, 1)
