@@ -59,6 +59,13 @@ class ConversionFeedRow(CheckedAmounts, kw_only=True):
     amount: Money | None = None
     occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # Keys are trimmed, as in every feed (mobile_contracts.v1.customers).
+        self.external_id = self.external_id.strip()
+        self.customer_external_id = self.customer_external_id.strip()
+        self.product_code = self.product_code.strip()
+
 
 class ConversionFeed(msgspec.Struct, kw_only=True):
     conversions: Annotated[list[ConversionFeedRow], msgspec.Meta(max_length=FEED_MAX_ROWS)]

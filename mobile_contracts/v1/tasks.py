@@ -236,6 +236,8 @@ class Event(msgspec.Struct, kw_only=True):
         # whichever server stores it.
         if self.occurred_at.tzinfo is None:
             self.occurred_at = self.occurred_at.replace(tzinfo=UTC)
+        # Keys are trimmed, as in every feed (mobile_contracts.v1.customers).
+        self.customer_external_id = self.customer_external_id.strip()
 
 
 class EventBatch(msgspec.Struct, kw_only=True):

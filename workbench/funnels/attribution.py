@@ -81,11 +81,7 @@ def _problem(
     products: set[str],
     seen: set[str],
 ) -> tuple[str, str] | None:
-    # Keys are trimmed before use, as in every feed: the row is stored and attributed with them
-    # (the lookups above trim what they look for).
-    row.external_id = row.external_id.strip()
-    row.customer_external_id = row.customer_external_id.strip()
-    row.product_code = row.product_code.strip()
+    # Keys come trimmed (the row trims them as it is decoded): one of spaces only is empty now.
     if not 1 <= len(row.external_id) <= 64:
         return "conversion.bad_external_id", "external_id must have 1 to 64 characters"
     if row.external_id in seen:

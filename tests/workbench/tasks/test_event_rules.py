@@ -475,6 +475,13 @@ async def test_an_event_time_without_an_offset_is_utc(client, db, setup):
     ]
 
 
+async def test_an_events_customer_key_is_trimmed_as_in_every_feed(client, db, setup):
+    # " C1 " was an unknown customer here while the customer feed took it as C1.
+    at = await db_now(db) - timedelta(minutes=5)
+    result = await send(client, setup["admin"], [event(" C1 ", at, amount=2_000_000)])
+    assert result == {"accepted": 1, "tasks_created": 1, "rejected": []}
+
+
 async def test_events_are_validated_per_field(client, db, setup):
     body = {"events": [{"kind": "balance_movement", "customer_external_id": "C1"}]}
     response = await client.post(EVENTS, json=body, headers=setup["admin"])
