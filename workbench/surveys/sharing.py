@@ -12,9 +12,12 @@ before (a double tap, a lost link), and a link someone else sent them is 409
 `survey.already_invited`. This is checked under the customer's contact lock, which deliveries
 take too, so two shares at once make one link.
 
-The invitation keeps the channel it was shared over and the app's `client_ref` (migration 0034),
-so a resend is compared with what is stored and answered with it. Shares made before kept
-neither: their channel reads as `link`.
+The invitation keeps the channel it was first shared over; every `client_ref` a share request
+was answered with names the link in survey_share_refs (migration 0034), with the channel it was
+sent with: the one that made the link, and each one answered with the customer's open link. A
+resend of any of them answers that link (200) whatever happened to it since, and is compared with
+what it was sent with. Shares made before name theirs by their id (uuid5 of the client_ref), their
+channel unknown (not compared, read as `link`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from mobile_contracts.v1.shares import ShareChannel
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
-from workbench.ids import uuid7
+from workbench.ids import uuid5_for, uuid7
 from workbench.surveys.delivery import Rules
 from workbench.surveys.design import SurveyArchived
 from workbench.surveys.invitations import queries
@@ -55,8 +58,9 @@ def channel_of(row: queries.Record) -> ShareChannel:
 
 
 async def made_with_client_ref(conn: Connection, client_ref: uuid.UUID) -> queries.Record | None:
-    """The survey share made with this `client_ref`, by whoever made it."""
-    return await queries.share_invitation_by_client_ref(conn, client_ref)
+    """The survey share this `client_ref` names, by whoever made it."""
+    legacy_id = uuid5_for(f"survey-share:{client_ref}")  # how shares were named before 0034
+    return await queries.share_by_ref(conn, client_ref, legacy_id=legacy_id)
 
 
 async def share(
@@ -91,17 +95,31 @@ async def share(
     await queries.lock_contacts(conn, [request.customer_id])
     held = await queries.open_links(conn, request.customer_id, survey_id=request.survey_id, now=now)
     if held:
-        return _open_link(held, caller=caller, request=request, rules=rules), False
+        link = _open_link(held, caller=caller)
+        await _name(conn, caller=caller, request=request, invitation_id=link["id"])
+        return _share(link["id"], request, rules, link["sent_at"], channel_of(link)), False
     invitation_id = uuid7()
     inserted = await queries.insert_share_invitation(
         conn, invitation_id=invitation_id, customer_id=request.customer_id,
         survey_id=request.survey_id, version=survey["version"], sent_by=caller.user_id,
         sent_at=now, expires_at=now + timedelta(days=rules.link_days),
-        channel=request.channel.value, client_ref=request.client_ref,
+        channel=request.channel.value,
     )  # fmt: skip
     if not inserted:
         raise RuntimeError("survey share invitation not inserted")
+    await _name(conn, caller=caller, request=request, invitation_id=invitation_id)
     return _share(invitation_id, request, rules, now, request.channel), True
+
+
+async def _name(
+    conn: Connection, *, caller: Caller, request: share_wire.ShareCreate, invitation_id: uuid.UUID
+) -> None:
+    """Remember the request's `client_ref` (if any) as naming this link."""
+    if request.client_ref is not None:
+        await queries.insert_share_ref(
+            conn, client_ref=request.client_ref, invitation_id=invitation_id,
+            sent_by=caller.user_id, channel=request.channel.value,
+        )  # fmt: skip
 
 
 async def _made_before(
@@ -111,7 +129,8 @@ async def _made_before(
     row = await made_with_client_ref(conn, request.client_ref)
     if row is None:
         return None
-    same = (row["sent_by"], row["survey_id"], row["customer_id"], channel_of(row)) == (
+    channel = row["share_channel"] or request.channel  # unknown for a share made before 0034
+    same = (row["sent_by"], row["survey_id"], row["customer_id"], channel) == (
         caller.user_id, request.survey_id, request.customer_id, request.channel,
     )  # fmt: skip
     if not same:
@@ -119,18 +138,13 @@ async def _made_before(
     return _share(row["id"], request, rules, row["sent_at"], channel_of(row))
 
 
-def _open_link(
-    held: list[queries.Record], *, caller: Caller, request: share_wire.ShareCreate, rules: Rules
-) -> share_wire.Share:
-    """The open link the caller shared before, answered again; 409 for one someone else sent
+def _open_link(held: list[queries.Record], *, caller: Caller) -> queries.Record:
+    """The open link the caller shared before, to answer again; 409 for one someone else sent
     (a delivery, a task done, another RM): the customer answers that one."""
     for row in held:
-        if (
-            row["sent_by"] == caller.user_id
-            and row["delivery_id"] is None
-            and (row["task_id"] is None)
-        ):
-            return _share(row["id"], request, rules, row["sent_at"], channel_of(row))
+        shared = row["delivery_id"] is None and row["task_id"] is None
+        if shared and row["sent_by"] == caller.user_id:
+            return row
     raise AlreadyInvited(
         "This customer already holds a link to this survey, neither answered nor expired, that"
         " you did not share; a second would be counted twice: they can answer the one they have"

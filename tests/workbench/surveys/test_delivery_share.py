@@ -15,6 +15,7 @@ from PIL import Image
 
 from tests.customers_data import headers_of
 from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, publish
+from workbench.ids import uuid5_for
 from workbench.surveys.links import SurveyLinks
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -137,3 +138,59 @@ async def test_sharing_again_while_the_link_is_open_makes_no_second_link(make_cl
     assert (refused.status_code, refused.json()["code"]) == (409, "survey.already_invited")
     assert await db.fetchval("select count(*) from survey_invitations") == 3
     assert await db.fetchval("select count(*) from survey_responses") == 1
+
+
+async def test_a_client_ref_answered_with_the_open_link_names_it_for_good(client, db, settings):
+    # The ref of a request answered with the customer's open link was kept nowhere: once the
+    # link was answered, a retry of that request made a second link (counted twice), and the ref
+    # could then name a brochure share too.
+    survey = await publish(db, questions=[{"key": "r", "type": "rating", "text": "满意度"}])
+    (customer,) = await add_customers(db, 1)
+    rm01 = await headers_of(client, "rm01")
+    body = {"survey_id": str(survey), "customer_id": str(customer), "channel": "wechat"}
+    first = (await client.post(SHARES, json=body, headers=rm01)).json()
+    ref = str(uuid.uuid4())
+    tapped = await client.post(SHARES, json={**body, "client_ref": ref}, headers=rm01)
+    assert (tapped.status_code, tapped.json()["id"]) == (200, first["id"])
+    path = first["url"].removeprefix(settings.public_base_url.rstrip("/"))
+    assert (await client.post(path, json={"answers": {"r": 2}})).status_code == 201
+
+    retried = await client.post(SHARES, json={**body, "client_ref": ref}, headers=rm01)
+    assert (retried.status_code, retried.json()["id"]) == (200, first["id"])
+    other = await client.post(
+        SHARES, json={**body, "client_ref": ref, "channel": "sms"}, headers=rm01
+    )
+    assert (other.status_code, other.json()["code"]) == (409, "share.client_ref_reused")
+    brochure = await client.post(
+        SHARES, json={"brochure_id": str(uuid.uuid4()), "channel": "wechat", "client_ref": ref},
+        headers=rm01,
+    )  # fmt: skip
+    assert (brochure.status_code, brochure.json()["code"]) == (409, "share.client_ref_reused")
+    assert await db.fetchval("select count(*) from survey_invitations") == 1
+
+
+async def test_a_share_made_before_refs_were_kept_is_still_named_by_its_client_ref(client, db):
+    # Survey shares made before migration 0034 were named by uuid5 of their client_ref and kept
+    # it nowhere: after the upgrade a resend made a second link.
+    survey = await publish(db, questions=[{"key": "r", "type": "rating", "text": "满意度"}])
+    (customer,) = await add_customers(db, 1)
+    (another,) = await add_customers(db, 1, prefix="A")
+    rm01 = await headers_of(client, "rm01")
+    ref = uuid.uuid4()
+    old = uuid5_for(f"survey-share:{ref}")
+    await db.execute(
+        """insert into survey_invitations (id, survey_id, version, customer_id, rm_id,
+                                           org_unit_id, sent_by, sent_at, expires_at)
+           select $1, $2, 1, c.id, c.owner_id, u.org_unit_id, c.owner_id, now(),
+                  now() + interval '30 days'
+             from customers c join users u on u.id = c.owner_id where c.id = $3""",
+        old, survey, customer,
+    )  # fmt: skip
+    await db.execute("update survey_invitations set responded_at = now() where id = $1", old)
+    body = {"survey_id": str(survey), "customer_id": str(customer), "channel": "sms",
+            "client_ref": str(ref)}  # fmt: skip
+    again = await client.post(SHARES, json=body, headers=rm01)
+    assert (again.status_code, again.json()["id"]) == (200, str(old))
+    elsewhere = await client.post(SHARES, json={**body, "customer_id": str(another)}, headers=rm01)
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (409, "share.client_ref_reused")
+    assert await db.fetchval("select count(*) from survey_invitations") == 1

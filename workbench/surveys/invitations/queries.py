@@ -552,14 +552,13 @@ async def insert_share_invitation(
     sent_at: datetime,
     expires_at: datetime,
     channel: str,
-    client_ref: uuid.UUID | None,
 ) -> bool:
     """An invitation an RM hands over themselves (a share); False if its id exists already."""
     row = await conn.fetchrow(
         """
         insert into survey_invitations (id, survey_id, version, customer_id, rm_id, org_unit_id,
-                                        sent_by, sent_at, expires_at, share_channel, client_ref)
-        select $1, $3, $4, c.id, c.owner_id, u.org_unit_id, $5, $6, $7, $8, $9
+                                        sent_by, sent_at, expires_at, share_channel)
+        select $1, $3, $4, c.id, c.owner_id, u.org_unit_id, $5, $6, $7, $8
           from customers c join users u on u.id = c.owner_id
          where c.id = $2
         on conflict do nothing
@@ -573,7 +572,6 @@ async def insert_share_invitation(
         sent_at,
         expires_at,
         channel,
-        client_ref,
     )
     return row is not None
 
@@ -627,16 +625,45 @@ async def share_invitation(
     )
 
 
-async def share_invitation_by_client_ref(conn: Connection, client_ref: uuid.UUID) -> Record | None:
-    """The survey share the app made with this `client_ref`, whoever sent it (the caller
-    compares the sender)."""
+async def insert_share_ref(
+    conn: Connection,
+    *,
+    client_ref: uuid.UUID,
+    invitation_id: uuid.UUID,
+    sent_by: uuid.UUID,
+    channel: str,
+) -> None:
+    """Name the survey share by the app's `client_ref` (the caller holds the ref's lock)."""
+    await conn.execute(
+        """insert into survey_share_refs (client_ref, invitation_id, sent_by, channel)
+           values ($1, $2, $3, $4) on conflict do nothing""",
+        client_ref,
+        invitation_id,
+        sent_by,
+        channel,
+    )
+
+
+async def share_by_ref(
+    conn: Connection, client_ref: uuid.UUID, *, legacy_id: uuid.UUID
+) -> Record | None:
+    """The survey share the app named with this `client_ref`, whoever sent it (the caller
+    compares the sender), with the channel it was sent with: from survey_share_refs, else a
+    share made before them, whose id is `legacy_id` (its channel unknown: null)."""
     return await conn.fetchrow(
         """
-        select i.id, i.survey_id, i.customer_id, i.sent_by, i.sent_at, i.share_channel
+        select i.id, i.survey_id, i.customer_id, r.sent_by, i.sent_at, r.channel as share_channel
+          from survey_share_refs r join survey_invitations i on i.id = r.invitation_id
+         where r.client_ref = $1
+        union all
+        select i.id, i.survey_id, i.customer_id, i.sent_by, i.sent_at, null
           from survey_invitations i
-         where i.client_ref = $1
+         where i.id = $2 and i.customer_id is not null and i.delivery_id is null
+           and i.task_id is null
+           and not exists (select from survey_share_refs r where r.client_ref = $1)
         """,
         client_ref,
+        legacy_id,
     )
 
 
