@@ -5,6 +5,22 @@
 -- was not live when it was superseded (or was superseded before this column).
 alter table brochure_versions add column replaced_at timestamptz;
 
+-- Versions that a version published to start later took off at once, before this migration:
+-- the one live until then (the newest superseded version that had been published) hands over
+-- at the new version's start, as it would now; devices are told (as the trigger below does).
+update brochure_versions o
+   set replaced_at = n.live_from
+  from brochure_versions n
+ where n.brochure_id = o.brochure_id and n.status = 'published' and n.live_from > now()
+   and o.status = 'superseded' and o.published_at is not null
+   and o.version = (select max(p.version) from brochure_versions p
+                     where p.brochure_id = n.brochure_id and p.version < n.version
+                       and p.status = 'superseded' and p.published_at is not null);
+insert into sync_log (user_id, entity, entity_key)
+select distinct '00000000-0000-0000-0000-000000000000'::uuid, 'brochure', brochure_id::text
+  from brochure_versions
+ where replaced_at is not null;
+
 -- The live rule (workbench.brochures.queries.LIVE) reads the published versions and those
 -- handing over; the catalogue's ordered scan covers both.
 drop index brochure_versions_catalogue;

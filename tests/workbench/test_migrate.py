@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from tests.conftest import make_settings
 from workbench import migrate
 from workbench.app import create_app
+from workbench.ids import uuid7
 from workbench.migrate import MigrationError
 from workbench.settings import Settings
 
@@ -229,3 +230,60 @@ async def test_api_refuses_to_start_with_pending_migrations_when_not_migrating(s
     assert isinstance(error, MigrationError), repr(error)
     assert "pending" in str(error)
     assert await tables(scratch_db) == set()
+
+
+async def test_the_upgrade_gives_back_a_brochure_a_later_version_took_off(scratch_db, folder):
+    # Before 0033, publishing v2 to start tomorrow superseded v1 at once: the brochure was off the
+    # catalogue, shares and links until then. Upgrading hands it over at v2's start instead.
+    for later in [f for f in sql_files(folder) if int(f.name[:4]) >= 33]:
+        later.unlink()
+    await migrate.migrate(scratch_db, folder)
+    conn = await asyncpg.connect(scratch_db)
+    try:
+        unit, user, brochure = uuid7(), uuid7(), uuid7()
+        await conn.execute(
+            "insert into org_units (id, name, parent_id, path, depth)"
+            " values ($1, '总行', null, $2, 0)",
+            unit, f"/{unit}/",
+        )  # fmt: skip
+        await conn.execute(
+            "insert into users (id, login, name, role, org_unit_id, password_hash)"
+            " values ($1, 'mkt', '市场', 'marketing', $2, 'x')",
+            user, unit,
+        )  # fmt: skip
+        await conn.execute(
+            "insert into products (code, name, category, risk_level)"
+            " values ('P1', '产品', '理财', 2)"
+        )
+        await conn.execute(
+            "insert into brochures (id, owner_unit_id, created_by) values ($1, $2, $3)",
+            brochure, unit, user,
+        )  # fmt: skip
+        for version, status, days in ((1, "superseded", -30), (2, "published", 1)):
+            await conn.execute(
+                """insert into brochure_versions (brochure_id, version, title, product_code, pages,
+                        content_hash, status, approved_hash, live_from, created_by, published_by,
+                        published_at)
+                    values ($1, $2, '手册', 'P1', array[$3::bytea], $3, $4, $3,
+                            now() + make_interval(days => $5), $6, $6,
+                            now() - interval '30 days')""",
+                brochure, version, bytes(32), status, days, user,
+            )  # fmt: skip
+        told = await conn.fetchval("select count(*) from sync_log where entity = 'brochure'")
+    finally:
+        await conn.close()
+
+    await migrate.migrate(scratch_db, migrate.default_directory())
+    conn = await asyncpg.connect(scratch_db)
+    try:
+        handover = await conn.fetchrow(
+            """select o.replaced_at = n.live_from as at_start
+                 from brochure_versions o join brochure_versions n using (brochure_id)
+                where o.version = 1 and n.version = 2"""
+        )
+        assert handover is not None
+        assert handover["at_start"]
+        now_told = await conn.fetchval("select count(*) from sync_log where entity = 'brochure'")
+        assert now_told == told + 1  # devices are told it is back
+    finally:
+        await conn.close()
