@@ -92,8 +92,9 @@ class Me(msgspec.Struct, kw_only=True):
     device_id: str
 
 
-class OrgUnitCreate(msgspec.Struct, kw_only=True):
-    """Create an org unit; with `id` given and already present, its name and parent are updated."""
+class OrgUnitCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Create an org unit; with `id` given and already present, its name and parent are updated.
+    Any other field is refused, naming it (it would be believed saved)."""
 
     id: uuid.UUID | None = None
     name: Name
@@ -107,8 +108,10 @@ class OrgUnit(msgspec.Struct, kw_only=True):
     depth: int
 
 
-class UserCreate(msgspec.Struct, kw_only=True):
-    """Create a user, or with a known `id`/`login` update name, role, org unit and password."""
+class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Create a user, or with a known `id`/`login` update name, role, org unit and password. Any
+    other field (`active`: an account is disabled with POST .../disable) is refused, naming it:
+    an admin who sent one would otherwise believe it saved."""
 
     id: uuid.UUID | None = None
     login: NewLogin

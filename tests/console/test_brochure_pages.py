@@ -405,6 +405,12 @@ async def test_refusals_of_the_workflow_are_messages_on_the_page(desk, db):
     assert f'value="{past:%Y-%m-%dT%H:%M}"' in html  # the form as sent
     garbled = await desk.post(f"{page}/publish", {"live_from": "明天", "live_until": ""})
     assert "请按“年-月-日 时:分”填写" in text_of(console_page(garbled, 422))
+    year_one = await desk.post(
+        f"{page}/publish", {"live_from": "", "live_until": "0001-01-01T00:00"}
+    )
+    assert "请按“年-月-日 时:分”填写" in text_of(console_page(year_one, 422))  # it was a 500
+    far = await desk.post(f"{page}/publish", {"live_from": "", "live_until": "9999-12-31T23:59"})
+    assert "上架和下架时间须在 2000 至 2999 年之间" in text_of(console_page(far, 422))
     assert await latest_status(db, brochure) == "approved"
 
 

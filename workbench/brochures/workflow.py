@@ -38,6 +38,7 @@ from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, Forbidden, NotFound
 from workbench.ids import uuid7
 from workbench.periods import YEARS, within_years
+from workbench.visible import reads_otherwise, shows_something
 
 Status = wire.BrochureStatus
 UPLOAD_REF = "upload:"
@@ -318,8 +319,10 @@ def _page_plan(refs: list[str] | None, *, existing: set[bytes], uploads: int) ->
         path = f"$.meta.pages[{n}]"
         if ref.startswith(UPLOAD_REF):
             index = ref.removeprefix(UPLOAD_REF)
-            # ASCII digits only: isdigit() is also true of "²", which int() refuses.
-            if not (index.isascii() and index.isdigit()) or int(index) >= uploads:
+            # A few ASCII digits only: isdigit() is also true of "²", which int() refuses, and
+            # int() refuses more than 4,300 digits.
+            digits = index.isascii() and index.isdigit() and len(index) <= 3
+            if not digits or int(index) >= uploads:
                 raise BadBrochure(
                     "brochure.bad_page", f"{ref[:80]!r}: no such uploaded file", path=path
                 )
@@ -347,12 +350,17 @@ def _placed(plan: list[bytes | int], uploaded: list[bytes]) -> list[bytes]:
 
 
 async def _check_meta(conn: Connection, meta: wire.BrochureMeta) -> None:
-    """What the contract's types let through but cannot be stored: a title blank once trimmed,
-    a title or talk track that normalising (NFC) makes too long, an unknown product."""
+    """What the contract's types let through but cannot be stored: a title that shows nothing
+    (blank once trimmed, or invisible characters only) or reads otherwise (control characters,
+    direction overrides), a title or talk track that normalising (NFC) makes too long, an
+    unknown product."""
     content = _content(meta, [])
-    if not content.title:
+    if not shows_something(content.title) or reads_otherwise(content.title):
         raise BadBrochure(
-            "request.validation_failed", "the title must not be blank", path="$.meta.title"
+            "request.validation_failed",
+            "the title must show something: no spaces or invisible characters only, no control"
+            " characters or direction overrides",
+            path="$.meta.title",
         )
     for name, text, most in (("title", content.title, wire.MAX_TITLE),
                              ("talk_track", content.talk_track, wire.MAX_TALK_TRACK)):  # fmt: skip

@@ -7,7 +7,6 @@ masked for the caller's role, and every detail view is written to the audit trai
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +26,7 @@ from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import UNREADABLE, Vault
 from workbench.timeline import service as timeline
+from workbench.visible import shows_something
 
 TIMELINE_PAGE = 20
 
@@ -266,6 +266,6 @@ async def add_note(
 def _check_text(text: str) -> None:
     """Something to read: a character that is neither a space nor invisible (a format or control
     character such as a zero-width space)."""
-    if not any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text):
+    if not shows_something(text):
         message = "must not be blank: spaces, line breaks or invisible characters only"
         raise BlankNote(f"$.text: {message}", errors=[FieldError(path="$.text", message=message)])

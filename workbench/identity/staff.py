@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from workbench.errors import (
 from workbench.identity import queries
 from workbench.identity.service import Auth, conflict
 from workbench.ids import uuid7
+from workbench.visible import reads_otherwise, shows_something
 
 # ---- org units -------------------------------------------------------------------------------
 
@@ -30,18 +30,12 @@ class NameNotVisible(DomainError):
     status, code, title = 422, "request.validation_failed", "Invalid request"
 
 
-# Characters that change how the text around them reads (right-to-left overrides and isolates).
-_DIRECTION = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def visible_name(text: str, *, path: str = "$.name") -> str:
     """A unit's or a person's name as every list will show it: trimmed, with something visible
     left, and no control or direction-changing characters (a blank row in the org tree, a name
     that reads backwards). 422 naming `path` otherwise."""
     name = text.strip()
-    hidden = any(unicodedata.category(c) == "Cc" or c in _DIRECTION for c in name)
-    shown = [c for c in name if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc")]
-    if hidden or not shown:
+    if reads_otherwise(name) or not shows_something(name):
         message = "must show something: no spaces only, invisible or control characters"
         raise NameNotVisible(f"{path}: {message}", errors=[{"path": path, "message": message}])
     return name

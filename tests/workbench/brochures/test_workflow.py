@@ -400,7 +400,15 @@ async def test_unpublishing_a_version_not_yet_live_takes_the_brochure_off_at_onc
 
 
 async def test_a_page_reference_that_is_no_upload_is_refused_before_anything_is_stored(studio):
-    for ref in ("upload:²", "upload:١", "upload:1", "upload:-0", "abc"):
+    for ref in (
+        "upload:²",
+        "upload:١",
+        "upload:1",
+        "upload:-0",
+        "abc",
+        "upload:" + "9" * 5000,
+        "upload:0001",
+    ):
         refused = await studio.client.post(
             BROCHURES, files=multipart(meta(pages=[ref]), [page_image()]), headers=studio.marketing
         )
@@ -426,7 +434,7 @@ async def test_too_many_pages_or_a_blank_title_is_refused_before_anything_is_sto
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "brochure.too_many_pages"
-    for title in ("   ", "\u3000\t"):
+    for title in ("   ", "\u3000\t", "\u200b", "\u202e手册", "手\n册"):
         blank = await studio.client.post(
             BROCHURES, files=multipart(meta(title=title), [page_image()]), headers=studio.marketing
         )

@@ -421,6 +421,19 @@ async def test_a_parent_has_one_unit_of_a_name(client, db):
         json={"id": unit("team-east-1"), "name": "东城三组 team", "parent_id": unit("branch-east")},
     )
     assert_problem(renamed, 409, "org_unit.name_taken")
+    for alike in ("东城三组  Team", "东城三组\u200b Team", "东城三组 Ｔｅａｍ"):  # reads the same
+        answer = await client.post(
+            "/api/v1/admin/org-units", headers=headers, json={**body, "name": alike}
+        )
+        assert_problem(answer, 409, "org_unit.name_taken")
+    cafe = await client.post(
+        "/api/v1/admin/org-units", headers=headers, json={**body, "name": "Café"}
+    )
+    assert cafe.status_code == 201, cafe.text
+    decomposed = await client.post(
+        "/api/v1/admin/org-units", headers=headers, json={**body, "name": "Cafe\u0301"}
+    )
+    assert_problem(decomposed, 409, "org_unit.name_taken")
     elsewhere = await client.post(  # the same name under another parent is another unit
         "/api/v1/admin/org-units", headers=headers, json={**body, "parent_id": unit("branch-west")}
     )
@@ -455,3 +468,22 @@ async def test_an_edit_naming_a_field_it_cannot_change_is_refused(client, db, fi
     after = await db.fetchrow("select name, active, password_hash from users where login = 'rm02'")
     assert after == before
     assert (await sign_in(client, "rm02")).status_code == 200
+
+
+async def test_a_new_user_or_unit_naming_a_field_it_cannot_set_is_refused(client, db):
+    # `"active": false` made an active account: the admin believed it was created disabled.
+    headers = await admin(client)
+    user = {"login": "qa.new1", "name": "QA New", "role": "rm", "password": "a-long-password",
+            "org_unit_id": str(unit("team-east-1"))}  # fmt: skip
+    for extra in ({"active": False}, {"email": "a@b.c"}):
+        answer = await client.post(ADMIN_USERS, headers=headers, json={**user, **extra})
+        assert_problem(answer, 422, "request.validation_failed")
+        assert next(iter(extra)) in answer.text
+    made = await client.post(
+        "/api/v1/admin/org-units",
+        headers=headers,
+        json={"name": "东城五组", "parent_id": unit("branch-east"), "manager": "rm01"},
+    )
+    assert_problem(made, 422, "request.validation_failed")
+    assert await db.fetchval("select count(*) from users where login = 'qa.new1'") == 0
+    assert await db.fetchval("select count(*) from org_units where name = '东城五组'") == 0

@@ -34,6 +34,7 @@ from workbench.console import Console, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
 from workbench.http.deps import CurrentCaller, Db
+from workbench.periods import YEARS, within_years
 
 # Where a form may send the browser on: a brochure page of the console (`next`, `from`).
 _BROCHURE_PATH = re.compile(r"^/console/brochures(?:/[a-z0-9-]{1,60}){0,3}$")
@@ -110,10 +111,15 @@ async def publish(
             live_from=_instant(_text(data, "live_from"), zone),
             live_until=_instant(_text(data, "live_until"), zone),
         )
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or a year 1 before UTC
         return await _refused(
             request, db, caller, console, brochure_id, "publish",
             "请按“年-月-日 时:分”填写上架和下架时间。", 422,
+        )  # fmt: skip
+    if not all(within_years(t) for t in (window.live_from, window.live_until) if t is not None):
+        return await _refused(
+            request, db, caller, console, brochure_id, "publish",
+            f"上架和下架时间须在 {YEARS[0]} 至 {YEARS[1]} 年之间。", 422,
         )  # fmt: skip
     return await _act(
         request, db, caller, console, brochure_id, "publish", _published_message(window, zone),

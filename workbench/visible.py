@@ -1,0 +1,22 @@
+"""Whether text shows what it says: the rule names, titles and notes follow alike.
+
+Text that shows nothing (spaces, line breaks, zero-width and other format characters only) makes
+a blank row in every list; control characters and direction overrides make a name or a title
+read otherwise than it was typed (a name that reads backwards)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Characters that change how the text around them reads (right-to-left overrides and isolates).
+DIRECTION = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shows_something(text: str) -> bool:
+    """Whether a character is neither a space nor invisible (a format or control character)."""
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
+
+
+def reads_otherwise(text: str) -> bool:
+    """Whether a control character or a direction override changes how one line reads."""
+    return any(unicodedata.category(c) == "Cc" or c in DIRECTION for c in text)
