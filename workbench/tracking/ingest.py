@@ -12,6 +12,11 @@ for 30 s (at start and every 10 s). A redelivered entry counts nothing twice: sc
 it again by its entry id, a hit's key is its event id with the entry's own time, and only hits
 newly stored reach the rollup (and the radar).
 
+A consumer that finds the group gone (Redis restarted empty or was flushed, the stream was
+deleted: NOGROUP, or UNBLOCKED for a read waiting when it went) forgets what it knew of Redis,
+creates the group again from the stream's start (the beacons appended since are read) and reads
+once more. An entry it had read before is then delivered again and counts nothing twice, as above.
+
 Beacons of unknown codes (the door checks only the code's shape) are acknowledged and dropped:
 there is no share to count them on, and they tell an admin nothing a log count does not.
 
@@ -32,9 +37,10 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from redis.asyncio import Redis
@@ -78,6 +84,12 @@ _EVENT_ID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
 )  # str(UUID)
 _decode_entry = msgspec.json.Decoder(Entry).decode
+# Redis's answers to a command of the group when the group is not there any more: no stream or
+# no group (a restart with an empty Redis, a flush, the key deleted), or the stream deleted while
+# a read waited for entries.
+_GROUP_GONE = frozenset({"NOGROUP", "UNBLOCKED"})
+_ERROR_CODE = re.compile(r"[A-Z][A-Z_]{1,31}\Z")  # a Redis error answer's first word
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -110,6 +122,13 @@ class Consumer:
             self.vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
         return self.vault
 
+    def forget_redis(self) -> None:
+        """Forget what this consumer knows of Redis's state (that the group exists, when the
+        earlier screenings' marks run out): the group is gone, so Redis lost its data or some
+        of it. Both are read again, as a worker starting now would."""
+        self.group_ready = False
+        self.earlier_until = None
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -132,6 +151,38 @@ async def ensure_group(redis: Redis, settings: Settings) -> None:
             raise
 
 
+async def _with_group(
+    redis: Redis, settings: Settings, consumer: Consumer, command: Callable[[], Awaitable[_T]]
+) -> _T:
+    """Run a command of the group (XREADGROUP, XAUTOCLAIM, XACK), the group made first if this
+    consumer has not made sure of it yet. Should Redis answer that the group is gone, the
+    consumer forgets what it knew of Redis, makes the group again (from the stream's start) and
+    runs the command once more."""
+    if not consumer.group_ready:
+        await ensure_group(redis, settings)
+        consumer.group_ready = True
+    try:
+        return await command()
+    except ResponseError as exc:
+        if _error_code(exc) not in _GROUP_GONE:
+            raise
+    log.info("beacon consumer group made again", extra={"consumer": consumer.name})
+    consumer.forget_redis()
+    await ensure_group(redis, settings)
+    consumer.group_ready = True
+    return await command()
+
+
+def _error_code(exc: BaseException) -> str | None:
+    """The code of a Redis error answer (its first word: NOGROUP, WRONGTYPE, OOM...; redis-py
+    takes off ERR and the codes it has a class for), or None. Never the rest of the message,
+    which may name keys."""
+    if not isinstance(exc, ResponseError):
+        return None
+    word = str(exc).partition(" ")[0]
+    return word if _ERROR_CODE.match(word) else None
+
+
 async def consume_once(
     pool: Any,
     redis: Redis,
@@ -144,17 +195,17 @@ async def consume_once(
     """Read one batch of new entries for this consumer and store it (`block_ms`: wait that long
     for entries; None: do not wait). `ack=False` leaves them pending (tests of redelivery)."""
     consumer = consumer or Consumer()
-    if not consumer.group_ready:
-        await ensure_group(redis, settings)
-        consumer.group_ready = True
-    wait = () if block_ms is None else ("BLOCK", block_ms)
+    reader = consumer.reader_for(redis)
+    wait: tuple[Any, ...] = () if block_ms is None else ("BLOCK", block_ms)
     entries: list[Any] = []
     while True:  # READ at a time: only the first read waits for entries
         count = min(READ, BATCH - len(entries))
-        answer = await consumer.reader_for(redis).execute_command(  # type: ignore[no-untyped-call]
+        command = functools.partial(
+            reader.execute_command,
             "XREADGROUP", "GROUP", GROUP, consumer.name, "COUNT", count, *wait,
             "STREAMS", stream_key(settings.redis_prefix), ">",
         )  # fmt: skip
+        answer = await _with_group(redis, settings, consumer, command)
         read = [entry for _, batch in answer or [] for entry in batch]
         entries += read
         if len(read) < count or len(entries) >= BATCH:
@@ -173,16 +224,16 @@ async def reclaim(
 ) -> Outcome:
     """Take over entries left pending by a consumer that stopped (idle > `min_idle_ms`) and store
     them; every page of the pending list, READ at a time."""
-    if not consumer.group_ready:
-        await ensure_group(redis, settings)
-        consumer.group_ready = True
+    reader = consumer.reader_for(redis)
     stream = stream_key(settings.redis_prefix)
     start: Any = "0-0"
     read = stored = dropped = duplicates = 0
     while True:
-        answer = await consumer.reader_for(redis).execute_command(  # type: ignore[no-untyped-call]
-            "XAUTOCLAIM", stream, GROUP, consumer.name, min_idle_ms, start, "COUNT", READ
-        )
+        command = functools.partial(
+            reader.execute_command,
+            "XAUTOCLAIM", stream, GROUP, consumer.name, min_idle_ms, start, "COUNT", READ,
+        )  # fmt: skip
+        answer = await _with_group(redis, settings, consumer, command)
         start, entries = answer[0], [e for e in answer[1] if e[1]]  # no fields: deleted
         outcome = await _store(pool, redis, settings, consumer, entries)
         read, stored = read + outcome.read, stored + outcome.stored
@@ -246,8 +297,13 @@ async def _store(
                 batch = await queries.store_hits(conn, hits, first_delivery=first_delivery)
                 await radar.follow_up(conn, batch.milestones, vault=consumer.vault_for(settings))
                 stored = batch.count
-    if ack:  # thousands of ids: packed by hiredis
-        await call_packed(redis, "XACK", stream_key(settings.redis_prefix), GROUP, *ids)
+    if ack:  # thousands of ids: packed by hiredis. Of a group gone Redis acknowledges nothing
+        # (it answers 0): a group made again delivers the entries still in the stream again, and
+        # they count nothing twice
+        acknowledge = functools.partial(
+            call_packed, redis, "XACK", stream_key(settings.redis_prefix), GROUP, *ids
+        )
+        await _with_group(redis, settings, consumer, acknowledge)
     return Outcome(
         read=len(entries),
         stored=stored,
@@ -373,7 +429,9 @@ async def run(
     pool: Any, redis: Redis, settings: Settings, stop: asyncio.Event, consumer: Consumer
 ) -> None:
     """Consume until `stop` is set; reclaim abandoned entries at start and every 10 s. A failure
-    (PostgreSQL or Redis away) leaves the batch pending and is retried a second later."""
+    (PostgreSQL or Redis away) leaves the batch pending and is retried a second later; its
+    warning names the exception's type and, when there is one, its cause: a Redis error answer's
+    code or PostgreSQL's SQLSTATE (never a message, which may carry keys or data)."""
     claimed_at = 0.0
     while not stop.is_set():
         try:
@@ -392,9 +450,18 @@ async def run(
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # keep consuming once the servers are back
-            log.warning("beacon ingestion failed", extra={"error": type(exc).__name__})
+            extra = {"error": type(exc).__name__}
+            if cause := _error_code(exc) or _sqlstate(exc):
+                extra["cause"] = cause
+            log.warning("beacon ingestion failed", extra=extra)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a PostgreSQL error (asyncpg's), or None."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return sqlstate if isinstance(sqlstate, str) else None
 
 
 async def start(ctx: dict[str, Any]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ from tests.workbench.tracking.conftest import (
     visitors,
 )
 from workbench.db import create_pool
+from workbench.logs import JsonFormatter
 from workbench.tracking import beacons, ingest, queries, screening
 from workbench.tracking.screening import PER_IP_PER_MINUTE, PER_VISITOR_PER_MINUTE
 
@@ -489,3 +492,134 @@ async def test_screening_loads_its_script_again_when_redis_lost_it(shared, db, m
     assert (outcome.stored, outcome.duplicates) == (1, 1)
     [visitor] = await visitors(db, shared.share_id)
     assert visitor["visitor_id"] == "v-noscript"
+
+
+async def lose_redis_data(settings: Any, *, keep_stream: bool = False) -> None:
+    """What Redis restarting empty or a FLUSHDB does to this run (its own keys only: the
+    database is shared); `keep_stream`: all but the stream (its consumer group goes with it)."""
+    redis = Redis.from_url(settings.redis_url)
+    stream = beacons.stream_key(settings.redis_prefix)
+    try:
+        keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}*", count=1000)]
+        if keep_stream:
+            keys = [k for k in keys if k != stream.encode()]
+            await redis.xgroup_destroy(stream, ingest.GROUP)
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+async def until_stored(db: Any, count: int) -> list[Any]:
+    """The hits once `count` are stored by a running loop (at most about 10 s)."""
+    for _ in range(200):
+        if len(stored := await hits(db)) >= count:
+            return stored
+        await asyncio.sleep(0.05)
+    return await hits(db)
+
+
+async def test_the_worker_loop_counts_beacons_again_after_redis_lost_its_data(shared, db, caplog):
+    """Redis flushed (or restarted empty) while the loop waits for beacons: the loop makes its
+    consumer group again at once, without a failure, and stores the beacons that came since;
+    what it stored before stays stored once."""
+    settings = shared.studio.settings
+    pool = await create_pool(settings.database_url, max_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(ingest.run(pool, redis, settings, stop, ingest.Consumer()))
+    try:
+        with caplog.at_level(logging.INFO, logger="workbench.tracking"):
+            assert (await shared.beacon("open")).status_code == 204
+            assert len(await until_stored(db, 1)) == 1
+            await lose_redis_data(settings)
+            assert (await shared.beacon("heartbeat", ms=5000)).status_code == 204
+            assert (await shared.beacon("cta")).status_code == 204
+            stored = await until_stored(db, 3)
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=5)
+        await redis.aclose()
+        await pool.close()
+    assert loop.exception() is None
+    assert sorted(h["type"] for h in stored) == ["cta", "heartbeat", "open"]
+    [visitor] = await visitors(db, shared.share_id)
+    assert (visitor["dwell_ms"], visitor["clicked_at"] is not None) == (5000, True)
+    assert [r for r in caplog.records if r.getMessage() == "beacon ingestion failed"] == []
+    assert [r for r in caplog.records if r.getMessage() == "beacon consumer group made again"]
+
+
+async def test_a_consumer_that_finds_its_group_gone_makes_it_again_and_counts_nothing_twice(
+    shared, db
+):
+    """The same consumer after its group went: reclaiming and reading make it again (from the
+    stream's start). With the stream kept (screening's marks gone), every entry is read again
+    and only the new ones are stored; with the stream gone, the beacons appended since are
+    stored, and a retry of one is still refused."""
+    settings = shared.studio.settings
+    pool = await create_pool(settings.database_url, max_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    consumer = ingest.Consumer()
+    try:
+        assert (await shared.beacon("open")).status_code == 204
+        assert (await shared.beacon("heartbeat", ms=4000)).status_code == 204
+        first = await ingest.consume_once(pool, redis, settings, consumer=consumer)
+        assert (first.read, first.stored) == (2, 2)
+        await lose_redis_data(settings, keep_stream=True)
+        assert (await shared.beacon("heartbeat", ms=3000)).status_code == 204
+        assert (await shared.beacon("cta")).status_code == 204
+        reclaimed = await ingest.reclaim(pool, redis, settings, consumer=consumer, min_idle_ms=0)
+        assert reclaimed == ingest.Outcome()  # nothing pending in a group made anew
+        await lose_redis_data(settings, keep_stream=True)
+        again = await ingest.consume_once(pool, redis, settings, consumer=consumer)
+        assert (again.read, again.stored, again.duplicates) == (4, 2, 0)
+        [visitor] = await visitors(db, shared.share_id)
+        assert (visitor["dwell_ms"], visitor["clicked_at"] is not None) == (7000, True)
+
+        await lose_redis_data(settings)
+        event_id = str(uuid.uuid4())
+        assert (await shared.beacon("page_view", page=1, event_id=event_id)).status_code == 204
+        after = await ingest.consume_once(pool, redis, settings, consumer=consumer)
+        assert (after.read, after.stored) == (1, 1)
+        assert (await shared.beacon("page_view", page=1, event_id=event_id)).status_code == 204
+        retried = await ingest.consume_once(pool, redis, settings, consumer=consumer)
+        assert (retried.read, retried.stored, retried.duplicates) == (1, 0, 1)
+    finally:
+        await redis.aclose()
+        await pool.close()
+    assert len(await hits(db)) == 5
+    [visitor] = await visitors(db, shared.share_id)
+    assert (visitor["dwell_ms"], visitor["page_views"]) == (7000, 1)
+
+
+async def test_the_loop_warns_with_the_code_of_a_redis_error_and_goes_on(shared, db, caplog):
+    """A Redis error the loop cannot mend (here the stream's key taken by a string) is warned
+    of with its code, not its message (which names keys); once it is gone the loop goes on."""
+    settings = shared.studio.settings
+    stream = beacons.stream_key(settings.redis_prefix)
+    pool = await create_pool(settings.database_url, max_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(ingest.run(pool, redis, settings, stop, ingest.Consumer()))
+    try:
+        with caplog.at_level(logging.WARNING, logger="workbench.tracking"):
+            async with redis.pipeline(transaction=True) as pipe:
+                await pipe.delete(stream).set(stream, "not a stream").execute()
+            for _ in range(200):
+                if failed := [
+                    r for r in caplog.records if r.getMessage() == "beacon ingestion failed"
+                ]:
+                    break
+                await asyncio.sleep(0.05)
+            await redis.delete(stream)
+            assert (await shared.beacon("open")).status_code == 204
+            stored = await until_stored(db, 1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=5)
+        await redis.aclose()
+        await pool.close()
+    assert len(stored) == 1
+    line = json.loads(JsonFormatter().format(failed[0]))
+    assert (line["error"], line["cause"]) == ("ResponseError", "WRONGTYPE")
+    assert stream not in JsonFormatter().format(failed[0])
