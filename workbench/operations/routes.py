@@ -11,7 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from redis.exceptions import RedisError
 
 from workbench.http.auth import PUBLIC
-from workbench.http.client_ip import client_ip, in_networks, is_address
+from workbench.http.client_ip import in_networks, is_address, relayed_clients
 from workbench.operations import queries
 from workbench.operations.metrics import Metrics
 
@@ -79,7 +79,8 @@ async def metrics(request: Request[Any, Any, Any]) -> bytes:
     Only for `WORKBENCH_METRICS_FROM` (loopback and private networks by default; anyone else
     404): the API's port also serves the customers' pages, and the counters tell an outsider
     the bank's traffic, its sign-in failures and any probing. A request relayed by a proxy that
-    is not in `WORKBENCH_TRUSTED_PROXIES` is refused, as its client cannot be known.
+    is not in `WORKBENCH_TRUSTED_PROXIES` is refused, as its client cannot be known; one relayed
+    by a trusted proxy is judged by every client its relay headers name.
     """
     state = request.app.state
     if not metrics_allowed(request.scope, state.trusted_networks, state.metrics_networks):
@@ -90,14 +91,18 @@ async def metrics(request: Request[Any, Any, Any]) -> bytes:
 
 def metrics_allowed(scope: Any, trusted: tuple[Any, ...], allowed: tuple[Any, ...]) -> bool:
     """Whether the request's client may read the metrics: from an allowed network, or over a
-    local connection with no address (a Unix socket, an in-process client) and not relayed."""
-    relayed = any(name == b"x-forwarded-for" for name, _ in scope.get("headers", []))
+    local connection with no address (a Unix socket, an in-process client) and not relayed.
+
+    Any relay header counts (X-Forwarded-For, Forwarded, X-Real-IP, a CDN's, or one that names no
+    client such as Via): only a trusted proxy may relay, and every client its headers name must
+    be allowed; a relay that names none is refused, as its client cannot be known."""
+    named = relayed_clients(scope, trusted)
     peer = (scope.get("client") or ("", 0))[0]
     if not is_address(peer):
-        return not relayed
-    if relayed and not in_networks(peer, trusted):
+        return not named
+    if named and not in_networks(peer, trusted):
         return False
-    return in_networks(client_ip(scope, trusted), allowed)
+    return all(in_networks(client, allowed) for client in named or [peer])
 
 
 ROUTES = [healthz, readyz, metrics]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from litestar.testing.transport import TestClientTransport as _Transport
 
 from tests.helpers import device
 from workbench.http.client_ip import parse_networks
@@ -125,10 +130,96 @@ def test_metrics_are_for_the_banks_networks_only(peer, forwarded, allowed):
     assert metrics_allowed(_scope(peer, forwarded), PROXY, PRIVATE) is allowed
 
 
+def test_metrics_believe_the_line_the_trusted_proxy_added():
+    # The client's own X-Forwarded-For, then the line the proxy added (HAProxy adds one).
+    scope = {
+        "client": ("10.0.0.2", 40000),
+        "headers": [(b"x-forwarded-for", b"192.168.1.9"), (b"x-forwarded-for", b"203.0.113.7")],
+    }
+    assert metrics_allowed(scope, PROXY, PRIVATE) is False
+
+
+# How each kind of proxy names a client from the internet, and one from the bank's network.
+RELAYS = [
+    ("X-Forwarded-For", "203.0.113.7", "192.168.1.9"),
+    ("Forwarded", "for=203.0.113.7;proto=https", 'for="192.168.1.9:4711";proto=https'),
+    ("Forwarded", 'for="[2001:db8::7]:443"', "for=192.168.1.9"),
+    ("X-Real-IP", "203.0.113.7", "192.168.1.9"),
+    ("True-Client-IP", "203.0.113.7", "192.168.1.9"),
+    ("CF-Connecting-IP", "203.0.113.7", "192.168.1.9"),
+    ("X-Client-IP", "203.0.113.7", "192.168.1.9"),
+]
+
+
+class _FromPeer(_Transport, httpx.AsyncBaseTransport):  # type: ignore[type-arg]
+    """The test client's requests as if from this peer (the test client has no address)."""
+
+    def __init__(self, client: AsyncTestClient[Litestar], peer: str) -> None:
+        super().__init__(client)
+        self.peer = peer
+
+    def parse_request(self, request: httpx.Request) -> dict[str, Any]:
+        return {**super().parse_request(request), "client": (self.peer, 40000)}
+
+
+def _from_peer(client: AsyncTestClient[Litestar], peer: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=_FromPeer(client, peer), base_url=client.base_url)
+
+
+async def _get_metrics(
+    client: AsyncTestClient[Litestar], peer: str, headers: list[tuple[str, str]]
+):
+    async with _from_peer(client, peer) as http:
+        return await http.get("/metrics", headers=headers)
+
+
+@pytest.mark.parametrize(("header", "outside", "inside"), RELAYS)
+async def test_metrics_relayed_by_any_header_are_judged_by_the_client_it_names(
+    make_client, header, outside, inside
+):
+    client = await make_client(trusted_proxies=("10.0.0.2/32",))
+    # A proxy the bank did not list (a private address all the same): whoever it names.
+    for value in (outside, inside):
+        response = await _get_metrics(client, "10.0.0.9", [(header, value)])
+        assert response.status_code == 404, (header, value)
+        assert "workbench_http_requests_total" not in response.text
+    # The trusted proxy: the client it names decides.
+    outsider = await _get_metrics(client, "10.0.0.2", [(header, outside)])
+    assert outsider.status_code == 404, header
+    assert "workbench_http_requests_total" not in outsider.text
+    insider = await _get_metrics(client, "10.0.0.2", [(header, inside)])
+    assert insider.status_code == 200, header
+    assert "workbench_http_requests_total" in insider.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        # A proxy that sets X-Real-IP passes on an X-Forwarded-For its client made up.
+        ([("X-Forwarded-For", "192.168.1.9"), ("X-Real-IP", "203.0.113.7")], False),
+        ([("Forwarded", "for=192.168.1.9, for=203.0.113.7")], False),
+        ([("Forwarded", "for=unknown")], False),
+        ([("Forwarded", "proto=https")], False),  # names no client
+        ([("X-Real-IP", "")], False),
+        ([("Via", "1.1 lb"), ("X-Forwarded-Proto", "https")], False),  # relayed, client unknown
+        ([("X-Forwarded-For", "192.168.1.9"), ("X-Real-IP", "192.168.1.9")], True),
+        ([("X-Forwarded-For", "192.168.1.9, 10.0.0.2"), ("X-Forwarded-Proto", "https")], True),
+    ],
+)
+async def test_metrics_through_the_trusted_proxy_need_every_named_client_inside(
+    make_client, headers, allowed
+):
+    client = await make_client(trusted_proxies=("10.0.0.2/32",))
+    response = await _get_metrics(client, "10.0.0.2", headers)
+    assert response.status_code == (200 if allowed else 404), headers
+
+
 async def test_a_relayed_request_for_the_metrics_is_not_found(client):
-    response = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
-    assert response.status_code == 404
-    assert "workbench_http_requests_total" not in response.text
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP", "True-Client-IP", "Via"):
+        value = "for=203.0.113.7" if header == "Forwarded" else "203.0.113.7"
+        response = await client.get("/metrics", headers={header: value})
+        assert response.status_code == 404, header
+        assert "workbench_http_requests_total" not in response.text
 
 
 @pytest.mark.usefixtures("demo_bank")
