@@ -78,18 +78,25 @@ def create_redis_client(settings: Settings) -> ArqRedis:
     return ArqRedis(connection_pool=pool, default_queue_name=f"{settings.redis_prefix}queue")
 
 
+async def prepare_database(settings: Settings) -> None:
+    """What the API's start needs of the database: migrations applied (or, without
+    WORKBENCH_MIGRATE_ON_START, none pending). `workbench serve` runs it before serving too, so that
+    a database it cannot use stops it with one line rather than a failed start in each process."""
+    if settings.migrate_on_start:
+        await migrate.migrate(settings.database_url)
+    elif pending := await migrate.pending(settings.database_url):
+        raise migrate.MigrationError(
+            f"{len(pending)} migration(s) pending; run `workbench migrate` first"
+        )
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the API. Nothing connects until the lifespan starts."""
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if settings.migrate_on_start:
-            await migrate.migrate(settings.database_url)
-        elif pending := await migrate.pending(settings.database_url):
-            raise migrate.MigrationError(
-                f"{len(pending)} migration(s) pending; run `workbench migrate` first"
-            )
+        await prepare_database(settings)
         pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
         redis = create_redis_client(settings)
         app.state.pool = pool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import gc
 import http.client
 import json
@@ -15,20 +16,27 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
 from workbench import logs
 from workbench.db import Pool
+from workbench.migrate import MigrationError
 from workbench.security.passwords import Passwords
 from workbench.security.vault import Vault
 from workbench.settings import Settings, SettingsError, database_url_from_env
 
 DEFAULT_DATA_DIR = ".workbench"
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or used; the message names why, without a password."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,15 +45,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
         return result
-    except SettingsError as exc:
+    except (SettingsError, MigrationError) as exc:
         print(f"workbench: {exc}", file=sys.stderr)
         return 2
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (DatabaseUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # Unreachable server, refused login, missing database: one line, no traceback.
-        print(f"workbench: cannot use the database: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"workbench: cannot use the database: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A file, a port: named as it is, not taken for the database.
+        print(f"workbench: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, DatabaseUnavailable) else f"{type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def _database(url: str) -> Iterator[None]:
+    """Connecting to (or migrating) the database at `url`: what goes wrong becomes a
+    DatabaseUnavailable naming it, with the URL's password left out. Only around database work:
+    any other OSError must keep its own name."""
+    try:
+        yield
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        if password := unquote(urlsplit(url).password or ""):
+            detail = detail.replace(password, "***")
+        raise DatabaseUnavailable(detail) from exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -213,8 +243,9 @@ async def _migrate_and_seed(settings: Settings) -> dict[str, int]:
     from workbench.surveys.demo import seed_demo_surveys_from_settings
     from workbench.workorders.demo import seed_demo_work_orders_from_settings
 
-    await migrate.migrate(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=2)
+    with _database(settings.database_url):
+        await migrate.migrate(settings.database_url)
+        pool = await create_pool(settings.database_url, max_size=2)
     try:
         async with pool.acquire() as conn, conn.transaction():
             added = await seed_demo_bank(conn, passwords=_passwords(settings))
@@ -345,8 +376,13 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from workbench.app import prepare_database
+
     settings = Settings.from_env()  # fail fast, with every bad value listed
     logs.configure(settings.log_level)
+    # The database's problems stop the start here, in one line, before any API process runs
+    # (each one's start would fail with a traceback). Redis is not needed to start.
+    asyncio.run(_on_database(settings.database_url, prepare_database(settings)))
     uvicorn.run(
         "workbench.cli:app_from_env",
         factory=True,
@@ -398,6 +434,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)
+    asyncio.run(_on_database(settings.database_url, _reach(settings.database_url)))
     if settings.log_level != "DEBUG":  # arq logs every run of the 5-second jobs at INFO
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
     served = worker_settings(settings)
@@ -416,8 +453,9 @@ def _worker(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from workbench import migrate
 
+    url = database_url_from_env()
     try:
-        done = asyncio.run(migrate.migrate(database_url_from_env()))
+        done = asyncio.run(_on_database(url, migrate.migrate(url)))
     except migrate.MigrationError as exc:
         print(f"workbench: {exc}", file=sys.stderr)
         return 1
@@ -538,9 +576,7 @@ def _push_test(args: argparse.Namespace) -> int:
 
 
 async def _pool(settings: Settings) -> Pool:
-    from workbench.db import create_pool
-
-    return await create_pool(settings.database_url, max_size=2)
+    return await _pool_at(settings.database_url)
 
 
 def _vault(settings: Settings) -> Vault:
@@ -580,7 +616,19 @@ def _tracking_reclassify(args: argparse.Namespace) -> int:
 async def _pool_at(database_url: str) -> Pool:
     from workbench.db import create_pool
 
-    return await create_pool(database_url, max_size=2)
+    with _database(database_url):
+        return await create_pool(database_url, max_size=2)
+
+
+async def _on_database(url: str, work: Awaitable[T]) -> T:
+    with _database(url):
+        return await work
+
+
+async def _reach(url: str) -> None:
+    """One connection, opened and closed: the database answers and lets us in."""
+    conn = await asyncpg.connect(url)
+    await conn.close()
 
 
 def _check_contracts(args: argparse.Namespace) -> int:

@@ -120,7 +120,8 @@ class Settings:
     )
     trusted_proxies: tuple[str, ...] = _env(
         "WORKBENCH_TRUSTED_PROXIES",
-        "comma-separated CIDRs whose X-Forwarded-For is believed for the client IP",
+        "comma-separated CIDRs whose relay headers are believed for the client IP"
+        " (X-Forwarded-For, else Forwarded, else X-Real-IP)",
         default=(),
     )
     metrics_from: tuple[str, ...] = _env(
@@ -397,13 +398,15 @@ class Settings:
         # Range and cross-field checks run on whatever parsed, so one start lists every problem.
         defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
         problems += _value_problems({**defaults, **values})
+        problems += _credential_problems(values)
         if problems:
             raise SettingsError(problems)
         return cls(**values)
 
     def validate(self) -> None:
-        """Range and cross-field checks, with one message per problem."""
-        if problems := _value_problems({f.name: getattr(self, f.name) for f in fields(self)}):
+        """Range, cross-field and push credential file checks, with one message per problem."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if problems := _value_problems(values) + _credential_problems(values):
             raise SettingsError(problems)
 
 
@@ -488,6 +491,26 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
     if "bank_name" in values and not 0 < len(values["bank_name"]) <= 40:
         problems.append("WORKBENCH_BANK_NAME must be 1 to 40 characters")
     problems += _blob_store_problems(values)
+    return problems
+
+
+def _credential_problems(values: Mapping[str, Any]) -> list[str]:
+    """The push credential files named are read and checked now, like any other value: a bad one
+    stops the start with its variable named instead of failing the worker (or every push)."""
+    from push.providers.apns import read_key
+    from push.providers.fcm import read_service_account
+
+    readers: tuple[tuple[str, Callable[[str], object]], ...] = (
+        ("apns_key_file", read_key),
+        ("fcm_service_account_file", read_service_account),
+    )
+    problems = []
+    for name, read in readers:
+        if path := values.get(name):
+            try:
+                read(path)
+            except ValueError as exc:
+                problems.append(f"{_env_name(name)}: {exc}")
     return problems
 
 

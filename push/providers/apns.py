@@ -16,6 +16,9 @@ from urllib.parse import quote
 
 import jwt
 import msgspec
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from redis.asyncio import Redis
 
 from push.providers.base import (
@@ -34,6 +37,24 @@ RESIGN_MARGIN = 600.0  # re-sign after ~50 minutes
 DEAD_REASONS = frozenset({"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic"})
 
 
+def read_key(path: str) -> str:
+    """The APNs auth key (PEM) in the .p8 file at `path`. ValueError says what is wrong with the
+    file, never what it holds: settings call this at start, so a bad file stops it there."""
+    try:
+        pem = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a .p8 key (PEM text)") from None
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        key = None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise ValueError(f"{path} is not an APNs auth key (a P-256 private key in PEM form)")
+    return pem
+
+
 class Apns:
     name = "apns"
 
@@ -49,7 +70,7 @@ class Apns:
         redis_prefix: str,
         timeout: float,
     ) -> None:
-        self._key = Path(key_file).read_text()
+        self._key = read_key(key_file)
         self._key_id, self._team_id, self._topic = key_id, team_id, topic
         self._client = H2Client(base_url, timeout=timeout)
         self._token = SharedToken(

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 import msgspec
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from redis.asyncio import Redis
 
 from push.providers.base import (
@@ -36,6 +40,51 @@ JSON = "application/json; charset=utf-8"
 REFRESH_MARGIN = 300.0
 DEAD_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 RETRY_CODES = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"})
+ACCOUNT_FIELDS = ("project_id", "client_email", "private_key", "token_uri")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccount:
+    """What FCM needs of a Google service-account key file."""
+
+    project_id: str
+    client_email: str
+    private_key: str
+    private_key_id: str
+    token_uri: str
+
+
+def read_service_account(path: str) -> ServiceAccount:
+    """The service account in the JSON key file at `path`. ValueError says what is wrong with the
+    file, never what it holds: settings call this at start, so a bad file stops it there."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a JSON text file") from None
+    try:
+        account = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(account, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    missing = [k for k in ACCOUNT_FIELDS if not isinstance(account.get(k), str) or not account[k]]
+    if missing:
+        raise ValueError(f"{path} has no {', '.join(missing)}: not a service-account key file")
+    try:
+        key = serialization.load_pem_private_key(account["private_key"].encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"the private_key in {path} is not an unencrypted RSA key in PEM form")
+    return ServiceAccount(
+        project_id=account["project_id"],
+        client_email=account["client_email"],
+        private_key=account["private_key"],
+        private_key_id=str(account.get("private_key_id") or ""),
+        token_uri=account["token_uri"],
+    )
 
 
 class Fcm:
@@ -50,12 +99,10 @@ class Fcm:
         redis_prefix: str,
         timeout: float,
     ) -> None:
-        account = json.loads(Path(service_account_file).read_text())
-        self._project = str(account["project_id"])
-        self._email = str(account["client_email"])
-        self._key = str(account["private_key"])
-        self._key_id = str(account.get("private_key_id", ""))
-        self._token_uri = str(account["token_uri"])
+        account = read_service_account(service_account_file)
+        self._project, self._email = account.project_id, account.client_email
+        self._key, self._key_id = account.private_key, account.private_key_id
+        self._token_uri = account.token_uri
         self._client = H2Client(base_url, timeout=timeout)
         self._oauth = oauth_client(self._token_uri, timeout)
         self._token = SharedToken(

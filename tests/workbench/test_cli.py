@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psutil
@@ -338,6 +340,184 @@ def test_migrate_command_on_an_unreachable_database_fails_with_a_message():
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert str(port) in result.stderr or "connect" in result.stderr.lower()
+
+
+# ---- serve and worker: what stops them at start ---------------------------------------------
+
+
+def service_env(database_url: str, **values: str | None) -> dict[str, str]:
+    """Everything `serve` and `worker` need, on this database."""
+    service: dict[str, str | None] = {
+        "DATABASE_URL": database_url,
+        "WORKBENCH_JWT_KEYS": f"ci:{TEST_KEY}",
+        "WORKBENCH_DATA_KEYS": f"ci:{TEST_KEY}",
+        "WORKBENCH_BLIND_INDEX_KEY": TEST_KEY,
+        "WORKBENCH_MIGRATE_ON_START": None,
+        "WORKBENCH_APNS_KEY_FILE": None,
+        "WORKBENCH_FCM_SERVICE_ACCOUNT_FILE": None,
+    }
+    return cli_env(**(service | values))
+
+
+def with_path(url: str, database: str, password: str = "") -> str:
+    """`url` on another database (and with a password, when given)."""
+    parts = urlsplit(url)
+    user = parts.username or "postgres"
+    login = f"{user}:{password}@" if password else f"{user}@"
+    netloc = f"{login}{parts.hostname}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, netloc, f"/{database}", parts.query, ""))
+
+
+def assert_one_line(result: subprocess.CompletedProcess, start: str) -> str:
+    """The command stopped with exit 2 and one line on stderr, no traceback, nothing served."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(start), lines
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Uvicorn running" not in result.stdout + result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("migrate_on_start", ["true", "false"])
+def test_serve_on_an_unreachable_database_says_so_in_one_line_and_exits_2(
+    workers, migrate_on_start
+):
+    port = free_port()  # nothing listens there
+    url = f"postgresql://postgres:Sekr3t-pw@127.0.0.1:{port}/workbench"
+    env = service_env(url, WORKBENCH_MIGRATE_ON_START=migrate_on_start)
+
+    result = run_cli("serve", "--port", str(free_port()), "--workers", workers, env=env)
+
+    line = assert_one_line(result, "workbench: cannot use the database: ConnectionRefusedError")
+    assert str(port) in line
+    assert "Sekr3t-pw" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("migrate_on_start", ["true", "false"])
+def test_serve_on_a_database_that_does_not_exist_names_it_and_exits_2(servers, migrate_on_start):
+    url = with_path(servers.admin_url, "wb_no_such_database")
+    env = service_env(url, WORKBENCH_MIGRATE_ON_START=migrate_on_start)
+
+    result = run_cli("serve", "--port", str(free_port()), env=env)
+
+    line = assert_one_line(result, "workbench: cannot use the database:")
+    assert '"wb_no_such_database" does not exist' in line
+
+
+@pytest.mark.parametrize("migrate_on_start", ["true", "false"])
+async def test_serve_on_a_database_newer_than_the_code_says_so_and_exits_2(
+    scratch_db, tmp_path, migrate_on_start
+):
+    newer = tmp_path / "migrations"
+    shutil.copytree(migrate.default_directory(), newer)
+    version = len(migrate.load()) + 1
+    (newer / f"{version:04d}_from_the_future.sql").write_text("create table later (id int);\n")
+    await migrate.migrate(scratch_db, newer)
+    env = service_env(scratch_db, WORKBENCH_MIGRATE_ON_START=migrate_on_start)
+
+    result = run_cli("serve", "--port", str(free_port()), env=env)
+
+    line = assert_one_line(result, f"workbench: migration {version:04d}_from_the_future")
+    assert "older than the database" in line
+
+
+def test_serve_starts_without_redis_and_answers_503_until_it_is_there(settings, tmp_path):
+    port = free_port()
+    env = service_env(settings.database_url, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).is_success:
+                        break
+                time.sleep(0.2)
+            assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 503
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(30)
+    assert process.returncode == 0, log.read_text()
+
+
+def test_worker_on_an_unreachable_database_says_so_in_one_line_and_exits_2():
+    port = free_port()
+    env = service_env(f"postgresql://postgres:Sekr3t-pw@127.0.0.1:{port}/workbench")
+
+    result = run_cli("worker", env=env)
+
+    line = assert_one_line(result, "workbench: cannot use the database: ConnectionRefusedError")
+    assert str(port) in line
+    assert "Sekr3t-pw" not in result.stderr
+
+
+def test_a_file_problem_is_not_called_a_database_problem(tmp_path):
+    target = tmp_path / "no-such-folder" / "openapi.json"
+
+    result = run_cli("export-contracts", "--output", str(target), env=cli_env())
+
+    line = assert_one_line(result, "workbench: FileNotFoundError")
+    assert str(target) in line
+    assert "database" not in line
+
+
+def bad_push_credentials(tmp_path: Path) -> list[tuple[dict[str, str], str, str]]:
+    """Settings naming unusable push credentials: (variables, the one named, what is wrong)."""
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{bad SECRET-CONTENT")
+    no_project = tmp_path / "no-project.json"
+    no_project.write_text(json.dumps({"client_email": "SECRET-CONTENT@x", "private_key": "x"}))
+    apns = {
+        "WORKBENCH_APNS_KEY_ID": "ABCDE12345",
+        "WORKBENCH_APNS_TEAM_ID": "TEAM123456",
+        "WORKBENCH_APNS_TOPIC": "com.bank.workbench",
+    }
+    fcm = "WORKBENCH_FCM_SERVICE_ACCOUNT_FILE"
+    return [
+        ({fcm: str(bad_json)}, fcm, "is not JSON"),
+        ({fcm: str(no_project)}, fcm, "has no project_id"),
+        ({fcm: str(tmp_path / "missing.json")}, fcm, "No such file or directory"),
+        (
+            {"WORKBENCH_APNS_KEY_FILE": "/nonexistent.p8", **apns},
+            "WORKBENCH_APNS_KEY_FILE",
+            "No such file or directory",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+@pytest.mark.parametrize("case", range(4))
+def test_unusable_push_credentials_stop_the_start_as_invalid_configuration(
+    settings, tmp_path, command, case
+):
+    variables, named, problem = bad_push_credentials(tmp_path)[case]
+    env = service_env(settings.database_url, **variables)
+
+    args = ["serve", "--port", str(free_port())] if command == "serve" else [command]
+
+    result = run_cli(*args, env=env)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    first, *problems = result.stderr.splitlines()
+    assert first == "workbench: invalid configuration:", result.stderr
+    assert len(problems) == 1, result.stderr
+    assert problems[0].startswith(f"  - {named}: "), result.stderr
+    assert problem in problems[0]
+    assert "database" not in result.stderr
+    assert "SECRET-CONTENT" not in result.stderr
 
 
 # ---- contracts -------------------------------------------------------------------------------

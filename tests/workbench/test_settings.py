@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from push.fakes import FakeCredentials
 from workbench.settings import JwtKey, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,6 +212,106 @@ def test_range_problems_are_reported_together_with_parse_problems():
         "WORKBENCH_JWT_KEYS",
     ):
         assert len(lines_naming(problems, variable)) == 1, (variable, problems)
+
+
+APNS = {
+    "WORKBENCH_APNS_KEY_ID": "ABCDE12345",
+    "WORKBENCH_APNS_TEAM_ID": "TEAM123456",
+    "WORKBENCH_APNS_TOPIC": "com.bank.workbench",
+}
+
+
+def push_credentials(folder: Path) -> dict[str, str]:
+    """Variables naming good APNs and FCM credential files in `folder`."""
+    creds = FakeCredentials.generate(folder, token_uri="https://oauth2.googleapis.com/token")
+    return APNS | {
+        "WORKBENCH_APNS_KEY_FILE": str(creds.apns_key_file),
+        "WORKBENCH_FCM_SERVICE_ACCOUNT_FILE": str(creds.fcm_service_account_file),
+    }
+
+
+def test_good_push_credential_files_are_accepted(tmp_path):
+    variables = push_credentials(tmp_path)
+    settings = Settings.from_env(MINIMAL | variables)
+    assert settings.fcm_service_account_file == variables["WORKBENCH_FCM_SERVICE_ACCOUNT_FILE"]
+    assert settings.apns_key_file == variables["WORKBENCH_APNS_KEY_FILE"]
+
+
+def write_service_account(folder: Path, **changes: object) -> str:
+    """A copy of a good service-account file with fields changed (None: left out)."""
+    good = json.loads(
+        Path(push_credentials(folder)["WORKBENCH_FCM_SERVICE_ACCOUNT_FILE"]).read_text()
+    )
+    account = {k: v for k, v in (good | changes).items() if v is not None}
+    path = folder / "changed.json"
+    path.write_text(json.dumps(account))
+    return str(path)
+
+
+def written(folder: Path, content: str | bytes, name: str = "file") -> str:
+    path = folder / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return str(path)
+
+
+FCM = "WORKBENCH_FCM_SERVICE_ACCOUNT_FILE"
+RSA_MARKER = "MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKY"  # how an RSA PKCS#8 key's base64 starts
+
+
+@pytest.mark.parametrize(
+    ("variable", "make", "problem"),
+    [
+        (FCM, lambda d: written(d, "{bad SECRET"), "is not JSON (line 1, column 2)"),
+        (FCM, lambda d: written(d, "[1, 2]"), "is not a JSON object"),
+        (FCM, lambda d: written(d, b"\xff\xfeSECRET"), "is not a JSON text file"),
+        (FCM, lambda d: str(d / "missing.json"), "cannot read"),
+        (FCM, lambda d: str(d), "cannot read"),
+        (FCM, lambda d: write_service_account(d, project_id=None), "has no project_id"),
+        (
+            FCM,
+            lambda d: write_service_account(d, client_email="", token_uri=None),
+            "has no client_email, token_uri",
+        ),
+        (
+            FCM,
+            lambda d: write_service_account(d, private_key="-----BEGIN PRIVATE KEY-----SECRET"),
+            "private_key in",
+        ),
+        (
+            FCM,
+            lambda d: write_service_account(
+                d, private_key=Path(push_credentials(d)["WORKBENCH_APNS_KEY_FILE"]).read_text()
+            ),
+            "not an unencrypted RSA key",
+        ),
+        ("WORKBENCH_APNS_KEY_FILE", lambda d: "/nonexistent.p8", "cannot read /nonexistent.p8"),
+        ("WORKBENCH_APNS_KEY_FILE", lambda d: written(d, "SECRET"), "is not an APNs auth key"),
+        (
+            "WORKBENCH_APNS_KEY_FILE",
+            lambda d: push_credentials(d)[FCM],
+            "is not an APNs auth key",
+        ),
+    ],
+)
+def test_unusable_push_credential_files_get_one_line_naming_the_variable(
+    tmp_path, variable, make, problem
+):
+    """Read and checked when settings load, as every value is: never the first push's problem.
+    The line says what is wrong, never what the file holds."""
+    folder = tmp_path / "credentials"
+    folder.mkdir()
+    env = (
+        MINIMAL | (APNS if variable.startswith("WORKBENCH_APNS") else {}) | {variable: make(folder)}
+    )
+    problems = problems_of(env)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{variable}: "), problems
+    assert problem in problems[0], problems
+    for secret in ("SECRET", "PRIVATE KEY", RSA_MARKER):
+        assert secret not in problems[0]
 
 
 def test_cli_reports_every_problem_and_exits_2_without_a_traceback():
