@@ -208,13 +208,16 @@ def rate(done: int, assigned: int) -> float:
     return round(done / assigned, 4) if assigned else 0.0
 
 
-def _ranks(rates: list[float]) -> list[int]:
-    """Competition ranks (1 = best; ties share a rank, the next skips) of these rates."""
-    ordered = sorted(rates, reverse=True)
+def _ranks(rates: list[float], assigned: list[int]) -> list[int]:
+    """Competition ranks (1 = best; ties share a rank, the next skips) of these rates; a row with
+    nothing assigned has no rate and ranks after every row that had something (not tied with a
+    0 % of tasks left undone)."""
+    keys = [r if n else -1.0 for r, n in zip(rates, assigned, strict=True)]
+    ordered = sorted(keys, reverse=True)
     first: dict[float, int] = {}
     for i, r in enumerate(ordered):
         first.setdefault(r, i + 1)
-    return [first[r] for r in rates]
+    return [first[r] for r in keys]
 
 
 # The per-RM counts of the latest views, by (backend, transaction start, view): a page asks
@@ -254,7 +257,9 @@ def _rm_rows(rows: list[Any]) -> list[RmRow]:
             completion_rate=completion,
             rank=rank,
         )
-        for r, completion, rank in zip(rows, rates, _ranks(rates), strict=True)
+        for r, completion, rank in zip(
+            rows, rates, _ranks(rates, [int(r["assigned"]) for r in rows]), strict=True
+        )
     ]
     out.sort(key=lambda row: (row.rank, -row.assigned, row.name, row.rm_id))
     return out
@@ -288,7 +293,9 @@ async def teams(conn: Connection, v: View) -> list[TeamRow]:
             completion_rate=completion,
             rank=rank,
         )
-        for k, completion, rank in zip(kids, rates, _ranks(rates), strict=True)
+        for k, completion, rank in zip(
+            kids, rates, _ranks(rates, [sums[k["id"]][1] for k in kids]), strict=True
+        )
     ]
     out.sort(key=lambda row: (row.rank, -row.assigned, row.name, row.org_unit_id))
     return out

@@ -477,3 +477,28 @@ async def test_the_funnel_export_names_its_steps_as_the_dashboard_does(
     assert builder.FUNNEL_STEPS is dashboard_console.FUNNEL_STEPS  # the monthly report's too
     sheet = read_xlsx((await console.get(f"{NEW}?table=share_funnel&format=xlsx")).content)
     assert next(iter(sheet.values()))[0] == header
+
+
+async def test_an_rm_with_nothing_assigned_has_no_rate_in_the_files_and_ranks_last(
+    make_console: Any,  # noqa: F811
+) -> None:
+    """The page and the PDF show "—" for nothing assigned; the files said 0.0 % (and ranked the
+    RM tied with one who had left every task undone)."""
+    console = await make_console()
+    admin = await headers_of(console, "admin")
+    await dispatch_tasks(console, admin, "team-east-1", 1)  # rm01, rm02: one task, not done
+    await signed_in(console, "bh.east")
+
+    rows = read_csv((await console.get(f"{NEW}?table=rm_progress&format=csv")).content)[1:]
+    by_name = {row[2]: row for row in rows}
+    assert [by_name[n][7] for n in ("张伟", "王芳")] == ["0.0", "0.0"]  # 0 of 1
+    assert [by_name[n][7] for n in ("李娜", "刘洋")] == ["", ""]  # nothing assigned
+    assert {by_name[n][0] for n in ("张伟", "王芳")} == {"1"}
+    assert {by_name[n][0] for n in ("李娜", "刘洋")} == {"3"}  # after both, not tied with them
+    sheet = read_xlsx((await console.get(f"{NEW}?table=rm_progress&format=xlsx")).content)
+    rates = {row[2]: (row[7:] or [None])[0] for row in next(iter(sheet.values()))[1:]}
+    assert rates["张伟"] == 0
+    assert rates["李娜"] is None  # an empty cell (the row ends before it)
+    teams = read_csv((await console.get(f"{NEW}?table=teams&format=csv")).content)[1:]
+    assert {row[2]: row[7] for row in teams} == {"东城一组 East Team 1": "0.0",
+                                                 "东城二组 East Team 2": ""}  # fmt: skip
