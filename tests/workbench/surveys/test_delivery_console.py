@@ -3,6 +3,7 @@ pasted customer numbers, then watches the delivery's progress page until it is d
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,6 +40,9 @@ async def test_a_branch_head_sends_from_the_console_and_follows_progress(
     assert "网点服务回访" in page.text
     assert "东城一组" in page.text
     assert "西城" not in page.text
+    back = re.search(r'<a class="button button-quiet" href="([^"]+)">返回', page.text)
+    assert back is not None
+    assert (await console.get(back.group(1))).status_code == 200  # it led to a 404
 
     pasted_ids = {"mode": "ids", "ids": "V-000000\nW-000000, X-9"}
     refused = await post_form(console, f"/console/surveys/{survey}/send", pasted_ids, token=token)
