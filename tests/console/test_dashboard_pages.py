@@ -113,7 +113,7 @@ async def test_a_branch_head_sees_their_branch_and_drills_down(make_console: Any
             )
             assert link in html, link
     assert 'href="/console/reports"' in html
-    assert 'aria-current="true">近30天<' in html
+    assert 'aria-current="true">最近 30 天<' in html
 
     # A team: the same dashboard for that unit, ranks within it.
     team = await console.get("/console/dashboard", params={"unit": str(unit("team-east-2"))})

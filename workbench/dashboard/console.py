@@ -87,11 +87,11 @@ def period_presets(today: date) -> list[tuple[str, date, date]]:
     month_start = today.replace(day=1)
     last_month_end = month_start - timedelta(days=1)
     return [
-        ("近7天", today - timedelta(days=6), today),
-        ("近30天", today - timedelta(days=29), today),
+        ("最近 7 天", today - timedelta(days=6), today),
+        ("最近 30 天", today - timedelta(days=29), today),
         ("本月", month_start, today),
         ("上月", last_month_end.replace(day=1), last_month_end),
-        ("近90天", today - timedelta(days=89), today),
+        ("最近 90 天", today - timedelta(days=89), today),
         ("本年", today.replace(month=1, day=1), today),
     ]
 

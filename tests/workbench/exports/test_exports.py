@@ -429,7 +429,7 @@ async def test_an_export_over_a_bad_period_says_why_with_the_period_form(
     typed = dict(p.split("=") for p in period.split("&"))
     assert f'name="from" value="{typed["from"]}"' in got.text
     assert "dashboard.bad_period" in got.text
-    assert "近30天" in got.text  # the period chips, each the same export over its days
+    assert "最近 30 天" in got.text  # the period chips, each the same export over its days
 
 
 async def test_excel_keeps_text_as_written_and_shows_rates_as_percents(
