@@ -392,6 +392,8 @@ async def test_refusals_of_the_workflow_are_messages_on_the_page(desk, db):
     await desk.sign_in("compliance")
     blank = await desk.post(f"{page}/reject", {"reason": "   "})
     assert "请填写退回原因" in text_of(console_page(blank, 422))
+    invisible = await desk.post(f"{page}/reject", {"reason": "\u200b\u200b"})
+    assert "请填写退回原因" in text_of(console_page(invisible, 422))
     empty = await desk.post(f"{page}/reject", {"reason": ""})
     console_page(empty, 422)
     assert await latest_status(db, brochure) == "pending_review"

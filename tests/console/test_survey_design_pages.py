@@ -157,6 +157,45 @@ async def test_a_question_that_is_not_one_yet_is_said_beside_it_and_nothing_is_s
     assert await stored(db) == before
 
 
+@pytest.mark.parametrize("blank", ["   ", "\u200b", "\u200b\u2060\ufeff \u200d"])
+async def test_text_that_shows_nothing_is_asked_for_as_spaces_are(console, db, blank):
+    token = await signed_in(console, "marketing")
+    body = {"title": blank, "audience": "customer", "starter": "nps"}
+    page = console_page(await post_form(console, f"{LIST}/new", body, token=token), 422)
+    assert '<p class="field-error" id="title-error">请填写问卷标题。</p>' in page
+    assert await db.fetchval("select count(*) from surveys") == 0  # no draft without a name
+
+    edit = await create(console, token)
+    before = await stored(db)
+    questions = [{"type": "single", "text": blank, "options": [("是", "", ""), (blank, "o2", "")]}]
+    fields = {**editor_fields(blank, questions), "action": "save"}
+    flat = text(console_page(await post_form(console, edit, fields, token=token), 422))
+    assert "请填写问卷标题。" in flat
+    assert "请填写题目内容（最多 500 字）。" in flat
+    assert "每个选项都要填写选项文字。" in flat
+    assert await stored(db) == before
+
+
+async def test_a_title_or_an_option_that_reads_backwards_is_refused(console, db):
+    token = await signed_in(console, "marketing")
+    backwards = "\u202e访回务服"  # shows as 服务回访, typed otherwise
+    body = {"title": backwards, "audience": "customer", "starter": "nps"}
+    page = console_page(await post_form(console, f"{LIST}/new", body, token=token), 422)
+    assert "问卷标题不能含控制字符或改变文字方向的字符" in page
+    assert f'value="{backwards}"' in page  # the title as typed
+    assert await db.fetchval("select count(*) from surveys") == 0
+
+    edit = await create(console, token)
+    before = await stored(db)
+    questions = [{"type": "single", "text": "您办理的业务是？",
+                  "options": [("存款", "", ""), (backwards, "", "")]}]  # fmt: skip
+    fields = {**editor_fields(backwards, questions), "action": "save"}
+    flat = text(console_page(await post_form(console, edit, fields, token=token), 422))
+    assert "问卷标题不能含控制字符" in flat
+    assert "选项文字不能含控制字符" in flat
+    assert await stored(db) == before
+
+
 async def test_a_condition_is_never_saved_without_the_question_it_names(console, db):
     token = await signed_in(console, "marketing")
     edit = await create(console, token)

@@ -7,6 +7,7 @@ size (tests/artifacts/console/)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -65,6 +66,14 @@ async def test_the_branch_head_works_a_work_order_through_the_forms(
     refused = await post_form(console, path, {"to": "in_progress", "note": "x"}, token=None)
     assert refused.status_code == 403
     assert await state_of(db, desk.order) == "open"
+
+    # A note of zero-width spaces shows nothing: refused as spaces are, nothing moves.
+    for note in ("   ", "\u200b\u200b\u200b"):
+        blank = await post_form(console, path, {"to": "in_progress", "note": note}, token=token)
+        assert "请填写处理说明" in console_page(blank, 422)
+    assert await state_of(db, desk.order) == "open"
+    events = "select count(*) from work_order_events where work_order_id = $1"
+    assert await db.fetchval(events, desk.order) == 1  # only its opening
 
     started = await post_form(
         console, path, {"to": "in_progress", "note": "已致电客户"}, token=token
@@ -152,6 +161,58 @@ async def test_the_admin_adds_a_rule_applies_it_and_keeps_root_causes(
     assert "代码用小写英文字母" in console_page(
         await post_form(console, causes, {"code": "Bad Code", "label": "x"}, token=token), 422
     )
+
+
+def add_form(html: str, typed: dict[str, str]) -> dict[str, str]:
+    """What a browser sends from the 添加原因 form with `typed` in its fields: the page's own
+    fields, in the page's order (hidden ones with their values)."""
+    form = html[html.index("wo-cause-new") :]
+    form = form[: form.index("</form>")]
+    fields = re.findall(r'<input[^>]*\bname="([^"]+)"(?:[^>]*\bvalue="([^"]*)")?', form)
+    return {name: typed.get(name, value) for name, value in fields if name != "_csrf_token"}
+
+
+async def test_adding_a_root_cause_under_a_code_in_use_changes_nothing(
+    console: Any, db: Any, desk: Desk
+) -> None:
+    token = await signed_in(console, "admin")
+    causes = f"{LIST}/root-causes"
+    label_of = "select label from work_order_root_causes where code = $1"
+    html = console_page(await console.get(causes), 200)
+    taken = await post_form(
+        console, causes, add_form(html, {"code": "wait_time", "label": "重复"}), token=token
+    )
+    page = console_page(taken, 409)
+    assert "代码已存在" in page
+    assert "“重复”已启用" not in page
+    again = page[page.index("wo-cause-new") :]  # the add form as typed
+    assert 'value="wait_time"' in again
+    assert 'value="重复"' in again
+    assert await db.fetchval(label_of, "wait_time") == "等候时间过长"
+
+    # A row of the list still renames its own cause; a new code is added.
+    renamed = await post_form(
+        console, causes, {"code": "wait_time", "label": "排队太久", "active": "1"}, token=token
+    )
+    assert renamed.status_code == 303
+    assert await db.fetchval(label_of, "wait_time") == "排队太久"
+    added = await post_form(
+        console, causes, add_form(html, {"code": "queue_system", "label": "叫号故障"}), token=token
+    )
+    assert added.status_code == 303
+    assert await db.fetchval(label_of, "queue_system") == "叫号故障"
+
+    # A name that shows nothing, or reads backwards, makes no cause.
+    for label in ("   ", "\u200b", "\u200b\u2060\ufeff"):
+        blank = await post_form(
+            console, causes, add_form(html, {"code": "blank_cause", "label": label}), token=token
+        )
+        assert "名称 1–100 个字" in console_page(blank, 422)
+    backwards = await post_form(
+        console, causes, add_form(html, {"code": "blank_cause", "label": "\u202e因原"}), token=token
+    )
+    assert "控制字符" in console_page(backwards, 422)
+    assert await db.fetchval(label_of, "blank_cause") is None
 
 
 async def test_the_list_and_a_work_order_on_a_tablet(

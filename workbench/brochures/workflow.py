@@ -174,11 +174,14 @@ async def approve(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -
 
 
 async def reject(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, reason: str) -> None:
-    """Compliance sends the version back, with the reason marketing reads."""
+    """Compliance sends the version back, with the reason marketing reads: one that shows
+    nothing (spaces or invisible characters only) is no reason."""
     latest = await _under_review(conn, caller, brochure_id)
     reason = reason.strip()
-    if not reason:
-        raise BadBrochure("brochure.reason_required", "Say why the brochure is rejected")
+    if not shows_something(reason):
+        raise BadBrochure(
+            "brochure.reason_required", "Say why the brochure is rejected", path="$.reason"
+        )
     await queries.update_version(
         conn,
         brochure_id,

@@ -12,8 +12,10 @@ Rules:
 - The survey row is locked while publishing, so concurrent publishes make consecutive versions
   (or one of them finds nothing changed), never the same number twice.
 - An archived survey takes no edits and no publication (409 `survey.archived`).
-- A title, question text or option label of only spaces is empty: refused when written and when
-  published (422 `survey.blank_text`), as the customer would see a blank.
+- A title, question text or option label that shows nothing (spaces or invisible characters
+  only) is empty, and a title or option label that reads otherwise (control characters,
+  direction overrides) no better: refused when written and when published (422
+  `survey.blank_text`), as the customer would see a blank or a garbled line.
 - A key keeps the type it was published with (`logic`): results count versions together by key.
 - `after_template_id` (customer surveys only) names a task template the author may see.
 - Publications and archivings are written to the audit trail.
@@ -35,6 +37,7 @@ from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.surveys import logic, queries, views
 from workbench.tasks import queries as task_queries
+from workbench.visible import reads_otherwise, shows_something
 
 
 class SurveyArchived(Conflict):
@@ -62,19 +65,30 @@ class BlankText(DomainError):
 
 def check_texts(title: str | None, questions: list[wire.Question] | None) -> None:
     """Refuse what a customer would see as a blank: a title, a question's text or an option's
-    label of only spaces (the wire's length check counts spaces as text)."""
-    blanks = [] if title is None or title.strip() else [{"key": "", "field": "title"}]
+    label that shows nothing (spaces or invisible characters only: the wire's length check
+    counts them as text), and a title or an option label, one line each, that reads otherwise
+    (control characters, direction overrides)."""
+    blanks = [] if title is None or _one_line(title) else [{"key": "", "field": "title"}]
     for question in questions or []:
-        if not question.text.strip():
+        if not shows_something(question.text):
             blanks.append({"key": question.key, "field": "text"})
         blanks.extend(
             {"key": question.key, "field": f"options[{n}].label"}
             for n, option in enumerate(question.options)
-            if not option.label.strip()
+            if not _one_line(option.label)
         )
     if blanks:
         where = ", ".join(f"{b['key'] or 'survey'}.{b['field']}" for b in blanks[:5])
-        raise BlankText(f"Only spaces are no text: fill in {where}", errors=blanks)
+        raise BlankText(
+            "Only spaces or invisible characters are no text, and a title or an option label"
+            f" takes no control characters or direction overrides: fix {where}",
+            errors=blanks,
+        )
+
+
+def _one_line(text: str) -> bool:
+    """Whether a title or a label shows what it says (`workbench.visible`)."""
+    return shows_something(text) and not reads_otherwise(text)
 
 
 async def create(conn: Connection, *, caller: Caller, request: wire.SurveyCreate) -> wire.Survey:

@@ -11,6 +11,7 @@ from typing import Any
 from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.tasks import FieldType, Form, FormField
 from workbench.errors import DomainError
+from workbench.visible import shows_something
 
 CHOICES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
 ATTACHED = (FieldType.PHOTO, FieldType.SIGNATURE)
@@ -133,9 +134,9 @@ def check_values(form: Form, values: dict[str, Any]) -> Checked:
 
 
 def _unanswered(value: Any) -> bool:
-    """Nothing, an empty list, or text with nothing but spaces: no answer (a required field
-    needs a real one; an optional one stores nothing)."""
-    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+    """Nothing, an empty list, or text that shows nothing (spaces or invisible characters only):
+    no answer (a required field needs a real one; an optional one stores nothing)."""
+    return value is None or value == [] or (isinstance(value, str) and not shows_something(value))
 
 
 def _check_one(field: FormField, value: Any, result: Checked) -> None:

@@ -497,6 +497,23 @@ async def upsert_root_cause(conn: Connection, *, code: str, label: str, active: 
     return row
 
 
+async def insert_root_cause(
+    conn: Connection, *, code: str, label: str, active: bool
+) -> Record | None:
+    """A new root cause; None when one has that code already (it is left as it is)."""
+    return await conn.fetchrow(
+        """
+        insert into work_order_root_causes (code, label, active, position)
+        values ($1, $2, $3, (select coalesce(max(position), 0) + 10 from work_order_root_causes))
+        on conflict (code) do nothing
+        returning code, label, active
+        """,
+        code,
+        label,
+        active,
+    )
+
+
 async def work_orders_of_rule(conn: Connection, rule_id: uuid.UUID) -> list[Record]:
     """A rule's work orders, oldest first, with their assignee's role and unit (the demo)."""
     return await conn.fetch(

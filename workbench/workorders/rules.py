@@ -15,12 +15,14 @@ from typing import Any
 import msgspec
 
 from mobile_contracts.v1 import workorders as wire
+from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.access import Caller
 from workbench.db import Connection, after_commit
 from workbench.errors import DomainError, NotFound
 from workbench.ids import uuid7
 from workbench.security.vault import Vault
+from workbench.visible import reads_otherwise, shows_something
 from workbench.workorders import alerts, queries
 
 SCORE_RANGES = {QuestionType.NPS: (0, 10), QuestionType.RATING: (1, 5)}
@@ -65,10 +67,16 @@ def check(questions: Sequence[Question], *, key: str, op: str, value: int | str)
                 question_type=question.type.value,
             )
         return value
-    if not isinstance(value, str) or not value.strip():
+    # A term that shows nothing (spaces or invisible characters only) or reads otherwise
+    # (control characters, direction overrides) is no term a rule list can show.
+    if not isinstance(value, str) or not shows_something(value) or reads_otherwise(value.strip()):
+        message = (
+            "Give an option value" if question.type is not QuestionType.TEXT else "Give a term"
+        )
         raise ConditionInvalid(
-            "Give an option value" if question.type is not QuestionType.TEXT else "Give a term",
+            message,
             question_type=question.type.value,
+            errors=[FieldError(path="$.value", message=message)],
         )
     if question.type is QuestionType.TEXT:
         return value.strip()

@@ -19,6 +19,7 @@ import msgspec
 from mobile_contracts.v1 import workorders as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.access import Caller
 from workbench.customers.feeds import personal_data_aad
@@ -30,6 +31,7 @@ from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import UNREADABLE, FieldCipher, Vault
 from workbench.timeline import service as timeline
+from workbench.visible import reads_otherwise, shows_something
 from workbench.workorders import alerts, queries
 
 State = wire.WorkOrderState
@@ -57,6 +59,14 @@ class RootCauseUnknown(DomainError):
 
 class NoteRequired(DomainError):
     status, code, title = 422, "work_order.note_required", "Each step needs a note"
+
+
+class RootCauseInvalid(DomainError):
+    status, code, title = 422, "request.validation_failed", "Invalid request"
+
+
+class RootCauseExists(Conflict):
+    code, title = "work_order.root_cause_exists", "There is already a root cause with that code"
 
 
 def note_aad(event_id: uuid.UUID) -> str:
@@ -97,10 +107,11 @@ async def transition(
     """Move a work order on with a note (the API's transition and sync's mutation).
     404 `work_order.not_found` out of scope, 409 `work_order.transition_invalid`, 422
     `work_order.root_cause_required` / `work_order.root_cause_unknown` / `work_order.note_required`
-    (a note of only spaces says nothing: checked here, so the API, the console and the offline
-    mutation refuse it alike)."""
-    if not note.strip():
-        raise NoteRequired("Say in the note what was done or found; spaces alone are no note")
+    (a note that shows nothing, spaces or invisible characters only, says nothing: checked here,
+    so the API, the console and the offline mutation refuse it alike)."""
+    if not shows_something(note):
+        message = "Say in the note what was done or found; spaces alone are no note"
+        raise NoteRequired(message, errors=[FieldError(path="$.note", message=message)])
     now = now or datetime.now(UTC)
     row = await queries.work_order_in_scope(conn, work_order_id, for_update=True, **_scope(caller))
     if row is None:
@@ -317,7 +328,36 @@ async def root_causes(conn: Connection, *, include_inactive: bool = False) -> li
 
 async def save_root_cause(conn: Connection, *, cause: wire.RootCauseCreate) -> wire.RootCause:
     """Add a root cause, or change one's label or (in)activate it (same code)."""
-    row = await queries.upsert_root_cause(
-        conn, code=cause.code, label=cause.label.strip() or cause.code, active=cause.active
-    )
+    label = _checked_cause(cause)
+    row = await queries.upsert_root_cause(conn, code=cause.code, label=label, active=cause.active)
     return wire.RootCause(code=row["code"], label=row["label"], active=row["active"])
+
+
+async def add_root_cause(conn: Connection, *, cause: wire.RootCauseCreate) -> wire.RootCause:
+    """Add a root cause whose code is new: 409 `work_order.root_cause_exists` (nothing changed)
+    when a cause has that code already (the console's add form, which must not rename one)."""
+    label = _checked_cause(cause)
+    row = await queries.insert_root_cause(conn, code=cause.code, label=label, active=cause.active)
+    if row is None:
+        raise RootCauseExists(
+            f"{cause.code!r} is taken: change that cause by saving it under its code",
+            errors=[FieldError(path="$.code", message="already taken")],
+        )
+    return wire.RootCause(code=row["code"], label=row["label"], active=row["active"])
+
+
+def _checked_cause(cause: wire.RootCauseCreate) -> str:
+    """The label as lists show it (trimmed), or 422 naming the field: a code with a line break
+    (the contract's pattern lets a final one through) and a label that shows nothing or reads
+    otherwise (control characters, direction overrides) make a cause no one can tell apart."""
+    label = cause.label.strip()
+    for path, bad in (
+        ("$.code", reads_otherwise(cause.code)),
+        ("$.label", not shows_something(label) or reads_otherwise(label)),
+    ):
+        if bad:
+            message = "must show something: no spaces only, invisible or control characters"
+            raise RootCauseInvalid(
+                f"{path}: {message}", errors=[FieldError(path=path, message=message)]
+            )
+    return label

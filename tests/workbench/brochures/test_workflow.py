@@ -94,6 +94,12 @@ async def test_a_brochure_goes_from_upload_to_the_rms_catalogue_and_only_then(st
 async def test_a_rejection_carries_its_reason_and_an_edit_makes_a_draft_again(studio, db):
     made = await studio.upload(page_image())
     await studio.act(made["id"], "submit", "marketing")
+    # A reason that shows nothing is refused as spaces are: marketing would read an empty one.
+    for blank in ("   ", "\u200b", "\u200b\u2060\ufeff \u200d"):
+        nothing = await studio.act(made["id"], "reject", "compliance", reason=blank)
+        assert nothing.status_code == 422, nothing.text
+        assert nothing.json()["code"] == "brochure.reason_required"
+        assert [e["path"] for e in nothing.json()["errors"]] == ["$.reason"]
     refused = await studio.act(made["id"], "reject", "compliance", reason="缺少风险提示")
     assert refused.status_code == 200, refused.text
     assert status_of(refused.json()) == "rejected"

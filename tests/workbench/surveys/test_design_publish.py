@@ -289,6 +289,16 @@ async def test_a_key_keeps_its_published_type_in_later_versions(client):
         ({"questions": [question("a", "nps", text=" \u3000 ")]}, {"key": "a", "field": "text"}),
         ({"questions": [question("a", options=[option("x", "是"), option("y", "  ")])]},
          {"key": "a", "field": "options[1].label"}),
+        # Invisible characters show nothing either: a draft with no name in the list.
+        ({"title": "\u200b"}, {"key": "", "field": "title"}),
+        ({"title": "\u200b\u2060\ufeff \u200d"}, {"key": "", "field": "title"}),
+        ({"questions": [question("a", "nps", text="\u200b\n")]}, {"key": "a", "field": "text"}),
+        ({"questions": [question("a", options=[option("x", "是"), option("y", "\u200b")])]},
+         {"key": "a", "field": "options[1].label"}),
+        # A one-line title or label that reads otherwise than typed (backwards, a control).
+        ({"title": "\u202e访回务服"}, {"key": "", "field": "title"}),
+        ({"questions": [question("a", options=[option("x", "是"), option("y", "否\u0007")])]},
+         {"key": "a", "field": "options[1].label"}),
     ],
 )  # fmt: skip
 async def test_a_title_question_or_option_of_only_spaces_is_refused(client, db, body, blank):

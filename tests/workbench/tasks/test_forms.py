@@ -313,7 +313,7 @@ async def test_a_required_text_of_spaces_only_is_no_answer(client, db):
     rm01 = await headers_of(client, "rm01")
     assert (await client.post(f"{TASKS}/{task}/start", headers=rm01)).status_code == 200
     s = Setup(client, db, rm01, task, task, uuid.uuid4(), uuid.uuid4())
-    for blank in ("   ", "\t\n", "\u3000"):  # the last an ideographic space
+    for blank in ("   ", "\t\n", "\u3000", "\u200b\u2060"):  # an ideographic space; zero-width
         errors = await assert_refused(s, {"summary": blank, "memo": "x"}, ["$.values.summary"])
         assert errors[0]["message"] == "required"
     # An optional text of spaces only is no answer either: nothing is stored for it.

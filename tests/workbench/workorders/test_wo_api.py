@@ -116,12 +116,14 @@ async def test_a_note_of_only_spaces_is_refused_and_changes_nothing(bench: Bench
     await bench.rule()
     _, opened = await bench.respond(answers={"score": 2, "channel": "app"})
     rm01 = await headers_of(bench.client, "rm01")
-    for note in ("   ", "\u3000\n\t"):
+    # Zero-width and other invisible characters show nothing either: an empty grey note.
+    for note in ("   ", "\u3000\n\t", "\u200b\u200b", "\u200b\u2060\ufeff \u200d"):
         answer = await _post(
             bench, f"{ORDERS}/{opened}/transition", {"to": "in_progress", "note": note}, rm01
         )
         assert answer.status_code == 422, answer.text
         assert answer.json()["code"] == "work_order.note_required"
+        assert [e["path"] for e in answer.json()["errors"]] == ["$.note"]
     assert await bench.conn.fetchval("select state from work_orders where id = $1", opened) == (
         "open"
     )
@@ -146,3 +148,33 @@ async def test_root_causes_are_listed_for_staff_and_kept_by_admins(bench: Bench)
     ]
     assert "queue_system" in codes
     assert "wait_time" not in codes
+
+
+async def test_a_root_cause_or_a_term_that_shows_nothing_is_refused(bench: Bench) -> None:
+    causes = f"{ORDERS}/root-causes"
+    before = await bench.conn.fetch("select * from work_order_root_causes order by code")
+    bad = [
+        ({"code": "blank_one", "label": "   "}, "$.label"),
+        ({"code": "blank_one", "label": "\u200b"}, "$.label"),
+        ({"code": "wait_time", "label": "\u200b\u2060"}, "$.label"),
+        ({"code": "wait_time", "label": "\u202e长过间时候等"}, "$.label"),  # reads backwards
+        ({"code": "wait_time\n", "label": "等候时间过长"}, "$.code"),
+    ]
+    for body, path in bad:
+        answer = await _post(bench, causes, body, bench.admin)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "request.validation_failed"
+        assert [e["path"] for e in answer.json()["errors"]] == [path]
+    after = await bench.conn.fetch("select * from work_order_root_causes order by code")
+    assert after == before
+
+    term = {"survey_id": str(bench.nps), "question_key": "reason", "op": "contains"}
+    for value in ("   ", "\u200b", "\u200b\ufeff", "态\u202e度"):
+        answer = await _post(bench, RULES, {**term, "value": value}, bench.admin)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "alert_rule.condition_invalid"
+        assert [e["path"] for e in answer.json()["errors"]] == ["$.value"]
+    rules = await bench.conn.fetchval(
+        "select count(*) from alert_rules where question_key = 'reason'"
+    )
+    assert rules == 0

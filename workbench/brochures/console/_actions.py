@@ -35,6 +35,7 @@ from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
 from workbench.http.deps import CurrentCaller, Db
 from workbench.periods import YEARS, within_years
+from workbench.visible import shows_something
 
 # Where a form may send the browser on: a brochure page of the console (`next`, `from`).
 _BROCHURE_PATH = re.compile(r"^/console/brochures(?:/[a-z0-9-]{1,60}){0,3}$")
@@ -86,7 +87,8 @@ async def reject(
     try:  # the API's contract first (RejectRequest), then the workflow's own rule
         msgspec.convert({"reason": reason}, type=wire.RejectRequest)
     except msgspec.ValidationError:
-        message = MESSAGES["brochure.reason_required"] if not reason else "退回原因最多 500 个字。"
+        blank = not shows_something(reason)
+        message = MESSAGES["brochure.reason_required"] if blank else "退回原因最多 500 个字。"
         return await _refused(request, db, caller, console, brochure_id, "reject", message, 422)
     return await _act(
         request, db, caller, console, brochure_id, "reject", "已退回，市场部会看到退回原因。",

@@ -22,6 +22,7 @@ import msgspec
 
 from mobile_contracts.v1 import surveys as wire
 from workbench.surveys import logic
+from workbench.visible import reads_otherwise, shows_something
 
 TYPE_LABELS = {
     wire.QuestionType.SINGLE: "单选",
@@ -41,6 +42,7 @@ MAX_ROWS = wire.MAX_QUESTIONS + 20  # rows read from one form at most
 _ROW = re.compile(r"^[0-9]{1,4}$")
 _SEPARATORS = re.compile(r"[,，、;；\s]+")
 _RANGE = re.compile(r"^(\d{1,2})\s*(?:-|~|～|至|到)\s*(\d{1,2})$")
+READS_OTHERWISE = "{what}不能含控制字符或改变文字方向的字符（可能从别处复制而来），请重新输入。"
 
 
 @dataclass
@@ -154,7 +156,7 @@ def _ranges(scores: list[int]) -> list[str]:
 def read_form(data: Any) -> EditorForm:
     """The editor's rows as posted (removed ones dropped, reordered), nothing checked yet."""
     form = EditorForm(
-        title=form_text(data, "title").strip(),
+        title=shown_text(data, "title"),
         after_template_id=form_text(data, "after_template_id").strip(),
     )
     seen: list[str] = []
@@ -173,7 +175,7 @@ def read_form(data: Any) -> EditorForm:
             option_prefix = f"{prefix}o{option_row}."
             option = OptionRow(
                 value=form_text(data, option_prefix + "value").strip(),
-                label=form_text(data, option_prefix + "label").strip(),
+                label=shown_text(data, option_prefix + "label"),
                 tag=form_text(data, option_prefix + "tag").strip(),
             )
             if option.value or option.label or option.tag:
@@ -182,7 +184,7 @@ def read_form(data: Any) -> EditorForm:
             row=row,
             key=form_text(data, prefix + "key").strip(),
             type=form_text(data, prefix + "type").strip() or wire.QuestionType.SINGLE.value,
-            text=form_text(data, prefix + "text").strip(),
+            text=shown_text(data, prefix + "text"),
             required=bool(form_text(data, prefix + "required")),
             options=options,
             show_key=form_text(data, prefix + "show_key").strip(),
@@ -200,6 +202,8 @@ def questions_of(form: EditorForm) -> list[wire.Question] | None:
     question yet (its `problems` say why; the form's too)."""
     if not form.title:
         form.problems.append("请填写问卷标题。")
+    elif reads_otherwise(form.title):
+        form.problems.append(READS_OTHERWISE.format(what="问卷标题"))
     elif len(form.title) > 200:
         form.problems.append("问卷标题最多 200 个字。")
     if not form.questions:
@@ -239,6 +243,8 @@ def _question(q: QuestionRow, by_key: Mapping[str, QuestionRow]) -> wire.Questio
         ]
         if any(not o.label for o in q.options):
             q.problems.append("每个选项都要填写选项文字。")
+        elif any(reads_otherwise(o.label) for o in q.options):
+            q.problems.append(READS_OTHERWISE.format(what="选项文字"))
     else:
         q.options = []  # left from another type: this one takes none
     if q.show_key and q.show_key not in by_key:
@@ -379,6 +385,13 @@ def form_text(data: Any, name: str) -> str:
     """A form field's text (empty when missing or a file)."""
     value = data.get(name)
     return value if isinstance(value, str) else ""
+
+
+def shown_text(data: Any, name: str) -> str:
+    """A title, question or option text as typed, trimmed; text that shows nothing (spaces or
+    invisible characters only, `workbench.visible`) is empty, said "请填写…" like spaces."""
+    value = form_text(data, name)
+    return value.strip() if shows_something(value) else ""
 
 
 def _all(data: Any, name: str) -> list[str]:

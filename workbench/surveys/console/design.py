@@ -30,6 +30,7 @@ from workbench.http.deps import CurrentCaller, Db
 from workbench.surveys import design, logic
 from workbench.surveys.console import _design_form as editor
 from workbench.tasks import queries as task_queries
+from workbench.visible import reads_otherwise
 
 LIST_PATH = "/console/surveys"
 PAGE_SIZE = 20
@@ -166,11 +167,14 @@ async def create_survey(
     data = await request.form()
     fields = {
         name: editor.form_text(data, name).strip()
-        for name in ("title", "audience", "starter", "after_template_id")
+        for name in ("audience", "starter", "after_template_id")
     }
+    fields["title"] = editor.shown_text(data, "title")
     errors: dict[str, str] = {}
     if not fields["title"]:
         errors["title"] = "请填写问卷标题。"
+    elif reads_otherwise(fields["title"]):
+        errors["title"] = editor.READS_OTHERWISE.format(what="问卷标题")
     elif len(fields["title"]) > 200:
         errors["title"] = "问卷标题最多 200 个字。"
     if fields["audience"] not in {a.value for a in wire.Audience}:
@@ -193,7 +197,8 @@ async def create_survey(
             async with db.transaction():
                 survey = await design.create(db, caller=caller, request=request_body)
         except DomainError as exc:
-            errors["after_template_id"] = MESSAGES.get(exc.code, exc.detail or exc.title)
+            field = "title" if exc.code == "survey.blank_text" else "after_template_id"
+            errors[field] = MESSAGES.get(exc.code, exc.detail or exc.title)
         else:
             return console.redirect(
                 f"{LIST_PATH}/{survey.id}/edit",

@@ -209,9 +209,11 @@ async def root_cause_list(
 async def save_root_cause(
     request: Request[Any, Any, Any], db: Db, console: Console
 ) -> Response[Any]:
-    """Add a root cause, or rename or (de)activate one (same code)."""
+    """Add a root cause (the add form: a code already taken is refused, nothing changed), or
+    rename or (de)activate one (a row of the list, same code)."""
     form = await request.form()
     sent = {name: text(form, name, 200) for name in ("code", "label", "active")}
+    adding = _adding(form)
     try:
         cause = msgspec.convert(
             {"code": sent["code"], "label": sent["label"], "active": sent["active"] == "1"},
@@ -222,7 +224,24 @@ async def save_root_cause(
             request, db, console, sent=sent, status=422,
             error="代码用小写英文字母、数字和下划线（字母开头，最多 40 个字符），名称 1–100 个字。",
         )  # fmt: skip
-    async with db.transaction():
-        saved = await service.save_root_cause(db, cause=cause)
+    try:
+        async with db.transaction():
+            if adding:
+                saved = await service.add_root_cause(db, cause=cause)
+            else:
+                saved = await service.save_root_cause(db, cause=cause)
+    except DomainError as exc:
+        message = MESSAGES.get(
+            exc.code, "名称不能只有空格或看不见的字符，也不能含控制字符或改变文字方向的字符。"
+        )
+        return await _causes_page(
+            request, db, console, sent=sent if adding else None, status=exc.status, error=message
+        )
     state = "已启用" if saved.active else "已停用（已用它关闭的工单保持不变）"
     return console.redirect(CAUSES_PATH, flash=f"“{saved.label}”{state}。")
+
+
+def _adding(form: Any) -> bool:
+    """Whether the add form sent this (`new=1`) rather than a row of the list (which renames the
+    cause of its code)."""
+    return form.get("new") == "1"

@@ -7,6 +7,7 @@ from typing import Any
 
 from mobile_contracts.v1 import workorders as wire
 from workbench.console import nav
+from workbench.visible import shows_something
 
 LIST_PATH = "/console/work-orders"
 ROLES = nav.WORK_ORDERS.roles
@@ -58,6 +59,9 @@ MESSAGES = {
         "条件与题型不符：评分题填数字，选择题填选项值，文本题填关键词。"
     ),
     "alert_rule.inactive": "规则已停用，启用后才能应用到历史回答。",
+    "work_order.root_cause_exists": (
+        "代码已存在，未添加：要修改这个原因的名称或启用状态，请在上面的列表里修改。"
+    ),
     "survey.not_found": "没有这份问卷，或它尚未发布。",
 }
 
@@ -98,5 +102,9 @@ def shown_customer(masked: str | None, is_customer: bool) -> str:
 
 
 def text(form: Any, name: str, limit: int = 4000) -> str:
+    """A field as typed, trimmed; text that shows nothing (spaces or invisible characters only)
+    is empty, so the form says "请填写…" for it as for spaces."""
     value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    if not isinstance(value, str) or not shows_something(value):
+        return ""
+    return value.strip()[:limit]
