@@ -364,7 +364,8 @@ def with_path(url: str, database: str, password: str = "") -> str:
     parts = urlsplit(url)
     user = parts.username or "postgres"
     login = f"{user}:{password}@" if password else f"{user}@"
-    netloc = f"{login}{parts.hostname}:{parts.port or 5432}"
+    # The host as given: none for the embedded server, whose socket folder is in the query.
+    netloc = login + parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, f"/{database}", parts.query, ""))
 
 

@@ -57,10 +57,17 @@ class AmbiguousTemplate(DomainError):
 
 
 class BlankText(DomainError):
-    """422 `survey.blank_text`, one `errors[]` entry `{key, field}` per blank (key empty: the
-    survey's title)."""
+    """422 `survey.blank_text`, one `errors[]` entry per blank: `{path, message}` as every error
+    has, with `{key, field}` (key empty: the survey's title)."""
 
     status, code, title = 422, "survey.blank_text", "A title, question or option is blank"
+
+
+def _blank(key: str, field: str, path: str) -> dict[str, str]:
+    """One `errors[]` entry: a FieldError (`path`, `message`) that also names the question's key
+    and its field, as the editor shows them."""
+    message = "must show something (not spaces or invisible characters only); one line"
+    return {"path": path, "message": message, "key": key, "field": field}
 
 
 def check_texts(title: str | None, questions: list[wire.Question] | None) -> None:
@@ -68,12 +75,12 @@ def check_texts(title: str | None, questions: list[wire.Question] | None) -> Non
     label that shows nothing (spaces or invisible characters only: the wire's length check
     counts them as text), and a title or an option label, one line each, that reads otherwise
     (control characters, direction overrides)."""
-    blanks = [] if title is None or _one_line(title) else [{"key": "", "field": "title"}]
-    for question in questions or []:
+    blanks = [] if title is None or _one_line(title) else [_blank("", "title", "$.title")]
+    for i, question in enumerate(questions or []):
         if not shows_something(question.text):
-            blanks.append({"key": question.key, "field": "text"})
+            blanks.append(_blank(question.key, "text", f"$.questions[{i}].text"))
         blanks.extend(
-            {"key": question.key, "field": f"options[{n}].label"}
+            _blank(question.key, f"options[{n}].label", f"$.questions[{i}].options[{n}].label")
             for n, option in enumerate(question.options)
             if not _one_line(option.label)
         )

@@ -305,7 +305,11 @@ async def test_a_title_question_or_option_of_only_spaces_is_refused(client, db, 
     marketing = await headers_of(client, "marketing")
     made = await client.post(SURVEYS, json=survey_body(**body), headers=marketing)
     assert made.status_code == 422, made.text
-    assert (made.json()["code"], made.json()["errors"]) == ("survey.blank_text", [blank])
+    assert made.json()["code"] == "survey.blank_text"
+    assert [{"key": e["key"], "field": e["field"]} for e in made.json()["errors"]] == [blank]
+    # Each entry is a FieldError too (the contract's Problem.errors), naming the JSON path.
+    assert made.json()["errors"][0]["path"].endswith(blank["field"])
+    assert made.json()["errors"][0]["message"]
     assert await db.fetchval("select count(*) from surveys") == 0
     survey = await draft(client, marketing)
     url = f"{SURVEYS}/{survey['id']}"
@@ -323,7 +327,7 @@ async def test_a_draft_saved_blank_before_is_not_published(client, db):
     )
     refused = await client.post(f"{SURVEYS}/{survey['id']}/publish", headers=marketing)
     assert refused.status_code == 422, refused.text
-    assert refused.json()["errors"] == [
-        {"key": "", "field": "title"}, {"key": "a", "field": "text"}
+    assert [(e["key"], e["field"], e["path"]) for e in refused.json()["errors"]] == [
+        ("", "title", "$.title"), ("a", "text", "$.questions[0].text")
     ]  # fmt: skip
     assert await db.fetchval("select count(*) from survey_versions") == 0

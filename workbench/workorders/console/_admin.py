@@ -244,4 +244,4 @@ async def save_root_cause(
 def _adding(form: Any) -> bool:
     """Whether the add form sent this (`new=1`) rather than a row of the list (which renames the
     cause of its code)."""
-    return form.get("new") == "1"
+    return bool(form.get("new") == "1")
