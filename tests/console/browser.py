@@ -13,6 +13,11 @@ Fixtures (tests/console/conftest.py loads them for every console test):
 - `shot`: `await shot(page, "home")` saves full-page PNGs of the page at desktop (1440×900),
   tablet portrait (820×1180) and landscape (1180×820) sizes into tests/artifacts/console/
   (git-ignored): `home-desktop.png`, `home-tablet-portrait.png`, `home-tablet-landscape.png`.
+
+Layout checks: `await sideways(page)` lists what sticks out sideways on the page as it is now
+(the page wider than the window, a table's scrolling box wider than itself): empty when every
+column is in sight. `TABLETS` are the smallest tablets the console is for (768×1024 upright,
+1024×768 landscape).
 """
 
 from __future__ import annotations
@@ -41,6 +46,29 @@ SIZES = {
     "tablet-portrait": {"width": 820, "height": 1180},
     "tablet-landscape": {"width": 1180, "height": 820},
 }
+
+# The smallest 10-inch tablets the console is for, held upright and on their side.
+TABLETS = {
+    "tablet-upright": {"width": 768, "height": 1024},
+    "tablet-landscape": {"width": 1024, "height": 768},
+}
+
+# The page wider than the window, and every box in the page's content that scrolls sideways
+# because what is in it is wider (a table in its .table-wrap): "what widths" each.
+_SIDEWAYS = """() => {
+  const out = [];
+  const page = document.documentElement.scrollWidth;
+  if (page > window.innerWidth) out.push(`the page ${page} > ${window.innerWidth}`);
+  for (const box of document.querySelectorAll('main *')) {
+    if (!box.getClientRects().length) continue;  // not shown
+    if (!['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) continue;
+    if (box.scrollWidth > box.clientWidth + 1) {
+      const title = box.closest('section')?.querySelector('h2')?.textContent.trim() || '';
+      out.push(`${title} .${box.className} ${box.scrollWidth} > ${box.clientWidth}`);
+    }
+  }
+  return out;
+}"""
 
 SignIn = Callable[..., Awaitable[None]]
 Shot = Callable[..., Awaitable[list[Path]]]
@@ -157,3 +185,9 @@ def sign_in() -> SignIn:
 @pytest.fixture
 def shot() -> Shot:
     return _shot
+
+
+async def sideways(page: Any) -> list[str]:
+    """What sticks out sideways on the page as it is now (see the module's docstring)."""
+    found: list[str] = await page.evaluate(_SIDEWAYS)
+    return found

@@ -1,7 +1,8 @@
 """Brochures in a real browser, from upload to an RM's catalogue: marketing uploads a brochure
 of two page images with the file picker, reorders the previews and submits it; compliance opens
-the review queue, approves it and publishes it with a window; an RM's catalogue lists it.
-Screenshots of each page at desktop and tablet sizes go to tests/artifacts/console/."""
+the review queue, approves it and publishes it with a window; an RM's catalogue lists it. A
+brochure's versions read on a tablet. Screenshots of each page at desktop and tablet sizes go to
+tests/artifacts/console/."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.console.browser import TABLETS, sideways
 from tests.serving import serving
 from workbench.brochures import artwork
 from workbench.brochures.demo import seed_demo_brochures_from_settings
@@ -285,3 +287,33 @@ async def test_a_brochure_goes_from_upload_to_an_rms_catalogue(
     assert [p["number"] for p in item["pages"]] == [1, 2]
     assert item["pages"][0]["tablet"]["webp"].startswith("/media/")
     assert datetime.fromisoformat(item["live_until"]) == until.replace(second=0, microsecond=0)
+
+
+# How many lines the title of the first version (the newest) takes in the versions table.
+TITLE_LINES = """(cell) => {
+  const range = document.createRange();
+  range.selectNodeContents(cell.firstChild);
+  return range.getClientRects().length;
+}"""
+
+
+async def test_a_versions_title_reads_on_a_tablet(page, sign_in, db):
+    """On an upright tablet the versions table gave a title the room of two characters ("纯债增强
+    · 春季版" over 4 lines); on a tablet the state now goes under the title, its column goes."""
+    from playwright.async_api import expect
+
+    brochure = await db.fetchval(
+        "select brochure_id from brochure_versions where title = $1 limit 1", "纯债增强 · 春季版"
+    )
+    await sign_in(page, "marketing")
+    for size, viewport in TABLETS.items():
+        await page.set_viewport_size(viewport)
+        await page.goto(f"/console/brochures/{brochure}")
+        await settle(page)
+        assert await sideways(page) == [], size
+        versions = page.get_by_role("region", name="版本记录")
+        title = versions.locator("tbody td.version-title").first
+        await expect(title).to_contain_text("纯债增强 · 春季版")
+        assert await title.evaluate(TITLE_LINES) == 1, size
+        await expect(title.locator(".status")).to_have_text("已发布 · 生效中")
+        await expect(versions.get_by_role("columnheader", name="状态")).to_be_hidden()

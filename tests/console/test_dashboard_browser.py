@@ -1,6 +1,7 @@
 """A branch head's team dashboard in a real browser, on the demo bank: the charts drawn, the
 table sorted, a drill-down to one RM, the RM table downloaded as CSV and checked against
-GET /api/v1/team/progress, and the other branch nowhere. Screenshots at tablet and phone sizes go
+GET /api/v1/team/progress, and the other branch nowhere; every column in sight on a tablet; a
+period without tasks says so where its charts would be. Screenshots at tablet and phone sizes go
 to tests/artifacts/console/ for a person to look at."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.browser import ARTIFACTS
+from tests.console.browser import ARTIFACTS, TABLETS, sideways
 from tests.console.test_dashboard_pages import EAST_RMS, WEST_RMS, demo  # noqa: F401
 from tests.customers_data import headers_of
 from tests.tasks_data import unit
@@ -187,3 +188,62 @@ async def test_a_long_rm_name_is_cut_on_the_chart_axis_and_whole_in_its_tooltip(
         assert "".join(drawn["title"]) == LONG_NAME, drawn  # whole (in lines on a phone)
     # The RM table still shows the whole name: only the chart's axis is cut.
     assert LONG_NAME in await page.locator("table[data-sortable]").first.inner_text()
+
+
+@pytest.mark.parametrize("login", ["bh.east", "admin"])
+async def test_every_column_is_in_sight_on_a_tablet(page: Any, sign_in: Any, login: str) -> None:
+    """At 768 and 1024 wide the dashboard's tables and an RM's show every column without
+    scrolling sideways (the RM table was 771 px in a 718 px box, 未结工单 cut off; an RM's shares
+    cut off 转化). Upright, an RM's team goes under their name instead of a column of its own."""
+    from playwright.async_api import expect
+
+    await sign_in(page, login)
+    await page.goto("/console/dashboard")
+    rms = page.locator("table[data-sortable]").first
+    rm_page = await rms.locator("a.dash-name").first.get_attribute("href")
+    assert rm_page
+    for size, viewport in TABLETS.items():
+        await page.set_viewport_size(viewport)
+        for path in ("/console/dashboard", rm_page):
+            await page.goto(path)
+            await page.wait_for_load_state("networkidle")
+            # The tables behind 每周数字 and 按客户经理 too, as a click would show them.
+            await page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+            assert await sideways(page) == [], (login, size, path)
+        await page.goto("/console/dashboard")
+        team = rms.locator("tbody tr").first.locator(".dash-unit-inline")
+        if size == "tablet-upright":
+            await expect(rms.get_by_role("columnheader", name="所属团队")).to_be_hidden()
+            await expect(team).to_be_visible()
+        else:
+            await expect(rms.get_by_role("columnheader", name="所属团队")).to_be_visible()
+            await expect(team).to_be_hidden()
+        last = await rms.get_by_role("columnheader", name="未结工单").bounding_box()
+        assert last is not None
+        assert last["x"] + last["width"] <= viewport["width"], (login, size, last)
+        await page.wait_for_load_state("networkidle")
+
+
+async def test_a_period_without_tasks_says_so_where_its_charts_would_be(
+    page: Any, sign_in: Any
+) -> None:
+    """The RM bar chart, the weekly trend and the satisfaction chart of a period with nothing in
+    it were bare axes; now each says so in a sentence, as the funnel and the low scores do."""
+    from playwright.async_api import expect
+
+    await sign_in(page, "bh.east")
+    await page.goto("/console/dashboard?from=2001-01-01&to=2001-01-31")
+    for section, sentence in (
+        ("客户经理完成情况", "这段时间没有分配任务。"),
+        ("每周完成趋势", "这段时间没有分配任务。"),
+        ("分享转化漏斗", "这段时间没有分享。"),
+        ("客户满意度", "这段时间没有客户回复。"),
+    ):
+        region = page.get_by_role("region", name=section)
+        await expect(region.locator(".dash-empty").first).to_have_text(sentence)
+    await expect(page.locator(".dash-chart")).to_have_count(0)
+    # The RMs are still listed, each at zero.
+    rows = page.locator("table[data-sortable]").first.locator("tbody tr")
+    await expect(rows).to_have_count(len(EAST_RMS))
+    await expect(rows.locator("td:nth-child(4)")).to_have_text(["0"] * len(EAST_RMS))
+    await page.wait_for_load_state("networkidle")
