@@ -142,6 +142,11 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+def _percent_value(value: float | None) -> float | None:
+    """A rate as a chart draws it: percent to one decimal (None: no point)."""
+    return None if value is None else round(100 * value, 1)
+
+
 def _percent(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f}%"
 
@@ -262,7 +267,7 @@ def _rm_rows(
             {
                 "row": r,
                 "href": _href(f"{HOME}/rms/{r.rm_id}", **filters),
-                "rate": _percent(r.completion_rate if r.assigned else None),
+                "rate": _percent(r.shown_rate),
                 "width": round(100 * r.completion_rate, 1),
                 "wo_open": wo_open,
                 "wo_overdue": wo_overdue,
@@ -331,7 +336,7 @@ async def dashboard_page(
             "labels": [_week_label(w.week_start, v) for w in weeks],
             "assigned": [w.assigned for w in weeks],
             "done": [w.done for w in weeks],
-            "rate": [round(100 * w.completion_rate, 1) if w.assigned else None for w in weeks],
+            "rate": [_percent_value(w.shown_rate) for w in weeks],
         },
         "satisfaction": {
             "labels": [_week_label(w.week_start, v) for w in satisfaction.weeks],
@@ -378,15 +383,12 @@ async def dashboard_page(
                 {
                     "row": t,
                     "href": _href(HOME, **{**filters, "unit": str(t.org_unit_id)}),
-                    "rate": _percent(t.completion_rate if t.assigned else None),
+                    "rate": _percent(t.shown_rate),
                     "width": round(100 * t.completion_rate, 1),
                 }
                 for t in teams
             ],
-            "weeks": [
-                {"point": w, "rate": _percent(w.completion_rate if w.assigned else None)}
-                for w in weeks
-            ],
+            "weeks": [{"point": w, "rate": _percent(w.shown_rate)} for w in weeks],
             "funnel": funnel,
             "funnel_steps": _funnel_steps(total),
             "satisfaction": satisfaction,
@@ -460,7 +462,7 @@ async def rm_page(
             "rm": rm,
             "row": row,
             "ranked_of": len(rows),
-            "rate": _percent(row.completion_rate if row and row.assigned else None),
+            "rate": _percent(row.shown_rate if row else None),
             "funnel_steps": _funnel_steps(funnel_row) if funnel_row else None,
             "funnel_row": funnel_row,
             "wo_open": wo_open,

@@ -52,8 +52,22 @@ class View:
     end: datetime  # exclusive
 
 
+class Rated:
+    """Tasks assigned and their completion rate, as every row of the dashboard has them."""
+
+    __slots__ = ()
+    assigned: int
+    completion_rate: float
+
+    @property
+    def shown_rate(self) -> float | None:
+        """The completion rate as people are shown it: none ("—", an empty cell) when nothing
+        was assigned, not a 0 % nobody earned."""
+        return self.completion_rate if self.assigned else None
+
+
 @dataclass(frozen=True, slots=True)
-class RmRow:
+class RmRow(Rated):
     """One RM of the view's subtree: tasks created in the period, done, overdue now."""
 
     rm_id: uuid.UUID
@@ -68,7 +82,7 @@ class RmRow:
 
 
 @dataclass(frozen=True, slots=True)
-class TeamRow:
+class TeamRow(Rated):
     """One direct child unit of the view's unit, with its whole subtree's totals."""
 
     org_unit_id: uuid.UUID
@@ -82,7 +96,7 @@ class TeamRow:
 
 
 @dataclass(frozen=True, slots=True)
-class WeekPoint:
+class WeekPoint(Rated):
     week_start: date  # a Monday (bank days)
     assigned: int
     done: int

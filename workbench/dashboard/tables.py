@@ -57,19 +57,13 @@ def rm_param(request: ExportRequest) -> uuid.UUID:
         raise NotFound("rm") from None
 
 
-def _rate(completion_rate: float, assigned: int) -> float | None:
-    """A completion rate as the files show it: none (an empty cell) when nothing was assigned,
-    as the page and the PDF show "—", not a 0 % nobody earned."""
-    return completion_rate if assigned else None
-
-
 # ---- rm_progress -----------------------------------------------------------------------------
 
 
 def rm_progress_row(r: numbers.RmRow) -> tuple[Any, ...]:
     return (
         r.rank, str(r.rm_id), r.name, r.unit_name, r.assigned, r.done, r.overdue,
-        _rate(r.completion_rate, r.assigned),
+        r.shown_rate,
     )  # fmt: skip
 
 
@@ -110,7 +104,7 @@ RM_PROGRESS = register(
 def team_row(r: numbers.TeamRow) -> tuple[Any, ...]:
     return (
         r.rank, str(r.org_unit_id), r.name, r.rms, r.assigned, r.done, r.overdue,
-        _rate(r.completion_rate, r.assigned),
+        r.shown_rate,
     )  # fmt: skip
 
 
@@ -149,7 +143,7 @@ TEAMS = register(
 
 
 def week_row(r: numbers.WeekPoint) -> tuple[Any, ...]:
-    return (r.week_start, r.assigned, r.done, _rate(r.completion_rate, r.assigned))
+    return (r.week_start, r.assigned, r.done, r.shown_rate)
 
 
 async def _weekly_count(conn: Connection, vault: Vault, request: ExportRequest) -> int:

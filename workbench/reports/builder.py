@@ -141,9 +141,9 @@ def font_path() -> Path:
     return Path(sans_path()).resolve()
 
 
-def _rate(value: float, assigned: int) -> str:
-    """A completion rate; "—" when nothing was assigned (0 of 0 is no rate, not 0 %)."""
-    return f"{100 * value:.1f}%" if assigned else "—"
+def _rate(value: float | None) -> str:
+    """A completion rate; "—" for none (nothing assigned: 0 of 0 is no rate, not 0 %)."""
+    return "—" if value is None else f"{100 * value:.1f}%"
 
 
 def _score(value: float | None) -> str:
@@ -174,7 +174,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         "kpis": [
             (
                 "任务完成率",
-                _rate(done / assigned if assigned else 0.0, assigned),
+                _rate(done / assigned if assigned else None),
                 f"完成 {done} / 分派 {assigned}",
             ),
             ("逾期任务", str(overdue), "截至生成时"),
@@ -198,7 +198,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         "rms": [
             {
                 "row": r,
-                "rate": _rate(r.completion_rate, r.assigned),
+                "rate": _rate(r.shown_rate),
                 "work_orders": wo_by_rm.get(r.rm_id, (0, 0)),
             }
             for r in data.rms[:MAX_RMS]
@@ -218,7 +218,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
                     "完成率",
                     charts.BLUE,
                     tuple(
-                        round(100 * w.completion_rate, 1) if w.assigned else None
+                        None if w.shown_rate is None else round(100 * w.shown_rate, 1)
                         for w in data.weeks
                     ),
                 )
@@ -229,10 +229,10 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
             y_suffix="%",
         ),
         "weeks": [
-            {"label": f"{w.week_start:%m-%d}", "w": w, "rate": _rate(w.completion_rate, w.assigned)}
+            {"label": f"{w.week_start:%m-%d}", "w": w, "rate": _rate(w.shown_rate)}
             for w in data.weeks
         ],
-        "teams": [{"row": t, "rate": _rate(t.completion_rate, t.assigned)} for t in data.teams],
+        "teams": [{"row": t, "rate": _rate(t.shown_rate)} for t in data.teams],
         "funnel_chart": charts.funnel(steps, title="分享转化漏斗"),
         "funnel_steps": [
             {
