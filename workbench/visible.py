@@ -20,3 +20,9 @@ def shows_something(text: str) -> bool:
 def reads_otherwise(text: str) -> bool:
     """Whether a control character or a direction override changes how one line reads."""
     return any(unicodedata.category(c) == "Cc" or c in DIRECTION for c in text)
+
+
+def one_line_shown(text: str) -> bool:
+    """Whether a name, a title or a label (one line) shows what it says: something to see, and
+    no control character or direction override."""
+    return shows_something(text) and not reads_otherwise(text)

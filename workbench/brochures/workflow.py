@@ -38,7 +38,7 @@ from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, Forbidden, NotFound
 from workbench.ids import uuid7
 from workbench.periods import YEARS, within_years
-from workbench.visible import reads_otherwise, shows_something
+from workbench.visible import one_line_shown, shows_something
 
 Status = wire.BrochureStatus
 UPLOAD_REF = "upload:"
@@ -358,7 +358,7 @@ async def _check_meta(conn: Connection, meta: wire.BrochureMeta) -> None:
     direction overrides), a title or talk track that normalising (NFC) makes too long, an
     unknown product."""
     content = _content(meta, [])
-    if not shows_something(content.title) or reads_otherwise(content.title):
+    if not one_line_shown(content.title):
         raise BadBrochure(
             "request.validation_failed",
             "the title must show something: no spaces or invisible characters only, no control"

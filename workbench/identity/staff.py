@@ -21,7 +21,7 @@ from workbench.errors import (
 from workbench.identity import queries
 from workbench.identity.service import Auth, conflict
 from workbench.ids import uuid7
-from workbench.visible import reads_otherwise, shows_something
+from workbench.visible import one_line_shown
 
 # ---- org units -------------------------------------------------------------------------------
 
@@ -35,7 +35,7 @@ def visible_name(text: str, *, path: str = "$.name") -> str:
     left, and no control or direction-changing characters (a blank row in the org tree, a name
     that reads backwards). 422 naming `path` otherwise."""
     name = text.strip()
-    if reads_otherwise(name) or not shows_something(name):
+    if not one_line_shown(name):
         message = "must show something: no spaces only, invisible or control characters"
         raise NameNotVisible(f"{path}: {message}", errors=[{"path": path, "message": message}])
     return name

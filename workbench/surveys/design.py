@@ -37,7 +37,7 @@ from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.surveys import logic, queries, views
 from workbench.tasks import queries as task_queries
-from workbench.visible import reads_otherwise, shows_something
+from workbench.visible import one_line_shown, shows_something
 
 
 class SurveyArchived(Conflict):
@@ -75,14 +75,14 @@ def check_texts(title: str | None, questions: list[wire.Question] | None) -> Non
     label that shows nothing (spaces or invisible characters only: the wire's length check
     counts them as text), and a title or an option label, one line each, that reads otherwise
     (control characters, direction overrides)."""
-    blanks = [] if title is None or _one_line(title) else [_blank("", "title", "$.title")]
+    blanks = [] if title is None or one_line_shown(title) else [_blank("", "title", "$.title")]
     for i, question in enumerate(questions or []):
         if not shows_something(question.text):
             blanks.append(_blank(question.key, "text", f"$.questions[{i}].text"))
         blanks.extend(
             _blank(question.key, f"options[{n}].label", f"$.questions[{i}].options[{n}].label")
             for n, option in enumerate(question.options)
-            if not _one_line(option.label)
+            if not one_line_shown(option.label)
         )
     if blanks:
         where = ", ".join(f"{b['key'] or 'survey'}.{b['field']}" for b in blanks[:5])
@@ -91,11 +91,6 @@ def check_texts(title: str | None, questions: list[wire.Question] | None) -> Non
             f" takes no control characters or direction overrides: fix {where}",
             errors=blanks,
         )
-
-
-def _one_line(text: str) -> bool:
-    """Whether a title or a label shows what it says (`workbench.visible`)."""
-    return shows_something(text) and not reads_otherwise(text)
 
 
 async def create(conn: Connection, *, caller: Caller, request: wire.SurveyCreate) -> wire.Survey:

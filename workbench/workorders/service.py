@@ -31,7 +31,7 @@ from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import UNREADABLE, FieldCipher, Vault
 from workbench.timeline import service as timeline
-from workbench.visible import reads_otherwise, shows_something
+from workbench.visible import one_line_shown, reads_otherwise, shows_something
 from workbench.workorders import alerts, queries
 
 State = wire.WorkOrderState
@@ -353,7 +353,7 @@ def _checked_cause(cause: wire.RootCauseCreate) -> str:
     label = cause.label.strip()
     for path, bad in (
         ("$.code", reads_otherwise(cause.code)),
-        ("$.label", not shows_something(label) or reads_otherwise(label)),
+        ("$.label", not one_line_shown(label)),
     ):
         if bad:
             message = "must show something: no spaces only, invisible or control characters"
