@@ -13,7 +13,16 @@ import msgspec
 
 from mobile_contracts.v1.common import CheckedAmounts, Money
 
-ExternalId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ExternalId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=256,
+        description="1-64 characters once trimmed (a bank system may pad its keys with spaces)",
+    ),
+]
+"""A feed's key as sent: the row trims it, and a row whose key is then not 1-64 characters is
+rejected alone (a fixed-width column padded past 64 still names a customer)."""
 ProductCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 

@@ -49,8 +49,8 @@ class ConversionFeedRow(CheckedAmounts, kw_only=True):
     external_id: Annotated[
         ExternalId,
         msgspec.Meta(
-            description="The bank system's own id of this conversion (1-64 characters): "
-            "resending it changes nothing"
+            description="The bank system's own id of this conversion (1-64 characters once "
+            "trimmed): resending it changes nothing"
         ),
     ]
     customer_external_id: ExternalId

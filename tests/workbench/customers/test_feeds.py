@@ -627,6 +627,25 @@ async def test_every_feed_key_is_trimmed_before_use(client, db):
     assert await db.fetchval("select count(*) from conversions") == 1
 
 
+async def test_a_key_padded_past_64_characters_names_its_customer(client, db):
+    # A bank system exporting a fixed-width column pads its keys with spaces: a 64-character id
+    # padded to 80 is that id; one still over 64 once trimmed is rejected alone, the feed goes on.
+    admin = await headers_of(client, "admin")
+    long_id = "K" * 64
+    rows = [
+        customer_row(long_id.ljust(80), name="张三", seq=1),
+        customer_row("L" * 65, name="李四", seq=2),
+        customer_row("QA-3", name="王五", seq=3),
+    ]
+    result = await feed(client, admin, "customers", rows)
+    assert (result["inserted"], rejected_codes(result)) == (2, [(1, "customer.bad_external_id")])
+    stored = await db.fetch("select external_id from customers order by external_id")
+    assert [r["external_id"] for r in stored] == [long_id, "QA-3"]
+    holding = holding_row(f"  {long_id}  ", "DEP1Y", 100, "2024-06-30")
+    await feed(client, admin, "products", [product_row("DEP1Y")])
+    assert (await feed(client, admin, "holdings", [holding]))["inserted"] == 1
+
+
 async def test_two_feeds_moving_the_same_customers_at_once_take_turns(client, db, settings):
     # 300 customers of rm08 with a pending task each; two feeds at once (two API processes)
     # move them, one to rm06 and one to rm07. Whichever commits last owns them: the tasks follow
