@@ -488,5 +488,15 @@ async def customers_by_external_id(
     return found
 
 
+async def selection_is_empty(
+    conn: Connection, *, caller: Caller, unit_id: uuid.UUID, tag: str | None
+) -> bool:
+    """Whether a unit of the caller's subtree has no customers (with `tag`, if given) to send
+    to. A unit out of reach is not said to be empty: sending to it answers 404."""
+    if not await queries.unit_in_scope(conn, unit_id, scope_root=caller.scope_root):
+        return False
+    return not await queries.any_customers(conn, unit_id, tag=tag)
+
+
 async def staff_of_unit(conn: Connection, *, unit_id: uuid.UUID) -> list[uuid.UUID]:
     return await queries.staff_of_subtree(conn, unit_id)

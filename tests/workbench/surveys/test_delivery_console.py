@@ -94,3 +94,24 @@ async def test_a_staff_survey_sent_to_a_unit_twice_reaches_each_inbox_once(
     assert 'data-count="done">0<' in again.text
     assert f'data-count="skipped">{staff}<' in again.text
     assert await db.fetchval("select count(*) from survey_invitations") == staff
+
+
+async def test_a_send_that_would_reach_no_customer_says_why_and_sends_nothing(
+    console: Any,  # noqa: F811 (the fixture imported above)
+    db: Any,
+) -> None:
+    # A tag nobody carries (a typo) made a delivery of 收件人 0 that said nothing of why.
+    survey = await publish(db, title="网点服务回访")
+    await add_customers(db, 2, owner="rm01", prefix="V", tags=["到店客户"])
+    token = await signed_in(console, "bh.east")
+    url = f"/console/surveys/{survey}/send"
+    typo = {"mode": "unit", "unit": str(unit("team-east-1")), "tag": "到店用户"}
+    refused = await post_form(console, url, typo, token=token)
+    assert refused.status_code == 422
+    assert "该机构及下级机构没有带「到店用户」标签的客户" in refused.text
+    assert 'value="到店用户"' in refused.text  # what was typed stays in the form
+    assert await db.fetchval("select count(*) from survey_deliveries") == 0
+
+    right = {**typo, "tag": "到店客户"}
+    assert (await post_form(console, url, right, token=token)).status_code == 303
+    assert await db.fetchval("select count(*) from survey_deliveries") == 1

@@ -105,7 +105,14 @@ async def send(
                 errors["unit"] = "该机构下没有在职员工。"
             body = wire.DeliveryCreate(user_ids=staff)
         else:
-            body = wire.DeliveryCreate(org_unit_id=unit_id, tag=form["tag"] or None)
+            tag = form["tag"] or None
+            if await delivery.selection_is_empty(db, caller=caller, unit_id=unit_id, tag=tag):
+                # A send to nobody would only show 收件人 0 on its progress page.
+                if tag:
+                    errors["tag"] = f"该机构及下级机构没有带「{tag}」标签的客户，请换标签或机构。"
+                else:
+                    errors["unit"] = "该机构及下级机构还没有客户，请选择其他机构。"
+            body = wire.DeliveryCreate(org_unit_id=unit_id, tag=tag)
     if errors:
         return await _page(console, db, survey, form=form, errors=errors, status=422)
     state = request.app.state

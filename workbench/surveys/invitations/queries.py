@@ -141,6 +141,20 @@ async def units_in_scope(conn: Connection, *, scope_root: uuid.UUID | None) -> l
     )
 
 
+async def any_customers(conn: Connection, unit_id: uuid.UUID, *, tag: str | None) -> bool:
+    """Whether a selection (a unit's customers, those with `tag` if given) holds anyone: the
+    customers `next_recipients` would walk through."""
+    return bool(
+        await conn.fetchval(
+            """select exists (select from customers c
+                where c.owner_id = any(array(select u.id from subtree_users($1) u(id)))
+                  and ($2::text is null or c.tags @> array[$2::text]))""",
+            unit_id,
+            tag,
+        )
+    )
+
+
 async def staff_of_subtree(conn: Connection, unit_id: uuid.UUID) -> list[uuid.UUID]:
     """The active staff members of a unit's subtree (a staff survey sent to a unit)."""
     rows = await conn.fetch(
