@@ -59,6 +59,19 @@ async def test_each_request_starts_the_idle_timeout_again(console, db):
     assert (await console.get("/console")).status_code == 200
 
 
+async def test_a_browser_in_use_is_seen_on_the_devices_page(console, db):
+    # Its last seen was its sign-in: an admin read a console user active all day as gone.
+    await signed_in(console, "marketing")
+    await db.execute("update devices set last_seen_at = now() - interval '3 hours'")
+    await db.execute("update console_sessions set last_seen_at = now() - interval '10 minutes'")
+    assert (await console.get("/console")).status_code == 200
+    assert await db.fetchval(
+        """select d.last_seen_at > now() - interval '1 minute'
+             from devices d join sessions s on s.device_id = d.device_id
+             join console_sessions c on c.session_id = s.id"""
+    )
+
+
 async def test_the_idle_timeout_is_a_setting(make_console, db):
     console = await make_console(console_idle_minutes=5)
     await signed_in(console, "compliance")

@@ -55,10 +55,22 @@ async def session_for_token(
     )
 
 
-async def touch_session(conn: Connection, token_hash: bytes) -> None:
-    """A request: the idle timeout starts again from now."""
+async def touch_session(conn: Connection, token_hash: bytes, *, device_id: str) -> None:
+    """A request: the idle timeout starts again from now, and the browser (its `web` device)
+    was seen now, as a token refresh marks an app's (at most once a minute; a device locked by a
+    revocation in progress is left alone, as `identity.queries.touch_device` does)."""
     await conn.execute(
-        "update console_sessions set last_seen_at = now() where token_hash = $1", token_hash
+        """
+        with touched as (
+            update console_sessions set last_seen_at = now() where token_hash = $1
+        )
+        update devices set last_seen_at = now()
+         where device_id = (select device_id from devices
+                             where device_id = $2 and last_seen_at < now() - interval '1 minute'
+                               for update skip locked)
+        """,
+        token_hash,
+        device_id,
     )
 
 

@@ -182,7 +182,7 @@ async def resume(
                 device_id=row["device_id"],
             )
         return ended
-    await queries.touch_session(conn, hashed)
+    await queries.touch_session(conn, hashed, device_id=row["device_id"])
     return ConsoleSession(
         token=token,
         caller=Caller(
