@@ -27,6 +27,7 @@ IN_APP_CATEGORIES = {
     "task.confirmed": True,
     "customer.verified": True,
     "brochure.opened": True,
+    "brochure.contact_requested": True,
     "work_order.assigned": True,
     "survey.invitation": True,
     "report.ready": True,

@@ -27,6 +27,7 @@ TASK_ESCALATION = "task.escalation"
 TASK_CONFIRMED = "task.confirmed"
 CUSTOMER_VERIFIED = "customer.verified"
 BROCHURE_OPENED = "brochure.opened"
+CONTACT_REQUESTED = "brochure.contact_requested"
 WORK_ORDER = "work_order.assigned"
 SURVEY_INVITATION = "survey.invitation"
 REPORT_READY = "report.ready"
@@ -42,6 +43,8 @@ ALL: dict[str, Category] = {
         Category(TASK_CONFIRMED, label="a customer confirmed a visit"),
         Category(CUSTOMER_VERIFIED, label="a customer completed real-name verification"),
         Category(BROCHURE_OPENED, label="a customer opened a shared brochure"),
+        # Muted apart from opens: an RM who turns off the radar's opens still hears of a lead.
+        Category(CONTACT_REQUESTED, label="a customer asked to be contacted about a brochure"),
         Category(WORK_ORDER, label="work orders assigned to me"),
         Category(SURVEY_INVITATION, label="a survey for me to answer"),
         Category(REPORT_READY, label="the monthly branch report is ready (branch heads)"),

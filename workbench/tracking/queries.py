@@ -246,9 +246,13 @@ async def radar_told(
     )
     rows = await conn.fetch(
         """
-        select subject_id, bool_or(data ->> 'action' = 'contact') as contact
+        select subject_id,
+               -- (a request told before it had a category of its own: `action` contact)
+               bool_or(category = 'brochure.contact_requested' or data ->> 'action' = 'contact')
+                 as contact
           from notifications
-         where user_id = any($1::uuid[]) and category = 'brochure.opened'
+         where user_id = any($1::uuid[])
+           and category in ('brochure.opened', 'brochure.contact_requested')
            and subject_id = any($2::uuid[]) and created_at > clock_timestamp() - $3::interval
          group by subject_id
         """,

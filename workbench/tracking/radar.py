@@ -7,12 +7,13 @@ that stores the hits.
   RM's phone for every reader. Two workers storing opens of one share take turns on a
   transaction lock, so the window holds across workers.
 - The sharing RM, again: a visitor's first "我有兴趣，请联系我" (a `cta` beacon, or the page's
-  form without a script) is a notification of its own: "您的客户 张*三 想了解《…》，请尽快联系",
-  or "有人对您分享的《…》感兴趣，请留意" for a share to no one. An open ping does not hold it
-  back (the page tells the customer the RM was told), but at most one per share per 30 minutes
-  is sent, as for opens: a share in a group chat does not ring the RM for every reader who taps
-  (the share list counts them all). A share's open ping in the same batch is left out: the
-  click says more.
+  form without a script) is a notification of its own, `brochure.contact_requested` (muted
+  apart from opens: a lead is not lost with the opens' noise):
+  "您的客户 张*三 想了解《…》，请尽快联系", or "有人对您分享的《…》感兴趣，请留意" for a
+  share to no one. An open ping does not hold it back (the page tells the customer the RM was
+  told), but at most one per share per 30 minutes is sent, as for opens: a share in a group
+  chat does not ring the RM for every reader who taps (the share list counts them all). A
+  share's open ping in the same batch is left out: the click says more.
 - The customer of the share (when it names one): their timeline gets `share.opened`,
   `share.engaged` (read for 10 s or more) and `share.clicked` ("我有兴趣"), each once per
   visitor, which feed the intimacy score. Anyone may open a forwarded link, so these say what
@@ -110,7 +111,7 @@ async def follow_up(
         await notifications.notify(
             conn,
             user_id=share["rm_id"],
-            category=categories.BROCHURE_OPENED,
+            category=categories.CONTACT_REQUESTED,
             title="客户请您联系",
             body=_body(share, vault, clicked=True),
             dedupe_key=f"share-cta:{share_id}:{clicker['visitor_id']}",

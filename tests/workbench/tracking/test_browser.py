@@ -91,7 +91,7 @@ async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
     assert steps == [1, 1, 1, 1, 0]
     radar = await db.fetch(
         "select u.login from notifications n join users u on u.id = n.user_id"
-        " where n.category = 'brochure.opened'"
+        " where n.category in ('brochure.opened', 'brochure.contact_requested')"
     )
     assert [r["login"] for r in radar] == ["rm01"]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+from push import policies
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.workbench.tracking.conftest import WECHAT
 
@@ -16,7 +18,8 @@ SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 async def radar(db: Any) -> list[Any]:
     return await db.fetch(
         "select n.*, u.login from notifications n join users u on u.id = n.user_id"
-        " where n.category = 'brochure.opened' order by n.created_at, n.id"
+        " where n.category in ('brochure.opened', 'brochure.contact_requested')"
+        " order by n.created_at, n.id"
     )
 
 
@@ -143,7 +146,7 @@ async def test_reading_and_clicking_without_a_visible_open_count_only_once_it_op
 
 
 async def contact_requests(db: Any) -> list[Any]:
-    return [n for n in await radar(db) if json.loads(n["data"]).get("action") == "contact"]
+    return [n for n in await radar(db) if n["category"] == "brochure.contact_requested"]
 
 
 async def test_the_first_click_tells_the_rm_the_customer_wants_to_hear_from_them(shared, db):
@@ -162,7 +165,9 @@ async def test_the_first_click_tells_the_rm_the_customer_wants_to_hear_from_them
     assert "张小三" not in told["body"]
     assert told["title"] == "客户请您联系"
     assert told["id"] != opened["id"]
+    assert opened["category"] == "brochure.opened"
     data = json.loads(told["data"])
+    assert data["action"] == "contact"
     assert data["share_id"] == str(shared.share_id)
     assert "customer_id" in data
     # In the notification centre, and in the push outbox (not held back by the radar's quiet
@@ -192,7 +197,7 @@ async def test_a_click_on_a_share_to_no_one_says_someone_is_interested(shared, d
     await shared.consume()
     # One batch with the open and the click: the RM hears the click alone.
     [told] = await radar(db)
-    assert json.loads(told["data"])["action"] == "contact"
+    assert told["category"] == "brochure.contact_requested"
     assert told["body"].startswith("有人对您分享的《")
     assert told["body"].endswith("》感兴趣，请留意")
 
@@ -258,3 +263,41 @@ async def test_a_hit_while_live_is_told_even_if_stored_after_the_window_ends(sha
     await shared.consume()
     [told] = await radar(db)
     assert told["body"].startswith("有人正在浏览您分享的《")
+
+
+async def test_an_rm_who_mutes_opens_still_hears_a_customer_asking_for_contact(shared, db):
+    # Opens are the radar's noise, a request to be contacted is a lead: muting the first (the
+    # app's settings) kept the second off the RM's phone while both were brochure.opened.
+    await to_customer(shared, db)
+    rm01 = await headers_of(shared.client, "rm01")
+    muted = await shared.client.put(
+        "/api/v1/me/notification-preferences",
+        json={"muted_categories": ["brochure.opened"]},
+        headers=rm01,
+    )
+    assert muted.status_code == 200, muted.text
+    await visit(shared, "v-1", ("open", {}))
+    await shared.consume()
+    await visit(shared, "v-1", ("cta", {}))
+    await shared.consume()
+    opened, asked = await radar(db)
+    prefs = policies.Preferences(muted=frozenset(muted.json()["muted_categories"]))
+    fate = {
+        n["category"]: policies.decide(
+            policies.Due(
+                category=n["category"],
+                critical=False,
+                silent=False,
+                expires_at=None,
+                subject_open=None,
+                device_id=None,
+            ),
+            preferences=prefs,
+            devices=[],
+            now=datetime.now(UTC),
+            device_cap=5,
+        )
+        for n in (opened, asked)
+    }
+    assert fate["brochure.opened"] == policies.Drop("skipped", "muted")
+    assert fate["brochure.contact_requested"] == policies.Drop("skipped", "no_device")

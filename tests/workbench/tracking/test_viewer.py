@@ -154,8 +154,10 @@ async def test_the_button_works_without_a_script_and_counts_as_the_beacon_would(
     [visitor_row] = await visitors(db, shared.share_id)
     assert visitor_row["clicked_at"] is not None
     assert visitor_row["first_open_at"] is not None
-    told = await db.fetch("select body, data from notifications where category = 'brochure.opened'")
-    assert [json.loads(t["data"])["action"] for t in told] == ["contact"]
+    told = await db.fetch("select category, data from notifications")
+    assert [(t["category"], json.loads(t["data"])["action"]) for t in told] == [
+        ("brochure.contact_requested", "contact")
+    ]
 
 
 async def test_the_form_is_labelled_as_the_beacon_would_be_and_only_from_this_site(shared, db):
