@@ -54,13 +54,20 @@ class QuestionResult(msgspec.Struct, kw_only=True):
 class Headline(msgspec.Struct, kw_only=True):
     """Invitations sent, responses, their ratio; NPS of the survey's first nps question (% of
     promoters 9-10 minus % of detractors 0-6, null without answers); CSAT of its first rating
-    question (share of 4-5, null without answers)."""
+    question (share of 4-5, null without answers).
+
+    `withheld`: staff answer anonymously, so a staff survey's answers are shown only for a group
+    of at least 5 responses (employee-survey tools' minimum reporting group; in a smaller team a
+    score or a word could say who gave it). True when this scope or row has fewer: the counts
+    are given, but NPS and CSAT are null and (for the whole scope) the distributions are at zero
+    and the top words empty. Always false for customer surveys."""
 
     delivered: int
     responded: int
     response_rate: float
     nps: float | None = None
     csat: float | None = None
+    withheld: bool = False
 
 
 class UnitResult(Headline, kw_only=True):
@@ -85,7 +92,13 @@ class SurveyResults(Headline, kw_only=True):
 
 class TermAnswer(msgspec.Struct, kw_only=True):
     """A text answer containing the term: the whole text, who answered (a customer's masked
-    name; staff answers are anonymous), the unit and when."""
+    name; staff answers are anonymous), the unit and when.
+
+    A staff survey's answer names no one: `org_unit_id`/`org_unit_name` are its unit if that
+    unit has at least 5 responses in the scope and period, else the nearest unit above it (in
+    the scope) that has; `submitted_at` is the midnight (bank time zone) starting the day it came;
+    `response_id` is an id of this answer's response in this list and the exports, not the
+    response's own (which tells the time it came)."""
 
     response_id: uuid.UUID
     question_key: str

@@ -5,6 +5,10 @@ Same scope and period as the results. The rows are read through a cursor on a co
 their own (the request's transaction ends before the body is sent) and written as they come:
 CSV is streamed chunk by chunk; XLSX is written row by row to a temporary file (a zip can only
 be finished at the end), then streamed from it and deleted.
+
+A staff survey's rows (only exported with at least `results.MIN_STAFF_GROUP` responses; the
+route checks) name no one: each under the unit of its group, with its day only and its shown id
+(not the response's, which tells the time), by day, then by that id.
 """
 
 from __future__ import annotations
@@ -71,6 +75,10 @@ async def rows(
     pool: Pool, target: results.Target, *, cipher: FieldCipher, role: Role, tz: str
 ) -> AsyncIterator[list[Any]]:
     """Every response of the target as a row of cells (header order)."""
+    if target.staff:
+        async for cells in _staff_rows(pool, target, cipher=cipher, tz=tz):
+            yield cells
+        return
     zone = ZoneInfo(tz)
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         async for row in queries.export_rows(
@@ -84,6 +92,26 @@ async def rows(
                 row["submitted_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 _cell(row["org_unit_name"]),
                 _cell(results.respondent(cipher, role, row)),
+                *(_answer(q, answers.get(q.key), texts.get(q.key)) for q in target.questions),
+            ]
+
+
+async def _staff_rows(
+    pool: Pool, target: results.Target, *, cipher: FieldCipher, tz: str
+) -> AsyncIterator[list[Any]]:
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        async for row in queries.staff_export_rows(
+            conn, target.scope, start=target.period.start, end=target.period.end, tz=tz,
+            min_group=results.MIN_STAFF_GROUP,
+        ):  # fmt: skip
+            texts = results.open_texts(cipher, row["id"], row["texts_enc"])
+            answers = row["answers"] or {}
+            yield [
+                str(row["shown_id"]),
+                row["day"].isoformat(),
+                row["submitted_on"].isoformat(),
+                _cell(row["org_unit_name"]),
+                results.STAFF,
                 *(_answer(q, answers.get(q.key), texts.get(q.key)) for q in target.questions),
             ]
 

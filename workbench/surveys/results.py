@@ -3,6 +3,12 @@
 Admins and marketing see the whole bank, a branch head their subtree; `org_unit_id` narrows to a
 subtree the caller may see (else 404, as for a survey that does not exist). The period is whole
 days of the bank: the invitations sent on those days and their answers.
+
+Staff answer anonymously, so a staff survey's answers are only shown in groups of at least
+MIN_STAFF_GROUP responses (as employee-survey tools do): below that, a scope's (or a unit row's)
+counts are shown but not its answers (`withheld`), and its text answers and exports are refused
+(`TooFewAnswers`). Shown, a staff answer comes under the nearest unit with a group (its own, or
+one above it in the scope), on its day only, under an id that says nothing of when it came.
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ import msgspec
 
 from mobile_contracts.v1 import survey_results as wire
 from mobile_contracts.v1.identity import Role
-from mobile_contracts.v1.surveys import Question, QuestionType
+from mobile_contracts.v1.surveys import Audience, Question, QuestionType
 from workbench.access import Caller
 from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import masked_for
 from workbench.db import Connection
-from workbench.errors import DomainError, NotFound
+from workbench.errors import Conflict, DomainError, NotFound
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.periods import period_bound
 from workbench.security.vault import FieldCipher
@@ -41,11 +47,28 @@ YEARS = (2000, 2999)
 TOP_TERMS = 20
 QUESTION_TERMS = 10
 STAFF = "员工（匿名）"
+# The fewest responses of a staff survey whose answers are shown: in a smaller group, an answer
+# (a score, a word, a unit, a time) could say who gave it.
+MIN_STAFF_GROUP = 5
 SCALE_VALUES = {QuestionType.NPS: range(0, 11), QuestionType.RATING: range(1, 6)}
 
 
 class BadPeriod(DomainError):
     status, code, title = 422, "survey.bad_period", "The period is not usable"
+
+
+class TooFewAnswers(Conflict):
+    """409: a staff survey's text answers and exports, asked for a scope and period with fewer
+    than MIN_STAFF_GROUP responses (the detail says how many there are)."""
+
+    code, title = "survey.too_few_answers", "Too few answers to show them anonymously"
+
+    def __init__(self, responded: int) -> None:
+        super().__init__(
+            f"Answers of staff surveys are shown in groups of at least {MIN_STAFF_GROUP} "
+            f"responses, to keep them anonymous; this scope and period has {responded}"
+        )
+        self.responded = responded
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +125,27 @@ class Target:
     scope: queries.Scope
     period: Period
 
+    @property
+    def staff(self) -> bool:
+        """A staff survey: its answers are shown in groups only (MIN_STAFF_GROUP)."""
+        return self.audience == Audience.STAFF
+
+
+def withheld(target: Target, responded: int) -> bool:
+    """Whether the answers of a group of `responded` responses of the target's survey are
+    withheld: a staff survey's group smaller than MIN_STAFF_GROUP (customer surveys: never)."""
+    return target.staff and responded < MIN_STAFF_GROUP
+
+
+async def require_group(conn: Connection, target: Target) -> None:
+    """TooFewAnswers when the target's answers are withheld (a staff survey whose scope and
+    period have fewer than MIN_STAFF_GROUP responses); nothing for a customer survey."""
+    if not target.staff:
+        return
+    responded = int((await queries.headline(conn, target.scope))["responded"])
+    if withheld(target, responded):
+        raise TooFewAnswers(responded)
+
 
 async def target(
     conn: Connection,
@@ -146,15 +190,18 @@ def merged_questions(versions: Sequence[Any]) -> list[Question]:
 async def results(
     conn: Connection, *, target: Target, group_by: wire.ResultsGroupBy | None = None
 ) -> wire.SurveyResults:
-    """The results of the target's scope and period."""
+    """The results of the target's scope and period; a staff survey's answers withheld (its
+    counts alone) when they are fewer than MIN_STAFF_GROUP."""
     scope = target.scope
     head = await queries.headline(conn, scope)
+    delivered, responded = int(head["delivered"]), int(head["responded"])
+    hidden = withheld(target, responded)
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in await queries.value_counts(conn, scope):
+    for row in [] if hidden else await queries.value_counts(conn, scope):
         counts[row["question_key"]][row["value"]] = int(row["count"])
     overall: list[wire.TermCount] = []
     by_question: dict[str, list[wire.TermCount]] = defaultdict(list)
-    for row in await queries.top_terms(conn, scope, limit=TOP_TERMS):
+    for row in [] if hidden else await queries.top_terms(conn, scope, limit=TOP_TERMS):
         item = wire.TermCount(term=row["term"], count=int(row["count"]))
         if row["question_key"] is None:
             overall.append(item)
@@ -170,7 +217,7 @@ async def results(
         org_unit_id=target.org_unit_id,
         from_=target.period.start,
         to=target.period.end,
-        **_headline(int(head["delivered"]), int(head["responded"]), counts, nps_key, csat_key),
+        **_headline(delivered, responded, counts, nps_key, csat_key, withheld=hidden),
         questions=[
             wire.QuestionResult(
                 key=q.key,
@@ -225,13 +272,16 @@ def _headline(
     counts: Mapping[str, Mapping[str, int]],
     nps_key: str | None,
     csat_key: str | None,
+    *,
+    withheld: bool,
 ) -> dict[str, Any]:
     return {
         "delivered": delivered,
         "responded": responded,
         "response_rate": rate(responded, delivered),
-        "nps": nps(counts.get(nps_key, {})) if nps_key else None,
-        "csat": csat(counts.get(csat_key, {})) if csat_key else None,
+        "nps": nps(counts.get(nps_key, {})) if nps_key and not withheld else None,
+        "csat": csat(counts.get(csat_key, {})) if csat_key and not withheld else None,
+        "withheld": withheld,
     }
 
 
@@ -257,7 +307,8 @@ async def _by_unit(
 ) -> list[wire.UnitResult]:
     """A row per child unit of the scope's root (with its subtree) that has invitations, and
     one for the root's own invitations (the root's counts less its children's) if any, most
-    invitations first."""
+    invitations first. A staff survey's row of fewer than MIN_STAFF_GROUP responses has its
+    counts only (`withheld`)."""
     root = target.root
     names = {kid["id"]: kid["name"] for kid in await queries.children(conn, root["id"])}
     keys = [k for k in (nps_key, csat_key) if k]
@@ -285,15 +336,13 @@ async def _by_unit(
         key: {value: max(0, n) for value, n in by_value.items()}
         for key, by_value in own_scores.items()
     }
-    rows = [
-        wire.UnitResult(
-            org_unit_id=unit,
-            name=names[unit],
-            **_headline(total[0], total[1], scores.get(unit, {}), nps_key, csat_key),
-        )
-        for unit, total in sums.items()
-        if total[0] > 0
-    ]
+    rows = []
+    for unit, (delivered, responded) in sums.items():
+        if delivered == 0:
+            continue
+        shown = _headline(delivered, responded, scores.get(unit, {}), nps_key, csat_key,
+                          withheld=withheld(target, responded))  # fmt: skip
+        rows.append(wire.UnitResult(org_unit_id=unit, name=names[unit], **shown))
     rows.sort(key=lambda r: (-r.delivered, r.name))
     return rows
 
@@ -345,9 +394,19 @@ async def term_answers(
     question_key: str | None,
     cursor: str | None,
     limit: int,
+    tz: str,
 ) -> tuple[list[wire.TermAnswer], str | None]:
-    """The answers of the target's scope containing `term`, newest first, one page."""
+    """The answers of the target's scope containing `term`, newest first, one page. A staff
+    survey's: TooFewAnswers below MIN_STAFF_GROUP responses; else each under the unit of its
+    group, on its day (midnight in the bank's time zone `tz`), under its shown id, by day, then
+    by that id."""
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID, str])
+    if target.staff:
+        await require_group(conn, target)
+        return await _staff_term_answers(
+            conn, target=target, cipher=cipher, term=term, question_key=question_key,
+            after=after, limit=limit, tz=tz,
+        )  # fmt: skip
     rows = await queries.term_answers(
         conn, target.scope, term=normalized_term(term), question_key=question_key,
         after=after, limit=limit,
@@ -373,4 +432,42 @@ async def term_answers(
         next_cursor = encode_cursor(
             [last["submitted_at"], last["response_id"], last["question_key"]]
         )
+    return items, next_cursor
+
+
+async def _staff_term_answers(
+    conn: Connection,
+    *,
+    target: Target,
+    cipher: FieldCipher,
+    term: str,
+    question_key: str | None,
+    after: tuple[datetime, uuid.UUID, str] | None,
+    limit: int,
+    tz: str,
+) -> tuple[list[wire.TermAnswer], str | None]:
+    rows = await queries.staff_term_answers(
+        conn, target.scope, term=normalized_term(term), question_key=question_key,
+        after=after, limit=limit, tz=tz, min_group=MIN_STAFF_GROUP,
+    )  # fmt: skip
+    zone = ZoneInfo(tz)
+    items = [
+        wire.TermAnswer(
+            response_id=row["shown_id"],
+            question_key=row["question_key"],
+            text=open_texts(cipher, row["response_id"], row["texts_enc"]).get(
+                row["question_key"], ""
+            ),
+            respondent=STAFF,
+            org_unit_id=row["org_unit_id"],
+            org_unit_name=row["org_unit_name"],
+            submitted_at=row["submitted_on"].astimezone(zone),  # midnight there
+            sent_on=row["day"],
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor([last["submitted_on"], last["shown_id"], last["question_key"]])
     return items, next_cursor

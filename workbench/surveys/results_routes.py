@@ -41,6 +41,12 @@ NOT_FOUND = {
     "subtree (`org_unit.not_found`)",
     422: "Invalid parameters, `to` not after `from`, or more than 366 days (`survey.bad_period`)",
 }
+TOO_FEW = {
+    **NOT_FOUND,
+    409: f"A staff survey with fewer than {results.MIN_STAFF_GROUP} responses in the scope and "
+    f"period (`survey.too_few_answers`): its answers are shown in groups of at least "
+    f"{results.MIN_STAFF_GROUP}, to keep them anonymous",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -61,9 +67,15 @@ async def _target(
 
 
 async def export(
-    request: Request[Any, Any, Any], caller: Caller, target: results.Target, kind: str
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    target: results.Target,
+    kind: str,
 ) -> Stream:
-    """The target's responses as a streamed CSV or XLSX download (also used by the console)."""
+    """The target's responses as a streamed CSV or XLSX download (also used by the console);
+    TooFewAnswers for a staff survey's group under `results.MIN_STAFF_GROUP`."""
+    await results.require_group(db, target)
     state = request.app.state
     source = exports.csv_chunks if kind == "csv" else exports.xlsx_chunks
     chunks = source(state.pool, target, cipher=state.vault.cipher, role=caller.role,
@@ -102,11 +114,16 @@ class SurveyResultsController(Controller):
         (so no rate is above 100 %). Admins and marketing see the whole bank, a branch head
         their subtree; `org_unit_id` narrows to a subtree I may see. Read from rollups kept as
         answers arrive.
+
+        Staff answer anonymously: a staff survey's answers are shown in groups of at least
+        `MIN_STAFF_GROUP` (5) responses. With fewer in the scope and period, the counts are shown
+        but not the answers (distributions at zero, no NPS, CSAT or words; `withheld` true); so
+        is a `by_unit` row with fewer.
         """
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         return await results.results(db, target=target, group_by=group_by)
 
-    @get("/results/answers", operation_id="getSurveyTermAnswers", opt={ERRORS: NOT_FOUND})
+    @get("/results/answers", operation_id="getSurveyTermAnswers", opt={ERRORS: TOO_FEW})
     async def term_answers(
         self,
         request: Request[Any, Any, Any],
@@ -126,11 +143,17 @@ class SurveyResultsController(Controller):
         """The text answers containing a word of the top terms, newest first.
 
         Each with the whole text, the customer's masked name (staff answers are anonymous),
-        the unit and the time. Same scope and period as the results."""
+        the unit and the time. Same scope and period as the results.
+
+        A staff survey's answers only with at least `MIN_STAFF_GROUP` (5) responses in the scope
+        and period (else 409 `survey.too_few_answers`), each under its unit if that unit has as
+        many, else the nearest unit above it that has, on its day (`submitted_at` is midnight,
+        bank time), under an id that is not the response's, by day, then by that id."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         items, next_cursor = await results.term_answers(
             db, caller=caller, target=target, cipher=request.app.state.vault.cipher,
             term=term, question_key=question_key, cursor=cursor, limit=limit,
+            tz=request.app.state.settings.bank_timezone,
         )  # fmt: skip
         return Page(items=items, next_cursor=next_cursor)
 
@@ -138,7 +161,7 @@ class SurveyResultsController(Controller):
         "/results.csv",
         operation_id="exportSurveyResultsCsv",
         media_type="text/csv",
-        opt={ERRORS: NOT_FOUND},
+        opt={ERRORS: TOO_FEW},
     )
     async def results_csv(
         self,
@@ -151,12 +174,16 @@ class SurveyResultsController(Controller):
         org_unit_id: FromQuery[uuid.UUID | None] = None,
     ) -> Stream:
         """Every response of the scope and period, one row each with its answers (text answers
-        in full, customers masked), as CSV in UTF-8 with a BOM, streamed."""
+        in full, customers masked), as CSV in UTF-8 with a BOM, streamed.
+
+        A staff survey's only with at least `MIN_STAFF_GROUP` (5) responses (else 409
+        `survey.too_few_answers`), each row under the unit of its group, its day only (提交时间
+        a date) and an id that is not the response's (回复编号), by day, then by that id."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
-        return await export(request, caller, target, "csv")
+        return await export(request, db, caller, target, "csv")
 
     @get("/results.xlsx", operation_id="exportSurveyResultsXlsx", media_type=XLSX,
-         opt={ERRORS: NOT_FOUND})  # fmt: skip
+         opt={ERRORS: TOO_FEW})  # fmt: skip
     async def results_xlsx(
         self,
         request: Request[Any, Any, Any],
@@ -169,7 +196,7 @@ class SurveyResultsController(Controller):
     ) -> Stream:
         """The same rows as the CSV export, as an Excel workbook."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
-        return await export(request, caller, target, "xlsx")
+        return await export(request, db, caller, target, "xlsx")
 
 
 ROUTES: list[Any] = [SurveyResultsController]

@@ -3,7 +3,9 @@
 /console/surveys/{id}/results shows a period's (and a unit's) headline numbers, NPS and CSAT,
 a row per child unit, each question's distribution as a bar chart drawn here as SVG (the CSP
 allows no inline style), and the most frequent words of text answers, each linking to the page
-of answers containing it. Same service, scope and rules as GET /api/v1/surveys/{id}/results.
+of answers containing it. Same service, scope and rules as GET /api/v1/surveys/{id}/results:
+a staff survey with fewer than `results.MIN_STAFF_GROUP` responses shows its counts and says why
+its answers are not shown, with no exports (its answers and exports pages say so too).
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from zoneinfo import ZoneInfo
 from litestar import Request, Response, get
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Stream
 
 from mobile_contracts.v1 import survey_results as wire
 from mobile_contracts.v1.surveys import QuestionType
 from workbench.access import Caller
 from workbench.console import Console, bad_period, visible_to
+from workbench.console.errors import error_page
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
 from workbench.surveys import results
@@ -111,8 +113,22 @@ async def results_page(
             "top_terms": _terms(found.top_terms, base, filters, None),
             "csv_href": f"{base}.csv?{filters.query()}",
             "xlsx_href": f"{base}.xlsx?{filters.query()}",
+            "withheld_notice": too_few_notice(found.responded) if found.withheld else None,
         },
     )
+
+
+def too_few_notice(responded: int) -> str:
+    """Why a staff survey's answers are not shown, in the page's words."""
+    return f"员工问卷的回答满 {results.MIN_STAFF_GROUP} 份才显示，以保护匿名；目前 {responded} 份。"
+
+
+def _too_few_page(request: Request[Any, Any, Any], exc: results.TooFewAnswers) -> Response[Any]:
+    """The answers or an export of a staff survey asked for below the group: the page says so."""
+    return error_page(
+        request, exc.status, title="回答太少，暂不显示", text=too_few_notice(exc.responded),
+        code=exc.code,
+    )  # fmt: skip
 
 
 def _bad_period(
@@ -166,10 +182,14 @@ async def answers_page(
     items: list[wire.TermAnswer] = []
     next_cursor = None
     if word:
-        items, next_cursor = await results.term_answers(
-            db, caller=caller, target=target, cipher=request.app.state.vault.cipher,
-            term=word, question_key=question_key or None, cursor=cursor, limit=ANSWERS_PAGE,
-        )  # fmt: skip
+        try:
+            items, next_cursor = await results.term_answers(
+                db, caller=caller, target=target, cipher=request.app.state.vault.cipher,
+                term=word, question_key=question_key or None, cursor=cursor, limit=ANSWERS_PAGE,
+                tz=request.app.state.settings.bank_timezone,
+            )  # fmt: skip
+        except results.TooFewAnswers as exc:
+            return _too_few_page(request, exc)
     texts = {q.key: q.text for q in target.questions}
     base = f"/console/surveys/{survey_id}/results"
     keep = {"term": word, "question_key": question_key or None}
@@ -190,6 +210,7 @@ async def answers_page(
                 for item in items
             ],
             "staff": results.STAFF,
+            "day_only": target.staff,
             "back_href": f"{base}?{filters.query()}",
             "next_href": f"{base}/answers?{filters.query(**keep, cursor=next_cursor)}"
             if next_cursor
@@ -207,10 +228,13 @@ async def results_csv(
     from_: FROM = None,
     to: FromQuery[str | None] = None,
     org_unit_id: FromQuery[uuid.UUID | None] = None,
-) -> Stream:
+) -> Response[Any]:
     """Every response of the page's period and unit as CSV."""
     target = await _target(request, db, caller, survey_id, Filters(from_, to, org_unit_id))
-    return await export(request, caller, target, "csv")
+    try:
+        return await export(request, db, caller, target, "csv")
+    except results.TooFewAnswers as exc:
+        return _too_few_page(request, exc)
 
 
 @get(f"{PATH}.xlsx", opt=visible_to(*results.READERS), name="console:survey-results-xlsx")
@@ -222,10 +246,13 @@ async def results_xlsx(
     from_: FROM = None,
     to: FromQuery[str | None] = None,
     org_unit_id: FromQuery[uuid.UUID | None] = None,
-) -> Stream:
+) -> Response[Any]:
     """Every response of the page's period and unit as an Excel workbook."""
     target = await _target(request, db, caller, survey_id, Filters(from_, to, org_unit_id))
-    return await export(request, caller, target, "xlsx")
+    try:
+        return await export(request, db, caller, target, "xlsx")
+    except results.TooFewAnswers as exc:
+        return _too_few_page(request, exc)
 
 
 # ---- what the template draws -----------------------------------------------------------------

@@ -1,0 +1,29 @@
+"""A published staff survey for the results tests (`results_data` publishes customer ones)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from tests.tasks_data import unit, user
+from tests.workbench.surveys.results_data import QUESTIONS
+from workbench.ids import uuid7
+
+
+async def publish_staff(db: Any, *, title: str = "员工脉搏") -> uuid.UUID:
+    """A published staff survey (version 1) of marketing at head office, with the results
+    tests' questions (`results_data.QUESTIONS`)."""
+    survey_id = uuid7()
+    await db.execute(
+        """insert into surveys (id, title, audience, status, questions, version, owner_unit_id,
+                                created_by)
+           values ($1, $2, 'staff', 'published', $3::jsonb, 1, $4, $5)""",
+        survey_id, title, QUESTIONS, unit("head-office"), user("marketing"),
+    )  # fmt: skip
+    await db.execute(
+        """insert into survey_versions (survey_id, version, title, audience, questions,
+                                        published_by)
+           values ($1, 1, $2, 'staff', $3::jsonb, $4)""",
+        survey_id, title, QUESTIONS, user("marketing"),
+    )  # fmt: skip
+    return survey_id
