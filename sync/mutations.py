@@ -3,10 +3,12 @@
 A batch belongs to one client (an app install). Its row in `sync_clients` is locked, every
 mutation the client was not answered for yet runs in its own savepoint, in the batch's order,
 and its id is added to the client's answered ids in the same transaction: a batch retried after
-a lost answer finds those ids answered and answers `duplicate`; two pushes racing for one
-client take turns. Only an id answered before is a duplicate: a mutation that arrives after a
-later one of its client (two pushes of one app in flight, the later first) still runs, under
-the same rules as any mutation made offline, instead of being dropped as done.
+a lost answer finds those ids answered and answers what it answered then (`sync_answers`: a
+rejection or a conflict again, `duplicate` for what was applied; an id sent again with other
+content is refused, `sync.mutation_id_reused`); two pushes racing for one client take turns.
+Only an id answered before is a duplicate: a mutation that arrives after a later one of its
+client (two pushes of one app in flight, the later first) still runs, under the same rules as
+any mutation made offline, instead of being dropped as done.
 
 Each mutation names the API operation it performs and goes through the same service function,
 with the same role and scope checks, so an offline write obeys every rule an online one does.
@@ -33,6 +35,7 @@ API's error code, and the mutations after it still run.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -203,22 +206,71 @@ async def push(
         raise MutationOrder("Mutation ids within a batch must strictly increase")
     user_id = ctx.caller.user_id
     answered_before = await queries.lock_client(conn, user_id, request.client_id, ids)
-    results, answered = [], []
+    kept = await queries.answers_of(conn, user_id, request.client_id, sorted(answered_before))
+    results, answered, to_keep = [], [], []
     for index, mutation in enumerate(request.mutations):
+        digest = _digest(mutation)
         if mutation.id in answered_before:
-            results.append(
-                wire.MutationResult(id=mutation.id, status=wire.MutationStatus.DUPLICATE)
-            )
+            results.append(await _answered_again(conn, ctx, mutation, digest, kept))
             continue
         if where := unstorable.get(index):
-            results.append(_rejected(mutation, NUL_CODE, f"{where}: {NUL_MESSAGE}"))
+            result = _rejected(mutation, NUL_CODE, f"{where}: {NUL_MESSAGE}")
         else:
-            results.append(await _apply_one(conn, ctx, mutation))
+            result = await _apply_one(conn, ctx, mutation)
+        results.append(result)
         answered.append(mutation.id)
+        to_keep.append((mutation.id, digest, _kept(result)))
+    await queries.save_answers(conn, user_id, request.client_id, to_keep)
     last = await queries.save_client(
         conn, user_id, request.client_id, answered, kept_gaps=KEPT_GAPS
     )
     return wire.PushResult(results=results, last_mutation_id=last)
+
+
+def _kept(result: wire.MutationResult) -> bytes | None:
+    """What is kept of an answer for a retry: nothing of an applied one (a retry is
+    `duplicate`), and of a conflict not the server's row (read again for the retry: it may have
+    moved on, and a copy here would be one more place holding it)."""
+    if result.status is wire.MutationStatus.APPLIED:
+        return None
+    return msgspec.json.encode(msgspec.structs.replace(result, server=None))
+
+
+def _digest(mutation: wire.Mutation) -> bytes:
+    """What a mutation is (its name and arguments, keys in any order), in 16 bytes."""
+    content = msgspec.json.encode([mutation.name, mutation.args], order="sorted")
+    return hashlib.blake2b(content, digest_size=16).digest()
+
+
+async def _answered_again(
+    conn: Connection,
+    ctx: Context,
+    mutation: wire.Mutation,
+    digest: bytes,
+    kept: Mapping[int, Any],
+) -> wire.MutationResult:
+    """The answer to an id answered before: the same mutation again (a retry after a lost
+    answer) gets what it got then (a conflict with the server's row as it is now), an applied
+    one `duplicate`; another mutation under that id is refused, never taken for done. An id
+    whose answer is not kept (answered before answers were kept, or purged) is `duplicate`."""
+    before = kept.get(mutation.id)
+    if before is not None and bytes(before["digest"]) != digest:
+        return _rejected(
+            mutation, "sync.mutation_id_reused",
+            f"Mutation id {mutation.id} was answered before for another mutation: give each "
+            "mutation a new id (ids increase per client_id)",
+        )  # fmt: skip
+    if before is None or before["answer"] is None:
+        return wire.MutationResult(id=mutation.id, status=wire.MutationStatus.DUPLICATE)
+    answer = before["answer"]
+    if isinstance(answer, str):
+        answer = msgspec.json.decode(answer)
+    result = msgspec.convert(answer, wire.MutationResult)
+    operation = OPERATIONS.get(mutation.name)
+    if result.status is wire.MutationStatus.CONFLICT and operation and operation.server_row:
+        args = msgspec.convert(mutation.args, operation.args)  # converted when it was answered
+        result.server = await operation.server_row(conn, ctx, args)
+    return result
 
 
 def _rejected(mutation: wire.Mutation, code: str, detail: str, **extra: Any) -> wire.MutationResult:

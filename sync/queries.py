@@ -682,6 +682,63 @@ async def branch_heads_above(conn: Connection, user_ids: list[uuid.UUID]) -> lis
     )
 
 
+async def answers_of(
+    conn: Connection, user_id: uuid.UUID, client_id: str, ids: list[int]
+) -> dict[int, Record]:
+    """What the client was answered for these ids, as kept (`digest`, `answer`: None when
+    applied), by id; ids answered before the answers were kept (or purged since) are absent."""
+    rows = await conn.fetch(
+        """
+        select mutation_id, digest, answer from sync_answers
+         where user_id = $1 and client_id = $2 and mutation_id = any($3::bigint[])
+        """,
+        user_id,
+        client_id,
+        ids,
+    )
+    return {r["mutation_id"]: r for r in rows}
+
+
+async def save_answers(
+    conn: Connection,
+    user_id: uuid.UUID,
+    client_id: str,
+    answers: list[tuple[int, bytes, bytes | None]],
+) -> None:
+    """Keep each answered mutation's (id, digest, answer as JSON or None)."""
+    if not answers:
+        return
+    ids, digests, texts = zip(*answers, strict=True)
+    await conn.execute(
+        """
+        insert into sync_answers (user_id, client_id, mutation_id, digest, answer)
+        select $1, $2, a.id, a.digest, a.answer::jsonb
+          from unnest($3::bigint[], $4::bytea[], $5::text[]) as a(id, digest, answer)
+        on conflict do nothing
+        """,
+        user_id,
+        client_id,
+        list(ids),
+        list(digests),
+        [t.decode() if t is not None else None for t in texts],
+    )
+
+
+async def purge_answers(conn: Connection, *, older_than_days: int, batch: int) -> int:
+    """Delete up to `batch` kept answers older than the retention; the number deleted."""
+    result: str = await conn.execute(
+        """
+        delete from sync_answers
+         where ctid = any(array(select ctid from sync_answers
+                                 where answered_at < now() - make_interval(days => $1)
+                                 limit $2))
+        """,
+        older_than_days,
+        batch,
+    )
+    return int(result.rsplit(" ", 1)[-1])
+
+
 async def purge_changes(conn: Connection, *, older_than_days: int, batch: int) -> int:
     """Delete up to `batch` changes older than the retention; the number deleted."""
     result: str = await conn.execute(

@@ -256,11 +256,77 @@ async def test_a_retried_batch_is_answered_duplicate_and_applied_once(client, db
     assert (await api_get(client, bank.rm01, f"/api/v1/tasks/{task}"))["status"] == "done"
 
 
+async def test_a_retried_batch_gets_its_rejections_and_conflicts_again(client, db, bank):
+    # The answer to a batch with a refused note and a submit of a task cancelled meanwhile was
+    # lost; the retry answered `duplicate` for both, the app took them as done and dropped the
+    # RM's note and form, never told why.
+    task = str(bank.tasks["rm01"])
+    await push(client, bank.rm01, "phone", (1, "task.start", {"task_id": task}))
+    bh = await headers_of(client, "bh.east")
+    cancelled = await client.post(f"/api/v1/tasks/{task}/cancel", json={"reason": "x"}, headers=bh)
+    assert cancelled.status_code == 200, cancelled.text
+    batch: list[Mutation] = [
+        (2, "note.add", note(bank.customer, "   ")),
+        (3, "task.submit", {"task_id": task, "values": {"amount": 5}}),
+        (4, "note.add", note(bank.customer, "已拜访")),
+    ]
+    first = await push(client, bank.rm01, "phone", *batch)
+    expected = [
+        (2, "rejected", "note.blank_text"),
+        (3, "conflict", "task.illegal_transition"),
+        (4, "applied", None),
+    ]
+    assert statuses(first) == expected
+    again = await push(client, bank.rm01, "phone", *batch)
+    assert statuses(again) == [*expected[:2], (4, "duplicate", None)]
+    assert again["results"][0]["detail"] == first["results"][0]["detail"]
+    # The conflict carries the task as it is now, not as it was at the first answer.
+    await db.execute("update tasks set title = '改过的标题' where id = $1", bank.tasks["rm01"])
+    third = await push(client, bank.rm01, "phone", *batch)
+    assert third["results"][1]["server"] == await api_get(
+        client, bank.rm01, f"/api/v1/tasks/{task}"
+    )
+    assert third["results"][1]["server"]["title"] == "改过的标题"
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["已拜访"]
+
+
+async def test_an_id_sent_again_with_other_content_is_refused_not_taken_for_done(client, db, bank):
+    # An app reinstalled with its old client id started its ids again from 1: the new note was
+    # answered `duplicate` and dropped.
+    old = note(bank.customer, "旧笔记")
+    first = await push(client, bank.rm01, "phone", (1, "note.add", old))
+    assert statuses(first) == [(1, "applied", None)]
+    reused = await push(client, bank.rm01, "phone", (1, "note.add", note(bank.customer, "新笔记")))
+    assert statuses(reused) == [(1, "rejected", "sync.mutation_id_reused")]
+    texts = [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)]
+    assert texts == ["旧笔记"]
+    # The same content with its keys in another order is the same mutation.
+    same = await push(client, bank.rm01, "phone", (1, "note.add", dict(reversed(old.items()))))
+    assert statuses(same) == [(1, "duplicate", None)]
+
+
+async def test_answers_are_kept_for_the_sync_retention(client, db, bank, settings):
+    from sync.jobs import purge_changes
+    from workbench.db import create_pool
+
+    batch: list[Mutation] = [(1, "note.add", note(bank.customer, "   "))]
+    assert statuses(await push(client, bank.rm01, "phone", *batch))[0][1] == "rejected"
+    await db.execute("update sync_answers set answered_at = now() - interval '400 days'")
+    pool = await create_pool(settings.database_url, max_size=1)
+    try:
+        await purge_changes({"pool": pool, "settings": settings})
+    finally:
+        await pool.close()
+    assert await db.fetchval("select count(*) from sync_answers") == 0
+    # Answered longer ago than the retention: as before answers were kept.
+    assert statuses(await push(client, bank.rm01, "phone", *batch)) == [(1, "duplicate", None)]
+
+
 async def test_a_mutation_that_arrives_after_a_later_one_still_runs(client, db, bank):
     # The app had two pushes in flight and the later one reached the server first.
+    fourth: Mutation = (4, "note.add", note(bank.customer, "第四条"))
     later = await push(client, bank.rm01, "phone",
-                       (3, "note.add", note(bank.customer, "第三条")),
-                       (4, "note.add", note(bank.customer, "第四条")))  # fmt: skip
+                       (3, "note.add", note(bank.customer, "第三条")), fourth)  # fmt: skip
     assert statuses(later) == [(3, "applied", None), (4, "applied", None)]
     earlier_batch: list[Mutation] = [
         (1, "note.add", note(bank.customer, "第一条")),
@@ -274,8 +340,7 @@ async def test_a_mutation_that_arrives_after_a_later_one_still_runs(client, db, 
     task = await api_get(client, bank.rm01, f"/api/v1/tasks/{bank.tasks['rm01']}")
     assert task["status"] == "in_progress"
     # Each is still answered once: retries of either batch change nothing.
-    again = await push(client, bank.rm01, "phone", *earlier_batch,
-                       (4, "note.add", note(bank.customer, "第四条")))  # fmt: skip
+    again = await push(client, bank.rm01, "phone", *earlier_batch, fourth)
     assert statuses(again) == [(1, "duplicate", None), (2, "duplicate", None),
                                (4, "duplicate", None)]  # fmt: skip
     assert len(await notes_of(client, bank.rm01, bank.customer)) == 3
