@@ -24,6 +24,7 @@ from tests.console.brochure_data import (
     tiff_image,
 )
 from tests.console.conftest import ORIGIN, csrf_of
+from tests.console.field_errors import field_error, valid, value_of
 from tests.console.test_pages import MARKETING_NAV, console_page, nav_links
 from tests.helpers import bearer, login
 from tests.tasks_data import unit
@@ -412,8 +413,53 @@ async def test_refusals_of_the_workflow_are_messages_on_the_page(desk, db):
     )
     assert "请按“年-月-日 时:分”填写" in text_of(console_page(year_one, 422))  # it was a 500
     far = await desk.post(f"{page}/publish", {"live_from": "", "live_until": "9999-12-31T23:59"})
-    assert "上架和下架时间须在 2000 至 2999 年之间" in text_of(console_page(far, 422))
+    assert "下架时间须在 2000 至 2999 年之间" in text_of(console_page(far, 422))
     assert await latest_status(db, brochure) == "approved"
+
+
+async def test_a_refused_publish_window_is_said_beside_the_time_at_fault(desk, db):
+    """End before start, a time that is none, a year out of range: the publish form comes back
+    (422) with the reason under the time it concerns, both times as typed, nothing published."""
+    made = await desk.upload(page_image())
+    brochure = made["id"]
+    page = f"{LIST}/{brochure}"
+    await desk.act(brochure, "submit", "marketing")
+    await desk.act(brochure, "approve", "compliance")
+    await desk.sign_in("marketing")
+    zone = ZoneInfo(desk.settings.bank_timezone)
+    start = (datetime.now(zone) + timedelta(days=3)).replace(second=0, microsecond=0)
+    start_text, end_text = f"{start:%Y-%m-%dT%H:%M}", f"{start - timedelta(days=1):%Y-%m-%dT%H:%M}"
+
+    backwards = await desk.post(
+        f"{page}/publish", {"live_from": start_text, "live_until": end_text}
+    )
+    html = console_page(backwards, 422)
+    assert field_error(html, "live_until") == "下架时间必须晚于上架时间。"
+    assert valid(html, "live_from")
+    assert (value_of(html, "live_from"), value_of(html, "live_until")) == (start_text, end_text)
+
+    past = f"{datetime.now(zone) - timedelta(hours=1):%Y-%m-%dT%H:%M}"
+    over = await desk.post(f"{page}/publish", {"live_from": "", "live_until": past})
+    html = console_page(over, 422)
+    assert field_error(html, "live_until") == "下架时间必须晚于现在。"
+    assert value_of(html, "live_until") == past
+
+    garbled = await desk.post(f"{page}/publish", {"live_from": "明天", "live_until": end_text})
+    html = console_page(garbled, 422)
+    assert field_error(html, "live_from") == "请按“年-月-日 时:分”填写上架时间。"
+    assert valid(html, "live_until")
+    assert (value_of(html, "live_from"), value_of(html, "live_until")) == ("明天", end_text)
+
+    far = await desk.post(
+        f"{page}/publish", {"live_from": start_text, "live_until": "9999-12-31T23:59"}
+    )
+    html = console_page(far, 422)
+    assert field_error(html, "live_until") == "下架时间须在 2000 至 2999 年之间。"
+    assert value_of(html, "live_until") == "9999-12-31T23:59"
+    assert valid(html, "live_from")
+
+    window = "select status, live_from, live_until, published_at from brochure_versions"
+    assert [tuple(r) for r in await db.fetch(window)] == [("approved", None, None, None)]
 
 
 async def test_compliance_cannot_review_their_own_upload_and_is_told_so(desk, db):

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 import pytest
 
 from tests.console.conftest import ORIGIN, post_form, signed_in
+from tests.console.field_errors import field_error, valid, value_of
 from tests.console.test_pages import console_page
 from tests.tasks_data import unit, user
 
@@ -149,8 +150,7 @@ async def test_a_branch_head_rebuilds_a_report_and_builds_any_month(
         {"org_unit_id": "", "month": "2026-05"},
     ):
         refused = await post_form(console, f"{LIST}/build", fields, token=token)
-        assert refused.status_code == 303
-        assert "请选择" in console_page(await console.get(refused.headers["location"]), 200)
+        assert "请选择" in console_page(refused, 422)  # the form again, said beside the field
     other_branch = await post_form(
         console, f"{LIST}/build", {"org_unit_id": str(unit("branch-west")), "month": "2026-05"},
         token=token,
@@ -168,3 +168,34 @@ async def test_the_list_never_offers_a_month_before_2000_and_takes_any_before(
     html = console_page(await console.get(f"{LIST}?before={before}"), 200)
     assert "1999年" not in html
     assert "东城支行 East Branch" in html
+
+
+async def test_a_refused_month_or_branch_is_said_beside_its_field_with_the_form_as_typed(
+    desk: dict[str, Any], db: Any
+) -> None:
+    """The build form comes back (422) with the reason under the field at fault, the month and
+    the branch as they were chosen (not the default month), and nothing queued."""
+    console = desk["console"]
+    token = await signed_in(console, "bh.east")
+    east = str(unit("branch-east"))
+    reports = "select count(*) from monthly_reports"
+    before = await db.fetchval(reports)
+
+    for month in ("2999-01", "May", "99999999999-01", "1999-12"):
+        refused = await post_form(
+            console, f"{LIST}/build", {"org_unit_id": east, "month": month}, token=token
+        )
+        html = console_page(refused, 422)
+        assert field_error(html, "report-month") == "请选择 2000 年 1 月至本月之间的月份。"
+        assert value_of(html, "report-month") == month
+        assert value_of(html, "report-unit") == east
+        assert valid(html, "report-unit")
+
+    no_branch = await post_form(
+        console, f"{LIST}/build", {"org_unit_id": "", "month": "2026-05"}, token=token
+    )
+    html = console_page(no_branch, 422)
+    assert field_error(html, "report-unit") == "请选择支行。"
+    assert value_of(html, "report-month") == "2026-05"  # not reset to last month
+    assert valid(html, "report-month")
+    assert await db.fetchval(reports) == before

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.console.conftest import post_form, signed_in
+from tests.console.field_errors import field_error, value_of
 from tests.console.test_pages import console_page, nav_links
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -155,6 +156,38 @@ async def test_a_question_that_is_not_one_yet_is_said_beside_it_and_nothing_is_s
     assert "请填写显示这道题的答案" in flat
     assert 'value="您关注哪些产品？"' in page  # the form comes back as it was sent
     assert await stored(db) == before
+
+
+@pytest.mark.parametrize(
+    ("title", "shown", "message"),
+    [
+        ("", "", "请填写问卷标题。"),
+        ("\u200b ", "", "请填写问卷标题。"),  # shows nothing: empty, asked for as spaces are
+        ("长" * 201, "长" * 201, "问卷标题最多 200 个字。"),
+        (
+            "\u202e访回务服",
+            "\u202e访回务服",
+            "问卷标题不能含控制字符或改变文字方向的字符（可能从别处复制而来），请重新输入。",
+        ),
+    ],
+)
+async def test_a_refused_title_is_said_beside_the_title_in_the_editor(
+    console, db, title, shown, message
+):
+    """The editor comes back (422) with the reason under the title field, not in the summary
+    above the questions; the questions and the title as typed; nothing saved."""
+    token = await signed_in(console, "marketing")
+    edit = await create(console, token)
+    before = (await stored(db), await db.fetchval("select title from surveys"))
+    questions = [{"key": "visit", "type": "text", "text": "您对这次拜访有什么建议？"}]
+    fields = {**editor_fields(title, questions), "action": "save"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    assert field_error(page, "title") == message
+    summary = page.split('id="survey-editor"')[0]  # the alerts above the form
+    assert message not in text(summary)
+    assert value_of(page, "title") == shown
+    assert 'value="您对这次拜访有什么建议？"' in page
+    assert (await stored(db), await db.fetchval("select title from surveys")) == before
 
 
 @pytest.mark.parametrize("blank", ["   ", "\u200b", "\u200b\u2060\ufeff \u200d"])

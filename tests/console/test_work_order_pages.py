@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.console.conftest import post_form, signed_in
+from tests.console.field_errors import banners, field_error, valid, value_of
 from tests.console.test_pages import console_page
 from tests.customers_data import customer_row, feed, headers_of
 from tests.sync.test_work_order_sync import Desk, answer, open_desk
@@ -103,6 +104,39 @@ async def test_the_branch_head_works_a_work_order_through_the_forms(
     assert "工单状态已变化" in console_page(stale, 409)
 
 
+async def test_a_refused_note_is_said_beside_it_and_comes_back_whole(
+    console: Any, db: Any, desk: Desk
+) -> None:
+    """A note too long (however long) or blank: the form again (422), the reason under the note,
+    the note and the step as typed, the work order unchanged."""
+    token = await signed_in(console, "bh.east")
+    path = f"{LIST}/{desk.order}/transition"
+    events = "select count(*) from work_order_events where work_order_id = $1"
+    long_note = "已致电客户，" + "客户反映排队时间过长。" * 500  # 5006 characters
+    too_long = await post_form(console, path, {"to": "in_progress", "note": long_note},
+                               token=token)  # fmt: skip
+    html = console_page(too_long, 422)
+    assert field_error(html, "note") == "处理说明最多 2000 字，请删减后再提交。"
+    assert value_of(html, "note") == long_note  # all of it, not the first 4000 characters
+    assert 'value="in_progress" checked' in html
+
+    blank = await post_form(console, path, {"to": "in_progress", "note": "  \u200b "}, token=token)
+    html = console_page(blank, 422)
+    assert field_error(html, "note") == "请填写处理说明。"
+    assert await state_of(db, desk.order) == "open"
+    assert await db.fetchval(events, desk.order) == 1  # only its opening
+
+    await post_form(console, path, {"to": "in_progress", "note": "已致电"}, token=token)
+    await post_form(console, path, {"to": "resolved", "note": "已加开窗口"}, token=token)
+    no_cause = await post_form(console, path, {"to": "closed", "note": "结案说明"}, token=token)
+    html = console_page(no_cause, 422)
+    assert field_error(html, "root_cause") == "关闭工单需要选择根本原因。"
+    assert valid(html, "note")
+    assert value_of(html, "note") == "结案说明"
+    assert 'value="closed" checked' in html
+    assert await state_of(db, desk.order) == "resolved"
+
+
 async def test_another_branch_head_gets_the_404_page(console: Any, db: Any, desk: Desk) -> None:
     token = await signed_in(console, "bh.west")
     assert f"{LIST}/{desk.order}" not in console_page(await console.get(LIST), 200)
@@ -129,7 +163,7 @@ async def test_the_admin_adds_a_rule_applies_it_and_keeps_root_causes(
         "question": f"{desk.survey}:nps", "op": "lte", "value": "12", "assign_to": "owner_rm",
         "sla_hours": "24", "sla_kind": "hours",
     }, token=token)  # fmt: skip
-    assert "请选择问卷题目" in console_page(bad, 422)
+    assert "0–10 之间的整数" in field_error(console_page(bad, 422), "value")
     added = await post_form(console, f"{LIST}/rules", {
         "question": f"{desk.survey}:nps", "op": "lte", "value": "8", "assign_to": "branch_head",
         "sla_hours": "8", "sla_kind": "business_hours",
@@ -161,6 +195,43 @@ async def test_the_admin_adds_a_rule_applies_it_and_keeps_root_causes(
     assert "代码用小写英文字母" in console_page(
         await post_form(console, causes, {"code": "Bad Code", "label": "x"}, token=token), 422
     )
+
+
+async def test_a_refused_alert_rule_is_said_beside_the_field_at_fault(
+    console: Any, db: Any, desk: Desk
+) -> None:
+    """A score out of range, a condition the question does not take, a question that is not in
+    the survey, a time limit out of range: the form again (422), the reason under the field it
+    concerns, every field as chosen, no rule added."""
+    token = await signed_in(console, "admin")
+    rules = "select count(*) from alert_rules"
+    before = await db.fetchval(rules)
+    nps = f"{desk.survey}:nps"
+    typed = {"question": nps, "op": "lte", "value": "6", "assign_to": "branch_head",
+             "sla_hours": "48", "sla_kind": "business_hours"}  # fmt: skip
+    cases = [
+        ({"value": "11"}, "value", "NPS 题的值须为 0–10 之间的整数。"),
+        ({"value": "好"}, "value", "NPS 题的值须为 0–10 之间的整数。"),
+        ({"op": "contains"}, "op", "NPS 题的条件只能是 ≤、≥ 或 等于。"),
+        ({"question": f"{desk.survey}:gone"}, "question", "该问卷最新发布的版本中没有这道题。"),
+        ({"question": f"{uuid.uuid4()}:nps"}, "question", "没有这份问卷，或它尚未发布。"),
+        ({"question": ""}, "question", "请选择问卷题目。"),
+        ({"sla_hours": "0"}, "sla_hours", "处理时限须为 1–8760 之间的整数（小时）。"),
+        ({"sla_hours": "9000"}, "sla_hours", "处理时限须为 1–8760 之间的整数（小时）。"),
+        ({"value": " "}, "value", "请填写条件值。"),
+    ]
+    for change, where, message in cases:
+        sent = {**typed, **change}
+        html = console_page(await post_form(console, f"{LIST}/rules", sent, token=token), 422)
+        assert field_error(html, where) == message, change
+        for name in ("question", "op", "assign_to", "sla_kind"):
+            if name != where:  # the others as chosen, and not marked
+                assert valid(html, name), (change, name)
+                assert value_of(html, name) == sent[name], (change, name)
+        for name in ("value", "sla_hours"):
+            assert value_of(html, name) == sent[name].strip(), (change, name)
+        assert message not in banners(html)
+    assert await db.fetchval(rules) == before
 
 
 def add_form(html: str, typed: dict[str, str]) -> dict[str, str]:

@@ -12,8 +12,9 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
+from workbench.access import Caller
 from workbench.console import Console, nav, visible_to
-from workbench.db import after_commit
+from workbench.db import Connection, after_commit
 from workbench.errors import NotFound
 from workbench.exports.filenames import content_disposition
 from workbench.http.deps import CurrentCaller, Db
@@ -43,6 +44,12 @@ def _month_param(text: str | None, *, tz: str) -> date | None:
         return None
 
 
+def _typed(form: Any, name: str) -> str:
+    """A form field as typed (trimmed; a long one cut, it is only shown again)."""
+    value = form.get(name)
+    return value.strip()[:100] if isinstance(value, str) else ""
+
+
 def _uuid(text: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(text) if text else None
@@ -60,8 +67,24 @@ async def report_list(
     before: FromQuery[str | None] = None,
 ) -> Response[Any]:
     """Months × branches with their reports, newest month first."""
+    return await _page(request, db, caller, console, unit_id=_uuid(unit), before=before)
+
+
+async def _page(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    console: Console,
+    *,
+    unit_id: uuid.UUID | None = None,
+    before: str | None = None,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    """The page; `form`/`errors`: the build form as it was sent and why it was refused (said
+    beside the field), else the form's defaults (the shown branch, last month)."""
     tz = request.app.state.settings.bank_timezone
-    unit_id = _uuid(unit)
     listed = await service.listing(
         db, caller=caller, unit_id=unit_id, before=_month_param(before, tz=tz), tz=tz,
         now=datetime.now(UTC),
@@ -93,9 +116,15 @@ async def report_list(
             if listed.older
             else None,
             "newest_href": f"{PAGE}?{unit_query}".rstrip("?&") if before else None,
-            "default_month": f"{builder.previous_month(today):%Y-%m}",
+            "form": form
+            or {
+                "org_unit_id": str(unit_id or ""),
+                "month": f"{builder.previous_month(today):%Y-%m}",
+            },
+            "errors": errors or {},
             "max_month": f"{today:%Y-%m}",
         },
+        status=status,
     )
 
 
@@ -114,18 +143,20 @@ async def build_report(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
     """Build a branch's report of any month up to this one (a report that exists is rebuilt)."""
-    form = await request.form()
+    data = await request.form()
     tz = request.app.state.settings.bank_timezone
-    unit_text, month_text = form.get("org_unit_id"), form.get("month")
-    unit_id = _uuid(unit_text if isinstance(unit_text, str) else None)
-    try:
-        month = service.parse_month(
-            month_text if isinstance(month_text, str) else "", tz=tz, now=datetime.now(UTC)
-        )
-    except service.BadMonth:
-        return console.redirect(PAGE, flash="请选择 2000 年 1 月至本月之间的月份。", kind="error")
+    form = {name: _typed(data, name) for name in ("org_unit_id", "month")}
+    errors: dict[str, str] = {}
+    unit_id = _uuid(form["org_unit_id"])
     if unit_id is None:
-        return console.redirect(PAGE, flash="请选择支行。", kind="error")
+        errors["org_unit_id"] = "请选择支行。"
+    month: date | None = None
+    try:
+        month = service.parse_month(form["month"], tz=tz, now=datetime.now(UTC))
+    except service.BadMonth:
+        errors["month"] = "请选择 2000 年 1 月至本月之间的月份。"
+    if unit_id is None or month is None:
+        return await _page(request, db, caller, console, form=form, errors=errors, status=422)
     row = await service.request_build(db, caller=caller, unit_id=unit_id, month=month)
     _wake(request, db, row)
     return console.redirect(

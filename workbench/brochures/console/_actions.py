@@ -42,6 +42,7 @@ _BROCHURE_PATH = re.compile(r"^/console/brochures(?:/[a-z0-9-]{1,60}){0,3}$")
 _ACTIONS = {"submit": "提交审核", "review": "审核"}
 
 Action = Literal["submit", "approve", "reject", "publish", "unpublish"]
+_WINDOW_FIELDS = {"live_from": "上架时间", "live_until": "下架时间"}  # the publish form's times
 
 
 @post("/brochures/{brochure_id:uuid}/submit", opt=visible_to(*AUTHORS), name="console:submit")
@@ -108,24 +109,26 @@ async def publish(
     (workflow.publish); both ends optional."""
     data = await request.form()
     zone = ZoneInfo(request.app.state.settings.bank_timezone)
-    try:
-        window = wire.PublishRequest(
-            live_from=_instant(_text(data, "live_from"), zone),
-            live_until=_instant(_text(data, "live_until"), zone),
+    times: dict[str, datetime | None] = {}
+    errors: dict[str, str] = {}
+    for name, what in _WINDOW_FIELDS.items():
+        try:
+            times[name] = _instant(_text(data, name), zone)
+        except (ValueError, OverflowError):  # not a time, or a year 1 before UTC
+            errors[name] = f"请按“年-月-日 时:分”填写{what}。"
+            continue
+        moment = times[name]
+        if moment is not None and not within_years(moment):
+            errors[name] = f"{what}须在 {YEARS[0]} 至 {YEARS[1]} 年之间。"
+    if errors:
+        return await _refused(
+            request, db, caller, console, brochure_id, "publish", None, 422, errors=errors
         )
-    except (ValueError, OverflowError):  # not a time, or a year 1 before UTC
-        return await _refused(
-            request, db, caller, console, brochure_id, "publish",
-            "请按“年-月-日 时:分”填写上架和下架时间。", 422,
-        )  # fmt: skip
-    if not all(within_years(t) for t in (window.live_from, window.live_until) if t is not None):
-        return await _refused(
-            request, db, caller, console, brochure_id, "publish",
-            f"上架和下架时间须在 {YEARS[0]} 至 {YEARS[1]} 年之间。", 422,
-        )  # fmt: skip
+    window = wire.PublishRequest(live_from=times["live_from"], live_until=times["live_until"])
     return await _act(
         request, db, caller, console, brochure_id, "publish", _published_message(window, zone),
         lambda: workflow.publish(db, caller=caller, brochure_id=brochure_id, window=window),
+        field_of=lambda exc: _window_refusal(exc, window),
     )  # fmt: skip
 
 
@@ -160,6 +163,22 @@ def _instant(value: str, zone: ZoneInfo) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _window_refusal(exc: DomainError, window: wire.PublishRequest) -> dict[str, str] | None:
+    """The workflow's refusal of a window, by the time it concerns (`errors[].path`); None for
+    a refusal of no time (a version not approved...)."""
+    if exc.code != "brochure.bad_window":
+        return None
+    paths = [getattr(e, "path", "") for e in exc.extra.get("errors") or []]
+    name = next((p[2:] for p in paths if p[2:] in _WINDOW_FIELDS), "live_until")
+    if name == "live_until" and window.live_until is not None:
+        start = window.live_from
+        if start is not None and window.live_until <= start:
+            return {name: "下架时间必须晚于上架时间。"}
+        if window.live_until <= datetime.now(UTC):
+            return {name: "下架时间必须晚于现在。"}
+    return {name: MESSAGES[exc.code]}
+
+
 def _published_message(window: wire.PublishRequest, zone: ZoneInfo) -> str:
     def local(value: datetime) -> str:
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -182,15 +201,24 @@ async def _act(
     action: Action,
     done: str,
     change: Callable[[], Awaitable[None]],
+    *,
+    field_of: Callable[[DomainError], dict[str, str] | None] = lambda exc: None,
 ) -> Response[Any]:
     """Run one workflow step in a savepoint; done: back where the form was (or the review
-    queue's next version), refused: the same page with the workflow's reason."""
+    queue's next version), refused: the same page with the workflow's reason (beside the field
+    it concerns when `field_of` names one, else above the page)."""
     try:
         async with db.transaction():
             await change()
     except NotFound:
         raise
     except DomainError as exc:
+        errors = field_of(exc)
+        if errors:
+            return await _refused(
+                request, db, caller, console, brochure_id, action, None, exc.status,
+                errors=errors,
+            )  # fmt: skip
         return await _refused(
             request, db, caller, console, brochure_id, action, _refusal_text(exc, action),
             exc.status,
@@ -221,9 +249,13 @@ async def _refused(
     console: Console,
     brochure_id: uuid.UUID,
     action: Action,
-    message: str,
+    message: str | None,
     status: int,
+    *,
+    errors: dict[str, str] | None = None,
 ) -> Response[Any]:
+    """The page the form came from again, with the form as sent: `message` above the page, or
+    `errors` beside the fields they name."""
     data = await request.form()
     sent = {k: v for k, v in data.items() if isinstance(v, str) and not k.startswith("_")}
     on_review = sent.get("from") == f"{QUEUE_PATH}/{brochure_id}"
@@ -231,5 +263,5 @@ async def _refused(
         request, db, caller, console, brochure_id,
         template="brochures/review.html" if on_review and caller.role in REVIEWERS
         else "brochures/detail.html",
-        error=message, status=status, sent=sent, failed=action,
+        error=message, errors=errors, status=status, sent=sent, failed=action,
     )  # fmt: skip

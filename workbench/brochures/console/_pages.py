@@ -90,6 +90,7 @@ async def _brochure_page(
     shown: int | None = None,
     template: str = "brochures/detail.html",
     error: str | None = None,
+    errors: Mapping[str, str] | None = None,
     status: int = 200,
     sent: Form | None = None,
     failed: str | None = None,
@@ -121,7 +122,8 @@ async def _brochure_page(
             "queue": queue,
             "queue_next": _next_in_queue(queue, brochure.id),
             "zone_label": _zone_label(zone),
-            "error": error,
+            "error": error,  # above the page
+            "errors": dict(errors or {}),  # beside the fields they name (the publish window)
             "failed": failed,  # which form the error is about: reject, publish...
             "sent": dict(sent or {}),
             "window": window,

@@ -79,10 +79,11 @@ class EditorForm:
     after_template_id: str = ""
     questions: list[QuestionRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # of the whole form
+    errors: dict[str, str] = field(default_factory=dict)  # by field (title), said beside it
 
     @property
     def invalid(self) -> bool:
-        return bool(self.problems) or any(q.problems for q in self.questions)
+        return bool(self.problems or self.errors) or any(q.problems for q in self.questions)
 
 
 # ---- questions -> rows -----------------------------------------------------------------------
@@ -200,12 +201,9 @@ def read_form(data: Any) -> EditorForm:
 def questions_of(form: EditorForm) -> list[wire.Question] | None:
     """The form's questions (keys and option values filled in), or None when a row is not a
     question yet (its `problems` say why; the form's too)."""
-    if not form.title:
-        form.problems.append("请填写问卷标题。")
-    elif reads_otherwise(form.title):
-        form.problems.append(READS_OTHERWISE.format(what="问卷标题"))
-    elif len(form.title) > 200:
-        form.problems.append("问卷标题最多 200 个字。")
+    title = title_error(form.title)
+    if title:
+        form.errors["title"] = title
     if not form.questions:
         form.problems.append("问卷至少需要一道题。")
     elif len(form.questions) > wire.MAX_QUESTIONS:
@@ -229,6 +227,17 @@ def questions_of(form: EditorForm) -> list[wire.Question] | None:
     if form.invalid:
         return None
     return questions
+
+
+def title_error(title: str) -> str | None:
+    """Why `title` (as `shown_text` read it) cannot be a survey's title, or None."""
+    if not title:
+        return "请填写问卷标题。"
+    if reads_otherwise(title):
+        return READS_OTHERWISE.format(what="问卷标题")
+    if len(title) > 200:
+        return "问卷标题最多 200 个字。"
+    return None
 
 
 def _question(q: QuestionRow, by_key: Mapping[str, QuestionRow]) -> wire.Question | None:

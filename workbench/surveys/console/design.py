@@ -30,7 +30,6 @@ from workbench.http.deps import CurrentCaller, Db
 from workbench.surveys import design, logic
 from workbench.surveys.console import _design_form as editor
 from workbench.tasks import queries as task_queries
-from workbench.visible import reads_otherwise
 
 LIST_PATH = "/console/surveys"
 PAGE_SIZE = 20
@@ -171,12 +170,9 @@ async def create_survey(
     }
     fields["title"] = editor.shown_text(data, "title")
     errors: dict[str, str] = {}
-    if not fields["title"]:
-        errors["title"] = "请填写问卷标题。"
-    elif reads_otherwise(fields["title"]):
-        errors["title"] = editor.READS_OTHERWISE.format(what="问卷标题")
-    elif len(fields["title"]) > 200:
-        errors["title"] = "问卷标题最多 200 个字。"
+    title = editor.title_error(fields["title"])
+    if title:
+        errors["title"] = title
     if fields["audience"] not in {a.value for a in wire.Audience}:
         errors["audience"] = "请选择问卷对象。"
     if fields["starter"] not in STARTERS:
@@ -274,7 +270,7 @@ async def save_survey(
     if form.after_template_id and template_id is None:
         form.problems.append(MESSAGES["task_template.not_found"])
     if questions is None or form.problems:
-        alert = "还不能保存：请按提示修改标出的题目。"
+        alert = "还不能保存：请按提示修改标出的内容。"
         return await _editor(db, caller, console, survey, form, alert=alert, status=422)
     change = wire.SurveyEdit(
         title=form.title,

@@ -5,6 +5,7 @@ services; a refusal is a message on the page with the form as it was sent."""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -43,6 +44,16 @@ TYPE_LABELS = {
     QuestionType.MULTI: "多选",
     QuestionType.TEXT: "文本",
 }
+RULE_FIELDS = ("question", "op", "value", "assign_to", "sla_hours", "sla_kind")  # the add form
+SLA_RANGE = "处理时限须为 1–8760 之间的整数（小时）。"
+KINDS = {  # a question's type, as a refusal names it
+    QuestionType.NPS: "NPS 题",
+    QuestionType.RATING: "评分题",
+    QuestionType.SINGLE: "单选题",
+    QuestionType.MULTI: "多选题",
+    QuestionType.TEXT: "文本题",
+}
+_SHAPE_AT = re.compile(r"at `\$\.(\w+)")  # the field a msgspec.ValidationError names
 
 
 async def _surveys(db: Connection) -> list[dict[str, Any]]:
@@ -61,10 +72,15 @@ async def _rules_page(
     console: Console,
     *,
     error: str | None = None,
+    errors: dict[str, str] | None = None,
     sent: dict[str, str] | None = None,
+    surveys: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> Response[Any]:
-    surveys = await _surveys(db)
+    """The rules and the form to add one; `errors`: why the form as `sent` was refused, by
+    field (said beside it); `error`: a refusal of no field in particular."""
+    if surveys is None:
+        surveys = await _surveys(db)
     titles = {s["id"]: s["title"] for s in surveys}
     texts = {(s["id"], q.key): q.text for s in surveys for q in s["questions"]}
     items = [
@@ -88,6 +104,7 @@ async def _rules_page(
             "assign_labels": ASSIGN_LABELS,
             "sla_labels": SLA_LABELS,
             "error": error,
+            "errors": errors or {},
             "sent": sent or {"sla_hours": "24"},
         },
         status=status,
@@ -108,36 +125,112 @@ def _rule_value(raw: str) -> int | str:
 async def add_rule(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
-    """Add a rule on a question of a published survey (rules.create)."""
+    """Add a rule on a question of a published survey (rules.create); a refusal is said beside
+    the field it concerns, the form as it was sent."""
     form = await request.form()
-    names = ("question", "op", "value", "assign_to", "sla_hours", "sla_kind")
-    sent = {name: text(form, name, 200) for name in names}
+    sent = {name: text(form, name, 200) for name in RULE_FIELDS}
+    surveys = await _surveys(db)
+    survey_id, _, key = sent["question"].partition(":")
+    question = next(
+        (q for s in surveys if s["id"] == survey_id for q in s["questions"] if q.key == key), None
+    )
+    errors = _unfilled(sent)
+    if not errors:
+        try:
+            rule = msgspec.convert(
+                {
+                    "survey_id": survey_id, "question_key": key, "op": sent["op"],
+                    "value": _rule_value(sent["value"]), "assign_to": sent["assign_to"],
+                    "sla_hours": int(sent["sla_hours"]), "sla_kind": sent["sla_kind"],
+                },
+                wire.AlertRuleCreate,
+            )  # fmt: skip
+        except msgspec.ValidationError as exc:
+            errors = _shape_refusal(str(exc), question)
+    if not errors:
+        try:
+            async with db.transaction():
+                await rules.create(db, caller=caller, request=rule)
+        except DomainError as exc:
+            errors = _rule_refusal(exc, sent["op"], question)
+            if not errors:
+                message = MESSAGES.get(exc.code, "规则未保存，请检查后重试。")
+                return await _rules_page(request, db, console, sent=sent, surveys=surveys,
+                                         status=exc.status, error=message)  # fmt: skip
+        else:
+            return console.redirect(
+                RULES_PATH,
+                flash="规则已添加：之后的回答命中即生成工单。历史回答可点“应用到历史回答”。",
+            )
+    return await _rules_page(
+        request, db, console, sent=sent, surveys=surveys, errors=errors, status=422
+    )
+
+
+def _unfilled(sent: dict[str, str]) -> dict[str, str]:
+    """What the form leaves unchosen or out of range, by field."""
+    errors: dict[str, str] = {}
     survey_id, _, key = sent["question"].partition(":")
     try:
-        rule = msgspec.convert(
-            {
-                "survey_id": survey_id, "question_key": key, "op": sent["op"],
-                "value": _rule_value(sent["value"]), "assign_to": sent["assign_to"],
-                "sla_hours": int(sent["sla_hours"]) if sent["sla_hours"].isdigit() else 0,
-                "sla_kind": sent["sla_kind"],
-            },
-            wire.AlertRuleCreate,
-        )  # fmt: skip
-    except msgspec.ValidationError:
-        return await _rules_page(
-            request, db, console, sent=sent, status=422,
-            error="请选择问卷题目、条件和分派对象，填写条件值和 1–8760 之间的处理时限（小时）。",
-        )  # fmt: skip
+        uuid.UUID(survey_id)
+    except ValueError:
+        errors["question"] = "请选择问卷题目。"
+    if not key:
+        errors["question"] = "请选择问卷题目。"
+    if sent["op"] not in {o.value for o in wire.AlertRuleOp}:
+        errors["op"] = "请选择条件。"
+    if not sent["value"]:
+        errors["value"] = "请填写条件值。"
+    if sent["assign_to"] not in {a.value for a in wire.AssignTo}:
+        errors["assign_to"] = "请选择分派对象。"
+    hours = sent["sla_hours"]
+    if not (hours.isascii() and hours.isdigit() and 1 <= int(hours) <= 8760):
+        errors["sla_hours"] = SLA_RANGE
+    if sent["sla_kind"] not in {k.value for k in wire.SlaKind}:
+        errors["sla_kind"] = "请选择时限计算方式。"
+    return errors
+
+
+def _shape_refusal(error: str, question: Question | None) -> dict[str, str]:
+    """The API's contract refused the rule (`AlertRuleCreate`): the field it names."""
+    found = _SHAPE_AT.search(error)
+    name = found.group(1) if found else ""
+    if name == "value" and question is not None:
+        return {"value": _value_text(question.type, question)}
+    if name == "value":
+        return {"value": "条件值须为 0–10 之间的整数，或 40 个字以内的选项值、关键词。"}
+    if name == "sla_hours":
+        return {"sla_hours": SLA_RANGE}
+    return {"question": "请选择问卷题目。"}  # survey_id, question_key
+
+
+def _rule_refusal(exc: DomainError, op: str, question: Question | None) -> dict[str, str]:
+    """The rules service refused the rule: the field it concerns (none: said above the page)."""
+    if exc.code in ("survey.not_found", "alert_rule.question_unknown"):
+        return {"question": MESSAGES[exc.code]}
+    if exc.code != "alert_rule.condition_invalid":
+        return {}
     try:
-        async with db.transaction():
-            await rules.create(db, caller=caller, request=rule)
-    except DomainError as exc:
-        message = MESSAGES.get(exc.code, "规则未保存，请检查后重试。")
-        return await _rules_page(request, db, console, sent=sent, status=exc.status,
-                                 error=message)  # fmt: skip
-    return console.redirect(
-        RULES_PATH, flash="规则已添加：之后的回答命中即生成工单。历史回答可点“应用到历史回答”。"
-    )
+        kind = QuestionType(str(exc.extra.get("question_type")))
+    except ValueError:
+        return {"value": MESSAGES[exc.code]}
+    allowed = rules.OPS_BY_TYPE[kind]
+    if op not in allowed:
+        labels = [label for o, label in OP_LABELS.items() if o.value in allowed]
+        ops = "、".join(labels[:-1]) + f" 或 {labels[-1]}" if len(labels) > 1 else labels[0]
+        return {"op": f"{KINDS[kind]}的条件只能是 {ops}。"}
+    return {"value": _value_text(kind, question)}
+
+
+def _value_text(kind: QuestionType, question: Question | None) -> str:
+    """What a rule's value must be for a question of type `kind`."""
+    if kind in rules.SCORE_RANGES:
+        low, high = rules.SCORE_RANGES[kind]
+        return f"{KINDS[kind]}的值须为 {low}–{high} 之间的整数。"
+    if kind is QuestionType.TEXT:
+        return "文本题的值须为要查找的关键词，不能含控制字符或改变文字方向的字符。"
+    values = "、".join(o.value for o in question.options) if question else ""
+    return f"{KINDS[kind]}的值须为这道题的选项值" + (f"之一：{values}。" if values else "。")
 
 
 @post(

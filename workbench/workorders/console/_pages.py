@@ -36,6 +36,13 @@ from workbench.workorders.console._shared import (
 )
 
 PAGE_ROWS = 30
+NOTE_MAX = 2000  # characters of a note (the API's `Note`)
+# The service's refusals said beside a field of the step form, by code.
+FIELD_OF = {
+    "work_order.note_required": "note",
+    "work_order.root_cause_required": "root_cause",
+    "work_order.root_cause_unknown": "root_cause",
+}
 # The state chips: key -> (label, states shown).
 STATE_FILTERS: dict[str, tuple[str, list[str]]] = {
     "active": ("未完成", ["open", "in_progress"]),
@@ -177,9 +184,12 @@ async def _detail(
     work_order_id: uuid.UUID,
     *,
     error: str | None = None,
+    errors: dict[str, str] | None = None,
     sent: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response[Any]:
+    """The page; `sent`: the step form as it was sent, `errors` why, by field (said beside
+    it), `error` a refusal of no field in particular (said above the page)."""
     now = datetime.now(UTC)
     order = await service.detail(
         db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id, now=now
@@ -206,6 +216,7 @@ async def _detail(
             "cause_labels": labels,
             "events": [_event(e, labels) for e in reversed(order.events)],
             "error": error,
+            "errors": errors or {},
             "sent": sent or {},
         },
         status=status,
@@ -242,15 +253,25 @@ async def move_work_order(
 ) -> Response[Any]:
     """Move the work order on with a note (the service's transition, in a savepoint)."""
     form = await request.form()
-    sent = {name: text(form, name) for name in ("to", "note", "root_cause")}
+    sent = {name: text(form, name) for name in ("to", "root_cause")}
+    typed = form.get("note")
+    sent["note"] = text(form, "note", limit=len(typed) if isinstance(typed, str) else 0)  # whole
+    errors: dict[str, str] = {}
+    if not sent["note"]:
+        errors["note"] = MESSAGES["work_order.note_required"]
+    elif len(sent["note"]) > NOTE_MAX:
+        errors["note"] = f"处理说明最多 {NOTE_MAX} 字，请删减后再提交。"
     try:
         step = msgspec.convert(
             {"to": sent["to"], "note": sent["note"], "root_cause": sent["root_cause"] or None},
             wire.WorkOrderTransition,
         )
     except msgspec.ValidationError:
-        message = "请填写处理说明（最多 2000 字）。" if sent["to"] else "请选择下一步操作。"
-        return await _detail(request, db, caller, console, work_order_id, error=message,
+        if not errors:  # not the note: a step or a cause no page offers
+            return await _detail(request, db, caller, console, work_order_id, sent=sent,
+                                 error="请选择下一步操作。", status=422)  # fmt: skip
+    if errors:
+        return await _detail(request, db, caller, console, work_order_id, errors=errors,
                              sent=sent, status=422)  # fmt: skip
     try:
         async with db.transaction():
@@ -261,7 +282,11 @@ async def move_work_order(
     except NotFound:
         raise
     except DomainError as exc:
+        field = FIELD_OF.get(exc.code)
         message = MESSAGES.get(exc.code, "操作未完成，请查看工单的最新状态后重试。")
+        if field is not None:
+            return await _detail(request, db, caller, console, work_order_id,
+                                 errors={field: message}, sent=sent, status=exc.status)  # fmt: skip
         return await _detail(request, db, caller, console, work_order_id, error=message,
                              sent=sent, status=exc.status)  # fmt: skip
     return console.redirect(f"{LIST_PATH}/{work_order_id}", flash=DONE[step.to.value])
