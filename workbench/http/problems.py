@@ -37,6 +37,9 @@ _MISSING = re.compile(
     r"^Missing required (?P<source>query|header|cookie|path) parameter '(?P<key>[^']+)'"
 )
 _FIELD_FIRST = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<message>.+)$", re.S)
+# msgspec's words for a field left out name it in the message and locate the object holding it:
+# the entry is located at the field itself (`$.device_id: required`), as every other one is.
+_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
 BODY = "data"  # the name Litestar gives a handler's request body
 _STATUS_CODES = {
     400: ("request.invalid", "Bad request"),
@@ -104,6 +107,8 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
                 path = f"{source}.{key}" if key else str(source)
         if named := _FIELD_FIRST.match(text):
             path, text = f"{path}.{named.group('field')}", named.group("message")
+        elif left_out := _MISSING_FIELD.match(text):
+            path, text = f"{path}.{left_out.group('field')}", "required"
         errors.append(FieldError(path=path, message=text))
     if not errors and (missing := _MISSING.match(_strip_prefix(exc.detail))):
         key = _as_written(request, missing.group("key"))

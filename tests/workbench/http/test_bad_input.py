@@ -52,16 +52,29 @@ async def test_a_missing_or_wrong_body_is_named_as_the_body(client, db):
     json_type = {**rm01, "content-type": "application/json"}
     before = await db.fetchval("select count(*) from shares")
     cases = {
-        b"": "a JSON body is required",
-        b"null": "Expected `object`, got `null`",
-        b"[]": "Expected `object`, got `array`",
-        b"{}": "Object missing required field `channel`",
+        b"": ("$", "a JSON body is required"),
+        b"null": ("$", "Expected `object`, got `null`"),
+        b"[]": ("$", "Expected `object`, got `array`"),
+        # A field left out is located at the field, as any other bad field is.
+        b"{}": ("$.channel", "required"),
     }
-    for body, message in cases.items():
+    for body, (path, message) in cases.items():
         response = await client.post("/api/v1/shares", content=body, headers=json_type)
-        problem = refused(response, "$")
-        assert problem["errors"] == [{"path": "$", "message": message}], body
+        problem = refused(response, path)
+        assert problem["errors"] == [{"path": path, "message": message}], body
     assert await db.fetchval("select count(*) from shares") == before
+
+
+async def test_a_field_left_out_is_named_where_it_is_missing(client):
+    response = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": "rt_x"}, headers={"x-device-id": "d1"}
+    )
+    problem = refused(response, "$.device_id")
+    assert problem["errors"] == [{"path": "$.device_id", "message": "required"}]
+    nested = await client.post(
+        "/api/v1/auth/login", json={"login": "rm01", "password": "x", "device": {}}
+    )
+    assert refused(nested, "$.device.device_id")["errors"][0]["message"] == "required"
 
 
 async def test_a_nul_character_anywhere_is_refused_by_name(client, db):
