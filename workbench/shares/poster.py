@@ -9,6 +9,7 @@ with the project). `draw` is pure and CPU-bound: callers run it in a thread.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import segno
@@ -96,25 +97,53 @@ def _qr(url: str) -> Image.Image:
         return img.convert("RGB")
 
 
+# Chinese line breaking (kinsoku): these never begin a line, and these never end one.
+NOT_AT_START = frozenset("，。、；：！？）》」』】〕〉”’…—·%,.;:!?)]}>")
+NOT_AT_END = frozenset("（《「『【〔〈“‘([{<")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&._%+-]*|\s+|.", re.S)
+
+
 def _lines(
     pen: ImageDraw.ImageDraw, text: str, size: int, width: int, *, max_lines: int
 ) -> list[str]:
-    """`text` wrapped to `width` (Chinese wraps between any two characters), at most
-    `max_lines` lines, the last one cut with an ellipsis when there is more."""
+    """`text` wrapped to `width`, at most `max_lines` lines, the last one cut with an ellipsis
+    when there is more. Chinese wraps between any two characters but never puts closing
+    punctuation at a line's start or opening punctuation at its end (the character before goes
+    down with it); a Latin word or number wraps whole unless it alone is wider than a line."""
     face = font(size)
-    lines, line = [], ""
-    for char in " ".join(text.split()):
-        if pen.textlength(line + char, font=face) > width and line:
-            lines.append(line)
-            line = char.strip()
+
+    def fits(candidate: str) -> bool:
+        return pen.textlength(candidate, font=face) <= width
+
+    units: list[str] = []
+    for piece in _WORD.findall(" ".join(text.split())):
+        if len(piece) > 1 and not piece.isspace() and not fits(piece):
+            units.extend(piece)  # a word wider than a line: by characters
         else:
-            line += char
+            units.append(piece)
+    lines: list[list[str]] = []
+    line: list[str] = []
+    for unit in units:
+        if not line or fits("".join(line) + unit):
+            line.append(unit)
+            continue
+        carried: list[str] = []
+        if unit in NOT_AT_START:  # what it closes goes down with it
+            while len(line) > 1:
+                carried.insert(0, line.pop())
+                if carried[0] not in NOT_AT_START and not carried[0].isspace():
+                    break
+        while len(line) > 1 and line[-1] in NOT_AT_END:
+            carried.insert(0, line.pop())
+        lines.append(line)
+        line = [u for u in [*carried, unit] if not u.isspace()] if not unit.isspace() else carried
     if line:
         lines.append(line)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = _fit(pen, lines[-1], size, width, cut=True)
-    return lines
+    shown = ["".join(parts).strip() for parts in lines]
+    if len(shown) > max_lines:
+        shown = shown[:max_lines]
+        shown[-1] = _fit(pen, shown[-1], size, width, cut=True)
+    return shown
 
 
 def _fit(pen: ImageDraw.ImageDraw, text: str, size: int, width: int, *, cut: bool = False) -> str:
