@@ -67,6 +67,8 @@ async def test_six_staff_answers_show_with_their_day_only(
     page = await console.get(f"/console/surveys/{survey}/results")
     assert "员工问卷的回答满" not in page.text
     assert f"/console/surveys/{survey}/results.csv?" in page.text
+    # Three answers in each team: each team's row says why it has no scores (was a bare —).
+    assert page.text.count("不足 5 份，不显示") == 2
     words = await console.get(
         f"/console/surveys/{survey}/results/answers", params={"term": "等待时间"}
     )
