@@ -31,6 +31,21 @@ Conflict policy (also in the README):
 Anything that can never succeed (bad arguments, a value the database refuses, a role that may not
 do it, an object the user cannot see, answers that do not fit the form) is `rejected` with the
 API's error code, and the mutations after it still run.
+
+Times: work done offline is recorded at the time the RM did it, not when the push arrives. A
+mutation's `occurred_at` (the device's clock) is the time of what it records: a note's time
+(note.add), a task's started_at (task.start), submitted_at (task.submit; done_at and the
+timeline's task.done entry too when the task is done at once) and cancelled_at (task.cancel);
+other mutations ignore it. A phone's clock may be wrong and a time may be backdated, so it is
+believed only if it is not ahead of the server's clock, not older than
+WORKBENCH_SYNC_OFFLINE_MAX_DAYS and, for a task, not before the task's previous step (see
+`workbench.tasks.lifecycle`); otherwise the server's time is recorded, as without `occurred_at`,
+and the mutation applies all the same: an RM's work is never refused for a clock. (A time a
+little ahead, a clock running fast, is work done just now: the server's time is that time. A
+stamp in the future would make work done before its due time late.) The time changes no
+decision: a task the server moved on while the app was offline is a conflict whatever the time.
+It is not part of what a mutation is (`_digest`): a retry that stamps its mutations anew is
+still the same mutation, answered as before, with the time stored the first time.
 """
 
 from __future__ import annotations
@@ -40,6 +55,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -68,6 +84,7 @@ log = logging.getLogger("sync.mutations")
 # per mutation); older ones are closed (see queries.save_client). Twice the largest batch: no
 # single push closes the gap where a mutation of a push still in flight waits.
 KEPT_GAPS = 1000
+DEFAULT_OFFLINE_MAX_DAYS = 7  # WORKBENCH_SYNC_OFFLINE_MAX_DAYS
 
 
 class MutationOrder(DomainError):
@@ -82,9 +99,12 @@ class Context:
     public_base_url: str
     # Survey links and contact rules: a survey shared offline becomes its link once pushed.
     survey_rules: survey_delivery.Rules | None = None
+    # How old a mutation's `occurred_at` may be and still be believed (settings).
+    offline_max_days: int = DEFAULT_OFFLINE_MAX_DAYS
 
 
-Apply = Callable[[Connection, Context, Any], Awaitable[Any]]
+# (connection, context, arguments, when the RM did it: a plausible `occurred_at` or None)
+Apply = Callable[[Connection, Context, Any, datetime | None], Awaitable[Any]]
 ServerRow = Callable[[Connection, Context, Any], Awaitable[Any]]
 
 
@@ -101,35 +121,37 @@ async def _task_now(conn: Connection, ctx: Context, args: Any) -> Any:
     return await lifecycle.detail(conn, caller=ctx.caller, task_id=args.task_id)
 
 
-async def _start(conn: Connection, ctx: Context, args: Any) -> Any:
-    return await lifecycle.start(conn, caller=ctx.caller, task_id=args.task_id)
+async def _start(conn: Connection, ctx: Context, args: Any, at: datetime | None) -> Any:
+    return await lifecycle.start(conn, caller=ctx.caller, task_id=args.task_id, at=at)
 
 
-async def _submit(conn: Connection, ctx: Context, args: Any) -> Any:
+async def _submit(conn: Connection, ctx: Context, args: Any, at: datetime | None) -> Any:
     return await lifecycle.submit(
         conn, vault=ctx.vault, caller=ctx.caller, task_id=args.task_id,
-        submission=task_wire.Submission(values=args.values), tz=ctx.bank_timezone,
+        submission=task_wire.Submission(values=args.values), tz=ctx.bank_timezone, at=at,
     )  # fmt: skip
 
 
-async def _cancel(conn: Connection, ctx: Context, args: Any) -> Any:
-    return await lifecycle.cancel(conn, caller=ctx.caller, task_id=args.task_id, reason=args.reason)
+async def _cancel(conn: Connection, ctx: Context, args: Any, at: datetime | None) -> Any:
+    return await lifecycle.cancel(
+        conn, caller=ctx.caller, task_id=args.task_id, reason=args.reason, at=at
+    )
 
 
-async def _reschedule(conn: Connection, ctx: Context, args: Any) -> Any:
+async def _reschedule(conn: Connection, ctx: Context, args: Any, _at: datetime | None) -> Any:
     return await lifecycle.reschedule(
         conn, caller=ctx.caller, task_id=args.task_id, due_at=args.due_at
     )
 
 
-async def _add_note(conn: Connection, ctx: Context, args: Any) -> Any:
+async def _add_note(conn: Connection, ctx: Context, args: Any, at: datetime | None) -> Any:
     note = customer_wire.NoteCreate(text=args.text, kind=args.kind, id=args.id)
     return await customer_views.add_note(
-        conn, vault=ctx.vault, caller=ctx.caller, customer_id=args.customer_id, note=note
+        conn, vault=ctx.vault, caller=ctx.caller, customer_id=args.customer_id, note=note, at=at
     )
 
 
-async def _read(conn: Connection, ctx: Context, args: Any) -> Any:
+async def _read(conn: Connection, ctx: Context, args: Any, _at: datetime | None) -> Any:
     return await notifications.mark_read(
         conn, caller=ctx.caller, notification_id=args.notification_id
     )
@@ -146,7 +168,7 @@ async def _work_order_now(conn: Connection, ctx: Context, args: Any) -> Any:
     return await entities.work_order_row(conn, part, args.work_order_id)
 
 
-async def _transition(conn: Connection, ctx: Context, args: Any) -> Any:
+async def _transition(conn: Connection, ctx: Context, args: Any, _at: datetime | None) -> Any:
     try:
         return await work_orders.transition(
             conn, vault=ctx.vault, caller=ctx.caller, work_order_id=args.work_order_id,
@@ -158,7 +180,7 @@ async def _transition(conn: Connection, ctx: Context, args: Any) -> Any:
         raise
 
 
-async def _share(conn: Connection, ctx: Context, args: Any) -> Any:
+async def _share(conn: Connection, ctx: Context, args: Any, _at: datetime | None) -> Any:
     request = share_wire.ShareCreate(
         brochure_id=args.brochure_id, survey_id=args.survey_id, customer_id=args.customer_id,
         channel=args.channel, client_ref=args.client_ref,
@@ -273,6 +295,18 @@ async def _answered_again(
     return result
 
 
+def _believed(occurred_at: datetime | None, *, max_days: int) -> datetime | None:
+    """The device's time of a mutation if the server's clock finds it plausible: in the past,
+    and not more than `max_days` ago; else None, the server's time. (The lifecycle checks a
+    task's time against the task's previous step.)"""
+    if occurred_at is None:
+        return None
+    now = datetime.now(UTC)
+    if not now - timedelta(days=max_days) <= occurred_at <= now:
+        return None
+    return occurred_at
+
+
 def _rejected(mutation: wire.Mutation, code: str, detail: str, **extra: Any) -> wire.MutationResult:
     return wire.MutationResult(
         id=mutation.id, status=wire.MutationStatus.REJECTED, code=code, detail=detail,
@@ -292,9 +326,10 @@ async def _apply_one(
         args = msgspec.convert(mutation.args, operation.args)
     except msgspec.ValidationError as exc:
         return _rejected(mutation, "request.invalid", str(exc))
+    at = _believed(mutation.occurred_at, max_days=ctx.offline_max_days)
     try:
         async with conn.transaction():  # a savepoint: a refused mutation leaves nothing behind
-            result = await operation.apply(conn, ctx, args)
+            result = await operation.apply(conn, ctx, args, at)
     except operation.conflicts as exc:
         server = await operation.server_row(conn, ctx, args) if operation.server_row else None
         return wire.MutationResult(

@@ -110,6 +110,7 @@ class SyncController(Controller):
             caller=caller, vault=state.vault, bank_timezone=state.settings.bank_timezone,
             public_base_url=state.settings.public_base_url,
             survey_rules=survey_delivery.Rules.from_settings(state.settings),
+            offline_max_days=state.settings.sync_offline_max_days,
         )  # fmt: skip
         return await mutations.push(db, ctx=ctx, request=data, nul_mutations=rows_with_nul(request))
 

@@ -277,6 +277,12 @@ class Settings:
         "oldest client sync schema served (older apps get sync.schema_too_old)",
         default=1,
     )
+    sync_offline_max_days: int = _env(
+        "WORKBENCH_SYNC_OFFLINE_MAX_DAYS",
+        "days back an offline mutation's `occurred_at` (the device's time of the RM's work) is"
+        " believed; an older one (or one ahead of the server's clock) records the push's time",
+        default=7,
+    )
     attribution_window_days: int = _env(
         "WORKBENCH_ATTRIBUTION_WINDOW_DAYS",
         "a reported conversion is attributed to the last share of its product to its customer"
@@ -410,6 +416,10 @@ class Settings:
             raise SettingsError(problems)
 
 
+# Offline work older than a year is a wrong clock, not a long trip (and keeps time arithmetic
+# far from the calendar's ends).
+MAX_OFFLINE_DAYS = 366
+
 _POSITIVE = (
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
@@ -441,6 +451,7 @@ _POSITIVE = (
     "tracking_retention_months",
     "tracking_loops",
     "sync_min_schema",
+    "sync_offline_max_days",
     "attribution_window_days",
     "survey_link_days",
     "survey_contact_cap",
@@ -466,6 +477,8 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
     ]
     if not 0 <= values.get("refresh_retry_seconds", 0) <= 300:
         problems.append("WORKBENCH_REFRESH_RETRY_SECONDS must be between 0 and 300")
+    if values.get("sync_offline_max_days", 7) > MAX_OFFLINE_DAYS:
+        problems.append(f"WORKBENCH_SYNC_OFFLINE_MAX_DAYS must be at most {MAX_OFFLINE_DAYS}")
     if values.get("access_token_ttl_seconds", 0) > 3600:
         problems.append("WORKBENCH_ACCESS_TOKEN_TTL must be at most 3600: access tokens are short")
     if 0 < values.get("password_hash_memory_kib", 8) < 8:

@@ -84,6 +84,18 @@ ARGS_DOC = (
 )
 
 
+OCCURRED_AT_DOC = (
+    "When the user did it, by the device's clock, with its UTC offset (RFC 3339). The server"
+    " records it as the time of what the mutation records: a note's time (`note.add`), a task's"
+    " `started_at` (`task.start`), `submitted_at` (`task.submit`; also `done_at` and the timeline"
+    " entry when the task is done at once) and `cancelled_at` (`task.cancel`); other mutations"
+    " ignore it. A time ahead of the server's clock, older than WORKBENCH_SYNC_OFFLINE_MAX_DAYS"
+    " (7 days by default) or, for a task, before its previous step (issued, started) is not"
+    " believed: the server's time is recorded instead, and the mutation applies all the same."
+    " Left out: the server's time. A task the server moved on is a conflict whatever the time"
+)
+
+
 class Mutation(msgspec.Struct, kw_only=True):
     """One offline action, named like the API operation it performs (see `sync.mutations`)."""
 
@@ -94,6 +106,9 @@ class Mutation(msgspec.Struct, kw_only=True):
     # (`request.invalid`) while the batch's others still run, instead of refusing the whole
     # batch and blocking the app's queue behind it.
     args: Annotated[Any, msgspec.Meta(description=ARGS_DOC)] = {}
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True, description=OCCURRED_AT_DOC)] | None = (
+        None
+    )
 
 
 class PushRequest(msgspec.Struct, kw_only=True):

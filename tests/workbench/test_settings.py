@@ -60,6 +60,7 @@ def test_minimal_environment_parses_with_documented_defaults():
     assert settings.log_level == "INFO"
     assert settings.log_format == "json"  # production logs are for machines
     assert settings.bank_name == "示例银行"
+    assert settings.sync_offline_max_days == 7
 
 
 def test_environment_is_read_not_os_environ_when_given(monkeypatch):
@@ -188,6 +189,9 @@ def test_duplicate_kid_is_refused():
         ("WORKBENCH_LOG_FORMAT", "xml"),
         ("WORKBENCH_BANK_NAME", "   "),
         ("WORKBENCH_BANK_NAME", "银" * 41),
+        ("WORKBENCH_SYNC_OFFLINE_MAX_DAYS", "0"),
+        ("WORKBENCH_SYNC_OFFLINE_MAX_DAYS", "367"),
+        ("WORKBENCH_SYNC_OFFLINE_MAX_DAYS", "99999999999"),
     ],
 )
 def test_out_of_range_values_are_refused(variable, value):

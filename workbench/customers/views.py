@@ -229,11 +229,13 @@ async def add_note(
     caller: Caller,
     customer_id: uuid.UUID,
     note: wire.NoteCreate,
+    at: datetime | None = None,
 ) -> wire.TimelineEntry:
     """The owning RM records a visit, call or chat. Resending a note id (an offline app retrying)
     answers the note stored the first time; the id sent again with anything else (another text,
     kind or customer), or already used for something else, is a 409. A note with nothing to read
-    is a 422, online and offline alike (offline sync adds notes through here)."""
+    is a 422, online and offline alike (offline sync adds notes through here). `at`: when it was
+    written, for a note written offline (a device time sync found plausible); None: now."""
     _check_text(note.text)
     await visible_customer(conn, caller=caller, customer_id=customer_id)
     entry_id = note.id or uuid7()
@@ -244,7 +246,7 @@ async def add_note(
         cipher=vault.cipher,
         customer_id=customer_id,
         kind=kind,
-        occurred_at=datetime.now(UTC),
+        occurred_at=at or datetime.now(UTC),
         source="note",
         source_id=source_id,
         actor_id=caller.user_id,

@@ -7,6 +7,10 @@
 An illegal transition answers 409 with the task's current status. RMs act on their own tasks;
 branch heads see (and may cancel) the tasks of their subtree; a task outside the caller's scope
 is a 404 (the routes admit RMs and branch heads only: other roles get 403).
+
+A step is stamped with the server's time, except work done offline: offline sync passes `at`,
+when the RM did it (a device time it found plausible), and the step is stamped with that unless
+it lies before the task's previous step (then the server's time, as online).
 """
 
 from __future__ import annotations
@@ -135,11 +139,24 @@ def task_of(
     )
 
 
-async def start(conn: Connection, *, caller: Caller, task_id: uuid.UUID) -> wire.Task:
+def _after_previous_step(at: datetime | None, *steps: datetime | None) -> datetime | None:
+    """`at` (offline work's time) if it is not before any of the task's earlier steps; else
+    None: the server's time. A device clock that jumped back cannot order a step before the one
+    it follows (a task submitted before it was started, started before it was issued)."""
+    if at is None or any(step is not None and at < step for step in steps):
+        return None
+    return at
+
+
+async def start(
+    conn: Connection, *, caller: Caller, task_id: uuid.UUID, at: datetime | None = None
+) -> wire.Task:
+    """Start a pending task; `at`: when the RM started it offline (None: now)."""
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] != "pending":
         raise IllegalTransition(row["status"], "start")
-    await queries.set_status(conn, task_id, status="in_progress", stamp="started_at")
+    at = _after_previous_step(at, row["created_at"])
+    await queries.set_status(conn, task_id, status="in_progress", stamp="started_at", at=at)
     return await detail(conn, caller=caller, task_id=task_id)
 
 
@@ -151,11 +168,14 @@ async def submit(
     task_id: uuid.UUID,
     submission: wire.Submission,
     tz: str,
+    at: datetime | None = None,
 ) -> wire.Task:
-    """Check the answers against the task's form version; done, or awaiting the customer."""
+    """Check the answers against the task's form version; done, or awaiting the customer.
+    `at`: when the RM submitted it offline (None: now), also its done time when done at once."""
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] != "in_progress":
         raise IllegalTransition(row["status"], "submit")
+    at = _after_previous_step(at, row["created_at"], row["started_at"])
     version = await queries.template_version(conn, row["template_id"], row["template_version"])
     assert version is not None
     form = msgspec.convert(version["form"], wire.Form)
@@ -166,13 +186,14 @@ async def submit(
     if version["requires_customer_confirmation"]:
         await queries.set_status(
             conn, task_id, status="awaiting_confirmation", stamp="submitted_at",
-            form_values=checked.values,
+            form_values=checked.values, at=at,
         )  # fmt: skip
     else:
         await queries.set_status(
-            conn, task_id, status="submitted", stamp="submitted_at", form_values=checked.values
-        )
-        await complete(conn, vault=vault, task=row, tz=tz, confirmed=False)
+            conn, task_id, status="submitted", stamp="submitted_at", form_values=checked.values,
+            at=at,
+        )  # fmt: skip
+        await complete(conn, vault=vault, task=row, tz=tz, confirmed=False, at=at)
     return await detail(conn, caller=caller, task_id=task_id)
 
 
@@ -198,10 +219,17 @@ async def _check_references(
 
 
 async def complete(
-    conn: Connection, *, vault: Vault, task: queries.Record, tz: str, confirmed: bool
+    conn: Connection,
+    *,
+    vault: Vault,
+    task: queries.Record,
+    tz: str,
+    confirmed: bool,
+    at: datetime | None = None,
 ) -> None:
-    """Mark done; stop its reminders; record it on the customer's timeline; next period."""
-    await queries.set_status(conn, task["id"], status="done", stamp="done_at")
+    """Mark done; stop its reminders; record it on the customer's timeline; next period.
+    `at`: when it was done (work done offline; None: now), its done time and timeline entry's."""
+    await queries.set_status(conn, task["id"], status="done", stamp="done_at", at=at)
     await _stop_reminders(conn, [task["id"]])
     await survey_delivery.after_task_done(conn, task=task)  # a survey sent after this template
     if task["customer_id"] is not None:
@@ -210,7 +238,7 @@ async def complete(
             cipher=vault.cipher,
             customer_id=task["customer_id"],
             kind="visit.confirmed" if confirmed else "task.done",
-            occurred_at=datetime.now(UTC),
+            occurred_at=at or datetime.now(UTC),
             source="task",
             source_id=str(task["id"]),
             actor_id=task["assignee_id"],
@@ -238,14 +266,20 @@ async def complete(
 
 
 async def cancel(
-    conn: Connection, *, caller: Caller, task_id: uuid.UUID, reason: str | None
+    conn: Connection,
+    *,
+    caller: Caller,
+    task_id: uuid.UUID,
+    reason: str | None,
+    at: datetime | None = None,
 ) -> wire.Task:
-    """The RM or their branch head cancels an open task."""
+    """The RM or their branch head cancels an open task; `at`: when, offline (None: now)."""
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] not in queries.OPEN:
         raise IllegalTransition(row["status"], "cancel")
+    at = _after_previous_step(at, row["created_at"], row["started_at"], row["submitted_at"])
     await queries.set_status(
-        conn, task_id, status="cancelled", stamp="cancelled_at", cancel_reason=reason
+        conn, task_id, status="cancelled", stamp="cancelled_at", cancel_reason=reason, at=at
     )
     await _stop_reminders(conn, [task_id])
     return await detail(conn, caller=caller, task_id=task_id)

@@ -86,11 +86,15 @@ async def set_status(
     stamp: str | None = None,
     form_values: dict[str, Any] | None = None,
     cancel_reason: str | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Move a task to `status`, stamping the given *_at column with now()."""
+    """Move a task to `status`, stamping the given *_at column with `at` (when the RM did it,
+    offline work; None: now()). `updated_at` is now() either way: the row changes now."""
     stamps = {"started_at", "submitted_at", "done_at", "cancelled_at", "expired_at"}
     assert stamp is None or stamp in stamps
-    stamp_sql = f", {stamp} = now()" if stamp else ""
+    assert at is None or stamp is not None
+    stamp_sql = f", {stamp} = coalesce($5::timestamptz, now())" if stamp else ""
+    args = (task_id, status, form_values, cancel_reason) + ((at,) if stamp else ())
     await conn.execute(
         f"""
         update tasks set status = $2, updated_at = now(){stamp_sql},
@@ -98,10 +102,7 @@ async def set_status(
                          cancel_reason = coalesce($4, cancel_reason)
          where id = $1
         """,
-        task_id,
-        status,
-        form_values,
-        cancel_reason,
+        *args,
     )
 
 
