@@ -319,7 +319,9 @@ async def _apply_one(
 ) -> wire.MutationResult:
     operation = OPERATIONS.get(mutation.name)
     if operation is None:
-        return _rejected(mutation, "sync.unknown_mutation", f"No mutation named {mutation.name!r}")
+        return _rejected(
+            mutation, "sync.unknown_mutation", f"No mutation named {mutation.name[:60]!r}"
+        )
     if ctx.caller.role not in operation.roles:
         return _rejected(mutation, "auth.forbidden", f"Your role may not {mutation.name}")
     try:

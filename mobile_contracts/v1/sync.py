@@ -100,7 +100,9 @@ class Mutation(msgspec.Struct, kw_only=True):
     """One offline action, named like the API operation it performs (see `sync.mutations`)."""
 
     id: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    # A name no mutation has (empty, too long, misspelt) makes that mutation `rejected`
+    # (`sync.unknown_mutation`), not the batch; the bound only keeps a body sane.
+    name: Annotated[str, msgspec.Meta(max_length=1000)]
     # The operation's arguments, an object. Typed loosely on purpose: arguments a mutation's
     # operation cannot take (not an object, null, wrong fields) make that mutation `rejected`
     # (`request.invalid`) while the batch's others still run, instead of refusing the whole

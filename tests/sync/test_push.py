@@ -414,6 +414,8 @@ async def test_a_refused_mutation_does_not_block_the_ones_after_it(client, bank)
         (7, "note.add", [str(bank.customer), "不是对象"]),  # type: ignore[arg-type]
         (8, "note.add", None),  # type: ignore[arg-type]
         (9, "notification.read", {"notification_id": str(bank.notification)}),
+        (10, "", {}),  # an empty name, or one of 61+ characters, refused the whole batch
+        (11, "note.add" * 20, {}),
     )  # fmt: skip
     assert statuses(answer) == [
         (1, "rejected", "sync.unknown_mutation"),
@@ -425,8 +427,10 @@ async def test_a_refused_mutation_does_not_block_the_ones_after_it(client, bank)
         (7, "rejected", "request.invalid"),
         (8, "rejected", "request.invalid"),
         (9, "applied", None),
+        (10, "rejected", "sync.unknown_mutation"),
+        (11, "rejected", "sync.unknown_mutation"),
     ]
-    assert answer["last_mutation_id"] == 9
+    assert answer["last_mutation_id"] == 11
     assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["仍然保存"]
     rm02 = await headers_of(client, "rm02")
     other = await api_get(client, rm02, f"/api/v1/tasks/{bank.tasks['rm02']}")
