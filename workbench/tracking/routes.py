@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post, route
 from litestar.enums import HttpMethod, RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from mobile_contracts.v1.tracking import Beacon
@@ -85,6 +86,27 @@ async def contact(
     )
 
 
+@route("/s/{code:str}/contact", http_method=[HttpMethod.GET, HttpMethod.HEAD],
+       operation_id="shareViewerContactPage", opt=CUSTOMER_PAGE, tags=["public"],
+       include_in_schema=False)  # fmt: skip
+async def contact_again(request: Request[Any, Any, Any], code: FromPath[str]) -> Response[Any]:
+    """The no-script result page's address opened again (reloaded, copied, shared): back to the
+    brochure (303), which says what is live now; counts nothing. A malformed code: not found."""
+    if not _CODE.match(code):
+        return _not_found(request.app.state.settings.bank_name)
+    return Redirect(f"/s/{code}", status_code=303, headers=_NO_STORE)
+
+
+@route(["/s", "/f", "/S", "/F", "/S/{rest:path}", "/F/{rest:path}"],
+       http_method=[HttpMethod.GET, HttpMethod.HEAD], operation_id="shareViewerNoCode",
+       opt=CUSTOMER_PAGE, tags=["public"], include_in_schema=False)  # fmt: skip
+async def no_code(request: Request[Any, Any, Any]) -> Response[str]:
+    """A customer's link cut short (`/s/`, `/f/`: nothing after) or written with a capital
+    letter (`/S/...`, `/F/...`; codes and tokens are only ever written under `/s/` and `/f/`):
+    the viewer's not-found page, as for an unknown code, not an API's JSON answer."""
+    return _not_found(request.app.state.settings.bank_name)
+
+
 _NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 _VISITOR = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -150,4 +172,4 @@ async def beacon(request: Request[Any, Any, Any], data: JSONBody[Beacon]) -> Non
     )
 
 
-ROUTES = [share_page, share_pages, contact, beacon]
+ROUTES = [share_page, share_pages, contact, contact_again, no_code, beacon]

@@ -8,10 +8,13 @@ visibly rendered. Whether the brochure is live is checked on every request (the 
 cached), so an unpublished or expired brochure stops at once behind every link already shared.
 
 The button is a form (`POST /s/{code}/contact`) that the script takes over: with a script it
-sends a `cta` beacon; without one the form posts and the server appends the same beacons to the
-same stream (`contact_beacons`). Page images are signed for a short while; a page left open
-longer fetches fresh URLs (`GET /s/{code}/pages`, as scoped as the page: the code, a live
-brochure) when an image fails, and tries once more.
+sends a `cta` beacon (by fetch) and says the RM was told only once `POST /t` answered 2xx; on a
+failure (no signal, Redis down: 503) the button stays with a note to try again, and the tries
+of one tap share an event id. Without a script the form posts and the server appends the same
+beacons to the same stream (`contact_beacons`). Page images are signed for a short while; a
+page left open longer fetches fresh URLs (`GET /s/{code}/pages`, as scoped as the page: the
+code, a live brochure) when an image fails, and tries once more; an image that still fails says
+so ("图片加载失败，点击重试") and loads again on a tap.
 """
 
 from __future__ import annotations
@@ -180,6 +183,7 @@ def render(
         # the script sends the beacon and the form never leaves.
         f'<form class="cta" id="cta-bar" method="post" action="/s/{escape(shown.code)}/contact">'
         f'<input type="hidden" name="v" value="{form_visitor}">'
+        '<p id="oops" class="oops" role="alert" hidden></p>'
         '<button id="cta" type="submit">我有兴趣，请联系我</button>'
         '<p id="done" class="done" role="status" hidden></p></form>'
         '<p class="note">本页面仅供参考，不构成投资建议。'
@@ -239,12 +243,16 @@ h1{{font-size:1.25rem;margin:.2rem 0 .6rem}}
 .risk.mid{{color:#9a5b00}}
 .risk.high{{color:#c8102e}}
 .pages img{{display:block;width:100%;height:auto;background:#e8eaee}}
+.pages img.failed{{display:none}}
 .missing{{padding:3rem 1rem;text-align:center;color:#555;background:#e8eaee;margin:.25rem 0}}
+button.missing{{width:100%;border:0;font-family:inherit;font-size:1rem;line-height:1.4}}
 .cta{{background:#fff;padding:.75rem 1rem;text-align:center;margin:.5rem 0 0}}
 .cta button{{width:100%;max-width:28rem;padding:.85rem;font-size:1.05rem;line-height:1.4;
 border:0;border-radius:8px;background:#c8102e;color:#fff}}
+.cta button:disabled{{opacity:.6}}
 .done{{margin:0;padding:.85rem 0;font-size:1rem;line-height:1.4;color:#1a7f37;
 font-weight:600}}
+.oops{{margin:0 0 .5rem;font-size:.95rem;line-height:1.4;color:#c8102e}}
 .note{{color:#595959;font-size:.8rem;padding:1rem 1.25rem;margin:0}}
 /* The button stays in view only where there is room for it (not in landscape on a phone, nor
    when the text is so large that the bar would cover the page; the script checks that too). */
@@ -302,28 +310,62 @@ if(e.isIntersecting&&opened&&!seen[p]){seen[p]=true;send('page_view',{page:p});}
 for(i=0;i<imgs.length;i++){io.observe(imgs[i]);}}
 if(document.readyState==='complete'){shown();}else{window.addEventListener('load',shown);}
 var bar=document.getElementById('cta-bar'),btn=document.getElementById('cta'),
-note=document.getElementById('done'),asked='wb_cta:'+code;
-function said(text){btn.disabled=true;btn.hidden=true;note.textContent=text;note.hidden=false;}
+note=document.getElementById('done'),oops=document.getElementById('oops'),asked='wb_cta:'+code,
+ctaId=null,tries=0;
+function said(text){btn.disabled=true;btn.hidden=true;oops.hidden=true;note.textContent=text;
+note.hidden=false;}
+function unsent(){btn.disabled=false;oops.textContent='网络不稳定，提交未成功，请重试。';
+oops.hidden=false;fit();}
 try{if(localStorage.getItem(asked)){cta=true;said('您已请客户经理联系您，请留意来电或消息');}}catch(e){}
-bar.addEventListener('submit',function(ev){ev.preventDefault();if(cta){return;}cta=true;
-beat();send('cta',{});try{localStorage.setItem(asked,'1');}catch(e){}
-said('已告知您的客户经理，将尽快与您联系');});
+// The button says the RM was told only once the server answered 2xx (the beacon is in the
+// stream): a failure (no signal, 503) leaves the button and a note to try again; the retries of
+// one tap share its event id (counted once). Without fetch the form posts (the server records).
+bar.addEventListener('submit',function(ev){if(!window.fetch){return;}ev.preventDefault();
+if(cta||btn.disabled){return;}btn.disabled=true;beat();if(!ctaId){ctaId=uuid();}
+var n=++tries,late=setTimeout(function(){if(n===tries&&!cta){unsent();}},15000);
+fetch(url,{method:'POST',keepalive:true,credentials:'omit',
+headers:{'Content-Type':'text/plain;charset=UTF-8'},
+body:JSON.stringify({code:code,visitor_id:vid,type:'cta',event_id:ctaId})}).then(function(r){
+clearTimeout(late);if(!r.ok){throw r.status;}if(!cta){cta=true;
+try{localStorage.setItem(asked,'1');}catch(e){}said('已告知您的客户经理，将尽快与您联系');}
+})['catch'](function(){clearTimeout(late);if(n===tries&&!cta){unsent();}});});
 function fit(){var root=document.documentElement.classList;root.remove('flow');
 if(bar.getBoundingClientRect().height>window.innerHeight*0.25){root.add('flow');}}
 fit();window.addEventListener('resize',fit);
 if(window.ResizeObserver){new ResizeObserver(function(){fit();}).observe(btn);}
-var asking=null,askedAt=0;
-function renew(){var i,p,img,src;if(!window.fetch||asking||Date.now()-askedAt<30000){return;}
+// An image that fails is asked for again under fresh URLs (once; they may have expired); one
+// that fails still says so, and a tap tries it again.
+var asking=null,askedAt=0,waiting=[];
+function load(img,jpeg,webp){var s=img.parentNode.querySelector('source');
+if(s&&webp){s.srcset=webp;}img.src=jpeg;}
+function settle(){var w=waiting,i;waiting=[];for(i=0;i<w.length;i++){fail(w[i]);}}
+function renew(){var i,p,img;if(asking){return;}
+if(!window.fetch||Date.now()-askedAt<30000){settle();return;}
 askedAt=Date.now();asking=fetch('/s/'+code+'/pages',{credentials:'omit',cache:'no-store'})
 .then(function(r){if(!r.ok){throw r.status;}return r.json();}).then(function(d){
 for(i=0;i<d.pages.length;i++){p=d.pages[i];img=document.querySelector('img[data-page="'+p.page+'"]');
-if(!img||(img.complete&&img.naturalWidth>0)){continue;}src=img.parentNode.querySelector('source');
-if(src&&p.webp){src.srcset=p.webp;}img.src=p.jpeg;}})['catch'](function(){})
-.then(function(){asking=null;});}
-function broken(img){if(img.getAttribute('data-renewed')){return;}
-img.setAttribute('data-renewed','1');renew();}
+if(!img||(img.complete&&img.naturalWidth>0)){continue;}load(img,p.jpeg,p.webp);
+waiting=waiting.filter(function(w){return w!==img;});}})['catch'](function(){})
+.then(function(){asking=null;settle();});}
+function broken(img){if(img.getAttribute('data-renewed')){fail(img);return;}
+img.setAttribute('data-renewed','1');waiting.push(img);renew();}
+function tip(img,make){var pic=img.parentNode,b=pic.nextSibling;
+if(b&&b.nodeType===1&&b.getAttribute('data-retry')){return b;}if(!make){return null;}
+b=document.createElement('button');b.type='button';b.className='missing';
+b.setAttribute('data-retry',img.getAttribute('data-page'));b.textContent='图片加载失败，点击重试';
+b.setAttribute('aria-label',img.alt+'：图片加载失败，点击重试');
+b.addEventListener('click',function(){again(img);});pic.parentNode.insertBefore(b,pic.nextSibling);
+return b;}
+function fail(img){if(img.complete&&img.naturalWidth>0){return;}img.className='page failed';
+tip(img,true).hidden=false;}
+function again(img){var s=img.parentNode.querySelector('source');tip(img,true).hidden=true;
+img.className='page';img.removeAttribute('data-renewed');
+load(img,img.getAttribute('src'),s&&s.getAttribute('srcset'));}
 document.addEventListener('error',function(e){var t=e.target;
 if(t&&t.tagName==='IMG'&&t.getAttribute('data-page')){broken(t);}},true);
+document.addEventListener('load',function(e){var t=e.target,b;
+if(t&&t.tagName==='IMG'&&t.getAttribute('data-page')&&t.naturalWidth>0){t.className='page';
+b=tip(t,false);if(b){b.hidden=true;}}},true);
 (function(){var imgs=document.querySelectorAll('img[data-page]'),i;for(i=0;i<imgs.length;i++){
 if(imgs[i].complete&&imgs[i].naturalWidth===0){broken(imgs[i]);}}})();
 })();"""
