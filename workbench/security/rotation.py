@@ -58,6 +58,7 @@ NOT_ENCRYPTED: Mapping[tuple[str, str], str] = {
     ("brochure_versions", "pages"): "SHA-256 of each page image of a brochure version",
     ("brochure_versions", "content_hash"): "SHA-256 of a brochure version's content",
     ("brochure_versions", "approved_hash"): "SHA-256 of the content compliance approved",
+    ("sync_answers", "digest"): "BLAKE2b-128 of an answered offline mutation, to know a retry",
 }
 
 
