@@ -23,7 +23,11 @@ PROVIDERS_OF = {
 
 
 class InvalidRegistration(DomainError):
-    status, code, title = 422, "push.invalid_registration", "This device cannot use that provider"
+    status, code, title = (
+        422,
+        "push.invalid_registration",
+        "This registration does not fit the device",
+    )
 
 
 def token_index(vault: Vault, provider: str, token: str) -> bytes:
@@ -48,12 +52,22 @@ ENCRYPTED = EncryptedColumns(
 async def register(
     conn: Connection, *, vault: Vault, caller: Caller, registration: wire.DeviceRegistration
 ) -> wire.RegisteredDevice:
-    """Register or refresh the push token of one of the caller's signed-in devices."""
+    """Register or refresh the push token of the calling device (the one its access token was
+    issued to). Another device of the caller's is refused: one signed out (its registration
+    ended) would be reachable again from the phone next to it."""
     device = await queries.device_of_user(conn, registration.device_id, caller.user_id)
     if device is None:
         raise NotFound("device")
     errors = []
-    if registration.platform.value != device["platform"]:
+    if registration.device_id != caller.device_id:
+        errors.append(
+            FieldError(
+                path="$.device_id",
+                message="not the device making this request: a device registers only itself,"
+                " with the access token it signed in with",
+            )
+        )
+    elif registration.platform.value != device["platform"]:
         errors.append(
             FieldError(path="$.platform", message=f"this device signed in as {device['platform']}")
         )

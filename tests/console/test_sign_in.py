@@ -207,12 +207,53 @@ async def test_after_signing_in_the_page_asked_for_opens(console):
         "/api/v1/me",
         "/console/sign-out",
         "javascript:alert(1)",
+        # Dot segments: a browser resolves them before asking, out of /console.
+        "/console/..//evil.example",
+        "/console/../api/v1/me",
+        "/console/%2e%2e//evil.example/",
+        "/console/%2E%2e/api/v1/me",
+        "/console/.%2e/api/v1/me",
+        "/console/reports/./../../api/v1/me",
+        "/console/.",
+        "/console/..",
+        # Encoded slashes and backslashes, any case.
+        "/console/%2f%2fevil.example",
+        "/console/..%2F..%2Fapi/v1/me",
+        "/console/%5cevil.example",
+        "/console/%5C%5Cevil.example",
+        "/console/sign%2Dout",
     ],
 )
 async def test_sign_in_never_goes_on_to_another_site(console, elsewhere):
     response = await sign_in_as(console, "admin", next_=elsewhere)
     assert response.status_code == 303
     assert response.headers["location"] == "/console"
+
+
+@pytest.mark.parametrize(
+    "escaping", ["/console/..//evil.example", "/console/%2e%2e//evil.example/"]
+)
+async def test_the_sign_in_form_does_not_carry_a_path_out_of_the_console(console, escaping):
+    form = await console.get("/console/sign-in?next=" + quote(escaping, safe="/"))
+    assert form.status_code == 200
+    assert "evil.example" not in form.text
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/console",
+        "/console?tab=devices",
+        "/console/work-orders?unit=east&status=open",
+        "/console/reports/weekly?unit=east&next=%2F..%2F",  # the query is not the path
+        "/console/surveys/0190e1c8-0000-7000-8000-000000000001/deliveries",
+        "/console/brochures/a.b..c",  # dots inside a segment are no dot segment
+    ],
+)
+async def test_sign_in_goes_on_to_any_console_page(console, page):
+    response = await sign_in_as(console, "admin", next_=page)
+    assert response.status_code == 303
+    assert response.headers["location"] == page
 
 
 async def test_the_bank_name_heads_the_page_escaped(make_console):

@@ -18,6 +18,7 @@ from tests.console.field_errors import banners, field_error, valid, value_of
 from tests.console.test_pages import console_page
 from tests.customers_data import customer_row, feed, headers_of
 from tests.sync.test_work_order_sync import Desk, answer, open_desk
+from workbench.ids import uuid5_for
 from workbench.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -147,6 +148,24 @@ async def test_another_branch_head_gets_the_404_page(console: Any, db: Any, desk
     console_page(moved, 404)
     assert await state_of(db, desk.order) == "open"
     console_page(await console.get(f"{LIST}/rules"), 404)  # admins only
+
+
+async def test_a_unit_outside_the_subtree_is_the_404_page_not_the_whole_list(
+    console: Any, db: Any, desk: Desk
+) -> None:
+    """bh.west asking for the east branch's work orders got their own list as if unfiltered;
+    as the dashboard, a unit they may not see (or no unit at all) is the 404 page."""
+    await signed_in(console, "bh.west")
+    for elsewhere in ("team-east-1", "branch-east", "head-office"):
+        page = await console.get(f"{LIST}?unit={uuid5_for(f'org:{elsewhere}')}")
+        html = console_page(page, 404)
+        assert "机构不存在" in html
+        assert f"{LIST}/{desk.order}" not in html
+    console_page(await console.get(f"{LIST}?unit=not-a-unit"), 404)
+    console_page(await console.get(f"{LIST}?unit={uuid.uuid4()}&state=all"), 404)
+    # Their own units and no unit at all still list.
+    console_page(await console.get(f"{LIST}?unit={uuid5_for('org:team-west-1')}"), 200)
+    console_page(await console.get(f"{LIST}?unit=&state=all"), 200)
 
 
 async def test_the_admin_adds_a_rule_applies_it_and_keeps_root_causes(

@@ -276,6 +276,44 @@ async def test_a_device_taken_over_by_another_user_is_no_longer_the_first_users(
     assert await db.fetchval("select count(*) from push_registrations") == 0
 
 
+async def test_a_signed_out_device_cannot_be_registered_again_from_another(client, db):
+    """rm06 signs in on phones A and B and signs out on A: B registering A's id made A
+    reachable again, rm06's pushes on a signed-out phone. A device registers only itself."""
+    phone_a = await sign_in(client, "rm06", 61, "ios")
+    await registered(client, phone_a, 61)
+    phone_b = await sign_in(client, "rm06", 62, "ios")
+    assert (await client.post("/api/v1/auth/logout", headers=bearer(phone_a))).status_code == 204
+    assert (await registration(db, 61))["active"] is False
+
+    token = new_token()
+    response = await register(client, phone_b, 61, push_token=token)
+    body = assert_problem(response, 422, "push.invalid_registration")
+    assert error_paths(body) == ["$.device_id"]
+    assert token not in response.text
+    row = await registration(db, 61)
+    assert (row["active"], row["deactivated_reason"]) == (False, "logout")
+    # B registers itself as ever.
+    await registered(client, phone_b, 62)
+    assert await db.fetchval("select count(*) from push_registrations where active") == 1
+
+
+async def test_another_signed_in_device_of_the_same_user_is_not_registered_from_this_one(
+    client, db
+):
+    phone = await sign_in(client, "rm06", 63, "ios")
+    tablet = await sign_in(client, "rm06", 64, "android")
+    response = await register(client, tablet, 63)  # the phone's id, from the tablet
+    body = assert_problem(response, 422, "push.invalid_registration")
+    assert error_paths(body) == ["$.device_id"]
+    # With the X-Device-Id of the phone, the tablet's token is refused before (401).
+    as_phone = {**bearer(tablet), "X-Device-Id": device_id(63)}
+    sent = {"device_id": device_id(63), "platform": "ios", "provider": "apns",
+            "push_token": new_token()}  # fmt: skip
+    assert (await client.post(DEVICES, json=sent, headers=as_phone)).status_code == 401
+    assert await db.fetchval("select count(*) from push_registrations") == 0
+    await registered(client, phone, 63)
+
+
 def _without(body: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != key}
 

@@ -7,7 +7,7 @@ import math
 import re
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, Router, get, post
@@ -48,6 +48,7 @@ from workbench.workorders import console as workorder_pages
 HOME_PATH = "/console"
 SIGN_OUT_PATH = "/console/sign-out"
 _DEVICE_ID = re.compile(r"^web-[A-Za-z0-9_-]{20,60}$")
+_ENCODED_SLASH = re.compile(r"%(2f|5c)", re.IGNORECASE)  # `/` and `\` percent-encoded
 _BROWSERS = (
     ("Edg/", "Edge"),
     ("Firefox/", "Firefox"),
@@ -205,15 +206,22 @@ def _field(form: Any, name: str) -> str:
 
 def safe_next(value: str | None) -> str | None:
     """A console path to go on to after signing in; anything else (another site, `//host`,
-    the sign-in page itself) is ignored."""
+    the sign-in page itself) is ignored. So is a path with a `.` or `..` segment, plain or
+    percent-encoded, or an encoded slash or backslash: a browser resolves those before asking,
+    and `/console/..//evil.example` would land on `//evil.example`."""
     if not value or len(value) > 500 or "\\" in value or any(ord(c) < 32 for c in value):
         return None
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or parts.fragment:
         return None
-    if parts.path != HOME_PATH and not parts.path.startswith(f"{HOME_PATH}/"):
+    if _ENCODED_SLASH.search(parts.path):
         return None
-    if parts.path in (SIGN_IN_PATH, SIGN_OUT_PATH):
+    path = unquote(parts.path)
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return None
+    if path != HOME_PATH and not path.startswith(f"{HOME_PATH}/"):
+        return None
+    if path in (SIGN_IN_PATH, SIGN_OUT_PATH):
         return None
     return value
 

@@ -33,6 +33,7 @@ from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import Vault
 from workbench.tasks import handover
 from workbench.timeline import service as timeline
+from workbench.visible import one_line_shown, reads_otherwise
 
 T = TypeVar("T")
 NAME_CHECK = "name_exact"  # the purpose of customers.name_check's keyed hash
@@ -201,6 +202,8 @@ def _customer_problem(
     name = unicodedata.normalize("NFKC", row.name).strip()
     if not 1 <= len(name) <= 50:
         return "customer.bad_name", "name must have 1 to 50 characters"
+    if why := _not_shown(name):
+        return "customer.bad_name", f"name {why}"
     if normalize_id_number(row.id_number) is None:
         return "customer.bad_id_number", "not an 18-character resident ID number with a valid check"
     if normalize_phone(row.phone) is None:
@@ -214,11 +217,30 @@ def _customer_problem(
         return "customer.bad_risk_level", "risk_level must be C1 to C5"
     if row.aum is not None and (row.aum < 0 or not row.aum.is_finite()):
         return "customer.bad_aum", "aum must be a non-negative amount"
-    if row.segment is not None and len(row.segment.strip()) > 40:
+    segment = row.segment.strip() if row.segment is not None else ""
+    if len(segment) > 40:
         return "customer.bad_segment", "segment has at most 40 characters"
+    if segment and (why := _not_shown(segment)):
+        return "customer.bad_segment", f"segment {why}"
     tags = row.tags or []
     if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
         return "customer.bad_tags", f"at most {MAX_TAGS} tags of at most 40 characters"
+    for number, tag in enumerate(tags, start=1):
+        if tag.strip() and (why := _not_shown(tag.strip())):
+            return "customer.bad_tags", f"tag {number} {why}"
+    return None
+
+
+def _not_shown(text: str) -> str | None:
+    """Why a name, segment or tag (one line, trimmed) would not show what it says, if so: the
+    app and the console show them as they are stored (`workbench.visible`)."""
+    if reads_otherwise(text):
+        return (
+            "has a control character (a line break, a tab) or a direction override,"
+            " which make it read otherwise than it says"
+        )
+    if not one_line_shown(text):
+        return "shows nothing: spaces or invisible (zero-width, format) characters only"
     return None
 
 

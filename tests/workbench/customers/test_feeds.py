@@ -184,6 +184,48 @@ async def test_bad_customer_rows_are_rejected_with_index_and_code_good_rows_land
     )
 
 
+async def test_a_name_segment_or_tag_that_reads_otherwise_is_rejected_alone(client, db):
+    """A customer's name, segment and tags are shown as stored (the app's list and 360° view, a
+    download's file name): a line break, a tab or a direction override makes them read otherwise
+    than they say, and invisible characters alone show a blank row. The row is rejected, with
+    why; the others land."""
+    admin = await headers_of(client, "admin")
+    rows = [
+        customer_row("G-0", name="好客户甲", seq=30, segment="private", tags=["vip"]),  # 0 good
+        customer_row("B-1", name='张\r\n三"; filename=evil.exe', seq=31),
+        customer_row("B-2", name="张\u202e三四", seq=32),  # reads backwards
+        customer_row("B-3", name="\u200b\u200d", seq=33),  # zero-width only
+        customer_row("B-4", name="张\t三", seq=34),
+        customer_row("B-5", name="李五", seq=35, segment="private\nbanking"),
+        customer_row("B-6", name="李六", seq=36, segment="\u200b"),
+        customer_row("B-7", name="李七", seq=37, tags=["vip", "a\u2066b"]),
+        customer_row("B-8", name="李八", seq=38, tags=["vip", "\ufeff"]),
+        # Outer spaces and line breaks are trimmed, as before: these land.
+        customer_row("G-9", name="  王九\r\n", seq=39, segment=" mass\n", tags=[" t1 ", "  "]),
+    ]
+    result = await feed(client, admin, "customers", rows)
+    assert rejected_codes(result) == [
+        (1, "customer.bad_name"),
+        (2, "customer.bad_name"),
+        (3, "customer.bad_name"),
+        (4, "customer.bad_name"),
+        (5, "customer.bad_segment"),
+        (6, "customer.bad_segment"),
+        (7, "customer.bad_tags"),
+        (8, "customer.bad_tags"),
+    ]
+    details = {r["index"]: r["detail"] for r in result["rejected"]}
+    assert "control character" in details[1]
+    assert "direction override" in details[2]
+    assert "shows nothing" in details[3]
+    assert details[7].startswith("tag 2 ")
+    assert "evil" not in json.dumps(result)  # what was sent is not echoed back
+    assert (result["inserted"], result["updated"], result["unchanged"]) == (2, 0, 0)
+    assert set(await customer_ids(db)) == {"G-0", "G-9"}
+    stored = await db.fetchrow("select segment, tags from customers where external_id = 'G-9'")
+    assert (stored["segment"], list(stored["tags"])) == ("mass", ["t1"])
+
+
 async def test_bad_holding_and_product_rows_are_rejected_good_rows_land(client, db):
     admin = await headers_of(client, "admin")
     await feed(client, admin, "customers", THREE)

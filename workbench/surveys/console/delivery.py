@@ -131,11 +131,13 @@ async def send(
 async def progress_page(
     console: Console, db: Db, survey_id: FromPath[uuid.UUID], delivery_id: FromPath[uuid.UUID]
 ) -> Response[Any]:
-    """A delivery's progress; the page refreshes itself until it is finished."""
-    survey = await delivery.sendable(db, caller=console.caller, survey_id=survey_id)
+    """A delivery's progress; the page refreshes itself until it is finished. The delivery is
+    looked up in the caller's scope first: another branch's is the 404 page, whatever its
+    survey's state (an archived survey's 409 would tell that it exists)."""
     made = await delivery.progress(
         db, caller=console.caller, survey_id=survey_id, delivery_id=delivery_id
     )
+    survey = await delivery.sendable(db, caller=console.caller, survey_id=survey_id)
     handled = made.done + made.skipped
     return console.render(
         "surveys/delivery.html",

@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from mobile_contracts.v1 import workorders as wire
 from workbench.access import Caller
 from workbench.console import Console, visible_to
+from workbench.console.errors import error_page
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
 from workbench.http.deps import CurrentCaller, Db
@@ -84,7 +85,9 @@ async def work_order_list(
     root = _scope_root(caller)
     units = await queries.units(db, root)
     people = await queries.assignees(db, root)
-    unit_id = _uuid(unit) if _uuid(unit) in {u["id"] for u in units} else None
+    unit_id = _uuid(unit)
+    if unit and unit_id not in {u["id"] for u in units}:
+        return _unit_not_found(request)  # not a unit, or not one of the caller's subtree
     assignee_id = _uuid(assignee) if _uuid(assignee) in {p["id"] for p in people} else None
     try:
         after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
@@ -136,6 +139,16 @@ async def work_order_list(
             "next_url": next_url,
             "first_url": f"{LIST_PATH}?{query}" if after else None,
         },
+    )
+
+
+def _unit_not_found(request: Request[Any, Any, Any]) -> Response[Any]:
+    return error_page(
+        request,
+        404,
+        title="机构不存在",
+        text="没有这个机构，或它不在您的管辖范围内。请从工单列表的机构筛选中选择。",
+        code="org_unit.not_found",
     )
 
 
