@@ -64,7 +64,9 @@ class DeliveredRecipient(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class Delivery(msgspec.Struct, kw_only=True):
     """A delivery and its progress: `done` recipients invited, `skipped` ones not (contact cap),
-    of `total`. `recipients`: each one, for a delivery done in the request (empty otherwise)."""
+    of `total`. `recipients`: each one, for a delivery done in the request (empty otherwise).
+    `error`: why a `failed` delivery stopped, a problem code (`survey.archived`: the survey was
+    archived while it was being sent, and the recipients left got nothing); null otherwise."""
 
     id: uuid.UUID
     survey_id: uuid.UUID
@@ -77,6 +79,7 @@ class Delivery(msgspec.Struct, kw_only=True):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     recipients: list[DeliveredRecipient] = []
+    error: str | None = None
 
 
 class InboxItem(msgspec.Struct, kw_only=True):

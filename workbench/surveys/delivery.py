@@ -40,6 +40,8 @@ IN_REQUEST = 200  # listed recipients up to this many are sent in the request
 CHUNK = 1000  # recipients per worker transaction
 OUTBOX_SETTLE_SECONDS = 10  # the outbox lists messages this old (see `messages`)
 SENDERS = (Role.ADMIN, Role.BRANCH_HEAD, Role.RM)
+# Why a delivery stopped (`failed`), as its progress says it: the problem codes it stores.
+STOP_CODES = frozenset({SurveyArchived.code})
 Wake = Callable[[uuid.UUID], Awaitable[None]]
 
 
@@ -113,7 +115,8 @@ async def create(
 ) -> tuple[wire.Delivery, bool]:
     """The new delivery and whether it was done here (True) or queued for the worker."""
     now = now or datetime.now(UTC)
-    survey = await sendable(conn, caller=caller, survey_id=survey_id)
+    # Held until the request's transaction ends: an archiving comes before this send or after.
+    survey = await sendable(conn, caller=caller, survey_id=survey_id, hold=True)
     recipients, listed = await _recipients(conn, caller=caller, survey=survey, request=request)
     row = await queries.insert_delivery(
         conn, delivery_id=uuid7(), survey_id=survey_id, version=survey["version"], source="api",
@@ -210,6 +213,7 @@ def _delivery(
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         recipients=recipients or [],
+        error=row["error"] if row["error"] in STOP_CODES else None,
     )
 
 
@@ -336,8 +340,13 @@ async def run_chunk(conn: Connection, *, delivery: queries.Record, rules: Rules,
                     now: datetime | None = None, chunk: int = CHUNK) -> queries.Record:  # fmt: skip
     """One step of a claimed delivery (in the caller's transaction, the row locked): count the
     recipients when it starts, then invite the next `chunk` after its position; the row as it
-    is now (status `done` after the last chunk)."""
+    is now (status `done` after the last chunk). A delivery of a survey archived since ends
+    there, `failed` with error `survey.archived`, sending nothing more: the survey's row is
+    held for the chunk's transaction, so an archiving comes before a chunk or after it."""
     now = now or datetime.now(UTC)
+    if await queries.survey_status(conn, delivery["survey_id"]) == "archived":
+        stopped = await queries.fail_delivery(conn, delivery["id"], SurveyArchived.code)
+        return stopped or delivery
     if delivery["status"] == "queued":
         total = await queries.count_recipients(conn, delivery)
         await queries.start_delivery(conn, delivery["id"], total=total)
@@ -387,7 +396,8 @@ async def send_reminders(
 ) -> tuple[int, int]:
     """Remind customers who have not answered an unexpired invitation after
     `remind_after_days` (at most `max_reminders` times), within the contact cap; a reminder the
-    cap holds back is dropped, not postponed. (reminded, held back) of one batch."""
+    cap holds back is dropped, not postponed. An archived survey's invitations are reminded no
+    more. (reminded, held back) of one batch."""
     now = now or datetime.now(UTC)
     if rules.max_reminders <= 0:
         return 0, 0
@@ -454,17 +464,29 @@ def _message(row: queries.Record, rules: Rules) -> wire.SurveyMessage:
 # ---- the survey to send (the API's deliveries and the console's send page) ---------------
 
 
-async def sendable(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> queries.Record:
+async def sendable(
+    conn: Connection, *, caller: Caller, survey_id: uuid.UUID, hold: bool = False
+) -> queries.Record:
     """The published survey the caller may send (id, audience, status, version, title); 404
     when there is none they may send, 409 `survey.archived` when it was archived (as an edit
-    answers: the sender learns why, not that it vanished)."""
-    survey = await queries.survey_to_send(conn, survey_id)
+    answers: the sender learns why, not that it vanished). `hold`: its row share-locked until
+    the transaction ends (an archiving waits for the send)."""
+    survey = await followable(conn, caller=caller, survey_id=survey_id, hold=hold)
+    if survey["status"] == "archived":
+        raise SurveyArchived("This survey is archived and is sent no more; send another one")
+    return survey
+
+
+async def followable(
+    conn: Connection, *, caller: Caller, survey_id: uuid.UUID, hold: bool = False
+) -> queries.Record:
+    """As `sendable`, but an archived survey too: the survey of a delivery whose progress the
+    caller follows (a delivery stopped by the archiving says so on its progress page)."""
+    survey = await queries.survey_to_send(conn, survey_id, hold=hold)
     if caller.role not in SENDERS or survey is None:
         raise NotFound("survey")
     if survey["audience"] == "staff" and caller.role is Role.RM:
         raise NotFound("survey")
-    if survey["status"] == "archived":
-        raise SurveyArchived("This survey is archived and is sent no more; send another one")
     return survey
 
 

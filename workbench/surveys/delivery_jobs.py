@@ -5,7 +5,9 @@ few seconds besides, so a delivery whose job was lost, or whose worker died, goe
 chunk is one transaction that holds the delivery's row (FOR UPDATE SKIP LOCKED): two workers
 never send the same chunk, and a chunk cut off by a crash is rolled back whole and sent again
 from the last committed position (the unique (delivery, customer) index keeps a recipient from
-being invited twice).
+being invited twice). A delivery whose survey was archived stops at its next chunk
+(`failed`, error `survey.archived`; see `delivery.run_chunk`), and an archived survey's links
+are reminded no more (`queries.due_reminders`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ async def deliver_surveys(ctx: dict[str, Any], delivery_id: str | None = None) -
                 "survey delivery done",
                 extra={"delivery_id": str(after["id"]), "sent": after["done"],
                        "skipped": after["skipped"]},
+            )  # fmt: skip
+        elif after["status"] == "failed":  # its survey was archived: the rest is not sent
+            log.info(
+                "survey delivery stopped",
+                extra={"delivery_id": str(after["id"]), "error": after["error"],
+                       "sent": after["done"], "skipped": after["skipped"]},
             )  # fmt: skip
     return handled
 

@@ -51,8 +51,10 @@ def _day(ordinal: int) -> str:
     return datetime.fromordinal(ordinal).strftime("%Y%m%d")
 
 
-def _cell(value: Any) -> Any:
-    """A value as a spreadsheet cell; text that would run as a formula is quoted."""
+def _csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: text that a spreadsheet program would run as a formula is quoted
+    (an apostrophe first). XLSX needs no such guard: its text cells are text, never formulas,
+    so they hold the text as typed."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return f"'{value}"
     return value
@@ -60,21 +62,22 @@ def _cell(value: Any) -> Any:
 
 def _answer(question: Question, value: Any, text: str | None) -> Any:
     if question.type is QuestionType.TEXT:
-        return _cell(text or "")
+        return text or ""
     if value is None:
         return ""
     labels = {o.value: o.label for o in question.options}
     if isinstance(value, list):
-        return _cell("、".join(str(labels.get(v, v)) for v in value))
+        return "、".join(str(labels.get(v, v)) for v in value)
     if question.type in (QuestionType.NPS, QuestionType.RATING):
         return value
-    return _cell(labels.get(value, str(value)))
+    return labels.get(value, str(value))
 
 
 async def rows(
     pool: Pool, target: results.Target, *, cipher: FieldCipher, role: Role, tz: str
 ) -> AsyncIterator[list[Any]]:
-    """Every response of the target as a row of cells (header order)."""
+    """Every response of the target as a row of cells (header order): text as it is (the CSV
+    writer guards formula-looking text, see `_csv_cell`), scores as numbers."""
     if target.staff:
         async for cells in _staff_rows(pool, target, cipher=cipher, tz=tz):
             yield cells
@@ -90,8 +93,8 @@ async def rows(
                 str(row["id"]),
                 row["day"].isoformat(),
                 row["submitted_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                _cell(row["org_unit_name"]),
-                _cell(results.respondent(cipher, role, row)),
+                row["org_unit_name"],
+                results.respondent(cipher, role, row),
                 *(_answer(q, answers.get(q.key), texts.get(q.key)) for q in target.questions),
             ]
 
@@ -110,7 +113,7 @@ async def _staff_rows(
                 str(row["shown_id"]),
                 row["day"].isoformat(),
                 row["submitted_on"].isoformat(),
-                _cell(row["org_unit_name"]),
+                row["org_unit_name"],
                 results.STAFF,
                 *(_answer(q, answers.get(q.key), texts.get(q.key)) for q in target.questions),
             ]
@@ -126,7 +129,7 @@ async def csv_chunks(
     writer.writerow(header(target.questions))
     count = 0
     async for cells in rows(pool, target, cipher=cipher, role=role, tz=tz):
-        writer.writerow(cells)
+        writer.writerow([_csv_cell(c) for c in cells])
         count += 1
         if count % CHUNK_ROWS == 0:
             yield out.getvalue().encode()
@@ -154,7 +157,7 @@ async def xlsx_chunks(
         line = 1
         async for cells in rows(pool, target, cipher=cipher, role=role, tz=tz):
             for column, value in enumerate(cells):
-                if isinstance(value, str):
+                if isinstance(value, str):  # stored as text, never read as a formula
                     sheet.write_string(line, column, value)
                 else:
                     sheet.write_number(line, column, value)

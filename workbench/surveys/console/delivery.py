@@ -137,7 +137,7 @@ async def progress_page(
     made = await delivery.progress(
         db, caller=console.caller, survey_id=survey_id, delivery_id=delivery_id
     )
-    survey = await delivery.sendable(db, caller=console.caller, survey_id=survey_id)
+    survey = await delivery.followable(db, caller=console.caller, survey_id=survey_id)
     handled = made.done + made.skipped
     return console.render(
         "surveys/delivery.html",

@@ -31,28 +31,44 @@ _DELIVERY = """
 # ---- surveys ---------------------------------------------------------------------------------
 
 
-async def survey_to_send(conn: Connection, survey_id: uuid.UUID) -> Record | None:
+async def survey_to_send(
+    conn: Connection, survey_id: uuid.UUID, *, hold: bool = False
+) -> Record | None:
     """A survey ever published (published now, or archived since), with its latest version and
-    its status: the caller refuses an archived one as what it is, not as a survey not found."""
+    its status: the caller refuses an archived one as what it is, not as a survey not found.
+    `hold`: the survey's row share-locked until the transaction ends (see `survey_status`)."""
     return await conn.fetchrow(
-        """
+        f"""
         select s.id, s.audience, s.status, s.version, v.title
           from surveys s
           join survey_versions v on v.survey_id = s.id and v.version = s.version
          where s.id = $1 and s.status in ('published', 'archived') and s.version > 0
+         {"for share of s" if hold else ""}
         """,
         survey_id,
     )
 
 
+async def survey_status(conn: Connection, survey_id: uuid.UUID) -> str | None:
+    """The survey's status, its row share-locked until the transaction ends: an archiving
+    (which updates the row) waits for this transaction to end, or ended before it and is seen
+    here. So invitations sent in the transaction are sent before the survey is archived."""
+    status: str | None = await conn.fetchval(
+        "select status from surveys where id = $1 for share", survey_id
+    )
+    return status
+
+
 async def surveys_after_template(conn: Connection, template_id: uuid.UUID) -> list[Record]:
-    """Published customer surveys sent when a task of this template is done."""
+    """Published customer surveys sent when a task of this template is done (their rows
+    share-locked until the transaction ends: an archiving comes before the send or after)."""
     return await conn.fetch(
         """
         select s.id, s.version from surveys s
          where s.after_template_id = $1 and s.status = 'published' and s.version > 0
            and s.audience = 'customer'
          order by s.id
+         for share of s
         """,
         template_id,
     )
@@ -289,10 +305,15 @@ async def advance_delivery(
     )
 
 
-async def fail_delivery(conn: Connection, delivery_id: uuid.UUID, error: str) -> None:
-    await conn.execute(
-        """update survey_deliveries set status = 'failed', error = $2, finished_at = now()
-            where id = $1 and status in ('queued', 'running')""",
+async def fail_delivery(conn: Connection, delivery_id: uuid.UUID, error: str) -> Record | None:
+    """End a delivery with recipients left as failed, saying why (a problem code); the row as
+    it is now (None if it had ended already)."""
+    return await conn.fetchrow(
+        f"""update survey_deliveries d
+               set status = 'failed', error = $2, finished_at = now(),
+                   started_at = coalesce(d.started_at, now())
+             where d.id = $1 and d.status in ('queued', 'running')
+            returning {_DELIVERY}""",
         delivery_id,
         error[:500],
     )
@@ -698,20 +719,25 @@ async def invitations_of_delivery(
 async def due_reminders(
     conn: Connection, *, before: datetime, now: datetime, max_reminders: int, limit: int
 ) -> list[Record]:
-    """Unanswered, unexpired invitations last contacted before `before`, reminded fewer than
-    `max_reminders` times, locked for this transaction (other workers skip them)."""
+    """Unanswered, unexpired invitations of surveys not archived, last contacted before
+    `before`, reminded fewer than `max_reminders` times, locked for this transaction (other
+    workers skip them; their surveys' rows share-locked, so an archiving waits for the
+    reminders or comes before them and stops them)."""
     return await conn.fetch(
         """
         select i.id, i.customer_id, i.user_id, i.reminders, i.survey_id, v.title
           from survey_invitations i
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
+          join surveys s on s.id = i.survey_id
          where i.responded_at is null and i.customer_id is not null
            and i.sent_at < $1
            and i.expires_at > $2 and i.reminders < $3
            and coalesce(i.last_reminded_at, i.sent_at) < $1
+           and s.status <> 'archived'
          order by i.sent_at
          limit $4
          for update of i skip locked
+         for share of s
         """,
         before,
         now,
