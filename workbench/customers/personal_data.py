@@ -22,6 +22,18 @@ def normalize_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
+# The dot between the parts of a name (阿依古丽·买买提) as keyboards and fonts type it, after NFKC
+# (which makes ． and ﹒ a "."): · • ・ ‧ . ∙ ⋅, with any space around it, or a space alone.
+_NAME_SEPARATOR = re.compile(r" ?[.\u00b7\u2022\u30fb\u2027\u2219\u22c5] ?| ")
+
+
+def comparable_name(name: str) -> str:
+    """A name as real-name verification compares it: `normalize_name`, with each dot variant or
+    single space between the name's parts read as "·". For comparing only: what is stored, and
+    every blind index, keeps `normalize_name` (changing it would orphan the stored hashes)."""
+    return _NAME_SEPARATOR.sub("\u00b7", normalize_name(name))
+
+
 def surname(normalized_name: str) -> str:
     """The family name: first character, or two for compound surnames, or a Latin last word."""
     if " " in normalized_name:  # "zhang wei" style: the family name is written first

@@ -9,32 +9,49 @@ A customer is verified once: an RM cannot invite a customer already verified (40
 `customer.already_verified`), and an invitation still open when its customer gets verified
 through another one shows the "done" page; answering it records and notifies nothing and closes
 it. Answers lock the customer's row, so two invitations answered at once take turns.
+
+An answer that cannot be anyone's (no name, an ID number that is not 18 characters with a valid
+check digit, a phone that is not a mainland mobile number) is refused field by field without
+looking at the record or counting an attempt. The same wrong answer sent again within
+`DUPLICATE_WINDOW_SECONDS` (a double tap on a slow network, a resent form) counts once: a keyed
+digest of the last wrong answer is kept that long in Redis, which every API process shares.
 """
 
 from __future__ import annotations
 
 import enum
 import hmac
+import logging
 import uuid
 from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
 
 from mobile_contracts.v1 import customers as wire
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.customers import queries
 from workbench.customers.feeds import personal_data_aad
-from workbench.customers.personal_data import normalize_id_number, normalize_name, normalize_phone
+from workbench.customers.personal_data import (
+    comparable_name,
+    normalize_id_number,
+    normalize_phone,
+)
 from workbench.customers.views import visible_customer
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError
 from workbench.identity import queries as identity_queries
 from workbench.ids import uuid7
 from workbench.notifications import service as notifications
+from workbench.redis import Redis
 from workbench.security.tokens import Keyring, LinkKind, TokenError
 from workbench.security.vault import Vault
 from workbench.timeline import service as timeline
 
 MAX_ATTEMPTS = 5
+DUPLICATE_WINDOW_SECONDS = 10  # the same wrong answer again within this counts once
+
+log = logging.getLogger("workbench.customers.verification")
 
 
 class InviteState(enum.StrEnum):
@@ -62,6 +79,14 @@ class Outcome(enum.StrEnum):
     VERIFIED = "verified"
     WRONG = "wrong"
     LOCKED = "locked"
+    MALFORMED = "malformed"  # see `malformed`: nothing checked, no attempt counted
+
+
+class FieldProblem(enum.StrEnum):
+    """What is wrong with one field of an answer, before any record is looked at."""
+
+    MISSING = "missing"
+    MALFORMED = "malformed"
 
 
 class Answers:
@@ -69,6 +94,53 @@ class Answers:
 
     def __init__(self, *, name: str, id_number: str, phone: str) -> None:
         self.name, self.id_number, self.phone = name, id_number, phone
+
+
+def malformed(answers: Answers) -> dict[str, FieldProblem]:
+    """The fields that cannot be anyone's, by name (`name`, `id_number`, `phone`): left empty,
+    an ID number that is not 18 characters with a valid check digit, a phone that is not an
+    11-digit mainland mobile number (+86 and separators allowed). Empty: the answer can be
+    checked. Such an answer is the customer's typing slip, not a guess: no attempt is used."""
+    problems: dict[str, FieldProblem] = {}
+    if not answers.name.strip():
+        problems["name"] = FieldProblem.MISSING
+    for field, valid in (("id_number", normalize_id_number), ("phone", normalize_phone)):
+        value = getattr(answers, field)
+        if not value.strip():
+            problems[field] = FieldProblem.MISSING
+        elif valid(value) is None:
+            problems[field] = FieldProblem.MALFORMED
+    return problems
+
+
+class RecentWrongAnswers:
+    """The last wrong answer of each invitation, as a keyed digest, for `seconds`, in Redis (so
+    every API process sees it). Best effort: when Redis cannot answer, the answer is counted (a
+    security check never assumes the happy answer), and the page still works."""
+
+    def __init__(
+        self, redis: Redis, prefix: str, *, seconds: int = DUPLICATE_WINDOW_SECONDS
+    ) -> None:
+        self._redis, self._prefix, self._seconds = redis, prefix, seconds
+
+    def key(self, invite_id: uuid.UUID) -> str:
+        return f"{self._prefix}verification:last_wrong:{invite_id}"
+
+    async def is_last(self, invite_id: uuid.UUID, digest: str) -> bool:
+        try:
+            last = await self._redis.get(self.key(invite_id))
+        except (RedisError, OSError) as exc:
+            log.warning("last wrong answer unknown", extra={"error": type(exc).__name__})
+            return False
+        if isinstance(last, bytes):
+            last = last.decode("ascii", "replace")
+        return last is not None and hmac.compare_digest(str(last), digest)
+
+    async def remember(self, invite_id: uuid.UUID, digest: str) -> None:
+        try:
+            await self._redis.set(self.key(invite_id), digest, ex=self._seconds)
+        except (RedisError, OSError) as exc:
+            log.warning("last wrong answer not kept", extra={"error": type(exc).__name__})
 
 
 async def invite(
@@ -148,11 +220,21 @@ async def inviter_name(conn: Connection, invite_row: queries.Record) -> str | No
 
 
 async def submit(
-    conn: Connection, *, vault: Vault, invite_row: queries.Record, answers: Answers
+    conn: Connection,
+    *,
+    vault: Vault,
+    invite_row: queries.Record,
+    answers: Answers,
+    recent: RecentWrongAnswers | None = None,
 ) -> Outcome:
     """Check the answers; a match verifies the customer and tells the RM, a miss counts. A
     customer verified already (through another invitation) is not verified, recorded or
-    notified again: the match only closes this invitation."""
+    notified again: the match only closes this invitation. A malformed answer (`malformed`)
+    checks and counts nothing. With `recent`, the same wrong answer as the invitation's last
+    one, within its window, is not counted again (the caller holds the invitation's row lock
+    from `open_invite(lock=True)`, so answers to one invitation take turns)."""
+    if malformed(answers):
+        return Outcome.MALFORMED
     customer = await queries.personal_data_for_update(conn, invite_row["customer_id"])
     if customer is None:
         raise DomainError("The customer no longer exists")
@@ -182,8 +264,27 @@ async def submit(
             data={"customer_id": str(customer["id"])},
         )
         return Outcome.VERIFIED
+    digest = _answer_digest(vault, invite_row["id"], answers)
+    if recent is not None and await recent.is_last(invite_row["id"], digest):
+        return Outcome.WRONG  # sent twice (a double tap): it was counted the first time
     attempts = await queries.count_failed_attempt(conn, invite_row["id"], max_attempts=MAX_ATTEMPTS)
+    if recent is not None:
+        await recent.remember(invite_row["id"], digest)
     return Outcome.LOCKED if attempts >= MAX_ATTEMPTS else Outcome.WRONG
+
+
+def _answer_digest(vault: Vault, invite_id: uuid.UUID, answers: Answers) -> str:
+    """A keyed digest of an answer as it is compared (so "+86 138..." and "138..." are one
+    answer), bound to the invitation; it tells nothing without the blind-index key."""
+    normalized = "\x1f".join(
+        (
+            str(invite_id),
+            comparable_name(answers.name),
+            normalize_id_number(answers.id_number) or "",
+            normalize_phone(answers.phone) or "",
+        )
+    )
+    return vault.blind_index("verification.wrong_answer", normalized).hex()
 
 
 def _matches(vault: Vault, customer: queries.Record, answers: Answers) -> bool:
@@ -203,7 +304,8 @@ def _matches(vault: Vault, customer: queries.Record, answers: Answers) -> bool:
     )
     if stored_name is None:  # logged and counted; not the customer's mistake, so no attempt
         raise RecordUnreadable()
+    # The dot in 阿依古丽·买买提 may be typed as • ・ ． or a space: the same name.
     name_ok = hmac.compare_digest(
-        normalize_name(stored_name).encode(), normalize_name(answers.name).encode()
+        comparable_name(stored_name).encode(), comparable_name(answers.name).encode()
     )
     return id_ok and phone_ok and name_ok

@@ -3,10 +3,14 @@
 Opening the link (GET, HEAD: a customer, a chat's link preview, a mail scanner) never uses it:
 only a submission does. The page is a plain HTML form that works without JavaScript; a small
 script (a static file, so the CSP allows no inline script) applies the skip logic as the
-customer answers and clears hidden answers. The server checks everything again
-(`workbench.surveys.answers.check`). A form submission with mistakes gets the page back with a
-message next to each question and the answers kept; a JSON submission (apps, tests) gets 422
-problem+json. Expired links answer 410, unknown or forged ones 404, answered ones 409.
+customer answers (a hidden one is not sent; a text typed there is kept should it come back).
+The server checks everything again (`workbench.surveys.answers.check`). A form submission with
+mistakes is answered 303 back to the page (Post/Redirect/Get: a reload or the back button never
+posts again), which shows a message next to each question and the answers kept: they wait in
+Redis for `DRAFT_SECONDS`, encrypted and bound to the invitation, under a random id in a cookie
+on the link's path (nothing in the URL or the logs; every API process reads them). A JSON
+submission (apps, tests) gets 422 problem+json. Expired links answer 410, unknown or forged ones
+404, answered ones 409.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
+import re
+import secrets
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,11 +35,13 @@ from litestar.enums import HttpMethod, MediaType
 from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from redis.exceptions import RedisError
 
 from mobile_contracts.v1.surveys import Question, QuestionType, Submission
 from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.public.pages import SECURITY_HEADERS
+from workbench.security.vault import DecryptionError
 from workbench.surveys import submission
 from workbench.surveys.answers import AnswersInvalid, without_hidden
 from workbench.surveys.links import SurveyLinks
@@ -48,6 +58,11 @@ CSP = (
 HEADERS = dict(SECURITY_HEADERS) | {"Content-Security-Policy": CSP}
 ANSWERED_COOKIE = "wb_answered"  # set with a form's answer, on its link's path only
 ANSWERED_COOKIE_SECONDS = 30 * 86400
+DRAFT_COOKIE = "wb_draft"  # the id of the answers with mistakes the page shows, on its path
+DRAFT_SECONDS = 30 * 60
+_DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")
+
+log = logging.getLogger("workbench.public.survey_page")
 
 _STATES = {
     State.UNKNOWN: ("链接无效", "该问卷链接无效或不完整，请向您的客户经理索取新的链接。",
@@ -91,6 +106,69 @@ def _state_page(state: State, bank: str) -> Response[str]:
     title, text, status, mark, tone = _STATES[state]
     return _html("survey_message.html", status, title=title, text=text, bank=bank, mark=mark,
                  tone=tone)  # fmt: skip
+
+
+class Draft(msgspec.Struct, frozen=True):
+    """A form submitted with mistakes, as the page shows it again."""
+
+    values: dict[str, list[str]]  # by question key, as the form sent them
+    errors: dict[str, str]  # by question key
+
+
+def _draft_key(request: Request[Any, Any, Any], draft_id: str) -> str:
+    return f"{request.app.state.settings.redis_prefix}survey_draft:{draft_id}"
+
+
+def _draft_aad(invitation_id: uuid.UUID, draft_id: str) -> str:
+    return f"survey.draft:{invitation_id}:{draft_id}"
+
+
+async def _keep_draft(
+    request: Request[Any, Any, Any], invitation_id: uuid.UUID, draft: Draft
+) -> str | None:
+    """Keep a draft for the page to show after the redirect: its id, or None when Redis cannot
+    take it (the caller then shows the page at once)."""
+    draft_id = secrets.token_urlsafe(18)
+    sealed = request.app.state.vault.cipher.encrypt(
+        msgspec.json.encode(draft).decode(), aad=_draft_aad(invitation_id, draft_id)
+    )
+    try:
+        await request.app.state.redis.set(_draft_key(request, draft_id), sealed, ex=DRAFT_SECONDS)
+    except (RedisError, OSError) as exc:
+        log.warning("survey draft not kept", extra={"error": type(exc).__name__})
+        return None
+    return draft_id
+
+
+async def _kept_draft(request: Request[Any, Any, Any], invitation_id: uuid.UUID) -> Draft | None:
+    """The draft this browser's cookie names for this invitation; None if none (or gone, or of
+    another link). Redis down: 503, the customer page that says to try again shortly."""
+    draft_id = request.cookies.get(DRAFT_COOKIE, "")
+    if not _DRAFT_ID.match(draft_id):
+        return None
+    sealed = await request.app.state.redis.get(_draft_key(request, draft_id))
+    if not isinstance(sealed, bytes):
+        return None
+    try:
+        text = request.app.state.vault.cipher.decrypt(
+            sealed, aad=_draft_aad(invitation_id, draft_id)
+        )
+        return msgspec.json.decode(text, type=Draft)
+    except (DecryptionError, msgspec.DecodeError):
+        return None
+
+
+async def _drop_draft(request: Request[Any, Any, Any], response: Response[Any], path: str) -> None:
+    """After the answer is stored: the draft is of no use any more."""
+    draft_id = request.cookies.get(DRAFT_COOKIE)
+    if draft_id is None:
+        return
+    response.delete_cookie(DRAFT_COOKIE, path=path)
+    if _DRAFT_ID.match(draft_id):
+        try:
+            await request.app.state.redis.delete(_draft_key(request, draft_id))
+        except (RedisError, OSError):  # it expires on its own
+            log.warning("survey draft not dropped")
 
 
 def _links(request: Request[Any, Any, Any]) -> SurveyLinks:
@@ -161,13 +239,16 @@ def _form(
        operation_id="surveyPage", opt=CUSTOMER_PAGE, tags=["public"],
        include_in_schema=False)  # fmt: skip
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
-    """The survey for the customer; opening it changes nothing."""
-    opened = await submission.open_invitation(
-        db, _links(request).invitation_id(token), customer=True
-    )
-    if opened.state is not State.OPEN:
+    """The survey for the customer; opening it changes nothing. After a submission with
+    mistakes, with the answers kept and a message next to each question to fix."""
+    invitation_id = _links(request).invitation_id(token)
+    opened = await submission.open_invitation(db, invitation_id, customer=True)
+    if opened.state is not State.OPEN or invitation_id is None:
         return _state_page(opened.state, request.app.state.settings.bank_name.strip())
-    return _form(request, opened)
+    draft = await _kept_draft(request, invitation_id)
+    if draft is None:
+        return _form(request, opened)
+    return _form(request, opened, values=draft.values, errors=draft.errors)
 
 
 @get("/f/{token:str}/thanks", operation_id="surveyThanks", opt=CUSTOMER_PAGE, tags=["public"],
@@ -210,7 +291,7 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
     opened = await submission.open_invitation(db, invitation_id, customer=True)
     if opened.state is State.ANSWERED and answered_here:  # posted again (a double tap, back)
         return thanks_
-    if opened.state is not State.OPEN:
+    if opened.state is not State.OPEN or invitation_id is None:
         return _state_page(opened.state, bank)
     values = _form_values(body, opened.questions)
     try:
@@ -222,7 +303,17 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
             customer=True,
         )  # fmt: skip
     except AnswersInvalid as exc:
-        return _form(request, opened, values=values, errors=exc.errors, status=422)
+        # Back to the page, which shows the mistakes (Post/Redirect/Get: reloading it or coming
+        # back to it later never posts again, and the browser never asks to resubmit).
+        draft_id = await _keep_draft(request, invitation_id, Draft(values, exc.errors))
+        if draft_id is None:  # Redis cannot keep them: the page at once, as the answer
+            return _form(request, opened, values=values, errors=exc.errors, status=422)
+        back = Redirect(f"/f/{token}", status_code=303, headers={"Cache-Control": "no-store"})
+        back.set_cookie(
+            DRAFT_COOKIE, draft_id, max_age=DRAFT_SECONDS, path=f"/f/{token}", httponly=True,
+            samesite="lax", secure=request.url.scheme == "https",
+        )  # fmt: skip
+        return back
     except (submission.AlreadyAnswered, submission.LinkExpired):  # a race with another submit
         again = await submission.open_invitation(db, invitation_id, customer=True)
         if again.state is not State.EXPIRED and answered_here:
@@ -234,6 +325,7 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
         ANSWERED_COOKIE, "1", max_age=ANSWERED_COOKIE_SECONDS, path=f"/f/{token}",
         httponly=True, samesite="lax", secure=request.url.scheme == "https",
     )  # fmt: skip
+    await _drop_draft(request, thanks_, f"/f/{token}")
     return thanks_
 
 

@@ -1,7 +1,9 @@
 /* The survey page's skip logic, as the server applies it (workbench.surveys.logic.shown):
    questions in order; one with a show_if is shown only when the question it names is shown and
    answered with one of its values (a choice's values are strings, a score's integers). A hidden
-   question is disabled (not sent) and its answer cleared; the shown ones are numbered. Plain ES5 for old in-app browsers. */
+   question is disabled (not sent) and its choices cleared; a text typed in it is kept, there
+   again if the question comes back (a mis-tapped score tapped back). The shown ones are
+   numbered. Plain ES5 for old in-app browsers. */
 (function () {
   var form = document.getElementById('survey');
   if (!form) { return; }
@@ -21,13 +23,11 @@
     return chosen.length ? chosen[0] : null;
   }
 
-  function clear(block) {
-    var inputs = block.querySelectorAll('input, textarea'), i;
+  function clear(block) {  /* the choices only: a textarea's text stays (disabled, not sent) */
+    var inputs = block.querySelectorAll('input'), i;
     for (i = 0; i < inputs.length; i++) {
       if (inputs[i].type === 'radio' || inputs[i].type === 'checkbox') {
         inputs[i].checked = false;
-      } else {
-        inputs[i].value = '';
       }
     }
   }
