@@ -6,7 +6,6 @@ Surveys and work orders (schema 4) plug in here with their two reads like every 
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from mobile_contracts.v1.workorders import AnswerLine, WorkOrder
 from sync import queries
 from workbench.access import Caller
 from workbench.customers import views as customer_views
+from workbench.customers.personal_data import mask_long_numbers
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.security.vault import Vault
@@ -397,18 +397,12 @@ async def _surveys_page(
 # ---- work orders (schema 4) --------------------------------------------------------------------
 
 SNIPPET_CHARS = 60
-_LONG_NUMBER = re.compile(r"[0-9][0-9Xx* -]{4,}[0-9Xx]")  # phones, ID and account numbers
 
 
 def snippet(text: str) -> str:
     """A text answer as the device carries it: numbers of six characters or more masked (keep
     the first three and the last two), cut to SNIPPET_CHARS."""
-
-    def mask(match: re.Match[str]) -> str:
-        digits = match.group(0)
-        return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
-
-    masked = _LONG_NUMBER.sub(mask, text.strip())
+    masked = mask_long_numbers(text.strip())
     return masked if len(masked) <= SNIPPET_CHARS else masked[: SNIPPET_CHARS - 1] + "…"
 
 

@@ -29,7 +29,7 @@ from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.surveys import Audience, Question, QuestionType
 from workbench.access import Caller
 from workbench.customers.feeds import personal_data_aad
-from workbench.customers.personal_data import masked_for
+from workbench.customers.personal_data import mask_long_numbers, masked_for
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.pagination import decode_cursor, encode_cursor
@@ -351,7 +351,10 @@ async def _by_unit(
 
 
 def open_texts(cipher: FieldCipher, response_id: uuid.UUID, blob: bytes | None) -> dict[str, str]:
-    """A response's text answers by question key ({} when it has none or they cannot be read)."""
+    """A response's text answers by question key, as shown to staff: long numbers masked (a
+    phone or ID number typed into a comment; `mask_long_numbers`, as the app's snippets are);
+    {} when it has none or they cannot be read. Term search reads the stored terms, so it still
+    finds what was typed."""
     if not blob:
         return {}
     plain = cipher.decrypt_or_none(
@@ -363,7 +366,7 @@ def open_texts(cipher: FieldCipher, response_id: uuid.UUID, blob: bytes | None) 
         texts = msgspec.json.decode(plain, type=dict[str, str])
     except msgspec.DecodeError:
         return {}
-    return texts
+    return {key: mask_long_numbers(text) for key, text in texts.items()}
 
 
 def respondent(cipher: FieldCipher, role: Role, row: Any) -> str:
