@@ -291,8 +291,35 @@ async def _answered_again(
     operation = OPERATIONS.get(mutation.name)
     if result.status is wire.MutationStatus.CONFLICT and operation and operation.server_row:
         args = msgspec.convert(mutation.args, operation.args)  # converted when it was answered
-        result.server = await operation.server_row(conn, ctx, args)
+        result.server = await _server_row_or_none(conn, ctx, operation.server_row, args)
     return result
+
+
+async def _server_row_or_none(
+    conn: Connection, ctx: Context, server_row: ServerRow, args: Any
+) -> Any:
+    """The row as the server has it now, or None when the caller can no longer see it (the
+    task moved to another RM since: a retry must not fail the whole push with a 404)."""
+    try:
+        async with conn.transaction():
+            return await server_row(conn, ctx, args)
+    except DomainError:
+        return None
+
+
+def _device_time(value: Any) -> datetime | None:
+    """`occurred_at` as the app sent it, read as a time with its offset; anything else (no
+    offset, not a time) is None: the server's time is used, and the mutation still runs (an
+    app's slip in writing times must not block its queue)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not 2000 <= moment.year <= 2999:
+        return None
+    return moment
 
 
 def _believed(occurred_at: datetime | None, *, max_days: int) -> datetime | None:
@@ -328,12 +355,16 @@ async def _apply_one(
         args = msgspec.convert(mutation.args, operation.args)
     except msgspec.ValidationError as exc:
         return _rejected(mutation, "request.invalid", str(exc))
-    at = _believed(mutation.occurred_at, max_days=ctx.offline_max_days)
+    at = _believed(_device_time(mutation.occurred_at), max_days=ctx.offline_max_days)
     try:
         async with conn.transaction():  # a savepoint: a refused mutation leaves nothing behind
             result = await operation.apply(conn, ctx, args, at)
     except operation.conflicts as exc:
-        server = await operation.server_row(conn, ctx, args) if operation.server_row else None
+        server = (
+            await _server_row_or_none(conn, ctx, operation.server_row, args)
+            if operation.server_row
+            else None
+        )
         return wire.MutationResult(
             id=mutation.id, status=wire.MutationStatus.CONFLICT, code=exc.code,
             detail=exc.detail, server=server,

@@ -108,9 +108,15 @@ class Mutation(msgspec.Struct, kw_only=True):
     # (`request.invalid`) while the batch's others still run, instead of refusing the whole
     # batch and blocking the app's queue behind it.
     args: Annotated[Any, msgspec.Meta(description=ARGS_DOC)] = {}
-    occurred_at: Annotated[datetime, msgspec.Meta(tz=True, description=OCCURRED_AT_DOC)] | None = (
-        None
-    )
+    # Typed loosely too: a time the server cannot read (no offset, not a time) is the server's
+    # time for that mutation, never a refused batch.
+    occurred_at: Annotated[
+        Any,
+        msgspec.Meta(
+            description=OCCURRED_AT_DOC,
+            extra_json_schema={"type": ["string", "null"], "format": "date-time"},
+        ),
+    ] = None
 
 
 class PushRequest(msgspec.Struct, kw_only=True):

@@ -290,6 +290,20 @@ async def test_a_retried_batch_gets_its_rejections_and_conflicts_again(client, d
     assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["已拜访"]
 
 
+async def test_a_retried_conflict_of_a_task_gone_to_another_rm_fails_nothing(client, db, bank):
+    # The retry read the task again to answer the conflict with it, found it no longer rm01's
+    # and answered the whole push 404: the app's queue was stuck behind it for good.
+    task = str(bank.tasks["rm01"])
+    submit: Mutation = (1, "task.submit", {"task_id": task, "values": {"amount": 5}})
+    first = await push(client, bank.rm01, "phone", submit)
+    assert statuses(first) == [(1, "conflict", "task.illegal_transition")]  # not started
+    await db.execute("update tasks set assignee_id = $1 where id = $2", user("rm02"), task)
+    later = (2, "note.add", note(bank.customer, "下一条"))
+    again = await push(client, bank.rm01, "phone", submit, later)
+    assert statuses(again) == [(1, "conflict", "task.illegal_transition"), (2, "applied", None)]
+    assert again["results"][0].get("server") is None
+
+
 async def test_an_id_sent_again_with_other_content_is_refused_not_taken_for_done(client, db, bank):
     # An app reinstalled with its old client id started its ids again from 1: the new note was
     # answered `duplicate` and dropped.
