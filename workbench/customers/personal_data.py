@@ -24,14 +24,16 @@ def normalize_name(name: str) -> str:
 
 # The dot between the parts of a name (阿依古丽·买买提) as keyboards and fonts type it, after NFKC
 # (which makes ． and ﹒ a "."): · • ・ ‧ . ∙ ⋅, with any space around it, or a space alone.
-_NAME_SEPARATOR = re.compile(r" ?[.\u00b7\u2022\u30fb\u2027\u2219\u22c5] ?| ")
+_NAME_SEPARATOR = re.compile(r" ?[.\u00b7\u2022\u30fb\u2027\u2219\u22c5\-\u2010-\u2015] ?| ")
 
 
 def comparable_name(name: str) -> str:
-    """A name as real-name verification compares it: `normalize_name`, with each dot variant or
-    single space between the name's parts read as "·". For comparing only: what is stored, and
-    every blind index, keeps `normalize_name` (changing it would orphan the stored hashes)."""
-    return _NAME_SEPARATOR.sub("\u00b7", normalize_name(name))
+    """A name as real-name verification compares it: `normalize_name` without the separators
+    between its parts (a dot in any of its forms, a dash, a space), which a phone keyboard makes
+    hard to type alike or at all: 阿依古丽·买买提 is 阿依古丽买买提. For comparing only: what is
+    stored, and every blind index, keeps `normalize_name` (changing it would orphan the stored
+    hashes)."""
+    return _NAME_SEPARATOR.sub("", normalize_name(name))
 
 
 def surname(normalized_name: str) -> str:
@@ -73,7 +75,9 @@ def id_check_digit(first17: str) -> str:
 
 # ---- masking: nobody gets plaintext through the API ------------------------------------------
 
-_LONG_NUMBER = re.compile(r"[0-9][0-9Xx* -]{4,}[0-9Xx]")  # phones, ID and account numbers
+# Phones, ID and account numbers, in any digits (a Chinese keyboard types full-width ones) and
+# with spaces, dashes or dots between groups.
+_LONG_NUMBER = re.compile(r"\d[\dXxＸｘ*＊ \-－.．　]{4,}[\dXxＸｘ]")
 
 
 def mask_long_numbers(text: str) -> str:

@@ -282,6 +282,11 @@ DOTTED = "阿依古丽·买买提"  # U+00B7, as the bank's record has it
         "阿依古丽.买买提",
         "阿依古丽 买买提",
         "阿依古丽 · 买买提",
+        # Left out, or typed as a dash: a phone keyboard has no middle dot (the QA pass's
+        # customers typed the name without it and used an attempt each time).
+        "阿依古丽买买提",
+        "阿依古丽-买买提",
+        "阿依古丽—买买提",
     ],
 )
 async def test_a_name_with_a_middle_dot_verifies_however_the_dot_is_typed(client, db, typed):
@@ -299,9 +304,7 @@ async def test_a_name_recorded_with_a_space_verifies_with_a_dot(client, db):
     assert await _verified(db)
 
 
-@pytest.mark.parametrize(
-    "typed", ["阿依古丽买买提", "阿依古丽·买买", "阿依古丽··买买提", "阿依古丽-买买提"]
-)
+@pytest.mark.parametrize("typed", ["阿依古丽·买买", "阿依古丽·买买提提", "阿依古·丽买买提x"])
 async def test_a_different_name_is_still_wrong(client, db, typed):
     link = await _link(client, await _customer(client, db, DOTTED))
     await client.post(link, data={**RIGHT, "name": typed})
@@ -317,8 +320,12 @@ async def test_the_dot_is_the_same_only_for_comparing_never_for_what_is_stored(
     # Blind indexes (search, the feed's change check) keep the name as normalized before.
     assert normalize_name("阿依古丽•买买提") == "阿依古丽•买买提"
     assert normalize_name("阿依古丽 买买提") == "阿依古丽 买买提"
-    assert comparable_name("阿依古丽•买买提") == comparable_name(" 阿依古丽 买买提") == DOTTED
-    assert comparable_name("Zhang  WEI") == "zhang·wei"
+    assert (
+        comparable_name("阿依古丽•买买提")
+        == comparable_name(" 阿依古丽 买买提")
+        == "阿依古丽买买提"
+    )
+    assert comparable_name("Zhang  WEI") == "zhangwei"
     await _customer(client, db, DOTTED)
     vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
     stored = await db.fetchval("select name_bidx from customers")

@@ -19,8 +19,14 @@ from workbench.security.vault import Vault
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
 DAY = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=1)
-TYPED = "理财经理很耐心，回电 13800138001 或查身份证 110105198001010016"
-SHOWN = "理财经理很耐心，回电 138******01 或查身份证 110*************16"
+TYPED = (
+    "理财经理很耐心，回电 13800138001 或查身份证 110105198001010016，"
+    "全角１３９００１３９０００，分段 138.0013.8000"  # a Chinese keyboard's full-width digits
+)
+SHOWN = (
+    "理财经理很耐心，回电 138******01 或查身份证 110*************16，"
+    "全角１３９******００，分段 138********00"
+)
 
 
 async def test_numbers_typed_into_a_comment_are_masked_for_every_reader(
