@@ -8,7 +8,9 @@ often or concurrently they are applied; only the call that opened it notifies an
 
 Assignment: `owner_rm` goes to the customer's owning RM; `branch_head` to the nearest active
 branch head at or above the answer's unit (the RM's unit for a customer). A staff survey's answer
-always goes to the respondent's branch head (never to the respondent). With nobody to assign to
+opens none: it is anonymous (no rule can be made on a staff survey; one made before this rule
+matches nothing), and a work order would hand the respondent's branch head their answer, team
+and minute. With nobody to assign to
 (no branch head above, an owner no longer active) the answer falls back to the other of the two,
 and failing both opens nothing (logged).
 """
@@ -103,7 +105,10 @@ async def open_work_order(
     conn: Connection, *, rule: queries.Record, response: queries.Record, now: datetime
 ) -> uuid.UUID | None:
     """Open the response's work order under `rule`, unless it has one: assign it, set its due
-    time, tell the assignee and note it on the customer's timeline. Its id, or None."""
+    time, tell the assignee and note it on the customer's timeline. Its id, or None (also for a
+    staff survey's answer: anonymous, it opens none)."""
+    if response["customer_id"] is None:
+        return None
     assignee = await _assignee(conn, rule=rule, response=response)
     if assignee is None:
         log.warning(
@@ -175,10 +180,6 @@ async def _assignee(
     conn: Connection, *, rule: queries.Record, response: queries.Record
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """(assignee, the unit the work order belongs to) for this rule and response."""
-    if response["customer_id"] is None:  # a staff survey: the respondent's branch head
-        unit = response["org_unit_id"]
-        head = await queries.nearest_branch_head(conn, unit, other_than=response["user_id"])
-        return (head, unit) if head is not None else None
     owner, owner_unit = response["owner_id"], response["owner_unit_id"]
     unit = owner_unit or response["org_unit_id"]
     if rule["assign_to"] == "branch_head":

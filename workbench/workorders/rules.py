@@ -43,6 +43,13 @@ class ConditionInvalid(DomainError):
     status, code, title = 422, "alert_rule.condition_invalid", "The condition does not fit"
 
 
+class StaffSurvey(DomainError):
+    """A staff survey's answers are anonymous: a work order opened by one of them would hand the
+    respondent's branch head their answer, their team and the minute they gave it."""
+
+    status, code, title = 422, "alert_rule.staff_survey", "Staff answers open no work orders"
+
+
 def check(questions: Sequence[Question], *, key: str, op: str, value: int | str) -> int | str:
     """The rule's value as stored (a term trimmed), or 422 if the survey's latest version has
     no such question or the condition does not fit its type."""
@@ -129,10 +136,17 @@ def matches(
 INLINE_APPLY = 200  # up to this many past responses are evaluated in the request itself
 
 
-async def _questions_of(conn: Connection, survey_id: uuid.UUID) -> list[Question]:
+async def _questions_of(
+    conn: Connection, survey_id: uuid.UUID, *, new_rule: bool = False
+) -> list[Question]:
     survey = await queries.survey_for_rules(conn, survey_id)
     if survey is None:
         raise NotFound("survey")
+    if new_rule and survey["audience"] == "staff":
+        raise StaffSurvey(
+            "Staff surveys are answered anonymously: their answers are read in groups on the"
+            " results page, and open no work orders"
+        )
     return msgspec.convert(survey["questions"] or [], list[Question])
 
 
@@ -144,8 +158,9 @@ async def create(
     conn: Connection, *, caller: Caller, request: wire.AlertRuleCreate, now: datetime | None = None
 ) -> wire.AlertRule:
     """A new rule on a question of the survey's latest published version (404 survey, 422
-    `alert_rule.question_unknown` / `alert_rule.condition_invalid`)."""
-    questions = await _questions_of(conn, request.survey_id)
+    `alert_rule.question_unknown` / `alert_rule.condition_invalid`; a staff survey: 422
+    `alert_rule.staff_survey`)."""
+    questions = await _questions_of(conn, request.survey_id, new_rule=True)
     value = check(questions, key=request.question_key, op=request.op.value, value=request.value)
     row = await queries.insert_rule(
         conn, rule_id=uuid7(), survey_id=request.survey_id, question_key=request.question_key,

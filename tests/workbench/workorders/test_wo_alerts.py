@@ -89,14 +89,22 @@ async def test_choice_rule_and_a_west_customer_goes_to_their_rm_and_branch(bench
     assert wo["org_unit_id"] == unit_id("team-west-1")
 
 
-async def test_a_staff_answer_goes_to_the_respondents_branch_head(bench: Bench) -> None:
-    await bench.rule(survey=bench.pulse, question_key="mood", op="lte", value=2)  # owner_rm
+async def test_a_staff_answer_opens_no_work_order(bench: Bench) -> None:
+    # Staff answer anonymously: a work order handed the respondent's branch head their answer,
+    # their team and the minute they gave it (and kept who they were).
+    refused = await bench.client.post(
+        "/api/v1/alert-rules",
+        json={"survey_id": str(bench.pulse), "question_key": "mood", "op": "lte", "value": 2,
+              "assign_to": "branch_head", "sla_hours": 8},
+        headers=bench.admin,
+    )  # fmt: skip
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "alert_rule.staff_survey"
+    # A rule made before this one matches nothing.
+    await bench.rule(survey=bench.pulse, question_key="mood", op="lte", value=2)
     _, opened = await bench.respond(staff="rm06", answers={"mood": 1}, survey=bench.pulse)
-    assert opened is not None
-    [wo] = await bench.work_orders()
-    assert wo["assignee_id"] == user_id("bh.west")
-    assert wo["customer_id"] is None
-    assert wo["respondent_id"] == user_id("rm06")
+    assert opened is None
+    assert await bench.work_orders() == []
 
 
 async def test_business_hours_sla_on_a_friday_afternoon(bench: Bench) -> None:
