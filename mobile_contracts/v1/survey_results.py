@@ -94,11 +94,11 @@ class TermAnswer(msgspec.Struct, kw_only=True):
     """A text answer containing the term: the whole text, who answered (a customer's masked
     name; staff answers are anonymous), the unit and when.
 
-    A staff survey's answer names no one: `org_unit_id`/`org_unit_name` are its unit if that
-    unit has at least 5 responses in the scope and period, else the nearest unit above it (in
-    the scope) that has; `submitted_at` is the midnight (bank time zone) starting the day it came;
-    `response_id` is an id of this answer's response in this list and the exports, not the
-    response's own (which tells the time it came)."""
+    A staff survey's answer names no one: `org_unit_id`/`org_unit_name` are the scope's unit
+    (narrow the scope to read a team's, if it holds 5 responses); `submitted_at` is the
+    midnight (bank time zone) starting the day it came; `response_id` is an id of this
+    answer's response in this list and the exports of this scope, not the response's own
+    (which tells the time it came)."""
 
     response_id: uuid.UUID
     question_key: str

@@ -105,7 +105,6 @@ async def _staff_rows(
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         async for row in queries.staff_export_rows(
             conn, target.scope, start=target.period.start, end=target.period.end, tz=tz,
-            min_group=results.MIN_STAFF_GROUP,
         ):  # fmt: skip
             texts = results.open_texts(cipher, row["id"], row["texts_enc"])
             answers = row["answers"] or {}

@@ -7,8 +7,10 @@ days of the bank: the invitations sent on those days and their answers.
 Staff answer anonymously, so a staff survey's answers are only shown in groups of at least
 MIN_STAFF_GROUP responses (as employee-survey tools do): below that, a scope's (or a unit row's)
 counts are shown but not its answers (`withheld`), and its text answers and exports are refused
-(`TooFewAnswers`). Shown, a staff answer comes under the nearest unit with a group (its own, or
-one above it in the scope), on its day only, under an id that says nothing of when it came.
+(`TooFewAnswers`); a unit row withheld makes the next smallest withheld too, until the withheld
+rows hold a group together (else the whole less the rows shown would be the small group's).
+Shown, a staff answer comes under the scope's unit (a team's label would single out the answers
+left under their parent's), on its day only, under an id that says nothing of when it came.
 """
 
 from __future__ import annotations
@@ -266,6 +268,20 @@ def csat(counts: Mapping[str, int]) -> float | None:
     return rate(scores.get(4, 0) + scores.get(5, 0), answered)
 
 
+def _withheld_rows(target: Target, responded: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
+    """The unit rows whose answers are withheld: a staff survey's rows of fewer than
+    MIN_STAFF_GROUP responses and, while those together hold fewer (but some), the smallest
+    of the others too: the scope's figures less the rows shown must not be one small group's.
+    (A customer survey's: none.)"""
+    if not target.staff:
+        return set()
+    hidden = {unit for unit, n in responded.items() if withheld(target, n)}
+    others = sorted((n, str(unit), unit) for unit, n in responded.items() if unit not in hidden)
+    while others and 0 < sum(responded[u] for u in hidden) < MIN_STAFF_GROUP:
+        hidden.add(others.pop(0)[2])
+    return hidden
+
+
 def _headline(
     delivered: int,
     responded: int,
@@ -336,12 +352,12 @@ async def _by_unit(
         key: {value: max(0, n) for value, n in by_value.items()}
         for key, by_value in own_scores.items()
     }
+    sent = {unit: total for unit, total in sums.items() if total[0] > 0}
+    hidden = _withheld_rows(target, {unit: total[1] for unit, total in sent.items()})
     rows = []
-    for unit, (delivered, responded) in sums.items():
-        if delivered == 0:
-            continue
+    for unit, (delivered, responded) in sent.items():
         shown = _headline(delivered, responded, scores.get(unit, {}), nps_key, csat_key,
-                          withheld=withheld(target, responded))  # fmt: skip
+                          withheld=unit in hidden)  # fmt: skip
         rows.append(wire.UnitResult(org_unit_id=unit, name=names[unit], **shown))
     rows.sort(key=lambda r: (-r.delivered, r.name))
     return rows
@@ -451,7 +467,7 @@ async def _staff_term_answers(
 ) -> tuple[list[wire.TermAnswer], str | None]:
     rows = await queries.staff_term_answers(
         conn, target.scope, term=normalized_term(term), question_key=question_key,
-        after=after, limit=limit, tz=tz, min_group=MIN_STAFF_GROUP,
+        after=after, limit=limit, tz=tz,
     )  # fmt: skip
     zone = ZoneInfo(tz)
     items = [

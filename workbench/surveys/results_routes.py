@@ -146,9 +146,9 @@ class SurveyResultsController(Controller):
         the unit and the time. Same scope and period as the results.
 
         A staff survey's answers only with at least `MIN_STAFF_GROUP` (5) responses in the scope
-        and period (else 409 `survey.too_few_answers`), each under its unit if that unit has as
-        many, else the nearest unit above it that has, on its day (`submitted_at` is midnight,
-        bank time), under an id that is not the response's, by day, then by that id."""
+        and period (else 409 `survey.too_few_answers`), each under the scope's unit, on its day
+        (`submitted_at` is midnight, bank time), under an id that is not the response's (nor
+        the same in another scope), by day, then by that id."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         items, next_cursor = await results.term_answers(
             db, caller=caller, target=target, cipher=request.app.state.vault.cipher,

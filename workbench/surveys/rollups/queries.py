@@ -308,39 +308,15 @@ async def term_answers(
 # ---- staff surveys: answers shown in groups -------------------------------------------------
 #
 # A staff answer names no one; what comes with it must not either. So it is shown under the
-# nearest unit at or above its own (within the scope) that has at least `min_group` responses of
-# the survey in the scope's days (each unit counted with its subtree, as the rollups keep it; the
-# scope's root at worst), on the day it came (the bank's day), under an id made from the survey's
-# and the response's ids (md5, as a uuid) that says nothing of when it came.
+# scope's own unit (the one the reader chose, which holds at least MIN_STAFF_GROUP responses, or
+# nothing is shown): a team's label would single out the answers left under their parent's,
+# the one group too small to show. It comes on the day it came (the bank's day), under an id made
+# from the survey's, the response's and the scope's ids (md5, as a uuid) that says nothing of
+# when it came and differs from one scope to another (two exports cannot be matched by it).
 
 
-def _groups(where: Where, scope: Scope, *, min_group: int) -> str:
-    """A query of the scope's units (each with its subtree) holding at least `min_group`
-    responses in the scope's days; its values are added to `where` as parameters."""
-    survey, first, end, root, least = (
-        where.param(value)
-        for value in (scope.survey_id, scope.first_day, scope.end_day, scope.root, min_group)
-    )
-    return f"""
-        select t.org_unit_id
-          from survey_tallies t
-         where t.survey_id = {survey} and t.day >= {first} and t.day < {end}
-           and t.org_unit_id = any(array(select s.id from org_subtree({root}) s(id)))
-         group by t.org_unit_id
-        having sum(t.responded) >= {least}
-    """
-
-
-# The unit `shown` an answer of unit `{unit}` is shown under (joined `left join lateral ... on
-# true`; none when no unit above it has enough answers, the scope's root is shown then).
-_SHOWN_UNIT = """
-    select g.id, g.name
-      from org_units g
-     where g.id = any(survey_unit_and_above({unit}))
-       and g.id in (select q.org_unit_id from groups q)
-     order by g.depth desc
-     limit 1
-"""
+def _shown_id(survey: str, response: str, root: str) -> str:
+    return f"md5({survey}::text || {response}::text || {root}::uuid::text)::uuid"
 
 
 async def staff_term_answers(
@@ -352,16 +328,14 @@ async def staff_term_answers(
     after: tuple[datetime, uuid.UUID, str] | None,
     limit: int,
     tz: str,
-    min_group: int,
 ) -> list[Record]:
     """The answers of a staff survey containing `term`, by day (newest first), then by their
-    shown id (up to limit + 1): `shown_id` (md5 of the survey's and the response's ids),
-    `submitted_on` (midnight of the bank's day `tz` it came), the unit it is shown under (see
-    above), the encrypted texts (and `response_id`, their key, not to be shown)."""
+    shown id (up to limit + 1): `shown_id` (see above), `submitted_on` (midnight of the bank's
+    day `tz` it came), the scope's unit, the encrypted texts (and `response_id`, their key, not
+    to be shown)."""
     where = scope.subtree_where("a")
     where.add("a.term = {}", term)
     where.when(question_key, "a.question_key = {}")
-    groups = _groups(where, scope, min_group=min_group)
     zone, root = where.param(tz), where.param(scope.root)
     later = "true"
     if after is not None:
@@ -370,22 +344,19 @@ async def staff_term_answers(
     n = where.param(limit + 1)
     return await conn.fetch(
         f"""
-        with groups as materialized ({groups}),
-        found as (
-            select a.response_id, a.question_key, a.day, a.org_unit_id,
+        with found as (
+            select a.response_id, a.question_key, a.day,
                    ((a.submitted_at at time zone {zone})::date::timestamp
                      at time zone {zone}) as submitted_on,
-                   md5(a.survey_id::text || a.response_id::text)::uuid as shown_id
+                   {_shown_id("a.survey_id", "a.response_id", root)} as shown_id
               from survey_term_answers a
              where {where.sql}
         )
         select x.shown_id, x.response_id, x.question_key, x.submitted_on, x.day,
-               coalesce(shown.id, root.id) as org_unit_id,
-               coalesce(shown.name, root.name) as org_unit_name, r.texts_enc
+               root.id as org_unit_id, root.name as org_unit_name, r.texts_enc
           from found x
           join survey_responses r on r.id = x.response_id
-          join org_units root on root.id = {root}
-          left join lateral ({_SHOWN_UNIT.format(unit="x.org_unit_id")}) shown on true
+          join org_units root on root.id = {root}::uuid
          where {later}
          order by x.submitted_on desc, x.shown_id desc, x.question_key desc
          limit {n}
@@ -395,15 +366,12 @@ async def staff_term_answers(
 
 
 STAFF_EXPORT_SQL = """
-    with groups as materialized ({groups})
-    select r.id, md5(i.survey_id::text || r.id::text)::uuid as shown_id,
+    select r.id, {shown_id} as shown_id,
            (r.submitted_at at time zone {zone})::date as submitted_on, r.answers, r.texts_enc,
-           survey_day(i.sent_at) as day, coalesce(shown.id, root.id) as org_unit_id,
-           coalesce(shown.name, root.name) as org_unit_name
+           survey_day(i.sent_at) as day, root.id as org_unit_id, root.name as org_unit_name
       from survey_invitations i
       join survey_responses r on r.invitation_id = i.id
-      join org_units root on root.id = {root}
-      left join lateral ({shown}) shown on true
+      join org_units root on root.id = {root}::uuid
      where {where} and i.responded_at is not null
      order by submitted_on, shown_id
 """
@@ -416,19 +384,18 @@ async def staff_export_rows(
     start: datetime,
     end: datetime,
     tz: str,
-    min_group: int,
 ) -> AsyncIterator[Record]:
     """Every response of a staff survey in the scope, by the bank's day (`tz`) it came, then by
     shown id, through a cursor (call inside a transaction): `shown_id`, `submitted_on` (a date),
-    the unit it is shown under (see above), its answers, and its `id` (the texts' key only)."""
+    the scope's unit, its answers, and its `id` (the texts' key only)."""
     where = Where()
     where.add("i.survey_id = {}", scope.survey_id)
     where.add("i.sent_at >= {} and i.sent_at < {}", start, end)
     where.add("i.org_unit_id = any(array(select s.id from org_subtree({}) s(id)))", scope.root)
-    groups = _groups(where, scope, min_group=min_group)
+    root = where.param(scope.root)
     sql = STAFF_EXPORT_SQL.format(
-        groups=groups, zone=where.param(tz), root=where.param(scope.root), where=where.sql,
-        shown=_SHOWN_UNIT.format(unit="i.org_unit_id"),
+        shown_id=_shown_id("i.survey_id", "r.id", root), zone=where.param(tz), root=root,
+        where=where.sql,
     )  # fmt: skip
     async for row in conn.cursor(sql, *where.args, prefetch=500):
         yield row
