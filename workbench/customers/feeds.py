@@ -197,6 +197,9 @@ def _customer_problem(
 ) -> tuple[str, str] | None:
     if not 1 <= len(row.external_id) <= 64:
         return "customer.bad_external_id", "external_id must have 1 to 64 characters"
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in row.external_id):
+        # "QA-1" and "QA-1" + a zero-width space would be two customers no one tells apart.
+        return "customer.bad_external_id", "external_id has control or invisible characters"
     if row.external_id in seen:
         return DUPLICATE_CUSTOMER
     name = unicodedata.normalize("NFKC", row.name).strip()
@@ -352,6 +355,9 @@ async def upsert_products(
             rejected.add(index, "product.duplicate_in_feed", "this code came earlier in the feed")
         elif not 1 <= len(row.name.strip()) <= 200 or not 1 <= len(row.category.strip()) <= 60:
             rejected.add(index, "product.bad_name", "name (1-200) and category (1-60) are needed")
+        elif why := _not_shown(row.name.strip()) or _not_shown(row.category.strip()):
+            # A product's name is on the RMs' screens and the customers' share pages.
+            rejected.add(index, "product.bad_name", f"the name or category {why}")
         elif row.risk_level.strip().upper() not in _PRODUCT_RISK:
             rejected.add(index, "product.bad_risk_level", "risk_level must be R1 to R5")
         elif row.max_holding is not None and not row.max_holding > 0:

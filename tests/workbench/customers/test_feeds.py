@@ -745,3 +745,25 @@ async def test_two_feeds_moving_the_same_customers_at_once_take_turns(client, db
         headers = await headers_of(client, login)
         for path in (f"{CUSTOMERS}/{tasks[0]['customer_id']}", f"/api/v1/tasks/{tasks[0]['id']}"):
             assert (await client.get(path, headers=headers)).status_code == status, path
+
+
+async def test_an_invisible_character_in_a_key_or_a_product_name_is_rejected_alone(client, db):
+    # "QA-Z" + a zero-width space made a second customer no one could tell from "QA-Z"; a
+    # product name with a direction override read backwards on the share page.
+    admin = await headers_of(client, "admin")
+    rows = [
+        customer_row("QA-Z", name="张三", seq=1),
+        customer_row("QA-Z\u200b", name="李四", seq=2),
+        customer_row("QA-\u0007", name="王五", seq=3),
+    ]
+    result = await feed(client, admin, "customers", rows)
+    assert (result["inserted"], rejected_codes(result)) == (
+        1, [(1, "customer.bad_external_id"), (2, "customer.bad_external_id")]
+    )  # fmt: skip
+    products = [product_row("OK1"), product_row("BAD1", name="稳健\u202e理财"),
+                product_row("BAD2", name="\u200b")]  # fmt: skip
+    done = await feed(client, admin, "products", products)
+    assert (done["inserted"], rejected_codes(done)) == (
+        1, [(1, "product.bad_name"), (2, "product.bad_name")]
+    )  # fmt: skip
+    assert await db.fetchval("select count(*) from products where code like 'BAD%'") == 0
