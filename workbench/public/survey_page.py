@@ -142,11 +142,15 @@ async def _keep_draft(
 
 async def _kept_draft(request: Request[Any, Any, Any], invitation_id: uuid.UUID) -> Draft | None:
     """The draft this browser's cookie names for this invitation; None if none (or gone, or of
-    another link). Redis down: 503, the customer page that says to try again shortly."""
+    another link, or Redis cannot say: the customer still gets the survey, blank)."""
     draft_id = request.cookies.get(DRAFT_COOKIE, "")
     if not _DRAFT_ID.match(draft_id):
         return None
-    sealed = await request.app.state.redis.get(_draft_key(request, draft_id))
+    try:
+        sealed = await request.app.state.redis.get(_draft_key(request, draft_id))
+    except (RedisError, OSError) as exc:
+        log.warning("survey draft not read", extra={"error": type(exc).__name__})
+        return None
     if not isinstance(sealed, bytes):
         return None
     try:

@@ -142,3 +142,21 @@ async def test_when_redis_cannot_keep_the_answers_the_page_is_the_answer(make_cl
         _shows_the_mistake_and_the_answers(page.text)
         outage.restore()
     assert await db.fetchval("select count(*) from survey_responses") == 0
+
+
+async def test_with_redis_away_a_page_with_a_draft_cookie_still_shows_the_survey(
+    make_client, db, settings
+):
+    # It was the 503 page: a customer back after a mistake could not answer until Redis was.
+    with _redis_outage(settings) as outage:
+        client = await make_client(redis_url=outage.url)
+        path, _ = await invite(client, db, settings)
+        sent = await client.post(
+            path, content=urlencode(MISSING_RATING), headers=FORM, follow_redirects=False
+        )
+        assert sent.status_code == 303, sent.text
+        outage.cut()
+        page = await client.get(path)
+        assert page.status_code == 200, page.text
+        assert "<form" in page.text
+        outage.restore()
