@@ -13,6 +13,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+import math
 import time
 import urllib.parse
 
@@ -37,7 +38,8 @@ class MediaSigner:
 
     def url(self, key: str, ttl_seconds: int, *, now: float | None = None) -> str:
         """The path and query of a URL that serves `key` for at least `ttl_seconds`."""
-        at = int(time.time() if now is None else now) + ttl_seconds
+        # Rounded up: a URL signed at 12:00:00.9 lives until 13:00:01, never less than its TTL.
+        at = math.ceil(time.time() if now is None else now) + ttl_seconds
         exp = -(-at // STEP) * STEP if ttl_seconds >= STEP else at
         return self._signed(key, exp)
 
