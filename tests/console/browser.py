@@ -74,6 +74,23 @@ SignIn = Callable[..., Awaitable[None]]
 Shot = Callable[..., Awaitable[list[Path]]]
 
 
+# A customer's phone: WeChat's in-app browser on Android, as the customer pages are opened.
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/120.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.44"
+)
+
+
+async def phone_context(
+    browser: Any, base: str, *, user_agent: str = PHONE_UA, width: int = 390, height: int = 844
+) -> Any:
+    """A browser context as a customer's phone: mobile, touch, zh-CN, at `base`."""
+    return await browser.new_context(
+        base_url=base, user_agent=user_agent, viewport={"width": width, "height": height},
+        device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+    )  # fmt: skip
+
+
 @pytest.fixture
 async def console_server(settings: Settings) -> AsyncIterator[str]:
     async with serving(settings) as base:

@@ -11,15 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.console.browser import browser  # noqa: F401
+from tests.console.browser import browser, phone_context  # noqa: F401
 from tests.customers_data import customer_ids, customer_row, feed, headers_of, id_number, phone
 from tests.serving import serving
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
-PHONE_UA = (
-    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko)"
-    " Chrome/120.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.44"
-)
 NAME, ID_NUMBER, MOBILE = "张小三", id_number(3), phone(3)
 WRONG_MOBILE = phone(4)
 SEND = "#verify button"  # 提交认证
@@ -34,13 +30,6 @@ async def _link(client: Any, db: Any, settings: Any) -> str:
                              headers=await headers_of(client, "rm01"))  # fmt: skip
     assert made.status_code == 201, made.text
     return str(made.json()["url"]).removeprefix(settings.public_base_url.rstrip("/"))
-
-
-async def _phone(browser: Any, base: str) -> Any:  # noqa: F811
-    return await browser.new_context(
-        base_url=base, user_agent=PHONE_UA, viewport={"width": 390, "height": 844},
-        is_mobile=True, has_touch=True, locale="zh-CN",
-    )  # fmt: skip
 
 
 async def _fill(page: Any, mobile: str) -> None:
@@ -68,7 +57,7 @@ async def test_three_taps_on_a_slow_network_send_one_answer_and_use_one_attempt(
 ) -> None:
     link = await _link(client, db, settings)
     async with serving(settings) as base:
-        context = await _phone(browser, base)
+        context = await phone_context(browser, base)
         errors: list[str] = []
         try:
             page = await context.new_page()
@@ -125,7 +114,7 @@ async def test_a_reload_after_a_wrong_answer_asks_again_and_sends_nothing(
 ) -> None:
     link = await _link(client, db, settings)
     async with serving(settings) as base:
-        context = await _phone(browser, base)
+        context = await phone_context(browser, base)
         try:
             page = await context.new_page()
             methods: list[str] = []
@@ -162,7 +151,7 @@ async def test_back_after_a_wrong_then_a_right_answer_never_asks_to_resubmit(
 ) -> None:
     link = await _link(client, db, settings)
     async with serving(settings) as base:
-        context = await _phone(browser, base)
+        context = await phone_context(browser, base)
         try:
             page = await context.new_page()
             methods: list[str] = []

@@ -10,16 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.console.browser import browser  # noqa: F401
+from tests.console.browser import browser, phone_context  # noqa: F401
 from tests.customers_data import headers_of
 from tests.serving import serving
 from tests.workbench.surveys.delivery_data import EVERY_TYPE, SURVEYS, add_customers, publish
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
-PHONE = (
-    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko)"
-    " Chrome/120.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.44"
-)
 REASON = "排队时间太长，希望增加窗口"
 
 
@@ -33,13 +29,6 @@ async def _link(client: Any, db: Any, settings: Any) -> str:
     return str(made.json()["recipients"][0]["url"]).removeprefix(
         settings.public_base_url.rstrip("/")
     )
-
-
-async def _phone(browser: Any, base: str) -> Any:  # noqa: F811
-    return await browser.new_context(
-        base_url=base, user_agent=PHONE, viewport={"width": 390, "height": 844},
-        is_mobile=True, has_touch=True, locale="zh-CN",
-    )  # fmt: skip
 
 
 async def _missing_rating(page: Any, link: str) -> None:
@@ -61,7 +50,7 @@ async def test_a_reload_after_a_mistake_asks_again_and_sends_nothing(
 ) -> None:
     link = await _link(client, db, settings)
     async with serving(settings) as base:
-        context = await _phone(browser, base)
+        context = await phone_context(browser, base)
         errors: list[str] = []
         try:
             page = await context.new_page()
@@ -96,7 +85,7 @@ async def test_back_after_a_mistake_then_the_answer_never_asks_to_resubmit(
 ) -> None:
     link = await _link(client, db, settings)
     async with serving(settings) as base:
-        context = await _phone(browser, base)
+        context = await phone_context(browser, base)
         errors: list[str] = []
         try:
             page = await context.new_page()
@@ -136,7 +125,7 @@ async def test_a_follow_ups_text_is_kept_while_hidden_and_not_sent(
 ) -> None:
     link = await _link(client, db, settings)
     async with serving(settings) as base:
-        context = await _phone(browser, base)
+        context = await phone_context(browser, base)
         try:
             page = await context.new_page()
             assert (await page.goto(link)).status == 200

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from tests.console.browser import browser  # noqa: F401
+from tests.console.browser import browser, phone_context  # noqa: F401
 from tests.serving import serving
 from tests.workbench.tracking.conftest import WECHAT, stream_length, visitors
 from tests.workbench.tracking.test_browser import ARTIFACTS
@@ -27,10 +27,7 @@ TOLD = "已告知您的客户经理，将尽快与您联系"
 
 
 async def _phone(chromium: Any, base: str) -> Any:
-    return await chromium.new_context(
-        base_url=base, user_agent=WECHAT, viewport={"width": 375, "height": 667},
-        device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
-    )  # fmt: skip
+    return await phone_context(chromium, base, user_agent=WECHAT, width=375, height=667)
 
 
 async def _ctas_in_stream(settings: Any) -> int:
