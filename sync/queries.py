@@ -726,26 +726,22 @@ async def save_answers(
 
 async def purge_answers(conn: Connection, *, older_than_days: int, batch: int) -> int:
     """Delete up to `batch` kept answers older than the retention; the number deleted."""
-    result: str = await conn.execute(
-        """
-        delete from sync_answers
-         where ctid = any(array(select ctid from sync_answers
-                                 where answered_at < now() - make_interval(days => $1)
-                                 limit $2))
-        """,
-        older_than_days,
-        batch,
-    )
-    return int(result.rsplit(" ", 1)[-1])
+    return await _purge(conn, "sync_answers", "answered_at", older_than_days, batch)
 
 
 async def purge_changes(conn: Connection, *, older_than_days: int, batch: int) -> int:
     """Delete up to `batch` changes older than the retention; the number deleted."""
+    return await _purge(conn, "sync_log", "changed_at", older_than_days, batch)
+
+
+async def _purge(conn: Connection, table: str, stamp: str, older_than_days: int, batch: int) -> int:
+    """Delete up to `batch` rows of `table` whose `stamp` is older than the days given (the
+    names are this module's constants, never input); the number deleted."""
     result: str = await conn.execute(
-        """
-        delete from sync_log
-         where ctid = any(array(select ctid from sync_log
-                                 where changed_at < now() - make_interval(days => $1)
+        f"""
+        delete from {table}
+         where ctid = any(array(select ctid from {table}
+                                 where {stamp} < now() - make_interval(days => $1)
                                  limit $2))
         """,
         older_than_days,
