@@ -55,7 +55,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -67,6 +67,7 @@ from mobile_contracts.v1 import tasks as task_wire
 from mobile_contracts.v1.identity import Role
 from sync import entities, queries
 from sync.entities import Partition
+from workbench import device_time
 from workbench.access import Caller
 from workbench.customers import views as customer_views
 from workbench.db import VALUE_REFUSED, Connection
@@ -307,33 +308,6 @@ async def _server_row_or_none(
         return None
 
 
-def _device_time(value: Any) -> datetime | None:
-    """`occurred_at` as the app sent it, read as a time with its offset; anything else (no
-    offset, not a time) is None: the server's time is used, and the mutation still runs (an
-    app's slip in writing times must not block its queue)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None or not 2000 <= moment.year <= 2999:
-        return None
-    return moment
-
-
-def _believed(occurred_at: datetime | None, *, max_days: int) -> datetime | None:
-    """The device's time of a mutation if the server's clock finds it plausible: in the past,
-    and not more than `max_days` ago; else None, the server's time. (The lifecycle checks a
-    task's time against the task's previous step.)"""
-    if occurred_at is None:
-        return None
-    now = datetime.now(UTC)
-    if not now - timedelta(days=max_days) <= occurred_at <= now:
-        return None
-    return occurred_at
-
-
 def _rejected(mutation: wire.Mutation, code: str, detail: str, **extra: Any) -> wire.MutationResult:
     return wire.MutationResult(
         id=mutation.id, status=wire.MutationStatus.REJECTED, code=code, detail=detail,
@@ -355,7 +329,7 @@ async def _apply_one(
         args = msgspec.convert(mutation.args, operation.args)
     except msgspec.ValidationError as exc:
         return _rejected(mutation, "request.invalid", str(exc))
-    at = _believed(_device_time(mutation.occurred_at), max_days=ctx.offline_max_days)
+    at = device_time.believed(device_time.read(mutation.occurred_at), max_days=ctx.offline_max_days)
     try:
         async with conn.transaction():  # a savepoint: a refused mutation leaves nothing behind
             result = await operation.apply(conn, ctx, args, at)

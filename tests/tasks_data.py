@@ -188,12 +188,14 @@ async def upload(
     kind: str = "photo",
     filename: str = "photo.jpg",
     content_type: str = "image/jpeg",
+    extra: dict[str, str] | None = None,
 ) -> Any:
-    """POST /tasks/{id}/attachments (multipart); returns the response."""
+    """POST /tasks/{id}/attachments (multipart; `extra`: more form fields); returns the
+    response."""
     return await client.post(
         f"{TASKS}/{task_id}/attachments",
         files={"file": (filename, raw, content_type)},
-        data={"kind": kind},
+        data={"kind": kind, **(extra or {})},
         headers=headers,
     )
 

@@ -167,6 +167,10 @@ class Attachment(msgspec.Struct, kw_only=True):
     height: int
     byte_size: int
     sha256: str
+    # When the photo was taken (the phone's `taken_at` if plausible, else the upload's time);
+    # the watermark shows it.
+    taken_at: datetime | None = None
+    client_ref: uuid.UUID | None = None  # the app's id for the upload, as sent
 
 
 class Location(msgspec.Struct, kw_only=True):

@@ -16,6 +16,7 @@ import io
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
@@ -32,8 +33,8 @@ class PhotoRejected(DomainError):
 
     status, title = 422, "Attachment refused"
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail, **extra)
         self.code = code
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import (
     Body,
     FromPath,
@@ -174,6 +175,8 @@ class DispatchController(Controller):
 class AttachmentUpload:
     file: UploadFile
     kind: str = "photo"
+    client_ref: str | None = None
+    taken_at: str | None = None
 
 
 class TaskController(Controller):
@@ -302,14 +305,22 @@ class TaskController(Controller):
         guards=RM,
         status_code=HTTP_201_CREATED,
         request_max_body_size=20_000_000,
+        responses={
+            200: ResponseSpec(
+                data_container=wire.Attachment,
+                description="The attachment I uploaded before under this `client_ref` (or key)",
+                generate_examples=False,
+            )
+        },
         opt={
             ERRORS: {
                 400: "Not a readable multipart/form-data upload (`request.invalid`)",
-                409: _TASK_MOVED_ON,
+                409: _TASK_MOVED_ON + "; `client_ref` (or the `Idempotency-Key`) was used for "
+                "another file or task (`attachment.client_ref_reused`)",
                 413: "The upload is larger than the server accepts (`request.too_large`)",
                 422: "Not an acceptable image: `attachment.not_an_image`, "
                 "`attachment.format_not_allowed`, `attachment.too_large` (bytes or pixels), "
-                "`attachment.bad_kind`",
+                "`attachment.bad_kind`; `client_ref` not a UUID (`attachment.bad_client_ref`)",
             }
         },
     )
@@ -320,20 +331,39 @@ class TaskController(Controller):
         caller: CurrentCaller,
         task_id: FromPath[uuid.UUID],
         data: Annotated[AttachmentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> wire.Attachment:
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
+        ] = None,
+    ) -> Response[wire.Attachment]:
         """Upload a photo or signature for a task's form.
 
         Multipart form data: `file` (JPEG, PNG or WEBP) and `kind` (`photo` or `signature`).
         Images above 40 megapixels are refused before decoding; EXIF and GPS data are stripped,
         the image is resized to 2048 px and photos are stamped with the RM, the customer's masked
-        ID number and the time. Put the answer's `id` into the form value.
+        ID number and the time it was taken. Put the answer's `id` into the form value.
+
+        Optional fields: `client_ref`, the app's id (a UUID) for this upload: sending it again
+        with the same file (a retry after a lost answer) answers the attachment stored the first
+        time with 200 and stores nothing (another file under the same ref is 409
+        `attachment.client_ref_reused`); an `Idempotency-Key` header does the same when there is
+        no `client_ref`. `taken_at`, when the photo was taken (ISO 8601 with its offset): a photo
+        taken offline is stamped with that time if it is in the past and within the offline
+        limit (`WORKBENCH_SYNC_OFFLINE_MAX_DAYS`), else with the upload's time.
         """
         settings = _settings(request)
-        return await attachments.upload(
-            db, vault=request.app.state.vault, caller=caller, task_id=task_id,
-            kind=data.kind, raw=await data.file.read(), tz=settings.bank_timezone,
-            max_bytes=settings.max_photo_bytes,
+        client_ref = attachments.read_client_ref(data.client_ref)
+        if client_ref is None and idempotency_key is not None:
+            client_ref = attachments.client_ref_for_key(caller, idempotency_key)
+        sent = attachments.Upload(
+            raw=await data.file.read(), kind=data.kind, client_ref=client_ref,
+            taken_at=data.taken_at,
         )  # fmt: skip
+        attachment, created = await attachments.upload(
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id, sent=sent,
+            tz=settings.bank_timezone, max_bytes=settings.max_photo_bytes,
+            offline_max_days=settings.sync_offline_max_days,
+        )  # fmt: skip
+        return Response(attachment, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(
         "/{task_id:uuid}/attachments/{attachment_id:uuid}",

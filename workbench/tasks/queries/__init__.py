@@ -28,6 +28,7 @@ from workbench.tasks.queries._rules import (
 )
 from workbench.tasks.queries._tasks import (
     attachment,
+    attachment_by_ref,
     attachments_of,
     cancel_reminders,
     customers_owned_by,
@@ -59,6 +60,7 @@ __all__ = [
     "active_rules",
     "any_template",
     "attachment",
+    "attachment_by_ref",
     "attachments_of",
     "bump_version",
     "cancel_reminders",

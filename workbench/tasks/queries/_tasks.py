@@ -222,14 +222,36 @@ async def attachments_of(
     return {r["id"]: r["kind"] for r in rows}
 
 
-async def insert_attachment(conn: Connection, *, fields: dict[str, Any]) -> None:
-    await conn.execute(
+async def insert_attachment(conn: Connection, *, fields: dict[str, Any]) -> bool:
+    """Store an attachment; False (nothing stored) when its uploader already has one under
+    its `client_ref` (a retry that raced the first upload)."""
+    stored = await conn.fetchval(
         """
         insert into task_attachments (id, task_id, uploaded_by, kind, content_type, byte_size,
-                                      width, height, sha256, data)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                      width, height, sha256, data, client_ref, source_sha256,
+                                      taken_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        on conflict (uploaded_by, client_ref) where client_ref is not null do nothing
+        returning true
         """,
         *fields.values(),
+    )
+    return bool(stored)
+
+
+async def attachment_by_ref(
+    conn: Connection, uploaded_by: uuid.UUID, client_ref: uuid.UUID
+) -> Record | None:
+    """The attachment its uploader sent under this `client_ref`, without its bytes."""
+    return await conn.fetchrow(
+        """
+        select id, task_id, kind, content_type, width, height, byte_size, sha256, source_sha256,
+               taken_at, client_ref
+        from task_attachments
+        where uploaded_by = $1 and client_ref = $2
+        """,
+        uploaded_by,
+        client_ref,
     )
 
 
