@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import fcntl
 import http.client
 import json
 import os
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from workbench import logs
 from workbench.cli import database_errors
@@ -37,6 +39,13 @@ def run(host: str, port: int, data_dir: Path) -> int:
         return 2
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if (holder := _hold_data_dir(data_dir)) is not None:
+        print(
+            f"workbench dev: {data_dir} is in use by another workbench dev (pid {holder}); "
+            "stop it or choose --data-dir",
+            file=sys.stderr,
+        )
+        return 2
     for name, value in _dev_secrets(data_dir).items():
         env.setdefault(name, value)
     env.setdefault("WORKBENCH_PUBLIC_BASE_URL", f"http://{host}:{port}")
@@ -74,6 +83,31 @@ def run(host: str, port: int, data_dir: Path) -> int:
     finally:
         _stop_children(children)
         servers.stop()
+
+
+# The open lock file of the data folder this process runs on: held (flock) while it lives, freed
+# by the system however it ends (Ctrl-C, a crash, kill -9).
+_held: list[IO[str]] = []
+
+
+def _hold_data_dir(data_dir: Path) -> str | None:
+    """Take the data folder for this process; the pid of the `workbench dev` holding it
+    already (two on one folder would start a second Redis on it and rewrite dev.env under the
+    first), else None."""
+    lock = (data_dir / "dev.lock").open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        return holder
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    _held.append(lock)
+    return None
 
 
 async def migrate_and_seed(settings: Settings) -> dict[str, int]:

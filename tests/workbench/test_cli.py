@@ -221,6 +221,23 @@ def test_dev_runs_the_demo_bank_and_stops_cleanly_keeping_data(tmp_path, dev_run
         assert f"set -a; . {data_dir / 'dev.env'}; set +a" in output
         assert "<data dir>" not in output
         assert (data_dir / "dev.env").exists()
+        if attempt == 1:
+            # A second dev on the same folder says so and starts nothing beside the first
+            # (it started a second Redis on the folder and rewrote dev.env under it).
+            settings = (data_dir / "dev.env").read_text()
+            second = run_cli(
+                "dev", "--data-dir", str(data_dir), "--port", str(free_port()),
+                env=cli_env(DATABASE_URL=None, REDIS_URL=None, WORKBENCH_DATA_DIR=None),
+                timeout=60,
+            )  # fmt: skip
+            assert second.returncode == 2, second.stdout + second.stderr
+            assert second.stderr.strip().splitlines() == [
+                f"workbench dev: {data_dir} is in use by another workbench dev "
+                f"(pid {dev.process.pid}); stop it or choose --data-dir"
+            ]
+            assert "starting embedded" not in second.stdout
+            assert (data_dir / "dev.env").read_text() == settings
+            assert httpx.get(f"{dev.base}/healthz", timeout=5).status_code == 200
 
         rm = api_login(dev.base, "rm01")
         assert rm["user"]["role"] == "rm"
