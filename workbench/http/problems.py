@@ -140,6 +140,8 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         from workbench.console.errors import error_page
 
         return error_page(request, status, headers=dict(exc.headers or {}) or None)
+    if _is_page(request) and status == 404:
+        return _not_found_page(request)
     if _is_page(request) and 400 <= status < 500:
         return _invalid_page(request, status)
     if status == 400 and isinstance(exc.__cause__, SerializationException):
@@ -182,7 +184,15 @@ def _page_kind(request: Request[Any, Any, Any]) -> object:
     path = request.scope.get("path", "")
     if path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/"):
         return CONSOLE
+    if _CUSTOMER_LINK.match(path):
+        return True
     return None
+
+
+# The paths of the links customers are given (brochures /s/, surveys /f/, visit confirmations
+# /c/, real-name verification /v/), in any case: one that matched no route (cut short, a word
+# pasted after it, a capital letter typed) is read by a customer on a phone, so it is a page.
+_CUSTOMER_LINK = re.compile(r"/[sfcv](?:/|$)", re.IGNORECASE)
 
 
 def _sent_json(request: Request[Any, Any, Any]) -> bool:
@@ -198,6 +208,16 @@ def _unavailable_page(request: Request[Any, Any, Any]) -> Response[Any]:
     from workbench.public.pages import unavailable_page
 
     return unavailable_page(request.app.state.settings.bank_name)
+
+
+def _not_found_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    if _page_kind(request) == CONSOLE:
+        from workbench.console.errors import error_page
+
+        return error_page(request, 404)
+    from workbench.public.pages import not_found_page
+
+    return not_found_page(request.app.state.settings.bank_name)
 
 
 def _invalid_page(request: Request[Any, Any, Any], status: int) -> Response[Any]:

@@ -103,6 +103,12 @@ def message(
     return page(title, f"<p>{escape(text)}</p>{more}", bank=bank, status=status, headers=headers)
 
 
+def not_found_page(bank: str) -> Response[str]:
+    """404 for a customer's link that leads nowhere (an unknown code, a link cut short)."""
+    return message("链接无效", "该链接无效或不完整，请向您的客户经理索取新的链接。", bank=bank,
+                   status=404)  # fmt: skip
+
+
 UNAVAILABLE_RETRY_AFTER = 30  # seconds
 
 

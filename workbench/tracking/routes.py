@@ -17,7 +17,7 @@ from mobile_contracts.v1.tracking import Beacon
 from workbench.http.auth import CUSTOMER_PAGE, PUBLIC
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
-from workbench.public.pages import message
+from workbench.public.pages import message, not_found_page
 from workbench.tracking import beacons, viewer
 
 _CODE = re.compile(r"^[0-9A-Za-z]{8,12}$")
@@ -93,18 +93,8 @@ async def contact_again(request: Request[Any, Any, Any], code: FromPath[str]) ->
     """The no-script result page's address opened again (reloaded, copied, shared): back to the
     brochure (303), which says what is live now; counts nothing. A malformed code: not found."""
     if not _CODE.match(code):
-        return _not_found(request.app.state.settings.bank_name)
+        return not_found_page(request.app.state.settings.bank_name)
     return Redirect(f"/s/{code}", status_code=303, headers=_NO_STORE)
-
-
-@route(["/s", "/f", "/S", "/F", "/S/{rest:path}", "/F/{rest:path}"],
-       http_method=[HttpMethod.GET, HttpMethod.HEAD], operation_id="shareViewerNoCode",
-       opt=CUSTOMER_PAGE, tags=["public"], include_in_schema=False)  # fmt: skip
-async def no_code(request: Request[Any, Any, Any]) -> Response[str]:
-    """A customer's link cut short (`/s/`, `/f/`: nothing after) or written with a capital
-    letter (`/S/...`, `/F/...`; codes and tokens are only ever written under `/s/` and `/f/`):
-    the viewer's not-found page, as for an unknown code, not an API's JSON answer."""
-    return _not_found(request.app.state.settings.bank_name)
 
 
 _NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
@@ -144,12 +134,7 @@ def _unavailable(looked: viewer.Looked, bank: str) -> Response[str]:
             bank=bank,
             status=410,
         )
-    return _not_found(bank)
-
-
-def _not_found(bank: str) -> Response[str]:
-    return message("链接无效", "该链接无效或不完整，请向您的客户经理索取新的链接。", bank=bank,
-                   status=404)  # fmt: skip
+    return not_found_page(bank)
 
 
 @post("/t", operation_id="trackBeacon", opt={PUBLIC: True}, tags=["public"],
@@ -172,4 +157,4 @@ async def beacon(request: Request[Any, Any, Any], data: JSONBody[Beacon]) -> Non
     )
 
 
-ROUTES = [share_page, share_pages, contact, contact_again, no_code, beacon]
+ROUTES = [share_page, share_pages, contact, contact_again, beacon]

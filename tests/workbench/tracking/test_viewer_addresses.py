@@ -50,8 +50,37 @@ async def test_a_cut_short_or_capitalised_link_is_the_viewers_not_found_page(sha
             assert shared.studio.settings.bank_name in answer.text
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/s/{code}/x",
+        "/s/{code}/pages/1",
+        "/s/{code}/contact/again",
+        "/f/Ab3dE5gH9k/thanks/x",
+        "/c/",
+        "/c",
+        "/C/Ab3dE5gH9k",
+        "/c/Ab3dE5gH9k/x",
+        "/v/",
+        "/V/Ab3dE5gH9k",
+        "/v/Ab3dE5gH9k/done/x",
+    ],
+)
+async def test_a_customer_link_with_more_after_it_or_cut_short_is_a_page(shared, path):
+    """Every customer link (brochures /s/, surveys /f/, visit confirmations /c/, verification
+    /v/): a path that matched no route is the not-found page, never English JSON."""
+    path = path.format(code=shared.code)
+    for method in ("GET", "HEAD"):
+        answer = await shared.client.request(method, path, headers=PHONE)
+        assert answer.status_code == 404, (method, path, answer.text)
+        assert answer.headers["content-type"].startswith("text/html"), (method, path)
+        if method == "GET":
+            assert "<title>链接无效" in answer.text
+            assert shared.studio.settings.bank_name in answer.text
+
+
 async def test_api_addresses_still_answer_problem_json(shared):
-    for path in ("/api/v1/nothing", "/api/", "/t"):
+    for path in ("/api/v1/nothing", "/api/", "/t", "/sx", "/cv/1"):
         answer = await shared.client.get(path)
         assert answer.status_code in (404, 405), path
         assert answer.headers["content-type"] == "application/problem+json", path
