@@ -1,4 +1,5 @@
-"""Task inbox endpoints: templates, dispatches, the RM's tasks, confirmation, rules, progress."""
+"""Task inbox endpoints: templates, dispatches, the RM's tasks, confirmation, progress (event
+rules: `rule_routes`)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from workbench.periods import DAY_OR_TIME, bounded_period
@@ -36,9 +36,9 @@ from workbench.tasks import (
     dispatching,
     lifecycle,
     progress,
-    rules,
     templates,
 )
+from workbench.tasks.rule_routes import RuleController
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 MANAGERS = [requires_role(Role.ADMIN, Role.BRANCH_HEAD)]
@@ -485,57 +485,6 @@ class TeamController(Controller):
         return await progress.team_progress(
             db, caller=caller, org_unit_id=org_unit_id, start=start, end=end
         )
-
-
-class RuleController(Controller):
-    path = "/api/v1"
-    tags = ["tasks"]
-    guards = ADMIN
-
-    @post(
-        "/task-rules",
-        operation_id="createTaskRule",
-        opt={
-            ERRORS: {
-                404: "No template `template_id` (`template.not_found`)",
-                422: "Invalid body, or a `value` its `op` can never match: `in` needs a "
-                "non-empty list, `gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`)",
-            }
-        },
-    )
-    async def create_rule(
-        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.TaskRuleCreate]
-    ) -> wire.TaskRule:
-        """Create an event rule: a matching event makes a task for the customer's RM.
-
-        When an event of `event_kind` arrives for a customer and `data[field] op value`, a task
-        from the template goes to the customer's owning RM, at most once per customer per
-        `within_days`.
-        """
-        return await rules.create_rule(db, caller=caller, request=data)
-
-    @get("/task-rules", operation_id="listTaskRules")
-    async def list_rules(self, db: Db) -> list[wire.TaskRule]:
-        """Every event rule."""
-        return await rules.list_rules(db)
-
-    @post(
-        "/integration/events",
-        operation_id="ingestEvents",
-        status_code=HTTP_200_OK,
-        request_max_body_size=16_000_000,
-        opt={ROWS_CHECKED: "events"},
-    )
-    async def ingest(
-        self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.EventBatch]
-    ) -> wire.EventResult:
-        """Feed events from the bank's data platform; matching rules create tasks.
-
-        Up to 10,000 events; those of unknown customers (`event.unknown_customer`), or dated
-        outside 2000-2999 or more than an hour ahead of the server's clock (`event.bad_time`),
-        come back in `rejected` and the rest land. An `occurred_at` without an offset is UTC.
-        """
-        return await rules.ingest(db, events=data.events, nul_events=rows_with_nul(request))
 
 
 ROUTES = [TemplateController, DispatchController, TaskController, TeamController, RuleController]

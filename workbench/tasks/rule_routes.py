@@ -1,0 +1,70 @@
+"""Event rule endpoints: the rules that turn the bank's events into tasks, and the event feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.identity import Role
+from workbench.access import requires_role
+from workbench.http.deps import CurrentCaller, Db
+from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
+from workbench.http.openapi import ERRORS
+from workbench.tasks import rules
+
+ADMIN = [requires_role(Role.ADMIN)]
+
+
+class RuleController(Controller):
+    path = "/api/v1"
+    tags = ["tasks"]
+    guards = ADMIN
+
+    @post(
+        "/task-rules",
+        operation_id="createTaskRule",
+        opt={
+            ERRORS: {
+                404: "No template `template_id` (`template.not_found`)",
+                422: "Invalid body, or a `value` its `op` can never match: `in` needs a "
+                "non-empty list, `gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`)",
+            }
+        },
+    )
+    async def create_rule(
+        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.TaskRuleCreate]
+    ) -> wire.TaskRule:
+        """Create an event rule: a matching event makes a task for the customer's RM.
+
+        When an event of `event_kind` arrives for a customer and `data[field] op value`, a task
+        from the template goes to the customer's owning RM, at most once per customer per
+        `within_days`.
+        """
+        return await rules.create_rule(db, caller=caller, request=data)
+
+    @get("/task-rules", operation_id="listTaskRules")
+    async def list_rules(self, db: Db) -> list[wire.TaskRule]:
+        """Every event rule."""
+        return await rules.list_rules(db)
+
+    @post(
+        "/integration/events",
+        operation_id="ingestEvents",
+        status_code=HTTP_200_OK,
+        request_max_body_size=16_000_000,
+        opt={ROWS_CHECKED: "events"},
+    )
+    async def ingest(
+        self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.EventBatch]
+    ) -> wire.EventResult:
+        """Feed events from the bank's data platform; matching rules create tasks.
+
+        Up to 10,000 events; those of unknown customers (`event.unknown_customer`), or dated
+        outside 2000-2999 or more than an hour ahead of the server's clock (`event.bad_time`),
+        come back in `rejected` and the rest land. An `occurred_at` without an offset is UTC.
+        """
+        return await rules.ingest(db, events=data.events, nul_events=rows_with_nul(request))
