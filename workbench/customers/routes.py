@@ -209,7 +209,6 @@ class CustomerController(Controller):
         return await verification.invite(
             db,
             vault=state.vault,
-            keyring=state.auth.keyring,
             caller=caller,
             customer_id=customer_id,
             ttl_seconds=state.settings.verification_ttl_seconds,

@@ -156,7 +156,7 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
     an answer that was not a match, with its message (from the cookie the answer set)."""
     bank = request.app.state.settings.bank_name
     state, row = await verification.open_invite(
-        db, keyring=request.app.state.auth.keyring, token=token
+        db, vault=request.app.state.vault, keyring=request.app.state.auth.keyring, token=token
     )
     if state is not InviteState.OPEN or row is None:
         return _refused(state, bank)
@@ -199,7 +199,7 @@ async def submit(
     state_ = request.app.state
     bank = state_.settings.bank_name
     state, row = await verification.open_invite(
-        db, keyring=state_.auth.keyring, token=token, lock=True
+        db, vault=state_.vault, keyring=state_.auth.keyring, token=token, lock=True
     )
     if state is not InviteState.OPEN or row is None:
         return _refused(state, bank)
@@ -236,7 +236,7 @@ async def done(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
     Before that, back to the form."""
     bank = request.app.state.settings.bank_name
     state, _ = await verification.open_invite(
-        db, keyring=request.app.state.auth.keyring, token=token
+        db, vault=request.app.state.vault, keyring=request.app.state.auth.keyring, token=token
     )
     if state is InviteState.USED:
         return message(*DONE, bank=bank, status=200)

@@ -718,7 +718,7 @@ async def test_two_links_answered_at_once_verify_the_customer_once(client, db, s
     async def answer(conn: Any, token: str) -> str:
         async with conn.transaction():
             state, row = await verification.open_invite(
-                conn, keyring=keyring, token=token, lock=True
+                conn, vault=vault, keyring=keyring, token=token, lock=True
             )
             if state is not verification.InviteState.OPEN or row is None:
                 return state.value

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -397,11 +400,35 @@ async def test_expired_invite_shows_expired_page_and_refuses_answers(client, db,
     assert after["invites"][0]["attempts"] == 0
 
 
-def _tampered(token: str) -> str:
-    header, payload, signature = token.split(".")
-    middle = len(signature) // 2
-    flipped = "A" if signature[middle] != "A" else "B"
-    return f"{header}.{payload}.{signature[:middle]}{flipped}{signature[middle + 1 :]}"
+def _tampered(token: str, at: int) -> str:
+    flipped = "A" if token[at] != "A" else "B"
+    return f"{token[:at]}{flipped}{token[at + 1 :]}"
+
+
+async def test_the_link_is_short_enough_for_an_sms(invite, settings):
+    """A link of the base URL and 41 characters (a signed token made 441): one SMS holds it with
+    the bank's words around it."""
+    assert invite["url"] == f"{settings.public_base_url.rstrip('/')}/v/{invite['token']}"
+    assert len(invite["token"]) == 38
+    assert re.fullmatch(r"[A-Za-z0-9_-]{38}", invite["token"])
+
+
+async def test_a_link_issued_before_as_a_signed_token_still_works(
+    client, settings, db, customers, invite
+):
+    """Links sent before the short form keep working until they expire."""
+    keyring = Keyring(settings.jwt_keys, issuer=settings.jwt_issuer)
+    signed, _ = keyring.issue_link(
+        LinkKind.VERIFICATION,
+        subject=str(customers[0]),
+        ttl_seconds=3600,
+        token_id=str(invite["id"]),
+    )
+    page = await client.get(f"/v/{signed}")
+    assert page.status_code == 200, page.text
+    assert "实名认证" in page.text
+    assert (await client.post(f"/v/{signed}", data=RIGHT)).status_code == 200
+    assert (await _state(db, customers[0]))["verified_at"] is not None
 
 
 async def test_forged_truncated_and_foreign_tokens_show_invalid_page(
@@ -429,11 +456,22 @@ async def test_forged_truncated_and_foreign_tokens_show_invalid_page(
         LinkKind.VERIFICATION, subject=str(customers[0]), ttl_seconds=3600, token_id=str(uuid7())
     )
     token = invite["token"]
+    signed, _ = keyring.issue_link(
+        LinkKind.VERIFICATION,
+        subject=str(customers[0]),
+        ttl_seconds=3600,
+        token_id=str(invite["id"]),
+    )
+    header, payload, signature = signed.split(".")
     bad_tokens = {
-        "tampered": _tampered(token),
+        "tampered MAC": _tampered(token, len(token) - 3),
+        "tampered id": _tampered(token, 5),
         "truncated": token[: len(token) - 10],
-        "cut at a dot": token.rsplit(".", 1)[0],
+        "one more": token + "A",
         "random": uuid.uuid4().hex,
+        "random of its length": base64.urlsafe_b64encode(os.urandom(28)).rstrip(b"=").decode(),
+        "signed, tampered": f"{header}.{payload}.{_tampered(signature, len(signature) // 2)}",
+        "signed, cut at a dot": f"{header}.{payload}",
         "access token": rm01["access_token"],
         "confirmation link": confirmation,
         "foreign key": forged_key,
