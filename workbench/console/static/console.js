@@ -34,6 +34,155 @@
     });
   });
 
+  /* What was typed into a form survives a submission the server did not take: the page had
+     expired (CSRF refused), the session ended (idle, signed out elsewhere: the sign-in page),
+     a conflict or an outage (any error page). On submit, the fields the person changed (text,
+     numbers, dates, choices; never passwords, files or hidden fields; not in forms marked
+     data-no-draft) are kept in this tab's sessionStorage as pending. The next page decides:
+     an error or sign-in page (marked data-submit-refused) keeps them, any other page (the
+     submission was taken, or refused with the typed values shown again) drops them. A form of
+     the same address then offers them back (恢复 / 丢弃); another page links to it. Kept until
+     that form is sent and taken, or dropped; 12 hours at most, in this tab only. */
+  var DRAFTS = "wb-console-drafts", PENDING = "wb-console-draft-pending";
+  var KEEP_MS = 12 * 3600 * 1000;
+  var SKIPPED = /^(password|hidden|file|submit|button|reset|image)$/;
+
+  function store() {
+    try { return window.sessionStorage; } catch (e) { return null; }
+  }
+  function readJson(key) {
+    var s = store();
+    if (!s) return null;
+    try { return JSON.parse(s.getItem(key) || "null"); } catch (e) { return null; }
+  }
+  function writeJson(key, value) {
+    var s = store();
+    if (!s) return;
+    try {
+      if (value === null) s.removeItem(key); else s.setItem(key, JSON.stringify(value));
+    } catch (e) { /* full or refused: nothing kept */ }
+  }
+  function draftable(field) {
+    if (!field.name || field.disabled || /password|csrf/i.test(field.name)) return false;
+    if (field.tagName === "TEXTAREA") return true;
+    if (field.tagName === "SELECT") return !field.multiple;
+    return field.tagName === "INPUT" && !SKIPPED.test(field.type) &&
+      field.type !== "checkbox" && field.type !== "radio";
+  }
+  function changed(field) {
+    if (field.tagName === "SELECT") {
+      return Array.prototype.some.call(field.options, function (o) {
+        return o.selected !== o.defaultSelected;
+      });
+    }
+    return field.value !== field.defaultValue && field.value.trim() !== "";
+  }
+  function drafts() {
+    var now = Date.now();
+    return (readJson(DRAFTS) || []).filter(function (d) { return now - d.at < KEEP_MS; });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement)) return;
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    if (form.hasAttribute("data-no-draft")) return;
+    var fields = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (draftable(field) && changed(field) && !(field.name in fields)) {
+        fields[field.name] = field.value;
+      }
+    });
+    writeJson(PENDING, {action: form.action, page: location.pathname + location.search,
+                        title: document.title.split(" · ")[0], fields: fields, at: Date.now()});
+  });
+
+  function offer(form, draft) {
+    var note = document.createElement("div");
+    note.className = "alert alert-warning draft-offer";
+    note.setAttribute("role", "status");
+    var text = document.createElement("span");
+    text.textContent = "您上次在这里填写的内容没有提交成功（页面已过期、登录已结束或服务暂时不可用）。";
+    var restore = document.createElement("button");
+    restore.type = "button";
+    restore.className = "button button-primary";
+    restore.textContent = "恢复填写的内容";
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "button button-quiet";
+    discard.textContent = "丢弃";
+    note.append(text, restore, discard);
+    form.parentNode.insertBefore(note, form);
+    function forget() {
+      writeJson(DRAFTS, drafts().filter(function (d) { return d.action !== draft.action; }));
+      note.remove();
+    }
+    restore.addEventListener("click", function () {
+      Object.keys(draft.fields).forEach(function (name) {
+        var field = Array.prototype.find.call(form.elements, function (f) {
+          return f.name === name && draftable(f);
+        });
+        if (!field) return;
+        field.value = draft.fields[name];
+        field.dispatchEvent(new Event("input", {bubbles: true}));
+        field.dispatchEvent(new Event("change", {bubbles: true}));
+      });
+      note.remove();  /* kept until this form is sent and taken, or dropped */
+      var first = form.querySelector("textarea, input:not([type=hidden])");
+      if (first) first.focus();
+    });
+    discard.addEventListener("click", forget);
+  }
+
+  function elsewhere(list) {
+    var main = document.querySelector("main") || document.body;
+    var note = document.createElement("div");
+    note.className = "alert alert-warning draft-offer";
+    note.setAttribute("role", "status");
+    var text = document.createElement("span");
+    text.textContent = "有未提交成功的内容：";
+    note.append(text);
+    list.forEach(function (draft) {
+      var link = document.createElement("a");
+      link.href = draft.page;
+      link.textContent = "《" + (draft.title || draft.page) + "》";
+      note.append(link);
+    });
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "button button-quiet";
+    discard.textContent = "丢弃";
+    discard.addEventListener("click", function () {
+      writeJson(DRAFTS, null);
+      note.remove();
+    });
+    note.append(discard);
+    main.insertBefore(note, main.firstChild);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var pending = readJson(PENDING), kept = drafts();
+    writeJson(PENDING, null);
+    if (pending) {
+      kept = kept.filter(function (d) { return d.action !== pending.action; });
+      if (document.querySelector("[data-submit-refused]") &&
+          Object.keys(pending.fields).length) kept.push(pending);
+      writeJson(DRAFTS, kept);
+    }
+    if (!kept.length || document.querySelector("[data-submit-refused]")) return;
+    var offered = {};
+    Array.prototype.forEach.call(document.forms, function (form) {
+      kept.forEach(function (draft) {
+        if (form.action === draft.action && !offered[draft.action]) {
+          offered[draft.action] = true;
+          offer(form, draft);
+        }
+      });
+    });
+    var rest = kept.filter(function (d) { return !offered[d.action]; });
+    if (rest.length) elsewhere(rest);
+  });
+
   /* For page scripts: fetch() with the page's CSRF token, e.g.
      WorkbenchConsole.send("/console/brochures/1/publish", {method: "POST"}). */
   window.WorkbenchConsole = {
