@@ -136,14 +136,20 @@ class OrgController(Controller):
         },
     )
     async def save_org_unit(
-        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.OrgUnitCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: JSONBody[wire.OrgUnitCreate],
     ) -> Response[wire.OrgUnit]:
         """Create an org unit, or rename or move one.
 
         With an `id` that exists, the unit is renamed and moved (with its subtree) under
         `parent_id`; the answer is 200 then, 201 for a new unit.
         """
-        unit, created = await staff.save_org_unit(db, request=data, caller=caller)
+        unit, created = await staff.save_org_unit(
+            db, request=data, caller=caller, client_ip=_ip(request)
+        )
         return Response(unit, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get(
@@ -179,7 +185,7 @@ class OrgController(Controller):
         replaced and every session of theirs ends (200); a new user answers 201.
         """
         user, created = await staff.save_user(
-            db, auth=request.app.state.auth, caller=caller, request=data
+            db, auth=request.app.state.auth, caller=caller, request=data, client_ip=_ip(request)
         )
         return Response(user, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
@@ -212,8 +218,9 @@ class OrgController(Controller):
         given another role, `handover` counts the customers and open tasks still theirs.
         """
         return await staff.update_user(
-            db, auth=request.app.state.auth, caller=caller, user_id=user_id, request=data
-        )
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, request=data,
+            client_ip=_ip(request),
+        )  # fmt: skip
 
     @post(
         "/admin/users/{user_id:uuid}/disable",
@@ -242,8 +249,9 @@ class OrgController(Controller):
         (customers move with the bank's feed, `owner_login`). Already disabled: no change.
         """
         return await staff.set_user_active(
-            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False
-        )
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False,
+            client_ip=_ip(request),
+        )  # fmt: skip
 
     @post(
         "/admin/users/{user_id:uuid}/enable",
@@ -261,8 +269,9 @@ class OrgController(Controller):
     ) -> wire.UserChanged:
         """Enable a disabled user: they may sign in again with their password."""
         return await staff.set_user_active(
-            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True
-        )
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True,
+            client_ip=_ip(request),
+        )  # fmt: skip
 
     @post(
         "/admin/users/{user_id:uuid}/password",
@@ -285,7 +294,7 @@ class OrgController(Controller):
         """
         return await staff.set_user_password(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id,
-            password=data.password,
+            password=data.password, client_ip=_ip(request),
         )  # fmt: skip
 
     @get(

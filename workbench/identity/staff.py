@@ -53,9 +53,14 @@ def plain_login(login: str) -> str:
 
 
 async def save_org_unit(
-    conn: Connection, *, request: wire.OrgUnitCreate, caller: Caller | None = None
+    conn: Connection,
+    *,
+    request: wire.OrgUnitCreate,
+    caller: Caller | None,
+    client_ip: str | None,
 ) -> tuple[wire.OrgUnit, bool]:
-    """Create an org unit, or rename / move an existing one (with its subtree); (unit, created)."""
+    """Create an org unit, or rename / move an existing one (with its subtree); (unit, created).
+    `client_ip`: the admin's address, for the audit trail (None: no client, e.g. a script)."""
     request = msgspec.structs.replace(request, name=visible_name(request.name))
     await queries.lock_org_setup(conn)  # two moves at once cannot make a cycle together
     parent = None
@@ -94,12 +99,8 @@ async def save_org_unit(
             action="org_unit_created" if existing is None else "org_unit_updated",
             actor_id=caller.user_id if caller else None,
             subject=f"org_unit:{row['id']}",
-            detail={"parent_id": str(row["parent_id"])}
-            if existing is None
-            else {
-                "changed": changed,
-                **({"parent_id": str(row["parent_id"])} if "parent_id" in changed else {}),
-            },
+            client_ip=client_ip,
+            detail=_unit_change(row, None if existing is None else changed),
         )
     return _org_unit(row), existing is None
 
@@ -148,10 +149,23 @@ def _org_unit(row: queries.Record) -> wire.OrgUnit:
 # ---- users -----------------------------------------------------------------------------------
 
 
+# What an admin may change of a user besides the password: the names the audit trail lists.
+_USER_FIELDS = ("login", "name", "role", "org_unit_id")
+
+
 async def save_user(
-    conn: Connection, *, auth: Auth, caller: Caller | None, request: wire.UserCreate
+    conn: Connection,
+    *,
+    auth: Auth,
+    caller: Caller | None,
+    request: wire.UserCreate,
+    client_ip: str | None,
 ) -> tuple[wire.User, bool]:
-    """Create a user, or update the one with this id; return (user, created)."""
+    """Create a user, or replace the one with this id (its password too); (user, created).
+
+    A replacement is audited as `user_updated` with the names of the fields that changed
+    (`changed`, empty when none did) and, since the password is always set anew, as
+    `user_password_set` like POST .../password: never values, never the password."""
     request = msgspec.structs.replace(
         request, name=visible_name(request.name), login=plain_login(request.login)
     )
@@ -165,32 +179,49 @@ async def save_user(
         org_unit_id=request.org_unit_id,
         password_hash=password_hash,
     )
-    existing = await queries.user_by_id(conn, request.id) if request.id else None
+    actor = caller.user_id if caller else None
+    # Locked: what `changed` names is what this save changed, not a concurrent one.
+    existing = await queries.user_for_update(conn, request.id) if request.id else None
     if existing is None:
         row = await queries.insert_user(conn, user_id=request.id or uuid7(), **fields)
         if row is None:
             raise conflict("user.login_taken", "Another user already has this login")
-        created = True
-    else:
-        taken = await queries.user_for_login(conn, request.login)
-        if taken is not None and taken["id"] != existing["id"]:
-            raise conflict("user.login_taken", "Another user already has this login")
-        if request.role is not wire.Role.ADMIN:
-            await _keep_an_admin(conn, existing)
-        row = await queries.update_user(conn, user_id=existing["id"], **fields)
-        created = False
-        # Tokens carry role and org unit, and the password changed: sign in again everywhere.
-        ended = await queries.end_sessions(conn, reason="user_changed", user_id=existing["id"])
-        await push_devices.user_signed_out(conn, existing["id"], reason="user_changed")
-        await auth.revocations.end_sessions(conn, ended)
+        await audit.record(
+            conn,
+            action="user_created",
+            actor_id=actor,
+            subject=f"user:{row['id']}",
+            client_ip=client_ip,
+            detail={"role": row["role"]},
+        )
+        return _user(row), True
+    taken = await queries.user_for_login(conn, request.login)
+    if taken is not None and taken["id"] != existing["id"]:
+        raise conflict("user.login_taken", "Another user already has this login")
+    if request.role is not wire.Role.ADMIN:
+        await _keep_an_admin(conn, existing)
+    row = await queries.update_user(conn, user_id=existing["id"], **fields)
+    changed = sorted(k for k in _USER_FIELDS if row[k] != existing[k])
+    # Tokens carry role and org unit, and the password changed: sign in again everywhere.
+    ended = await _sign_out_everywhere(conn, auth=auth, user_id=existing["id"])
+    subject = f"user:{row['id']}"
     await audit.record(
         conn,
-        action="user_created" if created else "user_updated",
-        actor_id=caller.user_id if caller else None,
-        subject=f"user:{row['id']}",
-        detail={"role": request.role.value},
+        action="user_updated",
+        actor_id=actor,
+        subject=subject,
+        client_ip=client_ip,
+        detail={"changed": changed, "role": row["role"], "sessions_ended": ended},
     )
-    return _user(row), created
+    await audit.record(
+        conn,
+        action="user_password_set",
+        actor_id=actor,
+        subject=subject,
+        client_ip=client_ip,
+        detail={"sessions_ended": ended},
+    )
+    return _user(row), False
 
 
 async def list_users(
@@ -248,7 +279,13 @@ async def handover(conn: Connection, *, user_id: uuid.UUID) -> wire.Handover:
 
 
 async def update_user(
-    conn: Connection, *, auth: Auth, caller: Caller, user_id: uuid.UUID, request: wire.UserUpdate
+    conn: Connection,
+    *,
+    auth: Auth,
+    caller: Caller,
+    user_id: uuid.UUID,
+    request: wire.UserUpdate,
+    client_ip: str | None,
 ) -> wire.UserChanged:
     """Change what `request` gives (never the password). A new role, unit or login ends the
     user's sessions everywhere: their tokens carry role and unit."""
@@ -257,7 +294,7 @@ async def update_user(
         raise NotFound("user")
     given = {
         name: value
-        for name in ("login", "name", "role", "org_unit_id")
+        for name in _USER_FIELDS
         if (value := getattr(request, name)) is not msgspec.UNSET
     }
     if "role" in given:
@@ -273,7 +310,7 @@ async def update_user(
         raise NotFound("org_unit")
     if "role" in changed and existing["role"] == wire.Role.ADMIN.value:
         await _keep_an_admin(conn, existing)
-    fields = {k: given.get(k, existing[k]) for k in ("login", "name", "role", "org_unit_id")}
+    fields = {k: given.get(k, existing[k]) for k in _USER_FIELDS}
     taken = await queries.user_for_login(conn, fields["login"])
     if taken is not None and taken["id"] != user_id:
         raise conflict("user.login_taken", "Another user already has this login")
@@ -289,6 +326,7 @@ async def update_user(
         action="user_updated",
         actor_id=caller.user_id,
         subject=f"user:{user_id}",
+        client_ip=client_ip,
         detail={"changed": changed, "role": fields["role"], "sessions_ended": ended},
     )
     return wire.UserChanged(
@@ -299,7 +337,13 @@ async def update_user(
 
 
 async def set_user_active(
-    conn: Connection, *, auth: Auth, caller: Caller, user_id: uuid.UUID, active: bool
+    conn: Connection,
+    *,
+    auth: Auth,
+    caller: Caller,
+    user_id: uuid.UUID,
+    active: bool,
+    client_ip: str | None,
 ) -> wire.UserChanged:
     """Disable a user (their sessions end at once on every instance and they cannot sign in)
     or enable them again. Disabling oneself, or the last active admin, is refused."""
@@ -318,6 +362,7 @@ async def set_user_active(
             action="user_enabled" if active else "user_disabled",
             actor_id=caller.user_id,
             subject=f"user:{user_id}",
+            client_ip=client_ip,
             detail={} if active else {"sessions_ended": ended},
         )
     return wire.UserChanged(
@@ -328,7 +373,13 @@ async def set_user_active(
 
 
 async def set_user_password(
-    conn: Connection, *, auth: Auth, caller: Caller, user_id: uuid.UUID, password: str
+    conn: Connection,
+    *,
+    auth: Auth,
+    caller: Caller,
+    user_id: uuid.UUID,
+    password: str,
+    client_ip: str | None,
 ) -> wire.UserChanged:
     """Set the user's password (a forgotten one) and end every session of theirs."""
     existing = await queries.user_for_update(conn, user_id)
@@ -341,6 +392,7 @@ async def set_user_password(
         action="user_password_set",
         actor_id=caller.user_id,
         subject=f"user:{user_id}",
+        client_ip=client_ip,
         detail={"sessions_ended": ended},
     )
     return wire.UserChanged(

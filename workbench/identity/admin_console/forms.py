@@ -8,8 +8,10 @@ from collections.abc import Set
 from typing import Any
 
 import msgspec
+from litestar import Request
 
 from workbench.console import nav
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import staff
 
@@ -48,6 +50,12 @@ def shows(name: str) -> bool:
     except staff.NameNotVisible:
         return False
     return True
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The admin's address for the audit trail, as sign-in records it: the peer's, or the one a
+    trusted proxy's relay header names."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 def path(absolute: str) -> str:

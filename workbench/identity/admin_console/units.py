@@ -102,7 +102,10 @@ async def create_unit(
     parent_id = uuid.UUID(fields["parent_id"])
     try:
         unit, _ = await staff.save_org_unit(
-            db, request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id), caller=caller
+            db,
+            request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id),
+            caller=caller,
+            client_ip=forms.client_address(request),
         )
     except DomainError as exc:
         if exc.code != "org_unit.name_taken":
@@ -185,6 +188,7 @@ async def save_unit(
                     id=unit_id, name=fields["name"], parent_id=forms.parse_uuid(fields["parent_id"])
                 ),
                 caller=caller,
+                client_ip=forms.client_address(request),
             )
         except DomainError as exc:
             if exc.code == "org_unit.cycle":

@@ -277,6 +277,7 @@ async def create_user(
                 org_unit_id=uuid.UUID(fields["org_unit_id"]),
                 password=password,
             ),
+            client_ip=forms.client_address(request),
         )
     except DomainError as exc:
         await _release_once(request, once)
@@ -434,6 +435,7 @@ async def save_user(
                 caller=caller,
                 user_id=user_id,
                 request=msgspec.convert(edits, wire.UserUpdate),
+                client_ip=forms.client_address(request),
             )
         except DomainError as exc:
             if exc.code == "user.login_taken":
@@ -515,8 +517,9 @@ async def reset_password(
     password = generate_password()
     try:
         changed = await staff.set_user_password(
-            db, auth=request.app.state.auth, caller=caller, user_id=user_id, password=password
-        )
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, password=password,
+            client_ip=forms.client_address(request),
+        )  # fmt: skip
     except Exception:
         await _release_once(request, once)
         raise
@@ -577,8 +580,9 @@ async def disable(
     who = f"{user.name}（{user.login}）"
     try:
         changed = await staff.set_user_active(
-            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False
-        )
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False,
+            client_ip=forms.client_address(request),
+        )  # fmt: skip
     except DomainError as exc:
         refusals = {
             "user.cannot_disable_self": "不能停用自己的账号。",
@@ -609,8 +613,9 @@ async def enable(
     """Enable the user again: they sign in with their password."""
     form = await request.form()
     changed = await staff.set_user_active(
-        db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True
-    )
+        db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True,
+        client_ip=forms.client_address(request),
+    )  # fmt: skip
     return console.redirect(
         _back(forms.text(form, "back")),
         flash=f"已启用 {changed.user.name}（{changed.user.login}）：可以用原密码重新登录。",
