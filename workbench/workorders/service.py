@@ -23,7 +23,7 @@ from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.access import Caller
 from workbench.customers.feeds import personal_data_aad
-from workbench.customers.personal_data import masked_for
+from workbench.customers.personal_data import mask_long_numbers, masked_for
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid7
@@ -264,7 +264,9 @@ def _masked_customer(vault: Vault, role: Role, row: queries.Record) -> str | Non
 def _answer_lines(
     cipher: FieldCipher, response: queries.Record, rule: queries.Record | None
 ) -> list[wire.AnswerLine]:
-    """The answered questions in order, choices by their labels, the rule's question marked."""
+    """The answered questions in order, choices by their labels, the rule's question marked;
+    numbers of six characters or more in text answers masked (a phone or ID number the
+    customer typed in: every reader, API, console and app alike, as survey results do)."""
     questions = msgspec.convert(response["questions"], list[Question])
     answers: Mapping[str, Any] = response["answers"]
     texts = alerts.response_texts(cipher, response) if response["texts_enc"] else {}
@@ -274,7 +276,7 @@ def _answer_lines(
         if q.type is QuestionType.TEXT:
             if q.key not in texts:
                 continue
-            shown = texts[q.key]
+            shown = mask_long_numbers(texts[q.key])  # a phone or ID number typed into it
         elif q.key in answers:
             shown = _shown(q, answers[q.key])
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.console.conftest import console, make_console, signed_in  # noqa: F401
 from tests.customers_data import headers_of
 from tests.workbench.workorders.wo_setup import Bench
 
@@ -178,3 +179,27 @@ async def test_a_root_cause_or_a_term_that_shows_nothing_is_refused(bench: Bench
         "select count(*) from alert_rules where question_key = 'reason'"
     )
     assert rules == 0
+
+
+async def test_a_phone_or_id_number_typed_into_an_answer_is_masked_for_every_reader(
+    bench: Bench,
+    console: Any,  # noqa: F811
+) -> None:
+    """The customer wrote their phone and ID number into the comment: the work order shows them
+    masked to the RM and the branch head, in the API and in the console, as survey results and
+    the app do."""
+    await bench.rule()
+    typed = "请回电 13812345678，身份证 110105198209210009"
+    _, opened = await bench.respond(answers={"score": 2, "channel": "app"}, texts={"reason": typed})
+    for who in ("rm01", "bh.east"):
+        headers = await headers_of(bench.client, who)
+        wo = (await bench.client.get(f"{ORDERS}/{opened}", headers=headers)).json()
+        reason = next(a["answer"] for a in wo["answers"] if a["key"] == "reason")
+        assert reason == "请回电 138******78，身份证 110*************09", who
+    await signed_in(console, "bh.east")
+    answer = await console.get(f"/console/work-orders/{opened}")
+    assert answer.status_code == 200, answer.text
+    page = answer.text
+    assert "13812345678" not in page
+    assert "110105198209210009" not in page
+    assert "138******78" in page
