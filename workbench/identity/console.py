@@ -19,6 +19,7 @@ from workbench.console import Console, nav, visible_to
 from workbench.errors import DomainError
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import devices, staff
+from workbench.identity.admin_console.forms import client_address
 from workbench.pagination import decode_cursor, encode_cursor
 
 LIST_PATH = "/console/devices"
@@ -211,8 +212,9 @@ async def revoke(
             kind="info",
         )
     revoked = await devices.revoke_device(
-        db, auth=request.app.state.auth, caller=caller, device_id=device_id
-    )
+        db, auth=request.app.state.auth, caller=caller, device_id=device_id,
+        client_ip=client_address(request),
+    )  # fmt: skip
     ended = "其会话已立即失效，" if revoked.sessions_ended else ""
     return console.redirect(
         _back(_text(form, "back")),
@@ -237,8 +239,9 @@ async def restore(
     form = await request.form()
     item = await devices.device(db, caller=caller, device_id=device_id)
     await devices.restore_device(
-        db, auth=request.app.state.auth, caller=caller, device_id=device_id
-    )
+        db, auth=request.app.state.auth, caller=caller, device_id=device_id,
+        client_ip=client_address(request),
+    )  # fmt: skip
     return console.redirect(
         _back(_text(form, "back")),
         flash=f"已恢复 {item.user.name}的 {device_label(item)}：重新登录后即可使用。",

@@ -22,9 +22,10 @@ from workbench.identity.service import Auth
 
 
 async def revoke_device(
-    conn: Connection, *, auth: Auth, caller: Caller, device_id: str
+    conn: Connection, *, auth: Auth, caller: Caller, device_id: str, client_ip: str | None
 ) -> wire.DeviceRevoked:
-    """Stop every token of the device at once and tell the app to wipe its offline data."""
+    """Stop every token of the device at once and tell the app to wipe its offline data.
+    `client_ip`: the caller's address, for the audit trail."""
     device = await queries.device_in_scope(conn, device_id, scope_root=caller.scope_root)
     if device is None:
         raise NotFound("device")
@@ -46,13 +47,14 @@ async def revoke_device(
         action="device_revoked",
         actor_id=caller.user_id,
         subject=f"device:{device_id}",
+        client_ip=client_ip,
         detail={"sessions_ended": len(ended)},
     )
     return wire.DeviceRevoked(device_id=device_id, revoked_at=revoked_at, sessions_ended=len(ended))
 
 
 async def restore_device(
-    conn: Connection, *, auth: Auth, caller: Caller, device_id: str
+    conn: Connection, *, auth: Auth, caller: Caller, device_id: str, client_ip: str | None
 ) -> wire.Device:
     """Allow a revoked device to sign in again (old tokens stay dead)."""
     device = await queries.device_in_scope(conn, device_id, scope_root=caller.scope_root)
@@ -61,7 +63,11 @@ async def restore_device(
     await queries.clear_device_revoked(conn, device_id)
     await auth.revocations.restore_device(conn, device_id)
     await audit.record(
-        conn, action="device_restored", actor_id=caller.user_id, subject=f"device:{device_id}"
+        conn,
+        action="device_restored",
+        actor_id=caller.user_id,
+        subject=f"device:{device_id}",
+        client_ip=client_ip,
     )
     return msgspec.convert({**dict(device), "revoked_at": None}, wire.Device)
 

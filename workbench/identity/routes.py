@@ -388,8 +388,9 @@ class OrgController(Controller):
         it cannot sign in again until it is restored. Branch heads: devices of their subtree.
         """
         return await devices.revoke_device(
-            db, auth=request.app.state.auth, caller=caller, device_id=device_id
-        )
+            db, auth=request.app.state.auth, caller=caller, device_id=device_id,
+            client_ip=_ip(request),
+        )  # fmt: skip
 
     @post(
         "/admin/devices/{device_id:str}/restore",
@@ -409,8 +410,9 @@ class OrgController(Controller):
         Its old tokens stay dead: the user signs in anew.
         """
         return await devices.restore_device(
-            db, auth=request.app.state.auth, caller=caller, device_id=device_id
-        )
+            db, auth=request.app.state.auth, caller=caller, device_id=device_id,
+            client_ip=_ip(request),
+        )  # fmt: skip
 
 
 ROUTES = [AuthController, MeController, OrgController]

@@ -168,3 +168,22 @@ async def test_an_address_the_client_made_up_is_not_recorded(make_client, db):
     assert answer.status_code == 200, answer.text
     rows = await audit_of(db, f"user:{user_id('rm05')}")
     assert [(r["action"], r["ip"]) for r in rows] == [("user_updated", PROXY)]
+
+
+async def test_revoking_and_restoring_a_device_has_the_callers_address(proxied, db):
+    """A lost phone revoked by the branch head, then found: both rows name who and from where."""
+    await login(proxied, "rm01", device_no="rm01-lost-phone")
+    device = await db.fetchval(
+        "select device_id from devices where device_id like '%rm01-lost-phone%'"
+    )
+    assert device is not None
+    head = bearer(await login(proxied, "bh.east", device_no="bh-desk"))
+    revoked = await proxied.post(f"/api/v1/admin/devices/{device}/revoke", headers=head)
+    assert revoked.status_code == 200, revoked.text
+    restored = await proxied.post(f"/api/v1/admin/devices/{device}/restore", headers=head)
+    assert restored.status_code == 200, restored.text
+    rows = [r for r in await audit_of(db, f"device:{device}") if r["action"] != "login"]
+    assert [(r["action"], r["actor_id"], r["ip"]) for r in rows] == [
+        ("device_revoked", user_id("bh.east"), ADMIN_IP),
+        ("device_restored", user_id("bh.east"), ADMIN_IP),
+    ]
