@@ -6,6 +6,7 @@ CSRF like every console form; other roles do not have the pages."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import uuid
@@ -448,9 +449,17 @@ async def test_the_tree_counts_users_and_units_are_added_renamed_and_moved(conso
         ("2", "东城一组 East Team 1"),
         ("2", "东城二组 East Team 2"),
     ]
-    assert "3 人" in tree  # the head office: admin, marketing, compliance
-    assert "含下级共 5 人" in tree  # East Branch: its head and four RMs
+    assert "本级 3 人" in tree  # the head office: admin, marketing, compliance
+    assert "本级 1 人" in tree  # East Branch: its head (four RMs in its teams)
     assert f"{ADMIN}?unit={unit('team-east-1')}" in tree
+    # Each unit's count is the number of people its link lists (its subtree's).
+    links = re.findall(r'<a href="([^"]+\?unit=[^"]+)">(\d+) 人</a>', tree)
+    assert len(links) >= 7, links
+    for href, count in links:
+        listed = console_page(await console.get(html.unescape(href)), 200)
+        assert listed.count('class="admin-user-row') == int(count), href
+    east = dict((h, int(c)) for h, c in links)[f"{ADMIN}?unit={unit('branch-east')}"]
+    assert east == 5  # its head and four RMs
 
     form = console_page(
         await console.get(f"{UNITS}/new", params={"parent": unit("branch-east")}), 200

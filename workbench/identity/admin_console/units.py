@@ -25,11 +25,16 @@ from workbench.identity.admin_console.forms import ROLES, UNITS_PATH, USERS_PATH
 async def unit_tree(db: Db, caller: CurrentCaller, console: Console) -> Response[Any]:
     """The org tree, indented, with each unit's users."""
     tree = await forms.tree(db, caller)
+    # Per unit, the people of its subtree (all, disabled): the list its link opens holds them.
     totals: dict[uuid.UUID, int] = {}
+    disabled: dict[uuid.UUID, int] = {}
     for node in reversed(tree.units):  # children before parents
-        totals[node.unit.id] = totals.get(node.unit.id, 0) + node.users
-        if node.unit.parent_id is not None:
-            totals[node.unit.parent_id] = totals.get(node.unit.parent_id, 0) + totals[node.unit.id]
+        unit_id, parent_id = node.unit.id, node.unit.parent_id
+        totals[unit_id] = totals.get(unit_id, 0) + node.users
+        disabled[unit_id] = disabled.get(unit_id, 0) + node.users - node.active_users
+        if parent_id is not None:
+            totals[parent_id] = totals.get(parent_id, 0) + totals[unit_id]
+            disabled[parent_id] = disabled.get(parent_id, 0) + disabled[unit_id]
     return console.render(
         "admin/units.html",
         {
@@ -39,7 +44,7 @@ async def unit_tree(db: Db, caller: CurrentCaller, console: Console) -> Response
                     "u": node.unit,
                     "depth": node.unit.depth - tree.top,
                     "users": node.users,
-                    "disabled": node.users - node.active_users,
+                    "disabled": disabled.get(node.unit.id, 0),
                     "total": totals.get(node.unit.id, 0),
                     "users_url": USERS_PATH + "?" + urlencode({"unit": str(node.unit.id)}),
                     "add_url": f"{UNITS_PATH}/new?" + urlencode({"parent": str(node.unit.id)}),
