@@ -200,18 +200,41 @@ class RuleOp(enum.StrEnum):
     IN = "in"
 
 
+RuleName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+EventKind = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+EventField = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+WithinDays = Annotated[int, msgspec.Meta(ge=1, le=3650)]
+DueInHours = Annotated[int, msgspec.Meta(ge=1, le=8760)]
+
+
 class TaskRuleCreate(msgspec.Struct, kw_only=True):
     """When an event of `event_kind` arrives for a customer and `data[field] op value`, create a
     task from the template for the owning RM, at most once per customer per `within_days`."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    event_kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-    field: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+    name: RuleName
+    event_kind: EventKind
+    field: EventField
     op: RuleOp
     value: RuleValue
     template_id: uuid.UUID
-    within_days: Annotated[int, msgspec.Meta(ge=1, le=3650)]
-    due_in_hours: Annotated[int, msgspec.Meta(ge=1, le=8760)] = 72
+    within_days: WithinDays
+    due_in_hours: DueInHours = 72
+
+
+class TaskRuleEdit(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """PATCH /task-rules/{id}: changes to an event rule; what is left out stays. `active: false`
+    switches it off (its events create no tasks) and `active: true` on again; a new
+    `op`/`value` is checked as on creation."""
+
+    name: RuleName | None = None
+    event_kind: EventKind | None = None
+    field: EventField | None = None
+    op: RuleOp | None = None
+    value: RuleValue | None = None
+    template_id: uuid.UUID | None = None
+    within_days: WithinDays | None = None
+    due_in_hours: DueInHours | None = None
+    active: bool | None = None
 
 
 class TaskRule(msgspec.Struct, kw_only=True):

@@ -8,9 +8,12 @@ import uuid
 from datetime import date
 from typing import Any
 
+import msgspec
+
 from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.tasks import FieldType, Form, FormField
 from workbench.errors import DomainError
+from workbench.identity.staff import NameNotVisible, visible_name
 from workbench.visible import shows_something
 
 CHOICES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
@@ -37,27 +40,47 @@ class InvalidSubmission(DomainError):
     status, code, title = 422, "task.invalid_submission", "Some answers are not valid"
 
 
-def check_form(form: Form) -> None:
+def check_form(form: Form) -> Form:
     """Keys unique, options exactly where choices are, bounds only where the type uses them and
-    such that an answer can meet them (a form nobody can submit is refused now, not later)."""
+    such that an answer can meet them (a form nobody can submit is refused now, not later).
+    Labels and options are text the RM reads: each must show something on one line, and
+    options differ once trimmed. The form comes back with them trimmed, as it is stored."""
     errors: list[FieldError] = []
     seen: set[str] = set()
+    fields = []
     for i, field in enumerate(form.fields):
         path = f"$.form.fields[{i}]"
         if field.key in seen:
             errors.append(FieldError(path=f"{path}.key", message=f"duplicate key {field.key!r}"))
         seen.add(field.key)
+        label = _shown(field.label, f"{path}.label", errors)
+        options = field.options
         if field.type in CHOICES:
-            options = field.options or []
+            options = [
+                _shown(o, f"{path}.options[{j}]", errors) for j, o in enumerate(options or [])
+            ]
             if not options or len(set(options)) != len(options):
-                errors.append(FieldError(path=f"{path}.options", message="give distinct options"))
+                message = "give distinct options (spaces around them do not count)"
+                errors.append(FieldError(path=f"{path}.options", message=message))
         elif field.options is not None:
             errors.append(FieldError(path=f"{path}.options", message="only choice fields"))
         errors.extend(_bound_errors(field, path))
+        fields.append(msgspec.structs.replace(field, label=label, options=options))
     if not form.fields:
         errors.append(FieldError(path="$.form.fields", message="a form needs at least one field"))
     if errors:
         raise InvalidForm(f"{len(errors)} problem(s) in the form", errors=errors)
+    return msgspec.structs.replace(form, fields=fields)
+
+
+def _shown(text: str, path: str, errors: list[FieldError]) -> str:
+    """`text` trimmed if it shows something on one line (`staff.visible_name`); else an error
+    naming `path` is added (and the text comes back as it was)."""
+    try:
+        return visible_name(text, path=path)
+    except NameNotVisible as refused:
+        errors.extend(FieldError(**e) for e in refused.extra["errors"])
+        return text
 
 
 def _bound_errors(field: FormField, path: str) -> list[FieldError]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from mobile_contracts.v1 import tasks as wire
@@ -30,8 +31,9 @@ class RuleController(Controller):
         opt={
             ERRORS: {
                 404: "No template `template_id` (`template.not_found`)",
-                422: "Invalid body, or a `value` its `op` can never match: `in` needs a "
-                "non-empty list, `gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`)",
+                422: "Invalid body (a `name` that shows nothing or reads otherwise than typed), "
+                "or a `value` its `op` can never match: `in` needs a non-empty list, "
+                "`gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`)",
             }
         },
     )
@@ -48,8 +50,45 @@ class RuleController(Controller):
 
     @get("/task-rules", operation_id="listTaskRules")
     async def list_rules(self, db: Db) -> list[wire.TaskRule]:
-        """Every event rule."""
+        """Every event rule, those switched off too."""
         return await rules.list_rules(db)
+
+    @get(
+        "/task-rules/{rule_id:uuid}",
+        operation_id="getTaskRule",
+        opt={ERRORS: {404: "No such rule (`task_rule.not_found`)"}},
+    )
+    async def get_rule(self, db: Db, rule_id: FromPath[uuid.UUID]) -> wire.TaskRule:
+        """One event rule."""
+        return await rules.get_rule(db, rule_id=rule_id)
+
+    @patch(
+        "/task-rules/{rule_id:uuid}",
+        operation_id="editTaskRule",
+        opt={
+            ERRORS: {
+                404: "No such rule (`task_rule.not_found`), or no template `template_id` "
+                "(`template.not_found`)",
+                422: "Invalid body (a name that shows nothing, an unknown field), or a `value` "
+                "its `op` can never match (`task_rule.bad_value`)",
+            }
+        },
+    )
+    async def edit_rule(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        rule_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.TaskRuleEdit],
+    ) -> wire.TaskRule:
+        """Change an event rule, or switch it off and on.
+
+        What the body leaves out stays. `active: false` switches the rule off: events create no
+        tasks from it until `active: true`. Changes are checked as on creation. Tasks the rule
+        already created stay; after a change of `event_kind`, `field`, `op` or `value` its
+        once-per-`within_days` windows start afresh for every customer.
+        """
+        return await rules.edit_rule(db, caller=caller, rule_id=rule_id, request=data)
 
     @post(
         "/integration/events",

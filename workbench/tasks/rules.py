@@ -3,6 +3,7 @@ turn them into tasks for the owning RM, at most once per customer per rule windo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -13,12 +14,15 @@ import msgspec
 from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
+from workbench.identity.staff import visible_name
 from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.periods import YEARS, within_years
 from workbench.tasks import queries
+from workbench.tasks.queries import _rules as rule_queries
 
 CLOCK_SKEW = timedelta(hours=1)
 """How far ahead of our clock an event may be dated (the data platform's clock may run a little
@@ -38,9 +42,18 @@ def _rule(row: queries.Record) -> wire.TaskRule:
     return msgspec.convert(dict(row), wire.TaskRule)
 
 
+EDITABLE = ("name", "event_kind", "field", "op", "value", "template_id", "within_days",
+            "due_in_hours", "active")  # fmt: skip
+"""A rule's columns an admin sets (PATCH /task-rules/{id}), in the order audits name them."""
+CONDITION = ("event_kind", "field", "op", "value")
+"""What decides whether an event matches: a rule with another condition is another rule, so
+its firing windows start afresh."""
+
+
 async def create_rule(
     conn: Connection, *, caller: Caller, request: wire.TaskRuleCreate
 ) -> wire.TaskRule:
+    name = visible_name(request.name, path="$.name")
     check_value_fits(request.op.value, request.value)
     if await queries.template_version(conn, request.template_id) is None:
         raise NotFound("template")
@@ -48,7 +61,7 @@ async def create_rule(
         conn,
         fields={
             "id": uuid7(),
-            "name": request.name,
+            "name": name,
             "event_kind": request.event_kind,
             "field": request.field,
             "op": request.op.value,
@@ -59,10 +72,79 @@ async def create_rule(
             "created_by": caller.user_id,
         },
     )
+    await audit.record(
+        conn,
+        action="task_rule.created",
+        actor_id=caller.user_id,
+        subject=f"task_rule:{row['id']}",
+        detail={"template_id": str(request.template_id)},
+    )
     return _rule(row)
 
 
-def check_value_fits(op: str, value: Any) -> None:
+async def get_rule(conn: Connection, *, rule_id: uuid.UUID) -> wire.TaskRule:
+    row = await rule_queries.rule(conn, rule_id)
+    if row is None:
+        raise NotFound("task_rule")
+    return _rule(row)
+
+
+async def edit_rule(
+    conn: Connection, *, caller: Caller, rule_id: uuid.UUID, request: wire.TaskRuleEdit
+) -> wire.TaskRule:
+    """Change a rule, or switch it off and on; what the request leaves out stays. Changes are
+    checked as on creation. Tasks it already created stay as they are; a changed condition
+    opens every customer's window again. Switching off works whatever the rule holds."""
+    row = await rule_queries.rule(conn, rule_id, lock=True)
+    if row is None:
+        raise NotFound("task_rule")
+    given = {k: v for k, v in msgspec.structs.asdict(request).items() if v is not None}
+    if "name" in given:
+        given["name"] = visible_name(given["name"], path="$.name")
+    if "op" in given:
+        given["op"] = given["op"].value
+    fields = {k: given.get(k, row[k]) for k in EDITABLE}
+    changed = [k for k in EDITABLE if k in given and not _same_setting(row[k], fields[k])]
+    if {"op", "value"} & set(changed):
+        check_value_fits(
+            fields["op"], fields["value"], path="$.value" if "value" in given else "$.op"
+        )
+    if (
+        "template_id" in changed
+        and await queries.template_version(conn, fields["template_id"]) is None
+    ):
+        raise NotFound("template")
+    if not changed:  # nothing to change: no event either
+        return _rule(row)
+    updated = await rule_queries.update_rule(conn, rule_id, fields=fields)
+    if set(CONDITION) & set(changed):
+        await rule_queries.forget_firings(conn, rule_id)
+    await audit.record(
+        conn,
+        action="task_rule.updated",
+        actor_id=caller.user_id,
+        subject=f"task_rule:{rule_id}",
+        detail={"changed": changed},
+    )
+    return _rule(updated)
+
+
+def _same_setting(old: Any, new: Any) -> bool:
+    """Whether a rule setting is unchanged: a yes/no only equals a yes/no (in Python `True == 1`),
+    numbers by value (1 is 1.0), lists item by item."""
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool) and old is new
+    if isinstance(old, list) or isinstance(new, list):
+        return (
+            isinstance(old, list) and isinstance(new, list) and len(old) == len(new)
+            and all(_same_setting(a, b) for a, b in zip(old, new, strict=True))
+        )  # fmt: skip
+    if isinstance(old, int | float) != isinstance(new, int | float):
+        return False
+    return bool(old == new)
+
+
+def check_value_fits(op: str, value: Any, *, path: str = "$.value") -> None:
     """`in` needs a non-empty list; gt/gte/lt/lte a number (or a text holding one, as amounts
     are often sent); eq/ne compare with anything. Any other pairing never matches (see
     `matches`), so it is refused when the rule is made."""
@@ -76,7 +158,7 @@ def check_value_fits(op: str, value: Any) -> None:
     if problem is not None:
         raise RuleNeverMatches(
             f"{problem}: this rule would match no event",
-            errors=[FieldError(path="$.value", message=problem)],
+            errors=[FieldError(path=path, message=problem)],
         )
 
 
@@ -85,19 +167,37 @@ async def list_rules(conn: Connection) -> list[wire.TaskRule]:
 
 
 def matches(op: str, actual: Any, expected: Any) -> bool:
-    """Compare an event field with a rule's value; numbers compare as decimals, others as-is."""
+    """Compare an event field with a rule's value; numbers compare as decimals (a number sent as
+    text too), others as they are. A yes/no is never a number (`true` is not 1), so `eq`, `ne`
+    and `in` (equal to one of the list) all compare with `same`."""
     if actual is None:
         return False
     if op == "in":
-        return isinstance(expected, list) and actual in expected
+        return isinstance(expected, list) and any(same(actual, e) for e in expected)
     if op in ("eq", "ne"):
-        same = _number(actual) == _number(expected) if _both_numbers(actual, expected) else (
-            actual == expected)  # fmt: skip
-        return same if op == "eq" else not same
+        return same(actual, expected) if op == "eq" else not same(actual, expected)
     left, right = _number(actual), _number(expected)
     if left is None or right is None:
         return False
     return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
+
+
+def same(actual: Any, expected: Any) -> bool:
+    """Whether an event's value equals a rule's: a yes/no only a yes/no (Python's `True == 1`
+    must not leak into rules), numbers by value, lists item by item, anything else as is."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return isinstance(actual, bool) and isinstance(expected, bool) and actual is expected
+    if _both_numbers(actual, expected):
+        return _number(actual) == _number(expected)
+    if isinstance(actual, list) or isinstance(expected, list):
+        return (
+            isinstance(actual, list) and isinstance(expected, list)
+            and len(actual) == len(expected)
+            and all(same(a, e) for a, e in zip(actual, expected, strict=True))
+        )  # fmt: skip
+    if isinstance(actual, int | float) != isinstance(expected, int | float):
+        return False  # a number and something that holds none
+    return bool(actual == expected)
 
 
 def _number(value: Any) -> Decimal | None:

@@ -13,9 +13,11 @@ import msgspec
 from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.identity import queries as identity_queries
+from workbench.identity.staff import visible_name
 from workbench.ids import uuid7
 from workbench.tasks import queries
 from workbench.tasks.forms import check_form
@@ -37,11 +39,20 @@ def to_wire(row: queries.Record) -> wire.Template:
     )
 
 
+VERSIONED = ("name", "form", "requires_customer_confirmation", "sla_hours", "reminders",
+             "recurrence")  # fmt: skip
+"""What a version of a template holds, in the order audits name what changed."""
+
+
 def _version_fields(request: wire.TemplateCreate, caller: Caller) -> dict[str, object]:
-    check_form(request.form)
+    """A version as stored: the name (the title of the tasks event rules create) and the form's
+    labels and options trimmed, each refused (422 naming it) if it shows nothing or reads
+    otherwise than typed."""
+    name = visible_name(request.name, path="$.name")
+    form = check_form(request.form)
     return {
-        "name": request.name,
-        "form": msgspec.to_builtins(request.form),
+        "name": name,
+        "form": msgspec.to_builtins(form),
         "requires_customer_confirmation": request.requires_customer_confirmation,
         "sla_hours": request.sla_hours,
         "reminders": sorted({r.minutes_before_due for r in request.reminders}, reverse=True),
@@ -63,6 +74,13 @@ async def create(
         conn, template_id=template_id, owner_unit_id=owner, created_by=caller.user_id
     )
     await queries.insert_version(conn, template_id=template_id, version=1, fields=fields)
+    await audit.record(
+        conn,
+        action="task_template.created",
+        actor_id=caller.user_id,
+        subject=f"task_template:{template_id}",
+        detail={"version": 1, "owner_unit_id": str(owner)},
+    )
     return await get(conn, caller=caller, template_id=template_id)
 
 
@@ -73,9 +91,30 @@ async def new_version(
     if not await queries.template_editable(conn, template_id, scope_root=caller.scope_root):
         raise NotFound("template")
     fields = _version_fields(request, caller)
-    version = await queries.bump_version(conn, template_id)
+    version = await queries.bump_version(conn, template_id)  # locks the template: no edit between
+    before = await queries.template_version(conn, template_id, version - 1)
     await queries.insert_version(conn, template_id=template_id, version=version, fields=fields)
+    await audit.record(
+        conn,
+        action="task_template.updated",
+        actor_id=caller.user_id,
+        subject=f"task_template:{template_id}",
+        detail={"version": version, "changed": _changed(before, fields)},
+    )
     return await get(conn, caller=caller, template_id=template_id)
+
+
+def _changed(before: queries.Record | None, fields: dict[str, object]) -> list[str]:
+    """The names of what a new version changes from the one before (never the values)."""
+    if before is None:
+        return list(VERSIONED)
+    was = {
+        **{k: before[k] for k in VERSIONED},
+        "form": msgspec.convert(before["form"], wire.Form),
+        "reminders": list(before["reminders"]),
+    }
+    now = {**fields, "form": msgspec.convert(fields["form"], wire.Form)}
+    return [k for k in VERSIONED if was[k] != now[k]]
 
 
 async def get(

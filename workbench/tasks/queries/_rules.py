@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from workbench.db import Connection
@@ -11,9 +12,12 @@ __all__ = [
     "active_rules",
     "customers_with_owner",
     "fire_rules",
+    "forget_firings",
     "insert_rule",
     "record_events",
+    "rule",
     "rules",
+    "update_rule",
 ]
 
 
@@ -32,6 +36,45 @@ async def insert_rule(conn: Connection, *, fields: dict[str, Any]) -> Record:
     )
     assert row is not None
     return row
+
+
+async def rule(conn: Connection, rule_id: uuid.UUID, *, lock: bool = False) -> Record | None:
+    """One rule; `lock`: held until the transaction ends (two edits at once keep both)."""
+    return await conn.fetchrow(
+        f"select {_RULE} from task_rules where id = $1{' for update' if lock else ''}", rule_id
+    )
+
+
+async def update_rule(conn: Connection, rule_id: uuid.UUID, *, fields: dict[str, Any]) -> Record:
+    """Set a rule's columns (`name`, `event_kind`, `field`, `op`, `value`, `template_id`,
+    `within_days`, `due_in_hours`, `active`: all of them)."""
+    row = await conn.fetchrow(
+        f"""
+        update task_rules
+           set name = $2, event_kind = $3, field = $4, op = $5, value = $6, template_id = $7,
+               within_days = $8, due_in_hours = $9, active = $10
+         where id = $1
+        returning {_RULE}
+        """,
+        rule_id,
+        fields["name"],
+        fields["event_kind"],
+        fields["field"],
+        fields["op"],
+        fields["value"],
+        fields["template_id"],
+        fields["within_days"],
+        fields["due_in_hours"],
+        fields["active"],
+    )
+    assert row is not None
+    return row
+
+
+async def forget_firings(conn: Connection, rule_id: uuid.UUID) -> None:
+    """Open every customer's window of a rule again (its condition changed: what it fired on
+    before is no reason to hold back what it fires on now). Its tasks stay."""
+    await conn.execute("delete from task_rule_firings where rule_id = $1", rule_id)
 
 
 async def rules(conn: Connection) -> list[Record]:
@@ -69,13 +112,15 @@ async def record_events(conn: Connection, *, columns: dict[str, list[Any]]) -> N
 
 async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
     """Create a task per (rule, customer) unless that rule fired for the customer within its
-    window. The firing row is claimed atomically, so concurrent events fire once."""
+    window. The firing row is claimed atomically, so concurrent events fire once; a rule
+    switched off since the batch read it fires no more."""
     created: int = await conn.fetchval(
         """
         with wanted as (
             select distinct on (w.rule_id, w.customer_id) w.*, uuid7() as task_id
               from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[])
                    as w(rule_id, customer_id, owner_id, fired_at)
+             where exists (select 1 from task_rules r where r.id = w.rule_id and r.active)
              order by w.rule_id, w.customer_id, w.fired_at
         ), claimed as (
             insert into task_rule_firings as f (rule_id, customer_id, fired_at, task_id)
