@@ -5,9 +5,11 @@ while it streams, and stopped as soon as it passes the size or compression-ratio
 in the zip's headers are not trusted). Refused: paths outside the root (`..`), absolute paths,
 backslashes, drive letters, paths above 1,024 characters and anything else the package path rule
 (`manifest.path_problem`, the one diffs and rollbacks read by) refuses, symbolic links and other
-special files, names given twice (also when they differ only in case or Unicode normalisation,
-or a file also used as a folder), encrypted members, too many files, too much unpacked, too high
-a compression ratio per file or overall, and a nested `manifest.json` that does not match its files.
+special files, a folder entry (a name ending in `/`) that holds data, names given twice (also
+when they differ only in case or Unicode normalisation, or a file also used as a folder), encrypted
+members, too many files, too much unpacked, too high a compression ratio per file or overall, a
+nested `manifest.json` above what a device accepts (`MAX_MANIFEST_BYTES`: refused before it is
+read) and one that does not match its files.
 
 An uploaded zip may be a package built before (manifest.json, manifest.sig, files/...): its
 files are then taken from `files/`, checked against that manifest, and signed anew.
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from sync.packages.manifest import (
     FILES_PREFIX,
     MANIFEST_NAME,
+    MAX_MANIFEST_BYTES,
     SIGNATURE_NAME,
     UNREADABLE_ZIP,
     path_problem,
@@ -36,6 +39,7 @@ from workbench.errors import DomainError
 _CHUNK = 64 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ALLOWED_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
+_EMPTY_DEFLATED = 2  # packed bytes of nothing, deflated: what some tools write for a folder
 # Below this many unpacked bytes a file's ratio is not judged: a short run of spaces packs
 # 1:100 honestly, and cannot hurt anyone.
 RATIO_FLOOR_BYTES = 64 * 1024
@@ -85,6 +89,7 @@ def read_upload(raw: bytes, limits: ArchiveLimits | None = None) -> list[Package
                 "too_many_files", f"The zip has {len(infos)} files; at most {limits.max_files}"
             )
         names = _check_names(zf.infolist())
+        _check_nested_manifest(infos, names)
         files = _read_members(zf, infos, names, limits, compressed_total=len(raw))
     files = _unwrap_nested(files)
     _check_paths(files)
@@ -107,7 +112,9 @@ def _check_paths(files: dict[str, PackageFile]) -> None:
 
 
 def _is_dir(info: zipfile.ZipInfo) -> bool:
-    return info.filename.endswith("/") and info.file_size == 0
+    """A folder entry: its name ends in `/` (`_check_names` refuses one that holds data, so every
+    such entry is a folder, and nothing else is)."""
+    return info.filename.endswith("/")
 
 
 def _check_names(infos: list[zipfile.ZipInfo]) -> dict[str, str]:
@@ -131,7 +138,9 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> dict[str, str]:
             raise PackageUnsafe("absolute_path", "Absolute paths are not accepted", name)
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
             raise PackageUnsafe("bad_path", "Control characters in a name", name)
-        is_dir = name.endswith("/")
+        is_dir = _is_dir(info)
+        if is_dir and (info.file_size or info.compress_size > _EMPTY_DEFLATED):
+            raise PackageUnsafe("bad_path", "A folder entry (a name ending in /) holds data", name)
         segments = name.rstrip("/").split("/") if is_dir else name.split("/")
         if any(s in ("", ".", "..") for s in segments):
             raise PackageUnsafe("outside_root", "A path leaves or repeats the root", name)
@@ -155,6 +164,19 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> dict[str, str]:
     return paths
 
 
+def _check_nested_manifest(infos: list[zipfile.ZipInfo], names: dict[str, str]) -> None:
+    """A nested manifest.json declared above `MAX_MANIFEST_BYTES` (what a device reads at most) is
+    refused before any member is read; `_read_members` stops one that passes the cap while it
+    streams (a header's size is not trusted)."""
+    for info in infos:
+        if names[info.filename] == MANIFEST_NAME and info.file_size > MAX_MANIFEST_BYTES:
+            raise PackageUnsafe("too_large", _manifest_too_large(), MANIFEST_NAME)
+
+
+def _manifest_too_large() -> str:
+    return f"A package manifest.json is at most {MAX_MANIFEST_BYTES} bytes"
+
+
 def _read_members(
     zf: zipfile.ZipFile,
     infos: list[zipfile.ZipInfo],
@@ -173,27 +195,39 @@ def _read_members(
             raise PackageUnsafe(
                 "compression", "Only stored or deflated members are accepted", info.filename
             )
+        path = names[info.filename]
         budget = limits.max_unpacked_bytes - total
         per_file_cap = max(info.compress_size, 1) * limits.max_ratio
-        data = _read_capped(zf, info, budget, per_file_cap, limits)
+        cap, too_large = budget, None
+        if path == MANIFEST_NAME and budget > MAX_MANIFEST_BYTES:
+            # Stopped at what a device reads at most, whatever the zip's header says.
+            cap, too_large = MAX_MANIFEST_BYTES, _manifest_too_large()
+        data = _read_capped(zf, info, cap, per_file_cap, limits, too_large=too_large)
         total += len(data)
         if total > RATIO_FLOOR_BYTES and total > max(compressed_total, 1) * limits.max_ratio:
             raise PackageUnsafe("ratio", "The zip unpacks to too much for its size")
-        path = names[info.filename]
         files[path] = PackageFile(path=path, data=data, sha256=hashlib.sha256(data).hexdigest())
     return files
 
 
 def _read_capped(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, ratio_cap: int, limits: ArchiveLimits
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    budget: int,
+    ratio_cap: int,
+    limits: ArchiveLimits,
+    *,
+    too_large: str | None = None,
 ) -> bytes:
+    """The member's bytes, refused (`too_large`, `ratio`) as soon as they pass `budget` or the
+    ratio cap while they stream."""
     out = bytearray()
     try:
         with zf.open(info) as member:
             while chunk := member.read(_CHUNK):
                 out += chunk
                 if len(out) > budget:
-                    raise PackageUnsafe("too_large", _too_large(limits), info.filename)
+                    raise PackageUnsafe("too_large", too_large or _too_large(limits), info.filename)
                 if len(out) > RATIO_FLOOR_BYTES and len(out) > ratio_cap:
                     raise PackageUnsafe(
                         "ratio",

@@ -3,10 +3,11 @@
 One pack per RM and size: app id `media-phone` (the phone WebP renditions, 1080 px wide) or
 `media-tablet` (the tablet WebP renditions, 2048 px). WebP only: the apps decode it, and a pack
 with the JPEG twins too would be twice as large for nothing. A pack is a package of kind `media`
-owned by the RM (only they may download it), signed like every package, and stored in the blob
-store under `packages/<sha256>.zip`. It holds `index.json` and the page images as
-`<brochure id>/<page, two digits>.webp`; the index lists each brochure (id, version, title) with
-its pages' file paths, in brochure id order.
+owned by the RM (only they may download it, and only while they are an active RM: one whose role
+changed or who was disabled gets none, as their last pack lists brochures they no longer see),
+signed like every package, and stored in the blob store under `packages/<sha256>.zip`. It holds
+`index.json` and the page images as `<brochure id>/<page, two digits>.webp`; the index lists each
+brochure (id, version, title) with its pages' file paths, in brochure id order.
 
 A pack is rebuilt when what is live for its RM changes: each pack records the fingerprint of the
 catalogue it was built from (SHA-256 over the sorted brochure id, version, content hash and page
@@ -372,6 +373,15 @@ async def stale_owners(
     return [(row["owner_id"], row["fingerprint"]) for row in rows]
 
 
-async def latest_pack(conn: Connection, owner_id: uuid.UUID, *, size: str) -> Any:
-    """The RM's newest pack of `size` (a row), or None."""
-    return await queries.last_pack(conn, owner_id, app_id_of(size))
+async def latest_pack(conn: Connection, user_id: uuid.UUID, *, size: str) -> Any:
+    """The user's newest pack of `size` (a row), or None: packs are only for active RMs, so a
+    former RM (or a disabled user) gets none, not the last one built while they were one."""
+    return await queries.current_pack(conn, user_id, app_id_of(size))
+
+
+async def package_for_download(
+    conn: Connection, *, package_id: uuid.UUID, user_id: uuid.UUID
+) -> Any:
+    """The package (a row) if this user may download it: any H5 package; a media pack only its
+    owner, while they are an active RM. None otherwise."""
+    return await queries.package_for_download(conn, package_id=package_id, user_id=user_id)

@@ -6,12 +6,13 @@ both are included here, so the app registers this module's ROUTES once.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, head, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
@@ -21,7 +22,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import offline_packages as wire
 from mobile_contracts.v1.identity import Role
-from sync.packages import archive, diffs, media_routes, queries, releases_routes
+from sync.packages import archive, diffs, media, media_routes, queries, releases_routes
 from sync.packages.serving import serve_package
 from sync.packages.store import (
     DEFAULT_EXPIRES_DAYS,
@@ -32,9 +33,14 @@ from sync.packages.store import (
     store_upload,
 )
 from workbench.access import requires_role
+from workbench.access.caller import Caller
+from workbench.audit import queries as audit
+from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.http.auth import PUBLIC
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
+from workbench.http.input_checks import refuse_unstorable_input
 from workbench.http.openapi import ERRORS
 from workbench.settings import Settings
 
@@ -54,6 +60,16 @@ def archive_limits(settings: Settings) -> archive.ArchiveLimits:
         max_unpacked_bytes=settings.offline_package_max_unpacked_bytes,
         max_ratio=settings.offline_package_max_ratio,
     )
+
+
+async def _check_upload_form(request: Request[Any, Any, Any]) -> None:
+    """The upload's before_request hook (it replaces the app-wide one, so it runs that first):
+    a body that is no multipart form has no `file` part, which 422 names (not Litestar's bare
+    400 "Invalid multipart/form-data", as for a form sent URL-encoded)."""
+    await refuse_unstorable_input(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        raise _invalid("file", "required (a multipart/form-data body with the zip as `file`)")
 
 
 @dataclass
@@ -77,6 +93,7 @@ class AdminPackagesController(Controller):
         operation_id="uploadOfflinePackage",
         status_code=HTTP_201_CREATED,
         request_max_body_size=220_000_000,
+        before_request=_check_upload_form,
         responses={
             200: ResponseSpec(
                 data_container=wire.OfflinePackage,
@@ -114,7 +131,11 @@ class AdminPackagesController(Controller):
             raise _invalid("expires_days", f"between 1 and {MAX_EXPIRES_DAYS}")
         if not isinstance(data.file, UploadFile):
             raise _invalid("file", "a zip file")
-        files = archive.read_upload(await data.file.read(), archive_limits(settings))
+        # Unzipping, hashing and checking up to 200 MB takes seconds: off the event loop, which
+        # goes on serving every other request (store_upload deflates the package off it too).
+        raw = await data.file.read()
+        files = await asyncio.to_thread(archive.read_upload, raw, archive_limits(settings))
+        del raw
         row, created = await store_upload(
             db,
             request.app.state.blobs,
@@ -127,6 +148,21 @@ class AdminPackagesController(Controller):
             expires_in=timedelta(days=days or DEFAULT_EXPIRES_DAYS),
             created_by=caller.user_id,
         )
+        if created:  # new code signed with the bank's key for every device: audited
+            await audit.record(
+                db,
+                action="offline_package.upload",
+                actor_id=caller.user_id,
+                subject=f"offline_package:{row['id']}",
+                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                detail={
+                    "app_id": row["app_id"],
+                    "version": row["version"],
+                    "sha256": row["sha256"],
+                    "files": len(row["manifest"]["files"]),
+                    "min_app_version": row["min_app_version"],
+                },
+            )
         return Response(package_view(row), status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("", operation_id="listOfflinePackages")
@@ -168,12 +204,31 @@ class PackagesController(Controller):
         `Range: bytes=a-b | a- | -n` answers 206 with `Content-Range` (with `If-Range` naming
         the ETag); the ETag is the file's SHA-256, so `If-None-Match` answers 304 when the app
         already has it."""
-        row = await queries.package_for_download(db, package_id=package_id, user_id=caller.user_id)
-        if row is None:
-            raise NotFound("offline_package")
-        return await serve_package(
-            request, request.app.state.blobs, row["blob_key"], sha256=row["sha256"]
-        )
+        return await _download(request, db, caller, package_id)
+
+    @head("/{package_id:uuid}/download", include_in_schema=False)
+    async def download_head(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        package_id: FromPath[uuid.UUID],
+    ) -> Response[None]:
+        """What GET would answer, without the body: download managers ask the size, the ETag
+        and range support (Content-Length, ETag, Accept-Ranges) before they resume."""
+        return await _download(request, db, caller, package_id)
+
+
+async def _download(
+    request: Request[Any, Any, Any], db: Connection, caller: Caller, package_id: uuid.UUID
+) -> Response[Any]:
+    """A media pack is only for its owner, while they are an active RM (`media`)."""
+    row = await media.package_for_download(db, package_id=package_id, user_id=caller.user_id)
+    if row is None:
+        raise NotFound("offline_package")
+    return await serve_package(
+        request, request.app.state.blobs, row["blob_key"], sha256=row["sha256"]
+    )
 
 
 def _invalid(key: str, message: str) -> ValidationException:

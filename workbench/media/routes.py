@@ -48,7 +48,11 @@ async def serve_blob(
     one, 304 when `If-None-Match` names its ETag; a missing blob is 404 `media.not_found`.
     The body is streamed from the store. `content_type` None: the one stored with the blob;
     `etag` None: the store's (offline packages give their SHA-256, which the app knows);
-    `missing`: what a 404 names."""
+    `missing`: what a 404 names.
+
+    A HEAD (for a route that also takes HEAD) answers the headers of the whole blob's 200 with
+    no body: Content-Length, ETag, Accept-Ranges (a download manager asks them before it
+    resumes); Range applies to GET only (RFC 9110), so a HEAD ignores it; If-None-Match holds."""
     try:
         info = await store.stat(key)
     except InvalidKey:
@@ -65,6 +69,9 @@ async def serve_blob(
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(content=b"", status_code=304, headers=headers)
     media_type = content_type or info.content_type
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(info.size)
+        return Response(content=b"", status_code=200, media_type=media_type, headers=headers)
     wanted = request.headers.get("range")
     if_range = request.headers.get("if-range")
     if wanted is not None and (if_range is None or if_range.strip() == etag):

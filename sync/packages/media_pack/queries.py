@@ -3,6 +3,10 @@
 What is live for an RM is what their catalogue shows (`workbench.brochures.queries`): the
 published version of each brochure owned by a unit on their path to the root, within its live
 window at `now`. A pack holds one rendition spec (the WebP of a size) of every page.
+
+A pack is served only to its owner, and only while they are an active RM (`held_by`): the worker
+rebuilds the packs of active RMs alone, so the last pack of a user who is no RM any more (another
+role now, or disabled) still lists the brochures withdrawn since, and must not reach them.
 """
 
 from __future__ import annotations
@@ -13,10 +17,22 @@ from typing import Any
 
 import asyncpg
 
+from sync.packages.queries import PACKAGE_COLUMNS
 from workbench.brochures.queries import LIVE
 from workbench.db import Connection
 
 Record = asyncpg.Record
+
+
+def held_by(pack: str, user: str) -> str:
+    """SQL: the package `pack` (an offline_packages alias) is a media pack `user` (a parameter)
+    may have now: they own it and are an active RM."""
+    return f"""(
+        {pack}.owner_id = {user}
+        and exists (select 1 from users holder
+                     where holder.id = {pack}.owner_id and holder.role = 'rm' and holder.active)
+    )"""
+
 
 # Each live brochure as one text item: id, version, content hash and the ready rendition key of
 # every page in order ('-' for one not built yet); $1 is now, $2 the rendition spec.
@@ -168,6 +184,37 @@ async def last_pack(conn: Connection, owner_id: uuid.UUID, app_id: str) -> Recor
         """,
         owner_id,
         app_id,
+    )
+
+
+async def current_pack(conn: Connection, user_id: uuid.UUID, app_id: str) -> Record | None:
+    """The newest pack of `app_id` this user may have now (theirs, while they are an active RM;
+    None for anyone else, whatever packs they owned as an RM)."""
+    return await conn.fetchrow(
+        f"""
+        select p.id, p.app_id, p.version, p.sha256, p.size, p.blob_key, p.signature, p.key_id,
+               p.issued_at, p.expires_at, p.catalogue_fingerprint
+          from offline_packages p
+         where p.owner_id = $1 and p.app_id = $2 and {held_by("p", "$1")}
+         order by p.version desc limit 1
+        """,
+        user_id,
+        app_id,
+    )
+
+
+async def package_for_download(
+    conn: Connection, *, package_id: uuid.UUID, user_id: uuid.UUID
+) -> Record | None:
+    """The package if this user may download it: any H5 package (no owner); a media pack only
+    its owner, while they are an active RM."""
+    return await conn.fetchrow(
+        f"""
+        select {PACKAGE_COLUMNS} from offline_packages p
+         where p.id = $1 and (p.owner_id is null or {held_by("p", "$2")})
+        """,
+        package_id,
+        user_id,
     )
 
 

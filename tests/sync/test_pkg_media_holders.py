@@ -1,0 +1,105 @@
+"""A brochure media pack is for an active RM only: a user who is no RM any more (another role
+now) gets no pack, neither the newest one (`media/latest`) nor the file of the one they had (its
+download URL), as a compliance officer expects once a brochure is withdrawn: the worker builds no
+new pack for them, so their last one still lists it."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sync.packages import jobs
+from tests.customers_data import headers_of
+from tests.sync.test_pkg_media import LATEST, NOW, add_brochure
+from tests.tasks_data import unit, user
+from workbench.db import create_pool
+from workbench.media.store import LocalBlobStore
+from workbench.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("demo_bank")
+BROCHURES = "/api/v1/brochures"
+ADMIN_USERS = "/api/v1/admin/users"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+async def worker(settings: Settings, store: LocalBlobStore) -> Any:
+    pool = await create_pool(settings.database_url, max_size=4)
+    yield {"settings": settings, "pool": pool, "blobs": store, "media_pack_run_seconds": 600}
+    await pool.close()
+
+
+def titles_in(pack: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(pack)) as zf:
+        index = json.loads(zf.read("files/index.json"))
+    return sorted(b["title"] for b in index["brochures"])
+
+
+async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
+    db: Any, store: LocalBlobStore, worker: Any, make_client: Any
+) -> None:
+    withdrawn = await add_brochure(db, store, "基金定投")
+    await add_brochure(db, store, "大额存单")
+    await jobs.build_media_packs(worker, now=NOW)
+    client = await make_client(blob_dir=str(store.root))
+    rm01, admin = await headers_of(client, "rm01"), await headers_of(client, "admin")
+    compliance = await headers_of(client, "compliance")
+    mine = await client.get(LATEST, headers=rm01)
+    assert mine.status_code == 200, mine.text
+    pack = await client.get(mine.json()["url"], headers=rm01)
+    assert titles_in(pack.content) == ["基金定投", "大额存单"]
+
+    # Compliance withdraws a brochure; rm01 becomes a branch head (and signs in again).
+    pulled = await client.post(f"{BROCHURES}/{withdrawn}/unpublish", headers=compliance)
+    assert pulled.status_code == 200, pulled.text
+    moved = await client.patch(
+        f"{ADMIN_USERS}/{user('rm01')}",
+        json={"role": "branch_head", "org_unit_id": str(unit("branch-east"))},
+        headers=admin,
+    )
+    assert moved.status_code == 200, moved.text
+    await jobs.build_media_packs(worker, now=NOW)  # builds for RMs only: nothing new for rm01
+    head = await headers_of(client, "rm01")
+    assert (await client.get(f"{BROCHURES}/{withdrawn}", headers=head)).status_code == 404
+
+    # Their last pack, which still lists the withdrawn brochure, is not theirs to have any more:
+    # not as the latest pack (of either size, with or without the one they hold), not by its URL.
+    for params in ({}, {"size": "tablet"}, {"current": mine.json()["sha256"]}):
+        latest = await client.get(LATEST, params=params, headers=head)
+        assert latest.status_code == 404, (params, latest.text)
+        assert latest.json()["code"] == "media_pack.not_found"
+    again = await client.get(mine.json()["url"], headers=head)
+    assert again.status_code == 404, again.text
+    assert again.json()["code"] == "offline_package.not_found"
+    assert (await client.head(mine.json()["url"], headers=head)).status_code == 404
+
+    # An RM still gets theirs, rebuilt without the withdrawn brochure.
+    rm02 = await headers_of(client, "rm02")
+    theirs = await client.get(LATEST, headers=rm02)
+    assert theirs.status_code == 200, theirs.text
+    rebuilt = await client.get(theirs.json()["url"], headers=rm02)
+    assert rebuilt.status_code == 200
+    assert titles_in(rebuilt.content) == ["大额存单"]
+    # Made an RM again, rm01 gets the pack of what is live for them (after the worker's run).
+    back = await client.patch(
+        f"{ADMIN_USERS}/{user('rm01')}",
+        json={"role": "rm", "org_unit_id": str(unit("team-east-1"))},
+        headers=admin,
+    )
+    assert back.status_code == 200, back.text
+    await jobs.build_media_packs(worker, now=NOW)
+    rm01 = await headers_of(client, "rm01")
+    current = await client.get(LATEST, headers=rm01)
+    assert current.status_code == 200, current.text
+    assert current.json()["version"] > mine.json()["version"]
+    data = await client.get(current.json()["url"], headers=rm01)
+    assert titles_in(data.content) == ["大额存单"]
