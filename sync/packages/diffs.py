@@ -419,7 +419,7 @@ async def diff_download(
     """`GET /offline-packages/diffs/{id}/download`: the diff's file, resumable exactly as a
     package download (`serving.serve_package`: its SHA-256 as strong ETag, `If-None-Match`,
     one byte range, `If-Range`). A diff to an H5 package is for every signed-in user; one to a
-    media pack only for its owner: anyone else gets 404."""
+    media pack only for its owner while they are an active RM: anyone else gets 404."""
     row = await diff_rows.downloadable(conn, diff_id=diff_id, user_id=caller.user_id)
     if row is None:
         raise NotFound("offline_package_diff")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,8 @@ def titles_in(pack: bytes) -> list[str]:
 async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
     db: Any, store: LocalBlobStore, worker: Any, make_client: Any
 ) -> None:
-    withdrawn = await add_brochure(db, store, "基金定投")
-    await add_brochure(db, store, "大额存单")
+    withdrawn = await add_brochure(db, store, "基金定投", pages=5, page_bytes=20_000)
+    await add_brochure(db, store, "大额存单", pages=5, page_bytes=20_000)
     await jobs.build_media_packs(worker, now=NOW)
     client = await make_client(blob_dir=str(store.root))
     rm01, admin = await headers_of(client, "rm01"), await headers_of(client, "admin")
@@ -57,6 +58,14 @@ async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
     assert mine.status_code == 200, mine.text
     pack = await client.get(mine.json()["url"], headers=rm01)
     assert titles_in(pack.content) == ["基金定投", "大额存单"]
+    # A pack with one more brochure, and its diff from the one rm01 has.
+    await add_brochure(db, store, "新客理财", pages=1, page_bytes=20_000)
+    await jobs.build_media_packs(worker, now=NOW + timedelta(minutes=1))
+    newer = await client.get(LATEST, params={"current": mine.json()["sha256"]}, headers=rm01)
+    diff_url = newer.json()["diff_url"]
+    assert diff_url is not None
+    assert (await client.get(diff_url, headers=rm01)).status_code == 200
+    mine = newer
 
     # Compliance withdraws a brochure; rm01 becomes a branch head (and signs in again).
     pulled = await client.post(f"{BROCHURES}/{withdrawn}/unpublish", headers=compliance)
@@ -67,12 +76,14 @@ async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
         headers=admin,
     )
     assert moved.status_code == 200, moved.text
-    await jobs.build_media_packs(worker, now=NOW)  # builds for RMs only: nothing new for rm01
+    await jobs.build_media_packs(worker, now=NOW + timedelta(minutes=2))  # RMs only
     head = await headers_of(client, "rm01")
     assert (await client.get(f"{BROCHURES}/{withdrawn}", headers=head)).status_code == 404
 
     # Their last pack, which still lists the withdrawn brochure, is not theirs to have any more:
     # not as the latest pack (of either size, with or without the one they hold), not by its URL.
+    diff = await client.get(diff_url, headers=head)
+    assert diff.status_code == 404, diff.text  # nor a diff to it
     for params in ({}, {"size": "tablet"}, {"current": mine.json()["sha256"]}):
         latest = await client.get(LATEST, params=params, headers=head)
         assert latest.status_code == 404, (params, latest.text)
@@ -88,7 +99,7 @@ async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
     assert theirs.status_code == 200, theirs.text
     rebuilt = await client.get(theirs.json()["url"], headers=rm02)
     assert rebuilt.status_code == 200
-    assert titles_in(rebuilt.content) == ["大额存单"]
+    assert titles_in(rebuilt.content) == ["大额存单", "新客理财"]
     # Made an RM again, rm01 gets the pack of what is live for them (after the worker's run).
     back = await client.patch(
         f"{ADMIN_USERS}/{user('rm01')}",
@@ -96,10 +107,10 @@ async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
         headers=admin,
     )
     assert back.status_code == 200, back.text
-    await jobs.build_media_packs(worker, now=NOW)
+    await jobs.build_media_packs(worker, now=NOW + timedelta(minutes=3))
     rm01 = await headers_of(client, "rm01")
     current = await client.get(LATEST, headers=rm01)
     assert current.status_code == 200, current.text
     assert current.json()["version"] > mine.json()["version"]
     data = await client.get(current.json()["url"], headers=rm01)
-    assert titles_in(data.content) == ["大额存单"]
+    assert titles_in(data.content) == ["大额存单", "新客理财"]

@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from sync.packages.media_pack.queries import held_by
 from workbench.db import Connection
 
 _COLUMNS = "d.id, d.from_sha256, d.to_package_id, d.sha256, d.size, d.blob_key"
@@ -92,12 +93,12 @@ async def downloadable(
     conn: Connection, *, diff_id: uuid.UUID, user_id: uuid.UUID
 ) -> asyncpg.Record | None:
     """A diff's file, if this user may download it: one to an H5 package everyone, one to a
-    media pack its owner only."""
+    media pack its owner only, while they are an active RM (`media_pack.queries.held_by`)."""
     return await conn.fetchrow(
-        """
+        f"""
         select d.blob_key, d.sha256 from offline_package_diffs d
           join offline_packages p on p.id = d.to_package_id
-         where d.id = $1 and (p.owner_id is null or p.owner_id = $2)
+         where d.id = $1 and (p.owner_id is null or {held_by("p", "$2")})
         """,
         diff_id,
         user_id,
