@@ -2,7 +2,8 @@
 
 A release sends one H5 package version of an app id to a sticky percentage of users, to org
 subtrees and to listed users; it is widened, paused, resumed or rolled back. `latest` answers the
-highest version among the active releases that include the caller.
+highest version among the active releases that include the caller that their app can install
+(its manifest not expired, its `min_app_version` at most the app's `X-App-Version`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,26 @@ class Release(msgspec.Struct, kw_only=True):
     user_ids: list[uuid.UUID]
     created_at: datetime
     updated_at: datetime
+
+
+class RolledForwardPackage(msgspec.Struct, kw_only=True):
+    """A package a rollback issued: `version`, holding the files of `files_of_version` (the
+    previous release its devices had)."""
+
+    version: int
+    files_of_version: int
+
+
+class RolledBackRelease(Release, kw_only=True):
+    """A rolled-back release and what the rollback did: devices on the withdrawn version move
+    to the `rolled_forward` versions, or (`withdrawn_only`) keep their package until a higher
+    version reaches them; `higher_open_version`: a higher release stays open above it;
+    `unreadable_versions`: lower releases whose files could not be read."""
+
+    withdrawn_only: bool
+    rolled_forward: list[RolledForwardPackage]
+    higher_open_version: int | None = None
+    unreadable_versions: list[int] = []
 
 
 class LatestPackage(msgspec.Struct, kw_only=True):

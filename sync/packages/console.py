@@ -5,8 +5,11 @@ Every form goes through the release service, so the rules and audit are exactly 
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -25,7 +28,7 @@ from workbench.http.deps import CurrentCaller, Db
 
 PATH = "/packages"
 PAGE = f"/console{PATH}"
-MAX_PACKAGES = 300
+PACKAGES_PER_APP = 20  # the highest versions listed per app id (with every open release's)
 MAX_ROLLED_BACK_DEVICES = 200
 FIRST_PERCENT = "10"  # the release form's percentage for a version not released yet
 ROLES = nav.PACKAGES.roles
@@ -38,7 +41,27 @@ MESSAGES = {
     "offline_release.not_found": "这个安装包还没有发布。",
     "offline_package.not_found": "没有这个安装包。",
 }
+BAD_PACKAGE = "请选择要发布的版本。"
+BAD_PERCENT = "请填写 0–100 之间的灰度比例（最多两位小数）。"
+BAD_UNITS = "所选机构不存在，请重新选择。"
+# The release form's fields in page order: the first one refused gets the focus.
+FIELDS = ("package_id", "percent", "units", "logins")
 _LOGINS = re.compile(r"[\s,，;；、]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A release form sent back: the app id whose form it was (None: not known), what was
+    typed in it, and the message per field (`FIELDS`)."""
+
+    app_id: str | None
+    sent: dict[str, Any]
+    errors: dict[str, str]
+
+    @property
+    def first(self) -> str | None:
+        """The first field refused, in page order (it gets the focus)."""
+        return next((name for name in FIELDS if name in self.errors), None)
 
 
 def _text(form: Any, name: str, limit: int) -> str:
@@ -53,9 +76,9 @@ def _size(n: int) -> str:
 
 
 async def _apps(db: Connection) -> list[dict[str, Any]]:
-    packages = await queries.h5_packages(db, limit=MAX_PACKAGES)
+    packages = await queries.h5_packages(db, per_app=PACKAGES_PER_APP)
     app_ids = list(dict.fromkeys(p["app_id"] for p in packages))
-    rels = await queries.releases_of_apps(db, app_ids)
+    rels = await queries.releases_of_apps(db, app_ids, package_ids=[p["id"] for p in packages])
     names = await queries.names_of(
         db,
         units=[u for r in rels for u in r["org_unit_ids"]],
@@ -63,6 +86,8 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
     )
     adoption = await queries.adoption(db, app_ids)
     stale = await queries.on_rolled_back(db, app_ids, limit=MAX_ROLLED_BACK_DEVICES)
+    now = datetime.now(UTC)
+    expired = {p["id"] for p in packages if p["expires_at"] <= now}
     open_state = {r["package_id"]: r["state"] for r in rels if r["state"] != "rolled_back"}
     # The open release's percentage prefills the form: a release is only widened, so a form
     # starting at 10 % refused widening one at 50 % by an org unless the admin retyped it.
@@ -74,9 +99,6 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
     for app_id in app_ids:
         counts = [a for a in adoption if a["app_id"] == app_id]
         total = sum(a["devices"] for a in counts) or 1
-        rolled_versions = {
-            r["version"] for r in rels if r["app_id"] == app_id and r["state"] == "rolled_back"
-        }
         apps.append(
             {
                 "app_id": app_id,
@@ -87,6 +109,7 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
                         "state": open_state.get(p["id"])
                         or ("rolled_back" if p["id"] in rolled_back else None),
                         "percent": open_percent.get(p["id"]),
+                        "expired": p["id"] in expired,
                     }
                     for p in packages
                     if p["app_id"] == app_id
@@ -102,6 +125,8 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
                         "units": [names.get(u, str(u)) for u in r["org_unit_ids"]],
                         "users": [names.get(u, str(u)) for u in r["user_ids"]],
                         "percent": f"{float(r['percent']):g}",
+                        # An expired package is not answered to devices, even when released.
+                        "expired": r["package_id"] in expired,
                     }
                     for r in rels
                     if r["app_id"] == app_id
@@ -112,7 +137,7 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
                         "devices": a["devices"],
                         "share": round(100 * a["devices"] / total),
                         "last": a["last_reported"],
-                        "rolled_back": a["version"] in rolled_versions,
+                        "rolled_back": a["rolled_back"],
                     }
                     for a in counts
                 ],
@@ -122,22 +147,36 @@ async def _apps(db: Connection) -> list[dict[str, Any]]:
     return apps
 
 
+def _form_of(apps: list[dict[str, Any]], refused: Refused) -> int | None:
+    """The place (1..) on the page of the app whose release form was sent back: the app id the
+    form names, else the app of the version chosen in it; None when neither is on the page."""
+    for n, app in enumerate(apps, 1):
+        if refused.app_id and app["app_id"] == refused.app_id:
+            return n
+    chosen = refused.sent.get("package_id")
+    for n, app in enumerate(apps, 1):
+        if any(str(it["p"]["id"]) == chosen for it in app["packages"]):
+            return n
+    return None
+
+
 async def _page(
-    db: Connection,
-    console: Console,
-    *,
-    error: str | None = None,
-    sent: dict[str, Any] | None = None,
-    status: int = 200,
+    db: Connection, console: Console, *, refused: Refused | None = None, status: int = 200
 ) -> Response[Any]:
+    """The page; with `refused`, that release form is shown again with what was typed in it and
+    each message under its field (the other apps' forms as always)."""
+    apps = await _apps(db)
+    place = _form_of(apps, refused) if refused else None
     return console.render(
         "packages/index.html",
         {
-            "apps": await _apps(db),
+            "apps": apps,
             "units": await queries.org_units(db),
             "state_labels": STATE_LABELS,
-            "error": error,
-            "sent": sent or {},
+            "refused": refused if place else None,
+            "refused_place": place,
+            # A form that is not on the page (an app id gone, a version of none): said on top.
+            "error": "".join(refused.errors.values()) if refused and not place else None,
         },
         status=status,
     )
@@ -149,41 +188,80 @@ async def package_page(db: Db, console: Console) -> Response[Any]:
     return await _page(db, console)
 
 
+def _sent_percent(text: str) -> float | None:
+    """The percentage typed (empty: 0), or None when it is not one from 0 to 100."""
+    try:
+        value = float(text or 0)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0 <= value <= 100 else None
+
+
+def _field_of(error: DomainError) -> str:
+    """The release form field a refusal of the release service is about."""
+    if error.code == "offline_release.invalid":
+        detail = error.detail or ""
+        if "org_unit_ids" in detail:
+            return "units"
+        if "user_ids" in detail:
+            return "logins"
+        return "percent"
+    if error.code == "offline_release.narrowing":
+        return "percent"
+    return "package_id"
+
+
 @post(PATH + "/release", opt=visible_to(*ROLES), name="console:package-release")
 async def release_package(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
-    """Release a package version, or widen its release (release service)."""
+    """Release a package version, or widen its release (release service). A refusal shows the
+    form that was sent again, with what was typed and the reason under the field at fault."""
     form = await request.form()
     sent: dict[str, Any] = {
+        "app_id": _text(form, "app_id", 100),
         "package_id": _text(form, "package_id", 40),
         "percent": _text(form, "percent", 10),
         "units": [u for u in form.getall("org_unit_ids", []) if isinstance(u, str)][:200],
         "logins": _text(form, "logins", 4000),
     }
+
+    async def refuse(errors: dict[str, str], status: int = 422) -> Response[Any]:
+        refused = Refused(app_id=sent["app_id"] or None, sent=sent, errors=errors)
+        return await _page(db, console, refused=refused, status=status)
+
+    errors: dict[str, str] = {}
+    try:
+        package_id = uuid.UUID(sent["package_id"])
+    except ValueError:
+        errors["package_id"] = BAD_PACKAGE
+    percent = _sent_percent(sent["percent"])
+    if percent is None:
+        errors["percent"] = BAD_PERCENT
+    try:
+        units = [uuid.UUID(u) for u in sent["units"]]
+    except ValueError:
+        errors["units"] = BAD_UNITS
     logins = [x for x in _LOGINS.split(sent["logins"]) if x]
     found = await queries.users_by_login(db, logins) if logins else {}
     missing = [x for x in logins if x.lower() not in found]
     if missing:
-        return await _page(
-            db, console, sent=sent, status=422,
-            error=f"没有这些员工账号：{'、'.join(missing[:10])}。",
-        )  # fmt: skip
+        errors["logins"] = f"没有这些员工账号：{'、'.join(missing[:10])}。"
+    if errors:
+        return await refuse(errors)
     try:
-        package_id = uuid.UUID(sent["package_id"])
         request_ = msgspec.convert(
             {
-                "percent": float(sent["percent"] or 0),
-                "org_unit_ids": sent["units"],
-                "user_ids": [str(found[x.lower()]) for x in logins],
+                "percent": percent,
+                "org_unit_ids": units,
+                "user_ids": [found[x.lower()] for x in logins],
             },
             wire.ReleaseRequest,
         )
-    except (ValueError, msgspec.ValidationError):
-        return await _page(
-            db, console, sent=sent, status=422,
-            error="请选择版本，并填写 0–100 之间的灰度比例（最多两位小数）。",
-        )  # fmt: skip
+    except msgspec.ValidationError as exc:  # too many units or staff for one release
+        field = "units" if "org_unit_ids" in str(exc) else "logins"
+        return await refuse({field: f"一次最多选择 {wire.MAX_RELEASE_UNITS} 个机构、"
+                                    f"{wire.MAX_RELEASE_USERS} 名员工。"})  # fmt: skip
     try:
         async with db.transaction():
             done = await releases.release(
@@ -194,10 +272,8 @@ async def release_package(
                 client_ip=client_ip(request.scope, request.app.state.trusted_networks),
             )
     except DomainError as exc:
-        if exc.status == 404:
-            raise
         message = MESSAGES.get(exc.code, "发布未保存，请检查后重试。")
-        return await _page(db, console, sent=sent, status=exc.status, error=message)
+        return await refuse({_field_of(exc): message}, status=exc.status)
     return console.redirect(
         PAGE,
         flash=f"{done.app_id} 版本 {done.version} 已发布：灰度 {done.percent:g}%，"

@@ -5,8 +5,9 @@ subtrees and to listed users. A user's bucket is `int(SHA-256(app_id + ":" + use
 % 10000`, and they are in when `bucket < percent x 100`: fixed per user and app id, so a user in at
 10 % is in at 20 %. A release is widened (a higher percentage, more units and users; never
 narrowed), paused and resumed, and rolled back for good. `latest` answers the highest version
-among the active releases that include the caller, but never one below the package the device
-reports it has (it would refuse it; `sync.packages.updates`). A rollback rolls forward only the
+among the active releases that include the caller that their app can install (not expired, its
+`min_app_version` at most the app's), but never one below the package the device reports it has
+(it would refuse it; `sync.packages.updates`). A rollback rolls forward only the
 devices the withdrawn release answered, each to the files it had before (see `roll_back`).
 
 Everything is read from PostgreSQL on every request (nothing is cached in a process), so a

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
@@ -122,21 +123,33 @@ class ReleaseController(Controller):
         db: Db,
         caller: CurrentCaller,
         package_id: FromPath[uuid.UUID],
-    ) -> wire.Release:
+    ) -> wire.RolledBackRelease:
         """Roll the package's release back for good.
 
         From the next request on, on every API instance, each device this release answered gets
         the files it was answered before, signed again as a higher version (a device never
         accepts a lower version than it has). With a higher release of the app id still open, or
         no earlier release including a device, the rollback only withdraws: `latest` answers
-        that device its own package with `current_withdrawn`. The console says which it was.
+        that device its own package with `current_withdrawn`. The answer is the release, rolled
+        back, and what happened: `rolled_forward` (each version issued, with the version whose
+        files it carries), or `withdrawn_only` with why (`higher_open_version`, and
+        `unreadable_versions` whose files could not be read).
         """
         state = request.app.state
         restorer = releases.Restorer(state.blobs, package_signer(state.settings))
-        return await releases.move(
-            db, caller=caller, package_id=package_id, action="rollback", client_ip=_ip(request),
-            restorer=restorer,
-        )  # fmt: skip
+        done = await releases.roll_back(
+            db, caller=caller, package_id=package_id, client_ip=_ip(request), restorer=restorer
+        )
+        return wire.RolledBackRelease(
+            **msgspec.structs.asdict(done.release),
+            withdrawn_only=not done.rolled_forward,
+            rolled_forward=[
+                wire.RolledForwardPackage(version=f.version, files_of_version=f.files_of_version)
+                for f in done.rolled_forward
+            ],
+            higher_open_version=done.higher_open_version,
+            unreadable_versions=list(done.unreadable_versions),
+        )
 
 
 AppIdQuery = Annotated[str, QueryParameter(pattern=r"^[a-z0-9][a-z0-9._:-]{0,99}$")]
@@ -164,7 +177,10 @@ class AppPackageController(Controller):
         """The H5 package I should have for an app id.
 
         The highest version among the active releases that include me (listed, in a released org
-        subtree, or in by my sticky percentage bucket); `available: false` when none does.
+        subtree, or in by my sticky percentage bucket) that my app can install: its manifest not
+        expired, and its `min_app_version` at most my `X-App-Version` (compared as numbers,
+        1.10.0 above 1.9.0); `available: false` when none is. Without `X-App-Version` the
+        minimum app version is not looked at (the answer may need a newer app: check it).
         `current` is the SHA-256 of the package the app has: a diff from it is offered when one
         applies and is meaningfully smaller; `up_to_date: true` when it is the answered package.
         `current_withdrawn: true` when its release was rolled back: switch back to the answered
@@ -181,6 +197,7 @@ class AppPackageController(Controller):
                 current=current,
                 blobs=state.blobs,
                 package_url=package_url,
+                app_version=request.headers.get("x-app-version"),
             )
 
     @post(

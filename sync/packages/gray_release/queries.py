@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -173,6 +174,12 @@ async def known_users(conn: Connection, ids: Sequence[uuid.UUID]) -> set[uuid.UU
     return {r["id"] for r in rows}
 
 
+# A dotted app version as an array that compares numerically (1.10.0 above 1.9.0), trailing
+# zero parts dropped first ("2.3" is "2.3.0"), as the app's verifier compares them.
+def _version_array(expression: str) -> str:
+    return f"string_to_array(regexp_replace({expression}, '(\\.0+)+$', ''), '.')::numeric[]"
+
+
 async def package_for_user(
     conn: Connection,
     *,
@@ -180,10 +187,15 @@ async def package_for_user(
     user_id: uuid.UUID,
     org_unit_id: uuid.UUID,
     bucket: int,
+    app_version: str | None,
+    now: datetime,
 ) -> asyncpg.Record | None:
     """The highest H5 version among the app id's active releases that include this user: listed,
     in one of the release's org subtrees, or in by the sticky bucket (`bucket` < percent x 100),
-    and in every release a roll-forward release is within (`INCLUDES`)."""
+    and in every release a roll-forward release is within (`INCLUDES`).
+
+    Only a package the app can install: its manifest not expired at `now`, and its
+    `min_app_version` at most `app_version` (a dotted version checked by the caller; None: any)."""
     return await conn.fetchrow(
         f"""
         select p.id, p.version, p.sha256, p.size, p.signature, p.key_id, r.id as release_id
@@ -191,6 +203,9 @@ async def package_for_user(
           join offline_packages p on p.id = r.package_id and p.kind = 'h5'
          where r.app_id = $1 and r.state = 'active'
            and {INCLUDES}
+           and p.expires_at > $6
+           and ($5::text is null
+                or {_version_array("p.min_app_version")} <= {_version_array("$5::text")})
          order by p.version desc
          limit 1
         """,
@@ -198,6 +213,8 @@ async def package_for_user(
         user_id,
         org_unit_id,
         bucket,
+        app_version,
+        now,
     )
 
 
@@ -286,23 +303,35 @@ async def upsert_install(
 # ---- the console -------------------------------------------------------------------------------
 
 
-async def h5_packages(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
-    """The most recent H5 packages of every app id, newest version first."""
+async def h5_packages(conn: Connection, *, per_app: int) -> list[asyncpg.Record]:
+    """The H5 packages of every app id, newest version first: the `per_app` highest versions of
+    each, and every package whose release is open (active or paused), however old."""
     return await conn.fetch(
-        """select id, app_id, version, size, sha256, key_id, min_app_version, created_at
-             from offline_packages where kind = 'h5'
-            order by app_id, version desc limit $1""",
-        limit,
+        """select p.id, p.app_id, p.version, p.size, p.sha256, p.key_id, p.min_app_version,
+                  p.expires_at, p.created_at
+             from (select o.*, row_number() over (partition by o.app_id
+                                                   order by o.version desc) as place
+                     from offline_packages o where o.kind = 'h5') p
+            where p.place <= $1
+               or exists (select from offline_releases r
+                           where r.package_id = p.id and r.state in ('active', 'paused'))
+            order by p.app_id, p.version desc""",
+        per_app,
     )
 
 
-async def releases_of_apps(conn: Connection, app_ids: Sequence[str]) -> list[asyncpg.Record]:
+async def releases_of_apps(
+    conn: Connection, app_ids: Sequence[str], *, package_ids: Sequence[uuid.UUID]
+) -> list[asyncpg.Record]:
+    """The open releases of the app ids, and the others (rolled back) of the packages listed."""
     return await conn.fetch(
         f"""select {_RELEASE}
               from offline_releases r join offline_packages p on p.id = r.package_id
              where r.app_id = any($1::text[])
+               and (r.state in ('active', 'paused') or r.package_id = any($2::uuid[]))
              order by r.app_id, p.version desc, r.created_at desc""",
         list(app_ids),
+        list(package_ids),
     )
 
 
@@ -320,14 +349,21 @@ async def names_of(
 
 
 async def adoption(conn: Connection, app_ids: Sequence[str]) -> list[asyncpg.Record]:
-    """Devices reporting each version, per app id (revoked devices left out)."""
+    """Devices reporting each version, per app id (revoked devices left out), and whether a
+    release of that version was rolled back."""
     return await conn.fetch(
-        """select i.app_id, i.version, count(*) as devices, max(i.reported_at) as last_reported
-             from offline_package_installs i
-             join devices d on d.device_id = i.device_id and d.revoked_at is null
-            where i.app_id = any($1::text[])
-            group by i.app_id, i.version
-            order by i.app_id, i.version desc""",
+        """select a.*,
+                  exists (select from offline_releases r
+                            join offline_packages p on p.id = r.package_id
+                           where r.app_id = a.app_id and p.version = a.version
+                             and r.state = 'rolled_back') as rolled_back
+             from (select i.app_id, i.version, count(*) as devices,
+                          max(i.reported_at) as last_reported
+                     from offline_package_installs i
+                     join devices d on d.device_id = i.device_id and d.revoked_at is null
+                    where i.app_id = any($1::text[])
+                    group by i.app_id, i.version) a
+            order by a.app_id, a.version desc""",
         list(app_ids),
     )
 
