@@ -3,33 +3,55 @@ customer's owning RM (capped per RM). Tasks and their reminders are created by o
 statement; the same Idempotency-Key never creates anything twice.
 
 A recurring template starts a series: the dispatch creates the current period's tasks, and the
-next period's are created when a task of the series is done or when that period starts.
+next period's are created when a task of the series is done or when that period starts. The
+series runs on the calendar grid of its rule (`recurrence.calendar_period`: a plain FREQ=MONTHLY
+is one period per calendar month, whatever day it was dispatched on). Each new period's tasks
+take the template's current version and reminders (the schedule stays the one dispatched). A
+series runs until its rule ends, its template stops being recurring, or a manager ends it.
+
+Creating a dispatch and ending a series are written to the audit trail (counts and ids, never
+customers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 
+from mobile_contracts.v1 import dispatches as list_wire
 from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.identity import queries as identity_queries
+from workbench.identity.staff import NameNotVisible, visible_name
 from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, encode_cursor
 from workbench.periods import YEARS, within_years
 from workbench.tasks import queries
-from workbench.tasks.recurrence import Period, next_period, period_at, periods_started
+from workbench.tasks.recurrence import (
+    Period,
+    calendar_period,
+    next_period,
+    period_at,
+    periods_started,
+)
 
 
 class IdempotencyKeyReused(Conflict):
     code = "dispatch.idempotency_key_reused"
+
+
+class NotRecurring(Conflict):
+    code = "dispatch.not_recurring"
 
 
 class DueInThePast(DomainError):
@@ -47,10 +69,16 @@ class NotApplicable(DomainError):
         self.code = code
 
 
-def series_anchor(now: datetime, tz: str) -> datetime:
-    """Recurring series start at local midnight of the dispatch day (periods align to days)."""
-    local = now.astimezone(ZoneInfo(tz))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+def _visible_title(text: str) -> str:
+    """The title as every task of the dispatch (each period's, in a series) and its pushes show
+    it: trimmed, something visible, one line that reads as typed (422 naming `$.title`)."""
+    title = visible_name(text, path="$.title")
+    if any(unicodedata.category(c) in ("Zl", "Zp") for c in title):  # U+2028/U+2029 break lines
+        message = "must be one line"
+        raise NameNotVisible(
+            f"$.title: {message}", errors=[{"path": "$.title", "message": message}]
+        )
+    return title
 
 
 def first_period(rule: str, *, anchor: datetime, now: datetime, tz: str) -> Period | None:
@@ -95,6 +123,7 @@ async def dispatch(
     tz: str,
 ) -> wire.Dispatch:
     """Create the tasks of a dispatch (or answer the earlier result of the same key)."""
+    title = _visible_title(request.title)
     if (request.org_unit_id is None) == (request.customer_ids is None):
         error = DomainError("Give either org_unit_id or customer_ids")
         error.code = "dispatch.target_required"
@@ -122,7 +151,7 @@ async def dispatch(
             "id": dispatch_id,
             "template_id": version["id"],
             "template_version": version["version"],
-            "title": request.title,
+            "title": title,
             "due_at": due_at,
             "org_unit_id": request.org_unit_id,
             "per_rm_cap": request.per_rm_cap,
@@ -131,6 +160,8 @@ async def dispatch(
             "created_by": caller.user_id,
             "idempotency_key": idempotency_key,
             "request_hash": request_hash,
+            # How far it can reach: a branch head lists and ends what lies in their subtree.
+            "scope_unit_id": request.org_unit_id or caller.scope_root,
         },
     )
     if claimed is None:
@@ -154,7 +185,7 @@ async def dispatch(
     task = _task_values(
         version=version,
         dispatch_id=dispatch_id,
-        title=request.title,
+        title=title,
         due_at=due_at,
         expires_at=expires_at,
         period_start=period_start,
@@ -175,6 +206,22 @@ async def dispatch(
         skipped = found - created
     await queries.finish_dispatch(
         conn, dispatch_id, created=created, skipped=skipped, not_found=not_found
+    )
+    await audit.record(
+        conn,
+        action="dispatch.created",
+        actor_id=caller.user_id,
+        subject=f"dispatch:{dispatch_id}",
+        detail={
+            "template_id": str(version["id"]),
+            "template_version": version["version"],
+            "org_unit_id": str(request.org_unit_id) if request.org_unit_id else None,
+            "customers": len(request.customer_ids or []),
+            "recurring": version["recurrence"] is not None,
+            "created": created,
+            "skipped": skipped,
+            "not_found": not_found,
+        },
     )
     return wire.Dispatch(id=dispatch_id, created=created, skipped=skipped, not_found=not_found)
 
@@ -232,12 +279,12 @@ def _timing(
         if due is None and version["sla_hours"]:
             due = now + timedelta(hours=version["sla_hours"])
         return due, None, None, None
-    # Probe from well before today so that the period containing now (this week, this month)
-    # is found; the series is then anchored at that period's start (COUNT counts from it).
-    probe = series_anchor(now, tz) - timedelta(days=400)
-    current = period_at(rule, anchor=probe, at=now, tz=tz)
-    anchor = current.start if current else series_anchor(now, tz)
-    period = first_period(rule, anchor=anchor, now=now, tz=tz)
+    # The period of the rule's calendar grid containing now (this week from Monday, this month
+    # from the 1st: never a grid set by the dispatch day); the series is anchored at its start,
+    # and COUNT counts from there.
+    current = calendar_period(rule, at=now, tz=tz)
+    anchor = current.start if current else now
+    period = first_period(rule, anchor=anchor, now=now, tz=tz) if current else None
     if period is None:
         error = DomainError("The template's recurrence has no period left")
         error.code = "dispatch.recurrence_ended"
@@ -288,3 +335,65 @@ async def open_period(
         task=task,
         only_assignee=only_assignee,
     )
+
+
+# ---- the list, and ending a series --------------------------------------------------------------
+
+
+def summary(row: queries.Record) -> list_wire.DispatchSummary:
+    return list_wire.DispatchSummary(
+        id=row["id"],
+        template_id=row["template_id"],
+        template_name=row["template_name"],
+        title=row["title"],
+        org_unit_id=row["org_unit_id"],
+        recurring=row["recurring"],
+        recurrence=row["recurrence"] if row["recurring"] else None,
+        created=row["created"],
+        skipped=row["skipped"],
+        not_found=row["not_found"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        ended_at=row["ended_at"],
+        ended_by=row["ended_by"],
+    )
+
+
+async def list_dispatches(
+    conn: Connection, *, caller: Caller, cursor: str | None, limit: int
+) -> Page[list_wire.DispatchSummary]:
+    """The dispatches in the caller's scope (an admin's: all; a branch head's: those reaching
+    only inside their subtree), newest first."""
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.dispatches_in_scope(
+        conn, scope_root=caller.scope_root, after=after, limit=limit + 1
+    )
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return Page(
+        items=[summary(r) for r in rows[:limit]],
+        next_cursor=encode_cursor([last["created_at"], last["id"]]) if last else None,
+    )
+
+
+async def end(
+    conn: Connection, *, caller: Caller, dispatch_id: uuid.UUID
+) -> list_wire.DispatchSummary:
+    """End a recurring series: no period is opened after this (neither by the worker nor when
+    a task is done); the tasks already issued stay open. Ending it again changes nothing."""
+    row = await queries.dispatch_in_scope(conn, dispatch_id, scope_root=caller.scope_root)
+    if row is None:
+        raise NotFound("dispatch")
+    if not row["recurring"]:
+        raise NotRecurring("A one-off dispatch has no further periods to end")
+    if await queries.end_dispatch(conn, dispatch_id, ended_by=caller.user_id) is not None:
+        await audit.record(
+            conn,
+            action="dispatch.ended",
+            actor_id=caller.user_id,
+            subject=f"dispatch:{dispatch_id}",
+            detail={"template_id": str(row["template_id"]), "recurrence": row["recurrence"]},
+        )
+    ended = await queries.dispatch_in_scope(conn, dispatch_id, scope_root=caller.scope_root)
+    assert ended is not None  # read after the update: a concurrent end's time, too
+    return summary(ended)

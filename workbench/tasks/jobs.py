@@ -23,7 +23,8 @@ async def expire_tasks(ctx: dict[str, Any]) -> int:
 
 
 async def open_recurring_periods(ctx: dict[str, Any]) -> int:
-    """Every minute: make sure every recurring series has its current period's tasks, for the
+    """Every minute: make sure every running recurring series (not ended, its template still
+    recurring) has its current period's tasks, at the template's current version, for the
     people of its latest earlier period (or its unit's RMs today). Idempotent."""
     settings: Settings = ctx["settings"]
     tz, now, created = settings.bank_timezone, datetime.now(UTC), 0

@@ -9,6 +9,13 @@ BYMONTHDAY=31 (or an anchor on the 31st) skips shorter months as RFC 5545 says; 
 the last day of each month; Feb 29 occurs in leap years only. UNTIL is inclusive: YYYYMMDD
 (through that local day), YYYYMMDDTHHMMSS (local) or ...Z (UTC). A series ends at the latest
 100 years after its anchor, which bounds the work for rules that never match their anchor.
+
+A dispatched series is anchored by `calendar_period`: the rule's periods lie on a calendar grid
+that depends on the rule alone, never on the day it was dispatched. A rule without a day part
+(no BYDAY or BYMONTHDAY) takes the day from the grid, so plain FREQ=DAILY / WEEKLY / MONTHLY /
+YEARLY run midnight to midnight, Monday (or WKST) to Monday, the 1st to the 1st, Jan 1 to Jan 1;
+INTERVAL counts from 2000 (INTERVAL=3 months: calendar quarters; 2 weeks: even weeks since
+Monday 2000-01-03).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice, pairwise, takewhile
 from zoneinfo import ZoneInfo
@@ -35,6 +42,8 @@ _POSITIVE = re.compile(r"\+?[1-9]\d{0,3}")
 _SIGNED = re.compile(r"[+-]?[1-9]\d{0,2}")
 _UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z?))?")
 _RANGES = {"BYMONTHDAY": (-31, 31), "BYMONTH": (1, 12), "BYSETPOS": (-366, 366)}
+_WEEKDAYS = _WEEKDAY.split("|")
+_GRID_EPOCH = date(2000, 1, 3)  # a Monday: the calendar grid counts its intervals from here
 
 
 _Series = tuple[rrule | rruleset, ZoneInfo, int | None, datetime | None]
@@ -195,3 +204,65 @@ def periods_started(
     """Periods whose start is in (since, until], oldest first, at most ``limit`` of them."""
     started = takewhile(lambda p: p.start <= until, _periods(rule, anchor, tz))
     return list(islice((p for p in started if p.start > since), max(limit, 0)))
+
+
+# ---- the calendar grid a dispatched series starts on ---------------------------------------------
+
+
+def _grid_index(freq: str, day: date, week_start: int) -> int:
+    """Which day / week / month / year since the grid's epoch `day` falls in."""
+    if freq == "DAILY":
+        return (day - _GRID_EPOCH).days
+    if freq == "WEEKLY":
+        return (day - _GRID_EPOCH - timedelta(days=week_start)).days // 7
+    if freq == "MONTHLY":
+        return (day.year - _GRID_EPOCH.year) * 12 + day.month - 1
+    return day.year - _GRID_EPOCH.year
+
+
+def _grid_day(freq: str, index: int, week_start: int) -> date:
+    """The first day of the grid's `index`th day / week (from WKST) / month / year."""
+    if freq == "DAILY":
+        return _GRID_EPOCH + timedelta(days=index)
+    if freq == "WEEKLY":
+        return _GRID_EPOCH + timedelta(days=week_start + 7 * index)
+    if freq == "MONTHLY":
+        return date(_GRID_EPOCH.year + index // 12, index % 12 + 1, 1)
+    return date(_GRID_EPOCH.year + index, 1, 1)
+
+
+def calendar_period(rule: str, *, at: datetime, tz: str) -> Period | None:
+    """The period of the rule's calendar grid containing ``at``, else the first one to come;
+    None when the rule has no period left (UNTIL passed). Anchor a series at its ``start``.
+
+    The grid does not depend on ``at``: the rule is applied from local midnight at the start of
+    an INTERVAL-aligned day, week (from WKST, Monday by default), month or year, so a day, weekday
+    or month the rule does not give is the first of its frequency (RFC 5545 takes them from
+    DTSTART: a series started on the 31st would skip every shorter month). The grid is probed
+    from ever earlier starts until the period containing ``at`` is found (a rule such as Feb 29
+    yearly has periods of years). COUNT is left out here: it counts from the series' anchor.
+    """
+    parts = dict(p.split("=", 1) for p in parse_rule(rule).split(";"))
+    parts.pop("COUNT", None)
+    grid = ";".join(f"{k}={v}" for k, v in parts.items())
+    freq, step = parts["FREQ"], int(parts.get("INTERVAL", "1"))
+    week_start = _WEEKDAYS.index(parts.get("WKST", "MO"))
+    zone = ZoneInfo(tz)
+
+    def start_of(index: int) -> datetime:
+        return datetime.combine(_grid_day(freq, index, week_start), time(), tzinfo=zone)
+
+    aligned = _grid_index(freq, at.astimezone(zone).date(), week_start) // step * step
+    lowest, back = min(aligned, 0), 0
+    while True:
+        index = max(aligned - back * step, lowest)
+        current = period_at(grid, anchor=start_of(index), at=at, tz=tz)
+        if current is not None:
+            return current
+        if index == lowest:
+            break
+        back = back * 2 or 1
+    upcoming = periods_started(
+        grid, anchor=start_of(aligned), since=at, until=at + HORIZON, tz=tz, limit=1
+    )
+    return upcoming[0] if upcoming else None

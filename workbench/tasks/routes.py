@@ -22,6 +22,7 @@ from litestar.params import (
 )
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from mobile_contracts.v1 import dispatches as dispatch_wire
 from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
@@ -139,7 +140,9 @@ class DispatchController(Controller):
                 "(`template.not_found`, `org_unit.not_found`)",
                 409: "This `Idempotency-Key` was used for a different dispatch "
                 "(`dispatch.idempotency_key_reused`)",
-                422: "Invalid body or an empty `Idempotency-Key`; a due time already passed "
+                422: "Invalid body or an empty `Idempotency-Key`; a `title` that shows nothing or "
+                "holds control, line-break or direction characters (`request.validation_failed`, "
+                "`$.title`); a due time already passed "
                 "(`task.due_in_past`) or beyond the years 2000-2999 (`task.due_out_of_range`); "
                 "`due_at` for a recurring template (`dispatch.due_at_not_applicable`) or "
                 "`per_rm_cap` with `org_unit_id` (`dispatch.per_rm_cap_not_applicable`)",
@@ -164,11 +167,57 @@ class DispatchController(Controller):
         outside my scope). `due_at` (a time to come; without an offset it is UTC) defaults to the
         template's SLA; a recurring template's tasks are due at the end of each period.
         Resending with the same `Idempotency-Key` (non-empty) creates nothing again.
+
+        A recurring template starts a series on its rule's calendar periods in the bank's time
+        zone (without BYDAY/BYMONTHDAY: `FREQ=WEEKLY` runs Monday to Monday, `FREQ=MONTHLY` the
+        1st to the 1st, `FREQ=YEARLY` Jan 1 to Jan 1), starting with the period under way. Each
+        later period's tasks take the template's version of that time; end the series with
+        `POST /api/v1/dispatches/{id}/end`.
         """
         return await dispatching.dispatch(
             db, caller=caller, request=data, idempotency_key=idempotency_key,
             tz=_settings(request).bank_timezone,
         )  # fmt: skip
+
+    @get("", operation_id="listDispatches", guards=MANAGERS)
+    async def list_dispatches(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[dispatch_wire.DispatchSummary]:
+        """Dispatches I can see, newest first.
+
+        An admin sees every dispatch; a branch head those to units of their subtree and the
+        customer lists dispatched from inside it. Each says whether it is a recurring series and
+        when it was ended (`ended_at`).
+        """
+        return await dispatching.list_dispatches(db, caller=caller, cursor=cursor, limit=limit)
+
+    @post(
+        "/{dispatch_id:uuid}/end",
+        operation_id="endDispatch",
+        guards=MANAGERS,
+        status_code=HTTP_200_OK,
+        opt={
+            ERRORS: {
+                404: "No such dispatch, or not within my subtree (`dispatch.not_found`)",
+                409: "A one-off dispatch has no series to end (`dispatch.not_recurring`)",
+            }
+        },
+    )
+    async def end(
+        self, db: Db, caller: CurrentCaller, dispatch_id: FromPath[uuid.UUID]
+    ) -> dispatch_wire.DispatchSummary:
+        """End a recurring series: no further periods.
+
+        Neither the worker nor a finished task opens a new period of the series from now on;
+        the tasks already issued stay open (cancel them one by one if need be). Ending it again
+        answers the same `ended_at`. An admin, or a branch head for a dispatch within their
+        subtree.
+        """
+        return await dispatching.end(db, caller=caller, dispatch_id=dispatch_id)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""SQL of dispatches: set-based creation of tasks with their reminders, and series."""
+"""SQL of dispatches: set-based creation of tasks with their reminders, series, the list and
+the end of a series."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from workbench.tasks.queries._common import Record
 __all__ = [
     "claim_dispatch",
     "dispatch_by_key",
+    "dispatch_in_scope",
+    "dispatches_in_scope",
+    "end_dispatch",
     "finish_dispatch",
     "insert_next_period",
     "insert_tasks_for_customers",
@@ -28,13 +32,19 @@ async def claim_dispatch(conn: Connection, *, fields: dict[str, Any]) -> Record 
         """
         insert into dispatches (id, template_id, template_version, title, due_at, org_unit_id,
                                 per_rm_cap, recurring, anchor, created_by, idempotency_key,
-                                request_hash, created, skipped)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0)
+                                request_hash, scope_unit_id, created, skipped)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, 0)
         on conflict (created_by, idempotency_key) do nothing
         returning id
         """,
-        *fields.values(),
+        *(fields[name] for name in _CLAIMED),
     )
+
+
+_CLAIMED = (
+    "id", "template_id", "template_version", "title", "due_at", "org_unit_id", "per_rm_cap",
+    "recurring", "anchor", "created_by", "idempotency_key", "request_hash", "scope_unit_id",
+)  # fmt: skip
 
 
 async def dispatch_by_key(conn: Connection, *, created_by: uuid.UUID, key: str) -> Record | None:
@@ -150,10 +160,13 @@ async def insert_next_period(
 ) -> int:
     """The next period's tasks of a recurring dispatch, for today's people: the active RMs of
     the dispatch's unit subtree, or each customer's current owner. `only_assignee` limits it to
-    one RM (their task of the previous period was just done)."""
+    one RM (their task of the previous period was just done). Nothing once the series has
+    ended: its row is locked (FOR SHARE), so an end being committed is waited for and seen."""
     created: int = await conn.fetchval(
         """
-        with series as (select org_unit_id from dispatches where id = $4),
+        with series as (
+            select org_unit_id from dispatches where id = $4 and ended_at is null for share
+        ),
         assigned as (
             select u.id as assignee_id, null::uuid as customer_id from users u, series s
              where s.org_unit_id is not null and u.role = 'rm' and u.active
@@ -165,6 +178,7 @@ async def insert_next_period(
               join users u on u.id = c.owner_id and u.active
              where t.dispatch_id = $4 and t.period_start = $1
                and ($10::uuid is null or t.assignee_id = $10)
+               and exists (select from series)
         )"""
         + _INSERT_TASKS_AND_REMINDERS,
         previous_start,
@@ -174,19 +188,25 @@ async def insert_next_period(
     return created
 
 
+# A running series: its schedule is the rule it was dispatched with (`v`: its anchor lies on
+# that rule's grid); a new period's tasks take the template's current version (`cur`) and its
+# reminders. Ended series, and those whose template is no longer recurring, open no period.
 _SERIES = """
-    select d.id, d.template_id, d.template_version, d.title, d.anchor, v.recurrence,
-           v.reminders, (select max(period_start) from tasks t where t.dispatch_id = d.id)
-               as last_period
+    select d.id, d.template_id, cur.version as template_version, d.title, d.anchor,
+           v.recurrence, cur.reminders,
+           (select max(period_start) from tasks t where t.dispatch_id = d.id) as last_period
       from dispatches d
       join task_template_versions v
         on v.template_id = d.template_id and v.version = d.template_version
-     where d.recurring
+      join task_templates tt on tt.id = d.template_id
+      join task_template_versions cur
+        on cur.template_id = tt.id and cur.version = tt.current_version
+     where d.recurring and d.ended_at is null and cur.recurrence is not null
 """
 
 
 async def recurring_dispatches(conn: Connection) -> list[Record]:
-    """Every recurring series, with the start of its latest period."""
+    """Every running recurring series, with the start of its latest period."""
     return await conn.fetch(_SERIES)
 
 
@@ -204,3 +224,67 @@ async def last_period_before(
 
 async def recurring_dispatch(conn: Connection, dispatch_id: uuid.UUID) -> Record | None:
     return await conn.fetchrow(_SERIES + " and d.id = $1", dispatch_id)
+
+
+_SUMMARY = """
+    select d.id, d.template_id, cur.name as template_name, d.title, d.org_unit_id, d.recurring,
+           v.recurrence, d.created, d.skipped, d.not_found, d.created_by, d.created_at,
+           d.ended_at, d.ended_by
+      from dispatches d
+      join task_template_versions v
+        on v.template_id = d.template_id and v.version = d.template_version
+      join task_templates tt on tt.id = d.template_id
+      join task_template_versions cur
+        on cur.template_id = tt.id and cur.version = tt.current_version
+"""
+# A branch head's: those whose reach (`scope_unit_id`) lies inside their subtree.
+_IN_SCOPE = (
+    "($1::uuid is null or d.scope_unit_id = any(array(select s.id from org_subtree($1) s(id))))"
+)
+
+
+async def dispatches_in_scope(
+    conn: Connection,
+    *,
+    scope_root: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Record]:
+    """Dispatches within the subtree of `scope_root` (None: all), newest first."""
+    return await conn.fetch(
+        _SUMMARY
+        + f"""
+         where {_IN_SCOPE}
+           and ($2::timestamptz is null or (d.created_at, d.id) < ($2::timestamptz, $3::uuid))
+         order by d.created_at desc, d.id desc
+         limit $4
+        """,
+        scope_root,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+
+
+async def dispatch_in_scope(
+    conn: Connection, dispatch_id: uuid.UUID, *, scope_root: uuid.UUID | None
+) -> Record | None:
+    return await conn.fetchrow(
+        _SUMMARY + f" where {_IN_SCOPE} and d.id = $2", scope_root, dispatch_id
+    )
+
+
+async def end_dispatch(
+    conn: Connection, dispatch_id: uuid.UUID, *, ended_by: uuid.UUID
+) -> datetime | None:
+    """End a recurring series now; None when it was ended already (or is not recurring)."""
+    ended: datetime | None = await conn.fetchval(
+        """
+        update dispatches set ended_at = now(), ended_by = $2
+         where id = $1 and recurring and ended_at is null
+        returning ended_at
+        """,
+        dispatch_id,
+        ended_by,
+    )
+    return ended
