@@ -1,8 +1,8 @@
 """Whether text shows what it says: the rule names, titles and notes follow alike.
 
 Text that shows nothing (spaces, line breaks, zero-width and other format characters only) makes
-a blank row in every list; control characters and direction overrides make a name or a title
-read otherwise than it was typed (a name that reads backwards)."""
+a blank row in every list; control characters, line breaks and direction overrides make a name
+or a title read otherwise than it was typed (a name that reads backwards, or on two lines)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,15 @@ def shows_something(text: str) -> bool:
     return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
 
 
+# Control characters, and the line and paragraph separators (U+2028, U+2029: a line break that
+# is not a control character).
+BREAKING = frozenset({"Cc", "Zl", "Zp"})
+
+
 def reads_otherwise(text: str) -> bool:
-    """Whether a control character or a direction override changes how one line reads."""
-    return any(unicodedata.category(c) == "Cc" or c in DIRECTION for c in text)
+    """Whether a control character, a line break or a direction override changes how one line
+    reads."""
+    return any(unicodedata.category(c) in BREAKING or c in DIRECTION for c in text)
 
 
 def one_line_shown(text: str) -> bool:

@@ -351,7 +351,7 @@ async def test_org_unit_changes_are_audited(client, db):
 
 
 @pytest.mark.parametrize(
-    "name", ["   ", "\u200b", "\u200b \u200b", "\u202eevil", "a\nb", "\x07bell"]
+    "name", ["   ", "\u200b", "\u200b \u200b", "\u202eevil", "a\nb", "\x07bell", "王\u2028五"]
 )
 async def test_a_name_that_shows_nothing_or_reads_otherwise_is_refused(client, db, name):
     # A blank row in the org tree, a name that reads backwards in every list.
