@@ -46,16 +46,27 @@ def period_bound(text: str, *, name: str, tz: str, end: bool = False) -> datetim
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
+def within_years_as_given(moment: datetime) -> bool:
+    """Whether a period bound lies in YEARS on the calendar it was written in: a plain day in
+    the bank's time zone (`2000-01-01` is in 2000, though its midnight in Shanghai is still
+    1999 in UTC), a time in its own offset. As `/funnels` and the survey results judge a
+    period; YEARS are far enough from the calendar's ends for any offset."""
+    return YEARS[0] <= moment.year <= YEARS[1]
+
+
 def bounded_period(from_: str, to: str, *, tz: str) -> tuple[datetime, datetime]:
-    """`?from=&to=` as instants, each within YEARS, or 400 naming the parameter (a day next to
-    the calendar's ends has no next midnight; one far off only fails in the database)."""
+    """`?from=&to=` as instants, each within YEARS as written (`within_years_as_given`), or 422
+    naming the parameter (a day next to the calendar's ends has no next midnight; one far off
+    only fails in the database)."""
     bounds = []
     for name, text, end in (("from", from_, False), ("to", to, True)):
         try:
             bound = period_bound(text, name=name, tz=tz, end=end)
+            # `to` ends before its bound: the period's last moment is what lies in YEARS.
+            last: datetime | None = bound - timedelta(microseconds=1) if end else bound
         except OverflowError:
-            bound = None
-        if bound is None or not within_years(bound - timedelta(microseconds=1) if end else bound):
+            last = None
+        if last is None or not within_years_as_given(last):
             message = f"a date within the years {YEARS[0]} to {YEARS[1]}"
             raise ValidationException(extra=[{"key": name, "source": "query", "message": message}])
         bounds.append(bound)

@@ -27,8 +27,9 @@ from litestar.params import FromPath, QueryParameter
 from workbench.console import Console, bad_period, nav, visible_to
 from workbench.console.errors import error_page
 from workbench.console.rendering import static_url
-from workbench.dashboard import chartjs, numbers
+from workbench.dashboard import chartjs, figures, numbers
 from workbench.errors import NotFound
+from workbench.funnels import console as funnel_pages
 from workbench.funnels import views as funnel_views
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import staff
@@ -46,6 +47,9 @@ EXPORTED = (
     "tasks",
 )
 REPORTS_PATH = "/console/reports"
+FUNNELS_PATH = "/console/funnels"
+WORK_ORDERS_PATH = "/console/work-orders"
+LOW_SCORES_SHOWN = 10  # responses whose low scores the page lists (the export has them all)
 CHART_RMS = 30  # RMs drawn in the bar chart: the best and the last 15 (the table has all)
 CHILD_CHIPS = 12  # more child units than this: a list to pick from instead of chips
 
@@ -138,23 +142,13 @@ def _exports(table: str, v: numbers.View, **extra: str) -> dict[str, str]:
 # ---- shared parts ---------------------------------------------------------------------------
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
-def _percent_value(value: float | None) -> float | None:
-    """A rate as a chart draws it: percent to one decimal (None: no point)."""
-    return None if value is None else round(100 * value, 1)
-
-
-def _percent(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{100 * value:.{digits}f}%"
+def _percent(part: int, whole: int) -> str:
+    """`part` of `whole` as the dashboard, its charts and the PDF write it (`figures`)."""
+    return figures.percent_text(part, whole)
 
 
 def _score(value: float | None, *, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.1f}" if signed else f"{value:.1f}"
+    return figures.score_text(value, signed=signed)
 
 
 def _funnel_steps(counts: Any) -> list[dict[str, Any]]:
@@ -170,8 +164,8 @@ def _funnel_steps(counts: Any) -> list[dict[str, Any]]:
                 "label": label,
                 "value": value,
                 "width": round(100 * value / shared, 1) if shared else 0,
-                "of_shared": _percent(_rate(value, shared)),
-                "from_before": None if before is None else _percent(_rate(value, before)),
+                "of_shared": _percent(value, shared),
+                "from_before": None if before is None else _percent(value, before),
             }
         )
         before = value
@@ -267,7 +261,7 @@ def _rm_rows(
             {
                 "row": r,
                 "href": _href(f"{HOME}/rms/{r.rm_id}", **filters),
-                "rate": _percent(r.shown_rate),
+                "rate": r.rate_text,
                 "width": round(100 * r.completion_rate, 1),
                 "wo_open": wo_open,
                 "wo_overdue": wo_overdue,
@@ -284,14 +278,31 @@ def _chart_rms(rows: list[numbers.RmRow]) -> dict[str, Any]:
         "done": [r.done for r in drawn],
         "open": [max(0, r.assigned - r.done - r.overdue) for r in drawn],
         "overdue": [r.overdue for r in drawn],
-        "rate": [round(100 * r.completion_rate, 1) for r in drawn],
+        "rate": [r.rate_percent or 0.0 for r in drawn],
     }
 
 
 def _week_label(day: date, v: numbers.View) -> str:
     """A week by its Monday; `*` when the period covers only part of it."""
-    partial = day < v.first_day or day + timedelta(days=7) > v.end_day
-    return f"{day.month}/{day.day}{'*' if partial else ''}"
+    return f"{day.month}/{day.day}{'*' if numbers.partial_week(day, v) else ''}"
+
+
+def _funnel_link(v: numbers.View, today: date) -> dict[str, str]:
+    """The funnel page by brochure for the view's unit, over its period closest to the
+    dashboard's: the funnel page has the last 7, 30 or 90 days up to today (`period=`) and no
+    other days. The dashboard's own when it is one of them; else the shortest of them that holds
+    it, else 90 days; the link then says which days it shows (`label`)."""
+    last = v.end_day - timedelta(days=1)
+    days = (v.end_day - v.first_day).days
+    periods = funnel_pages.PERIODS  # (key, label, days), shortest first
+    exact = next((p for p in periods if last == today and days == p[2]), None)
+    holds = next(
+        (p for p in periods if last <= today and today - timedelta(days=p[2] - 1) <= v.first_day),
+        periods[-1],
+    )
+    key, label, _ = exact or holds
+    href = _href(FUNNELS_PATH, group_by="brochure", period=key, unit=str(v.org_unit_id))
+    return {"href": href, "label": "" if exact else label}
 
 
 # ---- the dashboard --------------------------------------------------------------------------
@@ -317,7 +328,12 @@ async def dashboard_page(
     weeks = await numbers.weekly_trend(db, v)
     funnel = await numbers.share_funnel(db, caller, v)
     satisfaction = await numbers.satisfaction(db, v)
-    low = await numbers.low_scores(db, vault, caller, v)
+    low = await numbers.low_scores(db, vault, caller, v, limit=LOW_SCORES_SHOWN)
+    low_total = (
+        await numbers.low_score_count(db, v)
+        if len({s.response_id for s in low}) >= LOW_SCORES_SHOWN
+        else len(low)
+    )
     wo_counts = await numbers.work_order_counts(db, v)
     work_orders = await numbers.work_orders(db, vault, caller, v)
     path, children = _breadcrumb(await staff.list_org_units(db, caller=caller), v.org_unit_id)
@@ -327,7 +343,7 @@ async def dashboard_page(
     assigned = sum(r.assigned for r in rms)
     done = sum(r.done for r in rms)
     overdue = sum(r.overdue for r in rms)
-    completion = _rate(done, assigned)
+    completion = figures.fraction(done, assigned)
     total = funnel.total
     charts = chartjs.available()
     data = {
@@ -336,12 +352,12 @@ async def dashboard_page(
             "labels": [_week_label(w.week_start, v) for w in weeks],
             "assigned": [w.assigned for w in weeks],
             "done": [w.done for w in weeks],
-            "rate": [_percent_value(w.shown_rate) for w in weeks],
+            "rate": [w.rate_percent for w in weeks],
         },
         "satisfaction": {
             "labels": [_week_label(w.week_start, v) for w in satisfaction.weeks],
-            "nps": [w.nps for w in satisfaction.weeks],
-            "csat": [w.csat for w in satisfaction.weeks],
+            "nps": [figures.score_value(w.nps) for w in satisfaction.weeks],
+            "csat": [figures.score_value(w.csat) for w in satisfaction.weeks],
             "responses": [w.responses for w in satisfaction.weeks],
         },
     }
@@ -358,7 +374,7 @@ async def dashboard_page(
             "crumb_hrefs": {str(u.id): _href(HOME, **{**filters, "unit": str(u.id)}) for u in path},
             "period_chips": _period_chips(request, HOME, filters["unit"], (v.first_day, last_day)),
             "kpi": {
-                "completion": _percent(completion),
+                "completion": _percent(done, assigned),
                 "completion_tone": _tone(completion, 0.8, 0.5),
                 "assigned": assigned,
                 "done": done,
@@ -366,8 +382,8 @@ async def dashboard_page(
                 "shared": total.shared,
                 "opened": total.opened,
                 "converted": total.converted,
-                "open_rate": _percent(_rate(total.opened, total.shared)),
-                "convert_rate": _percent(_rate(total.converted, total.shared)),
+                "open_rate": _percent(total.opened, total.shared),
+                "convert_rate": _percent(total.converted, total.shared),
                 "nps": _score(satisfaction.nps, signed=True),
                 "nps_tone": _tone(satisfaction.nps, 30, 0),
                 "csat": _score(satisfaction.csat) + ("%" if satisfaction.csat is not None else ""),
@@ -383,12 +399,12 @@ async def dashboard_page(
                 {
                     "row": t,
                     "href": _href(HOME, **{**filters, "unit": str(t.org_unit_id)}),
-                    "rate": _percent(t.shown_rate),
+                    "rate": t.rate_text,
                     "width": round(100 * t.completion_rate, 1),
                 }
                 for t in teams
             ],
-            "weeks": [{"point": w, "rate": _percent(w.shown_rate)} for w in weeks],
+            "weeks": [{"point": w, "rate": w.rate_text} for w in weeks],
             "funnel": funnel,
             "funnel_steps": _funnel_steps(total),
             "satisfaction": satisfaction,
@@ -401,10 +417,13 @@ async def dashboard_page(
                 for w in satisfaction.weeks
             ],
             "low_scores": low,
+            "low_total": low_total,
             "work_orders": work_orders,
             "wo_state": WORK_ORDER_STATE,
             "exports": {key: _exports(key, v) for key in EXPORTED},
             "reports_href": REPORTS_PATH,
+            "funnel_link": _funnel_link(v, _today(request)),
+            "work_orders_href": _href(WORK_ORDERS_PATH, unit=filters["unit"]),
             "charts": charts,
             "chart_script": static_url(f"vendor/{chartjs.SCRIPT}") if charts else None,
             "chart_data": data,
@@ -462,7 +481,7 @@ async def rm_page(
             "rm": rm,
             "row": row,
             "ranked_of": len(rows),
-            "rate": _percent(row.shown_rate if row else None),
+            "rate": row.rate_text if row else figures.NONE,
             "funnel_steps": _funnel_steps(funnel_row) if funnel_row else None,
             "funnel_row": funnel_row,
             "wo_open": wo_open,

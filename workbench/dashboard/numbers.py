@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mobile_contracts.v1 import funnels as funnel_wire
 from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import masked_for
-from workbench.dashboard import queries
+from workbench.dashboard import figures, queries
 from workbench.errors import DomainError, NotFound
 from workbench.funnels import views as funnels
 from workbench.security.vault import UNREADABLE
@@ -53,17 +54,30 @@ class View:
 
 
 class Rated:
-    """Tasks assigned and their completion rate, as every row of the dashboard has them."""
+    """Tasks assigned and done and their completion rate, as every row of the dashboard has
+    them. `completion_rate` is the API's (4 places, as /team/progress answers); what people are
+    shown is computed from the two counts (`workbench.dashboard.figures`)."""
 
     __slots__ = ()
     assigned: int
+    done: int
     completion_rate: float
 
     @property
     def shown_rate(self) -> float | None:
-        """The completion rate as people are shown it: none ("—", an empty cell) when nothing
-        was assigned, not a 0 % nobody earned."""
-        return self.completion_rate if self.assigned else None
+        """The exact fraction done / assigned for a file's percent cell: none ("—", an empty
+        cell) when nothing was assigned, not a 0 % nobody earned."""
+        return figures.fraction(self.done, self.assigned)
+
+    @property
+    def rate_text(self) -> str:
+        """The completion rate as the dashboard and the PDF write it (`56.3%`, or "—")."""
+        return figures.percent_text(self.done, self.assigned)
+
+    @property
+    def rate_percent(self) -> float | None:
+        """The same percentage as a chart's point (None: no point)."""
+        return figures.percent_value(self.done, self.assigned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +414,12 @@ async def satisfaction(conn: Connection, v: View) -> Satisfaction:
     )
 
 
+def partial_week(week_start: date, v: View) -> bool:
+    """Whether the period covers only part of the week of this Monday (its first or last week):
+    the dashboard and the report mark it (`*`), its counts being of fewer days."""
+    return week_start < v.first_day or week_start + timedelta(days=7) > v.end_day
+
+
 def week_starts(first_day: date, end_day: date) -> list[date]:
     """The Mondays of the weeks overlapping the days [first_day, end_day)."""
     monday = first_day - timedelta(days=first_day.weekday())
@@ -428,13 +448,26 @@ def _customer(vault: Vault, caller: Caller, row: Any) -> str | None:
     return masked_for(caller.role, name=name, phone="", id_number="")[0]
 
 
+LOW_SCORE_PAGE = 500  # responses read at a time when every low score of a period is wanted
+
+
 async def low_scores(
-    conn: Connection, vault: Vault, caller: Caller, v: View, *, limit: int = 10
+    conn: Connection,
+    vault: Vault,
+    caller: Caller,
+    v: View,
+    *,
+    limit: int = 10,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[LowScore]:
-    """The latest low scores (NPS ≤ 6, rating ≤ 2) of customers in the period, newest first,
-    masked. Staff answers are left out, as from the card's NPS and CSAT: listed per unit, one
-    in a small team would say who gave it."""
-    rows = await queries.low_scores(conn, root=v.org_unit_id, start=v.start, end=v.end, limit=limit)
+    """The low scores (NPS ≤ 6, rating ≤ 2) of customers' newest `limit` responses in the
+    period with one (after the keyset `before`, (answered_at, response_id), if given), newest
+    first, masked: every low score of a response, so one response is never cut in two. Staff
+    answers are left out, as from the card's NPS and CSAT: listed per unit, one in a small team
+    would say who gave it. `low_score_count` says how many the whole period has."""
+    rows = await queries.low_scores(
+        conn, root=v.org_unit_id, start=v.start, end=v.end, limit=limit, before=before
+    )
     return [
         LowScore(
             response_id=r["response_id"],
@@ -447,8 +480,29 @@ async def low_scores(
             rm_name=r["rm_name"],
             work_order_id=r["work_order_id"],
         )
-        for r in rows[:limit]
+        for r in rows
     ]
+
+
+async def low_score_count(conn: Connection, v: View) -> int:
+    """How many low scores (rows of `low_scores`) the period has in all."""
+    return await queries.low_score_count(conn, root=v.org_unit_id, start=v.start, end=v.end)
+
+
+async def all_low_scores(
+    conn: Connection, vault: Vault, caller: Caller, v: View, *, page: int = LOW_SCORE_PAGE
+) -> AsyncIterator[LowScore]:
+    """Every low score of the period, newest first, read in keyset pages of `page` responses
+    (for the export: however many there are, never all in memory)."""
+    before: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        rows = await low_scores(conn, vault, caller, v, limit=page, before=before)
+        for row in rows:
+            yield row
+        responses = len({r.response_id for r in rows})
+        if responses < page:
+            return
+        before = (rows[-1].answered_at, rows[-1].response_id)
 
 
 async def work_order_counts(conn: Connection, v: View) -> WorkOrderCounts:

@@ -329,24 +329,46 @@ async def satisfaction_counts(
     return responded, values
 
 
+# The nps (≤ 6) and rating (≤ 2) questions of customer surveys' versions: what a low score is.
+_LOW_KEYS = """
+    low_keys as materialized (
+        select v.survey_id, v.version, x.q ->> 'key' as key, x.q ->> 'type' as scale,
+               x.q ->> 'text' as label, x.ord,
+               case x.q ->> 'type' when 'nps' then 6 else 2 end as highest
+          from survey_versions v
+         cross join lateral jsonb_array_elements(v.questions) with ordinality as x (q, ord)
+         where x.q ->> 'type' in ('nps', 'rating')
+           and v.audience = 'customer'  -- staff answer anonymously: a team of one is a name
+    )
+"""
+
+# A response `r` whose answer to the low key `k` is a low score.
+_IS_LOW = """
+    k.survey_id = r.survey_id and k.version = r.version
+    and jsonb_typeof(r.answers -> k.key) = 'number'
+    and (r.answers ->> k.key)::numeric <= k.highest
+"""
+
+
 async def low_scores(
-    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime, limit: int
+    conn: Connection,
+    *,
+    root: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[Record]:
     """Scores of nps (≤ 6) and rating (≤ 2) questions in customers' responses of the subtree
-    submitted in [start, end), newest first (the newest `limit` such responses), with what
-    showing them needs. Each unit's responses are read newest first from its index and only
-    until `limit` low ones are found, so a year costs what a day does."""
+    submitted in [start, end) (and before the keyset `before`, (submitted_at, id), if given),
+    newest first: every low score of the newest `limit` such responses (a response's rows are
+    never split), with what showing them needs. Each unit's responses are read newest first
+    from its index and only until `limit` low ones are found, so a year costs what a day
+    does."""
+    before_at, before_id = before or (None, None)
     return await conn.fetch(
-        """
-        with low_keys as materialized (
-            select v.survey_id, v.version, x.q ->> 'key' as key, x.q ->> 'type' as scale,
-                   x.q ->> 'text' as label, x.ord,
-                   case x.q ->> 'type' when 'nps' then 6 else 2 end as highest
-              from survey_versions v
-             cross join lateral jsonb_array_elements(v.questions) with ordinality as x (q, ord)
-             where x.q ->> 'type' in ('nps', 'rating')
-               and v.audience = 'customer'  -- staff answer anonymously: a team of one is a name
-        ),
+        f"""
+        with {_LOW_KEYS},
         latest as (
             select r.*
               from (select s.id from org_subtree($1) s(id)) u
@@ -356,10 +378,10 @@ async def low_scores(
                    from survey_responses r
                   where r.org_unit_id = u.id
                     and r.submitted_at >= $2 and r.submitted_at < $3
-                    and exists (select from low_keys k
-                                 where k.survey_id = r.survey_id and k.version = r.version
-                                   and jsonb_typeof(r.answers -> k.key) = 'number'
-                                   and (r.answers ->> k.key)::numeric <= k.highest)
+                    -- after the keyset: the index read from it on, ties of its moment by id
+                    and r.submitted_at <= coalesce($5::timestamptz, $3)
+                    and ($5::timestamptz is null or (r.submitted_at, r.id) < ($5, $6::uuid))
+                    and exists (select from low_keys k where {_IS_LOW})
                   order by r.submitted_at desc, r.id desc
                   limit $4) r
              order by r.submitted_at desc, r.id desc
@@ -370,9 +392,7 @@ async def low_scores(
                k.scale, r.customer_id, c.external_id, c.name_enc,
                coalesce(u.name, '') as rm_name, w.id as work_order_id
           from latest r
-          join low_keys k on k.survey_id = r.survey_id and k.version = r.version
-                         and jsonb_typeof(r.answers -> k.key) = 'number'
-                         and (r.answers ->> k.key)::numeric <= k.highest
+          join low_keys k on {_IS_LOW}
           join surveys s on s.id = r.survey_id
           left join users u on u.id = r.rm_id
           left join customers c
@@ -385,7 +405,30 @@ async def low_scores(
         start,
         end,
         limit,
+        before_at,
+        before_id,
     )
+
+
+async def low_score_count(
+    conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime
+) -> int:
+    """How many low scores (rows of `low_scores`) customers' responses of the subtree
+    submitted in [start, end) hold in all (index `survey_responses_unit`)."""
+    count = await conn.fetchval(
+        f"""
+        with {_LOW_KEYS}
+        select count(*)
+          from survey_responses r
+          join low_keys k on {_IS_LOW}
+         where r.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+           and r.submitted_at >= $2 and r.submitted_at < $3
+        """,
+        root,
+        start,
+        end,
+    )
+    return int(count or 0)
 
 
 # ---- work orders -----------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 Each table's rows are the dashboard's own numbers (`workbench.dashboard.numbers`) for the
 request's view, so a download always equals the page; `tasks` (every task of the subtree created
-in the period, up to millions) is read in keyset pages, RM by RM, never all at once.
+in the period, up to millions) is read in keyset pages, RM by RM, never all at once, and
+`low_scores` (every low score of the period, however many: the page lists the newest) in keyset
+pages of responses. Rates are exact fractions (done / assigned), which the XLSX shows with a
+`0.0%` format in the same digits as the page and the PDF (`workbench.dashboard.figures`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from workbench.dashboard import numbers, queries
+from workbench.dashboard import figures, numbers, queries
 from workbench.dashboard.console import FUNNEL_STEPS
 from workbench.db import Connection
 from workbench.errors import NotFound
@@ -182,7 +185,7 @@ def funnel_row(r: Any) -> tuple[Any, ...]:
     steps = (getattr(r, key) for key, _ in FUNNEL_STEPS)
     return (
         str(r.key), r.label, *steps, r.visitors, r.conversions,
-        numbers.rate(r.converted, r.shared),
+        figures.fraction(r.converted, r.shared),
     )  # fmt: skip
 
 
@@ -218,8 +221,6 @@ SHARE_FUNNEL = register(
 
 # ---- low_scores ------------------------------------------------------------------------------
 
-LOW_SCORES_LIMIT = 1000
-
 
 def low_score_row(r: numbers.LowScore) -> tuple[Any, ...]:
     return (
@@ -228,20 +229,15 @@ def low_score_row(r: numbers.LowScore) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-async def _low_scores(conn: Connection, vault: Vault, request: ExportRequest) -> list[Any]:
-    return await numbers.low_scores(
-        conn, vault, request.caller, request.view, limit=LOW_SCORES_LIMIT
-    )
-
-
 async def _low_scores_count(conn: Connection, vault: Vault, request: ExportRequest) -> int:
-    return len(await _low_scores(conn, vault, request))
+    """Every low score of the period (an indexed count): a large period goes to the worker."""
+    return await numbers.low_score_count(conn, request.view)
 
 
 async def _low_scores_rows(
     conn: Connection, vault: Vault, request: ExportRequest
 ) -> AsyncIterator[tuple[Any, ...]]:
-    for r in await _low_scores(conn, vault, request):
+    async for r in numbers.all_low_scores(conn, vault, request.caller, request.view):
         yield low_score_row(r)
 
 

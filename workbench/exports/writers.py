@@ -6,8 +6,10 @@ Cells: in CSV, text that a spreadsheet would run as a formula (= + - @ tab CR at
 quoted with a leading apostrophe (a CSV cell has no type: Excel runs `=...`). XLSX cells are
 typed: text is written as a string cell, which Excel never runs, so it is kept exactly as it is
 (an apostrophe there would show). Times are shown in the bank's time zone; numbers stay numbers
-in XLSX, rates (fractions such as 0.6111) with a percent format (61.1%). The same rows always give
-the same bytes (no timestamps of the moment in the file), so a re-run export is the same file.
+in XLSX, rates (exact fractions such as 0.5625, done / assigned) with a percent format that
+rounds them half up as the dashboard and the PDF do (56.3%). In CSV a rate is the fraction to
+four places, as the API answers it (0.5625, 0.5185). The same rows always give the same bytes
+(no timestamps of the moment in the file), so a re-run export is the same file.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\']")
 _FIXED_CREATED = datetime(2000, 1, 1)
 RATE_FORMAT = "0.0%"  # as the dashboard shows a rate: one decimal
+RATE_PLACES = 4  # a rate in CSV: as /team/progress answers it
 
 
 def quoted(text: str) -> str:
@@ -71,20 +74,28 @@ class Writer(Protocol):
 class CsvWriter:
     """A CSV file: BOM, header row, one line per row (RFC 4180 quoting, CRLF line ends)."""
 
-    def __init__(self, path: str, header: Sequence[str], *, tz: str) -> None:
+    def __init__(
+        self, path: str, header: Sequence[str], *, tz: str, rates: Collection[int] = ()
+    ) -> None:
         self._file = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
         self._file.write("\ufeff")
         self._csv = csv.writer(self._file)
         self._csv.writerow([quoted(h) for h in header])
         self._zone = ZoneInfo(tz)
+        self._rates = frozenset(rates)
 
     @property
     def sheets(self) -> int:
         return 1
 
     def write(self, row: Sequence[Any]) -> None:
-        zone = self._zone
-        self._csv.writerow([text_of(v, zone) for v in row])
+        zone, rates = self._zone, self._rates
+        self._csv.writerow(
+            [
+                text_of(round(v, RATE_PLACES) if n in rates and type(v) is float else v, zone)
+                for n, v in enumerate(row)
+            ]
+        )
 
     def close(self) -> None:
         self._file.close()
@@ -191,7 +202,7 @@ def open_writer(
     rates: Collection[int] = (),
 ) -> Writer:
     """A writer of `fmt` ("csv" or "xlsx") to `path`, its header row written; `rates` are the
-    columns (by index) of fractions, shown as percents in XLSX (CSV keeps the plain number)."""
+    columns (by index) of fractions, shown as percents in XLSX (CSV: the number to 4 places)."""
     if fmt == "csv":
-        return CsvWriter(path, header, tz=tz)
+        return CsvWriter(path, header, tz=tz, rates=rates)
     return XlsxWriter(path, header, title=title, tz=tz, max_rows=max_rows, rates=rates)

@@ -23,7 +23,7 @@ from PIL import ImageFile
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
 from workbench.console.rendering import TEMPLATES
-from workbench.dashboard import numbers
+from workbench.dashboard import figures, numbers
 from workbench.dashboard.console import FUNNEL_STEPS  # the dashboard's words for the steps
 from workbench.reports import charts
 from workbench.reports import queries as q
@@ -38,6 +38,8 @@ STATE_LABELS = {"open": "待处理", "in_progress": "处理中", "resolved": "�
 MAX_RMS = 500  # rows of the per-RM table (a large branch has 200 RMs)
 CHART_RMS = 20  # bars of the per-RM chart, in rank order (fits the first page)
 MAX_FUNNEL_ROWS = 20
+LOW_SCORES = 10  # responses whose low scores the report lists (the newest)
+PARTIAL_WEEK = "*"  # a week the month covers only part of (as the dashboard marks it)
 
 
 def month_title(month: date) -> str:
@@ -76,6 +78,7 @@ class ReportData:
     low_scores: list[numbers.LowScore]
     work_order_counts: numbers.WorkOrderCounts
     work_orders: list[numbers.WorkOrderRow]
+    low_score_total: int = 0  # the month's low scores in all (the report lists the newest)
 
 
 def report_caller(unit_id: uuid.UUID, head_id: uuid.UUID | None) -> Caller:
@@ -116,9 +119,10 @@ async def gather(
         weeks=await numbers.weekly_trend(conn, view),
         funnel=await numbers.share_funnel(conn, caller, view),
         satisfaction=await numbers.satisfaction(conn, view),
-        low_scores=await numbers.low_scores(conn, vault, printed, view, limit=10),
+        low_scores=await numbers.low_scores(conn, vault, printed, view, limit=LOW_SCORES),
         work_order_counts=await numbers.work_order_counts(conn, view),
         work_orders=await numbers.work_orders(conn, vault, printed, view, limit=20),
+        low_score_total=await numbers.low_score_count(conn, view),
     )
 
 
@@ -141,13 +145,10 @@ def font_path() -> Path:
     return Path(sans_path()).resolve()
 
 
-def _rate(value: float | None) -> str:
-    """A completion rate; "—" for none (nothing assigned: 0 of 0 is no rate, not 0 %)."""
-    return "—" if value is None else f"{100 * value:.1f}%"
-
-
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+def _week_label(week_start: date, view: numbers.View) -> str:
+    """A week by its Monday (`11-03`), marked `*` when the month covers only part of it."""
+    partial = PARTIAL_WEEK if numbers.partial_week(week_start, view) else ""
+    return f"{week_start:%m-%d}{partial}"
 
 
 def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
@@ -159,8 +160,13 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
     total = data.funnel.total
     steps = [(label, getattr(total, key)) for key, label in FUNNEL_STEPS]
     wo_by_rm = data.work_order_counts.by_rm
-    week_labels = [f"{w.week_start:%m-%d}" for w in data.weeks]
+    week_labels = [_week_label(w.week_start, data.view) for w in data.weeks]
     sat_weeks = data.satisfaction.weeks
+    sat_labels = [_week_label(p.week_start, data.view) for p in sat_weeks]
+    nps = figures.score_text(data.satisfaction.nps, signed=True)  # +37.5, as the dashboard
+    csat = data.satisfaction.csat
+    csat_text = figures.score_text(csat) + ("%" if csat is not None else "")
+    score = figures.score_value
     context: dict[str, Any] = {
         "font_url": font_path().as_uri(),
         "font_family": FONT_FAMILY,
@@ -174,21 +180,18 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         "kpis": [
             (
                 "任务完成率",
-                _rate(done / assigned if assigned else None),
+                figures.percent_text(done, assigned),
                 f"完成 {done} / 分派 {assigned}",
             ),
             ("逾期任务", str(overdue), "截至生成时"),
             (
                 "分享 → 转化",
                 f"{total.shared} → {total.converted}",
-                f"打开率 {charts.percent(total.opened, total.shared)}",
+                f"打开率 {figures.percent_text(total.opened, total.shared)}"
+                f" · 转化率 {figures.percent_text(total.converted, total.shared)}",
             ),
-            ("NPS", _score(data.satisfaction.nps), f"{data.satisfaction.responses} 份回答"),
-            (
-                "CSAT",
-                "—" if data.satisfaction.csat is None else f"{data.satisfaction.csat:.1f}%",
-                "4–5 分占比",
-            ),
+            ("NPS", nps, f"{data.satisfaction.responses} 份回答"),
+            ("CSAT", csat_text, "4–5 分占比"),
             (
                 "未结工单",
                 str(data.work_order_counts.open),
@@ -198,7 +201,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         "rms": [
             {
                 "row": r,
-                "rate": _rate(r.shown_rate),
+                "rate": r.rate_text,
                 "work_orders": wo_by_rm.get(r.rm_id, (0, 0)),
             }
             for r in data.rms[:MAX_RMS]
@@ -217,10 +220,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
                 charts.Line(
                     "完成率",
                     charts.BLUE,
-                    tuple(
-                        None if w.shown_rate is None else round(100 * w.shown_rate, 1)
-                        for w in data.weeks
-                    ),
+                    tuple(w.rate_percent for w in data.weeks),
                 )
             ],
             title="每周任务完成率",
@@ -229,27 +229,30 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
             y_suffix="%",
         ),
         "weeks": [
-            {"label": f"{w.week_start:%m-%d}", "w": w, "rate": _rate(w.shown_rate)}
-            for w in data.weeks
+            {"label": label, "w": w, "rate": w.rate_text}
+            for label, w in zip(week_labels, data.weeks, strict=True)
         ],
-        "teams": [{"row": t, "rate": _rate(t.shown_rate)} for t in data.teams],
+        "partial_weeks": PARTIAL_WEEK in "".join(week_labels + sat_labels),
+        "teams": [{"row": t, "rate": t.rate_text} for t in data.teams],
         "funnel_chart": charts.funnel(steps, title="分享转化漏斗"),
         "funnel_steps": [
             {
                 "label": label,
                 "count": count,
-                "rate": charts.percent(count, steps[i - 1][1]) if i else "—",
-                "of_shared": charts.percent(count, total.shared),
+                "rate": figures.percent_text(count, steps[i - 1][1]) if i else figures.NONE,
+                "of_shared": figures.percent_text(count, total.shared),
             }
             for i, (label, count) in enumerate(steps)
         ],
         "funnel_rows": data.funnel.rows[:MAX_FUNNEL_ROWS],
         "satisfaction": data.satisfaction,
+        "nps": nps,
+        "csat": csat_text,
         "sat_chart": charts.lines(
-            [f"{p.week_start:%m-%d}" for p in sat_weeks],
+            sat_labels,
             [
-                charts.Line("NPS", charts.GREEN, tuple(_round(p.nps) for p in sat_weeks)),
-                charts.Line("CSAT（%）", charts.AMBER, tuple(_round(p.csat) for p in sat_weeks)),
+                charts.Line("NPS", charts.GREEN, tuple(score(p.nps) for p in sat_weeks)),
+                charts.Line("CSAT（%）", charts.AMBER, tuple(score(p.csat) for p in sat_weeks)),
             ],
             title="NPS 与 CSAT 每周趋势",
             y_min=-100,
@@ -263,6 +266,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
             }
             for s in data.low_scores
         ],
+        "low_score_total": max(data.low_score_total, len(data.low_scores)),
         "work_order_counts": data.work_order_counts,
         "work_orders": [
             {
@@ -274,10 +278,6 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         ],
     }
     return _environment().get_template("report.html").render(context)
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 _RENDERING = threading.Lock()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from workbench.dashboard import figures
+
 FONT = "Report Sans"
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -165,10 +167,12 @@ def _polyline(points: list[str], color: str) -> list[str]:
 
 
 def funnel(steps: Sequence[tuple[str, int]], *, title: str, width: float = 700) -> Markup:
-    """The share funnel: a bar per step, its width the step's share of the first, with the
-    rate from the step before."""
+    """The share funnel: a bar per step, its width the step's share of the first, with its
+    count and its rate from the step before ("较上一步 60.5%": how many of the step before went
+    on; not a conversion), and under the bars the conversion rate, the last step of the first
+    ("转化率 8.6%", as the dashboard's 转化率)."""
     label_w, right, row_h = 110.0, 150.0, 26.0
-    height = row_h * len(steps) + 6
+    height = row_h * len(steps) + 6 + (row_h if len(steps) > 1 else 0)
     first = steps[0][1] if steps else 0
     plot_w = width - label_w - right
     body: list[str] = []
@@ -180,17 +184,26 @@ def funnel(steps: Sequence[tuple[str, int]], *, title: str, width: float = 700) 
                     f'height="{row_h - 6:.1f}" rx="3" fill="#eff6ff"/>')  # fmt: skip
         body.append(f'<rect x="{label_w:.1f}" y="{y:.1f}" width="{max(w, 0.5):.1f}" '
                     f'height="{row_h - 6:.1f}" rx="3" fill="{BLUE}"/>')  # fmt: skip
-        rate = ""
-        if i:
-            before = steps[i - 1][1]
-            rate = f"  转化 {percent(count, before)}" if before else "  转化 —"
+        rate = f"  {STEP_RATE} {percent(count, steps[i - 1][1])}" if i else ""
         body.append(_text(label_w + plot_w + 8, y + 15, f"{count}{rate}", size=11))
+    if len(steps) > 1:
+        y = 3 + len(steps) * row_h
+        last_label, last = steps[-1]
+        conversion = f"{CONVERSION_RATE} {percent(last, first)}"
+        body.append(_text(label_w + plot_w + 8, y + 15, conversion, size=11, weight="bold"))
+        body.append(_text(label_w + plot_w, y + 15, f"{last_label} ÷ {steps[0][0]}", size=9,
+                          anchor="end", fill=MUTED))  # fmt: skip
     return _svg(width, height, body, title)
 
 
-def percent(part: float, whole: float) -> str:
-    """`part / whole` as a percentage with one decimal ("—" when `whole` is 0)."""
-    return f"{100 * part / whole:.1f}%" if whole else "—"
+STEP_RATE = "较上一步"  # a step's count of the step before's
+CONVERSION_RATE = "转化率"  # the last step's count of the first's, and only that
+
+
+def percent(part: int, whole: int) -> str:
+    """`part / whole` as a percentage with one decimal, rounded half up ("—" when `whole` is 0):
+    the dashboard's own (`workbench.dashboard.figures`)."""
+    return figures.percent_text(part, whole)
 
 
 def _short(text: str, limit: int) -> str:

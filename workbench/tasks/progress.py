@@ -3,7 +3,8 @@ hours to done, for a period and a subtree.
 
 Assigned, done and overdue come from the dashboard's query (`workbench.dashboard.queries.
 rm_counts`, on the per-RM per-bank-day task rollup), so this API and the dashboard, its exports
-and the monthly report count the same; the median has its own query over the done tasks."""
+and the monthly report count the same; the median has its own query over the done tasks. A
+period is checked as `/funnels` checks one: `to` after `from`, at most 366 days."""
 
 from __future__ import annotations
 
@@ -16,7 +17,28 @@ from workbench.dashboard import queries
 from workbench.dashboard.numbers import rate
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
+from workbench.funnels import views as funnel_views
 from workbench.identity import queries as identity_queries
+
+
+class BadPeriod(DomainError):
+    """The period cannot be counted: `to` not after `from`, or longer than MAX_PERIOD (as
+    `/funnels` and the survey results refuse it, with this API's own code and its status of
+    old, 400: the released contract documents `progress.bad_period` as a 400)."""
+
+    status, code, title = 400, "progress.bad_period", "The period is not usable"
+
+
+MAX_PERIOD = funnel_views.MAX_PERIOD  # 366 days, as /funnels and the survey results
+
+
+def check_period(start: datetime, end: datetime) -> None:
+    """BadPeriod unless `start` < `end` at most MAX_PERIOD apart (the same rules and words as
+    `workbench.funnels.views.funnel`)."""
+    if end <= start:
+        raise BadPeriod("`to` must be after `from`")
+    if end - start > MAX_PERIOD:
+        raise BadPeriod(f"a period spans at most {MAX_PERIOD.days} days")
 
 
 async def team_progress(
@@ -27,10 +49,7 @@ async def team_progress(
     start: datetime,
     end: datetime,
 ) -> wire.TeamProgress:
-    if end <= start:
-        error = DomainError("`to` must be after `from`")
-        error.code = "progress.bad_period"
-        raise error
+    check_period(start, end)
     root = org_unit_id or caller.org_unit_id
     if not await identity_queries.org_unit_in_scope(conn, root, scope_root=caller.scope_root):
         raise NotFound("org_unit")

@@ -492,7 +492,8 @@ class TeamController(Controller):
         guards=MANAGERS,
         opt={
             ERRORS: {
-                400: "`to` is not after `from` (`progress.bad_period`)",
+                400: "`to` is not after `from`, or the period spans more than 366 days "
+                "(`progress.bad_period`)",
                 404: "`org_unit_id` is unknown or outside my subtree (`org_unit.not_found`)",
             }
         },
