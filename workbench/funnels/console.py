@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery
@@ -165,7 +166,8 @@ async def funnel_csv(
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS, unit=unit
     )
-    return _csv(funnel, f"funnels-{group}-{chosen}-{funnel.to:%Y%m%d}.csv")
+    days = _days(funnel, request.app.state.settings.bank_timezone)
+    return _csv(funnel, f"funnels-{group}-{chosen}-{days}.csv")
 
 
 @get(
@@ -187,7 +189,17 @@ async def brochure_funnel_csv(
         request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS,
         groups=BROCHURE_GROUPS, brochure_id=brochure_id,
     )  # fmt: skip
-    return _csv(funnel, f"funnel-brochure-{brochure_id}-{group}-{chosen}-{funnel.to:%Y%m%d}.csv")
+    days = _days(funnel, request.app.state.settings.bank_timezone)
+    return _csv(funnel, f"funnel-brochure-{brochure_id}-{group}-{chosen}-{days}.csv")
+
+
+def _days(funnel: wire.Funnel, tz: str) -> str:
+    """The bank days the funnel covers, first and last included (`to` is the exclusive end:
+    the day after the last): 20261106-20261205."""
+    zone = ZoneInfo(tz)
+    first = funnel.from_.astimezone(zone)
+    last = (funnel.to - timedelta(microseconds=1)).astimezone(zone)
+    return f"{first:%Y%m%d}-{last:%Y%m%d}"
 
 
 def _csv(funnel: wire.Funnel, name: str) -> Response[bytes]:

@@ -7,6 +7,7 @@ import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.console.conftest import make_console, signed_in  # noqa: F401
 from tests.workbench.funnels.conftest import add_brochure, add_share, add_visitor
@@ -49,6 +50,12 @@ async def test_marketing_sees_the_funnel_by_brochure_and_exports_it(
     assert "陈静" in quarter.text
 
     export = await console.get(f"{PAGE}.csv?group_by=brochure&period=30d")
+    # The file is named by the bank days it covers, the last one included (today's).
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    name = re.search(r'filename="([^"]+)"', export.headers["content-disposition"])
+    assert name is not None
+    first = today - timedelta(days=29)
+    assert name.group(1) == f"funnels-brochure-30d-{first:%Y%m%d}-{today:%Y%m%d}.csv"
     assert export.status_code == 200
     assert export.headers["content-type"] == "text/csv; charset=utf-8"  # one charset
     assert export.headers["cache-control"] == "no-store"  # RMs' names and numbers
