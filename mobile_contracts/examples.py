@@ -47,6 +47,7 @@ NOTE_ID = "0191a2b4-1d40-7a88-9c9a-aabbccddeeff"
 ATTACHMENT_ID = "0191a2b4-2e50-7baa-8dbc-ccddeeff0011"
 NOTIFICATION_ID = "0191a2b4-3f60-7ccc-aede-eeff00112233"
 BROCHURE_ID = "0191a2b4-5a70-7ddd-8f0e-00112233aabb"
+CONTENT_HASH = "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0b"
 SHARE_REF = "0191a2b4-6b80-7eee-9a1f-112233445566"
 CURSOR = "kwGSzwAAAZGis0BjzwAAAAAAAAAqxBBhbGljZS1ybS0wMS1jdXJzb3I8f3Yq1w"
 USER_ID = "0191a2b4-7c90-7f01-8b20-2233445566aa"
@@ -543,14 +544,25 @@ REQUEST_EXAMPLES: dict[type[msgspec.Struct], dict[str, BodyExample]] = {
             "Turn quiet hours off (other settings stay)", {"quiet_hours": None}
         ),
     },
+    brochures.ApproveRequest: {
+        "reviewed": BodyExample(
+            "Compliance approves the content they reviewed",
+            {"content_hash": CONTENT_HASH},
+            "`content_hash` is the `latest.content_hash` of the staff view that was reviewed. If"
+            " marketing changed the content since (rejected, edited and resubmitted), nothing is"
+            " approved: 409 `brochure.content_changed`.",
+        ),
+    },
     brochures.RejectRequest: {
         "risk_disclosure": BodyExample(
             "Compliance sends a version back for a missing risk warning",
             {
                 "reason": "第3页展示了业绩比较基准，但未提示“理财非存款、产品有风险、投资须谨慎”，"
-                "请补充风险揭示后重新提交。"
+                "请补充风险揭示后重新提交。",
+                "content_hash": CONTENT_HASH,
             },
-            "The reason is shown to marketing and kept in the audit trail.",
+            "The reason is shown to marketing and kept in the brochure's review history and the"
+            " audit trail. `content_hash` names the content reviewed, as for an approval.",
         ),
         "wrong_product": BodyExample(
             "The brochure names the wrong product",

@@ -26,6 +26,14 @@ Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 MAX_PAGES = 30
 # A time of a live window: with its offset (RFC 3339); within the years 2000-2999 (checked).
 WindowTime = Annotated[datetime, msgspec.Meta(tz=True)]
+# The SHA-256 of a version's content, in hex (`content_hash` of a version): what a reviewer saw.
+ContentHash = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^[0-9a-fA-F]{64}$",
+        description="The `content_hash` (hex SHA-256) of the content the reviewer looked at",
+    ),
+]
 
 
 class BrochureStatus(enum.StrEnum):
@@ -115,8 +123,22 @@ class CatalogueItem(msgspec.Struct, kw_only=True):
     published_at: datetime
 
 
+class ApproveRequest(msgspec.Struct, kw_only=True):
+    """What compliance approves: the content they looked at, named by its `content_hash` (the
+    `latest.content_hash` of the staff view they reviewed). If the version holds other content
+    by then (marketing edited and resubmitted it meanwhile), nothing is approved: 409
+    `brochure.content_changed`."""
+
+    content_hash: ContentHash
+
+
 class RejectRequest(msgspec.Struct, kw_only=True):
+    """Why compliance sends the version back; `content_hash` (recommended) names the content
+    they looked at, as for an approval: another content by then is 409
+    `brochure.content_changed` and nothing is rejected."""
+
     reason: Reason
+    content_hash: ContentHash | None = None
 
 
 class PublishRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -148,6 +170,24 @@ class VersionSummary(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
+class ReviewDecision(enum.StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Review(msgspec.Struct, kw_only=True):
+    """One decision of compliance on a version, with the content it was about: kept when the
+    version is edited and resubmitted (which reuses the version)."""
+
+    version: int
+    decision: ReviewDecision
+    reason: str | None  # why it was rejected
+    content_hash: str  # hex: the content decided on
+    title: str  # of the content decided on
+    reviewed_by: uuid.UUID
+    reviewed_at: datetime
+
+
 class StaffBrochure(msgspec.Struct, kw_only=True):
     """A brochure as marketing and compliance see it: its latest version in full, and the
     version that is published (if another)."""
@@ -168,6 +208,11 @@ class StaffBrochure(msgspec.Struct, kw_only=True):
     versions: list[VersionSummary]
     # What the latest version changes against the last approved one (empty for a first one).
     changes: list[Change] = []
+    # Every decision of compliance on the brochure's versions, newest first.
+    reviews: list[Review] = []
+    # What the latest version changes against the content compliance last decided on in it
+    # (rejected, or approved before an edit voided the approval); empty if none or unchanged.
+    changes_since_review: list[Change] = []
 
 
 class StaffBrochureRow(msgspec.Struct, kw_only=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
-from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import brochures as wire
@@ -39,6 +40,22 @@ _MOVED_ON = (
     "`brochure.in_review`, `brochure.not_approved`, `brochure.not_published`, with "
     "`current_status`)"
 )
+_DECIDED_ON = (
+    _MOVED_ON[:-1] + "), or the version holds other content than the content reviewed "
+    "(`brochure.content_changed`: it was edited and resubmitted after the reviewer opened it; "
+    "nothing is changed: review the current content and decide again)"
+)
+_BAD_REVIEWED = (
+    "`content_hash` is not a hex SHA-256 (`request.validation_failed` naming `$.content_hash`), "
+    "`If-Match` is not one quoted content hash (naming `header.If-Match`), or the two name "
+    "different content"
+)
+_IF_MATCH = 'The content reviewed, as an entity tag: `"<content_hash>"` (or in the body). `*`: any.'
+# The `If-Match` of a decision: one strong entity tag, the content hash in quotes (bare: too).
+_ENTITY_TAG = re.compile(r'"(?P<quoted>[0-9a-fA-F]{64})"|(?P<bare>[0-9a-fA-F]{64})')
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", max_length=200, description=_IF_MATCH)
+]
 _BAD_UPLOAD = (
     "A page is not an acceptable image (`image.not_allowed`, `image.too_large`, "
     "`image.too_many_pixels`, `image.corrupt`), the product is unknown "
@@ -115,7 +132,6 @@ class BrochureController(Controller):
         "/{brochure_id:uuid}/pages/{number:int}/{rendition:str}",
         operation_id="getBrochurePage",
         guards=PRESENTERS,
-        media_type="image/webp",
         include_in_schema=False,
     )
     async def page(
@@ -129,7 +145,9 @@ class BrochureController(Controller):
     ) -> Response[Any]:
         """A page image of a live brochure (`phone.webp`, `tablet.jpeg`, `thumb.webp`...), for
         the app's offline copy; with ETag and Range, and `X-Image-Id` (the page's image id, as
-        in the synced row: a different one means a newer version replaced the page)."""
+        in the synced row: a different one means a newer version replaced the page). Its
+        content type is its format's (`image/webp`, `image/jpeg`): the route declares none,
+        which would override it."""
         from workbench.media.routes import serve_blob
 
         size, _, fmt = rendition.partition(".")
@@ -202,23 +220,42 @@ class BrochureController(Controller):
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/approve", operation_id="approveBrochure", guards=REVIEWERS,
-          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+          status_code=HTTP_200_OK,
+          opt={ERRORS: {409: _DECIDED_ON, 422: _BAD_REVIEWED}})  # fmt: skip
     async def approve(
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
-        brochure_id: FromPath[uuid.UUID],
+        brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.ApproveRequest | None] = None,
+        if_match: IfMatch = None,
     ) -> wire.StaffBrochure:  # fmt: skip
-        """Approve exactly the content under review (not my own upload)."""
-        await workflow.approve(db, caller=caller, brochure_id=brochure_id)
+        """Approve exactly the content I reviewed (not my own upload).
+
+        Name that content: `{"content_hash": ...}` (the `latest.content_hash` of the staff view
+        I reviewed) or `If-Match: "<content_hash>"`. If the version holds other content by then
+        (rejected, edited and resubmitted meanwhile), nothing is approved: 409
+        `brochure.content_changed`. Apps should always send it; without it (older apps) the
+        content under review at the time of the call is approved.
+        """
+        reviewed = _reviewed(data.content_hash if data else None, if_match)
+        await workflow.approve(db, caller=caller, brochure_id=brochure_id, content_hash=reviewed)
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/reject", operation_id="rejectBrochure", guards=REVIEWERS,
-          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _DECIDED_ON}})  # fmt: skip
     async def reject(
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
         brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.RejectRequest],
+        if_match: IfMatch = None,
     ) -> wire.StaffBrochure:  # fmt: skip
-        """Send the version under review back to marketing, with the reason."""
-        await workflow.reject(db, caller=caller, brochure_id=brochure_id, reason=data.reason)
+        """Send the version under review back to marketing, with the reason.
+
+        Like an approval, name the content I reviewed (`content_hash` in the body, or
+        `If-Match`): other content by then is 409 `brochure.content_changed` and nothing is
+        rejected. The decision is kept in the brochure's `reviews`.
+        """
+        reviewed = _reviewed(data.content_hash, if_match)
+        await workflow.reject(
+            db, caller=caller, brochure_id=brochure_id, reason=data.reason, content_hash=reviewed
+        )
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/publish", operation_id="publishBrochure", guards=PUBLISHERS,
@@ -300,6 +337,30 @@ async def _upload(data: BrochureUpload) -> tuple[wire.BrochureMeta, list[workflo
         raise ValidationException(extra=[{"message": f"{NUL_MESSAGE} - at `{where}`"}])
     files = [workflow.Upload(data=await f.read(), filename=f.filename) for f in data.pages]
     return meta, files
+
+
+def _reviewed(body: str | None, if_match: str | None) -> bytes | None:
+    """The content a decision is about: the body's `content_hash` (checked by the contract) and
+    `If-Match`, which must agree; None when neither names one (older apps)."""
+    named = bytes.fromhex(body) if body is not None else None
+    tag = (if_match or "").strip()
+    if if_match is None or tag == "*":
+        return named
+    found = _ENTITY_TAG.fullmatch(tag)
+    if found is None:
+        raise workflow.BadBrochure(
+            "request.validation_failed",
+            'If-Match: the content hash reviewed, in quotes ("<64 hex digits>")',
+            path="header.If-Match",
+        )
+    matched = bytes.fromhex(found.group("quoted") or found.group("bare"))
+    if named is not None and named != matched:
+        raise workflow.BadBrochure(
+            "request.validation_failed",
+            "If-Match and `content_hash` name different content",
+            path="header.If-Match",
+        )
+    return matched
 
 
 def _signer(request: Request[Any, Any, Any]) -> views.SignUrl:

@@ -11,12 +11,14 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from mobile_contracts.v1 import brochures as wire
 from mobile_contracts.v1.common import Page as PageOf
 from mobile_contracts.v1.customers import ProductRisk
 from workbench.access import Caller
 from workbench.brochures import queries
+from workbench.brochures.reviews import queries as reviews
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.media import renditions as media_renditions
@@ -149,6 +151,7 @@ async def staff_brochure(
     now = now or datetime.now(UTC)
     published = next((v for v in history if v["status"] == Status.PUBLISHED.value), None)
     pages = await _pages_by_version(conn, [latest], sign)
+    decided = await reviews.decisions(conn, brochure_id)
     return wire.StaffBrochure(
         id=brochure["id"],
         owner_unit_id=brochure["owner_unit_id"],
@@ -165,6 +168,8 @@ async def staff_brochure(
         published=version_summary(published, now) if published else None,
         versions=[version_summary(v, now) for v in history],
         changes=_changes(history),
+        reviews=[review_of(r) for r in decided],
+        changes_since_review=_changes_since_review(latest, decided),
     )
 
 
@@ -203,6 +208,15 @@ async def review_queue(
     return [
         _staff_row(r, now) for r in await queries.review_queue(conn, scope_root=caller.scope_root)
     ]
+
+
+async def last_reviews(
+    conn: Connection, rows: Sequence[wire.StaffBrochureRow]
+) -> dict[uuid.UUID, wire.Review]:
+    """The last decision of compliance on each row's version (of rows already in the caller's
+    scope), for those that have one: a version under review that was rejected before."""
+    found = await reviews.last_decisions(conn, [(r.id, r.version) for r in rows])
+    return {r["brochure_id"]: review_of(r) for r in found}
 
 
 async def review_count(conn: Connection, *, caller: Caller) -> int:
@@ -364,7 +378,47 @@ def _changes(history: list[queries.Record]) -> list[wire.Change]:
     return [] if base is None else diff(base, latest)
 
 
-def diff(old: queries.Record, new: queries.Record) -> list[wire.Change]:
+class Fields(Protocol):
+    """A version's content by field name: a version's row, or the content of a decision."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def review_of(row: reviews.Record) -> wire.Review:
+    return wire.Review(
+        version=row["version"],
+        decision=wire.ReviewDecision(row["decision"]),
+        reason=row["reason"],
+        content_hash=row["content_hash"],
+        title=row["title"],
+        reviewed_by=row["reviewed_by"],
+        reviewed_at=row["reviewed_at"],
+    )
+
+
+def decided_content(row: reviews.Record) -> dict[str, Any]:
+    """The content a decision was about, shaped as a version's row (for `diff`)."""
+    return {
+        "title": row["title"],
+        "product_code": row["product_code"],
+        "talk_track": row["talk_track"],
+        "tags": list(row["tags"]),
+        "pages": [bytes.fromhex(p) for p in row["pages"]],
+    }
+
+
+def _changes_since_review(
+    latest: queries.Record, decided: list[reviews.Record]
+) -> list[wire.Change]:
+    """What the latest version changes against the content last decided on in it: a rejection
+    then an edit, or an approval an edit voided (both reuse the version)."""
+    last = next((r for r in decided if r["version"] == latest["version"]), None)
+    if last is None or last["content_hash"] == bytes(latest["content_hash"]).hex():
+        return []
+    return diff(decided_content(last), latest)
+
+
+def diff(old: Fields, new: Fields) -> list[wire.Change]:
     """Field by field; pages by image: kept, added, removed or moved."""
     out = [
         wire.Change(field=name, before=_show(old[name]), after=_show(new[name]))

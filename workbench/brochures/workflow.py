@@ -6,6 +6,11 @@
 Rules:
 - An approval is bound to the content hash compliance saw: an edit that changes the content voids
   it (the version is a draft again); a save that changes nothing keeps it.
+- A decision names the content the reviewer looked at (`content_hash`): if the version holds other
+  content by then (rejected, edited and resubmitted in the same version meanwhile), nothing is
+  decided (`brochure.content_changed`). Without one (older apps), the content under review now.
+- Every decision is kept with the content decided on (`brochure_reviews`): a resubmission
+  overwrites the version's own review columns, never the history.
 - Editing a version that was published (or unpublished, or superseded) makes a new version; the
   published one stays live until the new one is published in its place.
 - A version under review cannot be edited; compliance approves or rejects it first.
@@ -34,6 +39,7 @@ from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.brochures import queries
 from workbench.brochures.content import Content
+from workbench.brochures.reviews import queries as reviews
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, Forbidden, NotFound
 from workbench.ids import uuid7
@@ -157,9 +163,12 @@ async def submit(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) ->
     await _audit(conn, caller, "brochure.submitted", brochure_id, version=latest["version"])
 
 
-async def approve(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -> None:
-    """Compliance approves exactly the content under review."""
-    latest = await _under_review(conn, caller, brochure_id)
+async def approve(
+    conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, content_hash: bytes | None = None
+) -> None:
+    """Compliance approves exactly the content under review: the content they looked at
+    (`content_hash`), else nothing (see `_under_review`)."""
+    latest = await _under_review(conn, caller, brochure_id, content_hash)
     await queries.update_version(
         conn,
         brochure_id,
@@ -167,16 +176,28 @@ async def approve(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -
         {"status": Status.APPROVED.value, "approved_hash": bytes(latest["content_hash"]),
          "reviewed_by": caller.user_id, "reviewed_at": _now()},
     )  # fmt: skip
+    await reviews.record_decision(
+        conn, brochure_id=brochure_id, version=latest["version"], decision="approved",
+        reason=None, reviewed_by=caller.user_id,
+    )  # fmt: skip
     await _audit(
         conn, caller, "brochure.approved", brochure_id, version=latest["version"],
         content_hash=bytes(latest["content_hash"]).hex(),
     )  # fmt: skip
 
 
-async def reject(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, reason: str) -> None:
+async def reject(
+    conn: Connection,
+    *,
+    caller: Caller,
+    brochure_id: uuid.UUID,
+    reason: str,
+    content_hash: bytes | None = None,
+) -> None:
     """Compliance sends the version back, with the reason marketing reads: one that shows
-    nothing (spaces or invisible characters only) is no reason."""
-    latest = await _under_review(conn, caller, brochure_id)
+    nothing (spaces or invisible characters only) is no reason. Like an approval, it is about
+    the content the reviewer looked at (`content_hash`)."""
+    latest = await _under_review(conn, caller, brochure_id, content_hash)
     reason = reason.strip()
     if not shows_something(reason):
         raise BadBrochure(
@@ -189,9 +210,14 @@ async def reject(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID, re
         {"status": Status.REJECTED.value, "reject_reason": reason,
          "reviewed_by": caller.user_id, "reviewed_at": _now()},
     )  # fmt: skip
+    await reviews.record_decision(
+        conn, brochure_id=brochure_id, version=latest["version"], decision="rejected",
+        reason=reason, reviewed_by=caller.user_id,
+    )  # fmt: skip
     await _audit(
-        conn, caller, "brochure.rejected", brochure_id, version=latest["version"], reason=reason
-    )
+        conn, caller, "brochure.rejected", brochure_id, version=latest["version"], reason=reason,
+        content_hash=bytes(latest["content_hash"]).hex(),
+    )  # fmt: skip
 
 
 async def publish(
@@ -292,12 +318,25 @@ async def _brochure(conn: Connection, caller: Caller, brochure_id: uuid.UUID) ->
     return row
 
 
-async def _under_review(conn: Connection, caller: Caller, brochure_id: uuid.UUID) -> queries.Record:
+async def _under_review(
+    conn: Connection, caller: Caller, brochure_id: uuid.UUID, content_hash: bytes | None
+) -> queries.Record:
+    """The version under review, locked, if the caller may decide on it, and if it holds the
+    content they looked at (`content_hash`; None: whatever it holds now, for older apps)."""
     await _brochure(conn, caller, brochure_id)
     latest = (await queries.versions(conn, brochure_id))[0]
     _require(latest, {Status.PENDING_REVIEW}, "review")
     if caller.user_id in (latest["created_by"], latest["submitted_by"]):
         raise Forbidden("Compliance cannot review a brochure they uploaded or submitted")
+    current = bytes(latest["content_hash"])
+    if content_hash is not None and content_hash != current:
+        raise BrochureConflict(
+            "brochure.content_changed",
+            "The content under review is not the content you reviewed: it changed after you "
+            f"opened it. Review the current content (content_hash {current.hex()}) and decide "
+            "again; nothing was changed",
+            current_status=latest["status"],
+        )
     return latest
 
 

@@ -40,6 +40,7 @@ from workbench.visible import shows_something
 # Where a form may send the browser on: a brochure page of the console (`next`, `from`).
 _BROCHURE_PATH = re.compile(r"^/console/brochures(?:/[a-z0-9-]{1,60}){0,3}$")
 _ACTIONS = {"submit": "提交审核", "review": "审核"}
+_HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 Action = Literal["submit", "approve", "reject", "publish", "unpublish"]
 _WINDOW_FIELDS = {"live_from": "上架时间", "live_until": "下架时间"}  # the publish form's times
@@ -68,10 +69,14 @@ async def approve(
     console: Console,
     brochure_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """Approve exactly the content under review (workflow.approve)."""
+    """Approve exactly the content shown on the page (workflow.approve): the form names it by
+    its hash."""
+    reviewed = _reviewed(await request.form())
     return await _act(
         request, db, caller, console, brochure_id, "approve", "已审核通过，可以发布了。",
-        lambda: workflow.approve(db, caller=caller, brochure_id=brochure_id),
+        lambda: workflow.approve(
+            db, caller=caller, brochure_id=brochure_id, content_hash=reviewed
+        ),
     )  # fmt: skip
 
 
@@ -83,8 +88,11 @@ async def reject(
     console: Console,
     brochure_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """Send the version back with the reason marketing reads (workflow.reject)."""
-    reason = _text(await request.form(), "reason")
+    """Send the version back with the reason marketing reads (workflow.reject), about the
+    content shown on the page (named by its hash)."""
+    data = await request.form()
+    reason = _text(data, "reason")
+    reviewed = _reviewed(data)
     try:  # the API's contract first (RejectRequest), then the workflow's own rule
         msgspec.convert({"reason": reason}, type=wire.RejectRequest)
     except msgspec.ValidationError:
@@ -93,7 +101,9 @@ async def reject(
         return await _refused(request, db, caller, console, brochure_id, "reject", message, 422)
     return await _act(
         request, db, caller, console, brochure_id, "reject", "已退回，市场部会看到退回原因。",
-        lambda: workflow.reject(db, caller=caller, brochure_id=brochure_id, reason=reason),
+        lambda: workflow.reject(
+            db, caller=caller, brochure_id=brochure_id, reason=reason, content_hash=reviewed
+        ),
     )  # fmt: skip
 
 
@@ -150,6 +160,17 @@ async def unpublish(
         "已下架：客户经理的目录和设备上不再显示。",
         lambda: workflow.unpublish(db, caller=caller, brochure_id=brochure_id),
     )  # fmt: skip
+
+
+def _reviewed(data: Any) -> bytes | None:
+    """The content the decision form was shown with (its `content_hash` field); anything but a
+    hash names no content there is (refused as changed). None: a form without the field (one
+    rendered before the field existed), deciding on the content under review now, as the API
+    does for older apps."""
+    if "content_hash" not in data:
+        return None
+    value = _text(data, "content_hash").strip()
+    return bytes.fromhex(value) if _HASH.fullmatch(value) else b""
 
 
 def _instant(value: str, zone: ZoneInfo) -> datetime | None:
@@ -214,6 +235,11 @@ async def _act(
         raise
     except DomainError as exc:
         errors = field_of(exc)
+        if exc.code == "brochure.content_changed":  # the page again, with the current content
+            return await _refused(
+                request, db, caller, console, brochure_id, action, MESSAGES[exc.code],
+                exc.status, content_changed=True,
+            )  # fmt: skip
         if errors:
             return await _refused(
                 request, db, caller, console, brochure_id, action, None, exc.status,
@@ -253,9 +279,11 @@ async def _refused(
     status: int,
     *,
     errors: dict[str, str] | None = None,
+    content_changed: bool = False,
 ) -> Response[Any]:
     """The page the form came from again, with the form as sent: `message` above the page, or
-    `errors` beside the fields they name."""
+    `errors` beside the fields they name (the decision forms always name the current content:
+    `content_changed` says the one sent was not)."""
     data = await request.form()
     sent = {k: v for k, v in data.items() if isinstance(v, str) and not k.startswith("_")}
     on_review = sent.get("from") == f"{QUEUE_PATH}/{brochure_id}"
@@ -264,4 +292,5 @@ async def _refused(
         template="brochures/review.html" if on_review and caller.role in REVIEWERS
         else "brochures/detail.html",
         error=message, errors=errors, status=status, sent=sent, failed=action,
+        content_changed=content_changed,
     )  # fmt: skip

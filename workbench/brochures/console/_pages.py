@@ -56,9 +56,16 @@ async def review_queue(
     """What waits for compliance, oldest submission first."""
     rows = await views.review_queue(db, caller=caller)
     thumbs = await views.covers(db, caller=caller, rows=rows, sign=_signer(request))
+    decided = await views.last_reviews(db, rows)
     return console.render(
         "brochures/queue.html",
-        {"rows": [{"row": r, "thumb": thumbs.get(r.id)} for r in rows], **_labels()},
+        {
+            "rows": [
+                {"row": r, "thumb": thumbs.get(r.id), "last_review": decided.get(r.id)}
+                for r in rows
+            ],
+            **_labels(),
+        },
     )
 
 
@@ -94,13 +101,18 @@ async def _brochure_page(
     status: int = 200,
     sent: Form | None = None,
     failed: str | None = None,
+    content_changed: bool = False,
 ) -> Response[Any]:
+    """The brochure's page (or its review page): `error` above it, `errors` beside the fields
+    they name, `sent` the form as it came back; `content_changed`: a decision refused because
+    the content is no longer the one shown (the page shows the current one to review)."""
     brochure = await _staff_view(request, db, caller, brochure_id)
     zone = ZoneInfo(request.app.state.settings.bank_timezone)
     people = await views.people(
         db,
         [brochure.created_by, *(v.created_by for v in brochure.versions),
-         *(v.reviewed_by for v in brochure.versions)],
+         *(v.reviewed_by for v in brochure.versions),
+         *(r.reviewed_by for r in brochure.reviews)],
     )  # fmt: skip
     products = {p.code: p for p in await views.product_choices(db)}
     number = min(max(shown or 1, 1), len(brochure.pages))
@@ -118,6 +130,12 @@ async def _brochure_page(
             "shown": brochure.pages[number - 1],
             "actions": _actions(brochure, caller.role),
             "changes": [_change(c, products) for c in brochure.changes],
+            # Compliance's decisions, newest first; the last one on the latest version, and
+            # what changed since the content it was about.
+            "reviews": brochure.reviews,
+            "last_review": _last_review(brochure),
+            "since_review": [_change(c, products) for c in brochure.changes_since_review],
+            "content_changed": content_changed,
             "added_pages": {n for c in brochure.changes for n in c.pages_added},
             "queue": queue,
             "queue_next": _next_in_queue(queue, brochure.id),
@@ -160,6 +178,12 @@ def _actions(brochure: wire.StaffBrochure, role: Role) -> Actions:
         change_window=status is Status.PUBLISHED,
         unpublish=role in PUBLISHERS and brochure.published is not None,
     )
+
+
+def _last_review(brochure: wire.StaffBrochure) -> wire.Review | None:
+    """The last decision on the latest version (a rejection before it was resubmitted, or an
+    approval an edit voided, or the decision it is in now)."""
+    return next((r for r in brochure.reviews if r.version == brochure.latest.version), None)
 
 
 def _next_in_queue(queue: list[wire.StaffBrochureRow], current: uuid.UUID) -> str | None:

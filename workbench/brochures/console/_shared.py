@@ -60,6 +60,10 @@ FIELD_LABELS = {
 # What the workflow's refusals say on the page (by the API's codes).
 MESSAGES = {
     "brochure.in_review": "这个版本正在合规审核，审核结束前不能修改。",
+    "brochure.content_changed": (
+        "内容已变化，本次审核未生效：您打开页面后，这个版本的内容已被修改并重新提交。"
+        "下面显示的是当前内容，请重新审核后再作结论。"
+    ),
     "brochure.not_approved": "只有合规审核通过的版本才能发布。",
     "brochure.not_published": "这本宣传册目前没有已发布的版本，无需下架。",
     "brochure.bad_window": "下架时间必须晚于现在，也必须晚于上架时间。",
