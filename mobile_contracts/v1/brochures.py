@@ -213,6 +213,9 @@ class StaffBrochure(msgspec.Struct, kw_only=True):
     # What the latest version changes against the content compliance last decided on in it
     # (rejected, or approved before an edit voided the approval); empty if none or unchanged.
     changes_since_review: list[Change] = []
+    # Whether the bank still offers the product (the product feed's `active`): a brochure of a
+    # withdrawn product is live for no one, whatever its window says.
+    product_active: bool = True
 
 
 class StaffBrochureRow(msgspec.Struct, kw_only=True):
@@ -231,3 +234,4 @@ class StaffBrochureRow(msgspec.Struct, kw_only=True):
     live_state: LiveState | None  # of the published version
     live_from: datetime | None
     live_until: datetime | None
+    product_active: bool = True  # false: the product is withdrawn, the brochure live for no one

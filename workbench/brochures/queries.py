@@ -24,19 +24,27 @@ _VERSION = """
     v.created_by, v.created_at, v.submitted_by, v.submitted_at, v.reviewed_by, v.reviewed_at,
     v.published_by, v.published_at, v.replaced_at, v.updated_at
 """
-_PRODUCT = "p.name as product_name, p.category, p.risk_level"
+# `product_active`: whether the bank still offers the product (a brochure of a withdrawn one is
+# not live; staff views still list it).
+_PRODUCT = "p.name as product_name, p.category, p.risk_level, p.active as product_active"
 # The published version of the brochure (`pv`), beside another of its versions.
 _PUBLISHED = """
     pv.version as published_version, pv.live_from as published_from,
     pv.live_until as published_until, pv.published_at as published_on
 """
-# What is live, the one rule every reader applies (catalogue, shares and links, sync, media
-# packs): a published version from live_from (or its publication) until live_until (or ever); a
-# version superseded by one published to start later stays live, in its own window, until that
-# start (replaced_at), so the two hand over with no gap and no overlap.
-LIVE = "(v.status = 'published' or (v.status = 'superseded' and v.replaced_at > {0})) " \
+# A version's live window: a published version from live_from (or its publication) until
+# live_until (or ever); a version superseded by one published to start later stays in its own
+# window until that start (replaced_at), so the two hand over with no gap and no overlap.
+IN_WINDOW = "(v.status = 'published' or (v.status = 'superseded' and v.replaced_at > {0})) " \
     "and coalesce(v.live_from, v.published_at) <= {0} " \
     "and (v.live_until is null or v.live_until > {0})"  # fmt: skip
+# What is live, the one rule every reader applies (catalogue, GET by id, page downloads, new
+# shares, share pages and posters, sync, media packs): a version in its live window whose product
+# the bank still offers (`products.active`, from the product feed). A product withdrawn takes its
+# brochures off everywhere at once; offered again, they are back while their window holds.
+LIVE = f"({IN_WINDOW} " \
+    "and exists (select from products live_p where live_p.code = v.product_code" \
+    " and live_p.active))"  # fmt: skip
 # The viewer's unit is the owner unit or below it.
 _ON_VIEWERS_PATH = """
     exists (select from org_units me join org_units owner on owner.id = b.owner_unit_id
@@ -263,15 +271,17 @@ async def live_version(
 async def live_versions_of(
     conn: Connection, brochure_ids: list[uuid.UUID], *, now: datetime
 ) -> list[Record]:
-    """The live versions among these brochures, with their owner unit (for sync, which narrows
-    by the user's unit itself)."""
+    """The versions among these brochures in their live window now, whether or not their product
+    is still offered, with their owner unit: publishing decides by it which version hands over
+    to the new one (so a brochure of a product withdrawn for a while comes back as it would
+    have been). What RMs, links and devices see is `LIVE`."""
     return await conn.fetch(
         f"""
         select {_VERSION}, {_PRODUCT}, b.owner_unit_id
           from brochure_versions v
           join brochures b on b.id = v.brochure_id
           join products p on p.code = v.product_code
-         where v.brochure_id = any($1::uuid[]) and {LIVE.format("$2")}
+         where v.brochure_id = any($1::uuid[]) and {IN_WINDOW.format("$2")}
         """,
         brochure_ids,
         now,

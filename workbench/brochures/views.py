@@ -170,6 +170,7 @@ async def staff_brochure(
         changes=_changes(history),
         reviews=[review_of(r) for r in decided],
         changes_since_review=_changes_since_review(latest, decided),
+        product_active=latest["product_active"],
     )
 
 
@@ -282,6 +283,7 @@ def _staff_row(row: queries.Record, now: datetime) -> wire.StaffBrochureRow:
         live_state=state,
         live_from=row["published_from"],
         live_until=row["published_until"],
+        product_active=row["product_active"],
     )
 
 

@@ -2,7 +2,9 @@
 
 What is live for an RM is what their catalogue shows (`workbench.brochures.queries`): the
 published version of each brochure owned by a unit on their path to the root, within its live
-window at `now`. A pack holds one rendition spec (the WebP of a size) of every page.
+window at `now`, of a product the bank still offers (`LIVE`: a product withdrawn changes the
+fingerprint, and the pack is rebuilt without its brochures). A pack holds one rendition spec
+(the WebP of a size) of every page.
 
 A pack is served only to its owner, and only while they are an active RM (`held_by`): the worker
 rebuilds the packs of active RMs alone, so the last pack of a user who is no RM any more (another
