@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from litestar.testing.transport import TestClientTransport
 
 from workbench.seed import DEMO_PASSWORD
 
@@ -43,3 +45,19 @@ async def leave_behind(db: Any, device_no: int | str) -> None:
         " where device_id = $1",
         device(device_no)["device_id"],
     )
+
+
+class FromPeer(TestClientTransport, httpx.AsyncBaseTransport):  # type: ignore[type-arg]
+    """The test client's requests as if from this peer (the test client has no address)."""
+
+    def __init__(self, client: AsyncTestClient[Litestar], peer: str) -> None:
+        super().__init__(client)
+        self.peer = peer
+
+    def parse_request(self, request: httpx.Request) -> dict[str, Any]:
+        return {**super().parse_request(request), "client": (self.peer, 40000)}
+
+
+def from_peer(client: AsyncTestClient[Litestar], peer: str) -> httpx.AsyncClient:
+    """A client whose requests reach the app from `peer` (a proxy, a branch's address)."""
+    return httpx.AsyncClient(transport=FromPeer(client, peer), base_url=client.base_url)

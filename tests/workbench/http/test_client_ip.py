@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-from litestar.testing.transport import TestClientTransport as _Transport
 
-from tests.helpers import device
+from tests.helpers import device, from_peer
 from workbench.http.client_ip import client_ip, parse_networks, relayed_clients
 
 PROXIES = parse_networks(("10.0.0.2/32", "10.0.0.3/32"))
-
-
-class _FromPeer(_Transport, httpx.AsyncBaseTransport):  # type: ignore[type-arg]
-    """The test client's requests as if from this peer (the test client has no address)."""
-
-    def __init__(self, client: AsyncTestClient[Litestar], peer: str) -> None:
-        super().__init__(client)
-        self.peer = peer
-
-    def parse_request(self, request: httpx.Request) -> dict[str, Any]:
-        return {**super().parse_request(request), "client": (self.peer, 40000)}
-
-
-def _from_peer(client: AsyncTestClient[Litestar], peer: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=_FromPeer(client, peer), base_url=client.base_url)
 
 
 def _scope(peer: str, *headers: tuple[str, str]) -> dict[str, object]:
@@ -118,7 +97,7 @@ async def test_sign_in_failures_behind_the_proxy_count_per_client(
     client = await make_client(
         trusted_proxies=("10.0.0.2/32",), login_limit_per_ip=3, login_limit_per_login=100
     )
-    async with _from_peer(client, "10.0.0.2") as http:
+    async with from_peer(client, "10.0.0.2") as http:
 
         async def sign_in(client: str, who: str, password: str) -> int:
             response = await http.post(

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from litestar.testing.transport import TestClientTransport as _Transport
 
-from tests.helpers import bearer, login
+from tests.helpers import FromPeer, bearer, login
 from tests.workbench.identity.test_org_scope import assert_problem, unit, user_id
 from tests.workbench.identity.test_user_admin import ADMIN_USERS, ME, sign_in, user_path
 from workbench.seed import DEMO_PASSWORD
@@ -25,20 +23,9 @@ ADMIN_IP = "203.0.113.7"  # the admin's browser or script, behind the bank's pro
 ORG_UNITS = "/api/v1/admin/org-units"
 
 
-class _FromPeer(_Transport, httpx.AsyncBaseTransport):  # type: ignore[type-arg]
-    """The test client's requests as if from this peer (the test client has no address)."""
-
-    def __init__(self, client: AsyncTestClient[Litestar], peer: str) -> None:
-        super().__init__(client)
-        self.peer = peer
-
-    def parse_request(self, request: httpx.Request) -> dict[str, Any]:
-        return {**super().parse_request(request), "client": (self.peer, 40000)}
-
-
 def behind_the_proxy(client: AsyncTestClient[Litestar], ip: str = ADMIN_IP) -> None:
     """Send the client's requests through the bank's proxy, which names `ip` as the client."""
-    client._transport = _FromPeer(client, PROXY)
+    client._transport = FromPeer(client, PROXY)
     client.headers["X-Forwarded-For"] = ip
 
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from litestar.testing.transport import TestClientTransport as _Transport
 
-from tests.helpers import device
+from tests.helpers import device, from_peer
 from workbench.http.client_ip import parse_networks
 from workbench.operations.routes import metrics_allowed
 
@@ -151,25 +148,10 @@ RELAYS = [
 ]
 
 
-class _FromPeer(_Transport, httpx.AsyncBaseTransport):  # type: ignore[type-arg]
-    """The test client's requests as if from this peer (the test client has no address)."""
-
-    def __init__(self, client: AsyncTestClient[Litestar], peer: str) -> None:
-        super().__init__(client)
-        self.peer = peer
-
-    def parse_request(self, request: httpx.Request) -> dict[str, Any]:
-        return {**super().parse_request(request), "client": (self.peer, 40000)}
-
-
-def _from_peer(client: AsyncTestClient[Litestar], peer: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=_FromPeer(client, peer), base_url=client.base_url)
-
-
 async def _get_metrics(
     client: AsyncTestClient[Litestar], peer: str, headers: list[tuple[str, str]]
 ):
-    async with _from_peer(client, peer) as http:
+    async with from_peer(client, peer) as http:
         return await http.get("/metrics", headers=headers)
 
 

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
-from workbench.db import create_pool
 from workbench.ids import uuid5_for
-from workbench.tasks import dispatching, jobs
+from workbench.tasks import jobs
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -33,39 +31,6 @@ def user(login_name: str) -> uuid.UUID:
 
 def unit(key: str) -> str:
     return str(uuid5_for(f"org:{key}"))
-
-
-Clock = Callable[[datetime], None]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Set the time the dispatch and the worker job see (the real time until set)."""
-    now: list[datetime | None] = [None]
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Any:
-            if now[0] is None:
-                return datetime.now(tz)
-            return now[0].astimezone(tz) if tz is not None else now[0].replace(tzinfo=None)
-
-    for module in (dispatching, jobs):
-        monkeypatch.setattr(module, "datetime", Frozen)
-
-    def set_to(moment: datetime) -> None:
-        now[0] = moment.astimezone(UTC)
-
-    return set_to
-
-
-@pytest.fixture
-async def job_ctx(settings: Any) -> AsyncIterator[dict[str, Any]]:
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        yield {"pool": pool, "settings": settings}
-    finally:
-        await pool.close()
 
 
 async def make_template(

@@ -10,8 +10,7 @@ the way it runs: the dispatch opens the period under way, the worker job each ne
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.customers_data import headers_of
-from workbench.db import create_pool
+from tests.workbench.tasks.conftest import Clock
 from workbench.ids import uuid5_for
-from workbench.tasks import dispatching, jobs
+from workbench.tasks import jobs
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -38,37 +37,6 @@ def at(*args: int) -> datetime:
 
 def local(moment: datetime) -> datetime:
     return moment.astimezone(SHANGHAI)
-
-
-Clock = Callable[[datetime], None]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Set the time the dispatch and the worker job see."""
-    now: list[datetime] = [datetime.now(UTC)]
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Any:
-            return now[0].astimezone(tz) if tz is not None else now[0].replace(tzinfo=None)
-
-    for module in (dispatching, jobs):
-        monkeypatch.setattr(module, "datetime", Frozen)
-
-    def set_to(moment: datetime) -> None:
-        now[0] = moment.astimezone(UTC)
-
-    return set_to
-
-
-@pytest.fixture
-async def job_ctx(settings: Any) -> AsyncIterator[dict[str, Any]]:
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        yield {"pool": pool, "settings": settings}
-    finally:
-        await pool.close()
 
 
 async def start_series(client: Any, clock: Clock, rule: str, when: datetime) -> str:

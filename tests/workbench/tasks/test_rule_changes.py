@@ -13,43 +13,14 @@ from typing import Any
 import pytest
 
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
+from tests.workbench.tasks import test_event_rules as event_rules
+from tests.workbench.tasks.test_event_rules import API, EVENTS, RULES, make_rule, rule_body
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
-API = "/api/v1"
-RULES = f"{API}/task-rules"
-EVENTS = f"{API}/integration/events"
-FORM = {"fields": [{"key": "note", "label": "Note", "type": "text"}]}
-
 
 async def make_template(client: Any, headers: dict[str, str], name: str = "大额变动回访") -> str:
-    response = await client.post(
-        f"{API}/task-templates", json={"name": name, "form": FORM}, headers=headers
-    )
-    assert response.status_code == 201, response.text
-    template_id: str = response.json()["id"]
-    return template_id
-
-
-def rule_body(template_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "name": "Large inflow",
-        "event_kind": "balance_movement",
-        "field": "amount",
-        "op": "gte",
-        "value": 1_000_000,
-        "template_id": template_id,
-        "within_days": 30,
-        "due_in_hours": 48,
-        **overrides,
-    }
-
-
-async def make_rule(client: Any, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post(RULES, json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    rule: dict[str, Any] = response.json()
-    return rule
+    return await event_rules.make_template(client, headers, name=name)
 
 
 async def edit(client: Any, headers: dict[str, str], rule_id: str, body: dict[str, Any]) -> Any:
