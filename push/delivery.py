@@ -166,7 +166,10 @@ class Deliverer:
         prefs = {
             p["user_id"]: self._preferences(p) for p in await queries.preferences(conn, user_ids)
         }
-        sent = await queries.alerts_sent_last_hour(conn, [g["device_id"] for g in registrations])
+        # Per user and device: a phone that changed hands starts afresh for its new user.
+        sent = await queries.alerts_sent_last_hour(
+            conn, [(g["user_id"], g["device_id"]) for g in registrations]
+        )
         retried = [r.id for r in rows if r.record["attempts"] > 1]
         settled = await queries.settled_devices(conn, retried) if retried else {}
         superseded = await queries.superseded(
@@ -194,7 +197,7 @@ class Deliverer:
             devices = [
                 policies.Device(
                     t.device_id,
-                    sent_last_hour=sent.get(t.device_id, 0),
+                    sent_last_hour=sent.get((record["user_id"], t.device_id), 0),
                     finished=(row.id, t.device_id) in settled,
                 )
                 for t in targets
@@ -206,6 +209,7 @@ class Deliverer:
                 expires_at=record["expires_at"],
                 subject_open=record["subject_open"],
                 device_id=record["device_id"],
+                read=record["read_at"] is not None,
             )
             decision = policies.decide(
                 due,
@@ -218,7 +222,9 @@ class Deliverer:
                 isinstance(decision, policies.Deliver)
                 and record["category"] == categories.PUSH_SUMMARY
             ):
-                folded = await queries.folded_since_last_summary(conn, record["device_id"])
+                folded = await queries.folded_since_last_summary(
+                    conn, record["user_id"], record["device_id"]
+                )
                 if folded == 0:
                     decision = policies.Drop("skipped", "nothing_folded")
                 row.summary_body = f"另有 {folded} 条通知，打开工作台查看"
@@ -230,7 +236,8 @@ class Deliverer:
             ]
             if isinstance(decision, policies.Deliver) and not due.silent:
                 for device_id in decision.send:  # later rows of this round see the new count
-                    sent[device_id] = sent.get(device_id, 0) + 1
+                    key = (record["user_id"], device_id)
+                    sent[key] = sent.get(key, 0) + 1
         await self._reserve(conn, rows)
 
     async def _reserve(self, conn: Any, rows: list[_Row]) -> None:

@@ -36,12 +36,13 @@ class Due:
     expires_at: datetime | None
     subject_open: bool | None  # None: not about a task (or the task is not known)
     device_id: str | None  # only this device (a summary)
+    read: bool = False  # the user already read it in the app (or on the web)
 
 
 @dataclass(frozen=True, slots=True)
 class Device:
     device_id: str
-    sent_last_hour: int  # alerts this device got in the last hour
+    sent_last_hour: int  # alerts the user got on this device in the last hour
     finished: bool = False  # an earlier attempt already settled it (sent, dead, failed, folded)
 
 
@@ -129,13 +130,17 @@ def decide(
     device_cap: int,
 ) -> Decision:
     """The fate of one due notification. Order matters: an expired or obsolete notification is
-    dropped even in quiet hours; a muted one is skipped; quiet hours hold back everything but
-    critical and silent ones; then each device gets it unless the device is at its hourly cap
-    (summaries, critical and silent pushes are never folded)."""
+    dropped even in quiet hours; one the user has already read is skipped (whenever they read
+    it: while it was held back, retried or waiting for its time); a muted one is skipped; quiet
+    hours hold back everything but critical and silent ones; then each device gets it unless
+    the user is at their hourly cap on the device (summaries, critical and silent pushes are
+    never folded)."""
     if due.expires_at is not None and now >= due.expires_at:
         return Drop("expired", "expired")
     if due.subject_open is False:
         return Drop("withdrawn", "subject_closed")
+    if due.read:
+        return Drop("skipped", "read")
     kind = categories.get(due.category)
     if kind.mutable and due.category in preferences.muted:
         return Drop("skipped", "muted")

@@ -11,7 +11,7 @@ from workbench.db import Connection
 
 _CLAIMED = """
     n.id, n.user_id, n.category, n.title, n.body, n.data, n.priority, n.silent, n.collapse_key,
-    n.send_at, n.expires_at, n.subject_id, n.device_id, n.attempts,
+    n.send_at, n.expires_at, n.subject_id, n.device_id, n.attempts, n.read_at,
     (select case when n.category = 'task.reminder'
                       then t.status in ('pending', 'in_progress')
                  when n.category = 'task.escalation'
@@ -83,17 +83,28 @@ async def claim_one(
     )
 
 
-async def alerts_sent_last_hour(conn: Connection, device_ids: Sequence[str]) -> dict[str, int]:
+async def alerts_sent_last_hour(
+    conn: Connection, user_devices: Sequence[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], int]:
+    """Alerts each (user, device) got in the last hour: the user's own notifications on that
+    device. A phone that changed hands does not charge the previous user's alerts to the next."""
+    if not user_devices:
+        return {}
+    users, devices = (list(c) for c in zip(*user_devices, strict=True))
     rows = await conn.fetch(
         """
-        select device_id, count(*) as sent from push_attempts
-         where device_id = any($1) and outcome in ('sent', 'sending') and alert
-           and at > now() - interval '1 hour'
-         group by device_id
+        select k.user_id, k.device_id, count(*) as sent
+          from unnest($1::uuid[], $2::text[]) as k(user_id, device_id)
+          join push_attempts a
+            on a.device_id = k.device_id and a.outcome in ('sent', 'sending') and a.alert
+           and a.at > now() - interval '1 hour'
+          join notifications n on n.id = a.notification_id and n.user_id = k.user_id
+         group by k.user_id, k.device_id
         """,
-        list(device_ids),
+        users,
+        devices,
     )
-    return {r["device_id"]: int(r["sent"]) for r in rows}
+    return {(r["user_id"], r["device_id"]): int(r["sent"]) for r in rows}
 
 
 async def settled_devices(
@@ -117,8 +128,8 @@ async def superseded(
     conn: Connection, keyed: Sequence[tuple[uuid.UUID, str, uuid.UUID]]
 ) -> set[uuid.UUID]:
     """Of (user, collapse key, notification), the notifications that a newer one with the same
-    user and key (due, pending or sent; newer by when it was meant for) makes obsolete: the
-    phone would show the older one over the newer one."""
+    user and key (due, pending or sent, or read in the app and so not pushed; newer by when it
+    was meant for) makes obsolete: the phone would show the older one over the newer one."""
     if not keyed:
         return set()
     users, keys, ids = (list(c) for c in zip(*keyed, strict=True))
@@ -130,7 +141,9 @@ async def superseded(
          where exists (
                select from notifications n
                 where n.user_id = k.user_id and n.collapse_key = k.collapse_key
-                  and n.id <> k.id and n.push_status in ('pending', 'sent')
+                  and n.id <> k.id
+                  and (n.push_status in ('pending', 'sent')
+                       or (n.read_at is not null and n.push_status <> 'withdrawn'))
                   and n.send_at <= now()
                   and (n.created_at, n.id) > (mine.created_at, mine.id))
         """,
@@ -141,18 +154,24 @@ async def superseded(
     return {r["id"] for r in rows}
 
 
-async def folded_since_last_summary(conn: Connection, device_id: str) -> int:
+async def folded_since_last_summary(conn: Connection, user_id: uuid.UUID, device_id: str) -> int:
+    """How many of the user's alerts were folded on the device since the user's last summary
+    there (at most a day back), not counting those read or withdrawn meanwhile: what the
+    summary tells them is waiting in their notification centre."""
     count: int = await conn.fetchval(
         """
-        select count(*) from push_attempts a
-         where a.device_id = $1 and a.outcome = 'folded'
+        select count(distinct a.notification_id) from push_attempts a
+          join notifications n on n.id = a.notification_id
+         where a.device_id = $2 and a.outcome = 'folded' and n.user_id = $1
+           and n.read_at is null and n.push_status <> 'withdrawn'
            and a.at > coalesce(
                  (select max(s.at) from push_attempts s
                     join notifications sn on sn.id = s.notification_id
-                   where s.device_id = $1 and s.outcome = 'sent'
-                     and sn.category = 'push.summary'),
+                   where s.device_id = $2 and s.outcome = 'sent'
+                     and sn.user_id = $1 and sn.category = 'push.summary'),
                  now() - interval '1 day')
         """,
+        user_id,
         device_id,
     )
     return count
@@ -265,8 +284,9 @@ async def settle(conn: Connection, owner: uuid.UUID, settled: Sequence[tuple[Any
 
 
 async def schedule_summaries(conn: Connection, folded: Sequence[tuple[str, uuid.UUID]]) -> None:
-    """(device_id, user_id) that had alerts folded: one summary each, sent when the device's
-    hourly count drops below the cap again (its oldest alert of the hour turns an hour old)."""
+    """(device_id, user_id) that had alerts folded: one summary each, sent when the user's
+    hourly count on the device drops below the cap again (their oldest alert of the hour there
+    turns an hour old)."""
     if not folded:
         return
     devices, users = (list(c) for c in zip(*folded, strict=True))
@@ -282,8 +302,9 @@ async def schedule_summaries(conn: Connection, folded: Sequence[tuple[str, uuid.
          cross join lateral (
                select coalesce(min(a.at), now()) + interval '1 hour' as free_at
                  from push_attempts a
+                 join notifications n on n.id = a.notification_id
                 where a.device_id = f.device_id and a.outcome in ('sent', 'sending') and a.alert
-                  and a.at > now() - interval '1 hour') w
+                  and a.at > now() - interval '1 hour' and n.user_id = f.user_id) w
         on conflict (user_id, dedupe_key) do nothing
         """,
         devices,
