@@ -37,8 +37,7 @@ async def current(
         time_zone=(row["time_zone"] if row else None) or bank_timezone,
         categories=[
             wire.NotificationCategory(name=c.name, label=c.label, mutable=c.mutable)
-            for c in categories.ALL.values()
-            if c.in_app
+            for c in categories.listed_for(caller.role)
         ],
     )
 

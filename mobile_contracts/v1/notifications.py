@@ -19,3 +19,23 @@ class Notification(msgspec.Struct, kw_only=True):
     data: dict[str, Any]
     created_at: datetime
     read_at: datetime | None
+
+
+class UnreadCount(msgspec.Struct, kw_only=True):
+    """GET /notifications/unread-count: the badge; counts what the list shows with unread=true."""
+
+    unread: int
+
+
+class ReadAllRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /notifications/read-all. `up_to_id`: the newest notification the app has shown
+    (the first item of the list); only it and older ones are marked read, so one that arrives
+    meanwhile stays unread. Without it (or without a body) everything listed now is marked."""
+
+    up_to_id: uuid.UUID | None = None
+
+
+class ReadAllResult(msgspec.Struct, kw_only=True):
+    """How many notifications this call marked read (0 when there was nothing left)."""
+
+    marked: int

@@ -43,16 +43,20 @@ class RegisteredDevice(msgspec.Struct, kw_only=True):
     registered_at: datetime
 
 
-class QuietWindow(msgspec.Struct, kw_only=True):
-    """Daily quiet hours in the user's time zone, e.g. 22:00 to 08:00 (over midnight)."""
+class QuietWindow(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Daily quiet hours in the user's time zone, e.g. 22:00 to 08:00 (over midnight). A field
+    it does not know is refused (a misspelt setting would otherwise be silently lost)."""
 
     start: ClockTime
     end: ClockTime
 
 
-class NotificationPreferencesUpdate(msgspec.Struct, kw_only=True, omit_defaults=True):
+class NotificationPreferencesUpdate(
+    msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True
+):
     """PUT /me/notification-preferences. Omitted fields keep their value; `quiet_hours: null`
-    turns quiet hours off. `time_zone` defaults to the bank's."""
+    turns quiet hours off. `time_zone` defaults to the bank's. An unknown field (a misspelt
+    `mute_categories`, say) is refused with 422 naming it, rather than ignored."""
 
     quiet_hours: QuietWindow | msgspec.UnsetType | None = msgspec.UNSET
     muted_categories: list[CategoryName] | msgspec.UnsetType = msgspec.UNSET

@@ -21,18 +21,17 @@ pytestmark = pytest.mark.usefixtures("demo_bank")
 PREFERENCES = "/api/v1/me/notification-preferences"
 
 # What an app shows in its settings screen: every in-app category, and whether it may be muted.
-IN_APP_CATEGORIES = {
+IN_APP_CATEGORIES = {  # as an RM's settings screen lists them (not the branch heads' ones)
     "task.reminder": True,
-    "task.escalation": True,
     "task.confirmed": True,
     "customer.verified": True,
     "brochure.opened": True,
     "brochure.contact_requested": True,
     "work_order.assigned": True,
     "survey.invitation": True,
-    "report.ready": True,
     "push.test": False,
 }
+HEADS_ONLY = {"task.escalation": True, "report.ready": True}
 
 
 async def read(client: Any, headers: dict[str, str]) -> dict[str, Any]:
@@ -64,6 +63,15 @@ async def test_a_new_user_has_no_quiet_hours_nothing_muted_and_the_banks_time_zo
     assert prefs["time_zone"] == "Asia/Shanghai"
     assert {c["name"]: c["mutable"] for c in prefs["categories"]} == IN_APP_CATEGORIES
     assert all(c["label"] for c in prefs["categories"])
+
+
+async def test_a_branch_head_is_offered_their_own_categories_too(client):
+    head = bearer(await login(client, "bh.east", device_no=2))
+    prefs = await read(client, head)
+    assert {c["name"]: c["mutable"] for c in prefs["categories"]} == {
+        **IN_APP_CATEGORIES,
+        **HEADS_ONLY,
+    }
 
 
 async def test_categories_that_never_show_in_the_app_are_not_offered(client, rm01):

@@ -5,11 +5,17 @@
 - mutable: whether a user may mute the category in their preferences.
 - in_app: listed in the notification centre (a sync poke or a push summary is not).
 - silent: a data-only push that wakes the app without alerting the user.
+- roles: the roles that can ever receive it (None: anyone); a user's settings screen lists
+  only the categories that can reach them.
+- label: what the settings screen shows (the product is in Chinese; the name is the code).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from mobile_contracts.v1.identity import Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +26,11 @@ class Category:
     in_app: bool = True
     silent: bool = False
     label: str = ""
+    roles: frozenset[Role] | None = None
+
+    def reaches(self, role: Role) -> bool:
+        """Whether a user of this role can ever be sent this category."""
+        return self.roles is None or role in self.roles
 
 
 TASK_REMINDER = "task.reminder"
@@ -35,26 +46,36 @@ SYNC_POKE = "sync.poke"
 PUSH_SUMMARY = "push.summary"
 PUSH_TEST = "push.test"
 
+_HEADS = frozenset({Role.BRANCH_HEAD})
+
 ALL: dict[str, Category] = {
     c.name: c
     for c in (
-        Category(TASK_REMINDER, label="task reminders before and at the due time"),
-        Category(TASK_ESCALATION, label="overdue tasks of my team (branch heads)"),
-        Category(TASK_CONFIRMED, label="a customer confirmed a visit"),
-        Category(CUSTOMER_VERIFIED, label="a customer completed real-name verification"),
-        Category(BROCHURE_OPENED, label="a customer opened a shared brochure"),
+        Category(TASK_REMINDER, label="任务到期前及到期时提醒"),
+        # Sent only to the branch head over the assignee (push/queries/_reminders.py).
+        Category(TASK_ESCALATION, label="团队成员任务逾期（支行长）", roles=_HEADS),
+        Category(TASK_CONFIRMED, label="客户确认了拜访"),
+        Category(CUSTOMER_VERIFIED, label="客户完成了实名认证"),
+        Category(BROCHURE_OPENED, label="客户打开了分享的宣传册"),
         # Muted apart from opens: an RM who turns off the radar's opens still hears of a lead.
-        Category(CONTACT_REQUESTED, label="a customer asked to be contacted about a brochure"),
-        Category(WORK_ORDER, label="work orders assigned to me"),
-        Category(SURVEY_INVITATION, label="a survey for me to answer"),
-        Category(REPORT_READY, label="the monthly branch report is ready (branch heads)"),
-        Category(SYNC_POKE, mutable=False, in_app=False, silent=True, label="pull now (silent)"),
-        Category(PUSH_SUMMARY, mutable=False, in_app=False, label="more notifications waiting"),
-        Category(PUSH_TEST, priority="critical", mutable=False, label="test notification"),
+        Category(CONTACT_REQUESTED, label="客户通过宣传册请求联系"),
+        Category(WORK_ORDER, label="指派给我的工单"),
+        Category(SURVEY_INVITATION, label="待我填写的问卷"),
+        # Sent only to the branch heads of the unit (workbench/reports/service.py).
+        Category(REPORT_READY, label="月度经营报告已生成（支行长）", roles=_HEADS),
+        Category(SYNC_POKE, mutable=False, in_app=False, silent=True, label="后台同步（静默）"),
+        Category(PUSH_SUMMARY, mutable=False, in_app=False, label="还有更多通知"),
+        Category(PUSH_TEST, priority="critical", mutable=False, label="测试通知"),
     )
 }
 
 MUTABLE = frozenset(name for name, c in ALL.items() if c.mutable)
+
+
+def listed_for(role: Role) -> Iterator[Category]:
+    """The categories a user of this role sees in their settings screen: those listed in the
+    notification centre that can ever reach them."""
+    return (c for c in ALL.values() if c.in_app and c.reaches(role))
 
 
 def get(name: str) -> Category:

@@ -90,7 +90,7 @@ async def for_user(
     return await conn.fetch(
         f"""
         select {_COLUMNS} from notifications
-         where user_id = $1 and in_app and created_at <= now() and push_status <> 'withdrawn'
+         where {_LISTED}
            and ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid))
            and (not $4 or read_at is null)
          order by created_at desc, id desc
@@ -117,6 +117,48 @@ async def mark_read(
         notification_id,
         user_id,
     )
+
+
+# What the centre lists (for_user, unread_count, mark_all_read): in-app, due, not withdrawn.
+_LISTED = "user_id = $1 and in_app and created_at <= now() and push_status <> 'withdrawn'"
+
+
+async def unread_count(conn: Connection, user_id: uuid.UUID) -> int:
+    count: int = await conn.fetchval(
+        f"select count(*) from notifications where {_LISTED} and read_at is null", user_id
+    )
+    return count
+
+
+async def position(
+    conn: Connection, notification_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[datetime, uuid.UUID] | None:
+    """Where one of the user's notifications sits in their list (created_at, id); None if it is
+    not theirs. Withdrawn or not, it still marks a point in the list."""
+    row = await conn.fetchrow(
+        "select created_at, id from notifications where id = $1 and user_id = $2",
+        notification_id,
+        user_id,
+    )
+    return (row["created_at"], row["id"]) if row else None
+
+
+async def mark_all_read(
+    conn: Connection, user_id: uuid.UUID, *, up_to: tuple[datetime, uuid.UUID] | None
+) -> int:
+    """Mark read every unread listed notification of the user (only up to `up_to` in the
+    list's order, when given); the number marked."""
+    result: str = await conn.execute(
+        f"""
+        update notifications set read_at = now()
+         where {_LISTED} and read_at is null
+           and ($2::timestamptz is null or (created_at, id) <= ($2, $3::uuid))
+        """,
+        user_id,
+        up_to[0] if up_to else None,
+        up_to[1] if up_to else None,
+    )
+    return int(result.rsplit(" ", 1)[-1])
 
 
 async def insert_for_registered(

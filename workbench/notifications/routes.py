@@ -6,11 +6,16 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from mobile_contracts.v1.common import Page
-from mobile_contracts.v1.notifications import Notification
+from mobile_contracts.v1.notifications import (
+    Notification,
+    ReadAllRequest,
+    ReadAllResult,
+    UnreadCount,
+)
 from workbench.http.deps import CurrentCaller, Db
 from workbench.notifications import service
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -39,6 +44,27 @@ class NotificationController(Controller):
         return await service.list_mine(
             db, caller=caller, cursor=cursor, unread_only=unread, limit=limit
         )
+
+    @get("/unread-count", operation_id="countUnreadNotifications")
+    async def unread_count(self, db: Db, caller: CurrentCaller) -> UnreadCount:
+        """How many of my notifications are unread (the badge).
+
+        Counts exactly what `unread=true` lists.
+        """
+        return await service.unread_count(db, caller=caller)
+
+    @post("/read-all", operation_id="readAllNotifications", status_code=HTTP_200_OK)
+    async def read_all(
+        self, db: Db, caller: CurrentCaller, data: JSONBody[ReadAllRequest | None] = None
+    ) -> ReadAllResult:
+        """Mark my unread notifications read, and say how many.
+
+        Send `up_to_id`, the newest notification shown (the first of the list): only it and older
+        ones are marked, so one that arrived meanwhile stays unread. Without a body, everything
+        listed now is marked. Again: `marked` is 0.
+        """
+        up_to_id = data.up_to_id if data else None
+        return await service.mark_all_read(db, caller=caller, up_to_id=up_to_id)
 
     @post(
         "/{notification_id:uuid}/read",

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from mobile_contracts.v1.common import Page
-from mobile_contracts.v1.notifications import Notification
+from mobile_contracts.v1.notifications import Notification, ReadAllResult, UnreadCount
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import NotFound
@@ -90,6 +90,24 @@ async def mark_read(
     if row is None:
         raise NotFound("notification")
     return msgspec.convert(dict(row), Notification)
+
+
+async def unread_count(conn: Connection, *, caller: Caller) -> UnreadCount:
+    """The badge: exactly the notifications `unread=true` lists."""
+    return UnreadCount(unread=await queries.unread_count(conn, caller.user_id))
+
+
+async def mark_all_read(
+    conn: Connection, *, caller: Caller, up_to_id: uuid.UUID | None
+) -> ReadAllResult:
+    """Mark my unread notifications read: all listed now, or only `up_to_id` and older (in the
+    list's order), so one that arrived after the app last listed stays unread. Again: 0."""
+    up_to = None
+    if up_to_id is not None:
+        up_to = await queries.position(conn, up_to_id, caller.user_id)
+        if up_to is None:
+            raise NotFound("notification")
+    return ReadAllResult(marked=await queries.mark_all_read(conn, caller.user_id, up_to=up_to))
 
 
 async def notify_registered(
