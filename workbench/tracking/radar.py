@@ -5,7 +5,8 @@ that stores the hits.
   centre and push): "您的客户 张*三 正在浏览《…》", or "有人正在浏览…" for a share to no one.
   At most one per share per 30 minutes: a share forwarded to a group chat does not ring the
   RM's phone for every reader. Two workers storing opens of one share take turns on a
-  transaction lock, so the window holds across workers.
+  transaction lock, so the window holds across workers. It is news for 30 minutes after the
+  open: a push held back longer (quiet hours) is not sent, the notification centre keeps it.
 - The sharing RM, again: a visitor's first "我有兴趣，请联系我" (a `cta` beacon, or the page's
   form without a script) is a notification of its own, `brochure.contact_requested` (muted
   apart from opens: a lead is not lost with the opens' noise):
@@ -13,7 +14,9 @@ that stores the hits.
   share to no one. An open ping does not hold it back (the page tells the customer the RM was
   told), but at most one per share per 30 minutes is sent, as for opens: a share in a group
   chat does not ring the RM for every reader who taps (the share list counts them all). A
-  share's open ping in the same batch is left out: the click says more.
+  share's open ping in the same batch is left out: the click says more. Its push has a
+  collapse key of its own: a later open of the share never replaces the lead on the phone,
+  nor drops it from the pushes held back by quiet hours; and it does not go stale.
 - The customer of the share (when it names one): their timeline gets `share.opened`,
   `share.engaged` (read for 10 s or more) and `share.clicked` ("我有兴趣"), each once per
   visitor, which feed the intimacy score. Anyone may open a forwarded link, so these say what
@@ -40,6 +43,7 @@ from workbench.timeline import service as timeline
 from workbench.tracking import queries
 
 QUIET = timedelta(minutes=30)  # at most one radar push per share in this long
+OPEN_NEWS = timedelta(minutes=30)  # an open's push is not sent later than this after the open
 _STEPS = (  # (milestone flag, timeline kind, the rollup column that dates it)
     ("opened", "share.opened", "first_open_at"),
     ("engaged", "share.engaged", "last_hit_at"),
@@ -121,7 +125,9 @@ async def follow_up(
                 "action": "contact",
                 **({"customer_id": str(share["customer_id"])} if share["rm_customer"] else {}),
             },
-            collapse_key=f"share:{share_id}",
+            # Its own collapse key: a later open of the share never replaces the lead (on the
+            # lock screen, or as the older row of a key when held pushes are released).
+            collapse_key=f"share-contact:{share_id}",
             subject_id=share_id,
         )
         told += 1
@@ -143,6 +149,9 @@ async def follow_up(
                 **({"customer_id": str(share["customer_id"])} if share["rm_customer"] else {}),
             },
             collapse_key=f"share:{share_id}",
+            # "正在浏览" is news while it lasts: a push held back (quiet hours, retries) or
+            # waiting for an offline phone past this is not sent; the centre still lists it.
+            expires_at=opener["first_open_at"] + OPEN_NEWS,
             subject_id=share_id,
         )
         told += 1

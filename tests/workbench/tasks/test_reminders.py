@@ -75,9 +75,17 @@ def expected_for(task: Any, minutes: tuple[int, ...], status: str = "pending") -
     rows = [(task["id"], task["assignee_id"], "before_due", m, due - timedelta(minutes=m), status)
             for m in sorted(set(minutes) - {0}, reverse=True)]  # fmt: skip
     rows.append((task["id"], task["assignee_id"], "at_due", 0, due, status))
-    # Reminders whose time had already passed when the task was created are not written.
+    # Reminders whose time had already passed when the task was created are not written, but
+    # while the due time is ahead the passed one closest to it is sent at once (at creation).
     created = task.get("created_at")
-    return [r for r in rows if created is None or r[4] > created]
+    if created is None:
+        return rows
+    kept = [r for r in rows if r[4] > created]
+    passed = [r for r in rows if r[4] <= created and r[2] == "before_due"]
+    if passed and due > created:
+        closest = min(passed, key=lambda r: r[3])
+        kept.insert(0, (*closest[:4], created, closest[5]))
+    return kept
 
 
 async def task_of(db: Any, login_name: str) -> Any:

@@ -70,7 +70,24 @@ async def finish_dispatch(
     )
 
 
-_INSERT_TASKS_AND_REMINDERS = """
+def reminder_times(due: str, offsets: str) -> str:
+    """A lateral subquery of a task's reminders, `(minutes, send_at)`, for its due time `due`
+    and the template's `offsets` (minutes before due; at-due, 0, is added): every reminder
+    still ahead at its own time; and when the due time is ahead but some before-due times
+    have passed already (a task created, or moved, inside its reminder window), the closest of
+    those once, now, so the RM hears of the task before it is due (not every passed one, and
+    not none). Nothing once the due time has passed."""
+    return f"""
+        select m.minutes, greatest({due} - make_interval(mins => m.minutes), now()) as send_at
+          from (select distinct unnest({offsets} || 0) as minutes) m
+         where {due} - make_interval(mins => m.minutes) > now()
+            or ({due} > now() and m.minutes = (
+                   select min(p.minutes) from unnest({offsets}) as p(minutes)
+                    where {due} - make_interval(mins => p.minutes) <= now()))
+    """
+
+
+_INSERT_TASKS_AND_REMINDERS = f"""
     , created as (
         insert into tasks (id, template_id, template_version, dispatch_id, assignee_id,
                            customer_id, title, due_at, expires_at, period_start)
@@ -81,10 +98,9 @@ _INSERT_TASKS_AND_REMINDERS = """
         insert into task_reminders (task_id, user_id, kind, offset_minutes, send_at)
         select c.id, c.assignee_id,
                case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
-               c.due_at - make_interval(mins => m.minutes)
+               m.send_at
           from created c
-         cross join (select distinct unnest($9::int[] || 0) as minutes) m
-         where c.due_at - make_interval(mins => m.minutes) > now()  -- none already in the past
+         cross join lateral ({reminder_times("c.due_at", "$9::int[]")}) m
         on conflict do nothing
     )
     select count(*) from created

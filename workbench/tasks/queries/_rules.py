@@ -7,6 +7,7 @@ from typing import Any
 
 from workbench.db import Connection
 from workbench.tasks.queries._common import Record
+from workbench.tasks.queries._dispatches import reminder_times
 
 __all__ = [
     "active_rules",
@@ -115,7 +116,7 @@ async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
     window. The firing row is claimed atomically, so concurrent events fire once; a rule
     switched off since the batch read it fires no more."""
     created: int = await conn.fetchval(
-        """
+        f"""
         with wanted as (
             select distinct on (w.rule_id, w.customer_id) w.*, uuid7() as task_id
               from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[])
@@ -147,12 +148,11 @@ async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
             insert into task_reminders (task_id, user_id, kind, offset_minutes, send_at)
             select c.id, c.assignee_id,
                    case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
-                   c.due_at - make_interval(mins => m.minutes)
+                   m.send_at
               from created c
               join task_template_versions v
                 on v.template_id = c.template_id and v.version = c.template_version
-             cross join lateral (select distinct unnest(v.reminders || 0) as minutes) m
-             where c.due_at - make_interval(mins => m.minutes) > now()
+             cross join lateral ({reminder_times("c.due_at", "v.reminders")}) m
             on conflict do nothing
         )
         select count(*) from created

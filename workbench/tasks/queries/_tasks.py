@@ -9,6 +9,7 @@ from typing import Any
 from workbench.db import Connection
 from workbench.sql import Where
 from workbench.tasks.queries._common import _TASK, OPEN, Record, _assignee_clause
+from workbench.tasks.queries._dispatches import reminder_times
 
 __all__ = [
     "attachment",
@@ -157,20 +158,21 @@ async def move_reminders(
 ) -> None:
     """The task's due time moved: its unsent reminders go, and every reminder of the template
     is set for the new due time (again, if it was already sent for the old one), except those
-    already in the past."""
+    already in the past: of those, the closest is sent now if the new due time is still ahead
+    (`reminder_times`)."""
     await conn.execute(
         "delete from task_reminders"
         " where task_id = $1 and (status = 'pending' or kind = 'overdue')",
         task_id,
     )
     await conn.execute(
-        """
+        f"""
         insert into task_reminders (task_id, user_id, kind, offset_minutes, send_at)
         select t.id, $2, case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
-               t.due_at - make_interval(mins => m.minutes)
+               m.send_at
           from tasks t
-         cross join (select distinct unnest($3::int[] || 0) as minutes) m
-         where t.id = $1 and t.due_at - make_interval(mins => m.minutes) > now()
+         cross join lateral ({reminder_times("t.due_at", "$3::int[]")}) m
+         where t.id = $1
         on conflict (task_id, kind, offset_minutes) do update
            set send_at = excluded.send_at, status = 'pending', user_id = excluded.user_id
         """,
