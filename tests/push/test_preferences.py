@@ -31,7 +31,7 @@ IN_APP_CATEGORIES = {  # as an RM's settings screen lists them (not the branch h
     "survey.invitation": True,
     "push.test": False,
 }
-HEADS_ONLY = {"task.escalation": True, "report.ready": True}
+HEADS_ONLY = {"task.escalation": True, "report.ready": True, "work_order.escalated": True}
 
 
 async def read(client: Any, headers: dict[str, str]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ CUSTOMER_VERIFIED = "customer.verified"
 BROCHURE_OPENED = "brochure.opened"
 CONTACT_REQUESTED = "brochure.contact_requested"
 WORK_ORDER = "work_order.assigned"
+WORK_ORDER_ESCALATED = "work_order.escalated"
 SURVEY_INVITATION = "survey.invitation"
 REPORT_READY = "report.ready"
 SYNC_POKE = "sync.poke"
@@ -60,6 +61,9 @@ ALL: dict[str, Category] = {
         # Muted apart from opens: an RM who turns off the radar's opens still hears of a lead.
         Category(CONTACT_REQUESTED, label="客户通过宣传册请求联系"),
         Category(WORK_ORDER, label="指派给我的工单"),
+        # Sent only to the branch heads over an overdue work order (workorders/escalation.py):
+        # muted apart from the work orders assigned to them.
+        Category(WORK_ORDER_ESCALATED, label="预警工单逾期升级（支行长）", roles=_HEADS),
         Category(SURVEY_INVITATION, label="待我填写的问卷"),
         # Sent only to the branch heads of the unit (workbench/reports/service.py).
         Category(REPORT_READY, label="月度经营报告已生成（支行长）", roles=_HEADS),

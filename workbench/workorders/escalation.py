@@ -52,7 +52,7 @@ async def escalate_due(conn: Connection, *, now: datetime | None = None, limit: 
             await notify(
                 conn,
                 user_id=target,
-                category=categories.WORK_ORDER,
+                category=categories.WORK_ORDER_ESCALATED,
                 title="工单逾期升级" if level == 1 else "工单逾期二次升级",
                 body=f"“{title}”的预警工单已于 {local_due} 逾期未解决，请督办",
                 dedupe_key=f"work_order:{row['id']}:escalated:{level}",

@@ -23,7 +23,7 @@ async def _escalate(bench: Bench, at_hours: float) -> int:
 
 async def _told(bench: Bench) -> list[tuple[str, object]]:
     rows = await bench.conn.fetch(
-        "select title, user_id from notifications where category = 'work_order.assigned'"
+        "select title, user_id from notifications where category = 'work_order.escalated'"
         " and data ? 'level' order by created_at"
     )
     return [(r["title"], r["user_id"]) for r in rows]
