@@ -9,34 +9,19 @@ import io
 import json
 import zipfile
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sync.packages import jobs
 from tests.customers_data import headers_of
-from tests.sync.test_pkg_media import LATEST, NOW, add_brochure
+from tests.sync.test_pkg_media import LATEST, NOW, add_brochure, store, worker  # noqa: F401
 from tests.tasks_data import unit, user
-from workbench.db import create_pool
 from workbench.media.store import LocalBlobStore
-from workbench.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 BROCHURES = "/api/v1/brochures"
 ADMIN_USERS = "/api/v1/admin/users"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-async def worker(settings: Settings, store: LocalBlobStore) -> Any:
-    pool = await create_pool(settings.database_url, max_size=4)
-    yield {"settings": settings, "pool": pool, "blobs": store, "media_pack_run_seconds": 600}
-    await pool.close()
 
 
 def titles_in(pack: bytes) -> list[str]:
@@ -46,7 +31,10 @@ def titles_in(pack: bytes) -> list[str]:
 
 
 async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
-    db: Any, store: LocalBlobStore, worker: Any, make_client: Any
+    db: Any,
+    store: LocalBlobStore,  # noqa: F811
+    worker: Any,  # noqa: F811
+    make_client: Any,
 ) -> None:
     withdrawn = await add_brochure(db, store, "基金定投", pages=5, page_bytes=20_000)
     await add_brochure(db, store, "大额存单", pages=5, page_bytes=20_000)

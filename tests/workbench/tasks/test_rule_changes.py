@@ -14,7 +14,14 @@ import pytest
 
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.workbench.tasks import test_event_rules as event_rules
-from tests.workbench.tasks.test_event_rules import API, EVENTS, RULES, make_rule, rule_body
+from tests.workbench.tasks.test_event_rules import (
+    API,
+    RULES,
+    event,
+    make_rule,
+    rule_body,
+    send,
+)
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 
@@ -25,18 +32,6 @@ async def make_template(client: Any, headers: dict[str, str], name: str = "å¤§é¢
 
 async def edit(client: Any, headers: dict[str, str], rule_id: str, body: dict[str, Any]) -> Any:
     return await client.patch(f"{RULES}/{rule_id}", json=body, headers=headers)
-
-
-def event(external_id: str, at: datetime, kind: str = "balance_movement", **data: Any) -> dict:
-    return {"kind": kind, "customer_external_id": external_id, "occurred_at": at.isoformat(),
-            "data": data}  # fmt: skip
-
-
-async def send(client: Any, headers: dict[str, str], events: list[dict[str, Any]]) -> dict:
-    response = await client.post(EVENTS, json={"events": events}, headers=headers)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 async def db_now(db: Any) -> datetime:
