@@ -74,9 +74,10 @@ async def test_a_branch_head_reads_drills_down_and_downloads(
 
     # Three charts, each with something drawn, and Chart.js behind each.
     await page.wait_for_function(
-        "window.WorkbenchDashboard && Object.keys(window.WorkbenchDashboard.charts).length === 3"
+        "() => window.WorkbenchDashboard"
+        " && Object.keys(window.WorkbenchDashboard.charts).length === 3"
     )
-    await page.wait_for_function(f"({DRAWN_PIXELS})().every(n => n > 500)")
+    await page.wait_for_function(f"() => ({DRAWN_PIXELS})().every(n => n > 500)")
     assert await page.evaluate(
         "Array.from(document.querySelectorAll('.dash-chart canvas'))"
         ".every(c => window.Chart.getChart(c) !== undefined)"
@@ -177,7 +178,7 @@ async def test_a_long_rm_name_is_cut_on_the_chart_axis_and_whole_in_its_tooltip(
     await sign_in(page, "bh.east")
     await page.goto("/console/dashboard")
     await page.wait_for_function(
-        "window.WorkbenchDashboard && window.WorkbenchDashboard.charts['chart-rms']"
+        "() => window.WorkbenchDashboard && window.WorkbenchDashboard.charts['chart-rms']"
     )
     for name, size in (("desktop", {"width": 1440, "height": 900}), ("phone", PHONE)):
         await _screenshot(page, f"dashboard-long-name-{name}", size)

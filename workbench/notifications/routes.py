@@ -17,6 +17,7 @@ from mobile_contracts.v1.notifications import (
     UnreadCount,
 )
 from workbench.http.deps import CurrentCaller, Db
+from workbench.http.openapi import ERRORS
 from workbench.notifications import service
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -53,7 +54,12 @@ class NotificationController(Controller):
         """
         return await service.unread_count(db, caller=caller)
 
-    @post("/read-all", operation_id="readAllNotifications", status_code=HTTP_200_OK)
+    @post(
+        "/read-all",
+        operation_id="readAllNotifications",
+        status_code=HTTP_200_OK,
+        opt={ERRORS: {404: "`up_to_id` is none of my notifications (`notification.not_found`)"}},
+    )
     async def read_all(
         self, db: Db, caller: CurrentCaller, data: JSONBody[ReadAllRequest | None] = None
     ) -> ReadAllResult:

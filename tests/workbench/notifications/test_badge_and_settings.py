@@ -139,6 +139,9 @@ async def test_read_all_with_someone_elses_or_a_bad_anchor_is_refused(client, co
     assert response.status_code == 404, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "notification.not_found"
+    schema = (await client.get("/schema/openapi.json")).json()
+    documented = schema["paths"][f"{PATH}/read-all"]["post"]["responses"]
+    assert "notification.not_found" in documented["404"]["description"]  # the app can expect it
     for body in ({"up_to_id": "not-a-uuid"}, {"upto_id": str(theirs)}, [1]):
         bad = await client.post(f"{PATH}/read-all", json=body, headers=rm01)
         assert 400 <= bad.status_code < 500, bad.text
