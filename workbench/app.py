@@ -69,10 +69,11 @@ log = logging.getLogger("workbench")
 
 def create_redis_client(settings: Settings) -> ArqRedis:
     """One Redis client for revocations, limits and the arq queue; short timeouts."""
+    timeout = settings.redis_timeout_ms / 1000
     pool = ConnectionPool.from_url(
         settings.redis_url,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         health_check_interval=30,
     )
     return ArqRedis(connection_pool=pool, default_queue_name=f"{settings.redis_prefix}queue")

@@ -156,6 +156,11 @@ class Settings:
     redis_prefix: str = _env(
         "WORKBENCH_REDIS_PREFIX", "prefix of every Redis key and queue name", default="wb:"
     )
+    redis_timeout_ms: int = _env(
+        "WORKBENCH_REDIS_TIMEOUT_MS",
+        "milliseconds to wait for Redis to connect or answer before the request answers 503",
+        default=2000,
+    )
     migrate_on_start: bool = _env(
         "WORKBENCH_MIGRATE_ON_START", "apply pending migrations when the API starts", default=True
     )
@@ -421,6 +426,7 @@ class Settings:
 MAX_OFFLINE_DAYS = 366
 
 _POSITIVE = (
+    "redis_timeout_ms",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
     "max_body_bytes",

@@ -192,11 +192,22 @@ def test_duplicate_kid_is_refused():
         ("WORKBENCH_SYNC_OFFLINE_MAX_DAYS", "0"),
         ("WORKBENCH_SYNC_OFFLINE_MAX_DAYS", "367"),
         ("WORKBENCH_SYNC_OFFLINE_MAX_DAYS", "99999999999"),
+        ("WORKBENCH_REDIS_TIMEOUT_MS", "0"),
     ],
 )
 def test_out_of_range_values_are_refused(variable, value):
     problems = problems_of(MINIMAL | {variable: value})
     assert len(lines_naming(problems, variable)) == 1, problems
+
+
+def test_the_redis_timeout_is_the_configured_one():
+    """A bank whose Redis sits behind a slow link waits longer before a 503; 2 s by default."""
+    from workbench.app import create_redis_client
+
+    for env, seconds in (({}, 2.0), ({"WORKBENCH_REDIS_TIMEOUT_MS": "5500"}, 5.5)):
+        client = create_redis_client(Settings.from_env(MINIMAL | env))
+        options = client.connection_pool.connection_kwargs
+        assert (options["socket_timeout"], options["socket_connect_timeout"]) == (seconds, seconds)
 
 
 def test_range_problems_are_reported_together_with_parse_problems():
