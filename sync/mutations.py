@@ -73,7 +73,7 @@ from workbench.customers import views as customer_views
 from workbench.db import VALUE_REFUSED, Connection
 from workbench.errors import DomainError
 from workbench.notifications import service as notifications
-from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
+from workbench.nul import NUL, NUL_CODE, NUL_MESSAGE, find_nul, rows_with_nul
 from workbench.security.vault import Vault
 from workbench.shares import service as shares
 from workbench.surveys import delivery as survey_delivery
@@ -240,6 +240,7 @@ async def push(
             result = _rejected(mutation, NUL_CODE, f"{where}: {NUL_MESSAGE}")
         else:
             result = await _apply_one(conn, ctx, mutation)
+        result = _storable(result)  # answered now as it is kept for a retry
         results.append(result)
         answered.append(mutation.id)
         to_keep.append((mutation.id, digest, _kept(result)))
@@ -248,6 +249,32 @@ async def push(
         conn, user_id, request.client_id, answered, kept_gaps=KEPT_GAPS
     )
     return wire.PushResult(results=results, last_mutation_id=last)
+
+
+def _storable(result: wire.MutationResult) -> wire.MutationResult:
+    """The answer with nothing PostgreSQL refuses in the jsonb that keeps it (`_kept`, stored
+    after the savepoints, where a refusal would fail the whole push): a NUL character, which
+    an answer can only hold by naming where input held one (a NUL in an object key shows in
+    the refusal's path), is shown as its JSON escape, the text `\\u0000`."""
+    if result.status is wire.MutationStatus.APPLIED:
+        return result  # not kept
+    code, detail, problem = kept = msgspec.to_builtins([result.code, result.detail, result.problem])
+    if find_nul(kept) is None:
+        return result
+    return msgspec.structs.replace(
+        result, code=_visible(code), detail=_visible(detail), problem=_visible(problem)
+    )
+
+
+def _visible(value: Any) -> Any:
+    """`value` with every NUL of its strings and object keys written as the text `\\u0000`."""
+    if isinstance(value, str):
+        return value.replace(NUL, "\\u0000")
+    if isinstance(value, dict):
+        return {_visible(k): _visible(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_visible(v) for v in value]
+    return value
 
 
 def _kept(result: wire.MutationResult) -> bytes | None:
