@@ -64,6 +64,15 @@ def run(host: str, port: int, data_dir: Path) -> int:
         _write_dev_env(data_dir / "dev.env", env)
         added = asyncio.run(migrate_and_seed(settings))
         print(f"database ready; demo bank: {added}", flush=True)
+        # Preparing the database takes a while; another server may have taken the port meanwhile
+        # (its /healthz would then pass for this instance's).
+        if problem := listen_problem(host, port):
+            print(
+                f"workbench dev: {problem} (taken while the database was prepared); "
+                "stop what uses it or choose --port",
+                file=sys.stderr,
+            )
+            return 2
         for command in (["serve", "--host", host, "--port", str(port)], ["worker"]):
             children.append(
                 subprocess.Popen(  # noqa: S603

@@ -313,6 +313,33 @@ def test_dev_on_a_taken_port_says_so_and_starts_nothing(tmp_path):
     assert not data_dir.exists()  # no embedded servers, no keys, nothing left behind
 
 
+def test_dev_whose_port_is_taken_while_the_database_is_prepared_says_so(
+    tmp_path, monkeypatch, settings
+):
+    """Another server took the port while the demo bank was seeded: its /healthz would have
+    passed for this instance's (a "running" welcome for someone else's server)."""
+    from workbench import dev_runner
+
+    taken = socket.socket()
+    started: list[list[str]] = []
+
+    async def seed_while_another_takes_the_port(_settings: Settings) -> dict[str, int]:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        return {}
+
+    port = free_port()
+    monkeypatch.setattr(dev_runner, "migrate_and_seed", seed_while_another_takes_the_port)
+    monkeypatch.setattr(dev_runner, "_stop_on_sigterm", lambda: None)
+    monkeypatch.setattr(dev_runner.logs, "configure", lambda *_: None)
+    monkeypatch.setattr(dev_runner.subprocess, "Popen", lambda args, **_: started.append(args))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    with taken:
+        assert dev_runner.run("127.0.0.1", port, tmp_path / "wb-data") == 2
+    assert started == []  # neither the API nor the worker
+
+
 # ---- workbench migrate -----------------------------------------------------------------------
 
 
