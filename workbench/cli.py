@@ -118,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--batch", type=int, default=1000, help="rows per transaction")
     rotate.set_defaults(run=_rotate_keys)
 
+    reindex = sub.add_parser(
+        "reindex-customers",
+        help="rewrite customers' name search indexes stored before names were compared "
+        "without spaces and dots (once after upgrading)",
+    )
+    reindex.set_defaults(run=_reindex_customers)
+
     keygen = sub.add_parser(
         "keygen", help="print a new `kid:key` entry for WORKBENCH_JWT_KEYS or WORKBENCH_DATA_KEYS"
     )
@@ -320,6 +327,12 @@ def _import(args: argparse.Namespace) -> int:
     except CsvProblem as exc:
         print(f"workbench: {exc}", file=sys.stderr)
         return 2
+
+
+def _reindex_customers(args: argparse.Namespace) -> int:
+    from workbench.customers import reindex
+
+    return reindex.main()
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:

@@ -21,10 +21,12 @@ from mobile_contracts.v1 import customers as wire
 from mobile_contracts.v1.identity import Role
 from workbench.customers import queries
 from workbench.customers.personal_data import (
+    name_key,
+    name_key_before,
     normalize_id_number,
-    normalize_name,
     normalize_phone,
-    surname,
+    search_id_number,
+    surname_key,
 )
 from workbench.db import Connection
 from workbench.ids import uuid7
@@ -80,12 +82,16 @@ ENCRYPTED = EncryptedColumns(
 
 
 def search_indexes(vault: Vault, text: str) -> list[bytes]:
-    """Blind indexes of a search text read as a full name, a surname, a phone and an ID number."""
-    name = normalize_name(text)
-    keys = [vault.blind_index("name", name), vault.blind_index("surname", name)]
+    """Blind indexes of a search text read as a full name, a surname, a phone and an ID number,
+    each normalized as the feed normalizes what it indexes (`蒋 刚` is 蒋刚, `110105 19820921
+    0009` an ID number). A name is also looked up as indexes stored before names were indexed
+    without their spaces and dots held it (`name_key_before`), until `reindex` rewrote them."""
+    keys = []
+    for name in dict.fromkeys((name_key(text), name_key_before(text))):
+        keys += [vault.blind_index("name", name), vault.blind_index("surname", name)]
     if phone := normalize_phone(text):
         keys.append(vault.blind_index("phone", phone))
-    if id_number := normalize_id_number(text):
+    if id_number := search_id_number(text):
         keys.append(vault.blind_index("id_number", id_number))
     return keys
 
@@ -110,7 +116,7 @@ async def upsert_customers(
         for k in (
             "id", "external_id", "owner_id", "name_enc", "id_number_enc", "phone_enc",
             "name_bidx", "surname_bidx", "id_number_bidx", "phone_bidx", "risk_level",
-            "segment", "tags", "aum", "name_check",
+            "segment", "tags", "aum", "name_check", "name_bidx_before",
         )
     }  # fmt: skip
     seen: set[str] = set()
@@ -121,7 +127,6 @@ async def upsert_customers(
             continue
         seen.add(row.external_id)
         name = unicodedata.normalize("NFKC", row.name).strip()
-        normalized = normalize_name(name)
         id_number = normalize_id_number(row.id_number) or ""
         phone = normalize_phone(row.phone) or ""
         cipher, bidx, ext = vault.cipher, vault.blind_index, row.external_id
@@ -133,8 +138,8 @@ async def upsert_customers(
             cipher.encrypt(id_number, aad=personal_data_aad("id_number", ext))
         )
         columns["phone_enc"].append(cipher.encrypt(phone, aad=personal_data_aad("phone", ext)))
-        columns["name_bidx"].append(bidx("name", normalized))
-        columns["surname_bidx"].append(bidx("surname", surname(normalized)))
+        columns["name_bidx"].append(bidx("name", name_key(name)))
+        columns["surname_bidx"].append(bidx("surname", surname_key(name)))
         columns["id_number_bidx"].append(bidx("id_number", id_number))
         columns["phone_bidx"].append(bidx("phone", phone))
         columns["risk_level"].append(_CUSTOMER_RISK[row.risk_level.strip().upper()])
@@ -143,8 +148,11 @@ async def upsert_customers(
         columns["tags"].append(msgspec.json.encode(tags).decode())
         columns["aum"].append(row.aum if row.aum is not None else Decimal(0))
         columns["name_check"].append(bidx(NAME_CHECK, name))  # the name exactly as stored
+        # the name's index as stored before (`name_key_before`): the same name, not a new one
+        columns["name_bidx_before"].append(bidx("name", name_key_before(name)))
     written, previous_owner = await _write_customers(conn, columns)
     await _record_owner_changes(conn, written=written, previous=previous_owner, new=columns)
+    await _record_cleared_verifications(conn, written)
     inserted = sum(1 for r in written if r["inserted"])
     return wire.FeedResult(
         inserted=inserted,
@@ -174,7 +182,30 @@ async def _write_customers(
     if not rest:
         return inserted, {}
     previous = await queries.lock_owners(conn, [external_ids[i] for i in rest])
-    return inserted + await queries.upsert_customers(conn, _take(columns, rest)), previous
+    return inserted + await queries.update_customers(conn, _take(columns, rest)), previous
+
+
+async def _record_cleared_verifications(conn: Connection, written: list[queries.Record]) -> None:
+    """A timeline entry for every customer whose verification this feed cleared: their name, ID
+    number or phone changed, so the verified person may not be this one (the RM may invite them
+    to verify again)."""
+    now = datetime.now(UTC)
+    entries = [
+        (
+            row["id"],
+            f"{row['id']}:{row['identity_version']}",  # once per identity left behind
+            {
+                "reason": "identity_changed",
+                "changed": list(row["identity_changed"]),
+                "verified_at": row["verification_cleared"].isoformat(),
+            },
+        )
+        for row in written
+        if row["verification_cleared"] is not None
+    ]
+    await timeline.record_many(
+        conn, kind="verification.cleared", occurred_at=now, source="feed.identity", entries=entries
+    )
 
 
 def _take(columns: dict[str, list[Any]], indexes: list[int]) -> dict[str, list[Any]]:

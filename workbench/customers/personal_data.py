@@ -23,17 +23,43 @@ def normalize_name(name: str) -> str:
 
 
 # The dot between the parts of a name (阿依古丽·买买提) as keyboards and fonts type it, after NFKC
-# (which makes ． and ﹒ a "."): · • ・ ‧ . ∙ ⋅, with any space around it, or a space alone.
-_NAME_SEPARATOR = re.compile(r" ?[.\u00b7\u2022\u30fb\u2027\u2219\u22c5\-\u2010-\u2015] ?| ")
+# (which makes ． and ﹒ a "."): · • ・ ‧ . ∙ ⋅, with any space around it, or a space alone (every
+# width of space is one " " after `normalize_name`); and the zero-width ones, which show nothing.
+_NAME_SEPARATOR = re.compile(
+    r" ?[.\u00b7\u2022\u30fb\u2027\u2219\u22c5\-\u2010-\u2015] ?| |[\u200b-\u200d\u2060\ufeff]"
+)
 
 
 def comparable_name(name: str) -> str:
-    """A name as real-name verification compares it: `normalize_name` without the separators
-    between its parts (a dot in any of its forms, a dash, a space), which a phone keyboard makes
-    hard to type alike or at all: 阿依古丽·买买提 is 阿依古丽买买提. For comparing only: what is
-    stored, and every blind index, keeps `normalize_name` (changing it would orphan the stored
-    hashes)."""
+    """A name as it is matched: `normalize_name` without the separators between its parts (a
+    dot in any of its forms, a dash, a space of any width), which a phone keyboard makes hard to
+    type alike or at all: 阿依古丽·买买提 is 阿依古丽买买提, 王　小明 is 王小明. Real-name
+    verification compares names so, and the name's blind indexes (search, the feed's change
+    check) hold it so (`name_key`); what is stored and shown keeps the name as the bank sent it."""
     return _NAME_SEPARATOR.sub("", normalize_name(name))
+
+
+def name_key(name: str) -> str:
+    """What a name's blind index (and a search for it) hashes: `comparable_name`."""
+    return comparable_name(name)
+
+
+def surname_key(name: str) -> str:
+    """What a name's surname blind index hashes: its family name (`surname`), compared as
+    `comparable_name`. A search text is looked up as a surname whole (`name_key`)."""
+    return comparable_name(surname(normalize_name(name)))
+
+
+def name_key_before(name: str) -> str:
+    """What a name's blind index hashed before names were indexed as `comparable_name` (spaces
+    folded, separators kept): rows the feed has not rewritten since, nor `reindex`, hold it."""
+    return normalize_name(name)
+
+
+def search_id_number(text: str) -> str | None:
+    """An ID number as a person types it, in groups split by spaces of any width (as the
+    verification page takes it): `normalize_id_number` of it without the spaces, or None."""
+    return normalize_id_number("".join(unicodedata.normalize("NFKC", text).split()))
 
 
 def surname(normalized_name: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -62,63 +62,99 @@ async def lock_owners(conn: Connection, external_ids: list[str]) -> dict[str, uu
     return {r["external_id"]: r["owner_id"] for r in rows}
 
 
-_WRITE_CUSTOMERS = """
+_INCOMING = """
         with incoming as (
-            select * from unnest(
+            select i.*, array(select jsonb_array_elements_text(i.tags_json::jsonb)) as bank_tags
+              from unnest(
                 $1::uuid[], $2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[],
                 $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::smallint[], $12::text[],
-                $13::text[], $14::numeric[], $15::bytea[]
+                $13::text[], $14::numeric[], $15::bytea[], $16::bytea[]
             ) as i(id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
                    surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags_json, aum,
-                   name_check)
-        )
+                   name_check, name_bidx_before)
+        )"""
+
+_INSERT_CUSTOMERS = f"""{_INCOMING}
         insert into customers as c
                (id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
-                surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags, aum,
-                name_check)
+                surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, bank_tags, tags,
+                aum, name_check)
         select i.id, i.external_id, i.owner_id, i.name_enc, i.id_number_enc, i.phone_enc,
                i.name_bidx, i.surname_bidx, i.id_number_bidx, i.phone_bidx, i.risk_level,
-               i.segment, array(select jsonb_array_elements_text(i.tags_json::jsonb)), i.aum,
-               i.name_check
+               i.segment, i.bank_tags, i.bank_tags, i.aum, i.name_check
           from incoming i
          order by i.external_id  -- one lock order for every feed: two at once never deadlock
-        on conflict (external_id) {on_conflict}
-        returning c.id, c.external_id, (xmax = 0) as inserted
+        on conflict (external_id) do nothing
+        returning c.id, c.external_id, true as inserted, c.identity_version,
+                  null::text[] as identity_changed, null::timestamptz as verification_cleared
         """
 
-_UPDATE_CHANGED = """do update set
-               owner_id = excluded.owner_id, name_enc = excluded.name_enc,
-               id_number_enc = excluded.id_number_enc, phone_enc = excluded.phone_enc,
-               name_bidx = excluded.name_bidx, surname_bidx = excluded.surname_bidx,
-               id_number_bidx = excluded.id_number_bidx, phone_bidx = excluded.phone_bidx,
-               risk_level = excluded.risk_level, segment = excluded.segment,
-               tags = excluded.tags, aum = excluded.aum, name_check = excluded.name_check,
+# The bank's tags of a stored customer (null `bank_tags`: stored before they were kept apart).
+_BANK_TAGS = "coalesce({0}.bank_tags, customer_tags_without({0}.tags, {0}.product_tags))"
+
+# Which parts of the identity a feed row changes: the ID number, the phone, or the name. A name
+# is the same if its index equals the row's, in today's form or the one stored before names
+# were indexed without their spaces and dots (a row the feed or `reindex` has not rewritten).
+_IDENTITY_CHANGED = """array_remove(array[
+               case when o.name_bidx <> all(array[i.name_bidx, i.name_bidx_before])
+                    then 'name' end,
+               case when o.id_number_bidx <> i.id_number_bidx then 'id_number' end,
+               case when o.phone_bidx <> i.phone_bidx then 'phone' end], null)"""
+
+_UPDATE_CUSTOMERS = f"""{_INCOMING}, changed as (
+            select i.*, o.id as customer_id, o.verified_at as verified_before,
+                   {_IDENTITY_CHANGED} as identity_changed
+              from incoming i join customers o on o.external_id = i.external_id
+             -- A row stored before name_check existed compares as if its name were the same
+             -- (rewriting every customer once would send each to every RM's devices again).
+             where (o.owner_id, o.name_bidx, o.id_number_bidx, o.phone_bidx, o.risk_level,
+                    o.segment, {_BANK_TAGS.format("o")}, o.aum,
+                    coalesce(o.name_check, i.name_check))
+                   is distinct from
+                   (i.owner_id, i.name_bidx, i.id_number_bidx, i.phone_bidx, i.risk_level,
+                    i.segment, i.bank_tags, i.aum, i.name_check)
+        )
+        update customers c
+           set owner_id = x.owner_id, name_enc = x.name_enc, id_number_enc = x.id_number_enc,
+               phone_enc = x.phone_enc, name_bidx = x.name_bidx, surname_bidx = x.surname_bidx,
+               id_number_bidx = x.id_number_bidx, phone_bidx = x.phone_bidx,
+               risk_level = x.risk_level, segment = x.segment, bank_tags = x.bank_tags,
+               -- the product's tags (a survey's) stay: a feed replaces only the bank's
+               tags = x.bank_tags || customer_tags_without(c.product_tags, x.bank_tags),
+               aum = x.aum, name_check = x.name_check,
+               -- another identity: whoever was verified, this one has not been
+               verified_at = case when x.identity_changed = '{{}}' then c.verified_at end,
+               identity_version = c.identity_version
+                                  + case when x.identity_changed = '{{}}' then 0 else 1 end,
                updated_at = now()
-         -- A row stored before name_check existed compares as if its name were the same
-         -- (rewriting every customer once would send each to every RM's devices again).
-         where (c.owner_id, c.name_bidx, c.id_number_bidx, c.phone_bidx, c.risk_level,
-                c.segment, c.tags, c.aum, coalesce(c.name_check, excluded.name_check))
-               is distinct from
-               (excluded.owner_id, excluded.name_bidx, excluded.id_number_bidx,
-                excluded.phone_bidx, excluded.risk_level, excluded.segment, excluded.tags,
-                excluded.aum, excluded.name_check)"""
+          from changed x
+         where c.id = x.customer_id
+        returning c.id, c.external_id, false as inserted, c.identity_version,
+                  x.identity_changed,
+                  case when x.identity_changed <> '{{}}' then x.verified_before end
+                      as verification_cleared
+        """
 
 
 async def insert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
     """Insert the customers not stored yet; one stored meanwhile (by a feed committed while
     this one waited on its external id) is left alone and not returned.
 
-    Returns (id, external_id, inserted) of every row inserted.
+    Returns (id, external_id, inserted, ...) of every row inserted, as `update_customers`.
     """
-    return await conn.fetch(_WRITE_CUSTOMERS.format(on_conflict="do nothing"), *rows.values())
+    return await conn.fetch(_INSERT_CUSTOMERS, *rows.values())
 
 
-async def upsert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
-    """Insert or update by external_id, set-based; rows that would not change are left alone.
+async def update_customers(conn: Connection, rows: dict[str, list[Any]]) -> list[Record]:
+    """Update stored customers (locked by `lock_owners`) by external_id, set-based; rows that
+    would not change are left alone. A change of name, ID number or phone clears the
+    verification and counts up the identity's version.
 
-    Returns (id, external_id, inserted) of every row written.
+    Returns of every row written: id, external_id, inserted (false), identity_version,
+    identity_changed (the parts changed: name, id_number, phone) and verification_cleared
+    (when the verification this cleared was made, or null).
     """
-    return await conn.fetch(_WRITE_CUSTOMERS.format(on_conflict=_UPDATE_CHANGED), *rows.values())
+    return await conn.fetch(_UPDATE_CUSTOMERS, *rows.values())
 
 
 async def products_by_code(conn: Connection, codes: list[str]) -> set[str]:
@@ -276,7 +312,7 @@ async def personal_data_for_update(conn: Connection, customer_id: uuid.UUID) -> 
     return await conn.fetchrow(
         """
         select id, external_id, owner_id, name_enc, id_number_enc, phone_enc, id_number_bidx,
-               phone_bidx, verified_at
+               phone_bidx, verified_at, identity_version
           from customers where id = $1 for update
         """,
         customer_id,
@@ -369,10 +405,14 @@ async def insert_invite(
     created_by: uuid.UUID,
     ttl_seconds: int,
 ) -> Record:
+    """An invitation for the customer's identity now (`identity_version`): one made for an
+    identity a feed has changed since no longer verifies anyone."""
     row = await conn.fetchrow(
         """
-        insert into verification_invites (id, customer_id, created_by, expires_at)
-        values ($1, $2, $3, now() + make_interval(secs => $4))
+        insert into verification_invites (id, customer_id, created_by, expires_at,
+                                          identity_version)
+        select $1, c.id, $3, now() + make_interval(secs => $4), c.identity_version
+          from customers c where c.id = $2
         returning id, expires_at
         """,
         invite_id,
@@ -388,7 +428,7 @@ async def invite(conn: Connection, invite_id: uuid.UUID, *, lock: bool = False) 
     return await conn.fetchrow(
         f"""
         select id, customer_id, created_by, expires_at, attempts, locked_at, completed_at,
-               expires_at <= now() as expired
+               identity_version, expires_at <= now() as expired
           from verification_invites where id = $1 {"for update" if lock else ""}
         """,
         invite_id,
@@ -424,13 +464,71 @@ async def close_invite(conn: Connection, invite_id: uuid.UUID) -> None:
     )
 
 
-async def verified_at(
+async def verification_state(
     conn: Connection, customer_id: uuid.UUID, *, lock: bool = False
-) -> datetime | None:
-    """When the customer was verified (None: not yet, or no such customer); `lock` locks the
-    customer's row, and waits for an answer being checked for them to commit or roll back."""
-    value: datetime | None = await conn.fetchval(
-        f"select verified_at from customers where id = $1 {'for update' if lock else ''}",
+) -> Record | None:
+    """The customer's (verified_at, identity_version), or None for no such customer; `lock`
+    locks the customer's row, and waits for an answer being checked for them (or a feed
+    changing them) to commit or roll back."""
+    return await conn.fetchrow(
+        "select verified_at, identity_version from customers where id = $1"
+        f" {'for update' if lock else ''}",
         customer_id,
     )
-    return value
+
+
+async def owner_name(conn: Connection, customer_id: uuid.UUID) -> str | None:
+    """The display name of the customer's RM now."""
+    name: str | None = await conn.fetchval(
+        "select u.name from customers c join users u on u.id = c.owner_id where c.id = $1",
+        customer_id,
+    )
+    return name
+
+
+# ---- re-indexing names -------------------------------------------------------------------------
+
+
+async def customer_ids_after(conn: Connection, after: uuid.UUID | None, *, limit: int) -> list[Any]:
+    """The next `limit` customer ids after `after` (None: from the first), in id order."""
+    rows = await conn.fetch(
+        "select id from customers where $1::uuid is null or id > $1 order by id limit $2",
+        after,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def names_for_reindex(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
+    """These customers' stored names and name indexes, locked in external id order (the order
+    every feed locks customers in, so a feed and a re-index never wait on each other in a
+    cycle) until the transaction ends."""
+    return await conn.fetch(
+        """
+        select id, external_id, name_enc, name_bidx, surname_bidx from customers
+         where id = any($1) order by external_id for update
+        """,
+        ids,
+    )
+
+
+async def store_name_indexes(
+    conn: Connection,
+    *,
+    ids: list[uuid.UUID],
+    name_bidx: list[bytes],
+    surname_bidx: list[bytes],
+) -> int:
+    """Rewrite the name indexes of these customers (their names are unchanged: not a change of
+    the customer, `updated_at` stays). Returns how many were rewritten."""
+    result: str = await conn.execute(
+        """
+        update customers c set name_bidx = i.name_bidx, surname_bidx = i.surname_bidx
+          from unnest($1::uuid[], $2::bytea[], $3::bytea[]) as i(id, name_bidx, surname_bidx)
+         where c.id = i.id
+        """,
+        ids,
+        name_bidx,
+        surname_bidx,
+    )
+    return int(result.rsplit(" ", 1)[-1])

@@ -14,7 +14,7 @@ from typing import Any
 from mobile_contracts.v1 import customers as wire
 from workbench.access import Caller
 from workbench.customers import queries
-from workbench.customers.views import visible_customer
+from workbench.customers.views import text_filter, visible_customer
 from workbench.db import Connection
 from workbench.errors import DomainError
 from workbench.ids import uuid7
@@ -88,18 +88,24 @@ async def replace_rules(
         error.code = "recommendation.duplicate_rule_id"
         raise error
     for index, rule in enumerate(table.rules):
-        if not (rule.recommend.product_code or rule.recommend.category):
+        # Conditions and targets are matched against values the feeds store trimmed: a padded
+        # one would never match, and a blank one is no condition (none given: every customer).
+        product_code, category = (
+            text_filter(rule.recommend.product_code),
+            text_filter(rule.recommend.category),
+        )
+        if not (product_code or category):
             error = DomainError(f"rules[{index}].recommend needs a product_code or a category")
             error.code = "recommendation.rule_without_target"
             raise error
         columns["id"].append(rule.id or uuid7())
         columns["name"].append(rule.name)
-        columns["segment"].append(rule.when.segment)
-        columns["tag"].append(rule.when.tag)
-        columns["holds_category"].append(rule.when.holds_category)
+        columns["segment"].append(text_filter(rule.when.segment))
+        columns["tag"].append(text_filter(rule.when.tag))
+        columns["holds_category"].append(text_filter(rule.when.holds_category))
         columns["min_aum"].append(rule.when.min_aum)
-        columns["product_code"].append(rule.recommend.product_code)
-        columns["category"].append(rule.recommend.category)
+        columns["product_code"].append(product_code)
+        columns["category"].append(category)
         columns["weight"].append(rule.weight)
     await queries.replace_recommendation_rules(conn, columns)
     return await rules(conn)

@@ -9,10 +9,15 @@ row) are still read until they expire. Answers are
 checked against the encrypted record: ID number and phone through their blind indexes, the name
 by decrypting and comparing in constant time. Five wrong answers lock the invitation.
 
-A customer is verified once: an RM cannot invite a customer already verified (409
+A customer is verified once per identity: an RM cannot invite a customer already verified (409
 `customer.already_verified`), and an invitation still open when its customer gets verified
 through another one shows the "done" page; answering it records and notifies nothing and closes
-it. Answers lock the customer's row, so two invitations answered at once take turns.
+it. Answers lock the customer's row, so two invitations answered at once take turns. A bank feed
+that changes the customer's name, ID number or phone clears the verification (the record is
+someone else's now, `feeds`) and counts up the customer's `identity_version`: the RM may invite
+them again, and an invitation made for the former identity verifies nobody (its page says it
+expired). The customer's page names their RM now and the notification of a verification goes to
+them, whoever sent the invitation (a feed may have handed the customer over since).
 
 An answer that cannot be anyone's (no name, an ID number that is not 18 characters with a valid
 check digit, a phone that is not a mainland mobile number) is refused field by field without
@@ -40,13 +45,13 @@ from workbench.customers import queries
 from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import (
     comparable_name,
+    mask_name,
     normalize_id_number,
     normalize_phone,
 )
 from workbench.customers.views import visible_customer
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError
-from workbench.identity import queries as identity_queries
 from workbench.ids import uuid7
 from workbench.notifications import service as notifications
 from workbench.redis import Redis
@@ -185,6 +190,7 @@ async def invite(
 LINK_PURPOSE = "verification_link"  # the blind-index HMAC, used for this purpose only
 _MAC_BYTES = 12
 _LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{38}")
+_SIGNED_LINK = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 def link_token(vault: Vault, invite_id: uuid.UUID) -> str:
@@ -202,6 +208,20 @@ def _invite_of(vault: Vault, token: str) -> uuid.UUID | None:
     return invite_id if hmac.compare_digest(link_token(vault, invite_id), token) else None
 
 
+def _signed_as_made(token: str) -> bool:
+    """Whether a signed link token is exactly as signed: three base64url parts, unpadded, each
+    in its one spelling (the JWT library also takes padding and other spellings of a part)."""
+    if not _SIGNED_LINK.fullmatch(token):
+        return False
+    for part in token.split("."):
+        if len(part) % 4 == 1:  # no bytes are spelled so
+            return False
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != part:
+            return False
+    return True
+
+
 async def open_invite(
     conn: Connection, *, vault: Vault, keyring: Keyring, token: str, lock: bool = False
 ) -> tuple[InviteState, queries.Record | None]:
@@ -212,6 +232,8 @@ async def open_invite(
     invitation left open when its customer was verified through another is closed then."""
     customer: str | None = None  # a signed link names its customer too
     if (invite_id := _invite_of(vault, token)) is None:
+        if not _signed_as_made(token):
+            return (InviteState.INVALID, None)
         try:
             # Expiry is judged from the invitation row, so the page can say "expired".
             claims = keyring.verify_link(LinkKind.VERIFICATION, token, allow_expired=True)
@@ -221,10 +243,19 @@ async def open_invite(
     row = await queries.invite(conn, invite_id, lock=lock)
     if row is None or (customer is not None and str(row["customer_id"]) != customer):
         return (InviteState.INVALID, None)
+    state = await queries.verification_state(conn, row["customer_id"], lock=lock)
+    if state is None:
+        return (InviteState.INVALID, None)
+    still_open = row["completed_at"] is None and not row["locked_at"] and not row["expired"]
+    if state["identity_version"] != row["identity_version"]:
+        # Made for an identity a feed has changed since: it verifies nobody now.
+        if lock and still_open:
+            await queries.close_invite(conn, row["id"])
+        return (InviteState.EXPIRED, row)
     if row["completed_at"] is not None:
         return (InviteState.USED, row)
-    if await queries.verified_at(conn, row["customer_id"], lock=lock) is not None:
-        if lock and not row["locked_at"] and not row["expired"]:
+    if state["verified_at"] is not None:
+        if lock and still_open:
             await queries.close_invite(conn, row["id"])
         return (InviteState.USED, row)
     if row["locked_at"] is not None:
@@ -235,10 +266,11 @@ async def open_invite(
 
 
 async def inviter_name(conn: Connection, invite_row: queries.Record) -> str | None:
-    """The display name of the RM who sent the invitation, for the customer's page. An RM's
-    name is not customer personal data: the customer should know who is asking."""
-    user = await identity_queries.user_by_id(conn, invite_row["created_by"])
-    return None if user is None else str(user["name"])
+    """The display name of the customer's RM now, for the customer's page: the one who sent
+    the invitation, unless a feed has handed the customer to another RM since (whom the
+    customer should then turn to). An RM's name is not customer personal data: the customer
+    should know who is asking."""
+    return await queries.owner_name(conn, invite_row["customer_id"])
 
 
 async def submit(
@@ -249,8 +281,8 @@ async def submit(
     answers: Answers,
     recent: RecentWrongAnswers | None = None,
 ) -> Outcome:
-    """Check the answers; a match verifies the customer and tells the RM, a miss counts. A
-    customer verified already (through another invitation) is not verified, recorded or
+    """Check the answers; a match verifies the customer and tells their RM now, a miss counts.
+    A customer verified already (through another invitation) is not verified, recorded or
     notified again: the match only closes this invitation. A malformed answer (`malformed`)
     checks and counts nothing. With `recent`, the same wrong answer as the invitation's last
     one, within its window, is not counted again (the caller holds the invitation's row lock
@@ -260,7 +292,12 @@ async def submit(
     customer = await queries.personal_data_for_update(conn, invite_row["customer_id"])
     if customer is None:
         raise DomainError("The customer no longer exists")
-    if _matches(vault, customer, answers):
+    if customer["identity_version"] != invite_row["identity_version"]:
+        # Made for a former identity (`open_invite` says so first): it answers nothing more.
+        await queries.close_invite(conn, invite_row["id"])
+        return Outcome.LOCKED
+    stored_name = _stored_name(vault, customer)
+    if _matches(vault, customer, stored_name, answers):
         if customer["verified_at"] is not None:
             await queries.close_invite(conn, invite_row["id"])
             return Outcome.VERIFIED
@@ -274,15 +311,18 @@ async def submit(
             kind="verification.completed",
             occurred_at=now,
             source="verification",
-            source_id=str(customer["id"]),  # once per customer, whichever invitation it was
+            # Once per invitation: the customer's row lock and `verified_at` make it once per
+            # identity, whichever invitation it was; a feed that changes the identity clears
+            # `verified_at`, and the next identity verifies through an invitation of its own.
+            source_id=str(invite_row["id"]),
         )
         await notifications.notify(
             conn,
-            user_id=customer["owner_id"],
+            user_id=customer["owner_id"],  # the RM now, who may not be the one who invited
             category="customer.verified",
             title="客户已完成实名认证",
-            body="您邀请的客户已完成实名认证。",
-            dedupe_key=f"verification:{customer['id']}",
+            body=f"您的客户 {mask_name(stored_name)} 已完成实名认证。",
+            dedupe_key=f"verification:{invite_row['id']}",
             data={"customer_id": str(customer["id"])},
         )
         return Outcome.VERIFIED
@@ -309,7 +349,21 @@ def _answer_digest(vault: Vault, invite_id: uuid.UUID, answers: Answers) -> str:
     return vault.blind_index("verification.wrong_answer", normalized).hex()
 
 
-def _matches(vault: Vault, customer: queries.Record, answers: Answers) -> bool:
+def _stored_name(vault: Vault, customer: queries.Record) -> str:
+    """The customer's name as stored; RecordUnreadable if it cannot be decrypted (logged and
+    counted; not the customer's mistake, so no attempt is used)."""
+    stored_name = vault.cipher.decrypt_or_none(
+        customer["name_enc"],
+        aad=personal_data_aad("name", customer["external_id"]),
+        column="customers.name_enc",
+        row=customer["id"],
+    )
+    if stored_name is None:
+        raise RecordUnreadable()
+    return stored_name
+
+
+def _matches(vault: Vault, customer: queries.Record, stored_name: str, answers: Answers) -> bool:
     id_number = normalize_id_number(answers.id_number)
     phone = normalize_phone(answers.phone)
     if id_number is None or phone is None:
@@ -318,14 +372,6 @@ def _matches(vault: Vault, customer: queries.Record, answers: Answers) -> bool:
         vault.blind_index("id_number", id_number), bytes(customer["id_number_bidx"])
     )
     phone_ok = hmac.compare_digest(vault.blind_index("phone", phone), bytes(customer["phone_bidx"]))
-    stored_name = vault.cipher.decrypt_or_none(
-        customer["name_enc"],
-        aad=personal_data_aad("name", customer["external_id"]),
-        column="customers.name_enc",
-        row=customer["id"],
-    )
-    if stored_name is None:  # logged and counted; not the customer's mistake, so no attempt
-        raise RecordUnreadable()
     # The dot in 阿依古丽·买买提 may be typed as • ・ ． or a space: the same name.
     name_ok = hmac.compare_digest(
         comparable_name(stored_name).encode(), comparable_name(answers.name).encode()

@@ -38,8 +38,15 @@ class BlankNote(DomainError):
     status, code, title = 422, "note.blank_text", "The note has no text"
 
 
+def text_filter(value: str | None) -> str | None:
+    """A text filter as it is matched: trimmed (spaces of any width), as the feed stores tags and
+    segments; an empty one (`?tag=`, the form apps send for "any") is no filter."""
+    return (value.strip() or None) if value is not None else None
+
+
 class CustomerFilters:
-    """The list's optional filters, as the route parsed them."""
+    """The list's optional filters, as the route parsed them; every text filter goes through
+    `text_filter`."""
 
     def __init__(
         self,
@@ -51,8 +58,8 @@ class CustomerFilters:
         min_aum: Decimal | None = None,
         max_aum: Decimal | None = None,
     ) -> None:
-        self.q = q.strip() if q and q.strip() else None
-        self.tag, self.segment, self.risk_level = tag, segment, risk_level
+        self.q, self.tag, self.segment = text_filter(q), text_filter(tag), text_filter(segment)
+        self.risk_level = risk_level
         self.min_aum, self.max_aum = min_aum, max_aum
 
 

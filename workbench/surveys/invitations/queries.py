@@ -834,13 +834,17 @@ async def customer_owner(conn: Connection, customer_id: uuid.UUID) -> uuid.UUID 
 
 
 async def add_customer_tags(conn: Connection, customer_id: uuid.UUID, tags: list[str]) -> None:
-    """Add the tags the customer does not have yet (in the given order)."""
+    """Add tags of the product's (a survey answer's) the customer does not have yet, in the given
+    order. They are kept apart from the bank's (`product_tags`), which a bank feed replaces, and
+    shown with them (`tags`: the bank's, then the product's the bank did not give)."""
     await conn.execute(
         """update customers c
-              set tags = c.tags || array(select t from unnest($2::text[]) with ordinality x(t, n)
-                                          where t <> all(c.tags) order by n),
+              set bank_tags = coalesce(c.bank_tags,
+                                       customer_tags_without(c.tags, c.product_tags)),
+                  product_tags = c.product_tags || customer_tags_without($2, c.product_tags),
+                  tags = c.tags || customer_tags_without($2, c.tags),
                   updated_at = now()
-            where c.id = $1 and not c.tags @> $2::text[]""",
+            where c.id = $1 and not c.product_tags @> $2::text[]""",
         customer_id,
         tags,
     )
