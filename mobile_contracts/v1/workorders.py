@@ -158,8 +158,20 @@ class AnswerLine(msgspec.Struct, kw_only=True):
 
 
 class WorkOrderEvent(msgspec.Struct, kw_only=True):
-    """`opened` (by a rule), `transition` (from_state -> to_state, with the note) or `escalated`
-    (`data.level`, `data.to` the branch head told)."""
+    """What happened to a work order, by `kind` (an app shows a kind it does not know by its
+    time alone):
+
+    - `opened`: by an alert rule.
+    - `transition`: `from_state` -> `to_state` by `actor`, with the note (and `root_cause` on
+      closing).
+    - `escalated`: overdue; `data.level` (1 or 2) and `data.to` the id of the branch head told
+      (null: there was none to tell).
+    - `handed_over`: the customer was moved to another RM by a bank feed and the unfinished work
+      order went along (no actor). `data.reason` `"customer_moved"`, `data.customer_owner` the
+      customer's new RM, `data.from` / `data.to` the assignee before and after, `data.from_unit`
+      / `data.to_unit` the work order's org unit before and after, and, for one escalated
+      already, `data.escalated_to` the branch head over the new unit it was re-pointed to (all
+      ids)."""
 
     id: uuid.UUID
     kind: str

@@ -36,6 +36,7 @@ from workbench.security.vault import Vault
 from workbench.tasks import handover
 from workbench.timeline import service as timeline
 from workbench.visible import one_line_shown, reads_otherwise
+from workbench.workorders import handover as work_orders
 
 T = TypeVar("T")
 NAME_CHECK = "name_exact"  # the purpose of customers.name_check's keyed hash
@@ -286,7 +287,8 @@ async def _record_owner_changes(
     new: dict[str, list[Any]],
 ) -> None:
     """A timeline entry for every customer this feed moved to another RM, whose pending tasks
-    about the customer go with them (`tasks.handover`)."""
+    and unfinished work orders about the customer go with them (`tasks.handover`,
+    `workorders.handover`)."""
     new_owner = dict(zip(new["external_id"], new["owner_id"], strict=True))
     now = datetime.now(UTC)
     entries, moves = [], []
@@ -300,6 +302,7 @@ async def _record_owner_changes(
         conn, kind="owner.changed", occurred_at=now, source="feed.owner", entries=entries
     )
     await handover.hand_over_pending(conn, moves)
+    await work_orders.hand_over_unfinished(conn, moves)  # their unfinished work orders too
 
 
 async def upsert_holdings(

@@ -26,6 +26,7 @@ from workbench.errors import DomainError, NotFound
 from workbench.funnels import views as funnels
 from workbench.security.vault import UNREADABLE
 from workbench.surveys import results as survey_results
+from workbench.workorders import service as work_order_service
 
 if TYPE_CHECKING:
     from workbench.access import Caller
@@ -525,8 +526,12 @@ async def work_orders(
     rm_id: uuid.UUID | None = None,
     limit: int = 20,
 ) -> list[WorkOrderRow]:
-    """Open work orders of the subtree (or of one RM), overdue first, then by due time."""
-    rows = await queries.open_work_orders(conn, root=v.org_unit_id, rm_id=rm_id, limit=limit)
+    """Open work orders of the subtree (or of one RM), overdue first, then by due time; the
+    customer shown as the work-order service shows it to the caller."""
+    rows = await queries.open_work_orders(
+        conn, root=v.org_unit_id, rm_id=rm_id, limit=limit,
+        **work_order_service.reader_scope(caller),
+    )  # fmt: skip
     return [_work_order(vault, caller, r) for r in rows]
 
 
@@ -539,9 +544,17 @@ def _work_order(vault: Vault, caller: Caller, r: Any) -> WorkOrderRow:
         overdue=r["overdue"],
         assignee_id=r["assignee_id"],
         assignee_name=r["assignee_name"],
-        customer=_customer(vault, caller, r) or survey_results.STAFF,
+        customer=_work_order_customer(vault, caller, r),
         survey_title=r["survey_title"],
     )
+
+
+def _work_order_customer(vault: Vault, caller: Caller, r: Any) -> str:
+    """A work order's customer masked for the caller; "*" for one the caller may not see (moved
+    to an RM outside their reach: `customer_shown`, as the work-order service has it)."""
+    if r["customer_id"] is not None and not r["customer_shown"]:
+        return "*"
+    return _customer(vault, caller, r) or survey_results.STAFF
 
 
 async def rm_in_view(conn: Connection, v: View, rm_id: uuid.UUID) -> RmInfo:

@@ -16,6 +16,8 @@ import asyncpg
 
 from workbench.db import Connection
 from workbench.shares.queries import VISITOR_COUNTS
+from workbench.sql import Where
+from workbench.workorders.queries import customer_shown
 
 Record = asyncpg.Record
 
@@ -449,28 +451,37 @@ async def work_order_counts(conn: Connection, *, root: uuid.UUID) -> list[Record
 
 
 async def open_work_orders(
-    conn: Connection, *, root: uuid.UUID, rm_id: uuid.UUID | None, limit: int | None
+    conn: Connection,
+    *,
+    root: uuid.UUID,
+    rm_id: uuid.UUID | None,
+    limit: int | None,
+    user_id: uuid.UUID,
+    scope_root: uuid.UUID | None,
+    all_: bool,
 ) -> list[Record]:
     """The subtree's unresolved work orders (or one assignee's), overdue first, then by due
-    time."""
+    time, each with `customer_shown`: whether the reader (`user_id`, `scope_root`, `all_`, as
+    the work-order service scopes them) may see its customer, by the work orders' own rule."""
+    where = Where()
+    where.add("w.org_unit_id = any(array(select s.id from org_subtree({}) s(id)))", root)
+    where.add(f"w.state in {OPEN_WORK_ORDER}")
+    where.when(rm_id, "w.assignee_id = {}")
+    shown = customer_shown(where, user_id=user_id, scope_root=scope_root, all_=all_)
     return await conn.fetch(
         f"""
         select w.id, w.state, w.created_at, w.due_at, w.due_at < now() as overdue,
                w.assignee_id, a.name as assignee_name, w.customer_id, c.external_id, c.name_enc,
-               s.title as survey_title
+               s.title as survey_title, {shown}
           from work_orders w
           join surveys s on s.id = w.survey_id
           join users a on a.id = w.assignee_id
           left join customers c on c.id = w.customer_id
-         where w.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
-           and w.state in {OPEN_WORK_ORDER}
-           and ($2::uuid is null or w.assignee_id = $2)
+         where {where.sql}
          order by w.due_at < now() desc, w.due_at, w.id
-         limit $3
+         limit {where.param(limit)}
         """,
-        root,
-        rm_id,
-        limit,
+        *where.args,
     )
 
 

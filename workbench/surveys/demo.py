@@ -10,7 +10,9 @@ less liked than the East, so branches differ. The staff pulse (a 1-5 rating and 
 every RM and branch head each Monday; most answer.
 
 Answers are checked as the public page checks them (`answers.check`), stored with their text
-answers encrypted, and counted by `tallies.on_response`, as a submission does. Deterministic
+answers encrypted, counted by `tallies.on_response` and, for customers, written to their
+timeline as `survey.answered` at the time they were given (so the 360° view shows them and the
+intimacy score counts them), as a submission does. Deterministic
 (a seeded `random.Random`, times relative to `now`). Seeds nothing if the NPS survey exists.
 """
 
@@ -34,10 +36,12 @@ from workbench.settings import Settings
 from workbench.surveys import answers, tallies
 from workbench.surveys.results import texts_aad
 from workbench.surveys.rollups import queries
+from workbench.timeline import service as timeline
 
 SEED = 15
 WEEKS = 4
 NPS_SURVEY = uuid5_for("survey:demo-visit-nps")
+NPS_TITLE = "客户拜访满意度（NPS）"
 PULSE_SURVEY = uuid5_for("survey:demo-staff-pulse")
 VISIT_TEMPLATE = "客户拜访"
 INVITES_PER_WEEK = (3, 6)  # per RM
@@ -148,7 +152,7 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
     start = now - timedelta(weeks=WEEKS)
     visit = await queries.template_named(conn, VISIT_TEMPLATE)
     await queries.insert_published_survey(
-        conn, survey_id=NPS_SURVEY, title="客户拜访满意度（NPS）", audience="customer",
+        conn, survey_id=NPS_SURVEY, title=NPS_TITLE, audience="customer",
         questions=NPS_QUESTIONS, after_template_id=visit,
         owner_unit_id=marketing["org_unit_id"], author_id=marketing["id"],
         published_at=start - timedelta(days=3),
@@ -174,6 +178,7 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
             if u.unit.startswith("team-west") and u.login in people}  # fmt: skip
     responses: list[tuple[Any, ...]] = []
     texts_of: dict[uuid.UUID, dict[str, str]] = {}
+    answered: list[timeline.Event] = []  # the customers' timeline entries, as a submission's
     for invite in invites:
         staff_survey = invite.survey_id == PULSE_SURVEY
         if rng.random() >= (PULSE_ANSWERED if staff_survey else ANSWERED):
@@ -190,12 +195,20 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
             if checked.texts else None
         )  # fmt: skip
         texts_of[response_id] = checked.texts
+        if invite.customer_id is not None:
+            answered.append(timeline.Event(
+                customer_id=invite.customer_id, kind="survey.answered", occurred_at=submitted,
+                source_id=str(response_id),
+                data={"survey_id": str(invite.survey_id), "version": 1, "title": NPS_TITLE,
+                      "response_id": str(response_id)},
+            ))  # fmt: skip
         responses.append((
             response_id, invite.id, invite.survey_id, 1, invite.customer_id, invite.user_id,
             invite.rm_id if invite.customer_id else None, invite.org_unit_id,
             msgspec.json.encode(checked.answers).decode(), blob, submitted,
         ))  # fmt: skip
     await queries.insert_responses(conn, responses)
+    await timeline.record_events(conn, source="survey", events=answered)
     for response_id, texts in texts_of.items():
         await tallies.on_response(conn, response_id=response_id, texts=texts)
     return {"surveys": 2, "survey_invitations": len(invites), "survey_responses": len(responses)}

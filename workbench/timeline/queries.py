@@ -114,27 +114,63 @@ async def entry_by_source(conn: Connection, *, source: str, source_id: str) -> R
     )
 
 
+# The bank's day of a moment: Asia/Shanghai unless the database sets another (as survey results
+# and the dashboard read it: `workbench.bank_timezone`).
+_BANK_DAY = (
+    "(({}) at time zone coalesce(nullif(current_setting('workbench.bank_timezone', true), ''),"
+    " 'Asia/Shanghai'))::date"
+)
+
+# A done task counts as the contact it records: a visit when its form version asks where it
+# took place (a location field), else a call (`task.done.visit` / `task.done.call`).
+_CONTACT_KIND = """
+    case when t.kind <> 'task.done' then t.kind
+         when exists (
+             select from tasks k
+               join task_template_versions v on v.template_id = k.template_id
+                                             and v.version = k.template_version
+              where k.id = case when t.data ->> 'task_id' ~* '^[0-9a-f-]{36}$'
+                                then (t.data ->> 'task_id')::uuid end
+                and jsonb_path_exists(v.form, '$.fields[*] ? (@.type == "location")'))
+         then 'task.done.visit'
+         else 'task.done.call' end
+"""
+
+
 async def decayed_weight(
     conn: Connection,
     customer_id: uuid.UUID,
     *,
     kinds: list[str],
+    contacts: list[str],
     weights: list[float],
     half_life_days: float,
     horizon_days: int,
 ) -> float:
-    """Sum of kind weights, each halved for every `half_life_days` of age, within the horizon."""
+    """Sum over the kinds of contact (`contacts`, one per kind in `kinds`) and bank days of the
+    strongest entry's weight that day, halved for every `half_life_days` of its age, within the
+    horizon: a contact of a kind counts once a day however many entries record it."""
     value = await conn.fetchval(
-        """
-        select coalesce(sum(w.weight * power(0.5,
-                   greatest(extract(epoch from now() - t.occurred_at), 0) / 86400.0 / $4)), 0)
-          from customer_timeline t
-          join unnest($2::text[], $3::float8[]) as w(kind, weight) on w.kind = t.kind
-         where t.customer_id = $1
-           and t.occurred_at > now() - make_interval(days => $5)
+        f"""
+        with entries as (
+            select t.occurred_at, {_CONTACT_KIND} as kind
+              from customer_timeline t
+             where t.customer_id = $1
+               and t.occurred_at > now() - make_interval(days => $6)
+        ), daily as (
+            select max(w.weight * power(0.5,
+                       greatest(extract(epoch from now() - e.occurred_at), 0) / 86400.0 / $5))
+                       as weight
+              from entries e
+              join unnest($2::text[], $3::text[], $4::float8[]) as w(kind, contact, weight)
+                on w.kind = e.kind
+             group by w.contact, {_BANK_DAY.format("e.occurred_at")}
+        )
+        select coalesce(sum(weight), 0) from daily
         """,
         customer_id,
         kinds,
+        contacts,
         weights,
         half_life_days,
         horizon_days,

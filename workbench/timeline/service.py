@@ -1,8 +1,18 @@
 """Recording and reading the timeline, and the intimacy score derived from it.
 
-Intimacy score (0-100): every interaction of the last 365 days adds its kind's weight, halved for
-each 30 days of age, and the sum is capped at 100. A visit this week counts about 20, one three
-months ago about 2.5. Kinds that do not express contact (e.g. an owner change) weigh nothing.
+Intimacy score (0-100): what the customer and their RM did together in the last 365 days. Each
+kind of contact (`CONTACTS`: a visit, a call, a chat, another note, a survey answer, a
+verification, a share) counts at most once per bank day, with the weight of its strongest entry
+that day, halved for each 30 days of age; the sum is capped at 100. A visit this week counts
+about 20, one three months ago about 2.5. Once a day per kind, so that a burst (thirty call
+notes in a second, every reader of a forwarded share link) counts as the one contact it is.
+A task about the customer done (`task.done`) counts as the contact it records: a visit when its
+form asks where it took place (a location field), else a call; a visit the customer confirmed by
+QR code is `visit.confirmed`. Kinds that do not express contact (an owner change, a work order)
+weigh nothing.
+
+Texts (notes) are shown with every number of six characters or more masked (a phone or ID
+number typed into a note), to every reader, as survey comments are (`note_text`).
 """
 
 from __future__ import annotations
@@ -12,7 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from mobile_contracts.v1.customers import TimelineEntry, TimelinePage
+from workbench.customers.personal_data import mask_long_numbers
 from workbench.db import Connection
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
@@ -20,17 +33,21 @@ from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import UNREADABLE, FieldCipher
 from workbench.timeline import queries
 
-INTIMACY_WEIGHTS: dict[str, float] = {
-    "note.visit": 20.0,
-    "visit.confirmed": 25.0,
-    "note.call": 8.0,
-    "note.chat": 5.0,
-    "note.other": 3.0,
-    "survey.answered": 10.0,
-    "share.opened": 4.0,
-    "share.engaged": 3.0,
-    "share.clicked": 8.0,
-    "verification.completed": 10.0,
+# Timeline kind -> (the kind of contact it is, its weight). A contact counts once per bank day,
+# with the weight of its strongest entry that day.
+CONTACTS: dict[str, tuple[str, float]] = {
+    "visit.confirmed": ("visit", 25.0),
+    "note.visit": ("visit", 20.0),
+    "task.done.visit": ("visit", 20.0),  # a done task whose form asks where (see module doc)
+    "note.call": ("call", 8.0),
+    "task.done.call": ("call", 8.0),  # any other task about the customer done
+    "note.chat": ("chat", 5.0),
+    "note.other": ("other", 3.0),
+    "survey.answered": ("survey", 10.0),
+    "verification.completed": ("verification", 10.0),
+    "share.opened": ("share", 4.0),
+    "share.engaged": ("share", 6.0),  # read for 10 s or more
+    "share.clicked": ("share", 8.0),  # asked to be contacted
 }
 HALF_LIFE_DAYS = 30.0
 HORIZON_DAYS = 365
@@ -137,7 +154,7 @@ async def page(
     """One page of the timeline, newest first (the caller has already checked access)."""
     before = decode_cursor(cursor, tuple[datetime, uuid.UUID])
     rows = await queries.entries(conn, customer_id, before=before, limit=limit + 1)
-    items = [_entry(cipher, r) for r in rows[:limit]]
+    items = [_entry(r, note_text(cipher, r)) for r in rows[:limit]]
     more = len(rows) > limit
     last = items[-1] if items else None
     return TimelinePage(
@@ -149,27 +166,44 @@ async def page(
 async def recorded(
     conn: Connection, *, cipher: FieldCipher, source: str, source_id: str
 ) -> tuple[uuid.UUID, TimelineEntry] | None:
-    """The entry an earlier `record` call stored for this event: (customer_id, entry)."""
+    """The entry an earlier `record` call stored for this event: (customer_id, entry), its text
+    as stored (for the writer to compare with what it sent; `shown` masks it for a reader)."""
     row = await queries.entry_by_source(conn, source=source, source_id=source_id)
     if row is None:
         return None
-    return row["customer_id"], _entry(cipher, row)
+    return row["customer_id"], _entry(row, _stored_text(cipher, row))
 
 
-def _entry(cipher: FieldCipher, row: queries.Record) -> TimelineEntry:
+def shown(entry: TimelineEntry) -> TimelineEntry:
+    """An entry as a reader is shown it: its text with long numbers masked (`note_text`)."""
+    if entry.text is None:
+        return entry
+    return msgspec.structs.replace(entry, text=mask_long_numbers(entry.text))
+
+
+def _entry(row: queries.Record, text: str | None) -> TimelineEntry:
     return TimelineEntry(
         id=row["id"],
         occurred_at=row["occurred_at"],
         kind=row["kind"],
         actor_id=row["actor_id"],
-        text=note_text(cipher, row),
+        text=text,
         data=row["data"],
     )
 
 
 def note_text(cipher: FieldCipher, row: queries.Record) -> str | None:
-    """The entry's text; UNREADABLE (logged and counted) if it cannot be decrypted, so that one
-    bad entry does not break the page."""
+    """The entry's text as every reader is shown it (the timeline, the 360° view, offline
+    sync's notes): each number of six characters or more masked, its first three and last two
+    kept (`13812345678` -> `138******78`), as survey comments are, so that a phone or ID number
+    typed into a note reaches no screen, whoever owns the customer by then. UNREADABLE (logged
+    and counted) if it cannot be decrypted, so that one bad entry does not break the page."""
+    text = _stored_text(cipher, row)
+    return None if text is None else mask_long_numbers(text)
+
+
+def _stored_text(cipher: FieldCipher, row: queries.Record) -> str | None:
+    """The entry's text in clear, as written; UNREADABLE if it cannot be decrypted."""
     if not row["text_enc"]:
         return None
     text = cipher.decrypt_or_none(
@@ -179,12 +213,14 @@ def note_text(cipher: FieldCipher, row: queries.Record) -> str | None:
 
 
 async def intimacy_score(conn: Connection, *, customer_id: uuid.UUID) -> int:
-    """0-100 from recent interactions, decaying with a 30-day half-life (see module doc)."""
+    """0-100 from recent contacts, each kind once a bank day, decaying with a 30-day half-life
+    (see module doc)."""
     total = await queries.decayed_weight(
         conn,
         customer_id,
-        kinds=list(INTIMACY_WEIGHTS),
-        weights=list(INTIMACY_WEIGHTS.values()),
+        kinds=list(CONTACTS),
+        contacts=[contact for contact, _ in CONTACTS.values()],
+        weights=[weight for _, weight in CONTACTS.values()],
         half_life_days=HALF_LIFE_DAYS,
         horizon_days=HORIZON_DAYS,
     )

@@ -181,8 +181,28 @@ async def _assignee(
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """(assignee, the unit the work order belongs to) for this rule and response."""
     owner, owner_unit = response["owner_id"], response["owner_unit_id"]
-    unit = owner_unit or response["org_unit_id"]
-    if rule["assign_to"] == "branch_head":
+    return await assignee_for(
+        conn,
+        assign_to=rule["assign_to"],
+        owner=owner,
+        owner_unit=owner_unit,
+        unit=owner_unit or response["org_unit_id"],
+    )
+
+
+async def assignee_for(
+    conn: Connection,
+    *,
+    assign_to: str,
+    owner: uuid.UUID | None,
+    owner_unit: uuid.UUID | None,
+    unit: uuid.UUID,
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(assignee, the work order's unit) under a rule's `assign_to` for a customer owned by
+    `owner` (in `owner_unit`; `unit`: the answer's unit): the owner, or the nearest branch head
+    at or above the unit, each falling back to the other (also when a customer moves:
+    `handover`). None: nobody to assign to."""
+    if assign_to == "branch_head":
         head = await queries.nearest_branch_head(conn, unit)
         if head is not None:
             return head, unit

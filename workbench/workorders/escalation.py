@@ -1,13 +1,19 @@
 """Escalation of overdue work orders, run by the worker every minute.
 
 A work order not yet resolved escalates when its `next_escalation_at` has passed: first at its
-due time to the branch head over its assignee (level 1: the nearest active branch head at or
-above the assignee's unit, not the assignee), then, if it is still not resolved one more SLA
-period after that escalation, to the next branch head up (level 2). Never more than once per
-level: the level and the next time move on in the same transaction that claims the row (FOR
-UPDATE SKIP LOCKED), so workers running at once split the work and a rerun finds nothing.
-Each escalation records an event and tells the branch head through push; with no branch head
-left to tell, the level still moves on (recorded) so that nothing retries forever.
+due time to the branch head over its unit (level 1: the nearest active branch head at or above
+the work order's unit, not the assignee), then, if it is still not resolved one more SLA period
+after that escalation, to the next branch head up (level 2). Never more than once per level: the
+level and the next time move on in the same transaction that claims the row (FOR UPDATE SKIP
+LOCKED), so workers running at once split the work and a rerun finds nothing. Each escalation
+records an event and tells the branch head through push; with no branch head left to tell, the
+level still moves on (recorded) so that nothing retries forever.
+
+Whom it escalates to and who reads it (`service`) follow one rule, the work order's unit: a
+branch head reads the work orders of their subtree, and the one told is always over the unit,
+so the push they get opens. Where its assignee works now does not count (an RM moved to another
+branch leaves the work orders opened there with that branch, whose head sees them); the unit
+changes with the customer (`handover`), which re-points an escalation made already.
 """
 
 from __future__ import annotations
@@ -63,16 +69,19 @@ async def escalate_due(conn: Connection, *, now: datetime | None = None, limit: 
 
 
 async def _target(conn: Connection, *, level: int, row: queries.Record) -> uuid.UUID | None:
-    """Whom this level tells: level 1 the branch head over the assignee, level 2 the branch
-    head above the one told at level 1 (or above the assignee's, if level 1 found none)."""
-    assignee: uuid.UUID = row["assignee_id"]
-    first = row["escalated_to_id"]
-    if level == 1 or first is None:
-        unit = await queries.user_unit(conn, assignee)
-        if unit is None:
-            return None
-        head = await queries.nearest_branch_head(conn, unit, other_than=assignee)
-        if level == 1 or head is None:
-            return head
-        first = head
-    return await queries.branch_head_above(conn, first, other_than=assignee)
+    """Whom this level of a claimed work order tells (`target`)."""
+    return await target(
+        conn, level=level, unit_id=row["org_unit_id"], assignee_id=row["assignee_id"]
+    )
+
+
+async def target(
+    conn: Connection, *, level: int, unit_id: uuid.UUID, assignee_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The branch head an escalation of `level` tells for a work order of the unit `unit_id`
+    assigned to `assignee_id`: level 1 the nearest active branch head at or above the unit,
+    level 2 the nearest above that one's unit (never the assignee). Found from the work order's
+    unit, which decides who reads it, never from where its assignee works now (an RM moved to
+    another branch leaves their work orders with the unit they were opened for): whoever is
+    told can open it."""
+    return await queries.escalation_head(conn, unit_id, tier=level, other_than=assignee_id)

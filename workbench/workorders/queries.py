@@ -41,23 +41,28 @@ async def nearest_branch_head(
     return found
 
 
-async def branch_head_above(
-    conn: Connection, head_id: uuid.UUID, *, other_than: uuid.UUID | None = None
+async def escalation_head(
+    conn: Connection, unit_id: uuid.UUID, *, tier: int, other_than: uuid.UUID | None = None
 ) -> uuid.UUID | None:
-    """The nearest active branch head strictly above this user's unit (not `other_than`)."""
+    """The active branch head of the `tier`-th level of branch heads over a unit, counted from
+    the unit up (1: the nearest at or above it; 2: the nearest above those), not `other_than`,
+    or None. Each reads the unit's work orders: a branch head reads their subtree's, and the
+    unit is in the subtree of every unit on its path (`_scope`)."""
     found: uuid.UUID | None = await conn.fetchval(
         """
-        select h.id
-          from users me
-          join org_units u on u.id = me.org_unit_id
-          join org_units hu on u.path > hu.path and u.path < hu.path || '~'
-          join users h on h.org_unit_id = hu.id and h.role = 'branch_head' and h.active
-         where me.id = $1 and h.id <> $1 and h.id is distinct from $2
-         order by hu.depth desc, h.created_at, h.id
+        select t.id
+          from (select h.id, h.created_at, dense_rank() over (order by hu.depth desc) as tier
+                  from org_units u
+                  join org_units hu on u.path >= hu.path and u.path < hu.path || '~'
+                  join users h on h.org_unit_id = hu.id and h.role = 'branch_head' and h.active
+                 where u.id = $1 and h.id is distinct from $2) t
+         where t.tier = $3
+         order by t.created_at, t.id
          limit 1
         """,
-        head_id,
+        unit_id,
         other_than,
+        tier,
     )
     return found
 
@@ -284,11 +289,29 @@ async def insert_event(
 _ROW = """
     w.*, s.title as survey_title, a.name as assignee_name, c.external_id, c.name_enc
 """
+
 _JOINS = """
       join surveys s on s.id = w.survey_id
       join users a on a.id = w.assignee_id
       left join customers c on c.id = w.customer_id
 """
+
+
+def customer_shown(
+    where: Where, *, user_id: uuid.UUID, scope_root: uuid.UUID | None, all_: bool
+) -> str:
+    """The column `customer_shown`: whether the reader may see the work order's customer, as
+    the customer list scopes customers (an RM their own; a branch head those owned in their
+    subtree; an admin any). A work order the reader still reads (a closed one of a customer
+    since moved to another RM; an open one of an RM since moved to another branch) does not
+    show them the customer's name or answers. Needs the customer joined as `c`; the dashboard's
+    work-order list applies it too."""
+    if all_:
+        return "true as customer_shown"
+    if scope_root is not None:
+        owners = f"array(select s.id from subtree_users({where.param(scope_root)}) s(id))"
+        return f"coalesce(c.owner_id = any({owners}), false) as customer_shown"
+    return f"coalesce(c.owner_id = {where.param(user_id)}, false) as customer_shown"
 
 
 def _scope(where: Where, *, user_id: uuid.UUID, scope_root: uuid.UUID | None, all_: bool) -> None:
@@ -325,9 +348,10 @@ async def list_work_orders(
         where.add(f"w.state in {_OPEN_STATES} and w.due_at < {{}}", overdue_at)
     if after is not None:
         where.add("(w.created_at, w.id) < ({}, {})", *after)
+    shown = customer_shown(where, user_id=user_id, scope_root=scope_root, all_=all_)
     return await conn.fetch(
         f"""
-        select {_ROW}
+        select {_ROW}, {shown}
           from work_orders w {_JOINS}
          where {where.sql}
          order by w.created_at desc, w.id desc
@@ -350,15 +374,28 @@ async def work_order_in_scope(
     where.add("w.id = {}", work_order_id)
     _scope(where, user_id=user_id, scope_root=scope_root, all_=all_)
     lock = "for update of w" if for_update else ""
+    shown = customer_shown(where, user_id=user_id, scope_root=scope_root, all_=all_)
     return await conn.fetchrow(
-        f"select {_ROW} from work_orders w {_JOINS} where {where.sql} {lock}", *where.args
+        f"select {_ROW}, {shown} from work_orders w {_JOINS} where {where.sql} {lock}",
+        *where.args,
     )
 
 
-async def work_orders_by_id(conn: Connection, work_order_ids: list[uuid.UUID]) -> list[Record]:
+async def work_orders_by_id(
+    conn: Connection,
+    work_order_ids: list[uuid.UUID],
+    *,
+    user_id: uuid.UUID,
+    scope_root: uuid.UUID | None,
+    all_: bool,
+) -> list[Record]:
+    """These work orders (picked in scope by the caller), with `customer_shown` for the
+    reader."""
+    where = Where()
+    where.add("w.id = any({}::uuid[])", work_order_ids)
+    shown = customer_shown(where, user_id=user_id, scope_root=scope_root, all_=all_)
     return await conn.fetch(
-        f"select {_ROW} from work_orders w {_JOINS} where w.id = any($1::uuid[])",
-        work_order_ids,
+        f"select {_ROW}, {shown} from work_orders w {_JOINS} where {where.sql}", *where.args
     )
 
 
@@ -414,6 +451,95 @@ async def set_state(
     )
 
 
+# ---- handover: a moved customer's unfinished work orders ----------------------------------------
+
+
+async def unfinished_of_customers(conn: Connection, customer_ids: list[uuid.UUID]) -> list[Record]:
+    """The customers' work orders not closed yet, locked (in id order), each with its rule's
+    `assign_to`, its survey's title and the customer's owner now (`owner_id`) and that RM's
+    unit (`owner_unit_id`)."""
+    return await conn.fetch(
+        """
+        select w.id, w.customer_id, w.assignee_id, w.org_unit_id, w.state, w.due_at,
+               w.escalation_level, w.escalated_to_id, s.title as survey_title, r.assign_to,
+               c.owner_id, o.org_unit_id as owner_unit_id
+          from work_orders w
+          join alert_rules r on r.id = w.rule_id
+          join surveys s on s.id = w.survey_id
+          join customers c on c.id = w.customer_id
+          join users o on o.id = c.owner_id
+         where w.customer_id = any($1::uuid[]) and w.state <> 'closed'
+         order by w.id
+           for update of w
+        """,
+        customer_ids,
+    )
+
+
+async def hand_over(
+    conn: Connection,
+    *,
+    work_order_ids: list[uuid.UUID],
+    assignee_ids: list[uuid.UUID],
+    unit_ids: list[uuid.UUID],
+    escalated_to_ids: list[uuid.UUID | None],
+    now: datetime,
+) -> None:
+    """Give each work order its new assignee, unit and branch head escalated to, at once."""
+    await conn.execute(
+        """
+        update work_orders w
+           set assignee_id = m.assignee_id, org_unit_id = m.unit_id,
+               escalated_to_id = m.escalated_to_id, updated_at = $5
+          from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[])
+               as m(id, assignee_id, unit_id, escalated_to_id)
+         where w.id = m.id
+        """,
+        work_order_ids,
+        assignee_ids,
+        unit_ids,
+        escalated_to_ids,
+        now,
+    )
+
+
+async def resend_closed(conn: Connection, customer_ids: list[uuid.UUID]) -> int:
+    """Have the offline sync send the customers' closed work orders again to whoever holds them
+    (their former RM and branch heads now read them without the customer): an update that
+    changes no value, which the change log's trigger records all the same (migration 0022).
+    How many."""
+    done = await conn.execute(
+        "update work_orders set updated_at = updated_at"
+        " where customer_id = any($1::uuid[]) and state = 'closed'",
+        customer_ids,
+    )
+    return int(done.split()[-1])
+
+
+async def insert_system_events(
+    conn: Connection,
+    *,
+    event_ids: list[uuid.UUID],
+    work_order_ids: list[uuid.UUID],
+    kind: str,
+    datas: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """Events of one kind without an actor or a note (the system's), one per work order."""
+    await conn.execute(
+        """
+        insert into work_order_events (id, work_order_id, kind, data, created_at)
+        select e.id, e.work_order_id, $3, e.data, $5
+          from unnest($1::uuid[], $2::uuid[], $4::jsonb[]) as e(id, work_order_id, data)
+        """,
+        event_ids,
+        work_order_ids,
+        kind,
+        datas,
+        now,
+    )
+
+
 # ---- escalation ----------------------------------------------------------------------------------
 
 
@@ -421,8 +547,8 @@ async def claim_escalations(conn: Connection, *, now: datetime, limit: int) -> l
     """Unresolved work orders whose next escalation is due, locked (others' claims skipped)."""
     return await conn.fetch(
         f"""
-        select w.id, w.assignee_id, w.escalation_level, w.escalated_to_id, w.sla_hours,
-               w.sla_kind, w.due_at, w.survey_id, w.customer_id
+        select w.id, w.assignee_id, w.org_unit_id, w.escalation_level, w.escalated_to_id,
+               w.sla_hours, w.sla_kind, w.due_at, w.survey_id, w.customer_id
           from work_orders w
          where w.state in {_OPEN_STATES} and w.next_escalation_at <= $1
          order by w.next_escalation_at

@@ -15,6 +15,7 @@ from mobile_contracts.v1 import workorders as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.ids import uuid7
@@ -29,6 +30,11 @@ _CONDITION = (
     "(`alert_rule.question_unknown`); an op or value that does not fit the question "
     "(`alert_rule.condition_invalid`)"
 )
+
+
+def _ip(request: Request[Any, Any, Any]) -> str:
+    """The admin's address for the audit trail (relay headers believed from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 def _enqueue_apply(request: Request[Any, Any, Any], rule_id: uuid.UUID) -> Any:
@@ -58,7 +64,11 @@ class AlertRuleController(Controller):
         opt={ERRORS: {404: "No such survey (`survey.not_found`)", 422: _CONDITION}},
     )
     async def create(
-        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.AlertRuleCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: JSONBody[wire.AlertRuleCreate],
     ) -> wire.AlertRule:
         """Add an alert rule: answers matching it from now on open a work order.
 
@@ -66,7 +76,7 @@ class AlertRuleController(Controller):
         questions take `lte`, `gte` or `eq` a score, choice questions `eq` an option value, text
         questions `contains` a term. Past answers are left alone until the rule is applied.
         """
-        return await rules.create(db, caller=caller, request=data)
+        return await rules.create(db, caller=caller, request=data, client_ip=_ip(request))
 
     @get("", operation_id="listAlertRules")
     async def list_rules(
@@ -89,14 +99,21 @@ class AlertRuleController(Controller):
         opt={ERRORS: {422: _CONDITION}},
     )
     async def edit(
-        self, db: Db, rule_id: FromPath[uuid.UUID], data: JSONBody[wire.AlertRuleEdit]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        rule_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.AlertRuleEdit],
     ) -> wire.AlertRule:
         """Change an alert rule, or switch it off and on.
 
         `active: false` stops it opening work orders. Work orders it already opened keep their
         assignee and SLA.
         """
-        return await rules.edit(db, rule_id=rule_id, request=data)
+        return await rules.edit(
+            db, caller=caller, rule_id=rule_id, request=data, client_ip=_ip(request)
+        )
 
     @post(
         "/{rule_id:uuid}/apply",
@@ -105,7 +122,11 @@ class AlertRuleController(Controller):
         opt={ERRORS: {409: "The rule is inactive (`alert_rule.inactive`)"}},
     )
     async def apply(
-        self, request: Request[Any, Any, Any], db: Db, rule_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        rule_id: FromPath[uuid.UUID],
     ) -> wire.RuleApplied:
         """Apply the rule to the survey's past answers.
 
@@ -114,8 +135,8 @@ class AlertRuleController(Controller):
         Applying again is harmless.
         """
         return await rules.apply(
-            db, vault=request.app.state.vault, rule_id=rule_id,
-            enqueue=_enqueue_apply(request, rule_id),
+            db, vault=request.app.state.vault, caller=caller, rule_id=rule_id,
+            enqueue=_enqueue_apply(request, rule_id), client_ip=_ip(request),
         )  # fmt: skip
 
 
@@ -162,12 +183,18 @@ class WorkOrderController(Controller):
         guards=ADMIN,
         status_code=HTTP_200_OK,
     )
-    async def save_root_cause(self, db: Db, data: JSONBody[wire.RootCauseCreate]) -> wire.RootCause:
+    async def save_root_cause(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: JSONBody[wire.RootCauseCreate],
+    ) -> wire.RootCause:
         """Add a root cause, or relabel or (de)activate one by its code.
 
         Work orders closed with a deactivated cause keep it; new closings cannot use it.
         """
-        return await service.save_root_cause(db, cause=data)
+        return await service.save_root_cause(db, caller=caller, cause=data, client_ip=_ip(request))
 
     @get(
         "/{work_order_id:uuid}",

@@ -18,6 +18,7 @@ from mobile_contracts.v1 import workorders as wire
 from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.db import Connection, after_commit
 from workbench.errors import DomainError, NotFound
 from workbench.ids import uuid7
@@ -155,11 +156,16 @@ def _rule(row: queries.Record) -> wire.AlertRule:
 
 
 async def create(
-    conn: Connection, *, caller: Caller, request: wire.AlertRuleCreate, now: datetime | None = None
+    conn: Connection,
+    *,
+    caller: Caller,
+    request: wire.AlertRuleCreate,
+    client_ip: str | None = None,
+    now: datetime | None = None,
 ) -> wire.AlertRule:
     """A new rule on a question of the survey's latest published version (404 survey, 422
     `alert_rule.question_unknown` / `alert_rule.condition_invalid`; a staff survey: 422
-    `alert_rule.staff_survey`)."""
+    `alert_rule.staff_survey`), in the audit trail. `client_ip`: the admin's address."""
     questions = await _questions_of(conn, request.survey_id, new_rule=True)
     value = check(questions, key=request.question_key, op=request.op.value, value=request.value)
     row = await queries.insert_rule(
@@ -168,18 +174,34 @@ async def create(
         sla_hours=request.sla_hours, sla_kind=request.sla_kind.value, active=request.active,
         created_by=caller.user_id, now=now or datetime.now(UTC),
     )  # fmt: skip
+    await audit.record(
+        conn,
+        action="alert_rule.created",
+        actor_id=caller.user_id,
+        subject=f"alert_rule:{row['id']}",
+        client_ip=client_ip,
+        detail={"survey_id": str(request.survey_id), "active": request.active},
+    )
     return _rule(row)
+
+
+# What an edit may change, as the audit trail names it.
+EDITABLE = ("question_key", "op", "value", "assign_to", "sla_hours", "sla_kind", "active")
 
 
 async def edit(
     conn: Connection,
     *,
+    caller: Caller,
     rule_id: uuid.UUID,
     request: wire.AlertRuleEdit,
+    client_ip: str | None = None,
     now: datetime | None = None,
 ) -> wire.AlertRule:
     """Change a rule; a changed condition is checked like a new one. Work orders it opened
-    keep their assignee and SLA."""
+    keep their assignee and SLA. A change is in the audit trail (the names of the fields it
+    changed, never their values; `client_ip`: the admin's address); a request that changes
+    nothing writes nothing."""
     row = await queries.rule(conn, rule_id)
     if row is None:
         raise NotFound("alert_rule")
@@ -191,16 +213,35 @@ async def edit(
         # whom it assigns) works even if a later version dropped its question.
         questions = await _questions_of(conn, row["survey_id"])
         value = check(questions, key=key, op=op, value=value)
-    updated = await queries.update_rule(
-        conn, rule_id, question_key=key, op=op, value=value,
-        assign_to=request.assign_to.value if request.assign_to else row["assign_to"],
-        sla_hours=request.sla_hours or row["sla_hours"],
-        sla_kind=request.sla_kind.value if request.sla_kind else row["sla_kind"],
-        active=row["active"] if request.active is None else request.active,
-        now=now or datetime.now(UTC),
-    )  # fmt: skip
+    fields: dict[str, Any] = {
+        "question_key": key,
+        "op": op,
+        "value": value,
+        "assign_to": request.assign_to.value if request.assign_to else row["assign_to"],
+        "sla_hours": request.sla_hours or row["sla_hours"],
+        "sla_kind": request.sla_kind.value if request.sla_kind else row["sla_kind"],
+        "active": row["active"] if request.active is None else request.active,
+    }
+    changed = [k for k in EDITABLE if not _same(row[k], fields[k])]
+    if not changed:
+        return _rule(row)
+    updated = await queries.update_rule(conn, rule_id, **fields, now=now or datetime.now(UTC))
     assert updated is not None
+    await audit.record(
+        conn,
+        action="alert_rule.updated",
+        actor_id=caller.user_id,
+        subject=f"alert_rule:{rule_id}",
+        client_ip=client_ip,
+        detail={"changed": changed},
+    )
     return _rule(updated)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether a setting is unchanged: of the same type and equal (a score 6 is not the option
+    value "6", and `True == 1` in Python)."""
+    return type(old) is type(new) and old == new
 
 
 async def get(conn: Connection, *, rule_id: uuid.UUID) -> wire.AlertRule:
@@ -222,12 +263,16 @@ async def apply(
     conn: Connection,
     *,
     vault: Vault,
+    caller: Caller,
     rule_id: uuid.UUID,
     enqueue: Callable[[], Awaitable[None]] | None,
+    client_ip: str | None = None,
     now: datetime | None = None,
 ) -> wire.RuleApplied:
     """Apply a rule to its survey's past responses: here for a few, else in the worker
-    (`enqueue`, run after the commit). Answers with a work order already keep it."""
+    (`enqueue`, run after the commit). Answers with a work order already keep it. In the audit
+    trail (how many answers, whether queued, how many work orders opened; `client_ip`: the
+    admin's address)."""
     row = await queries.rule(conn, rule_id)
     if row is None:
         raise NotFound("alert_rule")
@@ -236,13 +281,25 @@ async def apply(
     total = await queries.count_responses(conn, row["survey_id"])
     if total > INLINE_APPLY and enqueue is not None:
         after_commit(conn, enqueue)
-        return wire.RuleApplied(rule_id=rule_id, responses=total, queued=True)
-    opened, after = 0, None
-    while True:
-        count, after = await alerts.apply_rule(
-            conn, cipher=vault.cipher, rule=row, after=after, now=now
-        )
-        opened += count
-        if after is None:
-            break
-    return wire.RuleApplied(rule_id=rule_id, responses=total, queued=False, opened=opened)
+        applied = wire.RuleApplied(rule_id=rule_id, responses=total, queued=True)
+    else:
+        opened, after = 0, None
+        while True:
+            count, after = await alerts.apply_rule(
+                conn, cipher=vault.cipher, rule=row, after=after, now=now
+            )
+            opened += count
+            if after is None:
+                break
+        applied = wire.RuleApplied(rule_id=rule_id, responses=total, queued=False, opened=opened)
+    await audit.record(
+        conn,
+        action="alert_rule.applied",
+        actor_id=caller.user_id,
+        subject=f"alert_rule:{rule_id}",
+        client_ip=client_ip,
+        detail={"responses": total, "queued": True}
+        if applied.queued
+        else {"responses": total, "queued": False, "opened": applied.opened},
+    )
+    return applied

@@ -4,7 +4,14 @@ States: open -> in_progress -> resolved -> closed, each step with a note (stored
 resolved work order may be reopened (resolved -> in_progress) when the fix did not hold; a closed
 one is final, and an in_progress one does not go back to open. Closing needs an active root
 cause. Who sees and moves a work order: its assignee, a branch head whose subtree holds its unit,
-an admin; anyone else gets 404 as if it did not exist.
+an admin; anyone else gets 404 as if it did not exist. An overdue one escalates to a branch head
+over its unit (`escalation`), by the same rule, so the one told reads it; being told grants
+nothing more (a branch head since moved to another branch no longer reads it). The customer it
+is about (masked name, the answers they gave) is shown only to a reader who may see that
+customer (an RM their own, a branch head those owned in their subtree): a customer a bank feed
+moved to another RM takes their unfinished work orders along (`handover`), and the closed ones
+left behind show "*" and no answers to their former RM and branch head; so does an open one an
+RM moved to another branch left behind, to that branch's head (the dashboard's list too).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import mask_long_numbers, masked_for
 from workbench.db import Connection
@@ -83,9 +91,10 @@ ENCRYPTED = EncryptedColumns(
 )
 
 
-def _scope(caller: Caller) -> dict[str, Any]:
+def reader_scope(caller: Caller) -> dict[str, Any]:
     """The query scope: an admin all; a branch head their subtree (and their own); anyone else
-    only what is assigned to them."""
+    only what is assigned to them. Also decides whether the reader is shown a work order's
+    customer (`queries.customer_shown`), wherever work orders are listed (the dashboard too)."""
     return {
         "user_id": caller.user_id,
         "scope_root": caller.org_unit_id if caller.role is Role.BRANCH_HEAD else None,
@@ -113,7 +122,9 @@ async def transition(
         message = "Say in the note what was done or found; spaces alone are no note"
         raise NoteRequired(message, errors=[FieldError(path="$.note", message=message)])
     now = now or datetime.now(UTC)
-    row = await queries.work_order_in_scope(conn, work_order_id, for_update=True, **_scope(caller))
+    row = await queries.work_order_in_scope(
+        conn, work_order_id, for_update=True, **reader_scope(caller)
+    )
     if row is None:
         raise NotFound("work_order")
     current = State(row["state"])
@@ -166,7 +177,7 @@ async def detail(
 ) -> wire.WorkOrder:
     """A work order in the caller's scope with its answer and events (404 otherwise)."""
     now = now or datetime.now(UTC)
-    row = await queries.work_order_in_scope(conn, work_order_id, **_scope(caller))
+    row = await queries.work_order_in_scope(conn, work_order_id, **reader_scope(caller))
     if row is None:
         raise NotFound("work_order")
     response = await queries.response_for_summary(conn, row["response_id"])
@@ -182,7 +193,7 @@ async def detail(
         resolved_at=row["resolved_at"],
         closed_at=row["closed_at"],
         submitted_at=response["submitted_at"],
-        answers=_answer_lines(vault.cipher, response, rule),
+        answers=_answer_lines(vault.cipher, response, rule) if row["customer_shown"] else [],
         events=[_event(vault.cipher, e) for e in events],
     )
 
@@ -204,7 +215,7 @@ async def list_work_orders(
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
     rows = await queries.list_work_orders(
         conn, state=state.value if state else None, overdue_at=now if overdue else None,
-        after=after, limit=limit + 1, **_scope(caller),
+        after=after, limit=limit + 1, **reader_scope(caller),
     )  # fmt: skip
     more, rows = len(rows) > limit, rows[:limit]
     items = [_row(vault, caller.role, r, now) for r in rows]
@@ -216,14 +227,15 @@ async def rows_by_id(
     conn: Connection,
     *,
     vault: Vault,
-    role: Role,
+    caller: Caller,
     work_order_ids: list[uuid.UUID],
     now: datetime | None = None,
 ) -> list[wire.WorkOrderRow]:
-    """Rows of these work orders, unscoped (for sync, which picked them by partition)."""
+    """Rows of these work orders, which the caller picked in their scope (the console's list),
+    the customer shown as the caller may see them."""
     now = now or datetime.now(UTC)
-    rows = await queries.work_orders_by_id(conn, work_order_ids)
-    return [_row(vault, role, r, now) for r in rows]
+    rows = await queries.work_orders_by_id(conn, work_order_ids, **reader_scope(caller))
+    return [_row(vault, caller.role, r, now) for r in rows]
 
 
 def _row(vault: Vault, role: Role, row: queries.Record, now: datetime) -> wire.WorkOrderRow:
@@ -250,8 +262,12 @@ def _row(vault: Vault, role: Role, row: queries.Record, now: datetime) -> wire.W
 
 
 def _masked_customer(vault: Vault, role: Role, row: queries.Record) -> str | None:
+    """The customer's name masked for the reader's role; "*" for a reader who may not see the
+    customer (`customer_shown`: moved to an RM outside their reach); None for a staff survey."""
     if row["customer_id"] is None or row["external_id"] is None:
         return None
+    if not row["customer_shown"]:
+        return "*"
     name = vault.cipher.decrypt_or_none(
         row["name_enc"],
         aad=personal_data_aad("name", row["external_id"]),
@@ -328,23 +344,90 @@ async def root_causes(conn: Connection, *, include_inactive: bool = False) -> li
     return [wire.RootCause(code=r["code"], label=r["label"], active=r["active"]) for r in rows]
 
 
-async def save_root_cause(conn: Connection, *, cause: wire.RootCauseCreate) -> wire.RootCause:
-    """Add a root cause, or change one's label or (in)activate it (same code)."""
+async def save_root_cause(
+    conn: Connection,
+    *,
+    caller: Caller,
+    cause: wire.RootCauseCreate,
+    client_ip: str | None = None,
+) -> wire.RootCause:
+    """Add a root cause, or change one's label or (in)activate it (same code). In the audit
+    trail (the names of the fields changed, never the label; `client_ip`: the admin's
+    address); saving a cause as it is writes nothing."""
     label = _checked_cause(cause)
+    before = await queries.root_cause(conn, cause.code)
+    if before is None:
+        added = await _insert_root_cause(
+            conn, caller=caller, cause=cause, label=label, client_ip=client_ip
+        )
+        if added is not None:
+            return added
+        before = await queries.root_cause(conn, cause.code)  # another admin added it meanwhile
+        assert before is not None
+    changed = [
+        name
+        for name, was, now in (
+            ("label", before["label"], label),
+            ("active", before["active"], cause.active),
+        )
+        if was != now
+    ]
+    if not changed:
+        return wire.RootCause(code=before["code"], label=before["label"], active=before["active"])
     row = await queries.upsert_root_cause(conn, code=cause.code, label=label, active=cause.active)
+    await audit.record(
+        conn,
+        action="work_order_root_cause.updated",
+        actor_id=caller.user_id,
+        subject=f"work_order_root_cause:{cause.code}",
+        client_ip=client_ip,
+        detail={"changed": changed},
+    )
     return wire.RootCause(code=row["code"], label=row["label"], active=row["active"])
 
 
-async def add_root_cause(conn: Connection, *, cause: wire.RootCauseCreate) -> wire.RootCause:
+async def add_root_cause(
+    conn: Connection,
+    *,
+    caller: Caller,
+    cause: wire.RootCauseCreate,
+    client_ip: str | None = None,
+) -> wire.RootCause:
     """Add a root cause whose code is new: 409 `work_order.root_cause_exists` (nothing changed)
-    when a cause has that code already (the console's add form, which must not rename one)."""
+    when a cause has that code already (the console's add form, which must not rename one).
+    In the audit trail (`client_ip`: the admin's address)."""
     label = _checked_cause(cause)
-    row = await queries.insert_root_cause(conn, code=cause.code, label=label, active=cause.active)
-    if row is None:
+    added = await _insert_root_cause(
+        conn, caller=caller, cause=cause, label=label, client_ip=client_ip
+    )
+    if added is None:
         raise RootCauseExists(
             f"{cause.code!r} is taken: change that cause by saving it under its code",
             errors=[FieldError(path="$.code", message="already taken")],
         )
+    return added
+
+
+async def _insert_root_cause(
+    conn: Connection,
+    *,
+    caller: Caller,
+    cause: wire.RootCauseCreate,
+    label: str,
+    client_ip: str | None,
+) -> wire.RootCause | None:
+    """A new root cause, in the audit trail; None (nothing written) when its code is taken."""
+    row = await queries.insert_root_cause(conn, code=cause.code, label=label, active=cause.active)
+    if row is None:
+        return None
+    await audit.record(
+        conn,
+        action="work_order_root_cause.created",
+        actor_id=caller.user_id,
+        subject=f"work_order_root_cause:{cause.code}",
+        client_ip=client_ip,
+        detail={"active": cause.active},
+    )
     return wire.RootCause(code=row["code"], label=row["label"], active=row["active"])
 
 

@@ -20,6 +20,7 @@ from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.console import Console, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.ids import uuid7
 from workbench.workorders import jobs, rules, service
@@ -54,6 +55,11 @@ KINDS = {  # a question's type, as a refusal names it
     QuestionType.TEXT: "文本题",
 }
 _SHAPE_AT = re.compile(r"at `\$\.(\w+)")  # the field a msgspec.ValidationError names
+
+
+def _ip(request: Request[Any, Any, Any]) -> str:
+    """The admin's address for the audit trail (relay headers believed from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 async def _surveys(db: Connection) -> list[dict[str, Any]]:
@@ -150,7 +156,7 @@ async def add_rule(
     if not errors:
         try:
             async with db.transaction():
-                await rules.create(db, caller=caller, request=rule)
+                await rules.create(db, caller=caller, request=rule, client_ip=_ip(request))
         except DomainError as exc:
             errors = _rule_refusal(exc, sent["op"], question)
             if not errors:
@@ -239,7 +245,11 @@ def _value_text(kind: QuestionType, question: Question | None) -> str:
     name="console:alert-rule-apply",
 )
 async def apply_rule(
-    request: Request[Any, Any, Any], db: Db, console: Console, rule_id: FromPath[uuid.UUID]
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    rule_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
     """Apply a rule to its survey's past answers (rules.apply): now for a few, else queued."""
     state = request.app.state
@@ -255,7 +265,10 @@ async def apply_rule(
 
     try:
         async with db.transaction():
-            applied = await rules.apply(db, vault=state.vault, rule_id=rule_id, enqueue=enqueue)
+            applied = await rules.apply(
+                db, vault=state.vault, caller=caller, rule_id=rule_id, enqueue=enqueue,
+                client_ip=_ip(request),
+            )  # fmt: skip
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -300,7 +313,7 @@ async def root_cause_list(
 
 @post(CAUSES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:root-cause-save")
 async def save_root_cause(
-    request: Request[Any, Any, Any], db: Db, console: Console
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
     """Add a root cause (the add form: a code already taken is refused, nothing changed), or
     rename or (de)activate one (a row of the list, same code)."""
@@ -320,9 +333,13 @@ async def save_root_cause(
     try:
         async with db.transaction():
             if adding:
-                saved = await service.add_root_cause(db, cause=cause)
+                saved = await service.add_root_cause(
+                    db, caller=caller, cause=cause, client_ip=_ip(request)
+                )
             else:
-                saved = await service.save_root_cause(db, cause=cause)
+                saved = await service.save_root_cause(
+                    db, caller=caller, cause=cause, client_ip=_ip(request)
+                )
     except DomainError as exc:
         message = MESSAGES.get(
             exc.code, "名称不能只有空格或看不见的字符，也不能含控制字符或改变文字方向的字符。"

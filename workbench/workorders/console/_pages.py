@@ -100,7 +100,7 @@ async def work_order_list(
     )  # fmt: skip
     more, found = len(found) > PAGE_ROWS, found[:PAGE_ROWS]
     rows = await service.rows_by_id(
-        db, vault=request.app.state.vault, role=caller.role,
+        db, vault=request.app.state.vault, caller=caller,
         work_order_ids=[r["id"] for r in found], now=now,
     )  # fmt: skip
     by_id = {r.id: r for r in rows}

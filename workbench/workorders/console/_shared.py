@@ -46,7 +46,12 @@ ASSIGN_LABELS = {
     wire.AssignTo.BRANCH_HEAD: "支行负责人",
 }
 SLA_LABELS = {wire.SlaKind.HOURS: "自然小时", wire.SlaKind.BUSINESS_HOURS: "工作小时"}
-EVENT_LABELS = {"opened": "预警规则生成工单", "transition": "状态变更", "escalated": "逾期升级"}
+EVENT_LABELS = {
+    "opened": "预警规则生成工单",
+    "transition": "状态变更",
+    "escalated": "逾期升级",
+    "handed_over": "客户转至新的客户经理，工单随之转交",
+}
 
 # What a refusal of the service says on the page, by its code.
 MESSAGES = {
