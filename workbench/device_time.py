@@ -2,9 +2,10 @@
 
 Work done offline is recorded at the time the RM did it, not when the phone was next online. A
 phone's clock may be wrong and a time may be backdated, so a device's time is believed only when
-it is in the past and not older than the offline limit (WORKBENCH_SYNC_OFFLINE_MAX_DAYS);
-otherwise the server's time stands in for it, and what the RM sent is taken all the same: an
-RM's work is never refused for a clock.
+it is in the past, not older than the offline limit (WORKBENCH_SYNC_OFFLINE_MAX_DAYS) and not
+before what it is about existed (a task's photo before the task was issued); otherwise the
+server's time stands in for it, and what the RM sent is taken all the same: an RM's work is
+never refused for a clock.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ def read(value: Any) -> datetime | None:
     return moment
 
 
-def believed(moment: datetime | None, *, max_days: int) -> datetime | None:
-    """`moment` if the server's clock finds it plausible: in the past, and not more than
-    `max_days` ago; else None (the caller records the server's time)."""
+def believed(
+    moment: datetime | None, *, max_days: int, not_before: datetime | None = None
+) -> datetime | None:
+    """`moment` if the server's clock finds it plausible: in the past, not more than `max_days`
+    ago and, given `not_before` (when what it is about came to be), not before that; else None
+    (the caller records the server's time)."""
     if moment is None:
         return None
     now = datetime.now(UTC)
-    if not now - timedelta(days=max_days) <= moment <= now:
+    earliest = now - timedelta(days=max_days)
+    if not_before is not None:
+        earliest = max(earliest, not_before)
+    if not earliest <= moment <= now:
         return None
     return moment

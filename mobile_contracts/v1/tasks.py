@@ -224,17 +224,18 @@ class TaskRuleCreate(msgspec.Struct, kw_only=True):
 class TaskRuleEdit(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """PATCH /task-rules/{id}: changes to an event rule; what is left out stays. `active: false`
     switches it off (its events create no tasks) and `active: true` on again; a new
-    `op`/`value` is checked as on creation."""
+    `op`/`value` is checked as on creation. Every field a rule holds has a value: `null` is
+    refused (422 naming the field), never read as "leave it"."""
 
-    name: RuleName | None = None
-    event_kind: EventKind | None = None
-    field: EventField | None = None
-    op: RuleOp | None = None
-    value: RuleValue | None = None
-    template_id: uuid.UUID | None = None
-    within_days: WithinDays | None = None
-    due_in_hours: DueInHours | None = None
-    active: bool | None = None
+    name: RuleName | msgspec.UnsetType = msgspec.UNSET
+    event_kind: EventKind | msgspec.UnsetType = msgspec.UNSET
+    field: EventField | msgspec.UnsetType = msgspec.UNSET
+    op: RuleOp | msgspec.UnsetType = msgspec.UNSET
+    value: RuleValue | msgspec.UnsetType = msgspec.UNSET
+    template_id: uuid.UUID | msgspec.UnsetType = msgspec.UNSET
+    within_days: WithinDays | msgspec.UnsetType = msgspec.UNSET
+    due_in_hours: DueInHours | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class TaskRule(msgspec.Struct, kw_only=True):

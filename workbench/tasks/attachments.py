@@ -26,7 +26,8 @@ KINDS = ("photo", "signature")
 
 
 class ClientRefReused(Conflict):
-    """The app sent other bytes (or another task) under a `client_ref` it used before."""
+    """The app sent other bytes, another kind or another task under a `client_ref` it used
+    before."""
 
     code = "attachment.client_ref_reused"
 
@@ -73,14 +74,14 @@ async def upload(
 ) -> tuple[wire.Attachment, bool]:
     """Store a photo (watermarked: RM, masked customer, when it was taken) or a signature for
     an open task; with whether it is new. The same `client_ref` sent again with the same bytes
-    for the same task answers the attachment stored the first time (False), whatever the
-    task's state since; with other bytes or another task, 409."""
+    for the same task, as the same kind, answers the attachment stored the first time (False),
+    whatever the task's state since; with other bytes, another kind or another task, 409."""
     task = await lifecycle.visible_task(conn, caller=caller, task_id=task_id)
     source_sha256 = hashlib.sha256(sent.raw).hexdigest()
     if sent.client_ref is not None and (
         earlier := await queries.attachment_by_ref(conn, caller.user_id, sent.client_ref)
     ):
-        return _same_upload(earlier, task_id, source_sha256), False
+        return _same_upload(earlier, task_id, sent.kind, source_sha256), False
     if task["status"] not in queries.OPEN:
         raise lifecycle.IllegalTransition(task["status"], "attach files to")
     if sent.kind not in KINDS:
@@ -91,8 +92,10 @@ async def upload(
     if task["customer_id"] is not None:
         customer = await masked_id_number(conn, vault=vault, customer_id=task["customer_id"])
     rm = await identity_queries.user_by_id(conn, caller.user_id)
+    # A photo of a task is never taken before the task was issued: such a time is a clock
+    # set back (or a backdated stamp), and the upload's time stands in for it.
     taken_at = device_time.believed(
-        device_time.read(sent.taken_at), max_days=offline_max_days
+        device_time.read(sent.taken_at), max_days=offline_max_days, not_before=task["created_at"]
     ) or datetime.now(UTC)
     stamp = Stamp(rm=rm["login"] if rm else "-", customer=customer, taken_at=taken_at, tz=tz)
     signature = sent.kind == "signature"
@@ -126,15 +129,20 @@ async def upload(
     assert sent.client_ref is not None  # only a ref's uniqueness can refuse the insert
     earlier = await queries.attachment_by_ref(conn, caller.user_id, sent.client_ref)
     assert earlier is not None
-    return _same_upload(earlier, task_id, source_sha256), False
+    return _same_upload(earlier, task_id, sent.kind, source_sha256), False
 
 
-def _same_upload(earlier: Record, task_id: uuid.UUID, source_sha256: str) -> wire.Attachment:
-    """The attachment stored under the ref before, if this upload is the same one again."""
-    if earlier["task_id"] != task_id or earlier["source_sha256"] != source_sha256:
+def _same_upload(
+    earlier: Record, task_id: uuid.UUID, kind: str, source_sha256: str
+) -> wire.Attachment:
+    """The attachment stored under the ref before, if this upload is the same one again: the
+    same task, kind and bytes (a signature is not the photo it was first sent as)."""
+    if (earlier["task_id"], earlier["kind"], earlier["source_sha256"]) != (
+        task_id, kind, source_sha256,
+    ):  # fmt: skip
         raise ClientRefReused(
-            "client_ref was used for another upload (other bytes or another task); "
-            "make a new one for each photo"
+            "client_ref was used for another upload (other bytes, another kind or another "
+            "task); make a new one for each photo"
         )
     return wire.Attachment(
         id=earlier["id"], kind=earlier["kind"], content_type=earlier["content_type"],

@@ -11,7 +11,9 @@ consumes the token; only the confirm does, once. Optionally both sides' reported
 recorded and a distance above the configured radius is flagged.
 
 The QR code is served later from `qr_png_url` (the row's id): the token is derived again from
-it, for an RM who sees the task only. No link token ever appears in an API path.
+it, for an RM who sees the task only, and only while the link still confirms something: a QR
+code of a used or expired link, or of a task no longer awaiting the customer, is 410 Gone (the
+customer's scan would land on a page saying so). No link token ever appears in an API path.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import segno
 from mobile_contracts.v1 import tasks as wire
 from workbench.access import Caller
 from workbench.db import Connection
-from workbench.errors import NotFound
+from workbench.errors import DomainError, NotFound
 from workbench.ids import uuid7
 from workbench.notifications import service as notifications
 from workbench.security.vault import Vault
@@ -42,6 +44,31 @@ class LinkState(enum.StrEnum):
     EXPIRED = "expired"
     USED = "used"
     CLOSED = "closed"  # the task is no longer waiting for the customer (cancelled, expired...)
+
+
+class ConfirmationGone(DomainError):
+    """The link of a QR code asked for can no longer confirm anything (410): ask for a new one."""
+
+    status, code, title = 410, "confirmation.gone", "This confirmation link can no longer be used"
+
+
+class ConfirmationUsed(ConfirmationGone):
+    code, title = "confirmation.used", "The customer has already confirmed with this link"
+
+
+class ConfirmationExpired(ConfirmationGone):
+    code, title = "confirmation.expired", "This confirmation link has expired"
+
+
+class ConfirmationClosed(ConfirmationGone):
+    code, title = "confirmation.closed", "The task no longer awaits the customer's confirmation"
+
+
+_GONE: dict[LinkState, type[ConfirmationGone]] = {
+    LinkState.USED: ConfirmationUsed,
+    LinkState.EXPIRED: ConfirmationExpired,
+    LinkState.CLOSED: ConfirmationClosed,
+}
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -124,12 +151,19 @@ async def qr_png(
     confirmation_id: uuid.UUID,
     base_url: str,
 ) -> bytes:
-    """The QR code of a confirmation link, for the RM to show on their screen."""
+    """The QR code of a confirmation link, for the RM to show on their screen. 404
+    `confirmation.not_found`; 410 `confirmation.used`, `confirmation.expired` or
+    `confirmation.closed` once the link can confirm nothing (its scan would land on a page
+    saying so)."""
     await lifecycle.visible_task(conn, caller=caller, task_id=task_id)
     raw = _token_of(vault, confirmation_id)
     row = await queries.confirmation(conn, _token_hash(raw))
     if row is None or row["task_id"] != task_id:
         raise NotFound("confirmation")
+    state = _state(row)
+    if state is not LinkState.OPEN:
+        gone = _GONE[state]
+        raise gone(f"{gone.title}: ask for a new confirmation if the task still awaits one")
     buffer = io.BytesIO()
     segno.make(_link(raw, base_url), error="m").save(buffer, kind="png", scale=8)
     return buffer.getvalue()
@@ -146,13 +180,18 @@ async def open_link(
     row = await queries.confirmation(conn, _token_hash(raw), lock=lock)
     if row is None:
         return LinkState.INVALID, None
+    return _state(row), row
+
+
+def _state(row: queries.Record) -> LinkState:
+    """What a stored confirmation's link stands for now (the page and the QR code alike)."""
     if row["used_at"] is not None:
-        return LinkState.USED, row
+        return LinkState.USED
     if row["expired"]:
-        return LinkState.EXPIRED, row
+        return LinkState.EXPIRED
     if row["task_status"] != "awaiting_confirmation":
-        return LinkState.CLOSED, row
-    return LinkState.OPEN, row
+        return LinkState.CLOSED
+    return LinkState.OPEN
 
 
 async def confirm(

@@ -6,8 +6,13 @@ A recurring template starts a series: the dispatch creates the current period's 
 next period's are created when a task of the series is done or when that period starts. The
 series runs on the calendar grid of its rule (`recurrence.calendar_period`: a plain FREQ=MONTHLY
 is one period per calendar month, whatever day it was dispatched on). Each new period's tasks
-take the template's current version and reminders (the schedule stays the one dispatched). A
-series runs until its rule ends, its template stops being recurring, or a manager ends it.
+take the template's current version and reminders (the schedule stays the one dispatched), for
+each RM whose unit sees the template; an RM whose unit does not (moved since, or given the
+customer since) keeps the version dispatched. A series runs until its rule ends, its template
+stops being recurring, or a manager ends it.
+
+A dispatch only reaches units that see its template (owned on their path to the root, or below
+them): a template's editors would otherwise decide what RMs who cannot see it fill in.
 
 Creating a dispatch and ending a series are written to the audit trail (counts and ids, never
 customers).
@@ -26,6 +31,7 @@ from mobile_contracts.v1 import dispatches as list_wire
 from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
@@ -66,6 +72,14 @@ class NotApplicable(DomainError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code = code
+
+
+class TemplateNotVisible(DomainError):
+    """A dispatch reaching RMs whose units cannot see its template: whoever may edit the
+    template would decide what they fill in, and they could not look it up themselves."""
+
+    status, code = 422, "dispatch.template_not_visible"
+    title = "The template is not visible to every unit the dispatch reaches"
 
 
 def _visible_title(text: str) -> str:
@@ -114,8 +128,10 @@ async def dispatch(
     request: wire.DispatchCreate,
     idempotency_key: str | None,
     tz: str,
+    client_ip: str | None = None,
 ) -> wire.Dispatch:
-    """Create the tasks of a dispatch (or answer the earlier result of the same key)."""
+    """Create the tasks of a dispatch (or answer the earlier result of the same key).
+    `client_ip`: the dispatcher's address, for the audit trail (None: no client, e.g. the seed)."""
     title = _visible_title(request.title)
     if (request.org_unit_id is None) == (request.customer_ids is None):
         error = DomainError("Give either org_unit_id or customer_ids")
@@ -174,6 +190,7 @@ async def dispatch(
     # Checked once the key is known to be new: a retry of a dispatch that went through answers
     # its result even after its due time has passed (raising here rolls the claim back).
     check_not_past(due_at, now=now)
+    await _check_template_reaches(conn, request, scope_root=caller.scope_root)
 
     task = _task_values(
         version=version,
@@ -205,6 +222,7 @@ async def dispatch(
         action="dispatch.created",
         actor_id=caller.user_id,
         subject=f"dispatch:{dispatch_id}",
+        client_ip=client_ip,
         detail={
             "template_id": str(version["id"]),
             "template_version": version["version"],
@@ -217,6 +235,38 @@ async def dispatch(
         },
     )
     return wire.Dispatch(id=dispatch_id, created=created, skipped=skipped, not_found=not_found)
+
+
+async def _check_template_reaches(
+    conn: Connection, request: wire.DispatchCreate, *, scope_root: uuid.UUID | None
+) -> None:
+    """Every unit the dispatch reaches sees its template (owned on the unit's path to the root,
+    or below it): every unit of `org_unit_id`'s subtree, or the unit of every RM owning one of
+    `customer_ids`. Else 422 naming the template and the first unit that does not see it."""
+    unit = await queries.unit_not_seeing_template(
+        conn,
+        request.template_id,
+        root=request.org_unit_id,
+        customer_ids=request.customer_ids if request.org_unit_id is None else None,
+        scope_root=scope_root,
+    )
+    if unit is None:
+        return
+    target = "$.org_unit_id" if request.org_unit_id is not None else "$.customer_ids"
+    reached = (
+        f"org unit {unit['id']} ({unit['name']}), in the subtree of org_unit_id"
+        if request.org_unit_id is not None
+        else f"org unit {unit['id']} ({unit['name']}), the unit of the RM owning a customer"
+    )
+    raise TemplateNotVisible(
+        f"template_id {request.template_id} is not visible to {reached}: a template is visible "
+        "to its owner unit's subtree and the units above it; dispatch it within that subtree, "
+        "or use a template owned higher up",
+        errors=[
+            FieldError(path="$.template_id", message=f"not visible to org unit {unit['id']}"),
+            FieldError(path=target, message=f"reaches org unit {unit['id']} ({unit['name']})"),
+        ],
+    )
 
 
 class DueOutOfRange(DomainError):
@@ -310,7 +360,12 @@ async def open_period(
     only_assignee: uuid.UUID | None = None,
 ) -> int:
     """Create a series' tasks for `period`, for the people of the period starting at
-    `source_start` (only one RM when `only_assignee` is given). Idempotent."""
+    `source_start` (only one RM when `only_assignee` is given). Idempotent.
+
+    Each task takes the template's current version if its RM's unit sees the template; else
+    the version the series was dispatched with (a unit moved since, a customer handed over to
+    an RM elsewhere, a series dispatched before dispatches were checked): whoever may edit a
+    template its RMs cannot see never decides what they fill in."""
     rule, anchor = dispatch_row["recurrence"], dispatch_row["anchor"]
     task = _task_values(
         version={"id": dispatch_row["template_id"], "version": dispatch_row["template_version"],
@@ -327,6 +382,8 @@ async def open_period(
         previous_start=source_start,
         task=task,
         only_assignee=only_assignee,
+        dispatched_version=dispatch_row["dispatched_version"],
+        dispatched_reminders=list(dispatch_row["dispatched_reminders"]),
     )
 
 
@@ -370,10 +427,11 @@ async def list_dispatches(
 
 
 async def end(
-    conn: Connection, *, caller: Caller, dispatch_id: uuid.UUID
+    conn: Connection, *, caller: Caller, dispatch_id: uuid.UUID, client_ip: str | None = None
 ) -> list_wire.DispatchSummary:
     """End a recurring series: no period is opened after this (neither by the worker nor when
-    a task is done); the tasks already issued stay open. Ending it again changes nothing."""
+    a task is done); the tasks already issued stay open. Ending it again changes nothing.
+    `client_ip`: the caller's address, for the audit trail."""
     row = await queries.dispatch_in_scope(conn, dispatch_id, scope_root=caller.scope_root)
     if row is None:
         raise NotFound("dispatch")
@@ -385,6 +443,7 @@ async def end(
             action="dispatch.ended",
             actor_id=caller.user_id,
             subject=f"dispatch:{dispatch_id}",
+            client_ip=client_ip,
             detail={"template_id": str(row["template_id"]), "recurrence": row["recurrence"]},
         )
     ended = await queries.dispatch_in_scope(conn, dispatch_id, scope_root=caller.scope_root)

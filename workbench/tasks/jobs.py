@@ -24,8 +24,9 @@ async def expire_tasks(ctx: dict[str, Any]) -> int:
 
 async def open_recurring_periods(ctx: dict[str, Any]) -> int:
     """Every minute: make sure every running recurring series (not ended, its template still
-    recurring) has its current period's tasks, at the template's current version, for the
-    people of its latest earlier period (or its unit's RMs today). Idempotent."""
+    recurring) has its current period's tasks, at the template's current version (the version
+    dispatched for an RM whose unit does not see the template), for the people of its latest
+    earlier period (or its unit's RMs today). Idempotent."""
     settings: Settings = ctx["settings"]
     tz, now, created = settings.bank_timezone, datetime.now(UTC), 0
     async with ctx["pool"].acquire() as conn:

@@ -27,6 +27,7 @@ from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -59,6 +60,11 @@ def _settings(request: Request[Any, Any, Any]) -> Any:
     return request.app.state.settings
 
 
+def _ip(request: Request[Any, Any, Any]) -> str:
+    """The caller's address for the audit trail (relay headers believed from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
+
+
 class TemplateController(Controller):
     path = "/api/v1/task-templates"
     tags = ["tasks"]
@@ -75,7 +81,11 @@ class TemplateController(Controller):
         },
     )
     async def create(
-        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.TemplateCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: JSONBody[wire.TemplateCreate],
     ) -> wire.Template:
         """Create a task template: a typed form, SLA, reminders, recurrence, confirmation.
 
@@ -84,7 +94,7 @@ class TemplateController(Controller):
         bank's time zone). The template belongs to `owner_unit_id` (default: my unit) and is
         visible to that unit's subtree and the units above it.
         """
-        return await templates.create(db, caller=caller, request=data)
+        return await templates.create(db, caller=caller, request=data, client_ip=_ip(request))
 
     @get("", operation_id="listTaskTemplates")
     async def list_templates(self, db: Db, caller: CurrentCaller) -> list[wire.Template]:
@@ -110,6 +120,7 @@ class TemplateController(Controller):
     )
     async def edit(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         caller: CurrentCaller,
         template_id: FromPath[uuid.UUID],
@@ -119,7 +130,9 @@ class TemplateController(Controller):
 
         Tasks already issued keep the form of the version they were issued with.
         """
-        return await templates.new_version(db, caller=caller, template_id=template_id, request=data)
+        return await templates.new_version(
+            db, caller=caller, template_id=template_id, request=data, client_ip=_ip(request)
+        )
 
 
 class DispatchController(Controller):
@@ -145,7 +158,10 @@ class DispatchController(Controller):
                 "`$.title`); a due time already passed "
                 "(`task.due_in_past`) or beyond the years 2000-2999 (`task.due_out_of_range`); "
                 "`due_at` for a recurring template (`dispatch.due_at_not_applicable`) or "
-                "`per_rm_cap` with `org_unit_id` (`dispatch.per_rm_cap_not_applicable`)",
+                "`per_rm_cap` with `org_unit_id` (`dispatch.per_rm_cap_not_applicable`); a "
+                "template not visible to a unit the dispatch reaches "
+                "(`dispatch.template_not_visible`, naming the unit, with `errors[]` at "
+                "`$.template_id` and `$.org_unit_id` or `$.customer_ids`)",
             }
         },
     )
@@ -166,17 +182,20 @@ class DispatchController(Controller):
         given. The answer counts `created`, `skipped` (over the cap) and `not_found` (unknown or
         outside my scope). `due_at` (a time to come; without an offset it is UTC) defaults to the
         template's SLA; a recurring template's tasks are due at the end of each period.
-        Resending with the same `Idempotency-Key` (non-empty) creates nothing again.
+        Resending with the same `Idempotency-Key` (non-empty) creates nothing again. Every unit
+        reached (each unit of the subtree, or the unit of each customer's RM) must see the
+        template: it is owned on that unit's path to the head office, or below it.
 
         A recurring template starts a series on its rule's calendar periods in the bank's time
         zone (without BYDAY/BYMONTHDAY: `FREQ=WEEKLY` runs Monday to Monday, `FREQ=MONTHLY` the
         1st to the 1st, `FREQ=YEARLY` Jan 1 to Jan 1), starting with the period under way. Each
-        later period's tasks take the template's version of that time; end the series with
+        later period's tasks take the template's version of that time (for an RM whose unit no
+        longer sees the template, e.g. moved since: the version dispatched); end the series with
         `POST /api/v1/dispatches/{id}/end`.
         """
         return await dispatching.dispatch(
             db, caller=caller, request=data, idempotency_key=idempotency_key,
-            tz=_settings(request).bank_timezone,
+            tz=_settings(request).bank_timezone, client_ip=_ip(request),
         )  # fmt: skip
 
     @get("", operation_id="listDispatches", guards=MANAGERS)
@@ -208,7 +227,11 @@ class DispatchController(Controller):
         },
     )
     async def end(
-        self, db: Db, caller: CurrentCaller, dispatch_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        dispatch_id: FromPath[uuid.UUID],
     ) -> dispatch_wire.DispatchSummary:
         """End a recurring series: no further periods.
 
@@ -217,7 +240,9 @@ class DispatchController(Controller):
         answers the same `ended_at`. An admin, or a branch head for a dispatch within their
         subtree.
         """
-        return await dispatching.end(db, caller=caller, dispatch_id=dispatch_id)
+        return await dispatching.end(
+            db, caller=caller, dispatch_id=dispatch_id, client_ip=_ip(request)
+        )
 
 
 @dataclass
@@ -365,7 +390,7 @@ class TaskController(Controller):
             ERRORS: {
                 400: "Not a readable multipart/form-data upload (`request.invalid`)",
                 409: _TASK_MOVED_ON + "; `client_ref` (or the `Idempotency-Key`) was used for "
-                "another file or task (`attachment.client_ref_reused`)",
+                "another file, kind or task (`attachment.client_ref_reused`)",
                 413: "The upload is larger than the server accepts (`request.too_large`)",
                 422: "Not an acceptable image: `attachment.not_an_image`, "
                 "`attachment.format_not_allowed`, `attachment.too_large` (bytes or pixels), "
@@ -393,11 +418,12 @@ class TaskController(Controller):
 
         Optional fields: `client_ref`, the app's id (a UUID) for this upload: sending it again
         with the same file (a retry after a lost answer) answers the attachment stored the first
-        time with 200 and stores nothing (another file under the same ref is 409
+        time with 200 and stores nothing (another file or `kind` under the same ref is 409
         `attachment.client_ref_reused`); an `Idempotency-Key` header does the same when there is
         no `client_ref`. `taken_at`, when the photo was taken (ISO 8601 with its offset): a photo
-        taken offline is stamped with that time if it is in the past and within the offline
-        limit (`WORKBENCH_SYNC_OFFLINE_MAX_DAYS`), else with the upload's time.
+        taken offline is stamped with that time if it is in the past, within the offline
+        limit (`WORKBENCH_SYNC_OFFLINE_MAX_DAYS`) and not before the task was issued, else with
+        the upload's time.
         """
         settings = _settings(request)
         client_ref = attachments.read_client_ref(data.client_ref)
@@ -465,6 +491,13 @@ class TaskController(Controller):
         operation_id="confirmationQrCode",
         guards=RM,
         media_type="image/png",
+        opt={
+            ERRORS: {
+                410: "The link can confirm nothing any more: the customer confirmed with it "
+                "(`confirmation.used`), it expired (`confirmation.expired`) or the task no longer "
+                "awaits the customer (`confirmation.closed`); ask for a new confirmation"
+            }
+        },
     )
     async def qr_code(
         self,

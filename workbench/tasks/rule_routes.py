@@ -12,12 +12,18 @@ from litestar.status_codes import HTTP_200_OK
 from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
 from workbench.tasks import rules
 
 ADMIN = [requires_role(Role.ADMIN)]
+
+
+def _ip(request: Request[Any, Any, Any]) -> str:
+    """The admin's address for the audit trail (relay headers believed from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 class RuleController(Controller):
@@ -33,20 +39,26 @@ class RuleController(Controller):
                 404: "No template `template_id` (`template.not_found`)",
                 422: "Invalid body (a `name` that shows nothing or reads otherwise than typed), "
                 "or a `value` its `op` can never match: `in` needs a non-empty list, "
-                "`gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`)",
+                "`gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`), or a template not "
+                "visible to every unit (`task_rule.template_not_visible`)",
             }
         },
     )
     async def create_rule(
-        self, db: Db, caller: CurrentCaller, data: JSONBody[wire.TaskRuleCreate]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: JSONBody[wire.TaskRuleCreate],
     ) -> wire.TaskRule:
         """Create an event rule: a matching event makes a task for the customer's RM.
 
         When an event of `event_kind` arrives for a customer and `data[field] op value`, a task
         from the template goes to the customer's owning RM, at most once per customer per
-        `within_days`.
+        `within_days`. The template must be one every unit sees (owned by the head office): a
+        rule reaches the RMs of the whole bank.
         """
-        return await rules.create_rule(db, caller=caller, request=data)
+        return await rules.create_rule(db, caller=caller, request=data, client_ip=_ip(request))
 
     @get("/task-rules", operation_id="listTaskRules")
     async def list_rules(self, db: Db) -> list[wire.TaskRule]:
@@ -69,13 +81,16 @@ class RuleController(Controller):
             ERRORS: {
                 404: "No such rule (`task_rule.not_found`), or no template `template_id` "
                 "(`template.not_found`)",
-                422: "Invalid body (a name that shows nothing, an unknown field), or a `value` "
-                "its `op` can never match (`task_rule.bad_value`)",
+                422: "Invalid body (a name that shows nothing, an unknown field, a `null`: "
+                "`request.validation_failed` naming it), or a `value` its `op` can never match "
+                "(`task_rule.bad_value`), or a template not visible to every unit "
+                "(`task_rule.template_not_visible`)",
             }
         },
     )
     async def edit_rule(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         caller: CurrentCaller,
         rule_id: FromPath[uuid.UUID],
@@ -83,12 +98,15 @@ class RuleController(Controller):
     ) -> wire.TaskRule:
         """Change an event rule, or switch it off and on.
 
-        What the body leaves out stays. `active: false` switches the rule off: events create no
+        What the body leaves out stays; `null` is refused (422 naming the field): every
+        setting of a rule has a value. `active: false` switches the rule off: events create no
         tasks from it until `active: true`. Changes are checked as on creation. Tasks the rule
         already created stay; after a change of `event_kind`, `field`, `op` or `value` its
         once-per-`within_days` windows start afresh for every customer.
         """
-        return await rules.edit_rule(db, caller=caller, rule_id=rule_id, request=data)
+        return await rules.edit_rule(
+            db, caller=caller, rule_id=rule_id, request=data, client_ip=_ip(request)
+        )
 
     @post(
         "/integration/events",

@@ -17,6 +17,7 @@ from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
+from workbench.identity import queries as identity_queries
 from workbench.identity.staff import visible_name
 from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
@@ -38,6 +39,35 @@ class RuleNeverMatches(DomainError):
     status, code, title = 422, "task_rule.bad_value", "The rule's value does not fit its op"
 
 
+class TemplateNotVisible(DomainError):
+    """A rule gives tasks to the RM of whichever customer an event names, anywhere in the bank:
+    its template must be one every unit sees (owned by the head office), or whoever may edit it
+    would decide what RMs who cannot see it fill in."""
+
+    status, code = 422, "task_rule.template_not_visible"
+    title = "The template is not visible to every unit"
+
+
+async def _check_template(conn: Connection, template_id: uuid.UUID) -> None:
+    """The template exists (404) and every org unit sees it (422 naming the first that does
+    not)."""
+    if await queries.template_version(conn, template_id) is None:
+        raise NotFound("template")
+    root = await identity_queries.root_org_unit(conn)
+    unit = (
+        await queries.unit_not_seeing_template(conn, template_id, root=root["id"])
+        if root is not None
+        else None
+    )
+    if unit is not None:
+        message = f"not visible to org unit {unit['id']} ({unit['name']})"
+        raise TemplateNotVisible(
+            f"template_id {template_id} is {message}: a rule reaches the RMs of every unit, so "
+            "its template must be owned by the head office",
+            errors=[FieldError(path="$.template_id", message=message)],
+        )
+
+
 def _rule(row: queries.Record) -> wire.TaskRule:
     return msgspec.convert(dict(row), wire.TaskRule)
 
@@ -51,12 +81,17 @@ its firing windows start afresh."""
 
 
 async def create_rule(
-    conn: Connection, *, caller: Caller, request: wire.TaskRuleCreate
+    conn: Connection,
+    *,
+    caller: Caller,
+    request: wire.TaskRuleCreate,
+    client_ip: str | None = None,
 ) -> wire.TaskRule:
+    """Create an event rule. `client_ip`: the admin's address, for the audit trail (None: no
+    client, e.g. the seed)."""
     name = visible_name(request.name, path="$.name")
     check_value_fits(request.op.value, request.value)
-    if await queries.template_version(conn, request.template_id) is None:
-        raise NotFound("template")
+    await _check_template(conn, request.template_id)
     row = await queries.insert_rule(
         conn,
         fields={
@@ -77,6 +112,7 @@ async def create_rule(
         action="task_rule.created",
         actor_id=caller.user_id,
         subject=f"task_rule:{row['id']}",
+        client_ip=client_ip,
         detail={"template_id": str(request.template_id)},
     )
     return _rule(row)
@@ -90,15 +126,22 @@ async def get_rule(conn: Connection, *, rule_id: uuid.UUID) -> wire.TaskRule:
 
 
 async def edit_rule(
-    conn: Connection, *, caller: Caller, rule_id: uuid.UUID, request: wire.TaskRuleEdit
+    conn: Connection,
+    *,
+    caller: Caller,
+    rule_id: uuid.UUID,
+    request: wire.TaskRuleEdit,
+    client_ip: str | None = None,
 ) -> wire.TaskRule:
-    """Change a rule, or switch it off and on; what the request leaves out stays. Changes are
-    checked as on creation. Tasks it already created stay as they are; a changed condition
-    opens every customer's window again. Switching off works whatever the rule holds."""
+    """Change a rule, or switch it off and on; what the request leaves out stays (a `null` is
+    refused when the body is read). Changes are checked as on creation. Tasks it already
+    created stay as they are; a changed condition opens every customer's window again.
+    Switching off works whatever the rule holds. `client_ip`: the admin's address, for the
+    audit trail."""
     row = await rule_queries.rule(conn, rule_id, lock=True)
     if row is None:
         raise NotFound("task_rule")
-    given = {k: v for k, v in msgspec.structs.asdict(request).items() if v is not None}
+    given = {k: v for k, v in msgspec.structs.asdict(request).items() if v is not msgspec.UNSET}
     if "name" in given:
         given["name"] = visible_name(given["name"], path="$.name")
     if "op" in given:
@@ -109,11 +152,8 @@ async def edit_rule(
         check_value_fits(
             fields["op"], fields["value"], path="$.value" if "value" in given else "$.op"
         )
-    if (
-        "template_id" in changed
-        and await queries.template_version(conn, fields["template_id"]) is None
-    ):
-        raise NotFound("template")
+    if "template_id" in changed:
+        await _check_template(conn, fields["template_id"])
     if not changed:  # nothing to change: no event either
         return _rule(row)
     updated = await rule_queries.update_rule(conn, rule_id, fields=fields)
@@ -124,6 +164,7 @@ async def edit_rule(
         action="task_rule.updated",
         actor_id=caller.user_id,
         subject=f"task_rule:{rule_id}",
+        client_ip=client_ip,
         detail={"changed": changed},
     )
     return _rule(updated)

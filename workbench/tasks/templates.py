@@ -62,9 +62,14 @@ def _version_fields(request: wire.TemplateCreate, caller: Caller) -> dict[str, o
 
 
 async def create(
-    conn: Connection, *, caller: Caller, request: wire.TemplateCreate
+    conn: Connection,
+    *,
+    caller: Caller,
+    request: wire.TemplateCreate,
+    client_ip: str | None = None,
 ) -> wire.Template:
-    """A new template owned by the caller's unit (or a unit inside their scope)."""
+    """A new template owned by the caller's unit (or a unit inside their scope). `client_ip`:
+    the caller's address, for the audit trail (None: no client, e.g. the seed)."""
     owner = request.owner_unit_id or caller.org_unit_id
     if not await identity_queries.org_unit_in_scope(conn, owner, scope_root=caller.scope_root):
         raise NotFound("org_unit")
@@ -79,15 +84,22 @@ async def create(
         action="task_template.created",
         actor_id=caller.user_id,
         subject=f"task_template:{template_id}",
+        client_ip=client_ip,
         detail={"version": 1, "owner_unit_id": str(owner)},
     )
     return await get(conn, caller=caller, template_id=template_id)
 
 
 async def new_version(
-    conn: Connection, *, caller: Caller, template_id: uuid.UUID, request: wire.TemplateCreate
+    conn: Connection,
+    *,
+    caller: Caller,
+    template_id: uuid.UUID,
+    request: wire.TemplateCreate,
+    client_ip: str | None = None,
 ) -> wire.Template:
-    """Edit a template: tasks already issued keep their version."""
+    """Edit a template: tasks already issued keep their version (and a recurring series' RMs
+    whose units do not see the template keep the version dispatched to them)."""
     if not await queries.template_editable(conn, template_id, scope_root=caller.scope_root):
         raise NotFound("template")
     fields = _version_fields(request, caller)
@@ -99,6 +111,7 @@ async def new_version(
         action="task_template.updated",
         actor_id=caller.user_id,
         subject=f"task_template:{template_id}",
+        client_ip=client_ip,
         detail={"version": version, "changed": _changed(before, fields)},
     )
     return await get(conn, caller=caller, template_id=template_id)

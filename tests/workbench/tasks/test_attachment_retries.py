@@ -121,6 +121,8 @@ async def test_a_ref_that_is_not_a_uuid_is_refused_at_its_field(client, db, task
 
 async def test_a_photo_taken_offline_is_stamped_with_the_time_it_was_taken(client, db, task):
     rm01 = await headers_of(client, "rm01")
+    # issued four days ago, photographed offline three days ago
+    await db.execute("update tasks set created_at = now() - interval '4 days' where id = $1", task)
     raw = image_bytes("JPEG", (640, 480))
     taken = (datetime.now(UTC) - timedelta(days=3)).replace(microsecond=0)
     answer = await upload(client, rm01, task, raw, extra={"taken_at": taken.isoformat()})

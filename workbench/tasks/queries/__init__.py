@@ -55,6 +55,7 @@ from workbench.tasks.queries._templates import (
     template_version,
     template_visible,
     templates_visible_to,
+    unit_not_seeing_template,
 )
 
 __all__ = [
@@ -103,5 +104,6 @@ __all__ = [
     "template_version",
     "template_visible",
     "templates_visible_to",
+    "unit_not_seeing_template",
     "use_confirmation",
 ]

@@ -27,3 +27,11 @@ def _assignee_clause(own: bool) -> str:
         if own
         else "t.assignee_id = any(array(select s.id from subtree_users($1) s(id)))"
     )
+
+
+def sees_template(unit: str, owner: str) -> str:
+    """Whether the org unit `unit` (an alias of org_units) sees a template owned by `owner` (the
+    owner unit's alias): the owner lies on the unit's path to the root, or below the unit. The
+    one rule of template visibility, for callers (`template_visible`), dispatch targets and the
+    assignees of a series' new periods alike."""
+    return f"({unit}.path like {owner}.path || '%' or {owner}.path like {unit}.path || '%')"

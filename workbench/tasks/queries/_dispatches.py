@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from workbench.db import Connection
-from workbench.tasks.queries._common import Record
+from workbench.tasks.queries._common import Record, sees_template
 
 __all__ = [
     "claim_dispatch",
@@ -87,24 +87,32 @@ def reminder_times(due: str, offsets: str) -> str:
     """
 
 
-_INSERT_TASKS_AND_REMINDERS = f"""
+def _insert_tasks_and_reminders(*, version: str = "$3", reminders: str = "$9::int[]") -> str:
+    """The tail of a statement creating the tasks of `assigned` (`a`: assignee_id, customer_id)
+    with their reminders; `version`, the template version of a task (an expression over `a`),
+    and `reminders`, its offsets (one over the created task `c`, with its template_version)."""
+    return f"""
     , created as (
         insert into tasks (id, template_id, template_version, dispatch_id, assignee_id,
                            customer_id, title, due_at, expires_at, period_start)
-        select uuid7(), $2, $3, $4, a.assignee_id, a.customer_id, $5, $6, $7, $8 from assigned a
+        select uuid7(), $2, {version}, $4, a.assignee_id, a.customer_id, $5, $6, $7, $8
+          from assigned a
         on conflict do nothing
-        returning id, assignee_id, due_at
+        returning id, assignee_id, due_at, template_version
     ), reminders as (
         insert into task_reminders (task_id, user_id, kind, offset_minutes, send_at)
         select c.id, c.assignee_id,
                case when m.minutes = 0 then 'at_due' else 'before_due' end, m.minutes,
                m.send_at
           from created c
-         cross join lateral ({reminder_times("c.due_at", "$9::int[]")}) m
+         cross join lateral ({reminder_times("c.due_at", reminders)}) m
         on conflict do nothing
     )
     select count(*) from created
 """
+
+
+_INSERT_TASKS_AND_REMINDERS = _insert_tasks_and_reminders()
 
 
 async def insert_tasks_for_unit(conn: Connection, *, root: uuid.UUID, task: dict[str, Any]) -> int:
@@ -172,44 +180,66 @@ async def insert_next_period(
     dispatch_id: uuid.UUID,
     previous_start: datetime,
     task: dict[str, Any],
+    dispatched_version: int,
+    dispatched_reminders: list[int],
     only_assignee: uuid.UUID | None = None,
 ) -> int:
     """The next period's tasks of a recurring dispatch, for today's people: the active RMs of
     the dispatch's unit subtree, or each customer's current owner. `only_assignee` limits it to
     one RM (their task of the previous period was just done). Nothing once the series has
-    ended: its row is locked (FOR SHARE), so an end being committed is waited for and seen."""
+    ended: its row is locked (FOR SHARE), so an end being committed is waited for and seen.
+    A task takes `task`'s version (the template's current one) when its RM's unit sees the
+    template, else `dispatched_version` with `dispatched_reminders`."""
     created: int = await conn.fetchval(
-        """
+        f"""
         with series as (
             select org_unit_id from dispatches where id = $4 and ended_at is null for share
         ),
-        assigned as (
-            select u.id as assignee_id, null::uuid as customer_id from users u, series s
+        reached as (
+            select u.id as assignee_id, null::uuid as customer_id, u.org_unit_id
+              from users u, series s
              where s.org_unit_id is not null and u.role = 'rm' and u.active
                and u.org_unit_id = any(array(select x.id from org_subtree(s.org_unit_id) x(id)))
                and ($10::uuid is null or u.id = $10)
             union
-            select distinct c.owner_id, t.customer_id from tasks t
+            select distinct c.owner_id, t.customer_id, u.org_unit_id from tasks t
               join customers c on c.id = t.customer_id
               join users u on u.id = c.owner_id and u.active
              where t.dispatch_id = $4 and t.period_start = $1
                and ($10::uuid is null or t.assignee_id = $10)
                and exists (select from series)
+        ),
+        assigned as (
+            select r.assignee_id, r.customer_id,
+                   case when exists (
+                            select from org_units me, task_templates tt
+                              join org_units owner on owner.id = tt.owner_unit_id
+                             where me.id = r.org_unit_id and tt.id = $2
+                               and {sees_template("me", "owner")})
+                        then $3::int else $11::int end as template_version
+              from reached r
         )"""
-        + _INSERT_TASKS_AND_REMINDERS,
+        + _insert_tasks_and_reminders(
+            version="a.template_version",
+            reminders="(case when c.template_version = $3::int then $9::int[] else $12::int[] end)",
+        ),
         previous_start,
         *task.values(),
         only_assignee,
+        dispatched_version,
+        dispatched_reminders,
     )
     return created
 
 
 # A running series: its schedule is the rule it was dispatched with (`v`: its anchor lies on
 # that rule's grid); a new period's tasks take the template's current version (`cur`) and its
-# reminders. Ended series, and those whose template is no longer recurring, open no period.
+# reminders, or for an RM whose unit does not see the template the version dispatched (`v`).
+# Ended series, and those whose template is no longer recurring, open no period.
 _SERIES = """
     select d.id, d.template_id, cur.version as template_version, d.title, d.anchor,
-           v.recurrence, cur.reminders,
+           v.recurrence, cur.reminders, v.version as dispatched_version,
+           v.reminders as dispatched_reminders,
            (select max(period_start) from tasks t where t.dispatch_id = d.id) as last_period
       from dispatches d
       join task_template_versions v

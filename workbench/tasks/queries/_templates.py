@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from workbench.db import Connection
-from workbench.tasks.queries._common import _VERSION, Record
+from workbench.tasks.queries._common import _VERSION, Record, sees_template
 
 __all__ = [
     "any_template",
@@ -18,6 +18,7 @@ __all__ = [
     "template_version",
     "template_visible",
     "templates_visible_to",
+    "unit_not_seeing_template",
 ]
 
 
@@ -92,7 +93,7 @@ async def templates_visible_to(
             on v.template_id = tt.id and v.version = tt.current_version
           join org_units owner on owner.id = tt.owner_unit_id
           join org_units me on me.id = $1
-         where $2 or me.path like owner.path || '%' or owner.path like me.path || '%'
+         where $2 or {sees_template("me", "owner")}
          order by v.name, tt.id
         """,
         org_unit_id,
@@ -105,18 +106,55 @@ async def template_visible(
 ) -> bool:
     return bool(
         await conn.fetchval(
-            """
+            f"""
             select exists (
                 select 1 from task_templates tt
                   join org_units owner on owner.id = tt.owner_unit_id
                   join org_units me on me.id = $2
-                 where tt.id = $1
-                   and ($3 or me.path like owner.path || '%' or owner.path like me.path || '%'))
+                 where tt.id = $1 and ($3 or {sees_template("me", "owner")}))
             """,
             template_id,
             org_unit_id,
             everything,
         )
+    )
+
+
+async def unit_not_seeing_template(
+    conn: Connection,
+    template_id: uuid.UUID,
+    *,
+    root: uuid.UUID | None = None,
+    customer_ids: list[uuid.UUID] | None = None,
+    scope_root: uuid.UUID | None = None,
+) -> Record | None:
+    """An org unit a dispatch would reach that does not see the template (None: all of them
+    do): with `root`, any unit of its subtree (its RMs, today's and later ones); with
+    `customer_ids`, the unit of any active RM owning one of them within `scope_root`'s subtree
+    (the RMs a customer-list dispatch gives tasks to)."""
+    return await conn.fetchrow(
+        f"""
+        with reached as (
+            select s.id from org_subtree($2) s(id) where $2::uuid is not null
+            union
+            select u.org_unit_id from customers c
+              join users u on u.id = c.owner_id and u.role = 'rm' and u.active
+             where c.id = any($3::uuid[])
+               and ($4::uuid is null
+                    or u.org_unit_id = any(array(select s.id from org_subtree($4) s(id))))
+        )
+        select me.id, me.name from reached r
+          join org_units me on me.id = r.id
+          join task_templates tt on tt.id = $1
+          join org_units owner on owner.id = tt.owner_unit_id
+         where not {sees_template("me", "owner")}
+         order by me.path
+         limit 1
+        """,
+        template_id,
+        root,
+        customer_ids or [],
+        scope_root,
     )
 
 
