@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -27,12 +27,32 @@ class UnreadCount(msgspec.Struct, kw_only=True):
     unread: int
 
 
+MAX_LISTED_LENGTH = 200_000
+"""Longest `listed` accepted (it grows with the transactions in flight when the list was made)."""
+
+
+class NotificationPage(msgspec.Struct, kw_only=True):
+    """GET /notifications: a keyset-paginated list (pass `next_cursor` back as `?cursor=` for the
+    next page). The first page (no `cursor`) also carries `listed`: pass it to read-all to mark
+    only what this list held (later pages: null)."""
+
+    items: list[Notification]
+    next_cursor: str | None = None
+    listed: str | None = None
+
+
 class ReadAllRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """POST /notifications/read-all. `up_to_id`: the newest notification the app has shown
-    (the first item of the list); only it and older ones are marked read, so one that arrives
-    meanwhile stays unread. Without it (or without a body) everything listed now is marked."""
+    """POST /notifications/read-all. `listed`: the `listed` of the list's first page the app
+    shows; only notifications that list held are marked read, so one that arrives meanwhile
+    stays unread, however it sorts (one written by a long transaction is dated by its start and
+    sorts below newer ones). `up_to_id`: the newest notification the app has shown (the first
+    item of the list); only it and older ones (in the list's order) are marked. With both, only
+    those that are both. Without either (or without a body) everything listed now is marked.
+    `up_to_id` alone cannot tell a notification committed after the app listed from one it
+    listed, if it sorts below the newest shown: send `listed`."""
 
     up_to_id: uuid.UUID | None = None
+    listed: Annotated[str, msgspec.Meta(max_length=MAX_LISTED_LENGTH)] | None = None
 
 
 class ReadAllResult(msgspec.Struct, kw_only=True):

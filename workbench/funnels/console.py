@@ -126,9 +126,9 @@ async def brochure_funnel_page(
     period: FromQuery[str | None] = None,
 ) -> Response[Any]:
     """One brochure's funnel over the chosen period: its shares by RM or org unit (of the
-    caller's scope: a branch head sees their subtree's shares of it). An unknown brochure is
-    the 404 page."""
-    title = await views.brochure_title(db, brochure_id)
+    caller's scope: a branch head sees their subtree's shares of it). A brochure unknown or
+    not the caller's to name (`views.brochure_viewer`: another unit's draft) is the 404 page."""
+    title = await views.brochure_title(db, caller=caller, brochure_id=brochure_id)
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, PAGE_ROWS,
         groups=BROCHURE_GROUPS, brochure_id=brochure_id,
@@ -184,7 +184,8 @@ async def brochure_funnel_csv(
     period: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     """A brochure's groups (up to 500) as CSV."""
-    await views.brochure_title(db, brochure_id)  # an unknown brochure: 404
+    # A brochure unknown or not the caller's to name: 404, as the page.
+    await views.brochure_title(db, caller=caller, brochure_id=brochure_id)
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS,
         groups=BROCHURE_GROUPS, brochure_id=brochure_id,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
 from mobile_contracts.v1.funnels import FunnelGroupBy
+from workbench.brochures.queries import _ON_VIEWERS_PATH, LIVE
 from workbench.db import Connection
 from workbench.sql import Where
 
@@ -99,17 +102,11 @@ _SUB_UNITS = """
              where o.path like f.path || '%'
         ),"""
 _SUB_UNITS_JOIN = "left join sub_units u on u.id = s.org_unit_id"
-# A brochure's current title: its published version's, else its newest version's.
-_BROCHURE_TITLE = """select v.title from brochure_versions v
-                      where v.brochure_id = {}
-                      order by v.status = 'published' desc, v.version desc
-                      limit 1"""
-# The label of a group, looked up for the rows answered only.
+# The label of a group, looked up for the rows answered only (a brochure's: `_brochure_title`).
 _LABEL = {
     FunnelGroupBy.RM: "(select u.name from users u where u.id = g.key)",
     FunnelGroupBy.ORG_UNIT: "(select o.name from org_units o where o.id = g.key)",
     FunnelGroupBy.SUB_UNIT: "(select o.name from org_units o where o.id = g.key)",
-    FunnelGroupBy.BROCHURE: f"({_BROCHURE_TITLE.format('g.key')})",
 }
 _NO_KEY = "'00000000-0000-0000-0000-000000000000'::uuid"
 
@@ -120,9 +117,68 @@ async def unit_name(conn: Connection, unit_id: uuid.UUID) -> str | None:
     return name
 
 
-async def brochure_title(conn: Connection, brochure_id: uuid.UUID) -> str | None:
-    """A brochure's current title (as the funnel's brochure rows name it); None if unknown."""
-    title: str | None = await conn.fetchval(_BROCHURE_TITLE.format("$1"), brochure_id)
+@dataclass(frozen=True, slots=True)
+class BrochureViewer:
+    """Whose brochures a funnel may name: those of `staff_root`'s subtree for staff (marketing,
+    compliance, admins: as their brochure list; None with `staff`: the bank's), the versions live
+    now in the catalogue of `unit_id` (as RMs and branch heads see it), and the versions shared
+    within the viewer's funnel scope: by `share_rm_id`, else from `share_unit_root`'s subtree,
+    else (both None) anyone's."""
+
+    unit_id: uuid.UUID
+    staff: bool
+    staff_root: uuid.UUID | None
+    share_unit_root: uuid.UUID | None
+    share_rm_id: uuid.UUID | None
+
+
+def _brochure_title(key: str, param: Callable[[Any], str], viewer: BrochureViewer) -> str:
+    """The title a viewer knows brochure `key` by, null if they may not name it: of the versions
+    they may see, the published one, else the newest. Staff in whose scope it is see every
+    version (its current title, a draft's included); anyone else sees only the version live in
+    their catalogue and those their scope shared (each once live), so a draft or a version
+    scheduled for later is named to no one outside the owner's staff."""
+    seen = [
+        f"({LIVE.format('now()')} and {_ON_VIEWERS_PATH.format(param(viewer.unit_id))})",
+        "exists (select from shares s where s.brochure_id = v.brochure_id"
+        f" and s.brochure_version = v.version and {_shared_by(param, viewer)})",
+    ]
+    if viewer.staff:
+        seen.insert(
+            0,
+            "true"
+            if viewer.staff_root is None
+            else "b.owner_unit_id in (select t.id from org_subtree("
+            f"{param(viewer.staff_root)}::uuid) t(id))",
+        )
+    return f"""select v.title from brochure_versions v join brochures b on b.id = v.brochure_id
+                where v.brochure_id = {key} and ({" or ".join(seen)})
+                order by v.status = 'published' desc, v.version desc
+                limit 1"""
+
+
+def _shared_by(param: Callable[[Any], str], viewer: BrochureViewer) -> str:
+    """The condition on a share `s` of being in the viewer's funnel scope."""
+    if viewer.share_rm_id is not None:
+        return f"s.rm_id = {param(viewer.share_rm_id)}"
+    if viewer.share_unit_root is not None:
+        root = param(viewer.share_unit_root)
+        return f"s.org_unit_id in (select t.id from org_subtree({root}::uuid) t(id))"
+    return "true"
+
+
+async def brochure_title(
+    conn: Connection, brochure_id: uuid.UUID, *, viewer: BrochureViewer
+) -> str | None:
+    """The title the viewer knows a brochure by (as the funnel's brochure rows name it); None if
+    it is unknown or not theirs to name."""
+    args: list[Any] = [brochure_id]
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    title: str | None = await conn.fetchval(_brochure_title("$1", param, viewer), *args)
     return title
 
 
@@ -141,6 +197,8 @@ class FunnelScope:
     org_unit_id: uuid.UUID | None
     visible_root: uuid.UUID | None
     brochure_id: uuid.UUID | None = None  # only the shares of this brochure
+    # Who names the brochure rows (by brochure): required for that grouping.
+    viewer: BrochureViewer | None = None
 
 
 async def funnel(
@@ -167,6 +225,12 @@ async def funnel(
         focus = scope.org_unit_id or scope.visible_root  # None: the bank's root
         sub_units = _SUB_UNITS.format(focus=where.param(focus))
         join = _SUB_UNITS_JOIN
+    if group_by is FunnelGroupBy.BROCHURE:
+        if scope.viewer is None:
+            raise ValueError("a funnel by brochure names its rows for a viewer")
+        label = f"({_brochure_title('g.key', where.param, scope.viewer)})"
+    else:
+        label = _LABEL[group_by]
     sql = f"""
         with {sub_units}
         root as (
@@ -211,7 +275,7 @@ async def funnel(
              limit {where.param(limit + 1)}
         )
         select (select ok from root) as ok, g.*,
-               case when g.is_total then null else {_LABEL[group_by]} end as label
+               case when g.is_total then null else {label} end as label
           from g
          order by g.is_total desc, g.shared desc, g.key
     """

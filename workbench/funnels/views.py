@@ -65,6 +65,7 @@ async def funnel(
         org_unit_id=org_unit_id,
         visible_root=visible_root,
         brochure_id=brochure_id,
+        viewer=brochure_viewer(caller),
     )
     rows = await queries.funnel(conn, scope=scope, group_by=group_by, limit=limit)
     if not rows[0]["ok"]:
@@ -81,10 +82,24 @@ async def funnel(
     )
 
 
-async def brochure_title(conn: Connection, brochure_id: uuid.UUID) -> str:
-    """The title a brochure's funnel goes by (any staff member who sees funnels may name any
-    brochure: the counts are scoped, the catalogue is the bank's); NotFound if unknown."""
-    title = await queries.brochure_title(conn, brochure_id)
+def brochure_viewer(caller: Caller) -> queries.BrochureViewer:
+    """Which brochures the caller's funnels may name, by the brochure API's rule for their role
+    (staff: the brochures of their scope, drafts included; RMs and branch heads: what is live in
+    their catalogue now), and also every brochure their funnel scope shared: a brochure their
+    team shared stays reachable, under the title it was shared with, once it is withdrawn."""
+    return queries.BrochureViewer(
+        unit_id=caller.org_unit_id,
+        staff=caller.role in WHOLE_BANK,
+        staff_root=caller.scope_root,
+        share_unit_root=None if caller.role in WHOLE_BANK else caller.org_unit_id,
+        share_rm_id=caller.user_id if caller.role is Role.RM else None,
+    )
+
+
+async def brochure_title(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -> str:
+    """The title a brochure's funnel goes by for the caller; NotFound if the brochure is unknown
+    or not one they may name (`brochure_viewer`): its existence and title are not told."""
+    title = await queries.brochure_title(conn, brochure_id, viewer=brochure_viewer(caller))
     if title is None:
         raise NotFound("brochure")
     return title

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from workbench.db import Connection
+from workbench.sql import Where
 
 Record = asyncpg.Record
 _COLUMNS = "id, category, title, body, data, created_at, read_at"
@@ -79,6 +81,16 @@ async def withdraw_pending(
     return int(result.rsplit(" ", 1)[-1])
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A page of the notification centre and what listed it: the statement's snapshot (the
+    transactions whose notifications it could see) and its now() (what was due by then)."""
+
+    rows: list[Record]
+    snapshot: str
+    listed_at: datetime
+
+
 async def for_user(
     conn: Connection,
     user_id: uuid.UUID,
@@ -86,21 +98,33 @@ async def for_user(
     before: tuple[datetime, uuid.UUID] | None,
     unread_only: bool,
     limit: int,
-) -> list[Record]:
-    return await conn.fetch(
+) -> Listing:
+    """Up to `limit` listed notifications of the user, newest first (after `before`), in one
+    statement with its snapshot: a row with no id is that snapshot alone (an empty page)."""
+    rows = await conn.fetch(
         f"""
-        select {_COLUMNS} from notifications
-         where {_LISTED}
-           and ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid))
-           and (not $4 or read_at is null)
-         order by created_at desc, id desc
-         limit $5
+        select l.snapshot, l.listed_at, n.*
+          from (select pg_current_snapshot()::text as snapshot, now() as listed_at) l
+          left join lateral (
+              select {_COLUMNS} from notifications
+               where {_LISTED}
+                 and ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid))
+                 and (not $4 or read_at is null)
+               order by created_at desc, id desc
+               limit $5
+          ) n on true
+         order by n.created_at desc, n.id desc
         """,
         user_id,
         before[0] if before else None,
         before[1] if before else None,
         unread_only,
         limit,
+    )
+    return Listing(
+        rows=[r for r in rows if r["id"] is not None],
+        snapshot=rows[0]["snapshot"],
+        listed_at=rows[0]["listed_at"],
     )
 
 
@@ -120,7 +144,8 @@ async def mark_read(
 
 
 # What the centre lists (for_user, unread_count, mark_all_read): in-app, due, not withdrawn.
-_LISTED = "user_id = $1 and in_app and created_at <= now() and push_status <> 'withdrawn'"
+_SHOWN = "in_app and created_at <= now() and push_status <> 'withdrawn'"
+_LISTED = f"user_id = $1 and {_SHOWN}"
 
 
 async def unread_count(conn: Connection, user_id: uuid.UUID) -> int:
@@ -144,19 +169,29 @@ async def position(
 
 
 async def mark_all_read(
-    conn: Connection, user_id: uuid.UUID, *, up_to: tuple[datetime, uuid.UUID] | None
+    conn: Connection,
+    user_id: uuid.UUID,
+    *,
+    up_to: tuple[datetime, uuid.UUID] | None,
+    listed: tuple[str, datetime] | None,
 ) -> int:
-    """Mark read every unread listed notification of the user (only up to `up_to` in the
-    list's order, when given); the number marked."""
+    """Mark read every unread listed notification of the user: only up to `up_to` in the list's
+    order, and only those a listing could see (`listed`: its snapshot and time; a notification
+    written by a transaction it did not see, or due after it, is left), when given; the number
+    marked."""
+    where = Where()
+    where.add(f"user_id = {{}} and {_SHOWN} and read_at is null", user_id)
+    if up_to is not None:
+        where.add("(created_at, id) <= ({}, {})", *up_to)
+    if listed is not None:
+        # No transaction recorded: written before migration 0042, so seen by every listing.
+        where.add(
+            "(created_xid is null or pg_visible_in_snapshot(created_xid, {}::text::pg_snapshot))"
+            " and created_at <= {}",
+            *listed,
+        )
     result: str = await conn.execute(
-        f"""
-        update notifications set read_at = now()
-         where {_LISTED} and read_at is null
-           and ($2::timestamptz is null or (created_at, id) <= ($2, $3::uuid))
-        """,
-        user_id,
-        up_to[0] if up_to else None,
-        up_to[1] if up_to else None,
+        f"update notifications set read_at = now() where {where.sql}", *where.args
     )
     return int(result.rsplit(" ", 1)[-1])
 

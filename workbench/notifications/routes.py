@@ -9,9 +9,9 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.notifications import (
     Notification,
+    NotificationPage,
     ReadAllRequest,
     ReadAllResult,
     UnreadCount,
@@ -36,11 +36,12 @@ class NotificationController(Controller):
         unread: FromQuery[bool] = False,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
-    ) -> Page[Notification]:
+    ) -> NotificationPage:
         """My notifications, newest first.
 
         `unread=true` lists only the unread ones. A notification appears once its time has come
-        (the same one is pushed to my devices).
+        (the same one is pushed to my devices). The first page (no `cursor`) carries `listed`:
+        send it to read-all to mark read only what this list held.
         """
         return await service.list_mine(
             db, caller=caller, cursor=cursor, unread_only=unread, limit=limit
@@ -65,12 +66,17 @@ class NotificationController(Controller):
     ) -> ReadAllResult:
         """Mark my unread notifications read, and say how many.
 
-        Send `up_to_id`, the newest notification shown (the first of the list): only it and older
-        ones are marked, so one that arrived meanwhile stays unread. Without a body, everything
-        listed now is marked. Again: `marked` is 0.
+        Send `listed`, from the first page of the list shown: only what that list held is
+        marked, so one that arrived meanwhile stays unread, wherever it sorts (a notification
+        written by a long transaction is dated by its start, below newer ones). `up_to_id`, the
+        newest notification shown (the first of the list), marks only it and older ones in the
+        list's order; it cannot tell such a late one from one shown, so send `listed` (with
+        both, only what both allow). Without a body, everything listed now is marked. Again:
+        `marked` is 0. A `listed` the list did not hand out: 400 `request.bad_cursor`.
         """
         up_to_id = data.up_to_id if data else None
-        return await service.mark_all_read(db, caller=caller, up_to_id=up_to_id)
+        listed = data.listed if data else None
+        return await service.mark_all_read(db, caller=caller, up_to_id=up_to_id, listed=listed)
 
     @post(
         "/{notification_id:uuid}/read",

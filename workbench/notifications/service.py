@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from mobile_contracts.v1.common import Page
-from mobile_contracts.v1.notifications import Notification, ReadAllResult, UnreadCount
+from mobile_contracts.v1.notifications import (
+    Notification,
+    NotificationPage,
+    ReadAllResult,
+    UnreadCount,
+)
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.db import Connection
-from workbench.errors import NotFound
+from workbench.errors import DomainError, NotFound
 from workbench.ids import uuid7
 from workbench.notifications import categories, queries
-from workbench.pagination import decode_cursor, encode_cursor
+from workbench.pagination import BadCursor, decode_cursor, encode_cursor
+
+NOTIFICATION_FIELDS = Notification.__struct_fields__
 
 
 async def notify(
@@ -70,16 +78,21 @@ async def withdraw_task_reminders(conn: Connection, task_ids: list[uuid.UUID]) -
 
 async def list_mine(
     conn: Connection, *, caller: Caller, cursor: str | None, unread_only: bool, limit: int
-) -> Page[Notification]:
+) -> NotificationPage:
+    """A page of my notifications, newest first; the first page says what it `listed`."""
     before = decode_cursor(cursor, tuple[datetime, uuid.UUID])
-    rows = await queries.for_user(
+    listing = await queries.for_user(
         conn, caller.user_id, before=before, unread_only=unread_only, limit=limit + 1
     )
-    items = [msgspec.convert(dict(r), Notification) for r in rows[:limit]]
-    more = len(rows) > limit
-    return Page(
+    items = [
+        msgspec.convert({k: r[k] for k in NOTIFICATION_FIELDS}, Notification)
+        for r in listing.rows[:limit]
+    ]
+    more = len(listing.rows) > limit
+    return NotificationPage(
         items=items,
         next_cursor=encode_cursor([items[-1].created_at, items[-1].id]) if more else None,
+        listed=encode_cursor([listing.snapshot, listing.listed_at]) if before is None else None,
     )
 
 
@@ -97,17 +110,62 @@ async def unread_count(conn: Connection, *, caller: Caller) -> UnreadCount:
     return UnreadCount(unread=await queries.unread_count(conn, caller.user_id))
 
 
+class BadListed(DomainError):
+    status, code, title = 400, "request.bad_cursor", "The cursor is not valid for this list"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"listed: {problem}", errors=[FieldError(path="$.listed", message=problem)]
+        )
+
+
 async def mark_all_read(
-    conn: Connection, *, caller: Caller, up_to_id: uuid.UUID | None
+    conn: Connection,
+    *,
+    caller: Caller,
+    up_to_id: uuid.UUID | None,
+    listed: str | None = None,
 ) -> ReadAllResult:
-    """Mark my unread notifications read: all listed now, or only `up_to_id` and older (in the
-    list's order), so one that arrived after the app last listed stays unread. Again: 0."""
+    """Mark my unread notifications read: all listed now, or only those the list `listed`
+    held, and only `up_to_id` and older (in the list's order), so one that arrived after the
+    app last listed stays unread. Again: 0."""
+    seen = _listing(listed) if listed is not None else None
     up_to = None
     if up_to_id is not None:
         up_to = await queries.position(conn, up_to_id, caller.user_id)
         if up_to is None:
             raise NotFound("notification")
-    return ReadAllResult(marked=await queries.mark_all_read(conn, caller.user_id, up_to=up_to))
+    marked = await queries.mark_all_read(conn, caller.user_id, up_to=up_to, listed=seen)
+    return ReadAllResult(marked=marked)
+
+
+# A PostgreSQL snapshot as text: xmin:xmax:the ids in flight between them, ascending.
+_SNAPSHOT = re.compile(r"([0-9]{1,19}):([0-9]{1,19}):([0-9]{1,19}(?:,[0-9]{1,19})*)?")
+_XID8_MAX = 2**63 - 1
+
+
+def _listing(listed: str) -> tuple[str, datetime]:
+    """The snapshot and time inside a `listed` the list handed out; 400 naming `$.listed` if
+    the server could not have made it (PostgreSQL is never handed a snapshot it refuses)."""
+    try:
+        key = decode_cursor(listed, tuple[str, datetime], name="listed")
+    except BadCursor:
+        key = None
+    if key is None:  # not one, or empty
+        raise BadListed("not a `listed` the notification list handed out")
+    snapshot, at = key
+    match = _SNAPSHOT.fullmatch(snapshot)
+    if match is None:
+        raise BadListed("not a `listed` the notification list handed out")
+    xmin, xmax = int(match[1]), int(match[2])
+    in_flight = [int(x) for x in match[3].split(",")] if match[3] else []
+    if not (
+        1 <= xmin <= xmax <= _XID8_MAX
+        and all(xmin <= x < xmax for x in in_flight)
+        and in_flight == sorted(in_flight)
+    ):
+        raise BadListed("not a `listed` the notification list handed out")
+    return snapshot, at
 
 
 async def notify_registered(
