@@ -67,8 +67,12 @@ class Kind:
     by_keys: Callable[[Connection, Partition, list[str]], Awaitable[Rows]]
     page: Callable[[Connection, Partition, list[str] | None, int], Awaitable[Page]]
     # A key `by_keys` says nothing about: tell the app to delete it (it is not, or no longer,
-    # in the partition). Templates outside the caller's units never were in it (a move between
-    # units resets the cursor). A None row is always a delete.
+    # in the partition). False for what is recorded for everyone and narrowed when pulled
+    # (templates, brochures, surveys): a key the caller never saw is left alone, not deleted.
+    # What came into or went out of one user's sight (their unit, or the template's owner,
+    # moved in the tree: migrations 0012, 0022, 0043) is recorded for that user, and such a
+    # key is a delete all the same (sync.pull); a user moved to another unit starts over (the
+    # cursor names the unit). A None row is always a delete.
     delete_unseen: bool = True
     # Whose partitions hold this entity at all.
     holds: Callable[[Partition], bool] = lambda part: True

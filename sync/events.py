@@ -4,8 +4,9 @@ changed.
 Each API process holds one Redis pattern subscription to the feed's pokes and relays them to
 the streams open on that process (local fan-out only: another instance has its own). A stream
 starts with `hello` (so the app pulls once after connecting), then sends `pull` (coalesced: many
-pokes while the app is busy are one event) and a comment every 15 s to keep proxies from closing
-it. It ends after five minutes; EventSource reconnects by itself, with a fresh access token.
+pokes while the app is busy are one event) and a comment line every 15 s to keep proxies from
+closing it (a comment alone: no event reaches the app). It ends after five minutes; EventSource
+reconnects by itself, with a fresh access token.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ log = logging.getLogger("sync.events")
 KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 300.0
 RECONNECT_MS = 3_000
+
+
+class Comment(ServerSentEventMessage):
+    """A comment line and nothing else (`: keepalive`). Litestar's message writes an empty
+    `data:` line and a blank line after its comment, which an EventSource dispatches as a
+    `message` event with empty data: the app would wake every 15 s for nothing."""
+
+    def encode(self) -> bytes:
+        return "".join(f": {line}{self.sep}" for line in str(self.comment).splitlines()).encode()
 
 
 class Hub:
@@ -80,7 +90,7 @@ class Hub:
                 try:
                     await asyncio.wait_for(poked.wait(), timeout=min(KEEPALIVE_SECONDS, left))
                 except TimeoutError:
-                    yield ServerSentEventMessage(comment="keepalive")
+                    yield Comment(comment="keepalive")
                     continue
                 poked.clear()
                 yield ServerSentEventMessage(event="pull", data="pull")

@@ -27,7 +27,9 @@ Conflict policy (also in the README):
   someone else) is rejected `work_order.not_found`, as online.
 - share.create: the `client_ref` made on the device makes a resend (or the same share made
   online) answer the same share; a brochure no longer live by the time of the push is rejected
-  (`brochure.not_found`), as online.
+  (`brochure.not_found`), as online. A share is no sync entity: a retried batch's `duplicate`
+  carries the share again in `result` (made again from the `client_ref`, writing nothing), so
+  an app that lost the first answer still gets its link.
 Anything that can never succeed (bad arguments, a value the database refuses, a role that may not
 do it, an object the user cannot see, answers that do not fit the form) is `rejected` with the
 API's error code, and the mutations after it still run.
@@ -116,6 +118,11 @@ class Operation:
     apply: Apply
     conflicts: tuple[type[DomainError], ...] = ()
     server_row: ServerRow | None = None
+    # What a duplicate answers in `result`, for what the app gets nowhere else (a share is no
+    # sync entity: its link came only in the first answer): the answer as made again from the
+    # arguments, writing nothing, or None. The others' results are rows of the partition: the
+    # next pull brings them as they are now.
+    answered_again: ServerRow | None = None
 
 
 async def _task_now(conn: Connection, ctx: Context, args: Any) -> Any:
@@ -182,15 +189,42 @@ async def _transition(conn: Connection, ctx: Context, args: Any, _at: datetime |
 
 
 async def _share(conn: Connection, ctx: Context, args: Any, _at: datetime | None) -> Any:
-    request = share_wire.ShareCreate(
-        brochure_id=args.brochure_id, survey_id=args.survey_id, customer_id=args.customer_id,
-        channel=args.channel, client_ref=args.client_ref,
-    )  # fmt: skip
     share, _ = await shares.create(
-        conn, caller=ctx.caller, request=request, base_url=ctx.public_base_url,
+        conn, caller=ctx.caller, request=_share_request(args), base_url=ctx.public_base_url,
         survey_rules=ctx.survey_rules,
     )  # fmt: skip
     return share
+
+
+def _share_request(args: Any) -> share_wire.ShareCreate:
+    return share_wire.ShareCreate(
+        brochure_id=args.brochure_id, survey_id=args.survey_id, customer_id=args.customer_id,
+        channel=args.channel, client_ref=args.client_ref,
+    )  # fmt: skip
+
+
+class _Undone(Exception):
+    """Rolls a savepoint back, carrying what was found inside it."""
+
+    def __init__(self, found: Any) -> None:
+        super().__init__()
+        self.found = found
+
+
+async def _share_made(conn: Connection, ctx: Context, args: Any) -> Any:
+    """The share this `client_ref` names, as a resend answers it (`shares.create`, its one
+    rule, which compares the RM, what was shared, the customer and the channel): asked in a
+    savepoint that is always rolled back, so a duplicate makes nothing. None when the resend
+    would make a new one (the share is gone) or be refused."""
+    try:
+        async with conn.transaction():
+            share, new = await shares.create(
+                conn, caller=ctx.caller, request=_share_request(args),
+                base_url=ctx.public_base_url, survey_rules=ctx.survey_rules,
+            )  # fmt: skip
+            raise _Undone(None if new else share)
+    except _Undone as undone:
+        return undone.found
 
 
 RM = frozenset({Role.RM})
@@ -207,7 +241,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "note.add": Operation(wire.NoteAddArgs, RM, _add_note),
     "notification.read": Operation(wire.NotificationReadArgs, ANYONE, _read),
-    "share.create": Operation(wire.ShareCreateArgs, RM, _share),
+    "share.create": Operation(wire.ShareCreateArgs, RM, _share, answered_again=_share_made),
     "work_order.transition": Operation(
         wire.WorkOrderTransitionArgs, STAFF, _transition, (WorkOrderMovedOn,), _work_order_now
     ),
@@ -301,8 +335,9 @@ async def _answered_again(
 ) -> wire.MutationResult:
     """The answer to an id answered before: the same mutation again (a retry after a lost
     answer) gets what it got then (a conflict with the server's row as it is now), an applied
-    one `duplicate`; another mutation under that id is refused, never taken for done. An id
-    whose answer is not kept (answered before answers were kept, or purged) is `duplicate`."""
+    one `duplicate` (with its `result` made again where the operation can, a share's); another
+    mutation under that id is refused, never taken for done. An id whose answer is not kept
+    (answered before answers were kept, or purged) is `duplicate`."""
     before = kept.get(mutation.id)
     if before is not None and bytes(before["digest"]) != digest:
         return _rejected(
@@ -310,28 +345,48 @@ async def _answered_again(
             f"Mutation id {mutation.id} was answered before for another mutation: give each "
             "mutation a new id (ids increase per client_id)",
         )  # fmt: skip
+    operation = OPERATIONS.get(mutation.name)
     if before is None or before["answer"] is None:
-        return wire.MutationResult(id=mutation.id, status=wire.MutationStatus.DUPLICATE)
+        return await _duplicate(conn, ctx, mutation, operation)
     answer = before["answer"]
     if isinstance(answer, str):
         answer = msgspec.json.decode(answer)
     result = msgspec.convert(answer, wire.MutationResult)
-    operation = OPERATIONS.get(mutation.name)
     if result.status is wire.MutationStatus.CONFLICT and operation and operation.server_row:
         args = msgspec.convert(mutation.args, operation.args)  # converted when it was answered
         result.server = await _server_row_or_none(conn, ctx, operation.server_row, args)
     return result
 
 
+async def _duplicate(
+    conn: Connection, ctx: Context, mutation: wire.Mutation, operation: Operation | None
+) -> wire.MutationResult:
+    """`duplicate` for a mutation applied before, with its result again where the operation
+    makes one (`answered_again`; nothing when it cannot: the args no longer read, the
+    caller's role changed, the object is gone)."""
+    result = None
+    if operation is not None and operation.answered_again and ctx.caller.role in operation.roles:
+        try:
+            args = msgspec.convert(mutation.args, operation.args)
+        except msgspec.ValidationError:
+            args = None
+        if args is not None:
+            result = await _server_row_or_none(conn, ctx, operation.answered_again, args)
+    return wire.MutationResult(id=mutation.id, status=wire.MutationStatus.DUPLICATE, result=result)
+
+
 async def _server_row_or_none(
     conn: Connection, ctx: Context, server_row: ServerRow, args: Any
 ) -> Any:
     """The row as the server has it now, or None when the caller can no longer see it (the
-    task moved to another RM since: a retry must not fail the whole push with a 404)."""
+    task moved to another RM since: a retry must not fail the whole push with a 404) or the
+    database refuses a value of the arguments."""
     try:
         async with conn.transaction():
             return await server_row(conn, ctx, args)
     except DomainError:
+        return None
+    except VALUE_REFUSED:
         return None
 
 

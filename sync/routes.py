@@ -100,8 +100,9 @@ class SyncController(Controller):
         """Push the mutations queued offline; each is applied once, in order.
 
         One result per mutation: `applied` (with what the API operation answered), `duplicate`
-        (an earlier push applied it), `rejected` (with the API error's `code` and `problem`) or
-        `conflict` (with the server's current row in `server`). Mutation names follow the API
+        (an earlier push applied it; a `share.create` with the share in `result` again),
+        `rejected` (with the API error's `code` and `problem`) or `conflict` (with the server's
+        current row in `server`). Mutation names follow the API
         operations: `task.start`, `task.submit`, `task.cancel`, `task.reschedule`, `note.add`,
         `notification.read`, `share.create`, `work_order.transition` (schema 4).
         """
@@ -120,8 +121,9 @@ class SyncController(Controller):
     ) -> ServerSentEvent:
         """Listen for changes to pull (server-sent events).
 
-        `hello` on connect, `pull` whenever my partition changed, a keep-alive comment every 15
-        seconds. The stream closes after five minutes; EventSource reconnects.
+        `hello` on connect, `pull` whenever my partition changed, a keep-alive comment line
+        (`: keepalive`, never an event) every 15 seconds. The stream closes after five minutes;
+        EventSource reconnects.
         """
         return ServerSentEvent(
             request.app.state.sync_hub.stream(caller.user_id),
