@@ -9,7 +9,6 @@ same URL for a few minutes, so the apps' image caches hit, and every URL lives a
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import hmac
@@ -44,18 +43,21 @@ class MediaSigner:
         return self._signed(key, exp)
 
     def _signed_url(self, key: str, exp: int) -> str:
-        sig = base64.urlsafe_b64encode(self._mac(key, exp)).decode().rstrip("=")
+        sig = _text(self._mac(key, exp))
         return f"{PREFIX}{urllib.parse.quote(key, safe='/')}?exp={exp}&sig={sig}"
 
     def verify(self, key: str, exp: str, sig: str, *, now: float | None = None) -> bool:
-        """True if `sig` is this server's signature of `key` until `exp`, and `exp` is ahead."""
-        if not exp.isascii() or not exp.isdigit() or len(exp) > 12:
+        """True if `sig` is this server's signature of `key` until `exp`, and `exp` is ahead;
+        both exactly as `url` writes them (one spelling each: no character added or changed)."""
+        if not exp.isascii() or not exp.isdigit() or len(exp) > 12 or str(int(exp)) != exp:
             return False
         expires = int(exp)
         if expires <= (time.time() if now is None else now):
             return False
-        try:
-            given = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
-        except (binascii.Error, ValueError):
+        if not sig.isascii():
             return False
-        return hmac.compare_digest(given, self._mac(key, expires))
+        return hmac.compare_digest(sig, _text(self._mac(key, expires)))
+
+
+def _text(mac: bytes) -> str:
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")

@@ -43,7 +43,7 @@ from workbench.http.deps import Db
 from workbench.public.pages import SECURITY_HEADERS
 from workbench.security.vault import DecryptionError
 from workbench.surveys import submission
-from workbench.surveys.answers import AnswersInvalid, without_hidden
+from workbench.surveys.answers import MAX_TEXT, AnswersInvalid, without_hidden
 from workbench.surveys.links import SurveyLinks
 from workbench.surveys.submission import State
 
@@ -60,7 +60,7 @@ ANSWERED_COOKIE = "wb_answered"  # set with a form's answer, on its link's path 
 ANSWERED_COOKIE_SECONDS = 30 * 86400
 DRAFT_COOKIE = "wb_draft"  # the id of the answers with mistakes the page shows, on its path
 DRAFT_SECONDS = 30 * 60
-_DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")
+_DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{24}\Z")
 
 log = logging.getLogger("workbench.public.survey_page")
 
@@ -234,7 +234,7 @@ def _form(
     return _html(
         "survey_form.html", status, title=row["title"], bank=settings.bank_name.strip(),
         rm_name=row["rm_name"], questions=shown, errors=errors or {},
-        count=len(questions) if fixed else None,
+        count=len(questions) if fixed else None, max_text=MAX_TEXT,
         expires=f"{expires.year}年{expires.month}月{expires.day}日",
     )  # fmt: skip
 
@@ -263,7 +263,7 @@ async def thanks(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
     opened = await submission.open_invitation(
         db, _links(request).invitation_id(token), customer=True
     )
-    if opened.state is State.OPEN:
+    if opened.state is State.OPEN:  # only a token exactly as made opens an invitation
         return Redirect(f"/f/{token}", status_code=303, headers={"Cache-Control": "no-store"})
     if opened.state is not State.ANSWERED:
         return _state_page(opened.state, bank)
@@ -290,12 +290,15 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
         )  # fmt: skip
         return Response({"response_id": str(response_id)}, status_code=201)
     bank = state.settings.bank_name.strip()
-    thanks_ = Redirect(f"/f/{token}/thanks", status_code=303, headers={"Cache-Control": "no-store"})
+    if invitation_id is None:  # not exactly a token of ours: never put into a header
+        return _state_page(State.UNKNOWN, bank)
+    page = f"/f/{token}"  # exactly as made (`SurveyLinks.invitation_id` takes nothing else)
     answered_here = request.cookies.get(ANSWERED_COOKIE) == "1"
     opened = await submission.open_invitation(db, invitation_id, customer=True)
+    thanks_ = Redirect(f"{page}/thanks", status_code=303, headers={"Cache-Control": "no-store"})
     if opened.state is State.ANSWERED and answered_here:  # posted again (a double tap, back)
         return thanks_
-    if opened.state is not State.OPEN or invitation_id is None:
+    if opened.state is not State.OPEN:
         return _state_page(opened.state, bank)
     values = _form_values(body, opened.questions)
     try:
@@ -312,9 +315,9 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
         draft_id = await _keep_draft(request, invitation_id, Draft(values, exc.errors))
         if draft_id is None:  # Redis cannot keep them: the page at once, as the answer
             return _form(request, opened, values=values, errors=exc.errors, status=422)
-        back = Redirect(f"/f/{token}", status_code=303, headers={"Cache-Control": "no-store"})
+        back = Redirect(page, status_code=303, headers={"Cache-Control": "no-store"})
         back.set_cookie(
-            DRAFT_COOKIE, draft_id, max_age=DRAFT_SECONDS, path=f"/f/{token}", httponly=True,
+            DRAFT_COOKIE, draft_id, max_age=DRAFT_SECONDS, path=page, httponly=True,
             samesite="lax", secure=request.url.scheme == "https",
         )  # fmt: skip
         return back
@@ -326,10 +329,10 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
     # This browser answered: when it posts again (a second tap, the back button), it is shown
     # the thank-you rather than "already answered". Scoped to this link; says nothing else.
     thanks_.set_cookie(
-        ANSWERED_COOKIE, "1", max_age=ANSWERED_COOKIE_SECONDS, path=f"/f/{token}",
+        ANSWERED_COOKIE, "1", max_age=ANSWERED_COOKIE_SECONDS, path=page,
         httponly=True, samesite="lax", secure=request.url.scheme == "https",
     )  # fmt: skip
-    await _drop_draft(request, thanks_, f"/f/{token}")
+    await _drop_draft(request, thanks_, page)
     return thanks_
 
 

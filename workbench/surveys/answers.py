@@ -2,7 +2,8 @@
 
 Every shown required question is answered; values fit their type (an existing option, distinct
 options, 0-10, 1-5, text within its length); questions the skip logic hides are empty; no key is
-unknown. Empty means absent, null, "" or []. Whitespace-only text counts as empty.
+unknown. Empty means absent, null, "" or []. Whitespace-only text counts as empty. A text's
+line breaks are counted and stored as one LF each, however the client sent them (CRLF, CR).
 """
 
 from __future__ import annotations
@@ -127,10 +128,16 @@ def _value(question: Question, raw: Any) -> tuple[str | None, AnswerValue]:
         return None, number
     if not isinstance(raw, str):
         return "请填写文字", ""
-    text = raw.strip()
+    text = one_line_break(raw).strip()
     if len(text) > MAX_TEXT:
         return f"最多 {MAX_TEXT} 字", ""
     return None, text
+
+
+def one_line_break(text: str) -> str:
+    """Text with each line break as one LF: a browser sends a text box's line breaks as CRLF
+    (counted as one character by the box's maxlength), some clients a lone CR."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _integer(raw: Any) -> int | None:

@@ -18,7 +18,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,17 +60,30 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def _answer(question: Question, value: Any, text: str | None) -> Any:
+def _answer(
+    question: Question, value: Any, text: str | None, older: Mapping[str, str] | None = None
+) -> Any:
+    """A response's answer as a cell: choices by their labels, those of options a later version
+    dropped by the label they were asked with (`older`: `results.Target.labels`)."""
     if question.type is QuestionType.TEXT:
         return text or ""
     if value is None:
         return ""
-    labels = {o.value: o.label for o in question.options}
+    labels = {**(older or {}), **{o.value: o.label for o in question.options}}
     if isinstance(value, list):
         return "、".join(str(labels.get(v, v)) for v in value)
     if question.type in (QuestionType.NPS, QuestionType.RATING):
         return value
     return labels.get(value, str(value))
+
+
+def _answers(
+    target: results.Target, answers: Mapping[str, Any], texts: Mapping[str, str]
+) -> list[Any]:
+    return [
+        _answer(q, answers.get(q.key), texts.get(q.key), target.labels.get(q.key))
+        for q in target.questions
+    ]
 
 
 async def rows(
@@ -95,7 +108,7 @@ async def rows(
                 row["submitted_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 row["org_unit_name"],
                 results.respondent(cipher, role, row),
-                *(_answer(q, answers.get(q.key), texts.get(q.key)) for q in target.questions),
+                *_answers(target, answers, texts),
             ]
 
 
@@ -114,7 +127,7 @@ async def _staff_rows(
                 row["submitted_on"].isoformat(),
                 row["org_unit_name"],
                 results.STAFF,
-                *(_answer(q, answers.get(q.key), texts.get(q.key)) for q in target.questions),
+                *_answers(target, answers, texts),
             ]
 
 

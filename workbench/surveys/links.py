@@ -9,9 +9,9 @@ key still listed in WORKBENCH_JWT_KEYS keeps working.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -19,6 +19,8 @@ from workbench.settings import JwtKey
 
 TAG_BYTES = 10
 _PURPOSE = b"rm-workbench survey link v1"
+# The invitation id and the tag in unpadded base64url: 26 bytes, 35 characters.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{35}")
 
 
 class SurveyLinks:
@@ -27,18 +29,16 @@ class SurveyLinks:
         self._keys = [hmac.new(key.seed, _PURPOSE, hashlib.sha256).digest() for key in keys]
 
     def token(self, invitation_id: uuid.UUID) -> str:
-        raw = invitation_id.bytes + self._tag(self._keys[0], invitation_id)
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return _text(invitation_id.bytes + self._tag(self._keys[0], invitation_id))
 
     def invitation_id(self, token: str) -> uuid.UUID | None:
-        """The invitation a token names, or None for anything forged, altered or malformed."""
-        if not 20 <= len(token) <= 60 or not token.isascii():
+        """The invitation a token names, or None for anything forged, altered or malformed: only
+        the exact form `token` makes (one spelling per token; no character added, dropped or
+        changed), so a token that names an invitation is safe in a URL, header or cookie path."""
+        if not _TOKEN.fullmatch(token):
             return None
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (binascii.Error, ValueError):
-            return None
-        if len(raw) != 16 + TAG_BYTES:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        if _text(raw) != token:  # unused low bits set: another spelling of the same bytes
             return None
         invitation_id = uuid.UUID(bytes=raw[:16])
         tag = raw[16:]
@@ -52,3 +52,7 @@ class SurveyLinks:
     @staticmethod
     def _tag(key: bytes, invitation_id: uuid.UUID) -> bytes:
         return hmac.new(key, invitation_id.bytes, hashlib.sha256).digest()[:TAG_BYTES]
+
+
+def _text(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -19,7 +19,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,6 +40,7 @@ from workbench.security.vault import FieldCipher
 from workbench.surveys.rollups import queries
 from workbench.surveys.submission import texts_aad as texts_aad  # how submissions encrypt texts
 from workbench.surveys.tallies import ANSWERED
+from workbench.surveys.terms import holds_long_number
 
 READERS = (Role.ADMIN, Role.MARKETING, Role.BRANCH_HEAD)
 WHOLE_BANK = frozenset({Role.ADMIN, Role.MARKETING})
@@ -126,6 +127,9 @@ class Target:
     org_unit_id: uuid.UUID | None
     scope: queries.Scope
     period: Period
+    # Per question key, the label of every option any version offered (the newest version's
+    # label): an option a later version dropped is still shown by the label it was asked with.
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def staff(self) -> bool:
@@ -174,6 +178,7 @@ async def target(
         org_unit_id=org_unit_id,
         scope=queries.Scope(survey_id, period.first_day, period.end_day, root["id"]),
         period=period,
+        labels=option_labels(found["versions"]),
     )
 
 
@@ -187,6 +192,17 @@ def merged_questions(versions: Sequence[Any]) -> list[Question]:
                 seen.add(question.key)
                 merged.append(question)
     return merged
+
+
+def option_labels(versions: Sequence[Any]) -> dict[str, dict[str, str]]:
+    """Per question key, each option value any version offered with its label in the newest
+    version offering it (`versions` newest first)."""
+    labels: dict[str, dict[str, str]] = defaultdict(dict)
+    for questions in versions:
+        for question in msgspec.convert(questions, list[Question]):
+            for option in question.options:
+                labels[question.key].setdefault(option.value, option.label)
+    return dict(labels)
 
 
 async def results(
@@ -226,7 +242,7 @@ async def results(
                 type=q.type,
                 text=q.text,
                 answered=counts[q.key].get(ANSWERED, 0),
-                distribution=distribution(q, counts[q.key]),
+                distribution=distribution(q, counts[q.key], target.labels.get(q.key)),
                 top_terms=by_question.get(q.key, []),
             )
             for q in target.questions
@@ -301,9 +317,12 @@ def _headline(
     }
 
 
-def distribution(question: Question, counts: Mapping[str, int]) -> list[wire.ValueCount]:
+def distribution(
+    question: Question, counts: Mapping[str, int], labels: Mapping[str, str] | None = None
+) -> list[wire.ValueCount]:
     """Every scale point or option with its count (zeros too); values no longer offered
-    (an older version's options) after them. Empty for a text question."""
+    (an older version's options) after them, by the label an older version gave them
+    (`labels`, see `option_labels`). Empty for a text question."""
     if question.type is QuestionType.TEXT:
         return []
     if question.type in SCALE_VALUES:
@@ -314,7 +333,7 @@ def distribution(question: Question, counts: Mapping[str, int]) -> list[wire.Val
     extra = sorted(v for v in counts if v != ANSWERED and v not in values)
     return [
         wire.ValueCount(value=value, label=label, count=counts.get(value, 0))
-        for value, label in [*known, *((v, v) for v in extra)]
+        for value, label in [*known, *((v, (labels or {}).get(v, v)) for v in extra)]
     ]
 
 
@@ -420,6 +439,9 @@ async def term_answers(
     group, on its day (midnight in the bank's time zone `tz`), under its shown id, by day, then
     by that id."""
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID, str])
+    if holds_long_number(normalized_term(term)):  # never a term: a number the answers mask
+        await require_group(conn, target)
+        return [], None
     if target.staff:
         await require_group(conn, target)
         return await _staff_term_answers(

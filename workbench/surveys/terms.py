@@ -5,18 +5,33 @@ port of jieba with its dictionary built in) segments the text into words. What s
 dropped: stop words (`stopwords_zh.txt`), punctuation, numbers and single characters (很, 好,
 了 ...). Latin words are lower-cased. Each word counts once per answer, in the order it first
 appears; an answer yields at most MAX_TERMS words.
+
+A number of six characters or more (a phone, an ID, passport or account number, a chat id;
+`mask_long_numbers`) is masked wherever staff read an answer, so no word holding one, or any
+part of one, is a term: the terms are shown in clear, searched and stored in clear.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 from importlib import resources
 
 import rjieba
 
+# The very pattern `mask_long_numbers` masks in the answers shown.
+from workbench.customers.personal_data import _LONG_NUMBER
+
 MAX_TERMS = 40
 MAX_TERM_LENGTH = 40
+
+# A term (NFKC-normalised, lower-cased) holding a number `mask_long_numbers` masks: its pattern
+# (a digit, 4 or more digits, X, *, spaces, dashes or dots, then a digit or X) as it reads
+# after NFKC and lower-casing. Its digits are ASCII: NFKC turns full-width ones into them and
+# rjieba cuts any other digit off as a character of its own. Migration 0044 deletes the terms
+# stored before by this same pattern (PostgreSQL reads it alike); keep the two the same.
+LONG_NUMBER_TERM = re.compile(r"[0-9][0-9x* .-]{4,}[0-9x]")
 
 
 @cache
@@ -28,17 +43,28 @@ def stop_words() -> frozenset[str]:
     )
 
 
+def holds_long_number(term: str) -> bool:
+    """Whether a term (as stored: NFKC-normalised, lower-cased) holds a number of six
+    characters or more: never a term (see LONG_NUMBER_TERM)."""
+    return LONG_NUMBER_TERM.search(term) is not None
+
+
 def terms(text: str) -> list[str]:
     """The distinct words of one answer that say something, in order of first appearance."""
     text = unicodedata.normalize("NFKC", text)
+    masked = [match.span() for match in _LONG_NUMBER.finditer(text)]
     found: list[str] = []
     seen: set[str] = set()
     stops = stop_words()
-    for token in rjieba.cut(text):
+    for token, start, end in rjieba.tokenize(text):
         word = token.strip().lower()
         if len(word) < 2 or len(word) > MAX_TERM_LENGTH or word in stops or word in seen:
             continue
         if not any(_is_letter(ch) for ch in word):  # punctuation, digits, symbols
+            continue
+        # A long number, or a part of one beside a letter ("e1234" of "E1234 5678"): the
+        # answer shows it masked, so its words must not show it.
+        if holds_long_number(word) or any(s < end and start < e for s, e in masked):
             continue
         seen.add(word)
         found.append(word)

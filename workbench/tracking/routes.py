@@ -20,7 +20,7 @@ from workbench.http.deps import Db
 from workbench.public.pages import message, not_found_page
 from workbench.tracking import beacons, viewer
 
-_CODE = re.compile(r"^[0-9A-Za-z]{8,12}$")
+_CODE = re.compile(r"^[0-9A-Za-z]{8,12}\Z")  # \Z: `$` also matches before a final "\n"
 
 
 @route("/s/{code:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD],
@@ -98,7 +98,7 @@ async def contact_again(request: Request[Any, Any, Any], code: FromPath[str]) ->
 
 
 _NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
-_VISITOR = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_VISITOR = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # put into a Set-Cookie header
 
 
 def _visitor(cookie: str | None, field: str | None) -> str:
