@@ -56,7 +56,12 @@ class ShareRow(msgspec.Struct, kw_only=True):
     """One of my shares with what its visitors did. `opens` and `unique_visitors`: visitors
     whose page was visibly opened (the same number today: one open per visitor); `dwell_seconds`:
     their total time on the pages; `clicks`: visitors who tapped the call to action. `customer`:
-    the customer's masked name (张*三), null for a share to nobody in particular."""
+    the customer's masked name (张*三), null for a share to nobody in particular.
+
+    A survey share (`survey_id` set, `brochure_id` null; `title` the survey's) is its customer's
+    single-use link: `answered` says whether they answered it (`answered_at` when), `expires_at`
+    when it expires; its visits are not tracked (the counts are 0). These four are null for a
+    brochure share."""
 
     id: uuid.UUID
     code: str
@@ -72,3 +77,7 @@ class ShareRow(msgspec.Struct, kw_only=True):
     unique_visitors: int
     dwell_seconds: int
     clicks: int
+    survey_id: uuid.UUID | None = None
+    answered: bool | None = None
+    answered_at: datetime | None = None
+    expires_at: datetime | None = None

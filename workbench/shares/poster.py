@@ -4,13 +4,20 @@
 title, the RM's name, the link's QR code and "长按识别二维码查看" (WeChat opens a QR code in an
 image on a long press). Chinese text is drawn with the font the brochure artwork uses (installed
 with the project). `draw` is pure and CPU-bound: callers run it in a thread.
+
+What people typed (a title, a name, the bank's name) may hold characters the font has no glyph
+for (an emoji): drawn, each would be an empty box. Text is drawn through `drawable`, which keeps
+what the font covers (a character it lacks may stand as its compatibility form, 𝐀 as A) and
+leaves the rest out.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 import segno
 from PIL import Image, ImageDraw
@@ -19,7 +26,7 @@ from workbench.brochures.artwork import font
 from workbench.media import images
 
 WIDTH, HEIGHT = 750, 1334
-LAYOUT = "poster-v2"  # part of a rendered poster's blob key: a new layout is a new poster
+LAYOUT = "poster-v3"  # part of a rendered poster's blob key: a new layout is a new poster
 CALL = "长按识别二维码查看"
 DISCLAIMER = "理财非存款，产品有风险，投资须谨慎"
 BRAND = (200, 16, 46)  # the bank's red of the pages the poster leads to (#c8102e)
@@ -109,7 +116,9 @@ def _lines(
     """`text` wrapped to `width`, at most `max_lines` lines, the last one cut with an ellipsis
     when there is more. Chinese wraps between any two characters but never puts closing
     punctuation at a line's start or opening punctuation at its end (the character before goes
-    down with it); a Latin word or number wraps whole unless it alone is wider than a line."""
+    down with it); a Latin word or number wraps whole unless it alone is wider than a line.
+    Characters the font lacks are left out (`drawable`)."""
+    text = drawable(text)
     face = font(size)
 
     def fits(candidate: str) -> bool:
@@ -146,9 +155,35 @@ def _lines(
     return shown
 
 
+@cache
+def _covered() -> frozenset[int]:
+    """The code points the posters' font has glyphs for (its character map, read once)."""
+    from fontTools.ttLib import TTFont  # with WeasyPrint; only its character map is read
+
+    with TTFont(font(10).path, lazy=True) as face:
+        return frozenset(face.getBestCmap())
+
+
+def drawable(text: str) -> str:
+    """`text` as the posters' font can draw it: each character it lacks replaced by its
+    compatibility form when the font has that (NFKC: 𝐀 as A, ① as 1), else left out (an emoji,
+    a variation selector), so that no empty box is drawn; spaces collapsed."""
+    covered = _covered()
+    kept = []
+    for char in text:
+        if ord(char) in covered or char.isspace():
+            kept.append(char)
+            continue
+        plain = unicodedata.normalize("NFKC", char)
+        if plain != char and all(ord(c) in covered for c in plain):
+            kept.append(plain)
+    return " ".join("".join(kept).split())
+
+
 def _fit(pen: ImageDraw.ImageDraw, text: str, size: int, width: int, *, cut: bool = False) -> str:
-    """`text` cut (with an ellipsis) to fit `width`; `cut`: it goes on, so the ellipsis is
-    drawn even when it would fit."""
+    """`text` (as the font can draw it) cut (with an ellipsis) to fit `width`; `cut`: it goes
+    on, so the ellipsis is drawn even when it would fit."""
+    text = drawable(text)
     face = font(size)
     if not cut and pen.textlength(text, font=face) <= width:
         return text

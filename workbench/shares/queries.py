@@ -3,6 +3,8 @@
 Scope is applied here, in SQL: an RM reads their own shares; a branch head those made in a unit
 of their subtree (the RM's unit when they shared). The customer of a share is shown only while
 the reader may still see that customer (an RM: their own; a branch head: their subtree's).
+A survey shared with a customer is a share too (a survey invitation made without a delivery or
+task, workbench.surveys.sharing): the share list reads both, by the same scope.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ def _shares_of(rm_id: uuid.UUID | None) -> str:
     if rm_id is not None:
         return "s.rm_id = {}"
     return "s.org_unit_id in (select u.id from org_subtree({}) u(id))"
+
+
+def _surveys_shared_by(rm_id: uuid.UUID | None) -> str:
+    """As `_shares_of`, for survey shares (the invitation's unit: its customer's RM's, the
+    sharing RM's own when they shared)."""
+    if rm_id is not None:
+        return "i.sent_by = {}"
+    return "i.org_unit_id in (select u.id from org_subtree({}) u(id))"
+
+
+# A survey invitation that is a share (the predicate of the survey_invitations_shared_* indexes).
+_SURVEY_SHARE = "i.customer_id is not null and i.delivery_id is null and i.task_id is null"
 
 
 def _customers_of(rm_id: uuid.UUID | None) -> str:
@@ -146,33 +160,55 @@ async def shares_with_counts(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Record]:
-    """The caller's shares, newest first, each with its visitors' counts from the rollup
-    (`share_visitors`), in one statement: the page's shares first, then one grouped lookup
-    of their visitors."""
-    where = Where()
-    where.add(_shares_of(rm_id), rm_id or scope_root)
+    """The caller's shares, brochures' and surveys', newest first, each with its visitors'
+    counts from the rollup (`share_visitors`), in one statement: the page's shares first (each
+    kind's newest by its own index, then merged), then one grouped lookup of their visitors. A
+    survey share's row has no code (its link's token is made from its id), `survey_id`, its
+    version's title, and `answered_at`/`expires_at` of its link."""
+    args = Where()
+    reader = args.param(rm_id or scope_root)
+    brochures = [_shares_of(rm_id).format(reader)]
+    surveys = [_surveys_shared_by(rm_id).format(reader), _SURVEY_SHARE]
     if after is not None:
-        where.add("(s.created_at, s.id) < ({}, {})", *after)
-    reader = where.param(rm_id or scope_root)
+        at, last = args.param(after[0]), args.param(after[1])
+        brochures.append(f"(s.created_at, s.id) < ({at}, {last})")
+        surveys.append(f"(i.sent_at, i.id) < ({at}, {last})")
+    most = args.param(limit)
     return await conn.fetch(
         f"""
         with page as (
-            select {_SHARE} from shares s
-             where {where.sql}
-             order by s.created_at desc, s.id desc
-             limit {where.param(limit)}
+            select * from (
+                (select {_SHARE}, null::uuid as survey_id, null::int as survey_version,
+                        null::timestamptz as answered_at, null::timestamptz as expires_at
+                   from shares s
+                  where {" and ".join(brochures)}
+                  order by s.created_at desc, s.id desc
+                  limit {most})
+                union all
+                (select i.id, null, null, null, null, i.customer_id, i.sent_by, i.org_unit_id,
+                        coalesce(i.share_channel, 'link'), null, i.sent_at, i.survey_id,
+                        i.version, i.responded_at, i.expires_at
+                   from survey_invitations i
+                  where {" and ".join(surveys)}
+                  order by i.sent_at desc, i.id desc
+                  limit {most})
+            ) both_kinds
+             order by created_at desc, id desc
+             limit {most}
         ), {VISITOR_COUNTS}
-        select s.*, v.title, c.external_id, c.name_enc,
+        select s.*, coalesce(v.title, sv.title) as title, c.external_id, c.name_enc,
                coalesce(n.opens, 0) as opens, coalesce(n.dwell_ms, 0) as dwell_ms,
                coalesce(n.clicks, 0) as clicks
           from page s
-          join brochure_versions v on v.brochure_id = s.brochure_id
-                                  and v.version = s.brochure_version
+          left join brochure_versions v on v.brochure_id = s.brochure_id
+                                       and v.version = s.brochure_version
+          left join survey_versions sv on sv.survey_id = s.survey_id
+                                      and sv.version = s.survey_version
           left join customers c on c.id = s.customer_id and {_customers_of(rm_id).format(reader)}
           left join counts n on n.share_id = s.id
          order by s.created_at desc, s.id desc
         """,
-        *where.args,
+        *args.args,
     )
 
 

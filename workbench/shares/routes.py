@@ -103,12 +103,15 @@ class ShareController(Controller):
 
         An RM sees their own shares (`mine=1` or not); a branch head those shared from their
         subtree, or with `mine=1` their own. Counts are of real visitors (bots are left out)
-        whose page was visibly opened; `customer` is the customer's masked name.
+        whose page was visibly opened; `customer` is the customer's masked name. Surveys shared
+        with a customer are listed too (`survey_id`; `answered`: whether the customer answered
+        the link, `answered_at`, and when the link `expires_at`).
         """
         state = request.app.state
         return await service.list_shares(
             db, vault=state.vault, caller=caller, mine=mine, cursor=cursor, limit=limit,
             base_url=state.settings.public_base_url,
+            survey_rules=survey_delivery.Rules.from_settings(state.settings),
         )  # fmt: skip
 
     @get(

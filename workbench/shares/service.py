@@ -184,20 +184,26 @@ async def list_shares(
     cursor: str | None,
     limit: int,
     base_url: str,
+    survey_rules: survey_delivery.Rules,
 ) -> Page[wire.ShareRow]:
-    """Shares newest first, each with its visitors' opens, dwell and clicks."""
+    """Shares newest first, brochures' and surveys', each with its visitors' opens, dwell and
+    clicks (a survey share: whether its link was answered). `survey_rules` make survey links."""
     rm_id, root = scope(caller, mine=mine)
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
     rows = await queries.shares_with_counts(
         conn, rm_id=rm_id, scope_root=root, after=after, limit=limit + 1
     )
     more, rows = len(rows) > limit, rows[:limit]
-    items = [_row(vault, caller.role, r, base_url) for r in rows]
+    items = [_row(vault, caller.role, r, base_url, survey_rules) for r in rows]
     next_cursor = encode_cursor([rows[-1]["created_at"], rows[-1]["id"]]) if more else None
     return Page[wire.ShareRow](items=items, next_cursor=next_cursor)
 
 
-def _row(vault: Vault, role: Role, row: queries.Record, base_url: str) -> wire.ShareRow:
+def _row(
+    vault: Vault, role: Role, row: queries.Record, base_url: str, rules: survey_delivery.Rules
+) -> wire.ShareRow:
+    if row["survey_id"] is not None:
+        return _survey_row(vault, role, row, rules)
     share = _share(row, base_url)
     return wire.ShareRow(
         id=share.id,
@@ -214,6 +220,34 @@ def _row(vault: Vault, role: Role, row: queries.Record, base_url: str) -> wire.S
         unique_visitors=row["opens"],
         dwell_seconds=int(row["dwell_ms"]) // 1000,
         clicks=row["clicks"],
+    )
+
+
+def _survey_row(
+    vault: Vault, role: Role, row: queries.Record, rules: survey_delivery.Rules
+) -> wire.ShareRow:
+    """A survey share in the list: its customer's single-use link, and whether it was answered
+    (visits to a survey page are not tracked)."""
+    assert rules.links is not None
+    return wire.ShareRow(
+        id=row["id"],
+        code=rules.links.token(row["id"]),
+        url=rules.url(row["id"]),
+        poster_png_url=survey_sharing.poster_url(rules.base_url, row["id"]),
+        channel=wire.ShareChannel(row["channel"]),
+        brochure_id=None,
+        title=row["title"],
+        customer_id=row["customer_id"],
+        customer=_masked_customer(vault, role, row),
+        created_at=row["created_at"],
+        opens=0,
+        unique_visitors=0,
+        dwell_seconds=0,
+        clicks=0,
+        survey_id=row["survey_id"],
+        answered=row["answered_at"] is not None,
+        answered_at=row["answered_at"],
+        expires_at=row["expires_at"],
     )
 
 

@@ -8,6 +8,16 @@ a per-customer transaction lock, so deliveries running at the same time cannot p
 customer at the cap is skipped (`contact_cap`). Whoever holds an open invitation to the survey (a
 customer's unanswered, unexpired link, one an RM shared too; a staff member's inbox) is skipped
 as well (`already_invited`, checked under that lock or a staff member's): nobody counted twice.
+A customer skipped for an open link the same sender sent them (an earlier delivery, a share, a
+task done) is answered with that link (`invitation_id`, `url`): the sender can still pass it on;
+a link someone else sent is not handed out.
+
+A delivery's sender can read its answer again: a request with the `Idempotency-Key` of one they
+made before answers that delivery as it is (the same request again: its recipients with their
+links; anything else under that key is 409 `delivery.idempotency_key_reused`), and so does its
+progress (GET), for whoever requested it, when its listed recipients were sent in the request.
+The key names the delivery (its id is derived from the sender and the key), so nothing else
+keeps it.
 
 Who sends what: an admin to anyone; a branch head to customers owned by RMs of their subtree
 and to staff of their subtree (or to a whole unit's customers, with an optional tag); an RM a
@@ -27,11 +37,12 @@ from mobile_contracts.v1 import survey_delivery as wire
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
 from workbench.db import Connection, after_commit
-from workbench.errors import DomainError, NotFound
-from workbench.ids import uuid7
+from workbench.errors import Conflict, DomainError, NotFound
+from workbench.ids import uuid5_for, uuid7
 from workbench.notifications import categories
 from workbench.notifications import service as notifications
 from workbench.settings import Settings
+from workbench.surveys.delivered import queries as delivered
 from workbench.surveys.design import SurveyArchived
 from workbench.surveys.invitations import queries
 from workbench.surveys.links import SurveyLinks
@@ -47,6 +58,10 @@ Wake = Callable[[uuid.UUID], Awaitable[None]]
 
 class WrongRecipients(DomainError):
     status, code, title = 422, "survey.wrong_recipients", "These recipients do not fit the survey"
+
+
+class IdempotencyKeyReused(Conflict):
+    code, title = "delivery.idempotency_key_reused", "This Idempotency-Key named another delivery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +108,19 @@ class Rules:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """One recipient's outcome: their invitation, or why none was made."""
+    """One recipient's outcome: their invitation, or why none was made (`held`: for a customer
+    `already_invited`, the open link they hold that the same sender sent)."""
 
     recipient_id: uuid.UUID
     invitation_id: uuid.UUID | None
     reason: wire.SkipReason | None = None
+    held: uuid.UUID | None = None
+
+
+def delivery_id_for_key(caller: Caller, idempotency_key: str) -> uuid.UUID:
+    """The id of the delivery an `Idempotency-Key` names (per sender: two senders' keys never
+    meet)."""
+    return uuid5_for(f"survey-delivery-idempotency:{caller.user_id}:{idempotency_key}")
 
 
 # ---- creating a delivery ---------------------------------------------------------------------
@@ -112,15 +135,39 @@ async def create(
     rules: Rules,
     wake: Wake | None = None,
     now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> tuple[wire.Delivery, bool]:
-    """The new delivery and whether it was done here (True) or queued for the worker."""
+    """The new delivery and whether it was done here (True) or queued for the worker; with an
+    `idempotency_key` the caller used before, that delivery as it is now (the same request: else
+    409 `delivery.idempotency_key_reused`), even if the survey was archived since."""
     now = now or datetime.now(UTC)
+    delivery_id = uuid7()
+    if idempotency_key is not None and caller.role in SENDERS:
+        delivery_id = delivery_id_for_key(caller, idempotency_key)
+        await delivered.lock_key(conn, delivery_id)
+        earlier = await delivered.delivery_of_key(
+            conn, delivery_id, requested_by=caller.user_id, survey_id=survey_id,
+            recipients=_asked(request),
+        )  # fmt: skip
+        if earlier is not None:
+            if not earlier["same"]:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was used for a different delivery; use a new key"
+                )
+            in_request = _sent_in_request(listed=earlier["listed"], total=earlier["total"])
+            if not in_request:
+                return _delivery(earlier), False
+            outcomes = await _outcomes(
+                conn, earlier["id"], requested_by=caller.user_id,
+                to_customers=earlier["to_customers"], rules=rules,
+            )  # fmt: skip
+            return _delivery(earlier, outcomes), True
     # Held until the request's transaction ends: an archiving comes before this send or after.
     survey = await sendable(conn, caller=caller, survey_id=survey_id, hold=True)
     recipients, listed = await _recipients(conn, caller=caller, survey=survey, request=request)
     row = await queries.insert_delivery(
-        conn, delivery_id=uuid7(), survey_id=survey_id, version=survey["version"], source="api",
-        requested_by=caller.user_id, recipients=recipients,
+        conn, delivery_id=delivery_id, survey_id=survey_id, version=survey["version"],
+        source="api", requested_by=caller.user_id, recipients=recipients,
         total=len(listed) if listed is not None else 0, created_at=now,
     )  # fmt: skip
     if listed is not None and len(listed) <= IN_REQUEST:
@@ -134,6 +181,56 @@ async def create(
         delivery_id = row["id"]
         after_commit(conn, lambda: wake(delivery_id))
     return _delivery(row), False
+
+
+def _asked(request: wire.DeliveryCreate) -> dict[str, Any]:
+    """The recipients a request asks for, as a delivery keeps them (`_recipients`): a retry
+    with the same key must ask for the same ones."""
+    asked: dict[str, Any] = {}
+    for name, ids in (("customer_ids", request.customer_ids), ("user_ids", request.user_ids)):
+        if ids is not None:
+            asked[name] = [str(i) for i in dict.fromkeys(ids)]
+    if request.org_unit_id is not None:
+        asked["org_unit_id"] = str(request.org_unit_id)
+    if request.tag is not None:
+        asked["tag"] = request.tag
+    return asked
+
+
+def _sent_in_request(*, listed: bool, total: int) -> bool:
+    """Whether a delivery's recipients were sent in the request that made it (a list of at
+    most IN_REQUEST; more, or a selection, went to the worker)."""
+    return listed and total <= IN_REQUEST
+
+
+async def _outcomes(
+    conn: Connection,
+    delivery_id: uuid.UUID,
+    *,
+    requested_by: uuid.UUID,
+    to_customers: bool,
+    rules: Rules,
+) -> list[wire.DeliveredRecipient]:
+    """Each listed recipient of a delivery sent in its request, as that request answered: the
+    invitation it made them (with a customer's link), or why none (`already_invited`: they held
+    an open one then, given with its link when its sender made this delivery too; else the
+    contact cap)."""
+    if to_customers:
+        rows = await delivered.listed_customers(conn, delivery_id)
+    else:
+        rows = await delivered.listed_staff(conn, delivery_id)
+    sent = []
+    for r in rows:
+        if r["invitation_id"] is not None:
+            sent.append(Sent(r["recipient_id"], r["invitation_id"]))
+        elif r["held_id"] is not None or not to_customers:
+            own = r["held_by"] == requested_by and to_customers
+            sent.append(Sent(r["recipient_id"], None, wire.SkipReason.ALREADY_INVITED,
+                             held=r["held_id"] if own else None))  # fmt: skip
+        else:
+            sent.append(Sent(r["recipient_id"], None, wire.SkipReason.CONTACT_CAP))
+    audience = "customer" if to_customers else "staff"
+    return [_recipient(audience, s, rules) for s in sent]
 
 
 async def _recipients(
@@ -187,13 +284,16 @@ async def _recipients(
 
 
 def _recipient(audience: str, sent: Sent, rules: Rules) -> wire.DeliveredRecipient:
+    """A recipient as the sender reads it: a customer's link is the one made now, or the open
+    one they hold that the sender sent before (skipped `already_invited`)."""
     customer = audience == "customer"
+    link = sent.invitation_id or (sent.held if customer else None)
     return wire.DeliveredRecipient(
         status=wire.RecipientStatus.SENT if sent.invitation_id else wire.RecipientStatus.SKIPPED,
         customer_id=sent.recipient_id if customer else None,
         user_id=None if customer else sent.recipient_id,
-        invitation_id=sent.invitation_id,
-        url=rules.url(sent.invitation_id) if customer and sent.invitation_id else None,
+        invitation_id=link,
+        url=rules.url(link) if customer and link else None,
         reason=sent.reason,
     )
 
@@ -218,9 +318,16 @@ def _delivery(
 
 
 async def progress(
-    conn: Connection, *, caller: Caller, survey_id: uuid.UUID, delivery_id: uuid.UUID
+    conn: Connection,
+    *,
+    caller: Caller,
+    survey_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    rules: Rules | None = None,
 ) -> wire.Delivery:
-    """A delivery's progress, for whoever requested it and those above them."""
+    """A delivery's progress, for whoever requested it and those above them. Its requester
+    also reads its recipients as the request that sent them answered (`rules`: with customers'
+    links), when they were sent in that request."""
     if caller.role not in SENDERS:
         raise NotFound("delivery")
     row = await queries.delivery_in_scope(
@@ -229,7 +336,16 @@ async def progress(
     )  # fmt: skip
     if row is None:
         raise NotFound("delivery")
-    return _delivery(row)
+    if rules is None or row["requested_by"] != caller.user_id:
+        return _delivery(row)
+    kind = row["recipients"]  # which kind only (see queries._DELIVERY)
+    if not _sent_in_request(listed="org_unit_id" not in kind, total=row["total"]):
+        return _delivery(row)
+    outcomes = await _outcomes(
+        conn, row["id"], requested_by=caller.user_id, to_customers="customer_ids" in kind,
+        rules=rules,
+    )  # fmt: skip
+    return _delivery(row, outcomes)
 
 
 # ---- sending ---------------------------------------------------------------------------------
@@ -274,6 +390,10 @@ async def invite_customers(
         return []
     await queries.lock_contacts(conn, ids)  # also orders two deliveries of one survey
     invited = await queries.holding_open_links(conn, ids, survey_id=survey_id, now=now)
+    # Skipped, but not left without a link: the one the sender sent them before.
+    own = await delivered.open_links_sent_by(
+        conn, list(invited), survey_id=survey_id, sent_by=sent_by, now=now
+    ) if invited else {}  # fmt: skip
     capped = await queries.capped_customers(
         conn, ids, since=now - timedelta(days=rules.cap_days), cap=rules.cap
     )
@@ -289,7 +409,10 @@ async def invite_customers(
         invitation_ids=list(made.values()), seqs=[0] * len(made), kind="invitation",
         created_at=now,
     )  # fmt: skip
-    return [Sent(c, made.get(c), None if c in made else _why(c, invited, capped)) for c in ids]
+    return [
+        Sent(c, made.get(c), None if c in made else _why(c, invited, capped), held=own.get(c))
+        for c in ids
+    ]
 
 
 def _why(

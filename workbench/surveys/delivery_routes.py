@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from mobile_contracts.v1 import survey_delivery as wire
@@ -43,9 +43,11 @@ class DeliveryController(Controller):
                 404: "The survey is not published or not mine to send (`survey.not_found`), or "
                 "a recipient is out of my reach (`customer.not_found`, `user.not_found`, "
                 "`org_unit.not_found`)",
-                409: "The survey is archived and is sent no more (`survey.archived`)",
+                409: "The survey is archived and is sent no more (`survey.archived`); the "
+                "`Idempotency-Key` was used for a different delivery "
+                "(`delivery.idempotency_key_reused`)",
                 422: "Recipients of the wrong kind for the survey's audience, or none "
-                "(`survey.wrong_recipients`)",
+                "(`survey.wrong_recipients`); an empty `Idempotency-Key`",
             }
         },
     )
@@ -56,6 +58,9 @@ class DeliveryController(Controller):
         caller: CurrentCaller,
         survey_id: FromPath[uuid.UUID],
         data: JSONBody[wire.DeliveryCreate],
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200)
+        ] = None,
     ) -> Response[wire.Delivery]:
         """Send a published survey to customers (single-use links) or staff (their inbox).
 
@@ -64,14 +69,18 @@ class DeliveryController(Controller):
         customer survey to their own customers. Up to 200 listed
         recipients are sent now (201, each with its invitation and, for a customer, its `url`;
         `skipped` with `reason: contact_cap` when the customer already got the most survey
-        messages allowed lately). More, or a selection (`org_unit_id` and optional `tag`:
-        every customer owned by an RM of that subtree), go to the worker: 202 with the
-        delivery queued; follow it at GET .../deliveries/{id}.
+        messages allowed lately, or `already_invited` when they hold an open link to the
+        survey: with its `url` when I sent that link). More, or a selection (`org_unit_id` and
+        optional `tag`: every customer owned by an RM of that subtree), go to the worker: 202
+        with the delivery queued; follow it at GET .../deliveries/{id}. Sending again with the
+        same `Idempotency-Key` (non-empty) sends nothing again and answers that delivery as it
+        is now, with its recipients and their links as first answered.
         """
         state = request.app.state
         made, done = await delivery.create(
             db, caller=caller, survey_id=survey_id, request=data, rules=rules_of(request),
             wake=delivery_jobs.waker(state.redis, state.settings.redis_prefix),
+            idempotency_key=idempotency_key,
         )  # fmt: skip
         return Response(made, status_code=HTTP_201_CREATED if done else HTTP_202_ACCEPTED)
 
@@ -82,6 +91,7 @@ class DeliveryController(Controller):
     )
     async def progress(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         caller: CurrentCaller,
         survey_id: FromPath[uuid.UUID],
@@ -90,11 +100,13 @@ class DeliveryController(Controller):
         """A delivery's progress: recipients invited and skipped of the total, and its status.
 
         `done` invited and `skipped` (contact cap) of `total`. For whoever sent it, their
-        branch head, and admins.
+        branch head, and admins. Whoever sent it also gets its `recipients` with their links,
+        as first answered, when they were sent in the request (up to 200 listed).
         """
         return await delivery.progress(
-            db, caller=caller, survey_id=survey_id, delivery_id=delivery_id
-        )
+            db, caller=caller, survey_id=survey_id, delivery_id=delivery_id,
+            rules=rules_of(request),
+        )  # fmt: skip
 
     @get("/inbox", operation_id="listSurveyInbox")
     async def waiting(

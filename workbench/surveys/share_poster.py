@@ -22,7 +22,7 @@ from workbench.shares import poster
 from workbench.surveys.delivery import Rules
 from workbench.surveys.invitations import queries
 
-LAYOUT = "survey-poster-v2"
+LAYOUT = "survey-poster-v3"  # v3: characters the font lacks are left out (no empty boxes)
 CALL = "长按识别二维码填写问卷"
 INVITE = "诚邀您参与问卷调查"
 NOTE = "约需 1-3 分钟，您的意见将帮助我们改进服务"

@@ -225,6 +225,7 @@ _PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="/public/static/icon.svg" type="image/svg+xml">
 <title>{title} - {bank}</title>
 <meta property="og:title" content="{title}">
 <meta property="og:site_name" content="{bank}">

@@ -44,6 +44,8 @@ async def test_a_visit_in_a_browser_counts_one_open_its_dwell_and_one_click(
         try:
             page = await context.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
+            # a missing /favicon.ico, or anything else the page could not load, is an error
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             response = await page.goto(f"/s/{shared.code}")
             assert response.status == 200
             await page.evaluate("document.fonts.ready.then(() => true)")
