@@ -168,6 +168,10 @@ class UserChanged(msgspec.Struct, kw_only=True):
     sessions_ended: int  # their sessions that ended now (they sign in again)
     # For an RM disabled, moved to another unit or given another role: what they still hold.
     handover: Handover | None = None
+    # Disabling: the user's phones and tablets that held a session, each told to erase its
+    # offline copy on its next call (403 `auth.user_disabled` with `wipe: true`; a sync pull
+    # answers `wipe: true`) while the user stays disabled. The devices are not revoked.
+    devices_to_wipe: int = 0
 
 
 class DeviceRevoked(msgspec.Struct, kw_only=True):

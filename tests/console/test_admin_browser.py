@@ -87,13 +87,15 @@ async def test_the_admin_adds_a_team_creates_an_rm_and_disables_them(
         await expect(rows.first.get_by_role("button", name="启用")).to_be_visible()
         await screenshots(page, "admin-disabled")
 
+        # Their phone is told to erase its offline copy, also when they sign in again on it.
         refused = await api.get("/api/v1/me", headers=phone)
-        assert refused.status_code == 401
-        assert refused.json()["code"] == "auth.session_ended"
+        assert refused.status_code == 403
+        assert (refused.json()["code"], refused.json()["wipe"]) == ("auth.user_disabled", True)
         again = await api.post(
             "/api/v1/auth/login", json={"login": "rm09", "password": password, "device": PHONE}
         )
-        assert again.status_code == 401
+        assert again.status_code == 403
+        assert (again.json()["code"], again.json()["wipe"]) == ("auth.user_disabled", True)
 
 
 async def _unit_id(page: Any, name: str) -> str:

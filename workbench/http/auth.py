@@ -27,8 +27,9 @@ CUSTOMER_PAGE = {PUBLIC: True, PAGE: True}  # the opt of every customer page
 # The opt of every staff console route: no bearer token, the console's own session cookie
 # instead (checked by workbench.console.guard).
 CONSOLE_PAGE = {PUBLIC: True, PAGE: CONSOLE}
-# Route opt key: a revoked device is answered by the route (sync pull: `wipe: true`) instead of
-# 403; the route finds this key set in the scope, and no caller.
+# Route opt key: a device told to wipe (revoked, or its user disabled) is answered by the route
+# (sync pull: `wipe: true`) instead of 403; the route finds this key set in the scope, and no
+# caller.
 ANSWERS_WIPE = "answers_wipe"
 # Route opt key: Redis keys the route reads on every request, fetched in the same round trip as
 # the revocation check. Value: fn(app state, user id) -> keys; their values (bytes or None, in
@@ -87,7 +88,7 @@ async def require_authentication(
     also = (lambda user_id: prefetch(state, user_id)) if prefetch else None
     try:
         caller, values = await identity.authenticate(state.auth, token.strip(), also=also)
-    except DeviceRevoked:
+    except (DeviceRevoked, identity.UserDisabled):
         if not handler.opt.get(ANSWERS_WIPE):
             raise
         connection.scope[ANSWERS_WIPE] = True  # type: ignore[literal-required]

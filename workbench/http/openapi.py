@@ -63,8 +63,8 @@ ERROR_DESCRIPTIONS = {
     401: "Not signed in, or the access token is invalid, expired, issued to another device or of "
     "an ended session (`auth.unauthorized`, `auth.invalid_token`, `auth.session_ended`): refresh "
     "it, or sign in again",
-    403: "This device was revoked (`auth.device_revoked`, `wipe: true`: erase the offline data and "
-    "sign out)",
+    403: "This device was revoked, or its user disabled (`auth.device_revoked`, "
+    "`auth.user_disabled`; `wipe: true`: erase the offline data and sign out)",
     404: "No such object, or not visible to the caller (`<kind>.not_found`)",
     409: "Conflicts with the current state (`conflict` and specific codes)",
     413: "Request body too large (`request.too_large`)",
@@ -113,7 +113,8 @@ may send `X-Device-Id` (a token used from another device answers 401). Dispatche
 (`auth.invalid_credentials`, `request.validation_failed` with one `errors[]` entry per field,
 `task.illegal_transition` with `current_status`, ...) and the `request_id` to quote to support.
 Each operation lists the errors it can answer. An object the caller may not see answers 404,
-never 403. A 403 with `wipe: true` means the device was revoked: erase its offline data.
+never 403. A 403 with `wipe: true` means the device was revoked or its user disabled: erase its
+offline data.
 
 **Lists** are paged: pass the answer's `next_cursor` as `cursor` for the next page.
 """

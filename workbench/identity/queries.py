@@ -374,6 +374,15 @@ async def users_in_subtree(
 
 # ---- devices and sessions --------------------------------------------------------------------
 
+# A session whose device is told to erase its offline copy (`wipe: true`, `auth.user_disabled`):
+# its user is disabled, it was ended by a change to the user (the disable itself, or an earlier
+# new password, role or unit), and its device is still theirs: once someone else has signed in
+# on it, the device holds their copy, which an old token must not erase. Over sessions `s`,
+# their users `u` and devices `d`.
+WIPES_FOR_DISABLED_USER = (
+    "(s.end_reason = 'user_changed' and not u.active and d.user_id = s.user_id)"
+)
+
 
 async def device_for_update(conn: Connection, device_id: str) -> Record | None:
     return await conn.fetchrow(
@@ -603,16 +612,18 @@ async def refresh_token_for_update(
 ) -> Record | None:
     """The token with its session, its user and its device, all locked for the rotation;
     `a_retry`: it was rotated less than `retry_seconds` ago and no token of its session was
-    used since (the session's row lock orders rotations, so this holds until the commit)."""
+    used since (the session's row lock orders rotations, so this holds until the commit);
+    `wipes_for_disabled_user`: see WIPES_FOR_DISABLED_USER."""
     return await conn.fetchrow(
-        """
+        f"""
         select t.session_id, t.expires_at, t.used_at, t.expires_at <= now() as expired,
                coalesce(t.used_at > now() - make_interval(secs => $2)
                         and not exists (select from refresh_tokens n
                                          where n.session_id = t.session_id
                                            and n.used_at > t.used_at), false) as a_retry,
                s.ended_at, s.end_reason, s.device_id, s.user_id,
-               u.role, u.org_unit_id, u.name, u.active, d.revoked_at
+               u.role, u.org_unit_id, u.name, u.active, d.revoked_at,
+               {WIPES_FOR_DISABLED_USER} as wipes_for_disabled_user
           from refresh_tokens t
           join sessions s on s.id = t.session_id
           join users u on u.id = s.user_id
@@ -659,11 +670,15 @@ async def purge_expired_refresh_tokens(conn: Connection, *, older_than_days: int
 
 
 async def token_revocation(conn: Connection, session_id: uuid.UUID) -> Record | None:
-    """Whether an access token's session has ended or its device is revoked (the record)."""
+    """Whether an access token's session has ended, its device is revoked or its device is told
+    to wipe for a disabled user (the record)."""
     return await conn.fetchrow(
-        """
-        select s.ended_at is not null as ended, d.revoked_at is not null as device_revoked
-          from sessions s join devices d on d.device_id = s.device_id
+        f"""
+        select s.ended_at is not null as ended, d.revoked_at is not null as device_revoked,
+               {WIPES_FOR_DISABLED_USER} as user_disabled
+          from sessions s
+          join devices d on d.device_id = s.device_id
+          join users u on u.id = s.user_id
          where s.id = $1
         """,
         session_id,
@@ -672,18 +687,57 @@ async def token_revocation(conn: Connection, session_id: uuid.UUID) -> Record | 
 
 async def recent_revocations(conn: Connection, *, within_seconds: int) -> list[Record]:
     """Sessions ended and devices revoked in the last `within_seconds` (older ones can hold no
-    valid access token), with the seconds each entry still matters: `kind`, `key`, `ttl`."""
+    valid access token), with the seconds each entry still matters: `kind`, `key`, `ttl`, and
+    `wipe` for a session whose device is told to wipe for a disabled user."""
     return await conn.fetch(
-        """
-        select 'session' as kind, id::text as key,
-               greatest(1, $1 - extract(epoch from now() - ended_at)::int) as ttl
-          from sessions
-         where ended_at > now() - make_interval(secs => $1)
+        f"""
+        select 'session' as kind, s.id::text as key,
+               greatest(1, $1 - extract(epoch from now() - s.ended_at)::int) as ttl,
+               {WIPES_FOR_DISABLED_USER} as wipe
+          from sessions s
+          join devices d on d.device_id = s.device_id
+          join users u on u.id = s.user_id
+         where s.ended_at > now() - make_interval(secs => $1)
         union all
         select 'device', device_id,
-               greatest(1, $1 - extract(epoch from now() - revoked_at)::int)
+               greatest(1, $1 - extract(epoch from now() - revoked_at)::int), false
           from devices
          where revoked_at > now() - make_interval(secs => $1)
         """,
         within_seconds,
+    )
+
+
+async def sessions_ended_by_user_change(
+    conn: Connection, user_id: uuid.UUID, *, within_seconds: int
+) -> list[uuid.UUID]:
+    """The user's sessions ended by a change to the user in the last `within_seconds`, on
+    devices still theirs: those whose device is told to wipe while the user is disabled."""
+    rows = await conn.fetch(
+        """
+        select s.id
+          from sessions s join devices d on d.device_id = s.device_id
+         where s.user_id = $1 and s.end_reason = 'user_changed' and d.user_id = s.user_id
+           and s.ended_at > now() - make_interval(secs => $2)
+        """,
+        user_id,
+        within_seconds,
+    )
+    return [r["id"] for r in rows]
+
+
+async def app_devices_signed_in(conn: Connection, user_id: uuid.UUID) -> list[Record]:
+    """The user's phones and tablets (not browsers: they keep no offline copy) with a session
+    of theirs open now, the most recently seen first."""
+    return await conn.fetch(
+        """
+        select d.device_id, d.platform, d.model, d.last_seen_at
+          from devices d
+         where d.user_id = $1 and d.platform <> 'web'
+           and exists (select from sessions s
+                        where s.device_id = d.device_id and s.user_id = $1
+                          and s.ended_at is null)
+         order by d.last_seen_at desc, d.device_id
+        """,
+        user_id,
     )

@@ -11,6 +11,10 @@ still matters, by a rebuild from PostgreSQL; without it a request asks PostgreSQ
 starts the rebuild. Each revocation is written to Redis twice: inside the transaction (if Redis
 is down, the revocation answers 503 and changes nothing) and again after the commit (so a
 rebuild that read PostgreSQL just before the commit cannot leave it out).
+
+A session entry holds why its tokens stop: `1` (ended: sign in again) or USER_DISABLED (its user
+was disabled: the device is told to erase its offline copy, see
+`queries.WIPES_FOR_DISABLED_USER`), so that answer too needs no database round trip.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ redis.call('SET', KEYS[1], ARGV[#ARGV])
 return #KEYS - 1
 """
 REBUILD_LOCK_SECONDS = 30
+# A session entry's value when its user was disabled: its device is told to wipe.
+USER_DISABLED = b"user_disabled"
 
 
 class Revocations:
@@ -64,18 +70,29 @@ class Revocations:
     def _device_key(self, device_id: str) -> str:
         return f"{self._prefix}revoked:device:{device_id}"
 
-    async def end_sessions(self, conn: Connection, session_ids: Iterable[uuid.UUID]) -> None:
-        """The sessions' tokens stop working on every instance once `conn` commits."""
+    async def end_sessions(
+        self, conn: Connection, session_ids: Iterable[uuid.UUID], *, wipe: bool = False
+    ) -> None:
+        """The sessions' tokens stop working on every instance once `conn` commits; `wipe`:
+        their devices are told to erase their offline copy (a disabled user)."""
         keys = [self._session_key(sid) for sid in session_ids]
         if not keys:
             return
+        value = USER_DISABLED.decode() if wipe else "1"
 
         async def mark() -> None:
-            await self._mark_all(keys=keys, args=[self._ttl, 1])
+            await self._mark_all(keys=keys, args=[self._ttl, value])
 
         async with redis_required("end the session"):
             await mark()
         after_commit(conn, mark)
+
+    async def user_disabled(self, conn: Connection, user_id: uuid.UUID, *, disabled: bool) -> None:
+        """The user was disabled (`disabled`) or enabled again in this transaction: the tokens
+        of their sessions ended by a change to them, on devices still theirs, tell the device
+        to wipe while they stay disabled, and only to sign in again once they are enabled."""
+        ended = await queries.sessions_ended_by_user_change(conn, user_id, within_seconds=self._ttl)
+        await self.end_sessions(conn, ended, wipe=disabled)
 
     async def revoke_device(self, conn: Connection, device_id: str) -> None:
         """Every token of the device issued up to now stops working on every instance."""
@@ -100,8 +117,9 @@ class Revocations:
     async def status(
         self, claims: AccessClaims, *, also: Sequence[str] = ()
     ) -> tuple[str | None, list[bytes | None]]:
-        """'session' or 'device' when the token was revoked, None when it is still good; and
-        the values of the `also` keys, read in the same round trip (a hot route's own state)."""
+        """'session', 'user_disabled' or 'device' when the token was revoked, None when it is
+        still good; and the values of the `also` keys, read in the same round trip (a hot
+        route's own state)."""
         async with redis_required("check the session"):
             complete, session_flag, device_since, *values = await self._redis.mget(
                 self.complete_key,
@@ -114,6 +132,8 @@ class Revocations:
         # The device verdict wins: it is the one that tells the app to wipe its offline data.
         if device_since is not None and claims.iat <= int(device_since):
             return "device", values
+        if session_flag == USER_DISABLED:  # it too tells the app to wipe
+            return "user_disabled", values
         if session_flag is not None:
             return "session", values
         return None, values
@@ -129,6 +149,8 @@ class Revocations:
         if row is None or row["device_revoked"]:
             # No tokens are issued while a device is revoked: all of its tokens are older.
             return "device" if row is not None else "session"
+        if row["user_disabled"]:
+            return "user_disabled"
         return "session" if row["ended"] else None
 
     async def rebuild(self) -> int | None:
@@ -148,7 +170,11 @@ class Revocations:
                         if row["kind"] == "session"
                         else self._device_key(row["key"])
                     )
-                    args += ["1" if row["kind"] == "session" else str(now), row["ttl"]]
+                    if row["kind"] == "device":
+                        value = str(now)
+                    else:
+                        value = USER_DISABLED.decode() if row["wipe"] else "1"
+                    args += [value, row["ttl"]]
                 written: int = await self._rebuild_script(keys=keys, args=[*args, str(now)])
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("revocations: rebuild from PostgreSQL failed; will retry")

@@ -42,7 +42,8 @@ class AuthController(Controller):
                 401: "Wrong login or password, or the user is disabled "
                 "(`auth.invalid_credentials`)",
                 403: "This device was revoked (`auth.device_revoked`, `wipe: true`); it can sign "
-                "in again only once an admin or branch head restores it",
+                "in again only once an admin or branch head restores it. The right password of a "
+                "disabled user on a device still theirs: `auth.user_disabled`, `wipe: true`",
                 409: "Another user is signed in on this device and used it in the last 12 hours "
                 "(`auth.device_in_use`): they sign out first",
                 429: "Too many sign-in attempts for this login or from this address "
@@ -79,7 +80,9 @@ class AuthController(Controller):
                 401: "Unknown or expired refresh token, or an ended session "
                 "(`auth.invalid_token`, `auth.session_ended`); a refresh token used a second time "
                 "ends the whole session (`auth.refresh_reused`): sign in again",
-                403: "This device was revoked (`auth.device_revoked`, `wipe: true`)",
+                403: "This device was revoked (`auth.device_revoked`, `wipe: true`), or the user "
+                "was disabled (`auth.user_disabled`, `wipe: true`): erase the offline data and "
+                "sign out",
             },
         },
     )
@@ -245,8 +248,11 @@ class OrgController(Controller):
         """Disable a user: their sessions end at once and they cannot sign in.
 
         Every token of theirs stops on every API instance, and pushes to their devices stop.
-        For an RM, `handover` counts the customers and open tasks still theirs, to hand over
-        (customers move with the bank's feed, `owner_login`). Already disabled: no change.
+        While they stay disabled, their phones and tablets that held a session are told to erase
+        their offline copy on their next call (403 `auth.user_disabled` with `wipe: true`; a
+        sync pull answers `wipe: true`); `devices_to_wipe` counts them. The devices are not
+        revoked. For an RM, `handover` counts the customers and open tasks still theirs, to hand
+        over (customers move with the bank's feed, `owner_login`). Already disabled: no change.
         """
         return await staff.set_user_active(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=False,
@@ -267,7 +273,10 @@ class OrgController(Controller):
         caller: CurrentCaller,
         user_id: FromPath[uuid.UUID],
     ) -> wire.UserChanged:
-        """Enable a disabled user: they may sign in again with their password."""
+        """Enable a disabled user: they may sign in again with their password.
+
+        Their devices need no restoring; the tokens of their old sessions no longer say `wipe`,
+        only that the session ended (sign in again)."""
         return await staff.set_user_active(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id, active=True,
             client_ip=_ip(request),

@@ -19,6 +19,7 @@ from workbench.errors import (
     DeviceInUse,
     DeviceRevoked,
     DomainError,
+    Forbidden,
     InvalidCredentials,
     InvalidToken,
     RefreshTokenReused,
@@ -32,6 +33,22 @@ from workbench.security.passwords import Passwords
 from workbench.security.tokens import AccessClaims, Keyring, TokenError
 
 REFRESH_PREFIX = "wbr_"
+
+
+class UserDisabled(Forbidden):
+    """The user was disabled: the device erases its offline copy of their data (`wipe: true`)
+    and signs out. Answered to the tokens of the sessions they held (see
+    `queries.WIPES_FOR_DISABLED_USER`) and to a sign-in on a device of theirs, while they stay
+    disabled; a 403 with `wipe: true`, like a revoked device, so that apps already in the field
+    wipe too."""
+
+    code, title = "auth.user_disabled", "This user was disabled; wipe local data"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail or "This account was disabled: erase the offline data and sign out",
+            wipe=True,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +83,10 @@ async def login(
     password_ok = await auth.passwords.verify(
         user["password_hash"] if user else None, request.password
     )
+    if user is not None and password_ok and not user["active"] and not take_over:
+        await _refuse_a_disabled_users_device(
+            conn, user["id"], request.device.device_id, client_ip=client_ip
+        )
     if user is None or not password_ok or not user["active"]:
         await audit.record(
             conn,
@@ -140,6 +161,8 @@ async def refresh(
     if row["ended_at"] is not None:
         if row["end_reason"] == "device_revoked" or row["revoked_at"] is not None:
             raise DeviceRevoked(wipe=True)
+        if row["wipes_for_disabled_user"]:
+            raise UserDisabled()
         raise SessionEnded()
     if row["used_at"] is not None and not row["a_retry"]:
         ended = await queries.end_sessions(
@@ -155,10 +178,10 @@ async def refresh(
             client_ip=client_ip,
         )
         raise RefreshTokenReused()
+    if not row["active"]:  # disabled without ending the session (by hand): still theirs
+        raise UserDisabled()
     if row["expired"]:
         raise SessionEnded("The session expired; sign in again")
-    if not row["active"]:
-        raise SessionEnded("The user is disabled")
     await queries.touch_device(conn, row["device_id"])  # the device list's "last seen"
     if row["used_at"] is None:
         await queries.mark_refresh_token_used(conn, token_hash)
@@ -208,6 +231,8 @@ async def authenticate(
     )
     if revoked == "device":
         raise DeviceRevoked(wipe=True)
+    if revoked == "user_disabled":
+        raise UserDisabled()
     if revoked == "session":
         raise SessionEnded()
     return caller, values
@@ -264,6 +289,30 @@ class _CommittedDeviceRevoked(DeviceRevoked):
 
 class _CommittedDeviceInUse(DeviceInUse):
     commit_changes = True  # keep the audit row of the refusal
+
+
+class _CommittedUserDisabled(UserDisabled):
+    commit_changes = True  # keep the audit row of the refusal
+
+
+async def _refuse_a_disabled_users_device(
+    conn: Connection, user_id: uuid.UUID, device_id: str, *, client_ip: str
+) -> None:
+    """The right password of a disabled user, on a device that is still theirs (nobody signed
+    in on it since): the app may hold their offline copy (signed out, or its session ended
+    unnoticed), so it is told to wipe. On any other device the refusal tells nothing."""
+    device = await queries.device_for_update(conn, device_id)
+    if device is None or device["user_id"] != user_id:
+        return
+    await audit.record(
+        conn,
+        action="login_refused",
+        actor_id=user_id,
+        subject=f"device:{device_id}",
+        client_ip=client_ip,
+        detail={"reason": "user_disabled"},
+    )
+    raise _CommittedUserDisabled()
 
 
 # Another user's session on a device counts as in use for this long after its last sign-in or

@@ -346,7 +346,12 @@ async def set_user_active(
     client_ip: str | None,
 ) -> wire.UserChanged:
     """Disable a user (their sessions end at once on every instance and they cannot sign in)
-    or enable them again. Disabling oneself, or the last active admin, is refused."""
+    or enable them again. Disabling oneself, or the last active admin, is refused.
+
+    The phones and tablets that held a session of theirs are told to erase their offline copy
+    on their next call, for as long as the user stays disabled. The devices are not revoked: a
+    colleague may sign in on a shared one, and enabling the user again leaves nothing blocked
+    (their old tokens then only ask them to sign in again)."""
     existing = await queries.user_for_update(conn, user_id)
     if existing is None:
         raise NotFound("user")
@@ -354,8 +359,11 @@ async def set_user_active(
         raise conflict("user.cannot_disable_self", "You cannot disable your own account")
     if not active and existing["active"] and existing["role"] == wire.Role.ADMIN.value:
         await _keep_an_admin(conn, existing)
+    wiped = [] if active else await queries.app_devices_signed_in(conn, user_id)
     row = await queries.set_user_active(conn, user_id, active=active)
     ended = 0 if active else await _sign_out_everywhere(conn, auth=auth, user_id=user_id)
+    if existing["active"] != active:
+        await auth.revocations.user_disabled(conn, user_id, disabled=not active)
     if existing["active"] != active:
         await audit.record(
             conn,
@@ -369,7 +377,32 @@ async def set_user_active(
         user=_user(row, last_seen_at=await queries.last_seen(conn, user_id)),
         sessions_ended=ended,
         handover=None if active else await _handover_of_rm(conn, existing),
+        devices_to_wipe=len(wiped),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInDevice:
+    """A phone or tablet of the user with a session open on it (told to wipe if disabled)."""
+
+    device_id: str
+    platform: wire.Platform
+    model: str | None
+    last_seen_at: datetime
+
+
+async def devices_to_wipe(conn: Connection, *, user_id: uuid.UUID) -> list[SignedInDevice]:
+    """The user's phones and tablets that disabling them now would tell to erase their offline
+    copy (those with a session open; browsers keep none)."""
+    return [
+        SignedInDevice(
+            device_id=r["device_id"],
+            platform=wire.Platform(r["platform"]),
+            model=r["model"],
+            last_seen_at=r["last_seen_at"],
+        )
+        for r in await queries.app_devices_signed_in(conn, user_id)
+    ]
 
 
 async def set_user_password(

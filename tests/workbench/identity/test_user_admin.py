@@ -213,14 +213,17 @@ async def test_disabling_ends_every_session_and_refuses_sign_in(client, db):
     assert body["user"]["active"] is False
     assert body["sessions_ended"] == 2
     assert body["handover"] == {"customers": 1, "open_tasks": 0}
-    for tokens in (phone, tablet):
-        assert_problem(await client.get(ME, headers=bearer(tokens)), 401, "auth.session_ended")
-    assert_problem(await sign_in(client, "rm04"), 401, "auth.invalid_credentials")
+    for tokens in (phone, tablet):  # their devices are told to erase the offline copy
+        wiped = assert_problem(
+            await client.get(ME, headers=bearer(tokens)), 403, "auth.user_disabled"
+        )
+        assert wiped["wipe"] is True
+    assert_problem(await sign_in(client, "rm04"), 401, "auth.invalid_credentials")  # elsewhere
     refreshed = await client.post(
         "/api/v1/auth/refresh",
         json={"refresh_token": phone["refresh_token"], "device_id": "device-rm04-phone"},
     )
-    assert refreshed.status_code == 401
+    assert_problem(refreshed, 403, "auth.user_disabled")
     listed = await client.get(USERS, headers=headers, params={"active": "false"})
     assert [u["login"] for u in listed.json()["items"]] == ["rm04"]
 

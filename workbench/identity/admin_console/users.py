@@ -22,7 +22,7 @@ from workbench.identity import queries as identity_queries
 from workbench.identity import staff
 from workbench.identity.admin_console import forms
 from workbench.identity.admin_console.forms import ROLES, USERS_PATH, Tree
-from workbench.identity.console import ago
+from workbench.identity.console import PLATFORM_LABELS, ago
 from workbench.pagination import decode_cursor, encode_cursor
 
 PAGE_ROWS = 50
@@ -114,6 +114,19 @@ def _person(user: wire.User, tree: Tree, now: datetime) -> dict[str, Any]:
         "disable_url": _user_path(user.id, "disable"),
         "enable_url": _user_path(user.id, "enable"),
     }
+
+
+def _device_label(device: staff.SignedInDevice) -> str:
+    """ "iOS · iPhone 15": what the device is, in a few words."""
+    platform = PLATFORM_LABELS.get(device.platform, device.platform.value)
+    return f"{platform} · {device.model}" if device.model else platform
+
+
+def _wipe_text(devices: int) -> str:
+    """What disabling did to the user's phones and tablets."""
+    if not devices:
+        return ""
+    return f"其 {devices} 台手机或平板下次联网时将清除 App 中的离线数据（设备本身未停用）"
 
 
 def _handover_text(handover: wire.Handover | None) -> str:
@@ -548,13 +561,23 @@ async def confirm_disable(
         return console.redirect(to, flash="不能停用自己的账号。", kind="error")
     tree = await forms.tree(db, caller)
     handover = await staff.handover(db, user_id=user.id) if user.role is wire.Role.RM else None
+    now = datetime.now(UTC)
+    devices = [
+        {
+            "label": _device_label(d),
+            "seen_ago": ago(d.last_seen_at, now),
+            "seen_at": d.last_seen_at,
+        }
+        for d in await staff.devices_to_wipe(db, user_id=user.id)
+    ]
     return console.render(
         "admin/disable.html",
         {
             "tab": "users",
-            **(it := _person(user, tree, datetime.now(UTC))),
+            **(it := _person(user, tree, now)),
             "it": it,
             "handover": handover,
+            "devices": devices,
             "back": to,
             "action": _user_path(user.id, "disable"),
         },
@@ -591,7 +614,11 @@ async def disable(
         if exc.code not in refusals:
             raise
         return console.redirect(to, flash=refusals[exc.code], kind="error")
-    text = f"已停用 {who}：其会话已立即失效，无法再登录；需要时可重新启用。"
+    text = f"已停用 {who}：其会话已立即失效，无法再登录；"
+    wipe = _wipe_text(changed.devices_to_wipe)
+    if wipe:
+        text += f"{wipe}；"
+    text += "需要时可重新启用。"
     handover = _handover_text(changed.handover)
     if handover:
         text += f"{handover}。"
