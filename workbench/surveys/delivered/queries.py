@@ -77,62 +77,40 @@ async def delivery_of_key(
     )
 
 
-async def listed_customers(conn: Connection, delivery_id: uuid.UUID) -> list[Record]:
-    """Each customer a delivery lists, in its order, with the invitation it made them
-    (`invitation_id`), or else the link they held when it was sent (`held_id`, `held_by`: sent
-    before it, then neither answered nor expired)."""
-    return await conn.fetch(
-        """
+# Each recipient a delivery lists (its `{ids}` key), in its order, with the invitation it made
+# them, or else the link they held when it was sent: sent before it, then neither answered nor
+# expired. `{column}` is the invitations' recipient column (customer_id or user_id).
+_LISTED = """
         with d as materialized (
-            select id, survey_id, created_at, recipients->'customer_ids' as ids
+            select id, survey_id, created_at, recipients->'{ids}' as ids
               from survey_deliveries where id = $1
         ), listed as (
-            select (x.value #>> '{}')::uuid as customer_id, x.n
+            select (x.value #>> '{{}}')::uuid as recipient_id, x.n
               from d, jsonb_array_elements(d.ids) with ordinality x(value, n)
         )
-        select l.customer_id as recipient_id, i.id as invitation_id, h.id as held_id,
-               h.sent_by as held_by
+        select l.recipient_id, i.id as invitation_id, h.id as held_id, h.sent_by as held_by
           from listed l cross join d
-          left join survey_invitations i on i.delivery_id = d.id and i.customer_id = l.customer_id
+          left join survey_invitations i
+                 on i.delivery_id = d.id and i.{column} = l.recipient_id
           left join lateral (
               select o.id, o.sent_by from survey_invitations o
-               where i.id is null and o.customer_id = l.customer_id and o.survey_id = d.survey_id
+               where i.id is null and o.{column} = l.recipient_id and o.survey_id = d.survey_id
                  and o.sent_at <= d.created_at and o.expires_at > d.created_at
                  and (o.responded_at is null or o.responded_at > d.created_at)
                order by o.sent_at desc, o.id desc
                limit 1
           ) h on true
          order by l.n
-        """,
-        delivery_id,
-    )
+        """
+
+
+async def listed_customers(conn: Connection, delivery_id: uuid.UUID) -> list[Record]:
+    """Each customer a delivery lists, in its order, with the invitation it made them
+    (`invitation_id`), or else the link they held when it was sent (`held_id`, `held_by`)."""
+    return await conn.fetch(_LISTED.format(ids="customer_ids", column="customer_id"), delivery_id)
 
 
 async def listed_staff(conn: Connection, delivery_id: uuid.UUID) -> list[Record]:
     """Each staff member a delivery lists, in its order, with the invitation it made them, or
     else the one waiting in their inbox when it was sent (`held_id`, `held_by`)."""
-    return await conn.fetch(
-        """
-        with d as materialized (
-            select id, survey_id, created_at, recipients->'user_ids' as ids
-              from survey_deliveries where id = $1
-        ), listed as (
-            select (x.value #>> '{}')::uuid as user_id, x.n
-              from d, jsonb_array_elements(d.ids) with ordinality x(value, n)
-        )
-        select l.user_id as recipient_id, i.id as invitation_id, h.id as held_id,
-               h.sent_by as held_by
-          from listed l cross join d
-          left join survey_invitations i on i.delivery_id = d.id and i.user_id = l.user_id
-          left join lateral (
-              select o.id, o.sent_by from survey_invitations o
-               where i.id is null and o.user_id = l.user_id and o.survey_id = d.survey_id
-                 and o.sent_at <= d.created_at and o.expires_at > d.created_at
-                 and (o.responded_at is null or o.responded_at > d.created_at)
-               order by o.sent_at desc, o.id desc
-               limit 1
-          ) h on true
-         order by l.n
-        """,
-        delivery_id,
-    )
+    return await conn.fetch(_LISTED.format(ids="user_ids", column="user_id"), delivery_id)
