@@ -28,7 +28,7 @@ Conflict policy (also in the README):
 - share.create: the `client_ref` made on the device makes a resend (or the same share made
   online) answer the same share; a brochure no longer live by the time of the push is rejected
   (`brochure.not_found`), as online. A share is no sync entity: a retried batch's `duplicate`
-  carries the share again in `result` (made again from the `client_ref`, writing nothing), so
+  carries the share again in `result` (found by its `client_ref`, writing nothing), so
   an app that lost the first answer still gets its link.
 Anything that can never succeed (bad arguments, a value the database refuses, a role that may not
 do it, an object the user cannot see, answers that do not fit the form) is `rejected` with the
@@ -119,7 +119,7 @@ class Operation:
     conflicts: tuple[type[DomainError], ...] = ()
     server_row: ServerRow | None = None
     # What a duplicate answers in `result`, for what the app gets nowhere else (a share is no
-    # sync entity: its link came only in the first answer): the answer as made again from the
+    # sync entity: its link came only in the first answer): the answer as found again from the
     # arguments, writing nothing, or None. The others' results are rows of the partition: the
     # next pull brings them as they are now.
     answered_again: ServerRow | None = None
@@ -203,28 +203,14 @@ def _share_request(args: Any) -> share_wire.ShareCreate:
     )  # fmt: skip
 
 
-class _Undone(Exception):
-    """Rolls a savepoint back, carrying what was found inside it."""
-
-    def __init__(self, found: Any) -> None:
-        super().__init__()
-        self.found = found
-
-
 async def _share_made(conn: Connection, ctx: Context, args: Any) -> Any:
-    """The share this `client_ref` names, as a resend answers it (`shares.create`, its one
-    rule, which compares the RM, what was shared, the customer and the channel): asked in a
-    savepoint that is always rolled back, so a duplicate makes nothing. None when the resend
-    would make a new one (the share is gone) or be refused."""
-    try:
-        async with conn.transaction():
-            share, new = await shares.create(
-                conn, caller=ctx.caller, request=_share_request(args),
-                base_url=ctx.public_base_url, survey_rules=ctx.survey_rules,
-            )  # fmt: skip
-            raise _Undone(None if new else share)
-    except _Undone as undone:
-        return undone.found
+    """The share this `client_ref` names, as a resend answers it (`shares.made_before`, the
+    rule `shares.create` keeps: the same RM, what was shared, customer and channel); reads
+    only. None when it is gone; a refusal (another share under the ref) is None too."""
+    return await shares.made_before(
+        conn, caller=ctx.caller, request=_share_request(args),
+        base_url=ctx.public_base_url, survey_rules=ctx.survey_rules,
+    )  # fmt: skip
 
 
 RM = frozenset({Role.RM})

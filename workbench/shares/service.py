@@ -138,6 +138,28 @@ async def create(
     raise RuntimeError("no free share code after several draws")
 
 
+async def made_before(
+    conn: Connection,
+    *,
+    caller: Caller,
+    request: wire.ShareCreate,
+    base_url: str,
+    survey_rules: survey_delivery.Rules | None = None,
+) -> wire.Share | None:
+    """The share the caller made before under the request's `client_ref`, as `create` answers
+    a resend of it; None when there is none (or no ref). Reads only: what an offline push's
+    retried `share.create` answers again."""
+    if request.client_ref is None:
+        return None
+    if request.survey_id is not None:
+        if survey_rules is None:
+            return None
+        return await survey_sharing.made_before(
+            conn, caller=caller, request=request, rules=survey_rules
+        )
+    return await _made_before(conn, caller=caller, request=request, base_url=base_url)
+
+
 async def _made_before(
     conn: Connection, *, caller: Caller, request: wire.ShareCreate, base_url: str
 ) -> wire.Share | None:

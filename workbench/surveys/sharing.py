@@ -79,7 +79,7 @@ async def share(
         raise CustomerRequired("Share a survey with one of your customers: give customer_id")
     now = now or datetime.now(UTC)
     if request.client_ref is not None:
-        made = await _made_before(conn, caller=caller, request=request, rules=rules)
+        made = await made_before(conn, caller=caller, request=request, rules=rules)
         if made is not None:
             return made, False
     survey = await queries.survey_to_send(conn, request.survey_id)
@@ -122,9 +122,11 @@ async def _name(
         )  # fmt: skip
 
 
-async def _made_before(
+async def made_before(
     conn: Connection, *, caller: Caller, request: share_wire.ShareCreate, rules: Rules
 ) -> share_wire.Share | None:
+    """The survey share the caller made before under the request's `client_ref` (None: none);
+    409 `share.client_ref_reused` if that ref named another share. Reads only."""
     assert request.client_ref is not None
     row = await made_with_client_ref(conn, request.client_ref)
     if row is None:
