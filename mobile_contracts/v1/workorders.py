@@ -166,12 +166,21 @@ class WorkOrderEvent(msgspec.Struct, kw_only=True):
       closing).
     - `escalated`: overdue; `data.level` (1 or 2) and `data.to` the id of the branch head told
       (null: there was none to tell).
-    - `handed_over`: the customer was moved to another RM by a bank feed and the unfinished work
-      order went along (no actor). `data.reason` `"customer_moved"`, `data.customer_owner` the
-      customer's new RM, `data.from` / `data.to` the assignee before and after, `data.from_unit`
-      / `data.to_unit` the work order's org unit before and after, and, for one escalated
-      already, `data.escalated_to` the branch head over the new unit it was re-pointed to (all
-      ids)."""
+    - `handed_over`: the unfinished work order went to another holder (no actor); `data.reason`
+      says why:
+      - `"customer_moved"`: a bank feed moved the customer to another RM (`data.customer_owner`
+        the customer's new RM);
+      - `"rm_moved"`: an admin moved the RM to another org unit, and the work order (assigned to
+        them, or by a branch-head rule to a branch head because the customer is theirs) took
+        their new unit (`data.staff` the RM);
+      - `"branch_head_left"`: an admin moved the branch head it was assigned or escalated to,
+        gave them another role or disabled them, and it went to the branch head now responsible
+        for its unit (`data.staff` that former branch head; the unit stays).
+      Also `data.from` / `data.to` the assignee before and after (the same when only the unit or
+      the escalation changed), `data.from_unit` / `data.to_unit` the work order's org unit
+      before and after, and, for one escalated already, `data.escalated_to` the branch head it
+      is escalated to now (all ids). A reason an app does not know, or none, reads as a plain
+      hand-over."""
 
     id: uuid.UUID
     kind: str

@@ -22,6 +22,7 @@ from workbench.identity import queries
 from workbench.identity.service import Auth, conflict
 from workbench.ids import uuid7
 from workbench.visible import one_line_shown
+from workbench.workorders import handover as work_order_handover
 
 # ---- org units -------------------------------------------------------------------------------
 
@@ -202,6 +203,7 @@ async def save_user(
         await _keep_an_admin(conn, existing)
     row = await queries.update_user(conn, user_id=existing["id"], **fields)
     changed = sorted(k for k in _USER_FIELDS if row[k] != existing[k])
+    await _work_orders_follow(conn, existing, row)
     # Tokens carry role and org unit, and the password changed: sign in again everywhere.
     ended = await _sign_out_everywhere(conn, auth=auth, user_id=existing["id"])
     subject = f"user:{row['id']}"
@@ -317,6 +319,7 @@ async def update_user(
     row = await queries.change_user(conn, user_id=user_id, **fields)
     if row is None:
         raise conflict("user.login_taken", "Another user already has this login")
+    await _work_orders_follow(conn, existing, row)
     ended = 0
     if {"login", "role", "org_unit_id"} & set(changed):
         ended = await _sign_out_everywhere(conn, auth=auth, user_id=user_id)
@@ -361,6 +364,7 @@ async def set_user_active(
         await _keep_an_admin(conn, existing)
     wiped = [] if active else await queries.app_devices_signed_in(conn, user_id)
     row = await queries.set_user_active(conn, user_id, active=active)
+    await _work_orders_follow(conn, existing, row)
     ended = 0 if active else await _sign_out_everywhere(conn, auth=auth, user_id=user_id)
     if existing["active"] != active:
         await auth.revocations.user_disabled(conn, user_id, disabled=not active)
@@ -452,6 +456,23 @@ async def _keep_an_admin(conn: Connection, existing: queries.Record) -> None:
         raise conflict(
             "user.last_admin", "This is the last active admin: make another user admin first"
         )
+
+
+async def _work_orders_follow(
+    conn: Connection, existing: queries.Record, row: queries.Record
+) -> None:
+    """The user's unfinished work orders follow the change (`workorders.handover`): an RM's to
+    their new unit, so that its branch heads see them and are told when they fall overdue; a
+    branch head's, once they head the unit no longer, to the one who does."""
+
+    def post(r: queries.Record) -> work_order_handover.Post:
+        return work_order_handover.Post(
+            role=r["role"], org_unit_id=r["org_unit_id"], active=r["active"]
+        )
+
+    await work_order_handover.staff_changed(
+        conn, user_id=row["id"], before=post(existing), after=post(row)
+    )
 
 
 async def _handover_of_rm(conn: Connection, existing: queries.Record) -> wire.Handover | None:

@@ -11,9 +11,10 @@ level still moves on (recorded) so that nothing retries forever.
 
 Whom it escalates to and who reads it (`service`) follow one rule, the work order's unit: a
 branch head reads the work orders of their subtree, and the one told is always over the unit,
-so the push they get opens. Where its assignee works now does not count (an RM moved to another
-branch leaves the work orders opened there with that branch, whose head sees them); the unit
-changes with the customer (`handover`), which re-points an escalation made already.
+so the push they get opens. The unit follows the work order's RM: it changes when a feed moves
+the customer to another RM and when an admin moves the RM to another unit (`handover`, in the
+same transaction), which re-points an escalation made already; a branch head moved away or
+disabled hands the escalations made to them to the one now over the unit.
 """
 
 from __future__ import annotations
@@ -81,7 +82,6 @@ async def target(
     """The branch head an escalation of `level` tells for a work order of the unit `unit_id`
     assigned to `assignee_id`: level 1 the nearest active branch head at or above the unit,
     level 2 the nearest above that one's unit (never the assignee). Found from the work order's
-    unit, which decides who reads it, never from where its assignee works now (an RM moved to
-    another branch leaves their work orders with the unit they were opened for): whoever is
-    told can open it."""
+    unit, which decides who reads it (and which `handover` keeps the RM's): whoever is told can
+    open it."""
     return await queries.escalation_head(conn, unit_id, tier=level, other_than=assignee_id)

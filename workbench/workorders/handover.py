@@ -1,22 +1,36 @@
-"""A customer moved to another RM takes their unfinished work orders along.
+"""Unfinished work orders follow the people and units they belong to.
 
-A bank feed moves a customer (a new `owner_login`, `workbench.customers.feeds`): the work orders
-about them that are not closed yet (open, in progress, or resolved, which may still be reopened)
-go where their alert rule would send them for the new owner: to the new RM (`owner_rm`), or to
-the branch head nearest above the new RM's unit (`branch_head`), as when one is opened. The
-former RM can no longer open the customer, and the new one would not know (as with tasks,
-`workbench.tasks.handover`). The work order's unit becomes the new RM's, so the branch heads who
-see it, and whom it escalates to when overdue, are the new unit's; one escalated already is
-re-pointed to the branch head of that level over the new unit, who is told. Each records a
-`handed_over` event (`data`: the assignee and unit before and after) and tells its new
-assignee. Offline sync sees the move: the change log records every work order for whoever held
-it before and holds it now (migration 0022), so it leaves the former holders' devices and
-reaches the new ones'.
+Three moves hand them over, each in the transaction that makes it:
 
-Closed work orders stay as they are (their history is the former RM's work), but their readers
-are shown the customer (masked name, answers) only while they may see the customer
-(`service`): the former RM and their branch head then see "*" and no answers, on their devices
-too (sync is told to send those work orders again).
+- A bank feed moves a customer (a new `owner_login`, `workbench.customers.feeds`): the work
+  orders about them that are not closed yet (open, in progress, or resolved, which may still be
+  reopened) go where their alert rule would send them for the new owner: to the new RM
+  (`owner_rm`), or to the branch head nearest above the new RM's unit (`branch_head`), as when
+  one is opened. The former RM can no longer open the customer, and the new one would not know
+  (as with tasks, `workbench.tasks.handover`).
+- An admin moves an RM to another org unit (`workbench.identity.staff`): the RM keeps their
+  customers (only the feed moves customers), so the work orders assigned to them, and those a
+  `branch_head` rule assigned to a branch head because the customer is theirs, take the RM's new
+  unit (the latter go to the branch head over it, as that rule would send them now). Otherwise
+  the old branch's heads kept reading them and were told when they fell overdue, while the new
+  branch's head could not open them.
+- An admin moves a branch head to another unit, gives them another role or disables them: the
+  work orders assigned or escalated to them go to the branch head now responsible for the work
+  order's unit at that level (the nearest at or above it for an assignee; `escalation.target`
+  for an escalation). With nobody there, they stay as they are (a count is logged).
+
+Whenever the unit changes, the branch heads who see the work order, and whom it escalates to
+when overdue, are the new unit's; one escalated already is re-pointed to the branch head of that
+level over the new unit, who is told. Each records a `handed_over` event (`data`: why in
+`reason`, the assignee and unit before and after, the branch head escalated to) and tells its
+new assignee. Offline sync sees the move: the change log records every work order for whoever
+held it before and holds it now (migration 0022, on any update of a work order's assignee,
+escalation or unit), so it leaves the former holders' devices and reaches the new ones'.
+
+Closed work orders stay as they are (their history is the former holder's work), but their
+readers are shown the customer (masked name, answers) only while they may see the customer
+(`service`): after a customer's move the former RM and their branch head see "*" and no answers,
+on their devices too (sync is told to send those work orders again).
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +50,38 @@ from workbench.workorders import alerts, escalation, queries, sla
 
 log = logging.getLogger("workbench.workorders.handover")
 EVENT_KIND = "handed_over"
+
+# Why a work order was handed over (`data.reason` of its event), and how its push says so.
+CUSTOMER_MOVED = "customer_moved"
+RM_MOVED = "rm_moved"
+BRANCH_HEAD_LEFT = "branch_head_left"
+_BECAUSE = {
+    CUSTOMER_MOVED: "随客户",
+    RM_MOVED: "随客户经理调动",
+    BRANCH_HEAD_LEFT: "因原负责人调离",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """A work order (its row as locked) and where it goes."""
+
+    row: queries.Record
+    assignee: uuid.UUID
+    unit: uuid.UUID
+    escalated_to: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """Where a member of staff works, as an admin's change leaves it."""
+
+    role: str
+    org_unit_id: uuid.UUID
+    active: bool
+
+
+# ---- a customer moved by a bank feed -----------------------------------------------------------
 
 
 async def hand_over_unfinished(
@@ -50,9 +97,8 @@ async def hand_over_unfinished(
     now = now or datetime.now(UTC)
     customers = sorted({m[0] for m in moves})
     await queries.resend_closed(conn, customers)  # the former holders' copies lose the customer
-    rows = await queries.unfinished_of_customers(conn, customers)
-    moved: list[tuple[queries.Record, uuid.UUID, uuid.UUID, uuid.UUID | None]] = []
-    for row in rows:
+    moved: list[_Move] = []
+    for row in await queries.unfinished_of_customers(conn, customers):
         target = await alerts.assignee_for(
             conn,
             assign_to=row["assign_to"],
@@ -66,78 +112,193 @@ async def hand_over_unfinished(
                 extra={"work_order_id": str(row["id"])},
             )
             continue
-        assignee, unit = target
-        if (assignee, unit) == (row["assignee_id"], row["org_unit_id"]):
-            continue
-        level = row["escalation_level"]
-        escalated_to = (
-            await escalation.target(conn, level=level, unit_id=unit, assignee_id=assignee)
-            if level
-            else None
+        move = await _to(conn, row, *target)
+        if move is not None:
+            moved.append(move)
+    extra = {m.row["id"]: {"customer_owner": str(m.row["owner_id"])} for m in moved}
+    return await _hand_over(conn, moved, reason=CUSTOMER_MOVED, extra=extra, now=now)
+
+
+async def _to(
+    conn: Connection, row: queries.Record, assignee: uuid.UUID, unit: uuid.UUID
+) -> _Move | None:
+    """The work order going to `assignee` in `unit`, an escalation made already re-pointed to
+    the branch head of its level over that unit; None when that is where it is."""
+    if (assignee, unit) == (row["assignee_id"], row["org_unit_id"]):
+        return None
+    level = row["escalation_level"]
+    escalated_to = (
+        await escalation.target(conn, level=level, unit_id=unit, assignee_id=assignee)
+        if level
+        else None
+    )
+    return _Move(row, assignee, unit, escalated_to)
+
+
+# ---- a member of staff moved, given another role or disabled by an admin ------------------------
+
+
+async def staff_changed(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    before: Post,
+    after: Post,
+    now: datetime | None = None,
+) -> list[uuid.UUID]:
+    """After an admin's change to a user (in its transaction, the user row updated): an RM's
+    move to another unit takes their unfinished work orders to it (`rm_moved`); a branch head
+    who no longer heads their unit hands theirs on (`branch_head_left`). The ones moved; a change
+    of neither (a new name, the same unit) moves nothing."""
+    if before.role == "rm" and before.org_unit_id != after.org_unit_id:
+        return await rm_moved(conn, rm_id=user_id, now=now)
+    still_heads = after.role == "branch_head" and after.active
+    if (
+        before.role == "branch_head"
+        and before != after
+        and not (still_heads and before.org_unit_id == after.org_unit_id)
+    ):
+        return await branch_head_left(conn, head_id=user_id, now=now)
+    return []
+
+
+async def rm_moved(
+    conn: Connection, *, rm_id: uuid.UUID, now: datetime | None = None
+) -> list[uuid.UUID]:
+    """An RM now in another unit: the unfinished work orders assigned to them take their new
+    unit; those a `branch_head` rule gave a branch head because the customer is theirs go, in
+    that unit, where the rule sends them now. The ones moved."""
+    now = now or datetime.now(UTC)
+    moved: list[_Move] = []
+    for row in await queries.unfinished_of_rm(conn, rm_id):
+        unit = row["rm_unit_id"]
+        target: tuple[uuid.UUID, uuid.UUID] | None = (
+            (rm_id, unit)
+            if row["assignee_id"] == rm_id
+            else await alerts.assignee_for(
+                conn, assign_to=row["assign_to"], owner=rm_id, owner_unit=unit, unit=unit
+            )
         )
-        moved.append((row, assignee, unit, escalated_to))
+        move = await _to(conn, row, *target) if target is not None else None
+        if move is not None:
+            moved.append(move)
+    extra = {m.row["id"]: {"staff": str(rm_id)} for m in moved}
+    return await _hand_over(conn, moved, reason=RM_MOVED, extra=extra, now=now)
+
+
+async def branch_head_left(
+    conn: Connection, *, head_id: uuid.UUID, now: datetime | None = None
+) -> list[uuid.UUID]:
+    """A branch head moved, given another role or disabled: each unfinished work order assigned
+    or escalated to them goes to the branch head now responsible for its unit at that level;
+    one with nobody there stays (counted in the log). The ones moved."""
+    now = now or datetime.now(UTC)
+    moved: list[_Move] = []
+    stayed = 0
+    for row in await queries.unfinished_held_by(conn, head_id):
+        assignee, escalated_to, nobody = await _after_head(conn, row, head_id)
+        stayed += nobody
+        if (assignee, escalated_to) != (row["assignee_id"], row["escalated_to_id"]):
+            moved.append(_Move(row, assignee, row["org_unit_id"], escalated_to))
+    if stayed:
+        log.warning(
+            "branch head left but nobody now heads some of their work orders' units",
+            extra={"work_orders": stayed},
+        )
+    extra = {m.row["id"]: {"staff": str(head_id)} for m in moved}
+    return await _hand_over(conn, moved, reason=BRANCH_HEAD_LEFT, extra=extra, now=now)
+
+
+async def _after_head(
+    conn: Connection, row: queries.Record, head_id: uuid.UUID
+) -> tuple[uuid.UUID, uuid.UUID | None, bool]:
+    """(assignee, branch head escalated to, whether a place the head held found nobody) of a
+    work order once `head_id` left: each place they held goes to the one responsible for its
+    unit now (it may still be them: moved up over the same unit); with nobody, it stays."""
+    unit, level = row["org_unit_id"], row["escalation_level"]
+    assignee, escalated_to, nobody = row["assignee_id"], row["escalated_to_id"], False
+    if assignee == head_id:
+        found = await queries.nearest_branch_head(conn, unit)
+        nobody = found is None
+        assignee = found or assignee
+    if level and (escalated_to == head_id or assignee != row["assignee_id"]):
+        over = await escalation.target(conn, level=level, unit_id=unit, assignee_id=assignee)
+        nobody = nobody or (over is None and escalated_to == head_id)
+        escalated_to = over or escalated_to
+    return assignee, escalated_to, nobody
+
+
+# ---- handing over ------------------------------------------------------------------------------
+
+
+async def _hand_over(
+    conn: Connection,
+    moved: list[_Move],
+    *,
+    reason: str,
+    extra: dict[uuid.UUID, dict[str, Any]],
+    now: datetime,
+) -> list[uuid.UUID]:
+    """Give each work order its new assignee, unit and escalation at once, record a
+    `handed_over` event on each and tell whoever is new to it. The ones moved."""
     if not moved:
         return []
+    ids = [m.row["id"] for m in moved]
     await queries.hand_over(
         conn,
-        work_order_ids=[row["id"] for row, *_ in moved],
-        assignee_ids=[assignee for _, assignee, _, _ in moved],
-        unit_ids=[unit for _, _, unit, _ in moved],
-        escalated_to_ids=[to for *_, to in moved],
+        work_order_ids=ids,
+        assignee_ids=[m.assignee for m in moved],
+        unit_ids=[m.unit for m in moved],
+        escalated_to_ids=[m.escalated_to for m in moved],
         now=now,
     )
     event_ids = [uuid7() for _ in moved]
     await queries.insert_system_events(
         conn,
         event_ids=event_ids,
-        work_order_ids=[row["id"] for row, *_ in moved],
+        work_order_ids=ids,
         kind=EVENT_KIND,
-        datas=[_event_data(*m) for m in moved],
+        datas=[_event_data(m, reason=reason, extra=extra.get(m.row["id"], {})) for m in moved],
         now=now,
     )
-    for event_id, (row, assignee, _, escalated_to) in zip(event_ids, moved, strict=True):
-        await _tell(conn, row=row, assignee=assignee, escalated_to=escalated_to,
-                    event_id=event_id, now=now)  # fmt: skip
-    return [row["id"] for row, *_ in moved]
+    for event_id, move in zip(event_ids, moved, strict=True):
+        await _tell(conn, move, reason=reason, event_id=event_id, now=now)
+    return ids
 
 
-def _event_data(
-    row: queries.Record, assignee: uuid.UUID, unit: uuid.UUID, escalated_to: uuid.UUID | None
-) -> dict[str, Any]:
+def _event_data(move: _Move, *, reason: str, extra: dict[str, Any]) -> dict[str, Any]:
     """What the `handed_over` event records: why, and the assignee and unit before and after."""
+    row = move.row
     return {
-        "reason": "customer_moved",
-        "customer_owner": str(row["owner_id"]),
+        "reason": reason,
+        **extra,
         "from": str(row["assignee_id"]),
-        "to": str(assignee),
+        "to": str(move.assignee),
         "from_unit": str(row["org_unit_id"]),
-        "to_unit": str(unit),
-        **({"escalated_to": str(escalated_to)} if escalated_to else {}),
+        "to_unit": str(move.unit),
+        **({"escalated_to": str(move.escalated_to)} if move.escalated_to else {}),
     }
 
 
 async def _tell(
-    conn: Connection,
-    *,
-    row: queries.Record,
-    assignee: uuid.UUID,
-    escalated_to: uuid.UUID | None,
-    event_id: uuid.UUID,
-    now: datetime,
+    conn: Connection, move: _Move, *, reason: str, event_id: uuid.UUID, now: datetime
 ) -> None:
     """Tell the new assignee (pushed; no customer data: the app fetches the work order) and,
     for one escalated already, the branch head now over it."""
+    row, assignee, escalated_to = move.row, move.assignee, move.escalated_to
     title = row["survey_title"]
+    because = _BECAUSE[reason]
     local_due = row["due_at"].astimezone(sla.BANK_ZONE).strftime("%m-%d %H:%M")
     late = row["due_at"] <= now and row["state"] in ("open", "in_progress")
     data = {"work_order_id": str(row["id"]), "due_at": row["due_at"].isoformat()}
     if assignee != row["assignee_id"]:
+        owner_now = reason == CUSTOMER_MOVED and assignee == row["owner_id"]
         await notify(
             conn,
             user_id=assignee,
             category=categories.WORK_ORDER,
-            title="工单转交：客户已转至您名下" if assignee == row["owner_id"] else "工单转交",
-            body=f"“{title}”的预警工单随客户转交给您，"
+            title="工单转交：客户已转至您名下" if owner_now else "工单转交",
+            body=f"“{title}”的预警工单{because}转交给您，"
             + (f"已于 {local_due} 逾期，请尽快处理" if late else f"请在 {local_due} 前处理"),
             dedupe_key=f"work_order:{row['id']}:handed_over:{event_id}",
             data=data,
@@ -150,7 +311,7 @@ async def _tell(
             user_id=escalated_to,
             category=categories.WORK_ORDER_ESCALATED,
             title="工单逾期升级" if level == 1 else "工单逾期二次升级",
-            body=f"“{title}”的预警工单随客户转入，已于 {local_due} 逾期未解决，请督办",
+            body=f"“{title}”的预警工单{because}转入，已于 {local_due} 逾期未解决，请督办",
             dedupe_key=f"work_order:{row['id']}:escalated:{level}:handed_over:{event_id}",
             data={**data, "level": level},
             subject_id=row["id"],

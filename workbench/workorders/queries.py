@@ -303,9 +303,9 @@ def customer_shown(
     """The column `customer_shown`: whether the reader may see the work order's customer, as
     the customer list scopes customers (an RM their own; a branch head those owned in their
     subtree; an admin any). A work order the reader still reads (a closed one of a customer
-    since moved to another RM; an open one of an RM since moved to another branch) does not
-    show them the customer's name or answers. Needs the customer joined as `c`; the dashboard's
-    work-order list applies it too."""
+    since moved to another RM, or of an RM since moved to another branch: `handover` takes only
+    unfinished ones along) does not show them the customer's name or answers. Needs the
+    customer joined as `c`; the dashboard's work-order list applies it too."""
     if all_:
         return "true as customer_shown"
     if scope_root is not None:
@@ -473,6 +473,60 @@ async def unfinished_of_customers(conn: Connection, customer_ids: list[uuid.UUID
            for update of w
         """,
         customer_ids,
+    )
+
+
+# What a hand-over reads of each unfinished work order it may move (joined as in
+# `unfinished_of_customers`, the customer optional: a staff survey's has none).
+_HANDED = """
+    w.id, w.customer_id, w.assignee_id, w.org_unit_id, w.state, w.due_at, w.escalation_level,
+    w.escalated_to_id, s.title as survey_title, r.assign_to, c.owner_id
+"""
+
+
+async def unfinished_of_rm(conn: Connection, rm_id: uuid.UUID) -> list[Record]:
+    """The unfinished work orders an RM's move to another unit takes along, locked (in id
+    order): those assigned to them, and those a `branch_head` rule assigned about a customer of
+    theirs; each with its rule's `assign_to`, its survey's title, the customer's owner and the
+    RM's unit now (`rm_unit_id`)."""
+    return await conn.fetch(
+        f"""
+        select {_HANDED}, m.org_unit_id as rm_unit_id
+          from work_orders w
+          join alert_rules r on r.id = w.rule_id
+          join surveys s on s.id = w.survey_id
+          left join customers c on c.id = w.customer_id
+          join users m on m.id = $1
+         where w.id in (select a.id from work_orders a
+                         where a.assignee_id = $1 and a.state <> 'closed'
+                        union
+                        select b.id from customers o
+                          join work_orders b on b.customer_id = o.id
+                          join alert_rules br on br.id = b.rule_id
+                         where o.owner_id = $1 and br.assign_to = 'branch_head'
+                           and b.state <> 'closed')
+         order by w.id
+           for update of w
+        """,
+        rm_id,
+    )
+
+
+async def unfinished_held_by(conn: Connection, head_id: uuid.UUID) -> list[Record]:
+    """The unfinished work orders assigned or escalated to a branch head, locked (in id order),
+    with what `unfinished_of_rm` gives of each (no `rm_unit_id`)."""
+    return await conn.fetch(
+        f"""
+        select {_HANDED}
+          from work_orders w
+          join alert_rules r on r.id = w.rule_id
+          join surveys s on s.id = w.survey_id
+          left join customers c on c.id = w.customer_id
+         where (w.assignee_id = $1 or w.escalated_to_id = $1) and w.state <> 'closed'
+         order by w.id
+           for update of w
+        """,
+        head_id,
     )
 
 

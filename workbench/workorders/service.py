@@ -5,13 +5,15 @@ resolved work order may be reopened (resolved -> in_progress) when the fix did n
 one is final, and an in_progress one does not go back to open. Closing needs an active root
 cause. Who sees and moves a work order: its assignee, a branch head whose subtree holds its unit,
 an admin; anyone else gets 404 as if it did not exist. An overdue one escalates to a branch head
-over its unit (`escalation`), by the same rule, so the one told reads it; being told grants
-nothing more (a branch head since moved to another branch no longer reads it). The customer it
-is about (masked name, the answers they gave) is shown only to a reader who may see that
-customer (an RM their own, a branch head those owned in their subtree): a customer a bank feed
-moved to another RM takes their unfinished work orders along (`handover`), and the closed ones
-left behind show "*" and no answers to their former RM and branch head; so does an open one an
-RM moved to another branch left behind, to that branch's head (the dashboard's list too).
+over its unit (`escalation`), by the same rule, so the one told reads it; being told grants nothing
+more (a branch head since moved to another branch no longer reads it; the move, like another role
+or being disabled, hands theirs to the one now over the unit: `handover`). Unfinished work orders
+follow their customer when a bank feed moves it to another RM, and their RM when an admin moves the
+RM to another unit (`handover`): the new unit's branch heads read them, the old one's no longer.
+The customer a work order is about (masked name, the answers they gave) is shown only to a reader
+who may see that customer (an RM their own, a branch head those owned in their subtree): the closed
+ones a move leaves behind show "*" and no answers to the former RM and branch head, as does an open
+one an RM's move left behind before work orders followed it (the dashboard's list too).
 """
 
 from __future__ import annotations

@@ -23,13 +23,13 @@ from workbench.workorders import service
 from workbench.workorders.console import queries
 from workbench.workorders.console._shared import (
     DONE,
-    EVENT_LABELS,
     LIST_PATH,
     MESSAGES,
     ROLES,
     STATE_LABELS,
     STEPS,
     State,
+    event_label,
     how_late,
     shown_customer,
     text,
@@ -243,7 +243,7 @@ def _event(event: wire.WorkOrderEvent, causes: dict[str, str]) -> dict[str, Any]
     elif event.kind == "escalated":
         what = f"逾期升级至第 {event.data.get('level', '?')} 级"
     else:
-        what = EVENT_LABELS.get(event.kind, event.kind)
+        what = event_label(event.kind, event.data)
     return {
         "e": event,
         "what": what,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from mobile_contracts.v1 import workorders as wire
 from workbench.console import nav
 from workbench.visible import shows_something
+from workbench.workorders import handover
 
 LIST_PATH = "/console/work-orders"
 ROLES = nav.WORK_ORDERS.roles
@@ -50,7 +52,13 @@ EVENT_LABELS = {
     "opened": "预警规则生成工单",
     "transition": "状态变更",
     "escalated": "逾期升级",
-    "handed_over": "客户转至新的客户经理，工单随之转交",
+}
+# A `handed_over` event by why the work order went (`data.reason`, see `handover`), so that a
+# handler reading its history is not told a customer moved when their RM or branch head did.
+HANDED_OVER_LABELS = {
+    handover.CUSTOMER_MOVED: "客户转至新的客户经理，工单随之转交",
+    handover.RM_MOVED: "客户经理调至新的机构，工单随之转交",
+    handover.BRANCH_HEAD_LEFT: "原负责人已调离，工单转交现任负责人",
 }
 
 # What a refusal of the service says on the page, by its code.
@@ -69,6 +77,18 @@ MESSAGES = {
     ),
     "survey.not_found": "没有这份问卷，或它尚未发布。",
 }
+
+
+def event_label(kind: str, data: Mapping[str, object]) -> str:
+    """What the page calls an event of `kind` (an unknown kind by its name). A `handed_over`
+    one says why by its `data.reason`; one with no reason known here (those recorded before
+    staff moves handed work orders over, when a customer's move was the only reason) says the
+    customer moved."""
+    if kind != handover.EVENT_KIND:
+        return EVENT_LABELS.get(kind, kind)
+    reason = data.get("reason")
+    known = HANDED_OVER_LABELS.get(reason) if isinstance(reason, str) else None
+    return known or HANDED_OVER_LABELS[handover.CUSTOMER_MOVED]
 
 
 def how_late(due_at: datetime, now: datetime) -> str:

@@ -1,0 +1,327 @@
+"""Work orders follow an admin's staff changes. An RM moved to another unit keeps their
+customers, so their unfinished work orders take the new unit: its branch head reads them (the
+old one no longer, on the device too) and is the one they escalate to. A branch head moved,
+given another role or disabled hands the work orders assigned or escalated to them to the
+branch head now over each one's unit. Each move is a `handed_over` event and a push to whoever
+is new to it; closed work orders and changes that keep the unit move nothing."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from mobile_contracts.v1.identity import Role
+from tests.customers_data import headers_of
+from tests.sync.sync_data import App
+from tests.workbench.workorders.wo_setup import RM01, Bench, caller, unit_id, user_id
+from workbench.workorders import escalation, service
+
+ORDERS = "/api/v1/work-orders"
+USERS = "/api/v1/admin/users"
+RM05 = caller("rm05", Role.RM, "team-west-1")
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+async def _patch(bench: Bench, login: str, **fields: Any) -> None:
+    """As admin: PATCH /admin/users/{id} with these fields."""
+    changed = await bench.client.patch(
+        f"{USERS}/{user_id(login)}", headers=bench.admin, json=fields
+    )
+    assert changed.status_code == 200, changed.text
+
+
+async def _replace(bench: Bench, login: str, role: str, unit: str) -> None:
+    """As admin: the upsert form of POST /admin/users (the user's id, every field)."""
+    name = await bench.conn.fetchval("select name from users where id = $1", user_id(login))
+    saved = await bench.client.post(USERS, headers=bench.admin, json={
+        "id": str(user_id(login)), "login": login, "name": name, "role": role,
+        "org_unit_id": str(unit_id(unit)), "password": "workbench-demo",
+    })  # fmt: skip
+    assert saved.status_code == 200, saved.text
+
+
+async def _new_branch_head(bench: Bench, login: str, unit: str) -> uuid.UUID:
+    """As admin: a new branch head of `unit` (signs in with the demo password)."""
+    made = await bench.client.post(USERS, headers=bench.admin, json={
+        "login": login, "name": f"新负责人 {login}", "role": "branch_head",
+        "org_unit_id": str(unit_id(unit)), "password": "workbench-demo",
+    })  # fmt: skip
+    assert made.status_code == 201, made.text
+    return uuid.UUID(made.json()["id"])
+
+
+async def _answer(bench: Bench, score: int, hours_ago: float, customer: Any = None) -> Any:
+    """A work order opened `hours_ago` by a customer's answer (24-hour rules: due 24 hours
+    after)."""
+    _, opened = await bench.respond(
+        customer=customer or bench.customer, answers={"score": score},
+        now=datetime.now(UTC) - timedelta(hours=hours_ago),
+    )  # fmt: skip
+    assert opened is not None
+    return opened
+
+
+async def _escalate(bench: Bench, at: datetime | None = None) -> int:
+    async with bench.conn.transaction():
+        return await escalation.escalate_due(bench.conn, now=at or datetime.now(UTC))
+
+
+async def _close(bench: Bench, work_order: Any, by: Any = RM01) -> None:
+    for to, more in (("in_progress", {}), ("resolved", {}), ("closed", {"root_cause": "other"})):
+        async with bench.conn.transaction():
+            await service.transition(
+                bench.conn, vault=bench.vault, caller=by, work_order_id=work_order,
+                to=service.State(to), note=f"{to} 说明", **more,
+            )  # fmt: skip
+
+
+async def _row(bench: Bench, work_order: Any) -> Any:
+    return await bench.conn.fetchrow(
+        "select assignee_id, org_unit_id, escalated_to_id, escalation_level, state, updated_at"
+        " from work_orders where id = $1",
+        work_order,
+    )
+
+
+async def _handed_over(bench: Bench, work_order: Any) -> list[dict[str, Any]]:
+    rows = await bench.conn.fetch(
+        "select data from work_order_events where work_order_id = $1 and kind = 'handed_over'"
+        " order by created_at, id",
+        work_order,
+    )
+    return [r["data"] for r in rows]
+
+
+async def _told(bench: Bench, login: str | uuid.UUID, work_order: Any) -> list[str]:
+    who = user_id(login) if isinstance(login, str) else login
+    rows = await bench.conn.fetch(
+        "select category from notifications where user_id = $1 and subject_id = $2"
+        " order by created_at",
+        who,
+        work_order,
+    )
+    return [r["category"] for r in rows]
+
+
+async def _status(bench: Bench, login: str, work_order: Any) -> int:
+    headers = await headers_of(bench.client, login)
+    status: int = (await bench.client.get(f"{ORDERS}/{work_order}", headers=headers)).status_code
+    return status
+
+
+# ---- an RM moved to another unit -------------------------------------------------------------
+
+
+async def test_an_rms_unfinished_work_orders_move_to_their_new_branch(bench: Bench) -> None:
+    await bench.rule()
+    opened = await _answer(bench, 2, 1)
+    closed = await _answer(bench, 1, 2)
+    await _close(bench, closed)
+    closed_before = await _row(bench, closed)
+    bh_east, bh_west = (await headers_of(bench.client, "bh.east"),
+                        await headers_of(bench.client, "bh.west"))  # fmt: skip
+    devices = {"bh.east": App(bench.client, bh_east, bench.conn, schema=4),
+               "bh.west": App(bench.client, bh_west, bench.conn, schema=4)}  # fmt: skip
+    for device in devices.values():
+        await device.sync()
+    assert str(opened) in devices["bh.east"].rows("work_order")
+    assert str(opened) not in devices["bh.west"].rows("work_order")
+
+    await _patch(bench, "rm01", org_unit_id=str(unit_id("team-west-1")))
+
+    # Still rm01's, now in West Team 1: bh.west reads it, bh.east gets 404.
+    row = await _row(bench, opened)
+    assert (row["assignee_id"], row["org_unit_id"], row["state"]) == (
+        user_id("rm01"), unit_id("team-west-1"), "open",
+    )  # fmt: skip
+    seen = await bench.client.get(f"{ORDERS}/{opened}", headers=bh_west)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["customer"] == "张*三"
+    listed = (await bench.client.get(f"{ORDERS}?limit=200", headers=bh_west)).json()["items"]
+    assert str(opened) in {w["id"] for w in listed}
+    assert (await bench.client.get(f"{ORDERS}/{opened}", headers=bh_east)).status_code == 404
+    assert await _status(bench, "rm01", opened) == 200
+    assert [e["kind"] for e in seen.json()["events"]] == ["opened", "handed_over"]
+    assert await _handed_over(bench, opened) == [{
+        "reason": "rm_moved", "staff": str(user_id("rm01")),
+        "from": str(user_id("rm01")), "to": str(user_id("rm01")),
+        "from_unit": str(unit_id("team-east-1")), "to_unit": str(unit_id("team-west-1")),
+    }]  # fmt: skip
+
+    # Offline: bh.east's device loses it, bh.west's gets it.
+    changes = await devices["bh.east"].sync()
+    assert ("delete", str(opened)) in [(c["op"], c["id"]) for c in changes]
+    assert str(opened) not in devices["bh.east"].rows("work_order")
+    await devices["bh.west"].sync()
+    assert str(opened) in devices["bh.west"].rows("work_order")
+
+    # The closed one stays with East Team 1, untouched.
+    assert await _row(bench, closed) == closed_before
+    assert await _handed_over(bench, closed) == []
+    assert (await bench.client.get(f"{ORDERS}/{closed}", headers=bh_east)).status_code == 200
+
+
+async def test_escalation_after_an_rms_move_goes_to_the_new_branch_head(bench: Bench) -> None:
+    await bench.rule()
+    overdue = await _answer(bench, 2, 30)  # due 6 hours ago
+    later = await _answer(bench, 3, 20)  # due in 4 hours
+    assert await _escalate(bench) == 1
+    assert (await _row(bench, overdue))["escalated_to_id"] == user_id("bh.east")
+
+    await _replace(bench, "rm01", "rm", "team-west-1")  # the upsert form moves them too
+
+    # Escalated already: re-pointed to the new branch's head, who is told and reads it.
+    row = await _row(bench, overdue)
+    assert (row["org_unit_id"], row["escalated_to_id"], row["escalation_level"]) == (
+        unit_id("team-west-1"), user_id("bh.west"), 1,
+    )  # fmt: skip
+    assert await _told(bench, "bh.west", overdue) == ["work_order.escalated"]
+    assert (await _handed_over(bench, overdue))[0]["escalated_to"] == str(user_id("bh.west"))
+    # Not yet escalated: when it falls due, the new branch's head hears of it.
+    due = await bench.conn.fetchval("select due_at from work_orders where id = $1", later)
+    assert await _escalate(bench, due + timedelta(minutes=1)) == 1
+    assert (await _row(bench, later))["escalated_to_id"] == user_id("bh.west")
+    assert await _told(bench, "bh.west", later) == ["work_order.escalated"]
+    assert await _told(bench, "bh.east", later) == []
+    for work_order in (overdue, later):
+        assert await _status(bench, "bh.west", work_order) == 200
+        assert await _status(bench, "bh.east", work_order) == 404
+
+
+async def test_a_branch_head_rules_work_order_goes_to_the_rms_new_branch_head(
+    bench: Bench,
+) -> None:
+    await bench.rule(assign_to="branch_head")
+    opened = await _answer(bench, 2, 1)
+    assert (await _row(bench, opened))["assignee_id"] == user_id("bh.east")
+
+    await _patch(bench, "rm01", org_unit_id=str(unit_id("team-west-1")))
+
+    row = await _row(bench, opened)
+    assert (row["assignee_id"], row["org_unit_id"]) == (
+        user_id("bh.west"), unit_id("team-west-1"),
+    )  # fmt: skip
+    assert await _told(bench, "bh.west", opened) == ["work_order.assigned"]
+    assert await _status(bench, "bh.west", opened) == 200
+    assert await _status(bench, "bh.east", opened) == 404
+
+
+async def test_a_change_that_keeps_the_unit_moves_nothing(bench: Bench) -> None:
+    await bench.rule()
+    overdue = await _answer(bench, 2, 30)
+    opened = await _answer(bench, 3, 1)
+    assert await _escalate(bench) == 1
+    before = {w: await _row(bench, w) for w in (overdue, opened)}
+    told_sql = "select count(*) from notifications where subject_id = any($1::uuid[])"
+    told = await bench.conn.fetchval(told_sql, [overdue, opened])
+
+    await _patch(bench, "rm01", name="张伟（改名）", org_unit_id=str(unit_id("team-east-1")))
+    await _replace(bench, "rm01", "rm", "team-east-1")
+    await _patch(bench, "bh.east", name="王东（改名）", org_unit_id=str(unit_id("branch-east")))
+    await _replace(bench, "bh.east", "branch_head", "branch-east")
+
+    assert {w: await _row(bench, w) for w in (overdue, opened)} == before
+    assert (
+        await bench.conn.fetchval(
+            "select count(*) from work_order_events where kind = 'handed_over'"
+        )
+        == 0
+    )
+    assert await bench.conn.fetchval(told_sql, [overdue, opened]) == told
+
+
+# ---- a branch head moved, given another role or disabled -------------------------------------
+
+
+@pytest.mark.parametrize("leaves", ["disabled", "made_rm"])
+async def test_a_branch_head_who_leaves_hands_their_work_orders_to_the_new_head(
+    bench: Bench, leaves: str
+) -> None:
+    successor = await _new_branch_head(bench, "bh.east2", "branch-east")  # after bh.east
+    await bench.rule(value=3, assign_to="branch_head")
+    await bench.rule(value=6)
+    assigned = await _answer(bench, 2, 1)  # a branch-head rule's: bh.east's, not yet due
+    escalated = await _answer(bench, 5, 30)  # rm01's, overdue
+    closed = await _answer(bench, 4, 31)  # rm01's, overdue, then closed
+    assert await _escalate(bench) == 2
+    await _close(bench, closed)
+    assert (await _row(bench, assigned))["assignee_id"] == user_id("bh.east")
+    for work_order in (escalated, closed):
+        assert (await _row(bench, work_order))["escalated_to_id"] == user_id("bh.east")
+    closed_before = await _row(bench, closed)
+
+    if leaves == "disabled":
+        off = await bench.client.post(f"{USERS}/{user_id('bh.east')}/disable", headers=bench.admin)
+        assert off.status_code == 200, off.text
+    else:
+        await _patch(bench, "bh.east", role="rm")
+
+    assert (await _row(bench, assigned))["assignee_id"] == successor
+    assert await _told(bench, successor, assigned) == ["work_order.assigned"]
+    row = await _row(bench, escalated)
+    assert (row["assignee_id"], row["escalated_to_id"], row["org_unit_id"]) == (
+        user_id("rm01"), successor, unit_id("team-east-1"),
+    )  # fmt: skip
+    assert await _told(bench, successor, escalated) == ["work_order.escalated"]
+    assert await _handed_over(bench, escalated) == [{
+        "reason": "branch_head_left", "staff": str(user_id("bh.east")),
+        "from": str(user_id("rm01")), "to": str(user_id("rm01")),
+        "from_unit": str(unit_id("team-east-1")), "to_unit": str(unit_id("team-east-1")),
+        "escalated_to": str(successor),
+    }]  # fmt: skip
+    for work_order in (assigned, escalated):
+        assert await _status(bench, "bh.east2", work_order) == 200
+    assert await _row(bench, closed) == closed_before
+    assert await _handed_over(bench, closed) == []
+
+
+async def test_a_branch_head_moved_away_hands_escalations_to_the_head_now_over_the_unit(
+    bench: Bench,
+) -> None:
+    head_office = await _new_branch_head(bench, "bh.hq", "head-office")
+    await bench.rule()
+    escalated = await _answer(bench, 2, 30, customer=bench.west_customer)  # rm05's, overdue
+    assert await _escalate(bench) == 1
+    assert (await _row(bench, escalated))["escalated_to_id"] == user_id("bh.west")
+
+    await _patch(bench, "bh.west", org_unit_id=str(unit_id("branch-east")))
+
+    # Nobody heads West Branch now: the head office's branch head is the one over the unit.
+    row = await _row(bench, escalated)
+    assert (row["escalated_to_id"], row["org_unit_id"]) == (head_office, unit_id("team-west-1"))
+    assert await _told(bench, head_office, escalated) == ["work_order.escalated"]
+    assert await _status(bench, "bh.hq", escalated) == 200
+    assert await _status(bench, "bh.west", escalated) == 404
+    # Its next escalation goes on from there (nobody above the head office: level 2 tells no
+    # one, and never bh.west).
+    await bench.conn.execute(
+        "update work_orders set next_escalation_at = now() - interval '1 minute' where id = $1",
+        escalated,
+    )
+    assert await _escalate(bench) == 1
+    assert await _told(bench, "bh.west", escalated) == ["work_order.escalated"]  # the first
+
+
+async def test_with_nobody_to_take_over_the_work_order_stays_and_is_counted(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bench.rule()
+    escalated = await _answer(bench, 2, 30, customer=bench.west_customer)
+    assert await _escalate(bench) == 1
+    before = await _row(bench, escalated)
+
+    with caplog.at_level(logging.WARNING, logger="workbench.workorders.handover"):
+        off = await bench.client.post(f"{USERS}/{user_id('bh.west')}/disable", headers=bench.admin)
+    assert off.status_code == 200, off.text
+
+    assert await _row(bench, escalated) == before
+    assert await _handed_over(bench, escalated) == []
+    [record] = [r for r in caplog.records if r.name == "workbench.workorders.handover"]
+    assert getattr(record, "work_orders", None) == 1
+    assert str(escalated) not in record.getMessage()
