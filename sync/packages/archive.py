@@ -11,6 +11,9 @@ members, too many files, too much unpacked, too high a compression ratio per fil
 nested `manifest.json` above what a device accepts (`MAX_MANIFEST_BYTES`: refused before it is
 read) and one that does not match its files.
 
+Every check reads a member's name as the zip stores it (`stored_name`): Python's zipfile cuts
+`ZipInfo.filename` at a NUL byte, so `a\\x00b.html` would otherwise pass as `a`.
+
 An uploaded zip may be a package built before (manifest.json, manifest.sig, files/...): its
 files are then taken from `files/`, checked against that manifest, and signed anew.
 """
@@ -111,10 +114,17 @@ def _check_paths(files: dict[str, PackageFile]) -> None:
             raise PackageUnsafe("bad_path", f"A path is refused ({problem})", path)
 
 
+def stored_name(info: zipfile.ZipInfo) -> str:
+    """The member's whole name as the zip stores it. `ZipInfo.filename` is cut at the first NUL
+    byte (`a\\x00b.html` reads as `a`), which would hide the NUL from the name checks and sign
+    the file under a name the uploader never gave; `orig_filename` keeps every character."""
+    return info.orig_filename
+
+
 def _is_dir(info: zipfile.ZipInfo) -> bool:
-    """A folder entry: its name ends in `/` (`_check_names` refuses one that holds data, so every
-    such entry is a folder, and nothing else is)."""
-    return info.filename.endswith("/")
+    """A folder entry: its stored name ends in `/` (`_check_names` refuses one that holds data,
+    so every such entry is a folder, and nothing else is; `a/\\x00b` is a file, and refused)."""
+    return stored_name(info).endswith("/")
 
 
 def _check_names(infos: list[zipfile.ZipInfo]) -> dict[str, str]:
@@ -123,7 +133,7 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> dict[str, str]:
     folders: set[str] = set()
     paths: dict[str, str] = {}
     for info in infos:
-        name = info.filename
+        name = stored_name(info)
         if info.flag_bits & 0x1:
             raise PackageUnsafe("encrypted", "Encrypted zip members are not accepted", name)
         mode = info.external_attr >> 16
@@ -169,7 +179,7 @@ def _check_nested_manifest(infos: list[zipfile.ZipInfo], names: dict[str, str]) 
     refused before any member is read; `_read_members` stops one that passes the cap while it
     streams (a header's size is not trusted)."""
     for info in infos:
-        if names[info.filename] == MANIFEST_NAME and info.file_size > MAX_MANIFEST_BYTES:
+        if names[stored_name(info)] == MANIFEST_NAME and info.file_size > MAX_MANIFEST_BYTES:
             raise PackageUnsafe("too_large", _manifest_too_large(), MANIFEST_NAME)
 
 
@@ -193,9 +203,9 @@ def _read_members(
     for info in infos:
         if info.compress_type not in _ALLOWED_METHODS:
             raise PackageUnsafe(
-                "compression", "Only stored or deflated members are accepted", info.filename
+                "compression", "Only stored or deflated members are accepted", stored_name(info)
             )
-        path = names[info.filename]
+        path = names[stored_name(info)]
         budget = limits.max_unpacked_bytes - total
         per_file_cap = max(info.compress_size, 1) * limits.max_ratio
         cap, too_large = budget, None
@@ -227,15 +237,19 @@ def _read_capped(
             while chunk := member.read(_CHUNK):
                 out += chunk
                 if len(out) > budget:
-                    raise PackageUnsafe("too_large", too_large or _too_large(limits), info.filename)
+                    raise PackageUnsafe(
+                        "too_large", too_large or _too_large(limits), stored_name(info)
+                    )
                 if len(out) > RATIO_FLOOR_BYTES and len(out) > ratio_cap:
                     raise PackageUnsafe(
                         "ratio",
                         f"The file unpacks to more than {limits.max_ratio} times its packed size",
-                        info.filename,
+                        stored_name(info),
                     )
     except UNREADABLE_ZIP as exc:
-        raise PackageUnsafe("corrupt", f"A member cannot be read ({exc})", info.filename) from None
+        raise PackageUnsafe(
+            "corrupt", f"A member cannot be read ({exc})", stored_name(info)
+        ) from None
     return bytes(out)
 
 

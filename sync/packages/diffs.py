@@ -33,7 +33,7 @@ from typing import Any
 
 import bsdiff4
 from asyncpg import Record
-from litestar import Request, Response, get
+from litestar import Request, Response, get, head
 from litestar.params import FromPath
 
 from sync.packages.diff_files import queries as diff_rows
@@ -130,9 +130,11 @@ def read_package(data: bytes) -> PackageFiles:
     files: dict[str, bytes] = {}
     try:
         for info in infos:
-            if info.is_dir():
+            # The whole stored name: `filename` is cut at a NUL, so `files/a\x00b` would read
+            # as `files/a` and pass the path rule (`orig_filename` keeps it, and is refused).
+            name = info.orig_filename
+            if name.endswith("/"):
                 continue
-            name = info.filename
             if name == "manifest.json":
                 manifest_bytes = archive.read(info)
             elif name == "manifest.sig":
@@ -452,4 +454,18 @@ async def download_diff(
     return await diff_download(request, db, diff_id=diff_id, caller=caller)
 
 
-ROUTES: list[Any] = [download_diff]
+@head(
+    "/api/v1/offline-packages/diffs/{diff_id:uuid}/download",
+    tags=["offline packages"],
+    include_in_schema=False,
+)
+async def download_diff_head(
+    request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, diff_id: FromPath[uuid.UUID]
+) -> Response[None]:
+    """What GET would answer, without the body, as for a package download (a diff "downloads
+    like a package"): download managers ask the size, the ETag and range support
+    (Content-Length, ETag, Accept-Ranges) before they resume. The same callers and 404s as GET."""
+    return await diff_download(request, db, diff_id=diff_id, caller=caller)
+
+
+ROUTES: list[Any] = [download_diff, download_diff_head]
