@@ -31,6 +31,7 @@ from workbench.funnels import routes as funnel_routes
 from workbench.http import openapi as api_docs
 from workbench.http.auth import check_request
 from workbench.http.client_ip import parse_networks
+from workbench.http.guessing import LinkGuesses, link_guessing_limit
 from workbench.http.input_checks import refuse_unstorable_input
 from workbench.http.middleware import (
     add_request_id_header,
@@ -103,6 +104,12 @@ def create_app(settings: Settings) -> Litestar:
         app.state.pool = pool
         app.state.redis = redis
         app.state.beacon_door = beacons.Door(redis, settings.redis_prefix)
+        app.state.link_guesses = LinkGuesses(
+            redis,
+            prefix=settings.redis_prefix,
+            limit=settings.link_guess_limit,
+            window_seconds=settings.link_guess_window_seconds,
+        )
         app.state.vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
         app.state.auth = identity.Auth(
             keyring=Keyring(settings.jwt_keys, issuer=settings.jwt_issuer),
@@ -180,6 +187,8 @@ def create_app(settings: Settings) -> Litestar:
             "caller": Provide(current_caller, sync_to_thread=False),
         },
         guards=[check_request],
+        # After routing, for every route: customers' link routes count unknown codes per address.
+        middleware=[link_guessing_limit],
         before_request=refuse_unstorable_input,
         before_send=[add_request_id_header, add_safety_headers],
         exception_handlers=EXCEPTION_HANDLERS,

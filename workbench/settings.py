@@ -118,6 +118,17 @@ class Settings:
     login_window_seconds: int = _env(
         "WORKBENCH_LOGIN_WINDOW", "rate-limit window for login attempts, seconds", default=900
     )
+    link_guess_limit: int = _env(
+        "WORKBENCH_LINK_GUESS_LIMIT",
+        "unknown codes one client address may open on customers' link pages (/s/, /f/, /c/,"
+        " /v/) per window; beyond it those pages answer it 429",
+        default=30,
+    )
+    link_guess_window_seconds: int = _env(
+        "WORKBENCH_LINK_GUESS_WINDOW",
+        "window of the link guessing limit, seconds, from an address's first unknown code",
+        default=600,
+    )
     trusted_proxies: tuple[str, ...] = _env(
         "WORKBENCH_TRUSTED_PROXIES",
         "comma-separated CIDRs whose relay headers are believed for the client IP"
@@ -433,6 +444,8 @@ _POSITIVE = (
     "login_limit_per_login",
     "login_limit_per_ip",
     "login_window_seconds",
+    "link_guess_limit",
+    "link_guess_window_seconds",
     "password_hash_memory_kib",
     "password_hash_iterations",
     "db_pool_max",
