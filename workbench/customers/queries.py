@@ -340,6 +340,12 @@ async def recommendation_rules(conn: Connection) -> list[Record]:
     )
 
 
+async def lock_recommendation_rules(conn: Connection) -> None:
+    """Hold the rule table against other replacements until the transaction ends (readers go
+    on): what a replacement's audit row says it changed is what it changed."""
+    await conn.execute("select pg_advisory_xact_lock(hashtextextended('recommendation-rules', 0))")
+
+
 async def replace_recommendation_rules(conn: Connection, rows: dict[str, list[Any]]) -> None:
     await conn.execute("delete from recommendation_rules")
     await conn.execute(

@@ -13,6 +13,7 @@ from typing import Any
 
 from mobile_contracts.v1 import customers as wire
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.customers import queries
 from workbench.customers.views import text_filter, visible_customer
 from workbench.db import Connection
@@ -50,6 +51,10 @@ async def recommend(
 
 
 async def rules(conn: Connection) -> wire.RecommendationRules:
+    return _table(await queries.recommendation_rules(conn))
+
+
+def _table(rows: list[queries.Record]) -> wire.RecommendationRules:
     return wire.RecommendationRules(
         rules=[
             wire.RecommendationRule(
@@ -66,15 +71,23 @@ async def rules(conn: Connection) -> wire.RecommendationRules:
                 ),
                 weight=r["weight"],
             )
-            for r in await queries.recommendation_rules(conn)
+            for r in rows
         ]
     )
 
 
 async def replace_rules(
-    conn: Connection, *, table: wire.RecommendationRules
+    conn: Connection,
+    *,
+    table: wire.RecommendationRules,
+    caller: Caller | None = None,
+    client_ip: str | None = None,
 ) -> wire.RecommendationRules:
-    """Replace the whole rule table at once (one transaction: never half old, half new)."""
+    """Replace the whole rule table at once (one transaction: never half old, half new).
+
+    An admin's (`caller`'s) replacement that changes the table is in the audit trail
+    (`_change`), with their address (`client_ip`); one that changes nothing writes no row. A
+    script filling the table (`caller` None: the demo seed) is no admin change."""
     columns: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -107,5 +120,56 @@ async def replace_rules(
         columns["product_code"].append(product_code)
         columns["category"].append(category)
         columns["weight"].append(rule.weight)
+    await queries.lock_recommendation_rules(conn)  # `before` is what this save replaces
+    before = await queries.recommendation_rules(conn)
     await queries.replace_recommendation_rules(conn, columns)
-    return await rules(conn)
+    after = await queries.recommendation_rules(conn)
+    change = _change(before, after)
+    if caller is not None and change is not None:
+        await audit.record(
+            conn,
+            action="recommendation_rules.replaced",
+            actor_id=caller.user_id,
+            subject="recommendation_rules",
+            client_ip=client_ip,
+            detail=change,
+        )
+    return _table(after)
+
+
+# A rule's settings as the audit trail names them (their paths in the request), by column.
+_AUDITED = (
+    ("name", "name"),
+    ("when.segment", "when_segment"),
+    ("when.tag", "when_tag"),
+    ("when.holds_category", "when_holds_category"),
+    ("when.min_aum", "when_min_aum"),
+    ("recommend.product_code", "product_code"),
+    ("recommend.category", "product_category"),
+    ("weight", "weight"),
+)
+
+
+def _change(before: list[queries.Record], after: list[queries.Record]) -> dict[str, Any] | None:
+    """What a replacement changed, as the audit trail keeps it (ids and field names, never
+    values, as for every admin change): the rules added and removed, those kept under their id
+    with the fields that changed, and how many rules there were before and after. None: the
+    table is as it was."""
+    was = {r["id"]: r for r in before}
+    now = {r["id"]: r for r in after}
+    changed = [
+        {"id": str(rule_id), "fields": fields}
+        for rule_id, row in now.items()
+        if rule_id in was
+        and (fields := [name for name, column in _AUDITED if was[rule_id][column] != row[column]])
+    ]
+    added = [str(i) for i in now if i not in was]
+    removed = [str(i) for i in was if i not in now]
+    if not (added or removed or changed):
+        return None
+    return {
+        "added": added,
+        "removed": removed,
+        "changed": changed,
+        "rules": {"before": len(before), "after": len(after)},
+    }

@@ -255,14 +255,26 @@ class RecommendationRuleController(Controller):
         },
     )
     async def replace_rules(
-        self, db: Db, data: JSONBody[wire.RecommendationRules]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        data: JSONBody[wire.RecommendationRules],
     ) -> Response[wire.RecommendationRules]:
         """Replace the whole rule table at once.
 
         Rules left out are deleted. A rule applies when all of its `when` conditions hold and
-        favours a product or a category by `weight`.
+        favours a product or a category by `weight`. A change is in the audit trail, with my
+        address: the rules added, removed and changed (ids and field names, never values).
         """
-        return Response(await recommendations.replace_rules(db, table=data))
+        return Response(
+            await recommendations.replace_rules(
+                db,
+                table=data,
+                caller=caller,
+                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+            )
+        )
 
 
 ROUTES = [FeedController, CustomerController, RecommendationRuleController]
