@@ -33,9 +33,12 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from mobile_contracts.v1 import survey_delivery as wire
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
+from workbench.customers.views import text_filter
 from workbench.db import Connection, after_commit
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid5_for, uuid7
@@ -140,6 +143,7 @@ async def create(
     """The new delivery and whether it was done here (True) or queued for the worker; with an
     `idempotency_key` the caller used before, that delivery as it is now (the same request: else
     409 `delivery.idempotency_key_reused`), even if the survey was archived since."""
+    request = _tag_as_matched(request)
     now = now or datetime.now(UTC)
     delivery_id = uuid7()
     if idempotency_key is not None and caller.role in SENDERS:
@@ -181,6 +185,12 @@ async def create(
         delivery_id = row["id"]
         after_commit(conn, lambda: wake(delivery_id))
     return _delivery(row), False
+
+
+def _tag_as_matched(request: wire.DeliveryCreate) -> wire.DeliveryCreate:
+    """The request with its `tag` as the customer list's `?tag=` filter reads it (trimmed; blank:
+    no tag), so that a delivery to " vip " reaches the customers the list shows for it."""
+    return msgspec.structs.replace(request, tag=text_filter(request.tag))
 
 
 def _asked(request: wire.DeliveryCreate) -> dict[str, Any]:
@@ -637,10 +647,11 @@ async def selection_is_empty(
     conn: Connection, *, caller: Caller, unit_id: uuid.UUID, tag: str | None
 ) -> bool:
     """Whether a unit of the caller's subtree has no customers (with `tag`, if given) to send
-    to. A unit out of reach is not said to be empty: sending to it answers 404."""
+    to (`tag` read as a delivery reads it). A unit out of reach is not said to be empty: sending
+    to it answers 404."""
     if not await queries.unit_in_scope(conn, unit_id, scope_root=caller.scope_root):
         return False
-    return not await queries.any_customers(conn, unit_id, tag=tag)
+    return not await queries.any_customers(conn, unit_id, tag=text_filter(tag))
 
 
 async def staff_of_unit(conn: Connection, *, unit_id: uuid.UUID) -> list[uuid.UUID]:

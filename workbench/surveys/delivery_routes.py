@@ -71,7 +71,8 @@ class DeliveryController(Controller):
         `skipped` with `reason: contact_cap` when the customer already got the most survey
         messages allowed lately, or `already_invited` when they hold an open link to the
         survey: with its `url` when I sent that link). More, or a selection (`org_unit_id` and
-        optional `tag`: every customer owned by an RM of that subtree), go to the worker: 202
+        optional `tag`, read as the customer list's `?tag=`: trimmed, a blank one is no tag;
+        every customer owned by an RM of that subtree), go to the worker: 202
         with the delivery queued; follow it at GET .../deliveries/{id}. Sending again with the
         same `Idempotency-Key` (non-empty) sends nothing again and answers that delivery as it
         is now, with its recipients and their links as first answered.
