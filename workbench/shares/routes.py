@@ -42,7 +42,8 @@ class ShareController(Controller):
         responses={
             200: ResponseSpec(
                 data_container=wire.Share,
-                description="The share I made before with this `client_ref` (or key)",
+                description="The share I made before with this `client_ref` (or key), or "
+                "the customer's open link to the survey that I sent",
                 generate_examples=False,
             )
         },
@@ -51,7 +52,9 @@ class ShareController(Controller):
                 404: "The brochure is not live for me (`brochure.not_found`), or the customer is "
                 "not mine (`customer.not_found`)",
                 409: "`client_ref` (or the `Idempotency-Key`) was used for a different share "
-                "(`share.client_ref_reused`); the survey was archived (`survey.archived`)",
+                "(`share.client_ref_reused`); the survey was archived (`survey.archived`); the "
+                "customer holds an open link to the survey that I did not send "
+                "(`survey.already_invited`)",
                 422: "Invalid body; neither or both of `brochure_id` and `survey_id` "
                 "(`share.one_target`); a survey without `customer_id` "
                 "(`share.customer_required`); a product rated above the customer's risk "
@@ -74,7 +77,9 @@ class ShareController(Controller):
         Send `url` (WeChat, SMS, a link) or show the poster at `poster_png_url`; opens, dwell and
         clicks of the link's visitors appear in my share list. With `customer_id` (one of my
         customers) the share is theirs. A published customer survey (`survey_id`) is shared
-        with one of my customers (`customer_id` required) as their single-use survey link.
+        with one of my customers (`customer_id` required) as their single-use survey link;
+        while they hold an open link to it that I sent (shared, by my delivery or a task I
+        did), that link is answered with 200 and no second one is made.
         Sending the same `client_ref` again (or the same `Idempotency-Key`, when there is no
         `client_ref`) answers the same share with 200.
         """
@@ -129,7 +134,9 @@ class ShareController(Controller):
     ) -> Response[Any]:
         """The share's poster: a 750 x 1334 PNG with the first page, title, my name and QR code.
 
-        For the sharing RM and their branch head. Drawn once and cached (with an ETag).
+        For the sharing RM and their branch head; for a survey link a share answered that I
+        sent by my delivery or a task I did, for me while it is open and the customer mine.
+        Drawn once and cached (with an ETag).
         """
         state = request.app.state
         try:

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import io
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 from PIL import Image, ImageDraw
@@ -60,14 +61,15 @@ def draw(facts: poster.PosterFacts) -> bytes:
 
 async def poster_key(
     conn: Connection, *, caller: Caller, invitation_id: uuid.UUID, blobs: BlobStore,
-    rules: Rules, bank_name: str,
+    rules: Rules, bank_name: str, now: datetime | None = None,
 ) -> str:  # fmt: skip
     """The blob key of a survey share's poster, drawn now if not stored yet. For the RM who
-    shared it and branch heads of the unit it was shared in; anyone else 404."""
+    shared it (or whose delivery or task sent the open link a share answered them with) and
+    branch heads of the unit it was shared in; anyone else 404."""
     own = caller.role is Role.RM
     row = await queries.share_invitation(
         conn, invitation_id, sent_by=caller.user_id if own else None,
-        scope_root=None if own else caller.scope_root,
+        scope_root=None if own else caller.scope_root, now=now or datetime.now(UTC),
     )  # fmt: skip
     if row is None:
         raise NotFound("share")

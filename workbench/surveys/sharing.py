@@ -7,10 +7,11 @@ its reminders are messages and do. The app's `client_ref` names the invitation (
 sending the same share again gets it back; anything else under that `client_ref` is 409).
 
 A customer holds one open link to a survey, as deliveries keep it: while their link is open
-(unanswered, unexpired), sharing the survey with them again answers the link the RM shared
-before (a double tap, a lost link), and a link someone else sent them is 409
-`survey.already_invited`. This is checked under the customer's contact lock, which deliveries
-take too, so two shares at once make one link.
+(unanswered, unexpired), sharing the survey with them again answers the link the RM sent them
+before (a double tap, a lost link; shared, or sent by the RM's delivery or a task they did, as a
+delivery answers it), and a link someone else sent them is 409 `survey.already_invited`. This
+is checked under the customer's contact lock, which deliveries take too, so two shares at once
+make one link.
 
 The invitation keeps the channel it was first shared over; every `client_ref` a share request
 was answered with names the link in survey_share_refs (migration 0034), with the channel it was
@@ -72,7 +73,7 @@ async def share(
     now: datetime | None = None,
 ) -> tuple[share_wire.Share, bool]:
     """The survey share (new: True), or one made before (False): with this `client_ref`, or the
-    customer's open link to the survey that the caller shared. The caller holds the
+    customer's open link to the survey that the caller sent. The caller holds the
     `client_ref`'s lock (workbench.shares.service)."""
     assert request.survey_id is not None
     if request.customer_id is None:
@@ -141,15 +142,16 @@ async def made_before(
 
 
 def _open_link(held: list[queries.Record], *, caller: Caller) -> queries.Record:
-    """The open link the caller shared before, to answer again; 409 for one someone else sent
-    (a delivery, a task done, another RM): the customer answers that one."""
+    """The open link the caller sent before (shared, or by their delivery or a task they did),
+    newest first, to answer again: the RM wants a link to pass on, and a delivery of theirs
+    hands it out as well; 409 for one someone else sent (another RM, a branch head's delivery):
+    it is not the caller's to hand out, and the customer answers that one."""
     for row in held:
-        shared = row["delivery_id"] is None and row["task_id"] is None
-        if shared and row["sent_by"] == caller.user_id:
+        if row["sent_by"] == caller.user_id:
             return row
     raise AlreadyInvited(
         "This customer already holds a link to this survey, neither answered nor expired, that"
-        " you did not share; a second would be counted twice: they can answer the one they have"
+        " you did not send; a second would be counted twice: they can answer the one they have"
     )
 
 

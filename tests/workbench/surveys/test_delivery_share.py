@@ -130,12 +130,17 @@ async def test_sharing_again_while_the_link_is_open_makes_no_second_link(make_cl
     assert after.status_code == 201
     assert after.json()["id"] != share["id"]
 
-    # A link a delivery sent is the customer's open link: no share while it is open.
+    # A link the RM's delivery sent is the customer's open link: sharing answers that link, and
+    # makes no second one while it is open.
     sent = await one.post(f"{SURVEYS}/{survey}/deliveries",
                           json={"customer_ids": [str(other)]}, headers=rm01)  # fmt: skip
     assert sent.json()["done"] == 1
-    refused = await one.post(SHARES, json={**body, "customer_id": str(other)}, headers=rm01)
-    assert (refused.status_code, refused.json()["code"]) == (409, "survey.already_invited")
+    [delivered] = sent.json()["recipients"]
+    handed = await one.post(SHARES, json={**body, "customer_id": str(other)}, headers=rm01)
+    assert handed.status_code == 200, handed.text
+    assert (handed.json()["id"], handed.json()["url"]) == (
+        delivered["invitation_id"], delivered["url"],
+    )  # fmt: skip
     assert await db.fetchval("select count(*) from survey_invitations") == 3
     assert await db.fetchval("select count(*) from survey_responses") == 1
 

@@ -639,24 +639,32 @@ async def invitation(
 
 async def share_invitation(
     conn: Connection, invitation_id: uuid.UUID, *, sent_by: uuid.UUID | None,
-    scope_root: uuid.UUID | None,
+    scope_root: uuid.UUID | None, now: datetime,
 ) -> Record | None:  # fmt: skip
-    """A customer invitation made without a delivery (a share), if the caller sent it (or, for a
-    branch head, it was sent in their subtree)."""
+    """A customer link whose poster the caller may show: a share (made without a delivery or a
+    task) if the caller sent it (or, for a branch head, it was sent in their subtree); for an RM
+    (`sent_by`) also the open link their delivery or a task they did sent to a customer of
+    theirs now, which sharing the survey with that customer answers as their share
+    (workbench.surveys.sharing). Another's delivery, an answered or expired one, or one to a
+    customer moved on is not the RM's to hand out."""
     return await conn.fetchrow(
         f"""
         select {_INVITATION}, s.name as sender_name
           from survey_invitations i
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
           join users s on s.id = i.sent_by
-         where i.id = $1 and i.customer_id is not null and i.delivery_id is null
-           and i.task_id is null
+         where i.id = $1 and i.customer_id is not null
            and ($2::uuid is null or i.sent_by = $2)
            and ($3::uuid is null or i.org_unit_id in (select o.id from org_subtree($3) o(id)))
+           and ((i.delivery_id is null and i.task_id is null)
+                or ($2::uuid is not null and i.responded_at is null and i.expires_at > $4
+                    and exists (select from customers c
+                                 where c.id = i.customer_id and c.owner_id = $2)))
         """,
         invitation_id,
         sent_by,
         scope_root,
+        now,
     )
 
 
