@@ -85,3 +85,17 @@ async def rule_surveys(conn: Connection) -> list[Record]:
          order by v.published_at desc, s.id
         """
     )
+
+
+async def rule_survey(conn: Connection, survey_id: uuid.UUID) -> Record | None:
+    """The survey a rule is on, as its edit form names it: the latest published version's title
+    and questions (the draft's title and no questions before publishing), and its audience."""
+    return await conn.fetchrow(
+        """
+        select s.id, coalesce(v.title, s.title) as title, s.audience, v.questions
+          from surveys s
+          left join survey_versions v on v.survey_id = s.id and v.version = s.version
+         where s.id = $1
+        """,
+        survey_id,
+    )
