@@ -134,9 +134,9 @@ class ShareController(Controller):
     ) -> Response[Any]:
         """The share's poster: a 750 x 1334 PNG with the first page, title, my name and QR code.
 
-        For the sharing RM and their branch head; for a survey link a share answered that I
-        sent by my delivery or a task I did, for me while it is open and the customer mine.
-        Drawn once and cached (with an ETag).
+        For the sharing RM and their branch head; a survey link's poster (also of a link I sent
+        by my delivery or a task I did) only while the link is open and the customer is still
+        mine (a branch head: held by an RM of their subtree). Drawn once and cached (ETag).
         """
         state = request.app.state
         try:

@@ -63,9 +63,11 @@ async def poster_key(
     conn: Connection, *, caller: Caller, invitation_id: uuid.UUID, blobs: BlobStore,
     rules: Rules, bank_name: str, now: datetime | None = None,
 ) -> str:  # fmt: skip
-    """The blob key of a survey share's poster, drawn now if not stored yet. For the RM who
-    shared it (or whose delivery or task sent the open link a share answered them with) and
-    branch heads of the unit it was shared in; anyone else 404."""
+    """The blob key of a survey share's poster, drawn now if not stored yet. Its QR code is the
+    customer's link, so only while the link is open and the customer still the caller's to see:
+    for the RM who shared it (or whose delivery or task sent the open link a share answered them
+    with) while the customer is theirs, and branch heads of the unit it was shared in while an
+    RM of theirs holds the customer; anyone else (and an answered or expired link) 404."""
     own = caller.role is Role.RM
     row = await queries.share_invitation(
         conn, invitation_id, sent_by=caller.user_id if own else None,

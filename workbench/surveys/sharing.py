@@ -13,12 +13,15 @@ delivery answers it), and a link someone else sent them is 409 `survey.already_i
 is checked under the customer's contact lock, which deliveries take too, so two shares at once
 make one link.
 
-The invitation keeps the channel it was first shared over; every `client_ref` a share request
-was answered with names the link in survey_share_refs (migration 0034), with the channel it was
-sent with: the one that made the link, and each one answered with the customer's open link. A
-resend of any of them answers that link (200) whatever happened to it since, and is compared with
-what it was sent with. Shares made before name theirs by their id (uuid5 of the client_ref), their
-channel unknown (not compared, read as `link`).
+The invitation keeps the channel it was first shared over (a link a delivery or a task sent has
+none: `link`), and every answer with that link says that channel, as the share list does; every
+`client_ref` a share request was answered with names the link in survey_share_refs (migration
+0034), with the channel that request asked for: the one that made the link, and each one
+answered with the customer's open link. A resend of any of them answers that link (200) as it
+was answered the first time, whatever happened to the link since, while the customer is still
+the RM's (else 404 `customer.not_found`, as a new share to them); its channel is compared with
+what the ref asked for. Shares made before name theirs by their id (uuid5 of the client_ref),
+the channel asked for unknown (not compared).
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ def poster_url(base_url: str, invitation_id: uuid.UUID) -> str:
 
 
 def channel_of(row: queries.Record) -> ShareChannel:
-    """The channel a survey share was made for (`link` for shares stored before it was kept)."""
+    """The channel a survey link was first shared over, which every answer with it says (`link`
+    for one a delivery or a task sent, and for shares stored before it was kept)."""
     return ShareChannel(row["share_channel"] or ShareChannel.LINK)
 
 
@@ -88,11 +92,7 @@ async def share(
         raise NotFound("survey")
     if survey["status"] == "archived":
         raise SurveyArchived("This survey is archived and is shared no more; share another one")
-    mine = await queries.customers_in_scope(
-        conn, [request.customer_id], owner_id=caller.user_id, scope_root=None
-    )
-    if not mine:
-        raise NotFound("customer")
+    await _require_own_customer(conn, caller=caller, customer_id=request.customer_id)
     await queries.lock_contacts(conn, [request.customer_id])
     held = await queries.open_links(conn, request.customer_id, survey_id=request.survey_id, now=now)
     if held:
@@ -126,19 +126,35 @@ async def _name(
 async def made_before(
     conn: Connection, *, caller: Caller, request: share_wire.ShareCreate, rules: Rules
 ) -> share_wire.Share | None:
-    """The survey share the caller made before under the request's `client_ref` (None: none);
-    409 `share.client_ref_reused` if that ref named another share. Reads only."""
+    """The survey share the caller made before under the request's `client_ref` (None: none),
+    answered as it was the first time (the link's own channel); 409 `share.client_ref_reused`
+    if that ref named another share; 404 `customer.not_found` once the customer is no longer
+    the caller's, as a new share to them is (the link is theirs to pass on no more). Reads
+    only."""
     assert request.client_ref is not None
     row = await made_with_client_ref(conn, request.client_ref)
     if row is None:
         return None
-    channel = row["share_channel"] or request.channel  # unknown for a share made before 0034
-    same = (row["sent_by"], row["survey_id"], row["customer_id"], channel) == (
+    asked = row["ref_channel"] or request.channel  # unknown for a share made before 0034
+    same = (row["sent_by"], row["survey_id"], row["customer_id"], asked) == (
         caller.user_id, request.survey_id, request.customer_id, request.channel,
     )  # fmt: skip
     if not same:
         raise ClientRefReused("This client_ref was used for a different share; make a new one")
+    await _require_own_customer(conn, caller=caller, customer_id=row["customer_id"])
     return _share(row["id"], request, rules, row["sent_at"], channel_of(row))
+
+
+async def _require_own_customer(
+    conn: Connection, *, caller: Caller, customer_id: uuid.UUID
+) -> None:
+    """404 `customer.not_found` unless the customer is the caller's own now: a survey link is
+    only handed to the RM who holds its customer."""
+    mine = await queries.customers_in_scope(
+        conn, [customer_id], owner_id=caller.user_id, scope_root=None
+    )
+    if not mine:
+        raise NotFound("customer")
 
 
 def _open_link(held: list[queries.Record], *, caller: Caller) -> queries.Record:

@@ -2,7 +2,8 @@
 the RM's own open link from a delivery or a task answers that link, with its `poster_png_url`.
 That poster answered 404 (only links the RM shared directly had one), so the RM had a link to
 show and no poster of it. It is the RM's while the link is open and the customer theirs; other
-RMs, another RM's delivery and a customer moved on still get 404."""
+RMs, another RM's delivery and a customer moved on still get 404. So is the poster of a link
+the RM shared themselves: its QR code is the customer's open link."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.customers_data import headers_of
+from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.tasks_data import TASKS, create_template, field, issue_tasks
 from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, publish, user
 
@@ -112,3 +113,41 @@ async def test_a_delivered_link_out_of_the_rms_reach_has_no_poster_for_them(
     path = link["url"].removeprefix(settings.public_base_url.rstrip("/"))
     assert (await client.post(path, json={"answers": {"r": 5}})).status_code == 201
     assert (await client.get(poster_path(link["invitation_id"]), headers=rm02)).status_code == 404
+
+
+async def test_a_shared_link_has_no_poster_once_the_customer_moved_on_or_answered(
+    make_client, db, tmp_path, settings
+):
+    # A feed moved the customer to rm02: rm01 still got the poster of the link they had shared
+    # (200, its QR the customer's open link), and so after the customer answered it.
+    client = await make_client(blob_dir=str(tmp_path))
+    survey = await publish(db, questions=RATING)
+    admin = await headers_of(client, "admin")
+    rows = [customer_row(f"PS-{n}", name="王芳", owner="rm01", seq=n) for n in (1, 2)]
+    await feed(client, admin, "customers", rows)
+    ids = await customer_ids(db, ["PS-1", "PS-2"])
+    rm01, rm02 = await headers_of(client, "rm01"), await headers_of(client, "rm02")
+    heads = {h: await headers_of(client, h) for h in ("bh.east", "bh.west")}
+    share = (await client.post(SHARES, json={"survey_id": str(survey), "channel": "qr",
+                                             "customer_id": str(ids["PS-1"])},
+                               headers=rm01)).json()  # fmt: skip
+    for reader in (rm01, heads["bh.east"]):
+        assert (await _poster_of(client, share, reader)).status_code == 200
+
+    await feed(client, admin, "customers", [{**rows[0], "owner_login": "rm02"}])
+    for rm in (rm01, rm02):  # not rm01's customer now; not rm02's link
+        assert (await _poster_of(client, share, rm)).status_code == 404
+    # The branch head still sees the customer (an RM of their branch holds them): still theirs.
+    assert (await _poster_of(client, share, heads["bh.east"])).status_code == 200
+    await feed(client, admin, "customers", [{**rows[0], "owner_login": "rm05"}])
+    for head in heads.values():  # moved to the West branch: the East head sees them no more
+        assert (await _poster_of(client, share, head)).status_code == 404
+
+    # An answered link is no open link: no poster of it, for the RM nor their branch head.
+    answered = (await client.post(SHARES, json={"survey_id": str(survey), "channel": "qr",
+                                                "customer_id": str(ids["PS-2"])},
+                                  headers=rm01)).json()  # fmt: skip
+    path = answered["url"].removeprefix(settings.public_base_url.rstrip("/"))
+    assert (await client.post(path, json={"answers": {"r": 5}})).status_code == 201
+    for reader in (rm01, heads["bh.east"]):
+        assert (await _poster_of(client, answered, reader)).status_code == 404
