@@ -11,6 +11,29 @@ on, told apart by 404 or 200). A link that opens (200, a redirect) never counts,
 expired, used or answered one (410, 409: a real code, as customers reopen them; a guesser who
 gets one has found a code already). Other addresses are not affected.
 
+Each request reserves its miss before the route answers, in one script that either refuses (the
+address is at the limit: 429) or counts the miss; once the route has answered anything but 404,
+a second script gives the reservation back. Checking first and counting after the answer would
+let parallel requests all pass the check before any of them counted (ten at once against a
+limit of five: nine 404s). The cost: a link that opens takes two Redis calls instead of one,
+and a request still being answered holds its place, so an address one miss short of the limit
+may see a 429 for a real link opened at the same moment as another. The give-back never makes a
+key: it lowers only a count that still exists (a DECR on a key that expired meanwhile would make
+one without expiry, barring the address for good).
+
+A cross-site request that is not a top-level navigation (`Sec-Fetch-Site: cross-site` with a
+`Sec-Fetch-Mode` other than `navigate`, a `Sec-Fetch-Dest` other than `document`, or a
+`Sec-Purpose` prefetch) neither counts nor is barred: it is answered the plain not-found page
+without reaching the route, whatever its code. Else any web page could shut a visitor's network
+out of every link by making the browser load thirty bogus `/s/...` images or frames, and a page
+cannot make a browser leave those headers out or change them. Nothing legitimate asks so: the
+link pages forbid framing (`frame-ancestors 'none'`), their own images, beacons and `/pages`
+fetches are same-origin, and previews (og:image, posters) point at `/media/` and `/api/`, not
+at link routes, and are fetched by chat apps' servers without Sec-Fetch headers. A guesser who
+fakes the headers learns nothing, as no code is looked up. Navigations from anywhere, same-site
+requests and clients that send no Sec-Fetch headers (older browsers, WeChat's preview server,
+curl) count as before.
+
 Why one Litestar middleware rather than a call in each page's not-found path: the link routes
 live in four modules and answer an unknown code in several ways (a page returned, an exception
 turned into a page or into problem+json), and a route added later must not be able to forget the
@@ -36,13 +59,14 @@ import re
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.exceptions import RedisError
 
 from workbench.http.auth import CONSOLE_PREFIX, PUBLIC
 from workbench.http.client_ip import client_ip
-from workbench.public.pages import message
+from workbench.public.pages import message, not_found_page
 from workbench.redis import Redis
 
 log = logging.getLogger("workbench.http.guessing")
@@ -55,17 +79,37 @@ UNKNOWN_CLIENT = "0.0.0.0"  # noqa: S104 - client_ip's answer when the peer has 
 _CODE_PARAMETER = re.compile(r"\{(?:code|token)[}:]")
 _NOT_LINKS = ("/api/", f"{CONSOLE_PREFIX}/")
 
-# One miss: count it in a fixed window from the first miss (healing a key left without expiry).
-_COUNT_MISS = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 or redis.call('TTL', KEYS[1]) < 0 then
-    redis.call('EXPIRE', KEYS[1], ARGV[1])
+# Before the route answers: refuse an address at the limit (its window's seconds left, healing a
+# key left without expiry), else count one miss for this request (a fixed window from the first
+# miss) and answer 0.
+_RESERVE_MISS = """
+local window = tonumber(ARGV[2])
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+    local ttl = redis.call('TTL', KEYS[1])
+    if ttl < 0 then
+        redis.call('EXPIRE', KEYS[1], window)
+        ttl = window
+    end
+    return math.max(ttl, 1)
+end
+if redis.call('INCR', KEYS[1]) == 1 or redis.call('TTL', KEYS[1]) < 0 then
+    redis.call('EXPIRE', KEYS[1], window)
+end
+return 0
+"""
+# The route answered other than 404: give the reserved miss back, only to a count that still
+# exists (DECR keeps its expiry; on a key gone it would make one without any). A count back at
+# 0 goes (no miss in its window: the address's next miss starts a new one), so customers who
+# only open real links leave no keys behind.
+_RELEASE_MISS = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') <= 0 then
+    return 0
+end
+local count = redis.call('DECR', KEYS[1])
+if count <= 0 then
+    redis.call('DEL', KEYS[1])
 end
 return count
-"""
-# Where an address stands: its misses in this window and the window's seconds left.
-_STANDING = """
-return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1])}
 """
 
 
@@ -76,31 +120,36 @@ class LinkGuesses:
         self._prefix = prefix
         self.limit = limit
         self.window_seconds = window_seconds
-        self._count = redis.register_script(_COUNT_MISS)
-        self._standing = redis.register_script(_STANDING)
+        self._reserve = redis.register_script(_RESERVE_MISS)
+        self._release = redis.register_script(_RELEASE_MISS)
 
     def key(self, address: str) -> str:
         return f"{self._prefix}link-misses:{_bucket(address)}"
 
-    async def seconds_barred(self, address: str) -> int:
-        """0 when the address may open links; else the seconds until it may again."""
-        count, ttl = await self._standing(keys=[self.key(address)])
-        if int(count) < self.limit:
-            return 0
-        return max(int(ttl), 1)
+    async def reserve_miss(self, address: str) -> int:
+        """Count a miss for a request about to be answered (one atomic script): 0 when counted,
+        else the address is at the limit and this is the seconds until it may open links."""
+        barred = await self._reserve(
+            keys=[self.key(address)], args=[self.limit, self.window_seconds]
+        )
+        return int(barred)
 
-    async def count_miss(self, address: str) -> None:
-        """One unknown code opened from the address (one atomic script)."""
-        await self._count(keys=[self.key(address)], args=[self.window_seconds])
+    async def release_miss(self, address: str) -> None:
+        """The request's reserved miss was no miss (its link opened, or was gone, or failed)."""
+        await self._release(keys=[self.key(address)])
 
 
 def link_guessing_limit(app: ASGIApp) -> ASGIApp:
     """Litestar middleware (runs for every route, after routing): on a customer's link route,
-    answer 429 to an address over the limit, and count the route's 404s against it."""
+    answer a cross-site subresource request 404 unseen, answer 429 to an address at the limit,
+    and count the route's 404s against the address."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP or not is_link_route(scope):
             await app(scope, receive, send)
+            return
+        if is_cross_site_subresource(scope):
+            await _not_found_page(scope)(scope, receive, send)
             return
         state = scope["litestar_app"].state
         address = client_ip(scope, state.trusted_networks)
@@ -108,11 +157,16 @@ def link_guessing_limit(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         guesses: LinkGuesses = state.link_guesses
-        if barred := await _seconds_barred(guesses, address):
-            await _too_many_page(scope, barred)(scope, receive, send)
+        reserved = await _reserve_miss(guesses, address)
+        if reserved is not None and reserved > 0:
+            await _too_many_page(scope, reserved)(scope, receive, send)
             return
-        if await _answer_status(app, scope, receive, send) == MISS:
-            await _count_miss(guesses, address)
+        status = 0
+        try:
+            status = await _answer_status(app, scope, receive, send)
+        finally:
+            if reserved == 0 and status != MISS:
+                await _release_miss(guesses, address)
 
     return middleware
 
@@ -141,19 +195,44 @@ async def _answer_status(app: ASGIApp, scope: Scope, receive: Receive, send: Sen
     return status
 
 
-async def _seconds_barred(guesses: LinkGuesses, address: str) -> int:
+def is_cross_site_subresource(scope: Scope) -> bool:
+    """Whether a browser says another site's page made this request, other than as a top-level
+    navigation: an image, a script's fetch, a frame, a prefetch. Headers a page cannot forge in
+    a visitor's browser; a request without them (no browser, an older one) is not one."""
+    headers = Headers.from_scope(scope)
+    if headers.get("sec-fetch-site") != "cross-site":
+        return False
+    mode = headers.get("sec-fetch-mode")
+    destination = headers.get("sec-fetch-dest")
+    purpose = headers.get("sec-purpose") or ""
+    return (
+        (mode is not None and mode != "navigate")
+        or (destination is not None and destination != "document")
+        or "prefetch" in purpose
+    )
+
+
+async def _reserve_miss(guesses: LinkGuesses, address: str) -> int | None:
+    """0: a miss reserved; more: seconds barred; None: Redis did not answer (nothing reserved)."""
     try:
-        return await guesses.seconds_barred(address)
+        return await guesses.reserve_miss(address)
     except (RedisError, OSError) as exc:
         log.warning("link guessing limit not checked", extra={"error": type(exc).__name__})
-        return 0
+        return None
 
 
-async def _count_miss(guesses: LinkGuesses, address: str) -> None:
+async def _release_miss(guesses: LinkGuesses, address: str) -> None:
     try:
-        await guesses.count_miss(address)
+        await guesses.release_miss(address)
     except (RedisError, OSError) as exc:
-        log.warning("unknown link code not counted", extra={"error": type(exc).__name__})
+        log.warning("link opened but counted as a miss", extra={"error": type(exc).__name__})
+
+
+def _not_found_page(scope: Scope) -> Any:
+    """The plain not-found page of the link routes, as an ASGI response."""
+    page = not_found_page(scope["litestar_app"].state.settings.bank_name)
+    request: Request[Any, Any, Any] = Request(scope)
+    return page.to_asgi_response(None, request)
 
 
 def _too_many_page(scope: Scope, retry_after: int) -> Any:

@@ -1,20 +1,26 @@
 """Guessing the codes of customers' links: an address that opens too many unknown codes (of any
 link page: /s/, /f/, /c/, /v/) is told to wait (429, a zh-CN page, Retry-After) on every link
 page; links that open never count; other addresses are not affected; counts expire by
-themselves; with Redis down the pages still serve."""
+themselves; with Redis down the pages still serve. Parallel requests cannot beat the limit;
+another site's page cannot make a visitor's browser use up its network's misses."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import httpx
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from tests.helpers import from_peer
+from tests.helpers import FromPeer, from_peer
 from tests.outage import Outage
 from tests.workbench.brochures.conftest import studio  # noqa: F401
 from tests.workbench.tracking.conftest import shared  # noqa: F401
+from workbench.http.guessing import LinkGuesses
 
 GUESSER = "203.0.113.7"
 NEIGHBOUR = "198.51.100.4"
@@ -26,6 +32,14 @@ UNKNOWN = ("/s/Zz9yX8wV7u", "/f/not-a-survey-token", "/c/not-a-visit-token", "/v
 
 def unknown(n: int) -> str:
     return UNKNOWN[n % len(UNKNOWN)]
+
+
+# What another site's page makes a visitor's browser send for an <img src="/s/...">.
+CROSS_SITE_IMAGE = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors",
+                    "Sec-Fetch-Dest": "image"}  # fmt: skip
+# ...for a link opened from another site (a chat app's web page, a mail): a top-level navigation.
+CROSS_SITE_OPEN = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
+                   "Sec-Fetch-Dest": "document"}  # fmt: skip
 
 
 def told_to_wait(response: Any, *, window: int) -> None:
@@ -126,3 +140,138 @@ async def test_clients_without_an_address_are_not_counted_together(client):
     # one guesser shut every customer's links.
     for n in range(LIMIT + 2):
         assert (await client.get(unknown(n))).status_code == 404
+
+
+class AtOnceFromPeer(FromPeer):
+    """FromPeer whose requests do not wait for each other: the test client's transport blocks
+    its caller until the app has answered, so each request goes through a thread of its own
+    (the app, on its own event loop, then answers them all at once, as a busy server would)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await asyncio.to_thread(self.handle_request, request)
+
+
+async def misses_count(client: AsyncTestClient[Litestar], redis_url: str, peer: str) -> int:
+    redis = Redis.from_url(redis_url)
+    try:
+        return int(await redis.get(client.app.state.link_guesses.key(peer)) or 0)
+    finally:
+        await redis.aclose()
+
+
+async def test_parallel_unknown_codes_from_two_processes_get_no_more_404s_than_the_limit(
+    make_client, settings
+):
+    # Before, each request checked the count and only counted its miss after the route had
+    # answered: requests arriving together all passed the check (10 at once, limit 5: 9 404s).
+    limit = 5
+    processes = [await make_client(link_guess_limit=limit) for _ in range(2)]
+    guessers = [
+        httpx.AsyncClient(transport=AtOnceFromPeer(p, GUESSER), base_url=p.base_url)
+        for p in processes
+    ]
+    try:
+        answers = await asyncio.gather(*(guessers[n % 2].get(unknown(n)) for n in range(limit * 3)))
+    finally:
+        for guesser in guessers:
+            await guesser.aclose()
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(404) <= limit, statuses
+    assert set(statuses) <= {404, 429}, statuses
+    for answer in answers:
+        if answer.status_code == 429:
+            told_to_wait(answer, window=600)
+    assert await misses_count(processes[0], settings.redis_url, GUESSER) <= limit
+
+
+async def test_opening_a_real_link_leaves_the_count_where_it_was(shared, settings):  # noqa: F811
+    async with from_peer(shared.client, GUESSER) as guesser:
+        assert (await guesser.get(unknown(0))).status_code == 404
+        assert await misses_count(shared.client, settings.redis_url, GUESSER) == 1
+        assert (await guesser.get(f"/s/{shared.code}")).status_code == 200
+        assert (await guesser.head(f"/s/{shared.code}")).status_code == 200
+        assert (await guesser.get(f"/s/{shared.code}/pages")).status_code == 200
+        assert await misses_count(shared.client, settings.redis_url, GUESSER) == 1
+    async with from_peer(shared.client, NEIGHBOUR) as neighbour:  # no count: none is made
+        assert (await neighbour.get(f"/s/{shared.code}")).status_code == 200
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        assert await redis.exists(shared.client.app.state.link_guesses.key(NEIGHBOUR)) == 0
+    finally:
+        await redis.aclose()
+
+
+async def test_a_miss_given_back_after_the_window_ended_bars_no_one(settings):
+    # A real link still opening when its address's window ends: giving its reserved miss back
+    # must not make a count that never expires (the address barred for good).
+    redis = Redis.from_url(settings.redis_url)
+    guesses = LinkGuesses(redis, prefix=settings.redis_prefix, limit=2, window_seconds=60)
+    key = guesses.key(GUESSER)
+    try:
+        assert await guesses.reserve_miss(GUESSER) == 0
+        await redis.delete(key)  # the window ended
+        await guesses.release_miss(GUESSER)
+        assert await redis.exists(key) == 0
+        assert await guesses.reserve_miss(GUESSER) == 0
+        assert await guesses.reserve_miss(GUESSER) == 0
+        assert 0 < await guesses.reserve_miss(GUESSER) <= 60  # at the limit: refused, not counted
+        await guesses.release_miss(GUESSER)
+        assert (await redis.get(key), 0 < await redis.ttl(key) <= 60) == (b"1", True)
+    finally:
+        await redis.aclose()
+
+
+async def test_another_sites_images_neither_count_nor_bar_the_visitors_network(
+    shared,  # noqa: F811
+    settings,
+):
+    # Before, a page with 30 <img src="https://bank/s/bogus..."> shut the visitor's network out
+    # of every link page for ten minutes.
+    page = f"/s/{shared.code}"
+    async with from_peer(shared.client, GUESSER) as visitor:
+        for n in range(LIMIT + 10):
+            answer = await visitor.get(unknown(n), headers=CROSS_SITE_IMAGE)
+            assert answer.status_code == 404, (n, answer.text)
+            assert "链接无效" in answer.text
+        assert await misses_count(shared.client, settings.redis_url, GUESSER) == 0
+        assert (await visitor.get(page, headers=CROSS_SITE_OPEN)).status_code == 200
+        assert (await visitor.get(page)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        CROSS_SITE_IMAGE,
+        {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"},
+        {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"},
+        CROSS_SITE_OPEN | {"Sec-Purpose": "prefetch"},
+    ],
+    ids=["image", "fetch", "frame", "prefetch"],
+)
+async def test_another_sites_subresource_learns_nothing_of_a_real_code(
+    shared,  # noqa: F811
+    settings,
+    headers,
+):
+    # A guesser faking the headers is told "not found" for a real code too: no code is looked up.
+    async with from_peer(shared.client, GUESSER) as guesser:
+        for path in (f"/s/{shared.code}", f"/s/{shared.code}/pages"):
+            answer = await guesser.get(path, headers=headers)
+            assert answer.status_code == 404, (path, answer.text)
+            assert "链接无效" in answer.text
+        assert await misses_count(shared.client, settings.redis_url, GUESSER) == 0
+
+
+async def test_a_link_opened_from_another_site_works_and_its_misses_count(
+    shared,  # noqa: F811
+    settings,
+):
+    async with from_peer(shared.client, GUESSER) as visitor:
+        assert (await visitor.get(f"/s/{shared.code}", headers=CROSS_SITE_OPEN)).status_code == 200
+        assert (await visitor.get(unknown(0), headers=CROSS_SITE_OPEN)).status_code == 404
+        assert await misses_count(shared.client, settings.redis_url, GUESSER) == 1
+        # Same-site pages and clients without Sec-Fetch headers (curl, a preview server) too.
+        same_site = {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"}
+        assert (await visitor.get(unknown(1), headers=same_site)).status_code == 404
+        assert (await visitor.get(unknown(2))).status_code == 404
+        assert await misses_count(shared.client, settings.redis_url, GUESSER) == 3
