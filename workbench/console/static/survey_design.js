@@ -304,5 +304,28 @@
     });
 
     refresh();
+    fieldsToFix();
   });
+
+  /* A refused page: the link in its banner goes to the first field to fix (opening the
+     question's 编号 section if it is there), centred above the sticky save bar; the page
+     goes there itself when the server marked the link data-focus-now. */
+  function fieldsToFix() {
+    function goTo(link) {
+      var target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+      if (!target) return false;
+      var details = target.closest("details");
+      if (details) details.open = true;
+      target.scrollIntoView({block: "center"});
+      target.focus({preventScroll: true});
+      return true;
+    }
+    document.querySelectorAll("a[data-fix-link]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (goTo(link)) event.preventDefault();
+      });
+    });
+    var now = document.querySelector("a[data-fix-link][data-focus-now]");
+    if (now) goTo(now);
+  }
 })();

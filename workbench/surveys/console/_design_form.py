@@ -7,14 +7,16 @@ the page's order, then by their `order` number (how a page without script moves 
 value left empty is filled in (q1, q2 ...; o1, o2 ...). Skip logic is a question to look at and
 the answers that show this one, written as option labels or values, or scores and ranges
 ("0-6"). What cannot be a question is said in Chinese beside its row; what cannot be published
-(the logic) too, as flaws.
+(the logic) too, as flaws. Each message names the fields it concerns (`Note.fields`): the
+page marks them invalid (`aria-invalid`, `aria-describedby` to the message) and a refused page
+takes the person to the first one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,23 @@ _ROW = re.compile(r"^[0-9]{1,4}$")
 _SEPARATORS = re.compile(r"[,，、;；\s]+")
 _RANGE = re.compile(r"^(\d{1,2})\s*(?:-|~|～|至|到)\s*(\d{1,2})$")
 READS_OTHERWISE = "{what}不能含控制字符或改变文字方向的字符（可能从别处复制而来），请重新输入。"
+# The blank starter's hints: a draft may keep them, but customers must never be asked them.
+STARTER_TEXT = "请输入题目"
+STARTER_LABELS = ("选项一", "选项二")
+_OPTION_PARTS = ("label", "value", "tag")
+# A question card's fields in the order the page shows them (options between text and logic).
+_CARD_ORDER = {"type": 0, "text": 1, "show_key": 3, "show_in": 4, "key": 5}
+_FIELD_NAMES = {
+    "type": "题型",
+    "text": "题目",
+    "show_key": "显示条件",
+    "show_in": "显示这道题的答案",
+    "key": "题目编号",
+    "label": "选项文字",
+    "value": "选项值",
+    "tag": "客户标签",
+}
+_OPTION_PATH = re.compile(r"\$\.options\[(\d+)\]\.(label|value|tag)")
 
 
 @dataclass
@@ -52,10 +71,21 @@ class OptionRow:
     tag: str = ""
 
 
+@dataclass(frozen=True)
+class Note:
+    """A message beside a question: `problem` (not saved) or `flaw` (not published), and the
+    card's fields it concerns ("text", "show_key", "o2.label"), marked invalid on the page."""
+
+    kind: str
+    text: str
+    fields: tuple[str, ...]
+
+
 @dataclass
 class QuestionRow:
     """One question as the editor shows it; `problems`: why it is not a question yet;
-    `flaws`: why it cannot be published."""
+    `flaws`: why it cannot be published; `notes`: both, with the fields they concern (add them
+    with `refuse` and `flag`)."""
 
     row: str
     key: str = ""
@@ -67,10 +97,57 @@ class QuestionRow:
     show_in: str = ""
     problems: list[str] = field(default_factory=list)
     flaws: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def is_choice(self) -> bool:
         return self.type in (wire.QuestionType.SINGLE, wire.QuestionType.MULTI)
+
+    def refuse(self, text: str, *fields: str) -> None:
+        """Why this row is not a question yet, beside `fields` (the text when none is named)."""
+        self.problems.append(text)
+        self.notes.append(Note("problem", text, fields or ("text",)))
+
+    def flag(self, text: str, *fields: str) -> None:
+        """Why this question cannot be published, beside `fields`; said once."""
+        if text not in self.flaws:
+            self.flaws.append(text)
+            self.notes.append(Note("flaw", text, fields or ("text",)))
+
+    @property
+    def messages(self) -> list[tuple[str, Note]]:
+        """The notes as the card lists them, problems first, each with its element id."""
+        ordered = sorted(self.notes, key=lambda note: note.kind != "problem")
+        return [(f"q{self.row}-note-{n}", note) for n, note in enumerate(ordered, 1)]
+
+    def messages_at(self, area: str) -> list[tuple[str, Note]]:
+        """The messages shown under one part of the card ("text", "options", "logic", "key"):
+        the part of the first field each concerns."""
+        return [(i, note) for i, note in self.messages if _area(note.fields[0]) == area]
+
+    def described_by(self, name: str) -> str:
+        """The ids of the messages about the card's field `name` (empty: it is fine)."""
+        return " ".join(note_id for note_id, note in self.messages if name in note.fields)
+
+    def invalid_fields(self) -> list[str]:
+        """The card's fields some message concerns, in the order the page shows them."""
+        names = {name for note in self.notes for name in note.fields}
+        return sorted(names, key=_card_place)
+
+
+def _area(name: str) -> str:
+    if name in ("type", "text"):
+        return "text"
+    if name in ("show_key", "show_in"):
+        return "logic"
+    return "key" if name == "key" else "options"
+
+
+def _card_place(name: str) -> tuple[int, int, int]:
+    if name in _CARD_ORDER:
+        return (_CARD_ORDER[name], 0, 0)
+    number, _, part = name[1:].partition(".")
+    return (2, int(number), _OPTION_PARTS.index(part))
 
 
 @dataclass
@@ -84,6 +161,28 @@ class EditorForm:
     @property
     def invalid(self) -> bool:
         return bool(self.problems or self.errors) or any(q.problems for q in self.questions)
+
+
+def fields_to_fix(form: EditorForm) -> list[tuple[str, str]]:
+    """Every field a message concerns, in page order, as (element id, what it is in words):
+    the first is where a refused page takes the person."""
+    found = [(name, label) for name, label in _FORM_FIELDS if form.errors.get(name)]
+    for number, q in enumerate(form.questions, 1):
+        found.extend(
+            (f"q{q.row}.{name}", f"第 {number} 题的{_field_name(name)}")
+            for name in q.invalid_fields()
+        )
+    return found
+
+
+_FORM_FIELDS = (("title", "问卷标题"), ("after_template_id", "任务完成后自动发送"))
+
+
+def _field_name(name: str) -> str:
+    if name in _FIELD_NAMES:
+        return _FIELD_NAMES[name]
+    number, _, part = name[1:].partition(".")
+    return f"选项 {number} 的{_FIELD_NAMES[part]}"
 
 
 # ---- questions -> rows -----------------------------------------------------------------------
@@ -108,6 +207,7 @@ def rows_of(
         for n, q in enumerate(questions, 1)
     ]
     mark_flaws(rows, questions, flaws)
+    mark_starter_hints(rows)
     return rows
 
 
@@ -242,7 +342,7 @@ def title_error(title: str) -> str | None:
 
 def _question(q: QuestionRow, by_key: Mapping[str, QuestionRow]) -> wire.Question | None:
     if q.type not in {t.value for t in wire.QuestionType}:
-        q.problems.append("请选择题型。")
+        q.refuse("请选择题型。", "type")
         return None
     body: dict[str, Any] = {"key": q.key, "type": q.type, "text": q.text, "required": q.required}
     if q.is_choice:
@@ -250,31 +350,43 @@ def _question(q: QuestionRow, by_key: Mapping[str, QuestionRow]) -> wire.Questio
             {"value": o.value, "label": o.label, **({"tag": o.tag} if o.tag else {})}
             for o in q.options
         ]
-        if any(not o.label for o in q.options):
-            q.problems.append("每个选项都要填写选项文字。")
-        elif any(reads_otherwise(o.label) for o in q.options):
-            q.problems.append(READS_OTHERWISE.format(what="选项文字"))
+        empty = _option_fields(q, "label", lambda o: not o.label)
+        garbled = _option_fields(q, "label", lambda o: reads_otherwise(o.label))
+        if empty:
+            q.refuse("每个选项都要填写选项文字。", *empty)
+        elif garbled:
+            q.refuse(READS_OTHERWISE.format(what="选项文字"), *garbled)
     else:
         q.options = []  # left from another type: this one takes none
     if q.show_key and q.show_key not in by_key:
-        q.problems.append(
+        q.refuse(
             f"显示条件引用的题目“{q.show_key}”已不在问卷中（编号改过或题目已删除），"
-            "请重新选择，或选“总是显示”。"
+            "请重新选择，或选“总是显示”。",
+            "show_key",
         )
     elif not q.show_key and q.show_in:
-        q.problems.append("填写了显示这道题的答案，但没有选择依据哪道题：请选择题目，或清空答案。")
+        q.refuse(
+            "填写了显示这道题的答案，但没有选择依据哪道题：请选择题目，或清空答案。", "show_key"
+        )
     elif q.show_key:
         answers = _answers(q.show_in, by_key.get(q.show_key))
         if not answers:
-            q.problems.append("请填写显示这道题的答案，例如：0-6，或选项文字。")
+            q.refuse("请填写显示这道题的答案，例如：0-6，或选项文字。", "show_in")
         else:
             body["show_if"] = {"key": q.show_key, "in": answers}
     try:
         question = msgspec.convert(body, wire.Question)
     except msgspec.ValidationError as exc:
-        q.problems.append(_shape_message(str(exc)))
+        where = _shape_field(str(exc), q)
+        if not q.described_by(where):  # an empty label is said once, not as "too long" too
+            q.refuse(_shape_message(str(exc)), where)
         return None
     return None if q.problems else question
+
+
+def _option_fields(q: QuestionRow, part: str, wrong: Callable[[OptionRow], bool]) -> list[str]:
+    """The names of the option fields (`o{m}.label` ...) of the options that are `wrong`."""
+    return [f"o{m}.{part}" for m, option in enumerate(q.options, 1) if wrong(option)]
 
 
 def _answers(text: str, target: QuestionRow | None) -> list[str | int]:
@@ -320,6 +432,24 @@ def _shape_message(error: str) -> str:
     return "这道题的内容不完整，请检查。"
 
 
+_SHAPE_FIELDS = (
+    ("$.key", "key"),
+    ("$.text", "text"),
+    ("$.show_if.key", "show_key"),
+    ("$.show_if", "show_in"),
+)
+
+
+def _shape_field(error: str, q: QuestionRow) -> str:
+    """The card's field a shape error (msgspec's `... - at `$.options[1].value``) is about."""
+    option = _OPTION_PATH.search(error)
+    if option:
+        return f"o{int(option.group(1)) + 1}.{option.group(2)}"
+    if "$.options" in error:  # too many: the first one over
+        return f"o{min(len(q.options), wire.MAX_OPTIONS + 1)}.label"
+    return next((name for where, name in _SHAPE_FIELDS if where in error), "text")
+
+
 # ---- logic flaws, in Chinese, beside the questions they concern ------------------------------
 
 
@@ -338,8 +468,59 @@ def mark_flaws(
     for flaw in logic.flaws(questions) if flaws is None else flaws:
         text = flaw_text(flaw, by_key.get(flaw.key))
         for row in rows:
-            if row.key == flaw.key and text not in row.flaws:
-                row.flaws.append(text)
+            if row.key == flaw.key:
+                row.flag(text, *flaw_fields(flaw.code, row))
+
+
+_FLAW_FIELDS = {
+    "duplicate_key": "key",
+    "cycle": "show_key",
+    "unknown_reference": "show_key",
+    "forward_reference": "show_key",
+    "unusable_reference": "show_key",
+    "no_start": "show_key",
+    "unknown_value": "show_in",
+    "type_changed": "type",
+    "options_not_allowed": "type",
+}
+
+
+def flaw_fields(code: str, row: QuestionRow) -> list[str]:
+    """The card's fields a publication flaw is about: where the officer fixes it."""
+    if code == "too_few_options":  # the first empty option row, to type one more into
+        return [f"o{len(row.options) + 1}.label"]
+    if code in ("duplicate_option", "duplicate_label"):
+        part = "value" if code == "duplicate_option" else "label"
+        seen: set[str] = set()
+        again = []
+        for m, option in enumerate(row.options, 1):
+            said = option.value if part == "value" else option.label.strip()
+            if said in seen:
+                again.append(f"o{m}.{part}")
+            seen.add(said)
+        return again or ["text"]
+    return [_FLAW_FIELDS.get(code, "text")]
+
+
+def mark_starter_hints(rows: Sequence[QuestionRow]) -> None:
+    """Flag the blank starter's hints still in a question: a draft may keep them, but
+    publishing them would ask customers "请输入题目" (`holds_starter_hints`)."""
+    for row in rows:
+        if row.text == STARTER_TEXT:
+            row.flag(f"“{STARTER_TEXT}”是新建问卷时的示例文字，请改成要问的题目。", "text")
+        hints = [o.label for o in row.options if o.label in STARTER_LABELS]
+        if row.is_choice and hints:
+            labels = "、".join(f"“{label}”" for label in hints)
+            where = _option_fields(row, "label", lambda o: o.label in STARTER_LABELS)
+            row.flag(f"{labels}是新建问卷时的示例选项，请改成客户看到的选项文字。", *where)
+
+
+def holds_starter_hints(questions: Sequence[wire.Question]) -> bool:
+    """Whether a question still holds the blank starter's hints (publishing is refused)."""
+    return any(
+        q.text == STARTER_TEXT or any(o.label in STARTER_LABELS for o in q.options)
+        for q in questions
+    )
 
 
 def unplaced_flaws(

@@ -7,7 +7,9 @@ so roles, scope and the rules are exactly the API's: a survey the caller may not
 page. Admin and marketing design; branch heads read the published surveys. A save is checked
 for shape at once (said in Chinese beside the question, nothing saved); the logic only when
 publishing: the draft is saved, and what keeps it from being published is listed beside the
-questions it concerns.
+questions it concerns. Every message marks the fields it is about; a refused page says how many
+there are and takes the person to the first. The blank starter's hints ("请输入题目") may stay in
+a draft but are never published.
 """
 
 from __future__ import annotations
@@ -70,11 +72,13 @@ STARTERS: dict[str, tuple[str, list[dict[str, Any]]]] = {
             {"key": "advice", "type": "text", "text": "意见与建议"},
         ],
     ),
+    # Hints to type over (a draft must hold text): publishing refuses them while they stay.
     "blank": (
         "空白问卷（一道单选题）",
         [
-            {"key": "q1", "type": "single", "text": "请输入题目",
-             "options": [{"value": "o1", "label": "选项一"}, {"value": "o2", "label": "选项二"}]},
+            {"key": "q1", "type": "single", "text": editor.STARTER_TEXT,
+             "options": [{"value": f"o{n}", "label": label}
+                         for n, label in enumerate(editor.STARTER_LABELS, 1)]},
         ],
     ),
 }  # fmt: skip
@@ -268,8 +272,8 @@ async def save_survey(
     questions = editor.questions_of(form)
     template_id = _uuid(form.after_template_id)
     if form.after_template_id and template_id is None:
-        form.problems.append(MESSAGES["task_template.not_found"])
-    if questions is None or form.problems:
+        form.errors["after_template_id"] = MESSAGES["task_template.not_found"]
+    if questions is None or form.invalid:
         alert = "还不能保存：请按提示修改标出的内容。"
         return await _editor(db, caller, console, survey, form, alert=alert, status=422)
     change = wire.SurveyEdit(
@@ -282,25 +286,21 @@ async def save_survey(
         async with db.transaction():
             survey = await design.edit(db, caller=caller, survey_id=survey_id, request=change)
     except DomainError as exc:
+        if _beside_fields(exc, form, survey):
+            alert = "还不能保存：请按提示修改标出的内容。"
+            return await _editor(db, caller, console, survey, form, alert=alert, status=422)
         alert = MESSAGES.get(exc.code, exc.detail or exc.title)
         return await _editor(db, caller, console, survey, form, alert=alert, status=exc.status)
     edit_path = f"{LIST_PATH}/{survey_id}/edit"
     if action != "publish":
         return console.redirect(edit_path, flash="草稿已保存。")
+    if editor.holds_starter_hints(survey.questions):
+        return await _unpublishable(db, caller, console, survey)
     try:
         async with db.transaction():
             published = await design.publish(db, caller=caller, survey_id=survey_id)
     except logic.LogicInvalid:
-        saved = editor.EditorForm(
-            title=survey.title,
-            after_template_id=str(survey.after_template_id or ""),
-            questions=editor.rows_of(survey.questions, editor.survey_flaws(survey)),
-        )
-        return await _editor(
-            db, caller, console, survey, saved,
-            survey_flaws=editor.unplaced_flaws(survey.questions, editor.survey_flaws(survey)),
-            alert="草稿已保存，但还不能发布：请先修改下面标出的问题。", status=422,
-        )  # fmt: skip
+        return await _unpublishable(db, caller, console, survey)
     except DomainError as exc:
         return console.redirect(
             edit_path, flash=MESSAGES.get(exc.code, exc.detail or exc.title), kind="warning"
@@ -319,6 +319,32 @@ async def archive_survey(
     return console.redirect(LIST_PATH, flash="问卷已归档，不会再发出；已发出的链接仍可作答。")
 
 
+def _beside_fields(exc: DomainError, form: editor.EditorForm, survey: wire.Survey) -> bool:
+    """Put a refusal of the service beside the field it concerns (a task template it does not
+    find, chosen in the customer survey's list); whether it was (else it is said above)."""
+    if exc.code == "task_template.not_found" and survey.audience is wire.Audience.CUSTOMER:
+        form.errors["after_template_id"] = MESSAGES[exc.code]
+        return True
+    return False
+
+
+async def _unpublishable(
+    db: Connection, caller: Caller, console: Console, survey: wire.Survey
+) -> Response[Any]:
+    """The saved draft again (422), with what keeps it from being published beside its fields."""
+    flaws = editor.survey_flaws(survey)
+    saved = editor.EditorForm(
+        title=survey.title,
+        after_template_id=str(survey.after_template_id or ""),
+        questions=editor.rows_of(survey.questions, flaws),
+    )
+    return await _editor(
+        db, caller, console, survey, saved,
+        survey_flaws=editor.unplaced_flaws(survey.questions, flaws),
+        alert="草稿已保存，但还不能发布：请先修改下面标出的问题。", status=422,
+    )  # fmt: skip
+
+
 async def _editor(
     db: Connection,
     caller: Caller,
@@ -331,6 +357,7 @@ async def _editor(
     status: int = 200,
 ) -> Response[Any]:
     history = await design.history(db, caller=caller, survey_id=survey.id)
+    to_fix = editor.fields_to_fix(form)
     return console.render(
         "surveys/edit.html",
         {
@@ -338,7 +365,12 @@ async def _editor(
             "form": form,
             "rows": editor.with_spares(form.questions),
             "survey_flaws": [*form.problems, *(survey_flaws or [])],
-            "flaw_count": sum(len(q.flaws) for q in form.questions) + len(survey_flaws or []),
+            # The fields to fix, in page order: how many (with what concerns no question),
+            # and the first one, which a refused page focuses (its script, or `autofocus`).
+            "flaw_count": len(to_fix) + len(survey_flaws or []),
+            "fix_count": len(to_fix),
+            "first_fix": to_fix[0] if to_fix else None,
+            "focus_id": to_fix[0][0] if to_fix and status >= 400 else None,
             "alert": alert,
             "history": history,
             "templates": await _templates(db, caller)
