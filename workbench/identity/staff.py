@@ -181,12 +181,15 @@ async def save_user(
         password_hash=password_hash,
     )
     actor = caller.user_id if caller else None
+    # In turn with other changes to staff, before reading the user (their work orders follow).
+    await work_order_handover.serialise_staff_changes(conn)
     # Locked: what `changed` names is what this save changed, not a concurrent one.
     existing = await queries.user_for_update(conn, request.id) if request.id else None
     if existing is None:
         row = await queries.insert_user(conn, user_id=request.id or uuid7(), **fields)
         if row is None:
             raise conflict("user.login_taken", "Another user already has this login")
+        await _work_orders_follow(conn, None, row)
         await audit.record(
             conn,
             action="user_created",
@@ -291,6 +294,8 @@ async def update_user(
 ) -> wire.UserChanged:
     """Change what `request` gives (never the password). A new role, unit or login ends the
     user's sessions everywhere: their tokens carry role and unit."""
+    # In turn with other changes to staff, before reading the user (their work orders follow).
+    await work_order_handover.serialise_staff_changes(conn)
     existing = await queries.user_for_update(conn, user_id)
     if existing is None:
         raise NotFound("user")
@@ -355,6 +360,8 @@ async def set_user_active(
     on their next call, for as long as the user stays disabled. The devices are not revoked: a
     colleague may sign in on a shared one, and enabling the user again leaves nothing blocked
     (their old tokens then only ask them to sign in again)."""
+    # In turn with other changes to staff, before reading the user (their work orders follow).
+    await work_order_handover.serialise_staff_changes(conn)
     existing = await queries.user_for_update(conn, user_id)
     if existing is None:
         raise NotFound("user")
@@ -459,11 +466,13 @@ async def _keep_an_admin(conn: Connection, existing: queries.Record) -> None:
 
 
 async def _work_orders_follow(
-    conn: Connection, existing: queries.Record, row: queries.Record
+    conn: Connection, existing: queries.Record | None, row: queries.Record
 ) -> None:
-    """The user's unfinished work orders follow the change (`workorders.handover`): an RM's to
-    their new unit, so that its branch heads see them and are told when they fall overdue; a
-    branch head's, once they head the unit no longer, to the one who does."""
+    """The user's unfinished work orders follow the change (`workorders.handover`; `existing`
+    None: a new user): those about a customer owner's customers to their unit now, so that its
+    branch heads see them and are told when they fall overdue; a branch head's others, once
+    they head the unit no longer, to the one who does; and a new head of a unit takes over
+    those still held there by heads who left."""
 
     def post(r: queries.Record) -> work_order_handover.Post:
         return work_order_handover.Post(
@@ -471,7 +480,10 @@ async def _work_orders_follow(
         )
 
     await work_order_handover.staff_changed(
-        conn, user_id=row["id"], before=post(existing), after=post(row)
+        conn,
+        user_id=row["id"],
+        before=post(existing) if existing is not None else None,
+        after=post(row),
     )
 
 

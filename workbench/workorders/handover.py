@@ -1,6 +1,6 @@
 """Unfinished work orders follow the people and units they belong to.
 
-Three moves hand them over, each in the transaction that makes it:
+These moves hand them over, each in the transaction that makes it:
 
 - A bank feed moves a customer (a new `owner_login`, `workbench.customers.feeds`): the work
   orders about them that are not closed yet (open, in progress, or resolved, which may still be
@@ -8,16 +8,26 @@ Three moves hand them over, each in the transaction that makes it:
   (`owner_rm`), or to the branch head nearest above the new RM's unit (`branch_head`), as when
   one is opened. The former RM can no longer open the customer, and the new one would not know
   (as with tasks, `workbench.tasks.handover`).
-- An admin moves an RM to another org unit (`workbench.identity.staff`): the RM keeps their
-  customers (only the feed moves customers), so the work orders assigned to them, and those a
-  `branch_head` rule assigned to a branch head because the customer is theirs, take the RM's new
-  unit (the latter go to the branch head over it, as that rule would send them now). Otherwise
-  the old branch's heads kept reading them and were told when they fell overdue, while the new
-  branch's head could not open them.
+- An admin moves an RM to another org unit, or gives a customer owner another role
+  (`workbench.identity.staff`): they keep their customers (only the feed moves customers), so
+  the work orders about them go, in the user's unit now, where their rule sends them (an
+  `owner_rm` rule's to the owner, a `branch_head` rule's to the branch head over that unit), and
+  an RM's other ones assigned to them take the new unit too. Otherwise the old branch's heads
+  kept reading them and were told when they fell overdue, while the new branch's head could not
+  open them. An RM made branch head keeps their customers' work orders (as a new one is opened
+  for them, `alerts.assignee_for`); made RM again, they get them back in their unit now.
 - An admin moves a branch head to another unit, gives them another role or disables them: the
-  work orders assigned or escalated to them go to the branch head now responsible for the work
-  order's unit at that level (the nearest at or above it for an assignee; `escalation.target`
-  for an escalation). With nobody there, they stay as they are (a count is logged).
+  work orders assigned or escalated to them (but those about their own customers, while they
+  own customers still) go to the branch head now responsible for the work order's unit at that
+  level (the nearest at or above it for an assignee; `escalation.target` for an escalation).
+  With nobody there, they stay as they are (a count is logged).
+- Someone becomes the active branch head of a unit (made one, moved or created as one, enabled
+  again): the work orders of its subtree still held by a head who left when nobody could take
+  over (or by anyone else no active branch head over them; an RM's own assignments aside) are
+  handed on as if that holder left now, to them or a head nearer, who is told.
+
+Admin changes to staff take turns (an advisory lock, `serialise_staff_changes`), so that each
+sees what the one before committed.
 
 Whenever the unit changes, the branch heads who see the work order, and whom it escalates to
 when overdue, are the new unit's; one escalated already is re-pointed to the branch head of that
@@ -137,47 +147,109 @@ async def _to(
 
 # ---- a member of staff moved, given another role or disabled by an admin ------------------------
 
+# The roles whose work orders about their own customers stay theirs (`alerts.assignee_for` gives
+# an `owner_rm` rule's to the customer's owner, whatever their role).
+_OWNERS = ("rm", "branch_head")
+
+
+async def serialise_staff_changes(conn: Connection) -> None:
+    """Take turns with every other admin change to staff, until this transaction ends. Taken
+    first thing, before the user's row is read and locked, and again by `staff_changed`:
+    otherwise a head disabled while an RM moved under them kept the RM's escalations (each
+    read the other's state from before it committed), and two changes could wait on each
+    other's rows."""
+    await queries.lock_staff_changes(conn)
+
 
 async def staff_changed(
     conn: Connection,
     *,
     user_id: uuid.UUID,
-    before: Post,
+    before: Post | None,
     after: Post,
     now: datetime | None = None,
 ) -> list[uuid.UUID]:
-    """After an admin's change to a user (in its transaction, the user row updated): an RM's
-    move to another unit takes their unfinished work orders to it (`rm_moved`); a branch head
-    who no longer heads their unit hands theirs on (`branch_head_left`). The ones moved; a change
-    of neither (a new name, the same unit) moves nothing."""
+    """After an admin's change to a user (in its transaction, the user row updated; `before`
+    None: a new user), in turn with every other such change (`serialise_staff_changes`):
+
+    1. a customer owner whose role or unit changed, active (an RM, or an RM made branch head),
+       or an RM moved, takes the unfinished work orders about their customers to their unit
+       now, where the rule sends them (`rm_moved`); an RM also those assigned to them;
+    2. a branch head who no longer heads their unit hands on the others they hold
+       (`branch_head_left`);
+    3. one who now heads a unit they did not head before takes over, in its subtree, the work
+       orders of holders who are not active branch heads over them (`head_arrived`).
+
+    The ones moved; a change of none of these (a new name, the same post) moves nothing."""
+    await serialise_staff_changes(conn)  # taken already by `staff`: this holds it on its own too
+    now = now or datetime.now(UTC)
+    moved: list[uuid.UUID] = []
+    takes_own = _takes_own_along(before, after)
+    if takes_own:
+        held_as_rm = before is not None and before.role == "rm"
+        moved += await rm_moved(conn, rm_id=user_id, with_assigned=held_as_rm, now=now)
+    if _left_their_unit(before, after):
+        moved += await branch_head_left(conn, head_id=user_id, keeps_own=takes_own, now=now)
+    if _became_head(before, after):
+        moved += await head_arrived(conn, head_id=user_id, unit_id=after.org_unit_id, now=now)
+    return list(dict.fromkeys(moved))
+
+
+def _takes_own_along(before: Post | None, after: Post) -> bool:
+    """Whether the change takes the user's customers' work orders along (`rm_moved`): an RM
+    moved to another unit (as ever, whatever else changed), or an active customer owner after
+    a change of role or unit (an RM made branch head keeps their customers, and a head made RM
+    again gets theirs back)."""
+    if before is None:
+        return False
     if before.role == "rm" and before.org_unit_id != after.org_unit_id:
-        return await rm_moved(conn, rm_id=user_id, now=now)
-    still_heads = after.role == "branch_head" and after.active
-    if (
-        before.role == "branch_head"
-        and before != after
-        and not (still_heads and before.org_unit_id == after.org_unit_id)
-    ):
-        return await branch_head_left(conn, head_id=user_id, now=now)
-    return []
+        return True
+    changed = (before.role, before.org_unit_id) != (after.role, after.org_unit_id)
+    return changed and after.active and after.role in _OWNERS
+
+
+def _left_their_unit(before: Post | None, after: Post) -> bool:
+    """Whether a branch head no longer heads the unit they did (moved, another role,
+    disabled)."""
+    if before is None or before.role != "branch_head" or before == after:
+        return False
+    return not (_heads(after) and before.org_unit_id == after.org_unit_id)
+
+
+def _became_head(before: Post | None, after: Post) -> bool:
+    """Whether the user now actively heads a unit they did not before (made branch head, moved
+    as one, enabled again as one, or created as one)."""
+    if not _heads(after):
+        return False
+    return before is None or not (_heads(before) and before.org_unit_id == after.org_unit_id)
+
+
+def _heads(post: Post) -> bool:
+    return post.role == "branch_head" and post.active
 
 
 async def rm_moved(
-    conn: Connection, *, rm_id: uuid.UUID, now: datetime | None = None
+    conn: Connection,
+    *,
+    rm_id: uuid.UUID,
+    with_assigned: bool = True,
+    now: datetime | None = None,
 ) -> list[uuid.UUID]:
-    """An RM now in another unit: the unfinished work orders assigned to them take their new
-    unit; those a `branch_head` rule gave a branch head because the customer is theirs go, in
-    that unit, where the rule sends them now. The ones moved."""
+    """A customer owner now in another unit or role: the unfinished work orders about their
+    customers go, in their unit now, where the rule sends them (`alerts.assignee_for`, as when
+    one is opened: an `owner_rm` rule's to them, a `branch_head` rule's to the branch head
+    nearest above that unit); `with_assigned` (an RM moved), the others assigned to them stay
+    theirs and take that unit too. The ones moved."""
     now = now or datetime.now(UTC)
     moved: list[_Move] = []
-    for row in await queries.unfinished_of_rm(conn, rm_id):
+    for row in await queries.unfinished_of_rm(conn, rm_id, with_assigned=with_assigned):
         unit = row["rm_unit_id"]
         target: tuple[uuid.UUID, uuid.UUID] | None = (
-            (rm_id, unit)
-            if row["assignee_id"] == rm_id
-            else await alerts.assignee_for(
+            await alerts.assignee_for(
                 conn, assign_to=row["assign_to"], owner=rm_id, owner_unit=unit, unit=unit
             )
+            if row["owner_id"] == rm_id
+            else (rm_id, unit)
         )
         move = await _to(conn, row, *target) if target is not None else None
         if move is not None:
@@ -187,16 +259,24 @@ async def rm_moved(
 
 
 async def branch_head_left(
-    conn: Connection, *, head_id: uuid.UUID, now: datetime | None = None
+    conn: Connection,
+    *,
+    head_id: uuid.UUID,
+    keeps_own: bool = False,
+    only: list[uuid.UUID] | None = None,
+    now: datetime | None = None,
 ) -> list[uuid.UUID]:
-    """A branch head moved, given another role or disabled: each unfinished work order assigned
-    or escalated to them goes to the branch head now responsible for its unit at that level;
-    one with nobody there stays (counted in the log). The ones moved."""
+    """A branch head moved, given another role or disabled: each unfinished work order
+    assigned or escalated to them (`only`: of these) goes to the branch head now responsible
+    for its unit at that level; one with nobody there stays (counted in the log). `keeps_own`:
+    the ones assigned to them about their own customers stay theirs (`rm_moved` has put them
+    where they go). The ones moved."""
     now = now or datetime.now(UTC)
     moved: list[_Move] = []
     stayed = 0
-    for row in await queries.unfinished_held_by(conn, head_id):
-        assignee, escalated_to, nobody = await _after_head(conn, row, head_id)
+    for row in await queries.unfinished_held_by(conn, head_id, only=only):
+        kept = keeps_own and row["owner_id"] == head_id
+        assignee, escalated_to, nobody = await _after_head(conn, row, head_id, kept=kept)
         stayed += nobody
         if (assignee, escalated_to) != (row["assignee_id"], row["escalated_to_id"]):
             moved.append(_Move(row, assignee, row["org_unit_id"], escalated_to))
@@ -209,15 +289,31 @@ async def branch_head_left(
     return await _hand_over(conn, moved, reason=BRANCH_HEAD_LEFT, extra=extra, now=now)
 
 
+async def head_arrived(
+    conn: Connection, *, head_id: uuid.UUID, unit_id: uuid.UUID, now: datetime | None = None
+) -> list[uuid.UUID]:
+    """`head_id` now actively heads `unit_id`: the unfinished work orders of its subtree held
+    by someone who is no active branch head over them any more (a head who left when nobody
+    could take over, so they stayed) are handed on as when each holder left
+    (`branch_head_left`), to this head or one nearer, who is told. Otherwise the new head was
+    never escalated to and the old one, who can no longer open them, still was. The ones
+    moved."""
+    moved: list[uuid.UUID] = []
+    for holder, work_order_ids in await queries.stale_holders_in_subtree(conn, unit_id):
+        moved += await branch_head_left(conn, head_id=holder, only=work_order_ids, now=now)
+    return moved
+
+
 async def _after_head(
-    conn: Connection, row: queries.Record, head_id: uuid.UUID
+    conn: Connection, row: queries.Record, head_id: uuid.UUID, *, kept: bool = False
 ) -> tuple[uuid.UUID, uuid.UUID | None, bool]:
     """(assignee, branch head escalated to, whether a place the head held found nobody) of a
     work order once `head_id` left: each place they held goes to the one responsible for its
-    unit now (it may still be them: moved up over the same unit); with nobody, it stays."""
+    unit now (it may still be them: moved up over the same unit); with nobody, it stays.
+    `kept`: they stay its assignee (their own customer's)."""
     unit, level = row["org_unit_id"], row["escalation_level"]
     assignee, escalated_to, nobody = row["assignee_id"], row["escalated_to_id"], False
-    if assignee == head_id:
+    if assignee == head_id and not kept:
         found = await queries.nearest_branch_head(conn, unit)
         nobody = found is None
         assignee = found or assignee

@@ -484,11 +484,24 @@ _HANDED = """
 """
 
 
-async def unfinished_of_rm(conn: Connection, rm_id: uuid.UUID) -> list[Record]:
-    """The unfinished work orders an RM's move to another unit takes along, locked (in id
-    order): those assigned to them, and those a `branch_head` rule assigned about a customer of
-    theirs; each with its rule's `assign_to`, its survey's title, the customer's owner and the
-    RM's unit now (`rm_unit_id`)."""
+async def lock_staff_changes(conn: Connection) -> None:
+    """Wait for, then hold until the transaction ends, the one lock every admin change to staff
+    takes before it reads or writes anything of a user or their work orders (`handover`): two
+    such changes take turns, and each later statement of the second one sees what the first
+    committed (READ COMMITTED: a new snapshot per statement)."""
+    await conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended('work-orders:staff-changes', 0))"
+    )
+
+
+async def unfinished_of_rm(
+    conn: Connection, rm_id: uuid.UUID, *, with_assigned: bool = True
+) -> list[Record]:
+    """The unfinished work orders a customer owner's move takes along, locked (in id order):
+    those about a customer of theirs (whichever rule opened them, whoever holds them), and,
+    `with_assigned` (they held them as an RM), the others assigned to them; each with its
+    rule's `assign_to`, its survey's title, the customer's owner and the user's unit now
+    (`rm_unit_id`)."""
     return await conn.fetch(
         f"""
         select {_HANDED}, m.org_unit_id as rm_unit_id
@@ -498,23 +511,24 @@ async def unfinished_of_rm(conn: Connection, rm_id: uuid.UUID) -> list[Record]:
           left join customers c on c.id = w.customer_id
           join users m on m.id = $1
          where w.id in (select a.id from work_orders a
-                         where a.assignee_id = $1 and a.state <> 'closed'
+                         where $2 and a.assignee_id = $1 and a.state <> 'closed'
                         union
                         select b.id from customers o
                           join work_orders b on b.customer_id = o.id
-                          join alert_rules br on br.id = b.rule_id
-                         where o.owner_id = $1 and br.assign_to = 'branch_head'
-                           and b.state <> 'closed')
+                         where o.owner_id = $1 and b.state <> 'closed')
          order by w.id
            for update of w
         """,
         rm_id,
+        with_assigned,
     )
 
 
-async def unfinished_held_by(conn: Connection, head_id: uuid.UUID) -> list[Record]:
-    """The unfinished work orders assigned or escalated to a branch head, locked (in id order),
-    with what `unfinished_of_rm` gives of each (no `rm_unit_id`)."""
+async def unfinished_held_by(
+    conn: Connection, head_id: uuid.UUID, *, only: list[uuid.UUID] | None = None
+) -> list[Record]:
+    """The unfinished work orders assigned or escalated to a branch head (`only`: of these),
+    locked (in id order), with what `unfinished_of_rm` gives of each (no `rm_unit_id`)."""
     return await conn.fetch(
         f"""
         select {_HANDED}
@@ -523,11 +537,52 @@ async def unfinished_held_by(conn: Connection, head_id: uuid.UUID) -> list[Recor
           join surveys s on s.id = w.survey_id
           left join customers c on c.id = w.customer_id
          where (w.assignee_id = $1 or w.escalated_to_id = $1) and w.state <> 'closed'
+           and ($2::uuid[] is null or w.id = any($2::uuid[]))
          order by w.id
            for update of w
         """,
         head_id,
+        only,
     )
+
+
+async def stale_holders_in_subtree(
+    conn: Connection, unit_id: uuid.UUID
+) -> list[tuple[uuid.UUID, list[uuid.UUID]]]:
+    """Who holds unfinished work orders of the unit's subtree without being an active branch
+    head over the work order's unit any more (disabled, given another role, moved elsewhere),
+    each with those work orders' ids (in id order); holders in id order. An escalation counts
+    whoever it was made to; an assignment counts except an RM's (an RM holds their customers'
+    work orders, and a feed moves those)."""
+    rows = await conn.fetch(
+        """
+        with unfinished as (
+            select w.id, w.org_unit_id, w.assignee_id, w.escalated_to_id
+              from work_orders w
+             where w.org_unit_id in (select s.id from org_subtree($1) s(id))
+               and w.state <> 'closed'
+        ), held as (
+            select u.id, u.org_unit_id, u.assignee_id as holder, false as escalation
+              from unfinished u
+            union all
+            select u.id, u.org_unit_id, u.escalated_to_id, true
+              from unfinished u
+             where u.escalated_to_id is not null
+        )
+        select h.holder, array_agg(distinct h.id order by h.id) as work_order_ids
+          from held h
+          join org_units wu on wu.id = h.org_unit_id
+          join users x on x.id = h.holder
+          join org_units xu on xu.id = x.org_unit_id
+         where (h.escalation or x.role <> 'rm')
+           and not (x.active and x.role = 'branch_head'
+                    and wu.path >= xu.path and wu.path < xu.path || '~')
+         group by h.holder
+         order by h.holder
+        """,
+        unit_id,
+    )
+    return [(r["holder"], list(r["work_order_ids"])) for r in rows]
 
 
 async def hand_over(

@@ -1,23 +1,32 @@
 """Work orders follow an admin's staff changes. An RM moved to another unit keeps their
 customers, so their unfinished work orders take the new unit: its branch head reads them (the
-old one no longer, on the device too) and is the one they escalate to. A branch head moved,
-given another role or disabled hands the work orders assigned or escalated to them to the
-branch head now over each one's unit. Each move is a `handed_over` event and a push to whoever
-is new to it; closed work orders and changes that keep the unit move nothing."""
+old one no longer, on the device too) and is the one they escalate to. An RM made branch head
+keeps their customers' work orders, and made RM again gets them back. A branch head moved,
+given another role or disabled hands the other work orders assigned or escalated to them to the
+branch head now over each one's unit; with nobody there they stay, until someone becomes the
+head over them. Admin changes take turns, so two at once leave nothing with a head who left.
+Each move is a `handed_over` event and a push to whoever is new to it; closed work orders and
+changes that keep the unit move nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
+from mobile_contracts.v1 import identity as wire
 from mobile_contracts.v1.identity import Role
-from tests.customers_data import headers_of
+from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.sync.sync_data import App
-from tests.workbench.workorders.wo_setup import RM01, Bench, caller, unit_id, user_id
+from tests.workbench.workorders.wo_setup import ADMIN, RM01, Bench, caller, unit_id, user_id
+from workbench.db import use_json_codecs
+from workbench.identity import staff
 from workbench.workorders import escalation, service
 
 ORDERS = "/api/v1/work-orders"
@@ -325,3 +334,251 @@ async def test_with_nobody_to_take_over_the_work_order_stays_and_is_counted(
     [record] = [r for r in caplog.records if r.name == "workbench.workorders.handover"]
     assert getattr(record, "work_orders", None) == 1
     assert str(escalated) not in record.getMessage()
+
+
+# ---- a customer owner given another role -----------------------------------------------------
+
+
+async def _customer_of(bench: Bench, external_id: str, name: str, owner: str, seq: int) -> Any:
+    """A customer of `owner`, fed by the bank; its id."""
+    await feed(bench.client, bench.admin, "customers",
+               [customer_row(external_id, name=name, owner=owner, seq=seq)])  # fmt: skip
+    return (await customer_ids(bench.conn, [external_id]))[external_id]
+
+
+async def _set_active(bench: Bench, login: str, *, active: bool) -> uuid.UUID:
+    """As admin: POST /admin/users/{id}/enable or /disable; the user's id."""
+    who: uuid.UUID = await bench.conn.fetchval("select id from users where login = $1", login)
+    verb = "enable" if active else "disable"
+    done = await bench.client.post(f"{USERS}/{who}/{verb}", headers=bench.admin)
+    assert done.status_code == 200, done.text
+    return who
+
+
+async def test_an_rm_made_branch_head_and_rm_again_keeps_their_customers_work_orders(
+    bench: Bench,
+) -> None:
+    await bench.rule()
+    customer = await _customer_of(bench, "W-4", "王五", "rm04", 4)
+    opened = await _answer(bench, 2, 1, customer=customer)
+    assert (await _row(bench, opened))["assignee_id"] == user_id("rm04")
+
+    # Made head of West Branch: the customer is still theirs, and so is its work order (as a
+    # new one would be, `owner_rm`), now in their unit.
+    await _patch(bench, "rm04", role="branch_head", org_unit_id=str(unit_id("branch-west")))
+    row = await _row(bench, opened)
+    assert (row["assignee_id"], row["org_unit_id"]) == (user_id("rm04"), unit_id("branch-west"))
+    assert await _status(bench, "rm04", opened) == 200
+
+    # RM again, in East Team 2: the work order comes back with them, where bh.east reads it
+    # with the customer shown; bh.west no longer.
+    await _patch(bench, "rm04", role="rm", org_unit_id=str(unit_id("team-east-2")))
+    row = await _row(bench, opened)
+    assert (row["assignee_id"], row["org_unit_id"]) == (user_id("rm04"), unit_id("team-east-2"))
+    assert await _status(bench, "rm04", opened) == 200
+    seen = await bench.client.get(
+        f"{ORDERS}/{opened}", headers=await headers_of(bench.client, "bh.east")
+    )
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["customer"] == "王*"
+    assert await _status(bench, "bh.west", opened) == 404
+    assert [d["reason"] for d in await _handed_over(bench, opened)] == ["rm_moved", "rm_moved"]
+
+
+async def test_a_head_made_rm_again_keeps_their_customers_and_hands_on_the_rest(
+    bench: Bench,
+) -> None:
+    await bench.rule(value=3, assign_to="branch_head")
+    await bench.rule(value=6)
+    rm02s = await _customer_of(bench, "W-5", "赵六", "rm02", 5)
+    own = await _answer(bench, 5, 1)  # rm01's customer, `owner_rm`: rm01's
+
+    # rm01 made head of their own team, East Team 1: the head nearest above it now.
+    await _patch(bench, "rm01", role="branch_head")
+    assert (await _row(bench, own))["assignee_id"] == user_id("rm01")
+    others = await _answer(bench, 2, 1, customer=rm02s)  # a `branch_head` rule's: rm01's
+    assert (await _row(bench, others))["assignee_id"] == user_id("rm01")
+
+    await _patch(bench, "rm01", role="rm")
+
+    # Their own customer's stays theirs; rm02's goes to the head over the team now, bh.east.
+    row = await _row(bench, own)
+    assert (row["assignee_id"], row["org_unit_id"]) == (user_id("rm01"), unit_id("team-east-1"))
+    assert await _handed_over(bench, own) == []
+    for login in ("rm01", "bh.east"):
+        assert await _status(bench, login, own) == 200
+    row = await _row(bench, others)
+    assert (row["assignee_id"], row["org_unit_id"]) == (user_id("bh.east"), unit_id("team-east-1"))
+    assert await _told(bench, "bh.east", others) == ["work_order.assigned"]
+    assert [d["reason"] for d in await _handed_over(bench, others)] == ["branch_head_left"]
+    assert await _status(bench, "rm01", others) == 404
+
+
+# ---- two admin changes at once ---------------------------------------------------------------
+
+
+async def _move_rm03_to_west(conn: asyncpg.Connection, bench: Bench) -> None:
+    await staff.update_user(
+        conn, auth=bench.client.app.state.auth, caller=ADMIN, user_id=user_id("rm03"),
+        request=wire.UserUpdate(org_unit_id=unit_id("team-west-1")), client_ip=None,
+    )  # fmt: skip
+
+
+async def _disable_bh_west(conn: asyncpg.Connection, bench: Bench) -> None:
+    await staff.set_user_active(
+        conn, auth=bench.client.app.state.auth, caller=ADMIN, user_id=user_id("bh.west"),
+        active=False, client_ip=None,
+    )  # fmt: skip
+
+
+async def _waits_for_a_lock(watcher: asyncpg.Connection, pid: int, task: asyncio.Task[Any]) -> bool:
+    """Whether the transaction of connection `pid` is waiting for a lock (False: `task`, which
+    runs it, finished instead). Polls PostgreSQL until one of the two is seen."""
+    waiting = "select exists (select 1 from pg_locks where pid = $1 and not granted)"
+    async with asyncio.timeout(30):
+        while not task.done():
+            if await watcher.fetchval(waiting, pid):
+                return True
+    return False
+
+
+Change = Callable[[asyncpg.Connection, Bench], Awaitable[None]]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(_move_rm03_to_west, _disable_bh_west), (_disable_bh_west, _move_rm03_to_west)],
+    ids=["move_then_disable", "disable_then_move"],
+)
+async def test_an_rm_moved_while_the_head_there_is_disabled_leaves_nothing_with_them(
+    bench: Bench, first: Change, second: Change
+) -> None:
+    head_office = await _new_branch_head(bench, "bh.hq", "head-office")
+    await bench.rule()
+    customer = await _customer_of(bench, "W-3", "孙七", "rm03", 3)
+    overdue = await _answer(bench, 2, 30, customer=customer)
+    assert await _escalate(bench) == 1
+    assert (await _row(bench, overdue))["escalated_to_id"] == user_id("bh.east")
+
+    one, two = [await asyncpg.connect(bench.settings.database_url) for _ in range(2)]
+    task: asyncio.Task[Any] | None = None
+    try:
+        for conn in (one, two):
+            await use_json_codecs(conn)
+        held = one.transaction()
+        await held.start()
+        await first(one, bench)  # done, its transaction still open
+
+        async def in_its_own_transaction() -> None:
+            async with two.transaction():
+                await second(two, bench)
+
+        task = asyncio.create_task(in_its_own_transaction())
+        assert await _waits_for_a_lock(bench.conn, two.get_server_pid(), task)
+        await held.commit()
+        await task
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+        for conn in (one, two):
+            await conn.close()
+
+    # Either way round: West Team 1's work order, escalated to the head over it now.
+    row = await _row(bench, overdue)
+    assert (row["org_unit_id"], row["escalated_to_id"]) == (unit_id("team-west-1"), head_office)
+    assert await _told(bench, head_office, overdue) == ["work_order.escalated"]
+    assert await _status(bench, "bh.hq", overdue) == 200
+
+
+# ---- someone becomes the head over work orders stuck with one who left ------------------------
+
+
+async def _made_head(bench: Bench) -> uuid.UUID:
+    await _patch(bench, "rm02", role="branch_head", org_unit_id=str(unit_id("branch-east")))
+    return user_id("rm02")
+
+
+async def _moved_as_head(bench: Bench) -> uuid.UUID:
+    await _patch(bench, "bh.west", org_unit_id=str(unit_id("branch-east")))
+    return user_id("bh.west")
+
+
+async def _enabled_again(bench: Bench) -> uuid.UUID:
+    return await _set_active(bench, "bh.east2", active=True)
+
+
+async def _created(bench: Bench) -> uuid.UUID:
+    return await _new_branch_head(bench, "bh.east3", "branch-east")
+
+
+async def _bh_east_disabled(bench: Bench) -> None:
+    await _set_active(bench, "bh.east", active=False)
+
+
+async def _bh_east_moved_away(bench: Bench) -> None:
+    await _patch(bench, "bh.east", org_unit_id=str(unit_id("team-west-2")))
+
+
+@pytest.mark.parametrize(
+    ("leaves", "arrives"),
+    [
+        (_bh_east_disabled, _made_head),
+        (_bh_east_disabled, _moved_as_head),
+        (_bh_east_disabled, _enabled_again),
+        (_bh_east_disabled, _created),
+        (_bh_east_moved_away, _made_head),
+    ],
+    ids=["made_head", "moved_as_head", "enabled_again", "created", "old_head_moved_away"],
+)
+async def test_a_new_head_takes_over_what_stayed_with_the_head_who_left(
+    bench: Bench,
+    leaves: Callable[[Bench], Awaitable[None]],
+    arrives: Callable[[Bench], Awaitable[uuid.UUID]],
+) -> None:
+    # A second head of East Branch, disabled: for the one enabled again later.
+    await _new_branch_head(bench, "bh.east2", "branch-east")
+    await _set_active(bench, "bh.east2", active=False)
+    await bench.rule(value=3, assign_to="branch_head")
+    await bench.rule(value=6)
+    assigned = await _answer(bench, 2, 1)  # a branch-head rule's: bh.east's
+    escalated = await _answer(bench, 5, 30)  # rm01's, overdue
+    assert await _escalate(bench) == 1
+    assert (await _row(bench, escalated))["escalated_to_id"] == user_id("bh.east")
+
+    # Nobody above East Branch: both stay with bh.east, who can no longer open them.
+    await leaves(bench)
+    assert (await _row(bench, assigned))["assignee_id"] == user_id("bh.east")
+    assert (await _row(bench, escalated))["escalated_to_id"] == user_id("bh.east")
+
+    head = await arrives(bench)
+
+    assert (await _row(bench, assigned))["assignee_id"] == head
+    assert await _told(bench, head, assigned) == ["work_order.assigned"]
+    row = await _row(bench, escalated)
+    assert (row["assignee_id"], row["escalated_to_id"], row["org_unit_id"]) == (
+        user_id("rm01"), head, unit_id("team-east-1"),
+    )  # fmt: skip
+    assert await _told(bench, head, escalated) == ["work_order.escalated"]
+    assert await _handed_over(bench, escalated) == [{
+        "reason": "branch_head_left", "staff": str(user_id("bh.east")),
+        "from": str(user_id("rm01")), "to": str(user_id("rm01")),
+        "from_unit": str(unit_id("team-east-1")), "to_unit": str(unit_id("team-east-1")),
+        "escalated_to": str(head),
+    }]  # fmt: skip
+    login = await bench.conn.fetchval("select login from users where id = $1", head)
+    for work_order in (assigned, escalated):
+        assert await _status(bench, login, work_order) == 200
+
+
+async def test_a_head_enabled_again_holds_what_stayed_with_them(bench: Bench) -> None:
+    await bench.rule()
+    escalated = await _answer(bench, 2, 30)
+    assert await _escalate(bench) == 1
+    await _set_active(bench, "bh.east", active=False)
+    before = await _row(bench, escalated)
+
+    await _set_active(bench, "bh.east", active=True)
+
+    assert await _row(bench, escalated) == before
+    assert await _handed_over(bench, escalated) == []
+    assert await _status(bench, "bh.east", escalated) == 200
