@@ -37,6 +37,7 @@ from sync.packages.manifest import (
     UNREADABLE_ZIP,
     path_problem,
 )
+from sync.packages.zip_names import stored_name
 from workbench.errors import DomainError
 
 _CHUNK = 64 * 1024
@@ -112,13 +113,6 @@ def _check_paths(files: dict[str, PackageFile]) -> None:
     for path in files:
         if problem := path_problem(path):
             raise PackageUnsafe("bad_path", f"A path is refused ({problem})", path)
-
-
-def stored_name(info: zipfile.ZipInfo) -> str:
-    """The member's whole name as the zip stores it. `ZipInfo.filename` is cut at the first NUL
-    byte (`a\\x00b.html` reads as `a`), which would hide the NUL from the name checks and sign
-    the file under a name the uploader never gave; `orig_filename` keeps every character."""
-    return info.orig_filename
 
 
 def _is_dir(info: zipfile.ZipInfo) -> bool:

@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from sync.packages.zip_names import stored_name_problem
 from workbench.settings import JwtKey
 
 ALGORITHM = "Ed25519"
@@ -377,7 +378,9 @@ def verify_package(
     """Verify a downloaded package file: its signed manifest first, then every file it holds.
 
     Each file is hashed while it is read, and reading stops at the size the manifest gives, so
-    a forged header or a zip bomb is never inflated beyond what was signed.
+    a forged header or a zip bomb is never inflated beyond what was signed. A member whose
+    stored name holds a control character (a NUL cuts zipfile's name short) is refused first,
+    so every name read below is the whole name as stored.
     """
     source = io.BytesIO(package) if isinstance(package, bytes) else package
     try:
@@ -385,6 +388,7 @@ def verify_package(
     except UNREADABLE_ZIP as exc:
         raise PackageRefused("malformed", f"not a zip file ({exc})") from None
     with zf:
+        _check_stored_names(zf.infolist())
         names = [i.filename for i in zf.infolist()]
         if len(names) != len(set(names)):
             raise PackageRefused("malformed", "the package has a name twice")
@@ -415,6 +419,15 @@ def verify_package(
             found[path] = _hash_capped(zf, info, sizes[path])
         check_files(manifest, found)
     return manifest
+
+
+def _check_stored_names(infos: Iterable[zipfile.ZipInfo]) -> None:
+    """Every member's name as stored, before any is read: zipfile reads `files/a.js\\x00x` as
+    `files/a.js` (and `manifest.json\\x00` as the manifest), which the app's unzipper does
+    not, so the package would install bytes under a name the signer never gave."""
+    for info in infos:
+        if problem := stored_name_problem(info):
+            raise PackageRefused("malformed", problem)
 
 
 def _read_capped(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:

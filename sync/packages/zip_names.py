@@ -1,0 +1,31 @@
+"""A zip member's name as the zip stores it, and the check a device makes on that name.
+
+Python's zipfile cuts `ZipInfo.filename` at the first NUL byte (and, on Windows, turns `\\` into
+`/`), while the app's unzipper reads the whole stored name: the server (`archive`) and the
+device's reference code (`manifest.verify_package`, `applying.apply_diff`) must both judge the
+name as stored, or a member stored as `files/a.js\\x00x` passes as `files/a.js`. Its own module
+because `archive` imports `manifest`, and both need it.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+
+def stored_name(info: zipfile.ZipInfo) -> str:
+    """The member's whole name as the zip stores it. `ZipInfo.filename` is cut at the first NUL
+    byte (`a\\x00b.html` reads as `a`), which would hide the NUL from the name checks and sign
+    the file under a name the uploader never gave; `orig_filename` keeps every character."""
+    return info.orig_filename
+
+
+def stored_name_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a downloaded member's name cannot be trusted, or None: a stored name that is not the
+    name zipfile reads it by, or one holding a control character. A device never trusts the
+    bytes it downloaded, so such a member is refused rather than read under a shortened name."""
+    name = stored_name(info)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return f"a member's name holds a control character: {name[:100]!r}"
+    if name != info.filename:
+        return f"a member's stored name {name[:100]!r} is read as {info.filename[:100]!r}"
+    return None
