@@ -122,6 +122,17 @@ async def _setup(conn: asyncpg.Connection, args: argparse.Namespace, vault: Vaul
     await conn.copy_records_to_table(
         "devices", records=devices, columns=["device_id", "user_id", "platform"]
     )
+    # A device is pushed to only while it holds a live session (a refresh token not expired).
+    sessions = [(uuid7(), user, device_id) for device_id, user, _ in devices]
+    await conn.copy_records_to_table(
+        "sessions", records=sessions, columns=["id", "user_id", "device_id"]
+    )
+    expires = datetime.now(UTC) + timedelta(days=30)
+    await conn.copy_records_to_table(
+        "refresh_tokens",
+        records=[(secrets.token_bytes(32), session_id, expires) for session_id, _, _ in sessions],
+        columns=["token_hash", "session_id", "expires_at"],
+    )
     await conn.copy_records_to_table(
         "push_registrations",
         records=registrations,

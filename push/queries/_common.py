@@ -6,3 +6,4 @@ import asyncpg
 
 Record = asyncpg.Record
 PUSH_USER_LOCKS = 0x7075  # advisory-lock namespace of a user's push deliveries ("pu")
+PUSH_TOKEN_LOCKS = 0x7074  # advisory-lock namespace of one provider token's registration ("pt")

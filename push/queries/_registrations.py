@@ -5,8 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from push.queries._common import PUSH_USER_LOCKS, Record
+from push.queries._common import PUSH_TOKEN_LOCKS, PUSH_USER_LOCKS, Record
 from workbench.db import Connection
+
+# A registration `r` reaches a person only while its device holds a session of the registration's
+# user that can still be refreshed: not ended (logout, revocation, reuse, a change to the user,
+# a sign-in replacing it) and with a refresh token not past its expiry. Ending a session also
+# deactivates the registration, but a session running out ends nothing: a phone lost for longer
+# than the refresh token lives would otherwise keep showing customers' names on its lock screen.
+# Checked where the registrations to push to are picked, so it holds at the moment of sending.
+# Index paths: sessions_open_by_device, then refresh_tokens_session.
+_SESSION_LIVE = """
+    exists (select from sessions s
+              join refresh_tokens t on t.session_id = s.id
+             where s.device_id = r.device_id and s.user_id = r.user_id
+               and s.ended_at is null and t.expires_at > now())
+"""
 
 
 async def device_of_user(conn: Connection, device_id: str, user_id: uuid.UUID) -> Record | None:
@@ -30,7 +44,12 @@ async def save_registration(
     app_version: str | None,
 ) -> Record:
     """Register (or refresh) the device's token; a token that moved from another device is
-    taken away from that one."""
+    taken away from that one.
+
+    Two devices registering the same token at once take it one after the other (the later one
+    keeps it, "token_moved" for the other): without the per-token lock both would find no live
+    holder to take it from, and the second insert would break the one-live-token index."""
+    await _lock_token(conn, token_index)
     await conn.execute(
         """
         update push_registrations
@@ -62,6 +81,17 @@ async def save_registration(
     )
     assert row is not None
     return row
+
+
+async def _lock_token(conn: Connection, token_index: bytes) -> None:
+    """Hold the token's lock until the caller's transaction ends (a lock outside one would be
+    let go at once, and serialise nothing)."""
+    assert conn.is_in_transaction(), "a registration is saved inside a transaction"
+    await conn.execute(
+        "select pg_advisory_xact_lock($1, hashtext(encode($2::bytea, 'hex')))",
+        PUSH_TOKEN_LOCKS,
+        token_index,
+    )
 
 
 async def deactivate(
@@ -102,8 +132,9 @@ async def registration_of_user(
 
 
 async def lock_live_registrations(conn: Connection, user_ids: Sequence[uuid.UUID]) -> list[Record]:
-    """The users' live registrations, with a lock per user (transaction-scoped advisory locks
-    taken in one order, so rounds never deadlock) until the caller's transaction ends."""
+    """The users' live registrations (active, on a device whose session has neither ended nor
+    expired: see _SESSION_LIVE), with a lock per user (transaction-scoped advisory locks taken in
+    one order, so rounds never deadlock) until the caller's transaction ends."""
     await conn.execute(
         """
         select count(pg_advisory_xact_lock($2, k))
@@ -113,9 +144,11 @@ async def lock_live_registrations(conn: Connection, user_ids: Sequence[uuid.UUID
         PUSH_USER_LOCKS,
     )
     return await conn.fetch(
-        """
-        select device_id, user_id, provider, token_cipher, token_index
-          from push_registrations where user_id = any($1) and active
+        f"""
+        select r.device_id, r.user_id, r.provider, r.token_cipher, r.token_index
+          from push_registrations r
+         where r.user_id = any($1) and r.active
+           and {_SESSION_LIVE}
         """,
         list(user_ids),
     )
