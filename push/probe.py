@@ -35,11 +35,15 @@ class Answer:
 async def send_test(
     pool: asyncpg.Pool, redis: Redis, settings: Settings, *, login: str, title: str, body: str
 ) -> list[Answer]:
-    """Queue a critical test notification for the user and deliver it at once."""
+    """Queue a critical test notification for the user and deliver it at once. A user with no
+    live device gets no answers and no notification: a test nobody could receive would only
+    sit unread in their notification centre."""
     async with pool.acquire() as conn, conn.transaction():
         user = await identity_queries.user_for_login(conn, login)
         if user is None or not user["active"]:
             raise UnknownUser(login)
+        if not await queries.lock_live_registrations(conn, [user["id"]]):
+            return []
         notification_id = await notifications.notify(
             conn,
             user_id=user["id"],

@@ -6,6 +6,16 @@ refreshed five minutes early. Push Kit answers with its own result code whatever
 device token is dead; 80200003 (token expired) and 80200001 refresh the OAuth token once;
 81000001 and HTTP 429/5xx are retried. Task notifications carry category WORK, so that Huawei's
 message classification delivers them as work messages rather than marketing.
+
+Offline cache groups (`android.collapse_key`): for a phone that is offline Push Kit keeps the
+newest message of each group 1..100 only, 0 keeps only the app's newest message of all, and -1
+(its default) keeps every message. A hundred groups cannot give each subject one of its own (one
+RM's shares, tasks and leads already collide when hashed), so groups go by category and only to
+messages whose later version says all an earlier one did: the push summary, the sync poke, and
+the radar's "someone is viewing your share" (hashed by share into the groups left, so two shares
+may share one: that news is short-lived, and the notification centre lists both). Everything
+else, leads and task reminders and work orders above all, is -1: kept, never replaced by another
+message; a repeat still shows once, as the tray replaces a notification with the same `tag`.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from push.providers.base import (
 )
 from push.providers.h2client import H2Client, H2Error
 from push.providers.h2client import Response as H2Response
+from workbench.notifications import categories
 
 JSON = "application/json; charset=utf-8"
 SUCCESS = "80000000"
@@ -37,6 +48,12 @@ ALL_TOKENS_INVALID = "80300007"
 AUTH_CODES = frozenset({"80200001", "80200003"})
 RETRY_CODES = frozenset({"81000001"})
 REFRESH_MARGIN = 300.0
+
+KEEP_EVERY_MESSAGE = -1
+SUMMARY_GROUP = 1
+SYNC_POKE_GROUP = 2
+RADAR_GROUPS = range(3, 101)
+SUPERSEDED_GROUPS = {categories.PUSH_SUMMARY: SUMMARY_GROUP, categories.SYNC_POKE: SYNC_POKE_GROUP}
 
 
 class Hms:
@@ -99,9 +116,8 @@ def message(push: Push) -> dict[str, Any]:
     if push.category.startswith("task."):
         android["category"] = "WORK"
     if push.collapse_key:
-        # An offline cache group (one message each): only real collapse keys, never one per
-        # notification.
-        android["collapse_key"] = collapse_key(push.collapse_key)
+        # Only for real collapse keys, never one per notification.
+        android["collapse_key"] = offline_cache_group(push.category, push.collapse_key)
     result: dict[str, Any] = {"token": [push.token], "android": android}
     if push.silent:
         result["data"] = json.dumps(data, ensure_ascii=False)
@@ -117,9 +133,15 @@ def message(push: Push) -> dict[str, Any]:
     return result
 
 
-def collapse_key(key: str) -> int:
-    """Push Kit collapse keys are small integers (0..100): a stable hash of ours."""
-    return zlib.crc32(key.encode()) % 101
+def offline_cache_group(category: str, key: str) -> int:
+    """The Push Kit offline cache group of a message with collapse key `key`: one group per
+    category whose newest message supersedes any older one, a radar group per share (hashed),
+    else -1, so that a lead or a reminder is never dropped for another message (module doc)."""
+    if category in SUPERSEDED_GROUPS:
+        return SUPERSEDED_GROUPS[category]
+    if category == categories.BROCHURE_OPENED:
+        return RADAR_GROUPS[zlib.crc32(key.encode()) % len(RADAR_GROUPS)]
+    return KEEP_EVERY_MESSAGE
 
 
 def _result(response: H2Response) -> tuple[str | None, str]:

@@ -346,14 +346,20 @@ async def test_a_silent_hms_message_has_no_notification(senders, fake):
 
 
 async def test_an_hms_collapse_key_is_a_small_integer_stable_for_the_same_key(senders, fake):
-    keys = ["task:4f1c2b", "task:4f1c2b", "客户拜访任务提醒" * 5]
+    # A radar push's group (one per share, 3..100); a reminder is never cached over (-1).
+    radar = {"category": "brochure.opened"}
+    pushes = [make_push(collapse_key="share:4f1c2b", **radar),
+              make_push(collapse_key="share:4f1c2b", **radar),
+              make_push(collapse_key="客户拜访任务提醒" * 5, **radar),
+              make_push(collapse_key="task:4f1c2b")]  # fmt: skip
 
-    outcomes = [await senders["hms"].send(make_push(collapse_key=key)) for key in keys]
+    outcomes = [await senders["hms"].send(push) for push in pushes]
 
-    assert [o.kind for o in outcomes] == ["sent", "sent", "sent"]
+    assert [o.kind for o in outcomes] == ["sent"] * 4
     collapse = [d.body["message"]["android"]["collapse_key"] for d in fake.sent]
-    assert all(type(c) is int and 0 <= c <= 100 for c in collapse)
+    assert all(type(c) is int and 3 <= c <= 100 for c in collapse[:3])
     assert collapse[0] == collapse[1]
+    assert collapse[3] == -1
 
 
 # ---- dead device tokens ----------------------------------------------------------------------

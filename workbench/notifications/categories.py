@@ -6,7 +6,9 @@
 - in_app: listed in the notification centre (a sync poke or a push summary is not).
 - silent: a data-only push that wakes the app without alerting the user.
 - roles: the roles that can ever receive it (None: anyone); a user's settings screen lists
-  only the categories that can reach them.
+  only the categories that can reach them. A mute stored for a category no longer listed (a
+  user given another role) stays valid and is still honoured: the policies read every stored
+  mute, and a change may name any known category.
 - label: what the settings screen shows (the product is in Chinese; the name is the code).
 """
 
@@ -48,6 +50,11 @@ PUSH_SUMMARY = "push.summary"
 PUSH_TEST = "push.test"
 
 _HEADS = frozenset({Role.BRANCH_HEAD})
+# Only RMs are assigned tasks, own customers and share brochures.
+_RMS = frozenset({Role.RM})
+# A work order goes to the RM of the customer, or to a branch head under a branch-head rule
+# (workbench/workorders/alerts.py, handover.py).
+_WORK_ORDER_HOLDERS = frozenset({Role.RM, Role.BRANCH_HEAD})
 
 ALL: dict[str, Category] = {
     c.name: c
@@ -55,12 +62,15 @@ ALL: dict[str, Category] = {
         Category(TASK_REMINDER, label="任务到期前及到期时提醒"),
         # Sent only to the branch head over the assignee (push/queries/_reminders.py).
         Category(TASK_ESCALATION, label="团队成员任务逾期（支行长）", roles=_HEADS),
-        Category(TASK_CONFIRMED, label="客户确认了拜访"),
-        Category(CUSTOMER_VERIFIED, label="客户完成了实名认证"),
-        Category(BROCHURE_OPENED, label="客户打开了分享的宣传册"),
+        # Sent to the task's assignee (workbench/tasks/confirmation.py).
+        Category(TASK_CONFIRMED, label="客户确认了拜访", roles=_RMS),
+        # Sent to the customer's owner (workbench/customers/verification.py).
+        Category(CUSTOMER_VERIFIED, label="客户完成了实名认证", roles=_RMS),
+        # The radar tells the RM who shared (workbench/tracking/radar.py).
+        Category(BROCHURE_OPENED, label="客户打开了分享的宣传册", roles=_RMS),
         # Muted apart from opens: an RM who turns off the radar's opens still hears of a lead.
-        Category(CONTACT_REQUESTED, label="客户通过宣传册请求联系"),
-        Category(WORK_ORDER, label="指派给我的工单"),
+        Category(CONTACT_REQUESTED, label="客户通过宣传册请求联系", roles=_RMS),
+        Category(WORK_ORDER, label="指派给我的工单", roles=_WORK_ORDER_HOLDERS),
         # Sent only to the branch heads over an overdue work order (workorders/escalation.py):
         # muted apart from the work orders assigned to them.
         Category(WORK_ORDER_ESCALATED, label="预警工单逾期升级（支行长）", roles=_HEADS),
