@@ -121,7 +121,8 @@ class Settings:
     link_guess_limit: int = _env(
         "WORKBENCH_LINK_GUESS_LIMIT",
         "unknown codes one client address may open on customers' link pages (/s/, /f/, /c/,"
-        " /v/) per window; beyond it those pages answer it 429",
+        " /v/) per window; beyond it those pages answer it 429 (a survey or verification link"
+        " whose signature checks out is served still)",
         default=30,
     )
     link_guess_window_seconds: int = _env(

@@ -6,20 +6,37 @@ can guess; still, a bank's review expects a limit on trying. Every unknown code 
 those routes) counts one miss against the client's address; an address that has had
 `WORKBENCH_LINK_GUESS_LIMIT` misses within `WORKBENCH_LINK_GUESS_WINDOW` seconds (a fixed window
 from its first miss, the key expiring by itself) gets a zh-CN page with 429 and `Retry-After`
-from every link route until the window ends, valid codes included (else the guessing would go
-on, told apart by 404 or 200). A link that opens (200, a redirect) never counts, nor an
-expired, used or answered one (410, 409: a real code, as customers reopen them; a guesser who
-gets one has found a code already). Other addresses are not affected.
+from the link routes until the window ends, valid codes included (else the guessing would go
+on, told apart by 404 or 200), except signed links (below). A link that opens (200, a redirect)
+never counts, nor an expired, used or answered one (410, 409: a real code, as customers reopen
+them; a guesser who gets one has found a code already). Other addresses are not affected.
+
+Signed links are served to a barred address all the same. One address is often many people (a
+branch's Wi-Fi, a carrier's NAT): barring every link after someone else's misses cost a
+customer a survey they had filled in (the 429 came on 提交, and back showed it again). A route
+whose token carries its own signature declares a verifier in its opt (`SIGNED_LINK`, a
+`LinkVerifier`): a signature check, no database. A token that verifies is served whatever the
+count (its misses still count: a deleted invitation's 404); one that does not (forged, altered)
+is barred as before. Serving it tells a guesser nothing a 429 would not: whether a token
+verifies does not depend on any row, and a guesser cannot make one that does. Signed are the
+survey links `/f/{token}` (invitation id and an HMAC tag, `SurveyLinks`) and the verification
+links `/v/{token}` (invitation id and a MAC; older ones a signed JWT). Not signed, so barred:
+the brochure codes `/s/{code}` (random, known only by their row) and the visit confirmations
+`/c/{token}` (a keyed hash of a row id the token does not carry: only the database can tell).
+Why a route opt rather than a table of path prefixes here: the verifier sits beside the route
+that reads the same token (this module need not know the surveys' or the customers' keys), each
+route opts in by itself, and a route added later, even under `/f/`, stays barred until it
+declares one.
 
 Each request reserves its miss before the route answers, in one script that either refuses (the
-address is at the limit: 429) or counts the miss; once the route has answered anything but 404,
-a second script gives the reservation back. Checking first and counting after the answer would
-let parallel requests all pass the check before any of them counted (ten at once against a
-limit of five: nine 404s). The cost: a link that opens takes two Redis calls instead of one,
-and a request still being answered holds its place, so an address one miss short of the limit
-may see a 429 for a real link opened at the same moment as another. The give-back never makes a
-key: it lowers only a count that still exists (a DECR on a key that expired meanwhile would make
-one without expiry, barring the address for good).
+address is at the limit: 429; never a signed link whose token verifies) or counts the miss; once
+the route has answered anything but 404, a second script gives the reservation back. Checking first
+and counting after the answer would let parallel requests all pass the check before any of them
+counted (ten at once against a limit of five: nine 404s). The cost: a link that opens takes two
+Redis calls instead of one, and a request still being answered holds its place, so an address one
+miss short of the limit may see a 429 for a real link opened at the same moment as another. The
+give-back never makes a key: it lowers only a count that still exists (a DECR on a key that expired
+meanwhile would make one without expiry, barring the address for good).
 
 A cross-site request that is not a top-level navigation (`Sec-Fetch-Site: cross-site` with a
 `Sec-Fetch-Mode` other than `navigate`, a `Sec-Fetch-Dest` other than `document`, or a
@@ -56,10 +73,11 @@ import ipaddress
 import logging
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import Headers
+from litestar.datastructures import Headers, State
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.exceptions import RedisError
@@ -79,12 +97,20 @@ UNKNOWN_CLIENT = "0.0.0.0"  # noqa: S104 - client_ip's answer when the peer has 
 _CODE_PARAMETER = re.compile(r"\{(?:code|token)[}:]")
 _NOT_LINKS = ("/api/", f"{CONSOLE_PREFIX}/")
 
+# The route opt naming a link route's `LinkVerifier`: a barred address is still served a link
+# whose token it verifies (see the module's docstring). A route without one stays barred.
+SIGNED_LINK = "signed_link"
+# Whether a link's token is exactly one the server signed: a signature check only, never a
+# database lookup (else serving it would tell a barred guesser a known code from an unknown one),
+# False for anything forged, altered or malformed (never an exception).
+LinkVerifier = Callable[[State, str], bool]
+
 # Before the route answers: refuse an address at the limit (its window's seconds left, healing a
-# key left without expiry), else count one miss for this request (a fixed window from the first
-# miss) and answer 0.
+# key left without expiry) unless told not to refuse (ARGV[3] = '0': a signed link), else count
+# one miss for this request (a fixed window from the first miss) and answer 0.
 _RESERVE_MISS = """
 local window = tonumber(ARGV[2])
-if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+if ARGV[3] ~= '0' and tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
     local ttl = redis.call('TTL', KEYS[1])
     if ttl < 0 then
         redis.call('EXPIRE', KEYS[1], window)
@@ -126,11 +152,12 @@ class LinkGuesses:
     def key(self, address: str) -> str:
         return f"{self._prefix}link-misses:{_bucket(address)}"
 
-    async def reserve_miss(self, address: str) -> int:
+    async def reserve_miss(self, address: str, *, refuse: bool = True) -> int:
         """Count a miss for a request about to be answered (one atomic script): 0 when counted,
-        else the address is at the limit and this is the seconds until it may open links."""
+        else the address is at the limit and this is the seconds until it may open links.
+        `refuse=False` (a signed link's request) counts it even past the limit, and answers 0."""
         barred = await self._reserve(
-            keys=[self.key(address)], args=[self.limit, self.window_seconds]
+            keys=[self.key(address)], args=[self.limit, self.window_seconds, int(refuse)]
         )
         return int(barred)
 
@@ -157,7 +184,7 @@ def link_guessing_limit(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         guesses: LinkGuesses = state.link_guesses
-        reserved = await _reserve_miss(guesses, address)
+        reserved = await _reserve_miss(guesses, address, refuse=not is_signed_link(scope))
         if reserved is not None and reserved > 0:
             await _too_many_page(scope, reserved)(scope, receive, send)
             return
@@ -179,6 +206,16 @@ def is_link_route(scope: Scope) -> bool:
     if handler is None or not handler.opt.get(PUBLIC) or template.startswith(_NOT_LINKS):
         return False
     return _CODE_PARAMETER.search(template) is not None
+
+
+def is_signed_link(scope: Scope) -> bool:
+    """Whether a link route's token verifies with the verifier its route declares (opt
+    `SIGNED_LINK`). A route that declares none, or has no `token` parameter, is no signed link."""
+    verifier: LinkVerifier | None = scope["route_handler"].opt.get(SIGNED_LINK)
+    token = scope.get("path_params", {}).get("token")
+    if verifier is None or not isinstance(token, str):
+        return False
+    return verifier(scope["litestar_app"].state, token)
 
 
 async def _answer_status(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> int:
@@ -212,10 +249,10 @@ def is_cross_site_subresource(scope: Scope) -> bool:
     )
 
 
-async def _reserve_miss(guesses: LinkGuesses, address: str) -> int | None:
+async def _reserve_miss(guesses: LinkGuesses, address: str, *, refuse: bool) -> int | None:
     """0: a miss reserved; more: seconds barred; None: Redis did not answer (nothing reserved)."""
     try:
-        return await guesses.reserve_miss(address)
+        return await guesses.reserve_miss(address, refuse=refuse)
     except (RedisError, OSError) as exc:
         log.warning("link guessing limit not checked", extra={"error": type(exc).__name__})
         return None

@@ -31,7 +31,8 @@ import jinja2
 import msgspec
 from litestar import Request, Response, get, post, route
 from litestar.datastructures import CacheControlHeader
-from litestar.enums import HttpMethod, MediaType
+from litestar.datastructures import State as AppState
+from litestar.enums import HttpMethod, MediaType, RequestEncodingType
 from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -40,6 +41,7 @@ from redis.exceptions import RedisError
 from mobile_contracts.v1.surveys import Question, QuestionType, Submission
 from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
+from workbench.http.guessing import SIGNED_LINK
 from workbench.public.pages import SECURITY_HEADERS
 from workbench.security.vault import DecryptionError
 from workbench.surveys import submission
@@ -179,6 +181,17 @@ def _links(request: Request[Any, Any, Any]) -> SurveyLinks:
     return SurveyLinks(request.app.state.settings.jwt_keys)
 
 
+def signed_by_us(state: AppState, token: str) -> bool:
+    """Whether a survey link's token carries our tag (no database): the link guessing limit
+    serves such a link to an address it bars, so a customer on a network where someone else
+    guessed can still answer; a forged token stays barred."""
+    return SurveyLinks(state.settings.jwt_keys).invitation_id(token) is not None
+
+
+# The opt of every `/f/{token}` route: a customer's page, its token checked by `signed_by_us`.
+SURVEY_LINK = CUSTOMER_PAGE | {SIGNED_LINK: signed_by_us}
+
+
 def _condition(question: Question, by_key: dict[str, tuple[int, Question]]) -> str:
     """When a conditional question is to be answered, for a reader without the script: the
     options' labels, or a score's runs ("0–6 分")."""
@@ -240,7 +253,7 @@ def _form(
 
 
 @route("/f/{token:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD],
-       operation_id="surveyPage", opt=CUSTOMER_PAGE, tags=["public"],
+       operation_id="surveyPage", opt=SURVEY_LINK, tags=["public"],
        include_in_schema=False)  # fmt: skip
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """The survey for the customer; opening it changes nothing. After a submission with
@@ -255,7 +268,7 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
     return _form(request, opened, values=draft.values, errors=draft.errors)
 
 
-@get("/f/{token:str}/thanks", operation_id="surveyThanks", opt=CUSTOMER_PAGE, tags=["public"],
+@get("/f/{token:str}/thanks", operation_id="surveyThanks", opt=SURVEY_LINK, tags=["public"],
      include_in_schema=False)  # fmt: skip
 async def thanks(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[Any]:
     """After a submission: thank you (before one, back to the survey)."""
@@ -272,16 +285,15 @@ async def thanks(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
                  text=text)  # fmt: skip
 
 
-@post("/f/{token:str}", operation_id="surveySubmit", opt=CUSTOMER_PAGE, tags=["public"],
+@post("/f/{token:str}", operation_id="surveySubmit", opt=SURVEY_LINK, tags=["public"],
       include_in_schema=False, request_max_body_size=MAX_BODY)  # fmt: skip
 async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[Any]:
     """Answer the survey once: a form (the page) or a JSON Submission (apps and tests)."""
     state = request.app.state
     invitation_id = _links(request).invitation_id(token)
-    body = await request.body()
     if request.content_type[0] == MediaType.JSON:
         try:
-            data = msgspec.json.decode(body, type=Submission)
+            data = msgspec.json.decode(await request.body(), type=Submission)
         except msgspec.DecodeError as exc:
             raise AnswersInvalid({"answers": f"无法读取提交内容：{exc}"}) from None
         response_id, _ = await submission.store(
@@ -300,7 +312,7 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
         return thanks_
     if opened.state is not State.OPEN:
         return _state_page(opened.state, bank)
-    values = _form_values(body, opened.questions)
+    values = _form_values(await _form_fields(request), opened.questions)
     try:
         # A page without its script cannot hide a follow-up the answers make moot: the answers
         # to hidden questions are dropped, not refused (the JSON API stays strict).
@@ -336,13 +348,25 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
     return thanks_
 
 
-def _form_values(body: bytes, questions: list[Question]) -> dict[str, list[str]]:
-    """What the form sent for each question (unknown fields are ignored)."""
+async def _form_fields(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    """The fields a form sent, by name. A form with `enctype="multipart/form-data"` is read as
+    Litestar parsed it: its body is a stream read once (by the input checks, before this
+    handler), so it cannot be read again as bytes. Files sent with it are no answer: ignored."""
+    if request.content_type[0] == RequestEncodingType.MULTI_PART:
+        fields: dict[str, list[str]] = {}
+        for name, value in (await request.form()).multi_items():
+            if isinstance(value, str):
+                fields.setdefault(name, []).append(value)
+        return fields
     try:
-        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True,
-                          max_num_fields=1000)  # fmt: skip
+        return parse_qs((await request.body()).decode("utf-8", "replace"),
+                        keep_blank_values=True, max_num_fields=1000)  # fmt: skip
     except ValueError:
-        fields = {}
+        return {}
+
+
+def _form_values(fields: dict[str, list[str]], questions: list[Question]) -> dict[str, list[str]]:
+    """What the form sent for each question (unknown fields are ignored)."""
     return {q.key: fields[q.key] for q in questions if q.key in fields}
 
 

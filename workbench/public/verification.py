@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, post, route
+from litestar.datastructures import State
 from litestar.enums import HttpMethod, RequestEncodingType
 from litestar.params import Body, FromPath
 
@@ -29,7 +30,9 @@ from workbench.customers import verification
 from workbench.customers.verification import Answers, FieldProblem, InviteState, Outcome
 from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
+from workbench.http.guessing import SIGNED_LINK
 from workbench.public.pages import message, page
+from workbench.security.tokens import LinkKind, TokenError
 from workbench.security.vault import DecryptionError, Vault
 
 _STATE_PAGES = {
@@ -65,6 +68,26 @@ _SCRIPT = (
     "b.textContent='提交认证';});})();"
 )
 _HEAD_OR_GET = [HttpMethod.GET, HttpMethod.HEAD]
+
+
+def signed_by_us(state: State, token: str) -> bool:
+    """Whether a link's token is one the server made (its MAC, or an older link's signature,
+    checked as `verification.open_invite` checks them; no database): the link guessing limit
+    serves such a link to an address it bars, so a customer on a network where someone else
+    guessed can still verify; a forged token stays barred."""
+    if verification._invite_of(state.vault, token) is not None:
+        return True
+    if not verification._signed_as_made(token):
+        return False
+    try:
+        state.auth.keyring.verify_link(LinkKind.VERIFICATION, token, allow_expired=True)
+    except (TokenError, ValueError):
+        return False
+    return True
+
+
+# The opt of every `/v/{token}` route: a customer's page, its token checked by `signed_by_us`.
+VERIFICATION_LINK = CUSTOMER_PAGE | {SIGNED_LINK: signed_by_us}
 
 
 class Flash(msgspec.Struct, frozen=True):
@@ -150,7 +173,7 @@ def _form(flash: Flash | None = None, *, attempts_left: int = verification.MAX_A
 
 
 @route("/v/{token:str}", http_method=_HEAD_OR_GET, operation_id="verificationPage",
-       opt=CUSTOMER_PAGE, tags=["public"], include_in_schema=False)  # fmt: skip
+       opt=VERIFICATION_LINK, tags=["public"], include_in_schema=False)  # fmt: skip
 async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """The verification form (opening it, or a chat app's preview of it, changes nothing); after
     an answer that was not a match, with its message (from the cookie the answer set)."""
@@ -184,7 +207,7 @@ def _back_to_form(
     return response
 
 
-@post("/v/{token:str}", operation_id="verificationSubmit", opt=CUSTOMER_PAGE,
+@post("/v/{token:str}", operation_id="verificationSubmit", opt=VERIFICATION_LINK,
       tags=["public"], include_in_schema=False, request_max_body_size=4096)  # fmt: skip
 async def submit(
     request: Request[Any, Any, Any],
@@ -230,7 +253,7 @@ async def submit(
 
 
 @route("/v/{token:str}/done", http_method=_HEAD_OR_GET, operation_id="verificationDone",
-       opt=CUSTOMER_PAGE, tags=["public"], include_in_schema=False)  # fmt: skip
+       opt=VERIFICATION_LINK, tags=["public"], include_in_schema=False)  # fmt: skip
 async def done(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) -> Response[str]:
     """The result of a right answer: it says only what the link's own page says once verified.
     Before that, back to the form."""

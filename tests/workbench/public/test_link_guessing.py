@@ -1,14 +1,18 @@
 """Guessing the codes of customers' links: an address that opens too many unknown codes (of any
-link page: /s/, /f/, /c/, /v/) is told to wait (429, a zh-CN page, Retry-After) on every link
-page; links that open never count; other addresses are not affected; counts expire by
-themselves; with Redis down the pages still serve. Parallel requests cannot beat the limit;
-another site's page cannot make a visitor's browser use up its network's misses."""
+link page: /s/, /f/, /c/, /v/) is told to wait (429, a zh-CN page, Retry-After) on the link
+pages, except signed links (surveys /f/, verification /v/) whose token verifies; links that
+open never count; other addresses are not affected; counts expire by themselves; with Redis
+down the pages still serve. Parallel requests cannot beat the limit; another site's page cannot
+make a visitor's browser use up its network's misses."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -16,11 +20,15 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
+from tests.customers_data import headers_of
 from tests.helpers import FromPeer, from_peer
 from tests.outage import Outage
 from tests.workbench.brochures.conftest import studio  # noqa: F401
+from tests.workbench.public.test_verification_page import customers, invite, rm01  # noqa: F401
+from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, publish
 from tests.workbench.tracking.conftest import shared  # noqa: F401
 from workbench.http.guessing import LinkGuesses
+from workbench.surveys.links import SurveyLinks
 
 GUESSER = "203.0.113.7"
 NEIGHBOUR = "198.51.100.4"
@@ -275,3 +283,88 @@ async def test_a_link_opened_from_another_site_works_and_its_misses_count(
         assert (await visitor.get(unknown(1), headers=same_site)).status_code == 404
         assert (await visitor.get(unknown(2))).status_code == 404
         assert await misses_count(shared.client, settings.redis_url, GUESSER) == 3
+
+
+async def survey_link(client: Any, db: Any, settings: Any) -> str:
+    """The path of a fresh survey link sent by rm01 to a new customer of theirs."""
+    survey = await publish(db)
+    (customer,) = await add_customers(db, 1, prefix=uuid.uuid4().hex[:6])
+    sent = await client.post(
+        f"{SURVEYS}/{survey}/deliveries",
+        json={"customer_ids": [str(customer)]},
+        headers=await headers_of(client, "rm01"),
+    )
+    assert sent.status_code == 201, sent.text
+    url: str = sent.json()["recipients"][0]["url"]
+    return url.removeprefix(settings.public_base_url.rstrip("/"))
+
+
+def forged(path: str) -> str:
+    """The link with one character of its token's tag changed: well-formed, its tag wrong."""
+    return path[:-5] + ("A" if path[-5] != "A" else "B") + path[-4:]
+
+
+async def bar(guesser: httpx.AsyncClient) -> None:
+    """Someone on the guesser's network uses up its misses (all 30, some on survey links)."""
+    for n in range(LIMIT):
+        assert (await guesser.get(unknown(n))).status_code == 404, n
+    told_to_wait(await guesser.get(unknown(LIMIT)), window=600)
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_a_customer_on_a_barred_network_still_answers_a_survey(client, db, settings):
+    # Before, a customer on a branch's Wi-Fi where someone had guessed got the 429 page on 提交
+    # and lost every answer (the back button showed the 429 page again).
+    path = await survey_link(client, db, settings)
+    answers = urlencode([("nps", "9"), ("visit", "branch"), ("rating", "4")])
+    async with from_peer(client, GUESSER) as customer:
+        await bar(customer)
+        page = await customer.get(path)
+        assert page.status_code == 200, page.text
+        assert "客户满意度调查" in page.text
+        assert (await customer.head(path)).status_code == 200
+        sent = await customer.post(
+            path, content=answers, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert (sent.status_code, sent.headers.get("location")) == (303, f"{path}/thanks")
+        thanks = await customer.get(f"{path}/thanks")
+        assert thanks.status_code == 200
+        assert "感谢" in thanks.text
+        assert await misses_count(client, settings.redis_url, GUESSER) == LIMIT  # none counted
+        # Everything else stays barred: a forged survey token, brochure codes, other links.
+        told_to_wait(await customer.get(forged(path)), window=600)
+        told_to_wait(await customer.post(forged(path), content=answers), window=600)
+        told_to_wait(await customer.get(f"{forged(path)}/thanks"), window=600)
+        told_to_wait(await customer.get("/s/Zz9yX8wV7u"), window=600)
+        told_to_wait(await customer.get("/c/not-a-visit-token"), window=600)
+    stored = await db.fetchval("select answers from survey_responses")
+    assert json.loads(stored) == {"nps": 9, "visit": "branch", "rating": 4}
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_a_barred_networks_misses_on_signed_links_still_count(client, settings):
+    # A validly signed token of an invitation that does not exist (deleted): served, a 404,
+    # counted like any miss.
+    gone = SurveyLinks(settings.jwt_keys).token(uuid.uuid4())
+    async with from_peer(client, GUESSER) as guesser:
+        await bar(guesser)
+        assert (await guesser.get(f"/f/{gone}")).status_code == 404
+        assert await misses_count(client, settings.redis_url, GUESSER) == LIMIT + 1
+        told_to_wait(await guesser.get(unknown(0)), window=600)
+
+
+@pytest.mark.usefixtures("demo_bank")
+async def test_a_customer_on_a_barred_network_still_opens_a_verification_link(
+    client,
+    settings,
+    invite,  # noqa: F811
+):
+    async with from_peer(client, GUESSER) as customer:
+        await bar(customer)
+        page = await customer.get(invite["path"])
+        assert page.status_code == 200, page.text
+        assert "实名认证" in page.text
+        assert (await customer.get(f"{invite['path']}/done")).status_code == 303
+        told_to_wait(await customer.get(forged(invite["path"])), window=600)
+        told_to_wait(await customer.get("/v/nope"), window=600)
+        assert await misses_count(client, settings.redis_url, GUESSER) == LIMIT

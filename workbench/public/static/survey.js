@@ -3,7 +3,12 @@
    answered with one of its values (a choice's values are strings, a score's integers). A hidden
    question is disabled (not sent) and its choices cleared; a text typed in it is kept, there
    again if the question comes back (a mis-tapped score tapped back). The shown ones are
-   numbered. Plain ES5 for old in-app browsers. */
+   numbered. Plain ES5 for old in-app browsers.
+   Coming back to the page (the back button after leaving it or after a gateway error) the
+   browser restores the answers after this script first runs (Chromium: just before `pageshow`)
+   and never restores a disabled control: so as the page loads a moot question is only hidden,
+   not disabled, the logic runs again once the answers are back, and the questions still hidden
+   are disabled as the customer answers or submits (the server drops hidden answers anyway). */
 (function () {
   var form = document.getElementById('survey');
   if (!form) { return; }
@@ -43,7 +48,8 @@
     return false;
   }
 
-  function apply() {
+  /* settle: disable the hidden questions too (not while the browser may still restore them) */
+  function apply(settle) {
     var visible = {}, answers = {}, shown = 0, i, block, key, showKey, show, wanted, no;
     for (i = 0; i < blocks.length; i++) {
       block = blocks[i];
@@ -61,17 +67,20 @@
         shown += 1;
         no = block.querySelector('.no');
         if (no) { no.textContent = shown + '.'; }  /* numbers of the questions shown */
-      } else if (!block.hidden) {
-        clear(block);
-        block.hidden = true;
-        block.disabled = true;
+      } else {
+        if (!block.hidden) { clear(block); block.hidden = true; }
+        if (settle === true) { block.disabled = true; }
       }
     }
   }
 
-  form.addEventListener('change', apply);
-  form.addEventListener('input', apply);
-  apply();
+  function settle() { apply(true); }
+  function restored() { apply(false); }
+  form.addEventListener('change', settle);
+  form.addEventListener('input', settle);
+  restored();
+  document.addEventListener('DOMContentLoaded', restored);
+  window.addEventListener('pageshow', function () { restored(); setTimeout(restored, 0); });
 
   /* One submission per tap: a second tap while the first is on its way sends nothing. The
      button comes back when the page is shown again (the back button, a page kept in memory). */
@@ -79,6 +88,7 @@
   form.addEventListener('submit', function (e) {
     if (sending) { e.preventDefault(); return; }
     sending = true;
+    settle();  /* what is hidden now is not sent */
     if (send) {
       setTimeout(function () { send.disabled = true; send.textContent = '正在提交…'; }, 0);
     }
