@@ -118,13 +118,21 @@ def _chart(sheet: Sheet) -> Image.Image:
     draw.line(points, fill=light, width=8, joint="curve")
     for month in range(0, 24, 6):
         x = left + (right - left) * month / 23
-        draw.text((x - 30, bottom + 20), f"{month + 1}月", font=font(32), fill=(90, 90, 90))
+        label = month_label(month + 1)
+        width = draw.textlength(label, font=font(32))
+        draw.text((x - width / 2, bottom + 20), label, font=font(32), fill=(90, 90, 90))
     _wrap(
         draw, "过往业绩不代表未来表现。示例数据仅用于展示，不构成收益承诺。",
         (90, 1320), font(40), WIDTH - 180, fill=(80, 80, 80),
     )  # fmt: skip
     _footer(draw, (90, 90, 90))
     return page
+
+
+def month_label(month: int) -> str:
+    """The chart's axis label of its `month`-th month (1-24): counted, as "第13月", since "13月"
+    reads as a calendar month that does not exist."""
+    return f"第{month}月"
 
 
 def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:

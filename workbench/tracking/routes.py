@@ -51,7 +51,7 @@ async def share_pages(
 
 
 @post("/s/{code:str}/contact", operation_id="shareViewerContact", opt=CUSTOMER_PAGE,
-      tags=["public"], include_in_schema=False, status_code=200,
+      tags=["public"], include_in_schema=False, status_code=303,
       request_max_body_size=1024)  # fmt: skip
 async def contact(
     request: Request[Any, Any, Any],
@@ -61,7 +61,9 @@ async def contact(
 ) -> Response[str]:
     """The button "我有兴趣，请联系我" without a script: the beacons the page's script would send,
     through the same stream (the worker counts them once, labels bots alike and tells the RM);
-    a result page. Only from a page of this site (a browser's `Sec-Fetch-Site`)."""
+    303 to the result page (Post/Redirect/Get: going forward to it again or reloading it asks
+    the browser to post nothing again; the body says the same, for a client that does not
+    follow). Only from a page of this site (a browser's `Sec-Fetch-Site`)."""
     state = request.app.state
     bank = state.settings.bank_name
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
@@ -76,13 +78,44 @@ async def contact(
     for beacon_ in viewer.contact_beacons(looked.shown.code, visitor):
         await door.append(beacon=beacon_, ip=ip, user_agent=user_agent)
     secure = "; Secure" if request.url.scheme == "https" else ""
+    return _contacted(
+        looked.shown,
+        bank,
+        status=303,
+        headers={
+            "Location": f"/s/{looked.shown.code}/contact/sent",
+            "Set-Cookie": f"wb_vid={visitor}; Max-Age=31536000; Path=/; SameSite=Lax{secure}",
+        },
+    )
+
+
+@route("/s/{code:str}/contact/sent", http_method=[HttpMethod.GET, HttpMethod.HEAD],
+       operation_id="shareViewerContactSent", opt=CUSTOMER_PAGE, tags=["public"],
+       include_in_schema=False)  # fmt: skip
+async def contact_sent(
+    request: Request[Any, Any, Any], db: Db, code: FromPath[str]
+) -> Response[str]:
+    """The no-script form's result page, where its post leads: records nothing, and is the same
+    page for whoever opens it (nothing of a visitor, nor whether anyone asked: only what the
+    share's own page shows, its RM's name), as scoped as that page (the code, a live brochure)."""
+    bank = request.app.state.settings.bank_name
+    looked = await _look(request, db, code)
+    if looked.shown is None:
+        return _unavailable(looked, bank)
+    return _contacted(looked.shown, bank, status=200)
+
+
+def _contacted(
+    shown: viewer.Shown, bank: str, *, status: int, headers: dict[str, str] | None = None
+) -> Response[str]:
+    """The page that says the RM was told (the post's 303 carries it too)."""
     return message(
         "已告知您的客户经理",
-        f"已告知您的客户经理 {looked.shown.rm_name}，将尽快与您联系。",
+        f"已告知您的客户经理 {shown.rm_name}，将尽快与您联系。",
         bank=bank,
-        status=200,
-        headers={"Set-Cookie": f"wb_vid={visitor}; Max-Age=31536000; Path=/; SameSite=Lax{secure}"},
-        link=(f"/s/{looked.shown.code}", "返回资料"),
+        status=status,
+        headers=headers,
+        link=(f"/s/{shown.code}", "返回资料"),
     )
 
 
@@ -157,4 +190,4 @@ async def beacon(request: Request[Any, Any, Any], data: JSONBody[Beacon]) -> Non
     )
 
 
-ROUTES = [share_page, share_pages, contact, contact_again, beacon]
+ROUTES = [share_page, share_pages, contact, contact_sent, contact_again, beacon]

@@ -4,17 +4,21 @@ a "contact me" button.
 
 Showing the page records nothing: a HEAD, a prefetch, a link-preview fetch of the HTML or of its
 images count nothing. Only the page's own script does, with beacons (`POST /t`) once the page is
-visibly rendered. Whether the brochure is live is checked on every request (the page is never
-cached), so an unpublished or expired brochure stops at once behind every link already shared.
+visibly rendered: painted in a visible tab (its title, risk level and RM's name), not once its
+images have loaded, which on a slow network comes after the customer tapped the button, if
+ever. No other beacon leaves before the open. Whether the brochure is live is checked on every
+request (the page is never cached), so an unpublished or expired brochure stops at once behind
+every link already shared.
 
 The button is a form (`POST /s/{code}/contact`) that the script takes over: with a script it
 sends a `cta` beacon (by fetch) and says the RM was told only once `POST /t` answered 2xx; on a
 failure (no signal, Redis down: 503) the button stays with a note to try again, and the tries
 of one tap share an event id. Without a script the form posts and the server appends the same
-beacons to the same stream (`contact_beacons`). Page images are signed for a short while; a
-page left open longer fetches fresh URLs (`GET /s/{code}/pages`, as scoped as the page: the
-code, a live brochure) when an image fails, and tries once more; an image that still fails says
-so ("图片加载失败，点击重试") and loads again on a tap.
+beacons to the same stream (`contact_beacons`), then answers 303 to a result page that records
+nothing (Post/Redirect/Get: going forward again or reloading posts nothing again). Page images
+are signed for a short while; a page left open longer fetches fresh URLs (`GET /s/{code}/pages`,
+as scoped as the page: the code, a live brochure) when an image fails, and tries once more; an
+image that still fails says so ("图片加载失败，点击重试") and loads again on a tap.
 """
 
 from __future__ import annotations
@@ -273,7 +277,7 @@ html.flow .cta{{position:static;margin:.5rem 0 0;box-shadow:none}}
 
 # Plain ES5 for old in-app browsers; no cookie is needed to view, the visitor id is ours alone.
 _SCRIPT = r"""(function(){
-var code=__CODE__,url='/t',opened=false,since=null,acc=0,seen={},cta=false;
+var code=__CODE__,url='/t',opened=false,held=[],painting=false,since=null,acc=0,seen={},cta=false;
 function hex(n){var a=new Uint8Array(n),s='',i;(window.crypto||window.msCrypto).getRandomValues(a);
 for(i=0;i<n;i++){s+=('0'+a[i].toString(16)).slice(-2);}return s;}
 function uuid(){if(window.crypto&&crypto.randomUUID){return crypto.randomUUID();}var h=hex(16);
@@ -291,15 +295,25 @@ function post(body,tries){fetch(url,{method:'POST',body:body,keepalive:true,cred
 headers:{'Content-Type':'text/plain;charset=UTF-8'}}).then(function(r){
 if(r.status>=500&&tries<3){setTimeout(function(){post(body,tries+1);},2000*(tries+1));}
 })['catch'](function(){if(tries<3){setTimeout(function(){post(body,tries+1);},2000*(tries+1));}});}
-function send(type,extra){var b={code:code,visitor_id:vid,type:type,event_id:uuid()},k,data;
+// Nothing is sent before the open: a beacon of a page not yet shown waits behind it.
+function send(type,extra){if(!opened){held.push(function(){send(type,extra);});return;}
+var b={code:code,visitor_id:vid,type:type,event_id:uuid()},k,data;
 for(k in extra){b[k]=extra[k];}data=JSON.stringify(b);
 if(navigator.sendBeacon){try{if(navigator.sendBeacon(url,data)){return;}}catch(e){}}
 if(window.fetch){post(data,0);}}
 function visible(){return document.visibilityState==='visible';}
 function beat(){var now=Date.now(),ms;if(since!==null){acc+=now-since;since=visible()?now:null;}
 ms=Math.min(Math.round(acc),60000);if(opened&&ms>0){acc=0;send('heartbeat',{ms:ms});}}
-function shown(){if(!visible()){return;}if(!opened){opened=true;send('open',{});watch();}
-if(since===null){since=Date.now();}}
+// The open: once the page (title, risk level, the RM's name) was painted where the customer
+// sees it, not when its images have loaded (on a slow network they come long after, if ever).
+// A hidden page (prerendered, a background tab) opens when it is first shown; once a page view.
+function opening(){var h=held,i;if(opened||!visible()){return;}opened=true;held=[];
+send('open',{});watch();for(i=0;i<h.length;i++){h[i]();}}
+function paint(){if(opened||painting){return;}painting=true;
+var done=function(){painting=false;opening();};
+if(window.requestAnimationFrame){requestAnimationFrame(function(){requestAnimationFrame(done);});}
+else{setTimeout(done,0);}}
+function shown(){if(!visible()){return;}paint();if(since===null){since=Date.now();}}
 document.addEventListener('visibilitychange',function(){if(visible()){shown();}else{beat();}});
 window.addEventListener('pagehide',beat);
 setInterval(function(){if(visible()){beat();}},5000);
@@ -309,7 +323,7 @@ var io=new IntersectionObserver(function(es){es.forEach(function(e){
 var p=+e.target.getAttribute('data-page');
 if(e.isIntersecting&&opened&&!seen[p]){seen[p]=true;send('page_view',{page:p});}});},{threshold:0.5});
 for(i=0;i<imgs.length;i++){io.observe(imgs[i]);}}
-if(document.readyState==='complete'){shown();}else{window.addEventListener('load',shown);}
+shown();window.addEventListener('load',function(){shown();opening();});
 var bar=document.getElementById('cta-bar'),btn=document.getElementById('cta'),
 note=document.getElementById('done'),oops=document.getElementById('oops'),asked='wb_cta:'+code,
 ctaId=null,tries=0;
@@ -322,14 +336,17 @@ try{if(localStorage.getItem(asked)){cta=true;said('您已请客户经理联系�
 // stream): a failure (no signal, 503) leaves the button and a note to try again; the retries of
 // one tap share its event id (counted once). Without fetch the form posts (the server records).
 bar.addEventListener('submit',function(ev){if(!window.fetch){return;}ev.preventDefault();
-if(cta||btn.disabled){return;}btn.disabled=true;beat();if(!ctaId){ctaId=uuid();}
+if(cta||btn.disabled){return;}btn.disabled=true;opening();beat();if(!ctaId){ctaId=uuid();}
 var n=++tries,late=setTimeout(function(){if(n===tries&&!cta){unsent();}},15000);
-fetch(url,{method:'POST',keepalive:true,credentials:'omit',
+after(function(){fetch(url,{method:'POST',keepalive:true,credentials:'omit',
 headers:{'Content-Type':'text/plain;charset=UTF-8'},
 body:JSON.stringify({code:code,visitor_id:vid,type:'cta',event_id:ctaId})}).then(function(r){
 clearTimeout(late);if(!r.ok){throw r.status;}if(!cta){cta=true;
 try{localStorage.setItem(asked,'1');}catch(e){}said('已告知您的客户经理，将尽快与您联系');}
-})['catch'](function(){clearTimeout(late);if(n===tries&&!cta){unsent();}});});
+})['catch'](function(){clearTimeout(late);if(n===tries&&!cta){unsent();}});});});
+// A tap is on a page the customer sees (opening() above sends its open first); were it not yet
+// shown, the click waits for the open like every other beacon.
+function after(f){if(opened){f();}else{held.push(f);}}
 function fit(){var root=document.documentElement.classList;root.remove('flow');
 if(bar.getBoundingClientRect().height>window.innerHeight*0.25){root.add('flow');}}
 fit();window.addEventListener('resize',fit);

@@ -136,11 +136,17 @@ async def test_the_button_works_without_a_script_and_counts_as_the_beacon_would(
     assert visitor
 
     phone = {"User-Agent": PHONE_SAFARI, "Sec-Fetch-Site": "same-origin"}
-    answer = await shared.client.post(form.group(1), data={"v": visitor.group(1)}, headers=phone)
+    posted = await shared.client.post(
+        form.group(1), data={"v": visitor.group(1)}, headers=phone, follow_redirects=False
+    )
+    # Post/Redirect/Get: a reload or Forward of the result page posts nothing again.
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"] == f"/s/{shared.code}/contact/sent"
+    assert f"wb_vid={visitor.group(1)}" in posted.headers["set-cookie"]
+    answer = await shared.client.get(posted.headers["location"], headers=phone)
     assert answer.status_code == 200, answer.text
     assert "已告知您的客户经理 张伟，将尽快与您联系" in answer.text
     assert answer.headers["cache-control"] == "no-store"
-    assert f"wb_vid={visitor.group(1)}" in answer.headers["set-cookie"]
     # Nothing is written to PostgreSQL by the request: the beacons go to the stream.
     assert await db.fetchval("select count(*) from share_hits") == 0
     assert await stream_length(shared.studio.settings) == 2
