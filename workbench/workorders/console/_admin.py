@@ -183,6 +183,13 @@ def _unfilled(sent: dict[str, str]) -> dict[str, str]:
         errors["question"] = "请选择问卷题目。"
     if not key:
         errors["question"] = "请选择问卷题目。"
+    return errors | _unset(sent)
+
+
+def _unset(sent: dict[str, str]) -> dict[str, str]:
+    """The rule's settings (condition, assignee, time limit) the form leaves unchosen or out of
+    range, by field: the add and the edit form ask for them alike, so refuse them alike."""
+    errors: dict[str, str] = {}
     if sent["op"] not in {o.value for o in wire.AlertRuleOp}:
         errors["op"] = "请选择条件。"
     if not sent["value"]:

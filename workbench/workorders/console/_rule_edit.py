@@ -28,11 +28,11 @@ from workbench.workorders.console import queries
 from workbench.workorders.console._admin import (
     ADMIN,
     RULES_PATH,
-    SLA_RANGE,
     TYPE_LABELS,
     _ip,
     _rule_refusal,
     _shape_refusal,
+    _unset,
 )
 from workbench.workorders.console._shared import (
     ASSIGN_LABELS,
@@ -177,18 +177,7 @@ def _unfilled(sent: dict[str, str]) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not sent["question_key"]:
         errors["question_key"] = "请选择问卷题目。"
-    if sent["op"] not in {o.value for o in wire.AlertRuleOp}:
-        errors["op"] = "请选择条件。"
-    if not sent["value"]:
-        errors["value"] = "请填写条件值。"
-    if sent["assign_to"] not in {a.value for a in wire.AssignTo}:
-        errors["assign_to"] = "请选择分派对象。"
-    hours = sent["sla_hours"]
-    if not (hours.isascii() and hours.isdigit() and 1 <= int(hours) <= 8760):
-        errors["sla_hours"] = SLA_RANGE
-    if sent["sla_kind"] not in {k.value for k in wire.SlaKind}:
-        errors["sla_kind"] = "请选择时限计算方式。"
-    return errors
+    return errors | _unset(sent)
 
 
 def _changes(
