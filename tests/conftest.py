@@ -26,10 +26,9 @@ import redis.asyncio as aioredis
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests import apps
 from workbench import migrate
-from workbench.app import create_app
 from workbench.embedded import EmbeddedServers
-from workbench.operations.metrics import Metrics
 from workbench.security.passwords import Passwords
 from workbench.seed import seed_demo_bank
 from workbench.settings import DataKey, JwtKey, Settings
@@ -59,6 +58,12 @@ def pytest_configure(config: pytest.Config) -> None:
         embedded = EmbeddedServers(Path(tmp.name), persist=False)
         os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = embedded.start()
         _SHARED.update(embedded=embedded, tmp=tmp)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """A worker is told when the servers are the run's own embedded ones (see `servers`)."""
+    node.workerinput["disposable_servers"] = "embedded" in _SHARED
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -102,7 +107,11 @@ def with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[Servers]:
+def servers(pytestconfig: pytest.Config) -> Iterator[Servers]:
+    """The run's database and Redis prefix. On servers the run started for itself (embedded),
+    thrown away with their folder when it ends, nothing is dropped: each DROP DATABASE makes
+    the server write every changed page of every database to disk at once (a forced
+    checkpoint, seconds on a loaded machine)."""
     embedded: EmbeddedServers | None = None
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if _local_servers():
@@ -124,8 +133,11 @@ def servers() -> Iterator[Servers]:
             redis_prefix=f"wbtest-{RUN_ID}:",
         )
     finally:
-        asyncio.run(_admin(admin_url, f'drop database if exists "{name}" with (force)'))
-        asyncio.run(_drop_redis_keys(redis_url, f"wbtest-{RUN_ID}:"))
+        workerinput = getattr(pytestconfig, "workerinput", {})
+        if embedded is None and not workerinput.get("disposable_servers"):
+            asyncio.run(_drop_scratch_databases(admin_url))
+            asyncio.run(_admin(admin_url, f'drop database if exists "{name}" with (force)'))
+            asyncio.run(_drop_redis_keys(redis_url, f"wbtest-{RUN_ID}:"))
         if embedded is not None:
             embedded.stop()
         if tmp is not None:
@@ -154,15 +166,27 @@ async def _drop_redis_keys(url: str, prefix: str) -> None:
         await client.aclose()
 
 
+# Scratch databases of this process's tests, dropped when the run ends (see `servers`).
+_SCRATCH: list[str] = []
+
+
 @pytest.fixture
-async def scratch_db(servers: Servers) -> AsyncIterator[str]:
-    """A fresh, empty database of its own on the test server, dropped after the test."""
+async def scratch_db(servers: Servers) -> str:
+    """A fresh, empty database of its own on the test server, dropped when the run ends (or
+    thrown away with the run's own embedded server).
+
+    Not after the test: a DROP DATABASE makes the server write every changed page of every
+    database to disk at once (a forced checkpoint, seconds on a loaded machine; 3-7 s of a
+    test's teardown in CI). Its name is its own: no other test sees it."""
     name = f"wbscratch_{uuid.uuid4().hex[:12]}"
     await _admin(servers.admin_url, f'create database "{name}"')
-    try:
-        yield with_database(servers.admin_url, name)
-    finally:
-        await _admin(servers.admin_url, f'drop database if exists "{name}" with (force)')
+    _SCRATCH.append(name)
+    return with_database(servers.admin_url, name)
+
+
+async def _drop_scratch_databases(admin_url: str) -> None:
+    while _SCRATCH:
+        await _admin(admin_url, f'drop database if exists "{_SCRATCH.pop()}" with (force)')
 
 
 def make_settings(servers: Servers, **overrides: Any) -> Settings:
@@ -216,36 +240,67 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     servers: Servers = request.getfixturevalue("migrated")
     conn = await asyncpg.connect(servers.database_url)
     try:
-        tables = await conn.fetch(
-            "select tablename from pg_tables where schemaname = 'public'"
-            " and tablename <> 'schema_migrations'"
-        )
-        # Only the tables a test wrote to: a TRUNCATE swaps every table's and index's files,
-        # which is most of a small test's time when done for all of them.
-        probe = " union all ".join(
-            f"""select '{t["tablename"]}' where exists (select from "{t["tablename"]}")"""  # noqa: S608 (names from pg_tables)
-            for t in tables
-        )
-        written = [t[0] for t in await conn.fetch(probe)] if tables else []
-        if written:
-            await _empty(conn, written)
+        await empty_written_tables(conn)
     finally:
         await conn.close()
     await _drop_redis_keys(servers.redis_url, servers.redis_prefix)
     yield
 
 
-async def _empty(conn: asyncpg.Connection, tables: list[str]) -> None:
-    """Delete every row of these tables and restart their sequences.
+async def empty_written_tables(conn: asyncpg.Connection) -> None:
+    """Empty every table of the database that has rows, and restart their sequences."""
+    tables = await conn.fetch(
+        "select tablename from pg_tables where schemaname = 'public'"
+        " and tablename <> 'schema_migrations'"
+    )
+    await _empty(conn, await _written([t["tablename"] for t in tables], conn))
+
+
+async def empty_with_referrers(conn: asyncpg.Connection, tables: list[str]) -> None:
+    """What `truncate <tables> cascade` leaves (every row of these tables and of the tables
+    referring to them, at any depth, gone; sequences go on), in a millisecond or two: a
+    TRUNCATE swaps the files of every one of those tables, ~200 ms even when all are empty,
+    far more on a loaded machine."""
+    referring = await conn.fetch(
+        """with recursive hit(rel) as (
+               select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname = 'public' and c.relname = any($1::text[])
+               union
+               select f.conrelid from pg_constraint f join hit on f.confrelid = hit.rel
+                where f.contype = 'f')
+           select relname from pg_class where oid in (select rel from hit)""",
+        tables,
+    )
+    await _empty(conn, await _written([r["relname"] for r in referring], conn), restart=False)
+
+
+async def _written(tables: list[str], conn: asyncpg.Connection) -> list[str]:
+    """Those of the tables with rows: emptying only those is what takes no time (a TRUNCATE
+    swaps every table's and index's files, most of a small test's time when done for all)."""
+    if not tables:
+        return []
+    probe = " union all ".join(
+        f"""select '{t}' where exists (select from "{t}")"""  # noqa: S608 (names from pg_tables)
+        for t in tables
+    )
+    return [t[0] for t in await conn.fetch(probe)]
+
+
+async def _empty(conn: asyncpg.Connection, tables: list[str], *, restart: bool = True) -> None:
+    """Delete every row of these tables and restart their sequences (unless told not to).
 
     A TRUNCATE would cascade to every table that refers to one of them (almost all refer to
     `users`), swapping each one's files: ~200 ms a test. Deleting the few written ones with
     foreign-key and sync triggers off (the other tables are empty, so nothing dangles) takes
     about a millisecond. Needs a superuser, as the test servers' users are; else TRUNCATE."""
+    if not tables:
+        return
     try:
         async with conn.transaction():
             await conn.execute("set local session_replication_role = replica")
             await conn.execute("; ".join(f'delete from "{t}"' for t in tables))  # noqa: S608 (names from pg_tables)
+            if not restart:
+                return
             await conn.execute(
                 """select setval(s.oid::regclass, 1, false)
                      from pg_class s
@@ -258,46 +313,49 @@ async def _empty(conn: asyncpg.Connection, tables: list[str]) -> None:
             )
     except asyncpg.InsufficientPrivilegeError:
         names = ", ".join(f'"{t}"' for t in tables)
-        await conn.execute(f"truncate {names} restart identity cascade")
+        identity = "restart" if restart else "continue"
+        await conn.execute(f"truncate {names} {identity} identity cascade")
 
 
 AppFactory = Callable[..., Awaitable[AsyncTestClient[Litestar]]]
 
 
-_APPS: dict[Settings, Litestar] = {}
+@pytest.fixture(scope="session")
+def _blob_slot_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("blob-slots")
+    apps.set_slot_root(root)
+    return root
 
 
-def app_for(settings: Settings, running: list[AsyncTestClient[Litestar]]) -> Litestar:
-    """The application for these settings, built once per run and started afresh by each test.
-
-    Building one registers every route (about a third of a second), which most tests would
-    otherwise pay for; what a test can observe is made in the lifespan (pool, Redis, puller,
-    auth) or reset here (metrics), so a test sees a new instance either way. A test running
-    two instances side by side (another API process) gets a second, separate application."""
-    app = _APPS.get(settings)
-    if app is None:
-        app = _APPS[settings] = create_app(settings)
-    elif any(client.app is app for client in running):
-        return create_app(settings)
-    app.state.metrics = Metrics()
-    return app
+@pytest.fixture(autouse=True)
+def _blob_slots(_blob_slot_root: Path) -> None:
+    """Each test's blob folders get their slots afresh (see tests/apps.py)."""
+    apps.forget_slots()
 
 
 @pytest.fixture
 async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
-    """Start an app instance (with optional settings overrides) and give its test client."""
+    """Start an app instance (with optional settings overrides) and give its test client.
+
+    The application is built once per run for these settings (tests/apps.py)."""
     clients: list[AsyncTestClient[Litestar]] = []
 
     async def start(**overrides: Any) -> AsyncTestClient[Litestar]:
-        app = app_for(replace(settings, **overrides), clients)
-        client = AsyncTestClient(app)
-        await client.__aenter__()
+        client = AsyncTestClient(apps.take_app(replace(settings, **overrides)))
+        try:
+            await client.__aenter__()
+        except BaseException:
+            apps.give_back(client.app)
+            raise
         clients.append(client)
         return client
 
     yield start
     for client in reversed(clients):
-        await client.__aexit__(None, None, None)
+        try:
+            await client.__aexit__(None, None, None)
+        finally:
+            apps.give_back(client.app)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import uvicorn
 
-from workbench.app import create_app
+from tests import apps
 from workbench.settings import Settings
 
 WAIT = 15.0  # generous: the machine is shared
@@ -24,8 +24,9 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    app = apps.take_app(replace(settings, migrate_on_start=False))  # built once per run
     config = uvicorn.Config(
-        create_app(replace(settings, migrate_on_start=False)),
+        app,
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=1,
@@ -43,3 +44,4 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=WAIT)
         sock.close()
+        apps.give_back(app)  # not if it did not stop: no other test may start it again

@@ -9,6 +9,8 @@ Fixtures (tests/console/conftest.py loads them for every console test):
 - `page`: a fresh browser context and page on `console_server` (zh-CN, the bank's time zone,
   desktop size); it may reach no other host, and at the end of the test any request to another
   host, failed request (a stylesheet answering 404 included) or script error fails the test.
+- `settled(page)`: waits until the page has loaded and nothing it asked for is still coming
+  (Playwright's "networkidle" waits half a second of quiet after every page; this, a tenth).
 - `sign_in`: `await sign_in(page, "marketing")` signs in through the form and lands on /console.
 - `shot`: `await shot(page, "home")` saves full-page PNGs of the page at desktop (1440×900),
   tablet portrait (820×1180) and landscape (1180×820) sizes into tests/artifacts/console/
@@ -22,6 +24,8 @@ column is in sight. `TABLETS` are the smallest tablets the console is for (768×
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -134,6 +138,7 @@ async def page(browser: Any, console_server: str, settings: Settings) -> AsyncIt
         await context.route("**/*", only_this_machine)
         opened = await context.new_page()
         opened.set_default_timeout(WAIT * 1000)
+        _watch_loading(opened)
         # A load the page itself cancelled by moving on (net::ERR_ABORTED: an icon still coming
         # when a form is submitted) is not a failure; a missing or broken file answers 4xx/5xx.
         opened.on(
@@ -159,6 +164,38 @@ async def page(browser: Any, console_server: str, settings: Settings) -> AsyncIt
     assert foreign == [], f"the console tried to reach other hosts: {foreign}"
     assert failed == [], f"requests failed: {failed}"
     assert errors == [], f"script errors on the page: {errors}"
+
+
+QUIET = 0.1  # seconds with nothing loading: the page's icon is asked for ~10 ms after "load"
+_LOADING: weakref.WeakKeyDictionary[Any, set[Any]] = weakref.WeakKeyDictionary()
+
+
+def _watch_loading(page: Any) -> None:
+    """Keep the requests of the page still under way (a redirected one finishes, and its next
+    hop is a new request; a failed one ends with "requestfailed")."""
+    loading: set[Any] = set()
+    _LOADING[page] = loading
+    page.on("request", lambda r: loading.add(r))
+    page.on("requestfinished", lambda r: loading.discard(r))
+    page.on("requestfailed", lambda r: loading.discard(r))
+
+
+async def settled(page: Any) -> None:
+    """Wait until the page has loaded and then nothing it asked for has been under way for
+    QUIET seconds: its icon (fetched after the page) and anything its scripts fetch have come,
+    so that no request is cut off by what the test does next, and each one's answer is checked
+    by the harness. Playwright's "networkidle" is the same with half a second of quiet, paid
+    after every page."""
+    await page.wait_for_load_state("load")
+    loading = _LOADING[page]
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + WAIT
+    quiet_since = loop.time()
+    while loop.time() - quiet_since < QUIET:
+        if loading:
+            quiet_since = loop.time()
+            assert quiet_since < ends, f"still loading after {WAIT} s: {loading}"
+        await asyncio.sleep(0.01)
 
 
 def _console_error(message: Any, errors: list[str]) -> None:

@@ -14,6 +14,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests import apps
 from tests.console.browser import browser, console_server, page, shot, sign_in  # noqa: F401
 from workbench.app import create_app
 from workbench.console.routes import console_router
@@ -29,22 +30,32 @@ Client = AsyncTestClient[Litestar]
 @pytest.fixture
 async def make_console(settings: Settings) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     """Start an app (settings overrides as keywords; `pages=` adds console pages of the test)
-    and give a client that keeps cookies."""
+    and give a client that keeps cookies. Without pages, the application is built once per
+    run for these settings (tests/apps.py)."""
     clients: list[Client] = []
 
     async def start(*, pages: tuple[Any, ...] = (), **overrides: Any) -> Client:
-        app = create_app(replace(settings, **overrides))
-        if pages:  # pages of a test, under /console like any console page
+        if pages:  # pages of a test, under /console like any console page: an app of its own
+            app = create_app(replace(settings, **overrides))
             app.register(console_router(*pages))
+        else:  # built once per run for these settings (tests/apps.py)
+            app = apps.take_app(replace(settings, **overrides))
         client = AsyncTestClient(app, base_url=ORIGIN)
         client.follow_redirects = False  # see each redirect, as a test of the console should
-        await client.__aenter__()
+        try:
+            await client.__aenter__()
+        except BaseException:
+            apps.give_back(app)
+            raise
         clients.append(client)
         return client
 
     yield start
     for client in reversed(clients):
-        await client.__aexit__(None, None, None)
+        try:
+            await client.__aexit__(None, None, None)
+        finally:
+            apps.give_back(client.app)
 
 
 @pytest.fixture

@@ -44,6 +44,8 @@ from litestar.testing import AsyncTestClient
 
 from sync.feed import Feed
 from sync.signals import Signals
+from tests import apps
+from tests.conftest import empty_written_tables
 from tests.customers_data import (
     customer_row,
     feed,
@@ -54,7 +56,6 @@ from tests.customers_data import (
     product_row,
 )
 from tests.tasks_data import create_template, dispatch, field, user
-from workbench.app import create_app
 from workbench.db import create_pool
 from workbench.notifications import service as notifications
 from workbench.security.passwords import Passwords
@@ -162,7 +163,7 @@ class World:
 
     async def _open(self) -> None:
         settings = self.settings
-        self.client = AsyncTestClient(create_app(settings))
+        self.client = AsyncTestClient(apps.take_app(settings))
         await self.client.__aenter__()
         self.pool = await create_pool(settings.database_url, max_size=3)
         self.db = await self.pool.acquire()
@@ -176,11 +177,6 @@ class World:
             memory_kib=settings.password_hash_memory_kib,
             iterations=settings.password_hash_iterations,
         )
-        tables = await self.db.fetch(
-            "select tablename from pg_tables where schemaname = 'public'"
-            " and tablename <> 'schema_migrations'"
-        )
-        self.tables = ", ".join(f'"{t["tablename"]}"' for t in tables)
 
     def close(self) -> None:
         async def _close() -> None:
@@ -190,6 +186,7 @@ class World:
             await self.pool.close()
             await self.redis.aclose()
             await self.client.__aexit__(None, None, None)
+            apps.give_back(self.client.app)
 
         try:
             self.run(_close())
@@ -197,9 +194,10 @@ class World:
             self.loop.close()
 
     async def reset(self) -> None:
-        """Empty tables and no Redis keys of the run (as `clean_state`), then the demo bank."""
-        await self.db.execute(f"truncate {self.tables} restart identity cascade")
-        # The feed's one row (written by the migration) goes with the truncation.
+        """Empty tables and no Redis keys of the run (as `clean_state`: only the tables with
+        rows, a TRUNCATE of all of them took most of an example's start), then the demo bank."""
+        await empty_written_tables(self.db)
+        # The feed's one row (written by the migration) goes with the rest.
         await self.db.execute("insert into sync_feed (txid, seq) values ('0'::xid8, 0)")
         await self.drop_redis_keys(f"{self.prefix}*")
         async with self.db.transaction():

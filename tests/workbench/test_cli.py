@@ -74,6 +74,11 @@ class DevProcess:
             WORKBENCH_REDIS_PREFIX=None,
             WORKBENCH_BOOTSTRAP_ADMIN=None,
             PYTHONUNBUFFERED="1",
+            # Cheap but real Argon2id, as in the other tests: each start hashes the demo
+            # password and a dummy one per process, and each sign-in verifies one (~0.6 s each
+            # at the default 64 MiB, several seconds a run on a loaded machine).
+            WORKBENCH_ARGON2_MEMORY_KIB="1024",
+            WORKBENCH_ARGON2_ITERATIONS="1",
         )
         self._out = log.open("ab")
         self.process = subprocess.Popen(
@@ -99,7 +104,7 @@ class DevProcess:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.3)
+            time.sleep(0.05)
         pytest.fail(f"/readyz did not answer 200 within {timeout} s:\n{self.output()}")
 
     def wait_for_output(self, text: str, timeout: float = 120) -> None:
@@ -109,7 +114,7 @@ class DevProcess:
                 pytest.fail(f"workbench dev exited early:\n{self.output()}")
             if time.monotonic() > deadline:
                 pytest.fail(f"{text!r} was not printed within {timeout} s:\n{self.output()}")
-            time.sleep(0.2)
+            time.sleep(0.05)
 
     def remember_processes(self) -> None:
         """Every process this dev run started: its children, and anything using the data dir."""

@@ -3,14 +3,17 @@ once, from data made the way real traffic makes it."""
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.customers_data import headers_of
+from workbench.brochures import artwork
 from workbench.brochures.demo import seed_demo_brochures_from_settings
 from workbench.db import use_json_codecs
 from workbench.security.vault import Vault
@@ -36,9 +39,24 @@ ROLLUP = """
 """
 
 
+def _small_pages(sheet: artwork.Sheet, *, count: int = 3) -> list[bytes]:
+    """Brochure pages as tiny JPEGs: the demo's artwork takes seconds to draw and check, and
+    nothing of the month of shares depends on it (tests/workbench/brochures/test_demo.py looks
+    at the real pages)."""
+    pages = []
+    for n in range(count):
+        out = io.BytesIO()
+        Image.new("RGB", (60, 80), (20 * sheet.palette % 255, 90 + 40 * n, 160)).save(out, "JPEG")
+        pages.append(out.getvalue())
+    return pages
+
+
 @pytest.fixture
-async def month(settings: Any, db: Any, tmp_path: Any) -> dict[str, Any]:
+async def month(
+    settings: Any, db: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
     """The demo customers and brochures, then the month of shares; what seeding said and took."""
+    monkeypatch.setattr(artwork, "pages", _small_pages)
     await use_json_codecs(db)
     vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
     blob_dir = str(tmp_path / "blobs")
