@@ -222,6 +222,24 @@ def _signed_as_made(token: str) -> bool:
     return True
 
 
+def invite_named_by(
+    *, vault: Vault, keyring: Keyring, token: str
+) -> tuple[uuid.UUID, str | None] | None:
+    """The invitation a link token names and, for an older signed link, the customer it names
+    too; None for anything the server did not make. From the token alone (its MAC, or the
+    older link's signature, expiry left to the invitation row so the page can say "expired"):
+    no database, so the link guessing limit may ask it too."""
+    if (invite_id := _invite_of(vault, token)) is not None:
+        return invite_id, None
+    if not _signed_as_made(token):
+        return None
+    try:
+        claims = keyring.verify_link(LinkKind.VERIFICATION, token, allow_expired=True)
+        return uuid.UUID(claims.jti), claims.sub
+    except (TokenError, ValueError):
+        return None
+
+
 async def open_invite(
     conn: Connection, *, vault: Vault, keyring: Keyring, token: str, lock: bool = False
 ) -> tuple[InviteState, queries.Record | None]:
@@ -230,16 +248,9 @@ async def open_invite(
     `lock` (before answering it): the invitation's row and then its customer's are locked, so
     an answer through another invitation of the customer is finished (or undone) first; an
     invitation left open when its customer was verified through another is closed then."""
-    customer: str | None = None  # a signed link names its customer too
-    if (invite_id := _invite_of(vault, token)) is None:
-        if not _signed_as_made(token):
-            return (InviteState.INVALID, None)
-        try:
-            # Expiry is judged from the invitation row, so the page can say "expired".
-            claims = keyring.verify_link(LinkKind.VERIFICATION, token, allow_expired=True)
-            invite_id, customer = uuid.UUID(claims.jti), claims.sub
-        except (TokenError, ValueError):
-            return (InviteState.INVALID, None)
+    if (named := invite_named_by(vault=vault, keyring=keyring, token=token)) is None:
+        return (InviteState.INVALID, None)
+    invite_id, customer = named
     row = await queries.invite(conn, invite_id, lock=lock)
     if row is None or (customer is not None and str(row["customer_id"]) != customer):
         return (InviteState.INVALID, None)

@@ -32,7 +32,6 @@ from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.http.guessing import SIGNED_LINK
 from workbench.public.pages import message, page
-from workbench.security.tokens import LinkKind, TokenError
 from workbench.security.vault import DecryptionError, Vault
 
 _STATE_PAGES = {
@@ -75,15 +74,8 @@ def signed_by_us(state: State, token: str) -> bool:
     checked as `verification.open_invite` checks them; no database): the link guessing limit
     serves such a link to an address it bars, so a customer on a network where someone else
     guessed can still verify; a forged token stays barred."""
-    if verification._invite_of(state.vault, token) is not None:
-        return True
-    if not verification._signed_as_made(token):
-        return False
-    try:
-        state.auth.keyring.verify_link(LinkKind.VERIFICATION, token, allow_expired=True)
-    except (TokenError, ValueError):
-        return False
-    return True
+    named = verification.invite_named_by(vault=state.vault, keyring=state.auth.keyring, token=token)
+    return named is not None
 
 
 # The opt of every `/v/{token}` route: a customer's page, its token checked by `signed_by_us`.
