@@ -38,7 +38,7 @@ from sync.packages.diffs import (
     sha256_hex,
 )
 from sync.packages.manifest import UNREADABLE_ZIP, PackageRefused, check_files, verify
-from sync.packages.zip_names import stored_name_problem
+from sync.packages.zip_names import first_untrusted_name
 
 
 class DiffRefused(Exception):
@@ -60,15 +60,6 @@ def _patch_new_size(patch: bytes) -> int:
         raise DiffRefused("a patch's header does not fit the patch")
     size: int = raw & ~(1 << 63)
     return -size if raw >> 63 else size
-
-
-def _check_stored_names(infos: list[zipfile.ZipInfo]) -> None:
-    """Every member's name as stored, before any is read: `getinfo` finds a member by the name
-    zipfile cut at a NUL, so `files/a.js\\x00x` would be applied as `a.js` (and `diff.json\\x00`
-    read as the diff's document), which the app's unzipper never sees under that name."""
-    for info in infos:
-        if problem := stored_name_problem(info):
-            raise DiffRefused(problem)
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
@@ -113,7 +104,8 @@ def apply_diff(
         raise DiffRefused(f"the diff is not a zip file: {error}") from None
     if len(infos) > MAX_MEMBERS + 1:
         raise DiffRefused("the diff has too many members")
-    _check_stored_names(infos)
+    if problem := first_untrusted_name(infos):  # before `getinfo` finds a cut name
+        raise DiffRefused(problem)
     try:
         document = json.loads(_read_member(archive, DIFF_JSON, 64 * 1024 * 1024))
         if document["format"] != DIFF_FORMAT:

@@ -37,7 +37,7 @@ from sync.packages.manifest import (
     UNREADABLE_ZIP,
     path_problem,
 )
-from sync.packages.zip_names import stored_name
+from sync.packages.zip_names import has_control_character, stored_name
 from workbench.errors import DomainError
 
 _CHUNK = 64 * 1024
@@ -140,7 +140,7 @@ def _check_names(infos: list[zipfile.ZipInfo]) -> dict[str, str]:
             raise PackageUnsafe("bad_path", "Backslashes and drive letters are not accepted", name)
         if name.startswith("/"):
             raise PackageUnsafe("absolute_path", "Absolute paths are not accepted", name)
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        if has_control_character(name):
             raise PackageUnsafe("bad_path", "Control characters in a name", name)
         is_dir = _is_dir(info)
         if is_dir and (info.file_size or info.compress_size > _EMPTY_DEFLATED):

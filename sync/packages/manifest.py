@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from sync.packages.zip_names import stored_name_problem
+from sync.packages.zip_names import first_untrusted_name
 from workbench.settings import JwtKey
 
 ALGORITHM = "Ed25519"
@@ -388,7 +388,8 @@ def verify_package(
     except UNREADABLE_ZIP as exc:
         raise PackageRefused("malformed", f"not a zip file ({exc})") from None
     with zf:
-        _check_stored_names(zf.infolist())
+        if problem := first_untrusted_name(zf.infolist()):
+            raise PackageRefused("malformed", problem)
         names = [i.filename for i in zf.infolist()]
         if len(names) != len(set(names)):
             raise PackageRefused("malformed", "the package has a name twice")
@@ -419,15 +420,6 @@ def verify_package(
             found[path] = _hash_capped(zf, info, sizes[path])
         check_files(manifest, found)
     return manifest
-
-
-def _check_stored_names(infos: Iterable[zipfile.ZipInfo]) -> None:
-    """Every member's name as stored, before any is read: zipfile reads `files/a.js\\x00x` as
-    `files/a.js` (and `manifest.json\\x00` as the manifest), which the app's unzipper does
-    not, so the package would install bytes under a name the signer never gave."""
-    for info in infos:
-        if problem := stored_name_problem(info):
-            raise PackageRefused("malformed", problem)
 
 
 def _read_capped(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:

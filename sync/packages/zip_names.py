@@ -10,6 +10,7 @@ because `archive` imports `manifest`, and both need it.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 
 
 def stored_name(info: zipfile.ZipInfo) -> str:
@@ -24,8 +25,19 @@ def stored_name_problem(info: zipfile.ZipInfo) -> str | None:
     name zipfile reads it by, or one holding a control character. A device never trusts the
     bytes it downloaded, so such a member is refused rather than read under a shortened name."""
     name = stored_name(info)
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    if has_control_character(name):
         return f"a member's name holds a control character: {name[:100]!r}"
     if name != info.filename:
         return f"a member's stored name {name[:100]!r} is read as {info.filename[:100]!r}"
     return None
+
+
+def first_untrusted_name(infos: Iterable[zipfile.ZipInfo]) -> str | None:
+    """The problem of the first member whose name cannot be trusted (`stored_name_problem`),
+    or None: checked of every member before any is read."""
+    return next(filter(None, map(stored_name_problem, infos)), None)
+
+
+def has_control_character(name: str) -> bool:
+    """Whether a name holds a C0 control character or DEL (a NUL among them)."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
