@@ -68,9 +68,9 @@ async def test_a_new_user_has_no_quiet_hours_nothing_muted_and_the_banks_time_zo
 async def test_a_branch_head_is_offered_their_own_categories_too(client):
     head = bearer(await login(client, "bh.east", device_no=2))
     prefs = await read(client, head)
-    # Those only an RM can be sent (their tasks confirmed, their customers verified, their
-    # shares opened or asked about) are not offered to a branch head.
-    rms_only = {"task.confirmed", "customer.verified", "brochure.opened",
+    # Those only an RM can be sent (their tasks' reminders and confirmations, their customers
+    # verified, their shares opened or asked about) are not offered to a branch head.
+    rms_only = {"task.reminder", "task.confirmed", "customer.verified", "brochure.opened",
                 "brochure.contact_requested"}  # fmt: skip
     assert {c["name"]: c["mutable"] for c in prefs["categories"]} == {
         **{k: v for k, v in IN_APP_CATEGORIES.items() if k not in rms_only},

@@ -59,7 +59,8 @@ _WORK_ORDER_HOLDERS = frozenset({Role.RM, Role.BRANCH_HEAD})
 ALL: dict[str, Category] = {
     c.name: c
     for c in (
-        Category(TASK_REMINDER, label="任务到期前及到期时提醒"),
+        # Sent to the task's assignee, always an RM (workbench/tasks/dispatching.py).
+        Category(TASK_REMINDER, label="任务到期前及到期时提醒", roles=_RMS),
         # Sent only to the branch head over the assignee (push/queries/_reminders.py).
         Category(TASK_ESCALATION, label="团队成员任务逾期（支行长）", roles=_HEADS),
         # Sent to the task's assignee (workbench/tasks/confirmation.py).
