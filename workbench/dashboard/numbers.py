@@ -145,6 +145,9 @@ class LowScore:
     customer: str  # masked ("张*三"), or "员工（匿名）" for a staff survey
     rm_name: str
     work_order_id: uuid.UUID | None
+    # Whether the caller may open that work order: one whose RM moved to another branch went
+    # with them, and its link would answer this branch's head 404.
+    work_order_readable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,8 +470,9 @@ async def low_scores(
     answers are left out, as from the card's NPS and CSAT: listed per unit, one in a small team
     would say who gave it. `low_score_count` says how many the whole period has."""
     rows = await queries.low_scores(
-        conn, root=v.org_unit_id, start=v.start, end=v.end, limit=limit, before=before
-    )
+        conn, root=v.org_unit_id, start=v.start, end=v.end, limit=limit, before=before,
+        **work_order_service.reader_scope(caller),
+    )  # fmt: skip
     return [
         LowScore(
             response_id=r["response_id"],
@@ -480,6 +484,7 @@ async def low_scores(
             customer=_customer(vault, caller, r) or survey_results.STAFF,
             rm_name=r["rm_name"],
             work_order_id=r["work_order_id"],
+            work_order_readable=r["work_order_readable"],
         )
         for r in rows
     ]

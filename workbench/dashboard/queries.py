@@ -17,7 +17,7 @@ import asyncpg
 from workbench.db import Connection
 from workbench.shares.queries import VISITOR_COUNTS
 from workbench.sql import Where
-from workbench.workorders.queries import customer_shown
+from workbench.workorders.queries import customer_shown, readable
 
 Record = asyncpg.Record
 
@@ -359,15 +359,23 @@ async def low_scores(
     start: datetime,
     end: datetime,
     limit: int,
+    user_id: uuid.UUID,
+    scope_root: uuid.UUID | None,
+    all_: bool,
     before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[Record]:
     """Scores of nps (≤ 6) and rating (≤ 2) questions in customers' responses of the subtree
     submitted in [start, end) (and before the keyset `before`, (submitted_at, id), if given),
     newest first: every low score of the newest `limit` such responses (a response's rows are
-    never split), with what showing them needs. Each unit's responses are read newest first
-    from its index and only until `limit` low ones are found, so a year costs what a day
-    does."""
+    never split), with what showing them needs: `work_order_readable` says whether the reader
+    (`user_id`, `scope_root`, `all_`, as the work-order service scopes them) may open the work
+    order the response opened. Each unit's responses are read newest first from its index and
+    only until `limit` low ones are found, so a year costs what a day does."""
     before_at, before_id = before or (None, None)
+    where = Where()
+    for value in (root, start, end, limit, before_at, before_id):
+        where.param(value)
+    can_open = readable(where, user_id=user_id, scope_root=scope_root, all_=all_)
     return await conn.fetch(
         f"""
         with {_LOW_KEYS},
@@ -392,7 +400,7 @@ async def low_scores(
         select r.id as response_id, r.submitted_at, s.title as survey_title,
                k.label as question_label, (r.answers ->> k.key)::numeric::int as score,
                k.scale, r.customer_id, c.external_id, c.name_enc,
-               coalesce(u.name, '') as rm_name, w.id as work_order_id
+               coalesce(u.name, '') as rm_name, w.id as work_order_id, {can_open}
           from latest r
           join low_keys k on {_IS_LOW}
           join surveys s on s.id = r.survey_id
@@ -403,12 +411,7 @@ async def low_scores(
           left join work_orders w on w.response_id = r.id
          order by r.submitted_at desc, r.id desc, k.ord
         """,
-        root,
-        start,
-        end,
-        limit,
-        before_at,
-        before_id,
+        *where.args,
     )
 
 

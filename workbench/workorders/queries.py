@@ -314,6 +314,20 @@ def customer_shown(
     return f"coalesce(c.owner_id = {where.param(user_id)}, false) as customer_shown"
 
 
+def readable(where: Where, *, user_id: uuid.UUID, scope_root: uuid.UUID | None, all_: bool) -> str:
+    """The column `work_order_readable`: whether the reader may open the work order joined as
+    `w` (none joined: false), by `_scope`'s rule. A work order that left the reader's reach
+    (its RM moved to another branch: `handover`) is still shown as opened, with no link that
+    would answer 404."""
+    if all_:
+        return "w.id is not null as work_order_readable"
+    mine = f"w.assignee_id = {where.param(user_id)}"
+    if scope_root is not None:
+        unit = f"w.org_unit_id in (select u.id from org_subtree({where.param(scope_root)}) u(id))"
+        return f"coalesce({unit} or {mine}, false) as work_order_readable"
+    return f"coalesce({mine}, false) as work_order_readable"
+
+
 def _scope(where: Where, *, user_id: uuid.UUID, scope_root: uuid.UUID | None, all_: bool) -> None:
     """Whose work orders a caller reads: all (admin), a subtree's plus their own (branch
     head), or only their own (anyone else)."""

@@ -22,6 +22,7 @@ import pytest
 
 from mobile_contracts.v1 import identity as wire
 from mobile_contracts.v1.identity import Role
+from tests.console.conftest import make_console, signed_in  # noqa: F401
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.sync.sync_data import App
 from tests.workbench.workorders.wo_setup import ADMIN, RM01, Bench, caller, unit_id, user_id
@@ -582,3 +583,33 @@ async def test_a_head_enabled_again_holds_what_stayed_with_them(bench: Bench) ->
     assert await _row(bench, escalated) == before
     assert await _handed_over(bench, escalated) == []
     assert await _status(bench, "bh.east", escalated) == 200
+
+
+async def test_the_old_branchs_dashboard_shows_a_moved_work_order_as_opened_with_no_dead_link(
+    bench: Bench,
+    make_console: Any,  # noqa: F811
+) -> None:
+    """The low score stays on the branch where it was answered, but its work order went with
+    the RM: the old head sees that one was opened and moved, not a link answering 404."""
+    await bench.rule()
+    opened = await _answer(bench, 2, 1)
+    console = await make_console()
+    await signed_in(console, "bh.east")
+    link = f'href="/console/work-orders/{opened}"'
+    before = await console.get("/console/dashboard")
+    assert before.status_code == 200, before.text
+    assert link in before.text
+
+    await _patch(bench, "rm01", org_unit_id=str(unit_id("team-west-1")))
+
+    after = await console.get("/console/dashboard")
+    assert after.status_code == 200, after.text
+    assert link not in after.text
+    assert "工单已转出" in after.text
+    assert (await console.get(f"/console/work-orders/{opened}")).status_code == 404
+    # The new branch's head follows it from their work orders; an admin still opens it.
+    admin = await make_console()
+    await signed_in(admin, "admin")
+    page = await admin.get("/console/dashboard", params={"unit": str(unit_id("branch-east"))})
+    assert page.status_code == 200, page.text
+    assert link in page.text
