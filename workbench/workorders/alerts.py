@@ -109,6 +109,10 @@ async def open_work_order(
     staff survey's answer: anonymous, it opens none)."""
     if response["customer_id"] is None:
         return None
+    # Not at the same moment as an admin change to staff (the owner moved, a head disabled,
+    # which hand on the work orders there are): after one, the owner and heads as it left them.
+    await queries.hold_off_staff_changes(conn)
+    response = await queries.response(conn, response["id"]) or response
     assignee = await _assignee(conn, rule=rule, response=response)
     if assignee is None:
         log.warning(

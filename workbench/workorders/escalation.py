@@ -36,6 +36,9 @@ async def escalate_due(conn: Connection, *, now: datetime | None = None, limit: 
     """Escalate up to `limit` work orders whose escalation is due (in the caller's transaction);
     the number escalated."""
     now = now or datetime.now(UTC)
+    # Not at the same moment as an admin change to staff: a head being disabled or moved hands
+    # on the escalations made to them, and would miss one made meanwhile.
+    await queries.hold_off_staff_changes(conn)
     claimed = await queries.claim_escalations(conn, now=now, limit=limit)
     for row in claimed:
         level = row["escalation_level"] + 1

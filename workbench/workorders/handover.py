@@ -27,7 +27,10 @@ These moves hand them over, each in the transaction that makes it:
   handed on as if that holder left now, to them or a head nearer, who is told.
 
 Admin changes to staff take turns (an advisory lock, `serialise_staff_changes`), so that each
-sees what the one before committed.
+sees what the one before committed. Whatever else picks a work order's holder from who is head
+or owner now (the escalation worker, an answer opening a work order) takes the lock's shared
+side (`queries.hold_off_staff_changes`): it waits for a change under way, and a change waits for
+it, so none assigns or escalates to a head whose handover has already run.
 
 Whenever the unit changes, the branch heads who see the work order, and whom it escalates to
 when overdue, are the new unit's; one escalated already is re-pointed to the branch head of that

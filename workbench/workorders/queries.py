@@ -508,6 +508,15 @@ async def lock_staff_changes(conn: Connection) -> None:
     )
 
 
+async def hold_off_staff_changes(conn: Connection) -> None:
+    """Wait for an admin change to staff under way to commit, then keep new ones waiting until
+    this transaction ends (the shared side of `lock_staff_changes`: any number of these run
+    at once). Taken by whatever picks a work order's holder from who is head or owner now."""
+    await conn.execute(
+        "select pg_advisory_xact_lock_shared(hashtextextended('work-orders:staff-changes', 0))"
+    )
+
+
 async def unfinished_of_rm(
     conn: Connection, rm_id: uuid.UUID, *, with_assigned: bool = True
 ) -> list[Record]:

@@ -4,7 +4,8 @@ old one no longer, on the device too) and is the one they escalate to. An RM mad
 keeps their customers' work orders, and made RM again gets them back. A branch head moved,
 given another role or disabled hands the other work orders assigned or escalated to them to the
 branch head now over each one's unit; with nobody there they stay, until someone becomes the
-head over them. Admin changes take turns, so two at once leave nothing with a head who left.
+head over them. Admin changes take turns, so two at once leave nothing with a head who left;
+the worker's escalations and customers' answers opening work orders wait for one under way.
 Each move is a `handed_over` event and a push to whoever is new to it; closed work orders and
 changes that keep the unit move nothing."""
 
@@ -28,7 +29,7 @@ from tests.sync.sync_data import App
 from tests.workbench.workorders.wo_setup import ADMIN, RM01, Bench, caller, unit_id, user_id
 from workbench.db import use_json_codecs
 from workbench.identity import staff
-from workbench.workorders import escalation, service
+from workbench.workorders import alerts, escalation, service
 
 ORDERS = "/api/v1/work-orders"
 USERS = "/api/v1/admin/users"
@@ -613,3 +614,79 @@ async def test_the_old_branchs_dashboard_shows_a_moved_work_order_as_opened_with
     page = await admin.get("/console/dashboard", params={"unit": str(unit_id("branch-east"))})
     assert page.status_code == 200, page.text
     assert link in page.text
+
+
+# ---- the worker and customers' answers at the moment of an admin change -------------------------
+
+
+async def _while_a_change_is_open(
+    bench: Bench, change: Change, then: Callable[[asyncpg.Connection], Awaitable[Any]]
+) -> Any:
+    """Run `change` in a transaction left open, then `then` in its own transaction on another
+    connection; `then` must wait for the change to commit (asserted) and see it done. What
+    `then` answered."""
+    one, two = [await asyncpg.connect(bench.settings.database_url) for _ in range(2)]
+    task: asyncio.Task[Any] | None = None
+    try:
+        for conn in (one, two):
+            await use_json_codecs(conn)
+        held = one.transaction()
+        await held.start()
+        await change(one, bench)
+
+        async def in_its_own_transaction() -> Any:
+            async with two.transaction():
+                return await then(two)
+
+        task = asyncio.create_task(in_its_own_transaction())
+        assert await _waits_for_a_lock(bench.conn, two.get_server_pid(), task), (
+            "it went ahead with what the admin's change was replacing"
+        )
+        await held.commit()
+        return await task
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+        for conn in (one, two):
+            await conn.close()
+
+
+async def _disable_bh_east(conn: asyncpg.Connection, bench: Bench) -> None:
+    await staff.set_user_active(
+        conn, auth=bench.client.app.state.auth, caller=ADMIN, user_id=user_id("bh.east"),
+        active=False, client_ip=None,
+    )  # fmt: skip
+
+
+async def test_an_escalation_due_while_its_head_is_disabled_goes_to_the_head_above(
+    bench: Bench,
+) -> None:
+    head_office = await _new_branch_head(bench, "bh.hq", "head-office")
+    await bench.rule()
+    overdue = await _answer(bench, 2, 30)  # due 6 hours ago, not escalated yet
+
+    async def escalate(conn: asyncpg.Connection) -> int:
+        return await escalation.escalate_due(conn)
+
+    assert await _while_a_change_is_open(bench, _disable_bh_east, escalate) == 1
+    row = await _row(bench, overdue)
+    assert row["escalated_to_id"] == head_office
+    assert await _told(bench, "bh.east", overdue) == []
+    assert await _told(bench, head_office, overdue) == ["work_order.escalated"]
+
+
+async def test_a_work_order_opened_while_its_head_is_disabled_goes_to_the_head_above(
+    bench: Bench,
+) -> None:
+    head_office = await _new_branch_head(bench, "bh.hq", "head-office")
+    await bench.rule(assign_to="branch_head")
+
+    async def answer(conn: asyncpg.Connection) -> Any:
+        response = await bench.store(answers={"score": 1}, conn=conn)
+        return await alerts.on_response(conn, response_id=response, texts={})
+
+    opened = await _while_a_change_is_open(bench, _disable_bh_east, answer)
+    assert opened is not None
+    assert (await _row(bench, opened))["assignee_id"] == head_office
+    assert await _told(bench, head_office, opened) == ["work_order.assigned"]
+    assert await _told(bench, "bh.east", opened) == []
