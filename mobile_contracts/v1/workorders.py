@@ -175,7 +175,10 @@ class WorkOrderEvent(msgspec.Struct, kw_only=True):
         their new unit (`data.staff` the RM);
       - `"branch_head_left"`: an admin moved the branch head it was assigned or escalated to,
         gave them another role or disabled them, and it went to the branch head now responsible
-        for its unit (`data.staff` that former branch head; the unit stays).
+        for its unit (`data.staff` that former branch head; the unit stays);
+      - `"unit_moved"`: an admin moved its org unit (with its subtree) under another parent, and
+        it went from the branch head it was assigned or escalated to, no longer over it, to the
+        one over it now (`data.staff` that branch head; the unit stays).
       Also `data.from` / `data.to` the assignee before and after (the same when only the unit or
       the escalation changed), `data.from_unit` / `data.to_unit` the work order's org unit
       before and after, and, for one escalated already, `data.escalated_to` the branch head it

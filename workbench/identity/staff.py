@@ -64,6 +64,9 @@ async def save_org_unit(
     `client_ip`: the admin's address, for the audit trail (None: no client, e.g. a script)."""
     request = msgspec.structs.replace(request, name=visible_name(request.name))
     await queries.lock_org_setup(conn)  # two moves at once cannot make a cycle together
+    # A move hands on work orders held by heads no longer over them: in turn with changes to
+    # staff (taken after the setup lock, as everything that takes both does).
+    await work_order_handover.serialise_staff_changes(conn)
     parent = None
     if request.parent_id is not None:
         parent = await queries.org_unit(conn, request.parent_id)
@@ -94,6 +97,8 @@ async def save_org_unit(
     changed = (
         [] if existing is None else [k for k in ("name", "parent_id") if existing[k] != row[k]]
     )
+    if "parent_id" in changed:
+        await work_order_handover.unit_moved(conn, unit_id=row["id"])
     if existing is None or changed:  # a save that changes nothing is no event
         await audit.record(
             conn,

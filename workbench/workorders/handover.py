@@ -25,6 +25,9 @@ These moves hand them over, each in the transaction that makes it:
   again): the work orders of its subtree still held by a head who left when nobody could take
   over (or by anyone else no active branch head over them; an RM's own assignments aside) are
   handed on as if that holder left now, to them or a head nearer, who is told.
+- An admin moves an org unit (with its subtree) under another parent: the work orders of the
+  subtree assigned or escalated to a branch head who is no longer over them (the old branch's
+  or region's) are handed on the same way, to the head over them now (`unit_moved`).
 
 Admin changes to staff take turns (an advisory lock, `serialise_staff_changes`), so that each
 sees what the one before committed. Whatever else picks a work order's holder from who is head
@@ -68,10 +71,12 @@ EVENT_KIND = "handed_over"
 CUSTOMER_MOVED = "customer_moved"
 RM_MOVED = "rm_moved"
 BRANCH_HEAD_LEFT = "branch_head_left"
+UNIT_MOVED = "unit_moved"
 _BECAUSE = {
     CUSTOMER_MOVED: "随客户",
     RM_MOVED: "随客户经理调动",
     BRANCH_HEAD_LEFT: "因原负责人调离",
+    UNIT_MOVED: "随机构调整",
 }
 
 
@@ -267,13 +272,15 @@ async def branch_head_left(
     head_id: uuid.UUID,
     keeps_own: bool = False,
     only: list[uuid.UUID] | None = None,
+    reason: str = BRANCH_HEAD_LEFT,
     now: datetime | None = None,
 ) -> list[uuid.UUID]:
     """A branch head moved, given another role or disabled: each unfinished work order
     assigned or escalated to them (`only`: of these) goes to the branch head now responsible
     for its unit at that level; one with nobody there stays (counted in the log). `keeps_own`:
     the ones assigned to them about their own customers stay theirs (`rm_moved` has put them
-    where they go). The ones moved."""
+    where they go). `reason`: why, for the events (`UNIT_MOVED`: the unit moved away from
+    under them instead). The ones moved."""
     now = now or datetime.now(UTC)
     moved: list[_Move] = []
     stayed = 0
@@ -289,7 +296,7 @@ async def branch_head_left(
             extra={"work_orders": stayed},
         )
     extra = {m.row["id"]: {"staff": str(head_id)} for m in moved}
-    return await _hand_over(conn, moved, reason=BRANCH_HEAD_LEFT, extra=extra, now=now)
+    return await _hand_over(conn, moved, reason=reason, extra=extra, now=now)
 
 
 async def head_arrived(
@@ -301,9 +308,27 @@ async def head_arrived(
     (`branch_head_left`), to this head or one nearer, who is told. Otherwise the new head was
     never escalated to and the old one, who can no longer open them, still was. The ones
     moved."""
+    return await _hand_on_stale(conn, unit_id, reason=BRANCH_HEAD_LEFT, now=now)
+
+
+async def unit_moved(
+    conn: Connection, *, unit_id: uuid.UUID, now: datetime | None = None
+) -> list[uuid.UUID]:
+    """An admin moved `unit_id` (with its subtree) under another parent: the unfinished work
+    orders of the subtree assigned or escalated to a branch head who is no longer over them
+    (the old branch's or region's) go to the one over them now, as when a head leaves; the
+    RMs' own stay theirs. Who reads them follows the subtree by itself. The ones moved."""
+    return await _hand_on_stale(conn, unit_id, reason=UNIT_MOVED, now=now)
+
+
+async def _hand_on_stale(
+    conn: Connection, unit_id: uuid.UUID, *, reason: str, now: datetime | None
+) -> list[uuid.UUID]:
     moved: list[uuid.UUID] = []
     for holder, work_order_ids in await queries.stale_holders_in_subtree(conn, unit_id):
-        moved += await branch_head_left(conn, head_id=holder, only=work_order_ids, now=now)
+        moved += await branch_head_left(
+            conn, head_id=holder, only=work_order_ids, reason=reason, now=now
+        )
     return moved
 
 

@@ -690,3 +690,41 @@ async def test_a_work_order_opened_while_its_head_is_disabled_goes_to_the_head_a
     assert (await _row(bench, opened))["assignee_id"] == head_office
     assert await _told(bench, head_office, opened) == ["work_order.assigned"]
     assert await _told(bench, "bh.east", opened) == []
+
+
+# ---- an org unit moved under another parent -----------------------------------------------------
+
+
+async def test_a_team_moved_to_another_branch_hands_its_heads_work_orders_to_the_new_head(
+    bench: Bench,
+) -> None:
+    """East Team 1 moves under West Branch: its overdue work order was escalated to bh.east,
+    and a branch-head rule's was assigned to them; both go to bh.west, who is told and opens
+    them, while bh.east no longer reads them. The RM's own stays theirs."""
+    await bench.rule()
+    escalated = await _answer(bench, 2, 30)  # owner_rm: rm01's, due 6 hours ago
+    assert await _escalate(bench) == 1
+    assert (await _row(bench, escalated))["escalated_to_id"] == user_id("bh.east")
+    await bench.conn.execute("update alert_rules set active = false")
+    await bench.rule(assign_to="branch_head")
+    heads = await _answer(bench, 1, 1)
+    assert (await _row(bench, heads))["assignee_id"] == user_id("bh.east")
+
+    moved = await bench.client.post("/api/v1/admin/org-units", headers=bench.admin, json={
+        "id": str(unit_id("team-east-1")), "name": "东城一组",
+        "parent_id": str(unit_id("branch-west")),
+    })  # fmt: skip
+    assert moved.status_code == 200, moved.text
+
+    row = await _row(bench, escalated)
+    assert (row["assignee_id"], row["escalated_to_id"], row["org_unit_id"]) == (
+        user_id("rm01"), user_id("bh.west"), unit_id("team-east-1"),
+    )  # fmt: skip
+    assert await _told(bench, "bh.west", escalated) == ["work_order.escalated"]
+    assert (await _row(bench, heads))["assignee_id"] == user_id("bh.west")
+    assert await _told(bench, "bh.west", heads) == ["work_order.assigned"]
+    for work_order in (escalated, heads):
+        assert await _status(bench, "bh.west", work_order) == 200
+        assert await _status(bench, "bh.east", work_order) == 404
+        assert (await _handed_over(bench, work_order))[-1]["reason"] == "unit_moved"
+    assert await _status(bench, "rm01", escalated) == 200

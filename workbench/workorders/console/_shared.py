@@ -59,6 +59,7 @@ HANDED_OVER_LABELS = {
     handover.CUSTOMER_MOVED: "客户转至新的客户经理，工单随之转交",
     handover.RM_MOVED: "客户经理调至新的机构，工单随之转交",
     handover.BRANCH_HEAD_LEFT: "原负责人已调离，工单转交现任负责人",
+    handover.UNIT_MOVED: "所属机构调整，工单转交现任负责人",
 }
 
 # What a refusal of the service says on the page, by its code.
