@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from push.queries._common import PUSH_TOKEN_LOCKS, PUSH_USER_LOCKS, Record
 from workbench.db import Connection
+from workbench.notifications.queries import SESSION_LIVE
 
 # A registration `r` reaches a person only while its device holds a session of the registration's
 # user that can still be refreshed: not ended (logout, revocation, reuse, a change to the user,
@@ -14,13 +15,8 @@ from workbench.db import Connection
 # deactivates the registration, but a session running out ends nothing: a phone lost for longer
 # than the refresh token lives would otherwise keep showing customers' names on its lock screen.
 # Checked where the registrations to push to are picked, so it holds at the moment of sending.
-# Index paths: sessions_open_by_device, then refresh_tokens_session.
-_SESSION_LIVE = """
-    exists (select from sessions s
-              join refresh_tokens t on t.session_id = s.id
-             where s.device_id = r.device_id and s.user_id = r.user_id
-               and s.ended_at is null and t.expires_at > now())
-"""
+# Sync pokes are stored only for users with one (`notifications.queries.SESSION_LIVE`).
+_SESSION_LIVE = SESSION_LIVE
 
 
 async def device_of_user(conn: Connection, device_id: str, user_id: uuid.UUID) -> Record | None:

@@ -205,3 +205,23 @@ async def test_two_devices_registering_the_same_token_at_once_both_succeed_and_o
         (phone, False, "token_moved"),
         (other, True, None),
     ]
+
+
+async def test_no_sync_poke_is_stored_for_a_user_whose_only_phone_ran_out(client, db, conn):
+    """Nothing could receive it: a poke row a minute for every RM whose phone was lost only
+    filled the outbox."""
+    await sign_in_and_register(
+        client, "rm01", LOST_PHONE, platform="ios", provider="apns", token=LOST_TOKEN
+    )
+    await let_the_session_run_out(db, LOST_PHONE)
+    poked = await notify_registered(
+        conn, user_ids=[RM01], category=categories.SYNC_POKE, dedupe_key="poke-lost"
+    )
+    assert poked == 0
+    assert (
+        await db.fetchval(
+            "select count(*) from notifications where user_id = $1 and dedupe_key = 'poke-lost'",
+            RM01,
+        )
+        == 0
+    )

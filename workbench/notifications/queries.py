@@ -196,6 +196,18 @@ async def mark_all_read(
     return int(result.rsplit(" ", 1)[-1])
 
 
+# A push registration `r` that can be reached: on a device whose session has neither ended nor
+# expired (its refresh tokens past their expiry: the app's refresh answers 401). A lost phone
+# left signed in a month ago is sent nothing. Index paths: sessions_open_by_device, then
+# refresh_tokens_session.
+SESSION_LIVE = """
+    exists (select from sessions s
+              join refresh_tokens t on t.session_id = s.id
+             where s.device_id = r.device_id and s.user_id = r.user_id
+               and s.ended_at is null and t.expires_at > now())
+"""
+
+
 async def insert_for_registered(
     conn: Connection,
     *,
@@ -211,15 +223,17 @@ async def insert_for_registered(
     collapse_key: str | None,
     expires_at: datetime | None,
 ) -> int:
-    """One notification per user who has a live push registration (nobody else can receive
-    it); a user who already has this dedupe key gets nothing new. The number stored."""
+    """One notification per user who has a live push registration, on a device still signed
+    in (`SESSION_LIVE`: nobody else can receive it); a user who already has this dedupe key
+    gets nothing new. The number stored."""
     result: str = await conn.execute(
-        """
+        f"""
         insert into notifications (id, user_id, category, title, body, data, dedupe_key,
                                    priority, silent, in_app, collapse_key, expires_at)
-        select u.nid, u.id, $2, $3, $4, '{}', $5, $6, $7, $8, $9, $10
+        select u.nid, u.id, $2, $3, $4, '{{}}', $5, $6, $7, $8, $9, $10
           from unnest($1::uuid[], $11::uuid[]) u(id, nid)
-         where exists (select from push_registrations r where r.user_id = u.id and r.active)
+         where exists (select from push_registrations r
+                        where r.user_id = u.id and r.active and {SESSION_LIVE})
         on conflict (user_id, dedupe_key) do nothing
         """,
         user_ids,
