@@ -58,9 +58,11 @@ class Headline(msgspec.Struct, kw_only=True):
 
     `withheld`: staff answer anonymously, so a staff survey's answers are shown only for a group
     of at least 5 responses (employee-survey tools' minimum reporting group; in a smaller team a
-    score or a word could say who gave it). True when this scope or row has fewer: the counts
-    are given, but NPS and CSAT are null and (for the whole scope) the distributions are at zero
-    and the top words empty. Always false for customer surveys."""
+    score or a word could say who gave it). True when this scope or row has fewer, or when
+    showing it would let the rest of a unit above it be read as a smaller group (the rest of the
+    unit is then shown together, see `SurveyResults.other`): the counts are given, but NPS and
+    CSAT are null and (for the whole scope) the distributions are at zero and the top words
+    empty. Always false for customer surveys."""
 
     delivered: int
     responded: int
@@ -78,7 +80,14 @@ class UnitResult(Headline, kw_only=True):
 
 
 class SurveyResults(Headline, kw_only=True):
-    """A survey's results in a scope (the caller's, or the `org_unit_id` subtree) and period."""
+    """A survey's results in a scope (the caller's, or the `org_unit_id` subtree) and period.
+
+    `title` is the latest published version's. `whole_survey`: a staff survey's results always
+    cover every invitation of the survey (`from`/`to` give that span) whatever period was asked,
+    so that two periods cannot be subtracted to read a few people's answers; false for customer
+    surveys. `other` (staff surveys, with `by_unit`): the scope's answers outside the rows shown
+    (its own level and the rows withheld, together: 其他（本级及不足 5 份的下级合并）), given when
+    some row is shown and some is withheld; its `org_unit_id` is the scope's."""
 
     survey_id: uuid.UUID
     title: str
@@ -88,6 +97,8 @@ class SurveyResults(Headline, kw_only=True):
     questions: list[QuestionResult]
     top_terms: list[TermCount]
     by_unit: list[UnitResult] | None = None
+    other: UnitResult | None = None
+    whole_survey: bool = False
 
 
 class TermAnswer(msgspec.Struct, kw_only=True):

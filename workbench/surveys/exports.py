@@ -6,9 +6,11 @@ their own (the request's transaction ends before the body is sent) and written a
 CSV is streamed chunk by chunk; XLSX is written row by row to a temporary file (a zip can only
 be finished at the end), then streamed from it and deleted.
 
-A staff survey's rows (only exported with at least `results.MIN_STAFF_GROUP` responses; the
-route checks) name no one: each under the unit of its group, with its day only and its shown id
-(not the response's, which tells the time), by day, then by that id.
+A staff survey's export holds no row per response (its time and answers together could say who
+answered, and two exports could be subtracted row by row): it holds the figures its results
+page shows, one per line (FIGURES: the scope's counts, NPS and CSAT, each unit row's, the
+remainder's, every question's distribution and the top words), withheld where the page
+withholds them (only exported when the scope's answers are shown; the route checks).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 
+from mobile_contracts.v1 import survey_results as wire
 from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.db import Pool
@@ -37,8 +40,18 @@ FILE_CHUNK = 256 * 1024
 FIXED = ("回复编号", "发送日期", "提交时间", "机构", "答题人")
 
 
+# A staff survey's export: a figure per line (部分: 总体, 按机构, 其他, 分布, 常见词).
+FIGURES = ("部分", "机构", "题目", "项目", "数值")
+NOT_SHOWN = f"不足 {results.MIN_STAFF_GROUP} 份或会被推算，不显示"
+
+
 def header(questions: Sequence[Question]) -> list[str]:
     return [*FIXED, *(f"{q.key} {q.text}" for q in questions)]
+
+
+def header_of(target: results.Target) -> list[str]:
+    """The export's header: a staff survey's figures (FIGURES), else a response's columns."""
+    return list(FIGURES) if target.staff else header(target.questions)
 
 
 def filename(target: results.Target, ext: str) -> str:
@@ -92,7 +105,10 @@ async def rows(
     """Every response of the target as a row of cells (header order): text as it is (the CSV
     writer guards formula-looking text, see `_csv_cell`), scores as numbers."""
     if target.staff:
-        async for cells in _staff_rows(pool, target, cipher=cipher, tz=tz):
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            found = await results.results(conn, target=target,
+                                          group_by=wire.ResultsGroupBy.ORG_UNIT)  # fmt: skip
+        for cells in figures(found, scope=target.root["name"]):
             yield cells
         return
     zone = ZoneInfo(tz)
@@ -112,23 +128,45 @@ async def rows(
             ]
 
 
-async def _staff_rows(
-    pool: Pool, target: results.Target, *, cipher: FieldCipher, tz: str
-) -> AsyncIterator[list[Any]]:
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        async for row in queries.staff_export_rows(
-            conn, target.scope, start=target.period.start, end=target.period.end, tz=tz,
-        ):  # fmt: skip
-            texts = results.open_texts(cipher, row["id"], row["texts_enc"])
-            answers = row["answers"] or {}
-            yield [
-                str(row["shown_id"]),
-                row["day"].isoformat(),
-                row["submitted_on"].isoformat(),
-                row["org_unit_name"],
-                results.STAFF,
-                *_answers(target, answers, texts),
-            ]
+def figures(found: wire.SurveyResults, *, scope: str) -> list[list[Any]]:
+    """A staff survey's results as lines of FIGURES, as its page shows them: nothing of a
+    scope or row withheld but its counts."""
+    lines: list[list[Any]] = []
+    asked = {question.type for question in found.questions}
+
+    def headline(part: str, unit: str, head: wire.Headline) -> None:
+        lines.append([part, unit, "", "发出邀请", head.delivered])
+        lines.append([part, unit, "", "已回复", head.responded])
+        lines.append([part, unit, "", "回复率", head.response_rate])
+        if QuestionType.NPS in asked:
+            lines.append([part, unit, "", "NPS", _score(head, head.nps)])
+        if QuestionType.RATING in asked:
+            lines.append([part, unit, "", "CSAT", _score(head, head.csat)])
+
+    headline("总体", scope, found)
+    for row in found.by_unit or []:
+        headline("按机构", row.name, row)
+    if found.other is not None:
+        headline("其他", found.other.name, found.other)
+    if found.withheld:
+        return lines
+    for question in found.questions:
+        title = f"{question.key} {question.text}"
+        lines.append(["分布", scope, title, "作答人数", question.answered])
+        for value in question.distribution:
+            lines.append(["分布", scope, title, value.label, value.count])
+        for term in question.top_terms:
+            lines.append(["常见词", scope, title, term.term, term.count])
+    for term in found.top_terms:
+        lines.append(["常见词", scope, "全部文字回答", term.term, term.count])
+    return lines
+
+
+def _score(head: wire.Headline, value: float | None) -> Any:
+    """An NPS or CSAT cell: NOT_SHOWN when withheld, empty without answers."""
+    if head.withheld:
+        return NOT_SHOWN
+    return "" if value is None else value
 
 
 async def csv_chunks(
@@ -138,7 +176,7 @@ async def csv_chunks(
     out = io.StringIO()
     writer = csv.writer(out)
     out.write("\ufeff")
-    writer.writerow(header(target.questions))
+    writer.writerow(header_of(target))
     count = 0
     async for cells in rows(pool, target, cipher=cipher, role=role, tz=tz):
         writer.writerow([_csv_cell(c) for c in cells])
@@ -160,7 +198,7 @@ async def xlsx_chunks(
         book = xlsxwriter.Workbook(path, {"constant_memory": True, "in_memory": False})
         sheet = book.add_worksheet("回复")
         bold = book.add_format({"bold": True})
-        names = header(target.questions)
+        names = header_of(target)
         sheet.write_row(0, 0, names, bold)
         sheet.freeze_panes(1, 0)
         sheet.set_column(0, 0, 38)

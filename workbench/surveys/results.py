@@ -1,16 +1,31 @@
 """Survey results, read from the rollups (`tallies`), scoped by role in SQL.
 
-Admins and marketing see the whole bank, a branch head their subtree; `org_unit_id` narrows to a
-subtree the caller may see (else 404, as for a survey that does not exist). The period is whole
-days of the bank: the invitations sent on those days and their answers.
+A survey's results are read where the survey itself may be (`GET /surveys/{id}`'s visibility,
+else 404), under the title of its latest published version (a draft's new title is not shown).
+Admins and marketing see the whole bank, a branch head their subtree; `org_unit_id` narrows to
+a subtree the caller may see (else 404, as for a survey that does not exist). The period is
+whole days of the bank: the invitations sent on those days and their answers.
 
 Staff answer anonymously, so a staff survey's answers are only shown in groups of at least
-MIN_STAFF_GROUP responses (as employee-survey tools do): below that, a scope's (or a unit row's)
-counts are shown but not its answers (`withheld`), and its text answers and exports are refused
-(`TooFewAnswers`); a unit row withheld makes the next smallest withheld too, until the withheld
-rows hold a group together (else the whole less the rows shown would be the small group's).
-Shown, a staff answer comes under the scope's unit (a team's label would single out the answers
-left under their parent's), on its day only, under an id that says nothing of when it came.
+MIN_STAFF_GROUP responses (as employee-survey tools do), and so that no two figures shown, in
+any scope, subtract to fewer (the rule of `disclosure`):
+- Its results always cover the survey's whole life (`from`/`to` are not applied, and the answer
+  says so: `whole_survey`): two periods differing by a few responses would give those away.
+- A unit's answers are split into its child units, each with its subtree, and one remainder:
+  its own level and the children not shown (其他（本级及不足 5 份的下级合并）). A child is shown
+  with MIN_STAFF_GROUP responses or more, as long as the remainder is then empty or holds as
+  many; while it is not, the smallest child shown is withheld into it too.
+- A unit's figures (asked for as the scope, or as a row) are shown only if every unit on its
+  path down from the bank's root is shown that way in its parent's split (the root: with
+  MIN_STAFF_GROUP responses). So the groups shown nest, and what one less the groups shown
+  inside it leaves is a remainder of none or MIN_STAFF_GROUP or more responses.
+Withheld, a scope (or row) gives its counts (sent, responded, rate) but not its answers
+(`withheld`), and its text answers and export are refused (`TooFewAnswers`). Shown, a staff
+answer comes under the scope's unit (a team's label would single out the answers left under
+their parent's), on its day only, under an id that says nothing of when it came; and its export
+holds the figures the page shows, never a row per response (whose times and answers together
+could say who answered). (Not covered: the same scope read before and after a few answers came
+differs by those few, as any live count does.)
 """
 
 from __future__ import annotations
@@ -20,7 +35,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +53,7 @@ from workbench.errors import Conflict, DomainError, NotFound
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.periods import period_bound
 from workbench.security.vault import FieldCipher
+from workbench.surveys import queries as surveys
 from workbench.surveys.rollups import queries
 from workbench.surveys.submission import texts_aad as texts_aad  # how submissions encrypt texts
 from workbench.surveys.tallies import ANSWERED
@@ -61,16 +78,26 @@ class BadPeriod(DomainError):
 
 
 class TooFewAnswers(Conflict):
-    """409: a staff survey's text answers and exports, asked for a scope and period with fewer
-    than MIN_STAFF_GROUP responses (the detail says how many there are)."""
+    """409: a staff survey's text answers and exports, asked for a scope whose answers are
+    withheld (see `disclosure`): fewer than MIN_STAFF_GROUP responses (the detail says how many
+    there are), or as many but the rest of a unit above it would be a smaller group."""
 
     code, title = "survey.too_few_answers", "Too few answers to show them anonymously"
 
     def __init__(self, responded: int) -> None:
-        super().__init__(
-            f"Answers of staff surveys are shown in groups of at least {MIN_STAFF_GROUP} "
-            f"responses, to keep them anonymous; this scope and period has {responded}"
-        )
+        if responded < MIN_STAFF_GROUP:
+            detail = (
+                f"Answers of staff surveys are shown in groups of at least {MIN_STAFF_GROUP} "
+                f"responses, to keep them anonymous; this scope and period has {responded}"
+            )
+        else:
+            detail = (
+                f"Answers of staff surveys are shown in groups of at least {MIN_STAFF_GROUP} "
+                f"responses, to keep them anonymous; this scope has {responded}, but the "
+                f"answers of its parent unit less this scope's (with the other units shown "
+                f"there) would be fewer than {MIN_STAFF_GROUP}: read the unit above instead"
+            )
+        super().__init__(detail)
         self.responded = responded
 
 
@@ -133,24 +160,70 @@ class Target:
 
     @property
     def staff(self) -> bool:
-        """A staff survey: its answers are shown in groups only (MIN_STAFF_GROUP)."""
+        """A staff survey: its answers are shown in groups only (see `disclosure`), over its
+        whole life (`period` is the survey's, whatever was asked)."""
         return self.audience == Audience.STAFF
 
 
-def withheld(target: Target, responded: int) -> bool:
-    """Whether the answers of a group of `responded` responses of the target's survey are
-    withheld: a staff survey's group smaller than MIN_STAFF_GROUP (customer surveys: never)."""
-    return target.staff and responded < MIN_STAFF_GROUP
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """Which of a staff survey's figures a scope shows (see `disclosure`)."""
+
+    shown: bool  # the scope's own figures (headline, distributions, words, answers, export)
+    responded: int  # the scope's responses
+    children: frozenset[uuid.UUID] = frozenset()  # the child units whose rows are shown
+
+
+EVERYTHING = Disclosure(shown=True, responded=0)  # a customer survey's: nothing withheld
+
+
+def shown_children(total: int, responded: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
+    """The child units (`responded`: each one's responses, with its subtree) a unit of `total`
+    responses shows figures of: those with MIN_STAFF_GROUP or more, as long as the remainder
+    (the unit's own level and the children withheld) is then 0 or MIN_STAFF_GROUP or more;
+    while it is not, the smallest child shown (then by id) is withheld too."""
+    shown = {unit for unit, n in responded.items() if n >= MIN_STAFF_GROUP}
+    rest = total - sum(responded[unit] for unit in shown)
+    smallest = sorted((responded[unit], str(unit), unit) for unit in shown)
+    while smallest and 0 < rest < MIN_STAFF_GROUP:
+        n, _, unit = smallest.pop(0)
+        shown.discard(unit)
+        rest += n
+    return shown
+
+
+async def disclosure(conn: Connection, target: Target) -> Disclosure:
+    """Whether the target's scope shows a staff survey's answers, and which of its child units'
+    rows do: the scope only if each unit on its path down from the bank's root is among the
+    children its parent shows (`shown_children`), the root with MIN_STAFF_GROUP responses or
+    more. So whatever scopes a reader asks for, the groups shown nest, and any of them less the
+    groups shown inside it leaves none or MIN_STAFF_GROUP responses or more. (A customer
+    survey: everything shown.)"""
+    if not target.staff:
+        return EVERYTHING
+    path = [uuid.UUID(part) for part in str(target.root["path"]).strip("/").split("/")]
+    rows = await queries.responded_around(conn, target.scope, units=path)
+    totals = {row["id"]: int(row["responded"]) for row in rows}
+    below: dict[uuid.UUID, dict[uuid.UUID, int]] = defaultdict(dict)
+    for row in rows:
+        if row["parent_id"] is not None:
+            below[row["parent_id"]][row["id"]] = int(row["responded"])
+    shown = totals.get(path[0], 0) >= MIN_STAFF_GROUP
+    for parent, unit in pairwise(path):
+        shown = shown and unit in shown_children(totals.get(parent, 0), below[parent])
+    scope = path[-1]
+    children = shown_children(totals.get(scope, 0), below[scope]) if shown else set()
+    return Disclosure(shown=shown, responded=totals.get(scope, 0), children=frozenset(children))
 
 
 async def require_group(conn: Connection, target: Target) -> None:
-    """TooFewAnswers when the target's answers are withheld (a staff survey whose scope and
-    period have fewer than MIN_STAFF_GROUP responses); nothing for a customer survey."""
+    """TooFewAnswers when the target's answers are withheld (a staff survey's scope that
+    `disclosure` does not show); nothing for a customer survey."""
     if not target.staff:
         return
-    responded = int((await queries.headline(conn, target.scope))["responded"])
-    if withheld(target, responded):
-        raise TooFewAnswers(responded)
+    shown = await disclosure(conn, target)
+    if not shown.shown:
+        raise TooFewAnswers(shown.responded)
 
 
 async def target(
@@ -160,18 +233,26 @@ async def target(
     survey_id: uuid.UUID,
     org_unit_id: uuid.UUID | None,
     period: Period,
+    now: datetime | None = None,
 ) -> Target:
-    """The survey and scope of a results request, or 404 (no survey; a unit not in view)."""
-    found = await queries.survey(conn, survey_id)
-    if found is None:
+    """The survey and scope of a results request, or 404 (a survey the caller may not see at
+    `GET /surveys/{id}`, or none; a unit not in view). A staff survey's period is its whole
+    life up to today (`now`), whatever `period` was asked (see `whole_life`)."""
+    visible = await surveys.visible_survey(conn, survey_id, caller=caller)
+    found = await queries.survey(conn, survey_id) if visible is not None else None
+    if visible is None or found is None:
         raise NotFound("survey")
     visible_root = None if caller.role in WHOLE_BANK else caller.org_unit_id
     root = await queries.unit_in_view(conn, org_unit_id, visible_root)
     if root is None:
         raise NotFound("org_unit")
+    if found["audience"] == Audience.STAFF:
+        period = whole_life(found, period, now=now or datetime.now(UTC))
     return Target(
         survey_id=survey_id,
-        title=found["title"],
+        # The latest published version's: a draft's title is not the survey's yet (a survey
+        # never published, which only its authors see, has its draft's).
+        title=visible["published_title"] or visible["title"],
         audience=found["audience"],
         questions=merged_questions(found["versions"]),
         root=root,
@@ -179,6 +260,24 @@ async def target(
         scope=queries.Scope(survey_id, period.first_day, period.end_day, root["id"]),
         period=period,
         labels=option_labels(found["versions"]),
+    )
+
+
+def whole_life(survey: Any, asked: Period, *, now: datetime) -> Period:
+    """A survey's whole life as a period of the bank's days (the time zone of `asked`): from
+    its first publication or invitation, whichever came first, to today or its last
+    invitation's day, whichever is later. A staff survey's results cover it whatever period was
+    asked: two periods differing by a few responses would give those few away."""
+    zone = asked.start.tzinfo
+    assert isinstance(zone, ZoneInfo)
+    today = now.astimezone(zone).date()
+    first = survey["first_day"] or today
+    end_day = max(today, survey["last_day"] or today) + timedelta(days=1)
+    return Period(
+        first_day=first,
+        end_day=end_day,
+        start=datetime.combine(first, time(), tzinfo=zone),
+        end=datetime.combine(end_day, time(), tzinfo=zone),
     )
 
 
@@ -209,11 +308,12 @@ async def results(
     conn: Connection, *, target: Target, group_by: wire.ResultsGroupBy | None = None
 ) -> wire.SurveyResults:
     """The results of the target's scope and period; a staff survey's answers withheld (its
-    counts alone) when they are fewer than MIN_STAFF_GROUP."""
+    counts alone) where `disclosure` does not show them."""
     scope = target.scope
     head = await queries.headline(conn, scope)
     delivered, responded = int(head["delivered"]), int(head["responded"])
-    hidden = withheld(target, responded)
+    shown = await disclosure(conn, target)
+    hidden = not shown.shown
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for row in [] if hidden else await queries.value_counts(conn, scope):
         counts[row["question_key"]][row["value"]] = int(row["count"])
@@ -226,9 +326,9 @@ async def results(
         elif len(by_question[row["question_key"]]) < QUESTION_TERMS:
             by_question[row["question_key"]].append(item)
     nps_key, csat_key = headline_keys(target.questions)
-    by_unit = None
+    by_unit = other = None
     if group_by is wire.ResultsGroupBy.ORG_UNIT:
-        by_unit = await _by_unit(conn, target, nps_key, csat_key)
+        by_unit, other = await _by_unit(conn, target, shown, nps_key, csat_key)
     return wire.SurveyResults(
         survey_id=target.survey_id,
         title=target.title,
@@ -249,6 +349,8 @@ async def results(
         ],
         top_terms=overall,
         by_unit=by_unit,
+        other=other,
+        whole_survey=target.staff,
     )
 
 
@@ -282,20 +384,6 @@ def csat(counts: Mapping[str, int]) -> float | None:
     if answered == 0:
         return None
     return rate(scores.get(4, 0) + scores.get(5, 0), answered)
-
-
-def _withheld_rows(target: Target, responded: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
-    """The unit rows whose answers are withheld: a staff survey's rows of fewer than
-    MIN_STAFF_GROUP responses and, while those together hold fewer (but some), the smallest
-    of the others too: the scope's figures less the rows shown must not be one small group's.
-    (A customer survey's: none.)"""
-    if not target.staff:
-        return set()
-    hidden = {unit for unit, n in responded.items() if withheld(target, n)}
-    others = sorted((n, str(unit), unit) for unit, n in responded.items() if unit not in hidden)
-    while others and 0 < sum(responded[u] for u in hidden) < MIN_STAFF_GROUP:
-        hidden.add(others.pop(0)[2])
-    return hidden
 
 
 def _headline(
@@ -338,12 +426,20 @@ def distribution(
 
 
 async def _by_unit(
-    conn: Connection, target: Target, nps_key: str | None, csat_key: str | None
-) -> list[wire.UnitResult]:
+    conn: Connection,
+    target: Target,
+    shown: Disclosure,
+    nps_key: str | None,
+    csat_key: str | None,
+) -> tuple[list[wire.UnitResult], wire.UnitResult | None]:
     """A row per child unit of the scope's root (with its subtree) that has invitations, and
     one for the root's own invitations (the root's counts less its children's) if any, most
-    invitations first. A staff survey's row of fewer than MIN_STAFF_GROUP responses has its
-    counts only (`withheld`)."""
+    invitations first; and for a staff survey, the remainder its rows shown leave (`other`).
+
+    A staff survey's row has its counts only (`withheld`) unless `shown` shows it; the root's
+    own row is shown only when it is the whole remainder (no withheld row has responses), else
+    the remainder comes as `other` (its own level and the rows withheld, together), when some
+    child is shown (else it is the scope's headline)."""
     root = target.root
     names = {kid["id"]: kid["name"] for kid in await queries.children(conn, root["id"])}
     keys = [k for k in (nps_key, csat_key) if k]
@@ -362,24 +458,63 @@ async def _by_unit(
     for unit, (delivered, responded) in sums.items():  # what the root holds beyond its children
         own[0] -= delivered
         own[1] -= responded
-        for key, by_value in scores.get(unit, {}).items():
-            for value, count in by_value.items():
-                bucket = own_scores.setdefault(key, {})
-                bucket[value] = bucket.get(value, 0) - count
+        _add(own_scores, scores.get(unit, {}), sign=-1)
     sums[root["id"]] = [max(0, n) for n in own]  # a unit moved away may leave less behind
     scores[root["id"]] = {
         key: {value: max(0, n) for value, n in by_value.items()}
         for key, by_value in own_scores.items()
     }
     sent = {unit: total for unit, total in sums.items() if total[0] > 0}
-    hidden = _withheld_rows(target, {unit: total[1] for unit, total in sent.items()})
+    hidden: set[uuid.UUID] = set()
+    other = None
+    if target.staff:
+        hidden = {unit for unit in sent if unit not in shown.children}
+        merged = [u for u in hidden if u != root["id"] and sent[u][1] > 0]
+        own_responded = sent.get(root["id"], [0, 0])[1]
+        if shown.shown and not merged and own_responded >= MIN_STAFF_GROUP:
+            hidden.discard(root["id"])  # the remainder is the root's own level alone
+        if shown.shown and merged and shown.children & sent.keys():
+            other = _other(target, hidden, sent, scores, nps_key, csat_key)
     rows = []
     for unit, (delivered, responded) in sent.items():
-        shown = _headline(delivered, responded, scores.get(unit, {}), nps_key, csat_key,
-                          withheld=unit in hidden)  # fmt: skip
-        rows.append(wire.UnitResult(org_unit_id=unit, name=names[unit], **shown))
+        figures = _headline(delivered, responded, scores.get(unit, {}), nps_key, csat_key,
+                            withheld=unit in hidden)  # fmt: skip
+        rows.append(wire.UnitResult(org_unit_id=unit, name=names[unit], **figures))
     rows.sort(key=lambda r: (-r.delivered, r.name))
-    return rows
+    return rows, other
+
+
+OTHER = "其他（本级及不足 5 份的下级合并）"
+
+
+def _other(
+    target: Target,
+    hidden: set[uuid.UUID],
+    sent: Mapping[uuid.UUID, list[int]],
+    scores: Mapping[uuid.UUID, Mapping[str, Mapping[str, int]]],
+    nps_key: str | None,
+    csat_key: str | None,
+) -> wire.UnitResult:
+    """The remainder of a staff survey's scope beyond its rows shown: its own level and the
+    rows withheld, together (none or MIN_STAFF_GROUP responses or more: `shown_children`)."""
+    delivered = sum(sent[unit][0] for unit in hidden)
+    responded = sum(sent[unit][1] for unit in hidden)
+    together: dict[str, dict[str, int]] = {}
+    for unit in hidden:
+        _add(together, scores.get(unit, {}))
+    figures = _headline(delivered, responded, together, nps_key, csat_key,
+                        withheld=responded < MIN_STAFF_GROUP)  # fmt: skip
+    return wire.UnitResult(org_unit_id=target.root["id"], name=OTHER, **figures)
+
+
+def _add(
+    into: dict[str, dict[str, int]], counts: Mapping[str, Mapping[str, int]], *, sign: int = 1
+) -> None:
+    """Add (or with sign -1 subtract) per-question value counts into `into`."""
+    for key, by_value in counts.items():
+        for value, count in by_value.items():
+            bucket = into.setdefault(key, {})
+            bucket[value] = bucket.get(value, 0) + sign * count
 
 
 # ---- the answers containing a term -----------------------------------------------------------

@@ -116,9 +116,12 @@ class SurveyResultsController(Controller):
         answers arrive.
 
         Staff answer anonymously: a staff survey's answers are shown in groups of at least
-        `MIN_STAFF_GROUP` (5) responses. With fewer in the scope and period, the counts are shown
-        but not the answers (distributions at zero, no NPS, CSAT or words; `withheld` true); so
-        is a `by_unit` row with fewer.
+        `MIN_STAFF_GROUP` (5) responses, and no two figures shown, in any scopes, subtract to
+        fewer. It ignores `from`/`to` and covers the survey's whole life (`whole_survey`); a
+        `by_unit` row is shown only while the rest of the scope (`other`: its own level and
+        the rows not shown) is 0 or 5 or more, and a scope only if it would be shown as a row
+        of its parent. A scope or row withheld shows its counts but not the answers
+        (distributions at zero, no NPS, CSAT or words; `withheld` true).
         """
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         return await results.results(db, target=target, group_by=group_by)
@@ -145,8 +148,9 @@ class SurveyResultsController(Controller):
         Each with the whole text, the customer's masked name (staff answers are anonymous),
         the unit and the time. Same scope and period as the results.
 
-        A staff survey's answers only with at least `MIN_STAFF_GROUP` (5) responses in the scope
-        and period (else 409 `survey.too_few_answers`), each under the scope's unit, on its day
+        A staff survey's answers only when its results show the scope (at least
+        `MIN_STAFF_GROUP` (5) responses, over the survey's whole life; else 409
+        `survey.too_few_answers`), each under the scope's unit, on its day
         (`submitted_at` is midnight, bank time), under an id that is not the response's (nor
         the same in another scope), by day, then by that id."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
@@ -176,9 +180,10 @@ class SurveyResultsController(Controller):
         """Every response of the scope and period, one row each with its answers (text answers
         in full, customers masked), as CSV in UTF-8 with a BOM, streamed.
 
-        A staff survey's only with at least `MIN_STAFF_GROUP` (5) responses (else 409
-        `survey.too_few_answers`), each row under the unit of its group, its day only (提交时间
-        a date) and an id that is not the response's (回复编号), by day, then by that id."""
+        A staff survey's holds its figures instead, one a line (部分, 机构, 题目, 项目, 数值: the
+        headline, unit rows, 其他, distributions, top words, withheld as on the page), never a
+        row per response; only when its results show the scope (else 409
+        `survey.too_few_answers`)."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         return await export(request, db, caller, target, "csv")
 

@@ -1,7 +1,8 @@
 """Staff surveys promise anonymous answers: their results, text answers and exports show answers
 only in groups of at least MIN_STAFF_GROUP (5) responses, under a unit with that many, on their
-day only, under an id that is not the response's (a uuid7 tells the time). Customer surveys
-are unchanged."""
+day only, under an id that is not the response's (a uuid7 tells the time); their exports hold
+figures, never a row per response. Customer surveys are unchanged. (That no two scopes subtract
+to a smaller group: test_results_staff_subtraction.)"""
 
 from __future__ import annotations
 
@@ -155,27 +156,23 @@ async def test_staff_answers_come_under_a_unit_of_five_on_their_day_under_anothe
     exported = await _get(client, "bh.east", url + ".csv")
     assert exported.status_code == 200, exported.text
     table = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    lines = [dict(zip(table[0], line, strict=True)) for line in table[1:]]
-    assert len(lines) == 6
-    assert {line["机构"] for line in lines} == {EAST}
-    assert {line["答题人"] for line in lines} == {"员工（匿名）"}
-    assert {line["回复编号"] for line in lines} == shown
-    for line in lines:
-        assert len(line["提交时间"]) == 10
-        assert datetime.strptime(line["提交时间"], "%Y-%m-%d")
-    order = [(line["提交时间"], line["回复编号"]) for line in lines]
-    assert order == sorted(order)  # by day, then by the shown id
-    assert {line["comment 其他建议"] for line in lines} == {"等待时间太长"}
+    assert table[0] == ["部分", "机构", "题目", "项目", "数值"]  # figures, no row per response
+    lines = {tuple(line[:4]): line[4] for line in table[1:]}
+    assert lines[("总体", EAST, "", "已回复")] == "6"
+    assert lines[("按机构", EAST_1, "", "NPS")] == "不足 5 份或会被推算，不显示"
+    assert lines[("分布", EAST, "stars 请为客户经理打分", "4")] == "6"
+    assert lines[("常见词", EAST, "全部文字回答", "等待时间")] == "6"
+    text = exported.content.decode("utf-8-sig")
+    assert all(str(r) not in text and _shown_id(survey_id, r) not in text for r in responses)
+    assert "等待时间太长" not in text  # no text answer, only its words' counts
 
     workbook = await _get(client, "bh.east", url + ".xlsx")
     assert workbook.status_code == 200, workbook.text
     sheet = zipfile.ZipFile(io.BytesIO(workbook.content)).read("xl/worksheets/sheet1.xml")
     text = sheet.decode()
-    assert text.count("<row ") == 7
-    assert EAST_1 not in text
-    assert EAST_2 not in text
+    assert text.count("<row ") == len(table)
     assert all(str(r) not in text for r in responses)
-    assert all(_shown_id(survey_id, r) in text for r in responses)
+    assert all(_shown_id(survey_id, r) not in text for r in responses)
 
 
 async def test_answers_come_under_the_scope_and_a_small_row_withholds_the_next(
@@ -191,16 +188,11 @@ async def test_answers_come_under_the_scope_and_a_small_row_withholds_the_next(
     body = (await _get(client, "bh.east", url, group_by="org_unit")).json()
     rows = {row["name"]: (row["withheld"], row["nps"] is None) for row in body["by_unit"]}
     assert rows == {EAST_1: (True, True), EAST_2: (True, True)}
-    table = list(csv.reader(io.StringIO(
-        (await _get(client, "bh.east", url + ".csv")).content.decode("utf-8-sig")
-    )))  # fmt: skip
-    assert [line[3] for line in table[1:]] == [EAST] * 6
-    # Narrowed to the team of five, its answers come under its name, under other ids (two
-    # exports cannot be matched row by row).
+    assert body["other"] is None  # no row shown: the remainder is the branch's headline
+    # Narrowed to the team of five, it is withheld too (the branch less it is the team of one).
     team = await _get(client, "bh.east", url + ".csv", org_unit_id=str(unit("team-east-1")))
-    team_table = list(csv.reader(io.StringIO(team.content.decode("utf-8-sig"))))
-    assert [line[3] for line in team_table[1:]] == [EAST_1] * 5
-    assert {line[0] for line in team_table[1:]}.isdisjoint(line[0] for line in table[1:])
+    assert team.status_code == 409, team.text
+    assert "has 5, but" in team.json()["detail"]
     # Narrowed to the team of one, the scope is below the group: refused.
     alone = await _get(client, "bh.east", url + "/answers", term="等待时间",
                        org_unit_id=str(unit("team-east-2")))  # fmt: skip

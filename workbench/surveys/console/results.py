@@ -4,8 +4,11 @@
 a row per child unit, each question's distribution as a bar chart drawn here as SVG (the CSP
 allows no inline style), and the most frequent words of text answers, each linking to the page
 of answers containing it. Same service, scope and rules as GET /api/v1/surveys/{id}/results:
-a staff survey with fewer than `results.MIN_STAFF_GROUP` responses shows its counts and says why
-its answers are not shown, with no exports (its answers and exports pages say so too).
+a staff survey whose answers are withheld in the scope (fewer than `results.MIN_STAFF_GROUP`
+responses, or the rest of a unit above would be fewer: `results.disclosure`) shows its counts
+and says why its answers are not shown, with no exports (its answers and exports pages say so
+too); a staff survey's page covers its whole life (no period filter: the page says so), its
+remainder row (其他) comes under its unit rows, and its exports hold the page's figures.
 """
 
 from __future__ import annotations
@@ -106,9 +109,16 @@ async def results_page(
             "has_nps": any(q.type is QuestionType.NPS for q in found.questions),
             "has_csat": any(q.type is QuestionType.RATING for q in found.questions),
             "by_unit": [
-                {**_headline(row), "row": row, "href": f"{base}?{_with_unit(filters, row)}"}
+                {
+                    **_headline(row),
+                    "row": row,
+                    "href": f"{base}?{_with_unit(filters, row)}",
+                    "why": _why_withheld(row, found),
+                }
                 for row in found.by_unit or []
             ],
+            "other": {**_headline(found.other), "row": found.other} if found.other else None,
+            "whole_survey": found.whole_survey,
             "questions": [_question(q, base, filters) for q in found.questions],
             "top_terms": _terms(found.top_terms, base, filters, None),
             "csv_href": f"{base}.csv?{filters.query()}",
@@ -119,8 +129,25 @@ async def results_page(
 
 
 def too_few_notice(responded: int) -> str:
-    """Why a staff survey's answers are not shown, in the page's words."""
-    return f"员工问卷的回答满 {results.MIN_STAFF_GROUP} 份才显示，以保护匿名；目前 {responded} 份。"
+    """Why a staff survey's answers are not shown, in the page's words: too few, or as many but
+    the rest of a unit above would be too few (`results.disclosure`)."""
+    least = results.MIN_STAFF_GROUP
+    if responded < least:
+        return f"员工问卷的回答满 {least} 份才显示，以保护匿名；目前 {responded} 份。"
+    return (
+        f"员工问卷的回答满 {least} 份才显示，以保护匿名；这里有 {responded} 份，但上级机构的其余"
+        f"回答不足 {least} 份，单独显示这里的结果会让人推算出那几份回答，请查看上级机构的结果。"
+    )
+
+
+def _why_withheld(row: wire.UnitResult, found: wire.SurveyResults) -> str:
+    """Why a unit row's scores are not shown: too few, merged into the rest (其他), or the
+    scope's own are withheld."""
+    if row.responded < results.MIN_STAFF_GROUP:
+        return f"不足 {results.MIN_STAFF_GROUP} 份，不显示"
+    if found.other is not None:
+        return "并入“其他”，不单独显示"
+    return "为保护匿名，不显示"
 
 
 def _too_few_page(request: Request[Any, Any, Any], exc: results.TooFewAnswers) -> Response[Any]:

@@ -142,13 +142,22 @@ class Scope:
 
 
 async def survey(conn: Connection, survey_id: uuid.UUID) -> Record | None:
-    """The survey with every published version's questions, newest first (None: no survey)."""
+    """The survey with every published version's questions, newest first (None: no survey),
+    and the bank days its life spans so far: `first_day` (its first publication or first
+    invitation, whichever is earlier) and `last_day` (its last invitation's; null: none)."""
     return await conn.fetchrow(
         """
         select s.id, s.title, s.audience,
                coalesce((select array_agg(v.questions order by v.version desc)
-                           from survey_versions v where v.survey_id = s.id), '{}') as versions
+                           from survey_versions v where v.survey_id = s.id), '{}') as versions,
+               least((select min(survey_day(v.published_at))
+                        from survey_versions v where v.survey_id = s.id),
+                     (select min(t.day) from survey_tallies t
+                       where t.survey_id = s.id and t.org_unit_id = bank.id)) as first_day,
+               (select max(t.day) from survey_tallies t
+                 where t.survey_id = s.id and t.org_unit_id = bank.id) as last_day
           from surveys s
+          left join org_units bank on bank.parent_id is null  -- every invitation counts there
          where s.id = $1
         """,
         survey_id,
@@ -265,6 +274,28 @@ async def unit_counts(
     return counts, values
 
 
+async def responded_around(
+    conn: Connection, scope: Scope, *, units: list[uuid.UUID]
+) -> list[Record]:
+    """(id, parent_id, responded) of each of `units` and of each of their child units, each
+    with its subtree, in the scope's survey and days: what deciding which of a staff survey's
+    groups are shown reads (`results.disclosure`)."""
+    return await conn.fetch(
+        """
+        select u.id, u.parent_id, coalesce(sum(t.responded), 0)::bigint as responded
+          from org_units u
+          left join survey_tallies t
+            on t.survey_id = $1 and t.org_unit_id = u.id and t.day >= $2 and t.day < $3
+         where u.id = any($4::uuid[]) or u.parent_id = any($4::uuid[])
+         group by u.id, u.parent_id
+        """,
+        scope.survey_id,
+        scope.first_day,
+        scope.end_day,
+        units,
+    )
+
+
 async def children(conn: Connection, parent_id: uuid.UUID) -> list[Record]:
     """The child units (id, name, path) of a unit, by name."""
     return await conn.fetch(
@@ -308,11 +339,12 @@ async def term_answers(
 # ---- staff surveys: answers shown in groups -------------------------------------------------
 #
 # A staff answer names no one; what comes with it must not either. So it is shown under the
-# scope's own unit (the one the reader chose, which holds at least MIN_STAFF_GROUP responses, or
+# scope's own unit (the one the reader chose, whose answers `results.disclosure` shows, or
 # nothing is shown): a team's label would single out the answers left under their parent's,
 # the one group too small to show. It comes on the day it came (the bank's day), under an id made
 # from the survey's, the response's and the scope's ids (md5, as a uuid) that says nothing of
-# when it came and differs from one scope to another (two exports cannot be matched by it).
+# when it came and differs from one scope to another (two lists cannot be matched by it). A
+# staff survey's export holds figures, never a row per response (`exports.figures`).
 
 
 def _shown_id(survey: str, response: str, root: str) -> str:
@@ -363,42 +395,6 @@ async def staff_term_answers(
         """,
         *where.args,
     )
-
-
-STAFF_EXPORT_SQL = """
-    select r.id, {shown_id} as shown_id,
-           (r.submitted_at at time zone {zone})::date as submitted_on, r.answers, r.texts_enc,
-           survey_day(i.sent_at) as day, root.id as org_unit_id, root.name as org_unit_name
-      from survey_invitations i
-      join survey_responses r on r.invitation_id = i.id
-      join org_units root on root.id = {root}::uuid
-     where {where} and i.responded_at is not null
-     order by submitted_on, shown_id
-"""
-
-
-async def staff_export_rows(
-    conn: Connection,
-    scope: Scope,
-    *,
-    start: datetime,
-    end: datetime,
-    tz: str,
-) -> AsyncIterator[Record]:
-    """Every response of a staff survey in the scope, by the bank's day (`tz`) it came, then by
-    shown id, through a cursor (call inside a transaction): `shown_id`, `submitted_on` (a date),
-    the scope's unit, its answers, and its `id` (the texts' key only)."""
-    where = Where()
-    where.add("i.survey_id = {}", scope.survey_id)
-    where.add("i.sent_at >= {} and i.sent_at < {}", start, end)
-    where.add("i.org_unit_id = any(array(select s.id from org_subtree({}) s(id)))", scope.root)
-    root = where.param(scope.root)
-    sql = STAFF_EXPORT_SQL.format(
-        shown_id=_shown_id("i.survey_id", "r.id", root), zone=where.param(tz), root=root,
-        where=where.sql,
-    )  # fmt: skip
-    async for row in conn.cursor(sql, *where.args, prefetch=500):
-        yield row
 
 
 EXPORT_SQL = """
