@@ -1,7 +1,8 @@
 """`workbench import customers FILE.csv`: the customer feed from a CSV file, in chunks.
 
 Columns: external_id, name, id_number, phone, owner_login, risk_level (required) and segment,
-tags (separated by ';'), aum (optional). UTF-8, with or without the BOM Excel writes.
+tags (separated by ';'), aum (optional). UTF-8, with or without the BOM Excel writes (Excel's
+"CSV UTF-8"; its plain "CSV" is the system's code page, GBK on a Chinese Windows: refused whole).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import csv
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TextIO
 
 import asyncpg
 import msgspec
@@ -28,23 +30,64 @@ class CsvProblem(ValueError):
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, wire.CustomerFeedRow | str]]:
-    """(line number, row) per data line; a row that cannot even be read yields its reason."""
+    """(line number, row) per data line; a row that cannot even be read yields its reason.
+
+    The whole file is read once first: a file that is not UTF-8 text (or not CSV) at any line is
+    refused before a line of it is applied, never halfway through."""
+    _check_readable(path)
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise CsvProblem(f"cannot open {path}: {exc.strerror}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise CsvProblem(f"missing column(s): {', '.join(missing)}; found: {', '.join(header)}")
-        reader.fieldnames = header
-        try:
+        with _open(path) as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in reader.fieldnames or []]
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                raise CsvProblem(
+                    f"missing column(s): {', '.join(missing)}; found: {', '.join(header)}"
+                )
+            reader.fieldnames = header
             for record in reader:
                 yield reader.line_num, _row(record)
+    except (UnicodeDecodeError, csv.Error):  # the file changed since it was checked
+        raise CsvProblem(f"{path} changed while it was imported; import it again") from None
+
+
+def _open(path: Path) -> TextIO:
+    try:
+        return path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise CsvProblem(f"cannot open {path}: {exc.strerror}") from None
+
+
+def _check_readable(path: Path) -> None:
+    """Read the whole file as CSV in UTF-8 (one line at a time), or say why it cannot be."""
+    with _open(path) as handle:
+        reader = csv.reader(handle)
+        try:
+            for _ in reader:
+                pass
         except UnicodeDecodeError:
-            raise CsvProblem(f"{path} is not UTF-8 text") from None
+            raise CsvProblem(
+                f"{path} is not UTF-8 text (line {_first_line_not_utf8(path)} is not):"
+                " nothing was imported. Save it as UTF-8 (in Excel: Save As, file type"
+                ' "CSV UTF-8 (Comma delimited)") and import it again'
+            ) from None
+        except csv.Error as exc:  # a field longer than the csv module reads (128 KiB)
+            raise CsvProblem(
+                f"{path} line {reader.line_num} cannot be read as CSV ({exc}): nothing was imported"
+            ) from None
+        except OSError as exc:
+            raise CsvProblem(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _first_line_not_utf8(path: Path) -> int:
+    """The number of the first line (split at line feeds) that is not UTF-8."""
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _row(record: dict[str, str | None]) -> wire.CustomerFeedRow | str:
@@ -82,29 +125,31 @@ async def import_customers(
     totals = wire.FeedResult(inserted=0, updated=0, unchanged=0, rejected=[])
     rejected: list[tuple[int, str, str]] = []
     chunk: list[tuple[int, wire.CustomerFeedRow]] = []
+    # The external ids of the lines applied so far, all chunks: the file is one feed, so a line
+    # repeating one is a duplicate wherever the first stood (only the ids are kept).
+    landed: set[str] = set()
 
     async def apply(lines: list[tuple[int, wire.CustomerFeedRow]]) -> int:
         """Apply these lines in one transaction; returns how many were rejected."""
         async with pool.acquire() as conn, conn.transaction():
-            result = await feeds.upsert_customers(conn, vault=vault, rows=[r for _, r in lines])
+            result = await feeds.upsert_customers(
+                conn, vault=vault, rows=[r for _, r in lines], earlier=landed
+            )
         totals.inserted += result.inserted
         totals.updated += result.updated
         totals.unchanged += result.unchanged
         rejected.extend((lines[r.index][0], r.code, r.detail) for r in result.rejected)
+        refused = {r.index for r in result.rejected}
+        landed.update(row.external_id for i, (_, row) in enumerate(lines) if i not in refused)
         return len(result.rejected)
 
     async def one_by_one() -> None:
         """The net under the checks: the database refused a line of the chunk, so each line is
         applied on its own and only a refused one is lost (a line repeating an external id that
         landed is still a duplicate, as within one feed)."""
-        landed: set[str] = set()
         for line in chunk:
-            if line[1].external_id in landed:
-                rejected.append((line[0], *feeds.DUPLICATE_CUSTOMER))
-                continue
             try:
-                if not await apply([line]):
-                    landed.add(line[1].external_id)
+                await apply([line])
             except VALUE_REFUSED as exc:
                 rejected.append((line[0], "customer.refused_by_database", _refusal(exc)))
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -103,9 +104,12 @@ async def upsert_customers(
     vault: Vault,
     rows: Sequence[wire.CustomerFeedRow],
     nul_rows: Mapping[int, str] | None = None,
+    earlier: AbstractSet[str] = frozenset(),
 ) -> wire.FeedResult:
     """Apply a customer feed; owner changes move the customer to the new RM. `nul_rows`: the
-    rows holding a NUL character, if the caller already knows (else they are looked for)."""
+    rows holding a NUL character, if the caller already knows (else they are looked for).
+    `earlier`: the external ids an earlier part of the same feed applied (a file applied in
+    chunks): a row repeating one is a duplicate, as a row repeating one of `rows` is."""
     rejected = _Rejections()
     unstorable = rows_with_nul(rows, nul_rows, path="$.customers")
     storable = _storable(rows, unstorable)
@@ -122,7 +126,9 @@ async def upsert_customers(
     }  # fmt: skip
     seen: set[str] = set()
     for index, row in enumerate(rows):
-        problem = _nul_problem(unstorable, index) or _customer_problem(row, owners, seen)
+        problem = _nul_problem(unstorable, index) or _customer_problem(
+            row, owners, repeated=row.external_id in seen or row.external_id in earlier
+        )
         if problem:
             rejected.add(index, *problem)
             continue
@@ -225,14 +231,14 @@ def _nul_problem(unstorable: Mapping[int, str], index: int) -> tuple[str, str] |
 
 
 def _customer_problem(
-    row: wire.CustomerFeedRow, owners: dict[str, Any], seen: set[str]
+    row: wire.CustomerFeedRow, owners: dict[str, Any], *, repeated: bool
 ) -> tuple[str, str] | None:
     if not 1 <= len(row.external_id) <= 64:
         return "customer.bad_external_id", "external_id must have 1 to 64 characters"
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in row.external_id):
         # "QA-1" and "QA-1" + a zero-width space would be two customers no one tells apart.
         return "customer.bad_external_id", "external_id has control or invisible characters"
-    if row.external_id in seen:
+    if repeated:
         return DUPLICATE_CUSTOMER
     name = unicodedata.normalize("NFKC", row.name).strip()
     if not 1 <= len(name) <= 50:
@@ -258,7 +264,8 @@ def _customer_problem(
     if segment and (why := _not_shown(segment)):
         return "customer.bad_segment", f"segment {why}"
     tags = row.tags or []
-    if len(tags) > MAX_TAGS or any(len(t) > 40 for t in tags):
+    # Measured as stored (trimmed), as a segment is.
+    if len(tags) > MAX_TAGS or any(len(t.strip()) > 40 for t in tags):
         return "customer.bad_tags", f"at most {MAX_TAGS} tags of at most 40 characters"
     for number, tag in enumerate(tags, start=1):
         if tag.strip() and (why := _not_shown(tag.strip())):

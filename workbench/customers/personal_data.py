@@ -101,18 +101,36 @@ def id_check_digit(first17: str) -> str:
 
 # ---- masking: nobody gets plaintext through the API ------------------------------------------
 
-# Phones, ID and account numbers, in any digits (a Chinese keyboard types full-width ones) and
-# with spaces, dashes or dots between groups.
-_LONG_NUMBER = re.compile(r"\d[\dXxＸｘ*＊ \-－.．　]{4,}[\dXxＸｘ]")
+# Characters that show nothing (a soft hyphen, zero-width spaces and joiners, direction marks,
+# a BOM): pasted or typed inside a number, they must not cut it into parts each shown in part.
+SHOWS_NOTHING_IN_NUMBER = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# What people type between the groups of a number (a regex class's content): spaces of any width
+# (no-break, thin, ideographic), dashes and hyphens (en, em, minus), dots, commas, slashes,
+# underscores, in their ASCII and full-width forms, and the characters above.
+NUMBER_SEPARATORS = (
+    "\\s\\-－.．_＿,，、/／·・\u2010-\u2015\u2212\ufe58\ufe63" + SHOWS_NOTHING_IN_NUMBER
+)
+# Phones, ID and account numbers, in any digits (a Chinese keyboard types full-width ones): six
+# digits or more whatever separates their groups (an ID's final X kept with it); or, as always,
+# six characters or more of digits, X, spaces, dashes and dots (a short number in groups). The
+# first needs six digits, so a list ("1, 2, 3") stays as typed. `workbench.surveys.terms` drops
+# the words holding one (LONG_NUMBER_TERM: this pattern after NFKC; keep the two the same).
+_LONG_NUMBER = re.compile(
+    rf"\d(?:[{NUMBER_SEPARATORS}*＊XxＸｘ]*\d){{5,}}"
+    rf"(?:[ \-－.．　{SHOWS_NOTHING_IN_NUMBER}]*[XxＸｘ])?"
+    r"|\d[\dXxＸｘ*＊ \-－.．　]{4,}[\dXxＸｘ]"
+)
+_SHOWS_NOTHING = re.compile(f"[{SHOWS_NOTHING_IN_NUMBER}]")
 
 
 def mask_long_numbers(text: str) -> str:
     """Free text (a survey's text answer) with every number of six characters or more masked,
     keeping its first three and last two: a customer who types their phone or ID number into a
-    comment does not hand it to whoever reads the comments."""
+    comment does not hand it to whoever reads the comments. (Characters that show nothing go:
+    the first three shown are three that show.)"""
 
     def mask(match: re.Match[str]) -> str:
-        digits = match.group(0)
+        digits = _SHOWS_NOTHING.sub("", match.group(0))  # still six or more: see _LONG_NUMBER
         return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
 
     return _LONG_NUMBER.sub(mask, text)

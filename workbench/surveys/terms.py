@@ -6,9 +6,10 @@ dropped: stop words (`stopwords_zh.txt`), punctuation, numbers and single charac
 了 ...). Latin words are lower-cased. Each word counts once per answer, in the order it first
 appears; an answer yields at most MAX_TERMS words.
 
-A number of six characters or more (a phone, an ID, passport or account number, a chat id;
-`mask_long_numbers`) is masked wherever staff read an answer, so no word holding one, or any
-part of one, is a term: the terms are shown in clear, searched and stored in clear.
+A number of six characters or more, or of six digits whatever is typed between them (a phone,
+an ID, passport or account number, a chat id; `mask_long_numbers`) is masked wherever staff read
+an answer, so no word holding one, or any part of one, is a term: the terms are shown in clear,
+searched and stored in clear.
 """
 
 from __future__ import annotations
@@ -27,11 +28,21 @@ MAX_TERMS = 40
 MAX_TERM_LENGTH = 40
 
 # A term (NFKC-normalised, lower-cased) holding a number `mask_long_numbers` masks: its pattern
-# (a digit, 4 or more digits, X, *, spaces, dashes or dots, then a digit or X) as it reads
-# after NFKC and lower-casing. Its digits are ASCII: NFKC turns full-width ones into them and
-# rjieba cuts any other digit off as a character of its own. Migration 0044 deletes the terms
-# stored before by this same pattern (PostgreSQL reads it alike); keep the two the same.
-LONG_NUMBER_TERM = re.compile(r"[0-9][0-9x* .-]{4,}[0-9x]")
+# (six digits or more with anything typed between them: spaces, dashes, dots, commas, slashes,
+# underscores, characters that show nothing, x, *; or a digit, 4 or more digits, x, *, spaces,
+# dashes or dots, then a digit or x) as it reads after NFKC and lower-casing (NFKC makes every
+# width of space one " ", and full-width commas, slashes, dashes and the underscore ASCII ones).
+# Its digits are ASCII: NFKC turns full-width ones into them and rjieba cuts any other digit off
+# as a character of its own. Migration 0047 deletes the terms stored before by this same pattern
+# (PostgreSQL reads it alike, \uXXXX escapes included); keep the two the same.
+_BETWEEN_DIGITS = (
+    r"\t\n\v\f\r\u001c-\u001f \u0085\u1680\u2028\u2029"  # spaces (U+00A0 and the like: " ")
+    r"\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"  # shows nothing
+    r"\u2010-\u2015\u2212\u00b7\u3001\u30fb.,/_*x-"  # dashes, dots, commas, slash, _, x, *
+)
+LONG_NUMBER_TERM = re.compile(
+    rf"[0-9](?:[{_BETWEEN_DIGITS}]*[0-9]){{5,}}|[0-9][0-9x* .-]{{4,}}[0-9x]"
+)
 
 
 @cache

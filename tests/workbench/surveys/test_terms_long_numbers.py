@@ -1,6 +1,7 @@
 """A phone, ID, passport or chat-id number a customer types into a comment is no word of the
 results: never among the top terms (overall or per question), never found by the word search,
-never stored as a term; migration 0044 deletes such terms counted before, by the same rule."""
+never stored as a term; migrations 0044 and 0047 delete such terms counted before, by the same
+rule."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ COMMENT = (
     "请回电，身份证号11010519820921001X，护照E12345678，微信wxid13812345678，QQ987654321，排队太久"
 )
 NUMBERS = ("11010519820921001x", "e12345678", "wxid13812345678", "qq987654321")
-MIGRATION = next(Path(migrate.default_directory()).glob("0044_*.sql"))
+MIGRATIONS = [
+    next(Path(migrate.default_directory()).glob(f"{number}_*.sql")) for number in ("0044", "0047")
+]
 
 
 def test_a_number_of_six_characters_or_more_is_no_term() -> None:
@@ -74,7 +77,7 @@ async def test_numbers_in_a_comment_are_never_terms_of_the_results(client, db, s
 
 async def test_the_migration_deletes_the_terms_the_code_drops(client, db, settings):
     """Terms counted before the fix, as the old code kept them (any word with a letter), are
-    deleted by 0044 exactly when the code now drops them; the others stay."""
+    deleted by 0044 and 0047 exactly when the code now drops them; the others stay."""
     path, _ = await invite(client, db, settings, questions=QUESTIONS)
     answered = await client.post(path, json={"answers": {"score": 9, "comment": "服务态度很好"}})
     assert answered.status_code == 201, answered.text
@@ -83,6 +86,7 @@ async def test_the_migration_deletes_the_terms_the_code_drops(client, db, settin
     assert {"11010519820921001x", "e12345678", "wxid13812345678", "6222-0212-3456-7890abc"} <= (
         set(old_terms)
     )
+    assert {"wxid_abc138_1234_5678", "abc123_456_789x"} <= set(old_terms)  # only 0047 deletes
     day = await db.fetchval("select current_date")
     await db.executemany(
         """insert into survey_term_tallies (survey_id, question_key, term, org_unit_id, day, count)
@@ -107,7 +111,8 @@ async def test_the_migration_deletes_the_terms_the_code_drops(client, db, settin
     found = await client.get(answers, params={"term": "服务态度"}, headers=headers)
     assert [a["text"] for a in found.json()["items"]] == ["服务态度很好"]
 
-    await db.execute(MIGRATION.read_text(encoding="utf-8"))
+    for migration in MIGRATIONS:
+        await db.execute(migration.read_text(encoding="utf-8"))
 
     kept = {"服务态度"} | {t for t in old_terms if not holds_long_number(t)}
     for table in ("survey_term_tallies", "survey_term_answers"):
@@ -126,9 +131,10 @@ def _old_terms() -> set[str]:
         "ID 110105-19820921001X 卡号6222-0212-3456-7890abc 电话138 0013 8000",
         "全角１３９００１３９０００ｘ，护照 E1234 5678，wxid_abc138123456，a1234-5678b",
         "订单号 ab12.34.56 和 x12345 以及 12345x 还有 abcdefg1234567 iphone15pro 5g",
+        "wxid_abc138_1234_5678 和 abc123_456_789x 以及 ab12_34",
     ]
     rng = random.Random(44)
-    alphabet = "0123456789xX*-. _abcE理财经理好١٢３４－．＊Ｘ　"
+    alphabet = "0123456789xX*-. _abcE理财经理好١٢３４－．＊Ｘ　＿,，/–\u00a0\u200b"
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(4, 30))) for _ in range(3000)]
     found: set[str] = set()
     for text in texts:
