@@ -30,13 +30,15 @@ DRAWN_BLANK = frozenset(
 )
 
 
+def invisible(c: str) -> bool:
+    """Whether a character shows nothing where it stands (a format or control character, or
+    one drawn blank: DRAWN_BLANK), spaces aside."""
+    return c in DRAWN_BLANK or unicodedata.category(c) in ("Cf", "Cc")
+
+
 def shows_something(text: str) -> bool:
-    """Whether a character is neither a space nor invisible (a format or control character, or
-    one drawn blank: DRAWN_BLANK)."""
-    return any(
-        not c.isspace() and c not in DRAWN_BLANK and unicodedata.category(c) not in ("Cf", "Cc")
-        for c in text
-    )
+    """Whether a character is neither a space nor invisible (`invisible`)."""
+    return any(not c.isspace() and not invisible(c) for c in text)
 
 
 # Control characters, and the line and paragraph separators (U+2028, U+2029: a line break that

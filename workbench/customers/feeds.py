@@ -36,7 +36,7 @@ from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import Vault
 from workbench.tasks import handover
 from workbench.timeline import service as timeline
-from workbench.visible import one_line_shown, reads_otherwise
+from workbench.visible import invisible, one_line_shown, reads_otherwise
 from workbench.workorders import handover as work_orders
 
 T = TypeVar("T")
@@ -235,8 +235,9 @@ def _customer_problem(
 ) -> tuple[str, str] | None:
     if not 1 <= len(row.external_id) <= 64:
         return "customer.bad_external_id", "external_id must have 1 to 64 characters"
-    if any(unicodedata.category(c) in ("Cc", "Cf") for c in row.external_id):
-        # "QA-1" and "QA-1" + a zero-width space would be two customers no one tells apart.
+    if any(invisible(c) for c in row.external_id):
+        # "QA-1" and "QA-1" + a zero-width space (or a variation selector, a combining grapheme
+        # joiner) would be two customers no one tells apart.
         return "customer.bad_external_id", "external_id has control or invisible characters"
     if repeated:
         return DUPLICATE_CUSTOMER

@@ -755,10 +755,13 @@ async def test_an_invisible_character_in_a_key_or_a_product_name_is_rejected_alo
         customer_row("QA-Z", name="张三", seq=1),
         customer_row("QA-Z\u200b", name="李四", seq=2),
         customer_row("QA-\u0007", name="王五", seq=3),
+        # Drawn blank: a combining grapheme joiner, a variation selector.
+        customer_row("QA-Z\u034f", name="赵六", seq=4),
+        customer_row("QA-Z\ufe0f", name="钱七", seq=5),
     ]
     result = await feed(client, admin, "customers", rows)
     assert (result["inserted"], rejected_codes(result)) == (
-        1, [(1, "customer.bad_external_id"), (2, "customer.bad_external_id")]
+        1, [(n, "customer.bad_external_id") for n in (1, 2, 3, 4)]
     )  # fmt: skip
     products = [product_row("OK1"), product_row("BAD1", name="稳健\u202e理财"),
                 product_row("BAD2", name="\u200b")]  # fmt: skip
