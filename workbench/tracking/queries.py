@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from mobile_contracts.v1.funnels import ENGAGED_DWELL_MS
 from workbench.brochures.queries import LIVE
@@ -21,6 +23,35 @@ HIT_COLUMNS = (
     "received_at", "event_id", "share_id", "visitor_id", "type", "page", "ms", "ip",
     "user_agent", "verdict", "reason",
 )  # fmt: skip
+
+# Dwell is reading time the server saw pass, not what beacons claim (a heartbeat's `ms` is the
+# page's word, and anyone can post one). Per visitor of a share, in the order the hits were
+# received (the stream's time; a tie by event id), reading counts from the visitor's first open
+# on (the page sends nothing before it):
+# - a heartbeat counts its `ms`, but at most the time since the visitor's beacon before plus
+#   HEARTBEAT_SLACK_MS (the page sends one every 5 s while visible; the network does not carry
+#   each as fast as the one before);
+# - the dwell never exceeds the time from the first open to the heartbeat plus
+#   HEARTBEAT_INTERVAL_MS (the page was visible a moment before its open): a heartbeat past
+#   that counts what is left. Heartbeats sent faster than time passes count the time passed.
+# The worker adds each batch to the rollup with what it knows of the batch (`_roll_up`), and
+# `rebuild_visitors` makes the same from the stored hits.
+HEARTBEAT_INTERVAL_MS = 5_000
+HEARTBEAT_SLACK_MS = 2_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_IN_ORDER = itemgetter(0, 1)  # received_at, event_id (a uuid or its text: the same order)
+_encode_json = msgspec.json.Encoder().encode
+
+
+def _epoch_ms(column: str) -> str:
+    """SQL: a timestamptz column as whole milliseconds since 1970 (floored, as `_ms` does)."""
+    return f"floor(extract(epoch from {column}) * 1000)::bigint"
+
+
+def _ms(moment: datetime) -> int:
+    """A moment as whole milliseconds since 1970 (floored: exact, unlike a float's)."""
+    return (moment - _EPOCH) // _MS
 
 
 async def viewer_share(conn: Connection, code: str, *, now: datetime) -> Record | None:
@@ -120,43 +151,79 @@ async def _inserted_unless_stored(
     return stored
 
 
-def _visitors(hits: list[tuple[Any, ...]]) -> list[list[Any]]:
+def _visitors(hits: list[tuple[Any, ...]]) -> tuple[list[list[Any]], str]:
     """The rollup's columns (share, visitor, first open, last hit, dwell, page views, first
-    click) of these hits' human visitors, one entry per (share, visitor)."""
-    rolled: dict[tuple[Any, str], list[Any]] = {}
-    for received_at, _, share_id, visitor_id, kind, _, ms, _, _, verdict, _ in hits:
-        if verdict != "human":
-            continue
-        row = rolled.get((share_id, visitor_id))
-        if row is None:
-            row = rolled[share_id, visitor_id] = [
-                share_id,
-                visitor_id,
-                None,
-                received_at,
-                0,
-                0,
-                None,
-            ]
-        elif received_at > row[3]:
-            row[3] = received_at
-        if kind == "open":
-            row[2] = received_at if row[2] is None else min(row[2], received_at)
-        elif kind == "heartbeat":
-            row[4] += ms or 0
-        elif kind == "page_view":
-            row[5] += 1
-        elif kind == "cta":
-            row[6] = received_at if row[6] is None else min(row[6], received_at)
-    return [list(column) for column in zip(*rolled.values(), strict=True)] if rolled else []
+    click) of these hits' human visitors, one entry per (share, visitor), as if the visitor
+    were new (the dwell: the batch's reading from its first open on); and, as a JSON object by
+    share id and visitor id, what adding the batch to a visitor who opened before needs
+    (`_roll_up`), in ms: the moment of the batch's first hit, the `ms` of that hit if a
+    heartbeat (capped there by the time since the visitor's last hit), the sum of the credits
+    of its later heartbeats, and the least of (a hit's moment + the credits after it)."""
+    mine: dict[tuple[Any, str], list[tuple[Any, ...]]] = {}
+    for hit in hits:
+        if hit[9] == "human":
+            if (visits := mine.get(key := (hit[2], hit[3]))) is None:
+                mine[key] = [hit]
+            else:
+                visits.append(hit)
+    rows, leads = [], {}
+    moments: dict[datetime, int] = {}  # in ms (a batch's hits share a few hundred moments)
+    for (share_id, visitor_id), visits in mine.items():
+        if len(visits) > 1:
+            visits.sort(key=_IN_ORDER)  # the stream's order already, but for a tie
+        first_open = clicked_at = open_ms = previous = None
+        page_views = dwell = lead = beats = 0
+        low = first_ms = _ms(visits[0][0])
+        for hit in visits:
+            kind, at = hit[4], moments.get(hit[0])
+            if at is None:
+                at = moments[hit[0]] = _ms(hit[0])
+            if kind == "heartbeat":
+                claimed = hit[6] or 0
+                if previous is None:  # the visitor's hit before is in an earlier batch, if any
+                    lead = claimed
+                else:
+                    credit = min(claimed, at - previous + HEARTBEAT_SLACK_MS)
+                    beats += credit
+                    if open_ms is not None:
+                        dwell = min(dwell + credit, at - open_ms + HEARTBEAT_INTERVAL_MS)
+            elif kind == "open":
+                if first_open is None:
+                    first_open, open_ms = hit[0], at
+            elif kind == "page_view":
+                page_views += 1
+            elif kind == "cta" and clicked_at is None:
+                clicked_at = hit[0]
+            if at - beats < low:
+                low = at - beats
+            previous = at
+        rows.append(
+            [share_id, visitor_id, first_open, visits[-1][0], dwell, page_views, clicked_at]
+        )
+        if lead or beats:
+            leads[f"{share_id}{visitor_id}"] = [first_ms, lead, beats, beats + low]
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else []
+    return columns, _encode_json(leads).decode()
 
 
 async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record]:
     """Add newly stored hits to their human visitors' rollup rows; the visitors who reached a
-    step with them (`opened`, `engaged`, `clicked` flags; their rollup row as it now is)."""
-    columns = _visitors(hits)
+    step with them (`opened`, `engaged`, `clicked` flags; their rollup row as it now is).
+
+    A visitor new to the rollup (or who had not opened yet) gets the batch's own reading from
+    its open. One who opened before gets the batch added to their dwell by the rules above
+    (HEARTBEAT_INTERVAL_MS): with `d` their dwell, `T` their first open, `c` the credit of the
+    batch's first hit if a heartbeat (capped by the time since their last hit), `s` the credits
+    of the later heartbeats and `r` the least of (a hit's moment + the credits after it), the
+    new dwell is `least(d + c + s, r - T + interval)`: the rule applied hit by hit. The row is
+    updated under its lock, so two workers adding batches of one visitor each add theirs. A
+    batch older than what is stored (a worker that died, its entries taken over later) never
+    lowers a dwell."""
+    columns, leads = _visitors(hits)
     if not columns:
         return []
+    last_hit_ms = _epoch_ms("sv.last_hit_at")
+    open_ms = _epoch_ms("least(sv.first_open_at, excluded.first_open_at)")
     return await conn.fetch(
         f"""
         with visitors as (
@@ -164,6 +231,8 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
                                  $5::bigint[], $6::int[], $7::timestamptz[])
                        as v(share_id, visitor_id, first_open_at, last_hit_at, dwell_ms,
                             page_views, clicked_at)
+        ), batch as (  -- read once per statement (a cast in the row's expression: once a row)
+            select $8::text::jsonb as leads
         ), rolled as (
             insert into share_visitors as sv
                    (share_id, visitor_id, first_open_at, last_hit_at, dwell_ms, page_views,
@@ -175,7 +244,19 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
             on conflict (share_id, visitor_id) do update set
                 first_open_at = least(sv.first_open_at, excluded.first_open_at),
                 last_hit_at = greatest(sv.last_hit_at, excluded.last_hit_at),
-                dwell_ms = sv.dwell_ms + excluded.dwell_ms,
+                dwell_ms = case
+                    when sv.first_open_at is null  -- nothing read before: the batch's reading
+                        then greatest(sv.dwell_ms, excluded.dwell_ms)
+                    else (  -- the batch's JSON (a visitor not in it: no credit, dwell kept)
+                        select greatest(sv.dwell_ms, least(
+                                   sv.dwell_ms + least((v ->> 1)::bigint, greatest(
+                                       (v ->> 0)::bigint - {last_hit_ms}, 0)
+                                       + {HEARTBEAT_SLACK_MS}) + (v ->> 2)::bigint,
+                                   (v ->> 3)::bigint - {open_ms} + {HEARTBEAT_INTERVAL_MS}))
+                          from (select (select leads from batch)
+                                       -> (excluded.share_id::text || excluded.visitor_id) as v)
+                               as j)
+                end,
                 page_views = sv.page_views + excluded.page_views,
                 clicked_at = least(sv.clicked_at, excluded.clicked_at)
             returning sv.share_id, sv.visitor_id, sv.first_open_at, sv.last_hit_at, sv.dwell_ms,
@@ -201,6 +282,7 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
         select * from milestones where opened or engaged or clicked
         """,
         *columns,
+        leads,
     )
 
 
@@ -339,20 +421,47 @@ async def relabel(
 
 
 async def rebuild_visitors(conn: Connection, share_ids_: list[uuid.UUID]) -> None:
-    """Rebuild these shares' per-visitor rollup from their human hits."""
+    """Rebuild these shares' per-visitor rollup from their human hits (dwell by the rules above
+    HEARTBEAT_INTERVAL_MS: per visitor, in the order received, from the first open on, with
+    `d = S + least(0, min(moment - first open + interval - credits up to the hit))`, the
+    closed form of adding each heartbeat's credit under the bound; S the sum of the credits)."""
     await conn.execute("delete from share_visitors where share_id = any($1::uuid[])", share_ids_)
+    at = _epoch_ms("received_at")
     await conn.execute(
-        """
+        f"""
+        with hits as (
+            select share_id, visitor_id, received_at, type, {at} as at,
+                   row_number() over visit as n,
+                   lag({at}) over visit as previous,
+                   bool_or(type = 'open') over visit as opened,
+                   case when type = 'heartbeat' then coalesce(ms, 0) else 0 end as claimed
+              from share_hits
+             where share_id = any($1::uuid[]) and verdict = 'human'
+            window visit as (partition by share_id, visitor_id order by received_at, event_id
+                             rows between unbounded preceding and current row)
+        ), credited as (
+            select *, case when opened and previous is not null
+                           then least(claimed, at - previous + {HEARTBEAT_SLACK_MS})
+                           else 0 end as credit
+              from hits
+        ), added as (
+            select *, sum(credit) over (partition by share_id, visitor_id order by n
+                                        rows between unbounded preceding and current row)
+                          as upto,
+                   min(at) filter (where type = 'open')
+                       over (partition by share_id, visitor_id) as open_at
+              from credited
+        )
         insert into share_visitors
                (share_id, visitor_id, first_open_at, last_hit_at, dwell_ms, page_views, clicked_at)
         select share_id, visitor_id,
                min(received_at) filter (where type = 'open'),
                max(received_at),
-               coalesce(sum(ms) filter (where type = 'heartbeat'), 0),
+               coalesce(sum(credit) + least(0, min(at - open_at + {HEARTBEAT_INTERVAL_MS} - upto)
+                                               filter (where opened)), 0),
                count(*) filter (where type = 'page_view'),
                min(received_at) filter (where type = 'cta')
-          from share_hits
-         where share_id = any($1::uuid[]) and verdict = 'human'
+          from added
          group by share_id, visitor_id
         -- A visitor the worker added since the delete: these sums include its hits already.
         on conflict (share_id, visitor_id) do update set

@@ -14,6 +14,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from mobile_contracts.v1.tracking import Beacon
+from workbench.console.csrf import same_origin
 from workbench.http.auth import CUSTOMER_PAGE, PUBLIC
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
@@ -63,10 +64,12 @@ async def contact(
     through the same stream (the worker counts them once, labels bots alike and tells the RM);
     303 to the result page (Post/Redirect/Get: going forward to it again or reloading it asks
     the browser to post nothing again; the body says the same, for a client that does not
-    follow). Only from a page of this site (a browser's `Sec-Fetch-Site`)."""
+    follow). Only from a page of this site (`_from_elsewhere`): a post from another site's page
+    is refused (403) and records nothing; one with neither `Origin` nor `Referer` (an old
+    browser) is taken."""
     state = request.app.state
     bank = state.settings.bank_name
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+    if _from_elsewhere(request):
         return message("无法提交", "请在资料页面上点击按钮。", bank=bank, status=403)
     looked = await _look(request, db, code)
     if looked.shown is None:
@@ -141,6 +144,25 @@ def _visitor(cookie: str | None, field: str | None) -> str:
         if candidate and _VISITOR.match(candidate):
             return candidate
     return secrets.token_hex(16)
+
+
+def _from_elsewhere(request: Request[Any, Any, Any]) -> bool:
+    """Whether a post of the no-script form came from another site's page: the browser says so
+    (`Sec-Fetch-Site` other than same-origin or none), or its `Origin` (without one, its
+    `Referer`) names a site that is not this one (the console's check, `csrf.same_origin`).
+    `Origin: null` (a page sending no referrer, as the share page did before it sent them to
+    its own site, or a sandboxed frame, which any site can make) is ours only when the browser
+    vouches for it with `Sec-Fetch-Site: same-origin`. A post with neither header (an old
+    browser, which sends none of them) is taken, as it always was."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None and not request.headers.get("referer"):
+        return False
+    if origin is not None and origin.strip().lower() == "null":
+        return fetch_site != "same-origin"
+    return not same_origin(request)
 
 
 async def _look(request: Request[Any, Any, Any], db: Db, code: str) -> viewer.Looked:

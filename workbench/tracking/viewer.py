@@ -203,6 +203,10 @@ def render(
     )
     headers = dict(SECURITY_HEADERS) | {
         "Content-Security-Policy": _CSP.format(nonce=nonce),
+        # The address carries the share's code: no other site learns it. Our own site does, so
+        # that the no-script form's post names its page (`Origin`) rather than `null`; a browser
+        # that does not know `same-origin` (nor the meta's) keeps to `no-referrer`.
+        "Referrer-Policy": "no-referrer, same-origin",
         "X-Robots-Tag": "noindex, nofollow",
         "Cache-Control": "no-store",
     }
@@ -228,7 +232,7 @@ _PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="robots" content="noindex, nofollow">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <link rel="icon" href="/public/static/icon.svg" type="image/svg+xml">
 <title>{title} - {bank}</title>
 <meta property="og:title" content="{title}">

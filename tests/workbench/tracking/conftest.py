@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from tests.workbench.brochures.conftest import Studio, page_image, studio  # noqa: F401
 from workbench.db import create_pool
-from workbench.tracking import ingest
+from workbench.tracking import beacons, ingest
 from workbench.tracking.beacons import stream_key
 
 PHONE_SAFARI = (
@@ -120,3 +120,48 @@ async def consume_reclaimed(settings: Any) -> ingest.Outcome:
     finally:
         await redis.aclose()
         await pool.close()
+
+
+async def append_at(
+    settings: Any,
+    code: str,
+    beacons_: list[tuple[int, str, dict[str, Any]]],
+    *,
+    visitor_id: str = "visitor-1",
+    ua: str = WECHAT,
+) -> None:
+    """Append beacons as the door does, each received at a moment of the test's choosing
+    ((ms since 1970, type, fields), in order): the stream's entry time is the server's clock."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        # Whole ids: Redis before 7.0 (the embedded one) knows no "<ms>-*".
+        before, seq = None, 0
+        for at, kind, fields in beacons_:
+            seq = seq + 1 if at == before else 0
+            before = at
+            packed = beacons.pack(
+                code=code, visitor_id=visitor_id, type=kind, page=fields.get("page"),
+                ms=fields.get("ms"), event_id=str(uuid.uuid4()), ip="198.51.100.9",
+                user_agent=ua,
+            )  # fmt: skip
+            await redis.xadd(
+                stream_key(settings.redis_prefix),
+                {beacons.FIELD_UNSCREENED: packed},
+                id=f"{at}-{seq}",
+            )
+    finally:
+        await redis.aclose()
+
+
+def dwell_by_hand(visit: list[tuple[int, str, int | None]]) -> int:
+    """A visitor's dwell by the rules, read plainly: (received ms, type, ms claimed) in the order
+    received; from the first open on, a heartbeat counts its claim but at most the time since
+    the beacon before plus 2 s, and the sum never more than the time since the open plus 5 s."""
+    dwell, opened_at, before = 0, None, None
+    for at, kind, claimed in visit:
+        if kind == "open" and opened_at is None:
+            opened_at = at
+        elif kind == "heartbeat" and opened_at is not None and before is not None:
+            dwell = min(dwell + min(claimed or 0, at - before + 2000), at - opened_at + 5000)
+        before = at
+    return dwell

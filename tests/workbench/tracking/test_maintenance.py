@@ -64,13 +64,13 @@ async def test_a_hit_of_a_month_without_partition_gets_one(shared, db):
 
 async def insert_hits(db, share_id, rows) -> None:
     """Raw hits as an older rule list labelled them: (visitor, type, ms, user agent, verdict,
-    reason)."""
+    reason), received 5 s apart (a heartbeat's pace)."""
     now = datetime.now(UTC)
     for i, (visitor, kind, ms, ua, verdict, reason) in enumerate(rows):
         await db.execute(
             "insert into share_hits (received_at, event_id, share_id, visitor_id, type, ms,"
             " user_agent, verdict, reason) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            now - timedelta(minutes=10) + timedelta(seconds=i),
+            now - timedelta(minutes=10) + timedelta(seconds=5 * i),
             uuid.uuid4(),
             share_id,
             visitor,

@@ -4,13 +4,14 @@ minutes), and the customer's timeline and intimacy score show opens, reading and
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from push import policies
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
-from tests.workbench.tracking.conftest import WECHAT
+from tests.workbench.tracking.conftest import WECHAT, append_at
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 
@@ -104,13 +105,22 @@ async def test_the_customers_timeline_shows_opening_reading_and_the_click_once(s
     customer = await to_customer(shared, db)
     rm01 = await headers_of(shared.client, "rm01")
     before = (await shared.client.get(f"/api/v1/customers/{customer}", headers=rm01)).json()
-    await visit(shared, "v-1", ("open", {}), ("heartbeat", {"ms": 5000}))
+    settings, start = shared.studio.settings, int(time.time() * 1000) + 1000
+    # The page's beacons as the server receives them: a heartbeat every 5 s while visible.
+    await append_at(settings, shared.code, [
+        (start, "open", {}), (start + 5000, "heartbeat", {"ms": 5000}),
+    ], visitor_id="v-1")  # fmt: skip
     await shared.consume()
     # Reading past 10 s, the button, and a redelivered beacon of the same visitor.
-    await visit(shared, "v-1", ("heartbeat", {"ms": 5000}), ("heartbeat", {"ms": 5000}))
-    await visit(shared, "v-1", ("cta", {}))
+    await append_at(settings, shared.code, [
+        (start + 10_000, "heartbeat", {"ms": 5000}), (start + 15_000, "heartbeat", {"ms": 5000}),
+        (start + 15_500, "cta", {}),
+    ], visitor_id="v-1")  # fmt: skip
     await shared.consume()
-    await visit(shared, "v-1", ("open", {}), ("heartbeat", {"ms": 5000}), ("cta", {}))
+    await append_at(settings, shared.code, [
+        (start + 16_000, "open", {}), (start + 16_100, "heartbeat", {"ms": 5000}),
+        (start + 16_200, "cta", {}),
+    ], visitor_id="v-1")  # fmt: skip
     await shared.consume()
 
     page = await shared.client.get(f"/api/v1/customers/{customer}/timeline", headers=rm01)
@@ -125,10 +135,15 @@ async def test_the_customers_timeline_shows_opening_reading_and_the_click_once(s
 
 async def test_reading_and_clicking_without_a_visible_open_count_only_once_it_opens(shared, db):
     # A script sending heartbeats and the button's click, never the page's open: no step on
-    # the timeline, no click in the RM's share list. When the page opens, every step counts.
+    # the timeline, no click in the RM's share list. When the page opens, the open and the
+    # click count; reading counts from the open on.
     customer = await to_customer(shared, db)
     rm01 = await headers_of(shared.client, "rm01")
-    await visit(shared, "v-2", *[("heartbeat", {"ms": 5000})] * 3, ("cta", {}))
+    settings, start = shared.studio.settings, int(time.time() * 1000) + 1000
+    await append_at(settings, shared.code, [
+        *[(start + 5000 * n, "heartbeat", {"ms": 5000}) for n in range(3)],
+        (start + 11_000, "cta", {}),
+    ], visitor_id="v-2")  # fmt: skip
     await shared.consume()
     timeline = f"/api/v1/customers/{customer}/timeline"
     page = await shared.client.get(timeline, headers=rm01)
@@ -136,13 +151,21 @@ async def test_reading_and_clicking_without_a_visible_open_count_only_once_it_op
     [listed] = (await shared.client.get("/api/v1/shares?mine=1", headers=rm01)).json()["items"]
     assert (listed["opens"], listed["clicks"]) == (0, 0)
 
-    await visit(shared, "v-2", ("open", {}))
+    await append_at(settings, shared.code, [(start + 12_000, "open", {})], visitor_id="v-2")
+    await shared.consume()
+    page = await shared.client.get(timeline, headers=rm01)
+    kinds = sorted(e["kind"] for e in page.json()["items"])
+    assert kinds == ["share.clicked", "share.opened"]
+    [listed] = (await shared.client.get("/api/v1/shares?mine=1", headers=rm01)).json()["items"]
+    assert (listed["opens"], listed["clicks"], listed["dwell_seconds"]) == (1, 1, 0)
+    # Ten seconds read after the open: now it was read.
+    await append_at(settings, shared.code, [
+        (start + 17_000, "heartbeat", {"ms": 5000}), (start + 22_000, "heartbeat", {"ms": 5000}),
+    ], visitor_id="v-2")  # fmt: skip
     await shared.consume()
     page = await shared.client.get(timeline, headers=rm01)
     kinds = sorted(e["kind"] for e in page.json()["items"])
     assert kinds == ["share.clicked", "share.engaged", "share.opened"]
-    [listed] = (await shared.client.get("/api/v1/shares?mine=1", headers=rm01)).json()["items"]
-    assert (listed["opens"], listed["clicks"]) == (1, 1)
 
 
 async def contact_requests(db: Any) -> list[Any]:
