@@ -32,8 +32,9 @@ class FieldType(enum.StrEnum):
 
 
 class FormField(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One field of a task form. `options` only for choice types; `min`/`max` bound numbers
-    (and the count of photos); `max_length` bounds text."""
+    """One field of a task form. `options` only for choice types (at most 200, a 422 naming
+    the field beyond); `min`/`max` bound numbers (and the count of photos); `max_length` bounds
+    text."""
 
     key: FieldKey
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]

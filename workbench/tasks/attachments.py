@@ -93,10 +93,16 @@ async def upload(
         customer = await masked_id_number(conn, vault=vault, customer_id=task["customer_id"])
     rm = await identity_queries.user_by_id(conn, caller.user_id)
     # A photo of a task is never taken before the task was issued: such a time is a clock
-    # set back (or a backdated stamp), and the upload's time stands in for it.
-    taken_at = device_time.believed(
-        device_time.read(sent.taken_at), max_days=offline_max_days, not_before=task["created_at"]
-    ) or datetime.now(UTC)
+    # set back (or a backdated stamp), and the upload's time stands in for it. Times on the
+    # wire are UTC: the first answer says what a replay (read back from the database) says.
+    taken_at = (
+        device_time.believed(
+            device_time.read(sent.taken_at),
+            max_days=offline_max_days,
+            not_before=task["created_at"],
+        )
+        or datetime.now(UTC)
+    ).astimezone(UTC)
     stamp = Stamp(rm=rm["login"] if rm else "-", customer=customer, taken_at=taken_at, tz=tz)
     signature = sent.kind == "signature"
     photo = await asyncio.to_thread(process_photo, sent.raw, stamp=stamp, signature=signature)

@@ -322,17 +322,25 @@ def _timing(
         if due is None and version["sla_hours"]:
             due = now + timedelta(hours=version["sla_hours"])
         return due, None, None, None
-    # The period of the rule's calendar grid containing now (this week from Monday, this month
-    # from the 1st: never a grid set by the dispatch day); the series is anchored at its start,
-    # and COUNT counts from there.
-    current = calendar_period(rule, at=now, tz=tz)
-    anchor = current.start if current else now
-    period = first_period(rule, anchor=anchor, now=now, tz=tz) if current else None
-    if period is None:
+    started = series_start(rule, now=now, tz=tz)
+    if started is None:
         error = DomainError("The template's recurrence has no period left")
         error.code = "dispatch.recurrence_ended"
         raise error
+    period, anchor = started
     return period.end, _expiry(rule, anchor, period, tz), period.start, anchor
+
+
+def series_start(rule: str, *, now: datetime, tz: str) -> tuple[Period, datetime] | None:
+    """(first period, anchor) of a series of `rule` dispatched at `now`; None when the rule has
+    no period left (an UNTIL passed). The period of the rule's calendar grid containing now (this
+    week from Monday, this month from the 1st: never a grid set by the dispatch day); the series
+    is anchored at its start, and COUNT counts from there."""
+    current = calendar_period(rule, at=now, tz=tz)
+    if current is None:
+        return None
+    period = first_period(rule, anchor=current.start, now=now, tz=tz)
+    return (period, current.start) if period is not None else None
 
 
 def _expiry(rule: str, anchor: datetime, period: Period, tz: str) -> datetime | None:
@@ -357,10 +365,11 @@ async def open_period(
     period: Period,
     source_start: datetime,
     tz: str,
-    only_assignee: uuid.UUID | None = None,
+    only_task: uuid.UUID | None = None,
 ) -> int:
     """Create a series' tasks for `period`, for the people of the period starting at
-    `source_start` (only one RM when `only_assignee` is given). Idempotent.
+    `source_start` (only the place of `only_task`, a task of that period just done: its RM in
+    a unit's series, its customer in a customer list's). Idempotent.
 
     Each task takes the template's current version if its RM's unit sees the template; else
     the version the series was dispatched with (a unit moved since, a customer handed over to
@@ -381,7 +390,7 @@ async def open_period(
         dispatch_id=dispatch_row["id"],
         previous_start=source_start,
         task=task,
-        only_assignee=only_assignee,
+        only_task=only_task,
         dispatched_version=dispatch_row["dispatched_version"],
         dispatched_reminders=list(dispatch_row["dispatched_reminders"]),
     )

@@ -19,6 +19,9 @@ from workbench.visible import shows_something
 CHOICES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
 ATTACHED = (FieldType.PHOTO, FieldType.SIGNATURE)
 MAX_PHOTOS = 20
+MAX_OPTIONS = 200
+"""A choice field offers at most this many options: every RM's template list and offline sync
+carry them all (each option's label is capped by the contract)."""
 NUMBER_LIMIT = 1e15
 """The largest magnitude of a number answer when its field sets no bound (the bound a template
 may set): beyond it a float loses whole units, and a 300-digit answer is no answer."""
@@ -55,7 +58,10 @@ def check_form(form: Form) -> Form:
         seen.add(field.key)
         label = _shown(field.label, f"{path}.label", errors)
         options = field.options
-        if field.type in CHOICES:
+        if field.type in CHOICES and len(options or []) > MAX_OPTIONS:
+            message = f"at most {MAX_OPTIONS} options (this field gives {len(options or [])})"
+            errors.append(FieldError(path=f"{path}.options", message=message))
+        elif field.type in CHOICES:
             options = [
                 _shown(o, f"{path}.options[{j}]", errors) for j, o in enumerate(options or [])
             ]
@@ -123,6 +129,9 @@ class Checked:
         self.error_count = 0
         self.attachment_ids: dict[str, list[uuid.UUID]] = {}  # field key -> ids to verify
         self.customer_ids: dict[str, uuid.UUID] = {}  # field key -> customer to verify
+        # attachment -> the field it answers: one image answers one field of a submission (one
+        # signature is never both the customer's and the manager's)
+        self.answering: dict[uuid.UUID, str] = {}
 
     def fail(self, key: str, message: str) -> None:
         """Count every error, list the first few: thousands of unknown keys must not make a
@@ -215,6 +224,9 @@ def _check_one(field: FormField, value: Any, result: Checked) -> None:
             return result.fail(key, f"expected {low} to {limit} attachment id(s)")
         if len(set(parsed)) != len(parsed):
             return result.fail(key, "the same attachment is given twice")
+        if taken := next((result.answering[p] for p in parsed if p in result.answering), None):
+            return result.fail(key, f"an attachment already given for {taken}")
+        result.answering.update(dict.fromkeys(parsed, key))
         result.attachment_ids[key] = parsed
         result.values[key] = [str(p) for p in parsed] if kind is FieldType.PHOTO else str(parsed[0])
     elif kind is FieldType.CUSTOMER:

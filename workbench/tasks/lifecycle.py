@@ -201,7 +201,8 @@ async def _check_references(
     conn: Connection, *, row: queries.Record, form: wire.Form, checked: Checked
 ) -> None:
     """Attachments must belong to this task and be of the field's kind; customers must be the
-    RM's own."""
+    RM's own, or the task's own customer: a started task stays with the RM who started it when
+    a feed moves its customer to another RM, and its form may still name that customer."""
     kinds = {f.key: f.type for f in form.fields}
     wanted = [i for ids in checked.attachment_ids.values() for i in ids]
     found = await queries.attachments_of(conn, row["id"], wanted) if wanted else {}
@@ -214,7 +215,7 @@ async def _check_references(
             conn, row["assignee_id"], list(checked.customer_ids.values())
         )
         for key, customer_id in checked.customer_ids.items():
-            if customer_id not in mine:
+            if customer_id not in mine and customer_id != row["customer_id"]:
                 checked.fail(key, "not one of your customers")
 
 
@@ -244,8 +245,10 @@ async def complete(
             actor_id=task["assignee_id"],
             data={"task_id": str(task["id"]), "title": task["title"]},
         )
-    # A recurring series: this RM gets the next period's task now, if this period has begun
-    # (finishing a future period early does not run the series further ahead).
+    # A recurring series: this task's place in it (its RM, or its customer in a customer
+    # list's series) gets the next period's task now, if this period has begun (finishing a
+    # future period early does not run the series further ahead; the RM's other customers
+    # wait for their own tasks or the period's start).
     period_start = task["period_start"]
     if task["dispatch_id"] is not None and period_start and period_start <= datetime.now(UTC):
         series = await queries.recurring_dispatch(conn, task["dispatch_id"])
@@ -261,7 +264,7 @@ async def complete(
                 period=upcoming,
                 source_start=period_start,
                 tz=tz,
-                only_assignee=task["assignee_id"],
+                only_task=task["id"],
             )
 
 

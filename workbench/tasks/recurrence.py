@@ -1,10 +1,12 @@
 """Recurring task templates: RFC 5545 RRULEs evaluated as wall-clock times in the bank's zone.
 
 Pure functions, no I/O. Occurrences are the rule applied to the anchor's local wall-clock time in
-``tz`` (to the second), converted to UTC; a period runs from one occurrence to the next, so
-COUNT=n gives n-1 periods. A nonexistent local time (spring forward) moves forward by the gap
-(02:30 -> 03:30 daylight time); an ambiguous one (fall back) is its first instant (daylight time);
-occurrences landing on the same or an earlier UTC instant (a zone skipping a day) are merged.
+``tz`` (to the second), converted to UTC; a period runs from one occurrence to the next, and
+COUNT=n gives n periods, counting the first (the occurrence after the nth only ends the nth
+period: COUNT=1 is a single period). A nonexistent local time (spring forward) moves forward by
+the gap (02:30 -> 03:30 daylight time); an ambiguous one (fall back) is its first instant
+(daylight time); occurrences landing on the same or an earlier UTC instant (a zone skipping a
+day) are merged.
 BYMONTHDAY=31 (or an anchor on the 31st) skips shorter months as RFC 5545 says; BYMONTHDAY=-1 is
 the last day of each month; Feb 29 occurs in leap years only. UNTIL is inclusive: YYYYMMDD
 (through that local day), YYYYMMDDTHHMMSS (local) or ...Z (UTC). A series ends at the latest
@@ -174,7 +176,8 @@ def _occurrences(rule: str, anchor: datetime, tz: str) -> Iterator[datetime]:
     for number, local in enumerate(series, 1):
         # fold=0: a gap time takes the offset before the gap (moved forward), an ambiguous one
         moment = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
-        if (count is not None and number > count) or (utc_cut is not None and moment > utc_cut):
+        # COUNT periods need COUNT + 1 occurrences: the last one only ends the last period.
+        if (count is not None and number > count + 1) or (utc_cut is not None and moment > utc_cut):
             return
         if last is None or moment > last:
             last = moment

@@ -94,7 +94,10 @@ class TemplateController(Controller):
         bank's time zone). The template belongs to `owner_unit_id` (default: my unit) and is
         visible to that unit's subtree and the units above it.
         """
-        return await templates.create(db, caller=caller, request=data, client_ip=_ip(request))
+        return await templates.create(
+            db, caller=caller, request=data, client_ip=_ip(request),
+            tz=_settings(request).bank_timezone,
+        )  # fmt: skip
 
     @get("", operation_id="listTaskTemplates")
     async def list_templates(self, db: Db, caller: CurrentCaller) -> list[wire.Template]:
@@ -131,8 +134,9 @@ class TemplateController(Controller):
         Tasks already issued keep the form of the version they were issued with.
         """
         return await templates.new_version(
-            db, caller=caller, template_id=template_id, request=data, client_ip=_ip(request)
-        )
+            db, caller=caller, template_id=template_id, request=data, client_ip=_ip(request),
+            tz=_settings(request).bank_timezone,
+        )  # fmt: skip
 
 
 class DispatchController(Controller):

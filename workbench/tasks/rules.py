@@ -271,6 +271,33 @@ def _bad_time(occurred_at: datetime, *, latest: datetime) -> str | None:
     return None
 
 
+async def _in_date_order(
+    conn: Connection,
+    matched: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime]],
+    *,
+    within: Mapping[uuid.UUID, int],
+) -> dict[str, list[Any]]:
+    """The firings of a batch's matches (rule, customer, owner, event time), as if its events
+    had come one by one in date order: a match fires when its rule last fired for the customer
+    (stored, or earlier in the batch) at least `within_days` before it. Two events of a batch
+    a window apart give two tasks, as they would sent apart; two within one window give one."""
+    pairs = sorted({(rule_id, customer_id) for rule_id, customer_id, _, _ in matched})
+    last = await rule_queries.firings(
+        conn, rule_ids=[p[0] for p in pairs], customer_ids=[p[1] for p in pairs]
+    )
+    columns: dict[str, list[Any]] = {"rule_id": [], "customer_id": [], "owner_id": [], "at": []}
+    for rule_id, customer_id, owner_id, at in sorted(matched, key=lambda m: m[3]):
+        before = last.get((rule_id, customer_id))
+        if before is not None and before > at - timedelta(days=within[rule_id]):
+            continue
+        last[(rule_id, customer_id)] = at
+        columns["rule_id"].append(rule_id)
+        columns["customer_id"].append(customer_id)
+        columns["owner_id"].append(owner_id)
+        columns["at"].append(at)
+    return columns
+
+
 async def ingest(
     conn: Connection, *, events: list[wire.Event], nul_events: Mapping[int, str] | None = None
 ) -> wire.EventResult:
@@ -286,7 +313,7 @@ async def ingest(
     latest = datetime.now(UTC) + CLOCK_SKEW
     rejected: list[dict[str, Any]] = []
     recorded: dict[str, list[Any]] = {"kind": [], "customer_id": [], "occurred_at": [], "data": []}
-    firing: dict[str, list[Any]] = {"rule_id": [], "customer_id": [], "owner_id": [], "at": []}
+    firing: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime]] = []
     for index, event in enumerate(events):
         customer = customers.get(event.customer_external_id)
         if where := unstorable.get(index):
@@ -307,13 +334,16 @@ async def ingest(
             if rule["event_kind"] == event.kind and matches(
                 rule["op"], event.data.get(rule["field"]), rule["value"]
             ):
-                firing["rule_id"].append(rule["id"])
-                firing["customer_id"].append(customer["id"])
-                firing["owner_id"].append(customer["owner_id"])
-                firing["at"].append(event.occurred_at)
+                firing.append((rule["id"], customer["id"], customer["owner_id"],
+                               event.occurred_at))  # fmt: skip
     if recorded["kind"]:
         await queries.record_events(conn, columns=recorded)
-    created = await queries.fire_rules(conn, columns=firing) if firing["rule_id"] else 0
+    within = {rule["id"]: rule["within_days"] for rule in rules}
+    created = 0
+    if firing:
+        created = await queries.fire_rules(
+            conn, columns=await _in_date_order(conn, firing, within=within)
+        )
     return wire.EventResult(
         accepted=len(recorded["kind"]), tasks_created=created, rejected=rejected
     )

@@ -7,11 +7,13 @@ form never changes under the RM's feet.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import msgspec
 
 from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
@@ -19,9 +21,9 @@ from workbench.errors import NotFound
 from workbench.identity import queries as identity_queries
 from workbench.identity.staff import visible_name
 from workbench.ids import uuid7
-from workbench.tasks import queries
+from workbench.tasks import dispatching, queries
 from workbench.tasks.forms import check_form
-from workbench.tasks.recurrence import parse_rule
+from workbench.tasks.recurrence import DEFAULT_TZ, BadRecurrence, parse_rule
 
 
 def to_wire(row: queries.Record) -> wire.Template:
@@ -44,7 +46,7 @@ VERSIONED = ("name", "form", "requires_customer_confirmation", "sla_hours", "rem
 """What a version of a template holds, in the order audits name what changed."""
 
 
-def _version_fields(request: wire.TemplateCreate, caller: Caller) -> dict[str, object]:
+def _version_fields(request: wire.TemplateCreate, caller: Caller, *, tz: str) -> dict[str, object]:
     """A version as stored: the name (the title of the tasks event rules create) and the form's
     labels and options trimmed, each refused (422 naming it) if it shows nothing or reads
     otherwise than typed."""
@@ -56,9 +58,28 @@ def _version_fields(request: wire.TemplateCreate, caller: Caller) -> dict[str, o
         "requires_customer_confirmation": request.requires_customer_confirmation,
         "sla_hours": request.sla_hours,
         "reminders": sorted({r.minutes_before_due for r in request.reminders}, reverse=True),
-        "recurrence": parse_rule(request.recurrence) if request.recurrence else None,
+        "recurrence": _recurrence(request.recurrence, tz=tz) if request.recurrence else None,
         "created_by": caller.user_id,
     }
+
+
+def _recurrence(text: str, *, tz: str) -> str:
+    """The rule as stored (normalized); a 422 naming `$.recurrence` if it is not a supported
+    RRULE, never matches, or has no period left (an UNTIL passed): every dispatch of it would
+    fail, so it is refused when saved, like a rule that never matches."""
+    try:
+        rule = parse_rule(text)
+    except BadRecurrence as refused:
+        message = refused.detail or refused.title
+        errors = [FieldError(path="$.recurrence", message=message)]
+        raise BadRecurrence(message, errors=errors) from None
+    if dispatching.series_start(rule, now=datetime.now(UTC), tz=tz) is None:
+        message = "the rule has no period left (its UNTIL has passed): a dispatch would make none"
+        raise BadRecurrence(
+            f"The rule has no period left: {message}",
+            errors=[FieldError(path="$.recurrence", message=message)],
+        )
+    return rule
 
 
 async def create(
@@ -67,13 +88,15 @@ async def create(
     caller: Caller,
     request: wire.TemplateCreate,
     client_ip: str | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> wire.Template:
     """A new template owned by the caller's unit (or a unit inside their scope). `client_ip`:
-    the caller's address, for the audit trail (None: no client, e.g. the seed)."""
+    the caller's address, for the audit trail (None: no client, e.g. the seed); `tz`: the
+    bank's time zone, whose calendar a recurrence runs on."""
     owner = request.owner_unit_id or caller.org_unit_id
     if not await identity_queries.org_unit_in_scope(conn, owner, scope_root=caller.scope_root):
         raise NotFound("org_unit")
-    fields = _version_fields(request, caller)
+    fields = _version_fields(request, caller, tz=tz)
     template_id = uuid7()
     await queries.insert_template(
         conn, template_id=template_id, owner_unit_id=owner, created_by=caller.user_id
@@ -97,12 +120,14 @@ async def new_version(
     template_id: uuid.UUID,
     request: wire.TemplateCreate,
     client_ip: str | None = None,
+    tz: str = DEFAULT_TZ,
 ) -> wire.Template:
     """Edit a template: tasks already issued keep their version (and a recurring series' RMs
-    whose units do not see the template keep the version dispatched to them)."""
+    whose units do not see the template keep the version dispatched to them). `tz`: the
+    bank's time zone, as for `create`."""
     if not await queries.template_editable(conn, template_id, scope_root=caller.scope_root):
         raise NotFound("template")
-    fields = _version_fields(request, caller)
+    fields = _version_fields(request, caller, tz=tz)
     version = await queries.bump_version(conn, template_id)  # locks the template: no edit between
     before = await queries.template_version(conn, template_id, version - 1)
     await queries.insert_version(conn, template_id=template_id, version=version, fields=fields)

@@ -169,7 +169,7 @@ def test_monthly_on_the_31st_skips_february_and_minus_one_is_the_last_day(
 
 def test_monthly_series_anchored_on_the_31st_skips_shorter_months() -> None:
     anchor = local(SHANGHAI, 2026, 1, 31, 9)
-    periods = all_periods("FREQ=MONTHLY;COUNT=4", anchor, SHANGHAI)
+    periods = all_periods("FREQ=MONTHLY;COUNT=3", anchor, SHANGHAI)
     assert [p.start.astimezone(ZoneInfo(SHANGHAI)).month for p in periods] == [1, 3, 5]
 
 
@@ -250,7 +250,7 @@ def test_an_ambiguous_local_time_is_its_first_instant() -> None:
 def test_a_skipped_local_day_gives_no_duplicate_or_empty_period() -> None:
     # Samoa moved across the date line: 2011-12-30 did not exist in Pacific/Apia.
     tz = "Pacific/Apia"
-    periods = all_periods("FREQ=DAILY;COUNT=6", local(tz, 2011, 12, 27, 9), tz)
+    periods = all_periods("FREQ=DAILY;COUNT=5", local(tz, 2011, 12, 27, 9), tz)
     local_days = [p.start.astimezone(ZoneInfo(tz)).day for p in periods]
     assert local_days == [27, 28, 29, 31]
     assert all(p.end > p.start for p in periods)
@@ -262,15 +262,16 @@ def test_a_skipped_local_day_gives_no_duplicate_or_empty_period() -> None:
 
 def test_count_ends_the_series() -> None:
     rule, anchor = "FREQ=DAILY;COUNT=3", local(SHANGHAI, 2026, 1, 1, 9)
-    # Three occurrences bound two periods; the third only ends the second.
+    # COUNT=3 is three periods, counting the first; the fourth occurrence only ends the third.
     periods = all_periods(rule, anchor, SHANGHAI)
     assert periods == [
         Period(local(SHANGHAI, 2026, 1, 1, 9), local(SHANGHAI, 2026, 1, 2, 9)),
         Period(local(SHANGHAI, 2026, 1, 2, 9), local(SHANGHAI, 2026, 1, 3, 9)),
+        Period(local(SHANGHAI, 2026, 1, 3, 9), local(SHANGHAI, 2026, 1, 4, 9)),
     ]
     assert next_period(rule, anchor=anchor, after=periods[0], tz=SHANGHAI) == periods[1]
-    assert next_period(rule, anchor=anchor, after=periods[1], tz=SHANGHAI) is None
-    assert period_at(rule, anchor=anchor, at=local(SHANGHAI, 2026, 1, 3, 9), tz=SHANGHAI) is None
+    assert next_period(rule, anchor=anchor, after=periods[2], tz=SHANGHAI) is None
+    assert period_at(rule, anchor=anchor, at=local(SHANGHAI, 2026, 1, 4, 9), tz=SHANGHAI) is None
     assert period_at(rule, anchor=anchor, at=local(SHANGHAI, 2027, 1, 1), tz=SHANGHAI) is None
 
 

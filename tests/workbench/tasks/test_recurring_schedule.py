@@ -215,9 +215,10 @@ async def test_an_interval_counts_calendar_periods(client, db, clock, job_ctx):
 
 
 async def test_count_counts_the_periods_from_the_dispatched_one(client, db, clock, job_ctx):
-    """COUNT=4 bounds three monthly periods: December to February, then nothing more."""
+    """COUNT=3 is three monthly periods, counting the one dispatched: December to February,
+    then nothing more."""
     periods = await follow(
-        client, db, clock, job_ctx, "FREQ=MONTHLY;COUNT=4", at(2026, 12, 5, 7), 3
+        client, db, clock, job_ctx, "FREQ=MONTHLY;COUNT=3", at(2026, 12, 5, 7), 3
     )
     assert periods == [
         (at(2026, 12, 1), at(2027, 1, 1)),

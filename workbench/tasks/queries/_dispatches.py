@@ -182,11 +182,13 @@ async def insert_next_period(
     task: dict[str, Any],
     dispatched_version: int,
     dispatched_reminders: list[int],
-    only_assignee: uuid.UUID | None = None,
+    only_task: uuid.UUID | None = None,
 ) -> int:
     """The next period's tasks of a recurring dispatch, for today's people: the active RMs of
-    the dispatch's unit subtree, or each customer's current owner. `only_assignee` limits it to
-    one RM (their task of the previous period was just done). Nothing once the series has
+    the dispatch's unit subtree, or each customer's current owner. `only_task` (a task of the
+    period starting at `previous_start`, just done) limits it to that task's own place in the
+    series: its RM in a unit's series, its customer in a customer list's (never the RM's other
+    customers, whose tasks of the period may still be open). Nothing once the series has
     ended: its row is locked (FOR SHARE), so an end being committed is waited for and seen.
     A task takes `task`'s version (the template's current one) when its RM's unit sees the
     template, else `dispatched_version` with `dispatched_reminders`."""
@@ -200,13 +202,15 @@ async def insert_next_period(
               from users u, series s
              where s.org_unit_id is not null and u.role = 'rm' and u.active
                and u.org_unit_id = any(array(select x.id from org_subtree(s.org_unit_id) x(id)))
-               and ($10::uuid is null or u.id = $10)
+               and ($10::uuid is null
+                    or u.id = (select d.assignee_id from tasks d
+                                where d.id = $10 and d.customer_id is null))
             union
             select distinct c.owner_id, t.customer_id, u.org_unit_id from tasks t
               join customers c on c.id = t.customer_id
               join users u on u.id = c.owner_id and u.active
              where t.dispatch_id = $4 and t.period_start = $1
-               and ($10::uuid is null or t.assignee_id = $10)
+               and ($10::uuid is null or t.id = $10)
                and exists (select from series)
         ),
         assigned as (
@@ -225,7 +229,7 @@ async def insert_next_period(
         ),
         previous_start,
         *task.values(),
-        only_assignee,
+        only_task,
         dispatched_version,
         dispatched_reminders,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from workbench.db import Connection
@@ -13,6 +14,7 @@ __all__ = [
     "active_rules",
     "customers_with_owner",
     "fire_rules",
+    "firings",
     "forget_firings",
     "insert_rule",
     "record_events",
@@ -111,30 +113,57 @@ async def record_events(conn: Connection, *, columns: dict[str, list[Any]]) -> N
     )
 
 
+async def firings(
+    conn: Connection, *, rule_ids: list[uuid.UUID], customer_ids: list[uuid.UUID]
+) -> dict[tuple[uuid.UUID, uuid.UUID], datetime]:
+    """When each (rule, customer) pair (`rule_ids[i]`, `customer_ids[i]`) last fired, for the
+    pairs that have."""
+    rows = await conn.fetch(
+        """
+        select f.rule_id, f.customer_id, f.fired_at
+          from task_rule_firings f
+          join unnest($1::uuid[], $2::uuid[]) as w(rule_id, customer_id)
+            on w.rule_id = f.rule_id and w.customer_id = f.customer_id
+        """,
+        rule_ids,
+        customer_ids,
+    )
+    return {(r["rule_id"], r["customer_id"]): r["fired_at"] for r in rows}
+
+
 async def fire_rules(conn: Connection, *, columns: dict[str, list[Any]]) -> int:
-    """Create a task per (rule, customer) unless that rule fired for the customer within its
-    window. The firing row is claimed atomically, so concurrent events fire once; a rule
-    switched off since the batch read it fires no more."""
+    """Create a task per firing: (rule, customer, owner, time), any number per pair, each at
+    least the rule's window after the pair's one before (the caller works that out from
+    `firings`). A pair's firings are claimed atomically, as a whole, only if the first of them
+    lies a window after the pair's stored firing (the latest then stands for the pair), so
+    concurrent batches never fire within one window; a rule switched off since the batch read
+    it fires no more."""
     created: int = await conn.fetchval(
         f"""
         with wanted as (
-            select distinct on (w.rule_id, w.customer_id) w.*, uuid7() as task_id
+            select w.*, uuid7() as task_id
               from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[])
                    as w(rule_id, customer_id, owner_id, fired_at)
              where exists (select 1 from task_rules r where r.id = w.rule_id and r.active)
-             order by w.rule_id, w.customer_id, w.fired_at
+        ), latest as (
+            select distinct on (w.rule_id, w.customer_id) w.*
+              from wanted w
+             order by w.rule_id, w.customer_id, w.fired_at desc
         ), claimed as (
             insert into task_rule_firings as f (rule_id, customer_id, fired_at, task_id)
-            select w.rule_id, w.customer_id, w.fired_at, w.task_id from wanted w
+            select l.rule_id, l.customer_id, l.fired_at, l.task_id from latest l
             on conflict (rule_id, customer_id) do update
                set fired_at = excluded.fired_at, task_id = excluded.task_id
-             where f.fired_at <= excluded.fired_at - make_interval(days => (
+             where f.fired_at <= (
+                       select min(w.fired_at) from wanted w
+                        where w.rule_id = f.rule_id and w.customer_id = f.customer_id
+                   ) - make_interval(days => (
                        select r.within_days from task_rules r where r.id = f.rule_id))
-            returning f.rule_id, f.customer_id, f.task_id
+            returning f.rule_id, f.customer_id
         ), created as (
             insert into tasks (id, template_id, template_version, rule_id, assignee_id,
                                customer_id, title, due_at)
-            select c.task_id, tt.id, tt.current_version, r.id, w.owner_id, c.customer_id,
+            select w.task_id, tt.id, tt.current_version, r.id, w.owner_id, c.customer_id,
                    v.name, now() + make_interval(hours => r.due_in_hours)
               from claimed c
               join wanted w on w.rule_id = c.rule_id and w.customer_id = c.customer_id
