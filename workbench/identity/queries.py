@@ -611,16 +611,17 @@ async def refresh_token_for_update(
     conn: Connection, token_hash: bytes, *, retry_seconds: int
 ) -> Record | None:
     """The token with its session, its user and its device, all locked for the rotation;
-    `a_retry`: it was rotated less than `retry_seconds` ago and no token of its session was
-    used since (the session's row lock orders rotations, so this holds until the commit);
+    `retired`: a retry retired it, so presenting it is a reuse; `a_retry`: it is the session's
+    last rotated token, rotated less than `retry_seconds` ago. Rotations are numbered under the
+    session's row lock and both rows are read as the previous lock holder left them, so the last
+    one is known whichever order the rotating transactions began in (until the commit);
     `wipes_for_disabled_user`: see WIPES_FOR_DISABLED_USER."""
     return await conn.fetchrow(
         f"""
         select t.session_id, t.expires_at, t.used_at, t.expires_at <= now() as expired,
-               coalesce(t.used_at > now() - make_interval(secs => $2)
-                        and not exists (select from refresh_tokens n
-                                         where n.session_id = t.session_id
-                                           and n.used_at > t.used_at), false) as a_retry,
+               t.retired_at is not null as retired,
+               coalesce($2 > 0 and t.rotation = s.rotations
+                        and t.used_at > now() - make_interval(secs => $2), false) as a_retry,
                s.ended_at, s.end_reason, s.device_id, s.user_id,
                u.role, u.org_unit_id, u.name, u.active, d.revoked_at,
                {WIPES_FOR_DISABLED_USER} as wipes_for_disabled_user
@@ -636,28 +637,39 @@ async def refresh_token_for_update(
     )
 
 
-async def mark_refresh_token_used(conn: Connection, token_hash: bytes) -> None:
-    await conn.execute(
-        "update refresh_tokens set used_at = now() where token_hash = $1", token_hash
-    )
+async def mark_refresh_token_used(
+    conn: Connection, session_id: uuid.UUID, token_hash: bytes
+) -> None:
+    """The token was rotated now: the session's next rotation, numbered under its row lock
+    (held since `refresh_token_for_update`)."""
     await conn.execute(
         """
-        update sessions set refreshed_at = now()
-         where id = (select session_id from refresh_tokens where token_hash = $1)
+        with rotation as (
+            update sessions set refreshed_at = now(), rotations = rotations + 1
+             where id = $1
+            returning rotations
+        )
+        update refresh_tokens
+           set used_at = clock_timestamp(), rotation = (select rotations from rotation)
+         where token_hash = $2
         """,
+        session_id,
         token_hash,
     )
 
 
 async def retire_for_retry(conn: Connection, session_id: uuid.UUID, token_hash: bytes) -> None:
-    """A retry of `token_hash`: the session's unused tokens count as used (one presented later
-    is a reuse), and the retried one as used now (another retry is measured from this one)."""
+    """A retry of `token_hash`: the session's unused tokens (answers the app never received) are
+    retired for good, and the retried one is rotated again (still the session's last rotated
+    token; another retry is measured from this one)."""
     await conn.execute(
-        """update refresh_tokens set used_at = now()
-            where session_id = $1 and (used_at is null or token_hash = $2)""",
+        """
+        update refresh_tokens set retired_at = now()
+         where session_id = $1 and used_at is null and retired_at is null
+        """,
         session_id,
-        token_hash,
     )
+    await mark_refresh_token_used(conn, session_id, token_hash)
 
 
 async def purge_expired_refresh_tokens(conn: Connection, *, older_than_days: int) -> int:

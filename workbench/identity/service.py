@@ -149,9 +149,10 @@ async def refresh(
 
     Except a retry: the session's last rotated token presented again within
     `refresh_retry_seconds` of its rotation, while its successor was never used (an app on a
-    flaky network whose answer was lost retries with the token it still has). It gets a new
-    pair and the successor it never received is retired, so the session keeps one line of
-    tokens: the retired one presented later counts as a reuse and ends the session."""
+    flaky network whose answer was lost retries with the token it still has; an app firing
+    several refreshes at once). It gets a new pair and the successors it never received are
+    retired, so the session keeps one line of tokens: a retired one is never rotated nor
+    retried, and presenting it counts as a reuse, which ends the session."""
     token_hash = _hash_refresh(request.refresh_token)
     row = await queries.refresh_token_for_update(
         conn, token_hash, retry_seconds=auth.refresh_retry_seconds
@@ -164,7 +165,7 @@ async def refresh(
         if row["wipes_for_disabled_user"]:
             raise UserDisabled()
         raise SessionEnded()
-    if row["used_at"] is not None and not row["a_retry"]:
+    if row["retired"] or (row["used_at"] is not None and not row["a_retry"]):
         ended = await queries.end_sessions(
             conn, reason="refresh_reuse", session_id=row["session_id"]
         )
@@ -184,7 +185,7 @@ async def refresh(
         raise SessionEnded("The session expired; sign in again")
     await queries.touch_device(conn, row["device_id"])  # the device list's "last seen"
     if row["used_at"] is None:
-        await queries.mark_refresh_token_used(conn, token_hash)
+        await queries.mark_refresh_token_used(conn, row["session_id"], token_hash)
     else:  # a retry: its successor's answer never arrived
         await queries.retire_for_retry(conn, row["session_id"], token_hash)
     user = {
