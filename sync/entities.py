@@ -34,8 +34,10 @@ from workbench.timeline import service as timeline
 from workbench.workorders import service as work_orders
 
 Rows = list[tuple[str, Any]]  # (key, wire row; None: in the partition's reach, not shown now)
-Page = tuple[Rows, list[str]]  # rows in the walk's order, and where the walk resumes after them
-_NO_ID = uuid.UUID(int=0)  # before every time-ordered id
+# Rows in the walk's order, and where the walk resumes after them: after the last key it READ,
+# None once a read came back short (the walk is over). A page may keep fewer rows than it read
+# (a work order the caller cannot open): that never ends the walk early.
+Page = tuple[Rows, list[str] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +80,15 @@ class Kind:
     holds: Callable[[Partition], bool] = lambda part: True
 
 
-def _by_key(rows: Rows) -> Page:
-    """A walk in key order resumes after the last key."""
-    return rows, [rows[-1][0]] if rows else []
+def _by_key(rows: Rows, limit: int) -> Page:
+    """A walk in key order, one row per key read, resumes after the last key."""
+    return rows, _resume(len(rows), limit, lambda: [rows[-1][0]])
+
+
+def _resume(read: int, limit: int, last: Callable[[], list[str]]) -> list[str] | None:
+    """Where a walk resumes after a read of `read` rows of at most `limit`: after the last one
+    read (`last`), or None when the read came back short (nothing is left)."""
+    return last() if read >= limit else None
 
 
 def _uuids(keys: list[str]) -> list[uuid.UUID]:
@@ -110,7 +118,8 @@ async def _customers_page(
 ) -> Page:
     start = (Decimal(after[0]), uuid.UUID(after[1])) if after else None
     rows = await queries.customers(conn, part.user_id, after=start, limit=limit)
-    return _customers(part, rows), [str(rows[-1]["aum"]), str(rows[-1]["id"])] if rows else []
+    resume = _resume(len(rows), limit, lambda: [str(rows[-1]["aum"]), str(rows[-1]["id"])])
+    return _customers(part, rows), resume
 
 
 def _holdings(rows: list[queries.Record]) -> Rows:
@@ -133,8 +142,9 @@ async def _holdings_page(
 ) -> Page:
     start = (Decimal(after[0]), uuid.UUID(after[1]), after[2]) if after else None
     rows = await queries.holdings(conn, part.user_id, after=start, limit=limit)
-    last = rows[-1] if rows else None
-    resume = [str(last["aum"]), *last["key"].split(":", 1)] if last else []
+    resume = _resume(
+        len(rows), limit, lambda: [str(rows[-1]["aum"]), *rows[-1]["key"].split(":", 1)]
+    )
     return _holdings(rows), resume
 
 
@@ -168,12 +178,10 @@ async def _notes_page(
         start = (Decimal(after[0]), uuid.UUID(after[1]), datetime.fromisoformat(after[2]),
                  uuid.UUID(after[3]))  # fmt: skip
     rows = await queries.notes(conn, part.user_id, after=start, limit=limit)
-    last = rows[-1] if rows else None
-    resume = (
-        [str(last["aum"]), str(last["customer_id"]), last["occurred_at"].isoformat(),
-         str(last["id"])]
-        if last else []
-    )  # fmt: skip
+    resume = _resume(len(rows), limit, lambda: [
+        str(rows[-1]["aum"]), str(rows[-1]["customer_id"]), rows[-1]["occurred_at"].isoformat(),
+        str(rows[-1]["id"]),
+    ])  # fmt: skip
     return _notes(part, rows), resume
 
 
@@ -203,7 +211,9 @@ async def _tasks_page(
 ) -> Page:
     start = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
     rows = await queries.tasks(conn, part.user_id, part.subtree_root, after=start, limit=limit)
-    resume = [rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])] if rows else []
+    resume = _resume(
+        len(rows), limit, lambda: [rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])]
+    )
     return await _tasks(conn, rows), resume
 
 
@@ -221,7 +231,7 @@ async def _templates_page(
         conn, part.caller.org_unit_id, part.caller.sees_everything,
         after=uuid.UUID(after[0]) if after else None, limit=limit,
     )  # fmt: skip
-    return _by_key([(str(r["id"]), templates.to_wire(r)) for r in rows])
+    return _by_key([(str(r["id"]), templates.to_wire(r)) for r in rows], limit)
 
 
 # ---- products and notifications ------------------------------------------------------------------
@@ -246,7 +256,7 @@ async def _products_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
 ) -> Page:
     rows = await queries.products(conn, after=after[0] if after else None, limit=limit)
-    return _by_key(_products(rows))
+    return _by_key(_products(rows), limit)
 
 
 def _notifications(rows: list[queries.Record]) -> Rows:
@@ -262,7 +272,7 @@ async def _notifications_page(
 ) -> Page:
     start = uuid.UUID(after[0]) if after else None
     rows = await queries.notifications(conn, part.user_id, after=start, limit=limit)
-    return _by_key(_notifications(rows))
+    return _by_key(_notifications(rows), limit)
 
 
 # ---- brochures (schema 3) ----------------------------------------------------------------------
@@ -325,7 +335,7 @@ async def _brochures_page(
         conn, part.caller.org_unit_id, part.at, after=uuid.UUID(after[0]) if after else None,
         limit=limit,
     )  # fmt: skip
-    return _by_key(_brochures(rows))
+    return _by_key(_brochures(rows), limit)
 
 
 async def brochure_edges(
@@ -379,7 +389,7 @@ async def _surveys_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
 ) -> Page:
     """The surveys the user may send (in id order), then their open invitations (in id order);
-    the walk resumes at ["send" | "answer", last id]."""
+    the walk resumes at ["send" | "answer", last id read]."""
     rows: Rows = []
     phase, start = (after[0], uuid.UUID(after[1])) if after else ("send", None)
     if phase == "send":
@@ -390,12 +400,10 @@ async def _surveys_page(
         if len(rows) == limit:
             return rows, ["send", rows[-1][0]]
         start = None
-    invited = await queries.survey_invitations(
-        conn, part.user_id, part.at, after=start, limit=limit - len(rows)
-    )
-    more = [(str(r["key"]), _survey(r, wire.SurveyUse.ANSWER)) for r in invited]
-    rows += more
-    return rows, ["answer", more[-1][0]] if more else ["answer", str(start or _NO_ID)]
+    room = limit - len(rows)
+    invited = await queries.survey_invitations(conn, part.user_id, part.at, after=start, limit=room)
+    rows += [(str(r["key"]), _survey(r, wire.SurveyUse.ANSWER)) for r in invited]
+    return rows, _resume(len(invited), room, lambda: ["answer", str(invited[-1]["key"])])
 
 
 # ---- work orders (schema 4) --------------------------------------------------------------------
@@ -460,19 +468,21 @@ async def _work_orders(conn: Connection, part: Partition, ids: list[uuid.UUID]) 
 
 
 async def _work_orders_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
-    ids = await queries.work_orders(conn, part.user_id, part.subtree_root, ids=_uuids(keys))
+    scope = work_orders.reader_scope(part.caller)
+    ids = await queries.work_orders(conn, scope, ids=_uuids(keys))
     return await _work_orders(conn, part, ids)
 
 
 async def _work_orders_page(
     conn: Connection, part: Partition, after: list[str] | None, limit: int
 ) -> Page:
-    ids = await queries.work_orders(
-        conn, part.user_id, part.subtree_root, after=uuid.UUID(after[0]) if after else None,
-        limit=limit,
-    )  # fmt: skip
+    """In id order, the ids read in the API's read scope; one gone meanwhile is left out, and
+    the walk resumes after the last id read all the same."""
+    scope = work_orders.reader_scope(part.caller)
+    start = uuid.UUID(after[0]) if after else None
+    ids = await queries.work_orders(conn, scope, after=start, limit=limit)
     rows = await _work_orders(conn, part, ids)
-    return rows, [str(ids[-1])] if ids else []
+    return rows, _resume(len(ids), limit, lambda: [str(ids[-1])])
 
 
 def _handles(part: Partition) -> bool:

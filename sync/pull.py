@@ -141,9 +141,9 @@ class Puller:
                             data=schema.shape(version, kind.entity, row))
                 for key, row in rows
             )  # fmt: skip
-            if len(rows) < want:
+            if resume is None:  # the walk read everything: the next entity
                 state.entity, state.after = state.entity + 1, None
-            else:
+            else:  # after the last key read, though some read may not be shown to the caller
                 state.after = resume
         if state.entity >= len(KINDS):
             state.entity, state.after = -1, None  # streamed: catch up from the start position

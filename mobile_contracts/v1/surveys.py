@@ -163,7 +163,8 @@ class SurveyVersion(msgspec.Struct, kw_only=True):
     published_by: uuid.UUID | None = None
 
 
-AnswerValue = str | Integer | list[str]
+# null: not answered (as leaving the key out; a required question then says so).
+AnswerValue = str | Integer | list[str] | None
 
 
 class Submission(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

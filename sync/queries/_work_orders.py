@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from workbench.db import Connection
+from workbench.workorders import queries as work_order_queries
 
 # ---- work orders (schema 4) ---------------------------------------------------------------------
 
-# $1: the user; $2: their org subtree's root when they are a branch head (its units' work
-# orders), else null. The same holders the change log records (migration 0022).
-_WORK_ORDER_SCOPE = (
-    "(w.assignee_id = $1 or w.escalated_to_id = $1 or ($2::uuid is not null and w.org_unit_id"
-    " in (select s.id from org_subtree($2) s(id))))"
-)
-
 
 async def work_orders(
-    conn: Connection, user: uuid.UUID, subtree_root: uuid.UUID | None, *,
-    ids: list[uuid.UUID] | None = None, after: uuid.UUID | None = None,
-    limit: int | None = None,
+    conn: Connection, scope: Mapping[str, Any], *, ids: list[uuid.UUID] | None = None,
+    after: uuid.UUID | None = None, limit: int | None = None,
 ) -> list[uuid.UUID]:  # fmt: skip
-    """Ids of the partition's work orders: among `ids`, or in id order after `after`."""
-    if ids is not None:
-        rows = await conn.fetch(
-            f"select w.id from work_orders w where {_WORK_ORDER_SCOPE} and w.id = any($3)",
-            user, subtree_root, ids,
-        )  # fmt: skip
-    else:
-        rows = await conn.fetch(
-            f"""
-            select w.id from work_orders w
-             where {_WORK_ORDER_SCOPE} and ($3::uuid is null or w.id > $3)
-             order by w.id limit $4
-            """,
-            user, subtree_root, after, limit,
-        )  # fmt: skip
-    return [r["id"] for r in rows]
+    """Ids of the partition's work orders: among `ids`, or in id order after `after`. Exactly
+    those the API lets the caller open (`scope`: `workbench.workorders.service.reader_scope`;
+    one rule for both), not one merely escalated to them: a branch head who moved away can no
+    longer open what stayed escalated to them. The change log records more holders (migration
+    0022: whoever it is escalated to, too); such a key is answered as a delete."""
+    return await work_order_queries.ids_in_scope(conn, **scope, ids=ids, after=after, limit=limit)
 
 
 async def text_questions(conn: Connection, response_id: uuid.UUID) -> set[str]:

@@ -475,9 +475,11 @@ async def open_work_orders(
         f"""
         select w.id, w.state, w.created_at, w.due_at, w.due_at < now() as overdue,
                w.assignee_id, a.name as assignee_name, w.customer_id, c.external_id, c.name_enc,
-               s.title as survey_title, {shown}
+               v.title as survey_title, {shown}
           from work_orders w
-          join surveys s on s.id = w.survey_id
+          -- the title of the version answered, never the draft's (an author may be renaming it)
+          join survey_responses r on r.id = w.response_id
+          join survey_versions v on v.survey_id = r.survey_id and v.version = r.version
           join users a on a.id = w.assignee_id
           left join customers c on c.id = w.customer_id
          where {where.sql}

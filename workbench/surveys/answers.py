@@ -2,7 +2,8 @@
 
 Every shown required question is answered; values fit their type (an existing option, distinct
 options, 0-10, 1-5, text within its length); questions the skip logic hides are empty; no key is
-unknown. Empty means absent, null, "" or []. Whitespace-only text counts as empty. A text's
+unknown. Empty means absent, null, "" or [] (null: not answered, as the JSON API may send it).
+Whitespace-only text counts as empty. A text's
 line breaks are counted and stored as one LF each, however the client sent them (CRLF, CR).
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from mobile_contracts.v1.surveys import AnswerValue, Question, QuestionType
 from workbench.errors import DomainError
 from workbench.surveys import logic
+from workbench.visible import one_line_shown
 
 MAX_TEXT = 2000
 
@@ -75,11 +77,20 @@ def check(questions: Sequence[Question], submitted: Mapping[str, Any]) -> Checke
             answers[key] = value
         chosen = value if isinstance(value, list) else [value]
         for option in question.options:
-            if option.tag and option.value in chosen and option.tag not in tags:
-                tags.append(option.tag)
+            tag = _customer_tag(option.tag)
+            if tag and option.value in chosen and tag not in tags:
+                tags.append(tag)
     if errors:
         raise AnswersInvalid(errors)
     return Checked(answers=answers, texts=texts, tags=tags)
+
+
+def _customer_tag(tag: str | None) -> str | None:
+    """The tag an option adds to the customer, trimmed; none for one that shows nothing or
+    reads otherwise (a version published before such tags were refused: `design.check_texts`)."""
+    if tag is None or not one_line_shown(tag.strip()):
+        return None
+    return tag.strip()
 
 
 def without_hidden(questions: Sequence[Question], submitted: Mapping[str, Any]) -> dict[str, Any]:

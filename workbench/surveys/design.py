@@ -12,10 +12,11 @@ Rules:
 - The survey row is locked while publishing, so concurrent publishes make consecutive versions
   (or one of them finds nothing changed), never the same number twice.
 - An archived survey takes no edits and no publication (409 `survey.archived`).
-- A title, question text or option label that shows nothing (spaces or invisible characters
-  only) is empty, and a title or option label that reads otherwise (control characters,
-  direction overrides) no better: refused when written and when published (422
-  `survey.blank_text`), as the customer would see a blank or a garbled line.
+- A title, question text, option label or option's customer tag that shows nothing (spaces or
+  invisible characters only) is empty, and a title, option label or tag that reads otherwise
+  (control characters, direction overrides) no better: refused when written and when published
+  (422 `survey.blank_text`), as the customer would see a blank or a garbled line (and a tag
+  in the customer's view).
 - A key keeps the type it was published with (`logic`): results count versions together by key.
 - `after_template_id` (customer surveys only) names a task template the author may see.
 - Publications and archivings are written to the audit trail.
@@ -71,24 +72,26 @@ def _blank(key: str, field: str, path: str) -> dict[str, str]:
 
 
 def check_texts(title: str | None, questions: list[wire.Question] | None) -> None:
-    """Refuse what a customer would see as a blank: a title, a question's text or an option's
-    label that shows nothing (spaces or invisible characters only: the wire's length check
-    counts them as text), and a title or an option label, one line each, that reads otherwise
-    (control characters, direction overrides)."""
+    """Refuse what a customer would see as a blank: a title, a question's text, an option's
+    label or its customer tag that shows nothing (spaces or invisible characters only: the
+    wire's length check counts them as text), and a title, an option label or a tag, one line
+    each, that reads otherwise (control characters, direction overrides)."""
     blanks = [] if title is None or one_line_shown(title) else [_blank("", "title", "$.title")]
     for i, question in enumerate(questions or []):
         if not shows_something(question.text):
             blanks.append(_blank(question.key, "text", f"$.questions[{i}].text"))
-        blanks.extend(
-            _blank(question.key, f"options[{n}].label", f"$.questions[{i}].options[{n}].label")
-            for n, option in enumerate(question.options)
-            if not one_line_shown(option.label)
-        )
+        for n, option in enumerate(question.options):
+            # A customer tag is added to whoever chooses the option: one that shows nothing
+            # or reads otherwise would be a blank or garbled tag in the customer's view.
+            for part, text in (("label", option.label), ("tag", option.tag)):
+                if text is not None and not one_line_shown(text):
+                    field, path = f"options[{n}].{part}", f"$.questions[{i}].options[{n}].{part}"
+                    blanks.append(_blank(question.key, field, path))
     if blanks:
         where = ", ".join(f"{b['key'] or 'survey'}.{b['field']}" for b in blanks[:5])
         raise BlankText(
-            "Only spaces or invisible characters are no text, and a title or an option label"
-            f" takes no control characters or direction overrides: fix {where}",
+            "Only spaces or invisible characters are no text, and a title, an option label or"
+            f" a customer tag takes no control characters or direction overrides: fix {where}",
             errors=blanks,
         )
 

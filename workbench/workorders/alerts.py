@@ -143,9 +143,10 @@ async def open_work_order(
     await queries.insert_event(
         conn, event_id=uuid7(), work_order_id=work_order_id, kind="opened", from_state=None,
         to_state="open", actor_id=None, note_enc=None, root_cause=None,
-        data={"rule_id": str(rule["id"]), "assignee_id": str(assignee_id)}, now=now,
+        data={"rule_id": str(rule["id"]), "assignee_id": str(assignee_id), **matched(rule)},
+        now=now,
     )  # fmt: skip
-    title = await queries.survey_title(conn, response["survey_id"])
+    title = await queries.survey_title(conn, response["survey_id"], response_id=response["id"])
     local_due = due.astimezone(sla.BANK_ZONE).strftime("%m-%d %H:%M")
     await notify(
         conn,
@@ -178,6 +179,12 @@ async def open_work_order(
             ],
         )
     return work_order_id
+
+
+def matched(rule: queries.Record) -> dict[str, object]:
+    """What the work order matched, as its `opened` event keeps it (`question_key`, `op`,
+    `value`): the answer it marks stays the one that opened it after the rule is edited."""
+    return {"question_key": rule["question_key"], "op": rule["op"], "value": rule["value"]}
 
 
 async def _assignee(

@@ -46,7 +46,10 @@ escalation or unit), so it leaves the former holders' devices and reaches the ne
 Closed work orders stay as they are (their history is the former holder's work), but their
 readers are shown the customer (masked name, answers) only while they may see the customer
 (`service`): after a customer's move the former RM and their branch head see "*" and no answers,
-on their devices too (sync is told to send those work orders again).
+and after their RM's move to another unit the former branch's heads, on their devices too (sync
+is told to send those work orders again). An org unit moved in the tree changes who reads the
+work orders of its subtree and who sees its users' customers: the change log itself records
+those work orders for each branch head whose sight of them changed (migrations 0022 and 0049).
 """
 
 from __future__ import annotations
@@ -186,7 +189,10 @@ async def staff_changed(
     2. a branch head who no longer heads their unit hands on the others they hold
        (`branch_head_left`);
     3. one who now heads a unit they did not head before takes over, in its subtree, the work
-       orders of holders who are not active branch heads over them (`head_arrived`).
+       orders of holders who are not active branch heads over them (`head_arrived`);
+    4. a user moved to another unit (whatever their role): the closed work orders about their
+       customers, which stay, are sent again by sync to whoever holds them
+       (`customers_seen_elsewhere`).
 
     The ones moved; a change of none of these (a new name, the same post) moves nothing."""
     await serialise_staff_changes(conn)  # taken already by `staff`: this holds it on its own too
@@ -200,7 +206,18 @@ async def staff_changed(
         moved += await branch_head_left(conn, head_id=user_id, keeps_own=takes_own, now=now)
     if _became_head(before, after):
         moved += await head_arrived(conn, head_id=user_id, unit_id=after.org_unit_id, now=now)
+    if before is not None and before.org_unit_id != after.org_unit_id:
+        await customers_seen_elsewhere(conn, owner_id=user_id)
     return list(dict.fromkeys(moved))
+
+
+async def customers_seen_elsewhere(conn: Connection, *, owner_id: uuid.UUID) -> int:
+    """A customer owner now in another unit: the branch heads over the old one no longer see
+    their customers, so the closed work orders about them (which stay where they are, read by
+    those heads) show the customer as "*" and no answers from now on. Sync is told to send
+    those work orders again to whoever holds them (as after a customer's move), or their
+    devices would keep the name and the answers. How many."""
+    return await queries.resend_closed_of_owner(conn, owner_id)
 
 
 def _takes_own_along(before: Post | None, after: Post) -> bool:

@@ -286,12 +286,20 @@ async def insert_event(
     )  # fmt: skip
 
 
-_ROW = """
-    w.*, s.title as survey_title, a.name as assignee_name, c.external_id, c.name_enc
+# The title of the survey version the work order's answer answered (`w`), as it was published:
+# never the draft's (`surveys.title`), which an author may be renaming before the next version.
+_ANSWERED_TITLE = """
+    (select v.title
+       from survey_responses ar
+       join survey_versions v on v.survey_id = ar.survey_id and v.version = ar.version
+      where ar.id = w.response_id)
+"""
+
+_ROW = f"""
+    w.*, {_ANSWERED_TITLE} as survey_title, a.name as assignee_name, c.external_id, c.name_enc
 """
 
 _JOINS = """
-      join surveys s on s.id = w.survey_id
       join users a on a.id = w.assignee_id
       left join customers c on c.id = w.customer_id
 """
@@ -341,6 +349,33 @@ def _scope(where: Where, *, user_id: uuid.UUID, scope_root: uuid.UUID | None, al
         )
     else:
         where.add("w.assignee_id = {}", user_id)
+
+
+async def ids_in_scope(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    scope_root: uuid.UUID | None,
+    all_: bool,
+    ids: list[uuid.UUID] | None = None,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
+) -> list[uuid.UUID]:
+    """Ids of the work orders the reader may open, by `_scope` (the API's rule, which offline
+    sync's partition holds too): among `ids`, or in id order after `after` (at most `limit`)."""
+    where = Where()
+    _scope(where, user_id=user_id, scope_root=scope_root, all_=all_)
+    if ids is not None:
+        where.add("w.id = any({}::uuid[])", ids)
+        rows = await conn.fetch(f"select w.id from work_orders w where {where.sql}", *where.args)
+    else:
+        where.when(after, "w.id > {}")
+        rows = await conn.fetch(
+            f"select w.id from work_orders w where {where.sql}"
+            f" order by w.id limit {where.param(limit)}",
+            *where.args,
+        )
+    return [r["id"] for r in rows]
 
 
 async def list_work_orders(
@@ -473,13 +508,12 @@ async def unfinished_of_customers(conn: Connection, customer_ids: list[uuid.UUID
     `assign_to`, its survey's title and the customer's owner now (`owner_id`) and that RM's
     unit (`owner_unit_id`)."""
     return await conn.fetch(
-        """
+        f"""
         select w.id, w.customer_id, w.assignee_id, w.org_unit_id, w.state, w.due_at,
-               w.escalation_level, w.escalated_to_id, s.title as survey_title, r.assign_to,
-               c.owner_id, o.org_unit_id as owner_unit_id
+               w.escalation_level, w.escalated_to_id, {_ANSWERED_TITLE} as survey_title,
+               r.assign_to, c.owner_id, o.org_unit_id as owner_unit_id
           from work_orders w
           join alert_rules r on r.id = w.rule_id
-          join surveys s on s.id = w.survey_id
           join customers c on c.id = w.customer_id
           join users o on o.id = c.owner_id
          where w.customer_id = any($1::uuid[]) and w.state <> 'closed'
@@ -492,9 +526,9 @@ async def unfinished_of_customers(conn: Connection, customer_ids: list[uuid.UUID
 
 # What a hand-over reads of each unfinished work order it may move (joined as in
 # `unfinished_of_customers`, the customer optional: a staff survey's has none).
-_HANDED = """
+_HANDED = f"""
     w.id, w.customer_id, w.assignee_id, w.org_unit_id, w.state, w.due_at, w.escalation_level,
-    w.escalated_to_id, s.title as survey_title, r.assign_to, c.owner_id
+    w.escalated_to_id, {_ANSWERED_TITLE} as survey_title, r.assign_to, c.owner_id
 """
 
 
@@ -530,7 +564,6 @@ async def unfinished_of_rm(
         select {_HANDED}, m.org_unit_id as rm_unit_id
           from work_orders w
           join alert_rules r on r.id = w.rule_id
-          join surveys s on s.id = w.survey_id
           left join customers c on c.id = w.customer_id
           join users m on m.id = $1
          where w.id in (select a.id from work_orders a
@@ -557,7 +590,6 @@ async def unfinished_held_by(
         select {_HANDED}
           from work_orders w
           join alert_rules r on r.id = w.rule_id
-          join surveys s on s.id = w.survey_id
           left join customers c on c.id = w.customer_id
          where (w.assignee_id = $1 or w.escalated_to_id = $1) and w.state <> 'closed'
            and ($2::uuid[] is null or w.id = any($2::uuid[]))
@@ -648,6 +680,21 @@ async def resend_closed(conn: Connection, customer_ids: list[uuid.UUID]) -> int:
     return int(done.split()[-1])
 
 
+async def resend_closed_of_owner(conn: Connection, owner_id: uuid.UUID) -> int:
+    """Have the offline sync send the closed work orders about an owner's customers again to
+    whoever holds them: after the owner moved to another unit, the branch heads over the work
+    orders' units may no longer see those customers (as `resend_closed`). How many."""
+    done = await conn.execute(
+        """
+        update work_orders set updated_at = updated_at
+         where state = 'closed'
+           and customer_id in (select c.id from customers c where c.owner_id = $1)
+        """,
+        owner_id,
+    )
+    return int(done.split()[-1])
+
+
 async def insert_system_events(
     conn: Connection,
     *,
@@ -716,8 +763,27 @@ async def mark_escalated(
     )
 
 
-async def survey_title(conn: Connection, survey_id: uuid.UUID) -> str:
-    title: str | None = await conn.fetchval("select title from surveys where id = $1", survey_id)
+async def survey_title(
+    conn: Connection, survey_id: uuid.UUID, *, response_id: uuid.UUID | None = None
+) -> str:
+    """The title a work order's pushes and timeline show: that of the version the response
+    `response_id` answered; without one, the survey's latest published version's. Never the
+    draft's, which an author may be renaming before publishing it."""
+    title: str | None = await conn.fetchval(
+        """
+        select coalesce(
+                 (select v.title
+                    from survey_responses r
+                    join survey_versions v on v.survey_id = r.survey_id and v.version = r.version
+                   where r.id = $2 and r.survey_id = $1),
+                 (select v.title
+                    from surveys s
+                    join survey_versions v on v.survey_id = s.id and v.version = s.version
+                   where s.id = $1))
+        """,
+        survey_id,
+        response_id,
+    )
     return title or ""
 
 

@@ -195,9 +195,25 @@ async def detail(
         resolved_at=row["resolved_at"],
         closed_at=row["closed_at"],
         submitted_at=response["submitted_at"],
-        answers=_answer_lines(vault.cipher, response, rule) if row["customer_shown"] else [],
+        answers=(
+            _answer_lines(vault.cipher, response, _matched_key(events, rule))
+            if row["customer_shown"]
+            else []
+        ),
         events=[_event(vault.cipher, e) for e in events],
     )
+
+
+def _matched_key(events: list[queries.Record], rule: queries.Record | None) -> str | None:
+    """The question the work order matched when it was opened (its `opened` event keeps it: a
+    rule edited since marks another question, or none); for one opened before the event kept
+    it, the rule's question now."""
+    for event in events:
+        if event["kind"] == "opened":
+            key = (event["data"] or {}).get("question_key")
+            if isinstance(key, str):
+                return key
+    return rule["question_key"] if rule is not None else None
 
 
 async def list_work_orders(
@@ -280,15 +296,15 @@ def _masked_customer(vault: Vault, role: Role, row: queries.Record) -> str | Non
 
 
 def _answer_lines(
-    cipher: FieldCipher, response: queries.Record, rule: queries.Record | None
+    cipher: FieldCipher, response: queries.Record, matched_key: str | None
 ) -> list[wire.AnswerLine]:
-    """The answered questions in order, choices by their labels, the rule's question marked;
-    numbers of six characters or more in text answers masked (a phone or ID number the
-    customer typed in: every reader, API, console and app alike, as survey results do)."""
+    """The answered questions in order, choices by their labels, the question the work order
+    matched (`matched_key`) marked; numbers of six characters or more in text answers masked (a
+    phone or ID number the customer typed in: every reader, API, console and app alike, as
+    survey results do)."""
     questions = msgspec.convert(response["questions"], list[Question])
     answers: Mapping[str, Any] = response["answers"]
     texts = alerts.response_texts(cipher, response) if response["texts_enc"] else {}
-    matched_key = rule["question_key"] if rule is not None else None
     lines = []
     for q in questions:
         if q.type is QuestionType.TEXT:
