@@ -168,6 +168,9 @@ class VersionSummary(msgspec.Struct, kw_only=True):
     reviewed_at: datetime | None
     published_at: datetime | None
     updated_at: datetime
+    # Of a version that was live when a later one was published to start later: that start,
+    # when it hands over (live until then, or its `live_until` if sooner).
+    replaced_at: datetime | None = None
 
 
 class ReviewDecision(enum.StrEnum):
@@ -189,8 +192,9 @@ class Review(msgspec.Struct, kw_only=True):
 
 
 class StaffBrochure(msgspec.Struct, kw_only=True):
-    """A brochure as marketing and compliance see it: its latest version in full, and the
-    version that is published (if another)."""
+    """A brochure as marketing and compliance see it: its latest version in full, the version
+    that is published, and the version live now (the same one, or while the published one is
+    scheduled, the one it will replace)."""
 
     id: uuid.UUID
     owner_unit_id: uuid.UUID
@@ -216,10 +220,15 @@ class StaffBrochure(msgspec.Struct, kw_only=True):
     # Whether the bank still offers the product (the product feed's `active`): a brochure of a
     # withdrawn product is live for no one, whatever its window says.
     product_active: bool = True
+    # The version in its live window now, which RMs get (while the product is offered): the
+    # published one once it starts, or until then the version it replaces (superseded, with
+    # `replaced_at`); `published` may then be a later version still `scheduled`.
+    live: VersionSummary | None = None
 
 
 class StaffBrochureRow(msgspec.Struct, kw_only=True):
-    """A line of the staff's brochure list: the latest version, and what is live."""
+    """A line of the staff's brochure list: the latest version, the published one (`live_state`
+    is its state) and the one live now (`live_version`)."""
 
     id: uuid.UUID
     title: str
@@ -235,3 +244,8 @@ class StaffBrochureRow(msgspec.Struct, kw_only=True):
     live_from: datetime | None
     live_until: datetime | None
     product_active: bool = True  # false: the product is withdrawn, the brochure live for no one
+    # The version in its live window now (what RMs get): the published one, or, while the
+    # published one is scheduled, the version it replaces at its start; and when that one stops
+    # being live (its `live_until`, or sooner the start of the version replacing it).
+    live_version: int | None = None
+    live_version_until: datetime | None = None

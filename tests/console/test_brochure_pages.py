@@ -486,7 +486,7 @@ async def test_compliance_cannot_review_their_own_upload_and_is_told_so(desk, db
     review = f"{LIST}/review/{made['id']}"
     refused = await desk.post(f"{LIST}/{made['id']}/approve", {"from": review, "next": review})
     html = console_page(refused, 403)
-    assert "这个版本是您上传或提交的，需由其他合规同事审核。" in text_of(html)
+    assert "这个版本有您上传、修改或提交的内容，需由其他合规同事审核。" in text_of(html)
     assert "审核结论" in html  # back on the review page
     assert await latest_status(db, made["id"]) == "pending_review"
 

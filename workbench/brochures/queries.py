@@ -22,7 +22,7 @@ _VERSION = """
     v.brochure_id, v.version, v.title, v.product_code, v.talk_track, v.tags, v.pages,
     v.content_hash, v.status, v.approved_hash, v.reject_reason, v.live_from, v.live_until,
     v.created_by, v.created_at, v.submitted_by, v.submitted_at, v.reviewed_by, v.reviewed_at,
-    v.published_by, v.published_at, v.replaced_at, v.updated_at
+    v.published_by, v.published_at, v.replaced_at, v.updated_at, v.edited_by
 """
 # `product_active`: whether the bank still offers the product (a brochure of a withdrawn one is
 # not live; staff views still list it).
@@ -31,6 +31,20 @@ _PRODUCT = "p.name as product_name, p.category, p.risk_level, p.active as produc
 _PUBLISHED = """
     pv.version as published_version, pv.live_from as published_from,
     pv.live_until as published_until, pv.published_at as published_on
+"""
+# The version live now (`lw`, in its live window: the published one, or a superseded one until
+# the published one starts), beside another of the brochure's versions; `in_window`: IN_WINDOW
+# formatted with now's parameter. The subquery's own `v` (which IN_WINDOW names) is the
+# candidate version, hiding the outer query's `v`.
+_LIVE_NOW = """
+          left join lateral (select v.version, v.live_until, v.replaced_at
+                               from brochure_versions v
+                              where v.brochure_id = b.id and {in_window}
+                              order by v.version desc limit 1) lw on true
+"""
+_LIVE_NOW_COLUMNS = """
+    lw.version as live_version, lw.live_until as live_version_until,
+    lw.replaced_at as live_version_replaced_at
 """
 # A version's live window: a published version from live_from (or its publication) until
 # live_until (or ever); a version superseded by one published to start later stays in its own
@@ -126,9 +140,11 @@ async def staff_list(
     q: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    now: datetime,
 ) -> list[Record]:
     """Brochures of the staff member's scope by their latest version, most recently changed
-    first; `statuses` filters on the latest version's status (`live`... are derived later)."""
+    first, with the published version and the one live `now`; `statuses` filters on the latest
+    version's status (`live`... are derived later)."""
     where = Where()
     where.add(_IN_STAFF_SCOPE, scope_root)
     where.when(statuses, "v.status = any({}::text[])")
@@ -136,14 +152,16 @@ async def staff_list(
         where.add("strpos(lower(v.title), lower({})) > 0", q)
     if after is not None:
         where.add("(v.updated_at, v.brochure_id) < ({}, {})", *after)
+    live_now = _LIVE_NOW.format(in_window=IN_WINDOW.format(where.param(now)))
     return await conn.fetch(
         f"""
-        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}, {_LIVE_NOW_COLUMNS}
           from brochures b
           join lateral (select * from brochure_versions lv where lv.brochure_id = b.id
                          order by lv.version desc limit 1) v on true
           join products p on p.code = v.product_code
           left join brochure_versions pv on pv.brochure_id = b.id and pv.status = 'published'
+          {live_now}
          where {where.sql}
          order by v.updated_at desc, v.brochure_id desc
          limit {where.param(limit)}
@@ -152,19 +170,24 @@ async def staff_list(
     )
 
 
-async def review_queue(conn: Connection, *, scope_root: uuid.UUID | None) -> list[Record]:
-    """Versions waiting for compliance, oldest submission first."""
+async def review_queue(
+    conn: Connection, *, scope_root: uuid.UUID | None, now: datetime
+) -> list[Record]:
+    """Versions waiting for compliance, oldest submission first, with the published version and
+    the one live `now`."""
     return await conn.fetch(
         f"""
-        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}, {_LIVE_NOW_COLUMNS}
           from brochure_versions v
           join brochures b on b.id = v.brochure_id
           join products p on p.code = v.product_code
           left join brochure_versions pv on pv.brochure_id = b.id and pv.status = 'published'
+          {_LIVE_NOW.format(in_window=IN_WINDOW.format("$2"))}
          where v.status = 'pending_review' and {_IN_STAFF_SCOPE.format("$1")}
          order by v.submitted_at, v.brochure_id
         """,
         scope_root,
+        now,
     )
 
 
@@ -309,6 +332,17 @@ async def images(conn: Connection, shas: list[bytes]) -> list[Record]:
     return await conn.fetch(
         "select sha256, width, height from brochure_images where sha256 = any($1::bytea[])", shas
     )
+
+
+async def any_image_uploaded_by(conn: Connection, shas: list[bytes], user_id: uuid.UUID) -> bool:
+    """Whether the user uploaded any of these page images (first, as images are stored once)."""
+    found: bool = await conn.fetchval(
+        "select exists (select from brochure_images where sha256 = any($1::bytea[])"
+        " and uploaded_by = $2)",
+        shas,
+        user_id,
+    )
+    return found
 
 
 async def any_brochure(conn: Connection) -> bool:

@@ -131,8 +131,12 @@ def catalogue_item(row: queries.Record, pages: list[wire.Page]) -> wire.Catalogu
 def live_end(row: queries.Record) -> datetime | None:
     """When a live version stops being live: its live_until, or sooner the start of the version
     that replaces it (queries.LIVE)."""
-    ends = [t for t in (row["live_until"], row["replaced_at"]) if t is not None]
-    return min(ends) if ends else None
+    return _earliest(row["live_until"], row["replaced_at"])
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    given = [t for t in times if t is not None]
+    return min(given) if given else None
 
 
 # ---- staff ---------------------------------------------------------------------------------
@@ -150,6 +154,8 @@ async def staff_brochure(
     latest = history[0]
     now = now or datetime.now(UTC)
     published = next((v for v in history if v["status"] == Status.PUBLISHED.value), None)
+    # What RMs get now: the published version, or the one it replaces at its later start.
+    live = next((v for v in history if live_state(v, now) is wire.LiveState.LIVE), None)
     pages = await _pages_by_version(conn, [latest], sign)
     decided = await reviews.decisions(conn, brochure_id)
     return wire.StaffBrochure(
@@ -171,6 +177,7 @@ async def staff_brochure(
         reviews=[review_of(r) for r in decided],
         changes_since_review=_changes_since_review(latest, decided),
         product_active=latest["product_active"],
+        live=version_summary(live, now) if live else None,
     )
 
 
@@ -185,6 +192,7 @@ async def staff_list(
     now: datetime | None = None,
 ) -> PageOf[wire.StaffBrochureRow]:
     """The brochures of the staff member's scope, most recently changed first."""
+    now = now or datetime.now(UTC)
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
     rows = await queries.staff_list(
         conn,
@@ -193,9 +201,9 @@ async def staff_list(
         q=q,
         after=after,
         limit=limit + 1,
+        now=now,
     )
     more, rows = len(rows) > limit, rows[:limit]
-    now = now or datetime.now(UTC)
     items = [_staff_row(r, now) for r in rows]
     next_cursor = encode_cursor([rows[-1]["updated_at"], rows[-1]["brochure_id"]]) if more else None
     return PageOf[wire.StaffBrochureRow](items=items, next_cursor=next_cursor)
@@ -207,7 +215,8 @@ async def review_queue(
     """What compliance has to review, oldest submission first."""
     now = now or datetime.now(UTC)
     return [
-        _staff_row(r, now) for r in await queries.review_queue(conn, scope_root=caller.scope_root)
+        _staff_row(r, now)
+        for r in await queries.review_queue(conn, scope_root=caller.scope_root, now=now)
     ]
 
 
@@ -284,6 +293,8 @@ def _staff_row(row: queries.Record, now: datetime) -> wire.StaffBrochureRow:
         live_from=row["published_from"],
         live_until=row["published_until"],
         product_active=row["product_active"],
+        live_version=row["live_version"],
+        live_version_until=_earliest(row["live_version_until"], row["live_version_replaced_at"]),
     )
 
 
@@ -306,6 +317,7 @@ def version_summary(row: queries.Record, now: datetime) -> wire.VersionSummary:
         reviewed_at=row["reviewed_at"],
         published_at=row["published_at"],
         updated_at=row["updated_at"],
+        replaced_at=row["replaced_at"],
     )
 
 

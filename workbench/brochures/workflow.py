@@ -14,7 +14,8 @@ Rules:
 - Editing a version that was published (or unpublished, or superseded) makes a new version; the
   published one stays live until the new one is published in its place.
 - A version under review cannot be edited; compliance approves or rejects it first.
-- Compliance cannot approve (or reject) a version they created or submitted themselves.
+- Compliance cannot approve (or reject) a version they created, edited (`edited_by`) or
+  submitted themselves, nor one with a page image they uploaded.
 - Only an approved version is published, within a window; whether it is live is decided when it
   is read (queries.LIVE), so no job is needed for it to go live or expire.
 - A version published to go live later replaces the live one at its start: until then the live
@@ -139,8 +140,9 @@ async def edit(
         conn,
         brochure_id,
         latest["version"],
-        {**_content_columns(content), "status": Status.DRAFT.value, "approved_hash": None},
-    )
+        {**_content_columns(content), "status": Status.DRAFT.value, "approved_hash": None,
+         "edited_by": _with(list(latest["edited_by"]), caller.user_id)},
+    )  # fmt: skip
     if status is Status.APPROVED:
         await _audit(
             conn, caller, "brochure.approval_voided", brochure_id, version=latest["version"]
@@ -326,8 +328,11 @@ async def _under_review(
     await _brochure(conn, caller, brochure_id)
     latest = (await queries.versions(conn, brochure_id))[0]
     _require(latest, {Status.PENDING_REVIEW}, "review")
-    if caller.user_id in (latest["created_by"], latest["submitted_by"]):
-        raise Forbidden("Compliance cannot review a brochure they uploaded or submitted")
+    if await authored(conn, latest, caller.user_id):
+        raise Forbidden(
+            "Compliance cannot review a version they created, edited (its content or its page "
+            "images) or submitted"
+        )
     current = bytes(latest["content_hash"])
     if content_hash is not None and content_hash != current:
         raise BrochureConflict(
@@ -338,6 +343,26 @@ async def _under_review(
             current_status=latest["status"],
         )
     return latest
+
+
+async def authored(conn: Connection, version: queries.Record, user_id: uuid.UUID) -> bool:
+    """Whether the user had a hand in this version's content: created, edited or submitted it,
+    or uploaded one of its page images (four eyes: they may not review it)."""
+    if user_id in (version["created_by"], version["submitted_by"], *version["edited_by"]):
+        return True
+    return await queries.any_image_uploaded_by(conn, list(version["pages"]), user_id)
+
+
+async def reviewer_is_author(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) -> bool:
+    """Whether the caller had a hand in the brochure's latest version (see `authored`): the
+    console offers them no decision on it, and says why. Reads only (no lock)."""
+    if await queries.staff_brochure(conn, brochure_id, scope_root=caller.scope_root) is None:
+        raise NotFound("brochure")
+    return await authored(conn, (await queries.versions(conn, brochure_id))[0], caller.user_id)
+
+
+def _with(users: list[uuid.UUID], user: uuid.UUID) -> list[uuid.UUID]:
+    return users if user in users else [*users, user]
 
 
 def _require(version: queries.Record, allowed: set[Status], action: str) -> None:

@@ -27,6 +27,7 @@ from litestar import Request
 
 from workbench.console.cookies import purpose_key
 from workbench.errors import Forbidden
+from workbench.http.input_checks import read_form
 
 FIELD = "_csrf_token"  # Litestar's name: its `csrf_input` template variable writes this field
 HEADER = "x-csrf-token"
@@ -61,7 +62,7 @@ async def check(request: Request[Any, Any, Any], *, expected: str | None) -> Non
         raise CsrfRefused("The request did not come from this site")
     sent = request.headers.get(HEADER)
     if sent is None and _content_type(request) in _FORMS:
-        value = (await request.form()).get(FIELD)
+        value = (await read_form(request)).get(FIELD)
         sent = value if isinstance(value, str) else None
     if (
         expected is None

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import FormMultiDict
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, SerializationException, ValidationException
 
 from workbench.nul import NUL, NUL_MESSAGE, find_nul
@@ -32,7 +34,7 @@ async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
         if isinstance(value, str) and NUL in value:
             _refuse(key=name, source="path")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
+    if content_type == "application/json" or content_type.endswith("+json") or _reads_json(request):
         body = await request.body()
         if _JSON_NUL not in body:
             return
@@ -55,10 +57,31 @@ async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if content_type.startswith("application/") and not _may_hold_nul(await request.body()):
             return
-        form = await request.form()
+        form = await read_form(request)
         for name, value in form.multi_items():
             if NUL in name or (isinstance(value, str) and NUL in value):
                 _refuse(at=f"$.{name.replace(NUL, '')}")
+
+
+async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The request's form; a field whose bytes are not text in its charset is a 400."""
+    try:
+        return await request.form()
+    except (UnicodeError, LookupError) as exc:  # bad bytes for the charset; unknown charset
+        raise ClientException(
+            "A form field is not valid text in its charset (UTF-8 unless the part names "
+            "another); send a file with a filename"
+        ) from exc
+
+
+def _reads_json(request: Request[Any, Any, Any]) -> bool:
+    """Whether the route decodes its body as JSON, whatever content type the caller named: such a
+    body is checked as JSON (and never parsed as a form, which would leave the route no body)."""
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return False
+    media_type = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
+    return media_type not in (RequestEncodingType.URL_ENCODED, RequestEncodingType.MULTI_PART)
 
 
 def _query_names(request: Request[Any, Any, Any]) -> set[str]:

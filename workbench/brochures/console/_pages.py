@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,10 +18,11 @@ from litestar.params import FromPath, FromQuery
 from mobile_contracts.v1 import brochures as wire
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
-from workbench.brochures import views
+from workbench.brochures import views, workflow
 from workbench.brochures.console._shared import (
     AUTHORS,
     FIELD_LABELS,
+    OWN_WORK,
     PUBLISHERS,
     QUEUE_PATH,
     REVIEWERS,
@@ -121,6 +122,13 @@ async def _brochure_page(
         queue = await views.review_queue(db, caller=caller)
     published = brochure.published
     window = _window_defaults(published, zone) if published else {"live_from": "", "live_until": ""}
+    actions = _actions(brochure, caller.role)
+    # Four eyes: compliance who had a hand in the version is offered no decision, and told why.
+    own_work = actions.review and await workflow.reviewer_is_author(
+        db, caller=caller, brochure_id=brochure.id
+    )
+    if own_work:
+        actions = replace(actions, review=False)
     return console.render(
         template,
         {
@@ -128,7 +136,8 @@ async def _brochure_page(
             "latest": brochure.latest,
             "people": people,
             "shown": brochure.pages[number - 1],
-            "actions": _actions(brochure, caller.role),
+            "actions": actions,
+            "own_work": OWN_WORK if own_work else None,  # why there is no decision to take
             "changes": [_change(c, products) for c in brochure.changes],
             # Compliance's decisions, newest first; the last one on the latest version, and
             # what changed since the content it was about.

@@ -72,8 +72,10 @@ MESSAGES = {
     "brochure.no_pages": "请至少添加一页页面图片。",
     "brochure.bad_page": "页面列表已过期（可能有人刚修改过），请刷新页面后重试。",
     "brochure.too_many_pages": f"一本宣传册最多 {wire.MAX_PAGES} 页。",
-    "auth.forbidden": "这个版本是您上传或提交的，需由其他合规同事审核。",
+    "auth.forbidden": "这个版本有您上传、修改或提交的内容，需由其他合规同事审核。",
 }
+# Why compliance is offered no decision on a version they had a hand in (workflow.authored).
+OWN_WORK = MESSAGES["auth.forbidden"]
 
 
 def _labels() -> dict[str, Any]:
