@@ -26,7 +26,8 @@ HIT_COLUMNS = (
 
 # Dwell is reading time the server saw pass, not what beacons claim (a heartbeat's `ms` is the
 # page's word, and anyone can post one). Per visitor of a share, in the order the hits were
-# received (the stream's time; a tie by event id), reading counts from the visitor's first open
+# received (the stream's time, its sequence within a millisecond as microseconds; a tie, past
+# 999 in one millisecond, by event id), reading counts from the visitor's first open
 # on (the page sends nothing before it):
 # - a heartbeat counts its `ms`, but at most the time since the visitor's beacon before plus
 #   HEARTBEAT_SLACK_MS (the page sends one every 5 s while visible; the network does not carry

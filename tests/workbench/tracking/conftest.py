@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -151,6 +152,14 @@ async def append_at(
             )
     finally:
         await redis.aclose()
+
+
+def seen_ms(visitor: Any) -> int:
+    """The time from a visitor's open to their last hit, in whole ms of the stream's clock (each
+    moment floored to its millisecond, as dwell is counted: the microseconds are only the order
+    of hits received within one)."""
+    ms, epoch = timedelta(milliseconds=1), datetime(1970, 1, 1, tzinfo=UTC)
+    return (visitor["last_hit_at"] - epoch) // ms - (visitor["first_open_at"] - epoch) // ms
 
 
 def dwell_by_hand(visit: list[tuple[int, str, int | None]]) -> int:

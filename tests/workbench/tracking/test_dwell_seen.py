@@ -15,10 +15,17 @@ from typing import Any
 import hypothesis
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
+from redis.asyncio import Redis
 
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
-from tests.workbench.tracking.conftest import WECHAT, append_at, dwell_by_hand, visitors
-from workbench.tracking import partitions, queries
+from tests.workbench.tracking.conftest import (
+    WECHAT,
+    append_at,
+    dwell_by_hand,
+    seen_ms,
+    visitors,
+)
+from workbench.tracking import beacons, partitions, queries
 
 MS = timedelta(milliseconds=1)
 
@@ -49,11 +56,6 @@ async def listed_dwell(shared: Any) -> int:
     [listed] = answer.json()["items"]
     seconds: int = listed["dwell_seconds"]
     return seconds
-
-
-def seen_ms(row: Any) -> int:
-    """The time from a visitor's open to their last beacon, ms."""
-    return (row["last_hit_at"] - row["first_open_at"]) // MS
 
 
 def soon() -> int:
@@ -208,3 +210,37 @@ async def test_the_rollup_is_the_rules_read_plainly_in_any_batches(
     assert {v: row["dwell_ms"] for v, row in counted.items()} == expected
     await queries.rebuild_visitors(db, [shared.share_id])
     assert {v["visitor_id"]: v for v in await visitors(db, shared.share_id)} == counted
+
+
+async def test_an_open_and_a_heartbeat_received_in_one_millisecond_keep_the_streams_order(
+    shared, db
+):
+    """The open came first (the stream's sequence says so): its heartbeat counts, whatever the
+    two event ids. Ordered by event id instead, half such visits read as a heartbeat before any
+    open, and counted no reading at all."""
+    settings, at = shared.studio.settings, soon()
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for seq, (kind, ms, event_id) in enumerate((
+            ("open", None, "ffffffff-ffff-4fff-bfff-ffffffffffff"),
+            ("heartbeat", 2000, "00000000-0000-4000-8000-000000000000"),
+        )):  # fmt: skip
+            packed = beacons.pack(
+                code=shared.code, visitor_id="v-same-ms", type=kind, page=None, ms=ms,
+                event_id=event_id, ip="198.51.100.9", user_agent=WECHAT,
+            )  # fmt: skip
+            await redis.xadd(
+                beacons.stream_key(settings.redis_prefix),
+                {beacons.FIELD_UNSCREENED: packed},
+                id=f"{at}-{seq}",
+            )
+    finally:
+        await redis.aclose()
+    await shared.consume()
+    [visitor] = await visitors(db, shared.share_id)
+    assert visitor["dwell_ms"] == 2000
+    rebuilt = await db.fetchval(
+        "select count(*) from share_hits where visitor_id = 'v-same-ms'"
+        " and received_at > date_trunc('milliseconds', received_at)"
+    )
+    assert rebuilt == 1  # the heartbeat, one microsecond after the open
