@@ -56,3 +56,11 @@ def one_line_shown(text: str) -> bool:
     """Whether a name, a title or a label (one line) shows what it says: something to see, and
     no control character or direction override."""
     return shows_something(text) and not reads_otherwise(text)
+
+
+def reads_as(text: str) -> str:
+    """What a reader tells a name by: letter case, Unicode forms (NFKC: "é" typed as one
+    character or two), runs of spaces and invisible characters (`invisible`: a soft hyphen, a
+    zero-width space, a variation selector) aside. Two names with one key read the same."""
+    seen = "".join(c for c in unicodedata.normalize("NFKC", text) if not invisible(c))
+    return " ".join(seen.split()).casefold()

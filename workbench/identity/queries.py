@@ -57,26 +57,14 @@ async def insert_org_unit(
     return _returned(row)
 
 
-# A name as a reader tells it from another: letter case, Unicode forms (NFKC: "é" typed as one
-# character or two), runs of spaces and zero-width characters aside.
-_NAME_KEY = r"""lower(normalize(regexp_replace(regexp_replace({0},
-    '[\u200b-\u200f\u2060\ufeff]', '', 'g'), '\s+', ' ', 'g'), NFKC))"""
-
-
-async def sibling_named(
-    conn: Connection, *, parent_id: uuid.UUID, name: str, leave_out: uuid.UUID | None
-) -> Record | None:
-    """A unit under `parent_id` whose name reads as `name` (`_NAME_KEY`), other than
-    `leave_out`."""
-    return await conn.fetchrow(
-        f"""
-        select id, name from org_units
-         where parent_id = $1 and {_NAME_KEY.format("name")} = {_NAME_KEY.format("$2::text")}
-           and id is distinct from $3
-         limit 1
-        """,
+async def sibling_names(
+    conn: Connection, *, parent_id: uuid.UUID, leave_out: uuid.UUID | None
+) -> list[Record]:
+    """(id, name) of the units under `parent_id` other than `leave_out` (a unit's children are
+    few: the caller compares the names as a reader tells them apart)."""
+    return await conn.fetch(
+        "select id, name from org_units where parent_id = $1 and id is distinct from $2",
         parent_id,
-        name,
         leave_out,
     )
 

@@ -21,7 +21,7 @@ from workbench.errors import (
 from workbench.identity import queries
 from workbench.identity.service import Auth, conflict
 from workbench.ids import uuid7
-from workbench.visible import one_line_shown
+from workbench.visible import one_line_shown, reads_as
 from workbench.workorders import handover as work_order_handover
 
 # ---- org units -------------------------------------------------------------------------------
@@ -73,9 +73,12 @@ async def save_org_unit(
         if parent is None:
             raise NotFound("org_unit")
     existing = await queries.org_unit(conn, request.id) if request.id else None
-    if parent is not None and await queries.sibling_named(
-        conn, parent_id=parent["id"], name=request.name, leave_out=request.id
-    ):  # under the lock: two saves at once cannot both take the name
+    if parent is not None and reads_as(request.name) in {
+        reads_as(sibling["name"])
+        for sibling in await queries.sibling_names(
+            conn, parent_id=parent["id"], leave_out=request.id
+        )
+    }:  # under the lock: two saves at once cannot both take the name
         raise conflict(
             "org_unit.name_taken",
             f"There is already a unit named {request.name!r} under this parent",

@@ -424,7 +424,11 @@ async def test_a_parent_has_one_unit_of_a_name(client, db):
         json={"id": unit("team-east-1"), "name": "东城三组 team", "parent_id": unit("branch-east")},
     )
     assert_problem(renamed, 409, "org_unit.name_taken")
-    for alike in ("东城三组  Team", "东城三组\u200b Team", "东城三组 Ｔｅａｍ"):  # reads the same
+    # Each reads the same: spaces, a zero-width space, full-width letters, a soft hyphen, a
+    # combining grapheme joiner, a variation selector, an invisible separator.
+    for alike in ("东城三组  Team", "东城三组\u200b Team", "东城三组 Ｔｅａｍ",
+                  "东城三组 Te\u00adam", "东城三组 Te\u034fam", "东城三组\ufe0f Team",
+                  "东城三组 Te\u2063am"):  # fmt: skip
         answer = await client.post(
             "/api/v1/admin/org-units", headers=headers, json={**body, "name": alike}
         )
