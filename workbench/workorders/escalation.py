@@ -57,7 +57,9 @@ async def escalate_due(conn: Connection, *, now: datetime | None = None, limit: 
             data={"level": level, "to": str(target) if target else None}, now=now,
         )  # fmt: skip
         if target is not None:
-            title = await queries.survey_title(conn, row["survey_id"])
+            title = await queries.survey_title(
+                conn, row["survey_id"], response_id=row["response_id"]
+            )
             local_due = row["due_at"].astimezone(sla.BANK_ZONE).strftime("%m-%d %H:%M")
             await notify(
                 conn,

@@ -727,7 +727,7 @@ async def claim_escalations(conn: Connection, *, now: datetime, limit: int) -> l
     return await conn.fetch(
         f"""
         select w.id, w.assignee_id, w.org_unit_id, w.escalation_level, w.escalated_to_id,
-               w.sla_hours, w.sla_kind, w.due_at, w.survey_id, w.customer_id
+               w.sla_hours, w.sla_kind, w.due_at, w.survey_id, w.customer_id, w.response_id
           from work_orders w
          where w.state in {_OPEN_STATES} and w.next_escalation_at <= $1
          order by w.next_escalation_at
