@@ -161,7 +161,9 @@ class WorkOrderEvent(msgspec.Struct, kw_only=True):
     """What happened to a work order, by `kind` (an app shows a kind it does not know by its
     time alone):
 
-    - `opened`: by an alert rule.
+    - `opened`: by an alert rule; `data.rule_id`, `data.assignee_id`, and what the rule matched
+      then (`data.question_key`, `data.op`, `data.value`): the answer the work order marks as
+      `matched` stays the one that opened it after the rule is edited.
     - `transition`: `from_state` -> `to_state` by `actor`, with the note (and `root_cause` on
       closing).
     - `escalated`: overdue; `data.level` (1 or 2) and `data.to` the id of the branch head told
