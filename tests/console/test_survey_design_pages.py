@@ -324,3 +324,30 @@ async def test_branch_heads_read_published_surveys_and_design_none(console, db):
     assert "第 1 版" in version
     console_page(await console.get(f"{LIST}/new"), 404)
     console_page(await console.get(edit), 404)
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("\u200b", "客户标签不能只有空格或不可见字符"),
+        ("\u3164", "客户标签不能只有空格或不可见字符"),
+        ("\u202e户客老", "客户标签不能含控制字符或改变文字方向的字符"),
+    ],
+    ids=["zero-width", "hangul filler", "reads backwards"],
+)
+async def test_an_option_tag_that_shows_nothing_is_said_beside_its_field(console, db, tag, message):
+    """A chosen option's tag goes on the customer: a blank one is refused beside the tag field
+    it concerns (marked invalid), not as a message at the top of the page."""
+    token = await signed_in(console, "marketing")
+    edit = await create(console, token)
+    before = await stored(db)
+    questions = [{"type": "single", "text": "您办理的业务是？",
+                  "options": [("存款", "", ""), ("理财", "", tag)]}]  # fmt: skip
+    fields = {**editor_fields("业务回访", questions), "action": "save"}
+    page = console_page(await post_form(console, edit, fields, token=token), 422)
+    [card] = cards(page)
+    assert message in text(card)
+    tag_field = re.search(r'<input[^>]*name="q1\.o2\.tag"[^>]*>', card)
+    assert tag_field is not None
+    assert 'aria-invalid="true"' in tag_field.group(0)
+    assert await stored(db) == before

@@ -356,6 +356,14 @@ def _question(q: QuestionRow, by_key: Mapping[str, QuestionRow]) -> wire.Questio
             q.refuse("每个选项都要填写选项文字。", *empty)
         elif garbled:
             q.refuse(READS_OTHERWISE.format(what="选项文字"), *garbled)
+        # A tag is given to the customer who chooses the option: one that shows nothing would
+        # be a blank tag in their profile (the service refuses it too, as a whole page).
+        blank_tags = _option_fields(q, "tag", lambda o: bool(o.tag) and not shows_something(o.tag))
+        garbled_tags = _option_fields(q, "tag", lambda o: reads_otherwise(o.tag))
+        if blank_tags:
+            q.refuse("客户标签不能只有空格或不可见字符：请填写标签文字，或留空。", *blank_tags)
+        elif garbled_tags:
+            q.refuse(READS_OTHERWISE.format(what="客户标签"), *garbled_tags)
     else:
         q.options = []  # left from another type: this one takes none
     if q.show_key and q.show_key not in by_key:
