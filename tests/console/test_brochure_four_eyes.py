@@ -164,3 +164,16 @@ async def test_a_reviewer_who_had_no_hand_in_it_is_offered_the_decision(desk):
     review = await desk.page(f"{LIST}/review/{made['id']}")
     assert f'action="/console/brochures/{made["id"]}/approve"' in review
     assert OWN_WORK not in text_of(review)
+
+
+async def test_whoever_submitted_a_rejected_version_before_cannot_review_it_later(desk, db):
+    """mkt.two submitted it, compliance sent it back, marketing submitted it again unchanged:
+    mkt.two, made compliance since, still had a hand in it (the second submission wrote over
+    who submitted it first)."""
+    two = await new_marketing_user(desk, "mkt.two")
+    made = await desk.upload(page_image())
+    await desk.act(made["id"], "submit", "mkt.two")
+    await desk.act(made["id"], "reject", "compliance", reason="话术需补充风险提示")
+    await desk.act(made["id"], "submit", "marketing")
+    reviewer = await to_compliance(desk, "mkt.two", two)
+    await refused_everywhere(desk, db, made["id"], reviewer)

@@ -155,12 +155,17 @@ async def submit(conn: Connection, *, caller: Caller, brochure_id: uuid.UUID) ->
     await _brochure(conn, caller, brochure_id)
     latest = (await queries.versions(conn, brochure_id))[0]
     _require(latest, {Status.DRAFT, Status.REJECTED}, "submit")
+    # Submitted again after a rejection: whoever submitted it before keeps their hand on it
+    # (four eyes), with the editors.
+    earlier = latest["submitted_by"]
+    hands = list(latest["edited_by"])
     await queries.update_version(
         conn,
         brochure_id,
         latest["version"],
         {"status": Status.PENDING_REVIEW.value, "submitted_by": caller.user_id,
-         "submitted_at": _now(), "reject_reason": None},
+         "submitted_at": _now(), "reject_reason": None,
+         "edited_by": _with(hands, earlier) if earlier is not None else hands},
     )  # fmt: skip
     await _audit(conn, caller, "brochure.submitted", brochure_id, version=latest["version"])
 

@@ -10,6 +10,7 @@ NUL (`rows_with_nul(request)`: index -> where) to reject one by one; the good ro
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from litestar import Request
@@ -55,8 +56,11 @@ async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
         if where := find_nul(data):
             _refuse(at=where)
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        if content_type.startswith("application/") and not _may_hold_nul(await request.body()):
-            return
+        if content_type.startswith("application/"):
+            body = await request.body()
+            _check_url_encoded(body)
+            if not _may_hold_nul(body):
+                return
         form = await read_form(request)
         for name, value in form.multi_items():
             if NUL in name or (isinstance(value, str) and NUL in value):
@@ -64,14 +68,31 @@ async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
 
 
 async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
-    """The request's form; a field whose bytes are not text in its charset is a 400."""
+    """The request's form; a field whose bytes are not text in its charset is a 400. Litestar
+    reads a URL-encoded form's bad bytes (raw or percent-encoded) as U+FFFD: a customer's name
+    garbled on the way would be taken as typed, so they are checked first, strictly."""
+    if request.content_type[0] == "application/x-www-form-urlencoded":
+        _check_url_encoded(await request.body())
     try:
         return await request.form()
     except (UnicodeError, LookupError) as exc:  # bad bytes for the charset; unknown charset
-        raise ClientException(
-            "A form field is not valid text in its charset (UTF-8 unless the part names "
-            "another); send a file with a filename"
-        ) from exc
+        raise _not_text() from exc
+
+
+def _check_url_encoded(body: bytes) -> None:
+    """A 400 unless every name and value of a URL-encoded body is UTF-8, raw or percent-encoded
+    (Litestar would read the bytes that are not as U+FFFD)."""
+    try:
+        urllib.parse.parse_qsl(body.decode(), keep_blank_values=True, errors="strict")
+    except UnicodeError as exc:
+        raise _not_text() from exc
+
+
+def _not_text() -> ClientException:
+    return ClientException(
+        "A form field is not valid text in its charset (UTF-8 unless the part names another); "
+        "send a file with a filename"
+    )
 
 
 def _reads_json(request: Request[Any, Any, Any]) -> bool:

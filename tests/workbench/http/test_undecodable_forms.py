@@ -77,3 +77,21 @@ async def test_a_form_sent_to_a_route_that_takes_json_is_not_json(client):
         form = body(part("login", field))
         not_json(await client.post("/api/v1/auth/login", content=form, headers=FORM))
         not_json(await client.post("/t", content=form, headers=FORM))
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"name=%FF%FE&id_number=1", b"name=\xff\xfe&id_number=1", b"%FF=x"],
+    ids=["percent-encoded", "raw bytes", "in a name"],
+)
+async def test_a_url_encoded_form_with_bytes_that_are_not_text_is_a_400_page(client, sent):
+    """As a multipart one is: the garbled name was read as U+FFFD and taken as a verification
+    attempt, or a contact request, as if the customer had typed it."""
+    url_encoded = {"content-type": "application/x-www-form-urlencoded"}
+    response = await client.post("/c/some-token", content=sent, headers=url_encoded)
+    assert response.status_code == 400, response.text
+    assert "提交的内容无效" in response.text
+    api = await client.post("/api/v1/auth/login", content=sent, headers=url_encoded)
+    assert api.status_code in (400, 422), api.text
+    assert (await client.post("/c/some-token", content=b"action=%E7%A1%AE", headers=url_encoded)
+            ).status_code != 400  # fmt: skip
