@@ -232,7 +232,7 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
                                  $5::bigint[], $6::int[], $7::timestamptz[])
                        as v(share_id, visitor_id, first_open_at, last_hit_at, dwell_ms,
                             page_views, clicked_at)
-        ), batch as (  -- read once per statement (a cast in the row's expression: once a row)
+        ), batch as materialized (  -- read once a statement (inlined: parsed once a row)
             select $8::text::jsonb as leads
         ), rolled as (
             insert into share_visitors as sv
