@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from tests.customers_data import customer_ids, customer_row, feed
 from tests.workbench.brochures.conftest import Studio, page_image, studio  # noqa: F401
 from workbench.db import create_pool
 from workbench.tracking import beacons, ingest
@@ -174,3 +175,14 @@ def dwell_by_hand(visit: list[tuple[int, str, int | None]]) -> int:
             dwell = min(dwell + min(claimed or 0, at - before + 2000), at - opened_at + 5000)
         before = at
     return dwell
+
+
+async def to_customer(shared: Any, db: Any) -> uuid.UUID:
+    """The share names rm01's customer 张小三 (so reading shows on their timeline)."""
+    client, admin = shared.client, shared.studio.admin
+    await feed(
+        client, admin, "customers", [customer_row("R-1", name="张小三", owner="rm01", seq=1)]
+    )
+    customer: uuid.UUID = (await customer_ids(db))["R-1"]
+    await db.execute("update shares set customer_id = $1 where id = $2", customer, shared.share_id)
+    return customer

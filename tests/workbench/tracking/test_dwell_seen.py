@@ -17,28 +17,18 @@ from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from tests.customers_data import customer_ids, customer_row, feed, headers_of
+from tests.customers_data import headers_of
 from tests.workbench.tracking.conftest import (
     WECHAT,
     append_at,
     dwell_by_hand,
     seen_ms,
+    to_customer,
     visitors,
 )
 from workbench.tracking import beacons, partitions, queries
 
 MS = timedelta(milliseconds=1)
-
-
-async def to_customer(shared: Any, db: Any) -> uuid.UUID:
-    """The share names rm01's customer 张小三 (so reading shows on their timeline)."""
-    client, admin = shared.client, shared.studio.admin
-    await feed(
-        client, admin, "customers", [customer_row("R-1", name="张小三", owner="rm01", seq=1)]
-    )
-    customer = (await customer_ids(db))["R-1"]
-    await db.execute("update shares set customer_id = $1 where id = $2", customer, shared.share_id)
-    return customer
 
 
 async def timeline_kinds(shared: Any, customer: uuid.UUID) -> dict[str, Any]:

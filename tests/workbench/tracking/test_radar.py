@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from push import policies
-from tests.customers_data import customer_ids, customer_row, feed, headers_of
-from tests.workbench.tracking.conftest import WECHAT, append_at
+from tests.customers_data import customer_row, feed, headers_of
+from tests.workbench.tracking.conftest import WECHAT, append_at, to_customer
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 
@@ -22,17 +22,6 @@ async def radar(db: Any) -> list[Any]:
         " where n.category in ('brochure.opened', 'brochure.contact_requested')"
         " order by n.created_at, n.id"
     )
-
-
-async def to_customer(shared: Any, db: Any) -> uuid.UUID:
-    """The share names rm01's customer 张小三."""
-    client, admin = shared.client, shared.studio.admin
-    await feed(
-        client, admin, "customers", [customer_row("R-1", name="张小三", owner="rm01", seq=1)]
-    )
-    customer = (await customer_ids(db))["R-1"]
-    await db.execute("update shares set customer_id = $1 where id = $2", customer, shared.share_id)
-    return customer
 
 
 async def visit(shared: Any, visitor: str, *steps: tuple[str, dict[str, Any]], ua: str = WECHAT):

@@ -26,10 +26,10 @@ from mobile_contracts.v1.identity import Role
 from tests.console.conftest import make_console, signed_in  # noqa: F401
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.sync.sync_data import App
-from tests.workbench.workorders.wo_setup import ADMIN, RM01, Bench, caller, unit_id, user_id
+from tests.workbench.workorders.wo_setup import ADMIN, RM01, Bench, caller, close, unit_id, user_id
 from workbench.db import use_json_codecs
 from workbench.identity import staff
-from workbench.workorders import alerts, escalation, service
+from workbench.workorders import alerts, escalation
 
 ORDERS = "/api/v1/work-orders"
 USERS = "/api/v1/admin/users"
@@ -83,15 +83,6 @@ async def _escalate(bench: Bench, at: datetime | None = None) -> int:
         return await escalation.escalate_due(bench.conn, now=at or datetime.now(UTC))
 
 
-async def _close(bench: Bench, work_order: Any, by: Any = RM01) -> None:
-    for to, more in (("in_progress", {}), ("resolved", {}), ("closed", {"root_cause": "other"})):
-        async with bench.conn.transaction():
-            await service.transition(
-                bench.conn, vault=bench.vault, caller=by, work_order_id=work_order,
-                to=service.State(to), note=f"{to} 说明", **more,
-            )  # fmt: skip
-
-
 async def _row(bench: Bench, work_order: Any) -> Any:
     return await bench.conn.fetchrow(
         "select assignee_id, org_unit_id, escalated_to_id, escalation_level, state, updated_at"
@@ -133,7 +124,7 @@ async def test_an_rms_unfinished_work_orders_move_to_their_new_branch(bench: Ben
     await bench.rule()
     opened = await _answer(bench, 2, 1)
     closed = await _answer(bench, 1, 2)
-    await _close(bench, closed)
+    await close(bench, closed, RM01)
     closed_before = await _row(bench, closed)
     bh_east, bh_west = (await headers_of(bench.client, "bh.east"),
                         await headers_of(bench.client, "bh.west"))  # fmt: skip
@@ -261,7 +252,7 @@ async def test_a_branch_head_who_leaves_hands_their_work_orders_to_the_new_head(
     escalated = await _answer(bench, 5, 30)  # rm01's, overdue
     closed = await _answer(bench, 4, 31)  # rm01's, overdue, then closed
     assert await _escalate(bench) == 2
-    await _close(bench, closed)
+    await close(bench, closed, RM01)
     assert (await _row(bench, assigned))["assignee_id"] == user_id("bh.east")
     for work_order in (escalated, closed):
         assert (await _row(bench, work_order))["escalated_to_id"] == user_id("bh.east")
@@ -447,6 +438,38 @@ async def _waits_for_a_lock(watcher: asyncpg.Connection, pid: int, task: asyncio
 Change = Callable[[asyncpg.Connection, Bench], Awaitable[None]]
 
 
+async def _while_a_change_is_open(
+    bench: Bench, change: Change, then: Callable[[asyncpg.Connection], Awaitable[Any]]
+) -> Any:
+    """Run `change` in a transaction left open, then `then` in its own transaction on another
+    connection; `then` must wait for the change to commit (asserted) and see it done. What
+    `then` answered."""
+    one, two = [await asyncpg.connect(bench.settings.database_url) for _ in range(2)]
+    task: asyncio.Task[Any] | None = None
+    try:
+        for conn in (one, two):
+            await use_json_codecs(conn)
+        held = one.transaction()
+        await held.start()
+        await change(one, bench)
+
+        async def in_its_own_transaction() -> Any:
+            async with two.transaction():
+                return await then(two)
+
+        task = asyncio.create_task(in_its_own_transaction())
+        assert await _waits_for_a_lock(bench.conn, two.get_server_pid(), task), (
+            "it went ahead with what the admin's change was replacing"
+        )
+        await held.commit()
+        return await task
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+        for conn in (one, two):
+            await conn.close()
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [(_move_rm03_to_west, _disable_bh_west), (_disable_bh_west, _move_rm03_to_west)],
@@ -462,28 +485,8 @@ async def test_an_rm_moved_while_the_head_there_is_disabled_leaves_nothing_with_
     assert await _escalate(bench) == 1
     assert (await _row(bench, overdue))["escalated_to_id"] == user_id("bh.east")
 
-    one, two = [await asyncpg.connect(bench.settings.database_url) for _ in range(2)]
-    task: asyncio.Task[Any] | None = None
-    try:
-        for conn in (one, two):
-            await use_json_codecs(conn)
-        held = one.transaction()
-        await held.start()
-        await first(one, bench)  # done, its transaction still open
-
-        async def in_its_own_transaction() -> None:
-            async with two.transaction():
-                await second(two, bench)
-
-        task = asyncio.create_task(in_its_own_transaction())
-        assert await _waits_for_a_lock(bench.conn, two.get_server_pid(), task)
-        await held.commit()
-        await task
-    finally:
-        if task is not None and not task.done():
-            task.cancel()
-        for conn in (one, two):
-            await conn.close()
+    # The first done, its transaction still open; the second waits for it.
+    await _while_a_change_is_open(bench, first, lambda conn: second(conn, bench))
 
     # Either way round: West Team 1's work order, escalated to the head over it now.
     row = await _row(bench, overdue)
@@ -617,38 +620,6 @@ async def test_the_old_branchs_dashboard_shows_a_moved_work_order_as_opened_with
 
 
 # ---- the worker and customers' answers at the moment of an admin change -------------------------
-
-
-async def _while_a_change_is_open(
-    bench: Bench, change: Change, then: Callable[[asyncpg.Connection], Awaitable[Any]]
-) -> Any:
-    """Run `change` in a transaction left open, then `then` in its own transaction on another
-    connection; `then` must wait for the change to commit (asserted) and see it done. What
-    `then` answered."""
-    one, two = [await asyncpg.connect(bench.settings.database_url) for _ in range(2)]
-    task: asyncio.Task[Any] | None = None
-    try:
-        for conn in (one, two):
-            await use_json_codecs(conn)
-        held = one.transaction()
-        await held.start()
-        await change(one, bench)
-
-        async def in_its_own_transaction() -> Any:
-            async with two.transaction():
-                return await then(two)
-
-        task = asyncio.create_task(in_its_own_transaction())
-        assert await _waits_for_a_lock(bench.conn, two.get_server_pid(), task), (
-            "it went ahead with what the admin's change was replacing"
-        )
-        await held.commit()
-        return await task
-    finally:
-        if task is not None and not task.done():
-            task.cancel()
-        for conn in (one, two):
-            await conn.close()
 
 
 async def _disable_bh_east(conn: asyncpg.Connection, bench: Bench) -> None:

@@ -20,9 +20,8 @@ from typing import Any
 from mobile_contracts.v1.identity import Role
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
 from tests.sync.sync_data import App, api_get, api_items
-from tests.workbench.workorders.wo_setup import Bench, caller, unit_id, user_id
-from workbench.access import Caller
-from workbench.workorders import escalation, service
+from tests.workbench.workorders.wo_setup import Bench, caller, close, unit_id, user_id
+from workbench.workorders import escalation
 
 ORDERS = "/api/v1/work-orders"
 USERS = "/api/v1/admin/users"
@@ -57,15 +56,6 @@ async def _opened(bench: Bench, customer: uuid.UUID, *, hours_ago: float = 1) ->
     )  # fmt: skip
     assert opened is not None
     return opened
-
-
-async def _close(bench: Bench, work_order: uuid.UUID, by: Caller) -> None:
-    for to, more in (("in_progress", {}), ("resolved", {}), ("closed", {"root_cause": "other"})):
-        async with bench.conn.transaction():
-            await service.transition(
-                bench.conn, vault=bench.vault, caller=by, work_order_id=work_order,
-                to=service.State(to), note=f"{to} 说明", **more,
-            )  # fmt: skip
 
 
 async def _patch_user(bench: Bench, login: str, unit: str) -> None:
@@ -135,7 +125,7 @@ async def test_an_ordinary_heads_and_rms_partitions_page_alike(bench: Bench) -> 
     await bench.rule()
     west2 = await _customer(bench, "W-7", "王五", "rm07", seq=3)
     opened = [await _opened(bench, c) for c in (bench.west_customer, west2, bench.west_customer)]
-    await _close(bench, opened[0], RM05)
+    await close(bench, opened[0], RM05)
     await _opened(bench, bench.customer)  # East's: not bh.west's
 
     assert set(await _synced_alike(bench, "bh.west")) == {str(w) for w in opened}
@@ -150,7 +140,7 @@ async def test_an_rm_moved_away_leaves_their_closed_work_orders_without_the_cust
 ) -> None:
     await bench.rule()
     closed = await _opened(bench, bench.west_customer)
-    await _close(bench, closed, RM05)
+    await close(bench, closed, RM05)
     head = await _device(bench, "bh.west", "phone")
     await head.sync()
     before = head.rows("work_order")[str(closed)]
@@ -178,7 +168,7 @@ async def test_a_team_moved_to_another_branch_takes_its_work_orders_across_devic
     the API) and reach bh.east's, as a fresh pull has them."""
     await bench.rule()
     closed = await _opened(bench, bench.west_customer)
-    await _close(bench, closed, RM05)
+    await close(bench, closed, RM05)
     opened = await _opened(bench, bench.west_customer)
     west, east = await _device(bench, "bh.west", "phone"), await _device(bench, "bh.east", "phone")
     await west.sync()
@@ -210,7 +200,7 @@ async def test_a_team_moved_away_hides_the_customer_of_a_closed_work_order_left_
     on the device too."""
     await bench.rule()
     closed = await _opened(bench, bench.west_customer)
-    await _close(bench, closed, RM05)
+    await close(bench, closed, RM05)
     await _patch_user(bench, "rm05", "team-west-2")
     head = await _device(bench, "bh.west", "phone")
     await head.sync()

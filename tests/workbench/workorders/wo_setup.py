@@ -160,6 +160,17 @@ class Bench:
         return await self.conn.fetch("select * from work_orders order by created_at, id")
 
 
+async def close(bench: Bench, work_order: uuid.UUID, by: Caller) -> None:
+    """`by` takes the work order through in progress and resolved to closed (root cause
+    `other`), a transaction a step, as the app does."""
+    for to, more in (("in_progress", {}), ("resolved", {}), ("closed", {"root_cause": "other"})):
+        async with bench.conn.transaction():
+            await service.transition(
+                bench.conn, vault=bench.vault, caller=by, work_order_id=work_order,
+                to=service.State(to), note=f"{to} 说明", **more,
+            )  # fmt: skip
+
+
 async def _survey(
     conn: Any, title: str, audience: str, questions: list[dict[str, Any]]
 ) -> uuid.UUID:
