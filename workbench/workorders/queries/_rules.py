@@ -1,0 +1,87 @@
+"""Work-order SQL: alert rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from workbench.db import Connection
+from workbench.workorders.queries._common import Record
+
+_RULE = """id, survey_id, question_key, op, value, assign_to, sla_hours, sla_kind, active,
+           created_by, created_at, updated_at"""
+
+
+async def active_rules(conn: Connection, survey_id: uuid.UUID) -> list[Record]:
+    """The survey's active rules in the order they apply."""
+    return await conn.fetch(
+        f"select {_RULE} from alert_rules where survey_id = $1 and active order by created_at, id",
+        survey_id,
+    )
+
+
+async def rule(conn: Connection, rule_id: uuid.UUID) -> Record | None:
+    return await conn.fetchrow(f"select {_RULE} from alert_rules where id = $1", rule_id)
+
+
+async def rules(conn: Connection, survey_id: uuid.UUID | None) -> list[Record]:
+    if survey_id is None:
+        return await conn.fetch(f"select {_RULE} from alert_rules order by created_at, id")
+    return await conn.fetch(
+        f"select {_RULE} from alert_rules where survey_id = $1 order by created_at, id",
+        survey_id,
+    )
+
+
+async def insert_rule(
+    conn: Connection,
+    *,
+    rule_id: uuid.UUID,
+    survey_id: uuid.UUID,
+    question_key: str,
+    op: str,
+    value: int | str,
+    assign_to: str,
+    sla_hours: int,
+    sla_kind: str,
+    active: bool,
+    created_by: uuid.UUID,
+    now: datetime,
+) -> Record:
+    row = await conn.fetchrow(
+        f"""
+        insert into alert_rules (id, survey_id, question_key, op, value, assign_to, sla_hours,
+                                 sla_kind, active, created_by, created_at, updated_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+        returning {_RULE}
+        """,
+        rule_id, survey_id, question_key, op, value, assign_to, sla_hours, sla_kind, active,
+        created_by, now,
+    )  # fmt: skip
+    assert row is not None
+    return row
+
+
+async def update_rule(
+    conn: Connection,
+    rule_id: uuid.UUID,
+    *,
+    question_key: str,
+    op: str,
+    value: int | str,
+    assign_to: str,
+    sla_hours: int,
+    sla_kind: str,
+    active: bool,
+    now: datetime,
+) -> Record | None:
+    return await conn.fetchrow(
+        f"""
+        update alert_rules
+           set question_key = $2, op = $3, value = $4, assign_to = $5, sla_hours = $6,
+               sla_kind = $7, active = $8, updated_at = $9
+         where id = $1
+        returning {_RULE}
+        """,
+        rule_id, question_key, op, value, assign_to, sla_hours, sla_kind, active, now,
+    )  # fmt: skip
