@@ -447,7 +447,7 @@ async def _breakdown(pool: Pool, partition: Partition, limit: int) -> list[dict[
                 encode_s += t2 - t1
                 n += len(rows)
                 pages += 1
-                if len(rows) < limit:
+                if resume is None:  # the walk read everything (a page may keep fewer rows)
                     break
                 after = resume
             sql = sum(timed.ms.values())
