@@ -92,7 +92,7 @@ async def funnel_page(
     query = f"group_by={group}&period={chosen}{within}"
     row_href: Callable[[Any], str | None] | None = None
     if group == wire.FunnelGroupBy.BROCHURE.value:
-        row_href = _brochure_href(chosen)
+        row_href = _brochure_href(chosen, unit)
     elif group == wire.FunnelGroupBy.SUB_UNIT.value:
         row_href = _unit_href(chosen, unit)
     groups = [(g.value, label) for g, label in GROUPS]
@@ -124,31 +124,37 @@ async def brochure_funnel_page(
     brochure_id: FromPath[UUID],
     group_by: FromQuery[str | None] = None,
     period: FromQuery[str | None] = None,
+    unit: FromQuery[UUID | None] = None,
 ) -> Response[Any]:
     """One brochure's funnel over the chosen period: its shares by RM or org unit (of the
-    caller's scope: a branch head sees their subtree's shares of it). A brochure unknown or
-    not the caller's to name (`views.brochure_viewer`: another unit's draft) is the 404 page."""
+    caller's scope: a branch head sees their subtree's shares of it; `unit`: within that unit,
+    as the brochure's row of the unit's list counts them). A brochure unknown or not the
+    caller's to name (`views.brochure_viewer`: another unit's draft), or a unit the caller may
+    not see, is the 404 page."""
     title = await views.brochure_title(db, caller=caller, brochure_id=brochure_id)
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, PAGE_ROWS,
-        groups=BROCHURE_GROUPS, brochure_id=brochure_id,
+        groups=BROCHURE_GROUPS, brochure_id=brochure_id, unit=unit,
     )  # fmt: skip
     here = f"/console{PATH}/brochures/{brochure_id}"
+    within = f"&unit={unit}" if unit else ""
     groups = [(g.value, label) for g, label in BROCHURE_GROUPS]
-    group_chips = _chips(groups, "group_by", group, f"period={chosen}", path=here)
+    group_chips = _chips(groups, "group_by", group, f"period={chosen}{within}", path=here)
     periods = [(p, label) for p, label, _ in PERIODS]
-    period_chips = _chips(periods, "period", chosen, f"group_by={group}", path=here)
+    period_chips = _chips(periods, "period", chosen, f"group_by={group}{within}", path=here)
     return console.render(
         "funnels/brochure.html",
         {
             **_page(funnel),
             "row_href": None,
             "brochure_title": title,
+            "unit_name": await views.unit_name(db, unit) if unit else None,
+            "all_units_href": f"{here}?group_by={group}&period={chosen}",
             "group_label": "客户经理" if group == wire.FunnelGroupBy.RM.value else "机构",
             "group_chips": group_chips,
             "period_chips": period_chips,
-            "back_href": f"/console{PATH}?group_by=brochure&period={chosen}",
-            "csv_href": f"{here}/funnel.csv?group_by={group}&period={chosen}",
+            "back_href": f"/console{PATH}?group_by=brochure&period={chosen}{within}",
+            "csv_href": f"{here}/funnel.csv?group_by={group}&period={chosen}{within}",
         },
     )
 
@@ -182,13 +188,14 @@ async def brochure_funnel_csv(
     brochure_id: FromPath[UUID],
     group_by: FromQuery[str | None] = None,
     period: FromQuery[str | None] = None,
+    unit: FromQuery[UUID | None] = None,
 ) -> Response[bytes]:
-    """A brochure's groups (up to 500) as CSV."""
+    """A brochure's groups (up to 500, within `unit` if given) as CSV."""
     # A brochure unknown or not the caller's to name: 404, as the page.
     await views.brochure_title(db, caller=caller, brochure_id=brochure_id)
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS,
-        groups=BROCHURE_GROUPS, brochure_id=brochure_id,
+        groups=BROCHURE_GROUPS, brochure_id=brochure_id, unit=unit,
     )  # fmt: skip
     days = _days(funnel, request.app.state.settings.bank_timezone)
     return _csv(funnel, f"funnel-brochure-{brochure_id}-{group}-{chosen}-{days}.csv")
@@ -242,9 +249,11 @@ def _chips(
     ]
 
 
-def _brochure_href(period: str) -> Callable[[Any], str | None]:
-    """The link of a brochure row: that brochure's funnel over the same period."""
-    return lambda key: f"/console{PATH}/brochures/{key}?period={period}"
+def _brochure_href(period: str, unit: UUID | None) -> Callable[[Any], str | None]:
+    """The link of a brochure row: that brochure's funnel over the same period, within the same
+    unit (its row counts that unit's shares of it)."""
+    within = f"&unit={unit}" if unit else ""
+    return lambda key: f"/console{PATH}/brochures/{key}?period={period}{within}"
 
 
 def _unit_href(period: str, unit: UUID | None) -> Callable[[Any], str | None]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.console.conftest import make_console, signed_in  # noqa: F401
+from tests.tasks_data import unit
 from tests.workbench.funnels.conftest import add_brochure, add_share, add_visitor
 
 PAGE = "/console/funnels"
@@ -180,3 +181,32 @@ async def test_a_branch_head_sees_a_brochures_shares_of_their_subtree_only(
     compliance = await make_console()
     await signed_in(compliance, "compliance")
     assert (await compliance.get(f"{PAGE}/brochures/{tech}")).status_code == 404
+
+
+async def test_a_brochure_row_of_a_units_list_opens_that_units_shares_of_it(
+    make_console,  # noqa: F811
+    bank,
+):
+    """Looking at West Branch by brochure, 科技先锋's row counts rm05's one share; its page (and
+    its CSV, and the way back) keeps to West Branch instead of the whole bank's two."""
+    await _history(bank.db)
+    west = unit("branch-west")
+    console = await make_console()
+    await signed_in(console, "marketing")
+    page = (await console.get(f"{PAGE}?group_by=brochure&period=30d&unit={west}")).text
+    row_link = r'<a href="(/console/funnels/brochures/[^"]+)">([^<]+)</a>'
+    links = {label: href for href, label in re.findall(row_link, page)}
+    href = links["科技先锋"].replace("&amp;", "&")
+    assert f"unit={west}" in href
+    tech = await console.get(href)
+    assert tech.status_code == 200, tech.text
+    total = tech.text.split('aria-label="整体漏斗"')[1]
+    assert 'data-step="shared">1<' in total
+    groups = tech.text.split("<tbody>")[1]
+    assert "陈静" in groups
+    assert "张伟" not in groups
+    assert "西城支行" in tech.text.split("<tbody>")[0]  # says whose shares these are
+    assert f"period=30d&amp;unit={west}" in tech.text  # back to the unit's list, chips, CSV
+    export = await console.get(href.replace("?", "/funnel.csv?group_by=rm&"))
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert sum(int(r["shared"]) for r in rows) == 1
