@@ -137,6 +137,15 @@ class Desk:
             await pool.close()
 
 
+async def open_desk(make_console: Any, settings: Settings, tmp_path: Path) -> Desk:
+    """A console whose blob store is a folder of the test, with the demo products fed: the desk
+    of the brochure tests (each file's `desk` fixture)."""
+    blob_dir = tmp_path / "blobs"
+    client = await make_console(blob_dir=str(blob_dir))
+    await add_products(client)
+    return Desk(client=client, settings=settings, blob_dir=blob_dir, api={})
+
+
 def text_of(html: str) -> str:
     """The page's visible text, roughly: tags removed, whitespace collapsed."""
     without = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.S)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.brochure_data import API, Desk, add_products, page_image, text_of
+from tests.console.brochure_data import API, Desk, open_desk, page_image, text_of
 from tests.console.test_pages import console_page
 from tests.helpers import bearer, login
 from tests.tasks_data import unit
@@ -23,10 +23,7 @@ OWN_WORK = "这个版本有您上传、修改或提交的内容，需由其他�
 
 @pytest.fixture
 async def desk(make_console, settings, tmp_path) -> Desk:
-    blob_dir = tmp_path / "blobs"
-    client = await make_console(blob_dir=str(blob_dir))
-    await add_products(client)
-    return Desk(client=client, settings=settings, blob_dir=blob_dir, api={})
+    return await open_desk(make_console, settings, tmp_path)
 
 
 async def new_marketing_user(desk: Desk, login_: str) -> str:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.console.brochure_data import Desk, add_products, page_image, text_of
+from tests.console.brochure_data import Desk, open_desk, page_image, text_of
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 LIST = "/console/brochures"
@@ -19,10 +19,7 @@ API = "/api/v1/brochures"
 
 @pytest.fixture
 async def desk(make_console, settings, tmp_path) -> Desk:
-    blob_dir = tmp_path / "blobs"
-    client = await make_console(blob_dir=str(blob_dir))
-    await add_products(client)
-    return Desk(client=client, settings=settings, blob_dir=blob_dir, api={})
+    return await open_desk(make_console, settings, tmp_path)
 
 
 def part(html: str, element_id: str) -> str:

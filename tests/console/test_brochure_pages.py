@@ -17,8 +17,8 @@ from PIL import Image
 
 from tests.console.brochure_data import (
     Desk,
-    add_products,
     corrupt_jpeg,
+    open_desk,
     page_image,
     text_of,
     tiff_image,
@@ -35,10 +35,7 @@ LIST = "/console/brochures"
 
 @pytest.fixture
 async def desk(make_console, settings, tmp_path) -> Desk:
-    blob_dir = tmp_path / "blobs"
-    client = await make_console(blob_dir=str(blob_dir))
-    await add_products(client)
-    return Desk(client=client, settings=settings, blob_dir=blob_dir, api={})
+    return await open_desk(make_console, settings, tmp_path)
 
 
 def upload_parts(fields: dict[str, str], files: list[tuple[str, bytes]]) -> list[Any]:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.console.brochure_data import Desk, add_products, page_image, text_of
+from tests.console.brochure_data import Desk, open_desk, page_image, text_of
 from tests.console.test_pages import console_page
 from tests.helpers import bearer, login
 from tests.tasks_data import unit
@@ -30,10 +30,7 @@ COLLEAGUE = "合规部 二号"
 
 @pytest.fixture
 async def desk(make_console, settings, tmp_path) -> Desk:
-    blob_dir = tmp_path / "blobs"
-    client = await make_console(blob_dir=str(blob_dir))
-    await add_products(client)
-    return Desk(client=client, settings=settings, blob_dir=blob_dir, api={})
+    return await open_desk(make_console, settings, tmp_path)
 
 
 async def add_colleague(desk: Desk) -> None:

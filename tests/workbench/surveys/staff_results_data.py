@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.tasks_data import unit, user
 from tests.workbench.surveys.results_data import QUESTIONS
 from workbench.ids import uuid7
+
+# The staff results tests' answers: two days ago, in East Branch and its teams, with a text.
+DAY = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=2)
+EAST = "东城支行 East Branch"
+EAST_1 = "东城一组 East Team 1"
+EAST_2 = "东城二组 East Team 2"
+TEXT = {"comment": "等待时间太长"}
 
 
 async def publish_staff(db: Any, *, title: str = "员工脉搏") -> uuid.UUID:

@@ -11,7 +11,7 @@ import hashlib
 import io
 import uuid
 import zipfile
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,18 +20,19 @@ import pytest
 from tests.customers_data import headers_of
 from tests.tasks_data import unit
 from tests.workbench.surveys.results_data import RESULTS, add_customer, publish, respond
-from tests.workbench.surveys.staff_results_data import publish_staff
+from tests.workbench.surveys.staff_results_data import (
+    DAY,
+    EAST,
+    EAST_1,
+    EAST_2,
+    TEXT,
+    publish_staff,
+)
 from workbench.db import use_json_codecs
 from workbench.security.vault import Vault
 from workbench.surveys.results import MIN_STAFF_GROUP
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
-
-DAY = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0) - timedelta(days=2)
-EAST = "东城支行 East Branch"
-EAST_1 = "东城一组 East Team 1"
-EAST_2 = "东城二组 East Team 2"
-TEXT = {"comment": "等待时间太长"}
 
 
 @pytest.fixture
