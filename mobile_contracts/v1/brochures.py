@@ -224,6 +224,10 @@ class StaffBrochure(msgspec.Struct, kw_only=True):
     # published one once it starts, or until then the version it replaces (superseded, with
     # `replaced_at`); `published` may then be a later version still `scheduled`.
     live: VersionSummary | None = None
+    # Whether the caller may approve or reject the latest version now: compliance, the version
+    # pending review, and no hand of theirs in it (created, edited, submitted, or a page image
+    # uploaded: four eyes). An app shows its decision buttons only then.
+    may_review: bool = False
 
 
 class StaffBrochureRow(msgspec.Struct, kw_only=True):

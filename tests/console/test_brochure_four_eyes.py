@@ -174,3 +174,25 @@ async def test_whoever_submitted_a_rejected_version_before_cannot_review_it_late
     await desk.act(made["id"], "submit", "marketing")
     reviewer = await to_compliance(desk, "mkt.two", two)
     await refused_everywhere(desk, db, made["id"], reviewer)
+
+
+async def test_the_staff_view_says_who_may_review_it_so_an_app_can_offer_the_decision(desk):
+    """`may_review`: compliance with no hand in the version pending review; not its editor made
+    compliance, not marketing, and nobody before it is submitted."""
+    two = await new_marketing_user(desk, "mkt.two")
+    made = await desk.upload(page_image())
+    await edit(desk, made["id"], "mkt.two", [made["pages"][0]["image"]])
+    path = f"/api/v1/studio/brochures/{made['id']}"
+
+    async def may_review(headers: dict[str, str]) -> bool:
+        answer = await desk.client.get(path, headers=headers)
+        assert answer.status_code == 200, answer.text
+        value: bool = answer.json()["may_review"]
+        return value
+
+    assert not await may_review(await desk.headers("compliance"))  # a draft: nothing to review
+    await desk.act(made["id"], "submit", "marketing")
+    editor = await to_compliance(desk, "mkt.two", two)
+    assert await may_review(await desk.headers("compliance"))
+    assert not await may_review(editor)
+    assert not await may_review(await desk.headers("marketing"))

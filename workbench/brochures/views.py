@@ -16,9 +16,11 @@ from typing import Any, Protocol
 from mobile_contracts.v1 import brochures as wire
 from mobile_contracts.v1.common import Page as PageOf
 from mobile_contracts.v1.customers import ProductRisk
+from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
 from workbench.brochures import queries
 from workbench.brochures.reviews import queries as reviews
+from workbench.brochures.workflow import authored
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.media import renditions as media_renditions
@@ -178,6 +180,9 @@ async def staff_brochure(
         changes_since_review=_changes_since_review(latest, decided),
         product_active=latest["product_active"],
         live=version_summary(live, now) if live else None,
+        may_review=caller.role is Role.COMPLIANCE
+        and latest["status"] == Status.PENDING_REVIEW.value
+        and not await authored(conn, latest, caller.user_id),
     )
 
 
