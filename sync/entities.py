@@ -27,7 +27,6 @@ from workbench.access import Caller
 from workbench.customers import views as customer_views
 from workbench.customers.personal_data import mask_long_numbers
 from workbench.db import Connection
-from workbench.errors import NotFound
 from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, templates
 from workbench.timeline import service as timeline
@@ -448,23 +447,27 @@ async def work_order_row(
 ) -> wire.SyncWorkOrder | None:
     """One work order of the partition as the device carries it (None: not in the caller's
     scope, or gone)."""
-    try:
-        order = await work_orders.detail(
-            conn, vault=part.vault, caller=part.caller, work_order_id=work_order_id, now=part.at
-        )
-    except NotFound:
-        return None
-    text_keys = await queries.text_questions(conn, order.response_id)
-    return sync_work_order(order, text_keys)
+    return (await work_order_rows(conn, part, [work_order_id])).get(work_order_id)
+
+
+async def work_order_rows(
+    conn: Connection, part: Partition, work_order_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, wire.SyncWorkOrder]:
+    """These work orders of the partition as the device carries them, by id, in a fixed number
+    of queries however many: those not in the caller's scope, or gone, left out."""
+    orders = await work_orders.details(
+        conn, vault=part.vault, caller=part.caller, work_order_ids=work_order_ids, now=part.at
+    )
+    if not orders:
+        return {}
+    text_keys = await queries.text_questions(conn, list({o.response_id for o in orders.values()}))
+    return {i: sync_work_order(o, text_keys[o.response_id]) for i, o in orders.items()}
 
 
 async def _work_orders(conn: Connection, part: Partition, ids: list[uuid.UUID]) -> Rows:
-    rows: Rows = []
-    for work_order_id in ids:
-        row = await work_order_row(conn, part, work_order_id)
-        if row is not None:
-            rows.append((str(work_order_id), row))
-    return rows
+    """The rows in the order of `ids`."""
+    found = await work_order_rows(conn, part, ids)
+    return [(str(i), found[i]) for i in ids if i in found]
 
 
 async def _work_orders_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:

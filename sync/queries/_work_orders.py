@@ -24,16 +24,22 @@ async def work_orders(
     return await work_order_queries.ids_in_scope(conn, **scope, ids=ids, after=after, limit=limit)
 
 
-async def text_questions(conn: Connection, response_id: uuid.UUID) -> set[str]:
-    """Keys of the text questions of the version a response answered."""
+async def text_questions(
+    conn: Connection, response_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, set[str]]:
+    """Keys of the text questions of the version each response answered, by response id (one
+    with none: an empty set)."""
     rows = await conn.fetch(
         """
-        select q ->> 'key' as key
+        select r.id, q ->> 'key' as key
           from survey_responses r
           join survey_versions v on v.survey_id = r.survey_id and v.version = r.version,
                jsonb_array_elements(v.questions) q
-         where r.id = $1 and q ->> 'type' = 'text'
+         where r.id = any($1::uuid[]) and q ->> 'type' = 'text'
         """,
-        response_id,
+        response_ids,
     )
-    return {r["key"] for r in rows}
+    keys: dict[uuid.UUID, set[str]] = {response_id: set() for response_id in response_ids}
+    for r in rows:
+        keys[r["id"]].add(r["key"])
+    return keys

@@ -178,15 +178,58 @@ async def detail(
     now: datetime | None = None,
 ) -> wire.WorkOrder:
     """A work order in the caller's scope with its answer and events (404 otherwise)."""
-    now = now or datetime.now(UTC)
-    row = await queries.work_order_in_scope(conn, work_order_id, **reader_scope(caller))
-    if row is None:
+    found = await details(conn, vault=vault, caller=caller, work_order_ids=[work_order_id], now=now)
+    if work_order_id not in found:
         raise NotFound("work_order")
-    response = await queries.response_for_summary(conn, row["response_id"])
-    assert response is not None
-    rule = await queries.rule(conn, row["rule_id"])
-    events = await queries.events_of(conn, work_order_id)
-    base = _row(vault, caller.role, row, now)
+    return found[work_order_id]
+
+
+async def details(
+    conn: Connection,
+    *,
+    vault: Vault,
+    caller: Caller,
+    work_order_ids: list[uuid.UUID],
+    now: datetime | None = None,
+) -> dict[uuid.UUID, wire.WorkOrder]:
+    """These work orders as `detail` shows each, by id, in four queries however many: only
+    those in the caller's scope (the scope is applied in SQL), those out of it or gone left
+    out."""
+    now = now or datetime.now(UTC)
+    if not work_order_ids:
+        return {}
+    rows = await queries.work_orders_in_scope(conn, work_order_ids, **reader_scope(caller))
+    if not rows:
+        return {}
+    responses = {
+        r["id"]: r
+        for r in await queries.responses_for_summary(conn, list({r["response_id"] for r in rows}))
+    }
+    rules = {
+        r["id"]: r for r in await queries.rules_by_id(conn, list({r["rule_id"] for r in rows}))
+    }
+    events: dict[uuid.UUID, list[queries.Record]] = {r["id"]: [] for r in rows}
+    for event in await queries.events_of(conn, [r["id"] for r in rows]):
+        events[event["work_order_id"]].append(event)
+    return {
+        row["id"]: _detail(
+            vault, caller.role, row, responses[row["response_id"]], rules.get(row["rule_id"]),
+            events[row["id"]], now,
+        )
+        for row in rows
+    }  # fmt: skip
+
+
+def _detail(
+    vault: Vault,
+    role: Role,
+    row: queries.Record,
+    response: queries.Record,
+    rule: queries.Record | None,
+    events: list[queries.Record],
+    now: datetime,
+) -> wire.WorkOrder:
+    base = _row(vault, role, row, now)
     return wire.WorkOrder(
         **{f: getattr(base, f) for f in base.__struct_fields__},
         respondent=None,  # staff answers are handled without naming who gave them

@@ -43,6 +43,7 @@ from workbench.workorders.queries._rules import (
     insert_rule,
     rule,
     rules,
+    rules_by_id,
     update_rule,
 )
 from workbench.workorders.queries._work_orders import (
@@ -53,10 +54,11 @@ from workbench.workorders.queries._work_orders import (
     insert_work_order,
     list_work_orders,
     readable,
-    response_for_summary,
+    responses_for_summary,
     set_state,
     work_order_in_scope,
     work_orders_by_id,
+    work_orders_in_scope,
 )
 
 __all__ = [
@@ -84,12 +86,13 @@ __all__ = [
     "resend_closed",
     "resend_closed_of_owner",
     "response",
-    "response_for_summary",
+    "responses_for_summary",
     "responses_without_work_order",
     "root_cause",
     "root_causes",
     "rule",
     "rules",
+    "rules_by_id",
     "set_state",
     "stale_holders_in_subtree",
     "survey_for_rules",
@@ -103,5 +106,6 @@ __all__ = [
     "version_questions",
     "work_order_in_scope",
     "work_orders_by_id",
+    "work_orders_in_scope",
     "work_orders_of_rule",
 ]

@@ -24,6 +24,11 @@ async def rule(conn: Connection, rule_id: uuid.UUID) -> Record | None:
     return await conn.fetchrow(f"select {_RULE} from alert_rules where id = $1", rule_id)
 
 
+async def rules_by_id(conn: Connection, rule_ids: list[uuid.UUID]) -> list[Record]:
+    """These rules (one deleted since is left out)."""
+    return await conn.fetch(f"select {_RULE} from alert_rules where id = any($1::uuid[])", rule_ids)
+
+
 async def rules(conn: Connection, survey_id: uuid.UUID | None) -> list[Record]:
     if survey_id is None:
         return await conn.fetch(f"select {_RULE} from alert_rules order by created_at, id")

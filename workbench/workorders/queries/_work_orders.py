@@ -221,28 +221,50 @@ async def work_orders_by_id(
     )
 
 
-async def events_of(conn: Connection, work_order_id: uuid.UUID) -> list[Record]:
+async def work_orders_in_scope(
+    conn: Connection,
+    work_order_ids: list[uuid.UUID],
+    *,
+    user_id: uuid.UUID,
+    scope_root: uuid.UUID | None,
+    all_: bool,
+) -> list[Record]:
+    """Those of these work orders the reader may open (by `_scope`, as `work_order_in_scope`),
+    with `customer_shown` for the reader; in no particular order, ids out of scope or gone left
+    out."""
+    where = Where()
+    where.add("w.id = any({}::uuid[])", work_order_ids)
+    _scope(where, user_id=user_id, scope_root=scope_root, all_=all_)
+    shown = customer_shown(where, user_id=user_id, scope_root=scope_root, all_=all_)
+    return await conn.fetch(
+        f"select {_ROW}, {shown} from work_orders w {_JOINS} where {where.sql}", *where.args
+    )
+
+
+async def events_of(conn: Connection, work_order_ids: list[uuid.UUID]) -> list[Record]:
+    """The events of these work orders, each work order's in the order they happened."""
     return await conn.fetch(
         """
         select e.*, u.name as actor_name
           from work_order_events e
           left join users u on u.id = e.actor_id
-         where e.work_order_id = $1
-         order by e.created_at, e.id
+         where e.work_order_id = any($1::uuid[])
+         order by e.work_order_id, e.created_at, e.id
         """,
-        work_order_id,
+        work_order_ids,
     )
 
 
-async def response_for_summary(conn: Connection, response_id: uuid.UUID) -> Record | None:
-    return await conn.fetchrow(
+async def responses_for_summary(conn: Connection, response_ids: list[uuid.UUID]) -> list[Record]:
+    """These responses with the questions of the version each answered."""
+    return await conn.fetch(
         """
         select r.id, r.answers, r.texts_enc, r.submitted_at, v.questions
           from survey_responses r
           join survey_versions v on v.survey_id = r.survey_id and v.version = r.version
-         where r.id = $1
+         where r.id = any($1::uuid[])
         """,
-        response_id,
+        response_ids,
     )
 
 
