@@ -601,8 +601,9 @@ def task_row(vault: Vault, caller: Caller, r: Any) -> TaskRow:
 async def rm_shares(
     conn: Connection, vault: Vault, caller: Caller, v: View, rm_id: uuid.UUID, *, limit: int = 50
 ) -> list[ShareRow]:
-    """The RM's shares made in the period with their opens, visitors, dwell, clicks, newest
-    first (the numbers of GET /shares?mine=1)."""
+    """The RM's shares made in the period from the view's subtree (those of a branch they left
+    stay with it, as in the funnel) with their opens, visitors, dwell, clicks, newest first (the
+    numbers of GET /shares?mine=1)."""
     await rm_in_view(conn, v, rm_id)
     rows = await queries.rm_shares(
         conn, root=v.org_unit_id, rm_id=rm_id, start=v.start, end=v.end, limit=limit

@@ -591,8 +591,9 @@ async def rm_shares(
     end: datetime,
     limit: int,
 ) -> list[Record]:
-    """The RM's shares created in [start, end), newest first, with their visitors' counts (as
-    GET /shares counts them) and conversions."""
+    """The RM's shares made from a unit of the subtree (a share counts for the unit it was made
+    in, as the funnel counts it: those of an RM's earlier branch stay there) in [start, end),
+    newest first, with their visitors' counts (as GET /shares counts them) and conversions."""
     return await conn.fetch(
         f"""
         with page as (
@@ -600,6 +601,7 @@ async def rm_shares(
                    s.created_at
               from shares s
              where s.rm_id = $2 and s.created_at >= $3 and s.created_at < $4
+               and s.org_unit_id = any(array(select t.id from org_subtree($1) t(id)))
              order by s.created_at desc, s.id desc
              limit $5
         ), {VISITOR_COUNTS}

@@ -5,7 +5,8 @@
   otherwise the worker builds it and the browser goes to its progress page.
 - `GET /console/exports/{id}`: progress (refreshed by exports.js, or a meta refresh without
   script) and the download link when done; `.../status` is the same as JSON; `.../file` the file.
-- `GET /console/exports`: my exports.
+- `GET /console/exports`: my exports; one whose request has left my scope is listed as no
+  longer available, without links.
 
 Only the user who asked sees an export or its file (anyone else, an admin too: 404), and its
 request is checked against a branch head's subtree again whenever its page, status or file is
@@ -46,6 +47,10 @@ ROLES = visible_to(*nav.EXPORTS.roles)
 CHUNK = 256 * 1024
 STATES = {"queued": "排队中", "running": "导出中", "done": "已完成", "failed": "失败"}
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel"}
+# An export whose request has left my scope (its unit or RM is no longer mine): on my list, words
+# instead of its links, which would answer 404.
+UNAVAILABLE = "不再可用"
+UNAVAILABLE_REASON = "您已无权查看这些数据（机构或人员已变更），文件不能再下载。"
 FROM = Annotated[str | None, QueryParameter(name="from")]
 _DOWNLOAD_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -176,12 +181,29 @@ async def _in_scope(
     return row
 
 
-def _item(row: Any) -> dict[str, Any]:
+def _item(row: Any, *, available: bool = True) -> dict[str, Any]:
+    """What the pages show of an export; one that left the caller's scope (`available` false)
+    is shown as no longer available, with no link (its page, status and file are 404)."""
     export_id = row["id"]
+    if not available:
+        return {
+            "id": str(export_id),
+            "row": row,
+            "state_label": UNAVAILABLE,
+            "state_key": "unavailable",
+            "reason": UNAVAILABLE_REASON,
+            "format_label": FORMAT_LABELS[row["format"]],
+            "percent": 0,
+            "href": None,
+            "file_href": None,
+            "finished": True,
+        }
     return {
         "id": str(export_id),
         "row": row,
         "state_label": STATES[row["state"]],
+        "state_key": row["state"],
+        "reason": None,
         "format_label": FORMAT_LABELS[row["format"]],
         "percent": service.percent(row),
         "href": f"/console{PATH}/{export_id}",
@@ -191,12 +213,16 @@ def _item(row: Any) -> dict[str, Any]:
 
 
 @get(PATH, opt=ROLES, name="console:exports")
-async def export_list(db: Db, console: Console) -> Response[Any]:
+async def export_list(request: Request[Any, Any, Any], db: Db, console: Console) -> Response[Any]:
     """My exports, newest first, with their state and downloads."""
-    rows = await service.list_mine(db, console.caller)
+    tz = request.app.state.settings.bank_timezone
+    listed = await service.list_mine(db, console.caller, tz=tz, now=datetime.now(UTC))
     return console.render(
         "exports/list.html",
-        {"items": [_item(r) for r in rows], "expire_days": service.EXPIRE_DAYS},
+        {
+            "items": [_item(x.row, available=x.available) for x in listed],
+            "expire_days": service.EXPIRE_DAYS,
+        },
     )
 
 

@@ -234,8 +234,28 @@ async def mine(conn: Connection, caller: Caller, export_id: uuid.UUID) -> Any:
     return row
 
 
-async def list_mine(conn: Connection, caller: Caller, *, limit: int = 50) -> list[Any]:
-    return await queries.list_mine(conn, caller.user_id, limit=limit)
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One of my exports on my list: `available` is false once its request has left my scope
+    (its page, status and file answer 404 then, so the list offers no link to them)."""
+
+    row: Any
+    available: bool
+
+
+async def list_mine(
+    conn: Connection, caller: Caller, *, tz: str, now: datetime, limit: int = 50
+) -> list[Listed]:
+    """The caller's exports, newest first, each checked again as its page is (`recheck`)."""
+    listed = []
+    for row in await queries.list_mine(conn, caller.user_id, limit=limit):
+        try:
+            await recheck(conn, caller, row, tz=tz, now=now)
+        except NotFound:
+            listed.append(Listed(row, available=False))
+        else:
+            listed.append(Listed(row, available=True))
+    return listed
 
 
 async def recheck(

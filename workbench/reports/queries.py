@@ -17,14 +17,19 @@ _COLUMNS = """r.id, r.org_unit_id, o.name as unit_name, r.month, r.state, r.requ
               r.pages, r.built_at, r.builds, r.error"""
 
 
+# A branch is a unit where a branch head works, active or disabled (on leave, being replaced), or
+# one that has a report already: it keeps its reports, and may have more built, whoever heads it.
+_IS_BRANCH = """(exists (select from users u where u.org_unit_id = o.id and u.role = 'branch_head')
+                 or exists (select from monthly_reports r where r.org_unit_id = o.id))"""
+
+
 async def branches(conn: Connection, *, scope: uuid.UUID | None, limit: int = 1000) -> list[Record]:
-    """The branches (units where an active branch head works) in the subtree, by name."""
+    """The branches (units where a branch head works, or with a report) in the subtree, by name."""
     return await conn.fetch(
-        """
+        f"""
         select o.id, o.name
           from org_units o
-         where exists (select from users u
-                        where u.org_unit_id = o.id and u.role = 'branch_head' and u.active)
+         where {_IS_BRANCH}
            and ($1::uuid is null or o.id in (select t.id from org_subtree($1::uuid) t(id)))
          order by o.name, o.id
          limit $2
@@ -35,14 +40,12 @@ async def branches(conn: Connection, *, scope: uuid.UUID | None, limit: int = 10
 
 
 async def branch(conn: Connection, unit_id: uuid.UUID, *, scope: uuid.UUID | None) -> Record | None:
-    """The branch `unit_id` if it is one and lies in the subtree."""
+    """The branch `unit_id` if it is one (`branches`) and lies in the subtree."""
     return await conn.fetchrow(
-        """
+        f"""
         select o.id, o.name
           from org_units o
-         where o.id = $1
-           and exists (select from users u
-                        where u.org_unit_id = o.id and u.role = 'branch_head' and u.active)
+         where o.id = $1 and {_IS_BRANCH}
            and ($2::uuid is null or o.id in (select t.id from org_subtree($2::uuid) t(id)))
         """,
         unit_id,
