@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, get, head, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
@@ -148,20 +148,26 @@ class BrochureController(Controller):
         in the synced row: a different one means a newer version replaced the page). Its
         content type is its format's (`image/webp`, `image/jpeg`): the route declares none,
         which would override it."""
-        from workbench.media.routes import serve_blob
+        return await _page_image(request, db, caller, brochure_id, number, rendition)
 
-        size, _, fmt = rendition.partition(".")
-        key, image = await views.live_page_image(
-            db, caller=caller, brochure_id=brochure_id, number=number, size=size, fmt=fmt
-        )
-        response = await serve_blob(
-            request, request.app.state.blobs, key,
-            content_type="image/webp" if fmt == "webp" else "image/jpeg",
-            cache_control="private, max-age=86400",
-        )  # fmt: skip
-        # Which image this is: a new version may have replaced the page since the app's pull.
-        response.headers["X-Image-Id"] = image
-        return response
+    @head(
+        "/{brochure_id:uuid}/pages/{number:int}/{rendition:str}",
+        guards=PRESENTERS,
+        include_in_schema=False,
+    )
+    async def page_head(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        brochure_id: FromPath[uuid.UUID],
+        number: FromPath[int],
+        rendition: FromPath[str],
+    ) -> Response[None]:
+        """What GET would answer, without the body (Content-Length, ETag, Accept-Ranges,
+        `X-Image-Id`): the app's downloader asks them before it fetches or resumes a page. The
+        same callers and 404s as GET."""
+        return await _page_image(request, db, caller, brochure_id, number, rendition)
 
     @post("", operation_id="uploadBrochure", guards=AUTHORS, status_code=HTTP_201_CREATED,
           request_max_body_size=UPLOAD_LIMIT, opt={ERRORS: {422: _BAD_UPLOAD}})  # fmt: skip
@@ -337,6 +343,31 @@ async def _upload(data: BrochureUpload) -> tuple[wire.BrochureMeta, list[workflo
         raise ValidationException(extra=[{"message": f"{NUL_MESSAGE} - at `{where}`"}])
     files = [workflow.Upload(data=await f.read(), filename=f.filename) for f in data.pages]
     return meta, files
+
+
+async def _page_image(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    brochure_id: uuid.UUID,
+    number: int,
+    rendition: str,
+) -> Response[Any]:
+    """A live page image as `serve_blob` answers it (a HEAD: its headers alone)."""
+    from workbench.media.routes import serve_blob
+
+    size, _, fmt = rendition.partition(".")
+    key, image = await views.live_page_image(
+        db, caller=caller, brochure_id=brochure_id, number=number, size=size, fmt=fmt
+    )
+    response = await serve_blob(
+        request, request.app.state.blobs, key,
+        content_type="image/webp" if fmt == "webp" else "image/jpeg",
+        cache_control="private, max-age=86400",
+    )  # fmt: skip
+    # Which image this is: a new version may have replaced the page since the app's pull.
+    response.headers["X-Image-Id"] = image
+    return response
 
 
 def _reviewed(body: str | None, if_match: str | None) -> bytes | None:

@@ -20,7 +20,9 @@ Rules:
   is read (queries.LIVE), so no job is needed for it to go live or expire.
 - A version published to go live later replaces the live one at its start: until then the live
   one stays live (superseded, with `replaced_at`), so the brochure is never offline in between.
-- Everything a request says is checked before any page image is stored.
+- Everything a request says, every page image included, is checked before any page image is
+  stored: their blobs are written only once the whole request passed (`holding_blobs`), so a
+  refused upload or edit leaves nothing in the blob store.
 - Every transition is in `audit_events`, with who and why.
 """
 
@@ -44,13 +46,15 @@ from workbench.brochures.reviews import queries as reviews
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, Forbidden, NotFound
 from workbench.ids import uuid7
+from workbench.media.service import holding_blobs
 from workbench.periods import YEARS, within_years
 from workbench.visible import one_line_shown, shows_something
 
 Status = wire.BrochureStatus
 UPLOAD_REF = "upload:"
 StoreImage = Callable[[bytes], Awaitable[bytes]]
-"""Ingests and stores one uploaded page image; returns its SHA-256 (the media service)."""
+"""Ingests and stores one uploaded page image; returns its SHA-256 (the media service's
+`store_source_image`, whose blob writes `holding_blobs` holds back until the request passed)."""
 
 
 class BrochureConflict(Conflict):
@@ -91,14 +95,18 @@ async def create(
         raise BadBrochure("brochure.no_pages", "Upload at least one page image (`pages`)")
     plan = _page_plan(meta.pages, existing=set(), uploads=len(files))
     await _check_meta(conn, meta)
-    uploaded = [await store_image(f.data) for f in files]
-    content = _content(meta, _placed(plan, uploaded))
-    brochure_id = uuid7()
-    await queries.insert_brochure(
-        conn, brochure_id=brochure_id, owner_unit_id=caller.org_unit_id, created_by=caller.user_id
-    )
-    await queries.insert_version(conn, _new_version(brochure_id, 1, content, caller))
-    await _audit(conn, caller, "brochure.created", brochure_id, version=1)
+    async with holding_blobs():  # written once every page passed; none if one is refused
+        uploaded = [await store_image(f.data) for f in files]
+        content = _content(meta, _placed(plan, uploaded))
+        brochure_id = uuid7()
+        await queries.insert_brochure(
+            conn,
+            brochure_id=brochure_id,
+            owner_unit_id=caller.org_unit_id,
+            created_by=caller.user_id,
+        )
+        await queries.insert_version(conn, _new_version(brochure_id, 1, content, caller))
+        await _audit(conn, caller, "brochure.created", brochure_id, version=1)
     return brochure_id
 
 
@@ -112,6 +120,18 @@ async def edit(
     store_image: StoreImage,
 ) -> None:
     """Change the working version (or start a new one after publication); see the rules."""
+    async with holding_blobs():  # written once the edit passed; none if anything is refused
+        await _edit(conn, caller, brochure_id, meta, files, store_image)
+
+
+async def _edit(
+    conn: Connection,
+    caller: Caller,
+    brochure_id: uuid.UUID,
+    meta: wire.BrochureMeta,
+    files: Sequence[Upload],
+    store_image: StoreImage,
+) -> None:
     await _brochure(conn, caller, brochure_id)
     history = await queries.versions(conn, brochure_id)
     latest = history[0]

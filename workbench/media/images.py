@@ -7,7 +7,9 @@ pages, puremagic must agree that the file starts as that format. The declared pi
 checked before any
 pixel data is decoded (Pillow's process-wide `Image.MAX_IMAGE_PIXELS` and the warnings filters
 are left alone: changing them is not thread-safe; Pillow's own bomb error is mapped to the same
-refusal).
+refusal). A file that starts as an allowed format but cannot be read is damaged, not another
+format; so is a PNG whose data ends before the rows its header declares (Pillow would fill the
+missing rows in without a word: its PNG decoder stops quietly at the end of the data).
 
 `ingest` also refuses polyglots, files whose bytes are at the same time another document: a zip
 archive (found from its end, as zip readers do), HTML or script markup anywhere in the file, or
@@ -26,6 +28,8 @@ import io
 import re
 import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,6 +58,12 @@ _MARKUP = re.compile(
     re.IGNORECASE,
 )
 _PADDING = b"\x00\xff \t\r\n"
+# A PNG's channels by colour type (grey, RGB, palette, grey + alpha, RGBA).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# The Adam7 passes of an interlaced PNG: first column and row, column and row steps.
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))  # fmt: skip
+_INFLATE_STEP = 1 << 20  # counting a PNG's data a megabyte at a time, none of it kept
 
 
 class UnacceptableImage(Exception):
@@ -96,8 +106,9 @@ class SourceImage:
 
 
 def open_image(raw: bytes, *, max_pixels: int) -> Image.Image:
-    """Identify `raw` from its bytes and check format and declared size; no pixel is decoded.
-    The caller closes the image (or passes it to `decode`)."""
+    """Identify `raw` from its bytes and check format and declared size, and that a PNG's data
+    holds every row its header declares (counted, not kept); no pixel is decoded. The caller
+    closes the image (or passes it to `decode`)."""
     try:
         img = Image.open(io.BytesIO(raw))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -114,6 +125,10 @@ def open_image(raw: bytes, *, max_pixels: int) -> Image.Image:
             raise UnacceptableImage("unreadable", "The image has no pixels")
         if width * height > max_pixels:
             raise UnacceptableImage("pixels", "The image has too many pixels")
+        if img.format == "PNG" and not _png_data_complete(raw):
+            raise UnacceptableImage(
+                "damaged", "The image data is incomplete: it ends before the image does"
+            )
     except BaseException:
         img.close()
         raise
@@ -239,6 +254,12 @@ _CODES: dict[Reason, str] = {
 
 def _refusal(exc: UnacceptableImage, raw: bytes, limits: ImageLimits) -> ImageRefused:
     if exc.reason == "unreadable":
+        accepted = _accepted_kind(raw)
+        if accepted is not None:  # an accepted format Pillow cannot read: damaged, truncated
+            return ImageRefused(
+                "image.corrupt",
+                f"The file is a damaged or incomplete {accepted} image: it cannot be read",
+            )
         kind = _recognised(raw)
         detail = (
             f"The file is {kind}; only JPEG, PNG and WEBP images are accepted"
@@ -262,6 +283,66 @@ def _recognised(raw: bytes) -> str | None:
         return None
     best = found[0] if found else None
     return f"a {best.name}" if best is not None and best.confidence >= 0.3 else None
+
+
+def _accepted_kind(raw: bytes) -> str | None:
+    """ "JPEG", "PNG" or "WEBP" when puremagic takes the start of `raw` for an accepted format."""
+    try:
+        found = puremagic.magic_string(raw)
+    except (puremagic.PureError, ValueError):
+        return None
+    for fmt, content_type in CONTENT_TYPES.items():
+        if found and found[0].mime_type == content_type:
+            return fmt.upper()
+    return None
+
+
+def _png_data_complete(raw: bytes) -> bool:
+    """Whether the PNG's image data (its IDAT chunks, inflated and counted a step at a time)
+    holds every row its header declares. Called once the declared size passed the pixel limit,
+    and stops at the declared size: a bomb costs no more than a real image of that size."""
+    try:
+        width, height, depth, colour, _, _, interlace = struct.unpack_from(">IIBBBBB", raw, 16)
+    except struct.error:
+        return False
+    channels = _PNG_CHANNELS.get(colour)
+    if channels is None:
+        return False
+    bits = channels * depth  # per pixel
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    wanted = 0
+    for x0, y0, dx, dy in passes:
+        columns, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if columns > 0 and rows > 0:
+            wanted += rows * (1 + -(-(columns * bits) // 8))  # a filter byte, then the pixels
+    inflater, found = zlib.decompressobj(), 0
+    try:
+        for data in _png_idat(raw):
+            pending: bytes | memoryview = data
+            while found < wanted:
+                out = inflater.decompress(pending, _INFLATE_STEP)
+                found += len(out)
+                pending = inflater.unconsumed_tail
+                if not out and not pending:
+                    break
+            if found >= wanted or inflater.eof:
+                break
+    except zlib.error:
+        return False
+    return found >= wanted
+
+
+def _png_idat(raw: bytes) -> Iterator[memoryview]:
+    """The data of a PNG's IDAT chunks, which follow each other (as Pillow reads them)."""
+    view, at, seen = memoryview(raw), 8, False
+    while at + 8 <= len(raw):
+        length, kind = struct.unpack_from(">I4s", raw, at)
+        if kind == b"IDAT":
+            seen = True
+            yield view[at + 8 : min(at + 8 + length, len(raw))]
+        elif seen:
+            return
+        at += 12 + int(length)
 
 
 def _refuse_polyglots(raw: bytes, fmt: SourceFormat) -> None:

@@ -1,5 +1,5 @@
-"""`GET /media/{key}`: a blob behind a short-lived signed URL, and `serve_blob`, the answer of
-every route that serves a blob (ETag and `If-None-Match`, one byte range, streaming)."""
+"""`GET /media/{key}` (and HEAD): a blob behind a short-lived signed URL, and `serve_blob`, the
+answer of every route that serves a blob (ETag and `If-None-Match`, one byte range, streaming)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import time
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response, get, head
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
@@ -137,6 +137,24 @@ async def media(
 ) -> Response[Any]:
     """A blob behind a signed URL (`MediaSigner.url`). A bad or expired signature and a missing
     blob are alike: 404."""
+    return await _signed_blob(request, key, exp, sig)
+
+
+@head("/media/{key:path}", opt={PUBLIC: True}, include_in_schema=False, tags=["media"])
+async def media_head(
+    request: Request[Any, Any, Any],
+    key: FromPath[str],
+    exp: FromQuery[str] = "",
+    sig: FromQuery[str] = "",
+) -> Response[None]:
+    """What GET would answer for a signed URL, without the body (Content-Length, ETag,
+    Accept-Ranges); the same 404s."""
+    return await _signed_blob(request, key, exp, sig)
+
+
+async def _signed_blob(
+    request: Request[Any, Any, Any], key: str, exp: str, sig: str
+) -> Response[Any]:
     key = key.lstrip("/")
     signer: MediaSigner = request.app.state.media_signer
     if not signer.verify(key, exp, sig):
@@ -151,4 +169,4 @@ async def media(
     )
 
 
-ROUTES = [media]
+ROUTES = [media, media_head]

@@ -7,6 +7,10 @@
 
 The source is stored once per content (its key is its SHA-256), recorded in `brochure_images`
 with one `pending` row per rendition spec; the worker builds them (`workbench.media.jobs`).
+
+A request that stores several images, any of which (or anything else in it) may still be refused,
+stores them inside `holding_blobs()`: their blobs are written only when the block ends without
+an exception, so a refused request leaves nothing in the blob store.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +36,10 @@ from workbench.media.store import BlobStore
 log = logging.getLogger("workbench.media")
 JOB_NAME = "build_renditions"
 Enqueue = Callable[[], Awaitable[None]]
+# The source blobs `store_source_image` holds back inside `holding_blobs`, by blob key.
+_held: ContextVar[dict[str, tuple[BlobStore, SourceImage]] | None] = ContextVar(
+    "held_source_blobs", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -62,12 +72,16 @@ async def store_source_image(
     inserts are idempotent. After the request's transaction commits, `enqueue` (if given) wakes
     a worker; without it the worker's every-few-seconds run finds the rows anyway.
 
-    The blob is written before the rows: a committed row always has its blob (a rolled-back
-    request may leave an unreferenced blob, which is harmless)."""
+    The blob is written before the transaction commits, so a committed row always has its blob:
+    at once, or inside `holding_blobs` when its block ends (a rolled-back request may leave an
+    unreferenced blob, which is harmless)."""
     image = await asyncio.to_thread(ingest, raw, limits=limits)
     key = await queries.image_blob_key(conn, image.sha256) or source_key(image)
-    if await store.stat(key) is None:
-        await store.put(key, image.data, content_type=image.content_type)
+    held = _held.get()
+    if held is None:
+        await _write_once(store, key, image)
+    else:
+        held.setdefault(key, (store, image))
     await queries.insert_image(
         conn,
         sha256=image.sha256,
@@ -82,6 +96,30 @@ async def store_source_image(
     if enqueue is not None:
         after_commit(conn, enqueue)
     return image
+
+
+@asynccontextmanager
+async def holding_blobs() -> AsyncIterator[None]:
+    """Inside it, `store_source_image` checks and records each image but holds its blob back;
+    the blobs are written when the block ends without an exception (every image, and all else
+    the request is checked for, passed) and dropped when it raises: a refused request writes
+    nothing to the blob store. Nested, the outermost block writes."""
+    if _held.get() is not None:
+        yield
+        return
+    held: dict[str, tuple[BlobStore, SourceImage]] = {}
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    for key, (store, image) in held.items():
+        await _write_once(store, key, image)
+
+
+async def _write_once(store: BlobStore, key: str, image: SourceImage) -> None:
+    if await store.stat(key) is None:
+        await store.put(key, image.data, content_type=image.content_type)
 
 
 def wake_worker(redis: Any, redis_prefix: str) -> Enqueue:
