@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from litestar.exceptions import ValidationException
 
+from mobile_contracts.v1.patterns import whole
+
 YEARS = (2000, 2999)
 """The years a business time lies in (a period, an event, a due time): far from the ends of what
 Python and PostgreSQL hold, so no time-zone shift pushes one out of them."""
@@ -27,7 +29,10 @@ def within_years(moment: datetime) -> bool:
     return YEARS[0] <= year <= YEARS[1]
 
 
-DAY_OR_TIME = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
+DAY_OR_TIME = whole(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
 """The pattern of a period bound: `2026-12-01` or `2026-12-01T08:00:00+08:00`."""
 
 

@@ -16,6 +16,7 @@ from typing import Annotated
 import msgspec
 
 from mobile_contracts.v1.customers import ProductCode, ProductRisk
+from mobile_contracts.v1.patterns import whole
 
 MAX_TITLE = 120
 MAX_TALK_TRACK = 5000
@@ -30,7 +31,7 @@ WindowTime = Annotated[datetime, msgspec.Meta(tz=True)]
 ContentHash = Annotated[
     str,
     msgspec.Meta(
-        pattern="^[0-9a-fA-F]{64}$",
+        pattern=whole("[0-9a-fA-F]{64}"),
         description="The `content_hash` (hex SHA-256) of the content the reviewer looked at",
     ),
 ]

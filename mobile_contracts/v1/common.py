@@ -7,6 +7,8 @@ from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin, get_t
 
 import msgspec
 
+from mobile_contracts.v1.patterns import whole
+
 T = TypeVar("T")
 
 
@@ -33,7 +35,7 @@ Money = Annotated[
 from `CheckedAmounts`, which refuses what no column can hold (a test keeps it so). Whether an
 amount may be negative or zero is the feature's rule (a feed rejects such a row on its own)."""
 
-MONEY_PATTERN = rf"^\d{{1,{MONEY_INTEGER_DIGITS}}}(\.\d{{1,{MONEY_SCALE}}})?$"
+MONEY_PATTERN = whole(rf"[0-9]{{1,{MONEY_INTEGER_DIGITS}}}(\.[0-9]{{1,{MONEY_SCALE}}})?")
 """An amount in a query parameter, e.g. `?min_aum=50000` or `?min_aum=1234.56`."""
 
 _LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS

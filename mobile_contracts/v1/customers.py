@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import msgspec
 
 from mobile_contracts.v1.common import CheckedAmounts, Money
+from mobile_contracts.v1.patterns import whole
 
 ExternalId = Annotated[
     str,
@@ -23,7 +24,7 @@ ExternalId = Annotated[
 ]
 """A feed's key as sent: the row trims it, and a row whose key is then not 1-64 characters is
 rejected alone (a fixed-width column padded past 64 still names a customer)."""
-ProductCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,40}$")]
+ProductCode = Annotated[str, msgspec.Meta(pattern=whole("[A-Za-z0-9._-]{1,40}"))]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 FEED_MAX_ROWS = 10_000

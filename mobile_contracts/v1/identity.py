@@ -9,15 +9,19 @@ from typing import Annotated
 
 import msgspec
 
-Login = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
-DeviceId = Annotated[str, msgspec.Meta(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+from mobile_contracts.v1.patterns import whole
+
+Login = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=whole("[A-Za-z0-9._@-]+"))]
+DeviceId = Annotated[
+    str, msgspec.Meta(min_length=8, max_length=128, pattern=whole("[A-Za-z0-9._:-]+"))
+]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 NewPassword = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 # A new user's login starts with a letter or digit ("..", "-x" are no one's), and their name is
 # more than spaces.
 NewLogin = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=whole("[A-Za-z0-9][A-Za-z0-9._@-]*"))
 ]
 NewName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
 AppVersion = Annotated[str, msgspec.Meta(max_length=32)]

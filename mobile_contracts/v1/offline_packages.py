@@ -16,9 +16,11 @@ from typing import Annotated
 
 import msgspec
 
-AppId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._:-]{0,99}$")]
-AppVersion = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,6}(\.[0-9]{1,6}){0,3}$")]
-Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+from mobile_contracts.v1.patterns import whole
+
+AppId = Annotated[str, msgspec.Meta(pattern=whole("[a-z0-9][a-z0-9._:-]{0,99}"))]
+AppVersion = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}"))]
+Sha256 = Annotated[str, msgspec.Meta(pattern=whole("[0-9a-f]{64}"))]
 
 
 class PackageKind(enum.StrEnum):

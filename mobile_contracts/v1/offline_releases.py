@@ -15,11 +15,13 @@ from typing import Annotated
 
 import msgspec
 
+from mobile_contracts.v1.patterns import whole
+
 MAX_RELEASE_UNITS = 200
 MAX_RELEASE_USERS = 2_000
 
-AppId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._:-]{0,99}$")]
-Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+AppId = Annotated[str, msgspec.Meta(pattern=whole("[a-z0-9][a-z0-9._:-]{0,99}"))]
+Sha256 = Annotated[str, msgspec.Meta(pattern=whole("[0-9a-f]{64}"))]
 
 
 class ReleaseState(enum.StrEnum):

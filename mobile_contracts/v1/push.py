@@ -9,9 +9,12 @@ from typing import Annotated
 import msgspec
 
 from mobile_contracts.v1.identity import AppVersion, DeviceId, Platform
+from mobile_contracts.v1.patterns import whole
 
-PushToken = Annotated[str, msgspec.Meta(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")]
-ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+PushToken = Annotated[
+    str, msgspec.Meta(min_length=8, max_length=4096, pattern=whole(r"[\x21-\x7e]+"))
+]
+ClockTime = Annotated[str, msgspec.Meta(pattern=whole("([01][0-9]|2[0-3]):[0-5][0-9]"))]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 CategoryName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 
 import msgspec
 
-FieldKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+from mobile_contracts.v1.patterns import whole
+
+FieldKey = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{0,39}"))]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Bound = Annotated[float, msgspec.Meta(ge=-1e15, le=1e15)]
 # What an event rule compares an event's field with: a number, a text, a yes/no, or (for `in`)

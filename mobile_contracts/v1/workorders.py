@@ -22,8 +22,10 @@ from typing import Annotated
 
 import msgspec
 
-QuestionKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-RootCauseCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+from mobile_contracts.v1.patterns import whole
+
+QuestionKey = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{0,39}"))]
+RootCauseCode = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{0,39}"))]
 RuleValue = (
     Annotated[int, msgspec.Meta(ge=0, le=10)]
     | Annotated[str, msgspec.Meta(min_length=1, max_length=40)]

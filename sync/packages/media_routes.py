@@ -9,13 +9,14 @@ from litestar import Controller, Request, get
 from litestar.params import QueryParameter
 
 from mobile_contracts.v1 import media_packs as wire
+from mobile_contracts.v1.patterns import whole
 from sync.packages import diffs, media
 from workbench.errors import NotFound, ServiceUnavailable
 from workbench.http.deps import CurrentCaller
 from workbench.http.openapi import ERRORS
 
 log = logging.getLogger("sync.packages.media_routes")
-Sha256Query = Annotated[str | None, QueryParameter(pattern=r"^[0-9a-f]{64}$")]
+Sha256Query = Annotated[str | None, QueryParameter(pattern=whole("[0-9a-f]{64}"))]
 
 
 def download_path(package_id: Any) -> str:

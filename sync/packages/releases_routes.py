@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from mobile_contracts.v1 import offline_releases as wire
 from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.patterns import whole
 from sync.packages import releases, updates
 from sync.packages.store import package_signer
 from workbench.access import requires_role
@@ -152,8 +153,8 @@ class ReleaseController(Controller):
         )
 
 
-AppIdQuery = Annotated[str, QueryParameter(pattern=r"^[a-z0-9][a-z0-9._:-]{0,99}$")]
-Sha256Query = Annotated[str | None, QueryParameter(pattern=r"^[0-9a-f]{64}$")]
+AppIdQuery = Annotated[str, QueryParameter(pattern=whole("[a-z0-9][a-z0-9._:-]{0,99}"))]
+Sha256Query = Annotated[str | None, QueryParameter(pattern=whole("[0-9a-f]{64}"))]
 VersionQuery = Annotated[int | None, QueryParameter(ge=1, le=2_000_000_000)]
 
 

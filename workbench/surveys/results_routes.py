@@ -12,6 +12,7 @@ from litestar.response import Stream
 
 from mobile_contracts.v1 import survey_results as wire
 from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.patterns import whole
 from workbench.access import Caller, requires_role
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
@@ -135,7 +136,7 @@ class SurveyResultsController(Controller):
         survey_id: FromPath[uuid.UUID],
         term: Annotated[str, QueryParameter(min_length=1, max_length=40)],
         question_key: Annotated[
-            str | None, QueryParameter(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+            str | None, QueryParameter(pattern=whole("[a-z][a-z0-9_]{0,39}"))
         ] = None,
         from_: FROM = None,
         to: TO = None,
