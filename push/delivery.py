@@ -76,6 +76,7 @@ class _Row:
     attempt_ids: dict[str, int] = field(default_factory=dict)  # device -> its 'sending' row
     sent_before: bool = False  # an earlier attempt reached one of the devices
     summary_body: str | None = None
+    decided_with: datetime | None = None  # the version of the user's preferences it was decided by
 
     @property
     def id(self) -> uuid.UUID:
@@ -163,9 +164,9 @@ class Deliverer:
         reservations, so the hourly cap holds however many loops and workers there are."""
         user_ids = list({r.record["user_id"] for r in rows})
         registrations = await queries.lock_live_registrations(conn, user_ids)
-        prefs = {
-            p["user_id"]: self._preferences(p) for p in await queries.preferences(conn, user_ids)
-        }
+        stored = await queries.preferences(conn, user_ids)
+        prefs = {p["user_id"]: self._preferences(p) for p in stored}
+        versions = {p["user_id"]: p["updated_at"] for p in stored}
         # Per user and device: a phone that changed hands starts afresh for its new user.
         sent = await queries.alerts_sent_last_hour(
             conn, [(g["user_id"], g["device_id"]) for g in registrations]
@@ -189,6 +190,7 @@ class Deliverer:
             )
         for row in rows:
             record = row.record
+            row.decided_with = versions.get(record["user_id"])
             if row.id in superseded:
                 row.decision = policies.Drop("collapsed", "newer_with_same_key")
                 continue
@@ -300,6 +302,7 @@ class Deliverer:
         provider_of: dict[str, str] = {}
         settled: list[tuple[Any, ...]] = []
         folded: list[tuple[str, uuid.UUID]] = []
+        stale = await self._decided_on_stale_preferences(conn, rows)
         for row in rows:
             record, decision = row.record, row.decision
             attempt = record["attempts"]
@@ -308,7 +311,9 @@ class Deliverer:
                 self._metrics.dropped(decision.status, decision.reason)
                 continue
             if isinstance(decision, policies.Defer):
-                settled.append((row.id, "pending", "quiet_hours", None, decision.until, 1))
+                # Held by preferences changed since: due now, for the next round to decide again.
+                until = datetime.now(UTC) if row.id in stale else decision.until
+                settled.append((row.id, "pending", "quiet_hours", None, until, 1))
                 self._metrics.deferred()
                 continue
             assert isinstance(decision, policies.Deliver)
@@ -335,6 +340,16 @@ class Deliverer:
         for device_id, _, reason in dead:
             if device_id in deactivated:
                 self._metrics.token_deactivated(provider_of[device_id], reason)
+
+    async def _decided_on_stale_preferences(self, conn: Any, rows: list[_Row]) -> set[uuid.UUID]:
+        """The rows held for quiet hours whose user changed their preferences after the round
+        read them. A change under way is waited for (its transaction re-times only the rows
+        already held), and one that comes later finds these rows held: none is missed."""
+        deferred = [r for r in rows if isinstance(r.decision, policies.Defer)]
+        if not deferred:
+            return set()
+        current = await queries.lock_preferences(conn, [r.record["user_id"] for r in deferred])
+        return {r.id for r in deferred if current.get(r.record["user_id"]) != r.decided_with}
 
     def _settlement(
         self,

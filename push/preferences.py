@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from datetime import time
+from datetime import UTC, datetime, time
 
 import msgspec
 
 from mobile_contracts.v1 import push as wire
 from mobile_contracts.v1.problems import FieldError
-from push import queries
+from push import policies, queries
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import DomainError
@@ -49,27 +49,42 @@ async def update(
     change: wire.NotificationPreferencesUpdate,
     bank_timezone: str,
 ) -> wire.NotificationPreferences:
-    """Change what was given; everything else stays. Critical categories cannot be muted."""
+    """Change what was given; everything else stays, even when another change is made at the
+    same time. Critical categories cannot be muted. Notifications already held for quiet hours
+    are re-timed by the new preferences in the same transaction."""
     errors = _problems(change)
     if errors:
         raise InvalidPreferences(errors=errors)
-    rows = await queries.preferences(conn, [caller.user_id])
-    row = rows[0] if rows else None
-    start: time | None = row["quiet_start"] if row else None
-    end: time | None = row["quiet_end"] if row else None
-    time_zone: str | None = row["time_zone"] if row else None
-    muted: list[str] = list(row["muted_categories"]) if row else []
+    quiet: tuple[time, time] | queries.Keep | None = queries.KEEP
     if change.quiet_hours is not msgspec.UNSET:
         window = change.quiet_hours
-        start, end = (_clock(window.start), _clock(window.end)) if window else (None, None)
-    if change.time_zone is not msgspec.UNSET:
-        time_zone = change.time_zone
-    if change.muted_categories is not msgspec.UNSET:
-        muted = sorted(set(change.muted_categories))
-    await queries.save_preferences(
-        conn, caller.user_id, quiet_start=start, quiet_end=end, time_zone=time_zone, muted=muted
+        quiet = (_clock(window.start), _clock(window.end)) if window else None
+    row = await queries.change_preferences(
+        conn,
+        caller.user_id,
+        quiet=quiet,
+        time_zone=queries.KEEP if change.time_zone is msgspec.UNSET else change.time_zone,
+        muted=(
+            queries.KEEP
+            if change.muted_categories is msgspec.UNSET
+            else sorted(set(change.muted_categories))
+        ),
     )
+    await _retime_held(conn, row, bank_timezone=bank_timezone)
     return await current(conn, caller=caller, bank_timezone=bank_timezone)
+
+
+async def _retime_held(conn: Connection, row: queries.Record, *, bank_timezone: str) -> None:
+    """Notifications held for quiet hours follow the preferences just saved (under the row's
+    lock, so the last change to commit decides): released now if the window no longer covers
+    now, moved to its end if it does; a muted one is released for the next round to skip."""
+    until = None
+    if row["quiet_start"] is not None:
+        tz = zoneinfo.ZoneInfo(row["time_zone"] or bank_timezone)
+        window = policies.QuietHours(row["quiet_start"], row["quiet_end"], tz)
+        until = policies.quiet_until(datetime.now(UTC), window)
+    muted = [c for c in row["muted_categories"] if c in categories.MUTABLE]
+    await queries.retime_held(conn, row["user_id"], until=until, release=muted)
 
 
 def _problems(change: wire.NotificationPreferencesUpdate) -> list[FieldError]:

@@ -19,8 +19,12 @@ from push.queries._outbox import (
     superseded,
 )
 from push.queries._preferences import (
+    KEEP,
+    Keep,
+    change_preferences,
+    lock_preferences,
     preferences,
-    save_preferences,
+    retime_held,
 )
 from push.queries._registrations import (
     deactivate,
@@ -34,10 +38,13 @@ from push.queries._reminders import (
 )
 
 __all__ = [
+    "KEEP",
     "PUSH_USER_LOCKS",
+    "Keep",
     "Record",
     "alerts_sent_last_hour",
     "attempts_of",
+    "change_preferences",
     "claim_due",
     "claim_one",
     "deactivate",
@@ -45,6 +52,7 @@ __all__ = [
     "device_of_user",
     "folded_since_last_summary",
     "lock_live_registrations",
+    "lock_preferences",
     "preferences",
     "purge_attempts",
     "queue_due_reminders",
@@ -52,7 +60,7 @@ __all__ = [
     "record_answers",
     "record_attempts",
     "registration_of_user",
-    "save_preferences",
+    "retime_held",
     "save_registration",
     "schedule_summaries",
     "settle",

@@ -222,9 +222,12 @@ async def test_an_older_held_notification_is_not_pushed_after_a_newer_one_with_i
     newer = await tell(conn, "newer", collapse_key=key)
     assert await deliverer.run_round() == 1  # held too
     await read(client, rm01, newer)
-    await set_preferences(client, rm01, {"quiet_hours": None})
+    await set_preferences(client, rm01, {"quiet_hours": None})  # releases both at once
+    # The older one comes due in a later round, after the newer one was settled.
+    await db.execute(
+        "update notifications set send_at = now() + interval '1 hour' where id = $1", older
+    )
 
-    await make_due_at_once(db, newer)
     assert await deliverer.run_round() == 1
     assert await outcome(db, newer) == ("skipped", "read")
     await make_due_at_once(db, older)
