@@ -29,7 +29,7 @@ from workbench.customers import routes as customer_routes
 from workbench.db import create_pool, provide_db
 from workbench.funnels import routes as funnel_routes
 from workbench.http import openapi as api_docs
-from workbench.http.auth import check_request
+from workbench.http.auth import CONSOLE, check_request
 from workbench.http.client_ip import parse_networks
 from workbench.http.guessing import LinkGuesses, link_guessing_limit
 from workbench.http.input_checks import refuse_unstorable_input
@@ -38,6 +38,7 @@ from workbench.http.middleware import (
     add_safety_headers,
     request_context_middleware,
 )
+from workbench.http.options import AutomaticOptions
 from workbench.http.problems import EXCEPTION_HANDLERS
 from workbench.identity import routes as identity_routes
 from workbench.identity import service as identity
@@ -51,6 +52,7 @@ from workbench.notifications import routes as notification_routes
 from workbench.operations import routes as operations_routes
 from workbench.operations.metrics import Metrics
 from workbench.public import confirmation as confirmation_page
+from workbench.public import pages as public_pages
 from workbench.public import survey_page
 from workbench.public import verification as verification_page
 from workbench.security.passwords import Passwords
@@ -208,7 +210,13 @@ def create_app(settings: Settings) -> Litestar:
         if settings.cors_origins
         else None,
         openapi_config=api_docs.openapi_config(API_VERSION),
-        plugins=[api_docs.RouteDocs()],
+        plugins=[
+            api_docs.RouteDocs(),
+            # OPTIONS anywhere: 204 with `Allow`, no sign-in, a page's headers on pages.
+            AutomaticOptions(
+                {True: public_pages.SECURITY_HEADERS, CONSOLE: console_rendering.SECURITY_HEADERS}
+            ),
+        ],
         template_config=console_rendering.TEMPLATE_CONFIG,
         request_max_body_size=settings.max_body_bytes,
         state=State(_initial_state(settings, metrics)),

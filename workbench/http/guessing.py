@@ -84,6 +84,7 @@ from redis.exceptions import RedisError
 
 from workbench.http.auth import CONSOLE_PREFIX, PUBLIC
 from workbench.http.client_ip import client_ip
+from workbench.http.options import AUTOMATIC_OPTIONS
 from workbench.public.pages import message, not_found_page
 from workbench.redis import Redis
 
@@ -200,10 +201,13 @@ def link_guessing_limit(app: ASGIApp) -> ASGIApp:
 
 def is_link_route(scope: Scope) -> bool:
     """Whether the request was routed to a customer's link: a public route, outside the API and
-    the console, whose path carries a code or token."""
+    the console, whose path carries a code or token. Not Litestar's own OPTIONS answer: it looks
+    no code up (204 for any), so it can neither miss nor tell a guesser anything."""
     template = str(scope.get("path_template") or "")
     handler = scope.get("route_handler")
     if handler is None or not handler.opt.get(PUBLIC) or template.startswith(_NOT_LINKS):
+        return False
+    if handler.opt.get(AUTOMATIC_OPTIONS):
         return False
     return _CODE_PARAMETER.search(template) is not None
 

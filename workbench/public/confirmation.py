@@ -17,7 +17,7 @@ from mobile_contracts.v1.tasks import Location
 from workbench.customers.views import masked_name
 from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
-from workbench.public.pages import message, page
+from workbench.public.pages import message, page, valid_until
 from workbench.tasks import confirmation
 from workbench.tasks.confirmation import LinkState
 
@@ -62,9 +62,8 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
     customer = "—"
     if row["customer_id"] is not None:
         customer = await masked_name(db, vault=state_.vault, customer_id=row["customer_id"])
-    tz = ZoneInfo(state_.settings.bank_timezone)
-    expires = row["expires_at"].astimezone(tz)
-    today = datetime.now(UTC).astimezone(tz)
+    tz = state_.settings.bank_timezone
+    today = datetime.now(UTC).astimezone(ZoneInfo(tz))
     body = (
         f"<p>请确认客户经理 {escape(row['rm_name'])} 今天与您会面、为您提供了服务：</p>"
         f"<p>拜访日期：{today.year}年{today.month}月{today.day}日<br>"
@@ -76,7 +75,7 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
         '<p class="note">位置仅用于帮助银行核实本次拜访确实发生；不共享也可以确认。'
         '<span id="locate-state" class="state" role="status"></span></p></div>'
         '<button type="submit">确认本次拜访</button></form>'
-        f'<p class="note">二维码 {expires:%H:%M} 前有效，仅可确认一次。</p>'
+        f'<p class="note">二维码{valid_until(row["expires_at"], tz)}，仅可确认一次。</p>'
     )
     return page("拜访确认", body, bank=bank, rm_name=row["rm_name"], script=_LOCATE)
 

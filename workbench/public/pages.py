@@ -6,7 +6,9 @@ link from a chat knows who is asking before typing anything."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from litestar import Response
 from litestar.enums import MediaType
@@ -87,6 +89,13 @@ def page(
         media_type=MediaType.HTML,
         headers=all_headers,
     )
+
+
+def valid_until(expires_at: datetime, timezone: str) -> str:
+    """When a link stops working, in the bank's time zone, to the minute: "有效期至2027年1月4日
+    18:12". Not "2027年1月4日前有效": read on the 4th, that says it has expired already."""
+    local = expires_at.astimezone(ZoneInfo(timezone))
+    return f"有效期至{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def message(

@@ -25,7 +25,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo
 
 import jinja2
 import msgspec
@@ -42,7 +41,7 @@ from mobile_contracts.v1.surveys import Question, QuestionType, Submission
 from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.http.guessing import SIGNED_LINK
-from workbench.public.pages import SECURITY_HEADERS
+from workbench.public.pages import SECURITY_HEADERS, valid_until
 from workbench.security.vault import DecryptionError
 from workbench.surveys import submission
 from workbench.surveys.answers import MAX_TEXT, AnswersInvalid, without_hidden
@@ -240,7 +239,6 @@ def _form(
                 "condition": _condition(q, by_key), "chosen": (values or {}).get(q.key, []),
             }
         )  # fmt: skip
-    expires = row["expires_at"].astimezone(ZoneInfo(settings.bank_timezone))
     # "共 N 题" only when every question is asked: with skip logic the number depends on the
     # answers (the script shows the questions that apply, numbered).
     fixed = all(q.show_if is None for q in questions)
@@ -248,7 +246,7 @@ def _form(
         "survey_form.html", status, title=row["title"], bank=settings.bank_name.strip(),
         rm_name=row["rm_name"], questions=shown, errors=errors or {},
         count=len(questions) if fixed else None, max_text=MAX_TEXT,
-        expires=f"{expires.year}年{expires.month}月{expires.day}日",
+        valid_until=valid_until(row["expires_at"], settings.bank_timezone),
     )  # fmt: skip
 
 
