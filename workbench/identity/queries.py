@@ -379,6 +379,27 @@ async def device_for_update(conn: Connection, device_id: str) -> Record | None:
     )
 
 
+async def device_for_sign_in(
+    conn: Connection, device_id: str, *, user_id: uuid.UUID, platform: str
+) -> Record:
+    """The device, locked until the transaction ends; a device never seen is first recorded
+    as this user's. Sign-ins on one device take turns even on its very first one: a row that
+    does not exist yet locks nothing, so two first sign-ins would both find it free."""
+    # A concurrent first insert makes this one wait for its transaction; then the row is
+    # there (committed) or not (rolled back: this insert takes its place). The lock is taken
+    # by a statement of its own, whose snapshot sees a row committed while the insert waited.
+    await conn.execute(
+        """
+        insert into devices (device_id, user_id, platform) values ($1, $2, $3)
+        on conflict (device_id) do nothing
+        """,
+        device_id,
+        user_id,
+        platform,
+    )
+    return _returned(await device_for_update(conn, device_id))
+
+
 async def in_use_by_another(
     conn: Connection, device_id: str, user_id: uuid.UUID, *, within_seconds: int
 ) -> bool:

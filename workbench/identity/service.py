@@ -97,8 +97,10 @@ async def login(
         )
         raise _CommittedInvalidCredentials()
     device_id = request.device.device_id
-    device = await queries.device_for_update(conn, device_id)
-    if device is not None and device["revoked_at"] is not None:
+    device = await queries.device_for_sign_in(
+        conn, device_id, user_id=user["id"], platform=request.device.platform.value
+    )
+    if device["revoked_at"] is not None:
         await audit.record(
             conn,
             action="login_refused",
@@ -108,7 +110,7 @@ async def login(
             detail={"reason": "device_revoked"},
         )
         raise _CommittedDeviceRevoked(wipe=True)
-    if device is not None and device["user_id"] != user["id"] and not take_over:
+    if device["user_id"] != user["id"] and not take_over:
         await _refuse_a_device_in_use(conn, device_id, user["id"], client_ip=client_ip)
     if auth.passwords.needs_rehash(user["password_hash"]):
         await queries.set_password_hash(
