@@ -49,7 +49,8 @@ async def existing_external_ids(conn: Connection, external_ids: list[str]) -> se
 async def lock_owners(conn: Connection, external_ids: list[str]) -> dict[str, uuid.UUID]:
     """The owners of these customers, read under a row lock taken in external id order (the
     order every customer feed writes in): a feed moving them at the same time has committed
-    first, and its owner is the one read, or waits for this transaction."""
+    first, and its owner is the one read, or waits for this transaction. So does whatever
+    creates work for their owner (`hold_owners`): the feed's handover sees all of it."""
     rows = await conn.fetch(
         """
         select external_id, owner_id from customers
@@ -60,6 +61,29 @@ async def lock_owners(conn: Connection, external_ids: list[str]) -> dict[str, uu
         external_ids,
     )
     return {r["external_id"]: r["owner_id"] for r in rows}
+
+
+async def hold_owners(
+    conn: Connection, customer_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The owners of these customers, held until the transaction ends: taken by whatever gives
+    work (a task) to a customer's owner, before it reads who that is. A shared row lock (FOR
+    KEY SHARE: the lock the work's foreign key to the customer takes anyway, only taken before
+    the owner is read rather than after), in external id order, as `lock_owners` takes its
+    locks: a feed moving one of them has committed first (its owner is the one read, here and
+    in every later statement of the transaction), or waits for this transaction and then
+    hands over the work it created. Only a feed changes an owner, always under `lock_owners`'
+    FOR UPDATE, which is what this lock conflicts with."""
+    rows = await conn.fetch(
+        """
+        select id, owner_id from customers
+         where id = any($1::uuid[])
+         order by external_id
+           for key share
+        """,
+        customer_ids,
+    )
+    return {r["id"]: r["owner_id"] for r in rows}
 
 
 _INCOMING = """

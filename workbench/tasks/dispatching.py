@@ -34,6 +34,7 @@ from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
+from workbench.customers import queries as customer_queries
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.identity import queries as identity_queries
@@ -190,6 +191,10 @@ async def dispatch(
     # Checked once the key is known to be new: a retry of a dispatch that went through answers
     # its result even after its due time has passed (raising here rolls the claim back).
     check_not_past(due_at, now=now)
+    if request.customer_ids is not None:
+        # Their owners stay as read until this commits: a feed moving them meanwhile either
+        # committed first (its RM gets the tasks) or waits and then hands them over.
+        await customer_queries.hold_owners(conn, list(dict.fromkeys(request.customer_ids)))
     await _check_template_reaches(conn, request, scope_root=caller.scope_root)
 
     task = _task_values(
@@ -385,6 +390,13 @@ async def open_period(
         expires_at=_expiry(rule, anchor, period, tz),
         period_start=period.start,
     )  # fmt: skip
+    # A customer list's series: each customer's owner now, held until this commits (a feed
+    # moving them waits for it, then hands the new tasks over; or committed first).
+    customers = await queries.period_customers(
+        conn, dispatch_id=dispatch_row["id"], period_start=source_start, only_task=only_task
+    )
+    if customers:
+        await customer_queries.hold_owners(conn, customers)
     return await queries.insert_next_period(
         conn,
         dispatch_id=dispatch_row["id"],

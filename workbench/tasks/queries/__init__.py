@@ -18,6 +18,7 @@ from workbench.tasks.queries._dispatches import (
     insert_tasks_for_customers,
     insert_tasks_for_unit,
     last_period_before,
+    period_customers,
     recurring_dispatch,
     recurring_dispatches,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "insert_version",
     "last_period_before",
     "move_reminders",
+    "period_customers",
     "record_events",
     "recurring_dispatch",
     "recurring_dispatches",

@@ -21,6 +21,7 @@ __all__ = [
     "insert_tasks_for_customers",
     "insert_tasks_for_unit",
     "last_period_before",
+    "period_customers",
     "recurring_dispatch",
     "recurring_dispatches",
 ]
@@ -140,7 +141,8 @@ async def insert_tasks_for_customers(
     task: dict[str, Any],
 ) -> tuple[int, int]:
     """One task per customer for its owner (owners inside the scope), at most `per_rm_cap` per
-    RM in the order given; one statement. Returns (created, customers found)."""
+    RM in the order given; one statement. Returns (created, customers found). The caller holds
+    the customers' owners (`customers.queries.hold_owners`), so the owners read are current."""
     # Its sorts of up to 50,000 ids fit in memory rather than spilling to disk.
     await conn.execute("set local work_mem = '64MB'")
     row = await conn.fetchrow(
@@ -174,6 +176,28 @@ async def insert_tasks_for_customers(
     return int(row["created"]), int(row["found"])
 
 
+async def period_customers(
+    conn: Connection,
+    *,
+    dispatch_id: uuid.UUID,
+    period_start: datetime,
+    only_task: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """The customers of a customer list's series in the period starting at `period_start`
+    (only `only_task`'s, if given): whose owners its next period's tasks go to."""
+    rows = await conn.fetch(
+        """
+        select distinct customer_id from tasks
+         where dispatch_id = $1 and period_start = $2 and customer_id is not null
+           and ($3::uuid is null or id = $3)
+        """,
+        dispatch_id,
+        period_start,
+        only_task,
+    )
+    return [r["customer_id"] for r in rows]
+
+
 async def insert_next_period(
     conn: Connection,
     *,
@@ -191,7 +215,8 @@ async def insert_next_period(
     customers, whose tasks of the period may still be open). Nothing once the series has
     ended: its row is locked (FOR SHARE), so an end being committed is waited for and seen.
     A task takes `task`'s version (the template's current one) when its RM's unit sees the
-    template, else `dispatched_version` with `dispatched_reminders`."""
+    template, else `dispatched_version` with `dispatched_reminders`. The caller holds the
+    customers' owners (`period_customers`, `customers.queries.hold_owners`)."""
     created: int = await conn.fetchval(
         f"""
         with series as (

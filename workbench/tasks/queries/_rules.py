@@ -91,12 +91,23 @@ async def active_rules(conn: Connection, kinds: list[str]) -> list[Record]:
 
 
 async def customers_with_owner(conn: Connection, external_ids: list[str]) -> dict[str, Record]:
+    """The customers by external id, with their owner when active; their owners held until the
+    transaction ends (as `customers.queries.hold_owners` holds them, in the feeds' order): a
+    feed moving them has committed first, or waits and then hands the tasks fired over."""
+    # Locked apart from the join: a row a feed moved while this waited is read again as the
+    # feed left it, and joined with its new owner (locked in the join, it would be checked
+    # against the former owner's row and left out).
     rows = await conn.fetch(
         """
-        select c.external_id, c.id, case when u.active then c.owner_id end as owner_id
-          from customers c
-          join users u on u.id = c.owner_id
-         where c.external_id = any($1)
+        with held as materialized (
+            select c.external_id, c.id, c.owner_id from customers c
+             where c.external_id = any($1)
+             order by c.external_id
+               for key share
+        )
+        select h.external_id, h.id, case when u.active then h.owner_id end as owner_id
+          from held h
+          join users u on u.id = h.owner_id
         """,
         external_ids,
     )
