@@ -37,13 +37,17 @@ async def survey_to_send(
     """A survey ever published (published now, or archived since), with its latest version and
     its status: the caller refuses an archived one as what it is, not as a survey not found.
     `hold`: the survey's row share-locked until the transaction ends (see `survey_status`)."""
+    if hold:
+        # Locked alone first, then read in a new statement: locked in the join, a row a
+        # publishing updated while this waited would be checked again against the version
+        # joined before it (the one it replaced) and be left out, a survey not found.
+        await conn.execute("select from surveys where id = $1 for share", survey_id)
     return await conn.fetchrow(
-        f"""
+        """
         select s.id, s.audience, s.status, s.version, v.title
           from surveys s
           join survey_versions v on v.survey_id = s.id and v.version = s.version
          where s.id = $1 and s.status in ('published', 'archived') and s.version > 0
-         {"for share of s" if hold else ""}
         """,
         survey_id,
     )

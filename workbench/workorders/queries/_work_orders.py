@@ -195,11 +195,16 @@ async def work_order_in_scope(
     where = Where()
     where.add("w.id = {}", work_order_id)
     _scope(where, user_id=user_id, scope_root=scope_root, all_=all_)
-    lock = "for update of w" if for_update else ""
+    # Locked alone first, then read in a new statement: locked in the join, a row a hand-over
+    # gave another assignee while this waited would be checked again against the former
+    # assignee's user row and be left out, a work order not found.
+    if for_update and not await conn.fetchval(
+        f"select true from work_orders w where {where.sql} for update", *where.args
+    ):
+        return None
     shown = customer_shown(where, user_id=user_id, scope_root=scope_root, all_=all_)
     return await conn.fetchrow(
-        f"select {_ROW}, {shown} from work_orders w {_JOINS} where {where.sql} {lock}",
-        *where.args,
+        f"select {_ROW}, {shown} from work_orders w {_JOINS} where {where.sql}", *where.args
     )
 
 
