@@ -13,6 +13,11 @@ matches nothing), and a work order would hand the respondent's branch head their
 and minute. With nobody to assign to
 (no branch head above, an owner no longer active) the answer falls back to the other of the two,
 and failing both opens nothing (logged).
+
+The owner is read under the customer's row lock (`customers.queries.hold_owners`), taken after the
+shared side of the staff lock (`_hold_owners`): a bank feed moving the customer meanwhile either
+committed first (its RM, or the branch head over them, gets the work order) or waits for this
+transaction and then hands the work order over with the customer's others.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from mobile_contracts.v1.surveys import Question
+from workbench.customers import queries as customer_queries
 from workbench.db import Connection
 from workbench.ids import uuid7
 from workbench.notifications import categories
@@ -109,9 +115,7 @@ async def open_work_order(
     staff survey's answer: anonymous, it opens none)."""
     if response["customer_id"] is None:
         return None
-    # Not at the same moment as an admin change to staff (the owner moved, a head disabled,
-    # which hand on the work orders there are): after one, the owner and heads as it left them.
-    await queries.hold_off_staff_changes(conn)
+    await _hold_owners(conn, [response["customer_id"]])
     response = await queries.response(conn, response["id"]) or response
     assignee = await _assignee(conn, rule=rule, response=response)
     if assignee is None:
@@ -181,6 +185,23 @@ async def open_work_order(
     return work_order_id
 
 
+async def _hold_owners(conn: Connection, customer_ids: list[uuid.UUID]) -> None:
+    """Keep, until the transaction ends, the staff and these customers' owners as they are now:
+    whoever is owner or branch head is read afterwards, and the work order goes to them.
+
+    First the shared side of the staff lock (`queries.hold_off_staff_changes`): not at the same
+    moment as an admin change to staff (the owner moved, a head disabled, which hand on the work
+    orders there are); after one, the owner and heads as it left them. Then the customers' rows
+    (`customers.queries.hold_owners`, FOR KEY SHARE in external id order, as a feed locks them):
+    a feed moving one committed first, or waits and then hands the work order over. In this
+    order because a change to staff takes its lock before any row: while this holds the shared
+    side, no change holds a user's row for a feed to wait for. The other way round, this could
+    hold a customer a feed is waiting for, itself waiting for a change to staff that waits for
+    the feed (a user the feed holds, as the owner of customers it has just added)."""
+    await queries.hold_off_staff_changes(conn)
+    await customer_queries.hold_owners(conn, customer_ids)
+
+
 def matched(rule: queries.Record) -> dict[str, object]:
     """What the work order matched, as its `opened` event keeps it (`question_key`, `op`,
     `value`): the answer it marks stays the one that opened it after the rule is edited."""
@@ -241,17 +262,25 @@ async def apply_rule(
         conn, rule["survey_id"], after=after, limit=limit
     )
     questions = _Questions(rule["survey_id"], {})
-    opened = 0
+    matching = []
     for row in rows:
         if row["has_work_order"]:
             continue
         by_key = await questions.of(conn, row["version"])
         question = by_key.get(rule["question_key"])
         texts = response_texts(cipher, row) if rule["op"] == "contains" else {}
-        if not rules.matches(
+        if rules.matches(
             question, op=rule["op"], value=rule["value"], answers=row["answers"], texts=texts
         ):
-            continue
+            matching.append(row)
+    # The chunk's customers all at once, in the feeds' order (each `open_work_order` takes its
+    # own again): held one by one in response order, a feed moving several of them could hold
+    # one this waits for while waiting for one held here, and one of the two would fail.
+    customers = list(dict.fromkeys(r["customer_id"] for r in matching if r["customer_id"]))
+    if customers:
+        await _hold_owners(conn, customers)
+    opened = 0
+    for row in matching:
         at = row["submitted_at"] if as_of_submission else now or datetime.now(UTC)
         if await open_work_order(conn, rule=rule, response=row, now=at):
             opened += 1
