@@ -156,9 +156,10 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 
 def _unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """PostgreSQL or Redis cannot be reached (down, restarting, out of connections, too slow):
-    503, never a 500. Nothing was changed (the request's transaction did not commit), and the
-    same process serves again once the server is back (the pools reconnect on their own)."""
+    """PostgreSQL or Redis cannot be reached (down, restarting, out of connections, too slow),
+    or PostgreSQL rolled the request's transaction back against another (deadlock): 503, never
+    a 500. Nothing was changed (the request's transaction did not commit), and the same process
+    serves again once the server is back (the pools reconnect on their own)."""
     log.warning(
         "backing service unavailable",
         extra={"route": request.scope.get("path_template"), "error": type(exc).__name__},
@@ -308,6 +309,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     asyncpg.exceptions.InsufficientResourcesError: _unavailable,  # too many connections, disk
     RedisConnectionError: _unavailable,
     RedisTimeoutError: _unavailable,
+    # Two transactions that met head on (a deadlock, a serialization failure): PostgreSQL
+    # rolled this one back, so nothing changed; the same request sent again goes through.
+    asyncpg.exceptions.TransactionRollbackError: _unavailable,
     # Values PostgreSQL refuses: input that the contract types let through.
     **dict.fromkeys(VALUE_REFUSED, _bad_value),
     RecursionError: _too_deep,
