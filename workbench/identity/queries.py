@@ -449,7 +449,13 @@ async def upsert_device(
 async def device_in_scope(
     conn: Connection, device_id: str, *, scope_root: uuid.UUID | None
 ) -> Record | None:
-    """The device, if its user belongs to the caller's subtree (None otherwise: answer 404)."""
+    """The device, if its user belongs to the caller's subtree (None otherwise: answer 404),
+    locked until the transaction ends."""
+    # Locked alone first, then read in a new statement: locked in the join, a device another
+    # user signed in on while this waited would be checked again against its former user's row
+    # and be left out, a device not found (whoever's it is now, in scope or not).
+    if await device_for_update(conn, device_id) is None:
+        return None
     return await conn.fetchrow(
         """
         select d.device_id, d.user_id, d.platform, d.model, d.app_version, d.last_seen_at,
@@ -457,7 +463,6 @@ async def device_in_scope(
           from devices d join users u on u.id = d.user_id
          where d.device_id = $1
            and ($2::uuid is null or u.org_unit_id in (select s.id from org_subtree($2) s(id)))
-         for update of d
         """,
         device_id,
         scope_root,

@@ -41,16 +41,29 @@ async def insert_confirmation(
 
 
 async def confirmation(conn: Connection, token_hash: bytes, *, lock: bool = False) -> Record | None:
-    """The confirmation whose link token hashes to `token_hash` (SHA-256), with its task."""
+    """The confirmation whose link token hashes to `token_hash` (SHA-256), with its task.
+    `lock`: the confirmation's and the task's rows locked until the transaction ends."""
+    if lock:
+        # Locked first, joined only on ids no update changes, then read in a new statement:
+        # locked in the join with the assignee's user row, a task given another assignee while
+        # this waited would be checked again against the former assignee's row and be left
+        # out, a valid link answered as invalid.
+        await conn.execute(
+            """
+            select from task_confirmations k join tasks t on t.id = k.task_id
+             where k.token_hash = $1 for update of k, t
+            """,
+            token_hash,
+        )
     return await conn.fetchrow(
-        f"""
+        """
         select k.id, k.task_id, k.created_by, k.expires_at, k.used_at, k.rm_lat, k.rm_lng,
                k.expires_at <= now() as expired, t.status as task_status, t.title,
                t.customer_id, t.assignee_id, u.name as rm_name
           from task_confirmations k
           join tasks t on t.id = k.task_id
           join users u on u.id = t.assignee_id
-         where k.token_hash = $1 {"for update of k, t" if lock else ""}
+         where k.token_hash = $1
         """,
         token_hash,
     )
