@@ -32,6 +32,7 @@ from workbench.http import openapi as api_docs
 from workbench.http.auth import CONSOLE, check_request
 from workbench.http.client_ip import parse_networks
 from workbench.http.guessing import LinkGuesses, link_guessing_limit
+from workbench.http.head import AutomaticHead, without_body
 from workbench.http.input_checks import refuse_unstorable_input
 from workbench.http.middleware import (
     add_request_id_header,
@@ -212,6 +213,8 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=api_docs.openapi_config(API_VERSION),
         plugins=[
             api_docs.RouteDocs(),
+            # HEAD wherever GET (before OPTIONS, whose `Allow` names it): answered as the GET.
+            AutomaticHead(),
             # OPTIONS anywhere: 204 with `Allow`, no sign-in, a page's headers on pages.
             AutomaticOptions(
                 {True: public_pages.SECURITY_HEADERS, CONSOLE: console_rendering.SECURITY_HEADERS}
@@ -224,7 +227,8 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,  # logs.configure() owns logging (JSON, redacted)
     )
     # Outside the router, so that 404s, 405s and bad hosts get a request id, a log line, a count.
-    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    # Around everything, so that no answer to a HEAD has a body: 404s and 405s included.
+    app.asgi_handler = without_body(request_context_middleware(app.asgi_handler))
     return app
 
 
