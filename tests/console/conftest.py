@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from tests import apps
 from tests.console.browser import browser, console_server, page, shot, sign_in  # noqa: F401
 from workbench.app import create_app
+from workbench.console import once
 from workbench.console.routes import console_router
 from workbench.seed import DEMO_PASSWORD
 from workbench.settings import Settings
@@ -77,9 +78,14 @@ async def post_form(
     *,
     token: str | None,
     origin: str | None = ORIGIN,
+    fresh_once: bool = True,
 ) -> Any:
-    """POST a form as our pages do: the Origin header and the `_csrf_token` field."""
+    """POST a form as our pages do: the Origin header and the `_csrf_token` field, and the `once`
+    token of a form that makes something (`console.once`): a fresh one, as a page just drawn
+    gives, unless `data` has its own or `fresh_once=False` (a form without one)."""
     fields = dict(data or {})
+    if fresh_once:
+        fields.setdefault("once", once.new_token())
     if token is not None:
         fields["_csrf_token"] = token
     headers = {"Origin": origin} if origin else {}

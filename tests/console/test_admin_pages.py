@@ -529,7 +529,7 @@ async def test_a_name_the_lists_could_not_show_keeps_the_form_with_a_message(con
         {"name": "\u202e组一城东", "parent_id": unit("branch-east")},
         token=token,
     )
-    assert "请填写机构名称" in console_page(rename, 422)
+    assert "机构名称含有改变文字方向的字符" in console_page(rename, 422)
     person = await post_form(
         console,
         f"{ADMIN}/users/new",

@@ -28,6 +28,7 @@ from tests.console.field_errors import field_error, valid, value_of
 from tests.console.test_pages import MARKETING_NAV, console_page, nav_links
 from tests.helpers import bearer, login
 from tests.tasks_data import unit
+from workbench.console import once
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 LIST = "/console/brochures"
@@ -55,9 +56,11 @@ def script_parts(meta: dict[str, Any], files: list[tuple[str, bytes]]) -> list[A
 
 
 async def post_upload(desk: Desk, path: str, parts: list[Any], *, script: bool = False) -> Any:
+    """Send the form as the page does, with the new brochure form's one-time token (fresh)."""
     headers = {"Origin": ORIGIN, "X-CSRF-Token": desk.token}
     if script:
         headers["Accept"] = "application/json"
+    parts = [*parts, ("once", (None, once.new_token()))]
     return await desk.client.post(path, files=parts, headers=headers)
 
 

@@ -292,7 +292,9 @@ async def test_adding_a_root_cause_under_a_code_in_use_changes_nothing(
     assert added.status_code == 303
     assert await db.fetchval(label_of, "queue_system") == "叫号故障"
 
-    # A name that shows nothing, or reads backwards, makes no cause.
+    # A name that shows nothing, or reads backwards, makes no cause (the form of a page drawn
+    # again: the one above was sent, and its one-time token with it).
+    html = console_page(await console.get(causes), 200)
     for label in ("   ", "\u200b", "\u200b\u2060\ufeff"):
         blank = await post_form(
             console, causes, add_form(html, {"code": "blank_cause", "label": label}), token=token

@@ -37,6 +37,10 @@ register `routes.console_router(*handlers)` on the app) and set the section's `r
   heading), and `content`; `rendering.base_context` lists what every template gets (user,
   session, sections, flashes, ...). Every form that changes something writes `{{ csrf_input }}`;
   scripts send the `X-CSRF-Token` header (`WorkbenchConsole.send(url, init)` in console.js does).
+  A form that makes something (a user, a unit, a rule, a survey, a sending...) also writes
+  `{{ once_input() }}`, its route is `visible_to(..., acts_once=True)` and its handler claims the
+  token around the making (`once.claim`): sent again, it makes nothing and answers 409 with a
+  link to what the first sending made (tests/console/test_once_forms.py keeps the rule).
   Times: `{{ when | local }}` (the bank's time zone). Icons: `{{ icon("brochure") }}`. No inline
   script or style (the Content-Security-Policy refuses them): CSS in `static/console.css`, script
   in `static/console.js`, linked with `{{ static("console.css") }}` (versioned, cached for a year).

@@ -61,7 +61,7 @@ async def check(request: Request[Any, Any, Any], *, expected: str | None) -> Non
     if not same_origin(request):
         raise CsrfRefused("The request did not come from this site")
     sent = request.headers.get(HEADER)
-    if sent is None and _content_type(request) in _FORMS:
+    if sent is None and sends_form(request):
         value = (await read_form(request)).get(FIELD)
         sent = value if isinstance(value, str) else None
     if (
@@ -70,6 +70,11 @@ async def check(request: Request[Any, Any, Any], *, expected: str | None) -> Non
         or not hmac.compare_digest(sent.encode(), expected.encode())
     ):
         raise CsrfRefused("The form is out of date or did not come from this site")
+
+
+def sends_form(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request's body is a form (URL-encoded or multipart)."""
+    return _content_type(request) in _FORMS
 
 
 def same_origin(request: Request[Any, Any, Any]) -> bool:

@@ -12,6 +12,7 @@ from litestar import Request, Response
 from workbench.console import cookies
 from workbench.console.csrf import CsrfRefused
 from workbench.console.guard import SignInRequired
+from workbench.console.once import OnceMissing, Resubmitted
 from workbench.console.rendering import redirect, render
 from workbench.console.sessions import Ended
 from workbench.errors import DomainError
@@ -38,6 +39,11 @@ _TEXTS: dict[int, tuple[str, str]] = {
     ),
     503: ("服务暂时不可用", "服务暂时不可用，请稍后再试。"),
 }
+_ONCE_MISSING = (
+    "页面已过期",
+    "这次提交没有被处理：表单缺少防止重复提交的标记（页面可能是在系统更新前打开的）。"
+    "请刷新页面后重新提交，填写的内容可以恢复。",
+)
 _CSRF = (
     "页面已过期",
     "为保护您的账户，这次提交没有被处理：页面可能已经过期，或请求不是从本站页面发出的。"
@@ -81,7 +87,20 @@ def domain_error_page(request: Request[Any, Any, Any], exc: DomainError) -> Resp
     if isinstance(exc, CsrfRefused):
         title, text = _CSRF
         return error_page(request, 403, title=title, text=text, code=exc.code)
+    if isinstance(exc, Resubmitted):
+        return resubmitted_page(request, exc)
+    if isinstance(exc, OnceMissing):
+        title, text = _ONCE_MISSING
+        return error_page(request, 400, title=title, text=text, code=exc.code)
     return error_page(request, exc.status, code=exc.code, headers=exc.headers or None)
+
+
+def resubmitted_page(request: Request[Any, Any, Any], exc: Resubmitted) -> Response[Any]:
+    """A form sent again (409): nothing was done this time; what the first sending made, or the
+    form's page. Not a refusal of what was typed (the first sending took it)."""
+    return render(
+        request, "once_used.html", {"link": exc.link, "back": exc.back}, status=exc.status
+    )
 
 
 def to_sign_in(request: Request[Any, Any, Any], ended: Ended) -> Response[Any]:

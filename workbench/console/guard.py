@@ -11,7 +11,9 @@ route, in this order:
    saying why: timed out, signed out elsewhere, device revoked, user disabled);
 4. a state-changing request must carry the session's CSRF token (403 page otherwise);
 5. the caller's role must be one the page declared with `opt=visible_to(...)` (otherwise the
-   404 page: a page someone may not use does not exist for them).
+   404 page: a page someone may not use does not exist for them);
+6. a route that makes something (`visible_to(..., acts_once=True)`) must get its form's one-time
+   token (`once`; a 400 page otherwise), which its handler then claims.
 
 It then puts the same `Caller` the API uses in `scope["user"]`, so a page asks for
 `caller: CurrentCaller` and calls the same services with the same role and org-scope checks;
@@ -27,9 +29,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from mobile_contracts.v1.identity import Role
-from workbench.console import cookies, csrf, sessions
+from workbench.console import cookies, csrf, once, sessions
 from workbench.console.rendering import SESSION_SCOPE_KEY, set_csrf_token
 from workbench.errors import NotFound, Unauthorized
+from workbench.http.input_checks import read_form
 
 ROLES = "console_roles"  # route opt: the roles that may see a console page
 SIGNED_OUT_KEY = "console_signed_out"  # route opt: a page for browsers not signed in
@@ -37,12 +40,13 @@ SIGNED_OUT: dict[str, Any] = {SIGNED_OUT_KEY: True}
 """Route opt of a console page that needs no sign-in (the sign-in form)."""
 
 
-def visible_to(*roles: Role) -> dict[str, Any]:
+def visible_to(*roles: Role, acts_once: bool = False) -> dict[str, Any]:
     """Route opt of a console page only these roles may see (others get the 404 page):
-    `@get("/brochures", opt=visible_to(*nav.BROCHURES.roles))`."""
+    `@get("/brochures", opt=visible_to(*nav.BROCHURES.roles))`. `acts_once`: a POST that makes
+    something, whose form carries a one-time token its handler claims (`console.once`)."""
     if not roles:
         raise ValueError("a console page is visible to at least one role")
-    return {ROLES: frozenset(roles)}
+    return {ROLES: frozenset(roles), **({once.ROUTE_OPT: True} if acts_once else {})}
 
 
 class SignInRequired(Unauthorized):
@@ -99,3 +103,6 @@ async def console_guard(
         await csrf.check(request, expected=expected)
     if session.caller.role not in roles:
         raise NotFound("page")
+    if changes_state and handler.opt.get(once.ROUTE_OPT):
+        form = await read_form(request) if csrf.sends_form(request) else None
+        once.require_token(form)

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from workbench.console import cookies, nav
 from workbench.console.cookies import Flash, FlashKind
 from workbench.console.icons import icon
+from workbench.console.once import once_input
 from workbench.console.sessions import ConsoleSession
 
 PACKAGE = Path(__file__).resolve().parent
@@ -74,6 +75,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["local"] = jinja2.pass_context(_local_time)
     environment.globals["static"] = static_url
     environment.globals["icon"] = icon
+    environment.globals["once_input"] = once_input  # a form that makes something: console.once
     return environment
 
 

@@ -24,10 +24,12 @@ from workbench.brochures.console._uploads import (
     _wants_json,
 )
 from workbench.brochures.routes import UPLOAD_LIMIT
-from workbench.console import Console, visible_to
+from workbench.console import Console, once, visible_to
 from workbench.console.rendering import SECURITY_HEADERS
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
+
+ALREADY_UPLOADED = "这份宣传册已经上传过，本次没有再上传：请在宣传册列表中查看。"
 
 
 @get("/brochures/new", opt=visible_to(*AUTHORS), name="console:brochure-new")
@@ -38,22 +40,30 @@ async def new_brochure(db: Db, console: Console) -> Response[Any]:
 
 @post(
     "/brochures/new",
-    opt=visible_to(*AUTHORS),
+    opt=visible_to(*AUTHORS, acts_once=True),
     name="console:brochure-create",
     request_max_body_size=UPLOAD_LIMIT,
 )
 async def create_brochure(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
-    """Upload a brochure (workflow.create): a draft of my unit."""
+    """Upload a brochure (workflow.create): a draft of my unit. The form sent again (a retry
+    whose first answer was lost) uploads nothing (409, linking to the first)."""
     form, meta, files, refusal = await _read_upload(request)
     if meta is not None and refusal is None:
         try:
-            async with db.transaction():
+            claim = await once.claim(request, await request.form(), db, back=f"{LIST_PATH}/new")
+        except once.Resubmitted as again:
+            if not _wants_json(request):
+                raise
+            return _json_refusal(Refusal(ALREADY_UPLOADED, status=again.status))
+        try:
+            async with claim, db.transaction():  # a refusal lets the form's token go
                 brochure_id = await workflow.create(
                     db, caller=caller, meta=meta, files=files,
                     store_image=_collecting(_image_store(request, db, caller), len(files)),
                 )  # fmt: skip
+                claim.made(f"{LIST_PATH}/{brochure_id}")
         except (PagesRefused, workflow.BadBrochure) as exc:
             refusal = _upload_refusal(exc, request, files)
         else:

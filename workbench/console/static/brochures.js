@@ -372,6 +372,8 @@
       }
       var data = new FormData();
       data.append("meta", JSON.stringify(meta));
+      // A new brochure's one-time token: the form sent again (a retry) uploads nothing twice.
+      if (form.elements.once) data.append("once", form.elements.once.value);
       files.forEach(function (item) { data.append("pages", item.file, item.name); });
 
       sending = true;

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request
 
 from workbench.console import nav
+from workbench.console.names import name_problem as _said_problem
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import staff
@@ -50,6 +51,16 @@ def shows(name: str) -> bool:
     except staff.NameNotVisible:
         return False
     return True
+
+
+def name_problem(name: str, type_: Any, *, what: str) -> str | None:
+    """What is wrong with a unit's or a person's name, said per fault (empty, too long, a line
+    break, a tab, a direction control...); None if the contract's `type_` and the service
+    (`shows`) take it."""
+    problem = _said_problem(name, what=what)
+    if problem is None and not (valid(name, type_) and shows(name)):
+        problem = f"{what}无法保存：请检查是否含有特殊字符后重新输入。"  # a rule not said above
+    return problem
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:

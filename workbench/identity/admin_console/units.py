@@ -11,7 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
 from mobile_contracts.v1 import identity as wire
-from workbench.console import Console, visible_to
+from workbench.console import Console, once, visible_to
 from workbench.errors import DomainError, NotFound
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import staff
@@ -81,14 +81,15 @@ async def new_unit_form(
 
 def _check_unit_fields(fields: dict[str, str], tree: Tree, *, root: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not forms.valid(fields["name"], wire.Name) or not forms.shows(fields["name"]):
-        errors["name"] = "请填写机构名称（最多 100 字）。"
+    if problem := forms.name_problem(fields["name"], wire.Name, what="机构名称"):
+        errors["name"] = problem
     if not root and forms.parse_uuid(fields["parent_id"]) not in tree.by_id:
         errors["parent_id"] = "请选择上级机构。"
     return errors
 
 
-@post(forms.path(UNITS_PATH) + "/new", opt=visible_to(*ROLES), name="console:admin-unit-create")
+@post(forms.path(UNITS_PATH) + "/new", opt=visible_to(*ROLES, acts_once=True),
+      name="console:admin-unit-create")  # fmt: skip
 async def create_unit(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
@@ -105,13 +106,16 @@ async def create_unit(
             status=422,
         )  # fmt: skip
     parent_id = uuid.UUID(fields["parent_id"])
+    claim = await once.claim(request, form, db, back=UNITS_PATH)
     try:
-        unit, _ = await staff.save_org_unit(
-            db,
-            request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id),
-            caller=caller,
-            client_ip=forms.client_address(request),
-        )
+        async with claim:  # a refusal lets the form's token go
+            unit, _ = await staff.save_org_unit(
+                db,
+                request=wire.OrgUnitCreate(name=fields["name"], parent_id=parent_id),
+                caller=caller,
+                client_ip=forms.client_address(request),
+            )
+            claim.made(f"{UNITS_PATH}/{unit.id}/edit")
     except DomainError as exc:
         if exc.code != "org_unit.name_taken":
             raise

@@ -15,7 +15,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from mobile_contracts.v1 import identity as wire
-from workbench.console import Console, nav, visible_to
+from workbench.console import Console, nav, once, visible_to
 from workbench.errors import DomainError
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import queries as identity_queries
@@ -42,7 +42,6 @@ ROLE_CHOICES = [
 _PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105
 FIELD_ERRORS = {
     "login": "登录名为 1–64 位字母、数字或 . _ @ -，以字母或数字开头。",
-    "name": "请填写姓名（最多 100 字）。",
     "role": "请选择角色。",
     "org_unit_id": "请选择机构。",
     "password": "密码至少 8 位，最多 256 位。",
@@ -52,9 +51,6 @@ USER_FIELDS = ("login", "name", "role", "org_unit_id")
 SHOWN_FIELDS = {"login": "was_login", "name": "was_name", "role": "was_role",
                 "org_unit_id": "was_unit"}  # fmt: skip
 STALE_EDIT = "该用户资料已被他人修改，请核对后再保存。"
-# A form that acts once (a generated password, a new user) carries a random `once` token; the
-# first POST claims it in Redis for an hour, a second one (a reload) does not act again.
-ONCE_SECONDS = 3600
 
 
 def generate_password() -> str:
@@ -74,31 +70,6 @@ def _back(value: str | None) -> str:
 
 def _user_path(user_id: uuid.UUID, action: str) -> str:
     return f"{USERS_PATH}/users/{user_id}/{action}"
-
-
-def _new_once() -> str:
-    return secrets.token_urlsafe(18)
-
-
-def _once_key(request: Request[Any, Any, Any], form: Any) -> str | None:
-    """The Redis key of the form's one-time token (None: the form has none)."""
-    token = forms.text(form, "once")
-    if not (16 <= len(token) <= 64) or not all(c.isalnum() or c in "-_" for c in token):
-        return None
-    return f"{request.app.state.settings.redis_prefix}console:admin-once:{token}"
-
-
-async def _claim_once(request: Request[Any, Any, Any], key: str | None) -> bool:
-    """True the first time the token is used (or when there is none), False on a resubmission."""
-    if key is None:
-        return True
-    return bool(await request.app.state.redis.set(key, "-", nx=True, ex=ONCE_SECONDS))
-
-
-async def _release_once(request: Request[Any, Any, Any], key: str | None) -> None:
-    """The POST did nothing after all: the same form may be sent again."""
-    if key is not None:
-        await request.app.state.redis.delete(key)
 
 
 def _person(user: wire.User, tree: Tree, now: datetime) -> dict[str, Any]:
@@ -232,9 +203,7 @@ async def new_user_form(
         "role": wire.Role.RM.value,
         "org_unit_id": str(unit_id) if unit_id in tree.by_id else "",
     }
-    return console.render(
-        "admin/user_new.html", _user_form_context(tree, fields, {}, once=_new_once())
-    )
+    return console.render("admin/user_new.html", _user_form_context(tree, fields, {}))
 
 
 def _check_user_fields(fields: dict[str, str], tree: Tree) -> dict[str, str]:
@@ -242,8 +211,8 @@ def _check_user_fields(fields: dict[str, str], tree: Tree) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not forms.valid(fields["login"], wire.NewLogin):
         errors["login"] = FIELD_ERRORS["login"]
-    if not forms.valid(fields["name"], wire.NewName) or not forms.shows(fields["name"]):
-        errors["name"] = FIELD_ERRORS["name"]
+    if problem := forms.name_problem(fields["name"], wire.NewName, what="姓名"):
+        errors["name"] = problem
     if fields["role"] not in wire.Role._value2member_map_:
         errors["role"] = FIELD_ERRORS["role"]
     if forms.parse_uuid(fields["org_unit_id"]) not in tree.by_id:
@@ -253,7 +222,7 @@ def _check_user_fields(fields: dict[str, str], tree: Tree) -> dict[str, str]:
 
 @post(
     forms.path(USERS_PATH) + "/users/new",
-    opt=visible_to(*ROLES),
+    opt=visible_to(*ROLES, acts_once=True),
     name="console:admin-user-create",
 )
 async def create_user(
@@ -271,29 +240,31 @@ async def create_user(
     if errors:
         return console.render(
             "admin/user_new.html",
-            _user_form_context(tree, fields, errors, once=_new_once()),
+            _user_form_context(tree, fields, errors),
             status=422,
         )
-    once = _once_key(request, form)
-    if not await _claim_once(request, once):
-        return await _already_created(request, db, console, once, fields["login"])
+    try:
+        claim = await once.claim(request, form, db, back=USERS_PATH)
+    except once.Resubmitted as again:
+        return await _already_created(db, console, again.link, fields["login"])
     password = typed or generate_password()
     try:
-        created, _ = await staff.save_user(
-            db,
-            auth=request.app.state.auth,
-            caller=caller,
-            request=wire.UserCreate(
-                login=fields["login"],
-                name=fields["name"],
-                role=wire.Role(fields["role"]),
-                org_unit_id=uuid.UUID(fields["org_unit_id"]),
-                password=password,
-            ),
-            client_ip=forms.client_address(request),
-        )
+        async with claim:  # a refusal lets the form's token go
+            created, _ = await staff.save_user(
+                db,
+                auth=request.app.state.auth,
+                caller=caller,
+                request=wire.UserCreate(
+                    login=fields["login"],
+                    name=fields["name"],
+                    role=wire.Role(fields["role"]),
+                    org_unit_id=uuid.UUID(fields["org_unit_id"]),
+                    password=password,
+                ),
+                client_ip=forms.client_address(request),
+            )
+            claim.made(_user_path(created.id, "edit"))  # what a resubmission links to
     except DomainError as exc:
-        await _release_once(request, once)
         if exc.code == "user.login_taken":
             errors["login"] = "这个登录名已被其他用户使用，请换一个。"
         elif exc.code == "org_unit.not_found":
@@ -302,11 +273,9 @@ async def create_user(
             raise
         return console.render(
             "admin/user_new.html",
-            _user_form_context(tree, fields, errors, once=_new_once()),
+            _user_form_context(tree, fields, errors),
             status=409,
         )
-    if once is not None:  # what a resubmission links to
-        await request.app.state.redis.set(once, str(created.id), ex=ONCE_SECONDS)
     who = f"{created.name}（{created.login}）"
     if typed:
         return console.redirect(
@@ -316,12 +285,10 @@ async def create_user(
     return _issued_page(console, created, tree, password, created_now=True)
 
 
-async def _already_created(
-    request: Request[Any, Any, Any], db: Db, console: Console, once: str | None, login: str
-) -> Response[Any]:
-    """A resubmitted new-user form: the account was made by the first submission."""
-    made = await request.app.state.redis.get(once) if once else None
-    made_id = forms.parse_uuid(made.decode() if isinstance(made, bytes) else made)
+async def _already_created(db: Db, console: Console, made: str | None, login: str) -> Response[Any]:
+    """A resubmitted new-user form: the account was made by the first submission (`made`: the
+    link to it, None while not known)."""
+    made_id = forms.parse_uuid(made.split("/")[-2]) if made and made.count("/") > 1 else None
     user = await staff.user(db, user_id=made_id) if made_id else None
     link = _user_path(user.id, "edit") if user else f"{USERS_PATH}?{urlencode({'q': login})}"
     return console.render(
@@ -499,14 +466,13 @@ async def confirm_password(
             "it": it,
             "me": user.id == caller.user_id,
             "action": _user_path(user.id, "password"),
-            "once": _new_once(),
         },
     )
 
 
 @post(
     forms.path(USERS_PATH) + "/users/{user_id:uuid}/password",
-    opt=visible_to(*ROLES),
+    opt=visible_to(*ROLES, acts_once=True),
     name="console:admin-password-reset",
 )
 async def reset_password(
@@ -518,8 +484,9 @@ async def reset_password(
 ) -> Response[Any]:
     """Generate a new password, set it (sessions end) and show it, once."""
     form = await request.form()
-    once = _once_key(request, form)
-    if not await _claim_once(request, once):
+    try:
+        claim = await once.claim(request, form, db, back=_user_path(user_id, "password"))
+    except once.Resubmitted:
         user = await _user_or_404(db, user_id)
         return console.render(
             "admin/once_used.html",
@@ -528,14 +495,12 @@ async def reset_password(
             status=409,
         )  # fmt: skip
     password = generate_password()
-    try:
+    async with claim:  # a refusal lets the form's token go
         changed = await staff.set_user_password(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id, password=password,
             client_ip=forms.client_address(request),
         )  # fmt: skip
-    except Exception:
-        await _release_once(request, once)
-        raise
+        claim.made(_user_path(user_id, "password"))
     tree = await forms.tree(db, caller)
     return _issued_page(console, changed.user, tree, password, created_now=False)
 

@@ -17,11 +17,12 @@ from litestar.params import FromPath
 
 from mobile_contracts.v1 import survey_delivery as wire
 from mobile_contracts.v1.identity import Role
-from workbench.console import Console, visible_to
+from workbench.console import Console, once, visible_to
 from workbench.http.deps import Db
 from workbench.surveys import delivery, delivery_jobs
 
 SENDERS = visible_to(Role.ADMIN, Role.BRANCH_HEAD)
+SENDING = visible_to(Role.ADMIN, Role.BRANCH_HEAD, acts_once=True)  # the send form's POST
 MAX_PASTED = 5000
 STATUS_LABELS = {"queued": "排队中", "running": "发送中", "done": "已完成", "failed": "失败"}
 _SPLIT = re.compile(r"[\s,，、;；]+")
@@ -64,12 +65,14 @@ async def send_page(console: Console, db: Db, survey_id: FromPath[uuid.UUID]) ->
     return await _page(console, db, survey)
 
 
-@post("/surveys/{survey_id:uuid}/send", opt=SENDERS, name="console:survey-send-submit",
+@post("/surveys/{survey_id:uuid}/send", opt=SENDING, name="console:survey-send-submit",
       request_max_body_size=512 * 1024)  # fmt: skip
 async def send(
     request: Request[Any, Any, Any], console: Console, db: Db, survey_id: FromPath[uuid.UUID]
 ) -> Response[Any]:
-    """Send the survey, then follow its progress."""
+    """Send the survey, then follow its progress. The form sent again sends nothing (409,
+    linking to the first sending's progress); its token is the delivery's idempotency key too,
+    so even a claim Redis lost finds that delivery instead of making another."""
     caller = console.caller
     survey = await delivery.sendable(db, caller=caller, survey_id=survey_id)
     raw = await request.form()
@@ -116,14 +119,17 @@ async def send(
     if errors:
         return await _page(console, db, survey, form=form, errors=errors, status=422)
     state = request.app.state
-    made, _ = await delivery.create(
-        db, caller=caller, survey_id=survey_id, request=body,
-        rules=delivery.Rules.from_settings(state.settings),
-        wake=delivery_jobs.waker(state.redis, state.settings.redis_prefix),
-    )  # fmt: skip
-    return console.redirect(
-        f"/console/surveys/{survey_id}/deliveries/{made.id}", flash="问卷已开始发送。"
-    )
+    claim = await once.claim(request, raw, db, back=f"/console/surveys/{survey_id}/send")
+    async with claim:  # a refusal lets the form's token go
+        made, _ = await delivery.create(
+            db, caller=caller, survey_id=survey_id, request=body,
+            rules=delivery.Rules.from_settings(state.settings),
+            wake=delivery_jobs.waker(state.redis, state.settings.redis_prefix),
+            idempotency_key=f"console-once:{once.token_of(raw)}",
+        )  # fmt: skip
+        progress = f"/console/surveys/{survey_id}/deliveries/{made.id}"
+        claim.made(progress)
+    return console.redirect(progress, flash="问卷已开始发送。")
 
 
 @get("/surveys/{survey_id:uuid}/deliveries/{delivery_id:uuid}", opt=SENDERS,

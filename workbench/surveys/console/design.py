@@ -25,7 +25,7 @@ from litestar.params import FromPath, FromQuery, Parameter
 from mobile_contracts.v1 import surveys as wire
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
-from workbench.console import Console, nav, visible_to
+from workbench.console import Console, nav, once, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
 from workbench.http.deps import CurrentCaller, Db
@@ -159,14 +159,15 @@ async def new_survey(db: Db, caller: CurrentCaller, console: Console) -> Respons
 
 @post(
     "/surveys/new",
-    opt=visible_to(*AUTHORS),
+    opt=visible_to(*AUTHORS, acts_once=True),
     name="console:survey-create",
     request_max_body_size=FORM_LIMIT,
 )
 async def create_survey(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
-    """Make the draft (design.create) and open it in the editor."""
+    """Make the draft (design.create) and open it in the editor; the form sent again makes no
+    second draft (409, linking to the first)."""
     data = await request.form()
     fields = {
         name: editor.form_text(data, name).strip()
@@ -193,9 +194,11 @@ async def create_survey(
             questions=msgspec.convert(STARTERS[fields["starter"]][1], list[wire.Question]),
             after_template_id=template_id,
         )
+        claim = await once.claim(request, data, db, back=f"{LIST_PATH}/new")
         try:
-            async with db.transaction():
+            async with claim, db.transaction():  # a refusal lets the form's token go
                 survey = await design.create(db, caller=caller, request=request_body)
+                claim.made(f"{LIST_PATH}/{survey.id}/edit")
         except DomainError as exc:
             field = "title" if exc.code == "survey.blank_text" else "after_template_id"
             errors[field] = MESSAGES.get(exc.code, exc.detail or exc.title)

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from mobile_contracts.v1 import workorders as wire
 from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.surveys import Question, QuestionType
-from workbench.console import Console, visible_to
+from workbench.console import Console, once, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
 from workbench.http.client_ip import client_ip
@@ -127,12 +127,16 @@ def _rule_value(raw: str) -> int | str:
     return int(raw) if raw.isdigit() and len(raw) <= 2 else raw
 
 
-@post(RULES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:alert-rule-add")
+@post(
+    RULES_PATH.removeprefix("/console"),
+    opt=visible_to(*ADMIN, acts_once=True),
+    name="console:alert-rule-add",
+)
 async def add_rule(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
     """Add a rule on a question of a published survey (rules.create); a refusal is said beside
-    the field it concerns, the form as it was sent."""
+    the field it concerns, the form as it was sent. The form sent again adds nothing (409)."""
     form = await request.form()
     sent = {name: text(form, name, 200) for name in RULE_FIELDS}
     surveys = await _surveys(db)
@@ -154,9 +158,11 @@ async def add_rule(
         except msgspec.ValidationError as exc:
             errors = _shape_refusal(str(exc), question)
     if not errors:
+        claim = await once.claim(request, form, db, back=RULES_PATH)
         try:
-            async with db.transaction():
-                await rules.create(db, caller=caller, request=rule, client_ip=_ip(request))
+            async with claim, db.transaction():  # a refusal lets the form's token go
+                made = await rules.create(db, caller=caller, request=rule, client_ip=_ip(request))
+                claim.made(f"{RULES_PATH}/{made.id}/edit")
         except DomainError as exc:
             errors = _rule_refusal(exc, sent["op"], question)
             if not errors:
@@ -318,12 +324,17 @@ async def root_cause_list(
     return await _causes_page(request, db, console)
 
 
-@post(CAUSES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:root-cause-save")
+@post(
+    CAUSES_PATH.removeprefix("/console"),
+    opt=visible_to(*ADMIN, acts_once=True),
+    name="console:root-cause-save",
+)
 async def save_root_cause(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
-    """Add a root cause (the add form: a code already taken is refused, nothing changed), or
-    rename or (de)activate one (a row of the list, same code)."""
+    """Add a root cause (the add form: a code already taken is refused, nothing changed; the
+    form sent again adds nothing, 409), or rename or (de)activate one (a row of the list, same
+    code)."""
     form = await request.form()
     sent = {name: text(form, name, 200) for name in ("code", "label", "active")}
     adding = _adding(form)
@@ -337,12 +348,15 @@ async def save_root_cause(
             request, db, console, sent=sent, status=422,
             error="代码用小写英文字母、数字和下划线（字母开头，最多 40 个字符），名称 1–100 个字。",
         )  # fmt: skip
+    claim = await once.claim(request, form, db, back=CAUSES_PATH) if adding else None
     try:
         async with db.transaction():
-            if adding:
-                saved = await service.add_root_cause(
-                    db, caller=caller, cause=cause, client_ip=_ip(request)
-                )
+            if claim is not None:
+                async with claim:  # a refusal lets the form's token go
+                    saved = await service.add_root_cause(
+                        db, caller=caller, cause=cause, client_ip=_ip(request)
+                    )
+                    claim.made(CAUSES_PATH)
             else:
                 saved = await service.save_root_cause(
                     db, caller=caller, cause=cause, client_ip=_ip(request)

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from mobile_contracts.v1 import workorders as wire
 from workbench.access import Caller
-from workbench.console import Console, visible_to
+from workbench.console import Console, once, visible_to
 from workbench.console.errors import error_page
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
@@ -254,7 +254,7 @@ def _event(event: wire.WorkOrderEvent, causes: dict[str, str]) -> dict[str, Any]
 
 @post(
     LIST_PATH.removeprefix("/console") + "/{work_order_id:uuid}/transition",
-    opt=visible_to(*ROLES),
+    opt=visible_to(*ROLES, acts_once=True),
     name="console:work-order-transition",
 )
 async def move_work_order(
@@ -264,7 +264,8 @@ async def move_work_order(
     console: Console,
     work_order_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """Move the work order on with a note (the service's transition, in a savepoint)."""
+    """Move the work order on with a note (the service's transition, in a savepoint); the form
+    sent again records nothing (409)."""
     form = await request.form()
     sent = {name: text(form, name) for name in ("to", "root_cause")}
     typed = form.get("note")
@@ -286,12 +287,15 @@ async def move_work_order(
     if errors:
         return await _detail(request, db, caller, console, work_order_id, errors=errors,
                              sent=sent, status=422)  # fmt: skip
+    page = f"{LIST_PATH}/{work_order_id}"
+    claim = await once.claim(request, form, db, back=page)
     try:
-        async with db.transaction():
+        async with claim, db.transaction():  # a refusal lets the form's token go
             await service.transition(
                 db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,
                 to=step.to, note=step.note, root_cause=step.root_cause,
             )  # fmt: skip
+            claim.made(page)
     except NotFound:
         raise
     except DomainError as exc:
@@ -302,4 +306,4 @@ async def move_work_order(
                                  errors={field: message}, sent=sent, status=exc.status)  # fmt: skip
         return await _detail(request, db, caller, console, work_order_id, error=message,
                              sent=sent, status=exc.status)  # fmt: skip
-    return console.redirect(f"{LIST_PATH}/{work_order_id}", flash=DONE[step.to.value])
+    return console.redirect(page, flash=DONE[step.to.value])
