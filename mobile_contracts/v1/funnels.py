@@ -46,13 +46,21 @@ class ConversionKind(enum.StrEnum):
 class ConversionFeedRow(CheckedAmounts, kw_only=True):
     """One conversion from a bank system. Rows are validated one by one."""
 
-    external_id: Annotated[
-        ExternalId,
-        msgspec.Meta(
-            description="The bank system's own id of this conversion (1-64 characters once "
-            "trimmed): resending it changes nothing"
-        ),
-    ]
+    external_id: (
+        Annotated[
+            ExternalId,
+            msgspec.Meta(
+                description="Optional: the bank system's own id of this conversion (1-64 "
+                "characters once trimmed); resending it changes nothing. Without it the id is "
+                "derived from what identifies the conversion: `auto:` and the first 59 hex "
+                "digits of the SHA-256 of the compact UTF-8 JSON array [customer_external_id, "
+                "product_code, kind, amount with 2 decimals or null, occurred_at in UTC "
+                "microseconds since 1970] (keys trimmed), so the same row resent is `unchanged` "
+                "and one differing in amount or occurred_at is another conversion"
+            ),
+        ]
+        | None
+    ) = None
     customer_external_id: ExternalId
     product_code: str
     kind: Annotated[str, msgspec.Meta(description="`purchase` or `consult`")]
@@ -62,7 +70,8 @@ class ConversionFeedRow(CheckedAmounts, kw_only=True):
     def __post_init__(self) -> None:
         super().__post_init__()
         # Keys are trimmed, as in every feed (mobile_contracts.v1.customers).
-        self.external_id = self.external_id.strip()
+        if self.external_id is not None:
+            self.external_id = self.external_id.strip()
         self.customer_external_id = self.customer_external_id.strip()
         self.product_code = self.product_code.strip()
 
@@ -73,7 +82,8 @@ class ConversionFeed(msgspec.Struct, kw_only=True):
 
 class ConversionFeedResult(msgspec.Struct, kw_only=True):
     """What a conversions feed did: rows stored (and how many of them were attributed to a
-    share), rows already stored under the same `external_id` (left as they were), rows rejected."""
+    share), rows already stored under the same `external_id`, given or derived (left as they
+    were), rows rejected."""
 
     inserted: int
     attributed: int

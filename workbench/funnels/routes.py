@@ -40,9 +40,10 @@ class ConversionFeedController(Controller):
         Each new conversion is attributed to the last share of its product to its customer
         made at most `WORKBENCH_ATTRIBUTION_WINDOW_DAYS` (30) days before `occurred_at`, else to
         none. A conversion already stored under the same `external_id` is left as it was
-        (counted in `unchanged`). Bad rows (unknown customer or product, a bad kind, a negative
-        amount, a time outside the years 2000-2999, a NUL character) come back in `rejected`
-        with their index; the others land.
+        (counted in `unchanged`); a row without one gets an id derived from its customer,
+        product, kind, amount and `occurred_at`, so resending it changes nothing too. Bad rows
+        (unknown customer or product, a bad kind, a negative amount, a time outside the years
+        2000-2999, a NUL character) come back in `rejected` with their index; the others land.
         """
         return await attribution.record_conversions(
             db,
