@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -22,6 +22,7 @@ import asyncpg
 from workbench import logs
 from workbench.db import Pool
 from workbench.migrate import MigrationError
+from workbench.security.key_checks import DataKeyMismatch
 from workbench.security.vault import Vault
 from workbench.settings import Settings, SettingsError, database_url_from_env
 
@@ -33,14 +34,22 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or used; the message names why, without a password."""
 
 
+class RedisUnavailable(Exception):
+    """Redis could not be reached or used at a worker's start; the message names why, without a
+    password."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         result: int = args.run(args)
         return result
-    except (SettingsError, MigrationError) as exc:
+    except (SettingsError, MigrationError, DataKeyMismatch) as exc:
         print(f"workbench: {exc}", file=sys.stderr)
+        return 2
+    except RedisUnavailable as exc:
+        print(f"workbench: cannot use Redis (REDIS_URL): {exc}", file=sys.stderr)
         return 2
     except (DatabaseUnavailable, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # Unreachable server, refused login, missing database: one line, no traceback.
@@ -65,11 +74,17 @@ def database_errors(url: str) -> Iterator[None]:
     any other OSError must keep its own name."""
     try:
         yield
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        detail = f"{type(exc).__name__}: {exc}"
-        if password := unquote(urlsplit(url).password or ""):
-            detail = detail.replace(password, "***")
-        raise DatabaseUnavailable(detail) from exc
+    except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # ValueError: what the driver refuses in a URL the settings let through.
+        raise DatabaseUnavailable(_without_password(f"{type(exc).__name__}: {exc}", url)) from exc
+
+
+def _without_password(detail: str, url: str) -> str:
+    try:
+        password = unquote(urlsplit(url).password or "")
+    except ValueError:  # the settings refuse such a URL first; never print it whole
+        return detail.replace(url, "***")
+    return detail.replace(password, "***") if password else detail
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,7 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     rotate = sub.add_parser(
         "rotate-keys", help="re-encrypt every encrypted value under the current data key"
     )
-    rotate.add_argument("--batch", type=int, default=1000, help="rows per transaction")
+    rotate.add_argument(
+        "--batch", type=_batch_size, default=1000, help="rows per transaction (at least 1)"
+    )
     rotate.set_defaults(run=_rotate_keys)
 
     reindex = sub.add_parser(
@@ -195,13 +212,12 @@ def _dev(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from workbench.app import prepare_database
-
     settings = Settings.from_env()  # fail fast, with every bad value listed
     logs.configure(settings.log_level)
-    # The database's problems stop the start here, in one line, before any API process runs
-    # (each one's start would fail with a traceback). Redis is not needed to start.
-    asyncio.run(_on_database(settings.database_url, prepare_database(settings)))
+    # The database's problems (and a wrong data key) stop the start here, in one line, before
+    # any API process runs (each one's start would fail with a traceback). Redis is not needed
+    # to start.
+    asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="start")))
     uvicorn.run(
         "workbench.cli:app_from_env",
         factory=True,
@@ -253,7 +269,10 @@ def _worker(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)
-    asyncio.run(_on_database(settings.database_url, _reach(settings.database_url)))
+    # As `serve`: the schema as WORKBENCH_MIGRATE_ON_START says and the data keys checked, then
+    # Redis, which the worker cannot start without (arq's own retries end in a traceback).
+    asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="start")))
+    asyncio.run(_reach_redis(settings))
     if settings.log_level != "DEBUG":  # arq logs every run of the 5-second jobs at INFO
         logging.getLogger("arq.worker").setLevel(logging.WARNING)
     served = worker_settings(settings)
@@ -273,11 +292,8 @@ def _migrate(args: argparse.Namespace) -> int:
     from workbench import migrate
 
     url = database_url_from_env()
-    try:
-        done = asyncio.run(_on_database(url, migrate.migrate(url)))
-    except migrate.MigrationError as exc:
-        print(f"workbench: {exc}", file=sys.stderr)
-        return 1
+    # A database newer than the code, or an applied migration edited: MigrationError, exit 2.
+    done = asyncio.run(_on_database(url, migrate.migrate(url)))
     print("applied: " + (", ".join(f"{m.version:04d}_{m.name}" for m in done) or "nothing"))
     return 0
 
@@ -286,6 +302,7 @@ def _seed(args: argparse.Namespace) -> int:
     from workbench.dev_runner import migrate_and_seed
 
     settings = Settings.from_env()
+    asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="apply")))
     added = asyncio.run(migrate_and_seed(settings))
     print(f"demo bank: {added}")
     return 0
@@ -307,6 +324,7 @@ def _import(args: argparse.Namespace) -> int:
     from workbench.customers.csv_import import CsvProblem, import_customers
 
     settings = Settings.from_env()
+    asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="current")))
 
     async def run() -> int:
         pool = await _pool(settings)
@@ -332,6 +350,8 @@ def _import(args: argparse.Namespace) -> int:
 def _reindex_customers(args: argparse.Namespace) -> int:
     from workbench.customers import reindex
 
+    settings = Settings.from_env()
+    asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="current")))
     return reindex.main()
 
 
@@ -340,6 +360,8 @@ def _rotate_keys(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)  # values it cannot decrypt are named on stderr
+    # A wrong key under the current kid would take every value for rotated.
+    asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="current")))
 
     async def run() -> Report:
         pool = await _pool(settings)
@@ -356,6 +378,12 @@ def _rotate_keys(args: argparse.Namespace) -> int:
         print(f"cannot decrypt {count} value(s) of {kind}: left as they are (the log names each)")
     if unreadable:
         print("keep every older key until those are resolved, then run rotate-keys again")
+        return 1
+    left = {kind: c.left for kind, c in report.kinds.items() if c.left}
+    for kind, count in left.items():
+        print(f"still under older keys: {count} value(s) of {kind} (written during the run?)")
+    if left:
+        print("keep every older key; restart what still encrypts with one, then run rotate-keys")
         return 1
     if report.done:
         print("nothing left under older keys: they can be removed from WORKBENCH_DATA_KEYS")
@@ -375,6 +403,7 @@ def _push_test(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)
+    asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="current")))
 
     async def run() -> list[Any]:
         pool = await _pool(settings)
@@ -452,10 +481,55 @@ async def _on_database(url: str, work: Awaitable[T]) -> T:
         return await work
 
 
-async def _reach(url: str) -> None:
-    """One connection, opened and closed: the database answers and lets us in."""
-    conn = await asyncpg.connect(url)
-    await conn.close()
+async def _ready(settings: Settings, *, migrations: Literal["start", "apply", "current"]) -> None:
+    """What a command that encrypts or decrypts personal data needs of the database before it
+    does anything: its migrations (`start`: as the API's start, per WORKBENCH_MIGRATE_ON_START;
+    `apply`: applied now; `current`: none pending), none newer than the code nor edited, then
+    every configured data key opening its kid's key check (DataKeyMismatch names a wrong one)."""
+    from workbench import migrate
+    from workbench.security.key_checks import verify_data_keys
+
+    if migrations == "start":
+        from workbench.app import prepare_database
+
+        await prepare_database(settings)
+    elif migrations == "apply":
+        await migrate.migrate(settings.database_url)
+    elif pending := await migrate.pending(settings.database_url):
+        raise MigrationError(f"{len(pending)} migration(s) pending; run `workbench migrate` first")
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await verify_data_keys(conn, settings.data_keys)
+    finally:
+        await conn.close()
+
+
+async def _reach_redis(settings: Settings) -> None:
+    """One PING: Redis answers and lets us in (within WORKBENCH_REDIS_TIMEOUT_MS)."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    timeout = settings.redis_timeout_ms / 1000
+    client = Redis.from_url(
+        settings.redis_url, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+    try:
+        await client.ping()
+    except (RedisError, OSError, ValueError) as exc:
+        detail = _without_password(f"{type(exc).__name__}: {exc}", settings.redis_url)
+        raise RedisUnavailable(detail) from exc
+    finally:
+        await client.aclose()
+
+
+def _batch_size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {size}")
+    return size
 
 
 def _check_contracts(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
     from workbench.media.images import ImageLimits
@@ -60,7 +61,8 @@ class Settings:
     )
     data_keys: tuple[DataKey, ...] = _env(
         "WORKBENCH_DATA_KEYS",
-        "comma-separated `kid:base64(32-byte AES key)` for personal data; the first encrypts",
+        "comma-separated `kid:base64(32-byte AES key)` for personal data; the first encrypts;"
+        " each must open its kid's key check (a kid names one key for good)",
     )
     blind_index_key: bytes = _env(
         "WORKBENCH_BLIND_INDEX_KEY", "base64 of a 32-byte HMAC key for searchable blind indexes"
@@ -174,7 +176,9 @@ class Settings:
         default=2000,
     )
     migrate_on_start: bool = _env(
-        "WORKBENCH_MIGRATE_ON_START", "apply pending migrations when the API starts", default=True
+        "WORKBENCH_MIGRATE_ON_START",
+        "apply pending migrations when the API or a worker starts",
+        default=True,
     )
     db_pool_max: int = _env(
         "WORKBENCH_DB_POOL_MAX", "PostgreSQL connections per process", default=20
@@ -680,9 +684,73 @@ def _parse_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
             raise ValueError(
                 f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
             )
+        if problem := _url_problem(raw):
+            raise ValueError(problem)
         return raw
 
     return parse
+
+
+# What a URL's host may be: a name or IPv4 address, or an IPv6 address (with its zone) in
+# brackets; a colon outside brackets is an unbracketed IPv6 address or a second port.
+_URL_HOST = re.compile(r"[^\s\[\]:/?#@]*|\[[0-9A-Fa-f:.]+(%[^\s\[\]/?#@]+)?\]")
+
+
+def _url_problem(raw: str) -> str | None:
+    """What is wrong with a URL the clients would refuse with a traceback (asyncpg, redis-py,
+    httpx), or None. The message never repeats the URL or a part of it: a password that was not
+    percent-escaped ('/', '@' or ':' in it) lands in any part."""
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        return "is not a valid URL (an IPv6 address goes in brackets, like [::1]:5432)"
+    scheme = parts.scheme
+    if scheme == "unix":  # a Redis socket: unix:///path/to/redis.sock?db=0
+        return _redis_db_problem("", parts.query)
+    hosts = parts.netloc.rpartition("@")[2]
+    # PostgreSQL takes a list of hosts (`h1:5432,h2:5432`) for failover; the others one host.
+    for host in hosts.split(",") if scheme in ("postgresql", "postgres") else [hosts]:
+        name, port = _host_and_port(host)
+        if not _URL_HOST.fullmatch(name) or (port is not None and ":" in port):
+            return (
+                "the host is not a name or an address (an IPv6 address goes in brackets, like"
+                " [::1]:5432)"
+            )
+        if port is not None and not _is_port(port):
+            return "the port must be a number from 1 to 65535"
+        if scheme in ("http", "https") and not name:
+            return "the URL names no host"
+    if scheme in ("postgresql", "postgres"):
+        for port in parse_qs(parts.query).get("port", []):
+            if not all(_is_port(p) for p in port.split(",")):
+                return "the port must be a number from 1 to 65535"
+    if scheme in ("redis", "rediss"):
+        return _redis_db_problem(parts.path, parts.query)
+    return None
+
+
+def _is_port(text: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,5}", text) is not None and 0 < int(text) < 65536
+
+
+def _host_and_port(host: str) -> tuple[str, str | None]:
+    """`host[:port]` or `[v6][:port]` split; an empty port is none (the default)."""
+    if host.startswith("["):
+        end = host.find("]")
+        name, rest = (host[: end + 1], host[end + 1 :]) if end >= 0 else (host, "")
+        if rest and not rest.startswith(":"):
+            return host, None  # junk after the brackets: the host check refuses it
+        return name, rest[1:] or None
+    name, _, port = host.partition(":")
+    return name, port or None
+
+
+def _redis_db_problem(path: str, query: str) -> str | None:
+    numbers = [path.removeprefix("/")] if path.removeprefix("/") else []
+    numbers += parse_qs(query).get("db", [])
+    if not all(re.fullmatch(r"[0-9]{1,9}", n) for n in numbers):
+        return "the database number (the path, or ?db=) must be a whole number, like /0"
+    return None
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {

@@ -73,3 +73,51 @@ async def store_reencrypted(
         *values.values(),
     )
     return int(status.rsplit(" ", 1)[-1])
+
+
+async def values_under_key(
+    conn: Connection,
+    *,
+    table: str,
+    key: str,
+    reads: Sequence[str],
+    column: str,
+    prefix: bytes,
+    limit: int,
+) -> list[Record]:
+    """Up to `limit` rows whose `column` holds a value stored under the key `prefix` names (the
+    bytes every such value starts with), with what its associated data is made from."""
+    selected = ", ".join(_q(c) for c in dict.fromkeys([key, *reads, column]))
+    sql = f"select {selected} from {_q(table)} where substr({_q(column)}, 1, $2) = $1 limit $3"
+    return await conn.fetch(sql, prefix, len(prefix), limit)
+
+
+async def count_under_other_keys(
+    conn: Connection, *, table: str, columns: Sequence[str], prefix: bytes
+) -> int:
+    """How many values of `columns` are stored under any key but the one `prefix` names."""
+    other = " + ".join(
+        f"({_q(c)} is not null and substr({_q(c)}, 1, $2) <> $1)::int" for c in columns
+    )
+    sql = f"select coalesce(sum({other}), 0)::bigint from {_q(table)}"
+    count: int = await conn.fetchval(sql, prefix, len(prefix))
+    return count
+
+
+async def key_checks(conn: Connection, kids: Sequence[str]) -> dict[str, bytes]:
+    """The stored key check of each of these data key ids that has one."""
+    rows = await conn.fetch(
+        "select kid, sealed from data_key_checks where kid = any($1::text[])", list(kids)
+    )
+    return {r["kid"]: bytes(r["sealed"]) for r in rows}
+
+
+async def record_key_checks(conn: Connection, checks: dict[str, bytes]) -> None:
+    """Store these key checks; a kid that has one already keeps it (the first writer wins)."""
+    await conn.execute(
+        "insert into data_key_checks (kid, sealed)"
+        " select * from unnest($1::text[], $2::bytea[])"
+        " on conflict (kid) do nothing",
+        list(checks),
+        list(checks.values()),
+    )

@@ -2,17 +2,20 @@
 
 Put the new key first in WORKBENCH_DATA_KEYS (keep the old ones after it), restart every API
 process and worker, then run this. It walks each declared table in key order, in batches of one
-transaction each, skips values already under the current key, and can be stopped and run again
-at any time. When a run rewrites nothing and finds nothing it cannot decrypt, the old keys can be
-removed.
+transaction each, leaves values already under the current key as they are (once they decrypt
+with it), and can be stopped and run again at any time. The old keys can be removed when a run
+rewrites nothing, finds nothing it cannot decrypt, and a count after the walk finds no value under
+any other key than the current one. The command checks every configured key against its kid's
+key check first (`workbench.security.key_checks`): a wrong key under a right kid stops it.
 
 Each feature declares its encrypted columns next to the associated data it binds them with
 (`EncryptedColumns`), and `registry()` lists the declarations: a new encrypted column is one
 declaration. A test holds the live schema to it: every `bytea` column is either declared here or
 listed in `NOT_ENCRYPTED` with the reason. The blind-index key is not rotated this way.
 
-A value that cannot be decrypted (its key already dropped, a corrupt row) is logged without the
-value, counted, left as it is and reported; the run goes on with the others.
+A value that cannot be decrypted (its key already dropped, a corrupt row, or one under the
+current kid that its key does not open) is logged without the value, counted, left as it is and
+reported; the run goes on with the others.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from typing import Any
 
 from workbench.db import Pool
 from workbench.security import queries
-from workbench.security.vault import DecryptionError, FieldCipher, key_id, undecryptable
+from workbench.security.vault import (
+    DecryptionError,
+    FieldCipher,
+    key_id,
+    key_prefix,
+    undecryptable,
+)
 
 Aad = Callable[[queries.Record], str]
 
@@ -59,6 +68,8 @@ NOT_ENCRYPTED: Mapping[tuple[str, str], str] = {
     ("brochure_versions", "content_hash"): "SHA-256 of a brochure version's content",
     ("brochure_versions", "approved_hash"): "SHA-256 of the content compliance approved",
     ("sync_answers", "digest"): "BLAKE2b-128 of an answered offline mutation, to know a retry",
+    ("data_key_checks", "sealed"): "a fixed, public text sealed under its row's kid to check that"
+    " key at start; never re-encrypted (under another key it would check nothing)",
 }
 
 
@@ -77,6 +88,7 @@ def registry() -> tuple[EncryptedColumns, ...]:
 class Counts:
     rewritten: int = 0  # rows with at least one value re-encrypted
     unreadable: int = 0  # values that could not be decrypted (left as they are)
+    left: int = 0  # values under another key than the current one, counted after the walk
 
 
 @dataclass(slots=True)
@@ -86,8 +98,12 @@ class Report:
 
     @property
     def done(self) -> bool:
-        """Nothing was left under an older key: those keys can be removed."""
-        return all(c.rewritten == 0 and c.unreadable == 0 for c in self.kinds.values())
+        """Nothing was left under an older key: those keys can be removed. Only a run that had
+        nothing to rewrite says so (values written meanwhile by a process still encrypting with an
+        older key would be missed), and only from the count after the walk."""
+        return all(
+            c.rewritten == 0 and c.unreadable == 0 and c.left == 0 for c in self.kinds.values()
+        )
 
 
 async def rotate(
@@ -97,11 +113,21 @@ async def rotate(
     batch_size: int = 1000,
     declarations: tuple[EncryptedColumns, ...] | None = None,
 ) -> Report:
-    """Re-encrypt every declared value that is not under the current key."""
+    """Re-encrypt every declared value that is not under the current key; then count what is
+    still under another key."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     report = Report(cipher.current_kid)
-    for declared in registry() if declarations is None else declarations:
+    declared_all = registry() if declarations is None else declarations
+    for declared in declared_all:
         counts = report.kinds.setdefault(declared.kind, Counts())
         await _rotate_table(pool, cipher, declared, counts, batch_size)
+    prefix = key_prefix(cipher.current_kid)
+    async with pool.acquire() as conn:
+        for declared in declared_all:
+            report.kinds[declared.kind].left += await queries.count_under_other_keys(
+                conn, table=declared.table, columns=list(declared.aad), prefix=prefix
+            )
     return report
 
 
@@ -150,15 +176,18 @@ def _reencrypted(
     row: queries.Record,
     counts: Counts,
 ) -> bytes | None:
-    """The value under the current key, or None if it needs nothing (or cannot be read)."""
+    """The value under the current key, or None if it needs nothing (or cannot be read). A value
+    already under the current kid is decrypted all the same: one its key does not open is
+    reported, never taken for done."""
     blob = row[column]
     if blob is None:
         return None
     try:
+        aad = declared.aad[column](row)
+        plaintext = cipher.decrypt(blob, aad=aad)
         if key_id(blob) == cipher.current_kid:
             return None
-        aad = declared.aad[column](row)
-        return cipher.encrypt(cipher.decrypt(blob, aad=aad), aad=aad)
+        return cipher.encrypt(plaintext, aad=aad)
     except DecryptionError as exc:
         undecryptable(exc, column=f"{declared.table}.{column}", row=row[declared.key])
         counts.unreadable += 1

@@ -60,7 +60,7 @@ class FieldCipher:
             raise ValueError("at least one data key is required")
         self.current_kid = keys[0].kid
         self._aead = {k.kid: AESGCM(k.key) for k in keys}
-        self._prefix = bytes([_FORMAT, len(self.current_kid)]) + self.current_kid.encode()
+        self._prefix = key_prefix(self.current_kid)
 
     def encrypt(self, plaintext: str, *, aad: str) -> bytes:
         nonce = os.urandom(_NONCE)
@@ -94,6 +94,12 @@ class FieldCipher:
 
     def needs_rotation(self, blob: bytes) -> bool:
         return key_id(blob) != self.current_kid
+
+
+def key_prefix(kid: str) -> bytes:
+    """The bytes every value stored under `kid` starts with (format, kid length, kid)."""
+    encoded = kid.encode()
+    return bytes([_FORMAT, len(encoded)]) + encoded
 
 
 def key_id(blob: bytes) -> str:
