@@ -736,7 +736,7 @@ REQUEST_EXAMPLES: dict[type[msgspec.Struct], dict[str, BodyExample]] = {
         "close": BodyExample(
             "Closed with its root cause",
             {"to": "closed", "note": "回访确认客户满意，结单。", "root_cause": "wait_time"},
-            "Closing needs an active root cause (`GET /api/v1/work-orders/root-causes`).",
+            "Closing may name an active root cause (`GET /api/v1/work-orders/root-causes`).",
         ),
         "reopen": BodyExample(
             "Reopened: the fix did not hold",

@@ -7,10 +7,10 @@ the order they were made; the first that matches an answer opens a work order, a
 never has more than one work order, whatever rules match or however often they are applied.
 
 A work order goes open -> in_progress -> resolved -> closed, each step with a note; a resolved
-work order whose fix did not hold may go back to in_progress (reopen); closing names a root cause
-from the bank's list. Past its due time a work order not yet resolved escalates once to the
-branch head over its assignee, and once more to the next branch head up if it is still open one
-SLA period later.
+work order whose fix did not hold may go back to in_progress (reopen); closing may name a root
+cause from the bank's list (one closed without records none: null, shown as 未注明). Past its
+due time a work order not yet resolved escalates once to the branch head over its assignee, and
+once more to the next branch head up if it is still open one SLA period later.
 """
 
 from __future__ import annotations
@@ -117,13 +117,27 @@ class RuleApplied(msgspec.Struct, kw_only=True):
     opened: int = 0
 
 
+ROOT_CAUSE_DOC = (
+    "Closing only: the code of one of the active root causes (GET /work-orders/root-causes), or"
+    " left out: the work order then closes with no root cause (`root_cause` null, shown and"
+    " counted as 未注明). A code not in the active list is 422 `work_order.root_cause_unknown`;"
+    " ignored on the other steps"
+)
+
+# The root cause a work order was closed with, as lists and the work order give it.
+CLOSED_CAUSE_DOC = (
+    "The code of the root cause it was closed with; null until it is closed, and for one closed"
+    " without a root cause (show and count that as 未注明)"
+)
+
+
 class WorkOrderTransition(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Move a work order on, with a note. `root_cause`: one of the active root causes, needed to
-    close (and only then)."""
+    """Move a work order on, with a note. `root_cause`: when closing, one of the active root
+    causes, or none (optional: `{to: closed, note}` closes with no root cause)."""
 
     to: WorkOrderState
     note: Note
-    root_cause: RootCauseCode | None = None
+    root_cause: Annotated[RootCauseCode, msgspec.Meta(description=ROOT_CAUSE_DOC)] | None = None
 
 
 class WorkOrderRow(msgspec.Struct, kw_only=True):
@@ -144,7 +158,7 @@ class WorkOrderRow(msgspec.Struct, kw_only=True):
     due_at: datetime
     overdue: bool
     escalation_level: int
-    root_cause: str | None
+    root_cause: Annotated[str | None, msgspec.Meta(description=CLOSED_CAUSE_DOC)]
     created_at: datetime
     updated_at: datetime
 
@@ -167,7 +181,7 @@ class WorkOrderEvent(msgspec.Struct, kw_only=True):
       then (`data.question_key`, `data.op`, `data.value`): the answer the work order marks as
       `matched` stays the one that opened it after the rule is edited.
     - `transition`: `from_state` -> `to_state` by `actor`, with the note (and `root_cause` on
-      closing).
+      closing: null when it was closed without one).
     - `escalated`: overdue; `data.level` (1 or 2) and `data.to` the id of the branch head told
       (null: there was none to tell).
     - `handed_over`: the unfinished work order went to another holder (no actor); `data.reason`
@@ -223,7 +237,7 @@ class WorkOrder(msgspec.Struct, kw_only=True):
     due_at: datetime
     overdue: bool
     escalation_level: int
-    root_cause: str | None
+    root_cause: Annotated[str | None, msgspec.Meta(description=CLOSED_CAUSE_DOC)]
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None

@@ -229,13 +229,14 @@ async def test_the_transition_mutation_is_applied_once_and_conflicts_when_moved_
 
     # A step that can never succeed is rejected; the one before it stays applied.
     resolve = {"work_order_id": str(desk.order), "to": "resolved", "note": "客户已接受解释"}
-    close = {"work_order_id": str(desk.order), "to": "closed", "note": "关闭"}  # no root cause
+    close = {"work_order_id": str(desk.order), "to": "closed", "note": "关闭",
+             "root_cause": "no_such_cause"}  # fmt: skip
     results = await push(
         rm01, "phone", (2, "work_order.transition", resolve), (3, "work_order.transition", close)
     )
     assert [(r["status"], r.get("code")) for r in results] == [
         ("applied", None),
-        ("rejected", "work_order.root_cause_required"),
+        ("rejected", "work_order.root_cause_unknown"),
     ]
     # A note of only spaces is no note, offline as online.
     blank = {"work_order_id": str(desk.order), "to": "closed", "note": "  ",

@@ -222,8 +222,7 @@ class WorkOrderController(Controller):
                 404: "No such work order in my scope (`work_order.not_found`)",
                 409: "Not a next state of this work order (`work_order.transition_invalid`)",
                 422: "Invalid body; a note of only spaces (`work_order.note_required`); closing "
-                "without a root cause (`work_order.root_cause_required`) or with one not in the "
-                "active list (`work_order.root_cause_unknown`)",
+                "with a root cause not in the active list (`work_order.root_cause_unknown`)",
             }
         },
     )
@@ -237,8 +236,9 @@ class WorkOrderController(Controller):
     ) -> wire.WorkOrder:
         """Move a work order on with a note: open -> in_progress -> resolved -> closed.
 
-        A resolved one may be reopened (-> in_progress). Closing needs a `root_cause`. For
-        the assignee, a branch head over its unit, or an admin.
+        A resolved one may be reopened (-> in_progress). Closing may name a `root_cause` from
+        the active list; one closed without records none (shown as 未注明). For the assignee,
+        a branch head over its unit, or an admin.
         """
         return await service.transition(
             db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,

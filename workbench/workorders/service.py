@@ -2,14 +2,17 @@
 
 States: open -> in_progress -> resolved -> closed, each step with a note (stored encrypted). A
 resolved work order may be reopened (resolved -> in_progress) when the fix did not hold; a closed
-one is final, and an in_progress one does not go back to open. Closing needs an active root
-cause. Who sees and moves a work order: its assignee, a branch head whose subtree holds its unit,
-an admin; anyone else gets 404 as if it did not exist. An overdue one escalates to a branch head
-over its unit (`escalation`), by the same rule, so the one told reads it; being told grants nothing
-more (a branch head since moved to another branch no longer reads it; the move, like another role
-or being disabled, hands theirs to the one now over the unit: `handover`). Unfinished work orders
-follow their customer when a bank feed moves it to another RM, and their RM when an admin moves the
-RM to another unit (`handover`): the new unit's branch heads read them, the old one's no longer.
+one is final, and an in_progress one does not go back to open. Closing names an active root
+cause, or none (the contract's form `{to, note}`): that one records null, which every reader shows
+and counts as 未注明 (`root_cause_label`); a caller may insist on one (`require_root_cause`: the
+staff console). Who sees and moves a work order: its assignee, a branch head whose subtree holds
+its unit, an admin; anyone else gets 404 as if it did not exist. An overdue one escalates to a
+branch head over its unit (`escalation`), by the same rule, so the one told reads it; being told
+grants nothing more (a branch head since moved to another branch no longer reads it; the move,
+like another role or being disabled, hands theirs to the one now over the unit: `handover`).
+Unfinished work orders follow their customer when a bank feed moves it to another RM, and their RM
+when an admin moves the RM to another unit (`handover`): the new unit's branch heads read them, the
+old one's no longer.
 The customer a work order is about (masked name, the answers they gave) is shown only to a reader
 who may see that customer (an RM their own, a branch head those owned in their subtree): the closed
 ones a move leaves behind show "*" and no answers to the former RM and branch head, as does an open
@@ -53,6 +56,17 @@ NEXT: dict[State, frozenset[State]] = {
     State.CLOSED: frozenset(),
 }
 UNRESOLVED = frozenset({State.OPEN, State.IN_PROGRESS})
+# How a work order closed without a root cause (null) is shown and counted wherever root causes
+# are reported: never left out, never taken for one of the bank's causes.
+NO_ROOT_CAUSE = "未注明"
+
+
+def root_cause_label(code: str | None, labels: Mapping[str, str]) -> str:
+    """A closed work order's root cause as people read it: its label (`labels`: code -> label,
+    retired causes included), the code of one not in the list, 未注明 for none."""
+    if not code:
+        return NO_ROOT_CAUSE
+    return labels.get(code, code)
 
 
 class TransitionInvalid(Conflict):
@@ -113,13 +127,16 @@ async def transition(
     to: wire.WorkOrderState,
     note: str,
     root_cause: str | None = None,
+    require_root_cause: bool = False,
     now: datetime | None = None,
 ) -> wire.WorkOrder:
     """Move a work order on with a note (the API's transition and sync's mutation).
     404 `work_order.not_found` out of scope, 409 `work_order.transition_invalid`, 422
-    `work_order.root_cause_required` / `work_order.root_cause_unknown` / `work_order.note_required`
-    (a note that shows nothing, spaces or invisible characters only, says nothing: checked here,
-    so the API, the console and the offline mutation refuse it alike)."""
+    `work_order.root_cause_unknown` / `work_order.note_required` (a note that shows nothing,
+    spaces or invisible characters only, says nothing: checked here, so the API, the console and
+    the offline mutation refuse it alike). Closing without `root_cause` is the contract's form
+    (`{to: closed, note}`) and records none (null, shown as 未注明); a caller that insists on one
+    (`require_root_cause`: the staff console's form) gets 422 `work_order.root_cause_required`."""
     if not shows_something(note):
         message = "Say in the note what was done or found; spaces alone are no note"
         raise NoteRequired(message, errors=[FieldError(path="$.note", message=message)])
@@ -137,13 +154,13 @@ async def transition(
             state=current.value,
         )
     cause = None
-    if to is State.CLOSED:
-        if not root_cause:
-            raise RootCauseRequired("Name the root cause (one of GET /work-orders/root-causes)")
+    if to is State.CLOSED and root_cause:
         known = await queries.root_cause(conn, root_cause)
         if known is None or not known["active"]:
             raise RootCauseUnknown(f"{root_cause!r} is not an active root cause")
         cause = root_cause
+    elif to is State.CLOSED and require_root_cause:
+        raise RootCauseRequired("Name the root cause (one of GET /work-orders/root-causes)")
     await queries.set_state(conn, work_order_id, state=to.value, root_cause=cause, now=now)
     event_id = uuid7()
     await queries.insert_event(

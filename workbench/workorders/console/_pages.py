@@ -227,6 +227,7 @@ async def _detail(
             ],
             "causes": [c for c in causes if c.active],
             "cause_labels": labels,
+            "cause_label": service.root_cause_label,
             "events": [_event(e, labels) for e in reversed(order.events)],
             "error": error,
             "errors": errors or {},
@@ -248,7 +249,9 @@ def _event(event: wire.WorkOrderEvent, causes: dict[str, str]) -> dict[str, Any]
         "e": event,
         "what": what,
         "who": event.actor or "系统",
-        "cause": causes.get(event.root_cause or "", event.root_cause),
+        "cause": service.root_cause_label(event.root_cause, causes)
+        if event.kind == "transition" and event.to_state is State.CLOSED
+        else None,
     }
 
 
@@ -293,7 +296,7 @@ async def move_work_order(
         async with claim, db.transaction():  # a refusal lets the form's token go
             await service.transition(
                 db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,
-                to=step.to, note=step.note, root_cause=step.root_cause,
+                to=step.to, note=step.note, root_cause=step.root_cause, require_root_cause=True,
             )  # fmt: skip
             claim.made(page)
     except NotFound:
