@@ -128,9 +128,10 @@ class ApproveRequest(msgspec.Struct, kw_only=True):
     """What compliance approves: the content they looked at, named by its `content_hash` (the
     `latest.content_hash` of the staff view they reviewed). If the version holds other content
     by then (marketing edited and resubmitted it meanwhile), nothing is approved: 409
-    `brochure.content_changed`."""
+    `brochure.content_changed`. Left out (`{}`, as with no body at all: older apps): the
+    content under review at the time of the call is approved."""
 
-    content_hash: ContentHash
+    content_hash: ContentHash | None = None
 
 
 class RejectRequest(msgspec.Struct, kw_only=True):

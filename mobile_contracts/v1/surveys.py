@@ -78,7 +78,8 @@ class Question(msgspec.Struct, kw_only=True, omit_defaults=True):
     key: QuestionKey
     type: QuestionType
     text: QuestionText
-    required: bool = False
+    # Always sent, `false` too (API.md lists it without `?`): see tasks.FormField.required.
+    required: bool = msgspec.field(default_factory=bool)
     options: Annotated[list[Option], msgspec.Meta(max_length=MAX_OPTIONS)] = []
     show_if: ShowIf | None = None
 

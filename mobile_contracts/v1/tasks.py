@@ -41,7 +41,9 @@ class FormField(msgspec.Struct, kw_only=True, omit_defaults=True):
     key: FieldKey
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     type: FieldType
-    required: bool = False
+    # Always sent, `false` too (API.md lists it without `?`): omit_defaults leaves out a field
+    # equal to its default, but never one whose default comes from a factory of its own.
+    required: bool = msgspec.field(default_factory=bool)
     options: list[Annotated[str, msgspec.Meta(min_length=1, max_length=100)]] | None = None
     min: Bound | None = None
     max: Bound | None = None

@@ -790,7 +790,7 @@ class SyncModel(RuleBasedStateMachine):
                 "code": r["code"], "name": r["name"], "category": r["category"],
                 "risk_level": f"R{r['risk_level']}", "active": r["active"],
             }  # fmt: skip
-        for t in await self._get("/api/v1/task-templates", headers):
+        for t in await self._pages("/api/v1/task-templates", headers):
             shown[("task_template", t["id"])] = t
         for n in await self._pages("/api/v1/notifications", headers):
             shown[("notification", n["id"])] = n

@@ -151,7 +151,9 @@ async def test_an_rms_first_sync_holds_exactly_what_the_api_shows_them(client, d
     task_id = bank.tasks["rm01"]
     assert tasks == {str(task_id): await api_get(client, rm01, f"/api/v1/tasks/{task_id}")}
     templates = of(local, "task_template")
-    assert templates == {t["id"]: t for t in await api_get(client, rm01, "/api/v1/task-templates")}
+    assert templates == {
+        t["id"]: t for t in await api_items(client, rm01, "/api/v1/task-templates")
+    }
     assert set(of(local, "product")) == {"FUND1", "FUND2", "BOND1"}
     assert of(local, "notification") == {
         n["id"]: n for n in await api_items(client, rm01, "/api/v1/notifications")

@@ -238,8 +238,9 @@ class BrochureController(Controller):
         Name that content: `{"content_hash": ...}` (the `latest.content_hash` of the staff view
         I reviewed) or `If-Match: "<content_hash>"`. If the version holds other content by then
         (rejected, edited and resubmitted meanwhile), nothing is approved: 409
-        `brochure.content_changed`. Apps should always send it; without it (older apps) the
-        content under review at the time of the call is approved.
+        `brochure.content_changed`. Apps should always send it; without it (no body, `{}` or
+        `{"content_hash": null}`: older apps) the content under review at the time of the call
+        is approved.
         """
         reviewed = _reviewed(data.content_hash if data else None, if_match)
         await workflow.approve(db, caller=caller, brochure_id=brochure_id, content_hash=reviewed)

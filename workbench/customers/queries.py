@@ -384,9 +384,16 @@ async def replace_recommendation_rules(conn: Connection, rows: dict[str, list[An
     )
 
 
-async def ranked_products(conn: Connection, customer_id: uuid.UUID, *, limit: int) -> list[Record]:
-    """Products for this customer by rule score. Suitability is a WHERE clause, not a weight:
-    nothing above the customer's risk level, nothing held at its cap, nothing inactive."""
+async def ranked_products(
+    conn: Connection,
+    customer_id: uuid.UUID,
+    *,
+    limit: int,
+    after: tuple[int, str] | None = None,
+) -> list[Record]:
+    """Products for this customer by rule score (highest first, then by code), those ranked
+    after the key `after` (score, code). Suitability is a WHERE clause, not a weight: nothing
+    above the customer's risk level, nothing held at its cap, nothing inactive."""
     return await conn.fetch(
         """
         with c as (
@@ -416,11 +423,16 @@ async def ranked_products(conn: Connection, customer_id: uuid.UUID, *, limit: in
            and (p.max_holding is null or coalesce(h.amount, 0) < p.max_holding)
          group by p.code, p.name, p.category, p.risk_level, c.risk_level
         having coalesce(sum(a.weight), 0) >= 0
+           and ($3::int is null
+                or coalesce(sum(a.weight), 0)::int < $3::int
+                or (coalesce(sum(a.weight), 0)::int = $3::int and p.code > $4::text))
          order by score desc, p.code
          limit $2
         """,
         customer_id,
         limit,
+        after[0] if after else None,
+        after[1] if after else None,
     )
 
 

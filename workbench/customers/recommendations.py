@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from mobile_contracts.v1 import customers as wire
+from mobile_contracts.v1.common import Page
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.customers import queries
@@ -19,6 +20,7 @@ from workbench.customers.views import text_filter, visible_customer
 from workbench.db import Connection
 from workbench.errors import DomainError
 from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, encode_cursor
 
 DEFAULT_LIMIT = 10
 
@@ -32,22 +34,41 @@ class UnsuitableRecommendation(DomainError):
 async def recommend(
     conn: Connection, *, caller: Caller, customer_id: uuid.UUID, limit: int = DEFAULT_LIMIT
 ) -> list[wire.Recommendation]:
+    """The best `limit` products for the customer, best first."""
+    return (await recommend_page(conn, caller=caller, customer_id=customer_id, limit=limit)).items
+
+
+async def recommend_page(
+    conn: Connection,
+    *,
+    caller: Caller,
+    customer_id: uuid.UUID,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[wire.Recommendation]:
+    """A page of the customer's ranking, best first: the cursor holds the last item's (score,
+    product code), so the next page goes on below it even if the ranking moved meanwhile."""
     await visible_customer(conn, caller=caller, customer_id=customer_id)
-    rows = await queries.ranked_products(conn, customer_id, limit=limit)
+    after = decode_cursor(cursor, tuple[int, str])
+    rows = await queries.ranked_products(conn, customer_id, limit=limit + 1, after=after)
     for row in rows:  # belt and braces: the WHERE clause already guarantees this
         if row["risk_level"] > row["customer_risk_level"]:
             raise UnsuitableRecommendation()
-    return [
-        wire.Recommendation(
-            product_code=r["code"],
-            name=r["name"],
-            category=r["category"],
-            risk_level=wire.ProductRisk(f"R{r['risk_level']}"),
-            score=r["score"],
-            reasons=list(r["reasons"]),
-        )
-        for r in rows
-    ]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(
+        items=[
+            wire.Recommendation(
+                product_code=r["code"],
+                name=r["name"],
+                category=r["category"],
+                risk_level=wire.ProductRisk(f"R{r['risk_level']}"),
+                score=r["score"],
+                reasons=list(r["reasons"]),
+            )
+            for r in rows[:limit]
+        ],
+        next_cursor=encode_cursor([last["score"], last["code"]]) if last else None,
+    )
 
 
 async def rules(conn: Connection) -> wire.RecommendationRules:

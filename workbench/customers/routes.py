@@ -25,6 +25,10 @@ Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 AmountQuery = Annotated[
     str | None, QueryParameter(pattern=MONEY_PATTERN, description="An amount in yuan, e.g. 50000")
 ]
+BARE_ARRAY = (
+    "Deprecated: `true` answers a bare JSON array, the form of earlier versions of this API, "
+    "instead of the page `{items, next_cursor}` every list answers"
+)
 FEED_BODY_LIMIT = 32_000_000  # 10,000 customers with tags fit with room to spare
 ADMIN = [requires_role(Role.ADMIN)]
 STAFF = [requires_role(Role.RM, Role.BRANCH_HEAD)]
@@ -223,15 +227,24 @@ class CustomerController(Controller):
         caller: CurrentCaller,
         customer_id: FromPath[uuid.UUID],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = recommendations.DEFAULT_LIMIT,
-    ) -> list[wire.Recommendation]:
+        cursor: FromQuery[str | None] = None,
+        array: Annotated[
+            bool, QueryParameter(description=BARE_ARRAY, schema_extra={"deprecated": True})
+        ] = False,
+    ) -> Page[wire.Recommendation] | list[wire.Recommendation]:
         """Products to suggest to this customer, best first.
 
-        Ranked by the recommendation rules. Never a product above the customer's risk level, an
-        inactive one, or one the customer already holds at its cap.
+        Ranked by the recommendation rules (highest score first, then by product code). Never a
+        product above the customer's risk level, an inactive one, or one the customer already
+        holds at its cap. A page as every list answers: `{"items": [...], "next_cursor": "..." |
+        null}` (`limit` at most 50); pass `next_cursor` back as `cursor` for the products ranked
+        below. Deprecated: `array=true` answers the form of earlier versions of this API, the
+        page's items in a bare JSON array; it will be removed once no app in use sends it.
         """
-        return await recommendations.recommend(
-            db, caller=caller, customer_id=customer_id, limit=limit
+        page = await recommendations.recommend_page(
+            db, caller=caller, customer_id=customer_id, cursor=cursor, limit=limit
         )
+        return page.items if array else page
 
 
 class RecommendationRuleController(Controller):

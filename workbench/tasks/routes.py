@@ -43,6 +43,10 @@ from workbench.tasks import (
 from workbench.tasks.rule_routes import RuleController
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+BARE_ARRAY = (
+    "Deprecated: `true` answers a bare JSON array, the form of earlier versions of this API, "
+    "instead of the page `{items, next_cursor}` every list answers"
+)
 MANAGERS = [requires_role(Role.ADMIN, Role.BRANCH_HEAD)]
 STAFF = [requires_role(Role.RM, Role.BRANCH_HEAD)]
 RM = [requires_role(Role.RM)]
@@ -100,9 +104,26 @@ class TemplateController(Controller):
         )  # fmt: skip
 
     @get("", operation_id="listTaskTemplates")
-    async def list_templates(self, db: Db, caller: CurrentCaller) -> list[wire.Template]:
-        """The task templates I can use, at their current versions."""
-        return await templates.list_visible(db, caller=caller)
+    async def list_templates(
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+        array: Annotated[
+            bool, QueryParameter(description=BARE_ARRAY, schema_extra={"deprecated": True})
+        ] = False,
+    ) -> Page[wire.Template] | list[wire.Template]:
+        """The task templates I can use, at their current versions, by name.
+
+        A page as every list answers: `{"items": [...], "next_cursor": "..." | null}`; pass
+        `next_cursor` back as `cursor` for the next page. Deprecated: `array=true` answers the
+        form of earlier versions of this API, every template in a bare JSON array (`limit` and
+        `cursor` do not apply); it will be removed once no app in use sends it.
+        """
+        if array:
+            return await templates.list_visible(db, caller=caller)
+        return await templates.page_visible(db, caller=caller, cursor=cursor, limit=limit)
 
     @get("/{template_id:uuid}", operation_id="getTaskTemplate")
     async def get_template(

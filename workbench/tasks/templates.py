@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
@@ -21,6 +22,7 @@ from workbench.errors import NotFound
 from workbench.identity import queries as identity_queries
 from workbench.identity.staff import visible_name
 from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, encode_cursor
 from workbench.tasks import dispatching, queries
 from workbench.tasks.forms import check_form
 from workbench.tasks.recurrence import DEFAULT_TZ, BadRecurrence, parse_rule
@@ -168,8 +170,25 @@ async def get(
 
 
 async def list_visible(conn: Connection, *, caller: Caller) -> list[wire.Template]:
-    """Templates owned by the caller's unit, its parents (head office), or units below it."""
+    """Templates owned by the caller's unit, its parents (head office), or units below it: all
+    of them (the deprecated bare-array answer of `GET /task-templates?array=true`)."""
     rows = await queries.templates_visible_to(
         conn, org_unit_id=caller.org_unit_id, everything=caller.role is Role.ADMIN
     )
     return [to_wire(r) for r in rows]
+
+
+async def page_visible(
+    conn: Connection, *, caller: Caller, cursor: str | None, limit: int
+) -> Page[wire.Template]:
+    """A page of the templates of `list_visible`, by name then id."""
+    after = decode_cursor(cursor, tuple[str, uuid.UUID])
+    rows = await queries.templates_visible_to(
+        conn, org_unit_id=caller.org_unit_id, everything=caller.role is Role.ADMIN,
+        after=after, limit=limit + 1,
+    )  # fmt: skip
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(
+        items=[to_wire(r) for r in rows[:limit]],
+        next_cursor=encode_cursor([last["name"], last["id"]]) if last else None,
+    )

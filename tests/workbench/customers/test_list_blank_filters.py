@@ -87,6 +87,6 @@ async def test_rule_conditions_are_trimmed_and_a_blank_one_is_no_condition(clien
     rm01 = await headers_of(client, "rm01")
     answer = await client.get(f"{CUSTOMERS}/{bank['C1']}/recommendations", headers=rm01)
     assert answer.status_code == 200, answer.text
-    funds = [r for r in answer.json() if r["category"] == "fund"]
+    funds = [r for r in answer.json()["items"] if r["category"] == "fund"]
     assert funds, answer.json()
     assert set(funds[0]["reasons"]) == {"贵宾客户", "私行客户", "所有客户"}

@@ -268,7 +268,7 @@ async def test_rules_rank_products_and_suitability_always_wins(client, rm01, ran
         f"/api/v1/customers/{ranked_world}/recommendations", headers=bearer(rm01)
     )
     assert response.status_code == 200, response.text
-    got = [(r["product_code"], r["score"], r["reasons"]) for r in response.json()]
+    got = [(r["product_code"], r["score"], r["reasons"]) for r in response.json()["items"]]
     assert got == [
         ("DEP-1", 20, ["养老客群配存款"]),
         ("FUND-B", 17, ["财富客群配基金", "中等资产看 FUND-B"]),
@@ -277,14 +277,14 @@ async def test_rules_rank_products_and_suitability_always_wins(client, rm01, ran
         ("BOND-2", 5, ["持债客户看债券"]),
         ("CAP-2", 0, []),
     ]
-    first = response.json()[0]
+    first = response.json()["items"][0]
     assert first["name"] == "产品 DEP-1"
     assert first["category"] == "deposit"
     assert first["risk_level"] == "R1"
     limited = await client.get(
         f"/api/v1/customers/{ranked_world}/recommendations?limit=2", headers=bearer(rm01)
     )
-    assert [r["product_code"] for r in limited.json()] == ["DEP-1", "FUND-B"]
+    assert [r["product_code"] for r in limited.json()["items"]] == ["DEP-1", "FUND-B"]
 
 
 async def test_product_changes_from_the_feed_take_effect(client, db, admin, rm01, ranked_world):
@@ -298,7 +298,12 @@ async def test_product_changes_from_the_feed_take_effect(client, db, admin, rm01
     response = await client.get(
         f"/api/v1/customers/{ranked_world}/recommendations", headers=bearer(rm01)
     )
-    assert [r["product_code"] for r in response.json()] == ["FUND-A", "BOND-1", "BOND-2", "CAP-2"]
+    assert [r["product_code"] for r in response.json()["items"]] == [
+        "FUND-A",
+        "BOND-1",
+        "BOND-2",
+        "CAP-2",
+    ]
     # A larger position in CAP-2 reaches the cap: it goes too.
     await _feed(
         client,
@@ -316,7 +321,7 @@ async def test_product_changes_from_the_feed_take_effect(client, db, admin, rm01
     response = await client.get(
         f"/api/v1/customers/{ranked_world}/recommendations", headers=bearer(rm01)
     )
-    assert [r["product_code"] for r in response.json()] == ["FUND-A", "BOND-1", "BOND-2"]
+    assert [r["product_code"] for r in response.json()["items"]] == ["FUND-A", "BOND-1", "BOND-2"]
 
 
 async def test_recommendations_are_scoped_like_the_customer(client, rm01, ranked_world):

@@ -42,6 +42,11 @@ VISIT_QUESTIONS = [
 ]
 
 
+def as_answered(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Questions as the API answers them: `required` always there, `false` when not sent."""
+    return [{**q, "required": q.get("required", False)} for q in questions]
+
+
 def survey_body(questions: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
     return {
         "title": "网点拜访回访",

@@ -18,6 +18,7 @@ from tests.tasks_data import create_template, unit, user
 from tests.workbench.surveys.design_data import (
     SURVEYS,
     VISIT_QUESTIONS,
+    as_answered,
     draft,
     option,
     published,
@@ -106,7 +107,7 @@ async def test_a_good_survey_publishes_as_version_1_and_not_twice(client, db):
     assert response.status_code == 201, response.text
     version = response.json()
     assert version["version"] == 1
-    assert version["questions"] == VISIT_QUESTIONS
+    assert version["questions"] == as_answered(VISIT_QUESTIONS)
     assert version["published_by"] == str(user("marketing"))
     again = await client.post(f"{SURVEYS}/{survey['id']}/publish", headers=marketing)
     assert again.status_code == 409
@@ -132,17 +133,17 @@ async def test_editing_the_draft_never_changes_a_published_version(client):
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["title"], body["questions"], body["draft_changed"]) == (
-        "拜访回访（第二版）", edited, True
+        "拜访回访（第二版）", as_answered(edited), True
     )  # fmt: skip
     assert (body["status"], body["version"]) == ("published", 1)  # v1 is still what is answered
     v1 = (await client.get(f"{url}/versions/1", headers=marketing)).json()
-    assert (v1["title"], v1["questions"]) == ("网点拜访回访", VISIT_QUESTIONS)
+    assert (v1["title"], v1["questions"]) == ("网点拜访回访", as_answered(VISIT_QUESTIONS))
     second = await client.post(f"{url}/publish", headers=marketing)
     assert second.status_code == 201
     assert second.json()["version"] == 2
     assert (await client.get(f"{url}/versions/1", headers=marketing)).json() == v1
     v2 = (await client.get(f"{url}/versions/2", headers=marketing)).json()
-    assert (v2["title"], v2["questions"]) == ("拜访回访（第二版）", edited)
+    assert (v2["title"], v2["questions"]) == ("拜访回访（第二版）", as_answered(edited))
     missing = await client.get(f"{url}/versions/3", headers=marketing)
     assert (missing.status_code, missing.json()["code"]) == (404, "survey_version.not_found")
     # A draft may be incomplete; only publishing needs it whole.
@@ -241,7 +242,8 @@ async def test_a_survey_follows_only_a_task_template_its_author_sees(client):
         url, json={"questions": [{"key": "a", "type": "slider", "text": "?"}]}, headers=marketing
     )
     assert bad.status_code == 422
-    assert (await client.get(url, headers=marketing)).json()["questions"] == VISIT_QUESTIONS
+    stored = (await client.get(url, headers=marketing)).json()["questions"]
+    assert stored == as_answered(VISIT_QUESTIONS)
 
 
 async def test_a_key_keeps_its_published_type_in_later_versions(client):

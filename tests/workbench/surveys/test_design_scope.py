@@ -9,6 +9,7 @@ from tests.customers_data import headers_of
 from tests.workbench.surveys.design_data import (
     SURVEYS,
     VISIT_QUESTIONS,
+    as_answered,
     draft,
     published,
     question,
@@ -54,7 +55,7 @@ async def test_each_role_sees_its_surveys_and_no_other(client):
     response = await client.patch(f"{SURVEYS}/{customer['id']}", json=edit, headers=marketing)
     assert response.status_code == 200, response.text
     seen = (await client.get(f"{SURVEYS}/{customer['id']}", headers=rm)).json()
-    assert (seen["title"], seen["questions"]) == ("客户回访", VISIT_QUESTIONS)
+    assert (seen["title"], seen["questions"]) == ("客户回访", as_answered(VISIT_QUESTIONS))
     assert (seen["flaws"], seen["draft_changed"]) == ([], False)
     assert await titles("rm01") == ["客户回访"]  # the published title in the list too
     rm = await headers_of(client, "rm01")  # signed in again by titles()

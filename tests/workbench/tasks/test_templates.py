@@ -293,7 +293,7 @@ async def test_templates_are_visible_along_the_owner_path(client):
         headers = await headers_of(client, who)
         listed = await client.get(TEMPLATES, headers=headers)
         assert listed.status_code == 200, listed.text
-        assert {t["id"] for t in listed.json()} == visible, who
+        assert {t["id"] for t in listed.json()["items"]} == visible, who
         for template_id in everything:
             got = await client.get(f"{TEMPLATES}/{template_id}", headers=headers)
             if template_id in visible:
@@ -369,7 +369,7 @@ async def test_put_makes_a_new_version_and_old_versions_stay_readable(client):
     assert (await client.get(f"{url}?version=2", headers=admin)).json() == v2
     missing = await client.get(f"{url}?version=3", headers=admin)
     assert missing.status_code == 404
-    listed = (await client.get(TEMPLATES, headers=admin)).json()
+    listed = (await client.get(TEMPLATES, headers=admin)).json()["items"]
     assert [(t["id"], t["version"]) for t in listed] == [(template["id"], 2)]
 
 

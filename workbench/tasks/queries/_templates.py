@@ -83,9 +83,15 @@ async def template_version(
 
 
 async def templates_visible_to(
-    conn: Connection, *, org_unit_id: uuid.UUID, everything: bool
+    conn: Connection,
+    *,
+    org_unit_id: uuid.UUID,
+    everything: bool,
+    after: tuple[str, uuid.UUID] | None = None,
+    limit: int | None = None,
 ) -> list[Record]:
-    """Current versions of templates owned on the caller's path to the root or below them."""
+    """Current versions of templates owned on the caller's path to the root or below them, by
+    name then id: those after the key `after` (name, id), at most `limit` (None: all)."""
     return await conn.fetch(
         f"""
         select {_VERSION} from task_templates tt
@@ -93,11 +99,16 @@ async def templates_visible_to(
             on v.template_id = tt.id and v.version = tt.current_version
           join org_units owner on owner.id = tt.owner_unit_id
           join org_units me on me.id = $1
-         where $2 or {sees_template("me", "owner")}
+         where ($2 or {sees_template("me", "owner")})
+           and ($3::text is null or (v.name, tt.id) > ($3::text, $4::uuid))
          order by v.name, tt.id
+         limit $5
         """,
         org_unit_id,
         everything,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
 
 
