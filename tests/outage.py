@@ -1,14 +1,21 @@
-"""A TCP proxy in front of a real server that a test can cut and restore: an outage of
-PostgreSQL (or Redis) as the API sees it, without stopping the server other tests share."""
+"""Outages a test can cause and end: a TCP proxy in front of a real server that it cuts and
+restores (PostgreSQL or Redis as the API sees it, without stopping the server other tests
+share), and a Redis server of the test's own that it kills and starts again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from workbench.embedded import free_port, redis_server_binary
 
 
 class Outage:
@@ -98,3 +105,53 @@ class Outage:
             self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own (AOF under `folder`), on a free loopback port it keeps:
+    `kill()` ends it as a crash does (SIGKILL), `start()` starts it again on the same port and
+    data, so a client configured once finds it back."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 30) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(redis_server_binary()),
+            *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)),
+            *("--daemonize", "no", "--appendonly", "yes", "--save", ""),
+            *("--logfile", str(self.folder / "redis.log")),
+        ]
+        self._process = subprocess.Popen(args, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._process.poll() is None, (self.folder / "redis.log").read_text()
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock,
+            ):
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"Redis did not answer on port {self.port} within {timeout} s")
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(10)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()

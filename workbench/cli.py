@@ -263,9 +263,7 @@ WORKER_GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from arq import run_worker
-
-    from workbench.worker import worker_settings
+    from workbench.worker import run_worker, worker_settings
 
     settings = Settings.from_env()
     logs.configure(settings.log_level)
