@@ -70,7 +70,12 @@ def _survey_shells(bank: str) -> dict[str, str]:
     )
     env.globals["static"] = lambda name: f"../static/{name}"
     form = env.get_template("survey_form.html").render(
-        title="问卷", rm_name="", questions=[], errors={}, expires="链接有效期", bank=bank
+        title="问卷",
+        rm_name="",
+        questions=[],
+        errors={},
+        valid_until="有效期以链接为准",
+        bank=bank,
     )
     message = env.get_template("survey_message.html").render(
         title="问卷", text=OFFLINE_NOTE, bank=bank, mark="i", tone=""
