@@ -16,6 +16,7 @@ import pytest
 from mobile_contracts.v1 import identity as wire
 from mobile_contracts.v1.identity import Role
 from tests.helpers import DEMO_PASSWORD, device, leave_behind, login
+from tests.locks import waits_for_a_lock
 from tests.workbench.identity.test_login_device_race import limiter  # noqa: F401  (the fixture)
 from tests.workbench.identity.test_org_scope import unit, user_id
 from tests.workbench.identity.test_refresh_retries import Api, api  # noqa: F401  (the fixture)
@@ -37,19 +38,6 @@ def caller(login_name: str, role: Role, unit_key: str) -> Caller:
 
 BH_EAST = caller("bh.east", Role.BRANCH_HEAD, "branch-east")
 ADMIN = caller("admin", Role.ADMIN, "head-office")
-
-
-async def waits_for_a_lock(db: Any, pid: int, task: asyncio.Task[Any]) -> bool:
-    """Whether the session `pid` waits for a lock (True) or `task`, which runs on it, ended
-    first (False)."""
-    async with asyncio.timeout(30):
-        while not task.done():
-            if await db.fetchval(
-                "select exists (select from pg_locks where pid = $1 and not granted)", pid
-            ):
-                return True
-            await asyncio.sleep(0.01)
-    return False
 
 
 @pytest.mark.parametrize(

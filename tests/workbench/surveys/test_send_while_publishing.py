@@ -14,6 +14,7 @@ import pytest
 from mobile_contracts.v1 import survey_delivery as wire
 from mobile_contracts.v1.identity import Role
 from tests.customers_data import headers_of
+from tests.locks import waits_for_a_lock
 from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, unit, user
 from tests.workbench.surveys.delivery_data import publish as publish_survey
 from workbench.access import Caller
@@ -39,19 +40,6 @@ async def pool(settings: Any) -> AsyncIterator[Pool]:
     made = await create_pool(settings.database_url, max_size=4)
     yield made
     await made.close()
-
-
-async def waits_for_a_lock(db: Any, pid: int, task: asyncio.Task[Any]) -> bool:
-    """Whether the session `pid` waits for a lock (True) or `task`, which runs on it, ended
-    first (False)."""
-    async with asyncio.timeout(30):
-        while not task.done():
-            if await db.fetchval(
-                "select exists (select from pg_locks where pid = $1 and not granted)", pid
-            ):
-                return True
-            await asyncio.sleep(0.01)
-    return False
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.locks import waits_for_a_lock
 from tests.tasks_data import user
 from tests.workbench.tasks.test_confirmation import Visit, visit
 from workbench.db import Pool, create_pool
@@ -26,19 +27,6 @@ async def pool(settings: Any) -> AsyncIterator[Pool]:
     made = await create_pool(settings.database_url, max_size=4)
     yield made
     await made.close()
-
-
-async def waits_for_a_lock(db: Any, pid: int, task: asyncio.Task[Any]) -> bool:
-    """Whether the session `pid` waits for a lock (True) or `task`, which runs on it, ended
-    first (False)."""
-    async with asyncio.timeout(30):
-        while not task.done():
-            if await db.fetchval(
-                "select exists (select from pg_locks where pid = $1 and not granted)", pid
-            ):
-                return True
-            await asyncio.sleep(0.01)
-    return False
 
 
 async def confirm_while(v: Visit, pool: Pool, change: Any) -> tuple[bool, LinkState, Any]:

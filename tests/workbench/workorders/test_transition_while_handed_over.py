@@ -12,23 +12,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.locks import waits_for_a_lock
 from tests.workbench.workorders.wo_setup import ADMIN, BH_EAST, Bench, user_id
 from workbench.access import Caller
 from workbench.db import use_json_codecs
 from workbench.workorders import handover, service
-
-
-async def waits_for_a_lock(db: Any, pid: int, task: asyncio.Task[Any]) -> bool:
-    """Whether the session `pid` waits for a lock (True) or `task`, which runs on it, ended
-    first (False)."""
-    async with asyncio.timeout(30):
-        while not task.done():
-            if await db.fetchval(
-                "select exists (select from pg_locks where pid = $1 and not granted)", pid
-            ):
-                return True
-            await asyncio.sleep(0.01)
-    return False
 
 
 @pytest.mark.parametrize("reader", [BH_EAST, ADMIN], ids=["branch head", "admin"])
