@@ -85,9 +85,11 @@ def _as_get(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["method"] == "HEAD":
-            scope["method"] = "GET"
-            scope["headers"] = [(k, v) for k, v in scope["headers"] if k not in _RANGE_HEADERS]
-            ScopeState.from_scope(scope).headers = Headers(scope["headers"])
+            # A copy: the server keeps the scope it made, and drops the body only while that
+            # one says HEAD (uvicorn wrote a GET's body, or failed short of its length).
+            headers = [(k, v) for k, v in scope["headers"] if k not in _RANGE_HEADERS]
+            scope = {**scope, "method": "GET", "headers": headers}
+            ScopeState.from_scope(scope).headers = Headers(headers)
         await app(scope, receive, send)
 
     return middleware

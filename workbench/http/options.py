@@ -64,6 +64,9 @@ class AutomaticOptions(ReceiveRoutePlugin):
             None,
         )
         options.opt.update({PUBLIC: True, AUTOMATIC_OPTIONS: True})
+        # No sign-in, so no role either: the guards of the layers above (a controller's
+        # `requires_role`) would refuse everyone.
+        options._resolved_guards = []
         headers = dict(self._page_headers[kind]) if kind is not None else {}
         if kind is not None:
             options.opt[PAGE] = kind

@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient, transport
 
 from tests.console.conftest import make_console, signed_in  # noqa: F401
 from tests.customers_data import headers_of
+from tests.serving import serving
 from tests.sync.test_pkg_routes import ADMIN_PACKAGES, form, h5_zip
 from tests.workbench.brochures.conftest import studio  # noqa: F401
 from tests.workbench.tracking.conftest import hits, shared, stream_length, visitors  # noqa: F401
@@ -235,3 +236,29 @@ async def test_head_is_not_in_the_api_document(client):
     document = (await client.get("/schema/openapi.json")).json()
     for path in ("/healthz", "/api/v1/me", "/api/v1/tasks"):
         assert set(document["paths"][path]) == {"get"}, path
+
+
+async def _answer_head(reader: asyncio.StreamReader) -> bytes:
+    """A HEAD's answer on the wire: its status line and headers, up to the blank line."""
+    return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
+
+
+async def test_under_a_real_server_a_head_leaves_the_connection_usable(settings):
+    # The server, not the app, drops a HEAD's body: a HEAD handed to the app as a GET must not
+    # tell the server so, or it writes the GET's body (or fails short of its length) and the
+    # next answer on the same keep-alive connection is garbage or never comes.
+    async with serving(settings) as base:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for path in ("/healthz", "/api/v1/me", "/console/sign-in", "/healthz"):
+                writer.write(f"HEAD {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+                await writer.drain()
+                head = await _answer_head(reader)
+                assert head.startswith(b"HTTP/1.1 "), head
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            await writer.drain()
+            status = await asyncio.wait_for(reader.readline(), 15)
+            assert status.startswith(b"HTTP/1.1 200"), status
+        finally:
+            writer.close()
