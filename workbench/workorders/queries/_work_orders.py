@@ -202,10 +202,10 @@ async def work_order_in_scope(
         f"select true from work_orders w where {where.sql} for update", *where.args
     ):
         return None
-    shown = customer_shown(where, user_id=user_id, scope_root=scope_root, all_=all_)
-    return await conn.fetchrow(
-        f"select {_ROW}, {shown} from work_orders w {_JOINS} where {where.sql}", *where.args
+    rows = await work_orders_in_scope(
+        conn, [work_order_id], user_id=user_id, scope_root=scope_root, all_=all_
     )
+    return rows[0] if rows else None
 
 
 async def work_orders_by_id(
