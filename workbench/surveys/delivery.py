@@ -348,7 +348,7 @@ async def progress(
         raise NotFound("delivery")
     if rules is None or row["requested_by"] != caller.user_id:
         return _delivery(row)
-    kind = row["recipients"]  # which kind only (see queries._DELIVERY)
+    kind = row["recipients"]  # which kind only (see queries._deliveries._DELIVERY)
     if not _sent_in_request(listed="org_unit_id" not in kind, total=row["total"]):
         return _delivery(row)
     outcomes = await _outcomes(

@@ -1,0 +1,111 @@
+"""Invitation SQL: invitations of customers and staff, and an invitation as its link opens it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from workbench.db import Connection
+from workbench.surveys.invitations.queries._common import INVITATION, Record
+
+
+async def insert_customer_invitations(
+    conn: Connection,
+    *,
+    invitation_ids: list[uuid.UUID],
+    customer_ids: list[uuid.UUID],
+    survey_id: uuid.UUID,
+    version: int,
+    delivery_id: uuid.UUID | None,
+    sent_by: uuid.UUID,
+    sent_at: datetime,
+    expires_at: datetime,
+    task_id: uuid.UUID | None = None,
+) -> list[Record]:
+    """Invite customers (each once per delivery, or once per task): the new invitations'
+    (id, customer_id). The owning RM and their unit are recorded as they are now."""
+    return await conn.fetch(
+        """
+        insert into survey_invitations (id, survey_id, version, delivery_id, customer_id, rm_id,
+                                        org_unit_id, sent_by, task_id, sent_at, expires_at)
+        select i.id, $3, $4, $5, c.id, c.owner_id, u.org_unit_id, $6, $7, $8, $9
+          from unnest($1::uuid[], $2::uuid[]) as i(id, customer_id)
+          join customers c on c.id = i.customer_id
+          join users u on u.id = c.owner_id
+        on conflict do nothing
+        returning id, customer_id
+        """,
+        invitation_ids,
+        customer_ids,
+        survey_id,
+        version,
+        delivery_id,
+        sent_by,
+        task_id,
+        sent_at,
+        expires_at,
+    )
+
+
+async def insert_user_invitations(
+    conn: Connection,
+    *,
+    invitation_ids: list[uuid.UUID],
+    user_ids: list[uuid.UUID],
+    survey_id: uuid.UUID,
+    version: int,
+    delivery_id: uuid.UUID,
+    sent_by: uuid.UUID,
+    sent_at: datetime,
+    expires_at: datetime,
+) -> list[Record]:
+    """Invite staff members (each once per delivery): the new invitations' (id, user_id)."""
+    return await conn.fetch(
+        """
+        insert into survey_invitations (id, survey_id, version, delivery_id, user_id,
+                                        org_unit_id, sent_by, sent_at, expires_at)
+        select i.id, $3, $4, $5, u.id, u.org_unit_id, $6, $7, $8
+          from unnest($1::uuid[], $2::uuid[]) as i(id, user_id)
+          join users u on u.id = i.user_id
+        on conflict do nothing
+        returning id, user_id
+        """,
+        invitation_ids,
+        user_ids,
+        survey_id,
+        version,
+        delivery_id,
+        sent_by,
+        sent_at,
+        expires_at,
+    )
+
+
+async def invitation(
+    conn: Connection, invitation_id: uuid.UUID, *, lock: bool = False
+) -> Record | None:
+    """An invitation with its version's title and questions and the name of whoever sent it
+    (`lock`: held until the transaction ends, so that one submission at a time goes on)."""
+    return await conn.fetchrow(
+        f"""
+        select {INVITATION}, s.name as sender_name, r.name as rm_name
+          from survey_invitations i
+          join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
+          join users s on s.id = i.sent_by
+          left join users r on r.id = i.rm_id
+         where i.id = $1
+         {"for update of i" if lock else ""}
+        """,
+        invitation_id,
+    )
+
+
+async def invitations_of_delivery(
+    conn: Connection, delivery_id: uuid.UUID, *, customer_ids: list[uuid.UUID]
+) -> list[Record]:
+    return await conn.fetch(
+        """select id, customer_id from survey_invitations
+            where delivery_id = $1 and customer_id = any($2::uuid[])""",
+        delivery_id,
+        customer_ids,
+    )
