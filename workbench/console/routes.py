@@ -11,11 +11,9 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, Router, get, post
-from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, QueryParameter
-from litestar.static_files import create_static_files_router
 
 from sync.packages import console as package_pages
 from workbench.brochures import console as brochure_pages
@@ -38,6 +36,7 @@ from workbench.funnels import console as funnel_pages
 from workbench.http.auth import CONSOLE_PAGE
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
+from workbench.http.head import static_files
 from workbench.identity import admin_console as admin_pages
 from workbench.identity import console as device_pages
 from workbench.reports import console as report_pages
@@ -303,13 +302,8 @@ def console_router(*pages: HTTPRouteHandler | type[Controller]) -> Router:
 
 
 # Stylesheet, script, icons: URLs carry the content's hash (`static()`), so cached for a year.
-STATIC_FILES = create_static_files_router(
-    path=STATIC_PATH,
-    directories=[STATIC],
-    name="console-static",
-    opt=CONSOLE_PAGE,
-    cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
-    include_in_schema=False,
+STATIC_FILES = static_files(
+    path=STATIC_PATH, directory=STATIC, name="console-static", opt=CONSOLE_PAGE
 )
 
 ROUTES = [console_router(*PAGES), STATIC_FILES]

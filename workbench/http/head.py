@@ -19,8 +19,9 @@ Two parts, both made once for every route:
   headers, a problem's or page's headers) and no body.
 
 Routes with their own HEAD handler keep it: offline-package and diff downloads and `/media` links
-(`serve_blob`), brochure page images, customers' link pages (`/s/`, `/f/`, `/c/`, `/v/`), static
-files.
+(`serve_blob`), brochure page images, customers' link pages (`/s/`, `/f/`, `/c/`, `/v/`). Static
+files are served by `static_files`, Litestar's static router without its own HEAD handler (that
+one answered without Content-Type), so they get the GET's copy like any route.
 
 Streams (CSV/XLSX exports and survey results, the SSE `/api/v1/sync/events`) are not run to the
 end: the first chunk the stream produces ends the answer, the server then tells the application
@@ -42,12 +43,16 @@ from __future__ import annotations
 
 import asyncio
 from copy import copy
+from pathlib import Path
+from typing import Any
 
-from litestar.datastructures import Headers
+from litestar import Router
+from litestar.datastructures import CacheControlHeader, Headers
 from litestar.enums import ScopeType
 from litestar.handlers import HTTPRouteHandler
 from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
+from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
@@ -93,6 +98,29 @@ def _as_get(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return middleware
+
+
+def static_files(*, path: str, directory: Path, name: str, opt: dict[str, Any]) -> Router:
+    """A router serving the files of `directory` under `path`, cached for a year (their URLs carry
+    their content's hash), answering HEAD as its GET (Content-Type, Content-Length, no body)."""
+    return create_static_files_router(
+        path=path,
+        directories=[directory],
+        name=name,
+        opt=opt,
+        cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
+        include_in_schema=False,
+        router_class=_GetOnlyRouter,
+    )
+
+
+class _GetOnlyRouter(Router):
+    """Litestar's static router, its own HEAD handler left out: `AutomaticHead` gives the route
+    a copy of the GET instead."""
+
+    def __init__(self, *, route_handlers: Any, **options: Any) -> None:
+        handlers = [h for h in route_handlers if getattr(h, "http_methods", None) != {"HEAD"}]
+        super().__init__(route_handlers=handlers, **options)
 
 
 def without_body(app: ASGIApp) -> ASGIApp:

@@ -29,18 +29,17 @@ from urllib.parse import parse_qs
 import jinja2
 import msgspec
 from litestar import Request, Response, get, post, route
-from litestar.datastructures import CacheControlHeader
 from litestar.datastructures import State as AppState
 from litestar.enums import HttpMethod, MediaType, RequestEncodingType
 from litestar.params import FromPath
 from litestar.response import Redirect
-from litestar.static_files import create_static_files_router
 from redis.exceptions import RedisError
 
 from mobile_contracts.v1.surveys import Question, QuestionType, Submission
 from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.http.guessing import SIGNED_LINK
+from workbench.http.head import static_files
 from workbench.public.pages import SECURITY_HEADERS, valid_until
 from workbench.security.vault import DecryptionError
 from workbench.surveys import submission
@@ -379,13 +378,8 @@ def _submitted(values: dict[str, list[str]], questions: list[Question]) -> dict[
     return answers
 
 
-STATIC_FILES = create_static_files_router(
-    path=STATIC_PATH,
-    directories=[STATIC],
-    name="public-static",
-    opt=CUSTOMER_PAGE,
-    cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
-    include_in_schema=False,
+STATIC_FILES = static_files(
+    path=STATIC_PATH, directory=STATIC, name="public-static", opt=CUSTOMER_PAGE
 )
 
 ROUTES: list[Any] = [show, thanks, submit, STATIC_FILES]

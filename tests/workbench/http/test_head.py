@@ -20,8 +20,10 @@ from tests.sync.test_pkg_routes import ADMIN_PACKAGES, form, h5_zip
 from tests.workbench.brochures.conftest import studio  # noqa: F401
 from tests.workbench.tracking.conftest import hits, shared, stream_length, visitors  # noqa: F401
 from workbench.app import create_app
+from workbench.console.rendering import static_url as console_static_url
 from workbench.exports import service as export_service
 from workbench.http.auth import PUBLIC
+from workbench.public.survey_page import static_url as survey_static_url
 
 temp_path = export_service.temp_path
 
@@ -133,6 +135,21 @@ async def test_console_pages_answer_head_signed_out_and_in(make_console):  # noq
     head, get = await both(console, "/console/admin")
     assert head.status_code == 404
     assert_head_answers_as_get(head, get)
+
+
+async def test_static_files_answer_head_with_their_type_and_length(client):
+    # A cache or a download manager asks HEAD first: the console's stylesheet and script and the
+    # customers' survey page stylesheet say what they are and how long, as their GET does.
+    for path in (console_static_url("console.css"), console_static_url("console.js"),
+                 survey_static_url("survey.css")):  # fmt: skip
+        head, get = await both(client, path)
+        assert head.status_code == 200, path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["content-type"].startswith(("text/css", "text/javascript")), path
+        assert int(head.headers["content-length"]) == len(get.content) > 0
+        assert_head_answers_as_get(head, get)
+    missing = await head_of(client, "/console/static/no-such-file.css")
+    assert missing.status_code == 404
 
 
 async def test_a_share_link_answers_head_as_its_page_and_counts_nothing(shared, db):  # noqa: F811
