@@ -84,3 +84,14 @@ async def test_api_addresses_still_answer_problem_json(shared):
         answer = await shared.client.get(path)
         assert answer.status_code in (404, 405), path
         assert answer.headers["content-type"] == "application/problem+json", path
+
+
+async def test_a_link_with_a_final_slash_is_the_same_link(shared, db):
+    # Some chat apps add a "/" to a link they shorten or unfold: the customer still sees the
+    # brochure and its button, and opening the page counts nothing (beacons do).
+    answer = await shared.client.get(f"/s/{shared.code}/", headers=PHONE)
+    assert answer.status_code == 200
+    assert "我有兴趣，请联系我" in answer.text
+    assert f'action="/s/{shared.code}/contact"' in answer.text
+    await shared.consume()
+    assert await db.fetchval("select count(*) from share_hits") == 0
