@@ -28,11 +28,20 @@ from workbench.sql import Where
 Record = asyncpg.Record
 AUTHORS = frozenset({Role.ADMIN, Role.MARKETING})
 
-_SURVEY = """
+# Questions as compared, `required: false` written out: versions published by earlier releases
+# left it out (it was omitted as a default), the same questions saved now carry it.
+_AS_COMPARED = """(select coalesce(jsonb_agg(case when jsonb_typeof(q) = 'object'
+                                        and not q ? 'required'
+                                       then q || '{{"required": false}}' else q end
+                                  order by n), '[]'::jsonb)
+                     from jsonb_array_elements({0}) with ordinality a(q, n))"""
+_SURVEY = f"""
     s.id, s.title, s.audience, s.status, s.questions, s.version, s.after_template_id,
     s.owner_unit_id, s.created_by, s.created_at, s.updated_at,
     v.published_at, v.title as published_title, v.questions as published_questions,
-    (v.version is null or v.title <> s.title or v.questions <> s.questions) as draft_changed
+    (v.version is null or v.title <> s.title
+     or {_AS_COMPARED.format("v.questions")} <> {_AS_COMPARED.format("s.questions")})
+     as draft_changed
 """
 _LATEST = "left join survey_versions v on v.survey_id = s.id and v.version = s.version"
 # The type each question key had in the survey's published versions (the newest naming it):

@@ -333,3 +333,36 @@ async def test_a_draft_saved_blank_before_is_not_published(client, db):
         ("", "title", "$.title"), ("a", "text", "$.questions[0].text")
     ]  # fmt: skip
     assert await db.fetchval("select count(*) from survey_versions") == 0
+
+
+async def test_a_version_stored_without_required_false_matches_the_same_draft(client, db):
+    # Versions published by earlier releases left `required: false` out of their questions; the
+    # same questions saved again now carry it. The draft is still the published survey: the
+    # designer shows no change waiting, and publishing again makes no new version.
+    marketing = await headers_of(client, "marketing")
+    survey = await published(client, marketing)
+    await db.execute(
+        """insert into survey_versions (survey_id, version, title, audience, questions,
+                                        published_by, published_at)
+           select survey_id, 2, title, audience,
+                  (select jsonb_agg(case when q -> 'required' = 'false'::jsonb
+                                         then q - 'required' else q end order by n)
+                     from jsonb_array_elements(questions) with ordinality a(q, n)),
+                  published_by, published_at
+             from survey_versions where survey_id = $1 and version = 1""",
+        uuid.UUID(survey["id"]),
+    )
+    await db.execute("update surveys set version = 2 where id = $1", uuid.UUID(survey["id"]))
+    stored = await db.fetchval(
+        "select questions::text from survey_versions where survey_id = $1 and version = 2",
+        uuid.UUID(survey["id"]),
+    )
+    assert '"required": false' not in stored  # as an earlier release stored it
+    url = f"{SURVEYS}/{survey['id']}"
+    assert (await client.get(url, headers=marketing)).json()["draft_changed"] is False
+    saved = await client.patch(url, json={"questions": VISIT_QUESTIONS}, headers=marketing)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["draft_changed"] is False
+    again = await client.post(f"{url}/publish", headers=marketing)
+    assert again.status_code == 409
+    assert again.json()["code"] == "survey.unchanged"
