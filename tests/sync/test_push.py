@@ -552,7 +552,7 @@ async def test_an_app_whose_ids_skip_keeps_a_small_set_and_its_recent_gaps(
 ):
     # Ids like times in ms: every mutation is its own range. Past the kept gaps, the oldest
     # close up; the recent gaps stay open for a late mutation, and retries stay duplicates.
-    monkeypatch.setattr(mutations, "KEPT_GAPS", 3)
+    monkeypatch.setattr(mutations._batch, "KEPT_GAPS", 3)  # where push reads it
     read = {"notification_id": str(bank.notification)}
     for n in range(1, 9):
         answer = await push(client, bank.rm01, "ms-ids", (1000 * n, "notification.read", read))
