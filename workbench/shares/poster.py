@@ -26,9 +26,11 @@ from workbench.brochures.artwork import font
 from workbench.media import images
 
 WIDTH, HEIGHT = 750, 1334
-LAYOUT = "poster-v3"  # part of a rendered poster's blob key: a new layout is a new poster
+LAYOUT = "poster-v4"  # part of a rendered poster's blob key: a new layout is a new poster
 CALL = "长按识别二维码查看"
-DISCLAIMER = "理财非存款，产品有风险，投资须谨慎"
+# The risk note at the foot when none is given; shares give the one their product's page shows
+# (`tracking.viewer.risk_note`: a deposit is not told "理财非存款").
+DISCLAIMER = "产品有风险，投资须谨慎"
 BRAND = (200, 16, 46)  # the bank's red of the pages the poster leads to (#c8102e)
 _INK = (34, 34, 34)
 _GREY = (120, 120, 120)
@@ -45,6 +47,7 @@ class PosterFacts:
     title: str
     rm_name: str
     url: str
+    note: str = DISCLAIMER  # the product's risk note, as its page words it
 
 
 def draw(facts: PosterFacts, page: bytes | None) -> bytes:
@@ -66,9 +69,10 @@ def draw(facts: PosterFacts, page: bytes | None) -> bytes:
     pen.text((40, 1112), _fit(pen, facts.rm_name, 44, text_width), font=font(44), fill=_INK)
     pen.text((40, 1186), _fit(pen, CALL, 30, text_width), font=font(30), fill=BRAND)
     pen.text((40, 1236), _fit(pen, facts.bank, 24, text_width), font=font(24), fill=_GREY)
-    note = font(20)
-    pen.text(((WIDTH - pen.textlength(DISCLAIMER, font=note)) / 2, 1300), DISCLAIMER,
-             font=note, fill=_GREY)  # fmt: skip
+    small = font(20)
+    note = _fit(pen, facts.note.rstrip("。"), 20, WIDTH - 80)
+    pen.text(((WIDTH - pen.textlength(note, font=small)) / 2, 1300), note,
+             font=small, fill=_GREY)  # fmt: skip
     out = io.BytesIO()
     poster.save(out, format="PNG", optimize=False)
     return out.getvalue()

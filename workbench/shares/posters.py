@@ -27,6 +27,7 @@ from workbench.media import renditions
 from workbench.media.store import BlobNotFound, BlobStore
 from workbench.shares import codes, poster, queries, service
 from workbench.tracking import queries as tracking_queries
+from workbench.tracking.viewer import risk_note
 
 PAGE_RENDITION = renditions.spec_for("phone", "jpeg").name  # what the first page is drawn from
 
@@ -62,11 +63,12 @@ async def poster_key(
     facts = poster.PosterFacts(
         bank=bank_name, title=row["title"], rm_name=row["rm_name"],
         url=codes.link(row["code"], base_url),
+        note=risk_note(looked["category"], looked["risk_level"]),
     )  # fmt: skip
     stored = await queries.page_image_keys(conn, bytes(row["first_page"]), rendition=PAGE_RENDITION)
     page_key = None if stored is None else stored["rendition_key"] or stored["source_key"]
     shown = msgspec.json.encode([poster.LAYOUT, facts.bank, facts.title, facts.rm_name,
-                                 facts.url, page_key])  # fmt: skip
+                                 facts.url, facts.note, page_key])  # fmt: skip
     key = f"shares/posters/{share_id}-{hashlib.sha256(shown).hexdigest()[:20]}.png"
     if await blobs.stat(key) is None:
         page = await _read(blobs, page_key) if page_key else None

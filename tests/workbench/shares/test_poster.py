@@ -9,7 +9,8 @@ import uuid
 import pytest
 from PIL import Image
 
-from tests.customers_data import headers_of
+from tests.customers_data import feed, headers_of, product_row
+from tests.workbench.brochures.conftest import page_image
 from tests.workbench.shares.conftest import PAGE_COLOUR, Desk
 from workbench.shares import poster as poster_module
 
@@ -64,3 +65,33 @@ async def test_only_the_rm_and_their_branch_head_get_the_poster(desk: Desk):
     assert (await desk.get(url, desk.studio.marketing)).status_code == 403
     missing = url.replace(made["id"], str(uuid.uuid4()))
     assert (await desk.get(missing)).status_code == 404
+
+
+def _foot(png: bytes) -> bytes:
+    """The poster's last strip, where the risk note is drawn."""
+    with Image.open(io.BytesIO(png)) as drawn:
+        return drawn.convert("RGB").crop((0, 1299, 750, 1334)).tobytes()
+
+
+async def test_the_poster_says_the_risk_note_of_its_products_category(desk: Desk):
+    # A deposit's poster must not tell the customer "理财非存款": it carries the note the
+    # brochure's page shows for the product's category, as a wealth product's does its own.
+    products = [product_row("DEP1Y", category="deposit", risk_level="R1")]
+    await feed(desk.client, desk.studio.admin, "products", products)
+    deposit = await desk.studio.live(page_image(PAGE_COLOUR), title="一年期大额存单",
+                                     product_code="DEP1Y")  # fmt: skip
+    for brochure, note in (
+        (deposit, "存款产品受《存款保险条例》保护，以银行公告为准"),
+        (desk.brochure, "理财非存款，产品有风险，投资须谨慎"),
+    ):
+        made = await desk.made(brochure_id=brochure["id"])
+        served = await desk.get(made["poster_png_url"])
+        assert served.status_code == 200
+        facts = poster_module.PosterFacts(bank="", title="", rm_name="", url="x", note=note)
+        assert _foot(served.content) == _foot(poster_module.draw(facts, None)), note
+    wrong = poster_module.PosterFacts(bank="", title="", rm_name="", url="x",
+                                      note="理财非存款，产品有风险，投资须谨慎")  # fmt: skip
+    deposit_share = await desk.made(brochure_id=deposit["id"])
+    assert _foot((await desk.get(deposit_share["poster_png_url"])).content) != _foot(
+        poster_module.draw(wrong, None)
+    )
