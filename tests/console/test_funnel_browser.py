@@ -72,7 +72,8 @@ async def test_marketing_reads_the_funnel_and_exports_it(page, sign_in, shot):
         await page.get_by_role("link", name="导出 CSV").click()
     saved = await (await download.value).path()
     lines = Path(saved).read_text(encoding="utf-8-sig").splitlines()  # noqa: ASYNC240
-    assert lines[0] == "key,label,shared,opened,engaged,clicked,converted,visitors,conversions"
+    # Excel shows the page's own column names, in Chinese.
+    assert lines[0] == "编号,宣传册,分享,打开,停留 ≥ 10 秒,点击,转化,访客,转化笔数"
     assert any(",稳享90天,8," in line for line in lines[1:])
     await page.wait_for_load_state("networkidle")
 

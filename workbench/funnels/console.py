@@ -34,6 +34,14 @@ GROUPS = (
     (wire.FunnelGroupBy.SUB_UNIT, "按机构"),
 )
 PERIODS = (("7d", "最近 7 天", 7), ("30d", "最近 30 天", 30), ("90d", "最近 90 天", 90))
+# The CSV's columns in the page's words: its rows' names, the steps, then the raw figures.
+NAMED = {
+    wire.FunnelGroupBy.BROCHURE: "宣传册",
+    wire.FunnelGroupBy.RM: "客户经理",
+    wire.FunnelGroupBy.ORG_UNIT: "机构",
+    wire.FunnelGroupBy.SUB_UNIT: "机构",
+}
+FIGURES = (("visitors", "访客"), ("conversions", "转化笔数"))
 # A brochure's funnel: its shares by who shared them.
 BROCHURE_GROUPS = GROUPS[1:]
 
@@ -214,8 +222,9 @@ def _csv(funnel: wire.Funnel, name: str) -> Response[bytes]:
     """The funnel's groups as a CSV attachment."""
     out = io.StringIO()
     writer = csv.writer(out)
-    columns = ("shared", "opened", "engaged", "clicked", "converted", "visitors", "conversions")
-    writer.writerow(("key", "label", *columns))
+    headed = (*STEPS, *FIGURES)
+    columns = tuple(field for field, _ in headed)
+    writer.writerow(("编号", NAMED[funnel.group_by], *(label for _, label in headed)))
     for row in funnel.rows:
         writer.writerow((row.key, _cell(row.label), *(getattr(row, c) for c in columns)))
     # With a BOM, spreadsheet programs read the Chinese labels as UTF-8.

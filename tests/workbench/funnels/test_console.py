@@ -62,7 +62,7 @@ async def test_marketing_sees_the_funnel_by_brochure_and_exports_it(
     assert export.headers["cache-control"] == "no-store"  # RMs' names and numbers
     assert "attachment" in export.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert [(r["label"], r["shared"], r["clicked"]) for r in rows] == [
+    assert [(r["宣传册"], r["分享"], r["点击"]) for r in rows] == [
         ("'=稳享90天", "3", "0"),
         ("科技先锋", "2", "1"),
     ]
@@ -92,7 +92,7 @@ async def test_by_unit_marketing_opens_a_branch_to_its_teams(
     assert "陈静" not in by_rm.text
     export = await console.get(east.replace(PAGE, f"{PAGE}.csv"))
     listed = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert [(r["label"], r["shared"]) for r in listed] == [("东城一组 East Team 1", "4")]
+    assert [(r["机构"], r["分享"]) for r in listed] == [("东城一组 East Team 1", "4")]
 
     head = await make_console()
     await signed_in(head, "bh.west")
@@ -115,7 +115,7 @@ async def test_a_branch_head_sees_their_subtree_and_others_no_page(
     await signed_in(console, "bh.west")
     export = await console.get(f"{PAGE}.csv?group_by=rm")
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert [(r["label"], r["shared"]) for r in rows] == [("陈静", "1")]
+    assert [(r["客户经理"], r["分享"]) for r in rows] == [("陈静", "1")]
     for login in ("compliance",):
         other = await make_console()
         await signed_in(other, login)
@@ -152,8 +152,8 @@ async def test_a_brochure_row_opens_that_brochures_funnel_by_who_shared_it(
     export = await console.get(links[1][0].replace("?", "/funnel.csv?group_by=org_unit&"))
     assert export.status_code == 200
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert sum(int(r["shared"]) for r in rows) == 2
-    assert sum(int(r["clicked"]) for r in rows) == 1
+    assert sum(int(r["分享"]) for r in rows) == 2
+    assert sum(int(r["点击"]) for r in rows) == 1
 
     unknown = await console.get(f"{PAGE}/brochures/{uuid.uuid4()}")
     assert unknown.status_code == 404
@@ -209,4 +209,4 @@ async def test_a_brochure_row_of_a_units_list_opens_that_units_shares_of_it(
     assert f"period=30d&amp;unit={west}" in tech.text  # back to the unit's list, chips, CSV
     export = await console.get(href.replace("?", "/funnel.csv?group_by=rm&"))
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert sum(int(r["shared"]) for r in rows) == 1
+    assert sum(int(r["分享"]) for r in rows) == 1
