@@ -1,5 +1,5 @@
 """HTTP/2 plumbing of the push fake: one protocol per connection, built on `h2`; each stream
-is answered by its own task, through `FakePushServer.answer`."""
+is answered by its own task, through `FakePushServer._dispatch`."""
 
 from __future__ import annotations
 
