@@ -31,7 +31,7 @@ WindowTime = Annotated[datetime, msgspec.Meta(tz=True)]
 ContentHash = Annotated[
     str,
     msgspec.Meta(
-        pattern=whole("[0-9a-fA-F]{64}"),
+        pattern=whole("[0-9a-fA-F]{64}", says="64 hexadecimal digits (a SHA-256)"),
         description="The `content_hash` (hex SHA-256) of the content the reviewer looked at",
     ),
 ]

@@ -35,8 +35,21 @@ Money = Annotated[
 from `CheckedAmounts`, which refuses what no column can hold (a test keeps it so). Whether an
 amount may be negative or zero is the feature's rule (a feed rejects such a row on its own)."""
 
-MONEY_PATTERN = whole(rf"[0-9]{{1,{MONEY_INTEGER_DIGITS}}}(\.[0-9]{{1,{MONEY_SCALE}}})?")
+MONEY_PATTERN = whole(
+    rf"[0-9]{{1,{MONEY_INTEGER_DIGITS}}}(\.[0-9]{{1,{MONEY_SCALE}}})?",
+    says=f"an amount like 50000 or 50000.25 (digits, at most {MONEY_SCALE} decimals)",
+)
 """An amount in a query parameter, e.g. `?min_aum=50000` or `?min_aum=1234.56`."""
+
+# ---- periods -----------------------------------------------------------------------------------
+
+DAY_OR_TIME = whole(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?",
+    says="a date like 2026-12-01 or a time like 2026-12-01T08:00:00+08:00",
+)
+"""A period bound in a query parameter (`?from=&to=`, read by `workbench.periods`):
+`2026-12-01` or `2026-12-01T08:00:00+08:00`."""
 
 _LIMIT = Decimal(10) ** MONEY_INTEGER_DIGITS
 

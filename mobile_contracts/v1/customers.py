@@ -24,7 +24,10 @@ ExternalId = Annotated[
 ]
 """A feed's key as sent: the row trims it, and a row whose key is then not 1-64 characters is
 rejected alone (a fixed-width column padded past 64 still names a customer)."""
-ProductCode = Annotated[str, msgspec.Meta(pattern=whole("[A-Za-z0-9._-]{1,40}"))]
+ProductCode = Annotated[
+    str,
+    msgspec.Meta(pattern=whole("[A-Za-z0-9._-]{1,40}", says="1 to 40 letters, digits, ., _ and -")),
+]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 
 FEED_MAX_ROWS = 10_000

@@ -9,11 +9,23 @@ from typing import Annotated
 
 import msgspec
 
-from mobile_contracts.v1.patterns import whole
+from mobile_contracts.v1.patterns import anywhere, whole
 
-Login = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=whole("[A-Za-z0-9._@-]+"))]
+Login = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=whole("[A-Za-z0-9._@-]+", says="letters, digits, ., _, @ and - only"),
+    ),
+]
 DeviceId = Annotated[
-    str, msgspec.Meta(min_length=8, max_length=128, pattern=whole("[A-Za-z0-9._:-]+"))
+    str,
+    msgspec.Meta(
+        min_length=8,
+        max_length=128,
+        pattern=whole("[A-Za-z0-9._:-]+", says="letters, digits, ., _, : and - only"),
+    ),
 ]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 NewPassword = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
@@ -21,9 +33,20 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 # A new user's login starts with a letter or digit ("..", "-x" are no one's), and their name is
 # more than spaces.
 NewLogin = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=64, pattern=whole("[A-Za-z0-9][A-Za-z0-9._@-]*"))
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=whole(
+            "[A-Za-z0-9][A-Za-z0-9._@-]*",
+            says="letters, digits, ., _, @ and -, starting with a letter or digit",
+        ),
+    ),
 ]
-NewName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]
+NewName = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=100, pattern=anywhere(r"\S", says="more than spaces")),
+]
 AppVersion = Annotated[str, msgspec.Meta(max_length=32)]
 
 

@@ -18,9 +18,28 @@ import msgspec
 
 from mobile_contracts.v1.patterns import whole
 
-AppId = Annotated[str, msgspec.Meta(pattern=whole("[a-z0-9][a-z0-9._:-]{0,99}"))]
-AppVersion = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}"))]
-Sha256 = Annotated[str, msgspec.Meta(pattern=whole("[0-9a-f]{64}"))]
+AppId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(
+            "[a-z0-9][a-z0-9._:-]{0,99}",
+            says="an app id like crm.h5: up to 100 lowercase letters, digits, ., _, : and -",
+        )
+    ),
+]
+AppVersion = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(
+            r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}",
+            says="a version like 2.3.1: up to 4 numbers joined by dots",
+        )
+    ),
+]
+Sha256 = Annotated[
+    str,
+    msgspec.Meta(pattern=whole("[0-9a-f]{64}", says="64 lowercase hexadecimal digits (a SHA-256)")),
+]
 
 
 class PackageKind(enum.StrEnum):

@@ -20,8 +20,19 @@ from mobile_contracts.v1.patterns import whole
 MAX_RELEASE_UNITS = 200
 MAX_RELEASE_USERS = 2_000
 
-AppId = Annotated[str, msgspec.Meta(pattern=whole("[a-z0-9][a-z0-9._:-]{0,99}"))]
-Sha256 = Annotated[str, msgspec.Meta(pattern=whole("[0-9a-f]{64}"))]
+AppId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(
+            "[a-z0-9][a-z0-9._:-]{0,99}",
+            says="an app id like crm.h5: up to 100 lowercase letters, digits, ., _, : and -",
+        )
+    ),
+]
+Sha256 = Annotated[
+    str,
+    msgspec.Meta(pattern=whole("[0-9a-f]{64}", says="64 lowercase hexadecimal digits (a SHA-256)")),
+]
 
 
 class ReleaseState(enum.StrEnum):

@@ -12,9 +12,21 @@ from mobile_contracts.v1.identity import AppVersion, DeviceId, Platform
 from mobile_contracts.v1.patterns import whole
 
 PushToken = Annotated[
-    str, msgspec.Meta(min_length=8, max_length=4096, pattern=whole(r"[\x21-\x7e]+"))
+    str,
+    msgspec.Meta(
+        min_length=8,
+        max_length=4096,
+        pattern=whole(r"[\x21-\x7e]+", says="printable ASCII characters, no spaces"),
+    ),
 ]
-ClockTime = Annotated[str, msgspec.Meta(pattern=whole("([01][0-9]|2[0-3]):[0-5][0-9]"))]
+ClockTime = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(
+            "([01][0-9]|2[0-3]):[0-5][0-9]", says="a time of day like 08:30 (00:00 to 23:59)"
+        )
+    ),
+]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 CategoryName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 

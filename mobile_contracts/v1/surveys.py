@@ -19,9 +19,20 @@ import msgspec
 from mobile_contracts.v1.patterns import whole
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-QuestionKey = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{0,39}"))]
+QuestionKey = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(
+            "[a-z][a-z0-9_]{0,39}",
+            says="1 to 40 lowercase letters, digits and _, starting with a letter",
+        )
+    ),
+]
 QuestionText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-OptionValue = Annotated[str, msgspec.Meta(pattern=whole("[A-Za-z0-9_.-]{1,40}"))]
+OptionValue = Annotated[
+    str,
+    msgspec.Meta(pattern=whole("[A-Za-z0-9_.-]{1,40}", says="1 to 40 letters, digits, _, . and -")),
+]
 OptionLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 CustomerTag = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 TextAnswer = Annotated[str, msgspec.Meta(max_length=2000)]

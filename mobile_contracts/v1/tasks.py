@@ -11,7 +11,15 @@ import msgspec
 
 from mobile_contracts.v1.patterns import whole
 
-FieldKey = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{0,39}"))]
+FieldKey = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(
+            "[a-z][a-z0-9_]{0,39}",
+            says="1 to 40 lowercase letters, digits and _, starting with a letter",
+        )
+    ),
+]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Bound = Annotated[float, msgspec.Meta(ge=-1e15, le=1e15)]
 # What an event rule compares an event's field with: a number, a text, a yes/no, or (for `in`)

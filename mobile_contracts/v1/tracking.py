@@ -15,12 +15,16 @@ import msgspec
 from mobile_contracts.v1.patterns import whole
 
 ShareCode = Annotated[
-    str, msgspec.Meta(pattern=whole("[0-9A-Za-z]{8,12}"), description="the share's code")
+    str,
+    msgspec.Meta(
+        pattern=whole("[0-9A-Za-z]{8,12}", says="8 to 12 letters or digits"),
+        description="the share's code",
+    ),
 ]
 VisitorId = Annotated[
     str,
     msgspec.Meta(
-        pattern=whole("[A-Za-z0-9_-]{1,64}"),
+        pattern=whole("[A-Za-z0-9_-]{1,64}", says="1 to 64 letters, digits, _ and -"),
         description="a first-party visitor id the page made (cookie `wb_vid` and local storage)",
     ),
 ]

@@ -24,8 +24,11 @@ import msgspec
 
 from mobile_contracts.v1.patterns import whole
 
-QuestionKey = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{0,39}"))]
-RootCauseCode = Annotated[str, msgspec.Meta(pattern=whole("[a-z][a-z0-9_]{0,39}"))]
+_KEY = whole(
+    "[a-z][a-z0-9_]{0,39}", says="1 to 40 lowercase letters, digits and _, starting with a letter"
+)
+QuestionKey = Annotated[str, msgspec.Meta(pattern=_KEY)]
+RootCauseCode = Annotated[str, msgspec.Meta(pattern=_KEY)]
 RuleValue = (
     Annotated[int, msgspec.Meta(ge=0, le=10)]
     | Annotated[str, msgspec.Meta(min_length=1, max_length=40)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from typing import Any
@@ -20,6 +21,7 @@ from litestar.types import ExceptionHandlersMap
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from mobile_contracts.v1.patterns import described
 from mobile_contracts.v1.problems import FieldError, Problem
 from workbench.db import VALUE_REFUSED
 from workbench.errors import DomainError, ServiceUnavailable
@@ -40,6 +42,11 @@ _FIELD_FIRST = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<message>.+)$", re.
 # msgspec's words for a field left out name it in the message and locate the object holding it:
 # the entry is located at the field itself (`$.device_id: required`), as every other one is.
 _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+# msgspec's words (and so Litestar's, for parameters) for a text its pattern refuses, the pattern
+# quoted as Python writes a string: `Expected `str` matching regex '^(?:[0-9]{4}...)$...'`.
+_REGEX_REFUSED = re.compile(
+    r"Expected `str` matching regex (?P<pattern>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+)
 BODY = "data"  # the name Litestar gives a handler's request body
 _STATUS_CODES = {
     400: ("request.invalid", "Bad request"),
@@ -88,6 +95,7 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         message = str(item.get("message", "invalid value")) if isinstance(item, dict) else str(item)
+        message = in_words(message)
         key = item.get("key") if isinstance(item, dict) else None
         source = item.get("source") if isinstance(item, dict) else None
         source = getattr(source, "value", source)  # ParamType.QUERY -> "query"
@@ -114,7 +122,7 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         key = _as_written(request, missing.group("key"))
         errors.append(FieldError(path=f"{missing.group('source')}.{key}", message="required"))
     if not errors:
-        errors.append(FieldError(path="$", message=_strip_prefix(exc.detail)))
+        errors.append(FieldError(path="$", message=in_words(_strip_prefix(exc.detail))))
     problem = Problem(
         title="Invalid request",
         status=422,
@@ -124,6 +132,22 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         errors=errors,
     )
     return problem_response(problem)
+
+
+def in_words(text: str) -> str:
+    """`text` with each pattern msgspec quotes in a refusal said in words: "must be" what the
+    pattern accepts (`patterns.whole(..., says=)`), or, for a pattern not described, "has the
+    wrong format". A regular expression helps no one who reads the answer."""
+    return _REGEX_REFUSED.sub(_pattern_in_words, text)
+
+
+def _pattern_in_words(found: re.Match[str]) -> str:
+    try:
+        pattern = ast.literal_eval(found.group("pattern"))  # msgspec quotes it with repr()
+    except (ValueError, SyntaxError):
+        pattern = None
+    said = described(pattern) if isinstance(pattern, str) else None
+    return f"must be {said}" if said else "has the wrong format"
 
 
 def _as_written(request: Request[Any, Any, Any], key: str) -> str:
@@ -148,7 +172,7 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         # The body is not JSON at all: answer like any other invalid body.
         return _invalid("request.validation_failed", "The body is not valid JSON", "not valid JSON")
     code, title = _STATUS_CODES.get(status, (f"http.{status}", "Error"))
-    detail = None if status >= 500 else _strip_prefix(exc.detail)
+    detail = None if status >= 500 else in_words(_strip_prefix(exc.detail))
     problem = Problem(
         title=title, status=status, code=code, detail=detail, request_id=request_id_var.get()
     )
