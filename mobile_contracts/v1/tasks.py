@@ -161,9 +161,10 @@ class Submission(msgspec.Struct, kw_only=True):
 
 
 class Reschedule(msgspec.Struct, kw_only=True):
-    """PATCH /tasks/{id}: a new due time (in the future, with its UTC offset) for an open task."""
+    """PATCH /tasks/{id}: a new due time (in the future) for an open task; without a UTC offset
+    it is UTC, as a dispatch's `due_at` (`workbench.tasks.lifecycle.reschedule` reads it so)."""
 
-    due_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    due_at: datetime
 
 
 class Cancellation(msgspec.Struct, kw_only=True):

@@ -89,8 +89,8 @@ async def inbox(
         own=own,
         who=who,
         statuses=[status.value] if status else OPEN,
-        due_after=due_after,
-        due_before=due_before,
+        due_after=dispatching.as_utc(due_after),  # without an offset: UTC, as due times are
+        due_before=dispatching.as_utc(due_before),
         after=after,
         limit=limit + 1,
     )
@@ -299,11 +299,13 @@ async def reschedule(
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] not in queries.OPEN:
         raise IllegalTransition(row["status"], "reschedule")
-    dispatching.check_due(due_at)
-    dispatching.check_not_past(due_at, now=datetime.now(UTC))
+    due = dispatching.as_utc(due_at)  # without an offset: UTC, as a dispatch reads it
+    assert due is not None
+    dispatching.check_due(due)
+    dispatching.check_not_past(due, now=datetime.now(UTC))
     version = await queries.template_version(conn, row["template_id"], row["template_version"])
     assert version is not None
-    await queries.set_due(conn, task_id, due_at)
+    await queries.set_due(conn, task_id, due)
     await notifications.withdraw_task_reminders(conn, [task_id])
     await queries.move_reminders(
         conn, task_id, assignee_id=row["assignee_id"], offsets=list(version["reminders"])
