@@ -160,6 +160,21 @@ async def test_a_blank_note_written_offline_is_rejected_as_online(client, bank):
     assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["有内容"]
 
 
+async def test_a_note_written_offline_that_would_read_otherwise_is_rejected_as_online(client, bank):
+    answer = await push(
+        client, bank.rm01, "phone",
+        (1, "note.add", note(bank.customer, "😀\u202e反向文本")),
+        (2, "note.add", note(bank.customer, "第一行\n第二行")),
+    )  # fmt: skip
+    assert statuses(answer) == [
+        (1, "rejected", "request.validation_failed"), (2, "applied", None)
+    ]  # fmt: skip
+    assert [e["path"] for e in answer["results"][0]["problem"]["errors"]] == ["$.text"]
+    assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == [
+        "第一行\n第二行"
+    ]
+
+
 async def test_a_notification_read_offline_is_read_in_the_notification_centre(client, bank):
     answer = await push(
         client, bank.rm01, "phone",

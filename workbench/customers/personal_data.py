@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from mobile_contracts.v1.identity import Role
+from workbench.visible import invisible
 
 # Two-character surnames: "surname" search must take both characters for these.
 COMPOUND_SURNAMES = frozenset(
@@ -136,9 +137,18 @@ def mask_long_numbers(text: str) -> str:
     return _LONG_NUMBER.sub(mask, text)
 
 
+def name_characters(name: str) -> list[str]:
+    """The characters a reader counts in a name, as stored: without the separators between its
+    parts that `comparable_name` drops (a dot, a dash, a space of any width, a zero-width
+    character) nor other characters that show nothing (`workbench.visible.invisible`): 李 四,
+    李·四 and 李四 with a zero-width space inside are 李四, two characters."""
+    return [c for c in name if comparable_name(c) and not invisible(c)]
+
+
 def mask_name(name: str) -> str:
-    """张三 → 张*, 张小三 → 张*三, 欧阳娜娜 → 欧**娜."""
-    chars = list(name.strip())
+    """张三 → 张*, 张小三 → 张*三, 欧阳娜娜 → 欧**娜; counted as `name_characters` (李 四 → 李*,
+    阿依古丽·买买提 → 阿*****提)."""
+    chars = name_characters(name)
     if len(chars) <= 1:
         return "*"
     if len(chars) == 2:

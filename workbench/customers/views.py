@@ -25,6 +25,7 @@ from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import UNREADABLE, Vault
+from workbench.tasks.forms import check_text
 from workbench.timeline import service as timeline
 from workbench.visible import shows_something
 
@@ -274,7 +275,10 @@ async def add_note(
 
 def _check_text(text: str) -> None:
     """Something to read: a character that is neither a space nor invisible (a format or control
-    character such as a zero-width space)."""
+    character such as a zero-width space); and nothing that makes it read otherwise than typed
+    (a direction override, a control character: 422 `request.validation_failed` naming
+    `$.text`, as a title; its line breaks and tabs stay)."""
     if not shows_something(text):
         message = "must not be blank: spaces, line breaks or invisible characters only"
         raise BlankNote(f"$.text: {message}", errors=[FieldError(path="$.text", message=message)])
+    check_text(text, path="$.text")

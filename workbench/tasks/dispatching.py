@@ -134,8 +134,12 @@ async def dispatch(
     """Create the tasks of a dispatch (or answer the earlier result of the same key).
     `client_ip`: the dispatcher's address, for the audit trail (None: no client, e.g. the seed)."""
     title = _visible_title(request.title)
-    if (request.org_unit_id is None) == (request.customer_ids is None):
-        error = DomainError("Give either org_unit_id or customer_ids")
+    # An empty customer list targets nobody: refused like no target, before anything is stored
+    # (an empty dispatch would be listed and audited as if it had gone out).
+    if (request.org_unit_id is None) == (request.customer_ids is None) or (
+        request.customer_ids is not None and not request.customer_ids
+    ):
+        error = DomainError("Give either org_unit_id or a customer_ids list of one or more")
         error.code = "dispatch.target_required"
         raise error
     everything = caller.role is Role.ADMIN

@@ -14,7 +14,7 @@ from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.tasks import FieldType, Form, FormField
 from workbench.errors import DomainError
 from workbench.identity.staff import NameNotVisible, visible_name
-from workbench.visible import shows_something
+from workbench.visible import reads_otherwise, shows_something
 
 CHOICES = (FieldType.CHOICE, FieldType.MULTI_CHOICE)
 ATTACHED = (FieldType.PHOTO, FieldType.SIGNATURE)
@@ -29,6 +29,36 @@ MAX_LISTED_ERRORS = 50
 """A refused submission lists at most this many field errors (its detail counts them all)."""
 BOUNDED = (FieldType.NUMBER, FieldType.PHOTO)  # the types whose answers min/max bound
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class TextNotAsTyped(DomainError):
+    """A free text (a note, a cancellation's reason) that would read otherwise than typed
+    (`text_reads_otherwise`): 422 naming its path, as a title that does (`staff.visible_name`)."""
+
+    status, code, title = 422, "request.validation_failed", "Invalid request"
+
+
+# Multi-line text keeps its lines and tabs: `reads_otherwise` reads them as one line would.
+_LINE_BREAKS_AND_TABS = str.maketrans(dict.fromkeys("\t\n\r\u2028\u2029", " "))
+READS_OTHERWISE = (
+    "must not hold a direction override or a control character (line breaks and tabs aside), "
+    "which make it read otherwise than typed"
+)
+
+
+def text_reads_otherwise(text: str) -> bool:
+    """Whether a multi-line text (a note, a text answer) holds what makes a line read otherwise
+    than typed (`visible.reads_otherwise`: a direction override, a control character); its
+    line breaks and tabs are text."""
+    return reads_otherwise(text.translate(_LINE_BREAKS_AND_TABS))
+
+
+def check_text(text: str, *, path: str) -> None:
+    """`TextNotAsTyped` (422 naming `path`) if `text_reads_otherwise`."""
+    if text_reads_otherwise(text):
+        raise TextNotAsTyped(
+            f"{path}: {READS_OTHERWISE}", errors=[FieldError(path=path, message=READS_OTHERWISE)]
+        )
 
 
 class InvalidForm(DomainError):
@@ -178,6 +208,8 @@ def _check_one(field: FormField, value: Any, result: Checked) -> None:
             return result.fail(key, "expected text")
         if len(value) > (field.max_length or 2000):
             return result.fail(key, f"at most {field.max_length or 2000} characters")
+        if text_reads_otherwise(value):
+            return result.fail(key, READS_OTHERWISE)
         result.values[key] = value
     elif kind is FieldType.NUMBER:
         if not isinstance(value, int | float) or isinstance(value, bool) or not _finite(value):

@@ -32,7 +32,7 @@ from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import Vault
 from workbench.surveys import delivery as survey_delivery
 from workbench.tasks import dispatching, queries
-from workbench.tasks.forms import Checked, check_values
+from workbench.tasks.forms import Checked, check_text, check_values
 from workbench.timeline import service as timeline
 
 OPEN = list(queries.OPEN)
@@ -276,7 +276,10 @@ async def cancel(
     reason: str | None,
     at: datetime | None = None,
 ) -> wire.Task:
-    """The RM or their branch head cancels an open task; `at`: when, offline (None: now)."""
+    """The RM or their branch head cancels an open task; `at`: when, offline (None: now). A
+    `reason` that would read otherwise than typed is a 422 (`forms.check_text`)."""
+    if reason is not None:
+        check_text(reason, path="$.reason")
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] not in queries.OPEN:
         raise IllegalTransition(row["status"], "cancel")

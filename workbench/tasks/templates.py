@@ -18,7 +18,7 @@ from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.db import Connection
-from workbench.errors import NotFound
+from workbench.errors import Forbidden, NotFound
 from workbench.identity import queries as identity_queries
 from workbench.identity.staff import visible_name
 from workbench.ids import uuid7
@@ -26,6 +26,19 @@ from workbench.pagination import decode_cursor, encode_cursor
 from workbench.tasks import dispatching, queries
 from workbench.tasks.forms import check_form
 from workbench.tasks.recurrence import DEFAULT_TZ, BadRecurrence, parse_rule
+
+
+class TemplateNotEditable(Forbidden):
+    """A template the caller sees (owned by a unit above theirs: they may dispatch it) but may
+    not change: 403, not 404, since it is no secret to them; the owner's head edits it."""
+
+    code, title = "template.not_editable", "This template is owned by a unit above yours"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This template is owned by a unit above yours: you may use it but not change it; "
+            "ask that unit's head (or an admin) to edit it"
+        )
 
 
 def to_wire(row: queries.Record) -> wire.Template:
@@ -126,8 +139,11 @@ async def new_version(
 ) -> wire.Template:
     """Edit a template: tasks already issued keep their version (and a recurring series' RMs
     whose units do not see the template keep the version dispatched to them). `tz`: the
-    bank's time zone, as for `create`."""
+    bank's time zone, as for `create`. A template the caller may not see is a 404; one they see
+    but that is owned above their subtree is a 403 (`TemplateNotEditable`)."""
     if not await queries.template_editable(conn, template_id, scope_root=caller.scope_root):
+        if await _visible(conn, caller=caller, template_id=template_id):
+            raise TemplateNotEditable()
         raise NotFound("template")
     fields = _version_fields(request, caller, tz=tz)
     version = await queries.bump_version(conn, template_id)  # locks the template: no edit between
@@ -157,12 +173,17 @@ def _changed(before: queries.Record | None, fields: dict[str, object]) -> list[s
     return [k for k in VERSIONED if was[k] != now[k]]
 
 
+async def _visible(conn: Connection, *, caller: Caller, template_id: uuid.UUID) -> bool:
+    """Whether the caller sees the template (`GET /task-templates/{id}` answers it)."""
+    return await queries.template_visible(
+        conn, template_id, org_unit_id=caller.org_unit_id, everything=caller.role is Role.ADMIN
+    )
+
+
 async def get(
     conn: Connection, *, caller: Caller, template_id: uuid.UUID, version: int | None = None
 ) -> wire.Template:
-    visible = await queries.template_visible(
-        conn, template_id, org_unit_id=caller.org_unit_id, everything=caller.role is Role.ADMIN
-    )
+    visible = await _visible(conn, caller=caller, template_id=template_id)
     row = await queries.template_version(conn, template_id, version) if visible else None
     if row is None:
         raise NotFound("template")

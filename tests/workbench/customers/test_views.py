@@ -745,3 +745,28 @@ async def test_two_links_answered_at_once_verify_the_customer_once(client, db, s
     record = await verification_record(db, customer)
     assert record[0] is not None
     assert record[1:] == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["😀\u202e反向文本", "见了\u202d客户", "到访\u2067客户\u2069", "客户\u202b说", "备注\x1b[2J"],
+)
+async def test_a_note_that_would_read_otherwise_is_422_and_stores_nothing(client, db, bank, text):
+    rm01 = await headers_of(client, "rm01")
+    path = f"{CUSTOMERS}/{bank['C1']}"
+    response = await client.post(f"{path}/notes", json={"kind": "chat", "text": text}, headers=rm01)
+    assert_problem(response, 422, "request.validation_failed")
+    assert [e["path"] for e in response.json()["errors"]] == ["$.text"]
+    assert await db.fetchval("select count(*) from customer_timeline") == 0
+    timeline = await client.get(f"{path}/timeline", headers=rm01)
+    assert timeline.json()["items"] == []
+
+
+async def test_a_note_keeps_its_line_breaks_and_tabs(client, bank):
+    rm01 = await headers_of(client, "rm01")
+    text = "第一行\r\n第二行\n\t缩进\u2028第四行"
+    kept = await client.post(
+        f"{CUSTOMERS}/{bank['C1']}/notes", json={"kind": "visit", "text": text}, headers=rm01
+    )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["text"] == text

@@ -514,3 +514,25 @@ async def test_dispatch_reminders_are_recorded_for_every_task(client, db):
     assert {(r["user_id"], r["kind"], r["offset_minutes"], r["send_at"], r["status"])
             for r in rows} == expected  # fmt: skip
     assert all(r["user_id"] == r["assignee_id"] for r in rows)
+
+
+@pytest.mark.parametrize("who", ["admin", "bh.east"])
+async def test_an_empty_customer_list_is_no_target_and_stores_nothing(client, db, who):
+    admin = await headers_of(client, "admin")
+    template_id = await make_template(client, admin)
+    caller = await headers_of(client, who)
+
+    body = {"template_id": template_id, "title": "Q4 回访", "customer_ids": []}
+    for key in (None, "empty-list"):  # with an Idempotency-Key, nothing is claimed either
+        response = await post_dispatch(client, caller, body, key)
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "dispatch.target_required"
+    assert await task_count(db) == 0
+    assert await db.fetchval("select count(*) from dispatches") == 0
+    assert (
+        await db.fetchval("select count(*) from audit_events where action = 'dispatch.created'")
+        == 0
+    )
+    listed = await client.get(f"{API}/dispatches", headers=caller)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"] == []

@@ -539,3 +539,23 @@ async def test_photos_of_customer_tasks_are_uploaded_too(client, db):
     )
     assert done.status_code == 200, done.text
     assert done.json()["values"] == {"photos": [photo]}
+
+
+async def test_a_text_answer_that_would_read_otherwise_is_refused_and_lines_are_kept(client, db):
+    admin = await headers_of(client, "admin")
+    template = await create_template(
+        client, admin, field("summary", "text", required=True), field("memo", "text")
+    )
+    task = (await issue(client, db, admin, template["id"], org_unit="team-east-1"))["rm01"]
+    rm01 = await headers_of(client, "rm01")
+    assert (await client.post(f"{TASKS}/{task}/start", headers=rm01)).status_code == 200
+    s = Setup(client, db, rm01, task, task, uuid.uuid4(), uuid.uuid4())
+    for garbled in ("😀\u202e反向文本", "见了\u2066客户\u2069", "备注\x1b[2J"):
+        errors = await assert_refused(
+            s, {"summary": "见了客户", "memo": garbled}, ["$.values.memo"]
+        )
+        assert "direction override" in errors[0]["message"]
+    text = "第一行\r\n第二行\n\t缩进"
+    ok = await submit(s, {"summary": text})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["values"] == {"summary": text}

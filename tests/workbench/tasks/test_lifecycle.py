@@ -410,3 +410,20 @@ async def test_a_cancelled_task_leaves_no_timeline_entry(flow):
     )
     assert (await flow.act(task_id, "cancel")).status_code == 200
     assert await db.fetchval("select count(*) from customer_timeline") == 0
+
+
+async def test_a_cancel_reason_that_would_read_otherwise_is_422_and_the_task_stays_open(flow):
+    task_id = await flow.task()
+    refused = await flow.client.post(
+        f"{TASKS}/{task_id}/cancel", json={"reason": "客户\u202e搬走了"}, headers=flow.rm01
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "request.validation_failed"
+    assert [e["path"] for e in refused.json()["errors"]] == ["$.reason"]
+    row = await flow.db.fetchrow("select status, cancel_reason from tasks where id = $1", task_id)
+    assert (row["status"], row["cancel_reason"]) == ("pending", None)
+    kept = await flow.client.post(
+        f"{TASKS}/{task_id}/cancel", json={"reason": "客户搬走了\n下月再约"}, headers=flow.rm01
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["status"] == "cancelled"

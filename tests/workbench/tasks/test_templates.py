@@ -319,16 +319,17 @@ async def test_branch_head_edits_only_templates_of_their_subtree(client, db):
     head_office = await create_template(client, admin)
     west_head = await headers_of(client, "bh.west")
     east_head = await headers_of(client, "bh.east")
-    for template in (east, head_office):
+    # bh.west does not see the east template (404); sees the head-office one, not theirs (403).
+    for template, status in ((east, 404), (head_office, 403)):
         refused = await client.put(
             f"{TEMPLATES}/{template['id']}", json=template_body(name="Mine"), headers=west_head
         )
-        assert refused.status_code == 404, refused.text
+        assert refused.status_code == status, refused.text
     # bh.east may use the head-office template but not change it for the whole bank.
     refused = await client.put(
         f"{TEMPLATES}/{head_office['id']}", json=template_body(name="Mine"), headers=east_head
     )
-    assert refused.status_code == 404, refused.text
+    assert refused.status_code == 403, refused.text
     assert await _count(db) == (2, 2)
     edited = await client.put(
         f"{TEMPLATES}/{east['id']}", json=template_body(name="East v2"), headers=east_head
@@ -432,3 +433,29 @@ async def test_tasks_keep_the_form_of_the_version_they_were_issued_with(client, 
     assert done.json()["status"] == "done"
     assert done.json()["values"] == {"notes": "hi", "outcome": "no"}
     assert done.json()["form"] == v1_form
+
+
+async def test_a_template_a_branch_head_sees_but_does_not_own_is_403_not_404(client, db):
+    admin = await headers_of(client, "admin")
+    head_office = await create_template(client, admin, name="Bank-wide visit")
+    west = await create_template(client, admin, owner_unit_id=str(unit("branch-west")))
+    east_head = await headers_of(client, "bh.east")
+    url = f"{TEMPLATES}/{head_office['id']}"
+    assert (await client.get(url, headers=east_head)).status_code == 200  # bh.east reads it
+    before = await _count(db)
+
+    refused = await client.put(url, json=template_body(name="Mine"), headers=east_head)
+    assert refused.status_code == 403, refused.text
+    problem = refused.json()
+    assert problem["code"] == "template.not_editable"
+    assert "owned by a unit above yours" in problem["detail"]
+    assert await _count(db) == before
+    shown = await client.get(url, headers=east_head)
+    assert (shown.json()["version"], shown.json()["name"]) == (1, "Bank-wide visit")
+
+    # One bh.east cannot see stays a 404: its existence does not leak.
+    hidden = await client.put(
+        f"{TEMPLATES}/{west['id']}", json=template_body(name="Mine"), headers=east_head
+    )
+    assert hidden.status_code == 404, hidden.text
+    assert hidden.json()["code"] == "template.not_found"
