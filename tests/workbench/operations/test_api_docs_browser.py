@@ -172,3 +172,17 @@ async def test_api_docs_in_a_browser_without_internet(settings, tmp_path):
     assert page_errors == [], f"script errors on the page: {page_errors}"
     assert any(ASSETS_PATH in url for url in local)
     assert any(url.endswith("/api/v1/auth/login") for url in local)  # the "Try it out" call
+
+
+async def test_the_reference_cannot_be_framed_and_runs_only_this_servers_scripts(client):
+    # Another site must not frame the reference (it shares the console's origin), and a script
+    # from elsewhere would not run in it.
+    for path in ("/schema", "/schema/swagger", "/schema/openapi.json"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy, path
+        assert "script-src 'self' 'unsafe-inline'" in policy, path
+        assert "connect-src 'self'" in policy, path
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert response.headers["x-content-type-options"] == "nosniff", path
