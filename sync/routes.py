@@ -125,8 +125,10 @@ class SyncController(Controller):
         (`: keepalive`, never an event) every 15 seconds. The stream closes after five minutes;
         EventSource reconnects.
         """
+        # The stream ends as soon as this token's session does (see sync.events).
+        session = request.app.state.auth.revocations.watch(caller.session_id, caller.device_id)
         return ServerSentEvent(
-            request.app.state.sync_hub.stream(caller.user_id),
+            request.app.state.sync_hub.stream(caller.user_id, session),
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 

@@ -129,6 +129,10 @@ async def login(
         model=request.device.model,
         app_version=request.device.app_version,
     )
+    if device["user_id"] != user["id"]:
+        # It changed hands: the copy on it is now this user's, which no old token of the
+        # former user may tell it to erase (see `queries.WIPES_FOR_DISABLED_USER`).
+        await auth.revocations.device_changed_hands(conn, device_id)
     session_id = uuid7()
     await queries.insert_session(
         conn, session_id=session_id, user_id=user["id"], device_id=device_id
@@ -162,7 +166,9 @@ async def refresh(
     if row is None or row["device_id"] != request.device_id:
         raise InvalidToken("Unknown refresh token for this device")
     if row["ended_at"] is not None:
-        if row["end_reason"] == "device_revoked" or row["revoked_at"] is not None:
+        # Wipe only while the device is revoked now: a session ended by a revocation since
+        # undone (`.../restore`) belongs to a device whose offline copy and queue are wanted.
+        if row["revoked_at"] is not None:
             raise DeviceRevoked(wipe=True)
         if row["wipes_for_disabled_user"]:
             raise UserDisabled()

@@ -10,7 +10,7 @@ One private module per role, re-exported here:
 - `_device_lists`: devices as the consoles list them (a scope's devices, a user's signed-in apps)
 - `_sessions`: sessions and their refresh tokens (issued, rotated, retried, purged)
 - `_revocations`: what ends an access token early (`WIPES_FOR_DISABLED_USER`, a token's session
-  checked, recent revocations, sessions ended by a change to the user)
+  checked, recent revocations, sessions ended by a change to their user)
 - `_common`: what they share (`Record`, a RETURNING row that must be there, a user's columns)
 """
 
@@ -38,6 +38,7 @@ from workbench.identity.queries._org_units import (
 )
 from workbench.identity.queries._revocations import (
     WIPES_FOR_DISABLED_USER,
+    former_users_sessions_ended_by_user_change,
     recent_revocations,
     sessions_ended_by_user_change,
     token_revocation,
@@ -81,6 +82,7 @@ __all__ = [
     "device_in_scope",
     "device_rows",
     "end_sessions",
+    "former_users_sessions_ended_by_user_change",
     "handover",
     "in_use_by_another",
     "insert_org_unit",

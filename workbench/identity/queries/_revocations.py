@@ -1,6 +1,7 @@
 """Identity SQL: what ends an access token before it expires: the wipe rule for a disabled
 user's devices (`WIPES_FOR_DISABLED_USER`), a token's session checked, the sessions ended and
-devices revoked recently, and a user's sessions ended by a change to them."""
+devices revoked recently, and the sessions ended by a change to their user (a user's, or a
+device's former users')."""
 
 from __future__ import annotations
 
@@ -59,18 +60,40 @@ async def recent_revocations(conn: Connection, *, within_seconds: int) -> list[R
 
 
 async def sessions_ended_by_user_change(
-    conn: Connection, user_id: uuid.UUID, *, within_seconds: int
+    conn: Connection, user_id: uuid.UUID, *, within_seconds: int, only_on_their_devices: bool
 ) -> list[uuid.UUID]:
-    """The user's sessions ended by a change to the user in the last `within_seconds`, on
-    devices still theirs: those whose device is told to wipe while the user is disabled."""
+    """The user's sessions ended by a change to the user in the last `within_seconds`;
+    `only_on_their_devices`: of those, the ones on devices still theirs (told to wipe while the
+    user is disabled), else all of them (a device that changed hands since included)."""
     rows = await conn.fetch(
         """
         select s.id
           from sessions s join devices d on d.device_id = s.device_id
-         where s.user_id = $1 and s.end_reason = 'user_changed' and d.user_id = s.user_id
+         where s.user_id = $1 and s.end_reason = 'user_changed'
+           and (not $3 or d.user_id = s.user_id)
            and s.ended_at > now() - make_interval(secs => $2)
         """,
         user_id,
+        within_seconds,
+        only_on_their_devices,
+    )
+    return [r["id"] for r in rows]
+
+
+async def former_users_sessions_ended_by_user_change(
+    conn: Connection, device_id: str, *, within_seconds: int
+) -> list[uuid.UUID]:
+    """Sessions on the device, of users other than its user now, ended by a change to their
+    user in the last `within_seconds`: none of them tells the device to wipe any more (it holds
+    its new user's copy), whatever their users' state."""
+    rows = await conn.fetch(
+        """
+        select s.id
+          from sessions s join devices d on d.device_id = s.device_id
+         where s.device_id = $1 and s.end_reason = 'user_changed' and d.user_id <> s.user_id
+           and s.ended_at > now() - make_interval(secs => $2)
+        """,
+        device_id,
         within_seconds,
     )
     return [r["id"] for r in rows]
