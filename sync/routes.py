@@ -85,8 +85,7 @@ class SyncController(Controller):
         opt={
             ROWS_CHECKED: "mutations",
             ERRORS: {
-                422: "Invalid body, or mutation ids that do not strictly increase "
-                "(`sync.mutation_order`)"
+                422: "Invalid body, or mutation ids that go backwards (`sync.mutation_order`)"
             },
         },
     )

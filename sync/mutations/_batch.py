@@ -1,13 +1,14 @@
-"""Push: the batch runner: the client's row locked, the ids checked to increase, each mutation
-not answered before applied in its own savepoint (its role, arguments and the device's time
-checked first), and the answers and the client's answered ids saved in the request's
-transaction."""
+"""Push: the batch runner: the client's row locked, the ids checked not to go backwards, each
+mutation not answered before applied in its own savepoint (its role, arguments and the device's
+time checked first), an id repeated within the batch answered as a resend of the first, and the
+answers and the client's answered ids saved in the request's transaction."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
@@ -36,6 +37,11 @@ KEPT_GAPS = 1000
 
 
 class MutationOrder(DomainError):
+    """Ids that go backwards within a batch: the batch runs in its order, which must be the
+    order the app made its mutations in (ids increase per client), or a later one would run
+    before an earlier one of the same batch. An id repeated in place (`[10, 10, 11]`) is no
+    disorder: the app queued a resend of one mutation, answered as any resend."""
+
     status, code, title = 422, "sync.mutation_order", "Mutation ids must increase"
 
 
@@ -47,14 +53,21 @@ async def push(
     nul_mutations: Mapping[int, str] | None = None,
 ) -> wire.PushResult:
     """Apply the batch; the caller's request transaction commits results and last id together.
-    A mutation holding a NUL character (`nul_mutations`, by index) is rejected on its own."""
+    A mutation holding a NUL character (`nul_mutations`, by index) is rejected on its own. An
+    id repeated within the batch runs once: the repeat is answered as a resend of what was just
+    answered (`duplicate` for an applied one, the same rejection or conflict again), or
+    rejected alone (`sync.mutation_id_reused`) when it is another mutation."""
     unstorable = rows_with_nul(request.mutations, nul_mutations, path="$.mutations")
     ids = [m.id for m in request.mutations]
-    if any(b <= a for a, b in itertools.pairwise(ids)):
-        raise MutationOrder("Mutation ids within a batch must strictly increase")
+    if any(b < a for a, b in itertools.pairwise(ids)):
+        raise MutationOrder(
+            "Mutation ids within a batch must not go backwards (a repeated id is a resend)"
+        )
     user_id = ctx.caller.user_id
     answered_before = await queries.lock_client(conn, user_id, request.client_id, ids)
-    kept = await queries.answers_of(conn, user_id, request.client_id, sorted(answered_before))
+    kept: dict[int, Any] = dict(
+        await queries.answers_of(conn, user_id, request.client_id, sorted(answered_before))
+    )
     results, answered, to_keep = [], [], []
     for index, mutation in enumerate(request.mutations):
         digest = _digest(mutation)
@@ -69,11 +82,19 @@ async def push(
         results.append(result)
         answered.append(mutation.id)
         to_keep.append((mutation.id, digest, _kept(result)))
+        # A repeat of this id later in the batch is a resend: answered from what is kept.
+        answered_before.add(mutation.id)
+        kept[mutation.id] = {"digest": digest, "answer": _kept_answer(to_keep[-1][2])}
     await queries.save_answers(conn, user_id, request.client_id, to_keep)
     last = await queries.save_client(
         conn, user_id, request.client_id, answered, kept_gaps=KEPT_GAPS
     )
     return wire.PushResult(results=results, last_mutation_id=last)
+
+
+def _kept_answer(kept: bytes | None) -> Any:
+    """An answer as `queries.answers_of` reads it back from its jsonb (None: applied)."""
+    return None if kept is None else msgspec.json.decode(kept)
 
 
 async def _apply_one(
