@@ -6,9 +6,11 @@ once, and again only when something it shows changed (the RM renamed, the phone 
 after a first poster drawn from the source image...). Serving it goes through `serve_blob`
 (ETag, `If-None-Match`).
 
-A poster shows the brochure's first page, so it follows the share page's live rule (checked on
-every request, as `GET /s/{code}` does): once the brochure is unpublished or past its window,
-the poster is gone too (404 `brochure.not_found`, as the brochure itself), drawn or not.
+A poster shows what the share page shows (`tracking.queries.viewer_share`, checked on every
+request, as `GET /s/{code}` does): the title and first page of the brochure's version live now,
+so once a new version replaced the shared one the poster shows the new one (its key changes with
+the title and page: drawn anew); once the brochure is unpublished or past its window, the poster
+is gone too (404 `brochure.not_found`, as the brochure itself), drawn or not.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ async def poster_key(
 ) -> str:
     """The blob key of the share's poster, drawn now if it is not stored yet. The sharing RM
     and branch heads of the unit it was shared from see it; anyone else 404. NotLive when its
-    brochure is not live `now` (the share page's rule)."""
+    brochure is not live `now` (the share page's rule); drawn from the version live now."""
     rm_id, root = service.scope(caller, mine=False)
     row = await queries.visible_share(conn, share_id, rm_id=rm_id, scope_root=root)
     if row is None:
@@ -61,11 +63,12 @@ async def poster_key(
     if looked is None or not looked["live"]:
         raise NotLive()
     facts = poster.PosterFacts(
-        bank=bank_name, title=row["title"], rm_name=row["rm_name"],
+        bank=bank_name, title=looked["title"], rm_name=row["rm_name"],
         url=codes.link(row["code"], base_url),
         note=risk_note(looked["category"], looked["risk_level"]),
     )  # fmt: skip
-    stored = await queries.page_image_keys(conn, bytes(row["first_page"]), rendition=PAGE_RENDITION)
+    first_page = bytes(looked["pages"][0])  # the live version's, as the share page shows it
+    stored = await queries.page_image_keys(conn, first_page, rendition=PAGE_RENDITION)
     page_key = None if stored is None else stored["rendition_key"] or stored["source_key"]
     shown = msgspec.json.encode([poster.LAYOUT, facts.bank, facts.title, facts.rm_name,
                                  facts.url, facts.note, page_key])  # fmt: skip

@@ -121,14 +121,12 @@ async def share_by_client_ref(conn: Connection, client_ref: uuid.UUID) -> Record
 async def visible_share(
     conn: Connection, share_id: uuid.UUID, *, rm_id: uuid.UUID | None, scope_root: uuid.UUID
 ) -> Record | None:
-    """A share the caller may see, with what its poster shows: the shared version's title and
-    first page, the RM's name."""
+    """A share the caller may see, with the RM's name its poster shows (the title and page come
+    from the version live now: `tracking.queries.viewer_share`)."""
     return await conn.fetchrow(
         f"""
-        select {_SHARE}, v.title, v.pages[1] as first_page, u.name as rm_name
+        select {_SHARE}, u.name as rm_name
           from shares s
-          join brochure_versions v on v.brochure_id = s.brochure_id
-                                  and v.version = s.brochure_version
           join users u on u.id = s.rm_id
          where s.id = $1 and {_shares_of(rm_id).format("$2")}
         """,

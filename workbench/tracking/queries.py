@@ -56,20 +56,25 @@ def _ms(moment: datetime) -> int:
 
 
 async def viewer_share(conn: Connection, code: str, *, now: datetime) -> Record | None:
-    """The shared version of a share's brochure, its product (name, category, risk level), the
-    sharing RM's name, and whether the brochure is live now (a published version in its window);
+    """What a share's link shows now: the brochure's version live now (the shared one while it
+    is live, the one that replaced it once that took over: an edit compliance approved replaces
+    what customers see behind every link already shared) with its product (name, category, risk
+    level), the sharing RM's name, and `live`: whether a version is live at all (a published
+    version in its window, its product offered; `brochures.queries.LIVE`). Without one (the
+    brochure unpublished, expired or its product withdrawn) the version's columns are null.
     None for an unknown code."""
     return await conn.fetchrow(
         f"""
-        select s.id, v.title, v.pages, p.name as product_name, p.category, p.risk_level,
-               u.name as rm_name,
-               exists (select from brochure_versions v where v.brochure_id = s.brochure_id
-                          and {LIVE.format("$2")}) as live
+        select s.id, lv.version, lv.title, lv.pages,
+               p.name as product_name, p.category, p.risk_level, u.name as rm_name,
+               lv.version is not null as live
           from shares s
-          join brochure_versions v on v.brochure_id = s.brochure_id
-                                  and v.version = s.brochure_version
-          join products p on p.code = v.product_code
           join users u on u.id = s.rm_id
+          left join lateral (select v.version, v.title, v.pages, v.product_code
+                               from brochure_versions v
+                              where v.brochure_id = s.brochure_id and {LIVE.format("$2")}
+                              order by v.version desc limit 1) lv on true
+          left join products p on p.code = lv.product_code
          where s.code = $1
         """,
         code,

@@ -1,6 +1,8 @@
-"""The public brochure viewer `GET /s/{code}`: the shared version's pages, the product's name and
-risk level (never the talk track: that is for RMs), the risk note of the product's category and
-a "contact me" button.
+"""The public brochure viewer `GET /s/{code}`: the pages of the brochure's version live now (the
+shared version while it is live, the version that replaced it once that took over: customers
+never see content compliance replaced, and an RM's links outlive a corrected typo), the
+product's name and risk level (never the talk track: that is for RMs), the risk note of the
+product's category and a "contact me" button.
 
 Showing the page records nothing: a HEAD, a prefetch, a link-preview fetch of the HTML or of its
 images count nothing. Only the page's own script does, with beacons (`POST /t`) once the page is
@@ -111,7 +113,8 @@ class Looked:
 
 
 async def find(conn: Connection, code: str, *, now: datetime, sign: Callable[[str], str]) -> Looked:
-    """The share behind `code` as the viewer shows it, if its brochure is live now."""
+    """The share behind `code` as the viewer shows it, if its brochure is live now: the live
+    version's title, pages and product (`queries.viewer_share`)."""
     row = await queries.viewer_share(conn, code, now=now)
     if row is None:
         return Looked(Found.UNKNOWN)
