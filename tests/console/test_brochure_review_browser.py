@@ -7,6 +7,7 @@ second click, on B, approves B."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -150,3 +151,49 @@ async def test_an_approval_from_a_tab_showing_replaced_content_approves_nothing(
         assert studio["latest"]["approved"] is True
         assert studio["latest"]["title"] == TITLE_B
         assert [r["decision"] for r in studio["reviews"]] == ["approved", "rejected"]
+
+
+async def test_a_voided_approval_and_a_blank_reason_read_plainly_on_the_review_page(
+    page, sign_in, shot, console_server
+):
+    from playwright.async_api import expect
+
+    async with httpx.AsyncClient(base_url=console_server) as client:
+        api = Api(client)
+        for login in ("marketing", "compliance"):
+            await api.sign_in(login)
+        made = await api.call(
+            "POST", "/api/v1/brochures", "marketing",
+            files=[meta(TITLE_A, "稳健理财，产品有风险。"),
+                   ("pages", ("p1.jpg", page_image(), "image/jpeg"))],
+        )  # fmt: skip
+        brochure = made["id"]
+        await api.call("POST", f"/api/v1/brochures/{brochure}/submit", "marketing")
+        await api.call("POST", f"/api/v1/brochures/{brochure}/approve", "compliance")
+        # Marketing edits the approved version (the approval is void) and resubmits it.
+        await api.call(
+            "PUT", f"/api/v1/brochures/{brochure}", "marketing",
+            files=[meta(TITLE_B, "稳健理财，产品有风险。")],
+        )  # fmt: skip
+        await api.call("POST", f"/api/v1/brochures/{brochure}/submit", "marketing")
+
+    await sign_in(page, "compliance")
+    await page.wait_for_load_state("networkidle")
+    await page.goto(f"/console/brochures/review/{brochure}")
+    await page.wait_for_load_state("networkidle")
+    await expect(page.locator("#last-review-line")).to_contain_text("上次审核通过")
+    await expect(page.locator("#last-review-line")).to_contain_text("这次通过已失效")
+    await expect(page.locator("#changes-voided")).to_contain_text("那次通过已失效")
+    await expect(page.get_by_text("还没有已通过的版本可以对比")).to_have_count(0)
+
+    # A reason of a zero-width space only: said under the reason, not in a banner.
+    await page.get_by_label("退回原因").fill("\u200b")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="退回修改").click()
+    await page.wait_for_load_state("networkidle")
+    reason = page.get_by_label("退回原因")
+    await expect(reason).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#reason-error")).to_have_text("请填写退回原因，市场部会据此修改。")
+    await expect(reason).to_have_accessible_description(re.compile("请填写退回原因"))
+    await expect(page.locator("#action-error")).to_have_count(0)
+    await shot(page, "review-voided-approval-reason", sizes=("desktop", "tablet-portrait"))

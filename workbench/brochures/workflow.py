@@ -28,6 +28,7 @@ Rules:
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from workbench.errors import Conflict, DomainError, Forbidden, NotFound
 from workbench.ids import uuid7
 from workbench.media.service import holding_blobs
 from workbench.periods import YEARS, within_years
-from workbench.visible import one_line_shown, shows_something
+from workbench.visible import one_line_shown, reads_otherwise, shows_something
 
 Status = wire.BrochureStatus
 UPLOAD_REF = "upload:"
@@ -68,10 +69,34 @@ class BrochureConflict(Conflict):
 class BadBrochure(DomainError):
     status, title = 422, "Invalid brochure"
 
-    def __init__(self, code: str, detail: str, *, path: str | None = None) -> None:
-        errors = None if path is None else [FieldError(path=path, message=detail)]
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        path: str | None = None,
+        errors: list[FieldError] | None = None,
+    ) -> None:
+        if errors is None and path is not None:
+            errors = [FieldError(path=path, message=detail)]
         super().__init__(detail, errors=errors)
         self.code = code
+
+
+# Why a title, a tag or the talk track is refused (`errors[].message`, by kind: the console says
+# each kind in its words). The title and the tags are one line each; the talk track keeps its
+# line breaks and tabs.
+BLANK = "must not be blank"
+SHOWS_NOTHING = "shows nothing: spaces or invisible (zero-width, format) characters only"
+READS_OTHERWISE = (
+    "holds a control character (a line break, a tab) or a direction override, which make it"
+    " read otherwise than typed"
+)
+READS_OTHERWISE_LINES = (
+    "holds a control character (line breaks and tabs aside) or a direction override, which"
+    " make it read otherwise than typed"
+)
+_LINE_BREAKS_AND_TABS = str.maketrans(dict.fromkeys("\t\n\r\u2028\u2029", " "))
 
 
 @dataclass(frozen=True)
@@ -442,27 +467,42 @@ def _placed(plan: list[bytes | int], uploaded: list[bytes]) -> list[bytes]:
 
 
 async def _check_meta(conn: Connection, meta: wire.BrochureMeta) -> None:
-    """What the contract's types let through but cannot be stored: a title that shows nothing
-    (blank once trimmed, or invisible characters only) or reads otherwise (control characters,
-    direction overrides), a title or talk track that normalising (NFC) makes too long, an
-    unknown product."""
+    """What the contract's types let through but cannot be stored: a title or a tag that shows
+    nothing (blank once trimmed, or invisible characters only; a blank tag is left out) or
+    reads otherwise (control characters, direction overrides), a talk track that reads
+    otherwise (its line breaks and tabs aside), a title or talk track that normalising (NFC)
+    makes too long, an unknown product. Every text refused is named at once (`errors`)."""
     content = _content(meta, [])
-    if not one_line_shown(content.title):
-        raise BadBrochure(
-            "request.validation_failed",
-            "the title must show something: no spaces or invisible characters only, no control"
-            " characters or direction overrides",
-            path="$.meta.title",
-        )
+    errors = []
+    if why := _not_shown(content.title):
+        errors.append(FieldError(path="$.meta.title", message=why))
+    for n, tag in enumerate(meta.tags):
+        if (text := unicodedata.normalize("NFC", tag).strip()) and (why := _not_shown(text)):
+            errors.append(FieldError(path=f"$.meta.tags[{n}]", message=why))
+    if reads_otherwise(content.talk_track.translate(_LINE_BREAKS_AND_TABS)):
+        errors.append(FieldError(path="$.meta.talk_track", message=READS_OTHERWISE_LINES))
     for name, text, most in (("title", content.title, wire.MAX_TITLE),
                              ("talk_track", content.talk_track, wire.MAX_TALK_TRACK)):  # fmt: skip
         if len(text) > most:
-            raise BadBrochure(
-                "request.validation_failed", f"at most {most} characters", path=f"$.meta.{name}"
-            )
+            errors.append(FieldError(path=f"$.meta.{name}", message=f"at most {most} characters"))
+    if errors:
+        detail = "; ".join(f"{e.path}: {e.message}" for e in errors)
+        raise BadBrochure("request.validation_failed", detail, errors=errors)
     product = await queries.product(conn, meta.product_code)
     if product is None or not product["active"]:
         raise BadBrochure("brochure.unknown_product", "No active product with that code")
+
+
+def _not_shown(text: str) -> str | None:
+    """Why one line (a title, a tag; trimmed) would not show what it says, if so: the app, the
+    console and the share page show it as stored (`workbench.visible`)."""
+    if not text:
+        return BLANK
+    if reads_otherwise(text):
+        return READS_OTHERWISE
+    if not one_line_shown(text):
+        return SHOWS_NOTHING
+    return None
 
 
 def _check_times(window: wire.PublishRequest) -> None:

@@ -98,12 +98,16 @@ async def reject(
     except msgspec.ValidationError:
         blank = not shows_something(reason)
         message = MESSAGES["brochure.reason_required"] if blank else "退回原因最多 500 个字。"
-        return await _refused(request, db, caller, console, brochure_id, "reject", message, 422)
+        return await _refused(
+            request, db, caller, console, brochure_id, "reject", None, 422,
+            errors={"reason": message},
+        )  # fmt: skip
     return await _act(
         request, db, caller, console, brochure_id, "reject", "已退回，市场部会看到退回原因。",
         lambda: workflow.reject(
             db, caller=caller, brochure_id=brochure_id, reason=reason, content_hash=reviewed
         ),
+        field_of=_reason_refusal,
     )  # fmt: skip
 
 
@@ -182,6 +186,14 @@ def _instant(value: str, zone: ZoneInfo) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+def _reason_refusal(exc: DomainError) -> dict[str, str] | None:
+    """The workflow's refusal of a reason (one that shows nothing once trimmed: only spaces or
+    invisible characters), said under the reason; None for a refusal of the decision."""
+    if exc.code == "brochure.reason_required":
+        return {"reason": MESSAGES[exc.code]}
+    return None
 
 
 def _window_refusal(exc: DomainError, window: wire.PublishRequest) -> dict[str, str] | None:

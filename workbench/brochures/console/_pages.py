@@ -150,7 +150,8 @@ async def _brochure_page(
             "queue_next": _next_in_queue(queue, brochure.id),
             "zone_label": _zone_label(zone),
             "error": error,  # above the page
-            "errors": dict(errors or {}),  # beside the fields they name (the publish window)
+            # beside the fields they name (the publish window, a reject reason)
+            "errors": dict(errors or {}),
             "failed": failed,  # which form the error is about: reject, publish...
             "sent": dict(sent or {}),
             "window": window,

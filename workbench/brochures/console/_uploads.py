@@ -115,23 +115,65 @@ def _tags(text: str) -> list[str]:
     return [t for t in _TAG_SEPARATORS.split(text.strip()) if t]
 
 
+# What a field the contract refuses says (msgspec: a length, a missing value, a wrong type).
+_CONTRACT_TEXTS = {
+    "title": "请填写标题（最多 120 个字）。",
+    "product_code": "请选择产品。",
+    "talk_track": "话术最多 5000 个字。",
+    "tags": "最多 20 个标签，每个不超过 20 个字。",
+    "pages": f"页面最多 {wire.MAX_PAGES} 页；页面列表有误时请刷新页面后重试。",
+}
+_NUL_TEXT = "内容中有无法保存的字符，请删除后重试。"
+_CONTROL = "不可见字符或控制字符（如文字方向控制符、换行）"
+# What a text the service refused says, by field and by kind (`workflow`'s messages): blank,
+# invisible characters only, or characters that make it read otherwise than typed. A tag's
+# text names it by its place ({n}).
+_TITLE_INVISIBLE = "标题只有空格或不可见字符（如零宽空格），请填写能看到的文字。"
+_TITLE_CONTROL = f"标题中有{_CONTROL}，显示出来会与输入的不同，请删除后重试。"
+_SERVICE_TEXTS = {
+    ("title", workflow.BLANK): _CONTRACT_TEXTS["title"],
+    ("title", workflow.SHOWS_NOTHING): _TITLE_INVISIBLE,
+    ("title", workflow.READS_OTHERWISE): _TITLE_CONTROL,
+    ("tags", workflow.SHOWS_NOTHING): "第 {n} 个标签只有不可见字符（如零宽空格），请删除或改写。",
+    ("tags", workflow.READS_OTHERWISE): f"第 {{n}} 个标签中有{_CONTROL}，请删除后重试。",
+    ("talk_track", workflow.READS_OTHERWISE_LINES): (
+        "话术中有不可见的控制字符或文字方向控制符（换行可以保留），显示出来会与输入的不同，"
+        "请删除后重试。"
+    ),
+}
+_FIELD_AT = re.compile(r"^\$\.meta\.([a-z_]+)(?:\[(\d+)\])?$")  # $.meta.tags[2]: tags, 2
+
+
 def _invalid(detail: str) -> Refusal:
     """A field the contract refuses (msgspec's `... - at `$.title``), said for that field."""
     match = _AT_PATH.search(detail)
     name = match.group(1) if match else ""
-    texts = {
-        "title": "请填写标题（最多 120 个字）。",
-        "product_code": "请选择产品。",
-        "talk_track": "话术最多 5000 个字。",
-        "tags": "最多 20 个标签，每个不超过 20 个字。",
-        "pages": f"页面最多 {wire.MAX_PAGES} 页；页面列表有误时请刷新页面后重试。",
-    }
-    text = texts.get(name, "提交的内容有误，请检查后重试。")
+    text = _CONTRACT_TEXTS.get(name, "提交的内容有误，请检查后重试。")
     if "NUL" in detail:
-        text = "内容中有无法保存的字符，请删除后重试。"
+        text = _NUL_TEXT
     if name in FIELD_LABELS:
         return Refusal("请检查标红的内容。", fields={name: text})
     return Refusal(text)
+
+
+def _service_invalid(errors: Sequence[Any]) -> Refusal | None:
+    """The fields of the brochure the service refused (`errors[]`: a title, tags or a talk
+    track that shows nothing or reads otherwise than typed, a text too long once normalised),
+    each said under its field by its kind; several tags' reasons side by side. None if no
+    error names a field of the form."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        at = _FIELD_AT.match(getattr(error, "path", ""))
+        if at is None or (name := at.group(1)) not in FIELD_LABELS:
+            continue
+        text = _SERVICE_TEXTS.get((name, getattr(error, "message", "")), _CONTRACT_TEXTS[name])
+        if name == "tags" and at.group(2) is not None:
+            text = text.format(n=int(at.group(2)) + 1)
+        if text not in fields.setdefault(name, []):
+            fields[name].append(text)
+    if not fields:
+        return None
+    return Refusal("请检查标红的内容。", fields={k: " ".join(v) for k, v in fields.items()})
 
 
 def _collecting(store: workflow.StoreImage, count: int) -> workflow.StoreImage:
@@ -185,9 +227,8 @@ def _upload_refusal(
             for index, refused in exc.refused
         ]  # fmt: skip
         return Refusal(f"有 {len(listed)} 张图片不能使用，请移除或更换后再提交。", files=listed)
-    for error in exc.extra.get("errors") or ():  # a field the service refused (a blank title)
-        if (path := getattr(error, "path", "")).startswith("$.meta."):
-            return _invalid(f"{error.message} - at `$.{path.removeprefix('$.meta.')}`")
+    if fields := _service_invalid(exc.extra.get("errors") or ()):  # a blank title...
+        return fields
     message = MESSAGES.get(exc.code, "提交的内容有误，请检查后重试。")
     if exc.code == "brochure.unknown_product":
         return Refusal("请检查标红的内容。", fields={"product_code": message})

@@ -112,8 +112,15 @@
         card.setAttribute("data-id", String(item.id));
         var box = el("div", "page-card-img");
         var source = item.url || item.thumb;
-        if (source) {
+        if (source && !item.unpreviewable) {
           var img = el("img");
+          // A file the browser cannot draw (an SVG or a PDF renamed .png, an empty file) says
+          // 无法预览 as a refused type does, rather than a broken image and its alt text; the
+          // server still judges the file when it is sent.
+          img.addEventListener("error", function () {
+            item.unpreviewable = true;
+            if (img.parentNode) img.replaceWith(noPreview.content.cloneNode(true));
+          });
           img.src = source;
           img.alt = "第 " + number + " 页预览";
           img.draggable = false;
