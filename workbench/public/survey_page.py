@@ -35,7 +35,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from redis.exceptions import RedisError
 
-from mobile_contracts.v1.surveys import Question, QuestionType, Submission
+from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.http.auth import CUSTOMER_PAGE
 from workbench.http.deps import Db
 from workbench.http.guessing import SIGNED_LINK
@@ -289,12 +289,10 @@ async def submit(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) 
     state = request.app.state
     invitation_id = _links(request).invitation_id(token)
     if request.content_type[0] == MediaType.JSON:
-        try:
-            data = msgspec.json.decode(await request.body(), type=Submission)
-        except msgspec.DecodeError as exc:
-            raise AnswersInvalid({"answers": f"无法读取提交内容：{exc}"}) from None
+        # Each answer as sent: a value of the wrong type is said at its question.
+        submitted = submission.decode(await request.body())
         response_id, _ = await submission.store(
-            db, cipher=state.vault.cipher, invitation_id=invitation_id, submitted=data.answers,
+            db, cipher=state.vault.cipher, invitation_id=invitation_id, submitted=submitted,
             customer=True,
         )  # fmt: skip
         return Response({"response_id": str(response_id)}, status_code=201)
@@ -368,13 +366,16 @@ def _form_values(fields: dict[str, list[str]], questions: list[Question]) -> dic
 
 
 def _submitted(values: dict[str, list[str]], questions: list[Question]) -> dict[str, Any]:
-    """The form's values as answers: a list for a multi question, one value otherwise."""
+    """The form's values as answers: a list for a multi question, one value otherwise. Two
+    values or more for a question that takes one (a single choice, a score, a text: a form
+    made by hand) stay a list, which the question's check refuses, as the JSON API does;
+    never the first of them kept and the rest dropped unsaid."""
     answers: dict[str, Any] = {}
     for q in questions:
         given = [v for v in values.get(q.key, []) if v != ""]
         if not given:
             continue
-        answers[q.key] = given if q.type is QuestionType.MULTI else given[0]
+        answers[q.key] = given if q.type is QuestionType.MULTI or len(given) > 1 else given[0]
     return answers
 
 

@@ -3,8 +3,11 @@
 Every shown required question is answered; values fit their type (an existing option, distinct
 options, 0-10, 1-5, text within its length); questions the skip logic hides are empty; no key is
 unknown. Empty means absent, null, "" or [] (null: not answered, as the JSON API may send it).
-Whitespace-only text counts as empty. A text's
-line breaks are counted and stored as one LF each, however the client sent them (CRLF, CR).
+Text that shows nothing (spaces or invisible characters only: `workbench.visible.shows_something`,
+as titles and notes are judged) counts as empty: a required question is unanswered, an optional
+one not answered. Values come as the client sent them, any JSON value (`submission.decode`): a
+value of the wrong type is said at its question, as one out of range is. A text's line breaks
+are counted and stored as one LF each, however the client sent them (CRLF, CR).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from mobile_contracts.v1.surveys import AnswerValue, Question, QuestionType
 from workbench.errors import DomainError
 from workbench.surveys import logic
-from workbench.visible import one_line_shown
+from workbench.visible import one_line_shown, shows_something
 
 MAX_TEXT = 2000
 
@@ -42,7 +45,9 @@ class Checked:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+    """No answer: nothing, an empty list, or text that shows nothing (spaces, zero-width and
+    other invisible characters only)."""
+    return value is None or value == [] or (isinstance(value, str) and not shows_something(value))
 
 
 def check(questions: Sequence[Question], submitted: Mapping[str, Any]) -> Checked:

@@ -5,6 +5,10 @@ on and the others find it answered), the answers are checked against the invitat
 the response is stored (text answers encrypted with the response id as associated data), the
 invitation marked answered, the chosen options' tags added to the customer, the customer's
 timeline told, and the results' and alert rules' hooks called.
+
+An app's JSON submission to the public page is read with `decode`: each answer as the JSON value
+sent, so that a value of the wrong type (`true` for a score, a list for a single choice) is said
+at its question in the customer's words by `answers.check`, never as the decoder's English.
 """
 
 from __future__ import annotations
@@ -44,6 +48,29 @@ ENCRYPTED = EncryptedColumns(
     key_type="uuid",
     aad={"texts_enc": lambda row: texts_aad(row["id"])},
 )
+
+
+class _Sent(msgspec.Struct, forbid_unknown_fields=True):
+    """A Submission as sent: its answers any JSON values, judged question by question."""
+
+    answers: dict[str, Any]
+
+
+NOT_JSON = "无法读取提交内容：提交的不是有效的 JSON。"
+NOT_ANSWERS = '无法读取提交内容：请以 {"answers": {题目: 回答}} 的形式提交。'
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """The answers of a JSON Submission, by question key, each as sent (any JSON value:
+    `answers.check` says at each question what is wrong with its value). 422
+    `survey.answers_invalid` at `answers` for a body that is not JSON, or not an object
+    holding `answers`, an object, and nothing else."""
+    try:
+        return msgspec.json.decode(body, type=_Sent).answers
+    except msgspec.ValidationError:  # JSON, but not the shape of a Submission
+        raise answers.AnswersInvalid({"answers": NOT_ANSWERS}) from None
+    except msgspec.DecodeError:
+        raise answers.AnswersInvalid({"answers": NOT_JSON}) from None
 
 
 class AlreadyAnswered(Conflict):
