@@ -289,3 +289,21 @@ async def test_the_admin_pauses_a_rule_on_a_landscape_tablet(
     await expect(page.get_by_label("处理时限（小时）")).to_have_value("8")
     await expect(page.get_by_label("启用这条规则")).not_to_be_checked()
     await page.screenshot(path=str(ARTIFACTS / "alert-rule-edit-tablet.png"), full_page=True)
+
+
+async def test_a_rule_on_an_archived_survey_is_listed_with_its_title_and_question(
+    console: Any, db: Any, settings: Settings, desk: Desk
+) -> None:
+    """Archived, the survey's old links still take answers and its rule still opens work
+    orders: the rules list names it (marked archived) and its question, not a raw key."""
+    await signed_in(console, "admin")
+    rule = await the_rule(db, desk)
+    await db.execute("update surveys set status = 'archived' where id = $1", desk.survey)
+    assert await answer(db, settings, desk.survey, desk.customers["C-5"], nps=2) is not None
+    page = console_page(await console.get(RULES), 200)
+    row = page[: page.index(f'href="{RULES}/{rule["id"]}/edit"')].rsplit("<tr>", 1)[1]
+    what = row.split('class="wo-rule-what">', 1)[1].split("</td>", 1)[0]
+    assert "到店服务回访 v1（已归档）" in what
+    assert "您有多大可能向朋友推荐我们？" in what
+    assert "未发布" not in what
+    assert ">nps<" not in what

@@ -72,6 +72,24 @@ async def _surveys(db: Connection) -> list[dict[str, Any]]:
     return out
 
 
+SURVEY_STATES = {"archived": "（已归档）", "draft": "（未发布）"}  # said after a rule's survey
+
+
+async def _rule_names(
+    db: Connection, survey_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, str], dict[tuple[uuid.UUID, str], str]]:
+    """How the rules list names the surveys these rules are on, whatever their state (an
+    archived one is marked so: its rules still open work orders for answers to its old links),
+    and their questions' texts (of the latest published version), by (survey, key)."""
+    titles: dict[uuid.UUID, str] = {}
+    texts: dict[tuple[uuid.UUID, str], str] = {}
+    for row in await queries.surveys_of_rules(db, survey_ids):
+        titles[row["id"]] = row["title"] + SURVEY_STATES.get(row["status"], "")
+        for q in msgspec.convert(row["questions"] or [], list[Question]):
+            texts[(row["id"], q.key)] = q.text
+    return titles, texts
+
+
 async def _rules_page(
     request: Request[Any, Any, Any],
     db: Connection,
@@ -87,18 +105,18 @@ async def _rules_page(
     field (said beside it); `error`: a refusal of no field in particular."""
     if surveys is None:
         surveys = await _surveys(db)
-    titles = {s["id"]: s["title"] for s in surveys}
-    texts = {(s["id"], q.key): q.text for s in surveys for q in s["questions"]}
+    listed = await rules.list_rules(db, survey_id=None)
+    titles, texts = await _rule_names(db, list({r.survey_id for r in listed}))
     items = [
         {
             "r": r,
-            "survey": titles.get(str(r.survey_id), "（未发布的问卷）"),
-            "question": texts.get((str(r.survey_id), r.question_key), r.question_key),
+            "survey": titles.get(r.survey_id, "（问卷已不存在）"),
+            "question": texts.get((r.survey_id, r.question_key), r.question_key),
             "op": OP_LABELS[r.op],
             "assign": ASSIGN_LABELS[r.assign_to],
             "sla": SLA_LABELS[r.sla_kind],
         }
-        for r in await rules.list_rules(db, survey_id=None)
+        for r in listed
     ]
     return console.render(
         "workorders/rules.html",

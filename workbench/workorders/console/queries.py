@@ -87,6 +87,22 @@ async def rule_surveys(conn: Connection) -> list[Record]:
     )
 
 
+async def surveys_of_rules(conn: Connection, survey_ids: list[uuid.UUID]) -> list[Record]:
+    """The surveys these rules are on, whatever their state (a rule on an archived survey still
+    opens work orders for answers to its old links), as the rules list names them: the latest
+    published version's title and questions (the draft's title and no questions before
+    publishing), and the survey's status (id, title, status, questions)."""
+    return await conn.fetch(
+        """
+        select s.id, coalesce(v.title, s.title) as title, s.status, v.questions
+          from surveys s
+          left join survey_versions v on v.survey_id = s.id and v.version = s.version
+         where s.id = any($1::uuid[])
+        """,
+        survey_ids,
+    )
+
+
 async def rule_survey(conn: Connection, survey_id: uuid.UUID) -> Record | None:
     """The survey a rule is on, as its edit form names it: the latest published version's title
     and questions (the draft's title and no questions before publishing), and its audience."""
