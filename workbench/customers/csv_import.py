@@ -8,6 +8,7 @@ tags (separated by ';'), aum (optional). UTF-8, with or without the BOM Excel wr
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,16 +40,38 @@ def read_rows(path: Path) -> Iterator[tuple[int, wire.CustomerFeedRow | str]]:
         with _open(path) as handle:
             reader = csv.DictReader(handle)
             header = [h.strip() for h in reader.fieldnames or []]
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise CsvProblem(
-                    f"missing column(s): {', '.join(missing)}; found: {', '.join(header)}"
-                )
+            if missing := [c for c in REQUIRED if c not in header]:
+                raise CsvProblem(_missing_columns(missing, header))
             reader.fieldnames = header
             for record in reader:
                 yield reader.line_num, _row(record)
     except (UnicodeDecodeError, csv.Error):  # the file changed since it was checked
         raise CsvProblem(f"{path} changed while it was imported; import it again") from None
+
+
+HEADER = f"{','.join(REQUIRED)}[,{','.join(OPTIONAL)}]"
+
+
+def _missing_columns(missing: list[str], header: list[str]) -> str:
+    """Which required columns the first line lacks, naming of what it holds only the column
+    names this import knows: a first line that is not a header is a line of data (a name, an ID
+    number, a phone), and an unknown column name cannot be told apart from one."""
+    known = [h for h in header if h in REQUIRED or h in OPTIONAL]
+    others = len([h for h in header if h]) - len(known)
+    if not known:
+        found = (
+            "the first line names no column: it is not a header (a line of data?), and is not shown"
+            if others
+            else "the first line is empty (or the file is)"
+        )
+    else:
+        found = f"found: {', '.join(known)}"
+        if others:
+            found += f" and {others} column(s) this import does not know (not shown)"
+    return (
+        f"missing column(s): {', '.join(missing)}; {found}; nothing was imported."
+        f" The first line must be the header: {HEADER}"
+    )
 
 
 def _open(path: Path) -> TextIO:
@@ -138,7 +161,7 @@ async def import_customers(
         totals.inserted += result.inserted
         totals.updated += result.updated
         totals.unchanged += result.unchanged
-        rejected.extend((lines[r.index][0], r.code, r.detail) for r in result.rejected)
+        rejected.extend((lines[r.index][0], r.code, _told(r)) for r in result.rejected)
         refused = {r.index for r in result.rejected}
         landed.update(row.external_id for i, (_, row) in enumerate(lines) if i not in refused)
         return len(result.rejected)
@@ -178,6 +201,18 @@ async def import_customers(
             await flush()
     await flush()
     return totals, rejected
+
+
+# What the feed says of a row that quotes what was sent, said without it: the file's lines are
+# printed where a scheduler logs them (a login sent may be a misplaced name or phone).
+_UNQUOTED = {"customer.unknown_owner": "no user with the owner_login given"}
+_FEED_PATH = re.compile(r"\$\.customers\[\d+\]\.?")
+
+
+def _told(rejected: wire.RejectedRow) -> str:
+    """A feed's reason for rejecting a line, as the file's output tells it: without any of the
+    line's values, and naming a field by its column (the feed's path counts rows of a chunk)."""
+    return _UNQUOTED.get(rejected.code) or _FEED_PATH.sub("", rejected.detail)
 
 
 def _refusal(exc: asyncpg.PostgresError) -> str:

@@ -150,7 +150,9 @@ async def upsert_customers(
         columns["id_number_bidx"].append(bidx("id_number", id_number))
         columns["phone_bidx"].append(bidx("phone", phone))
         columns["risk_level"].append(_CUSTOMER_RISK[row.risk_level.strip().upper()])
-        columns["segment"].append(row.segment.strip() if row.segment else None)
+        # A blank segment is none: "   " is stored as a segment left out is, so resending it
+        # either way is `unchanged` (an empty segment would be a second spelling of none).
+        columns["segment"].append((row.segment or "").strip() or None)
         tags = sorted({t.strip() for t in row.tags or [] if t.strip()})
         columns["tags"].append(msgspec.json.encode(tags).decode())
         columns["aum"].append(row.aum if row.aum is not None else Decimal(0))

@@ -209,10 +209,11 @@ async def insert_next_period(
     only_task: uuid.UUID | None = None,
 ) -> int:
     """The next period's tasks of a recurring dispatch, for today's people: the active RMs of
-    the dispatch's unit subtree, or each customer's current owner. `only_task` (a task of the
-    period starting at `previous_start`, just done) limits it to that task's own place in the
-    series: its RM in a unit's series, its customer in a customer list's (never the RM's other
-    customers, whose tasks of the period may still be open). Nothing once the series has
+    the dispatch's unit subtree, or each customer's current owner when an active RM (an owner
+    disabled or given another role gets none). `only_task` (a task of the period starting at
+    `previous_start`, just done) limits it to that task's own place in the series: its RM in a
+    unit's series, its customer in a customer list's (never the RM's other customers, whose
+    tasks of the period may still be open). Nothing once the series has
     ended: its row is locked (FOR SHARE), so an end being committed is waited for and seen.
     A task takes `task`'s version (the template's current one) when its RM's unit sees the
     template, else `dispatched_version` with `dispatched_reminders`. The caller holds the
@@ -233,7 +234,7 @@ async def insert_next_period(
             union
             select distinct c.owner_id, t.customer_id, u.org_unit_id from tasks t
               join customers c on c.id = t.customer_id
-              join users u on u.id = c.owner_id and u.active
+              join users u on u.id = c.owner_id and u.role = 'rm' and u.active
              where t.dispatch_id = $4 and t.period_start = $1
                and ($10::uuid is null or t.id = $10)
                and exists (select from series)

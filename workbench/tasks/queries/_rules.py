@@ -91,9 +91,11 @@ async def active_rules(conn: Connection, kinds: list[str]) -> list[Record]:
 
 
 async def customers_with_owner(conn: Connection, external_ids: list[str]) -> dict[str, Record]:
-    """The customers by external id, with their owner when active; their owners held until the
-    transaction ends (as `customers.queries.hold_owners` holds them, in the feeds' order): a
-    feed moving them has committed first, or waits and then hands the tasks fired over."""
+    """The customers by external id, with their owner when an active RM (an owner disabled, or
+    moved to another role with the customers not yet handed over, gets no task); their owners
+    held until the transaction ends (as `customers.queries.hold_owners` holds them, in the
+    feeds' order): a feed moving them has committed first, or waits and then hands the tasks
+    fired over."""
     # Locked apart from the join: a row a feed moved while this waited is read again as the
     # feed left it, and joined with its new owner (locked in the join, it would be checked
     # against the former owner's row and left out).
@@ -105,7 +107,8 @@ async def customers_with_owner(conn: Connection, external_ids: list[str]) -> dic
              order by c.external_id
                for key share
         )
-        select h.external_id, h.id, case when u.active then h.owner_id end as owner_id
+        select h.external_id, h.id,
+               case when u.active and u.role = 'rm' then h.owner_id end as owner_id
           from held h
           join users u on u.id = h.owner_id
         """,
