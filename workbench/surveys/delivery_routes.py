@@ -4,12 +4,16 @@ the survey message outbox the bank's gateway reads."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Generator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.dto import AbstractDTO, DTOFieldDefinition
+from litestar.openapi.spec import Reference, Schema
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
+from litestar.typing import FieldDefinition
 
 from mobile_contracts.v1 import survey_delivery as wire
 from mobile_contracts.v1.common import Page
@@ -19,15 +23,51 @@ from workbench.access import requires_role
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from workbench.surveys import delivery, delivery_jobs, inbox
+from workbench.surveys import delivery, delivery_jobs, inbox, submission
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 OutboxLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
 ADMIN = [requires_role(Role.ADMIN)]
+AFTER = "Deprecated: `cursor` under its earlier name, for gateways built on it"
 
 
 def rules_of(request: Request[Any, Any, Any]) -> delivery.Rules:
     return delivery.Rules.from_settings(request.app.state.settings)
+
+
+class AnswersAsSent(AbstractDTO[Submission]):
+    """A staff member's answer read as the survey page reads an app's (`submission.decode`):
+    each answer as the JSON value sent, so a value of the wrong type is said at its question
+    (`survey.answers_invalid`), never as the decoder's general English 422. Documented as the
+    contract's `Submission`, which it still is on the wire."""
+
+    @classmethod
+    def generate_field_definitions(
+        cls, model_type: type[Any]
+    ) -> Generator[DTOFieldDefinition, None, None]:
+        yield from ()  # no transfer model: `decode_bytes` reads the body
+
+    @classmethod
+    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
+        return False
+
+    @classmethod
+    def create_for_field_definition(
+        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
+    ) -> None:
+        """Nothing to build: the body is decoded by `decode_bytes`."""
+
+    @classmethod
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
+    ) -> Reference | Schema:
+        return schema_creator.for_field_definition(field_definition)  # `Submission` as declared
+
+    def decode_bytes(self, value: bytes) -> Submission:
+        return Submission(answers=submission.decode(value))
 
 
 class DeliveryController(Controller):
@@ -140,9 +180,13 @@ class DeliveryController(Controller):
                 404: "Not one of my invitations (`invitation.not_found`)",
                 409: "I answered it already; the first answer is kept (`survey.already_answered`)",
                 410: "The invitation has expired (`survey.link_expired`)",
-                422: "Answers to fix, by question key in `errors` (`survey.answers_invalid`)",
+                422: "Answers to fix, by question key in `errors`, a value of the wrong type "
+                'too; a body that is not `{"answers": {...}}`, at `answers` '
+                "(`survey.answers_invalid`)",
             }
         },
+        dto=AnswersAsSent,
+        return_dto=None,
     )
     async def answer(
         self,
@@ -169,21 +213,27 @@ class OutboxController(Controller):
         self,
         request: Request[Any, Any, Any],
         db: Db,
-        after: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        after: Annotated[
+            str | None, QueryParameter(description=AFTER, schema_extra={"deprecated": True})
+        ] = None,
         limit: OutboxLimit = 500,
     ) -> Page[wire.SurveyMessage]:
         """Survey messages for the bank's SMS or WeChat gateway to send, oldest first.
 
         Each is an invitation (`seq` 0) or a reminder, with the customer's external id and the
-        single-use link. Pass `next_cursor` back as `after` to read on; `next_cursor` is given
-        also on the last page, to poll from later. A message is listed once it is 10 seconds
-        old, so that none committed late is passed over.
+        single-use link. Pass `next_cursor` back as `cursor` to read on, as for every list;
+        `next_cursor` is given also on the last page, to poll from later. A message is listed
+        once it is 10 seconds old, so that none committed late is passed over. Deprecated:
+        `after`, the same cursor under the name of earlier versions (`cursor` wins when both
+        are sent).
         """
-        position = decode_cursor(after, tuple[datetime, uuid.UUID], name="after")
+        sent, name = (cursor, "cursor") if cursor else (after, "after")
+        position = decode_cursor(sent, tuple[datetime, uuid.UUID], name=name)
         items, last = await delivery.messages(
             db, rules=rules_of(request), after=position, limit=limit
         )
-        return Page(items=items, next_cursor=encode_cursor(list(last)) if last else after)
+        return Page(items=items, next_cursor=encode_cursor(list(last)) if last else sent)
 
 
 ROUTES: list[Any] = [DeliveryController, OutboxController]
