@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from mobile_contracts.v1.customers import ExternalId
 from mobile_contracts.v1.patterns import whole
 
 FieldKey = Annotated[
@@ -266,8 +267,15 @@ class TaskRule(msgspec.Struct, kw_only=True):
 
 
 class Event(msgspec.Struct, kw_only=True):
-    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-    customer_external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    kind: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=60,
+            description="Trimmed; an event whose kind is blank is rejected alone",
+        ),
+    ]
+    customer_external_id: ExternalId
     occurred_at: Annotated[
         datetime, msgspec.Meta(description="An RFC 3339 time; one without an offset is UTC")
     ]
@@ -278,8 +286,10 @@ class Event(msgspec.Struct, kw_only=True):
         # whichever server stores it.
         if self.occurred_at.tzinfo is None:
             self.occurred_at = self.occurred_at.replace(tzinfo=UTC)
-        # Keys are trimmed, as in every feed (mobile_contracts.v1.customers).
+        # Keys are trimmed, as in every feed (mobile_contracts.v1.customers); so is the kind,
+        # which rules compare as it is (" balance_movement " would match none).
         self.customer_external_id = self.customer_external_id.strip()
+        self.kind = self.kind.strip()
 
 
 class EventBatch(msgspec.Struct, kw_only=True):

@@ -302,7 +302,7 @@ async def ingest(
     conn: Connection, *, events: list[wire.Event], nul_events: Mapping[int, str] | None = None
 ) -> wire.EventResult:
     """Record the events and fire the rules they match (set-based). An event holding a NUL
-    character (`nul_events`, else looked for) is rejected on its own."""
+    character (`nul_events`, else looked for), or whose kind is blank, is rejected on its own."""
     unstorable = rows_with_nul(events, nul_events, path="$.events")
     customers = await queries.customers_with_owner(
         conn, sorted({e.customer_external_id for i, e in enumerate(events) if i not in unstorable})
@@ -318,6 +318,10 @@ async def ingest(
         customer = customers.get(event.customer_external_id)
         if where := unstorable.get(index):
             rejected.append({"index": index, "code": NUL_CODE, "detail": f"{where}: {NUL_MESSAGE}"})
+            continue
+        if not event.kind:  # spaces only, trimmed (the contract): it would match no rule
+            rejected.append({"index": index, "code": "event.bad_kind",
+                             "detail": "kind must not be blank"})  # fmt: skip
             continue
         if customer is None:
             rejected.append({"index": index, "code": "event.unknown_customer",

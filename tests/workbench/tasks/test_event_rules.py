@@ -516,3 +516,40 @@ async def test_event_for_a_customer_of_an_inactive_rm_is_recorded_without_a_task
     assert result == {"accepted": 1, "tasks_created": 0, "rejected": []}
     assert await db.fetchval("select customer_id from integration_events") == setup["ids"]["C1"]
     assert await db.fetchval("select count(*) from tasks") == 0
+
+
+async def test_an_events_padded_customer_key_lands_as_in_every_feed(client, db, setup):
+    # A fixed-width column padded past 64 characters: the batch was refused whole (422, `length
+    # <= 64`), the good event with it.
+    at = await db_now(db) - timedelta(minutes=5)
+    events = [event("C1" + " " * 70, at, amount=2_000_000), event("C2", at, amount=10)]
+    result = await send(client, setup["admin"], events)
+    assert result == {"accepted": 2, "tasks_created": 1, "rejected": []}
+    assert await db.fetchval("select count(*) from integration_events") == 2
+    # Over 64 once trimmed (as no customer's key is) or spaces only: rejected alone.
+    events = [event("X" * 65, at), event(" " * 3, at), event("C2", at)]
+    result = await send(client, setup["admin"], events)
+    assert [(r["index"], r["code"]) for r in result["rejected"]] == [
+        (0, "event.unknown_customer"),
+        (1, "event.unknown_customer"),
+    ]
+    assert result["accepted"] == 1
+
+
+async def test_an_events_kind_is_trimmed_and_a_blank_one_rejected_alone(client, db, setup):
+    # " balance_movement " was stored as it came and matched no rule, silently; "   " too.
+    at = await db_now(db) - timedelta(minutes=5)
+    events = [
+        event("C1", at, kind=" balance_movement ", amount=2_000_000),
+        event("C2", at, kind="   ", amount=2_000_000),
+        event("C2", at, kind="login"),
+    ]
+    result = await send(client, setup["admin"], events)
+    assert result["accepted"] == 2
+    assert result["tasks_created"] == 1
+    assert [(r["index"], r["code"]) for r in result["rejected"]] == [(1, "event.bad_kind")]
+    kinds = await db.fetch("select kind from integration_events order by id")
+    assert [r["kind"] for r in kinds] == ["balance_movement", "login"]
+    assert [r["assignee_id"] for r in await db.fetch("select assignee_id from tasks")] == [
+        user("rm01")
+    ]
