@@ -96,13 +96,20 @@ OCCURRED_AT_DOC = (
 )
 
 
+_NAME_SCHEMA: dict[str, Any] = {"type": "string", "maxLength": 1000}
+
+
 class Mutation(msgspec.Struct, kw_only=True):
     """One offline action, named like the API operation it performs (see `sync.mutations`)."""
 
     id: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
-    # A name no mutation has (empty, too long, misspelt) makes that mutation `rejected`
-    # (`sync.unknown_mutation`), not the batch; the bound only keeps a body sane.
-    name: Annotated[str, msgspec.Meta(max_length=1000)]
+    # A name no mutation has (empty, too long, misspelt, not a string) makes that mutation
+    # `rejected` (`sync.unknown_mutation`), not the batch: typed loosely, as `args`, so that
+    # one such row queued on a device never blocks the rest. The published schema still says
+    # what to send: a string of at most 1,000 characters (the OpenAPI document is Litestar's,
+    # which takes a loose field's schema from `extra_json_schema["extra"]`; msgspec's own from
+    # the rest).
+    name: Annotated[Any, msgspec.Meta(extra_json_schema=_NAME_SCHEMA | {"extra": _NAME_SCHEMA})]
     # The operation's arguments, an object. Typed loosely on purpose: arguments a mutation's
     # operation cannot take (not an object, null, wrong fields) make that mutation `rejected`
     # (`request.invalid`) while the batch's others still run, instead of refusing the whole
@@ -175,7 +182,8 @@ class TaskRescheduleArgs(msgspec.Struct, kw_only=True):
     """task.reschedule: as PATCH /tasks/{id}."""
 
     task_id: uuid.UUID
-    due_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    # Without an offset it is UTC, as the online PATCH reads it (`lifecycle.reschedule`).
+    due_at: datetime
 
 
 class NoteAddArgs(msgspec.Struct, kw_only=True):

@@ -13,7 +13,7 @@ import msgspec
 
 from mobile_contracts.v1 import sync as wire
 from sync.mutations._context import Context, Operation, ServerRow
-from sync.mutations._operations import OPERATIONS
+from sync.mutations._operations import operation_named
 from workbench.db import VALUE_REFUSED, Connection
 from workbench.errors import DomainError
 from workbench.nul import NUL, find_nul
@@ -79,7 +79,7 @@ async def _answered_again(
             f"Mutation id {mutation.id} was answered before for another mutation: give each "
             "mutation a new id (ids increase per client_id)",
         )  # fmt: skip
-    operation = OPERATIONS.get(mutation.name)
+    operation = operation_named(mutation.name)
     if before is None or before["answer"] is None:
         return await _duplicate(conn, ctx, mutation, operation)
     answer = before["answer"]

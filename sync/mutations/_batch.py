@@ -23,10 +23,11 @@ from sync.mutations._answers import (
     _storable,
 )
 from sync.mutations._context import Context
-from sync.mutations._operations import OPERATIONS
+from sync.mutations._operations import operation_named
 from workbench import device_time
 from workbench.db import VALUE_REFUSED, Connection
 from workbench.errors import DomainError
+from workbench.http.problems import in_words
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 
 log = logging.getLogger("sync.mutations")
@@ -92,6 +93,13 @@ async def push(
     return wire.PushResult(results=results, last_mutation_id=last)
 
 
+def _no_such_mutation(name: Any) -> str:
+    """Why no operation has this name, for the app's developer."""
+    if not isinstance(name, str):
+        return "A mutation's name must be a string, such as 'task.start'"
+    return f"No mutation named {name[:60]!r}"
+
+
 def _kept_answer(kept: bytes | None) -> Any:
     """An answer as `queries.answers_of` reads it back from its jsonb (None: applied)."""
     return None if kept is None else msgspec.json.decode(kept)
@@ -100,17 +108,16 @@ def _kept_answer(kept: bytes | None) -> Any:
 async def _apply_one(
     conn: Connection, ctx: Context, mutation: wire.Mutation
 ) -> wire.MutationResult:
-    operation = OPERATIONS.get(mutation.name)
+    operation = operation_named(mutation.name)
     if operation is None:
-        return _rejected(
-            mutation, "sync.unknown_mutation", f"No mutation named {mutation.name[:60]!r}"
-        )
+        return _rejected(mutation, "sync.unknown_mutation", _no_such_mutation(mutation.name))
     if ctx.caller.role not in operation.roles:
         return _rejected(mutation, "auth.forbidden", f"Your role may not {mutation.name}")
     try:
         args = msgspec.convert(mutation.args, operation.args)
     except msgspec.ValidationError as exc:
-        return _rejected(mutation, "request.invalid", str(exc))
+        # msgspec quotes a pattern it refused: said in words, as the API's 422 says it.
+        return _rejected(mutation, "request.invalid", in_words(str(exc)))
     at = device_time.believed(device_time.read(mutation.occurred_at), max_days=ctx.offline_max_days)
     try:
         async with conn.transaction():  # a savepoint: a refused mutation leaves nothing behind

@@ -131,3 +131,9 @@ OPERATIONS: dict[str, Operation] = {
         wire.WorkOrderTransitionArgs, STAFF, _transition, (WorkOrderMovedOn,), _work_order_now
     ),
 }
+
+
+def operation_named(name: Any) -> Operation | None:
+    """The operation a mutation names, or None for a name no mutation has: one that is not a
+    string too (`Mutation.name` is typed loosely, and a list or an object is no dict key)."""
+    return OPERATIONS.get(name) if isinstance(name, str) else None

@@ -580,3 +580,61 @@ async def test_an_app_whose_ids_skip_keeps_a_small_set_and_its_recent_gaps(
                       (7000, "notification.read", read))  # fmt: skip
     assert statuses(late) == [(6500, "applied", None), (7000, "duplicate", None)]
     assert [n["text"] for n in await notes_of(client, bank.rm01, bank.customer)] == ["晚到的"]
+
+
+async def test_a_name_too_long_or_not_a_string_rejects_that_mutation_alone(client, db, bank):
+    # Such a name refused the whole batch at decoding: the app, retrying it, was stuck for ever
+    # with every mutation queued behind it.
+    batch: list[Any] = [
+        (1, "note.add", note(bank.customer, "之前的")),
+        (2, "n" * 1001, {}),
+        (3, ["task.start"], {"task_id": str(bank.tasks["rm01"])}),
+        (4, {"name": "task.start"}, {}),
+        (5, 7, {}),
+        (6, None, {}),
+        (7, "note.add", note(bank.customer, "之后的")),
+    ]
+    answer = await push(client, bank.rm01, "phone", *batch)
+    assert statuses(answer) == [
+        (1, "applied", None),
+        *[(n, "rejected", "sync.unknown_mutation") for n in range(2, 7)],
+        (7, "applied", None),
+    ]
+    assert answer["results"][2]["detail"] == (
+        "A mutation's name must be a string, such as 'task.start'"
+    )
+    texts = {n["text"] for n in await notes_of(client, bank.rm01, bank.customer)}
+    assert texts == {"之前的", "之后的"}
+    # Retried after a lost answer: the same answers again (a list is no dict key: no 500).
+    again = await push(client, bank.rm01, "phone", *batch)
+    assert statuses(again) == [
+        (1, "duplicate", None),
+        *[(n, "rejected", "sync.unknown_mutation") for n in range(2, 7)],
+        (7, "duplicate", None),
+    ]
+    assert await last_id(db, "rm01", "phone") == 7
+
+
+async def test_refused_arguments_are_said_in_words_not_as_a_pattern(client, bank):
+    args = {"work_order_id": str(uuid7()), "to": "closed", "note": "客户满意",
+            "root_cause": "Wait Time"}  # fmt: skip
+    answer = await push(client, bank.rm01, "phone", (1, "work_order.transition", args))
+    assert statuses(answer) == [(1, "rejected", "request.invalid")]
+    assert answer["results"][0]["detail"] == (
+        "must be 1 to 40 lowercase letters, digits and _, starting with a letter"
+        " - at `$.root_cause`"
+    )
+
+
+async def test_an_offline_due_time_without_an_offset_is_utc_as_online(client, bank):
+    # The online PATCH reads it as UTC; offline it was `rejected` (request.invalid), and the RM's
+    # new date with the customer was lost.
+    task = str(bank.tasks["rm01"])
+    due = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    naive = due.replace(tzinfo=None).isoformat()
+    answer = await push(
+        client, bank.rm01, "phone", (1, "task.reschedule", {"task_id": task, "due_at": naive})
+    )
+    assert statuses(answer) == [(1, "applied", None)]
+    shown = await api_get(client, bank.rm01, f"/api/v1/tasks/{task}")
+    assert datetime.fromisoformat(shown["due_at"]) == due
