@@ -11,12 +11,15 @@ import msgspec
 
 from mobile_contracts.v1.patterns import anywhere, whole
 
-Login = Annotated[
+# What a sign-in takes as the login: any text. One no user can have (李四, "rm04 ") is the
+# wrong login (401, counted as a failed attempt), never a 422 that tells whoever tries which
+# logins are well-formed; what a login may be is `NewLogin`'s.
+SignInLogin = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
-        max_length=64,
-        pattern=whole("[A-Za-z0-9._@-]+", says="letters, digits, ., _, @ and - only"),
+        max_length=256,
+        description="The user's login; one no user has is the wrong login (401)",
     ),
 ]
 DeviceId = Annotated[
@@ -75,7 +78,7 @@ class DeviceInfo(msgspec.Struct, kw_only=True):
 
 
 class LoginRequest(msgspec.Struct, kw_only=True):
-    login: Login
+    login: SignInLogin
     password: Password
     device: DeviceInfo
 

@@ -125,6 +125,18 @@ async def test_too_many_attempts_say_how_long_to_wait(make_console):
     assert api.status_code == 429
 
 
+async def test_a_login_no_user_can_have_is_a_counted_wrong_login(make_console, db):
+    # 李四 or "王 五" was refused before the limits counted it: an address could try such
+    # logins without end, and nothing was audited.
+    console = await make_console(login_limit_per_login=100, login_limit_per_ip=2)
+    for name in ("李四", "王 五"):
+        wrong = await sign_in_as(console, name)
+        assert wrong.status_code == 401
+        assert "账号或密码不正确" in wrong.text
+    assert await db.fetchval("select count(*) from audit_events where action = 'login_failed'") == 2
+    assert (await sign_in_as(console, "compliance")).status_code == 429
+
+
 async def test_a_relationship_manager_is_told_to_use_the_app(console, db):
     response = await sign_in_as(console, "rm01")
     assert response.status_code == 403

@@ -78,8 +78,9 @@ async def login(
     """Check the password, bind the device to the user and open a session on it. A device
     another user is using now is refused, unless the caller proves it holds the device
     (`take_over`: the console's browser, whose device id is its own secret cookie)."""
-    await auth.limiter.count_attempt(login=request.login, client_ip=client_ip)
-    user = await queries.user_for_login(conn, request.login)
+    typed = request.login.strip()  # a phone keyboard's space after the word, as the console
+    await auth.limiter.count_attempt(login=typed, client_ip=client_ip)
+    user = await queries.user_for_login(conn, typed)
     password_ok = await auth.passwords.verify(
         user["password_hash"] if user else None, request.password
     )

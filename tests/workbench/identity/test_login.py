@@ -49,6 +49,56 @@ async def test_wrong_password_is_401_problem(client, db):
     assert await db.fetchval("select count(*) from sessions") == 0
 
 
+@pytest.mark.parametrize("name", ["李四", "rm 04", "rm04\n04", "..", "x" * 200])
+async def test_a_login_no_user_can_have_is_a_wrong_login_not_a_malformed_one(client, db, name):
+    # It answered 422 with what a login may hold: the form told whoever tried which logins are
+    # well-formed, and an RM typing their name (or a space after it) got a developer's message.
+    wrong = await client.post(
+        "/api/v1/auth/login",
+        json={"login": name, "password": "workbench-demo", "device": device()},
+    )
+    assert wrong.status_code == 401, wrong.text
+    unknown = await client.post(
+        "/api/v1/auth/login",
+        json={"login": "nobody", "password": "workbench-demo", "device": device()},
+    )
+    assert (wrong.json()["code"], wrong.json().get("detail")) == (
+        "auth.invalid_credentials",
+        unknown.json().get("detail"),
+    )
+    assert await db.fetchval("select count(*) from audit_events where action = 'login_failed'") == 2
+    assert await db.fetchval("select count(*) from sessions") == 0
+
+
+async def test_a_login_typed_with_spaces_around_it_signs_in_as_in_the_console(client):
+    # Phone keyboards put a space after a word they complete: the app signs in as the console
+    # does, the login trimmed.
+    body = {"login": " rm04 ", "password": "workbench-demo", "device": device()}
+    signed_in = await client.post("/api/v1/auth/login", json=body)
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["access_token"]
+
+
+async def test_logins_no_user_can_have_count_as_failed_attempts(make_client):
+    client = await make_client(login_limit_per_login=3, login_limit_per_ip=100)
+    for name in ("rm04 ", " RM04", "rm04  "):  # the login's own count, as it is trimmed
+        bad = {"login": name, "password": "wrong-pass-1", "device": device()}
+        assert (await client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    good = {"login": "rm04", "password": "workbench-demo", "device": device()}
+    limited = await client.post("/api/v1/auth/login", json=good)
+    assert limited.status_code == 429, limited.text
+
+
+async def test_logins_no_user_can_have_count_against_the_address(make_client):
+    client = await make_client(login_limit_per_login=100, login_limit_per_ip=3)
+    for name in ("李四", "王 五", "赵六"):
+        bad = {"login": name, "password": "whatever-1", "device": device()}
+        assert (await client.post("/api/v1/auth/login", json=bad)).status_code == 401
+    good = {"login": "rm01", "password": "workbench-demo", "device": device()}
+    limited = await client.post("/api/v1/auth/login", json=good)
+    assert limited.status_code == 429, limited.text
+
+
 async def test_login_rate_limited_per_login(make_client):
     client = await make_client(login_limit_per_login=3)
     bad = {"login": "rm02", "password": "nope-nope", "device": device()}
