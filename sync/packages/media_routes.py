@@ -16,7 +16,12 @@ from workbench.http.deps import CurrentCaller
 from workbench.http.openapi import ERRORS
 
 log = logging.getLogger("sync.packages.media_routes")
-Sha256Query = Annotated[str | None, QueryParameter(pattern=whole("[0-9a-f]{64}"))]
+Sha256Query = Annotated[
+    str | None,
+    QueryParameter(
+        pattern=whole("[0-9a-f]{64}", says="64 lowercase hexadecimal digits (a SHA-256)")
+    ),
+]
 
 
 def download_path(package_id: Any) -> str:

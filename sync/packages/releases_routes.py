@@ -153,8 +153,14 @@ class ReleaseController(Controller):
         )
 
 
-AppIdQuery = Annotated[str, QueryParameter(pattern=whole("[a-z0-9][a-z0-9._:-]{0,99}"))]
-Sha256Query = Annotated[str | None, QueryParameter(pattern=whole("[0-9a-f]{64}"))]
+# The patterns of the contract's AppId and Sha256 (`offline_releases`), said in the same words.
+APP_ID = whole(
+    "[a-z0-9][a-z0-9._:-]{0,99}",
+    says="an app id like crm.h5: up to 100 lowercase letters, digits, ., _, : and -",
+)
+SHA256 = whole("[0-9a-f]{64}", says="64 lowercase hexadecimal digits (a SHA-256)")
+AppIdQuery = Annotated[str, QueryParameter(pattern=APP_ID)]
+Sha256Query = Annotated[str | None, QueryParameter(pattern=SHA256)]
 VersionQuery = Annotated[int | None, QueryParameter(ge=1, le=2_000_000_000)]
 
 

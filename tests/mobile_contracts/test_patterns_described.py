@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -33,3 +35,20 @@ def test_a_pattern_not_described_is_a_wrong_format_without_the_pattern():
     with pytest.raises(msgspec.ValidationError) as refused:
         msgspec.convert("x", Annotated[str, msgspec.Meta(pattern=r"^[0-9]'\d$")])
     assert in_words(str(refused.value)) == "has the wrong format"
+
+
+def test_every_pattern_the_server_writes_says_its_words():
+    # A route's own pattern (a query parameter) was said in words only while some contract type
+    # happened to use the same one: changed on either side, a refusal would say "has the wrong
+    # format" where the app's developer needs to read what the value must be.
+    root = Path(__file__).resolve().parents[2]
+    unsaid = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for package in ("mobile_contracts", "workbench", "sync", "push")
+        for path in sorted((root / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", getattr(node.func, "attr", None)) == "whole"
+        and not any(keyword.arg == "says" for keyword in node.keywords)
+    ]
+    assert unsaid == [], "give each pattern its words: patterns.whole(body, says=...)"

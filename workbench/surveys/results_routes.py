@@ -11,16 +11,19 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from mobile_contracts.v1 import survey_results as wire
-from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.common import DAY_OR_TIME, Page
 from mobile_contracts.v1.patterns import whole
 from workbench.access import Caller, requires_role
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from workbench.periods import DAY_OR_TIME
 from workbench.surveys import exports, results
 
+# A question's key, as the contract's `surveys.QuestionKey` (the same pattern, in the same words).
+QUESTION_KEY = whole(
+    "[a-z][a-z0-9_]{0,39}", says="1 to 40 lowercase letters, digits and _, starting with a letter"
+)
 FROM = Annotated[
     str | None,
     QueryParameter(
@@ -135,9 +138,7 @@ class SurveyResultsController(Controller):
         caller: CurrentCaller,
         survey_id: FromPath[uuid.UUID],
         term: Annotated[str, QueryParameter(min_length=1, max_length=40)],
-        question_key: Annotated[
-            str | None, QueryParameter(pattern=whole("[a-z][a-z0-9_]{0,39}"))
-        ] = None,
+        question_key: Annotated[str | None, QueryParameter(pattern=QUESTION_KEY)] = None,
         from_: FROM = None,
         to: TO = None,
         org_unit_id: FromQuery[uuid.UUID | None] = None,
