@@ -204,6 +204,14 @@ class UserChanged(msgspec.Struct, kw_only=True):
     devices_to_wipe: int = 0
 
 
+class SignInUnlocked(msgspec.Struct, kw_only=True):
+    """POST /admin/users/{id}/unlock-sign-in: the user's failed sign-in attempts are forgotten,
+    so they may sign in at once (the limits per client address stay). `was_locked`: whether too
+    many wrong passwords had locked their sign-in (false: there was nothing to lift)."""
+
+    was_locked: bool
+
+
 class DeviceRevoked(msgspec.Struct, kw_only=True):
     device_id: str
     revoked_at: datetime

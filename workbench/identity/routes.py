@@ -299,11 +299,39 @@ class OrgController(Controller):
     ) -> wire.UserChanged:
         """Set a user's password (a forgotten one) and end every session of theirs.
 
-        Nothing else of the user changes; they sign in again with the new password.
+        Nothing else of the user changes; they sign in again with the new password. A sign-in
+        locked by wrong passwords is unlocked.
         """
         return await staff.set_user_password(
             db, auth=request.app.state.auth, caller=caller, user_id=user_id,
             password=data.password, client_ip=_ip(request),
+        )  # fmt: skip
+
+    @post(
+        "/admin/users/{user_id:uuid}/unlock-sign-in",
+        operation_id="unlockUserSignIn",
+        status_code=HTTP_200_OK,
+        guards=[requires_role(Role.ADMIN, Role.BRANCH_HEAD)],
+        opt={ERRORS: {404: "No such user in my subtree (`user.not_found`)"}},
+    )
+    async def unlock_sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        user_id: FromPath[uuid.UUID],
+    ) -> wire.SignInUnlocked:
+        """Lift the lock that wrong passwords put on a user's sign-in: they may sign in at once.
+
+        Too many failed sign-ins lock a login for the window, even against the right password
+        (429 `auth.rate_limited`), and anyone who knows the login can cause it. Check with the
+        user that it was them; if not, someone may be guessing: set a new password instead
+        (that lifts the lock too). The limits per client address stay. Branch heads: the users
+        of their subtree.
+        """
+        return await staff.unlock_sign_in(
+            db, auth=request.app.state.auth, caller=caller, user_id=user_id,
+            client_ip=_ip(request),
         )  # fmt: skip
 
     @get(

@@ -234,6 +234,7 @@ async def save_user(
         client_ip=client_ip,
         detail={"sessions_ended": ended},
     )
+    await _new_password_unlocks(conn, auth=auth, caller=caller, row=row, client_ip=client_ip)
     return _user(row), False
 
 
@@ -447,10 +448,74 @@ async def set_user_password(
         client_ip=client_ip,
         detail={"sessions_ended": ended},
     )
+    await _new_password_unlocks(conn, auth=auth, caller=caller, row=existing, client_ip=client_ip)
     return wire.UserChanged(
         user=_user(existing, last_seen_at=await queries.last_seen(conn, user_id)),
         sessions_ended=ended,
     )
+
+
+# ---- sign-in locks ---------------------------------------------------------------------------
+
+# The audit action of a lock lifted (by an admin or branch head, or by a new password).
+SIGN_IN_UNLOCKED = "user.sign_in_unlocked"
+
+
+async def unlock_sign_in(
+    conn: Connection, *, auth: Auth, caller: Caller, user_id: uuid.UUID, client_ip: str | None
+) -> wire.SignInUnlocked:
+    """Lift the lock that wrong passwords put on the user's sign-in (anyone who knows a login
+    can lock it so): they may sign in at once; the limits per address stay. Admins: any user;
+    branch heads: the users of their subtree (others are not found). Audited whether or not
+    it was locked (the failed attempts counted so far are forgotten either way)."""
+    row = await queries.user_in_scope(conn, user_id, scope_root=caller.scope_root)
+    if row is None:
+        raise NotFound("user")
+    # The audit row first: should it not be written, the lock stays (nothing is half-done).
+    was_locked = await auth.limiter.locked_for(row["login"]) > 0
+    await audit.record(
+        conn,
+        action=SIGN_IN_UNLOCKED,
+        actor_id=caller.user_id,
+        subject=f"user:{user_id}",
+        client_ip=client_ip,
+        detail={"was_locked": was_locked},
+    )
+    await auth.limiter.unlock(row["login"])
+    return wire.SignInUnlocked(was_locked=was_locked)
+
+
+async def sign_in_locked_for(auth: Auth, user: wire.User) -> int:
+    """Seconds until the user's sign-in, locked by wrong passwords, unlocks by itself (0: it
+    is not locked)."""
+    return await auth.limiter.locked_for(user.login)
+
+
+async def sign_in_locked(auth: Auth, users: list[wire.User]) -> set[uuid.UUID]:
+    """Those of these users whose sign-in wrong passwords have locked now."""
+    locked = await auth.limiter.locked_logins([u.login for u in users])
+    return {u.id for u in users if u.login in locked}
+
+
+async def _new_password_unlocks(
+    conn: Connection,
+    *,
+    auth: Auth,
+    caller: Caller | None,
+    row: queries.Record,
+    client_ip: str | None,
+) -> None:
+    """A new password lifts the lock of wrong passwords on the user's sign-in (whoever was
+    guessing now guesses at another password); audited when there was one to lift."""
+    if await auth.limiter.unlock(row["login"]):
+        await audit.record(
+            conn,
+            action=SIGN_IN_UNLOCKED,
+            actor_id=caller.user_id if caller else None,
+            subject=f"user:{row['id']}",
+            client_ip=client_ip,
+            detail={"was_locked": True, "by": "password_set"},
+        )
 
 
 async def _sign_out_everywhere(conn: Connection, *, auth: Auth, user_id: uuid.UUID) -> int:

@@ -1,6 +1,7 @@
 """The admin pages of the staff console (/console/admin, 机构与用户): the org tree with each
 unit's users (add a unit, rename it, move it under another parent) and the staff accounts (find,
-create, edit without touching the password, a new generated password, disable and enable).
+create, edit without touching the password, a new generated password, disable and enable,
+lift the lock that wrong passwords put on a sign-in).
 
 Every page calls the identity services with the console's `Caller`, so the rules are the API's:
 the last active admin stays, nobody disables themselves, a change of role, unit or login ends
@@ -27,13 +28,14 @@ from workbench.identity.admin_console.users import (
     new_user_form,
     reset_password,
     save_user,
+    unlock_sign_in,
     user_list,
 )
 
 PAGES = [
     user_list, new_user_form, create_user, edit_user_form, save_user, confirm_password,
-    reset_password, confirm_disable, disable, enable, unit_tree, new_unit_form, create_unit,
-    edit_unit_form, save_unit,
+    reset_password, confirm_disable, disable, enable, unlock_sign_in, unit_tree, new_unit_form,
+    create_unit, edit_unit_form, save_unit,
 ]  # fmt: skip
 
 __all__ = ["PAGES"]

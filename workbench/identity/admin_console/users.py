@@ -1,9 +1,10 @@
 """The staff accounts' admin pages: the list (found by name or login, filtered by role, state and
 unit), a new account, an edit that leaves the password alone, a new generated password shown
-once, disable and enable."""
+once, disable and enable, and lifting the lock that wrong passwords put on a sign-in."""
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -16,13 +17,14 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from mobile_contracts.v1 import identity as wire
 from workbench.console import Console, nav, once, visible_to
-from workbench.errors import DomainError
+from workbench.errors import DomainError, ServiceUnavailable
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import queries as identity_queries
 from workbench.identity import staff
 from workbench.identity.admin_console import forms
 from workbench.identity.admin_console.forms import ROLES, USERS_PATH, Tree
 from workbench.identity.console import PLATFORM_LABELS, ago
+from workbench.identity.service import Auth
 from workbench.pagination import decode_cursor, encode_cursor
 
 PAGE_ROWS = 50
@@ -84,6 +86,7 @@ def _person(user: wire.User, tree: Tree, now: datetime) -> dict[str, Any]:
         "password_url": _user_path(user.id, "password"),
         "disable_url": _user_path(user.id, "disable"),
         "enable_url": _user_path(user.id, "enable"),
+        "unlock_url": _user_path(user.id, "unlock-sign-in"),
     }
 
 
@@ -111,6 +114,7 @@ def _handover_text(handover: wire.Handover | None) -> str:
 
 @get(forms.path(USERS_PATH), opt=visible_to(*ROLES), name="console:admin-users")
 async def user_list(
+    request: Request[Any, Any, Any],
     db: Db,
     caller: CurrentCaller,
     console: Console,
@@ -138,6 +142,7 @@ async def user_list(
         role=chosen_role, active=STATE_FILTERS[chosen_state][1], by_name=True,
     )  # fmt: skip
     more, found = len(found) > PAGE_ROWS, found[:PAGE_ROWS]
+    locked = await _locked(request.app.state.auth, found)
     filters = {
         "q": text,
         "role": chosen_role.value if chosen_role else "",
@@ -158,6 +163,7 @@ async def user_list(
                 {
                     **_person(u, tree, now),
                     "me": u.id == caller.user_id,
+                    "locked": u.id in locked,
                     "disable_url": _user_path(u.id, "disable") + "?" + urlencode({"back": here}),
                 }
                 for u in found
@@ -326,14 +332,20 @@ async def _user_or_404(db: Db, user_id: uuid.UUID) -> wire.User:
     name="console:admin-user-edit",
 )
 async def edit_user_form(
-    db: Db, caller: CurrentCaller, console: Console, user_id: FromPath[uuid.UUID]
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    user_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """The user's name, login, role and unit, to change (the password is not on this form)."""
+    """The user's name, login, role and unit, to change (the password is not on this form);
+    above it, a sign-in locked by wrong passwords, with the button that lifts the lock."""
     user = await _user_or_404(db, user_id)
     tree = await forms.tree(db, caller)
     fields = _fields_of(user)
+    context = await _edit_context(db, caller, user, tree, fields, {}, fields)
     return console.render(
-        "admin/user_edit.html", await _edit_context(db, caller, user, tree, fields, {}, fields)
+        "admin/user_edit.html", {**context, **await _lock_of(request.app.state.auth, user)}
     )
 
 
@@ -403,6 +415,7 @@ async def save_user(
         context = await _edit_context(
             db, caller, user, tree, current, {}, current, stale=STALE_EDIT
         )
+        context |= await _lock_of(request.app.state.auth, user)
         return console.render("admin/user_edit.html", context, status=409)
     fields = {k: forms.text(form, k) for k in USER_FIELDS}
     errors = _check_user_fields(fields, tree)
@@ -431,6 +444,7 @@ async def save_user(
                 raise
     if errors:
         context = await _edit_context(db, caller, user, tree, fields, errors, shown)
+        context |= await _lock_of(request.app.state.auth, user)
         return console.render("admin/user_edit.html", context, status=409 if "role" in errors
                               or "login" in errors else 422)  # fmt: skip
     who = f"{changed.user.name}（{changed.user.login}）"
@@ -611,4 +625,56 @@ async def enable(
     return console.redirect(
         _back(forms.text(form, "back")),
         flash=f"已启用 {changed.user.name}（{changed.user.login}）：可以用原密码重新登录。",
+    )
+
+
+# ---- sign-in locks ---------------------------------------------------------------------------
+
+
+async def _locked(auth: Auth, users: list[wire.User]) -> set[uuid.UUID]:
+    """The users of a list whose sign-in is locked now; none while Redis cannot say (sign-in
+    itself then answers that the service is unavailable, for everyone)."""
+    try:
+        return await staff.sign_in_locked(auth, users)
+    except ServiceUnavailable:
+        return set()
+
+
+async def _lock_of(auth: Auth, user: wire.User) -> dict[str, Any]:
+    """The user page's lock: `locked_minutes`, about how long until it unlocks by itself (0:
+    not locked, or Redis cannot say; the page shows nothing then)."""
+    try:
+        seconds = await staff.sign_in_locked_for(auth, user)
+    except ServiceUnavailable:
+        seconds = 0
+    return {"locked_minutes": math.ceil(seconds / 60)}
+
+
+@post(
+    forms.path(USERS_PATH) + "/users/{user_id:uuid}/unlock-sign-in",
+    opt=visible_to(*ROLES),
+    name="console:admin-unlock-sign-in",
+)
+async def unlock_sign_in(
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    user_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Lift the lock wrong passwords put on the user's sign-in (the API's service, audited)."""
+    user = await _user_or_404(db, user_id)
+    unlocked = await staff.unlock_sign_in(
+        db, auth=request.app.state.auth, caller=caller, user_id=user_id,
+        client_ip=forms.client_address(request),
+    )  # fmt: skip
+    who = f"{user.name}（{user.login}）"
+    if not unlocked.was_locked:  # a page left open: the window ended, or someone else lifted it
+        return console.redirect(
+            _user_path(user_id, "edit"),
+            flash=f"{who}的登录没有被锁定（已自动解除，或已由他人解除），可以直接登录。",
+            kind="info",
+        )
+    return console.redirect(
+        _user_path(user_id, "edit"), flash=f"已解除 {who}的登录锁定：现在可以用原密码登录。"
     )

@@ -3,7 +3,8 @@
 One private module per role, re-exported here:
 - `_org_units`: the org tree (a unit read, created, moved; the units in a caller's scope; the
   lock serializing the head office's setup)
-- `_users`: a user's row (by login or id, created, changed, enabled or disabled, a new password)
+- `_users`: a user's row (by login or id, created, changed, enabled or disabled, a new password,
+  in a caller's subtree)
 - `_user_lists`: what the staff admin reads about users (handover, last seen, users per unit,
   the paginated list of a subtree)
 - `_devices`: a device as it signs in, is seen and is revoked
@@ -69,6 +70,7 @@ from workbench.identity.queries._users import (
     user_by_id,
     user_for_login,
     user_for_update,
+    user_in_scope,
 )
 
 __all__ = [
@@ -116,5 +118,6 @@ __all__ = [
     "user_by_id",
     "user_for_login",
     "user_for_update",
+    "user_in_scope",
     "users_in_subtree",
 ]

@@ -1,6 +1,7 @@
 """Identity SQL: a user's row: found by login or id (the signed-in user with their unit's
 name), created, changed by an admin (locked while changed; the active admins locked so the last
-one is never lost), enabled or disabled, and given a new password hash."""
+one is never lost), enabled or disabled, given a new password hash, and found within a caller's
+subtree."""
 
 from __future__ import annotations
 
@@ -92,6 +93,23 @@ async def user_for_update(conn: Connection, user_id: uuid.UUID) -> Record | None
     """The user, locked until the transaction ends (an admin's change to them)."""
     return await conn.fetchrow(
         f"select {_USER_COLUMNS} from users u where u.id = $1 for update", user_id
+    )
+
+
+async def user_in_scope(
+    conn: Connection, user_id: uuid.UUID, *, scope_root: uuid.UUID | None
+) -> Record | None:
+    """The user, if they belong to the caller's subtree (None otherwise: answer 404), locked
+    until the transaction ends (their login is not changed meanwhile)."""
+    return await conn.fetchrow(
+        f"""
+        select {_USER_COLUMNS} from users u
+         where u.id = $1
+           and ($2::uuid is null or u.org_unit_id in (select s.id from org_subtree($2) s(id)))
+           for update of u
+        """,
+        user_id,
+        scope_root,
     )
 
 
