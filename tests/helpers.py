@@ -61,3 +61,14 @@ class FromPeer(TestClientTransport, httpx.AsyncBaseTransport):  # type: ignore[t
 def from_peer(client: AsyncTestClient[Litestar], peer: str) -> httpx.AsyncClient:
     """A client whose requests reach the app from `peer` (a proxy, a branch's address)."""
     return httpx.AsyncClient(transport=FromPeer(client, peer), base_url=client.base_url)
+
+
+def answer_errors(problem: dict[str, Any]) -> dict[str, str]:
+    """A survey.answers_invalid problem's messages by question key (`$.answers.<key>`), the
+    submission's own under `answers` (`$.answers`)."""
+    return {
+        e["path"].removeprefix("$.answers.") if e["path"] != "$.answers" else "answers": e[
+            "message"
+        ]
+        for e in problem["errors"]
+    }

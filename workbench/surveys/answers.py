@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.surveys import AnswerValue, Question, QuestionType
 from workbench.errors import DomainError
 from workbench.surveys import logic
@@ -25,13 +26,28 @@ MAX_TEXT = 2000
 
 
 class AnswersInvalid(DomainError):
-    """422 `survey.answers_invalid` with `errors: {key: message}` (zh-CN, shown by the page)."""
+    """422 `survey.answers_invalid`: `errors` by question key (zh-CN, shown beside each question
+    by the page); as problem+json, one `errors[]` entry per question at `$.answers.<key>` (the
+    whole submission's at `$.answers`), as every 422 of the API is."""
 
     status, code, title = 422, "survey.answers_invalid", "Some answers need attention"
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in list(errors.items())[:5]), errors=errors)
+        super().__init__(
+            "; ".join(f"{k}: {v}" for k, v in list(errors.items())[:5]),
+            errors=[
+                FieldError(path=answer_path(key), message=text) for key, text in errors.items()
+            ],
+        )
         self.errors = errors
+
+
+WHOLE = "answers"  # the key of a message about the submission as a whole (`submission.decode`)
+
+
+def answer_path(key: str) -> str:
+    """Where a question's answer is in a JSON submission."""
+    return "$.answers" if key == WHOLE else f"$.answers.{key}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.customers_data import headers_of
+from tests.helpers import answer_errors
 from tests.workbench.surveys.delivery_data import SURVEYS, add_customers, opts, publish, q, user
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
@@ -63,14 +64,14 @@ async def test_a_staff_answer_of_the_wrong_type_is_said_at_its_question(client, 
     )
     assert wrong.status_code == 422, wrong.text
     assert wrong.json()["code"] == "survey.answers_invalid"
-    assert wrong.json()["errors"] == {
+    assert answer_errors(wrong.json()) == {
         "mood": "请选择 1 到 5 之间的分数",
         "load": "请选择一个选项",
         "help": "请填写文字",
     }
     shape = await client.post(answer, json={"answers": [1]}, headers=rm01)
     assert shape.status_code == 422, shape.text
-    assert list(shape.json()["errors"]) == ["answers"]
+    assert list(answer_errors(shape.json())) == ["answers"]
     assert "Expected" not in shape.text
     assert await db.fetchval("select count(*) from survey_responses") == 0
 

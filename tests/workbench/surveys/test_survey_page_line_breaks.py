@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import answer_errors
 from tests.workbench.surveys.test_public_survey_page import FORM, form, invite
 from workbench.security.vault import Vault
 from workbench.surveys.answers import MAX_TEXT
@@ -58,5 +59,5 @@ async def test_more_than_the_box_takes_is_still_refused(client, db, settings):
         path, json={"answers": {"nps": 3, "why": too_long, "visit": "branch", "rating": 2}}
     )
     assert answered.status_code == 422
-    assert answered.json()["errors"] == {"why": f"最多 {MAX_TEXT} 字"}
+    assert answer_errors(answered.json()) == {"why": f"最多 {MAX_TEXT} 字"}
     assert await db.fetchval("select count(*) from survey_responses") == 0
