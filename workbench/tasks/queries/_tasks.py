@@ -20,6 +20,7 @@ __all__ = [
     "inbox",
     "insert_attachment",
     "move_reminders",
+    "rearm_unsent_reminders",
     "set_due",
     "set_status",
     "task_for_update",
@@ -123,7 +124,8 @@ async def hand_over_pending(
     to_ids: list[uuid.UUID],
 ) -> list[uuid.UUID]:
     """Move the pending tasks about each customer from their former RM to their new one, with
-    their reminders not sent yet; the tasks moved. A recurring series' task the new RM already
+    their reminders not queued yet (those queued but not sent: `rearm_unsent_reminders`); the
+    tasks moved. A recurring series' task the new RM already
     has for that customer and period stays where it is (one per RM, customer and period)."""
     rows = await conn.fetch(
         """
@@ -151,6 +153,52 @@ async def hand_over_pending(
         to_ids,
     )
     return [r["id"] for r in rows]
+
+
+async def rearm_unsent_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> int:
+    """Reminders and escalations of these tasks already queued into the outbox but not sent
+    (their notification still pending, neither leased to a push worker nor tried on a device)
+    go back to pending for the task's assignee now: the next run of the reminder job queues
+    them again, at once if their time has passed. Their notifications are held here until the
+    transaction ends, so no push worker sends one before the caller withdraws it
+    (`notifications.withdraw_task_reminders`, which must follow in the same transaction); one
+    already on its way stays sent, to the former assignee only. The reminders re-armed."""
+    if not task_ids:
+        return 0
+    rearmed: int = await conn.fetchval(
+        """
+        with unsent as materialized (
+            select n.user_id, n.dedupe_key
+              from notifications n
+             where n.subject_id = any($1::uuid[]) and n.push_status = 'pending'
+               and n.category in ('task.reminder', 'task.escalation')
+               and (n.lease_until is null or n.lease_until < now())
+               and not exists (select from push_attempts a
+                                where a.notification_id = n.id
+                                  and a.outcome in ('sent', 'sending'))
+               for update of n
+        ), rearmed as (
+            update task_reminders r set status = 'pending', user_id = t.assignee_id
+              from tasks t
+             where t.id = r.task_id and r.task_id = any($1::uuid[]) and r.status = 'queued'
+               and exists (
+                   select from unsent u
+                    where u.dedupe_key = case
+                          when r.kind = 'overdue'
+                          then 'escalation:' || r.task_id || ':'
+                               || floor(extract(epoch from t.due_at))
+                          else 'reminder:' || r.task_id || ':' || r.kind || ':'
+                               || r.offset_minutes || ':' || floor(extract(epoch from t.due_at))
+                          end
+                      -- a reminder was queued for the assignee; an escalation for a head
+                      and (r.kind = 'overdue' or u.user_id = r.user_id))
+            returning 1
+        )
+        select count(*) from rearmed
+        """,
+        task_ids,
+    )
+    return rearmed
 
 
 async def move_reminders(
