@@ -9,8 +9,11 @@ the gap (02:30 -> 03:30 daylight time); an ambiguous one (fall back) is its firs
 day) are merged.
 BYMONTHDAY=31 (or an anchor on the 31st) skips shorter months as RFC 5545 says; BYMONTHDAY=-1 is
 the last day of each month; Feb 29 occurs in leap years only. UNTIL is inclusive: YYYYMMDD
-(through that local day), YYYYMMDDTHHMMSS (local) or ...Z (UTC). A series ends at the latest
-100 years after its anchor, which bounds the work for rules that never match their anchor.
+(through that local day), YYYYMMDDTHHMMSS (local) or ...Z (UTC); like COUNT it bounds the
+periods' starts, so a period starting by UNTIL belongs to the series and the rule's next
+occurrence after UNTIL only ends it (FREQ=DAILY;UNTIL=20261206: its last period is Dec 6).
+A series ends at the latest 100 years (HORIZON) after its anchor, which bounds the work for
+rules that never match their anchor: a period must end within it.
 
 A dispatched series is anchored by `calendar_period`: the rule's periods lie on a calendar grid
 that depends on the rule alone, never on the day it was dispatched. A rule without a day part
@@ -35,7 +38,8 @@ from dateutil.rrule import rrule, rruleset, rrulestr
 from workbench.errors import DomainError
 
 DEFAULT_TZ = "Asia/Shanghai"
-HORIZON = timedelta(days=36525)
+HORIZON_YEARS = 100
+HORIZON = timedelta(days=36525)  # HORIZON_YEARS
 _FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 _KEYS = ("FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "COUNT", "UNTIL", "WKST")
 _WEEKDAY = "MO|TU|WE|TH|FR|SA|SU"
@@ -48,7 +52,7 @@ _WEEKDAYS = _WEEKDAY.split("|")
 _GRID_EPOCH = date(2000, 1, 3)  # a Monday: the calendar grid counts its intervals from here
 
 
-_Series = tuple[rrule | rruleset, ZoneInfo, int | None, datetime | None]
+_Series = tuple[rrule | rruleset, ZoneInfo, int | None, datetime | None, datetime | None]
 
 
 class BadRecurrence(DomainError):
@@ -153,35 +157,46 @@ def parse_rule(rrule_text: str) -> str:
 
 @lru_cache(maxsize=512)
 def _series(rule: str, anchor: datetime, tz: str) -> _Series:
+    """(the rule's occurrences from the anchor to the horizon, as local wall-clock times; the
+    zone; COUNT; UNTIL as a local bound; UNTIL as a UTC bound)."""
     parts = dict(p.split("=", 1) for p in parse_rule(rule).split(";"))
     count, until = parts.pop("COUNT", None), parts.pop("UNTIL", None)
     if anchor.utcoffset() is None:
         raise ValueError("anchor must be timezone-aware")
     zone = ZoneInfo(tz)
     start = anchor.astimezone(zone).replace(tzinfo=None, microsecond=0)
-    stop, utc_cut = start + HORIZON, None
+    local_cut = utc_cut = None
     if until is not None:
         bound, is_utc = _parse_until(until)
-        if is_utc:  # compared in UTC below; dateutil only needs a loose local bound
-            utc_cut, bound = bound, bound.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
-        stop = min(stop, bound)
+        if is_utc:
+            utc_cut = bound
+        else:
+            local_cut = bound
+    # UNTIL is applied in `_occurrences`, not here: the first occurrence after it still ends
+    # the last period.
     core = ";".join(f"{k}={v}" for k, v in parts.items())
-    series = rrulestr(f"{core};UNTIL={stop:%Y%m%dT%H%M%S}", dtstart=start, cache=True)
-    return series, zone, int(count) if count else None, utc_cut
+    series = rrulestr(f"{core};UNTIL={start + HORIZON:%Y%m%dT%H%M%S}", dtstart=start, cache=True)
+    return series, zone, int(count) if count else None, local_cut, utc_cut
 
 
 def _occurrences(rule: str, anchor: datetime, tz: str) -> Iterator[datetime]:
-    series, zone, count, utc_cut = _series(rule, anchor, tz)
+    """The instants periods start and end at: every occurrence that starts a period (the first
+    COUNT, or those by UNTIL) and the one after them, which only ends the last period."""
+    series, zone, count, local_cut, utc_cut = _series(rule, anchor, tz)
     last: datetime | None = None
     for number, local in enumerate(series, 1):
         # fold=0: a gap time takes the offset before the gap (moved forward), an ambiguous one
         moment = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
-        # COUNT periods need COUNT + 1 occurrences: the last one only ends the last period.
-        if (count is not None and number > count + 1) or (utc_cut is not None and moment > utc_cut):
-            return
+        closing = (
+            (count is not None and number > count)
+            or (local_cut is not None and local > local_cut)
+            or (utc_cut is not None and moment > utc_cut)
+        )
         if last is None or moment > last:
             last = moment
             yield moment
+        if closing:
+            return
 
 
 def _periods(rule: str, anchor: datetime, tz: str) -> Iterator[Period]:
@@ -269,3 +284,18 @@ def calendar_period(rule: str, *, at: datetime, tz: str) -> Period | None:
         grid, anchor=start_of(aligned), since=at, until=at + HORIZON, tz=tz, limit=1
     )
     return upcoming[0] if upcoming else None
+
+
+def why_no_period(rule: str, *, at: datetime, tz: str) -> str:
+    """Why `calendar_period` finds no period of the rule at or after ``at``, in words for
+    whoever wrote it: its UNTIL has passed, or its periods are too long to end within the
+    horizon of a series (an INTERVAL of 9999 weeks, 101 years)."""
+    parts = dict(p.split("=", 1) for p in parse_rule(rule).split(";"))
+    until = parts.pop("UNTIL", None)
+    unbounded = ";".join(f"{k}={v}" for k, v in parts.items())
+    if until is not None and calendar_period(unbounded, at=at, tz=tz) is not None:
+        return f"its UNTIL ({until}) has passed, so a dispatch would make none"
+    return (
+        f"its period after this one would start beyond the {HORIZON_YEARS}-year horizon of a "
+        "series, so none can end: use a smaller INTERVAL"
+    )

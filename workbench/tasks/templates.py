@@ -25,7 +25,7 @@ from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.tasks import dispatching, queries
 from workbench.tasks.forms import check_form
-from workbench.tasks.recurrence import DEFAULT_TZ, BadRecurrence, parse_rule
+from workbench.tasks.recurrence import DEFAULT_TZ, BadRecurrence, parse_rule, why_no_period
 
 
 class TemplateNotEditable(Forbidden):
@@ -80,16 +80,18 @@ def _version_fields(request: wire.TemplateCreate, caller: Caller, *, tz: str) ->
 
 def _recurrence(text: str, *, tz: str) -> str:
     """The rule as stored (normalized); a 422 naming `$.recurrence` if it is not a supported
-    RRULE, never matches, or has no period left (an UNTIL passed): every dispatch of it would
-    fail, so it is refused when saved, like a rule that never matches."""
+    RRULE, never matches, or has no period left (its UNTIL passed, or its periods outlast the
+    horizon of a series): every dispatch of it would fail, so it is refused when saved, like a
+    rule that never matches."""
     try:
         rule = parse_rule(text)
     except BadRecurrence as refused:
         message = refused.detail or refused.title
         errors = [FieldError(path="$.recurrence", message=message)]
         raise BadRecurrence(message, errors=errors) from None
-    if dispatching.series_start(rule, now=datetime.now(UTC), tz=tz) is None:
-        message = "the rule has no period left (its UNTIL has passed): a dispatch would make none"
+    now = datetime.now(UTC)
+    if dispatching.series_start(rule, now=now, tz=tz) is None:
+        message = why_no_period(rule, at=now, tz=tz)
         raise BadRecurrence(
             f"The rule has no period left: {message}",
             errors=[FieldError(path="$.recurrence", message=message)],

@@ -278,11 +278,12 @@ def test_count_ends_the_series() -> None:
 @pytest.mark.parametrize(
     ("until", "last_start"),
     [
-        ("20260112", (2026, 1, 5)),  # through the local day of Monday Jan 12
-        ("20260112T090000", (2026, 1, 5)),  # local wall clock, inclusive
-        ("20260112T010000Z", (2026, 1, 5)),  # UTC, inclusive: Jan 12 09:00 local
-        ("20260112T005959Z", (2025, 12, 29)),  # a second before: Jan 12 is not in the series
-        ("20260111", (2025, 12, 29)),
+        # The period starting on or before UNTIL is the last; the next Monday only ends it.
+        ("20260112", (2026, 1, 12)),  # through the local day of Monday Jan 12
+        ("20260112T090000", (2026, 1, 12)),  # local wall clock, inclusive
+        ("20260112T010000Z", (2026, 1, 12)),  # UTC, inclusive: Jan 12 09:00 local
+        ("20260112T005959Z", (2026, 1, 5)),  # a second before: Jan 12 starts no period
+        ("20260111", (2026, 1, 5)),
     ],
 )
 def test_until_ends_the_series(until: str, last_start: tuple[int, int, int]) -> None:
