@@ -104,10 +104,15 @@ class DispatchCreate(msgspec.Struct, kw_only=True):
 
 
 class Dispatch(msgspec.Struct, kw_only=True):
+    """What a dispatch made: `created` tasks; of a customer list, `skipped` over `per_rm_cap`,
+    `not_found` (unknown or outside my scope) and `no_active_rm` (in my scope, but owned by a
+    user who is no active RM: disabled, or given another role; nobody to give the task to)."""
+
     id: uuid.UUID
     created: int
     skipped: int
     not_found: int = 0
+    no_active_rm: int = 0
 
 
 class TaskStatus(enum.StrEnum):
@@ -222,9 +227,30 @@ WithinDays = Annotated[int, msgspec.Meta(ge=1, le=3650)]
 DueInHours = Annotated[int, msgspec.Meta(ge=1, le=8760)]
 
 
+def whole_numbers(value: Any) -> Any:
+    """A rule's value with each whole number an integer (in a list too): `RuleValue` reads every
+    JSON number as a float, and `100000` must come back as it was sent, not as `100000.0`."""
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _event_kind(kind: str) -> str:
+    """An event kind as rules compare it: trimmed, as events' kinds are (" balance_movement "
+    would match none); a blank one is refused, naming the field."""
+    kind = kind.strip()
+    if not kind:
+        raise ValueError("event_kind: must not be blank")
+    return kind
+
+
 class TaskRuleCreate(msgspec.Struct, kw_only=True):
     """When an event of `event_kind` arrives for a customer and `data[field] op value`, create a
-    task from the template for the owning RM, at most once per customer per `within_days`."""
+    task from the template for the owning RM, at most once per customer per `within_days`.
+    `event_kind` is trimmed (as an event's kind is); a number `value` is kept as sent (a whole
+    number stays whole)."""
 
     name: RuleName
     event_kind: EventKind
@@ -234,6 +260,10 @@ class TaskRuleCreate(msgspec.Struct, kw_only=True):
     template_id: uuid.UUID
     within_days: WithinDays
     due_in_hours: DueInHours = 72
+
+    def __post_init__(self) -> None:
+        self.event_kind = _event_kind(self.event_kind)
+        self.value = whole_numbers(self.value)
 
 
 class TaskRuleEdit(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -251,6 +281,12 @@ class TaskRuleEdit(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unkn
     within_days: WithinDays | msgspec.UnsetType = msgspec.UNSET
     due_in_hours: DueInHours | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if self.event_kind is not msgspec.UNSET:
+            self.event_kind = _event_kind(self.event_kind)
+        if self.value is not msgspec.UNSET:
+            self.value = whole_numbers(self.value)
 
 
 class TaskRule(msgspec.Struct, kw_only=True):

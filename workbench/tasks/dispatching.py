@@ -186,11 +186,15 @@ async def dispatch(
         assert earlier is not None
         if earlier["request_hash"] != request_hash:
             raise IdempotencyKeyReused("This Idempotency-Key was used for a different dispatch")
+        # `no_active_rm` is not stored: it is the rest of the customer list, the same list.
+        listed = len(set(request.customer_ids or [])) if request.org_unit_id is None else 0
+        counted = earlier["created"] + earlier["skipped"] + earlier["not_found"]
         return wire.Dispatch(
             id=earlier["id"],
             created=earlier["created"],
             skipped=earlier["skipped"],
             not_found=earlier["not_found"],
+            no_active_rm=max(listed - counted, 0),
         )
     # Checked once the key is known to be new: a retry of a dispatch that went through answers
     # its result even after its due time has passed (raising here rolls the claim back).
@@ -211,17 +215,19 @@ async def dispatch(
     )
     if request.org_unit_id is not None:
         created = await queries.insert_tasks_for_unit(conn, root=request.org_unit_id, task=task)
-        skipped = not_found = 0
+        skipped = not_found = no_active_rm = 0
     else:
         wanted = list(dict.fromkeys(request.customer_ids or []))
-        created, found = await queries.insert_tasks_for_customers(
+        created, found, in_scope = await queries.insert_tasks_for_customers(
             conn,
             scope_root=caller.scope_root,
             customer_ids=wanted,
             per_rm_cap=request.per_rm_cap,
             task=task,
         )
-        not_found = len(wanted) - found
+        # Unknown or outside the dispatcher's scope, or in it with an owner who is no active
+        # RM (disabled, or given another role): nobody to do the task, said apart.
+        not_found, no_active_rm = len(wanted) - in_scope, in_scope - found
         skipped = found - created
     await queries.finish_dispatch(
         conn, dispatch_id, created=created, skipped=skipped, not_found=not_found
@@ -241,9 +247,16 @@ async def dispatch(
             "created": created,
             "skipped": skipped,
             "not_found": not_found,
+            "no_active_rm": no_active_rm,
         },
     )
-    return wire.Dispatch(id=dispatch_id, created=created, skipped=skipped, not_found=not_found)
+    return wire.Dispatch(
+        id=dispatch_id,
+        created=created,
+        skipped=skipped,
+        not_found=not_found,
+        no_active_rm=no_active_rm,
+    )
 
 
 async def _check_template_reaches(

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
+from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from workbench.tasks import rules
 
 ADMIN = [requires_role(Role.ADMIN)]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+BARE_ARRAY = (
+    "Deprecated: `true` answers a bare JSON array, the form of earlier versions of this API, "
+    "instead of the page `{items, next_cursor}` every list answers"
+)
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:
@@ -37,10 +44,10 @@ class RuleController(Controller):
         opt={
             ERRORS: {
                 404: "No template `template_id` (`template.not_found`)",
-                422: "Invalid body (a `name` that shows nothing or reads otherwise than typed), "
-                "or a `value` its `op` can never match: `in` needs a non-empty list, "
-                "`gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`), or a template not "
-                "visible to every unit (`task_rule.template_not_visible`)",
+                422: "Invalid body (a `name` that shows nothing or reads otherwise than typed, "
+                "a blank `event_kind`), or a `value` its `op` can never match: `in` needs a "
+                "non-empty list, `gt`/`gte`/`lt`/`lte` a number (`task_rule.bad_value`), or a "
+                "template not visible to every unit (`task_rule.template_not_visible`)",
             }
         },
     )
@@ -56,14 +63,31 @@ class RuleController(Controller):
         When an event of `event_kind` arrives for a customer and `data[field] op value`, a task
         from the template goes to the customer's owning RM, at most once per customer per
         `within_days`. The template must be one every unit sees (owned by the head office): a
-        rule reaches the RMs of the whole bank.
+        rule reaches the RMs of the whole bank. `event_kind` is stored trimmed, as events'
+        kinds are; a number `value` comes back as it was sent (a whole number stays whole).
         """
         return await rules.create_rule(db, caller=caller, request=data, client_ip=_ip(request))
 
     @get("/task-rules", operation_id="listTaskRules")
-    async def list_rules(self, db: Db) -> list[wire.TaskRule]:
-        """Every event rule, those switched off too."""
-        return await rules.list_rules(db)
+    async def list_rules(
+        self,
+        db: Db,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+        array: Annotated[
+            bool, QueryParameter(description=BARE_ARRAY, schema_extra={"deprecated": True})
+        ] = False,
+    ) -> Page[wire.TaskRule] | list[wire.TaskRule]:
+        """The event rules, those switched off too, the oldest first.
+
+        A page as every list answers: `{"items": [...], "next_cursor": "..." | null}`; pass
+        `next_cursor` back as `cursor` for the next page. Deprecated: `array=true` answers the
+        form of earlier versions of this API, every rule in a bare JSON array (`limit` and
+        `cursor` do not apply); it will be removed once no client in use sends it.
+        """
+        if array:
+            return await rules.list_rules(db)
+        return await rules.page_rules(db, cursor=cursor, limit=limit)
 
     @get(
         "/task-rules/{rule_id:uuid}",
@@ -81,10 +105,10 @@ class RuleController(Controller):
             ERRORS: {
                 404: "No such rule (`task_rule.not_found`), or no template `template_id` "
                 "(`template.not_found`)",
-                422: "Invalid body (a name that shows nothing, an unknown field, a `null`: "
-                "`request.validation_failed` naming it), or a `value` its `op` can never match "
-                "(`task_rule.bad_value`), or a template not visible to every unit "
-                "(`task_rule.template_not_visible`)",
+                422: "Invalid body (a name that shows nothing, a blank `event_kind`, an unknown "
+                "field, a `null`: `request.validation_failed` naming it), or a `value` its `op` "
+                "can never match (`task_rule.bad_value`), or a template not visible to every "
+                "unit (`task_rule.template_not_visible`)",
             }
         },
     )

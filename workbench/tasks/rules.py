@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from mobile_contracts.v1 import tasks as wire
+from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
@@ -21,6 +22,7 @@ from workbench.identity import queries as identity_queries
 from workbench.identity.staff import visible_name
 from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
+from workbench.pagination import decode_cursor, encode_cursor
 from workbench.periods import YEARS, within_years
 from workbench.tasks import queries
 from workbench.tasks.queries import _rules as rule_queries
@@ -69,7 +71,10 @@ async def _check_template(conn: Connection, template_id: uuid.UUID) -> None:
 
 
 def _rule(row: queries.Record) -> wire.TaskRule:
-    return msgspec.convert(dict(row), wire.TaskRule)
+    """A rule as the API shows it; its value as it was sent (a whole number stored as a float
+    before rules kept them whole, `100000.0`, comes back `100000`)."""
+    fields = {k: row[k] for k in wire.TaskRule.__struct_fields__}
+    return msgspec.convert({**fields, "value": wire.whole_numbers(row["value"])}, wire.TaskRule)
 
 
 EDITABLE = ("name", "event_kind", "field", "op", "value", "template_id", "within_days",
@@ -204,7 +209,20 @@ def check_value_fits(op: str, value: Any, *, path: str = "$.value") -> None:
 
 
 async def list_rules(conn: Connection) -> list[wire.TaskRule]:
+    """Every rule, the oldest first (the deprecated bare-array answer of
+    `GET /task-rules?array=true`)."""
     return [_rule(r) for r in await queries.rules(conn)]
+
+
+async def page_rules(conn: Connection, *, cursor: str | None, limit: int) -> Page[wire.TaskRule]:
+    """A page of the rules of `list_rules`, the oldest first."""
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.rules(conn, after=after, limit=limit + 1)
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page(
+        items=[_rule(r) for r in rows[:limit]],
+        next_cursor=encode_cursor([last["created_at"], last["id"]]) if last else None,
+    )
 
 
 def matches(op: str, actual: Any, expected: Any) -> bool:

@@ -122,7 +122,7 @@ async def test_admin_creates_and_lists_rules(client, db, setup):
     assert other["due_in_hours"] == 72  # the default
     listed = await client.get(RULES, headers=setup["admin"])
     assert listed.status_code == 200
-    assert [r["id"] for r in listed.json()] == [rule["id"], other["id"]]
+    assert [r["id"] for r in listed.json()["items"]] == [rule["id"], other["id"]]
     assert await db.fetchval("select count(*) from task_rules") == 2
 
 

@@ -102,7 +102,7 @@ async def test_a_switched_off_rule_creates_no_tasks_until_switched_on(client, db
     assert off.status_code == 200, off.text
     assert off.json() == {**setup["rule"], "active": False}
     listed = await client.get(RULES, headers=admin)
-    assert [(r["id"], r["active"]) for r in listed.json()] == [(rule_id, False)]
+    assert [(r["id"], r["active"]) for r in listed.json()["items"]] == [(rule_id, False)]
 
     now = await db_now(db)
     result = await send(client, admin, [event("C1", now, amount=5_000_000)])

@@ -139,21 +139,25 @@ async def insert_tasks_for_customers(
     customer_ids: list[uuid.UUID],
     per_rm_cap: int | None,
     task: dict[str, Any],
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """One task per customer for its owner (owners inside the scope), at most `per_rm_cap` per
-    RM in the order given; one statement. Returns (created, customers found). The caller holds
-    the customers' owners (`customers.queries.hold_owners`), so the owners read are current."""
+    RM in the order given; one statement. Returns (created, customers found with an active RM
+    as owner, customers found in the scope: those whose owner is no active RM too, disabled or
+    given another role). The caller holds the customers' owners
+    (`customers.queries.hold_owners`), so the owners read are current."""
     # Its sorts of up to 50,000 ids fit in memory rather than spilling to disk.
     await conn.execute("set local work_mem = '64MB'")
     row = await conn.fetchrow(
         """
-        with wanted as (
-            select c.id as customer_id, c.owner_id, w.ord
+        with in_scope as (
+            select c.id as customer_id, c.owner_id, w.ord, u.role = 'rm' and u.active as to_rm
               from unnest($10::uuid[]) with ordinality as w(customer_id, ord)
               join customers c on c.id = w.customer_id
-              join users u on u.id = c.owner_id and u.role = 'rm' and u.active
+              join users u on u.id = c.owner_id
              where $1::uuid is null
                 or u.org_unit_id = any(array(select s.id from org_subtree($1) s(id)))
+        ), wanted as (
+            select customer_id, owner_id, ord from in_scope where to_rm
         ), ranked as (
             select customer_id, owner_id,
                    row_number() over (partition by owner_id order by ord) as n
@@ -165,7 +169,8 @@ async def insert_tasks_for_customers(
         + _INSERT_TASKS_AND_REMINDERS.replace(
             "select count(*) from created",
             "select (select count(*) from created) as created,"
-            " (select count(*) from ranked) as found",
+            " (select count(*) from ranked) as found,"
+            " (select count(distinct customer_id) from in_scope) as in_scope",
         ),
         scope_root,
         *task.values(),
@@ -173,7 +178,7 @@ async def insert_tasks_for_customers(
         per_rm_cap,
     )
     assert row is not None
-    return int(row["created"]), int(row["found"])
+    return int(row["created"]), int(row["found"]), int(row["in_scope"])
 
 
 async def period_customers(

@@ -80,8 +80,25 @@ async def forget_firings(conn: Connection, rule_id: uuid.UUID) -> None:
     await conn.execute("delete from task_rule_firings where rule_id = $1", rule_id)
 
 
-async def rules(conn: Connection) -> list[Record]:
-    return await conn.fetch(f"select {_RULE} from task_rules order by created_at, id")
+async def rules(
+    conn: Connection,
+    *,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int | None = None,
+) -> list[Record]:
+    """Every rule, the oldest first: those after the key `after` (created_at, id), at most
+    `limit` (None: all), each with its key."""
+    return await conn.fetch(
+        f"""
+        select {_RULE}, created_at from task_rules
+         where $1::timestamptz is null or (created_at, id) > ($1::timestamptz, $2::uuid)
+         order by created_at, id
+         limit $3
+        """,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
 
 
 async def active_rules(conn: Connection, kinds: list[str]) -> list[Record]:
