@@ -2,7 +2,10 @@
 
 A day is read in the bank's time zone: `from=2026-12-01` starts at that day's midnight and
 `to=2026-12-31` ends at the next midnight, so both days are inside the period. An RFC 3339 time
-(`2026-12-01T08:00:00Z`) is taken as it is; one without an offset is in the bank's time zone.
+(`2026-12-01T08:00:00Z`) is taken as it is; one without an offset is UTC, as every time without
+one is in this API (due times, `due_after`/`due_before`, events' `occurred_at`). Team progress,
+`/funnels`, survey results and what reads them (the dashboard, its exports, the monthly
+report) all take their periods from here.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ def within_years(moment: datetime) -> bool:
 
 
 def period_bound(text: str, *, name: str, tz: str, end: bool = False) -> datetime:
-    """The instant a `from` (or, with `end`, a `to`) query parameter stands for."""
+    """The instant a `from` (or, with `end`, a `to`) query parameter stands for: a day's
+    midnight in the bank's zone `tz` (with `end`, the next one), a time as written, UTC if it
+    has no offset."""
     zone = ZoneInfo(tz)
     try:
         if len(text) == 10:
@@ -43,14 +48,14 @@ def period_bound(text: str, *, name: str, tz: str, end: bool = False) -> datetim
         raise ValidationException(
             extra=[{"key": name, "source": "query", "message": "not a date or an RFC 3339 time"}]
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def within_years_as_given(moment: datetime) -> bool:
     """Whether a period bound lies in YEARS on the calendar it was written in: a plain day in
     the bank's time zone (`2000-01-01` is in 2000, though its midnight in Shanghai is still
-    1999 in UTC), a time in its own offset. As `/funnels` and the survey results judge a
-    period; YEARS are far enough from the calendar's ends for any offset."""
+    1999 in UTC), a time in its own offset (UTC without one). As `/funnels` and the survey
+    results judge a period; YEARS are far enough from the calendar's ends for any offset."""
     return YEARS[0] <= moment.year <= YEARS[1]
 
 
