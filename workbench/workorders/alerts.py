@@ -11,7 +11,8 @@ branch head at or above the answer's unit (the RM's unit for a customer). A staf
 opens none: it is anonymous (no rule can be made on a staff survey; one made before this rule
 matches nothing), and a work order would hand the respondent's branch head their answer, team
 and minute. With nobody to assign to
-(no branch head above, an owner no longer active) the answer falls back to the other of the two,
+(no branch head above, an owner disabled or no longer an RM) the answer falls back to the other
+of the two (the owner's branch head: the nearest active one at or above the customer's unit),
 and failing both opens nothing (logged).
 
 The owner is read under the customer's row lock (`customers.queries.hold_owners`), taken after the

@@ -8,14 +8,20 @@ from typing import Any
 from workbench.db import Connection
 from workbench.workorders.queries._common import Record
 
+# The customer's owner only when an active RM (`owner_id` null otherwise: a work order for the
+# owning RM then goes to the branch head over the customer's unit, as for an owner gone, see
+# `alerts.assignee_for`); the unit the customer sits in either way (their owner's).
 _RESPONSE = """
     r.id, r.survey_id, r.version, r.customer_id, r.user_id, r.rm_id, r.org_unit_id, r.answers,
-    r.texts_enc, r.submitted_at, c.owner_id, o.org_unit_id as owner_unit_id
+    r.texts_enc, r.submitted_at,
+    case when o.active and o.role = 'rm' then c.owner_id end as owner_id,
+    o.org_unit_id as owner_unit_id
 """
 
 
 async def response(conn: Connection, response_id: uuid.UUID) -> Record | None:
-    """A response with its customer's current owning RM and that RM's unit."""
+    """A response with its customer's current owning RM (null if the owner is no active RM:
+    disabled, or given another role) and the unit of the customer's owner."""
     return await conn.fetchrow(
         f"""
         select {_RESPONSE}
