@@ -28,3 +28,6 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     wipe: bool | None = None
     current_status: str | None = None
     reason: str | None = None  # why an offline package was refused (`package.unsafe`)
+    # `survey.answers_invalid`: the messages of `errors` by question key, as the staff inbox
+    # answered them in `errors` before it followed the FieldError list every 422 has.
+    answer_errors: dict[str, str] | None = None

@@ -28,7 +28,8 @@ MAX_TEXT = 2000
 class AnswersInvalid(DomainError):
     """422 `survey.answers_invalid`: `errors` by question key (zh-CN, shown beside each question
     by the page); as problem+json, one `errors[]` entry per question at `$.answers.<key>` (the
-    whole submission's at `$.answers`), as every 422 of the API is."""
+    whole submission's at `$.answers`), as every 422 of the API is, and the same by key in
+    `answer_errors` (the form the staff inbox answered before)."""
 
     status, code, title = 422, "survey.answers_invalid", "Some answers need attention"
 
@@ -38,6 +39,7 @@ class AnswersInvalid(DomainError):
             errors=[
                 FieldError(path=answer_path(key), message=text) for key, text in errors.items()
             ],
+            answer_errors=errors,
         )
         self.errors = errors
 
@@ -178,6 +180,9 @@ def _integer(raw: Any) -> int | None:
         return None
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit():
-        return int(raw.strip())
+    digits = raw.strip() if isinstance(raw, str) else ""
+    # No scale goes past two digits: a longer text is no answer on it (and Python refuses to
+    # read more than 4,300 digits at all).
+    if digits.isascii() and digits.isdigit() and len(digits) <= 6:
+        return int(digits)
     return None

@@ -180,9 +180,9 @@ class DeliveryController(Controller):
                 404: "Not one of my invitations (`invitation.not_found`)",
                 409: "I answered it already; the first answer is kept (`survey.already_answered`)",
                 410: "The invitation has expired (`survey.link_expired`)",
-                422: "Answers to fix, by question key in `errors`, a value of the wrong type "
-                'too; a body that is not `{"answers": {...}}`, at `answers` '
-                "(`survey.answers_invalid`)",
+                422: "Answers to fix: `errors[]` at `$.answers.<key>` and the same messages "
+                "by question key in `answer_errors`, a value of the wrong type too; a body that "
+                'is not `{"answers": {...}}` at `$.answers` (`survey.answers_invalid`)',
             }
         },
         dto=AnswersAsSent,
