@@ -13,7 +13,7 @@ from mobile_contracts.v1 import identity as wire
 from push import devices as push_devices
 from workbench.access import Caller
 from workbench.audit import queries as audit
-from workbench.db import Connection
+from workbench.db import Connection, after_commit
 from workbench.errors import (
     DomainError,
     NotFound,
@@ -471,7 +471,6 @@ async def unlock_sign_in(
     row = await queries.user_in_scope(conn, user_id, scope_root=caller.scope_root)
     if row is None:
         raise NotFound("user")
-    # The audit row first: should it not be written, the lock stays (nothing is half-done).
     was_locked = await auth.limiter.locked_for(row["login"]) > 0
     await audit.record(
         conn,
@@ -481,8 +480,19 @@ async def unlock_sign_in(
         client_ip=client_ip,
         detail={"was_locked": was_locked},
     )
-    await auth.limiter.unlock(row["login"])
+    await _unlock_once_committed(conn, auth=auth, login=row["login"])
     return wire.SignInUnlocked(was_locked=was_locked)
+
+
+async def _unlock_once_committed(conn: Connection, *, auth: Auth, login: str) -> None:
+    """Lift the lock once the transaction that records it (the audit row, a new password)
+    commits: a rollback leaves the lock as it was, never a lock lifted with no trace."""
+
+    async def unlock() -> None:
+        await auth.limiter.unlock(login)
+
+    if not after_commit(conn, unlock):  # no request transaction (a script): at once
+        await unlock()
 
 
 async def sign_in_locked_for(auth: Auth, user: wire.User) -> int:
@@ -506,8 +516,11 @@ async def _new_password_unlocks(
     client_ip: str | None,
 ) -> None:
     """A new password lifts the lock of wrong passwords on the user's sign-in (whoever was
-    guessing now guesses at another password); audited when there was one to lift."""
-    if await auth.limiter.unlock(row["login"]):
+    guessing now guesses at another password) once it is committed; audited when there was one
+    to lift."""
+    locked = await auth.limiter.locked_for(row["login"]) > 0
+    await _unlock_once_committed(conn, auth=auth, login=row["login"])
+    if locked:
         await audit.record(
             conn,
             action=SIGN_IN_UNLOCKED,
