@@ -37,8 +37,10 @@ KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 300.0
 RECONNECT_MS = 3_000
 # Session checks a process makes at once (a poke of everyone's partition wakes every stream):
-# they queue for the revocation cache rather than each opening a Redis connection.
-CHECKS_AT_ONCE = 32
+# they queue rather than each taking a connection. While Redis's revocation cache is being
+# rebuilt (after a restart or flush) a check reads PostgreSQL, so they must never hold more
+# than a few of the pool's connections, which requests need.
+CHECKS_AT_ONCE = 4
 
 
 class Comment(ServerSentEventMessage):
