@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,10 +53,9 @@ async def test_a_branch_page_shows_one_team_and_the_rest_together_over_the_whole
     assert 'data-figure="responded">14<' in html  # the period asked is not applied
     assert "员工问卷按全部时间统计" in html
     assert 'name="from"' not in html  # no period filter offered
-    assert html.count("并入“其他”，不单独显示") == 1  # one team of 6 joins the rest
-    assert html.count("不足 5 份，不显示") == 1  # the branch's own 2
+    assert html.count("满 5 份，计入“其他”（原因见“其他”一行）") == 1  # a team of 6 joins
+    assert html.count("不足 5 份，计入“其他”") == 1  # the branch's own 2
     assert 'data-row="other"' in html
-    assert OTHER in html
     assert "导出汇总 CSV" in html
 
     withheld = []
@@ -92,3 +92,29 @@ async def test_a_draft_results_page_is_not_found_for_a_branch_head(
     page = await console.get(f"/console/surveys/{draft}/results")
     assert page.status_code == 404
     assert secret not in page.text
+
+
+async def test_the_rest_row_says_which_units_it_holds_and_why_a_team_of_six_is_in_it(
+    make_console: Any, settings: Any, db: Any
+) -> None:
+    """The row said 其他（本级及不足 5 份的下级合并） while it held a team of 6 too, marked 并入
+    "其他" above it: its label now names what it adds up, and why the team is among them."""
+    survey = await _branch_of_fourteen(settings, db)
+    console = await make_console()
+    await signed_in(console, "bh.east")
+    html = (await console.get(f"/console/surveys/{survey}/results")).text
+    rest = html[html.index('data-row="other"') :]
+    rest = rest[: rest.index("</tr>")]
+    assert OTHER not in rest
+    assert re.search(r'class="results-other-label">其他<', rest)
+    holds = re.search(r'data-other="holds">([^<]*)<', rest)
+    assert holds is not None
+    teams = ("东城一组 East Team 1", "东城二组 East Team 2")
+    merged = [team for team in teams if team in holds.group(1)]
+    assert len(merged) == 1  # the team withheld, by name, with the branch's own level
+    assert holds.group(1) in (f"合计：东城支行 East Branch（本级）、{merged[0]}",
+                              f"合计：{merged[0]}、东城支行 East Branch（本级）")  # fmt: skip
+    assert (
+        f"{merged[0]}（6 份）单独显示会使其余回答不足 5 份、可被推算，所以一并计入“其他”。" in rest
+    )
+    assert ">8<" in rest

@@ -20,6 +20,7 @@ from tests.customers_data import customer_row, feed, headers_of
 from tests.sync.test_work_order_sync import Desk, answer, open_desk
 from workbench.ids import uuid5_for
 from workbench.settings import Settings
+from workbench.workorders.console._admin import CAUSE_WORDS
 
 pytestmark = pytest.mark.usefixtures("demo_bank")
 LIST = "/console/work-orders"
@@ -211,7 +212,7 @@ async def test_the_admin_adds_a_rule_applies_it_and_keeps_root_causes(
     active = dict(await db.fetch("select code, active from work_order_root_causes"))
     assert active["queue_system"] is True
     assert active["wait_time"] is False
-    assert "代码用小写英文字母" in console_page(
+    assert "代码只能用小写英文字母" in console_page(
         await post_form(console, causes, {"code": "Bad Code", "label": "x"}, token=token), 422
     )
 
@@ -299,7 +300,7 @@ async def test_adding_a_root_cause_under_a_code_in_use_changes_nothing(
         blank = await post_form(
             console, causes, add_form(html, {"code": "blank_cause", "label": label}), token=token
         )
-        assert "名称 1–100 个字" in console_page(blank, 422)
+        assert field_error(console_page(blank, 422), "label") == CAUSE_WORDS["label_blank"]
     backwards = await post_form(
         console, causes, add_form(html, {"code": "blank_cause", "label": "\u202e因原"}), token=token
     )
@@ -336,3 +337,71 @@ async def test_the_list_and_a_work_order_on_a_tablet(
     async with page.expect_navigation():
         await page.get_by_role("button", name="提交").click()
     await page.get_by_text("工单已进入处理中").wait_for()
+
+
+async def test_a_root_cause_is_added_by_its_name_alone_and_refusals_sit_beside_their_fields(
+    console: Any, db: Any, desk: Desk
+) -> None:
+    """Before, 添加原因 wanted an English snake_case code and any mistake was one banner (代码用小
+    写英文字母…名称 1–100 个字) with no field marked. Now the code is optional (made up when left
+    blank), and each refusal is under its field, the form as typed."""
+    token = await signed_in(console, "admin")
+    causes = f"{LIST}/root-causes"
+    html = console_page(await console.get(causes), 200)
+    assert valid(html, "code")
+    assert valid(html, "label")
+
+    # A bad code and a blank name at once: both said, each under its own field.
+    both = await post_form(console, causes, add_form(html, {"code": "Bad Code", "label": " "}),
+                           token=token)  # fmt: skip
+    page = console_page(both, 422)
+    assert field_error(page, "code") == CAUSE_WORDS["code_shape"]
+    assert field_error(page, "label") == CAUSE_WORDS["label_blank"]
+    assert value_of(page, "code") == "Bad Code"
+    assert "代码用小写英文字母" not in banners(page)
+
+    # A name already in the list (its code elsewhere) is said under the name.
+    same = await post_form(console, causes, add_form(html, {"label": "等候时间过长"}), token=token)
+    assert "已有名为“等候时间过长”的原因" in field_error(console_page(same, 422), "label")
+
+    # Only a name: added under a code made up for it, which the staff never see.
+    added = await post_form(console, causes, add_form(html, {"label": "叫号系统故障"}), token=token)
+    assert added.status_code == 303, added.text
+    made = await db.fetchval("select code from work_order_root_causes where label = '叫号系统故障'")
+    assert re.fullmatch(r"cause_\d+", made)
+    html = console_page(await console.get(causes), 200)
+    second = await post_form(console, causes, add_form(html, {"label": "停车不便"}), token=token)
+    assert second.status_code == 303, second.text
+    again = await db.fetchval("select code from work_order_root_causes where label = '停车不便'")
+    assert again != made
+    assert re.fullmatch(r"cause_\d+", again)
+
+    # A row renamed to nothing: the message under that row's name, as typed, nothing saved.
+    blank = await post_form(console, causes, {"code": made, "label": "\u200b", "active": "1"},
+                            token=token)  # fmt: skip
+    assert field_error(console_page(blank, 422), f"label-{made}") == CAUSE_WORDS["label_blank"]
+    assert (
+        await db.fetchval("select label from work_order_root_causes where code = $1", made)
+        == "叫号系统故障"
+    )
+
+
+async def test_a_work_orders_page_gives_its_due_time_with_the_year_as_its_other_times(
+    console: Any, db: Any, desk: Desk, settings: Settings
+) -> None:
+    """到期时间 read "11-26 18:00" beside 生成于 "2026-11-26 08:16": one format on the page."""
+    from zoneinfo import ZoneInfo
+
+    await signed_in(console, "bh.east")
+    html = console_page(await console.get(f"{LIST}/{desk.order}"), 200)
+    due_at = await db.fetchval("select due_at from work_orders where id = $1", desk.order)
+    local = due_at.astimezone(ZoneInfo(settings.bank_timezone)).strftime("%Y-%m-%d %H:%M")
+    due = re.search(r'<span class="wo-due[^"]*">\s*<time datetime="[^"]+">([^<]+)</time>', html)
+    assert due is not None
+    assert due.group(1) == local
+    created = re.search(r"生成于 (\S+ \S+)</span>", html)
+    assert created is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", created.group(1))
+    # The list keeps its short day and hour.
+    listed = console_page(await console.get(LIST), 200)
+    assert f">{local[5:]}</time>" in listed

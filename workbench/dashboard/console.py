@@ -74,6 +74,10 @@ WORK_ORDER_STATE = {
     "closed": "已关闭",
 }
 CHANNELS = {"wechat": "微信", "sms": "短信", "qr": "二维码", "link": "链接"}
+# A customer whose name the caller sees no part of, as the work-order pages say it.
+NAME_HIDDEN = "客户（姓名已隐藏）"
+# A low score's scale: its highest score, and its range in words (for a screen reader).
+SCALES = {"nps": (10, "0–10 分"), "rating": (5, "1–5 分")}
 
 
 # ---- periods --------------------------------------------------------------------------------
@@ -149,6 +153,36 @@ def _percent(part: int, whole: int) -> str:
 
 def _score(value: float | None, *, signed: bool = False) -> str:
     return figures.score_text(value, signed=signed)
+
+
+def shown_customer(masked: str | None) -> str | None:
+    """A row's customer as the page shows it: the masked name, or "客户（姓名已隐藏）" where the
+    caller sees no part of it (a mask of stars only: an admin's "*", a customer moved out of
+    reach, an unreadable name); None without a customer."""
+    if masked is None:
+        return None
+    return NAME_HIDDEN if set(masked) <= {"*"} else masked
+
+
+def low_score_badge(score: int, scale: str) -> dict[str, str]:
+    """A low score with its scale ("5" of "/10"), and the whole of it in words for a screen
+    reader ("5 分（0–10 分）")."""
+    highest, words = SCALES.get(scale, SCALES["rating"])
+    return {"score": str(score), "of": f"/{highest}", "label": f"{score} 分（{words}）"}
+
+
+def dwell_text(seconds: int, opens: int) -> str:
+    """How long a share's visitors stayed: "—" when nobody opened it, "45 秒", "1 分 30 秒",
+    "2 分钟" (whole minutes without the seconds), "1 小时 5 分钟" (an hour on: no seconds)."""
+    if not opens:
+        return figures.NONE
+    if seconds < 60:
+        return f"{seconds} 秒"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} 分 {rest} 秒" if rest else f"{minutes} 分钟"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} 小时" + (f" {minutes} 分钟" if minutes else "")
 
 
 def _funnel_steps(counts: Any) -> list[dict[str, Any]]:
@@ -325,6 +359,7 @@ async def dashboard_page(
     vault = request.app.state.vault
     rms = await numbers.rm_progress(db, v)
     teams = await numbers.teams(db, v)
+    are_teams = bool(teams) and await numbers.children_are_teams(db, v)
     weeks = await numbers.weekly_trend(db, v)
     funnel = await numbers.share_funnel(db, caller, v)
     satisfaction = await numbers.satisfaction(db, v)
@@ -404,6 +439,9 @@ async def dashboard_page(
                 }
                 for t in teams
             ],
+            # What the rows below the unit are: its teams, or units such as head office's
+            # branches (the section and its column say which).
+            "child_kind": "团队" if are_teams else "机构",
             "weeks": [{"point": w, "rate": w.rate_text} for w in weeks],
             "funnel": funnel,
             "funnel_steps": _funnel_steps(total),
@@ -416,10 +454,18 @@ async def dashboard_page(
                 }
                 for w in satisfaction.weeks
             ],
-            "low_scores": low,
+            "low_scores": [
+                {
+                    "s": s,
+                    "customer": shown_customer(s.customer),
+                    **low_score_badge(s.score, s.scale),
+                }
+                for s in low
+            ],
             "low_total": low_total,
             "work_orders": work_orders,
             "wo_state": WORK_ORDER_STATE,
+            "customer": shown_customer,
             "exports": {key: _exports(key, v) for key in EXPORTED},
             "reports_href": REPORTS_PATH,
             "funnel_link": _funnel_link(v, _today(request)),
@@ -493,10 +539,11 @@ async def rm_page(
             "path": path,
             "tasks": tasks,
             "task_status": TASK_STATUS,
-            "shares": shares,
+            "shares": [{"s": s, "dwell": dwell_text(s.dwell_seconds, s.opens)} for s in shares],
             "channels": CHANNELS,
             "work_orders": work_orders,
             "wo_state": WORK_ORDER_STATE,
+            "customer": shown_customer,
             "exports": {
                 "rm_tasks": _exports("rm_tasks", v, rm=str(rm_id)),
                 "rm_shares": _exports("rm_shares", v, rm=str(rm_id)),

@@ -333,6 +333,12 @@ async def teams(conn: Connection, v: View) -> list[TeamRow]:
     return out
 
 
+async def children_are_teams(conn: Connection, v: View) -> bool:
+    """Whether the rows of `teams` are teams (no units below them, no branch head working in
+    them), or units of another kind, such as head office's branches."""
+    return await queries.children_are_teams(conn, v.org_unit_id)
+
+
 async def weekly_trend(conn: Connection, v: View) -> list[WeekPoint]:
     """Every week overlapping the period, oldest first, weeks with nothing included."""
     rows = await queries.weekly_counts(

@@ -70,9 +70,11 @@ async def _funnel(
 
 
 def _page(funnel: wire.Funnel) -> dict[str, Any]:
-    """What the funnel's include shows: the total's steps and each group's."""
+    """What the funnel's include shows: the total's steps and each group's, under the name of
+    what its rows are (客户经理, 机构, 宣传册: the CSV's heading)."""
     return {
         "funnel": funnel,
+        "group_label": NAMED[funnel.group_by],
         "steps": [(key, label, getattr(funnel.total, key)) for key, label in STEPS],
         "rows": [
             {"row": r, "steps": [(label, getattr(r, key)) for key, label in STEPS[1:]]}
@@ -158,7 +160,6 @@ async def brochure_funnel_page(
             "brochure_title": title,
             "unit_name": await views.unit_name(db, unit) if unit else None,
             "all_units_href": f"{here}?group_by={group}&period={chosen}",
-            "group_label": "客户经理" if group == wire.FunnelGroupBy.RM.value else "机构",
             "group_chips": group_chips,
             "period_chips": period_chips,
             "back_href": f"/console{PATH}?group_by=brochure&period={chosen}{within}",

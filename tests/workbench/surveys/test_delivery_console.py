@@ -40,7 +40,7 @@ async def test_a_branch_head_sends_from_the_console_and_follows_progress(
     assert "网点服务回访" in page.text
     assert "东城一组" in page.text
     assert "西城" not in page.text
-    back = re.search(r'<a class="button button-quiet" href="([^"]+)">返回', page.text)
+    back = re.search(r'<a class="button button-quiet" href="([^"]+)">.*?返回问卷列表', page.text)
     assert back is not None
     assert (await console.get(back.group(1))).status_code == 200  # it led to a 404
 
@@ -50,8 +50,8 @@ async def test_a_branch_head_sends_from_the_console_and_follows_progress(
     assert "2 个客户号不存在或不在您的管辖范围内：W-000000、X-9" in refused.text
 
     sent = await post_form(console, f"/console/surveys/{survey}/send",
-                           {"mode": "unit", "unit": str(unit("team-east-1")), "tag": "到店客户"},
-                           token=token)  # fmt: skip
+                           {"mode": "unit", "unit": str(unit("team-east-1")), "tag": "到店客户",
+                            "step": "send"}, token=token)  # fmt: skip
     assert sent.status_code == 303
     progress = sent.headers["location"]
     queued = await console.get(progress)
@@ -68,7 +68,8 @@ async def test_a_branch_head_sends_from_the_console_and_follows_progress(
     assert 'data-count="total">3<' in done.text
 
     pasted = await post_form(console, f"/console/surveys/{survey}/send",
-                             {"mode": "ids", "ids": "N-000000，N-000001"}, token=token)  # fmt: skip
+                             {"mode": "ids", "ids": "N-000000，N-000001", "step": "send"},
+                             token=token)  # fmt: skip
     assert pasted.status_code == 303
     small = await console.get(pasted.headers["location"])
     assert "已完成" in small.text
@@ -82,7 +83,7 @@ async def test_a_staff_survey_sent_to_a_unit_twice_reaches_each_inbox_once(
     # The send-to-unit form sent a staff survey again to everyone it was waiting for already.
     survey = await publish(db, audience="staff", title="员工脉搏调查")
     token = await signed_in(console, "bh.east")
-    form = {"mode": "unit", "unit": str(unit("team-east-1"))}
+    form = {"mode": "unit", "unit": str(unit("team-east-1")), "step": "send"}
     first = await post_form(console, f"/console/surveys/{survey}/send", form, token=token)
     second = await post_form(console, f"/console/surveys/{survey}/send", form, token=token)
     assert (first.status_code, second.status_code) == (303, 303)
@@ -112,6 +113,6 @@ async def test_a_send_that_would_reach_no_customer_says_why_and_sends_nothing(
     assert 'value="到店用户"' in refused.text  # what was typed stays in the form
     assert await db.fetchval("select count(*) from survey_deliveries") == 0
 
-    right = {**typo, "tag": "到店客户"}
+    right = {**typo, "tag": "到店客户", "step": "send"}
     assert (await post_form(console, url, right, token=token)).status_code == 303
     assert await db.fetchval("select count(*) from survey_deliveries") == 1

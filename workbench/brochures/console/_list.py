@@ -92,8 +92,7 @@ def _row_action(row: wire.StaffBrochureRow, role: Role) -> dict[str, str]:
     if role is Role.COMPLIANCE and row.status is Status.PENDING_REVIEW:
         return {"label": "审核", "href": f"{QUEUE_PATH}/{row.id}", "kind": "primary"}
     if role in AUTHORS and row.status in (Status.DRAFT, Status.REJECTED):
-        label = "修改" if row.status is Status.REJECTED else "编辑"
-        return {"label": label, "href": f"{base}/edit", "kind": "primary"}
+        return {"label": "编辑", "href": f"{base}/edit", "kind": "primary"}
     if row.status is Status.APPROVED:
         return {"label": "发布", "href": f"{base}#publish", "kind": "primary"}
     return {"label": "查看", "href": base, "kind": "quiet"}

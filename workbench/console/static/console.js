@@ -196,3 +196,68 @@
     }
   };
 })();
+
+/* Alert-rule forms (form[data-rule-form]): a choice question's value is picked from its options
+   (the label shown, the option's value sent); any other question's value is typed (a score, a
+   term). The question's <option data-choices='[[value, label], …]'> says which; without this
+   script the page draws the chosen question's picker, and a typed label is taken too. */
+(function () {
+  "use strict";
+
+  function picker(choices, was) {
+    var select = document.createElement("select");
+    var blank = document.createElement("option");
+    blank.value = "";
+    blank.textContent = "请选择选项";
+    select.appendChild(blank);
+    choices.forEach(function (choice) {
+      var option = document.createElement("option");
+      option.value = choice[0];
+      option.textContent = choice[1];
+      option.selected = was === choice[0];
+      select.appendChild(option);
+    });
+    return select;
+  }
+
+  function box(was) {
+    var input = document.createElement("input");
+    input.maxLength = 40;
+    input.placeholder = "如 6 或关键词";
+    input.value = was;
+    return input;
+  }
+
+  document.addEventListener("change", function (event) {
+    var question = event.target;
+    if (!(question instanceof HTMLSelectElement)) return;
+    if (question.name !== "question" && question.name !== "question_key") return;
+    var form = question.closest("form[data-rule-form]");
+    var field = form && form.querySelector("[data-rule-value]");
+    var old = field && field.querySelector("#value");
+    if (!old) return;
+    var chosen = question.options[question.selectedIndex];
+    var choices = null;
+    try {
+      choices = JSON.parse((chosen && chosen.getAttribute("data-choices")) || "null");
+    } catch (e) { choices = null; }
+    var control = choices ? picker(choices, old.value)
+      : box(old.tagName === "INPUT" ? old.value : "");
+    control.id = "value";
+    control.name = "value";
+    control.required = true;
+    ["aria-describedby", "aria-invalid"].forEach(function (name) {
+      if (old.hasAttribute(name)) control.setAttribute(name, old.getAttribute(name));
+    });
+    old.replaceWith(control);
+    /* The condition the question takes: a choice 等于, a text 包含, a score not 包含. */
+    var op = form.querySelector("select[name=op]");
+    var kind = chosen && chosen.getAttribute("data-kind");
+    if (op && kind === "choice") op.value = "eq";
+    else if (op && kind === "text") op.value = "contains";
+    else if (op && kind === "score" && op.value === "contains") op.value = "lte";
+    var hint = field.querySelector("#value-hint");
+    var words = hint && hint.getAttribute(choices ? "data-hint-choice" : "data-hint-typed");
+    if (words) hint.textContent = words;
+  });
+})();

@@ -201,8 +201,8 @@
           for (var n = 0; n <= 10; n += 1) scale.appendChild(el("span", "", String(n)));
           item.appendChild(scale);
           var ends = el("div", "pv-ends");
-          ends.appendChild(el("span", "", "完全不可能"));
-          ends.appendChild(el("span", "", "非常可能"));
+          ends.appendChild(el("span", "", "最不可能"));
+          ends.appendChild(el("span", "", "最可能"));
           item.appendChild(ends);
         } else if (q.type === "rating") {
           var stars = el("div", "pv-stars");

@@ -7,7 +7,8 @@ themselves (index `tasks_by_assignee_created`) for the parts of a day at either 
 period [start, end) is counted exactly and a period of whole days reads the rollup alone.
 
 One private module per role, re-exported here:
-- `_units`: the unit a view shows, its child units, the marker of the view's one transaction
+- `_units`: the unit a view shows, its child units (teams or not), the marker of the view's
+  one transaction
 - `_rm_counts`: per RM of the subtree, tasks assigned, done and overdue in a period (and the
   plan of that query, for bench/dashboard.py), the median hours to done
 - `_weekly_counts`: the subtree's tasks assigned and done week by week
@@ -44,7 +45,12 @@ from workbench.dashboard.queries._satisfaction import (
     customer_surveys_answered,
     satisfaction_counts,
 )
-from workbench.dashboard.queries._units import children, transaction_marker, unit_in_scope
+from workbench.dashboard.queries._units import (
+    children,
+    children_are_teams,
+    transaction_marker,
+    unit_in_scope,
+)
 from workbench.dashboard.queries._weekly_counts import weekly_counts
 from workbench.dashboard.queries._work_orders import open_work_orders, work_order_counts
 
@@ -54,6 +60,7 @@ __all__ = [
     "OPEN_WORK_ORDER",
     "Record",
     "children",
+    "children_are_teams",
     "customer_surveys_answered",
     "demo_history_exists",
     "demo_rms",

@@ -1,5 +1,5 @@
-"""Dashboard SQL: the unit a view shows (in the caller's scope), its child units, and the
-marker that shows a view's statements ran in one transaction."""
+"""Dashboard SQL: the unit a view shows (in the caller's scope), its child units (and whether
+they are teams), and the marker that shows a view's statements ran in one transaction."""
 
 from __future__ import annotations
 
@@ -41,3 +41,20 @@ async def children(conn: Connection, parent_id: uuid.UUID) -> list[Record]:
     return await conn.fetch(
         "select id, name, path from org_units where parent_id = $1 order by name, id", parent_id
     )
+
+
+async def children_are_teams(conn: Connection, parent_id: uuid.UUID) -> bool:
+    """Whether every child unit of a unit is a team: none has units below it, and no branch
+    head works in it (a branch, as the monthly reports tell one)."""
+    found = await conn.fetchval(
+        """
+        select not exists (
+            select from org_units c
+             where c.parent_id = $1
+               and (exists (select from org_units g where g.parent_id = c.id)
+                    or exists (select from users u
+                                where u.org_unit_id = c.id and u.role = 'branch_head')))
+        """,
+        parent_id,
+    )
+    return bool(found)

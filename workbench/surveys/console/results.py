@@ -117,7 +117,9 @@ async def results_page(
                 }
                 for row in found.by_unit or []
             ],
-            "other": {**_headline(found.other), "row": found.other} if found.other else None,
+            "other": {**_headline(found.other), "row": found.other, **_other_words(found)}
+            if found.other
+            else None,
             "whole_survey": found.whole_survey,
             "questions": [_question(q, base, filters) for q in found.questions],
             "top_terms": _terms(found.top_terms, base, filters, None),
@@ -141,13 +143,38 @@ def too_few_notice(responded: int) -> str:
 
 
 def _why_withheld(row: wire.UnitResult, found: wire.SurveyResults) -> str:
-    """Why a unit row's scores are not shown: too few, merged into the rest (其他), or the
-    scope's own are withheld."""
-    if row.responded < results.MIN_STAFF_GROUP:
-        return f"不足 {results.MIN_STAFF_GROUP} 份，不显示"
+    """Why a unit row's scores are not shown: too few, or as many but shown alone it would leave
+    the rest too few (with 其他 under the rows, each says it is counted there), or the scope's
+    own are withheld."""
+    least = results.MIN_STAFF_GROUP
     if found.other is not None:
-        return "并入“其他”，不单独显示"
+        if row.responded < least:
+            return f"不足 {least} 份，计入“其他”"
+        return f"满 {least} 份，计入“其他”（原因见“其他”一行）"
+    if row.responded < least:
+        return f"不足 {least} 份，不显示"
     return "为保护匿名，不显示"
+
+
+OTHER_NAMED = 4  # units named in the 其他 row's label; more are counted
+
+
+def _other_words(found: wire.SurveyResults) -> dict[str, str]:
+    """What the 其他 row holds, in the page's words: the rows withheld (its own level among
+    them) added up (`results._other`), and why a unit with enough answers is among them."""
+    least = results.MIN_STAFF_GROUP
+    merged = [row for row in found.by_unit or [] if row.withheld]
+    names = "、".join(row.name for row in merged[:OTHER_NAMED])
+    if len(merged) > OTHER_NAMED:
+        names += f" 等 {len(merged)} 个机构"
+    enough = [f"{row.name}（{row.responded} 份）" for row in merged if row.responded >= least]
+    note = ""
+    if enough:
+        note = (
+            f"{'、'.join(enough)}单独显示会使其余回答不足 {least} 份、可被推算，"
+            "所以一并计入“其他”。"
+        )
+    return {"holds": f"合计：{names}" if names else "", "note": note}
 
 
 def _too_few_page(request: Request[Any, Any, Any], exc: results.TooFewAnswers) -> Response[Any]:

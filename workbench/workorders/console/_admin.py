@@ -72,22 +72,50 @@ async def _surveys(db: Connection) -> list[dict[str, Any]]:
     return out
 
 
+CHOICE_TYPES = frozenset({QuestionType.SINGLE, QuestionType.MULTI})
+
+
+def value_choices(question: Question | None) -> list[tuple[str, str]] | None:
+    """A choice question's options as the rule forms offer them for the value: (value, label)
+    (the label shown, the value sent); None for any other question (the value is typed)."""
+    if question is None or question.type not in CHOICE_TYPES:
+        return None
+    return [(o.value, o.label) for o in question.options]
+
+
+def chosen_value(raw: str, question: Question | None) -> str:
+    """A rule's value as typed or picked: for a choice question, an option's label typed (a
+    browser without script shows a text box) stands for that option's value."""
+    choices = value_choices(question) or []
+    if not raw or any(value == raw for value, _ in choices):
+        return raw
+    wanted = raw.casefold()
+    return next((value for value, label in choices if label.strip().casefold() == wanted), raw)
+
+
+def value_shown(value: object, question: Question | None) -> str:
+    """A rule's value as the admin reads it: a choice question's option by its label."""
+    labels = dict(value_choices(question) or [])
+    return labels.get(str(value), str(value))
+
+
 SURVEY_STATES = {"archived": "（已归档）", "draft": "（未发布）"}  # said after a rule's survey
 
 
 async def _rule_names(
     db: Connection, survey_ids: list[uuid.UUID]
-) -> tuple[dict[uuid.UUID, str], dict[tuple[uuid.UUID, str], str]]:
+) -> tuple[dict[uuid.UUID, str], dict[tuple[uuid.UUID, str], Question]]:
     """How the rules list names the surveys these rules are on, whatever their state (an
     archived one is marked so: its rules still open work orders for answers to its old links),
-    and their questions' texts (of the latest published version), by (survey, key)."""
+    and their questions (of the latest published version: the text, a choice's labels), by
+    (survey, key)."""
     titles: dict[uuid.UUID, str] = {}
-    texts: dict[tuple[uuid.UUID, str], str] = {}
+    questions: dict[tuple[uuid.UUID, str], Question] = {}
     for row in await queries.surveys_of_rules(db, survey_ids):
         titles[row["id"]] = row["title"] + SURVEY_STATES.get(row["status"], "")
         for q in msgspec.convert(row["questions"] or [], list[Question]):
-            texts[(row["id"], q.key)] = q.text
-    return titles, texts
+            questions[(row["id"], q.key)] = q
+    return titles, questions
 
 
 async def _rules_page(
@@ -105,13 +133,19 @@ async def _rules_page(
     field (said beside it); `error`: a refusal of no field in particular."""
     if surveys is None:
         surveys = await _surveys(db)
+    picked = (sent or {}).get("question", "")
+    chosen = next((q for s in surveys for q in s["questions"] if f"{s['id']}:{q.key}" == picked),
+                  None)  # fmt: skip
     listed = await rules.list_rules(db, survey_id=None)
-    titles, texts = await _rule_names(db, list({r.survey_id for r in listed}))
+    titles, named = await _rule_names(db, list({r.survey_id for r in listed}))
     items = [
         {
             "r": r,
             "survey": titles.get(r.survey_id, "（问卷已不存在）"),
-            "question": texts.get((r.survey_id, r.question_key), r.question_key),
+            "question": q.text
+            if (q := named.get((r.survey_id, r.question_key)))
+            else r.question_key,
+            "value": value_shown(r.value, named.get((r.survey_id, r.question_key))),
             "op": OP_LABELS[r.op],
             "assign": ASSIGN_LABELS[r.assign_to],
             "sla": SLA_LABELS[r.sla_kind],
@@ -130,6 +164,7 @@ async def _rules_page(
             "error": error,
             "errors": errors or {},
             "sent": sent or {"sla_hours": "24"},
+            "choices": value_choices(chosen),
         },
         status=status,
     )
@@ -162,6 +197,7 @@ async def add_rule(
     question = next(
         (q for s in surveys if s["id"] == survey_id for q in s["questions"] if q.key == key), None
     )
+    sent["value"] = chosen_value(sent["value"], question)
     errors = _unfilled(sent)
     if not errors:
         try:
@@ -235,7 +271,7 @@ def _shape_refusal(error: str, question: Question | None) -> dict[str, str]:
     if name == "value" and question is not None:
         return {"value": _value_text(question.type, question)}
     if name == "value":
-        return {"value": "条件值须为 0–10 之间的整数，或 40 个字以内的选项值、关键词。"}
+        return {"value": "条件值须为 0–10 之间的整数，或 40 个字以内的选项、关键词。"}
     if name == "sla_hours":
         return {"sla_hours": SLA_RANGE}
     return {"question": "请选择问卷题目。"}  # survey_id, question_key
@@ -266,8 +302,8 @@ def _value_text(kind: QuestionType, question: Question | None) -> str:
         return f"{KINDS[kind]}的值须为 {low}–{high} 之间的整数。"
     if kind is QuestionType.TEXT:
         return "文本题的值须为要查找的关键词，不能含控制字符或改变文字方向的字符。"
-    values = "、".join(o.value for o in question.options) if question else ""
-    return f"{KINDS[kind]}的值须为这道题的选项值" + (f"之一：{values}。" if values else "。")
+    labels = "、".join(o.label for o in question.options) if question else ""
+    return f"{KINDS[kind]}的值须为这道题的选项" + (f"之一：{labels}。" if labels else "。")
 
 
 @post(
@@ -316,6 +352,18 @@ async def apply_rule(
 
 # ---- root causes ---------------------------------------------------------------------------------
 
+LABEL_MAX = 100
+CODE_PREFIX = "cause_"  # a code made for a cause added without one: cause_1, cause_2, ...
+_MADE_CODE = re.compile(rf"{CODE_PREFIX}(\d{{1,9}})")
+CAUSE_WORDS = {
+    "label_blank": "请填写名称：关闭工单时在“根本原因”里看到的就是它。",
+    "label_long": f"名称最多 {LABEL_MAX} 个字。",
+    "label_reads": "名称不能只有空格或看不见的字符，也不能含控制字符或改变文字方向的字符。",
+    "code_shape": (
+        "代码只能用小写英文字母、数字和下划线，以字母开头，最多 40 个字符；也可以留空，自动生成。"
+    ),
+}
+
 
 async def _causes_page(
     request: Request[Any, Any, Any],
@@ -323,15 +371,33 @@ async def _causes_page(
     console: Console,
     *,
     error: str | None = None,
+    errors: dict[str, str] | None = None,
     sent: dict[str, str] | None = None,
+    row_typed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response[Any]:
+    """The causes and the form to add one; `errors`: why the add form (`label`, `code`) or a
+    row (`label-<code>`) was refused, said beside the field, with what was typed (`sent`, or
+    `row_typed`: code -> name); `error`: a refusal of no field."""
     causes = await service.root_causes(db, include_inactive=True)
     return console.render(
         "workorders/root_causes.html",
-        {"causes": causes, "error": error, "sent": sent or {}},
+        {
+            "causes": causes,
+            "error": error,
+            "errors": errors or {},
+            "sent": sent or {},
+            "row_typed": row_typed or {},
+            "next_code": next_code([c.code for c in causes]),
+        },
         status=status,
     )
+
+
+def next_code(codes: list[str]) -> str:
+    """The code a cause added without one gets: `cause_<n>`, one past the highest made so."""
+    made = [int(m.group(1)) for c in codes if (m := _MADE_CODE.fullmatch(c))]
+    return f"{CODE_PREFIX}{max(made, default=0) + 1}"
 
 
 @get(CAUSES_PATH.removeprefix("/console"), opt=visible_to(*ADMIN), name="console:root-causes")
@@ -350,22 +416,27 @@ async def root_cause_list(
 async def save_root_cause(
     request: Request[Any, Any, Any], db: Db, caller: CurrentCaller, console: Console
 ) -> Response[Any]:
-    """Add a root cause (the add form: a code already taken is refused, nothing changed; the
-    form sent again adds nothing, 409), or rename or (de)activate one (a row of the list, same
-    code)."""
+    """Add a root cause (the add form: its name, and a code if the admin gives one, else one
+    made up; a code already taken or a name already in the list is refused, nothing changed;
+    the form sent again adds nothing, 409), or rename or (de)activate one (a row of the list,
+    same code). A refusal is said beside the field it concerns."""
     form = await request.form()
     sent = {name: text(form, name, 200) for name in ("code", "label", "active")}
     adding = _adding(form)
-    try:
-        cause = msgspec.convert(
-            {"code": sent["code"], "label": sent["label"], "active": sent["active"] == "1"},
-            wire.RootCauseCreate,
-        )
-    except msgspec.ValidationError:
-        return await _causes_page(
-            request, db, console, sent=sent, status=422,
-            error="代码用小写英文字母、数字和下划线（字母开头，最多 40 个字符），名称 1–100 个字。",
-        )  # fmt: skip
+    causes = await service.root_causes(db, include_inactive=True)
+    label_field = "label" if adding else f"label-{sent['code']}"
+    errors = _cause_unfilled(sent, label_field)
+    if adding and not errors.get("label"):
+        same = next((c for c in causes if c.label.casefold() == sent["label"].casefold()), None)
+        if same is not None:
+            errors["label"] = (
+                f"已有名为“{same.label}”的原因{'（已停用）' if not same.active else ''}，"
+                "请换一个名称，或在上面的列表里修改、启用它。"
+            )
+    if errors:
+        return await _cause_refused(request, db, console, sent, adding, errors, 422)
+    code = sent["code"] or next_code([c.code for c in causes])
+    cause = wire.RootCauseCreate(code=code, label=sent["label"], active=sent["active"] == "1")
     claim = await once.claim(request, form, db, back=CAUSES_PATH) if adding else None
     try:
         async with db.transaction():
@@ -380,14 +451,61 @@ async def save_root_cause(
                     db, caller=caller, cause=cause, client_ip=_ip(request)
                 )
     except DomainError as exc:
-        message = MESSAGES.get(
-            exc.code, "名称不能只有空格或看不见的字符，也不能含控制字符或改变文字方向的字符。"
-        )
-        return await _causes_page(
-            request, db, console, sent=sent if adding else None, status=exc.status, error=message
-        )
+        if exc.code == "work_order.root_cause_exists" and not sent["code"]:
+            # Another admin took the code made for this one meanwhile: say so, the form kept.
+            errors = {"label": "刚才有人同时添加了原因，这个原因没有添加，请再点一次“添加”。"}
+        else:
+            errors = {_cause_field(exc, label_field): _cause_message(exc)}
+        return await _cause_refused(request, db, console, sent, adding, errors, exc.status)
     state = "已启用" if saved.active else "已停用（已用它关闭的工单保持不变）"
     return console.redirect(CAUSES_PATH, flash=f"“{saved.label}”{state}。")
+
+
+def _cause_unfilled(sent: dict[str, str], label_field: str) -> dict[str, str]:
+    """What the form leaves empty or out of shape, by field (the contract's rules, in words)."""
+    errors: dict[str, str] = {}
+    if not sent["label"]:
+        errors[label_field] = CAUSE_WORDS["label_blank"]
+    elif len(sent["label"]) > LABEL_MAX:
+        errors[label_field] = CAUSE_WORDS["label_long"]
+    if sent["code"]:
+        try:
+            msgspec.convert(sent["code"], wire.RootCauseCode)
+        except msgspec.ValidationError:
+            errors["code"] = CAUSE_WORDS["code_shape"]
+    return errors
+
+
+def _cause_field(exc: DomainError, label_field: str) -> str:
+    """The field a refusal of the work-order service concerns."""
+    if exc.code == "work_order.root_cause_exists":
+        return "code"
+    paths = [getattr(e, "path", "") for e in exc.extra.get("errors") or []]
+    return "code" if "$.code" in paths else label_field
+
+
+def _cause_message(exc: DomainError) -> str:
+    if exc.code in MESSAGES:
+        return MESSAGES[exc.code]
+    paths = [getattr(e, "path", "") for e in exc.extra.get("errors") or []]
+    return CAUSE_WORDS["code_shape"] if "$.code" in paths else CAUSE_WORDS["label_reads"]
+
+
+async def _cause_refused(
+    request: Request[Any, Any, Any], db: Connection, console: Console, sent: dict[str, str],
+    adding: bool, errors: dict[str, str], status: int,
+) -> Response[Any]:  # fmt: skip
+    """The page again with the refusal beside its field: the add form as typed, or the row
+    (a code that is no row of the list, from a hand-made request: said above the list)."""
+    if adding:
+        return await _causes_page(request, db, console, sent=sent, errors=errors, status=status)
+    causes = await service.root_causes(db, include_inactive=True)
+    if not any(c.code == sent["code"] for c in causes):
+        return await _causes_page(request, db, console, status=status,
+                                  error=" ".join(dict.fromkeys(errors.values())))  # fmt: skip
+    row = {f"label-{sent['code']}": why for why in errors.values()}
+    return await _causes_page(request, db, console, errors=row, status=status,
+                              row_typed={sent["code"]: sent["label"]})  # fmt: skip
 
 
 def _adding(form: Any) -> bool:

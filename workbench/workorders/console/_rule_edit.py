@@ -33,6 +33,8 @@ from workbench.workorders.console._admin import (
     _rule_refusal,
     _shape_refusal,
     _unset,
+    chosen_value,
+    value_choices,
 )
 from workbench.workorders.console._shared import (
     ASSIGN_LABELS,
@@ -90,6 +92,7 @@ async def _edit_page(
     `errors`: why a field was refused (said beside it); `error`: a refusal of no field."""
     title, questions = await _survey(db, rule.survey_id)
     sent = sent or _shown(rule)
+    chosen = next((q for q in questions if q.key == sent["question_key"]), None)
     return console.render(
         "workorders/rule_edit.html",
         {
@@ -106,6 +109,7 @@ async def _edit_page(
             "errors": errors or {},
             "error": error,
             "action": _rule_path(rule.id, "edit"),
+            "choices": value_choices(chosen),
         },
         status=status,
     )
@@ -145,6 +149,7 @@ async def edit_rule(
     shown = {name: text(form, f"shown_{name}", 200) for name in FIELDS}
     _, questions = await _survey(db, rule.survey_id)
     question = next((q for q in questions if q.key == sent["question_key"]), None)
+    sent["value"] = chosen_value(sent["value"], question)
     errors = _unfilled(sent)
     if not errors:
         try:

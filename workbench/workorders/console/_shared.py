@@ -70,7 +70,7 @@ MESSAGES = {
     "work_order.root_cause_unknown": "所选根本原因已停用或不存在，请重新选择。",
     "alert_rule.question_unknown": "该问卷最新发布的版本中没有这道题。",
     "alert_rule.condition_invalid": (
-        "条件与题型不符：评分题填数字，选择题填选项值，文本题填关键词。"
+        "条件与题型不符：评分题填数字，选择题选一个选项，文本题填关键词。"
     ),
     "alert_rule.inactive": "规则已停用，启用后才能应用到历史回答。",
     "work_order.root_cause_exists": (
