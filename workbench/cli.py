@@ -297,12 +297,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from workbench.dev_runner import migrate_and_seed
+    from workbench.dev_runner import migrate_and_seed, seeded_words
 
     settings = Settings.from_env()
     asyncio.run(_on_database(settings.database_url, _ready(settings, migrations="apply")))
     added = asyncio.run(migrate_and_seed(settings))
-    print(f"demo bank: {added}")
+    print(seeded_words(added))
     return 0
 
 

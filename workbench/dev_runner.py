@@ -35,7 +35,13 @@ def run(host: str, port: int, data_dir: Path) -> int:
     env.setdefault("WORKBENCH_LOG_FORMAT", "text")  # short lines for a person; serve stays JSON
     logs.configure(env.get("WORKBENCH_LOG_LEVEL", "INFO").upper(), env["WORKBENCH_LOG_FORMAT"])
     if problem := listen_problem(host, port):
-        print(f"workbench dev: {problem}; stop what uses it or choose --port", file=sys.stderr)
+        # A second `workbench dev` on the same folder finds the first one's port taken: which
+        # process holds the folder is what its user needs to know (nothing is made either way).
+        if (holder := _holder_of(data_dir.resolve())) is not None:
+            problem = f"{data_dir.resolve()} is in use by another workbench dev (pid {holder})"
+            print(f"workbench dev: {problem}; stop it or choose --data-dir", file=sys.stderr)
+        else:
+            print(f"workbench dev: {problem}; stop what uses it or choose --port", file=sys.stderr)
         return 2
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +69,7 @@ def run(host: str, port: int, data_dir: Path) -> int:
         settings = Settings.from_env(env)
         _write_dev_env(data_dir / "dev.env", env)
         added = asyncio.run(migrate_and_seed(settings))
-        print(f"database ready; demo bank: {added}", flush=True)
+        print(f"database ready; {seeded_words(added)}", flush=True)
         # Preparing the database takes a while; another server may have taken the port meanwhile
         # (its /healthz would then pass for this instance's).
         if problem := listen_problem(host, port):
@@ -99,6 +105,21 @@ def run(host: str, port: int, data_dir: Path) -> int:
 _held: list[IO[str]] = []
 
 
+def _holder_of(data_dir: Path) -> str | None:
+    """The pid of the `workbench dev` holding the data folder now, or None; looks only (a
+    folder that is not there stays so)."""
+    try:
+        with (data_dir / "dev.lock").open("r", encoding="utf-8") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return lock.read().strip() or "unknown"
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    except OSError:
+        pass
+    return None
+
+
 def _hold_data_dir(data_dir: Path) -> str | None:
     """Take the data folder for this process; the pid of the `workbench dev` holding it
     already (two on one folder would start a second Redis on it and rewrite dev.env under the
@@ -117,6 +138,13 @@ def _hold_data_dir(data_dir: Path) -> str | None:
     lock.flush()
     _held.append(lock)
     return None
+
+
+def seeded_words(added: dict[str, int]) -> str:
+    """What seeding did, for a person: the rows it added by kind, or that the demo bank was
+    there already (a restart on the same data folder adds nothing)."""
+    made = ", ".join(f"{count} {kind}" for kind, count in added.items() if count)
+    return f"demo bank added: {made}" if made else "demo bank already in place: nothing added"
 
 
 async def migrate_and_seed(settings: Settings) -> dict[str, int]:
