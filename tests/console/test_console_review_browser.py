@@ -53,7 +53,7 @@ async def test_adding_a_root_cause_marks_the_fields_and_needs_no_code(
     await page.get_by_label("名称", exact=True).last.fill("叫号系统故障")
     await page.get_by_label("代码").fill("")
     await page.get_by_role("button", name="添加", exact=True).click()
-    await expect(page.locator(".flash")).to_contain_text("“叫号系统故障”已启用")
+    await expect(page.locator(".flash")).to_contain_text("已添加原因“叫号系统故障”")
     made = await db.fetchval("select code from work_order_root_causes where label = '叫号系统故障'")
     assert re.fullmatch(r"cause_\d+", made)
     await shoot(page, "root-causes")

@@ -79,6 +79,7 @@ async def test_the_dashboard_names_rows_customers_and_scores_as_they_are(
     assert branch.status_code == 200
     teams = _section(branch.text, "teams-title")
     assert "下级团队" in teams
+    assert "下级机构" not in branch.text  # the unit picker above says 下级团队 too
     assert _headers(teams)[:2] == ["排名", "团队"]
     assert "点团队名称进入该团队的看板" in teams
     whos = re.findall(r'<span class="dash-low-who">([^<]*)', _section(branch.text, "sat-title"))

@@ -457,6 +457,8 @@ async def save_root_cause(
         else:
             errors = {_cause_field(exc, label_field): _cause_message(exc)}
         return await _cause_refused(request, db, console, sent, adding, errors, exc.status)
+    if adding:
+        return console.redirect(CAUSES_PATH, flash=f"已添加原因“{saved.label}”。")
     state = "已启用" if saved.active else "已停用（已用它关闭的工单保持不变）"
     return console.redirect(CAUSES_PATH, flash=f"“{saved.label}”{state}。")
 
