@@ -12,7 +12,9 @@ A round is:
 A worker killed in the middle leaves leased rows that another worker claims when the lease
 runs out; devices an earlier attempt already settled are not sent to again. Those it had sent
 to without recording the answer get the push again, with the same collapse id (see
-`Push.collapse_id`), so the phone still shows it once.
+`Push.collapse_id`), so the phone still shows it once; the dead worker's 'sending' attempts are
+closed as 'retry' (`lease_expired`) by the claim that takes over, and the device cap counts
+notifications, not attempts, so the repeat is one alert.
 
 A registration whose token cannot be decrypted (its data key was dropped too early, a corrupt
 row) is answered like a dead token without calling the provider: logged and counted, the
@@ -167,11 +169,14 @@ class Deliverer:
         stored = await queries.preferences(conn, user_ids)
         prefs = {p["user_id"]: self._preferences(p) for p in stored}
         versions = {p["user_id"]: p["updated_at"] for p in stored}
+        retried = [r.id for r in rows if r.record["attempts"] > 1]
+        # A re-claimed row's attempts still 'sending' belong to a worker that died (or lost its
+        # lease): closed now, they neither count twice towards the cap nor look in flight.
+        await queries.close_unanswered_attempts(conn, retried)
         # Per user and device: a phone that changed hands starts afresh for its new user.
         sent = await queries.alerts_sent_last_hour(
             conn, [(g["user_id"], g["device_id"]) for g in registrations]
         )
-        retried = [r.id for r in rows if r.record["attempts"] > 1]
         settled = await queries.settled_devices(conn, retried) if retried else {}
         superseded = await queries.superseded(
             conn, [(r.record["user_id"], r.record["collapse_key"], r.id) for r in rows

@@ -3,6 +3,8 @@ through the same outbox, claim and providers as every other push, and report eac
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -18,6 +20,8 @@ from workbench.notifications import categories
 from workbench.notifications import service as notifications
 from workbench.security.vault import Vault
 from workbench.settings import Settings
+
+_POLL_SECONDS = 0.1
 
 
 class UnknownUser(Exception):
@@ -62,10 +66,29 @@ async def send_test(
             PushMetrics(),
             options(settings),
         )
-        await deliverer.deliver_now(notification_id)
+        # Bounded: past the lease a holder is taken for dead, and then we claim it ourselves.
+        limit = settings.push_lease_seconds + settings.push_timeout_seconds
+        await _delivered(pool, deliverer, notification_id, limit)
     finally:
         for sender in senders.values():
             await sender.aclose()
     async with pool.acquire() as conn:
         rows = await queries.attempts_of(conn, notification_id)
-    return [Answer(r["device_id"], r["provider"], r["outcome"], r["reason"]) for r in rows]
+    last = {r["device_id"]: r for r in rows}  # per device, its latest attempt
+    return [Answer(r["device_id"], r["provider"], r["outcome"], r["reason"]) for r in last.values()]
+
+
+async def _delivered(
+    pool: asyncpg.Pool, deliverer: Deliverer, notification_id: uuid.UUID, limit: float
+) -> None:
+    """Deliver the test notification, or, when a running worker claimed it first, wait (at
+    most `limit` seconds) until that worker has recorded every provider's answer: what is
+    printed is each device's final outcome, never `sending`."""
+    deadline = time.monotonic() + limit
+    while not await deliverer.deliver_now(notification_id):
+        async with pool.acquire() as conn:
+            if not await queries.delivery_in_flight(conn, notification_id):
+                return  # settled by the worker (or waiting for a retry)
+        if time.monotonic() >= deadline:
+            return
+        await asyncio.sleep(_POLL_SECONDS)

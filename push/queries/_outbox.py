@@ -87,13 +87,15 @@ async def alerts_sent_last_hour(
     conn: Connection, user_devices: Sequence[tuple[uuid.UUID, str]]
 ) -> dict[tuple[uuid.UUID, str], int]:
     """Alerts each (user, device) got in the last hour: the user's own notifications on that
-    device. A phone that changed hands does not charge the previous user's alerts to the next."""
+    device, each counted once however many attempts it took (a push sent again after a killed
+    worker is one alert). A phone that changed hands does not charge the previous user's alerts
+    to the next."""
     if not user_devices:
         return {}
     users, devices = (list(c) for c in zip(*user_devices, strict=True))
     rows = await conn.fetch(
         """
-        select k.user_id, k.device_id, count(*) as sent
+        select k.user_id, k.device_id, count(distinct a.notification_id) as sent
           from unnest($1::uuid[], $2::text[]) as k(user_id, device_id)
           join push_attempts a
             on a.device_id = k.device_id and a.outcome in ('sent', 'sending') and a.alert
@@ -105,6 +107,23 @@ async def alerts_sent_last_hour(
         devices,
     )
     return {(r["user_id"], r["device_id"]): int(r["sent"]) for r in rows}
+
+
+async def close_unanswered_attempts(conn: Connection, notification_ids: Sequence[uuid.UUID]) -> int:
+    """Re-claimed notifications: the 'sending' attempts a worker left when it died (or its
+    lease ran out) will never be answered. Closed as 'retry' (reason `lease_expired`), they
+    stop counting towards the device cap and stop looking in flight; this claim sends to those
+    devices again. A late answer from a slow worker still overwrites them by id."""
+    if not notification_ids:
+        return 0
+    result: str = await conn.execute(
+        """
+        update push_attempts set outcome = 'retry', reason = 'lease_expired'
+         where notification_id = any($1) and outcome = 'sending'
+        """,
+        list(notification_ids),
+    )
+    return int(result.rsplit(" ", 1)[-1])
 
 
 async def settled_devices(
@@ -285,8 +304,8 @@ async def settle(conn: Connection, owner: uuid.UUID, settled: Sequence[tuple[Any
 
 async def schedule_summaries(conn: Connection, folded: Sequence[tuple[str, uuid.UUID]]) -> None:
     """(device_id, user_id) that had alerts folded: one summary each, sent when the user's
-    hourly count on the device drops below the cap again (their oldest alert of the hour there
-    turns an hour old)."""
+    hourly count on the device drops below the cap again (the first of their alerts of the hour
+    there to leave the count: its last attempt there turns an hour old)."""
     if not folded:
         return
     devices, users = (list(c) for c in zip(*folded, strict=True))
@@ -300,16 +319,34 @@ async def schedule_summaries(conn: Connection, folded: Sequence[tuple[str, uuid.
                'normal', false, 'push.summary', w.free_at, w.free_at, f.device_id
           from unnest($1::text[], $2::uuid[]) as f(device_id, user_id)
          cross join lateral (
-               select coalesce(min(a.at), now()) + interval '1 hour' as free_at
-                 from push_attempts a
-                 join notifications n on n.id = a.notification_id
-                where a.device_id = f.device_id and a.outcome in ('sent', 'sending') and a.alert
-                  and a.at > now() - interval '1 hour' and n.user_id = f.user_id) w
+               select coalesce(min(c.last_at), now()) + interval '1 hour' as free_at
+                 from (select max(a.at) as last_at
+                         from push_attempts a
+                         join notifications n on n.id = a.notification_id
+                        where a.device_id = f.device_id and a.outcome in ('sent', 'sending')
+                          and a.alert and a.at > now() - interval '1 hour'
+                          and n.user_id = f.user_id
+                        group by a.notification_id) c) w
         on conflict (user_id, dedupe_key) do nothing
         """,
         devices,
         users,
     )
+
+
+async def delivery_in_flight(conn: Connection, notification_id: uuid.UUID) -> bool:
+    """A worker holds the notification (its lease has not run out) or a provider's answer to
+    one of its attempts is still awaited."""
+    busy: bool = await conn.fetchval(
+        """
+        select (n.lease_owner is not null and n.lease_until > now())
+               or exists (select from push_attempts a
+                           where a.notification_id = n.id and a.outcome = 'sending')
+          from notifications n where n.id = $1
+        """,
+        notification_id,
+    )
+    return bool(busy)
 
 
 async def attempts_of(conn: Connection, notification_id: uuid.UUID) -> list[Record]:
