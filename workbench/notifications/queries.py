@@ -159,9 +159,10 @@ async def position(
     conn: Connection, notification_id: uuid.UUID, user_id: uuid.UUID
 ) -> tuple[datetime, uuid.UUID] | None:
     """Where one of the user's notifications sits in their list (created_at, id); None if it is
-    not theirs. Withdrawn or not, it still marks a point in the list."""
+    not theirs or never listed (a silent poke, a push summary: not in the centre). Withdrawn or
+    not, it still marks a point in the list."""
     row = await conn.fetchrow(
-        "select created_at, id from notifications where id = $1 and user_id = $2",
+        "select created_at, id from notifications where id = $1 and user_id = $2 and in_app",
         notification_id,
         user_id,
     )

@@ -151,6 +151,27 @@ async def test_read_all_with_someone_elses_or_a_bad_anchor_is_refused(client, co
     assert (await client.get(f"{PATH}/unread-count")).status_code == 401
 
 
+async def test_read_all_up_to_a_poke_or_summary_is_refused_like_reading_it(client, conn, rm01):
+    """A silent sync poke or a push summary is never listed: the app cannot have shown it, so
+    as an `up_to_id` it is none of mine in the list (404, as reading it alone is), and marks
+    nothing."""
+    for n in range(1, 4):
+        await _notify(conn, RM01, n, minutes_ago=10 - n)
+    for n, category in enumerate((categories.SYNC_POKE, categories.PUSH_SUMMARY), start=10):
+        hidden = await notify(
+            conn, user_id=RM01, category=category, title="", body="", dedupe_key=f"hidden:{n}"
+        )
+        assert hidden is not None
+        alone = await client.post(f"{PATH}/{hidden}/read", headers=rm01)
+        assert alone.status_code == 404, alone.text
+        response = await client.post(
+            f"{PATH}/read-all", json={"up_to_id": str(hidden)}, headers=rm01
+        )
+        assert response.status_code == 404, response.text
+        assert response.json()["code"] == "notification.not_found"
+    assert await _badge(client, rm01) == 3
+
+
 # ---- the settings screen ----------------------------------------------------------------------
 
 
