@@ -86,6 +86,30 @@ async def hold_owners(
     return {r["id"]: r["owner_id"] for r in rows}
 
 
+async def hold_owner_accounts(
+    conn: Connection, owner_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Record]:
+    """The users who own customers held by `hold_owners` (taken first: the customers, then
+    their owners), each with `active`, `role` and `org_unit_id` as committed now, held until
+    the transaction ends. Taken by whatever gives work to a customer's owner, before it reads
+    whether that owner is an active RM. A shared row lock (FOR KEY SHARE: the lock the work's
+    foreign key to its assignee takes anyway, only taken before the owner is read rather than
+    after), in id order: an admin disabling an owner or changing their role (`user_for_update`,
+    FOR UPDATE, after the staff lock and no customer row) has committed first, and this reads
+    them as it left them, as does every later statement of the transaction; or waits for this
+    transaction, and its hand-over then counts the work created."""
+    rows = await conn.fetch(
+        """
+        select id, active, role, org_unit_id from users
+         where id = any($1::uuid[])
+         order by id
+           for key share
+        """,
+        owner_ids,
+    )
+    return {r["id"]: r for r in rows}
+
+
 _INCOMING = """
         with incoming as (
             select i.*, array(select jsonb_array_elements_text(i.tags_json::jsonb)) as bank_tags

@@ -202,7 +202,14 @@ async def dispatch(
     if request.customer_ids is not None:
         # Their owners stay as read until this commits: a feed moving them meanwhile either
         # committed first (its RM gets the tasks) or waits and then hands them over.
-        await customer_queries.hold_owners(conn, list(dict.fromkeys(request.customer_ids)))
+        owners = await customer_queries.hold_owners(conn, list(dict.fromkeys(request.customer_ids)))
+        # And whether each owner is an active RM: an admin disabling one (or giving them
+        # another role) meanwhile committed first (no task: `no_active_rm`) or waits for this
+        # and then counts the tasks in their hand-over.
+        await customer_queries.hold_owner_accounts(conn, list(set(owners.values())))
+    else:
+        assert request.org_unit_id is not None
+        await queries.hold_rms_of_unit(conn, request.org_unit_id)  # the same, for the unit's RMs
     await _check_template_reaches(conn, request, scope_root=caller.scope_root)
 
     task = _task_values(
@@ -413,7 +420,11 @@ async def open_period(
         conn, dispatch_id=dispatch_row["id"], period_start=source_start, only_task=only_task
     )
     if customers:
-        await customer_queries.hold_owners(conn, customers)
+        owners = await customer_queries.hold_owners(conn, customers)
+        # Each owner's being an active RM too, as a dispatch holds it (`dispatch`).
+        await customer_queries.hold_owner_accounts(conn, list(set(owners.values())))
+    else:
+        await queries.hold_rms_of_series(conn, dispatch_row["id"], only_task=only_task)
     return await queries.insert_next_period(
         conn,
         dispatch_id=dispatch_row["id"],

@@ -116,6 +116,43 @@ def _insert_tasks_and_reminders(*, version: str = "$3", reminders: str = "$9::in
 _INSERT_TASKS_AND_REMINDERS = _insert_tasks_and_reminders()
 
 
+# The active RMs of the subtree of a unit ({}), their rows held (FOR KEY SHARE, in id order)
+# until the transaction ends, as `customers.queries.hold_owner_accounts` holds customers' owners.
+_HOLD_RMS = """
+        select u.id from users u
+         where u.role = 'rm' and u.active
+           and u.org_unit_id = any(array(select s.id from org_subtree({}) s(id)))
+           {}
+         order by u.id
+           for key share
+"""
+
+
+async def hold_rms_of_unit(conn: Connection, root: uuid.UUID) -> None:
+    """Hold the active RMs of the subtree of `root` as they are, before a dispatch to it reads
+    them: an admin disabling one, giving them another role or moving them out (FOR UPDATE on
+    the user) has committed first, and the dispatch reads them as it left them; or waits for
+    the dispatch, and its hand-over then counts their task."""
+    await conn.execute(_HOLD_RMS.format("$1", ""), root)
+
+
+async def hold_rms_of_series(
+    conn: Connection, dispatch_id: uuid.UUID, *, only_task: uuid.UUID | None = None
+) -> None:
+    """`hold_rms_of_unit` for a unit's series before its next period is opened (only the RM
+    of `only_task`, when given); nothing for a customer list's."""
+    await conn.execute(
+        _HOLD_RMS.format(
+            "(select d.org_unit_id from dispatches d where d.id = $1)",
+            """and ($2::uuid is null
+                or u.id = (select t.assignee_id from tasks t
+                            where t.id = $2 and t.customer_id is null))""",
+        ),
+        dispatch_id,
+        only_task,
+    )
+
+
 async def insert_tasks_for_unit(conn: Connection, *, root: uuid.UUID, task: dict[str, Any]) -> int:
     """One task per active RM of the subtree of `root`, with its reminders: one statement."""
     created: int = await conn.fetchval(
@@ -144,7 +181,8 @@ async def insert_tasks_for_customers(
     RM in the order given; one statement. Returns (created, customers found with an active RM
     as owner, customers found in the scope: those whose owner is no active RM too, disabled or
     given another role). The caller holds the customers' owners
-    (`customers.queries.hold_owners`), so the owners read are current."""
+    (`customers.queries.hold_owners`) and their users (`hold_owner_accounts`), so the owners
+    read, and whether each is an active RM, are current."""
     # Its sorts of up to 50,000 ids fit in memory rather than spilling to disk.
     await conn.execute("set local work_mem = '64MB'")
     row = await conn.fetchrow(
@@ -222,7 +260,8 @@ async def insert_next_period(
     ended: its row is locked (FOR SHARE), so an end being committed is waited for and seen.
     A task takes `task`'s version (the template's current one) when its RM's unit sees the
     template, else `dispatched_version` with `dispatched_reminders`. The caller holds the
-    customers' owners (`period_customers`, `customers.queries.hold_owners`)."""
+    customers' owners and their users (`period_customers`, `customers.queries.hold_owners`,
+    `hold_owner_accounts`), or a unit's RMs (`hold_rms_of_series`)."""
     created: int = await conn.fetchval(
         f"""
         with series as (

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from workbench.customers.queries import hold_owner_accounts
 from workbench.db import Connection
 from workbench.tasks.queries._common import Record
 from workbench.tasks.queries._dispatches import reminder_times
@@ -107,31 +108,41 @@ async def active_rules(conn: Connection, kinds: list[str]) -> list[Record]:
     )
 
 
-async def customers_with_owner(conn: Connection, external_ids: list[str]) -> dict[str, Record]:
-    """The customers by external id, with their owner when an active RM (an owner disabled, or
-    moved to another role with the customers not yet handed over, gets no task); their owners
-    held until the transaction ends (as `customers.queries.hold_owners` holds them, in the
-    feeds' order): a feed moving them has committed first, or waits and then hands the tasks
-    fired over."""
-    # Locked apart from the join: a row a feed moved while this waited is read again as the
-    # feed left it, and joined with its new owner (locked in the join, it would be checked
-    # against the former owner's row and left out).
+async def customers_with_owner(
+    conn: Connection, external_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The customers by external id (`external_id`, `id`, `owner_id`), with their owner when an
+    active RM (an owner disabled, or moved to another role with the customers not yet handed
+    over, gets no task: `owner_id` None); their owners held until the transaction ends (as
+    `customers.queries.hold_owners` holds them, in the feeds' order): a feed moving them has
+    committed first, or waits and then hands the tasks fired over. Then the owners' users
+    (`customers.queries.hold_owner_accounts`): an admin disabling one or changing their role
+    has committed first (and is seen), or waits and then counts the tasks in the hand-over."""
+    # Locked apart from the users: a row a feed moved while this waited is read again as the
+    # feed left it, with its new owner; and the owner is read as an admin's change left them
+    # (read in the statement locking the customer, a user is as that statement began).
     rows = await conn.fetch(
         """
-        with held as materialized (
-            select c.external_id, c.id, c.owner_id from customers c
-             where c.external_id = any($1)
-             order by c.external_id
-               for key share
-        )
-        select h.external_id, h.id,
-               case when u.active and u.role = 'rm' then h.owner_id end as owner_id
-          from held h
-          join users u on u.id = h.owner_id
+        select c.external_id, c.id, c.owner_id from customers c
+         where c.external_id = any($1)
+         order by c.external_id
+           for key share
         """,
         external_ids,
     )
-    return {r["external_id"]: r for r in rows}
+    owners = await hold_owner_accounts(conn, list({r["owner_id"] for r in rows}))
+    return {
+        r["external_id"]: {
+            "external_id": r["external_id"],
+            "id": r["id"],
+            "owner_id": r["owner_id"] if _active_rm(owners.get(r["owner_id"])) else None,
+        }
+        for r in rows
+    }
+
+
+def _active_rm(user: Record | None) -> bool:
+    return user is not None and user["active"] and user["role"] == "rm"
 
 
 async def record_events(conn: Connection, *, columns: dict[str, list[Any]]) -> None:
