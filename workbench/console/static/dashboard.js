@@ -215,7 +215,7 @@
         labels: data.labels,
         datasets: [
           { type: "line", label: "完成率", data: data.rate, yAxisID: "y1", borderColor: COLORS.brand,
-            backgroundColor: COLORS.brand, tension: 0.3, cubicInterpolationMode: "monotone", spanGaps: true, pointRadius: 3,
+            backgroundColor: COLORS.brand, tension: 0.3, cubicInterpolationMode: "monotone", spanGaps: true, pointRadius: 3, clip: false,
             order: 0 },
           { label: "分配", data: data.assigned, backgroundColor: COLORS.assigned, borderRadius: 3,
             order: 1 },
@@ -246,9 +246,9 @@
         labels: data.labels,
         datasets: [
           { label: "NPS", data: data.nps, yAxisID: "y", borderColor: COLORS.info,
-            backgroundColor: COLORS.info, tension: 0.3, cubicInterpolationMode: "monotone", spanGaps: true, pointRadius: 3 },
+            backgroundColor: COLORS.info, tension: 0.3, cubicInterpolationMode: "monotone", spanGaps: true, pointRadius: 3, clip: false },
           { label: "CSAT", data: data.csat, yAxisID: "y1", borderColor: COLORS.ok,
-            backgroundColor: COLORS.ok, tension: 0.3, cubicInterpolationMode: "monotone", spanGaps: true, pointRadius: 3,
+            backgroundColor: COLORS.ok, tension: 0.3, cubicInterpolationMode: "monotone", spanGaps: true, pointRadius: 3, clip: false,
             pointStyle: "rectRot" },
         ],
       },
