@@ -6,9 +6,10 @@ import base64
 import binascii
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from litestar.params import QueryParameter
 
 from mobile_contracts.v1.common import as_stored, money_problem
 from mobile_contracts.v1.problems import FieldError
@@ -18,6 +19,17 @@ from workbench.periods import YEARS, within_years
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# A list's `?limit=` (every list pages alike).
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+# `?array=true` on the lists that answered a bare JSON array in earlier versions of the API.
+BareArray = Annotated[
+    bool,
+    QueryParameter(
+        description="Deprecated: `true` answers a bare JSON array, the form of earlier versions "
+        "of this API, instead of the page `{items, next_cursor}` every list answers",
+        schema_extra={"deprecated": True},
+    ),
+]
 
 LAST = datetime.max.replace(tzinfo=UTC)
 """The time in the key of a row that has none and sorts last (a task with no due time)."""

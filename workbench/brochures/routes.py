@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, head, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
-from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import brochures as wire
@@ -25,9 +25,8 @@ from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.nul import NUL_MESSAGE, find_nul
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.pagination import DEFAULT_LIMIT, Limit
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 CATALOGUE_PAGE = 20  # brochures per catalogue page: a phone's screenful or two, each with pages
 UPLOAD_LIMIT = 200_000_000  # 30 pages of up to 20 MB, with room for the form
 PRESENTERS = [requires_role(Role.RM, Role.BRANCH_HEAD)]

@@ -19,16 +19,11 @@ from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.pagination import DEFAULT_LIMIT, BareArray, Limit
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 AmountQuery = Annotated[
     str | None, QueryParameter(pattern=MONEY_PATTERN, description="An amount in yuan, e.g. 50000")
 ]
-BARE_ARRAY = (
-    "Deprecated: `true` answers a bare JSON array, the form of earlier versions of this API, "
-    "instead of the page `{items, next_cursor}` every list answers"
-)
 FEED_BODY_LIMIT = 32_000_000  # 10,000 customers with tags fit with room to spare
 ADMIN = [requires_role(Role.ADMIN)]
 STAFF = [requires_role(Role.RM, Role.BRANCH_HEAD)]
@@ -228,9 +223,7 @@ class CustomerController(Controller):
         customer_id: FromPath[uuid.UUID],
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = recommendations.DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
-        array: Annotated[
-            bool, QueryParameter(description=BARE_ARRAY, schema_extra={"deprecated": True})
-        ] = False,
+        array: BareArray = False,
     ) -> Page[wire.Recommendation] | list[wire.Recommendation]:
         """Products to suggest to this customer, best first.
 

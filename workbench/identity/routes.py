@@ -18,10 +18,9 @@ from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.identity import devices, service, staff
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from workbench.pagination import DEFAULT_LIMIT, Limit, decode_cursor, encode_cursor
 
 Role = wire.Role
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from mobile_contracts.v1.notifications import (
@@ -19,9 +18,7 @@ from mobile_contracts.v1.notifications import (
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.notifications import service
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
-
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+from workbench.pagination import DEFAULT_LIMIT, Limit
 
 
 class NotificationController(Controller):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import shares as wire
@@ -20,12 +20,11 @@ from workbench.errors import NotFound
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.media.routes import serve_blob
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.pagination import DEFAULT_LIMIT, Limit
 from workbench.shares import posters, service
 from workbench.surveys import delivery as survey_delivery
 from workbench.surveys import share_poster as survey_poster
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 RM = [requires_role(Role.RM)]
 READERS = [requires_role(Role.RM, Role.BRANCH_HEAD)]
 

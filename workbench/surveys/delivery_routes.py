@@ -22,13 +22,12 @@ from mobile_contracts.v1.surveys import Submission
 from workbench.access import requires_role
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from workbench.pagination import DEFAULT_LIMIT, Limit, decode_cursor, encode_cursor
 from workbench.surveys import delivery, delivery_jobs, inbox, submission
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 OutboxLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
 ADMIN = [requires_role(Role.ADMIN)]
 AFTER = "Deprecated: `cursor` under its earlier name, for gateways built on it"

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import surveys as wire
@@ -15,10 +15,9 @@ from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.pagination import DEFAULT_LIMIT, Limit
 from workbench.surveys import design
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 AUTHORS = [requires_role(Role.ADMIN, Role.MARKETING)]
 READERS = [requires_role(Role.ADMIN, Role.MARKETING, Role.BRANCH_HEAD, Role.RM)]
 TEMPLATE_ERRORS = {

@@ -30,7 +30,7 @@ from workbench.access import requires_role
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.pagination import DEFAULT_LIMIT, BareArray, Limit
 from workbench.periods import DAY_OR_TIME, bounded_period
 from workbench.tasks import (
     attachments,
@@ -42,11 +42,6 @@ from workbench.tasks import (
 )
 from workbench.tasks.rule_routes import RuleController
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
-BARE_ARRAY = (
-    "Deprecated: `true` answers a bare JSON array, the form of earlier versions of this API, "
-    "instead of the page `{items, next_cursor}` every list answers"
-)
 MANAGERS = [requires_role(Role.ADMIN, Role.BRANCH_HEAD)]
 STAFF = [requires_role(Role.RM, Role.BRANCH_HEAD)]
 RM = [requires_role(Role.RM)]
@@ -110,9 +105,7 @@ class TemplateController(Controller):
         caller: CurrentCaller,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
-        array: Annotated[
-            bool, QueryParameter(description=BARE_ARRAY, schema_extra={"deprecated": True})
-        ] = False,
+        array: BareArray = False,
     ) -> Page[wire.Template] | list[wire.Template]:
         """The task templates I can use, at their current versions, by name.
 

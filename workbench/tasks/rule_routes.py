@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from mobile_contracts.v1 import tasks as wire
@@ -17,15 +17,10 @@ from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.pagination import DEFAULT_LIMIT, BareArray, Limit
 from workbench.tasks import rules
 
 ADMIN = [requires_role(Role.ADMIN)]
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
-BARE_ARRAY = (
-    "Deprecated: `true` answers a bare JSON array, the form of earlier versions of this API, "
-    "instead of the page `{items, next_cursor}` every list answers"
-)
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:
@@ -74,9 +69,7 @@ class RuleController(Controller):
         db: Db,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
-        array: Annotated[
-            bool, QueryParameter(description=BARE_ARRAY, schema_extra={"deprecated": True})
-        ] = False,
+        array: BareArray = False,
     ) -> Page[wire.TaskRule] | list[wire.TaskRule]:
         """The event rules, those switched off too, the oldest first.
 

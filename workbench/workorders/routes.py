@@ -19,11 +19,10 @@ from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.ids import uuid7
-from workbench.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from workbench.pagination import DEFAULT_LIMIT, Limit
 from workbench.workorders import jobs, rules, service
 
 log = logging.getLogger("workbench.workorders.routes")
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 ADMIN = [requires_role(Role.ADMIN)]
 _CONDITION = (
     "Invalid body; no such question in the survey's latest published version "
