@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sync.packages.zip_names import first_untrusted_name
+from workbench import app_version
+from workbench.app_version import AppVersion
 from workbench.settings import JwtKey
 
 ALGORITHM = "Ed25519"
@@ -218,17 +220,10 @@ def parse_keys_document(document: bytes | str | Mapping[str, Any]) -> dict[str, 
 # ---- verification ------------------------------------------------------------------------------
 
 
-def parse_app_version(text: str) -> tuple[int, ...]:
-    """ "2.3.0" -> (2, 3, 0); trailing zeros do not count ("2.3" == "2.3.0")."""
-    try:
-        parts = [int(p) for p in text.strip().split(".")]
-    except ValueError:
-        raise ValueError(f"not an app version: {text!r}") from None
-    if not parts or any(p < 0 for p in parts):
-        raise ValueError(f"not an app version: {text!r}")
-    while len(parts) > 1 and parts[-1] == 0:
-        parts.pop()
-    return tuple(parts)
+def parse_app_version(text: str) -> AppVersion:
+    """ "2.3.0" -> (2, 3); trailing zeros do not count ("2.3" == "2.3.0"), a pre-release comes
+    before its release (`workbench.app_version`)."""
+    return app_version.parse(text)
 
 
 def verify(

@@ -5,7 +5,6 @@ it are `sync.packages.releases`."""
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,27 +14,19 @@ from sync.packages import diffs
 from sync.packages.gray_release import queries
 from sync.packages.releases import bucket
 from workbench.access import Caller
+from workbench.app_version import AppVersion
 from workbench.db import Connection
-from workbench.errors import DomainError, NotFound, ServiceUnavailable
+from workbench.errors import NotFound, ServiceUnavailable
+from workbench.http.auth import parse_sent
 from workbench.media.store import BlobStore
 
 log = logging.getLogger("sync.packages.updates")
-# What `X-App-Version` may be for `latest` to compare it with packages' minimum app versions.
-_APP_VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9}){0,9}")
 
 
-def app_version_of(sent: str | None) -> str | None:
+def app_version_of(sent: str | None) -> AppVersion | None:
     """The app version an app sent in `X-App-Version` (None when it sent none); one that is not
-    dotted numbers like 3.2.0 is refused (400 `app.bad_version`, as the app version guard
-    refuses it when a minimum is configured)."""
-    if sent is None:
-        return None
-    version = sent.strip()
-    if not _APP_VERSION.fullmatch(version):
-        error = DomainError(f"X-App-Version {sent[:32]!r} is not a version like 3.2.0")
-        error.code = "app.bad_version"
-        raise error
-    return version
+    a version is refused (400 `app.bad_version`), read as the app version guard reads it."""
+    return None if sent is None else parse_sent(sent)
 
 
 async def latest(
@@ -55,7 +46,8 @@ async def latest(
 
     Only a package the device would install: one whose manifest has not expired (at `now`) and,
     when the app said its version (`app_version`, its `X-App-Version` as sent), whose minimum app
-    version is at most that (compared part by part as numbers: 1.10.0 is above 1.9.0). Among
+    version is at most that (compared as `workbench.app_version` says: 1.10.0 is above 1.9.0,
+    3.2.0-beta.1 below 3.2.0). Among
     the releases including the caller, the highest such version is answered; a higher one the
     app cannot run yet is skipped, not answered to be refused at every check. Without an app
     version, the minimum is not looked at (as before apps sent it).
@@ -64,11 +56,10 @@ async def latest(
     id: a device refuses any version not above the one it has, so after a pause, or a rollback
     with nothing to roll forward to, the device is answered its own package, `up_to_date`
     (with `current_withdrawn` telling it that package was rolled back)."""
-    app_version = app_version_of(app_version)
     bucket_ = bucket(app_id, caller.user_id)
     row = await queries.package_for_user(
         conn, app_id=app_id, user_id=caller.user_id, org_unit_id=caller.org_unit_id,
-        bucket=bucket_, app_version=app_version, now=now or datetime.now(UTC),
+        bucket=bucket_, app_version=app_version_of(app_version), now=now or datetime.now(UTC),
     )  # fmt: skip
     withdrawn = bool(current) and await queries.withdrawn(conn, app_id=app_id, sha256=current or "")
     if row is None:

@@ -62,6 +62,8 @@ async def test_latest_answers_the_highest_version_the_callers_app_can_run(client
     assert await version(client, rm01, "1.10") == 3  # "1.10" is "1.10.0"
     assert await version(client, rm01, "1.11.2") == 3
     assert await version(client, rm01, "2") == 4  # "2" is "2.0"
+    assert await version(client, rm01, "1.10.0-beta.1") == 2  # a pre-release is below 1.10.0
+    assert await version(client, rm01, "v1.10.0+45") == 3  # build metadata is not looked at
     assert await version(client, rm01, "10.0.0") == 4
     assert await version(client, rm01, "0.9.9") is None  # a fresh install too old for any
     assert await version(client, rm01) == 4  # no X-App-Version: as before apps sent it
@@ -81,7 +83,7 @@ async def test_latest_answers_the_highest_version_the_callers_app_can_run(client
     assert await version(client, await login(client, "rm05", device_no=5), "1.10.0") == 3
 
     bad = await client.get(LATEST, params={"app": APP},
-                           headers=bearer(rm01) | {"X-App-Version": "1.9-beta"})  # fmt: skip
+                           headers=bearer(rm01) | {"X-App-Version": "1.9.x"})  # fmt: skip
     assert bad.status_code == 400, bad.text
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert bad.json()["code"] == "app.bad_version"

@@ -7,6 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from workbench import app_version
 from workbench.errors import (
     DeviceRevoked,
     DomainError,
@@ -36,11 +37,10 @@ ANSWERS_WIPE = "answers_wipe"
 # order) are put in `scope[PREFETCHED]`.
 PREFETCH = "redis_prefetch"
 PREFETCHED = "redis_prefetched"
+# Route opt key: any app version may call (the operations probes: a load balancer or a monitor
+# sending an app's headers is not an app to upgrade).
+ANY_APP_VERSION = "any_app_version"
 _OPEN_PREFIXES = ("/schema",)
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
 
 
 async def check_request(
@@ -53,24 +53,30 @@ async def check_request(
 
 
 async def check_app_version(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Apps older than WORKBENCH_MIN_APP_VERSION get 426 `app.upgrade_required`."""
+    """Apps older than WORKBENCH_MIN_APP_VERSION get 426 `app.upgrade_required` (versions read
+    and compared as `workbench.app_version` says: 3 = 3.0.0, a pre-release before its release);
+    a header that is no version is 400 `app.bad_version`. The operations probes answer any."""
     minimum: str | None = connection.app.state.settings.min_app_version
     sent = connection.headers.get("x-app-version")
-    if minimum is None or sent is None:
+    if minimum is None or sent is None or handler.opt.get(ANY_APP_VERSION):
         return
-    try:
-        too_old = version_tuple(sent.strip()) < version_tuple(minimum)
-    except ValueError:
-        error = DomainError(f"X-App-Version {sent[:32]!r} is not a version like 3.2.0")
-        error.code = "app.bad_version"
-        raise error from None
-    if too_old:
+    if parse_sent(sent) < app_version.parse(minimum):
         raise UpgradeRequired(
             f"This app version is no longer supported; update to {minimum} or later",
             min_app_version=minimum,
         )
+
+
+def parse_sent(sent: str) -> app_version.AppVersion:
+    """The version an app sent in `X-App-Version`; 400 `app.bad_version` if it is none."""
+    try:
+        return app_version.parse(sent)
+    except ValueError:
+        error = DomainError(f"X-App-Version {sent[:32]!r} is not a version like 3.2.0")
+        error.code = "app.bad_version"
+        raise error from None
 
 
 async def require_authentication(

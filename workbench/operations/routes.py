@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from redis.exceptions import RedisError
 
-from workbench.http.auth import PUBLIC
+from workbench.http.auth import ANY_APP_VERSION, PUBLIC
 from workbench.http.client_ip import in_networks, is_address, relayed_clients
 from workbench.operations import queries
 from workbench.operations.metrics import Metrics
@@ -19,7 +19,7 @@ from workbench.operations.metrics import Metrics
 @get(
     "/healthz",
     operation_id="healthz",
-    opt={PUBLIC: True},
+    opt={PUBLIC: True, ANY_APP_VERSION: True},
     tags=["operations"],
     include_in_schema=True,
 )
@@ -31,7 +31,7 @@ async def healthz() -> dict[str, str]:
 @get(
     "/readyz",
     operation_id="readyz",
-    opt={PUBLIC: True},
+    opt={PUBLIC: True, ANY_APP_VERSION: True},
     tags=["operations"],
     responses={
         503: ResponseSpec(
@@ -69,7 +69,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
 @get(
     "/metrics",
     operation_id="metrics",
-    opt={PUBLIC: True},
+    opt={PUBLIC: True, ANY_APP_VERSION: True},
     tags=["operations"],
     media_type="text/plain; version=0.0.4",
 )

@@ -15,7 +15,7 @@ from typing import Any
 from workbench.settings._keys import DataKey, JwtKey
 from workbench.settings._urls import _url_problem
 
-_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+_VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9}){0,3}")  # ASCII digits: `\d` takes any script's
 
 
 def _parse_bool(raw: str) -> bool:
@@ -75,7 +75,7 @@ def _parse_data_keys(raw: str) -> tuple[DataKey, ...]:
 
 
 def _parse_version(raw: str) -> str:
-    if not _VERSION.match(raw.strip()):
+    if not _VERSION.fullmatch(raw.strip()):
         raise ValueError(f"expected a version like 3.2.0, got {raw!r}")
     return raw.strip()
 

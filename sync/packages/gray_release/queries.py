@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from workbench.app_version import AppVersion
 from workbench.db import Connection
 
 _RELEASE = """
@@ -187,7 +188,7 @@ async def package_for_user(
     user_id: uuid.UUID,
     org_unit_id: uuid.UUID,
     bucket: int,
-    app_version: str | None,
+    app_version: AppVersion | None,
     now: datetime,
 ) -> asyncpg.Record | None:
     """The highest H5 version among the app id's active releases that include this user: listed,
@@ -195,7 +196,7 @@ async def package_for_user(
     and in every release a roll-forward release is within (`INCLUDES`).
 
     Only a package the app can install: its manifest not expired at `now`, and its
-    `min_app_version` at most `app_version` (a dotted version checked by the caller; None: any)."""
+    `min_app_version` at most `app_version` (None: any; a pre-release is below its release)."""
     return await conn.fetchrow(
         f"""
         select p.id, p.version, p.sha256, p.size, p.signature, p.key_id, r.id as release_id
@@ -205,7 +206,9 @@ async def package_for_user(
            and {INCLUDES}
            and p.expires_at > $6
            and ($5::text is null
-                or {_version_array("p.min_app_version")} <= {_version_array("$5::text")})
+                or {_version_array("p.min_app_version")} < {_version_array("$5::text")}
+                or ({_version_array("p.min_app_version")} = {_version_array("$5::text")}
+                    and $7::boolean))
          order by p.version desc
          limit 1
         """,
@@ -213,8 +216,9 @@ async def package_for_user(
         user_id,
         org_unit_id,
         bucket,
-        app_version,
+        None if app_version is None else app_version.dotted,
         now,
+        app_version is None or app_version.released,
     )
 
 

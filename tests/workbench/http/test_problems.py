@@ -226,16 +226,27 @@ async def test_app_version_below_minimum_is_426(make_client):
     old_me = await client.get("/api/v1/me", headers={"X-App-Version": "2.9"})
     assert_problem(old_me, 426, "app.upgrade_required")
 
-    for version in ("3.2.0", "3.10.0", "4", "3.2.0.1"):
+    # Trailing zeros do not count, a `v` and build metadata are read past; a pre-release of the
+    # minimum comes before it.
+    for version in ("3.2.0", "3.10.0", "4", "3.2.0.1", "3.2", "v3.2.0", "3.2.0+45", "3.3.0-rc.1"):
         response = await client.post(LOGIN, json=good, headers={"X-App-Version": version})
         assert response.status_code == 200, (version, response.text)
+    for version in ("3.2.0-beta.1", "3.1.99", "3"):
+        response = await client.post(LOGIN, json=good, headers={"X-App-Version": version})
+        assert_problem(response, 426, "app.upgrade_required")
     tokens = await login(client, "rm01")  # no header at all passes
     me = await client.get("/api/v1/me", headers=bearer(tokens) | {"X-App-Version": "3.2.1"})
     assert me.status_code == 200
 
-    for nonsense in ("banana", "3.x", ""):
+    # Python's int() would take these (underscores, signs, spaces, other scripts' digits).
+    for nonsense in ("banana", "3.x", "", "1_000.0", "-1", "2 .9", "+4", "٣.٢".encode(), "3.2.0-"):
         response = await client.post(LOGIN, json=good, headers={"X-App-Version": nonsense})
         body = assert_problem(response, 400, "app.bad_version")
+
+    # The operations probes answer whatever app headers a monitor copies.
+    for probe in ("/healthz", "/readyz"):
+        response = await client.get(probe, headers={"X-App-Version": "0.0.1"})
+        assert response.status_code == 200, (probe, response.text)
 
 
 async def test_without_a_minimum_any_app_version_passes(client):
