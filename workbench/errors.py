@@ -26,8 +26,9 @@ class NotFound(DomainError):
 
     status, title = 404, "Not found"
 
-    def __init__(self, what: str = "resource") -> None:
-        super().__init__(f"No {what} with that id")
+    def __init__(self, what: str = "resource", detail: str | None = None) -> None:
+        """`detail`: what was looked for, where the request named no id (default: by its id)."""
+        super().__init__(detail or f"No {what} with that id")
         self.code = f"{what}.not_found"
 
 

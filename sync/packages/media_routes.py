@@ -64,7 +64,11 @@ class MediaPackController(Controller):
         async with state.pool.acquire() as conn:
             row = await media.latest_pack(conn, caller.user_id, size=size.value)
             if row is None:
-                raise NotFound("media_pack")
+                raise NotFound(
+                    "media_pack",
+                    f"You have no {size.value} media pack: only RMs have one, once "
+                    "the worker has built it from the brochures live for them",
+                )
             answer = wire.MediaPackLatest(
                 app_id=row["app_id"],
                 version=row["version"],

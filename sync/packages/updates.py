@@ -115,7 +115,10 @@ async def report_install(
         bucket=bucket(report.app_id, caller.user_id),
     )  # fmt: skip
     if package is None:
-        raise NotFound("offline_package")
+        raise NotFound(
+            "offline_package",
+            "No H5 package of that app id, version and SHA-256 was released to you",
+        )
     row = await queries.upsert_install(
         conn,
         device_id=caller.device_id,

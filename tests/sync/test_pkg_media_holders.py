@@ -76,6 +76,7 @@ async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
         latest = await client.get(LATEST, params=params, headers=head)
         assert latest.status_code == 404, (params, latest.text)
         assert latest.json()["code"] == "media_pack.not_found"
+        assert "media pack" in latest.json()["detail"]  # not "No media_pack with that id"
     again = await client.get(mine.json()["url"], headers=head)
     assert again.status_code == 404, again.text
     assert again.json()["code"] == "offline_package.not_found"

@@ -263,6 +263,10 @@ async def test_an_install_is_accepted_only_for_a_package_released_to_the_caller(
     marketing = await login(client, "marketing", device_no=70)
     refused = await client.post(reports, json=report(east_only), headers=bearer(marketing))
     assert (refused.status_code, refused.json()["code"]) == (404, "offline_package.not_found")
+    # It names what the report named (no id was sent).
+    assert refused.json()["detail"] == (
+        "No H5 package of that app id, version and SHA-256 was released to you"
+    )
     rm01 = await login(client, "rm01", device_no=1)
     never = await client.post(reports, json=report(unreleased), headers=bearer(rm01))
     assert never.status_code == 404
