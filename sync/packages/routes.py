@@ -72,6 +72,22 @@ async def _check_upload_form(request: Request[Any, Any, Any]) -> None:
         raise _invalid("file", "required (a multipart/form-data body with the zip as `file`)")
 
 
+# What a download answers besides the whole file (200).
+_DOWNLOAD_RESPONSES = {
+    206: ResponseSpec(
+        data_container=bytes,
+        media_type="application/zip",
+        description="The part of the file that `Range` asked for, with `Content-Range`",
+        generate_examples=False,
+    ),
+    304: ResponseSpec(
+        data_container=None,
+        description="`If-None-Match` names this file's ETag (its SHA-256): the app has it",
+        generate_examples=False,
+    ),
+}
+
+
 @dataclass
 class PackageUpload:
     """Multipart form data: `file` (a zip of H5 resources), `app_id`, `min_app_version`, and
@@ -190,6 +206,7 @@ class PackagesController(Controller):
         )
 
     @get("/{package_id:uuid}/download", operation_id="downloadOfflinePackage",
+         responses=_DOWNLOAD_RESPONSES,
          opt={ERRORS: {404: "No such package, or a media pack of another RM",
                        416: "The byte range lies past the end of the file"}})  # fmt: skip
     async def download(

@@ -12,7 +12,8 @@ from litestar import Controller, Request, Response, get, head, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
-from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import brochures as wire
@@ -68,6 +69,30 @@ _BAD_WINDOW = (
     "time outside the years 2000-2999, or an end not after now and the start), or a time has "
     "no offset (`request.validation_failed`)"
 )
+
+
+PageNumber = Annotated[int, Parameter(ge=1, le=wire.MAX_PAGES, description="From 1")]
+# A page image (200: image/webp or image/jpeg by the rendition's format), and what else it answers.
+_PAGE_RESPONSES = {
+    200: ResponseSpec(
+        data_container=bytes,
+        media_type="image/webp",
+        description="The image (`image/webp`, or `image/jpeg` for a `.jpeg` rendition), with "
+        "`ETag`, `Accept-Ranges` and `X-Image-Id` (the page's image id, as in the synced row)",
+        generate_examples=False,
+    ),
+    206: ResponseSpec(
+        data_container=bytes,
+        media_type="image/webp",
+        description="The part of the image that `Range` asked for, with `Content-Range`",
+        generate_examples=False,
+    ),
+    304: ResponseSpec(
+        data_container=None,
+        description="`If-None-Match` names this image's ETag: the app has it",
+        generate_examples=False,
+    ),
+}
 
 
 @dataclass
@@ -131,7 +156,13 @@ class BrochureController(Controller):
         "/{brochure_id:uuid}/pages/{number:int}/{rendition:str}",
         operation_id="getBrochurePage",
         guards=PRESENTERS,
-        include_in_schema=False,
+        responses=_PAGE_RESPONSES,
+        opt={
+            ERRORS: {
+                404: "Not a page of a brochure live for me, or no such rendition (yet)",
+                416: "The byte range lies past the end of the image",
+            }
+        },
     )
     async def page(
         self,
@@ -139,14 +170,16 @@ class BrochureController(Controller):
         db: Db,
         caller: CurrentCaller,
         brochure_id: FromPath[uuid.UUID],
-        number: FromPath[int],
+        number: PageNumber,
         rendition: FromPath[str],
     ) -> Response[Any]:
-        """A page image of a live brochure (`phone.webp`, `tablet.jpeg`, `thumb.webp`...), for
-        the app's offline copy; with ETag and Range, and `X-Image-Id` (the page's image id, as
-        in the synced row: a different one means a newer version replaced the page). Its
-        content type is its format's (`image/webp`, `image/jpeg`): the route declares none,
-        which would override it."""
+        """A page image of a live brochure, for the app's offline copy.
+
+        `rendition` is a size and a format: `phone.webp`, `tablet.jpeg`, `thumb.webp`... The
+        image answers with ETag and Range, and `X-Image-Id` (the page's image id, as in the
+        synced row: a different one means a newer version replaced the page). Its content type
+        is its format's (`image/webp`, `image/jpeg`)."""
+        # The route declares no media type: one would override the format's.
         return await _page_image(request, db, caller, brochure_id, number, rendition)
 
     @head(
@@ -160,7 +193,7 @@ class BrochureController(Controller):
         db: Db,
         caller: CurrentCaller,
         brochure_id: FromPath[uuid.UUID],
-        number: FromPath[int],
+        number: PageNumber,
         rendition: FromPath[str],
     ) -> Response[None]:
         """What GET would answer, without the body (Content-Length, ETag, Accept-Ranges,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.dto import AbstractDTO, DTOFieldDefinition
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Reference, Schema
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
@@ -77,6 +78,14 @@ class DeliveryController(Controller):
         "/{survey_id:uuid}/deliveries",
         operation_id="createSurveyDelivery",
         status_code=HTTP_201_CREATED,
+        responses={
+            202: ResponseSpec(
+                data_container=wire.Delivery,
+                description="Queued for the worker (more than 200 recipients, or a selection): "
+                "follow it at GET .../deliveries/{id}",
+                generate_examples=False,
+            )
+        },
         opt={
             ERRORS: {
                 404: "The survey is not published or not mine to send (`survey.not_found`), or "
