@@ -177,6 +177,13 @@ class Cancellation(msgspec.Struct, kw_only=True):
     reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
+class Reassignment(msgspec.Struct, kw_only=True):
+    """POST /tasks/{id}/reassign: the active RM of the branch head's subtree who is to do the
+    task from now on (`workbench.tasks.reassign`)."""
+
+    assignee_id: uuid.UUID
+
+
 class Attachment(msgspec.Struct, kw_only=True):
     """An uploaded photo or signature; put its id into the form value of that field."""
 

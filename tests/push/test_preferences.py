@@ -24,6 +24,7 @@ PREFERENCES = "/api/v1/me/notification-preferences"
 IN_APP_CATEGORIES = {  # as an RM's settings screen lists them (not the branch heads' ones)
     "task.reminder": True,
     "task.confirmed": True,
+    "task.assigned": True,
     "customer.verified": True,
     "brochure.opened": True,
     "brochure.contact_requested": True,
@@ -70,8 +71,8 @@ async def test_a_branch_head_is_offered_their_own_categories_too(client):
     prefs = await read(client, head)
     # Those only an RM can be sent (their tasks' reminders and confirmations, their customers
     # verified, their shares opened or asked about) are not offered to a branch head.
-    rms_only = {"task.reminder", "task.confirmed", "customer.verified", "brochure.opened",
-                "brochure.contact_requested"}  # fmt: skip
+    rms_only = {"task.reminder", "task.confirmed", "task.assigned", "customer.verified",
+                "brochure.opened", "brochure.contact_requested"}  # fmt: skip
     assert {c["name"]: c["mutable"] for c in prefs["categories"]} == {
         **{k: v for k, v in IN_APP_CATEGORIES.items() if k not in rms_only},
         **HEADS_ONLY,

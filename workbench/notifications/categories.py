@@ -38,6 +38,7 @@ class Category:
 TASK_REMINDER = "task.reminder"
 TASK_ESCALATION = "task.escalation"
 TASK_CONFIRMED = "task.confirmed"
+TASK_ASSIGNED = "task.assigned"
 CUSTOMER_VERIFIED = "customer.verified"
 BROCHURE_OPENED = "brochure.opened"
 CONTACT_REQUESTED = "brochure.contact_requested"
@@ -65,6 +66,8 @@ ALL: dict[str, Category] = {
         Category(TASK_ESCALATION, label="团队成员任务逾期（支行长）", roles=_HEADS),
         # Sent to the task's assignee (workbench/tasks/confirmation.py).
         Category(TASK_CONFIRMED, label="客户确认了拜访", roles=_RMS),
+        # Sent to the RM a branch head hands a task to (workbench/tasks/reassign.py).
+        Category(TASK_ASSIGNED, label="支行长转交给我的任务", roles=_RMS),
         # Sent to the customer's owner (workbench/customers/verification.py).
         Category(CUSTOMER_VERIFIED, label="客户完成了实名认证", roles=_RMS),
         # The radar tells the RM who shared (workbench/tracking/radar.py).

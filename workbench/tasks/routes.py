@@ -38,12 +38,14 @@ from workbench.tasks import (
     dispatching,
     lifecycle,
     progress,
+    reassign,
     templates,
 )
 from workbench.tasks.rule_routes import RuleController
 
 MANAGERS = [requires_role(Role.ADMIN, Role.BRANCH_HEAD)]
 STAFF = [requires_role(Role.RM, Role.BRANCH_HEAD)]
+HEADS = [requires_role(Role.BRANCH_HEAD)]
 RM = [requires_role(Role.RM)]
 ADMIN = [requires_role(Role.ADMIN)]
 _TASK_MOVED_ON = (
@@ -390,6 +392,44 @@ class TaskController(Controller):
         """
         reason = data.reason if data else None
         return await lifecycle.cancel(db, caller=caller, task_id=task_id, reason=reason)
+
+    @post(
+        "/{task_id:uuid}/reassign",
+        operation_id="reassignTask",
+        guards=HEADS,
+        status_code=HTTP_200_OK,
+        opt={
+            ERRORS: {
+                404: "No such task in my subtree (`task.not_found`), or `assignee_id` is no user "
+                "of my subtree (`user.not_found`)",
+                409: "The task is neither pending nor in progress (`task.illegal_transition`, "
+                "with `current_status`); `assignee_id` is disabled or not an RM "
+                "(`task.assignee_not_active_rm`); the task is about a customer that RM does "
+                "not own (`task.customer_not_theirs`); that RM already has this recurring "
+                "series' task of the same customer and period (`task.period_taken`)",
+            }
+        },
+    )
+    async def reassign(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        task_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.Reassignment],
+    ) -> wire.Task:
+        """Hand a task to another RM of my subtree (branch heads).
+
+        A pending or started task goes to `assignee_id`, an active RM of my subtree, as a
+        pending task (a started one's start, and the draft on its former RM's phone, no longer
+        count). A task about a customer can only go to the RM who owns that customer now
+        (customers move with the bank's feed). Its reminders follow it, and the new RM is
+        notified. Reassigning to the current assignee changes nothing.
+        """
+        return await reassign.reassign(
+            db, caller=caller, task_id=task_id, assignee_id=data.assignee_id,
+            tz=_settings(request).bank_timezone, client_ip=_ip(request),
+        )  # fmt: skip
 
     @post(
         "/{task_id:uuid}/attachments",

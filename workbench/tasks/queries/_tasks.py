@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from workbench.db import Connection
 from workbench.sql import Where
 from workbench.tasks.queries._common import _TASK, OPEN, Record, _assignee_clause
@@ -17,10 +19,12 @@ __all__ = [
     "cancel_reminders",
     "customers_owned_by",
     "expire_due",
+    "hold_user_in_subtree",
     "inbox",
     "insert_attachment",
     "move_reminders",
     "rearm_unsent_reminders",
+    "reassign",
     "set_due",
     "set_status",
     "task_for_update",
@@ -153,6 +157,61 @@ async def hand_over_pending(
         to_ids,
     )
     return [r["id"] for r in rows]
+
+
+async def hold_user_in_subtree(
+    conn: Connection, user_id: uuid.UUID, *, root: uuid.UUID
+) -> Record | None:
+    """The user, if their unit lies in the subtree of `root`, with `active` and `role` as
+    committed now, held until the transaction ends, before work is given to them. A shared row
+    lock (FOR KEY SHARE, as `hold_rms_of_unit` and `customers.queries.hold_owner_accounts`
+    take theirs): an admin disabling them, giving them another role or moving them out (FOR
+    UPDATE on the user) has committed first and this reads them as it left them (one moved out
+    is not found), or waits for this transaction and then counts the task in their hand-over."""
+    return await conn.fetchrow(
+        """
+        select u.id, u.active, u.role from users u
+         where u.id = $1 and u.org_unit_id = any(array(select s.id from org_subtree($2) s(id)))
+           for key share of u
+        """,
+        user_id,
+        root,
+    )
+
+
+async def reassign(conn: Connection, task_id: uuid.UUID, *, to_id: uuid.UUID) -> bool:
+    """Give an open task to `to_id`, pending again (a started one's start was its former RM's),
+    with its reminders not queued yet (those queued but not sent: `rearm_unsent_reminders`).
+    False, and nothing changed, for a recurring series' task when `to_id` already has the one of
+    its dispatch, customer and period (one per RM, customer and period: the unique index; one
+    inserted meanwhile gives the same answer, through the savepoint)."""
+    try:
+        async with conn.transaction():  # a savepoint: a period taken meanwhile is a clean False
+            moved: int = await conn.fetchval(
+                """
+                with moved as (
+                    update tasks t set assignee_id = $2, status = 'pending', started_at = null,
+                                       updated_at = now()
+                     where t.id = $1
+                       and not (t.period_start is not null and exists (
+                           select from tasks o
+                            where o.dispatch_id = t.dispatch_id and o.assignee_id = $2
+                              and o.customer_id is not distinct from t.customer_id
+                              and o.period_start = t.period_start))
+                    returning t.id
+                ), reminders as (
+                    update task_reminders r set user_id = $2
+                      from moved
+                     where r.task_id = moved.id and r.status = 'pending'
+                )
+                select count(*) from moved
+                """,
+                task_id,
+                to_id,
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return moved > 0
 
 
 async def rearm_unsent_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> int:
