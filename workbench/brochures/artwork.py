@@ -17,7 +17,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 WIDTH, HEIGHT = 1240, 1754  # A4 portrait at 150 dpi
 RISK_NAMES = {1: "低风险", 2: "中低风险", 3: "中风险", 4: "中高风险", 5: "高风险"}
-DISCLAIMER = "理财非存款，产品有风险，投资须谨慎。本材料仅供参考，不构成要约。"
+# The footer: the product's risk note (by its category: `tracking.viewer.risk_note`, which the
+# share page and poster print under these pages, so the two never disagree), then this.
+DISCLAIMER = "本材料仅供参考，不构成要约。"
 PALETTES = [
     ((12, 74, 140), (46, 134, 222)),
     ((120, 24, 36), (198, 58, 64)),
@@ -39,6 +41,8 @@ class Sheet:
     headline: str
     points: tuple[str, ...]
     palette: int = 0
+    # The product category's risk note, as `tracking.viewer.risk_note` words it.
+    risk_note: str = "产品有风险，投资须谨慎。"
 
 
 @cache
@@ -73,7 +77,7 @@ def _cover(sheet: Sheet) -> Image.Image:
     _wrap(draw, sheet.headline, (90, 700), font(44), WIDTH - 180, fill="white")
     _badge(draw, (90, 1180), f"R{sheet.risk_level} {RISK_NAMES[sheet.risk_level]}")
     draw.text((90, 1290), f"产品代码 {sheet.product_code}", font=font(38), fill="white")
-    _footer(draw, (255, 255, 255))
+    _footer(draw, sheet, (255, 255, 255))
     return page
 
 
@@ -89,7 +93,7 @@ def _points(sheet: Sheet) -> Image.Image:
         draw.text((112, y + 6), str(number), font=font(44), fill="white")
         y = _wrap(draw, point, (200, y), font(46), WIDTH - 300, fill=(40, 40, 40)) + 70
     _badge(draw, (90, HEIGHT - 420), f"风险等级 R{sheet.risk_level}", fill=dark)
-    _footer(draw, (90, 90, 90))
+    _footer(draw, sheet, (90, 90, 90))
     return page
 
 
@@ -125,7 +129,7 @@ def _chart(sheet: Sheet) -> Image.Image:
         draw, "过往业绩不代表未来表现。示例数据仅用于展示，不构成收益承诺。",
         (90, 1320), font(40), WIDTH - 180, fill=(80, 80, 80),
     )  # fmt: skip
-    _footer(draw, (90, 90, 90))
+    _footer(draw, sheet, (90, 90, 90))
     return page
 
 
@@ -158,8 +162,9 @@ def _badge(
     draw.text((x + 30, y + 10), text, font=face, fill=fill)
 
 
-def _footer(draw: ImageDraw.ImageDraw, colour: tuple[int, int, int]) -> None:
-    _wrap(draw, DISCLAIMER, (90, HEIGHT - 200), font(32), WIDTH - 180, fill=colour)
+def _footer(draw: ImageDraw.ImageDraw, sheet: Sheet, colour: tuple[int, int, int]) -> None:
+    text = sheet.risk_note + DISCLAIMER
+    _wrap(draw, text, (90, HEIGHT - 200), font(32), WIDTH - 180, fill=colour)
 
 
 def _wrap(

@@ -15,6 +15,7 @@ from workbench.access import Caller
 from workbench.brochures import artwork, queries, workflow
 from workbench.db import Connection
 from workbench.settings import Settings
+from workbench.tracking.viewer import risk_note
 
 StoreImage = Callable[[bytes, Caller], Awaitable[bytes]]
 
@@ -113,6 +114,19 @@ async def seed_demo_brochures(
     return {"brochures": made}
 
 
+def sheet_for(
+    demo: DemoBrochure, product: queries.Record, *, bank: str, palette: int
+) -> artwork.Sheet:
+    """What a demo brochure's pages say: its footer's risk note is the product category's, as
+    the share page under them words it (a deposit's pages never say 理财非存款)."""
+    return artwork.Sheet(
+        bank=bank, title=demo.title, product_name=product["name"],
+        product_code=demo.product_code, risk_level=product["risk_level"],
+        headline=demo.headline, points=demo.points or _POINTS[product["risk_level"]],
+        palette=palette, risk_note=risk_note(product["category"], product["risk_level"]),
+    )  # fmt: skip
+
+
 async def _make(
     conn: Connection,
     demo: DemoBrochure,
@@ -124,11 +138,7 @@ async def _make(
     bank: str,
     now: datetime,
 ) -> None:
-    sheet = artwork.Sheet(
-        bank=bank, title=demo.title, product_name=product["name"],
-        product_code=demo.product_code, risk_level=product["risk_level"],
-        headline=demo.headline, points=demo.points or _POINTS[product["risk_level"]], palette=n,
-    )  # fmt: skip
+    sheet = sheet_for(demo, product, bank=bank, palette=n)
     images = artwork.pages(sheet, count=2 + n % 2)
     meta = wire.BrochureMeta(
         title=demo.title, product_code=demo.product_code, tags=list(demo.tags),
