@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
@@ -31,6 +32,8 @@ BareArray = Annotated[
     ),
 ]
 
+T = TypeVar("T")
+
 LAST = datetime.max.replace(tzinfo=UTC)
 """The time in the key of a row that has none and sorts last (a task with no due time)."""
 
@@ -46,6 +49,15 @@ class BadCursor(DomainError):
 
 def encode_cursor(key: Any) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
+
+
+def keyset_page(
+    rows: Sequence[T], limit: int, key: Callable[[T], Any]
+) -> tuple[list[T], str | None]:
+    """The first `limit` of `rows` (a query's `limit + 1`) and the cursor of the page after
+    them: the `key` of the last one kept, None when no row was left over."""
+    kept = list(rows[:limit])
+    return kept, encode_cursor(key(kept[-1])) if kept and len(rows) > limit else None
 
 
 def decode_cursor(cursor: str | None, type_: type[Any], *, name: str = "cursor") -> Any:

@@ -137,3 +137,9 @@ class Funnel(msgspec.Struct, kw_only=True):
     rows: list[FunnelRow]
     total_groups: int
     total: FunnelCounts
+    next_cursor: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="Pass back as `cursor` for the rows after these (null: no more rows)"
+        ),
+    ] = None

@@ -202,10 +202,17 @@ class FunnelScope:
 
 
 async def funnel(
-    conn: Connection, *, scope: FunnelScope, group_by: FunnelGroupBy, limit: int
+    conn: Connection,
+    *,
+    scope: FunnelScope,
+    group_by: FunnelGroupBy,
+    limit: int,
+    after: tuple[int, uuid.UUID] | None = None,
 ) -> list[Record]:
     """One statement: the total row first (`is_total`), then up to `limit` groups by shares
-    desc, key; `ok` is false (and every count 0) when `org_unit_id` is not visible.
+    desc, key (those after the key `after`, (shared, key), when given: the next page);
+    `total_groups` counts them all; `ok` is false (and every count 0) when `org_unit_id` is not
+    visible.
 
     `shared` counts the shares; the other steps come from their per-share rollup, scoped and
     grouped by the same columns (a share's rollup row carries its RM, unit, brochure and time).
@@ -231,6 +238,11 @@ async def funnel(
         label = f"({_brochure_title('g.key', where.param, scope.viewer)})"
     else:
         label = _LABEL[group_by]
+    page = "true"
+    if after is not None:
+        shared, after_key = where.param(after[0]), where.param(after[1])
+        page = (f"(gr.shared < {shared}::bigint"
+                f" or (gr.shared = {shared}::bigint and gr.key > {after_key}::uuid))")  # fmt: skip
     sql = f"""
         with {sub_units}
         root as (
@@ -262,7 +274,7 @@ async def funnel(
              where (select ok from root) and {where.sql}
              group by grouping sets (({key}), ())
         ),
-        g as (
+        grouped as (
             select sh.key, sh.is_total, sh.shared,
                    coalesce(st.opened, 0) as opened, coalesce(st.engaged, 0) as engaged,
                    coalesce(st.clicked, 0) as clicked, coalesce(st.converted, 0) as converted,
@@ -271,7 +283,11 @@ async def funnel(
                    count(*) over () - 1 as total_groups
               from shared sh
               left join steps st on st.is_total = sh.is_total and st.key = sh.key
-             order by sh.is_total desc, sh.shared desc, sh.key
+        ),
+        g as (
+            select gr.* from grouped gr
+             where gr.is_total or {page}
+             order by gr.is_total desc, gr.shared desc, gr.key
              limit {where.param(limit + 1)}
         )
         select (select ok from root) as ok, g.*,

@@ -98,6 +98,7 @@ class FunnelController(Controller):
             QueryParameter(description="Only the shares of this brochure (any of its versions)"),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=wire.MAX_FUNNEL_ROWS)] = 100,
+        cursor: FromQuery[str | None] = None,
     ) -> wire.Funnel:
         """Share funnels per RM, org unit or brochure, over shares created in a period.
 
@@ -105,7 +106,8 @@ class FunnelController(Controller):
         sharer's unit when sharing), marketing, compliance and admins the whole bank;
         `org_unit_id` narrows to a subtree I may see, `brochure_id` to one brochure's shares (an
         unknown brochure counts nothing). Rows come most shares first (then by
-        key), at most `limit` of `total_groups`; `total` covers every share of the scope.
+        key), at most `limit` of `total_groups`; `total` covers every share of the scope. Pass
+        `next_cursor` back as `cursor` (with the same parameters) for the rows after these.
 
         Steps count shares, each a subset of the one before (no step above the one before, no
         rate above 100 %): `shared` (created in the period); `opened` (at least one human
@@ -119,7 +121,7 @@ class FunnelController(Controller):
         start, end = views.period(from_, to, tz=tz, now=datetime.now(UTC))
         return await views.funnel(
             db, caller=caller, group_by=group_by, start=start, end=end,
-            org_unit_id=org_unit_id, limit=limit, brochure_id=brochure_id,
+            org_unit_id=org_unit_id, limit=limit, brochure_id=brochure_id, cursor=cursor,
         )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from workbench.access import Caller
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
 from workbench.funnels import queries
+from workbench.pagination import BadCursor, decode_cursor, keyset_page
 from workbench.periods import YEARS, period_bound
 
 STEP_LABELS = (  # the funnel's steps in the bank's words: every page, export and report
@@ -48,9 +49,12 @@ async def funnel(
     org_unit_id: uuid.UUID | None,
     limit: int,
     brochure_id: uuid.UUID | None = None,
+    cursor: str | None = None,
 ) -> wire.Funnel:
     """The funnel rows of the shares the caller may see, created in [start, end) (of one
-    brochure, when `brochure_id` is given)."""
+    brochure, when `brochure_id` is given): `limit` of them, after those of the page `cursor`
+    came with (`next_cursor`, for the rows after these)."""
+    after = _after(cursor, group_by)
     if end <= start:
         raise BadPeriod("`to` must be after `from`")
     if end - start > MAX_PERIOD:
@@ -67,10 +71,13 @@ async def funnel(
         brochure_id=brochure_id,
         viewer=brochure_viewer(caller),
     )
-    rows = await queries.funnel(conn, scope=scope, group_by=group_by, limit=limit)
+    rows = await queries.funnel(conn, scope=scope, group_by=group_by, limit=limit + 1, after=after)
     if not rows[0]["ok"]:
         raise NotFound("org_unit")
-    total, groups = rows[0], rows[1:]
+    total = rows[0]
+    groups, next_cursor = keyset_page(
+        rows[1:], limit, lambda r: [group_by.value, r["shared"], r["key"]]
+    )
     return wire.Funnel(
         group_by=group_by,
         org_unit_id=org_unit_id,
@@ -79,7 +86,27 @@ async def funnel(
         rows=[wire.FunnelRow(key=r["key"], label=r["label"] or "", **_counts(r)) for r in groups],
         total_groups=total["total_groups"],
         total=wire.FunnelCounts(**_counts(total)),
+        next_cursor=next_cursor,
     )
+
+
+_SHARE_COUNTS = range(1, 2**63)  # how many shares a group can have (a bigint count, not none)
+
+
+def _after(cursor: str | None, group_by: wire.FunnelGroupBy) -> tuple[int, uuid.UUID] | None:
+    """The key (shared, key) a page of groups by `group_by` follows; 400 for a cursor no page of
+    this grouping came with (another grouping's, or a count no group can have)."""
+    key = decode_cursor(cursor, tuple[wire.FunnelGroupBy, int, uuid.UUID])
+    if key is None:
+        return None
+    cursor_group_by, shared, group = key
+    if cursor_group_by is not group_by:
+        raise BadCursor(
+            "cursor", f"a cursor of the rows by {cursor_group_by.value}, not {group_by.value}"
+        )
+    if shared not in _SHARE_COUNTS:
+        raise BadCursor("cursor", "not a cursor this list issued")
+    return shared, group
 
 
 def brochure_viewer(caller: Caller) -> queries.BrochureViewer:

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from mobile_contracts.v1.tracking import Beacon
 from workbench.console.csrf import same_origin
+from workbench.errors import DomainError, NotFound
 from workbench.http.auth import CUSTOMER_PAGE, PUBLIC
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import Db
@@ -43,12 +44,22 @@ async def share_pages(
     request: Request[Any, Any, Any], db: Db, code: FromPath[str]
 ) -> Response[Any]:
     """Fresh signed URLs of the share's page images, for a viewer page left open past their
-    expiry: as scoped as the page (the code; the brochure live now), counts nothing."""
+    expiry: as scoped as the page (the code; the brochure live now), counts nothing. A share
+    that is not live answers as the API does, problem+json: 410 `share.gone` (its brochure
+    withdrawn or past its window), 404 `share.not_found` (no such code)."""
     looked = await _look(request, db, code)
     if looked.shown is None:
-        status = 410 if looked.found is viewer.Found.GONE else 404
-        return Response({"pages": []}, status_code=status, headers=_NO_STORE)
+        error = ShareGone() if looked.found is viewer.Found.GONE else NotFound("share")
+        error.headers = dict(_NO_STORE)
+        raise error
     return Response(viewer.page_urls(looked.shown), headers=_NO_STORE)
+
+
+class ShareGone(DomainError):
+    status, code, title = 410, "share.gone", "The shared brochure is no longer live"
+
+    def __init__(self) -> None:
+        super().__init__("The shared brochure was withdrawn or is past its window")
 
 
 @post("/s/{code:str}/contact", operation_id="shareViewerContact", opt=CUSTOMER_PAGE,

@@ -19,7 +19,7 @@ from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.ids import uuid7
-from workbench.pagination import DEFAULT_LIMIT, Limit
+from workbench.pagination import DEFAULT_LIMIT, BareArray, Limit
 from workbench.workorders import jobs, rules, service
 
 log = logging.getLogger("workbench.workorders.routes")
@@ -79,13 +79,24 @@ class AlertRuleController(Controller):
 
     @get("", operation_id="listAlertRules")
     async def list_rules(
-        self, db: Db, survey_id: FromQuery[uuid.UUID | None] = None
-    ) -> list[wire.AlertRule]:
+        self,
+        db: Db,
+        survey_id: FromQuery[uuid.UUID | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+        array: BareArray = False,
+    ) -> Page[wire.AlertRule] | list[wire.AlertRule]:
         """Alert rules in the order they apply.
 
-        With `survey_id`, only that survey's.
+        With `survey_id`, only that survey's. A page as every list answers: `{"items": [...],
+        "next_cursor": "..." | null}`; pass `next_cursor` back as `cursor` for the next page.
+        Deprecated: `array=true` answers the form of earlier versions of this API, every rule
+        in a bare JSON array (`limit` and `cursor` do not apply); it will be removed once no
+        client in use sends it.
         """
-        return await rules.list_rules(db, survey_id=survey_id)
+        if array:
+            return await rules.list_rules(db, survey_id=survey_id)
+        return await rules.page_rules(db, survey_id=survey_id, cursor=cursor, limit=limit)
 
     @get("/{rule_id:uuid}", operation_id="getAlertRule")
     async def get_rule(self, db: Db, rule_id: FromPath[uuid.UUID]) -> wire.AlertRule:
@@ -168,13 +179,28 @@ class WorkOrderController(Controller):
 
     @get("/root-causes", operation_id="listWorkOrderRootCauses")
     async def root_causes(
-        self, db: Db, caller: CurrentCaller, all: FromQuery[bool] = False
-    ) -> list[wire.RootCause]:
-        """The root causes a work order can be closed with.
+        self,
+        db: Db,
+        caller: CurrentCaller,
+        all: FromQuery[bool] = False,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+        array: BareArray = False,
+    ) -> Page[wire.RootCause] | list[wire.RootCause]:
+        """The root causes a work order can be closed with, in the bank's order.
 
-        Admins see the deactivated ones too with `all=1`.
+        Admins see the deactivated ones too with `all=1`. A page as every list answers:
+        `{"items": [...], "next_cursor": "..." | null}`; pass `next_cursor` back as `cursor`
+        for the next page. Deprecated: `array=true` answers the form of earlier versions of
+        this API, every cause in a bare JSON array (`limit` and `cursor` do not apply); it will
+        be removed once no client in use sends it.
         """
-        return await service.root_causes(db, include_inactive=all and caller.role is Role.ADMIN)
+        include_inactive = all and caller.role is Role.ADMIN
+        if array:
+            return await service.root_causes(db, include_inactive=include_inactive)
+        return await service.page_root_causes(
+            db, include_inactive=include_inactive, cursor=cursor, limit=limit
+        )
 
     @post(
         "/root-causes",

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from mobile_contracts.v1 import workorders as wire
+from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.problems import FieldError
 from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.access import Caller
@@ -22,6 +23,7 @@ from workbench.audit import queries as audit
 from workbench.db import Connection, after_commit
 from workbench.errors import DomainError, NotFound
 from workbench.ids import uuid7
+from workbench.pagination import decode_cursor, keyset_page
 from workbench.security.vault import Vault
 from workbench.visible import reads_otherwise, shows_something
 from workbench.workorders import alerts, queries
@@ -252,7 +254,19 @@ async def get(conn: Connection, *, rule_id: uuid.UUID) -> wire.AlertRule:
 
 
 async def list_rules(conn: Connection, *, survey_id: uuid.UUID | None) -> list[wire.AlertRule]:
+    """Every rule (of one survey, when given) in the order they apply (the console's list, and
+    the deprecated bare-array answer of `GET /alert-rules?array=true`)."""
     return [_rule(r) for r in await queries.rules(conn, survey_id)]
+
+
+async def page_rules(
+    conn: Connection, *, survey_id: uuid.UUID | None, cursor: str | None, limit: int
+) -> Page[wire.AlertRule]:
+    """A page of the rules of `list_rules`, in the order they apply."""
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await queries.rules(conn, survey_id, after=after, limit=limit + 1)
+    kept, next_cursor = keyset_page(rows, limit, lambda r: [r["created_at"], r["id"]])
+    return Page(items=[_rule(r) for r in kept], next_cursor=next_cursor)
 
 
 class RuleInactive(DomainError):

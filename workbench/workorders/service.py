@@ -40,7 +40,7 @@ from workbench.customers.personal_data import mask_long_numbers, masked_for
 from workbench.db import Connection
 from workbench.errors import Conflict, DomainError, NotFound
 from workbench.ids import uuid7
-from workbench.pagination import decode_cursor, encode_cursor
+from workbench.pagination import BadCursor, decode_cursor, encode_cursor, keyset_page
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import UNREADABLE, FieldCipher, Vault
 from workbench.timeline import service as timeline
@@ -418,8 +418,31 @@ def _event(cipher: FieldCipher, row: queries.Record) -> wire.WorkOrderEvent:
 
 
 async def root_causes(conn: Connection, *, include_inactive: bool = False) -> list[wire.RootCause]:
+    """Every root cause in the bank's order (the consoles' lists, and the deprecated bare-array
+    answer of `GET /work-orders/root-causes?array=true`)."""
     rows = await queries.root_causes(conn, active_only=not include_inactive)
-    return [wire.RootCause(code=r["code"], label=r["label"], active=r["active"]) for r in rows]
+    return [_root_cause(r) for r in rows]
+
+
+_POSITIONS = range(-(2**31), 2**31)  # what a cause's position (an int column) can hold
+
+
+async def page_root_causes(
+    conn: Connection, *, include_inactive: bool, cursor: str | None, limit: int
+) -> Page[wire.RootCause]:
+    """A page of the root causes of `root_causes`, in the bank's order."""
+    after = decode_cursor(cursor, tuple[int, str])
+    if after is not None and after[0] not in _POSITIONS:
+        raise BadCursor("cursor", "not a cursor this list issued")
+    rows = await queries.root_causes(
+        conn, active_only=not include_inactive, after=after, limit=limit + 1
+    )
+    kept, next_cursor = keyset_page(rows, limit, lambda r: [r["position"], r["code"]])
+    return Page(items=[_root_cause(r) for r in kept], next_cursor=next_cursor)
+
+
+def _root_cause(row: queries.Record) -> wire.RootCause:
+    return wire.RootCause(code=row["code"], label=row["label"], active=row["active"])
 
 
 async def save_root_cause(

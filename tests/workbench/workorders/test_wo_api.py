@@ -135,16 +135,15 @@ async def test_a_note_of_only_spaces_is_refused_and_changes_nothing(bench: Bench
 
 async def test_root_causes_are_listed_for_staff_and_kept_by_admins(bench: Bench) -> None:
     rm01 = await headers_of(bench.client, "rm01")
-    causes = (await bench.client.get(f"{ORDERS}/root-causes", headers=rm01)).json()
+    causes = (await bench.client.get(f"{ORDERS}/root-causes", headers=rm01)).json()["items"]
     assert {"code": "wait_time", "label": "等候时间过长", "active": True} in causes
     add = {"code": "queue_system", "label": "叫号系统故障"}
     assert (await _post(bench, f"{ORDERS}/root-causes", add, rm01)).status_code == 403
     assert (await _post(bench, f"{ORDERS}/root-causes", add, bench.admin)).status_code == 200
     off = {"code": "wait_time", "label": "等候时间过长", "active": False}
     assert (await _post(bench, f"{ORDERS}/root-causes", off, bench.admin)).status_code == 200
-    codes = [
-        c["code"] for c in (await bench.client.get(f"{ORDERS}/root-causes", headers=rm01)).json()
-    ]
+    listed = await bench.client.get(f"{ORDERS}/root-causes", headers=rm01)
+    codes = [c["code"] for c in listed.json()["items"]]
     assert "queue_system" in codes
     assert "wait_time" not in codes
 

@@ -8,11 +8,27 @@ from workbench.db import Connection
 from workbench.workorders.queries._common import Record
 
 
-async def root_causes(conn: Connection, *, active_only: bool) -> list[Record]:
+async def root_causes(
+    conn: Connection,
+    *,
+    active_only: bool,
+    after: tuple[int, str] | None = None,
+    limit: int | None = None,
+) -> list[Record]:
+    """The causes in the bank's order, by (position, code): those after the key `after`, at
+    most `limit` (None: all), each with its position."""
     return await conn.fetch(
-        "select code, label, active from work_order_root_causes"
-        " where active or not $1 order by position, code",
+        """
+        select code, label, active, position from work_order_root_causes
+         where (active or not $1)
+           and ($2::int is null or (position, code) > ($2::int, $3::text))
+         order by position, code
+         limit $4
+        """,
         active_only,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
 
 

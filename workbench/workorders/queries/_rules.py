@@ -29,12 +29,27 @@ async def rules_by_id(conn: Connection, rule_ids: list[uuid.UUID]) -> list[Recor
     return await conn.fetch(f"select {_RULE} from alert_rules where id = any($1::uuid[])", rule_ids)
 
 
-async def rules(conn: Connection, survey_id: uuid.UUID | None) -> list[Record]:
-    if survey_id is None:
-        return await conn.fetch(f"select {_RULE} from alert_rules order by created_at, id")
+async def rules(
+    conn: Connection,
+    survey_id: uuid.UUID | None,
+    *,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    limit: int | None = None,
+) -> list[Record]:
+    """The rules (of one survey, when given) in the order they apply, by (created_at, id):
+    those after the key `after`, at most `limit` (None: all)."""
     return await conn.fetch(
-        f"select {_RULE} from alert_rules where survey_id = $1 order by created_at, id",
+        f"""
+        select {_RULE} from alert_rules
+         where ($1::uuid is null or survey_id = $1::uuid)
+           and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::uuid))
+         order by created_at, id
+         limit $4
+        """,
         survey_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
 
 
