@@ -31,6 +31,7 @@ from workbench.funnels import routes as funnel_routes
 from workbench.http import openapi as api_docs
 from workbench.http.auth import CONSOLE, check_request
 from workbench.http.client_ip import parse_networks
+from workbench.http.empty_filters import empty_query_values_dropped
 from workbench.http.guessing import LinkGuesses, link_guessing_limit
 from workbench.http.head import AutomaticHead, without_body
 from workbench.http.input_checks import refuse_unstorable_input
@@ -190,8 +191,9 @@ def create_app(settings: Settings) -> Litestar:
             "caller": Provide(current_caller, sync_to_thread=False),
         },
         guards=[check_request],
-        # After routing, for every route: customers' link routes count unknown codes per address.
-        middleware=[link_guessing_limit],
+        # After routing, for every route: customers' link routes count unknown codes per address;
+        # an API route's optional query parameter sent empty is one not sent.
+        middleware=[link_guessing_limit, empty_query_values_dropped],
         before_request=refuse_unstorable_input,
         before_send=[add_request_id_header, add_safety_headers],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import logging
 import re
 from typing import Any
@@ -21,31 +20,22 @@ from litestar.types import ExceptionHandlersMap
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from mobile_contracts.v1.patterns import described
 from mobile_contracts.v1.problems import FieldError, Problem
 from workbench.db import VALUE_REFUSED
 from workbench.errors import DomainError, ServiceUnavailable
 from workbench.http.auth import CONSOLE, CONSOLE_PREFIX, PAGE
+from workbench.http.words import REQUIRED, patterns_said, said, type_at
+from workbench.http.words import in_words as in_words  # offline mutations and feeds use it
 from workbench.logs import request_id_var
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("workbench.errors")
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
-# A struct's own check names its field first (`aum: must be below 10^18`, see CheckedAmounts).
 # Litestar's words for a parameter left out: named as the caller writes it, not echoed with the
 # request's URL and query string.
 _MISSING = re.compile(
     r"^Missing required (?P<source>query|header|cookie|path) parameter '(?P<key>[^']+)'"
-)
-_FIELD_FIRST = re.compile(r"^(?P<field>[a-z_][a-z0-9_]*): (?P<message>.+)$", re.S)
-# msgspec's words for a field left out name it in the message and locate the object holding it:
-# the entry is located at the field itself (`$.device_id: required`), as every other one is.
-_MISSING_FIELD = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
-# msgspec's words (and so Litestar's, for parameters) for a text its pattern refuses, the pattern
-# quoted as Python writes a string: `Expected `str` matching regex '^(?:[0-9]{4}...)$...'`.
-_REGEX_REFUSED = re.compile(
-    r"Expected `str` matching regex (?P<pattern>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
 )
 BODY = "data"  # the name Litestar gives a handler's request body
 _STATUS_CODES = {
@@ -94,33 +84,10 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
         return _invalid_page(request, 422)
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
-        message = str(item.get("message", "invalid value")) if isinstance(item, dict) else str(item)
-        message = in_words(message)
-        key = item.get("key") if isinstance(item, dict) else None
-        source = item.get("source") if isinstance(item, dict) else None
-        source = getattr(source, "value", source)  # ParamType.QUERY -> "query"
-        if key and source not in (None, "body"):
-            key = _as_written(request, str(key))
-        match = _AT_PATH.match(message)
-        path = match.group("path") if match and match.group("path") else None
-        text = match.group("message") if match else message
-        if source in (None, "body") and key == BODY:  # the body as a whole, not a field of it
-            key = None
-            if text == repr(BODY):  # Litestar found no body at all (a KeyError of its kwarg)
-                text = "a JSON body is required"
-        if path is None:
-            if source in (None, "body"):
-                path = f"$.{key}" if key else "$"
-            else:
-                path = f"{source}.{key}" if key else str(source)
-        if named := _FIELD_FIRST.match(text):
-            path, text = f"{path}.{named.group('field')}", named.group("message")
-        elif left_out := _MISSING_FIELD.match(text):
-            path, text = f"{path}.{left_out.group('field')}", "required"
-        errors.append(FieldError(path=path, message=text))
+        errors.append(_field_error(request, item))
     if not errors and (missing := _MISSING.match(_strip_prefix(exc.detail))):
         key = _as_written(request, missing.group("key"))
-        errors.append(FieldError(path=f"{missing.group('source')}.{key}", message="required"))
+        errors.append(FieldError(path=f"{missing.group('source')}.{key}", message=REQUIRED))
     if not errors:
         errors.append(FieldError(path="$", message=in_words(_strip_prefix(exc.detail))))
     problem = Problem(
@@ -134,20 +101,44 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     return problem_response(problem)
 
 
-def in_words(text: str) -> str:
-    """`text` with each pattern msgspec quotes in a refusal said in words: "must be" what the
-    pattern accepts (`patterns.whole(..., says=)`), or, for a pattern not described, "has the
-    wrong format". A regular expression helps no one who reads the answer."""
-    return _REGEX_REFUSED.sub(_pattern_in_words, text)
+def _field_error(request: Request[Any, Any, Any], item: Any) -> FieldError:
+    """One refused value: located by where the caller wrote it (`$.device.device_id`,
+    `query.from`) and said in words (`workbench.http.words`), with the declared type at that
+    place looked up for the words that need it (an enum's values, a pattern's words)."""
+    message = str(item.get("message", "invalid value")) if isinstance(item, dict) else str(item)
+    key = item.get("key") if isinstance(item, dict) else None
+    source = item.get("source") if isinstance(item, dict) else None
+    source = getattr(source, "value", source)  # ParamType.QUERY -> "query"
+    match = _AT_PATH.match(message)
+    path = match.group("path") if match and match.group("path") else None
+    text = match.group("message") if match else message
+    declared = _declared(request, BODY if source in (None, "body") else key)
+    if key and source not in (None, "body"):
+        key = _as_written(request, str(key))
+    if source in (None, "body") and key == BODY:  # the body as a whole, not a field of it
+        key = None
+        if text == repr(BODY):  # Litestar found no body at all (a KeyError of its kwarg)
+            text = "a JSON body is required"
+    if path is None:
+        if source in (None, "body"):
+            path = f"$.{key}" if key else "$"
+        else:
+            path = f"{source}.{key}" if key else str(source)
+    # The declared type at the path: a body's field is walked to from the body's type; a
+    # parameter is a document of its own (`$`).
+    field, words = said(text, type_at(declared, path if source in (None, "body") else "$"))
+    if field is not None:
+        path = f"{path}.{field}"
+    return FieldError(path=path, message=words)
 
 
-def _pattern_in_words(found: re.Match[str]) -> str:
-    try:
-        pattern = ast.literal_eval(found.group("pattern"))  # msgspec quotes it with repr()
-    except (ValueError, SyntaxError):
-        pattern = None
-    said = described(pattern) if isinstance(pattern, str) else None
-    return f"must be {said}" if said else "has the wrong format"
+def _declared(request: Request[Any, Any, Any], name: object) -> Any:
+    """The type a handler declares for its body (`data`) or a parameter, by the handler's name
+    for it; None if not its own (a dependency's parameter)."""
+    handler = request.scope.get("route_handler")
+    parameters = getattr(getattr(handler, "parsed_fn_signature", None), "parameters", {})
+    definition = parameters.get(name) if isinstance(name, str) else None
+    return getattr(definition, "annotation", None)
 
 
 def _as_written(request: Request[Any, Any, Any], key: str) -> str:
@@ -172,7 +163,7 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         # The body is not JSON at all: answer like any other invalid body.
         return _invalid("request.validation_failed", "The body is not valid JSON", "not valid JSON")
     code, title = _STATUS_CODES.get(status, (f"http.{status}", "Error"))
-    detail = None if status >= 500 else in_words(_strip_prefix(exc.detail))
+    detail = None if status >= 500 else patterns_said(_strip_prefix(exc.detail))
     problem = Problem(
         title=title, status=status, code=code, detail=detail, request_id=request_id_var.get()
     )

@@ -71,7 +71,7 @@ async def test_missing_required_field_is_422(client, db):
     body = assert_problem(response, 422, "request.validation_failed")
     assert isinstance(body["errors"], list)
     assert len(body["errors"]) == 1
-    assert body["errors"][0] == {"path": "$.password", "message": "required"}
+    assert body["errors"][0] == {"path": "$.password", "message": "is required"}
     await nothing_written(db)
 
 

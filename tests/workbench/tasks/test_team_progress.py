@@ -298,7 +298,7 @@ async def test_a_period_end_left_out_is_named_as_written(client, given):
     response = await client.get(PROGRESS, params=given, headers=east)
     assert response.status_code == 422, response.text
     missing = "to" if "from" in given else "from"
-    assert response.json()["errors"] == [{"path": f"query.{missing}", "message": "required"}]
+    assert response.json()["errors"] == [{"path": f"query.{missing}", "message": "is required"}]
     assert "2026-12-01" not in response.json()["detail"]
 
 
