@@ -4,15 +4,21 @@ A rule says "customers who match WHEN get WEIGHT on products matching RECOMMEND"
 score is the sum of the weights of the rules that apply; negative sums drop it. Whatever the rules
 say, SQL only ever considers active products whose risk level (R1-R5) is at most the customer's
 (C1-C5) and that the customer does not already hold at the product's cap.
+
+An admin writes the rules; RMs read their names as the reasons of a recommendation, and the
+console lists their conditions and targets. Each is checked as the feeds check what it is
+matched against (`_check_texts`).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from mobile_contracts.v1 import customers as wire
 from mobile_contracts.v1.common import Page
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.audit import queries as audit
 from workbench.customers import queries
@@ -21,8 +27,29 @@ from workbench.db import Connection
 from workbench.errors import DomainError
 from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
+from workbench.visible import reads_otherwise, shows_something
 
 DEFAULT_LIMIT = 10
+
+# The longest a rule's texts may be, trimmed: a name as the contract bounds it, and a condition or
+# target as long as what the bank feeds store for it (a customer's segment and tags, a product's
+# category; `customers.feeds`): a longer one would match nothing.
+NAME_MAX = 100
+SEGMENT_MAX = TAG_MAX = 40
+CATEGORY_MAX = 60
+_PRODUCT_CODE = re.compile(r"[A-Za-z0-9._-]{1,40}\Z")  # as the product feed takes codes
+READS_OTHERWISE = (
+    "must not hold a line break, a control character or a direction override, which make it"
+    " read otherwise than typed"
+)
+SHOWS_NOTHING = "must show something: not spaces or invisible characters only"
+
+
+class RuleTextRefused(DomainError):
+    """A rule's name, condition or target that would read otherwise than typed, show nothing or
+    run past its length (422 naming each, as a title that does: `staff.visible_name`)."""
+
+    status, code, title = 422, "request.validation_failed", "Invalid request"
 
 
 class UnsuitableRecommendation(DomainError):
@@ -121,6 +148,7 @@ async def replace_rules(
         error = DomainError("Two rules carry the same id")
         error.code = "recommendation.duplicate_rule_id"
         raise error
+    _check_texts(table)
     for index, rule in enumerate(table.rules):
         # Conditions and targets are matched against values the feeds store trimmed: a padded
         # one would never match, and a blank one is no condition (none given: every customer).
@@ -133,7 +161,7 @@ async def replace_rules(
             error.code = "recommendation.rule_without_target"
             raise error
         columns["id"].append(rule.id or uuid7())
-        columns["name"].append(rule.name)
+        columns["name"].append(rule.name.strip())
         columns["segment"].append(text_filter(rule.when.segment))
         columns["tag"].append(text_filter(rule.when.tag))
         columns["holds_category"].append(text_filter(rule.when.holds_category))
@@ -156,6 +184,48 @@ async def replace_rules(
             detail=change,
         )
     return _table(after)
+
+
+def _check_texts(table: wire.RecommendationRules) -> None:
+    """`RuleTextRefused` naming every rule text that fails `_text_problem`: a name (one that shows
+    nothing too), and a condition or target given with something in it (a blank one is none)."""
+    errors: list[FieldError] = []
+    for index, rule in enumerate(table.rules):
+        path = f"$.rules[{index}]"
+        texts = (
+            ("name", rule.name, NAME_MAX),
+            ("when.segment", rule.when.segment, SEGMENT_MAX),
+            ("when.tag", rule.when.tag, TAG_MAX),
+            ("when.holds_category", rule.when.holds_category, CATEGORY_MAX),
+            ("recommend.category", rule.recommend.category, CATEGORY_MAX),
+        )
+        for field, text, limit in texts:
+            if text is not None and (problem := _text_problem(text, limit, blank=field == "name")):
+                errors.append(FieldError(path=f"{path}.{field}", message=problem))
+        code = text_filter(rule.recommend.product_code)
+        if code is not None and not _PRODUCT_CODE.match(code):
+            message = "1 to 40 letters, digits, ., _ and - (a code of the product feed)"
+            errors.append(FieldError(path=f"{path}.recommend.product_code", message=message))
+    if errors:
+        where = ", ".join(e.path for e in errors[:5])
+        raise RuleTextRefused(f"{len(errors)} problem(s) in the rules: {where}", errors=errors)
+
+
+def _text_problem(text: str, limit: int, *, blank: bool) -> str | None:
+    """Why a rule's text (trimmed, as it is stored and matched) cannot be taken, if so: longer
+    than `limit`, a control character or a direction override (it would read otherwise than
+    typed, and match no value the feeds take), nothing to see (invisible characters; spaces
+    only too if `blank`: a blank condition or target is none)."""
+    text = text.strip()
+    if not text and not blank:
+        return None
+    if len(text) > limit:
+        return f"at most {limit} characters"
+    if reads_otherwise(text):
+        return READS_OTHERWISE
+    if not shows_something(text):
+        return SHOWS_NOTHING
+    return None
 
 
 # A rule's settings as the audit trail names them (their paths in the request), by column.

@@ -13,10 +13,10 @@ Rules:
   (or one of them finds nothing changed), never the same number twice.
 - An archived survey takes no edits and no publication (409 `survey.archived`).
 - A title, question text, option label or option's customer tag that shows nothing (spaces or
-  invisible characters only) is empty, and a title, option label or tag that reads otherwise
-  (control characters, direction overrides) no better: refused when written and when published
-  (422 `survey.blank_text`), as the customer would see a blank or a garbled line (and a tag
-  in the customer's view).
+  invisible characters only) is empty, and one that reads otherwise (control characters,
+  direction overrides; a question's text may keep its line breaks and tabs) no better: refused
+  when written and when published (422 `survey.blank_text`), as the customer would see a blank
+  or a garbled line (and a tag in the customer's view).
 - A key keeps the type it was published with (`logic`): results count versions together by key.
 - `after_template_id` (customer surveys only) names a task template the author may see.
 - Publications and archivings are written to the audit trail.
@@ -38,7 +38,8 @@ from workbench.ids import uuid7
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.surveys import logic, queries, views
 from workbench.tasks import queries as task_queries
-from workbench.visible import one_line_shown, shows_something
+from workbench.tasks.forms import READS_OTHERWISE, text_reads_otherwise
+from workbench.visible import one_line_shown, reads_otherwise, shows_something
 
 
 class SurveyArchived(Conflict):
@@ -64,34 +65,54 @@ class BlankText(DomainError):
     status, code, title = 422, "survey.blank_text", "A title, question or option is blank"
 
 
-def _blank(key: str, field: str, path: str) -> dict[str, str]:
+SHOWS_NOTHING = "must show something (not spaces or invisible characters only)"
+ONE_LINE_READS_OTHERWISE = (
+    "must not hold a line break, a control character or a direction override, which make it"
+    " read otherwise than typed; one line"
+)
+
+
+def _blank(key: str, field: str, path: str, message: str = SHOWS_NOTHING) -> dict[str, str]:
     """One `errors[]` entry: a FieldError (`path`, `message`) that also names the question's key
     and its field, as the editor shows them."""
-    message = "must show something (not spaces or invisible characters only); one line"
     return {"path": path, "message": message, "key": key, "field": field}
 
 
+def _one_line_problem(text: str) -> str | None:
+    """Why a title, an option label or a tag (one line) would not show what it says, if so."""
+    if one_line_shown(text):
+        return None
+    return ONE_LINE_READS_OTHERWISE if reads_otherwise(text) else SHOWS_NOTHING
+
+
 def check_texts(title: str | None, questions: list[wire.Question] | None) -> None:
-    """Refuse what a customer would see as a blank: a title, a question's text, an option's
-    label or its customer tag that shows nothing (spaces or invisible characters only: the
-    wire's length check counts them as text), and a title, an option label or a tag, one line
-    each, that reads otherwise (control characters, direction overrides)."""
-    blanks = [] if title is None or one_line_shown(title) else [_blank("", "title", "$.title")]
+    """Refuse what a customer would see as a blank or a garbled line: a title, a question's
+    text, an option's label or its customer tag that shows nothing (spaces or invisible
+    characters only: the wire's length check counts them as text), or that reads otherwise
+    (control characters, direction overrides: a title, a label and a tag are one line each,
+    a question's text may keep its line breaks and tabs, `forms.text_reads_otherwise`)."""
+    blanks = []
+    if title is not None and (problem := _one_line_problem(title)):
+        blanks.append(_blank("", "title", "$.title", problem))
     for i, question in enumerate(questions or []):
+        path = f"$.questions[{i}].text"
         if not shows_something(question.text):
-            blanks.append(_blank(question.key, "text", f"$.questions[{i}].text"))
+            blanks.append(_blank(question.key, "text", path))
+        elif text_reads_otherwise(question.text):
+            blanks.append(_blank(question.key, "text", path, READS_OTHERWISE))
         for n, option in enumerate(question.options):
             # A customer tag is added to whoever chooses the option: one that shows nothing
             # or reads otherwise would be a blank or garbled tag in the customer's view.
             for part, text in (("label", option.label), ("tag", option.tag)):
-                if text is not None and not one_line_shown(text):
+                if text is not None and (problem := _one_line_problem(text)):
                     field, path = f"options[{n}].{part}", f"$.questions[{i}].options[{n}].{part}"
-                    blanks.append(_blank(question.key, field, path))
+                    blanks.append(_blank(question.key, field, path, problem))
     if blanks:
         where = ", ".join(f"{b['key'] or 'survey'}.{b['field']}" for b in blanks[:5])
         raise BlankText(
-            "Only spaces or invisible characters are no text, and a title, an option label or"
-            f" a customer tag takes no control characters or direction overrides: fix {where}",
+            "Only spaces or invisible characters are no text, and no text takes control"
+            " characters or direction overrides (a title, an option label and a customer tag"
+            f" are one line each): fix {where}",
             errors=blanks,
         )
 

@@ -26,6 +26,7 @@ from workbench.pagination import decode_cursor, encode_cursor
 from workbench.periods import YEARS, within_years
 from workbench.tasks import queries
 from workbench.tasks.queries import _rules as rule_queries
+from workbench.visible import reads_otherwise, shows_something
 
 CLOCK_SKEW = timedelta(hours=1)
 """How far ahead of our clock an event may be dated (the data platform's clock may run a little
@@ -39,6 +40,12 @@ class RuleNeverMatches(DomainError):
     """A rule whose value does not fit its operator would match no event, silently."""
 
     status, code, title = 422, "task_rule.bad_value", "The rule's value does not fit its op"
+
+
+class RuleTextRefused(DomainError):
+    """A rule's event kind or field that shows nothing or reads otherwise than typed."""
+
+    status, code, title = 422, "request.validation_failed", "Invalid request"
 
 
 class TemplateNotVisible(DomainError):
@@ -95,6 +102,7 @@ async def create_rule(
     """Create an event rule. `client_ip`: the admin's address, for the audit trail (None: no
     client, e.g. the seed)."""
     name = visible_name(request.name, path="$.name")
+    check_rule_texts({"event_kind": request.event_kind, "field": request.field})
     check_value_fits(request.op.value, request.value)
     await _check_template(conn, request.template_id)
     row = await queries.insert_rule(
@@ -149,6 +157,7 @@ async def edit_rule(
     given = {k: v for k, v in msgspec.structs.asdict(request).items() if v is not msgspec.UNSET}
     if "name" in given:
         given["name"] = visible_name(given["name"], path="$.name")
+    check_rule_texts(given)
     if "op" in given:
         given["op"] = given["op"].value
     fields = {k: given.get(k, row[k]) for k in EDITABLE}
@@ -275,6 +284,46 @@ def _both_numbers(a: Any, b: Any) -> bool:
         isinstance(a, str) and isinstance(b, str))  # fmt: skip
 
 
+KIND_READS_OTHERWISE = (
+    "must not hold a line break, a control character or a direction override, which make it"
+    " read otherwise than typed"
+)
+KIND_SHOWS_NOTHING = "must show something: not spaces or invisible characters only"
+
+
+def _kind_problem(kind: str) -> str | None:
+    """Why an event kind (trimmed) cannot be taken, if so: one that shows nothing (spaces or
+    invisible characters only) or reads otherwise than typed (a control character, a direction
+    override) would list as a blank or garbled kind, and no rule can be made to match it."""
+    if reads_otherwise(kind):
+        return KIND_READS_OTHERWISE
+    if not shows_something(kind):
+        return KIND_SHOWS_NOTHING
+    return None
+
+
+def _bad_kind(kind: str) -> str | None:
+    """Why an event's kind (trimmed by the contract) cannot be taken, if so, as its rejection
+    says it."""
+    if not kind:  # spaces only: it would match no rule
+        return "kind must not be blank"
+    problem = _kind_problem(kind)
+    return f"kind {problem}" if problem else None
+
+
+def check_rule_texts(given: Mapping[str, Any]) -> None:
+    """A rule's `event_kind` and `field` given in a request: each shows something and reads as
+    typed (422 `request.validation_failed` naming each, as its name is): an event whose kind or
+    data key does not is rejected or never sent, so such a rule would match nothing."""
+    errors = [
+        FieldError(path=f"$.{name}", message=problem)
+        for name in ("event_kind", "field")
+        if isinstance(given.get(name), str) and (problem := _kind_problem(given[name]))
+    ]
+    if errors:
+        raise RuleTextRefused("; ".join(f"{e.path}: {e.message}" for e in errors), errors=errors)
+
+
 def _bad_time(occurred_at: datetime, *, latest: datetime) -> str | None:
     """Why an event's time cannot be taken (None: it can). A firing dated ahead would hold its
     rule's window shut for that customer until then. The time has an offset: `wire.Event`
@@ -337,9 +386,8 @@ async def ingest(
         if where := unstorable.get(index):
             rejected.append({"index": index, "code": NUL_CODE, "detail": f"{where}: {NUL_MESSAGE}"})
             continue
-        if not event.kind:  # spaces only, trimmed (the contract): it would match no rule
-            rejected.append({"index": index, "code": "event.bad_kind",
-                             "detail": "kind must not be blank"})  # fmt: skip
+        if bad_kind := _bad_kind(event.kind):
+            rejected.append({"index": index, "code": "event.bad_kind", "detail": bad_kind})
             continue
         if customer is None:
             rejected.append({"index": index, "code": "event.unknown_customer",
