@@ -1,7 +1,9 @@
 """The exports' SQL: requests, the worker's claims and progress, expiry.
 
 Every read for a page names the requester (`requested_by = $user`): an export is only ever
-visible to the user who asked for it (anyone else, an admin too: not found).
+visible to the user who asked for it (anyone else, an admin too: not found), and says whether
+it has expired (`expired`: `expires_at <= now()`), whether or not `expire_exports` has deleted it
+yet: its file is never served after that moment.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from workbench.db import Connection
 _COLUMNS = """id, requested_by, table_key, params, format, state, rows_done, rows_total, sheets,
     file_key, file_parts, size, filename, reason, attempts, created_at, started_at,
     finished_at, expires_at"""
+# What a page reads of an export: its columns and whether it has expired (by the database's clock,
+# so every page, the status and the file agree on the moment).
+_READ = f"{_COLUMNS}, expires_at <= now() as expired"
 
 
 async def requester(conn: Connection, user_id: uuid.UUID) -> asyncpg.Record | None:
@@ -51,11 +56,13 @@ async def create_or_join(
     )  # fmt: skip
     if made is not None:
         return made, True
+    # Joined, it is kept as long as this request would keep it (asked again, it is wanted again).
     joined = await conn.fetchrow(
-        f"""select {_COLUMNS} from exports
+        f"""update exports set expires_at = greatest(expires_at, $5)
              where requested_by = $1 and table_key = $2 and params = $3 and format = $4
-               and state in ('queued', 'running')""",
-        user_id, table_key, params, fmt,
+               and state in ('queued', 'running')
+         returning {_COLUMNS}""",
+        user_id, table_key, params, fmt, expires_at,
     )  # fmt: skip
     if joined is None:  # finished between the two statements: ask again
         return await create_or_join(
@@ -66,17 +73,17 @@ async def create_or_join(
 
 
 async def mine(conn: Connection, export_id: uuid.UUID, user_id: uuid.UUID) -> asyncpg.Record | None:
-    """The export if this user asked for it."""
+    """The export if this user asked for it, with whether it has expired (`expired`)."""
     return await conn.fetchrow(
-        f"select {_COLUMNS} from exports where id = $1 and requested_by = $2",
+        f"select {_READ} from exports where id = $1 and requested_by = $2",
         export_id, user_id,
     )  # fmt: skip
 
 
 async def list_mine(conn: Connection, user_id: uuid.UUID, *, limit: int) -> list[asyncpg.Record]:
-    """The user's exports, newest first."""
+    """The user's exports, newest first, each with whether it has expired (`expired`)."""
     return await conn.fetch(
-        f"""select {_COLUMNS} from exports where requested_by = $1
+        f"""select {_READ} from exports where requested_by = $1
              order by created_at desc, id desc limit $2""",
         user_id, limit,
     )  # fmt: skip
@@ -176,7 +183,7 @@ async def expired(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
     """Exports past their expiry, with their files, held for deletion (SKIP LOCKED)."""
     return await conn.fetch(
         """select id, file_key, file_parts from exports
-            where expires_at < now() and state <> 'running'
+            where expires_at <= now() and state <> 'running'
             order by expires_at
             limit $1
               for update skip locked""",

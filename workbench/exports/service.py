@@ -6,7 +6,8 @@ found) with the table's own filters (`rm=`: an RM of the view). Up to DIRECT_LIM
 is written at once; a larger one is recorded as an export and built by the worker (`build`),
 which writes progress every PROGRESS_ROWS rows, stores the file in the blob store and marks the
 export done (or failed, with a reason). The same request while one is queued or running joins
-it. Files expire after EXPIRE_DAYS days (`expire`).
+it. Files expire after EXPIRE_DAYS days: from that moment the pages read the export as expired
+(`expired`, in SQL) and never serve its file; `expire` deletes the row and its file later.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Prepared:
     fmt: str
     params: dict[str, str]
     filename: str
+    rm_name: str | None = None  # the RM of a table's `rm` filter, as the dashboard names them
 
 
 def filename(table_: Table, view: numbers.View, fmt: str) -> str:
@@ -104,6 +106,7 @@ async def prepare(
         conn, caller=caller, org_unit_id=unit_id, from_=from_, to=to, tz=tz, now=now
     )
     table_params: dict[str, str] = {}
+    rm_name = None
     for name in TABLE_PARAMS:
         value = filters.get(name)
         if not value:
@@ -112,7 +115,7 @@ async def prepare(
             rm_id = uuid.UUID(value)
         except ValueError:
             raise NotFound("rm") from None
-        await numbers.rm_in_view(conn, view, rm_id)
+        rm_name = (await numbers.rm_in_view(conn, view, rm_id)).name
         table_params[name] = str(rm_id)
     last = view.end_day - timedelta(days=1)
     params = {"unit": str(view.org_unit_id), "from": view.first_day.isoformat(),
@@ -123,6 +126,7 @@ async def prepare(
         fmt=fmt,
         params=params,
         filename=filename(found, view, fmt),
+        rm_name=rm_name,
     )
 
 
@@ -241,6 +245,12 @@ class Listed:
 
     row: Any
     available: bool
+
+
+def expired(row: Any) -> bool:
+    """Whether an export read for a page (`queries.mine`, `queries.list_mine`) has expired: from
+    then on its file is not served (404, as once `expire` has deleted it) and its pages say so."""
+    return bool(row["expired"])
 
 
 async def list_mine(

@@ -40,6 +40,9 @@ CHART_RMS = 20  # bars of the per-RM chart, in rank order (fits the first page)
 MAX_FUNNEL_ROWS = 20
 LOW_SCORES = 10  # responses whose low scores the report lists (the newest)
 PARTIAL_WEEK = "*"  # a week the month covers only part of (as the dashboard marks it)
+# Times in the tables (a low score answered, a work order due) with their year: a report is read
+# long after its month, and a work order may be due in another year.
+DATE_TIME = "%Y-%m-%d %H:%M"
 
 
 def month_title(month: date) -> str:
@@ -261,7 +264,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
         "low_scores": [
             {
                 "s": s,
-                "at": s.answered_at.astimezone(zone).strftime("%m-%d %H:%M"),
+                "at": s.answered_at.astimezone(zone).strftime(DATE_TIME),
                 "scale": "NPS" if s.scale == "nps" else "评分",
             }
             for s in data.low_scores
@@ -272,7 +275,7 @@ def render_html(data: ReportData, *, bank_name: str, tz: str) -> str:
             {
                 "w": w,
                 "state": STATE_LABELS.get(w.state, w.state),
-                "due": w.due_at.astimezone(zone).strftime("%m-%d %H:%M"),
+                "due": w.due_at.astimezone(zone).strftime(DATE_TIME),
             }
             for w in data.work_orders
         ],

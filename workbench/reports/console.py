@@ -1,7 +1,9 @@
 """The monthly report pages of the staff console (/console/reports): months × branches of the
 caller's subtree with each report's state, size and build time, its download, a button to build
 it again, and a form to build any month. Branch heads see the branches of their subtree, admins
-all; a report outside the caller's subtree is 404, to the list, the buttons and the download."""
+all; a report outside the caller's subtree is 404, to the list, the buttons and the download. A
+team of the subtree (`?unit=`, or a build asked for it) answers a page saying reports are made
+per branch, with a link to the reports of its branch."""
 
 from __future__ import annotations
 
@@ -67,7 +69,24 @@ async def report_list(
     before: FromQuery[str | None] = None,
 ) -> Response[Any]:
     """Months × branches with their reports, newest month first."""
-    return await _page(request, db, caller, console, unit_id=_uuid(unit), before=before)
+    try:
+        return await _page(request, db, caller, console, unit_id=_uuid(unit), before=before)
+    except service.NotABranch as exc:
+        return _per_branch(console, exc)
+
+
+def _per_branch(console: Console, exc: service.NotABranch) -> Response[Any]:
+    """A team of the caller's subtree asked for: reports are made per branch, with a link to the
+    reports of the branch that covers it (404 still: that unit has no reports)."""
+    return console.render(
+        "reports/per_branch.html",
+        {
+            "unit_name": exc.unit_name,
+            "branch_name": exc.branch_name,
+            "branch_href": f"{PAGE}?unit={exc.branch_id}" if exc.branch_id else PAGE,
+        },
+        status=404,
+    )
 
 
 async def _page(
@@ -157,7 +176,10 @@ async def build_report(
         errors["month"] = "请选择 2000 年 1 月至本月之间的月份。"
     if unit_id is None or month is None:
         return await _page(request, db, caller, console, form=form, errors=errors, status=422)
-    row = await service.request_build(db, caller=caller, unit_id=unit_id, month=month)
+    try:
+        row = await service.request_build(db, caller=caller, unit_id=unit_id, month=month)
+    except service.NotABranch as exc:  # a team's id in a hand-made or old form
+        return _per_branch(console, exc)
     _wake(request, db, row)
     return console.redirect(
         PAGE,

@@ -53,6 +53,33 @@ async def branch(conn: Connection, unit_id: uuid.UUID, *, scope: uuid.UUID | Non
     )
 
 
+async def branch_above(
+    conn: Connection, unit_id: uuid.UUID, *, scope: uuid.UUID | None
+) -> Record | None:
+    """A unit of the subtree that is no branch (a team): its name and the branch its reports are
+    in, the nearest one above it in the subtree (`branch_id` null if none is); None if the unit
+    is not in the subtree."""
+    return await conn.fetchrow(
+        f"""
+        select u.id, u.name, b.id as branch_id, b.name as branch_name
+          from org_units u
+          left join lateral (
+                select o.id, o.name
+                  from org_units o
+                 where starts_with(u.path, o.path) and o.id <> u.id and {_IS_BRANCH}
+                   and ($2::uuid is null
+                        or o.id in (select t.id from org_subtree($2::uuid) t(id)))
+                 order by o.depth desc
+                 limit 1
+               ) b on true
+         where u.id = $1
+           and ($2::uuid is null or u.id in (select t.id from org_subtree($2::uuid) t(id)))
+        """,
+        unit_id,
+        scope,
+    )
+
+
 async def branch_heads(conn: Connection, unit_id: uuid.UUID) -> list[uuid.UUID]:
     """The active branch heads working in the unit itself."""
     rows = await conn.fetch(

@@ -52,6 +52,30 @@ class BadMonth(DomainError):
     status, code, title = 422, "report.bad_month", "The month is not one a report can cover"
 
 
+class NotABranch(NotFound):
+    """A unit of the caller's subtree that is no branch (a team): reports are made per branch;
+    `branch_id`/`branch_name` is the branch above it whose reports cover it (None if none is).
+    The console answers a page that says so, the API would answer 404 as for any other unit."""
+
+    def __init__(
+        self, unit_name: str, branch_id: uuid.UUID | None, branch_name: str | None
+    ) -> None:
+        super().__init__("org_unit", "Monthly reports are made per branch")
+        self.code = "report.not_a_branch"
+        self.unit_name = unit_name
+        self.branch_id = branch_id
+        self.branch_name = branch_name
+
+
+async def _not_a_branch(conn: Connection, unit_id: uuid.UUID, *, caller: Caller) -> NotFound:
+    """Why `unit_id` has no reports: NotABranch for a unit of the caller's subtree, NotFound
+    for any other (it is not theirs to know of)."""
+    row = await q.branch_above(conn, unit_id, scope=caller.scope_root)
+    if row is None:
+        return NotFound("org_unit")
+    return NotABranch(row["name"], row["branch_id"], row["branch_name"])
+
+
 @dataclass(frozen=True, slots=True)
 class Built:
     report_id: uuid.UUID
@@ -103,9 +127,10 @@ async def queue_previous_month(conn: Connection, *, tz: str, now: datetime) -> i
 async def request_build(
     conn: Connection, *, caller: Caller, unit_id: uuid.UUID, month: date
 ) -> q.Record:
-    """Build (or build again) a branch's report of a month the caller may see; the row."""
+    """Build (or build again) a branch's report of a month the caller may see; the row (a team
+    of their subtree: NotABranch)."""
     if await q.branch(conn, unit_id, scope=caller.scope_root) is None:
-        raise NotFound("org_unit")
+        raise await _not_a_branch(conn, unit_id, caller=caller)
     return await q.request_build(
         conn, report_id=uuid7(), unit_id=unit_id, month=month, requested_by=caller.user_id
     )
@@ -273,7 +298,8 @@ async def listing(
     count: int = 6,
     many: int = 20,
 ) -> Listing:
-    """Months × branches of the caller's subtree (or one branch of it) with their reports:
+    """Months × branches of the caller's subtree (or one branch of it; a team of it: NotABranch)
+    with their reports:
     the `count` months before `before` (default: up to last month, with this month when it has
     a report); one month a page when more than `many` branches are listed (an admin's bank)."""
     branches = await q.branches(conn, scope=caller.scope_root)
@@ -281,7 +307,7 @@ async def listing(
     if unit_id is not None:
         shown = [b for b in branches if b["id"] == unit_id]
         if not shown:
-            raise NotFound("org_unit")
+            raise await _not_a_branch(conn, unit_id, caller=caller)
     this_month = bank_today(tz, now).replace(day=1)
     newest = builder.previous_month(before) if before else builder.previous_month(this_month)
     newest = max(newest, FIRST_MONTH)  # no report is built of a month before 2000

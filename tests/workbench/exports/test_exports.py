@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.console.conftest import make_console, signed_in  # noqa: F401
+from tests.console.conftest import ORIGIN, make_console, signed_in  # noqa: F401
 from tests.customers_data import headers_of
 from tests.workbench.dashboard.dash_data import BH_EAST, arrange, dispatch_tasks, tasks_of
 from workbench.dashboard import console as dashboard_console
@@ -37,6 +37,24 @@ pytestmark = pytest.mark.usefixtures("demo_bank")
 NEW = "/console/exports/new"
 HEADER = ["序号", "客户", "备注", "日期", "时间", "金额", "空"]
 MAIN = "https://sheets/main"
+
+
+_START_FORM = re.compile(
+    r'<form method="post" action="/console/exports/new"[^>]*>(.*?)</form>', re.S
+)
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"\s*/?>')
+
+
+async def start(console: Any, query: str) -> Any:
+    """Ask for a large export as the dashboard's link does (a confirmation page, nothing queued),
+    then press its 开始导出 (a POST with the page's CSRF and one-time tokens): the answer."""
+    asked = await console.get(f"{NEW}?{query}")
+    assert asked.status_code == 200, asked.text
+    assert "开始导出" in asked.text
+    form = _START_FORM.search(asked.text)
+    assert form is not None, asked.text
+    fields = dict(_HIDDEN.findall(form.group(1)))
+    return await console.post(NEW, data=fields, headers={"Origin": ORIGIN})
 
 
 def unit(key: str) -> uuid.UUID:
@@ -239,11 +257,11 @@ async def test_a_big_export_is_built_by_the_worker_with_progress_and_sheets(
     await signed_in(console, "bh.east")
     query = f"table=test_rows&format=xlsx&from=2026-11-01&to=2026-11-30&unit={unit('team-east-1')}"
 
-    asked = await console.get(f"{NEW}?{query}")
+    asked = await start(console, query)
     assert asked.status_code == 303
     page = asked.headers["location"]
     assert re.fullmatch(r"/console/exports/[0-9a-f-]{36}", page)
-    again = await console.get(f"{NEW}?{query}")  # the same request joins the waiting export
+    again = await start(console, query)  # the same request joins the waiting export
     assert again.headers["location"] == page
     waiting = await console.get(page)
     assert waiting.status_code == 200
@@ -326,7 +344,7 @@ async def test_a_killed_export_is_built_again_once_and_never_by_two_workers(
     blob_dir = tmp_path / "blobs"
     console = await make_console(blob_store="local", blob_dir=str(blob_dir))
     await signed_in(console, "bh.east")
-    asked = await console.get(f"{NEW}?table=test_rows&format=csv&from=2026-11-01&to=2026-11-30")
+    asked = await start(console, "table=test_rows&format=csv&from=2026-11-01&to=2026-11-30")
     page = asked.headers["location"]
 
     rows.kill_at = 230  # the worker dies after its progress said 200 rows
@@ -391,7 +409,7 @@ async def test_the_dashboard_tables_export_their_numbers_at_once_and_through_the
     assert {r[0] for r in direct[1:]} == {str(r["id"]) for r in east_tasks}
 
     monkeypatch.setattr(service, "DIRECT_LIMIT", 1)  # the same table through the worker
-    asked = await console.get(f"{NEW}?table=tasks&format=csv")
+    asked = await start(console, "table=tasks&format=csv")
     assert asked.status_code == 303
     assert await jobs.build_exports(worker(pool, settings, blob_dir)) == 1
     built = await console.get(f"{asked.headers['location']}/file")

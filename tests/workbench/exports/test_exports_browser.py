@@ -5,6 +5,7 @@ and of "my exports" at desktop, tablet and phone sizes go to tests/artifacts/con
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -68,7 +69,11 @@ async def test_a_branch_head_follows_a_large_export_and_downloads_it(
     await page.goto(
         "/console/exports/new?table=test_rows&format=xlsx&from=2026-11-01&to=2026-11-30"
     )
-    assert "/console/exports/" in page.url
+    # The link asks first: what will be exported, and nothing queued until 开始导出.
+    await expect(page.locator('[data-fact="table"]')).to_have_text("客户明细")
+    await expect(page.locator('[data-fact="rows"]')).to_have_text("约 120 行")
+    await page.get_by_role("button", name="开始导出").click()
+    await page.wait_for_url(re.compile(r".*/console/exports/[0-9a-f-]{36}$"))
     await expect(page.locator('[data-field="state_label"]')).to_have_text("排队中")
     await expect(page.locator('[data-field="rows_total"]')).to_have_text("120")
     await shot(page, "exports-progress-queued", sizes=("tablet-portrait",))

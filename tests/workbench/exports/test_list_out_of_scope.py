@@ -14,7 +14,7 @@ import pytest
 from tests.console.conftest import make_console, signed_in
 from tests.customers_data import headers_of
 from tests.workbench.dashboard.dash_data import dispatch_tasks
-from tests.workbench.exports.test_exports import pool, worker
+from tests.workbench.exports.test_exports import pool, start, worker
 from workbench.db import Pool
 from workbench.exports import jobs, service
 from workbench.ids import uuid5_for
@@ -49,9 +49,9 @@ async def test_an_export_whose_rm_moved_away_is_listed_as_no_longer_available(
 
     pages = {}
     for rm in ("rm01", "rm02"):
-        asked = await console.get(
-            f"{NEW}?table=rm_tasks&format=csv&unit={_unit('team-east-1')}"
-            f"&rm={uuid5_for(f'user:{rm}')}"
+        asked = await start(
+            console,
+            f"table=rm_tasks&format=csv&unit={_unit('team-east-1')}&rm={uuid5_for(f'user:{rm}')}",
         )
         assert asked.status_code == 303, asked.text
         pages[rm] = asked.headers["location"]

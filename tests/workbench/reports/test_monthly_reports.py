@@ -341,7 +341,7 @@ def test_the_low_scores_short_columns_keep_to_one_line(run: Run) -> None:
     assert not {"理", "工", "单", "已", "开"} & set(lines)  # no cell broken to single characters
     opened = [line for line in lines if line.endswith(" 已开")]
     assert opened, "the demo bank opens work orders for its low scores"
-    answered = [line for line in lines if re.match(r"\d\d-\d\d \d\d:\d\d ", line)]
+    answered = [line for line in lines if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d ", line)]
     assert len(answered) >= len(opened)  # each row's time on one line too
     # The funnel's steps, in the per-RM table too, say what the dashboard says.
     assert "客户经理 分享 打开 停留 ≥ 10 秒 点击 转化" in lines

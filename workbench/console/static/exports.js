@@ -1,12 +1,14 @@
 // The export progress page: polls its status every 2 seconds and updates the figures; when the
-// export is finished, the download link (or the failure's reason) appears and polling stops.
+// export is finished, the download link (or the failure's reason, or that it expired) appears
+// and polling stops.
 (function () {
   "use strict";
   var box = document.querySelector("[data-export-status]");
   if (!box) return;
   var url = box.getAttribute("data-export-status");
   var state = box.getAttribute("data-state");
-  if (state === "done" || state === "failed") return;
+  var finished = { done: true, failed: true, expired: true };
+  if (finished[state]) return;
 
   function field(name) { return box.querySelector('[data-field="' + name + '"]'); }
   function show(status) {
@@ -18,8 +20,8 @@
     var bar = field("bar");
     bar.value = status.percent;
     bar.setAttribute("aria-label", "进度 " + status.percent + "%");
-    if (status.state === "done" || status.state === "failed") {
-      // The finished page has the size, the sheets and the expiry: load it once.
+    if (finished[status.state]) {
+      // The finished page has the size, the sheets and the expiry (or says it expired): load it.
       window.location.reload();
       return true;
     }
