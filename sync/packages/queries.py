@@ -87,19 +87,28 @@ async def insert_package(
 
 
 async def list_packages(
-    conn: Connection, *, app_id: str | None, kind: str | None = "h5", limit: int = 100
+    conn: Connection,
+    *,
+    app_id: str | None,
+    kind: str | None = "h5",
+    limit: int = 100,
+    before: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[Record]:
-    """Packages newest first (of one app id, or all), without media packs unless asked."""
+    """Packages newest first (of one app id, or all), without media packs unless asked; those
+    after the (created_at, id) `before` of a page's last row when given."""
     return await conn.fetch(
         f"""
         select {PACKAGE_COLUMNS} from offline_packages p
          where ($1::text is null or p.app_id = $1) and ($2::text is null or p.kind = $2)
+           and ($4::timestamptz is null or (p.created_at, p.id) < ($4, $5::uuid))
          order by p.created_at desc, p.id desc
          limit $3
         """,
         app_id,
         kind,
         limit,
+        before[0] if before else None,
+        before[1] if before else None,
     )
 
 

@@ -21,6 +21,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from mobile_contracts.v1 import offline_packages as wire
+from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from sync.packages import archive, diffs, media, media_routes, queries, releases_routes
 from sync.packages.serving import serve_package
@@ -42,6 +43,13 @@ from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import refuse_unstorable_input
 from workbench.http.openapi import ERRORS
+from workbench.pagination import (
+    DEFAULT_LIMIT,
+    BareArray,
+    Limit,
+    decode_cursor,
+    keyset_page,
+)
 from workbench.settings import Settings
 
 ADMINS = [requires_role(Role.ADMIN)]
@@ -183,11 +191,26 @@ class AdminPackagesController(Controller):
 
     @get("", operation_id="listOfflinePackages")
     async def list_packages(
-        self, db: Db, app_id: FromQuery[str | None] = None
-    ) -> list[wire.OfflinePackage]:
-        """H5 packages, newest first (the latest 100), of one app id or all."""
-        rows = await queries.list_packages(db, app_id=app_id)
-        return [package_view(r) for r in rows]
+        self,
+        db: Db,
+        app_id: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+        array: BareArray = False,
+    ) -> Page[wire.OfflinePackage] | list[wire.OfflinePackage]:
+        """H5 packages, newest first, of one app id or all.
+
+        A page as every list answers: `{"items": [...], "next_cursor": "..." | null}`; pass
+        `next_cursor` back as `cursor` for the next page. Deprecated: `array=true` answers the
+        form of earlier versions of this API, the latest 100 in a bare JSON array (`limit` and
+        `cursor` do not apply); it will be removed once no client in use sends it.
+        """
+        if array:
+            return [package_view(r) for r in await queries.list_packages(db, app_id=app_id)]
+        before = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+        rows = await queries.list_packages(db, app_id=app_id, limit=limit + 1, before=before)
+        kept, next_cursor = keyset_page(rows, limit, lambda r: [r["created_at"], r["id"]])
+        return Page(items=[package_view(r) for r in kept], next_cursor=next_cursor)
 
 
 class PackagesController(Controller):

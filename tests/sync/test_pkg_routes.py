@@ -60,7 +60,22 @@ async def test_upload_list_and_resumed_download(make_client: Any, tmp_path: Any)
     # RMs may not upload or list; admins list newest first.
     assert (await client.post(ADMIN_PACKAGES, files=form(h5_zip()), headers=rm)).status_code == 403
     listed = await client.get(ADMIN_PACKAGES, params={"app_id": "h5.customer"}, headers=admin)
-    assert [p["version"] for p in listed.json()] == [2, 1]
+    assert [p["version"] for p in listed.json()["items"]] == [2, 1]
+    assert listed.json()["next_cursor"] is None
+    # A page as every list answers: one at a time, each once, then the end.
+    first_page = await client.get(ADMIN_PACKAGES, params={"limit": 1}, headers=admin)
+    assert [p["version"] for p in first_page.json()["items"]] == [2]
+    cursor = first_page.json()["next_cursor"]
+    last_page = await client.get(ADMIN_PACKAGES, params={"limit": 1, "cursor": cursor},
+                                 headers=admin)  # fmt: skip
+    assert ([p["version"] for p in last_page.json()["items"]], last_page.json()["next_cursor"]) == (
+        [1], None,
+    )  # fmt: skip
+    forged = await client.get(ADMIN_PACKAGES, params={"cursor": "zzz"}, headers=admin)
+    assert (forged.status_code, forged.json()["code"]) == (400, "request.bad_cursor")
+    # The earlier form, deprecated: a bare array.
+    bare = await client.get(ADMIN_PACKAGES, params={"array": "true"}, headers=admin)
+    assert [p["version"] for p in bare.json()] == [2, 1]
 
     whole = await client.get(body["url"], headers=rm)
     assert whole.status_code == 200
@@ -116,7 +131,7 @@ async def test_an_unsafe_zip_is_refused_and_stores_nothing(make_client: Any, tmp
     bad_app = await client.post(ADMIN_PACKAGES, files=form(h5_zip(), app_id="H5 !"), headers=admin)
     assert bad_app.status_code in (400, 422)
     listed = await client.get(ADMIN_PACKAGES, headers=admin)
-    assert listed.json() == []
+    assert listed.json()["items"] == []
     assert not (tmp_path / "blobs" / "packages").exists()
 
 
@@ -147,7 +162,7 @@ async def test_the_media_pack_app_ids_are_not_for_h5_uploads(
         sent = await client.post(ADMIN_PACKAGES, files=form(h5_zip(), app_id=app_id), headers=admin)
         assert sent.status_code == 422, sent.text
         assert "reserved for the brochure media packs" in sent.text
-    assert (await client.get(ADMIN_PACKAGES, headers=admin)).json() == []
+    assert (await client.get(ADMIN_PACKAGES, headers=admin)).json()["items"] == []
 
 
 async def test_the_same_upload_again_makes_no_new_version(
@@ -167,7 +182,7 @@ async def test_the_same_upload_again_makes_no_new_version(
     again = await client.post(ADMIN_PACKAGES, files=form(raw), headers=admin)
     assert (again.status_code, again.json()) == (200, answers[0].json())
     listed = await client.get(ADMIN_PACKAGES, params={"app_id": "h5.customer"}, headers=admin)
-    assert [p["version"] for p in listed.json()] == [1]
+    assert [p["version"] for p in listed.json()["items"]] == [1]
     assert len(list((tmp_path / "blobs" / "packages").iterdir())) == 1
 
     # Another minimum app version or lifetime is another package; so are the files of an

@@ -34,9 +34,9 @@ nobody and unsubscribes.
 GETs that change something do the same for a HEAD (the same request, RFC 9110 9.2.1), never more:
 every signed-in console page renews its session's idle time (and ends an idled or expired one);
 `/console/exports/new` builds a small export in full (to a temporary file, deleted) and shows a
-large one's confirmation page (only its POST queues a worker export); `/api/v1/offline-packages/latest` and
-`.../media/latest` build and store a diff the first time one is offered (a cache); the console's
-sign-in page sets its cookies.
+large one's confirmation page (only its POST queues a worker export);
+`/api/v1/offline-packages/latest` and `.../media/latest` build and store a diff the first time
+one is offered (a cache); the console's sign-in page sets its cookies.
 """
 
 from __future__ import annotations
