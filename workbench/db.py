@@ -133,14 +133,14 @@ async def provide_db(
                 yield conn
             except DomainError as exc:
                 if not exc.commit_changes:
-                    await tx.rollback()
+                    await _roll_back(tx)
                     raise
                 wrote = await _write_txid(conn, request)
                 await tx.commit()
                 await _committed(state, request, pending, wrote)
                 raise
             except BaseException:
-                await tx.rollback()
+                await _roll_back(tx)
                 raise
             else:
                 wrote = await _write_txid(conn, request)
@@ -148,6 +148,21 @@ async def provide_db(
                 await _committed(state, request, pending, wrote)
         finally:
             _after_commit.pop(key, None)
+
+
+async def _roll_back(tx: Any) -> None:
+    """Roll the request's transaction back; on a connection that was lost (PostgreSQL ended
+    its process, the network dropped) there is nothing to roll back: the server ended the
+    transaction with it, and the error that stopped the request is the one to answer."""
+    try:
+        await tx.rollback()
+    except (
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
+        asyncpg.PostgresConnectionError,
+        OSError,
+    ):
+        log.warning("the request's connection was lost; its transaction ended with it")
 
 
 async def _write_txid(conn: Connection, request: Request[Any, Any, Any]) -> int | None:

@@ -292,7 +292,16 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """500 with the request id to quote to support; the trace goes to the log only."""
+    """500 with the request id to quote to support; the trace goes to the log only. A group of
+    errors (Litestar gathers those raised while a request's dependencies are cleaned up, such
+    as a rollback on a connection PostgreSQL closed) is answered as its errors are when they
+    all have the same handler: a lost connection is a 503 whether or not it came grouped."""
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = _leaves(exc)
+        handlers = {_handler_of(leaf) for leaf in leaves}
+        if len(handlers) == 1 and (handler := handlers.pop()) is not _unexpected:
+            answer: Response[Any] = handler(request, leaves[0])
+            return answer
     log.error("unhandled error", exc_info=exc, extra={"route": request.scope.get("path_template")})
     if _is_page(request):
         return _page(request, "出错了", "页面暂时无法显示，请稍后再试。", 500)
@@ -304,6 +313,26 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         request_id=request_id_var.get(),
     )
     return problem_response(problem)
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> list[Exception]:
+    """The errors inside a group, and inside its groups."""
+    found: list[Exception] = []
+    for inner in group.exceptions:
+        if isinstance(inner, BaseExceptionGroup):
+            found.extend(_leaves(inner))
+        elif isinstance(inner, Exception):
+            found.append(inner)
+    return found
+
+
+def _handler_of(exc: Exception) -> Any:
+    """The handler EXCEPTION_HANDLERS gives this error (by its nearest class), as Litestar
+    looks it up."""
+    for cls in type(exc).__mro__:
+        if cls in EXCEPTION_HANDLERS:
+            return EXCEPTION_HANDLERS[cls]
+    return _unexpected
 
 
 def _strip_prefix(detail: str) -> str:
@@ -320,6 +349,9 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     OSError: _unavailable,  # refused or reset connections, timeouts (TimeoutError)
     asyncpg.PostgresConnectionError: _unavailable,
     asyncpg.InterfaceError: _unavailable,  # "pool is closed", "connection is closed"
+    # A connection whose server process was ended under it, met mid-protocol ("cannot switch
+    # to state 15; another operation is in progress"): the pool replaces it.
+    asyncpg.InternalClientError: _unavailable,
     asyncpg.exceptions.OperatorInterventionError: _unavailable,  # shutdown, cannot connect now
     asyncpg.exceptions.InsufficientResourcesError: _unavailable,  # too many connections, disk
     RedisConnectionError: _unavailable,
