@@ -15,9 +15,11 @@ from mobile_contracts.v1.common import MONEY_PATTERN, Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.customers import feeds, recommendations, verification, views
+from workbench.http import feed_rows
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
+from workbench.http.feed_rows import EachRowAlone
+from workbench.http.input_checks import ROWS_CHECKED
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, BareArray, Limit
 
@@ -38,42 +40,60 @@ class FeedController(Controller):
     guards = ADMIN
 
     @post("/customers:bulk-upsert", operation_id="upsertCustomers", status_code=HTTP_200_OK,
-          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "customers"})  # fmt: skip
+          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "customers"},
+          dto=EachRowAlone[wire.CustomerFeed], return_dto=None)  # fmt: skip
     async def customers(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.CustomerFeed]
     ) -> wire.FeedResult:
         """Upsert up to 10,000 customers by external id.
 
         Each row is checked on its own: bad rows come back in `rejected` (with their index and a
-        code) and the good ones land. A row that would change nothing is not written. A new
+        code; a value of the wrong type or a field left out: `row.invalid`, naming the field)
+        and the good ones land. A row that would change nothing is not written. A new
         `owner_login` moves the customer to that RM. Personal data is stored encrypted.
         """
-        return await feeds.upsert_customers(
-            db, vault=request.app.state.vault, rows=data.customers, nul_rows=rows_with_nul(request)
+        vault = request.app.state.vault
+        return await feed_rows.apply(
+            request,
+            data.customers,
+            lambda rows, nul_rows: feeds.upsert_customers(
+                db, vault=vault, rows=rows, nul_rows=nul_rows
+            ),
         )
 
     @post("/holdings:bulk-upsert", operation_id="upsertHoldings", status_code=HTTP_200_OK,
-          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "holdings"})  # fmt: skip
+          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "holdings"},
+          dto=EachRowAlone[wire.HoldingFeed], return_dto=None)  # fmt: skip
     async def holdings(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.HoldingFeed]
     ) -> wire.FeedResult:
         """Upsert up to 10,000 holdings by customer and product.
 
         A position with an older `as_of` never overwrites a newer one; bad rows come back in
-        `rejected`.
+        `rejected` (one of the wrong shape as `row.invalid`) and the good ones land.
         """
-        return await feeds.upsert_holdings(db, rows=data.holdings, nul_rows=rows_with_nul(request))
+        return await feed_rows.apply(
+            request,
+            data.holdings,
+            lambda rows, nul_rows: feeds.upsert_holdings(db, rows=rows, nul_rows=nul_rows),
+        )
 
     @post("/products:bulk-upsert", operation_id="upsertProducts", status_code=HTTP_200_OK,
-          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "products"})  # fmt: skip
+          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "products"},
+          dto=EachRowAlone[wire.ProductFeed], return_dto=None)  # fmt: skip
     async def products(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.ProductFeed]
     ) -> wire.FeedResult:
         """Upsert up to 10,000 products of the product master by code.
 
-        `risk_level` is R1 to R5; `max_holding` caps what one customer may hold.
+        `risk_level` is R1 to R5; `max_holding` caps what one customer may hold. Bad rows come
+        back in `rejected` (one of the wrong shape as `row.invalid`) and the good ones land.
         """
-        return await feeds.upsert_products(db, rows=data.products, nul_rows=rows_with_nul(request))
+        return await feed_rows.apply(
+            request,
+            data.products,
+            lambda rows, nul_rows: feeds.upsert_products(db, rows=rows, nul_rows=nul_rows),
+        )
 
 
 class CustomerController(Controller):

@@ -14,8 +14,10 @@ from mobile_contracts.v1 import funnels as wire
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.funnels import attribution, views
+from workbench.http import feed_rows
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
+from workbench.http.feed_rows import EachRowAlone
+from workbench.http.input_checks import ROWS_CHECKED
 from workbench.http.openapi import ERRORS
 from workbench.periods import DAY_OR_TIME
 
@@ -31,7 +33,8 @@ class ConversionFeedController(Controller):
     guards = [requires_role(Role.ADMIN)]
 
     @post("/conversions", operation_id="recordConversions", status_code=HTTP_200_OK,
-          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "conversions"})  # fmt: skip
+          request_max_body_size=FEED_BODY_LIMIT, opt={ROWS_CHECKED: "conversions"},
+          dto=EachRowAlone[wire.ConversionFeed], return_dto=None)  # fmt: skip
     async def conversions(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.ConversionFeed]
     ) -> wire.ConversionFeedResult:
@@ -43,13 +46,17 @@ class ConversionFeedController(Controller):
         (counted in `unchanged`); a row without one gets an id derived from its customer,
         product, kind, amount and `occurred_at`, so resending it changes nothing too. Bad rows
         (unknown customer or product, a bad kind, a negative amount, a time outside the years
-        2000-2999, a NUL character) come back in `rejected` with their index; the others land.
+        2000-2999, a NUL character; a value of the wrong type, an amount no column holds, a time
+        without an offset or a field left out: `row.invalid`, naming the field) come back in
+        `rejected` with their index; the others land.
         """
-        return await attribution.record_conversions(
-            db,
-            rows=data.conversions,
-            window_days=request.app.state.settings.attribution_window_days,
-            nul_rows=rows_with_nul(request),
+        window_days = request.app.state.settings.attribution_window_days
+        return await feed_rows.apply(
+            request,
+            data.conversions,
+            lambda rows, nul_rows: attribution.record_conversions(
+                db, rows=rows, window_days=window_days, nul_rows=nul_rows
+            ),
         )
 
 

@@ -13,9 +13,11 @@ from mobile_contracts.v1 import tasks as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
+from workbench.http import feed_rows
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
+from workbench.http.feed_rows import EachRowAlone
+from workbench.http.input_checks import ROWS_CHECKED
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, BareArray, Limit
 from workbench.tasks import rules
@@ -131,6 +133,8 @@ class RuleController(Controller):
         status_code=HTTP_200_OK,
         request_max_body_size=16_000_000,
         opt={ROWS_CHECKED: "events"},
+        dto=EachRowAlone[wire.EventBatch],
+        return_dto=None,
     )
     async def ingest(
         self, request: Request[Any, Any, Any], db: Db, data: JSONBody[wire.EventBatch]
@@ -139,6 +143,13 @@ class RuleController(Controller):
 
         Up to 10,000 events; those of unknown customers (`event.unknown_customer`), or dated
         outside 2000-2999 or more than an hour ahead of the server's clock (`event.bad_time`),
-        come back in `rejected` and the rest land. An `occurred_at` without an offset is UTC.
+        or with a value of the wrong type or a field left out (`row.invalid`, naming the
+        field), come back in `rejected` and the rest land. An `occurred_at` without an offset
+        is UTC.
         """
-        return await rules.ingest(db, events=data.events, nul_events=rows_with_nul(request))
+        return await feed_rows.apply(
+            request,
+            data.events,
+            lambda events, nul_events: rules.ingest(db, events=events, nul_events=nul_events),
+            rejected_as=dict,
+        )

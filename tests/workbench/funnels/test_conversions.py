@@ -161,19 +161,30 @@ async def test_bad_rows_are_rejected_one_by_one_and_the_good_ones_land(bank):
     ]
 
 
-async def test_bodies_no_row_could_hold_are_refused_whole(bank):
+async def test_rows_no_column_could_hold_are_rejected_alone(bank):
     await add_customer(bank.db, "C1")
     ok = conversion("B-1", "C1", T0)
-    refused = [
-        {"conversions": [{**ok, "amount": "1e400"}]},
-        {"conversions": [{**ok, "amount": "1" * 19}]},
-        {"conversions": [{**ok, "occurred_at": None}]},
-        {"conversions": [{**ok, "occurred_at": "2026-11-20T10:00:00"}]},  # no offset
-        {"conversions": [{**ok, "external_id": "x" * 257}]},
-        {"conversions": None},
-        {"conversions": [ok], "note\x00": 1},
+    bad = [
+        ({**ok, "amount": "1e400"}, "$.amount"),
+        ({**ok, "amount": "1" * 19}, "$.amount"),
+        ({**ok, "occurred_at": None}, "$.occurred_at"),
+        ({**ok, "occurred_at": "2026-11-20T10:00:00"}, "$.occurred_at"),  # no offset
+        ({**ok, "external_id": "x" * 257}, "$.external_id"),
     ]
-    for body in refused:
+    result = await bank.convert(*(row for row, _ in bad), ok)
+    assert result["inserted"] == 1
+    assert [(r["index"], r["code"]) for r in result["rejected"]] == [
+        (index, "row.invalid") for index in range(len(bad))
+    ]
+    for (_, path), rejected in zip(bad, result["rejected"], strict=True):
+        assert rejected["detail"].startswith(f"{path}: "), rejected
+    assert await bank.db.fetchval("select external_id from conversions") == "B-1"
+
+
+async def test_bodies_that_are_no_feed_are_refused_whole(bank):
+    await add_customer(bank.db, "C1")
+    ok = conversion("B-1", "C1", T0)
+    for body in [{"conversions": None}, {"conversions": [ok], "note\x00": 1}, [ok]]:
         response = await bank.client.post(CONVERSIONS, json=body, headers=await bank.who("admin"))
         assert response.status_code == 422, (body, response.text)
     assert await bank.db.fetchval("select count(*) from conversions") == 0
