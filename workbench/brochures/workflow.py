@@ -49,6 +49,7 @@ from workbench.errors import Conflict, DomainError, Forbidden, NotFound
 from workbench.ids import uuid7
 from workbench.media.service import holding_blobs
 from workbench.periods import YEARS, within_years
+from workbench.tasks.forms import check_text
 from workbench.visible import one_line_shown, reads_otherwise, shows_something
 
 Status = wire.BrochureStatus
@@ -255,6 +256,7 @@ async def reject(
         raise BadBrochure(
             "brochure.reason_required", "Say why the brochure is rejected", path="$.reason"
         )
+    check_text(reason, path="$.reason")  # marketing reads it as typed
     await queries.update_version(
         conn,
         brochure_id,

@@ -43,6 +43,7 @@ from workbench.ids import uuid7
 from workbench.pagination import BadCursor, decode_cursor, encode_cursor, keyset_page
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import UNREADABLE, FieldCipher, Vault
+from workbench.tasks.forms import check_text
 from workbench.timeline import service as timeline
 from workbench.visible import one_line_shown, reads_otherwise, shows_something
 from workbench.workorders import alerts, queries
@@ -140,6 +141,7 @@ async def transition(
     if not shows_something(note):
         message = "Say in the note what was done or found; spaces alone are no note"
         raise NoteRequired(message, errors=[FieldError(path="$.note", message=message)])
+    check_text(note, path="$.note")  # a direction override or a control character: 422
     now = now or datetime.now(UTC)
     row = await queries.work_order_in_scope(
         conn, work_order_id, for_update=True, **reader_scope(caller)

@@ -100,6 +100,10 @@ async def test_a_rejection_carries_its_reason_and_an_edit_makes_a_draft_again(st
         assert nothing.status_code == 422, nothing.text
         assert nothing.json()["code"] == "brochure.reason_required"
         assert [e["path"] for e in nothing.json()["errors"]] == ["$.reason"]
+    # Marketing would read 原因\u202e反向 as 原因向反: a reason reads as typed or is refused.
+    reversed_ = await studio.act(made["id"], "reject", "compliance", reason="原因\u202e反向")
+    assert reversed_.status_code == 422, reversed_.text
+    assert [e["path"] for e in reversed_.json()["errors"]] == ["$.reason"]
     refused = await studio.act(made["id"], "reject", "compliance", reason="缺少风险提示")
     assert refused.status_code == 200, refused.text
     assert status_of(refused.json()) == "rejected"

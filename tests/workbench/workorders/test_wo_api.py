@@ -123,6 +123,14 @@ async def test_a_note_of_only_spaces_is_refused_and_changes_nothing(bench: Bench
         assert answer.status_code == 422, answer.text
         assert answer.json()["code"] == "work_order.note_required"
         assert [e["path"] for e in answer.json()["errors"]] == ["$.note"]
+    # A note that would read otherwise than typed (a direction override, a control character)
+    # is refused as other notes are: the history would show it reversed.
+    for note in ("开始‮处理", "已联系客户"):
+        answer = await _post(
+            bench, f"{ORDERS}/{opened}/transition", {"to": "in_progress", "note": note}, rm01
+        )
+        assert answer.status_code == 422, answer.text
+        assert [e["path"] for e in answer.json()["errors"]] == ["$.note"]
     assert await bench.conn.fetchval("select state from work_orders where id = $1", opened) == (
         "open"
     )
