@@ -141,7 +141,8 @@ class Fcm:
         if response.status_code == 200:
             return Outcome("sent", status_code=200)
         code = _error_code(response)
-        return refused(response, code, dead=code in DEAD_CODES, retry=code in RETRY_CODES)
+        dead = code in DEAD_CODES or (code == "INVALID_ARGUMENT" and _token_malformed(response))
+        return refused(response, code, dead=dead, retry=code in RETRY_CODES)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -180,6 +181,21 @@ def _error_code(response: H2Response) -> str | None:
             return str(detail["errorCode"])
     status = error.get("status")
     return str(status) if status else None
+
+
+def _token_malformed(response: H2Response) -> bool:
+    """FCM's INVALID_ARGUMENT is about the registration token (it never will be one: the
+    registration is dead, as APNs' BadDeviceToken is), not about our message: its bad-request
+    details name the field `message.token`, or its message the registration token."""
+    try:
+        error = response.json().get("error", {})
+    except (ValueError, AttributeError):
+        return False
+    for detail in error.get("details") or []:
+        for violation in (detail.get("fieldViolations") or []) if isinstance(detail, dict) else []:
+            if isinstance(violation, dict) and violation.get("field") == "message.token":
+                return True
+    return "registration token" in str(error.get("message", "")).lower()
 
 
 def _refused(outcome: Outcome) -> bool:

@@ -388,15 +388,28 @@ async def test_a_token_the_service_no_longer_knows_is_reported_dead(
     assert fake.sent == []
 
 
-async def test_an_fcm_token_it_calls_invalid_fails_without_being_declared_dead(senders, fake):
+async def test_an_fcm_token_it_calls_not_a_registration_token_is_dead(senders, fake):
+    # FCM answers a malformed token 400 INVALID_ARGUMENT naming the registration token: it will
+    # never be one, so the registration is switched off (as APNs' BadDeviceToken), not tried on
+    # every later push.
     push = make_push()
     fake.mark_bad(push.token)
 
     outcome = await senders["fcm"].send(push)
 
-    assert outcome.kind == "failed"
+    assert outcome.kind == "dead_token"
     assert (outcome.status_code, outcome.reason) == (400, "INVALID_ARGUMENT")
     assert fake.sent == []
+
+
+async def test_an_fcm_invalid_argument_about_the_message_is_no_dead_token(senders, fake):
+    # INVALID_ARGUMENT about our payload (here a data value that is not text) says nothing of
+    # the device: it fails, the registration stays.
+    push = make_push(data={"count": 3})
+
+    outcome = await senders["fcm"].send(push)
+
+    assert (outcome.kind, outcome.reason) == ("failed", "INVALID_ARGUMENT")
 
 
 async def test_a_live_token_is_not_mistaken_for_a_dead_one(senders, fake):
