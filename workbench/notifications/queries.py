@@ -250,3 +250,37 @@ async def insert_for_registered(
         notification_ids,
     )
     return int(result.rsplit(" ", 1)[-1])
+
+
+async def settle_as_history(
+    conn: Connection,
+    *,
+    subject_ids: list[uuid.UUID],
+    happened: list[datetime],
+    read: list[bool],
+) -> int:
+    """Notifications about these subjects that a seed made today for things that happened
+    before (the demo bank's past work orders): dated when their subject happened, read when
+    it was dealt with since, and never pushed (a phone would ring for last month's alert)."""
+    return int(
+        await conn.fetchval(
+            """
+            with past as (
+                select * from unnest($1::uuid[], $2::timestamptz[], $3::bool[])
+                       p(subject_id, happened, read)
+            ), settled as (
+                update notifications n
+                   set created_at = p.happened, send_at = p.happened,
+                       read_at = case when p.read then p.happened else n.read_at end,
+                       push_status = 'skipped', push_reason = 'before_push'
+                  from past p
+                 where n.subject_id = p.subject_id and n.push_status = 'pending'
+                returning 1
+            )
+            select count(*) from settled
+            """,
+            subject_ids,
+            happened,
+            read,
+        )
+    )

@@ -18,6 +18,7 @@ from mobile_contracts.v1.workorders import WorkOrderState
 from workbench.access import Caller
 from workbench.db import Connection
 from workbench.ids import uuid5_for, uuid7
+from workbench.notifications import queries as notification_queries
 from workbench.security.vault import Vault
 from workbench.settings import Settings
 from workbench.surveys.demo import demo_nps_survey_id
@@ -79,6 +80,13 @@ async def seed_demo_work_orders(conn: Connection, *, vault: Vault, now: datetime
                 root_cause=ROOT_CAUSES[n % len(ROOT_CAUSES)]
                 if to is WorkOrderState.CLOSED else None,
             )  # fmt: skip
+    # Their 新工单 notifications are from when each opened; read where the RM has worked it.
+    await notification_queries.settle_as_history(
+        conn,
+        subject_ids=[row["id"] for row in made],
+        happened=[row["created_at"] for row in made],
+        read=[bool(_steps(n / len(made))) for n in range(len(made))],
+    )
     return {"alert_rules": 1, "work_orders": len(made)}
 
 

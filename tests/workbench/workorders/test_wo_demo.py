@@ -49,6 +49,17 @@ async def test_the_demo_opens_one_work_order_per_detractor(settings: Any, db: An
     assert overdue.items
     assert all(w.assignee_id == RM01.user_id for w in mine.items)
     assert {w.state for w in overdue.items} <= {"open", "in_progress"}
+    # Each 新工单 notification is dated when its work order opened, read once the RM has worked
+    # it (only the open ones are unread), and none is pushed as if it were new.
+    told = await db.fetch(
+        """select w.state, w.created_at as opened, n.created_at, n.read_at, n.push_status
+             from work_orders w join notifications n on n.subject_id = w.id
+            where n.category = 'work_order.assigned'"""
+    )
+    assert len(told) == detractors
+    assert all(t["created_at"] == t["opened"] for t in told)
+    assert {t["state"] for t in told if t["read_at"] is None} == {"open"}
+    assert {t["push_status"] for t in told} == {"skipped"}
     async with db.transaction():
         assert await seed_demo_work_orders(db, vault=vault, now=NOW) == {}
     assert await db.fetchval("select count(*) from work_orders") == detractors
