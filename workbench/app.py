@@ -67,6 +67,7 @@ from workbench.tasks import routes as task_routes
 from workbench.tracking import beacons
 from workbench.tracking import routes as tracking_routes
 from workbench.workorders import routes as workorder_routes
+from workbench.workorders import sla
 
 API_VERSION = "1.0.0"
 log = logging.getLogger("workbench")
@@ -102,6 +103,8 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Work orders opened here (survey answers, rules applied inline) count the bank's days.
+        sla.use_calendar(settings.work_calendar)
         await prepare_database(settings)
         pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
         redis = create_redis_client(settings)

@@ -38,6 +38,7 @@ from workbench.surveys import jobs as survey_jobs
 from workbench.tasks import jobs as task_jobs
 from workbench.tracking import ingest as tracking_ingest
 from workbench.tracking import jobs as tracking_jobs
+from workbench.workorders import sla
 
 log = logging.getLogger("workbench.worker")
 T = TypeVar("T")
@@ -45,6 +46,8 @@ T = TypeVar("T")
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
+    sla.use_calendar(settings.work_calendar)
+    sla.warn_unknown_years(settings.work_calendar, today=datetime.now(sla.BANK_ZONE).date())
     ctx["pool"] = await create_pool(settings.database_url, max_size=5 + 2 * settings.push_loops)
     ctx["blobs"] = blob_store_from_settings(settings)
     await push_jobs.start_delivery(ctx)

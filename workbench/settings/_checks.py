@@ -1,7 +1,8 @@
 """Settings validation: the range and cross-field checks of parsed values (`_value_problems`:
 positive numbers, bounds, key lists, push providers configured whole or not at all, the blob
-store), the push credential files read and checked at start (`_credential_problems`), and the
-environment variable of a field, which their messages name."""
+store, no day both a holiday and a make-up working day), the push credential files read and
+checked at start (`_credential_problems`), and the environment variable of a field, which their
+messages name."""
 
 from __future__ import annotations
 
@@ -100,6 +101,12 @@ def _value_problems(values: Mapping[str, Any]) -> list[str]:
     if "bank_name" in values and not 0 < len(values["bank_name"]) <= 40:
         problems.append("WORKBENCH_BANK_NAME must be 1 to 40 characters")
     problems += _blob_store_problems(values)
+    if both := sorted(set(values.get("holidays", ())) & set(values.get("makeup_workdays", ()))):
+        listed = ", ".join(day.isoformat() for day in both)
+        problems.append(
+            f"WORKBENCH_MAKEUP_WORKDAYS: {listed} also in WORKBENCH_HOLIDAYS: a day is either"
+            " closed or open"
+        )
     return problems
 
 

@@ -1,7 +1,8 @@
 """Settings parsing: what turns one environment variable's text into a field's value (a boolean, a
 whole number, base64 keys, a version, browser origins, IP networks, the bootstrap admin, a time
-zone, an S3 host and bucket, a URL of given schemes), raising ValueError with a readable reason;
-a field without a parser of its own is read by the type of its default."""
+zone, an S3 host and bucket, a URL of given schemes, the bank's holidays and make-up working
+days), raising ValueError with a readable reason; a field without a parser of its own is read by
+the type of its default."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ import ipaddress
 import re
 import zoneinfo
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from workbench.settings._keys import DataKey, JwtKey
 from workbench.settings._urls import _url_problem
 
 _VERSION = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9}){0,3}")  # ASCII digits: `\d` takes any script's
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The longest closure one range may name: the longest holiday is 8-9 days; a longer range is a
+# typo (2027-02-06..2027-12-14) that would stop every SLA clock for months.
+MAX_HOLIDAY_RANGE_DAYS = 31
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _parse_bool(raw: str) -> bool:
@@ -138,3 +145,50 @@ def _parse_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
         return raw
 
     return parse
+
+
+def _parse_date(raw: str) -> date:
+    if _DATE.fullmatch(raw):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise ValueError(f"{raw!r} is not a date like 2027-01-01")
+
+
+def _parse_holidays(raw: str) -> tuple[date, ...]:
+    """Dates and `first..last` ranges (both days included) the bank is closed."""
+    days: set[date] = set()
+    for entry in _split(raw):
+        first_raw, sep, last_raw = entry.partition("..")
+        try:
+            first = _parse_date(first_raw.strip())
+            last = _parse_date(last_raw.strip()) if sep else first
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not a date (2027-01-01) or a range of dates (2027-02-06..2027-02-14)"
+            ) from None
+        if last < first:
+            raise ValueError(f"{entry!r} ends before it begins")
+        if (last - first).days >= MAX_HOLIDAY_RANGE_DAYS:
+            raise ValueError(
+                f"{entry!r} is longer than {MAX_HOLIDAY_RANGE_DAYS} days: check the dates"
+            )
+        days.update(first + timedelta(days=n) for n in range((last - first).days + 1))
+    return tuple(sorted(days))
+
+
+def _parse_makeup_workdays(raw: str) -> tuple[date, ...]:
+    """Saturdays and Sundays the bank works (调休), one date each."""
+    days: set[date] = set()
+    for entry in _split(raw):
+        if ".." in entry:
+            raise ValueError(f"{entry!r}: list each make-up working day, not a range")
+        day = _parse_date(entry)
+        if day.weekday() < 5:
+            raise ValueError(
+                f"{entry} is a {_WEEKDAYS[day.weekday()]}: only a Saturday or a Sunday can be a"
+                " make-up working day"
+            )
+        days.add(day)
+    return tuple(sorted(days))

@@ -1,14 +1,15 @@
 """The Settings struct: every knob of the service in one frozen dataclass whose fields name their
 environment variable and explain themselves (`_env`), with what derives from them (the signing
-key, a brochure image's limits), `from_env` (read, parse and check every variable at once) and
-`validate`. One class, so one module: its fields cannot be spread over modules without changing
-the class."""
+key, a brochure image's limits, the bank's working days), `from_env` (read, parse and check every
+variable at once) and `validate`. One class, so one module: its fields cannot be spread over
+modules without changing the class."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from workbench.settings._checks import _credential_problems, _value_problems
@@ -19,6 +20,7 @@ from workbench.settings._reading import _PARSERS, _REQUIRED
 
 if TYPE_CHECKING:
     from workbench.media.images import ImageLimits
+    from workbench.workorders.sla import WorkCalendar
 
 
 def _env(name: str, help: str, **kw: Any) -> Any:
@@ -139,6 +141,20 @@ class Settings:
         "WORKBENCH_TIMEZONE",
         "the bank's time zone (due dates, quiet hours)",
         default="Asia/Shanghai",
+    )
+    holidays: tuple[date, ...] = _env(
+        "WORKBENCH_HOLIDAYS",
+        "comma-separated dates (2027-01-01) and ranges (2027-02-06..2027-02-14, at most 31 days)"
+        " the bank is closed, any year: work-order business hours skip them, whatever the"
+        " chinese-calendar package says (enter the State Council's arrangement of a year the"
+        " package does not know yet)",
+        default=(),
+    )
+    makeup_workdays: tuple[date, ...] = _env(
+        "WORKBENCH_MAKEUP_WORKDAYS",
+        "comma-separated Saturdays and Sundays (2027-02-20) the bank works (调休): work-order"
+        " business hours count them, whatever the chinese-calendar package says",
+        default=(),
     )
     password_hash_memory_kib: int = _env(
         "WORKBENCH_ARGON2_MEMORY_KIB", "Argon2id memory cost in KiB", default=65536
@@ -382,6 +398,16 @@ class Settings:
 
         return ImageLimits(
             max_bytes=self.max_brochure_image_bytes, max_pixels=self.max_brochure_image_pixels
+        )
+
+    @property
+    def work_calendar(self) -> WorkCalendar:
+        """The bank's working days of work-order SLAs (WORKBENCH_HOLIDAYS and
+        WORKBENCH_MAKEUP_WORKDAYS over the chinese-calendar package)."""
+        from workbench.workorders.sla import WorkCalendar
+
+        return WorkCalendar(
+            holidays=frozenset(self.holidays), makeup_workdays=frozenset(self.makeup_workdays)
         )
 
     @classmethod

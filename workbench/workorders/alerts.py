@@ -126,7 +126,9 @@ async def open_work_order(
         )
         return None
     assignee_id, unit_id = assignee
-    due = sla.due_at(now, hours=rule["sla_hours"], kind=rule["sla_kind"])
+    due = sla.due_at(
+        now, hours=rule["sla_hours"], kind=rule["sla_kind"], calendar=sla.bank_calendar()
+    )
     work_order_id = uuid7()
     opened = await queries.insert_work_order(
         conn,

@@ -44,7 +44,9 @@ async def escalate_due(conn: Connection, *, now: datetime | None = None, limit: 
         level = row["escalation_level"] + 1
         target = await _target(conn, level=level, row=row)
         next_at = (
-            sla.due_at(now, hours=row["sla_hours"], kind=row["sla_kind"])
+            sla.due_at(
+                now, hours=row["sla_hours"], kind=row["sla_kind"], calendar=sla.bank_calendar()
+            )
             if level < MAX_LEVEL
             else None
         )

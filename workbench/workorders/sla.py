@@ -1,15 +1,24 @@
 """When a work order is due: N calendar hours, or N business hours of the bank's calendar.
 
-Business hours are 09:00-12:00 and 13:00-18:00 bank time on working days. Working days follow
-the Chinese calendar of the State Council (the `chinese-calendar` package): public holidays are
-off, make-up working days (调休, often a Saturday or Sunday) are on. For a year the package does
-not know yet, Monday to Friday are working days (logged once per year and process: update the
-package when the State Council publishes the next year's arrangement).
+Business hours are 09:00-12:00 and 13:00-18:00 bank time on working days. Working days are the
+bank's calendar (`WorkCalendar`): first the dates the bank enters (WORKBENCH_HOLIDAYS closed,
+WORKBENCH_MAKEUP_WORKDAYS open, any year), then the Chinese calendar of the State Council (the
+`chinese-calendar` package: public holidays off, make-up working days, 调休, on). For a year the
+package does not know yet, Monday to Friday less the statutory holidays fixed by date (1 January,
+1-2 May, 1-3 October): the lunar ones (Spring Festival, Dragon Boat, Mid-Autumn), Qingming and
+the make-up days are known only once the State Council publishes the year's arrangement, and the
+bank enters them until the package has them. The worker warns at start while the current or the
+next year is such a year with no holiday entered (`warn_unknown_years`).
+
+The functions take the calendar as an argument; each process builds its calendar from the
+settings once at start (`use_calendar`), and callers pass `bank_calendar()`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,36 +29,93 @@ log = logging.getLogger("workbench.workorders.sla")
 BANK_TZ = "Asia/Shanghai"  # the bank's calendar and business hours are kept in its own time
 BANK_ZONE = ZoneInfo(BANK_TZ)
 BUSINESS_WINDOWS: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13), time(18)))
-_years_without_data: set[int] = set()  # only to log once; nothing another process needs
+# (month, day) of the statutory holidays fixed by date (全国年节及纪念日放假办法, as of 2025):
+# New Year's Day, Labour Day (two days since 2025), National Day.
+FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
 
 
-def is_working_day(day: date) -> bool:
-    """A working day of the bank: per the Chinese calendar, or Mon-Fri for unknown years."""
+def package_knows(year: int) -> bool:
+    """Whether the `chinese-calendar` package has the State Council's arrangement of `year`."""
     try:
-        return bool(chinese_calendar.is_workday(day))
+        chinese_calendar.is_workday(date(year, 1, 1))
     except NotImplementedError:
-        if day.year not in _years_without_data:
-            _years_without_data.add(day.year)
-            log.warning(
-                "no Chinese holiday data for this year: Monday to Friday count as working days",
-                extra={"year": day.year},
-            )
-        return day.weekday() < 5
+        return False
+    return True
 
 
-def due_at(start: datetime, *, hours: int, kind: str, tz: str = BANK_TZ) -> datetime:
+@dataclass(frozen=True, slots=True)
+class WorkCalendar:
+    """The bank's working days: its own entries over the package's Chinese calendar."""
+
+    holidays: frozenset[date] = frozenset()  # closed, whatever the package says
+    makeup_workdays: frozenset[date] = frozenset()  # open, whatever the package says
+
+    def is_working_day(self, day: date) -> bool:
+        """A working day of the bank: its entries, else the Chinese calendar, else (a year the
+        package does not know) Monday to Friday less the holidays fixed by date."""
+        if day in self.holidays:
+            return False
+        if day in self.makeup_workdays:
+            return True
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
+
+    def unknown_years(self, years: Iterable[int]) -> list[int]:
+        """Those of `years` counted Mon-Fri only: the package does not know them and the bank
+        has entered no holiday in them."""
+        entered = {day.year for day in self.holidays}
+        return [y for y in years if y not in entered and not package_knows(y)]
+
+
+PACKAGE_CALENDAR = WorkCalendar()  # the package's calendar, with no entry of the bank's
+_process_calendar = PACKAGE_CALENDAR
+
+
+def use_calendar(calendar: WorkCalendar) -> None:
+    """Make `calendar` (built from the settings at start) this process's calendar."""
+    global _process_calendar
+    _process_calendar = calendar
+
+
+def bank_calendar() -> WorkCalendar:
+    """This process's calendar (`use_calendar`; the package's alone until then)."""
+    return _process_calendar
+
+
+def warn_unknown_years(calendar: WorkCalendar, *, today: date) -> list[int]:
+    """Log one warning when the year of `today` (bank time) or the next is counted Mon-Fri
+    only; those years."""
+    years = calendar.unknown_years((today.year, today.year + 1))
+    if years:
+        named = " and ".join(str(y) for y in years)
+        log.warning(
+            f"work-order SLAs for {named} count Mon-Fri only: set WORKBENCH_HOLIDAYS (and"
+            " WORKBENCH_MAKEUP_WORKDAYS) to the State Council's holiday arrangement, or update"
+            " the chinese-calendar package",
+            extra={"years": years},
+        )
+    return years
+
+
+def due_at(
+    start: datetime, *, hours: int, kind: str, calendar: WorkCalendar, tz: str = BANK_TZ
+) -> datetime:
     """The due time (UTC) of a work order made at `start` with an SLA of `hours` of `kind`
-    ('hours': calendar hours; 'business_hours': the bank's working hours)."""
+    ('hours': calendar hours; 'business_hours': the working hours of `calendar`)."""
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     if kind == "hours":
         return (start + timedelta(hours=hours)).astimezone(UTC)
     if kind != "business_hours":
         raise ValueError(f"unknown SLA kind {kind!r}")
-    return add_business_time(start, timedelta(hours=hours), tz=tz)
+    return add_business_time(start, timedelta(hours=hours), calendar=calendar, tz=tz)
 
 
-def add_business_time(start: datetime, amount: timedelta, *, tz: str = BANK_TZ) -> datetime:
+def add_business_time(
+    start: datetime, amount: timedelta, *, calendar: WorkCalendar, tz: str = BANK_TZ
+) -> datetime:
     """`start` plus `amount` of business time (UTC): time outside business hours does not count;
     a start outside them counts from the next business window's opening."""
     zone = ZoneInfo(tz)
@@ -57,7 +123,7 @@ def add_business_time(start: datetime, amount: timedelta, *, tz: str = BANK_TZ) 
     remaining = amount
     day = cursor.date()
     while True:
-        if is_working_day(day):
+        if calendar.is_working_day(day):
             for opens, closes in BUSINESS_WINDOWS:
                 window_start = datetime.combine(day, opens, tzinfo=zone)
                 window_end = datetime.combine(day, closes, tzinfo=zone)
