@@ -5,7 +5,7 @@ problem+json or a trace. `workbench.http.problems` calls these for routes whose 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 
@@ -16,6 +16,7 @@ from workbench.console.once import OnceMissing, Resubmitted
 from workbench.console.rendering import redirect, render
 from workbench.console.sessions import Ended
 from workbench.errors import DomainError
+from workbench.http.input_checks import NulInConsoleForm
 from workbench.logs import request_id_var
 
 SIGN_IN_PATH = "/console/sign-in"
@@ -89,10 +90,42 @@ def domain_error_page(request: Request[Any, Any, Any], exc: DomainError) -> Resp
         return error_page(request, 403, title=title, text=text, code=exc.code)
     if isinstance(exc, Resubmitted):
         return resubmitted_page(request, exc)
+    if isinstance(exc, NulInConsoleForm):
+        return nul_page(request, exc)
     if isinstance(exc, OnceMissing):
         title, text = _ONCE_MISSING
         return error_page(request, 400, title=title, text=text, code=exc.code)
     return error_page(request, exc.status, code=exc.code, headers=exc.headers or None)
+
+
+def nul_page(request: Request[Any, Any, Any], exc: NulInConsoleForm) -> Response[Any]:
+    """A form holding a NUL (422): said in words, with the field's name (the page script finds
+    its label), and 返回修改 back to the form's page, where the page script offers the typed
+    text back without it. Nothing was done."""
+    return render(
+        request,
+        "nul_refused.html",
+        {
+            "field": exc.field,
+            "back": _form_page(request),
+            "status": exc.status,
+            "code": exc.code,
+            "request_id": request_id_var.get(),
+        },
+        status=exc.status,
+    )
+
+
+def _form_page(request: Request[Any, Any, Any]) -> str:
+    """The console page the form was sent from (the Referer's path, if a console page one may
+    go to), else home."""
+    from workbench.console.routes import safe_next  # the routes import this module
+
+    referer = urlsplit(request.headers.get("referer", ""))
+    page = referer.path + (f"?{referer.query}" if referer.query else "")
+    if referer.path == SIGN_IN_PATH:
+        return SIGN_IN_PATH
+    return safe_next(page) or "/console"
 
 
 def resubmitted_page(request: Request[Any, Any, Any], exc: Resubmitted) -> Response[Any]:

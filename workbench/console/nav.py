@@ -97,6 +97,9 @@ SURVEYS = Section(
     icon="survey",
     roles=frozenset({Role.MARKETING, Role.BRANCH_HEAD, Role.ADMIN}),
     summary="设计问卷，查看满意度与预警工单",
+    # A branch head sends published surveys and reads their results (designing them is
+    # marketing's; work orders have their own card).
+    summary_by_role={Role.BRANCH_HEAD: "发送已发布的问卷，查看回访结果与满意度"},
 )
 WORK_ORDERS = Section(
     key="work_orders",

@@ -6,6 +6,8 @@ of failing in the database. Routes whose bodies carry rows that are accepted or 
 one (bank feeds, events, offline mutations) declare the key of those rows with the route opt
 `ROWS_CHECKED`: the hook checks the rest of the body, and hands the route the rows holding a
 NUL (`rows_with_nul(request)`: index -> where) to reject one by one; the good rows still land.
+A console page's form (or query) holding one raises `NulInConsoleForm` instead: the console
+answers with a page naming the field and leading back to the form (`workbench.console.errors`).
 """
 
 from __future__ import annotations
@@ -18,23 +20,42 @@ from litestar.datastructures import FormMultiDict
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, SerializationException, ValidationException
 
-from workbench.nul import NUL, NUL_MESSAGE, find_nul
+from workbench.errors import DomainError
+from workbench.http.auth import CONSOLE, PAGE
+from workbench.nul import NUL, NUL_CODE, NUL_MESSAGE, find_nul
 
 ROWS_CHECKED = "rows_checked"  # route opt: top-level body key whose rows the route checks itself
 _ROWS_WITH_NUL = "rows_with_nul"  # request state: {row index: JSON path of the NUL}
 _JSON_NUL = b"\\u0000"  # the only way JSON can spell a NUL
 
 
+class NulInConsoleForm(DomainError):
+    """A console page's form field (or query parameter) held a NUL: the console's page says so,
+    naming the field, and leads back to the form; nothing was done."""
+
+    status, code, title = 422, NUL_CODE, "Invalid request"
+
+    def __init__(self, field: str | None) -> None:
+        super().__init__(f"{NUL_MESSAGE} - at `{field}`" if field else NUL_MESSAGE)
+        self.field = field
+
+
 async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
     """App-wide before_request hook: 422 for a NUL in any parameter, JSON body or form field."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    # A console page's form (an app's JSON to a page is the app's: problems as usual).
+    console = request.route_handler.opt.get(PAGE) == CONSOLE and content_type != "application/json"
     declared = _query_names(request)
     for name, value in request.query_params.multi_items():
         if name in declared and NUL in value:  # others are never read
+            if console:
+                raise NulInConsoleForm(name)
             _refuse(key=name, source="query")
     for name, value in request.path_params.items():
         if isinstance(value, str) and NUL in value:
+            if console:
+                raise NulInConsoleForm(None)
             _refuse(key=name, source="path")
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json") or _reads_json(request):
         body = await request.body()
         if _JSON_NUL not in body:
@@ -64,6 +85,8 @@ async def refuse_unstorable_input(request: Request[Any, Any, Any]) -> None:
         form = await read_form(request)
         for name, value in form.multi_items():
             if NUL in name or (isinstance(value, str) and NUL in value):
+                if console:
+                    raise NulInConsoleForm(name.replace(NUL, "") or None)
                 _refuse(at=f"$.{name.replace(NUL, '')}")
 
 

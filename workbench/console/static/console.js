@@ -2,23 +2,51 @@
 (function () {
   "use strict";
 
+  /* A form's own properties are shadowed by its controls' names: in a form with
+     <button name="action">, `form.action` is that button (or all of them), not the address, and
+     a control named "elements", "method" or "getAttribute" would hide those too. So a form is
+     read only through the prototypes' own accessors and methods, never `form.x`. */
+  var ELEMENT = Element.prototype;
+  var formControls = Object.getOwnPropertyDescriptor(HTMLFormElement.prototype, "elements").get;
+  var parentOf = Object.getOwnPropertyDescriptor(Node.prototype, "parentNode").get;
+  function attr(form, name) { return ELEMENT.getAttribute.call(form, name); }
+  function hasAttr(form, name) { return ELEMENT.hasAttribute.call(form, name); }
+  function setAttr(form, name, value) { ELEMENT.setAttribute.call(form, name, value); }
+  function removeAttr(form, name) { ELEMENT.removeAttribute.call(form, name); }
+  function find(form, selector) { return ELEMENT.querySelector.call(form, selector); }
+  function findAll(form, selector) { return ELEMENT.querySelectorAll.call(form, selector); }
+  function controls(form) { return Array.prototype.slice.call(formControls.call(form)); }
+  /* Where the form is sent: its action attribute resolved against the page (none or empty:
+     the page itself), without a fragment; a button's formaction does not change it. */
+  function target(form) {
+    var url = new URL(attr(form, "action") || "", location.href);
+    url.hash = "";
+    return url.href;
+  }
+  /* How it is sent: the clicking button's formmethod, else the form's method (GET unless said). */
+  function method(form, submitter) {
+    var said = submitter && submitter.hasAttribute("formmethod") ?
+      submitter.getAttribute("formmethod") : attr(form, "method");
+    return (said || "get").toLowerCase();
+  }
+
   /* <form data-confirm="确定发布吗？">: ask first. <form data-once>: a second click while the
      first submission is on its way sends nothing. */
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
-    var question = form.getAttribute("data-confirm");
+    var question = attr(form, "data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
       return;
     }
-    if (form.hasAttribute("data-once")) {
-      if (form.getAttribute("data-sent")) {
+    if (hasAttr(form, "data-once")) {
+      if (attr(form, "data-sent")) {
         event.preventDefault();
         return;
       }
-      form.setAttribute("data-sent", "1");
-      form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      setAttr(form, "data-sent", "1");
+      findAll(form, "button[type=submit]").forEach(function (button) {
         button.setAttribute("aria-busy", "true");
       });
     }
@@ -27,8 +55,8 @@
   /* Back/forward restores a page as it was left: let its forms be sent again. */
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form[data-sent]").forEach(function (form) {
-      form.removeAttribute("data-sent");
-      form.querySelectorAll("[aria-busy]").forEach(function (button) {
+      removeAttr(form, "data-sent");
+      findAll(form, "[aria-busy]").forEach(function (button) {
         button.removeAttribute("aria-busy");
       });
     });
@@ -36,16 +64,19 @@
 
   /* What was typed into a form survives a submission the server did not take: the page had
      expired (CSRF refused), the session ended (idle, signed out elsewhere: the sign-in page),
-     a conflict or an outage (any error page). On submit, the fields the person changed (text,
-     numbers, dates, choices; never passwords, files or hidden fields; not in forms marked
-     data-no-draft) are kept in this tab's sessionStorage as pending. The next page decides:
-     an error or sign-in page (marked data-submit-refused) keeps them, any other page (the
-     submission was taken, or refused with the typed values shown again) drops them. A form of
-     the same address then offers them back (恢复 / 丢弃); another page links to it. Kept until
+     a conflict, an outage (any error page) or an invisible NUL character pasted in (its page
+     names the field). On submit, the fields the person changed (text, numbers, dates,
+     choices; never passwords, files or hidden fields; not in forms marked data-no-draft) are
+     kept in this tab's sessionStorage as pending, by the address the form is sent to, NULs
+     left out. The next page decides: an error or sign-in page (marked data-submit-refused)
+     keeps them, any other page (the submission was taken, or refused with the typed values
+     shown again) drops them, and with them any older copy of that form. A form sent to the
+     same address then offers them back (恢复 / 丢弃); another page links to it. Kept until
      that form is sent and taken, or dropped; 12 hours at most, in this tab only. */
   var DRAFTS = "wb-console-drafts", PENDING = "wb-console-draft-pending";
   var KEEP_MS = 12 * 3600 * 1000;
   var SKIPPED = /^(password|hidden|file|submit|button|reset|image)$/;
+  var NULS = /\u0000/g;
 
   function store() {
     try { return window.sessionStorage; } catch (e) { return null; }
@@ -77,24 +108,37 @@
     }
     return field.value !== field.defaultValue && field.value.trim() !== "";
   }
+  /* What a person calls the field: its label, else its aria-label. */
+  function labelOf(field) {
+    var label = field.labels && field.labels.length ? field.labels[0].textContent : "";
+    return (label || field.getAttribute("aria-label") || "").replace(/\s+/g, " ").trim();
+  }
+  /* A copy is one of this script's (older ones, kept by the page's address as an object when
+     a control shadowed it, are not) and not past its time. */
+  function usable(draft) {
+    return draft && typeof draft.action === "string" && draft.fields &&
+      Date.now() - draft.at < KEEP_MS;
+  }
   function drafts() {
-    var now = Date.now();
-    return (readJson(DRAFTS) || []).filter(function (d) { return now - d.at < KEEP_MS; });
+    var list = readJson(DRAFTS);
+    return Array.isArray(list) ? list.filter(usable) : [];
   }
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (event.defaultPrevented || !(form instanceof HTMLFormElement)) return;
-    if ((form.getAttribute("method") || "").toLowerCase() !== "post") return;
-    if (form.hasAttribute("data-no-draft")) return;
-    var fields = {};
-    Array.prototype.forEach.call(form.elements, function (field) {
+    if (method(form, event.submitter) !== "post") return;
+    if (hasAttr(form, "data-no-draft")) return;
+    var fields = {}, labels = {};
+    controls(form).forEach(function (field) {
       if (draftable(field) && changed(field) && !(field.name in fields)) {
-        fields[field.name] = field.value;
+        fields[field.name] = field.value.replace(NULS, "");
+        labels[field.name] = labelOf(field);
       }
     });
-    writeJson(PENDING, {action: form.action, page: location.pathname + location.search,
-                        title: document.title.split(" · ")[0], fields: fields, at: Date.now()});
+    writeJson(PENDING, {action: target(form), page: location.pathname + location.search,
+                        title: document.title.split(" · ")[0], fields: fields,
+                        labels: labels, at: Date.now()});
   });
 
   function offer(form, draft) {
@@ -102,7 +146,9 @@
     note.className = "alert alert-warning draft-offer";
     note.setAttribute("role", "status");
     var text = document.createElement("span");
-    text.textContent = "您上次在这里填写的内容没有提交成功（页面已过期、登录已结束或服务暂时不可用）。";
+    text.textContent = draft.why === "nul" ?
+      "您上次在这里填写的内容没有提交成功：其中含有无法保存的不可见字符（NUL）。恢复后这些字符已去掉，请检查后重新提交。" :
+      "您上次在这里填写的内容没有提交成功（页面已过期、登录已结束或服务暂时不可用）。";
     var restore = document.createElement("button");
     restore.type = "button";
     restore.className = "button button-primary";
@@ -112,23 +158,22 @@
     discard.className = "button button-quiet";
     discard.textContent = "丢弃";
     note.append(text, restore, discard);
-    form.parentNode.insertBefore(note, form);
+    parentOf.call(form).insertBefore(note, form);
     function forget() {
       writeJson(DRAFTS, drafts().filter(function (d) { return d.action !== draft.action; }));
       note.remove();
     }
     restore.addEventListener("click", function () {
+      var fields = controls(form);
       Object.keys(draft.fields).forEach(function (name) {
-        var field = Array.prototype.find.call(form.elements, function (f) {
-          return f.name === name && draftable(f);
-        });
+        var field = fields.find(function (f) { return f.name === name && draftable(f); });
         if (!field) return;
         field.value = draft.fields[name];
         field.dispatchEvent(new Event("input", {bubbles: true}));
         field.dispatchEvent(new Event("change", {bubbles: true}));
       });
       note.remove();  /* kept until this form is sent and taken, or dropped */
-      var first = form.querySelector("textarea, input:not([type=hidden])");
+      var first = find(form, "textarea, input:not([type=hidden])");
       if (first) first.focus();
     });
     discard.addEventListener("click", forget);
@@ -160,20 +205,37 @@
     main.insertBefore(note, main.firstChild);
   }
 
+  /* A page refusing a NUL names the field (data-nul-field) by its label, as the form said it. */
+  function nameNulField(pending) {
+    var where = document.querySelector("[data-nul-field]");
+    var name = where && where.getAttribute("data-nul-field");
+    var label = name && pending && pending.labels && pending.labels[name];
+    if (!label) return;
+    where.textContent = "含有这个字符的是“" + label + "”一栏。";
+    where.hidden = false;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var pending = readJson(PENDING), kept = drafts();
+    var refused = document.querySelector("[data-submit-refused]");
     writeJson(PENDING, null);
+    if (!usable(pending)) pending = null;
     if (pending) {
+      /* The same form's older copy goes: this one is newer, or the form was taken. */
       kept = kept.filter(function (d) { return d.action !== pending.action; });
-      if (document.querySelector("[data-submit-refused]") &&
-          Object.keys(pending.fields).length) kept.push(pending);
-      writeJson(DRAFTS, kept);
+      if (refused && Object.keys(pending.fields).length) {
+        pending.why = refused.getAttribute("data-submit-refused") || undefined;
+        kept.push(pending);
+      }
     }
-    if (!kept.length || document.querySelector("[data-submit-refused]")) return;
+    writeJson(DRAFTS, kept.length ? kept : null);
+    nameNulField(pending);
+    if (!kept.length || refused) return;
     var offered = {};
     Array.prototype.forEach.call(document.forms, function (form) {
+      var sentTo = target(form);
       kept.forEach(function (draft) {
-        if (form.action === draft.action && !offered[draft.action]) {
+        if (sentTo === draft.action && !offered[draft.action]) {
           offered[draft.action] = true;
           offer(form, draft);
         }
@@ -233,7 +295,9 @@
     if (!(question instanceof HTMLSelectElement)) return;
     if (question.name !== "question" && question.name !== "question_key") return;
     var form = question.closest("form[data-rule-form]");
-    var field = form && form.querySelector("[data-rule-value]");
+    /* The form's querySelector, not one a control named so would shadow. */
+    var inForm = function (selector) { return Element.prototype.querySelector.call(form, selector); };
+    var field = form && inForm("[data-rule-value]");
     var old = field && field.querySelector("#value");
     if (!old) return;
     var chosen = question.options[question.selectedIndex];
@@ -251,7 +315,7 @@
     });
     old.replaceWith(control);
     /* The condition the question takes: a choice 等于, a text 包含, a score not 包含. */
-    var op = form.querySelector("select[name=op]");
+    var op = inForm("select[name=op]");
     var kind = chosen && chosen.getAttribute("data-kind");
     if (op && kind === "choice") op.value = "eq";
     else if (op && kind === "text") op.value = "contains";
