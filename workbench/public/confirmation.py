@@ -25,6 +25,11 @@ _STATE_PAGES = {
     LinkState.INVALID: ("链接无效", "该确认链接无效或不完整，请让客户经理重新生成二维码。", 404),
     LinkState.EXPIRED: ("二维码已过期", "该确认二维码已过期，请让客户经理重新生成。", 410),
     LinkState.USED: ("已确认", "本次拜访已确认，感谢您的配合。", 410),
+    LinkState.REPLACED: (
+        "二维码已失效",
+        "此二维码已被新的二维码取代，请扫描客户经理出示的最新二维码。",
+        410,
+    ),
     LinkState.CLOSED: ("无需确认", "该任务已不需要确认，如有疑问请联系您的客户经理。", 410),
 }
 DONE = ("确认成功", "本次拜访已确认，感谢您的配合，祝您生活愉快。")
@@ -40,6 +45,19 @@ _LOCATE = (
     "lat.value=p.coords.latitude;lng.value=p.coords.longitude;say.textContent='已获取位置';},"
     "function(){box.checked=false;say.textContent='未能获取位置，您仍可直接确认';},"
     "{timeout:8000});});}"
+)
+# One confirmation per tap, as the verification and survey pages send their forms: a second tap
+# while the first is on its way sends nothing, and the button says so (disabled, "正在提交…",
+# after the submit event: a button disabled before it would send nothing). The button comes back
+# when the page is shown again (the back button, a page kept in memory). Without a script the
+# form posts as ever.
+_SEND_ONCE = (
+    ";(function(){var f=document.getElementById('confirm'),b=document.getElementById('send'),"
+    "sending=false;if(!f||!b){return;}"
+    "f.addEventListener('submit',function(e){if(sending){e.preventDefault();return;}"
+    "sending=true;setTimeout(function(){b.disabled=true;b.textContent='正在提交…';},0);});"
+    "window.addEventListener('pageshow',function(){sending=false;b.disabled=false;"
+    "b.textContent='确认本次拜访';});})();"
 )
 _HEAD_OR_GET = [HttpMethod.GET, HttpMethod.HEAD]
 
@@ -68,16 +86,16 @@ async def show(request: Request[Any, Any, Any], db: Db, token: FromPath[str]) ->
         f"<p>请确认客户经理 {escape(row['rm_name'])} 今天与您会面、为您提供了服务：</p>"
         f"<p>拜访日期：{today.year}年{today.month}月{today.day}日<br>"
         f"客户经理：{escape(row['rm_name'])}<br>客户：{escape(customer)}</p>"
-        '<form method="post"><input type="hidden" id="lat" name="lat">'
+        '<form method="post" id="confirm"><input type="hidden" id="lat" name="lat">'
         '<input type="hidden" id="lng" name="lng">'
         '<div id="locate-row" class="locate" hidden>'
         '<label class="check"><input type="checkbox" id="locate"> 同时共享我当前的位置</label>'
         '<p class="note">位置仅用于帮助银行核实本次拜访确实发生；不共享也可以确认。'
         '<span id="locate-state" class="state" role="status"></span></p></div>'
-        '<button type="submit">确认本次拜访</button></form>'
+        '<button id="send" type="submit">确认本次拜访</button></form>'
         f'<p class="note">二维码{valid_until(row["expires_at"], tz)}，仅可确认一次。</p>'
     )
-    return page("拜访确认", body, bank=bank, rm_name=row["rm_name"], script=_LOCATE)
+    return page("拜访确认", body, bank=bank, rm_name=row["rm_name"], script=_LOCATE + _SEND_ONCE)
 
 
 @post("/c/{token:str}", operation_id="confirmationSubmit", opt=CUSTOMER_PAGE,

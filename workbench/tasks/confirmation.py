@@ -7,8 +7,10 @@ length, where a signed token made one of 81x81). The token is a keyed hash of th
 (HMAC with the server's blind-index key, for this purpose only), so nobody can make one without
 the key; the row keeps only the token's SHA-256, to find it when the link is opened. The
 customer's phone opens `/c/{token}`: a masked summary and a confirm button. Opening never
-consumes the token; only the confirm does, once. Optionally both sides' reported locations are
-recorded and a distance above the configured radius is flagged.
+consumes the token; only the confirm does, once. A new link of the task ends its earlier ones
+(a QR code shown to the wrong person stops working): they answer that a newer code replaced
+them, and their QR code is gone (410 `confirmation.expired`). Optionally both sides' reported
+locations are recorded and a distance above the configured radius is flagged.
 
 The QR code is served later from `qr_png_url` (the row's id): the token is derived again from
 it, for an RM who sees the task only, and only while the link still confirms something: a QR
@@ -43,6 +45,7 @@ class LinkState(enum.StrEnum):
     INVALID = "invalid"
     EXPIRED = "expired"
     USED = "used"
+    REPLACED = "replaced"  # a newer link of the task was made: only the newest confirms
     CLOSED = "closed"  # the task is no longer waiting for the customer (cancelled, expired...)
 
 
@@ -67,6 +70,7 @@ class ConfirmationClosed(ConfirmationGone):
 _GONE: dict[LinkState, type[ConfirmationGone]] = {
     LinkState.USED: ConfirmationUsed,
     LinkState.EXPIRED: ConfirmationExpired,
+    LinkState.REPLACED: ConfirmationExpired,  # it was ended when the newer one was made
     LinkState.CLOSED: ConfirmationClosed,
 }
 
@@ -118,7 +122,8 @@ async def request(
     ttl_seconds: int,
     base_url: str,
 ) -> wire.Confirmation:
-    """A fresh single-use link for the customer to confirm this visit."""
+    """A fresh single-use link for the customer to confirm this visit; the task's earlier links
+    not used yet stop working."""
     task = await lifecycle.visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if task["status"] != "awaiting_confirmation":
         raise lifecycle.IllegalTransition(task["status"], "ask the customer to confirm")
@@ -161,6 +166,10 @@ async def qr_png(
     if row is None or row["task_id"] != task_id:
         raise NotFound("confirmation")
     state = _state(row)
+    if state is LinkState.REPLACED:
+        raise ConfirmationExpired(
+            "This confirmation link was replaced by a newer one: show the newest QR code"
+        )
     if state is not LinkState.OPEN:
         gone = _GONE[state]
         raise gone(f"{gone.title}: ask for a new confirmation if the task still awaits one")
@@ -187,6 +196,8 @@ def _state(row: queries.Record) -> LinkState:
     """What a stored confirmation's link stands for now (the page and the QR code alike)."""
     if row["used_at"] is not None:
         return LinkState.USED
+    if row["replaced"]:
+        return LinkState.REPLACED
     if row["expired"]:
         return LinkState.EXPIRED
     if row["task_status"] != "awaiting_confirmation":

@@ -552,8 +552,9 @@ class TaskController(Controller):
         opt={
             ERRORS: {
                 410: "The link can confirm nothing any more: the customer confirmed with it "
-                "(`confirmation.used`), it expired (`confirmation.expired`) or the task no longer "
-                "awaits the customer (`confirmation.closed`); ask for a new confirmation"
+                "(`confirmation.used`), it expired or a newer link of the task replaced it "
+                "(`confirmation.expired`), or the task no longer awaits the customer "
+                "(`confirmation.closed`); ask for a new confirmation"
             }
         },
     )

@@ -25,7 +25,11 @@ that stores the hits.
 All this only of a share whose brochure was live (the share page's rule) at the batch's latest
 hit of it, checked once per batch: a page left open past the brochure's window, or a script
 sending beacons for a share that answers 410, rings no one and writes no timeline entry. Its
-hits are stored and counted all the same.
+hits are stored and counted all the same. Save one thing: a visitor asking to be contacted. The
+page told them the RM was told, and the request is about the customer, not the brochure: a click
+on a page left open after the brochure was unpublished, expired or replaced with nothing live
+tells the RM as a live share's does (the same visible open first, once per visitor, at most once
+per share in 30 minutes), saying the brochure can no longer be viewed.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ from workbench.tracking import queries
 
 QUIET = timedelta(minutes=30)  # at most one radar push per share in this long
 OPEN_NEWS = timedelta(minutes=30)  # an open's push is not sent later than this after the open
+# After a request to be contacted on a share whose brochure is no longer live.
+GONE_NOTE = "（该资料已下架或过期，客户已无法查看）"
 _STEPS = (  # (milestone flag, timeline kind, the rollup column that dates it)
     ("opened", "share.opened", "first_open_at"),
     ("engaged", "share.engaged", "last_hit_at"),
@@ -65,6 +71,8 @@ async def follow_up(
             latest[m["share_id"]] = m["last_hit_at"]
     share_ids = sorted(latest)
     shares = await queries.radar_shares(conn, share_ids, [latest[s] for s in share_ids])
+    # A request to be contacted is told whether or not the brochure is still live.
+    asking = [m for m in milestones if m["clicked"]]
     milestones = [m for m in milestones if shares[m["share_id"]]["live"]]
     await timeline.record_events(
         conn,
@@ -95,8 +103,8 @@ async def follow_up(
     for m in sorted(milestones, key=lambda m: (m["share_id"], m["visitor_id"])):
         if m["opened"]:
             openers.setdefault(m["share_id"], m)
-        if m["clicked"]:
-            clickers.setdefault(m["share_id"], m)
+    for m in sorted(asking, key=lambda m: (m["share_id"], m["visitor_id"])):
+        clickers.setdefault(m["share_id"], m)
     if not openers and not clickers:
         return 0
     told_ids = sorted(set(openers) | set(clickers))
@@ -123,6 +131,7 @@ async def follow_up(
                 "share_id": str(share_id),
                 "brochure_id": str(share["brochure_id"]),
                 "action": "contact",
+                **({} if share["live"] else {"brochure_live": False}),
                 **({"customer_id": str(share["customer_id"])} if share["rm_customer"] else {}),
             },
             # Its own collapse key: a later open of the share never replaces the lead (on the
@@ -161,10 +170,12 @@ async def follow_up(
 def _body(share: queries.Record, vault: Vault, *, clicked: bool = False) -> str:
     """The push text: the customer's name masked (it travels through the push providers); of
     a customer who has since moved to another RM, nothing (not the sharer's to know).
-    `clicked`: the visitor asked to be contacted."""
+    `clicked`: the visitor asked to be contacted (of a brochure no longer live: saying so, the
+    RM cannot send it again)."""
+    gone = "" if share["live"] else GONE_NOTE
     if not share["rm_customer"]:
         if clicked:
-            return f"有人对您分享的《{share['title']}》感兴趣，请留意"
+            return f"有人对您分享的《{share['title']}》感兴趣，请留意{gone}"
         return f"有人正在浏览您分享的《{share['title']}》"
     name = vault.cipher.decrypt_or_none(
         share["name_enc"],
@@ -174,5 +185,5 @@ def _body(share: queries.Record, vault: Vault, *, clicked: bool = False) -> str:
     )
     who = mask_name(name) if name else "客户"
     if clicked:
-        return f"您的客户 {who} 想了解《{share['title']}》，请尽快联系"
+        return f"您的客户 {who} 想了解《{share['title']}》，请尽快联系{gone}"
     return f"您的客户 {who} 正在浏览《{share['title']}》"

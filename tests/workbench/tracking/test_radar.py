@@ -237,10 +237,11 @@ async def end_window(db: Any, shared: Any, *, just_now: bool = False) -> None:
     )
 
 
-async def test_a_share_no_longer_live_rings_no_one_but_its_hits_still_count(shared, db):
+async def test_a_share_no_longer_live_tells_only_a_contact_request(shared, db):
     # A page left open past the brochure's window, or a script: the share page answers 410, so
-    # the RM is not told someone is reading or interested, nor does the customer's timeline
-    # say so; the hits are stored and counted as ever.
+    # the RM is not told someone is reading, nor does the customer's timeline say so; the hits
+    # are stored and counted as ever. A customer asking to be contacted on the page still open
+    # is a lead, not noise: the RM hears it, told the brochure is gone.
     customer = await to_customer(shared, db)
     await end_window(db, shared)
     assert (await shared.client.get(f"/s/{shared.code}")).status_code == 410
@@ -248,7 +249,9 @@ async def test_a_share_no_longer_live_rings_no_one_but_its_hits_still_count(shar
     await visit(shared, "v-2", ("open", {}), ("cta", {}))
     await shared.consume()
 
-    assert await radar(db) == []
+    [asked] = await radar(db)
+    assert asked["category"] == "brochure.contact_requested"
+    assert asked["body"].endswith("（该资料已下架或过期，客户已无法查看）")
     rm01 = await headers_of(shared.client, "rm01")
     timeline = f"/api/v1/customers/{customer}/timeline"
     page = await shared.client.get(timeline, headers=rm01)
@@ -258,12 +261,15 @@ async def test_a_share_no_longer_live_rings_no_one_but_its_hits_still_count(shar
     assert (listed["opens"], listed["clicks"]) == (2, 1)
 
 
-async def test_an_unpublished_brochures_share_rings_no_one(shared, db):
+async def test_an_unpublished_brochures_share_tells_only_a_contact_request(shared, db):
     unpublished = await shared.studio.act(shared.brochure_id, "unpublish", "marketing")
     assert unpublished.status_code == 200, unpublished.text
-    await visit(shared, "v-1", ("open", {}), ("cta", {}))
+    await visit(shared, "v-1", ("open", {}))
     await shared.consume()
-    assert await radar(db) == []
+    assert await radar(db) == []  # a reader of a gone share rings no one
+    await visit(shared, "v-1", ("cta", {}))
+    await shared.consume()
+    assert [n["category"] for n in await radar(db)] == ["brochure.contact_requested"]
     assert await db.fetchval("select count(*) from share_visitors") == 1
 
 

@@ -21,11 +21,28 @@ async def insert_confirmation(
     rm_lat: float | None,
     rm_lng: float | None,
 ) -> Record:
+    """A new confirmation link of a task, which ends the task's earlier links not used yet (their
+    expiry set to now: a QR code shown to the wrong person stops working). Call with the task
+    locked: links made one after another are then dated in that order (the clock, not the
+    transaction's start), which tells a link replaced (`confirmation`'s `replaced`)."""
     row = await conn.fetchrow(
         """
+        with made as (select clock_timestamp() as at
+        ), ended as (
+            -- A link being confirmed this moment holds its row (and waits for the task's,
+            -- held here): skipped, not waited for (a deadlock). Its confirm then finds it
+            -- replaced all the same.
+            update task_confirmations k set expires_at = least(k.expires_at, made.at)
+              from made
+             where k.id in (select e.id from task_confirmations e
+                             where e.task_id = $2 and e.used_at is null
+                               and e.expires_at > now()
+                               for update skip locked)
+        )
         insert into task_confirmations
-               (id, task_id, token_hash, created_by, expires_at, rm_lat, rm_lng)
-        values ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7)
+               (id, task_id, token_hash, created_by, created_at, expires_at, rm_lat, rm_lng)
+        select $1, $2, $3, $4, made.at, made.at + make_interval(secs => $5), $6, $7
+          from made
         returning id, expires_at
         """,
         confirmation_id,
@@ -41,7 +58,8 @@ async def insert_confirmation(
 
 
 async def confirmation(conn: Connection, token_hash: bytes, *, lock: bool = False) -> Record | None:
-    """The confirmation whose link token hashes to `token_hash` (SHA-256), with its task.
+    """The confirmation whose link token hashes to `token_hash` (SHA-256), with its task, and
+    `replaced`: a newer link of the task was made since (which ended this one).
     `lock`: the confirmation's and the task's rows locked until the transaction ends."""
     if lock:
         # Locked first, joined only on ids no update changes, then read in a new statement:
@@ -58,8 +76,11 @@ async def confirmation(conn: Connection, token_hash: bytes, *, lock: bool = Fals
     return await conn.fetchrow(
         """
         select k.id, k.task_id, k.created_by, k.expires_at, k.used_at, k.rm_lat, k.rm_lng,
-               k.expires_at <= now() as expired, t.status as task_status, t.title,
-               t.customer_id, t.assignee_id, u.name as rm_name
+               k.expires_at <= now() as expired,
+               exists (select from task_confirmations n
+                        where n.task_id = k.task_id and n.created_at > k.created_at) as replaced,
+               t.status as task_status, t.title, t.customer_id, t.assignee_id,
+               u.name as rm_name
           from task_confirmations k
           join tasks t on t.id = k.task_id
           join users u on u.id = t.assignee_id
