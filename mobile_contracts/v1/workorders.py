@@ -134,13 +134,26 @@ CLOSED_CAUSE_DOC = (
 )
 
 
+# The state the step was chosen in (optional): a stale screen never moves a work order on.
+FROM_STATE_DOC = (
+    "The state the work order was in when the step was chosen (the `state` of the work order"
+    " read). If it is in another state by then, nothing is recorded: 409"
+    " `work_order.state_changed` with `current_status`. Optional (apps should send it); left out,"
+    " the step applies to the state it is in now"
+)
+
+
 class WorkOrderTransition(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Move a work order on, with a note. `root_cause`: when closing, one of the active root
-    causes, or none (optional: `{to: closed, note}` closes with no root cause)."""
+    causes, or none (optional: `{to: closed, note}` closes with no root cause). `from`
+    (optional): the state the step was chosen in."""
 
     to: WorkOrderState
     note: Note
     root_cause: Annotated[RootCauseCode, msgspec.Meta(description=ROOT_CAUSE_DOC)] | None = None
+    from_: Annotated[WorkOrderState, msgspec.Meta(description=FROM_STATE_DOC)] | None = (
+        msgspec.field(default=None, name="from")
+    )
 
 
 class WorkOrderRow(msgspec.Struct, kw_only=True):

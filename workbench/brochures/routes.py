@@ -56,6 +56,19 @@ _ENTITY_TAG = re.compile(r'"(?P<quoted>[0-9a-fA-F]{64})"|(?P<bare>[0-9a-fA-F]{64
 IfMatch = Annotated[
     str | None, HeaderParameter(name="If-Match", max_length=200, description=_IF_MATCH)
 ]
+_EDIT_IF_MATCH = (
+    'The content this edit was made from, as an entity tag: `"<content_hash>"` (the '
+    "`latest.content_hash` of the staff view read). Other content by then: 409 "
+    "`brochure.edited_meanwhile`, nothing saved. Optional (none or `*`: no check)."
+)
+EditIfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", max_length=200, description=_EDIT_IF_MATCH)
+]
+_EDITED_ON = (
+    _MOVED_ON[:-1] + "), or the brochure holds other content than the one named by `If-Match` "
+    "(`brochure.edited_meanwhile`: saved meanwhile from another window or by a colleague; "
+    "nothing is saved: read the current content and edit that)"
+)
 _BAD_UPLOAD = (
     "A page is not an acceptable image (`image.not_allowed`, `image.too_large`, "
     "`image.too_many_pixels`, `image.corrupt`), the product is unknown "
@@ -63,6 +76,9 @@ _BAD_UPLOAD = (
     "`brochure.bad_page` naming `$.meta.pages[i]`, `brochure.too_many_pages`: more than 30 "
     "pages or `pages` files), or `meta` is not valid (`request.validation_failed` naming the "
     "field, e.g. a blank `$.meta.title`); all checked before any image is stored"
+)
+_BAD_EDIT = (
+    _BAD_UPLOAD + "; or `If-Match` is not one quoted content hash (naming `header.If-Match`)"
 )
 _BAD_WINDOW = (
     "The window is not valid (`brochure.bad_window` naming `$.live_from` or `$.live_until`: a "
@@ -225,7 +241,7 @@ class BrochureController(Controller):
 
     @put("/{brochure_id:uuid}", operation_id="editBrochure", guards=AUTHORS,
          request_max_body_size=UPLOAD_LIMIT,
-         opt={ERRORS: {409: _MOVED_ON, 422: _BAD_UPLOAD}})  # fmt: skip
+         opt={ERRORS: {409: _EDITED_ON, 422: _BAD_EDIT}})  # fmt: skip
     async def edit(
         self,
         request: Request[Any, Any, Any],
@@ -233,17 +249,22 @@ class BrochureController(Controller):
         caller: CurrentCaller,
         brochure_id: FromPath[uuid.UUID],
         data: Annotated[BrochureUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        if_match: EditIfMatch = None,
     ) -> wire.StaffBrochure:
         """Edit a brochure's working version (a published one gets a new version).
 
         As the upload; `meta.pages` orders the pages (image ids of this brochure and
         `upload:<n>` for the n-th file). A change voids an approval; a save that changes
         nothing does not. The published version stays live until a new one replaces it.
+        Apps should send `If-Match: "<content_hash>"` (the `latest.content_hash` they edited
+        from): if the brochure was saved meanwhile (another device, a colleague), nothing is
+        saved (409 `brochure.edited_meanwhile`) instead of silently undoing that save.
         """
+        edited_from = _edited_from(if_match)
         meta, files = await _upload(data)
         await workflow.edit(
             db, caller=caller, brochure_id=brochure_id, meta=meta, files=files,
-            store_image=_image_store(request, db, caller),
+            store_image=_image_store(request, db, caller), edited_from=edited_from,
         )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 
@@ -425,6 +446,22 @@ def _reviewed(body: str | None, if_match: str | None) -> bytes | None:
             path="header.If-Match",
         )
     return matched
+
+
+def _edited_from(if_match: str | None) -> bytes | None:
+    """The content an edit was made from, as its `If-Match` names it (one quoted content hash,
+    as for a decision); None for none or `*` (no check: older apps)."""
+    tag = (if_match or "").strip()
+    if if_match is None or tag == "*":
+        return None
+    found = _ENTITY_TAG.fullmatch(tag)
+    if found is None:
+        raise workflow.BadBrochure(
+            "request.validation_failed",
+            'If-Match: the content hash edited from, in quotes ("<64 hex digits>")',
+            path="header.If-Match",
+        )
+    return bytes.fromhex(found.group("quoted") or found.group("bare"))
 
 
 def _signer(request: Request[Any, Any, Any]) -> views.SignUrl:

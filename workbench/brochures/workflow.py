@@ -14,6 +14,10 @@ Rules:
 - Editing a version that was published (or unpublished, or superseded) makes a new version; the
   published one stays live until the new one is published in its place.
 - A version under review cannot be edited; compliance approves or rejects it first.
+- An edit names the content it was made from (`edited_from`: the latest version's content hash
+  when the form or the app drew it); if the brochure holds other content by then (another tab or
+  a colleague saved meanwhile), nothing is saved (`brochure.edited_meanwhile`), so a stale form
+  never silently undoes a save. Without one (older apps), the edit applies to whatever it holds.
 - Compliance cannot approve (or reject) a version they created, edited (`edited_by`) or
   submitted themselves, nor one with a page image they uploaded.
 - Only an approved version is published, within a window; whether it is live is decided when it
@@ -144,10 +148,13 @@ async def edit(
     meta: wire.BrochureMeta,
     files: Sequence[Upload],
     store_image: StoreImage,
+    edited_from: bytes | None = None,
 ) -> None:
-    """Change the working version (or start a new one after publication); see the rules."""
+    """Change the working version (or start a new one after publication); see the rules.
+    `edited_from`: the content hash of the latest version the edit was made from (409
+    `brochure.edited_meanwhile` if it holds other content now); None: no check (older apps)."""
     async with holding_blobs():  # written once the edit passed; none if anything is refused
-        await _edit(conn, caller, brochure_id, meta, files, store_image)
+        await _edit(conn, caller, brochure_id, meta, files, store_image, edited_from)
 
 
 async def _edit(
@@ -157,10 +164,20 @@ async def _edit(
     meta: wire.BrochureMeta,
     files: Sequence[Upload],
     store_image: StoreImage,
+    edited_from: bytes | None,
 ) -> None:
-    await _brochure(conn, caller, brochure_id)
+    await _brochure(conn, caller, brochure_id)  # locked: two saves are taken one after the other
     history = await queries.versions(conn, brochure_id)
     latest = history[0]
+    current = bytes(latest["content_hash"])
+    if edited_from is not None and edited_from != current:
+        raise BrochureConflict(
+            "brochure.edited_meanwhile",
+            "The brochure was changed after this edit was drawn from it (another window or a "
+            "colleague saved meanwhile): nothing was saved. Read the current content "
+            f"(content_hash {current.hex()}) and edit that",
+            current_status=latest["status"],
+        )
     known = {bytes(p) for v in history for p in v["pages"]}
     if meta.pages is None and not files:
         plan: list[bytes | int] = [bytes(p) for p in latest["pages"]]
@@ -171,7 +188,7 @@ async def _edit(
     content = _content(meta, _placed(plan, uploaded))
     digest = content.digest()
     status = Status(latest["status"])
-    if digest == bytes(latest["content_hash"]):
+    if digest == current:
         return  # a save that changes nothing changes nothing, an approval included
     if status is Status.PENDING_REVIEW:
         raise BrochureConflict(

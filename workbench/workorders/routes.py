@@ -245,7 +245,9 @@ class WorkOrderController(Controller):
         opt={
             ERRORS: {
                 404: "No such work order in my scope (`work_order.not_found`)",
-                409: "Not a next state of this work order (`work_order.transition_invalid`)",
+                409: "Not a next state of this work order (`work_order.transition_invalid`), "
+                "or it is no longer in the state `from` names (`work_order.state_changed`, "
+                "with `current_status`; nothing recorded)",
                 422: "Invalid body; a note of only spaces (`work_order.note_required`); closing "
                 "with a root cause not in the active list (`work_order.root_cause_unknown`)",
             }
@@ -263,11 +265,14 @@ class WorkOrderController(Controller):
 
         A resolved one may be reopened (-> in_progress). Closing may name a `root_cause` from
         the active list; one closed without records none (shown as 未注明). For the assignee,
-        a branch head over its unit, or an admin.
+        a branch head over its unit, or an admin. `from` (optional; apps should send it): the
+        state I saw when choosing the step; if the work order is in another by then (moved on
+        from another device or by someone else), nothing is recorded: 409
+        `work_order.state_changed`.
         """
         return await service.transition(
             db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,
-            to=data.to, note=data.note, root_cause=data.root_cause,
+            to=data.to, note=data.note, root_cause=data.root_cause, expected_state=data.from_,
         )  # fmt: skip
 
 

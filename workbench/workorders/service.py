@@ -74,6 +74,13 @@ class TransitionInvalid(Conflict):
     code, title = "work_order.transition_invalid", "The work order cannot move to that state"
 
 
+class StateChanged(Conflict):
+    """The work order is no longer in the state the step was chosen in (a stale page, another
+    device): nothing is recorded, so a step meant for one state never applies to another."""
+
+    code, title = "work_order.state_changed", "The work order's state changed meanwhile"
+
+
 class RootCauseRequired(DomainError):
     status, code, title = 422, "work_order.root_cause_required", "Closing needs a root cause"
 
@@ -129,9 +136,13 @@ async def transition(
     note: str,
     root_cause: str | None = None,
     require_root_cause: bool = False,
+    expected_state: wire.WorkOrderState | None = None,
     now: datetime | None = None,
 ) -> wire.WorkOrder:
     """Move a work order on with a note (the API's transition and sync's mutation).
+    `expected_state`: the state the caller saw when choosing the step (the console's form, the
+    API's `from`); if it is in another by now, 409 `work_order.state_changed` and nothing moves
+    (a stale page never reopens a resolved one); None: no check (older apps).
     404 `work_order.not_found` out of scope, 409 `work_order.transition_invalid`, 422
     `work_order.root_cause_unknown` / `work_order.note_required` (a note that shows nothing,
     spaces or invisible characters only, says nothing: checked here, so the API, the console and
@@ -149,6 +160,12 @@ async def transition(
     if row is None:
         raise NotFound("work_order")
     current = State(row["state"])
+    if expected_state is not None and current is not expected_state:
+        raise StateChanged(
+            f"The work order is {current.value} now, not {expected_state.value} as when the step "
+            "was chosen: nothing was recorded. Read it again and choose the next step",
+            current_status=current.value,
+        )
     if to not in NEXT[current]:
         allowed = ", ".join(sorted(s.value for s in NEXT[current])) or "nothing (it is closed)"
         raise TransitionInvalid(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -10,7 +11,13 @@ from litestar.params import FromPath
 
 from mobile_contracts.v1 import brochures as wire
 from workbench.brochures import views, workflow
-from workbench.brochures.console._shared import AUTHORS, LIST_PATH, _labels, _staff_view
+from workbench.brochures.console._shared import (
+    AUTHORS,
+    LIST_PATH,
+    MESSAGES,
+    _labels,
+    _staff_view,
+)
 from workbench.brochures.console._uploads import (
     BrochureForm,
     PagesRefused,
@@ -30,6 +37,11 @@ from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
 
 ALREADY_UPLOADED = "这份宣传册已经上传过，本次没有再上传：请在宣传册列表中查看。"
+# The edit form names the content it was drawn from (the latest version's content hash) in its
+# address, `?drawn_from=`, so that the plain form and the page's script (which sends the API's
+# multipart shape, not the form's fields) both send it.
+DRAWN_FROM = "drawn_from"
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 @get("/brochures/new", opt=visible_to(*AUTHORS), name="console:brochure-new")
@@ -90,7 +102,9 @@ async def edit_brochure(
         talk_track=brochure.talk_track,
         tags="、".join(brochure.tags),
     )
-    return await _form_page(db, console, brochure=brochure, form=form)
+    return await _form_page(
+        db, console, brochure=brochure, form=form, drawn_from=brochure.latest.content_hash
+    )
 
 
 @post(
@@ -106,8 +120,12 @@ async def save_brochure(
     console: Console,
     brochure_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """Save an edit (workflow.edit): a change voids an approval, a save without one does not."""
+    """Save an edit (workflow.edit): a change voids an approval, a save without one does not.
+    Made from a page older than the brochure is now (saved meanwhile in another window or by a
+    colleague), nothing is saved (409): the form comes back as typed, with a link to the
+    latest content."""
     before = await _staff_view(request, db, caller, brochure_id)
+    drawn_from = request.query_params.get(DRAWN_FROM)
     form, meta, files, refusal = await _read_upload(
         request, existing=[p.image for p in before.pages]
     )
@@ -117,16 +135,39 @@ async def save_brochure(
                 await workflow.edit(
                     db, caller=caller, brochure_id=brochure_id, meta=meta, files=files,
                     store_image=_collecting(_image_store(request, db, caller), len(files)),
+                    edited_from=_edited_from(drawn_from),
                 )  # fmt: skip
         except (PagesRefused, workflow.BadBrochure, workflow.BrochureConflict) as exc:
             refusal = _upload_refusal(exc, request, files)
+            if exc.code == "brochure.edited_meanwhile":
+                refusal = _edited_meanwhile(brochure_id)
         else:
             after = await _staff_view(request, db, caller, brochure_id)
             return _done(request, console, f"{LIST_PATH}/{brochure_id}", _saved(before, after))
     assert refusal is not None
     if _wants_json(request):
         return _json_refusal(refusal)
-    return await _form_page(db, console, brochure=before, form=form, refusal=refusal)
+    return await _form_page(
+        db, console, brochure=before, form=form, refusal=refusal, drawn_from=drawn_from
+    )
+
+
+def _edited_from(value: str | None) -> bytes | None:
+    """The content hash the edit form was drawn from (its `?drawn_from=`); anything but a hash
+    names no content there is (refused as changed meanwhile). None: a form without it (drawn
+    before it had one), saved over whatever the brochure holds, as the API does for older
+    apps."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return bytes.fromhex(value) if _HASH.fullmatch(value) else b""
+
+
+def _edited_meanwhile(brochure_id: uuid.UUID) -> Refusal:
+    """A save from a stale page: what was typed stays in the form (sent again from it, it is
+    refused again); the latest content is one link away."""
+    latest = f"{LIST_PATH}/{brochure_id}/edit"
+    return Refusal(MESSAGES["brochure.edited_meanwhile"], status=409, latest=latest)
 
 
 def _saved(before: wire.StaffBrochure, after: wire.StaffBrochure) -> str:
@@ -146,6 +187,7 @@ async def _form_page(
     brochure: wire.StaffBrochure | None,
     form: BrochureForm,
     refusal: Refusal | None = None,
+    drawn_from: str | None = None,
 ) -> Response[Any]:
     settings = console.request.app.state.settings
     limits = settings.image_limits
@@ -165,6 +207,9 @@ async def _form_page(
             "pages": pages,
             "products": products,
             "refusal": refusal,
+            # The edit form's address names the content it was drawn from: the page's own
+            # (sent again from a page refused as stale, it is refused again).
+            "drawn_from": drawn_from,
             "max_pages": wire.MAX_PAGES,
             "max_mb": limits.max_bytes // 1_000_000,
             "max_bytes": limits.max_bytes,

@@ -8,7 +8,7 @@ import difflib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -244,10 +244,20 @@ def _marked(before: str, after: str) -> tuple[Parts, Parts]:
 
 
 def _window_defaults(published: wire.VersionSummary, zone: ZoneInfo) -> dict[str, str]:
+    """The publish form's times, filled in from the published version's window; an end that
+    has passed is left empty (sent as it is, it would be refused: 下架时间必须晚于现在), and
+    `until_passed` says which it was."""
+
     def local(value: datetime | None) -> str:
         return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
 
-    return {"live_from": local(published.live_from), "live_until": local(published.live_until)}
+    until = published.live_until
+    passed = until is not None and until <= datetime.now(UTC)
+    return {
+        "live_from": local(published.live_from),
+        "live_until": "" if passed else local(until),
+        "until_passed": local(until).replace("T", " ") if passed else "",
+    }
 
 
 def _zone_label(zone: ZoneInfo) -> str:

@@ -60,6 +60,9 @@ FIELD_LABELS = {
 # What the workflow's refusals say on the page (by the API's codes).
 MESSAGES = {
     "brochure.in_review": "这个版本正在合规审核，审核结束前不能修改。",
+    "brochure.edited_meanwhile": (
+        "此宣传册已被修改（可能是您在另一个窗口或同事的修改），请查看最新内容后再保存。"
+    ),
     "brochure.content_changed": (
         "内容已变化，本次审核未生效：您打开页面后，这个版本的内容已被修改并重新提交。"
         "下面显示的是当前内容，请重新审核后再作结论。"

@@ -48,6 +48,7 @@ class Refusal:
     status: int = 422
     fields: dict[str, str] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)  # index, name, message
+    latest: str | None = None  # saved meanwhile: where the latest content is (the edit form)
 
 
 class PagesRefused(DomainError):
@@ -269,8 +270,16 @@ def _done(
 
 
 def _json_refusal(refusal: Refusal) -> Response[Any]:
+    message = refusal.message
+    if refusal.latest:  # the script shows the message as text: no link, so say where it is
+        message += "您填写的内容仍在本页；可在新窗口中打开此编辑页面查看最新内容。"
     return Response(
-        {"message": refusal.message, "fields": refusal.fields, "files": refusal.files},
+        {
+            "message": message,
+            "fields": refusal.fields,
+            "files": refusal.files,
+            "latest": refusal.latest,
+        },
         status_code=refusal.status,
         headers={"Cache-Control": "no-store"},
     )

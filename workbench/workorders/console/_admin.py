@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import msgspec
+import msgspec.inspect
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from redis.exceptions import RedisError
@@ -55,6 +56,22 @@ KINDS = {  # a question's type, as a refusal names it
     QuestionType.TEXT: "文本题",
 }
 _SHAPE_AT = re.compile(r"at `\$\.(\w+)")  # the field a msgspec.ValidationError names
+
+
+# The longest term or option value a rule takes: the contract's (`RuleValue`), which the API
+# checks; counted as it counts them, on the value as sent (trimmed).
+def _term_max() -> int:
+    info = msgspec.inspect.type_info(wire.RuleValue)
+    types = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
+    return next(
+        t.max_length
+        for t in types
+        if isinstance(t, msgspec.inspect.StrType) and t.max_length is not None
+    )
+
+
+TERM_MAX = _term_max()
+TERM_TOO_LONG = f"关键词最多 {TERM_MAX} 个字，请删减后再提交。"
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:
@@ -210,7 +227,7 @@ async def add_rule(
                 wire.AlertRuleCreate,
             )  # fmt: skip
         except msgspec.ValidationError as exc:
-            errors = _shape_refusal(str(exc), question)
+            errors = _shape_refusal(str(exc), question, sent["value"])
     if not errors:
         claim = await once.claim(request, form, db, back=RULES_PATH)
         try:
@@ -264,14 +281,21 @@ def _unset(sent: dict[str, str]) -> dict[str, str]:
     return errors
 
 
-def _shape_refusal(error: str, question: Question | None) -> dict[str, str]:
-    """The API's contract refused the rule (`AlertRuleCreate`): the field it names."""
+def _shape_refusal(error: str, question: Question | None, value: str = "") -> dict[str, str]:
+    """The API's contract refused the rule (`AlertRuleCreate`): the field it names (a term
+    longer than the contract takes: its limit, not what a term may hold)."""
     found = _SHAPE_AT.search(error)
     name = found.group(1) if found else ""
+    if (
+        name == "value"
+        and len(value) > TERM_MAX
+        and (question is None or question.type is QuestionType.TEXT)
+    ):
+        return {"value": TERM_TOO_LONG}
     if name == "value" and question is not None:
         return {"value": _value_text(question.type, question)}
     if name == "value":
-        return {"value": "条件值须为 0–10 之间的整数，或 40 个字以内的选项、关键词。"}
+        return {"value": f"条件值须为 0–10 之间的整数，或 {TERM_MAX} 个字以内的选项、关键词。"}
     if name == "sla_hours":
         return {"sla_hours": SLA_RANGE}
     return {"question": "请选择问卷题目。"}  # survey_id, question_key
@@ -301,7 +325,10 @@ def _value_text(kind: QuestionType, question: Question | None) -> str:
         low, high = rules.SCORE_RANGES[kind]
         return f"{KINDS[kind]}的值须为 {low}–{high} 之间的整数。"
     if kind is QuestionType.TEXT:
-        return "文本题的值须为要查找的关键词，不能含控制字符或改变文字方向的字符。"
+        return (
+            f"文本题的值须为要查找的关键词（最多 {TERM_MAX} 个字），"
+            "不能含控制字符或改变文字方向的字符。"
+        )
     labels = "、".join(o.label for o in question.options) if question else ""
     return f"{KINDS[kind]}的值须为这道题的选项" + (f"之一：{labels}。" if labels else "。")
 

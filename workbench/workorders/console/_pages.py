@@ -26,6 +26,7 @@ from workbench.workorders.console._shared import (
     LIST_PATH,
     MESSAGES,
     ROLES,
+    STATE_CHANGED,
     STATE_LABELS,
     STEPS,
     State,
@@ -268,9 +269,10 @@ async def move_work_order(
     work_order_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
     """Move the work order on with a note (the service's transition, in a savepoint); the form
-    sent again records nothing (409)."""
+    sent again records nothing (409), nor one drawn in another state than the work order is in
+    now (`from`: a stale tab never reopens a resolved one; 409, the note kept)."""
     form = await request.form()
-    sent = {name: text(form, name) for name in ("to", "root_cause")}
+    sent = {name: text(form, name) for name in ("to", "root_cause", "from")}
     typed = form.get("note")
     sent["note"] = text(form, "note", limit=len(typed) if isinstance(typed, str) else 0)  # whole
     errors: dict[str, str] = {}
@@ -280,7 +282,12 @@ async def move_work_order(
         errors["note"] = f"处理说明最多 {NOTE_MAX} 字，请删减后再提交。"
     try:
         step = msgspec.convert(
-            {"to": sent["to"], "note": sent["note"], "root_cause": sent["root_cause"] or None},
+            {
+                "to": sent["to"],
+                "note": sent["note"],
+                "root_cause": sent["root_cause"] or None,
+                "from": sent["from"] or None,
+            },  # none: a page drawn before forms named it
             wire.WorkOrderTransition,
         )
     except msgspec.ValidationError:
@@ -297,10 +304,16 @@ async def move_work_order(
             await service.transition(
                 db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,
                 to=step.to, note=step.note, root_cause=step.root_cause, require_root_cause=True,
+                expected_state=step.from_,
             )  # fmt: skip
             claim.made(page)
     except NotFound:
         raise
+    except service.StateChanged as exc:  # the page again in the state it is in, the note kept
+        now = STATE_LABELS.get(State(exc.extra["current_status"]), "")
+        kept = {"note": sent["note"]}  # not the step: it was chosen for another state
+        return await _detail(request, db, caller, console, work_order_id, sent=kept,
+                             error=STATE_CHANGED.format(state=now), status=exc.status)  # fmt: skip
     except DomainError as exc:
         field = FIELD_OF.get(exc.code)
         message = MESSAGES.get(exc.code, "操作未完成，请查看工单的最新状态后重试。")

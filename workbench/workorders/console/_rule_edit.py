@@ -155,7 +155,7 @@ async def edit_rule(
         try:
             change = msgspec.convert(_changes(sent, shown, question), wire.AlertRuleEdit)
         except msgspec.ValidationError as exc:
-            errors = _beside(_shape_refusal(str(exc), question))
+            errors = _beside(_shape_refusal(str(exc), question, sent["value"]))
     if not errors:
         try:
             async with db.transaction():

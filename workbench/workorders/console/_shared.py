@@ -62,6 +62,8 @@ HANDED_OVER_LABELS = {
     handover.UNIT_MOVED: "所属机构调整，工单转交现任负责人",
 }
 
+# A step chosen on a page drawn in another state than the work order is in now (`from`).
+STATE_CHANGED = "工单状态已变化（现为「{state}」），请查看后再操作。填写的处理说明已保留。"
 # What a refusal of the service says on the page, by its code.
 MESSAGES = {
     "work_order.transition_invalid": "工单状态已变化，不能执行这一步。页面已显示最新状态。",
