@@ -164,17 +164,19 @@ class WorkOrderController(Controller):
             wire.WorkOrderState | None, QueryParameter(name="state")
         ] = None,
         overdue: FromQuery[bool] = False,
+        org_unit_id: FromQuery[uuid.UUID | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.WorkOrderRow]:
         """Work orders, newest first: mine; a branch head's subtree; an admin all.
 
-        `overdue=1`: only those past their due time and not yet resolved. `customer` is the
-        customer's masked name (null for a staff survey).
+        `overdue=1`: only those past their due time and not yet resolved. `org_unit_id`: only
+        those of that unit's subtree (a unit of my subtree: else 404 `org_unit.not_found`).
+        `customer` is the customer's masked name (null for a staff survey).
         """
         return await service.list_work_orders(
             db, vault=request.app.state.vault, caller=caller, state=work_order_state,
-            overdue=overdue, cursor=cursor, limit=limit,
+            overdue=overdue, cursor=cursor, limit=limit, org_unit_id=org_unit_id,
         )  # fmt: skip
 
     @get("/root-causes", operation_id="listWorkOrderRootCauses")

@@ -305,14 +305,21 @@ async def list_work_orders(
     cursor: str | None = None,
     limit: int = 50,
     now: datetime | None = None,
+    org_unit_id: uuid.UUID | None = None,
 ) -> Page[wire.WorkOrderRow]:
     """Newest first: an RM their own; a branch head their subtree's; an admin all.
-    `overdue`: only those past their due time and not yet resolved."""
+    `overdue`: only those past their due time and not yet resolved; `org_unit_id`: only those
+    of that unit's subtree, a unit of the caller's own subtree (the bank's, for an admin), else
+    404 `org_unit.not_found`."""
     now = now or datetime.now(UTC)
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    if org_unit_id is not None and not await queries.unit_visible(
+        conn, org_unit_id, caller.scope_root
+    ):
+        raise NotFound("org_unit")
     rows = await queries.list_work_orders(
         conn, state=state.value if state else None, overdue_at=now if overdue else None,
-        after=after, limit=limit + 1, **reader_scope(caller),
+        after=after, limit=limit + 1, unit_id=org_unit_id, **reader_scope(caller),
     )  # fmt: skip
     more, rows = len(rows) > limit, rows[:limit]
     items = [_row(vault, caller.role, r, now) for r in rows]

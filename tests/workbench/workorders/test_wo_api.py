@@ -3,6 +3,7 @@ once, transitions with notes and root causes, and who may see what."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from tests.console.conftest import console, make_console, signed_in  # noqa: F401
@@ -208,3 +209,35 @@ async def test_a_phone_or_id_number_typed_into_an_answer_is_masked_for_every_rea
     assert "13812345678" not in page
     assert "110105198209210009" not in page
     assert "138******78" in page
+
+
+async def test_the_list_narrows_to_a_unit_of_the_callers_subtree(bench: Bench) -> None:
+    # The console filters by unit; the API did not and answered the whole subtree, so an
+    # integrator asking for one team's work orders got every team's.
+    await bench.rule()
+    _, opened = await bench.respond(answers={"score": 2, "channel": "app"})
+    east = await bench.conn.fetchval("select org_unit_id from users where login = 'bh.east'")
+    west = await bench.conn.fetchval("select org_unit_id from users where login = 'bh.west'")
+    rm01_team = await bench.conn.fetchval("select org_unit_id from users where login = 'rm01'")
+    other_team = await bench.conn.fetchval(
+        "select id from org_units where parent_id = $1 and id <> $2 limit 1", east, rm01_team
+    )
+    assert other_team is not None
+    bh_east = await headers_of(bench.client, "bh.east")
+
+    def ids(answer: Any) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return [w["id"] for w in answer.json()["items"]]
+
+    assert ids(await bench.client.get(ORDERS, headers=bh_east)) == [str(opened)]
+    both = {"org_unit_id": str(rm01_team)}
+    assert ids(await bench.client.get(ORDERS, params=both, headers=bh_east)) == [str(opened)]
+    elsewhere = {"org_unit_id": str(other_team)}
+    assert ids(await bench.client.get(ORDERS, params=elsewhere, headers=bh_east)) == []
+    # A unit outside the caller's subtree, or none at all: 404, as every unit the caller may
+    # not see.
+    for unit in (west, uuid.uuid4()):
+        refused = await bench.client.get(ORDERS, params={"org_unit_id": str(unit)}, headers=bh_east)
+        assert (refused.status_code, refused.json()["code"]) == (404, "org_unit.not_found")
+    assert ids(await bench.client.get(ORDERS, params={"org_unit_id": str(west)},
+                                      headers=bench.admin)) == []  # fmt: skip

@@ -22,6 +22,7 @@ from workbench.workorders.queries._handover import (
 from workbench.workorders.queries._org import (
     escalation_head,
     nearest_branch_head,
+    unit_visible,
     user_unit,
 )
 from workbench.workorders.queries._responses import (
@@ -100,6 +101,7 @@ __all__ = [
     "unfinished_held_by",
     "unfinished_of_customers",
     "unfinished_of_rm",
+    "unit_visible",
     "update_rule",
     "upsert_root_cause",
     "user_unit",

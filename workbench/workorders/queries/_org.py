@@ -60,3 +60,20 @@ async def user_unit(conn: Connection, user_id: uuid.UUID) -> uuid.UUID | None:
         "select org_unit_id from users where id = $1 and active", user_id
     )
     return unit
+
+
+async def unit_visible(conn: Connection, unit_id: uuid.UUID, scope_root: uuid.UUID | None) -> bool:
+    """Whether the unit exists in the subtree of `scope_root` (None: anywhere in the bank)."""
+    return bool(
+        await conn.fetchval(
+            """
+            select exists (
+                select from org_units u
+                 where u.id = $1
+                   and ($2::uuid is null
+                        or u.id in (select s.id from org_subtree($2::uuid) s(id))))
+            """,
+            unit_id,
+            scope_root,
+        )
+    )

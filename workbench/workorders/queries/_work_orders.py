@@ -161,11 +161,14 @@ async def list_work_orders(
     overdue_at: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    unit_id: uuid.UUID | None = None,
 ) -> list[Record]:
-    """Work orders in scope, newest first; `overdue_at`: only those overdue at that time."""
+    """Work orders in scope, newest first; `overdue_at`: only those overdue at that time;
+    `unit_id`: only those of that unit's subtree (a unit the caller may see)."""
     where = Where()
     _scope(where, user_id=user_id, scope_root=scope_root, all_=all_)
     where.when(state, "w.state = {}")
+    where.when(unit_id, "w.org_unit_id in (select s.id from org_subtree({}) s(id))")
     if overdue_at is not None:
         where.add(f"w.state in {OPEN_STATES} and w.due_at < {{}}", overdue_at)
     if after is not None:
