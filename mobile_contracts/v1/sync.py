@@ -213,12 +213,15 @@ class ShareCreateArgs(msgspec.Struct, kw_only=True):
 
 
 class WorkOrderTransitionArgs(msgspec.Struct, kw_only=True):
-    """work_order.transition: as POST /work-orders/{id}/transition (`root_cause` to close)."""
+    """work_order.transition: as POST /work-orders/{id}/transition (`root_cause` to close;
+    `from`, the state the work order was in on the device when the step was chosen: a work
+    order in another state by the push is a `conflict`, never a step applied to it)."""
 
     work_order_id: uuid.UUID
     to: WorkOrderState
     note: Note
     root_cause: RootCauseCode | None = None
+    from_: WorkOrderState | None = msgspec.field(default=None, name="from")
 
 
 # ---- rows that only sync carries (the others are the API's own structs) -----------------------

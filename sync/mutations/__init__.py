@@ -22,7 +22,8 @@ Conflict policy (also in the README):
 - notification.read: idempotent, never conflicts.
 - work_order.transition: the server's state wins. A work order moved on while the app was
   offline (the branch head resolved it, someone closed it) so that the step no longer applies
-  is a `conflict` carrying the work order as the device carries it (`SyncWorkOrder`); the app
+  is a `conflict` carrying the work order as the device carries it (`SyncWorkOrder`), as is
+  a step whose `from` is not the state now (a late start never reopens a resolved one); the app
   shows it and keeps the note locally. A work order that left the user's hands (reassigned to
   someone else) is rejected `work_order.not_found`, as online.
 - share.create: the `client_ref` made on the device makes a resend (or the same share made

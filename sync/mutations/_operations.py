@@ -79,10 +79,12 @@ async def _transition(conn: Connection, ctx: Context, args: Any, _at: datetime |
     try:
         return await work_orders.transition(
             conn, vault=ctx.vault, caller=ctx.caller, work_order_id=args.work_order_id,
-            to=args.to, note=args.note, root_cause=args.root_cause,
+            to=args.to, note=args.note, root_cause=args.root_cause, expected_state=args.from_,
         )  # fmt: skip
     except DomainError as exc:
-        if exc.code == WorkOrderMovedOn.code:
+        # A step that no longer applies, or one chosen in another state than the work order
+        # is in now: the server's state wins (a conflict with the work order as it is).
+        if exc.code in (WorkOrderMovedOn.code, work_orders.StateChanged.code):
             raise WorkOrderMovedOn(exc.detail or exc.title, **exc.extra) from exc
         raise
 

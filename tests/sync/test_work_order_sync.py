@@ -270,3 +270,28 @@ async def test_the_transition_mutation_is_applied_once_and_conflicts_when_moved_
     assert await db.fetchval("select state from work_orders where id = $1", desk.order) == (
         "closed"
     )
+
+
+async def test_a_step_chosen_in_another_state_conflicts_instead_of_reopening(
+    client: Any, db: Any, desk: Desk
+) -> None:
+    # The RM, offline, starts the work order they see open; meanwhile the branch head starts
+    # and resolves it. resolved -> in_progress is a valid reopen, so without `from` the late
+    # push reopened a work order nobody meant to; with it, the server's state wins.
+    rm01 = await app_of(client, db, "rm01")
+    head = await headers_of(client, "bh.east")
+    for to in ("in_progress", "resolved"):
+        moved = await client.post(
+            f"/api/v1/work-orders/{desk.order}/transition",
+            json={"to": to, "note": "支行长处理"},
+            headers=head,
+        )
+        assert moved.status_code == 200, moved.text
+    start = {"work_order_id": str(desk.order), "to": "in_progress", "note": "已致电客户",
+             "from": "open"}  # fmt: skip
+    results = await push(rm01, "phone", (1, "work_order.transition", start))
+    assert [r["status"] for r in results] == ["conflict"]
+    assert msgspec.convert(results[0]["server"], dict)["state"] == "resolved"
+    assert await db.fetchval("select state from work_orders where id = $1", desk.order) == (
+        "resolved"
+    )
