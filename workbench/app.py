@@ -35,6 +35,7 @@ from workbench.http.empty_filters import empty_query_values_dropped
 from workbench.http.guessing import LinkGuesses, link_guessing_limit
 from workbench.http.head import AutomaticHead, without_body
 from workbench.http.input_checks import refuse_unstorable_input
+from workbench.http.list_route import cursors_name_their_list
 from workbench.http.middleware import (
     add_request_id_header,
     add_safety_headers,
@@ -195,8 +196,9 @@ def create_app(settings: Settings) -> Litestar:
         },
         guards=[check_request],
         # After routing, for every route: customers' link routes count unknown codes per address;
-        # an API route's optional query parameter sent empty is one not sent.
-        middleware=[link_guessing_limit, empty_query_values_dropped],
+        # an API route's optional query parameter sent empty is one not sent; the cursors a
+        # request makes and reads name its list.
+        middleware=[link_guessing_limit, empty_query_values_dropped, cursors_name_their_list],
         before_request=refuse_unstorable_input,
         before_send=[add_request_id_header, add_safety_headers],
         exception_handlers=EXCEPTION_HANDLERS,

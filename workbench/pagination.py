@@ -1,10 +1,20 @@
-"""Opaque keyset cursors for `?limit=&cursor=` lists."""
+"""Opaque keyset cursors for `?limit=&cursor=` lists.
+
+A cursor made while a request is answered names that request's list (a tag of its route's
+path template, set by `workbench.http.list_route`): passed as `cursor` to another list it is a
+400 (`request.bad_cursor`: "a cursor of another list"), never a page that starts at a position
+of another list's order. Cursors made before lists named theirs (a bare key) are still read, so
+an app paging across a deploy goes on; tokens of other names (`listed`, `sent`) are read by
+another route than the one that made them, on purpose, and are not checked.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
@@ -47,8 +57,26 @@ class BadCursor(DomainError):
         )
 
 
+# The list being answered: its route's path template (None outside a request: a job, a test).
+LIST_ROUTE: ContextVar[str | None] = ContextVar("workbench_list_route", default=None)
+
+
+class _Named(msgspec.Struct, forbid_unknown_fields=True):
+    """A cursor that names its list: `l` the list's tag, `k` the key."""
+
+    l: str  # noqa: E741 (one letter on the wire: cursors travel in URLs)
+    k: msgspec.Raw
+
+
+def _tag(route: str) -> str:
+    return hashlib.sha256(route.encode()).hexdigest()[:8]
+
+
 def encode_cursor(key: Any) -> str:
-    return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
+    """The cursor of a list's position `key`, naming the list being answered, if any."""
+    route = LIST_ROUTE.get()
+    value: Any = key if route is None else {"l": _tag(route), "k": key}
+    return base64.urlsafe_b64encode(msgspec.json.encode(value)).decode().rstrip("=")
 
 
 def keyset_page(
@@ -68,12 +96,27 @@ def decode_cursor(cursor: str | None, type_: type[Any], *, name: str = "cursor")
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        named = _named(raw)
+        if named is not None:
+            route = LIST_ROUTE.get()
+            if name == "cursor" and route is not None and named.l != _tag(route):
+                raise BadCursor(
+                    name, "a cursor of another list: pass back the next_cursor this list answered"
+                )
+            raw = bytes(named.k)
         key = msgspec.json.decode(raw, type=type_)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise BadCursor(name, "not a cursor this list issued") from None
     if problem := _key_problem(key):
         raise BadCursor(name, problem)
     return key
+
+
+def _named(raw: bytes) -> _Named | None:
+    """The named form of a cursor, or None for a bare key (made before lists named theirs)."""
+    if not raw.startswith(b"{"):
+        return None
+    return msgspec.json.decode(raw, type=_Named)
 
 
 def _key_problem(value: Any) -> str | None:

@@ -116,3 +116,40 @@ async def test_the_cursors_the_server_gives_still_page(client, db, lists):
         if not (cursor := page.json()["next_cursor"]):
             break
     assert len(seen) == len(set(seen)) == 4
+
+
+async def test_a_cursor_of_another_list_is_refused_by_name(client, db):
+    # Both lists are keyed by (time, id): without the list named in the cursor, the shares'
+    # next_cursor sent to the notifications started a page at a position of another order.
+    admin = await headers_of(client, "admin")
+    rows = [customer_row(f"C-P{i}", name="王五", owner="rm01", seq=i) for i in range(3)]
+    fed = await client.post(
+        f"{API}/integration/customers:bulk-upsert", json={"customers": rows}, headers=admin
+    )
+    assert fed.status_code == 200, fed.text
+    rm01 = await headers_of(client, "rm01")
+    page = await client.get(f"{API}/customers", params={"limit": 1}, headers=rm01)
+    cursor = page.json()["next_cursor"]
+    assert cursor
+    # The same list takes it back, whatever else the request says.
+    again = await client.get(f"{API}/customers", params={"limit": 1, "cursor": cursor},
+                             headers=rm01)  # fmt: skip
+    assert again.status_code == 200, again.text
+    elsewhere = await client.get(f"{API}/tasks", params={"cursor": cursor}, headers=rm01)
+    assert elsewhere.status_code == 400, elsewhere.text
+    body = elsewhere.json()
+    assert body["code"] == "request.bad_cursor"
+    assert body["errors"] == [
+        {
+            "path": "query.cursor",
+            "message": "a cursor of another list: pass back the next_cursor this list answered",
+        }
+    ]
+
+
+async def test_a_cursor_made_before_lists_named_theirs_still_pages(client):
+    # An app paging across the deploy holds a bare key: it is still read.
+    rm01 = await headers_of(client, "rm01")
+    bare = cursor_of(["2026-11-01T00:00:00+00:00", SOME_ID])
+    answer = await client.get(f"{API}/notifications", params={"cursor": bare}, headers=rm01)
+    assert answer.status_code == 200, answer.text
