@@ -167,7 +167,8 @@ def test_a_warning_while_this_or_next_year_is_counted_mon_fri_only(
     [warning] = warnings_at(caplog, calendar_of(), date(2027, 3, 1))
     assert warning.startswith("work-order SLAs for 2027 and 2028 count Mon-Fri only")
     # A year the bank has entered holidays for is not named.
-    [warning] = warnings_at(caplog, calendar_of(WORKBENCH_HOLIDAYS="2027-01-01"), date(2027, 3, 1))
+    entered = calendar_of(WORKBENCH_HOLIDAYS=SPRING_FESTIVAL_2027)
+    [warning] = warnings_at(caplog, entered, date(2027, 3, 1))
     assert warning.startswith("work-order SLAs for 2028 count Mon-Fri only")
 
 
@@ -175,3 +176,9 @@ def test_no_warning_when_both_years_are_known_or_entered(caplog: pytest.LogCaptu
     assert warnings_at(caplog, calendar_of(), date(2025, 6, 1)) == []
     entered = calendar_of(WORKBENCH_HOLIDAYS=f"2027-01-01,{SPRING_FESTIVAL_2027}")
     assert warnings_at(caplog, entered, date(2026, 12, 5)) == []
+
+
+def test_entering_only_a_fixed_date_holiday_still_warns(caplog: pytest.LogCaptureFixture) -> None:
+    # 1 January is off in any year already: entering it says nothing of the Spring Festival.
+    only_new_year = calendar_of(WORKBENCH_HOLIDAYS="2027-01-01")
+    assert warnings_at(caplog, only_new_year, date(2026, 12, 5)) != []

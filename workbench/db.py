@@ -133,14 +133,14 @@ async def provide_db(
                 yield conn
             except DomainError as exc:
                 if not exc.commit_changes:
-                    await _roll_back(tx)
+                    await _roll_back(conn, tx)
                     raise
                 wrote = await _write_txid(conn, request)
                 await tx.commit()
                 await _committed(state, request, pending, wrote)
                 raise
             except BaseException:
-                await _roll_back(tx)
+                await _roll_back(conn, tx)
                 raise
             else:
                 wrote = await _write_txid(conn, request)
@@ -150,19 +150,22 @@ async def provide_db(
             _after_commit.pop(key, None)
 
 
-async def _roll_back(tx: Any) -> None:
-    """Roll the request's transaction back; on a connection that was lost (PostgreSQL ended
-    its process, the network dropped) there is nothing to roll back: the server ended the
-    transaction with it, and the error that stopped the request is the one to answer."""
+async def _roll_back(conn: Connection, tx: Any) -> None:
+    """Roll the request's transaction back. On a connection that was lost (PostgreSQL ended its
+    process, the network dropped) there is nothing to roll back: the server ended the
+    transaction with it, and the error that stopped the request is the one to answer. A
+    rollback that fails on a connection still open (two operations on one connection, a query
+    cut off mid-flight) is a fault: logged with its trace; the pool closes that connection as
+    it takes it back, and the request's own error is still the one answered."""
     try:
         await tx.rollback()
-    except (
-        asyncpg.InterfaceError,
-        asyncpg.InternalClientError,
-        asyncpg.PostgresConnectionError,
-        OSError,
-    ):
-        log.warning("the request's connection was lost; its transaction ended with it")
+    except (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresConnectionError,
+            OSError) as exc:  # fmt: skip
+        if conn.is_closed() or isinstance(exc, asyncpg.PostgresConnectionError | OSError):
+            log.warning("the request's connection was lost; its transaction ended with it")
+        else:
+            log.error("could not roll the request's transaction back", exc_info=exc)
+            conn.terminate()  # the pool replaces it rather than reuse it mid-transaction
 
 
 async def _write_txid(conn: Connection, request: Request[Any, Any, Any]) -> int | None:

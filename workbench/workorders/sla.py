@@ -64,8 +64,11 @@ class WorkCalendar:
 
     def unknown_years(self, years: Iterable[int]) -> list[int]:
         """Those of `years` counted Mon-Fri only: the package does not know them and the bank
-        has entered no holiday in them."""
-        entered = {day.year for day in self.holidays}
+        has entered no holiday in them beyond those fixed by date (entering 1 January alone
+        says nothing of the Spring Festival)."""
+        entered = {
+            day.year for day in self.holidays if (day.month, day.day) not in FIXED_DATE_HOLIDAYS
+        }
         return [y for y in years if y not in entered and not package_knows(y)]
 
 

@@ -75,3 +75,39 @@ async def test_connections_ended_by_the_server_are_503_then_served_again(
     # The pool has replaced its connections: the same process serves again.
     answers = [(await client.get(CUSTOMERS, headers=rm01)).status_code for _ in range(3)]
     assert answers[-1] == 200, answers
+
+
+class _FailingRollback:
+    """A transaction whose rollback fails as asyncpg's does on a connection in a bad state."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def rollback(self) -> None:
+        raise self.error
+
+
+async def test_a_rollback_failing_on_an_open_connection_is_a_logged_fault(
+    settings: Any, caplog: Any
+) -> None:
+    # Only a lost connection is taken quietly; one still open whose rollback fails is a fault:
+    # logged with its trace and closed, so the pool never hands it out mid-transaction.
+    from workbench.db import _roll_back
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        with caplog.at_level("WARNING", logger="workbench.db"):
+            await _roll_back(conn, _FailingRollback(asyncpg.InterfaceError("in progress")))
+        [record] = [r for r in caplog.records if r.name == "workbench.db"]
+        assert (record.levelname, record.exc_info is not None) == ("ERROR", True)
+        assert conn.is_closed()
+    finally:
+        conn.terminate()
+
+    lost = await asyncpg.connect(settings.database_url)
+    await lost.close()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="workbench.db"):
+        await _roll_back(lost, _FailingRollback(asyncpg.InterfaceError("connection is closed")))
+    [record] = [r for r in caplog.records if r.name == "workbench.db"]
+    assert record.levelname == "WARNING"
