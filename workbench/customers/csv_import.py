@@ -20,6 +20,7 @@ import msgspec
 from mobile_contracts.v1 import customers as wire
 from workbench.customers import feeds
 from workbench.db import VALUE_REFUSED, Pool
+from workbench.http.words import in_words
 from workbench.security.vault import Vault
 
 REQUIRED = ("external_id", "name", "id_number", "phone", "owner_login", "risk_level")
@@ -43,8 +44,12 @@ def read_rows(path: Path) -> Iterator[tuple[int, wire.CustomerFeedRow | str]]:
             if missing := [c for c in REQUIRED if c not in header]:
                 raise CsvProblem(_missing_columns(missing, header))
             reader.fieldnames = header
-            for record in reader:
-                yield reader.line_num, _row(record)
+            while True:
+                first = reader.line_num + 1  # a quoted value may run over several lines
+                record = next(reader, None)
+                if record is None:
+                    return
+                yield first, _row(record)
     except (UnicodeDecodeError, csv.Error):  # the file changed since it was checked
         raise CsvProblem(f"{path} changed while it was imported; import it again") from None
 
@@ -113,11 +118,22 @@ def _first_line_not_utf8(path: Path) -> int:
     return 0
 
 
-def _row(record: dict[str, str | None]) -> wire.CustomerFeedRow | str:
+def _row(record: dict[str | None, str | list[str] | None]) -> wire.CustomerFeedRow | str:
     """The line as a feed row, through the contract's own decoding: every rule the API applies
-    to a row (lengths, amounts) applies here too; a line breaking one yields the reason, with
-    the field (`Expected `str` of length <= 64 - at `$.external_id``)."""
-    values = {k: (v or "").strip() for k, v in record.items() if k}
+    to a row (lengths, amounts) applies here too; a line breaking one yields the reason in the
+    API's words, with the field (`must be at most 64 characters - at `$.external_id``). A line
+    with more or fewer fields than the header is refused as such: its values would land in the
+    wrong columns (an amount written 1,250,000.50 without quotes is three fields)."""
+    if (extra := record.get(None)) is not None:
+        count = len(extra) if isinstance(extra, list) else 1
+        return (
+            f"the line has {count} more field(s) than the header: a value holding a comma must"
+            ' be quoted ("1,250,000.50")'
+        )
+    # Optional columns may be left off the end of a line; a required one may not.
+    if short := [k for k, v in record.items() if k in REQUIRED and v is None]:
+        return f"the line has fewer fields than the header: no {', '.join(map(str, short))}"
+    values = {str(k): str(v or "").strip() for k, v in record.items() if k}
     aum: Decimal | None = None
     if values.get("aum"):
         try:
@@ -133,7 +149,7 @@ def _row(record: dict[str, str | None]) -> wire.CustomerFeedRow | str:
     try:
         return msgspec.convert(fields, wire.CustomerFeedRow)
     except msgspec.ValidationError as exc:  # "aum: must be below 10^18 ...", "... at `$.phone`"
-        return str(exc)
+        return in_words(str(exc), of=wire.CustomerFeedRow)
 
 
 async def import_customers(

@@ -142,3 +142,33 @@ async def test_the_cli_rejects_a_repeat_10000_lines_later(settings, db, tmp_path
            where c.external_id = 'CSV-1'"""
     )
     assert owner == "rm01"
+
+
+async def test_a_line_with_more_or_fewer_fields_than_the_header_is_rejected(
+    settings, db, tmp_path, pool
+):
+    # An amount written 1,250,000.50 without quotes is three fields: before, the last two were
+    # dropped and the customer stored with an AUM of 1.00, the file reported as all imported.
+    header = HEADER.rstrip("\n") + ",segment,tags,aum\n"
+    unquoted = line(1).rstrip("\n") + ",mass,vip,1,250,000.50\n"  # line 2
+    quoted = line(2).rstrip("\n") + ',mass,vip,"1,250,000.50"\n'  # line 3
+    short = f"CSV-3,钱七,{id_number(3)},{phone(3)},rm01\n"  # line 4: no risk level
+    multi = line(4).replace("赵六", '"赵\n六"')  # lines 5-6: one record over two lines
+    bad = f"  ,钱八,{id_number(5)},{phone(5)},rm01,C2\n"  # line 7: no external id
+    csv_file = tmp_path / "fields.csv"
+    csv_file.write_text(header + unquoted + quoted + short + multi + bad, encoding="utf-8")
+    vault = Vault.from_settings(settings.data_keys, settings.blind_index_key)
+
+    totals, rejected = await import_customers(pool, vault=vault, path=csv_file)
+
+    assert totals.inserted == 1  # CSV-2 (the name with a line break is refused as a name)
+    assert str(await db.fetchval("select aum from customers where external_id = 'CSV-2'")) == (
+        "1250000.50"
+    )
+    assert await db.fetchval("select count(*) from customers where external_id = 'CSV-1'") == 0
+    told = {number: detail for number, _, detail in rejected}
+    assert told[2].startswith("the line has 2 more field(s) than the header")
+    assert told[4] == "the line has fewer fields than the header: no risk_level"
+    assert 5 in told  # the record's first line, not its last
+    assert "Expected" not in told[7]
+    assert "external_id" in told[7]
