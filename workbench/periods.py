@@ -18,6 +18,7 @@ from litestar.exceptions import ValidationException
 # The pattern of a period bound (`2026-12-01` or `2026-12-01T08:00:00+08:00`), defined with the
 # contract's shapes and said in words there; the routes taking `?from=&to=` import it from here.
 from mobile_contracts.v1.common import DAY_OR_TIME as DAY_OR_TIME
+from mobile_contracts.v1.patterns import described
 
 YEARS = (2000, 2999)
 """The years a business time lies in (a period, an event, a due time): far from the ends of what
@@ -34,6 +35,10 @@ def within_years(moment: datetime) -> bool:
     return YEARS[0] <= year <= YEARS[1]
 
 
+# A value that reads as a bound but is none (2026-13-45): said as the pattern says it.
+_DAY_OR_TIME_SAID = described(DAY_OR_TIME)
+
+
 def period_bound(text: str, *, name: str, tz: str, end: bool = False) -> datetime:
     """The instant a `from` (or, with `end`, a `to`) query parameter stands for: a day's
     midnight in the bank's zone `tz` (with `end`, the next one), a time as written, UTC if it
@@ -46,7 +51,7 @@ def period_bound(text: str, *, name: str, tz: str, end: bool = False) -> datetim
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise ValidationException(
-            extra=[{"key": name, "source": "query", "message": "not a date or an RFC 3339 time"}]
+            extra=[{"key": name, "source": "query", "message": f"must be {_DAY_OR_TIME_SAID}"}]
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

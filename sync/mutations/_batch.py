@@ -117,7 +117,7 @@ async def _apply_one(
         args = msgspec.convert(mutation.args, operation.args)
     except msgspec.ValidationError as exc:
         # msgspec quotes a pattern it refused: said in words, as the API's 422 says it.
-        return _rejected(mutation, "request.invalid", in_words(str(exc)))
+        return _rejected(mutation, "request.invalid", in_words(str(exc), of=operation.args))
     at = device_time.believed(device_time.read(mutation.occurred_at), max_days=ctx.offline_max_days)
     try:
         async with conn.transaction():  # a savepoint: a refused mutation leaves nothing behind

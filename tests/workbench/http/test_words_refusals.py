@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mobile_contracts.v1.brochures import BrochureStatus
-from mobile_contracts.v1.customers import ProductRisk
+from mobile_contracts.v1.customers import NoteKind, ProductRisk
 from mobile_contracts.v1.identity import LoginRequest, Platform, Role
 from mobile_contracts.v1.tasks import TaskStatus
 from tests.customers_data import headers_of
@@ -23,7 +23,9 @@ pytestmark = pytest.mark.usefixtures("demo_bank")
 DATETIME = "must be a date and time with an offset, like 2026-12-01T09:00:00+08:00"
 UUID = "must be a UUID like 3f2b8c1e-9d4a-4f6b-8e2d-7a1c5b9e0f42"
 # The decoder's words, none of which may reach a client.
-ITS_OWN_WORDS = ("RFC3339", "Expected `", "Invalid enum value", "Object missing", "Object contains")
+ITS_OWN_WORDS = (
+    "RFC3339", "RFC 3339", "Expected `", "Invalid enum value", "Object missing", "Object contains",
+)  # fmt: skip
 
 
 def one_of(values: Any) -> str:
@@ -54,6 +56,16 @@ CASES: dict[str, tuple[tuple[Any, ...], tuple[str, str]]] = {
     "one bad item of a list (query)": (
         ("marketing", "GET", "/api/v1/studio/brochures", {"status": ["draft", "gone"]}, {}),
         ("query.status", one_of(BrochureStatus)),
+    ),
+    "a period bound that is no date (query)": (
+        (
+            "bh.east",
+            "GET",
+            "/api/v1/team/progress",
+            {"from": "2026-13-45", "to": "2026-12-05"},
+            {},
+        ),
+        ("query.from", "must be a date like 2026-12-01 or a time like 2026-12-01T08:00:00+08:00"),
     ),
     "a word for a number (query)": (
         ("rm01", "GET", "/api/v1/tasks", {"limit": "ten"}, {}),
@@ -195,3 +207,21 @@ def test_an_offline_refusal_is_said_in_words(refusal, at, words):
 def test_an_offline_refusal_names_the_values_of_the_type_it_was_read_as():
     said = in_words("Invalid enum value 'x' - at `$.device.platform`", LoginRequest)
     assert said == f"{one_of(Platform)} - at `$.device.platform`"
+
+
+async def test_an_offline_mutation_of_a_value_of_no_enum_names_the_values(client):
+    # The push read the args as its operation's type: the refusal names what the field takes,
+    # as POST /customers/{id}/notes does for the same value.
+    rm01 = await headers_of(client, "rm01")
+    note = {
+        "customer_id": "3f2b8c1e-0000-4000-8000-000000000001",
+        "id": "3f2b8c1e-0000-4000-8000-000000000002",
+        "text": "拜访",
+        "kind": "meeting",
+    }
+    body = {"client_id": "phone", "mutations": [{"id": 1, "name": "note.add", "args": note}]}
+    response = await client.post("/api/v1/sync/push", json=body, headers=rm01)
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert result["status"] == "rejected"
+    assert result["detail"] == f"{one_of(NoteKind)} - at `$.kind`"
