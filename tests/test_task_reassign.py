@@ -338,3 +338,22 @@ async def test_the_task_leaves_the_former_rms_device_and_reaches_the_new_ones(cl
     [told] = new.rows("notification").values()
     assert told["category"] == "task.assigned"
     assert told["title"] == "支行长转交给您一项任务"
+
+
+async def test_a_task_handed_on_again_leaves_no_unread_assignment_behind(client, db):
+    # rm01 -> rm03 -> rm04: rm03 kept an unread 支行长转交给您一项任务 about a task they could no
+    # longer open.
+    tasks = await east_tasks(client, db)
+    task = tasks["rm01"]
+    head = await headers_of(client, "bh.east")
+    assert (await reassign(client, head, task, "rm03")).status_code == 200
+    assert (await reassign(client, head, task, "rm04")).status_code == 200
+
+    rm03 = await headers_of(client, "rm03")
+    mine = (await client.get("/api/v1/notifications", params={"unread": "true"},
+                             headers=rm03)).json()["items"]  # fmt: skip
+    assert [n for n in mine if n["category"] == "task.assigned"] == []
+    rm04 = await headers_of(client, "rm04")
+    theirs = (await client.get("/api/v1/notifications", headers=rm04)).json()["items"]
+    [told] = [n for n in theirs if n["category"] == "task.assigned"]
+    assert told["read_at"] is None

@@ -81,6 +81,31 @@ async def withdraw_pending(
     return int(result.rsplit(" ", 1)[-1])
 
 
+async def retire_for_user(
+    conn: Connection, user_id: uuid.UUID, subject_ids: list[uuid.UUID], categories: tuple[str, ...]
+) -> int:
+    """This user's notifications about these subjects, of these categories, are about
+    something no longer theirs: an unsent one is withdrawn (never pushed, not listed), one
+    already shown is marked read (no unread badge for a task they cannot open)."""
+    result: str = await conn.execute(
+        """
+        update notifications
+           set push_status = case when push_status = 'pending' then 'withdrawn'
+                                  else push_status end,
+               push_reason = case when push_status = 'pending' then 'subject_changed'
+                                  else push_reason end,
+               lease_owner = case when push_status = 'pending' then null else lease_owner end,
+               lease_until = case when push_status = 'pending' then null else lease_until end,
+               read_at = coalesce(read_at, now())
+         where user_id = $1 and subject_id = any($2) and category = any($3)
+        """,
+        user_id,
+        subject_ids,
+        list(categories),
+    )
+    return int(result.rsplit(" ", 1)[-1])
+
+
 @dataclass(frozen=True, slots=True)
 class Listing:
     """A page of the notification centre and what listed it: the statement's snapshot (the

@@ -76,6 +76,14 @@ async def withdraw_task_reminders(conn: Connection, task_ids: list[uuid.UUID]) -
     )
 
 
+async def retire_task_assignment(
+    conn: Connection, *, task_id: uuid.UUID, former_id: uuid.UUID
+) -> int:
+    """The task left `former_id` (reassigned again): their "task assigned to you" about it is
+    withdrawn if unsent, read if shown."""
+    return await queries.retire_for_user(conn, former_id, [task_id], (categories.TASK_ASSIGNED,))
+
+
 async def list_mine(
     conn: Connection, *, caller: Caller, cursor: str | None, unread_only: bool, limit: int
 ) -> NotificationPage:

@@ -102,6 +102,8 @@ async def reassign(
     # push worker sends one to the former RM in between (as the feed's hand-over does).
     await queries.rearm_unsent_reminders(conn, [task_id])
     await notifications.withdraw_task_reminders(conn, [task_id])
+    # A task handed on again: the former RM's "assigned to you" is about a task they cannot open.
+    await notifications.retire_task_assignment(conn, task_id=task_id, former_id=former)
     reassignment = uuid7()
     await _tell(conn, task=task, assignee_id=assignee_id, reassignment=reassignment, tz=tz)
     await audit.record(
