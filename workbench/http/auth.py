@@ -41,6 +41,7 @@ PREFETCHED = "redis_prefetched"
 # sending an app's headers is not an app to upgrade).
 ANY_APP_VERSION = "any_app_version"
 _OPEN_PREFIXES = ("/schema",)
+API_PREFIX = "/api/"  # the app's calls: the only ones the app version floor applies to
 
 
 async def check_request(
@@ -62,6 +63,8 @@ async def check_app_version(
     sent = connection.headers.get("x-app-version")
     if minimum is None or sent is None or handler.opt.get(ANY_APP_VERSION):
         return
+    if not connection.scope["path"].startswith(API_PREFIX):
+        return  # customers' pages, the console, the schema: read in browsers, not the app
     if parse_sent(sent) < app_version.parse(minimum):
         raise UpgradeRequired(
             f"This app version is no longer supported; update to {minimum} or later",
@@ -74,7 +77,8 @@ def parse_sent(sent: str) -> app_version.AppVersion:
     try:
         return app_version.parse(sent)
     except ValueError:
-        error = DomainError(f"X-App-Version {sent[:32]!r} is not a version like 3.2.0")
+        # Not echoed: a header's bytes are read as Latin-1, and the app knows what it sent.
+        error = DomainError("X-App-Version is not a version like 3.2.0")
         error.code = "app.bad_version"
         raise error from None
 

@@ -243,10 +243,16 @@ async def test_app_version_below_minimum_is_426(make_client):
         response = await client.post(LOGIN, json=good, headers={"X-App-Version": nonsense})
         body = assert_problem(response, 400, "app.bad_version")
 
-    # The operations probes answer whatever app headers a monitor copies.
-    for probe in ("/healthz", "/readyz"):
-        response = await client.get(probe, headers={"X-App-Version": "0.0.1"})
-        assert response.status_code == 200, (probe, response.text)
+    # The operations probes answer whatever app headers a monitor copies; the pages read in a
+    # browser (the console, customers' links, the schema) are no calls of the app's either.
+    for page in ("/healthz", "/readyz", "/console/sign-in", "/schema/openapi.json"):
+        response = await client.get(page, headers={"X-App-Version": "0.0.1"})
+        assert response.status_code == 200, (page, response.text)
+    # The refusal does not echo the header (its bytes would read as Latin-1).
+    refused = await client.get("/api/v1/me", headers={"X-App-Version": "２.0.0".encode()})
+    assert assert_problem(refused, 400, "app.bad_version")["detail"] == (
+        "X-App-Version is not a version like 3.2.0"
+    )
 
 
 async def test_without_a_minimum_any_app_version_passes(client):
