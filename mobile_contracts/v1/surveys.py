@@ -4,7 +4,9 @@ versions and answered once per invitation.
 A question is shown unless its `show_if` names an earlier question whose answer is not among
 `in` (for a multi question: none of its chosen options is). A question not shown must be left
 empty; a shown `required` one must be answered. Values: `single` one option's value, `multi` a
-list of distinct option values, `nps` an integer 0-10, `rating` an integer 1-5, `text` a string.
+list of distinct option values, `nps` an integer 0-10, `rating` an integer 1-5 (JSON numbers:
+a score written as text, "9", is a value of the wrong type, refused at its question), `text` a
+string.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ unknown. Empty means absent, null, "" or [] (null: not answered, as the JSON API
 Text that shows nothing (spaces or invisible characters only: `workbench.visible.shows_something`,
 as titles and notes are judged) counts as empty: a required question is unanswered, an optional
 one not answered. Values come as the client sent them, any JSON value (`submission.decode`): a
-value of the wrong type is said at its question, as one out of range is. A text's line breaks
-are counted and stored as one LF each, however the client sent them (CRLF, CR).
+value of the wrong type is said at its question, as one out of range is (a score written as
+text, "9", too: JSON has numbers). A form has only text: its scores are read as numbers first
+(`without_hidden`, the form's way in). A text's line breaks are counted and stored as one LF
+each, however the client sent them (CRLF, CR).
 """
 
 from __future__ import annotations
@@ -117,13 +119,17 @@ def _customer_tag(tag: str | None) -> str | None:
 
 
 def without_hidden(questions: Sequence[Question], submitted: Mapping[str, Any]) -> dict[str, Any]:
-    """The submission without the answers to questions its own answers hide: what a form posted
-    without the page's script means (its text box for "why so low?" stays on the page, and may
-    be filled, after a 9). `check` still refuses such answers from the JSON API."""
+    """A form's submission as `check` takes it: each score's digits read as its number (a form
+    sends only text, "7"; JSON sends 7, and "7" there is a value of the wrong type), and without
+    the answers to questions its own answers hide: what a form posted without the page's script
+    means (its text box for "why so low?" stays on the page, and may be filled, after a 9).
+    `check` still refuses such answers from the JSON API."""
+    scales = {q.key for q in questions if q.type in logic.SCALES}
+    read = {k: _form_integer(v) if k in scales else v for k, v in submitted.items()}
     by_key = {q.key for q in questions}
-    given = {k: v for k, v in submitted.items() if k in by_key and not _empty(v)}
+    given = {k: v for k, v in read.items() if k in by_key and not _empty(v)}
     visible = _visible(questions, given)
-    return {k: v for k, v in submitted.items() if k not in by_key or k in visible}
+    return {k: v for k, v in read.items() if k not in by_key or k in visible}
 
 
 def _visible(questions: Sequence[Question], given: Mapping[str, Any]) -> set[str]:
@@ -175,14 +181,19 @@ def one_line_break(text: str) -> str:
 
 
 def _integer(raw: Any) -> int | None:
-    """An integer answer; a form sends digits as text ("7"), JSON may send 7."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
+    """An integer answer as JSON sends it (7; never true, 7.0 or "7"); a form's digits are read
+    before (`_form_integer`)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
+    return None
+
+
+def _form_integer(raw: Any) -> Any:
+    """A form's score: its digits ("7") as the number; anything else as sent, for `check` to
+    refuse at its question (two values, a word)."""
     digits = raw.strip() if isinstance(raw, str) else ""
     # No scale goes past two digits: a longer text is no answer on it (and Python refuses to
     # read more than 4,300 digits at all).
     if digits.isascii() and digits.isdigit() and len(digits) <= 6:
         return int(digits)
-    return None
+    return raw

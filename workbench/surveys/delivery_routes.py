@@ -22,7 +22,7 @@ from mobile_contracts.v1.identity import Role
 from mobile_contracts.v1.surveys import Submission
 from workbench.access import requires_role
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.openapi import ERRORS
+from workbench.http.openapi import ERROR_DESCRIPTIONS, ERRORS
 from workbench.pagination import DEFAULT_LIMIT, Limit, decode_cursor, encode_cursor
 from workbench.surveys import delivery, delivery_jobs, inbox, submission
 
@@ -88,14 +88,21 @@ class DeliveryController(Controller):
         },
         opt={
             ERRORS: {
-                404: "The survey is not published or not mine to send (`survey.not_found`), or "
+                403: "I see the survey but my role sends none (`auth.forbidden`: marketing "
+                "designs surveys; admins send them to anyone, branch heads within their "
+                "subtree, RMs a customer survey to their own customers); or "
+                + ERROR_DESCRIPTIONS[403][0].lower()
+                + ERROR_DESCRIPTIONS[403][1:],
+                404: "The survey is not published, or not one I see (`survey.not_found`), or "
                 "a recipient is out of my reach (`customer.not_found`, `user.not_found`, "
                 "`org_unit.not_found`)",
                 409: "The survey is archived and is sent no more (`survey.archived`); the "
                 "`Idempotency-Key` was used for a different delivery "
                 "(`delivery.idempotency_key_reused`)",
-                422: "Recipients of the wrong kind for the survey's audience, or none "
-                "(`survey.wrong_recipients`); an empty `Idempotency-Key`",
+                422: "Recipients of the wrong kind for the survey's audience, or none: a "
+                "selection (`org_unit_id`, `tag`) that reaches no customer now, its `detail` "
+                "naming the unit and tag (`survey.wrong_recipients`; nothing is sent or kept); "
+                "an empty `Idempotency-Key`",
             }
         },
     )
@@ -114,13 +121,15 @@ class DeliveryController(Controller):
 
         One link per customer, or an inbox entry per staff member. An admin sends to anyone;
         a branch head to customers owned by RMs of their subtree and to its staff; an RM a
-        customer survey to their own customers. Up to 200 listed
-        recipients are sent now (201, each with its invitation and, for a customer, its `url`;
+        customer survey to their own customers (marketing, who design surveys, send none: 403).
+        Up to 200 listed recipients are sent now (201, each with its invitation and, for a
+        customer, its `url`;
         `skipped` with `reason: contact_cap` when the customer already got the most survey
         messages allowed lately, or `already_invited` when they hold an open link to the
         survey: with its `url` when I sent that link). More, or a selection (`org_unit_id` and
         optional `tag`, read as the customer list's `?tag=`: trimmed, a blank one is no tag;
-        every customer owned by an RM of that subtree), go to the worker: 202
+        every customer owned by an RM of that subtree; one that reaches nobody now, a
+        mistyped tag, is 422 `survey.wrong_recipients`), go to the worker: 202
         with the delivery queued; follow it at GET .../deliveries/{id}. Sending again with the
         same `Idempotency-Key` (non-empty) sends nothing again and answers that delivery as it
         is now, with its recipients and their links as first answered.

@@ -40,8 +40,9 @@ class LogicInvalid(DomainError):
     status, code, title = 422, "survey.logic_invalid", "The survey's questions cannot be published"
 
     def __init__(self, flaws: Sequence[Flaw]) -> None:
+        more = f"; and {len(flaws) - 5} more (see errors)" if len(flaws) > 5 else ""
         super().__init__(
-            "; ".join(f"{f.key or 'survey'}: {f.detail}" for f in flaws[:5]),
+            "; ".join(f"{f.key or 'survey'}: {f.detail}" for f in flaws[:5]) + more,
             errors=[{"key": f.key, "code": f.code, "detail": f.detail} for f in flaws],
         )
 
@@ -65,25 +66,28 @@ def flaws(questions: Sequence[Question], published: Mapping[str, str] | None = N
             found.append(Flaw(question.key, "duplicate_key", "Another question has this key"))
         else:
             position[question.key] = index
-    by_key = {q.key: q for q in questions}
+    # A key asked twice names its first question (as `position` does): the duplicate is a flaw
+    # of its own, and must not make a condition on the first one read another question.
+    by_key = {key: questions[i] for key, i in position.items()}
     for index, question in enumerate(questions):
         found.extend(_shape_flaws(question))
         found.extend(_type_change_flaws(question, published or {}))
         condition = question.show_if
         if condition is None:
             continue
-        if condition.key == question.key or _depends_on(by_key, condition.key, question.key):
+        # Each flaw of a condition is listed, not only the first found: a cycle (which implies
+        # a later question) or a later question still leaves values its question cannot take.
+        cycle = condition.key == question.key or _depends_on(by_key, condition.key, question.key)
+        if cycle:
             found.append(Flaw(question.key, "cycle", "Its show_if depends on itself"))
-            continue
         target = by_key.get(condition.key)
         if target is None:
             detail = f"show_if names no question {condition.key!r}"
             found.append(Flaw(question.key, "unknown_reference", detail))
             continue
-        if position[condition.key] > index:
+        if not cycle and position[condition.key] > index:
             detail = f"show_if names a later question {condition.key!r}"
             found.append(Flaw(question.key, "forward_reference", detail))
-            continue
         values = allowed_values(target)
         if not values:
             found.append(

@@ -69,7 +69,9 @@ async def test_rm_sends_to_own_customers_and_nobody_else(client, db, settings):
     assert wrong.json()["code"] == "survey.wrong_recipients"
     marketing = await send(client, await headers_of(client, "marketing"), survey,
                            customer_ids=[theirs])  # fmt: skip
-    assert marketing.status_code == 404
+    # Marketing sees the survey (they design surveys) but sends none: said so, not "no survey".
+    assert marketing.status_code == 403
+    assert marketing.json()["code"] == "auth.forbidden"
     draft = await publish(db, status="draft")
     assert (await send(client, rm01, draft, customer_ids=mine)).status_code == 404
     staff_survey = await publish(db, audience="staff")

@@ -21,7 +21,10 @@ keeps it.
 
 Who sends what: an admin to anyone; a branch head to customers owned by RMs of their subtree
 and to staff of their subtree (or to a whole unit's customers, with an optional tag); an RM a
-customer survey to their own customers. Anyone else, and anything out of reach, is 404.
+customer survey to their own customers. Anyone else is refused: 403 for a survey they see
+(marketing designs surveys, and sends none), 404 for one they do not; anything out of reach is
+404. A selection that reaches no customer when it is asked (a mistyped tag) is refused (422), as
+the console's send form refuses it.
 
 One private module per role, re-exported here:
 - `_create`: a delivery made from a request (recipients checked, a retried key answered, a short

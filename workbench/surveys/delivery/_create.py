@@ -13,6 +13,7 @@ import msgspec
 
 from mobile_contracts.v1 import survey_delivery as wire
 from mobile_contracts.v1.identity import Role
+from mobile_contracts.v1.problems import FieldError
 from workbench.access import Caller
 from workbench.customers.views import text_filter
 from workbench.db import Connection, after_commit
@@ -112,11 +113,26 @@ def _asked(request: wire.DeliveryCreate) -> dict[str, Any]:
     return asked
 
 
+def _reaches_nobody(unit: str, tag: str | None) -> WrongRecipients:
+    """422 `survey.wrong_recipients` for a selection of no customer, said in words."""
+    if tag is not None:
+        message = (
+            f"No customer of {unit} or the units under it has the tag {tag!r}: nobody to send"
+            " to; check the tag, or choose another unit"
+        )
+        path = "$.tag"
+    else:
+        message = f"{unit} and the units under it have no customers yet: nobody to send to"
+        path = "$.org_unit_id"
+    return WrongRecipients(message, errors=[FieldError(path=path, message=message)])
+
+
 async def _recipients(
     conn: Connection, *, caller: Caller, survey: queries.Record, request: wire.DeliveryCreate
 ) -> tuple[dict[str, Any], list[uuid.UUID] | None]:
     """(what the delivery row keeps, the listed recipients in order or None for a selection);
-    422 for recipients of the wrong kind, 404 for any out of the caller's reach."""
+    422 for recipients of the wrong kind or a selection that reaches no customer now, 404 for
+    any out of the caller's reach."""
     given = [
         name
         for name, value in (
@@ -137,10 +153,17 @@ async def _recipients(
             " to staff (user_ids)"
         )
     if request.org_unit_id is not None:
-        if caller.role is Role.RM or not await queries.unit_in_scope(
-            conn, request.org_unit_id, scope_root=caller.scope_root
-        ):
+        unit = None
+        if caller.role is not Role.RM:
+            unit = await queries.unit_name_in_scope(
+                conn, request.org_unit_id, scope_root=caller.scope_root
+            )
+        if unit is None:
             raise NotFound("org_unit")
+        # As the console's send form refuses it: a selection that reaches nobody now (a mistyped
+        # tag) would only make a delivery `done` with total 0, sent to no one.
+        if not await queries.any_customers(conn, request.org_unit_id, tag=request.tag):
+            raise _reaches_nobody(unit, request.tag)
         selection: dict[str, Any] = {"org_unit_id": str(request.org_unit_id)}
         if request.tag is not None:
             selection["tag"] = request.tag

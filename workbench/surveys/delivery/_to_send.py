@@ -10,7 +10,8 @@ from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
 from workbench.customers.views import text_filter
 from workbench.db import Connection
-from workbench.errors import NotFound
+from workbench.errors import Forbidden, NotFound
+from workbench.surveys import queries as survey_queries
 from workbench.surveys.delivery._common import SENDERS
 from workbench.surveys.design import SurveyArchived
 from workbench.surveys.invitations import queries
@@ -20,7 +21,8 @@ async def sendable(
     conn: Connection, *, caller: Caller, survey_id: uuid.UUID, hold: bool = False
 ) -> queries.Record:
     """The published survey the caller may send (id, audience, status, version, title); 404
-    when there is none they may send, 409 `survey.archived` when it was archived (as an edit
+    when there is none they may send, 403 `auth.forbidden` when they see it but their role
+    sends no survey (marketing), 409 `survey.archived` when it was archived (as an edit
     answers: the sender learns why, not that it vanished). `hold`: its row share-locked until
     the transaction ends (an archiving waits for the send)."""
     survey = await followable(conn, caller=caller, survey_id=survey_id, hold=hold)
@@ -35,8 +37,18 @@ async def followable(
     """As `sendable`, but an archived survey too: the survey of a delivery whose progress the
     caller follows (a delivery stopped by the archiving says so on its progress page)."""
     survey = await queries.survey_to_send(conn, survey_id, hold=hold)
-    if caller.role not in SENDERS or survey is None:
+    if survey is None:
         raise NotFound("survey")
+    if caller.role not in SENDERS:
+        # A survey they see (marketing designs it) is theirs to read, not to send: said as such,
+        # not as a survey not found. One they cannot see at all stays unknown to them.
+        if await survey_queries.visible_survey(conn, survey_id, caller=caller) is None:
+            raise NotFound("survey")
+        raise Forbidden(
+            f"The {caller.role.value} role does not send surveys: admins send them to anyone,"
+            " branch heads to the customers and staff of their subtree, RMs a customer survey"
+            " to their own customers"
+        )
     if survey["audience"] == "staff" and caller.role is Role.RM:
         raise NotFound("survey")
     return survey

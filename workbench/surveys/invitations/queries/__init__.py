@@ -65,6 +65,7 @@ from workbench.surveys.invitations.queries._scope import (
     customers_in_scope,
     staff_of_subtree,
     unit_in_scope,
+    unit_name_in_scope,
     units_in_scope,
     users_in_scope,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "survey_to_send",
     "surveys_after_template",
     "unit_in_scope",
+    "unit_name_in_scope",
     "units_in_scope",
     "users_in_scope",
 ]

@@ -79,6 +79,19 @@ async def unit_in_scope(
     )
 
 
+async def unit_name_in_scope(
+    conn: Connection, unit_id: uuid.UUID, *, scope_root: uuid.UUID | None
+) -> str | None:
+    """The unit's name if it is in the caller's subtree (None: out of reach, or no such unit)."""
+    name: str | None = await conn.fetchval(
+        """select o.name from org_units o where o.id = $1
+             and ($2::uuid is null or o.id in (select s.id from org_subtree($2) s(id)))""",
+        unit_id,
+        scope_root,
+    )
+    return name
+
+
 async def units_in_scope(conn: Connection, *, scope_root: uuid.UUID | None) -> list[Record]:
     """The org units a caller may send to (their subtree), in tree order, for the console."""
     return await conn.fetch(
