@@ -284,20 +284,25 @@ async def test_a_retry_is_settled_without_pushing_again_when_the_device_left_mea
     assert await outcome(db, nid) == ("sent", None)
 
 
-async def test_a_push_the_provider_refuses_for_good_fails_without_retrying(
+async def test_a_token_fcm_calls_malformed_is_switched_off_and_not_retried(
     client, db, conn, deliverer, fake
 ):
+    # FCM's 400 INVALID_ARGUMENT naming the registration token: it never will be one, so the
+    # registration is switched off (as APNs' BadDeviceToken) and the push is not tried again.
+    # (One about the message, not the token, fails and keeps the registration:
+    # tests/push/test_providers.py.)
     device = await register(client, "rm01", platform="android", provider="fcm", token="fcm-bad-1")
     fake.mark_bad("fcm-bad-1")
     nid = await tell(conn, "refused")
     assert await deliverer.run_round() == 1
-    assert await outcome(db, nid) == ("failed", "provider_refused")
+    assert await outcome(db, nid) == ("failed", "no_live_device")
     [attempt] = await db.fetch(
         "select outcome, status_code from push_attempts where notification_id = $1", nid
     )
-    assert (attempt["outcome"], attempt["status_code"]) == ("failed", 400)
-    # Not a dead token: the registration stays (FCM also answers 400 for a bad payload).
-    assert await db.fetchval("select active from push_registrations where device_id = $1", device)
+    assert (attempt["outcome"], attempt["status_code"]) == ("dead_token", 400)
+    assert not await db.fetchval(
+        "select active from push_registrations where device_id = $1", device
+    )
     await make_due(db, nid)
     assert await deliverer.run_round() == 0
 
