@@ -154,7 +154,11 @@ class WorkOrderController(Controller):
     path = "/api/v1/work-orders"
     tags = ["work orders"]
 
-    @get("", operation_id="listWorkOrders")
+    @get(
+        "",
+        operation_id="listWorkOrders",
+        opt={ERRORS: {404: "`org_unit_id` is no unit of my subtree (`org_unit.not_found`)"}},
+    )
     async def list_work_orders(
         self,
         request: Request[Any, Any, Any],
