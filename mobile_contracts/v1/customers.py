@@ -61,8 +61,19 @@ class ProductRisk(enum.StrEnum):
 # decoded (or made); a key of spaces only is then empty, and its row is rejected.
 
 
+class CustomerStatus(enum.StrEnum):
+    """Whether the customer banks with the bank: `closed`, they left it (all accounts closed)."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
 class CustomerFeedRow(CheckedAmounts, kw_only=True):
-    """One customer from the bank's core system. Rows are validated one by one."""
+    """One customer from the bank's core system. Rows are validated one by one.
+
+    `status`: `closed` when the customer left the bank. A closed customer is kept (timeline,
+    work orders, reports) but leaves the RM's lists, search, 360° view and devices, and their
+    tasks not started are cancelled; sent again as `active` (the default), they are back."""
 
     external_id: ExternalId
     name: str
@@ -73,6 +84,7 @@ class CustomerFeedRow(CheckedAmounts, kw_only=True):
     segment: str | None = None
     tags: list[str] | None = None
     aum: Money | None = None
+    status: CustomerStatus = CustomerStatus.ACTIVE
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -84,6 +96,9 @@ class CustomerFeed(msgspec.Struct, kw_only=True):
 
 
 class HoldingFeedRow(CheckedAmounts, kw_only=True):
+    """One position; `amount` 0 is a position closed (sold): it is no longer shown, until a
+    later `as_of` brings an amount again."""
+
     customer_external_id: ExternalId
     product_code: str
     amount: Money

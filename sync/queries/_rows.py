@@ -11,6 +11,7 @@ from sync.queries._common import Record
 from workbench.brochures.queries import _ON_VIEWERS_PATH
 from workbench.brochures.queries import LIVE as _LIVE
 from workbench.customers.queries import _SUMMARY as _CUSTOMER
+from workbench.customers.queries import ACTIVE as _ACTIVE
 from workbench.db import Connection
 from workbench.tasks.queries._common import _TASK, _VERSION
 
@@ -26,6 +27,7 @@ _TEMPLATE_SCOPE = "($2 or me.path like owner.path || '%' or owner.path like me.p
 _NOTIFICATION_VISIBLE = "n.in_app and n.created_at <= now() and n.push_status <> 'withdrawn'"
 _NOTIFICATION = "n.id, n.category, n.title, n.body, n.data, n.created_at, n.read_at"
 _NOTE = "t.id, t.customer_id, t.occurred_at, t.kind, t.actor_id, t.text_enc"
+_HELD = "h.amount > 0"  # a position at 0 is closed (sold): not on the device
 
 
 # ---- rows of the partition: by key (for changes) and in key order (initial sync) --------------
@@ -34,6 +36,8 @@ _NOTE = "t.id, t.customer_id, t.occurred_at, t.kind, t.actor_id, t.text_enc"
 # Initial sync walks an RM's customers richest first, along the list's own index
 # (owner_id, aum desc, id desc); holdings and notes follow the same walk. An AUM that changes
 # mid-walk is a change after the sync's start position: the catch-up sends that row again.
+# A customer who left the bank (closed) is in no partition, and neither are their holdings and
+# notes; nor is a position at 0 (sold). Read by key, such a row is missing: a delete.
 # First pages and later pages are separate statements, so that a cached generic plan still
 # starts the index scan at the keyset position.
 
@@ -44,13 +48,14 @@ async def customers(
 ) -> list[Record]:  # fmt: skip
     if ids is not None:
         return await conn.fetch(
-            f"select {_CUSTOMER} from customers c where c.owner_id = $1 and c.id = any($2)",
+            f"select {_CUSTOMER} from customers c"
+            f" where c.owner_id = $1 and c.id = any($2) and {_ACTIVE}",
             owner, ids,
         )  # fmt: skip
     if after is None:
         return await conn.fetch(
             f"""
-            select {_CUSTOMER} from customers c where c.owner_id = $1
+            select {_CUSTOMER} from customers c where c.owner_id = $1 and {_ACTIVE}
              order by c.aum desc, c.id desc limit $2
             """,
             owner, limit,
@@ -58,7 +63,7 @@ async def customers(
     return await conn.fetch(
         f"""
         select {_CUSTOMER} from customers c
-         where c.owner_id = $1 and (c.aum, c.id) < ($2, $3)
+         where c.owner_id = $1 and {_ACTIVE} and (c.aum, c.id) < ($2, $3)
          order by c.aum desc, c.id desc limit $4
         """,
         owner, after[0], after[1], limit,
@@ -86,7 +91,8 @@ async def holdings(
             select {_HOLDING}, c.aum::text as aum
               from unnest($2::uuid[], $3::text[]) k(customer_id, product_code)
               join holdings h using (customer_id, product_code)
-              join customers c on c.id = h.customer_id and c.owner_id = $1
+              join customers c on c.id = h.customer_id and c.owner_id = $1 and {_ACTIVE}
+             where {_HELD}
             """,
             owner, [k[0] for k in keys], [k[1] for k in keys],
         )  # fmt: skip
@@ -95,7 +101,7 @@ async def holdings(
             f"""
             select {_HOLDING}, c.aum::text as aum
               from customers c join holdings h on h.customer_id = c.id
-             where c.owner_id = $1
+             where c.owner_id = $1 and {_ACTIVE} and {_HELD}
              order by c.aum desc, c.id desc, h.product_code limit $2
             """,
             owner, limit,
@@ -104,7 +110,7 @@ async def holdings(
         f"""
         select {_HOLDING}, c.aum::text as aum
           from customers c join holdings h on h.customer_id = c.id
-         where c.owner_id = $1 and (c.aum, c.id) <= ($2, $3)
+         where c.owner_id = $1 and {_ACTIVE} and {_HELD} and (c.aum, c.id) <= ($2, $3)
            and ((c.aum, c.id) < ($2, $3) or h.product_code > $4)
          order by c.aum desc, c.id desc, h.product_code limit $5
         """,
@@ -123,7 +129,7 @@ async def notes(
             f"""
             select {_NOTE}, c.aum::text as aum
               from customer_timeline t join customers c on c.id = t.customer_id
-             where c.owner_id = $1 and t.source = 'note' and t.id = any($2)
+             where c.owner_id = $1 and {_ACTIVE} and t.source = 'note' and t.id = any($2)
             """,
             owner, ids,
         )  # fmt: skip
@@ -132,7 +138,7 @@ async def notes(
             f"""
             select {_NOTE}, c.aum::text as aum
               from customers c join customer_timeline t on t.customer_id = c.id
-             where c.owner_id = $1 and t.source = 'note'
+             where c.owner_id = $1 and {_ACTIVE} and t.source = 'note'
              order by c.aum desc, c.id desc, t.occurred_at desc, t.id desc limit $2
             """,
             owner, limit,
@@ -141,7 +147,8 @@ async def notes(
         f"""
         select {_NOTE}, c.aum::text as aum
           from customers c join customer_timeline t on t.customer_id = c.id
-         where c.owner_id = $1 and t.source = 'note' and (c.aum, c.id) <= ($2, $3)
+         where c.owner_id = $1 and {_ACTIVE} and t.source = 'note'
+           and (c.aum, c.id) <= ($2, $3)
            and ((c.aum, c.id) < ($2, $3) or (t.occurred_at, t.id) < ($4, $5))
          order by c.aum desc, c.id desc, t.occurred_at desc, t.id desc limit $6
         """,

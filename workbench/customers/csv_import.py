@@ -1,8 +1,9 @@
 """`workbench import customers FILE.csv`: the customer feed from a CSV file, in chunks.
 
 Columns: external_id, name, id_number, phone, owner_login, risk_level (required) and segment,
-tags (separated by ';'), aum (optional). UTF-8, with or without the BOM Excel writes (Excel's
-"CSV UTF-8"; its plain "CSV" is the system's code page, GBK on a Chinese Windows: refused whole).
+tags (separated by ';'), aum, status (`active` or `closed`, in any case; empty: active)
+(optional). UTF-8, with or without the BOM Excel writes (Excel's "CSV UTF-8"; its plain "CSV"
+is the system's code page, GBK on a Chinese Windows: refused whole).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from workbench.http.words import in_words
 from workbench.security.vault import Vault
 
 REQUIRED = ("external_id", "name", "id_number", "phone", "owner_login", "risk_level")
-OPTIONAL = ("segment", "tags", "aum")
+OPTIONAL = ("segment", "tags", "aum", "status")
 
 
 class CsvProblem(ValueError):
@@ -145,6 +146,8 @@ def _row(record: dict[str | None, str | list[str] | None]) -> wire.CustomerFeedR
         "segment": values.get("segment") or None,
         "tags": [t.strip() for t in values.get("tags", "").split(";") if t.strip()],
         "aum": aum,
+        # As a spreadsheet may spell it (Closed, CLOSED); left empty: active, as left out.
+        "status": values.get("status", "").lower() or wire.CustomerStatus.ACTIVE.value,
     }
     try:
         return msgspec.convert(fields, wire.CustomerFeedRow)

@@ -106,7 +106,8 @@ async def upsert_customers(
     nul_rows: Mapping[int, str] | None = None,
     earlier: AbstractSet[str] = frozenset(),
 ) -> wire.FeedResult:
-    """Apply a customer feed; owner changes move the customer to the new RM. `nul_rows`: the
+    """Apply a customer feed; owner changes move the customer to the new RM, `status: closed`
+    closes the customer (`active` reopens them). `nul_rows`: the
     rows holding a NUL character, if the caller already knows (else they are looked for).
     `earlier`: the external ids an earlier part of the same feed applied (a file applied in
     chunks): a row repeating one is a duplicate, as a row repeating one of `rows` is."""
@@ -121,7 +122,7 @@ async def upsert_customers(
         for k in (
             "id", "external_id", "owner_id", "name_enc", "id_number_enc", "phone_enc",
             "name_bidx", "surname_bidx", "id_number_bidx", "phone_bidx", "risk_level",
-            "segment", "tags", "aum", "name_check", "name_bidx_before",
+            "segment", "tags", "aum", "name_check", "name_bidx_before", "closed",
         )
     }  # fmt: skip
     seen: set[str] = set()
@@ -159,9 +160,11 @@ async def upsert_customers(
         columns["name_check"].append(bidx(NAME_CHECK, name))  # the name exactly as stored
         # the name's index as stored before (`name_key_before`): the same name, not a new one
         columns["name_bidx_before"].append(bidx("name", name_key_before(name)))
+        columns["closed"].append(row.status is wire.CustomerStatus.CLOSED)
     written, previous_owner = await _write_customers(conn, columns)
     await _record_owner_changes(conn, written=written, previous=previous_owner, new=columns)
     await _record_cleared_verifications(conn, written)
+    await _record_closes_and_reopens(conn, written)
     inserted = sum(1 for r in written if r["inserted"])
     return wire.FeedResult(
         inserted=inserted,
@@ -215,6 +218,29 @@ async def _record_cleared_verifications(conn: Connection, written: list[queries.
     await timeline.record_many(
         conn, kind="verification.cleared", occurred_at=now, source="feed.identity", entries=entries
     )
+
+
+async def _record_closes_and_reopens(conn: Connection, written: list[queries.Record]) -> None:
+    """A timeline entry for every customer this feed closed (they left the bank) or reopened;
+    a closed customer's tasks not started yet are cancelled (`客户已销户`), their reminders
+    stopped. Started ones stay with their RM, who may still submit them (their draft may be on
+    their phone)."""
+    # Imported here: the task lifecycle reaches the customers' views (through surveys), which
+    # import this module.
+    from workbench.tasks import lifecycle
+
+    now = datetime.now(UTC)
+    closed = [row["id"] for row in written if row["closed"] is True]
+    reopened = [row["id"] for row in written if row["closed"] is False]
+    for kind, customers in (("customer.closed", closed), ("customer.reopened", reopened)):
+        await timeline.record_many(
+            conn,
+            kind=kind,
+            occurred_at=now,
+            source="feed.status",
+            entries=[(c, f"{c}:{kind}:{now.isoformat()}", {}) for c in customers],
+        )
+    await lifecycle.cancel_for_closed_customers(conn, closed)
 
 
 def _take(columns: dict[str, list[Any]], indexes: list[int]) -> dict[str, list[Any]]:

@@ -21,6 +21,9 @@ _SUMMARY = (
 
 # The RMs whose customers a branch head sees: the users of their org subtree ({} = its root).
 _SUBTREE_OWNERS = "c.owner_id = any(array(select s.id from subtree_users({}) s(id)))"
+# A customer still with the bank: one who left it (closed, by the customer feed) is in no RM's
+# daily work (lists, search, the 360° view, targets), though their history is kept.
+ACTIVE = "c.closed_at is null"
 
 
 def _owners_clause(owner_id: uuid.UUID | None) -> str:
@@ -116,25 +119,27 @@ _INCOMING = """
               from unnest(
                 $1::uuid[], $2::text[], $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[],
                 $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[], $11::smallint[], $12::text[],
-                $13::text[], $14::numeric[], $15::bytea[], $16::bytea[]
+                $13::text[], $14::numeric[], $15::bytea[], $16::bytea[], $17::boolean[]
             ) as i(id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
                    surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, tags_json, aum,
-                   name_check, name_bidx_before)
+                   name_check, name_bidx_before, closed)
         )"""
 
 _INSERT_CUSTOMERS = f"""{_INCOMING}
         insert into customers as c
                (id, external_id, owner_id, name_enc, id_number_enc, phone_enc, name_bidx,
                 surname_bidx, id_number_bidx, phone_bidx, risk_level, segment, bank_tags, tags,
-                aum, name_check)
+                aum, name_check, closed_at)
         select i.id, i.external_id, i.owner_id, i.name_enc, i.id_number_enc, i.phone_enc,
                i.name_bidx, i.surname_bidx, i.id_number_bidx, i.phone_bidx, i.risk_level,
-               i.segment, i.bank_tags, i.bank_tags, i.aum, i.name_check
+               i.segment, i.bank_tags, i.bank_tags, i.aum, i.name_check,
+               case when i.closed then now() end
           from incoming i
          order by i.external_id  -- one lock order for every feed: two at once never deadlock
         on conflict (external_id) do nothing
         returning c.id, c.external_id, true as inserted, c.identity_version,
-                  null::text[] as identity_changed, null::timestamptz as verification_cleared
+                  null::text[] as identity_changed, null::timestamptz as verification_cleared,
+                  null::boolean as closed
         """
 
 # The bank's tags of a stored customer (null `bank_tags`: stored before they were kept apart).
@@ -151,16 +156,17 @@ _IDENTITY_CHANGED = """array_remove(array[
 
 _UPDATE_CUSTOMERS = f"""{_INCOMING}, changed as (
             select i.*, o.id as customer_id, o.verified_at as verified_before,
+                   o.closed_at is not null as closed_before,
                    {_IDENTITY_CHANGED} as identity_changed
               from incoming i join customers o on o.external_id = i.external_id
              -- A row stored before name_check existed compares as if its name were the same
              -- (rewriting every customer once would send each to every RM's devices again).
              where (o.owner_id, o.name_bidx, o.id_number_bidx, o.phone_bidx, o.risk_level,
                     o.segment, {_BANK_TAGS.format("o")}, o.aum,
-                    coalesce(o.name_check, i.name_check))
+                    coalesce(o.name_check, i.name_check), o.closed_at is not null)
                    is distinct from
                    (i.owner_id, i.name_bidx, i.id_number_bidx, i.phone_bidx, i.risk_level,
-                    i.segment, i.bank_tags, i.aum, i.name_check)
+                    i.segment, i.bank_tags, i.aum, i.name_check, i.closed)
         )
         update customers c
            set owner_id = x.owner_id, name_enc = x.name_enc, id_number_enc = x.id_number_enc,
@@ -174,13 +180,18 @@ _UPDATE_CUSTOMERS = f"""{_INCOMING}, changed as (
                verified_at = case when x.identity_changed = '{{}}' then c.verified_at end,
                identity_version = c.identity_version
                                   + case when x.identity_changed = '{{}}' then 0 else 1 end,
+               -- closed since the feed first said so; reopened: active again
+               closed_at = case when x.closed then coalesce(c.closed_at, now()) end,
                updated_at = now()
           from changed x
          where c.id = x.customer_id
         returning c.id, c.external_id, false as inserted, c.identity_version,
                   x.identity_changed,
                   case when x.identity_changed <> '{{}}' then x.verified_before end
-                      as verification_cleared
+                      as verification_cleared,
+                  -- the customer's status changed by this row: closed (true), reopened (false)
+                  case when x.closed is distinct from x.closed_before then x.closed end
+                      as closed
         """
 
 
@@ -188,7 +199,8 @@ async def insert_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
     """Insert the customers not stored yet; one stored meanwhile (by a feed committed while
     this one waited on its external id) is left alone and not returned.
 
-    Returns (id, external_id, inserted, ...) of every row inserted, as `update_customers`.
+    Returns (id, external_id, inserted, ...) of every row inserted, as `update_customers`
+    (`closed` null: a customer stored closed has nothing to close).
     """
     return await conn.fetch(_INSERT_CUSTOMERS, *rows.values())
 
@@ -199,8 +211,9 @@ async def update_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
     verification and counts up the identity's version.
 
     Returns of every row written: id, external_id, inserted (false), identity_version,
-    identity_changed (the parts changed: name, id_number, phone) and verification_cleared
-    (when the verification this cleared was made, or null).
+    identity_changed (the parts changed: name, id_number, phone), verification_cleared
+    (when the verification this cleared was made, or null) and closed (true: this row closed
+    the customer, false: reopened them, null: their status is as it was).
     """
     return await conn.fetch(_UPDATE_CUSTOMERS, *rows.values())
 
@@ -299,6 +312,7 @@ async def list_customers(
         where.add("c.owner_id = {}", owner_id)
     else:
         where.add(_SUBTREE_OWNERS, scope_root)
+    where.add(ACTIVE)
     where.when(
         search_bidx,
         "(c.name_bidx = any({0}::bytea[]) or c.surname_bidx = any({0}::bytea[])"
@@ -330,12 +344,23 @@ async def customer_in_scope(
     owner_id: uuid.UUID | None,
     scope_root: uuid.UUID | None,
 ) -> Record | None:
-    """The customer if the caller may see it (own, or owned inside their subtree), else None."""
+    """The customer if the caller may see it (own, or owned inside their subtree, and still with
+    the bank), else None."""
     return await conn.fetchrow(
-        f"select {_SUMMARY} from customers c where c.id = $2 and {_owners_clause(owner_id)}",
+        f"select {_SUMMARY} from customers c"
+        f" where c.id = $2 and {_owners_clause(owner_id)} and {ACTIVE}",
         owner_id or scope_root,
         customer_id,
     )
+
+
+async def closed_among(conn: Connection, customer_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these customers have left the bank (closed by the customer feed)."""
+    rows = await conn.fetch(
+        "select id from customers where id = any($1::uuid[]) and closed_at is not null",
+        customer_ids,
+    )
+    return {r["id"] for r in rows}
 
 
 async def name_of(conn: Connection, customer_id: uuid.UUID) -> Record | None:
@@ -345,11 +370,13 @@ async def name_of(conn: Connection, customer_id: uuid.UUID) -> Record | None:
 
 
 async def holdings_of(conn: Connection, customer_id: uuid.UUID) -> list[Record]:
+    """The customer's positions; one at 0 is closed (sold) and not shown. Its row stays, with
+    its `as_of`, so an older feed row never brings the sold position back."""
     return await conn.fetch(
         """
         select h.product_code, p.name as product_name, p.category, p.risk_level, h.amount, h.as_of
           from holdings h join products p on p.code = h.product_code
-         where h.customer_id = $1
+         where h.customer_id = $1 and h.amount > 0
          order by h.amount desc, h.product_code
         """,
         customer_id,
@@ -425,7 +452,7 @@ async def ranked_products(
         ), held as (
             select h.product_code, h.amount, p.category
               from holdings h join products p on p.code = h.product_code
-             where h.customer_id = $1
+             where h.customer_id = $1 and h.amount > 0  -- a position at 0 is sold: not held
         ), applicable as (
             select r.* from recommendation_rules r, c
              where (r.when_segment is null or r.when_segment = c.segment)
@@ -533,11 +560,12 @@ async def close_invite(conn: Connection, invite_id: uuid.UUID) -> None:
 async def verification_state(
     conn: Connection, customer_id: uuid.UUID, *, lock: bool = False
 ) -> Record | None:
-    """The customer's (verified_at, identity_version), or None for no such customer; `lock`
-    locks the customer's row, and waits for an answer being checked for them (or a feed
+    """The customer's (verified_at, identity_version, closed), or None for no such customer;
+    `lock` locks the customer's row, and waits for an answer being checked for them (or a feed
     changing them) to commit or roll back."""
     return await conn.fetchrow(
-        "select verified_at, identity_version from customers where id = $1"
+        "select verified_at, identity_version, closed_at is not null as closed"
+        " from customers where id = $1"
         f" {'for update' if lock else ''}",
         customer_id,
     )

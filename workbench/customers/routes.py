@@ -50,7 +50,9 @@ class FeedController(Controller):
         Each row is checked on its own: bad rows come back in `rejected` (with their index and a
         code; a value of the wrong type or a field left out: `row.invalid`, naming the field)
         and the good ones land. A row that would change nothing is not written. A new
-        `owner_login` moves the customer to that RM. Personal data is stored encrypted.
+        `owner_login` moves the customer to that RM. `status: closed` (the customer left the
+        bank) takes them out of the RMs' lists, views and devices and cancels their tasks not
+        started; a row without it, or `active`, reopens them. Personal data is stored encrypted.
         """
         vault = request.app.state.vault
         return await feed_rows.apply(
@@ -69,8 +71,9 @@ class FeedController(Controller):
     ) -> wire.FeedResult:
         """Upsert up to 10,000 holdings by customer and product.
 
-        A position with an older `as_of` never overwrites a newer one; bad rows come back in
-        `rejected` (one of the wrong shape as `row.invalid`) and the good ones land.
+        A position with an older `as_of` never overwrites a newer one; an `amount` of 0 is a
+        position closed (sold), no longer shown. Bad rows come back in `rejected` (one of the
+        wrong shape as `row.invalid`) and the good ones land.
         """
         return await feed_rows.apply(
             request,

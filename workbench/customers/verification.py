@@ -258,6 +258,11 @@ async def open_invite(
     if state is None:
         return (InviteState.INVALID, None)
     still_open = row["completed_at"] is None and not row["locked_at"] and not row["expired"]
+    if state["closed"] and row["completed_at"] is None:
+        # The customer left the bank (the customer feed closed them): the link is over.
+        if lock and still_open:
+            await queries.close_invite(conn, row["id"])
+        return (InviteState.EXPIRED, row)
     if state["identity_version"] != row["identity_version"]:
         # Made for an identity a feed has changed since: it verifies nobody now.
         if lock and still_open:

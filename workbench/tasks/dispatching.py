@@ -199,6 +199,7 @@ async def dispatch(
     # Checked once the key is known to be new: a retry of a dispatch that went through answers
     # its result even after its due time has passed (raising here rolls the claim back).
     check_not_past(due_at, now=now)
+    closed: set[uuid.UUID] = set()
     if request.customer_ids is not None:
         # Their owners stay as read until this commits: a feed moving them meanwhile either
         # committed first (its RM gets the tasks) or waits and then hands them over.
@@ -207,10 +208,18 @@ async def dispatch(
         # another role) meanwhile committed first (no task: `no_active_rm`) or waits for this
         # and then counts the tasks in their hand-over.
         await customer_queries.hold_owner_accounts(conn, list(set(owners.values())))
+        # A customer who left the bank (closed; read under the hold, so a feed closing them
+        # has committed first, or waits and then cancels the task) is no one's to visit: not
+        # found, as a customer outside the dispatcher's scope.
+        closed = await customer_queries.closed_among(conn, list(owners))
     else:
         assert request.org_unit_id is not None
         await queries.hold_rms_of_unit(conn, request.org_unit_id)  # the same, for the unit's RMs
-    await _check_template_reaches(conn, request, scope_root=caller.scope_root)
+    reaching = request
+    if closed:
+        open_ids = [c for c in request.customer_ids or [] if c not in closed]
+        reaching = msgspec.structs.replace(request, customer_ids=open_ids)
+    await _check_template_reaches(conn, reaching, scope_root=caller.scope_root)
 
     task = _task_values(
         version=version,
@@ -228,12 +237,12 @@ async def dispatch(
         created, found, in_scope = await queries.insert_tasks_for_customers(
             conn,
             scope_root=caller.scope_root,
-            customer_ids=wanted,
+            customer_ids=[c for c in wanted if c not in closed],
             per_rm_cap=request.per_rm_cap,
             task=task,
         )
-        # Unknown or outside the dispatcher's scope, or in it with an owner who is no active
-        # RM (disabled, or given another role): nobody to do the task, said apart.
+        # Unknown, closed or outside the dispatcher's scope, or in it with an owner who is no
+        # active RM (disabled, or given another role): nobody to do the task, said apart.
         not_found, no_active_rm = len(wanted) - in_scope, in_scope - found
         skipped = found - created
     await queries.finish_dispatch(

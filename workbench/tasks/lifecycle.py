@@ -33,9 +33,11 @@ from workbench.security.vault import Vault
 from workbench.surveys import delivery as survey_delivery
 from workbench.tasks import dispatching, queries
 from workbench.tasks.forms import Checked, check_text, check_values
+from workbench.tasks.queries._tasks import cancel_pending_about
 from workbench.timeline import service as timeline
 
 OPEN = list(queries.OPEN)
+CUSTOMER_CLOSED = "客户已销户"  # the cancel reason of a task whose customer left the bank
 
 
 class IllegalTransition(Conflict):
@@ -320,6 +322,20 @@ async def _stop_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> None:
     """The tasks are finished: no reminder of theirs is queued or pushed any more."""
     await queries.cancel_reminders(conn, task_ids)
     await notifications.withdraw_task_reminders(conn, task_ids)
+
+
+async def cancel_for_closed_customers(
+    conn: Connection, customer_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """These customers left the bank (the customer feed closed them): their tasks not started
+    yet are cancelled (`客户已销户`) and their reminders stop, as a cancel does; started ones
+    stay with their RM to finish. Returns the tasks cancelled."""
+    if not customer_ids:
+        return []
+    cancelled = await cancel_pending_about(conn, customer_ids, reason=CUSTOMER_CLOSED)
+    if cancelled:
+        await _stop_reminders(conn, cancelled)
+    return cancelled
 
 
 async def expire_overdue(conn: Connection, *, limit: int = 5000) -> int:

@@ -16,6 +16,7 @@ from workbench.tasks.queries._dispatches import reminder_times
 __all__ = [
     "attachment",
     "attachments_of",
+    "cancel_pending_about",
     "cancel_reminders",
     "customers_owned_by",
     "expire_due",
@@ -318,6 +319,25 @@ async def expire_due(conn: Connection, *, limit: int) -> list[uuid.UUID]:
         returning id
         """,
         limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def cancel_pending_about(
+    conn: Connection, customer_ids: list[uuid.UUID], *, reason: str
+) -> list[uuid.UUID]:
+    """Cancel the tasks about these customers not started yet, whoever holds them, with
+    `reason`; returns their ids. A task being started meanwhile is waited for and, started,
+    left alone."""
+    rows = await conn.fetch(
+        """
+        update tasks set status = 'cancelled', cancelled_at = now(), cancel_reason = $2,
+                         updated_at = now()
+         where customer_id = any($1::uuid[]) and status = 'pending'
+        returning id
+        """,
+        customer_ids,
+        reason,
     )
     return [r["id"] for r in rows]
 
