@@ -557,3 +557,14 @@ async def test_an_events_kind_is_trimmed_and_a_blank_one_rejected_alone(client, 
     assert [r["assignee_id"] for r in await db.fetch("select assignee_id from tasks")] == [
         user("rm01")
     ]
+
+
+async def test_an_event_of_a_customer_the_bank_closed_gives_no_task(client, db, setup):
+    # The customer left the bank (the feed's status: closed): no RM is to follow them up.
+    closed = {**customer_row("C1", name="客户0", owner="rm01", seq=0), "status": "closed"}
+    assert (await feed(client, setup["admin"], "customers", [closed]))["updated"] == 1
+    at = await db_now(db) - timedelta(minutes=5)
+    result = await send(client, setup["admin"], [event("C1", at, amount=2_000_000)])
+    assert result["tasks_created"] == 0
+    assert await db.fetchval("select count(*) from tasks where customer_id = $1",
+                             setup["ids"]["C1"]) == 0  # fmt: skip

@@ -277,7 +277,7 @@ async def insert_next_period(
                                 where d.id = $10 and d.customer_id is null))
             union
             select distinct c.owner_id, t.customer_id, u.org_unit_id from tasks t
-              join customers c on c.id = t.customer_id
+              join customers c on c.id = t.customer_id and c.closed_at is null
               join users u on u.id = c.owner_id and u.role = 'rm' and u.active
              where t.dispatch_id = $4 and t.period_start = $1
                and ($10::uuid is null or t.id = $10)

@@ -112,7 +112,8 @@ async def customers_with_owner(
     conn: Connection, external_ids: list[str]
 ) -> dict[str, dict[str, Any]]:
     """The customers by external id (`external_id`, `id`, `owner_id`), with their owner when an
-    active RM (an owner disabled, or moved to another role with the customers not yet handed
+    active RM and the customer still with the bank (a closed customer gets no task; an owner
+    disabled, or moved to another role with the customers not yet handed
     over, gets no task: `owner_id` None); their owners held until the transaction ends (as
     `customers.queries.hold_owners` holds them, in the feeds' order): a feed moving them has
     committed first, or waits and then hands the tasks fired over. Then the owners' users
@@ -123,7 +124,9 @@ async def customers_with_owner(
     # (read in the statement locking the customer, a user is as that statement began).
     rows = await conn.fetch(
         """
-        select c.external_id, c.id, c.owner_id from customers c
+        select c.external_id, c.id,
+               case when c.closed_at is null then c.owner_id end as owner_id
+          from customers c
          where c.external_id = any($1)
          order by c.external_id
            for key share
