@@ -162,6 +162,7 @@ async def count_recipients(conn: Connection, delivery: Record) -> int:
             await conn.fetchval(
                 """select count(*) from customers c
                     where c.owner_id = any(array(select u.id from subtree_users($1) u(id)))
+                      and c.closed_at is null
                       and ($2::text is null or c.tags @> array[$2::text])""",
                 uuid.UUID(recipients["org_unit_id"]),
                 recipients.get("tag"),
@@ -190,6 +191,7 @@ async def next_recipients(
         rows = await conn.fetch(
             """select c.id from customers c
                 where c.owner_id = any(array(select u.id from subtree_users($1) u(id)))
+                  and c.closed_at is null
                   and ($2::text is null or c.tags @> array[$2::text])
                   and ($3::uuid is null or c.id > $3)
                 order by c.id

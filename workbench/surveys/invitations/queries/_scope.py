@@ -16,23 +16,28 @@ async def customers_in_scope(
     owner_id: uuid.UUID | None,
     scope_root: uuid.UUID | None,
 ) -> set[uuid.UUID]:
-    """Which of these customers the caller reaches (own; owned in their subtree; any)."""
+    """Which of these customers the caller reaches (own; owned in their subtree; any), of those
+    still with the bank (a closed customer is sent nothing)."""
     if owner_id is not None:
         rows = await conn.fetch(
-            "select id from customers where owner_id = $1 and id = any($2::uuid[])",
+            "select id from customers where owner_id = $1 and id = any($2::uuid[])"
+            " and closed_at is null",
             owner_id,
             customer_ids,
         )
     elif scope_root is not None:
         rows = await conn.fetch(
             """select c.id from customers c
-                where c.id = any($2::uuid[])
+                where c.id = any($2::uuid[]) and c.closed_at is null
                   and c.owner_id = any(array(select u.id from subtree_users($1) u(id)))""",
             scope_root,
             customer_ids,
         )
     else:
-        rows = await conn.fetch("select id from customers where id = any($1::uuid[])", customer_ids)
+        rows = await conn.fetch(
+            "select id from customers where id = any($1::uuid[]) and closed_at is null",
+            customer_ids,
+        )
     return {r["id"] for r in rows}
 
 
@@ -42,7 +47,7 @@ async def customers_by_external_id(
     """external id -> id of these customers the caller reaches (owned in the subtree; any)."""
     rows = await conn.fetch(
         """select c.external_id, c.id from customers c
-            where c.external_id = any($1::text[])
+            where c.external_id = any($1::text[]) and c.closed_at is null
               and ($2::uuid is null
                    or c.owner_id = any(array(select u.id from subtree_users($2) u(id))))""",
         external_ids,
@@ -109,6 +114,7 @@ async def any_customers(conn: Connection, unit_id: uuid.UUID, *, tag: str | None
         await conn.fetchval(
             """select exists (select from customers c
                 where c.owner_id = any(array(select u.id from subtree_users($1) u(id)))
+                  and c.closed_at is null
                   and ($2::text is null or c.tags @> array[$2::text]))""",
             unit_id,
             tag,

@@ -29,7 +29,7 @@ async def insert_share_invitation(
                                         sent_by, sent_at, expires_at, share_channel)
         select $1, $3, $4, c.id, c.owner_id, u.org_unit_id, $5, $6, $7, $8
           from customers c join users u on u.id = c.owner_id
-         where c.id = $2
+         where c.id = $2 and c.closed_at is null
         on conflict do nothing
         returning id
         """,
