@@ -205,12 +205,12 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, bank: Ban
         """
         insert into survey_responses (id, invitation_id, survey_id, version, user_id,
                                       org_unit_id, answers, submitted_at, tallied_at)
-        select a.id, a.invitation_id, $1, 1, a.user_id, a.org_unit_id,
+        select a.id, null, $1, 1, null, a.org_unit_id,
                jsonb_strip_nulls(jsonb_build_object(
                    'score', a.score, 'speed', a.speed, 'stars', a.stars,
                    'interest', case when cardinality(a.interest) > 0 then to_jsonb(a.interest) end
                )),
-               a.submitted_at, now()
+               survey_day_start(a.submitted_at), now()
           from bench_answers a
         """,
         bank.survey,
@@ -300,7 +300,9 @@ async def live(database_url: str, bank: Bank, count: int) -> dict[str, Any]:
     timings = []
     try:
         for n in range(count):
-            invitation_id, response_id = uuid7(), uuid7()
+            # A staff answer as it is stored (migration 0054): a random id, no invitation or
+            # user, the day only; counted by its invitation's day and unit.
+            invitation_id, response_id = uuid7(), uuid.uuid4()
             score = n % 11
             texts = {"reason": PHRASES[n % len(PHRASES)]} if score <= 6 else {}
             async with conn.transaction():
@@ -316,8 +318,9 @@ async def live(database_url: str, bank: Bank, count: int) -> dict[str, Any]:
                         returning id, user_id, org_unit_id
                     )
                     insert into survey_responses (id, invitation_id, survey_id, version, user_id,
-                                                  org_unit_id, answers, texts_enc)
-                    select $4, i.id, $2, 1, i.user_id, i.org_unit_id, $5, $6 from invited i
+                                                  org_unit_id, answers, texts_enc, submitted_at)
+                    select $4, null, $2, 1, null, i.org_unit_id, $5, $6, survey_day_start(now())
+                      from invited i
                     """,
                     invitation_id, bank.survey, bank.team, response_id,
                     {"score": score, "speed": "ok", "interest": ["wealth", "loan"]},
@@ -325,7 +328,9 @@ async def live(database_url: str, bank: Bank, count: int) -> dict[str, Any]:
                     if texts else None,
                 )  # fmt: skip
                 started = time.perf_counter()
-                await tallies.on_response(conn, response_id=response_id, texts=texts)
+                await tallies.on_response(
+                    conn, response_id=response_id, texts=texts, invitation_id=invitation_id
+                )
                 timings.append((time.perf_counter() - started) * 1000)
     finally:
         await conn.close()
@@ -402,7 +407,7 @@ async def measure(database_url: str, bank: Bank, args: argparse.Namespace) -> di
                                                   org_unit_id=None, period=period)  # fmt: skip
                     items, _ = await results.term_answers(
                         conn, caller=marketing, target=target, cipher=cipher, term=top_term,
-                        question_key=None, cursor=None, limit=50,
+                        question_key=None, cursor=None, limit=50, tz="Asia/Shanghai",
                     )  # fmt: skip
                     if n >= 3:
                         timings.append((time.perf_counter() - started) * 1000)

@@ -12,7 +12,8 @@ every RM and branch head each Monday; most answer.
 Answers are checked as the public page checks them (`answers.check`), stored with their text
 answers encrypted, counted by `tallies.on_response` and, for customers, written to their
 timeline as `survey.answered` at the time they were given (so the 360° view shows them and the
-intimacy score counts them), as a submission does. Deterministic
+intimacy score counts them), as a submission does; staff answers are stored unlinked, as a
+submission stores them (no user or invitation id, their day only, a random id). Deterministic
 (a seeded `random.Random`, times relative to `now`). Seeds nothing if the NPS survey exists.
 """
 
@@ -149,6 +150,7 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
     if marketing is None:
         return added
     rng = random.Random(SEED)  # noqa: S311 - demo data, not security
+    staff_ids = random.Random(SEED + 1)  # noqa: S311 - the staff answers' ids, apart
     start = now - timedelta(weeks=WEEKS)
     visit = await queries.template_named(conn, VISIT_TEMPLATE)
     await queries.insert_published_survey(
@@ -177,7 +179,7 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
     west = {people[u.login]["org_unit_id"] for u in USERS
             if u.unit.startswith("team-west") and u.login in people}  # fmt: skip
     responses: list[tuple[Any, ...]] = []
-    texts_of: dict[uuid.UUID, dict[str, str]] = {}
+    texts_of: dict[uuid.UUID, tuple[uuid.UUID, dict[str, str]]] = {}
     answered: list[timeline.Event] = []  # the customers' timeline entries, as a submission's
     for invite in invites:
         staff_survey = invite.survey_id == PULSE_SURVEY
@@ -189,12 +191,14 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
         given = _pulse(rng) if staff_survey else _nps(rng, invite.org_unit_id in west)
         checked = answers.check(pulse if staff_survey else nps, given)
         response_id = _uuid7_at(submitted, rng)
+        if staff_survey:  # random, as a submission's is (a uuid7 tells the time it came)
+            response_id = uuid.UUID(int=staff_ids.getrandbits(128), version=4)
         blob = (
             vault.cipher.encrypt(msgspec.json.encode(checked.texts).decode(),
                                  aad=texts_aad(response_id))
             if checked.texts else None
         )  # fmt: skip
-        texts_of[response_id] = checked.texts
+        texts_of[response_id] = (invite.id, checked.texts)
         if invite.customer_id is not None:
             answered.append(timeline.Event(
                 customer_id=invite.customer_id, kind="survey.answered", occurred_at=submitted,
@@ -203,14 +207,16 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
                       "response_id": str(response_id)},
             ))  # fmt: skip
         responses.append((
-            response_id, invite.id, invite.survey_id, 1, invite.customer_id, invite.user_id,
+            response_id, invite.id, invite.survey_id, 1, invite.customer_id, None,
             invite.rm_id if invite.customer_id else None, invite.org_unit_id,
             msgspec.json.encode(checked.answers).decode(), blob, submitted,
         ))  # fmt: skip
     await queries.insert_responses(conn, responses)
     await timeline.record_events(conn, source="survey", events=answered)
-    for response_id, texts in texts_of.items():
-        await tallies.on_response(conn, response_id=response_id, texts=texts)
+    for response_id, (invitation_id, texts) in texts_of.items():
+        await tallies.on_response(
+            conn, response_id=response_id, texts=texts, invitation_id=invitation_id
+        )
     return {"surveys": 2, "survey_invitations": len(invites), "survey_responses": len(responses)}
 
 

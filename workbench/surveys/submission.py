@@ -143,9 +143,14 @@ async def store(
     user_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> tuple[uuid.UUID, datetime]:
-    """Store the answer to an invitation: (response id, submitted at). 404 for an invitation
-    unknown (or not the caller's), 409 `survey.already_answered` (the first answer is kept),
-    410 `survey.link_expired`, 422 `survey.answers_invalid` naming each question to fix."""
+    """Store the answer to an invitation: (response id, submitted at as stored: a staff
+    answer's is the midnight starting its bank day). 404 for an invitation unknown (or not the
+    caller's), 409 `survey.already_answered` (the first answer is kept), 410
+    `survey.link_expired`, 422 `survey.answers_invalid` naming each question to fix.
+
+    A staff answer is anonymous in the database too: stored with no user id, no invitation id
+    and no time finer than its day, under a random id; the invitation alone records that it
+    was answered (in this transaction, so never twice), not when (migration 0054)."""
     now = now or datetime.now(UTC)
     opened = await open_invitation(
         conn, invitation_id, customer=customer, user_id=user_id, lock=True, now=now
@@ -158,19 +163,20 @@ async def store(
         raise LinkExpired("This invitation expired")
     row = opened.row
     checked = answers.check(opened.questions, submitted)
-    response_id = uuid7()
+    customer_id = row["customer_id"]
+    # A staff answer's id is random: a uuid7 would tell when it came (see `insert_response`).
+    response_id = uuid7() if customer_id is not None else uuid.uuid4()
     texts_enc = (
         cipher.encrypt(msgspec.json.encode(checked.texts).decode(), aad=texts_aad(response_id))
         if checked.texts
         else None
     )
-    customer_id = row["customer_id"]
     rm_id = await queries.customer_owner(conn, customer_id) if customer_id else None
-    stored = await queries.insert_response(
+    stored_at = await queries.insert_response(
         conn, response_id=response_id, invitation=row, rm_id=rm_id, answers=checked.answers,
         texts_enc=texts_enc, submitted_at=now,
     )  # fmt: skip
-    if not stored:  # the lock makes this unreachable; the unique index keeps it true anyway
+    if stored_at is None:  # the lock makes this unreachable; the statement keeps it true anyway
         raise AlreadyAnswered("您已提交过本问卷")
     if customer_id is not None:
         if checked.tags:
@@ -181,6 +187,8 @@ async def store(
             data={"survey_id": str(row["survey_id"]), "version": row["version"],
                   "title": row["title"], "response_id": str(response_id)},
         )  # fmt: skip
-    await tallies.on_response(conn, response_id=response_id, texts=checked.texts)
+    await tallies.on_response(
+        conn, response_id=response_id, texts=checked.texts, invitation_id=row["id"]
+    )
     await alerts.on_response(conn, response_id=response_id, texts=checked.texts)
-    return response_id, now
+    return response_id, stored_at

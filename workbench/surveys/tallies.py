@@ -21,9 +21,17 @@ from workbench.surveys.rollups import queries
 ANSWERED = ""  # the value row that counts the responses answering a question at all
 
 
-async def on_response(conn: Connection, *, response_id: uuid.UUID, texts: dict[str, str]) -> None:
-    """Count a response just stored (in its transaction). `texts`: its text answers, in clear."""
-    response = await queries.claim_response(conn, response_id)
+async def on_response(
+    conn: Connection,
+    *,
+    response_id: uuid.UUID,
+    texts: dict[str, str],
+    invitation_id: uuid.UUID | None = None,
+) -> None:
+    """Count a response just stored (in its transaction). `texts`: its text answers, in clear;
+    `invitation_id`: the invitation it answers, needed for a staff answer (which does not keep
+    it: counts go by the invitation's day and unit)."""
+    response = await queries.claim_response(conn, response_id, invitation_id=invitation_id)
     if response is None:
         return
     questions = msgspec.convert(response["questions"] or [], list[Question])

@@ -115,12 +115,14 @@ async def respond(
     texts: dict[str, str] | None = None,
     customer_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """An invitation answered: the response stored and counted, in one transaction."""
+    """An invitation answered: the response stored and counted, in one transaction. A staff
+    answer is stored as the submission stores it (migration 0054): a random id, no user or
+    invitation id, its bank day's midnight; its invitation answered at its own `sent_at`."""
     texts = texts or {}
     async with db.transaction():
         invitation_id = await invite(db, survey_id, team=team, sent_at=sent_at,
                                      customer_id=customer_id)  # fmt: skip
-        response_id = uuid7()
+        response_id = uuid7() if customer_id else uuid.uuid4()
         blob = (
             vault.cipher.encrypt(msgspec.json.encode(texts).decode(), aad=texts_aad(response_id))
             if texts
@@ -128,18 +130,20 @@ async def respond(
         )
         await db.execute(
             """insert into survey_responses (id, invitation_id, survey_id, version, customer_id,
-                                             user_id, org_unit_id, answers, texts_enc,
-                                             submitted_at)
-               values ($1, $2, $3, 1, $4, $5, $6, $7::jsonb, $8,
-                       $9::timestamptz + interval '1 hour')""",
-            response_id, invitation_id, survey_id, customer_id,
-            None if customer_id else user("rm01"), unit(team),
-            answers, blob, sent_at,
+                                             org_unit_id, answers, texts_enc, submitted_at)
+               values ($1, case when $4::uuid is not null then $2::uuid end, $3, 1, $4, $5,
+                       $6::jsonb, $7,
+                       case when $4::uuid is not null then $8::timestamptz + interval '1 hour'
+                            else survey_day_start($8::timestamptz + interval '1 hour') end)""",
+            response_id, invitation_id, survey_id, customer_id, unit(team), answers, blob,
+            sent_at,
         )  # fmt: skip
         await db.execute(
             "update survey_invitations set responded_at = $2 where id = $1",
             invitation_id,
             sent_at,
         )
-        await tallies.on_response(db, response_id=response_id, texts=texts)
+        await tallies.on_response(
+            db, response_id=response_id, texts=texts, invitation_id=invitation_id
+        )
     return response_id

@@ -63,8 +63,14 @@ async def test_staff_answer_a_pulse_survey_in_their_inbox(client, db):
     assert again.status_code == 409
     assert again.json()["code"] == "survey.already_answered"
     assert (await client.get(f"{SURVEYS}/inbox", headers=rm01)).json()["items"] == []
-    row = await db.fetchrow("select user_id, customer_id, org_unit_id from survey_responses")
-    assert (row["user_id"], row["customer_id"]) == (user("rm01"), None)
+    row = await db.fetchrow(
+        "select user_id, customer_id, invitation_id, org_unit_id from survey_responses"
+    )
+    # Anonymous in the database too (migration 0054): no person, no invitation; the unit kept.
+    assert (row["user_id"], row["customer_id"], row["invitation_id"]) == (None, None, None)
+    assert row["org_unit_id"] == await db.fetchval(
+        "select org_unit_id from users where id = $1", user("rm01")
+    )
 
 
 async def test_a_survey_waiting_in_an_inbox_is_not_sent_there_again(make_client, db):

@@ -135,12 +135,13 @@ class Bench:
         texts = texts or {}
         cipher, clear = self.vault.cipher, msgspec.json.encode(texts).decode()
         texts_enc = cipher.encrypt(clear, aad=alerts.texts_aad(response)) if texts else None
+        # A staff answer keeps no user or invitation id (migration 0054).
         await conn.execute(
             """insert into survey_responses (id, invitation_id, survey_id, version, customer_id,
-                   user_id, rm_id, org_unit_id, answers, texts_enc)
-               values ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9)""",
-            response, invitation, survey, customer if staff is None else None, respondent, owner,
-            unit, answers, texts_enc,
+                   rm_id, org_unit_id, answers, texts_enc)
+               values ($1, $2, $3, 1, $4, $5, $6, $7, $8)""",
+            response, invitation if staff is None else None, survey,
+            customer if staff is None else None, owner, unit, answers, texts_enc,
         )  # fmt: skip
         return response
 

@@ -100,6 +100,9 @@ async def results_page(
         {
             "survey": found,
             "audience": target.audience,
+            "archived": target.archived,
+            # The unit chosen (its subtree is the scope), by name; none: the caller's view.
+            "scope_name": target.root["name"] if filters.unit else None,
             "first_day": period.first_day,
             "last_day": period.end_day - timedelta(days=1),
             "filters": filters,

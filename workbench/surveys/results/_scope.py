@@ -39,6 +39,8 @@ class Target:
     # Per question key, the label of every option any version offered (the newest version's
     # label): an option a later version dropped is still shown by the label it was asked with.
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Archived: sent no more, though links sent before still take answers.
+    archived: bool = False
 
     @property
     def staff(self) -> bool:
@@ -81,4 +83,5 @@ async def target(
         scope=queries.Scope(survey_id, period.first_day, period.end_day, root["id"]),
         period=period,
         labels=option_labels(found["versions"]),
+        archived=visible["status"] == "archived",
     )

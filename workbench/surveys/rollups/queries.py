@@ -25,16 +25,20 @@ Record = asyncpg.Record
 # ---- counting a response ---------------------------------------------------------------------
 
 
-async def claim_response(conn: Connection, response_id: uuid.UUID) -> Record | None:
+async def claim_response(
+    conn: Connection, response_id: uuid.UUID, *, invitation_id: uuid.UUID | None = None
+) -> Record | None:
     """Mark the response counted and return what counting needs (None: counted already, or no
     such response): its survey, its invitation's day and unit, answers and version's questions.
-    """
+    A staff answer keeps no invitation id (migration 0054): `invitation_id` names it, and its
+    `tallied_at` is its day's, as its `submitted_at` is (no moment that tells who it was)."""
     return await conn.fetchrow(
         """
         update survey_responses r
-           set tallied_at = now()
+           set tallied_at = case when r.customer_id is null then r.submitted_at else now() end
           from survey_invitations i
-         where r.id = $1 and r.tallied_at is null and i.id = r.invitation_id
+         where r.id = $1 and r.tallied_at is null and i.id = coalesce(r.invitation_id, $2)
+           and i.survey_id = r.survey_id
         returning r.id, r.survey_id, r.submitted_at, r.answers,
                   survey_day(i.sent_at) as day, i.org_unit_id,
                   survey_unit_and_above(i.org_unit_id) as units,
@@ -42,6 +46,7 @@ async def claim_response(conn: Connection, response_id: uuid.UUID) -> Record | N
                     where v.survey_id = r.survey_id and v.version = r.version) as questions
         """,
         response_id,
+        invitation_id,
     )
 
 
@@ -537,25 +542,35 @@ async def insert_invitations(conn: Connection, rows: list[tuple[Any, ...]]) -> N
 
 
 async def insert_responses(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Responses (RESPONSE_COLUMNS order), their invitations marked responded."""
+    """Responses (RESPONSE_COLUMNS order), their invitations marked responded. A staff answer
+    (no customer) is stored as a submission stores it (migration 0054): without its user and
+    invitation ids, on its day's midnight; its invitation says answered, not when."""
     columns: list[Any] = list(zip(*rows, strict=True)) or [() for _ in RESPONSE_COLUMNS]
     await conn.execute(
         """
-        with answered as (
+        with given as (
+            select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::uuid[],
+                                 $6::uuid[], $7::uuid[], $8::uuid[], $9::text[], $10::bytea[],
+                                 $11::timestamptz[])
+                   as r (id, invitation_id, survey_id, version, customer_id, user_id, rm_id,
+                         org_unit_id, answers, texts_enc, submitted_at)
+        ),
+        answered as (
             insert into survey_responses (id, invitation_id, survey_id, version, customer_id,
                                           user_id, rm_id, org_unit_id, answers, texts_enc,
                                           submitted_at)
-            select r.id, r.invitation_id, r.survey_id, r.version, r.customer_id, r.user_id,
-                   r.rm_id, r.org_unit_id, r.answers::jsonb, r.texts_enc, r.submitted_at
-              from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::uuid[], $6::uuid[],
-                          $7::uuid[], $8::uuid[], $9::text[], $10::bytea[], $11::timestamptz[])
-                   as r (id, invitation_id, survey_id, version, customer_id, user_id, rm_id,
-                         org_unit_id, answers, texts_enc, submitted_at)
-            returning invitation_id, submitted_at
+            select r.id, case when r.customer_id is not null then r.invitation_id end,
+                   r.survey_id, r.version, r.customer_id, null, r.rm_id, r.org_unit_id,
+                   r.answers::jsonb, r.texts_enc,
+                   case when r.customer_id is not null then r.submitted_at
+                        else survey_day_start(r.submitted_at) end
+              from given r
         )
-        update survey_invitations i set responded_at = a.submitted_at
-          from answered a
-         where i.id = a.invitation_id
+        update survey_invitations i
+           set responded_at = case when i.customer_id is null then i.sent_at
+                                   else g.submitted_at end
+          from given g
+         where i.id = g.invitation_id
         """,
         *(list(column) for column in columns),
     )

@@ -20,35 +20,44 @@ async def insert_response(
     answers: dict[str, Any],
     texts_enc: bytes | None,
     submitted_at: datetime,
-) -> bool:
-    """Store the answer and mark the invitation answered; False if it was answered already."""
+) -> datetime | None:
+    """Store the answer and mark the invitation answered: the `submitted_at` stored, or None if
+    it was answered already (nothing stored: the caller's transaction rolls back).
+
+    A staff member's answer (an invitation without a customer) is stored unlinked (migration
+    0054): no user id, no invitation id, the bank's day only (`survey_day_start`); and their
+    invitation says it was answered, not when (`responded_at` is its `sent_at`)."""
     row = await conn.fetchrow(
         """
-        with stored as (
+        with answered as (
+            update survey_invitations i
+               set responded_at = case when i.customer_id is null then i.sent_at else $10 end
+             where i.id = $2 and i.responded_at is null
+            returning i.id
+        ),
+        stored as (
             insert into survey_responses (id, invitation_id, survey_id, version, customer_id,
-                                          user_id, rm_id, org_unit_id, answers, texts_enc,
-                                          submitted_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                          rm_id, org_unit_id, answers, texts_enc, submitted_at)
+            select $1, case when $5::uuid is not null then a.id end, $3, $4, $5, $6, $7, $8, $9,
+                   case when $5::uuid is not null then $10 else survey_day_start($10) end
+              from answered a
             on conflict (invitation_id) do nothing
-            returning invitation_id
+            returning submitted_at
         )
-        update survey_invitations i set responded_at = $11
-          from stored where i.id = stored.invitation_id
-        returning i.id
+        select submitted_at from stored
         """,
         response_id,
         invitation["id"],
         invitation["survey_id"],
         invitation["version"],
         invitation["customer_id"],
-        invitation["user_id"],
         rm_id,
         invitation["org_unit_id"],
         answers,
         texts_enc,
         submitted_at,
     )
-    return row is not None
+    return None if row is None else row["submitted_at"]
 
 
 async def customer_owner(conn: Connection, customer_id: uuid.UUID) -> uuid.UUID | None:
