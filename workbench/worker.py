@@ -80,6 +80,13 @@ async def redis_back(ctx: dict[str, Any]) -> None:
     await tracking_ingest.start(ctx)
 
 
+def _named_for_this_deployment(prefix: str, jobs: list[Any]) -> list[Any]:
+    """The cron jobs named with the deployment's Redis prefix. arq keeps a scheduled run under
+    the job's name and time (`arq:job:cron:<name>:<ms>`, keys it never prefixes): two
+    deployments sharing a Redis database would find each other's runs and skip their own."""
+    return [replace(job, name=f"{prefix}{job.name}") for job in jobs]
+
+
 def worker_settings(settings: Settings) -> type:
     """An arq WorkerSettings class bound to these settings (queue name carries the prefix)."""
 
@@ -99,7 +106,7 @@ def worker_settings(settings: Settings) -> type:
             *export_jobs.FUNCTIONS,
             *report_jobs.FUNCTIONS,
         ]
-        cron_jobs: ClassVar[list[Any]] = [
+        cron_jobs: ClassVar[list[Any]] = _named_for_this_deployment(settings.redis_prefix, [
             cron(
                 identity_jobs.purge_expired_refresh_tokens,
                 hour={3},
@@ -136,7 +143,7 @@ def worker_settings(settings: Settings) -> type:
             *package_jobs.CRON,
             *export_jobs.CRON,
             *report_jobs.CRON,
-        ]
+        ])  # fmt: skip
         redis_settings = RedisSettings.from_dsn(settings.redis_url)
         queue_name = f"{settings.redis_prefix}queue"
         on_startup = startup

@@ -101,3 +101,16 @@ def test_the_worker_schedules_the_task_jobs_every_minute(settings):
         scheduled = cron_jobs[job]
         assert (scheduled.minute, scheduled.hour, scheduled.second) == (None, None, 0)
         assert scheduled.unique
+
+
+def test_two_deployments_on_one_redis_schedule_their_own_runs(settings):
+    # arq keeps a scheduled run as arq:job:<cron job name>:<time> (never prefixed): with the
+    # same names, a second deployment on the database found the first's runs and ran none of
+    # its own. Each deployment's names carry its WORKBENCH_REDIS_PREFIX.
+    from dataclasses import replace
+
+    one = worker_settings(replace(settings, redis_prefix="bank-a:")).cron_jobs
+    other = worker_settings(replace(settings, redis_prefix="bank-b:")).cron_jobs
+    assert all(job.name.startswith("bank-a:") for job in one)
+    assert not {job.name for job in one} & {job.name for job in other}
+    assert [job.coroutine for job in one] == [job.coroutine for job in other]
