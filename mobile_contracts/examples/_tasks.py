@@ -12,6 +12,7 @@ from mobile_contracts.examples._common import (
     CUSTOMER_ID_2,
     ORG_UNIT_ID,
     TEMPLATE_ID,
+    USER_ID,
     BodyExample,
 )
 from mobile_contracts.v1 import tasks
@@ -109,6 +110,13 @@ TASK_EXAMPLES: dict[type[msgspec.Struct], dict[str, BodyExample]] = {
     },
     tasks.Cancellation: {
         "reason": BodyExample("Cancel with a reason", {"reason": "客户已销户"}),
+    },
+    tasks.Reassignment: {
+        "to_colleague": BodyExample(
+            "Hand the task to another RM of my subtree",
+            {"assignee_id": USER_ID},
+            "An active RM; a task about a customer only to the RM who owns them now.",
+        ),
     },
     tasks.ConfirmationRequest: {
         "with_location": BodyExample(

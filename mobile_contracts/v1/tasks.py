@@ -160,6 +160,9 @@ class Task(msgspec.Struct, kw_only=True):
     cancelled_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Why it was cancelled, as the RM or branch head said it (or 客户已销户: the bank closed the
+    # customer); null if none was given or the task was not cancelled.
+    cancel_reason: str | None = None
 
 
 class Submission(msgspec.Struct, kw_only=True):

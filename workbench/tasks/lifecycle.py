@@ -138,6 +138,7 @@ def task_of(
         submitted_at=row["submitted_at"],
         done_at=row["done_at"],
         cancelled_at=row["cancelled_at"],
+        cancel_reason=row["cancel_reason"],
     )
 
 

@@ -95,8 +95,9 @@ async def reassign(
         )
     if not await queries.reassign(conn, task_id, to_id=assignee_id):
         raise PeriodTaken(
-            "This RM already has the task of this recurring series for the same customer and "
-            "period: one task per RM, customer and period"
+            "This RM already has this period's task of the recurring series"
+            + (" for the same customer" if task["customer_id"] is not None else "")
+            + ": one task per RM, customer and period"
         )
     # Before the withdrawal: it reads which queued ones are still unsent, and holds them so no
     # push worker sends one to the former RM in between (as the feed's hand-over does).

@@ -200,6 +200,10 @@ async def test_every_open_state_can_be_cancelled(flow, status):
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
     assert response.json()["cancelled_at"] is not None
+    # The reason is shown with the task (it was stored and never shown).
+    assert response.json()["cancel_reason"] == "customer moved away"
+    shown = await flow.client.get(f"{TASKS}/{task_id}", headers=flow.rm01)
+    assert shown.json()["cancel_reason"] == "customer moved away"
     row = await flow.db.fetchrow(
         "select status, cancel_reason, cancelled_at from tasks where id = $1", task_id
     )
