@@ -25,6 +25,7 @@ from workbench.migrate import MigrationError
 from workbench.security.key_checks import DataKeyMismatch
 from workbench.security.vault import Vault
 from workbench.settings import Settings, SettingsError, database_url_from_env
+from workbench.settings._parsing import KID
 
 DEFAULT_DATA_DIR = ".workbench"
 T = TypeVar("T")
@@ -438,7 +439,14 @@ def _vault(settings: Settings) -> Vault:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    kid = args.kid or time.strftime("k%Y%m%d")
+    kid = time.strftime("k%Y%m%d") if args.kid is None else args.kid
+    if not KID.fullmatch(kid):
+        print(
+            f"--kid {kid[:70]!r}: a key id is 1 to 64 letters, digits, '.', '_' or '-'"
+            " (the key settings read `kid:key` entries separated by commas)",
+            file=sys.stderr,
+        )
+        return 2
     print(f"{kid}:{base64.b64encode(os.urandom(32)).decode()}")
     return 0
 

@@ -617,3 +617,17 @@ def test_keygen_prints_a_key_the_settings_accept():
     )
     assert settings.signing_key.kid == "k2026a"
     assert len(settings.signing_key.seed) == 32
+
+
+@pytest.mark.parametrize("kid", ["a:b", "x,y", "", "k 1"])
+def test_keygen_refuses_a_key_id_the_settings_would_not_read(kid):
+    # It printed `a:b:<key>`, which the settings then refused as "key 'a' is not valid base64".
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench", "keygen", "--kid", kid],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "a key id is 1 to 64 letters" in result.stderr

@@ -53,11 +53,15 @@ def _split(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""A key id as the key settings take it (`workbench keygen --kid` refuses any other)."""
+
+
 def _parse_named_keys(raw: str) -> list[tuple[str, bytes]]:
     keys = []
     for entry in _split(raw):
         kid, sep, b64 = entry.partition(":")
-        if not sep or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", kid):
+        if not sep or not KID.fullmatch(kid):
             raise ValueError("each key must look like `kid:base64key` with a plain kid")
         keys.append((kid, _parse_key_bytes(b64, f"key {kid!r}")))
     return keys
