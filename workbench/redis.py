@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from redis.exceptions import RedisError, ResponseError
 from workbench.errors import ServiceUnavailable
 
 __all__ = ["Redis", "call_packed", "call_packed_many", "redis_required"]
+log = logging.getLogger("workbench.redis")
 
 
 @asynccontextmanager
@@ -21,6 +23,9 @@ async def redis_required(what: str) -> AsyncIterator[None]:
     try:
         yield
     except (RedisError, OSError) as exc:
+        # One line per refused request naming the cause (the error's kind, never its text: it
+        # may quote a key), as a database outage is logged: the access log alone said only 503.
+        log.warning("Redis unavailable", extra={"need": what, "error": type(exc).__name__})
         raise ServiceUnavailable(f"Cannot {what} right now; try again shortly") from exc
 
 
