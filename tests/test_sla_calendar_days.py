@@ -131,6 +131,17 @@ def test_bad_dates_are_refused_naming_the_variable(variable: str, value: str, re
     assert problem in str(caught.value)
 
 
+def test_every_bad_entry_is_named_at_once() -> None:
+    # A calendar is typed in one go: the first bad entry alone sent the operator round again.
+    bad = {"WORKBENCH_HOLIDAYS": "2027-01-01..2027-03-01,2027-13-01,2027-02-30,2027-05-01"}
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(MINIMAL | bad)
+    [problem] = caught.value.problems
+    for named in ("'2027-01-01..2027-03-01' is longer", "'2027-13-01'", "'2027-02-30'"):
+        assert named in problem
+    assert "2027-05-01" not in problem
+
+
 def test_a_day_both_closed_and_open_is_refused() -> None:
     both = {"WORKBENCH_HOLIDAYS": SPRING_FESTIVAL_2027, "WORKBENCH_MAKEUP_WORKDAYS": "2027-02-07"}
     with pytest.raises(SettingsError) as caught:

@@ -161,38 +161,54 @@ def _parse_date(raw: str) -> date:
 
 
 def _parse_holidays(raw: str) -> tuple[date, ...]:
-    """Dates and `first..last` ranges (both days included) the bank is closed."""
+    """Dates and `first..last` ranges (both days included) the bank is closed; every entry
+    that is none is named at once (a calendar is typed in one go)."""
     days: set[date] = set()
+    problems: list[str] = []
     for entry in _split(raw):
         first_raw, sep, last_raw = entry.partition("..")
         try:
             first = _parse_date(first_raw.strip())
             last = _parse_date(last_raw.strip()) if sep else first
         except ValueError:
-            raise ValueError(
+            problems.append(
                 f"{entry!r} is not a date (2027-01-01) or a range of dates (2027-02-06..2027-02-14)"
-            ) from None
+            )
+            continue
         if last < first:
-            raise ValueError(f"{entry!r} ends before it begins")
-        if (last - first).days >= MAX_HOLIDAY_RANGE_DAYS:
-            raise ValueError(
+            problems.append(f"{entry!r} ends before it begins")
+        elif (last - first).days >= MAX_HOLIDAY_RANGE_DAYS:
+            problems.append(
                 f"{entry!r} is longer than {MAX_HOLIDAY_RANGE_DAYS} days: check the dates"
             )
-        days.update(first + timedelta(days=n) for n in range((last - first).days + 1))
+        else:
+            days.update(first + timedelta(days=n) for n in range((last - first).days + 1))
+    if problems:
+        raise ValueError("; ".join(problems))
     return tuple(sorted(days))
 
 
 def _parse_makeup_workdays(raw: str) -> tuple[date, ...]:
-    """Saturdays and Sundays the bank works (调休), one date each."""
+    """Saturdays and Sundays the bank works (调休), one date each; every entry that is none is
+    named at once."""
     days: set[date] = set()
+    problems: list[str] = []
     for entry in _split(raw):
         if ".." in entry:
-            raise ValueError(f"{entry!r}: list each make-up working day, not a range")
-        day = _parse_date(entry)
+            problems.append(f"{entry!r}: list each make-up working day, not a range")
+            continue
+        try:
+            day = _parse_date(entry)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
         if day.weekday() < 5:
-            raise ValueError(
+            problems.append(
                 f"{entry} is a {_WEEKDAYS[day.weekday()]}: only a Saturday or a Sunday can be a"
                 " make-up working day"
             )
-        days.add(day)
+        else:
+            days.add(day)
+    if problems:
+        raise ValueError("; ".join(problems))
     return tuple(sorted(days))
