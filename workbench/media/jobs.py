@@ -69,12 +69,31 @@ async def build_renditions(ctx: dict[str, Any]) -> int:
         if not claimed:
             break
         store_down = False
-        for sha, rows in groupby(claimed, key=lambda r: bytes(r["image_sha256"])):
-            built, down = await _build_image(pool, store, sha, list(rows))
+        images = [(sha, list(rows)) for sha, rows in
+                  groupby(claimed, key=lambda r: bytes(r["image_sha256"]))]  # fmt: skip
+        for n, (sha, rows) in enumerate(images):
+            try:
+                built, down = await _build_image(pool, store, sha, rows)
+            except asyncio.CancelledError:  # the worker is stopping (SIGTERM, a deploy)
+                await asyncio.shield(_give_back(pool, [r for _, left in images[n:] for r in left]))
+                raise
             ready, store_down = ready + built, store_down or down
         if store_down:  # the next scheduled run tries again
             break
     return ready
+
+
+async def _give_back(pool: Any, rows: list[Any]) -> None:
+    """The claims of a run stopped with the worker, given back at once and not counted as
+    attempts: the next worker builds them now, not when the lease runs out (5 minutes of
+    placeholder pages for the RMs). A row already recorded (built) is not touched."""
+    async with pool.acquire() as conn:
+        for row in rows:
+            await queries.release_claim(
+                conn, sha256=bytes(row["image_sha256"]), spec=row["spec"],
+                attempt=row["attempts"], retry_seconds=0, error="the worker stopped",
+            )  # fmt: skip
+    log.info("renditions given back: the worker is stopping", extra={"count": len(rows)})
 
 
 async def _build_image(

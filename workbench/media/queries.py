@@ -209,18 +209,27 @@ async def mark_failed(
 
 
 async def release_claim(
-    conn: Connection, *, sha256: bytes, spec: str, attempt: int, retry_seconds: int
+    conn: Connection,
+    *,
+    sha256: bytes,
+    spec: str,
+    attempt: int,
+    retry_seconds: int,
+    error: str = "waiting for the blob store",
 ) -> None:
-    """Give a claim back without counting it as an attempt (the blob store did not answer)."""
+    """Give a claim back without counting it as an attempt (the blob store did not answer, the
+    worker is stopping); a row this claim no longer holds, or already recorded, is left."""
     await conn.execute(
         """
         update brochure_renditions
            set attempts = attempts - 1, claimed_until = now() + make_interval(secs => $4),
-               error = 'waiting for the blob store', updated_at = now()
+               error = $5, updated_at = now()
          where image_sha256 = $1 and spec = $2 and attempts = $3 and status = 'pending'
+           and claimed_until > now()
         """,
         sha256,
         spec,
         attempt,
         retry_seconds,
+        error,
     )

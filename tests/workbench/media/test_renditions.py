@@ -295,3 +295,35 @@ async def test_an_upload_wakes_the_worker_which_builds_what_the_media_url_serves
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/webp"
     assert decode(served.content).size == (1080, 810)
+
+
+class StallingStore(CountingStore):
+    """A store whose writes hang until the run is cancelled (a worker stopping mid-build)."""
+
+    def __init__(self, inner: LocalBlobStore) -> None:
+        super().__init__(inner)
+        self.writing = asyncio.Event()
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> BlobInfo:
+        if key.startswith("brochures/r/"):
+            self.writing.set()
+            await asyncio.sleep(3600)
+        return await super().put(key, data, content_type=content_type)
+
+
+async def test_a_worker_stopping_mid_build_gives_its_claims_back_at_once(db, pool, local_store):
+    # SIGTERM during a build: the leased rows waited out their 5-minute lease (placeholders for
+    # the RMs) before the next worker could take them; now they are given back, no attempt
+    # counted, and the next run builds them at once.
+    shas = [await upload(db, local_store, photo(700, 500, seed=s)) for s in range(2)]
+    stalling = StallingStore(local_store)
+    run = asyncio.create_task(run_job(pool, stalling))
+    await asyncio.wait_for(stalling.writing.wait(), timeout=30)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+    rows = await renditions_of(db, shas)
+    assert {r.status for image in rows.values() for r in image.values()} == {"pending"}
+    assert {r.attempts for image in rows.values() for r in image.values()} == {0}
+    assert await run_job(pool, local_store) == 2 * len(SPECS)
