@@ -42,7 +42,7 @@ from workbench.http.auth import PUBLIC
 from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import refuse_unstorable_input
-from workbench.http.openapi import ERRORS
+from workbench.http.openapi import ERRORS, file_responses
 from workbench.pagination import (
     DEFAULT_LIMIT,
     BareArray,
@@ -81,19 +81,7 @@ async def _check_upload_form(request: Request[Any, Any, Any]) -> None:
 
 
 # What a download answers besides the whole file (200).
-_DOWNLOAD_RESPONSES = {
-    206: ResponseSpec(
-        data_container=bytes,
-        media_type="application/zip",
-        description="The part of the file that `Range` asked for, with `Content-Range`",
-        generate_examples=False,
-    ),
-    304: ResponseSpec(
-        data_container=None,
-        description="`If-None-Match` names this file's ETag (its SHA-256): the app has it",
-        generate_examples=False,
-    ),
-}
+_DOWNLOAD_RESPONSES = file_responses("application/zip", "file")
 
 
 @dataclass

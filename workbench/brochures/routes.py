@@ -12,7 +12,6 @@ from litestar import Controller, Request, Response, get, head, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -24,7 +23,7 @@ from workbench.access import Caller, requires_role
 from workbench.brochures import views, workflow
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
-from workbench.http.openapi import ERRORS
+from workbench.http.openapi import ERRORS, file_responses
 from workbench.nul import NUL_MESSAGE, find_nul
 from workbench.pagination import DEFAULT_LIMIT, Limit
 
@@ -89,26 +88,12 @@ _BAD_WINDOW = (
 
 PageNumber = Annotated[int, Parameter(ge=1, le=wire.MAX_PAGES, description="From 1")]
 # A page image (200: image/webp or image/jpeg by the rendition's format), and what else it answers.
-_PAGE_RESPONSES = {
-    200: ResponseSpec(
-        data_container=bytes,
-        media_type="image/webp",
-        description="The image (`image/webp`, or `image/jpeg` for a `.jpeg` rendition), with "
-        "`ETag`, `Accept-Ranges` and `X-Image-Id` (the page's image id, as in the synced row)",
-        generate_examples=False,
-    ),
-    206: ResponseSpec(
-        data_container=bytes,
-        media_type="image/webp",
-        description="The part of the image that `Range` asked for, with `Content-Range`",
-        generate_examples=False,
-    ),
-    304: ResponseSpec(
-        data_container=None,
-        description="`If-None-Match` names this image's ETag: the app has it",
-        generate_examples=False,
-    ),
-}
+_PAGE_RESPONSES = file_responses(
+    "image/webp",
+    "image",
+    ok="The image (`image/webp`, or `image/jpeg` for a `.jpeg` rendition), with `ETag`, "
+    "`Accept-Ranges` and `X-Image-Id` (the page's image id, as in the synced row)",
+)
 
 
 @dataclass
@@ -428,17 +413,9 @@ def _reviewed(body: str | None, if_match: str | None) -> bytes | None:
     """The content a decision is about: the body's `content_hash` (checked by the contract) and
     `If-Match`, which must agree; None when neither names one (older apps)."""
     named = bytes.fromhex(body) if body is not None else None
-    tag = (if_match or "").strip()
-    if if_match is None or tag == "*":
+    matched = _if_match_hash(if_match, "reviewed")
+    if matched is None:
         return named
-    found = _ENTITY_TAG.fullmatch(tag)
-    if found is None:
-        raise workflow.BadBrochure(
-            "request.validation_failed",
-            'If-Match: the content hash reviewed, in quotes ("<64 hex digits>")',
-            path="header.If-Match",
-        )
-    matched = bytes.fromhex(found.group("quoted") or found.group("bare"))
     if named is not None and named != matched:
         raise workflow.BadBrochure(
             "request.validation_failed",
@@ -451,6 +428,12 @@ def _reviewed(body: str | None, if_match: str | None) -> bytes | None:
 def _edited_from(if_match: str | None) -> bytes | None:
     """The content an edit was made from, as its `If-Match` names it (one quoted content hash,
     as for a decision); None for none or `*` (no check: older apps)."""
+    return _if_match_hash(if_match, "edited from")
+
+
+def _if_match_hash(if_match: str | None, what: str) -> bytes | None:
+    """The content hash an `If-Match` names (quoted, or bare); None for none or `*`; a 422
+    naming the header for anything else."""
     tag = (if_match or "").strip()
     if if_match is None or tag == "*":
         return None
@@ -458,7 +441,7 @@ def _edited_from(if_match: str | None) -> bytes | None:
     if found is None:
         raise workflow.BadBrochure(
             "request.validation_failed",
-            'If-Match: the content hash edited from, in quotes ("<64 hex digits>")',
+            f'If-Match: the content hash {what}, in quotes ("<64 hex digits>")',
             path="header.If-Match",
         )
     return bytes.fromhex(found.group("quoted") or found.group("bare"))

@@ -16,23 +16,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import msgspec
 from litestar import Request
-from litestar.dto import AbstractDTO, DTOFieldDefinition
 from litestar.exceptions import SerializationException, ValidationException
-from litestar.typing import FieldDefinition
 
 from mobile_contracts.v1.customers import RejectedRow
 from workbench.http.input_checks import rows_with_nul
 from workbench.http.problems import BODY, in_words
-
-if TYPE_CHECKING:
-    from litestar._openapi.schema_generation import SchemaCreator
-    from litestar.openapi.spec import Reference, Schema
+from workbench.http.raw_body import BodyReadByHandler
 
 ROW_INVALID = "row.invalid"
 _DECODED = "feed_rows"  # request state: where the rows handed on stood, and the rows refused
@@ -122,33 +117,14 @@ def said(refusal: msgspec.DecodeError, row: type[Any] | None = None) -> str:
     return f"{path}: {text}"
 
 
-class EachRowAlone(AbstractDTO[Envelope]):
+class EachRowAlone(BodyReadByHandler[Envelope]):
     """Decodes a feed's envelope strictly and each of its rows on its own (see the module).
     Documented as the envelope it is on the wire."""
 
     @classmethod
-    def generate_field_definitions(
-        cls, model_type: type[Any]
-    ) -> Generator[DTOFieldDefinition, None, None]:
-        yield from ()  # no transfer model: `decode_bytes` reads the body
-
-    @classmethod
-    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
-        return False
-
-    @classmethod
-    def create_for_field_definition(
-        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
-    ) -> None:
-        """Nothing to build (the body is decoded by `decode_bytes`): the envelope is checked
-        as the app starts."""
+    def check_model(cls) -> None:
+        """The envelope is checked as the app starts (one list of rows)."""
         _shape(cls.model_type)
-
-    @classmethod
-    def create_openapi_schema(
-        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
-    ) -> Reference | Schema:
-        return schema_creator.for_field_definition(field_definition)  # the envelope as declared
 
     def decode_bytes(self, value: bytes) -> Envelope:
         """The envelope holding the rows that decoded; where they stood and why the others did

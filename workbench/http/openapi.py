@@ -295,6 +295,30 @@ def problem_spec(description: str) -> ResponseSpec:
     )
 
 
+def file_responses(media_type: str, what: str, **more: str) -> dict[int, ResponseSpec]:
+    """What a file served with ETag and Range answers besides its errors (`serve_blob`, a
+    package download): 206 with the part `Range` asked for, 304 when `If-None-Match` names the
+    file the client has; `more`: a 200 description (`ok=`), to document the whole file too."""
+    specs = {
+        206: ResponseSpec(
+            data_container=bytes,
+            media_type=media_type,
+            description=f"The part of the {what} that `Range` asked for, with `Content-Range`",
+            generate_examples=False,
+        ),
+        304: ResponseSpec(
+            data_container=None,
+            description=f"`If-None-Match` names this {what}'s ETag: the client has it",
+            generate_examples=False,
+        ),
+    }
+    if ok := more.get("ok"):
+        specs[200] = ResponseSpec(
+            data_container=bytes, media_type=media_type, description=ok, generate_examples=False
+        )
+    return specs
+
+
 def allowed_roles(handler: HTTPRouteHandler) -> frozenset[Role] | None:
     """The roles the route's guards let through, or None when no guard looks at the role.
 

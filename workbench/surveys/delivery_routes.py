@@ -4,17 +4,13 @@ the survey message outbox the bank's gateway reads."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.dto import AbstractDTO, DTOFieldDefinition
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Reference, Schema
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
-from litestar.typing import FieldDefinition
 
 from mobile_contracts.v1 import survey_delivery as wire
 from mobile_contracts.v1.common import Page
@@ -23,11 +19,9 @@ from mobile_contracts.v1.surveys import Submission
 from workbench.access import requires_role
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERROR_DESCRIPTIONS, ERRORS
+from workbench.http.raw_body import BodyReadByHandler
 from workbench.pagination import DEFAULT_LIMIT, Limit, decode_cursor, encode_cursor
 from workbench.surveys import delivery, delivery_jobs, inbox, submission
-
-if TYPE_CHECKING:
-    from litestar._openapi.schema_generation import SchemaCreator
 
 OutboxLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
 ADMIN = [requires_role(Role.ADMIN)]
@@ -38,33 +32,11 @@ def rules_of(request: Request[Any, Any, Any]) -> delivery.Rules:
     return delivery.Rules.from_settings(request.app.state.settings)
 
 
-class AnswersAsSent(AbstractDTO[Submission]):
+class AnswersAsSent(BodyReadByHandler[Submission]):
     """A staff member's answer read as the survey page reads an app's (`submission.decode`):
     each answer as the JSON value sent, so a value of the wrong type is said at its question
     (`survey.answers_invalid`), never as the decoder's general English 422. Documented as the
     contract's `Submission`, which it still is on the wire."""
-
-    @classmethod
-    def generate_field_definitions(
-        cls, model_type: type[Any]
-    ) -> Generator[DTOFieldDefinition, None, None]:
-        yield from ()  # no transfer model: `decode_bytes` reads the body
-
-    @classmethod
-    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
-        return False
-
-    @classmethod
-    def create_for_field_definition(
-        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
-    ) -> None:
-        """Nothing to build: the body is decoded by `decode_bytes`."""
-
-    @classmethod
-    def create_openapi_schema(
-        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
-    ) -> Reference | Schema:
-        return schema_creator.for_field_definition(field_definition)  # `Submission` as declared
 
     def decode_bytes(self, value: bytes) -> Submission:
         return Submission(answers=submission.decode(value))
