@@ -67,6 +67,7 @@ class Feed:
         # (prev, next) window edges in µs, as of the brochures of every change up to the tail
         # recorded; None: to be read (this feed has not led yet).
         self._edges: tuple[int | None, int | None] | None = None
+        self._redis_down = False  # the outage was said (one warning an outage)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -121,9 +122,14 @@ class Feed:
             await self._signals.record(start=start, tail=tail, newest=newest, edges=edges)
         except (RedisError, OSError):
             # Not recorded, so not passed: the batch is tried again (pulls meanwhile ask
-            # PostgreSQL, as the tail in Redis goes stale).
-            log.warning("sync feed cannot reach Redis; pulls are answered by PostgreSQL")
+            # PostgreSQL, as the tail in Redis goes stale). Said once an outage, not each try.
+            if not self._redis_down:
+                log.warning("sync feed cannot reach Redis; pulls are answered by PostgreSQL")
+            self._redis_down = True
             return False
+        if self._redis_down:
+            log.info("sync feed reaches Redis again")
+            self._redis_down = False
         if tail != start:
             await queries.save_feed_position(conn, tail.txid, tail.seq)
         if newest or edge_passed:
