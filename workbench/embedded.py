@@ -12,6 +12,7 @@ import logging
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -122,7 +123,12 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
-        import pgserver
+        with warnings.catch_warnings():
+            # pgserver asks platformdirs for a runtime folder as it is imported, which warns
+            # when XDG_RUNTIME_DIR is unset (containers, CI): a line of noise at every start
+            # for a lock file pgserver keeps in a temporary folder then.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            import pgserver
 
         self.folder.mkdir(parents=True, exist_ok=True)
         self._server = pgserver.get_server(self.folder, cleanup_mode="stop")  # type: ignore[attr-defined]
