@@ -194,6 +194,12 @@ async def test_a_verification_link_of_a_customer_who_left_says_it_expired(
     posted = await client.post(link, data=answers)
     assert posted.status_code == 410, posted.text
     assert await db.fetchval("select verified_at from customers where id = $1", customer) is None
+    # Reopened, the customer keeps the link they were told had expired expired: the RM invites
+    # them again.
+    await feed(client, admin, "customers", [WANG])
+    assert (await client.get(link)).status_code == 410
+    again = await client.post(f"{CUSTOMERS}/{customer}/verification-invites", headers=rm01)
+    assert again.status_code == 201, again.text
 
 
 async def test_a_csv_file_closes_and_reopens_by_its_status_column(

@@ -223,8 +223,8 @@ async def _record_cleared_verifications(conn: Connection, written: list[queries.
 async def _record_closes_and_reopens(conn: Connection, written: list[queries.Record]) -> None:
     """A timeline entry for every customer this feed closed (they left the bank) or reopened;
     a closed customer's tasks not started yet are cancelled (`客户已销户`), their reminders
-    stopped. Started ones stay with their RM, who may still submit them (their draft may be on
-    their phone)."""
+    stopped, and their open verification links end. Started tasks stay with their RM, who may
+    still submit them (their draft may be on their phone)."""
     # Imported here: the task lifecycle reaches the customers' views (through surveys), which
     # import this module.
     from workbench.tasks import lifecycle
@@ -241,6 +241,7 @@ async def _record_closes_and_reopens(conn: Connection, written: list[queries.Rec
             entries=[(c, f"{c}:{kind}:{now.isoformat()}", {}) for c in customers],
         )
     await lifecycle.cancel_for_closed_customers(conn, closed)
+    await queries.end_invites_of(conn, closed)
 
 
 def _take(columns: dict[str, list[Any]], indexes: list[int]) -> dict[str, list[Any]]:

@@ -557,6 +557,17 @@ async def close_invite(conn: Connection, invite_id: uuid.UUID) -> None:
     )
 
 
+async def end_invites_of(conn: Connection, customer_ids: list[uuid.UUID]) -> None:
+    """The open verification invites of these customers end now (the bank closed them): a
+    link the customer was told had expired stays so if the bank reopens them."""
+    if customer_ids:
+        await conn.execute(
+            "update verification_invites set expires_at = least(expires_at, now())"
+            " where customer_id = any($1::uuid[]) and completed_at is null",
+            customer_ids,
+        )
+
+
 async def verification_state(
     conn: Connection, customer_id: uuid.UUID, *, lock: bool = False
 ) -> Record | None:
