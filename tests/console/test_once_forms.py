@@ -17,7 +17,9 @@ from litestar.handlers import HTTPRouteHandler
 
 from tests.console.conftest import post_form, signed_in
 from tests.console.test_pages import console_page
+from tests.customers_data import headers_of
 from tests.sync.test_work_order_sync import Desk, open_desk
+from tests.tasks_data import create_template, issue
 from workbench.console import once
 from workbench.console.rendering import TEMPLATES
 from workbench.settings import Settings
@@ -89,20 +91,38 @@ async def desk(console: Any, db: Any, settings: Settings) -> Desk:
     return await open_desk(console, db, settings)
 
 
-async def test_each_page_gives_its_form_that_acts_once_a_fresh_token(console, db, desk):
-    await signed_in(console, "admin")
+# Routes whose form is on another page than the route's own (the list it acts on), and who
+# signs in to see it (admin unless named).
+FORM_PAGE = {"/console/tasks/{task_id:uuid}/reassign": "/console/tasks"}
+SIGNS_IN = {"/console/tasks/{task_id:uuid}/reassign": "bh.east"}
+
+
+async def test_each_page_gives_its_form_that_acts_once_a_fresh_token(console, client, db, desk):
+    admin = await headers_of(client, "admin")
+    template = await create_template(client, admin)
+    tasks = await issue(client, db, admin, template["id"], title="季度回访", org_unit="team-east-1")
     values = {
         "user_id": str(await db.fetchval("select id from users where login = 'rm01'")),
         "survey_id": str(desk.survey),
         "work_order_id": str(desk.order),
+        "task_id": str(tasks["rm01"]),
     }
     routes = acting_once(console.app)
     assert {RULES, "/console/surveys/new", "/console/admin/users/new"} <= set(routes)
+    now_in = None
     for route_path in routes:
+        login = SIGNS_IN.get(route_path, "admin")
+        if login != now_in:
+            console.cookies.clear()  # signed out, then in as who sees that form
+            await signed_in(console, login)
+            now_in = login
         path = _PARAM.sub(lambda m: values[m[0][1:-1].split(":")[0]], route_path)
-        page = await console.get(path)
-        if page.status_code == 405:  # the form is on the page above (a work order's transition)
-            page = await console.get(path.rsplit("/", 1)[0])
+        if route_path in FORM_PAGE:
+            page = await console.get(FORM_PAGE[route_path])
+        else:
+            page = await console.get(path)
+            if page.status_code == 405:  # the form is on the page above (a work order's step)
+                page = await console.get(path.rsplit("/", 1)[0])
         html = console_page(page, 200)
         forms = [f for f in _FORM.finditer(html) if f'action="{path}"' in f["tag"]]
         assert forms, f"{route_path}: no form on its page posts to it"

@@ -97,14 +97,15 @@ async def test_branch_head_home_has_no_brochures(console):
     html = console_page(await console.get("/console"), 200)
     assert nav_links(html) == [
         "/console", "/console/dashboard", "/console/funnels", "/console/surveys",
-        "/console/work-orders", "/console/reports", "/console/exports", "/console/devices",
+        "/console/work-orders", "/console/tasks", "/console/reports", "/console/exports",
+        "/console/devices",
     ]  # fmt: skip
     assert soon(html) == []
     assert "/console/brochures" not in html
     assert "支行负责人 · 东城支行 East Branch" in html
 
 
-async def test_admin_home_has_every_section(console):
+async def test_admin_home_has_every_admin_section(console):
     await signed_in(console, "admin")
     html = console_page(await console.get("/console"), 200)
     assert nav_links(html) == [
@@ -114,7 +115,8 @@ async def test_admin_home_has_every_section(console):
         "/console/admin",
     ]  # fmt: skip
     assert soon(html) == []
-    assert html.count('class="card ') == len(nav.SECTIONS) - 1
+    # Every section but home and the branch heads' own team tasks (admins are no one's head).
+    assert html.count('class="card ') == len(nav.SECTIONS) - 2
 
 
 async def test_signed_out_every_console_page_asks_to_sign_in(console):

@@ -125,6 +125,14 @@ DASHBOARD = Section(
     roles=frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
     summary="任务完成与逾期、分享转化、满意度与预警工单，可下钻到团队和客户经理",
 )
+TEAM_TASKS = Section(
+    key="team_tasks",
+    label="团队任务",
+    path="/console/tasks",
+    icon="queue",
+    roles=frozenset({Role.BRANCH_HEAD}),
+    summary="本机构客户经理未完成的任务：按人、逾期查看，转派给其他客户经理",
+)
 REPORTS = Section(
     key="reports",
     label="月度报告",
@@ -159,8 +167,8 @@ ADMINISTRATION = Section(
 )
 
 SECTIONS: tuple[Section, ...] = (
-    HOME, DASHBOARD, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, PACKAGES, REPORTS, EXPORTS,
-    DEVICES, ADMINISTRATION,
+    HOME, DASHBOARD, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, TEAM_TASKS, PACKAGES,
+    REPORTS, EXPORTS, DEVICES, ADMINISTRATION,
 )  # fmt: skip
 
 

@@ -41,6 +41,7 @@ from workbench.identity import admin_console as admin_pages
 from workbench.identity import console as device_pages
 from workbench.reports import console as report_pages
 from workbench.surveys import console as survey_pages
+from workbench.tasks import console as task_pages
 from workbench.tracking import console as tracking_pages
 from workbench.workorders import console as workorder_pages
 
@@ -277,6 +278,7 @@ PAGES: list[HTTPRouteHandler] = [
     *funnel_pages.PAGES,
     *survey_pages.PAGES,
     *workorder_pages.PAGES,
+    *task_pages.PAGES,
     *package_pages.PAGES,
     *dashboard_pages.PAGES,
     *export_pages.PAGES,
