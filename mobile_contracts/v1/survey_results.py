@@ -109,7 +109,9 @@ class TermAnswer(msgspec.Struct, kw_only=True):
     (narrow the scope to read a team's, if it holds 5 responses); `submitted_at` is the
     midnight (bank time zone) starting the day it came; `response_id` is an id of this
     answer's response in this list and the exports of this scope, not the response's own
-    (which tells the time it came)."""
+    (which tells the time it came); `sent_on` is the day it came too, not its invitation's
+    (which, for a round sent to one person, would name them). A customer's `sent_on` is the
+    day their invitation was sent."""
 
     response_id: uuid.UUID
     question_key: str

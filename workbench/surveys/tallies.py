@@ -30,7 +30,8 @@ async def on_response(
 ) -> None:
     """Count a response just stored (in its transaction). `texts`: its text answers, in clear;
     `invitation_id`: the invitation it answers, needed for a staff answer (which does not keep
-    it: counts go by the invitation's day and unit)."""
+    it: counts go by the invitation's unit; a staff answer's by its own day, a customer's by
+    the invitation's)."""
     response = await queries.claim_response(conn, response_id, invitation_id=invitation_id)
     if response is None:
         return

@@ -1,8 +1,9 @@
 """Staff answer anonymously in the database too (migration 0054): a staff answer's row keeps no
 user id, no invitation id, no time finer than its bank day and an id that tells no time; the
 invitation says it was answered (so nobody answers twice, the inbox drops it) but not when.
-Results still count every answer by the invitation's day and unit. Customer answers are not
-anonymous and keep their customer, invitation and moment."""
+Results still count every answer under its invitation's unit (on the answer's own day:
+test_staff_anonymity_rollups). Customer answers are not anonymous and keep their customer,
+invitation and moment."""
 
 from __future__ import annotations
 

@@ -40,8 +40,8 @@ async def term_answers(
 ) -> tuple[list[wire.TermAnswer], str | None]:
     """The answers of the target's scope containing `term`, newest first, one page. A staff
     survey's: TooFewAnswers below MIN_STAFF_GROUP responses; else each under the unit of its
-    group, on its day (midnight in the bank's time zone `tz`), under its shown id, by day, then
-    by that id."""
+    group, on its day (midnight in the bank's time zone `tz`, and that day as `sent_on`: its
+    invitation's would tell the round), under its shown id, by day, then by that id."""
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID, str])
     if holds_long_number(normalized_term(term)):  # never a term: a number the answers mask
         await require_group(conn, target)
@@ -107,7 +107,8 @@ async def _staff_term_answers(
             org_unit_id=row["org_unit_id"],
             org_unit_name=row["org_unit_name"],
             submitted_at=row["submitted_on"].astimezone(zone),  # midnight there
-            sent_on=row["day"],
+            # Its own day: its invitation's would tell the round (and a round of one, whose).
+            sent_on=row["submitted_on"].astimezone(zone).date(),
         )
         for row in rows[:limit]
     ]

@@ -1,9 +1,12 @@
 """SQL of the survey rollups (migration 0018): counting a response, and reading the counts.
 
-Every count is keyed by the day (`survey_day`, the bank's day) its invitation was sent, and kept
-for the invitation's org unit and each unit above it; so a scope (a subtree) reads its root's
-rows over a day range. The term -> answer index has one row per answer, at the invitation's
-unit, and is read by subtree (`org_subtree`).
+Every count is keyed by a bank day (`survey_day`) and kept for the invitation's org unit and each
+unit above it; so a scope (a subtree) reads its root's rows over a day range. A customer answer
+counts on the day its invitation was sent (a period covers the invitations sent in it); a staff
+answer on its own day (migration 0055): the day of its invitation would tell which round, and so
+for a round sent to one person whose, it is. (Staff results cover the survey's whole life, so
+they read the same totals.) The term -> answer index has one row per answer, at the
+invitation's unit, on the same day, and is read by subtree (`org_subtree`).
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ async def claim_response(
     conn: Connection, response_id: uuid.UUID, *, invitation_id: uuid.UUID | None = None
 ) -> Record | None:
     """Mark the response counted and return what counting needs (None: counted already, or no
-    such response): its survey, its invitation's day and unit, answers and version's questions.
-    A staff answer keeps no invitation id (migration 0054): `invitation_id` names it, and its
-    `tallied_at` is its day's, as its `submitted_at` is (no moment that tells who it was)."""
+    such response): its survey, the day it counts on, its invitation's unit, answers and
+    version's questions. A customer answer counts on its invitation's day; a staff answer on its
+    own (migration 0055), as it keeps no invitation id (migration 0054): `invitation_id` names
+    the invitation for its unit only, and its `tallied_at` is its day's, as its `submitted_at`
+    is (no moment that tells who it was)."""
     return await conn.fetchrow(
         """
         update survey_responses r
@@ -40,7 +45,9 @@ async def claim_response(
          where r.id = $1 and r.tallied_at is null and i.id = coalesce(r.invitation_id, $2)
            and i.survey_id = r.survey_id
         returning r.id, r.survey_id, r.submitted_at, r.answers,
-                  survey_day(i.sent_at) as day, i.org_unit_id,
+                  survey_day(case when r.customer_id is null then r.submitted_at
+                                  else i.sent_at end) as day,
+                  i.org_unit_id,
                   survey_unit_and_above(i.org_unit_id) as units,
                   (select v.questions from survey_versions v
                     where v.survey_id = r.survey_id and v.version = r.version) as questions
