@@ -189,6 +189,7 @@ class TaskRow:
     done_at: datetime | None
     overdue: bool
     assignee_name: str
+    cancel_reason: str | None = None  # why it was cancelled, as given (客户已销户: closed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,6 +602,7 @@ def task_row(vault: Vault, caller: Caller, r: Any) -> TaskRow:
         done_at=r["done_at"],
         overdue=r["overdue"],
         assignee_name=r["assignee_name"],
+        cancel_reason=r["cancel_reason"],
     )
 
 

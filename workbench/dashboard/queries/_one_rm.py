@@ -29,7 +29,7 @@ async def rm_in_subtree(conn: Connection, *, root: uuid.UUID, rm_id: uuid.UUID) 
 
 _TASK_ROW = f"""
     select t.id, t.title, t.status, t.customer_id, c.external_id, c.name_enc, t.created_at,
-           t.due_at, t.done_at,
+           t.due_at, t.done_at, t.cancel_reason,
            t.status in {OPEN_TASK} and coalesce(t.due_at, 'infinity') < now() as overdue,
            a.name as assignee_name
       from tasks t
