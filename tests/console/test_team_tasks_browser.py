@@ -1,7 +1,7 @@
 """The team-task page in a real browser at 1280 px: the East Branch head finds rm01's overdue
-task marked, is told beside the form why a customer's visit cannot go to another RM, hands
-rm01's task to 李娜 and is told so; the page fits an upright tablet. A screenshot goes to
-tests/artifacts/console/ for a person to look at."""
+task marked, sees that a customer's visit follows its customer, is told beside the form why an
+RM disabled meanwhile cannot take a task, hands rm01's task to 李娜 and is told so; the page
+fits an upright tablet. A screenshot goes to tests/artifacts/console/ for a person to look at."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from tests.console.browser import ARTIFACTS, TABLETS, settled, sideways
 from tests.console.test_team_tasks_pages import LIST, assignee_of, team_tasks
 from tests.tasks_data import user
+from tests.test_task_reassign import set_active
 
 
 async def test_the_head_reassigns_a_task_on_the_page(
@@ -26,12 +27,18 @@ async def test_the_head_reassigns_a_task_on_the_page(
     await expect(late).to_have_count(1)
     await expect(late).to_contain_text("已逾期 2 小时")
 
-    visit = page.locator(f"li:has(form[action='{LIST}/{tasks['customer']}/reassign'])")
-    await visit.get_by_label("转派给").select_option(label="王芳")
+    # A customer's visit follows the customer: no form, and the row says so.
+    visit = page.locator(f"#task-{tasks['customer']}")
+    await expect(visit).to_contain_text("客户任务随客户移交")
+    await expect(visit.locator("form")).to_have_count(0)
+
+    # 王芳 is disabled while the page is open: choosing her is refused beside the form.
+    await set_active(client, "rm02", False)
+    await late.get_by_label("转派给").select_option(label="王芳")
     async with page.expect_navigation():
-        await visit.get_by_role("button", name="转派").click()
-    await expect(page.locator(".field-error")).to_contain_text("只能转派给该客户现在的主管客户经理")
-    assert await assignee_of(db, tasks["customer"]) == user("rm01")
+        await late.get_by_role("button", name="转派").click()
+    await expect(page.locator(".field-error")).to_contain_text("只能转派给在岗的客户经理")
+    assert await assignee_of(db, tasks["rm01"]) == user("rm01")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.evaluate("document.fonts.ready.then(() => true)")
     await page.screenshot(path=str(ARTIFACTS / "team-tasks-refused-1280.png"), full_page=True)

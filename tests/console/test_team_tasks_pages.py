@@ -56,8 +56,8 @@ async def assignee_of(db: Any, task_id: uuid.UUID) -> uuid.UUID:
 
 
 def row_of(html: str, task_id: uuid.UUID) -> str:
-    """The list's row of the task (its reassign form names it)."""
-    start = html.index(f'action="{LIST}/{task_id}/reassign"')
+    """The list's row of the task."""
+    start = html.index(f'id="task-{task_id}"')
     return html[html.rindex("<li", 0, start) : html.index("</li>", start)]
 
 
@@ -76,6 +76,9 @@ async def test_the_head_sees_their_subtree_open_tasks_filtered(console, client, 
     assert "wo-row-late" not in row_of(html, tasks["rm02"])
     visit = row_of(html, tasks["customer"])
     assert "司**明" in visit
+    # A task about a customer follows the customer: no one to hand it to, and it says so.
+    assert "客户任务随客户移交" in visit
+    assert "/reassign" not in visit
     assert "司马光明" not in html
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", visit)  # due next year: with its year
     assert not re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", row_of(html, tasks["rm02"]))
@@ -151,12 +154,24 @@ async def test_a_refused_reassignment_is_said_beside_the_form(console, client, d
     token = await signed_in(console, "bh.east")
     visit = tasks["customer"]
     path = f"{LIST}/{visit}/reassign"
-    # rm01's customer's visit: only rm01 may do it.
+    # rm01's customer's visit, sent by hand: only rm01 may do it (the page offers no form).
     refused = await post_form(console, path, {"assignee": str(user("rm02"))}, token=token)
     html = console_page(refused, 409)
-    assert "只能转派给该客户现在的主管客户经理" in field_error(html, f"assignee-{visit}")
+    assert "只能转派给该客户现在的主管客户经理" in row_of(html, visit)
     assert str(tasks["rm02"]) in html  # the list is kept
     assert await assignee_of(db, visit) == user("rm01")
+    # A form drawn while rm01 had the task, sent after it went to rm03 (a second tab): refused,
+    # the task stays where the first form put it.
+    rm01_task = tasks["rm01"]
+    moved = await post_form(console, f"{LIST}/{rm01_task}/reassign",
+                            {"assignee": str(user("rm03")), "from": str(user("rm01"))},
+                            token=token)  # fmt: skip
+    assert moved.status_code == 303, moved.text
+    stale = await post_form(console, f"{LIST}/{rm01_task}/reassign",
+                            {"assignee": str(user("rm04")), "from": str(user("rm01"))},
+                            token=token)  # fmt: skip
+    assert "已转派给其他客户经理" in field_error(console_page(stale, 409), f"assignee-{rm01_task}")
+    assert await assignee_of(db, rm01_task) == user("rm03")
     # A disabled RM is offered nowhere, and refused if sent by hand.
     await set_active(client, "rm04", False)
     refused = await post_form(console, f"{LIST}/{tasks['rm02']}/reassign",
@@ -165,8 +180,11 @@ async def test_a_refused_reassignment_is_said_beside_the_form(console, client, d
         console_page(refused, 409), f"assignee-{tasks['rm02']}"
     )
     # No RM chosen.
-    blank = await post_form(console, path, {"assignee": ""}, token=token)
-    assert "请选择要转派给的客户经理" in field_error(console_page(blank, 422), f"assignee-{visit}")
+    blank = await post_form(console, f"{LIST}/{tasks['rm02']}/reassign", {"assignee": ""},
+                            token=token)  # fmt: skip
+    assert "请选择要转派给的客户经理" in field_error(
+        console_page(blank, 422), f"assignee-{tasks['rm02']}"
+    )
     # A task already submitted has no form, and is refused if sent by hand.
     await db.execute("update tasks set status = 'submitted' where id = $1", tasks["rm02"])
     html = console_page(await console.get(LIST), 200)
@@ -177,7 +195,7 @@ async def test_a_refused_reassignment_is_said_beside_the_form(console, client, d
     assert "不能再转派" in console_page(refused, 409)
     assert await assignee_of(db, tasks["rm02"]) == user("rm02")
     events = "select count(*) from audit_events where action = 'task.reassigned'"
-    assert await db.fetchval(events) == 0
+    assert await db.fetchval(events) == 1  # the one move above, the refused ones none
     # Another branch's task: the 404 page.
     other = await post_form(console, f"{LIST}/{tasks['rm05']}/reassign",
                             {"assignee": str(user("rm03"))}, token=token)  # fmt: skip

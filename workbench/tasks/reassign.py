@@ -49,6 +49,10 @@ class CustomerNotTheirs(Conflict):
     code, title = "task.customer_not_theirs", "The task's customer is another RM's"
 
 
+class ReassignedMeanwhile(Conflict):
+    code, title = "task.reassigned_meanwhile", "The task is another RM's by now"
+
+
 class PeriodTaken(Conflict):
     code, title = "task.period_taken", "That RM already has this period's task"
 
@@ -61,11 +65,14 @@ async def reassign(
     assignee_id: uuid.UUID,
     tz: str,
     client_ip: str | None = None,
+    expected_assignee_id: uuid.UUID | None = None,
 ) -> wire.Task:
     """The branch head gives a pending or started task of their subtree to `assignee_id`, an
     active RM of it: pending for them from now on (the former RM's start and offline draft no
     longer count); the task as `GET /tasks/{id}` shows it. `tz`: the bank's time zone (the
-    notification's due time); `client_ip`: the head's address, for the audit trail."""
+    notification's due time); `client_ip`: the head's address, for the audit trail;
+    `expected_assignee_id`: the RM the caller saw holding it (the console's form), 409
+    `task.reassigned_meanwhile` if another has it by now."""
     # The customer's owner first, then the task: a feed moving the customer locks it (FOR
     # UPDATE) before it moves the customer's tasks, so the other order could deadlock with it.
     # Held (FOR KEY SHARE), the owner read stays the owner until this commits.
@@ -86,6 +93,12 @@ async def reassign(
             + ("disabled" if not target["active"] else "not a relationship manager")
         )
     former = task["assignee_id"]
+    if expected_assignee_id is not None and former != expected_assignee_id:
+        # A page drawn while another RM had it (a second tab, a colleague): never hand on a
+        # task from someone it was just given to.
+        raise ReassignedMeanwhile(
+            "The task was handed to another RM since this page was drawn: read it again"
+        )
     if assignee_id == former:
         return await lifecycle.detail(conn, caller=caller, task_id=task_id)
     if task["customer_id"] is not None and owner != assignee_id:

@@ -44,6 +44,8 @@ REFUSALS = {
     ),
     "task.period_taken": "该客户经理已有这个周期的同一项任务，不能再转派给他。",
     "task.assignee_not_active_rm": "只能转派给在岗的客户经理：所选人员已停用或不是客户经理。",
+    "task.reassigned_meanwhile": "这项任务在本页打开后已转派给其他客户经理（可能在另一个窗口），"
+    "请查看列表中的最新情况后再操作。",
     "task.illegal_transition": "任务状态已变化（已提交或已结束），不能再转派。",
     "user.not_found": "所选客户经理不在您的管辖范围内，请重新选择。",
 }
@@ -161,6 +163,13 @@ def _item(row: Any, caller: Caller, vault: Any, now: datetime, tz: ZoneInfo) -> 
         "late": late,
         "left": time_left(due, now) if due is not None and not late else "",
         "reassignable": row["status"] in reassign.REASSIGNABLE,
+        # A task about a customer goes only to the customer's RM now: offered them alone when
+        # they are another, else nobody (it follows the customer when the bank's feed moves it).
+        "only_to": str(row["customer_owner"])
+        if row["customer_id"] is not None and row["customer_owner"] != row["assignee_id"]
+        else "",
+        "follows_customer": row["customer_id"] is not None
+        and row["customer_owner"] == row["assignee_id"],
     }
 
 
@@ -213,6 +222,7 @@ async def reassign_task(
                 db, caller=caller, task_id=task_id, assignee_id=assignee_id,
                 tz=request.app.state.settings.bank_timezone,
                 client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                expected_assignee_id=_uuid(_field(form, "from")),
             )  # fmt: skip
             claim.made(back)
     except DomainError as exc:

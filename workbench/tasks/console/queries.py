@@ -28,7 +28,7 @@ async def open_tasks(
         select t.id, t.title, t.status, t.due_at, t.assignee_id, t.customer_id,
                t.due_at < now() as overdue,
                u.name as assignee, u.active as assignee_active,
-               c.external_id, c.name_enc,
+               c.external_id, c.name_enc, c.owner_id as customer_owner,
                c.owner_id = any(array(select s.id from subtree_users($1) s(id))) as customer_shown
           from tasks t
           join users u on u.id = t.assignee_id
