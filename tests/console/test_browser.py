@@ -107,6 +107,7 @@ async def test_a_relationship_manager_is_sent_to_the_app(page, shot):
                 "分享与转化",
                 "问卷与回访",
                 "预警工单",
+                "团队任务",
                 "月度报告",
                 "我的导出",
                 "设备管理",
