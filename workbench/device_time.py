@@ -13,15 +13,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 
 def read(value: Any) -> datetime | None:
-    """A device's time as the app sent it (ISO 8601 text with its offset); anything else (no
-    offset, not a time, a year out of reach) is None."""
+    """A device's time as the app sent it (RFC 3339 text with its offset, read as every time in
+    the API: `t` and `z` in either case); anything else (no offset, not a time, a year out of
+    reach) is None."""
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        moment = msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
         return None
     if moment.tzinfo is None or not 2000 <= moment.year <= 2999:
         return None

@@ -71,6 +71,23 @@ VALUES = {"amount": 42, "outcome": "yes"}
 # ---- the RM's time is kept --------------------------------------------------------------------
 
 
+async def test_a_time_written_in_lower_case_is_believed_as_everywhere_in_the_api(client, bank):
+    """RFC 3339 allows `t` and `z` in lower case, and every other time in the API takes them."""
+    written = now() - timedelta(hours=2)
+    text = written.strftime("%Y-%m-%dt%H:%M:%Sz")
+    body = {
+        "client_id": "phone",
+        "mutations": [
+            {"id": 1, "name": "note.add", "args": note(bank.customer, "小写时间"),
+             "occurred_at": text},
+        ],
+    }  # fmt: skip
+    response = await client.post(PUSH, json=body, headers=bank.rm01)
+    assert statuses(response.json()) == [(1, "applied", None)]
+    [shown] = await notes_of(client, bank.rm01, bank.customer)
+    assert time_of(shown["occurred_at"]) == written
+
+
 async def test_a_note_written_offline_keeps_the_time_it_was_written(client, bank):
     written = now() - timedelta(hours=3)
     answer = await push(
