@@ -123,3 +123,63 @@ async def test_a_form_refused_with_its_values_shown_again_offers_nothing(
     await expect(page.locator(".draft-offer")).to_have_count(0)
     await page.goto(f"{LIST}/{desk.order}")
     await expect(page.locator(".draft-offer")).to_have_count(0)
+
+
+async def kept_in_tab(page: Any) -> str:
+    """Everything this tab's sessionStorage holds, as text."""
+    return str(await page.evaluate("JSON.stringify(Object.assign({}, sessionStorage))"))
+
+
+async def test_what_one_person_typed_is_not_offered_to_the_next_one_signing_in_at_the_tab(
+    client: Any, db: Any, settings: Settings, page: Any, sign_in: Any
+) -> None:
+    """A shared branch PC: the head's session ends with a note not sent, and the admin signs in
+    at the same tab. The admin is offered nothing, and the tab no longer holds the note."""
+    from playwright.async_api import expect
+
+    desk = await open_desk(client, db, settings)
+    await sign_in(page, "bh.east")
+    await page.goto(f"{LIST}/{desk.order}")
+    await page.get_by_label("处理说明").fill(NOTE)
+    await db.execute("update console_sessions set last_seen_at = now() - interval '1 day'")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="提交").click()
+    assert urlsplit(page.url).path == "/console/sign-in"
+    assert NOTE in await kept_in_tab(page)  # kept for its author, who may sign in again
+
+    await page.get_by_label("账号").fill("admin")
+    await page.get_by_label("密码").fill(DEMO_PASSWORD)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="登录").click()
+    await expect(page.locator(".account-name")).to_be_visible()
+    await expect(page.locator(".draft-offer")).to_have_count(0)
+    assert NOTE not in await kept_in_tab(page)
+    await page.goto(f"{LIST}/{desk.order}")
+    await expect(page.locator(".draft-offer")).to_have_count(0)
+    await expect(page.get_by_label("处理说明")).to_have_value("")
+
+
+async def test_signing_out_forgets_what_was_not_sent(
+    client: Any, db: Any, settings: Settings, page: Any, sign_in: Any
+) -> None:
+    from playwright.async_api import expect
+
+    desk = await open_desk(client, db, settings)
+    await sign_in(page, "bh.east")
+    await page.goto(f"{LIST}/{desk.order}")
+    await page.get_by_label("处理说明").fill(NOTE)
+    await page.evaluate(
+        "document.querySelectorAll('input[name=_csrf_token]').forEach(i => i.value = 'x')"
+    )
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="提交").click()
+    await expect(page.get_by_role("heading", name="页面已过期")).to_be_visible()
+    await page.goto("/console")
+    await expect(page.locator(".draft-offer")).to_contain_text("有未提交成功的内容")
+
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="退出登录").click()
+    assert NOTE not in await kept_in_tab(page)
+    await sign_in(page, "bh.east")
+    await page.goto(f"{LIST}/{desk.order}")
+    await expect(page.locator(".draft-offer")).to_have_count(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -137,7 +138,8 @@ def base_context(request: Request[Any, Any, Any], flashes: list[Flash]) -> dict[
     role_label, org_unit_name; or None); `sections` (nav.Section list for the user's role);
     `active` (the Section of this page, or None); `badges` (nav.Count by section key: work
     waiting, on pages rendered through `console.render`; empty otherwise); and from Litestar
-    `request`, `csrf_input` (the hidden form field) and `csrf_token()`."""
+    `request`, `csrf_input` (the hidden form field) and `csrf_token()`; `drafts_owner` (see
+    `drafts_owner`; None on signed-out pages)."""
     settings = request.app.state.settings
     session = current_session(request)
     role = session.user.role if session else None
@@ -147,10 +149,20 @@ def base_context(request: Request[Any, Any, Any], flashes: list[Flash]) -> dict[
         "flashes": flashes,
         "session": session,
         "user": session.user if session else None,
+        "drafts_owner": drafts_owner(settings.blind_index_key, session) if session else None,
         "sections": nav.sections_for(role) if role else [],
         "active": nav.section_of(request.scope["path"]) if session else None,
         "badges": {},
     }
+
+
+def drafts_owner(secret: bytes, session: ConsoleSession) -> str:
+    """Whose typed-but-refused texts a page may offer back (console.js keeps them in the tab's
+    sessionStorage): an opaque tag of the signed-in user, the same in each of their sessions
+    (a sign-in after the session ended offers them back) and telling nothing about who they
+    are to the next person at that browser, whose pages drop them."""
+    key = cookies.purpose_key(secret, "drafts")
+    return hmac.new(key, session.caller.user_id.bytes, hashlib.sha256).hexdigest()[:24]
 
 
 def redirect(

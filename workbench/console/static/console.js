@@ -72,7 +72,10 @@
      keeps them, any other page (the submission was taken, or refused with the typed values
      shown again) drops them, and with them any older copy of that form. A form sent to the
      same address then offers them back (恢复 / 丢弃); another page links to it. Kept until
-     that form is sent and taken, or dropped; 12 hours at most, in this tab only. */
+     that form is sent and taken, or dropped; 12 hours at most, in this tab only.
+     Texts are kept for the person who typed them (the page's drafts-owner, an opaque tag of
+     the signed-in user): a page of someone else signed in at this tab drops them, a page
+     signed out offers nothing, and signing out here forgets them all. */
   var DRAFTS = "wb-console-drafts", PENDING = "wb-console-draft-pending";
   var KEEP_MS = 12 * 3600 * 1000;
   var SKIPPED = /^(password|hidden|file|submit|button|reset|image)$/;
@@ -123,11 +126,21 @@
     var list = readJson(DRAFTS);
     return Array.isArray(list) ? list.filter(usable) : [];
   }
+  /* Who is signed in on this page ("" on a signed-out page). */
+  function owner() {
+    var meta = document.querySelector('meta[name="drafts-owner"]');
+    return (meta && meta.getAttribute("content")) || "";
+  }
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (event.defaultPrevented || !(form instanceof HTMLFormElement)) return;
     if (method(form, event.submitter) !== "post") return;
+    if (hasAttr(form, "data-forget-drafts")) {  /* signing out: nothing stays for the next */
+      writeJson(DRAFTS, null);
+      writeJson(PENDING, null);
+      return;
+    }
     if (hasAttr(form, "data-no-draft")) return;
     var fields = {}, labels = {};
     controls(form).forEach(function (field) {
@@ -138,7 +151,7 @@
     });
     writeJson(PENDING, {action: target(form), page: location.pathname + location.search,
                         title: document.title.split(" · ")[0], fields: fields,
-                        labels: labels, at: Date.now()});
+                        labels: labels, at: Date.now(), owner: owner()});
   });
 
   function offer(form, draft) {
@@ -216,10 +229,14 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var pending = readJson(PENDING), kept = drafts();
+    var pending = readJson(PENDING), kept = drafts(), me = owner();
     var refused = document.querySelector("[data-submit-refused]");
     writeJson(PENDING, null);
     if (!usable(pending)) pending = null;
+    if (me) {  /* someone signed in: only what they typed stays */
+      kept = kept.filter(function (d) { return d.owner === me; });
+      if (pending && pending.owner !== me) pending = null;
+    }
     if (pending) {
       /* The same form's older copy goes: this one is newer, or the form was taken. */
       kept = kept.filter(function (d) { return d.action !== pending.action; });
@@ -230,7 +247,7 @@
     }
     writeJson(DRAFTS, kept.length ? kept : null);
     nameNulField(pending);
-    if (!kept.length || refused) return;
+    if (!kept.length || refused || !me) return;
     var offered = {};
     Array.prototype.forEach.call(document.forms, function (form) {
       var sentTo = target(form);
