@@ -1,9 +1,10 @@
 """The share poster: a phone-screen PNG an RM posts to a chat or shows to a customer.
 
 750 x 1334 (a phone screen at 2x): the bank's name on a band, the brochure's first page, its
-title, the RM's name, the link's QR code and "长按识别二维码查看" (WeChat opens a QR code in an
-image on a long press). Chinese text is drawn with the font the brochure artwork uses (installed
-with the project). `draw` is pure and CPU-bound: callers run it in a thread.
+title, the RM's name (the one the share page names; with none, no such line), the link's QR
+code and "长按识别二维码查看" (WeChat opens a QR code in an image on a long press). Chinese text
+is drawn with the font the brochure artwork uses (installed with the project). `draw` is pure
+and CPU-bound: callers run it in a thread.
 
 What people typed (a title, a name, the bank's name) may hold characters the font has no glyph
 for (an emoji): drawn, each would be an empty box. Text is drawn through `drawable`, which keeps
@@ -45,7 +46,7 @@ class PosterFacts:
 
     bank: str
     title: str
-    rm_name: str
+    rm_name: str  # the RM the customer should turn to; "" names no one (no contact line)
     url: str
     note: str = DISCLAIMER  # the product's risk note, as its page words it
 
@@ -65,10 +66,14 @@ def draw(facts: PosterFacts, page: bytes | None) -> bytes:
     qr = _qr(facts.url)
     poster.paste(qr, (WIDTH - 40 - qr.width, 1062))
     text_width = WIDTH - 80 - _QR_BOX - 24
-    pen.text((40, 1074), "您的客户经理", font=font(26), fill=_GREY)
-    pen.text((40, 1112), _fit(pen, facts.rm_name, 44, text_width), font=font(44), fill=_INK)
-    pen.text((40, 1186), _fit(pen, CALL, 30, text_width), font=font(30), fill=BRAND)
-    pen.text((40, 1236), _fit(pen, facts.bank, 24, text_width), font=font(24), fill=_GREY)
+    y = 1186
+    if facts.rm_name:
+        pen.text((40, 1074), "您的客户经理", font=font(26), fill=_GREY)
+        pen.text((40, 1112), _fit(pen, facts.rm_name, 44, text_width), font=font(44), fill=_INK)
+    else:  # no active RM to name: no contact line, the call to scan moves up
+        y = 1110
+    pen.text((40, y), _fit(pen, CALL, 30, text_width), font=font(30), fill=BRAND)
+    pen.text((40, y + 50), _fit(pen, facts.bank, 24, text_width), font=font(24), fill=_GREY)
     small = font(20)
     note = _fit(pen, facts.note.rstrip("。"), 20, WIDTH - 80)
     pen.text(((WIDTH - pen.textlength(note, font=small)) / 2, 1300), note,

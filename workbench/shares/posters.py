@@ -2,15 +2,17 @@
 
 The blob key holds the share's id and a hash of everything the poster shows (layout, link,
 title, RM's name, bank's name, which stored image the page is drawn from), so a poster is drawn
-once, and again only when something it shows changed (the RM renamed, the phone rendition built
-after a first poster drawn from the source image...). Serving it goes through `serve_blob`
-(ETag, `If-None-Match`).
+once, and again only when something it shows changed (the RM renamed, the customer moved to
+another RM, the RM disabled, the phone rendition built after a first poster drawn from the
+source image...). Serving it goes through `serve_blob` (ETag, `If-None-Match`).
 
 A poster shows what the share page shows (`tracking.queries.viewer_share`, checked on every
-request, as `GET /s/{code}` does): the title and first page of the brochure's version live now,
-so once a new version replaced the shared one the poster shows the new one (its key changes with
-the title and page: drawn anew); once the brochure is unpublished or past its window, the poster
-is gone too (404 `brochure.not_found`, as the brochure itself), drawn or not.
+request, as `GET /s/{code}` does): the RM the page names (the customer's RM now, else the
+sharer, while active; with none, no such line), the title and first page of the brochure's
+version live now, so once a new version replaced the shared one the poster shows the new one
+(its key changes with the title and page: drawn anew); once the brochure is unpublished or past
+its window, the poster is gone too (404 `brochure.not_found`, as the brochure itself), drawn or
+not.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ async def poster_key(
     if looked is None or not looked["live"]:
         raise NotLive()
     facts = poster.PosterFacts(
-        bank=bank_name, title=looked["title"], rm_name=row["rm_name"],
+        bank=bank_name, title=looked["title"], rm_name=looked["rm_name"] or "",
         url=codes.link(row["code"], base_url),
         note=risk_note(looked["category"], looked["risk_level"]),
     )  # fmt: skip

@@ -121,13 +121,12 @@ async def share_by_client_ref(conn: Connection, client_ref: uuid.UUID) -> Record
 async def visible_share(
     conn: Connection, share_id: uuid.UUID, *, rm_id: uuid.UUID | None, scope_root: uuid.UUID
 ) -> Record | None:
-    """A share the caller may see, with the RM's name its poster shows (the title and page come
-    from the version live now: `tracking.queries.viewer_share`)."""
+    """A share the caller may see (what its poster shows, the RM's name, title and page, comes
+    from the share page's own reading: `tracking.queries.viewer_share`)."""
     return await conn.fetchrow(
         f"""
-        select {_SHARE}, u.name as rm_name
+        select {_SHARE}
           from shares s
-          join users u on u.id = s.rm_id
          where s.id = $1 and {_shares_of(rm_id).format("$2")}
         """,
         share_id,

@@ -55,21 +55,32 @@ def _ms(moment: datetime) -> int:
     return (moment - _EPOCH) // _MS
 
 
+# Whom a customer's page names as their RM (`coalesce(o.name, u.name)`): for a share made for a
+# customer, the customer's RM now (a feed may have moved them on since) while active; else the
+# sharing RM while active; else no one (a page then names no RM rather than someone gone).
+RM_SHOWN = """
+          left join customers c on c.id = s.customer_id
+          left join users o on o.id = c.owner_id and o.active
+          left join users u on u.id = s.rm_id and u.active
+"""
+
+
 async def viewer_share(conn: Connection, code: str, *, now: datetime) -> Record | None:
     """What a share's link shows now: the brochure's version live now (the shared one while it
     is live, the one that replaced it once that took over: an edit compliance approved replaces
     what customers see behind every link already shared) with its product (name, category, risk
-    level), the sharing RM's name, and `live`: whether a version is live at all (a published
-    version in its window, its product offered; `brochures.queries.LIVE`). Without one (the
-    brochure unpublished, expired or its product withdrawn) the version's columns are null.
-    None for an unknown code."""
+    level), the name of the RM the customer should turn to (`rm_name`, `RM_SHOWN`; null when
+    there is none), and `live`: whether a version is live at all (a published version in its
+    window, its product offered; `brochures.queries.LIVE`). Without one (the brochure
+    unpublished, expired or its product withdrawn) the version's columns are null. None for an
+    unknown code."""
     return await conn.fetchrow(
         f"""
         select s.id, lv.version, lv.title, lv.pages,
-               p.name as product_name, p.category, p.risk_level, u.name as rm_name,
-               lv.version is not null as live
+               p.name as product_name, p.category, p.risk_level,
+               coalesce(o.name, u.name) as rm_name, lv.version is not null as live
           from shares s
-          join users u on u.id = s.rm_id
+          {RM_SHOWN}
           left join lateral (select v.version, v.title, v.pages, v.product_code
                                from brochure_versions v
                               where v.brochure_id = s.brochure_id and {LIVE.format("$2")}
@@ -295,22 +306,49 @@ async def _roll_up(conn: Connection, hits: list[tuple[Any, ...]]) -> list[Record
 async def radar_shares(
     conn: Connection, share_ids: list[uuid.UUID], moments: list[datetime]
 ) -> dict[uuid.UUID, Record]:
-    """What the radar says about these shares: the RM, the shared version's title, and the
+    """What the radar says about these shares and to whom: the shared version's title, the
     customer's encrypted name (to mask) when the share names one (`customer_id`: for the
-    timeline), whether that customer is still the sharing RM's (`rm_customer`: only then does
-    the RM hear who is reading), and whether the brochure was live (`live`: the share page's
-    rule, as in `viewer_share`) at the share's moment in `moments` (its latest hit)."""
+    timeline), whether the brochure was live (`live`: the share page's rule, as in
+    `viewer_share`) at the share's moment in `moments` (its latest hit), and who hears of it:
+
+    - `recipient_id`: for a share made for a customer, the customer's RM now (a feed may have
+      moved them on since the share) while active; else the sharing RM while active; else null;
+    - `rm_customer`: whether the customer is the recipient's (only then do they hear who is
+      reading);
+    - `head_ids`: without a recipient, the active branch heads of the nearest unit that has
+      any, at or above the customer's RM's unit (a share to no one: the unit it was shared
+      from), who hear a request to be contacted (it is never lost; opens are not for them);
+    - `rm_name`: the RM the heads are told about (the customer's, else the sharer)."""
     rows = await conn.fetch(
         f"""
         select s.id, s.rm_id, s.brochure_id, s.customer_id, v.title, c.external_id, c.name_enc,
-               c.owner_id is not distinct from s.rm_id and c.id is not null as rm_customer,
+               w.recipient_id, coalesce(c.owner_id = w.recipient_id, false) as rm_customer,
+               coalesce(o.name, su.name) as rm_name,
+               array(select h.id from users h
+                      where h.org_unit_id = heads.unit_id and h.role = 'branch_head' and h.active
+                      order by h.created_at, h.id) as head_ids,
                exists (select from brochure_versions v where v.brochure_id = s.brochure_id
                           and {LIVE.format("m.moment")}) as live
           from unnest($1::uuid[], $2::timestamptz[]) as m(share_id, moment)
           join shares s on s.id = m.share_id
+          join users su on su.id = s.rm_id
           join brochure_versions v on v.brochure_id = s.brochure_id
                                   and v.version = s.brochure_version
           left join customers c on c.id = s.customer_id
+          left join users o on o.id = c.owner_id
+          cross join lateral (
+              select case when o.active then o.id when su.active then su.id end as recipient_id
+          ) w
+          left join lateral (  -- only for a share no one active holds: its heads' unit
+              select hu.id as unit_id
+                from org_units b
+                join org_units hu on b.path >= hu.path and b.path < hu.path || '~'
+               where w.recipient_id is null and b.id = coalesce(o.org_unit_id, s.org_unit_id)
+                 and exists (select from users h where h.org_unit_id = hu.id
+                                and h.role = 'branch_head' and h.active)
+               order by hu.depth desc
+               limit 1
+          ) heads on true
         """,
         share_ids,
         moments,
@@ -319,12 +357,14 @@ async def radar_shares(
 
 
 async def radar_told(
-    conn: Connection, *, share_ids: list[uuid.UUID], rm_ids: list[uuid.UUID], within: timedelta
-) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    """Of these shares (sorted), those whose RM was told anything in the last `within`, and
-    those whose RM was told of a request to be contacted. Takes the shares' transaction locks
-    first, once, in the order given, so that two workers storing hits of a share take turns
-    (the second sees the first's notification) and never deadlock."""
+    conn: Connection, *, share_ids: list[uuid.UUID], user_ids: list[uuid.UUID], within: timedelta
+) -> tuple[set[tuple[uuid.UUID, uuid.UUID]], set[tuple[uuid.UUID, uuid.UUID]]]:
+    """Of these shares (sorted) and users, the (share, user) pairs where the user was told
+    anything of the share in the last `within`, and those where they were told of a request to
+    be contacted: the radar's half hour holds per person told (an RM who has taken the customer
+    over is told, whoever else was told before). Takes the shares' transaction locks first,
+    once, in the order given, so that two workers storing hits of a share take turns (the
+    second sees the first's notification) and never deadlock."""
     await conn.execute(
         """
         select pg_advisory_xact_lock(hashtextextended('share-radar:' || id::text, 0))
@@ -334,7 +374,7 @@ async def radar_told(
     )
     rows = await conn.fetch(
         """
-        select subject_id,
+        select subject_id, user_id,
                -- (a request told before it had a category of its own: `action` contact)
                bool_or(category = 'brochure.contact_requested' or data ->> 'action' = 'contact')
                  as contact
@@ -342,13 +382,16 @@ async def radar_told(
          where user_id = any($1::uuid[])
            and category in ('brochure.opened', 'brochure.contact_requested')
            and subject_id = any($2::uuid[]) and created_at > clock_timestamp() - $3::interval
-         group by subject_id
+         group by subject_id, user_id
         """,
-        rm_ids,
+        user_ids,
         share_ids,
         within,
     )
-    return {r["subject_id"] for r in rows}, {r["subject_id"] for r in rows if r["contact"]}
+    return (
+        {(r["subject_id"], r["user_id"]) for r in rows},
+        {(r["subject_id"], r["user_id"]) for r in rows if r["contact"]},
+    )
 
 
 # ---- partitions (share_hits_YYYYMM, UTC months) ---------------------------------------------

@@ -111,7 +111,8 @@ async def contact_sent(
 ) -> Response[str]:
     """The no-script form's result page, where its post leads: records nothing, and is the same
     page for whoever opens it (nothing of a visitor, nor whether anyone asked: only what the
-    share's own page shows, its RM's name), as scoped as that page (the code, a live brochure)."""
+    share's own page shows, the RM's name it shows, if any), as scoped as that page (the code, a
+    live brochure)."""
     bank = request.app.state.settings.bank_name
     looked = await _look(request, db, code)
     if looked.shown is None:
@@ -123,9 +124,10 @@ def _contacted(
     shown: viewer.Shown, bank: str, *, status: int, headers: dict[str, str] | None = None
 ) -> Response[str]:
     """The page that says the RM was told (the post's 303 carries it too)."""
+    who = f"您的客户经理 {shown.rm_name}" if shown.rm_name else "您的客户经理"
     return message(
         "已告知您的客户经理",
-        f"已告知您的客户经理 {shown.rm_name}，将尽快与您联系。",
+        f"已告知{who}，将尽快与您联系。",
         bank=bank,
         status=status,
         headers=headers,

@@ -98,14 +98,15 @@ class Shown:
     title: str
     product_name: str
     risk_level: int
-    rm_name: str
+    rm_name: str | None  # the RM the customer should turn to (`queries.RM_SHOWN`); None: no one
     pages: list[ShownPage]
     category: str = ""  # products.category: which risk note the page shows
 
 
 @dataclass(frozen=True, slots=True)
 class Looked:
-    """What is behind a code: `shown` when live; `rm_name` (who shared it) when known."""
+    """What is behind a code: `shown` when live; `rm_name` (the RM the customer should turn to:
+    their RM now, else the sharer, while active) when there is one."""
 
     found: Found
     shown: Shown | None = None
@@ -180,11 +181,13 @@ def render(
     pages = "".join(_page_html(p) for p in shown.pages)
     risk = RISK_WORDS.get(shown.risk_level, "")
     tone = RISK_TONES.get(shown.risk_level, "high")
+    # No active RM to name (the sharer and the customer's RM disabled): no line at all.
+    who = f"<p>您的客户经理：{escape(shown.rm_name)}</p>" if shown.rm_name else ""
     body = (
         f'<section class="facts"><h1>{escape(shown.title)}</h1>'
         f"<p>产品：{escape(shown.product_name)}</p>"
         f'<p>风险等级：<span class="risk {tone}">R{shown.risk_level} {risk}</span></p>'
-        f"<p>您的客户经理：{escape(shown.rm_name)}</p></section>"
+        f"{who}</section>"
         f'<div class="pages">{pages}</div>'
         # Without a script the form posts (the same click, recorded by the server); with one,
         # the script sends the beacon and the form never leaves.

@@ -68,9 +68,11 @@ async def test_a_share_to_no_one_says_someone_is_reading(shared, db):
 
 async def test_a_customer_moved_to_another_rm_is_not_named_to_the_sharer(shared, db):
     customer = await to_customer(shared, db)
-    # The bank's feed moves the customer to rm05; rm01's old share is opened afterwards.
+    # The bank's feed moves the customer to rm05, who is disabled since; rm01's old share is
+    # opened afterwards: the sharer hears of it (rm05 cannot), without the customer's name.
     await feed(shared.client, shared.studio.admin, "customers",
                [customer_row("R-1", name="张小三", owner="rm05", seq=1)])  # fmt: skip
+    await db.execute("update users set active = false where login = 'rm05'")
     await visit(shared, "v-1", ("open", {}))
     await shared.consume()
     [told] = await radar(db)

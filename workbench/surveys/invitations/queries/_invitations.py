@@ -84,15 +84,21 @@ async def insert_user_invitations(
 async def invitation(
     conn: Connection, invitation_id: uuid.UUID, *, lock: bool = False
 ) -> Record | None:
-    """An invitation with its version's title and questions and the name of whoever sent it
-    (`lock`: held until the transaction ends, so that one submission at a time goes on)."""
+    """An invitation with its version's title and questions, the name of whoever sent it, and
+    the name of the RM the customer's page names (`rm_name`): the customer's RM now (a feed may
+    have moved them on since the link was sent) while active, else the RM the invitation was
+    made for (who shared it, or the customer's RM when it was sent) while active, else null
+    (the page names no one rather than someone gone; a staff invitation names no RM). `lock`:
+    held until the transaction ends, so that one submission at a time goes on."""
     return await conn.fetchrow(
         f"""
-        select {INVITATION}, s.name as sender_name, r.name as rm_name
+        select {INVITATION}, s.name as sender_name, coalesce(o.name, r.name) as rm_name
           from survey_invitations i
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
           join users s on s.id = i.sent_by
-          left join users r on r.id = i.rm_id
+          left join customers c on c.id = i.customer_id
+          left join users o on o.id = c.owner_id and o.active
+          left join users r on r.id = i.rm_id and r.active
          where i.id = $1
          {"for update of i" if lock else ""}
         """,

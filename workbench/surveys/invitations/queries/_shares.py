@@ -55,14 +55,18 @@ async def share_invitation(
     they did: sharing the survey answers it as their share, workbench.surveys.sharing) to a
     customer of theirs now. For a branch head (`scope_root`): a share (made without a delivery
     or a task) sent in their subtree, to a customer an RM of their subtree holds now. Another's
-    link, an answered or expired one, or one to a customer moved on is no one's to hand out."""
+    link, an answered or expired one, or one to a customer moved on is no one's to hand out.
+    `rm_name`: the RM the link's page names (`invitation`'s rule: the customer's RM now while
+    active, else the invitation's RM while active, else null)."""
     return await conn.fetchrow(
         f"""
-        select {INVITATION}, s.name as sender_name
+        select {INVITATION}, s.name as sender_name, coalesce(o.name, r.name) as rm_name
           from survey_invitations i
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
           join users s on s.id = i.sent_by
           join customers c on c.id = i.customer_id
+          left join users o on o.id = c.owner_id and o.active
+          left join users r on r.id = i.rm_id and r.active
          where i.id = $1 and i.responded_at is null and i.expires_at > $4
            and ($2::uuid is null or (i.sent_by = $2 and c.owner_id = $2))
            and ($3::uuid is null
