@@ -70,9 +70,10 @@ async def test_a_branch_head_is_offered_their_own_categories_too(client):
     head = bearer(await login(client, "bh.east", device_no=2))
     prefs = await read(client, head)
     # Those only an RM can be sent (their tasks' reminders and confirmations, their customers
-    # verified, their shares opened or asked about) are not offered to a branch head.
+    # verified, their shares opened) are not offered to a branch head; a customer's request to
+    # be contacted is: one no active RM can hear goes to the branch head.
     rms_only = {"task.reminder", "task.confirmed", "task.assigned", "customer.verified",
-                "brochure.opened", "brochure.contact_requested"}  # fmt: skip
+                "brochure.opened"}  # fmt: skip
     assert {c["name"]: c["mutable"] for c in prefs["categories"]} == {
         **{k: v for k, v in IN_APP_CATEGORIES.items() if k not in rms_only},
         **HEADS_ONLY,

@@ -79,8 +79,10 @@ def test_a_newer_sync_poke_or_summary_replaces_an_older_one_but_not_each_other()
 
 # ---- 2. the settings screen per role ----------------------------------------------------------
 
-RM_ONLY = {"task.confirmed", "customer.verified", "brochure.opened", "brochure.contact_requested"}
+RM_ONLY = {"task.confirmed", "customer.verified", "brochure.opened"}
 HEADS_ONLY = {"task.escalation", "report.ready", "work_order.escalated"}
+# A customer's request to be contacted: their RM's, or, with no active RM, the branch head's.
+RMS_AND_HEADS = {"brochure.contact_requested", "work_order.assigned"}
 
 
 async def listed(client: Any, who: str) -> set[str]:
@@ -93,7 +95,7 @@ async def listed(client: Any, who: str) -> set[str]:
 @pytest.mark.usefixtures("demo_bank")
 async def test_an_rm_is_offered_their_categories_and_no_branch_heads_ones(client):
     names = await listed(client, "rm01")
-    assert names >= RM_ONLY | {"work_order.assigned", "survey.invitation", "push.test"}
+    assert names >= RM_ONLY | RMS_AND_HEADS | {"survey.invitation", "push.test"}
     assert not names & HEADS_ONLY
 
 
@@ -101,14 +103,14 @@ async def test_an_rm_is_offered_their_categories_and_no_branch_heads_ones(client
 async def test_a_branch_head_is_not_offered_what_only_reaches_rms(client):
     names = await listed(client, "bh.east")
     assert not names & RM_ONLY
-    assert names >= HEADS_ONLY | {"work_order.assigned", "survey.invitation", "push.test"}
+    assert names >= HEADS_ONLY | RMS_AND_HEADS | {"survey.invitation", "push.test"}
 
 
 @pytest.mark.parametrize("who", ["marketing", "compliance", "admin"])
 @pytest.mark.usefixtures("demo_bank")
 async def test_staff_outside_the_branches_are_offered_only_what_can_reach_them(client, who):
     names = await listed(client, who)
-    assert not names & (RM_ONLY | HEADS_ONLY | {"work_order.assigned"})
+    assert not names & (RM_ONLY | HEADS_ONLY | RMS_AND_HEADS)
     assert names >= {"survey.invitation", "push.test"}
 
 

@@ -583,9 +583,10 @@ async def verification_state(
 
 
 async def owner_name(conn: Connection, customer_id: uuid.UUID) -> str | None:
-    """The display name of the customer's RM now."""
+    """The display name of the customer's RM now, while active (None: no one to name)."""
     name: str | None = await conn.fetchval(
-        "select u.name from customers c join users u on u.id = c.owner_id where c.id = $1",
+        "select u.name from customers c join users u on u.id = c.owner_id and u.active"
+        " where c.id = $1",
         customer_id,
     )
     return name

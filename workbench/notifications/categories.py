@@ -73,7 +73,8 @@ ALL: dict[str, Category] = {
         # The radar tells the RM who shared (workbench/tracking/radar.py).
         Category(BROCHURE_OPENED, label="客户打开了分享的宣传册", roles=_RMS),
         # Muted apart from opens: an RM who turns off the radar's opens still hears of a lead.
-        Category(CONTACT_REQUESTED, label="客户通过宣传册请求联系", roles=_RMS),
+        # Branch heads too: a request no active RM can hear goes to them (tracking/radar.py).
+        Category(CONTACT_REQUESTED, label="客户通过宣传册请求联系", roles=_WORK_ORDER_HOLDERS),
         Category(WORK_ORDER, label="指派给我的工单", roles=_WORK_ORDER_HOLDERS),
         # Sent only to the branch heads over an overdue work order (workorders/escalation.py):
         # muted apart from the work orders assigned to them.

@@ -1,6 +1,7 @@
-"""The poster of a shared survey: a phone-screen PNG with the survey's title, the RM's name and
-the link's QR code, in the brochure posters' layout (workbench.shares.poster), kept in the blob
-store once drawn (the key holds a hash of everything it shows)."""
+"""The poster of a shared survey: a phone-screen PNG with the survey's title, the name of the RM
+the link's page names (none: no such line) and the link's QR code, in the brochure posters'
+layout (workbench.shares.poster), kept in the blob store once drawn (the key holds a hash of
+everything it shows)."""
 
 from __future__ import annotations
 
@@ -50,10 +51,11 @@ def draw(facts: poster.PosterFacts) -> bytes:
     call = font(32)
     pen.text(((width - pen.textlength(CALL, font=call)) / 2, 740 + qr.height + 24), CALL,
              font=call, fill=poster.BRAND)  # fmt: skip
-    pen.line((40, 1150, width - 40, 1150), fill=(220, 222, 228), width=2)
-    pen.text((40, 1176), "您的客户经理", font=font(26), fill=poster._GREY)
-    pen.text((40, 1214), poster._fit(pen, facts.rm_name, 44, width - 80), font=font(44),
-             fill=poster._INK)  # fmt: skip
+    if facts.rm_name:  # the RM the customer's page names; with no one active, no contact line
+        pen.line((40, 1150, width - 40, 1150), fill=(220, 222, 228), width=2)
+        pen.text((40, 1176), "您的客户经理", font=font(26), fill=poster._GREY)
+        pen.text((40, 1214), poster._fit(pen, facts.rm_name, 44, width - 80), font=font(44),
+                 fill=poster._INK)  # fmt: skip
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False)
     return out.getvalue()
@@ -76,7 +78,7 @@ async def poster_key(
     if row is None:
         raise NotFound("share")
     facts = poster.PosterFacts(
-        bank=bank_name, title=row["title"], rm_name=row["sender_name"], url=rules.url(row["id"])
+        bank=bank_name, title=row["title"], rm_name=row["rm_name"] or "", url=rules.url(row["id"])
     )
     shown = msgspec.json.encode([LAYOUT, facts.bank, facts.title, facts.rm_name, facts.url])
     key = f"surveys/posters/{invitation_id}-{hashlib.sha256(shown).hexdigest()[:20]}.png"

@@ -653,3 +653,14 @@ async def test_the_result_is_its_own_page_and_head_answers_like_get(client, db, 
         assert "张伟" not in result.text
     assert (await client.head(done)).status_code == 200
     assert await db.fetchval("select count(*) from notifications") == 1
+
+
+async def test_the_page_names_no_rm_who_has_left(client, db, customers, invite):
+    """The customer should turn to their RM now: one who has left is named no more (nor is
+    anyone else: no RM is active for them until a feed hands them on)."""
+    await db.execute("update users set active = false where login = 'rm01'")
+    response = await client.get(invite["path"])
+    assert response.status_code == 200, response.text
+    assert "实名认证" in response.text
+    assert "您的客户经理" not in response.text
+    assert "张伟" not in response.text
