@@ -321,6 +321,12 @@ def _week_label(day: date, v: numbers.View) -> str:
     return f"{day.month}/{day.day}{'*' if numbers.partial_week(day, v) else ''}"
 
 
+def _week_cell(day: date, v: numbers.View) -> str:
+    """A week in a table (每周数字) by its Monday's date, `*` as on the chart when the period
+    covers only part of it."""
+    return f"{day.isoformat()}{'*' if numbers.partial_week(day, v) else ''}"
+
+
 def _funnel_link(v: numbers.View, today: date) -> dict[str, str]:
     """The funnel page by brochure for the view's unit, over its period closest to the
     dashboard's: the funnel page has the last 7, 30 or 90 days up to today (`period=`) and no
@@ -442,13 +448,19 @@ async def dashboard_page(
             # What the rows below the unit are: its teams, or units such as head office's
             # branches (the section and its column say which).
             "child_kind": "团队" if are_teams else "机构",
-            "weeks": [{"point": w, "rate": w.rate_text} for w in weeks],
+            "weeks": [
+                {"point": w, "label": _week_cell(w.week_start, v), "rate": w.rate_text}
+                for w in weeks
+            ],
+            # Whether a table of weeks has a cut one (`*`), which its note explains.
+            "partial_weeks": any(numbers.partial_week(w.week_start, v) for w in weeks),
             "funnel": funnel,
             "funnel_steps": _funnel_steps(total),
             "satisfaction": satisfaction,
             "sat_weeks": [
                 {
                     "point": w,
+                    "label": _week_cell(w.week_start, v),
                     "nps": _score(w.nps, signed=True),
                     "csat": _score(w.csat) + ("%" if w.csat is not None else ""),
                 }

@@ -5,8 +5,10 @@ Every function reads a `View` (an org unit the caller may see, and whole bank da
 from rollups or indexed queries, scoped in SQL to the view's subtree.
 
 Task counts come from the per-RM per-bank-day rollup (`dashboard_task_days`), the same query
-`/team/progress` answers from; the share funnel IS `GET /funnels?group_by=rm` (its service is
-called); NPS and CSAT are the survey rollups read with the survey results' own `nps()`/`csat()`.
+`/team/progress` answers from: assigned are the tasks created in the period that were not
+cancelled (an expired one counts, not done), done those of them done now. The share funnel IS
+`GET /funnels?group_by=rm` (its service is called); NPS and CSAT are the survey rollups read with
+the survey results' own `nps()`/`csat()`.
 """
 
 from __future__ import annotations
@@ -55,9 +57,9 @@ class View:
 
 
 class Rated:
-    """Tasks assigned and done and their completion rate, as every row of the dashboard has
-    them. `completion_rate` is the API's (4 places, as /team/progress answers); what people are
-    shown is computed from the two counts (`workbench.dashboard.figures`)."""
+    """Tasks assigned (not cancelled) and done and their completion rate, as every row of the
+    dashboard has them. `completion_rate` is the API's (4 places, as /team/progress answers);
+    what people are shown is computed from the two counts (`workbench.dashboard.figures`)."""
 
     __slots__ = ()
     assigned: int
@@ -83,7 +85,8 @@ class Rated:
 
 @dataclass(frozen=True, slots=True)
 class RmRow(Rated):
-    """One RM of the view's subtree: tasks created in the period, done, overdue now."""
+    """One RM of the view's subtree: tasks created in the period and not cancelled, done,
+    overdue now."""
 
     rm_id: uuid.UUID
     name: str
@@ -116,6 +119,9 @@ class WeekPoint(Rated):
     assigned: int
     done: int
     completion_rate: float
+    # The period covers only part of this week (its first or last): its counts are of those
+    # days alone, which the dashboard, its export and the report say (`partial_week`).
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +347,8 @@ async def children_are_teams(conn: Connection, v: View) -> bool:
 
 
 async def weekly_trend(conn: Connection, v: View) -> list[WeekPoint]:
-    """Every week overlapping the period, oldest first, weeks with nothing included."""
+    """Every week overlapping the period, oldest first, weeks with nothing included; a week
+    the period cuts counts the period's days of it only (`partial`)."""
     rows = await queries.weekly_counts(
         conn, root=v.org_unit_id, first_day=v.first_day, end_day=v.end_day
     )
@@ -351,6 +358,7 @@ async def weekly_trend(conn: Connection, v: View) -> list[WeekPoint]:
             assigned=int(r["assigned"]),
             done=int(r["done"]),
             completion_rate=rate(int(r["done"]), int(r["assigned"])),
+            partial=partial_week(r["week_start"], v),
         )
         for r in rows
     ]
@@ -427,7 +435,8 @@ async def satisfaction(conn: Connection, v: View) -> Satisfaction:
 
 def partial_week(week_start: date, v: View) -> bool:
     """Whether the period covers only part of the week of this Monday (its first or last week):
-    the dashboard and the report mark it (`*`), its counts being of fewer days."""
+    the dashboard and the report mark it (`*`), the weekly_trend export says 部分周 是, its
+    counts being of fewer days."""
     return week_start < v.first_day or week_start + timedelta(days=7) > v.end_day
 
 

@@ -2,7 +2,8 @@
 
 Each table's rows are the dashboard's own numbers (`workbench.dashboard.numbers`) for the
 request's view, so a download always equals the page; `tasks` (every task of the subtree created
-in the period, up to millions) is read in keyset pages, RM by RM, never all at once, and
+in the period, up to millions, cancelled ones too: its count is the rollups' assigned +
+cancelled) is read in keyset pages, RM by RM, never all at once, and
 `low_scores` (every low score of the period, however many: the page lists the newest) in keyset
 pages of responses. Rates are exact fractions (done / assigned), which the XLSX shows with a
 `0.0%` format in the same digits as the page and the PDF (`workbench.dashboard.figures`).
@@ -146,7 +147,9 @@ TEAMS = register(
 
 
 def week_row(r: numbers.WeekPoint) -> tuple[Any, ...]:
-    return (r.week_start, r.assigned, r.done, r.shown_rate)
+    """One week; 部分周 是 for a week the period cuts (the dashboard's `*`): its numbers are of
+    the period's days of it only."""
+    return (r.week_start, r.assigned, r.done, r.shown_rate, yes_no(r.partial))
 
 
 async def _weekly_count(conn: Connection, vault: Vault, request: ExportRequest) -> int:
@@ -170,6 +173,7 @@ WEEKLY_TREND = register(
             Column("assigned", "分配任务"),
             Column("done", "已完成"),
             Column("completion_rate", "完成率", rate=True),
+            Column("partial", "部分周"),  # last: the columns before it are as they always were
         ),
         count=_weekly_count,
         rows=_weekly_rows,
@@ -347,16 +351,22 @@ async def _tasks_of(
         after = (page[-1]["created_at"], page[-1]["id"])
 
 
-async def _assigned(conn: Connection, request: ExportRequest, rm_id: uuid.UUID | None) -> int:
+async def _listed(conn: Connection, request: ExportRequest, rm_id: uuid.UUID | None) -> int:
+    """The tasks the export lists: every task of the period, the cancelled ones too (assigned
+    counts those not cancelled), from the rollups."""
     v = request.view
     rows = await queries.rm_counts(conn, root=v.org_unit_id, start=v.start, end=v.end)
-    return sum(int(r["assigned"]) for r in rows if rm_id is None or r["rm_id"] == rm_id)
+    return sum(
+        int(r["assigned"]) + int(r["cancelled"])
+        for r in rows
+        if rm_id is None or r["rm_id"] == rm_id
+    )
 
 
 async def _rm_tasks_count(conn: Connection, vault: Vault, request: ExportRequest) -> int:
     rm_id = rm_param(request)
     await numbers.rm_in_view(conn, request.view, rm_id)
-    return await _assigned(conn, request, rm_id)
+    return await _listed(conn, request, rm_id)
 
 
 async def _rm_tasks_rows(
@@ -380,7 +390,7 @@ RM_TASKS = register(
 
 
 async def _tasks_count(conn: Connection, vault: Vault, request: ExportRequest) -> int:
-    return await _assigned(conn, request, None)
+    return await _listed(conn, request, None)
 
 
 async def _tasks_rows(

@@ -1,5 +1,6 @@
 """Team progress for branch heads: per RM assigned, done, overdue, completion rate and median
-hours to done, for a period and a subtree.
+hours to done, for a period and a subtree. Assigned are the RM's tasks created in the period
+that were not cancelled (an expired task counts, not done); completion is done / assigned.
 
 Assigned, done and overdue come from the dashboard's query (`workbench.dashboard.queries.
 rm_counts`, on the per-RM per-bank-day task rollup), so this API and the dashboard, its exports

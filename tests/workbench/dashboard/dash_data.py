@@ -70,28 +70,37 @@ async def arrange(
 
 
 async def rollup(db: Any) -> set[tuple[Any, ...]]:
-    """The rollups' rows that count something: ("day", assignee, day, assigned, done) and
-    ("week", assignee, Monday, assigned, done)."""
+    """The rollups' rows that count something: ("day", assignee, day, assigned, done,
+    cancelled) and ("week", assignee, Monday, assigned, done, cancelled)."""
     rows = await db.fetch(
-        """select 'day', assignee_id, day, assigned, done from dashboard_task_days
-            where assigned <> 0 or done <> 0
+        """select 'day', assignee_id, day, assigned, done, cancelled from dashboard_task_days
+            where assigned <> 0 or done <> 0 or cancelled <> 0
            union all
-           select 'week', assignee_id, week, assigned, done from dashboard_task_weeks
-            where assigned <> 0 or done <> 0"""
+           select 'week', assignee_id, week, assigned, done, cancelled from dashboard_task_weeks
+            where assigned <> 0 or done <> 0 or cancelled <> 0"""
     )
     return {tuple(r) for r in rows}
 
 
 async def recount(db: Any) -> set[tuple[Any, ...]]:
-    """The rollups as the tasks say they should be."""
+    """The rollups as the tasks say they should be: assigned every task not cancelled, done
+    those done, cancelled those cancelled (the rows that count something, as `rollup` reads
+    them)."""
     rows = await db.fetch(
-        """select 'day', assignee_id, survey_day(created_at), count(*),
-                  count(*) filter (where status = 'done')
-             from tasks group by 2, 3
-           union all
-           select 'week', assignee_id,
-                  survey_day(created_at) - (extract(isodow from survey_day(created_at))::int - 1),
-                  count(*), count(*) filter (where status = 'done')
-             from tasks group by 2, 3"""
+        """select * from (
+               select 'day', assignee_id, survey_day(created_at),
+                      count(*) filter (where status <> 'cancelled') as assigned,
+                      count(*) filter (where status = 'done') as done,
+                      count(*) filter (where status = 'cancelled') as cancelled
+                 from tasks group by 2, 3
+               union all
+               select 'week', assignee_id,
+                      survey_day(created_at)
+                        - (extract(isodow from survey_day(created_at))::int - 1),
+                      count(*) filter (where status <> 'cancelled'),
+                      count(*) filter (where status = 'done'),
+                      count(*) filter (where status = 'cancelled')
+                 from tasks group by 2, 3) r
+            where r.assigned <> 0 or r.done <> 0 or r.cancelled <> 0"""
     )
     return {tuple(r) for r in rows}

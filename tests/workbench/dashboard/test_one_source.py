@@ -1,7 +1,8 @@
 """One source of numbers (issue 17, item 4): on the same data, made through the real services,
 the dashboard's numbers equal what the API answers — GET /team/progress, GET /funnels by RM,
 GET /surveys/{id}/results, the work-order list and GET /shares?mine=1 — and every export table's
-rows equal the numbers they are made of."""
+rows equal the numbers they are made of, and its count its rows (the task exports list the
+cancelled tasks too, which are not assigned)."""
 
 from __future__ import annotations
 
@@ -133,24 +134,38 @@ async def test_dashboard_api_and_exports_agree(client: Any, db: Any, settings: A
         assert sorted(await _rows("rm_tasks", conn, vault, rm=str(user("rm01")))) == sorted(
             t.task_row(r) for r in rm01)  # fmt: skip
         everything = await _rows("tasks", conn, vault)
-        assert len(everything) == sum(r.assigned for r in rms)
+        cancelled = [row for row in everything if row[2] == "已取消"]
+        assert len(cancelled) == 3
+        assert len(everything) == sum(r.assigned for r in rms) + len(cancelled)
     finally:
         await conn.close()
 
 
 async def _tasks(client: Any, db: Any, now: datetime) -> None:
-    """Tasks for every RM, some done through the API, some overdue, some before the period."""
+    """Tasks for every RM, some done through the API, some overdue, some before the period,
+    some cancelled (by the RM, by the branch head, as a closed customer's)."""
     admin = await headers_of(client, "admin")
-    await dispatch_to(client, admin, "head-office", 3)
+    await dispatch_to(client, admin, "head-office", 4)
     rm01 = await headers_of(client, "rm01")
-    first, second, third = await tasks_of(db, "rm01")
+    first, second, third, fourth = await tasks_of(db, "rm01")
+    cancelled = await client.post(f"{API}/tasks/{fourth}/cancel", headers=rm01)
+    assert cancelled.status_code == 200, cancelled.text
+    *_, rm02_last = await tasks_of(db, "rm02")
+    await arrange(db, rm02_last, created_at=now - 15 * DAY)  # a whole week inside the period
+    by_head = await client.post(f"{API}/tasks/{rm02_last}/cancel", json={"reason": "客户已转介"},
+                                headers=await headers_of(client, "bh.east"))  # fmt: skip
+    assert by_head.status_code == 200, by_head.text
+    *_, rm04_last = await tasks_of(db, "rm04")
+    await db.execute(  # as a customer's closing cancels their tasks
+        "update tasks set status = 'cancelled', cancelled_at = now(), cancel_reason = '客户已销户'"
+        " where id = $1", rm04_last)  # fmt: skip
     for step in ("start", "submit"):
         body = {"values": {"notes": "已拜访"}} if step == "submit" else None
         response = await client.post(f"{API}/tasks/{first}/{step}", json=body, headers=rm01)
         assert response.status_code == 200, response.text
     await arrange(db, second, created_at=now - 10 * DAY, due_at=now - DAY)  # overdue
     await arrange(db, third, created_at=now - 45 * DAY, status="done")  # before the period
-    a, b, _ = await tasks_of(db, "rm03")
+    a, b, *_ = await tasks_of(db, "rm03")
     await arrange(db, a, created_at=now - 20 * DAY, status="done")
     await arrange(db, b, created_at=now - 20 * DAY, due_at=now - 2 * DAY)
 

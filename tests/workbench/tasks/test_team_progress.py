@@ -1,5 +1,6 @@
-"""Team progress for branch heads: per RM of a subtree, tasks assigned in a period, done, overdue,
-completion rate and median hours to done; RMs without tasks included with zeros."""
+"""Team progress for branch heads: per RM of a subtree, tasks assigned in a period (not
+cancelled; an expired one counts), done, overdue, completion rate and median hours to done; RMs
+without tasks included with zeros."""
 
 from __future__ import annotations
 
@@ -121,7 +122,10 @@ async def test_branch_head_sees_each_rm_of_the_branch(client, db):
     u = await tasks_of(db, "rm02")
     await set_task(db, u[0], created_at=start + day, status="done",
                    done_at=start + day + timedelta(minutes=90))  # fmt: skip
-    await set_task(db, u[1], created_at=start + 2 * day, status="cancelled", due_at=past)
+    await set_task(db, u[1], created_at=start + 2 * day, due_at=past)
+    await db.execute(  # cancelled after it was made: no longer assigned to rm02
+        "update tasks set status = 'cancelled', cancelled_at = now(), cancel_reason = '客户已销户'"
+        " where id = $1", u[1])  # fmt: skip
     await set_task(db, u[2], created_at=end, status="done", done_at=end + timedelta(hours=1))
     await set_task(db, u[3], created_at=start - timedelta(seconds=1), due_at=past)
     await set_task(db, u[4], created_at=end - timedelta(seconds=1), status="expired", due_at=past)
@@ -140,7 +144,7 @@ async def test_branch_head_sees_each_rm_of_the_branch(client, db):
     rows = by_rm(answer)
     assert set(rows) == {user(rm) for rm in EAST_RMS}
     assert figures(rows[user("rm01")]) == (5, 3, 1, 0.6, 4.0)
-    assert figures(rows[user("rm02")]) == (3, 1, 0, 0.3333, 1.5)
+    assert figures(rows[user("rm02")]) == (2, 1, 0, 0.5, 1.5)  # the cancelled one left out
     assert figures(rows[user("rm03")]) == (0, 0, 0, 0.0, None)
     assert figures(rows[user("rm04")]) == (0, 0, 0, 0.0, None)
     assert rows[user("rm01")]["name"] == "张伟"

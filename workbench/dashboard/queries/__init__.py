@@ -9,8 +9,9 @@ period [start, end) is counted exactly and a period of whole days reads the roll
 One private module per role, re-exported here:
 - `_units`: the unit a view shows, its child units (teams or not), the marker of the view's
   one transaction
-- `_rm_counts`: per RM of the subtree, tasks assigned, done and overdue in a period (and the
-  plan of that query, for bench/dashboard.py), the median hours to done
+- `_rm_counts`: per RM of the subtree, tasks assigned (not cancelled), done, overdue and
+  cancelled in a period (and the plan of that query, for bench/dashboard.py), the median hours
+  to done
 - `_weekly_counts`: the subtree's tasks assigned and done week by week
 - `_satisfaction`: the customer surveys answered, responses and answer values per week
 - `_low_scores`: customers' low scores (a page of them, and their number)

@@ -1,6 +1,7 @@
-"""Dashboard SQL: per RM of a subtree, the tasks assigned, done and overdue in a period (the
-rollups for the whole weeks and bank days inside it, the tasks for the rest), the plan of
-that query (for bench/dashboard.py), and the median hours from creation to done."""
+"""Dashboard SQL: per RM of a subtree, the tasks assigned (created in a period and not
+cancelled), done, overdue and cancelled (the rollups for the whole weeks and bank days inside it,
+the tasks for the rest), the plan of that query (for bench/dashboard.py), and the median hours
+from creation to done."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from workbench.db import Connection
 _BANK_TZ = "coalesce(nullif(current_setting('workbench.bank_timezone', true), ''), 'Asia/Shanghai')"
 
 
-# Per RM of the subtree of $1: tasks created in [$2, $3) (assigned, done) and, of those, open
-# ones past their due time now (overdue). `bounds` splits the period into the whole weeks
-# [wk_start, wk_end) read from the weekly rollup, the whole bank days around them
-# [first_day, wk_start) and [wk_end, end_day) read from the daily one, and the instants before
-# and after the whole days [full_start, full_end) read from the tasks; with no whole week inside,
-# days alone (wk_start = wk_end = first_day), with no whole day inside, the tasks alone.
+# Per RM of the subtree of $1: tasks created in [$2, $3) and not cancelled (assigned: a task
+# the bank cancelled was never the RM's to do; an expired one was, and stays assigned, not done),
+# those done now (done), of those assigned, open ones past their due time now (overdue), and
+# those cancelled (cancelled: assigned + cancelled are all the RM's tasks of the period, the
+# rows of the `tasks` exports), as the rollups count them (migration 0056). `bounds` splits the
+# period into the whole weeks [wk_start, wk_end) read from the weekly rollup, the whole bank days
+# around them [first_day, wk_start) and [wk_end, end_day) read from the daily one, and the
+# instants before and after the whole days [full_start, full_end) read from the tasks; with no
+# whole week inside, days alone (wk_start = wk_end = first_day), with no whole day inside, the
+# tasks alone.
 _RM_COUNTS = f"""
     rms as ({_RMS}),
     bounds as (
@@ -40,20 +45,21 @@ _RM_COUNTS = f"""
                                     dashboard_week(b.end_day) as wk_end) w
     ),
     from_rollups as (
-        select x.assignee_id, sum(x.assigned)::bigint as assigned, sum(x.done)::bigint as done
-          from (select w.assignee_id, w.assigned, w.done
+        select x.assignee_id, sum(x.assigned)::bigint as assigned, sum(x.done)::bigint as done,
+               sum(x.cancelled)::bigint as cancelled
+          from (select w.assignee_id, w.assigned, w.done, w.cancelled
                   from dashboard_task_weeks w
                  where w.assignee_id = any(array(select id from rms))
                    and w.week >= (select wk_start from bounds)
                    and w.week < (select wk_end from bounds)
                 union all
-                select d.assignee_id, d.assigned, d.done
+                select d.assignee_id, d.assigned, d.done, d.cancelled
                   from dashboard_task_days d
                  where d.assignee_id = any(array(select id from rms))
                    and d.day >= (select first_day from bounds)
                    and d.day < (select wk_start from bounds)
                 union all
-                select d.assignee_id, d.assigned, d.done
+                select d.assignee_id, d.assigned, d.done, d.cancelled
                   from dashboard_task_days d
                  where d.assignee_id = any(array(select id from rms))
                    and d.day >= (select wk_end from bounds)
@@ -61,13 +67,16 @@ _RM_COUNTS = f"""
          group by x.assignee_id
     ),
     from_edges as (
-        select e.assignee_id, count(*) as assigned, count(*) filter (where e.done) as done
-          from (select t.assignee_id, t.status = 'done' as done
+        select e.assignee_id, count(*) filter (where not e.cancelled) as assigned,
+               count(*) filter (where e.done) as done,
+               count(*) filter (where e.cancelled) as cancelled
+          from (select t.assignee_id, t.status = 'cancelled' as cancelled,
+                       t.status = 'done' as done
                   from tasks t
                  where t.assignee_id = any(array(select id from rms))
                    and t.created_at >= $2 and t.created_at < (select full_start from bounds)
                 union all
-                select t.assignee_id, t.status = 'done'
+                select t.assignee_id, t.status = 'cancelled', t.status = 'done'
                   from tasks t
                  where t.assignee_id = any(array(select id from rms))
                    and t.created_at >= (select full_end from bounds) and t.created_at < $3) e
@@ -92,7 +101,8 @@ _RM_COUNTS = f"""
         select r.id as rm_id, r.name, r.org_unit_id,
                (coalesce(d.assigned, 0) + coalesce(e.assigned, 0))::bigint as assigned,
                (coalesce(d.done, 0) + coalesce(e.done, 0))::bigint as done,
-               coalesce(o.overdue, 0)::bigint as overdue
+               coalesce(o.overdue, 0)::bigint as overdue,
+               (coalesce(d.cancelled, 0) + coalesce(e.cancelled, 0))::bigint as cancelled
           from rms r
           left join from_rollups d on d.assignee_id = r.id
           left join from_edges e on e.assignee_id = r.id
@@ -105,7 +115,7 @@ async def rm_counts(
     conn: Connection, *, root: uuid.UUID, start: datetime, end: datetime
 ) -> list[Record]:
     """Per RM of the subtree (all of them): rm_id, name, org_unit_id, unit_name, unit_path,
-    assigned, done, overdue, by name."""
+    assigned (not cancelled), done, overdue, cancelled, by name."""
     return await conn.fetch(
         f"""
         with {_RM_COUNTS}
