@@ -299,9 +299,11 @@ async def reschedule(
 ) -> wire.Task:
     """Move an open task's due time (the RM agreed another day with the customer, or the
     branch head changed it): its unsent reminders move with it, and reminders already sent for
-    the old time are set again for the new one. A task that expires (a recurring one) keeps
-    its expiry as far after the new due time as it was after the old one, and never expires
-    earlier than before: otherwise the expiry job would close it before it is due."""
+    the old time are set again for the new one. A task that expires (a recurring one) expires
+    as far after the new due time as it was issued to expire after its due time (else the
+    expiry job would close it before it is due), and never earlier than it was issued to;
+    measured from its terms, never from an expiry an earlier move set, so moving it back and
+    forth cannot push its expiry out (`queries.set_due`)."""
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] not in queries.OPEN:
         raise IllegalTransition(row["status"], "reschedule")

@@ -291,13 +291,25 @@ async def move_reminders(
 
 
 async def set_due(conn: Connection, task_id: uuid.UUID, due_at: datetime) -> None:
-    """Move the due time; an expiry keeps its distance after it, and never comes earlier (a
-    task without an expiry, or without a due time before, keeps what it had)."""
+    """Move the due time (every move of one: the API, the offline sync, a branch head). An
+    expiry follows the task's terms, never its earlier moves: as far after the new due time as
+    it was issued after its due time, and never earlier than it was issued (so the same due
+    time always gives the same expiry, and moving back restores it). The terms are the task's
+    times before its first move, which that move keeps (`issued_due_at`, `issued_expires_at`;
+    migration 0057). A task without an expiry stays without; one with an expiry but no due
+    time before keeps that expiry."""
     await conn.execute(
         """
         update tasks
            set due_at = $2::timestamptz,
-               expires_at = greatest(expires_at, $2::timestamptz + (expires_at - due_at)),
+               expires_at = greatest(
+                   coalesce(issued_expires_at, expires_at),
+                   $2::timestamptz + (coalesce(issued_expires_at, expires_at)
+                                      - case when issued_expires_at is null then due_at
+                                             else issued_due_at end)),
+               issued_due_at = case when issued_expires_at is null and expires_at is not null
+                                    then due_at else issued_due_at end,
+               issued_expires_at = coalesce(issued_expires_at, expires_at),
                updated_at = now()
          where id = $1
         """,
