@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,9 @@ from litestar.testing import AsyncTestClient
 from PIL import Image
 
 from workbench.ids import uuid5_for
+from workbench.security.vault import FieldCipher
+from workbench.settings import Settings
+from workbench.tasks.form_values import values_aad
 
 TEMPLATES = "/api/v1/task-templates"
 DISPATCHES = "/api/v1/dispatches"
@@ -154,12 +158,24 @@ async def issue_tasks(
 async def task_state(db: Any, task_id: uuid.UUID) -> dict[str, Any]:
     """What a refused request must not change: the task row and its attachments' count."""
     row = await db.fetchrow(
-        "select status, form_values, started_at, submitted_at, done_at, cancelled_at, updated_at"
-        " from tasks where id = $1",
+        "select status, form_values, form_values_enc, started_at, submitted_at, done_at,"
+        " cancelled_at, updated_at from tasks where id = $1",
         task_id,
     )
     assert row is not None
     return dict(row)
+
+
+async def stored_answers(db: Any, settings: Settings, task_id: uuid.UUID) -> Any:
+    """A task's answers as stored: none in clear (`form_values`), every one in the ciphertext
+    bound to the task (decrypted here); None before it is submitted."""
+    row = await db.fetchrow("select form_values, form_values_enc from tasks where id = $1", task_id)
+    assert row is not None
+    assert row["form_values"] is None
+    if row["form_values_enc"] is None:
+        return None
+    text = FieldCipher(settings.data_keys).decrypt(row["form_values_enc"], aad=values_aad(task_id))
+    return json.loads(text)
 
 
 # ---- images --------------------------------------------------------------------------------

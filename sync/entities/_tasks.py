@@ -15,7 +15,8 @@ from workbench.db import Connection
 from workbench.tasks import lifecycle, templates
 
 
-async def _tasks(conn: Connection, rows: list[queries.Record]) -> Rows:
+async def _tasks(conn: Connection, part: Partition, rows: list[queries.Record]) -> Rows:
+    """Each task as `GET /tasks/{id}` shows it: its answers decrypted, text answers masked."""
     versions = await queries.template_versions(
         conn, {(r["template_id"], r["template_version"]) for r in rows}
     )
@@ -24,13 +25,14 @@ async def _tasks(conn: Connection, rows: list[queries.Record]) -> Rows:
     out: Rows = []
     for r in rows:
         key = (r["template_id"], r["template_version"])
-        out.append((str(r["id"]), lifecycle.task_of(r, versions[key], forms[key])))
+        task = lifecycle.task_of(r, versions[key], forms[key], cipher=part.vault.cipher)
+        out.append((str(r["id"]), task))
     return out
 
 
 async def _tasks_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:
     rows = await queries.tasks(conn, part.user_id, part.subtree_root, ids=_uuids(keys))
-    return await _tasks(conn, rows)
+    return await _tasks(conn, part, rows)
 
 
 async def _tasks_page(
@@ -41,7 +43,7 @@ async def _tasks_page(
     resume = _resume(
         len(rows), limit, lambda: [rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])]
     )
-    return await _tasks(conn, rows), resume
+    return await _tasks(conn, part, rows), resume
 
 
 async def _templates_by_keys(conn: Connection, part: Partition, keys: list[str]) -> Rows:

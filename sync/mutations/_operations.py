@@ -25,11 +25,13 @@ from workbench.workorders import service as work_orders
 
 
 async def _task_now(conn: Connection, ctx: Context, args: Any) -> Any:
-    return await lifecycle.detail(conn, caller=ctx.caller, task_id=args.task_id)
+    return await lifecycle.detail(conn, vault=ctx.vault, caller=ctx.caller, task_id=args.task_id)
 
 
 async def _start(conn: Connection, ctx: Context, args: Any, at: datetime | None) -> Any:
-    return await lifecycle.start(conn, caller=ctx.caller, task_id=args.task_id, at=at)
+    return await lifecycle.start(
+        conn, vault=ctx.vault, caller=ctx.caller, task_id=args.task_id, at=at
+    )
 
 
 async def _submit(conn: Connection, ctx: Context, args: Any, at: datetime | None) -> Any:
@@ -41,13 +43,13 @@ async def _submit(conn: Connection, ctx: Context, args: Any, at: datetime | None
 
 async def _cancel(conn: Connection, ctx: Context, args: Any, at: datetime | None) -> Any:
     return await lifecycle.cancel(
-        conn, caller=ctx.caller, task_id=args.task_id, reason=args.reason, at=at
+        conn, vault=ctx.vault, caller=ctx.caller, task_id=args.task_id, reason=args.reason, at=at
     )
 
 
 async def _reschedule(conn: Connection, ctx: Context, args: Any, _at: datetime | None) -> Any:
     return await lifecycle.reschedule(
-        conn, caller=ctx.caller, task_id=args.task_id, due_at=args.due_at
+        conn, vault=ctx.vault, caller=ctx.caller, task_id=args.task_id, due_at=args.due_at
     )
 
 

@@ -252,7 +252,7 @@ class SyncModel(RuleBasedStateMachine):
     async def task_rows(self) -> dict[uuid.UUID, dict[str, Any]]:
         rows = await self.db.fetch(
             "select id, status, assignee_id, template_id, started_at, submitted_at, done_at,"
-            " cancelled_at, updated_at, form_values from tasks order by id"
+            " cancelled_at, updated_at, form_values_enc from tasks order by id"
         )
         return {r["id"]: dict(r) for r in rows}
 

@@ -78,10 +78,18 @@ def registry() -> tuple[EncryptedColumns, ...]:
     from push.devices import ENCRYPTED as push_tokens
     from workbench.customers.feeds import ENCRYPTED as personal_data
     from workbench.surveys.submission import ENCRYPTED as survey_texts
+    from workbench.tasks.form_values import ENCRYPTED as task_answers
     from workbench.timeline.service import ENCRYPTED as timeline_texts
     from workbench.workorders.service import ENCRYPTED as work_order_notes
 
-    return (personal_data, timeline_texts, push_tokens, work_order_notes, survey_texts)
+    return (
+        personal_data,
+        timeline_texts,
+        push_tokens,
+        work_order_notes,
+        survey_texts,
+        task_answers,
+    )
 
 
 @dataclass(slots=True)

@@ -29,9 +29,9 @@ from workbench.db import Connection
 from workbench.errors import Conflict, NotFound
 from workbench.notifications import service as notifications
 from workbench.pagination import decode_cursor, encode_cursor
-from workbench.security.vault import Vault
+from workbench.security.vault import FieldCipher, Vault
 from workbench.surveys import delivery as survey_delivery
-from workbench.tasks import dispatching, queries
+from workbench.tasks import dispatching, form_values, queries
 from workbench.tasks.forms import Checked, check_text, check_values
 from workbench.tasks.queries._tasks import cancel_pending_about
 from workbench.timeline import service as timeline
@@ -113,27 +113,31 @@ async def visible_task(
     return row
 
 
-async def detail(conn: Connection, *, caller: Caller, task_id: uuid.UUID) -> wire.Task:
+async def detail(
+    conn: Connection, *, vault: Vault, caller: Caller, task_id: uuid.UUID
+) -> wire.Task:
     row = await visible_task(conn, caller=caller, task_id=task_id)
-    return await _detail(conn, row)
-
-
-async def _detail(conn: Connection, row: queries.Record) -> wire.Task:
     version = await queries.template_version(conn, row["template_id"], row["template_version"])
     assert version is not None
-    return task_of(row, version)
+    return task_of(row, version, cipher=vault.cipher)
 
 
 def task_of(
-    row: queries.Record, version: queries.Record, form: wire.Form | None = None
+    row: queries.Record,
+    version: queries.Record,
+    form: wire.Form | None = None,
+    *,
+    cipher: FieldCipher,
 ) -> wire.Task:
     """A task as its detail view (and sync) shows it, with its template version's form
-    (`form`: that form already converted, when many tasks share the version)."""
+    (`form`: that form already converted, when many tasks share the version) and its answers
+    decrypted, text answers masked (`form_values.shown`)."""
+    form = form if form is not None else msgspec.convert(version["form"], wire.Form)
     return wire.Task(
         **msgspec.structs.asdict(summary(row)),
         requires_customer_confirmation=version["requires_customer_confirmation"],
-        form=form if form is not None else msgspec.convert(version["form"], wire.Form),
-        values=row["form_values"],
+        form=form,
+        values=form_values.shown(cipher, row, form),
         started_at=row["started_at"],
         submitted_at=row["submitted_at"],
         done_at=row["done_at"],
@@ -152,7 +156,12 @@ def _after_previous_step(at: datetime | None, *steps: datetime | None) -> dateti
 
 
 async def start(
-    conn: Connection, *, caller: Caller, task_id: uuid.UUID, at: datetime | None = None
+    conn: Connection,
+    *,
+    vault: Vault,
+    caller: Caller,
+    task_id: uuid.UUID,
+    at: datetime | None = None,
 ) -> wire.Task:
     """Start a pending task; `at`: when the RM started it offline (None: now)."""
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
@@ -160,7 +169,7 @@ async def start(
         raise IllegalTransition(row["status"], "start")
     at = _after_previous_step(at, row["created_at"])
     await queries.set_status(conn, task_id, status="in_progress", stamp="started_at", at=at)
-    return await detail(conn, caller=caller, task_id=task_id)
+    return await detail(conn, vault=vault, caller=caller, task_id=task_id)
 
 
 async def submit(
@@ -173,8 +182,9 @@ async def submit(
     tz: str,
     at: datetime | None = None,
 ) -> wire.Task:
-    """Check the answers against the task's form version; done, or awaiting the customer.
-    `at`: when the RM submitted it offline (None: now), also its done time when done at once."""
+    """Check the answers against the task's form version and store them encrypted (personal
+    data: `form_values`); done, or awaiting the customer. `at`: when the RM submitted it
+    offline (None: now), also its done time when done at once."""
     row = await visible_task(conn, caller=caller, task_id=task_id, lock=True)
     if row["status"] != "in_progress":
         raise IllegalTransition(row["status"], "submit")
@@ -186,18 +196,19 @@ async def submit(
     await _check_references(conn, row=row, form=form, checked=checked)
     if checked.error_count:
         raise checked.refusal()
+    sealed = form_values.seal(vault.cipher, task_id, checked.values)  # personal data: encrypted
     if version["requires_customer_confirmation"]:
         await queries.set_status(
             conn, task_id, status="awaiting_confirmation", stamp="submitted_at",
-            form_values=checked.values, at=at,
+            form_values_enc=sealed, at=at,
         )  # fmt: skip
     else:
         await queries.set_status(
-            conn, task_id, status="submitted", stamp="submitted_at", form_values=checked.values,
+            conn, task_id, status="submitted", stamp="submitted_at", form_values_enc=sealed,
             at=at,
         )  # fmt: skip
         await complete(conn, vault=vault, task=row, tz=tz, confirmed=False, at=at)
-    return await detail(conn, caller=caller, task_id=task_id)
+    return await detail(conn, vault=vault, caller=caller, task_id=task_id)
 
 
 async def _check_references(
@@ -274,6 +285,7 @@ async def complete(
 async def cancel(
     conn: Connection,
     *,
+    vault: Vault,
     caller: Caller,
     task_id: uuid.UUID,
     reason: str | None,
@@ -291,11 +303,11 @@ async def cancel(
         conn, task_id, status="cancelled", stamp="cancelled_at", cancel_reason=reason, at=at
     )
     await _stop_reminders(conn, [task_id])
-    return await detail(conn, caller=caller, task_id=task_id)
+    return await detail(conn, vault=vault, caller=caller, task_id=task_id)
 
 
 async def reschedule(
-    conn: Connection, *, caller: Caller, task_id: uuid.UUID, due_at: datetime
+    conn: Connection, *, vault: Vault, caller: Caller, task_id: uuid.UUID, due_at: datetime
 ) -> wire.Task:
     """Move an open task's due time (the RM agreed another day with the customer, or the
     branch head changed it): its unsent reminders move with it, and reminders already sent for
@@ -318,7 +330,7 @@ async def reschedule(
     await queries.move_reminders(
         conn, task_id, assignee_id=row["assignee_id"], offsets=list(version["reminders"])
     )
-    return await detail(conn, caller=caller, task_id=task_id)
+    return await detail(conn, vault=vault, caller=caller, task_id=task_id)
 
 
 async def _stop_reminders(conn: Connection, task_ids: list[uuid.UUID]) -> None:

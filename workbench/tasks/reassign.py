@@ -36,6 +36,7 @@ from workbench.errors import Conflict, NotFound
 from workbench.ids import uuid7
 from workbench.notifications import categories
 from workbench.notifications import service as notifications
+from workbench.security.vault import Vault
 from workbench.tasks import lifecycle, queries
 
 REASSIGNABLE = ("pending", "in_progress")
@@ -60,6 +61,7 @@ class PeriodTaken(Conflict):
 async def reassign(
     conn: Connection,
     *,
+    vault: Vault,
     caller: Caller,
     task_id: uuid.UUID,
     assignee_id: uuid.UUID,
@@ -100,7 +102,7 @@ async def reassign(
             "The task was handed to another RM since this page was drawn: read it again"
         )
     if assignee_id == former:
-        return await lifecycle.detail(conn, caller=caller, task_id=task_id)
+        return await lifecycle.detail(conn, vault=vault, caller=caller, task_id=task_id)
     if task["customer_id"] is not None and owner != assignee_id:
         raise CustomerNotTheirs(
             "The task is about a customer this RM does not own: it can only go to the "
@@ -133,7 +135,7 @@ async def reassign(
             "reassignment": str(reassignment),
         },
     )
-    return await lifecycle.detail(conn, caller=caller, task_id=task_id)
+    return await lifecycle.detail(conn, vault=vault, caller=caller, task_id=task_id)
 
 
 async def _tell(

@@ -299,10 +299,16 @@ class TaskController(Controller):
 
     @get("/{task_id:uuid}", operation_id="getTask", guards=STAFF)
     async def detail(
-        self, db: Db, caller: CurrentCaller, task_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        task_id: FromPath[uuid.UUID],
     ) -> wire.Task:
         """A task, with the form of its template version and the submitted values."""
-        return await lifecycle.detail(db, caller=caller, task_id=task_id)
+        return await lifecycle.detail(
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id
+        )
 
     @post(
         "/{task_id:uuid}/start",
@@ -311,9 +317,17 @@ class TaskController(Controller):
         status_code=HTTP_200_OK,
         opt={ERRORS: {409: _TASK_MOVED_ON}},
     )
-    async def start(self, db: Db, caller: CurrentCaller, task_id: FromPath[uuid.UUID]) -> wire.Task:
+    async def start(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        task_id: FromPath[uuid.UUID],
+    ) -> wire.Task:
         """Start a task (pending → in_progress)."""
-        return await lifecycle.start(db, caller=caller, task_id=task_id)
+        return await lifecycle.start(
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id
+        )
 
     @post(
         "/{task_id:uuid}/submit",
@@ -361,6 +375,7 @@ class TaskController(Controller):
     )
     async def reschedule(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         caller: CurrentCaller,
         task_id: FromPath[uuid.UUID],
@@ -370,7 +385,9 @@ class TaskController(Controller):
 
         Its reminders move with it. The RM, or their branch head.
         """
-        return await lifecycle.reschedule(db, caller=caller, task_id=task_id, due_at=data.due_at)
+        return await lifecycle.reschedule(
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id, due_at=data.due_at
+        )
 
     @post(
         "/{task_id:uuid}/cancel",
@@ -381,6 +398,7 @@ class TaskController(Controller):
     )
     async def cancel(
         self,
+        request: Request[Any, Any, Any],
         db: Db,
         caller: CurrentCaller,
         task_id: FromPath[uuid.UUID],
@@ -391,7 +409,9 @@ class TaskController(Controller):
         The RM, or their branch head; the body (an optional `reason`) may be left out.
         """
         reason = data.reason if data else None
-        return await lifecycle.cancel(db, caller=caller, task_id=task_id, reason=reason)
+        return await lifecycle.cancel(
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id, reason=reason
+        )
 
     @post(
         "/{task_id:uuid}/reassign",
@@ -427,7 +447,8 @@ class TaskController(Controller):
         notified. Reassigning to the current assignee changes nothing.
         """
         return await reassign.reassign(
-            db, caller=caller, task_id=task_id, assignee_id=data.assignee_id,
+            db, vault=request.app.state.vault, caller=caller, task_id=task_id,
+            assignee_id=data.assignee_id,
             tz=_settings(request).bank_timezone, client_ip=_ip(request),
         )  # fmt: skip
 

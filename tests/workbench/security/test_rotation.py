@@ -3,10 +3,11 @@
 - The live schema is held to the rotation registry: every `bytea` column (and any column named like
   ciphertext) is either declared as encrypted, with its table's primary key to walk by, or listed
   as not secret with the reason; a new one fails here until it is classified.
-- End to end, as an operator does it: customers, notes and push registrations written under key
-  A; `rotate-keys` with keys (B, A) rewrites them all, reports per kind and gives the apps
-  nothing to pull; a second run finds nothing left; with A dropped, the API shows every value
-  and push still reaches every device (the worker's delivery and `workbench push test`).
+- End to end, as an operator does it: customers, notes, push registrations, work order notes,
+  survey and task answers written under key A; `rotate-keys` with keys (B, A) rewrites them
+  all, reports per kind and gives the apps nothing to pull; a second run finds nothing left;
+  with A dropped, the API shows every value and push still reaches every device (the worker's
+  delivery and `workbench push test`).
 - A value that cannot be decrypted is reported, counted, left as it is, and the rest rotates.
 """
 
@@ -34,6 +35,7 @@ from tests.customers_data import CUSTOMERS, customer_ids, customer_row, feed, he
 from tests.push.conftest import settings_for
 from tests.push.test_push_cli import push_test
 from tests.push_data import register
+from tests.tasks_data import TASKS, create_template, field, issue
 from tests.workbench.surveys.delivery_data import SURVEYS, publish
 from tests.workbench.workorders.wo_setup import write_work_order_note
 from workbench.db import create_pool
@@ -194,6 +196,18 @@ async def answer_with_text(
     assert answered.status_code == 201, answered.text
 
 
+async def task_with_text(client: Any, db: Any, admin: Any, rm: Any) -> Any:
+    """rm01 submits a task whose text answer holds a phone number (stored encrypted); its id."""
+    template = await create_template(client, admin, field("notes", "text"), name="电话回访")
+    task_id = (await issue(client, db, admin, template["id"], org_unit="team-east-1"))["rm01"]
+    assert (await client.post(f"{TASKS}/{task_id}/start", headers=rm)).status_code == 200
+    submitted = await client.post(
+        f"{TASKS}/{task_id}/submit", json={"values": {"notes": "新手机 13712345678"}}, headers=rm
+    )
+    assert submitted.status_code == 200, submitted.text
+    return task_id
+
+
 @pytest.mark.usefixtures("demo_bank")
 async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushes(
     settings, db, pool, make_client, client, fake
@@ -212,6 +226,7 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
         assert response.status_code == 201, response.text
     await write_work_order_note(settings, ids["ROT-1"], "已回访客户")
     await answer_with_text(client, db, settings, ids["ROT-1"], rm01)
+    task_id = await task_with_text(client, db, admin, rm01)
     devices = {
         await register(client, "rm01", platform="ios", provider="apns", token="a" * 64): "a" * 64,
         await register(client, "rm01", platform="android", provider="fcm", token="fcm-rot-1"):
@@ -232,7 +247,7 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "re-encrypted under data-2: 3 customers, 3 timeline entries, 4 push registrations,"
-        " 1 work order notes, 1 survey responses"
+        " 1 work order notes, 1 survey responses, 1 task forms"
     ]
     after = await key_ids(db)
     assert {kid for _, _, kid in after} == {NEW.kid}
@@ -243,7 +258,7 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines() == [
         "re-encrypted under data-2: 0 customers, 0 timeline entries, 0 push registrations,"
-        " 0 work order notes, 0 survey responses",
+        " 0 work order notes, 0 survey responses, 0 task forms",
         "nothing left under older keys: they can be removed from WORKBENCH_DATA_KEYS",
     ]
 
@@ -259,6 +274,8 @@ async def test_rotate_then_drop_the_old_key_and_everything_still_reads_and_pushe
     for ext, cid in ids.items():
         timeline = (await api.get(f"{CUSTOMERS}/{cid}/timeline", headers=rm01)).json()["items"]
         assert [e["text"] for e in timeline if e["kind"] == "note.visit"] == [f"拜访 {ext}"]
+    task = (await api.get(f"{TASKS}/{task_id}", headers=rm01)).json()
+    assert task["values"] == {"notes": "新手机 137******78"}
 
     async with pool.acquire() as conn:
         nid = await notify(
@@ -296,7 +313,7 @@ async def test_a_value_that_cannot_be_decrypted_is_reported_and_the_rest_rotates
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "re-encrypted under data-2: 3 customers, 0 timeline entries, 0 push registrations,"
-        " 0 work order notes, 0 survey responses",
+        " 0 work order notes, 0 survey responses, 0 task forms",
         "cannot decrypt 1 value(s) of customers: left as they are (the log names each)",
         "keep every older key until those are resolved, then run rotate-keys again",
     ]

@@ -3,7 +3,6 @@ reminders stopped when a task closes, expiry by the worker job, and the customer
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,16 @@ from typing import Any
 import pytest
 
 from tests.customers_data import customer_ids, customer_row, feed, headers_of
-from tests.tasks_data import TASKS, create_template, field, issue, issue_tasks, task_state, user
+from tests.tasks_data import (
+    TASKS,
+    create_template,
+    field,
+    issue,
+    issue_tasks,
+    stored_answers,
+    task_state,
+    user,
+)
 from workbench.db import create_pool
 from workbench.settings import Settings
 from workbench.tasks.jobs import expire_tasks
@@ -150,6 +158,7 @@ async def test_submitting_a_pending_task_is_a_conflict(flow):
     assert response.json()["current_status"] == "pending"
     assert await task_state(flow.db, task_id) == before
     assert before["form_values"] is None
+    assert before["form_values_enc"] is None
 
 
 async def test_a_valid_submission_without_confirmation_is_done(flow):
@@ -164,7 +173,7 @@ async def test_a_valid_submission_without_confirmation_is_done(flow):
     assert task["done_at"] is not None
     row = await task_state(flow.db, task_id)
     assert row["status"] == "done"
-    assert json.loads(row["form_values"]) == GOOD["values"]
+    assert await stored_answers(flow.db, flow.settings, task_id) == GOOD["values"]
     # Done tasks leave the inbox.
     inbox = await flow.client.get(TASKS, headers=flow.rm01)
     assert str(task_id) not in [t["id"] for t in inbox.json()["items"]]

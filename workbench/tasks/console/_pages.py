@@ -219,7 +219,8 @@ async def reassign_task(
     try:
         async with claim, db.transaction():  # a refusal lets the form's token go
             await reassign.reassign(
-                db, caller=caller, task_id=task_id, assignee_id=assignee_id,
+                db, vault=request.app.state.vault, caller=caller, task_id=task_id,
+                assignee_id=assignee_id,
                 tz=request.app.state.settings.bank_timezone,
                 client_ip=client_ip(request.scope, request.app.state.trusted_networks),
                 expected_assignee_id=_uuid(_field(form, "from")),

@@ -24,6 +24,7 @@ from workbench.tasks.queries._dispatches import (
     recurring_dispatch,
     recurring_dispatches,
 )
+from workbench.tasks.queries._form_values import clear_form_values, store_sealed_form_values
 from workbench.tasks.queries._rules import (
     active_rules,
     customers_with_owner,
@@ -75,6 +76,7 @@ __all__ = [
     "bump_version",
     "cancel_reminders",
     "claim_dispatch",
+    "clear_form_values",
     "confirmation",
     "customers_owned_by",
     "customers_with_owner",
@@ -110,6 +112,7 @@ __all__ = [
     "sample_customers",
     "set_due",
     "set_status",
+    "store_sealed_form_values",
     "task_for_update",
     "task_in_scope",
     "template_editable",

@@ -9,8 +9,9 @@ OPEN = ("pending", "in_progress", "submitted", "awaiting_confirmation")
 
 _TASK = (
     "t.id, t.title, t.status, t.due_at, t.assignee_id, t.customer_id, t.template_id,"
-    " t.template_version, t.dispatch_id, t.period_start, t.form_values, t.started_at,"
-    " t.submitted_at, t.done_at, t.cancelled_at, t.cancel_reason, t.created_at, t.updated_at,"
+    " t.template_version, t.dispatch_id, t.period_start, t.form_values, t.form_values_enc,"
+    " t.started_at, t.submitted_at, t.done_at, t.cancelled_at, t.cancel_reason, t.created_at,"
+    " t.updated_at,"
     " t.status in ('pending', 'in_progress', 'submitted', 'awaiting_confirmation')"
     " and t.due_at < now() as overdue"
 )

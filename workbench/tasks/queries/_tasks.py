@@ -91,21 +91,22 @@ async def set_status(
     *,
     status: str,
     stamp: str | None = None,
-    form_values: dict[str, Any] | None = None,
+    form_values_enc: bytes | None = None,
     cancel_reason: str | None = None,
     at: datetime | None = None,
 ) -> None:
     """Move a task to `status`, stamping the given *_at column with `at` (when the RM did it,
-    offline work; None: now()). `updated_at` is now() either way: the row changes now."""
+    offline work; None: now()). `updated_at` is now() either way: the row changes now.
+    `form_values_enc`: the submission's answers, encrypted (`tasks.form_values.seal`)."""
     stamps = {"started_at", "submitted_at", "done_at", "cancelled_at", "expired_at"}
     assert stamp is None or stamp in stamps
     assert at is None or stamp is not None
     stamp_sql = f", {stamp} = coalesce($5::timestamptz, now())" if stamp else ""
-    args = (task_id, status, form_values, cancel_reason) + ((at,) if stamp else ())
+    args = (task_id, status, form_values_enc, cancel_reason) + ((at,) if stamp else ())
     await conn.execute(
         f"""
         update tasks set status = $2, updated_at = now(){stamp_sql},
-                         form_values = coalesce($3, form_values),
+                         form_values_enc = coalesce($3::bytea, form_values_enc),
                          cancel_reason = coalesce($4, cancel_reason)
          where id = $1
         """,
