@@ -23,6 +23,18 @@ class ResultsGroupBy(enum.StrEnum):
     ORG_UNIT = "org_unit"
 
 
+class WithheldReason(enum.StrEnum):
+    """Why a staff survey's answers are withheld (`Headline.withheld`):
+    `survey_open`: the survey is still open (not archived): answers may still come, and two
+    readings a few answers apart would give those answers away, so it gives its counts only
+    (sent, responded, rate) until it is closed; `too_few_answers`: closed, but this scope or row
+    is not a group of at least 5 responses (or showing it would let the rest of a unit above be
+    read as a smaller group)."""
+
+    SURVEY_OPEN = "survey_open"
+    TOO_FEW_ANSWERS = "too_few_answers"
+
+
 class ValueCount(msgspec.Struct, kw_only=True):
     """How many answers chose a value (an option, a score). For a multi question each chosen
     option counts, so the counts may add up to more than `answered`."""
@@ -56,13 +68,16 @@ class Headline(msgspec.Struct, kw_only=True):
     promoters 9-10 minus % of detractors 0-6, null without answers); CSAT of its first rating
     question (share of 4-5, null without answers).
 
-    `withheld`: staff answer anonymously, so a staff survey's answers are shown only for a group
-    of at least 5 responses (employee-survey tools' minimum reporting group; in a smaller team a
-    score or a word could say who gave it). True when this scope or row has fewer, or when
-    showing it would let the rest of a unit above it be read as a smaller group (the rest of the
-    unit is then shown together, see `SurveyResults.other`): the counts are given, but NPS and
-    CSAT are null and (for the whole scope) the distributions are at zero and the top words
-    empty. Always false for customer surveys."""
+    `withheld`: staff answer anonymously, so a staff survey's answers are shown only once it is
+    closed (archived: no answer can come any more, so no two readings differ by a few answers),
+    and then only for a group of at least 5 responses (employee-survey tools' minimum reporting
+    group; in a smaller team a score or a word could say who gave it). True while the survey is
+    open (every scope and row), or when this scope or row has fewer, or when showing it would
+    let the rest of a unit above it be read as a smaller group (the rest of the unit is then
+    shown together, see `SurveyResults.other`): the counts are given, but NPS and CSAT are null
+    and (for the whole scope) the distributions are at zero and the top words empty.
+    `withheld_reason` says why (`survey_open`, `too_few_answers`; null when not withheld).
+    Always false (and null) for customer surveys."""
 
     delivered: int
     responded: int
@@ -70,6 +85,7 @@ class Headline(msgspec.Struct, kw_only=True):
     nps: float | None = None
     csat: float | None = None
     withheld: bool = False
+    withheld_reason: WithheldReason | None = None
 
 
 class UnitResult(Headline, kw_only=True):

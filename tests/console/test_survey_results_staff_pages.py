@@ -12,7 +12,7 @@ import pytest
 
 from tests.console.conftest import signed_in
 from tests.workbench.surveys.results_data import respond
-from tests.workbench.surveys.staff_results_data import publish_staff
+from tests.workbench.surveys.staff_results_data import close_staff, publish_staff
 from workbench.db import use_json_codecs
 from workbench.security.vault import Vault
 
@@ -30,6 +30,7 @@ async def _staff_survey(settings: Any, db: Any, answers: int) -> Any:
         await respond(db, vault, survey_id, {"score": 9, "stars": 4}, sent_at=DAY,
                       team="team-east-1" if n % 2 else "team-east-2",
                       texts={"comment": "等待时间太长"})  # fmt: skip
+    await close_staff(db, survey_id)  # its answers show once it is closed
     return survey_id
 
 

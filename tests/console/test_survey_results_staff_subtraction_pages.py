@@ -16,7 +16,7 @@ import pytest
 from tests.console.conftest import signed_in
 from tests.tasks_data import unit, user
 from tests.workbench.surveys.results_data import QUESTIONS, respond
-from tests.workbench.surveys.staff_results_data import publish_staff
+from tests.workbench.surveys.staff_results_data import close_staff, publish_staff
 from workbench.db import use_json_codecs
 from workbench.ids import uuid7
 from workbench.security.vault import Vault
@@ -37,6 +37,7 @@ async def _branch_of_fourteen(settings: Any, db: Any) -> Any:
         for n in range(many):
             await respond(db, vault, survey_id, {"score": 9, "stars": 4}, team=team,
                           sent_at=DAY - timedelta(days=n), texts=TEXT)  # fmt: skip
+    await close_staff(db, survey_id)  # its answers show once it is closed
     return survey_id
 
 

@@ -146,7 +146,7 @@ class DeliveryController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[wire.InboxItem]:
-        """Surveys waiting for my answer (not answered, not expired), newest first."""
+        """Surveys waiting for my answer (not answered, expired or closed), newest first."""
         return await inbox.waiting(db, caller=caller, cursor=cursor, limit=limit)
 
     @get(
@@ -167,7 +167,9 @@ class DeliveryController(Controller):
         opt={
             ERRORS: {
                 404: "Not one of my invitations (`invitation.not_found`)",
-                409: "I answered it already; the first answer is kept (`survey.already_answered`)",
+                409: "I answered it already; the first answer is kept "
+                "(`survey.already_answered`); or the survey is closed (archived) and takes no "
+                "more answers (`survey.archived`)",
                 410: "The invitation has expired (`survey.link_expired`)",
                 422: "Answers to fix: `errors[]` at `$.answers.<key>` and the same messages "
                 "by question key in `answer_errors`, a value of the wrong type too; a body that "

@@ -1,13 +1,15 @@
 """The demo bank's surveys, so `workbench dev` shows results at once: a customer NPS survey sent
-after visits and a staff pulse survey, each with a month of invitations and answers.
+after visits and a staff pulse survey, each with a month of invitations and answers; the pulse
+is closed (archived) at the end of that month, as a staff survey's answers are shown only once
+it is closed (`results._staff_groups`).
 
 The NPS survey (sent after tasks of the demo's visit template, when it exists) asks for a score,
 a reason only for scores of 6 or less (skip logic), a single choice on the speed of service, a
 1-5 rating of the RM's service (so its results and the dashboard show CSAT) and a multi choice
 whose "理财" option tags the customer. Every demo RM's customers are invited a few
 times a week over four weeks; about half answer within two days. The West branch is a little
-less liked than the East, so branches differ. The staff pulse (a 1-5 rating and a text) goes to
-every RM and branch head each Monday; most answer.
+less liked than the East, so branches differ. The staff pulse (a 1-5 rating and a text) went to
+every RM and branch head each Monday; most answered, and it is closed now.
 
 Answers are checked as the public page checks them (`answers.check`), stored with their text
 answers encrypted, counted by `tallies.on_response` and, for customers, written to their
@@ -140,8 +142,9 @@ async def seed_demo_surveys_from_settings(conn: Connection, settings: Settings) 
 
 
 async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) -> dict[str, int]:
-    """Two published surveys with a month of invitations and answers ending at `now`, unless
-    the demo NPS survey exists. Call inside a transaction, after the demo customers and tasks."""
+    """Two surveys with a month of invitations and answers ending at `now` (the NPS survey
+    published, the staff pulse closed: archived at `now`), unless the demo NPS survey exists.
+    Call inside a transaction, after the demo customers and tasks."""
     added = {"surveys": 0, "survey_invitations": 0, "survey_responses": 0}
     if await queries.survey_exists(conn, NPS_SURVEY):
         return added
@@ -163,7 +166,7 @@ async def seed_demo_surveys(conn: Connection, *, vault: Vault, now: datetime) ->
         conn, survey_id=PULSE_SURVEY, title="员工每周脉搏", audience="staff",
         questions=PULSE_QUESTIONS, after_template_id=None,
         owner_unit_id=marketing["org_unit_id"], author_id=marketing["id"],
-        published_at=start - timedelta(days=3),
+        published_at=start - timedelta(days=3), archived_at=now,
     )  # fmt: skip
     rms = [people[u.login] for u in USERS if u.role is Role.RM and u.login in people]
     staff = [people[u.login] for u in USERS

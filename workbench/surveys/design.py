@@ -11,7 +11,10 @@ Rules:
   published again (409 `survey.unchanged`).
 - The survey row is locked while publishing, so concurrent publishes make consecutive versions
   (or one of them finds nothing changed), never the same number twice.
-- An archived survey takes no edits and no publication (409 `survey.archived`).
+- An archived survey takes no edits and no publication (409 `survey.archived`), and is sent no
+  more. A customer survey's links sent before still take answers until they expire; a staff
+  survey is closed for good: it takes no more answers (its results show its answers only then,
+  when they can no longer move: `results._staff_groups`).
 - A title, question text, option label or option's customer tag that shows nothing (spaces or
   invisible characters only) is empty, and one that reads otherwise (control characters,
   direction overrides; a question's text may keep its line breaks and tabs) no better: refused
@@ -221,8 +224,9 @@ async def publish(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> 
 
 
 async def archive(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.Survey:
-    """No new invitations from now on; links already sent still work. Archiving again changes
-    nothing."""
+    """No new invitations from now on; a customer survey's links already sent still work, a
+    staff survey takes no more answers (closed: its results show its answers from now on).
+    Archiving again changes nothing."""
     row = await _visible(conn, caller, survey_id, lock=True, authors_only=True)
     if row["status"] != wire.SurveyStatus.ARCHIVED:
         await queries.archive(conn, survey_id)

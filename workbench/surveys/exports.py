@@ -10,7 +10,8 @@ A staff survey's export holds no row per response (its time and answers together
 answered, and two exports could be subtracted row by row): it holds the figures its results
 page shows, one per line (FIGURES: the scope's counts, NPS and CSAT, each unit row's, the
 remainder's, every question's distribution and the top words), withheld where the page
-withholds them (only exported when the scope's answers are shown; the route checks).
+withholds them (only exported once the survey is closed and when the scope's answers are
+shown; the route checks: `results.require_group`).
 """
 
 from __future__ import annotations

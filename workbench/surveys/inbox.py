@@ -20,7 +20,7 @@ from workbench.surveys.invitations import queries
 async def waiting(
     conn: Connection, *, caller: Caller, cursor: str | None, limit: int, now: datetime | None = None
 ) -> Page[wire.InboxItem]:
-    """My unanswered, unexpired invitations, newest first."""
+    """My unanswered, unexpired invitations, newest first; none of a survey closed (archived)."""
     before = decode_cursor(cursor, tuple[datetime, uuid.UUID])
     rows = await queries.inbox(
         conn, caller.user_id, now=now or datetime.now(UTC), before=before, limit=limit + 1
@@ -67,7 +67,8 @@ async def answer(
     data: Submission,
     now: datetime | None = None,
 ) -> wire.ResponseStored:
-    """Answer one of my invitations, once (again: 409 `survey.already_answered`)."""
+    """Answer one of my invitations, once (again: 409 `survey.already_answered`; the survey
+    closed, archived: 409 `survey.archived`)."""
     response_id, at = await submission.store(
         conn, cipher=cipher, invitation_id=invitation_id, submitted=data.answers, customer=False,
         user_id=caller.user_id, now=now,

@@ -47,9 +47,10 @@ NOT_FOUND = {
 }
 TOO_FEW = {
     **NOT_FOUND,
-    409: f"A staff survey with fewer than {results.MIN_STAFF_GROUP} responses in the scope and "
-    f"period (`survey.too_few_answers`): its answers are shown in groups of at least "
-    f"{results.MIN_STAFF_GROUP}, to keep them anonymous",
+    409: "A staff survey still open (`survey.results_after_close`): its answers are shown once "
+    f"it is closed (archived), to keep them anonymous; or one with fewer than "
+    f"{results.MIN_STAFF_GROUP} responses in the scope and period (`survey.too_few_answers`): "
+    f"its answers are shown in groups of at least {results.MIN_STAFF_GROUP}",
 }
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -78,7 +79,8 @@ async def export(
     kind: str,
 ) -> Stream:
     """The target's responses as a streamed CSV or XLSX download (also used by the console);
-    TooFewAnswers for a staff survey's group under `results.MIN_STAFF_GROUP`."""
+    ResultsAfterClose for a staff survey still open, TooFewAnswers for a staff survey's group
+    under `results.MIN_STAFF_GROUP`."""
     await results.require_group(db, target)
     state = request.app.state
     source = exports.csv_chunks if kind == "csv" else exports.xlsx_chunks
@@ -119,13 +121,16 @@ class SurveyResultsController(Controller):
         their subtree; `org_unit_id` narrows to a subtree I may see. Read from rollups kept as
         answers arrive.
 
-        Staff answer anonymously: a staff survey's answers are shown in groups of at least
-        `MIN_STAFF_GROUP` (5) responses, and no two figures shown, in any scopes, subtract to
-        fewer. It ignores `from`/`to` and covers the survey's whole life (`whole_survey`); a
-        `by_unit` row is shown only while the rest of the scope (`other`: its own level and
-        the rows not shown) is 0 or 5 or more, and a scope only if it would be shown as a row
-        of its parent. A scope or row withheld shows its counts but not the answers
-        (distributions at zero, no NPS, CSAT or words; `withheld` true).
+        Staff answer anonymously: a staff survey's answers are shown once it is closed
+        (archived: no answer comes any more), and then in groups of at least
+        `MIN_STAFF_GROUP` (5) responses, so that no two figures shown, in any scopes or at any
+        times, subtract to fewer. While it is open, every scope and row gives its counts only
+        (`withheld` true, `withheld_reason` `survey_open`). It ignores `from`/`to` and covers
+        the survey's whole life (`whole_survey`); a `by_unit` row is shown only while the rest
+        of the scope (`other`: its own level and the rows not shown) is 0 or 5 or more, and a
+        scope only if it would be shown as a row of its parent. A scope or row withheld shows
+        its counts but not the answers (distributions at zero, no NPS, CSAT or words;
+        `withheld` true, and `withheld_reason` says why).
         """
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         return await results.results(db, target=target, group_by=group_by)
@@ -150,7 +155,8 @@ class SurveyResultsController(Controller):
         Each with the whole text, the customer's masked name (staff answers are anonymous),
         the unit and the time. Same scope and period as the results.
 
-        A staff survey's answers only when its results show the scope (at least
+        A staff survey's answers only once it is closed (archived; before, 409
+        `survey.results_after_close`) and when its results show the scope (at least
         `MIN_STAFF_GROUP` (5) responses, over the survey's whole life; else 409
         `survey.too_few_answers`), each under the scope's unit, on its day
         (`submitted_at` is midnight, bank time), under an id that is not the response's (nor
@@ -184,7 +190,8 @@ class SurveyResultsController(Controller):
 
         A staff survey's holds its figures instead, one a line (部分, 机构, 题目, 项目, 数值: the
         headline, unit rows, 其他, distributions, top words, withheld as on the page), never a
-        row per response; only when its results show the scope (else 409
+        row per response; only once it is closed (archived; before, 409
+        `survey.results_after_close`) and when its results show the scope (else 409
         `survey.too_few_answers`)."""
         target = await _target(request, db, caller, survey_id, from_, to, org_unit_id)
         return await export(request, db, caller, target, "csv")

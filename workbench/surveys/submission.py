@@ -1,5 +1,9 @@
 """Storing an answer to an invitation, once: the public page's and the staff inbox's submission.
 
+A staff survey takes no answer once it is archived (closed for good: its results then show its
+answers, which must no longer move; see `results._staff_groups`); a customer's link sent before
+the archiving is still answered until it expires.
+
 In one transaction: the invitation row is locked (so that of many submissions racing, one goes
 on and the others find it answered), the answers are checked against the invitation's version,
 the response is stored (text answers encrypted with the response id as associated data), the
@@ -29,6 +33,7 @@ from workbench.ids import uuid7
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import FieldCipher
 from workbench.surveys import answers, tallies
+from workbench.surveys.design import SurveyArchived
 from workbench.surveys.invitations import queries
 from workbench.timeline import service as timeline
 from workbench.workorders import alerts
@@ -146,7 +151,8 @@ async def store(
     """Store the answer to an invitation: (response id, submitted at as stored: a staff
     answer's is the midnight starting its bank day). 404 for an invitation unknown (or not the
     caller's), 409 `survey.already_answered` (the first answer is kept), 410
-    `survey.link_expired`, 422 `survey.answers_invalid` naming each question to fix.
+    `survey.link_expired`, 409 `survey.archived` for a staff survey closed (archived), 422
+    `survey.answers_invalid` naming each question to fix.
 
     A staff answer is anonymous in the database too: stored with no user id, no invitation id
     and no time finer than its day, under a random id; the invitation alone records that it
@@ -162,6 +168,12 @@ async def store(
     if opened.state is State.EXPIRED:
         raise LinkExpired("This invitation expired")
     row = opened.row
+    # A staff survey's row share-locked to the end: an archiving (which updates it) comes
+    # before this answer, which it then refuses, or after it is counted, never between: no
+    # answer moves the results of a closed staff survey.
+    staff = row["customer_id"] is None
+    if staff and await queries.survey_status(conn, row["survey_id"]) == "archived":
+        raise SurveyArchived("This staff survey is closed (archived) and takes no more answers")
     checked = answers.check(opened.questions, submitted)
     customer_id = row["customer_id"]
     # A staff answer's id is random: a uuid7 would tell when it came (see `insert_response`).

@@ -35,3 +35,11 @@ async def publish_staff(db: Any, *, title: str = "员工脉搏") -> uuid.UUID:
         survey_id, title, QUESTIONS, user("marketing"),
     )  # fmt: skip
     return survey_id
+
+
+async def close_staff(db: Any, survey_id: uuid.UUID) -> None:
+    """Close (archive) a staff survey, as `POST /surveys/{id}/archive` does: its answers are
+    shown only then, when no answer can come any more."""
+    await db.execute(
+        "update surveys set status = 'archived', updated_at = now() where id = $1", survey_id
+    )

@@ -26,6 +26,7 @@ from tests.workbench.surveys.staff_results_data import (
     EAST_1,
     EAST_2,
     TEXT,
+    close_staff,
     publish_staff,
 )
 from workbench.db import use_json_codecs
@@ -43,7 +44,7 @@ async def vault(settings: Any, db: Any) -> Vault:
 
 async def _staff_survey(db: Any, vault: Vault, teams: dict[str, int]) -> dict[str, Any]:
     """A staff survey answered `teams[team]` times in each team (one a day, newest first), every
-    answer with a score, a rating and the text TEXT."""
+    answer with a score, a rating and the text TEXT, then closed (its answers show only then)."""
     survey_id = await publish_staff(db)
     responses: dict[uuid.UUID, str] = {}
     for team, many in teams.items():
@@ -52,6 +53,7 @@ async def _staff_survey(db: Any, vault: Vault, teams: dict[str, int]) -> dict[st
             sent = DAY - timedelta(days=n)
             responses[await respond(db, vault, survey_id, answer, team=team, sent_at=sent,
                                     texts=TEXT)] = team  # fmt: skip
+    await close_staff(db, survey_id)
     return {"id": survey_id, "responses": responses}
 
 

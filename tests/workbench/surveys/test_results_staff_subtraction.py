@@ -25,6 +25,7 @@ from tests.workbench.surveys.staff_results_data import (
     EAST_1,
     EAST_2,
     TEXT,
+    close_staff,
     publish_staff,
 )
 from workbench.db import use_json_codecs
@@ -47,12 +48,14 @@ async def _get(client: Any, who: str, path: str, **params: Any) -> Any:
 
 async def _answered(db: Any, vault: Vault, survey_id: uuid.UUID, units: dict[str, int]) -> None:
     """`units[key]` answers of staff of that unit, one a day back from DAY: stars 4, and 5 for
-    the unit's own level's (`branch-*`, `head-office`), so that its answers would show."""
+    the unit's own level's (`branch-*`, `head-office`), so that its answers would show; then
+    the survey closed (its answers show only then)."""
     for key, many in units.items():
         stars = 4 if key.startswith("team-") else 5
         for n in range(many):
             await respond(db, vault, survey_id, {"score": 9, "stars": stars}, team=key,
                           sent_at=DAY - timedelta(days=n), texts=TEXT)  # fmt: skip
+    await close_staff(db, survey_id)
 
 
 def _stars(body: dict[str, Any]) -> dict[str, int]:

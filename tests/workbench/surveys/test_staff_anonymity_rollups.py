@@ -20,7 +20,7 @@ import pytest
 from tests.customers_data import headers_of
 from tests.tasks_data import unit
 from tests.workbench.surveys.results_data import RESULTS, add_customer, invite, publish
-from tests.workbench.surveys.staff_results_data import DAY, TEXT, publish_staff
+from tests.workbench.surveys.staff_results_data import DAY, TEXT, close_staff, publish_staff
 from workbench import migrate
 from workbench.db import use_json_codecs
 from workbench.ids import uuid7
@@ -130,6 +130,7 @@ async def test_staff_answers_count_on_their_day_not_their_invitations(
     assert {row["day"] for row in delivered} == sent_days
 
     url = RESULTS.format(survey_id)
+    await close_staff(db, survey_id)  # its answers show once it is closed
     body = await _get(client, "marketing", url)
     assert body["whole_survey"] is True
     assert (body["delivered"], body["responded"], body["response_rate"]) == (6, 6, 1.0)

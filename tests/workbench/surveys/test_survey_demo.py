@@ -1,6 +1,6 @@
 """The demo bank's surveys: `workbench dev` shows survey results at once (a customer NPS survey
-after visits and a staff pulse, a month of answers counted as submissions count them), and a
-second start changes nothing."""
+after visits and a staff pulse closed after its month, a month of answers counted as submissions
+count them), and a second start changes nothing."""
 
 from __future__ import annotations
 
@@ -80,7 +80,12 @@ async def test_two_published_surveys_with_a_month_of_answers_shown_in_results(
     interest = next(q for q in nps["questions"] if q["key"] == "interest")
     assert sum(d["count"] for d in interest["distribution"]) >= interest["answered"] > 0
 
+    # The staff pulse is closed (archived): a staff survey's answers show only then.
+    assert await db.fetchval("select status from surveys where id = $1", PULSE_SURVEY) == (
+        "archived"
+    )
     pulse = (await client.get(f"/api/v1/surveys/{PULSE_SURVEY}/results", headers=headers)).json()
+    assert (pulse["withheld"], pulse["withheld_reason"]) == (False, None)
     assert pulse["csat"] is not None
     assert pulse["nps"] is None
     assert pulse["responded"] > 0

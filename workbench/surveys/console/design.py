@@ -42,6 +42,9 @@ SENDERS = frozenset({Role.ADMIN, Role.BRANCH_HEAD})  # who sends surveys (the de
 Version = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
 
 STATUS_CHIPS = (("", "全部"), ("draft", "草稿"), ("published", "已发布"), ("archived", "已归档"))
+# A branch head's: the published surveys, or the archived ones (a staff survey's answers are
+# shown once it is archived, so its results are found there).
+READER_CHIPS = (("", "已发布"), ("archived", "已归档"))
 MESSAGES = {
     "survey.archived": "这份问卷已归档，不能再修改或发布；如需调整，请新建问卷。",
     "survey.unchanged": "草稿与线上版本相同，无需重新发布。",
@@ -95,9 +98,11 @@ async def survey_list(
     status: FromQuery[str | None] = None,
     cursor: FromQuery[str | None] = None,
 ) -> Response[Any]:
-    """Surveys most recently changed first: authors all of theirs, branch heads the published."""
+    """Surveys most recently changed first: authors all of theirs, branch heads the published
+    (or, chosen, the archived)."""
     authors = caller.role in AUTHORS
-    chosen = status if authors and status in {v for v, _ in STATUS_CHIPS} else ""
+    chips = STATUS_CHIPS if authors else READER_CHIPS if caller.role is Role.BRANCH_HEAD else ()
+    chosen = status if status and status in {v for v, _ in chips} else ""
     page = await design.list_surveys(
         db,
         caller=caller,
@@ -112,10 +117,8 @@ async def survey_list(
             "rows": [{"row": row, "links": _row_links(row, caller.role)} for row in page.items],
             "chips": [
                 {"label": label, "href": _list_url(value, None), "current": value == chosen}
-                for value, label in STATUS_CHIPS
-            ]
-            if authors
-            else [],
+                for value, label in chips
+            ],
             "status": chosen,
             "can_design": authors,
             "first_page": not cursor,
@@ -317,8 +320,14 @@ async def save_survey(
 async def archive_survey(
     db: Db, caller: CurrentCaller, console: Console, survey_id: FromPath[uuid.UUID]
 ) -> Response[Any]:
-    """Archive the survey (design.archive): sent no more; links already sent still work."""
-    await design.archive(db, caller=caller, survey_id=survey_id)
+    """Archive the survey (design.archive): sent no more; a customer survey's links already
+    sent still work, a staff survey takes no more answers (its results show them now)."""
+    archived = await design.archive(db, caller=caller, survey_id=survey_id)
+    if archived.audience is wire.Audience.STAFF:
+        return console.redirect(
+            f"{LIST_PATH}/{survey_id}/results" if archived.version else LIST_PATH,
+            flash="问卷已结束（归档），不再发出，也不再接受回答；回答内容现在按组显示。",
+        )
     return console.redirect(LIST_PATH, flash="问卷已归档，不会再发出；已发出的链接仍可作答。")
 
 

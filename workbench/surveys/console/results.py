@@ -4,11 +4,13 @@
 a row per child unit, each question's distribution as a bar chart drawn here as SVG (the CSP
 allows no inline style), and the most frequent words of text answers, each linking to the page
 of answers containing it. Same service, scope and rules as GET /api/v1/surveys/{id}/results:
-a staff survey whose answers are withheld in the scope (fewer than `results.MIN_STAFF_GROUP`
-responses, or the rest of a unit above would be fewer: `results.disclosure`) shows its counts
-and says why its answers are not shown, with no exports (its answers and exports pages say so
-too); a staff survey's page covers its whole life (no period filter: the page says so), its
-remainder row (其他) comes under its unit rows, and its exports hold the page's figures.
+a staff survey still open (not archived) shows its counts only (回收情况) and says its answers
+come once it is closed (to whoever may close it, where: the editor's 归档问卷); one whose answers
+are withheld in the scope (fewer than `results.MIN_STAFF_GROUP` responses, or the rest of a unit
+above would be fewer: `results.disclosure`) shows its counts and says why its answers are not
+shown; neither has exports (its answers and exports pages say so too). A staff survey's page
+covers its whole life (no period filter: the page says so), its remainder row (其他) comes under
+its unit rows, and its exports hold the page's figures.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from workbench.console.errors import error_page
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
 from workbench.surveys import results
+from workbench.surveys.queries import AUTHORS
 from workbench.surveys.results_routes import export
 from workbench.surveys.rollups import queries
 
@@ -43,6 +46,9 @@ MAX_UNITS = 200
 # The chart's drawing box (SVG user units); the page scales it to its width.
 CHART_WIDTH, ROW_HEIGHT, LABEL_WIDTH, COUNT_WIDTH = 640, 30, 150, 96
 COLUMN_HEIGHT = 150
+# An open staff survey's page, answers and exports: its answers come once it is closed.
+OPEN_NOTICE = "员工问卷结束后才显示回答内容，以保护匿名（目前只显示回收情况）。"
+OPEN_TITLE = "问卷结束后才显示回答"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,7 @@ async def results_page(
     base = f"/console/surveys/{survey_id}/results"
     period = target.period
     root_units = await queries.subtree_units(db, await _scope_root(db, caller), limit=MAX_UNITS)
+    survey_open = found.withheld_reason is wire.WithheldReason.SURVEY_OPEN
     return console.render(
         "surveys/results.html",
         {
@@ -128,9 +135,23 @@ async def results_page(
             "top_terms": _terms(found.top_terms, base, filters, None),
             "csv_href": f"{base}.csv?{filters.query()}",
             "xlsx_href": f"{base}.xlsx?{filters.query()}",
-            "withheld_notice": too_few_notice(found.responded) if found.withheld else None,
+            "withheld_notice": _withheld_notice(found),
+            # A staff survey still open: its answers come once it is closed, which its authors
+            # do in the editor (归档问卷); others are told who does.
+            "survey_open": survey_open,
+            "min_group": results.MIN_STAFF_GROUP,
+            "close_href": f"/console/surveys/{survey_id}/edit#archive"
+            if survey_open and caller.role in AUTHORS
+            else None,
         },
     )
+
+
+def _withheld_notice(found: wire.SurveyResults) -> str | None:
+    """Why the page shows a staff survey's counts only: open, or too few (None: shown)."""
+    if found.withheld_reason is wire.WithheldReason.SURVEY_OPEN:
+        return OPEN_NOTICE
+    return too_few_notice(found.responded) if found.withheld else None
 
 
 def too_few_notice(responded: int) -> str:
@@ -150,6 +171,8 @@ def _why_withheld(row: wire.UnitResult, found: wire.SurveyResults) -> str:
     the rest too few (with 其他 under the rows, each says it is counted there), or the scope's
     own are withheld."""
     least = results.MIN_STAFF_GROUP
+    if row.withheld_reason is wire.WithheldReason.SURVEY_OPEN:
+        return "问卷结束后显示"
     if found.other is not None:
         if row.responded < least:
             return f"不足 {least} 份，计入“其他”"
@@ -180,8 +203,13 @@ def _other_words(found: wire.SurveyResults) -> dict[str, str]:
     return {"holds": f"合计：{names}" if names else "", "note": note}
 
 
-def _too_few_page(request: Request[Any, Any, Any], exc: results.TooFewAnswers) -> Response[Any]:
-    """The answers or an export of a staff survey asked for below the group: the page says so."""
+def _too_few_page(
+    request: Request[Any, Any, Any], exc: results.TooFewAnswers | results.ResultsAfterClose
+) -> Response[Any]:
+    """The answers or an export of a staff survey asked for while it is open, or below the
+    group: the page says so."""
+    if isinstance(exc, results.ResultsAfterClose):
+        return error_page(request, exc.status, title=OPEN_TITLE, text=OPEN_NOTICE, code=exc.code)
     return error_page(
         request, exc.status, title="回答太少，暂不显示", text=too_few_notice(exc.responded),
         code=exc.code,
@@ -245,7 +273,7 @@ async def answers_page(
                 term=word, question_key=question_key or None, cursor=cursor, limit=ANSWERS_PAGE,
                 tz=request.app.state.settings.bank_timezone,
             )  # fmt: skip
-        except results.TooFewAnswers as exc:
+        except (results.TooFewAnswers, results.ResultsAfterClose) as exc:
             return _too_few_page(request, exc)
     texts = {q.key: q.text for q in target.questions}
     base = f"/console/surveys/{survey_id}/results"
@@ -290,7 +318,7 @@ async def results_csv(
     target = await _target(request, db, caller, survey_id, Filters(from_, to, org_unit_id))
     try:
         return await export(request, db, caller, target, "csv")
-    except results.TooFewAnswers as exc:
+    except (results.TooFewAnswers, results.ResultsAfterClose) as exc:
         return _too_few_page(request, exc)
 
 
@@ -308,7 +336,7 @@ async def results_xlsx(
     target = await _target(request, db, caller, survey_id, Filters(from_, to, org_unit_id))
     try:
         return await export(request, db, caller, target, "xlsx")
-    except results.TooFewAnswers as exc:
+    except (results.TooFewAnswers, results.ResultsAfterClose) as exc:
         return _too_few_page(request, exc)
 
 

@@ -6,14 +6,15 @@ Admins and marketing see the whole bank, a branch head their subtree; `org_unit_
 a subtree the caller may see (else 404, as for a survey that does not exist). The period is
 whole days of the bank: the invitations sent on those days and their answers.
 
-Staff answer anonymously, so a staff survey's answers are shown only in groups of at least
-MIN_STAFF_GROUP responses, and its results cover its whole life: see `_staff_groups`.
+Staff answer anonymously, so a staff survey's answers are shown only once it is closed
+(archived), in groups of at least MIN_STAFF_GROUP responses, and its results cover its whole
+life: see `_staff_groups`.
 
 One private module per role, re-exported here:
 - `_periods`: the period read (whole bank days; a staff survey's whole life)
 - `_questions`: a survey's questions and option labels over its versions
 - `_scope`: the survey and unit a caller may read (`Target`)
-- `_staff_groups`: the anonymity rule of staff surveys (`disclosure`)
+- `_staff_groups`: the anonymity rule of staff surveys (`disclosure`: after close, in groups)
 - `_figures`: rate, NPS, CSAT and distributions from counts
 - `_results`: the results of a scope, and its rows per unit
 - `_answers`: a response's texts and respondent as staff see them (answers found, export rows)
@@ -46,6 +47,7 @@ from workbench.surveys.results._staff_groups import (
     EVERYTHING,
     MIN_STAFF_GROUP,
     Disclosure,
+    ResultsAfterClose,
     TooFewAnswers,
     disclosure,
     require_group,
@@ -70,6 +72,7 @@ __all__ = [
     "BadPeriod",
     "Disclosure",
     "Period",
+    "ResultsAfterClose",
     "Target",
     "TooFewAnswers",
     "csat",

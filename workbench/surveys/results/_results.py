@@ -1,6 +1,6 @@
 """The results of a scope and period: delivered, responded, NPS, CSAT, every question's
 distribution, the most frequent words, and a row per unit below (a staff survey's figures
-withheld where `disclosure` does not show them)."""
+withheld where `disclosure` does not show them: everywhere while it is open)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ async def results(
     conn: Connection, *, target: Target, group_by: wire.ResultsGroupBy | None = None
 ) -> wire.SurveyResults:
     """The results of the target's scope and period; a staff survey's answers withheld (its
-    counts alone) where `disclosure` does not show them."""
+    counts alone) where `disclosure` does not show them, and everywhere while it is open."""
     scope = target.scope
     head = await queries.headline(conn, scope)
     delivered, responded = int(head["delivered"]), int(head["responded"])
     shown = await disclosure(conn, target)
     hidden = not shown.shown
+    why = _why(shown)
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for row in [] if hidden else await queries.value_counts(conn, scope):
         counts[row["question_key"]][row["value"]] = int(row["count"])
@@ -52,7 +53,9 @@ async def results(
         org_unit_id=target.org_unit_id,
         from_=target.period.start,
         to=target.period.end,
-        **_headline(delivered, responded, counts, nps_key, csat_key, withheld=hidden),
+        **_headline(
+            delivered, responded, counts, nps_key, csat_key, withheld=why if hidden else None
+        ),
         questions=[
             wire.QuestionResult(
                 key=q.key,
@@ -71,6 +74,13 @@ async def results(
     )
 
 
+def _why(shown: Disclosure) -> wire.WithheldReason:
+    """Why a staff survey's figures not shown are withheld: the survey is open, or too few."""
+    if shown.survey_open:
+        return wire.WithheldReason.SURVEY_OPEN
+    return wire.WithheldReason.TOO_FEW_ANSWERS
+
+
 def _headline(
     delivered: int,
     responded: int,
@@ -78,15 +88,18 @@ def _headline(
     nps_key: str | None,
     csat_key: str | None,
     *,
-    withheld: bool,
+    withheld: wire.WithheldReason | None,
 ) -> dict[str, Any]:
+    """The headline figures; `withheld` (why, if they are): the counts alone."""
+    shown = withheld is None
     return {
         "delivered": delivered,
         "responded": responded,
         "response_rate": rate(responded, delivered),
-        "nps": nps(counts.get(nps_key, {})) if nps_key and not withheld else None,
-        "csat": csat(counts.get(csat_key, {})) if csat_key and not withheld else None,
-        "withheld": withheld,
+        "nps": nps(counts.get(nps_key, {})) if nps_key and shown else None,
+        "csat": csat(counts.get(csat_key, {})) if csat_key and shown else None,
+        "withheld": not shown,
+        "withheld_reason": withheld,
     }
 
 
@@ -101,10 +114,10 @@ async def _by_unit(
     one for the root's own invitations (the root's counts less its children's) if any, most
     invitations first; and for a staff survey, the remainder its rows shown leave (`other`).
 
-    A staff survey's row has its counts only (`withheld`) unless `shown` shows it; the root's
-    own row is shown only when it is the whole remainder (no withheld row has responses), else
-    the remainder comes as `other` (its own level and the rows withheld, together), when some
-    child is shown (else it is the scope's headline)."""
+    A staff survey's row has its counts only (`withheld`) unless `shown` shows it (none while
+    the survey is open); the root's own row is shown only when it is the whole remainder (no
+    withheld row has responses), else the remainder comes as `other` (its own level and the rows
+    withheld, together), when some child is shown (else it is the scope's headline)."""
     root = target.root
     names = {kid["id"]: kid["name"] for kid in await queries.children(conn, root["id"])}
     keys = [k for k in (nps_key, csat_key) if k]
@@ -141,9 +154,10 @@ async def _by_unit(
         if shown.shown and merged and shown.children & sent.keys():
             other = _other(target, hidden, sent, scores, nps_key, csat_key)
     rows = []
+    why = _why(shown)
     for unit, (delivered, responded) in sent.items():
         figures = _headline(delivered, responded, scores.get(unit, {}), nps_key, csat_key,
-                            withheld=unit in hidden)  # fmt: skip
+                            withheld=why if unit in hidden else None)  # fmt: skip
         rows.append(wire.UnitResult(org_unit_id=unit, name=names[unit], **figures))
     rows.sort(key=lambda r: (-r.delivered, r.name))
     return rows, other
@@ -167,8 +181,8 @@ def _other(
     together: dict[str, dict[str, int]] = {}
     for unit in hidden:
         _add(together, scores.get(unit, {}))
-    figures = _headline(delivered, responded, together, nps_key, csat_key,
-                        withheld=responded < MIN_STAFF_GROUP)  # fmt: skip
+    why = wire.WithheldReason.TOO_FEW_ANSWERS if responded < MIN_STAFF_GROUP else None
+    figures = _headline(delivered, responded, together, nps_key, csat_key, withheld=why)
     return wire.UnitResult(org_unit_id=target.root["id"], name=OTHER, **figures)
 
 

@@ -39,14 +39,21 @@ class Target:
     # Per question key, the label of every option any version offered (the newest version's
     # label): an option a later version dropped is still shown by the label it was asked with.
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # Archived: sent no more, though links sent before still take answers.
+    # Archived: sent no more (a customer survey's links sent before still take answers; a
+    # staff survey takes none: it is closed).
     archived: bool = False
 
     @property
     def staff(self) -> bool:
         """A staff survey: its answers are shown in groups only (see `disclosure`), over its
-        whole life (`period` is the survey's, whatever was asked)."""
+        whole life (`period` is the survey's, whatever was asked), once it is closed."""
         return self.audience == Audience.STAFF
+
+    @property
+    def open_staff(self) -> bool:
+        """A staff survey not closed (archived) yet: answers may still come, so its results
+        give its counts only (see `disclosure`)."""
+        return self.staff and not self.archived
 
 
 async def target(

@@ -1,8 +1,14 @@
-"""The anonymity rule of staff surveys: which groups of answers a staff survey shows.
+"""The anonymity rule of staff surveys: when and which groups of answers a staff survey shows.
 
-Staff answer anonymously, so a staff survey's answers are only shown in groups of at least
-MIN_STAFF_GROUP responses (as employee-survey tools do), and so that no two figures shown, in
-any scope, subtract to fewer (the rule of `disclosure`):
+Staff answer anonymously, so a staff survey's answers are only shown once it is closed
+(archived: it takes no answer any more), and then in groups of at least MIN_STAFF_GROUP
+responses (as employee-survey tools do), so that no two figures shown, in any scopes or at any
+times, subtract to fewer (the rule of `disclosure`):
+- While it is open, its figures move with every answer: reading the results before and after
+  one person answered (a round sent to one, or a quiet week) would tell that answer. So an open
+  staff survey gives its counts only (sent, responded, rate: participation, not content), in
+  every scope and row, and its text answers and exports are refused (`ResultsAfterClose`).
+  Archiving closes it for good: nothing is sent, nor answered, after (`submission.store`).
 - Its results always cover the survey's whole life (`from`/`to` are not applied, and the answer
   says so: `whole_survey`): two periods differing by a few responses would give those away.
 - A unit's answers are split into its child units, each with its subtree, and one remainder:
@@ -14,12 +20,11 @@ any scope, subtract to fewer (the rule of `disclosure`):
   MIN_STAFF_GROUP responses). So the groups shown nest, and what one less the groups shown
   inside it leaves is a remainder of none or MIN_STAFF_GROUP or more responses.
 Withheld, a scope (or row) gives its counts (sent, responded, rate) but not its answers
-(`withheld`), and its text answers and export are refused (`TooFewAnswers`). Shown, a staff
-answer comes under the scope's unit (a team's label would single out the answers left under
-their parent's), on its day only, under an id that says nothing of when it came; and its export
-holds the figures the page shows, never a row per response (whose times and answers together
-could say who answered). (Not covered: the same scope read before and after a few answers came
-differs by those few, as any live count does.)
+(`withheld`, with `withheld_reason`), and its text answers and export are refused
+(`ResultsAfterClose` while open, else `TooFewAnswers`). Shown, a staff answer comes under the
+scope's unit (a team's label would single out the answers left under their parent's), on its
+day only, under an id that says nothing of when it came; and its export holds the figures the
+page shows, never a row per response (whose times and answers together could say who answered).
 """
 
 from __future__ import annotations
@@ -64,6 +69,21 @@ class TooFewAnswers(Conflict):
         self.responded = responded
 
 
+class ResultsAfterClose(Conflict):
+    """409: a staff survey's text answers and exports, asked for while it is open (not archived):
+    answers may still come, and two readings a few answers apart would give those away."""
+
+    code, title = "survey.results_after_close", "Staff answers are shown once the survey is closed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Staff answer anonymously: a staff survey's answers (scores, words, text answers, "
+            "exports) are shown once the survey is closed (archived), when no answer can come "
+            "any more; while it is open, its results give the counts only (sent, responded, "
+            "response rate)"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Disclosure:
     """Which of a staff survey's figures a scope shows (see `disclosure`)."""
@@ -71,6 +91,7 @@ class Disclosure:
     shown: bool  # the scope's own figures (headline, distributions, words, answers, export)
     responded: int  # the scope's responses
     children: frozenset[uuid.UUID] = frozenset()  # the child units whose rows are shown
+    survey_open: bool = False  # nothing shown anywhere: the survey is open (not archived)
 
 
 EVERYTHING = Disclosure(shown=True, responded=0)  # a customer survey's: nothing withheld
@@ -96,13 +117,16 @@ async def disclosure(conn: Connection, target: Target) -> Disclosure:
     rows do: the scope only if each unit on its path down from the bank's root is among the
     children its parent shows (`shown_children`), the root with MIN_STAFF_GROUP responses or
     more. So whatever scopes a reader asks for, the groups shown nest, and any of them less the
-    groups shown inside it leaves none or MIN_STAFF_GROUP responses or more. (A customer
-    survey: everything shown.)"""
+    groups shown inside it leaves none or MIN_STAFF_GROUP responses or more. A staff survey
+    still open shows nothing of its answers, in any scope (`survey_open`). (A customer survey:
+    everything shown.)"""
     if not target.staff:
         return EVERYTHING
     path = [uuid.UUID(part) for part in str(target.root["path"]).strip("/").split("/")]
     rows = await queries.responded_around(conn, target.scope, units=path)
     totals = {row["id"]: int(row["responded"]) for row in rows}
+    if target.open_staff:
+        return Disclosure(shown=False, responded=totals.get(path[-1], 0), survey_open=True)
     below: dict[uuid.UUID, dict[uuid.UUID, int]] = defaultdict(dict)
     for row in rows:
         if row["parent_id"] is not None:
@@ -116,10 +140,13 @@ async def disclosure(conn: Connection, target: Target) -> Disclosure:
 
 
 async def require_group(conn: Connection, target: Target) -> None:
-    """TooFewAnswers when the target's answers are withheld (a staff survey's scope that
-    `disclosure` does not show); nothing for a customer survey."""
+    """ResultsAfterClose for a staff survey still open; TooFewAnswers when the target's answers
+    are withheld (a closed staff survey's scope that `disclosure` does not show); nothing for a
+    customer survey."""
     if not target.staff:
         return
+    if target.open_staff:
+        raise ResultsAfterClose()
     shown = await disclosure(conn, target)
     if not shown.shown:
         raise TooFewAnswers(shown.responded)

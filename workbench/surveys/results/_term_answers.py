@@ -39,7 +39,8 @@ async def term_answers(
     tz: str,
 ) -> tuple[list[wire.TermAnswer], str | None]:
     """The answers of the target's scope containing `term`, newest first, one page. A staff
-    survey's: TooFewAnswers below MIN_STAFF_GROUP responses; else each under the unit of its
+    survey's: ResultsAfterClose while it is open, TooFewAnswers below MIN_STAFF_GROUP
+    responses (`require_group`); else each under the unit of its
     group, on its day (midnight in the bank's time zone `tz`, and that day as `sent_on`: its
     invitation's would tell the round), under its shown id, by day, then by that id."""
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID, str])

@@ -500,22 +500,25 @@ async def insert_published_survey(
     owner_unit_id: uuid.UUID,
     author_id: uuid.UUID,
     published_at: datetime,
+    archived_at: datetime | None = None,
 ) -> None:
-    """A survey published as version 1 at `published_at`."""
+    """A survey published as version 1 at `published_at` (and archived at `archived_at`)."""
     await conn.execute(
         """
         with survey as (
             insert into surveys (id, title, audience, status, questions, version,
                                  after_template_id, owner_unit_id, created_by, created_at,
                                  updated_at)
-            values ($1, $2, $3, 'published', $4, 1, $5, $6, $7, $8, $8)
+            values ($1, $2, $3, case when $9::timestamptz is null then 'published'
+                                     else 'archived' end,
+                    $4, 1, $5, $6, $7, $8, coalesce($9, $8))
         )
         insert into survey_versions (survey_id, version, title, audience, questions,
                                      published_by, published_at)
         values ($1, 1, $2, $3, $4, $7, $8)
         """,
         survey_id, title, audience, questions, after_template_id, owner_unit_id, author_id,
-        published_at,
+        published_at, archived_at,
     )  # fmt: skip
 
 

@@ -17,13 +17,15 @@ async def inbox(
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Record]:
-    """My unanswered, unexpired invitations, newest first."""
+    """My unanswered, unexpired invitations of surveys not closed (archived: a staff survey
+    takes no answer then), newest first."""
     return await conn.fetch(
         """
         select i.id, i.survey_id, i.version, i.sent_at, i.expires_at, v.title,
                jsonb_array_length(v.questions) as questions
           from survey_invitations i
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
+          join surveys s on s.id = i.survey_id and s.status <> 'archived'
          where i.user_id = $1 and i.responded_at is null and i.expires_at > $2
            and ($3::timestamptz is null or (i.sent_at, i.id) < ($3, $4))
          order by i.sent_at desc, i.id desc
