@@ -145,11 +145,34 @@ class RejectRequest(msgspec.Struct, kw_only=True):
 
 class PublishRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The live window, in RFC 3339 times with their offset (the bank's time zone applies to
-    what is shown). Neither given: live from now, with no end. A new version with a later
+    what is shown). It lies within the window compliance approved (the version's
+    `approved_from`/`approved_until`; outside it, or once it has passed, 409: submit the brochure
+    for review again). Neither given: live from now (or the approved start, if later) until the
+    approved end, or with no end when the approval has none. A new version with a later
     `live_from` replaces the live one at that time; until then the live one stays live."""
 
     live_from: WindowTime | None = None
     live_until: WindowTime | None = None
+
+
+class SubmitRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The live window the version is submitted for (RFC 3339 times with their offset): compliance
+    sees it when reviewing and the approval covers it, no more (a later publication outside it
+    needs a new review). Neither given (`{}`, or no body: older apps): an approval without bounds.
+    """
+
+    live_from: WindowTime | None = None
+    live_until: WindowTime | None = None
+
+
+class UnpublishRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Why the brochure is taken down. Compliance (and admins) withdraw it: the reason is
+    required (422 `brochure.reason_required` without one) and the approval is void (publishing it
+    again needs a new submission and approval). Marketing pauses it: the reason is optional and
+    the approval is kept (it can be published again within the approved window). No body: a
+    pause without a reason (older apps)."""
+
+    reason: Reason | None = None
 
 
 class VersionSummary(msgspec.Struct, kw_only=True):
@@ -173,6 +196,21 @@ class VersionSummary(msgspec.Struct, kw_only=True):
     # Of a version that was live when a later one was published to start later: that start,
     # when it hands over (live until then, or its `live_until` if sooner).
     replaced_at: datetime | None = None
+    # The live window the version was submitted for review with (null: none asked).
+    requested_from: datetime | None = None
+    requested_until: datetime | None = None
+    # What its approval covers besides the content: the window (null: unbounded) and the
+    # product's risk level then. A product whose risk level is no longer this one makes the
+    # version live for no one until compliance approves it again.
+    approved_from: datetime | None = None
+    approved_until: datetime | None = None
+    approved_risk_level: ProductRisk | None = None
+    # Who took it down, when and why (a reason is optional for marketing's pause); `withdrawn`:
+    # compliance (or an admin) withdrew it, which voided its approval.
+    unpublished_by: uuid.UUID | None = None
+    unpublished_at: datetime | None = None
+    unpublish_reason: str | None = None
+    withdrawn: bool = False
 
 
 class ReviewDecision(enum.StrEnum):
@@ -191,6 +229,21 @@ class Review(msgspec.Struct, kw_only=True):
     title: str  # of the content decided on
     reviewed_by: uuid.UUID
     reviewed_at: datetime
+    # What the decision covered besides the content: the product's risk level and the live
+    # window submitted (null: decisions recorded before these were, or no window asked).
+    risk_level: ProductRisk | None = None
+    live_from: datetime | None = None
+    live_until: datetime | None = None
+
+
+class Withdrawal(msgspec.Struct, kw_only=True):
+    """Compliance (or an admin) took a published brochure down and voided its approval: it is
+    published again only after a new submission and approval."""
+
+    version: int
+    reason: str
+    withdrawn_by: uuid.UUID
+    withdrawn_at: datetime
 
 
 class StaffBrochure(msgspec.Struct, kw_only=True):
@@ -230,6 +283,13 @@ class StaffBrochure(msgspec.Struct, kw_only=True):
     # pending review, and no hand of theirs in it (created, edited, submitted, or a page image
     # uploaded: four eyes). An app shows its decision buttons only then.
     may_review: bool = False
+    # Compliance's withdrawals of the brochure, newest first, and the one still in force (no
+    # approval since): marketing cannot publish it again before compliance approves it anew.
+    withdrawals: list[Withdrawal] = []
+    withdrawal: Withdrawal | None = None
+    # The product's risk level is no longer the one compliance approved the published version
+    # (else the latest approved one) at: live for no one until compliance approves it again.
+    risk_changed: bool = False
 
 
 class StaffBrochureRow(msgspec.Struct, kw_only=True):
@@ -255,3 +315,8 @@ class StaffBrochureRow(msgspec.Struct, kw_only=True):
     # being live (its `live_until`, or sooner the start of the version replacing it).
     live_version: int | None = None
     live_version_until: datetime | None = None
+    # Why compliance withdrew the brochure, while that withdrawal is in force (no approval since).
+    withdrawal_reason: str | None = None
+    # The product's risk level changed since the approval RMs would get it under (as
+    # `StaffBrochure.risk_changed`): live for no one until compliance approves it again.
+    risk_changed: bool = False

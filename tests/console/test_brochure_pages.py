@@ -371,9 +371,13 @@ async def test_marketing_submits_compliance_approves_and_publishes_with_a_local_
     assert "已发布 · 待生效" in text
     assert f"{start:%Y-%m-%d %H:%M} 起，至 {end:%Y-%m-%d %H:%M}" in text
 
-    unpublished = await desk.post(f"{page}/unpublish")
+    # Compliance's unpublishing is a withdrawal: it takes the reason marketing will read.
+    unpublished = await desk.post(f"{page}/unpublish", {"unpublish_reason": "活动规则调整"})
     assert unpublished.status_code == 303
-    assert "已下架" in text_of(await desk.page(page))
+    text = text_of(await desk.page(page))
+    assert "已下架" in text
+    assert "已被合规撤回" in text
+    assert "活动规则调整" in text
     assert await latest_status(db, brochure) == "unpublished"
 
 

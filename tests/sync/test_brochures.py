@@ -333,12 +333,23 @@ async def test_a_new_version_a_product_change_and_an_unpublication_reach_the_dev
     assert [p["image"] for p in row["pages"]] == [i.hex() for i in page_images("第二版", 3)]
 
     admin = await headers_of(client, "admin")
-    renamed = product_row(CODE, name="稳享90天理财（升级版）", category=CATEGORY, risk_level="R3")
+    renamed = product_row(
+        CODE, name="稳享90天理财（升级版）", category=CATEGORY, risk_level=f"R{RISK}"
+    )
     await feed(client, admin, "products", [renamed])
     assert set(ops(await app.sync())) == {("product", "upsert", CODE),
                                           ("brochure", "upsert", brochure)}  # fmt: skip
     row = app.rows("brochure")[brochure]
-    assert (row["product_name"], row["risk_level"]) == ("稳享90天理财（升级版）", "R3")
+    assert (row["product_name"], row["risk_level"]) == ("稳享90天理财（升级版）", f"R{RISK}")
+
+    # Another risk level than the one compliance approved: off the device until approved again.
+    riskier = product_row(CODE, name="稳享90天理财（升级版）", category=CATEGORY, risk_level="R3")
+    await feed(client, admin, "products", [riskier])
+    assert set(ops(await app.sync())) == {("product", "upsert", CODE),
+                                          ("brochure", "delete", brochure)}  # fmt: skip
+    await new_version(db, brochure, 3, "第三版", pages=3)  # approved at R3, published
+    assert ops(await app.sync()) == [("brochure", "upsert", brochure)]
+    assert app.rows("brochure")[brochure]["risk_level"] == "R3"
 
     await unpublish(db, uuid.UUID(brochure))
     assert ops(await app.sync()) == [("brochure", "delete", brochure)]

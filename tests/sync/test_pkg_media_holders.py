@@ -56,7 +56,9 @@ async def test_a_former_rm_gets_no_media_pack_once_a_brochure_is_withdrawn(
     mine = newer
 
     # Compliance withdraws a brochure; rm01 becomes a branch head (and signs in again).
-    pulled = await client.post(f"{BROCHURES}/{withdrawn}/unpublish", headers=compliance)
+    pulled = await client.post(
+        f"{BROCHURES}/{withdrawn}/unpublish", json={"reason": "收益表述需更新"}, headers=compliance
+    )
     assert pulled.status_code == 200, pulled.text
     moved = await client.patch(
         f"{ADMIN_USERS}/{user('rm01')}",

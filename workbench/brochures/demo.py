@@ -154,7 +154,22 @@ async def _make(
     )
     if demo.state == "draft":
         return
-    await workflow.submit(conn, caller=marketing, brochure_id=brochure_id)
+    # Submitted for the window it is published with (the approval covers that window, no more;
+    # an expired one is not published again without a new review), or for a quarter (approved).
+    window = {
+        "scheduled": (now + timedelta(days=7), None),
+        "expired": (now - timedelta(days=60), now - timedelta(days=1)),
+        "ending": (None, now + timedelta(days=10)),
+        "approved": (None, now + timedelta(days=90)),
+    }.get(demo.state, (None, None))
+    # Published five weeks ago (the expired ones two months ago), so that the demo month of
+    # shares (workbench/shares/demo.py) falls after each brochure's publication.
+    published_at = now - timedelta(days=61 if demo.state == "expired" else 35)
+    asked = wire.SubmitRequest(live_from=window[0], live_until=window[1])
+    submitted_at = published_at if demo.state not in ("pending", "rejected") else now
+    await workflow.submit(
+        conn, caller=marketing, brochure_id=brochure_id, window=asked, now=submitted_at
+    )
     if demo.state == "pending":
         return
     if demo.state == "rejected":
@@ -166,14 +181,6 @@ async def _make(
     await workflow.approve(conn, caller=compliance, brochure_id=brochure_id)
     if demo.state == "approved":
         return
-    window = {
-        "scheduled": (now + timedelta(days=7), None),
-        "expired": (now - timedelta(days=60), now - timedelta(days=1)),
-        "ending": (None, now + timedelta(days=10)),
-    }.get(demo.state, (None, None))
-    # Published five weeks ago (the expired ones two months ago), so that the demo month of
-    # shares (workbench/shares/demo.py) falls after each brochure's publication.
-    published_at = now - timedelta(days=61 if demo.state == "expired" else 35)
     await workflow.publish(
         conn, caller=marketing, brochure_id=brochure_id, now=published_at,
         window=wire.PublishRequest(live_from=window[0], live_until=window[1]),

@@ -22,7 +22,9 @@ _VERSION = """
     v.brochure_id, v.version, v.title, v.product_code, v.talk_track, v.tags, v.pages,
     v.content_hash, v.status, v.approved_hash, v.reject_reason, v.live_from, v.live_until,
     v.created_by, v.created_at, v.submitted_by, v.submitted_at, v.reviewed_by, v.reviewed_at,
-    v.published_by, v.published_at, v.replaced_at, v.updated_at, v.edited_by
+    v.published_by, v.published_at, v.replaced_at, v.updated_at, v.edited_by,
+    v.approved_risk_level, v.requested_from, v.requested_until, v.approved_from,
+    v.approved_until, v.unpublished_by, v.unpublished_at, v.unpublish_reason, v.withdrawn
 """
 # `product_active`: whether the bank still offers the product (a brochure of a withdrawn one is
 # not live; staff views still list it).
@@ -54,11 +56,27 @@ IN_WINDOW = "(v.status = 'published' or (v.status = 'superseded' and v.replaced_
     "and (v.live_until is null or v.live_until > {0})"  # fmt: skip
 # What is live, the one rule every reader applies (catalogue, GET by id, page downloads, new
 # shares, share pages and posters, sync, media packs): a version in its live window whose product
-# the bank still offers (`products.active`, from the product feed). A product withdrawn takes its
-# brochures off everywhere at once; offered again, they are back while their window holds.
+# the bank still offers (`products.active`, from the product feed) at the risk level compliance
+# approved it at (`approved_risk_level`). A product withdrawn, or given another risk level by the
+# feed, takes its brochures off everywhere at once; offered again (at the approved level), they
+# are back while their window holds; at a new level, once compliance approves them at it.
 LIVE = f"({IN_WINDOW} " \
     "and exists (select from products live_p where live_p.code = v.product_code" \
-    " and live_p.active))"  # fmt: skip
+    " and live_p.active and live_p.risk_level = v.approved_risk_level))"  # fmt: skip
+# Of a staff list's row (latest version `v` and its product `p`, published version `pv`, brochure
+# `b`): why compliance withdrew the brochure, while that is their last decision on it (no
+# approval since); whether the product's risk level is no longer the one the approval RMs would
+# get it under was given at (the published version's, else the latest version's if approved).
+_HELD = """
+    (select case when r.decision = 'withdrawn' then r.reason end from brochure_reviews r
+      where r.brochure_id = b.id order by r.id desc limit 1) as withdrawal_reason,
+    coalesce(case when pv.version is not null
+                  then pv.approved_risk_level is distinct from
+                       (select pp.risk_level from products pp where pp.code = pv.product_code)
+                  else v.status in ('approved', 'unpublished') and v.approved_hash = v.content_hash
+                       and v.approved_risk_level is distinct from p.risk_level end, false)
+        as risk_changed
+"""
 # The viewer's unit is the owner unit or below it.
 _ON_VIEWERS_PATH = """
     exists (select from org_units me join org_units owner on owner.id = b.owner_unit_id
@@ -155,7 +173,8 @@ async def staff_list(
     live_now = _LIVE_NOW.format(in_window=IN_WINDOW.format(where.param(now)))
     return await conn.fetch(
         f"""
-        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}, {_LIVE_NOW_COLUMNS}
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}, {_LIVE_NOW_COLUMNS},
+               {_HELD}
           from brochures b
           join lateral (select * from brochure_versions lv where lv.brochure_id = b.id
                          order by lv.version desc limit 1) v on true
@@ -177,7 +196,8 @@ async def review_queue(
     the one live `now`."""
     return await conn.fetch(
         f"""
-        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}, {_LIVE_NOW_COLUMNS}
+        select {_VERSION}, {_PRODUCT}, b.owner_unit_id, {_PUBLISHED}, {_LIVE_NOW_COLUMNS},
+               {_HELD}
           from brochure_versions v
           join brochures b on b.id = v.brochure_id
           join products p on p.code = v.product_code

@@ -22,6 +22,7 @@ from mobile_contracts.v1.identity import Role
 from workbench.access import Caller, requires_role
 from workbench.brochures import views, workflow
 from workbench.db import Connection
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS, file_responses
 from workbench.nul import NUL_MESSAGE, find_nul
@@ -38,6 +39,18 @@ _MOVED_ON = (
     "The brochure is not in a state that allows this (`brochure.illegal_transition`, "
     "`brochure.in_review`, `brochure.not_approved`, `brochure.not_published`, with "
     "`current_status`)"
+)
+_NOT_PUBLISHABLE = (
+    _MOVED_ON[:-1] + "), or its approval does not cover this publication (submit it for review "
+    "again): compliance withdrew it (`brochure.withdrawn`), the product's risk level changed "
+    "since it was approved (`brochure.risk_changed`), the approved window has passed "
+    "(`brochure.approval_expired`) or the window lies beyond it "
+    "(`brochure.beyond_approved_window`, with `approved_from` and `approved_until`)"
+)
+_BAD_REASON = (
+    "Compliance or an admin withdrawing it gave no reason, or one that shows nothing "
+    "(`brochure.reason_required` naming `$.reason`), or a reason with control characters or "
+    "direction overrides, or over 500 characters (`request.validation_failed`)"
 )
 _DECIDED_ON = (
     _MOVED_ON[:-1] + "), or the version holds other content than the content reviewed "
@@ -102,6 +115,11 @@ class BrochureUpload:
 
     meta: str
     pages: list[UploadFile] = field(default_factory=list)
+
+
+def _ip(request: Request[Any, Any, Any]) -> str:
+    """The caller's address for the audit trail (relay headers believed from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 class BrochureController(Controller):
@@ -220,8 +238,9 @@ class BrochureController(Controller):
         """
         meta, files = await _upload(data)
         brochure_id = await workflow.create(
-            db, caller=caller, meta=meta, files=files, store_image=_image_store(request, db, caller)
-        )
+            db, caller=caller, meta=meta, files=files,
+            store_image=_image_store(request, db, caller), client_ip=_ip(request),
+        )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 
     @put("/{brochure_id:uuid}", operation_id="editBrochure", guards=AUTHORS,
@@ -250,17 +269,27 @@ class BrochureController(Controller):
         await workflow.edit(
             db, caller=caller, brochure_id=brochure_id, meta=meta, files=files,
             store_image=_image_store(request, db, caller), edited_from=edited_from,
+            client_ip=_ip(request),
         )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/submit", operation_id="submitBrochure", guards=AUTHORS,
-          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON, 422: _BAD_WINDOW}})  # fmt: skip
     async def submit(
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
-        brochure_id: FromPath[uuid.UUID],
+        brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.SubmitRequest | None] = None,
     ) -> wire.StaffBrochure:  # fmt: skip
-        """Send the working version to compliance for review."""
-        await workflow.submit(db, caller=caller, brochure_id=brochure_id)
+        """Send the working version to compliance for review, for the live window asked.
+
+        `live_from`/`live_until` (optional, RFC 3339 with an offset): the window the approval
+        will cover; publishing beyond it later needs a new review (none: unbounded). A version
+        approved, published or taken down is submitted again this way (an approval withdrawn,
+        lapsed with its window or its product's risk level, or a longer window wanted): a
+        published one as a new version with the same content, which stays live meanwhile.
+        """
+        await workflow.submit(
+            db, caller=caller, brochure_id=brochure_id, window=data, client_ip=_ip(request)
+        )
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/approve", operation_id="approveBrochure", guards=REVIEWERS,
@@ -281,7 +310,10 @@ class BrochureController(Controller):
         is approved.
         """
         reviewed = _reviewed(data.content_hash if data else None, if_match)
-        await workflow.approve(db, caller=caller, brochure_id=brochure_id, content_hash=reviewed)
+        await workflow.approve(
+            db, caller=caller, brochure_id=brochure_id, content_hash=reviewed,
+            client_ip=_ip(request),
+        )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/reject", operation_id="rejectBrochure", guards=REVIEWERS,
@@ -299,36 +331,52 @@ class BrochureController(Controller):
         """
         reviewed = _reviewed(data.content_hash, if_match)
         await workflow.reject(
-            db, caller=caller, brochure_id=brochure_id, reason=data.reason, content_hash=reviewed
-        )
+            db, caller=caller, brochure_id=brochure_id, reason=data.reason, content_hash=reviewed,
+            client_ip=_ip(request),
+        )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/publish", operation_id="publishBrochure", guards=PUBLISHERS,
-          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON, 422: _BAD_WINDOW}})  # fmt: skip
+          status_code=HTTP_200_OK,
+          opt={ERRORS: {409: _NOT_PUBLISHABLE, 422: _BAD_WINDOW}})  # fmt: skip
     async def publish(
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
         brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.PublishRequest | None] = None,
     ) -> wire.StaffBrochure:  # fmt: skip
         """Publish the approved version within a window.
 
-        `live_from` and `live_until` (both optional, RFC 3339 with an offset) bound the window.
-        It is enforced whenever the brochure is read: it goes live and expires at its times
-        without any job. The version published before is replaced; the one live now stays live
-        until the new one's `live_from` (at once without one), so there is no gap.
+        `live_from` and `live_until` (both optional, RFC 3339 with an offset) bound the window,
+        within the one compliance approved (left out: the approved start and end). It is
+        enforced whenever the brochure is read: it goes live and expires at its times without
+        any job. The version published before is replaced; the one live now stays live until
+        the new one's `live_from` (at once without one), so there is no gap. A brochure
+        compliance withdrew, whose product's risk level changed, whose approved window has
+        passed, or a window beyond it: 409, back to review (`submit`).
         """
         await workflow.publish(
-            db, caller=caller, brochure_id=brochure_id, window=data or wire.PublishRequest()
-        )
+            db, caller=caller, brochure_id=brochure_id, window=data or wire.PublishRequest(),
+            client_ip=_ip(request),
+        )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 
     @post("/{brochure_id:uuid}/unpublish", operation_id="unpublishBrochure", guards=PUBLISHERS,
-          status_code=HTTP_200_OK, opt={ERRORS: {409: _MOVED_ON}})  # fmt: skip
+          status_code=HTTP_200_OK,
+          opt={ERRORS: {409: _MOVED_ON, 422: _BAD_REASON}})  # fmt: skip
     async def unpublish(
         self, request: Request[Any, Any, Any], db: Db, caller: CurrentCaller,
-        brochure_id: FromPath[uuid.UUID],
+        brochure_id: FromPath[uuid.UUID], data: JSONBody[wire.UnpublishRequest | None] = None,
     ) -> wire.StaffBrochure:  # fmt: skip
-        """Take the published version off the catalogue and off RMs' devices."""
-        await workflow.unpublish(db, caller=caller, brochure_id=brochure_id)
+        """Take the published version off the catalogue and off RMs' devices.
+
+        Compliance (and admins) withdraw it: `reason` is required and the approval is void, so
+        it is published again only after a new submission and approval (a brochure marketing
+        paused can be withdrawn too). Marketing pauses it: `reason` is optional and the approval
+        is kept. The reason is kept with the decision (`withdrawals`, `unpublish_reason`).
+        """
+        await workflow.unpublish(
+            db, caller=caller, brochure_id=brochure_id, reason=data.reason if data else None,
+            client_ip=_ip(request),
+        )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 
 

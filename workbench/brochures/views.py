@@ -176,13 +176,18 @@ async def staff_brochure(
         published=version_summary(published, now) if published else None,
         versions=[version_summary(v, now) for v in history],
         changes=_changes(history),
-        reviews=[review_of(r) for r in decided],
+        reviews=[review_of(r) for r in decided if r["decision"] != WITHDRAWN],
         changes_since_review=_changes_since_review(latest, decided),
         product_active=latest["product_active"],
         live=version_summary(live, now) if live else None,
         may_review=caller.role is Role.COMPLIANCE
         and latest["status"] == Status.PENDING_REVIEW.value
         and not await authored(conn, latest, caller.user_id),
+        withdrawals=[withdrawal_of(r) for r in decided if r["decision"] == WITHDRAWN],
+        withdrawal=withdrawal_of(decided[0])
+        if decided and decided[0]["decision"] == WITHDRAWN
+        else None,
+        risk_changed=risk_changed(published or latest),
     )
 
 
@@ -300,6 +305,8 @@ def _staff_row(row: queries.Record, now: datetime) -> wire.StaffBrochureRow:
         product_active=row["product_active"],
         live_version=row["live_version"],
         live_version_until=_earliest(row["live_version_until"], row["live_version_replaced_at"]),
+        withdrawal_reason=row["withdrawal_reason"],
+        risk_changed=row["risk_changed"],
     )
 
 
@@ -323,7 +330,33 @@ def version_summary(row: queries.Record, now: datetime) -> wire.VersionSummary:
         published_at=row["published_at"],
         updated_at=row["updated_at"],
         replaced_at=row["replaced_at"],
+        requested_from=row["requested_from"],
+        requested_until=row["requested_until"],
+        approved_from=row["approved_from"],
+        approved_until=row["approved_until"],
+        approved_risk_level=_risk(row["approved_risk_level"]),
+        unpublished_by=row["unpublished_by"],
+        unpublished_at=row["unpublished_at"],
+        unpublish_reason=row["unpublish_reason"],
+        withdrawn=row["withdrawn"],
     )
+
+
+def risk_changed(row: queries.Record) -> bool:
+    """Whether the product's risk level (now) is not the one this version's approval was given
+    at: a published version, or an approved or paused one whose approval stands (see
+    queries.LIVE: live for no one until compliance approves it again)."""
+    standing = row["approved_hash"] is not None and bytes(row["approved_hash"]) == bytes(
+        row["content_hash"]
+    )
+    held = row["status"] == Status.PUBLISHED.value or (
+        standing and row["status"] in (Status.APPROVED.value, Status.UNPUBLISHED.value)
+    )
+    return held and row["approved_risk_level"] != row["risk_level"]
+
+
+def _risk(level: int | None) -> ProductRisk | None:
+    return ProductRisk(f"R{level}") if level is not None else None
 
 
 def live_state(row: queries.Record, now: datetime) -> wire.LiveState | None:
@@ -393,7 +426,9 @@ async def changes_under_review(
 
 def _changes(history: list[queries.Record]) -> list[wire.Change]:
     latest, older = history[0], history[1:]
-    base = next((v for v in older if v["approved_hash"] is not None), None)
+    # An approval compliance withdrew was an approval of that content all the same: what changed
+    # since is what the resubmission asks them to look at.
+    base = next((v for v in older if v["approved_hash"] is not None or v["withdrawn"]), None)
     return [] if base is None else diff(base, latest)
 
 
@@ -401,6 +436,9 @@ class Fields(Protocol):
     """A version's content by field name: a version's row, or the content of a decision."""
 
     def __getitem__(self, key: str, /) -> Any: ...
+
+
+WITHDRAWN = "withdrawn"  # a decision of `brochure_reviews` that is no review: a withdrawal
 
 
 def review_of(row: reviews.Record) -> wire.Review:
@@ -412,6 +450,18 @@ def review_of(row: reviews.Record) -> wire.Review:
         title=row["title"],
         reviewed_by=row["reviewed_by"],
         reviewed_at=row["reviewed_at"],
+        risk_level=_risk(row["risk_level"]),
+        live_from=row["live_from"],
+        live_until=row["live_until"],
+    )
+
+
+def withdrawal_of(row: reviews.Record) -> wire.Withdrawal:
+    return wire.Withdrawal(
+        version=row["version"],
+        reason=row["reason"],
+        withdrawn_by=row["reviewed_by"],
+        withdrawn_at=row["reviewed_at"],
     )
 
 
@@ -431,7 +481,10 @@ def _changes_since_review(
 ) -> list[wire.Change]:
     """What the latest version changes against the content last decided on in it: a rejection
     then an edit, or an approval an edit voided (both reuse the version)."""
-    last = next((r for r in decided if r["version"] == latest["version"]), None)
+    last = next(
+        (r for r in decided if r["version"] == latest["version"] and r["decision"] != WITHDRAWN),
+        None,
+    )
     if last is None or last["content_hash"] == bytes(latest["content_hash"]).hex():
         return []
     return diff(decided_content(last), latest)

@@ -176,7 +176,8 @@ async def test_a_new_version_is_reviewed_while_the_old_one_stays_live(studio):
 async def test_unpublished_and_expired_brochures_leave_the_catalogue(studio, db):
     live = await studio.live(page_image())
     assert ids(await studio.catalogue()) == {live["id"]}
-    assert (await studio.act(live["id"], "unpublish", "compliance")).status_code == 200
+    withdrawn = await studio.act(live["id"], "unpublish", "compliance", reason="产品说明书已更新")
+    assert withdrawn.status_code == 200, withdrawn.text
     assert await studio.catalogue() == []
     assert (
         await studio.client.get(f"{BROCHURES}/{live['id']}", headers=studio.rm)

@@ -159,6 +159,10 @@ async def test_a_product_above_the_customers_risk_level_is_not_shared_with_them(
         " (select product_code from brochure_versions where brochure_id = $1 limit 1)",
         brochure,
     )
+    # ... as compliance approved it (another level than the approved one is live for no one).
+    await db.execute(
+        "update brochure_versions set approved_risk_level = 4 where brochure_id = $1", brochure
+    )
     await db.execute("update customers set risk_level = 2 where id = $1", desk.customer)
     response = await desk.share(customer_id=str(desk.customer))
     assert (response.status_code, response.json()["code"]) == (422, "share.unsuitable")

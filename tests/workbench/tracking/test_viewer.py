@@ -91,10 +91,17 @@ async def test_a_bad_or_unknown_code_is_a_404_page(shared):
 
 
 async def _product(shared, db, *, category: str, risk_level: int) -> None:
+    """The shared brochure's product, in this category at this risk level, as compliance
+    approved it (a level other than the approved one takes it off: brochures.queries.LIVE)."""
     await db.execute(
         "update products set category = $1, risk_level = $2"
         " where code = (select product_code from shares where id = $3)",
         category, risk_level, shared.share_id,
+    )  # fmt: skip
+    await db.execute(
+        "update brochure_versions set approved_risk_level = $1"
+        " where brochure_id = (select brochure_id from shares where id = $2)",
+        risk_level, shared.share_id,
     )  # fmt: skip
 
 

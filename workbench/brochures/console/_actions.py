@@ -1,5 +1,6 @@
 """The workflow's steps on a brochure: submit, approve, reject, publish, unpublish; each in a
-savepoint, a refusal shown on the page the form came from with the workflow's reason.
+savepoint, a refusal shown on the page the form came from with the workflow's reason. Each is
+audited with the staff member's address, as the API's are.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from workbench.brochures.console._shared import (
     STATUS_LABELS,
     Status,
     _text,
+    client_address,
 )
 from workbench.console import Console, visible_to
 from workbench.db import Connection
@@ -44,6 +46,8 @@ _HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 Action = Literal["submit", "approve", "reject", "publish", "unpublish"]
 _WINDOW_FIELDS = {"live_from": "上架时间", "live_until": "下架时间"}  # the publish form's times
+# The submit form's times (the window asked for review), by the workflow's names.
+_ASKED_FIELDS = {"ask_from": ("live_from", "上架时间"), "ask_until": ("live_until", "下架时间")}
 
 
 @post("/brochures/{brochure_id:uuid}/submit", opt=visible_to(*AUTHORS), name="console:submit")
@@ -54,10 +58,23 @@ async def submit(
     console: Console,
     brochure_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """Send the working version to compliance (workflow.submit)."""
+    """Send the working version to compliance (workflow.submit), for the window typed in the
+    bank's time zone (both ends optional): the approval covers it, no more."""
+    data = await request.form()
+    zone = ZoneInfo(request.app.state.settings.bank_timezone)
+    times, errors = _times(data, zone, {name: what for name, (_, what) in _ASKED_FIELDS.items()})
+    if errors:
+        return await _refused(
+            request, db, caller, console, brochure_id, "submit", None, 422, errors=errors
+        )
+    window = wire.SubmitRequest(live_from=times["ask_from"], live_until=times["ask_until"])
     return await _act(
         request, db, caller, console, brochure_id, "submit", "已提交合规审核。",
-        lambda: workflow.submit(db, caller=caller, brochure_id=brochure_id),
+        lambda: workflow.submit(
+            db, caller=caller, brochure_id=brochure_id, window=window,
+            client_ip=client_address(request),
+        ),
+        field_of=lambda exc: _asked_refusal(exc, window),
     )  # fmt: skip
 
 
@@ -75,7 +92,8 @@ async def approve(
     return await _act(
         request, db, caller, console, brochure_id, "approve", "已审核通过，可以发布了。",
         lambda: workflow.approve(
-            db, caller=caller, brochure_id=brochure_id, content_hash=reviewed
+            db, caller=caller, brochure_id=brochure_id, content_hash=reviewed,
+            client_ip=client_address(request),
         ),
     )  # fmt: skip
 
@@ -105,7 +123,8 @@ async def reject(
     return await _act(
         request, db, caller, console, brochure_id, "reject", "已退回，市场部会看到退回原因。",
         lambda: workflow.reject(
-            db, caller=caller, brochure_id=brochure_id, reason=reason, content_hash=reviewed
+            db, caller=caller, brochure_id=brochure_id, reason=reason, content_hash=reviewed,
+            client_ip=client_address(request),
         ),
         field_of=_reason_refusal,
     )  # fmt: skip
@@ -123,17 +142,7 @@ async def publish(
     (workflow.publish); both ends optional."""
     data = await request.form()
     zone = ZoneInfo(request.app.state.settings.bank_timezone)
-    times: dict[str, datetime | None] = {}
-    errors: dict[str, str] = {}
-    for name, what in _WINDOW_FIELDS.items():
-        try:
-            times[name] = _instant(_text(data, name), zone)
-        except (ValueError, OverflowError):  # not a time, or a year 1 before UTC
-            errors[name] = f"请按“年-月-日 时:分”填写{what}。"
-            continue
-        moment = times[name]
-        if moment is not None and not within_years(moment):
-            errors[name] = f"{what}须在 {YEARS[0]} 至 {YEARS[1]} 年之间。"
+    times, errors = _times(data, zone, _WINDOW_FIELDS)
     if errors:
         return await _refused(
             request, db, caller, console, brochure_id, "publish", None, 422, errors=errors
@@ -141,7 +150,10 @@ async def publish(
     window = wire.PublishRequest(live_from=times["live_from"], live_until=times["live_until"])
     return await _act(
         request, db, caller, console, brochure_id, "publish", _published_message(window, zone),
-        lambda: workflow.publish(db, caller=caller, brochure_id=brochure_id, window=window),
+        lambda: workflow.publish(
+            db, caller=caller, brochure_id=brochure_id, window=window,
+            client_ip=client_address(request),
+        ),
         field_of=lambda exc: _window_refusal(exc, window),
     )  # fmt: skip
 
@@ -158,12 +170,72 @@ async def unpublish(
     console: Console,
     brochure_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
-    """Take the published version off the catalogue and every device (workflow.unpublish)."""
+    """Take the published version off the catalogue and every device (workflow.unpublish):
+    compliance withdraws it with the reason marketing reads (its approval void), marketing
+    pauses it (a reason optional, the approval kept)."""
+    reason = _text(await request.form(), "unpublish_reason")
+    withdrawal = caller.role in workflow.WITHDRAWERS
+    if withdrawal and not shows_something(reason):
+        return await _refused(
+            request, db, caller, console, brochure_id, "unpublish", None, 422,
+            errors={"unpublish_reason": MESSAGES["withdraw.reason_required"]},
+        )  # fmt: skip
+    done = (
+        "已撤回：客户经理的目录、设备和已分享的链接都不再显示；市场部需重新提交审核，通过后才能再发布。"
+        if withdrawal
+        else "已下架：客户经理的目录和设备上不再显示。"
+    )
     return await _act(
-        request, db, caller, console, brochure_id, "unpublish",
-        "已下架：客户经理的目录和设备上不再显示。",
-        lambda: workflow.unpublish(db, caller=caller, brochure_id=brochure_id),
+        request, db, caller, console, brochure_id, "unpublish", done,
+        lambda: workflow.unpublish(
+            db, caller=caller, brochure_id=brochure_id, reason=reason or None,
+            client_ip=client_address(request),
+        ),
+        field_of=_unpublish_refusal,
     )  # fmt: skip
+
+
+def _times(
+    data: Any, zone: ZoneInfo, fields: dict[str, str]
+) -> tuple[dict[str, datetime | None], dict[str, str]]:
+    """A form's times (`fields`: name and what it is), typed in the bank's time zone, and what
+    is wrong with any of them, by name."""
+    times: dict[str, datetime | None] = {}
+    errors: dict[str, str] = {}
+    for name, what in fields.items():
+        try:
+            times[name] = _instant(_text(data, name), zone)
+        except (ValueError, OverflowError):  # not a time, or a year 1 before UTC
+            errors[name] = f"请按“年-月-日 时:分”填写{what}。"
+            continue
+        moment = times[name]
+        if moment is not None and not within_years(moment):
+            errors[name] = f"{what}须在 {YEARS[0]} 至 {YEARS[1]} 年之间。"
+    return times, errors
+
+
+def _asked_refusal(exc: DomainError, window: wire.SubmitRequest) -> dict[str, str] | None:
+    """The workflow's refusal of the window asked for review, beside its end; None for a
+    refusal of the submission itself."""
+    if exc.code != "brochure.bad_window":
+        return None
+    start, end = window.live_from, window.live_until
+    if end is not None and start is not None and end <= start:
+        return {"ask_until": "下架时间必须晚于上架时间。"}
+    if end is not None and end <= datetime.now(UTC):
+        return {"ask_until": "下架时间必须晚于现在。"}
+    return {"ask_until": MESSAGES[exc.code]}
+
+
+def _unpublish_refusal(exc: DomainError) -> dict[str, str] | None:
+    """The workflow's refusal of a withdrawal's or a pause's reason, beside it; None for a
+    refusal of the unpublishing itself."""
+    if exc.code == "brochure.reason_required":
+        return {"unpublish_reason": MESSAGES["withdraw.reason_required"]}
+    paths = [getattr(e, "path", "") for e in exc.extra.get("errors") or []]
+    if "$.reason" in paths:
+        return {"unpublish_reason": "原因最多 500 个字，且不能含控制字符或文字方向控制符。"}
+    return None
 
 
 def _reviewed(data: Any) -> bytes | None:

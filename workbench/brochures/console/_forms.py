@@ -17,6 +17,7 @@ from workbench.brochures.console._shared import (
     MESSAGES,
     _labels,
     _staff_view,
+    client_address,
 )
 from workbench.brochures.console._uploads import (
     BrochureForm,
@@ -74,6 +75,7 @@ async def create_brochure(
                 brochure_id = await workflow.create(
                     db, caller=caller, meta=meta, files=files,
                     store_image=_collecting(_image_store(request, db, caller), len(files)),
+                    client_ip=client_address(request),
                 )  # fmt: skip
                 claim.made(f"{LIST_PATH}/{brochure_id}")
         except (PagesRefused, workflow.BadBrochure) as exc:
@@ -135,7 +137,7 @@ async def save_brochure(
                 await workflow.edit(
                     db, caller=caller, brochure_id=brochure_id, meta=meta, files=files,
                     store_image=_collecting(_image_store(request, db, caller), len(files)),
-                    edited_from=_edited_from(drawn_from),
+                    edited_from=_edited_from(drawn_from), client_ip=client_address(request),
                 )  # fmt: skip
         except (PagesRefused, workflow.BadBrochure, workflow.BrochureConflict) as exc:
             refusal = _upload_refusal(exc, request, files)

@@ -93,6 +93,14 @@ def _row_action(row: wire.StaffBrochureRow, role: Role) -> dict[str, str]:
         return {"label": "审核", "href": f"{QUEUE_PATH}/{row.id}", "kind": "primary"}
     if role in AUTHORS and row.status in (Status.DRAFT, Status.REJECTED):
         return {"label": "编辑", "href": f"{base}/edit", "kind": "primary"}
+    again = row.status in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED)
+    held = again and (
+        row.risk_changed or (row.withdrawal_reason and row.status is Status.UNPUBLISHED)
+    )
+    if held:  # withdrawn by compliance, or the product's risk level changed: back to review
+        if role in AUTHORS:
+            return {"label": "重新提交审核", "href": f"{base}#submit", "kind": "primary"}
+        return {"label": "查看", "href": base, "kind": "quiet"}
     if row.status is Status.APPROVED:
         return {"label": "发布", "href": f"{base}#publish", "kind": "primary"}
     return {"label": "查看", "href": base, "kind": "quiet"}

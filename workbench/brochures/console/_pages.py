@@ -27,6 +27,7 @@ from workbench.brochures.console._shared import (
     QUEUE_PATH,
     REVIEWERS,
     STAFF,
+    WITHDRAWERS,
     Status,
     _labels,
     _signer,
@@ -113,7 +114,9 @@ async def _brochure_page(
         db,
         [brochure.created_by, *(v.created_by for v in brochure.versions),
          *(v.reviewed_by for v in brochure.versions),
-         *(r.reviewed_by for r in brochure.reviews)],
+         *(v.unpublished_by for v in brochure.versions),
+         *(r.reviewed_by for r in brochure.reviews),
+         *(w.withdrawn_by for w in brochure.withdrawals)],
     )  # fmt: skip
     products = {p.code: p for p in await views.product_choices(db)}
     number = min(max(shown or 1, 1), len(brochure.pages))
@@ -121,7 +124,7 @@ async def _brochure_page(
     if template == "brochures/review.html":
         queue = await views.review_queue(db, caller=caller)
     published = brochure.published
-    window = _window_defaults(published, zone) if published else {"live_from": "", "live_until": ""}
+    window = _window_defaults(published, brochure.latest, zone)
     actions = _actions(brochure, caller.role)
     # Four eyes: compliance who had a hand in the version is offered no decision, and told why.
     own_work = actions.review and await workflow.reviewer_is_author(
@@ -142,6 +145,8 @@ async def _brochure_page(
             # Compliance's decisions, newest first; the last one on the latest version, and
             # what changed since the content it was about.
             "reviews": brochure.reviews,
+            # ... and their withdrawals with them, newest first (审核记录).
+            "history": _history(brochure),
             "last_review": _last_review(brochure),
             "since_review": [_change(c, products) for c in brochure.changes_since_review],
             "content_changed": content_changed,
@@ -171,23 +176,72 @@ class Actions:
     publish: bool
     change_window: bool
     unpublish: bool
+    # Submitting again a version approved, published or taken down (`submit` then is this):
+    # why its approval no longer serves (withdrawn, risk_changed, expired), or "extend" for a
+    # window longer than the approved one; "" when not offered.
+    resubmit: str = ""
+    withdraw: bool = False  # unpublishing is compliance's withdrawal (a reason, approval void)
 
     @property
     def any(self) -> bool:
         return any((self.edit, self.submit, self.review, self.publish, self.unpublish))
 
 
-def _actions(brochure: wire.StaffBrochure, role: Role) -> Actions:
-    status, approved = brochure.latest.status, brochure.latest.approved
-    publishable = approved and status in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED)
+def _actions(brochure: wire.StaffBrochure, role: Role, now: datetime | None = None) -> Actions:
+    latest = brochure.latest
+    status, approved = latest.status, latest.approved
+    now = now or datetime.now(UTC)
+    # Why the latest version's approval no longer lets it be published (the workflow refuses
+    # it too): compliance withdrew it, the product's risk level is no longer the approved one,
+    # or the approved window has passed.
+    lapsed = ""
+    if latest.withdrawn:
+        lapsed = "withdrawn"
+    elif approved and latest.approved_risk_level not in (None, brochure.risk_level):
+        lapsed = "risk_changed"
+    elif approved and latest.approved_until is not None and latest.approved_until <= now:
+        lapsed = "expired"
+    again = status in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED, Status.SUPERSEDED)
+    resubmit = ""
+    if role in AUTHORS and again:
+        resubmit = lapsed or ("extend" if approved and latest.approved_until else "")
+    publishable = (
+        approved
+        and not lapsed
+        and status in (Status.APPROVED, Status.PUBLISHED, Status.UNPUBLISHED)
+    )
+    withdraw = role in WITHDRAWERS
+    paused = status is Status.UNPUBLISHED and approved  # by marketing: compliance may withdraw
     return Actions(
         edit=role in AUTHORS and status is not Status.PENDING_REVIEW,
-        submit=role in AUTHORS and status in (Status.DRAFT, Status.REJECTED),
+        submit=role in AUTHORS and (status in (Status.DRAFT, Status.REJECTED) or bool(resubmit)),
         review=role in REVIEWERS and status is Status.PENDING_REVIEW,
-        publish=role in PUBLISHERS and publishable,
+        publish=role in PUBLISHERS and bool(publishable),
         change_window=status is Status.PUBLISHED,
-        unpublish=role in PUBLISHERS and brochure.published is not None,
+        unpublish=role in PUBLISHERS and (brochure.published is not None or (withdraw and paused)),
+        resubmit=resubmit,
+        withdraw=withdraw,
     )
+
+
+def _history(brochure: wire.StaffBrochure) -> list[dict[str, Any]]:
+    """Compliance's decisions on the brochure, newest first: its reviews (approvals and
+    rejections) and its withdrawals (with the title of the version withdrawn)."""
+    titles = {v.version: v.title for v in brochure.versions}
+    decided: list[dict[str, Any]] = [
+        {"version": r.version, "decision": r.decision.value, "reviewed_by": r.reviewed_by,
+         "reviewed_at": r.reviewed_at, "title": r.title, "content_hash": r.content_hash,
+         "reason": r.reason, "risk_level": r.risk_level, "live_from": r.live_from,
+         "live_until": r.live_until}
+        for r in brochure.reviews
+    ]  # fmt: skip
+    decided += [
+        {"version": w.version, "decision": "withdrawn", "reviewed_by": w.withdrawn_by,
+         "reviewed_at": w.withdrawn_at, "title": titles.get(w.version, ""), "content_hash": None,
+         "reason": w.reason, "risk_level": None, "live_from": None, "live_until": None}
+        for w in brochure.withdrawals
+    ]  # fmt: skip
+    return sorted(decided, key=lambda d: d["reviewed_at"], reverse=True)
 
 
 def _last_review(brochure: wire.StaffBrochure) -> wire.Review | None:
@@ -243,21 +297,40 @@ def _marked(before: str, after: str) -> tuple[Parts, Parts]:
     return old, new
 
 
-def _window_defaults(published: wire.VersionSummary, zone: ZoneInfo) -> dict[str, str]:
-    """The publish form's times, filled in from the published version's window; an end that
-    has passed is left empty (sent as it is, it would be refused: 下架时间必须晚于现在), and
-    `until_passed` says which it was."""
+def _window_defaults(
+    published: wire.VersionSummary | None, latest: wire.VersionSummary, zone: ZoneInfo
+) -> dict[str, str]:
+    """The publish form's times, filled in from the published version's window (else the
+    window compliance approved the latest version for); an end that has passed is left empty
+    (sent as it is, it would be refused: 下架时间必须晚于现在), and `until_passed` says which it
+    was. `approved`: the window the latest version's approval covers, in words (empty when
+    unbounded)."""
 
     def local(value: datetime | None) -> str:
         return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
 
-    until = published.live_until
-    passed = until is not None and until <= datetime.now(UTC)
+    now = datetime.now(UTC)
+    if published is not None:
+        start, until = published.live_from, published.live_until
+    else:
+        start, until = latest.approved_from, latest.approved_until
+        start = start if start is not None and start > now else None
+    passed = until is not None and until <= now
+    version = latest
+    bounded = version.approved and (version.approved_from or version.approved_until)
     return {
-        "live_from": local(published.live_from),
+        "live_from": local(start),
         "live_until": "" if passed else local(until),
         "until_passed": local(until).replace("T", " ") if passed else "",
+        "approved": _span(version.approved_from, version.approved_until, local) if bounded else "",
     }
+
+
+def _span(start: datetime | None, until: datetime | None, local: Any) -> str:
+    """A window in words: 2025-12-01 09:00 至 2025-12-31 18:00 (an open end: 长期)."""
+    begin = local(start).replace("T", " ") if start else "发布时"
+    end = local(until).replace("T", " ") if until else "长期"
+    return f"{begin} 至 {end}"
 
 
 def _zone_label(zone: ZoneInfo) -> str:

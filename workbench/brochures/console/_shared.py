@@ -14,9 +14,10 @@ from mobile_contracts.v1 import brochures as wire
 from mobile_contracts.v1.customers import ProductRisk
 from mobile_contracts.v1.identity import Role
 from workbench.access import Caller
-from workbench.brochures import views
+from workbench.brochures import views, workflow
 from workbench.console import nav
 from workbench.db import Connection
+from workbench.http.client_ip import client_ip
 
 Status = wire.BrochureStatus
 LIST_PATH = "/console/brochures"
@@ -27,6 +28,7 @@ STAFF = tuple(sorted(nav.BROCHURES.roles))
 AUTHORS = (Role.MARKETING, Role.ADMIN)
 REVIEWERS = (Role.COMPLIANCE,)
 PUBLISHERS = (Role.MARKETING, Role.COMPLIANCE, Role.ADMIN)
+WITHDRAWERS = tuple(sorted(workflow.WITHDRAWERS))  # their unpublishing is a withdrawal
 
 STATUS_LABELS = {
     Status.DRAFT: "草稿",
@@ -69,8 +71,21 @@ MESSAGES = {
     ),
     "brochure.not_approved": "只有合规审核通过的版本才能发布。",
     "brochure.not_published": "这本宣传册目前没有已发布的版本，无需下架。",
+    "brochure.withdrawn": (
+        "这本宣传册已被合规撤回，原审核通过已失效：请重新提交合规审核，通过后才能发布。"
+    ),
+    "brochure.risk_changed": (
+        "产品风险等级已变更，需重新审核：请重新提交合规审核，通过后才能发布。"
+    ),
+    "brochure.approval_expired": (
+        "合规审核通过的上架期限已过，不能再发布：请按需要的上下架时间重新提交合规审核。"
+    ),
+    "brochure.beyond_approved_window": (
+        "上下架时间超出了合规审核通过的期限：请在审核通过的期限内发布，或按新的时间重新提交合规审核。"
+    ),
     "brochure.bad_window": "下架时间必须晚于现在，也必须晚于上架时间。",
     "brochure.reason_required": "请填写退回原因，市场部会据此修改。",
+    "withdraw.reason_required": "请填写撤回原因，市场部会看到这段说明。",
     "brochure.unknown_product": "请选择一个在售的产品。",
     "brochure.no_pages": "请至少添加一页页面图片。",
     "brochure.bad_page": "页面列表已过期（可能有人刚修改过），请刷新页面后重试。",
@@ -99,6 +114,12 @@ def _signer(request: Request[Any, Any, Any]) -> views.SignUrl:
         return url
 
     return sign
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The staff member's address for the audit trail, as sign-in records it: the peer's, or
+    the one a trusted proxy's relay header names."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 def _text(data: Any, name: str) -> str:
