@@ -22,6 +22,7 @@ from sync.pull import Puller
 from sync.signals import Signals
 from workbench import migrate
 from workbench.access.guards import current_caller
+from workbench.audit import routes as audit_routes
 from workbench.brochures import routes as brochure_routes
 from workbench.console import rendering as console_rendering
 from workbench.console import routes as console_routes
@@ -188,6 +189,7 @@ def create_app(settings: Settings) -> Litestar:
             *survey_routes.ROUTES,
             *survey_page.ROUTES,
             *workorder_routes.ROUTES,
+            *audit_routes.ROUTES,
         ],
         lifespan=[lifespan],
         dependencies={

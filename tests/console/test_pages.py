@@ -87,7 +87,7 @@ async def test_marketing_home_offers_brochures_and_what_comes_next(console):
 async def test_compliance_home_speaks_of_reviewing(console):
     await signed_in(console, "compliance")
     html = console_page(await console.get("/console"), 200)
-    assert nav_links(html) == ["/console", "/console/brochures"]
+    assert nav_links(html) == ["/console", "/console/brochures", "/console/audit"]
     assert "审核待批的宣传册版本" in html
     assert "合规审核 · 总行 Head Office" in html
 
@@ -112,7 +112,7 @@ async def test_admin_home_has_every_admin_section(console):
         "/console", "/console/dashboard", "/console/brochures", "/console/funnels",
         "/console/tracking/filtered", "/console/surveys", "/console/work-orders",
         "/console/packages", "/console/reports", "/console/exports", "/console/devices",
-        "/console/admin",
+        "/console/admin", "/console/audit",
     ]  # fmt: skip
     assert soon(html) == []
     # Every section but home and the branch heads' own team tasks (admins are no one's head).

@@ -165,10 +165,18 @@ ADMINISTRATION = Section(
     roles=frozenset({Role.ADMIN}),
     summary="维护机构树与员工账号：新建、调岗、重置密码、停用与启用",
 )
+AUDIT = Section(
+    key="audit",
+    label="审计日志",
+    path="/console/audit",
+    icon="history",
+    roles=frozenset({Role.COMPLIANCE, Role.ADMIN}),
+    summary="全行的登录、变更、客户数据查看与导出记录：按时间、人员、类型、对象查找，导出 CSV",
+)
 
 SECTIONS: tuple[Section, ...] = (
     HOME, DASHBOARD, BROCHURES, FUNNELS, TRACKING, SURVEYS, WORK_ORDERS, TEAM_TASKS, PACKAGES,
-    REPORTS, EXPORTS, DEVICES, ADMINISTRATION,
+    REPORTS, EXPORTS, DEVICES, ADMINISTRATION, AUDIT,
 )  # fmt: skip
 
 

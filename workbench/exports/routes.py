@@ -23,6 +23,11 @@ export past its `expires_at` (read in SQL) is expired from that moment, whether 
 `expire_exports` has deleted it yet: its file answers 404 as a deleted one does, its page, status
 and my list say 已过期 without a download. A period that cannot be read is the console's
 bad-period page, as on the dashboard.
+
+Every file downloaded (at once, or a worker export's) is in the audit trail as
+`export.downloaded`, every worker export started (or joined) as `export.started`: who, from
+which address, the table, format and filters (ids and days, never personal data) and the rows.
+The expiry job deletes exports after 7 days; their audit events stay.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from workbench.access import Caller
+from workbench.audit import queries as audit
 from workbench.console import Console, ConsoleContext, bad_period, nav, once, visible_to
 from workbench.console.errors import error_page
 from workbench.console.rendering import redirect
@@ -51,6 +57,7 @@ from workbench.errors import NotFound
 from workbench.exports import files, jobs, service, tables, writers
 from workbench.exports.filenames import content_disposition
 from workbench.exports.service import BadFormat, Prepared, UnknownTable
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 
 PATH = "/exports"
@@ -71,6 +78,10 @@ EXPIRED_REASON = (
 ASKED = ("table", "format", "unit", "from", "to", "rm")  # the fields of an export request
 FROM = Annotated[str | None, QueryParameter(name="from")]
 _DOWNLOAD_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+# The audit trail's kinds: a file downloaded (at once, or a worker export's), a worker export
+# started (or joined: the same request still queued or running).
+DOWNLOADED = "export.downloaded"
+STARTED = "export.started"
 
 
 def new_href(table_key: str, fmt: str, *, unit: Any = None, from_: Any = None, to: Any = None,
@@ -155,9 +166,14 @@ async def start_export(
     page = _confirm_href(prepared)
     claim = await once.claim(request, form, db, back=page)
     async with claim:  # a refusal lets the form's token go
-        row, _ = await service.queue(
+        row, new = await service.queue(
             db, prepared, rows_total=total, now=datetime.now(UTC),
             wake=jobs.waker(state.redis, state.settings.redis_prefix),
+        )  # fmt: skip
+        await _audit(
+            request, db, caller, STARTED, f"export:{row['id']}",
+            service.audit_detail(prepared.table.key, prepared.fmt, prepared.params,
+                                 rows_total=total, joined=not new),
         )  # fmt: skip
         claim.made(f"/console{PATH}/{row['id']}")
     return redirect(request, f"/console{PATH}/{row['id']}")
@@ -242,10 +258,20 @@ async def _prepared(
 
 
 async def _direct(request: Request[Any, Any, Any], db: Connection, prepared: Prepared) -> Stream:
-    """The whole file now, streamed from a temporary file deleted as it is read."""
+    """The whole file now, streamed from a temporary file deleted as it is read; audited as
+    downloaded, with its rows."""
     state = request.app.state
     tz = state.settings.bank_timezone
-    path, size = await service.direct_file(db, state.vault, prepared, tz=tz)
+    path, size, rows = await service.direct_file(db, state.vault, prepared, tz=tz)
+    try:
+        await _audit(
+            request, db, prepared.request.caller, DOWNLOADED, f"export_table:{prepared.table.key}",
+            service.audit_detail(prepared.table.key, prepared.fmt, prepared.params, rows=rows,
+                                 direct=True),
+        )  # fmt: skip
+    except BaseException:
+        os.unlink(path)
+        raise
     fallback = _fallback(prepared.params, prepared.table.key, prepared.fmt)
     return Stream(
         _temp_file_chunks(path),
@@ -257,6 +283,21 @@ async def _direct(request: Request[Any, Any, Any], db: Connection, prepared: Pre
             "Content-Disposition": content_disposition(prepared.filename, fallback),
         },
     )
+
+
+async def _audit(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    action: str,
+    subject: str,
+    detail: dict[str, Any],
+) -> None:
+    """An export started or downloaded, in the audit trail: who, from where, what."""
+    await audit.record(
+        db, action=action, actor_id=caller.user_id, subject=subject,
+        client_ip=client_ip(request.scope, request.app.state.trusted_networks), detail=detail,
+    )  # fmt: skip
 
 
 def _confirm_href(prepared: Prepared) -> str:
@@ -434,6 +475,11 @@ async def export_file(
     blobs = request.app.state.blobs
     if await blobs.stat(files.part_key(row["file_key"], 0)) is None:
         raise NotFound("export_file")
+    await _audit(
+        request, db, caller, DOWNLOADED, f"export:{export_id}",
+        service.audit_detail(row["table_key"], row["format"], dict(row["params"] or {}),
+                             rows=row["rows_done"], direct=False),
+    )  # fmt: skip
     fallback = _fallback(dict(row["params"]), row["table_key"], row["format"])
     return Stream(
         files.read(blobs, row["file_key"], row["file_parts"]),

@@ -202,15 +202,25 @@ def temp_path(fmt: str) -> str:
 
 async def direct_file(
     conn: Connection, vault: Vault, prepared: Prepared, *, tz: str
-) -> tuple[str, int]:
-    """The whole file in a temporary file now (the caller streams and deletes it): (path, size)."""
+) -> tuple[str, int, int]:
+    """The whole file in a temporary file now (the caller streams and deletes it): (path, size,
+    rows)."""
     path = temp_path(prepared.fmt)
     try:
-        await write_file(conn, vault, prepared, path, tz=tz)
+        rows, _ = await write_file(conn, vault, prepared, path, tz=tz)
     except BaseException:
         os.unlink(path)
         raise
-    return path, (await asyncio.to_thread(os.stat, path)).st_size
+    return path, (await asyncio.to_thread(os.stat, path)).st_size, rows
+
+
+def audit_detail(
+    table_key: str, fmt: str, params: Mapping[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """What an export's audit event records: the table, the format and the filters it was asked
+    with (the view's unit and days, the table's own: ids and days, never personal data), and
+    `extra` (rows, whether it was downloaded at once)."""
+    return {"table": table_key, "format": fmt, "filters": dict(params), **extra}
 
 
 async def queue(

@@ -14,6 +14,7 @@ from mobile_contracts.v1 import survey_results as wire
 from mobile_contracts.v1.common import DAY_OR_TIME, Page
 from mobile_contracts.v1.patterns import whole
 from workbench.access import Caller, requires_role
+from workbench.audit import downloads
 from workbench.db import Connection
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
@@ -82,6 +83,7 @@ async def export(
     ResultsAfterClose for a staff survey still open, TooFewAnswers for a staff survey's group
     under `results.MIN_STAFF_GROUP`."""
     await results.require_group(db, target)
+    await downloads.survey_results(db, request, caller, target, kind)  # the audit trail's
     state = request.app.state
     source = exports.csv_chunks if kind == "csv" else exports.xlsx_chunks
     chunks = source(state.pool, target, cipher=state.vault.cipher, role=caller.role,

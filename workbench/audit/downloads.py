@@ -1,0 +1,47 @@
+"""Downloads of customer data in the audit trail: who took which file, from where, with what
+filters (ids and days, never personal data). The exports (`workbench.exports.routes`) record
+theirs as `export.started` / `export.downloaded`; survey results here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from workbench.audit import queries
+from workbench.http.client_ip import client_ip
+
+if TYPE_CHECKING:
+    from litestar import Request
+
+    from workbench.access import Caller
+    from workbench.db import Connection
+    from workbench.surveys.results import Target
+
+SURVEY_RESULTS_EXPORTED = "survey_results.exported"
+
+
+def address(request: Request[Any, Any, Any]) -> str:
+    """The downloader's address, as sign-in records it (relay headers from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
+
+
+async def survey_results(
+    conn: Connection, request: Request[Any, Any, Any], caller: Caller, target: Target, fmt: str
+) -> None:
+    """A survey's results downloaded as `fmt` (csv, xlsx), through the API or the console: the
+    survey, the scope's unit and the period's days."""
+    period = target.period
+    await queries.record(
+        conn,
+        action=SURVEY_RESULTS_EXPORTED,
+        actor_id=caller.user_id,
+        subject=f"survey:{target.survey_id}",
+        client_ip=address(request),
+        detail={
+            "format": fmt,
+            "audience": str(target.audience),
+            "org_unit_id": str(target.root["id"]),
+            "from": period.first_day.isoformat(),
+            "to": (period.end_day - timedelta(days=1)).isoformat(),
+        },
+    )
