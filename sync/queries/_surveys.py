@@ -18,8 +18,12 @@ _SURVEY_ON_PATH = """
              where me.id = {0} and me.path like owner.path || '%')
 """
 _SURVEY_VERSION = "v.survey_id, v.version, v.title, v.audience, v.questions, v.published_at"
-# A staff survey the user is invited to answer: not answered, not expired.
-_OPEN_INVITATION = "i.responded_at is null and i.expires_at > {0}"
+# A staff survey the user is invited to answer: not answered, not expired, the survey not
+# archived (closed: it takes no answer; archiving records the change for each invitee, 0061).
+_OPEN_INVITATION = """
+    i.responded_at is null and i.expires_at > {0}
+    and exists (select from surveys s where s.id = i.survey_id and s.status <> 'archived')
+"""
 _INVITATION = "i.id as invitation_id, i.sent_at, i.expires_at"
 
 

@@ -161,6 +161,33 @@ async def test_archive_republish_and_answer_reach_the_device(
     assert set(rm02.rows("survey")) == {str(surveys["rm02_pulse"])}
 
 
+async def test_an_archived_staff_survey_leaves_its_invitees_devices(
+    client: Any, db: Any, surveys: dict[str, uuid.UUID]
+) -> None:
+    """Archiving closes a staff survey (it takes no answer): the invitation it left on a phone
+    could only be refused (409 survey.archived)."""
+    rm01, rm02 = await app_of(client, db, "rm01"), await app_of(client, db, "rm02")
+    await rm01.sync()
+    await rm02.sync()
+    assert str(surveys["rm01_pulse"]) in rm01.rows("survey")
+    await db.execute(  # rm02 answered before the close: nothing is left to take off their phone
+        "update survey_invitations set responded_at = now() where id = $1", surveys["rm02_pulse"]
+    )
+    await rm02.sync()
+
+    await db.execute("update surveys set status = 'archived' where id = $1", surveys["pulse"])
+    changes = await rm01.sync()
+    assert [(c["op"], c["id"]) for c in changes if c["entity"] == "survey"] == [
+        ("delete", str(surveys["rm01_pulse"]))
+    ]
+    assert set(rm01.rows("survey")) == {str(surveys["nps"])}
+    assert [c for c in await rm02.sync() if c["entity"] == "survey"] == []
+    # A fresh device of rm01 gets the customer survey they send, and no invitation.
+    fresh = await app_of(client, db, "rm01")
+    await fresh.sync()
+    assert set(fresh.rows("survey")) == {str(surveys["nps"])}
+
+
 async def test_schema_3_apps_never_see_surveys(
     client: Any, db: Any, surveys: dict[str, uuid.UUID]
 ) -> None:
