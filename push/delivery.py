@@ -8,9 +8,11 @@ A round is:
    (so concurrent rounds count them against the device cap) and its folds;
 3. send, concurrently, outside any transaction;
 4. record: one transaction with every provider answer, dead tokens deactivated, rows settled,
-   retried with backoff or deferred, and summaries for folded alerts scheduled.
+   retried with backoff or deferred (see `settlement`), and summaries for folded alerts
+   scheduled, for the rows whose lease the round still held.
 A worker killed in the middle leaves leased rows that another worker claims when the lease
-runs out; devices an earlier attempt already settled are not sent to again. Those it had sent
+runs out; devices an earlier attempt already settled are not sent to again, and the notification
+ends by what they got (folded by the dead worker: folded, with its summary). Those it had sent
 to without recording the answer get the push again, with the same collapse id (see
 `Push.collapse_id`), so the phone still shows it once; the dead worker's 'sending' attempts are
 closed as 'retry' (`lease_expired`) by the claim that takes over, and the device cap counts
@@ -35,7 +37,7 @@ from typing import Any
 
 import asyncpg
 
-from push import policies, queries
+from push import policies, queries, settlement
 from push.devices import token_aad
 from push.metrics import PushMetrics
 from push.providers import Outcome, Provider, Push
@@ -76,7 +78,8 @@ class _Row:
     decision: policies.Decision | None = None
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     attempt_ids: dict[str, int] = field(default_factory=dict)  # device -> its 'sending' row
-    sent_before: bool = False  # an earlier attempt reached one of the devices
+    # device -> how an earlier attempt settled it (sent, folded, failed, dead_token)
+    earlier: dict[str, str] = field(default_factory=dict)
     summary_body: str | None = None
     decided_with: datetime | None = None  # the version of the user's preferences it was decided by
 
@@ -200,12 +203,16 @@ class Deliverer:
                 row.decision = policies.Drop("collapsed", "newer_with_same_key")
                 continue
             targets = devices_of.get(record["user_id"], [])
-            row.sent_before = any(settled.get((row.id, t.device_id)) == "sent" for t in targets)
+            row.earlier = {
+                t.device_id: settled[row.id, t.device_id]
+                for t in targets
+                if (row.id, t.device_id) in settled
+            }
             devices = [
                 policies.Device(
                     t.device_id,
                     sent_last_hour=sent.get((record["user_id"], t.device_id), 0),
-                    finished=(row.id, t.device_id) in settled,
+                    finished=t.device_id in row.earlier,
                 )
                 for t in targets
             ]
@@ -306,7 +313,7 @@ class Deliverer:
         dead: list[tuple[str, bytes, str]] = []
         provider_of: dict[str, str] = {}
         settled: list[tuple[Any, ...]] = []
-        folded: list[tuple[str, uuid.UUID]] = []
+        folded: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = {}
         stale = await self._decided_on_stale_preferences(conn, rows)
         for row in rows:
             record, decision = row.record, row.decision
@@ -323,7 +330,9 @@ class Deliverer:
                 continue
             assert isinstance(decision, policies.Deliver)
             by_device = {t.device_id: t for t in row.targets}
-            folded += [(device_id, record["user_id"]) for device_id in decision.fold]
+            # Folded by this round or by an earlier one that died before settling the row.
+            folds = [*decision.fold, *(d for d, o in row.earlier.items() if o == "folded")]
+            folded[row.id] = [(device_id, record["user_id"]) for device_id in folds]
             retry_after: list[float] = []
             for device_id, outcome in row.outcomes.items():
                 target = by_device[device_id]
@@ -337,11 +346,25 @@ class Deliverer:
                     provider_of[device_id] = target.provider
                 elif outcome.kind == "retry":
                     retry_after.append(outcome.retry_after or 0.0)
-            settled.append(self._settlement(row, decision, attempt, retry_after))
+            outcomes = {
+                *(o.kind for o in row.outcomes.values()),
+                *row.earlier.values(),
+                *(["folded"] if decision.fold else []),
+            }
+            end = settlement.ending(
+                outcomes,
+                retry_after=retry_after,
+                attempt=attempt,
+                max_attempts=self._options.max_attempts,
+            )
+            settled.append((row.id, end.status, end.reason, end.retry_in, None, 0))
         await queries.record_answers(conn, answers)
         deactivated = await queries.deactivate_dead_tokens(conn, dead)
-        await queries.settle(conn, owner, settled)
-        await queries.schedule_summaries(conn, sorted(set(folded)))
+        ended = await queries.settle(conn, owner, settled)
+        # Only the round that settles a row schedules its summary: a worker that lost the lease
+        # (paused, then resumed after another took the row over) leaves it to that one.
+        summaries = {f for nid in ended for f in folded.get(nid, ())}
+        await queries.schedule_summaries(conn, sorted(summaries))
         for device_id, _, reason in dead:
             if device_id in deactivated:
                 self._metrics.token_deactivated(provider_of[device_id], reason)
@@ -355,29 +378,6 @@ class Deliverer:
             return set()
         current = await queries.lock_preferences(conn, [r.record["user_id"] for r in deferred])
         return {r.id for r in deferred if current.get(r.record["user_id"]) != r.decided_with}
-
-    def _settlement(
-        self,
-        row: _Row,
-        decision: policies.Deliver,
-        attempt: int,
-        retry_after: list[float],
-    ) -> tuple[Any, ...]:
-        kinds = {o.kind for o in row.outcomes.values()}
-        if retry_after:
-            if attempt >= self._options.max_attempts:
-                if "sent" in kinds or row.sent_before:
-                    return (row.id, "sent", "some_devices_gave_up", None, None, 0)
-                return (row.id, "failed", "gave_up", None, None, 0)
-            delay = policies.retry_delay(attempt, max(retry_after))
-            return (row.id, "pending", "retry", delay, None, 0)
-        if "sent" in kinds or row.sent_before:
-            return (row.id, "sent", None, None, None, 0)
-        if decision.fold and not decision.send:
-            return (row.id, "folded", "device_cap", None, None, 0)
-        if kinds <= {"dead_token"}:
-            return (row.id, "failed", "no_live_device", None, None, 0)
-        return (row.id, "failed", "provider_refused", None, None, 0)
 
     def _preferences(self, record: asyncpg.Record) -> policies.Preferences:
         quiet = None

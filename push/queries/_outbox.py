@@ -267,17 +267,19 @@ async def deactivate_dead_tokens(
     return [r["device_id"] for r in rows]
 
 
-async def settle(conn: Connection, owner: uuid.UUID, settled: Sequence[tuple[Any, ...]]) -> int:
+async def settle(
+    conn: Connection, owner: uuid.UUID, settled: Sequence[tuple[Any, ...]]
+) -> set[uuid.UUID]:
     """Release this round's leases: (id, push_status, reason, hold_seconds, send_at, uncount).
     A final status ends the row; 'pending' with hold_seconds is a retry after that delay;
     'pending' with send_at is deferred (quiet hours) and its claim is not counted as an
-    attempt. Rows whose lease another worker took over are left alone."""
+    attempt. Rows whose lease another worker took over are left alone. The ids released."""
     if not settled:
-        return 0
+        return set()
     ids, statuses, reasons, holds, send_ats, uncounts = (
         list(c) for c in zip(*settled, strict=True)
     )
-    result: str = await conn.execute(
+    rows = await conn.fetch(
         """
         update notifications n
            set push_status = s.status, push_reason = s.reason,
@@ -290,6 +292,7 @@ async def settle(conn: Connection, owner: uuid.UUID, settled: Sequence[tuple[Any
           from unnest($2::uuid[], $3::text[], $4::text[], $5::float8[], $6::timestamptz[],
                       $7::int[]) as s(id, status, reason, hold, send_at, uncount)
          where n.id = s.id and n.lease_owner = $1
+        returning n.id
         """,
         owner,
         ids,
@@ -299,13 +302,15 @@ async def settle(conn: Connection, owner: uuid.UUID, settled: Sequence[tuple[Any
         send_ats,
         uncounts,
     )
-    return int(result.rsplit(" ", 1)[-1])
+    return {r["id"] for r in rows}
 
 
 async def schedule_summaries(conn: Connection, folded: Sequence[tuple[str, uuid.UUID]]) -> None:
     """(device_id, user_id) that had alerts folded: one summary each, sent when the user's
     hourly count on the device drops below the cap again (the first of their alerts of the hour
-    there to leave the count: its last attempt there turns an hour old)."""
+    there to leave the count: its last attempt there turns an hour old). None when one is already
+    waiting for its time there: it tells of every alert folded before it goes out, and a second
+    one (a fold settled late, after the hour moved on) would only say it again."""
     if not folded:
         return
     devices, users = (list(c) for c in zip(*folded, strict=True))
@@ -327,6 +332,11 @@ async def schedule_summaries(conn: Connection, folded: Sequence[tuple[str, uuid.
                           and a.alert and a.at > now() - interval '1 hour'
                           and n.user_id = f.user_id
                         group by a.notification_id) c) w
+         where not exists (
+               select from notifications s
+                where s.user_id = f.user_id and s.collapse_key = 'push.summary'
+                  and s.device_id = f.device_id and s.category = 'push.summary'
+                  and s.push_status = 'pending' and s.send_at > now())
         on conflict (user_id, dedupe_key) do nothing
         """,
         devices,

@@ -660,7 +660,7 @@ async def test_a_killed_workers_notifications_are_delivered_once_its_lease_runs_
 
     # The dead worker waking up late cannot overwrite what the other one settled.
     late = [(nid, "failed", "late", None, None, 0) for nid in nids]
-    assert await queries.settle(conn, dead_worker, late) == 0
+    assert await queries.settle(conn, dead_worker, late) == set()
     assert {(await outcome(db, nid))[0] for nid in nids} == {"sent"}
     assert await deliverer.run_round() == 0
 
