@@ -114,7 +114,11 @@ def worker_settings(settings: Settings) -> type:
                 unique=True,
                 run_at_startup=False,
             ),
-            # Every minute (second 0); `unique` keeps one run at a time across all workers.
+            # Every minute (second 0). `unique` only keeps a scheduled run (job and time) from
+            # running twice, here or on another worker; it does not keep runs from overlapping:
+            # a run that outlasts its interval, or a worker's startup run, runs beside the next
+            # one. So every cron job is safe to overlap: it claims rows (SKIP LOCKED, leases,
+            # advisory locks) or writes idempotently.
             cron(task_jobs.expire_tasks, unique=True, run_at_startup=True),
             cron(task_jobs.open_recurring_periods, unique=True, run_at_startup=True),
             cron(
@@ -133,6 +137,8 @@ def worker_settings(settings: Settings) -> type:
                 unique=True,
                 run_at_startup=True,
             ),
+            # Runs overlap (one may last a minute): only the run holding the process's build
+            # slot claims images, one at a time (`workbench.media.jobs`).
             cron(
                 media_jobs.build_renditions,
                 second=set(range(0, 60, 5)),

@@ -1,6 +1,7 @@
 """The worker's offline-package jobs: brochure media packs rebuilt when an RM's catalogue changes.
 
-`build_media_packs` runs every 30 seconds (arq `unique`: one run at a time across workers). It
+`build_media_packs` runs every 30 seconds (arq `unique`: each scheduled run once, not once per
+worker; runs may still overlap, here or on another worker, which the locks below make safe). It
 finds RMs whose live catalogue no longer matches the fingerprint of their last pack (or who have
 none, or whose pack expires within a week), and builds their packs, each in its own transaction
 under an advisory lock per RM and size: a second worker, or a run overlapping this one, passes a

@@ -9,13 +9,14 @@ signed like every package, and stored in the blob store under `packages/<sha256>
 `index.json` and the page images as `<brochure id>/<page, two digits>.webp`; the index lists each
 brochure (id, version, title) with its pages' file paths, in brochure id order.
 
-A pack is rebuilt when what is live for its RM changes: each pack records the fingerprint of the
-catalogue it was built from (SHA-256 over the sorted brochure id, version, content hash and page
-rendition keys of what was live, computed in SQL), and the worker compares it with the one of
-now. Publishing, unpublishing, a window edge passing, a rendition becoming ready and a move in the
-org tree all change it. A brochure whose renditions are not all built yet is left out (an RM never
-presents a brochure with a page, perhaps its risk notice, missing); it changes the fingerprint
-when they are, so the pack is rebuilt then.
+A pack is rebuilt when what it would hold for its RM changes: each pack records the fingerprint of
+the catalogue it was built from (SHA-256 over the sorted brochure id, version, content hash and
+page rendition keys of the brochures it holds, computed in SQL), and the worker compares it with
+the one of now. Publishing, unpublishing, a window edge passing, a brochure's last rendition
+becoming ready and a move in the org tree all change it. A brochure whose renditions are not all
+built yet is left out (an RM never presents a brochure with a page, perhaps its risk notice,
+missing), and out of the fingerprint: its renditions becoming ready one by one issue no new pack
+with the same content; the last one does, as the brochure then enters the pack.
 
 RMs with the same catalogue share one built pack: once it is built for one of them, the others
 get a row of their own for the same file, signed manifest and version (nothing in a pack names

@@ -226,3 +226,43 @@ async def test_only_its_rm_gets_a_pack_and_a_diff_from_the_one_they_have(
     assert newer["version"] > mine["version"]
     assert newer["diff_url"] is not None
     assert newer["diff_size"] < newer["size"] / 2
+
+
+async def test_a_rendition_of_a_brochure_left_out_issues_no_new_pack(
+    db: Any, store: LocalBlobStore, worker: Any
+) -> None:
+    # At startup every RM got version 1 and, 17 s later, version 2 of the same empty pack: a
+    # rendition of a brochure still left out (its other pages pending) changed the fingerprint.
+    await add_brochure(db, store, "基金定投")
+    slow = await add_brochure(db, store, "养老规划", pages=3, built=False)
+    assert await jobs.build_media_packs(worker, now=NOW) >= 1
+    first, data = await pack_of(db, store, "rm01")
+    assert titles(data) == ["基金定投"]
+
+    pages = await db.fetch(
+        "select r.image_sha256 from brochure_renditions r"
+        " join brochure_versions v on r.image_sha256 = any(v.pages)"
+        " where v.brochure_id = $1 order by array_position(v.pages, r.image_sha256)",
+        slow,
+    )
+
+    async def ready(sha: bytes) -> None:
+        key = f"brochures/r/{sha.hex()}-{PHONE}"
+        await store.put(key, b"RIFF built", content_type="image/webp")
+        await db.execute(
+            "update brochure_renditions set status = 'ready', blob_key = $2"
+            " where image_sha256 = $1",
+            sha, key,
+        )  # fmt: skip
+
+    for row in pages[:-1]:  # its pages built one by one: the pack would hold the same
+        await ready(row["image_sha256"])
+        assert await jobs.build_media_packs(worker, now=NOW) == 0
+        latest, _ = await pack_of(db, store, "rm01")
+        assert latest["version"] == first["version"]
+
+    await ready(pages[-1]["image_sha256"])  # its last page: now it enters the pack
+    assert await jobs.build_media_packs(worker, now=NOW) >= 1
+    second, data = await pack_of(db, store, "rm01")
+    assert second["version"] > first["version"]
+    assert titles(data) == ["养老规划", "基金定投"]

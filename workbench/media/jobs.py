@@ -1,14 +1,20 @@
 """The worker job that builds renditions: scheduled every few seconds, and queued by uploads.
 
-A run claims pending renditions in small batches (FOR UPDATE SKIP LOCKED, with a lease in
-`claimed_until`; each claim is an attempt), reads each source once, builds its renditions in a
-thread, stores them and marks each row `ready`. A failure is recorded on the row and retried
-later; on the third attempt it is `failed` with its error (the blob store not answering is no
-attempt: the rows wait for the next run). A source that cannot be read or
-decoded fails only its own renditions. A worker that dies mid-build leaves leased rows that
-another run claims once the lease has run out; a row whose last attempt died so is failed.
-Concurrent runs (several workers, or the scheduled and a queued run) never claim the same row,
-and a run whose lease ran out cannot overwrite the newer claim's result.
+A run takes a build slot of its worker process (`BUILD_SLOTS`, the threads that build), then
+claims the pending renditions of one image at a time (FOR UPDATE SKIP LOCKED, with a lease in
+`claimed_until`; each claim is an attempt), reads the source once, builds its renditions in a
+thread, stores them and marks each row `ready`; then the next image, until none is left or the
+run has used its time. A run that finds every slot taken claims nothing and ends at once (the
+run holding the slot claims once more before it ends): runs overlap (one starts every 5 seconds,
+one may last a minute, and arq's `unique` only keeps the same scheduled run from starting twice),
+and a run that claimed before waiting for the build thread would leave those images to their
+lease if the worker died. So a worker holds leases only on the images it is building.
+A failure is recorded on the row and retried later; on the third attempt it is `failed` with its
+error (the blob store not answering is no attempt: the rows wait for the next run). A source
+that cannot be read or decoded fails only its own renditions. A worker that dies mid-build
+leaves leased rows that another run claims once the lease has run out; a row whose last attempt
+died so is failed. Concurrent runs (several workers) never claim the same row, and a run whose
+lease ran out cannot overwrite the newer claim's result.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
@@ -28,10 +36,35 @@ log = logging.getLogger("workbench.media.jobs")
 MAX_ATTEMPTS = 3
 LEASE_SECONDS = 300
 RETRY_SECONDS = 20  # times the attempt number
-BATCH = 6  # one image's renditions
+BATCH = 6  # rows claimed at most at once: one image's renditions
 RUN_SECONDS = 60  # a run stops claiming after this; the next one goes on
+BUILD_SLOTS = 1  # images a worker process builds at once (its build threads)
 _SPECS_CHECKED = "media_specs_checked"
+_SLOTS = "media_build_slots"  # a test's stand-in for another worker process's slots
 _BUILDER: list[ThreadPoolExecutor] = []
+
+
+@dataclass
+class BuildSlots:
+    """A worker process's build slots, shared by all its runs: held while claiming and
+    building, so a run claims only what it builds next."""
+
+    free: int = BUILD_SLOTS
+    missed: bool = False  # a run found none free since the holder's last claim
+
+
+# arq gives each run a copy of the worker's ctx: slots kept in it would be each run's own. One
+# per event loop: a worker process runs one.
+_PROCESS_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BuildSlots] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _slots(ctx: dict[str, Any]) -> BuildSlots:
+    given: BuildSlots | None = ctx.get(_SLOTS)
+    if given is not None:
+        return given
+    return _PROCESS_SLOTS.setdefault(asyncio.get_running_loop(), BuildSlots())
 
 
 def _builder() -> ThreadPoolExecutor:
@@ -39,21 +72,40 @@ def _builder() -> ThreadPoolExecutor:
     buffers then come from one malloc arena, which keeps the peak memory of a run lower and
     steadier than a new thread of the default pool for each image (measured in bench.media)."""
     if not _BUILDER:
-        _BUILDER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="renditions"))
+        _BUILDER.append(
+            ThreadPoolExecutor(max_workers=BUILD_SLOTS, thread_name_prefix="renditions")
+        )
     return _BUILDER[0]
 
 
 async def build_renditions(ctx: dict[str, Any]) -> int:
-    """Build pending renditions until none is left or the run has used its time; returns how
-    many became ready."""
+    """Build pending renditions, one image at a time, until none is left or the run has used
+    its time; returns how many became ready. A run that finds the worker's build slots taken
+    (an earlier run still going, the scheduled one beside a queued one) claims nothing: it asks
+    the running one to look once more before it ends, and returns 0."""
+    slots = _slots(ctx)
+    if slots.free <= 0:
+        slots.missed = True
+        return 0
+    slots.free -= 1
+    try:
+        return await _build_pending(ctx, slots)
+    finally:
+        slots.free += 1
+
+
+async def _build_pending(ctx: dict[str, Any], slots: BuildSlots) -> int:
     pool, store = ctx["pool"], ctx["blobs"]
-    if not ctx.get(_SPECS_CHECKED):  # once per worker process: rows for a new or changed spec
+    # Rows for a new or changed spec. Once per ctx: in the worker that is every run (arq gives
+    # each run a copy of the worker's ctx), a lookup of the images that lack one.
+    if not ctx.get(_SPECS_CHECKED):
         async with pool.acquire() as conn:
             if added := await queries.add_missing_renditions(conn, SPEC_NAMES):
                 log.info("renditions queued for the current specs", extra={"count": added})
         ctx[_SPECS_CHECKED] = True
     ready, stop_at = 0, time.monotonic() + ctx.get("media_run_seconds", RUN_SECONDS)
     while time.monotonic() < stop_at:
+        slots.missed = False
         async with pool.acquire() as conn:
             if gave_up := await queries.give_up_abandoned(conn, max_attempts=MAX_ATTEMPTS):
                 log.warning(
@@ -67,6 +119,8 @@ async def build_renditions(ctx: dict[str, Any]) -> int:
                 specs=SPEC_NAMES,
             )
         if not claimed:
+            if slots.missed:  # a run (an upload's) came while this one claimed: look again
+                continue
             break
         store_down = False
         images = [(sha, list(rows)) for sha, rows in

@@ -117,19 +117,29 @@ async def give_up_abandoned(conn: Connection, *, max_attempts: int) -> int:
 async def claim_renditions(
     conn: Connection, *, limit: int, lease_seconds: int, max_attempts: int, specs: Sequence[str]
 ) -> list[Record]:
-    """Lease up to `limit` pending renditions that nobody holds, oldest first, grouped by image;
-    concurrent claims skip each other's rows (SKIP LOCKED) and a held lease excludes a row
-    until it runs out. Each claim counts as an attempt; `attempts` identifies the claim. Rows of
-    specs no longer built (`specs` are the current ones) are left alone."""
+    """Lease the pending renditions of one image (the one waiting longest; at most `limit`
+    rows) that nobody holds: a claim is what one build does next, never a queue of images that
+    would wait out its lease if the worker died. Concurrent claims skip each other's rows (SKIP
+    LOCKED) and a held lease excludes a row until it runs out. Each claim counts as an attempt;
+    `attempts` identifies the claim. Rows of specs no longer built (`specs` are the current
+    ones) are left alone."""
     return await conn.fetch(
         """
-        with due as (
-            select image_sha256, spec from brochure_renditions
+        with image as (
+            select image_sha256 from brochure_renditions
              where status = 'pending' and attempts < $3 and spec = any($4::text[])
                and (claimed_until is null or claimed_until < now())
              order by updated_at, image_sha256, spec
-             limit $1
+             limit 1
              for update skip locked
+        ), due as (
+            select r.image_sha256, r.spec from brochure_renditions r
+              join image on image.image_sha256 = r.image_sha256
+             where r.status = 'pending' and r.attempts < $3 and r.spec = any($4::text[])
+               and (r.claimed_until is null or r.claimed_until < now())
+             order by r.spec
+             limit $1
+             for update of r skip locked
         )
         update brochure_renditions r
            set claimed_until = now() + make_interval(secs => $2), attempts = r.attempts + 1

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 import uuid
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,7 +53,7 @@ async def build_monthly_reports(ctx: dict[str, Any], report_id: str | None = Non
     its time; returns how many were built (ready or failed). One build at a time per worker
     process (the layout takes a core): a run waiting for its turn holds no claim."""
     b = ctx.get("report_builder") or service.Builder.from_ctx(ctx)
-    turn: asyncio.Lock = ctx.setdefault("report_turn", asyncio.Lock())
+    turn = _turn(ctx)
     wanted = uuid.UUID(report_id) if report_id else None
     handled, stop_at = 0, time.monotonic() + ctx.get("report_run_seconds", RUN_SECONDS)
     while (left := stop_at - time.monotonic()) > 0:
@@ -72,6 +73,21 @@ async def build_monthly_reports(ctx: dict[str, Any], report_id: str | None = Non
         wanted = None
         handled += 1
     return handled
+
+
+# A worker process's turn to build, shared by its runs: arq gives each run a copy of the
+# worker's ctx, so a lock kept in it would be each run's own. One per event loop (a worker
+# process runs one); a test stands for another worker process with `report_turn` in its ctx.
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _turn(ctx: dict[str, Any]) -> asyncio.Lock:
+    given: asyncio.Lock | None = ctx.get("report_turn")
+    if given is not None:
+        return given
+    return _TURNS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 def waker(redis: Any, redis_prefix: str) -> Any:
@@ -98,8 +114,10 @@ FUNCTIONS: list[Any] = [
 CRON: list[Any] = [
     # Hourly at :30 (the job itself waits for 01:30 bank time on the 1st, whatever the
     # worker's own time zone, and catches up within the hour after an outage); `unique` keeps
-    # one run at a time across all workers. Not at startup: a worker starting (or a test's
-    # burst worker) does not lay out PDFs unasked.
+    # each scheduled run from running once per worker (runs that overlap are safe: queueing is
+    # idempotent, builds claim their rows, one at a time per worker process: `report_turn`).
+    # Not at startup: a worker starting (or a test's burst worker) does not lay out PDFs
+    # unasked.
     cron(queue_monthly_reports, minute={30}, unique=True, run_at_startup=False),
     cron(build_monthly_reports, second={20}, unique=True, run_at_startup=False),
 ]

@@ -180,15 +180,18 @@ async def claim(
     *,
     claim_id: uuid.UUID,
     wanted: uuid.UUID | None,
-    stale_before: datetime,
+    lease_seconds: float,
 ) -> Record | None:
     """Take one waiting report (this one, or the oldest): queued, or building but abandoned by
-    its worker (claimed before `stale_before`); rows other workers hold are skipped."""
+    its worker (its lease, `claimed_at` renewed while it builds, older than `lease_seconds` by
+    the database's clock); rows other workers hold are skipped."""
     return await conn.fetchrow(
         f"""
         with picked as (
             select id from monthly_reports
-             where (state = 'queued' or (state = 'building' and claimed_at < $3))
+             where (state = 'queued'
+                    or (state = 'building'
+                        and claimed_at < now() - make_interval(secs => $3)))
                and ($2::uuid is null or id = $2)
              order by requested_at, id
              limit 1
@@ -205,8 +208,22 @@ async def claim(
         """,
         claim_id,
         wanted,
-        stale_before,
+        lease_seconds,
     )
+
+
+async def renew(conn: Connection, *, report_id: uuid.UUID, claim_id: uuid.UUID) -> bool:
+    """The build `claim_id` is alive: its lease starts again now. False if the row no longer
+    names this build (queued again, or taken over after its lease ran out)."""
+    done = await conn.execute(
+        """
+        update monthly_reports set claimed_at = now()
+         where id = $1 and claim_id = $2 and state = 'building'
+        """,
+        report_id,
+        claim_id,
+    )
+    return done == "UPDATE 1"
 
 
 async def finish_ready(
@@ -255,16 +272,18 @@ async def finish_failed(
 
 
 async def give_up_abandoned(
-    conn: Connection, *, stale_before: datetime, max_attempts: int, error: str
+    conn: Connection, *, lease_seconds: float, max_attempts: int, error: str
 ) -> int:
-    """Builds abandoned (worker gone) `max_attempts` times are failed, never claimed again."""
+    """Builds abandoned (worker gone, lease run out) `max_attempts` times are failed, never
+    claimed again."""
     done = await conn.execute(
         """
         update monthly_reports
            set state = 'failed', error = $3
-         where state = 'building' and claimed_at < $1 and attempts >= $2
+         where state = 'building' and claimed_at < now() - make_interval(secs => $1)
+           and attempts >= $2
         """,
-        stale_before,
+        lease_seconds,
         max_attempts,
         error,
     )

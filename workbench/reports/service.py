@@ -6,18 +6,23 @@ LOCKED, so two workers never build the same one), marks it building and commits;
 numbers in one snapshot, lays out the PDF off the event loop, stores it under a key of its own
 build and only then marks the row ready, if the row still names its build (a request to rebuild
 meanwhile queues it again; the late file is thrown away). The previous file is deleted after the
-commit. A build that raises is marked failed with a reason and not retried by itself; one whose
-worker died is taken again after `STALE`, at most `MAX_ATTEMPTS` times.
+commit. A build that raises is marked failed with a reason and not retried by itself.
+While it builds, its worker renews the claim's lease (`claimed_at`, the database's clock) every
+`HEARTBEAT_SECONDS`. A build whose worker died or stopped has no one renewing it: once its lease
+is `LEASE_SECONDS` old the next run takes it again (the build job runs every minute), at most
+`MAX_ATTEMPTS` times. A live build is never taken, however long its layout takes; one whose
+claim is gone (queued again, or taken over after its renewals failed that long) stops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as clock
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -41,7 +46,8 @@ log = logging.getLogger("workbench.reports")
 REPORT_READY = categories.REPORT_READY
 
 SCHEDULE_AT = time(1, 30)  # bank time on the 1st: the previous month is queued from then on
-STALE = timedelta(minutes=15)  # a build claimed this long ago without an end: its worker died
+LEASE_SECONDS = 60.0  # a build whose lease was not renewed for this long: its worker died
+HEARTBEAT_SECONDS = 15.0  # how often a live build renews its lease
 MAX_ATTEMPTS = 3
 FIRST_MONTH = date(2000, 1, 1)
 CONTENT_TYPE = "application/pdf"
@@ -160,6 +166,8 @@ class Builder:
     tz: str
     bank_name: str
     render: Render | None = None  # the PDF of the numbers; None: builder.build_pdf
+    lease_seconds: float = LEASE_SECONDS
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
 
     @classmethod
     def from_ctx(cls, ctx: dict[str, Any]) -> Builder:
@@ -188,33 +196,29 @@ def _reason(exc: BaseException) -> str:
     return f"生成失败（{type(exc).__name__}），请联系管理员后重新生成"
 
 
+class ClaimLost(Exception):
+    """The report no longer names this build: queued again, or taken over by another worker."""
+
+
 async def build_next(b: Builder, *, wanted: uuid.UUID | None = None) -> Built | None:
-    """Claim one waiting report (this one, or the oldest) and build it; None if none waits."""
+    """Claim one waiting report (this one, or the oldest) and build it, renewing the claim's
+    lease meanwhile; None if none waits."""
     claim_id = uuid7()
-    now = datetime.now(UTC)
     async with b.pool.acquire() as conn, conn.transaction():
         await q.give_up_abandoned(
-            conn, stale_before=now - STALE, max_attempts=MAX_ATTEMPTS, error=ABANDONED
+            conn, lease_seconds=b.lease_seconds, max_attempts=MAX_ATTEMPTS, error=ABANDONED
         )
-        row = await q.claim(conn, claim_id=claim_id, wanted=wanted, stale_before=now - STALE)
+        row = await q.claim(conn, claim_id=claim_id, wanted=wanted, lease_seconds=b.lease_seconds)
     if row is None:
         return None
     started = clock.perf_counter()
     key = blob_key(row, claim_id)
     try:
-        async with (
-            b.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            data = await builder.gather(
-                conn, b.vault, unit_id=row["org_unit_id"], month=row["month"], tz=b.tz,
-                now=datetime.now(UTC),
-            )  # fmt: skip
-        if b.render is not None:
-            pdf = await b.render(data)
-        else:
-            pdf = await builder.build_pdf(data, bank_name=b.bank_name, tz=b.tz)
-        await b.blobs.put(key, pdf.data, content_type=CONTENT_TYPE)
+        pdf = await _holding(b, row["id"], claim_id, _make(b, row, key))
+    except ClaimLost:
+        log.warning("a monthly report build lost its claim", extra={"report_id": str(row["id"])})
+        await _delete_quietly(b.blobs, key)
+        return Built(row["id"], "superseded", clock.perf_counter() - started)
     except Exception as exc:
         log.exception("a monthly report failed", extra={"report_id": str(row["id"])})
         async with b.pool.acquire() as conn, conn.transaction():
@@ -239,6 +243,55 @@ async def build_next(b: Builder, *, wanted: uuid.UUID | None = None) -> Built | 
                "seconds": round(seconds, 2)},
     )  # fmt: skip
     return Built(row["id"], "ready", seconds, size=len(pdf.data), pages=pdf.pages)
+
+
+async def _make(b: Builder, row: q.Record, key: str) -> builder.Pdf:
+    """Read the report's numbers in one snapshot, lay out its PDF and store it under `key`."""
+    async with (
+        b.pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        data = await builder.gather(
+            conn, b.vault, unit_id=row["org_unit_id"], month=row["month"], tz=b.tz,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    if b.render is not None:
+        pdf = await b.render(data)
+    else:
+        pdf = await builder.build_pdf(data, bank_name=b.bank_name, tz=b.tz)
+    await b.blobs.put(key, pdf.data, content_type=CONTENT_TYPE)
+    return pdf
+
+
+async def _holding(
+    b: Builder, report_id: uuid.UUID, claim_id: uuid.UUID, work: Awaitable[builder.Pdf]
+) -> builder.Pdf:
+    """`work`'s result, its claim's lease renewed every `heartbeat_seconds` until it ends;
+    ClaimLost (the work cancelled) once the row no longer names this build. A renewal that
+    fails (the database away a moment) is tried again at the next beat; the work goes on."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=b.heartbeat_seconds)
+            if done:
+                return task.result()
+            try:
+                async with b.pool.acquire() as conn:
+                    held = await q.renew(conn, report_id=report_id, claim_id=claim_id)
+            except Exception as exc:  # the database away a moment: the next beat tries again
+                log.warning(
+                    "could not renew a monthly report's lease: %s", type(exc).__name__,
+                    extra={"report_id": str(report_id)},
+                )  # fmt: skip
+                continue
+            if not held:
+                raise ClaimLost
+    finally:
+        if not task.done():  # its claim is gone, or the worker is stopping
+            task.cancel()
+            await asyncio.wait({task})  # a file it was storing is in place before it is deleted
+        if not task.cancelled():
+            task.exception()  # retrieved: what it raised is handled, or moot
 
 
 async def _delete_quietly(blobs: BlobStore, key: str | None) -> None:

@@ -56,6 +56,8 @@ FUNCTIONS: list[Any] = [
     func(apply_alert_rule, name=APPLY_JOB, keep_result=0),
 ]
 CRON: list[Any] = [
-    # Every minute (second 0); `unique` keeps one run at a time across all workers.
+    # Every minute (second 0). `unique` only keeps each scheduled run from running twice, not
+    # runs from overlapping; overlapping runs split the due work orders (SKIP
+    # LOCKED in `claim_escalations`), so none is escalated twice.
     cron(escalate_overdue_work_orders, unique=True, run_at_startup=True),
 ]

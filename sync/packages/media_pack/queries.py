@@ -36,22 +36,26 @@ def held_by(pack: str, user: str) -> str:
     )"""
 
 
-# Each live brochure as one text item: id, version, content hash and the ready rendition key of
-# every page in order ('-' for one not built yet); $1 is now, $2 the rendition spec.
+# Each brochure a pack would hold as one text item: the live ones whose pages' renditions are all
+# ready (`media.PackBrochure.complete`), each as id, version, content hash and the ready
+# rendition key of every page in order; $1 is now, $2 the rendition spec. A brochure still left
+# out has no item: a rendition of it becoming ready changes nothing until the last one does.
 _LIVE_ITEMS = f"""
     live_items as (
         select v.brochure_id, owner.path as owner_path,
                v.brochure_id::text || ':' || v.version || ':' || encode(v.content_hash, 'hex')
-               || ':' || coalesce((
-                   select string_agg(coalesce(r.blob_key, '-'), ',' order by p.n)
-                     from unnest(v.pages) with ordinality p(sha, n)
-                     left join brochure_renditions r
-                            on r.image_sha256 = p.sha and r.spec = $2 and r.status = 'ready'
-               ), '') as item
+               || ':' || coalesce(built.keys, '') as item
           from brochure_versions v
           join brochures b on b.id = v.brochure_id
           join org_units owner on owner.id = b.owner_unit_id
-         where {LIVE.format("$1")}
+         cross join lateral (
+               select string_agg(r.blob_key, ',' order by p.n) as keys,
+                      count(*) filter (where r.blob_key is null) as missing
+                 from unnest(v.pages) with ordinality p(sha, n)
+                 left join brochure_renditions r
+                        on r.image_sha256 = p.sha and r.spec = $2 and r.status = 'ready'
+               ) built
+         where {LIVE.format("$1")} and built.missing = 0
     )
 """
 # The fingerprint of each unit that has active RMs ($3: one RM only, or null for all): SHA-256

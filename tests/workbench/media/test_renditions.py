@@ -19,7 +19,7 @@ from workbench.db import Pool, create_pool
 from workbench.http.auth import PUBLIC
 from workbench.http.deps import Db
 from workbench.media.images import ImageLimits
-from workbench.media.jobs import MAX_ATTEMPTS, build_renditions
+from workbench.media.jobs import BUILD_SLOTS, MAX_ATTEMPTS, BuildSlots, build_renditions
 from workbench.media.renditions import SPEC_NAMES, SPECS
 from workbench.media.service import renditions_of, store_source_image, wake_worker
 from workbench.media.store import BlobInfo, BlobStore, LocalBlobStore
@@ -211,7 +211,11 @@ async def test_two_concurrent_job_runs_never_build_the_same_row_twice(db, pool, 
     shas = [await upload(db, local_store, photo(700, 500, seed=s)) for s in range(5)]
     counting = CountingStore(local_store)
 
-    first, second = await asyncio.gather(run_job(pool, counting), run_job(pool, counting))
+    # Two worker processes, each with its build slots.
+    first, second = await asyncio.gather(
+        *(build_renditions({"pool": pool, "blobs": counting, "media_build_slots": BuildSlots()})
+          for _ in range(2))
+    )  # fmt: skip
 
     assert first + second == 5 * len(SPECS)
     assert first > 0
@@ -327,3 +331,58 @@ async def test_a_worker_stopping_mid_build_gives_its_claims_back_at_once(db, poo
     assert {r.status for image in rows.values() for r in image.values()} == {"pending"}
     assert {r.attempts for image in rows.values() for r in image.values()} == {0}
     assert await run_job(pool, local_store) == 2 * len(SPECS)
+
+
+class GatedStore(CountingStore):
+    """A store whose rendition writes wait until `opened`: a build in progress, held there."""
+
+    def __init__(self, inner: LocalBlobStore) -> None:
+        super().__init__(inner)
+        self.writing, self.opened = asyncio.Event(), asyncio.Event()
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> BlobInfo:
+        if key.startswith("brochures/r/"):
+            self.writing.set()
+            await self.opened.wait()
+        return await super().put(key, data, content_type=content_type)
+
+
+async def test_overlapping_runs_of_one_worker_claim_only_the_images_it_is_building(
+    db, pool, local_store
+):
+    # A brochure's pages uploaded, one worker: its runs overlap (the scheduled one every 5 s, a
+    # run lasting up to a minute, the upload's queued one). Each overlapping run claimed an
+    # image and then waited for the one build thread, so a kill -9 left all of them to their
+    # 5-minute lease. Now only the image being built is leased; the other runs claim nothing.
+    shas = [await upload(db, local_store, photo(700, 500, seed=s)) for s in range(4)]
+    gated = GatedStore(local_store)
+    worker: dict[str, Any] = {"pool": pool, "blobs": gated}  # one worker process's ctx
+    # As arq runs a job: with a copy of the worker's ctx of its own.
+    first = asyncio.create_task(build_renditions({**worker, "job_id": "cron:0"}))
+    later: list[asyncio.Task[int]] = []
+    try:
+        await asyncio.wait_for(gated.writing.wait(), timeout=30)
+        later = [
+            asyncio.create_task(build_renditions({**worker, "job_id": f"cron:{n}"}))
+            for n in (5, 10, 15)
+        ]
+        done, _ = await asyncio.wait(later, timeout=10)
+        leased = await db.fetch(
+            "select image_sha256, spec from brochure_renditions"
+            " where status = 'pending' and claimed_until > now()"
+        )
+        assert len({bytes(r["image_sha256"]) for r in leased}) <= BUILD_SLOTS
+        assert len(leased) <= BUILD_SLOTS * len(SPECS)
+        assert done == set(later)  # they ended at once, holding nothing
+        assert [t.result() for t in later] == [0, 0, 0]
+    finally:
+        gated.opened.set()
+        built = await first
+        await asyncio.gather(*later, return_exceptions=True)
+
+    assert built == len(shas) * len(SPECS)  # the running one built every image, one at a time
+    rows = await renditions_of(db, shas)
+    assert {(r.status, r.attempts) for image in rows.values() for r in image.values()} == {
+        ("ready", 1)
+    }
+    assert await run_job(pool, local_store) == 0
