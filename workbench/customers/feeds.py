@@ -34,6 +34,7 @@ from workbench.ids import uuid7
 from workbench.nul import NUL_CODE, NUL_MESSAGE, rows_with_nul
 from workbench.security.rotation import EncryptedColumns
 from workbench.security.vault import Vault
+from workbench.surveys.invitations import queries as survey_invitations
 from workbench.tasks import handover
 from workbench.timeline import service as timeline
 from workbench.visible import invisible, one_line_shown, reads_otherwise
@@ -223,25 +224,44 @@ async def _record_cleared_verifications(conn: Connection, written: list[queries.
 async def _record_closes_and_reopens(conn: Connection, written: list[queries.Record]) -> None:
     """A timeline entry for every customer this feed closed (they left the bank) or reopened;
     a closed customer's tasks not started yet are cancelled (`客户已销户`), their reminders
-    stopped, and their open verification links end. Started tasks stay with their RM, who may
-    still submit them (their draft may be on their phone)."""
+    stopped, and their open links end: verification links, survey links not answered (so
+    reminded no more) and the brochures shared with them (ended by this `customer.closed`
+    entry: `tracking.queries.CUSTOMER_LEFT`). Reopening brings none of them back. Started
+    tasks stay with their RM, who may still submit them (their draft may be on their phone)."""
     # Imported here: the task lifecycle reaches the customers' views (through surveys), which
     # import this module.
     from workbench.tasks import lifecycle
 
     now = datetime.now(UTC)
-    closed = [row["id"] for row in written if row["closed"] is True]
+    closed = [row for row in written if row["closed"] is True]
     reopened = [row["id"] for row in written if row["closed"] is False]
-    for kind, customers in (("customer.closed", closed), ("customer.reopened", reopened)):
-        await timeline.record_many(
-            conn,
-            kind=kind,
-            occurred_at=now,
-            source="feed.status",
-            entries=[(c, f"{c}:{kind}:{now.isoformat()}", {}) for c in customers],
-        )
-    await lifecycle.cancel_for_closed_customers(conn, closed)
-    await queries.end_invites_of(conn, closed)
+    # Dated when the database closed them (`closed_at`), not by this process's clock: the
+    # shares made before this moment end (`CUSTOMER_LEFT`), those made after a reopen do not.
+    await timeline.record_events(
+        conn,
+        source="feed.status",
+        events=[
+            timeline.Event(
+                row["id"],
+                "customer.closed",
+                row["closed_at"],
+                f"{row['id']}:customer.closed:{now.isoformat()}",
+                {},
+            )
+            for row in closed
+        ],
+    )
+    await timeline.record_many(
+        conn,
+        kind="customer.reopened",
+        occurred_at=now,
+        source="feed.status",
+        entries=[(c, f"{c}:customer.reopened:{now.isoformat()}", {}) for c in reopened],
+    )
+    closed_ids = [row["id"] for row in closed]
+    await lifecycle.cancel_for_closed_customers(conn, closed_ids)
+    await queries.end_invites_of(conn, closed_ids)
+    await survey_invitations.end_links_of(conn, closed_ids)
 
 
 def _take(columns: dict[str, list[Any]], indexes: list[int]) -> dict[str, list[Any]]:

@@ -139,7 +139,7 @@ _INSERT_CUSTOMERS = f"""{_INCOMING}
         on conflict (external_id) do nothing
         returning c.id, c.external_id, true as inserted, c.identity_version,
                   null::text[] as identity_changed, null::timestamptz as verification_cleared,
-                  null::boolean as closed
+                  null::boolean as closed, c.closed_at
         """
 
 # The bank's tags of a stored customer (null `bank_tags`: stored before they were kept apart).
@@ -191,7 +191,8 @@ _UPDATE_CUSTOMERS = f"""{_INCOMING}, changed as (
                       as verification_cleared,
                   -- the customer's status changed by this row: closed (true), reopened (false)
                   case when x.closed is distinct from x.closed_before then x.closed end
-                      as closed
+                      as closed,
+                  c.closed_at
         """
 
 
@@ -212,8 +213,9 @@ async def update_customers(conn: Connection, rows: dict[str, list[Any]]) -> list
 
     Returns of every row written: id, external_id, inserted (false), identity_version,
     identity_changed (the parts changed: name, id_number, phone), verification_cleared
-    (when the verification this cleared was made, or null) and closed (true: this row closed
-    the customer, false: reopened them, null: their status is as it was).
+    (when the verification this cleared was made, or null), closed (true: this row closed
+    the customer, false: reopened them, null: their status is as it was) and closed_at (since
+    when the customer is closed, null while active).
     """
     return await conn.fetch(_UPDATE_CUSTOMERS, *rows.values())
 

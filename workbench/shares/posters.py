@@ -12,7 +12,8 @@ sharer, while active; with none, no such line), the title and first page of the 
 version live now, so once a new version replaced the shared one the poster shows the new one
 (its key changes with the title and page: drawn anew); once the brochure is unpublished or past
 its window, the poster is gone too (404 `brochure.not_found`, as the brochure itself), drawn or
-not.
+not; once the bank closed the customer it was made for, the share ended with them (404
+`customer.not_found`, as the customer, also after the bank reopens them).
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ class NotLive(NotFound):
         self.detail = "The shared brochure is no longer live (unpublished or expired)"
 
 
+class CustomerLeft(NotLive):
+    """The share was made for a customer the bank has closed since: it ended with them (404
+    `customer.not_found`, as the customer)."""
+
+    def __init__(self) -> None:
+        NotFound.__init__(self, "customer")
+        self.detail = "The customer this share was made for has left the bank: the share ended"
+
+
 async def poster_key(
     conn: Connection,
     *,
@@ -62,6 +72,8 @@ async def poster_key(
     if row is None:
         raise NotFound("share")
     looked = await tracking_queries.viewer_share(conn, row["code"], now=now)
+    if looked is not None and looked["customer_left"]:
+        raise CustomerLeft()
     if looked is None or not looked["live"]:
         raise NotLive()
     facts = poster.PosterFacts(

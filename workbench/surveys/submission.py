@@ -119,9 +119,9 @@ async def open_invitation(
     lock: bool = False,
     now: datetime | None = None,
 ) -> Opened:
-    """An invitation and whether it can be answered now. `customer`: only a customer's (a
-    link) or only a staff member's; `user_id`: only this staff member's. Reading changes
-    nothing."""
+    """An invitation and whether it can be answered now (expired also while the bank has
+    closed its customer). `customer`: only a customer's (a link) or only a staff member's;
+    `user_id`: only this staff member's. Reading changes nothing."""
     if invitation_id is None:
         return Opened(State.UNKNOWN)
     row = await queries.invitation(conn, invitation_id, lock=lock)
@@ -133,7 +133,9 @@ async def open_invitation(
         return Opened(State.UNKNOWN)
     if row["responded_at"] is not None:
         return Opened(State.ANSWERED, row)
-    if row["expires_at"] <= (now or datetime.now(UTC)):
+    # A customer the bank closed: their links ended with the close (`end_links_of`), and one
+    # made as it happened (a delivery under way) is no more open than those.
+    if row["expires_at"] <= (now or datetime.now(UTC)) or row["customer_closed"]:
         return Opened(State.EXPIRED, row)
     return Opened(State.OPEN, row)
 

@@ -64,23 +64,37 @@ RM_SHOWN = """
           left join users u on u.id = s.rm_id and u.active
 """
 
+# Whether a share (`s`, its customer `c`) was made for a customer the bank has closed since (the
+# customer feed's `status: closed`): such a share is over, as one of a brochure past its window
+# (its page answers 410; beacons still coming are stored, but tell no one and write no timeline
+# entry). Closed now, or closed at any time after the share was made, as their timeline's
+# `customer.closed` says (dated when the feed closed them): a customer the bank reopens gets no
+# old link back, as their verification links (the RM shares again). A share to no one: never.
+CUSTOMER_LEFT = """(c.closed_at is not null
+               or exists (select from customer_timeline t
+                           where t.customer_id = s.customer_id and t.kind = 'customer.closed'
+                             and t.occurred_at >= s.created_at))"""
+
 
 async def viewer_share(conn: Connection, code: str, *, now: datetime) -> Record | None:
     """What a share's link shows now: the brochure's version live now (the shared one while it
     is live, the one that replaced it once that took over: an edit compliance approved replaces
     what customers see behind every link already shared) with its product (name, category, risk
     level), the name of the RM the customer should turn to (`rm_name`, `RM_SHOWN`; null when
-    there is none), and `live`: whether a version is live at all (a published version in its
-    window, its product offered; `brochures.queries.LIVE`). Without one (the brochure
-    unpublished, expired or its product withdrawn) the version's columns are null. None for an
-    unknown code."""
+    there is none), `customer_left` (`CUSTOMER_LEFT`: made for a customer the bank closed
+    since) and `live`: whether the share shows a version at all (one live, a published version
+    in its window, its product offered: `brochures.queries.LIVE`; and not `customer_left`).
+    Without a live one (the brochure unpublished, expired or its product withdrawn) the
+    version's columns are null. None for an unknown code."""
     return await conn.fetchrow(
         f"""
         select s.id, lv.version, lv.title, lv.pages,
                p.name as product_name, p.category, p.risk_level,
-               coalesce(o.name, u.name) as rm_name, lv.version is not null as live
+               coalesce(o.name, u.name) as rm_name, ended.customer_left,
+               lv.version is not null and not ended.customer_left as live
           from shares s
           {RM_SHOWN}
+          cross join lateral (select {CUSTOMER_LEFT} as customer_left) ended
           left join lateral (select v.version, v.title, v.pages, v.product_code
                                from brochure_versions v
                               where v.brochure_id = s.brochure_id and {LIVE.format("$2")}
@@ -318,7 +332,9 @@ async def radar_shares(
     - `head_ids`: without a recipient, the active branch heads of the nearest unit that has
       any, at or above the customer's RM's unit (a share to no one: the unit it was shared
       from), who hear a request to be contacted (it is never lost; opens are not for them);
-    - `rm_name`: the RM the heads are told about (the customer's, else the sharer)."""
+    - `rm_name`: the RM the heads are told about (the customer's, else the sharer);
+    - `customer_left`: made for a customer the bank closed since (`CUSTOMER_LEFT`), of whom no
+      one hears anything more."""
     rows = await conn.fetch(
         f"""
         select s.id, s.rm_id, s.brochure_id, s.customer_id, v.title, c.external_id, c.name_enc,
@@ -328,7 +344,8 @@ async def radar_shares(
                       where h.org_unit_id = heads.unit_id and h.role = 'branch_head' and h.active
                       order by h.created_at, h.id) as head_ids,
                exists (select from brochure_versions v where v.brochure_id = s.brochure_id
-                          and {LIVE.format("m.moment")}) as live
+                          and {LIVE.format("m.moment")}) as live,
+               {CUSTOMER_LEFT} as customer_left
           from unnest($1::uuid[], $2::timestamptz[]) as m(share_id, moment)
           join shares s on s.id = m.share_id
           join users su on su.id = s.rm_id

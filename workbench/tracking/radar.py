@@ -40,6 +40,12 @@ page told them the RM was told, and the request is about the customer, not the b
 on a page left open after the brochure was unpublished, expired or replaced with nothing live
 tells the RM as a live share's does (the same visible open first, once per visitor, at most once
 per share in 30 minutes), saying the brochure can no longer be viewed.
+
+A share made for a customer the bank has closed since (`queries.CUSTOMER_LEFT`; reopening them
+brings it back no more than their verification links) answers 410 as one of a brochure taken
+down, and its beacons still coming (a page left open, a script) are stored and counted too, but
+tell no one at all, a request to be contacted included, and write no timeline entry: the
+customer left the bank, and their RM can no longer open them.
 """
 
 from __future__ import annotations
@@ -84,6 +90,9 @@ async def follow_up(
             latest[m["share_id"]] = m["last_hit_at"]
     share_ids = sorted(latest)
     shares = await queries.radar_shares(conn, share_ids, [latest[s] for s in share_ids])
+    # A share made for a customer the bank closed since tells no one anything, not even a
+    # request to be contacted: the customer left, and no RM can open them any more.
+    milestones = [m for m in milestones if not shares[m["share_id"]]["customer_left"]]
     # A request to be contacted is told whether or not the brochure is still live.
     asking = [m for m in milestones if m["clicked"]]
     milestones = [m for m in milestones if shares[m["share_id"]]["live"]]

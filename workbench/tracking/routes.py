@@ -46,7 +46,9 @@ async def share_pages(
     """Fresh signed URLs of the share's page images, for a viewer page left open past their
     expiry: as scoped as the page (the code; the brochure live now), counts nothing. A share
     that is not live answers as the API does, problem+json: 410 `share.gone` (its brochure
-    withdrawn or past its window), 404 `share.not_found` (no such code)."""
+    withdrawn or past its window, or made for a customer the bank closed since: the detail
+    says the brochure's words, as the page, telling a visitor nothing of the customer), 404
+    `share.not_found` (no such code)."""
     looked = await _look(request, db, code)
     if looked.shown is None:
         error = ShareGone() if looked.found is viewer.Found.GONE else NotFound("share")

@@ -10,7 +10,8 @@ visibly rendered: painted in a visible tab (its title, risk level and RM's name)
 images have loaded, which on a slow network comes after the customer tapped the button, if
 ever. No other beacon leaves before the open. Whether the brochure is live is checked on every
 request (the page is never cached), so an unpublished or expired brochure stops at once behind
-every link already shared.
+every link already shared; so does a share made for a customer the bank has closed since
+(`queries.CUSTOMER_LEFT`), with the same page, saying nothing of why.
 
 The button is a form (`POST /s/{code}/contact`) that the script takes over: with a script it
 sends a `cta` beacon (by fetch) and says the RM was told only once `POST /t` answered 2xx; on a
@@ -79,7 +80,7 @@ def risk_note(category: str, risk_level: int) -> str:
 
 class Found(Enum):
     LIVE = "live"
-    GONE = "gone"  # unpublished or past its window
+    GONE = "gone"  # unpublished or past its window; or made for a customer the bank closed
     UNKNOWN = "unknown"
 
 
@@ -114,8 +115,9 @@ class Looked:
 
 
 async def find(conn: Connection, code: str, *, now: datetime, sign: Callable[[str], str]) -> Looked:
-    """The share behind `code` as the viewer shows it, if its brochure is live now: the live
-    version's title, pages and product (`queries.viewer_share`)."""
+    """The share behind `code` as the viewer shows it, if it is live now (its brochure live,
+    its customer, if any, not closed since): the live version's title, pages and product
+    (`queries.viewer_share`)."""
     row = await queries.viewer_share(conn, code, now=now)
     if row is None:
         return Looked(Found.UNKNOWN)

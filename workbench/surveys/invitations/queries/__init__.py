@@ -12,7 +12,8 @@ One private module per role, re-exported here:
   delivery's columns)
 - `_open_links`: each person invited once (per-person locks; open links and inbox invitations)
 - `_messages`: the customer message log (the contact cap; the gateway's outbox)
-- `_invitations`: invitations of customers and staff, and one as its link opens it
+- `_invitations`: invitations of customers and staff, one as its link opens it, and the links
+  of customers the bank closed ended
 - `_shares`: links an RM hands over themselves (shares, their `client_ref`s, posters)
 - `_reminders`: reminders of unanswered customer invitations
 - `_responses`: the answer stored, and the customer's owner and tags it touches
@@ -33,6 +34,7 @@ from workbench.surveys.invitations.queries._deliveries import (
 )
 from workbench.surveys.invitations.queries._inbox import inbox
 from workbench.surveys.invitations.queries._invitations import (
+    end_links_of,
     insert_customer_invitations,
     insert_user_invitations,
     invitation,
@@ -94,6 +96,7 @@ __all__ = [
     "customers_in_scope",
     "delivery_in_scope",
     "due_reminders",
+    "end_links_of",
     "fail_delivery",
     "holding_open_invitations",
     "holding_open_links",

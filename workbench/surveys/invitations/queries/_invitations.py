@@ -23,14 +23,16 @@ async def insert_customer_invitations(
     task_id: uuid.UUID | None = None,
 ) -> list[Record]:
     """Invite customers (each once per delivery, or once per task): the new invitations'
-    (id, customer_id). The owning RM and their unit are recorded as they are now."""
+    (id, customer_id). The owning RM and their unit are recorded as they are now. A customer
+    the bank has closed is invited to nothing (closed while a delivery was under way, or the
+    customer of a task started before and done after)."""
     return await conn.fetch(
         """
         insert into survey_invitations (id, survey_id, version, delivery_id, customer_id, rm_id,
                                         org_unit_id, sent_by, task_id, sent_at, expires_at)
         select i.id, $3, $4, $5, c.id, c.owner_id, u.org_unit_id, $6, $7, $8, $9
           from unnest($1::uuid[], $2::uuid[]) as i(id, customer_id)
-          join customers c on c.id = i.customer_id
+          join customers c on c.id = i.customer_id and c.closed_at is null
           join users u on u.id = c.owner_id
         on conflict do nothing
         returning id, customer_id
@@ -88,11 +90,13 @@ async def invitation(
     the name of the RM the customer's page names (`rm_name`): the customer's RM now (a feed may
     have moved them on since the link was sent) while active, else the RM the invitation was
     made for (who shared it, or the customer's RM when it was sent) while active, else null
-    (the page names no one rather than someone gone; a staff invitation names no RM). `lock`:
-    held until the transaction ends, so that one submission at a time goes on."""
+    (the page names no one rather than someone gone; a staff invitation names no RM), and
+    `customer_closed`: whether the bank has closed its customer. `lock`: held until the
+    transaction ends, so that one submission at a time goes on."""
     return await conn.fetchrow(
         f"""
-        select {INVITATION}, s.name as sender_name, coalesce(o.name, r.name) as rm_name
+        select {INVITATION}, s.name as sender_name, coalesce(o.name, r.name) as rm_name,
+               c.closed_at is not null as customer_closed
           from survey_invitations i
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
           join users s on s.id = i.sent_by
@@ -115,3 +119,16 @@ async def invitations_of_delivery(
         delivery_id,
         customer_ids,
     )
+
+
+async def end_links_of(conn: Connection, customer_ids: list[uuid.UUID]) -> None:
+    """The unanswered survey links of these customers end now (the bank closed them): they
+    are reminded no more, and a link the customer was told had expired stays so if the bank
+    reopens them (as their verification links)."""
+    if customer_ids:
+        await conn.execute(
+            "update survey_invitations set expires_at = least(expires_at, now())"
+            " where customer_id = any($1::uuid[]) and responded_at is null"
+            " and expires_at > now()",
+            customer_ids,
+        )

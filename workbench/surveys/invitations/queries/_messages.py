@@ -58,13 +58,14 @@ async def messages_after(
     conn: Connection, *, after: tuple[datetime, uuid.UUID] | None, before: datetime, limit: int
 ) -> list[Record]:
     """Survey messages in the order they were made, after a (created_at, id) key and made
-    before `before`."""
+    before `before`; none to a customer the bank has closed (a message not read yet when they
+    were closed is never sent: its link ended)."""
     return await conn.fetch(
         """
         select m.id, m.kind, m.seq, m.invitation_id, m.created_at, c.external_id,
                i.survey_id, i.expires_at, v.title
           from survey_messages m
-          join customers c on c.id = m.customer_id
+          join customers c on c.id = m.customer_id and c.closed_at is null
           join survey_invitations i on i.id = m.invitation_id
           join survey_versions v on v.survey_id = i.survey_id and v.version = i.version
          where ($1::timestamptz is null or (m.created_at, m.id) > ($1, $2))
