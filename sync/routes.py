@@ -18,6 +18,7 @@ from sync.pull import Puller
 from workbench.access import Caller
 from workbench.errors import Unauthorized
 from workbench.http.auth import ANSWERS_WIPE, PREFETCH, PREFETCHED
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import ROWS_CHECKED, rows_with_nul
 from workbench.http.openapi import ERRORS
@@ -111,6 +112,7 @@ class SyncController(Controller):
             public_base_url=state.settings.public_base_url,
             survey_rules=survey_delivery.Rules.from_settings(state.settings),
             offline_max_days=state.settings.sync_offline_max_days,
+            client_ip=client_ip(request.scope, state.trusted_networks),  # for the audit trail
         )  # fmt: skip
         return await mutations.push(db, ctx=ctx, request=data, nul_mutations=rows_with_nul(request))
 

@@ -25,7 +25,8 @@ Conflict policy (also in the README):
   is a `conflict` carrying the work order as the device carries it (`SyncWorkOrder`), as is
   a step whose `from` is not the state now (a late start never reopens a resolved one); the app
   shows it and keeps the note locally. A work order that left the user's hands (reassigned to
-  someone else) is rejected `work_order.not_found`, as online.
+  someone else) is rejected `work_order.not_found`, as online. A step applied is in the audit
+  trail as online (`work_order.transitioned`), with the push's address (`Context.client_ip`).
 - share.create: the `client_ref` made on the device makes a resend (or the same share made
   online) answer the same share; a brochure no longer live by the time of the push is rejected
   (`brochure.not_found`), as online. A share is no sync entity: a retried batch's `duplicate`

@@ -32,6 +32,9 @@ class Context:
     survey_rules: survey_delivery.Rules | None = None
     # How old a mutation's `occurred_at` may be and still be believed (settings).
     offline_max_days: int = DEFAULT_OFFLINE_MAX_DAYS
+    # The address the push came from (relay headers believed from trusted proxies only), for
+    # the audit trail of what a mutation does there (a work order's step); None: not known.
+    client_ip: str | None = None
 
 
 # (connection, context, arguments, when the RM did it: a plausible `occurred_at` or None)

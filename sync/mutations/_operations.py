@@ -82,6 +82,7 @@ async def _transition(conn: Connection, ctx: Context, args: Any, _at: datetime |
         return await work_orders.transition(
             conn, vault=ctx.vault, caller=ctx.caller, work_order_id=args.work_order_id,
             to=args.to, note=args.note, root_cause=args.root_cause, expected_state=args.from_,
+            client_ip=ctx.client_ip,
         )  # fmt: skip
     except DomainError as exc:
         # A step that no longer applies, or one chosen in another state than the work order

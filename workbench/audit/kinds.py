@@ -27,6 +27,8 @@ KIND_LABELS: dict[str, str] = {
     "refresh_reuse": "刷新令牌被重复使用（会话已结束）",
     "console_session_timeout": "控制台会话超时",
     "user.sign_in_unlocked": "解除登录锁定",
+    # Data keys
+    "keys.rotated": "轮换数据密钥（重新加密）",
     # Devices
     "device_revoked": "停用设备",
     "device_restored": "恢复设备",
@@ -69,6 +71,8 @@ KIND_LABELS: dict[str, str] = {
     "alert_rule.applied": "预警规则应用于历史回答",
     "work_order_root_cause.created": "新建根本原因",
     "work_order_root_cause.updated": "修改根本原因",
+    "work_order.transitioned": "工单状态变更",
+    "work_order.handed_over": "工单转交",
     # Offline packages
     "offline_package.upload": "上传离线包",
     "offline_package.release": "发布离线包",
@@ -89,6 +93,7 @@ OBJECT_LABELS: dict[str, str] = {
     "audit_events": "审计日志",
     "brochure": "宣传册",
     "customer": "客户",
+    "data_key": "数据密钥",
     "device": "设备",
     "dispatch": "派发",
     "export": "导出",
@@ -103,6 +108,7 @@ OBJECT_LABELS: dict[str, str] = {
     "task_rule": "事件规则",
     "task_template": "任务模板",
     "user": "用户",
+    "work_order": "工单",
     "work_order_root_cause": "根本原因",
 }
 
@@ -145,8 +151,9 @@ _PAGES: dict[str, _Page] = {
     "device": _Page(lambda d: f"/console/devices?{urlencode({'q': d})}", nav.DEVICES.roles),
     "offline_package": _Page(lambda _: "/console/packages", nav.PACKAGES.roles),
     "offline_release": _Page(lambda _: "/console/packages", nav.PACKAGES.roles),
+    "work_order": _Page(_id_path("/console/work-orders/{}"), nav.WORK_ORDERS.roles),
 }
-_UUID_OBJECTS = frozenset({"brochure", "user", "org_unit", "alert_rule", "survey"})
+_UUID_OBJECTS = frozenset({"brochure", "user", "org_unit", "alert_rule", "survey", "work_order"})
 
 
 def object_href(object_type: str, object_id: str | None, role: Role) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -21,7 +21,10 @@ from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery
 
 from mobile_contracts.v1 import funnels as wire
+from workbench.access import Caller
+from workbench.audit import downloads
 from workbench.console import Console, nav, visible_to
+from workbench.db import Connection
 from workbench.funnels import views
 from workbench.http.deps import CurrentCaller, Db
 
@@ -177,12 +180,16 @@ async def funnel_csv(
     period: FromQuery[str | None] = None,
     unit: FromQuery[UUID | None] = None,
 ) -> Response[bytes]:
-    """Every group of the page (up to 500) as CSV, for a spreadsheet."""
+    """Every group of the page (up to 500) as CSV, for a spreadsheet; in the audit trail as
+    downloaded (`export.downloaded`, as the dashboard's exports)."""
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS, unit=unit
     )
-    days = _days(funnel, request.app.state.settings.bank_timezone)
-    return _csv(funnel, f"funnels-{group}-{chosen}-{days}.csv")
+    tz = request.app.state.settings.bank_timezone
+    await _record_download(
+        request, db, caller, "funnels", funnel, tz, group_by=group, period=chosen, unit=unit
+    )
+    return _csv(funnel, f"funnels-{group}-{chosen}-{_days(funnel, tz)}.csv")
 
 
 @get(
@@ -199,24 +206,61 @@ async def brochure_funnel_csv(
     period: FromQuery[str | None] = None,
     unit: FromQuery[UUID | None] = None,
 ) -> Response[bytes]:
-    """A brochure's groups (up to 500, within `unit` if given) as CSV."""
+    """A brochure's groups (up to 500, within `unit` if given) as CSV; audited as the page's."""
     # A brochure unknown or not the caller's to name: 404, as the page.
     await views.brochure_title(db, caller=caller, brochure_id=brochure_id)
     funnel, group, chosen = await _funnel(
         request, db, caller, group_by, period, wire.MAX_FUNNEL_ROWS,
         groups=BROCHURE_GROUPS, brochure_id=brochure_id, unit=unit,
     )  # fmt: skip
-    days = _days(funnel, request.app.state.settings.bank_timezone)
-    return _csv(funnel, f"funnel-brochure-{brochure_id}-{group}-{chosen}-{days}.csv")
+    tz = request.app.state.settings.bank_timezone
+    await _record_download(
+        request, db, caller, "brochure_funnel", funnel, tz,
+        group_by=group, period=chosen, unit=unit, brochure=brochure_id,
+    )  # fmt: skip
+    return _csv(funnel, f"funnel-brochure-{brochure_id}-{group}-{chosen}-{_days(funnel, tz)}.csv")
 
 
 def _days(funnel: wire.Funnel, tz: str) -> str:
-    """The bank days the funnel covers, first and last included (`to` is the exclusive end:
-    the day after the last): 20261106-20261205."""
+    """The bank days the funnel covers, first and last included: 20261106-20261205."""
+    first, last = _first_and_last(funnel, tz)
+    return f"{first:%Y%m%d}-{last:%Y%m%d}"
+
+
+def _first_and_last(funnel: wire.Funnel, tz: str) -> tuple[date, date]:
+    """The first and last bank day of the funnel (`to` is the exclusive end: the day after the
+    last)."""
     zone = ZoneInfo(tz)
     first = funnel.from_.astimezone(zone)
     last = (funnel.to - timedelta(microseconds=1)).astimezone(zone)
-    return f"{first:%Y%m%d}-{last:%Y%m%d}"
+    return first.date(), last.date()
+
+
+async def _record_download(
+    request: Request[Any, Any, Any],
+    db: Connection,
+    caller: Caller,
+    table: str,
+    funnel: wire.Funnel,
+    tz: str,
+    *,
+    group_by: str,
+    period: str,
+    unit: UUID | None,
+    brochure: UUID | None = None,
+) -> None:
+    """The CSV in the audit trail: who, from where, the grouping, the days, the unit and
+    brochure (ids), how many rows; never a row's name."""
+    first, last = _first_and_last(funnel, tz)
+    filters = {"group_by": group_by, "period": period, "from": first.isoformat(),
+               "to": last.isoformat()}  # fmt: skip
+    if unit is not None:
+        filters["unit"] = str(unit)
+    if brochure is not None:
+        filters["brochure"] = str(brochure)
+    await downloads.table_downloaded(
+        db, request, caller, table=table, fmt="csv", filters=filters, rows=len(funnel.rows)
+    )
 
 
 def _csv(funnel: wire.Funnel, name: str) -> Response[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,12 +90,15 @@ async def login(
             conn, user["id"], request.device.device_id, client_ip=client_ip
         )
     if user is None or not password_ok or not user["active"]:
+        # A login no user has is kept as tried (the trail would say nothing of what was tried);
+        # a user's own failure names them as the actor already.
+        tried = {} if user is not None else {"login": tried_login(typed)}
         await audit.record(
             conn,
             action="login_failed",
             actor_id=user["id"] if user else None,
             client_ip=client_ip,
-            detail={"reason": "bad_credentials"},
+            detail={"reason": "bad_credentials", **tried},
         )
         raise _CommittedInvalidCredentials()
     device_id = request.device.device_id
@@ -282,6 +286,19 @@ async def _issue_pair(
             org_unit_id=user["org_unit_id"],
         ),
     )
+
+
+TRIED_LOGIN_MAX = 64  # characters of an unknown login kept in the audit trail
+# Control, format (direction overrides, zero-width), surrogate, private and unassigned characters,
+# and line and paragraph separators: left out of a tried login, whose row would read otherwise.
+_NOT_KEPT = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def tried_login(typed: str) -> str:
+    """An unknown login as the audit trail keeps it: without control characters (`_NOT_KEPT`),
+    at most `TRIED_LOGIN_MAX` characters."""
+    kept = "".join(ch for ch in typed if unicodedata.category(ch) not in _NOT_KEPT)
+    return kept[:TRIED_LOGIN_MAX]
 
 
 def _hash_refresh(token: str) -> bytes:

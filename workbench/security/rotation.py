@@ -16,6 +16,10 @@ listed in `NOT_ENCRYPTED` with the reason. The blind-index key is not rotated th
 A value that cannot be decrypted (its key already dropped, a corrupt row, or one under the
 current kid that its key does not open) is logged without the value, counted, left as it is and
 reported; the run goes on with the others.
+
+Each run is in the audit trail once (`keys.rotated`, by 系统): the current kid, the counts per
+kind (rewritten, unreadable, left under other keys), whether it finished and whether anything was
+left; a run stopped midway records what it had done by then.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.db import Pool
+from workbench.audit import queries as audit
+from workbench.db import Connection, Pool
 from workbench.security import queries
 from workbench.security.vault import (
     DecryptionError,
@@ -35,6 +40,7 @@ from workbench.security.vault import (
 )
 
 Aad = Callable[[queries.Record], str]
+ROTATED = "keys.rotated"  # a run, in the audit trail
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +133,42 @@ async def rotate(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     report = Report(cipher.current_kid)
     declared_all = registry() if declarations is None else declarations
-    for declared in declared_all:
-        counts = report.kinds.setdefault(declared.kind, Counts())
-        await _rotate_table(pool, cipher, declared, counts, batch_size)
-    prefix = key_prefix(cipher.current_kid)
-    async with pool.acquire() as conn:
+    finished = False
+    try:
         for declared in declared_all:
-            report.kinds[declared.kind].left += await queries.count_under_other_keys(
-                conn, table=declared.table, columns=list(declared.aad), prefix=prefix
-            )
+            counts = report.kinds.setdefault(declared.kind, Counts())
+            await _rotate_table(pool, cipher, declared, counts, batch_size)
+        prefix = key_prefix(cipher.current_kid)
+        async with pool.acquire() as conn:
+            for declared in declared_all:
+                report.kinds[declared.kind].left += await queries.count_under_other_keys(
+                    conn, table=declared.table, columns=list(declared.aad), prefix=prefix
+                )
+        finished = True
+    finally:
+        # Also after a failure or an interrupt: the batches committed by then were rewritten.
+        async with pool.acquire() as conn:
+            await _record_run(conn, report, finished=finished)
     return report
+
+
+async def _record_run(conn: Connection, report: Report, *, finished: bool) -> None:
+    """The run in the audit trail: counts per kind and the kid, never a value or a key."""
+    kinds = report.kinds
+    await audit.record(
+        conn,
+        action=ROTATED,
+        actor_id=None,
+        subject=f"data_key:{report.current_kid}",
+        detail={
+            "current_kid": report.current_kid,
+            "rewritten": {kind: c.rewritten for kind, c in kinds.items()},
+            "unreadable": {kind: c.unreadable for kind, c in kinds.items()},
+            "left": {kind: c.left for kind, c in kinds.items()},
+            "finished": finished,
+            "anything_left": not finished or any(c.unreadable or c.left for c in kinds.values()),
+        },
+    )
 
 
 async def _rotate_table(

@@ -22,7 +22,8 @@ Rules:
   or a garbled line (and a tag in the customer's view).
 - A key keeps the type it was published with (`logic`): results count versions together by key.
 - `after_template_id` (customer surveys only) names a task template the author may see.
-- Publications and archivings are written to the audit trail.
+- Publications and archivings are written to the audit trail, with the caller's address
+  (`client_ip`, from the API and the console alike).
 """
 
 from __future__ import annotations
@@ -197,10 +198,13 @@ async def edit(
     return await get(conn, caller=caller, survey_id=survey_id)
 
 
-async def publish(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.SurveyVersion:
+async def publish(
+    conn: Connection, *, caller: Caller, survey_id: uuid.UUID, client_ip: str | None = None
+) -> wire.SurveyVersion:
     """Publish the draft as the next version (422 `survey.logic_invalid` with every flaw, among
     them a key asked as another type than a published version asked it; 422 `survey.blank_text`
-    for a draft saved blank before blanks were refused)."""
+    for a draft saved blank before blanks were refused). `client_ip`: the caller's address, for
+    the audit trail."""
     row = await _changeable(conn, caller, survey_id)
     questions = views.questions_of(row["questions"])
     check_texts(row["title"], questions)
@@ -218,15 +222,18 @@ async def publish(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> 
         action="survey.published",
         actor_id=caller.user_id,
         subject=f"survey:{survey_id}",
+        client_ip=client_ip,
         detail={"version": published["version"]},
     )
     return views.version(published)
 
 
-async def archive(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> wire.Survey:
+async def archive(
+    conn: Connection, *, caller: Caller, survey_id: uuid.UUID, client_ip: str | None = None
+) -> wire.Survey:
     """No new invitations from now on; a customer survey's links already sent still work, a
     staff survey takes no more answers (closed: its results show its answers from now on).
-    Archiving again changes nothing."""
+    Archiving again changes nothing. `client_ip`: the caller's address, for the audit trail."""
     row = await _visible(conn, caller, survey_id, lock=True, authors_only=True)
     if row["status"] != wire.SurveyStatus.ARCHIVED:
         await queries.archive(conn, survey_id)
@@ -235,6 +242,7 @@ async def archive(conn: Connection, *, caller: Caller, survey_id: uuid.UUID) -> 
             action="survey.archived",
             actor_id=caller.user_id,
             subject=f"survey:{survey_id}",
+            client_ip=client_ip,
             detail={"version": row["version"], "was": row["status"]},
         )
     return await get(conn, caller=caller, survey_id=survey_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -13,6 +13,7 @@ from mobile_contracts.v1 import surveys as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.pagination import DEFAULT_LIMIT, Limit
@@ -29,6 +30,11 @@ TEMPLATE_ERRORS = {
     "`after_template_id` on a staff survey (`survey.template_not_for_staff`); both "
     "`after_template_id` and `clear_after_template` (`survey.ambiguous_template`)",
 }
+
+
+def _ip(request: Request[Any, Any, Any]) -> str:
+    """The caller's address for the audit trail (relay headers believed from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 class SurveyDesignController(Controller):
@@ -132,7 +138,11 @@ class SurveyDesignController(Controller):
         },
     )
     async def publish(
-        self, db: Db, caller: CurrentCaller, survey_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
     ) -> wire.SurveyVersion:
         """Publish the draft as the next version, which never changes again.
 
@@ -142,7 +152,7 @@ class SurveyDesignController(Controller):
         version asked it (results count versions together by key). Invitations and answers keep
         the version they were sent.
         """
-        return await design.publish(db, caller=caller, survey_id=survey_id)
+        return await design.publish(db, caller=caller, survey_id=survey_id, client_ip=_ip(request))
 
     @post(
         "/{survey_id:uuid}/archive",
@@ -152,13 +162,17 @@ class SurveyDesignController(Controller):
         opt={ERRORS: {404: "The survey is not one I may change (`survey.not_found`)"}},
     )
     async def archive(
-        self, db: Db, caller: CurrentCaller, survey_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        caller: CurrentCaller,
+        survey_id: FromPath[uuid.UUID],
     ) -> wire.Survey:
         """Archive the survey: it is sent no more; links already sent can still be answered.
 
         It takes no edits or publications afterwards. Archiving again changes nothing.
         """
-        return await design.archive(db, caller=caller, survey_id=survey_id)
+        return await design.archive(db, caller=caller, survey_id=survey_id, client_ip=_ip(request))
 
     @get(
         "/{survey_id:uuid}/versions/{version:int}",

@@ -38,10 +38,12 @@ it, so none assigns or escalates to a head whose handover has already run.
 Whenever the unit changes, the branch heads who see the work order, and whom it escalates to
 when overdue, are the new unit's; one escalated already is re-pointed to the branch head of that
 level over the new unit, who is told. Each records a `handed_over` event (`data`: why in
-`reason`, the assignee and unit before and after, the branch head escalated to) and tells its
-new assignee. Offline sync sees the move: the change log records every work order for whoever
-held it before and holds it now (migration 0022, on any update of a work order's assignee,
-escalation or unit), so it leaves the former holders' devices and reaches the new ones'.
+`reason`, the assignee and unit before and after, the branch head escalated to), the same in the
+audit trail (`work_order.handed_over`, by 系统: the change that caused it is audited on its own,
+an admin's with their address) and tells its new assignee. Offline sync sees the move: the
+change log records every work order for whoever held it before and holds it now (migration
+0022, on any update of a work order's assignee, escalation or unit), so it leaves the former
+holders' devices and reaches the new ones'.
 
 Closed work orders stay as they are (their history is the former holder's work), but their
 readers are shown the customer (masked name, answers) only while they may see the customer
@@ -61,6 +63,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.ids import uuid7
 from workbench.notifications import categories
@@ -69,6 +72,7 @@ from workbench.workorders import alerts, escalation, queries, sla
 
 log = logging.getLogger("workbench.workorders.handover")
 EVENT_KIND = "handed_over"
+HANDED_OVER = "work_order.handed_over"  # in the audit trail
 
 # Why a work order was handed over (`data.reason` of its event), and how its push says so.
 CUSTOMER_MOVED = "customer_moved"
@@ -381,7 +385,8 @@ async def _hand_over(
     now: datetime,
 ) -> list[uuid.UUID]:
     """Give each work order its new assignee, unit and escalation at once, record a
-    `handed_over` event on each and tell whoever is new to it. The ones moved."""
+    `handed_over` event on each (and in the audit trail: ids only, no actor, as no one signed in
+    moved it) and tell whoever is new to it. The ones moved."""
     if not moved:
         return []
     ids = [m.row["id"] for m in moved]
@@ -394,14 +399,18 @@ async def _hand_over(
         now=now,
     )
     event_ids = [uuid7() for _ in moved]
+    datas = [_event_data(m, reason=reason, extra=extra.get(m.row["id"], {})) for m in moved]
     await queries.insert_system_events(
-        conn,
-        event_ids=event_ids,
-        work_order_ids=ids,
-        kind=EVENT_KIND,
-        datas=[_event_data(m, reason=reason, extra=extra.get(m.row["id"], {})) for m in moved],
-        now=now,
+        conn, event_ids=event_ids, work_order_ids=ids, kind=EVENT_KIND, datas=datas, now=now
     )
+    for work_order_id, event_id, data in zip(ids, event_ids, datas, strict=True):
+        await audit.record(
+            conn,
+            action=HANDED_OVER,
+            actor_id=None,
+            subject=f"work_order:{work_order_id}",
+            detail={**data, "event_id": str(event_id)},
+        )
     for event_id, move in zip(event_ids, moved, strict=True):
         await _tell(conn, move, reason=reason, event_id=event_id, now=now)
     return ids

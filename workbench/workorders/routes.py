@@ -32,7 +32,7 @@ _CONDITION = (
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:
-    """The admin's address for the audit trail (relay headers believed from trusted proxies)."""
+    """The caller's address for the audit trail (relay headers believed from trusted proxies)."""
     return client_ip(request.scope, request.app.state.trusted_networks)
 
 
@@ -279,6 +279,7 @@ class WorkOrderController(Controller):
         return await service.transition(
             db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,
             to=data.to, note=data.note, root_cause=data.root_cause, expected_state=data.from_,
+            client_ip=_ip(request),
         )  # fmt: skip
 
 

@@ -49,6 +49,8 @@ from workbench.visible import one_line_shown, reads_otherwise, shows_something
 from workbench.workorders import alerts, queries
 
 State = wire.WorkOrderState
+# A step in the audit trail (the note stays in `work_order_events`, encrypted).
+TRANSITIONED = "work_order.transitioned"
 # Where each state may go next.
 NEXT: dict[State, frozenset[State]] = {
     State.OPEN: frozenset({State.IN_PROGRESS}),
@@ -138,6 +140,7 @@ async def transition(
     require_root_cause: bool = False,
     expected_state: wire.WorkOrderState | None = None,
     now: datetime | None = None,
+    client_ip: str | None = None,
 ) -> wire.WorkOrder:
     """Move a work order on with a note (the API's transition and sync's mutation).
     `expected_state`: the state the caller saw when choosing the step (the console's form, the
@@ -148,7 +151,9 @@ async def transition(
     spaces or invisible characters only, says nothing: checked here, so the API, the console and
     the offline mutation refuse it alike). Closing without `root_cause` is the contract's form
     (`{to: closed, note}`) and records none (null, shown as 未注明); a caller that insists on one
-    (`require_root_cause`: the staff console's form) gets 422 `work_order.root_cause_required`."""
+    (`require_root_cause`: the staff console's form) gets 422 `work_order.root_cause_required`.
+    Each step is in the audit trail too (`work_order.transitioned`: who, from which address,
+    `client_ip`, the states and the root cause; never the note)."""
     if not shows_something(note):
         message = "Say in the note what was done or found; spaces alone are no note"
         raise NoteRequired(message, errors=[FieldError(path="$.note", message=message)])
@@ -188,6 +193,19 @@ async def transition(
         note_enc=vault.cipher.encrypt(note, aad=note_aad(event_id)), root_cause=cause, data={},
         now=now,
     )  # fmt: skip
+    await audit.record(
+        conn,
+        action=TRANSITIONED,
+        actor_id=caller.user_id,
+        subject=f"work_order:{work_order_id}",
+        client_ip=client_ip,
+        detail={
+            "from": current.value,
+            "to": to.value,
+            "event_id": str(event_id),
+            **({"root_cause": cause} if cause else {}),
+        },
+    )
     if to is State.CLOSED and row["customer_id"] is not None:
         await timeline.record_events(
             conn,

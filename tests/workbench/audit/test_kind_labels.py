@@ -76,7 +76,9 @@ def test_every_recorded_kind_has_words():
     assert len(found) > 40, sorted(found)  # the scan sees the code's kinds
     for expected in ("login_failed", "brochure.approved", "offline_package.rollback",
                      "user.sign_in_unlocked", "export.downloaded", "export.started",
-                     "survey_results.exported", "audit.exported", "org_unit_updated"):  # fmt: skip
+                     "survey_results.exported", "audit.exported", "org_unit_updated",
+                     "work_order.transitioned", "work_order.handed_over",
+                     "keys.rotated"):  # fmt: skip
         assert expected in found, expected
     assert sorted(found - set(kinds.KIND_LABELS)) == []
 
@@ -92,3 +94,5 @@ def test_object_links_only_where_the_role_may_go():
     assert kinds.split_subject("device:web:1") == ("device", "web:1")
     assert kinds.split_subject("recommendation_rules") == ("recommendation_rules", None)
     assert kinds.split_subject(None) is None
+    assert kinds.object_href("work_order", some, Role.ADMIN) == f"/console/work-orders/{some}"
+    assert kinds.object_href("work_order", some, Role.COMPLIANCE) is None  # not their pages

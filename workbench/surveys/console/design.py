@@ -28,6 +28,7 @@ from workbench.access import Caller
 from workbench.console import Console, nav, once, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
+from workbench.http.client_ip import client_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.surveys import design, logic
 from workbench.surveys.console import _design_form as editor
@@ -304,7 +305,9 @@ async def save_survey(
         return await _unpublishable(db, caller, console, survey)
     try:
         async with db.transaction():
-            published = await design.publish(db, caller=caller, survey_id=survey_id)
+            published = await design.publish(
+                db, caller=caller, survey_id=survey_id, client_ip=_ip(request)
+            )
     except logic.LogicInvalid:
         return await _unpublishable(db, caller, console, survey)
     except DomainError as exc:
@@ -318,17 +321,27 @@ async def save_survey(
 
 @post("/surveys/{survey_id:uuid}/archive", opt=visible_to(*AUTHORS), name="console:survey-archive")
 async def archive_survey(
-    db: Db, caller: CurrentCaller, console: Console, survey_id: FromPath[uuid.UUID]
+    request: Request[Any, Any, Any],
+    db: Db,
+    caller: CurrentCaller,
+    console: Console,
+    survey_id: FromPath[uuid.UUID],
 ) -> Response[Any]:
     """Archive the survey (design.archive): sent no more; a customer survey's links already
     sent still work, a staff survey takes no more answers (its results show them now)."""
-    archived = await design.archive(db, caller=caller, survey_id=survey_id)
+    archived = await design.archive(db, caller=caller, survey_id=survey_id, client_ip=_ip(request))
     if archived.audience is wire.Audience.STAFF:
         return console.redirect(
             f"{LIST_PATH}/{survey_id}/results" if archived.version else LIST_PATH,
             flash="问卷已结束（归档），不再发出，也不再接受回答；回答内容现在按组显示。",
         )
     return console.redirect(LIST_PATH, flash="问卷已归档，不会再发出；已发出的链接仍可作答。")
+
+
+def _ip(request: Request[Any, Any, Any]) -> str:
+    """The author's address for the audit trail, as sign-in records it (relay headers believed
+    from trusted proxies)."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
 
 
 def _beside_fields(exc: DomainError, form: editor.EditorForm, survey: wire.Survey) -> bool:
