@@ -1,7 +1,8 @@
 """A failed sign-in with a login no user has keeps the login tried in the audit row (it has no
 actor and no subject otherwise, and what was tried was lost): without control characters, at
-most 64 characters. A known user's failure names the user as the actor and keeps no login. The
-console's sign-in goes the same way. Passwords are never in the trail."""
+most 64 characters, and only text a login could be (else `not_a_login`, never the text). A
+known user's failure names the user as the actor and keeps no login. The console's sign-in goes
+the same way. Passwords are never in the trail."""
 
 from __future__ import annotations
 
@@ -46,12 +47,16 @@ async def test_an_unknown_login_is_kept_as_tried_a_known_users_failure_is_theirs
     await api_sign_in(client, "  rm99 ")  # trimmed, as the sign-in reads it
     await api_sign_in(client, "rm01")  # a known user, the wrong password
     await api_sign_in(client, "ev\u202eil\x07\n\u200bname\u2028")  # reads otherwise
-    await api_sign_in(client, "王" + "x" * 200)
+    await api_sign_in(client, "x" * 200)
+    await api_sign_in(client, "王五")  # no login can be this: kept as such, not as text
+    await api_sign_in(client, "S3cret!pass")  # a password typed into the login field
     assert await failures(db) == [
         (None, None, {"reason": "bad_credentials", "login": "rm99"}),
         (user("rm01"), None, {"reason": "bad_credentials"}),
         (None, None, {"reason": "bad_credentials", "login": "evilname"}),
-        (None, None, {"reason": "bad_credentials", "login": "王" + "x" * 63}),
+        (None, None, {"reason": "bad_credentials", "login": "x" * 64}),
+        (None, None, {"reason": "bad_credentials", "not_a_login": True}),
+        (None, None, {"reason": "bad_credentials", "not_a_login": True}),
     ]
     leaked = await db.fetchval(
         "select count(*) from audit_events a where strpos(a::text, $1) > 0", PASSWORD
