@@ -370,12 +370,16 @@ class BrochureController(Controller):
 
         Compliance (and admins) withdraw it: `reason` is required and the approval is void, so
         it is published again only after a new submission and approval (a brochure marketing
-        paused can be withdrawn too). Marketing pauses it: `reason` is optional and the approval
-        is kept. The reason is kept with the decision (`withdrawals`, `unpublish_reason`).
+        paused can be withdrawn too); a call with no body at all (an app from before reasons)
+        withdraws it with the reason recorded as 未说明原因. Marketing pauses it: `reason` is
+        optional and the approval is kept. The reason is kept with the decision
+        (`withdrawals`, `unpublish_reason`).
         """
+        # No body at all is the contract before withdrawals took a reason (an older app): a
+        # withdrawal still, its reason recorded as not given; a body must give one.
         await workflow.unpublish(
-            db, caller=caller, brochure_id=brochure_id, reason=data.reason if data else None,
-            client_ip=_ip(request),
+            db, caller=caller, brochure_id=brochure_id,
+            reason=data.reason if data else workflow.REASON_NOT_GIVEN, client_ip=_ip(request),
         )  # fmt: skip
         return await _staff_view(request, db, caller, brochure_id)
 

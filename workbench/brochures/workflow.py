@@ -518,6 +518,10 @@ def _within_approval(
     return live_from, live_until
 
 
+# The reason recorded for a withdrawal asked with no body (the contract before reasons).
+REASON_NOT_GIVEN = "未说明原因"
+
+
 async def unpublish(
     conn: Connection,
     *,
