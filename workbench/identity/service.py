@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
-import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,9 +89,10 @@ async def login(
             conn, user["id"], request.device.device_id, client_ip=client_ip
         )
     if user is None or not password_ok or not user["active"]:
-        # A login no user has is kept as tried (the trail would say nothing of what was tried);
-        # a user's own failure names them as the actor already.
-        tried = {} if user is not None else tried_login(typed)
+        # A login no user has is said to be one (`unknown_login`), never kept as typed: what is
+        # typed there may be a password or a customer's phone, and the trail holds no secrets
+        # or personal data (it is append-only); a user's own failure names them as the actor.
+        tried = {} if user is not None else {"unknown_login": True}
         await audit.record(
             conn,
             action="login_failed",
@@ -287,25 +286,6 @@ async def _issue_pair(
             org_unit_id=user["org_unit_id"],
         ),
     )
-
-
-TRIED_LOGIN_MAX = 64  # characters of an unknown login kept in the audit trail
-# Control, format (direction overrides, zero-width), surrogate, private and unassigned characters,
-# and line and paragraph separators: left out of a tried login, whose row would read otherwise.
-_NOT_KEPT = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-# What a login can be (mobile_contracts.v1.identity.NewLogin); capped, not refused, when longer.
-_LOGIN_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
-
-
-def tried_login(typed: str) -> dict[str, Any]:
-    """An unknown login as the audit trail keeps it (`{"login": ...}`): without control
-    characters (`_NOT_KEPT`), at most `TRIED_LOGIN_MAX` characters; and only text a login could
-    be (`_LOGIN_SHAPE`, as a new user's login): anything else (a password typed into the login
-    field, a sentence) is kept as `{"not_a_login": true}`, never its text."""
-    kept = "".join(ch for ch in typed if unicodedata.category(ch) not in _NOT_KEPT)
-    if not _LOGIN_SHAPE.fullmatch(kept):
-        return {"not_a_login": True}
-    return {"login": kept[:TRIED_LOGIN_MAX]}
 
 
 def _hash_refresh(token: str) -> bytes:
