@@ -23,7 +23,7 @@ from sync.packages.store import package_signer
 from workbench.console import Console, nav, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 
 PATH = "/packages"
@@ -269,7 +269,7 @@ async def release_package(
                 caller=caller,
                 package_id=package_id,
                 request=request_,
-                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                client_ip=request_ip(request),
             )
     except DomainError as exc:
         message = MESSAGES.get(exc.code, "发布未保存，请检查后重试。")
@@ -297,7 +297,7 @@ async def move_release(
     """Pause, resume or roll back a package's release (release service)."""
     if action not in MOVE_LABELS:
         return console.redirect(PAGE, flash="没有这个操作。", kind="error")
-    ip = client_ip(request.scope, request.app.state.trusted_networks)
+    ip = request_ip(request)
     try:
         async with db.transaction():
             if action == "rollback":

@@ -17,7 +17,7 @@ from mobile_contracts.v1.patterns import whole
 from sync.packages import releases, updates
 from sync.packages.store import package_signer
 from workbench.access import requires_role
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 
@@ -36,7 +36,7 @@ def package_url(package_id: uuid.UUID) -> str:
 
 
 def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 class ReleaseController(Controller):

@@ -39,7 +39,7 @@ from workbench.audit import queries as audit
 from workbench.db import Connection
 from workbench.errors import NotFound
 from workbench.http.auth import PUBLIC
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.input_checks import refuse_unstorable_input
 from workbench.http.openapi import ERRORS, file_responses
@@ -166,7 +166,7 @@ class AdminPackagesController(Controller):
                 action="offline_package.upload",
                 actor_id=caller.user_id,
                 subject=f"offline_package:{row['id']}",
-                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                client_ip=request_ip(request),
                 detail={
                     "app_id": row["app_id"],
                     "version": row["version"],

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from workbench.audit import queries
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -24,7 +24,7 @@ EXPORT_DOWNLOADED = "export.downloaded"
 
 def address(request: Request[Any, Any, Any]) -> str:
     """The downloader's address, as sign-in records it (relay headers from trusted proxies)."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 async def survey_results(

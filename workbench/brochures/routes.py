@@ -22,7 +22,7 @@ from mobile_contracts.v1.identity import Role
 from workbench.access import Caller, requires_role
 from workbench.brochures import views, workflow
 from workbench.db import Connection
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS, file_responses
 from workbench.nul import NUL_MESSAGE, find_nul
@@ -119,7 +119,7 @@ class BrochureUpload:
 
 def _ip(request: Request[Any, Any, Any]) -> str:
     """The caller's address for the audit trail (relay headers believed from trusted proxies)."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 class BrochureController(Controller):

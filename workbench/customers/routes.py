@@ -16,7 +16,7 @@ from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.customers import feeds, recommendations, verification, views
 from workbench.http import feed_rows
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.feed_rows import EachRowAlone
 from workbench.http.input_checks import ROWS_CHECKED
@@ -154,7 +154,7 @@ class CustomerController(Controller):
             vault=request.app.state.vault,
             caller=caller,
             customer_id=customer_id,
-            client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+            client_ip=request_ip(request),
         )
 
     @get("/{customer_id:uuid}/timeline", operation_id="getCustomerTimeline", guards=STAFF)
@@ -301,7 +301,7 @@ class RecommendationRuleController(Controller):
                 db,
                 table=data,
                 caller=caller,
-                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                client_ip=request_ip(request),
             )
         )
 

@@ -57,7 +57,7 @@ from workbench.errors import NotFound
 from workbench.exports import files, jobs, service, tables, writers
 from workbench.exports.filenames import content_disposition
 from workbench.exports.service import BadFormat, Prepared, UnknownTable
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 
 PATH = "/exports"
@@ -296,7 +296,7 @@ async def _audit(
     """An export started or downloaded, in the audit trail: who, from where, what."""
     await audit.record(
         db, action=action, actor_id=caller.user_id, subject=subject,
-        client_ip=client_ip(request.scope, request.app.state.trusted_networks), detail=detail,
+        client_ip=request_ip(request), detail=detail,
     )  # fmt: skip
 
 

@@ -60,6 +60,12 @@ def client_ip(scope: Any, trusted: tuple[_Network, ...]) -> str:
     return _normalize(peer)
 
 
+def request_ip(request: Any) -> str:
+    """`client_ip` of a Litestar request, with the app's trusted proxies
+    (WORKBENCH_TRUSTED_PROXIES): the address audited and rate-limited for it."""
+    return client_ip(request.scope, request.app.state.trusted_networks)
+
+
 def relayed_clients(scope: Any, trusted: tuple[_Network, ...]) -> list[str]:
     """The client each relay header of the request names, walked as client_ip walks them ("" for
     one that names none, or for a relay that names no client at all); empty if not relayed."""

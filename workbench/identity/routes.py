@@ -14,7 +14,7 @@ from mobile_contracts.v1 import identity as wire
 from mobile_contracts.v1.common import Page
 from workbench.access import requires_role
 from workbench.http.auth import PUBLIC
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.identity import devices, service, staff
@@ -24,7 +24,7 @@ Role = wire.Role
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 class AuthController(Controller):

@@ -14,7 +14,7 @@ from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
 from workbench.http import feed_rows
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.feed_rows import EachRowAlone
 from workbench.http.input_checks import ROWS_CHECKED
@@ -27,7 +27,7 @@ ADMIN = [requires_role(Role.ADMIN)]
 
 def _ip(request: Request[Any, Any, Any]) -> str:
     """The admin's address for the audit trail (relay headers believed from trusted proxies)."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 class RuleController(Controller):

@@ -15,7 +15,7 @@ from mobile_contracts.v1 import workorders as wire
 from mobile_contracts.v1.common import Page
 from mobile_contracts.v1.identity import Role
 from workbench.access import requires_role
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.http.openapi import ERRORS
 from workbench.ids import uuid7
@@ -33,7 +33,7 @@ _CONDITION = (
 
 def _ip(request: Request[Any, Any, Any]) -> str:
     """The caller's address for the audit trail (relay headers believed from trusted proxies)."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 def _enqueue_apply(request: Request[Any, Any, Any], rule_id: uuid.UUID) -> Any:

@@ -17,7 +17,7 @@ from workbench.access import Caller
 from workbench.brochures import views, workflow
 from workbench.console import nav
 from workbench.db import Connection
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 
 Status = wire.BrochureStatus
 LIST_PATH = "/console/brochures"
@@ -119,7 +119,7 @@ def _signer(request: Request[Any, Any, Any]) -> views.SignUrl:
 def client_address(request: Request[Any, Any, Any]) -> str:
     """The staff member's address for the audit trail, as sign-in records it: the peer's, or
     the one a trusted proxy's relay header names."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 def _text(data: Any, name: str) -> str:

@@ -12,7 +12,7 @@ from litestar import Request
 
 from workbench.console import nav
 from workbench.console.names import name_problem as _said_problem
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.identity import staff
 
@@ -66,7 +66,7 @@ def name_problem(name: str, type_: Any, *, what: str) -> str | None:
 def client_address(request: Request[Any, Any, Any]) -> str:
     """The admin's address for the audit trail, as sign-in records it: the peer's, or the one a
     trusted proxy's relay header names."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 def path(absolute: str) -> str:

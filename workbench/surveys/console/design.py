@@ -28,7 +28,7 @@ from workbench.access import Caller
 from workbench.console import Console, nav, once, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.surveys import design, logic
 from workbench.surveys.console import _design_form as editor
@@ -341,7 +341,7 @@ async def archive_survey(
 def _ip(request: Request[Any, Any, Any]) -> str:
     """The author's address for the audit trail, as sign-in records it (relay headers believed
     from trusted proxies)."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 def _beside_fields(exc: DomainError, form: editor.EditorForm, survey: wire.Survey) -> bool:

@@ -19,7 +19,7 @@ from workbench.customers.feeds import personal_data_aad
 from workbench.customers.personal_data import masked_for
 from workbench.db import Connection
 from workbench.errors import DomainError
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.security.vault import UNREADABLE
@@ -222,7 +222,7 @@ async def reassign_task(
                 db, vault=request.app.state.vault, caller=caller, task_id=task_id,
                 assignee_id=assignee_id,
                 tz=request.app.state.settings.bank_timezone,
-                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                client_ip=request_ip(request),
                 expected_assignee_id=_uuid(_field(form, "from")),
             )  # fmt: skip
             claim.made(back)

@@ -21,7 +21,7 @@ from mobile_contracts.v1.surveys import Question, QuestionType
 from workbench.console import Console, once, visible_to
 from workbench.db import Connection
 from workbench.errors import DomainError
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.ids import uuid7
 from workbench.workorders import jobs, rules, service
@@ -76,7 +76,7 @@ TERM_TOO_LONG = f"关键词最多 {TERM_MAX} 个字，请删减后再提交。"
 
 def _ip(request: Request[Any, Any, Any]) -> str:
     """The admin's address for the audit trail (relay headers believed from trusted proxies)."""
-    return client_ip(request.scope, request.app.state.trusted_networks)
+    return request_ip(request)
 
 
 async def _surveys(db: Connection) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from workbench.console import Console, once, visible_to
 from workbench.console.errors import error_page
 from workbench.db import Connection
 from workbench.errors import DomainError, NotFound
-from workbench.http.client_ip import client_ip
+from workbench.http.client_ip import request_ip
 from workbench.http.deps import CurrentCaller, Db
 from workbench.pagination import decode_cursor, encode_cursor
 from workbench.workorders import service
@@ -306,7 +306,7 @@ async def move_work_order(
                 db, vault=request.app.state.vault, caller=caller, work_order_id=work_order_id,
                 to=step.to, note=step.note, root_cause=step.root_cause, require_root_cause=True,
                 expected_state=step.from_,
-                client_ip=client_ip(request.scope, request.app.state.trusted_networks),
+                client_ip=request_ip(request),
             )  # fmt: skip
             claim.made(page)
     except NotFound:
