@@ -84,11 +84,11 @@ async def test_compliance_withdraws_with_a_reason_and_marketing_is_offered_a_rev
     assert await latest(db, brochure) == (2, "pending_review")
     addresses = await db.fetch(
         "select action, host(client_ip) as ip from audit_events where subject = $1"
-        " and action in ('brochure.unpublished', 'brochure.submitted') order by id",
+        " and action in ('brochure.withdrawn', 'brochure.submitted') order by id",
         f"brochure:{brochure}",
     )
     assert [(r["action"], r["ip"]) for r in addresses][-2:] == [
-        ("brochure.unpublished", "203.0.113.9"), ("brochure.submitted", "203.0.113.9"),
+        ("brochure.withdrawn", "203.0.113.9"), ("brochure.submitted", "203.0.113.9"),
     ]  # fmt: skip
 
 

@@ -63,6 +63,7 @@ KIND_LABELS: dict[str, str] = {
     "brochure.rejected": "退回宣传册",
     "brochure.published": "发布宣传册",
     "brochure.unpublished": "下架宣传册",
+    "brochure.withdrawn": "合规撤回宣传册",
     # Surveys and work orders
     "survey.published": "发布问卷",
     "survey.archived": "归档问卷",

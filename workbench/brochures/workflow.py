@@ -585,9 +585,10 @@ async def unpublish(
             reviewed_by=caller.user_id, risk_level=target["risk_level"],
             live_from=target["live_from"], live_until=target["live_until"],
         )  # fmt: skip
+    # A withdrawal reads as one in the audit trail (撤回宣传册), not as marketing's pause (下架).
     await _audit(
-        conn, caller, client_ip, "brochure.unpublished", brochure_id, version=version,
-        withdrawn=withdrawal, reason=why,
+        conn, caller, client_ip, "brochure.withdrawn" if withdrawal else "brochure.unpublished",
+        brochure_id, version=version, withdrawn=withdrawal, reason=why,
     )  # fmt: skip
 
 

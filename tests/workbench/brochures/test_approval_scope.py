@@ -97,7 +97,7 @@ async def test_a_compliance_withdrawal_takes_a_reason_and_marketing_cannot_publi
     ]  # fmt: skip
     audited = await db.fetchrow(
         "select detail->>'reason' as reason, detail->>'withdrawn' as withdrawn from audit_events"
-        " where action = 'brochure.unpublished' and subject = $1",
+        " where action = 'brochure.withdrawn' and subject = $1",
         f"brochure:{brochure}",
     )
     assert (audited["reason"], audited["withdrawn"]) == (REASON, "true")
@@ -350,6 +350,6 @@ async def test_every_brochure_decision_is_audited_with_the_callers_address(
     )
     assert [r["action"] for r in rows] == [
         "brochure.created", "brochure.submitted", "brochure.approved", "brochure.published",
-        "brochure.unpublished", "brochure.published", "brochure.unpublished",
+        "brochure.unpublished", "brochure.published", "brochure.withdrawn",
     ]  # fmt: skip
     assert {r["ip"] for r in rows} == {"203.0.113.7"}
