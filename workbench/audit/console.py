@@ -51,6 +51,20 @@ def _asked(
     return {k: v.strip() for k, v in typed.items() if v and v.strip()}
 
 
+def _chosen(
+    request: Request[Any, Any, Any], asked: dict[str, str], *, tz: str
+) -> queries.Filters | Response[Any]:
+    """The filters asked for, or the bad-period page for a period that cannot be read."""
+    try:
+        start, end = service.period(asked.get("from"), asked.get("to"), tz=tz)
+    except (service.BadPeriod, ValidationException) as exc:
+        return _bad_period(request, exc, asked, tz=tz)
+    return service.filters(
+        start=start, end=end, actor=asked.get("actor"), kind=asked.get("kind"),
+        object_id=asked.get("object"),
+    )  # fmt: skip
+
+
 def _href(path: str, params: dict[str, str]) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
@@ -70,14 +84,9 @@ async def audit_list(
     """The bank's audit trail, newest first, filtered."""
     asked = _asked(from_, to, actor, kind, object_id)
     tz = request.app.state.settings.bank_timezone
-    try:
-        start, end = service.period(asked.get("from"), asked.get("to"), tz=tz)
-    except (service.BadPeriod, ValidationException) as exc:
-        return _bad_period(request, exc, asked, tz=tz)
-    chosen = service.filters(
-        start=start, end=end, actor=asked.get("actor"), kind=asked.get("kind"),
-        object_id=asked.get("object"),
-    )  # fmt: skip
+    chosen = _chosen(request, asked, tz=tz)
+    if isinstance(chosen, Response):
+        return chosen
     try:
         found = await service.page(db, chosen, cursor=cursor, limit=PAGE_ROWS)
     except DomainError:  # a cursor mangled in the address bar: the first page
@@ -177,14 +186,9 @@ async def audit_csv(
     """The filtered events as CSV (UTF-8 with a BOM, formula-safe), audited as exported."""
     asked = _asked(from_, to, actor, kind, object_id)
     tz = request.app.state.settings.bank_timezone
-    try:
-        start, end = service.period(asked.get("from"), asked.get("to"), tz=tz)
-    except (service.BadPeriod, ValidationException) as exc:
-        return _bad_period(request, exc, asked, tz=tz)
-    chosen = service.filters(
-        start=start, end=end, actor=asked.get("actor"), kind=asked.get("kind"),
-        object_id=asked.get("object"),
-    )  # fmt: skip
+    chosen = _chosen(request, asked, tz=tz)
+    if isinstance(chosen, Response):
+        return chosen
     path = service.temp_csv()
     try:
         rows = await service.write_csv(db, chosen, path, tz=tz)
