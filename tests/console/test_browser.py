@@ -96,6 +96,7 @@ async def test_a_relationship_manager_is_sent_to_the_app(page, shot):
                 "我的导出",
                 "设备管理",
                 "机构与用户",
+                "审计日志",
             ],
         ),
         (
